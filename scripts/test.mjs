@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite. The suite starts its own private redis-server (test/support/global-setup.ts);
+// this wrapper only checks the binary is there and says how to get it when it is not. Stores: PGlite always,
+// PostgreSQL too when DATABASE_URL is set.
+import { spawnSync } from 'node:child_process';
+
+if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  console.error('redis-server not found: install it with `apt-get install -y redis-server` (the tests start their own)');
+  process.exit(1);
+}
+const r = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } });
+process.exit(r.status ?? 1);

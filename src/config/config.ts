@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/**
+ * The gateway's configuration: one schema, parsed once at start-up, the only reader of `process.env`.
+ * Each key's `describe()` text is its documentation; the README's configuration table is generated from it
+ * (`npx tsx scripts/config-table.ts`).
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'])
+    .default('development')
+    .describe('`production` never loads the demo region'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port: FHIR API, auth, admin, metrics'),
+  MLLP_PORT: z.coerce.number().int().min(0).max(65535).default(2575).describe('HL7 v2 MLLP listener port'),
+  HOST: z.string().default('0.0.0.0').describe('Interface to bind the HTTP and MLLP listeners to'),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR'),
+  DATA_DIR: z.string().default('./data').describe('Where PGlite and the child redis-server keep their data'),
+  REDIS_URL: z.string().url().optional().describe('Redis URL; unset = `npm start` runs a local redis-server child'),
+  QUEUE_PREFIX: z.string().default('svu').describe('Key prefix for all BullMQ queues'),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('External base URL of the gateway (default http://localhost:PORT)'),
+  FHIR_CANONICAL_BASE: z
+    .string()
+    .url()
+    .default('https://svu-gateway.dev/fhir')
+    .describe("Canonical base of the project's FHIR artefacts"),
+  AGREEMENT: z.string().default('vastmanland').describe('Which agreement (file id in agreements/) the region uses'),
+  AGREEMENTS_DIR: z.string().optional().describe('An extra folder of agreement files loaded beside agreements/'),
+  TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(86400)
+    .default(300)
+    .describe('Lifetime of issued access tokens'),
+  TOKEN_SIGNING_KEY_FILE: z
+    .string()
+    .optional()
+    .describe("PEM file with the gateway's token-signing private key; unset = a key generated in DATA_DIR"),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(5 * 1024 * 1024)
+    .describe('Largest accepted request body (413 beyond)'),
+  DEMO_REGION: bool
+    .default(true)
+    .describe('Load the demo region (Västmanland) into an empty store (never when NODE_ENV=production)'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('winston log level'),
+  DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000).describe('Timeout of one notification POST'),
+  DELIVERY_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(25)
+    .describe('Attempts before a notification goes to the dead-letter queue'),
+  DELIVERY_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(5000)
+    .describe('First retry delay; doubles per attempt with jitter, capped at 1 h'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(16).describe('Concurrent jobs per worker process'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; on failure throws a ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const name = first?.path.join('.') ?? '(unknown)';
+    const value = typeof first?.path[0] === 'string' ? env[first.path[0]] : undefined;
+    throw new ConfigError(
+      `Invalid configuration: ${name}${value === undefined ? ' is missing' : `=${JSON.stringify(value)}`}: ${first?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}

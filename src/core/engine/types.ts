@@ -1,0 +1,92 @@
+import type { CareKind, Need, PatientCategory, ReadinessCriterion } from '../stay/facts';
+
+/** Codes of `https://svu-gateway.dev/fhir/CodeSystem/svu-task` (contract). */
+export const SVU_TASK_CODES = [
+  'inskrivningsmeddelande',
+  'utskrivningsklar',
+  'utskrivningsmeddelande',
+  'beraknad-utskrivning-andrad',
+  'utse-fast-vardkontakt',
+  'kallelse-sip',
+  'informationsoverforing',
+  'sip-uppfoljning',
+  'avsluta-arende',
+  'avvikelse',
+  'makulering',
+] as const;
+export type SvuTaskCode = (typeof SVU_TASK_CODES)[number];
+
+/** Who must act or who asks. Resolved to an Organization by the adapters (kommunkod / HSA-id lookups). */
+export type Party =
+  | { kind: 'municipality'; code: string }
+  | { kind: 'primary-care'; hsaId: string }
+  | { kind: 'hospital'; hsaId: string }
+  /** The municipal nurse responsible for home health care in a municipality (Gävleborg's FVK rule). */
+  | { kind: 'municipal-nurse'; municipality: string };
+
+/** A reference into an agreement: which rule produced a value, and where the rule comes from. */
+export interface RuleRef {
+  agreement: string;
+  rule: string;
+  source: { document: string; section: string };
+}
+
+/**
+ * One Task that must exist for the stay. `key` is stable for the same obligation across re-evaluations
+ * (e.g. `inskrivningsmeddelande@municipality:1980`): adapters store it as a Task.identifier and reconcile
+ * the stored Tasks with the engine's answer (create new, move changed deadlines, cancel withdrawn ones).
+ */
+export interface TaskSpec {
+  key: string;
+  code: SvuTaskCode;
+  owner: Party;
+  requester: Party;
+  /** When the obligation arose (ISO). */
+  authoredOn: string;
+  /** The deadline (ISO instant), absent where the agreement sets none. */
+  due?: string;
+  deadlineRule?: RuleRef;
+  /** `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver). */
+  status: 'requested' | 'cancelled';
+  /** For `makulering`: the key of the Task being withdrawn. */
+  focusKey?: string;
+  /** Human-readable reason, in Swedish or English, for the Task's description. */
+  description?: string;
+}
+
+/** What the engine knows about a stay after folding its facts. */
+export interface StayState {
+  stayId: string;
+  status: 'in-progress' | 'on-leave' | 'finished' | 'cancelled' | 'deceased';
+  hospital?: string;
+  ward?: string;
+  care?: CareKind;
+  municipality?: string;
+  placingMunicipality?: string;
+  primaryCareUnit?: string;
+  homeHealthCare: boolean;
+  admittedAt?: string;
+  /** When the need for municipal/outpatient involvement was found, if after admission. */
+  assessedAt?: string;
+  needs: Need[];
+  category?: PatientCategory;
+  inTargetGroup: boolean;
+  sipNeeded: boolean;
+  estimatedDischarge?: string;
+  criteriaMet: ReadinessCriterion[];
+  /** Criteria the agreement requires that are not yet met (empty when none apply). */
+  missingCriteria: ReadinessCriterion[];
+  readyAt?: string;
+  dischargedAt?: string;
+  compulsoryOutpatientCare: boolean;
+  outpatientServicesUnavailable: boolean;
+  /** The agreement whose rules applied. */
+  agreement: string;
+}
+
+export interface StayEvaluation {
+  state: StayState;
+  tasks: TaskSpec[];
+  /** Facts that were rejected (e.g. ready notice before all six criteria hold) with the reason. */
+  rejected: { factId: string; reason: string }[];
+}

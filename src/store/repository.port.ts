@@ -1,0 +1,81 @@
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+
+/**
+ * Who is asking, for tenant isolation inside the store. `undefined` (or `system: true`) means the gateway
+ * itself: no filtering. Rules (contract, Security): a municipality or primary-care client sees only the
+ * Tasks it owns and the Patients/Encounters/CarePlans those Tasks point to; a hospital client sees what its
+ * own organisation sent (resources it wrote); admin sees everything.
+ */
+export interface AccessScope {
+  system?: boolean;
+  clientId?: string;
+  /** `Organization/<id>` of the client's tenant. */
+  organization?: string;
+  role?: 'hospital' | 'municipality' | 'primary-care' | 'admin';
+}
+
+export type SearchParams = Record<string, string | string[] | undefined>;
+
+export interface SearchResult<T extends Resource = Resource> {
+  resources: T[];
+  /** Resources pulled in by `_include` (search mode `include`). */
+  included: Resource[];
+  total?: number;
+  /** Query string (without `?`) of the next page, when there is one. */
+  next?: string;
+}
+
+export interface HistoryEntry<T extends Resource = Resource> {
+  resource?: T;
+  resourceType: string;
+  id: string;
+  versionId: string;
+  lastUpdated: string;
+  method: 'POST' | 'PUT' | 'DELETE';
+}
+
+export interface WriteOptions {
+  /** `W/"<versionId>"` or a bare version id: 412 `version-conflict` when the current version differs. */
+  ifMatch?: string;
+  /** Who wrote it (client id), stored with the version for audit and tenant rules. */
+  author?: string;
+  /** The writer's tenant, `Organization/<id>`, stored with the version (hospital clients see their own). */
+  authorOrganization?: string;
+}
+
+/**
+ * The FHIR resource store. Every write keeps the old version (history), sets `meta.versionId` and
+ * `meta.lastUpdated`, maintains the search index tables, and writes one `outbox` row (resource-changed event)
+ * in the same transaction, so subscriptions and deadline timers see every change exactly once.
+ *
+ * Obtain one per `Db` handle: `createRepository(db, scope)`; inside `db.transaction(tx => ...)` use
+ * `createRepository(tx, scope)` so resource writes, outbox rows and other rows commit together.
+ *
+ * Errors are `GatewayError`s: `not-found`, `gone` (deleted), `version-conflict`, `multiple-matches`,
+ * `invalid-resource`, `forbidden`.
+ */
+export interface FhirRepository {
+  create<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
+  /** Create unless a resource matches `ifNoneExist` (a search query string); returns the match then. */
+  conditionalCreate<T extends Resource>(
+    resource: T,
+    ifNoneExist: string,
+    opts?: WriteOptions,
+  ): Promise<{ resource: T; created: boolean }>;
+  read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T>;
+  vread<T extends Resource>(resourceType: T['resourceType'], id: string, versionId: string): Promise<T>;
+  /** Update (or create with the client's id when absent). A write with no change keeps the version. */
+  update<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
+  /** Update the single match of `query`, create when none matches, 412 when several do. */
+  conditionalUpdate<T extends Resource>(
+    resource: T,
+    query: string,
+    opts?: WriteOptions,
+  ): Promise<{ resource: T; created: boolean }>;
+  delete(resourceType: string, id: string, opts?: WriteOptions): Promise<void>;
+  search<T extends Resource>(resourceType: T['resourceType'], params: SearchParams): Promise<SearchResult<T>>;
+  /** Version history of one resource (newest first), or of a type when `id` is omitted. */
+  history(resourceType: string, id?: string, params?: SearchParams): Promise<HistoryEntry[]>;
+  /** Executes a `batch` or `transaction` Bundle (transaction: atomic, `urn:uuid` references resolved). */
+  processBundle(bundle: Bundle, opts?: WriteOptions): Promise<Bundle>;
+}
