@@ -41,6 +41,30 @@ export interface WriteOptions {
   author?: string;
   /** The writer's tenant, `Organization/<id>`, stored with the version (hospital clients see their own). */
   authorOrganization?: string;
+  /** Write no outbox row (used for AuditEvents, which nobody subscribes to and which are written on every call). */
+  silent?: boolean;
+}
+
+/** One committed-to-be change, handed to hooks inside the writing transaction. */
+export interface ResourceChange {
+  action: 'create' | 'update' | 'delete';
+  resourceType: string;
+  id: string;
+  /** The version before the change (undefined on create). */
+  before?: Resource;
+  /** The new version (undefined on delete). */
+  after?: Resource;
+  author?: string;
+  authorOrganization?: string;
+}
+
+/**
+ * Called by the repository after each write, inside the same transaction (`tx`), so what a hook writes
+ * commits or rolls back with the change. Intake uses it to turn FHIR Encounter updates into stay facts.
+ * A hook that throws aborts the write (and, in a transaction Bundle, the whole Bundle).
+ */
+export interface RepositoryHooks {
+  afterWrite?(tx: import('./db.port').Db, change: ResourceChange, scope: AccessScope | undefined): Promise<void>;
 }
 
 /**
@@ -48,7 +72,7 @@ export interface WriteOptions {
  * `meta.lastUpdated`, maintains the search index tables, and writes one `outbox` row (resource-changed event)
  * in the same transaction, so subscriptions and deadline timers see every change exactly once.
  *
- * Obtain one per `Db` handle: `createRepository(db, scope)`; inside `db.transaction(tx => ...)` use
+ * Obtain one per `Db` handle: `createRepository(db, scope, hooks?)` (implemented in `repository.pg.ts`); inside `db.transaction(tx => ...)` use
  * `createRepository(tx, scope)` so resource writes, outbox rows and other rows commit together.
  *
  * Errors are `GatewayError`s: `not-found`, `gone` (deleted), `version-conflict`, `multiple-matches`,
