@@ -1,0 +1,135 @@
+/**
+ * Displays and definitions of the project's own codes, and the R4 required-binding status codes the gateway
+ * depends on (medplum's validator checks structure, not required bindings). The CodeSystem resources in
+ * `profiles/` are generated from these tables (`profiles/src/generate.ts`), so the two never drift.
+ */
+import { SVU_TASK_CODES, type SvuTaskCode } from '../core/engine/types';
+import type { PatientCategory } from '../core/stay/facts';
+import type { SipTriageColour, TaskBusinessStatus } from './constants';
+
+export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definition: string }> = {
+  inskrivningsmeddelande: {
+    display: 'Inskrivningsmeddelande',
+    definition:
+      'Admission notification to the municipality and region-funded outpatient care (SFS 2017:612 2 kap. 1-2 §).',
+  },
+  utskrivningsklar: {
+    display: 'Utskrivningsklar',
+    definition: 'Notice that the patient is ready for discharge; starts the payment clock.',
+  },
+  utskrivningsmeddelande: {
+    display: 'Utskrivningsmeddelande',
+    definition: 'Discharge notification, sent the same day as the discharge.',
+  },
+  'beraknad-utskrivning-andrad': {
+    display: 'Beräknad tidpunkt för utskrivning ändrad',
+    definition: 'The estimated discharge time changed (2 kap. 4 §); sent to all notified parties.',
+  },
+  'utse-fast-vardkontakt': {
+    display: 'Utse fast vårdkontakt',
+    definition: 'Appoint a named care contact (fast vårdkontakt) in region-funded outpatient care (2 kap. 5 §).',
+  },
+  'kallelse-sip': {
+    display: 'Kallelse till samordnad individuell planering',
+    definition: 'Invitation to coordinated individual planning (SIP) sent by the named care contact.',
+  },
+  informationsoverforing: {
+    display: 'Informationsöverföring',
+    definition: 'Discharge summary and medication list available to the receiving units.',
+  },
+  'sip-uppfoljning': {
+    display: 'Uppföljning av SIP',
+    definition: 'Follow-up of the coordinated individual plan.',
+  },
+  'avsluta-arende': { display: 'Avsluta ärende', definition: 'Close the case after discharge.' },
+  avvikelse: {
+    display: 'Avvikelse',
+    definition: 'A deviation: a responsibility in the agreement was not met.',
+  },
+  makulering: {
+    display: 'Makulering',
+    definition: 'Cancellation of a message or obligation sent earlier (Task.focus names it).',
+  },
+};
+
+export const TASK_BUSINESS_STATUS_INFO: Record<TaskBusinessStatus, string> = {
+  'on-time': 'On time',
+  'due-soon': 'Due soon',
+  overdue: 'Overdue',
+  escalated: 'Escalated',
+};
+
+export const PATIENT_CATEGORY_INFO: Record<PatientCategory, string> = {
+  A: 'No services after discharge',
+  B: 'Region-funded outpatient care only',
+  C: 'Social services only',
+  D: 'Municipal home health care only',
+  'B+C': 'Region outpatient care and social services',
+  'C+D': 'Social services and municipal home health care',
+  E: 'Social services including municipal health care (e.g. special housing)',
+};
+
+export const NEED_INFO = {
+  socialtjanst: 'Socialtjänst',
+  'kommunal-hsl': 'Kommunal hälso- och sjukvård',
+  oppenvard: 'Regionfinansierad öppen vård',
+  ingen: 'Inga insatser',
+} as const;
+
+export const CARE_KIND_INFO = { somatic: 'Somatisk vård', psychiatric: 'Psykiatrisk vård' } as const;
+
+export const SIP_TRIAGE_INFO: Record<SipTriageColour, string> = {
+  blue: 'Blå: endast socialtjänst, ingen SIP',
+  green: 'Grön: oförändrade insatser, SIP efter hemgång',
+  yellow: 'Gul: nya/ändrade insatser, SIP nära hemgång',
+  red: 'Röd: omfattande nya insatser, SIP direkt vid hemgång eller på avdelningen',
+};
+
+/** R4 required bindings the gateway relies on (FHIR R4 4.0.1 value sets). */
+export const R4_STATUS = {
+  Encounter: [
+    'planned',
+    'arrived',
+    'triaged',
+    'in-progress',
+    'onleave',
+    'finished',
+    'cancelled',
+    'entered-in-error',
+    'unknown',
+  ],
+  Task: [
+    'draft',
+    'requested',
+    'received',
+    'accepted',
+    'rejected',
+    'ready',
+    'cancelled',
+    'in-progress',
+    'on-hold',
+    'failed',
+    'completed',
+    'entered-in-error',
+  ],
+  CarePlan: ['draft', 'active', 'on-hold', 'revoked', 'completed', 'entered-in-error', 'unknown'],
+  Subscription: ['requested', 'active', 'error', 'off'],
+} as const satisfies Record<string, readonly string[]>;
+
+export const R4_TASK_INTENT = [
+  'unknown',
+  'proposal',
+  'plan',
+  'order',
+  'original-order',
+  'reflex-order',
+  'filler-order',
+  'instance-order',
+  'option',
+] as const;
+export const R4_CAREPLAN_INTENT = ['proposal', 'plan', 'order', 'option'] as const;
+export const R4_SUBSCRIPTION_CHANNEL = ['rest-hook', 'websocket', 'email', 'sms', 'message'] as const;
+
+export function isSvuTaskCode(code: string | undefined): code is SvuTaskCode {
+  return (SVU_TASK_CODES as readonly string[]).includes(code ?? '');
+}

