@@ -38,6 +38,8 @@ export const EXTENSION = {
   outpatientServicesUnavailable: sd('outpatient-services-unavailable'),
   meetingTime: sd('sip-meeting-time'),
   meetingPlace: sd('sip-meeting-place'),
+  /** Task: which agreement rule set the deadline, and its source. */
+  deadlineRule: sd('deadline-rule'),
   /** HMAC secret of a rest-hook Subscription (contract); never returned on read. */
   subscriptionSecret: sd('subscription-secret'),
 } as const;

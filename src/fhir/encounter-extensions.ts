@@ -1,0 +1,140 @@
+/**
+ * The SvuEncounter extensions (profiles/): estimated discharge date, ready-for-discharge time, needs and
+ * category A–E, the agreement that applies, psychiatric or somatic care, SIP needed, outpatient services
+ * unavailable (law 5 kap. 5 §). `applyStayStateToEncounter` writes them from the engine's state,
+ * `readStayExtensions` reads them back (also from Encounters an EHR sends).
+ */
+import type { Encounter, Extension } from '@medplum/fhirtypes';
+import type { StayState } from '../core/engine/types';
+import type { CareKind, Need, PatientCategory } from '../core/stay/facts';
+import { CODE_SYSTEM, EXTENSION, PROFILE } from './constants';
+import { CARE_KIND_INFO, NEED_INFO, PATIENT_CATEGORY_INFO } from './codes';
+
+/** What the extensions carry. */
+export interface StayExtensions {
+  estimatedDischarge?: string;
+  readyAt?: string;
+  needs?: Need[];
+  category?: PatientCategory;
+  agreement?: string;
+  care?: CareKind;
+  sipNeeded?: boolean;
+  outpatientServicesUnavailable?: boolean;
+}
+
+const OURS: ReadonlySet<string> = new Set([
+  EXTENSION.estimatedDischargeDate,
+  EXTENSION.readyForDischarge,
+  EXTENSION.needs,
+  EXTENSION.patientCategory,
+  EXTENSION.agreement,
+  EXTENSION.careKind,
+  EXTENSION.sipNeeded,
+  EXTENSION.outpatientServicesUnavailable,
+]);
+
+export function stayExtensions(values: StayExtensions): Extension[] {
+  const ext: Extension[] = [];
+  if (values.estimatedDischarge) {
+    ext.push({ url: EXTENSION.estimatedDischargeDate, valueDateTime: values.estimatedDischarge });
+  }
+  if (values.readyAt) ext.push({ url: EXTENSION.readyForDischarge, valueDateTime: values.readyAt });
+  for (const n of values.needs ?? []) {
+    ext.push({ url: EXTENSION.needs, valueCoding: { system: CODE_SYSTEM.needs, code: n, display: NEED_INFO[n] } });
+  }
+  if (values.category) {
+    ext.push({
+      url: EXTENSION.patientCategory,
+      valueCoding: {
+        system: CODE_SYSTEM.patientCategory,
+        code: values.category,
+        display: PATIENT_CATEGORY_INFO[values.category],
+      },
+    });
+  }
+  if (values.agreement) ext.push({ url: EXTENSION.agreement, valueString: values.agreement });
+  if (values.care) {
+    ext.push({
+      url: EXTENSION.careKind,
+      valueCoding: { system: CODE_SYSTEM.careKind, code: values.care, display: CARE_KIND_INFO[values.care] },
+    });
+  }
+  if (values.sipNeeded !== undefined) ext.push({ url: EXTENSION.sipNeeded, valueBoolean: values.sipNeeded });
+  if (values.outpatientServicesUnavailable !== undefined) {
+    ext.push({ url: EXTENSION.outpatientServicesUnavailable, valueBoolean: values.outpatientServicesUnavailable });
+  }
+  return ext;
+}
+
+/**
+ * A copy of the Encounter with the gateway's extensions replaced by the state's values (other extensions,
+ * status, period, identifiers stay as the EHR sent them) and the SvuEncounter profile claimed.
+ */
+export function applyStayStateToEncounter(encounter: Encounter, state: StayState): Encounter {
+  const others = (encounter.extension ?? []).filter((e) => !OURS.has(e.url));
+  const ours = stayExtensions({
+    estimatedDischarge: state.estimatedDischarge,
+    readyAt: state.readyAt,
+    needs: state.needs,
+    category: state.category,
+    agreement: state.agreement,
+    care: state.care,
+    sipNeeded: state.sipNeeded,
+    outpatientServicesUnavailable: state.outpatientServicesUnavailable,
+  });
+  const profiles = encounter.meta?.profile ?? [];
+  const next: Encounter = {
+    ...encounter,
+    meta: {
+      ...encounter.meta,
+      profile: profiles.includes(PROFILE.encounter) ? profiles : [...profiles, PROFILE.encounter],
+    },
+  };
+  const all = [...others, ...ours];
+  if (all.length > 0) next.extension = all;
+  else delete next.extension;
+  return next;
+}
+
+const NEEDS: readonly string[] = Object.keys(NEED_INFO);
+const CATEGORIES: readonly string[] = Object.keys(PATIENT_CATEGORY_INFO);
+
+/** Read the gateway's extensions from an Encounter; unknown codes are ignored (the validator rejects them). */
+export function readStayExtensions(encounter: Encounter): StayExtensions {
+  const out: StayExtensions = {};
+  for (const e of encounter.extension ?? []) {
+    switch (e.url) {
+      case EXTENSION.estimatedDischargeDate:
+        out.estimatedDischarge = e.valueDateTime ?? e.valueDate ?? out.estimatedDischarge;
+        break;
+      case EXTENSION.readyForDischarge:
+        out.readyAt = e.valueDateTime ?? out.readyAt;
+        break;
+      case EXTENSION.needs:
+        if (e.valueCoding?.code && NEEDS.includes(e.valueCoding.code)) {
+          out.needs = [...(out.needs ?? []), e.valueCoding.code as Need];
+        }
+        break;
+      case EXTENSION.patientCategory:
+        if (e.valueCoding?.code && CATEGORIES.includes(e.valueCoding.code)) {
+          out.category = e.valueCoding.code as PatientCategory;
+        }
+        break;
+      case EXTENSION.agreement:
+        out.agreement = e.valueString ?? out.agreement;
+        break;
+      case EXTENSION.careKind:
+        if (e.valueCoding?.code === 'somatic' || e.valueCoding?.code === 'psychiatric') out.care = e.valueCoding.code;
+        break;
+      case EXTENSION.sipNeeded:
+        out.sipNeeded = e.valueBoolean ?? out.sipNeeded;
+        break;
+      case EXTENSION.outpatientServicesUnavailable:
+        out.outpatientServicesUnavailable = e.valueBoolean ?? out.outpatientServicesUnavailable;
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

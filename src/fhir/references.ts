@@ -1,0 +1,53 @@
+/**
+ * References from the engine's parties to FHIR. Adapters resolve Organizations (by kommunkod / HSA-id) and
+ * pass a resolver; where a party is unknown, a logical reference by identifier stands in (FHIR R4
+ * Reference.identifier), so a builder never needs I/O.
+ */
+import type { Organization, Reference, Task } from '@medplum/fhirtypes';
+import type { Party } from '../core/engine/types';
+import { IDENTIFIER_SYSTEM } from './constants';
+
+export type PartyResolver = (party: Party) => Reference<Organization> | undefined;
+
+/** A logical reference to the Organization that stands for a party. */
+export function partyLogicalReference(party: Party): Reference<Organization> {
+  switch (party.kind) {
+    case 'municipality':
+      return {
+        type: 'Organization',
+        identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: party.code },
+        display: `Kommun ${party.code}`,
+      };
+    case 'municipal-nurse':
+      return {
+        type: 'Organization',
+        identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: party.municipality },
+        display: `Kommunal hälso- och sjukvård, kommun ${party.municipality}`,
+      };
+    case 'primary-care':
+      return { type: 'Organization', identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: party.hsaId } };
+    case 'hospital':
+      return { type: 'Organization', identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: party.hsaId } };
+  }
+}
+
+/** The resolver's answer, or the logical reference when it has none. */
+export function resolveParty(party: Party, resolver?: PartyResolver): Reference<Organization> {
+  return resolver?.(party) ?? partyLogicalReference(party);
+}
+
+/** Task.identifier value: `<stayId>|<key>`. */
+export function taskKeyValue(stayId: string, key: string): string {
+  return `${stayId}|${key}`;
+}
+
+/** A logical reference to another Task of the same stay, by its task key. */
+export function taskLogicalReference(stayId: string, key: string): Reference<Task> {
+  return { type: 'Task', identifier: { system: IDENTIFIER_SYSTEM.taskKey, value: taskKeyValue(stayId, key) } };
+}
+
+/** Is this reference (literal or logical) the given party? Useful when reconciling stored Tasks. */
+export function referencesParty(ref: Reference | undefined, party: Party): boolean {
+  const id = partyLogicalReference(party).identifier;
+  return ref?.identifier?.system === id?.system && ref?.identifier?.value === id?.value;
+}

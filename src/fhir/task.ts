@@ -1,0 +1,120 @@
+/**
+ * FHIR Task from the engine's TaskSpec (contract "Resources/Task"). Pure: references come from the caller,
+ * the business status from the deadline and the `now` passed in.
+ */
+import type { Encounter, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
+import type { TaskSpec } from '../core/engine/types';
+import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, type TaskBusinessStatus } from './constants';
+import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
+import { resolveParty, taskKeyValue, taskLogicalReference, type PartyResolver } from './references';
+
+export interface TaskRefs {
+  stayId: string;
+  patient: Reference<Patient>;
+  encounter: Reference<Encounter>;
+  /** Resolves a party to its Organization; unknown parties get a logical reference by identifier. */
+  party?: PartyResolver;
+  /** Resolves another Task of the stay by key (for `makulering`); default a logical reference by task key. */
+  task?: (key: string) => Reference<Task> | undefined;
+}
+
+export interface TaskBuildOptions {
+  /** Reference time for the business status (ISO). Without it a Task with a deadline is `on-time`. */
+  now?: string;
+  /** How long before the deadline the Task counts as due soon (ms); default 4 h. */
+  dueSoonMs?: number;
+  /** Set by the deadline capability once an escalation has been sent. */
+  escalated?: boolean;
+}
+
+const DEFAULT_DUE_SOON_MS = 4 * 60 * 60 * 1000;
+
+/** on-time / due-soon / overdue / escalated for a deadline at `now`. */
+export function taskBusinessStatus(
+  due: string,
+  now: string,
+  dueSoonMs = DEFAULT_DUE_SOON_MS,
+  escalated = false,
+): TaskBusinessStatus {
+  if (escalated) return 'escalated';
+  const left = Date.parse(due) - Date.parse(now);
+  if (left < 0) return 'overdue';
+  return left <= dueSoonMs ? 'due-soon' : 'on-time';
+}
+
+export function businessStatusConcept(status: TaskBusinessStatus): NonNullable<Task['businessStatus']> {
+  return {
+    coding: [{ system: CODE_SYSTEM.taskBusinessStatus, code: status, display: TASK_BUSINESS_STATUS_INFO[status] }],
+    text: TASK_BUSINESS_STATUS_INFO[status],
+  };
+}
+
+/** Owner-controlled statuses a rebuilt Task keeps (the owner acknowledged, accepted, … it). */
+const OWNER_STATUSES: ReadonlySet<string> = new Set(['received', 'accepted', 'rejected', 'in-progress', 'completed']);
+
+export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
+  const info = SVU_TASK_CODE_INFO[spec.code];
+  const owner: Reference<Organization> = resolveParty(spec.owner, refs.party);
+  const requester: Reference<Organization> = resolveParty(spec.requester, refs.party);
+  const focus =
+    spec.code === 'makulering' && spec.focusKey
+      ? (refs.task?.(spec.focusKey) ?? taskLogicalReference(refs.stayId, spec.focusKey))
+      : refs.encounter;
+  const task: Task = {
+    resourceType: 'Task',
+    meta: { profile: [PROFILE.task] },
+    identifier: [{ system: IDENTIFIER_SYSTEM.taskKey, value: taskKeyValue(refs.stayId, spec.key) }],
+    status: spec.status,
+    intent: 'order',
+    code: { coding: [{ system: CODE_SYSTEM.task, code: spec.code, display: info.display }], text: info.display },
+    description: spec.description ?? info.display,
+    focus,
+    for: refs.patient,
+    encounter: refs.encounter,
+    authoredOn: spec.authoredOn,
+    requester,
+    owner,
+  };
+  if (spec.due) {
+    task.restriction = { period: { end: spec.due } };
+    const status =
+      options.escalated === true
+        ? 'escalated'
+        : options.now
+          ? taskBusinessStatus(spec.due, options.now, options.dueSoonMs, false)
+          : 'on-time';
+    if (spec.status !== 'cancelled') task.businessStatus = businessStatusConcept(status);
+  }
+  if (spec.deadlineRule) {
+    const r = spec.deadlineRule;
+    task.extension = [
+      {
+        url: EXTENSION.deadlineRule,
+        valueString: `${r.agreement}/${r.rule} (${r.source.document} ${r.source.section})`.trim(),
+      },
+    ];
+  }
+  return task;
+}
+
+/**
+ * Rebuild a stored Task from a new spec: moves the deadline, owner and description, keeps the owner's
+ * status (received/accepted/…) unless the spec cancels it, keeps id/meta versioning of the stored one.
+ */
+export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
+  const built = buildTask(spec, refs, options);
+  const status = spec.status === 'cancelled' || !OWNER_STATUSES.has(existing.status) ? spec.status : existing.status;
+  const next: Task = { ...built, id: existing.id, meta: { ...existing.meta, profile: built.meta?.profile }, status };
+  if (status === 'completed' || status === 'cancelled') delete next.businessStatus;
+  if (existing.output) next.output = existing.output;
+  if (existing.note) next.note = existing.note;
+  return next;
+}
+
+/** The task key of a stored Task (`<stayId>|<key>` → `{stayId, key}`), if it has one. */
+export function readTaskKey(task: Task): { stayId: string; key: string } | undefined {
+  const v = task.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.taskKey)?.value;
+  const at = v?.indexOf('|') ?? -1;
+  if (!v || at < 0) return undefined;
+  return { stayId: v.slice(0, at), key: v.slice(at + 1) };
+}
