@@ -1,0 +1,333 @@
+import type { Hl7Message } from '@medplum/core';
+import { checkPersonnummer, type PersonnummerKind } from '../core/identity/personnummer';
+import type { CareKind, Consent, Need, PatientRouting, StayFact } from '../core/stay/facts';
+import { GatewayError } from '../platform/errors';
+import { hl7DateToIso, hl7TimeToIso } from './hl7-time';
+import { componentOf, readAll, readFirst, readPath, repetitions } from './hl7-read';
+import { selectProfile, type ProfileRow, type SenderProfile } from './profile';
+
+/** A StayFact before the stay id is known (the adapter finds or creates the Encounter first). */
+export type FactDraft = StayFact extends infer F ? (F extends StayFact ? Omit<F, 'stayId'> : never) : never;
+
+export type SecurityLabel = 'skyddadFolkbokforing' | 'sekretessmarkering';
+
+export interface MappedPatient {
+  identifier: { kind: PersonnummerKind; value: string };
+  family?: string;
+  given: string[];
+  birthDate?: string;
+  gender?: 'male' | 'female' | 'other' | 'unknown';
+  address?: { line: string[]; city?: string; postalCode?: string; country?: string; municipality?: string };
+  security: SecurityLabel[];
+  routing: PatientRouting;
+}
+
+export interface MappedEncounter {
+  visit: { system: string; value: string };
+  hospitalHsaId: string;
+  ward?: string;
+  wardName?: string;
+  attending?: { id?: string; family?: string; given?: string };
+  admittedAt?: string;
+  dischargedAt?: string;
+  care: CareKind;
+  patientClass: string;
+}
+
+export interface MessageHeader {
+  /** `MSH-3.1/MSH-4.1` (application/facility): the namespace of MSH-10. */
+  sender: string;
+  application: string;
+  facility: string;
+  controlId: string;
+  /** Trigger event, e.g. `A01` (MSH-9.2, else EVN-1). */
+  event: string;
+  messageType: string;
+}
+
+export type MappedAdt =
+  | { kind: 'ignored'; header: MessageHeader; profile: string; reason: string }
+  | {
+      kind: 'stay';
+      header: MessageHeader;
+      profile: string;
+      patient: MappedPatient;
+      encounter: MappedEncounter;
+      facts: FactDraft[];
+    };
+
+const fail = (code: ConstructorParameters<typeof GatewayError>[0], path: string, message: string): never => {
+  throw new GatewayError(code, message, [{ path, message }]);
+};
+
+/** MSH facts needed before anything else (also for storing a message that fails later). Throws `bad-hl7-structure`. */
+export function readHeader(msg: Hl7Message): MessageHeader {
+  if (msg.segments[0]?.name !== 'MSH') fail('bad-hl7-structure', 'MSH', 'the message does not start with MSH');
+  const application = readPath(msg, 'MSH-3.1');
+  const facility = readPath(msg, 'MSH-4.1');
+  const controlId = readPath(msg, 'MSH-10');
+  if (!controlId) fail('bad-hl7-structure', 'MSH-10', 'MSH-10 (message control id) is empty');
+  if (!application && !facility) fail('bad-hl7-structure', 'MSH-3', 'MSH-3 and MSH-4 (sender) are both empty');
+  const messageType = readPath(msg, 'MSH-9.1');
+  const event = readPath(msg, 'MSH-9.2') || readPath(msg, 'EVN-1');
+  return { sender: `${application}/${facility}`, application, facility, controlId, event, messageType };
+}
+
+function personIdentifier(msg: Hl7Message, profile: SenderProfile, today: string): MappedPatient['identifier'] {
+  const pid = msg.getSegment('PID');
+  if (!pid) return fail('bad-hl7-structure', 'PID', 'the PID segment is missing');
+  const conf = profile.personIdentifier;
+  const authorities = new Set([...conf.personnummer.authorities, ...conf.samordningsnummer.authorities]);
+  const types = new Set([...conf.personnummer.typeCodes, ...conf.samordningsnummer.typeCodes]);
+  for (const rep of repetitions(pid, 3)) {
+    const value = componentOf(msg, rep, 1).trim();
+    const auth = [componentOf(msg, rep, 4, 1), componentOf(msg, rep, 4, 2)];
+    const type = componentOf(msg, rep, 5);
+    if (!value || !(auth.some((a) => authorities.has(a)) || types.has(type))) continue;
+    const check = checkPersonnummer(value, { today });
+    if (!check.ok) return fail('invalid-personnummer', 'PID-3', `PID-3 personnummer is invalid: ${check.reason}`);
+    return { kind: check.kind, value: check.normalized };
+  }
+  return fail('invalid-personnummer', 'PID-3', 'PID-3 has no personnummer or samordningsnummer (check CX-4/CX-5)');
+}
+
+const GENDER: Record<string, MappedPatient['gender']> = { M: 'male', F: 'female', O: 'other', U: 'unknown' };
+
+function mapPatient(msg: Hl7Message, profile: SenderProfile, today: string): MappedPatient {
+  const f = profile.fields;
+  const security = new Set<SecurityLabel>();
+  for (const p of profile.protectedIdentity) {
+    const label = p.map[readPath(msg, p.field)];
+    if (label) security.add(label);
+  }
+  const line = [readPath(msg, 'PID-11.1'), readPath(msg, 'PID-11.2')].filter((v) => v !== '');
+  const municipality = readFirst(msg, f.municipality) || undefined;
+  if (municipality !== undefined && !/^\d{4}$/.test(municipality)) {
+    fail('bad-request', f.municipality[0] ?? 'PID-11.9', `municipality code "${municipality}" is not four digits`);
+  }
+  const address = {
+    line,
+    city: readPath(msg, 'PID-11.3') || undefined,
+    postalCode: readPath(msg, 'PID-11.5') || undefined,
+    country: readPath(msg, 'PID-11.6') || undefined,
+    municipality,
+  };
+  const given = [readPath(msg, 'PID-5.2'), readPath(msg, 'PID-5.3')].filter((v) => v !== '');
+  return {
+    identifier: personIdentifier(msg, profile, today),
+    family: readPath(msg, 'PID-5.1') || undefined,
+    given,
+    birthDate: hl7DateToIso(readFirst(msg, f.birthDate)),
+    gender: GENDER[readFirst(msg, f.gender)],
+    address: line.length || address.city || municipality ? address : undefined,
+    security: [...security],
+    routing: {
+      ...(municipality ? { municipality } : {}),
+      ...(readFirst(msg, f.listedUnit) ? { primaryCareUnit: readFirst(msg, f.listedUnit) } : {}),
+    },
+  };
+}
+
+function hospitalOf(msg: Hl7Message, profile: SenderProfile): string {
+  const facility = readFirst(msg, profile.hospital.facilityPaths);
+  const mapped = profile.hospital.byFacility[facility];
+  if (mapped) return mapped;
+  if (/^SE\d{10}-\w+$/.test(facility)) return facility;
+  return profile.hospital.defaultHsaId ?? facility;
+}
+
+function time(msg: Hl7Message, paths: readonly string[], what: string): string | undefined {
+  for (const p of paths) {
+    const raw = readPath(msg, p);
+    if (!raw) continue;
+    const iso = hl7TimeToIso(raw);
+    if (!iso) fail('bad-hl7-structure', p, `${p} (${what}) is not an HL7 date/time: "${raw}"`);
+    return iso;
+  }
+  return undefined;
+}
+
+function mapEncounter(msg: Hl7Message, profile: SenderProfile, header: MessageHeader): MappedEncounter {
+  const f = profile.fields;
+  const visitNumber = readFirst(msg, f.visitNumber);
+  if (!visitNumber) fail('bad-hl7-structure', f.visitNumber[0] ?? 'PV1-19', 'PV1-19 (visit number) is empty');
+  const ward = readFirst(msg, f.ward) || undefined;
+  const service = readFirst(msg, f.hospitalService);
+  const attendingId = readFirst(msg, f.attendingId) || undefined;
+  return {
+    visit: {
+      system: profile.visitNumberSystem.replace('{sender}', encodeURIComponent(header.sender)),
+      value: visitNumber,
+    },
+    hospitalHsaId: hospitalOf(msg, profile),
+    ward,
+    wardName: (ward ? profile.wards[ward]?.name : undefined) ?? (readFirst(msg, f.wardName) || undefined),
+    attending: attendingId
+      ? {
+          id: attendingId,
+          family: readFirst(msg, f.attendingFamily) || undefined,
+          given: readFirst(msg, f.attendingGiven) || undefined,
+        }
+      : undefined,
+    admittedAt: time(msg, [f.admitTime[0] ?? 'PV1-44'], 'admit time'),
+    dischargedAt: time(msg, [f.dischargeTime[0] ?? 'PV1-45'], 'discharge time'),
+    care: profile.psychiatricServices.includes(service) ? 'psychiatric' : 'somatic',
+    patientClass: readFirst(msg, f.patientClass),
+  };
+}
+
+/** Values of one row: coded values through its code map, or one time/date. */
+function rowValues(
+  msg: Hl7Message,
+  profile: SenderProfile,
+  row: ProfileRow,
+): { values: (string | boolean)[]; at?: string; path: string } {
+  let raw: string[] = [];
+  let path = row.field ?? 'OBX-5';
+  let at: string | undefined;
+  if (row.obx) {
+    const obx = msg
+      .getAllSegments('OBX')
+      .find(
+        (s) =>
+          readPath(msg, 'OBX-3.1', s) === row.obx?.code &&
+          (!row.obx.system || readPath(msg, 'OBX-3.3', s) === row.obx.system),
+      );
+    if (!obx) return { values: [], path };
+    raw = readAll(msg, 'OBX-5', obx);
+    at = hl7TimeToIso(readPath(msg, 'OBX-14', obx));
+    path = `OBX-5 (${row.obx.code})`;
+  } else if (row.field) {
+    raw = readAll(msg, row.field);
+  }
+  if (row.type === 'code') {
+    const map = profile.codeMaps[row.codeMap ?? ''] ?? {};
+    const values = raw.map((v) => {
+      const m = map[v];
+      if (m === undefined) fail('bad-request', path, `${path}: code "${v}" is not in code map ${row.codeMap ?? ''}`);
+      return m as string | boolean;
+    });
+    return { values, at, path };
+  }
+  const conv = row.type === 'TS' ? hl7TimeToIso : hl7DateToIso;
+  const values = raw.map(
+    (v) => conv(v) ?? fail('bad-hl7-structure', path, `${path}: "${v}" is not an HL7 ${row.type}`),
+  );
+  return { values, at, path };
+}
+
+function contentFacts(msg: Hl7Message, profile: SenderProfile, idBase: string, at: string): FactDraft[] {
+  const out: FactDraft[] = [];
+  const by = (t: ProfileRow['target']) =>
+    profile.rows.filter((r) => r.target === t).map((r) => rowValues(msg, profile, r));
+  const needs = by('needs').flatMap((r) => r.values) as Need[];
+  const hasNeeds = by('needs').some((r) => r.values.length > 0);
+  if (hasNeeds) {
+    const consent = by('consent').flatMap((r) => r.values)[0] as Consent | undefined;
+    const sip = by('sipNeeded').flatMap((r) => r.values)[0] as boolean | undefined;
+    out.push({
+      id: `${idBase}#needs`,
+      at,
+      kind: 'needs-assessed',
+      needs: [...new Set(needs)],
+      ...(consent ? { consent } : {}),
+      ...(sip !== undefined ? { sipNeeded: sip } : {}),
+    });
+  }
+  const est = by('estimatedDischarge').flatMap((r) => r.values)[0] as string | undefined;
+  if (est) out.push({ id: `${idBase}#estimated-discharge`, at, kind: 'estimated-discharge-set', date: est });
+  const ready = by('readyAt').flatMap((r) => r.values)[0] as string | undefined;
+  if (ready) out.push({ id: `${idBase}#ready`, at: ready, kind: 'ready-for-discharge' });
+  if (by('readyWithdrawn').flatMap((r) => r.values)[0] === true) {
+    out.push({ id: `${idBase}#ready-withdrawn`, at, kind: 'ready-withdrawn' });
+  }
+  return out;
+}
+
+export interface MapOptions {
+  /** Today's date (`YYYY-MM-DD`), to pick the century of 10-digit personnummer. */
+  today: string;
+}
+
+/** Turns one parsed ADT message into stay facts plus the Patient/Encounter data, by the sender's profile. */
+export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOptions): MappedAdt {
+  const header = readHeader(msg);
+  const profile = selectProfile(profiles, header.application, header.facility);
+  if (header.messageType !== 'ADT')
+    fail('unknown-event', 'MSH-9', `message type ${header.messageType || '(empty)'} is not ADT`);
+  const rule = profile.events[header.event];
+  if (!rule)
+    fail(
+      'unknown-event',
+      'MSH-9.2',
+      `trigger event ${header.event || '(empty)'} is not supported by profile ${profile.id}`,
+    );
+  const r = rule!;
+  if (!msg.getSegment('PV1')) fail('bad-hl7-structure', 'PV1', 'the PV1 segment is missing');
+  const encounter = mapEncounter(msg, profile, header);
+  const patient = mapPatient(msg, profile, opts.today);
+  if (r.inpatientOnly && !profile.fields.inpatientClasses.includes(encounter.patientClass)) {
+    return {
+      kind: 'ignored',
+      header,
+      profile: profile.id,
+      reason: `${header.event} for patient class "${encounter.patientClass}" (not inpatient)`,
+    };
+  }
+  if (
+    encounter.ward &&
+    Object.keys(profile.wards).length > 0 &&
+    !profile.wards[encounter.ward] &&
+    ['admitted', 'transferred', 'patient-updated'].includes(r.fact)
+  ) {
+    fail('unknown-ward', 'PV1-3', `ward ${encounter.ward} is not in the ward list of sender profile ${profile.id}`);
+  }
+  const idBase = `hl7:${header.sender}:${header.controlId}`;
+  const eventAt =
+    time(msg, profile.fields.eventTime, 'event time') ??
+    fail('bad-hl7-structure', 'EVN-2', 'no event time (EVN-6, EVN-2 or MSH-7)');
+  const facts: FactDraft[] = [];
+  const id = `${idBase}#${r.fact}`;
+  switch (r.fact) {
+    case 'admitted': {
+      const at = time(msg, profile.fields.admitTime, 'admit time') ?? eventAt;
+      facts.push({
+        id,
+        at,
+        kind: 'admitted',
+        hospital: encounter.hospitalHsaId,
+        care: encounter.care,
+        patient: patient.routing,
+        ...(encounter.ward ? { ward: encounter.ward } : {}),
+      });
+      break;
+    }
+    case 'transferred':
+      facts.push({
+        id,
+        at: eventAt,
+        kind: 'transferred',
+        care: encounter.care,
+        hospital: encounter.hospitalHsaId,
+        ...(encounter.ward ? { ward: encounter.ward } : {}),
+      });
+      break;
+    case 'discharged':
+      facts.push({ id, at: time(msg, profile.fields.dischargeTime, 'discharge time') ?? eventAt, kind: 'discharged' });
+      break;
+    case 'patient-updated':
+      facts.push({ id, at: eventAt, kind: 'patient-updated', patient: patient.routing });
+      break;
+    case 'admission-cancelled':
+    case 'discharge-cancelled':
+    case 'leave-started':
+    case 'leave-ended':
+      facts.push({ id, at: eventAt, kind: r.fact });
+      break;
+    case 'none':
+      break;
+  }
+  if (r.content)
+    facts.push(...contentFacts(msg, profile, idBase, facts[0]?.kind === 'admitted' ? facts[0].at : eventAt));
+  return { kind: 'stay', header, profile: profile.id, patient, encounter, facts };
+}

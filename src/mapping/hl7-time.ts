@@ -1,0 +1,70 @@
+/**
+ * HL7 v2 date/time (TS/DTM and DT) to ISO 8601. A TS without an offset is local time in Europe/Stockholm
+ * (the senders are Swedish EHRs), so the offset (+01:00 or +02:00) is computed for that instant.
+ */
+const TS = /^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})?(?:(\d{2})(?:\.(\d{1,4}))?)?)?([+-]\d{4})?$/;
+
+const stockholm = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Stockholm',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** Offset of Europe/Stockholm from UTC, in minutes, at the UTC instant `utcMs`. */
+function stockholmOffsetMinutes(utcMs: number): number {
+  const parts = Object.fromEntries(stockholm.formatToParts(new Date(utcMs)).map((p) => [p.type, p.value]));
+  const asUtc = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
+  return Math.round((asUtc - Math.floor(utcMs / 1000) * 1000) / 60000);
+}
+
+function fmtOffset(min: number): string {
+  const sign = min < 0 ? '-' : '+';
+  const a = Math.abs(min);
+  return `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+/**
+ * `YYYYMMDD[HH[MM[SS[.S…]]]][+/-ZZZZ]` → `YYYY-MM-DDTHH:MM:SS[.sss]±HH:MM`, or undefined when empty or
+ * malformed. A date without time is midnight local time.
+ */
+export function hl7TimeToIso(ts: string | undefined): string | undefined {
+  const m = TS.exec((ts ?? '').trim());
+  if (!m) return undefined;
+  const [, y, mo, d, hh = '00', mi = '00', ss = '00', frac, off] = m;
+  if (!validDate(Number(y), Number(mo), Number(d))) return undefined;
+  if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 59) return undefined;
+  const ms = frac ? `.${frac.padEnd(3, '0').slice(0, 3)}` : '';
+  const local = `${y}-${mo}-${d}T${hh}:${mi}:${ss}${ms}`;
+  if (off) return `${local}${off.slice(0, 3)}:${off.slice(3)}`;
+  // Local wall time → offset: guess with the offset at that wall time read as UTC, then correct once.
+  const wallAsUtc = Date.parse(`${local}Z`);
+  let offset = stockholmOffsetMinutes(wallAsUtc - 60 * 60000);
+  const second = stockholmOffsetMinutes(wallAsUtc - offset * 60000);
+  if (second !== offset) offset = second;
+  return `${local}${fmtOffset(offset)}`;
+}
+
+/** HL7 DT/TS → `YYYY-MM-DD` (the date part only), or undefined. */
+export function hl7DateToIso(dt: string | undefined): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})/.exec((dt ?? '').trim());
+  if (!m) return undefined;
+  const [, y, mo, d] = m;
+  return validDate(Number(y), Number(mo), Number(d)) ? `${y}-${mo}-${d}` : undefined;
+}

@@ -1,0 +1,67 @@
+/** Builds HL7 v2.5 ADT messages for tests (fictional patients; valid-checksum personnummer). */
+export const PNR_VASTERAS = '193803129828';
+export const PNR_SALA = '194512249816';
+export const PNR_PSYK = '195207089839';
+export const SAMNR = '194108689847';
+export const HOSPITAL = 'SE2321000206-E10000000001';
+
+export interface AdtOptions {
+  event: string;
+  control?: string;
+  app?: string;
+  facility?: string;
+  messageType?: string;
+  pnr?: string;
+  /** CX-4 of PID-3 (assigning authority); CX-5 type code is `PNR` unless `pidType` is given. */
+  pidAuthority?: string;
+  pidType?: string;
+  patientClass?: string;
+  ward?: string;
+  visit?: string;
+  admit?: string;
+  discharge?: string;
+  evnTime?: string;
+  municipality?: string;
+  listedUnit?: string;
+  protection?: string;
+  expected?: string;
+  service?: string;
+  obx?: string[];
+  extra?: string[];
+  noPv1?: boolean;
+}
+
+let seq = 0;
+
+export function adt(o: AdtOptions): string {
+  const control = o.control ?? `T${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+  const app = o.app ?? 'EHR';
+  const facility = o.facility ?? HOSPITAL;
+  const type = o.messageType ?? 'ADT';
+  const evn = o.evnTime ?? '20260115103500';
+  const pv1 = ['PV1', '1', o.patientClass ?? 'I', o.ward ?? 'MED21', '', '', '', 'SE2321000206-P0001^Lind^Erik'];
+  pv1[10] = o.service ?? '';
+  pv1[19] = o.visit ?? 'V-1';
+  pv1[44] = o.admit ?? '20260115103000';
+  pv1[45] = o.discharge ?? '';
+  const pd1 = ['PD1', '', '', o.listedUnit ? `VC^^^^^^^^^${o.listedUnit}` : ''];
+  pd1[12] = o.protection ?? '';
+  const segs = [
+    `MSH|^~\\&|${app}|${facility}|SVU|SVU-GATEWAY|${evn}||${type}^${o.event}^ADT_A01|${control}|P|2.5`,
+    `EVN|${o.event}|${evn}`,
+    `PID|1||${o.pnr ?? PNR_VASTERAS}^^^${o.pidAuthority ?? 'SE'}^${o.pidType ?? 'PNR'}||Andersson^Karin||19380312|F|||Vasagatan 12^^Västerås^^72215^SE^H^^${o.municipality ?? '1980'}`,
+    Array.from(pd1, (v) => v ?? '').join('|'),
+    ...(o.noPv1 ? [] : [Array.from(pv1, (v) => v ?? '').join('|')]),
+    ...(o.expected ? [`PV2|||||||||${o.expected}`] : []),
+    ...(o.obx ?? []).map((x, i) => `OBX|${i + 1}|${x}||||||F`),
+    ...(o.extra ?? []),
+  ];
+  return segs.join('\r');
+}
+
+export const OBX = {
+  needs: (...v: string[]) => `CWE|behov^Behov^SVU||${v.join('~')}`,
+  consent: (v: string) => `CWE|samtycke^Samtycke^SVU||${v}`,
+  sip: (v: string) => `CWE|sip-behov^SIP^SVU||${v}`,
+  ready: (ts: string) => `TS|utskrivningsklar^Utskrivningsklar^SVU||${ts}`,
+};
