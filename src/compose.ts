@@ -1,0 +1,110 @@
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import type { AppContext, Capability } from './compose.types';
+import { createAuthService, type AuthService } from './auth/token.service';
+import { loadSigningKey, type SigningKey } from './auth/signing-key';
+import { createAuditWriter, type AuditSink } from './audit/audit-writer';
+import { createApp } from './http/app';
+import type { ReadinessCheck } from './http/health.routes';
+import type { Db } from './store/db.port';
+import type { FhirRepository } from './store/repository.port';
+
+/** The composed process: the express app, the capabilities in mount order, and what must be closed. */
+export interface Gateway {
+  app: Express;
+  auth: AuthService;
+  audit: AuditSink | undefined;
+  capabilities: Capability[];
+  /** Stops capabilities in reverse order, flushes the audit log, closes shell connections (not the Db). */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** A ready signing key (tests); default: TOKEN_SIGNING_KEY_FILE or a key kept in DATA_DIR. */
+  signingKey?: SigningKey;
+  /** The store's repository factory (`createRepository(tx, { system: true })`), used by the audit writer. */
+  systemRepository?: (db: Db) => FhirRepository;
+  /** Extra capabilities mounted after the built-in ones and before the 404 (tests). */
+  extraCapabilities?: Capability[];
+}
+
+export function publicBaseUrl(ctx: AppContext): string {
+  return ctx.config.PUBLIC_BASE_URL ?? `http://localhost:${ctx.config.PORT}`;
+}
+
+/**
+ * The composition root: builds the capabilities, in mount order, and the HTTP shell around them.
+ *
+ * Mount order matters: operation routes (`/fhir/Subscription/:id/$status`, `/fhir/Task/$...`) must be mounted
+ * before the generic FHIR router, which answers everything else under /fhir. So: delivery, deadlines, intake,
+ * then the FHIR router last.
+ */
+export function buildCapabilities(_ctx: AppContext): Capability[] {
+  const caps: Capability[] = [];
+  // INTEGRATION POINT (in this order):
+  //   caps.push(createDeliveryCapability(ctx));   // src/delivery/index.ts: outbox relay, rest-hooks, /admin DLQ
+  //   caps.push(createDeadlinesCapability(ctx));  // src/deadlines/index.ts: timers, escalation, reconciler
+  //   caps.push(createIntakeCapability(ctx));     // src/intake/index.ts: POST /hl7v2, MLLP listener, FHIR intake hooks
+  //   caps.push(fhirApiCapability(ctx));          // src/fhir-api: createFhirRouter mounted at /fhir — always last
+  return caps;
+}
+
+export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): Promise<Gateway> {
+  const key =
+    opts.signingKey ??
+    (await loadSigningKey({ keyFile: ctx.config.TOKEN_SIGNING_KEY_FILE, dataDir: ctx.config.DATA_DIR }));
+  const auth = createAuthService({
+    db: ctx.db,
+    key,
+    clock: ctx.clock,
+    tokenTtlSeconds: ctx.config.TOKEN_TTL_SECONDS,
+    baseUrl: publicBaseUrl(ctx),
+  });
+  const audit = opts.systemRepository
+    ? createAuditWriter({ db: ctx.db, repository: opts.systemRepository, logger: ctx.logger, metrics: ctx.metrics })
+    : undefined;
+  if (!audit) ctx.logger.warn('audit disabled: no repository available');
+
+  // /readyz: a short-lived-connection-free Redis probe (fails fast while Redis is down, reconnects on its own).
+  const redis = new Redis(ctx.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+  });
+  redis.on('error', () => undefined);
+  redis.connect().catch(() => undefined);
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', check: async () => void (await ctx.db.query('SELECT 1')) },
+    {
+      name: 'redis',
+      check: async () => {
+        const pong: string = await redis.ping();
+        if (pong !== 'PONG') throw new Error(`unexpected PING answer ${pong}`);
+      },
+    },
+  ];
+
+  const capabilities = [...buildCapabilities(ctx), ...(opts.extraCapabilities ?? [])];
+  const app = createApp(ctx, capabilities, { auth, audit, readiness });
+  return {
+    app,
+    auth,
+    audit,
+    capabilities,
+    async close() {
+      for (const c of [...capabilities].reverse()) {
+        try {
+          await c.stop?.();
+        } catch (err) {
+          ctx.logger.error('capability stop failed', { capability: c.name, error: String(err) });
+        }
+      }
+      await audit
+        ?.close()
+        .catch((err: unknown) => ctx.logger.error('audit flush at shutdown failed', { error: String(err) }));
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import express, { type Express, type ErrorRequestHandler } from 'express';
+import type { AppContext, Capability } from '../compose.types';
+import type { AuthService } from '../auth/token.service';
+import { bearerAuth, requireAdmin } from '../auth/bearer.middleware';
+import { tokenRoutes } from '../auth/token.routes';
+import { auditMiddleware } from '../audit/audit.middleware';
+import type { AuditSink } from '../audit/audit-writer';
+import { healthRoutes, type ReadinessCheck } from './health.routes';
+import { requestContext } from './request-context';
+import { sendOutcome, toOutcome } from './errors';
+
+/** What the shell needs beyond the AppContext; built by the composition root (src/compose.ts). */
+export interface ShellDeps {
+  auth: AuthService;
+  /** Audit sink for `/fhir` calls; omitted = no auditing (only in tests that do not look at it). */
+  audit?: AuditSink;
+  /** Dependencies `/readyz` checks (database, Redis). */
+  readiness: readonly ReadinessCheck[];
+}
+
+const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
+
+/**
+ * The express application. Mount order (each step sees what the earlier ones set):
+ * request id + access log → `/healthz`, `/readyz`, `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir`
+ * → bearer on `/fhir` (not `GET /fhir/metadata`), `/admin` (+ admin rights) and `/hl7v2` → JSON body parsing
+ * (MAX_BODY_BYTES) → each capability's routes, in the order given → 404 OperationOutcome → error handler.
+ */
+export function createApp(ctx: AppContext, capabilities: readonly Capability[], deps: ShellDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'extended');
+
+  app.use(requestContext(ctx.logger, ctx.metrics));
+  app.use(healthRoutes(deps.readiness));
+  app.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
+  });
+  app.use(tokenRoutes(deps.auth, ctx.config.MAX_BODY_BYTES));
+
+  if (deps.audit) app.use('/fhir', auditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));
+  const bearer = bearerAuth(deps.auth);
+  app.use('/fhir', bearerAuth(deps.auth, { except: (method, path) => method === 'GET' && path === '/metadata' }));
+  app.use('/admin', bearer, requireAdmin);
+  app.use('/hl7v2', bearer);
+  const json = express.json({ limit: ctx.config.MAX_BODY_BYTES, type: FHIR_JSON, strict: true });
+  app.use('/fhir', json);
+  app.use('/admin', json);
+
+  for (const c of capabilities) c.mountRoutes?.(app);
+
+  app.use((req, res) => {
+    sendOutcome(res, 404, 'not-found', `No route for ${req.method} ${req.path}`);
+  });
+  const onError: ErrorRequestHandler = (err, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const { status, body } = toOutcome(err);
+    res.status(status).type('application/fhir+json').send(JSON.stringify(body));
+  };
+  app.use(onError);
+  return app;
+}

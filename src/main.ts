@@ -1,0 +1,143 @@
+/**
+ * Process entry: `tsx src/main.ts all|api|worker`.
+ * all = API + MLLP + workers (what `npm start` runs); api = API + MLLP; worker = queue workers only.
+ */
+import type { Server } from 'node:http';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ConfigError, loadConfig, type Config } from './config/config';
+import type { AppContext, Role } from './compose.types';
+import { buildGateway, type Gateway } from './compose';
+import { createLogger, type Logger } from './platform/logger';
+import { systemClock } from './platform/clock';
+import { startLocalRedis, type LocalRedis } from './platform/redis-server';
+import { openDb } from './store/open-db';
+import type { ClosableDb } from './store/db.port';
+import { loadDemoRegion } from './demo/demo-region';
+
+const MODES: Record<string, Role[]> = { all: ['api', 'mllp', 'worker'], api: ['api', 'mllp'], worker: ['worker'] };
+
+/** A start-up failure the operator can fix: printed as one line, exit 1. */
+class StartupError extends Error {}
+
+interface Running {
+  logger: Logger;
+  db: ClosableDb;
+  redis?: LocalRedis;
+  gateway?: Gateway;
+  server?: Server;
+}
+
+async function start(mode: string, config: Config, running: Partial<Running>): Promise<void> {
+  const roles = new Set(MODES[mode]);
+  const logger = createLogger(config.LOG_LEVEL);
+  running.logger = logger;
+
+  running.db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((err: unknown) => {
+    const where = config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in DATA_DIR=${config.DATA_DIR}`;
+    throw new StartupError(`Cannot open the database (${where}): ${err instanceof Error ? err.message : String(err)}`);
+  });
+  const db = running.db;
+
+  let redisUrl = config.REDIS_URL;
+  if (!redisUrl) {
+    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR }).catch((err: unknown) => {
+      throw new StartupError(err instanceof Error ? err.message : String(err));
+    });
+    redisUrl = running.redis.url;
+    logger.info('started local redis-server', { port: running.redis.port });
+  }
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const ctx: AppContext = { config, db, redisUrl, logger, clock: systemClock, metrics };
+
+  if (roles.has('api') && config.DEMO_REGION && config.NODE_ENV !== 'production') {
+    const loaded = await loadDemoRegion(db);
+    if (loaded.loaded)
+      logger.info('demo region loaded', { organizations: loaded.organizations, clients: loaded.clients });
+  }
+
+  running.gateway = await buildGateway(ctx);
+  for (const c of running.gateway.capabilities) await c.start?.(roles);
+
+  if (roles.has('api')) {
+    const app = running.gateway.app;
+    running.server = await new Promise<Server>((resolve, reject) => {
+      const srv = app.listen(config.PORT, config.HOST, () => resolve(srv));
+      srv.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new StartupError(err.code === 'EADDRINUSE' ? `PORT=${config.PORT} is already in use` : err.message)),
+      );
+    });
+    const addr = running.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+    logger.info('svu-gateway listening', { mode, port, fhirBase: `http://localhost:${port}/fhir`, store: db.kind });
+  } else {
+    logger.info('svu-gateway worker running', { mode, store: db.kind });
+  }
+}
+
+async function stop(running: Partial<Running>): Promise<void> {
+  const { logger } = running;
+  if (running.server) {
+    const srv = running.server;
+    await new Promise<void>((resolve) => {
+      srv.close(() => resolve());
+      srv.closeIdleConnections();
+      setTimeout(() => {
+        srv.closeAllConnections();
+        resolve();
+      }, 5000).unref();
+    });
+  }
+  await running.gateway?.close();
+  await running.db?.close().catch((err: unknown) => logger?.error('db close failed', { error: String(err) }));
+  await running.redis?.stop();
+  logger?.info('svu-gateway stopped');
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2] ?? 'all';
+  if (!MODES[mode]) {
+    console.error(`Unknown mode "${mode}": use one of ${Object.keys(MODES).join(', ')}`);
+    process.exit(2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const running: Partial<Running> = {};
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.logger?.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    stop(running)
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        console.error(`shutdown failed: ${String(err)}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    await start(mode, config, running);
+  } catch (err) {
+    if (err instanceof StartupError) console.error(err.message);
+    else console.error(`Start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await stop(running).catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+void main();
