@@ -157,6 +157,8 @@ export const agreementSchema = z
         E: categoryRuleSchema,
       })
       .strict(),
+    /** LPT 7 a §: discharge to compulsory outpatient psychiatric care needs a coordinated plan first. */
+    compulsoryOutpatientCare: z.object({ planDeadline: deadlineSchema, source: sourceSchema }).strict(),
     escalation: z.object({ steps: z.array(ladderStepSchema).min(1), source: sourceSchema }).strict(),
     holidays: z
       .object({

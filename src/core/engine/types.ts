@@ -52,6 +52,11 @@ export interface TaskSpec {
   focusKey?: string;
   /** Human-readable reason, in Swedish or English, for the Task's description. */
   description?: string;
+  /**
+   * The party that must meet the deadline when it is not the owner (e.g. the hospital must make the
+   * information transfer available to the owner). Escalation ladders address `responsible ?? owner`.
+   */
+  responsible?: Party;
 }
 
 /** What the engine knows about a stay after folding its facts. */
@@ -82,6 +87,12 @@ export interface StayState {
   outpatientServicesUnavailable: boolean;
   /** The agreement whose rules applied. */
   agreement: string;
+  /** When the SIP meeting was held (latest), if known. */
+  sipMeetingAt?: string;
+  /** When the patient died, if so. */
+  diedAt?: string;
+  /** When the admission was cancelled, if so. */
+  cancelledAt?: string;
 }
 
 export interface StayEvaluation {
@@ -89,4 +100,6 @@ export interface StayEvaluation {
   tasks: TaskSpec[];
   /** Facts that were rejected (e.g. ready notice before all six criteria hold) with the reason. */
   rejected: { factId: string; reason: string }[];
+  /** Things a person should look at that are not errors in a fact (e.g. no listed vårdcentral to notify). */
+  warnings?: string[];
 }

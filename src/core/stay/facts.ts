@@ -84,6 +84,8 @@ export type StayFact = FactBase &
     | { kind: 'compulsory-outpatient-care'; planned: boolean }
     /** Law 5 kap. 5 §: the patient cannot leave because region outpatient services are missing or unclear. */
     | { kind: 'outpatient-services-unavailable'; unavailable: boolean }
+    /** The SIP (SVPL) meeting was held; starts the follow-up deadline (003 step 6). Added by the engine. */
+    | { kind: 'sip-meeting-held' }
   );
 
 export type StayFactKind = StayFact['kind'];

@@ -1,0 +1,4 @@
+export * from './stockholm-time';
+export * from './duration';
+export * from './swedish-holidays';
+export * from './holiday-deadlines';

@@ -1,0 +1,264 @@
+import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
+import { currentCategory, type Recipient, type StayModel } from './fold-stay';
+import { partyKey } from './parties';
+import { arisesAt, deadlineFrom, dueMs, estimatedDischargeMs, iso, makulering, ruleRef, spec } from './task-context';
+import type { Party, TaskSpec } from './types';
+
+interface Requirements {
+  fvk: boolean;
+  sip: boolean;
+  'ready-notice': boolean;
+}
+
+function requirements(m: StayModel, agreement: Agreement): Requirements {
+  const row = agreement.categories[currentCategory(m)];
+  return {
+    fvk: row.fvk || m.compulsoryOutpatientCare,
+    // A SIP is needed per the category unless the ward says a well-functioning SIP exists (002, 001 §5.2.2);
+    // always before discharge to compulsory outpatient psychiatric care (LPT 7 a §, 001 §5.2.3).
+    sip: (row.sip && m.sipNeeded !== false) || m.compulsoryOutpatientCare,
+    'ready-notice': row.readyNotice !== 'no',
+  };
+}
+
+function applies(rule: TaskRule, req: Requirements): boolean {
+  return rule.enabled && rule.requires.every((r) => req[r]);
+}
+
+const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
+
+/** Tasks owned by each notified unit (messages from the hospital, closing the case). */
+function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Requirements): TaskSpec[] {
+  const out: TaskSpec[] = [];
+  const t = agreement.tasks;
+  const base = { owner: r.party };
+  const rule = (code: RuledTaskCode): TaskRule | undefined =>
+    t[code].to === 'notified' && applies(t[code], req) ? t[code] : undefined;
+
+  const insk = rule('inskrivningsmeddelande');
+  if (insk) {
+    out.push(
+      spec({
+        ...base,
+        key: `inskrivningsmeddelande@${r.key}`,
+        code: 'inskrivningsmeddelande',
+        hospital: r.hospital,
+        authoredOn: r.since,
+        due: dueMs(m, insk, r.since),
+        deadlineRule: ruleRef(agreement, 'inskrivningsmeddelande', insk),
+        description: insk.description,
+      }),
+    );
+  }
+
+  const changed = rule('beraknad-utskrivning-andrad');
+  if (changed) {
+    let previous: string | undefined;
+    for (const e of m.estimates) {
+      const isChange = e.date !== previous;
+      previous = e.date;
+      // An estimate known at notification time is part of the admission notification itself.
+      if (!isChange || e.at <= r.since || !inWindow(r, e.at)) continue;
+      out.push(
+        spec({
+          ...base,
+          key: `beraknad-utskrivning-andrad@${r.key}#${e.factId}`,
+          code: 'beraknad-utskrivning-andrad',
+          hospital: e.hospital || r.hospital,
+          authoredOn: e.at,
+          due: changed.deadline ? deadlineFrom(changed.deadline, e.at) : undefined,
+          deadlineRule: ruleRef(agreement, 'beraknad-utskrivning-andrad', changed),
+          description: `${changed.description}: ${e.date}`,
+        }),
+      );
+    }
+  }
+
+  const ready = rule('utskrivningsklar');
+  if (ready) {
+    for (const ep of m.ready) {
+      if (ep.withdrawnAt !== undefined && ep.withdrawnAt <= r.since) continue;
+      const at = Math.max(ep.at, r.since);
+      if (!inWindow(r, at)) continue;
+      const task = spec({
+        ...base,
+        key: `utskrivningsklar@${r.key}#${ep.factId}`,
+        code: 'utskrivningsklar',
+        hospital: ep.hospital,
+        authoredOn: at,
+        due: ready.deadline ? deadlineFrom(ready.deadline, ep.at) : undefined,
+        deadlineRule: ruleRef(agreement, 'utskrivningsklar', ready),
+        status: ep.withdrawnAt === undefined ? 'requested' : 'cancelled',
+        description: ready.description,
+      });
+      out.push(task);
+      if (ep.withdrawnAt !== undefined) {
+        out.push(makulering(task, ep.withdrawnAt, 'Avbrott i utskrivningsklar: patientens tillstånd har ändrats'));
+      }
+    }
+  }
+
+  const info = rule('informationsoverforing');
+  const infoAt = info ? arisesAt(m, info, r.since) : undefined;
+  if (info && infoAt !== undefined && inWindow(r, infoAt)) {
+    out.push(
+      spec({
+        ...base,
+        key: `informationsoverforing@${r.key}`,
+        code: 'informationsoverforing',
+        hospital: r.hospital,
+        authoredOn: Math.max(infoAt, r.since),
+        due: dueMs(m, info, r.since),
+        deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
+        description: info.description,
+      }),
+    );
+  }
+
+  const dis = rule('utskrivningsmeddelande');
+  const close = rule('avsluta-arende');
+  for (const ep of m.discharges) {
+    if (!inWindow(r, ep.at)) continue;
+    const status = ep.cancelledAt === undefined ? 'requested' : 'cancelled';
+    if (dis) {
+      const task = spec({
+        ...base,
+        key: `utskrivningsmeddelande@${r.key}#${ep.factId}`,
+        code: 'utskrivningsmeddelande',
+        hospital: ep.hospital,
+        authoredOn: ep.at,
+        due: dis.deadline ? deadlineFrom(dis.deadline, ep.at) : undefined,
+        deadlineRule: ruleRef(agreement, 'utskrivningsmeddelande', dis),
+        status,
+        description: dis.description,
+      });
+      out.push(task);
+      if (ep.cancelledAt !== undefined) out.push(makulering(task, ep.cancelledAt, 'Utskrivningen är makulerad'));
+    }
+    if (close && close.when.includes('discharge')) {
+      out.push(
+        spec({
+          ...base,
+          key: `avsluta-arende@${r.key}#${ep.factId}`,
+          code: 'avsluta-arende',
+          hospital: ep.hospital,
+          authoredOn: ep.at,
+          due: close.deadline ? deadlineFrom(close.deadline, ep.at) : undefined,
+          deadlineRule: ruleRef(agreement, 'avsluta-arende', close),
+          status,
+          description: close.description,
+        }),
+      );
+    }
+  }
+  if (close && close.when.includes('death') && m.died && inWindow(r, m.died.at)) {
+    out.push(
+      spec({
+        ...base,
+        key: `avsluta-arende@${r.key}#${m.died.factId}`,
+        code: 'avsluta-arende',
+        hospital: m.hospital ?? r.hospital,
+        authoredOn: m.died.at,
+        description: `${close.description}: patienten har avlidit`,
+      }),
+    );
+  }
+  return out;
+}
+
+/** The named care contact (FVK) and when the obligation reached it. */
+export function fvkOwner(
+  m: StayModel,
+  agreement: Agreement,
+): { party: Party; since: number; hospital: string } | undefined {
+  const current = m.recipients.filter((r) => r.replacedAt === undefined);
+  if (agreement.fvk.owner === 'municipal-nurse-if-home-health-care' && m.routing.homeHealthCare) {
+    const muni = current.find((r) => r.role === 'municipality');
+    if (muni && muni.party.kind === 'municipality') {
+      return {
+        party: { kind: 'municipal-nurse', municipality: muni.party.code },
+        since: muni.since,
+        hospital: muni.hospital,
+      };
+    }
+  }
+  const pc = current.find((r) => r.role === 'primary-care');
+  return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
+}
+
+/** Tasks owned by the named care contact: appoint FVK, invite to SIP, follow up the SIP. */
+function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSpec[] {
+  const codes = (['utse-fast-vardkontakt', 'kallelse-sip', 'sip-uppfoljning'] as const).filter(
+    (c) => agreement.tasks[c].to === 'fvk' && applies(agreement.tasks[c], req),
+  );
+  if (codes.length === 0) return [];
+  const owner = fvkOwner(m, agreement);
+  if (!owner) {
+    if (m.recipients.length > 0)
+      m.warnings.add('no unit to appoint a named care contact (FVK): no listed primary-care unit');
+    return [];
+  }
+  const out: TaskSpec[] = [];
+  const key = partyKey(owner.party);
+  for (const code of codes) {
+    const rule = agreement.tasks[code];
+    const at = arisesAt(m, rule, owner.since);
+    if (at === undefined) continue;
+    let due = dueMs(m, rule, owner.since);
+    let description = rule.description;
+    let deadlineRule = ruleRef(agreement, code, rule);
+    if (code === 'kallelse-sip' && m.compulsoryOutpatientCare) {
+      const lpt = agreement.compulsoryOutpatientCare;
+      const planDue = deadlineFrom(lpt.planDeadline, estimatedDischargeMs(m));
+      if (planDue !== undefined && (due === undefined || planDue < due)) {
+        due = planDue;
+        deadlineRule = {
+          agreement: agreement.id,
+          rule: 'compulsoryOutpatientCare.planDeadline',
+          source: lpt.planDeadline.source,
+        };
+      }
+      description = 'Samordnad vårdplan enligt 7 a § LPT före utskrivning till öppen psykiatrisk tvångsvård';
+    }
+    if (code === 'kallelse-sip' && due === undefined && m.ready.length > 0) {
+      description = `${description} (tidsfristen vilar: avbrott i utskrivningsklar)`;
+    }
+    out.push(
+      spec({
+        key: `${code}@${key}`,
+        code,
+        owner: owner.party,
+        hospital: owner.hospital,
+        authoredOn: Math.max(at, owner.since),
+        due,
+        deadlineRule,
+        description,
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * All TaskSpecs for a folded stay. Withdrawn messages come back `cancelled` with a `makulering` beside them;
+ * nothing that was sent disappears.
+ */
+export function deriveTasks(m: StayModel, agreement: Agreement): TaskSpec[] {
+  if (m.admittedAt === undefined || m.recipients.length === 0) return [];
+  const req = requirements(m, agreement);
+  const tasks: TaskSpec[] = [];
+  for (const r of m.recipients) {
+    const own = notifiedTasks(m, agreement, r, req);
+    if (r.replacedAt !== undefined) {
+      for (const t of own) {
+        if (t.status === 'requested' && t.code !== 'makulering') {
+          t.status = 'cancelled';
+          t.description = `${t.description ?? ''} (omdirigerat ${iso(r.replacedAt)})`.trim();
+        }
+      }
+    }
+    tasks.push(...own);
+  }
+  tasks.push(...fvkTasks(m, agreement, req));
+  return tasks;
+}

@@ -1,0 +1,104 @@
+import type { Agreement } from '../agreements/agreement.schema';
+import type { StayFact } from '../stay/facts';
+import { deriveTasks } from './derive-tasks';
+import { activeReady, currentCategory, foldStay, inTargetGroup, type StayModel } from './fold-stay';
+import { orderFacts } from './sort-facts';
+import { iso, makulering } from './task-context';
+import { missingCriteria } from '../triage/readiness';
+import type { StayEvaluation, StayState, SvuTaskCode, TaskSpec } from './types';
+
+/** Obligations that lapse when the patient dies (the case is closed instead). */
+const LAPSE_ON_DEATH = new Set<SvuTaskCode>([
+  'utse-fast-vardkontakt',
+  'kallelse-sip',
+  'sip-uppfoljning',
+  'informationsoverforing',
+]);
+
+function applyEndings(m: StayModel, tasks: TaskSpec[]): TaskSpec[] {
+  if (m.died) {
+    for (const t of tasks) {
+      if (t.status === 'requested' && LAPSE_ON_DEATH.has(t.code)) {
+        t.status = 'cancelled';
+        t.description = `${t.description ?? ''} (patienten har avlidit)`.trim();
+      }
+    }
+  }
+  if (m.cancelled) {
+    const cancelledAt = m.cancelled.at;
+    const out: TaskSpec[] = [];
+    for (const t of tasks) {
+      if (t.code !== 'makulering') t.status = 'cancelled';
+      out.push(t);
+      // One makulering per recipient of the admission notification; it withdraws the whole case.
+      if (t.code === 'inskrivningsmeddelande') {
+        out.push(
+          makulering(t, cancelledAt, 'Inskrivningen är makulerad: allt som skickats för vårdtillfället återkallas'),
+        );
+      }
+    }
+    return out;
+  }
+  return tasks;
+}
+
+function toState(m: StayModel, agreement: Agreement): StayState {
+  const ready = activeReady(m);
+  const discharge = m.discharges.filter((d) => d.cancelledAt === undefined).at(-1);
+  const state: StayState = {
+    stayId: m.stayId,
+    status: m.status,
+    homeHealthCare: m.routing.homeHealthCare ?? false,
+    needs: m.needs,
+    category: m.admittedAt !== undefined || m.needs.length > 0 ? currentCategory(m) : undefined,
+    inTargetGroup: inTargetGroup(m, agreement),
+    sipNeeded: m.sipNeeded ?? agreement.categories[currentCategory(m)].sip,
+    criteriaMet: agreement.readiness.criteria.filter((c) => m.criteriaMet.has(c)),
+    missingCriteria: agreement.readiness.gate ? missingCriteria(agreement.readiness.criteria, m.criteriaMet) : [],
+    compulsoryOutpatientCare: m.compulsoryOutpatientCare,
+    outpatientServicesUnavailable: m.outpatientServicesUnavailable,
+    agreement: agreement.id,
+  };
+  if (m.hospital) state.hospital = m.hospital;
+  if (m.ward) state.ward = m.ward;
+  if (m.care) state.care = m.care;
+  if (m.routing.municipality) state.municipality = m.routing.municipality;
+  if (m.routing.placingMunicipality) state.placingMunicipality = m.routing.placingMunicipality;
+  if (m.routing.primaryCareUnit) state.primaryCareUnit = m.routing.primaryCareUnit;
+  if (m.admittedAt !== undefined) state.admittedAt = iso(m.admittedAt);
+  if (m.assessedAt !== undefined) state.assessedAt = iso(m.assessedAt);
+  const est = m.estimates.at(-1);
+  if (est) state.estimatedDischarge = est.date;
+  if (ready) state.readyAt = iso(ready.at);
+  if (discharge) state.dischargedAt = iso(discharge.at);
+  if (m.sipMeetingAt !== undefined) state.sipMeetingAt = iso(m.sipMeetingAt);
+  if (m.died) state.diedAt = iso(m.died.at);
+  if (m.cancelled) state.cancelledAt = iso(m.cancelled.at);
+  return state;
+}
+
+/**
+ * The engine's main entry: fold a stay's facts (any order, repeats allowed) under an agreement into its
+ * state and the full set of Tasks that must exist. Pure and deterministic: the same set of facts always
+ * gives the same evaluation, so adapters can re-evaluate after every fact and reconcile by `TaskSpec.key`.
+ */
+export function evaluateStay(facts: readonly StayFact[], agreement: Agreement): StayEvaluation {
+  const { ordered, invalid } = orderFacts(facts);
+  // The stay is the one of the first admission (or first fact); facts of other stays are rejected.
+  const stayId =
+    ordered.find((t) => t.fact.kind === 'admitted')?.fact.stayId ?? ordered[0]?.fact.stayId ?? invalid[0]?.stayId ?? '';
+  const own = ordered.filter((t) => t.fact.stayId === stayId);
+  const m = foldStay(stayId, own, agreement);
+  for (const f of invalid) m.rejected.push({ factId: f.id, reason: `not an ISO 8601 time: "${f.at}"` });
+  for (const { fact } of ordered) {
+    if (fact.stayId !== stayId)
+      m.rejected.push({ factId: fact.id, reason: `belongs to stay ${fact.stayId}, not ${stayId}` });
+  }
+  const tasks = applyEndings(m, deriveTasks(m, agreement)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    state: toState(m, agreement),
+    tasks,
+    rejected: m.rejected,
+    warnings: [...m.warnings].sort(),
+  };
+}

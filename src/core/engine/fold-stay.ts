@@ -1,0 +1,278 @@
+import type { Agreement } from '../agreements/agreement.schema';
+import type {
+  CareKind,
+  Consent,
+  Need,
+  PatientCategory,
+  PatientRouting,
+  ReadinessCriterion,
+  StayFact,
+} from '../stay/facts';
+import { categorize } from '../triage/categories';
+import { missingCriteria } from '../triage/readiness';
+import { municipalityParty, partyKey, primaryCareParty } from './parties';
+import type { TimedFact } from './sort-facts';
+import type { Party, StayState } from './types';
+
+/** A unit that got (or must get) the admission notification. */
+export interface Recipient {
+  role: 'municipality' | 'primary-care';
+  party: Party;
+  key: string;
+  /** When the notification obligation arose: admission, or the later assessment/re-routing. */
+  since: number;
+  hospital: string;
+  /** Set when the stay was re-routed to another unit of the same role (e.g. the municipality rejected it). */
+  replacedAt?: number;
+}
+
+export interface ReadyEpisode {
+  factId: string;
+  at: number;
+  hospital: string;
+  withdrawnAt?: number;
+}
+
+export interface DischargeEpisode {
+  factId: string;
+  at: number;
+  hospital: string;
+  cancelledAt?: number;
+}
+
+export interface EstimateChange {
+  factId: string;
+  at: number;
+  date: string;
+  hospital: string;
+}
+
+/** Everything the engine learned from the facts, before tasks are derived. */
+export interface StayModel {
+  stayId: string;
+  status: StayState['status'];
+  hospital?: string;
+  ward?: string;
+  care?: CareKind;
+  routing: PatientRouting;
+  admittedAt?: number;
+  assessedAt?: number;
+  needs: Need[];
+  consent?: Consent;
+  sipNeeded?: boolean;
+  explicitCategory?: PatientCategory;
+  estimates: EstimateChange[];
+  criteriaMet: Set<ReadinessCriterion>;
+  ready: ReadyEpisode[];
+  discharges: DischargeEpisode[];
+  recipients: Recipient[];
+  sipMeetingAt?: number;
+  died?: { factId: string; at: number };
+  cancelled?: { factId: string; at: number };
+  compulsoryOutpatientCare: boolean;
+  outpatientServicesUnavailable: boolean;
+  rejected: { factId: string; reason: string }[];
+  warnings: Set<string>;
+}
+
+export function currentCategory(m: StayModel): PatientCategory {
+  return categorize(m.needs, m.explicitCategory);
+}
+
+/** Target group per the agreement's category table, and only with consent (or a harm assessment). */
+export function inTargetGroup(m: StayModel, agreement: Agreement): boolean {
+  return agreement.categories[currentCategory(m)].inTargetGroup && m.consent !== 'nej';
+}
+
+export function activeReady(m: StayModel): ReadyEpisode | undefined {
+  const last = m.ready[m.ready.length - 1];
+  return last && last.withdrawnAt === undefined ? last : undefined;
+}
+
+export function activeDischarge(m: StayModel): DischargeEpisode | undefined {
+  const last = m.discharges[m.discharges.length - 1];
+  return last && last.cancelledAt === undefined ? last : undefined;
+}
+
+function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipient['role']; party: Party }[] {
+  if (!inTargetGroup(m, agreement)) return [];
+  const out: { role: Recipient['role']; party: Party }[] = [];
+  for (const role of agreement.categories[currentCategory(m)].notify) {
+    if (role === 'municipality') {
+      const code = m.routing.placingMunicipality ?? m.routing.municipality;
+      if (code) out.push({ role, party: municipalityParty(code) });
+      else
+        m.warnings.add(
+          'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality',
+        );
+    } else {
+      const hsa = m.routing.primaryCareUnit;
+      if (hsa) out.push({ role, party: primaryCareParty(hsa) });
+      else m.warnings.add('no listed primary-care unit (PD1-3): cannot notify region-funded outpatient care');
+    }
+  }
+  return out;
+}
+
+/** Bring the recipients up to date after a fact: add new ones, mark re-routed ones. Once notified, a unit stays. */
+function updateRecipients(m: StayModel, agreement: Agreement, at: number): void {
+  if (m.admittedAt === undefined || !m.hospital) return;
+  if (m.status !== 'in-progress' && m.status !== 'on-leave') return;
+  const since = Math.max(at, m.admittedAt);
+  for (const want of desiredRecipients(m, agreement)) {
+    const key = partyKey(want.party);
+    const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
+    if (current.some((r) => r.key === key)) continue;
+    for (const r of current) r.replacedAt = since;
+    const earlier = m.recipients.find((r) => r.key === key);
+    if (earlier) earlier.replacedAt = undefined;
+    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital });
+    if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;
+  }
+}
+
+const ENDED: Partial<Record<StayState['status'], string>> = {
+  cancelled: 'the admission was cancelled',
+  deceased: 'the patient has died',
+};
+
+/** Fold the ordered facts into a StayModel (no tasks yet). */
+export function foldStay(stayId: string, ordered: readonly TimedFact[], agreement: Agreement): StayModel {
+  const m: StayModel = {
+    stayId,
+    status: 'in-progress',
+    routing: {},
+    needs: [],
+    estimates: [],
+    criteriaMet: new Set(),
+    ready: [],
+    discharges: [],
+    recipients: [],
+    compulsoryOutpatientCare: false,
+    outpatientServicesUnavailable: false,
+    rejected: [],
+    warnings: new Set(),
+  };
+  const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
+
+  for (const { fact: f, ms } of ordered) {
+    const ended = ENDED[m.status];
+    if (ended) {
+      reject(f, `ignored: ${ended}`);
+      continue;
+    }
+    const open = m.status === 'in-progress' || m.status === 'on-leave';
+    switch (f.kind) {
+      case 'admitted':
+        if (m.admittedAt === undefined) m.admittedAt = ms;
+        m.hospital = f.hospital;
+        m.ward = f.ward ?? m.ward;
+        m.care = f.care;
+        m.routing = { ...m.routing, ...definedOnly(f.patient) };
+        break;
+      case 'patient-updated':
+        m.routing = { ...m.routing, ...definedOnly(f.patient) };
+        break;
+      case 'needs-assessed':
+        m.needs = [...f.needs];
+        m.consent = f.consent ?? m.consent;
+        m.sipNeeded = f.sipNeeded ?? m.sipNeeded;
+        m.explicitCategory = f.category;
+        break;
+      case 'estimated-discharge-set':
+        if (!open) reject(f, 'ignored: the patient is already discharged');
+        else if (Number.isNaN(Date.parse(f.date))) reject(f, `not a date: "${f.date}"`);
+        else m.estimates.push({ factId: f.id, at: ms, date: f.date, hospital: m.hospital ?? '' });
+        break;
+      case 'readiness-criteria-met':
+        for (const c of f.criteria) m.criteriaMet.add(c);
+        break;
+      case 'ready-for-discharge': {
+        if (m.admittedAt === undefined) reject(f, 'ready for discharge before any admission is known');
+        else if (!open) reject(f, 'ignored: the patient is already discharged');
+        else if (activeReady(m)) break;
+        else {
+          // The ready notice itself is the physician's assessment (criterion 1).
+          const met = new Set(m.criteriaMet).add('physician-assessed');
+          const missing = agreement.readiness.gate ? missingCriteria(agreement.readiness.criteria, met) : [];
+          if (missing.length > 0) {
+            reject(f, `utskrivningsklar rejected: criteria not met (001 §3): ${missing.join(', ')}`);
+          } else m.ready.push({ factId: f.id, at: ms, hospital: m.hospital ?? '' });
+        }
+        break;
+      }
+      case 'ready-withdrawn': {
+        const r = activeReady(m);
+        if (!open) reject(f, 'ignored: the patient is already discharged');
+        else if (!r) reject(f, 'ready status withdrawn but the patient is not ready for discharge');
+        else r.withdrawnAt = ms;
+        break;
+      }
+      case 'discharged':
+        if (m.admittedAt === undefined) reject(f, 'discharge before any admission is known');
+        else if (!open) reject(f, 'the patient is already discharged');
+        else {
+          m.discharges.push({ factId: f.id, at: ms, hospital: m.hospital ?? '' });
+          if (f.compulsoryOutpatientCare) m.compulsoryOutpatientCare = true;
+          m.status = 'finished';
+        }
+        break;
+      case 'discharge-cancelled': {
+        const d = activeDischarge(m);
+        if (!d || m.status !== 'finished') reject(f, 'no discharge to cancel');
+        else {
+          d.cancelledAt = ms;
+          m.status = 'in-progress';
+        }
+        break;
+      }
+      case 'admission-cancelled':
+        m.cancelled = { factId: f.id, at: ms };
+        m.status = 'cancelled';
+        break;
+      case 'leave-started':
+        if (m.status === 'in-progress') m.status = 'on-leave';
+        else reject(f, `leave cannot start while the stay is ${m.status}`);
+        break;
+      case 'leave-ended':
+        if (m.status === 'on-leave') m.status = 'in-progress';
+        else reject(f, 'leave ended but the patient is not on leave');
+        break;
+      case 'transferred':
+        if (!open) reject(f, 'ignored: the patient is already discharged');
+        else {
+          m.hospital = f.hospital ?? m.hospital;
+          m.ward = f.ward ?? m.ward;
+          m.care = f.care ?? m.care;
+        }
+        break;
+      case 'died':
+        if (!open) reject(f, 'death after discharge is outside the stay');
+        else {
+          m.died = { factId: f.id, at: ms };
+          m.status = 'deceased';
+        }
+        break;
+      case 'compulsory-outpatient-care':
+        m.compulsoryOutpatientCare = f.planned;
+        break;
+      case 'outpatient-services-unavailable':
+        m.outpatientServicesUnavailable = f.unavailable;
+        break;
+      case 'sip-meeting-held':
+        m.sipMeetingAt = ms;
+        break;
+    }
+    updateRecipients(m, agreement, ms);
+  }
+  return m;
+}
+
+function definedOnly(p: PatientRouting): PatientRouting {
+  const out: PatientRouting = {};
+  if (p.municipality !== undefined) out.municipality = p.municipality;
+  if (p.placingMunicipality !== undefined) out.placingMunicipality = p.placingMunicipality;
+  if (p.primaryCareUnit !== undefined) out.primaryCareUnit = p.primaryCareUnit;
+  if (p.homeHealthCare !== undefined) out.homeHealthCare = p.homeHealthCare;
+  return out;
+}

@@ -1,0 +1,3 @@
+export * from './categories';
+export * from './colour-triage';
+export * from './readiness';
