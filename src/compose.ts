@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import type { ReadinessCheck } from './http/health.routes';
 import type { Db } from './store/db.port';
 import type { FhirRepository } from './store/repository.port';
+import { createRepository } from './store/repository.pg';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -22,10 +23,15 @@ export interface Gateway {
 export interface GatewayOptions {
   /** A ready signing key (tests); default: TOKEN_SIGNING_KEY_FILE or a key kept in DATA_DIR. */
   signingKey?: SigningKey;
-  /** The store's repository factory (`createRepository(tx, { system: true })`), used by the audit writer. */
-  systemRepository?: (db: Db) => FhirRepository;
+  /** The repository factory the audit writer uses; default `systemRepository`. `null` = no auditing. */
+  systemRepository?: ((db: Db) => FhirRepository) | null;
   /** Extra capabilities mounted after the built-in ones and before the 404 (tests). */
   extraCapabilities?: Capability[];
+}
+
+/** The gateway's own view of the store (no tenant filtering): audit writes, the demo loader. */
+export function systemRepository(db: Db): FhirRepository {
+  return createRepository(db, { system: true });
 }
 
 export function publicBaseUrl(ctx: AppContext): string {
@@ -60,8 +66,9 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     tokenTtlSeconds: ctx.config.TOKEN_TTL_SECONDS,
     baseUrl: publicBaseUrl(ctx),
   });
-  const audit = opts.systemRepository
-    ? createAuditWriter({ db: ctx.db, repository: opts.systemRepository, logger: ctx.logger, metrics: ctx.metrics })
+  const repoFactory = opts.systemRepository === undefined ? systemRepository : opts.systemRepository;
+  const audit = repoFactory
+    ? createAuditWriter({ db: ctx.db, repository: repoFactory, logger: ctx.logger, metrics: ctx.metrics })
     : undefined;
   if (!audit) ctx.logger.warn('audit disabled: no repository available');
 

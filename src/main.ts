@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import type { AppContext, Role } from './compose.types';
-import { buildGateway, type Gateway } from './compose';
+import { buildGateway, systemRepository, type Gateway } from './compose';
 import { createLogger, type Logger } from './platform/logger';
 import { systemClock } from './platform/clock';
 import { startLocalRedis, type LocalRedis } from './platform/redis-server';
@@ -52,7 +52,7 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
   const ctx: AppContext = { config, db, redisUrl, logger, clock: systemClock, metrics };
 
   if (roles.has('api') && config.DEMO_REGION && config.NODE_ENV !== 'production') {
-    const loaded = await loadDemoRegion(db);
+    const loaded = await loadDemoRegion(db, systemRepository);
     if (loaded.loaded)
       logger.info('demo region loaded', { organizations: loaded.organizations, clients: loaded.clients });
   }
