@@ -1,0 +1,208 @@
+import type { Queue, Worker } from 'bullmq';
+import type { Db } from '../store/db.port';
+import type { Clock } from '../platform/clock';
+import type { Logger } from '../platform/logger';
+import type { DeliveryMetrics } from '../platform/metrics';
+import { createQueue, createWorker } from '../platform/queues';
+import {
+  discardDeadLetter,
+  eventJobId,
+  listQueued,
+  releaseUnblocked,
+  replayDeadLetter,
+  type EventRef,
+} from '../subscriptions/events.pg';
+import { createSubscriptionMatcher, SUBSCRIPTION_MATCH_CONSUMER } from '../subscriptions/matcher';
+import { createRegistryCache } from '../subscriptions/registry.pg';
+import { CircuitBreakers, type BreakerOptions } from './circuit-breaker';
+import {
+  backoffDelay,
+  DELIVERY_QUEUE,
+  eventJob,
+  handshakeJob,
+  heartbeatJob,
+  type DeliveryJob,
+  type RetryPolicy,
+} from './delivery.jobs';
+import { createDeliveryProcessor } from './delivery.worker';
+import { startOutboxConsumer } from './outbox-consumer';
+import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
+import type { OutboxProcessor } from './outbox.types';
+import type { RepositoryFactory } from './resource-access';
+
+export interface DeliveryServiceOptions {
+  db: Db;
+  redisUrl: string;
+  prefix: string;
+  repos: RepositoryFactory;
+  logger: Logger;
+  clock: Clock;
+  metrics?: DeliveryMetrics;
+  canonicalBase: string;
+  fhirBase: string;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  concurrency: number;
+  breaker?: BreakerOptions;
+  errorAfter?: number;
+  pollMs?: number;
+  reconcileMs?: number;
+  reconcileGraceMs?: number;
+  heartbeatTickMs?: number;
+}
+
+export interface ConsumerOptions {
+  /** Keep outbox order per stay for this consumer (see outbox-consumer.ts). Default true. */
+  ordered?: boolean;
+  concurrency?: number;
+}
+
+export function createDeliveryService(o: DeliveryServiceOptions) {
+  const consumers = new Map<string, { processor: OutboxProcessor; opts: ConsumerOptions }>();
+  const breakers = new CircuitBreakers(o.breaker);
+  let queue: Queue<DeliveryJob> | undefined;
+  let relay: OutboxRelay | undefined;
+  const workers: Worker[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const deliveryQueue = (): Queue<DeliveryJob> =>
+    (queue ??= createQueue<DeliveryJob>(DELIVERY_QUEUE, { redisUrl: o.redisUrl, prefix: o.prefix }));
+
+  async function enqueueEvents(refs: EventRef[]): Promise<void> {
+    if (refs.length) await deliveryQueue().addBulk(refs.map((r) => eventJob(r, o.retry)));
+  }
+
+  const registry = createRegistryCache(o.db, o.canonicalBase);
+  consumers.set(SUBSCRIPTION_MATCH_CONSUMER, {
+    processor: createSubscriptionMatcher({
+      repos: o.repos,
+      subscriptions: registry,
+      enqueueEvents,
+      enqueueHandshake: async (id, v) => {
+        const j = handshakeJob(id, v);
+        await deliveryQueue().add(j.name, j.data, j.opts);
+      },
+      logger: o.logger,
+    }),
+    opts: { ordered: true, concurrency: o.concurrency },
+  });
+
+  /** Re-enqueue queued events whose jobs are gone and release chains a crash left waiting. */
+  async function reconcileEvents(): Promise<number> {
+    const released = await releaseUnblocked(o.db);
+    await enqueueEvents(released);
+    const queued = await listQueued(o.db, o.reconcileGraceMs ?? 10_000);
+    const q = deliveryQueue();
+    let readded = 0;
+    for (let i = 0; i < queued.length; i += 200) {
+      const chunk = queued.slice(i, i + 200);
+      const jobs = await Promise.all(chunk.map((r) => q.getJob(eventJobId(r))));
+      const missing = chunk.filter((_, k) => !jobs[k]);
+      await enqueueEvents(missing);
+      readded += missing.length;
+    }
+    if (readded > 0) o.logger.warn('delivery reconciler re-enqueued events whose jobs vanished', { readded });
+    return readded + released.length;
+  }
+
+  async function heartbeatTick(): Promise<void> {
+    const { rows } = await o.db.query<{ id: string }>(
+      `UPDATE subscription_registry SET last_sent_at = now()
+        WHERE status IN ('active', 'error') AND heartbeat_seconds > 0
+          AND (last_sent_at IS NULL OR last_sent_at < now() - heartbeat_seconds * interval '1 second')
+        RETURNING id`,
+    );
+    const at = Date.now();
+    if (rows.length) await deliveryQueue().addBulk(rows.map((r) => heartbeatJob(r.id, at)));
+  }
+
+  const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
+    const t = setInterval(() => {
+      fn().catch((err: unknown) => o.logger.warn(`${what} failed`, { error: String(err) }));
+    }, ms);
+    timers.push(t);
+  };
+
+  return {
+    breakers,
+    deliveryQueue,
+    enqueueEvents,
+    reconcileEvents,
+    get relay(): OutboxRelay | undefined {
+      return relay;
+    },
+    /** Adds an outbox consumer: its own BullMQ queue `name`, fed by the relay. Call before `start()`. */
+    registerOutboxConsumer(name: string, processor: OutboxProcessor, opts: ConsumerOptions = {}): void {
+      if (relay) throw new Error(`registerOutboxConsumer(${name}) after start`);
+      if (consumers.has(name)) throw new Error(`outbox consumer ${name} is already registered`);
+      consumers.set(name, { processor, opts });
+    },
+    consumerNames: (): string[] => [...consumers.keys()],
+    /** Starts the relay, the consumers, the delivery worker and the timers (role `worker`). */
+    start(): void {
+      relay = createOutboxRelay({
+        db: o.db,
+        redisUrl: o.redisUrl,
+        prefix: o.prefix,
+        consumers: [...consumers.keys()],
+        logger: o.logger,
+        pollMs: o.pollMs,
+        reconcileMs: o.reconcileMs,
+        reconcileGraceMs: o.reconcileGraceMs,
+      });
+      for (const [name, c] of consumers) {
+        workers.push(
+          startOutboxConsumer(name, c.processor, {
+            db: o.db,
+            redisUrl: o.redisUrl,
+            prefix: o.prefix,
+            logger: o.logger,
+            ordered: c.opts.ordered ?? true,
+            concurrency: c.opts.concurrency ?? 8,
+          }),
+        );
+      }
+      const processor = createDeliveryProcessor({ ...o, queue: deliveryQueue(), breakers });
+      const w = createWorker<DeliveryJob>(
+        DELIVERY_QUEUE,
+        processor,
+        { redisUrl: o.redisUrl, prefix: o.prefix },
+        {
+          concurrency: o.concurrency,
+          settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, o.retry.backoffMs) },
+        },
+      );
+      w.on('error', (err) => o.logger.warn('delivery worker error', { error: err.message }));
+      workers.push(w);
+      relay.start();
+      every(o.heartbeatTickMs ?? 1000, heartbeatTick, 'heartbeat tick');
+      every(o.reconcileMs ?? 5000, reconcileEvents, 'delivery reconciler');
+    },
+    nudge(): void {
+      relay?.nudge();
+    },
+    async replayDeadLetter(id: number): Promise<EventRef | undefined> {
+      const ref = await o.db.transaction((tx) => replayDeadLetter(tx, id));
+      if (ref) await enqueueEvents([ref]);
+      return ref;
+    },
+    async discardDeadLetter(id: number): Promise<boolean> {
+      const row = await o.db.query(
+        'SELECT 1 FROM dead_letter WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL',
+        [id],
+      );
+      if (!row.rows.length) return false;
+      const next = await o.db.transaction((tx) => discardDeadLetter(tx, id));
+      if (next) await enqueueEvents([next]);
+      return true;
+    },
+    /** Graceful: stop timers and the relay, let in-flight jobs finish, close connections. */
+    async stop(): Promise<void> {
+      for (const t of timers) clearInterval(t);
+      await relay?.stop();
+      await Promise.all(workers.map((w) => w.close()));
+      await queue?.close();
+    },
+  };
+}
+
+export type DeliveryService = ReturnType<typeof createDeliveryService>;

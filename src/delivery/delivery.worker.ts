@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Db } from '../store/db.port';
+import type { Clock } from '../platform/clock';
+import type { Logger } from '../platform/logger';
+import { endpointLabel, type DeliveryMetrics } from '../platform/metrics';
+import {
+  completeEvent,
+  countAttempt,
+  deadLetter,
+  getEvent,
+  type EventRef,
+  type SubscriptionEvent,
+} from '../subscriptions/events.pg';
+import { buildNotification, targetUrl, type NotificationType } from '../subscriptions/notification';
+import { getRegistryEntry, type RegistryEntry } from '../subscriptions/registry.pg';
+import { parseSubscription, type SubscriptionSpec } from '../subscriptions/subscription-model';
+import { setSubscriptionStatus } from '../subscriptions/subscription-status';
+import type { CircuitBreakers } from './circuit-breaker';
+import { eventJob, type DeliveryJob, type RetryPolicy } from './delivery.jobs';
+import { sendNotification, type SendResult } from './http-sender';
+import { readAs, type RepositoryFactory } from './resource-access';
+
+export interface DeliveryDeps {
+  db: Db;
+  repos: RepositoryFactory;
+  queue: Queue<DeliveryJob>;
+  breakers: CircuitBreakers;
+  clock: Clock;
+  logger: Logger;
+  metrics?: DeliveryMetrics;
+  canonicalBase: string;
+  /** Public FHIR base of the gateway, for references in notifications. */
+  fhirBase: string;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Consecutive failures after which the Subscription shows status `error`. */
+  errorAfter?: number;
+}
+
+const ACTIVE = new Set(['active', 'error']);
+
+async function recordAttempt(
+  db: Db,
+  sub: string,
+  n: number | null,
+  kind: string,
+  endpoint: string,
+  attempt: number,
+  status: string,
+  r: Partial<SendResult>,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO delivery_attempt (subscription_id, event_number, kind, endpoint, attempt, status, http_status, error, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [sub, n, kind, endpoint, attempt, status, r.status ?? null, r.error ?? null, r.durationMs ?? 0],
+  );
+}
+
+/** The processor of the `delivery` queue: events, handshakes, heartbeats. */
+export function createDeliveryProcessor(d: DeliveryDeps) {
+  const specs = new Map<string, { at: string; spec: SubscriptionSpec }>();
+  const specOf = (reg: RegistryEntry): SubscriptionSpec => {
+    const c = specs.get(reg.id);
+    if (c && c.at === reg.updatedAt) return c.spec;
+    const spec = parseSubscription(reg.resource, d.canonicalBase);
+    specs.set(reg.id, { at: reg.updatedAt, spec });
+    return spec;
+  };
+
+  async function postpone(job: Job, token: string | undefined, at: number): Promise<never> {
+    await job.moveToDelayed(at + Math.round(Math.random() * 250), token);
+    throw new DelayedError();
+  }
+
+  async function send(
+    reg: RegistryEntry,
+    spec: SubscriptionSpec,
+    type: NotificationType,
+    eventId: string,
+    events: Parameters<typeof buildNotification>[0]['events'],
+  ) {
+    const now = d.clock.now();
+    const bundle = buildNotification({
+      spec,
+      fhirBase: d.fhirBase,
+      type,
+      status: reg.status === 'requested' ? 'requested' : reg.status,
+      eventsSinceStart: reg.eventsSinceStart,
+      events,
+      now,
+    });
+    const url = targetUrl(spec);
+    return {
+      url,
+      result: await sendNotification({
+        url,
+        body: JSON.stringify(bundle),
+        headers: spec.headers,
+        secret: spec.secret,
+        eventId,
+        timeoutMs: spec.timeoutMs ?? d.timeoutMs,
+        now,
+      }),
+    };
+  }
+
+  async function enqueueNext(next: EventRef | undefined): Promise<void> {
+    if (!next) return;
+    const j = eventJob(next, d.retry);
+    await d.queue.add(j.name, j.data, j.opts);
+  }
+
+  async function deliverEvent(job: Job<DeliveryJob>, token: string | undefined, ref: EventRef): Promise<string> {
+    const ev = await getEvent(d.db, ref.subscriptionId, ref.eventNumber);
+    if (!ev || ev.status !== 'queued' || ev.generation !== ref.generation) return 'stale';
+    const reg = await getRegistryEntry(d.db, ev.subscriptionId);
+    if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
+    const spec = specOf(reg);
+    const url = targetUrl(spec);
+    const label = endpointLabel(url);
+    const retryAt = d.breakers.admit(url);
+    if (retryAt !== undefined) return postpone(job, token, retryAt);
+
+    // Re-check access now, as the subscriber: a municipality never gets a Task it does not own (any more).
+    let resource: Resource | undefined;
+    if (ev.action !== 'delete') {
+      const current = reg.scope
+        ? await readAs(d.repos, d.db, reg.scope, ev.focusType as Resource['resourceType'], ev.focusId)
+        : undefined;
+      if (!current) return skip(ev, url, 'the subscriber may not read the focus resource');
+      resource =
+        (await readAs(
+          d.repos,
+          d.db,
+          reg.scope!,
+          ev.focusType as Resource['resourceType'],
+          ev.focusId,
+          ev.focusVersion,
+        )) ?? current;
+    }
+    const { result } = await send(reg, spec, 'event-notification', `${ev.subscriptionId}:${ev.eventNumber}`, [
+      {
+        eventNumber: ev.eventNumber,
+        timestamp: ev.committedAt,
+        focusType: ev.focusType,
+        focusId: ev.focusId,
+        action: ev.action,
+        resource,
+      },
+    ]);
+    if (result.ok) {
+      d.breakers.success(url);
+      const next = await d.db.transaction(async (tx) => {
+        await recordAttempt(tx, ev.subscriptionId, ev.eventNumber, 'event', url, ev.attempts + 1, 'delivered', result);
+        await tx.query(
+          `UPDATE subscription_registry SET consecutive_failures = 0, last_sent_at = now(), last_error = NULL WHERE id = $1`,
+          [ev.subscriptionId],
+        );
+        return completeEvent(tx, ev, 'delivered');
+      });
+      d.metrics?.attempts.inc({ outcome: 'delivered', endpoint: label });
+      d.metrics?.latency.observe({ endpoint: label }, Math.max(0, Date.now() - Date.parse(ev.committedAt)) / 1000);
+      if (reg.status === 'error') await setSubscriptionStatus(d.db, d.repos, reg.id, 'active', undefined, d.logger);
+      await enqueueNext(next);
+      return 'delivered';
+    }
+    return fail(ev, reg, url, result);
+  }
+
+  async function skip(ev: SubscriptionEvent, url: string, reason: string): Promise<string> {
+    const next = await d.db.transaction(async (tx) => {
+      await recordAttempt(tx, ev.subscriptionId, ev.eventNumber, 'event', url, ev.attempts, 'skipped', {
+        error: reason,
+      });
+      return completeEvent(tx, ev, 'skipped', reason);
+    });
+    d.metrics?.attempts.inc({ outcome: 'skipped', endpoint: endpointLabel(url) });
+    d.logger.warn('notification skipped at delivery', {
+      subscriptionId: ev.subscriptionId,
+      event: ev.eventNumber,
+      reason,
+    });
+    await enqueueNext(next);
+    return 'skipped';
+  }
+
+  async function fail(ev: SubscriptionEvent, reg: RegistryEntry, url: string, result: SendResult): Promise<never> {
+    const label = endpointLabel(url);
+    d.breakers.failure(url);
+    const reason = result.error ?? 'failed';
+    const attempts = await countAttempt(d.db, ev, reason);
+    const exhausted = attempts >= d.retry.maxAttempts;
+    const dead = result.permanent || exhausted;
+    await recordAttempt(
+      d.db,
+      ev.subscriptionId,
+      ev.eventNumber,
+      'event',
+      url,
+      attempts,
+      dead ? 'dead' : 'failed',
+      result,
+    );
+    const f = await d.db.query<{ n: number }>(
+      `UPDATE subscription_registry SET consecutive_failures = consecutive_failures + 1, last_error = $2 WHERE id = $1
+       RETURNING consecutive_failures AS n`,
+      [ev.subscriptionId, reason],
+    );
+    const consecutive = f.rows[0]?.n ?? 0;
+    if (!dead) {
+      d.metrics?.attempts.inc({ outcome: 'retry', endpoint: label });
+      if (consecutive >= (d.errorAfter ?? 3) && reg.status === 'active') {
+        await setSubscriptionStatus(d.db, d.repos, reg.id, 'error', `Delivery failing: ${reason}`, d.logger);
+      }
+      d.logger.warn('notification delivery failed; will retry', {
+        subscriptionId: ev.subscriptionId,
+        event: ev.eventNumber,
+        attempts,
+        reason,
+      });
+      throw new Error(reason);
+    }
+    const dlId = await d.db.transaction((tx) =>
+      deadLetter(tx, ev, url, `${result.permanent ? 'rejected' : 'gave up'}: ${reason}`),
+    );
+    d.metrics?.attempts.inc({ outcome: 'dead', endpoint: label });
+    d.logger.error('notification moved to the dead-letter queue; later events of its stay wait behind it', {
+      subscriptionId: ev.subscriptionId,
+      event: ev.eventNumber,
+      deadLetter: dlId,
+      reason,
+    });
+    if (exhausted)
+      await setSubscriptionStatus(
+        d.db,
+        d.repos,
+        reg.id,
+        'off',
+        `Delivery gave up after ${attempts} attempts: ${reason}`,
+        d.logger,
+      );
+    else if (reg.status === 'active')
+      await setSubscriptionStatus(d.db, d.repos, reg.id, 'error', `Notification rejected: ${reason}`, d.logger);
+    throw new UnrecoverableError(reason);
+  }
+
+  async function handshake(job: Job<DeliveryJob>, subscriptionId: string): Promise<string> {
+    const reg = await getRegistryEntry(d.db, subscriptionId);
+    if (!reg || reg.status !== 'requested') return 'not-requested';
+    let spec: SubscriptionSpec;
+    try {
+      spec = specOf(reg);
+    } catch (err) {
+      await setSubscriptionStatus(d.db, d.repos, subscriptionId, 'error', (err as Error).message, d.logger);
+      return 'invalid';
+    }
+    const { url, result } = await send(reg, spec, 'handshake', `${subscriptionId}:handshake:${randomUUID()}`, []);
+    await recordAttempt(
+      d.db,
+      subscriptionId,
+      null,
+      'handshake',
+      url,
+      job.attemptsMade + 1,
+      result.ok ? 'delivered' : 'failed',
+      result,
+    );
+    if (result.ok) {
+      await setSubscriptionStatus(d.db, d.repos, subscriptionId, 'active', undefined, d.logger);
+      return 'active';
+    }
+    if (result.permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await setSubscriptionStatus(
+        d.db,
+        d.repos,
+        subscriptionId,
+        'error',
+        `Handshake failed: ${result.error ?? ''}`,
+        d.logger,
+      );
+      throw new UnrecoverableError(`handshake failed: ${result.error ?? ''}`);
+    }
+    throw new Error(`handshake failed: ${result.error ?? ''}`);
+  }
+
+  async function heartbeat(subscriptionId: string): Promise<string> {
+    const reg = await getRegistryEntry(d.db, subscriptionId);
+    if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
+    const spec = specOf(reg);
+    if (d.breakers.admit(targetUrl(spec)) !== undefined) return 'breaker-open';
+    const { url, result } = await send(reg, spec, 'heartbeat', `${subscriptionId}:heartbeat:${randomUUID()}`, []);
+    if (result.ok) d.breakers.success(url);
+    else d.breakers.failure(url);
+    await recordAttempt(d.db, subscriptionId, null, 'heartbeat', url, 1, result.ok ? 'delivered' : 'failed', result);
+    return result.ok ? 'sent' : 'failed';
+  }
+
+  return async (job: Job<DeliveryJob>, token?: string): Promise<string> => {
+    const data = job.data;
+    switch (data.kind) {
+      case 'event':
+        return deliverEvent(job, token, data);
+      case 'handshake':
+        return handshake(job, data.subscriptionId);
+      case 'heartbeat':
+        return heartbeat(data.subscriptionId);
+    }
+  };
+}

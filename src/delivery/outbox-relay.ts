@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Db } from '../store/db.port';
+import type { Logger } from '../platform/logger';
+import { createQueue } from '../platform/queues';
+import { outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
+
+/** Consumer jobs retry transient failures (database briefly down) for about an hour. */
+const CONSUMER_JOB = { attempts: 20, backoff: { type: 'exponential', delay: 1000 } } as const;
+
+export interface OutboxRelayOptions {
+  db: Db;
+  redisUrl: string;
+  prefix: string;
+  /** One BullMQ queue per consumer, named after it (e.g. `subscription-match`, `deadline-events`). */
+  consumers: string[];
+  logger?: Logger;
+  /** Poll interval when not nudged. */
+  pollMs?: number;
+  batchSize?: number;
+  /** How often the reconciler looks for relayed rows whose jobs vanished. */
+  reconcileMs?: number;
+  /** A dispatched row is only suspect once it is this old and still unprocessed. */
+  reconcileGraceMs?: number;
+}
+
+export interface OutboxRelay {
+  start(): void;
+  /** Wake the relay now (call after a commit that wrote outbox rows). */
+  nudge(): void;
+  /** One relay pass; returns the number of rows moved. */
+  relayOnce(): Promise<number>;
+  /** One reconciler pass; returns how many rows were re-enqueued. */
+  reconcileOnce(): Promise<number>;
+  /** Undispatched rows and the age of the oldest (outbox lag), for metrics and the admin view. */
+  lag(): Promise<{ pending: number; oldestAgeSeconds: number }>;
+  queues: ReadonlyMap<string, Queue<OutboxEvent>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The only path from PostgreSQL to BullMQ. Moves undispatched outbox rows, in id order, into every
+ * consumer's queue with job id `ob-<id>`, then marks them dispatched. A crash between enqueue and mark
+ * re-enqueues on the next pass, which BullMQ ignores by job id. One relay at a time holds a transaction
+ * lease row (`outbox_relay_lease`), so several worker processes keep id order. The reconciler re-enqueues rows that were
+ * dispatched but never processed (their jobs vanished: Redis restarted or flushed).
+ */
+export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
+  const { db } = o;
+  const pollMs = o.pollMs ?? 100;
+  const batchSize = o.batchSize ?? 500;
+  const reconcileMs = o.reconcileMs ?? 5000;
+  const graceMs = o.reconcileGraceMs ?? 10_000;
+  const queues = new Map<string, Queue<OutboxEvent>>(
+    o.consumers.map((c) => [c, createQueue<OutboxEvent>(c, { redisUrl: o.redisUrl, prefix: o.prefix })]),
+  );
+  const holder = `${process.pid}-${randomUUID()}`;
+  let running = false;
+  let progressReady: Promise<void> | undefined;
+  let stopped = false;
+  let busy: Promise<void> | undefined;
+  let again = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let reconcileTimer: NodeJS.Timeout | undefined;
+
+  async function enqueue(rows: OutboxRow[]): Promise<void> {
+    const events = rows.map(toOutboxEvent);
+    await Promise.all(
+      [...queues.values()].map((q) =>
+        q.addBulk(
+          events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
+        ),
+      ),
+    );
+  }
+
+  async function holdLease(): Promise<boolean> {
+    const r = await db.query(
+      `UPDATE outbox_relay_lease SET holder = $1, until = now() + interval '15 seconds'
+        WHERE id = 1 AND (holder = $1 OR until < now())`,
+      [holder],
+    );
+    return r.rowCount > 0;
+  }
+
+  async function relayOnce(): Promise<number> {
+    // A consumer's progress starts before the first row it is sent (the reconciler ignores older rows).
+    progressReady ??= ensureProgressRows().catch((err: unknown) => {
+      progressReady = undefined;
+      throw err;
+    });
+    await progressReady;
+    if (!(await holdLease())) return 0;
+    const { rows } = await db.query<OutboxRow>(
+      `SELECT id, kind, resource_type, resource_id, version_id, action, stay_key, payload, created_at
+         FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1`,
+      [batchSize],
+    );
+    if (rows.length === 0) return 0;
+    await enqueue(rows);
+    await db.query('UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+    return rows.length;
+  }
+
+  async function drain(): Promise<void> {
+    do {
+      again = false;
+      try {
+        while (!stopped && (await relayOnce()) === batchSize);
+      } catch (err) {
+        o.logger?.warn('outbox relay pass failed; will retry', { error: String(err) });
+      }
+    } while (again && !stopped);
+  }
+
+  function kick(): void {
+    if (stopped) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = drain().finally(() => {
+      busy = undefined;
+    });
+  }
+
+  async function ensureProgressRows(): Promise<void> {
+    for (const c of queues.keys()) {
+      await db.query(
+        `INSERT INTO outbox_consumer_progress (consumer, low_watermark)
+           SELECT $1, COALESCE(max(id), 0) FROM outbox WHERE dispatched_at IS NOT NULL
+         ON CONFLICT (consumer) DO NOTHING`,
+        [c],
+      );
+    }
+  }
+
+  async function reconcileConsumer(consumer: string, queue: Queue<OutboxEvent>): Promise<number> {
+    // Advance the watermark past rows every consumer pass has handled, then forget their markers.
+    await db.query(
+      `UPDATE outbox_consumer_progress p SET updated_at = now(), low_watermark = GREATEST(p.low_watermark, COALESCE(
+          (SELECT min(o.id) - 1 FROM outbox o WHERE o.id > p.low_watermark
+             AND (o.dispatched_at IS NULL OR NOT EXISTS
+               (SELECT 1 FROM outbox_processed x WHERE x.consumer = p.consumer AND x.outbox_id = o.id))),
+          (SELECT max(o.id) FROM outbox o WHERE o.id > p.low_watermark AND o.dispatched_at < now() - interval '1 minute'),
+          p.low_watermark))
+        WHERE p.consumer = $1`,
+      [consumer],
+    );
+    await db.query(
+      `DELETE FROM outbox_processed x USING outbox_consumer_progress p
+        WHERE x.consumer = $1 AND p.consumer = $1 AND x.outbox_id <= p.low_watermark`,
+      [consumer],
+    );
+    const { rows } = await db.query<OutboxRow>(
+      `SELECT o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload, o.created_at
+         FROM outbox o, outbox_consumer_progress p
+        WHERE p.consumer = $1 AND o.id > p.low_watermark AND o.dispatched_at IS NOT NULL
+          AND o.dispatched_at < now() - ($2::int * interval '1 millisecond')
+          AND NOT EXISTS (SELECT 1 FROM outbox_processed x WHERE x.consumer = $1 AND x.outbox_id = o.id)
+        ORDER BY o.id LIMIT 2000`,
+      [consumer, graceMs],
+    );
+    let readded = 0;
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      const jobs = await Promise.all(chunk.map((r) => queue.getJob(outboxJobId(Number(r.id)))));
+      const missing = chunk.filter((_, k) => !jobs[k]);
+      if (missing.length === 0) continue;
+      const events = missing.map(toOutboxEvent);
+      await queue.addBulk(
+        events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
+      );
+      readded += missing.length;
+    }
+    if (readded > 0) o.logger?.warn('outbox reconciler re-enqueued rows whose jobs vanished', { consumer, readded });
+    return readded;
+  }
+
+  async function reconcileOnce(): Promise<number> {
+    await ensureProgressRows();
+    let n = 0;
+    for (const [c, q] of queues) n += await reconcileConsumer(c, q);
+    return n;
+  }
+
+  return {
+    queues,
+    start() {
+      if (running) return;
+      running = true;
+      pollTimer = setInterval(kick, pollMs);
+      reconcileTimer = setInterval(() => {
+        reconcileOnce().catch((err: unknown) => o.logger?.warn('outbox reconciler failed', { error: String(err) }));
+      }, reconcileMs);
+      kick();
+    },
+    nudge: kick,
+    relayOnce,
+    reconcileOnce,
+    async lag() {
+      const { rows } = await db.query<{ n: number; age: number | null }>(
+        `SELECT count(*)::int AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age
+           FROM outbox WHERE dispatched_at IS NULL`,
+      );
+      return { pending: rows[0]?.n ?? 0, oldestAgeSeconds: Math.max(0, rows[0]?.age ?? 0) };
+    },
+    async stop() {
+      stopped = true;
+      if (pollTimer) clearInterval(pollTimer);
+      if (reconcileTimer) clearInterval(reconcileTimer);
+      await busy;
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

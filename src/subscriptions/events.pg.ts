@@ -1,0 +1,289 @@
+import type { Db } from '../store/db.port';
+
+/** One entry of the per-subscription notification log (`subscription_event`). */
+export interface SubscriptionEvent {
+  subscriptionId: string;
+  eventNumber: number;
+  outboxId: number | null;
+  orderKey: string;
+  topic: string | null;
+  focusType: string;
+  focusId: string;
+  focusVersion: string | null;
+  action: string | null;
+  status: 'waiting' | 'queued' | 'delivered' | 'skipped' | 'dead';
+  generation: number;
+  attempts: number;
+  committedAt: string;
+  deliveredAt: string | null;
+  lastError: string | null;
+}
+
+interface Row {
+  subscription_id: string;
+  event_number: number;
+  outbox_id: number | null;
+  order_key: string;
+  topic: string | null;
+  focus_type: string;
+  focus_id: string;
+  focus_version: string | null;
+  action: string | null;
+  status: SubscriptionEvent['status'];
+  generation: number;
+  attempts: number;
+  committed_at: Date | string;
+  delivered_at: Date | string | null;
+  last_error: string | null;
+}
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+function toEvent(r: Row): SubscriptionEvent {
+  return {
+    subscriptionId: r.subscription_id,
+    eventNumber: Number(r.event_number),
+    outboxId: r.outbox_id === null ? null : Number(r.outbox_id),
+    orderKey: r.order_key,
+    topic: r.topic,
+    focusType: r.focus_type,
+    focusId: r.focus_id,
+    focusVersion: r.focus_version,
+    action: r.action,
+    status: r.status,
+    generation: r.generation,
+    attempts: r.attempts,
+    committedAt: iso(r.committed_at) ?? '',
+    deliveredAt: iso(r.delivered_at),
+    lastError: r.last_error,
+  };
+}
+
+/** What a delivery job needs to find its event again. */
+export interface EventRef {
+  subscriptionId: string;
+  eventNumber: number;
+  generation: number;
+}
+
+export const eventJobId = (e: EventRef): string => `ev-${e.subscriptionId}-${e.eventNumber}-${e.generation}`;
+
+export interface NewEvent {
+  subscriptionId: string;
+  orderKey: string;
+  topic?: string;
+  focusType: string;
+  focusId: string;
+  focusVersion?: string | null;
+  action?: string | null;
+  outboxId?: number;
+  committedAt: string;
+}
+
+/** Serialises everything that touches one (subscription, order key) chain. */
+async function lockKey(tx: Db, subscriptionId: string, orderKey: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sev|${subscriptionId}|${orderKey}`]);
+}
+
+/**
+ * Numbers and records new events (call inside a transaction). Locks are taken in one order — chain keys
+ * sorted, then subscription counters sorted — so concurrent matchers and workers never deadlock. An event
+ * whose chain still has an undelivered earlier event waits behind it; the others are `queued` and returned
+ * for the caller to enqueue after commit.
+ */
+export async function recordEvents(tx: Db, events: NewEvent[]): Promise<EventRef[]> {
+  const sorted = [...events].sort((a, b) =>
+    a.subscriptionId === b.subscriptionId
+      ? a.orderKey.localeCompare(b.orderKey)
+      : a.subscriptionId.localeCompare(b.subscriptionId),
+  );
+  for (const e of sorted) await lockKey(tx, e.subscriptionId, e.orderKey);
+  const queued: EventRef[] = [];
+  for (const e of sorted) {
+    const c = await tx.query<{ n: number }>(
+      `UPDATE subscription_registry SET events_since_start = events_since_start + 1 WHERE id = $1
+       RETURNING events_since_start AS n`,
+      [e.subscriptionId],
+    );
+    const n = Number(c.rows[0]?.n);
+    if (!n) continue;
+    const open = await tx.query(
+      `SELECT 1 FROM subscription_event WHERE subscription_id = $1 AND order_key = $2
+          AND status IN ('waiting', 'queued', 'dead') LIMIT 1`,
+      [e.subscriptionId, e.orderKey],
+    );
+    const status = open.rows.length > 0 ? 'waiting' : 'queued';
+    const ins = await tx.query(
+      `INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type, focus_id,
+          focus_version, action, status, committed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (subscription_id, outbox_id) DO NOTHING`,
+      [
+        e.subscriptionId,
+        n,
+        e.outboxId ?? null,
+        e.orderKey,
+        e.topic ?? null,
+        e.focusType,
+        e.focusId,
+        e.focusVersion ?? null,
+        e.action ?? null,
+        status,
+        e.committedAt,
+      ],
+    );
+    if (ins.rowCount > 0 && status === 'queued')
+      queued.push({ subscriptionId: e.subscriptionId, eventNumber: n, generation: 0 });
+  }
+  return queued;
+}
+
+export async function getEvent(
+  db: Db,
+  subscriptionId: string,
+  eventNumber: number,
+): Promise<SubscriptionEvent | undefined> {
+  const { rows } = await db.query<Row>(
+    'SELECT * FROM subscription_event WHERE subscription_id = $1 AND event_number = $2',
+    [subscriptionId, eventNumber],
+  );
+  return rows[0] ? toEvent(rows[0]) : undefined;
+}
+
+export async function listEvents(
+  db: Db,
+  subscriptionId: string,
+  since: number,
+  until: number,
+  limit = 1000,
+): Promise<SubscriptionEvent[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT * FROM subscription_event WHERE subscription_id = $1 AND event_number BETWEEN $2 AND $3
+      ORDER BY event_number LIMIT $4`,
+    [subscriptionId, since, until, limit],
+  );
+  return rows.map(toEvent);
+}
+
+/** Counts one attempt on the event (durable across Redis loss); returns the new count. */
+export async function countAttempt(db: Db, ref: EventRef, error?: string): Promise<number> {
+  const { rows } = await db.query<{ attempts: number }>(
+    `UPDATE subscription_event SET attempts = attempts + 1, last_error = $3
+      WHERE subscription_id = $1 AND event_number = $2 RETURNING attempts`,
+    [ref.subscriptionId, ref.eventNumber, error ?? null],
+  );
+  return rows[0]?.attempts ?? 0;
+}
+
+/**
+ * Closes an event (`delivered` or `skipped`) and releases the next waiting event of its chain, which is
+ * returned to be enqueued after commit.
+ */
+export async function completeEvent(
+  tx: Db,
+  ev: SubscriptionEvent,
+  outcome: 'delivered' | 'skipped',
+  error?: string,
+): Promise<EventRef | undefined> {
+  await lockKey(tx, ev.subscriptionId, ev.orderKey);
+  await tx.query(
+    `UPDATE subscription_event SET status = $3, delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
+        last_error = $4 WHERE subscription_id = $1 AND event_number = $2`,
+    [ev.subscriptionId, ev.eventNumber, outcome, error ?? null],
+  );
+  return releaseNext(tx, ev.subscriptionId, ev.orderKey);
+}
+
+async function releaseNext(tx: Db, subscriptionId: string, orderKey: string): Promise<EventRef | undefined> {
+  const { rows } = await tx.query<{ event_number: number; status: string; generation: number }>(
+    `SELECT event_number, status, generation FROM subscription_event
+      WHERE subscription_id = $1 AND order_key = $2 AND status IN ('waiting', 'queued', 'dead')
+      ORDER BY event_number LIMIT 1`,
+    [subscriptionId, orderKey],
+  );
+  const next = rows[0];
+  if (!next || next.status !== 'waiting') return undefined;
+  await tx.query(`UPDATE subscription_event SET status = 'queued' WHERE subscription_id = $1 AND event_number = $2`, [
+    subscriptionId,
+    next.event_number,
+  ]);
+  return { subscriptionId, eventNumber: Number(next.event_number), generation: next.generation };
+}
+
+/** Parks the event in the dead-letter queue; its chain (later events of the same stay) waits behind it. */
+export async function deadLetter(tx: Db, ev: SubscriptionEvent, endpoint: string, reason: string): Promise<number> {
+  await lockKey(tx, ev.subscriptionId, ev.orderKey);
+  await tx.query(
+    `UPDATE subscription_event SET status = 'dead', last_error = $3 WHERE subscription_id = $1 AND event_number = $2`,
+    [ev.subscriptionId, ev.eventNumber, reason],
+  );
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO dead_letter (subscription_id, event_number, endpoint, reason) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [ev.subscriptionId, ev.eventNumber, endpoint, reason],
+  );
+  return Number(rows[0]?.id);
+}
+
+/** Puts a dead letter back in the queue (new generation, fresh attempts); returns the job to enqueue. */
+export async function replayDeadLetter(tx: Db, id: number): Promise<EventRef | undefined> {
+  const { rows } = await tx.query<{ subscription_id: string; event_number: number }>(
+    `UPDATE dead_letter SET replayed_at = now() WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL
+     RETURNING subscription_id, event_number`,
+    [id],
+  );
+  const dl = rows[0];
+  if (!dl) return undefined;
+  const u = await tx.query<{ generation: number }>(
+    `UPDATE subscription_event SET status = 'queued', generation = generation + 1, attempts = 0
+      WHERE subscription_id = $1 AND event_number = $2 AND status = 'dead' RETURNING generation`,
+    [dl.subscription_id, dl.event_number],
+  );
+  if (!u.rows[0]) return undefined;
+  return { subscriptionId: dl.subscription_id, eventNumber: Number(dl.event_number), generation: u.rows[0].generation };
+}
+
+/** Gives up on a dead letter: the event is marked skipped and its chain continues. */
+export async function discardDeadLetter(tx: Db, id: number): Promise<EventRef | undefined> {
+  const { rows } = await tx.query<{ subscription_id: string; event_number: number }>(
+    `UPDATE dead_letter SET discarded_at = now() WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL
+     RETURNING subscription_id, event_number`,
+    [id],
+  );
+  const dl = rows[0];
+  if (!dl) return undefined;
+  const ev = await getEvent(tx, dl.subscription_id, Number(dl.event_number));
+  if (!ev || ev.status !== 'dead') return undefined;
+  return completeEvent(tx, ev, 'skipped', 'discarded from the dead-letter queue');
+}
+
+/** Waiting events whose chain has nothing undelivered before them (repair after a crash): now queued. */
+export async function releaseUnblocked(db: Db): Promise<EventRef[]> {
+  const { rows } = await db.query<{ subscription_id: string; event_number: number; generation: number }>(
+    `UPDATE subscription_event w SET status = 'queued'
+      WHERE w.status = 'waiting' AND NOT EXISTS (
+        SELECT 1 FROM subscription_event e WHERE e.subscription_id = w.subscription_id AND e.order_key = w.order_key
+           AND e.event_number < w.event_number AND e.status IN ('waiting', 'queued', 'dead'))
+     RETURNING w.subscription_id, w.event_number, w.generation`,
+  );
+  return rows.map((r) => ({
+    subscriptionId: r.subscription_id,
+    eventNumber: Number(r.event_number),
+    generation: r.generation,
+  }));
+}
+
+/** Queued events older than `graceMs` (their jobs may have vanished with Redis). */
+export async function listQueued(db: Db, graceMs: number, limit = 2000): Promise<EventRef[]> {
+  const { rows } = await db.query<{ subscription_id: string; event_number: number; generation: number }>(
+    `SELECT e.subscription_id, e.event_number, e.generation FROM subscription_event e
+       JOIN subscription_registry s ON s.id = e.subscription_id AND s.status IN ('active', 'error')
+      WHERE e.status = 'queued' AND e.created_at < now() - ($1::int * interval '1 millisecond')
+      ORDER BY e.created_at LIMIT $2`,
+    [graceMs, limit],
+  );
+  return rows.map((r) => ({
+    subscriptionId: r.subscription_id,
+    eventNumber: Number(r.event_number),
+    generation: r.generation,
+  }));
+}
