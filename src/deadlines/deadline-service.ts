@@ -1,0 +1,127 @@
+import type { Task } from '@medplum/fhirtypes';
+import type { Worker } from 'bullmq';
+import type { Agreement } from '../core/agreements/agreement.schema';
+import type { Db } from '../store/db.port';
+import type { FhirRepository } from '../store/repository.port';
+import type { OutboxProcessor } from '../delivery/outbox.types';
+import type { Clock } from '../platform/clock';
+import type { Logger } from '../platform/logger';
+import { EXTENSION } from '../fhir/constants';
+import { lockTask, type PendingStep } from './deadline-store.pg';
+import { fireStep, type FireDeps, type FireResult } from './fire-step';
+import { promoteDue, reconcileTimers } from './reconciler';
+import { readTask, syncTask, syncTaskInTx, type TimerChanges } from './task-sync';
+import { startTimerWorker } from './timer.worker';
+import { DeadlineTimers, type TimerJobData } from './timers';
+
+export interface DeadlineServiceOptions {
+  db: Db;
+  redisUrl: string;
+  prefix: string;
+  clock: Clock;
+  logger: Logger;
+  agreements: ReadonlyMap<string, Agreement>;
+  /** The region's agreement (config AGREEMENT), used when a Task names none. */
+  defaultAgreement: string;
+  /** Repository bound to a Db handle (system scope). */
+  repo(db: Db): FhirRepository;
+  concurrency?: number;
+  onFired?(data: TimerJobData, result: FireResult): void;
+}
+
+/** Name of the outbox consumer queue through which the deadline worker learns of Task changes. */
+export const DEADLINE_EVENTS_CONSUMER = 'deadline-events';
+
+/**
+ * The deadline machinery of one process: timers (BullMQ wake-ups), the worker that fires steps, the outbox
+ * processor that keeps `deadline_step` in line with Tasks, and the reconciler. Everything it decides, it decides
+ * against PostgreSQL; Redis only says "look now".
+ */
+export class DeadlineService {
+  readonly timers: DeadlineTimers;
+  readonly deps: FireDeps;
+  private worker?: Worker<TimerJobData>;
+  private promoting: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: DeadlineServiceOptions) {
+    this.timers = new DeadlineTimers({ redisUrl: o.redisUrl, prefix: o.prefix }, o.clock);
+    const agreementOf = (task: Task): string => {
+      const ext = task.extension?.find((e) => e.url === EXTENSION.agreement);
+      const id = ext?.valueString ?? ext?.valueCode ?? ext?.valueCanonical;
+      return id && o.agreements.has(id) ? id : o.defaultAgreement;
+    };
+    this.deps = {
+      agreementOf,
+      ladderFor: (agreement) => o.agreements.get(agreement)?.escalation.steps,
+      describe: (agreement, stepId) =>
+        o.agreements.get(agreement)?.escalation.steps.find((s) => s.id === stepId)?.description,
+      repo: (db) => o.repo(db),
+      now: () => o.clock.now(),
+    };
+  }
+
+  /** Starts the worker that fires steps. */
+  startWorker(): void {
+    this.worker ??= startTimerWorker({
+      redisUrl: this.o.redisUrl,
+      prefix: this.o.prefix,
+      db: this.o.db,
+      deps: this.deps,
+      timers: this.timers,
+      logger: this.o.logger,
+      concurrency: this.o.concurrency,
+      onFired: (data, result) => this.o.onFired?.(data, result),
+    });
+    this.worker.on('failed', (job, err) =>
+      this.o.logger.warn('deadline step attempt failed', { jobId: job?.id, error: err.message }),
+    );
+  }
+
+  /** Handler for the `deadline-events` outbox consumer: re-plans the Task an event is about. */
+  readonly outboxProcessor: OutboxProcessor = async (event, tx) => {
+    if (event.resourceType !== 'Task' || !event.resourceId) return;
+    const id = event.resourceId;
+    await lockTask(tx, id);
+    const task = event.action === 'delete' ? undefined : await readTask(this.o.repo(tx), id);
+    const changes = await syncTaskInTx(tx, id, task, this.deps);
+    return () => this.applyTimers(changes);
+  };
+
+  /** Re-plans one Task now (tests, the start-up scan). */
+  async syncTask(taskId: string): Promise<TimerChanges> {
+    const changes = await syncTask(this.o.db, taskId, this.deps);
+    await this.applyTimers(changes);
+    return changes;
+  }
+
+  async applyTimers(changes: TimerChanges): Promise<void> {
+    await this.timers.disarm(changes.disarm);
+    await this.timers.arm(changes.arm);
+  }
+
+  /** Fires one step directly (what the worker does for a job). */
+  async fire(p: PendingStep): Promise<FireResult> {
+    const r = await fireStep(this.o.db, p, this.deps);
+    await this.applyTimers(r);
+    return r.result;
+  }
+
+  async reconcile(): Promise<{ checked: number; rearmed: number }> {
+    return reconcileTimers({ db: this.o.db, timers: this.timers, clock: this.o.clock, logger: this.o.logger });
+  }
+
+  /** Promotes the wake-ups of everything due by the clock (serialised; used on manual clock moves). */
+  promoteDue(): Promise<number> {
+    const run = this.promoting.then(() =>
+      promoteDue({ db: this.o.db, timers: this.timers, clock: this.o.clock, logger: this.o.logger }),
+    );
+    this.promoting = run.catch(() => 0);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.promoting;
+    await this.worker?.close();
+    await this.timers.close();
+  }
+}

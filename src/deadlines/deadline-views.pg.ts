@@ -1,0 +1,91 @@
+import type { Db } from '../store/db.port';
+
+export interface DueItem {
+  task: string;
+  code: string | null;
+  owner: string | null;
+  encounter: string | null;
+  deadline: string;
+  status: string;
+  businessStatus: string | null;
+  /** `overdue` when the deadline has passed, else `due-soon`. */
+  state: 'due-soon' | 'overdue';
+}
+
+interface RawDue {
+  task_id: string;
+  code: string | null;
+  owner: string | null;
+  encounter: string | null;
+  deadline: Date | string;
+  status: string;
+  business_status: string | null;
+}
+
+function toDue(r: RawDue, now: Date): DueItem {
+  const deadline = new Date(r.deadline);
+  return {
+    task: `Task/${r.task_id}`,
+    code: r.code,
+    owner: r.owner,
+    encounter: r.encounter,
+    deadline: deadline.toISOString(),
+    status: r.status,
+    businessStatus: r.business_status,
+    state: deadline.getTime() <= now.getTime() ? 'overdue' : 'due-soon',
+  };
+}
+
+/** Open Tasks of `owner` whose deadline falls before `until` (already overdue ones included), earliest first. */
+export async function dueSoon(db: Db, owner: string, now: Date, until: Date, limit = 1000): Promise<DueItem[]> {
+  const r = await db.query<RawDue>(
+    `SELECT task_id, code, owner, encounter, deadline, status, business_status FROM deadline_task
+     WHERE open AND owner = $1 AND deadline IS NOT NULL AND deadline <= $2 ORDER BY deadline, task_id LIMIT $3`,
+    [owner, until.toISOString(), limit],
+  );
+  return r.rows.map((x) => toDue(x, now));
+}
+
+/** Open Tasks (any owner) with a deadline in [from, to), earliest first. */
+export async function dueBetween(db: Db, from: Date, to: Date, now: Date, limit = 5000): Promise<DueItem[]> {
+  const r = await db.query<RawDue>(
+    `SELECT task_id, code, owner, encounter, deadline, status, business_status FROM deadline_task
+     WHERE open AND deadline >= $1 AND deadline < $2 ORDER BY deadline, task_id LIMIT $3`,
+    [from.toISOString(), to.toISOString(), limit],
+  );
+  return r.rows.map((x) => toDue(x, now));
+}
+
+export interface DeviationReport {
+  from: string;
+  to: string;
+  total: number;
+  /** Per responsible party (the owner of the missed Task), with counts per kind of obligation (Task code). */
+  parties: { party: string; total: number; byCode: Record<string, number> }[];
+  byCode: Record<string, number>;
+}
+
+/** Deviations (fired `deviation` steps) recorded in [from, to), counted per party and per Task code. */
+export async function deviationReport(db: Db, from: Date, to: Date): Promise<DeviationReport> {
+  const r = await db.query<{ owner: string | null; code: string | null; n: string | number }>(
+    `SELECT t.owner, t.code, count(*) AS n FROM deadline_step s JOIN deadline_task t ON t.task_id = s.task_id
+     WHERE s.kind = 'deviation' AND s.fired_at >= $1 AND s.fired_at < $2
+     GROUP BY t.owner, t.code ORDER BY t.owner, t.code`,
+    [from.toISOString(), to.toISOString()],
+  );
+  const parties = new Map<string, { party: string; total: number; byCode: Record<string, number> }>();
+  const byCode: Record<string, number> = {};
+  let total = 0;
+  for (const row of r.rows) {
+    const n = Number(row.n);
+    const party = row.owner ?? 'unknown';
+    const code = row.code ?? 'unknown';
+    const p = parties.get(party) ?? { party, total: 0, byCode: {} };
+    p.total += n;
+    p.byCode[code] = (p.byCode[code] ?? 0) + n;
+    parties.set(party, p);
+    byCode[code] = (byCode[code] ?? 0) + n;
+    total += n;
+  }
+  return { from: from.toISOString(), to: to.toISOString(), total, parties: [...parties.values()], byCode };
+}

@@ -1,0 +1,63 @@
+import type { Task } from '@medplum/fhirtypes';
+import type { Db } from '../store/db.port';
+import { claimStep, getStep, recordOutcome, stepsOf, supersedeStep, type PendingStep } from './deadline-store.pg';
+import { writeStepEffects } from './notices';
+import { readTask, syncTaskInTx, type SyncDeps, type TimerChanges } from './task-sync';
+
+export type FireResult =
+  /** The step fired now: its effects were written in the same transaction as the claim. */
+  | 'fired'
+  /** Not due yet by the clock: re-delay the wake-up. */
+  | 'not-yet'
+  /** Nothing to do: already fired, cancelled, or the deadline moved (another timer covers the new time). */
+  | 'stale'
+  /** An earlier notice skipped because a later step is already due (e.g. the reminder of a Task created late). */
+  | 'superseded';
+
+export interface FireDeps extends SyncDeps {
+  /** Description of a ladder step for the notice text. */
+  describe(agreement: string, stepId: string): string | undefined;
+}
+
+/**
+ * Fires one (Task, step) at most once. In one transaction: lock the Task's deadline row, re-read the Task and
+ * re-plan its steps (so a completed Task or a moved deadline the outbox has not told us about yet is honoured),
+ * claim the step with a conditional UPDATE and write its effects. Two workers, a retried job, a job re-added
+ * by the reconciler: only one claim ever succeeds.
+ */
+export async function fireStep(db: Db, p: PendingStep, deps: FireDeps): Promise<{ result: FireResult } & TimerChanges> {
+  return db.transaction(async (tx) => {
+    const none = { arm: [], disarm: [] };
+    const before = await getStep(tx, p.taskId, p.stepId);
+    if (!before || before.firedAt || before.cancelledAt || before.dueAt.getTime() !== p.dueAt.getTime()) {
+      return { result: 'stale', ...none };
+    }
+    const now = deps.now();
+    if (p.dueAt.getTime() > now.getTime()) return { result: 'not-yet', ...none };
+    const repo = deps.repo(tx);
+    const task: Task | undefined = await readTask(repo, p.taskId);
+    const changes = await syncTaskInTx(tx, p.taskId, task, deps);
+    const step = await getStep(tx, p.taskId, p.stepId, true);
+    if (!task || !step || step.firedAt || step.cancelledAt || step.dueAt.getTime() !== p.dueAt.getTime()) {
+      return { result: 'stale', ...changes };
+    }
+    if (step.kind === 'reminder') {
+      const later = (await stepsOf(tx, p.taskId)).some(
+        (s) => s.kind !== 'reminder' && s.seq > step.seq && s.dueAt.getTime() <= now.getTime(),
+      );
+      if (later) {
+        await supersedeStep(tx, step, now);
+        return { result: 'superseded', ...changes };
+      }
+    }
+    if (!(await claimStep(tx, step, now))) return { result: 'stale', ...changes };
+    const agreement = deps.agreementOf(task);
+    const outcome = await writeStepEffects(repo, task, step, deps.describe(agreement, step.stepId), now);
+    await recordOutcome(tx, step, { ...outcome });
+    await tx.query('UPDATE deadline_task SET business_status = $2 WHERE task_id = $1', [
+      p.taskId,
+      outcome.businessStatus,
+    ]);
+    return { result: 'fired', ...changes };
+  });
+}

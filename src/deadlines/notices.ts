@@ -1,0 +1,124 @@
+import type { Organization, Reference, Task } from '@medplum/fhirtypes';
+import type { FhirRepository } from '../store/repository.port';
+import { CANONICAL_BASE, CODE_SYSTEM } from '../fhir/constants';
+import { businessStatusConcept } from '../fhir/task';
+import { raiseStatus, STATUS_OF_KIND, type StepKind, type StepRecipient } from './ladder';
+import type { StepRow } from './deadline-store.pg';
+
+/** Identifier of a deviation Task: `<taskId>/<stepId>/<organisation>`, unique per step and principal. */
+export const DEADLINE_STEP_ID_SYSTEM = `${CANONICAL_BASE}/sid/deadline-step`;
+
+const SV: Record<StepKind, string> = {
+  reminder: 'Påminnelse: tidsfristen närmar sig',
+  overdue: 'Tidsfristen har passerat',
+  escalation: 'Eskalering till verksamhetschef: tidsfristen har passerat',
+  deviation: 'Avvikelse: ansvar enligt överenskommelsen har inte fullgjorts',
+};
+
+export interface StepOutcome {
+  businessStatus: string;
+  taskVersion?: string;
+  written: string[];
+  recipients: string[];
+}
+
+/** The organisation that must meet the deadline: the Task's owner. */
+export function responsibleOf(task: Task): string | undefined {
+  return task.owner?.reference;
+}
+
+/** The owner's head of unit: the parent organisation (`Organization.partOf`) when known, else the owner itself. */
+async function headOf(repo: FhirRepository, org: string): Promise<string> {
+  const [type, id] = org.split('/');
+  if (type !== 'Organization' || !id) return org;
+  try {
+    const o = await repo.read<Organization>('Organization', id);
+    return o.partOf?.reference ?? org;
+  } catch {
+    return org;
+  }
+}
+
+/** Region and municipality: the distinct organisations on either side of the Task (owner and requester). */
+function principals(task: Task): string[] {
+  return [...new Set([task.owner?.reference, task.requester?.reference].filter((r): r is string => !!r))];
+}
+
+async function recipientsOf(repo: FhirRepository, task: Task, to: StepRecipient): Promise<string[]> {
+  const owner = responsibleOf(task);
+  switch (to) {
+    case 'owner':
+      return owner ? [owner] : [];
+    case 'owner-head-of-unit':
+      return owner ? [await headOf(repo, owner)] : [];
+    case 'requester':
+      return task.requester?.reference ? [task.requester.reference] : [];
+    case 'both-principals':
+      return principals(task);
+  }
+}
+
+const ref = (r: string): Reference<Organization> => ({ reference: r });
+
+/**
+ * Writes what one fired step means, through the repository, so every write gets its outbox row in the same
+ * transaction and the normal subscriptions deliver it (docs/adr/021-deadline-notices-as-resources.md):
+ * - every step raises the Task's `businessStatus` (due-soon → overdue → escalated, never lowered); the owner's
+ *   `Task?owner=` subscription delivers that update: it is the reminder and the overdue notice;
+ * - a step addressed to anyone but the owner (the escalation to the head of unit) also adds a `Task.note`
+ *   naming the recipient and the reason, in the same update;
+ * - a deviation adds one `avvikelse` Task per principal (owner and requester), each owned by that principal.
+ */
+export async function writeStepEffects(
+  repo: FhirRepository,
+  task: Task,
+  step: StepRow,
+  description: string | undefined,
+  now: Date,
+): Promise<StepOutcome> {
+  const text = description ?? SV[step.kind];
+  const status = raiseStatus(task.businessStatus?.coding?.[0]?.code, STATUS_OF_KIND[step.kind]);
+  const recipients = await recipientsOf(repo, task, step.recipient);
+  const written: string[] = [];
+  const next: Task = { ...task, businessStatus: businessStatusConcept(status) };
+  const addNote = step.kind !== 'deviation' && step.recipient !== 'owner';
+  if (addNote) {
+    next.note = [
+      ...(task.note ?? []),
+      { time: now.toISOString(), text: `${text} (${step.stepId} → ${recipients.join(', ') || 'okänd mottagare'})` },
+    ];
+  }
+  let updated = task;
+  if (addNote || task.businessStatus?.coding?.[0]?.code !== status) {
+    updated = await repo.update<Task>(next, { ifMatch: task.meta?.versionId });
+    written.push(`Task/${task.id}/_history/${updated.meta?.versionId ?? ''}`);
+  }
+  if (step.kind === 'deviation') {
+    const stepKey = `${task.id}/${step.stepId}`;
+    const missed = task.code?.coding?.[0]?.code ?? 'uppgift';
+    for (const org of recipients) {
+      const responsible = responsibleOf(task);
+      const deviation: Task = {
+        resourceType: 'Task',
+        identifier: [{ system: DEADLINE_STEP_ID_SYSTEM, value: `${stepKey}/${org}` }],
+        status: 'requested',
+        intent: 'order',
+        code: { coding: [{ system: CODE_SYSTEM.task, code: 'avvikelse', display: 'Avvikelse' }], text: 'Avvikelse' },
+        description: `${text}: ${missed}, tidsfrist ${task.restriction?.period?.end ?? '?'}, ansvarig ${responsible ?? 'okänd'}`,
+        focus: { reference: `Task/${task.id}` },
+        ...(task.for ? { for: task.for } : {}),
+        ...(task.encounter ? { encounter: task.encounter } : {}),
+        ...(responsible ? { requester: ref(responsible) } : {}),
+        owner: ref(org),
+        authoredOn: now.toISOString(),
+      };
+      const { resource } = await repo.conditionalCreate<Task>(
+        deviation,
+        `identifier=${encodeURIComponent(`${DEADLINE_STEP_ID_SYSTEM}|${stepKey}/${org}`)}`,
+        { authorOrganization: org },
+      );
+      written.push(`Task/${resource.id}`);
+    }
+  }
+  return { businessStatus: status, taskVersion: updated.meta?.versionId, written, recipients };
+}

@@ -1,0 +1,107 @@
+import type { Task } from '@medplum/fhirtypes';
+import type { Db } from '../store/db.port';
+import type { FhirRepository } from '../store/repository.port';
+import { isGatewayError } from '../platform/errors';
+import { planSteps, type LadderStepInput } from './ladder';
+import {
+  applyPlan,
+  cancelOpenSteps,
+  lockTask,
+  upsertTaskRow,
+  type PendingStep,
+  type TaskRow,
+} from './deadline-store.pg';
+
+/** Task statuses that end the obligation: no further reminder, overdue notice or escalation. */
+export const CLOSED_TASK_STATUSES = new Set(['completed', 'cancelled', 'rejected', 'failed', 'entered-in-error']);
+
+/** Codes of Tasks the deadline worker writes itself and never puts on a ladder. */
+const NOT_LADDERED = new Set(['avvikelse', 'makulering']);
+
+export interface TimerChanges {
+  arm: PendingStep[];
+  disarm: PendingStep[];
+}
+
+export interface SyncDeps {
+  /** The ladder for Tasks of `code` under `agreement`, or undefined when the agreement sets none. */
+  ladderFor(agreement: string, code: string | undefined): readonly LadderStepInput[] | undefined;
+  /** Agreement id for a Task (from the Task or its stay), falling back to the region's agreement. */
+  agreementOf(task: Task): string;
+  repo(db: Db): FhirRepository;
+  now(): Date;
+}
+
+export const SVU_TASK_SYSTEM_SUFFIX = '/CodeSystem/svu-task';
+
+export function taskCode(task: Task): string | undefined {
+  const codings = task.code?.coding ?? [];
+  return (codings.find((c) => c.system?.endsWith(SVU_TASK_SYSTEM_SUFFIX)) ?? codings[0])?.code;
+}
+
+export function taskRowOf(task: Task, agreement: string): TaskRow {
+  const end = task.restriction?.period?.end;
+  return {
+    taskId: task.id ?? '',
+    code: taskCode(task),
+    owner: task.owner?.reference,
+    requester: task.requester?.reference,
+    encounter: task.encounter?.reference,
+    agreement,
+    deadline: end ? new Date(end) : undefined,
+    status: task.status,
+    open: !CLOSED_TASK_STATUSES.has(task.status),
+    businessStatus: task.businessStatus?.coding?.[0]?.code,
+    versionId: task.meta?.versionId,
+  };
+}
+
+/** Reads a Task through the repository; undefined when it does not exist or was deleted. */
+export async function readTask(repo: FhirRepository, id: string): Promise<Task | undefined> {
+  try {
+    return await repo.read<Task>('Task', id);
+  } catch (e) {
+    if (isGatewayError(e) && (e.code === 'not-found' || e.code === 'gone')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Brings the deadline rows of one Task in line with the Task as it is now (not as an event said it was, so
+ * events may arrive late, twice or out of order). Runs inside the caller's transaction, holding the Task's
+ * deadline row lock; returns the timers to change once the transaction has committed.
+ */
+export async function syncTaskInTx(
+  tx: Db,
+  taskId: string,
+  task: Task | undefined,
+  deps: SyncDeps,
+): Promise<TimerChanges> {
+  const now = deps.now();
+  await lockTask(tx, taskId);
+  if (!task) {
+    await tx.query(`UPDATE deadline_task SET open = false, status = 'deleted', updated_at = now() WHERE task_id = $1`, [
+      taskId,
+    ]);
+    return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'task-deleted') };
+  }
+  const code = taskCode(task);
+  const agreement = deps.agreementOf(task);
+  const row = taskRowOf(task, agreement);
+  await upsertTaskRow(tx, row);
+  if (!row.open) return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'task-closed') };
+  const ladder = code && NOT_LADDERED.has(code) ? undefined : deps.ladderFor(agreement, code);
+  if (!row.deadline || !ladder || ladder.length === 0) {
+    return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'no-deadline') };
+  }
+  const authoredOn = task.authoredOn ? new Date(task.authoredOn) : undefined;
+  return applyPlan(tx, taskId, planSteps(ladder, row.deadline, authoredOn), now);
+}
+
+/** `syncTaskInTx` in its own transaction, re-reading the Task inside it. */
+export async function syncTask(db: Db, taskId: string, deps: SyncDeps): Promise<TimerChanges> {
+  return db.transaction(async (tx) => {
+    await lockTask(tx, taskId); // before reading, so a concurrent sync of the same Task reads the newer version
+    return syncTaskInTx(tx, taskId, await readTask(deps.repo(tx), taskId), deps);
+  });
+}
