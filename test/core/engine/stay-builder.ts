@@ -12,7 +12,7 @@ type Distribute<T> = T extends StayFact ? Omit<T, 'id' | 'stayId' | 'at'> : neve
 export type FactBody = Distribute<StayFact>;
 
 export function fact(at: string, body: FactBody, id?: string, stayId = 'stay-1'): StayFact {
-  return { id: id ?? nextId(body.kind), stayId, at, ...body } as StayFact;
+  return { id: id ?? nextId(body.kind), stayId, at, ...body };
 }
 
 export const routing = (p: Partial<PatientRouting> = {}): PatientRouting => ({

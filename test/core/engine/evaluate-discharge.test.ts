@@ -1,0 +1,252 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../../src/agreements/load-agreements';
+import type { Agreement } from '../../../src/core/agreements/agreement.schema';
+import { evaluateStay } from '../../../src/core/engine/evaluate';
+import type { StayEvaluation, TaskSpec } from '../../../src/core/engine/types';
+import * as b from './stay-builder';
+
+let A: Map<string, Agreement>;
+beforeAll(async () => {
+  A = await loadAgreements();
+});
+const ev = (facts: Parameters<typeof evaluateStay>[0], id = 'lag'): StayEvaluation =>
+  evaluateStay(facts, getAgreement(A, id));
+const task = (e: StayEvaluation, key: string): TaskSpec => {
+  const t = e.tasks.find((x) => x.key === key);
+  if (!t) throw new Error(`no task ${key}; have ${e.tasks.map((x) => x.key).join(', ')}`);
+  return t;
+};
+const MUNI = 'municipality:1980';
+const VC = `primary-care:${b.VC}`;
+const ADM = '2026-05-04T10:00:00+02:00';
+const base = [b.admitted(ADM), b.needs(ADM, ['socialtjanst', 'kommunal-hsl']), b.estimate(ADM, '2026-05-08')];
+
+describe('discharge (steps 7, 8, 11)', () => {
+  it('when the patient is discharged, then the discharge notice and information transfer are due the same day, and each unit closes its case after (002, 000, 003)', () => {
+    const r = b.ready('2026-05-06T10:00:00+02:00');
+    const d = b.discharged('2026-05-08T11:00:00+02:00');
+    const e = ev([...base, r, d]);
+    for (const owner of [MUNI, VC]) {
+      expect(task(e, `utskrivningsmeddelande@${owner}#${d.id}`)).toMatchObject({
+        due: '2026-05-08T21:59:59.999Z',
+        authoredOn: '2026-05-08T09:00:00.000Z',
+      });
+      expect(task(e, `informationsoverforing@${owner}`)).toMatchObject({ due: '2026-05-08T21:59:59.999Z' });
+      expect(task(e, `avsluta-arende@${owner}#${d.id}`)).toMatchObject({
+        status: 'requested',
+        authoredOn: '2026-05-08T09:00:00.000Z',
+      });
+    }
+    expect(e.state).toMatchObject({
+      status: 'finished',
+      dischargedAt: '2026-05-08T09:00:00.000Z',
+      readyAt: '2026-05-06T08:00:00.000Z',
+    });
+  });
+
+  it('when nothing is discharged yet, then no case can be closed (003: never before discharge)', () => {
+    expect(ev([...base, b.ready('2026-05-06T10:00:00+02:00')]).tasks.some((t) => t.code === 'avsluta-arende')).toBe(
+      false,
+    );
+  });
+
+  it('when a category C patient is discharged without any planning, then the discharge notice is still sent (003 Steg 4)', () => {
+    const d = b.discharged('2026-05-05T11:00:00+02:00');
+    const e = ev([b.admitted(ADM), b.needs(ADM, ['socialtjanst']), d], 'jonkoping');
+    expect(task(e, `utskrivningsmeddelande@${MUNI}#${d.id}`).status).toBe('requested');
+  });
+
+  it('when Gävleborg has a patient ready, then information transfer is due the day the patient is ready (002 Vårdens informationsöverföring)', () => {
+    const e = ev([...base, b.ready('2026-05-06T10:00:00+02:00')], 'gavleborg');
+    expect(task(e, `informationsoverforing@${MUNI}`)).toMatchObject({
+      authoredOn: '2026-05-06T08:00:00.000Z',
+      due: '2026-05-06T21:59:59.999Z',
+      deadlineRule: { agreement: 'gavleborg', source: { document: '002_d91d85c2693ace0a.txt' } },
+    });
+  });
+
+  it('when Gävleborg discharges without a ready notice, then information transfer is due the discharge day (002)', () => {
+    const d = b.discharged('2026-05-07T11:00:00+02:00');
+    const e = ev([...base, d], 'gavleborg');
+    expect(task(e, `informationsoverforing@${MUNI}`).due).toBe('2026-05-07T21:59:59.999Z');
+  });
+
+  it('when the discharge is cancelled, then the discharge notice is cancelled with a makulering and a new discharge sends a new one (A13)', () => {
+    const d1 = b.discharged('2026-05-08T11:00:00+02:00');
+    const c = b.fact('2026-05-08T12:00:00+02:00', { kind: 'discharge-cancelled' });
+    const afterCancel = ev([...base, d1, c]);
+    expect(afterCancel.state.status).toBe('in-progress');
+    expect(afterCancel.state.dischargedAt).toBeUndefined();
+    expect(task(afterCancel, `utskrivningsmeddelande@${MUNI}#${d1.id}`).status).toBe('cancelled');
+    expect(task(afterCancel, `avsluta-arende@${MUNI}#${d1.id}`).status).toBe('cancelled');
+    expect(task(afterCancel, `makulering:utskrivningsmeddelande@${MUNI}#${d1.id}`)).toMatchObject({
+      code: 'makulering',
+      status: 'requested',
+      focusKey: `utskrivningsmeddelande@${MUNI}#${d1.id}`,
+      authoredOn: '2026-05-08T10:00:00.000Z',
+    });
+    const d2 = b.discharged('2026-05-09T10:00:00+02:00');
+    const again = ev([...base, d1, c, d2]);
+    expect(task(again, `utskrivningsmeddelande@${MUNI}#${d2.id}`).status).toBe('requested');
+    expect(again.state.dischargedAt).toBe('2026-05-09T08:00:00.000Z');
+  });
+
+  it('when a discharge cancellation has no discharge, then it is rejected', () => {
+    const c = b.fact('2026-05-08T12:00:00+02:00', { kind: 'discharge-cancelled' });
+    expect(ev([...base, c]).rejected).toEqual([{ factId: c.id, reason: 'no discharge to cancel' }]);
+  });
+
+  it('when a SIP meeting is held, then its follow-up is due one month later (003 Steg 6)', () => {
+    const e = ev(
+      [
+        ...base,
+        b.discharged('2026-05-08T11:00:00+02:00'),
+        b.fact('2026-05-12T13:00:00+02:00', { kind: 'sip-meeting-held' }),
+      ],
+      'jonkoping',
+    );
+    expect(task(e, `sip-uppfoljning@${VC}`)).toMatchObject({
+      due: '2026-06-12T11:00:00.000Z',
+      deadlineRule: { source: { document: '003_1fdf470bc4864968.txt', section: 'Uppföljning, Steg 6' } },
+    });
+    expect(e.state.sipMeetingAt).toBe('2026-05-12T11:00:00.000Z');
+  });
+});
+
+describe('cancellation of the admission (A11)', () => {
+  it('when the admission is cancelled, then everything sent comes back cancelled with one makulering per recipient, history kept', () => {
+    const r = b.ready('2026-05-06T10:00:00+02:00');
+    const cancel = b.fact('2026-05-06T12:00:00+02:00', { kind: 'admission-cancelled' });
+    const later = b.discharged('2026-05-07T10:00:00+02:00');
+    const e = ev([...base, r, cancel, later]);
+    expect(e.state).toMatchObject({ status: 'cancelled', cancelledAt: '2026-05-06T10:00:00.000Z' });
+    const nonMak = e.tasks.filter((t) => t.code !== 'makulering');
+    expect(nonMak.length).toBeGreaterThan(4);
+    expect(nonMak.every((t) => t.status === 'cancelled')).toBe(true);
+    const maks = e.tasks.filter((t) => t.code === 'makulering');
+    expect(maks.map((t) => t.focusKey)).toEqual([`inskrivningsmeddelande@${MUNI}`, `inskrivningsmeddelande@${VC}`]);
+    expect(maks.every((t) => t.status === 'requested' && t.authoredOn === '2026-05-06T10:00:00.000Z')).toBe(true);
+    expect(e.rejected).toEqual([{ factId: later.id, reason: 'ignored: the admission was cancelled' }]);
+  });
+});
+
+describe('leave, transfer, death, psychiatric care', () => {
+  it('when the patient is on leave, then the status says so, deadlines keep running and discharge from leave works', () => {
+    const e1 = ev([...base, b.fact('2026-05-05T10:00:00+02:00', { kind: 'leave-started' })]);
+    expect(e1.state.status).toBe('on-leave');
+    expect(task(e1, `inskrivningsmeddelande@${MUNI}`).due).toBe('2026-05-05T08:00:00.000Z');
+    const e2 = ev([
+      ...base,
+      b.fact('2026-05-05T10:00:00+02:00', { kind: 'leave-started' }),
+      b.discharged('2026-05-06T10:00:00+02:00'),
+    ]);
+    expect(e2.state.status).toBe('finished');
+    const ended = ev([
+      ...base,
+      b.fact('2026-05-05T10:00:00+02:00', { kind: 'leave-started' }),
+      b.fact('2026-05-06T10:00:00+02:00', { kind: 'leave-ended' }),
+    ]);
+    expect(ended.state.status).toBe('in-progress');
+  });
+
+  it('when the patient moves to another hospital and to psychiatric care, then the state follows and later messages come from the new hospital', () => {
+    const t = b.fact('2026-05-05T10:00:00+02:00', {
+      kind: 'transferred',
+      hospital: 'SE-H2',
+      ward: 'PSY-1',
+      care: 'psychiatric',
+    });
+    const r = b.ready('2026-05-06T10:00:00+02:00');
+    const e = ev([...base, t, r]);
+    expect(e.state).toMatchObject({ hospital: 'SE-H2', ward: 'PSY-1', care: 'psychiatric' });
+    expect(task(e, `utskrivningsklar@${MUNI}#${r.id}`).requester).toEqual({ kind: 'hospital', hsaId: 'SE-H2' });
+    expect(task(e, `inskrivningsmeddelande@${MUNI}`).requester).toEqual({ kind: 'hospital', hsaId: b.HOSPITAL });
+  });
+
+  it('when the patient dies, then open planning obligations lapse and each unit closes its case', () => {
+    const died = b.fact('2026-05-06T03:00:00+02:00', { kind: 'died' });
+    const e = ev([...base, died]);
+    expect(e.state).toMatchObject({ status: 'deceased', diedAt: '2026-05-06T01:00:00.000Z' });
+    expect(task(e, `utse-fast-vardkontakt@${VC}`).status).toBe('cancelled');
+    expect(task(e, `kallelse-sip@${VC}`).status).toBe('cancelled');
+    expect(task(e, `inskrivningsmeddelande@${MUNI}`).status).toBe('requested');
+    expect(task(e, `avsluta-arende@${MUNI}#${died.id}`)).toMatchObject({
+      status: 'requested',
+      description: expect.stringContaining('avlidit') as string,
+    });
+    expect(e.tasks.some((t) => t.code === 'utskrivningsmeddelande')).toBe(false);
+  });
+
+  it('when a psychiatric patient is to be discharged to compulsory outpatient care, then a coordinated plan is due before discharge (LPT 7 a §, 001 §5.2.3)', () => {
+    const psy = [
+      b.admitted(ADM, {}, 'psychiatric'),
+      b.needs(ADM, ['oppenvard'], { sipNeeded: false }),
+      b.estimate(ADM, '2026-05-20'),
+      b.fact('2026-05-10T10:00:00+02:00', { kind: 'compulsory-outpatient-care', planned: true }),
+    ];
+    const e = ev(psy, 'vastmanland');
+    expect(task(e, `kallelse-sip@${VC}`)).toMatchObject({
+      due: '2026-05-19T22:00:00.000Z',
+      description: expect.stringContaining('7 a § LPT') as string,
+      deadlineRule: { rule: 'compulsoryOutpatientCare.planDeadline', source: { section: '5.2.3' } },
+    });
+    expect(e.state).toMatchObject({ care: 'psychiatric', compulsoryOutpatientCare: true });
+  });
+
+  it('when region outpatient services are unavailable, then the state records it (law 5 kap. 5 §, for payment)', () => {
+    const e = ev([
+      ...base,
+      b.fact('2026-05-06T10:00:00+02:00', { kind: 'outpatient-services-unavailable', unavailable: true }),
+    ]);
+    expect(e.state.outpatientServicesUnavailable).toBe(true);
+  });
+});
+
+describe('Gävleborg: named care contact (002)', () => {
+  it('when the patient already has municipal home health care, then the municipal nurse is FVK and invites to SIP', () => {
+    const e = ev(
+      [b.admitted(ADM, { homeHealthCare: true }), b.needs(ADM, ['kommunal-hsl']), b.ready('2026-05-06T10:00:00+02:00')],
+      'gavleborg',
+    );
+    expect(task(e, 'utse-fast-vardkontakt@municipal-nurse:1980').owner).toEqual({
+      kind: 'municipal-nurse',
+      municipality: '1980',
+    });
+    expect(task(e, 'kallelse-sip@municipal-nurse:1980').due).toBe('2026-05-09T08:00:00.000Z');
+    expect(e.tasks.some((t) => t.key === `kallelse-sip@${VC}`)).toBe(false);
+  });
+
+  it('when there is no home health care, then the vårdcentral appoints the FVK as elsewhere', () => {
+    const e = ev([b.admitted(ADM, { homeHealthCare: false }), b.needs(ADM, ['kommunal-hsl'])], 'gavleborg');
+    expect(task(e, `utse-fast-vardkontakt@${VC}`).owner).toEqual({ kind: 'primary-care', hsaId: b.VC });
+  });
+
+  it('when Västmanland has a patient with home health care, then the vårdcentral is still FVK (001 §5.2.2)', () => {
+    const e = ev([b.admitted(ADM, { homeHealthCare: true }), b.needs(ADM, ['kommunal-hsl'])], 'vastmanland');
+    expect(task(e, `utse-fast-vardkontakt@${VC}`).code).toBe('utse-fast-vardkontakt');
+  });
+});
+
+describe('robustness', () => {
+  it('when facts arrive before the admission is known, then nothing is derived yet and the ready notice is rejected', () => {
+    const r = b.ready('2026-05-06T10:00:00+02:00');
+    const e = ev([b.needs(ADM, ['socialtjanst']), r]);
+    expect(e.tasks).toEqual([]);
+    expect(e.rejected.map((x) => x.factId)).toEqual([r.id]);
+  });
+
+  it('when a fact of another stay or with a bad time slips in, then it is rejected and changes nothing', () => {
+    const other = b.fact(ADM, { kind: 'died' }, 'other', 'stay-2');
+    const bad = b.fact('yesterday', { kind: 'died' }, 'bad');
+    const e = ev([...base, other, bad]);
+    expect(e.state.status).toBe('in-progress');
+    expect(e.rejected.map((x) => x.factId).sort()).toEqual(['bad', 'other']);
+  });
+
+  it('when more facts arrive, then the keys of tasks that already existed stay the same (adapters reconcile by key)', () => {
+    const first = ev(base);
+    const more = ev([...base, b.ready('2026-05-06T10:00:00+02:00'), b.discharged('2026-05-08T10:00:00+02:00')]);
+    const moreKeys = new Set(more.tasks.map((t) => t.key));
+    for (const t of first.tasks) expect(moreKeys.has(t.key), t.key).toBe(true);
+  });
+});
