@@ -50,7 +50,8 @@ describe('the shipped agreements', () => {
     'when %s is read, then every rule cites a seed document, the law or (for our defaults) svu-gateway',
     (id) => {
       const a = getAgreement(all, id);
-      const list = sources(a);
+      // The `payment` block belongs to the liability capability, which checks its own sources.
+      const list = sources({ ...a, payment: undefined });
       expect(list.length).toBeGreaterThan(20);
       for (const s of list) {
         const ok = SEEDS.has(s.document) || s.document === 'SFS 2017:612' || s.document === 'svu-gateway';
