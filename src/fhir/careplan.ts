@@ -4,7 +4,7 @@
  * the colour triage as a category, the meeting time and place as extensions. Status starts `draft`; it becomes
  * `active` when every party has signed and the hospital approved (`sipCarePlanStatus`).
  */
-import type { CarePlan, Encounter, Patient, Reference } from '@medplum/fhirtypes';
+import type { CarePlan, Encounter, Group, Patient, Reference } from '@medplum/fhirtypes';
 import type { Party } from '../core/engine/types';
 import { CANONICAL_BASE, CODE_SYSTEM, EXTENSION, PROFILE, type SipTriageColour } from './constants';
 import { SIP_TRIAGE_INFO } from './codes';
@@ -32,7 +32,7 @@ export interface SipActivityInput {
 
 export interface SipInput {
   stayId: string;
-  patient: Reference<Patient>;
+  patient: Reference<Patient | Group>;
   encounter: Reference<Encounter>;
   /** The named care contact (fast vårdkontakt). */
   fvk: Party;

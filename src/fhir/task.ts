@@ -2,7 +2,7 @@
  * FHIR Task from the engine's TaskSpec (contract "Resources/Task"). Pure: references come from the caller,
  * the business status from the deadline and the `now` passed in.
  */
-import type { Encounter, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
+import type { Encounter, Group, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
 import type { TaskSpec } from '../core/engine/types';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, type TaskBusinessStatus } from './constants';
 import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
@@ -10,7 +10,7 @@ import { resolveParty, taskKeyValue, taskLogicalReference, type PartyResolver } 
 
 export interface TaskRefs {
   stayId: string;
-  patient: Reference<Patient>;
+  patient: Reference<Patient | Group>;
   encounter: Reference<Encounter>;
   /** Resolves a party to its Organization; unknown parties get a logical reference by identifier. */
   party?: PartyResolver;
