@@ -1,0 +1,93 @@
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../platform/errors';
+
+type IssueCode = OperationOutcomeIssue['code'];
+
+/** FHIR `issue.code` for each gateway error code (status comes from `ERROR_CODES`). */
+export const ISSUE_CODES: Record<ErrorCode, IssueCode> = {
+  'bad-request': 'invalid',
+  'invalid-personnummer': 'value',
+  'unknown-event': 'code-invalid',
+  'bad-hl7-structure': 'structure',
+  unauthenticated: 'login',
+  forbidden: 'forbidden',
+  'not-found': 'not-found',
+  gone: 'deleted',
+  conflict: 'conflict',
+  'version-conflict': 'conflict',
+  'multiple-matches': 'multiple-matches',
+  'too-large': 'too-long',
+  'invalid-resource': 'invalid',
+  'unknown-ward': 'business-rule',
+  'unknown-organization': 'business-rule',
+  'rule-violation': 'business-rule',
+  'stale-fact': 'business-rule',
+  'rate-limited': 'throttled',
+  'agreement-missing': 'exception',
+  internal: 'exception',
+  unavailable: 'transient',
+};
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** `412 Precondition Failed` (for Bundle entry `response.status`). */
+export function statusText(status: number): string {
+  return `${status}${REASONS[status] ? ` ${REASONS[status]}` : ''}`;
+}
+
+/** The OperationOutcome of a gateway error: the message as the first issue, then one issue per detail. */
+export function toOperationOutcome(err: GatewayError): OperationOutcome {
+  const code = ISSUE_CODES[err.code];
+  const severity = err.status >= 500 ? 'fatal' : 'error';
+  const issue: OperationOutcomeIssue[] = [{ severity, code, diagnostics: err.message, details: { text: err.code } }];
+  for (const i of err.issues) {
+    issue.push({ severity: 'error', code, diagnostics: i.message, ...(i.path ? { expression: [i.path] } : {}) });
+  }
+  return { resourceType: 'OperationOutcome', issue };
+}
+
+/** A simple OperationOutcome (informational answers, e.g. `Prefer: return=OperationOutcome`). */
+export function outcome(
+  severity: OperationOutcomeIssue['severity'],
+  code: IssueCode,
+  diagnostics: string,
+): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics }] };
+}
+
+/** Any thrown value → a GatewayError (body-parser errors get their proper status; the rest is internal). */
+export function asGatewayError(e: unknown): GatewayError {
+  if (isGatewayError(e)) return e;
+  const typed = e as { type?: string; status?: number; message?: string; limit?: number } | null;
+  if (typed?.type === 'entity.too.large')
+    return new GatewayError('too-large', `The request body exceeds the limit of ${typed.limit ?? '?'} bytes`);
+  if (typed?.type === 'entity.parse.failed')
+    return new GatewayError('bad-request', `The body is not valid JSON: ${typed.message ?? 'parse error'}`);
+  if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
+    return new GatewayError('bad-request', typed.message ?? 'Unsupported body encoding');
+  return new GatewayError('internal', 'The server failed to handle the request; it has been logged');
+}
+
+/** Status and OperationOutcome for any error. */
+export function errorResponse(e: unknown): { status: number; outcome: OperationOutcome; error: GatewayError } {
+  const error = asGatewayError(e);
+  return { status: ERROR_CODES[error.code], outcome: toOperationOutcome(error), error };
+}

@@ -1,0 +1,74 @@
+import { GatewayError } from '../platform/errors';
+import type { AccessScope } from './repository.port';
+
+/** Collects positional parameters while a statement is built. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  add(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The shared directory: every client may read it; only the gateway and admins write it. */
+export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
+/** Types a tenant sees when one of its Tasks points to them (for / encounter / focus). */
+const TASK_TARGET_TYPES = ['Patient', 'Encounter', 'CarePlan'];
+
+/** True when the scope sees everything (the gateway itself, or an integration admin). */
+export function isUnrestricted(scope: AccessScope | undefined): boolean {
+  return !scope || scope.system === true || scope.role === 'admin';
+}
+
+function orgId(scope: AccessScope): string | undefined {
+  const org = scope.organization;
+  if (!org) return undefined;
+  return org.startsWith('Organization/') ? org.slice('Organization/'.length) : org;
+}
+
+/**
+ * SQL predicate over a `fhir_resource` row aliased `alias` that is true when `scope` may see the row, or
+ * undefined when the scope sees everything. `resourceType` narrows the predicate when the type is known.
+ *
+ * Rules (contract, Security): the directory (Organization, Endpoint) is visible to all; a tenant sees what its
+ * organisation wrote (any version, `writer_orgs`), the Tasks it owns (a hospital also the Tasks it requested),
+ * and the Patients/Encounters/CarePlans those Tasks point to.
+ */
+export function accessPredicate(
+  scope: AccessScope | undefined,
+  alias: string,
+  params: SqlParams,
+  resourceType?: string,
+): string | undefined {
+  if (isUnrestricted(scope) || !scope) return undefined;
+  if (resourceType && DIRECTORY_TYPES.includes(resourceType)) return undefined;
+  const org = orgId(scope);
+  const parts: string[] = [];
+  if (!resourceType) parts.push(`${alias}.resource_type IN ('Organization', 'Endpoint')`);
+  if (org) {
+    const orgRef = params.add(`Organization/${org}`);
+    parts.push(`${orgRef}::text = ANY(${alias}.writer_orgs)`);
+    const wantTasks = !resourceType || resourceType === 'Task' || TASK_TARGET_TYPES.includes(resourceType);
+    // add the parameter only when used (an unused parameter has no type)
+    const orgP = wantTasks ? params.add(org) : '';
+    const taskParams = scope.role === 'hospital' ? `('owner', 'requester')` : `('owner')`;
+    const ownedTasks = `SELECT o.resource_id FROM fhir_search o WHERE o.resource_type = 'Task' AND o.param IN ${taskParams} AND o.system = 'Organization' AND o.value = ${orgP}`;
+    if (!resourceType || resourceType === 'Task')
+      parts.push(`(${alias}.resource_type = 'Task' AND ${alias}.id IN (${ownedTasks}))`);
+    if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
+      parts.push(
+        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND t.resource_id IN (${ownedTasks})))`,
+      );
+  }
+  if (parts.length === 0) return 'false';
+  return `(${parts.join(' OR ')})`;
+}
+
+/** Writes to the directory are for the gateway and admins only. */
+export function assertMayWriteType(scope: AccessScope | undefined, resourceType: string): void {
+  if (!isUnrestricted(scope) && DIRECTORY_TYPES.includes(resourceType))
+    throw new GatewayError(
+      'forbidden',
+      `${resourceType} is part of the shared directory: only integration admins may change it`,
+    );
+}

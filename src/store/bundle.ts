@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
+import { GatewayError, isGatewayError } from '../platform/errors';
+import type { WriteOptions } from './repository.port';
+import type { PgRepository } from './repository.pg';
+import { assertResource } from './resource-util';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+
+export interface ParsedUrl {
+  type: string;
+  id?: string;
+  version?: string;
+  query?: string;
+}
+
+/** `Patient`, `Patient/1`, `Patient/1/_history/2`, `Patient?identifier=x`, or the same after a base URL. */
+export function parseEntryUrl(url: string): ParsedUrl | undefined {
+  const m =
+    /^(?:https?:\/\/[^?]*?\/)?([A-Z][A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64}))?(?:\/_history\/([^/?]+))?(?:\?(.*))?$/.exec(
+      url,
+    );
+  if (!m) return undefined;
+  const [, type = '', id, version, query] = m;
+  return { type, ...(id ? { id } : {}), ...(version ? { version } : {}), ...(query !== undefined ? { query } : {}) };
+}
+
+interface Parsed {
+  index: number;
+  method: Method;
+  url: ParsedUrl;
+  rawUrl: string;
+  resource?: Resource;
+  fullUrl?: string;
+  ifMatch?: string;
+  ifNoneExist?: string;
+  /** Decided in the first phase of a transaction: the id to write, or the existing match. */
+  targetId?: string;
+  existing?: Resource;
+}
+
+function parseEntry(entry: BundleEntry, index: number): Parsed {
+  const method = entry.request?.method;
+  const rawUrl = entry.request?.url ?? '';
+  if (method === 'PATCH' || method === 'HEAD')
+    throw new GatewayError('bad-request', `${method} is not supported in Bundles (use PUT with the whole resource)`);
+  if (!method || !(method in ORDER)) throw new GatewayError('bad-request', 'request.method is missing or unknown');
+  const url = parseEntryUrl(rawUrl);
+  if (!url) throw new GatewayError('bad-request', `request.url '${rawUrl}' is not Type, Type/id or Type?query`);
+  const p: Parsed = { index, method, url, rawUrl };
+  if (entry.fullUrl) p.fullUrl = entry.fullUrl;
+  if (entry.request?.ifMatch) p.ifMatch = entry.request.ifMatch;
+  if (entry.request?.ifNoneExist) p.ifNoneExist = entry.request.ifNoneExist;
+  if (method === 'POST' || method === 'PUT') {
+    assertResource(entry.resource);
+    if (entry.resource.resourceType !== url.type)
+      throw new GatewayError(
+        'bad-request',
+        `resource is a ${entry.resource.resourceType} but request.url names ${url.type}`,
+      );
+    if (method === 'PUT' && url.id && entry.resource.id !== url.id)
+      throw new GatewayError(
+        'bad-request',
+        `resource.id '${entry.resource.id ?? ''}' differs from the id in request.url '${rawUrl}'`,
+      );
+    if (method === 'PUT' && !url.id && url.query === undefined)
+      throw new GatewayError('bad-request', `PUT needs Type/id or Type?criteria in request.url, not '${rawUrl}'`);
+    p.resource = entry.resource;
+  }
+  return p;
+}
+
+function withEntry(e: unknown, p: { index: number; method?: string; rawUrl?: string }): unknown {
+  if (!isGatewayError(e)) return e;
+  const where = `Bundle.entry[${p.index}]${p.method ? ` (${p.method} ${p.rawUrl ?? ''})` : ''}`;
+  return new GatewayError(
+    e.code,
+    `${where}: ${e.message}`,
+    e.issues.map((i) => ({
+      ...i,
+      path: `Bundle.entry[${p.index}].resource${i.path ? `.${i.path.replace(/^[A-Z][A-Za-z]+\.?/, '')}` : ''}`.replace(
+        /\.$/,
+        '',
+      ),
+    })),
+  );
+}
+
+/** Replaces every `reference` equal to a key of `map` (urn:uuid fullUrls and other fullUrls) anywhere inside. */
+export function resolveReferences<T>(value: T, map: Map<string, string>): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => resolveReferences(v, map)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (k === 'reference' && typeof v === 'string') out[k] = map.get(v) ?? v;
+    else out[k] = resolveReferences(v, map);
+  }
+  return out as T;
+}
+
+function ok(resource: Resource, created: boolean): BundleEntry {
+  const v = resource.meta?.versionId;
+  return {
+    resource,
+    response: {
+      status: created ? '201 Created' : '200 OK',
+      location: `${resource.resourceType}/${resource.id ?? ''}${v ? `/_history/${v}` : ''}`,
+      ...(v ? { etag: `W/"${v}"` } : {}),
+      ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
+    },
+  };
+}
+
+async function runGet(repo: PgRepository, p: Parsed): Promise<BundleEntry> {
+  const { id, version, query } = p.url;
+  const type = p.url.type as Resource['resourceType'];
+  if (id && version) return ok(await repo.vread(type, id, version), false);
+  if (id) return ok(await repo.read(type, id), false);
+  const params: Record<string, string[]> = {};
+  for (const [k, v] of new URLSearchParams(query ?? '')) (params[k] ??= []).push(v);
+  const r = await repo.search(type, params);
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(r.total !== undefined ? { total: r.total } : {}),
+    entry: [
+      ...r.resources.map((resource) => ({ resource, search: { mode: 'match' as const } })),
+      ...r.included.map((resource) => ({ resource, search: { mode: 'include' as const } })),
+    ],
+  };
+  return { resource: bundle, response: { status: '200 OK' } };
+}
+
+/** One entry outside a transaction (batch): writes go through the repository's own transactions. */
+async function runOne(repo: PgRepository, p: Parsed, opts: WriteOptions): Promise<BundleEntry> {
+  const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
+  switch (p.method) {
+    case 'GET':
+      return runGet(repo, p);
+    case 'DELETE':
+      if (!p.url.id) throw new GatewayError('bad-request', 'Conditional delete is not supported: DELETE Type/id');
+      await repo.delete(p.url.type, p.url.id, o);
+      return { response: { status: '204 No Content' } };
+    case 'POST': {
+      const resource = p.resource as Resource;
+      if (p.ifNoneExist) {
+        const r = await repo.conditionalCreate(resource, p.ifNoneExist, o);
+        return ok(r.resource, r.created);
+      }
+      return ok(await repo.create(resource, o), true);
+    }
+    case 'PUT': {
+      const resource = p.resource as Resource;
+      if (p.url.query !== undefined) {
+        const r = await repo.conditionalUpdate(resource, p.url.query, o);
+        return ok(r.resource, r.created);
+      }
+      const r = await repo.put(resource, o);
+      return ok(r.resource, r.created);
+    }
+  }
+}
+
+function errorEntry(e: unknown): BundleEntry {
+  const err = isGatewayError(e) ? e : new GatewayError('internal', 'The entry failed unexpectedly');
+  return { response: { status: statusText(err.status), outcome: toOperationOutcome(err) } };
+}
+
+async function runBatch(repo: PgRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
+  const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
+  const parsed: Parsed[] = [];
+  entries.forEach((entry, i) => {
+    try {
+      parsed.push(parseEntry(entry, i));
+    } catch (e) {
+      out[i] = errorEntry(withEntry(e, { index: i }));
+    }
+  });
+  parsed.sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+  for (const p of parsed) {
+    try {
+      out[p.index] = await runOne(repo, p, opts);
+    } catch (e) {
+      out[p.index] = errorEntry(withEntry(e, p));
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry: out };
+}
+
+async function runTransaction(repo: PgRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
+  const parsed = entries.map((entry, i) => {
+    try {
+      return parseEntry(entry, i);
+    } catch (e) {
+      throw withEntry(e, { index: i });
+    }
+  });
+  parsed.sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+  const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
+  return repo.inTx(async (inner, tx) => {
+    const refs = new Map<string, string>();
+    const step = async (p: Parsed, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (e) {
+        throw withEntry(e, p);
+      }
+    };
+    // 1. deletes, then decide the id of every create/update (conditional ones search now)
+    for (const p of parsed) {
+      await step(p, async () => {
+        const type = p.url.type;
+        if (p.method === 'DELETE') {
+          out[p.index] = await runOne(inner, p, opts);
+        } else if (p.method === 'POST') {
+          const match = p.ifNoneExist ? await inner.matchOne(tx, type, p.ifNoneExist) : undefined;
+          if (match) p.existing = match;
+          p.targetId = match?.id ?? randomUUID();
+        } else if (p.method === 'PUT') {
+          if (p.url.query !== undefined) {
+            const match = await inner.matchOne(tx, type, p.url.query);
+            if (match && p.resource?.id && p.resource.id !== match.id)
+              throw new GatewayError('bad-request', `resource.id differs from the id of the match of '${p.rawUrl}'`);
+            p.targetId = match?.id ?? p.resource?.id ?? randomUUID();
+          } else p.targetId = p.url.id;
+        }
+        if (p.fullUrl && p.targetId) refs.set(p.fullUrl, `${type}/${p.targetId}`);
+      });
+    }
+    // 2. writes with urn:uuid (and other fullUrl) references resolved, then reads
+    for (const p of parsed) {
+      if (p.method === 'DELETE') continue;
+      await step(p, async () => {
+        if (p.method === 'GET') {
+          out[p.index] = await runGet(inner, p);
+          return;
+        }
+        if (p.existing) {
+          out[p.index] = ok(p.existing, false);
+          return;
+        }
+        const resource = resolveReferences({ ...(p.resource as Resource), id: p.targetId }, refs);
+        const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
+        const r =
+          p.method === 'POST'
+            ? { resource: await inner.createWithId(resource, o), created: true }
+            : await inner.put(resource, o);
+        out[p.index] = ok(r.resource, r.created);
+      });
+    }
+    return { resourceType: 'Bundle', type: 'transaction-response', entry: out };
+  });
+}
+
+/** Executes a `batch` or `transaction` Bundle (FHIR order: DELETE, POST, PUT, GET; answers in entry order). */
+export async function processBundle(repo: PgRepository, bundle: Bundle, opts: WriteOptions): Promise<Bundle> {
+  if (bundle?.resourceType !== 'Bundle')
+    throw new GatewayError('bad-request', 'Expected a Bundle of type batch or transaction');
+  if (bundle.type !== 'batch' && bundle.type !== 'transaction')
+    throw new GatewayError('bad-request', `Bundle.type must be batch or transaction, not '${bundle.type ?? ''}'`);
+  const entries = bundle.entry ?? [];
+  return bundle.type === 'batch' ? runBatch(repo, entries, opts) : runTransaction(repo, entries, opts);
+}

@@ -1,0 +1,65 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { GatewayError } from '../platform/errors';
+import { accessPredicate, SqlParams } from './access-sql';
+import type { Db } from './db.port';
+import { dateRange } from './index-rows';
+import type { AccessScope, HistoryEntry, SearchParams } from './repository.port';
+
+export const DEFAULT_HISTORY_COUNT = 100;
+const HISTORY_PARAMS = new Set(['_count', '_since', '_format', '_pretty']);
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Versions of one resource, or of every resource of a type, newest first, as `scope` may see them. */
+export async function readHistory(
+  db: Db,
+  scope: AccessScope | undefined,
+  type: string,
+  id: string | undefined,
+  search: SearchParams,
+): Promise<HistoryEntry[]> {
+  for (const k of Object.keys(search))
+    if (!HISTORY_PARAMS.has(k))
+      throw new GatewayError('bad-request', `History does not support the parameter '${k}' (use _count, _since)`);
+  const params = new SqlParams();
+  const conds = [`h.resource_type = ${params.add(type)}`];
+  if (id !== undefined) conds.push(`h.id = ${params.add(id)}`);
+  const since = first(search._since);
+  if (since !== undefined) {
+    const range = dateRange(since);
+    if (!range)
+      throw new GatewayError('bad-request', `_since must be an instant such as 2026-01-31T10:00:00Z, not '${since}'`);
+    conds.push(`h.last_updated >= ${params.add(range[0])}::timestamptz`);
+  }
+  const access = accessPredicate(scope, 'r', params, type);
+  if (access) conds.push(access);
+  const countText = first(search._count);
+  if (countText !== undefined && !/^\d+$/.test(countText))
+    throw new GatewayError('bad-request', `_count must be a non-negative integer, not '${countText}'`);
+  const count = Math.min(countText ? Number(countText) : DEFAULT_HISTORY_COUNT, 1000);
+  const r = await db.query<{
+    id: string;
+    version_id: number;
+    last_updated: Date | string;
+    method: string;
+    content: string | null;
+  }>(
+    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content
+     FROM fhir_resource_history h JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
+     WHERE ${conds.join(' AND ')} ORDER BY h.last_updated DESC, h.version_id DESC LIMIT ${count}`,
+    params.values,
+  );
+  return r.rows.map((row) => {
+    const entry: HistoryEntry = {
+      resourceType: type,
+      id: row.id,
+      versionId: String(row.version_id),
+      lastUpdated: new Date(row.last_updated).toISOString(),
+      method: row.method as HistoryEntry['method'],
+    };
+    if (row.content) entry.resource = JSON.parse(row.content) as Resource;
+    return entry;
+  });
+}

@@ -1,0 +1,158 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { SEARCH_PARAMS, type ParamDef } from './search-params';
+
+/** The search index rows of one resource version, column-wise (inserted with one `unnest`). */
+export interface IndexColumns {
+  param: string[];
+  system: (string | null)[];
+  value: (string | null)[];
+  lo: (string | null)[];
+  hi: (string | null)[];
+}
+
+/** Values at a dotted path; arrays are flattened at every step. */
+export function valuesAt(root: unknown, path: string): unknown[] {
+  let cur: unknown[] = [root];
+  for (const key of path.split('.')) {
+    const next: unknown[] = [];
+    for (const v of cur) {
+      if (v == null || typeof v !== 'object') continue;
+      const child = (v as Record<string, unknown>)[key];
+      if (child == null) continue;
+      if (Array.isArray(child)) next.push(...(child as unknown[]));
+      else next.push(child);
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+const REF = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/** `Patient/123`, `https://x/fhir/Patient/123`, `Patient/123/_history/2` → ['Patient', '123']. */
+export function parseReference(ref: string): [string, string] | undefined {
+  const m = REF.exec(ref);
+  return m ? [m[1] as string, m[2] as string] : undefined;
+}
+
+/** Lower case, accents removed (FHIR string search is case and accent insensitive). */
+export function normalizeString(s: string): string {
+  return s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .trim();
+}
+
+/**
+ * The instant range a FHIR date/dateTime/instant covers, at its precision: `2026-03` → the whole month.
+ * Returns ISO strings, or undefined when the text is not a date.
+ */
+export function dateRange(text: string): [string, string] | undefined {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(
+    text,
+  );
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  if (h === undefined) {
+    // date precision: interpreted in UTC (the gateway stores instants in UTC)
+    const start = Date.UTC(Number(y), mo ? Number(mo) - 1 : 0, d ? Number(d) : 1);
+    const end = mo ? (d ? start + 86_400_000 : Date.UTC(Number(y), Number(mo), 1)) : Date.UTC(Number(y) + 1, 0, 1);
+    return [new Date(start).toISOString(), new Date(end - 1).toISOString()];
+  }
+  const base = `${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${frac ?? ''}${tz ?? 'Z'}`;
+  const t = Date.parse(base);
+  if (Number.isNaN(t)) return undefined;
+  const width = s === undefined ? 60_000 : frac ? 1 : 1000;
+  // sub-millisecond fractions collapse to the millisecond
+  return [new Date(t).toISOString(), new Date(t + width - 1).toISOString()];
+}
+
+type Row = [param: string, system: string | null, value: string | null, lo: string | null, hi: string | null];
+
+function tokenRows(name: string, v: unknown, out: Row[]): void {
+  if (typeof v === 'string') out.push([name, null, v, null, null]);
+  else if (typeof v === 'boolean' || typeof v === 'number') out.push([name, null, String(v), null, null]);
+  else if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (Array.isArray(o.coding)) for (const c of o.coding as unknown[]) tokenRows(name, c, out);
+    else if (typeof o.code === 'string')
+      out.push([name, typeof o.system === 'string' ? o.system : null, o.code, null, null]);
+    else if (typeof o.value === 'string')
+      out.push([name, typeof o.system === 'string' ? o.system : null, o.value, null, null]);
+  }
+}
+
+function stringRows(name: string, v: unknown, out: Row[]): void {
+  if (typeof v === 'string') out.push([name, null, normalizeString(v), null, null]);
+  else if (v && typeof v === 'object') {
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+      if (k === 'use' || k === 'type' || k === 'period' || k === 'extension' || k === 'id') continue;
+      if (typeof child === 'string') out.push([name, null, normalizeString(child), null, null]);
+      else if (Array.isArray(child))
+        for (const c of child) if (typeof c === 'string') out.push([name, null, normalizeString(c), null, null]);
+    }
+  }
+}
+
+function dateRows(name: string, v: unknown, out: Row[]): void {
+  if (typeof v === 'string') {
+    const r = dateRange(v);
+    if (r) out.push([name, null, null, r[0], r[1]]);
+  } else if (v && typeof v === 'object') {
+    const { start, end } = v as { start?: string; end?: string };
+    const lo = start ? dateRange(start)?.[0] : undefined;
+    const hi = end ? dateRange(end)?.[1] : undefined;
+    if (lo || hi) out.push([name, null, null, lo ?? '-infinity', hi ?? 'infinity']);
+  }
+}
+
+function referenceRows(def: ParamDef, v: unknown, out: Row[]): void {
+  const ref = (v as { reference?: unknown } | null)?.reference;
+  if (typeof ref !== 'string') return;
+  const parsed = parseReference(ref);
+  if (!parsed) return;
+  if (def.targets && !def.targets.includes(parsed[0])) return;
+  out.push([def.name, parsed[0], parsed[1], null, null]);
+}
+
+/** Index rows for every supported search parameter of `resource`. */
+export function indexRows(resource: Resource): IndexColumns {
+  const rows: Row[] = [];
+  for (const def of SEARCH_PARAMS[resource.resourceType] ?? []) {
+    for (const path of def.paths) {
+      for (const v of valuesAt(resource, path)) {
+        switch (def.type) {
+          case 'token':
+            tokenRows(def.name, v, rows);
+            break;
+          case 'string':
+            stringRows(def.name, v, rows);
+            break;
+          case 'date':
+            dateRows(def.name, v, rows);
+            break;
+          case 'reference':
+            referenceRows(def, v, rows);
+            break;
+          case 'uri':
+            if (typeof v === 'string') rows.push([def.name, null, v, null, null]);
+            break;
+        }
+      }
+    }
+  }
+  const cols: IndexColumns = { param: [], system: [], value: [], lo: [], hi: [] };
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const key = r.join('\u0000');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    cols.param.push(r[0]);
+    cols.system.push(r[1]);
+    cols.value.push(r[2]);
+    cols.lo.push(r[3]);
+    cols.hi.push(r[4]);
+  }
+  return cols;
+}

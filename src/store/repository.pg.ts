@@ -1,0 +1,380 @@
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { GatewayError } from '../platform/errors';
+import { systemClock, type Clock } from '../platform/clock';
+import { accessPredicate, assertMayWriteType, SqlParams } from './access-sql';
+import type { Db } from './db.port';
+import type {
+  AccessScope,
+  FhirRepository,
+  HistoryEntry,
+  RepositoryHooks,
+  SearchParams,
+  SearchResult,
+  WriteOptions,
+} from './repository.port';
+import { assertId, assertResource, assertSupportedType, contentKey, forScope, parseVersion } from './resource-util';
+import { nextPageQuery, planSearch } from './search-sql';
+import { lockCurrent, writeVersion, type CurrentRow } from './write-sql';
+import { processBundle } from './bundle';
+import { readHistory } from './history-sql';
+
+export interface RepositoryOptions {
+  clock?: Clock;
+  newId?: () => string;
+}
+
+/** Internal: a repository already running inside a transaction does not open savepoints for each call. */
+interface Internal {
+  inTransaction?: boolean;
+}
+
+/** The PostgreSQL (and PGlite) FHIR repository. See `FhirRepository` for the contract. */
+export function createRepository(
+  db: Db,
+  scope?: AccessScope,
+  hooks?: RepositoryHooks,
+  options: RepositoryOptions = {},
+): FhirRepository {
+  return new PgRepository(db, scope, hooks, options, {});
+}
+
+export class PgRepository implements FhirRepository {
+  private readonly clock: Clock;
+  private readonly newId: () => string;
+  constructor(
+    private readonly db: Db,
+    readonly scope: AccessScope | undefined,
+    private readonly hooks: RepositoryHooks | undefined,
+    private readonly options: RepositoryOptions,
+    private readonly internal: Internal,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  /** Runs `fn` in a transaction (or directly, when this repository is bound to one already). */
+  async inTx<T>(fn: (repo: PgRepository, tx: Db) => Promise<T>): Promise<T> {
+    if (this.internal.inTransaction) return fn(this, this.db);
+    return this.db.transaction((tx) =>
+      fn(new PgRepository(tx, this.scope, this.hooks, this.options, { inTransaction: true }), tx),
+    );
+  }
+
+  async create<T extends Resource>(resource: T, opts: WriteOptions = {}): Promise<T> {
+    assertResource(resource);
+    assertMayWriteType(this.scope, resource.resourceType);
+    const r = await this.inTx((repo, tx) => repo.store(tx, resource, this.newId(), undefined, 'POST', opts));
+    return r.resource;
+  }
+
+  /** Create with an id chosen by the caller (transaction Bundles assign ids before resolving urn:uuid). */
+  async createWithId<T extends Resource>(resource: T, opts: WriteOptions = {}): Promise<T> {
+    assertResource(resource);
+    assertId(resource.id);
+    const id = resource.id;
+    assertMayWriteType(this.scope, resource.resourceType);
+    const r = await this.inTx((repo, tx) => repo.store(tx, resource, id, undefined, 'POST', opts));
+    return r.resource;
+  }
+
+  async update<T extends Resource>(resource: T, opts: WriteOptions = {}): Promise<T> {
+    return (await this.put(resource, opts)).resource;
+  }
+
+  /** Update (or create with the caller's id), saying whether it created. */
+  async put<T extends Resource>(resource: T, opts: WriteOptions = {}): Promise<{ resource: T; created: boolean }> {
+    assertResource(resource);
+    assertId(resource.id);
+    const id = resource.id;
+    assertMayWriteType(this.scope, resource.resourceType);
+    return this.inTx(async (repo, tx) => {
+      const cur = await lockCurrent(tx, resource.resourceType, id, this.scope);
+      return repo.store(tx, resource, id, cur, 'PUT', opts);
+    });
+  }
+
+  async conditionalCreate<T extends Resource>(
+    resource: T,
+    ifNoneExist: string,
+    opts: WriteOptions = {},
+  ): Promise<{ resource: T; created: boolean }> {
+    assertResource(resource);
+    return this.inTx(async (repo, tx) => {
+      const match = await repo.matchOne<T>(tx, resource.resourceType, ifNoneExist);
+      if (match) return { resource: match, created: false };
+      return { resource: await repo.create(resource, opts), created: true };
+    });
+  }
+
+  async conditionalUpdate<T extends Resource>(
+    resource: T,
+    query: string,
+    opts: WriteOptions = {},
+  ): Promise<{ resource: T; created: boolean }> {
+    assertResource(resource);
+    return this.inTx(async (repo, tx) => {
+      const match = await repo.matchOne<T>(tx, resource.resourceType, query);
+      if (match) {
+        if (resource.id && resource.id !== match.id)
+          throw new GatewayError(
+            'bad-request',
+            `The resource id '${resource.id}' differs from the id '${match.id ?? ''}' of the resource matching '${query}'`,
+          );
+        return { resource: await repo.update({ ...resource, id: match.id }, opts), created: false };
+      }
+      if (resource.id) return repo.put(resource, opts);
+      return { resource: await repo.create(resource, opts), created: true };
+    });
+  }
+
+  /**
+   * The single current match of a conditional query (undefined when none; 412 when several), serialised by
+   * an advisory lock on the query so two concurrent conditional writes cannot both create.
+   */
+  async matchOne<T extends Resource>(tx: Db, type: string, query: string): Promise<T | undefined> {
+    assertSupportedType(type);
+    const params = Object.fromEntries(groupQuery(query));
+    if (Object.keys(params).length === 0)
+      throw new GatewayError(
+        'bad-request',
+        `A conditional ${type} write needs search criteria, e.g. identifier=system|value`,
+      );
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${query}`]);
+    const found = await this.search<T>(type as T['resourceType'], { ...params, _count: '2' });
+    if (found.resources.length > 1)
+      throw new GatewayError(
+        'multiple-matches',
+        `More than one ${type} matches '${query}': make the criteria specific (e.g. identifier=system|value)`,
+      );
+    return found.resources[0];
+  }
+
+  /** Writes a version of `resource` with `id` over `cur` (the locked current row, if any). */
+  private async store<T extends Resource>(
+    tx: Db,
+    resource: T,
+    id: string,
+    cur: CurrentRow | undefined,
+    method: 'POST' | 'PUT',
+    opts: WriteOptions,
+  ): Promise<{ resource: T; created: boolean }> {
+    const type = resource.resourceType;
+    if (cur && !cur.visible) throw notFound(type, id);
+    if (opts.ifMatch !== undefined) {
+      const want = parseVersion(opts.ifMatch);
+      if (!cur || cur.deleted || String(cur.version_id) !== want)
+        throw new GatewayError(
+          'version-conflict',
+          `If-Match ${opts.ifMatch} does not match ${type}/${id}, which is ${cur && !cur.deleted ? `at version ${cur.version_id}` : 'absent'}: read it again and retry`,
+        );
+    }
+    const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
+    if (before && contentKey(before) === contentKey({ ...resource, id }))
+      return { resource: forScope(before, this.scope), created: false };
+    const version = (cur?.version_id ?? 0) + 1;
+    const lastUpdated = this.clock.now().toISOString();
+    const stored = {
+      ...resource,
+      id,
+      meta: { ...resource.meta, versionId: String(version), lastUpdated },
+    } as T;
+    const action = before ? 'update' : 'create';
+    await writeVersion(tx, {
+      type,
+      id,
+      prevVersion: cur?.version_id ?? 0,
+      version,
+      lastUpdated,
+      resource: stored,
+      method,
+      action,
+      opts,
+    });
+    await this.hooks?.afterWrite?.(
+      tx,
+      {
+        action,
+        resourceType: type,
+        id,
+        before,
+        after: stored,
+        author: opts.author,
+        authorOrganization: opts.authorOrganization,
+      },
+      this.scope,
+    );
+    return { resource: forScope(stored, this.scope), created: !before };
+  }
+
+  async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
+    assertSupportedType(resourceType);
+    const params = new SqlParams();
+    const t = params.add(resourceType);
+    const i = params.add(id);
+    const access = accessPredicate(this.scope, 'r', params, resourceType);
+    const r = await this.db.query<{ deleted: boolean; content: string | null }>(
+      `SELECT r.deleted, r.content FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
+      params.values,
+    );
+    const row = r.rows[0];
+    if (!row) throw notFound(resourceType, id);
+    if (row.deleted || !row.content) throw gone(resourceType, id);
+    return forScope(JSON.parse(row.content) as T, this.scope);
+  }
+
+  async vread<T extends Resource>(resourceType: T['resourceType'], id: string, versionId: string): Promise<T> {
+    assertSupportedType(resourceType);
+    const params = new SqlParams();
+    const t = params.add(resourceType);
+    const i = params.add(id);
+    const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
+    const access = accessPredicate(this.scope, 'r', params, resourceType);
+    const r = await this.db.query<{ content: string | null }>(
+      `SELECT h.content FROM fhir_resource_history h JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
+       WHERE h.resource_type = ${t} AND h.id = ${i} AND h.version_id = ${v}${access ? ` AND ${access}` : ''}`,
+      params.values,
+    );
+    const row = r.rows[0];
+    if (!row) throw new GatewayError('not-found', `${resourceType}/${id} has no version '${versionId}'`);
+    if (!row.content) throw new GatewayError('gone', `${resourceType}/${id} version ${versionId} is a deletion`);
+    return forScope(JSON.parse(row.content) as T, this.scope);
+  }
+
+  async delete(resourceType: string, id: string, opts: WriteOptions = {}): Promise<void> {
+    assertSupportedType(resourceType);
+    assertMayWriteType(this.scope, resourceType);
+    await this.inTx(async (repo, tx) => {
+      const cur = await lockCurrent(tx, resourceType, id, this.scope);
+      if (!cur || !cur.visible) throw notFound(resourceType, id);
+      if (cur.deleted) return;
+      if (opts.ifMatch !== undefined && String(cur.version_id) !== parseVersion(opts.ifMatch))
+        throw new GatewayError(
+          'version-conflict',
+          `If-Match ${opts.ifMatch} does not match ${resourceType}/${id}, which is at version ${cur.version_id}`,
+        );
+      const before = cur.content ? (JSON.parse(cur.content) as Resource) : undefined;
+      await writeVersion(tx, {
+        type: resourceType,
+        id,
+        prevVersion: cur.version_id,
+        version: cur.version_id + 1,
+        lastUpdated: this.clock.now().toISOString(),
+        method: 'DELETE',
+        action: 'delete',
+        before,
+        opts,
+      });
+      await repo.hooks?.afterWrite?.(
+        tx,
+        {
+          action: 'delete',
+          resourceType,
+          id,
+          before,
+          author: opts.author,
+          authorOrganization: opts.authorOrganization,
+        },
+        this.scope,
+      );
+    });
+  }
+
+  async search<T extends Resource>(resourceType: T['resourceType'], params: SearchParams): Promise<SearchResult<T>> {
+    assertSupportedType(resourceType);
+    const plan = planSearch(resourceType, params, this.scope);
+    const values = plan.params.values;
+    const result: SearchResult<T> = { resources: [], included: [] };
+    if (plan.total) {
+      const c = await this.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM fhir_resource r WHERE ${plan.where}`,
+        values,
+      );
+      result.total = c.rows[0]?.n ?? 0;
+    }
+    if (plan.summaryCount || plan.count === 0) return result;
+    const rows = await this.db.query<{ id: string; content: string }>(
+      `SELECT r.id, r.content FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
+      values,
+    );
+    const page = rows.rows.slice(0, plan.count);
+    result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, this.scope));
+    if (rows.rows.length > plan.count) result.next = nextPageQuery(params, plan.offset + plan.count);
+    if (plan.includes.length > 0 && page.length > 0)
+      result.included = await this.include(
+        resourceType,
+        page.map((r) => r.id),
+        plan.includes,
+      );
+    return result;
+  }
+
+  private async include(
+    type: string,
+    ids: string[],
+    specs: { param: string; targetType?: string }[],
+  ): Promise<Resource[]> {
+    const out = new Map<string, Resource>();
+    for (const spec of specs) {
+      const params = new SqlParams();
+      const conds = [
+        `s.resource_type = ${params.add(type)}`,
+        `s.resource_id = ANY(${params.add(ids)}::text[])`,
+        `s.param = ${params.add(spec.param)}`,
+        'NOT r.deleted',
+      ];
+      if (spec.targetType) conds.push(`s.system = ${params.add(spec.targetType)}`);
+      const access = accessPredicate(this.scope, 'r', params);
+      if (access) conds.push(access);
+      const r = await this.db.query<{ resource_type: string; id: string; content: string }>(
+        `SELECT DISTINCT r.resource_type, r.id, r.content FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
+        params.values,
+      );
+      for (const row of r.rows)
+        out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, this.scope));
+    }
+    return [...out.values()];
+  }
+
+  async history(resourceType: string, id?: string, params: SearchParams = {}): Promise<HistoryEntry[]> {
+    assertSupportedType(resourceType);
+    const entries = await readHistory(this.db, this.scope, resourceType, id, params);
+    if (id !== undefined && entries.length === 0) {
+      const exists = await lockFree(this.db, this.scope, resourceType, id);
+      if (!exists) throw notFound(resourceType, id);
+    }
+    return entries.map((e) => (e.resource ? { ...e, resource: forScope(e.resource, this.scope) } : e));
+  }
+
+  async processBundle(bundle: Bundle, opts: WriteOptions = {}): Promise<Bundle> {
+    return processBundle(this, bundle, opts);
+  }
+}
+
+async function lockFree(db: Db, scope: AccessScope | undefined, type: string, id: string): Promise<boolean> {
+  const params = new SqlParams();
+  const t = params.add(type);
+  const i = params.add(id);
+  const access = accessPredicate(scope, 'r', params, type);
+  const r = await db.query(
+    `SELECT 1 FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
+    params.values,
+  );
+  return r.rows.length > 0;
+}
+
+function groupQuery(query: string): [string, string | string[]][] {
+  const map = new Map<string, string[]>();
+  for (const [k, v] of new URLSearchParams(query.startsWith('?') ? query.slice(1) : query)) {
+    map.set(k, [...(map.get(k) ?? []), v]);
+  }
+  return [...map.entries()].map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v]);
+}
+
+export function notFound(type: string, id: string): GatewayError {
+  return new GatewayError('not-found', `${type}/${id} is not known (or not visible to you)`);
+}
+
+function gone(type: string, id: string): GatewayError {
+  return new GatewayError('gone', `${type}/${id} was deleted`);
+}

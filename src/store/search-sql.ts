@@ -1,0 +1,235 @@
+import { GatewayError } from '../platform/errors';
+import { accessPredicate, SqlParams } from './access-sql';
+import { dateRange, normalizeString, parseReference } from './index-rows';
+import type { AccessScope, SearchParams } from './repository.port';
+import { getParam, type ParamDef } from './search-params';
+
+export const DEFAULT_COUNT = 20;
+export const MAX_COUNT = 1000;
+
+/** Parameters that only shape the answer (`_format`/`_pretty` are accepted and ignored). */
+const CONTROL = new Set(['_count', '_offset', '_sort', '_total', '_include', '_summary', '_format', '_pretty']);
+
+export interface IncludeSpec {
+  param: string;
+  targetType?: string;
+}
+
+export interface SearchPlan {
+  /** WHERE clause over `fhir_resource r`, parameters in `params`. */
+  where: string;
+  orderBy: string;
+  params: SqlParams;
+  count: number;
+  offset: number;
+  total: boolean;
+  summaryCount: boolean;
+  includes: IncludeSpec[];
+}
+
+function bad(msg: string): GatewayError {
+  return new GatewayError('bad-request', msg);
+}
+
+function list(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** Splits `a,b\,c` on unescaped commas. */
+function splitOr(value: string): string[] {
+  return value
+    .split(/(?<!\\),/)
+    .map((s) => s.replace(/\\,/g, ','))
+    .filter((s) => s.length > 0);
+}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
+
+function dateCondition(raw: string, lo: string, hi: string, params: SqlParams, name: string): string {
+  let prefix = 'eq';
+  let text = raw;
+  const pre = raw.slice(0, 2);
+  if ((PREFIXES as readonly string[]).includes(pre) && /^\d/.test(raw.slice(2))) {
+    prefix = pre;
+    text = raw.slice(2);
+  }
+  const range = dateRange(text);
+  if (!range)
+    throw bad(`Search parameter '${name}': '${raw}' is not a date (use e.g. ge2026-01-31 or 2026-01-31T10:00:00Z)`);
+  // add only the bounds a comparison uses (an unused parameter has no type)
+  const pLo = () => `${params.add(range[0])}::timestamptz`;
+  const pHi = () => `${params.add(range[1])}::timestamptz`;
+  switch (prefix) {
+    case 'ne':
+      return `NOT (${lo} >= ${pLo()} AND ${hi} <= ${pHi()})`;
+    case 'gt':
+      return `${hi} > ${pHi()}`;
+    case 'lt':
+      return `${lo} < ${pLo()}`;
+    case 'ge':
+      return `${hi} >= ${pLo()}`;
+    case 'le':
+      return `${lo} <= ${pHi()}`;
+    case 'sa':
+      return `${lo} > ${pHi()}`;
+    case 'eb':
+      return `${hi} < ${pLo()}`;
+    default:
+      return `(${lo} >= ${pLo()} AND ${hi} <= ${pHi()})`;
+  }
+}
+
+function tokenCondition(v: string, params: SqlParams): string {
+  const bar = v.indexOf('|');
+  if (bar < 0) return `s.value = ${params.add(v)}`;
+  const system = v.slice(0, bar);
+  const code = v.slice(bar + 1);
+  if (!system) return `(s.system IS NULL AND s.value = ${params.add(code)})`;
+  if (!code) return `s.system = ${params.add(system)}`;
+  return `(s.system = ${params.add(system)} AND s.value = ${params.add(code)})`;
+}
+
+function referenceCondition(v: string, params: SqlParams, name: string): string {
+  const parsed = parseReference(v);
+  if (parsed) return `(s.system = ${params.add(parsed[0])} AND s.value = ${params.add(parsed[1])})`;
+  if (/^[A-Za-z0-9\-.]{1,64}$/.test(v)) return `s.value = ${params.add(v)}`;
+  throw bad(`Search parameter '${name}': '${v}' is not a reference (use Type/id or id)`);
+}
+
+function valueCondition(def: ParamDef, modifier: string, v: string, params: SqlParams): string {
+  switch (def.type) {
+    case 'token':
+      return tokenCondition(v, params);
+    case 'reference':
+      return referenceCondition(v, params, def.name);
+    case 'uri':
+      return `s.value = ${params.add(v)}`;
+    case 'string': {
+      const n = normalizeString(v);
+      if (modifier === 'exact') return `s.value = ${params.add(n)}`;
+      if (modifier === 'contains') return `s.value LIKE ${params.add(`%${likeEscape(n)}%`)}`;
+      return `s.value LIKE ${params.add(`${likeEscape(n)}%`)}`;
+    }
+    case 'date':
+      return dateCondition(v, 's.lo', 's.hi', params, def.name);
+  }
+}
+
+const MODIFIERS: Record<ParamDef['type'], string[]> = {
+  token: ['not', 'missing'],
+  reference: ['missing'],
+  string: ['exact', 'contains', 'missing'],
+  uri: ['missing'],
+  date: ['missing'],
+};
+
+function paramCondition(type: string, key: string, value: string, params: SqlParams): string {
+  const [name = '', modifier = ''] = key.split(':');
+  if (name === '_id') {
+    const ids = splitOr(value);
+    return `r.id = ANY(${params.add(ids)}::text[])`;
+  }
+  if (name === '_lastUpdated') {
+    return `(${splitOr(value)
+      .map((v) => dateCondition(v, 'r.last_updated', 'r.last_updated', params, name))
+      .join(' OR ')})`;
+  }
+  const def = getParam(type, name);
+  if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
+  if (modifier && !MODIFIERS[def.type].includes(modifier))
+    throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
+  const sub = (cond: string) =>
+    `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = $1 AND s.param = ${params.add(name)}${cond ? ` AND ${cond}` : ''}`;
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
+    return `r.id ${value === 'true' ? 'NOT IN' : 'IN'} (${sub('')})`;
+  }
+  const values = splitOr(value);
+  if (values.length === 0) throw bad(`Search parameter '${name}' has no value`);
+  const ors = values.map((v) => valueCondition(def, modifier, v, params));
+  const cond = ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
+  return `r.id ${modifier === 'not' ? 'NOT IN' : 'IN'} (${sub(cond)})`;
+}
+
+function sortClause(type: string, sort: string | undefined, params: SqlParams): string {
+  if (!sort) return 'r.last_updated ASC, r.id ASC';
+  const parts: string[] = [];
+  for (const raw of sort.split(',')) {
+    const desc = raw.startsWith('-');
+    const name = desc ? raw.slice(1) : raw;
+    const dir = desc ? 'DESC' : 'ASC';
+    if (name === '_id') parts.push(`r.id ${dir}`);
+    else if (name === '_lastUpdated') parts.push(`r.last_updated ${dir}`);
+    else {
+      const def = getParam(type, name);
+      if (!def) throw bad(`Cannot sort ${type} by unknown parameter '${name}'`);
+      const col = def.type === 'date' ? (desc ? 'max(s.hi)' : 'min(s.lo)') : desc ? 'max(s.value)' : 'min(s.value)';
+      parts.push(
+        `(SELECT ${col} FROM fhir_search s WHERE s.resource_type = r.resource_type AND s.resource_id = r.id AND s.param = ${params.add(name)}) ${dir} NULLS LAST`,
+      );
+    }
+  }
+  parts.push('r.id ASC');
+  return parts.join(', ');
+}
+
+function parseIncludes(type: string, values: string[]): IncludeSpec[] {
+  return values.map((v) => {
+    const [src, param = '', target] = v.split(':');
+    const def = src === type ? getParam(type, param) : undefined;
+    if (!def || def.type !== 'reference')
+      throw bad(`_include '${v}' is not supported: use ${type}:<reference parameter>[:TargetType], e.g. Task:patient`);
+    return { param, ...(target ? { targetType: target } : {}) };
+  });
+}
+
+function intParam(v: string | string[] | undefined, name: string, dflt: number): number {
+  const s = list(v)[0];
+  if (s === undefined) return dflt;
+  if (!/^\d+$/.test(s)) throw bad(`${name} must be a non-negative integer, not '${s}'`);
+  return Number(s);
+}
+
+/** Builds the SQL of a search of `type` as seen by `scope`. Throws `bad-request` for what is not supported. */
+export function planSearch(type: string, search: SearchParams, scope: AccessScope | undefined): SearchPlan {
+  const params = new SqlParams();
+  const where = [`r.resource_type = ${params.add(type)}`, 'NOT r.deleted'];
+  for (const [key, raw] of Object.entries(search)) {
+    if (raw === undefined || CONTROL.has(key)) continue;
+    for (const value of list(raw)) where.push(paramCondition(type, key, value, params));
+  }
+  const access = accessPredicate(scope, 'r', params, type);
+  if (access) where.push(access);
+  const summary = list(search._summary)[0];
+  if (summary !== undefined && summary !== 'count' && summary !== 'false')
+    throw bad(`_summary=${summary} is not supported (only _summary=count)`);
+  const totalMode = list(search._total)[0];
+  if (totalMode !== undefined && !['none', 'estimate', 'accurate'].includes(totalMode))
+    throw bad(`_total must be none, estimate or accurate, not '${totalMode}'`);
+  return {
+    where: where.join(' AND '),
+    orderBy: sortClause(type, list(search._sort)[0], params),
+    params,
+    count: Math.min(intParam(search._count, '_count', DEFAULT_COUNT), MAX_COUNT),
+    offset: intParam(search._offset, '_offset', 0),
+    total: totalMode === 'accurate' || totalMode === 'estimate' || summary === 'count',
+    summaryCount: summary === 'count',
+    includes: parseIncludes(type, list(search._include)),
+  };
+}
+
+/** The query string of the page after `plan` (same parameters, `_offset` moved on). */
+export function nextPageQuery(search: SearchParams, offset: number): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(search)) {
+    if (k === '_offset') continue;
+    for (const x of list(v)) q.append(k, x);
+  }
+  q.set('_offset', String(offset));
+  return q.toString();
+}

@@ -1,0 +1,230 @@
+import type { Encounter, Patient, Resource, Task } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClosableDb } from '../../src/store/db.port';
+import { createRepository } from '../../src/store/repository.pg';
+import type { FhirRepository, ResourceChange } from '../../src/store/repository.port';
+import { openTestDb, testDatabases } from '../support/db';
+import { encounter, KOMMUNKOD, municipality, patient, PNR } from './fixtures';
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'ok';
+}
+
+describe.each(testDatabases())('FHIR repository on %s', (kind) => {
+  let db: ClosableDb;
+  let repo: FhirRepository;
+  beforeAll(async () => {
+    db = await openTestDb(kind);
+    repo = createRepository(db);
+  });
+  afterAll(async () => db.close());
+
+  const outboxFor = async (type: string, id: string) =>
+    (
+      await db.query<{ action: string; version_id: string; stay_key: string | null; kind: string }>(
+        'SELECT kind, action, version_id, stay_key FROM outbox WHERE resource_type = $1 AND resource_id = $2 ORDER BY id',
+        [type, id],
+      )
+    ).rows;
+
+  it('when a resource is created, then it gets an id, version 1 and lastUpdated, and reads back equal', async () => {
+    const p = await repo.create(patient('191212121212'));
+    expect(p.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(p.meta?.versionId).toBe('1');
+    expect(Date.parse(p.meta?.lastUpdated ?? '')).toBeGreaterThan(0);
+    expect(await repo.read('Patient', p.id!)).toEqual(p);
+    expect(await outboxFor('Patient', p.id!)).toEqual([
+      { kind: 'resource-changed', action: 'create', version_id: '1', stay_key: null },
+    ]);
+  });
+
+  it('when a resource is updated, then the version goes up and the old version stays readable', async () => {
+    const p = await repo.create(patient('191212121212'));
+    const p2 = await repo.update({ ...p, gender: 'female' });
+    expect(p2.meta?.versionId).toBe('2');
+    expect((await repo.vread<Patient>('Patient', p.id!, '1')).gender).toBeUndefined();
+    expect((await repo.vread<Patient>('Patient', p.id!, '2')).gender).toBe('female');
+    const h = await repo.history('Patient', p.id);
+    expect(h.map((e) => [e.versionId, e.method])).toEqual([
+      ['2', 'PUT'],
+      ['1', 'POST'],
+    ]);
+  });
+
+  it('when an update changes nothing, then the version is kept and no outbox row is written', async () => {
+    const p = await repo.create(patient('191212121212'));
+    const { meta: _m, ...same } = p;
+    const again: Patient = await repo.update<Patient>({ ...same, id: p.id });
+    expect(again.meta?.versionId).toBe('1');
+    expect(await outboxFor('Patient', p.id!)).toHaveLength(1);
+  });
+
+  it('when If-Match names an old version, then the update fails with version-conflict', async () => {
+    const p = await repo.create(patient('191212121212'));
+    await repo.update({ ...p, gender: 'male' }, { ifMatch: 'W/"1"' });
+    expect(await code(repo.update({ ...p, gender: 'other' }, { ifMatch: 'W/"1"' }))).toBe('version-conflict');
+    expect(await code(repo.update({ ...p, gender: 'other' }, { ifMatch: 'W/"2"' }))).toBe('ok');
+  });
+
+  it('when two updates with the same If-Match run concurrently, then exactly one wins', async () => {
+    const p = await repo.create(patient('191212121212'));
+    const results = await Promise.all(
+      ['male', 'female', 'other', 'unknown'].map((g) =>
+        code(repo.update({ ...p, gender: g as Patient['gender'] }, { ifMatch: '1' })),
+      ),
+    );
+    expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+    expect(results.filter((r) => r === 'version-conflict')).toHaveLength(3);
+    expect((await repo.read('Patient', p.id!)).meta?.versionId).toBe('2');
+  });
+
+  it('when an update names an unknown id, then it creates the resource with that id', async () => {
+    const p = await repo.update({ ...patient('191212121212'), id: 'client-chosen-1' });
+    expect(p.id).toBe('client-chosen-1');
+    expect(p.meta?.versionId).toBe('1');
+    expect(await outboxFor('Patient', 'client-chosen-1')).toMatchObject([{ action: 'create' }]);
+  });
+
+  it('when a resource is deleted, then reads answer gone and history keeps every version', async () => {
+    const p = await repo.create(patient('191212121212'));
+    await repo.delete('Patient', p.id!);
+    expect(await code(repo.read('Patient', p.id!))).toBe('gone');
+    expect(await code(repo.vread('Patient', p.id!, '2'))).toBe('gone');
+    expect((await repo.vread('Patient', p.id!, '1')).id).toBe(p.id);
+    expect((await repo.history('Patient', p.id)).map((e) => e.method)).toEqual(['DELETE', 'POST']);
+    expect((await repo.search('Patient', { _id: p.id! })).resources).toHaveLength(0);
+    expect((await outboxFor('Patient', p.id!)).map((o) => o.action)).toEqual(['create', 'delete']);
+    expect(await code(repo.read('Patient', 'never-existed'))).toBe('not-found');
+  });
+
+  it('when an Encounter or its Task is written, then the outbox row carries the stay key', async () => {
+    const p = await repo.create(patient('191212121212'));
+    const e = await repo.create(encounter('E-1', `Patient/${p.id}`));
+    const t = await repo.create<Task>({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      encounter: { reference: `Encounter/${e.id}` },
+    });
+    expect((await outboxFor('Encounter', e.id!))[0]?.stay_key).toBe(e.id);
+    expect((await outboxFor('Task', t.id!))[0]?.stay_key).toBe(e.id);
+  });
+
+  it('when a write is silent, then no outbox row is written', async () => {
+    const a = await repo.create<Resource>(
+      {
+        resourceType: 'AuditEvent',
+        type: { code: 'rest' },
+        recorded: '2026-01-01T00:00:00Z',
+        agent: [],
+        source: { observer: {} },
+      },
+      { silent: true },
+    );
+    expect(await outboxFor('AuditEvent', a.id!)).toHaveLength(0);
+  });
+
+  it('when a hook throws, then the write is rolled back; when it writes, its rows commit with the change', async () => {
+    const changes: ResourceChange[] = [];
+    const hooked = createRepository(db, undefined, {
+      async afterWrite(tx, change) {
+        changes.push(change);
+        await tx.query("INSERT INTO outbox (kind, resource_id) VALUES ('hook-test', $1)", [change.id]);
+        if ((change.after as Patient | undefined)?.gender === 'unknown') throw new Error('hook refuses');
+      },
+    });
+    const p = await hooked.create(patient('191212121212'));
+    expect(changes[0]).toMatchObject({ action: 'create', resourceType: 'Patient', id: p.id });
+    await expect(hooked.update({ ...p, gender: 'unknown' })).rejects.toThrow('hook refuses');
+    expect((await repo.read('Patient', p.id!)).meta?.versionId).toBe('1');
+    const hookRows = await db.query("SELECT 1 FROM outbox WHERE kind = 'hook-test' AND resource_id = $1", [p.id]);
+    expect(hookRows.rows).toHaveLength(1);
+  });
+
+  it('when conditional creates for the same identifier run concurrently, then one resource is created', async () => {
+    const pnr = '194001011234';
+    const results = await Promise.all(
+      [1, 2, 3].map(() => repo.conditionalCreate(patient(pnr), `identifier=${PNR}|${pnr}`)),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.resource.id)).size).toBe(1);
+  });
+
+  it('when a conditional update matches one, then it updates it; none, then it creates; several, then 412', async () => {
+    const pnr = '195001011234';
+    const first = await repo.conditionalUpdate(patient(pnr), `identifier=${PNR}|${pnr}`);
+    expect(first.created).toBe(true);
+    const second = await repo.conditionalUpdate({ ...patient(pnr), gender: 'male' }, `identifier=${PNR}|${pnr}`);
+    expect(second).toMatchObject({ created: false, resource: { id: first.resource.id, meta: { versionId: '2' } } });
+    await repo.create(patient(pnr));
+    expect(await code(repo.conditionalUpdate(patient(pnr), `identifier=${PNR}|${pnr}`))).toBe('multiple-matches');
+    expect(await code(repo.conditionalCreate(patient(pnr), `identifier=${pnr}`))).toBe('multiple-matches');
+  });
+
+  it('when municipalities are searched by kommunkod with or without system, then both find them', async () => {
+    const org = await repo.create(municipality('1980', 'Västerås stad'));
+    await repo.create(municipality('1981', 'Sala kommun'));
+    for (const q of ['1980', `${KOMMUNKOD}|1980`]) {
+      const r = await repo.search('Organization', { identifier: q });
+      expect(r.resources.map((o) => o.id)).toEqual([org.id]);
+    }
+    expect((await repo.search('Organization', { identifier: `urn:other|1980` })).resources).toHaveLength(0);
+    expect((await repo.search('Organization', { name: 'vaster' })).resources.map((o) => o.id)).toEqual([org.id]);
+  });
+
+  it('when an unknown search parameter is used, then the search fails with bad-request', async () => {
+    expect(await code(repo.search('Patient', { shoeSize: '42' }))).toBe('bad-request');
+    expect(await code(repo.search('Patient', { birthdate: 'yesterday' }))).toBe('bad-request');
+    expect(await code(repo.search('Basic', {}))).toBe('not-found');
+  });
+
+  it('when Encounters are searched by date, status, class and patient, then the index answers', async () => {
+    const p = await repo.create(patient('196001011234'));
+    const e1 = await repo.create(encounter('D-1', `Patient/${p.id}`, '2025-03-01T10:00:00Z'));
+    const e2 = await repo.create<Encounter>({
+      ...encounter('D-2', `Patient/${p.id}`, '2025-04-01T10:00:00Z'),
+      status: 'finished',
+      period: { start: '2025-04-01T10:00:00Z', end: '2025-04-05T10:00:00Z' },
+    });
+    const ids = async (q: Record<string, string>) =>
+      (await repo.search('Encounter', { patient: p.id!, ...q })).resources.map((e) => e.id);
+    expect(await ids({})).toEqual([e1.id, e2.id]);
+    expect(await ids({ status: 'finished' })).toEqual([e2.id]);
+    expect(await ids({ 'status:not': 'finished' })).toEqual([e1.id]);
+    expect(await ids({ class: 'IMP', date: 'ge2025-03-15' })).toEqual([e1.id, e2.id]);
+    expect(await ids({ date: 'gt2025-04-10' })).toEqual([e1.id]);
+    expect(await ids({ date: 'lt2025-03-15' })).toEqual([e1.id]);
+    expect(await ids({ _sort: '-date' })).toEqual([e1.id, e2.id]);
+    expect(await ids({ _sort: 'date' })).toEqual([e1.id, e2.id]);
+    expect(await ids({ _sort: '-_lastUpdated' })).toEqual([e2.id, e1.id]);
+  });
+
+  it('when results exceed _count, then next pages through all of them exactly once with an accurate total', async () => {
+    const fam = `Page${Date.now()}`;
+    for (let i = 0; i < 7; i++) await repo.create(patient(`19700101${1000 + i}`, fam));
+    const seen: string[] = [];
+    let query: Record<string, string> = { family: fam, _count: '3', _total: 'accurate' };
+    for (let page = 0; page < 5; page++) {
+      const r = await repo.search('Patient', query);
+      expect(r.total).toBe(7);
+      seen.push(...r.resources.map((p) => p.id!));
+      if (!r.next) break;
+      query = Object.fromEntries(new URLSearchParams(r.next));
+    }
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
+  });
+
+  it('when _lastUpdated=gt is used, then only later changes are found', async () => {
+    const a = await repo.create(patient('198001011234', 'Since'));
+    await new Promise((r) => setTimeout(r, 5));
+    const b = await repo.create(patient('198001021234', 'Since'));
+    const r = await repo.search('Patient', { family: 'since', _lastUpdated: `gt${a.meta!.lastUpdated!}` });
+    expect(r.resources.map((p) => p.id)).toEqual([b.id]);
+  });
+});

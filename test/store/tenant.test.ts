@@ -1,0 +1,129 @@
+import type { Subscription, Task } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClosableDb } from '../../src/store/db.port';
+import { createRepository } from '../../src/store/repository.pg';
+import type { AccessScope, FhirRepository } from '../../src/store/repository.port';
+import { SUBSCRIPTION_SECRET_URL } from '../../src/store/resource-util';
+import { openTestDb, testDatabases } from '../support/db';
+import { encounter, municipality, patient, task } from './fixtures';
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'ok';
+}
+
+describe.each(testDatabases())('tenant isolation in the repository on %s', (kind) => {
+  let db: ClosableDb;
+  let system: FhirRepository;
+  let vasteras: FhirRepository;
+  let sala: FhirRepository;
+  let hospital: FhirRepository;
+  let otherHospital: FhirRepository;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    db = await openTestDb(kind);
+    system = createRepository(db);
+    const v = await system.create(municipality('1980', 'Västerås stad'));
+    const s = await system.create(municipality('1981', 'Sala kommun'));
+    ids.vasteras = v.id!;
+    ids.sala = s.id!;
+    const scope = (organization: string, role: AccessScope['role']): AccessScope => ({
+      clientId: `c-${organization}`,
+      organization,
+      role,
+    });
+    vasteras = createRepository(db, scope(`Organization/${v.id}`, 'municipality'));
+    sala = createRepository(db, scope(`Organization/${s.id}`, 'municipality'));
+    hospital = createRepository(db, scope('Organization/hosp', 'hospital'));
+    otherHospital = createRepository(db, scope('Organization/other-hosp', 'hospital'));
+    const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
+    const p1 = await hospital.create(patient('191212121212'), w);
+    const p2 = await hospital.create(patient('194001011234'), w);
+    const e1 = await hospital.create(encounter('E1', `Patient/${p1.id}`), w);
+    const e2 = await hospital.create(encounter('E2', `Patient/${p2.id}`), w);
+    ids.p1 = p1.id!;
+    ids.p2 = p2.id!;
+    ids.e1 = e1.id!;
+    ids.e2 = e2.id!;
+    const t1 = await system.create(
+      task('inskrivningsmeddelande', `Organization/${v.id}`, `Patient/${p1.id}`, `Encounter/${e1.id}`),
+    );
+    const t2 = await system.create(
+      task('inskrivningsmeddelande', `Organization/${s.id}`, `Patient/${p2.id}`, `Encounter/${e2.id}`),
+    );
+    ids.t1 = t1.id!;
+    ids.t2 = t2.id!;
+  });
+  afterAll(async () => db.close());
+
+  it('when a municipality searches Tasks, then it sees only its own, with a matching total', async () => {
+    const r = await vasteras.search('Task', { _total: 'accurate' });
+    expect(r.resources.map((t) => t.id)).toEqual([ids.t1]);
+    expect(r.total).toBe(1);
+    expect((await sala.search('Task', {})).resources.map((t) => t.id)).toEqual([ids.t2]);
+  });
+
+  it('when a municipality reads a Patient or Encounter its Task points to, then it may; others are not-found', async () => {
+    expect((await vasteras.read('Patient', ids.p1!)).id).toBe(ids.p1);
+    expect((await vasteras.read('Encounter', ids.e1!)).id).toBe(ids.e1);
+    expect(await code(vasteras.read('Patient', ids.p2!))).toBe('not-found');
+    expect(await code(vasteras.read('Task', ids.t2!))).toBe('not-found');
+    expect((await vasteras.search('Patient', {})).resources.map((p) => p.id)).toEqual([ids.p1]);
+  });
+
+  it('when a municipality includes the Task patient, then only visible targets come along', async () => {
+    const r = await vasteras.search('Task', { _include: ['Task:patient', 'Task:encounter'] });
+    expect(r.included.map((x) => `${x.resourceType}/${x.id}`).sort()).toEqual(
+      [`Encounter/${ids.e1}`, `Patient/${ids.p1}`].sort(),
+    );
+  });
+
+  it('when a hospital reads, then it sees what its organisation wrote and not what another hospital wrote', async () => {
+    expect((await hospital.search('Encounter', {})).resources).toHaveLength(2);
+    expect((await otherHospital.search('Encounter', {})).resources).toHaveLength(0);
+    expect(await code(otherHospital.read('Patient', ids.p1!))).toBe('not-found');
+    expect(await code(otherHospital.update({ ...patient('191212121212'), id: ids.p1! }))).toBe('not-found');
+  });
+
+  it('when anyone reads the directory, then it is visible; when a tenant writes it, then it is forbidden', async () => {
+    expect((await sala.search('Organization', { identifier: '1980' })).resources).toHaveLength(1);
+    expect(await code(sala.create(municipality('9999', 'Fake')))).toBe('forbidden');
+  });
+
+  it('when a municipality updates its own Task, then it succeeds; another municipality gets not-found', async () => {
+    const t = await vasteras.read<Task>('Task', ids.t1!);
+    expect(await code(vasteras.update({ ...t, status: 'received' }))).toBe('ok');
+    expect(await code(sala.update({ ...t, status: 'rejected' }))).toBe('not-found');
+    expect(await code(sala.delete('Task', ids.t1!))).toBe('not-found');
+  });
+
+  it('when a Subscription with a secret is read, then only the system scope gets the secret', async () => {
+    const sub: Subscription = {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'test',
+      criteria: `Task?owner=Organization/${ids.vasteras}`,
+      channel: { type: 'rest-hook', endpoint: 'http://localhost/hook', payload: 'application/fhir+json' },
+      extension: [{ url: SUBSCRIPTION_SECRET_URL, valueString: 's3cret' }],
+    };
+    const w = { author: 'demo-vasteras', authorOrganization: `Organization/${ids.vasteras}` };
+    const created = await vasteras.create(sub, w);
+    expect(created.extension).toBeUndefined();
+    expect((await vasteras.read<Subscription>('Subscription', created.id!)).extension).toBeUndefined();
+    expect((await vasteras.search<Subscription>('Subscription', {})).resources[0]?.extension).toBeUndefined();
+    expect((await vasteras.history('Subscription', created.id))[0]?.resource).not.toHaveProperty('extension');
+    expect(await code(sala.read('Subscription', created.id!))).toBe('not-found');
+    const full = await system.read<Subscription>('Subscription', created.id!);
+    expect(full.extension?.[0]?.valueString).toBe('s3cret');
+  });
+
+  it('when a tenant reads type history, then it sees only versions of resources it may see', async () => {
+    const h = await sala.history('Task');
+    expect(new Set(h.map((e) => e.id))).toEqual(new Set([ids.t2]));
+  });
+});
