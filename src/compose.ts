@@ -9,6 +9,8 @@ import type { ReadinessCheck } from './http/health.routes';
 import type { Db } from './store/db.port';
 import type { FhirRepository } from './store/repository.port';
 import { createRepository } from './store/repository.pg';
+import { createDeadlinesCapability } from './deadlines';
+import { createIntakeCapability } from './intake';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -45,13 +47,16 @@ export function publicBaseUrl(ctx: AppContext): string {
  * before the generic FHIR router, which answers everything else under /fhir. So: delivery, deadlines, intake,
  * then the FHIR router last.
  */
-export function buildCapabilities(_ctx: AppContext): Capability[] {
+export function buildCapabilities(ctx: AppContext): Capability[] {
   const caps: Capability[] = [];
-  // INTEGRATION POINT (in this order):
-  //   caps.push(createDeliveryCapability(ctx));   // src/delivery/index.ts: outbox relay, rest-hooks, /admin DLQ
-  //   caps.push(createDeadlinesCapability(ctx));  // src/deadlines/index.ts: timers, escalation, reconciler
-  //   caps.push(createIntakeCapability(ctx));     // src/intake/index.ts: POST /hl7v2, MLLP listener, FHIR intake hooks
-  //   caps.push(fhirApiCapability(ctx));          // src/fhir-api: createFhirRouter mounted at /fhir — always last
+  // INTEGRATION POINT — delivery comes first once src/delivery/index.ts exists:
+  //   const delivery = createDeliveryCapability(ctx);   // outbox relay, rest-hooks, /admin DLQ
+  //   caps.push(delivery);
+  // and then deadlines gets it: createDeadlinesCapability(ctx, { delivery }).
+  caps.push(createDeadlinesCapability(ctx)); // timers, escalation ladder, reconciler, /admin/api deadline views
+  caps.push(createIntakeCapability(ctx)); // POST /hl7v2, MLLP listener (role mllp), admin message view
+  // INTEGRATION POINT — the generic FHIR router, always last under /fhir, with intake's hooks on its repository:
+  //   caps.push({ name: 'fhir-api', mountRoutes: (app) => app.use('/fhir', createFhirRouter({ ..., hooks: intakeHooks(ctx) })) });
   return caps;
 }
 

@@ -1,6 +1,7 @@
 /**
- * Process entry: `tsx src/main.ts all|api|worker`.
- * all = API + MLLP + workers (what `npm start` runs); api = API + MLLP; worker = queue workers only.
+ * Process entry: `tsx src/main.ts all|api|worker|http|mllp`.
+ * all = HTTP API + MLLP + workers (what `npm start` runs); api = HTTP API + MLLP (`npm run start:api`);
+ * worker = queue workers only (`npm run start:worker`); http / mllp = one listener each (docker/compose.yaml).
  */
 import type { Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -14,7 +15,13 @@ import { openDb } from './store/open-db';
 import type { ClosableDb } from './store/db.port';
 import { loadDemoRegion } from './demo/demo-region';
 
-const MODES: Record<string, Role[]> = { all: ['api', 'mllp', 'worker'], api: ['api', 'mllp'], worker: ['worker'] };
+const MODES: Record<string, Role[]> = {
+  all: ['api', 'mllp', 'worker'],
+  api: ['api', 'mllp'],
+  worker: ['worker'],
+  http: ['api'],
+  mllp: ['mllp'],
+};
 
 /** A start-up failure the operator can fix: printed as one line, exit 1. */
 class StartupError extends Error {}
@@ -72,7 +79,7 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
     const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
     logger.info('svu-gateway listening', { mode, port, fhirBase: `http://localhost:${port}/fhir`, store: db.kind });
   } else {
-    logger.info('svu-gateway worker running', { mode, store: db.kind });
+    logger.info('svu-gateway running', { mode, roles: [...roles].join(','), store: db.kind });
   }
 }
 

@@ -58,7 +58,7 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
       next(err);
       return;
     }
-    const { status, body } = toOutcome(err);
+    const { status, body } = toOutcome(err, ctx.logger);
     res.status(status).type('application/fhir+json').send(JSON.stringify(body));
   };
   app.use(onError);

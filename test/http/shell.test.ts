@@ -59,7 +59,8 @@ describe('HTTP shell', () => {
       .set('Content-Type', 'application/fhir+json')
       .send(JSON.stringify({ resourceType: 'Basic', text: 'x'.repeat(5000) }));
     expect(res.status).toBe(413);
-    expect(res.body.issue[0].code).toBe('too-costly');
+    expect(res.body.issue[0].code).toBe('too-long');
+    expect(res.body.issue[0].diagnostics).toMatch(/2048/);
   });
 
   it('when a body is not JSON, then 400 OperationOutcome; a FHIR JSON body is parsed', async () => {
