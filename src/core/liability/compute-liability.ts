@@ -169,7 +169,9 @@ function retroactiveMonth(
     p.averageDecimals,
   );
   const excess = pool.length > 0 && avg > p.threshold ? avg - p.threshold : 0;
-  const avgText = `average ${r4(avg)} over ${pool.length} stays`;
+  const sum = pool.reduce((a, c) => a + c.days, 0);
+  const rounded = p.averageDecimals !== null && r4(sum / Math.max(1, pool.length)) !== avg;
+  const avgText = `average ${r4(avg)} (${sum} days / ${pool.length} stays${rounded ? `, rounded to ${p.averageDecimals} decimal(s)` : ''})`;
   const stays = cs.map((c): StayLiability => {
     if (c.kind === 'not-liable')
       return { id: c.id, days: c.days, billableDays: 0, basis: 'not-liable', reason: c.reason };
@@ -193,7 +195,6 @@ function retroactiveMonth(
     };
   });
   // The month's total on the average, computed once (not as a sum of rounded shares).
-  const sum = pool.reduce((a, c) => a + c.days, 0);
   const averageDays =
     excess === 0 ? 0 : p.averageDecimals === null ? sum - p.threshold * pool.length : excess * pool.length;
   return {

@@ -1,0 +1,116 @@
+/**
+ * `npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] <stays.ndjson|->`
+ *
+ * Payment liability from a file of stays (one JSON object a line; docs/liability.md), printed on stdout as one
+ * JSON object per the contract: per municipality the billable days, the amount and each stay's contribution.
+ * A malformed line is an error naming the line number (exit 2); other failures exit 1.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { getAgreement, loadAgreements } from '../agreements/load-agreements';
+import { loadConfig } from '../config/config';
+import { computeLiability, type MonthAverage } from '../core/liability/compute-liability';
+import { dailyRateTableSchema, paymentModelSchema } from '../core/liability/payment-model';
+import { LiabilityInputError, parseStaysNdjson } from '../core/liability/stay';
+
+export const DEFAULT_RATES_FILE = fileURLToPath(new URL('../../agreements/rates/vardpris.json', import.meta.url));
+
+const USAGE =
+  'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] <stays.ndjson|->';
+
+interface Args {
+  agreement: string;
+  month: string;
+  file: string;
+  rates: string;
+  history?: string;
+}
+
+class UsageError extends Error {}
+
+export function parseArgs(argv: string[]): Args {
+  const opts: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--') continue;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      if (!['agreement', 'month', 'rates', 'history'].includes(name)) throw new UsageError(`unknown option --${name}`);
+      opts[name] = value;
+    } else positional.push(a);
+  }
+  if (!opts.agreement) throw new UsageError('--agreement is required');
+  if (!opts.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) {
+    throw new UsageError('--month YYYY-MM is required');
+  }
+  if (positional.length !== 1) throw new UsageError('exactly one stays file (or - for stdin) is required');
+  return {
+    agreement: opts.agreement,
+    month: opts.month,
+    file: positional[0] ?? '-',
+    rates: opts.rates ?? DEFAULT_RATES_FILE,
+    history: opts.history,
+  };
+}
+
+async function readInput(file: string): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJsonFile(file: string, what: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+export async function runLiability(args: Args): Promise<string> {
+  const config = loadConfig();
+  const agreements = await loadAgreements({ extraDir: config.AGREEMENTS_DIR });
+  const agreement = getAgreement(agreements, args.agreement);
+  const payment = paymentModelSchema.safeParse(agreement.payment);
+  if (!payment.success) {
+    throw new Error(`agreement ${args.agreement} has no valid payment block: ${payment.error.issues[0]?.message}`);
+  }
+  const rates = dailyRateTableSchema.parse(await readJsonFile(args.rates, 'daily-rate table'));
+  const history = args.history ? ((await readJsonFile(args.history, 'history')) as MonthAverage[]) : undefined;
+  const stays = parseStaysNdjson(await readInput(args.file));
+  const report = computeLiability({
+    agreement: args.agreement,
+    month: args.month,
+    payment: payment.data,
+    stays,
+    rates,
+    history,
+  });
+  return JSON.stringify(report, null, 2);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`liability: ${(e as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  try {
+    process.stdout.write(`${await runLiability(args)}\n`);
+    return 0;
+  } catch (e) {
+    const input = e instanceof LiabilityInputError;
+    process.stderr.write(`liability: ${(e as Error).message}\n`);
+    return input ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const fixture = path.join(root, 'test/fixtures/liability/jonkoping-2022-03.ndjson');
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/liability.ts', ...args], {
+    cwd: root,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, AGREEMENTS_DIR: '' },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('npm run liability (spawned)', () => {
+  it('when run on the sample file, then it prints the contract JSON with seed 003 amounts per municipality', () => {
+    const r = cli(['--agreement', 'jonkoping', '--month', '2022-03', fixture]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ agreement: 'jonkoping', month: '2022-03' });
+    const byCode = Object.fromEntries(report.municipalities.map((m: { municipality: string }) => [m.municipality, m]));
+    expect(byCode['0680']).toMatchObject({ days: 49.6, amount: 461_280 }); // seed 003 kommun D
+    expect(byCode['0683']).toMatchObject({ days: 7, amount: 65_100 }); // seed 003 kommun B
+    expect(byCode['0684']).toMatchObject({ days: 0, patients: 1 }); // placed by 0684, registered in 0686
+    expect(byCode['0686']).toBeUndefined();
+    const notLiable = byCode['0680'].stays.find((s: { basis: string }) => s.basis === 'not-liable');
+    expect(notLiable.reason).toContain('invitation');
+    for (const m of report.municipalities) {
+      for (const s of m.stays) expect(Object.keys(s).sort()).toEqual(['basis', 'billableDays', 'days', 'id', 'reason']);
+    }
+  });
+
+  it('when a line is malformed, then it exits non-zero naming the line number', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'liab-'));
+    const file = path.join(dir, 'bad.ndjson');
+    const good =
+      '{"id":"s1","municipality":"0680","placingMunicipality":null,"care":"somatic","admittedAt":"2022-03-01T08:00:00Z","readyAt":"2022-03-02T08:00:00Z","dischargedAt":"2022-03-03T08:00:00Z","admissionNoticeSent":true,"estimatedDischargeDateSent":true,"readyNoticeSent":true,"sipRequired":false,"sipInvitationSent":false}';
+    writeFileSync(file, `${good}\n\n{"id": "s2", oops}\n`);
+    const r = cli(['--agreement', 'lag', '--month', '2022-03', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/line 3: not valid JSON/);
+    expect(r.out).toBe('');
+  });
+
+  it('when reading stdin with an unknown agreement, then it fails naming the known ones', () => {
+    const r = cli(['--agreement', 'nowhere', '--month', '2022-03', '-'], '');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no agreement "nowhere"');
+  });
+
+  it('when the arguments are incomplete, then it prints usage and exits 64', () => {
+    const r = cli(['--month', '2022-03', fixture]);
+    expect(r.code).toBe(64);
+    expect(r.err).toContain('usage:');
+  });
+});
