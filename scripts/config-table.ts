@@ -52,7 +52,11 @@ export function configTable(): string {
     const t = schema as z.ZodType;
     const info = describeType(t);
     const dflt =
-      info.defaultValue === undefined ? (info.optional ? '(unset)' : '') : `\`${String(info.defaultValue)}\``;
+      info.defaultValue === undefined
+        ? info.optional
+          ? '(unset)'
+          : ''
+        : `\`${typeof info.defaultValue === 'string' ? info.defaultValue : JSON.stringify(info.defaultValue)}\``;
     const text = (t.description ?? '').replace(/\|/g, '\\|');
     rows.push(`| \`${name}\` | ${info.type} | ${dflt} | ${text} |`);
   }

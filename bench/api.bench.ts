@@ -1,0 +1,295 @@
+/**
+ * API benchmark: Patient + Encounter transaction Bundles through the real HTTP API of a gateway child process
+ * (`src/main.ts http`: HTTP API only, demo region loaded), with a bearer token from POST /auth/token.
+ *   Phase 1 (closed loop): N Bundles at C in flight → throughput, p50/p99 latency.
+ *   Phase 2 (open loop): a fixed 200 Bundles/s for D seconds → p50/p99 measured from each request's scheduled
+ *   start (no coordinated omission).
+ * Runs against PGlite (a fresh DATA_DIR), and also against PostgreSQL when DATABASE_URL is set (a fresh
+ * database, dropped afterwards). Peak RSS is the gateway process's VmHWM. BENCH_QUICK=1 for a small run.
+ *   npx tsx bench/api.bench.ts
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { freePort, startLocalRedis } from '../src/platform/redis-server';
+import { luhnCheckDigit, PERSONNUMMER_SYSTEM } from '../src/core/identity/personnummer';
+
+const quick = process.env.BENCH_QUICK === '1';
+const N = Number(process.env.BENCH_N ?? (quick ? 300 : 3000));
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const RATE = 200;
+const RATE_SECONDS = quick ? 3 : 15;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface PhaseResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function summarize(lat: number[], errors: number, seconds: number): PhaseResult {
+  const s = [...lat].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    requests: lat.length + errors,
+    errors,
+    seconds: r(seconds),
+    perSecond: r(lat.length / seconds),
+    p50Ms: r(pct(s, 50)),
+    p90Ms: r(pct(s, 90)),
+    p99Ms: r(pct(s, 99)),
+    maxMs: r(s[s.length - 1] ?? NaN),
+  };
+}
+
+const runId = randomBytes(3).toString('hex');
+let seq = 0;
+/** A valid personnummer (Luhn) for a synthetic person, unique within the run. */
+function personnummer(i: number): string {
+  const d = new Date(Date.UTC(1930, 0, 1) + (i % 20000) * 86_400_000);
+  const yymmdd = d.toISOString().slice(2, 10).replace(/-/g, '');
+  const serial = String(100 + Math.floor(i / 20000) * 7 + (i % 7))
+    .padStart(3, '0')
+    .slice(-3);
+  const nine = `${yymmdd}${serial}`;
+  return `${d.getUTCFullYear()}${nine.slice(2)}${luhnCheckDigit(nine)}`;
+}
+
+function bundle(): object {
+  const i = seq++;
+  const pnr = personnummer(i);
+  const encId = `${runId}-${i}`;
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001',
+        resource: {
+          resourceType: 'Patient',
+          identifier: [{ system: PERSONNUMMER_SYSTEM, value: pnr }],
+          name: [{ family: 'Benchsson', given: ['Test'] }],
+          address: [{ use: 'home', city: 'Västerås', district: '1980' }],
+          generalPractitioner: [{ identifier: { system: 'urn:oid:1.2.752.29.4.19', value: 'SE2321000172-DEMO0101' } }],
+        },
+        request: { method: 'PUT', url: `Patient?identifier=${PERSONNUMMER_SYSTEM}|${pnr}` },
+      },
+      {
+        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002',
+        resource: {
+          resourceType: 'Encounter',
+          identifier: [{ system: 'urn:oid:1.2.752.29.4.19.bench', value: encId }],
+          status: 'in-progress',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+          subject: { reference: 'urn:uuid:00000000-0000-4000-8000-000000000001' },
+          serviceProvider: { reference: 'Organization/vastmanlands-sjukhus-vasteras' },
+          period: { start: new Date().toISOString() },
+        },
+        request: { method: 'PUT', url: `Encounter?identifier=urn:oid:1.2.752.29.4.19.bench|${encId}` },
+      },
+    ],
+  };
+}
+
+async function waitReady(base: string, child: ChildProcess, ms = 120_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('gateway did not become ready');
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function post(base: string, token: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/fhir`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(bundle()),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
+  return performance.now() - t0;
+}
+
+async function closedLoop(base: string, token: string, n: number, conc: number): Promise<PhaseResult> {
+  const lat: number[] = [];
+  let errors = 0;
+  let next = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next < n) {
+        next++;
+        try {
+          lat.push(await post(base, token));
+        } catch (e) {
+          errors++;
+          firstError ??= String(e);
+        }
+      }
+    }),
+  );
+  if (firstError) console.error(`  first error: ${firstError}`);
+  return summarize(lat, errors, (performance.now() - t0) / 1000);
+}
+
+async function openLoop(base: string, token: string, rate: number, seconds: number): Promise<PhaseResult> {
+  const lat: number[] = [];
+  let errors = 0;
+  const total = rate * seconds;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      post(base, token).then(
+        () => void lat.push(performance.now() - due),
+        () => void errors++,
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  return summarize(lat, errors, (performance.now() - t0) / 1000);
+}
+
+async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'svu-bench-'));
+  let databaseUrl: string | undefined;
+  let dropDb: (() => Promise<void>) | undefined;
+  if (store === 'postgres') {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    const name = `svu_bench_${randomBytes(4).toString('hex')}`;
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(process.env.DATABASE_URL!);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    dropDb = async () => {
+      const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    };
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    REDIS_URL: redisUrl,
+    NODE_ENV: 'development',
+    DEMO_REGION: 'true',
+    LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: `bench-${runId}`,
+    PUBLIC_BASE_URL: base,
+  };
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  else delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'http'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitReady(base, child);
+    const tok = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('demo-ehr:demo-ehr-secret').toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const { access_token: token } = (await tok.json()) as { access_token: string };
+    await closedLoop(base, token, Math.min(100, N), 4); // warm-up (JIT, caches, connection pool)
+    console.error(`  [${store}] closed loop: ${N} bundles, ${CONCURRENCY} in flight`);
+    const throughput = await closedLoop(base, token, N, CONCURRENCY);
+    console.error(`  [${store}] open loop: ${RATE}/s for ${RATE_SECONDS} s`);
+    const fixedRate = await openLoop(base, token, RATE, RATE_SECONDS);
+    return { store, throughput, fixedRate, peakRssMb: peakRssMb(child.pid!) };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await dropDb?.();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const redis = await startLocalRedis();
+const results = [];
+try {
+  results.push(await runAgainst('pglite', redis.url));
+  if (process.env.DATABASE_URL) results.push(await runAgainst('postgres', redis.url));
+} finally {
+  await redis.stop();
+}
+
+console.log(`\nAPI benchmark: Patient+Encounter transaction Bundles over HTTP (${cpus().length} CPUs, quick=${quick})`);
+console.log('| store | phase | requests | errors | per s | p50 ms | p90 ms | p99 ms | max ms | peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  for (const [phase, p] of [
+    [`closed loop, ${CONCURRENCY} in flight`, r.throughput],
+    [`fixed ${RATE}/s`, r.fixedRate],
+  ] as const) {
+    console.log(
+      `| ${r.store} | ${phase} | ${p.requests} | ${p.errors} | ${p.perSecond} | ${p.p50Ms} | ${p.p90Ms} | ${p.p99Ms} | ${p.maxMs} | ${r.peakRssMb} |`,
+    );
+  }
+}
+const out = join(root, 'bench', 'results', 'api.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      benchmark: 'api',
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      quick,
+      n: N,
+      concurrency: CONCURRENCY,
+      rate: RATE,
+      rateSeconds: RATE_SECONDS,
+      results,
+    },
+    null,
+    2,
+  ),
+);
+console.log(`\nwritten ${out}`);
