@@ -1,7 +1,7 @@
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
-import { createWorker, type QueueFactoryOptions } from '../platform/queues';
+import { redisConnection, type QueueFactoryOptions } from '../platform/queues';
 import { fireStep, type FireDeps, type FireResult } from './fire-step';
 import { TIMER_QUEUE, type DeadlineTimers, type TimerJobData } from './timers';
 
@@ -34,5 +34,15 @@ export function startTimerWorker(o: TimerWorkerOptions): Worker<TimerJobData> {
     }
     return result;
   };
-  return createWorker<TimerJobData>(TIMER_QUEUE, processor, o, { concurrency: o.concurrency ?? 16 });
+  // An own blocking connection, closed with the worker (BullMQ leaves connections it was handed open).
+  const connection = redisConnection(o.redisUrl, { blocking: true });
+  const worker = new Worker<TimerJobData>(TIMER_QUEUE, processor, {
+    connection,
+    prefix: o.prefix,
+    concurrency: o.concurrency ?? 16,
+  });
+  connection.on('error', () => undefined); // reconnects on its own; the worker reports failures
+  worker.on('error', (e) => o.logger.warn('deadline worker error', { error: e.message }));
+  worker.on('closed', () => connection.disconnect());
+  return worker;
 }

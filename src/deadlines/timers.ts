@@ -1,6 +1,6 @@
-import type { JobsOptions, Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createQueue, redisConnection, type QueueFactoryOptions } from '../platform/queues';
+import { redisConnection, type QueueFactoryOptions } from '../platform/queues';
 import type { Clock } from '../platform/clock';
 import type { PendingStep } from './deadline-store.pg';
 
@@ -39,8 +39,14 @@ export class DeadlineTimers {
     o: QueueFactoryOptions,
     private readonly clock: Clock,
   ) {
-    this.queue = createQueue<TimerJobData>(TIMER_QUEUE, o);
+    // Own connections (closed in `close`): BullMQ never closes a connection it was handed.
     this.redis = redisConnection(o.redisUrl);
+    this.redis.on('error', () => undefined); // reconnects on its own; callers see failed commands
+    this.queue = new Queue<TimerJobData>(TIMER_QUEUE, {
+      connection: this.redis,
+      prefix: o.prefix,
+      streams: { events: { maxLen: 1000 } },
+    });
   }
 
   async arm(steps: readonly PendingStep[]): Promise<void> {
@@ -89,6 +95,6 @@ export class DeadlineTimers {
 
   async close(): Promise<void> {
     await this.queue.close();
-    this.redis.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
