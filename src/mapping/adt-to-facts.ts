@@ -156,7 +156,7 @@ function mapEncounter(msg: Hl7Message, profile: SenderProfile, header: MessageHe
   const attendingId = readFirst(msg, f.attendingId) || undefined;
   return {
     visit: {
-      system: profile.visitNumberSystem.replace('{sender}', encodeURIComponent(header.sender)),
+      system: profile.visitNumberSystem.replace('{sender}', header.sender.replace(/[^A-Za-z0-9.-]/g, '-')),
       value: visitNumber,
     },
     hospitalHsaId: hospitalOf(msg, profile),

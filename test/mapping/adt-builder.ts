@@ -3,7 +3,7 @@ export const PNR_VASTERAS = '193803129828';
 export const PNR_SALA = '194512249816';
 export const PNR_PSYK = '195207089839';
 export const SAMNR = '194108689847';
-export const HOSPITAL = 'SE2321000206-E10000000001';
+export const HOSPITAL = 'SE2321000172-DEMO0001';
 
 export interface AdtOptions {
   event: string;
@@ -39,7 +39,7 @@ export function adt(o: AdtOptions): string {
   const facility = o.facility ?? HOSPITAL;
   const type = o.messageType ?? 'ADT';
   const evn = o.evnTime ?? '20260115103500';
-  const pv1 = ['PV1', '1', o.patientClass ?? 'I', o.ward ?? 'MED21', '', '', '', 'SE2321000206-P0001^Lind^Erik'];
+  const pv1 = ['PV1', '1', o.patientClass ?? 'I', o.ward ?? 'MED21', '', '', '', 'SE2321000172-P0001^Lind^Erik'];
   pv1[10] = o.service ?? '';
   pv1[19] = o.visit ?? 'V-1';
   pv1[44] = o.admit ?? '20260115103000';

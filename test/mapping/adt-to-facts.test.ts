@@ -54,14 +54,19 @@ describe('generic profile: trigger events → facts', () => {
   });
 
   it('when A01 arrives, then admitted carries hospital, ward, care and routing, at PV1-44 in Stockholm time', () => {
-    const m = stay({ event: 'A01', municipality: '1980', listedUnit: 'SE2321000206-VC0001', admit: '20260715083000' });
+    const m = stay({
+      event: 'A01',
+      municipality: '1980',
+      listedUnit: 'SE2321000172-DEMO0101',
+      admit: '20260715083000',
+    });
     expect(m.facts[0]).toMatchObject({
       kind: 'admitted',
       at: '2026-07-15T08:30:00+02:00',
-      hospital: 'SE2321000206-E10000000001',
+      hospital: 'SE2321000172-DEMO0001',
       ward: 'MED21',
       care: 'somatic',
-      patient: { municipality: '1980', primaryCareUnit: 'SE2321000206-VC0001' },
+      patient: { municipality: '1980', primaryCareUnit: 'SE2321000172-DEMO0101' },
     });
     expect(m.encounter.visit.value).toBe('V-1');
     expect(m.patient).toMatchObject({
@@ -165,7 +170,7 @@ describe('cosmic profile: local codes, ZSV and the ward list', () => {
   it('when MSH-3 is COSMIC, then the cosmic profile is used and the hospital comes from MSH-4', () => {
     const m = stay(cosmic({ event: 'A01' }));
     expect(m.profile).toBe('cosmic');
-    expect(m.encounter.hospitalHsaId).toBe('SE2321000206-E10000000001');
+    expect(m.encounter.hospitalHsaId).toBe('SE2321000172-DEMO0001');
     expect(m.encounter.wardName).toBe('Ortopedavdelning 42, Västerås');
   });
   it.each([

@@ -1,0 +1,101 @@
+import { Router } from 'express';
+import type { Db } from '../store/db.port';
+
+interface Row {
+  id: number;
+  sender: string;
+  control_id: string | null;
+  event: string | null;
+  channel: string;
+  remote: string | null;
+  received_at: string | Date;
+  status: string;
+  error_code: string | null;
+  error_reason: string | null;
+  stay_id: string | null;
+  ack_code: string | null;
+  processed_at: string | Date | null;
+  raw?: string;
+}
+
+const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
+
+function toJson(r: Row) {
+  return {
+    id: r.id,
+    sender: r.sender,
+    controlId: r.control_id,
+    event: r.event,
+    channel: r.channel,
+    remote: r.remote,
+    receivedAt: iso(r.received_at),
+    status: r.status,
+    errorCode: r.error_code,
+    errorReason: r.error_reason,
+    stayId: r.stay_id,
+    ackCode: r.ack_code,
+    processedAt: iso(r.processed_at),
+    ...(r.raw !== undefined ? { raw: r.raw } : {}),
+  };
+}
+
+const COLUMNS =
+  'id, sender, control_id, event, channel, remote, received_at, status, error_code, error_reason, stay_id, ack_code, processed_at';
+
+/**
+ * Admin view of received HL7 v2 messages (the shell requires admin rights on `/admin`):
+ * `GET /admin/api/hl7/messages?status=rejected&sender=&event=&before=<id>&limit=50&include=raw` (newest first) and
+ * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`.
+ */
+export function intakeAdminRoutes(db: Db): Router {
+  const r = Router();
+  r.get('/admin/api/hl7/messages', async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.status) add('status = ?', q.status);
+    if (q.sender) add('sender = ?', q.sender);
+    if (q.event) add('event = ?', q.event);
+    if (q.stay) add('stay_id = ?', q.stay);
+    if (q.before && /^\d+$/.test(q.before)) add('id < ?', Number(q.before));
+    const limit = Math.min(Math.max(Number(q.limit ?? 50) || 50, 1), 500);
+    const raw = q.include === 'raw' ? ', raw' : '';
+    const rows = (
+      await db.query<Row>(
+        `SELECT ${COLUMNS}${raw} FROM hl7_message ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`,
+        params,
+      )
+    ).rows;
+    const last = rows.at(-1);
+    res.json({
+      messages: rows.map(toJson),
+      ...(rows.length === limit && last ? { next: `before=${last.id}` } : {}),
+    });
+  });
+  r.get('/admin/api/hl7/messages/:id', async (req, res) => {
+    const id = Number(req.params.id);
+    const row = Number.isInteger(id)
+      ? (await db.query<Row>(`SELECT ${COLUMNS}, raw FROM hl7_message WHERE id = $1`, [id])).rows[0]
+      : undefined;
+    if (!row) {
+      res.status(404).json({ error: `no HL7 message ${req.params.id}` });
+      return;
+    }
+    res.json(toJson(row));
+  });
+  r.get('/admin/api/hl7/summary', async (_req, res) => {
+    const rows = (
+      await db.query<{ status: string; n: number; last: string | Date }>(
+        'SELECT status, count(*)::int AS n, max(received_at) AS last FROM hl7_message GROUP BY status',
+      )
+    ).rows;
+    res.json({
+      byStatus: Object.fromEntries(rows.map((x) => [x.status, { count: x.n, lastReceivedAt: iso(x.last) }])),
+    });
+  });
+  return r;
+}

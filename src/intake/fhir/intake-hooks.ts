@@ -1,0 +1,78 @@
+import type { Encounter, Organization, Patient, Reference } from '@medplum/fhirtypes';
+import type { PatientRouting } from '../../core/stay/facts';
+import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import type { Db } from '../../store/db.port';
+import type { FhirRepository, RepositoryHooks } from '../../store/repository.port';
+import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
+import { lockStay } from '../stay/fact-store';
+import { factsFromEncounterChange } from './encounter-diff';
+
+async function readOrUndefined<T extends Patient | Organization>(
+  repo: FhirRepository,
+  type: T['resourceType'],
+  id: string,
+): Promise<T | undefined> {
+  try {
+    return await repo.read<T>(type, id);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Municipality (PID-11.9 ↔ address.district, four digits) and listed unit (generalPractitioner HSA-id). */
+export async function routingOf(repo: FhirRepository, encounter: Encounter): Promise<PatientRouting> {
+  const ref = encounter.subject?.reference;
+  const m = /^Patient\/([^/]+)$/.exec(ref ?? '');
+  const patient = m?.[1] ? await readOrUndefined<Patient>(repo, 'Patient', m[1]) : undefined;
+  if (!patient) return {};
+  const routing: PatientRouting = {};
+  const home = patient.address?.find((a) => a.use === 'home') ?? patient.address?.[0];
+  const municipality = home?.extension?.find((e) => /municipality/i.test(e.url))?.valueCoding?.code ?? home?.district;
+  if (municipality && /^\d{4}$/.test(municipality)) routing.municipality = municipality;
+  for (const gp of patient.generalPractitioner ?? []) {
+    if (gp.identifier?.system === IDENTIFIER_SYSTEM.hsaId && gp.identifier.value) {
+      routing.primaryCareUnit = gp.identifier.value;
+      break;
+    }
+    const om = /^Organization\/([^/]+)$/.exec(gp.reference ?? '');
+    const org = om?.[1] ? await readOrUndefined<Organization>(repo, 'Organization', om[1]) : undefined;
+    const hsa = org?.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId)?.value;
+    if (hsa) {
+      routing.primaryCareUnit = hsa;
+      break;
+    }
+  }
+  return routing;
+}
+
+/**
+ * FHIR push: a repository hook that turns Encounter creates/updates written by clients (REST or transaction
+ * Bundles) into stay facts and applies them in the same transaction as the write. Writes by intake itself
+ * (author `svu-gateway:intake`) are skipped. A write that changes nothing creates no version and so no facts.
+ */
+export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => FhirRepository): RepositoryHooks {
+  return {
+    async afterWrite(tx, change) {
+      if (change.resourceType !== 'Encounter' || change.author === INTAKE_AUTHOR || !change.after) return;
+      const after = change.after as Encounter;
+      if (after.class?.code && after.class.code !== 'IMP') return;
+      const repo = repository(tx);
+      const routing = await routingOf(repo, after);
+      const drafts = factsFromEncounterChange(change.before as Encounter | undefined, after, {
+        routing,
+        now: deps.clock.now().toISOString(),
+      });
+      if (drafts.length === 0) return;
+      const stayId = change.id;
+      await lockStay(tx, stayId);
+      const facts = drafts.map((f) => ({ ...f, stayId }));
+      await applyStayFacts(tx, repo, deps, {
+        stayId,
+        facts,
+        source: 'fhir',
+        patient: { ...(after.subject as Reference<Patient> | undefined) },
+        encounter: { reference: `Encounter/${stayId}` },
+      });
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { Hl7Message } from '@medplum/core';
+import type { ErrorCode } from '../../platform/errors';
+
+export type AckCode = 'AA' | 'AE' | 'AR';
+
+/** HL7 table 0357 (message error condition codes) for the gateway's error codes. */
+const HL7_ERROR: Partial<Record<ErrorCode, [string, string]>> = {
+  'bad-hl7-structure': ['101', 'Required field missing'],
+  'unknown-event': ['201', 'Unsupported event code'],
+  'invalid-personnummer': ['102', 'Data type error'],
+  'unknown-ward': ['103', 'Table value not found'],
+  'bad-request': ['103', 'Table value not found'],
+  'too-large': ['104', 'Value too long'],
+};
+
+/** Structure and unsupported events are rejected (AR); content and internal errors are application errors (AE). */
+export function ackCodeFor(code: ErrorCode): AckCode {
+  return code === 'bad-hl7-structure' || code === 'unknown-event' || code === 'too-large' ? 'AR' : 'AE';
+}
+
+export interface AckError {
+  code: ErrorCode;
+  reason: string;
+  /** e.g. `PID-3`, `PV1-19`, `OBX-5 (behov)` */
+  path?: string;
+}
+
+/** Escapes HL7 delimiters in free text. */
+export function escapeHl7(text: string): string {
+  return text
+    .replace(/\\/g, '\\E\\')
+    .replace(/\|/g, '\\F\\')
+    .replace(/\^/g, '\\S\\')
+    .replace(/&/g, '\\T\\')
+    .replace(/~/g, '\\R\\')
+    .replace(/[\r\n]+/g, ' ');
+}
+
+function errorLocation(path: string | undefined): string {
+  const m = /^([A-Z][A-Z0-9]{2})(?:-(\d+))?/.exec(path ?? '');
+  if (!m) return '';
+  return m[2] ? `${m[1]}^1^${m[2]}` : `${m[1]}^1`;
+}
+
+/** The ERR segment (v2.5): location, HL7 error code, severity, the gateway's code and the reason. */
+export function errSegment(err: AckError): string {
+  const [hl7, text] = HL7_ERROR[err.code] ?? ['207', 'Application internal error'];
+  const reason = escapeHl7(err.reason).slice(0, 400);
+  return [
+    'ERR',
+    '',
+    errorLocation(err.path),
+    `${hl7}^${text}^HL70357`,
+    'E',
+    `${err.code}^${reason}^SVU-ERROR`,
+    '',
+    '',
+    reason,
+  ].join('|');
+}
+
+/** Salvages MSH-10 (and the separators) from text that did not parse, so the sender can match the ACK. */
+function fallbackHeader(raw: string): Hl7Message {
+  const line = raw.split(/\r\n|\r|\n/).find((l) => l.startsWith('MSH')) ?? '';
+  const sep = line.length > 3 && line[3] !== undefined && !/[A-Za-z0-9\s]/.test(line[3]) ? line[3] : '|';
+  const fields = line.split(sep);
+  const control = (fields[9] ?? '').replace(/[^\w.-]/g, '').slice(0, 64);
+  return Hl7Message.parse(`MSH|^~\\&|||||||ADT|${control}|P|2.5`);
+}
+
+/** The ACK for a message (parsed, or raw text when it did not parse), with MSA-3 and ERR carrying the reason. */
+export function buildAckText(msg: Hl7Message | undefined, raw: string, code: AckCode, err?: AckError): string {
+  const orig = msg ?? fallbackHeader(raw);
+  const ack = orig.buildAck({ ackCode: code });
+  const lines = ack.toString().split('\r');
+  const msaIndex = lines.findIndex((l) => l.startsWith('MSA'));
+  const control = escapeHl7(orig.getSegment('MSH')?.getField(10)?.toString() ?? '');
+  const text = err ? escapeHl7(err.reason).slice(0, 200) : 'Message stored';
+  const msa = `MSA|${code}|${control}|${text}`;
+  if (msaIndex >= 0) lines[msaIndex] = msa;
+  else lines.push(msa);
+  if (err) lines.push(errSegment(err));
+  return lines.join('\r');
+}

@@ -1,0 +1,69 @@
+import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
+import type { Agreement } from '../../core/agreements/agreement.schema';
+import { evaluateStay } from '../../core/engine/evaluate';
+import type { Party, StayEvaluation } from '../../core/engine/types';
+import type { StayFact } from '../../core/stay/facts';
+import type { Clock } from '../../platform/clock';
+import type { Db } from '../../store/db.port';
+import type { FhirRepository, WriteOptions } from '../../store/repository.port';
+import { loadFacts, storeFacts } from './fact-store';
+import type { OrganizationCache } from './party-resolver';
+import { reconcileTasks, type ReconcileResult } from './reconcile-tasks';
+
+/** Author stamped on every write intake makes, so the FHIR-push hook can tell them from client writes. */
+export const INTAKE_AUTHOR = 'svu-gateway:intake';
+
+export interface StayApplierDeps {
+  agreement: () => Promise<Agreement>;
+  clock: Clock;
+  orgs: OrganizationCache;
+}
+
+export interface ApplyStayInput {
+  stayId: string;
+  facts: readonly StayFact[];
+  source: 'hl7' | 'fhir';
+  patient: Reference<Patient>;
+  encounter: Reference<Encounter>;
+  /** Runs after evaluation and before the Tasks are reconciled (the HL7 path writes the Encounter here). */
+  onEvaluated?: (evaluation: StayEvaluation) => Promise<void>;
+}
+
+export interface ApplyStayResult {
+  evaluation: StayEvaluation;
+  newFacts: number;
+  tasks: ReconcileResult;
+}
+
+export const intakeWrite: WriteOptions = { author: INTAKE_AUTHOR };
+
+/**
+ * The heart of intake, inside the caller's transaction (which already holds the stay lock): store the new
+ * facts, re-run the engine over ALL facts of the stay (so late and out-of-order messages end in the right
+ * state), then reconcile the stay's Tasks with the engine's answer. Repository writes add their outbox rows
+ * in the same transaction, so delivery follows the commit.
+ */
+export async function applyStayFacts(
+  tx: Db,
+  repo: FhirRepository,
+  deps: StayApplierDeps,
+  input: ApplyStayInput,
+): Promise<ApplyStayResult> {
+  const newFacts = await storeFacts(tx, input.facts, input.source);
+  const all = await loadFacts(tx, input.stayId);
+  const evaluation = evaluateStay(all, await deps.agreement());
+  await input.onEvaluated?.(evaluation);
+  const parties: Party[] = evaluation.tasks.flatMap((t) => [t.owner, t.requester]);
+  const now = deps.clock.now();
+  const party = await deps.orgs.resolver(repo, parties, now.getTime());
+  const tasks = await reconcileTasks(repo, {
+    stayId: input.stayId,
+    specs: evaluation.tasks,
+    patient: input.patient,
+    encounter: input.encounter,
+    party,
+    now: now.toISOString(),
+    write: intakeWrite,
+  });
+  return { evaluation, newFacts, tasks };
+}

@@ -1,0 +1,57 @@
+import type { Organization, Reference } from '@medplum/fhirtypes';
+import type { Party } from '../../core/engine/types';
+import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import type { PartyResolver } from '../../fhir/references';
+import type { FhirRepository } from '../../store/repository.port';
+
+function partyIdentifier(p: Party): { system: string; value: string } {
+  switch (p.kind) {
+    case 'municipality':
+      return { system: IDENTIFIER_SYSTEM.kommunkod, value: p.code };
+    case 'municipal-nurse':
+      return { system: IDENTIFIER_SYSTEM.kommunkod, value: p.municipality };
+    case 'primary-care':
+    case 'hospital':
+      return { system: IDENTIFIER_SYSTEM.hsaId, value: p.hsaId };
+  }
+}
+
+/** Organizations found by identifier, kept for a while (positive hits only: a new Organization is seen at once). */
+export class OrganizationCache {
+  private readonly hits = new Map<string, { ref: Reference<Organization>; until: number }>();
+  constructor(private readonly ttlMs = 60_000) {}
+
+  async lookup(
+    repo: FhirRepository,
+    system: string,
+    value: string,
+    nowMs: number,
+  ): Promise<Reference<Organization> | undefined> {
+    const key = `${system}|${value}`;
+    const hit = this.hits.get(key);
+    if (hit && hit.until > nowMs) return hit.ref;
+    const found = await repo.search<Organization>('Organization', { identifier: key, _count: '1' });
+    const org = found.resources[0];
+    if (!org?.id) return undefined;
+    const ref: Reference<Organization> = { reference: `Organization/${org.id}`, identifier: { system, value } };
+    if (org.name) ref.display = org.name;
+    this.hits.set(key, { ref, until: nowMs + this.ttlMs });
+    return ref;
+  }
+
+  /** Looks up every party once and returns a synchronous resolver for the FHIR builders. */
+  async resolver(repo: FhirRepository, parties: readonly Party[], nowMs: number): Promise<PartyResolver> {
+    const found = new Map<string, Reference<Organization>>();
+    for (const p of parties) {
+      const id = partyIdentifier(p);
+      const key = `${id.system}|${id.value}`;
+      if (found.has(key)) continue;
+      const ref = await this.lookup(repo, id.system, id.value, nowMs);
+      if (ref) found.set(key, ref);
+    }
+    return (p) => {
+      const id = partyIdentifier(p);
+      return found.get(`${id.system}|${id.value}`);
+    };
+  }
+}

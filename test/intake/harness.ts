@@ -1,0 +1,91 @@
+import { Hl7Message } from '@medplum/core';
+import { Hl7Client } from '@medplum/hl7';
+import type { Organization, Task } from '@medplum/fhirtypes';
+import { Registry } from 'prom-client';
+import type { AppContext } from '../../src/compose.types';
+import { loadConfig } from '../../src/config/config';
+import { createIntakeCapability, type IntakeCapability } from '../../src/intake';
+import { ManualClock } from '../../src/platform/clock';
+import { createLogger } from '../../src/platform/logger';
+import type { ClosableDb } from '../../src/store/db.port';
+import { createRepository } from '../../src/store/repository.pg';
+import type { FhirRepository } from '../../src/store/repository.port';
+import { openTestDb } from '../support/db';
+
+export interface IntakeHarness {
+  ctx: AppContext;
+  db: ClosableDb;
+  repo: FhirRepository;
+  clock: ManualClock;
+  intake: IntakeCapability;
+  vasteras: Organization;
+  sala: Organization;
+  hospital: Organization;
+  /** Sends over MLLP (when started with mllp) and returns the ACK. */
+  send(text: string): Promise<Hl7Message>;
+  tasks(stayId: string): Promise<Task[]>;
+  close(): Promise<void>;
+}
+
+export async function intakeHarness(
+  kind: 'pglite' | 'postgres',
+  opts: { mllp?: boolean; env?: Record<string, string> } = {},
+): Promise<IntakeHarness> {
+  const db = await openTestDb(kind);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    MLLP_PORT: '0',
+    HOST: '127.0.0.1',
+    AGREEMENT: 'vastmanland',
+    ...opts.env,
+  });
+  const clock = new ManualClock('2026-01-15T10:00:00Z');
+  const ctx: AppContext = {
+    config,
+    db,
+    redisUrl: 'redis://unused',
+    logger: createLogger('error'),
+    clock,
+    metrics: new Registry(),
+  };
+  const repo = createRepository(db, { system: true });
+  const org = (name: string, system: string, value: string): Promise<Organization> =>
+    repo.create<Organization>({ resourceType: 'Organization', name, identifier: [{ system, value }] });
+  const vasteras = await org('Västerås stad', 'urn:oid:1.2.752.129.2.2.1.17', '1980');
+  const sala = await org('Sala kommun', 'urn:oid:1.2.752.129.2.2.1.17', '1981');
+  const hospital = await org('Västmanlands sjukhus Västerås', 'urn:oid:1.2.752.29.4.19', 'SE2321000172-DEMO0001');
+  const intake = createIntakeCapability(ctx);
+  let client: Hl7Client | undefined;
+  if (opts.mllp) {
+    await intake.start?.(new Set(['mllp']));
+    client = new Hl7Client({ host: '127.0.0.1', port: intake.mllpPort() ?? 0 });
+  }
+  return {
+    ctx,
+    db,
+    repo,
+    clock,
+    intake,
+    vasteras,
+    sala,
+    hospital,
+    async send(text) {
+      if (!client) {
+        const out = await intake.process(text, { channel: 'http' });
+        return Hl7Message.parse(out.ack);
+      }
+      return client.sendAndWait(Hl7Message.parse(text), { timeoutMs: 10_000 });
+    },
+    async tasks(stayId) {
+      return (await repo.search<Task>('Task', { encounter: `Encounter/${stayId}`, _count: '100' })).resources;
+    },
+    async close() {
+      await client?.close();
+      await intake.stop?.();
+      await db.close();
+    },
+  };
+}
+
+export const ackCode = (ack: Hl7Message): string => ack.getSegment('MSA')?.getField(1)?.toString() ?? '';
+export const codeOf = (t: Task): string => t.code?.coding?.[0]?.code ?? '';
