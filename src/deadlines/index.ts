@@ -37,6 +37,13 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
   let timer: NodeJS.Timeout | undefined;
   let unsubscribeClock: (() => void) | undefined;
   let minHolidayDays = 3;
+  let ready!: (s: DeadlineService) => void;
+  const serviceReady = new Promise<DeadlineService>((resolve) => (ready = resolve));
+  // The delivery capability takes consumers before it starts (it starts first): register now, and let the
+  // events wait until this capability's worker is up.
+  deps.delivery?.registerOutboxConsumer(DEADLINE_EVENTS_CONSUMER, async (event, tx) =>
+    (await serviceReady).outboxProcessor(event, tx),
+  );
   const repo = deps.repository ?? ((db: Db) => createRepository(db, { system: true }, undefined, { clock: ctx.clock }));
   const fired = new Counter({
     name: 'svu_deadline_steps_total',
@@ -77,9 +84,9 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
         },
       });
       const s = service;
-      if (deps.delivery) deps.delivery.registerOutboxConsumer(DEADLINE_EVENTS_CONSUMER, s.outboxProcessor);
-      else ctx.logger.warn('deadlines: no delivery capability; Task changes reach the ladder only via the reconciler');
+      if (!deps.delivery) ctx.logger.warn('deadlines: no delivery capability, so no Task change reaches the ladder');
       s.startWorker();
+      ready(s);
       await s.reconcile();
       await s.promoteDue();
       const every = deps.reconcileEveryMs ?? 60_000;
