@@ -10,7 +10,9 @@ import type { Db } from './store/db.port';
 import type { FhirRepository } from './store/repository.port';
 import { createRepository } from './store/repository.pg';
 import { createDeadlinesCapability } from './deadlines';
-import { createIntakeCapability } from './intake';
+import { createIntakeCapability, intakeHooks } from './intake';
+import { createFhirRouter } from './fhir-api/fhir.router';
+import { createValidator } from './fhir/validator';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -27,8 +29,10 @@ export interface GatewayOptions {
   signingKey?: SigningKey;
   /** The repository factory the audit writer uses; default `systemRepository`. `null` = no auditing. */
   systemRepository?: ((db: Db) => FhirRepository) | null;
-  /** Extra capabilities mounted after the built-in ones and before the 404 (tests). */
+  /** Extra capabilities mounted before the built-in ones (tests). */
   extraCapabilities?: Capability[];
+  /** `false` = the shell alone, without the domain capabilities (shell tests). */
+  withCapabilities?: boolean;
 }
 
 /** The gateway's own view of the store (no tenant filtering): audit writes, the demo loader. */
@@ -47,7 +51,7 @@ export function publicBaseUrl(ctx: AppContext): string {
  * before the generic FHIR router, which answers everything else under /fhir. So: delivery, deadlines, intake,
  * then the FHIR router last.
  */
-export function buildCapabilities(ctx: AppContext): Capability[] {
+export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   const caps: Capability[] = [];
   // INTEGRATION POINT — delivery comes first once src/delivery/index.ts exists:
   //   const delivery = createDeliveryCapability(ctx);   // outbox relay, rest-hooks, /admin DLQ
@@ -55,9 +59,31 @@ export function buildCapabilities(ctx: AppContext): Capability[] {
   // and then deadlines gets it: createDeadlinesCapability(ctx, { delivery }).
   caps.push(createDeadlinesCapability(ctx)); // timers, escalation ladder, reconciler, /admin/api deadline views
   caps.push(createIntakeCapability(ctx)); // POST /hl7v2, MLLP listener (role mllp), admin message view
-  // INTEGRATION POINT — the generic FHIR router, always last under /fhir, with intake's hooks on its repository:
-  //   caps.push({ name: 'fhir-api', mountRoutes: (app) => app.use('/fhir', createFhirRouter({ ..., hooks: intakeHooks(ctx) })) });
+  caps.push(await fhirApiCapability(ctx)); // the generic FHIR REST API: always last under /fhir
   return caps;
+}
+
+/** The FHIR R4 REST API at /fhir; its repository runs intake's hooks (Encounter writes → stay facts). */
+async function fhirApiCapability(ctx: AppContext): Promise<Capability> {
+  const validator = await createValidator({ today: () => ctx.clock.now() });
+  const base = publicBaseUrl(ctx);
+  return {
+    name: 'fhir-api',
+    mountRoutes(app) {
+      app.use(
+        '/fhir',
+        createFhirRouter({
+          db: ctx.db,
+          validator,
+          hooks: intakeHooks(ctx),
+          baseUrl: `${base}/fhir`,
+          tokenUrl: `${base}/auth/token`,
+          logger: ctx.logger,
+          maxBodyBytes: ctx.config.MAX_BODY_BYTES,
+        }),
+      );
+    },
+  };
 }
 
 export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -98,7 +124,10 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     },
   ];
 
-  const capabilities = [...buildCapabilities(ctx), ...(opts.extraCapabilities ?? [])];
+  const capabilities = [
+    ...(opts.extraCapabilities ?? []),
+    ...(opts.withCapabilities === false ? [] : await buildCapabilities(ctx)),
+  ];
   const app = createApp(ctx, capabilities, { auth, audit, readiness });
   return {
     app,

@@ -27,6 +27,8 @@ export async function openShell(
     env?: Record<string, string>;
     capabilities?: Capability[];
     audit?: boolean;
+    /** Build the domain capabilities too (FHIR router, intake, deadlines); default the shell alone. */
+    full?: boolean;
   } = {},
 ): Promise<Shell> {
   const db = await openTestDb(opts.kind ?? 'pglite');
@@ -42,6 +44,7 @@ export async function openShell(
   const gateway = await buildGateway(ctx, {
     signingKey: await generateSigningKey(),
     extraCapabilities: opts.capabilities,
+    withCapabilities: opts.full ?? false,
     ...(opts.audit === false ? { systemRepository: null } : {}),
   });
   return {
