@@ -1,0 +1,157 @@
+import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { AuthContext, Interaction } from '../auth/auth-context';
+import type { Validator } from '../fhir/validator';
+import { GatewayError, isGatewayError } from '../platform/errors';
+import { parseEntryUrl } from '../store/bundle';
+import type { HistoryEntry, SearchResult } from '../store/repository.port';
+import { requireScope } from './http-util';
+import { statusText, toOperationOutcome } from './operation-outcome';
+
+/** A searchset Bundle with `self` and `next` links built from `baseUrl`. */
+export function searchBundle(baseUrl: string, type: string, query: string, r: SearchResult): Bundle {
+  const link: BundleLink[] = [{ relation: 'self', url: `${baseUrl}/${type}${query ? `?${query}` : ''}` }];
+  if (r.next) link.push({ relation: 'next', url: `${baseUrl}/${type}?${r.next}` });
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(r.total !== undefined ? { total: r.total } : {}),
+    link,
+    entry: [
+      ...r.resources.map((resource) => ({
+        fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`,
+        resource,
+        search: { mode: 'match' as const },
+      })),
+      ...r.included.map((resource) => ({
+        fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`,
+        resource,
+        search: { mode: 'include' as const },
+      })),
+    ],
+  };
+}
+
+/** A history Bundle (newest first). */
+export function historyBundle(baseUrl: string, selfPath: string, entries: HistoryEntry[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    link: [{ relation: 'self', url: `${baseUrl}/${selfPath}` }],
+    entry: entries.map((e) => ({
+      fullUrl: `${baseUrl}/${e.resourceType}/${e.id}`,
+      ...(e.resource ? { resource: e.resource } : {}),
+      request: { method: e.method, url: e.method === 'POST' ? e.resourceType : `${e.resourceType}/${e.id}` },
+      response: {
+        status: e.method === 'POST' ? '201 Created' : e.method === 'DELETE' ? '204 No Content' : '200 OK',
+        etag: `W/"${e.versionId}"`,
+        lastModified: e.lastUpdated,
+      },
+    })),
+  };
+}
+
+function interactionOf(entry: BundleEntry): { type: string; interaction: Interaction } | undefined {
+  const url = parseEntryUrl(entry.request?.url ?? '');
+  if (!url) return undefined;
+  switch (entry.request?.method) {
+    case 'GET':
+      return { type: url.type, interaction: url.id ? 'r' : 's' };
+    case 'POST':
+      return { type: url.type, interaction: 'c' };
+    case 'PUT':
+    case 'PATCH':
+      return { type: url.type, interaction: 'u' };
+    case 'DELETE':
+      return { type: url.type, interaction: 'd' };
+    case 'HEAD':
+    case undefined:
+      return undefined;
+  }
+}
+
+/** Checks one entry before the store sees it: the caller's scope, and validity of the resource it writes. */
+function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): void {
+  const what = interactionOf(entry);
+  if (what) requireScope(auth, what.type, what.interaction);
+  const m = entry.request?.method;
+  if ((m === 'POST' || m === 'PUT') && entry.resource) validator.validate(entry.resource);
+}
+
+function entryError(index: number, e: unknown): GatewayError {
+  const err = isGatewayError(e) ? e : new GatewayError('internal', 'The entry failed unexpectedly');
+  return new GatewayError(
+    err.code,
+    `Bundle.entry[${index}]: ${err.message}`,
+    err.issues.map((i) => ({
+      ...i,
+      path: `Bundle.entry[${index}].resource${i.path ? `.${i.path.replace(/^[A-Z][A-Za-z]+\.?/, '')}` : ''}`.replace(
+        /\.$/,
+        '',
+      ),
+    })),
+  );
+}
+
+/**
+ * Screens the entries of a batch/transaction. A transaction fails as a whole on the first refused entry
+ * (403/422, naming it); a batch gets the refused entries' answers back and the rest to run.
+ */
+export function screenBundle(
+  bundle: Bundle,
+  auth: AuthContext,
+  validator: Validator,
+): { toRun: Bundle; refused: Map<number, BundleEntry>; runIndex: number[] } {
+  const entries = bundle.entry ?? [];
+  const refused = new Map<number, BundleEntry>();
+  const runIndex: number[] = [];
+  const keep: BundleEntry[] = [];
+  entries.forEach((entry, i) => {
+    try {
+      screen(entry, auth, validator);
+      runIndex.push(i);
+      keep.push(entry);
+    } catch (e) {
+      const err = entryError(i, e);
+      if (bundle.type === 'transaction') throw err;
+      refused.set(i, { response: { status: statusText(err.status), outcome: toOperationOutcome(err) } });
+    }
+  });
+  return { toRun: { ...bundle, entry: keep }, refused, runIndex };
+}
+
+/** Puts the refused entries back in place and makes locations absolute. */
+export function mergeBundleResponse(
+  out: Bundle,
+  total: number,
+  refused: Map<number, BundleEntry>,
+  runIndex: number[],
+  baseUrl: string,
+  minimal: boolean,
+): Bundle {
+  const entries: BundleEntry[] = new Array<BundleEntry>(total);
+  (out.entry ?? []).forEach((e, j) => {
+    const i = runIndex[j];
+    if (i !== undefined) entries[i] = e;
+  });
+  for (const [i, e] of refused) entries[i] = e;
+  return {
+    ...out,
+    entry: entries.map((e) => {
+      const r: Resource | undefined = e.resource;
+      const withUrl: BundleEntry = {
+        ...(r?.id && r.resourceType !== 'Bundle' ? { fullUrl: `${baseUrl}/${r.resourceType}/${r.id}` } : {}),
+        ...e,
+      };
+      if (withUrl.response?.location)
+        withUrl.response = { ...withUrl.response, location: `${baseUrl}/${withUrl.response.location}` };
+      if (
+        minimal &&
+        withUrl.request === undefined &&
+        e.response?.status?.startsWith('2') &&
+        r?.resourceType !== 'Bundle'
+      )
+        delete withUrl.resource;
+      return withUrl;
+    }),
+  };
+}

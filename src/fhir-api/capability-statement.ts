@@ -1,0 +1,85 @@
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { SEARCH_PARAMS } from '../store/search-params';
+
+const SEARCH_TYPES = { token: 'token', reference: 'reference', date: 'date', string: 'string', uri: 'uri' } as const;
+
+/**
+ * The CapabilityStatement, generated from what the router and the store actually do: the supported types,
+ * interactions, the indexed search parameters (src/store/search-params.ts) and the SMART security service.
+ */
+export function capabilityStatement(
+  baseUrl: string,
+  opts: { tokenUrl?: string; version?: string } = {},
+): CapabilityStatement {
+  const tokenUrl = opts.tokenUrl ?? `${baseUrl.replace(/\/fhir\/?$/, '')}/auth/token`;
+  const resource: CapabilityStatementRestResource[] = Object.entries(SEARCH_PARAMS).map(([type, params]) => {
+    const refParams = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.name}`);
+    return {
+      type: type as CapabilityStatementRestResource['type'],
+      interaction: [
+        'read',
+        'vread',
+        'update',
+        'delete',
+        'history-instance',
+        'history-type',
+        'create',
+        'search-type',
+      ].map((code) => ({ code: code as 'read' })),
+      versioning: 'versioned-update',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalRead: 'not-supported',
+      conditionalUpdate: true,
+      conditionalDelete: 'single',
+      searchInclude: refParams,
+      searchParam: [
+        { name: '_id', type: 'token', documentation: 'Logical id' },
+        {
+          name: '_lastUpdated',
+          type: 'date',
+          documentation: 'When the current version was stored (eq, gt, lt, ge, le)',
+        },
+        ...params.map((p) => ({ name: p.name, type: SEARCH_TYPES[p.type], documentation: p.description })),
+      ],
+    };
+  });
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    publisher: 'svu-gateway',
+    software: { name: 'svu-gateway', ...(opts.version ? { version: opts.version } : {}) },
+    implementation: { description: 'svu-gateway FHIR R4 API (samverkan vid utskrivning)', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'application/json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation:
+          'Search is strict: an unknown parameter is a 400. Paging with _count (default 20, max 1000) and the next link. _total=accurate counts. Tenants see only their own data.',
+        security: {
+          cors: false,
+          service: [
+            {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' },
+              ],
+            },
+          ],
+          description: 'OAuth 2.0 client credentials (SMART Backend Services, private_key_jwt or client_secret_basic)',
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [{ url: 'token', valueUri: tokenUrl }],
+            },
+          ],
+        },
+        resource,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+      },
+    ],
+  };
+}

@@ -1,0 +1,252 @@
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Validator } from '../fhir/validator';
+import { GatewayError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import type { Db } from '../store/db.port';
+import { createRepository, type PgRepository } from '../store/repository.pg';
+import type { RepositoryHooks } from '../store/repository.port';
+import { isSupportedType } from '../store/search-params';
+import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
+import { capabilityStatement } from './capability-statement';
+import {
+  authOf,
+  bodyResource,
+  preferReturn,
+  queryParams,
+  rawQuery,
+  requireScope,
+  sendJson,
+  sendWritten,
+  toParams,
+  versionHeaders,
+  writeOptions,
+} from './http-util';
+import { errorResponse } from './operation-outcome';
+
+export interface FhirRouterDeps {
+  db: Db;
+  validator: Validator;
+  hooks?: RepositoryHooks;
+  /** Public FHIR base, e.g. `http://localhost:8080/fhir` (links, Location headers, fullUrls). */
+  baseUrl: string;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** OAuth token endpoint advertised in the CapabilityStatement (default: `<base without /fhir>/auth/token`). */
+  tokenUrl?: string;
+}
+
+const JSON_TYPES = ['application/fhir+json', 'application/json'];
+
+/**
+ * The FHIR R4 REST API (mounted at `/fhir` after the auth middleware, which sets `res.locals.auth`).
+ * Operation routes (`$name`) of other capabilities must be mounted before this router: here an unknown
+ * operation is a 404 OperationOutcome.
+ */
+export function createFhirRouter(deps: FhirRouterDeps): express.Router {
+  const { baseUrl: rawBase, validator, logger } = deps;
+  const baseUrl = rawBase.replace(/\/$/, '');
+  const router = express.Router();
+  router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
+
+  const repoFor = (res: Response): PgRepository =>
+    createRepository(deps.db, authOf(res).access, deps.hooks) as PgRepository;
+
+  /** The resource type of a path, 404 when the server does not support it (or it is an operation). */
+  const typeOf = (req: Request): string => {
+    const type = String(req.params.type);
+    if (type.startsWith('$'))
+      throw new GatewayError('not-found', `Operation ${type} is not supported by this server (see GET /fhir/metadata)`);
+    if (!isSupportedType(type))
+      throw new GatewayError('not-found', `Resource type '${type}' is not supported (see GET /fhir/metadata)`);
+    return type;
+  };
+  const idOf = (req: Request): string => {
+    const id = String(req.params.id);
+    if (id.startsWith('$'))
+      throw new GatewayError('not-found', `Operation ${id} is not supported on ${String(req.params.type)}`);
+    return id;
+  };
+
+  router.get('/metadata', (_req, res) =>
+    sendJson(res, 200, capabilityStatement(baseUrl, deps.tokenUrl ? { tokenUrl: deps.tokenUrl } : {})),
+  );
+
+  router.post('/', async (req, res) => {
+    const auth = authOf(res);
+    const body = bodyResource(req, 'Bundle') as Bundle;
+    if (body.type !== 'batch' && body.type !== 'transaction')
+      throw new GatewayError(
+        'bad-request',
+        `POST /fhir takes a Bundle of type batch or transaction, not '${body.type ?? ''}'`,
+      );
+    const total = body.entry?.length ?? 0;
+    const { toRun, refused, runIndex } = screenBundle(body, auth, validator);
+    const out = await repoFor(res).processBundle(toRun, writeOptions(auth));
+    sendJson(res, 200, mergeBundleResponse(out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal'));
+  });
+
+  router.get('/', () => {
+    throw new GatewayError(
+      'bad-request',
+      'Searching across all types is not supported: search one type, e.g. GET /fhir/Task?owner=...',
+    );
+  });
+
+  const search = async (req: Request, res: Response, params: ReturnType<typeof queryParams>) => {
+    const type = typeOf(req);
+    requireScope(authOf(res), type, 's');
+    const r = await repoFor(res).search(type as Resource['resourceType'], params);
+    const self = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
+    sendJson(res, 200, searchBundle(baseUrl, type, self.toString(), r));
+  };
+
+  router.get('/:type', (req, res) => search(req, res, queryParams(req)));
+  router.post('/:type/_search', express.urlencoded({ extended: false, limit: deps.maxBodyBytes }), (req, res) => {
+    const into: Record<string, string[]> = {};
+    toParams(new URLSearchParams(rawQuery(req)), into);
+    const form = req.body && typeof req.body === 'object' ? (req.body as Record<string, string | string[]>) : {};
+    for (const [k, v] of Object.entries(form)) (into[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
+    return search(req, res, toParams(new URLSearchParams(), into));
+  });
+
+  router.get('/:type/_history', async (req, res) => {
+    const type = typeOf(req);
+    requireScope(authOf(res), type, 's');
+    const entries = await repoFor(res).history(type, undefined, queryParams(req));
+    sendJson(res, 200, historyBundle(baseUrl, `${type}/_history`, entries));
+  });
+
+  router.post('/:type', async (req, res) => {
+    const type = typeOf(req);
+    const auth = authOf(res);
+    requireScope(auth, type, 'c');
+    const resource = bodyResource(req, type);
+    validator.validate(resource);
+    const repo = repoFor(res);
+    const ifNoneExist = req.headers['if-none-exist'];
+    if (typeof ifNoneExist === 'string' && ifNoneExist.length > 0) {
+      const r = await repo.conditionalCreate(resource, ifNoneExist.replace(/^[A-Za-z]+\?/, ''), writeOptions(auth));
+      sendWritten(req, res, r.created ? 201 : 200, r.resource, baseUrl);
+      return;
+    }
+    sendWritten(req, res, 201, await repo.create(resource, writeOptions(auth)), baseUrl);
+  });
+
+  router.put('/:type', async (req, res) => {
+    const type = typeOf(req);
+    const auth = authOf(res);
+    requireScope(auth, type, 'u');
+    const query = rawQuery(req);
+    if (!query)
+      throw new GatewayError(
+        'bad-request',
+        `PUT /${type} needs search criteria (conditional update), e.g. ?identifier=system|value, or use PUT /${type}/<id>`,
+      );
+    const resource = bodyResource(req, type);
+    validator.validate(resource);
+    const r = await repoFor(res).conditionalUpdate(resource, query, { ...writeOptions(auth), ...ifMatch(req) });
+    sendWritten(req, res, r.created ? 201 : 200, r.resource, baseUrl);
+  });
+
+  router.delete('/:type', async (req, res) => {
+    const type = typeOf(req);
+    const auth = authOf(res);
+    requireScope(auth, type, 'd');
+    const query = rawQuery(req);
+    if (!query)
+      throw new GatewayError(
+        'bad-request',
+        `DELETE /${type} needs search criteria (conditional delete), or use DELETE /${type}/<id>`,
+      );
+    const repo = repoFor(res);
+    const found = await repo.search(type as Resource['resourceType'], { ...queryParams(req), _count: '2' });
+    if (found.resources.length > 1)
+      throw new GatewayError('multiple-matches', `More than one ${type} matches '${query}'`);
+    const target = found.resources[0];
+    if (!target) throw new GatewayError('not-found', `No ${type} matches '${query}'`);
+    await repo.delete(type, target.id ?? '', writeOptions(auth));
+    res.status(204).end();
+  });
+
+  router.get('/:type/:id', async (req, res) => {
+    const type = typeOf(req);
+    const id = idOf(req);
+    requireScope(authOf(res), type, 'r');
+    const resource = await repoFor(res).read(type as Resource['resourceType'], id);
+    versionHeaders(res, resource, baseUrl, false);
+    sendJson(res, 200, resource);
+  });
+
+  router.put('/:type/:id', async (req, res) => {
+    const type = typeOf(req);
+    const id = idOf(req);
+    const auth = authOf(res);
+    requireScope(auth, type, 'u');
+    const body = bodyResource(req, type);
+    if (body.id !== undefined && body.id !== id)
+      throw new GatewayError('bad-request', `The body's id '${body.id}' differs from the id '${id}' in the URL`);
+    const resource = { ...body, id };
+    validator.validate(resource);
+    const r = await repoFor(res).put(resource, { ...writeOptions(auth), ...ifMatch(req) });
+    sendWritten(req, res, r.created ? 201 : 200, r.resource, baseUrl);
+  });
+
+  router.delete('/:type/:id', async (req, res) => {
+    const type = typeOf(req);
+    const id = idOf(req);
+    const auth = authOf(res);
+    requireScope(auth, type, 'd');
+    await repoFor(res).delete(type, id, { ...writeOptions(auth), ...ifMatch(req) });
+    res.status(204).end();
+  });
+
+  router.get('/:type/:id/_history', async (req, res) => {
+    const type = typeOf(req);
+    const id = idOf(req);
+    requireScope(authOf(res), type, 'r');
+    const entries = await repoFor(res).history(type, id, queryParams(req));
+    sendJson(res, 200, historyBundle(baseUrl, `${type}/${id}/_history`, entries));
+  });
+
+  router.get('/:type/:id/_history/:vid', async (req, res) => {
+    const type = typeOf(req);
+    const id = idOf(req);
+    requireScope(authOf(res), type, 'r');
+    const resource = await repoFor(res).vread(type as Resource['resourceType'], id, String(req.params.vid));
+    versionHeaders(res, resource, baseUrl, false);
+    sendJson(res, 200, resource);
+  });
+
+  const unknown: RequestHandler = (req) => {
+    const op = req.path.split('/').find((s) => s.startsWith('$'));
+    throw new GatewayError(
+      'not-found',
+      op
+        ? `Operation ${op} is not supported by this server`
+        : `No FHIR interaction at ${req.method} ${req.baseUrl}${req.path}`,
+    );
+  };
+  router.use(unknown);
+
+  const onError: ErrorRequestHandler = (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const { status, outcome, error } = errorResponse(err);
+    if (error.code === 'internal') {
+      const e = err instanceof Error ? err : new Error(String(err));
+      logger.error('FHIR request failed', { method: req.method, path: req.path, error: e.message, stack: e.stack });
+    }
+    sendJson(res, status, outcome);
+  };
+  router.use(onError);
+  return router;
+}
+
+function ifMatch(req: Request): { ifMatch?: string } {
+  const v = req.headers['if-match'];
+  return typeof v === 'string' && v.length > 0 ? { ifMatch: v } : {};
+}

@@ -1,0 +1,117 @@
+import type { Request, Response } from 'express';
+import type { Resource } from '@medplum/fhirtypes';
+import type { AuthContext, Interaction } from '../auth/auth-context';
+import { hasScope } from '../auth/auth-context';
+import { GatewayError } from '../platform/errors';
+import type { SearchParams, WriteOptions } from '../store/repository.port';
+import { outcome } from './operation-outcome';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+const INTERACTION_NAMES: Record<Interaction, string> = {
+  c: 'create',
+  r: 'read',
+  u: 'update',
+  d: 'delete',
+  s: 'search',
+};
+
+/** The caller set by the auth middleware; 401 when absent. */
+export function authOf(res: Response): AuthContext {
+  const auth = (res.locals as { auth?: AuthContext }).auth;
+  if (!auth) throw new GatewayError('unauthenticated', 'A bearer token is required (POST /auth/token to obtain one)');
+  return auth;
+}
+
+/** 403 unless one of the caller's SMART scopes allows `interaction` on `type`. */
+export function requireScope(auth: AuthContext, type: string, interaction: Interaction): void {
+  if (!hasScope(auth.scopes, type, interaction))
+    throw new GatewayError(
+      'forbidden',
+      `Your token has no scope for ${INTERACTION_NAMES[interaction]} on ${type}: ask for system/${type}.${interaction} (or a wider scope)`,
+    );
+}
+
+export function writeOptions(auth: AuthContext): WriteOptions {
+  return {
+    author: auth.clientId,
+    ...(auth.access.organization ? { authorOrganization: auth.access.organization } : {}),
+  };
+}
+
+/** Query parameters from the raw URL, repeated names as arrays (no `qs` nesting). */
+export function queryParams(req: Request): SearchParams {
+  const q = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+  return toParams(new URLSearchParams(q));
+}
+
+export function toParams(usp: URLSearchParams, into: Record<string, string[]> = {}): SearchParams {
+  for (const [k, v] of usp) (into[k] ??= []).push(v);
+  const out: SearchParams = {};
+  for (const [k, v] of Object.entries(into)) out[k] = v.length === 1 ? v[0] : v;
+  return out;
+}
+
+export function rawQuery(req: Request): string {
+  const i = req.originalUrl.indexOf('?');
+  return i < 0 ? '' : req.originalUrl.slice(i + 1);
+}
+
+/** The JSON body as a resource of `expectedType` (400/415 otherwise). */
+export function bodyResource(req: Request, expectedType?: string): Resource {
+  const body: unknown = req.body;
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    const ct = req.headers['content-type'];
+    if (ct && !/json/i.test(ct))
+      throw new GatewayError('bad-request', `Content-Type '${ct}' is not supported: send application/fhir+json`);
+    throw new GatewayError(
+      'bad-request',
+      'The request needs a JSON resource body (Content-Type: application/fhir+json)',
+    );
+  }
+  const rt = (body as { resourceType?: unknown }).resourceType;
+  if (typeof rt !== 'string') throw new GatewayError('bad-request', 'The body has no resourceType');
+  if (expectedType && rt !== expectedType)
+    throw new GatewayError('bad-request', `The body is a ${rt} but the URL names ${expectedType}`);
+  return body as Resource;
+}
+
+export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
+
+export function preferReturn(req: Request): PreferReturn {
+  const m = /return=(minimal|representation|OperationOutcome)/i.exec(String(req.headers.prefer ?? ''));
+  const v = m?.[1]?.toLowerCase();
+  if (v === 'minimal') return 'minimal';
+  if (v === 'operationoutcome') return 'OperationOutcome';
+  return 'representation';
+}
+
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).setHeader('Content-Type', FHIR_JSON);
+  res.send(JSON.stringify(body));
+}
+
+/** Headers of one resource version (ETag, Last-Modified, and Location when asked). */
+export function versionHeaders(res: Response, resource: Resource, baseUrl: string, location: boolean): void {
+  const v = resource.meta?.versionId;
+  if (v) res.setHeader('ETag', `W/"${v}"`);
+  if (resource.meta?.lastUpdated) res.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  if (location)
+    res.setHeader('Location', `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}/_history/${v ?? ''}`);
+}
+
+/** Answers a write the way `Prefer: return=` asks. */
+export function sendWritten(req: Request, res: Response, status: number, resource: Resource, baseUrl: string): void {
+  versionHeaders(res, resource, baseUrl, status === 201 || req.method !== 'GET');
+  const prefer = preferReturn(req);
+  if (prefer === 'minimal') {
+    res.status(status).end();
+    return;
+  }
+  if (prefer === 'OperationOutcome') {
+    const what = `${resource.resourceType}/${resource.id ?? ''} version ${resource.meta?.versionId ?? ''}`;
+    sendJson(res, status, outcome('information', 'informational', `${status === 201 ? 'Created' : 'Stored'} ${what}`));
+    return;
+  }
+  sendJson(res, status, resource);
+}
