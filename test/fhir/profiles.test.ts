@@ -116,7 +116,7 @@ describe('builder output against the profiles', () => {
     const t = buildTask(spec, refs);
     delete t.owner;
     expect(paths(t)).toContain('Task.owner');
-    expect(paths({ ...buildTask(spec, refs), intent: 'plan' } as Task)).toContain('Task.intent');
+    expect(paths({ ...buildTask(spec, refs), intent: 'plan' })).toContain('Task.intent');
   });
 
   it('when a Task has no svu-task coding, then invariant svu-task-1 fails on Task', () => {
