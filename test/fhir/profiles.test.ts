@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CarePlan, CodeSystem, Encounter, Resource, Subscription, Task } from '@medplum/fhirtypes';
+import type { CarePlan, CodeSystem, Encounter, Resource, Subscription } from '@medplum/fhirtypes';
 import { generateAll } from '../../profiles/src/generate';
 import { SVU_TASK_CODES, type StayState, type TaskSpec } from '../../src/core/engine/types';
 import { buildSipCarePlan } from '../../src/fhir/careplan';
