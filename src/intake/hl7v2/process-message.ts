@@ -86,9 +86,17 @@ function tooLarge(head: string, size: number): Parsed {
 
 const stripNul = (s: string): string => s.split(String.fromCharCode(0)).join('');
 
+/** Only a message with a real MSH and the standard delimiters is answered in kind; others get a salvaged header. */
+function standard(msg: Hl7Message | undefined): Hl7Message | undefined {
+  const c = msg?.context;
+  if (!msg || !c || msg.segments[0]?.name !== 'MSH') return undefined;
+  const ok = c.fieldSeparator === '|' && c.componentSeparator === '^' && c.repetitionSeparator === '~';
+  return ok && c.escapeCharacter === '\\' && c.subcomponentSeparator === '&' ? msg : undefined;
+}
+
 function safeAck(msg: Hl7Message | undefined, raw: string, code: AckCode, err?: AckError): string {
   try {
-    return buildAckText(msg, raw, code, err);
+    return buildAckText(standard(msg), raw, code, err);
   } catch {
     return buildAckText(undefined, raw, code, err);
   }

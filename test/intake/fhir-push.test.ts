@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { intakeHooks } from '../../src/intake';
+import { createRepository } from '../../src/store/repository.pg';
+import type { FhirRepository } from '../../src/store/repository.port';
+import { testDatabases } from '../support/db';
+import { codeOf, intakeHarness, type IntakeHarness } from './harness';
+
+const bundle = (): Bundle =>
+  JSON.parse(readFileSync(new URL('../fixtures/fhir/admission-bundle.json', import.meta.url), 'utf8')) as Bundle;
+
+describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s', (kind) => {
+  let h: IntakeHarness;
+  let api: FhirRepository;
+  let enc: Encounter;
+  let EHR: { author: string; authorOrganization: string };
+  beforeAll(async () => {
+    h = await intakeHarness(kind);
+    const organization = `Organization/${h.hospital.id ?? ''}`;
+    EHR = { author: 'demo-ehr', authorOrganization: organization };
+    api = createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx));
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const tasks = async (): Promise<Task[]> => h.tasks(enc.id ?? '');
+  const outboxCount = async () => (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n;
+
+  it('when a transaction Bundle with Patient + Encounter arrives, then an inskrivningsmeddelande Task for Västerås is due 24 h after admission', async () => {
+    const out = await api.processBundle(bundle(), EHR);
+    expect(out.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '201 Created']);
+    enc = (await h.repo.search<Encounter>('Encounter', { identifier: 'urn:oid:1.2.752.129.2.1.2.1|FHIR-VS-2026-0001' }))
+      .resources[0] as Encounter;
+    const notice = (await tasks()).find((t) => codeOf(t) === 'inskrivningsmeddelande');
+    expect(notice?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
+    expect(Date.parse(notice?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
+  });
+
+  it('when the same Bundle arrives again, then nothing changes', async () => {
+    const before = await outboxCount();
+    const tasksBefore = await tasks();
+    await api.processBundle(bundle(), EHR);
+    expect(await outboxCount()).toBe(before);
+    expect(await tasks()).toEqual(tasksBefore);
+  });
+
+  it('when the Encounter is updated to finished with period.end, then an utskrivningsmeddelande Task is created', async () => {
+    const cur = await api.read<Encounter>('Encounter', enc.id ?? '');
+    await api.update<Encounter>(
+      { ...cur, status: 'finished', period: { ...cur.period, end: '2026-01-20T14:00:00+01:00' } },
+      EHR,
+    );
+    expect((await tasks()).map(codeOf)).toContain('utskrivningsmeddelande');
+  });
+
+  it('when the discharge is taken back (finished → in-progress), then the discharge notice is withdrawn', async () => {
+    const cur = await api.read<Encounter>('Encounter', enc.id ?? '');
+    await api.update<Encounter>({ ...cur, status: 'in-progress', period: { start: cur.period?.start } }, EHR);
+    const discharge = (await tasks()).find((t) => codeOf(t) === 'utskrivningsmeddelande');
+    expect(discharge?.status).toBe('cancelled');
+  });
+
+  it('when the Encounter is cancelled, then the Tasks are cancelled and makulering Tasks are created', async () => {
+    const cur = await api.read<Encounter>('Encounter', enc.id ?? '');
+    await api.update<Encounter>({ ...cur, status: 'entered-in-error' }, EHR);
+    const all = await tasks();
+    expect(all.find((t) => codeOf(t) === 'inskrivningsmeddelande')?.status).toBe('cancelled');
+    expect(all.filter((t) => codeOf(t) === 'makulering').length).toBeGreaterThan(0);
+  });
+
+  it('when an outpatient Encounter (class AMB) is written, then no facts are derived', async () => {
+    const amb = await api.create<Encounter>(
+      {
+        resourceType: 'Encounter',
+        status: 'in-progress',
+        class: { code: 'AMB' },
+        period: { start: '2026-01-15T10:00:00+01:00' },
+      },
+      EHR,
+    );
+    expect((await h.db.query('SELECT 1 FROM stay_fact WHERE stay_id = $1', [amb.id])).rows).toEqual([]);
+  });
+});

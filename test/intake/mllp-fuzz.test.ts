@@ -1,0 +1,142 @@
+import net from 'node:net';
+import { Hl7Message } from '@medplum/core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adt, OBX } from '../mapping/adt-builder';
+import { intakeHarness, type IntakeHarness } from './harness';
+
+/** A raw MLLP client: writes bytes, collects answer frames. */
+class RawClient {
+  private buf = Buffer.alloc(0);
+  private waiters: ((frame: string) => void)[] = [];
+  private frames: string[] = [];
+  constructor(private readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (;;) {
+        const s = this.buf.indexOf(0x0b);
+        const e = this.buf.indexOf(Buffer.from([0x1c, 0x0d]));
+        if (s < 0 || e < 0) break;
+        const text = this.buf.subarray(s + 1, e).toString('utf8');
+        this.buf = this.buf.subarray(e + 2);
+        const w = this.waiters.shift();
+        if (w) w(text);
+        else this.frames.push(text);
+      }
+    });
+  }
+  static async connect(port: number): Promise<RawClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new RawClient(socket);
+  }
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+  next(timeoutMs = 5000): Promise<string> {
+    const f = this.frames.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no answer')), timeoutMs);
+      this.waiters.push((x) => {
+        clearTimeout(t);
+        resolve(x);
+      });
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const framed = (b: Buffer) => Buffer.concat([Buffer.from([0x0b]), b, Buffer.from([0x1c, 0x0d])]);
+const noFraming = (b: Uint8Array) => Buffer.from(b.filter((x) => x !== 0x0b && x !== 0x1c));
+const msaCode = (ack: string) => Hl7Message.parse(ack).getSegment('MSA')?.getField(1)?.toString();
+
+describe('MLLP listener robustness (fast-check)', () => {
+  let h: IntakeHarness;
+  let client: RawClient;
+  beforeAll(async () => {
+    h = await intakeHarness('pglite', { mllp: true, env: { MAX_BODY_BYTES: '65536' } });
+    client = await RawClient.connect(h.intake.mllpPort() ?? 0);
+  });
+  afterAll(async () => {
+    client.close();
+    await h.close();
+  });
+
+  const stillServes = async () => {
+    client.write(framed(Buffer.from(adt({ event: 'A08', visit: 'FUZZ-OK', obx: [OBX.needs('ingen')] }))));
+    expect(msaCode(await client.next())).toBe('AA');
+  };
+
+  it('when random bytes arrive in a frame, then each frame gets an AE/AR answer and the listener keeps serving', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 400 }), async (bytes) => {
+        client.write(framed(noFraming(bytes)));
+        expect(['AE', 'AR']).toContain(msaCode(await client.next()));
+      }),
+      { numRuns: 60 },
+    );
+    await stillServes();
+  });
+
+  it('when a valid message is truncated anywhere, then every frame is answered with AA, AE or AR and the listener keeps serving', async () => {
+    const full = adt({
+      event: 'A01',
+      visit: 'FUZZ-T',
+      obx: [OBX.needs('socialtjanst'), OBX.ready('202601170900')],
+      expected: '20260124',
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: full.length }), async (cut) => {
+        client.write(framed(Buffer.from(full.slice(0, cut))));
+        expect(['AA', 'AE', 'AR']).toContain(msaCode(await client.next()));
+      }),
+      { numRuns: 60 },
+    );
+    await stillServes();
+  });
+
+  it('when segments are dropped or encoding characters replaced, then every frame is answered', async () => {
+    const segs = adt({ event: 'A01', visit: 'FUZZ-S', obx: [OBX.needs('socialtjanst')] }).split('\r');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.subarray(segs.map((_, i) => i)),
+        fc.string({ minLength: 4, maxLength: 4 }),
+        async (keep, enc) => {
+          const msg = keep.map((i) => segs[i]).join('\r');
+          const swapped = msg.startsWith('MSH|^~\\&') ? `MSH|${enc}${msg.slice(8)}` : msg;
+          client.write(framed(noFraming(Buffer.from(swapped))));
+          expect(['AA', 'AE', 'AR']).toContain(msaCode(await client.next()));
+        },
+      ),
+      { numRuns: 60 },
+    );
+    await stillServes();
+  });
+
+  it('when garbage precedes a frame, two frames share one TCP write, or a frame is split byte by byte, then each message is answered in order', async () => {
+    const a = adt({ event: 'A08', visit: 'FUZZ-P', control: 'P-1' });
+    const b = adt({ event: 'A08', visit: 'FUZZ-P', control: 'P-2' });
+    client.write(Buffer.concat([Buffer.from('noise\r\n'), framed(Buffer.from(a)), framed(Buffer.from(b))]));
+    expect(await client.next()).toContain('MSA|AA|P-1');
+    expect(await client.next()).toContain('MSA|AA|P-2');
+    const c = framed(Buffer.from(adt({ event: 'A08', visit: 'FUZZ-P', control: 'P-3' })));
+    for (const byte of c) client.write(Buffer.from([byte]));
+    expect(await client.next()).toContain('MSA|AA|P-3');
+  });
+
+  it('when a message is larger than the limit, then AR too-large, the head is kept as rejected, and the listener keeps serving', async () => {
+    const huge = adt({ event: 'A01', visit: 'FUZZ-H', control: 'HUGE-1', extra: [`NTE|1||${'x'.repeat(200_000)}`] });
+    client.write(framed(Buffer.from(huge)));
+    const ack = await client.next();
+    expect(msaCode(ack)).toBe('AR');
+    expect(ack).toContain('too-large');
+    const row = await h.db.query<{ status: string }>('SELECT status FROM hl7_message WHERE control_id = $1', [
+      'HUGE-1',
+    ]);
+    expect(row.rows[0]?.status).toBe('rejected');
+    await stillServes();
+  });
+});
