@@ -13,7 +13,8 @@ import {
   type EventRef,
 } from '../subscriptions/events.pg';
 import { createSubscriptionMatcher, SUBSCRIPTION_MATCH_CONSUMER } from '../subscriptions/matcher';
-import { createRegistryCache } from '../subscriptions/registry.pg';
+import { createRegistryCache, getRegistryEntry } from '../subscriptions/registry.pg';
+import { setSubscriptionStatus } from '../subscriptions/subscription-status';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker';
 import {
   backoffDelay,
@@ -49,6 +50,8 @@ export interface DeliveryServiceOptions {
   reconcileMs?: number;
   reconcileGraceMs?: number;
   heartbeatTickMs?: number;
+  /** BullMQ lock duration: a job whose worker died is taken over after about this long (default 30 s). */
+  lockMs?: number;
 }
 
 export interface ConsumerOptions {
@@ -182,7 +185,11 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     },
     async replayDeadLetter(id: number): Promise<EventRef | undefined> {
       const ref = await o.db.transaction((tx) => replayDeadLetter(tx, id));
-      if (ref) await enqueueEvents([ref]);
+      if (!ref) return undefined;
+      // A subscription switched off for failing is switched back on by the admin's replay.
+      const reg = await getRegistryEntry(o.db, ref.subscriptionId);
+      if (reg?.status === 'off') await setSubscriptionStatus(o.db, o.repos, reg.id, 'active', undefined, o.logger);
+      await enqueueEvents([ref]);
       return ref;
     },
     async discardDeadLetter(id: number): Promise<boolean> {

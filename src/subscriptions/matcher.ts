@@ -13,7 +13,7 @@ export const SUBSCRIPTION_MATCH_CONSUMER = 'subscription-match';
 export interface MatcherDeps {
   repos: RepositoryFactory;
   /** Active/error subscriptions (cached). */
-  subscriptions: { get(): Promise<MatchableSubscription[]>; invalidate(): void };
+  subscriptions: { get(via?: Db): Promise<MatchableSubscription[]>; invalidate(): void };
   enqueueEvents(refs: EventRef[]): Promise<void>;
   enqueueHandshake(subscriptionId: string, versionId: string): Promise<void>;
   logger?: Logger;
@@ -26,6 +26,22 @@ async function loadFocus(deps: MatcherDeps, tx: Db, e: OutboxEvent): Promise<Res
   // A delete matches what the resource was just before it.
   const history = await deps.repos(tx, SYSTEM_SCOPE).history(type, id);
   return history.find((h) => h.resource)?.resource;
+}
+
+/**
+ * Fallback when the Subscription write hook (createSubscriptionHooks) was not wired into the FHIR API's
+ * repository: the subscriber is taken to be the organisation that wrote the Subscription (least privilege:
+ * no role, so the store applies the owner-only tenant rules). Without any writer the subscription is not
+ * matched at all.
+ */
+async function adoptWriterScope(tx: Db, id: string): Promise<void> {
+  await tx.query(
+    `UPDATE subscription_registry s SET scope = jsonb_build_object('organization', r.writer_orgs[1])
+       FROM fhir_resource r
+      WHERE s.id = $1 AND s.scope IS NULL AND r.resource_type = 'Subscription' AND r.id = $1
+        AND cardinality(r.writer_orgs) > 0`,
+    [id],
+  );
 }
 
 /** Does the subscription need the store's tenant check at match time (not implied by its owner filter)? */
@@ -59,13 +75,14 @@ export function createSubscriptionMatcher(deps: MatcherDeps): OutboxProcessor {
         return;
       }
       await upsertRegistry(tx, sub);
+      await adoptWriterScope(tx, sub.id ?? '');
       if (sub.status === 'requested') {
         const v = sub.meta?.versionId ?? e.versionId ?? '0';
         return () => deps.enqueueHandshake(sub.id ?? '', v);
       }
       return;
     }
-    const candidates = (await deps.subscriptions.get()).filter((m) => m.spec.resourceType === e.resourceType);
+    const candidates = (await deps.subscriptions.get(tx)).filter((m) => m.spec.resourceType === e.resourceType);
     if (candidates.length === 0) return;
     const focus = await loadFocus(deps, tx, e);
     if (!focus) return;

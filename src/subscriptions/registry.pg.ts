@@ -92,9 +92,9 @@ export function createRegistryCache(db: Db, canonicalBase: string, ttlMs = 1000)
   let value: MatchableSubscription[] = [];
   let loading: Promise<MatchableSubscription[]> | undefined;
   const specs = new Map<string, { updatedAt: string; spec: SubscriptionSpec }>();
-  async function load(): Promise<MatchableSubscription[]> {
+  async function load(via: Db): Promise<MatchableSubscription[]> {
     ensureSearchIndex();
-    const entries = await listRegistry(db, ['active', 'error']);
+    const entries = await listRegistry(via, ['active', 'error']);
     const out: MatchableSubscription[] = [];
     for (const entry of entries) {
       let cached = specs.get(entry.id);
@@ -111,9 +111,10 @@ export function createRegistryCache(db: Db, canonicalBase: string, ttlMs = 1000)
     return out;
   }
   return {
-    async get(): Promise<MatchableSubscription[]> {
+    /** `via`: the caller's transaction when it holds one (PGlite has a single connection). */
+    async get(via: Db = db): Promise<MatchableSubscription[]> {
       if (Date.now() - at < ttlMs) return value;
-      loading ??= load().finally(() => {
+      loading ??= load(via).finally(() => {
         loading = undefined;
       });
       value = await loading;

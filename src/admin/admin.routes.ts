@@ -1,0 +1,92 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Queue } from 'bullmq';
+import type { Db } from '../store/db.port';
+import type { DeliveryService } from '../delivery/delivery-service';
+import { deliveryOverview, endpointStats, listDeadLetters, listDeliveries } from './delivery-admin.pg';
+import { ADMIN_PAGE } from './admin-page';
+
+export interface AdminRoutesDeps {
+  db: Db;
+  service: DeliveryService;
+  queues: () => Queue[];
+}
+
+/**
+ * The delivery admin API under `/admin/api` (the shell requires a bearer token with admin rights on
+ * `/admin`) and a small page at `/admin/delivery`.
+ */
+export function adminRoutes(d: AdminRoutesDeps): Router {
+  const r = Router();
+  const wrap =
+    (fn: (req: Request, res: Response) => Promise<unknown>) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      fn(req, res)
+        .then((body) => {
+          if (!res.headersSent) res.json(body);
+        })
+        .catch(next);
+    };
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+  r.get(
+    '/admin/api/overview',
+    wrap(async () => {
+      const queues = await Promise.all(
+        d.queues().map(async (q) => ({
+          queue: q.name,
+          ...(await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')),
+        })),
+      );
+      return { ...(await deliveryOverview(d.db)), queues };
+    }),
+  );
+  r.get(
+    '/admin/api/deliveries',
+    wrap((req) =>
+      listDeliveries(d.db, {
+        endpoint: str(req.query.endpoint),
+        status: str(req.query.status),
+        subscription: str(req.query.subscription),
+        before: Number(req.query.before) || undefined,
+        count: Number(req.query._count) || undefined,
+      }),
+    ),
+  );
+  r.get(
+    '/admin/api/endpoints',
+    wrap(async () => {
+      const breakers = new Map(d.service.breakers.snapshot().map((b) => [b.endpoint, b]));
+      const stats = await endpointStats(d.db);
+      return stats.map((s) => ({ ...s, breaker: breakers.get(s.endpoint) ?? { state: 'closed' } }));
+    }),
+  );
+  r.get(
+    '/admin/api/breakers',
+    wrap(async () => d.service.breakers.snapshot()),
+  );
+  r.get(
+    '/admin/api/dead-letters',
+    wrap((req) => listDeadLetters(d.db, req.query.all !== 'true')),
+  );
+  r.post(
+    '/admin/api/dead-letters/:id/replay',
+    wrap(async (req, res) => {
+      const ref = await d.service.replayDeadLetter(Number(req.params.id));
+      if (!ref) return res.status(404).json({ error: 'no open dead letter with that id' });
+      return { replayed: ref };
+    }),
+  );
+  r.post(
+    '/admin/api/dead-letters/:id/discard',
+    wrap(async (req, res) => {
+      if (!(await d.service.discardDeadLetter(Number(req.params.id)))) {
+        return res.status(404).json({ error: 'no open dead letter with that id' });
+      }
+      return { discarded: Number(req.params.id) };
+    }),
+  );
+  r.get('/admin/delivery', (_req, res) => {
+    res.type('html').send(ADMIN_PAGE);
+  });
+  return r;
+}
