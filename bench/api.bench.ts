@@ -5,7 +5,8 @@
  *   Phase 2 (open loop): a fixed 200 Bundles/s for D seconds → p50/p99 measured from each request's scheduled
  *   start (no coordinated omission).
  * Runs against PGlite (a fresh DATA_DIR), and also against PostgreSQL when DATABASE_URL is set (a fresh
- * database, dropped afterwards). Peak RSS is the gateway process's VmHWM. BENCH_QUICK=1 for a small run.
+ * database, dropped afterwards). Peak RSS is the gateway process's VmHWM. BENCH_QUICK=1 for a small run;
+ * BENCH_N, BENCH_CONCURRENCY override; BENCH_NODE_ARGS passes node flags to the gateway (e.g. --cpu-prof).
  *   npx tsx bench/api.bench.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -219,7 +220,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'http'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts', 'http'], {
     cwd: root,
     env,
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -20,14 +20,22 @@ function refuse(res: Parameters<RequestHandler>[1], error: string | undefined, d
  */
 export function bearerAuth(
   auth: AuthService,
-  opts: { except?: (method: string, path: string) => boolean } = {},
+  opts: {
+    except?: (method: string, path: string) => boolean;
+    /** Also accept the token from this cookie (browser pages such as Bull Board under /admin). */
+    cookie?: string;
+  } = {},
 ): RequestHandler {
   return async (req, res, next) => {
     if (opts.except?.(req.method, req.path)) {
       next();
       return;
     }
-    const header = req.get('authorization');
+    let header = req.get('authorization');
+    if (!header && opts.cookie) {
+      const c = cookieValue(req.get('cookie'), opts.cookie);
+      if (c) header = `Bearer ${c}`;
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m?.[1]) {
       refuse(
@@ -60,3 +68,11 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
     .type('application/fhir+json')
     .send(JSON.stringify(operationOutcome('forbidden', 'Admin rights are required for /admin')));
 };
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}

@@ -27,6 +27,7 @@ export interface ClientRegistration {
   organization?: string;
   role: ClientRole;
   admin?: boolean;
+  disabled?: boolean;
 }
 
 interface ClientRow {
@@ -76,10 +77,11 @@ export async function saveClient(
     onConflict === 'keep'
       ? 'DO NOTHING'
       : `DO UPDATE SET secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, allowed_scopes = EXCLUDED.allowed_scopes,
-         organization = EXCLUDED.organization, role = EXCLUDED.role, is_admin = EXCLUDED.is_admin`;
+         organization = EXCLUDED.organization, role = EXCLUDED.role, is_admin = EXCLUDED.is_admin,
+         disabled = EXCLUDED.disabled`;
   const r = await db.query(
-    `INSERT INTO auth_client (client_id, secret_hash, jwks, allowed_scopes, organization, role, is_admin)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id) ${conflict}`,
+    `INSERT INTO auth_client (client_id, secret_hash, jwks, allowed_scopes, organization, role, is_admin, disabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_id) ${conflict}`,
     [
       reg.clientId,
       secretHash,
@@ -88,9 +90,15 @@ export async function saveClient(
       reg.organization ?? null,
       reg.role,
       reg.admin ?? false,
+      reg.disabled ?? false,
     ],
   );
   return r.rowCount > 0;
+}
+
+export async function listClients(db: Db): Promise<AuthClient[]> {
+  const { rows } = await db.query<ClientRow>('SELECT * FROM auth_client ORDER BY client_id');
+  return rows.map(fromRow);
 }
 
 export async function countClients(db: Db): Promise<number> {

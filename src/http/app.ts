@@ -3,6 +3,7 @@ import type { AppContext, Capability } from '../compose.types';
 import type { AuthService } from '../auth/token.service';
 import { bearerAuth, requireAdmin } from '../auth/bearer.middleware';
 import { tokenRoutes } from '../auth/token.routes';
+import { clientAdminRoutes } from '../auth/clients.routes';
 import { auditMiddleware } from '../audit/audit.middleware';
 import type { AuditSink } from '../audit/audit-writer';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
@@ -17,6 +18,14 @@ export interface ShellDeps {
   /** Dependencies `/readyz` checks (database, Redis). */
   readiness: readonly ReadinessCheck[];
 }
+
+/**
+ * Browser access to /admin: a page may keep the admin's access token in this cookie (path=/admin,
+ * SameSite=Strict) so that Bull Board's own requests carry it; the API accepts it like a bearer header.
+ */
+export const ADMIN_TOKEN_COOKIE = 'svu_admin_token';
+/** Static admin pages that hold no data and ask for the token themselves (paths below /admin). */
+export const ADMIN_PUBLIC_PAGES: ReadonlySet<string> = new Set(['/delivery']);
 
 const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
 
@@ -42,12 +51,20 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   if (deps.audit) app.use('/fhir', auditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));
   const bearer = bearerAuth(deps.auth);
   app.use('/fhir', bearerAuth(deps.auth, { except: (method, path) => method === 'GET' && path === '/metadata' }));
-  app.use('/admin', bearer, requireAdmin);
+  app.use(
+    '/admin',
+    bearerAuth(deps.auth, {
+      cookie: ADMIN_TOKEN_COOKIE,
+      except: (method, path) => method === 'GET' && ADMIN_PUBLIC_PAGES.has(path),
+    }),
+    (req, res, next) => (res.locals.auth ? requireAdmin(req, res, next) : next()),
+  );
   app.use('/hl7v2', bearer);
   const json = express.json({ limit: ctx.config.MAX_BODY_BYTES, type: FHIR_JSON, strict: true });
   app.use('/fhir', json);
   app.use('/admin', json);
 
+  app.use(clientAdminRoutes(ctx.db));
   for (const c of capabilities) c.mountRoutes?.(app);
 
   app.use((req, res) => {

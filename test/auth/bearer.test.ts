@@ -13,6 +13,7 @@ const echo: Capability = {
     app.get('/fhir/_echo', (_req, res) => void res.json(res.locals.auth));
     app.get('/fhir/metadata', (_req, res) => void res.json({ resourceType: 'CapabilityStatement' }));
     app.get('/admin/_echo', (_req, res) => void res.json(res.locals.auth));
+    app.get('/admin/delivery', (_req, res) => void res.type('html').send('<p>page</p>'));
   },
 };
 
@@ -120,5 +121,21 @@ describe('bearer middleware', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.admin).toBe(true);
     expect(ok.body.scopes).toEqual(['system/*.cruds']);
+  });
+
+  it('when a browser sends the admin token as the svu_admin_token cookie, then /admin accepts it', async () => {
+    const ok = await request(shell.gateway.app)
+      .get('/admin/_echo')
+      .set('Cookie', `other=1; svu_admin_token=${await token('root', 'r')}`);
+    expect(ok.status).toBe(200);
+    const denied = await request(shell.gateway.app)
+      .get('/fhir/_echo')
+      .set('Cookie', `svu_admin_token=${await token('root', 'r')}`);
+    expect(denied.status).toBe(401);
+  });
+
+  it('when the static admin page is fetched without a token, then it is served; the data API is not', async () => {
+    expect((await request(shell.gateway.app).get('/admin/delivery')).status).toBe(200);
+    expect((await request(shell.gateway.app).get('/admin/_echo')).status).toBe(401);
   });
 });

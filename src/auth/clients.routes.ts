@@ -1,0 +1,69 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../store/db.port';
+import { GatewayError } from '../platform/errors';
+import { findClient, listClients, saveClient, type AuthClient } from './client-store';
+import { parseScope } from './scopes';
+
+const jwk = z.object({ kty: z.string() }).catchall(z.unknown());
+const registration = z
+  .object({
+    secret: z.string().min(16, 'secret must be at least 16 characters').optional(),
+    jwks: z.object({ keys: z.array(jwk).min(1) }).optional(),
+    allowedScopes: z
+      .array(z.string())
+      .min(1)
+      .refine((a) => a.every((s) => parseScope(s)), 'every allowed scope must be a SMART resource scope'),
+    organization: z.string().regex(/^Organization\/[A-Za-z0-9.-]{1,64}$/, 'organization must be Organization/<id>'),
+    role: z.enum(['hospital', 'municipality', 'primary-care', 'admin']),
+    admin: z.boolean().optional(),
+    disabled: z.boolean().optional(),
+  })
+  .refine((r) => r.secret || r.jwks, 'a client needs a secret or a jwks (private_key_jwt)');
+
+/** A client as the admin API shows it: never the secret hash. */
+function view(c: AuthClient) {
+  return {
+    clientId: c.clientId,
+    role: c.role,
+    organization: c.organization,
+    allowedScopes: c.allowedScopes,
+    admin: c.admin,
+    disabled: c.disabled,
+    authMethods: [...(c.secretHash ? ['client_secret_basic'] : []), ...(c.jwks ? ['private_key_jwt'] : [])],
+  };
+}
+
+/**
+ * Client registration for integration admins (mounted under /admin, so admin rights are already checked):
+ * `GET /admin/api/clients`, `GET|PUT /admin/api/clients/:id`. A PUT replaces the client's settings; the secret
+ * is hashed (scrypt) and never returned; `disabled: true` stops new tokens.
+ */
+export function clientAdminRoutes(db: Db): Router {
+  const r = Router();
+  r.get('/admin/api/clients', async (_req, res) => {
+    res.json((await listClients(db)).map(view));
+  });
+  r.get('/admin/api/clients/:id', async (req, res) => {
+    const c = await findClient(db, req.params.id);
+    if (!c) throw new GatewayError('not-found', `No client ${req.params.id}`);
+    res.json(view(c));
+  });
+  r.put('/admin/api/clients/:id', async (req, res) => {
+    const id = req.params.id;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
+      throw new GatewayError('bad-request', 'client id: 1–64 of A-Z a-z 0-9 . _ -');
+    const parsed = registration.safeParse(req.body);
+    if (!parsed.success) {
+      throw new GatewayError(
+        'bad-request',
+        'Invalid client registration',
+        parsed.error.issues.map((i) => ({ path: i.path.join('.') || undefined, message: i.message })),
+      );
+    }
+    const existed = (await findClient(db, id)) !== undefined;
+    await saveClient(db, { clientId: id, ...parsed.data, jwks: parsed.data.jwks });
+    res.status(existed ? 200 : 201).json(view((await findClient(db, id))!));
+  });
+  return r;
+}
