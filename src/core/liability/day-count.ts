@@ -28,17 +28,39 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+const HOUR_MS = 3_600_000;
+/** UTC offset (ms) per time zone and UTC hour: offsets change only on whole UTC hours in the zones we use. */
+const offsets = new Map<string, Map<number, number>>();
+
+function offsetMs(ms: number, timeZone: string): number {
+  let byHour = offsets.get(timeZone);
+  if (!byHour) offsets.set(timeZone, (byHour = new Map<number, number>()));
+  const hour = Math.floor(ms / HOUR_MS);
+  let off = byHour.get(hour);
+  if (off === undefined) {
+    const at = hour * HOUR_MS;
+    const p: Record<string, string> = {};
+    for (const part of formatter(timeZone).formatToParts(new Date(at))) p[part.type] = part.value;
+    const local = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute));
+    off = local - at;
+    if (byHour.size > 200_000) byHour.clear();
+    byHour.set(hour, off);
+  }
+  return off;
+}
+
+const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
 export function localParts(iso: string, timeZone: string): LocalParts {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(iso))) parts[p.type] = p.value;
-  const y = Number(parts.year);
-  const m = Number(parts.month);
-  const d = Number(parts.day);
+  const ms = Date.parse(iso);
+  const local = new Date(ms + offsetMs(ms, timeZone));
+  const y = local.getUTCFullYear();
+  const month = `${y}-${two(local.getUTCMonth() + 1)}`;
   return {
-    date: `${parts.year}-${parts.month}-${parts.day}`,
-    month: `${parts.year}-${parts.month}`,
-    time: `${parts.hour}:${parts.minute}:${parts.second}`,
-    dayNumber: Date.UTC(y, m - 1, d) / 86_400_000,
+    date: `${month}-${two(local.getUTCDate())}`,
+    month,
+    time: `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}`,
+    dayNumber: Math.floor((ms + offsetMs(ms, timeZone)) / 86_400_000),
   };
 }
 
