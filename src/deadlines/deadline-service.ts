@@ -29,6 +29,16 @@ export interface DeadlineServiceOptions {
   onFired?(data: TimerJobData, result: FireResult): void;
 }
 
+/** Has the deadline row already been brought in line with this version of the Task (or a newer one)? */
+async function seenVersion(tx: Db, taskId: string, versionId: string | null): Promise<boolean> {
+  if (!versionId || !/^\d+$/.test(versionId)) return false;
+  const r = await tx.query<{ version_id: string | null }>('SELECT version_id FROM deadline_task WHERE task_id = $1', [
+    taskId,
+  ]);
+  const seen = r.rows[0]?.version_id;
+  return !!seen && /^\d+$/.test(seen) && Number(seen) >= Number(versionId);
+}
+
 /** Name of the outbox consumer queue through which the deadline worker learns of Task changes. */
 export const DEADLINE_EVENTS_CONSUMER = 'deadline-events';
 
@@ -82,6 +92,7 @@ export class DeadlineService {
     if (event.resourceType !== 'Task' || !event.resourceId) return;
     const id = event.resourceId;
     await lockTask(tx, id);
+    if (event.action !== 'delete' && (await seenVersion(tx, id, event.versionId))) return; // e.g. our own writes
     const task = event.action === 'delete' ? undefined : await readTask(this.o.repo(tx), id);
     const changes = await syncTaskInTx(tx, id, task, this.deps);
     return () => this.applyTimers(changes);

@@ -54,10 +54,11 @@ export async function fireStep(db: Db, p: PendingStep, deps: FireDeps): Promise<
     const agreement = deps.agreementOf(task);
     const outcome = await writeStepEffects(repo, task, step, deps.describe(agreement, step.stepId), now);
     await recordOutcome(tx, step, { ...outcome });
-    await tx.query('UPDATE deadline_task SET business_status = $2 WHERE task_id = $1', [
-      p.taskId,
-      outcome.businessStatus,
-    ]);
+    // The Task version written here is already accounted for: its outbox event needs no re-plan.
+    await tx.query(
+      'UPDATE deadline_task SET business_status = $2, version_id = COALESCE($3, version_id) WHERE task_id = $1',
+      [p.taskId, outcome.businessStatus, outcome.taskVersion ?? null],
+    );
     return { result: 'fired', ...changes };
   });
 }
