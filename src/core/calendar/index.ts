@@ -2,3 +2,4 @@ export * from './stockholm-time';
 export * from './duration';
 export * from './swedish-holidays';
 export * from './holiday-deadlines';
+export * from './fast-iso';

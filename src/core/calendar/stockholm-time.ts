@@ -4,6 +4,8 @@
  * Sunday of October 01:00 UTC. Instants are epoch milliseconds; calendar dates are `YYYY-MM-DD` strings.
  */
 
+import { utcFields } from './fast-iso';
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -36,22 +38,15 @@ function dstWindow(year: number): [number, number] {
 
 /** Offset of Stockholm local time from UTC at an instant, in ms (3 600 000 or 7 200 000). */
 export function stockholmOffsetMs(utcMs: number): number {
-  const year = new Date(utcMs).getUTCFullYear();
+  // The DST window of a year lies well inside it, so an approximate year is enough near the edges.
+  const year = 1970 + Math.floor((utcMs + 15 * DAY) / (365.2425 * DAY));
   const [start, end] = dstWindow(year);
   return utcMs >= start && utcMs < end ? 2 * HOUR : HOUR;
 }
 
 export function toLocalParts(utcMs: number): LocalParts {
-  const d = new Date(utcMs + stockholmOffsetMs(utcMs));
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-    ms: d.getUTCMilliseconds(),
-  };
+  const f = utcFields(utcMs + stockholmOffsetMs(utcMs));
+  return { year: f.year, month: f.month, day: f.day, hour: f.hour, minute: f.minute, second: f.second, ms: f.ms };
 }
 
 /**

@@ -31,7 +31,6 @@ const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefine
 function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Requirements): TaskSpec[] {
   const out: TaskSpec[] = [];
   const t = agreement.tasks;
-  const base = { owner: r.party };
   const rule = (code: RuledTaskCode): TaskRule | undefined =>
     t[code].to === 'notified' && applies(t[code], req) ? t[code] : undefined;
 
@@ -39,7 +38,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   if (insk) {
     out.push(
       spec({
-        ...base,
+        owner: r.party,
         key: `inskrivningsmeddelande@${r.key}`,
         code: 'inskrivningsmeddelande',
         hospital: r.hospital,
@@ -61,7 +60,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       if (!isChange || e.at <= r.since || !inWindow(r, e.at)) continue;
       out.push(
         spec({
-          ...base,
+          owner: r.party,
           key: `beraknad-utskrivning-andrad@${r.key}#${e.factId}`,
           code: 'beraknad-utskrivning-andrad',
           hospital: e.hospital || r.hospital,
@@ -81,7 +80,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       const at = Math.max(ep.at, r.since);
       if (!inWindow(r, at)) continue;
       const task = spec({
-        ...base,
+        owner: r.party,
         key: `utskrivningsklar@${r.key}#${ep.factId}`,
         code: 'utskrivningsklar',
         hospital: ep.hospital,
@@ -103,7 +102,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   if (info && infoAt !== undefined && inWindow(r, infoAt)) {
     out.push(
       spec({
-        ...base,
+        owner: r.party,
         key: `informationsoverforing@${r.key}`,
         code: 'informationsoverforing',
         hospital: r.hospital,
@@ -122,7 +121,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     const status = ep.cancelledAt === undefined ? 'requested' : 'cancelled';
     if (dis) {
       const task = spec({
-        ...base,
+        owner: r.party,
         key: `utskrivningsmeddelande@${r.key}#${ep.factId}`,
         code: 'utskrivningsmeddelande',
         hospital: ep.hospital,
@@ -138,7 +137,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     if (close && close.when.includes('discharge')) {
       out.push(
         spec({
-          ...base,
+          owner: r.party,
           key: `avsluta-arende@${r.key}#${ep.factId}`,
           code: 'avsluta-arende',
           hospital: ep.hospital,
@@ -154,7 +153,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   if (close && close.when.includes('death') && m.died && inWindow(r, m.died.at)) {
     out.push(
       spec({
-        ...base,
+        owner: r.party,
         key: `avsluta-arende@${r.key}#${m.died.factId}`,
         code: 'avsluta-arende',
         hospital: m.hospital ?? r.hospital,

@@ -1,5 +1,6 @@
 import type { Anchor, Agreement, DeadlineSpec, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
 import { addDuration } from '../calendar/duration';
+import { isoUtc } from '../calendar/fast-iso';
 import { parseInstant } from '../calendar/stockholm-time';
 import { activeDischarge, activeReady, type StayModel } from './fold-stay';
 import { hospitalParty } from './parties';
@@ -15,7 +16,7 @@ const HOSPITAL_SENDS = new Set<SvuTaskCode>([
   'makulering',
 ]);
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number): string => isoUtc(ms);
 
 /** The latest estimated discharge as an instant (a date alone = the start of that Stockholm day). */
 export function estimatedDischargeMs(m: StayModel): number | undefined {
