@@ -202,6 +202,13 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       if (next) await enqueueEvents([next]);
       return true;
     },
+    /** Abrupt stop, as when the process dies: in-flight jobs are left to stall and be taken over (tests). */
+    async abort(): Promise<void> {
+      for (const t of timers) clearInterval(t);
+      await Promise.all(workers.map((w) => w.close(true)));
+      await relay?.stop();
+      await queue?.close();
+    },
     /** Graceful: stop timers and the relay, let in-flight jobs finish, close connections. */
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);

@@ -12,7 +12,10 @@ export function redisConnection(redisUrl: string, opts: { blocking?: boolean } =
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   };
-  return new Redis(redisUrl, options);
+  const redis = new Redis(redisUrl, options);
+  // Connection errors while Redis restarts are expected; BullMQ and the reconcilers recover.
+  redis.on('error', () => undefined);
+  return redis;
 }
 
 /** Completed jobs are kept briefly (Bull Board shows them), failed ones a week; the truth lives in PostgreSQL. */
@@ -27,7 +30,7 @@ export interface QueueFactoryOptions {
 }
 
 export function createQueue<T>(name: string, o: QueueFactoryOptions, extra: Partial<QueueOptions> = {}): Queue<T> {
-  return new Queue<T>(name, {
+  const q = new Queue<T>(name, {
     connection: redisConnection(o.redisUrl),
     prefix: o.prefix,
     // Keep BullMQ's events stream capped (Redis memory; peers.md).
@@ -35,6 +38,8 @@ export function createQueue<T>(name: string, o: QueueFactoryOptions, extra: Part
     defaultJobOptions: { ...DEFAULT_JOB_RETENTION },
     ...extra,
   });
+  q.on('error', () => undefined);
+  return q;
 }
 
 export function createWorker<T>(

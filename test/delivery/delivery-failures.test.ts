@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Task } from '@medplum/fhirtypes';
+import type { ClosableDb } from '../../src/store/db.port';
+import { startLocalRedis } from '../../src/platform/redis-server';
+import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
+import { eventNumbers, startReceiver, waitFor } from './helpers';
+import {
+  createDeliveryService,
+  fastOptions,
+  openDeliveryDb,
+  SALA,
+  subscribe,
+  subscriptionFor,
+  SYSTEM,
+  task,
+  testRepos,
+  VASTERAS,
+} from './fixture';
+
+const focusOf = (r: { json: { entry?: { resource?: unknown }[] } }) => r.json.entry?.[1]?.resource as Task;
+
+describe('delivery under failure (real Redis, real HTTP receivers)', () => {
+  const closers: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+  });
+  async function open(): Promise<ClosableDb> {
+    const db = await openDeliveryDb();
+    closers.push(() => db.close());
+    return db;
+  }
+  async function receiver() {
+    const r = await startReceiver();
+    closers.push(() => r.close());
+    return r;
+  }
+
+  it('when one endpoint hangs, then the others still get their notifications promptly', async () => {
+    const db = await open();
+    const service = createDeliveryService(fastOptions(db, { concurrency: 4, timeoutMs: 800 }));
+    service.start();
+    closers.push(() => service.stop());
+    const slow = await receiver();
+    const good = await receiver();
+    await subscribe(db, VASTERAS, subscriptionFor(slow.url));
+    await subscribe(db, SALA, subscriptionFor(good.url, { criteria: 'Task?owner=Organization/sala' }));
+    slow.delayMs = 5000; // every call times out
+    const repo = testRepos()(db, SYSTEM);
+    for (let i = 0; i < 8; i++) await repo.create(task('vasteras', `v-${i}`));
+    const started = Date.now();
+    for (let i = 0; i < 8; i++) await repo.create(task('sala', `s-${i}`));
+    await waitFor(() => good.events().length === 8, 8000, 'the good endpoint');
+    const elapsed = Date.now() - started;
+    // Four slots, 800 ms timeouts: without the breaker the hanging endpoint would hold them for seconds.
+    expect(elapsed).toBeLessThan(6000);
+    expect(service.breakers.state(slow.url)).not.toBe('closed');
+  });
+
+  it('when an endpoint rejects an event with 400, then it goes to the dead-letter queue, parks its stay, and replay delivers both in order', async () => {
+    const db = await open();
+    const service = createDeliveryService(fastOptions(db));
+    service.start();
+    closers.push(() => service.stop());
+    const r = await receiver();
+    const sub = await subscribe(db, VASTERAS, subscriptionFor(r.url));
+    r.status = () => 400;
+    const repo = testRepos()(db, SYSTEM);
+    const t = await repo.create(task('vasteras', 'poison-stay'));
+    await waitFor(async () => (await db.query('SELECT 1 FROM dead_letter')).rows.length === 1, 8000, 'dead letter');
+    await waitFor(async () => (await getRegistryEntry(db, sub.id!))?.status === 'error', 5000, 'status error');
+    r.status = () => 200;
+    await repo.update({ ...t, status: 'received' }); // same stay: must wait behind the dead one
+    const other = await repo.create(task('vasteras', 'healthy-stay')); // another stay: not blocked
+    await waitFor(() => r.events().length === 1, 8000, 'the other stay');
+    expect(focusOf(r.events()[0]!).id).toBe(other.id);
+    const dl = (await db.query<{ id: number }>('SELECT id FROM dead_letter')).rows[0]!;
+    expect(await service.replayDeadLetter(dl.id)).toBeDefined();
+    expect(await service.replayDeadLetter(dl.id)).toBeUndefined(); // only once
+    await waitFor(() => r.events().length === 3, 8000, 'replayed and released');
+    const forT = r.events().filter((x) => focusOf(x).id === t.id);
+    expect(forT.map((x) => focusOf(x).status)).toEqual(['requested', 'received']);
+    expect(forT.flatMap(eventNumbers)).toEqual([1, 2]);
+    expect((await getRegistryEntry(db, sub.id!))?.status).toBe('active'); // the other stay's success restored it
+  });
+
+  it('when a worker process dies mid-batch, then another worker delivers everything', async () => {
+    const db = await open();
+    const opts = fastOptions(db, { concurrency: 2 });
+    const first = createDeliveryService(opts);
+    first.start();
+    const r = await receiver();
+    await subscribe(db, VASTERAS, subscriptionFor(r.url));
+    r.delayMs = 300;
+    const repo = testRepos()(db, SYSTEM);
+    for (let i = 0; i < 10; i++) await repo.create(task('vasteras', `k-${i}`));
+    await waitFor(() => r.events().length >= 1, 8000, 'first deliveries');
+    // Abrupt death: no graceful close of the in-flight jobs (force), timers stop with it.
+    const killed = first.abort();
+    const second = createDeliveryService(opts);
+    second.start();
+    closers.push(() => second.stop());
+    await killed.catch(() => undefined);
+    r.delayMs = 0;
+    await waitFor(() => new Set(r.events().flatMap(eventNumbers)).size === 10, 20_000, 'all ten');
+  });
+
+  it('when Redis restarts empty while notifications are pending, then none is lost', async () => {
+    const redis = await startLocalRedis();
+    closers.push(() => redis.stop());
+    const db = await open();
+    const service = createDeliveryService(fastOptions(db, { redisUrl: redis.url }));
+    service.start();
+    closers.push(() => service.stop());
+    const r = await receiver();
+    await subscribe(db, VASTERAS, subscriptionFor(r.url));
+    r.status = () => 503;
+    const repo = testRepos()(db, SYSTEM);
+    for (let i = 0; i < 5; i++) await repo.create(task('vasteras', `r-${i}`));
+    await waitFor(async () => (await db.query(`SELECT 1 FROM subscription_event`)).rows.length === 5, 8000, 'events');
+    const port = redis.port;
+    await redis.stop();
+    for (let i = 5; i < 8; i++) await repo.create(task('vasteras', `r-${i}`)); // written while Redis is down
+    const again = await startLocalRedis({ port });
+    closers.push(() => again.stop());
+    r.status = () => 200;
+    await waitFor(() => new Set(r.events().flatMap(eventNumbers)).size === 8, 25_000, 'all eight after the restart');
+  });
+});
