@@ -2,7 +2,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agreement } from '../core/agreements/agreement.schema';
-import { formatAgreementProblems, resolveAgreements, type AgreementFile } from '../core/agreements/resolve-agreements';
+import {
+  formatAgreementProblems,
+  resolveAgreements,
+  type AgreementFile,
+  type PaymentParser,
+} from '../core/agreements/resolve-agreements';
+import { paymentModelSchema } from '../core/liability/payment-model';
 import { GatewayError } from '../platform/errors';
 
 /** `agreements/` at the repository root, resolved from this module's location (not the working directory). */
@@ -30,32 +36,13 @@ async function readDir(dir: string): Promise<AgreementFile[]> {
   return files;
 }
 
-type PaymentValidator = (payment: unknown) => { path: string; message: string }[];
-
-/** The liability capability's payment schema, when that module is present. */
-async function paymentValidator(): Promise<PaymentValidator | undefined> {
-  try {
-    // Replaced by a static import once src/core/liability/payment-model.ts has landed.
-    const modulePath = '../core/liability/payment-model';
-    const mod = (await import(modulePath)) as {
-      paymentModelSchema?: {
-        safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } };
-      };
-    };
-    const schema = mod.paymentModelSchema;
-    if (!schema) return undefined;
-    return (payment) => {
-      // `{}` = no payment model stated in this file (yet): nothing to validate.
-      if (typeof payment === 'object' && payment !== null && Object.keys(payment).length === 0) return [];
-      const r = schema.safeParse(payment);
-      return r.success
-        ? []
-        : (r.error?.issues ?? []).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-    };
-  } catch {
-    return undefined;
-  }
-}
+/** The `payment` block is validated with the liability capability's schema (src/core/liability). */
+const parsePayment: PaymentParser = (payment) => {
+  const r = paymentModelSchema.safeParse(payment);
+  return r.success
+    ? { ok: true, value: r.data }
+    : { ok: false, problems: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) };
+};
 
 /**
  * Load the shipped agreements plus those in `extraDir` (AGREEMENTS_DIR). A file in `extraDir` may `extends`
@@ -65,7 +52,7 @@ async function paymentValidator(): Promise<PaymentValidator | undefined> {
 export async function loadAgreements(opts: { extraDir?: string; dir?: string } = {}): Promise<Map<string, Agreement>> {
   const files = await readDir(opts.dir ?? SHIPPED_AGREEMENTS_DIR);
   if (opts.extraDir) files.push(...(await readDir(resolve(opts.extraDir))));
-  const result = resolveAgreements(files, await paymentValidator());
+  const result = resolveAgreements(files, parsePayment);
   if (!result.ok) {
     throw new GatewayError(
       'agreement-missing',

@@ -49,10 +49,11 @@ function issuesToProblems(file: string, issues: z.core.$ZodIssue[]): AgreementPr
  * (so an extra folder can replace a shipped agreement). An optional `validatePayment` checks the `payment`
  * block (the liability capability's schema) and returns problems as `{path, message}`.
  */
-export function resolveAgreements(
-  files: AgreementFile[],
-  validatePayment?: (payment: unknown) => { path: string; message: string }[],
-): ResolveResult {
+export type PaymentParser = (
+  payment: unknown,
+) => { ok: true; value: unknown } | { ok: false; problems: { path: string; message: string }[] };
+
+export function resolveAgreements(files: AgreementFile[], parsePayment?: PaymentParser): ResolveResult {
   const problems: AgreementProblem[] = [];
   const raw = new Map<string, { file: string; json: Json }>();
   for (const f of files) {
@@ -110,9 +111,14 @@ export function resolveAgreements(
       problems.push(...issuesToProblems(entry.file, parsed.error.issues));
       continue;
     }
-    if (validatePayment) {
-      for (const p of validatePayment(parsed.data.payment))
-        problems.push({ file: entry.file, path: p.path ? `payment.${p.path}` : 'payment', message: p.message });
+    if (parsePayment) {
+      const pay = parsePayment(parsed.data.payment);
+      if (!pay.ok) {
+        for (const p of pay.problems)
+          problems.push({ file: entry.file, path: p.path ? `payment.${p.path}` : 'payment', message: p.message });
+        continue;
+      }
+      parsed.data.payment = pay.value;
     }
     agreements.set(id, parsed.data);
   }

@@ -196,6 +196,13 @@ describe('extends and validation', () => {
     await rm(file);
   });
 
+  it('when a payment block breaks the liability schema, then the load fails naming the file and payment path', async () => {
+    const file = join(dir, 'badpay.json');
+    await writeFile(file, JSON.stringify({ id: 'badpay', extends: 'lag', payment: { model: 'barter' } }));
+    await expect(loadAgreements({ extraDir: dir })).rejects.toThrow(/badpay\.json: payment\.model/);
+    await rm(file);
+  });
+
   it('when a file is not JSON, then the load fails naming the file', async () => {
     const file = join(dir, 'broken.json');
     await writeFile(file, '{ "id": ');
@@ -219,7 +226,7 @@ describe('extends and validation', () => {
     const file = join(dir, 'override.json');
     await writeFile(
       file,
-      JSON.stringify({ id: 'stockholm', extends: 'lag', name: 'Local Stockholm', region: { name: 'S' }, payment: {} }),
+      JSON.stringify({ id: 'stockholm', extends: 'lag', name: 'Local Stockholm', region: { name: 'S' } }),
     );
     const m = await loadAgreements({ extraDir: dir });
     expect(m.get('stockholm')!.name).toBe('Local Stockholm');
