@@ -13,8 +13,12 @@ import { createValidator, type Validator } from '../../src/fhir/validator';
 
 const dir = fileURLToPath(new URL('../../profiles/', import.meta.url));
 let v: Validator;
+let compiledValidator: Validator;
+let fullValidator: Validator;
 beforeAll(async () => {
-  v = await createValidator();
+  compiledValidator = await createValidator();
+  fullValidator = await createValidator({ fullProfileValidation: true });
+  v = compiledValidator;
 });
 
 const spec: TaskSpec = {
@@ -104,7 +108,13 @@ describe('profiles/ conformance resources', () => {
   });
 });
 
-describe('builder output against the profiles', () => {
+describe.each([
+  ['compiled profile checks', false],
+  ["medplum's full profile validation", true],
+])('builder output against the profiles (%s)', (_name, full) => {
+  beforeAll(() => {
+    v = full ? fullValidator : compiledValidator;
+  });
   it('when Task, Encounter, CarePlan and Subscription come from the builders, then each validates', () => {
     expect(v.check(buildTask(spec, refs), PROFILE.task)).toEqual([]);
     expect(v.check(encounter(), PROFILE.encounter)).toEqual([]);
