@@ -86,7 +86,10 @@ export async function subscribe(
   sub: Subscription,
   expect: 'active' | 'error' = 'active',
 ): Promise<Subscription> {
-  const created = await testRepos()(db, scope).create(sub);
+  const created = await testRepos()(db, scope).create(sub, {
+    author: scope.clientId,
+    authorOrganization: scope.organization,
+  });
   await waitFor(
     async () => (await getRegistryEntry(db, created.id!))?.status === expect,
     10_000,
