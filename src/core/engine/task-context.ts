@@ -77,15 +77,21 @@ export function arisesAt(m: StayModel, rule: TaskRule, notification?: number): n
 }
 
 /**
- * The deadline of a rule, when its anchor holds. If the anchor is one of the rule's own `when` moments and
- * has not happened, the moment the task arose stands in (e.g. Gävleborg's "the day ready" for a patient
- * discharged without a ready notice).
+ * The deadline of a rule, when its anchor holds now. If the anchor is one of the rule's own `when` moments
+ * and does not hold, the earliest of the rule's other `when` moments that holds now stands in (e.g.
+ * Gävleborg's "the day ready" for a patient discharged without a ready notice). A withdrawn ready status or
+ * a cancelled discharge does not count: the deadline stops until the moment holds again.
  */
 export function dueMs(m: StayModel, rule: TaskRule, notification?: number): number | undefined {
   const d = rule.deadline;
   if (!d) return undefined;
   let from = anchorMs(m, d.from, notification);
-  if (from === undefined && rule.when.includes(d.from)) from = arisesAt(m, rule, notification);
+  if (from === undefined && rule.when.includes(d.from)) {
+    for (const a of rule.when) {
+      const t = anchorMs(m, a, notification);
+      if (t !== undefined && (from === undefined || t < from)) from = t;
+    }
+  }
   return from === undefined ? undefined : addDuration(from, d.after, d.kind);
 }
 

@@ -85,10 +85,14 @@ describe('discharge (steps 7, 8, 11)', () => {
       focusKey: `utskrivningsmeddelande@${MUNI}#${d1.id}`,
       authoredOn: '2026-05-08T10:00:00.000Z',
     });
+    // The information transfer stays wanted, but its same-day deadline waits for the real discharge.
+    expect(task(afterCancel, `informationsoverforing@${MUNI}`)).toMatchObject({ status: 'requested' });
+    expect(task(afterCancel, `informationsoverforing@${MUNI}`).due).toBeUndefined();
     const d2 = b.discharged('2026-05-09T10:00:00+02:00');
     const again = ev([...base, d1, c, d2]);
     expect(task(again, `utskrivningsmeddelande@${MUNI}#${d2.id}`).status).toBe('requested');
     expect(again.state.dischargedAt).toBe('2026-05-09T08:00:00.000Z');
+    expect(task(again, `informationsoverforing@${MUNI}`).due).toBe('2026-05-09T21:59:59.999Z');
   });
 
   it('when a discharge cancellation has no discharge, then it is rejected', () => {
