@@ -3,7 +3,28 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import type { WriteOptions } from './repository.port';
-import type { PgRepository } from './repository.pg';
+import type { Db } from './db.port';
+import type { FhirRepository } from './repository.port';
+import { lockQueries, type CurrentRow } from './write-sql';
+
+/** What Bundle processing needs from the repository (implemented by `BundleRepository`). */
+export interface BundleRepository extends FhirRepository {
+  inTx<T>(fn: (repo: BundleRepository, tx: Db) => Promise<T>): Promise<T>;
+  createWithId<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
+  put<T extends Resource>(resource: T, opts?: WriteOptions): Promise<{ resource: T; created: boolean }>;
+  matchOne<T extends Resource>(
+    tx: Db,
+    type: string,
+    query: string,
+  ): Promise<{ resource: T; row: CurrentRow } | undefined>;
+  putMatched<T extends Resource>(
+    tx: Db,
+    resource: T,
+    query: string,
+    match: { resource: T; row: CurrentRow } | undefined,
+    opts: WriteOptions,
+  ): Promise<{ resource: T; created: boolean }>;
+}
 import { assertResource } from './resource-util';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -39,6 +60,8 @@ interface Parsed {
   /** Decided in the first phase of a transaction: the id to write, or the existing match. */
   targetId?: string;
   existing?: Resource;
+  /** The locked match of a conditional PUT. */
+  match?: { resource: Resource; row: CurrentRow };
 }
 
 function parseEntry(entry: BundleEntry, index: number): Parsed {
@@ -113,7 +136,7 @@ function ok(resource: Resource, created: boolean): BundleEntry {
   };
 }
 
-async function runGet(repo: PgRepository, p: Parsed): Promise<BundleEntry> {
+async function runGet(repo: BundleRepository, p: Parsed): Promise<BundleEntry> {
   const { id, version, query } = p.url;
   const type = p.url.type as Resource['resourceType'];
   if (id && version) return ok(await repo.vread(type, id, version), false);
@@ -134,7 +157,7 @@ async function runGet(repo: PgRepository, p: Parsed): Promise<BundleEntry> {
 }
 
 /** One entry outside a transaction (batch): writes go through the repository's own transactions. */
-async function runOne(repo: PgRepository, p: Parsed, opts: WriteOptions): Promise<BundleEntry> {
+async function runOne(repo: BundleRepository, p: Parsed, opts: WriteOptions): Promise<BundleEntry> {
   const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
   switch (p.method) {
     case 'GET':
@@ -168,7 +191,7 @@ function errorEntry(e: unknown): BundleEntry {
   return { response: { status: statusText(err.status), outcome: toOperationOutcome(err) } };
 }
 
-async function runBatch(repo: PgRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
+async function runBatch(repo: BundleRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
   const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
   const parsed: Parsed[] = [];
   entries.forEach((entry, i) => {
@@ -189,7 +212,7 @@ async function runBatch(repo: PgRepository, entries: BundleEntry[], opts: WriteO
   return { resourceType: 'Bundle', type: 'batch-response', entry: out };
 }
 
-async function runTransaction(repo: PgRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
+async function runTransaction(repo: BundleRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
   const parsed = entries.map((entry, i) => {
     try {
       return parseEntry(entry, i);
@@ -208,7 +231,17 @@ async function runTransaction(repo: PgRepository, entries: BundleEntry[], opts: 
         throw withEntry(e, p);
       }
     };
-    // 1. deletes, then decide the id of every create/update (conditional ones search now)
+    // 1. deletes, then decide the id of every create/update (conditional ones search now, under one lock)
+    await lockQueries(
+      tx,
+      parsed.flatMap((p) =>
+        p.method === 'POST' && p.ifNoneExist
+          ? [`${p.url.type}?${p.ifNoneExist}`]
+          : p.method === 'PUT' && p.url.query !== undefined
+            ? [`${p.url.type}?${p.url.query}`]
+            : [],
+      ),
+    );
     for (const p of parsed) {
       await step(p, async () => {
         const type = p.url.type;
@@ -216,14 +249,15 @@ async function runTransaction(repo: PgRepository, entries: BundleEntry[], opts: 
           out[p.index] = await runOne(inner, p, opts);
         } else if (p.method === 'POST') {
           const match = p.ifNoneExist ? await inner.matchOne(tx, type, p.ifNoneExist) : undefined;
-          if (match) p.existing = match;
-          p.targetId = match?.id ?? randomUUID();
+          if (match) p.existing = match.resource;
+          p.targetId = match?.resource.id ?? randomUUID();
         } else if (p.method === 'PUT') {
           if (p.url.query !== undefined) {
-            const match = await inner.matchOne(tx, type, p.url.query);
-            if (match && p.resource?.id && p.resource.id !== match.id)
+            p.match = await inner.matchOne(tx, type, p.url.query);
+            const matchId = p.match?.resource.id;
+            if (matchId && p.resource?.id && p.resource.id !== matchId)
               throw new GatewayError('bad-request', `resource.id differs from the id of the match of '${p.rawUrl}'`);
-            p.targetId = match?.id ?? p.resource?.id ?? randomUUID();
+            p.targetId = matchId ?? p.resource?.id ?? randomUUID();
           } else p.targetId = p.url.id;
         }
         if (p.fullUrl && p.targetId) refs.set(p.fullUrl, `${type}/${p.targetId}`);
@@ -243,10 +277,13 @@ async function runTransaction(repo: PgRepository, entries: BundleEntry[], opts: 
         }
         const resource = resolveReferences({ ...(p.resource as Resource), id: p.targetId }, refs);
         const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
+        const conditional = p.method === 'PUT' && p.url.query !== undefined;
         const r =
-          p.method === 'POST'
+          p.method === 'POST' || (conditional && !p.match && !p.resource?.id)
             ? { resource: await inner.createWithId(resource, o), created: true }
-            : await inner.put(resource, o);
+            : conditional
+              ? await inner.putMatched(tx, resource, p.rawUrl, p.match, o)
+              : await inner.put(resource, o);
         out[p.index] = ok(r.resource, r.created);
       });
     }
@@ -255,7 +292,7 @@ async function runTransaction(repo: PgRepository, entries: BundleEntry[], opts: 
 }
 
 /** Executes a `batch` or `transaction` Bundle (FHIR order: DELETE, POST, PUT, GET; answers in entry order). */
-export async function processBundle(repo: PgRepository, bundle: Bundle, opts: WriteOptions): Promise<Bundle> {
+export async function processBundle(repo: BundleRepository, bundle: Bundle, opts: WriteOptions): Promise<Bundle> {
   if (bundle?.resourceType !== 'Bundle')
     throw new GatewayError('bad-request', 'Expected a Bundle of type batch or transaction');
   if (bundle.type !== 'batch' && bundle.type !== 'transaction')

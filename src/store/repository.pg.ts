@@ -15,7 +15,7 @@ import type {
 } from './repository.port';
 import { assertId, assertResource, assertSupportedType, contentKey, forScope, parseVersion } from './resource-util';
 import { nextPageQuery, planSearch } from './search-sql';
-import { lockCurrent, writeVersion, type CurrentRow } from './write-sql';
+import { lockCurrent, lockQueries, writeVersion, type CurrentRow } from './write-sql';
 import { processBundle } from './bundle';
 import { readHistory } from './history-sql';
 
@@ -101,8 +101,9 @@ export class PgRepository implements FhirRepository {
   ): Promise<{ resource: T; created: boolean }> {
     assertResource(resource);
     return this.inTx(async (repo, tx) => {
+      await lockQueries(tx, [`${resource.resourceType}?${ifNoneExist}`]);
       const match = await repo.matchOne<T>(tx, resource.resourceType, ifNoneExist);
-      if (match) return { resource: match, created: false };
+      if (match) return { resource: match.resource, created: false };
       return { resource: await repo.create(resource, opts), created: true };
     });
   }
@@ -114,25 +115,56 @@ export class PgRepository implements FhirRepository {
   ): Promise<{ resource: T; created: boolean }> {
     assertResource(resource);
     return this.inTx(async (repo, tx) => {
+      await lockQueries(tx, [`${resource.resourceType}?${query}`]);
       const match = await repo.matchOne<T>(tx, resource.resourceType, query);
-      if (match) {
-        if (resource.id && resource.id !== match.id)
-          throw new GatewayError(
-            'bad-request',
-            `The resource id '${resource.id}' differs from the id '${match.id ?? ''}' of the resource matching '${query}'`,
-          );
-        return { resource: await repo.update({ ...resource, id: match.id }, opts), created: false };
-      }
-      if (resource.id) return repo.put(resource, opts);
-      return { resource: await repo.create(resource, opts), created: true };
+      return repo.putMatched(tx, resource, query, match, opts);
     });
   }
 
   /**
-   * The single current match of a conditional query (undefined when none; 412 when several), serialised by
-   * an advisory lock on the query so two concurrent conditional writes cannot both create.
+   * Writes `resource` over the result of `matchOne` for `query` (update the match, or create when none:
+   * with the resource's own id when it has one).
    */
-  async matchOne<T extends Resource>(tx: Db, type: string, query: string): Promise<T | undefined> {
+  async putMatched<T extends Resource>(
+    tx: Db,
+    resource: T,
+    query: string,
+    match: { resource: T; row: CurrentRow } | undefined,
+    opts: WriteOptions,
+  ): Promise<{ resource: T; created: boolean }> {
+    assertMayWriteType(this.scope, resource.resourceType);
+    if (match) {
+      const id = match.resource.id ?? '';
+      if (resource.id && resource.id !== id)
+        throw new GatewayError(
+          'bad-request',
+          `The resource id '${resource.id}' differs from the id '${id}' of the resource matching '${query}'`,
+        );
+      return this.store(tx, { ...resource, id }, id, match.row, 'PUT', opts);
+    }
+    if (resource.id) {
+      assertId(resource.id);
+      return this.store(
+        tx,
+        resource,
+        resource.id,
+        await lockCurrent(tx, resource.resourceType, resource.id, this.scope),
+        'PUT',
+        opts,
+      );
+    }
+    return this.store(tx, resource, this.newId(), undefined, 'POST', opts);
+  }
+
+  /**
+   * The single current match of a conditional query, row-locked (undefined when none; 412 when several).
+   * Call `lockQueries` first in the same transaction, so two concurrent conditional writes cannot both create.
+   */
+  async matchOne<T extends Resource>(
+    tx: Db,
+    type: string,
+    query: string,
+  ): Promise<{ resource: T; row: CurrentRow } | undefined> {
     assertSupportedType(type);
     const params = Object.fromEntries(groupQuery(query));
     if (Object.keys(params).length === 0)
@@ -140,14 +172,19 @@ export class PgRepository implements FhirRepository {
         'bad-request',
         `A conditional ${type} write needs search criteria, e.g. identifier=system|value`,
       );
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${query}`]);
-    const found = await this.search<T>(type as T['resourceType'], { ...params, _count: '2' });
-    if (found.resources.length > 1)
+    const plan = planSearch(type, params, this.scope);
+    const r = await tx.query<CurrentRow>(
+      `SELECT r.version_id, r.deleted, r.content, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
+      plan.params.values,
+    );
+    if (r.rows.length > 1)
       throw new GatewayError(
         'multiple-matches',
         `More than one ${type} matches '${query}': make the criteria specific (e.g. identifier=system|value)`,
       );
-    return found.resources[0];
+    const row = r.rows[0];
+    if (!row?.content) return undefined;
+    return { resource: forScope(JSON.parse(row.content) as T, this.scope), row };
   }
 
   /** Writes a version of `resource` with `id` over `cur` (the locked current row, if any). */

@@ -110,3 +110,12 @@ export async function writeVersion(tx: Db, w: VersionWrite): Promise<void> {
       `${w.type}/${w.id} was changed by someone else meanwhile: read it again and retry`,
     );
 }
+
+/** Serialises conditional writes on the same criteria (sorted, so two transactions cannot deadlock). */
+export async function lockQueries(tx: Db, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query(
+    'SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) q',
+    [keys],
+  );
+}
