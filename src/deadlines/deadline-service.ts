@@ -82,9 +82,13 @@ export class DeadlineService {
       concurrency: this.o.concurrency,
       onFired: (data, result) => this.o.onFired?.(data, result),
     });
-    this.worker.on('failed', (job, err) =>
-      this.o.logger.warn('deadline step attempt failed', { jobId: job?.id, error: err.message }),
-    );
+    this.worker.on('failed', (job, err) => {
+      const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
+      // ERROR only when someone must act: the reconciler re-arms the step, but it keeps failing.
+      const meta = { jobId: job?.id, attempts: job?.attemptsMade, error: err.message };
+      if (final) this.o.logger.error('deadline step failed; the reconciler will re-arm it', meta);
+      else this.o.logger.warn('deadline step attempt failed', meta);
+    });
   }
 
   /** Handler for the `deadline-events` outbox consumer: re-plans the Task an event is about. */

@@ -1,5 +1,7 @@
 import type { Express, Response } from 'express';
-import type { AuthContext } from '../auth/auth-context';
+import type { Bundle, Task } from '@medplum/fhirtypes';
+import { hasScope, type AuthContext } from '../auth/auth-context';
+import type { AccessScope, FhirRepository } from '../store/repository.port';
 import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
 import { GatewayError } from '../platform/errors';
@@ -12,6 +14,8 @@ export interface DeadlineRoutesOptions {
   clock: Clock;
   /** A run of at least this many non-working days is a major holiday (the agreement's `holidays.majorHolidayMinDays`). */
   majorHolidayMinDays?(): number;
+  /** Repository in the caller's scope, for `GET /fhir/Task/$due-soon` (not mounted without it). */
+  repo?: (db: Db, scope: AccessScope) => FhirRepository;
 }
 
 function authOf(res: Response): AuthContext {
@@ -57,6 +61,44 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
     const items = await dueSoon(o.db, organization, now, until);
     res.json({ organization, now: now.toISOString(), until: until.toISOString(), total: items.length, items });
   });
+
+  // The same list for an organisation's own client (the /admin tree is for integration admins only): a
+  // searchset Bundle of its open Tasks due within `within`, read in the caller's scope.
+  const scoped = o.repo;
+  if (scoped) {
+    app.get('/fhir/Task/$due-soon', async (req, res) => {
+      const auth = authOf(res);
+      if (!hasScope(auth.scopes, 'Task', 's')) throw new GatewayError('forbidden', 'scope system/Task.s is required');
+      const owner = auth.admin
+        ? (one(req.query.organization, 'organization') ?? auth.access.organization)
+        : auth.access.organization;
+      if (!owner) throw new GatewayError('bad-request', 'organization=Organization/<id> is required');
+      const within = one(req.query.within, 'within') ?? 'PT24H';
+      try {
+        parseDuration(within);
+      } catch {
+        throw new GatewayError('bad-request', `within must be an ISO 8601 duration such as PT24H, not ${within}`);
+      }
+      const now = o.clock.now();
+      const items = await dueSoon(o.db, owner, now, addOffset(now, within), 500);
+      const ids = items.map((i) => i.task.slice('Task/'.length));
+      const found =
+        ids.length === 0
+          ? []
+          : (await scoped(o.db, auth.access).search<Task>('Task', { _id: ids.join(','), _count: '500' })).resources;
+      const byId = new Map(found.map((t) => [t.id, t]));
+      const bundle: Bundle<Task> = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: found.length,
+        entry: ids.flatMap((id) => {
+          const t = byId.get(id);
+          return t ? [{ fullUrl: `Task/${id}`, resource: t, search: { mode: 'match' as const } }] : [];
+        }),
+      };
+      res.type('application/fhir+json').send(JSON.stringify(bundle));
+    });
+  }
 
   app.get('/admin/api/deviations', async (req, res) => {
     requireAdmin(res);

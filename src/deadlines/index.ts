@@ -62,7 +62,12 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
     name: 'deadlines',
     service: () => service,
     mountRoutes(app: Express) {
-      mountDeadlineRoutes(app, { db: ctx.db, clock: ctx.clock, majorHolidayMinDays: () => minHolidayDays });
+      mountDeadlineRoutes(app, {
+        db: ctx.db,
+        clock: ctx.clock,
+        majorHolidayMinDays: () => minHolidayDays,
+        repo: (db, scope) => createRepository(db, scope, undefined, { clock: ctx.clock }),
+      });
     },
     async start(roles: ReadonlySet<Role>) {
       const agreements = deps.agreements ?? (await loadAgreements({ extraDir: ctx.config.AGREEMENTS_DIR }));

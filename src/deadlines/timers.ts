@@ -14,9 +14,11 @@ export interface TimerJobData {
   due: number;
 }
 
+// A job that exhausts its attempts is removed too: the step stays pending in PostgreSQL, so the next
+// reconciler pass re-arms it (a kept failed job would make the reconciler believe the timer exists).
 const JOB_OPTS: JobsOptions = {
   removeOnComplete: true,
-  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: true,
   attempts: 8,
   backoff: { type: 'exponential', delay: 1000 },
 };

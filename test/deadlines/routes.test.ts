@@ -6,6 +6,7 @@ import { mountDeadlineRoutes } from '../../src/deadlines/deadlines.routes';
 import { ManualClock } from '../../src/platform/clock';
 import { isGatewayError } from '../../src/platform/errors';
 import type { ClosableDb } from '../../src/store/db.port';
+import { createRepository } from '../../src/store/repository.pg';
 import { openTestDb } from '../support/db';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 import { createOrgs, createTask, HOUR, startService, systemRepo, waitFor, type Harness } from './harness';
@@ -49,7 +50,7 @@ describe('deadline views', () => {
       res.locals.auth = who;
       next();
     });
-    mountDeadlineRoutes(app, { db, clock });
+    mountDeadlineRoutes(app, { db, clock, repo: (d, scope) => createRepository(d, scope, undefined, { clock }) });
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       res.status(isGatewayError(err) ? err.status : 500).json({ error: (err as Error).message });
     });
@@ -87,6 +88,26 @@ describe('deadline views', () => {
     expect(deviations.status).toBe(403);
     who = undefined;
     expect((await request(app).get('/admin/api/deviations').query({ month: '2026-12' })).status).toBe(401);
+    who = ADMIN;
+  });
+
+  it("when a municipality's client asks Task/$due-soon, then it gets a Bundle of its own Tasks due within the window", async () => {
+    who = {
+      clientId: 'kommun',
+      scopes: ['system/Task.rs'],
+      access: { organization: orgs.municipality, role: 'municipality', clientId: 'kommun' },
+      admin: false,
+    };
+    const r = await request(app).get('/fhir/Task/$due-soon').query({ within: 'PT36H' });
+    expect(r.status).toBe(200);
+    expect(r.body.resourceType).toBe('Bundle');
+    expect(
+      r.body.entry.map(
+        (e: { resource: { restriction: { period: { end: string } } } }) => e.resource.restriction.period.end,
+      ),
+    ).toEqual(['2026-12-21T12:00:00.000Z', '2026-12-22T06:00:00.000Z', '2026-12-22T16:00:00.000Z']);
+    who = { ...who, scopes: ['system/Patient.rs'] };
+    expect((await request(app).get('/fhir/Task/$due-soon')).status).toBe(403);
     who = ADMIN;
   });
 
