@@ -16,7 +16,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
 import { freePort, startLocalRedis } from '../src/platform/redis-server';
+import { buildGateway, systemRepository } from '../src/compose';
+import { loadConfig } from '../src/config/config';
+import { createLogger } from '../src/platform/logger';
+import { systemClock } from '../src/platform/clock';
+import { openDb } from '../src/store/open-db';
+import { loadDemoRegion } from '../src/demo/demo-region';
 import { luhnCheckDigit, PERSONNUMMER_SYSTEM } from '../src/core/identity/personnummer';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -220,11 +228,15 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts', 'http'], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts', 'http'],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   try {
     await waitReady(base, child);
     const tok = await fetch(`${base}/auth/token`, {
@@ -250,11 +262,75 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   }
 }
 
+/**
+ * Audit overhead: the same reads (GET one Encounter, 8 in flight) through an in-process gateway on a fresh
+ * PGlite, once with the audit writer and once without; every read writes one AuditEvent when audited.
+ */
+async function auditOverhead(redisUrl: string) {
+  const reads = quick ? 400 : 3000;
+  const out: Record<string, PhaseResult> = {};
+  for (const audited of [false, true]) {
+    const db = await openDb({ inMemory: true });
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', PUBLIC_BASE_URL: 'http://127.0.0.1' });
+    const ctx = { config, db, redisUrl, logger: createLogger('error'), clock: systemClock, metrics: new Registry() };
+    await loadDemoRegion(db, systemRepository);
+    const gw = await buildGateway(ctx, audited ? {} : { systemRepository: null });
+    const server = gw.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const tok = await fetch(`${base}/auth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from('demo-ehr:demo-ehr-secret').toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const { access_token: token } = (await tok.json()) as { access_token: string };
+      const created = await fetch(`${base}/fhir`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(bundle()),
+      });
+      const loc = ((await created.json()) as { entry: { response: { location: string } }[] }).entry[1]!.response
+        .location;
+      const encPath = /Encounter\/[^/]+/.exec(loc)![0];
+      const read = async () => {
+        const t0 = performance.now();
+        const r = await fetch(`${base}/fhir/${encPath}`, { headers: { authorization: `Bearer ${token}` } });
+        await r.text();
+        if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+        return performance.now() - t0;
+      };
+      for (let i = 0; i < 50; i++) await read();
+      const lat: number[] = [];
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next++ < reads) lat.push(await read());
+        }),
+      );
+      out[audited ? 'audited' : 'notAudited'] = summarize(lat, 0, (performance.now() - t0) / 1000);
+      await gw.audit?.flush();
+    } finally {
+      server.close();
+      await gw.close();
+      await db.close();
+    }
+  }
+  return out;
+}
+
 const redis = await startLocalRedis();
 const results = [];
+let audit: Record<string, PhaseResult> = {};
 try {
   results.push(await runAgainst('pglite', redis.url));
   if (process.env.DATABASE_URL) results.push(await runAgainst('postgres', redis.url));
+  console.error('  [audit overhead] in-process reads with and without the audit writer');
+  audit = await auditOverhead(redis.url);
 } finally {
   await redis.stop();
 }
@@ -272,6 +348,11 @@ for (const r of results) {
     );
   }
 }
+console.log('\nAudit overhead (in-process PGlite, GET Encounter/<id>, 8 in flight):');
+console.log('| audit | reads | per s | p50 ms | p99 ms |');
+console.log('|---|---|---|---|---|');
+for (const [k, p] of Object.entries(audit))
+  console.log(`| ${k} | ${p.requests} | ${p.perSecond} | ${p.p50Ms} | ${p.p99Ms} |`);
 const out = join(root, 'bench', 'results', 'api.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(

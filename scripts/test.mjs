@@ -3,6 +3,17 @@
 // this wrapper only checks the binary is there and says how to get it when it is not. Stores: PGlite always,
 // PostgreSQL too when DATABASE_URL is set.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+// A fresh checkout: install the dependencies first (npm ci with the lockfile, else npm install).
+if (!existsSync('node_modules/.bin/vitest')) {
+  const cmd = existsSync('package-lock.json') ? 'ci' : 'install';
+  console.error(`node_modules missing: running npm ${cmd} ...`);
+  if (spawnSync('npm', [cmd, '--no-audit', '--no-fund'], { stdio: 'inherit' }).status !== 0) {
+    console.error(`npm ${cmd} failed; fix the error above and run npm test again`);
+    process.exit(1);
+  }
+}
 
 if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
   console.error('redis-server not found: install it with `apt-get install -y redis-server` (the tests start their own)');
