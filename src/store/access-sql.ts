@@ -47,7 +47,7 @@ export function accessPredicate(
   if (!resourceType) parts.push(`${alias}.resource_type IN ('Organization', 'Endpoint')`);
   if (org) {
     const orgRef = params.add(`Organization/${org}`);
-    parts.push(`${orgRef}::text = ANY(${alias}.writer_orgs)`);
+    parts.push(`${alias}.writer_orgs @> ARRAY[${orgRef}::text]`);
     const wantTasks = !resourceType || resourceType === 'Task' || TASK_TARGET_TYPES.includes(resourceType);
     // add the parameter only when used (an unused parameter has no type)
     const orgP = wantTasks ? params.add(org) : '';

@@ -174,4 +174,37 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect(form.status).toBe(200);
     expect(form.body.entry).toHaveLength(5);
   });
+
+  it('when DELETE names criteria, then the single match is deleted; no match is 404 and several 412', async () => {
+    const id = pnr('19510101');
+    const p = (await ehr.post('/fhir/Patient', patient(id))).body;
+    expect((await ehr.delete(`/fhir/Patient?identifier=${PNR}|${id}`)).status).toBe(204);
+    expect((await ehr.get(`/fhir/Patient/${p.id}`)).status).toBe(410);
+    expect((await ehr.delete(`/fhir/Patient?identifier=${PNR}|${id}`)).status).toBe(404);
+    const twin = pnr('19520101');
+    await ehr.post('/fhir/Patient', patient(twin));
+    await ehr.post('/fhir/Patient', patient(twin));
+    expect((await ehr.delete(`/fhir/Patient?identifier=${twin}`)).status).toBe(412);
+    expect((await ehr.delete('/fhir/Patient')).status).toBe(400);
+    expect((await ehr.put('/fhir/Patient', patient(twin))).status).toBe(400);
+  });
+
+  it('when the request is not FHIR JSON or asks for a whole-system search, then 400 says what to send', async () => {
+    const xml = await request(app)
+      .post('/fhir/Patient')
+      .set('x-test-as', 'ehr')
+      .set('Content-Type', 'application/fhir+xml')
+      .send('<Patient/>');
+    expect(xml.status).toBe(400);
+    expect(xml.body.issue[0].diagnostics).toMatch(/application\/fhir\+json/);
+    const plain = await request(app)
+      .post('/fhir/Patient')
+      .set('x-test-as', 'ehr')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(patient(pnr('19530101'))));
+    expect(plain.status).toBe(201);
+    expect((await ehr.get('/fhir')).status).toBe(400);
+    const notBundle = await ehr.post('/fhir', patient(pnr('19540101')));
+    expect(notBundle.status).toBe(400);
+  });
 });

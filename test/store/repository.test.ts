@@ -4,7 +4,7 @@ import type { ClosableDb } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository, ResourceChange } from '../../src/store/repository.port';
 import { openTestDb, testDatabases } from '../support/db';
-import { encounter, KOMMUNKOD, municipality, patient, PNR } from './fixtures';
+import { encounter, KOMMUNKOD, municipality, patient, PNR, SVU_TASK, task } from './fixtures';
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -226,5 +226,59 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     const b = await repo.create(patient('198001021234', 'Since'));
     const r = await repo.search('Patient', { family: 'since', _lastUpdated: `gt${a.meta!.lastUpdated!}` });
     expect(r.resources.map((p) => p.id)).toEqual([b.id]);
+  });
+
+  it('when Tasks are searched by code, business status, deadline and owner, then the index answers and sorts', async () => {
+    const owner = `Organization/own-${kind}`;
+    const mk = (code: string, authoredOn: string, deadline: string, business?: string) =>
+      repo.create(
+        task(code, owner, 'Patient/p1', 'Encounter/e1', {
+          authoredOn,
+          restriction: { period: { end: deadline } },
+          ...(business
+            ? {
+                businessStatus: {
+                  coding: [
+                    { system: 'https://svu-gateway.dev/fhir/CodeSystem/svu-task-business-status', code: business },
+                  ],
+                },
+              }
+            : {}),
+        }),
+      );
+    const a = await mk('inskrivningsmeddelande', '2026-02-01T08:00:00Z', '2026-02-02T08:00:00Z', 'overdue');
+    const b = await mk('utskrivningsklar', '2026-02-03T08:00:00Z', '2026-02-04T08:00:00Z', 'on-time');
+    const c = await mk('kallelse-sip', '2026-02-02T08:00:00Z', '2026-02-10T08:00:00Z');
+    const ids = async (q: Record<string, string | string[]>) =>
+      (await repo.search('Task', { owner, ...q })).resources.map((t) => t.id);
+    expect(await ids({ code: `${SVU_TASK}|utskrivningsklar` })).toEqual([b.id]);
+    expect(await ids({ code: 'kallelse-sip,utskrivningsklar' })).toEqual([b.id, c.id]);
+    expect(await ids({ 'business-status': 'overdue' })).toEqual([a.id]);
+    expect(await ids({ 'business-status:missing': 'true' })).toEqual([c.id]);
+    expect(await ids({ deadline: 'lt2026-02-05' })).toEqual([a.id, b.id]);
+    expect(await ids({ deadline: ['ge2026-02-02', 'le2026-02-04T23:59:59Z'] })).toEqual([a.id, b.id]);
+    expect(await ids({ _sort: 'authored-on' })).toEqual([a.id, c.id, b.id]);
+    expect(await ids({ _sort: '-authored-on' })).toEqual([b.id, c.id, a.id]);
+    expect(await ids({ encounter: 'Encounter/e1', patient: 'p1', _count: '1' })).toHaveLength(1);
+    expect((await repo.search('Task', { owner, _summary: 'count' })).total).toBe(3);
+  });
+
+  it('when names are searched, then matching is by prefix, case and accent insensitive, or contains', async () => {
+    const p = await repo.create(patient('199001011234', 'Öberg-Ståhl'));
+    const ids = async (q: Record<string, string>) => (await repo.search('Patient', q)).resources.map((x) => x.id);
+    expect(await ids({ family: 'oberg' })).toEqual([p.id]);
+    expect(await ids({ name: 'ÖBERG-STÅHL' })).toEqual([p.id]);
+    expect(await ids({ 'family:contains': 'stahl' })).toEqual([p.id]);
+    expect(await ids({ 'family:exact': 'oberg' })).toEqual([]);
+  });
+
+  it('when type history is asked with _since, then only later versions come back, newest first', async () => {
+    const a = await repo.create<Encounter>(encounter('S-1', 'Patient/x'));
+    await new Promise((r) => setTimeout(r, 5));
+    const b = await repo.update<Encounter>({ ...a, status: 'finished' });
+    const h = await repo.history('Encounter', undefined, { _since: b.meta!.lastUpdated! });
+    expect(h.map((e) => `${e.id}/${e.versionId}`)).toContain(`${a.id}/2`);
+    expect(h.map((e) => `${e.id}/${e.versionId}`)).not.toContain(`${a.id}/1`);
+    expect(await code(repo.history('Encounter', undefined, { _sort: 'x' }))).toBe('bad-request');
   });
 });
