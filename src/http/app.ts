@@ -39,7 +39,6 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('query parser', 'extended');
 
   app.use(requestContext(ctx.logger, ctx.metrics));
   app.use(healthRoutes(deps.readiness));
