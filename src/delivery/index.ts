@@ -65,7 +65,7 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
       service.deliveryQueue() as Queue,
       ...service
         .consumerNames()
-        .map((n) => createQueue(n, { redisUrl: ctx.redisUrl, prefix: cfg.QUEUE_PREFIX }) as Queue),
+        .map((n) => createQueue<unknown>(n, { redisUrl: ctx.redisUrl, prefix: cfg.QUEUE_PREFIX }) as Queue),
     ]);
 
   metrics.setCollector(async () => {

@@ -80,7 +80,8 @@ export function subscriptionRoutes(d: SubscriptionRoutesDeps): Router {
       const num = (v: unknown, dflt: number): number => {
         if (v === undefined || v === '') return dflt;
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new GatewayError('bad-request', `${String(v)} is not an event number`);
+        if (!Number.isInteger(n) || n < 0)
+          throw new GatewayError('bad-request', `${JSON.stringify(v)} is not an event number`);
         return n;
       };
       const until = num(req.query.eventsUntilNumber, entry.eventsSinceStart);

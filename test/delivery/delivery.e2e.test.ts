@@ -3,7 +3,7 @@ import type { Task } from '@medplum/fhirtypes';
 import type { ClosableDb } from '../../src/store/db.port';
 import { verifySignature } from '../../src/delivery/signature';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
-import { eventNumbers, notificationType, startReceiver, waitFor, type TestReceiver } from './helpers';
+import { eventNumbers, notificationType, startReceiver, waitFor } from './helpers';
 import {
   createDeliveryService,
   fastOptions,
