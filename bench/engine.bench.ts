@@ -4,6 +4,7 @@
  *   npx tsx bench/engine.bench.ts
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getAgreement, loadAgreements } from '../src/agreements/load-agreements';
@@ -21,6 +22,7 @@ const mix = AGREEMENT_MIX.map((id) => getAgreement(agreements, id));
 
 let peakRss = process.memoryUsage().rss;
 let evalNs = 0n;
+let evalCpuUs = 0;
 let facts = 0;
 let tasks = 0;
 let rejected = 0;
@@ -32,6 +34,7 @@ for (let first = 0; first < STAYS; first += CHUNK) {
   const batch: StayFact[][] = new Array<StayFact[]>(n);
   for (let i = 0; i < n; i++) batch[i] = syntheticStay(first + i + 1, { involvedShare: INVOLVED_SHARE });
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const stay = batch[i]!;
     const e = evaluateStay(stay, mix[(first + i) % mix.length]!);
@@ -42,6 +45,8 @@ for (let first = 0; first < STAYS; first += CHUNK) {
     byCategory.set(c, (byCategory.get(c) ?? 0) + 1);
   }
   evalNs += process.hrtime.bigint() - t0;
+  const c1 = process.cpuUsage(c0);
+  evalCpuUs += c1.user + c1.system;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 
@@ -60,6 +65,10 @@ const result = {
   involvedShare: INVOLVED_SHARE,
   agreements: [...new Set(AGREEMENT_MIX)],
   evaluateMs: Math.round(evalMs),
+  /** CPU time of the evaluation loops (user + system, includes GC): a fairer figure on a loaded machine. */
+  evaluateCpuMs: Math.round(evalCpuUs / 1000),
+  staysPerCpuSecond: Math.round(STAYS / (evalCpuUs / 1e6)),
+  loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
   wallMsIncludingGeneration: Math.round(wallMs),
   staysPerSecond: Math.round(STAYS / (evalMs / 1000)),
   factsPerSecond: Math.round(facts / (evalMs / 1000)),
@@ -73,6 +82,9 @@ console.table({
   facts: result.facts,
   tasks: result.tasks,
   'evaluate ms': result.evaluateMs,
+  'evaluate CPU ms': result.evaluateCpuMs,
+  'stays per CPU s': result.staysPerCpuSecond,
+  'load average (1 min)': result.loadAverage1m,
   'wall ms (incl. generation)': result.wallMsIncludingGeneration,
   'stays/s': result.staysPerSecond,
   'facts/s': result.factsPerSecond,
