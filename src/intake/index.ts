@@ -2,7 +2,7 @@ import type { Agreement } from '../core/agreements/agreement.schema';
 import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability, Role } from '../compose.types';
 import { loadProfiles, type SenderProfile } from '../mapping/profile';
-import { createRepository } from '../store/repository.pg';
+import { PgRepository } from '../store/repository.pg';
 import type { Db } from '../store/db.port';
 import type { FhirRepository, RepositoryHooks } from '../store/repository.port';
 import { intakeAdminRoutes } from './admin.routes';
@@ -23,8 +23,12 @@ export interface IntakeServices {
 
 const services = new WeakMap<AppContext, IntakeServices>();
 
-/** Intake's repository: system scope, no hooks (its own writes must not re-enter intake). */
-export const intakeRepository = (tx: Db): FhirRepository => createRepository(tx, { system: true });
+/**
+ * Intake's repository: system scope, no hooks (its own writes must not re-enter intake), bound to the
+ * caller's transaction (no savepoint per call: intake's whole message already runs in one savepoint).
+ */
+export const intakeRepository = (tx: Db): FhirRepository =>
+  new PgRepository(tx, { system: true }, undefined, {}, { inTransaction: true });
 
 /** One set of intake services per AppContext (the capability and the FHIR router's hook share it). */
 export function intakeServices(ctx: AppContext): IntakeServices {

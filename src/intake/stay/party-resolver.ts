@@ -16,10 +16,16 @@ function partyIdentifier(p: Party): { system: string; value: string } {
   }
 }
 
-/** Organizations found by identifier, kept for a while (positive hits only: a new Organization is seen at once). */
+/**
+ * Organizations found by identifier, kept for a while: hits for `ttlMs`, misses for a much shorter `missTtlMs`
+ * (a newly registered Organization is used within seconds; until then Tasks get a logical reference).
+ */
 export class OrganizationCache {
-  private readonly hits = new Map<string, { ref: Reference<Organization>; until: number }>();
-  constructor(private readonly ttlMs = 60_000) {}
+  private readonly hits = new Map<string, { ref: Reference<Organization> | undefined; until: number }>();
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly missTtlMs = 2_000,
+  ) {}
 
   async lookup(
     repo: FhirRepository,
@@ -32,7 +38,10 @@ export class OrganizationCache {
     if (hit && hit.until > nowMs) return hit.ref;
     const found = await repo.search<Organization>('Organization', { identifier: key, _count: '1' });
     const org = found.resources[0];
-    if (!org?.id) return undefined;
+    if (!org?.id) {
+      this.hits.set(key, { ref: undefined, until: nowMs + this.missTtlMs });
+      return undefined;
+    }
     const ref: Reference<Organization> = { reference: `Organization/${org.id}`, identifier: { system, value } };
     if (org.name) ref.display = org.name;
     this.hits.set(key, { ref, until: nowMs + this.ttlMs });
