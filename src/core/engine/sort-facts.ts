@@ -55,11 +55,11 @@ export function orderFacts(facts: readonly StayFact[]): { ordered: TimedFact[]; 
     seen.add(t.fact.id);
     ordered.push(t);
   }
-  const seenInvalid = new Set<string>();
-  return {
-    ordered,
-    invalid: invalid
-      .filter((f) => !seen.has(f.id) && !seenInvalid.has(f.id) && seenInvalid.add(f.id))
-      .sort((a, b) => (a.id < b.id ? -1 : 1)),
-  };
+  const invalidOnce: StayFact[] = [];
+  for (const f of [...invalid].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    if (seen.has(f.id)) continue;
+    seen.add(f.id);
+    invalidOnce.push(f);
+  }
+  return { ordered, invalid: invalidOnce };
 }

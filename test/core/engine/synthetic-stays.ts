@@ -87,6 +87,15 @@ export function syntheticStay(seed: number, opts: SyntheticOptions = {}): StayFa
   add(t, { kind: 'estimated-discharge-set', date: day(72 + Math.floor(r() * 96)) });
   if (r() < 0.3) add((t += 20 + r() * 30), { kind: 'estimated-discharge-set', date: day(120 + Math.floor(r() * 96)) });
   if (r() < 0.1) add((t += 2), { kind: 'transferred', ward: 'AVD-9', hospital: r() < 0.5 ? 'SE-H3' : undefined });
+  // The municipality rejects the case and the registration is corrected (003 step 1a).
+  if (involved && r() < 0.05)
+    add((t += 3), { kind: 'patient-updated', patient: { municipality: pick(MUNICIPALITIES) } });
+  // A later re-assessment of the needs (the category changes).
+  if (involved && r() < 0.1)
+    add((t += 4), {
+      kind: 'needs-assessed',
+      needs: pick<Need[]>([['socialtjanst'], ['kommunal-hsl', 'socialtjanst'], ['ingen']]),
+    });
   if (r() < 0.05) {
     add((t += 5), { kind: 'admission-cancelled' });
     return facts;
