@@ -1,4 +1,4 @@
-import { holidayPeriods, type HolidayPeriod } from './swedish-holidays';
+import { holidayPeriods, nextHolidayPeriod, type HolidayPeriod } from './swedish-holidays';
 import { addDaysToDate, localDate } from './stockholm-time';
 
 /** Anything with a deadline (a TaskSpec, a stored Task's summary). */
@@ -35,4 +35,15 @@ export function deadlinesOverHolidays<T extends HasDue>(
       })
       .sort((a, b) => Date.parse(a.due!) - Date.parse(b.due!)),
   }));
+}
+
+/** "What falls due over the next major holiday": the next period from `fromDate` and the items due in it. */
+export function deadlinesOverNextHoliday<T extends HasDue>(
+  items: readonly T[],
+  fromDate: string,
+  minDays = 3,
+): HolidayDeadlines<T> | undefined {
+  const period = nextHolidayPeriod(fromDate, minDays);
+  if (!period) return undefined;
+  return deadlinesOverHolidays(items, period.start, 0, minDays).find((p) => p.period.start === period.start);
 }

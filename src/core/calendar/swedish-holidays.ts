@@ -115,3 +115,8 @@ export function holidayPeriods(from: string, to: string, minDays = 3): HolidayPe
   flush();
   return out.filter((p) => p.end >= from && p.start <= to);
 }
+
+/** The first major holiday period that ends on or after `fromDate` (looks up to 400 days ahead). */
+export function nextHolidayPeriod(fromDate: string, minDays = 3): HolidayPeriod | undefined {
+  return holidayPeriods(fromDate, addDaysToDate(fromDate, 400), minDays)[0];
+}

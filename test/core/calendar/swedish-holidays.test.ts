@@ -2,6 +2,8 @@ import Holidays from 'date-holidays';
 import { describe, expect, it } from 'vitest';
 import {
   deadlinesOverHolidays,
+  deadlinesOverNextHoliday,
+  nextHolidayPeriod,
   easterSunday,
   holidayPeriods,
   isNonWorkingDay,
@@ -74,5 +76,23 @@ describe('major holiday periods (001 §5: storhelger med många röda dagar i f�
     const r = deadlinesOverHolidays(items, '2026-03-30', 14);
     expect(r).toHaveLength(1);
     expect(r[0]!.due.map((i) => i.key)).toEqual(['a', 'b', 'late-utc']);
+  });
+});
+
+describe('the next major holiday', () => {
+  it('when asked in late November 2026, then Christmas is next and the deadlines due over it are listed', () => {
+    expect(nextHolidayPeriod('2026-11-24')).toMatchObject({ start: '2026-12-24', end: '2026-12-27', days: 4 });
+    const r = deadlinesOverNextHoliday(
+      [
+        { key: 'x', due: '2026-12-25T09:00:00+01:00' },
+        { key: 'y', due: '2026-12-28T09:00:00+01:00' },
+      ],
+      '2026-11-24',
+    );
+    expect(r?.due.map((i) => i.key)).toEqual(['x']);
+  });
+
+  it('when asked in the middle of a holiday, then that holiday is the answer', () => {
+    expect(nextHolidayPeriod('2026-04-05')).toMatchObject({ start: '2026-04-03', end: '2026-04-06' });
   });
 });

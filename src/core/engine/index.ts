@@ -1,0 +1,4 @@
+/** The discharge-coordination engine (docs/engine.md). */
+export { evaluateStay } from './evaluate';
+export { partyKey } from './parties';
+export * from './types';
