@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: everything in one process tree (API, MLLP listener, workers), with the demo region on an empty
 // store. Plain Node, no dependencies, so it runs on a fresh machine with only Node 20:
-//   1. node_modules missing → `npm ci` (or `npm install` without a lockfile);
+//   1. node_modules missing → `npm install` (it follows package-lock.json; `npm ci` is not used because the
+//      registry mirror here lacks some other platforms' optional packages, which `npm ci` insists on);
 //   2. no REDIS_URL and no redis-server → install it with apt-get when root (or passwordless sudo), else say how;
 //   3. exec `npx tsx src/main.ts <mode>` (mode = first argument, default `all`) and forward signals.
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,11 +19,10 @@ const fail = (line) => {
 };
 
 if (!existsSync(path.join(root, 'node_modules', '.bin', 'tsx'))) {
-  const lock = existsSync(path.join(root, 'package-lock.json'));
-  console.error(`node_modules missing: running npm ${lock ? 'ci' : 'install'} ...`);
-  const r = run('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund']);
+  console.error('node_modules missing: running npm install ...');
+  const r = run('npm', ['install', '--no-audit', '--no-fund']);
   if (r.status !== 0)
-    fail(`npm ${lock ? 'ci' : 'install'} failed (exit ${r.status}); fix the error above and run npm start again`);
+    fail(`npm install failed (exit ${r.status}); fix the error above and run npm start again`);
 }
 
 const hasRedis = () => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;

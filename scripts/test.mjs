@@ -5,9 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-// A fresh checkout: install the dependencies first (npm ci with the lockfile, else npm install).
+// A fresh checkout: install the dependencies first (`npm install` follows package-lock.json; `npm ci` is not
+// used because the registry mirror here lacks other platforms' optional packages, which `npm ci` insists on).
 if (!existsSync('node_modules/.bin/vitest')) {
-  const cmd = existsSync('package-lock.json') ? 'ci' : 'install';
+  const cmd = 'install';
   console.error(`node_modules missing: running npm ${cmd} ...`);
   if (spawnSync('npm', [cmd, '--no-audit', '--no-fund'], { stdio: 'inherit' }).status !== 0) {
     console.error(`npm ${cmd} failed; fix the error above and run npm test again`);
