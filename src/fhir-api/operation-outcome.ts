@@ -83,6 +83,13 @@ export function asGatewayError(e: unknown): GatewayError {
     return new GatewayError('bad-request', `The body is not valid JSON: ${typed.message ?? 'parse error'}`);
   if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
     return new GatewayError('bad-request', typed.message ?? 'Unsupported body encoding');
+  // PostgreSQL: a deadlock, serialization failure or duplicate key between concurrent writers → retryable 409;
+  // the database unreachable or refusing connections → 503
+  const pgCode = (e as { code?: unknown } | null)?.code;
+  if (pgCode === '40P01' || pgCode === '40001' || pgCode === '23505')
+    return new GatewayError('conflict', 'The request collided with a concurrent change of the same data: retry it');
+  if (pgCode === 'ECONNREFUSED' || pgCode === '57P01' || pgCode === '57P03' || pgCode === '53300')
+    return new GatewayError('unavailable', 'The database is not reachable right now: retry later');
   return new GatewayError('internal', 'The server failed to handle the request; it has been logged');
 }
 
