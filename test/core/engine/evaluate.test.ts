@@ -56,7 +56,7 @@ describe('admission notification (step 1)', () => {
     expect(e.state.assessedAt).toBe('2026-05-06T13:30:00.000Z');
   });
 
-  it('when the patient needs nothing after discharge (category A), then no task arises (002: outside the law)', () => {
+  it('when the patient needs nothing after discharge (category A), then no task arises: outside the target group (001 §3, 003, 002)', () => {
     const e = ev(
       [
         b.admitted(ADM),
