@@ -13,6 +13,7 @@ import { startMllpServer, type MllpServer } from './hl7v2/mllp-server';
 import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
+import { intakeMetrics } from './intake-metrics';
 
 export interface IntakeServices {
   deps: StayApplierDeps;
@@ -49,7 +50,8 @@ export function intakeServices(ctx: AppContext): IntakeServices {
     },
   };
   const profiles = loadProfiles();
-  const process = createHl7Processor({
+  const observe = intakeMetrics(ctx.metrics);
+  const processMessage = createHl7Processor({
     db: ctx.db,
     profiles,
     clock: ctx.clock,
@@ -57,6 +59,12 @@ export function intakeServices(ctx: AppContext): IntakeServices {
     apply: createAdtApplier(deps, intakeRepository),
     maxChars: ctx.config.MAX_BODY_BYTES,
   });
+  const process: Hl7Processor = async (raw, meta) => {
+    const t0 = performance.now();
+    const outcome = await processMessage(raw, meta);
+    observe(outcome, meta.channel, (performance.now() - t0) / 1000);
+    return outcome;
+  };
   const s: IntakeServices = { deps, profiles, process, hooks: buildHooks(deps, intakeRepository) };
   services.set(ctx, s);
   return s;

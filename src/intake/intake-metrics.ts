@@ -1,0 +1,27 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Hl7Outcome } from './hl7v2/process-message';
+
+/** HL7 v2 intake counters on the process registry (created once per registry). */
+export function intakeMetrics(registry: Registry): (outcome: Hl7Outcome, channel: string, seconds: number) => void {
+  const messages =
+    (registry.getSingleMetric('svu_hl7_messages_total') as Counter<'channel' | 'status' | 'ack'> | undefined) ??
+    new Counter({
+      name: 'svu_hl7_messages_total',
+      help: 'HL7 v2 messages received, by channel (mllp/http), stored status (accepted/ignored/rejected/error/duplicate) and ACK code',
+      labelNames: ['channel', 'status', 'ack'],
+      registers: [registry],
+    });
+  const latency =
+    (registry.getSingleMetric('svu_hl7_ack_seconds') as Histogram<'channel'> | undefined) ??
+    new Histogram({
+      name: 'svu_hl7_ack_seconds',
+      help: 'Time from receiving an HL7 v2 message to its ACK (after the commit)',
+      labelNames: ['channel'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+  return (outcome, channel, seconds) => {
+    messages.inc({ channel, status: outcome.duplicate ? 'duplicate' : outcome.status, ack: outcome.ackCode });
+    latency.observe({ channel }, seconds);
+  };
+}

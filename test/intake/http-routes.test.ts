@@ -1,0 +1,94 @@
+import express from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthContext } from '../../src/auth/auth-context';
+import { adt, OBX } from '../mapping/adt-builder';
+import { intakeHarness, type IntakeHarness } from './harness';
+
+/** The shell puts bearer auth on /hl7v2 and /admin; here a header stands in for a verified token. */
+function appWith(h: IntakeHarness) {
+  const app = express();
+  app.use((req, res, next) => {
+    const scopes = req.get('x-test-scopes');
+    if (scopes !== undefined) {
+      const auth: AuthContext = {
+        clientId: 'demo-ehr',
+        scopes: scopes.split(' '),
+        access: { role: 'hospital' },
+        admin: scopes.includes('admin'),
+      };
+      res.locals.auth = auth;
+    }
+    next();
+  });
+  h.intake.mountRoutes?.(app);
+  return app;
+}
+
+describe('POST /hl7v2 and the admin message view', () => {
+  let h: IntakeHarness;
+  let app: express.Express;
+  beforeAll(async () => {
+    h = await intakeHarness('pglite');
+    app = appWith(h);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const post = (body: string, scopes?: string, type = 'x-application/hl7-v2+er7') => {
+    const r = request(app).post('/hl7v2').set('Content-Type', type);
+    if (scopes !== undefined) void r.set('x-test-scopes', scopes);
+    return r.send(body);
+  };
+
+  it('when no token is given, then 401', async () => {
+    expect((await post(adt({ event: 'A01' }))).status).toBe(401);
+  });
+
+  it('when the client may not write Encounters, then 403', async () => {
+    expect((await post(adt({ event: 'A01' }), 'system/Task.rs')).status).toBe(403);
+  });
+
+  it('when the body is not HL7 v2 ER7, then 415', async () => {
+    expect((await post('{}', 'system/Encounter.cu', 'application/json')).status).toBe(415);
+  });
+
+  it('when an A01 is posted, then 200 with the AA ACK as x-application/hl7-v2+er7', async () => {
+    const r = await post(
+      adt({ event: 'A01', visit: 'HTTP-1', control: 'H-1', obx: [OBX.needs('socialtjanst')] }),
+      'system/Encounter.cu',
+    );
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toContain('x-application/hl7-v2+er7');
+    expect(r.text).toContain('MSA|AA|H-1');
+  });
+
+  it('when a message is rejected, then the ACK carries ERR and admins find it with its reason and raw text', async () => {
+    const r = await post(
+      adt({ event: 'A01', visit: 'HTTP-2', control: 'H-BAD', pnr: '193803129829' }),
+      'system/Encounter.cu',
+    );
+    expect(r.text).toContain('MSA|AE|H-BAD');
+    expect(r.text).toContain('ERR|');
+    const list = await request(app)
+      .get('/admin/api/hl7/messages?status=rejected&include=raw')
+      .set('x-test-scopes', 'admin');
+    expect(list.status).toBe(200);
+    const row = (
+      list.body as { messages: { controlId: string; errorCode: string; raw: string; id: number; channel: string }[] }
+    ).messages.find((m) => m.controlId === 'H-BAD');
+    expect(row).toMatchObject({ errorCode: 'invalid-personnummer', channel: 'http' });
+    expect(row?.raw).toContain('PID|');
+    const one = await request(app).get(`/admin/api/hl7/messages/${row?.id}`).set('x-test-scopes', 'admin');
+    expect(one.body).toMatchObject({ controlId: 'H-BAD', status: 'rejected' });
+    const summary = await request(app).get('/admin/api/hl7/summary').set('x-test-scopes', 'admin');
+    expect(summary.body.byStatus.rejected.count).toBeGreaterThanOrEqual(1);
+    expect(summary.body.byStatus.accepted.count).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when messages were processed, then /metrics counters show them by status and ACK', async () => {
+    const text = await h.ctx.metrics.metrics();
+    expect(text).toMatch(/svu_hl7_messages_total\{channel="http",status="accepted",ack="AA"\} [1-9]/);
+    expect(text).toMatch(/svu_hl7_messages_total\{channel="http",status="rejected",ack="AE"\} [1-9]/);
+  });
+});
