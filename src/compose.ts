@@ -7,9 +7,10 @@ import { createAuditWriter, type AuditSink } from './audit/audit-writer';
 import { createApp } from './http/app';
 import type { ReadinessCheck } from './http/health.routes';
 import type { Db } from './store/db.port';
-import type { FhirRepository } from './store/repository.port';
+import type { FhirRepository, RepositoryHooks } from './store/repository.port';
 import { createRepository } from './store/repository.pg';
 import { createDeadlinesCapability } from './deadlines';
+import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
 import { createValidator } from './fhir/validator';
@@ -52,19 +53,32 @@ export function publicBaseUrl(ctx: AppContext): string {
  * then the FHIR router last.
  */
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
-  const caps: Capability[] = [];
-  // INTEGRATION POINT — delivery comes first once src/delivery/index.ts exists:
-  //   const delivery = createDeliveryCapability(ctx);   // outbox relay, rest-hooks, /admin DLQ
-  //   caps.push(delivery);
-  // and then deadlines gets it: createDeadlinesCapability(ctx, { delivery }).
-  caps.push(createDeadlinesCapability(ctx)); // timers, escalation ladder, reconciler, /admin/api deadline views
-  caps.push(createIntakeCapability(ctx)); // POST /hl7v2, MLLP listener (role mllp), admin message view
-  caps.push(await fhirApiCapability(ctx)); // the generic FHIR REST API: always last under /fhir
-  return caps;
+  // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
+  const delivery = createDeliveryCapability(ctx);
+  return [
+    delivery,
+    // Deadline timers, escalation ladder, reconciler; consumes Task changes from delivery's outbox relay.
+    createDeadlinesCapability(ctx, { delivery }),
+    // POST /hl7v2, the MLLP listener (role mllp), the admin message view.
+    createIntakeCapability(ctx),
+    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks and
+    // intake's Encounter → stay-fact derivation inside each write's transaction.
+    await fhirApiCapability(ctx, combineHooks([delivery.repositoryHooks, intakeHooks(ctx)])),
+  ];
 }
 
-/** The FHIR R4 REST API at /fhir; its repository runs intake's hooks (Encounter writes → stay facts). */
-async function fhirApiCapability(ctx: AppContext): Promise<Capability> {
+/** Runs several hooks in order inside the same write transaction (the first that throws aborts the write). */
+export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
+  const after = all.map((h) => h.afterWrite?.bind(h)).filter((f) => f !== undefined);
+  return {
+    async afterWrite(tx, change, scope) {
+      for (const f of after) await f(tx, change, scope);
+    },
+  };
+}
+
+/** The FHIR R4 REST API at /fhir. */
+async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promise<Capability> {
   const validator = await createValidator({ today: () => ctx.clock.now() });
   const base = publicBaseUrl(ctx);
   return {
@@ -75,7 +89,7 @@ async function fhirApiCapability(ctx: AppContext): Promise<Capability> {
         createFhirRouter({
           db: ctx.db,
           validator,
-          hooks: intakeHooks(ctx),
+          hooks,
           baseUrl: `${base}/fhir`,
           tokenUrl: `${base}/auth/token`,
           logger: ctx.logger,

@@ -4,6 +4,7 @@ import type { AuditEvent, Bundle, Encounter } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
 import { testDatabases } from '../support/db';
+import { uniquePrefix } from '../support/redis';
 import { openShell, type Shell } from '../http/shell-fixture';
 
 const PNR_SYSTEM = 'http://electronichealth.se/identifier/personnummer';
@@ -46,8 +47,9 @@ describe.each(testDatabases())('gateway end to end on %s', (kind) => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    shell = await openShell({ kind, full: true });
+    shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix() } });
     await loadDemoRegion(shell.db, systemRepository);
+    for (const c of shell.gateway.capabilities) await c.start?.(new Set(['api'] as const));
     for (const id of ['demo-ehr', 'demo-sala', 'demo-vasteras']) {
       const res = await request(shell.gateway.app)
         .post('/auth/token')
