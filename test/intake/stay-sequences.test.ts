@@ -110,6 +110,7 @@ describe.each(testDatabases())('stay sequences (all trigger events, order, repla
     ]);
     expect(facts.rows.map((r) => r.kind)).toEqual(['estimated-discharge-set']);
     expect((await h.tasks(stayId('S-A05'))).map(codeOf)).not.toContain('inskrivningsmeddelande');
+    expect((await h.repo.read<Encounter>('Encounter', stayId('S-A05'))).status).toBe('planned');
   });
 
   it('when A03 arrives before A08 (out of order), then the end state equals the in-order one', async () => {

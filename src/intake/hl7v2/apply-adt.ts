@@ -84,7 +84,8 @@ function buildEncounter(
   const e = m.encounter;
   const others = (existing?.identifier ?? []).filter((i) => i.system !== e.visit.system);
   const start = state.admittedAt ?? existing?.period?.start ?? e.admittedAt;
-  const status = ENCOUNTER_STATUS[state.status];
+  // Facts without an admission yet (A05 pre-admit, or an A08 that overtook its A01): the stay is planned.
+  const status = !state.admittedAt && state.status === 'in-progress' ? 'planned' : ENCOUNTER_STATUS[state.status];
   const end = status === 'finished' ? (state.dischargedAt ?? e.dischargedAt) : undefined;
   const ward = state.ward ?? e.ward;
   const encounter: Encounter = {
