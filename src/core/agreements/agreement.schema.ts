@@ -48,7 +48,11 @@ export const deadlineSchema = z
     from: anchorSchema,
     source: sourceSchema,
   })
-  .strict();
+  .strict()
+  .refine((d) => d.kind !== 'elapsed' || !/[YM]/.test(d.after.split('T')[0] ?? ''), {
+    message: 'years and months have no fixed length: use kind calendar-days or end-of-day',
+    path: ['kind'],
+  });
 export type DeadlineSpec = z.infer<typeof deadlineSchema>;
 
 /** Who owns (must act on) a task: each notified party, the named care contact, or the hospital itself. */
@@ -139,7 +143,11 @@ export const agreementSchema = z
         criteria: z.array(criterionSchema),
         source: sourceSchema,
       })
-      .strict(),
+      .strict()
+      .refine((r) => !r.gate || r.criteria.length > 0, {
+        message: 'a readiness gate needs at least one criterion',
+        path: ['criteria'],
+      }),
     fvk: z
       .object({
         owner: z.enum(['primary-care', 'municipal-nurse-if-home-health-care']),
@@ -159,7 +167,13 @@ export const agreementSchema = z
       .strict(),
     /** LPT 7 a §: discharge to compulsory outpatient psychiatric care needs a coordinated plan first. */
     compulsoryOutpatientCare: z.object({ planDeadline: deadlineSchema, source: sourceSchema }).strict(),
-    escalation: z.object({ steps: z.array(ladderStepSchema).min(1), source: sourceSchema }).strict(),
+    escalation: z
+      .object({ steps: z.array(ladderStepSchema).min(1), source: sourceSchema })
+      .strict()
+      .refine((e) => new Set(e.steps.map((s) => s.id)).size === e.steps.length, {
+        message: 'ladder step ids must be unique',
+        path: ['steps'],
+      }),
     holidays: z
       .object({
         /** Deadlines keep running on calendar days over holidays (001 §5). */

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,6 +201,41 @@ describe('extends and validation', () => {
     await writeFile(file, JSON.stringify({ id: 'badpay', extends: 'lag', payment: { model: 'barter' } }));
     await expect(loadAgreements({ extraDir: dir })).rejects.toThrow(/badpay\.json: payment\.model/);
     await rm(file);
+  });
+
+  it('when a deadline adds months as elapsed time or ladder ids repeat, then the load fails before any evaluation could throw', () => {
+    const r = resolveAgreements([
+      { file: 'lag.json', json: JSON.parse(readFileSync('agreements/lag.json', 'utf8')) },
+      {
+        file: 'months.json',
+        json: {
+          id: 'months',
+          extends: 'lag',
+          tasks: { 'sip-uppfoljning': { deadline: { after: 'P1M', kind: 'elapsed' } } },
+          escalation: {
+            steps: [
+              {
+                id: 'a',
+                at: { offset: 'PT0S', from: 'deadline' },
+                kind: 'overdue',
+                to: 'owner',
+                source: { document: 'x', section: 'y' },
+              },
+              {
+                id: 'a',
+                at: { offset: 'PT1H', from: 'deadline' },
+                kind: 'escalation',
+                to: 'owner',
+                source: { document: 'x', section: 'y' },
+              },
+            ],
+          },
+        },
+      },
+    ]);
+    const text = r.ok ? '' : r.problems.map((p) => `${p.file}:${p.path}:${p.message}`).join('\n');
+    expect(text).toContain('months.json:tasks.sip-uppfoljning.deadline.kind:years and months have no fixed length');
+    expect(text).toContain('months.json:escalation.steps:ladder step ids must be unique');
   });
 
   it('when a file is not JSON, then the load fails naming the file', async () => {
