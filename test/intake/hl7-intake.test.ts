@@ -102,6 +102,29 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(row).toEqual({ status: 'rejected', error_code: 'invalid-personnummer' });
   });
 
+  it('when PD1-12 flags protected identity, then the Patient carries the HL7 Sweden security label', async () => {
+    expect(ackCode(await h.send(adt({ event: 'A01', visit: 'V-107', pnr: '196604149861', protection: 'Y' })))).toBe(
+      'AA',
+    );
+    const enc = await h.repo.read<Encounter>('Encounter', stayId('V-107'));
+    const patient = await h.repo.read<Patient>('Patient', enc.subject?.reference?.split('/')[1] ?? '');
+    expect(patient.meta?.security).toEqual([
+      { system: 'http://hl7.se/fhir/ig/base/CodeSystem/SecurityLabel', code: 'sekretessmarkering' },
+    ]);
+  });
+
+  it('when the same patient comes back for a new stay, then one Patient and two Encounters', async () => {
+    await h.send(adt({ event: 'A01', visit: 'V-108a', pnr: '195207089839' }));
+    await h.send(adt({ event: 'A01', visit: 'V-108b', pnr: '195207089839' }));
+    const patients = await h.repo.search<Patient>('Patient', {
+      identifier: 'http://electronichealth.se/identifier/personnummer|195207089839',
+    });
+    expect(patients.resources.length).toBe(1);
+    const a = await h.repo.read<Encounter>('Encounter', stayId('V-108a'));
+    const b = await h.repo.read<Encounter>('Encounter', stayId('V-108b'));
+    expect(a.subject).toEqual(b.subject);
+  });
+
   it('when an unknown trigger event arrives, then AR with unknown-event', async () => {
     const ack = await h.send(adt({ event: 'A99', visit: 'V-105' }));
     expect(ackCode(ack)).toBe('AR');

@@ -127,6 +127,14 @@ describe('MLLP listener robustness (fast-check)', () => {
     expect(await client.next()).toContain('MSA|AA|P-3');
   });
 
+  it('when a message comes in ISO 8859-1 (MSH-18 8859/1), then the text is decoded as Latin-1', async () => {
+    const text = adt({ event: 'A01', visit: 'LATIN-1', control: 'L-1' }).replace('|P|2.5', '|P|2.5|||AL|NE|SWE|8859/1');
+    client.write(framed(Buffer.from(text, 'latin1')));
+    expect(msaCode(await client.next())).toBe('AA');
+    const row = await h.db.query<{ raw: string }>('SELECT raw FROM hl7_message WHERE control_id = $1', ['L-1']);
+    expect(row.rows[0]?.raw).toContain('Västerås');
+  });
+
   it('when a message is larger than the limit, then AR too-large, the head is kept as rejected, and the listener keeps serving', async () => {
     const huge = adt({ event: 'A01', visit: 'FUZZ-H', control: 'HUGE-1', extra: [`NTE|1||${'x'.repeat(200_000)}`] });
     client.write(framed(Buffer.from(huge)));
