@@ -8,7 +8,7 @@
  *    committed (`recorded_at`) and to the resulting outbox event reaching a second consumer queue (delivered).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Organization, Task } from '@medplum/fhirtypes';
 import { loadAgreements } from '../src/agreements/load-agreements';
@@ -28,8 +28,10 @@ import { openTestDb } from '../test/support/db';
 
 const quick = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_DEADLINES ?? (quick ? 50_000 : 1_000_000));
-const TASKS = quick ? 200 : 1000;
-const SPREAD_S = quick ? 5 : 15;
+const TASKS = Number(process.env.BENCH_LAG_TASKS ?? (quick ? 100 : 600));
+const SPREAD_S = Number(process.env.BENCH_LAG_SPREAD_S ?? (quick ? 10 : 60));
+/** Each Task's deadline lies this far after its own creation, so its steps are armed before they are due. */
+const LEAD_MS = 6000;
 const kind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 const logger = createLogger('error');
 
@@ -141,20 +143,6 @@ async function lag(db: Db, redisUrl: string) {
   const r = repo(db);
   const owner = (await r.create<Organization>({ resourceType: 'Organization', name: 'Kommun' })).id!;
   const requester = (await r.create<Organization>({ resourceType: 'Organization', name: 'Sjukhus' })).id!;
-  const start = Date.now() + 5000;
-  const ids: string[] = [];
-  for (let i = 0; i < TASKS; i++) {
-    const t = await r.create<Task>({
-      resourceType: 'Task',
-      status: 'requested',
-      intent: 'order',
-      code: { coding: [{ system: CODE_SYSTEM.task, code: 'inskrivningsmeddelande' }] },
-      owner: { reference: `Organization/${owner}` },
-      requester: { reference: `Organization/${requester}` },
-      restriction: { period: { end: new Date(start + Math.floor((i * SPREAD_S * 1000) / TASKS)).toISOString() } },
-    });
-    ids.push(t.id!);
-  }
   // Other traffic while the ladder runs: Tasks without deadlines, through the same outbox and consumers.
   let background = 0;
   let stop = false;
@@ -165,19 +153,41 @@ async function lag(db: Db, redisUrl: string) {
       await new Promise((res) => setTimeout(res, 5));
     }
   })();
-  const deadlineEnd = start + SPREAD_S * 1000 + 2000;
-  for (;;) {
-    const left = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM deadline_step WHERE task_id = ANY($1) AND fired_at IS NULL AND cancelled_at IS NULL`,
-      [ids],
-    );
-    if (Date.now() > deadlineEnd && Number(left.rows[0]!.n) === 0) break;
-    if (Date.now() > deadlineEnd + 60_000) throw new Error(`steps still pending: ${left.rows[0]!.n}`);
-    await new Promise((res) => setTimeout(res, 200));
+  const ids: string[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < TASKS; i++) {
+    // Creation is paced evenly over the spread; each Task then runs its ~4 steps over the next few seconds.
+    const at = t0 + Math.floor((i * SPREAD_S * 1000) / TASKS);
+    if (at > Date.now()) await new Promise((res) => setTimeout(res, at - Date.now()));
+    const t = await r.create<Task>({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: CODE_SYSTEM.task, code: 'inskrivningsmeddelande' }] },
+      owner: { reference: `Organization/${owner}` },
+      requester: { reference: `Organization/${requester}` },
+      restriction: { period: { end: new Date(Date.now() + LEAD_MS).toISOString() } },
+    });
+    ids.push(t.id!);
   }
-  await new Promise((res) => setTimeout(res, 1500)); // let the last events reach the sink
-  stop = true;
-  await noise;
+  const deadlineEnd = Date.now() + LEAD_MS + 2000;
+  let pendingLeft = 0;
+  try {
+    for (;;) {
+      const left = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM deadline_step WHERE task_id = ANY($1) AND fired_at IS NULL AND cancelled_at IS NULL`,
+        [ids],
+      );
+      pendingLeft = Number(left.rows[0]!.n);
+      if (Date.now() > deadlineEnd && pendingLeft === 0) break;
+      if (Date.now() > deadlineEnd + 60_000) break; // reported as pendingLeft
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    await new Promise((res) => setTimeout(res, 1500)); // let the last events reach the sink
+  } finally {
+    stop = true;
+    await noise;
+  }
   const rows = await db.query<{ due_at: Date; recorded_at: Date; outcome: { written?: string[] } }>(
     `SELECT due_at, recorded_at, outcome FROM deadline_step WHERE task_id = ANY($1) AND fired_at IS NOT NULL`,
     [ids],
@@ -201,18 +211,24 @@ async function lag(db: Db, redisUrl: string) {
   return {
     tasks: TASKS,
     stepsFired: rows.rows.length,
+    stepsStillPending: pendingLeft,
     spreadSeconds: SPREAD_S,
+    stepsPerSecond: Math.round((rows.rows.length / SPREAD_S) * 10) / 10,
     backgroundWrites: background,
     recordedLagMs: stats(recorded),
     deliveredLagMs: { ...stats(delivered), undelivered },
   };
 }
 
+const parts = (process.env.BENCH_PART ?? 'hold,lag').split(',');
 const redis = await startLocalRedis();
 const db = await openTestDb(kind);
 try {
-  const h = await hold(db, redis.url);
-  console.table([{ part: 'hold', ...h }]);
+  const previous = existsSync('bench/results/deadlines.json')
+    ? (JSON.parse(readFileSync('bench/results/deadlines.json', 'utf8')) as { hold?: unknown })
+    : {};
+  const h = parts.includes('hold') ? await hold(db, redis.url) : previous.hold;
+  if (parts.includes('hold')) console.table([{ part: 'hold', ...(h as object) }]);
   const l = await lag(db, redis.url);
   console.table([
     { lag: 'recorded (ms)', ...l.recordedLagMs },
