@@ -144,6 +144,13 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
       }
       const basic = parseBasic(authorization);
       const assertion = str(form.client_assertion);
+      const methods = [basic, assertion, str(form.client_secret)].filter((m) => m !== undefined).length;
+      if (methods > 1) {
+        throw new OAuthError('invalid_request', 'Use exactly one client authentication method (RFC 6749 §2.3)');
+      }
+      if (basic && str(form.client_id) && form.client_id !== basic.id) {
+        throw new OAuthError('invalid_request', 'client_id does not match the Basic credentials');
+      }
       let client: AuthClient;
       if (basic) client = await bySecret(basic.id, basic.secret, true);
       else if (assertion) {

@@ -89,6 +89,16 @@ describe.each(testDatabases())('token endpoint on %s', (kind) => {
     expect(res.headers['www-authenticate']).toMatch(/^Basic/);
   });
 
+  it('when two authentication methods are used at once, then 400 invalid_request', async () => {
+    const res = await request(app())
+      .post('/auth/token')
+      .set('Authorization', basic('muni', 'muni-secret'))
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: 'muni', client_secret: 'muni-secret' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
   it('when the grant type is not client_credentials, then 400 unsupported_grant_type', async () => {
     const res = await request(app())
       .post('/auth/token')
