@@ -154,6 +154,19 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
         issues.push({ path: p.path, severity: 'error', kind: 'profile', message: p.message });
       }
     }
+    if (resource.resourceType === 'Bundle') {
+      // Entries that claim one of our profiles get its checks too (medplum validates them as plain R4).
+      (resource.entry ?? []).forEach((entry, i) => {
+        const r = entry.resource;
+        const url = r?.meta?.profile?.find((u) => compiled.get(u)?.type === r.resourceType);
+        const cp = url ? compiled.get(url) : undefined;
+        if (!r || !cp) return;
+        for (const p of checkProfile(r, cp)) {
+          const path = `Bundle.entry[${i}].resource${p.path.slice(r.resourceType.length)}`;
+          issues.push({ path, severity: 'error', kind: 'profile', message: p.message });
+        }
+      });
+    }
     for (const e of extensionIssues(resource, extRules)) {
       issues.push({ path: e.path, severity: 'error', kind: 'profile', message: e.message });
     }

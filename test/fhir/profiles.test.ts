@@ -181,3 +181,16 @@ describe.each([
     expect(paths(t)).toEqual([]);
   });
 });
+
+describe('profiles inside Bundles', () => {
+  it('when a transaction entry claims SvuTask but lacks its owner, then the entry path is named', () => {
+    const t = buildTask(spec, refs);
+    delete t.owner;
+    const bundle = {
+      resourceType: 'Bundle' as const,
+      type: 'transaction' as const,
+      entry: [{ resource: t, request: { method: 'POST' as const, url: 'Task' } }],
+    };
+    expect(compiledValidator.check(bundle).map((i) => i.path)).toContain('Bundle.entry[0].resource.owner');
+  });
+});
