@@ -37,6 +37,7 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
   let timer: NodeJS.Timeout | undefined;
   let unsubscribeClock: (() => void) | undefined;
   let minHolidayDays = 3;
+  let running: Promise<void> | undefined;
   let ready!: (s: DeadlineService) => void;
   const serviceReady = new Promise<DeadlineService>((resolve) => (ready = resolve));
   // The delivery capability takes consumers before it starts (it starts first): register now, and let the
@@ -92,12 +93,19 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
       if (!deps.delivery) ctx.logger.warn('deadlines: no delivery capability, so no Task change reaches the ladder');
       s.startWorker();
       ready(s);
-      await s.reconcile();
-      await s.promoteDue();
-      const every = deps.reconcileEveryMs ?? 60_000;
-      timer = setInterval(() => {
-        s.reconcile().catch((e: Error) => ctx.logger.warn('deadline reconcile failed', { error: e.message }));
-      }, every);
+      // One reconciler pass at a time (a pass over a million pending steps takes minutes); the first one runs
+      // in the background so a large backlog does not hold up start-up.
+      const pass = (): void => {
+        if (running) return;
+        running = s
+          .reconcile()
+          .then(() => s.promoteDue())
+          .then(() => undefined)
+          .catch((e: Error) => ctx.logger.warn('deadline reconcile failed', { error: e.message }))
+          .finally(() => (running = undefined));
+      };
+      pass();
+      timer = setInterval(pass, deps.reconcileEveryMs ?? 60_000);
       timer.unref();
       if (ctx.clock instanceof ManualClock) {
         unsubscribeClock = ctx.clock.onChange(() => {
@@ -108,6 +116,7 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
     async stop() {
       if (timer) clearInterval(timer);
       unsubscribeClock?.();
+      await running;
       await service?.close();
     },
   };
