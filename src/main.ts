@@ -52,6 +52,9 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
     });
     redisUrl = running.redis.url;
     logger.info('started local redis-server', { port: running.redis.port });
+    if (mode !== 'all') {
+      logger.warn('REDIS_URL is unset: this process has its own private Redis; split processes must share one');
+    }
   }
 
   const metrics = new Registry();
