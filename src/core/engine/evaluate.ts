@@ -1,5 +1,5 @@
 import type { Agreement } from '../agreements/agreement.schema';
-import type { StayFact } from '../stay/facts';
+import type { ReadinessCriterion, StayFact } from '../stay/facts';
 import { deriveTasks } from './derive-tasks';
 import { activeReady, currentCategory, foldStay, inTargetGroup, type StayModel } from './fold-stay';
 import { orderFacts } from './sort-facts';
@@ -42,6 +42,12 @@ function applyEndings(m: StayModel, tasks: TaskSpec[]): TaskSpec[] {
   return tasks;
 }
 
+/** Criteria met now; a ready notice (active or held back) stands for the physician's assessment. */
+function metNow(m: StayModel): Set<ReadinessCriterion> {
+  if (!activeReady(m) && !m.pendingReady) return m.criteriaMet;
+  return new Set(m.criteriaMet).add('physician-assessed');
+}
+
 function toState(m: StayModel, agreement: Agreement): StayState {
   const ready = activeReady(m);
   const discharge = m.discharges.filter((d) => d.cancelledAt === undefined).at(-1);
@@ -54,7 +60,7 @@ function toState(m: StayModel, agreement: Agreement): StayState {
     inTargetGroup: inTargetGroup(m, agreement),
     sipNeeded: m.sipNeeded ?? agreement.categories[currentCategory(m)].sip,
     criteriaMet: agreement.readiness.criteria.filter((c) => m.criteriaMet.has(c)),
-    missingCriteria: agreement.readiness.gate ? missingCriteria(agreement.readiness.criteria, m.criteriaMet) : [],
+    missingCriteria: agreement.readiness.gate ? missingCriteria(agreement.readiness.criteria, metNow(m)) : [],
     compulsoryOutpatientCare: m.compulsoryOutpatientCare,
     outpatientServicesUnavailable: m.outpatientServicesUnavailable,
     agreement: agreement.id,

@@ -69,6 +69,8 @@ export interface StayModel {
   sipMeetingAt?: number;
   died?: { factId: string; at: number };
   cancelled?: { factId: string; at: number };
+  /** A ready notice the readiness gate held back; it activates when the last criterion is met. */
+  pendingReady?: { factId: string; at: number };
   compulsoryOutpatientCare: boolean;
   outpatientServicesUnavailable: boolean;
   rejected: { factId: string; reason: string }[];
@@ -131,6 +133,12 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number): void 
   }
 }
 
+/** Criteria the agreement's gate still needs; the ready notice itself is the physician's assessment (criterion 1). */
+function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof missingCriteria> {
+  if (!agreement.readiness.gate) return [];
+  return missingCriteria(agreement.readiness.criteria, new Set(m.criteriaMet).add('physician-assessed'));
+}
+
 const ENDED: Partial<Record<StayState['status'], string>> = {
   cancelled: 'the admission was cancelled',
   deceased: 'the patient has died',
@@ -186,17 +194,24 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       case 'readiness-criteria-met':
         for (const c of f.criteria) m.criteriaMet.add(c);
+        // A ready notice held back by the gate activates once the last criterion is met (001 §3).
+        if (m.pendingReady && open && gateMissing(m, agreement).length === 0) {
+          m.ready.push({ factId: m.pendingReady.factId, at: ms, hospital: m.hospital ?? '' });
+          m.pendingReady = undefined;
+        }
         break;
       case 'ready-for-discharge': {
         if (m.admittedAt === undefined) reject(f, 'ready for discharge before any admission is known');
         else if (!open) reject(f, 'ignored: the patient is already discharged');
-        else if (activeReady(m)) break;
+        else if (activeReady(m) || m.pendingReady) break;
         else {
-          // The ready notice itself is the physician's assessment (criterion 1).
-          const met = new Set(m.criteriaMet).add('physician-assessed');
-          const missing = agreement.readiness.gate ? missingCriteria(agreement.readiness.criteria, met) : [];
+          const missing = gateMissing(m, agreement);
           if (missing.length > 0) {
-            reject(f, `utskrivningsklar rejected: criteria not met (001 §3): ${missing.join(', ')}`);
+            m.pendingReady = { factId: f.id, at: ms };
+            reject(
+              f,
+              `utskrivningsklar not activated: criteria not met (001 §3): ${missing.join(', ')}; it activates when they are`,
+            );
           } else m.ready.push({ factId: f.id, at: ms, hospital: m.hospital ?? '' });
         }
         break;
@@ -204,6 +219,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
       case 'ready-withdrawn': {
         const r = activeReady(m);
         if (!open) reject(f, 'ignored: the patient is already discharged');
+        else if (m.pendingReady) m.pendingReady = undefined;
         else if (!r) reject(f, 'ready status withdrawn but the patient is not ready for discharge');
         else r.withdrawnAt = ms;
         break;
@@ -212,6 +228,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         if (m.admittedAt === undefined) reject(f, 'discharge before any admission is known');
         else if (!open) reject(f, 'the patient is already discharged');
         else {
+          m.pendingReady = undefined;
           m.discharges.push({ factId: f.id, at: ms, hospital: m.hospital ?? '' });
           if (f.compulsoryOutpatientCare) m.compulsoryOutpatientCare = true;
           m.status = 'finished';

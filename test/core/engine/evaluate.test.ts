@@ -162,14 +162,38 @@ describe('ready for discharge (step 6)', () => {
       },
     ]);
     expect(e.state.readyAt).toBeUndefined();
-    expect(e.state.missingCriteria).toEqual([
-      'physician-assessed',
-      'fvk-appointed',
-      'information-transferred',
-      'assistive-devices',
-    ]);
+    expect(e.state.missingCriteria).toEqual(['fvk-appointed', 'information-transferred', 'assistive-devices']);
     expect(e.tasks.some((t) => t.code === 'utskrivningsklar')).toBe(false);
     expect(task(e, `kallelse-sip@${VC}`).due).toBeUndefined();
+  });
+
+  it('when the last criterion is met after a held-back ready notice, then utskrivningsklar activates at that moment (001 §3: "aktiveras först när alla sex kriterier är uppfyllda")', () => {
+    const r = b.ready('2026-05-06T10:00:00+02:00');
+    const e = ev([
+      ...base,
+      b.criteria('2026-05-06T09:00:00+02:00', ['written-information', 'fvk-appointed', 'information-transferred']),
+      r,
+      b.criteria('2026-05-07T08:30:00+02:00', ['assistive-devices', 'medication-list']),
+    ]);
+    expect(e.state.readyAt).toBe('2026-05-07T06:30:00.000Z');
+    expect(e.state.missingCriteria).toEqual([]); // the ready notice itself stands for the physician's assessment
+    expect(task(e, `utskrivningsklar@${MUNI}#${r.id}`)).toMatchObject({
+      authoredOn: '2026-05-07T06:30:00.000Z',
+      status: 'requested',
+    });
+    expect(task(e, `kallelse-sip@${VC}`).due).toBe('2026-05-10T06:30:00.000Z');
+    expect(e.rejected[0]!.reason).toMatch(/activates when/);
+  });
+
+  it('when a held-back ready notice is withdrawn before the criteria are met, then nothing activates later', () => {
+    const e = ev([
+      ...base,
+      b.ready('2026-05-06T10:00:00+02:00'),
+      b.withdrawn('2026-05-06T12:00:00+02:00'),
+      b.criteria('2026-05-07T08:30:00+02:00', b.ALL_CRITERIA),
+    ]);
+    expect(e.state.readyAt).toBeUndefined();
+    expect(e.tasks.some((t) => t.code === 'utskrivningsklar')).toBe(false);
   });
 
   it('when all six criteria hold, then the ready notice goes to every notified unit and the SIP invitation is due 3 calendar days later (001 §3, §5.2.2)', () => {
