@@ -25,6 +25,13 @@ function applies(rule: TaskRule, req: Requirements): boolean {
   return rule.enabled && rule.requires.every((r) => req[r]);
 }
 
+/** The admission notification carries the estimated discharge known when it is sent (law 2 kap. 1–2 §). */
+function withEstimate(text: string, m: StayModel, at: number): string {
+  let date: string | undefined;
+  for (const e of m.estimates) if (e.at <= at) date = e.date;
+  return date ? `${text}: ${date}` : text;
+}
+
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
 
 /** Tasks owned by each notified unit (messages from the hospital, closing the case). */
@@ -45,7 +52,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         authoredOn: r.since,
         due: dueMs(m, insk, r.since),
         deadlineRule: ruleRef(agreement, 'inskrivningsmeddelande', insk),
-        description: insk.description,
+        description: withEstimate(insk.description, m, r.since),
       }),
     );
   }

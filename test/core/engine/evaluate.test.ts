@@ -47,6 +47,14 @@ describe('admission notification (step 1)', () => {
     });
   });
 
+  it('when the estimated discharge is known at admission, then the admission notification carries it (law 2 kap. 1–2 §, 001 §5.2.1)', () => {
+    const e = ev([b.admitted(ADM), b.needs(ADM, ['socialtjanst']), b.estimate(ADM, '2026-05-08')]);
+    expect(task(e, `inskrivningsmeddelande@${MUNI}`).description).toMatch(
+      /beräknad tidpunkt för utskrivning: 2026-05-08$/,
+    );
+    expect(e.tasks.some((t) => t.code === 'beraknad-utskrivning-andrad')).toBe(false);
+  });
+
   it('when the physician finds the need only later, then the 24 h run from that assessment (001 §5.2.1)', () => {
     const e = ev([b.admitted(ADM), b.needs(ADM, ['ingen']), b.needs('2026-05-06T15:30:00+02:00', ['socialtjanst'])]);
     expect(task(e, `inskrivningsmeddelande@${MUNI}`)).toMatchObject({
