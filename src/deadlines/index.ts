@@ -42,9 +42,19 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
   const serviceReady = new Promise<DeadlineService>((resolve) => (ready = resolve));
   // The delivery capability takes consumers before it starts (it starts first): register now, and let the
   // events wait until this capability's worker is up.
-  deps.delivery?.registerOutboxConsumer(DEADLINE_EVENTS_CONSUMER, async (event, tx) =>
-    (await serviceReady).outboxProcessor(event, tx),
-  );
+  // If the worker never comes up, an event fails after 30 s (and is retried) instead of holding its transaction.
+  deps.delivery?.registerOutboxConsumer(DEADLINE_EVENTS_CONSUMER, async (event, tx) => {
+    let timeout: NodeJS.Timeout | undefined;
+    const notReady = new Promise<never>((_, reject) => {
+      timeout = setTimeout(() => reject(new Error('the deadline worker is not running')), 30_000);
+      timeout.unref();
+    });
+    try {
+      return (await Promise.race([serviceReady, notReady])).outboxProcessor(event, tx);
+    } finally {
+      clearTimeout(timeout);
+    }
+  });
   const repo = deps.repository ?? ((db: Db) => createRepository(db, { system: true }, undefined, { clock: ctx.clock }));
   const fired = new Counter({
     name: 'svu_deadline_steps_total',
