@@ -72,6 +72,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => FhirR
         source: 'fhir',
         patient: { ...(after.subject as Reference<Patient> | undefined) },
         encounter: { reference: `Encounter/${stayId}` },
+        ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
       });
     },
   };

@@ -6,8 +6,8 @@ import { ACT_CODE_SYSTEM, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '..
 import { applyStayStateToEncounter } from '../../fhir/encounter-extensions';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
 import type { Db } from '../../store/db.port';
-import type { FhirRepository } from '../../store/repository.port';
-import { applyStayFacts, intakeWrite, type StayApplierDeps } from '../stay/apply-stay';
+import type { FhirRepository, WriteOptions } from '../../store/repository.port';
+import { applyStayFacts, writeOptions, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStay } from '../stay/fact-store';
 import type { ApplyMappedStay } from './process-message';
 
@@ -26,7 +26,12 @@ export function encounterIdFor(system: string, value: string): string {
   return `hl7-${createHash('sha256').update(`${system}|${value}`).digest('hex').slice(0, 32)}`;
 }
 
-async function upsertPatient(tx: Db, repo: FhirRepository, m: StayMessage): Promise<Reference<Patient>> {
+async function upsertPatient(
+  tx: Db,
+  repo: FhirRepository,
+  m: StayMessage,
+  write: WriteOptions,
+): Promise<Reference<Patient>> {
   const p = m.patient;
   const system = systemForKind(p.identifier.kind);
   await lockStay(tx, `patient:${system}|${p.identifier.value}`);
@@ -68,8 +73,8 @@ async function upsertPatient(tx: Db, repo: FhirRepository, m: StayMessage): Prom
     ];
   }
   const written = existing?.id
-    ? await repo.update({ ...patient, id: existing.id }, intakeWrite)
-    : await repo.create(patient, intakeWrite);
+    ? await repo.update({ ...patient, id: existing.id }, write)
+    : await repo.create(patient, write);
   return { reference: `Patient/${written.id ?? ''}` };
 }
 
@@ -135,7 +140,6 @@ export function createAdtApplier(deps: StayApplierDeps, repository: (tx: Db) => 
     const existing = found.resources[0];
     const stayId = existing?.id ?? encounterIdFor(visit.system, visit.value);
     await lockStay(tx, stayId);
-    const subject = await upsertPatient(tx, repo, m);
     const hospital = (await deps.orgs.lookup(
       repo,
       IDENTIFIER_SYSTEM.hsaId,
@@ -145,6 +149,9 @@ export function createAdtApplier(deps: StayApplierDeps, repository: (tx: Db) => 
       type: 'Organization',
       identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: m.encounter.hospitalHsaId },
     };
+    const authorOrganization = hospital.reference;
+    const write = writeOptions(authorOrganization);
+    const subject = await upsertPatient(tx, repo, m, write);
     const facts = m.facts.map((f) => ({ ...f, stayId }));
     const encounterRef: Reference<Encounter> = { reference: `Encounter/${stayId}` };
     await applyStayFacts(tx, repo, deps, {
@@ -153,8 +160,9 @@ export function createAdtApplier(deps: StayApplierDeps, repository: (tx: Db) => 
       source: 'hl7',
       patient: subject,
       encounter: encounterRef,
+      ...(authorOrganization ? { authorOrganization } : {}),
       onEvaluated: async (evaluation) => {
-        await repo.update(buildEncounter(existing, stayId, m, evaluation.state, subject, hospital), intakeWrite);
+        await repo.update(buildEncounter(existing, stayId, m, evaluation.state, subject, hospital), write);
       },
     });
     return { stayId };

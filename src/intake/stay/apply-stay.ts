@@ -25,6 +25,8 @@ export interface ApplyStayInput {
   source: 'hl7' | 'fhir';
   patient: Reference<Patient>;
   encounter: Reference<Encounter>;
+  /** The hospital's tenant (`Organization/<id>`), stamped on intake's writes so the hospital's client sees them. */
+  authorOrganization?: string;
   /** Runs after evaluation and before the Tasks are reconciled (the HL7 path writes the Encounter here). */
   onEvaluated?: (evaluation: StayEvaluation) => Promise<void>;
 }
@@ -36,6 +38,10 @@ export interface ApplyStayResult {
 }
 
 export const intakeWrite: WriteOptions = { author: INTAKE_AUTHOR };
+
+export function writeOptions(authorOrganization?: string): WriteOptions {
+  return authorOrganization ? { author: INTAKE_AUTHOR, authorOrganization } : intakeWrite;
+}
 
 /**
  * The heart of intake, inside the caller's transaction (which already holds the stay lock): store the new
@@ -63,7 +69,7 @@ export async function applyStayFacts(
     encounter: input.encounter,
     party,
     now: now.toISOString(),
-    write: intakeWrite,
+    write: writeOptions(input.authorOrganization),
   });
   return { evaluation, newFacts, tasks };
 }

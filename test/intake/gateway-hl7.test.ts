@@ -1,0 +1,71 @@
+import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemRepository } from '../../src/compose';
+import { loadDemoRegion } from '../../src/demo/demo-region';
+import { adt, OBX } from '../mapping/adt-builder';
+import { openShell, type Shell } from '../http/shell-fixture';
+import { uniquePrefix } from '../support/redis';
+
+describe('HL7 v2 through the composed gateway (demo region)', () => {
+  let shell: Shell;
+  const tokens: Record<string, string> = {};
+  beforeAll(async () => {
+    shell = await openShell({ full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
+    await loadDemoRegion(shell.db, systemRepository);
+    for (const c of shell.gateway.capabilities) await c.start?.(new Set(['api'] as const));
+    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-sala']) {
+      const res = await request(shell.gateway.app)
+        .post('/auth/token')
+        .auth(id, `${id}-secret`)
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
+      tokens[id] = res.body.access_token;
+    }
+  });
+  afterAll(async () => shell.close());
+
+  it('when demo-ehr posts an A01 to /hl7v2, then AA; Västerås sees its inskrivningsmeddelande, Sala does not, and demo-ehr reads the Encounter', async () => {
+    const app = shell.gateway.app;
+    const msg = adt({
+      event: 'A01',
+      visit: 'GW-1',
+      control: 'GW-1',
+      municipality: '1980',
+      obx: [OBX.needs('socialtjanst'), OBX.consent('ja')],
+    });
+    const posted = await request(app)
+      .post('/hl7v2')
+      .auth(tokens['demo-ehr']!, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(msg);
+    expect(posted.status).toBe(200);
+    expect(posted.text).toContain('MSA|AA|GW-1');
+
+    const seen = await request(app)
+      .get('/fhir/Task?code=inskrivningsmeddelande')
+      .auth(tokens['demo-vasteras']!, { type: 'bearer' });
+    expect(seen.status).toBe(200);
+    const tasks = ((seen.body as Bundle).entry ?? []).map((e) => e.resource as Task);
+    expect(tasks.some((t) => t.owner?.reference === 'Organization/kommun-1980')).toBe(true);
+    const encRef = tasks[0]?.encounter?.reference ?? '';
+
+    const sala = await request(app)
+      .get('/fhir/Task?code=inskrivningsmeddelande')
+      .auth(tokens['demo-sala']!, { type: 'bearer' });
+    expect(((sala.body as Bundle).entry ?? []).length).toBe(0);
+
+    const enc = await request(app).get(`/fhir/${encRef}`).auth(tokens['demo-ehr']!, { type: 'bearer' });
+    expect(enc.status).toBe(200);
+    expect((enc.body as Encounter).serviceProvider?.reference).toBe('Organization/vastmanlands-sjukhus-vasteras');
+  });
+
+  it('when a client without Encounter write scope posts, then 403', async () => {
+    const r = await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(tokens['demo-vasteras']!, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(adt({ event: 'A01' }));
+    expect(r.status).toBe(403);
+  });
+});
