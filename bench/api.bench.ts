@@ -25,6 +25,7 @@ import { createLogger } from '../src/platform/logger';
 import { systemClock } from '../src/platform/clock';
 import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
+import { openTestDb } from '../test/support/db';
 import { luhnCheckDigit, PERSONNUMMER_SYSTEM } from '../src/core/identity/personnummer';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -264,13 +265,13 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
 
 /**
  * Audit overhead: the same reads (GET one Encounter, 8 in flight) through an in-process gateway on a fresh
- * PGlite, once with the audit writer and once without; every read writes one AuditEvent when audited.
+ * PGlite (and a fresh PostgreSQL database when DATABASE_URL is set), once with the audit writer and once without; every read writes one AuditEvent when audited.
  */
-async function auditOverhead(redisUrl: string) {
+async function auditOverhead(redisUrl: string, store: 'pglite' | 'postgres') {
   const reads = quick ? 400 : 3000;
   const out: Record<string, PhaseResult> = {};
   for (const audited of [false, true]) {
-    const db = await openDb({ inMemory: true });
+    const db = store === 'postgres' ? await openTestDb('postgres') : await openDb({ inMemory: true });
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', PUBLIC_BASE_URL: 'http://127.0.0.1' });
     const ctx = { config, db, redisUrl, logger: createLogger('error'), clock: systemClock, metrics: new Registry() };
     await loadDemoRegion(db, systemRepository);
@@ -312,7 +313,7 @@ async function auditOverhead(redisUrl: string) {
           while (next++ < reads) lat.push(await read());
         }),
       );
-      out[audited ? 'audited' : 'notAudited'] = summarize(lat, 0, (performance.now() - t0) / 1000);
+      out[`${store} ${audited ? 'audited' : 'not audited'}`] = summarize(lat, 0, (performance.now() - t0) / 1000);
       await gw.audit?.flush();
     } finally {
       server.close();
@@ -330,7 +331,8 @@ try {
   results.push(await runAgainst('pglite', redis.url));
   if (process.env.DATABASE_URL) results.push(await runAgainst('postgres', redis.url));
   console.error('  [audit overhead] in-process reads with and without the audit writer');
-  audit = await auditOverhead(redis.url);
+  audit = await auditOverhead(redis.url, 'pglite');
+  if (process.env.DATABASE_URL) audit = { ...audit, ...(await auditOverhead(redis.url, 'postgres')) };
 } finally {
   await redis.stop();
 }
@@ -348,7 +350,7 @@ for (const r of results) {
     );
   }
 }
-console.log('\nAudit overhead (in-process PGlite, GET Encounter/<id>, 8 in flight):');
+console.log('\nAudit overhead (in-process gateway, GET Encounter/<id>, 8 in flight):');
 console.log('| audit | reads | per s | p50 ms | p99 ms |');
 console.log('|---|---|---|---|---|');
 for (const [k, p] of Object.entries(audit))
