@@ -129,7 +129,10 @@ export async function applyPlan(
     planned.add(p.stepId);
     const old = byId.get(p.stepId);
     if (old?.firedAt) continue;
-    if (old?.cancelledAt && old.outcome?.reason === 'superseded') continue;
+    // A superseded step stays skipped, unless its time moved (then it is a new notice).
+    if (old?.cancelledAt && old.outcome?.reason === 'superseded' && old.dueAt.getTime() === p.dueAt.getTime()) {
+      continue;
+    }
     const unchanged = old && !old.cancelledAt && old.dueAt.getTime() === p.dueAt.getTime();
     if (unchanged) {
       arm.push({ taskId, stepId: p.stepId, dueAt: p.dueAt });

@@ -173,6 +173,21 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(reminder.outcome?.reason).toBe('superseded');
   });
 
+  it("when a wake-up comes before the gateway's clock reaches the step, then it is put back and fires only when the clock gets there", async () => {
+    const t = await createTask(repo, {
+      owner: orgs.municipality,
+      requester: orgs.hospital,
+      authoredOn: clock.now(),
+      deadline: new Date(clock.now().getTime() + 300), // the overdue job's real delay is 300 ms
+    });
+    await h.service.syncTask(t.id!);
+    await waitFor(async () => h.fired.some((f) => f.data.stepId === 'overdue' && f.result === 'not-yet'), 5000);
+    expect(await firedSteps(db, t.id!)).toEqual(['reminder']);
+    clock.advance(300);
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 5000, 'overdue');
+    expect(await firedSteps(db, t.id!)).toEqual(['reminder', 'overdue']);
+  });
+
   it('when a Task is created after its reminder time, then the reminder fires at once and nothing fires early', async () => {
     const t = await createTask(repo, {
       owner: orgs.municipality,
