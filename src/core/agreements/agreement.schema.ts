@@ -102,7 +102,7 @@ export const ladderStepSchema = z
     id: z.string().min(1),
     at: z.object({ offset: durationSchema, from: z.enum(['deadline', 'authored']) }).strict(),
     kind: z.enum(['reminder', 'overdue', 'escalation', 'deviation']),
-    /** `owner` = the party that must meet the deadline (TaskSpec.responsible ?? owner). */
+    /** Who gets the notice: the Task's owner, the owner's head of unit, the requester, or both principals. */
     to: z.enum(['owner', 'owner-head-of-unit', 'requester', 'both-principals']),
     description: z.string().optional(),
     source: sourceSchema,

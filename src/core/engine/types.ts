@@ -54,7 +54,8 @@ export interface TaskSpec {
   description?: string;
   /**
    * The party that must meet the deadline when it is not the owner (e.g. the hospital must make the
-   * information transfer available to the owner). Escalation ladders address `responsible ?? owner`.
+   * information transfer available to the owner). Informational: the FHIR Task and the deadline ladder
+   * currently address the owner.
    */
   responsible?: Party;
 }
