@@ -4,8 +4,8 @@ import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import type { WriteOptions } from './repository.port';
 import type { Db } from './db.port';
-import type { FhirRepository } from './repository.port';
-import { lockQueries, type CurrentRow } from './write-sql';
+import type { FhirRepository, ResourceChange } from './repository.port';
+import { lockQueries, type CurrentRow, type VersionWrite } from './write-sql';
 
 /** What Bundle processing needs from the repository (implemented by `BundleRepository`). */
 export interface BundleRepository extends FhirRepository {
@@ -24,6 +24,28 @@ export interface BundleRepository extends FhirRepository {
     match: { resource: T; row: CurrentRow } | undefined,
     opts: WriteOptions,
   ): Promise<{ resource: T; created: boolean }>;
+  matchMany(
+    tx: Db,
+    items: ({ type: string; query: string } | { type: string; id: string })[],
+  ): Promise<(CurrentRow & { id: string })[][]>;
+  prepare<T extends Resource>(
+    resource: T,
+    id: string,
+    cur: CurrentRow | undefined,
+    method: 'POST' | 'PUT',
+    opts: WriteOptions,
+  ): PreparedWrite<T>;
+  commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void>;
+  /** The resource as this repository's scope may see it (Subscription secret removed). */
+  visible<T extends Resource>(resource: T): T;
+}
+
+/** A decided write (see `PgRepository.prepare`); no `write` when nothing changed. */
+export interface PreparedWrite<T extends Resource> {
+  resource: T;
+  created: boolean;
+  write?: VersionWrite;
+  change?: ResourceChange;
 }
 import { assertResource } from './resource-util';
 
@@ -60,8 +82,8 @@ interface Parsed {
   /** Decided in the first phase of a transaction: the id to write, or the existing match. */
   targetId?: string;
   existing?: Resource;
-  /** The locked match of a conditional PUT. */
-  match?: { resource: Resource; row: CurrentRow };
+  /** The locked current row the write replaces (a conditional match or the row with the PUT's id). */
+  cur?: CurrentRow & { id: string };
 }
 
 function parseEntry(entry: BundleEntry, index: number): Parsed {
@@ -224,69 +246,98 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
   const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
   return repo.inTx(async (inner, tx) => {
     const refs = new Map<string, string>();
-    const step = async (p: Parsed, fn: () => Promise<void>) => {
+    const step = async <R>(p: Parsed, fn: () => Promise<R> | R): Promise<R> => {
       try {
-        await fn();
+        return await fn();
       } catch (e) {
         throw withEntry(e, p);
       }
     };
-    // 1. deletes, then decide the id of every create/update (conditional ones search now, under one lock)
+    // 1. deletes
+    for (const p of parsed) if (p.method === 'DELETE') out[p.index] = await step(p, () => runOne(inner, p, opts));
+    // 2. one lock statement for all conditional criteria, one statement for every current row writes need
+    const conditional = (p: Parsed) =>
+      p.method === 'POST' && p.ifNoneExist
+        ? p.ifNoneExist
+        : p.method === 'PUT' && p.url.query !== undefined
+          ? p.url.query
+          : undefined;
     await lockQueries(
       tx,
-      parsed.flatMap((p) =>
-        p.method === 'POST' && p.ifNoneExist
-          ? [`${p.url.type}?${p.ifNoneExist}`]
-          : p.method === 'PUT' && p.url.query !== undefined
-            ? [`${p.url.type}?${p.url.query}`]
-            : [],
-      ),
+      parsed.flatMap((p) => {
+        const q = conditional(p);
+        return q === undefined ? [] : [`${p.url.type}?${q}`];
+      }),
     );
+    const targets = parsed.filter((p) => conditional(p) !== undefined || (p.method === 'PUT' && p.url.id));
+    const rows = await inner.matchMany(
+      tx,
+      targets.map((p) => {
+        const q = conditional(p);
+        return q !== undefined ? { type: p.url.type, query: q } : { type: p.url.type, id: p.url.id ?? '' };
+      }),
+    );
+    targets.forEach((p, k) => {
+      const found = rows[k] ?? [];
+      if (conditional(p) !== undefined && found.length > 1)
+        throw withEntry(
+          new GatewayError(
+            'multiple-matches',
+            `More than one ${p.url.type} matches '${conditional(p) ?? ''}': make the criteria specific`,
+          ),
+          p,
+        );
+      p.cur = found[0];
+    });
+    // 3. ids: matches keep theirs, creates get new ones; then every fullUrl maps to Type/id
     for (const p of parsed) {
-      await step(p, async () => {
-        const type = p.url.type;
-        if (p.method === 'DELETE') {
-          out[p.index] = await runOne(inner, p, opts);
-        } else if (p.method === 'POST') {
-          const match = p.ifNoneExist ? await inner.matchOne(tx, type, p.ifNoneExist) : undefined;
-          if (match) p.existing = match.resource;
-          p.targetId = match?.resource.id ?? randomUUID();
-        } else if (p.method === 'PUT') {
-          if (p.url.query !== undefined) {
-            p.match = await inner.matchOne(tx, type, p.url.query);
-            const matchId = p.match?.resource.id;
-            if (matchId && p.resource?.id && p.resource.id !== matchId)
-              throw new GatewayError('bad-request', `resource.id differs from the id of the match of '${p.rawUrl}'`);
-            p.targetId = matchId ?? p.resource?.id ?? randomUUID();
-          } else p.targetId = p.url.id;
+      if (p.method !== 'POST' && p.method !== 'PUT') continue;
+      const matchId = conditional(p) !== undefined ? p.cur?.id : undefined;
+      if (p.method === 'POST') {
+        if (matchId && p.cur?.content) p.existing = JSON.parse(p.cur.content) as Resource;
+        p.targetId = matchId ?? randomUUID();
+        if (!matchId) p.cur = undefined;
+      } else if (p.url.query !== undefined) {
+        if (matchId && p.resource?.id && p.resource.id !== matchId)
+          throw withEntry(
+            new GatewayError('bad-request', `resource.id differs from the id of the match of '${p.rawUrl}'`),
+            p,
+          );
+        p.targetId = matchId ?? p.resource?.id ?? randomUUID();
+        if (!matchId && p.resource?.id) {
+          // no match, but the client named an id: update-as-create over whatever has that id
+          p.cur = (await inner.matchMany(tx, [{ type: p.url.type, id: p.resource.id }]))[0]?.[0];
         }
-        if (p.fullUrl && p.targetId) refs.set(p.fullUrl, `${type}/${p.targetId}`);
-      });
+      } else p.targetId = p.url.id;
+      if (p.fullUrl && p.targetId) refs.set(p.fullUrl, `${p.url.type}/${p.targetId}`);
     }
-    // 2. writes with urn:uuid (and other fullUrl) references resolved, then reads
+    // 4. every create/update decided (references resolved), written in one statement, hooks in entry order
+    const seen = new Set<string>();
+    const prepared: { p: Parsed; w: PreparedWrite<Resource> }[] = [];
     for (const p of parsed) {
-      if (p.method === 'DELETE') continue;
-      await step(p, async () => {
-        if (p.method === 'GET') {
-          out[p.index] = await runGet(inner, p);
-          return;
-        }
-        if (p.existing) {
-          out[p.index] = ok(p.existing, false);
-          return;
-        }
-        const resource = resolveReferences({ ...(p.resource as Resource), id: p.targetId }, refs);
-        const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
-        const conditional = p.method === 'PUT' && p.url.query !== undefined;
-        const r =
-          p.method === 'POST' || (conditional && !p.match && !p.resource?.id)
-            ? { resource: await inner.createWithId(resource, o), created: true }
-            : conditional
-              ? await inner.putMatched(tx, resource, p.rawUrl, p.match, o)
-              : await inner.put(resource, o);
-        out[p.index] = ok(r.resource, r.created);
-      });
+      if (p.method !== 'POST' && p.method !== 'PUT') continue;
+      const key = `${p.url.type}/${p.targetId ?? ''}`;
+      if (seen.has(key))
+        throw withEntry(new GatewayError('bad-request', `${key} appears in more than one entry of the transaction`), p);
+      seen.add(key);
+      if (p.existing) {
+        out[p.index] = ok(repo.visible(p.existing), false);
+        continue;
+      }
+      const resource = resolveReferences({ ...(p.resource as Resource), id: p.targetId }, refs);
+      const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
+      const w = await step(p, () =>
+        inner.prepare(resource, p.targetId ?? '', p.cur, p.method === 'POST' ? 'POST' : 'PUT', o),
+      );
+      prepared.push({ p, w });
     }
+    await inner.commitPrepared(
+      tx,
+      prepared.map((x) => x.w),
+    );
+    for (const { p, w } of prepared) out[p.index] = ok(w.resource, w.created);
+    // 5. reads see the writes
+    for (const p of parsed) if (p.method === 'GET') out[p.index] = await step(p, () => runGet(inner, p));
     return { resourceType: 'Bundle', type: 'transaction-response', entry: out };
   });
 }

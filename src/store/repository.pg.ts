@@ -15,8 +15,8 @@ import type {
 } from './repository.port';
 import { assertId, assertResource, assertSupportedType, contentKey, forScope, parseVersion } from './resource-util';
 import { nextPageQuery, planSearch } from './search-sql';
-import { lockCurrent, lockQueries, writeVersion, type CurrentRow } from './write-sql';
-import { processBundle } from './bundle';
+import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
+import { processBundle, type PreparedWrite } from './bundle';
 import { readHistory } from './history-sql';
 
 export interface RepositoryOptions {
@@ -187,6 +187,43 @@ export class PgRepository implements FhirRepository {
     return { resource: forScope(JSON.parse(row.content) as T, this.scope), row };
   }
 
+  /**
+   * Current rows for several targets in one statement, each row-locked: a conditional query (up to 2 matches,
+   * in the scope) or a type and id (with its visibility). Returns the rows per item, in item order.
+   * Conditional items need `lockQueries` first in the same transaction.
+   */
+  async matchMany(
+    tx: Db,
+    items: ({ type: string; query: string } | { type: string; id: string })[],
+  ): Promise<(CurrentRow & { id: string })[][]> {
+    if (items.length === 0) return [];
+    const params = new SqlParams();
+    const ctes = items.map((it, k) => {
+      assertSupportedType(it.type);
+      if ('query' in it) {
+        const q = Object.fromEntries(groupQuery(it.query));
+        if (Object.keys(q).length === 0)
+          throw new GatewayError(
+            'bad-request',
+            `A conditional ${it.type} write needs search criteria, e.g. identifier=system|value`,
+          );
+        const plan = planSearch(it.type, q, this.scope, params);
+        return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
+      }
+      const t = params.add(it.type);
+      const i = params.add(it.id);
+      const visible = accessPredicate(this.scope, 'r', params, it.type) ?? 'true';
+      return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
+    });
+    const r = await tx.query<CurrentRow & { id: string; k: number }>(
+      `WITH ${ctes.join(', ')} ${items.map((_, k) => `SELECT * FROM m${k}`).join(' UNION ALL ')}`,
+      params.values,
+    );
+    const out: (CurrentRow & { id: string })[][] = items.map(() => []);
+    for (const row of r.rows) out[row.k]?.push(row);
+    return out;
+  }
+
   /** Writes a version of `resource` with `id` over `cur` (the locked current row, if any). */
   private async store<T extends Resource>(
     tx: Db,
@@ -196,6 +233,22 @@ export class PgRepository implements FhirRepository {
     method: 'POST' | 'PUT',
     opts: WriteOptions,
   ): Promise<{ resource: T; created: boolean }> {
+    const prepared = this.prepare(resource, id, cur, method, opts);
+    await this.commitPrepared(tx, [prepared]);
+    return { resource: prepared.resource, created: prepared.created };
+  }
+
+  /**
+   * Decides a write of `resource` with `id` over `cur` (the current row, if any) without touching the
+   * database: not-found / If-Match checks, the no-change case, the new version. `commitPrepared` writes it.
+   */
+  prepare<T extends Resource>(
+    resource: T,
+    id: string,
+    cur: CurrentRow | undefined,
+    method: 'POST' | 'PUT',
+    opts: WriteOptions,
+  ): PreparedWrite<T> {
     const type = resource.resourceType;
     if (cur && !cur.visible) throw notFound(type, id);
     if (opts.ifMatch !== undefined) {
@@ -211,26 +264,23 @@ export class PgRepository implements FhirRepository {
       return { resource: forScope(before, this.scope), created: false };
     const version = (cur?.version_id ?? 0) + 1;
     const lastUpdated = this.clock.now().toISOString();
-    const stored = {
-      ...resource,
-      id,
-      meta: { ...resource.meta, versionId: String(version), lastUpdated },
-    } as T;
+    const stored = { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated } } as T;
     const action = before ? 'update' : 'create';
-    await writeVersion(tx, {
-      type,
-      id,
-      prevVersion: cur?.version_id ?? 0,
-      version,
-      lastUpdated,
-      resource: stored,
-      method,
-      action,
-      opts,
-    });
-    await this.hooks?.afterWrite?.(
-      tx,
-      {
+    return {
+      resource: forScope(stored, this.scope),
+      created: !before,
+      write: {
+        type,
+        id,
+        prevVersion: cur?.version_id ?? 0,
+        version,
+        lastUpdated,
+        resource: stored,
+        method,
+        action,
+        opts,
+      },
+      change: {
         action,
         resourceType: type,
         id,
@@ -239,9 +289,14 @@ export class PgRepository implements FhirRepository {
         author: opts.author,
         authorOrganization: opts.authorOrganization,
       },
-      this.scope,
-    );
-    return { resource: forScope(stored, this.scope), created: !before };
+    };
+  }
+
+  /** Writes prepared versions in one statement, then runs the hooks for each, in order, in the transaction. */
+  async commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void> {
+    const writes = prepared.flatMap((p) => (p.write ? [p.write] : []));
+    await writeVersions(tx, writes);
+    for (const p of prepared) if (p.change) await this.hooks?.afterWrite?.(tx, p.change, this.scope);
   }
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
@@ -381,6 +436,10 @@ export class PgRepository implements FhirRepository {
       if (!exists) throw notFound(resourceType, id);
     }
     return entries.map((e) => (e.resource ? { ...e, resource: forScope(e.resource, this.scope) } : e));
+  }
+
+  visible<T extends Resource>(resource: T): T {
+    return forScope(resource, this.scope);
   }
 
   async processBundle(bundle: Bundle, opts: WriteOptions = {}): Promise<Bundle> {

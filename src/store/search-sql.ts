@@ -128,7 +128,7 @@ const MODIFIERS: Record<ParamDef['type'], string[]> = {
   date: ['missing'],
 };
 
-function paramCondition(type: string, key: string, value: string, params: SqlParams): string {
+function paramCondition(type: string, typeP: string, key: string, value: string, params: SqlParams): string {
   const [name = '', modifier = ''] = key.split(':');
   if (name === '_id') {
     const ids = splitOr(value);
@@ -144,7 +144,7 @@ function paramCondition(type: string, key: string, value: string, params: SqlPar
   if (modifier && !MODIFIERS[def.type].includes(modifier))
     throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
   const sub = (cond: string) =>
-    `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = $1 AND s.param = ${params.add(name)}${cond ? ` AND ${cond}` : ''}`;
+    `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(name)}${cond ? ` AND ${cond}` : ''}`;
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
     return `r.id ${value === 'true' ? 'NOT IN' : 'IN'} (${sub('')})`;
@@ -196,12 +196,17 @@ function intParam(v: string | string[] | undefined, name: string, dflt: number):
 }
 
 /** Builds the SQL of a search of `type` as seen by `scope`. Throws `bad-request` for what is not supported. */
-export function planSearch(type: string, search: SearchParams, scope: AccessScope | undefined): SearchPlan {
-  const params = new SqlParams();
-  const where = [`r.resource_type = ${params.add(type)}`, 'NOT r.deleted'];
+export function planSearch(
+  type: string,
+  search: SearchParams,
+  scope: AccessScope | undefined,
+  params: SqlParams = new SqlParams(),
+): SearchPlan {
+  const typeP = params.add(type);
+  const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
   for (const [key, raw] of Object.entries(search)) {
     if (raw === undefined || CONTROL.has(key)) continue;
-    for (const value of list(raw)) where.push(paramCondition(type, key, value, params));
+    for (const value of list(raw)) where.push(paramCondition(type, typeP, key, value, params));
   }
   const access = accessPredicate(scope, 'r', params, type);
   if (access) where.push(access);

@@ -47,68 +47,133 @@ export interface VersionWrite {
   opts: WriteOptions;
 }
 
-const EMPTY: string[] = [];
-
 /**
- * Writes one version in a single statement: current row (compare-and-set on the version), history row,
- * search index rows (old ones deleted, new ones inserted with one `unnest`) and the outbox row.
+ * Writes versions in a single statement: current rows (compare-and-set: each must still be at `version - 1`),
+ * history rows, search index rows (old ones deleted, new ones inserted with one `unnest`) and outbox rows in
+ * the order given. Throws `version-conflict` (and the caller's transaction rolls back) when any row lost the race.
  */
-export async function writeVersion(tx: Db, w: VersionWrite): Promise<void> {
-  const idx = w.resource ? indexRows(w.resource) : { param: EMPTY, system: EMPTY, value: EMPTY, lo: EMPTY, hi: EMPTY };
-  const content = w.resource ? JSON.stringify(w.resource) : null;
-  const stayKey = stayKeyOf(w.resource ?? w.before, w.type, w.id);
-  const r = await tx.query<{ version_id: number }>(
-    `WITH cur AS (
+export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const cols = {
+    type: [] as string[],
+    id: [] as string[],
+    version: [] as number[],
+    lastUpdated: [] as string[],
+    deleted: [] as boolean[],
+    content: [] as (string | null)[],
+    author: [] as (string | null)[],
+    authorOrg: [] as (string | null)[],
+    method: [] as string[],
+    action: [] as string[],
+    stayKey: [] as (string | null)[],
+    notify: [] as boolean[],
+  };
+  const idx = {
+    type: [] as string[],
+    id: [] as string[],
+    param: [] as string[],
+    system: [] as (string | null)[],
+    value: [] as (string | null)[],
+    lo: [] as (string | null)[],
+    hi: [] as (string | null)[],
+  };
+  for (const w of writes) {
+    if (w.version !== w.prevVersion + 1) throw new Error('writeVersions: version must follow prevVersion');
+    cols.type.push(w.type);
+    cols.id.push(w.id);
+    cols.version.push(w.version);
+    cols.lastUpdated.push(w.lastUpdated);
+    cols.deleted.push(!w.resource);
+    cols.content.push(w.resource ? JSON.stringify(w.resource) : null);
+    cols.author.push(w.opts.author ?? null);
+    cols.authorOrg.push(w.opts.authorOrganization ?? null);
+    cols.method.push(w.method);
+    cols.action.push(w.action);
+    cols.stayKey.push(stayKeyOf(w.resource ?? w.before, w.type, w.id));
+    cols.notify.push(!w.opts.silent);
+    if (w.resource) {
+      const rows = indexRows(w.resource);
+      for (let k = 0; k < rows.param.length; k++) {
+        idx.type.push(w.type);
+        idx.id.push(w.id);
+      }
+      idx.param.push(...rows.param);
+      idx.system.push(...rows.system);
+      idx.value.push(...rows.value);
+      idx.lo.push(...rows.lo);
+      idx.hi.push(...rows.hi);
+    }
+  }
+  const r = await tx.query<{ n: number }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::boolean[], $6::text[], $7::text[],
+                            $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[]) WITH ORDINALITY
+         AS t(resource_type, id, version_id, last_updated, deleted, content, author, author_org, method, action, stay_key, notify, ord)
+     ), cur AS (
        INSERT INTO fhir_resource AS f (resource_type, id, version_id, last_updated, deleted, content, author, author_org, writer_orgs)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text, CASE WHEN $8::text IS NULL THEN '{}'::text[] ELSE ARRAY[$8::text] END)
+       SELECT resource_type, id, version_id, last_updated, deleted, content, author, author_org,
+              CASE WHEN author_org IS NULL THEN '{}'::text[] ELSE ARRAY[author_org] END
+       FROM input ORDER BY ord
        ON CONFLICT (resource_type, id) DO UPDATE SET
          version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted,
          content = EXCLUDED.content, author = EXCLUDED.author, author_org = EXCLUDED.author_org,
          writer_orgs = CASE WHEN EXCLUDED.author_org IS NULL OR EXCLUDED.author_org = ANY(f.writer_orgs)
                             THEN f.writer_orgs ELSE f.writer_orgs || EXCLUDED.author_org END
-       WHERE f.version_id = $9
-       RETURNING f.version_id
+       WHERE f.version_id = EXCLUDED.version_id - 1
+       RETURNING f.resource_type, f.id
      ), hist AS (
        INSERT INTO fhir_resource_history (resource_type, id, version_id, last_updated, method, content, author, author_org)
-       SELECT $1, $2, $3, $4, $10, $6, $7, $8 FROM cur
+       SELECT i.resource_type, i.id, i.version_id, i.last_updated, i.method, i.content, i.author, i.author_org
+       FROM input i JOIN cur c ON c.resource_type = i.resource_type AND c.id = i.id
      ), del AS (
-       DELETE FROM fhir_search WHERE resource_type = $1 AND resource_id = $2 AND EXISTS (SELECT 1 FROM cur)
+       DELETE FROM fhir_search s USING cur c WHERE s.resource_type = c.resource_type AND s.resource_id = c.id
      ), ins AS (
        INSERT INTO fhir_search (resource_type, resource_id, param, system, value, lo, hi)
-       SELECT $1, $2, u.param, u.system, u.value, u.lo, u.hi
-       FROM unnest($11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[]) AS u(param, system, value, lo, hi)
-       WHERE EXISTS (SELECT 1 FROM cur)
+       SELECT u.rt, u.rid, u.param, u.system, u.value, u.lo, u.hi
+       FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[])
+         AS u(rt, rid, param, system, value, lo, hi)
+       JOIN cur c ON c.resource_type = u.rt AND c.id = u.rid
      ), ob AS (
        INSERT INTO outbox (kind, resource_type, resource_id, version_id, action, stay_key)
-       SELECT 'resource-changed', $1, $2, $3::text, $16, $17 FROM cur WHERE $18::boolean
+       SELECT 'resource-changed', i.resource_type, i.id, i.version_id::text, i.action, i.stay_key
+       FROM input i JOIN cur c ON c.resource_type = i.resource_type AND c.id = i.id
+       WHERE i.notify ORDER BY i.ord
      )
-     SELECT version_id FROM cur`,
+     SELECT count(*)::int AS n FROM cur`,
     [
-      w.type,
-      w.id,
-      w.version,
-      w.lastUpdated,
-      !w.resource,
-      content,
-      w.opts.author ?? null,
-      w.opts.authorOrganization ?? null,
-      w.prevVersion,
-      w.method,
+      cols.type,
+      cols.id,
+      cols.version,
+      cols.lastUpdated,
+      cols.deleted,
+      cols.content,
+      cols.author,
+      cols.authorOrg,
+      cols.method,
+      cols.action,
+      cols.stayKey,
+      cols.notify,
+      idx.type,
+      idx.id,
       idx.param,
       idx.system,
       idx.value,
       idx.lo,
       idx.hi,
-      w.action,
-      stayKey,
-      !w.opts.silent,
     ],
   );
-  if (r.rows.length === 0)
+  if ((r.rows[0]?.n ?? 0) !== writes.length) {
+    const what = writes.length === 1 ? `${writes[0]?.type}/${writes[0]?.id}` : 'A resource of this Bundle';
     throw new GatewayError(
       'version-conflict',
-      `${w.type}/${w.id} was changed by someone else meanwhile: read it again and retry`,
+      `${what} was changed by someone else meanwhile: read it again and retry`,
     );
+  }
+}
+
+/** One version (see `writeVersions`). */
+export function writeVersion(tx: Db, w: VersionWrite): Promise<void> {
+  return writeVersions(tx, [w]);
 }
 
 /** Serialises conditional writes on the same criteria (sorted, so two transactions cannot deadlock). */

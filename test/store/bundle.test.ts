@@ -110,4 +110,41 @@ describe.each(testDatabases())('Bundles in the repository on %s', (kind) => {
       code: 'bad-request',
     });
   });
+
+  it('when the same admission Bundle arrives concurrently, then exactly one Patient and one Encounter exist', async () => {
+    const outs = await Promise.all([1, 2, 3].map(() => repo.processBundle(admission('198801011234', 'T-C'))));
+    const created = outs.flatMap((o) => o.entry ?? []).filter((e) => e.response?.status === '201 Created');
+    expect(created).toHaveLength(2);
+    expect((await repo.search('Patient', { identifier: '198801011234' })).resources).toHaveLength(1);
+    expect((await repo.search('Encounter', { identifier: 'T-C' })).resources).toHaveLength(1);
+  });
+
+  it('when a transaction updates by id, creates with a named id and repeats a target, then ids are honoured and repeats refused', async () => {
+    const p = await repo.create(patient('198901011234'));
+    const out = await repo.processBundle({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: { ...p, gender: 'female' }, request: { method: 'PUT', url: `Patient/${p.id}`, ifMatch: 'W/"1"' } },
+        {
+          resource: { ...patient('198902011234'), id: 'named-1' },
+          request: { method: 'PUT', url: 'Patient?identifier=198902011234' },
+        },
+      ],
+    });
+    expect(out.entry?.map((e) => [e.response?.status, e.resource?.id, e.resource?.meta?.versionId])).toEqual([
+      ['200 OK', p.id, '2'],
+      ['201 Created', 'named-1', '1'],
+    ]);
+    await expect(
+      repo.processBundle({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: { ...p, gender: 'male' }, request: { method: 'PUT', url: `Patient/${p.id}` } },
+          { resource: { ...p, gender: 'other' }, request: { method: 'PUT', url: `Patient/${p.id}` } },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'bad-request', message: expect.stringContaining('more than one entry') });
+  });
 });
