@@ -21,8 +21,7 @@ const fail = (line) => {
 if (!existsSync(path.join(root, 'node_modules', '.bin', 'tsx'))) {
   console.error('node_modules missing: running npm install ...');
   const r = run('npm', ['install', '--no-audit', '--no-fund']);
-  if (r.status !== 0)
-    fail(`npm install failed (exit ${r.status}); fix the error above and run npm start again`);
+  if (r.status !== 0) fail(`npm install failed (exit ${r.status}); fix the error above and run npm start again`);
 }
 
 const hasRedis = () => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
