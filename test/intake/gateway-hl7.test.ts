@@ -60,6 +60,21 @@ describe('HL7 v2 through the composed gateway (demo region)', () => {
     expect((enc.body as Encounter).serviceProvider?.reference).toBe('Organization/vastmanlands-sjukhus-vasteras');
   });
 
+  it('when demo-ehr sends a stay of another hospital, then AE forbidden and nothing is applied', async () => {
+    const msg = adt({ event: 'A01', visit: 'GW-2', control: 'GW-2', facility: 'SE2321000172-DEMO9999' });
+    const r = await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(tokens['demo-ehr']!, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(msg);
+    expect(r.text).toContain('MSA|AE|GW-2');
+    expect(r.text).toContain('forbidden');
+    const row = await shell.db.query<{ status: string }>('SELECT status FROM hl7_message WHERE control_id = $1', [
+      'GW-2',
+    ]);
+    expect(row.rows[0]?.status).toBe('rejected');
+  });
+
   it('when a client without Encounter write scope posts, then 403', async () => {
     const r = await request(shell.gateway.app)
       .post('/hl7v2')

@@ -5,6 +5,7 @@ import { systemForKind } from '../../core/identity/personnummer';
 import { ACT_CODE_SYSTEM, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../../fhir/constants';
 import { applyStayStateToEncounter } from '../../fhir/encounter-extensions';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
+import { GatewayError } from '../../platform/errors';
 import type { Db } from '../../store/db.port';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';
 import { applyStayFacts, writeOptions, type StayApplierDeps } from '../stay/apply-stay';
@@ -129,7 +130,7 @@ function buildEncounter(
 
 /** Applies one mapped ADT message: Patient, Encounter (by the sender's visit number), facts, engine, Tasks. */
 export function createAdtApplier(deps: StayApplierDeps, repository: (tx: Db) => FhirRepository): ApplyMappedStay {
-  return async (tx, m) => {
+  return async (tx, m, meta) => {
     const repo = repository(tx);
     const visit = m.encounter.visit;
     await lockStay(tx, `visit:${visit.system}|${visit.value}`);
@@ -150,6 +151,13 @@ export function createAdtApplier(deps: StayApplierDeps, repository: (tx: Db) => 
       identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: m.encounter.hospitalHsaId },
     };
     const authorOrganization = hospital.reference;
+    if (meta.organization && meta.organization !== authorOrganization) {
+      throw new GatewayError(
+        'forbidden',
+        `the message is for hospital ${m.encounter.hospitalHsaId}, which is not the sending client's organization ${meta.organization}`,
+        [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
+      );
+    }
     const write = writeOptions(authorOrganization);
     const subject = await upsertPatient(tx, repo, m, write);
     const facts = m.facts.map((f) => ({ ...f, stayId }));

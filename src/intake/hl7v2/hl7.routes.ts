@@ -46,7 +46,13 @@ export function hl7Routes(process: Hl7Processor, maxBytes: number): Router {
         );
       return;
     }
-    const outcome = await process(req.body, { channel: 'http', remote: auth.clientId });
+    // A hospital client sends only for its own organization; admins (and the gateway) may send for any.
+    const tenant = auth.access.role === 'hospital' ? auth.access.organization : undefined;
+    const outcome = await process(req.body, {
+      channel: 'http',
+      remote: auth.clientId,
+      ...(tenant ? { organization: tenant } : {}),
+    });
     res
       .status(200)
       .type(HL7_CONTENT_TYPES[0] ?? 'text/plain')

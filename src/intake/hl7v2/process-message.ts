@@ -19,7 +19,11 @@ export interface Hl7Outcome {
 }
 
 /** Applies a mapped stay message inside the message's transaction; returns the stay (Encounter) id. */
-export type ApplyMappedStay = (tx: Db, mapped: Extract<MappedAdt, { kind: 'stay' }>) => Promise<{ stayId: string }>;
+export type ApplyMappedStay = (
+  tx: Db,
+  mapped: Extract<MappedAdt, { kind: 'stay' }>,
+  meta: ReceiveMeta,
+) => Promise<{ stayId: string }>;
 
 export interface Hl7ProcessorDeps {
   db: Db;
@@ -36,6 +40,8 @@ export interface ReceiveMeta {
   remote?: string;
   /** The frame was larger than allowed and cut to its head (this many bytes originally): store and reject it. */
   truncatedFrom?: number;
+  /** Over HTTP: the client's tenant (`Organization/<id>`); a hospital may only send for itself. */
+  organization?: string;
 }
 
 type Parsed =
@@ -157,7 +163,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
           }
           rowId = ex?.id;
         }
-        const outcome = await applyParsed(tx, parsed);
+        const outcome = await applyParsed(tx, parsed, meta);
         await tx.query(
           `UPDATE hl7_message SET status = $2, error_code = $3, error_reason = $4, stay_id = $5, ack_code = $6,
              processed_at = now(), raw = $7 WHERE id = $1`,
@@ -185,12 +191,16 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
     }
   };
 
-  async function applyParsed(tx: Db, parsed: Parsed): Promise<Omit<Hl7Outcome, 'ack' | 'duplicate'>> {
+  async function applyParsed(
+    tx: Db,
+    parsed: Parsed,
+    meta: ReceiveMeta,
+  ): Promise<Omit<Hl7Outcome, 'ack' | 'duplicate'>> {
     if (!parsed.ok) return { status: 'rejected', ackCode: ackCodeFor(parsed.error.code), error: parsed.error };
     if (parsed.mapped.kind === 'ignored') return { status: 'ignored', ackCode: 'AA' };
     const mapped = parsed.mapped;
     try {
-      const { stayId } = await tx.transaction((sp) => deps.apply(sp, mapped));
+      const { stayId } = await tx.transaction((sp) => deps.apply(sp, mapped, meta));
       return { status: 'accepted', ackCode: 'AA', stayId };
     } catch (e) {
       if (isGatewayError(e) && e.status < 500) {
