@@ -130,15 +130,18 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
         ? await readAs(d.repos, d.db, reg.scope, ev.focusType as Resource['resourceType'], ev.focusId)
         : undefined;
       if (!current) return skip(ev, url, 'the subscriber may not read the focus resource');
+      // The event's own version (the current one in the common case: no second read).
       resource =
-        (await readAs(
-          d.repos,
-          d.db,
-          reg.scope!,
-          ev.focusType as Resource['resourceType'],
-          ev.focusId,
-          ev.focusVersion,
-        )) ?? current;
+        !ev.focusVersion || current.meta?.versionId === ev.focusVersion
+          ? current
+          : ((await readAs(
+              d.repos,
+              d.db,
+              reg.scope!,
+              ev.focusType as Resource['resourceType'],
+              ev.focusId,
+              ev.focusVersion,
+            )) ?? current);
     }
     const { result } = await send(reg, spec, 'event-notification', `${ev.subscriptionId}:${ev.eventNumber}`, [
       {

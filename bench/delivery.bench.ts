@@ -1,0 +1,198 @@
+/**
+ * Delivery benchmark (`npx tsx bench/delivery.bench.ts`, BENCH_QUICK=1 for a small run; PostgreSQL when
+ * DATABASE_URL is set, else PGlite). Ten local HTTP receivers, one Subscription each (Task?owner=<its org>).
+ * 1. Throughput: N Tasks are written first (outbox backlog), then the delivery service starts; notifications
+ *    per second from start until every receiver has all of its own (relay → match → signed POST → 200).
+ * 2. Latency at a fixed rate (500/s; quick 200/s): Tasks written through the repository at that rate while
+ *    delivery runs; commit (create resolved) → receiver answered 200, p50/p99.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Task } from '@medplum/fhirtypes';
+import { startLocalRedis } from '../src/platform/redis-server';
+import { createLogger } from '../src/platform/logger';
+import { systemClock } from '../src/platform/clock';
+import { createRepository } from '../src/store/repository.pg';
+import type { ClosableDb } from '../src/store/db.port';
+import { createDeliveryService } from '../src/delivery/delivery-service';
+import { createSubscriptionHooks } from '../src/subscriptions/subscription-access';
+import { getRegistryEntry } from '../src/subscriptions/registry.pg';
+import { SECRET_EXTENSION } from '../src/subscriptions/subscription-model';
+import { openTestDb } from '../test/support/db';
+
+const quick = process.env.BENCH_QUICK === '1';
+const N = Number(process.env.BENCH_DELIVERY_N ?? (quick ? 2000 : 10_000));
+const RATE = Number(process.env.BENCH_DELIVERY_RATE ?? (quick ? 200 : 500));
+const RATE_SECONDS = quick ? 5 : 10;
+const RECEIVERS = 10;
+const kind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+const BASE = 'https://svu-gateway.dev/fhir';
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
+};
+const round = (x: number) => Math.round(x * 10) / 10;
+
+interface Rx {
+  url: string;
+  server: Server;
+  arrivals: Map<string, number>;
+}
+
+async function receiver(): Promise<Rx> {
+  const arrivals = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        entry?: { resource?: { resourceType?: string; id?: string } }[];
+      };
+      res.writeHead(200).end();
+      for (const e of body.entry ?? [])
+        if (e.resource?.resourceType === 'Task' && e.resource.id) arrivals.set(e.resource.id, Date.now());
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, server, arrivals };
+}
+
+function task(org: number, i: number): Task {
+  return {
+    resourceType: 'Task',
+    status: 'requested',
+    intent: 'order',
+    code: { coding: [{ system: 'https://svu-gateway.dev/fhir/CodeSystem/svu-task', code: 'inskrivningsmeddelande' }] },
+    owner: { reference: `Organization/org-${org}` },
+    for: { reference: `Patient/p-${i}` },
+    encounter: { reference: `Encounter/e-${i}` },
+  };
+}
+
+async function main(): Promise<void> {
+  const redis = await startLocalRedis();
+  const db: ClosableDb = await openTestDb(kind);
+  const hooks = createSubscriptionHooks(BASE);
+  const repos = (d: Parameters<typeof createRepository>[0], s?: Parameters<typeof createRepository>[1]) =>
+    createRepository(d, s, hooks);
+  const rx = await Promise.all(Array.from({ length: RECEIVERS }, () => receiver()));
+  const service = createDeliveryService({
+    db,
+    redisUrl: redis.url,
+    prefix: 'bench',
+    repos,
+    logger: createLogger('error'),
+    clock: systemClock,
+    canonicalBase: BASE,
+    fhirBase: 'http://localhost:8080/fhir',
+    timeoutMs: 10_000,
+    retry: { maxAttempts: 25, backoffMs: 1000 },
+    concurrency: 32,
+    pollMs: 20,
+  });
+  // Subscriptions (active directly: the handshake is not what is measured).
+  const subs: string[] = [];
+  for (let i = 0; i < RECEIVERS; i++) {
+    const scope = { clientId: `c${i}`, organization: `Organization/org-${i}`, role: 'municipality' as const };
+    const s = await repos(db, scope).create({
+      resourceType: 'Subscription',
+      status: 'active',
+      reason: 'bench',
+      criteria: `Task?owner=Organization/org-${i}`,
+      channel: { type: 'rest-hook', endpoint: rx[i]!.url, payload: 'application/fhir+json' },
+      extension: [{ url: SECRET_EXTENSION, valueString: `secret-${i}` }],
+    });
+    subs.push((s as { id?: string }).id ?? '');
+  }
+  // 1. Throughput from a backlog.
+  const system = repos(db, { system: true });
+  const writeStart = Date.now();
+  const inflight = new Set<Promise<unknown>>();
+  for (let i = 0; i < N; i++) {
+    const p = system.create(task(i % RECEIVERS, i)).finally(() => inflight.delete(p));
+    inflight.add(p);
+    if (inflight.size >= 16) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  const writeSeconds = (Date.now() - writeStart) / 1000;
+  const t0 = Date.now();
+  service.start();
+  const total = () => rx.reduce((n, r) => n + r.arrivals.size, 0);
+  let matchedAt = 0;
+  while (total() < N) {
+    if (Date.now() - t0 > 600_000) throw new Error(`only ${total()} of ${N} delivered in 10 min`);
+    await new Promise((r) => setTimeout(r, 100));
+    if (!matchedAt) {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM subscription_event');
+      if ((rows[0]?.n ?? 0) >= N) matchedAt = Date.now();
+      if (process.env.BENCH_TRACE) console.log('matched', rows[0]?.n, 'delivered', total(), Date.now() - t0);
+    }
+  }
+  const deliverSeconds = (Date.now() - t0) / 1000;
+  for (const id of subs) if (!(await getRegistryEntry(db, id))) throw new Error('subscription lost');
+  const throughput = {
+    notifications: N,
+    writeSeconds: round(writeSeconds),
+    deliverSeconds: round(deliverSeconds), matchSeconds: round((matchedAt - t0) / 1000),
+    perSecond: round(N / deliverSeconds),
+  };
+
+  // 2. Latency at a fixed rate.
+  for (const r of rx) r.arrivals.clear();
+  const committed = new Map<string, number>();
+  const count = RATE * RATE_SECONDS;
+  const start = Date.now();
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    writes.push(system.create(task(i % RECEIVERS, N + i)).then((t) => committed.set(t.id!, Date.now())));
+  }
+  await Promise.all(writes);
+  const achievedRate = count / ((Date.now() - start) / 1000);
+  const deadline = Date.now() + 120_000;
+  while (total() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const lat: number[] = [];
+  for (const r of rx)
+    for (const [id, at] of r.arrivals) if (committed.has(id)) lat.push(Math.max(0, at - committed.get(id)!));
+  const latency = {
+    targetRate: RATE,
+    achievedWriteRate: round(achievedRate),
+    delivered: lat.length,
+    of: count,
+    p50Ms: round(pct(lat, 50)),
+    p90Ms: round(pct(lat, 90)),
+    p99Ms: round(pct(lat, 99)),
+    maxMs: round(Math.max(...lat)),
+  };
+
+  await service.stop();
+  for (const r of rx) r.server.close();
+  await db.close();
+  await redis.stop();
+
+  const result = {
+    benchmark: 'delivery',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    quick,
+    store: kind,
+    receivers: RECEIVERS,
+    throughput,
+    latency,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/delivery.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.table({ throughput });
+  console.table({ latency });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
