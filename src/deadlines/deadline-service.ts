@@ -95,6 +95,13 @@ export class DeadlineService {
   readonly outboxProcessor: OutboxProcessor = async (event, tx) => {
     if (event.resourceType !== 'Task' || !event.resourceId) return;
     const id = event.resourceId;
+    const known = await tx.query('SELECT 1 FROM deadline_task WHERE task_id = $1', [id]);
+    if (known.rows.length === 0) {
+      // Most Tasks the worker has never planned and that have no deadline need nothing at all.
+      if (event.action === 'delete') return;
+      const peek = await readTask(this.o.repo(tx), id);
+      if (!peek?.restriction?.period?.end) return;
+    }
     await lockTask(tx, id);
     if (event.action !== 'delete' && (await seenVersion(tx, id, event.versionId))) return; // e.g. our own writes
     const task = event.action === 'delete' ? undefined : await readTask(this.o.repo(tx), id);
