@@ -8,6 +8,7 @@ import type { MappedAdt } from '../../mapping/adt-to-facts';
 import { GatewayError } from '../../platform/errors';
 import type { Db } from '../../store/db.port';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';
+import { contentKey } from '../../store/resource-util';
 import { applyStayFacts, writeOptions, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStay } from '../stay/fact-store';
 import type { ApplyMappedStay } from './process-message';
@@ -72,6 +73,9 @@ async function upsertPatient(
     patient.generalPractitioner = [
       { type: 'Organization', identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: p.routing.primaryCareUnit } },
     ];
+  }
+  if (existing?.id && contentKey({ ...patient, id: existing.id }) === contentKey(existing)) {
+    return { reference: `Patient/${existing.id}` };
   }
   const written = existing?.id
     ? await repo.update({ ...patient, id: existing.id }, write)

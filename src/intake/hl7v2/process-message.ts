@@ -203,7 +203,8 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       const { stayId } = await tx.transaction((sp) => deps.apply(sp, mapped, meta));
       return { status: 'accepted', ackCode: 'AA', stayId };
     } catch (e) {
-      if (isGatewayError(e) && e.status < 500) {
+      // A concurrent change (version conflict, deadlock) is not the sender's fault: kept as `error`, a resend retries.
+      if (isGatewayError(e) && e.status < 500 && e.code !== 'version-conflict' && e.code !== 'conflict') {
         return { status: 'rejected', ackCode: ackCodeFor(e.code), error: toAckError(e) };
       }
       logger.error('hl7 message could not be applied', {

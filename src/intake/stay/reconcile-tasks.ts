@@ -3,6 +3,7 @@ import type { TaskSpec } from '../../core/engine/types';
 import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
 import type { PartyResolver } from '../../fhir/references';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';
+import { contentKey } from '../../store/resource-util';
 
 export interface ReconcileInput {
   stayId: string;
@@ -19,6 +20,8 @@ export interface ReconcileResult {
   updated: number;
   cancelled: number;
 }
+
+const ifMatch = (t: Task): { ifMatch?: string } => (t.meta?.versionId ? { ifMatch: t.meta.versionId } : {});
 
 /** Statuses the owner has closed: the gateway never changes such a Task again. */
 const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error']);
@@ -71,17 +74,17 @@ export async function reconcileTasks(repo: FhirRepository, input: ReconcileInput
     ) {
       next.businessStatus = existing.businessStatus;
     }
-    const written = await repo.update(next, input.write);
-    if (written.meta?.versionId !== existing.meta?.versionId) {
-      if (next.status === 'cancelled' && existing.status !== 'cancelled') result.cancelled++;
-      else result.updated++;
-    }
+    if (contentKey(next) === contentKey(existing)) continue;
+    // If-Match: an owner's concurrent change (e.g. received) is never overwritten; the message is retried.
+    const written = await repo.update(next, { ...input.write, ...ifMatch(existing) });
+    if (next.status === 'cancelled' && existing.status !== 'cancelled') result.cancelled++;
+    else result.updated++;
     stored.set(spec.key, written);
   }
   // Stored Tasks the engine no longer wants at all are withdrawn.
   for (const [key, t] of stored) {
     if (wanted.has(key) || CLOSED.has(t.status)) continue;
-    await repo.update({ ...t, status: 'cancelled' }, input.write);
+    await repo.update({ ...t, status: 'cancelled' }, { ...input.write, ...ifMatch(t) });
     result.cancelled++;
   }
   return result;
