@@ -328,11 +328,14 @@ const redis = await startLocalRedis();
 const results = [];
 let audit: Record<string, PhaseResult> = {};
 try {
-  results.push(await runAgainst('pglite', redis.url));
-  if (process.env.DATABASE_URL) results.push(await runAgainst('postgres', redis.url));
+  // BENCH_STORES=postgres (or pglite) limits the run to one store.
+  const stores = process.env.BENCH_STORES?.split(',') ?? ['pglite', 'postgres'];
+  if (stores.includes('pglite')) results.push(await runAgainst('pglite', redis.url));
+  if (process.env.DATABASE_URL && stores.includes('postgres')) results.push(await runAgainst('postgres', redis.url));
   console.error('  [audit overhead] in-process reads with and without the audit writer');
-  audit = await auditOverhead(redis.url, 'pglite');
-  if (process.env.DATABASE_URL) audit = { ...audit, ...(await auditOverhead(redis.url, 'postgres')) };
+  if (stores.includes('pglite')) audit = await auditOverhead(redis.url, 'pglite');
+  if (process.env.DATABASE_URL && stores.includes('postgres'))
+    audit = { ...audit, ...(await auditOverhead(redis.url, 'postgres')) };
 } finally {
   await redis.stop();
 }
