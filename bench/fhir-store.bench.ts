@@ -109,7 +109,8 @@ async function closedLoop(
       }
     }),
   );
-  if (firstError) console.error(`  first error: ${firstError instanceof Error ? firstError.message : JSON.stringify(firstError)}`);
+  if (firstError)
+    console.error(`  first error: ${firstError instanceof Error ? firstError.message : JSON.stringify(firstError)}`);
   const secs = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   const pct = (p: number) =>
