@@ -52,6 +52,8 @@ export interface DeliveryServiceOptions {
   heartbeatTickMs?: number;
   /** BullMQ lock duration: a job whose worker died is taken over after about this long (default 30 s). */
   lockMs?: number;
+  /** How long `stop()` waits for in-flight jobs before forcing (default 10 s). */
+  stopTimeoutMs?: number;
 }
 
 export interface ConsumerOptions {
@@ -212,9 +214,21 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     /** Graceful: stop timers and the relay, let in-flight jobs finish, close connections. */
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
-      await relay?.stop();
-      await Promise.all(workers.map((w) => w.close()));
-      await queue?.close();
+      // Graceful within `stopTimeoutMs` (in-flight jobs finish); then forced, e.g. when Redis is already gone.
+      const graceful = (async () => {
+        await relay?.stop();
+        await Promise.all(workers.map((w) => w.close()));
+        await queue?.close();
+      })();
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), o.stopTimeoutMs ?? 10_000).unref()),
+      ]);
+      if (timedOut) {
+        o.logger.warn('delivery did not stop gracefully in time; forcing');
+        await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+        await queue?.disconnect().catch(() => undefined);
+      }
     },
   };
 }

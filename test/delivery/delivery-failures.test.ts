@@ -124,5 +124,6 @@ describe('delivery under failure (real Redis, real HTTP receivers)', () => {
     closers.push(() => again.stop());
     r.status = () => 200;
     await waitFor(() => new Set(r.events().flatMap(eventNumbers)).size === 8, 25_000, 'all eight after the restart');
+    await service.stop(); // while this Redis still runs
   });
 });

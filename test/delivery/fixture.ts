@@ -50,6 +50,7 @@ export function fastOptions(db: ClosableDb, over: Partial<DeliveryServiceOptions
     reconcileGraceMs: 400,
     heartbeatTickMs: 100,
     lockMs: 1000,
+    stopTimeoutMs: 3000,
     ...over,
   };
 }
