@@ -47,7 +47,7 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
 
   let redisUrl = config.REDIS_URL;
   if (!redisUrl) {
-    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR }).catch((err: unknown) => {
+    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR, detached: true }).catch((err: unknown) => {
       throw new StartupError(err instanceof Error ? err.message : String(err));
     });
     redisUrl = running.redis.url;

@@ -34,7 +34,14 @@ export interface LocalRedis {
  * ~15 ms of their time (stack notes). With `dataDir` it keeps an append-only file there (durable across
  * restarts of `npm start`); without, it keeps nothing (tests).
  */
-export async function startLocalRedis(opts: { dataDir?: string; port?: number } = {}): Promise<LocalRedis> {
+export async function startLocalRedis(
+  opts: {
+    dataDir?: string;
+    port?: number;
+    /** Own process group, so a Ctrl-C to the terminal does not kill Redis before the gateway has drained. */
+    detached?: boolean;
+  } = {},
+): Promise<LocalRedis> {
   if (!hasRedisServer()) throw new Error(REDIS_INSTALL_HINT);
   const port = opts.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--hz', '100', '--maxmemory-policy', 'noeviction'];
@@ -45,7 +52,7 @@ export async function startLocalRedis(opts: { dataDir?: string; port?: number } 
   } else {
     args.push('--save', '', '--appendonly', 'no');
   }
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer) => {
