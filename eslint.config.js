@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'bench/results/**', 'profiles/**', '**/*.mjs', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'data/**',
+      'coverage/**',
+      'bench/results/**',
+      'profiles/**',
+      '**/*.mjs',
+      'eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -14,7 +24,10 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
   },
@@ -27,16 +40,46 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['express', 'bullmq', 'ioredis', 'pg', 'winston', '@electric-sql/*', 'node:*', 'fs', 'http', 'net'], message: 'src/core is pure: no I/O adapters.' },
-            { group: ['**/store/**', '**/http/**', '**/platform/**', '**/delivery/**', '**/intake/**', '**/deadlines/**'], message: 'src/core must not import adapters.' },
+            {
+              group: [
+                'express',
+                'bullmq',
+                'ioredis',
+                'pg',
+                'winston',
+                '@electric-sql/*',
+                'node:*',
+                'fs',
+                'http',
+                'net',
+              ],
+              message: 'src/core is pure: no I/O adapters.',
+            },
+            {
+              group: [
+                '**/store/**',
+                '**/http/**',
+                '**/platform/**',
+                '**/delivery/**',
+                '**/intake/**',
+                '**/deadlines/**',
+              ],
+              message: 'src/core must not import adapters.',
+            },
           ],
         },
       ],
       'no-restricted-globals': ['error', { name: 'process', message: 'src/core reads no environment.' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'src/core has no clock: pass `now` in.' },
-        { selector: 'NewExpression[callee.name="Date"][arguments.length=0]', message: 'src/core has no clock: pass `now` in.' },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'src/core has no clock: pass `now` in.',
+        },
+        {
+          selector: 'NewExpression[callee.name="Date"][arguments.length=0]',
+          message: 'src/core has no clock: pass `now` in.',
+        },
       ],
     },
   },

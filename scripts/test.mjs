@@ -17,8 +17,13 @@ if (!existsSync('node_modules/.bin/vitest')) {
 }
 
 if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  console.error('redis-server not found: install it with `apt-get install -y redis-server` (the tests start their own)');
+  console.error(
+    'redis-server not found: install it with `apt-get install -y redis-server` (the tests start their own)',
+  );
   process.exit(1);
 }
-const r = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } });
+const r = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+});
 process.exit(r.status ?? 1);
