@@ -5,7 +5,8 @@ import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE } from '../../src/fh
 import { applyTaskSpec, buildTask, readTaskKey, taskBusinessStatus, type TaskRefs } from '../../src/fhir/task';
 import { applyStayStateToEncounter, readStayExtensions } from '../../src/fhir/encounter-extensions';
 import { buildSipCarePlan, readSipMeeting, sipCarePlanStatus } from '../../src/fhir/careplan';
-import { buildOperationOutcome } from '../../src/fhir/operation-outcome';
+import { toOperationOutcome } from '../../src/fhir-api/operation-outcome';
+import { GatewayError } from '../../src/platform/errors';
 import { createValidator, type Validator } from '../../src/fhir/validator';
 
 let v: Validator;
@@ -173,13 +174,14 @@ describe('SIP CarePlan', () => {
 });
 
 describe('OperationOutcome', () => {
-  it('when built from a GatewayError shape, then each issue has its path as expression and validates', () => {
-    const oo = buildOperationOutcome({
-      code: 'invalid-personnummer',
-      message: 'Patient is not valid',
-      issues: [{ path: 'Patient.identifier[0].value', message: 'check digit is 3, expected 2' }],
-    });
-    expect(oo.issue[0]).toMatchObject({ code: 'value', expression: ['Patient.identifier[0].value'] });
+  it('when built from a GatewayError, then each detail has its path as expression and the outcome validates', () => {
+    const oo = toOperationOutcome(
+      new GatewayError('invalid-personnummer', 'Patient is not valid', [
+        { path: 'Patient.identifier[0].value', message: 'check digit is 3, expected 2' },
+      ]),
+    );
+    expect(oo.issue[0]).toMatchObject({ code: 'value', diagnostics: 'Patient is not valid' });
+    expect(oo.issue[1]).toMatchObject({ code: 'value', expression: ['Patient.identifier[0].value'] });
     expect(v.check(oo)).toEqual([]);
   });
 });
