@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureRedisServer, hasRedisServer } from './ensure-redis.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2] ?? 'all';
@@ -24,24 +25,10 @@ if (!existsSync(path.join(root, 'node_modules', '.bin', 'tsx'))) {
   if (r.status !== 0) fail(`npm install failed (exit ${r.status}); fix the error above and run npm start again`);
 }
 
-const hasRedis = () => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
-if (!process.env.REDIS_URL && !hasRedis() && mode !== 'worker') {
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const sudo = !isRoot && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
-  if (!isRoot && !sudo) {
-    fail(
-      'redis-server not found: install it with `sudo apt-get install -y redis-server` or set REDIS_URL to a running Redis',
-    );
-  }
-  const pre = isRoot ? [] : ['sudo', '-n'];
-  const apt = (args) =>
-    run(pre[0] ?? 'apt-get', pre.length ? [...pre.slice(1), 'apt-get', ...args] : args, {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  console.error('redis-server not found: installing it with apt-get ...');
-  if (apt(['update']).status !== 0 || apt(['install', '-y', 'redis-server']).status !== 0 || !hasRedis()) {
-    fail('Installing redis-server failed: run `apt-get install -y redis-server` yourself or set REDIS_URL');
-  }
+const hasRedis = hasRedisServer;
+if (!process.env.REDIS_URL && mode !== 'worker') {
+  const problem = ensureRedisServer();
+  if (problem) fail(problem);
 }
 if (!process.env.REDIS_URL && mode === 'worker' && !hasRedis()) {
   fail(

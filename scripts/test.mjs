@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite. The suite starts its own private redis-server (test/support/global-setup.ts);
-// this wrapper only checks the binary is there and says how to get it when it is not. Stores: PGlite always,
+// this wrapper installs dependencies and the redis-server binary when missing. Stores: PGlite always,
 // PostgreSQL too when DATABASE_URL is set.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ensureRedisServer } from './ensure-redis.mjs';
 
 // A fresh checkout: install the dependencies first (`npm install` follows package-lock.json; `npm ci` is not
 // used because the registry mirror here lacks other platforms' optional packages, which `npm ci` insists on).
@@ -16,10 +17,10 @@ if (!existsSync('node_modules/.bin/vitest')) {
   }
 }
 
-if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  console.error(
-    'redis-server not found: install it with `apt-get install -y redis-server` (the tests start their own)',
-  );
+// The suite starts its own private redis-server: install the binary when missing (root/sudo), else say how.
+const problem = ensureRedisServer();
+if (problem) {
+  console.error(problem);
   process.exit(1);
 }
 const r = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], {
