@@ -6,7 +6,7 @@ import type { StayFact } from '../../core/stay/facts';
 import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';
-import { loadFacts, storeFacts } from './fact-store';
+import { storeAndLoadFacts } from './fact-store';
 import type { OrganizationCache } from './party-resolver';
 import { reconcileTasks, type ReconcileResult } from './reconcile-tasks';
 
@@ -55,8 +55,7 @@ export async function applyStayFacts(
   deps: StayApplierDeps,
   input: ApplyStayInput,
 ): Promise<ApplyStayResult> {
-  const newFacts = await storeFacts(tx, input.facts, input.source);
-  const all = await loadFacts(tx, input.stayId);
+  const { added: newFacts, all } = await storeAndLoadFacts(tx, input.stayId, input.facts, input.source);
   const evaluation = evaluateStay(all, await deps.agreement());
   await input.onEvaluated?.(evaluation);
   const parties: Party[] = evaluation.tasks.flatMap((t) => [t.owner, t.requester]);

@@ -10,18 +10,43 @@ export async function lockStay(tx: Db, key: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`stay:${key}`]);
 }
 
-/** Stores facts; a fact id seen before is ignored. Returns how many were new. */
+/** The facts to insert, first of each fact id only (as when inserting them one by one). */
+function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
+  const seen = new Set<string>();
+  return facts.filter((f) => !seen.has(f.id) && seen.add(f.id));
+}
+
+/** A CTE `ins` inserting the facts ($1..$6 as arrays) and returning the new rows. */
+const INSERT_FACTS = `WITH ins AS (
+  INSERT INTO stay_fact (fact_id, stay_id, kind, at, body, source)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::text[])
+  ON CONFLICT (fact_id) DO NOTHING
+  RETURNING fact_id, stay_id, at, body
+)`;
+
+function factParams(facts: readonly StayFact[], source: string): unknown[] {
+  return [
+    facts.map((f) => f.id),
+    facts.map((f) => f.stayId),
+    facts.map((f) => f.kind),
+    facts.map((f) => f.at),
+    facts.map((f) => JSON.stringify(f)),
+    facts.map(() => source),
+  ];
+}
+
+const parseBody = (body: StayFact | string): StayFact =>
+  typeof body === 'string' ? (JSON.parse(body) as StayFact) : body;
+
+/** Stores facts (one statement); a fact id seen before is ignored. Returns how many were new. */
 export async function storeFacts(tx: Db, facts: readonly StayFact[], source: 'hl7' | 'fhir'): Promise<number> {
-  let added = 0;
-  for (const f of facts) {
-    const r = await tx.query(
-      `INSERT INTO stay_fact (fact_id, stay_id, kind, at, body, source) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (fact_id) DO NOTHING`,
-      [f.id, f.stayId, f.kind, f.at, JSON.stringify(f), source],
-    );
-    added += r.rowCount;
-  }
-  return added;
+  const unique = uniqueFacts(facts);
+  if (unique.length === 0) return 0;
+  const r = await tx.query<{ n: number }>(
+    `${INSERT_FACTS} SELECT count(*)::int AS n FROM ins`,
+    factParams(unique, source),
+  );
+  return Number(r.rows[0]?.n ?? 0);
 }
 
 /** Every stored fact of a stay (the engine orders them itself). */
@@ -30,5 +55,34 @@ export async function loadFacts(tx: Db, stayId: string): Promise<StayFact[]> {
     'SELECT body FROM stay_fact WHERE stay_id = $1 ORDER BY at, fact_id',
     [stayId],
   );
-  return r.rows.map((row) => (typeof row.body === 'string' ? (JSON.parse(row.body) as StayFact) : row.body));
+  return r.rows.map((row) => parseBody(row.body));
+}
+
+/**
+ * `storeFacts` then `loadFacts` in one round trip: the new rows come from the INSERT's RETURNING (a statement
+ * does not see its own inserts), the earlier ones from the table. Call it after `lockStay` (a separate
+ * statement, so this statement's snapshot sees everything committed before the lock was granted).
+ */
+export async function storeAndLoadFacts(
+  tx: Db,
+  stayId: string,
+  facts: readonly StayFact[],
+  source: 'hl7' | 'fhir',
+): Promise<{ added: number; all: StayFact[] }> {
+  const unique = uniqueFacts(facts);
+  if (unique.some((f) => f.stayId !== stayId)) {
+    const added = await storeFacts(tx, unique, source);
+    return { added, all: await loadFacts(tx, stayId) };
+  }
+  if (unique.length === 0) return { added: 0, all: await loadFacts(tx, stayId) };
+  const r = await tx.query<{ body: StayFact | string; added: boolean }>(
+    `${INSERT_FACTS}
+     SELECT body, added FROM (
+       SELECT body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = $7
+       UNION ALL
+       SELECT body, at, fact_id, true AS added FROM ins
+     ) f ORDER BY at, fact_id`,
+    [...factParams(unique, source), stayId],
+  );
+  return { added: r.rows.filter((row) => row.added).length, all: r.rows.map((row) => parseBody(row.body)) };
 }
