@@ -113,9 +113,12 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
   }
 
   async function deliverEvent(job: Job<DeliveryJob>, token: string | undefined, ref: EventRef): Promise<string> {
-    const ev = await getEvent(d.db, ref.subscriptionId, ref.eventNumber);
+    // Both reads at once (the registry row is the event's subscription's).
+    const [ev, reg] = await Promise.all([
+      getEvent(d.db, ref.subscriptionId, ref.eventNumber),
+      getRegistryEntry(d.db, ref.subscriptionId),
+    ]);
     if (!ev || ev.status !== 'queued' || ev.generation !== ref.generation) return 'stale';
-    const reg = await getRegistryEntry(d.db, ev.subscriptionId);
     if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
     const spec = specOf(reg);
     const url = targetUrl(spec);
@@ -155,14 +158,16 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     ]);
     if (result.ok) {
       d.breakers.success(url);
-      const next = await d.db.transaction(async (tx) => {
-        await recordAttempt(tx, ev.subscriptionId, ev.eventNumber, 'event', url, ev.attempts + 1, 'delivered', result);
-        await tx.query(
-          `UPDATE subscription_registry SET consecutive_failures = 0, last_sent_at = now(), last_error = NULL WHERE id = $1`,
-          [ev.subscriptionId],
-        );
-        return completeEvent(tx, ev, 'delivered');
-      });
+      // One transaction of two statements: chain lock, then completion + attempt log + registry reset + release.
+      const next = await d.db.transaction((tx) =>
+        completeEvent(tx, ev, 'delivered', undefined, {
+          endpoint: url,
+          attempt: ev.attempts + 1,
+          status: 'delivered',
+          httpStatus: result.status ?? null,
+          durationMs: result.durationMs,
+        }),
+      );
       d.metrics?.attempts.inc({ outcome: 'delivered', endpoint: label });
       d.metrics?.latency.observe({ endpoint: label }, Math.max(0, Date.now() - Date.parse(ev.committedAt)) / 1000);
       if (reg.status === 'error') await setSubscriptionStatus(d.db, d.repos, reg.id, 'active', undefined, d.logger);
@@ -173,12 +178,14 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
   }
 
   async function skip(ev: SubscriptionEvent, url: string, reason: string): Promise<string> {
-    const next = await d.db.transaction(async (tx) => {
-      await recordAttempt(tx, ev.subscriptionId, ev.eventNumber, 'event', url, ev.attempts, 'skipped', {
+    const next = await d.db.transaction((tx) =>
+      completeEvent(tx, ev, 'skipped', reason, {
+        endpoint: url,
+        attempt: ev.attempts,
+        status: 'skipped',
         error: reason,
-      });
-      return completeEvent(tx, ev, 'skipped', reason);
-    });
+      }),
+    );
     d.metrics?.attempts.inc({ outcome: 'skipped', endpoint: endpointLabel(url) });
     d.logger.warn('notification skipped at delivery', {
       subscriptionId: ev.subscriptionId,

@@ -100,39 +100,38 @@ export async function recordEvents(tx: Db, events: NewEvent[]): Promise<EventRef
   for (const e of sorted) await lockKey(tx, e.subscriptionId, e.orderKey);
   const queued: EventRef[] = [];
   for (const e of sorted) {
-    const c = await tx.query<{ n: number }>(
-      `UPDATE subscription_registry SET events_since_start = events_since_start + 1 WHERE id = $1
-       RETURNING events_since_start AS n`,
-      [e.subscriptionId],
-    );
-    const n = Number(c.rows[0]?.n);
-    if (!n) continue;
-    const open = await tx.query(
-      `SELECT 1 FROM subscription_event WHERE subscription_id = $1 AND order_key = $2
-          AND status IN ('waiting', 'queued', 'dead') LIMIT 1`,
-      [e.subscriptionId, e.orderKey],
-    );
-    const status = open.rows.length > 0 ? 'waiting' : 'queued';
-    const ins = await tx.query(
-      `INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type, focus_id,
-          focus_version, action, status, committed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (subscription_id, outbox_id) DO NOTHING`,
+    // One statement per event: counter, open-chain check and insert (the chain is locked above).
+    const { rows } = await tx.query<{ n: number; status: string; inserted: boolean }>(
+      `WITH c AS (
+         UPDATE subscription_registry SET events_since_start = events_since_start + 1 WHERE id = $1
+         RETURNING events_since_start AS n),
+       s AS (
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM subscription_event WHERE subscription_id = $1 AND order_key = $2
+                  AND status IN ('waiting', 'queued', 'dead')) THEN 'waiting' ELSE 'queued' END AS status),
+       i AS (
+         INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type,
+            focus_id, focus_version, action, status, committed_at)
+         SELECT $1::text, c.n, $3::bigint, $2::text, $4::text, $5::text, $6::text, $7::text, $8::text, s.status,
+                $9::timestamptz FROM c, s
+         ON CONFLICT (subscription_id, outbox_id) DO NOTHING
+         RETURNING event_number)
+       SELECT c.n, s.status, EXISTS (SELECT 1 FROM i) AS inserted FROM c, s`,
       [
         e.subscriptionId,
-        n,
-        e.outboxId ?? null,
         e.orderKey,
+        e.outboxId ?? null,
         e.topic ?? null,
         e.focusType,
         e.focusId,
         e.focusVersion ?? null,
         e.action ?? null,
-        status,
         e.committedAt,
       ],
     );
-    if (ins.rowCount > 0 && status === 'queued')
+    const r = rows[0];
+    const n = Number(r?.n);
+    if (!r || !n) continue;
+    if (r.inserted && r.status === 'queued')
       queued.push({ subscriptionId: e.subscriptionId, eventNumber: n, generation: 0 });
   }
   return queued;
@@ -175,39 +174,72 @@ export async function countAttempt(db: Db, ref: EventRef, error?: string): Promi
   return rows[0]?.attempts ?? 0;
 }
 
+/** The attempt-log row written together with the completion (`delivery_attempt`). */
+export interface AttemptLog {
+  endpoint: string;
+  attempt: number;
+  status: string;
+  httpStatus?: number | null;
+  error?: string | null;
+  durationMs?: number;
+}
+
 /**
  * Closes an event (`delivered` or `skipped`) and releases the next waiting event of its chain, which is
- * returned to be enqueued after commit.
+ * returned to be enqueued after commit. With `log`, the attempt is logged in the same statement, and a
+ * delivery also clears the subscription's failure state (counter reset, `last_sent_at` for heartbeats; a
+ * clean row written less than a second ago is left alone so parallel deliveries do not queue on its lock).
+ * After the chain lock this is one statement: the release looks past the event being closed.
  */
 export async function completeEvent(
   tx: Db,
   ev: SubscriptionEvent,
   outcome: 'delivered' | 'skipped',
   error?: string,
+  log?: AttemptLog,
 ): Promise<EventRef | undefined> {
   await lockKey(tx, ev.subscriptionId, ev.orderKey);
-  await tx.query(
-    `UPDATE subscription_event SET status = $3, delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
-        last_error = $4 WHERE subscription_id = $1 AND event_number = $2`,
-    [ev.subscriptionId, ev.eventNumber, outcome, error ?? null],
-  );
-  return releaseNext(tx, ev.subscriptionId, ev.orderKey);
-}
-
-async function releaseNext(tx: Db, subscriptionId: string, orderKey: string): Promise<EventRef | undefined> {
-  const { rows } = await tx.query<{ event_number: number; status: string; generation: number }>(
-    `SELECT event_number, status, generation FROM subscription_event
-      WHERE subscription_id = $1 AND order_key = $2 AND status IN ('waiting', 'queued', 'dead')
-      ORDER BY event_number LIMIT 1`,
-    [subscriptionId, orderKey],
+  const { rows } = await tx.query<{ event_number: number; generation: number }>(
+    `WITH done AS (
+       UPDATE subscription_event SET status = $3::text,
+           delivered_at = CASE WHEN $3::text = 'delivered' THEN now() END, last_error = $4::text
+        WHERE subscription_id = $1 AND event_number = $2 RETURNING 1),
+     att AS (
+       INSERT INTO delivery_attempt (subscription_id, event_number, kind, endpoint, attempt, status, http_status,
+           error, duration_ms)
+       SELECT $1::text, $2::bigint, 'event', $6::text, $7::int, $8::text, $9::int, $10::text, $11::int
+        WHERE $6::text IS NOT NULL),
+     reg AS (
+       UPDATE subscription_registry SET consecutive_failures = 0, last_sent_at = now(), last_error = NULL
+        WHERE id = $1 AND $3::text = 'delivered' AND $6::text IS NOT NULL
+          AND (consecutive_failures <> 0 OR last_error IS NOT NULL OR last_sent_at IS NULL
+               OR last_sent_at < now() - interval '1 second')),
+     nxt AS (
+       SELECT event_number, status FROM subscription_event
+        WHERE subscription_id = $1 AND order_key = $5 AND event_number <> $2
+          AND status IN ('waiting', 'queued', 'dead')
+        ORDER BY event_number LIMIT 1)
+     UPDATE subscription_event e SET status = 'queued' FROM nxt
+      WHERE e.subscription_id = $1 AND e.event_number = nxt.event_number AND nxt.status = 'waiting'
+     RETURNING e.event_number, e.generation`,
+    [
+      ev.subscriptionId,
+      ev.eventNumber,
+      outcome,
+      error ?? null,
+      ev.orderKey,
+      log?.endpoint ?? null,
+      log?.attempt ?? null,
+      log?.status ?? null,
+      log?.httpStatus ?? null,
+      log?.error ?? null,
+      log?.durationMs ?? 0,
+    ],
   );
   const next = rows[0];
-  if (!next || next.status !== 'waiting') return undefined;
-  await tx.query(`UPDATE subscription_event SET status = 'queued' WHERE subscription_id = $1 AND event_number = $2`, [
-    subscriptionId,
-    next.event_number,
-  ]);
-  return { subscriptionId, eventNumber: Number(next.event_number), generation: next.generation };
+  return next
+    ? { subscriptionId: ev.subscriptionId, eventNumber: Number(next.event_number), generation: next.generation }
+    : undefined;
 }
 
 /** Parks the event in the dead-letter queue; its chain (later events of the same stay) waits behind it. */
