@@ -68,6 +68,20 @@ export class PgRepository implements FhirRepository {
     return r.resource;
   }
 
+  /** Creates several resources with one write statement; hooks run after it, in order (as in a transaction Bundle). */
+  async createMany<T extends Resource>(resources: readonly T[], opts: WriteOptions = {}): Promise<T[]> {
+    for (const resource of resources) {
+      assertResource(resource);
+      assertMayWriteType(this.scope, resource.resourceType);
+    }
+    if (resources.length === 0) return [];
+    return this.inTx(async (repo, tx) => {
+      const prepared = resources.map((r) => repo.prepare(r, this.newId(), undefined, 'POST', opts));
+      await repo.commitPrepared(tx, prepared);
+      return prepared.map((p) => p.resource);
+    });
+  }
+
   /** Create with an id chosen by the caller (transaction Bundles assign ids before resolving urn:uuid). */
   async createWithId<T extends Resource>(resource: T, opts: WriteOptions = {}): Promise<T> {
     assertResource(resource);

@@ -80,6 +80,8 @@ export interface RepositoryHooks {
  */
 export interface FhirRepository {
   create<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
+  /** Creates several resources with one write (optional: callers fall back to `create` one by one). */
+  createMany?<T extends Resource>(resources: readonly T[], opts?: WriteOptions): Promise<T[]>;
   /** Create unless a resource matches `ifNoneExist` (a search query string); returns the match then. */
   conditionalCreate<T extends Resource>(
     resource: T,

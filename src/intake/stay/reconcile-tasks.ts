@@ -21,6 +21,12 @@ export interface ReconcileResult {
   cancelled: number;
 }
 
+async function sequentially<T>(items: readonly T[], fn: (item: T) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
+}
+
 const ifMatch = (t: Task): { ifMatch?: string } => (t.meta?.versionId ? { ifMatch: t.meta.versionId } : {});
 
 /** Statuses the owner has closed: the gateway never changes such a Task again. */
@@ -53,16 +59,31 @@ export async function reconcileTasks(repo: FhirRepository, input: ReconcileInput
   const wanted = new Set(input.specs.map((s) => s.key));
   // Withdrawn obligations first, so a makulering can point at the stored Task.
   const ordered = [...input.specs].sort((a, b) => Number(a.code === 'makulering') - Number(b.code === 'makulering'));
+  // Consecutive creates are written together (one statement), in the same order as one by one.
+  let pending: { key: string; task: Task }[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const tasks = batch.map((p) => p.task);
+    const created = repo.createMany
+      ? await repo.createMany(tasks, input.write)
+      : await sequentially(tasks, (t) => repo.create(t, input.write));
+    created.forEach((t, i) => stored.set(batch[i]?.key ?? '', t));
+    result.created += created.length;
+  };
   for (const spec of ordered) {
+    // A makulering points at the stored Task it withdraws: write what is pending first.
+    if (spec.code === 'makulering') await flush();
+    if (pending.some((p) => p.key === spec.key)) await flush();
     const existing = stored.get(spec.key);
     if (!existing) {
       if (spec.status === 'cancelled') continue;
       if (spec.code === 'makulering' && (!spec.focusKey || !stored.has(spec.focusKey))) continue;
-      const created = await repo.create(buildTask(spec, refs, { now: input.now }), input.write);
-      stored.set(spec.key, created);
-      result.created++;
+      pending.push({ key: spec.key, task: buildTask(spec, refs, { now: input.now }) });
       continue;
     }
+    await flush();
     if (existing.status === 'completed') continue;
     if (CLOSED.has(existing.status) && spec.status !== 'requested') continue;
     const next = applyTaskSpec(existing, spec, refs, { now: input.now });
@@ -81,6 +102,7 @@ export async function reconcileTasks(repo: FhirRepository, input: ReconcileInput
     else result.updated++;
     stored.set(spec.key, written);
   }
+  await flush();
   // Stored Tasks the engine no longer wants at all are withdrawn.
   for (const [key, t] of stored) {
     if (wanted.has(key) || CLOSED.has(t.status)) continue;
