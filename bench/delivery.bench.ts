@@ -136,7 +136,8 @@ async function main(): Promise<void> {
   const throughput = {
     notifications: N,
     writeSeconds: round(writeSeconds),
-    deliverSeconds: round(deliverSeconds), matchSeconds: round((matchedAt - t0) / 1000),
+    deliverSeconds: round(deliverSeconds),
+    matchSeconds: round((matchedAt - t0) / 1000),
     perSecond: round(N / deliverSeconds),
   };
 
