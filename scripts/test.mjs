@@ -3,7 +3,9 @@
 // this wrapper installs dependencies and the redis-server binary when missing. Stores: PGlite always,
 // PostgreSQL too when DATABASE_URL is set.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ensureRedisServer } from './ensure-redis.mjs';
 
 // A fresh checkout: install the dependencies first (`npm install` follows package-lock.json; `npm ci` is not
@@ -23,8 +25,21 @@ if (problem) {
   console.error(problem);
   process.exit(1);
 }
-const r = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
-});
+// vitest's own summary, plus one plain closing line (`N passed, N failed`) that any CI can read.
+const report = path.join(os.tmpdir(), `svu-vitest-${process.pid}.json`);
+const r = spawnSync(
+  'npx',
+  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+  },
+);
+if (existsSync(report)) {
+  const j = JSON.parse(readFileSync(report, 'utf8'));
+  console.log(
+    `tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped`,
+  );
+  rmSync(report, { force: true });
+}
 process.exit(r.status ?? 1);
