@@ -1,12 +1,14 @@
 /**
  * Ingest benchmark: HL7 v2 ADT over MLLP into the whole intake path (raw store, mapping, engine, Patient +
- * Encounter + Task writes with outbox rows, ACK after commit).
- *   - throughput: messages/s acknowledged over 8 concurrent MLLP connections (each in HL7 original mode:
- *     one message in flight per connection), mixed A01 / A08 / A03 for distinct stays;
- *   - end-to-end A01 → Task stored: the ACK is sent only after the commit that stores the Task, so the A01
- *     ACK latency is that time (p50/p99); the Task's presence is checked afterwards.
+ * Encounter + Task writes with outbox rows), for both acknowledgement points (HL7_ACK_AFTER):
+ *   - `stored` (default): AA once the raw message is committed; the apply follows in lanes and batches;
+ *   - `applied`: AA after the commit that stores the facts, Encounter and Tasks.
+ * Figures: messages/s acknowledged over 8 concurrent MLLP connections (each in HL7 original mode: one message
+ * in flight per connection), mixed A01 / A08 / A03 for distinct stays; messages/s applied (until all are
+ * applied); ACK latency; A01 → Task stored = from sending the A01 to the commit of its apply (p50/p99); the
+ * Tasks are counted afterwards.
  * PGlite always; PostgreSQL too when DATABASE_URL is set (a fresh database, dropped afterwards).
- * BENCH_QUICK=1 for a small run; BENCH_N (stays) and BENCH_CONNECTIONS override.
+ * BENCH_QUICK=1 for a small run; BENCH_N (stays), BENCH_CONNECTIONS, BENCH_MODES (e.g. `stored`) override.
  *   npx tsx bench/ingest.bench.ts
  */
 import { randomBytes } from 'node:crypto';
@@ -90,7 +92,7 @@ async function openStore(kind: 'pglite' | 'postgres'): Promise<{ db: ClosableDb;
   };
 }
 
-async function run(kind: 'pglite' | 'postgres') {
+async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') {
   const store = await openStore(kind);
   const db = store.db;
   const config = loadConfig({
@@ -99,6 +101,7 @@ async function run(kind: 'pglite' | 'postgres') {
     HOST: '127.0.0.1',
     AGREEMENT: 'vastmanland',
     LOG_LEVEL: 'error',
+    HL7_ACK_AFTER: ackAfter,
   });
   const ctx = {
     config,
@@ -124,6 +127,17 @@ async function run(kind: 'pglite' | 'postgres') {
   // Work: each stay gets A01, then A08, then A03; a connection takes whole stays so a stay's order holds.
   const queue = Array.from({ length: STAYS }, (_, i) => i);
   const a01Ms: number[] = [];
+  const ackMs: number[] = [];
+  const a01Sent = new Map<string, number>();
+  let applied = 0;
+  let lastApplied = 0;
+  intake.services.onApplied.add((job, outcome) => {
+    const now = performance.now();
+    if (outcome?.status === 'accepted') applied++;
+    lastApplied = now;
+    const sent = a01Sent.get(job.mapped.header.controlId);
+    if (sent !== undefined) a01Ms.push(now - sent);
+  });
   let acked = 0;
   let notAA = 0;
   const worker = async () => {
@@ -132,8 +146,10 @@ async function run(kind: 'pglite' | 'postgres') {
       for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
         for (const [n, event] of ['A01', 'A08', 'A03'].entries()) {
           const t0 = performance.now();
-          const ack = await client.sendAndWait(Hl7Message.parse(adt(event, i, n)), { timeoutMs: 120_000 });
-          if (event === 'A01') a01Ms.push(performance.now() - t0);
+          const msg = Hl7Message.parse(adt(event, i, n));
+          if (event === 'A01') a01Sent.set(msg.getSegment('MSH')?.getField(10)?.toString() ?? '', t0);
+          const ack = await client.sendAndWait(msg, { timeoutMs: 120_000 });
+          ackMs.push(performance.now() - t0);
           if (ack.getSegment('MSA')?.getField(1)?.toString() !== 'AA') notAA++;
           acked++;
         }
@@ -145,27 +161,41 @@ async function run(kind: 'pglite' | 'postgres') {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   const seconds = (performance.now() - t0) / 1000;
+  await intake.settled();
+  const applySeconds = (lastApplied - t0) / 1000;
   const tasks = await repo.search<Task>('Task', { code: 'inskrivningsmeddelande', _count: '1', _total: 'accurate' });
   await intake.stop?.();
   await store.drop();
   return {
     store: kind,
+    ackAfter,
     connections: CONNECTIONS,
     messages: acked,
     notAA,
+    applied,
     seconds: Number(seconds.toFixed(2)),
     perSecond: Math.round(acked / seconds),
+    appliedPerSecond: Math.round(applied / applySeconds),
+    ackP50Ms: Number(pct(ackMs, 50).toFixed(1)),
+    ackP99Ms: Number(pct(ackMs, 99).toFixed(1)),
     a01ToTaskP50Ms: Number(pct(a01Ms, 50).toFixed(1)),
     a01ToTaskP99Ms: Number(pct(a01Ms, 99).toFixed(1)),
     admissionTasksStored: tasks.total ?? tasks.resources.length,
   };
 }
 
-const rows = [await run('pglite')];
-if (process.env.DATABASE_URL) rows.push(await run('postgres'));
+const modes = (process.env.BENCH_MODES ?? 'stored,applied').split(',') as ('stored' | 'applied')[];
+const stores: ('pglite' | 'postgres')[] = (process.env.BENCH_STORES ?? 'pglite,postgres')
+  .split(',')
+  .filter((k) => k === 'pglite' || (k === 'postgres' && Boolean(process.env.DATABASE_URL))) as (
+  'pglite' | 'postgres'
+)[];
+const rows = [];
+for (const kind of stores) for (const mode of modes) rows.push(await run(kind, mode));
 console.table(rows);
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'ingest.json'),
   `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, stays: STAYS, rows }, null, 2)}\n`,
 );
+process.exit(0);

@@ -72,6 +72,32 @@ export const configSchema = z.object({
     .default(5000)
     .describe('First retry delay; doubles per attempt with jitter, capped at 1 h'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(16).describe('Concurrent jobs per worker process'),
+  HL7_ACK_AFTER: z
+    .enum(['stored', 'applied'])
+    .default('stored')
+    .describe(
+      'When an HL7 v2 `AA` is sent: `stored` = once the raw message is committed (applied right after, in order per stay); `applied` = after its facts, Encounter and Tasks are committed',
+    ),
+  HL7_APPLY_LANES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Parallel HL7 apply lanes (a stay always uses the same lane, so its messages apply in order)'),
+  HL7_APPLY_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(50)
+    .describe('Most stored HL7 messages applied in one database transaction'),
+  HL7_APPLY_BACKLOG: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5000)
+    .describe('Stored-but-unapplied HL7 messages held in memory; beyond it ACKs wait (back-pressure on the senders)'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,16 +10,25 @@ import { intakeHooks as buildHooks } from './fhir/intake-hooks';
 import { createAdtApplier } from './hl7v2/apply-adt';
 import { hl7Routes } from './hl7v2/hl7.routes';
 import { startMllpServer, type MllpServer } from './hl7v2/mllp-server';
+import { ApplyQueue, type ApplyJob, type ApplyOutcome, type ReceiveMeta, type StayMessage } from './hl7v2/apply-queue';
+import { MessageLog } from './hl7v2/message-log';
 import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
+import { recoverPending } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
-import { intakeMetrics } from './intake-metrics';
+import { applyMetrics, intakeMetrics } from './intake-metrics';
+import { GatewayError } from '../platform/errors';
+import { IDENTIFIER_SYSTEM } from '../fhir/constants';
 
 export interface IntakeServices {
   deps: StayApplierDeps;
   profiles: SenderProfile[];
   process: Hl7Processor;
   hooks: RepositoryHooks;
+  log: MessageLog;
+  queue: ApplyQueue;
+  /** Called when a stored message's apply is committed (benchmarks and tests observe it). */
+  onApplied: Set<(job: ApplyJob, outcome: ApplyOutcome | undefined) => void>;
 }
 
 const services = new WeakMap<AppContext, IntakeServices>();
@@ -51,21 +60,74 @@ export function intakeServices(ctx: AppContext): IntakeServices {
   };
   const profiles = loadProfiles();
   const observe = intakeMetrics(ctx.metrics);
-  const processMessage = createHl7Processor({
+  const apply = createAdtApplier(deps, intakeRepository);
+  const onApplied = new Set<(job: ApplyJob, outcome: ApplyOutcome | undefined) => void>();
+  // Bound below, once the queue (which the metrics read) and the processor (which waits on the queue) exist.
+  const late: {
+    observeApply?: (status: string, seconds: number | undefined) => void;
+    resolveAck?: (id: number, outcome: ApplyOutcome | undefined) => void;
+  } = {};
+  const queue = new ApplyQueue({
     db: ctx.db,
+    apply,
+    logger: ctx.logger,
+    // PGlite runs one transaction at a time: more lanes would only queue on its connection.
+    lanes: ctx.db.kind === 'pglite' ? 1 : ctx.config.HL7_APPLY_LANES,
+    batch: ctx.config.HL7_APPLY_BATCH,
+    backlog: ctx.config.HL7_APPLY_BACKLOG,
+    onApplied(job, outcome) {
+      late.observeApply?.(
+        outcome?.status ?? 'unrecorded',
+        outcome && job.receivedAt !== undefined ? (performance.now() - job.receivedAt) / 1000 : undefined,
+      );
+      late.resolveAck?.(job.id, outcome);
+      for (const f of onApplied) f(job, outcome);
+    },
+  });
+  late.observeApply = applyMetrics(ctx.metrics, () => queue.size);
+  // Over HTTP a hospital client may only send its own stays: checked before the message is stored and acknowledged.
+  const precheck = async (m: StayMessage, meta: ReceiveMeta): Promise<void> => {
+    const hospital = await deps.orgs.lookup(
+      intakeRepository(ctx.db),
+      IDENTIFIER_SYSTEM.hsaId,
+      m.encounter.hospitalHsaId,
+      ctx.clock.now().getTime(),
+    );
+    if (meta.organization && meta.organization !== hospital?.reference) {
+      throw new GatewayError(
+        'forbidden',
+        `the message is for hospital ${m.encounter.hospitalHsaId}, which is not the sending client's organization ${meta.organization}`,
+        [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
+      );
+    }
+  };
+  const log = new MessageLog(ctx.db);
+  const processMessage = createHl7Processor({
     profiles,
     clock: ctx.clock,
     logger: ctx.logger,
-    apply: createAdtApplier(deps, intakeRepository),
+    log,
+    queue,
+    ackAfter: ctx.config.HL7_ACK_AFTER,
+    precheck,
     maxChars: ctx.config.MAX_BODY_BYTES,
   });
+  late.resolveAck = processMessage.applied;
   const process: Hl7Processor = async (raw, meta) => {
     const t0 = performance.now();
     const outcome = await processMessage(raw, meta);
     observe(outcome, meta.channel, (performance.now() - t0) / 1000);
     return outcome;
   };
-  const s: IntakeServices = { deps, profiles, process, hooks: buildHooks(deps, intakeRepository) };
+  const s: IntakeServices = {
+    deps,
+    profiles,
+    process,
+    hooks: buildHooks(deps, intakeRepository),
+    log,
+    queue,
+    onApplied,
+  };
   services.set(ctx, s);
   return s;
 }
@@ -79,23 +141,48 @@ export interface IntakeCapability extends Capability {
   /** The MLLP port actually bound (after start with role `mllp`; useful with MLLP_PORT=0). */
   mllpPort(): number | undefined;
   process: Hl7Processor;
+  /** Resolves when every message received so far is stored and applied (tests, benchmarks, shutdown). */
+  settled(): Promise<void>;
+  /** Hands stored-but-unapplied messages to the apply queue now (also runs at start and every 30 s). */
+  recover(olderThanSeconds?: number): Promise<number>;
+  services: IntakeServices;
 }
+
+const RECOVER_EVERY_MS = 30_000;
 
 /** Ingestion: `POST /hl7v2`, the admin message view, the MLLP listener (role `mllp`). */
 export function createIntakeCapability(ctx: AppContext): IntakeCapability {
   const s = intakeServices(ctx);
   let server: MllpServer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const recover = (olderThanSeconds = RECOVER_EVERY_MS / 1000): Promise<number> =>
+    recoverPending(ctx.db, s.queue, s.profiles, ctx.clock.now().toISOString().slice(0, 10), { olderThanSeconds });
   return {
     name: 'intake',
     process: s.process,
+    services: s,
     mllpPort: () => server?.port,
+    async settled() {
+      await s.log.idle();
+      await s.queue.idle();
+    },
+    recover,
     mountRoutes(app) {
       app.use(hl7Routes(s.process, ctx.config.MAX_BODY_BYTES));
       app.use(intakeAdminRoutes(ctx.db));
     },
     async start(roles: ReadonlySet<Role>) {
-      if (!roles.has('mllp')) return;
+      if (!roles.has('mllp') && !roles.has('api')) return;
       await s.deps.agreement();
+      // Messages acknowledged before a crash or restart but never applied.
+      await recover(0);
+      timer = setInterval(() => {
+        recover().catch((e: unknown) =>
+          ctx.logger.error('pending hl7 messages could not be recovered', { err: (e as Error).message }),
+        );
+      }, RECOVER_EVERY_MS);
+      timer.unref();
+      if (!roles.has('mllp')) return;
       server = await startMllpServer({
         port: ctx.config.MLLP_PORT,
         host: ctx.config.HOST,
@@ -107,8 +194,13 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
       });
     },
     async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
       await server?.close();
       server = undefined;
+      // Finish what is being applied; what is still queued stays pending in the store for the next start.
+      await s.log.idle();
+      await s.queue.stop();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Hl7Outcome } from './hl7v2/process-message';
 
 /** HL7 v2 intake counters on the process registry (created once per registry). */
@@ -15,7 +15,7 @@ export function intakeMetrics(registry: Registry): (outcome: Hl7Outcome, channel
     (registry.getSingleMetric('svu_hl7_ack_seconds') as Histogram<'channel'> | undefined) ??
     new Histogram({
       name: 'svu_hl7_ack_seconds',
-      help: 'Time from receiving an HL7 v2 message to its ACK (after the commit)',
+      help: 'Time from receiving an HL7 v2 message to its ACK (after the commit of the raw message, or of its apply with HL7_ACK_AFTER=applied)',
       labelNames: ['channel'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
@@ -23,5 +23,42 @@ export function intakeMetrics(registry: Registry): (outcome: Hl7Outcome, channel
   return (outcome, channel, seconds) => {
     messages.inc({ channel, status: outcome.duplicate ? 'duplicate' : outcome.status, ack: outcome.ackCode });
     latency.observe({ channel }, seconds);
+  };
+}
+
+/** Apply-side metrics: time from receipt to the committed apply, outcomes, and the current backlog. */
+export function applyMetrics(
+  registry: Registry,
+  backlog: () => number,
+): (status: string, seconds: number | undefined) => void {
+  const applied =
+    (registry.getSingleMetric('svu_hl7_applied_total') as Counter<'status'> | undefined) ??
+    new Counter({
+      name: 'svu_hl7_applied_total',
+      help: 'Stored HL7 v2 messages applied, by outcome (accepted/rejected/error/unrecorded)',
+      labelNames: ['status'],
+      registers: [registry],
+    });
+  const latency =
+    (registry.getSingleMetric('svu_hl7_apply_seconds') as Histogram | undefined) ??
+    new Histogram({
+      name: 'svu_hl7_apply_seconds',
+      help: 'Time from receiving an HL7 v2 message to the commit of its facts, Encounter and Tasks',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+  if (!registry.getSingleMetric('svu_hl7_apply_backlog')) {
+    new Gauge({
+      name: 'svu_hl7_apply_backlog',
+      help: 'HL7 v2 messages stored and acknowledged but not applied yet (this process)',
+      registers: [registry],
+      collect() {
+        this.set(backlog());
+      },
+    });
+  }
+  return (status, seconds) => {
+    applied.inc({ status });
+    if (seconds !== undefined) latency.observe(seconds);
   };
 }

@@ -21,7 +21,7 @@ export interface IntakeHarness {
   vasteras: Organization;
   sala: Organization;
   hospital: Organization;
-  /** Sends over MLLP (when started with mllp) and returns the ACK. */
+  /** Sends over MLLP (when started with mllp), waits until the message is applied, and returns the ACK. */
   send(text: string): Promise<Hl7Message>;
   tasks(stayId: string): Promise<Task[]>;
   close(): Promise<void>;
@@ -70,11 +70,12 @@ export async function intakeHarness(
     sala,
     hospital,
     async send(text) {
-      if (!client) {
-        const out = await intake.process(text, { channel: 'http' });
-        return Hl7Message.parse(out.ack);
-      }
-      return client.sendAndWait(Hl7Message.parse(text), { timeoutMs: 10_000 });
+      // The ACK comes once the message is stored; its apply follows: wait for it so tests see the outcome.
+      const ack = client
+        ? await client.sendAndWait(Hl7Message.parse(text), { timeoutMs: 10_000 })
+        : Hl7Message.parse((await intake.process(text, { channel: 'http' })).ack);
+      await intake.settled();
+      return ack;
     },
     async tasks(stayId) {
       return (await repo.search<Task>('Task', { encounter: `Encounter/${stayId}`, _count: '100' })).resources;

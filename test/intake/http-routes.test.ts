@@ -88,7 +88,10 @@ describe('POST /hl7v2 and the admin message view', () => {
 
   it('when messages were processed, then /metrics counters show them by status and ACK', async () => {
     const text = await h.ctx.metrics.metrics();
-    expect(text).toMatch(/svu_hl7_messages_total\{channel="http",status="accepted",ack="AA"\} [1-9]/);
+    // Acknowledged once stored (`pending`), then applied.
+    expect(text).toMatch(/svu_hl7_messages_total\{channel="http",status="pending",ack="AA"\} [1-9]/);
     expect(text).toMatch(/svu_hl7_messages_total\{channel="http",status="rejected",ack="AE"\} [1-9]/);
+    expect(text).toMatch(/svu_hl7_applied_total\{status="accepted"\} [1-9]/);
+    expect(text).toMatch(/svu_hl7_apply_backlog 0/);
   });
 });

@@ -1,13 +1,15 @@
 import { Hl7Message } from '@medplum/core';
-import type { Db } from '../../store/db.port';
 import type { Clock } from '../../platform/clock';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import { mapAdt, readHeader, type MappedAdt, type MessageHeader } from '../../mapping/adt-to-facts';
 import type { SenderProfile } from '../../mapping/profile';
 import { ackCodeFor, buildAckText, type AckCode, type AckError } from './ack';
+import type { ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
+import type { LogEntry, MessageLog, MessageStatus } from './message-log';
 
-export type MessageStatus = 'accepted' | 'ignored' | 'rejected' | 'error';
+export type { ApplyMappedStay, ReceiveMeta } from './apply-queue';
+export type { MessageStatus } from './message-log';
 
 export interface Hl7Outcome {
   ack: string;
@@ -16,32 +18,22 @@ export interface Hl7Outcome {
   duplicate: boolean;
   stayId?: string;
   error?: AckError;
+  /** The `hl7_message` row (new messages). */
+  messageId?: number;
 }
 
-/** Applies a mapped stay message inside the message's transaction; returns the stay (Encounter) id. */
-export type ApplyMappedStay = (
-  tx: Db,
-  mapped: Extract<MappedAdt, { kind: 'stay' }>,
-  meta: ReceiveMeta,
-) => Promise<{ stayId: string }>;
-
 export interface Hl7ProcessorDeps {
-  db: Db;
   profiles: SenderProfile[];
   clock: Clock;
   logger: Logger;
-  apply: ApplyMappedStay;
+  log: MessageLog;
+  queue: ApplyQueue;
+  /** `stored`: AA once the raw message is committed; `applied`: the ACK reports the apply's outcome. */
+  ackAfter: 'stored' | 'applied';
+  /** Checks before storing that an HTTP client may send this stay (throws `forbidden`). */
+  precheck?: (mapped: StayMessage, meta: ReceiveMeta) => Promise<void>;
   /** Largest accepted message (characters); larger ones are stored truncated and rejected. */
   maxChars?: number;
-}
-
-export interface ReceiveMeta {
-  channel: 'mllp' | 'http';
-  remote?: string;
-  /** The frame was larger than allowed and cut to its head (this many bytes originally): store and reject it. */
-  truncatedFrom?: number;
-  /** Over HTTP: the client's tenant (`Organization/<id>`); a hospital may only send for itself. */
-  organization?: string;
 }
 
 type Parsed =
@@ -90,8 +82,6 @@ function tooLarge(head: string, size: number): Parsed {
   }
 }
 
-const stripNul = (s: string): string => s.split(String.fromCharCode(0)).join('');
-
 /** Only a message with a real MSH and the standard delimiters is answered in kind; others get a salvaged header. */
 function standard(msg: Hl7Message | undefined): Hl7Message | undefined {
   const c = msg?.context;
@@ -108,23 +98,34 @@ function safeAck(msg: Hl7Message | undefined, raw: string, code: AckCode, err?: 
   }
 }
 
-interface Existing {
-  id: number;
-  status: MessageStatus;
-  ack_code: AckCode | null;
-  error_code: string | null;
-  error_reason: string | null;
-  stay_id: string | null;
+/** What the processor decided for a message before storing it. */
+function initialOutcome(parsed: Parsed): Pick<Hl7Outcome, 'status' | 'ackCode' | 'error'> {
+  if (!parsed.ok) return { status: 'rejected', ackCode: ackCodeFor(parsed.error.code), error: parsed.error };
+  if (parsed.mapped.kind === 'ignored') return { status: 'ignored', ackCode: 'AA' };
+  return { status: 'pending', ackCode: 'AA' };
 }
 
 /**
- * One HL7 v2 message in: store the raw text, map it, apply the facts, record the outcome, all in one
- * transaction; the ACK is returned only after the commit. A repeat of (sender, MSH-10) answers as the first
- * time and changes nothing; a repeat of a message that failed with an internal error is processed again.
+ * One HL7 v2 message in: parse and map it (no I/O), store the raw text with its status (group commit with the
+ * other connections' messages), then ACK. A stay message is stored `pending` and handed to the apply queue:
+ * with `ackAfter: 'stored'` the `AA` goes out once the row is committed (the apply follows, in order per stay);
+ * with `'applied'` the ACK waits for the apply's commit and reports its outcome. A repeat of (sender, MSH-10)
+ * answers as the first time and changes nothing; a repeat of one that failed while applying is applied again.
  */
 export function createHl7Processor(deps: Hl7ProcessorDeps) {
-  const { db, profiles, clock, logger } = deps;
-  return async function process(raw: string, meta: ReceiveMeta): Promise<Hl7Outcome> {
+  const { profiles, clock, logger, log, queue } = deps;
+  const waiting = new Map<number, (o: ApplyOutcome | undefined) => void>();
+
+  /** The apply queue's callback (the integrator wires it): resolves an ACK waiting for its apply. */
+  function applied(id: number, outcome: ApplyOutcome | undefined): void {
+    const w = waiting.get(id);
+    if (w) {
+      waiting.delete(id);
+      w(outcome);
+    }
+  }
+
+  async function process(raw: string, meta: ReceiveMeta): Promise<Hl7Outcome> {
     const today = clock.now().toISOString().slice(0, 10);
     const parsed: Parsed = meta.truncatedFrom
       ? tooLarge(raw, meta.truncatedFrom)
@@ -132,53 +133,32 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
     const sender = parsed.header?.sender ?? '(unparsed)';
     const controlId = parsed.header?.controlId ?? null;
     const stored = raw.length > (deps.maxChars ?? DEFAULT_MAX_CHARS) ? raw.slice(0, 10_000) : raw;
+    let decided = initialOutcome(parsed);
+    if (parsed.ok && parsed.mapped.kind === 'stay' && deps.precheck && meta.organization) {
+      try {
+        await deps.precheck(parsed.mapped, meta);
+      } catch (e) {
+        if (!isGatewayError(e)) throw e;
+        decided = { status: 'rejected', ackCode: ackCodeFor(e.code), error: toAckError(e) };
+      }
+    }
+    const entry: LogEntry = {
+      sender,
+      controlId,
+      event: parsed.header?.event ?? null,
+      raw: stored,
+      channel: meta.channel,
+      remote: meta.remote ?? null,
+      status: decided.status,
+      errorCode: decided.error?.code ?? null,
+      errorReason: decided.error?.reason ?? null,
+      ackCode: decided.status === 'pending' && deps.ackAfter === 'applied' ? null : decided.ackCode,
+    };
+    const ack = (code: AckCode, error?: AckError) => safeAck(parsed.msg, raw, code, error);
+    let logged;
     try {
-      return await db.transaction(async (tx) => {
-        const ins = await tx.query<{ id: number }>(
-          `INSERT INTO hl7_message (sender, control_id, event, raw, channel, remote, status)
-           VALUES ($1, $2, $3, $4, $5, $6, 'error') ON CONFLICT (sender, control_id) DO NOTHING RETURNING id`,
-          [sender, controlId, parsed.header?.event ?? null, stripNul(stored), meta.channel, meta.remote ?? null],
-        );
-        let rowId = ins.rows[0]?.id;
-        if (rowId === undefined) {
-          const ex = (
-            await tx.query<Existing>(
-              'SELECT id, status, ack_code, error_code, error_reason, stay_id FROM hl7_message WHERE sender = $1 AND control_id = $2 FOR UPDATE',
-              [sender, controlId],
-            )
-          ).rows[0];
-          if (ex && ex.status !== 'error') {
-            const error = ex.error_code
-              ? { code: ex.error_code as ErrorCode, reason: ex.error_reason ?? '' }
-              : undefined;
-            const code = ex.ack_code ?? 'AA';
-            return {
-              ack: safeAck(parsed.msg, raw, code, error),
-              ackCode: code,
-              status: ex.status,
-              duplicate: true,
-              stayId: ex.stay_id ?? undefined,
-              error,
-            };
-          }
-          rowId = ex?.id;
-        }
-        const outcome = await applyParsed(tx, parsed, meta);
-        await tx.query(
-          `UPDATE hl7_message SET status = $2, error_code = $3, error_reason = $4, stay_id = $5, ack_code = $6,
-             processed_at = now(), raw = $7 WHERE id = $1`,
-          [
-            rowId,
-            outcome.status,
-            outcome.error?.code ?? null,
-            outcome.error?.reason ?? null,
-            outcome.stayId ?? null,
-            outcome.ackCode,
-            stripNul(stored),
-          ],
-        );
-        return { ...outcome, ack: safeAck(parsed.msg, raw, outcome.ackCode, outcome.error), duplicate: false };
-      });
+      if (decided.status === 'pending') await queue.room();
+      logged = await log.store(entry);
     } catch (e) {
       // Nothing committed: the sender must resend. Never AA here.
       logger.error('hl7 message could not be stored', {
@@ -187,39 +167,43 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
         err: (e as Error).message,
       });
       const error: AckError = { code: 'unavailable', reason: 'the gateway could not store the message; resend later' };
-      return { ack: safeAck(parsed.msg, raw, 'AE', error), ackCode: 'AE', status: 'error', duplicate: false, error };
+      return { ack: ack('AE', error), ackCode: 'AE', status: 'error', duplicate: false, error };
     }
-  };
-
-  async function applyParsed(
-    tx: Db,
-    parsed: Parsed,
-    meta: ReceiveMeta,
-  ): Promise<Omit<Hl7Outcome, 'ack' | 'duplicate'>> {
-    if (!parsed.ok) return { status: 'rejected', ackCode: ackCodeFor(parsed.error.code), error: parsed.error };
-    if (parsed.mapped.kind === 'ignored') return { status: 'ignored', ackCode: 'AA' };
-    const mapped = parsed.mapped;
-    try {
-      const { stayId } = await tx.transaction((sp) => deps.apply(sp, mapped, meta));
-      return { status: 'accepted', ackCode: 'AA', stayId };
-    } catch (e) {
-      // A concurrent change (version conflict, deadlock) is not the sender's fault: kept as `error`, a resend retries.
-      if (isGatewayError(e) && e.status < 500 && e.code !== 'version-conflict' && e.code !== 'conflict') {
-        return { status: 'rejected', ackCode: ackCodeFor(e.code), error: toAckError(e) };
-      }
-      logger.error('hl7 message could not be applied', {
-        sender: mapped.header.sender,
-        controlId: mapped.header.controlId,
-        err: (e as Error).message,
-      });
-      const code: ErrorCode = isGatewayError(e) ? e.code : 'internal';
+    if (logged.repeatOf) {
+      const ex = logged.repeatOf;
+      const error = ex.error_code ? { code: ex.error_code as ErrorCode, reason: ex.error_reason ?? '' } : undefined;
+      const code = ex.ack_code ?? (ex.status === 'pending' ? 'AA' : error ? ackCodeFor(error.code) : 'AA');
       return {
-        status: 'error',
-        ackCode: 'AE',
-        error: { code, reason: `internal error while applying the message: ${(e as Error).message}` },
+        ack: ack(code, error),
+        ackCode: code,
+        status: ex.status,
+        duplicate: true,
+        stayId: ex.stay_id ?? undefined,
+        error,
       };
     }
+    if (decided.status !== 'pending' || !parsed.ok || parsed.mapped.kind !== 'stay') {
+      return { ...decided, ack: ack(decided.ackCode, decided.error), duplicate: false };
+    }
+    const job = { id: logged.id, mapped: parsed.mapped, meta, receivedAt: performance.now() };
+    if (deps.ackAfter === 'stored') {
+      queue.enqueue(job);
+      return { status: 'pending', ackCode: 'AA', ack: ack('AA'), duplicate: false, messageId: logged.id };
+    }
+    const outcome = await new Promise<ApplyOutcome | undefined>((resolve) => {
+      waiting.set(logged.id, resolve);
+      queue.enqueue(job);
+    });
+    if (!outcome) {
+      // Stored but not applied yet (shutting down, or the store failed): the row stays pending and is applied
+      // after a restart; the sender may resend (a repeat answers as stored).
+      const error: AckError = { code: 'unavailable', reason: 'stored but not applied yet; resend later' };
+      return { ack: ack('AE', error), ackCode: 'AE', status: 'pending', duplicate: false, error };
+    }
+    return { ...outcome, ack: ack(outcome.ackCode, outcome.error), duplicate: false, messageId: logged.id };
   }
+
+  return Object.assign(process, { applied });
 }
 
-export type Hl7Processor = ReturnType<typeof createHl7Processor>;
+export type Hl7Processor = (raw: string, meta: ReceiveMeta) => Promise<Hl7Outcome>;

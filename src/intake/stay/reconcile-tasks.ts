@@ -21,27 +21,35 @@ export interface ReconcileResult {
   cancelled: number;
 }
 
-async function sequentially<T>(items: readonly T[], fn: (item: T) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (const item of items) out.push(await fn(item));
-  return out;
+/** One Task to write: a new one (with the id chosen for it), or a new version of `replaces`. */
+export interface TaskWrite {
+  task: Task;
+  /** The stored version this write replaces (written with If-Match on it); absent for a create. */
+  replaces?: Task;
 }
 
-const ifMatch = (t: Task): { ifMatch?: string } => (t.meta?.versionId ? { ifMatch: t.meta.versionId } : {});
+export interface TaskPlan {
+  writes: TaskWrite[];
+  result: ReconcileResult;
+}
 
 /** Statuses the owner has closed: the gateway never changes such a Task again. */
 const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error']);
 
 /**
- * Brings the stored Tasks of a stay in line with the engine's TaskSpecs, matched by the task-key identifier:
- * creates new ones, moves deadlines, cancels withdrawn ones (the engine adds the `makulering` Tasks), and
- * never touches a Task its owner completed. A cancelled spec that was never stored is not created, nor a
- * `makulering` of something never sent.
+ * Decides, without I/O, how the stored Tasks of a stay come in line with the engine's TaskSpecs, matched by the
+ * task-key identifier: creates new ones (ids from `newId`, so a `makulering` can point at a Task created in the
+ * same plan), moves deadlines, cancels withdrawn ones (the engine adds the `makulering` Tasks), and never touches
+ * a Task its owner completed. A cancelled spec that was never stored is not created, nor a `makulering` of
+ * something never sent. The writes are in the order they must be made.
  */
-export async function reconcileTasks(repo: FhirRepository, input: ReconcileInput): Promise<ReconcileResult> {
-  const found = await repo.search<Task>('Task', { encounter: input.encounter.reference ?? '', _count: '1000' });
+export function planTasks(
+  storedTasks: readonly Task[],
+  input: Omit<ReconcileInput, 'write'>,
+  newId: () => string,
+): TaskPlan {
   const stored = new Map<string, Task>();
-  for (const t of found.resources) {
+  for (const t of storedTasks) {
     const k = readTaskKey(t);
     if (k && k.stayId === input.stayId) stored.set(k.key, t);
   }
@@ -56,34 +64,31 @@ export async function reconcileTasks(repo: FhirRepository, input: ReconcileInput
     },
   };
   const result: ReconcileResult = { created: 0, updated: 0, cancelled: 0 };
+  const writes: TaskWrite[] = [];
+  /** Index in `writes` of each Task written by this plan (a second spec for it rewrites that entry). */
+  const planned = new Map<string, number>();
+  const put = (key: string, w: TaskWrite) => {
+    const at = planned.get(key);
+    if (at === undefined) {
+      planned.set(key, writes.length);
+      writes.push(w);
+    } else {
+      writes[at] = { ...w, replaces: writes[at]?.replaces };
+    }
+    stored.set(key, w.task);
+  };
   const wanted = new Set(input.specs.map((s) => s.key));
   // Withdrawn obligations first, so a makulering can point at the stored Task.
   const ordered = [...input.specs].sort((a, b) => Number(a.code === 'makulering') - Number(b.code === 'makulering'));
-  // Consecutive creates are written together (one statement), in the same order as one by one.
-  let pending: { key: string; task: Task }[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    const tasks = batch.map((p) => p.task);
-    const created = repo.createMany
-      ? await repo.createMany(tasks, input.write)
-      : await sequentially(tasks, (t) => repo.create(t, input.write));
-    created.forEach((t, i) => stored.set(batch[i]?.key ?? '', t));
-    result.created += created.length;
-  };
   for (const spec of ordered) {
-    // A makulering points at the stored Task it withdraws: write what is pending first.
-    if (spec.code === 'makulering') await flush();
-    if (pending.some((p) => p.key === spec.key)) await flush();
     const existing = stored.get(spec.key);
     if (!existing) {
       if (spec.status === 'cancelled') continue;
       if (spec.code === 'makulering' && (!spec.focusKey || !stored.has(spec.focusKey))) continue;
-      pending.push({ key: spec.key, task: buildTask(spec, refs, { now: input.now }) });
+      put(spec.key, { task: { ...buildTask(spec, refs, { now: input.now }), id: newId() } });
+      result.created++;
       continue;
     }
-    await flush();
     if (existing.status === 'completed') continue;
     if (CLOSED.has(existing.status) && spec.status !== 'requested') continue;
     const next = applyTaskSpec(existing, spec, refs, { now: input.now });
@@ -96,18 +101,36 @@ export async function reconcileTasks(repo: FhirRepository, input: ReconcileInput
       next.businessStatus = existing.businessStatus;
     }
     if (contentKey(next) === contentKey(existing)) continue;
-    // If-Match: an owner's concurrent change (e.g. received) is never overwritten; the message is retried.
-    const written = await repo.update(next, { ...input.write, ...ifMatch(existing) });
+    const isNew = planned.has(spec.key) && !writes[planned.get(spec.key) ?? -1]?.replaces;
+    put(spec.key, { task: next, replaces: existing });
+    if (isNew) continue;
     if (next.status === 'cancelled' && existing.status !== 'cancelled') result.cancelled++;
     else result.updated++;
-    stored.set(spec.key, written);
   }
-  await flush();
   // Stored Tasks the engine no longer wants at all are withdrawn.
   for (const [key, t] of stored) {
     if (wanted.has(key) || CLOSED.has(t.status)) continue;
-    await repo.update({ ...t, status: 'cancelled' }, { ...input.write, ...ifMatch(t) });
+    put(key, { task: { ...t, status: 'cancelled' }, replaces: t });
     result.cancelled++;
   }
-  return result;
+  return { writes, result };
+}
+
+/**
+ * `planTasks` against the repository: reads the stay's Tasks, then writes the plan one Task at a time (If-Match
+ * on updates: an owner's concurrent change, e.g. `received`, is never overwritten; the caller retries). The HL7
+ * path writes the same plan in one statement with everything else of its batch (`apply-stays.ts`).
+ */
+export async function reconcileTasks(
+  repo: FhirRepository,
+  input: ReconcileInput,
+  newId: () => string = () => crypto.randomUUID(),
+): Promise<ReconcileResult> {
+  const found = await repo.search<Task>('Task', { encounter: input.encounter.reference ?? '', _count: '1000' });
+  const plan = planTasks(found.resources, input, newId);
+  for (const w of plan.writes) {
+    const version = w.replaces?.meta?.versionId;
+    await repo.update(w.task, { ...input.write, ...(version ? { ifMatch: version } : {}) });
+  }
+  return plan.result;
 }

@@ -1,0 +1,264 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../../store/db.port';
+import type { Logger } from '../../platform/logger';
+import { isGatewayError, type ErrorCode } from '../../platform/errors';
+import type { MappedAdt } from '../../mapping/adt-to-facts';
+import { ackCodeFor, type AckCode, type AckError } from './ack';
+import type { MessageStatus } from './message-log';
+
+export type StayMessage = Extract<MappedAdt, { kind: 'stay' }>;
+
+export interface ReceiveMeta {
+  channel: 'mllp' | 'http';
+  remote?: string;
+  /** The frame was larger than allowed and cut to its head (this many bytes originally): store and reject it. */
+  truncatedFrom?: number;
+  /** Over HTTP: the client's tenant (`Organization/<id>`); a hospital may only send for itself. */
+  organization?: string;
+}
+
+/** Applies one mapped stay message inside the caller's transaction; returns the stay (Encounter) id. */
+export type ApplyMappedStay = (tx: Db, mapped: StayMessage, meta: ReceiveMeta) => Promise<{ stayId: string }>;
+
+export interface ApplyOutcome {
+  status: Extract<MessageStatus, 'accepted' | 'rejected' | 'error'>;
+  ackCode: AckCode;
+  stayId?: string;
+  error?: AckError;
+}
+
+export interface ApplyJob {
+  /** The `hl7_message` row. */
+  id: number;
+  mapped: StayMessage;
+  meta: ReceiveMeta;
+  /** When the message was received (ms, performance clock of this process), for the latency metric. */
+  receivedAt?: number;
+}
+
+export interface ApplyQueueOptions {
+  db: Db;
+  apply: ApplyMappedStay;
+  logger: Logger;
+  /** Parallel lanes; a stay always goes to the same lane, so its messages apply in arrival order. */
+  lanes: number;
+  /** Most messages per transaction. */
+  batch: number;
+  /** Messages held before `room()` makes receivers wait. */
+  backlog: number;
+  /** Called once per job: its committed outcome, or undefined when none was recorded (stopped, store down). */
+  onApplied?: (job: ApplyJob, outcome: ApplyOutcome | undefined) => void;
+  /** Attempts for a message whose apply hit a concurrent change (deadlock, version conflict). */
+  attempts?: number;
+}
+
+const TRANSIENT = new Set(['40P01', '40001', '55P03']);
+
+function isTransient(e: unknown): boolean {
+  if (isGatewayError(e)) return e.code === 'version-conflict' || e.code === 'conflict' || e.status >= 503;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && TRANSIENT.has(code);
+}
+
+function failure(e: unknown): ApplyOutcome {
+  // A rejection the sender caused (e.g. forbidden) vs an internal failure (kept as `error`, may be retried).
+  if (isGatewayError(e) && e.status < 500 && !isTransient(e)) {
+    return {
+      status: 'rejected',
+      ackCode: ackCodeFor(e.code),
+      error: { code: e.code, reason: e.message, path: e.issues[0]?.path },
+    };
+  }
+  const code: ErrorCode = isGatewayError(e) ? e.code : 'internal';
+  return {
+    status: 'error',
+    ackCode: 'AE',
+    error: { code, reason: `internal error while applying the message: ${(e as Error).message ?? String(e)}` },
+  };
+}
+
+const MARK = `UPDATE hl7_message m SET status = u.status, stay_id = u.stay_id, error_code = u.error_code,
+    error_reason = u.error_reason, ack_code = COALESCE(m.ack_code, u.ack_code), processed_at = now()
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+    AS u(id, status, stay_id, error_code, error_reason, ack_code)
+  WHERE m.id = u.id`;
+
+async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(MARK, [
+    rows.map((r) => r.id),
+    rows.map((r) => r.outcome.status),
+    rows.map((r) => r.outcome.stayId ?? null),
+    rows.map((r) => r.outcome.error?.code ?? null),
+    rows.map((r) => r.outcome.error?.reason ?? null),
+    rows.map((r) => r.outcome.ackCode),
+  ]);
+}
+
+const laneOf = (key: string, lanes: number): number =>
+  lanes === 1 ? 0 : createHash('sha1').update(key).digest().readUInt32BE(0) % lanes;
+
+/**
+ * Applies stored HL7 messages: lanes by stay (the sender's visit number), each lane taking up to `batch`
+ * queued messages into one transaction (facts, Patient, Encounter, Tasks, outbox rows and the messages'
+ * status), so the commit cost is shared. If a batch fails, its messages are applied one per transaction, so one
+ * bad message does not hold back the others; a concurrent change (deadlock, version conflict) is retried.
+ */
+export class ApplyQueue {
+  private readonly queues: ApplyJob[][];
+  private readonly running: boolean[];
+  private readonly queued = new Set<number>();
+  private idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
+  private count = 0;
+  private stopped = false;
+
+  constructor(private readonly o: ApplyQueueOptions) {
+    this.queues = Array.from({ length: o.lanes }, () => []);
+    this.running = Array.from({ length: o.lanes }, () => false);
+  }
+
+  /** Messages queued or being applied. */
+  get size(): number {
+    return this.count;
+  }
+
+  has(id: number): boolean {
+    return this.queued.has(id);
+  }
+
+  enqueue(job: ApplyJob): void {
+    if (this.queued.has(job.id)) return;
+    this.queued.add(job.id);
+    this.count++;
+    const v = job.mapped.encounter.visit;
+    const lane = laneOf(`${v.system}|${v.value}`, this.o.lanes);
+    this.queues[lane]?.push(job);
+    if (!this.running[lane]) void this.run(lane);
+  }
+
+  /** Resolves when the backlog is below its limit (receivers await it before storing more). */
+  async room(): Promise<void> {
+    while (this.count >= this.o.backlog && !this.stopped) {
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+    }
+  }
+
+  /** Resolves when nothing is queued or being applied. */
+  async idle(): Promise<void> {
+    while (this.count > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  /** Stops taking new batches; resolves when the running ones are committed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const q of this.queues) {
+      for (const job of q.splice(0)) {
+        this.settle(job);
+        this.o.onApplied?.(job, undefined);
+      }
+    }
+    this.wake();
+    await this.idle();
+  }
+
+  private settle(job: ApplyJob): void {
+    this.queued.delete(job.id);
+    this.count--;
+  }
+
+  private wake(): void {
+    if (this.count < this.o.backlog || this.stopped) {
+      const w = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const r of w) r();
+    }
+    if (this.count === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  private async run(lane: number): Promise<void> {
+    this.running[lane] = true;
+    const q = this.queues[lane] ?? [];
+    try {
+      while (q.length > 0 && !this.stopped) {
+        const batch = q.splice(0, this.o.batch);
+        const outcomes = await this.applyBatch(batch);
+        batch.forEach((job, i) => {
+          this.settle(job);
+          this.o.onApplied?.(job, outcomes[i]);
+        });
+        this.wake();
+      }
+    } finally {
+      this.running[lane] = false;
+    }
+  }
+
+  private async applyBatch(batch: ApplyJob[]): Promise<(ApplyOutcome | undefined)[]> {
+    if (batch.length > 1) {
+      try {
+        return await this.o.db.transaction(async (tx) => {
+          const out: ApplyOutcome[] = [];
+          for (const job of batch) {
+            const { stayId } = await this.o.apply(tx, job.mapped, job.meta);
+            out.push({ status: 'accepted', ackCode: 'AA', stayId });
+          }
+          await mark(
+            tx,
+            batch.map((job, i) => ({ id: job.id, outcome: out[i] as ApplyOutcome })),
+          );
+          return out;
+        });
+      } catch {
+        // Fall through: one transaction per message finds the culprit and lets the others through.
+      }
+    }
+    const out: (ApplyOutcome | undefined)[] = [];
+    for (const job of batch) out.push(await this.applyOne(job));
+    return out;
+  }
+
+  private async applyOne(job: ApplyJob): Promise<ApplyOutcome | undefined> {
+    const attempts = this.o.attempts ?? 4;
+    let last: ApplyOutcome = { status: 'error', ackCode: 'AE' };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        return await this.o.db.transaction(async (tx) => {
+          const { stayId } = await this.o.apply(tx, job.mapped, job.meta);
+          const outcome: ApplyOutcome = { status: 'accepted', ackCode: 'AA', stayId };
+          await mark(tx, [{ id: job.id, outcome }]);
+          return outcome;
+        });
+      } catch (e) {
+        last = failure(e);
+        if (!isTransient(e) || attempt === attempts) {
+          if (last.status === 'error') {
+            this.o.logger.error('hl7 message could not be applied', {
+              messageId: job.id,
+              sender: job.mapped.header.sender,
+              controlId: job.mapped.header.controlId,
+              err: (e as Error).message,
+            });
+          }
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30));
+      }
+    }
+    try {
+      await mark(this.o.db, [{ id: job.id, outcome: last }]);
+    } catch (e) {
+      // The row stays `pending`: the recovery sweep applies it again later.
+      this.o.logger.error('hl7 message outcome could not be recorded', {
+        messageId: job.id,
+        err: (e as Error).message,
+      });
+      return undefined;
+    }
+    return last;
+  }
+}

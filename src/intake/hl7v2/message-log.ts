@@ -1,0 +1,153 @@
+import type { Db } from '../../store/db.port';
+import type { AckCode } from './ack';
+
+/** A received message's row in `hl7_message`. `pending` = stored, not applied yet. */
+export type MessageStatus = 'pending' | 'accepted' | 'ignored' | 'rejected' | 'error';
+
+export interface LogEntry {
+  sender: string;
+  /** MSH-10; null when unreadable (never a repeat). */
+  controlId: string | null;
+  event: string | null;
+  raw: string;
+  channel: 'mllp' | 'http';
+  remote: string | null;
+  status: MessageStatus;
+  errorCode: string | null;
+  errorReason: string | null;
+  /** The ACK code already decided (rejections, `AA` when acknowledging on store); null when decided later. */
+  ackCode: AckCode | null;
+}
+
+/** The earlier row of a repeated (sender, MSH-10). */
+export interface ExistingRow {
+  id: number;
+  status: MessageStatus;
+  ack_code: AckCode | null;
+  error_code: string | null;
+  error_reason: string | null;
+  stay_id: string | null;
+}
+
+/** Where an entry ended up: a new row, or the earlier row of the same (sender, MSH-10). */
+export type Logged = { id: number; repeatOf?: undefined } | { id: number; repeatOf: ExistingRow };
+
+interface Waiting {
+  entry: LogEntry;
+  resolve: (l: Logged) => void;
+  reject: (e: unknown) => void;
+}
+
+const NUL = String.fromCharCode(0);
+const stripNul = (s: string): string => (s.includes(NUL) ? s.split(NUL).join('') : s);
+const keyOf = (sender: string, controlId: string | null) => `${sender}\u0000${controlId ?? ''}`;
+
+const INSERT = `INSERT INTO hl7_message (sender, control_id, event, raw, channel, remote, status, error_code,
+    error_reason, ack_code, processed_at)
+  SELECT s, c, e, r, ch, rm, st, ec, er, ac, CASE WHEN st = 'pending' THEN NULL ELSE now() END
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[]) AS t(s, c, e, r, ch, rm, st, ec, er, ac)
+  ON CONFLICT (sender, control_id) DO NOTHING
+  RETURNING id, sender, control_id`;
+
+/**
+ * Stores received messages with group commit: entries that arrive while a write is in flight are written
+ * together by the next one (one multi-row INSERT, one commit), so many connections share each fsync. A
+ * promise resolves only after its row is committed. A repeat of (sender, MSH-10) returns the earlier row; a
+ * repeat of one that ended in `error` is stored again as `pending` (the resend is processed again).
+ */
+export class MessageLog {
+  private waiting: Waiting[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxBatch = 500,
+  ) {}
+
+  store(entry: LogEntry): Promise<Logged> {
+    return new Promise<Logged>((resolve, reject) => {
+      this.waiting.push({ entry: { ...entry, raw: stripNul(entry.raw) }, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Resolves when every entry handed in so far is written (or failed). */
+  async idle(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    // Let the entries handed in during this tick join the first write.
+    await Promise.resolve();
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, this.maxBatch);
+        try {
+          const out = await this.write(batch.map((w) => w.entry));
+          batch.forEach((w, i) => w.resolve(out[i] as Logged));
+        } catch (e) {
+          for (const w of batch) w.reject(e);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async write(entries: LogEntry[]): Promise<Logged[]> {
+    const col = <K extends keyof LogEntry>(k: K) => entries.map((e) => e[k]);
+    const ins = await this.db.query<{ id: number | string; sender: string; control_id: string | null }>(INSERT, [
+      col('sender'),
+      col('controlId'),
+      col('event'),
+      col('raw'),
+      col('channel'),
+      col('remote'),
+      col('status'),
+      col('errorCode'),
+      col('errorReason'),
+      col('ackCode'),
+    ]);
+    // RETURNING has no order guarantee: match rows by key. Unreadable MSH-10 rows (null) never collide, and
+    // nothing later needs their ids.
+    const inserted = new Map<string, number>();
+    for (const r of ins.rows) if (r.control_id !== null) inserted.set(keyOf(r.sender, r.control_id), Number(r.id));
+    const out: (Logged | undefined)[] = entries.map((e) => {
+      if (e.controlId === null) return { id: 0 };
+      const k = keyOf(e.sender, e.controlId);
+      const id = inserted.get(k);
+      if (id === undefined) return undefined;
+      inserted.delete(k); // a second entry with the same key in this batch is a repeat of the first
+      return { id };
+    });
+    const repeats = entries.flatMap((e, i) => (out[i] ? [] : [i]));
+    if (repeats.length > 0) {
+      const found = await this.db.query<ExistingRow & { sender: string; control_id: string }>(
+        `SELECT m.id, m.sender, m.control_id, m.status, m.ack_code, m.error_code, m.error_reason, m.stay_id
+         FROM hl7_message m JOIN unnest($1::text[], $2::text[]) AS k(s, c) ON m.sender = k.s AND m.control_id = k.c`,
+        [repeats.map((i) => entries[i]?.sender), repeats.map((i) => entries[i]?.controlId)],
+      );
+      const rows = new Map(found.rows.map((r) => [keyOf(r.sender, r.control_id), { ...r, id: Number(r.id) }]));
+      const retried = new Set<number>();
+      for (const i of repeats) {
+        const e = entries[i] as LogEntry;
+        const row = rows.get(keyOf(e.sender, e.controlId));
+        if (!row) throw new Error('hl7_message: a repeated message has no earlier row');
+        if (row.status === 'error' && e.status === 'pending' && !retried.has(row.id)) {
+          // A resend of a message that failed while being applied: store it again and process it again.
+          retried.add(row.id);
+          await this.db.query(
+            `UPDATE hl7_message SET status = 'pending', raw = $2, channel = $3, remote = $4, ack_code = $5,
+               error_code = NULL, error_reason = NULL, processed_at = NULL WHERE id = $1 AND status = 'error'`,
+            [row.id, e.raw, e.channel, e.remote, e.ackCode],
+          );
+          out[i] = { id: row.id };
+        } else {
+          out[i] = { id: row.id, repeatOf: row };
+        }
+      }
+    }
+    return out as Logged[];
+  }
+}
