@@ -72,6 +72,31 @@ function task(org: number, i: number): Task {
   };
 }
 
+/** Where events are when the run makes no progress: outbox, markers, event states, queue counts, failures. */
+async function diagnose(db: ClosableDb, service: ReturnType<typeof createDeliveryService>) {
+  const q = async (sql: string) => (await db.query(sql)).rows;
+  const queues = [service.deliveryQueue(), ...(service.relay?.queues.values() ?? [])];
+  const jobs: Record<string, unknown> = {};
+  for (const queue of queues) {
+    jobs[queue.name] = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    const failed = await queue.getFailed(0, 4);
+    if (failed.length) jobs[`${queue.name}:failed`] = failed.map((j) => [j.id, j.failedReason, j.attemptsMade]);
+  }
+  return {
+    outbox: await q(`SELECT count(*) FILTER (WHERE dispatched_at IS NULL) AS undispatched, count(*) AS total,
+      (SELECT count(*) FROM outbox_processed) AS processed_markers FROM outbox`),
+    progress: await q('SELECT consumer, low_watermark FROM outbox_consumer_progress'),
+    unprocessed: await q(`SELECT o.id, o.stay_key, o.dispatched_at FROM outbox o WHERE NOT EXISTS
+      (SELECT 1 FROM outbox_processed x WHERE x.consumer = 'subscription-match' AND x.outbox_id = o.id)
+      AND o.id > (SELECT low_watermark FROM outbox_consumer_progress WHERE consumer = 'subscription-match')
+      ORDER BY o.id LIMIT 5`),
+    events: await q('SELECT status, count(*) FROM subscription_event GROUP BY status'),
+    open: await q(`SELECT subscription_id, event_number, order_key, status, generation, attempts, last_error
+      FROM subscription_event WHERE status NOT IN ('delivered') ORDER BY created_at LIMIT 5`),
+    jobs,
+  };
+}
+
 async function main(): Promise<void> {
   const redis = await startLocalRedis();
   const db: ClosableDb = await openTestDb(kind);
@@ -122,8 +147,19 @@ async function main(): Promise<void> {
   service.start();
   const total = () => rx.reduce((n, r) => n + r.arrivals.size, 0);
   let matchedAt = 0;
+  let lastTotal = -1;
+  let lastProgress = Date.now();
   while (total() < N) {
-    if (Date.now() - t0 > 600_000) throw new Error(`only ${total()} of ${N} delivered in 10 min`);
+    if (Date.now() - t0 > 600_000) {
+      console.error(JSON.stringify(await diagnose(db, service), null, 1));
+      throw new Error(`only ${total()} of ${N} delivered in 10 min`);
+    }
+    if (total() !== lastTotal) [lastTotal, lastProgress] = [total(), Date.now()];
+    else if (Date.now() - lastProgress > 20_000) {
+      // No progress for 20 s: print where the events are (a stall diagnosis), then keep waiting.
+      console.error('stalled', total(), 'of', N, JSON.stringify(await diagnose(db, service), null, 1));
+      lastProgress = Date.now();
+    }
     await new Promise((r) => setTimeout(r, 100));
     if (!matchedAt) {
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM subscription_event');

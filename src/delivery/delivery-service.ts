@@ -26,7 +26,7 @@ import {
   type RetryPolicy,
 } from './delivery.jobs';
 import { createDeliveryProcessor } from './delivery.worker';
-import { startOutboxConsumer } from './outbox-consumer';
+import { startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import type { OutboxProcessor } from './outbox.types';
 import type { RepositoryFactory } from './resource-access';
@@ -44,6 +44,8 @@ export interface DeliveryServiceOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   concurrency: number;
+  /** Jobs the matcher runs at once (default max(concurrency, 64)); they are handled in batches. */
+  matchConcurrency?: number;
   breaker?: BreakerOptions;
   errorAfter?: number;
   pollMs?: number;
@@ -60,6 +62,8 @@ export interface ConsumerOptions {
   /** Keep outbox order per stay for this consumer (see outbox-consumer.ts). Default true. */
   ordered?: boolean;
   concurrency?: number;
+  /** Group commit of concurrently running jobs (see outbox-consumer.ts); the matcher uses it. */
+  batch?: OutboxConsumerOptions['batch'];
 }
 
 export function createDeliveryService(o: DeliveryServiceOptions) {
@@ -77,18 +81,25 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
   }
 
   const registry = createRegistryCache(o.db, o.canonicalBase);
+  const matcher = createSubscriptionMatcher({
+    repos: o.repos,
+    subscriptions: registry,
+    enqueueEvents,
+    enqueueHandshake: async (id, v) => {
+      const j = handshakeJob(id, v);
+      await deliveryQueue().add(j.name, j.data, j.opts);
+    },
+    logger: o.logger,
+  });
+  // The matcher handles the rows of concurrently fetched jobs together (group commit): more jobs in flight
+  // than database connections is what lets a batch form.
   consumers.set(SUBSCRIPTION_MATCH_CONSUMER, {
-    processor: createSubscriptionMatcher({
-      repos: o.repos,
-      subscriptions: registry,
-      enqueueEvents,
-      enqueueHandshake: async (id, v) => {
-        const j = handshakeJob(id, v);
-        await deliveryQueue().add(j.name, j.data, j.opts);
-      },
-      logger: o.logger,
-    }),
-    opts: { ordered: true, concurrency: o.concurrency },
+    processor: matcher.one,
+    opts: {
+      ordered: true,
+      concurrency: o.matchConcurrency ?? Math.max(o.concurrency, 64),
+      batch: { processor: matcher.batch, maxBatch: 100, maxInFlight: 2 },
+    },
   });
 
   /** Re-enqueue queued events whose jobs are gone and release chains a crash left waiting. */
@@ -163,6 +174,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
             logger: o.logger,
             ordered: c.opts.ordered ?? true,
             concurrency: c.opts.concurrency ?? 8,
+            batch: c.opts.batch,
           }),
         );
       }

@@ -9,7 +9,6 @@ import {
   completeEvent,
   countAttempt,
   deadLetter,
-  getEvent,
   type EventRef,
   type SubscriptionEvent,
 } from '../subscriptions/events.pg';
@@ -18,6 +17,7 @@ import { getRegistryEntry, type RegistryEntry } from '../subscriptions/registry.
 import { parseSubscription, type SubscriptionSpec } from '../subscriptions/subscription-model';
 import { setSubscriptionStatus } from '../subscriptions/subscription-status';
 import type { CircuitBreakers } from './circuit-breaker';
+import { createDeliveryBatchers } from './delivery-batch';
 import { eventJob, type DeliveryJob, type RetryPolicy } from './delivery.jobs';
 import { sendNotification, type SendResult } from './http-sender';
 import { readAs, type RepositoryFactory } from './resource-access';
@@ -60,6 +60,7 @@ async function recordAttempt(
 
 /** The processor of the `delivery` queue: events, handshakes, heartbeats. */
 export function createDeliveryProcessor(d: DeliveryDeps) {
+  const batch = createDeliveryBatchers(d);
   const specs = new Map<string, { at: string; spec: SubscriptionSpec }>();
   const specOf = (reg: RegistryEntry): SubscriptionSpec => {
     const c = specs.get(reg.id);
@@ -113,11 +114,8 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
   }
 
   async function deliverEvent(job: Job<DeliveryJob>, token: string | undefined, ref: EventRef): Promise<string> {
-    // Both reads at once (the registry row is the event's subscription's).
-    const [ev, reg] = await Promise.all([
-      getEvent(d.db, ref.subscriptionId, ref.eventNumber),
-      getRegistryEntry(d.db, ref.subscriptionId),
-    ]);
+    // Event, registry row and the focus as the subscriber may read it now, read together with other jobs'.
+    const { ev, reg, current } = await batch.prepare(ref);
     if (!ev || ev.status !== 'queued' || ev.generation !== ref.generation) return 'stale';
     if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
     const spec = specOf(reg);
@@ -126,12 +124,9 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     const retryAt = d.breakers.admit(url);
     if (retryAt !== undefined) return postpone(job, token, retryAt);
 
-    // Re-check access now, as the subscriber: a municipality never gets a Task it does not own (any more).
+    // Access re-checked now, as the subscriber: a municipality never gets a Task it does not own (any more).
     let resource: Resource | undefined;
     if (ev.action !== 'delete') {
-      const current = reg.scope
-        ? await readAs(d.repos, d.db, reg.scope, ev.focusType as Resource['resourceType'], ev.focusId)
-        : undefined;
       if (!current) return skip(ev, url, 'the subscriber may not read the focus resource');
       // The event's own version (the current one in the common case: no second read).
       resource =
@@ -158,20 +153,20 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     ]);
     if (result.ok) {
       d.breakers.success(url);
-      // One transaction of two statements: chain lock, then completion + attempt log + registry reset + release.
-      const next = await d.db.transaction((tx) =>
-        completeEvent(tx, ev, 'delivered', undefined, {
+      // Closed together with other jobs' deliveries: completion, attempt log, registry reset, release.
+      await batch.complete({
+        ev,
+        log: {
           endpoint: url,
           attempt: ev.attempts + 1,
           status: 'delivered',
           httpStatus: result.status ?? null,
           durationMs: result.durationMs,
-        }),
-      );
+        },
+      });
       d.metrics?.attempts.inc({ outcome: 'delivered', endpoint: label });
       d.metrics?.latency.observe({ endpoint: label }, Math.max(0, Date.now() - Date.parse(ev.committedAt)) / 1000);
       if (reg.status === 'error') await setSubscriptionStatus(d.db, d.repos, reg.id, 'active', undefined, d.logger);
-      await enqueueNext(next);
       return 'delivered';
     }
     return fail(ev, reg, url, result);

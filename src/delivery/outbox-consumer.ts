@@ -3,7 +3,14 @@ import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import { withLogContext } from '../platform/logger';
 import { createWorker } from '../platform/queues';
-import { toOutboxEvent, type OutboxEvent, type OutboxProcessor, type OutboxRow } from './outbox.types';
+import { createMicroBatcher } from './micro-batch';
+import {
+  toOutboxEvent,
+  type OutboxBatchProcessor,
+  type OutboxEvent,
+  type OutboxProcessor,
+  type OutboxRow,
+} from './outbox.types';
 
 export interface OutboxConsumerOptions {
   db: Db;
@@ -17,6 +24,11 @@ export interface OutboxConsumerOptions {
    * may then run in any order or in parallel and the consumer still sees them in outbox order.
    */
   ordered?: boolean;
+  /**
+   * Handle rows of concurrently running jobs together: one transaction, one lock statement, one query for
+   * earlier rows, one marker insert and one `batch` call per group (group commit, see micro-batch.ts).
+   */
+  batch?: { processor: OutboxBatchProcessor; maxBatch?: number; maxInFlight?: number };
 }
 
 const orderKey = (e: OutboxEvent): string => e.stayKey ?? `${e.resourceType ?? ''}/${e.resourceId ?? ''}`;
@@ -67,17 +79,86 @@ export async function handleOutboxEvent(
   return handled;
 }
 
+const ROW_COLUMNS =
+  'o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload, o.created_at';
+
+/**
+ * `handleOutboxEvent` for many rows in one transaction: the ordering keys are locked in one statement (in
+ * hash order, so batches never deadlock each other or the one-row path, which takes a single key), the
+ * unprocessed earlier rows of all keys are read in one query, all markers are written in one insert, and
+ * the rows whose marker is new go to `processor` in outbox order. Returns how many rows were handled.
+ */
+export async function handleOutboxBatch(
+  db: Db,
+  consumer: string,
+  events: OutboxEvent[],
+  processor: OutboxBatchProcessor,
+  ordered: boolean,
+): Promise<number> {
+  let after: (() => Promise<void>) | undefined;
+  const handled = await db.transaction(async (tx) => {
+    const byId = new Map(events.map((e) => [e.outboxId, e]));
+    if (ordered) {
+      const keys = [...new Set(events.map(orderKey))];
+      await tx.query(
+        `SELECT count(pg_advisory_xact_lock(h)) FROM
+           (SELECT DISTINCT hashtext('obc|' || $1::text || '|' || k) AS h FROM unnest($2::text[]) AS k ORDER BY 1) s`,
+        [consumer, keys],
+      );
+      const earlier = await tx.query<OutboxRow>(
+        `SELECT ${ROW_COLUMNS} FROM outbox o
+          WHERE COALESCE(o.stay_key, o.resource_type || '/' || o.resource_id) = ANY($1::text[]) AND o.id < $2
+            AND o.id > COALESCE((SELECT low_watermark FROM outbox_consumer_progress WHERE consumer = $3), 0)
+            AND NOT EXISTS (SELECT 1 FROM outbox_processed x WHERE x.consumer = $3 AND x.outbox_id = o.id)`,
+        [keys, Math.max(...byId.keys()), consumer],
+      );
+      for (const r of earlier.rows) if (!byId.has(Number(r.id))) byId.set(Number(r.id), toOutboxEvent(r));
+    }
+    const ids = [...byId.keys()].sort((a, b) => a - b);
+    const marked = await tx.query<{ outbox_id: number }>(
+      `INSERT INTO outbox_processed (consumer, outbox_id) SELECT $1, x FROM unnest($2::bigint[]) AS x
+       ON CONFLICT DO NOTHING RETURNING outbox_id`,
+      [consumer, ids],
+    );
+    const fresh = new Set(marked.rows.map((r) => Number(r.outbox_id)));
+    const rows = ids.filter((id) => fresh.has(id)).map((id) => byId.get(id)!);
+    if (rows.length > 0) after = (await processor(rows, tx)) ?? undefined;
+    return rows.length;
+  });
+  if (after) await after();
+  return handled;
+}
+
 export function startOutboxConsumer(
   consumer: string,
   processor: OutboxProcessor,
   o: OutboxConsumerOptions,
 ): Worker<OutboxEvent> {
+  const ordered = o.ordered ?? false;
+  const one = (e: OutboxEvent) => handleOutboxEvent(o.db, consumer, e, processor, ordered);
+  const batch = o.batch;
+  const batcher = batch
+    ? createMicroBatcher<OutboxEvent, number>({
+        maxBatch: batch.maxBatch ?? 100,
+        maxInFlight: batch.maxInFlight ?? 2,
+        // Each job counts as handled (1) or already done (0); the group's total is spread over its jobs.
+        runBatch: async (events) => {
+          const n = await handleOutboxBatch(o.db, consumer, events, batch.processor, ordered);
+          return events.map((_, i) => (i < n ? 1 : 0));
+        },
+        runOne: one,
+        onBatchError: (err, size) =>
+          o.logger?.warn('outbox consumer batch failed; handling its rows one by one', {
+            consumer,
+            size,
+            error: String(err),
+          }),
+      })
+    : undefined;
   const worker = createWorker<OutboxEvent>(
     consumer,
     async (job: Job<OutboxEvent>) =>
-      withLogContext({ jobId: job.id ?? '' }, () =>
-        handleOutboxEvent(o.db, consumer, job.data, processor, o.ordered ?? false),
-      ),
+      withLogContext({ jobId: job.id ?? '' }, () => (batcher ? batcher.submit(job.data) : one(job.data))),
     { redisUrl: o.redisUrl, prefix: o.prefix },
     { concurrency: o.concurrency ?? 8 },
   );

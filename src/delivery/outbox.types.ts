@@ -47,5 +47,11 @@ export function toOutboxEvent(r: OutboxRow): OutboxEvent {
  */
 export type OutboxProcessor = (event: OutboxEvent, tx: Db) => Promise<void | (() => Promise<void>)>;
 
+/**
+ * A consumer's handler for many rows at once (set-based), inside one transaction with all their markers, given
+ * in outbox order. Same contract as `OutboxProcessor`; when it throws, the rows are retried one by one.
+ */
+export type OutboxBatchProcessor = (events: OutboxEvent[], tx: Db) => Promise<void | (() => Promise<void>)>;
+
 /** BullMQ job id of an outbox row in every consumer queue (deduplication key). */
 export const outboxJobId = (id: number): string => `ob-${id}`;

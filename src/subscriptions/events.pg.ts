@@ -19,7 +19,8 @@ export interface SubscriptionEvent {
   lastError: string | null;
 }
 
-interface Row {
+/** A `subscription_event` row as the driver returns it. */
+export interface EventRow {
   subscription_id: string;
   event_number: number;
   outbox_id: number | null;
@@ -39,7 +40,7 @@ interface Row {
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-function toEvent(r: Row): SubscriptionEvent {
+export function toEvent(r: EventRow): SubscriptionEvent {
   return {
     subscriptionId: r.subscription_id,
     eventNumber: Number(r.event_number),
@@ -86,55 +87,77 @@ async function lockKey(tx: Db, subscriptionId: string, orderKey: string): Promis
 }
 
 /**
- * Numbers and records new events (call inside a transaction). Locks are taken in one order — chain keys
- * sorted, then subscription counters sorted — so concurrent matchers and workers never deadlock. An event
- * whose chain still has an undelivered earlier event waits behind it; the others are `queued` and returned
- * for the caller to enqueue after commit.
+ * Locks several chains in one statement, in hash order: every multi-chain locker uses this order and the
+ * one-chain paths take a single lock, so concurrent matchers and workers never deadlock on chains.
+ */
+export async function lockKeys(tx: Db, keys: { subscriptionId: string; orderKey: string }[]): Promise<void> {
+  if (keys.length === 1) return lockKey(tx, keys[0]!.subscriptionId, keys[0]!.orderKey);
+  await tx.query(
+    `SELECT count(pg_advisory_xact_lock(h)) FROM
+       (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) s`,
+    [keys.map((k) => `sev|${k.subscriptionId}|${k.orderKey}`)],
+  );
+}
+
+/**
+ * Numbers and records new events (call inside a transaction), in the order given (outbox order). Locks:
+ * the chains (one statement, see lockKeys), then the subscriptions' registry rows in id order, then one
+ * set-based statement counts, checks open chains and inserts. An event whose chain still has an undelivered
+ * earlier event (stored, or earlier in this call) waits behind it; the others are `queued` and returned for
+ * the caller to enqueue after commit.
  */
 export async function recordEvents(tx: Db, events: NewEvent[]): Promise<EventRef[]> {
-  const sorted = [...events].sort((a, b) =>
-    a.subscriptionId === b.subscriptionId
-      ? a.orderKey.localeCompare(b.orderKey)
-      : a.subscriptionId.localeCompare(b.subscriptionId),
+  if (events.length === 0) return [];
+  await lockKeys(tx, events);
+  const subs = [...new Set(events.map((e) => e.subscriptionId))].sort();
+  if (subs.length > 1)
+    await tx.query('SELECT id FROM subscription_registry WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [subs]);
+  const col = <K extends keyof NewEvent>(k: K) => events.map((e) => e[k] ?? null);
+  const { rows } = await tx.query<{ subscription_id: string; event_number: number; generation: number }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::text[], $9::timestamptz[])
+         WITH ORDINALITY AS t(subscription_id, order_key, outbox_id, topic, focus_type, focus_id, focus_version,
+                              action, committed_at, ord)),
+     counts AS (SELECT subscription_id, count(*) AS n FROM input GROUP BY subscription_id),
+     c AS (
+       UPDATE subscription_registry r SET events_since_start = r.events_since_start + counts.n
+         FROM counts WHERE r.id = counts.subscription_id
+       RETURNING r.id, r.events_since_start - counts.n AS base),
+     numbered AS (
+       SELECT i.*, c.base + row_number() OVER (PARTITION BY i.subscription_id ORDER BY i.ord) AS event_number,
+              row_number() OVER (PARTITION BY i.subscription_id, i.order_key ORDER BY i.ord) AS pos
+         FROM input i JOIN c ON c.id = i.subscription_id),
+     ins AS (
+       INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type,
+          focus_id, focus_version, action, status, committed_at)
+       SELECT n.subscription_id, n.event_number, n.outbox_id, n.order_key, n.topic, n.focus_type, n.focus_id,
+              n.focus_version, n.action,
+              CASE WHEN n.pos > 1 OR EXISTS (SELECT 1 FROM subscription_event e
+                     WHERE e.subscription_id = n.subscription_id AND e.order_key = n.order_key
+                       AND e.status IN ('waiting', 'queued', 'dead')) THEN 'waiting' ELSE 'queued' END,
+              n.committed_at
+         FROM numbered n ORDER BY n.ord
+       ON CONFLICT (subscription_id, outbox_id) DO NOTHING
+       RETURNING subscription_id, event_number, generation, status)
+     SELECT subscription_id, event_number, generation FROM ins WHERE status = 'queued' ORDER BY event_number`,
+    [
+      col('subscriptionId'),
+      col('orderKey'),
+      col('outboxId'),
+      col('topic'),
+      col('focusType'),
+      col('focusId'),
+      col('focusVersion'),
+      col('action'),
+      col('committedAt'),
+    ],
   );
-  for (const e of sorted) await lockKey(tx, e.subscriptionId, e.orderKey);
-  const queued: EventRef[] = [];
-  for (const e of sorted) {
-    // One statement per event: counter, open-chain check and insert (the chain is locked above).
-    const { rows } = await tx.query<{ n: number; status: string; inserted: boolean }>(
-      `WITH c AS (
-         UPDATE subscription_registry SET events_since_start = events_since_start + 1 WHERE id = $1
-         RETURNING events_since_start AS n),
-       s AS (
-         SELECT CASE WHEN EXISTS (SELECT 1 FROM subscription_event WHERE subscription_id = $1 AND order_key = $2
-                  AND status IN ('waiting', 'queued', 'dead')) THEN 'waiting' ELSE 'queued' END AS status),
-       i AS (
-         INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type,
-            focus_id, focus_version, action, status, committed_at)
-         SELECT $1::text, c.n, $3::bigint, $2::text, $4::text, $5::text, $6::text, $7::text, $8::text, s.status,
-                $9::timestamptz FROM c, s
-         ON CONFLICT (subscription_id, outbox_id) DO NOTHING
-         RETURNING event_number)
-       SELECT c.n, s.status, EXISTS (SELECT 1 FROM i) AS inserted FROM c, s`,
-      [
-        e.subscriptionId,
-        e.orderKey,
-        e.outboxId ?? null,
-        e.topic ?? null,
-        e.focusType,
-        e.focusId,
-        e.focusVersion ?? null,
-        e.action ?? null,
-        e.committedAt,
-      ],
-    );
-    const r = rows[0];
-    const n = Number(r?.n);
-    if (!r || !n) continue;
-    if (r.inserted && r.status === 'queued')
-      queued.push({ subscriptionId: e.subscriptionId, eventNumber: n, generation: 0 });
-  }
-  return queued;
+  return rows.map((r) => ({
+    subscriptionId: r.subscription_id,
+    eventNumber: Number(r.event_number),
+    generation: r.generation,
+  }));
 }
 
 export async function getEvent(
@@ -142,7 +165,7 @@ export async function getEvent(
   subscriptionId: string,
   eventNumber: number,
 ): Promise<SubscriptionEvent | undefined> {
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<EventRow>(
     'SELECT * FROM subscription_event WHERE subscription_id = $1 AND event_number = $2',
     [subscriptionId, eventNumber],
   );
@@ -156,7 +179,7 @@ export async function listEvents(
   until: number,
   limit = 1000,
 ): Promise<SubscriptionEvent[]> {
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<EventRow>(
     `SELECT * FROM subscription_event WHERE subscription_id = $1 AND event_number BETWEEN $2 AND $3
       ORDER BY event_number LIMIT $4`,
     [subscriptionId, since, until, limit],

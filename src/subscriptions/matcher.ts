@@ -2,7 +2,7 @@ import { matchesSearchRequest } from '@medplum/core';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
-import type { OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
+import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
 import { isUnrestricted, readAs, SYSTEM_SCOPE, type RepositoryFactory } from '../delivery/resource-access';
 import { recordEvents, type EventRef, type NewEvent } from './events.pg';
 import { markRegistryDeleted, upsertRegistry, type MatchableSubscription } from './registry.pg';
@@ -57,21 +57,99 @@ function filterFor(m: MatchableSubscription): string {
   return parts.filter((p) => p).join('&');
 }
 
+/** The events one resource change gives: one per matching subscription whose subscriber may read it. */
+async function matchOne(
+  deps: MatcherDeps,
+  tx: Db,
+  e: OutboxEvent,
+  focus: Resource,
+  candidates: MatchableSubscription[],
+  warn: (id: string) => void,
+): Promise<NewEvent[]> {
+  const orderKey = e.stayKey ?? `${e.resourceType}/${e.resourceId}`;
+  const events: NewEvent[] = [];
+  for (const m of candidates) {
+    if (m.spec.resourceType !== e.resourceType) continue;
+    if (!m.entry.scope) {
+      warn(m.entry.id);
+      continue;
+    }
+    if (!matchesSearchRequest(focus, toSearchRequest(m.spec.resourceType, filterFor(m)))) continue;
+    if (needsAccessCheck(m)) {
+      const visible =
+        e.action === 'delete'
+          ? true
+          : await readAs(deps.repos, tx, m.entry.scope, focus.resourceType, e.resourceId ?? '');
+      if (!visible) continue;
+    }
+    events.push({
+      subscriptionId: m.entry.id,
+      orderKey,
+      topic: m.spec.topic,
+      focusType: e.resourceType ?? '',
+      focusId: e.resourceId ?? '',
+      focusVersion: e.versionId,
+      action: e.action,
+      outboxId: e.outboxId,
+      committedAt: e.createdAt,
+    });
+  }
+  return events;
+}
+
+/**
+ * The focus of each change, read in one search per resource type (`_id` list, current versions); a change
+ * whose version is no longer the current one is read by version, a delete from its history.
+ */
+async function loadFoci(deps: MatcherDeps, tx: Db, events: OutboxEvent[]): Promise<Map<number, Resource>> {
+  const out = new Map<number, Resource>();
+  const byType = new Map<string, Set<string>>();
+  for (const e of events) {
+    if (e.action === 'delete') continue;
+    const ids = byType.get(e.resourceType ?? '') ?? new Set<string>();
+    ids.add(e.resourceId ?? '');
+    byType.set(e.resourceType ?? '', ids);
+  }
+  const current = new Map<string, Resource>();
+  for (const [type, ids] of byType) {
+    const found = await deps
+      .repos(tx, SYSTEM_SCOPE)
+      .search(type as Resource['resourceType'], { _id: [...ids].join(','), _count: String(ids.size) });
+    for (const r of found.resources) current.set(`${type}/${r.id ?? ''}`, r);
+  }
+  for (const e of events) {
+    const cur = current.get(`${e.resourceType ?? ''}/${e.resourceId ?? ''}`);
+    const focus =
+      e.action !== 'delete' && cur && (!e.versionId || cur.meta?.versionId === e.versionId)
+        ? cur
+        : await loadFocus(deps, tx, e);
+    if (focus) out.set(e.outboxId, focus);
+  }
+  return out;
+}
+
 /**
  * The subscription matcher, an outbox consumer. For each resource change it finds the active
  * subscriptions whose criteria or topic filter match (`matchesSearchRequest` from @medplum/core) and whose
  * subscriber may read the resource, numbers one event per subscription in the same transaction, and
  * enqueues the deliveries after commit. Subscription changes refresh the registry and start the handshake.
+ * `batch` does the same for many changes at once (one focus search per type, one numbering statement).
  */
-export function createSubscriptionMatcher(deps: MatcherDeps): OutboxProcessor {
+export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProcessor; batch: OutboxBatchProcessor } {
   let warnedNoScope = false;
-  return async (e, tx) => {
-    if (e.kind !== 'resource-changed' || !e.resourceType || !e.resourceId) return;
+  const warn = (id: string) => {
+    if (!warnedNoScope) deps.logger?.warn('subscription without a recorded subscriber is not matched', { id });
+    warnedNoScope = true;
+  };
+  const isChange = (e: OutboxEvent) => e.kind === 'resource-changed' && !!e.resourceType && !!e.resourceId;
+
+  const one: OutboxProcessor = async (e, tx) => {
+    if (!isChange(e)) return;
     if (e.resourceType === 'Subscription') {
       deps.subscriptions.invalidate();
-      const sub = await readAs<Subscription>(deps.repos, tx, SYSTEM_SCOPE, 'Subscription', e.resourceId);
+      const sub = await readAs<Subscription>(deps.repos, tx, SYSTEM_SCOPE, 'Subscription', e.resourceId ?? '');
       if (!sub) {
-        await markRegistryDeleted(tx, e.resourceId);
+        await markRegistryDeleted(tx, e.resourceId ?? '');
         return;
       }
       await upsertRegistry(tx, sub);
@@ -86,36 +164,35 @@ export function createSubscriptionMatcher(deps: MatcherDeps): OutboxProcessor {
     if (candidates.length === 0) return;
     const focus = await loadFocus(deps, tx, e);
     if (!focus) return;
-    const orderKey = e.stayKey ?? `${e.resourceType}/${e.resourceId}`;
-    const events: NewEvent[] = [];
-    for (const m of candidates) {
-      if (!m.entry.scope) {
-        if (!warnedNoScope)
-          deps.logger?.warn('subscription without a recorded subscriber is not matched', { id: m.entry.id });
-        warnedNoScope = true;
-        continue;
-      }
-      if (!matchesSearchRequest(focus, toSearchRequest(m.spec.resourceType, filterFor(m)))) continue;
-      if (needsAccessCheck(m)) {
-        const visible =
-          e.action === 'delete' ? true : await readAs(deps.repos, tx, m.entry.scope, focus.resourceType, e.resourceId);
-        if (!visible) continue;
-      }
-      events.push({
-        subscriptionId: m.entry.id,
-        orderKey,
-        topic: m.spec.topic,
-        focusType: e.resourceType,
-        focusId: e.resourceId,
-        focusVersion: e.versionId,
-        action: e.action,
-        outboxId: e.outboxId,
-        committedAt: e.createdAt,
-      });
-    }
-    if (events.length === 0) return;
+    const events = await matchOne(deps, tx, e, focus, candidates, warn);
     const queued = await recordEvents(tx, events);
     if (queued.length === 0) return;
     return () => deps.enqueueEvents(queued);
   };
+
+  const batch: OutboxBatchProcessor = async (all, tx) => {
+    const changes = all.filter(isChange);
+    // Subscription changes are rare and refresh what the others match against: then go one by one, in order.
+    if (changes.some((e) => e.resourceType === 'Subscription')) {
+      const after: (() => Promise<void>)[] = [];
+      for (const e of changes) {
+        const then = await one(e, tx);
+        if (then) after.push(then);
+      }
+      return after.length ? async () => void (await Promise.all(after.map((f) => f()))) : undefined;
+    }
+    const candidates = await deps.subscriptions.get(tx);
+    const relevant = changes.filter((e) => candidates.some((m) => m.spec.resourceType === e.resourceType));
+    if (relevant.length === 0) return;
+    const foci = await loadFoci(deps, tx, relevant);
+    const events: NewEvent[] = [];
+    for (const e of relevant) {
+      const focus = foci.get(e.outboxId);
+      if (focus) events.push(...(await matchOne(deps, tx, e, focus, candidates, warn)));
+    }
+    const queued = await recordEvents(tx, events);
+    if (queued.length === 0) return;
+    return () => deps.enqueueEvents(queued);
+  };
+  return { one, batch };
 }

@@ -16,7 +16,8 @@ export interface RegistryEntry {
   updatedAt: string;
 }
 
-interface Row {
+/** A `subscription_registry` row as the driver returns it. */
+export interface RegistryRow {
   id: string;
   status: string;
   resource: Subscription;
@@ -29,7 +30,7 @@ interface Row {
 
 const COLUMNS = 'id, status, resource, scope, events_since_start, consecutive_failures, last_error, updated_at';
 
-function toEntry(r: Row): RegistryEntry {
+export function toEntry(r: RegistryRow): RegistryEntry {
   return {
     id: r.id,
     status: r.status,
@@ -65,16 +66,17 @@ export async function markRegistryDeleted(db: Db, id: string): Promise<void> {
 }
 
 export async function getRegistryEntry(db: Db, id: string): Promise<RegistryEntry | undefined> {
-  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM subscription_registry WHERE id = $1`, [id]);
+  const { rows } = await db.query<RegistryRow>(`SELECT ${COLUMNS} FROM subscription_registry WHERE id = $1`, [id]);
   return rows[0] ? toEntry(rows[0]) : undefined;
 }
 
 export async function listRegistry(db: Db, statuses?: string[]): Promise<RegistryEntry[]> {
   const { rows } = statuses
-    ? await db.query<Row>(`SELECT ${COLUMNS} FROM subscription_registry WHERE status = ANY($1::text[]) ORDER BY id`, [
-        statuses,
-      ])
-    : await db.query<Row>(`SELECT ${COLUMNS} FROM subscription_registry ORDER BY id`);
+    ? await db.query<RegistryRow>(
+        `SELECT ${COLUMNS} FROM subscription_registry WHERE status = ANY($1::text[]) ORDER BY id`,
+        [statuses],
+      )
+    : await db.query<RegistryRow>(`SELECT ${COLUMNS} FROM subscription_registry ORDER BY id`);
   return rows.map(toEntry);
 }
 

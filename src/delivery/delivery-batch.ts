@@ -1,0 +1,133 @@
+import type { Queue } from 'bullmq';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Db } from '../store/db.port';
+import type { AccessScope } from '../store/repository.port';
+import { isGatewayError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { completeEvent, getEvent, type EventRef } from '../subscriptions/events.pg';
+import {
+  completeDelivered,
+  getEventsWithRegistry,
+  type Delivered,
+  type EventWithRegistry,
+} from '../subscriptions/events-batch.pg';
+import { getRegistryEntry } from '../subscriptions/registry.pg';
+import { eventJob, type DeliveryJob, type RetryPolicy } from './delivery.jobs';
+import { createMicroBatcher } from './micro-batch';
+import { readAs, type RepositoryFactory } from './resource-access';
+
+/**
+ * What a delivery needs before its POST: the event, its subscription's registry row, and the focus as the
+ * subscriber may read it now (`current`: `null` when it may not, `undefined` when not checked: deletes,
+ * inactive subscriptions, events no longer queued).
+ */
+export interface PreparedDelivery extends EventWithRegistry {
+  current?: Resource | null;
+}
+
+export interface DeliveryBatchDeps {
+  db: Db;
+  repos: RepositoryFactory;
+  queue: Queue<DeliveryJob>;
+  retry: RetryPolicy;
+  logger: Logger;
+}
+
+const ACTIVE = new Set(['active', 'error']);
+const needsFocus = (p: EventWithRegistry, ref: EventRef): boolean =>
+  !!p.ev &&
+  p.ev.status === 'queued' &&
+  p.ev.generation === ref.generation &&
+  p.ev.action !== 'delete' &&
+  !!p.reg?.scope &&
+  ACTIVE.has(p.reg.status);
+
+/** The focus resources `scope` may read now, by id: one search (`_id` list) through the store's tenant rules. */
+async function readManyAs(
+  d: DeliveryBatchDeps,
+  scope: AccessScope,
+  type: string,
+  ids: string[],
+): Promise<Map<string, Resource>> {
+  try {
+    const found = await d
+      .repos(d.db, scope)
+      .search(type as Resource['resourceType'], { _id: ids.join(','), _count: String(ids.length) });
+    return new Map(found.resources.map((r) => [r.id ?? '', r]));
+  } catch (err) {
+    // The same answers `readAs` turns into "may not read" (e.g. a type the tenant may not see).
+    if (isGatewayError(err) && ['not-found', 'gone', 'forbidden'].includes(err.code)) return new Map();
+    throw err;
+  }
+}
+
+async function prepareMany(d: DeliveryBatchDeps, refs: EventRef[]): Promise<PreparedDelivery[]> {
+  const loaded: PreparedDelivery[] = await getEventsWithRegistry(d.db, refs);
+  // Access re-check: one search per (subscription, focus type) instead of one read per event.
+  const groups = new Map<string, { scope: AccessScope; type: string; ids: Set<string>; items: PreparedDelivery[] }>();
+  loaded.forEach((p, i) => {
+    if (!needsFocus(p, refs[i]!)) return;
+    const key = `${p.reg!.id}|${p.ev!.focusType}`;
+    const g = groups.get(key) ?? { scope: p.reg!.scope!, type: p.ev!.focusType, ids: new Set(), items: [] };
+    g.ids.add(p.ev!.focusId);
+    g.items.push(p);
+    groups.set(key, g);
+  });
+  for (const g of groups.values()) {
+    const visible = await readManyAs(d, g.scope, g.type, [...g.ids]);
+    for (const p of g.items) p.current = visible.get(p.ev!.focusId) ?? null;
+  }
+  return loaded;
+}
+
+async function prepareOne(d: DeliveryBatchDeps, ref: EventRef): Promise<PreparedDelivery> {
+  const [ev, reg] = await Promise.all([
+    getEvent(d.db, ref.subscriptionId, ref.eventNumber),
+    getRegistryEntry(d.db, ref.subscriptionId),
+  ]);
+  const p: PreparedDelivery = { ev, reg };
+  if (needsFocus(p, ref))
+    p.current =
+      (await readAs(d.repos, d.db, reg!.scope!, ev!.focusType as Resource['resourceType'], ev!.focusId)) ?? null;
+  return p;
+}
+
+/**
+ * Group commit for the delivery worker: concurrently running delivery jobs read their events, registry rows
+ * and focus resources together (`prepare`), and close delivered events together (`complete`: one
+ * transaction, released successors enqueued with one addBulk). Each falls back to the one-event path when
+ * a batch fails.
+ */
+export function createDeliveryBatchers(d: DeliveryBatchDeps) {
+  const enqueue = async (refs: EventRef[]) => {
+    if (refs.length) await d.queue.addBulk(refs.map((r) => eventJob(r, d.retry)));
+  };
+  const onBatchError = (what: string) => (err: unknown, size: number) =>
+    d.logger.warn(`delivery ${what} batch failed; retrying one by one`, { size, error: String(err) });
+  const prepare = createMicroBatcher<EventRef, PreparedDelivery>({
+    maxBatch: 100,
+    maxInFlight: 2,
+    runBatch: (refs) => prepareMany(d, refs),
+    runOne: (ref) => prepareOne(d, ref),
+    onBatchError: onBatchError('read'),
+  });
+  const complete = createMicroBatcher<Delivered, void>({
+    maxBatch: 100,
+    maxInFlight: 2,
+    runBatch: async (items) => {
+      const next = await d.db.transaction((tx) => completeDelivered(tx, items));
+      // After commit the events are delivered whatever happens here; a successor whose job could not be
+      // added stays `queued` and the delivery reconciler adds it (as when a single enqueue fails).
+      await enqueue(next).catch((err: unknown) =>
+        d.logger.warn('could not enqueue released events; the reconciler will', { error: String(err) }),
+      );
+      return items.map(() => undefined);
+    },
+    runOne: async (item) => {
+      const next = await d.db.transaction((tx) => completeEvent(tx, item.ev, 'delivered', undefined, item.log));
+      await enqueue(next ? [next] : []);
+    },
+    onBatchError: onBatchError('completion'),
+  });
+  return { prepare: (ref: EventRef) => prepare.submit(ref), complete: (item: Delivered) => complete.submit(item) };
+}
