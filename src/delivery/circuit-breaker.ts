@@ -61,6 +61,16 @@ export class CircuitBreakers {
     e.probing = false;
   }
 
+  /**
+   * The admitted call was not made after all (the event was skipped, or something threw before the POST):
+   * neither a success nor a failure, but the probe slot must be freed, or the endpoint stays half-open with
+   * a probe that never reports and every later job is postponed for ever.
+   */
+  abandon(endpoint: string): void {
+    const e = this.entries.get(endpoint);
+    if (e) e.probing = false;
+  }
+
   failure(endpoint: string): void {
     const e = this.entry(endpoint);
     e.failures += 1;

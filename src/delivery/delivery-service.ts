@@ -29,6 +29,7 @@ import { createDeliveryProcessor } from './delivery.worker';
 import { startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import type { OutboxProcessor } from './outbox.types';
+import { jobsGone } from './job-state';
 import type { RepositoryFactory } from './resource-access';
 
 export interface DeliveryServiceOptions {
@@ -112,7 +113,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     for (let i = 0; i < queued.length; i += 200) {
       const chunk = queued.slice(i, i + 200);
       const jobs = await Promise.all(chunk.map((r) => q.getJob(eventJobId(r))));
-      const missing = chunk.filter((_, k) => !jobs[k]);
+      const missing = await jobsGone(chunk, jobs);
       await enqueueEvents(missing);
       readded += missing.length;
     }

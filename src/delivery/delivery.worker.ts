@@ -120,10 +120,26 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
     const spec = specOf(reg);
     const url = targetUrl(spec);
-    const label = endpointLabel(url);
     const retryAt = d.breakers.admit(url);
     if (retryAt !== undefined) return postpone(job, token, retryAt);
+    const call = { reported: false };
+    try {
+      return await admitted(ev, reg, spec, url, current, call);
+    } finally {
+      // A probe that made no call (skipped, or an error before the POST) must free the probe slot.
+      if (!call.reported) d.breakers.abandon(url);
+    }
+  }
 
+  async function admitted(
+    ev: SubscriptionEvent,
+    reg: RegistryEntry,
+    spec: SubscriptionSpec,
+    url: string,
+    current: Resource | null | undefined,
+    call: { reported: boolean },
+  ): Promise<string> {
+    const label = endpointLabel(url);
     // Access re-checked now, as the subscriber: a municipality never gets a Task it does not own (any more).
     let resource: Resource | undefined;
     if (ev.action !== 'delete') {
@@ -151,25 +167,24 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
         resource,
       },
     ]);
-    if (result.ok) {
-      d.breakers.success(url);
-      // Closed together with other jobs' deliveries: completion, attempt log, registry reset, release.
-      await batch.complete({
-        ev,
-        log: {
-          endpoint: url,
-          attempt: ev.attempts + 1,
-          status: 'delivered',
-          httpStatus: result.status ?? null,
-          durationMs: result.durationMs,
-        },
-      });
-      d.metrics?.attempts.inc({ outcome: 'delivered', endpoint: label });
-      d.metrics?.latency.observe({ endpoint: label }, Math.max(0, Date.now() - Date.parse(ev.committedAt)) / 1000);
-      if (reg.status === 'error') await setSubscriptionStatus(d.db, d.repos, reg.id, 'active', undefined, d.logger);
-      return 'delivered';
-    }
-    return fail(ev, reg, url, result);
+    call.reported = true; // success() or failure() below
+    if (!result.ok) return fail(ev, reg, url, result);
+    d.breakers.success(url);
+    // Closed together with other jobs' deliveries: completion, attempt log, registry reset, release.
+    await batch.complete({
+      ev,
+      log: {
+        endpoint: url,
+        attempt: ev.attempts + 1,
+        status: 'delivered',
+        httpStatus: result.status ?? null,
+        durationMs: result.durationMs,
+      },
+    });
+    d.metrics?.attempts.inc({ outcome: 'delivered', endpoint: label });
+    d.metrics?.latency.observe({ endpoint: label }, Math.max(0, Date.now() - Date.parse(ev.committedAt)) / 1000);
+    if (reg.status === 'error') await setSubscriptionStatus(d.db, d.repos, reg.id, 'active', undefined, d.logger);
+    return 'delivered';
   }
 
   async function skip(ev: SubscriptionEvent, url: string, reason: string): Promise<string> {

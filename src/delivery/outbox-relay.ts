@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import { createQueue } from '../platform/queues';
+import { jobsGone } from './job-state';
 import { outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
 
 /** Consumer jobs retry transient failures (database briefly down) for about an hour. */
@@ -165,7 +166,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     for (let i = 0; i < rows.length; i += 200) {
       const chunk = rows.slice(i, i + 200);
       const jobs = await Promise.all(chunk.map((r) => queue.getJob(outboxJobId(Number(r.id)))));
-      const missing = chunk.filter((_, k) => !jobs[k]);
+      const missing = await jobsGone(chunk, jobs);
       if (missing.length === 0) continue;
       const events = missing.map(toOutboxEvent);
       await queue.addBulk(
