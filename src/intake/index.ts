@@ -4,10 +4,10 @@ import type { AppContext, Capability, Role } from '../compose.types';
 import { loadProfiles, type SenderProfile } from '../mapping/profile';
 import { PgRepository } from '../store/repository.pg';
 import type { Db } from '../store/db.port';
-import type { FhirRepository, RepositoryHooks } from '../store/repository.port';
+import type { RepositoryHooks } from '../store/repository.port';
 import { intakeAdminRoutes } from './admin.routes';
 import { intakeHooks as buildHooks } from './fhir/intake-hooks';
-import { createAdtApplier } from './hl7v2/apply-adt';
+import { applyStays } from './hl7v2/apply-stays';
 import { hl7Routes } from './hl7v2/hl7.routes';
 import { startMllpServer, type MllpServer } from './hl7v2/mllp-server';
 import { ApplyQueue, type ApplyJob, type ApplyOutcome, type ReceiveMeta, type StayMessage } from './hl7v2/apply-queue';
@@ -37,7 +37,7 @@ const services = new WeakMap<AppContext, IntakeServices>();
  * Intake's repository: system scope, no hooks (its own writes must not re-enter intake), bound to the
  * caller's transaction (no savepoint per call: intake's whole message already runs in one savepoint).
  */
-export const intakeRepository = (tx: Db): FhirRepository =>
+export const intakeRepository = (tx: Db): PgRepository =>
   new PgRepository(tx, { system: true }, undefined, {}, { inTransaction: true });
 
 /** One set of intake services per AppContext (the capability and the FHIR router's hook share it). */
@@ -60,7 +60,8 @@ export function intakeServices(ctx: AppContext): IntakeServices {
   };
   const profiles = loadProfiles();
   const observe = intakeMetrics(ctx.metrics);
-  const apply = createAdtApplier(deps, intakeRepository);
+  const apply = (tx: Db, jobs: readonly Pick<ApplyJob, 'mapped' | 'meta'>[]) =>
+    applyStays(tx, intakeRepository(tx), deps, jobs);
   const onApplied = new Set<(job: ApplyJob, outcome: ApplyOutcome | undefined) => void>();
   // Bound below, once the queue (which the metrics read) and the processor (which waits on the queue) exist.
   const late: {

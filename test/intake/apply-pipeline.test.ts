@@ -79,12 +79,13 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
       lanes: 1,
       batch: 10,
       backlog: 100,
-      apply: async (tx, m) => {
-        const id = jobs.find((j) => j.mapped === m)?.id;
-        if (id === poison) throw new GatewayError('bad-request', 'poison message');
-        if (id === flaky && flakyCalls++ < 2) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      apply: async (tx, batch) => {
+        const ids = batch.map((b) => jobs.find((j) => j.mapped === b.mapped)?.id);
+        if (ids.includes(poison)) throw new GatewayError('bad-request', 'poison message');
+        if (ids.includes(flaky) && flakyCalls++ < 2)
+          throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
         await tx.query('SELECT 1');
-        return { stayId: `stay-${id}` };
+        return ids.map((id) => `stay-${id}`);
       },
       onApplied: (job, outcome) => applied.push({ id: job.id, outcome }),
     });
@@ -119,9 +120,9 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
       lanes: 1,
       batch: 1,
       backlog: 2,
-      apply: async () => {
+      apply: async (_tx, batch) => {
         await gate;
-        return { stayId: 'x' };
+        return batch.map(() => 'x');
       },
     });
     const m = mapped(adt({ event: 'A01', visit: 'BP-1' }));

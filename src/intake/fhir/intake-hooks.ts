@@ -2,6 +2,7 @@ import type { Encounter, Organization, Patient, Reference } from '@medplum/fhirt
 import type { PatientRouting } from '../../core/stay/facts';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { Db } from '../../store/db.port';
+import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, RepositoryHooks } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStay } from '../stay/fact-store';
@@ -50,7 +51,7 @@ export async function routingOf(repo: FhirRepository, encounter: Encounter): Pro
  * Bundles) into stay facts and applies them in the same transaction as the write. Writes by intake itself
  * (author `svu-gateway:intake`) are skipped. A write that changes nothing creates no version and so no facts.
  */
-export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => FhirRepository): RepositoryHooks {
+export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {
     async afterWrite(tx, change) {
       if (change.resourceType !== 'Encounter' || change.author === INTAKE_AUTHOR || !change.after) return;

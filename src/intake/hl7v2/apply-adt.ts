@@ -1,19 +1,11 @@
+/** The FHIR resources an ADT message stands for (pure builders; `apply-stays.ts` reads and writes them). */
 import { createHash } from 'node:crypto';
 import type { Encounter, Organization, Patient, Reference } from '@medplum/fhirtypes';
 import type { StayState } from '../../core/engine/types';
 import { systemForKind } from '../../core/identity/personnummer';
 import { ACT_CODE_SYSTEM, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../../fhir/constants';
 import { applyStayStateToEncounter } from '../../fhir/encounter-extensions';
-import type { MappedAdt } from '../../mapping/adt-to-facts';
-import { GatewayError } from '../../platform/errors';
-import type { Db } from '../../store/db.port';
-import type { FhirRepository, WriteOptions } from '../../store/repository.port';
-import { contentKey } from '../../store/resource-util';
-import { applyStayFacts, writeOptions, type StayApplierDeps } from '../stay/apply-stay';
-import { lockStay } from '../stay/fact-store';
-import type { ApplyMappedStay } from './process-message';
-
-type StayMessage = Extract<MappedAdt, { kind: 'stay' }>;
+import type { StayMessage } from './apply-queue';
 
 const ENCOUNTER_STATUS: Record<StayState['status'], Encounter['status']> = {
   'in-progress': 'in-progress',
@@ -28,17 +20,10 @@ export function encounterIdFor(system: string, value: string): string {
   return `hl7-${createHash('sha256').update(`${system}|${value}`).digest('hex').slice(0, 32)}`;
 }
 
-async function upsertPatient(
-  tx: Db,
-  repo: FhirRepository,
-  m: StayMessage,
-  write: WriteOptions,
-): Promise<Reference<Patient>> {
+/** The Patient after message `m`: `existing` (if any) with the message's identifier, name, labels and routing. */
+export function buildPatient(existing: Patient | undefined, m: StayMessage): Patient {
   const p = m.patient;
   const system = systemForKind(p.identifier.kind);
-  await lockStay(tx, `patient:${system}|${p.identifier.value}`);
-  const found = await repo.search<Patient>('Patient', { identifier: `${system}|${p.identifier.value}`, _count: '1' });
-  const existing = found.resources[0];
   const others = (existing?.identifier ?? []).filter((i) => i.system !== system);
   const patient: Patient = {
     ...(existing ?? {}),
@@ -74,16 +59,15 @@ async function upsertPatient(
       { type: 'Organization', identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: p.routing.primaryCareUnit } },
     ];
   }
-  if (existing?.id && contentKey({ ...patient, id: existing.id }) === contentKey(existing)) {
-    return { reference: `Patient/${existing.id}` };
-  }
-  const written = existing?.id
-    ? await repo.update({ ...patient, id: existing.id }, write)
-    : await repo.create(patient, write);
-  return { reference: `Patient/${written.id ?? ''}` };
+  return patient;
 }
 
-function buildEncounter(
+/** The identifier a message's Patient is found by (`system|value`). */
+export function patientKey(m: StayMessage): { system: string; value: string } {
+  return { system: systemForKind(m.patient.identifier.kind), value: m.patient.identifier.value };
+}
+
+export function buildEncounter(
   existing: Encounter | undefined,
   id: string,
   m: StayMessage,
@@ -130,53 +114,4 @@ function buildEncounter(
     ];
   }
   return applyStayStateToEncounter(encounter, state);
-}
-
-/** Applies one mapped ADT message: Patient, Encounter (by the sender's visit number), facts, engine, Tasks. */
-export function createAdtApplier(deps: StayApplierDeps, repository: (tx: Db) => FhirRepository): ApplyMappedStay {
-  return async (tx, m, meta) => {
-    const repo = repository(tx);
-    const visit = m.encounter.visit;
-    await lockStay(tx, `visit:${visit.system}|${visit.value}`);
-    const found = await repo.search<Encounter>('Encounter', {
-      identifier: `${visit.system}|${visit.value}`,
-      _count: '1',
-    });
-    const existing = found.resources[0];
-    const stayId = existing?.id ?? encounterIdFor(visit.system, visit.value);
-    await lockStay(tx, stayId);
-    const hospital = (await deps.orgs.lookup(
-      repo,
-      IDENTIFIER_SYSTEM.hsaId,
-      m.encounter.hospitalHsaId,
-      deps.clock.now().getTime(),
-    )) ?? {
-      type: 'Organization',
-      identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: m.encounter.hospitalHsaId },
-    };
-    const authorOrganization = hospital.reference;
-    if (meta.organization && meta.organization !== authorOrganization) {
-      throw new GatewayError(
-        'forbidden',
-        `the message is for hospital ${m.encounter.hospitalHsaId}, which is not the sending client's organization ${meta.organization}`,
-        [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
-      );
-    }
-    const write = writeOptions(authorOrganization);
-    const subject = await upsertPatient(tx, repo, m, write);
-    const facts = m.facts.map((f) => ({ ...f, stayId }));
-    const encounterRef: Reference<Encounter> = { reference: `Encounter/${stayId}` };
-    await applyStayFacts(tx, repo, deps, {
-      stayId,
-      facts,
-      source: 'hl7',
-      patient: subject,
-      encounter: encounterRef,
-      ...(authorOrganization ? { authorOrganization } : {}),
-      onEvaluated: async (evaluation) => {
-        await repo.update(buildEncounter(existing, stayId, m, evaluation.state, subject, hospital), write);
-      },
-    });
-    return { stayId };
-  };
 }

@@ -17,8 +17,11 @@ export interface ReceiveMeta {
   organization?: string;
 }
 
-/** Applies one mapped stay message inside the caller's transaction; returns the stay (Encounter) id. */
-export type ApplyMappedStay = (tx: Db, mapped: StayMessage, meta: ReceiveMeta) => Promise<{ stayId: string }>;
+/** Applies mapped stay messages (in order) inside the caller's transaction; returns each one's stay (Encounter) id. */
+export type ApplyStayMessages = (
+  tx: Db,
+  jobs: readonly Pick<ApplyJob, 'mapped' | 'meta'>[],
+) => Promise<readonly string[]>;
 
 export interface ApplyOutcome {
   status: Extract<MessageStatus, 'accepted' | 'rejected' | 'error'>;
@@ -38,7 +41,7 @@ export interface ApplyJob {
 
 export interface ApplyQueueOptions {
   db: Db;
-  apply: ApplyMappedStay;
+  apply: ApplyStayMessages;
   logger: Logger;
   /** Parallel lanes; a stay always goes to the same lane, so its messages apply in arrival order. */
   lanes: number;
@@ -202,11 +205,8 @@ export class ApplyQueue {
     if (batch.length > 1) {
       try {
         return await this.o.db.transaction(async (tx) => {
-          const out: ApplyOutcome[] = [];
-          for (const job of batch) {
-            const { stayId } = await this.o.apply(tx, job.mapped, job.meta);
-            out.push({ status: 'accepted', ackCode: 'AA', stayId });
-          }
+          const stayIds = await this.o.apply(tx, batch);
+          const out = batch.map((_, i): ApplyOutcome => ({ status: 'accepted', ackCode: 'AA', stayId: stayIds[i] }));
           await mark(
             tx,
             batch.map((job, i) => ({ id: job.id, outcome: out[i] as ApplyOutcome })),
@@ -228,7 +228,7 @@ export class ApplyQueue {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         return await this.o.db.transaction(async (tx) => {
-          const { stayId } = await this.o.apply(tx, job.mapped, job.meta);
+          const [stayId] = await this.o.apply(tx, [job]);
           const outcome: ApplyOutcome = { status: 'accepted', ackCode: 'AA', stayId };
           await mark(tx, [{ id: job.id, outcome }]);
           return outcome;

@@ -8,7 +8,7 @@ import { ackCodeFor, buildAckText, type AckCode, type AckError } from './ack';
 import type { ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
 import type { LogEntry, MessageLog, MessageStatus } from './message-log';
 
-export type { ApplyMappedStay, ReceiveMeta } from './apply-queue';
+export type { ApplyStayMessages, ReceiveMeta } from './apply-queue';
 export type { MessageStatus } from './message-log';
 
 export interface Hl7Outcome {

@@ -5,7 +5,8 @@ import type { Party, StayEvaluation } from '../../core/engine/types';
 import type { StayFact } from '../../core/stay/facts';
 import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
-import type { FhirRepository, WriteOptions } from '../../store/repository.port';
+import type { PgRepository } from '../../store/repository.pg';
+import type { WriteOptions } from '../../store/repository.port';
 import { storeAndLoadFacts } from './fact-store';
 import type { OrganizationCache } from './party-resolver';
 import { reconcileTasks, type ReconcileResult } from './reconcile-tasks';
@@ -51,7 +52,7 @@ export function writeOptions(authorOrganization?: string): WriteOptions {
  */
 export async function applyStayFacts(
   tx: Db,
-  repo: FhirRepository,
+  repo: PgRepository,
   deps: StayApplierDeps,
   input: ApplyStayInput,
 ): Promise<ApplyStayResult> {
@@ -61,7 +62,7 @@ export async function applyStayFacts(
   const parties: Party[] = evaluation.tasks.flatMap((t) => [t.owner, t.requester]);
   const now = deps.clock.now();
   const party = await deps.orgs.resolver(repo, parties, now.getTime());
-  const tasks = await reconcileTasks(repo, {
+  const tasks = await reconcileTasks(tx, repo, {
     stayId: input.stayId,
     specs: evaluation.tasks,
     patient: input.patient,

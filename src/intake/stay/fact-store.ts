@@ -59,30 +59,46 @@ export async function loadFacts(tx: Db, stayId: string): Promise<StayFact[]> {
 }
 
 /**
- * `storeFacts` then `loadFacts` in one round trip: the new rows come from the INSERT's RETURNING (a statement
- * does not see its own inserts), the earlier ones from the table. Call it after `lockStay` (a separate
- * statement, so this statement's snapshot sees everything committed before the lock was granted).
+ * `storeFacts` then `loadFacts` for several stays in one round trip: the new rows come from the INSERT's
+ * RETURNING (a statement does not see its own inserts), the earlier ones from the table. Call it after the stays'
+ * locks (a separate statement, so this statement's snapshot sees everything committed before they were granted).
+ * Returns, per stay id, every fact (ordered by time) and how many were new.
  */
+export async function storeAndLoadFactsOfStays(
+  tx: Db,
+  stayIds: readonly string[],
+  facts: readonly StayFact[],
+  source: 'hl7' | 'fhir',
+): Promise<Map<string, { added: number; all: StayFact[] }>> {
+  const unique = uniqueFacts(facts);
+  const ids = [...new Set([...stayIds, ...unique.map((f) => f.stayId)])];
+  const r = await tx.query<{ stay_id: string; body: StayFact | string; added: boolean }>(
+    `${INSERT_FACTS}
+     SELECT stay_id, body, added FROM (
+       SELECT stay_id, body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = ANY($7::text[])
+       UNION ALL
+       SELECT stay_id, body, at, fact_id, true AS added FROM ins
+     ) f ORDER BY stay_id, at, fact_id`,
+    [...factParams(unique, source), ids],
+  );
+  const out = new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }]));
+  for (const row of r.rows) {
+    const s = out.get(row.stay_id);
+    if (!s) continue;
+    s.all.push(parseBody(row.body));
+    if (row.added) s.added++;
+  }
+  return out;
+}
+
+/** `storeAndLoadFactsOfStays` for one stay. */
 export async function storeAndLoadFacts(
   tx: Db,
   stayId: string,
   facts: readonly StayFact[],
   source: 'hl7' | 'fhir',
 ): Promise<{ added: number; all: StayFact[] }> {
-  const unique = uniqueFacts(facts);
-  if (unique.some((f) => f.stayId !== stayId)) {
-    const added = await storeFacts(tx, unique, source);
-    return { added, all: await loadFacts(tx, stayId) };
-  }
-  if (unique.length === 0) return { added: 0, all: await loadFacts(tx, stayId) };
-  const r = await tx.query<{ body: StayFact | string; added: boolean }>(
-    `${INSERT_FACTS}
-     SELECT body, added FROM (
-       SELECT body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = $7
-       UNION ALL
-       SELECT body, at, fact_id, true AS added FROM ins
-     ) f ORDER BY at, fact_id`,
-    [...factParams(unique, source), stayId],
-  );
-  return { added: r.rows.filter((row) => row.added).length, all: r.rows.map((row) => parseBody(row.body)) };
+  const byStay = await storeAndLoadFactsOfStays(tx, [stayId], facts, source);
+  const added = [...byStay.values()].reduce((n, s) => n + s.added, 0);
+  return { added, all: byStay.get(stayId)?.all ?? [] };
 }

@@ -1,9 +1,14 @@
-import type { Encounter, Patient, Reference, Task } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { TaskSpec } from '../../core/engine/types';
 import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
 import type { PartyResolver } from '../../fhir/references';
-import type { FhirRepository, WriteOptions } from '../../store/repository.port';
+import type { PreparedWrite } from '../../store/bundle';
+import type { Db } from '../../store/db.port';
+import type { PgRepository } from '../../store/repository.pg';
+import type { WriteOptions } from '../../store/repository.port';
 import { contentKey } from '../../store/resource-util';
+import { readStayRows, type StayRow } from './stay-rows.pg';
 
 export interface ReconcileInput {
   stayId: string;
@@ -116,21 +121,39 @@ export function planTasks(
   return { writes, result };
 }
 
+/** The plan's writes, prepared over the stored rows they replace (If-Match on each replaced version). */
+export function prepareTaskWrites(
+  repo: PgRepository,
+  plan: TaskPlan,
+  storedRows: readonly StayRow[],
+  write: WriteOptions,
+): PreparedWrite<Resource>[] {
+  const rows = new Map(storedRows.map((r) => [r.id, r.row]));
+  return plan.writes.map((w) => {
+    const id = w.task.id ?? '';
+    const version = w.replaces?.meta?.versionId;
+    return repo.prepare<Resource>(w.task, id, w.replaces ? rows.get(id) : undefined, w.replaces ? 'PUT' : 'POST', {
+      ...write,
+      ...(version ? { ifMatch: version } : {}),
+    });
+  });
+}
+
+const parseTask = (r: StayRow): Task[] => (r.row.content ? [JSON.parse(r.row.content) as Task] : []);
+
 /**
- * `planTasks` against the repository: reads the stay's Tasks, then writes the plan one Task at a time (If-Match
- * on updates: an owner's concurrent change, e.g. `received`, is never overwritten; the caller retries). The HL7
- * path writes the same plan in one statement with everything else of its batch (`apply-stays.ts`).
+ * `planTasks` against the store, in the caller's transaction: reads the stay's Tasks (one statement) and writes
+ * the plan (one statement; each update is a compare-and-set on the version read, so an owner's concurrent change,
+ * e.g. `received`, is never overwritten: the write fails with `version-conflict` and the caller retries).
  */
 export async function reconcileTasks(
-  repo: FhirRepository,
+  tx: Db,
+  repo: PgRepository,
   input: ReconcileInput,
-  newId: () => string = () => crypto.randomUUID(),
+  newId: () => string = randomUUID,
 ): Promise<ReconcileResult> {
-  const found = await repo.search<Task>('Task', { encounter: input.encounter.reference ?? '', _count: '1000' });
-  const plan = planTasks(found.resources, input, newId);
-  for (const w of plan.writes) {
-    const version = w.replaces?.meta?.versionId;
-    await repo.update(w.task, { ...input.write, ...(version ? { ifMatch: version } : {}) });
-  }
+  const stored = (await readStayRows(tx, [], [], [input.stayId])).tasks.get(input.stayId) ?? [];
+  const plan = planTasks(stored.flatMap(parseTask), input, newId);
+  await repo.commitPrepared(tx, prepareTaskWrites(repo, plan, stored, input.write));
   return plan.result;
 }

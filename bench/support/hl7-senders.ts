@@ -1,0 +1,65 @@
+/**
+ * The hospital side of the ingest benchmark, run as a child process (as real senders are other machines): N MLLP
+ * connections in HL7 original mode (one message in flight each), whole stays per connection (A01, A08, A03) so a
+ * stay's order holds. Reports to the parent over IPC: ACK counts and latencies, and when each A01 was sent
+ * (wall-clock ms, comparable across processes).
+ *   argv: <port> <stays> <connections> <runId>
+ */
+import { Hl7Message } from '@medplum/core';
+import { Hl7Client } from '@medplum/hl7';
+import { luhnCheckDigit } from '../../src/core/identity/personnummer';
+
+const [port, stays, connections, runId] = process.argv.slice(2);
+
+function personnummer(i: number): string {
+  const d = new Date(Date.UTC(1930, 0, 1) + (i % 20000) * 86_400_000);
+  const nine = `${d.toISOString().slice(2, 10).replace(/-/g, '')}${String(100 + Math.floor(i / 20000)).slice(-3)}`;
+  return `${d.getUTCFullYear()}${nine.slice(2)}${luhnCheckDigit(nine)}`;
+}
+
+function adt(event: string, i: number, n: number): string {
+  const visit = `B-${runId}-${i}`;
+  const pv1 = ['PV1', '1', 'I', 'MED21', '', '', '', 'SE2321000172-P0001^Lind^Erik'];
+  pv1[19] = visit;
+  pv1[44] = '20260115103000';
+  pv1[45] = event === 'A03' ? '20260120140000' : '';
+  const evn = event === 'A01' ? '20260115103500' : event === 'A08' ? '20260117091500' : '20260120140500';
+  return [
+    `MSH|^~\\&|EHR|SE2321000172-DEMO0001|SVU|GW|${evn}||ADT^${event}^ADT_A01|${visit}-${n}|P|2.5`,
+    `EVN|${event}|${evn}`,
+    `PID|1||${personnummer(i)}^^^SE^PNR||Bench^Test||19380312|F|||Gatan 1^^Västerås^^72215^SE^H^^${i % 2 ? '1980' : '1981'}`,
+    'PD1|||VC^^^^^^^^^SE2321000172-DEMO0101',
+    Array.from(pv1, (v) => v ?? '').join('|'),
+    ...(event === 'A08' ? ['PV2|||||||||20260124'] : []),
+    ...(event === 'A03' ? [] : ['OBX|1|CWE|behov^Behov^SVU||socialtjanst~kommunal-hsl||||||F']),
+  ].join('\r');
+}
+
+const wallNow = () => performance.timeOrigin + performance.now();
+const queue = Array.from({ length: Number(stays) }, (_, i) => i);
+const ackMs: number[] = [];
+const a01Sent: [string, number][] = [];
+let notAA = 0;
+
+async function connection(): Promise<void> {
+  const client = new Hl7Client({ host: '127.0.0.1', port: Number(port) });
+  try {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+      for (const [n, event] of ['A01', 'A08', 'A03'].entries()) {
+        const msg = Hl7Message.parse(adt(event, i, n));
+        const t0 = wallNow();
+        if (event === 'A01') a01Sent.push([msg.getSegment('MSH')?.getField(10)?.toString() ?? '', t0]);
+        const ack = await client.sendAndWait(msg, { timeoutMs: 120_000 });
+        ackMs.push(wallNow() - t0);
+        if (ack.getSegment('MSA')?.getField(1)?.toString() !== 'AA') notAA++;
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+const start = wallNow();
+await Promise.all(Array.from({ length: Number(connections) }, connection));
+const end = wallNow();
+process.send?.({ start, end, ackMs, a01Sent, notAA }, () => process.exit(0));

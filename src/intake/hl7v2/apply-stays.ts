@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
+import { evaluateStay } from '../../core/engine/evaluate';
+import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import { GatewayError } from '../../platform/errors';
+import type { PreparedWrite } from '../../store/bundle';
+import type { Db } from '../../store/db.port';
+import type { PgRepository } from '../../store/repository.pg';
+import type { WriteOptions } from '../../store/repository.port';
+import type { CurrentRow } from '../../store/write-sql';
+import { writeOptions, type StayApplierDeps } from '../stay/apply-stay';
+import { storeAndLoadFactsOfStays } from '../stay/fact-store';
+import { planTasks, prepareTaskWrites } from '../stay/reconcile-tasks';
+import { lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
+import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
+import type { ApplyJob, StayMessage } from './apply-queue';
+
+type Job = Pick<ApplyJob, 'mapped' | 'meta'>;
+
+interface Stay {
+  visit: { system: string; value: string };
+  derivedId: string;
+  stayId: string;
+  encounter?: StayRow;
+  jobs: Job[];
+}
+
+const keyOf = (k: { system: string; value: string }) => `${k.system}|${k.value}`;
+const parse = <T extends Resource>(row: StayRow | undefined): T | undefined =>
+  row?.row.content ? (JSON.parse(row.row.content) as T) : undefined;
+
+/**
+ * Applies a batch of mapped ADT messages in the caller's transaction with a handful of statements whatever the
+ * batch size: lock every stay and patient (one statement, sorted), read their Encounters, Patients and Tasks (one),
+ * store and load the stays' facts (one), then — in memory — re-run the engine over all facts of each stay, build
+ * Patient and Encounter (folding the stay's messages in order, as one by one would) and plan the Tasks, and write
+ * every new version with its history, index and outbox rows (one). Returns each job's stay (Encounter) id.
+ */
+export async function applyStays(
+  tx: Db,
+  repo: PgRepository,
+  deps: StayApplierDeps,
+  jobs: readonly Job[],
+  newId: () => string = randomUUID,
+): Promise<string[]> {
+  const stays = new Map<string, Stay>();
+  for (const job of jobs) {
+    const visit = job.mapped.encounter.visit;
+    const k = keyOf(visit);
+    const stay = stays.get(k);
+    if (stay) stay.jobs.push(job);
+    else {
+      const derivedId = encounterIdFor(visit.system, visit.value);
+      stays.set(k, { visit, derivedId, stayId: derivedId, jobs: [job] });
+    }
+  }
+  const patientKeys = new Map(jobs.map((j) => [keyOf(patientKey(j.mapped)), patientKey(j.mapped)]));
+  await lockStays(tx, [
+    ...[...stays.keys()].map((k) => `visit:${k}`),
+    ...[...stays.values()].map((s) => s.derivedId),
+    ...[...patientKeys.keys()].map((k) => `patient:${k}`),
+  ]);
+  const rows = await readStayRows(
+    tx,
+    [...stays.values()].map((s) => s.visit),
+    [...patientKeys.values()],
+    [...stays.values()].map((s) => s.derivedId),
+  );
+  // The stay id is the Encounter's id: derived from the visit number, unless a FHIR client created it first.
+  const moved: Stay[] = [];
+  for (const [k, stay] of stays) {
+    const found = rows.encounters.get(k) ?? [];
+    stay.encounter = found.find((e) => e.id === stay.derivedId) ?? found[0];
+    if (stay.encounter && stay.encounter.id !== stay.derivedId) {
+      stay.stayId = stay.encounter.id;
+      moved.push(stay);
+    }
+  }
+  if (moved.length > 0) {
+    await lockStays(
+      tx,
+      moved.map((s) => s.stayId),
+    );
+    const more = await readStayRows(
+      tx,
+      [],
+      [],
+      moved.map((s) => s.stayId),
+    );
+    for (const [id, list] of more.tasks) rows.tasks.set(id, list);
+  }
+
+  const nowDate = deps.clock.now();
+  const nowMs = nowDate.getTime();
+  const now = nowDate.toISOString();
+  const hospitals = new Map<Job, Reference<Organization>>();
+  for (const job of jobs) {
+    const hsaId = job.mapped.encounter.hospitalHsaId;
+    const hospital = (await deps.orgs.lookup(repo, IDENTIFIER_SYSTEM.hsaId, hsaId, nowMs)) ?? {
+      type: 'Organization',
+      identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: hsaId },
+    };
+    if (job.meta.organization && job.meta.organization !== hospital.reference) {
+      throw new GatewayError(
+        'forbidden',
+        `the message is for hospital ${hsaId}, which is not the sending client's organization ${job.meta.organization}`,
+        [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
+      );
+    }
+    hospitals.set(job, hospital);
+  }
+  const writeOf = (job: Job): WriteOptions => writeOptions(hospitals.get(job)?.reference);
+
+  // Patients: each message in order, as one by one would.
+  const patients = new Map<string, { resource: Patient; cur?: CurrentRow; job: Job }>();
+  for (const job of jobs) {
+    const k = keyOf(patientKey(job.mapped));
+    const prev = patients.get(k);
+    const stored = prev ? undefined : rows.patients.get(k)?.[0];
+    const base = prev?.resource ?? parse<Patient>(stored);
+    const resource = { ...buildPatient(base, job.mapped), id: base?.id ?? newId() };
+    patients.set(k, { resource, cur: prev ? prev.cur : stored?.row, job });
+  }
+  const subjectOf = (m: StayMessage): Reference<Patient> => ({
+    reference: `Patient/${patients.get(keyOf(patientKey(m)))?.resource.id ?? ''}`,
+  });
+
+  const facts = [...stays.values()].flatMap((s) =>
+    s.jobs.flatMap((j) => j.mapped.facts.map((f) => ({ ...f, stayId: s.stayId }))),
+  );
+  const factsOf = await storeAndLoadFactsOfStays(
+    tx,
+    [...stays.values()].map((s) => s.stayId),
+    facts,
+    'hl7',
+  );
+  const agreement = await deps.agreement();
+
+  const prepared: PreparedWrite<Resource>[] = [];
+  for (const p of patients.values()) {
+    prepared.push(repo.prepare(p.resource, p.resource.id ?? '', p.cur, p.cur ? 'PUT' : 'POST', writeOf(p.job)));
+  }
+  for (const stay of stays.values()) {
+    const evaluation = evaluateStay(factsOf.get(stay.stayId)?.all ?? [], agreement);
+    const last = stay.jobs[stay.jobs.length - 1] as Job;
+    const write = writeOf(last);
+    let encounter = parse<Encounter>(stay.encounter);
+    for (const job of stay.jobs) {
+      const hospital = hospitals.get(job) as Reference<Organization>;
+      encounter = buildEncounter(encounter, stay.stayId, job.mapped, evaluation.state, subjectOf(job.mapped), hospital);
+    }
+    if (encounter) {
+      const cur = stay.encounter?.row;
+      prepared.push(repo.prepare(encounter, stay.stayId, cur, 'PUT', write));
+    }
+    const party = await deps.orgs.resolver(
+      repo,
+      evaluation.tasks.flatMap((t) => [t.owner, t.requester]),
+      nowMs,
+    );
+    const storedTasks = rows.tasks.get(stay.stayId) ?? [];
+    const plan = planTasks(
+      storedTasks.flatMap((r) => parse<Task>(r) ?? []),
+      {
+        stayId: stay.stayId,
+        specs: evaluation.tasks,
+        patient: subjectOf(last.mapped),
+        encounter: { reference: `Encounter/${stay.stayId}` },
+        party,
+        now,
+      },
+      newId,
+    );
+    prepared.push(...prepareTaskWrites(repo, plan, storedTasks, write));
+  }
+  await repo.commitPrepared(tx, prepared);
+  return jobs.map((j) => stays.get(keyOf(j.mapped.encounter.visit))?.stayId ?? '');
+}

@@ -1,0 +1,88 @@
+import type { Db } from '../../store/db.port';
+import type { CurrentRow } from '../../store/write-sql';
+
+/** A current resource row as intake needs it: id, version and content (for `PgRepository.prepare`). */
+export interface StayRow {
+  id: string;
+  row: CurrentRow;
+}
+
+export interface StayRows {
+  /** Encounters by `system|value` of the sender's visit identifier. */
+  encounters: Map<string, StayRow[]>;
+  /** Patients by `system|value` of their personnummer / samordningsnummer identifier. */
+  patients: Map<string, StayRow[]>;
+  /** Tasks by the id of the Encounter (stay) they belong to. */
+  tasks: Map<string, StayRow[]>;
+}
+
+export interface IdentifierKey {
+  system: string;
+  value: string;
+}
+
+const READ = `WITH enc AS (
+    SELECT 'E' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
+    FROM unnest($1::text[], $2::text[]) AS k(sys, val)
+    JOIN fhir_search s ON s.resource_type = 'Encounter' AND s.param = 'identifier' AND s.system = k.sys AND s.value = k.val
+    JOIN fhir_resource r ON r.resource_type = 'Encounter' AND r.id = s.resource_id AND NOT r.deleted
+  ), pat AS (
+    SELECT 'P' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
+    FROM unnest($3::text[], $4::text[]) AS k(sys, val)
+    JOIN fhir_search s ON s.resource_type = 'Patient' AND s.param = 'identifier' AND s.system = k.sys AND s.value = k.val
+    JOIN fhir_resource r ON r.resource_type = 'Patient' AND r.id = s.resource_id AND NOT r.deleted
+  ), task AS (
+    SELECT 'T' AS kind, s.value AS k, r.id, r.version_id, r.content
+    FROM fhir_search s
+    JOIN fhir_resource r ON r.resource_type = 'Task' AND r.id = s.resource_id AND NOT r.deleted
+    WHERE s.resource_type = 'Task' AND s.param = 'encounter' AND s.system = 'Encounter' AND s.value = ANY($5::text[])
+  )
+  SELECT * FROM enc UNION ALL SELECT * FROM pat UNION ALL SELECT * FROM task ORDER BY kind, k, id`;
+
+/**
+ * The current Encounters (by visit identifier), Patients (by person identifier) and Tasks (by stay id) of a batch
+ * of stays, in one statement. No row locks: the caller holds the stays' advisory locks, and every write is a
+ * compare-and-set on the version read here (a concurrent writer makes it fail with `version-conflict`).
+ */
+export async function readStayRows(
+  tx: Db,
+  visits: readonly IdentifierKey[],
+  patients: readonly IdentifierKey[],
+  stayIds: readonly string[],
+): Promise<StayRows> {
+  const r = await tx.query<{ kind: 'E' | 'P' | 'T'; k: string; id: string; version_id: number; content: string }>(
+    READ,
+    [
+      visits.map((v) => v.system),
+      visits.map((v) => v.value),
+      patients.map((p) => p.system),
+      patients.map((p) => p.value),
+      [...stayIds],
+    ],
+  );
+  const out: StayRows = { encounters: new Map(), patients: new Map(), tasks: new Map() };
+  const target = { E: out.encounters, P: out.patients, T: out.tasks };
+  for (const row of r.rows) {
+    const map = target[row.kind];
+    const list = map.get(row.k) ?? [];
+    list.push({
+      id: row.id,
+      row: { version_id: Number(row.version_id), deleted: false, content: row.content, visible: true },
+    });
+    map.set(row.k, list);
+  }
+  return out;
+}
+
+/**
+ * Takes the transaction-scoped advisory locks of several stays at once, in a fixed (sorted) order so two batches
+ * never wait on each other in a cycle. Keys as `lockStay` takes them (`stay:<key>`).
+ */
+export async function lockStays(tx: Db, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query(
+    `SELECT count(pg_advisory_xact_lock(h)) FROM (
+       SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) s`,
+    [keys.map((k) => `stay:${k}`)],
+  );
+}
