@@ -97,6 +97,24 @@ async function diagnose(db: ClosableDb, service: ReturnType<typeof createDeliver
   };
 }
 
+/** CPU profile of the throughput phase only (BENCH_CPU_PROFILE=<file>.cpuprofile; open in Chrome DevTools). */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async (file) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 async function main(): Promise<void> {
   const redis = await startLocalRedis();
   const db: ClosableDb = await openTestDb(kind);
@@ -143,6 +161,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(inflight);
   const writeSeconds = (Date.now() - writeStart) / 1000;
+  const profile = process.env.BENCH_CPU_PROFILE ? await startProfile() : undefined;
   const t0 = Date.now();
   service.start();
   const total = () => rx.reduce((n, r) => n + r.arrivals.size, 0);
@@ -168,6 +187,7 @@ async function main(): Promise<void> {
     }
   }
   const deliverSeconds = (Date.now() - t0) / 1000;
+  if (profile) await profile(process.env.BENCH_CPU_PROFILE!);
   for (const id of subs) if (!(await getRegistryEntry(db, id))) throw new Error('subscription lost');
   const throughput = {
     notifications: N,

@@ -2,7 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { AccessScope } from '../store/repository.port';
-import { isGatewayError } from '../platform/errors';
+import { SqlParams } from '../store/access-sql';
+import { forScope } from '../store/resource-util';
+import { planSearch } from '../store/search-sql';
 import type { Logger } from '../platform/logger';
 import { completeEvent, getEvent, type EventRef } from '../subscriptions/events.pg';
 import {
@@ -42,29 +44,37 @@ const needsFocus = (p: EventWithRegistry, ref: EventRef): boolean =>
   !!p.reg?.scope &&
   ACTIVE.has(p.reg.status);
 
-/** The focus resources `scope` may read now, by id: one search (`_id` list) through the store's tenant rules. */
-async function readManyAs(
-  d: DeliveryBatchDeps,
-  scope: AccessScope,
-  type: string,
-  ids: string[],
-): Promise<Map<string, Resource>> {
-  try {
-    const found = await d
-      .repos(d.db, scope)
-      .search(type as Resource['resourceType'], { _id: ids.join(','), _count: String(ids.length) });
-    return new Map(found.resources.map((r) => [r.id ?? '', r]));
-  } catch (err) {
-    // The same answers `readAs` turns into "may not read" (e.g. a type the tenant may not see).
-    if (isGatewayError(err) && ['not-found', 'gone', 'forbidden'].includes(err.code)) return new Map();
-    throw err;
-  }
+interface FocusGroup {
+  scope: AccessScope;
+  type: string;
+  ids: Set<string>;
+  items: PreparedDelivery[];
+}
+
+/**
+ * The focus resources each group's subscriber may read now, for all groups in one statement: per group the
+ * store's own search plan (`planSearch`: `_id` list, not deleted, the tenant rules of `accessPredicate`, the
+ * same as a read as that scope), joined with UNION ALL, then `forScope` as the repository does.
+ */
+async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<string, Resource>[]> {
+  const params = new SqlParams();
+  const parts = groups.map((g, i) => {
+    const plan = planSearch(g.type, { _id: [...g.ids].join(',') }, g.scope, params);
+    return `SELECT ${i}::int AS g, r.id, r.content FROM fhir_resource r WHERE ${plan.where}`;
+  });
+  const { rows } = await db.query<{ g: number; id: string; content: string }>(
+    parts.join('\nUNION ALL\n'),
+    params.values,
+  );
+  const out = groups.map(() => new Map<string, Resource>());
+  for (const r of rows) out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope));
+  return out;
 }
 
 async function prepareMany(d: DeliveryBatchDeps, refs: EventRef[]): Promise<PreparedDelivery[]> {
   const loaded: PreparedDelivery[] = await getEventsWithRegistry(d.db, refs);
-  // Access re-check: one search per (subscription, focus type) instead of one read per event.
-  const groups = new Map<string, { scope: AccessScope; type: string; ids: Set<string>; items: PreparedDelivery[] }>();
+  // Access re-check: one statement for every (subscription, focus type) group instead of a read per event.
+  const groups = new Map<string, FocusGroup>();
   loaded.forEach((p, i) => {
     if (!needsFocus(p, refs[i]!)) return;
     const key = `${p.reg!.id}|${p.ev!.focusType}`;
@@ -73,10 +83,12 @@ async function prepareMany(d: DeliveryBatchDeps, refs: EventRef[]): Promise<Prep
     g.items.push(p);
     groups.set(key, g);
   });
-  for (const g of groups.values()) {
-    const visible = await readManyAs(d, g.scope, g.type, [...g.ids]);
-    for (const p of g.items) p.current = visible.get(p.ev!.focusId) ?? null;
-  }
+  if (groups.size === 0) return loaded;
+  const list = [...groups.values()];
+  const visible = await readManyAs(d.db, list);
+  list.forEach((g, i) => {
+    for (const p of g.items) p.current = visible[i]!.get(p.ev!.focusId) ?? null;
+  });
   return loaded;
 }
 

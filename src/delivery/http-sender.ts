@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { signatureHeaders } from './signature';
 
 export interface SendRequest {
@@ -19,6 +21,55 @@ export interface SendResult {
   durationMs: number;
 }
 
+// Keep-alive connections per endpoint. node:http costs far less CPU per POST than fetch on Node 20 (no web
+// streams), which matters when one process sends thousands of notifications a second.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
+};
+
+function postOnce(url: URL, headers: Record<string, string>, body: Buffer, deadline: number): Promise<number> {
+  const lib = url.protocol === 'https:' ? https : http;
+  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  return new Promise<number>((resolve, reject) => {
+    const req = lib.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.length) } },
+      (res) => {
+        res.resume(); // the answer's body is not used
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve(res.statusCode ?? 0);
+        });
+        res.on('error', fail);
+      },
+    );
+    // The whole exchange has one deadline (like AbortSignal.timeout), not an idle timeout.
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
+      Math.max(1, deadline - Date.now()),
+    );
+    function fail(err: Error & { code?: string }): void {
+      clearTimeout(timer);
+      // A kept-alive connection the receiver closed just as we reused it: nothing was processed, try anew.
+      if (req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) err.code = 'STALE_SOCKET';
+      reject(err);
+    }
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+async function post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    return await postOnce(url, headers, body, deadline);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'STALE_SOCKET') throw err;
+    return postOnce(url, headers, body, deadline);
+  }
+}
+
 /** POSTs one notification with the channel headers and the signature headers; never throws. */
 export async function sendNotification(r: SendRequest): Promise<SendResult> {
   const started = performance.now();
@@ -28,15 +79,16 @@ export async function sendNotification(r: SendRequest): Promise<SendResult> {
     ...signatureHeaders(r.secret, r.eventId, r.body, r.now),
   };
   try {
-    const res = await fetch(r.url, { method: 'POST', headers, body: r.body, signal: AbortSignal.timeout(r.timeoutMs) });
-    await res.arrayBuffer().catch(() => undefined);
+    const url = new URL(r.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported URL ${url.protocol}`);
+    const status = await post(url, headers, Buffer.from(r.body, 'utf8'), r.timeoutMs);
     const durationMs = Math.round(performance.now() - started);
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, permanent: false, durationMs };
-    const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-    return { ok: false, status: res.status, error: `HTTP ${res.status}`, permanent, durationMs };
+    if (status >= 200 && status < 300) return { ok: true, status, permanent: false, durationMs };
+    const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    return { ok: false, status, error: `HTTP ${status}`, permanent, durationMs };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const error = e.name === 'TimeoutError' ? `timeout after ${r.timeoutMs} ms` : (e.cause?.code ?? e.message);
+    const e = err as Error & { code?: string };
+    const error = e.code === 'TIMEOUT' ? `timeout after ${r.timeoutMs} ms` : (e.code ?? e.message);
     return { ok: false, error, permanent: false, durationMs: Math.round(performance.now() - started) };
   }
 }
