@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Db } from '../store/db.port';
+import type { ReprocessResult } from './hl7v2/recover-pending';
 
 interface Row {
   id: number;
@@ -45,10 +46,29 @@ const COLUMNS =
 /**
  * Admin view of received HL7 v2 messages (the shell requires admin rights on `/admin`):
  * `GET /admin/api/hl7/messages?status=rejected&sender=&event=&before=<id>&limit=50&include=raw` (newest first) and
- * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`.
+ * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`, and
+ * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message.
  */
-export function intakeAdminRoutes(db: Db): Router {
+export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<ReprocessResult>): Router {
   const r = Router();
+  if (reprocess) {
+    // Process a rejected or failed message again (after fixing the sender profile, say): 202 when it is queued.
+    r.post('/admin/api/hl7/messages/:id/reprocess', async (req, res) => {
+      const id = Number(req.params.id);
+      const out: ReprocessResult = Number.isInteger(id)
+        ? await reprocess(id)
+        : { status: 'not-found', reason: `no HL7 message ${req.params.id}` };
+      const code =
+        out.status === 'not-found'
+          ? 404
+          : out.status === 'not-reprocessable'
+            ? 409
+            : out.status === 'pending'
+              ? 202
+              : 200;
+      res.status(code).json({ id, ...out });
+    });
+  }
   r.get('/admin/api/hl7/messages', async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
     const where: string[] = [];

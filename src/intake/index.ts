@@ -13,7 +13,7 @@ import { startMllpServer, type MllpServer } from './hl7v2/mllp-server';
 import { ApplyQueue, type ApplyJob, type ApplyOutcome, type ReceiveMeta, type StayMessage } from './hl7v2/apply-queue';
 import { MessageLog } from './hl7v2/message-log';
 import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
-import { recoverPending } from './hl7v2/recover-pending';
+import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import { applyMetrics, intakeMetrics } from './intake-metrics';
@@ -170,7 +170,11 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
     recover,
     mountRoutes(app) {
       app.use(hl7Routes(s.process, ctx.config.MAX_BODY_BYTES));
-      app.use(intakeAdminRoutes(ctx.db));
+      app.use(
+        intakeAdminRoutes(ctx.db, (id) =>
+          reprocessMessage(ctx.db, s.queue, s.profiles, ctx.clock.now().toISOString().slice(0, 10), id),
+        ),
+      );
     },
     async start(roles: ReadonlySet<Role>) {
       if (!roles.has('mllp') && !roles.has('api')) return;

@@ -86,6 +86,48 @@ describe('POST /hl7v2 and the admin message view', () => {
     expect(summary.body.byStatus.accepted.count).toBeGreaterThanOrEqual(1);
   });
 
+  it('when a rejected message is reprocessed after the profile was fixed, then it is applied; others are refused', async () => {
+    const text = adt({
+      event: 'A01',
+      app: 'COSMIC',
+      facility: 'VSV',
+      ward: 'NYA77',
+      control: 'H-WARD',
+      visit: 'HTTP-WARD',
+      pidAuthority: '&1.2.752.129.2.1.3.1&ISO',
+    });
+    const first = await post(text, 'system/Encounter.cu');
+    expect(first.text).toContain('MSA|AE|H-WARD');
+    const list = await request(app).get('/admin/api/hl7/messages?status=rejected').set('x-test-scopes', 'admin');
+    const id = (list.body as { messages: { id: number; controlId: string }[] }).messages.find(
+      (m) => m.controlId === 'H-WARD',
+    )?.id;
+    // Still unknown: processed again, rejected again.
+    const again = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'rejected' });
+    // The admin adds the ward to the sender profile (as a fixed mappings/cosmic.json would after a restart).
+    const cosmic = h.intake.services.profiles.find((p) => p.id === 'cosmic');
+    if (!cosmic) throw new Error('no cosmic profile');
+    cosmic.wards.NYA77 = { name: 'Ny avdelning 77' };
+    try {
+      const fixed = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
+      expect(fixed.status).toBe(202);
+      await h.intake.settled();
+      const one = await request(app).get(`/admin/api/hl7/messages/${id}`).set('x-test-scopes', 'admin');
+      expect(one.body).toMatchObject({ status: 'accepted', errorCode: null });
+      expect((one.body as { stayId: string }).stayId).toMatch(/^hl7-/);
+      const done = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
+      expect(done.status).toBe(409);
+    } finally {
+      delete cosmic.wards.NYA77;
+    }
+    const missing = await request(app)
+      .post('/admin/api/hl7/messages/999999999/reprocess')
+      .set('x-test-scopes', 'admin');
+    expect(missing.status).toBe(404);
+  });
+
   it('when messages were processed, then /metrics counters show them by status and ACK', async () => {
     const text = await h.ctx.metrics.metrics();
     // Acknowledged once stored (`pending`), then applied.

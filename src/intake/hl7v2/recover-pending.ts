@@ -31,23 +31,79 @@ export async function recoverPending(
   );
   let handed = 0;
   for (const row of r.rows) {
-    const id = Number(row.id);
-    if (queue.has(id)) continue;
-    const parsed = parseAndMap(row.raw, profiles, today);
-    if (parsed.ok && parsed.mapped.kind === 'stay') {
-      queue.enqueue({ id, mapped: parsed.mapped, meta: { channel: row.channel, remote: row.remote ?? undefined } });
-      handed++;
-      continue;
-    }
-    // The sender profiles changed since it was stored: record what they say now.
-    const [status, code, reason] = parsed.ok
-      ? ['ignored', null, null]
-      : ['rejected', parsed.error.code, parsed.error.reason];
-    await db.query(
-      `UPDATE hl7_message SET status = $2, error_code = $3, error_reason = $4,
-         ack_code = COALESCE(ack_code, $5), processed_at = now() WHERE id = $1 AND status = 'pending'`,
-      [id, status, code, reason, parsed.ok ? 'AA' : ackCodeFor(parsed.error.code)],
-    );
+    if (queue.has(Number(row.id))) continue;
+    if ((await handOver(db, queue, profiles, today, row, 'pending')).status === 'pending') handed++;
   }
   return handed;
+}
+
+/**
+ * Maps a stored message with today's sender profiles and hands it to the apply queue (`pending`), or records why
+ * it cannot be applied (`rejected` / `ignored`). Only a row still in status `from` is changed.
+ */
+async function handOver(
+  db: Db,
+  queue: ApplyQueue,
+  profiles: SenderProfile[],
+  today: string,
+  row: PendingRow,
+  from: string,
+): Promise<{ status: 'pending' | 'ignored' | 'rejected' | 'unchanged'; reason?: string }> {
+  const id = Number(row.id);
+  const parsed = parseAndMap(row.raw, profiles, today);
+  if (parsed.ok && parsed.mapped.kind === 'stay') {
+    const r = await db.query(
+      `UPDATE hl7_message SET status = 'pending', error_code = NULL, error_reason = NULL, processed_at = NULL
+       WHERE id = $1 AND status = $2`,
+      [id, from],
+    );
+    if (r.rowCount === 0) return { status: 'unchanged' };
+    queue.enqueue({ id, mapped: parsed.mapped, meta: { channel: row.channel, remote: row.remote ?? undefined } });
+    return { status: 'pending' };
+  }
+  const [status, code, reason] = parsed.ok
+    ? (['ignored', null, null] as const)
+    : (['rejected', parsed.error.code, parsed.error.reason] as const);
+  await db.query(
+    `UPDATE hl7_message SET status = $2, error_code = $3, error_reason = $4,
+       ack_code = COALESCE(ack_code, $5), processed_at = now() WHERE id = $1 AND status = $6`,
+    [id, status, code, reason, parsed.ok ? 'AA' : ackCodeFor(parsed.error.code), from],
+  );
+  return { status, ...(reason ? { reason } : {}) };
+}
+
+export type ReprocessResult =
+  | { status: 'pending' | 'ignored' | 'rejected'; reason?: string }
+  | { status: 'not-found' | 'not-reprocessable'; reason: string };
+
+/**
+ * An admin's "process again" for a message that was rejected or failed (e.g. after a ward was added to the sender
+ * profile): mapped with today's profiles and, if it maps to a stay now, applied like a new message. The original
+ * sender's tenant check (HTTP) is not repeated: the admin vouches for the message.
+ */
+export async function reprocessMessage(
+  db: Db,
+  queue: ApplyQueue,
+  profiles: SenderProfile[],
+  today: string,
+  id: number,
+): Promise<ReprocessResult> {
+  const row = (
+    await db.query<PendingRow & { status: string }>(
+      'SELECT id, raw, channel, remote, status FROM hl7_message WHERE id = $1',
+      [id],
+    )
+  ).rows[0];
+  if (!row) return { status: 'not-found', reason: `no HL7 message ${id}` };
+  if (row.status !== 'rejected' && row.status !== 'error') {
+    return {
+      status: 'not-reprocessable',
+      reason: `HL7 message ${id} is ${row.status}: only rejected or failed messages are processed again`,
+    };
+  }
+  const { status, reason } = await handOver(db, queue, profiles, today, row, row.status);
+  if (status === 'unchanged') {
+    return { status: 'not-reprocessable', reason: `HL7 message ${id} changed meanwhile: read it again` };
+  }
+  return { status, ...(reason ? { reason } : {}) };
 }

@@ -21,7 +21,7 @@ export interface IdentifierKey {
   value: string;
 }
 
-const READ = `WITH enc AS (
+export const READ_SQL = `WITH enc AS (
     SELECT 'E' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
     FROM unnest($1::text[], $2::text[]) AS k(sys, val)
     JOIN fhir_search s ON s.resource_type = 'Encounter' AND s.param = 'identifier' AND s.system = k.sys AND s.value = k.val
@@ -51,7 +51,7 @@ export async function readStayRows(
   stayIds: readonly string[],
 ): Promise<StayRows> {
   const r = await tx.query<{ kind: 'E' | 'P' | 'T'; k: string; id: string; version_id: number; content: string }>(
-    READ,
+    READ_SQL,
     [
       visits.map((v) => v.system),
       visits.map((v) => v.value),
