@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     fhirBase: 'http://localhost:8080/fhir',
     timeoutMs: 10_000,
     retry: { maxAttempts: 25, backoffMs: 1000 },
-    concurrency: 32,
+    concurrency: Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32),
     pollMs: 20,
   });
   // Subscriptions (active directly: the handshake is not what is measured).

@@ -75,15 +75,6 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     );
   }
 
-  async function holdLease(): Promise<boolean> {
-    const r = await db.query(
-      `UPDATE outbox_relay_lease SET holder = $1, until = now() + interval '15 seconds'
-        WHERE id = 1 AND (holder = $1 OR until < now())`,
-      [holder],
-    );
-    return r.rowCount > 0;
-  }
-
   async function relayOnce(): Promise<number> {
     // A consumer's progress starts before the first row it is sent (the reconciler ignores older rows).
     progressReady ??= ensureProgressRows().catch((err: unknown) => {
@@ -91,11 +82,14 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       throw err;
     });
     await progressReady;
-    if (!(await holdLease())) return 0;
+    // Lease and read in one statement: no rows unless this relay holds (or just took) the lease.
     const { rows } = await db.query<OutboxRow>(
-      `SELECT id, kind, resource_type, resource_id, version_id, action, stay_key, payload, created_at
-         FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1`,
-      [batchSize],
+      `WITH lease AS (
+         UPDATE outbox_relay_lease SET holder = $1, until = now() + interval '15 seconds'
+          WHERE id = 1 AND (holder = $1 OR until < now()) RETURNING 1)
+       SELECT id, kind, resource_type, resource_id, version_id, action, stay_key, payload, created_at
+         FROM outbox WHERE dispatched_at IS NULL AND EXISTS (SELECT 1 FROM lease) ORDER BY id LIMIT $2`,
+      [holder, batchSize],
     );
     if (rows.length === 0) return 0;
     await enqueue(rows);
