@@ -2,31 +2,13 @@
  * HL7 v2 date/time (TS/DTM and DT) to ISO 8601. A TS without an offset is local time in Europe/Stockholm
  * (the senders are Swedish EHRs), so the offset (+01:00 or +02:00) is computed for that instant.
  */
+import { stockholmOffsetMs } from '../core/calendar/stockholm-time';
+
 const TS = /^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})?(?:(\d{2})(?:\.(\d{1,4}))?)?)?([+-]\d{4})?$/;
 
-const stockholm = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Stockholm',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
-
-/** Offset of Europe/Stockholm from UTC, in minutes, at the UTC instant `utcMs`. */
+/** Offset of Europe/Stockholm from UTC, in minutes, at the UTC instant `utcMs` (the EU rule, as the engine uses). */
 function stockholmOffsetMinutes(utcMs: number): number {
-  const parts = Object.fromEntries(stockholm.formatToParts(new Date(utcMs)).map((p) => [p.type, p.value]));
-  const asUtc = Date.UTC(
-    Number(parts.year),
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-    Number(parts.second),
-  );
-  return Math.round((asUtc - Math.floor(utcMs / 1000) * 1000) / 60000);
+  return stockholmOffsetMs(utcMs) / 60000;
 }
 
 function fmtOffset(min: number): string {
