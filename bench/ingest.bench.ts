@@ -134,6 +134,9 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') 
   const notAA = report.notAA;
   const ackMs = report.ackMs;
   const seconds = (report.end - report.start) / 1000;
+  console.error(
+    `${kind}/${ackAfter}: ${acked} acknowledged in ${seconds.toFixed(2)} s (${Math.round(acked / seconds)}/s); ${applied} applied so far`,
+  );
   await intake.settled();
   const applySeconds = (lastApplied - report.start) / 1000;
   const a01Ms = report.a01Sent.flatMap(([control, sent]) => {
