@@ -7,7 +7,7 @@ export function intakeMetrics(registry: Registry): (outcome: Hl7Outcome, channel
     (registry.getSingleMetric('svu_hl7_messages_total') as Counter<'channel' | 'status' | 'ack'> | undefined) ??
     new Counter({
       name: 'svu_hl7_messages_total',
-      help: 'HL7 v2 messages received, by channel (mllp/http), stored status (accepted/ignored/rejected/error/duplicate) and ACK code',
+      help: 'HL7 v2 messages received, by channel (mllp/http), status when acknowledged (pending = stored, applied right after; ignored/rejected/error/duplicate) and ACK code',
       labelNames: ['channel', 'status', 'ack'],
       registers: [registry],
     });
