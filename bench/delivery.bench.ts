@@ -28,6 +28,7 @@ const RATE_SECONDS = quick ? 5 : 10;
 const RECEIVERS = 10;
 const kind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 const BASE = 'https://svu-gateway.dev/fhir';
+const chaos = { p: Number(process.env.BENCH_CHAOS ?? 0) };
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -50,6 +51,8 @@ async function receiver(): Promise<Rx> {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         entry?: { resource?: { resourceType?: string; id?: string } }[];
       };
+      // BENCH_CHAOS=<p>: during the throughput phase answer 503 with probability p (retries, breaker, reconciler).
+      if (chaos.p > 0 && Math.random() < chaos.p) return void res.writeHead(503).end();
       res.writeHead(200).end();
       for (const e of body.entry ?? [])
         if (e.resource?.resourceType === 'Task' && e.resource.id) arrivals.set(e.resource.id, Date.now());
@@ -133,7 +136,8 @@ async function main(): Promise<void> {
     fhirBase: 'http://localhost:8080/fhir',
     timeoutMs: 10_000,
     retry: { maxAttempts: 25, backoffMs: 1000 },
-    concurrency: Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32),
+    concurrency: 32,
+    deliveryConcurrency: Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 64),
     pollMs: 20,
   });
   // Subscriptions (active directly: the handshake is not what is measured).
@@ -198,6 +202,7 @@ async function main(): Promise<void> {
   };
 
   // 2. Latency at a fixed rate.
+  chaos.p = 0;
   for (const r of rx) r.arrivals.clear();
   const committed = new Map<string, number>();
   const count = RATE * RATE_SECONDS;
@@ -227,6 +232,30 @@ async function main(): Promise<void> {
     maxMs: round(Math.max(...lat)),
   };
 
+  // Where the time goes at that rate: write → event recorded (relay + matcher) → delivered (worker + POST).
+  const { rows: stageRows } = await db.query<{
+    match_p50: number;
+    match_p99: number;
+    deliver_p50: number;
+    deliver_p99: number;
+  }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY m) AS match_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY m) AS match_p99,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS deliver_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS deliver_p99
+       FROM (SELECT EXTRACT(EPOCH FROM created_at - committed_at) * 1000 AS m,
+                    EXTRACT(EPOCH FROM delivered_at - created_at) * 1000 AS d
+               FROM subscription_event WHERE delivered_at IS NOT NULL AND committed_at >= $1) s`,
+    [new Date(start).toISOString()],
+  );
+  const st = stageRows[0];
+  const stages = st
+    ? {
+        matchP50Ms: round(Number(st.match_p50)),
+        matchP99Ms: round(Number(st.match_p99)),
+        deliverP50Ms: round(Number(st.deliver_p50)),
+        deliverP99Ms: round(Number(st.deliver_p99)),
+      }
+    : undefined;
+
   await service.stop();
   for (const r of rx) r.server.close();
   await db.close();
@@ -242,11 +271,13 @@ async function main(): Promise<void> {
     receivers: RECEIVERS,
     throughput,
     latency,
+    stages,
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/delivery.json', `${JSON.stringify(result, null, 2)}\n`);
   console.table({ throughput });
   console.table({ latency });
+  console.table({ stages });
   // Everything is closed above, yet the process was seen to stay alive after printing (a lingering handle not
   // yet found); end it so `npm run bench` moves on to the next benchmark.
   process.exit(0);

@@ -45,6 +45,8 @@ export interface DeliveryServiceOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   concurrency: number;
+  /** Delivery jobs at once (default `concurrency`); jobs in flight are what lets a group-commit batch form. */
+  deliveryConcurrency?: number;
   /** Jobs the matcher runs at once (default max(concurrency, 64)); they are handled in batches. */
   matchConcurrency?: number;
   breaker?: BreakerOptions;
@@ -185,7 +187,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
         processor,
         { redisUrl: o.redisUrl, prefix: o.prefix },
         {
-          concurrency: o.concurrency,
+          concurrency: o.deliveryConcurrency ?? o.concurrency,
           settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, o.retry.backoffMs) },
         },
       );

@@ -56,6 +56,8 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
     timeoutMs: cfg.DELIVERY_TIMEOUT_MS,
     retry: { maxAttempts: cfg.DELIVERY_MAX_ATTEMPTS, backoffMs: cfg.DELIVERY_BACKOFF_MS },
     concurrency: cfg.WORKER_CONCURRENCY,
+    // Delivery jobs mostly wait (HTTP, batched statements); more in flight make bigger batches (docs/delivery.md).
+    deliveryConcurrency: Math.max(cfg.WORKER_CONCURRENCY, 64),
     ...opts.overrides,
   });
   // Queues for the admin view and metrics, in every role (the API process has no workers).
