@@ -14,10 +14,10 @@ import type {
   WriteOptions,
 } from './repository.port';
 import { assertId, assertResource, assertSupportedType, contentKey, forScope, parseVersion } from './resource-util';
-import { nextPageQuery, planSearch } from './search-sql';
+import { planSearch } from './search-sql';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle, type PreparedWrite } from './bundle';
-import { readHistory } from './history-sql';
+import { historyOf, notFound, readCurrent, readVersion, searchCurrent } from './read-sql';
 
 export interface RepositoryOptions {
   clock?: Clock;
@@ -314,37 +314,11 @@ export class PgRepository implements FhirRepository {
   }
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
-    assertSupportedType(resourceType);
-    const params = new SqlParams();
-    const t = params.add(resourceType);
-    const i = params.add(id);
-    const access = accessPredicate(this.scope, 'r', params, resourceType);
-    const r = await this.db.query<{ deleted: boolean; content: string | null }>(
-      `SELECT r.deleted, r.content FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
-      params.values,
-    );
-    const row = r.rows[0];
-    if (!row) throw notFound(resourceType, id);
-    if (row.deleted || !row.content) throw gone(resourceType, id);
-    return forScope(JSON.parse(row.content) as T, this.scope);
+    return readCurrent<T>(this.db, this.scope, resourceType, id);
   }
 
   async vread<T extends Resource>(resourceType: T['resourceType'], id: string, versionId: string): Promise<T> {
-    assertSupportedType(resourceType);
-    const params = new SqlParams();
-    const t = params.add(resourceType);
-    const i = params.add(id);
-    const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
-    const access = accessPredicate(this.scope, 'r', params, resourceType);
-    const r = await this.db.query<{ content: string | null }>(
-      `SELECT h.content FROM fhir_resource_history h JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
-       WHERE h.resource_type = ${t} AND h.id = ${i} AND h.version_id = ${v}${access ? ` AND ${access}` : ''}`,
-      params.values,
-    );
-    const row = r.rows[0];
-    if (!row) throw new GatewayError('not-found', `${resourceType}/${id} has no version '${versionId}'`);
-    if (!row.content) throw new GatewayError('gone', `${resourceType}/${id} version ${versionId} is a deletion`);
-    return forScope(JSON.parse(row.content) as T, this.scope);
+    return readVersion<T>(this.db, this.scope, resourceType, id, versionId);
   }
 
   async delete(resourceType: string, id: string, opts: WriteOptions = {}): Promise<void> {
@@ -387,69 +361,11 @@ export class PgRepository implements FhirRepository {
   }
 
   async search<T extends Resource>(resourceType: T['resourceType'], params: SearchParams): Promise<SearchResult<T>> {
-    assertSupportedType(resourceType);
-    const plan = planSearch(resourceType, params, this.scope);
-    const values = plan.params.values;
-    const result: SearchResult<T> = { resources: [], included: [] };
-    if (plan.total) {
-      const c = await this.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM fhir_resource r WHERE ${plan.where}`,
-        values,
-      );
-      result.total = c.rows[0]?.n ?? 0;
-    }
-    if (plan.summaryCount || plan.count === 0) return result;
-    const rows = await this.db.query<{ id: string; content: string }>(
-      `SELECT r.id, r.content FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
-      values,
-    );
-    const page = rows.rows.slice(0, plan.count);
-    result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, this.scope));
-    if (rows.rows.length > plan.count) result.next = nextPageQuery(params, plan.offset + plan.count);
-    if (plan.includes.length > 0 && page.length > 0)
-      result.included = await this.include(
-        resourceType,
-        page.map((r) => r.id),
-        plan.includes,
-      );
-    return result;
-  }
-
-  private async include(
-    type: string,
-    ids: string[],
-    specs: { param: string; targetType?: string }[],
-  ): Promise<Resource[]> {
-    const out = new Map<string, Resource>();
-    for (const spec of specs) {
-      const params = new SqlParams();
-      const conds = [
-        `s.resource_type = ${params.add(type)}`,
-        `s.resource_id = ANY(${params.add(ids)}::text[])`,
-        `s.param = ${params.add(spec.param)}`,
-        'NOT r.deleted',
-      ];
-      if (spec.targetType) conds.push(`s.system = ${params.add(spec.targetType)}`);
-      const access = accessPredicate(this.scope, 'r', params);
-      if (access) conds.push(access);
-      const r = await this.db.query<{ resource_type: string; id: string; content: string }>(
-        `SELECT DISTINCT r.resource_type, r.id, r.content FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
-        params.values,
-      );
-      for (const row of r.rows)
-        out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, this.scope));
-    }
-    return [...out.values()];
+    return searchCurrent<T>(this.db, this.scope, resourceType, params);
   }
 
   async history(resourceType: string, id?: string, params: SearchParams = {}): Promise<HistoryEntry[]> {
-    assertSupportedType(resourceType);
-    const entries = await readHistory(this.db, this.scope, resourceType, id, params);
-    if (id !== undefined && entries.length === 0) {
-      const exists = await lockFree(this.db, this.scope, resourceType, id);
-      if (!exists) throw notFound(resourceType, id);
-    }
-    return entries.map((e) => (e.resource ? { ...e, resource: forScope(e.resource, this.scope) } : e));
+    return historyOf(this.db, this.scope, resourceType, id, params);
   }
 
   visible<T extends Resource>(resource: T): T {
@@ -461,18 +377,6 @@ export class PgRepository implements FhirRepository {
   }
 }
 
-async function lockFree(db: Db, scope: AccessScope | undefined, type: string, id: string): Promise<boolean> {
-  const params = new SqlParams();
-  const t = params.add(type);
-  const i = params.add(id);
-  const access = accessPredicate(scope, 'r', params, type);
-  const r = await db.query(
-    `SELECT 1 FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
-    params.values,
-  );
-  return r.rows.length > 0;
-}
-
 function groupQuery(query: string): [string, string | string[]][] {
   const map = new Map<string, string[]>();
   for (const [k, v] of new URLSearchParams(query.startsWith('?') ? query.slice(1) : query)) {
@@ -481,10 +385,4 @@ function groupQuery(query: string): [string, string | string[]][] {
   return [...map.entries()].map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v]);
 }
 
-export function notFound(type: string, id: string): GatewayError {
-  return new GatewayError('not-found', `${type}/${id} is not known (or not visible to you)`);
-}
-
-function gone(type: string, id: string): GatewayError {
-  return new GatewayError('gone', `${type}/${id} was deleted`);
-}
+export { notFound };

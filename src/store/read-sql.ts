@@ -1,0 +1,160 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { GatewayError } from '../platform/errors';
+import { accessPredicate, SqlParams } from './access-sql';
+import type { Db } from './db.port';
+import { readHistory } from './history-sql';
+import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
+import { assertSupportedType, forScope } from './resource-util';
+import { nextPageQuery, planSearch } from './search-sql';
+
+/** The repository's reads (read, vread, search with `_include`, history): plain functions of a `Db` and a scope. */
+
+export function notFound(type: string, id: string): GatewayError {
+  return new GatewayError('not-found', `${type}/${id} is not known (or not visible to you)`);
+}
+
+function gone(type: string, id: string): GatewayError {
+  return new GatewayError('gone', `${type}/${id} was deleted`);
+}
+
+/** The current version of a resource, as the scope may see it (404 unknown or invisible, 410 deleted). */
+export async function readCurrent<T extends Resource>(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: T['resourceType'],
+  id: string,
+): Promise<T> {
+  assertSupportedType(resourceType);
+  const params = new SqlParams();
+  const t = params.add(resourceType);
+  const i = params.add(id);
+  const access = accessPredicate(scope, 'r', params, resourceType);
+  const r = await db.query<{ deleted: boolean; content: string | null }>(
+    `SELECT r.deleted, r.content FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
+    params.values,
+  );
+  const row = r.rows[0];
+  if (!row) throw notFound(resourceType, id);
+  if (row.deleted || !row.content) throw gone(resourceType, id);
+  return forScope(JSON.parse(row.content) as T, scope);
+}
+
+/** One version of a resource (`vread`). */
+export async function readVersion<T extends Resource>(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: T['resourceType'],
+  id: string,
+  versionId: string,
+): Promise<T> {
+  assertSupportedType(resourceType);
+  const params = new SqlParams();
+  const t = params.add(resourceType);
+  const i = params.add(id);
+  const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
+  const access = accessPredicate(scope, 'r', params, resourceType);
+  const r = await db.query<{ content: string | null }>(
+    `SELECT h.content FROM fhir_resource_history h JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
+       WHERE h.resource_type = ${t} AND h.id = ${i} AND h.version_id = ${v}${access ? ` AND ${access}` : ''}`,
+    params.values,
+  );
+  const row = r.rows[0];
+  if (!row) throw new GatewayError('not-found', `${resourceType}/${id} has no version '${versionId}'`);
+  if (!row.content) throw new GatewayError('gone', `${resourceType}/${id} version ${versionId} is a deletion`);
+  return forScope(JSON.parse(row.content) as T, scope);
+}
+
+/** A search over current versions within the scope, with paging, `_total` and `_include`. */
+export async function searchCurrent<T extends Resource>(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: T['resourceType'],
+  params: SearchParams,
+): Promise<SearchResult<T>> {
+  assertSupportedType(resourceType);
+  const plan = planSearch(resourceType, params, scope);
+  const values = plan.params.values;
+  const result: SearchResult<T> = { resources: [], included: [] };
+  if (plan.total) {
+    const c = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM fhir_resource r WHERE ${plan.where}`,
+      values,
+    );
+    result.total = c.rows[0]?.n ?? 0;
+  }
+  if (plan.summaryCount || plan.count === 0) return result;
+  const rows = await db.query<{ id: string; content: string }>(
+    `SELECT r.id, r.content FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
+    values,
+  );
+  const page = rows.rows.slice(0, plan.count);
+  result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, scope));
+  if (rows.rows.length > plan.count) result.next = nextPageQuery(params, plan.offset + plan.count);
+  if (plan.includes.length > 0 && page.length > 0)
+    result.included = await include(
+      db,
+      scope,
+      resourceType,
+      page.map((r) => r.id),
+      plan.includes,
+    );
+  return result;
+}
+
+async function include(
+  db: Db,
+  scope: AccessScope | undefined,
+  type: string,
+  ids: string[],
+  specs: { param: string; targetType?: string }[],
+): Promise<Resource[]> {
+  const out = new Map<string, Resource>();
+  for (const spec of specs) {
+    const params = new SqlParams();
+    const conds = [
+      `s.resource_type = ${params.add(type)}`,
+      `s.resource_id = ANY(${params.add(ids)}::text[])`,
+      `s.param = ${params.add(spec.param)}`,
+      'NOT r.deleted',
+    ];
+    if (spec.targetType) conds.push(`s.system = ${params.add(spec.targetType)}`);
+    const access = accessPredicate(scope, 'r', params);
+    if (access) conds.push(access);
+    const r = await db.query<{ resource_type: string; id: string; content: string }>(
+      `SELECT DISTINCT r.resource_type, r.id, r.content FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
+      params.values,
+    );
+    for (const row of r.rows)
+      out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, scope));
+  }
+  return [...out.values()];
+}
+
+/** Version history of one resource (newest first), or of a type. */
+export async function historyOf(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: string,
+  id?: string,
+  params: SearchParams = {},
+): Promise<HistoryEntry[]> {
+  assertSupportedType(resourceType);
+  const entries = await readHistory(db, scope, resourceType, id, params);
+  if (id !== undefined && entries.length === 0) {
+    const exists = await lockFree(db, scope, resourceType, id);
+    if (!exists) throw notFound(resourceType, id);
+  }
+  return entries.map((e) => (e.resource ? { ...e, resource: forScope(e.resource, scope) } : e));
+}
+
+async function lockFree(db: Db, scope: AccessScope | undefined, type: string, id: string): Promise<boolean> {
+  const params = new SqlParams();
+  const t = params.add(type);
+  const i = params.add(id);
+  const access = accessPredicate(scope, 'r', params, type);
+  const r = await db.query(
+    `SELECT 1 FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
+    params.values,
+  );
+  return r.rows.length > 0;
+}
