@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Db } from '../store/db.port';
 import type { ReprocessResult } from './hl7v2/recover-pending';
+import { HL7_ADMIN_PAGE } from './admin-page';
 
 interface Row {
   id: number;
@@ -47,10 +48,14 @@ const COLUMNS =
  * Admin view of received HL7 v2 messages (the shell requires admin rights on `/admin`):
  * `GET /admin/api/hl7/messages?status=rejected&sender=&event=&before=<id>&limit=50&include=raw` (newest first) and
  * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`, and
- * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message.
+ * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message; the page `/admin/hl7` browses them.
  */
 export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<ReprocessResult>): Router {
   const r = Router();
+  // The message browser page (no data in it; the shell serves it without a token, see ADMIN_PUBLIC_PAGES).
+  r.get('/admin/hl7', (_req, res) => {
+    res.type('html').send(HL7_ADMIN_PAGE);
+  });
   if (reprocess) {
     // Process a rejected or failed message again (after fixing the sender profile, say): 202 when it is queued.
     r.post('/admin/api/hl7/messages/:id/reprocess', async (req, res) => {

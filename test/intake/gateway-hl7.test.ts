@@ -2,6 +2,7 @@ import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRepository } from '../../src/compose';
+import type { IntakeCapability } from '../../src/intake';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { adt, OBX } from '../mapping/adt-builder';
 import { openShell, type Shell } from '../http/shell-fixture';
@@ -41,6 +42,8 @@ describe('HL7 v2 through the composed gateway (demo region)', () => {
       .send(msg);
     expect(posted.status).toBe(200);
     expect(posted.text).toContain('MSA|AA|GW-1');
+    // AA means stored; the apply follows right after.
+    await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
 
     const seen = await request(app)
       .get('/fhir/Task?code=inskrivningsmeddelande')
@@ -73,6 +76,22 @@ describe('HL7 v2 through the composed gateway (demo region)', () => {
       'GW-2',
     ]);
     expect(row.rows[0]?.status).toBe('rejected');
+  });
+
+  it('when the HL7 message page is fetched without a token, then it is served; its data API is not', async () => {
+    const page = await request(shell.gateway.app).get('/admin/hl7');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('HL7 v2 messages');
+    expect((await request(shell.gateway.app).get('/admin/api/hl7/messages')).status).toBe(401);
+    const admin = await request(shell.gateway.app)
+      .post('/auth/token')
+      .auth('demo-admin', 'demo-admin-secret')
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    const list = await request(shell.gateway.app)
+      .get('/admin/api/hl7/messages?status=rejected')
+      .auth(admin.body.access_token as string, { type: 'bearer' });
+    expect(list.status).toBe(200);
   });
 
   it('when a client without Encounter write scope posts, then 403', async () => {
