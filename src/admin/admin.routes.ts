@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { SharedCircuitBreakers } from '../delivery/shared-breaker';
 import type { Queue } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { DeliveryService } from '../delivery/delivery-service';
@@ -52,18 +53,21 @@ export function adminRoutes(d: AdminRoutesDeps): Router {
       }),
     ),
   );
+  // The shared breaker state (all worker processes), read from Redis first when this process has no workers.
+  const breakerSnapshot = async () => {
+    const b = d.service.breakers;
+    if (b instanceof SharedCircuitBreakers) await b.refresh().catch(() => undefined);
+    return b.snapshot();
+  };
   r.get(
     '/admin/api/endpoints',
     wrap(async () => {
-      const breakers = new Map(d.service.breakers.snapshot().map((b) => [b.endpoint, b]));
+      const breakers = new Map((await breakerSnapshot()).map((b) => [b.endpoint, b]));
       const stats = await endpointStats(d.db);
       return stats.map((s) => ({ ...s, breaker: breakers.get(s.endpoint) ?? { state: 'closed' } }));
     }),
   );
-  r.get(
-    '/admin/api/breakers',
-    wrap(async () => d.service.breakers.snapshot()),
-  );
+  r.get('/admin/api/breakers', wrap(breakerSnapshot));
   r.get(
     '/admin/api/dead-letters',
     wrap((req) => listDeadLetters(d.db, req.query.all !== 'true')),

@@ -6,7 +6,7 @@
  */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-interface Entry {
+export interface BreakerEntry {
   failures: number;
   openUntil: number;
   openMs: number;
@@ -21,11 +21,11 @@ export interface BreakerOptions {
 }
 
 export class CircuitBreakers {
-  private readonly entries = new Map<string, Entry>();
-  private readonly threshold: number;
+  protected readonly entries = new Map<string, BreakerEntry>();
+  protected readonly threshold: number;
   private readonly openMs: number;
   private readonly maxOpenMs: number;
-  private readonly now: () => number;
+  protected readonly now: () => number;
 
   constructor(o: BreakerOptions = {}) {
     this.threshold = o.threshold ?? 5;
@@ -34,7 +34,7 @@ export class CircuitBreakers {
     this.now = o.now ?? Date.now;
   }
 
-  private entry(endpoint: string): Entry {
+  protected entry(endpoint: string): BreakerEntry {
     let e = this.entries.get(endpoint);
     if (!e) {
       e = { failures: 0, openUntil: 0, openMs: this.openMs, probing: false };

@@ -3,7 +3,7 @@ import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
 import type { DeliveryMetrics } from '../platform/metrics';
-import { createQueue, createWorker } from '../platform/queues';
+import { createQueue, createWorker, redisConnection } from '../platform/queues';
 import {
   discardDeadLetter,
   eventJobId,
@@ -16,6 +16,7 @@ import { createSubscriptionMatcher, SUBSCRIPTION_MATCH_CONSUMER } from '../subsc
 import { createRegistryCache, getRegistryEntry } from '../subscriptions/registry.pg';
 import { setSubscriptionStatus } from '../subscriptions/subscription-status';
 import { CircuitBreakers, type BreakerOptions } from './circuit-breaker';
+import { SharedCircuitBreakers } from './shared-breaker';
 import {
   backoffDelay,
   DELIVERY_QUEUE,
@@ -50,6 +51,8 @@ export interface DeliveryServiceOptions {
   /** Jobs the matcher runs at once (default max(concurrency, 64)); they are handled in batches. */
   matchConcurrency?: number;
   breaker?: BreakerOptions;
+  /** Share breaker state between processes through Redis (default true). */
+  sharedBreaker?: boolean;
   errorAfter?: number;
   pollMs?: number;
   reconcileMs?: number;
@@ -71,7 +74,11 @@ export interface ConsumerOptions {
 
 export function createDeliveryService(o: DeliveryServiceOptions) {
   const consumers = new Map<string, { processor: OutboxProcessor; opts: ConsumerOptions }>();
-  const breakers = new CircuitBreakers(o.breaker);
+  // Shared by the worker processes through Redis (see shared-breaker.ts); `sharedBreaker: false` keeps it local.
+  const breakers =
+    o.sharedBreaker === false
+      ? new CircuitBreakers(o.breaker)
+      : new SharedCircuitBreakers({ ...o.breaker, prefix: o.prefix, connect: () => redisConnection(o.redisUrl) });
   let queue: Queue<DeliveryJob> | undefined;
   let relay: OutboxRelay | undefined;
   const workers: Worker[] = [];
@@ -134,6 +141,10 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     if (rows.length) await deliveryQueue().addBulk(rows.map((r) => heartbeatJob(r.id, at)));
   }
 
+  const closeBreakers = async () => {
+    if (breakers instanceof SharedCircuitBreakers) await breakers.close();
+  };
+
   const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
     const t = setInterval(() => {
       fn().catch((err: unknown) => o.logger.warn(`${what} failed`, { error: String(err) }));
@@ -194,6 +205,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       w.on('error', (err) => o.logger.warn('delivery worker error', { error: err.message }));
       workers.push(w);
       relay.start();
+      if (breakers instanceof SharedCircuitBreakers) breakers.start();
       every(o.heartbeatTickMs ?? 1000, heartbeatTick, 'heartbeat tick');
       every(o.reconcileMs ?? 5000, reconcileEvents, 'delivery reconciler');
     },
@@ -225,6 +237,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       await Promise.all(workers.map((w) => w.close(true)));
       await relay?.stop();
       await queue?.close();
+      await closeBreakers();
     },
     /** Graceful: stop timers and the relay, let in-flight jobs finish, close connections. */
     async stop(): Promise<void> {
@@ -244,6 +257,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
         await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
         await queue?.disconnect().catch(() => undefined);
       }
+      await closeBreakers();
     },
   };
 }
