@@ -12,7 +12,7 @@
  *   npx tsx bench/ingest.bench.ts
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,25 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0) : 0;
 };
+
+/**
+ * CPU seconds used so far by this database's server processes (PostgreSQL on this machine only: read from
+ * /proc; undefined for PGlite, which runs inside the gateway process, or when /proc is not readable).
+ */
+async function postgresCpuSeconds(db: ClosableDb): Promise<number | undefined> {
+  if (db.kind !== 'postgres') return undefined;
+  const pids = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  let ticks = 0;
+  for (const { pid } of pids.rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks / 100;
+}
 
 async function openStore(kind: 'pglite' | 'postgres'): Promise<{ db: ClosableDb; drop(): Promise<void> }> {
   if (kind === 'pglite') {
@@ -108,6 +127,9 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') 
   await intake.start?.(new Set(['mllp']));
   const port = intake.mllpPort() ?? 0;
 
+  // CPU seconds spent by this process (the gateway) and by the database's backends, from here to the end.
+  const cpu0 = process.cpuUsage();
+  const pgCpu0 = await postgresCpuSeconds(db);
   // Senders in a child process (hospitals are other machines); the gateway's apply is observed here.
   const a01Applied = new Map<string, number>();
   let applied = 0;
@@ -139,6 +161,11 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') 
   );
   await intake.settled();
   const applySeconds = (lastApplied - report.start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const gatewayCpuMsPerMessage = (cpu.user + cpu.system) / 1000 / acked;
+  const pgCpu1 = await postgresCpuSeconds(db);
+  const postgresCpuMsPerMessage =
+    pgCpu0 === undefined || pgCpu1 === undefined ? undefined : ((pgCpu1 - pgCpu0) * 1000) / acked;
   const a01Ms = report.a01Sent.flatMap(([control, sent]) => {
     const at = a01Applied.get(control);
     return at === undefined ? [] : [at - sent];
@@ -156,6 +183,10 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') 
     seconds: Number(seconds.toFixed(2)),
     perSecond: Math.round(acked / seconds),
     appliedPerSecond: Math.round(applied / applySeconds),
+    gatewayCpuMsPerMsg: Number(gatewayCpuMsPerMessage.toFixed(2)),
+    ...(postgresCpuMsPerMessage === undefined
+      ? {}
+      : { postgresCpuMsPerMsg: Number(postgresCpuMsPerMessage.toFixed(2)) }),
     ackP50Ms: Number(pct(ackMs, 50).toFixed(1)),
     ackP99Ms: Number(pct(ackMs, 99).toFixed(1)),
     a01ToTaskP50Ms: Number(pct(a01Ms, 50).toFixed(1)),

@@ -83,8 +83,10 @@ export const configSchema = z.object({
     .int()
     .min(1)
     .max(64)
-    .default(4)
-    .describe('Parallel HL7 apply lanes (a stay always uses the same lane, so its messages apply in order)'),
+    .default(2)
+    .describe(
+      'Parallel HL7 apply lanes (a stay always uses the same lane, so its messages apply in order); more lanes contend more in PostgreSQL',
+    ),
   HL7_APPLY_BATCH: z.coerce
     .number()
     .int()
