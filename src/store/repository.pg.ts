@@ -13,7 +13,7 @@ import type {
   SearchResult,
   WriteOptions,
 } from './repository.port';
-import { assertId, assertResource, assertSupportedType, contentKey, forScope, parseVersion } from './resource-util';
+import { assertId, assertResource, assertSupportedType, forScope, parseVersion, sameContent } from './resource-util';
 import { planSearch } from './search-sql';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle, type PreparedWrite } from './bundle';
@@ -274,7 +274,7 @@ export class PgRepository implements FhirRepository {
         );
     }
     const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
-    if (before && contentKey(before) === contentKey({ ...resource, id }))
+    if (before && sameContent(before, { ...resource, id }))
       return { resource: forScope(before, this.scope), created: false };
     const version = (cur?.version_id ?? 0) + 1;
     const lastUpdated = this.clock.now().toISOString();

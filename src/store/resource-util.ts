@@ -31,6 +31,59 @@ export function contentKey(r: Resource): string {
   return stableStringify(copy);
 }
 
+/** Deep equality of JSON values, a key whose value is undefined counting as absent (as `stableStringify` does). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      // JSON turns undefined array members into null.
+      if (!sameJson(a[i] === undefined ? null : a[i], b[i] === undefined ? null : b[i])) return false;
+    }
+    return true;
+  }
+  return sameFields(a as Record<string, unknown>, b as Record<string, unknown>, undefined);
+}
+
+function sameFields(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  skip: ReadonlySet<string> | undefined,
+): boolean {
+  let n = 0;
+  for (const k of Object.keys(a)) {
+    if (a[k] === undefined || skip?.has(k)) continue;
+    n++;
+    if (!(k in b) || !sameJson(a[k], b[k])) return false;
+  }
+  for (const k of Object.keys(b)) if (b[k] !== undefined && !skip?.has(k)) n--;
+  return n === 0;
+}
+
+const SERVER_META = new Set(['versionId', 'lastUpdated']);
+const META = new Set(['meta']);
+
+/** As `contentKey`: a meta with nothing but server-set fields counts as absent (a key with undefined does not). */
+const emptyMeta = (m: unknown): boolean =>
+  m === undefined || m === null || (typeof m === 'object' && Object.keys(m).every((k) => SERVER_META.has(k)));
+
+/**
+ * Whether two resources have the same content for "did anything change?" (`contentKey(a) === contentKey(b)`,
+ * without building the strings): equal but for the server-set meta fields.
+ */
+export function sameContent(a: Resource, b: Resource): boolean {
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  if (!sameFields(ra, rb, META)) return false;
+  const ea = emptyMeta(ra.meta);
+  const eb = emptyMeta(rb.meta);
+  if (ea || eb) return ea === eb;
+  if (typeof ra.meta !== 'object' || typeof rb.meta !== 'object' || ra.meta === null || rb.meta === null) return false;
+  return sameFields(ra.meta as Record<string, unknown>, rb.meta as Record<string, unknown>, SERVER_META);
+}
+
 /** Removes the Subscription secret for every scope but the gateway's own. */
 export function forScope<T extends Resource>(r: T, scope: AccessScope | undefined): T {
   if (r.resourceType !== 'Subscription' || !scope || scope.system === true) return r;

@@ -58,7 +58,7 @@ describe('deadlines capability', () => {
     const steps = await db.query('SELECT step_id FROM deadline_step WHERE task_id = $1', [t.id]);
     expect(steps.rows).toHaveLength(4);
     clock.advance(24 * HOUR);
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 5000, 'overdue');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 15_000, 'overdue');
     expect((await repo.read<Task>('Task', t.id!)).businessStatus?.coding?.[0]?.code).toBe('overdue');
     // The counter is bumped just after the commit the test saw.
     await waitFor(

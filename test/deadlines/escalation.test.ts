@@ -78,11 +78,11 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(await firedSteps(db, t.id!)).toEqual([]);
 
     clock.advance(60_000); // 20 h: reminder
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('reminder'), 5000, 'reminder');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('reminder'), 15_000, 'reminder');
     expect(await status(t.id!)).toBe('due-soon');
 
     clock.set('2026-03-11T07:00:00Z'); // deadline: overdue notice
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 5000, 'overdue');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 15_000, 'overdue');
     expect(await status(t.id!)).toBe('overdue');
     const overdue = await repo.search<Task>('Task', { 'business-status': 'overdue', owner: orgs.municipality });
     expect(overdue.resources.map((r) => r.id)).toEqual([t.id]);
@@ -93,7 +93,7 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(await firedSteps(db, t.id!)).toEqual(['reminder', 'overdue']);
 
     clock.set('2026-03-12T07:00:00Z'); // escalation to the owner's head of unit
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('escalation'), 5000, 'escalation');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('escalation'), 15_000, 'escalation');
     const escalated = await readTask(t.id!);
     expect(escalated.businessStatus?.coding?.[0]?.code).toBe('escalated');
     expect(escalated.note?.at(-1)?.text).toContain(orgs.head);
@@ -101,7 +101,7 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(await deviations(t.id!)).toHaveLength(0);
 
     clock.set('2026-03-14T07:00:00Z'); // deviation shared with both principals
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('deviation'), 5000, 'deviation');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('deviation'), 15_000, 'deviation');
     const devs = await deviations(t.id!);
     expect(devs.map((d) => d.owner?.reference).sort()).toEqual([orgs.hospital, orgs.municipality].sort());
     expect(devs.every((d) => d.requester?.reference === orgs.municipality)).toBe(true);
@@ -137,7 +137,7 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     await repo.update<Task>({ ...(await readTask(t.id!)), status: 'completed' }); // no syncTask: the event is late
     clock.advance(100 * HOUR);
     await h.service.promoteDue();
-    await waitFor(async () => h.fired.length >= 1, 5000, 'a wake-up');
+    await waitFor(async () => h.fired.length >= 1, 15_000, 'a wake-up');
     await sleep(200);
     expect(await firedSteps(db, t.id!)).toEqual([]);
     expect(h.fired.every((f) => f.result !== 'fired')).toBe(true);
@@ -164,7 +164,7 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(await firedSteps(db, t.id!)).toEqual([]);
 
     clock.set(moved);
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 5000, 'overdue at the new time');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 15_000, 'overdue at the new time');
     // The clock jumped past the new reminder time straight to the new deadline: the reminder is skipped.
     const reminder = await waitFor(async () => {
       const r = (await stepStates(db, t.id!)).reminder;
@@ -181,10 +181,10 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
       deadline: new Date(clock.now().getTime() + 300), // the overdue job's real delay is 300 ms
     });
     await h.service.syncTask(t.id!);
-    await waitFor(async () => h.fired.some((f) => f.data.stepId === 'overdue' && f.result === 'not-yet'), 5000);
+    await waitFor(async () => h.fired.some((f) => f.data.stepId === 'overdue' && f.result === 'not-yet'), 15_000);
     expect(await firedSteps(db, t.id!)).toEqual(['reminder']);
     clock.advance(300);
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 5000, 'overdue');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('overdue'), 15_000, 'overdue');
     expect(await firedSteps(db, t.id!)).toEqual(['reminder', 'overdue']);
   });
 
@@ -196,7 +196,7 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
       deadline: new Date(clock.now().getTime() + 2 * HOUR),
     });
     await h.service.syncTask(t.id!);
-    await waitFor(async () => (await firedSteps(db, t.id!)).includes('reminder'), 5000, 'reminder');
+    await waitFor(async () => (await firedSteps(db, t.id!)).includes('reminder'), 15_000, 'reminder');
     await sleep(100);
     expect(await firedSteps(db, t.id!)).toEqual(['reminder']);
   });

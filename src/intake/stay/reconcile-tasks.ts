@@ -7,7 +7,7 @@ import type { PreparedWrite } from '../../store/bundle';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';
-import { contentKey } from '../../store/resource-util';
+import { sameContent } from '../../store/resource-util';
 import { readStayRows, type StayRow } from './stay-rows.pg';
 
 export interface ReconcileInput {
@@ -105,7 +105,7 @@ export function planTasks(
     ) {
       next.businessStatus = existing.businessStatus;
     }
-    if (contentKey(next) === contentKey(existing)) continue;
+    if (sameContent(next, existing)) continue;
     const isNew = planned.has(spec.key) && !writes[planned.get(spec.key) ?? -1]?.replaces;
     put(spec.key, { task: next, replaces: existing });
     if (isNew) continue;
