@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, Patient, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeHooks } from '../../src/intake';
 import { createRepository } from '../../src/store/repository.pg';
@@ -59,6 +59,21 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
     await api.update<Encounter>({ ...cur, status: 'in-progress', period: { start: cur.period?.start } }, EHR);
     const discharge = (await tasks()).find((t) => codeOf(t) === 'utskrivningsmeddelande');
     expect(discharge?.status).toBe('cancelled');
+  });
+
+  it("when only the Patient's municipality is corrected, then the open stay is re-routed: Västerås withdrawn, Sala notified", async () => {
+    const patientRef = enc.subject?.reference ?? '';
+    const patient = await api.read<Patient>('Patient', patientRef.split('/')[1] ?? '');
+    const home = patient.address?.[0] ?? {};
+    await api.update<Patient>({ ...patient, address: [{ ...home, city: 'Sala', district: '1981' }] }, EHR);
+    const notices = (await tasks()).filter((t) => codeOf(t) === 'inskrivningsmeddelande');
+    const owner = (t: Task) => t.owner?.reference;
+    expect(notices.find((t) => owner(t) === `Organization/${h.vasteras.id}`)?.status).toBe('cancelled');
+    expect(notices.find((t) => owner(t) === `Organization/${h.sala.id}`)?.status).toBe('requested');
+    // Writing the same Patient again changes nothing.
+    const before = await outboxCount();
+    await api.update<Patient>(await api.read<Patient>('Patient', patient.id ?? ''), EHR);
+    expect(await outboxCount()).toBe(before);
   });
 
   it('when the Encounter is cancelled, then the Tasks are cancelled and makulering Tasks are created', async () => {

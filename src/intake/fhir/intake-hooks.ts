@@ -3,7 +3,7 @@ import type { PatientRouting } from '../../core/stay/facts';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import type { FhirRepository, RepositoryHooks } from '../../store/repository.port';
+import type { FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStay } from '../stay/fact-store';
 import { factsFromEncounterChange } from './encounter-diff';
@@ -25,7 +25,11 @@ export async function routingOf(repo: FhirRepository, encounter: Encounter): Pro
   const ref = encounter.subject?.reference;
   const m = /^Patient\/([^/]+)$/.exec(ref ?? '');
   const patient = m?.[1] ? await readOrUndefined<Patient>(repo, 'Patient', m[1]) : undefined;
-  if (!patient) return {};
+  return patient ? routingOfPatient(repo, patient) : {};
+}
+
+/** A Patient's routing: municipality of registration and listed primary-care unit. */
+export async function routingOfPatient(repo: FhirRepository, patient: Patient): Promise<PatientRouting> {
   const routing: PatientRouting = {};
   const home = patient.address?.find((a) => a.use === 'home') ?? patient.address?.[0];
   const municipality = home?.extension?.find((e) => /municipality/i.test(e.url))?.valueCoding?.code ?? home?.district;
@@ -46,15 +50,62 @@ export async function routingOf(repo: FhirRepository, encounter: Encounter): Pro
   return routing;
 }
 
+const OPEN_STAY = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
+
+/**
+ * A client changed a Patient's municipality or listed unit (e.g. a corrected registration, 003 step 1a): each of
+ * the patient's open inpatient stays gets a `patient-updated` fact, so the engine re-routes its notifications.
+ */
+async function patientRoutingChanged(
+  tx: Db,
+  repo: PgRepository,
+  deps: StayApplierDeps,
+  change: ResourceChange,
+): Promise<void> {
+  const before = change.before as Patient | undefined;
+  const after = change.after as Patient | undefined;
+  if (!before || !after?.id) return;
+  const [was, is] = [await routingOfPatient(repo, before), await routingOfPatient(repo, after)];
+  if (was.municipality === is.municipality && was.primaryCareUnit === is.primaryCareUnit) return;
+  const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
+  const at = after.meta?.lastUpdated ?? deps.clock.now().toISOString();
+  for (const enc of stays.resources) {
+    if (!enc.id || !OPEN_STAY.has(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
+    const stayId = enc.id;
+    await lockStay(tx, stayId);
+    await applyStayFacts(tx, repo, deps, {
+      stayId,
+      facts: [
+        {
+          id: `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}#patient-updated@${stayId}`,
+          stayId,
+          at,
+          kind: 'patient-updated',
+          patient: is,
+        },
+      ],
+      source: 'fhir',
+      patient: { reference: `Patient/${after.id}` },
+      encounter: { reference: `Encounter/${stayId}` },
+      ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
+    });
+  }
+}
+
 /**
  * FHIR push: a repository hook that turns Encounter creates/updates written by clients (REST or transaction
- * Bundles) into stay facts and applies them in the same transaction as the write. Writes by intake itself
+ * Bundles) into stay facts (and Patient routing changes into `patient-updated` facts of the open stays) and applies them in the same transaction as the write. Writes by intake itself
  * (author `svu-gateway:intake`) are skipped. A write that changes nothing creates no version and so no facts.
  */
 export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {
     async afterWrite(tx, change) {
-      if (change.resourceType !== 'Encounter' || change.author === INTAKE_AUTHOR || !change.after) return;
+      if (change.author === INTAKE_AUTHOR || !change.after) return;
+      if (change.resourceType === 'Patient') {
+        await patientRoutingChanged(tx, repository(tx), deps, change);
+        return;
+      }
+      if (change.resourceType !== 'Encounter') return;
       const after = change.after as Encounter;
       if (after.class?.code && after.class.code !== 'IMP') return;
       const repo = repository(tx);
