@@ -8,7 +8,9 @@
  * applied); ACK latency; A01 → Task stored = from sending the A01 to the commit of its apply (p50/p99); the
  * Tasks are counted afterwards.
  * PGlite always; PostgreSQL too when DATABASE_URL is set (a fresh database, dropped afterwards).
- * BENCH_QUICK=1 for a small run; BENCH_N (stays), BENCH_CONNECTIONS, BENCH_MODES (e.g. `stored`) override.
+ * A last run on PostgreSQL offers a fixed rate (BENCH_RATE, default 300 msg/s; latencies from each message's
+ * scheduled time). BENCH_QUICK=1 for a small run; BENCH_N (stays), BENCH_CONNECTIONS, BENCH_MODES (e.g. `stored`),
+ * BENCH_STORES (e.g. `postgres`) override.
  *   npx tsx bench/ingest.bench.ts
  */
 import { randomBytes } from 'node:crypto';
@@ -93,7 +95,7 @@ async function openStore(kind: 'pglite' | 'postgres'): Promise<{ db: ClosableDb;
   };
 }
 
-async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') {
+async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', rate?: number) {
   const store = await openStore(kind);
   const db = store.db;
   const config = loadConfig({
@@ -143,7 +145,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') 
   });
   const child = fork(
     join(root, 'bench', 'support', 'hl7-senders.ts'),
-    [String(port), String(STAYS), String(CONNECTIONS), runId],
+    [String(port), String(STAYS), String(CONNECTIONS), runId, ...(rate ? [String(rate)] : [])],
     {
       execArgv: ['--import', 'tsx'],
     },
@@ -176,6 +178,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied') 
   return {
     store: kind,
     ackAfter,
+    offered: rate ? `${rate}/s` : 'max',
     connections: CONNECTIONS,
     messages: acked,
     notAA,
@@ -201,8 +204,14 @@ const stores: ('pglite' | 'postgres')[] = (process.env.BENCH_STORES ?? 'pglite,p
   .filter((k) => k === 'pglite' || (k === 'postgres' && Boolean(process.env.DATABASE_URL))) as (
   'pglite' | 'postgres'
 )[];
+// Besides the closed loop (as fast as the senders get ACKs), a fixed offered rate on PostgreSQL with the default ACK
+// point: the latency a hospital feed below the capacity sees (BENCH_RATE, 0 to skip).
+const fixedRate = Number(process.env.BENCH_RATE ?? 300);
 const rows = [];
 for (const kind of stores) for (const mode of modes) rows.push(await run(kind, mode));
+if (fixedRate > 0 && stores.includes('postgres') && modes.includes('stored')) {
+  rows.push(await run('postgres', 'stored', fixedRate));
+}
 console.table(rows);
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(

@@ -3,13 +3,17 @@
  * connections in HL7 original mode (one message in flight each), whole stays per connection (A01, A08, A03) so a
  * stay's order holds. Reports to the parent over IPC: ACK counts and latencies, and when each A01 was sent
  * (wall-clock ms, comparable across processes).
- *   argv: <port> <stays> <connections> <runId>
+ * With a rate (messages/s) the messages are paced to a fixed schedule (open loop) and every latency is measured
+ * from the message's scheduled time, so a gateway that falls behind is not flattered (no coordinated omission).
+ *   argv: <port> <stays> <connections> <runId> [rate]
  */
 import { Hl7Message } from '@medplum/core';
 import { Hl7Client } from '@medplum/hl7';
 import { luhnCheckDigit } from '../../src/core/identity/personnummer';
 
-const [port, stays, connections, runId] = process.argv.slice(2);
+const [port, stays, connections, runId, rate] = process.argv.slice(2);
+const interval = rate ? 1000 / Number(rate) : 0;
+let nextSlot = 0;
 
 function personnummer(i: number): string {
   const d = new Date(Date.UTC(1930, 0, 1) + (i % 20000) * 86_400_000);
@@ -36,6 +40,7 @@ function adt(event: string, i: number, n: number): string {
 }
 
 const wallNow = () => performance.timeOrigin + performance.now();
+const start = wallNow();
 const queue = Array.from({ length: Number(stays) }, (_, i) => i);
 const ackMs: number[] = [];
 const a01Sent: [string, number][] = [];
@@ -47,7 +52,12 @@ async function connection(): Promise<void> {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       for (const [n, event] of ['A01', 'A08', 'A03'].entries()) {
         const msg = Hl7Message.parse(adt(event, i, n));
-        const t0 = wallNow();
+        let t0 = wallNow();
+        if (interval > 0) {
+          const due = start + nextSlot++ * interval;
+          if (due > t0) await new Promise((r) => setTimeout(r, due - t0));
+          t0 = due;
+        }
         if (event === 'A01') a01Sent.push([msg.getSegment('MSH')?.getField(10)?.toString() ?? '', t0]);
         const ack = await client.sendAndWait(msg, { timeoutMs: 120_000 });
         ackMs.push(wallNow() - t0);
@@ -59,7 +69,6 @@ async function connection(): Promise<void> {
   }
 }
 
-const start = wallNow();
 await Promise.all(Array.from({ length: Number(connections) }, connection));
 const end = wallNow();
 process.send?.({ start, end, ackMs, a01Sent, notAA }, () => process.exit(0));
