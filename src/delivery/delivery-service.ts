@@ -27,6 +27,7 @@ import {
   type RetryPolicy,
 } from './delivery.jobs';
 import { createDeliveryProcessor } from './delivery.worker';
+import { closeWithConnection, dropConnection } from './close-bullmq';
 import { startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import type { OutboxProcessor } from './outbox.types';
@@ -234,9 +235,9 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     /** Abrupt stop, as when the process dies: in-flight jobs are left to stall and be taken over (tests). */
     async abort(): Promise<void> {
       for (const t of timers) clearInterval(t);
-      await Promise.all(workers.map((w) => w.close(true)));
+      await Promise.all(workers.map((w) => closeWithConnection(w, true)));
       await relay?.stop();
-      await queue?.close();
+      if (queue) await closeWithConnection(queue);
       await closeBreakers();
     },
     /** Graceful: stop timers and the relay, let in-flight jobs finish, close connections. */
@@ -245,8 +246,8 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       // Graceful within `stopTimeoutMs` (in-flight jobs finish); then forced, e.g. when Redis is already gone.
       const graceful = (async () => {
         await relay?.stop();
-        await Promise.all(workers.map((w) => w.close()));
-        await queue?.close();
+        await Promise.all(workers.map((w) => closeWithConnection(w)));
+        if (queue) await closeWithConnection(queue);
       })();
       const timedOut = await Promise.race([
         graceful.then(() => false),
@@ -256,6 +257,8 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
         o.logger.warn('delivery did not stop gracefully in time; forcing');
         await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
         await queue?.disconnect().catch(() => undefined);
+        for (const w of workers) dropConnection(w);
+        dropConnection(queue);
       }
       await closeBreakers();
     },

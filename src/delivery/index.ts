@@ -11,6 +11,7 @@ import { deliveryOverview } from '../admin/delivery-admin.pg';
 import { createSubscriptionHooks } from '../subscriptions/subscription-access';
 import { subscriptionRoutes } from '../subscriptions/subscription.routes';
 import { createDeliveryService, type ConsumerOptions, type DeliveryServiceOptions } from './delivery-service';
+import { closeWithConnection } from './close-bullmq';
 import type { OutboxProcessor } from './outbox.types';
 import type { RepositoryFactory } from './resource-access';
 
@@ -98,7 +99,7 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
     },
     async stop() {
       await service.stop();
-      await Promise.all((viewQueues ?? []).slice(1).map((q) => q.close()));
+      await Promise.all((viewQueues ?? []).slice(1).map((q) => closeWithConnection(q)));
     },
   };
 }

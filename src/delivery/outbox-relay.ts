@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import { createQueue } from '../platform/queues';
+import { closeWithConnection } from './close-bullmq';
 import { jobsGone } from './job-state';
 import { outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
 
@@ -205,7 +206,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       if (pollTimer) clearInterval(pollTimer);
       if (reconcileTimer) clearInterval(reconcileTimer);
       await busy;
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      await Promise.all([...queues.values()].map((q) => closeWithConnection(q)));
     },
   };
 }
