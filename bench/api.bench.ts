@@ -26,7 +26,7 @@ import { systemClock } from '../src/platform/clock';
 import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
 import { openTestDb } from '../test/support/db';
-import { luhnCheckDigit, PERSONNUMMER_SYSTEM } from '../src/core/identity/personnummer';
+import { admissionBundle } from './support/synthetic';
 
 const quick = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_N ?? (quick ? 300 : 3000));
@@ -68,51 +68,11 @@ function summarize(lat: number[], errors: number, seconds: number): PhaseResult 
 
 const runId = randomBytes(3).toString('hex');
 let seq = 0;
-/** A valid personnummer (Luhn) for a synthetic person, unique within the run. */
-function personnummer(i: number): string {
-  const d = new Date(Date.UTC(1930, 0, 1) + (i % 20000) * 86_400_000);
-  const yymmdd = d.toISOString().slice(2, 10).replace(/-/g, '');
-  const serial = String(100 + Math.floor(i / 20000) * 7 + (i % 7))
-    .padStart(3, '0')
-    .slice(-3);
-  const nine = `${yymmdd}${serial}`;
-  return `${d.getUTCFullYear()}${nine.slice(2)}${luhnCheckDigit(nine)}`;
-}
-
 function bundle(): object {
-  const i = seq++;
-  const pnr = personnummer(i);
-  const encId = `${runId}-${i}`;
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [
-      {
-        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001',
-        resource: {
-          resourceType: 'Patient',
-          identifier: [{ system: PERSONNUMMER_SYSTEM, value: pnr }],
-          name: [{ family: 'Benchsson', given: ['Test'] }],
-          address: [{ use: 'home', city: 'Västerås', district: '1980' }],
-          generalPractitioner: [{ identifier: { system: 'urn:oid:1.2.752.29.4.19', value: 'SE2321000172-DEMO0101' } }],
-        },
-        request: { method: 'PUT', url: `Patient?identifier=${PERSONNUMMER_SYSTEM}|${pnr}` },
-      },
-      {
-        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002',
-        resource: {
-          resourceType: 'Encounter',
-          identifier: [{ system: 'urn:oid:1.2.752.29.4.19.bench', value: encId }],
-          status: 'in-progress',
-          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
-          subject: { reference: 'urn:uuid:00000000-0000-4000-8000-000000000001' },
-          serviceProvider: { reference: 'Organization/vastmanlands-sjukhus-vasteras' },
-          period: { start: new Date().toISOString() },
-        },
-        request: { method: 'PUT', url: `Encounter?identifier=urn:oid:1.2.752.29.4.19.bench|${encId}` },
-      },
-    ],
-  };
+  return admissionBundle(seq++, runId, {
+    hospital: 'Organization/vastmanlands-sjukhus-vasteras',
+    listedUnitHsaId: 'SE2321000172-DEMO0101',
+  });
 }
 
 async function waitReady(base: string, child: ChildProcess, ms = 120_000): Promise<void> {

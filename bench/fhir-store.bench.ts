@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Bundle } from '@medplum/fhirtypes';
-import { luhnCheckDigit, PERSONNUMMER_SYSTEM } from '../src/core/identity/personnummer';
+import { admissionBundle } from './support/synthetic';
 import { createFhirRouter } from '../src/fhir-api/fhir.router';
 import { createValidator } from '../src/fhir/validator';
 import { createLogger } from '../src/platform/logger';
@@ -31,45 +31,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runId = randomBytes(3).toString('hex');
 let seq = 0;
 
-function personnummer(i: number): string {
-  const d = new Date(Date.UTC(1930, 0, 1) + (i % 20000) * 86_400_000);
-  const nine = `${d.toISOString().slice(2, 10).replace(/-/g, '')}${String(100 + Math.floor(i / 20000)).slice(-3)}`;
-  return `${d.getUTCFullYear()}${nine.slice(2)}${luhnCheckDigit(nine)}`;
-}
-
 function bundle(): Bundle {
-  const i = seq++;
-  const pnr = personnummer(i);
-  const encId = `${runId}-${i}`;
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [
-      {
-        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001',
-        resource: {
-          resourceType: 'Patient',
-          identifier: [{ system: PERSONNUMMER_SYSTEM, value: pnr }],
-          name: [{ family: 'Benchsson', given: ['Test'] }],
-          address: [{ use: 'home', city: 'Västerås', district: '1980' }],
-        },
-        request: { method: 'PUT', url: `Patient?identifier=${PERSONNUMMER_SYSTEM}|${pnr}` },
-      },
-      {
-        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002',
-        resource: {
-          resourceType: 'Encounter',
-          identifier: [{ system: 'urn:oid:1.2.752.29.4.19.bench', value: encId }],
-          status: 'in-progress',
-          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
-          subject: { reference: 'urn:uuid:00000000-0000-4000-8000-000000000001' },
-          serviceProvider: { reference: 'Organization/hosp' },
-          period: { start: new Date().toISOString() },
-        },
-        request: { method: 'PUT', url: `Encounter?identifier=urn:oid:1.2.752.29.4.19.bench|${encId}` },
-      },
-    ],
-  };
+  return admissionBundle(seq++, runId, { hospital: 'Organization/hosp' });
 }
 
 interface Row {

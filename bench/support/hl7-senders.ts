@@ -9,17 +9,11 @@
  */
 import { Hl7Message } from '@medplum/core';
 import { Hl7Client } from '@medplum/hl7';
-import { luhnCheckDigit } from '../../src/core/identity/personnummer';
+import { personnummer } from './synthetic';
 
 const [port, stays, connections, runId, rate] = process.argv.slice(2);
 const interval = rate ? 1000 / Number(rate) : 0;
 let nextSlot = 0;
-
-function personnummer(i: number): string {
-  const d = new Date(Date.UTC(1930, 0, 1) + (i % 20000) * 86_400_000);
-  const nine = `${d.toISOString().slice(2, 10).replace(/-/g, '')}${String(100 + Math.floor(i / 20000)).slice(-3)}`;
-  return `${d.getUTCFullYear()}${nine.slice(2)}${luhnCheckDigit(nine)}`;
-}
 
 function adt(event: string, i: number, n: number): string {
   const visit = `B-${runId}-${i}`;
