@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   console.table({ latency });
   console.table({ stages });
   // It ends by itself now (the lingering handle was the ioredis connection BullMQ leaves open when given one:
-  // see src/delivery/close-bullmq.ts); exit anyway so `npm run bench` moves on whatever a library leaves behind.
+  // see src/platform/close-bullmq.ts); exit anyway so `npm run bench` moves on whatever a library leaves behind.
   process.exit(0);
 }
 

@@ -27,7 +27,7 @@ import {
   type RetryPolicy,
 } from './delivery.jobs';
 import { createDeliveryProcessor } from './delivery.worker';
-import { closeWithConnection, dropConnection } from './close-bullmq';
+import { closeWithConnection, dropConnection } from '../platform/close-bullmq';
 import { startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import type { OutboxProcessor } from './outbox.types';

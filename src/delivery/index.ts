@@ -11,7 +11,7 @@ import { deliveryOverview } from '../admin/delivery-admin.pg';
 import { createSubscriptionHooks } from '../subscriptions/subscription-access';
 import { subscriptionRoutes } from '../subscriptions/subscription.routes';
 import { createDeliveryService, type ConsumerOptions, type DeliveryServiceOptions } from './delivery-service';
-import { closeWithConnection } from './close-bullmq';
+import { closeWithConnection } from '../platform/close-bullmq';
 import type { OutboxProcessor } from './outbox.types';
 import type { RepositoryFactory } from './resource-access';
 

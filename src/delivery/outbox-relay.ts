@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import { createQueue } from '../platform/queues';
-import { closeWithConnection } from './close-bullmq';
+import { closeWithConnection } from '../platform/close-bullmq';
 import { jobsGone } from './job-state';
 import { outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
 

@@ -29,6 +29,7 @@ export interface QueueFactoryOptions {
   prefix: string;
 }
 
+/** Close with `closeWithConnection` (./close-bullmq): BullMQ leaves the connection it was given open. */
 export function createQueue<T>(name: string, o: QueueFactoryOptions, extra: Partial<QueueOptions> = {}): Queue<T> {
   const q = new Queue<T>(name, {
     connection: redisConnection(o.redisUrl),
@@ -42,6 +43,7 @@ export function createQueue<T>(name: string, o: QueueFactoryOptions, extra: Part
   return q;
 }
 
+/** Close with `closeWithConnection` (./close-bullmq), as queues. */
 export function createWorker<T>(
   name: string,
   processor: Processor<T>,
