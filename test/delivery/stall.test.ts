@@ -78,6 +78,8 @@ describe('events never stay stuck (stall causes found in review)', () => {
     );
     await repo.create(task('vasteras', 'stay-next'));
     await waitFor(() => rx.events().length === 1, 4000, 'the next notification');
+    // The receiver has the POST; the worker records the success when the answer is back.
+    await waitFor(() => service.breakers.state(rx.url) === 'closed', 4000, 'the breaker to close');
     expect(service.breakers.state(rx.url)).toBe('closed');
   });
 
