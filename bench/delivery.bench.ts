@@ -138,7 +138,8 @@ async function main(): Promise<void> {
     retry: { maxAttempts: 25, backoffMs: 1000 },
     concurrency: 32,
     deliveryConcurrency: Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 64),
-    pollMs: 20,
+    // The relay is woken by the store's NOTIFY at each commit; its poll (default 100 ms) is only the fallback.
+    ...(process.env.BENCH_RELAY_POLL_MS ? { pollMs: Number(process.env.BENCH_RELAY_POLL_MS) } : {}),
   });
   // Subscriptions (active directly: the handshake is not what is measured).
   const subs: string[] = [];

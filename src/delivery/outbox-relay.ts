@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Db } from '../store/db.port';
+import { OUTBOX_CHANNEL, type Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import { createQueue } from '../platform/queues';
 import { closeWithConnection } from '../platform/close-bullmq';
@@ -58,6 +58,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   );
   const holder = `${process.pid}-${randomUUID()}`;
   let running = false;
+  let listening: Promise<(() => Promise<void>) | undefined> | undefined;
   let progressReady: Promise<void> | undefined;
   let stopped = false;
   let busy: Promise<void> | undefined;
@@ -186,6 +187,11 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       if (running) return;
       running = true;
       pollTimer = setInterval(kick, pollMs);
+      // Woken by the store's NOTIFY at each commit that wrote outbox rows (any process); polling stays as a fallback.
+      listening = db.listen?.(OUTBOX_CHANNEL, kick).catch((err: unknown) => {
+        o.logger?.warn('outbox relay cannot LISTEN; polling only', { error: String(err) });
+        return undefined;
+      });
       reconcileTimer = setInterval(() => {
         reconcileOnce().catch((err: unknown) => o.logger?.warn('outbox reconciler failed', { error: String(err) }));
       }, reconcileMs);
@@ -205,6 +211,9 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       if (pollTimer) clearInterval(pollTimer);
       if (reconcileTimer) clearInterval(reconcileTimer);
+      await (
+        await listening
+      )?.();
       await busy;
       await Promise.all([...queues.values()].map((q) => closeWithConnection(q)));
     },

@@ -42,6 +42,12 @@ export async function openPglite(dataDir?: string): Promise<ClosableDb> {
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       return pg.transaction((tx) => fn(new PgliteTx(tx)));
     },
+    async listen(channel: string, onNotify: () => void) {
+      const unsubscribe = await pg.listen(channel, () => onNotify());
+      return async () => {
+        await unsubscribe();
+      };
+    },
     async close() {
       await pg.close();
     },

@@ -19,7 +19,16 @@ export interface Db {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   /** Which engine is behind this handle, for the few places that must know (benchmarks, diagnostics). */
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * Calls `onNotify` for every `NOTIFY` on `channel` (delivered when the notifying transaction commits, from any
+   * process). Resolves to a function that stops listening. Only on root handles; callers still poll as a fallback
+   * (a notification can be missed while the listening connection reconnects).
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
+
+/** The channel the store notifies when a statement wrote outbox rows (`src/store/write-sql.ts`). */
+export const OUTBOX_CHANNEL = 'svu_outbox';
 
 export interface ClosableDb extends Db {
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { accessPredicate, SqlParams } from './access-sql';
-import type { Db } from './db.port';
+import { OUTBOX_CHANNEL, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
 import { stayKeyOf } from './resource-util';
@@ -139,7 +139,10 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
        FROM input i JOIN cur c ON c.resource_type = i.resource_type AND c.id = i.id
        WHERE i.notify ORDER BY i.ord
      )
-     SELECT count(*)::int AS n FROM cur`,
+     SELECT count(*)::int AS n,
+            -- wake outbox relays (at commit; repeats within a transaction fold into one notification)
+            (SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) FROM (SELECT 1 FROM input WHERE notify LIMIT 1) w) AS woken
+       FROM cur`,
     [
       cols.type,
       cols.id,

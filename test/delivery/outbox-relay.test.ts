@@ -9,6 +9,8 @@ import type { OutboxEvent } from '../../src/delivery/outbox.types';
 import { startLocalRedis } from '../../src/platform/redis-server';
 import { redisConnection } from '../../src/platform/queues';
 import { waitFor } from './helpers';
+import { createRepository } from '../../src/store/repository.pg';
+import type { Task } from '@medplum/fhirtypes';
 
 async function insertRows(db: ClosableDb, n: number, stay = 's1'): Promise<void> {
   for (let i = 0; i < n; i++) {
@@ -42,6 +44,23 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
       const ids = (await q.getJobs(['waiting'])).map((j) => j.id).sort();
       expect(ids).toEqual(['ob-1', 'ob-2', 'ob-3', 'ob-4', 'ob-5']);
     }
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE dispatched_at IS NULL');
+    expect(rows[0]?.n).toBe(0);
+  });
+
+  it("when a resource write commits, then the relay is woken by the store's NOTIFY, not by its poll", async () => {
+    const prefix = uniquePrefix();
+    // Polling only once a minute: a prompt dispatch can only come from the notification.
+    const relay = createOutboxRelay({ db, redisUrl: testRedisUrl(), prefix, consumers: ['a'], pollMs: 60_000 });
+    closers.push(() => relay.stop());
+    relay.start();
+    await waitFor(async () => (await relay.lag()).pending === 0, 5000, 'the first pass');
+    await createRepository(db, { system: true }).create<Task>({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+    });
+    await waitFor(async () => (await relay.queues.get('a')!.getJobCountByTypes('waiting')) === 1, 3000, 'the dispatch');
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE dispatched_at IS NULL');
     expect(rows[0]?.n).toBe(0);
   });
