@@ -111,6 +111,24 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
     expect(rows.rows[0]?.stay_id).toBe(`stay-${jobs[0]?.id}`);
   });
 
+  it('when a message arrives while the queue stops, then it is left pending for the next start and stop completes', async () => {
+    const seen: (ApplyOutcome | undefined)[] = [];
+    const late = new ApplyQueue({
+      db,
+      logger: createLogger('error'),
+      lanes: 1,
+      batch: 10,
+      backlog: 100,
+      apply: async (_tx, batch) => batch.map(() => 'x'),
+      onApplied: (_job, outcome) => seen.push(outcome),
+    });
+    const stopping = late.stop();
+    late.enqueue({ id: -9, mapped: mapped(adt({ event: 'A01', visit: 'STOP-1' })), meta: { channel: 'mllp' } });
+    await stopping;
+    expect(seen).toEqual([undefined]);
+    expect(late.size).toBe(0);
+  });
+
   it('when the backlog is full, then room() waits until the queue drains below it', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));

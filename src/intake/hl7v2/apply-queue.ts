@@ -131,6 +131,11 @@ export class ApplyQueue {
   }
 
   enqueue(job: ApplyJob): void {
+    if (this.stopped) {
+      // Shutting down: the row stays `pending` and is applied at the next start.
+      this.o.onApplied?.(job, undefined);
+      return;
+    }
     if (this.queued.has(job.id)) return;
     this.queued.add(job.id);
     this.count++;
