@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Task } from '@medplum/fhirtypes';
-import type { ClosableDb } from '../../src/store/db.port';
 import { startLocalRedis } from '../../src/platform/redis-server';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
-import { eventNumbers, startReceiver, waitFor } from './helpers';
+import { eventNumbers, waitFor } from './helpers';
 import {
   createDeliveryService,
   fastOptions,
-  openDeliveryDb,
+  testResources,
   SALA,
   subscribe,
   subscriptionFor,
@@ -20,20 +19,8 @@ import {
 const focusOf = (r: { json: { entry?: { resource?: unknown }[] } }) => r.json.entry?.[1]?.resource as Task;
 
 describe('delivery under failure (real Redis, real HTTP receivers)', () => {
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  });
-  async function open(): Promise<ClosableDb> {
-    const db = await openDeliveryDb();
-    closers.push(() => db.close());
-    return db;
-  }
-  async function receiver() {
-    const r = await startReceiver();
-    closers.push(() => r.close());
-    return r;
-  }
+  const { closers, closeAll, open, receiver } = testResources();
+  afterEach(closeAll);
 
   it('when one endpoint hangs, then the others still get their notifications promptly', async () => {
     const db = await open();

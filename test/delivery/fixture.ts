@@ -11,7 +11,7 @@ import { SECRET_EXTENSION } from '../../src/subscriptions/subscription-model';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
 import { openTestDb } from '../support/db';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
-import { waitFor } from './helpers';
+import { startReceiver, waitFor } from './helpers';
 
 export const BASE = 'https://svu-gateway.dev/fhir';
 export const FHIR_BASE = 'http://gateway.test/fhir';
@@ -116,3 +116,27 @@ export function task(owner: string, stay: string, over: Partial<Task> = {}): Tas
 }
 
 export { createDeliveryService };
+
+/**
+ * Resources a test opens and `closeAll` closes after it, newest first (use `afterEach(closeAll)`): databases from
+ * `open()`, receivers from `receiver()`, anything else pushed on `closers`.
+ */
+export function testResources() {
+  const closers: (() => Promise<unknown>)[] = [];
+  return {
+    closers,
+    closeAll: async (): Promise<void> => {
+      for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+    },
+    open: async (): Promise<ClosableDb> => {
+      const db = await openDeliveryDb();
+      closers.push(() => db.close());
+      return db;
+    },
+    receiver: async () => {
+      const r = await startReceiver();
+      closers.push(() => r.close());
+      return r;
+    },
+  };
+}

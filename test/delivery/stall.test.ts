@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import type { Task } from '@medplum/fhirtypes';
-import type { ClosableDb } from '../../src/store/db.port';
 import { createQueue, createWorker } from '../../src/platform/queues';
 import { DELIVERY_QUEUE } from '../../src/delivery/delivery.jobs';
 import { createOutboxRelay } from '../../src/delivery/outbox-relay';
@@ -10,11 +9,11 @@ import { outboxJobId, type OutboxEvent } from '../../src/delivery/outbox.types';
 import { eventJobId, recordEvents } from '../../src/subscriptions/events.pg';
 import { SUBSCRIPTION_MATCH_CONSUMER } from '../../src/subscriptions/matcher';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
-import { startReceiver, waitFor } from './helpers';
+import { waitFor } from './helpers';
 import {
   createDeliveryService,
   fastOptions,
-  openDeliveryDb,
+  testResources,
   subscribe,
   subscriptionFor,
   SYSTEM,
@@ -42,20 +41,8 @@ async function failJobsFor(name: string, prefix: string, jobId: string): Promise
 }
 
 describe('events never stay stuck (stall causes found in review)', () => {
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  });
-  async function open(): Promise<ClosableDb> {
-    const db = await openDeliveryDb();
-    closers.push(() => db.close());
-    return db;
-  }
-  async function receiver() {
-    const r = await startReceiver();
-    closers.push(() => r.close());
-    return r;
-  }
+  const { closers, closeAll, open, receiver } = testResources();
+  afterEach(closeAll);
 
   it('when the breaker probe turns out to be a skipped event, then the endpoint is not blocked for ever', async () => {
     const db = await open();
