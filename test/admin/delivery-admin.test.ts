@@ -6,29 +6,26 @@ import { loadConfig } from '../../src/config/config';
 import { systemClock } from '../../src/platform/clock';
 import { createDeliveryCapability } from '../../src/delivery/index';
 import type { AuthContext } from '../../src/auth/auth-context';
-import { startReceiver, waitFor } from '../delivery/helpers';
+import { waitFor } from '../delivery/helpers';
 import {
   fastOptions,
-  openDeliveryDb,
   quietLogger,
   subscribe,
   subscriptionFor,
   SYSTEM,
   task,
   testRepos,
+  testResources,
   VASTERAS,
 } from '../delivery/fixture';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 
 describe('delivery admin view', () => {
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  });
+  const { closers, closeAll, open, receiver: startedReceiver } = testResources();
+  afterEach(closeAll);
 
   it('when deliveries happened, then the admin API lists them by endpoint and status, and metrics count them', async () => {
-    const db = await openDeliveryDb();
-    closers.push(() => db.close());
+    const db = await open();
     const metrics = new Registry();
     const config = loadConfig({ NODE_ENV: 'test', QUEUE_PREFIX: uniquePrefix(), PUBLIC_BASE_URL: 'http://gw.test' });
     const cap = createDeliveryCapability(
@@ -51,8 +48,7 @@ describe('delivery admin view', () => {
     app.get('/metrics', async (_req, res) => void res.type('text/plain').send(await metrics.metrics()));
     await cap.start!(new Set(['worker']));
     closers.push(() => cap.stop!());
-    const receiver = await startReceiver();
-    closers.push(() => receiver.close());
+    const receiver = await startedReceiver();
 
     await subscribe(db, VASTERAS, subscriptionFor(receiver.url));
     await testRepos()(db, SYSTEM).create(task('vasteras', 'adm'));

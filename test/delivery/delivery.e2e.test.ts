@@ -1,36 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Task } from '@medplum/fhirtypes';
-import type { ClosableDb } from '../../src/store/db.port';
 import { verifySignature } from '../../src/delivery/signature';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
-import { eventNumbers, notificationType, startReceiver, waitFor } from './helpers';
-import {
-  createDeliveryService,
-  fastOptions,
-  openDeliveryDb,
-  subscribe,
-  subscriptionFor,
-  SYSTEM,
-  task,
-  testRepos,
-  VASTERAS,
-} from './fixture';
+import { eventNumbers, notificationType, waitFor } from './helpers';
+import { subscribe, subscriptionFor, SYSTEM, task, testRepos, testResources, VASTERAS } from './fixture';
 
 describe('delivery end to end (real Redis, real HTTP receivers)', () => {
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  });
-  async function setup(over = {}) {
-    const db: ClosableDb = await openDeliveryDb();
-    closers.push(() => db.close());
-    const service = createDeliveryService(fastOptions(db, over));
-    service.start();
-    closers.push(() => service.stop());
-    const receiver = await startReceiver();
-    closers.push(() => receiver.close());
-    return { db, service, receiver };
-  }
+  const { closeAll, setup } = testResources();
+  afterEach(closeAll);
 
   it('when a Task is created for the subscriber, then a signed history notification arrives after the handshake', async () => {
     const { db, receiver } = await setup();

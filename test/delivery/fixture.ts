@@ -119,24 +119,34 @@ export { createDeliveryService };
 
 /**
  * Resources a test opens and `closeAll` closes after it, newest first (use `afterEach(closeAll)`): databases from
- * `open()`, receivers from `receiver()`, anything else pushed on `closers`.
+ * `open()`, receivers from `receiver()`, services from `setup()`, anything else pushed on `closers`.
  */
 export function testResources() {
   const closers: (() => Promise<unknown>)[] = [];
+  const open = async (): Promise<ClosableDb> => {
+    const db = await openDeliveryDb();
+    closers.push(() => db.close());
+    return db;
+  };
+  const receiver = async () => {
+    const r = await startReceiver();
+    closers.push(() => r.close());
+    return r;
+  };
   return {
     closers,
     closeAll: async (): Promise<void> => {
       for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
     },
-    open: async (): Promise<ClosableDb> => {
-      const db = await openDeliveryDb();
-      closers.push(() => db.close());
-      return db;
-    },
-    receiver: async () => {
-      const r = await startReceiver();
-      closers.push(() => r.close());
-      return r;
+    open,
+    receiver,
+    /** A database, a started delivery service (`fastOptions` + `over`) and a receiver. */
+    setup: async (over: Partial<DeliveryServiceOptions> = {}) => {
+      const db = await open();
+      const service = createDeliveryService(fastOptions(db, over));
+      service.start();
+      closers.push(() => service.stop());
+      return { db, service, receiver: await receiver() };
     },
   };
 }

@@ -10,19 +10,17 @@ import { EXT } from '../../src/subscriptions/topics';
 import { SHAPE_EXTENSION } from '../../src/subscriptions/subscription-model';
 import { protectIdentity } from '../../src/subscriptions/notification';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
-import { eventNumbers, notificationType, startReceiver, waitFor } from '../delivery/helpers';
+import { eventNumbers, notificationType, waitFor } from '../delivery/helpers';
 import {
   BASE,
-  createDeliveryService,
-  fastOptions,
   FHIR_BASE,
-  openDeliveryDb,
   SALA,
   subscribe,
   subscriptionFor,
   SYSTEM,
   task,
   testRepos,
+  testResources,
   VASTERAS,
 } from '../delivery/fixture';
 
@@ -64,20 +62,8 @@ function appAs(db: ClosableDb, scope: AccessScope) {
 }
 
 describe('subscriptions (rest-hook criteria and backport topics)', () => {
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  });
-  async function setup() {
-    const db = await openDeliveryDb();
-    closers.push(() => db.close());
-    const service = createDeliveryService(fastOptions(db));
-    service.start();
-    closers.push(() => service.stop());
-    const receiver = await startReceiver();
-    closers.push(() => receiver.close());
-    return { db, service, receiver };
-  }
+  const { closeAll, setup } = testResources();
+  afterEach(closeAll);
 
   it('when a municipality subscribes to another organisation’s Tasks, then the create is refused', async () => {
     const { db, receiver } = await setup();
