@@ -36,6 +36,17 @@ function one(v: unknown, name: string): string | undefined {
   return v;
 }
 
+/** The `within` query parameter of the due-soon views: an ISO 8601 duration, PT24H when absent (400 otherwise). */
+function withinOf(v: unknown): string {
+  const within = one(v, 'within') ?? 'PT24H';
+  try {
+    parseDuration(within);
+  } catch {
+    throw new GatewayError('bad-request', `within must be an ISO 8601 duration such as PT24H, not ${within}`);
+  }
+  return within;
+}
+
 /**
  * Deadline views under `/admin/api`: the due-soon list of one organisation (also open to that organisation's
  * own client) and the deviations per party, kind of obligation and month. Runs after the auth middleware.
@@ -50,12 +61,7 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
     if (!auth.admin && auth.access.organization !== organization) {
       throw new GatewayError('forbidden', 'a client may only see the due-soon list of its own organisation');
     }
-    const within = one(req.query.within, 'within') ?? 'PT24H';
-    try {
-      parseDuration(within);
-    } catch {
-      throw new GatewayError('bad-request', `within must be an ISO 8601 duration such as PT24H, not ${within}`);
-    }
+    const within = withinOf(req.query.within);
     const now = o.clock.now();
     const until = addOffset(now, within);
     const items = await dueSoon(o.db, organization, now, until);
@@ -73,12 +79,7 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
         ? (one(req.query.organization, 'organization') ?? auth.access.organization)
         : auth.access.organization;
       if (!owner) throw new GatewayError('bad-request', 'organization=Organization/<id> is required');
-      const within = one(req.query.within, 'within') ?? 'PT24H';
-      try {
-        parseDuration(within);
-      } catch {
-        throw new GatewayError('bad-request', `within must be an ISO 8601 duration such as PT24H, not ${within}`);
-      }
+      const within = withinOf(req.query.within);
       const now = o.clock.now();
       const items = await dueSoon(o.db, owner, now, addOffset(now, within), 500);
       const ids = items.map((i) => i.task.slice('Task/'.length));

@@ -4,20 +4,13 @@
  * Sunday of October 01:00 UTC. Instants are epoch milliseconds; calendar dates are `YYYY-MM-DD` strings.
  */
 
-import { utcFields } from './fast-iso';
+import { utcFields, type UtcFields } from './fast-iso';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export interface LocalParts {
-  year: number;
-  month: number; // 1–12
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  ms: number;
-}
+/** Wall-clock fields in Stockholm (month 1–12). */
+export type LocalParts = Omit<UtcFields, 'weekday'>;
 
 /** Last Sunday of a month (1–12) at 01:00 UTC, as epoch ms. */
 function lastSundayAt0100Utc(year: number, month: number): number {
