@@ -18,11 +18,8 @@ import { admissionBundle } from './support/synthetic';
 import { createFhirRouter } from '../src/fhir-api/fhir.router';
 import { createValidator } from '../src/fhir/validator';
 import { createLogger } from '../src/platform/logger';
-import type { ClosableDb } from '../src/store/db.port';
-import { openPglite } from '../src/store/db.pglite';
-import { openPostgres } from '../src/store/db.pg';
-import { migrate } from '../src/store/migrate';
 import { createRepository } from '../src/store/repository.pg';
+import { openTestDb } from '../test/support/db';
 
 const quick = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_N ?? (quick ? 400 : 4000));
@@ -81,35 +78,11 @@ async function closedLoop(
   return { store, path, requests: n, errors, perSecond: Math.round(lat.length / secs), p50Ms: pct(50), p99Ms: pct(99) };
 }
 
-async function openDb(kind: 'pglite' | 'postgres'): Promise<{ db: ClosableDb; drop: () => Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await openPglite();
-    await migrate(db);
-    return { db, drop: () => db.close() };
-  }
-  const url = process.env.DATABASE_URL!;
-  const name = `svu_bench_${randomBytes(4).toString('hex')}`;
-  const admin = openPostgres(url, { max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  const db = openPostgres(u.toString(), { max: 20 });
-  await migrate(db);
-  return {
-    db,
-    drop: async () => {
-      await db.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.close();
-    },
-  };
-}
-
 const rows: Row[] = [];
 const validator = await createValidator();
 const kinds: ('pglite' | 'postgres')[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 for (const kind of kinds) {
-  const { db, drop } = await openDb(kind);
+  const db = await openTestDb(kind, { max: 20 }); // a fresh database, dropped by close()
   const repo = createRepository(db, { system: true });
   rows.push(
     await closedLoop(
@@ -150,7 +123,7 @@ for (const kind of kinds) {
     }),
   );
   await new Promise((r) => server.close(r));
-  await drop();
+  await db.close();
 }
 
 console.log(

@@ -26,10 +26,8 @@ import { createIntakeCapability } from '../src/intake';
 import { systemClock } from '../src/platform/clock';
 import { createLogger } from '../src/platform/logger';
 import type { ClosableDb } from '../src/store/db.port';
-import { openPglite } from '../src/store/db.pglite';
-import { openPostgres } from '../src/store/db.pg';
-import { migrate } from '../src/store/migrate';
 import { createRepository } from '../src/store/repository.pg';
+import { openTestDb } from '../test/support/db';
 
 const quick = process.env.BENCH_QUICK === '1';
 const STAYS = Number(process.env.BENCH_N ?? (quick ? 100 : 1000));
@@ -69,35 +67,8 @@ async function postgresCpuSeconds(db: ClosableDb): Promise<number | undefined> {
   return ticks / 100;
 }
 
-async function openStore(kind: 'pglite' | 'postgres'): Promise<{ db: ClosableDb; drop(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await openPglite();
-    await migrate(db);
-    return { db, drop: () => db.close() };
-  }
-  const url = process.env.DATABASE_URL ?? '';
-  const name = `svu_bench_ingest_${runId}`;
-  const admin = openPostgres(url, { max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.close();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  const db = openPostgres(u.toString(), { max: 20 });
-  await migrate(db);
-  return {
-    db,
-    async drop() {
-      await db.close();
-      const a = openPostgres(url, { max: 1 });
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.close();
-    },
-  };
-}
-
 async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', rate?: number) {
-  const store = await openStore(kind);
-  const db = store.db;
+  const db = await openTestDb(kind, { max: 20 }); // a fresh database, dropped by close()
   const config = loadConfig({
     NODE_ENV: 'production',
     MLLP_PORT: '0',
@@ -174,7 +145,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
   });
   const tasks = await repo.search<Task>('Task', { code: 'inskrivningsmeddelande', _count: '1', _total: 'accurate' });
   await intake.stop?.();
-  await store.drop();
+  await db.close();
   return {
     store: kind,
     ackAfter,

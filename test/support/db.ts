@@ -13,7 +13,10 @@ export function testDatabases(): ('pglite' | 'postgres')[] {
   return process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 }
 
-export async function openTestDb(kind: 'pglite' | 'postgres' = 'pglite'): Promise<ClosableDb> {
+export async function openTestDb(
+  kind: 'pglite' | 'postgres' = 'pglite',
+  opts: { max?: number } = {},
+): Promise<ClosableDb> {
   if (kind === 'pglite') {
     const db = await openPglite();
     await migrate(db);
@@ -27,7 +30,7 @@ export async function openTestDb(kind: 'pglite' | 'postgres' = 'pglite'): Promis
   await admin.close();
   const u = new URL(url);
   u.pathname = `/${name}`;
-  const db = openPostgres(u.toString(), { max: 10 });
+  const db = openPostgres(u.toString(), { max: opts.max ?? 10 });
   await migrate(db);
   return {
     ...db,
