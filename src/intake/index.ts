@@ -7,7 +7,7 @@ import type { Db } from '../store/db.port';
 import type { RepositoryHooks } from '../store/repository.port';
 import { intakeAdminRoutes } from './admin.routes';
 import { intakeHooks as buildHooks } from './fhir/intake-hooks';
-import { applyStays } from './hl7v2/apply-stays';
+import { applyStays, sendingHospital } from './hl7v2/apply-stays';
 import { hl7Routes } from './hl7v2/hl7.routes';
 import { startMllpServer, type MllpServer } from './hl7v2/mllp-server';
 import { ApplyQueue, type ApplyJob, type ApplyOutcome, type ReceiveMeta, type StayMessage } from './hl7v2/apply-queue';
@@ -17,8 +17,6 @@ import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import { applyMetrics, intakeMetrics } from './intake-metrics';
-import { GatewayError } from '../platform/errors';
-import { IDENTIFIER_SYSTEM } from '../fhir/constants';
 
 export interface IntakeServices {
   deps: StayApplierDeps;
@@ -87,20 +85,8 @@ export function intakeServices(ctx: AppContext): IntakeServices {
   });
   late.observeApply = applyMetrics(ctx.metrics, () => queue.size);
   // Over HTTP a hospital client may only send its own stays: checked before the message is stored and acknowledged.
-  const precheck = async (m: StayMessage, meta: ReceiveMeta): Promise<void> => {
-    const hospital = await deps.orgs.lookup(
-      intakeRepository(ctx.db),
-      IDENTIFIER_SYSTEM.hsaId,
-      m.encounter.hospitalHsaId,
-      ctx.clock.now().getTime(),
-    );
-    if (meta.organization && meta.organization !== hospital?.reference) {
-      throw new GatewayError(
-        'forbidden',
-        `the message is for hospital ${m.encounter.hospitalHsaId}, which is not the sending client's organization ${meta.organization}`,
-        [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
-      );
-    }
+  const precheck = async (mapped: StayMessage, meta: ReceiveMeta): Promise<void> => {
+    await sendingHospital(intakeRepository(ctx.db), deps, { mapped, meta }, ctx.clock.now().getTime());
   };
   const log = new MessageLog(ctx.db);
   const processMessage = createHl7Processor({

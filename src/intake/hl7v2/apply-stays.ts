@@ -6,7 +6,7 @@ import { GatewayError } from '../../platform/errors';
 import type { PreparedWrite } from '../../store/bundle';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import type { WriteOptions } from '../../store/repository.port';
+import type { FhirRepository, WriteOptions } from '../../store/repository.port';
 import type { CurrentRow } from '../../store/write-sql';
 import { writeOptions, type StayApplierDeps } from '../stay/apply-stay';
 import { storeAndLoadFactsOfStays } from '../stay/fact-store';
@@ -28,6 +28,31 @@ interface Stay {
 const keyOf = (k: { system: string; value: string }) => `${k.system}|${k.value}`;
 const parse = <T extends Resource>(row: StayRow | undefined): T | undefined =>
   row?.row.content ? (JSON.parse(row.row.content) as T) : undefined;
+
+/**
+ * The hospital a message is about (its Organization by HSA-id, else a logical reference). Over HTTP a hospital
+ * client may only send its own stays: `forbidden` when `meta.organization` is another one.
+ */
+export async function sendingHospital(
+  repo: FhirRepository,
+  deps: Pick<StayApplierDeps, 'orgs'>,
+  job: Job,
+  nowMs: number,
+): Promise<Reference<Organization>> {
+  const hsaId = job.mapped.encounter.hospitalHsaId;
+  const hospital = (await deps.orgs.lookup(repo, IDENTIFIER_SYSTEM.hsaId, hsaId, nowMs)) ?? {
+    type: 'Organization',
+    identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: hsaId },
+  };
+  if (job.meta.organization && job.meta.organization !== hospital.reference) {
+    throw new GatewayError(
+      'forbidden',
+      `the message is for hospital ${hsaId}, which is not the sending client's organization ${job.meta.organization}`,
+      [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
+    );
+  }
+  return hospital;
+}
 
 /**
  * Applies a batch of mapped ADT messages in the caller's transaction with a handful of statements whatever the
@@ -94,21 +119,7 @@ export async function applyStays(
   const nowMs = nowDate.getTime();
   const now = nowDate.toISOString();
   const hospitals = new Map<Job, Reference<Organization>>();
-  for (const job of jobs) {
-    const hsaId = job.mapped.encounter.hospitalHsaId;
-    const hospital = (await deps.orgs.lookup(repo, IDENTIFIER_SYSTEM.hsaId, hsaId, nowMs)) ?? {
-      type: 'Organization',
-      identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: hsaId },
-    };
-    if (job.meta.organization && job.meta.organization !== hospital.reference) {
-      throw new GatewayError(
-        'forbidden',
-        `the message is for hospital ${hsaId}, which is not the sending client's organization ${job.meta.organization}`,
-        [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
-      );
-    }
-    hospitals.set(job, hospital);
-  }
+  for (const job of jobs) hospitals.set(job, await sendingHospital(repo, deps, job, nowMs));
   const writeOf = (job: Job): WriteOptions => writeOptions(hospitals.get(job)?.reference);
 
   // Patients: each message in order, as one by one would.

@@ -126,6 +126,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
   }
 
   async function process(raw: string, meta: ReceiveMeta): Promise<Hl7Outcome> {
+    const receivedAt = performance.now();
     const today = clock.now().toISOString().slice(0, 10);
     const parsed: Parsed = meta.truncatedFrom
       ? tooLarge(raw, meta.truncatedFrom)
@@ -185,7 +186,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
     if (decided.status !== 'pending' || !parsed.ok || parsed.mapped.kind !== 'stay') {
       return { ...decided, ack: ack(decided.ackCode, decided.error), duplicate: false };
     }
-    const job = { id: logged.id, mapped: parsed.mapped, meta, receivedAt: performance.now() };
+    const job = { id: logged.id, mapped: parsed.mapped, meta, receivedAt };
     if (deps.ackAfter === 'stored') {
       queue.enqueue(job);
       return { status: 'pending', ackCode: 'AA', ack: ack('AA'), duplicate: false, messageId: logged.id };
