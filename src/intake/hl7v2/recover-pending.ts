@@ -52,12 +52,15 @@ async function handOver(
   const id = Number(row.id);
   const parsed = parseAndMap(row.raw, profiles, today);
   if (parsed.ok && parsed.mapped.kind === 'stay') {
-    const r = await db.query(
-      `UPDATE hl7_message SET status = 'pending', error_code = NULL, error_reason = NULL, processed_at = NULL
-       WHERE id = $1 AND status = $2`,
-      [id, from],
-    );
-    if (r.rowCount === 0) return { status: 'unchanged' };
+    // Recovery reads rows that are `pending` already; a reprocessed one becomes `pending` again first.
+    if (from !== 'pending') {
+      const r = await db.query(
+        `UPDATE hl7_message SET status = 'pending', error_code = NULL, error_reason = NULL, processed_at = NULL
+         WHERE id = $1 AND status = $2`,
+        [id, from],
+      );
+      if (r.rowCount === 0) return { status: 'unchanged' };
+    }
     queue.enqueue({ id, mapped: parsed.mapped, meta: { channel: row.channel, remote: row.remote ?? undefined } });
     return { status: 'pending' };
   }
