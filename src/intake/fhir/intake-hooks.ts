@@ -5,7 +5,7 @@ import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
-import { lockStay } from '../stay/fact-store';
+import { lockStays } from '../stay/stay-rows.pg';
 import { factsFromEncounterChange } from './encounter-diff';
 
 async function readOrUndefined<T extends Patient | Organization>(
@@ -72,7 +72,7 @@ async function patientRoutingChanged(
   for (const enc of stays.resources) {
     if (!enc.id || !OPEN_STAY.has(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
     const stayId = enc.id;
-    await lockStay(tx, stayId);
+    await lockStays(tx, [stayId]);
     await applyStayFacts(tx, repo, deps, {
       stayId,
       facts: [
@@ -116,7 +116,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
       });
       if (drafts.length === 0) return;
       const stayId = change.id;
-      await lockStay(tx, stayId);
+      await lockStays(tx, [stayId]);
       const facts = drafts.map((f) => ({ ...f, stayId }));
       await applyStayFacts(tx, repo, deps, {
         stayId,

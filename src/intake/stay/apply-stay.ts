@@ -28,8 +28,6 @@ export interface ApplyStayInput {
   encounter: Reference<Encounter>;
   /** The hospital's tenant (`Organization/<id>`), stamped on intake's writes so the hospital's client sees them. */
   authorOrganization?: string;
-  /** Runs after evaluation and before the Tasks are reconciled (the HL7 path writes the Encounter here). */
-  onEvaluated?: (evaluation: StayEvaluation) => Promise<void>;
 }
 
 export interface ApplyStayResult {
@@ -58,7 +56,6 @@ export async function applyStayFacts(
 ): Promise<ApplyStayResult> {
   const { added: newFacts, all } = await storeAndLoadFacts(tx, input.stayId, input.facts, input.source);
   const evaluation = evaluateStay(all, await deps.agreement());
-  await input.onEvaluated?.(evaluation);
   const parties: Party[] = evaluation.tasks.flatMap((t) => [t.owner, t.requester]);
   const now = deps.clock.now();
   const party = await deps.orgs.resolver(repo, parties, now.getTime());

@@ -1,15 +1,6 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 
-/**
- * Serialises all work on one stay across processes and connections: a transaction-scoped advisory lock on
- * the stay key (PostgreSQL; on PGlite, which has one connection, transactions are serial anyway and the
- * call is cheap).
- */
-export async function lockStay(tx: Db, key: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`stay:${key}`]);
-}
-
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
 function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
   const seen = new Set<string>();
@@ -38,28 +29,8 @@ function factParams(facts: readonly StayFact[], source: string): unknown[] {
 const parseBody = (body: StayFact | string): StayFact =>
   typeof body === 'string' ? (JSON.parse(body) as StayFact) : body;
 
-/** Stores facts (one statement); a fact id seen before is ignored. Returns how many were new. */
-export async function storeFacts(tx: Db, facts: readonly StayFact[], source: 'hl7' | 'fhir'): Promise<number> {
-  const unique = uniqueFacts(facts);
-  if (unique.length === 0) return 0;
-  const r = await tx.query<{ n: number }>(
-    `${INSERT_FACTS} SELECT count(*)::int AS n FROM ins`,
-    factParams(unique, source),
-  );
-  return Number(r.rows[0]?.n ?? 0);
-}
-
-/** Every stored fact of a stay (the engine orders them itself). */
-export async function loadFacts(tx: Db, stayId: string): Promise<StayFact[]> {
-  const r = await tx.query<{ body: StayFact | string }>(
-    'SELECT body FROM stay_fact WHERE stay_id = $1 ORDER BY at, fact_id',
-    [stayId],
-  );
-  return r.rows.map((row) => parseBody(row.body));
-}
-
 /**
- * `storeFacts` then `loadFacts` for several stays in one round trip: the new rows come from the INSERT's
+ * Stores facts (a fact id seen before is ignored) and loads every fact of several stays, in one round trip: the new rows come from the INSERT's
  * RETURNING (a statement does not see its own inserts), the earlier ones from the table. Call it after the stays'
  * locks (a separate statement, so this statement's snapshot sees everything committed before they were granted).
  * Returns, per stay id, every fact (ordered by time) and how many were new.

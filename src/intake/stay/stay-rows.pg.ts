@@ -75,8 +75,10 @@ export async function readStayRows(
 }
 
 /**
- * Takes the transaction-scoped advisory locks of several stays at once, in a fixed (sorted) order so two batches
- * never wait on each other in a cycle. Keys as `lockStay` takes them (`stay:<key>`).
+ * Serialises all work on stays across processes and connections (HL7 batches, FHIR push): transaction-scoped
+ * advisory locks on the keys (`stay:<stay id>`, `stay:visit:<system|value>`, `stay:patient:<system|value>`), taken
+ * in a fixed (sorted) order so two transactions never wait on each other in a cycle. On PGlite, which has one
+ * connection, transactions are serial anyway and the call is cheap.
  */
 export async function lockStays(tx: Db, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
