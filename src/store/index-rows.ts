@@ -120,6 +120,7 @@ function referenceRows(def: ParamDef, v: unknown, out: Row[]): void {
 export function indexRows(resource: Resource): IndexColumns {
   const rows: Row[] = [];
   for (const def of SEARCH_PARAMS[resource.resourceType] ?? []) {
+    if (def.indexAs) continue; // its values are the rows of the parameter it aliases
     for (const path of def.paths) {
       for (const v of valuesAt(resource, path)) {
         switch (def.type) {

@@ -11,8 +11,13 @@ export interface ParamDef {
   type: ParamType;
   /** Dotted property paths (arrays are flattened at every step). */
   paths: string[];
-  /** For references: only targets of these types are indexed under this name (e.g. Task `patient`). */
+  /** For references: only targets of these types match under this name (e.g. Task `patient`). */
   targets?: string[];
+  /**
+   * Searched through the index rows of another parameter of the same type with the same paths (Task `patient` and
+   * `for` through `subject`): the rows are written once, and `targets` narrows them at search time.
+   */
+  indexAs?: string;
   description: string;
 }
 
@@ -30,6 +35,9 @@ const COMMON: ParamDef[] = [
   p('_security', 'token', 'meta.security', 'Security labels in meta.security'),
   p('_profile', 'uri', 'meta.profile', 'Profiles claimed in meta.profile'),
 ];
+
+/** `def` searched through the rows of `of` (see ParamDef.indexAs). */
+const alias = (def: ParamDef, of: string): ParamDef => ({ ...def, indexAs: of });
 
 const identifier = p('identifier', 'token', 'identifier', 'An identifier (system|value or value alone)');
 
@@ -50,7 +58,7 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
   Encounter: [
     identifier,
     p('subject', 'reference', 'subject', 'The patient (any subject)'),
-    p('patient', 'reference', 'subject', 'The patient', ['Patient']),
+    alias(p('patient', 'reference', 'subject', 'The patient', ['Patient']), 'subject'),
     p('status', 'token', 'status', 'planned | in-progress | finished | cancelled | ...'),
     p('class', 'token', 'class', 'Encounter class (IMP for inpatient)'),
     p('type', 'token', 'type', 'Encounter type'),
@@ -62,8 +70,8 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
   Task: [
     identifier,
     p('subject', 'reference', 'for', 'Task.for (any type)'),
-    p('patient', 'reference', 'for', 'Task.for when a Patient', ['Patient']),
-    p('for', 'reference', 'for', 'Task.for (alias of subject)'),
+    alias(p('patient', 'reference', 'for', 'Task.for when a Patient', ['Patient']), 'subject'),
+    alias(p('for', 'reference', 'for', 'Task.for (alias of subject)'), 'subject'),
     p('encounter', 'reference', 'encounter', 'The stay the task belongs to'),
     p('focus', 'reference', 'focus', 'What the task is about'),
     p('status', 'token', 'status', 'requested | received | accepted | rejected | completed | cancelled | ...'),
@@ -83,7 +91,7 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
   CarePlan: [
     identifier,
     p('subject', 'reference', 'subject', 'The patient (any subject)'),
-    p('patient', 'reference', 'subject', 'The patient', ['Patient']),
+    alias(p('patient', 'reference', 'subject', 'The patient', ['Patient']), 'subject'),
     p('encounter', 'reference', 'encounter', 'The stay'),
     p('status', 'token', 'status', 'draft | active | completed | ...'),
     p('intent', 'token', 'intent', 'Plan intent'),
@@ -119,7 +127,7 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
     p('date', 'date', 'recorded', 'When the event was recorded'),
     p('agent', 'reference', 'agent.who', 'Who took part'),
     p('entity', 'reference', 'entity.what', 'What was used'),
-    p('patient', 'reference', 'entity.what', 'Patient among the entities', ['Patient']),
+    alias(p('patient', 'reference', 'entity.what', 'Patient among the entities', ['Patient']), 'entity'),
     p('type', 'token', 'type', 'Event type'),
     p('subtype', 'token', 'subtype', 'Event subtype'),
     p('action', 'token', 'action', 'C | R | U | D | E'),
@@ -142,4 +150,15 @@ const byName = new Map<string, Map<string, ParamDef>>(
 
 export function getParam(resourceType: string, name: string): ParamDef | undefined {
   return byName.get(resourceType)?.get(name);
+}
+
+/**
+ * Where `def`'s values are in `fhir_search`: the stored parameter name, and (for a reference parameter narrowed
+ * to some target types) an SQL condition on `<alias>.system`.
+ */
+export function storedParam(def: ParamDef): { param: string; targets?: string[] } {
+  return {
+    param: def.indexAs ?? def.name,
+    ...(def.targets && def.type === 'reference' ? { targets: def.targets } : {}),
+  };
 }

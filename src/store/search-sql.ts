@@ -2,7 +2,7 @@ import { GatewayError } from '../platform/errors';
 import { accessPredicate, SqlParams } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
 import type { AccessScope, SearchParams } from './repository.port';
-import { getParam, type ParamDef } from './search-params';
+import { getParam, storedParam, type ParamDef } from './search-params';
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
@@ -143,8 +143,13 @@ function paramCondition(type: string, typeP: string, key: string, value: string,
   if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
   if (modifier && !MODIFIERS[def.type].includes(modifier))
     throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
-  const sub = (cond: string) =>
-    `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(name)}${cond ? ` AND ${cond}` : ''}`;
+  const stored = storedParam(def);
+  const sub = (cond: string) => {
+    const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
+    if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
+    if (cond) conds.push(cond);
+    return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')}`;
+  };
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
     return `r.id ${value === 'true' ? 'NOT IN' : 'IN'} (${sub('')})`;
@@ -169,8 +174,10 @@ function sortClause(type: string, sort: string | undefined, params: SqlParams): 
       const def = getParam(type, name);
       if (!def) throw bad(`Cannot sort ${type} by unknown parameter '${name}'`);
       const col = def.type === 'date' ? (desc ? 'max(s.hi)' : 'min(s.lo)') : desc ? 'max(s.value)' : 'min(s.value)';
+      const stored = storedParam(def);
+      const narrow = stored.targets ? ` AND s.system = ANY(${params.add(stored.targets)}::text[])` : '';
       parts.push(
-        `(SELECT ${col} FROM fhir_search s WHERE s.resource_type = r.resource_type AND s.resource_id = r.id AND s.param = ${params.add(name)}) ${dir} NULLS LAST`,
+        `(SELECT ${col} FROM fhir_search s WHERE s.resource_type = r.resource_type AND s.resource_id = r.id AND s.param = ${params.add(stored.param)}${narrow}) ${dir} NULLS LAST`,
       );
     }
   }
@@ -184,7 +191,12 @@ function parseIncludes(type: string, values: string[]): IncludeSpec[] {
     const def = src === type ? getParam(type, param) : undefined;
     if (!def || def.type !== 'reference')
       throw bad(`_include '${v}' is not supported: use ${type}:<reference parameter>[:TargetType], e.g. Task:patient`);
-    return { param, ...(target ? { targetType: target } : {}) };
+    // an alias narrowed to one target type (Task:patient) includes that type through its stored rows
+    const stored = storedParam(def);
+    if (target && stored.targets && !stored.targets.includes(target))
+      throw bad(`_include '${v}': ${type}:${param} never points to ${target}`);
+    const targetType = target ?? (stored.targets?.length === 1 ? stored.targets[0] : undefined);
+    return { param: stored.param, ...(targetType ? { targetType } : {}) };
   });
 }
 

@@ -263,6 +263,29 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     expect((await repo.search('Task', { owner, _summary: 'count' })).total).toBe(3);
   });
 
+  it('when Task.for is searched as patient, for or subject, then one set of index rows answers all three', async () => {
+    const owner = `Organization/alias-${kind}`;
+    const p = await repo.create(patient('195505051234'));
+    const onPatient = await repo.create(task('kallelse-sip', owner, `Patient/${p.id}`, 'Encounter/e9'));
+    const onGroup = await repo.create(task('kallelse-sip', owner, `Group/${p.id}`, 'Encounter/e9'));
+    const ids = async (q: Record<string, string | string[]>) =>
+      (await repo.search('Task', { owner, ...q, _sort: '_id' })).resources.map((t) => t.id);
+    const both = [onPatient.id, onGroup.id].sort();
+    // `patient` is `subject` narrowed to Patient targets: a bare id must not find the Group one
+    expect(await ids({ patient: p.id! })).toEqual([onPatient.id]);
+    expect(await ids({ patient: `Patient/${p.id}` })).toEqual([onPatient.id]);
+    expect(await ids({ for: p.id! })).toEqual(both);
+    expect(await ids({ subject: `Group/${p.id}` })).toEqual([onGroup.id]);
+    expect(await ids({ 'patient:missing': 'true' })).toEqual([onGroup.id]);
+    const withPatients = await repo.search('Task', { owner, _include: 'Task:patient' });
+    expect(withPatients.included.map((r) => `${r.resourceType}/${r.id}`)).toEqual([`Patient/${p.id}`]);
+    const rows = await db.query<{ param: string }>(
+      "SELECT param FROM fhir_search WHERE resource_type = 'Task' AND resource_id = $1 AND system IN ('Patient', 'Group')",
+      [onPatient.id],
+    );
+    expect(rows.rows.map((r) => r.param)).toEqual(['subject']);
+  });
+
   it('when names are searched, then matching is by prefix, case and accent insensitive, or contains', async () => {
     const p = await repo.create(patient('199001011234', 'Öberg-Ståhl'));
     const ids = async (q: Record<string, string>) => (await repo.search('Patient', q)).resources.map((x) => x.id);

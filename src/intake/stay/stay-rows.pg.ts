@@ -21,21 +21,33 @@ export interface IdentifierKey {
   value: string;
 }
 
+// Each key is looked up on its own (LATERAL ... OFFSET 0 keeps the subquery parameterised): without statistics (a
+// young table, PGlite, which never analyses) the planner otherwise hash-joins the keys against every row of the
+// parameter, which grows with the table.
 export const READ_SQL = `WITH enc AS (
     SELECT 'E' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
     FROM unnest($1::text[], $2::text[]) AS k(sys, val)
-    JOIN fhir_search s ON s.resource_type = 'Encounter' AND s.param = 'identifier' AND s.system = k.sys AND s.value = k.val
+    CROSS JOIN LATERAL (
+      SELECT s.resource_id FROM fhir_search s
+      WHERE s.resource_type = 'Encounter' AND s.param = 'identifier' AND s.value = k.val AND s.system = k.sys OFFSET 0
+    ) s
     JOIN fhir_resource r ON r.resource_type = 'Encounter' AND r.id = s.resource_id AND NOT r.deleted
   ), pat AS (
     SELECT 'P' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
     FROM unnest($3::text[], $4::text[]) AS k(sys, val)
-    JOIN fhir_search s ON s.resource_type = 'Patient' AND s.param = 'identifier' AND s.system = k.sys AND s.value = k.val
+    CROSS JOIN LATERAL (
+      SELECT s.resource_id FROM fhir_search s
+      WHERE s.resource_type = 'Patient' AND s.param = 'identifier' AND s.value = k.val AND s.system = k.sys OFFSET 0
+    ) s
     JOIN fhir_resource r ON r.resource_type = 'Patient' AND r.id = s.resource_id AND NOT r.deleted
   ), task AS (
-    SELECT 'T' AS kind, s.value AS k, r.id, r.version_id, r.content
-    FROM fhir_search s
+    SELECT 'T' AS kind, k.val AS k, r.id, r.version_id, r.content
+    FROM unnest($5::text[]) AS k(val)
+    CROSS JOIN LATERAL (
+      SELECT s.resource_id FROM fhir_search s
+      WHERE s.resource_type = 'Task' AND s.param = 'encounter' AND s.value = k.val AND s.system = 'Encounter' OFFSET 0
+    ) s
     JOIN fhir_resource r ON r.resource_type = 'Task' AND r.id = s.resource_id AND NOT r.deleted
-    WHERE s.resource_type = 'Task' AND s.param = 'encounter' AND s.system = 'Encounter' AND s.value = ANY($5::text[])
   )
   SELECT * FROM enc UNION ALL SELECT * FROM pat UNION ALL SELECT * FROM task ORDER BY kind, k, id`;
 
