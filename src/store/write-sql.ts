@@ -4,6 +4,7 @@ import { accessPredicate, SqlParams } from './access-sql';
 import { OUTBOX_CHANNEL, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
+import { packJson, unpackJson } from './packed-json';
 import { stayKeyOf } from './resource-util';
 
 export interface CurrentRow {
@@ -106,7 +107,7 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
   }
   const r = await tx.query<{ n: number }>(
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::boolean[], $6::text[], $7::text[],
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::boolean[], ${unpackJson('$6')}, $7::text[],
                             $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[]) WITH ORDINALITY
          AS t(resource_type, id, version_id, last_updated, deleted, content, author, author_org, method, action, stay_key, notify, ord)
      ), cur AS (
@@ -149,7 +150,7 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
       cols.version,
       cols.lastUpdated,
       cols.deleted,
-      cols.content,
+      packJson(cols.content),
       cols.author,
       cols.authorOrg,
       cols.method,

@@ -125,7 +125,8 @@ export class MessageLog {
     if (repeats.length > 0) {
       const found = await this.db.query<ExistingRow & { sender: string; control_id: string }>(
         `SELECT m.id, m.sender, m.control_id, m.status, m.ack_code, m.error_code, m.error_reason, m.stay_id
-         FROM hl7_message m JOIN unnest($1::text[], $2::text[]) AS k(s, c) ON m.sender = k.s AND m.control_id = k.c`,
+         FROM unnest($1::text[], $2::text[]) AS k(s, c)
+         CROSS JOIN LATERAL (SELECT * FROM hl7_message x WHERE x.sender = k.s AND x.control_id = k.c OFFSET 0) m`,
         [repeats.map((i) => entries[i]?.sender), repeats.map((i) => entries[i]?.controlId)],
       );
       const rows = new Map(found.rows.map((r) => [keyOf(r.sender, r.control_id), { ...r, id: Number(r.id) }]));

@@ -1,5 +1,6 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
+import { packJson, unpackJson } from '../../store/packed-json';
 
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
 function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
@@ -10,7 +11,7 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
 /** A CTE `ins` inserting the facts ($1..$6 as arrays) and returning the new rows. */
 const INSERT_FACTS = `WITH ins AS (
   INSERT INTO stay_fact (fact_id, stay_id, kind, at, body, source)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::text[])
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], ${unpackJson('$5')}::jsonb[], $6::text[])
   ON CONFLICT (fact_id) DO NOTHING
   RETURNING fact_id, stay_id, at, body
 )`;
@@ -21,7 +22,7 @@ function factParams(facts: readonly StayFact[], source: string): unknown[] {
     facts.map((f) => f.stayId),
     facts.map((f) => f.kind),
     facts.map((f) => f.at),
-    facts.map((f) => JSON.stringify(f)),
+    packJson(facts.map((f) => JSON.stringify(f))),
     facts.map(() => source),
   ];
 }
