@@ -41,6 +41,8 @@ interface SenderReport {
   ackMs: number[];
   a01Sent: [string, number][];
   notAA: number;
+  /** CPU time the senders used (user + system). */
+  cpuMs: number;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -161,6 +163,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
     ...(postgresCpuMsPerMessage === undefined
       ? {}
       : { postgresCpuMsPerMsg: Number(postgresCpuMsPerMessage.toFixed(2)) }),
+    senderCpuMsPerMsg: Number((report.cpuMs / acked).toFixed(2)),
     ackP50Ms: Number(pct(ackMs, 50).toFixed(1)),
     ackP99Ms: Number(pct(ackMs, 99).toFixed(1)),
     a01ToTaskP50Ms: Number(pct(a01Ms, 50).toFixed(1)),

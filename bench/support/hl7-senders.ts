@@ -34,6 +34,7 @@ function adt(event: string, i: number, n: number): string {
 }
 
 const wallNow = () => performance.timeOrigin + performance.now();
+const cpu0 = process.cpuUsage();
 const start = wallNow();
 const queue = Array.from({ length: Number(stays) }, (_, i) => i);
 const ackMs: number[] = [];
@@ -65,4 +66,6 @@ async function connection(): Promise<void> {
 
 await Promise.all(Array.from({ length: Number(connections) }, connection));
 const end = wallNow();
-process.send?.({ start, end, ackMs, a01Sent, notAA }, () => process.exit(0));
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+process.send?.({ start, end, ackMs, a01Sent, notAA, cpuMs }, () => process.exit(0));

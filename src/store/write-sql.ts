@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
+import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, SqlParams } from './access-sql';
 import { OUTBOX_CHANNEL, type Db } from './db.port';
 import { indexRows } from './index-rows';
@@ -78,7 +79,10 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     lo: [] as (string | null)[],
     hi: [] as (string | null)[],
   };
+  let k = 0;
   for (const w of writes) {
+    // a large batch is built in pieces, so socket reads and timers run in between
+    if (++k % 48 === 0) await yieldToEventLoop();
     if (w.version !== w.prevVersion + 1) throw new Error('writeVersions: version must follow prevVersion');
     cols.type.push(w.type);
     cols.id.push(w.id);

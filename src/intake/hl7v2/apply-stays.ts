@@ -3,6 +3,7 @@ import type { Encounter, Organization, Patient, Reference, Resource, Task } from
 import { evaluateStay } from '../../core/engine/evaluate';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { GatewayError } from '../../platform/errors';
+import { yieldToEventLoop } from '../../platform/yield';
 import type { PreparedWrite } from '../../store/bundle';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
@@ -151,7 +152,9 @@ export async function applyStays(
   for (const p of patients.values()) {
     prepared.push(repo.prepare(p.resource, p.resource.id ?? '', p.cur, p.cur ? 'PUT' : 'POST', writeOf(p.job)));
   }
+  let n = 0;
   for (const stay of stays.values()) {
+    if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
     const evaluation = evaluateStay(factsOf.get(stay.stayId)?.all ?? [], agreement);
     const last = stay.jobs[stay.jobs.length - 1] as Job;
     const write = writeOf(last);
