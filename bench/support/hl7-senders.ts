@@ -2,13 +2,13 @@
  * The hospital side of the ingest benchmark, run as a child process (as real senders are other machines): N MLLP
  * connections in HL7 original mode (one message in flight each), whole stays per connection (A01, A08, A03) so a
  * stay's order holds. Reports to the parent over IPC: ACK counts and latencies, and when each A01 was sent
- * (wall-clock ms, comparable across processes).
+ * (wall-clock ms, comparable across processes). The senders frame MLLP by hand (start block, message, end block) and
+ * read only MSA-1 of each ACK: a full HL7 client would spend this machine's CPU (shared with the gateway) on parsing.
  * With a rate (messages/s) the messages are paced to a fixed schedule (open loop) and every latency is measured
  * from the message's scheduled time, so a gateway that falls behind is not flattered (no coordinated omission).
  *   argv: <port> <stays> <connections> <runId> [rate]
  */
-import { Hl7Message } from '@medplum/core';
-import { Hl7Client } from '@medplum/hl7';
+import { connect, type Socket } from 'node:net';
 import { personnummer } from './synthetic';
 
 const [port, stays, connections, runId, rate] = process.argv.slice(2);
@@ -41,26 +41,56 @@ const ackMs: number[] = [];
 const a01Sent: [string, number][] = [];
 let notAA = 0;
 
+/** One MLLP connection: send a framed message, wait for the framed reply, return its MSA-1. */
+function mllpConnection(): Promise<{ send(msg: string): Promise<string>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect({ host: '127.0.0.1', port: Number(port) }, () => resolve({ send, close }));
+    socket.setNoDelay(true);
+    socket.once('error', reject);
+    let buffer = '';
+    let waiting: ((ack: string) => void) | undefined;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const end = buffer.indexOf('\x1c\r');
+      if (end < 0) return;
+      const frame = buffer.slice(buffer.indexOf('\x0b') + 1, end);
+      buffer = buffer.slice(end + 2);
+      const msa = frame.split('\r').find((seg) => seg.startsWith('MSA|'));
+      waiting?.(msa?.split('|')[1] ?? '');
+    });
+    function send(msg: string): Promise<string> {
+      return new Promise((res) => {
+        waiting = res;
+        socket.write(`\x0b${msg}\x1c\r`);
+      });
+    }
+    function close() {
+      socket.end();
+    }
+  });
+}
+
 async function connection(): Promise<void> {
-  const client = new Hl7Client({ host: '127.0.0.1', port: Number(port) });
+  const client = await mllpConnection();
   try {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       for (const [n, event] of ['A01', 'A08', 'A03'].entries()) {
-        const msg = Hl7Message.parse(adt(event, i, n));
+        const msg = adt(event, i, n);
         let t0 = wallNow();
         if (interval > 0) {
           const due = start + nextSlot++ * interval;
           if (due > t0) await new Promise((r) => setTimeout(r, due - t0));
           t0 = due;
         }
-        if (event === 'A01') a01Sent.push([msg.getSegment('MSH')?.getField(10)?.toString() ?? '', t0]);
-        const ack = await client.sendAndWait(msg, { timeoutMs: 120_000 });
+        if (event === 'A01') a01Sent.push([`B-${runId}-${i}-${n}`, t0]);
+        const code = await client.send(msg);
         ackMs.push(wallNow() - t0);
-        if (ack.getSegment('MSA')?.getField(1)?.toString() !== 'AA') notAA++;
+        if (code !== 'AA') notAA++;
       }
     }
   } finally {
-    await client.close();
+    client.close();
   }
 }
 
