@@ -2,9 +2,8 @@ import type { Queue } from 'bullmq';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { AccessScope } from '../store/repository.port';
-import { SqlParams } from '../store/access-sql';
+import { accessPredicate, SqlParams } from '../store/access-sql';
 import { forScope } from '../store/resource-util';
-import { planSearch } from '../store/search-sql';
 import type { Logger } from '../platform/logger';
 import { completeEvent, getEvent, type EventRef } from '../subscriptions/events.pg';
 import {
@@ -53,14 +52,21 @@ interface FocusGroup {
 
 /**
  * The focus resources each group's subscriber may read now, for all groups in one statement: per group the
- * store's own search plan (`planSearch`: `_id` list, not deleted, the tenant rules of `accessPredicate`, the
- * same as a read as that scope), joined with UNION ALL, then `forScope` as the repository does.
+ * resources of the `_id` list that are not deleted and that pass the store's tenant rules (`accessPredicate`,
+ * the same as a read as that scope; checked per row, by the Task's id, rather than as the set of every Task
+ * the organisation owns), joined with UNION ALL, then `forScope` as the repository does.
  */
 async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<string, Resource>[]> {
   const params = new SqlParams();
   const parts = groups.map((g, i) => {
-    const plan = planSearch(g.type, { _id: [...g.ids].join(',') }, g.scope, params);
-    return `SELECT ${i}::int AS g, r.id, r.content FROM fhir_resource r WHERE ${plan.where}`;
+    const where = [
+      `r.resource_type = ${params.add(g.type)}`,
+      `r.id = ANY(${params.add([...g.ids])}::text[])`,
+      'NOT r.deleted',
+    ];
+    const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });
+    if (access) where.push(access);
+    return `SELECT ${i}::int AS g, r.id, r.content FROM fhir_resource r WHERE ${where.join(' AND ')}`;
   });
   const { rows } = await db.query<{ g: number; id: string; content: string }>(
     parts.join('\nUNION ALL\n'),

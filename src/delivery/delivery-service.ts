@@ -28,9 +28,9 @@ import {
 } from './delivery.jobs';
 import { createDeliveryProcessor } from './delivery.worker';
 import { closeWithConnection, dropConnection } from '../platform/close-bullmq';
-import { startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
+import { handleOutboxBatch, startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
-import type { OutboxProcessor } from './outbox.types';
+import type { OutboxEvent, OutboxProcessor } from './outbox.types';
 import { jobsGone } from './job-state';
 import type { RepositoryFactory } from './resource-access';
 
@@ -71,6 +71,11 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** Group commit of concurrently running jobs (see outbox-consumer.ts); the matcher uses it. */
   batch?: OutboxConsumerOptions['batch'];
+  /**
+   * Handle the rows in the relay's own pass, with `batch.processor` (no BullMQ job per row; the queue and its
+   * worker stay for rows whose inline handling failed and for the reconciler). The matcher uses it.
+   */
+  inline?: boolean;
 }
 
 export function createDeliveryService(o: DeliveryServiceOptions) {
@@ -110,6 +115,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       ordered: true,
       concurrency: o.matchConcurrency ?? Math.max(o.concurrency, 64),
       batch: { processor: matcher.batch, maxBatch: 100, maxInFlight: 2 },
+      inline: true,
     },
   });
 
@@ -179,6 +185,13 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
         pollMs: o.pollMs,
         reconcileMs: o.reconcileMs,
         reconcileGraceMs: o.reconcileGraceMs,
+        inline: [...consumers]
+          .filter(([, c]) => c.opts.inline && c.opts.batch)
+          .map(([name, c]) => ({
+            consumer: name,
+            handle: (events: OutboxEvent[], within: (tx: Db) => Promise<void>) =>
+              handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, within),
+          })),
       });
       for (const [name, c] of consumers) {
         workers.push(

@@ -87,6 +87,7 @@ const ROW_COLUMNS =
  * hash order, so batches never deadlock each other or the one-row path, which takes a single key), the
  * unprocessed earlier rows of all keys are read in one query, all markers are written in one insert, and
  * the rows whose marker is new go to `processor` in outbox order. Returns how many rows were handled.
+ * `within` runs last in the same transaction (the relay marks the rows dispatched there when it handles them).
  */
 export async function handleOutboxBatch(
   db: Db,
@@ -94,6 +95,7 @@ export async function handleOutboxBatch(
   events: OutboxEvent[],
   processor: OutboxBatchProcessor,
   ordered: boolean,
+  within?: (tx: Db) => Promise<void>,
 ): Promise<number> {
   let after: (() => Promise<void>) | undefined;
   const handled = await db.transaction(async (tx) => {
@@ -123,6 +125,7 @@ export async function handleOutboxBatch(
     const fresh = new Set(marked.rows.map((r) => Number(r.outbox_id)));
     const rows = ids.filter((id) => fresh.has(id)).map((id) => byId.get(id)!);
     if (rows.length > 0) after = (await processor(rows, tx)) ?? undefined;
+    if (within) await within(tx);
     return rows.length;
   });
   if (after) await after();

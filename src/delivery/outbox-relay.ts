@@ -24,6 +24,18 @@ export interface OutboxRelayOptions {
   reconcileMs?: number;
   /** A dispatched row is only suspect once it is this old and still unprocessed. */
   reconcileGraceMs?: number;
+  /**
+   * Consumers the relay handles itself, in its pass (no BullMQ job per row): `handle` must write the rows'
+   * processed markers in one transaction and call `within(tx)` in it (the rows are marked dispatched there).
+   * If it throws, the rows go to the consumer's queue as for any other consumer (its worker handles them
+   * one by one), and the reconciler covers the consumer as the others. Each must also be in `consumers`.
+   */
+  inline?: InlineConsumer[];
+}
+
+export interface InlineConsumer {
+  consumer: string;
+  handle(events: OutboxEvent[], within: (tx: Db) => Promise<void>): Promise<unknown>;
 }
 
 export interface OutboxRelay {
@@ -66,15 +78,44 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   let pollTimer: NodeJS.Timeout | undefined;
   let reconcileTimer: NodeJS.Timeout | undefined;
 
-  async function enqueue(rows: OutboxRow[]): Promise<void> {
-    const events = rows.map(toOutboxEvent);
+  const inline = new Map((o.inline ?? []).map((c) => [c.consumer, c]));
+
+  async function enqueue(events: OutboxEvent[], to: Queue<OutboxEvent>[]): Promise<void> {
     await Promise.all(
-      [...queues.values()].map((q) =>
+      to.map((q) =>
         q.addBulk(
           events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
         ),
       ),
     );
+  }
+
+  const markDispatched = (d: Db, ids: number[]) =>
+    d.query('UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+
+  /** Inline consumers handle the rows here; the first one marks them dispatched in its transaction. */
+  async function handleInline(events: OutboxEvent[], ids: number[]): Promise<boolean> {
+    let dispatched = false;
+    for (const [name, c] of inline) {
+      let marked = false;
+      try {
+        await c.handle(events, async (tx) => {
+          if (dispatched) return;
+          await markDispatched(tx, ids);
+          marked = true;
+        });
+        dispatched ||= marked;
+      } catch (err) {
+        o.logger?.warn('outbox relay: inline consumer failed; its rows go to its queue', {
+          consumer: name,
+          rows: events.length,
+          error: String(err),
+        });
+        // (Marking them dispatched again after a failure that came after the commit is harmless.)
+        await enqueue(events, [queues.get(name)!]);
+      }
+    }
+    return dispatched;
   }
 
   async function relayOnce(): Promise<number> {
@@ -94,8 +135,13 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       [holder, batchSize],
     );
     if (rows.length === 0) return 0;
-    await enqueue(rows);
-    await db.query('UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+    const events = rows.map(toOutboxEvent);
+    const ids = events.map((e) => e.outboxId);
+    await enqueue(
+      events,
+      [...queues].filter(([name]) => !inline.has(name)).map(([, q]) => q),
+    );
+    if (!(await handleInline(events, ids))) await markDispatched(db, ids);
     return rows.length;
   }
 

@@ -26,6 +26,15 @@ function orgId(scope: AccessScope): string | undefined {
   return org.startsWith('Organization/') ? org.slice('Organization/'.length) : org;
 }
 
+export interface AccessPredicateOptions {
+  /**
+   * Check tenant ownership per row (a correlated EXISTS looked up by the Task's id) instead of as a set (the
+   * Tasks the organisation owns). The same rules; for statements that check a few known ids, where the set
+   * form reads every Task of the organisation each time (it is planned as a hashed subplan under the OR).
+   */
+  perRow?: boolean;
+}
+
 /**
  * SQL predicate over a `fhir_resource` row aliased `alias` that is true when `scope` may see the row, or
  * undefined when the scope sees everything. `resourceType` narrows the predicate when the type is known.
@@ -39,6 +48,7 @@ export function accessPredicate(
   alias: string,
   params: SqlParams,
   resourceType?: string,
+  opts: AccessPredicateOptions = {},
 ): string | undefined {
   if (isUnrestricted(scope) || !scope) return undefined;
   if (resourceType && DIRECTORY_TYPES.includes(resourceType)) return undefined;
@@ -53,11 +63,16 @@ export function accessPredicate(
     const orgP = wantTasks ? params.add(org) : '';
     const taskParams = scope.role === 'hospital' ? `('owner', 'requester')` : `('owner')`;
     const ownedTasks = `SELECT o.resource_id FROM fhir_search o WHERE o.resource_type = 'Task' AND o.param IN ${taskParams} AND o.system = 'Organization' AND o.value = ${orgP}`;
+    // Per row: the same condition as `id IN (ownedTasks)`, looked up by the Task's id (fhir_search_resource).
+    const owns = (task: string) =>
+      opts.perRow
+        ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND o.param IN ${taskParams} AND o.system = 'Organization' AND o.value = ${orgP})`
+        : `${task} IN (${ownedTasks})`;
     if (!resourceType || resourceType === 'Task')
-      parts.push(`(${alias}.resource_type = 'Task' AND ${alias}.id IN (${ownedTasks}))`);
+      parts.push(`(${alias}.resource_type = 'Task' AND ${owns(`${alias}.id`)})`);
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
-        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND t.resource_id IN (${ownedTasks})))`,
+        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}))`,
       );
   }
   if (parts.length === 0) return 'false';

@@ -4,7 +4,7 @@ import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb, testDatabases } from '../support/db';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 import { createOutboxRelay } from '../../src/delivery/outbox-relay';
-import { handleOutboxEvent, startOutboxConsumer } from '../../src/delivery/outbox-consumer';
+import { handleOutboxBatch, handleOutboxEvent, startOutboxConsumer } from '../../src/delivery/outbox-consumer';
 import type { OutboxEvent } from '../../src/delivery/outbox.types';
 import { startLocalRedis } from '../../src/platform/redis-server';
 import { redisConnection } from '../../src/platform/queues';
@@ -151,6 +151,79 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     expect([...seen].sort()).toEqual([1, 2, 3, 4]);
     // Everything processed: the next pass finds nothing to re-enqueue.
     expect(await relay.reconcileOnce()).toBe(0);
+  });
+
+  it('when a consumer is handled inline, then the relay handles its rows in its pass (markers and dispatch in one transaction) and adds no job for it', async () => {
+    const prefix = uniquePrefix();
+    await insertRows(db, 2, 's1');
+    await insertRows(db, 1, 's2');
+    const seen: number[] = [];
+    const relay = createOutboxRelay({
+      db,
+      redisUrl: testRedisUrl(),
+      prefix,
+      consumers: ['a', 'm'],
+      inline: [
+        {
+          consumer: 'm',
+          handle: (events, within) =>
+            handleOutboxBatch(
+              db,
+              'm',
+              events,
+              async (rows) => void seen.push(...rows.map((r) => r.outboxId)),
+              true,
+              within,
+            ),
+        },
+      ],
+    });
+    closers.push(() => relay.stop());
+    expect(await relay.relayOnce()).toBe(3);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(await relay.queues.get('m')!.count()).toBe(0);
+    expect(await relay.queues.get('a')!.getJobCountByTypes('waiting')).toBe(3);
+    const { rows } = await db.query<{ d: number; m: number }>(
+      `SELECT (SELECT count(*)::int FROM outbox WHERE dispatched_at IS NULL) AS d,
+              (SELECT count(*)::int FROM outbox_processed WHERE consumer = 'm') AS m`,
+    );
+    expect(rows[0]).toEqual({ d: 0, m: 3 });
+  });
+
+  it('when the inline handling fails, then its rows go to the consumer queue and its worker handles them', async () => {
+    const prefix = uniquePrefix();
+    await insertRows(db, 3);
+    const relay = createOutboxRelay({
+      db,
+      redisUrl: testRedisUrl(),
+      prefix,
+      consumers: ['m'],
+      inline: [
+        {
+          consumer: 'm',
+          handle: (events, within) =>
+            handleOutboxBatch(db, 'm', events, () => Promise.reject(new Error('boom')), true, within),
+        },
+      ],
+    });
+    closers.push(() => relay.stop());
+    expect(await relay.relayOnce()).toBe(3);
+    const { rows } = await db.query<{ d: number; m: number }>(
+      `SELECT (SELECT count(*)::int FROM outbox WHERE dispatched_at IS NULL) AS d,
+              (SELECT count(*)::int FROM outbox_processed WHERE consumer = 'm') AS m`,
+    );
+    expect(rows[0]).toEqual({ d: 0, m: 0 });
+    expect(await relay.queues.get('m')!.getJobCountByTypes('waiting')).toBe(3);
+    const seen: number[] = [];
+    const worker = startOutboxConsumer('m', async (e) => void seen.push(e.outboxId), {
+      db,
+      redisUrl: testRedisUrl(),
+      prefix,
+      ordered: true,
+    });
+    closers.push(() => worker.close());
+    await waitFor(() => seen.length === 3, 5000, 'the rows handled by the worker');
+    expect(seen).toEqual([1, 2, 3]);
   });
 
   it('when a consumer queue is checked, then its connection works with a private prefix', async () => {
