@@ -1,21 +1,52 @@
 /**
- * JSON texts as one SQL parameter. `pg` sends a `text[]` parameter as an array literal, quoting every element and
- * escaping each `"` and `\` in it (for resource JSON that is most of the cost of a batch write on the gateway's side,
- * and the server parses the literal back). JSON.stringify never emits a raw control character (it escapes them), so
- * the texts can travel joined by U+001F, with U+001E for a NULL, and be split by the server with `unpackJson`.
+ * Arrays as one packed text parameter. `pg` sends an array parameter as an array literal: it quotes every element
+ * and escapes each `"` and `\` in it (for a batch of resource JSON that was most of the gateway's cost of a batch
+ * write), and the server parses the literal back. Texts without U+001E and U+001F travel joined by U+001F instead,
+ * with U+001E for a NULL, and the server splits them with `string_to_array`. JSON.stringify never emits a raw control
+ * character (it escapes them), so resource JSON always packs; any other array with such a character (or a lone empty
+ * string, which would unpack as no element) falls back to the array literal.
  */
 const UNIT = '\u001f';
 const NULL_TEXT = '\u001e';
 
-/** Packs JSON texts (as from JSON.stringify) or nulls; throws for a text that is not JSON-safe. */
-export function packJson(texts: readonly (string | null)[]): string {
-  for (const t of texts)
-    if (t !== null && (t.length === 0 || t.includes(UNIT) || t.includes(NULL_TEXT)))
-      throw new Error('packJson: only JSON.stringify output can be packed');
-  return texts.map((t) => (t === null ? NULL_TEXT : t)).join(UNIT);
+export type ArrayElementType = 'text' | 'int' | 'boolean' | 'timestamptz' | 'jsonb';
+
+type Element = string | number | boolean | null;
+
+/** The packed text, or undefined when an element cannot be packed. `json`: the texts are JSON.stringify output. */
+function pack(values: readonly Element[], json: boolean): string | undefined {
+  if (values.length === 1 && values[0] === '') return undefined;
+  let out = '';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as Element;
+    let t: string;
+    if (v === null) t = NULL_TEXT;
+    else if (typeof v === 'string') {
+      if (!json && (v.includes(UNIT) || v.includes(NULL_TEXT))) return undefined;
+      t = v;
+    } else t = typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
+    out = i === 0 ? t : out + UNIT + t;
+  }
+  return out;
 }
 
-/** The SQL expression that unpacks parameter `param` (e.g. `$6`) back into a `text[]`. */
-export function unpackJson(param: string): string {
-  return `string_to_array(${param}::text, chr(31), chr(30))`;
+/**
+ * Adds `values` to `params` as one parameter and returns the SQL expression that reads it as `<type>[]`
+ * (e.g. `string_to_array($3::text, chr(31), chr(30))::int[]`, or `$3::int[]` when it cannot be packed).
+ * `opts.json`: every text is JSON.stringify output (no scan for separators).
+ */
+export function arrayParam(
+  params: unknown[],
+  values: readonly Element[],
+  type: ArrayElementType,
+  opts: { json?: boolean } = {},
+): string {
+  const packed = pack(values, opts.json === true);
+  if (packed === undefined) {
+    params.push(values.map((v) => (v === null || typeof v === 'string' ? v : String(v))));
+    return `$${params.length}::${type}[]`;
+  }
+  params.push(packed);
+  const split = `string_to_array($${params.length}::text, chr(31), chr(30))`;
+  return type === 'text' ? split : `${split}::${type}[]`;
 }

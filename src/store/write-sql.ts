@@ -5,7 +5,7 @@ import { accessPredicate, SqlParams } from './access-sql';
 import { OUTBOX_CHANNEL, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
-import { packJson, unpackJson } from './packed-json';
+import { arrayParam } from './packed-array';
 import { stayKeyOf } from './resource-util';
 
 export interface CurrentRow {
@@ -109,10 +109,33 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
       idx.hi.push(...rows.hi);
     }
   }
+  const p: unknown[] = [];
+  const input = [
+    arrayParam(p, cols.type, 'text'),
+    arrayParam(p, cols.id, 'text'),
+    arrayParam(p, cols.version, 'int'),
+    arrayParam(p, cols.lastUpdated, 'timestamptz'),
+    arrayParam(p, cols.deleted, 'boolean'),
+    arrayParam(p, cols.content, 'text', { json: true }),
+    arrayParam(p, cols.author, 'text'),
+    arrayParam(p, cols.authorOrg, 'text'),
+    arrayParam(p, cols.method, 'text'),
+    arrayParam(p, cols.action, 'text'),
+    arrayParam(p, cols.stayKey, 'text'),
+    arrayParam(p, cols.notify, 'boolean'),
+  ].join(', ');
+  const index = [
+    arrayParam(p, idx.type, 'text'),
+    arrayParam(p, idx.id, 'text'),
+    arrayParam(p, idx.param, 'text'),
+    arrayParam(p, idx.system, 'text'),
+    arrayParam(p, idx.value, 'text'),
+    arrayParam(p, idx.lo, 'timestamptz'),
+    arrayParam(p, idx.hi, 'timestamptz'),
+  ].join(', ');
   const r = await tx.query<{ n: number }>(
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::boolean[], ${unpackJson('$6')}, $7::text[],
-                            $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[]) WITH ORDINALITY
+       SELECT * FROM unnest(${input}) WITH ORDINALITY
          AS t(resource_type, id, version_id, last_updated, deleted, content, author, author_org, method, action, stay_key, notify, ord)
      ), cur AS (
        INSERT INTO fhir_resource AS f (resource_type, id, version_id, last_updated, deleted, content, author, author_org, writer_orgs)
@@ -135,8 +158,7 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
      ), ins AS (
        INSERT INTO fhir_search (resource_type, resource_id, param, system, value, lo, hi)
        SELECT u.rt, u.rid, u.param, u.system, u.value, u.lo, u.hi
-       FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[])
-         AS u(rt, rid, param, system, value, lo, hi)
+       FROM unnest(${index}) AS u(rt, rid, param, system, value, lo, hi)
        JOIN cur c ON c.resource_type = u.rt AND c.id = u.rid
      ), ob AS (
        INSERT INTO outbox (kind, resource_type, resource_id, version_id, action, stay_key)
@@ -148,27 +170,7 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
             -- wake outbox relays (at commit; repeats within a transaction fold into one notification)
             (SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) FROM (SELECT 1 FROM input WHERE notify LIMIT 1) w) AS woken
        FROM cur`,
-    [
-      cols.type,
-      cols.id,
-      cols.version,
-      cols.lastUpdated,
-      cols.deleted,
-      packJson(cols.content),
-      cols.author,
-      cols.authorOrg,
-      cols.method,
-      cols.action,
-      cols.stayKey,
-      cols.notify,
-      idx.type,
-      idx.id,
-      idx.param,
-      idx.system,
-      idx.value,
-      idx.lo,
-      idx.hi,
-    ],
+    p,
   );
   if ((r.rows[0]?.n ?? 0) !== writes.length) {
     const what = writes.length === 1 ? `${writes[0]?.type}/${writes[0]?.id}` : 'A resource of this Bundle';

@@ -1,6 +1,6 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
-import { packJson, unpackJson } from '../../store/packed-json';
+import { arrayParam } from '../../store/packed-array';
 
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
 function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
@@ -8,23 +8,47 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
   return facts.filter((f) => !seen.has(f.id) && seen.add(f.id));
 }
 
-/** A CTE `ins` inserting the facts ($1..$6 as arrays) and returning the new rows. */
-const INSERT_FACTS = `WITH ins AS (
+/** A CTE `ins` inserting the facts (parameters added to `params`) and returning the new rows. */
+function insertFacts(params: unknown[], facts: readonly StayFact[], source: string): string {
+  const cols = [
+    arrayParam(
+      params,
+      facts.map((f) => f.id),
+      'text',
+    ),
+    arrayParam(
+      params,
+      facts.map((f) => f.stayId),
+      'text',
+    ),
+    arrayParam(
+      params,
+      facts.map((f) => f.kind),
+      'text',
+    ),
+    arrayParam(
+      params,
+      facts.map((f) => f.at),
+      'timestamptz',
+    ),
+    arrayParam(
+      params,
+      facts.map((f) => JSON.stringify(f)),
+      'jsonb',
+      { json: true },
+    ),
+    arrayParam(
+      params,
+      facts.map(() => source),
+      'text',
+    ),
+  ];
+  return `WITH ins AS (
   INSERT INTO stay_fact (fact_id, stay_id, kind, at, body, source)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], ${unpackJson('$5')}::jsonb[], $6::text[])
+  SELECT * FROM unnest(${cols.join(', ')})
   ON CONFLICT (fact_id) DO NOTHING
   RETURNING fact_id, stay_id, at, body
 )`;
-
-function factParams(facts: readonly StayFact[], source: string): unknown[] {
-  return [
-    facts.map((f) => f.id),
-    facts.map((f) => f.stayId),
-    facts.map((f) => f.kind),
-    facts.map((f) => f.at),
-    packJson(facts.map((f) => JSON.stringify(f))),
-    facts.map(() => source),
-  ];
 }
 
 const parseBody = (body: StayFact | string): StayFact =>
@@ -44,14 +68,17 @@ export async function storeAndLoadFactsOfStays(
 ): Promise<Map<string, { added: number; all: StayFact[] }>> {
   const unique = uniqueFacts(facts);
   const ids = [...new Set([...stayIds, ...unique.map((f) => f.stayId)])];
+  const params: unknown[] = [];
+  const insert = insertFacts(params, unique, source);
+  const stays = arrayParam(params, ids, 'text');
   const r = await tx.query<{ stay_id: string; body: StayFact | string; added: boolean }>(
-    `${INSERT_FACTS}
+    `${insert}
      SELECT stay_id, body, added FROM (
-       SELECT stay_id, body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = ANY($7::text[])
+       SELECT stay_id, body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = ANY(${stays})
        UNION ALL
        SELECT stay_id, body, at, fact_id, true AS added FROM ins
      ) f ORDER BY stay_id, at, fact_id`,
-    [...factParams(unique, source), ids],
+    params,
   );
   const out = new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }]));
   for (const row of r.rows) {
