@@ -154,7 +154,10 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
        SELECT i.resource_type, i.id, i.version_id, i.last_updated, i.method, i.content, i.author, i.author_org
        FROM input i JOIN cur c ON c.resource_type = i.resource_type AND c.id = i.id
      ), del AS (
-       DELETE FROM fhir_search s USING cur c WHERE s.resource_type = c.resource_type AND s.resource_id = c.id
+       -- a first version (created, or a new id) has no index rows yet: only replaced versions look for them
+       DELETE FROM fhir_search s USING input i
+       WHERE i.version_id > 1 AND s.resource_type = i.resource_type AND s.resource_id = i.id
+         AND EXISTS (SELECT 1 FROM cur c WHERE c.resource_type = i.resource_type AND c.id = i.id)
      ), ins AS (
        INSERT INTO fhir_search (resource_type, resource_id, param, system, value, lo, hi)
        SELECT u.rt, u.rid, u.param, u.system, u.value, u.lo, u.hi

@@ -56,6 +56,15 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     ]);
   });
 
+  it('when an indexed value changes, then the old value no longer finds the resource and the new one does', async () => {
+    const p = await repo.create({ ...patient('191212121212'), gender: 'male' });
+    await repo.update({ ...p, gender: 'female' });
+    const byGender = async (gender: string) =>
+      (await repo.search('Patient', { _id: p.id!, gender })).resources.map((x) => x.id);
+    expect(await byGender('male')).toEqual([]);
+    expect(await byGender('female')).toEqual([p.id]);
+  });
+
   it('when an update changes nothing, then the version is kept and no outbox row is written', async () => {
     const p = await repo.create(patient('191212121212'));
     const { meta: _m, ...same } = p;
