@@ -46,8 +46,12 @@ export async function readHistory(
     method: string;
     content: string | null;
   }>(
+    // replaced versions from the history, the current one from fhir_resource
     `SELECT h.id, h.version_id, h.last_updated, h.method, h.content
-     FROM fhir_resource_history h JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
+     FROM (SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource_history
+           UNION ALL
+           SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource) h
+     JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
      WHERE ${conds.join(' AND ')} ORDER BY h.last_updated DESC, h.version_id DESC LIMIT ${count}`,
     params.values,
   );

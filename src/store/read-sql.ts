@@ -54,8 +54,11 @@ export async function readVersion<T extends Resource>(
   const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
   const access = accessPredicate(scope, 'r', params, resourceType);
   const r = await db.query<{ content: string | null }>(
-    `SELECT h.content FROM fhir_resource_history h JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
-       WHERE h.resource_type = ${t} AND h.id = ${i} AND h.version_id = ${v}${access ? ` AND ${access}` : ''}`,
+    // the current version is in fhir_resource, replaced ones in the history
+    `SELECT CASE WHEN r.version_id = ${v} THEN r.content ELSE h.content END AS content
+       FROM fhir_resource r
+       LEFT JOIN fhir_resource_history h ON h.resource_type = r.resource_type AND h.id = r.id AND h.version_id = ${v}
+       WHERE r.resource_type = ${t} AND r.id = ${i} AND (r.version_id = ${v} OR h.version_id IS NOT NULL)${access ? ` AND ${access}` : ''}`,
     params.values,
   );
   const row = r.rows[0];

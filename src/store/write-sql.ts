@@ -51,7 +51,7 @@ export interface VersionWrite {
 
 /**
  * Writes versions in a single statement: current rows (compare-and-set: each must still be at `version - 1`),
- * history rows, search index rows (old ones deleted, new ones inserted with one `unnest`) and outbox rows in
+ * the replaced versions moved to the history, search index rows (old ones deleted, new ones inserted with one `unnest`) and outbox rows in
  * the order given. Throws `version-conflict` (and the caller's transaction rolls back) when any row lost the race.
  */
 export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<void> {
@@ -138,21 +138,26 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
        SELECT * FROM unnest(${input}) WITH ORDINALITY
          AS t(resource_type, id, version_id, last_updated, deleted, content, author, author_org, method, action, stay_key, notify, ord)
      ), cur AS (
-       INSERT INTO fhir_resource AS f (resource_type, id, version_id, last_updated, deleted, content, author, author_org, writer_orgs)
+       INSERT INTO fhir_resource AS f (resource_type, id, version_id, last_updated, deleted, content, author, author_org, writer_orgs, method)
        SELECT resource_type, id, version_id, last_updated, deleted, content, author, author_org,
-              CASE WHEN author_org IS NULL THEN '{}'::text[] ELSE ARRAY[author_org] END
+              CASE WHEN author_org IS NULL THEN '{}'::text[] ELSE ARRAY[author_org] END, method
        FROM input ORDER BY ord
        ON CONFLICT (resource_type, id) DO UPDATE SET
          version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted,
-         content = EXCLUDED.content, author = EXCLUDED.author, author_org = EXCLUDED.author_org,
+         content = EXCLUDED.content, author = EXCLUDED.author, author_org = EXCLUDED.author_org, method = EXCLUDED.method,
          writer_orgs = CASE WHEN EXCLUDED.author_org IS NULL OR EXCLUDED.author_org = ANY(f.writer_orgs)
                             THEN f.writer_orgs ELSE f.writer_orgs || EXCLUDED.author_org END
        WHERE f.version_id = EXCLUDED.version_id - 1
        RETURNING f.resource_type, f.id
+     ), replaced AS (
+       -- the versions being replaced, as this statement's snapshot sees them (before cur wrote)
+       SELECT f.resource_type, f.id, f.version_id, f.last_updated, f.method, f.content, f.author, f.author_org
+       FROM input i JOIN fhir_resource f ON f.resource_type = i.resource_type AND f.id = i.id AND f.version_id = i.version_id - 1
+       WHERE i.version_id > 1
      ), hist AS (
        INSERT INTO fhir_resource_history (resource_type, id, version_id, last_updated, method, content, author, author_org)
-       SELECT i.resource_type, i.id, i.version_id, i.last_updated, i.method, i.content, i.author, i.author_org
-       FROM input i JOIN cur c ON c.resource_type = i.resource_type AND c.id = i.id
+       SELECT o.resource_type, o.id, o.version_id, o.last_updated, o.method, o.content, o.author, o.author_org
+       FROM replaced o JOIN cur c ON c.resource_type = o.resource_type AND c.id = o.id
      ), del AS (
        -- a first version (created, or a new id) has no index rows yet: only replaced versions look for them
        DELETE FROM fhir_search s USING input i
