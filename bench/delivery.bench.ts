@@ -10,11 +10,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Task } from '@medplum/fhirtypes';
+import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/platform/redis-server';
 import { createLogger } from '../src/platform/logger';
 import { systemClock } from '../src/platform/clock';
 import { createRepository } from '../src/store/repository.pg';
-import type { ClosableDb } from '../src/store/db.port';
+import type { ClosableDb, Db } from '../src/store/db.port';
 import { createDeliveryService } from '../src/delivery/delivery-service';
 import { createSubscriptionHooks } from '../src/subscriptions/subscription-access';
 import { getRegistryEntry } from '../src/subscriptions/registry.pg';
@@ -118,6 +119,29 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   };
 }
 
+/** Statements, transactions and Redis commands in the throughput phase (the bench's own queries are not counted). */
+const counts = { on: false, statements: 0, transactions: 0, redis: 0 };
+// Every ioredis command passes through sendCommand (BullMQ's scripts included, one per call).
+const { sendCommand } = Redis.prototype as { sendCommand: (this: Redis, ...a: unknown[]) => unknown };
+(Redis.prototype as { sendCommand: unknown }).sendCommand = function (this: Redis, ...args: unknown[]) {
+  if (counts.on) counts.redis++;
+  return sendCommand.apply(this, args);
+};
+function counted(db: Db): Db {
+  return {
+    kind: db.kind,
+    listen: db.listen?.bind(db),
+    query: (sql, params) => {
+      if (counts.on) counts.statements++;
+      return db.query(sql, params);
+    },
+    transaction: (fn) => {
+      if (counts.on) counts.transactions++;
+      return db.transaction((tx) => fn(counted(tx)));
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const redis = await startLocalRedis();
   const db: ClosableDb = await openTestDb(kind);
@@ -126,7 +150,7 @@ async function main(): Promise<void> {
     createRepository(d, s, hooks);
   const rx = await Promise.all(Array.from({ length: RECEIVERS }, () => receiver()));
   const service = createDeliveryService({
-    db,
+    db: counted(db),
     redisUrl: redis.url,
     prefix: 'bench',
     repos,
@@ -168,6 +192,7 @@ async function main(): Promise<void> {
   const writeSeconds = (Date.now() - writeStart) / 1000;
   const profile = process.env.BENCH_CPU_PROFILE ? await startProfile() : undefined;
   const t0 = Date.now();
+  counts.on = true;
   service.start();
   const total = () => rx.reduce((n, r) => n + r.arrivals.size, 0);
   let matchedAt = 0;
@@ -192,6 +217,7 @@ async function main(): Promise<void> {
     }
   }
   const deliverSeconds = (Date.now() - t0) / 1000;
+  counts.on = false;
   if (profile) await profile(process.env.BENCH_CPU_PROFILE!);
   for (const id of subs) if (!(await getRegistryEntry(db, id))) throw new Error('subscription lost');
   const throughput = {
@@ -200,6 +226,9 @@ async function main(): Promise<void> {
     deliverSeconds: round(deliverSeconds),
     matchSeconds: round((matchedAt - t0) / 1000),
     perSecond: round(N / deliverSeconds),
+    // BEGIN and COMMIT count as statements; Redis commands include those inside BullMQ's scripts' calls only once.
+    statementsPerEvent: Math.round((100 * (counts.statements + 2 * counts.transactions)) / N) / 100,
+    redisCommandsPerEvent: Math.round((100 * counts.redis) / N) / 100,
   };
 
   // 2. Latency at a fixed rate.

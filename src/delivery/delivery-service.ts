@@ -27,6 +27,7 @@ import {
   type RetryPolicy,
 } from './delivery.jobs';
 import { createDeliveryProcessor } from './delivery.worker';
+import { createDirectDispatcher, type DirectDispatcher } from './direct-dispatch';
 import { closeWithConnection, dropConnection } from '../platform/close-bullmq';
 import { handleOutboxBatch, startOutboxConsumer, type OutboxConsumerOptions } from './outbox-consumer';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
@@ -63,6 +64,11 @@ export interface DeliveryServiceOptions {
   lockMs?: number;
   /** How long `stop()` waits for in-flight jobs before forcing (default 10 s). */
   stopTimeoutMs?: number;
+  /**
+   * First attempts of the events matched in this process without a BullMQ job (direct-dispatch.ts; default
+   * true). Retries, postponed and overflowing events use the `delivery` queue either way.
+   */
+  directDispatch?: boolean;
 }
 
 export interface ConsumerOptions {
@@ -96,11 +102,24 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     if (refs.length) await deliveryQueue().addBulk(refs.map((r) => eventJob(r, o.retry)));
   }
 
+  // Direct dispatch (started with the delivery worker): a claimed event must start within `startWithinMs`
+  // and its POST is bounded by `timeoutMs`; the claim adds the reconcile grace on top of both.
+  const graceMs = o.reconcileGraceMs ?? 10_000;
+  const startWithinMs = Math.max(100, graceMs / 2);
+  let direct: DirectDispatcher | undefined;
+  const claimMs = () => (direct ? startWithinMs + o.timeoutMs + graceMs : 0);
+  /** Events the matcher just recorded: delivered here when claimed for direct dispatch, else jobs. */
+  async function dispatchEvents(refs: EventRef[]): Promise<void> {
+    if (direct) direct.push(refs);
+    else await enqueueEvents(refs);
+  }
+
   const registry = createRegistryCache(o.db, o.canonicalBase);
   const matcher = createSubscriptionMatcher({
     repos: o.repos,
     subscriptions: registry,
-    enqueueEvents,
+    enqueueEvents: dispatchEvents,
+    claimMs,
     enqueueHandshake: async (id, v) => {
       const j = handshakeJob(id, v);
       await deliveryQueue().add(j.name, j.data, j.opts);
@@ -123,7 +142,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
   async function reconcileEvents(): Promise<number> {
     const released = await releaseUnblocked(o.db);
     await enqueueEvents(released);
-    const queued = await listQueued(o.db, o.reconcileGraceMs ?? 10_000);
+    const queued = await listQueued(o.db, graceMs);
     const q = deliveryQueue();
     let readded = 0;
     for (let i = 0; i < queued.length; i += 200) {
@@ -164,6 +183,8 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     deliveryQueue,
     enqueueEvents,
     reconcileEvents,
+    /** Events handed to direct dispatch and how many of them went to the queue instead (tests, diagnostics). */
+    directStats: () => direct?.stats(),
     get relay(): OutboxRelay | undefined {
       return relay;
     },
@@ -207,9 +228,26 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
         );
       }
       const processor = createDeliveryProcessor({ ...o, queue: deliveryQueue(), breakers });
+      if (o.directDispatch !== false)
+        direct = createDirectDispatcher({
+          concurrency: o.deliveryConcurrency ?? o.concurrency,
+          startWithinMs,
+          maxWaiting: 20_000,
+          deliver: (ref) => processor.deliver(ref, o.timeoutMs),
+          handOff: async (items) => {
+            await deliveryQueue().addBulk(
+              items.map(({ ref, delayMs }) => {
+                const j = eventJob(ref, o.retry);
+                return { ...j, opts: { ...j.opts, delay: delayMs } };
+              }),
+            );
+          },
+          retryDelayMs: () => backoffDelay(1, o.retry.backoffMs),
+          logger: o.logger,
+        });
       const w = createWorker<DeliveryJob>(
         DELIVERY_QUEUE,
-        processor,
+        processor.process,
         { redisUrl: o.redisUrl, prefix: o.prefix },
         {
           concurrency: o.deliveryConcurrency ?? o.concurrency,
@@ -248,6 +286,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     /** Abrupt stop, as when the process dies: in-flight jobs are left to stall and be taken over (tests). */
     async abort(): Promise<void> {
       for (const t of timers) clearInterval(t);
+      direct?.abort();
       await Promise.all(workers.map((w) => closeWithConnection(w, true)));
       await relay?.stop();
       if (queue) await closeWithConnection(queue);
@@ -259,6 +298,8 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       // Graceful within `stopTimeoutMs` (in-flight jobs finish); then forced, e.g. when Redis is already gone.
       const graceful = (async () => {
         await relay?.stop();
+        // What waits for a direct attempt becomes a job (the queue is still open); attempts under way finish.
+        await direct?.stop();
         await Promise.all(workers.map((w) => closeWithConnection(w)));
         if (queue) await closeWithConnection(queue);
       })();

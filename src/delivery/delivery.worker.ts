@@ -70,10 +70,11 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     return spec;
   };
 
-  async function postpone(job: Job, token: string | undefined, at: number): Promise<never> {
+  async function postponeJob(job: Job, token: string | undefined, at: number): Promise<never> {
     await job.moveToDelayed(at + Math.round(Math.random() * 250), token);
     throw new DelayedError();
   }
+  const postponeDirect = (at: number): Promise<never> => Promise.reject(new Postponed(at));
 
   async function send(
     reg: RegistryEntry,
@@ -113,15 +114,25 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     await d.queue.add(j.name, j.data, j.opts);
   }
 
-  async function deliverEvent(job: Job<DeliveryJob>, token: string | undefined, ref: EventRef): Promise<string> {
+  /**
+   * One attempt at an event. `postpone(at)` when its endpoint's breaker is open (no attempt spent); a failure
+   * that is to be retried throws an Error, a dead letter an UnrecoverableError (BullMQ's meaning).
+   */
+  async function deliverEvent(
+    ref: EventRef,
+    postpone: (at: number) => Promise<never>,
+    maxTimeoutMs = Infinity,
+  ): Promise<string> {
     // Event, registry row and the focus as the subscriber may read it now, read together with other jobs'.
     const { ev, reg, current } = await batch.prepare(ref);
     if (!ev || ev.status !== 'queued' || ev.generation !== ref.generation) return 'stale';
     if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
     const spec = specOf(reg);
     const url = targetUrl(spec);
+    // A POST allowed to last longer than the caller can wait for (a direct attempt's claim) is left to a job.
+    if ((spec.timeoutMs ?? d.timeoutMs) > maxTimeoutMs) return postpone(Date.now());
     const retryAt = d.breakers.admit(url);
-    if (retryAt !== undefined) return postpone(job, token, retryAt);
+    if (retryAt !== undefined) return postpone(retryAt);
     const call = { reported: false };
     try {
       return await admitted(ev, reg, spec, url, current, call);
@@ -317,15 +328,30 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     return result.ok ? 'sent' : 'failed';
   }
 
-  return async (job: Job<DeliveryJob>, token?: string): Promise<string> => {
-    const data = job.data;
-    switch (data.kind) {
-      case 'event':
-        return deliverEvent(job, token, data);
-      case 'handshake':
-        return handshake(job, data.subscriptionId);
-      case 'heartbeat':
-        return heartbeat(data.subscriptionId);
-    }
+  return {
+    /** The `delivery` queue's processor. */
+    process: async (job: Job<DeliveryJob>, token?: string): Promise<string> => {
+      const data = job.data;
+      switch (data.kind) {
+        case 'event':
+          return deliverEvent(data, (at) => postponeJob(job, token, at));
+        case 'handshake':
+          return handshake(job, data.subscriptionId);
+        case 'heartbeat':
+          return heartbeat(data.subscriptionId);
+      }
+    },
+    /**
+     * The same attempt without a job (direct dispatch): an open breaker, or a subscription whose POST timeout
+     * exceeds `maxTimeoutMs`, rejects with `Postponed`.
+     */
+    deliver: (ref: EventRef, maxTimeoutMs?: number): Promise<string> => deliverEvent(ref, postponeDirect, maxTimeoutMs),
   };
+}
+
+/** A direct delivery whose endpoint's breaker is open: to be tried again at `at` (epoch ms), no attempt spent. */
+export class Postponed extends Error {
+  constructor(readonly at: number) {
+    super('postponed: the endpoint is paused');
+  }
 }

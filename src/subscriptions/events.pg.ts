@@ -104,9 +104,10 @@ export async function lockKeys(tx: Db, keys: { subscriptionId: string; orderKey:
  * the chains (one statement, see lockKeys), then the subscriptions' registry rows in id order, then one
  * set-based statement counts, checks open chains and inserts. An event whose chain still has an undelivered
  * earlier event (stored, or earlier in this call) waits behind it; the others are `queued` and returned for
- * the caller to enqueue after commit.
+ * the caller to enqueue after commit. With `claimMs`, the queued ones are claimed for that long (the caller
+ * delivers them itself, without a job; see listQueued).
  */
-export async function recordEvents(tx: Db, events: NewEvent[]): Promise<EventRef[]> {
+export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Promise<EventRef[]> {
   if (events.length === 0) return [];
   await lockKeys(tx, events);
   const subs = [...new Set(events.map((e) => e.subscriptionId))].sort();
@@ -128,16 +129,18 @@ export async function recordEvents(tx: Db, events: NewEvent[]): Promise<EventRef
        SELECT i.*, c.base + row_number() OVER (PARTITION BY i.subscription_id ORDER BY i.ord) AS event_number,
               row_number() OVER (PARTITION BY i.subscription_id, i.order_key ORDER BY i.ord) AS pos
          FROM input i JOIN c ON c.id = i.subscription_id),
+     st AS (
+       SELECT n.*, CASE WHEN n.pos > 1 OR EXISTS (SELECT 1 FROM subscription_event e
+                     WHERE e.subscription_id = n.subscription_id AND e.order_key = n.order_key
+                       AND e.status IN ('waiting', 'queued', 'dead')) THEN 'waiting' ELSE 'queued' END AS status
+         FROM numbered n),
      ins AS (
        INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type,
-          focus_id, focus_version, action, status, committed_at)
+          focus_id, focus_version, action, status, committed_at, claimed_until)
        SELECT n.subscription_id, n.event_number, n.outbox_id, n.order_key, n.topic, n.focus_type, n.focus_id,
-              n.focus_version, n.action,
-              CASE WHEN n.pos > 1 OR EXISTS (SELECT 1 FROM subscription_event e
-                     WHERE e.subscription_id = n.subscription_id AND e.order_key = n.order_key
-                       AND e.status IN ('waiting', 'queued', 'dead')) THEN 'waiting' ELSE 'queued' END,
-              n.committed_at
-         FROM numbered n ORDER BY n.ord
+              n.focus_version, n.action, n.status, n.committed_at,
+              CASE WHEN $10::int > 0 AND n.status = 'queued' THEN now() + $10::int * interval '1 millisecond' END
+         FROM st n ORDER BY n.ord
        ON CONFLICT (subscription_id, outbox_id) DO NOTHING
        RETURNING subscription_id, event_number, generation, status)
      SELECT subscription_id, event_number, generation FROM ins WHERE status = 'queued' ORDER BY event_number`,
@@ -151,6 +154,7 @@ export async function recordEvents(tx: Db, events: NewEvent[]): Promise<EventRef
       col('focusVersion'),
       col('action'),
       col('committedAt'),
+      Math.max(0, Math.round(claimMs)),
     ],
   );
   return rows.map((r) => ({
@@ -327,12 +331,16 @@ export async function releaseUnblocked(db: Db): Promise<EventRef[]> {
   }));
 }
 
-/** Queued events older than `graceMs` (their jobs may have vanished with Redis). */
+/**
+ * Queued events older than `graceMs` (their jobs may have vanished with Redis), except those still claimed by
+ * the process that recorded them (being delivered there without a job).
+ */
 export async function listQueued(db: Db, graceMs: number, limit = 2000): Promise<EventRef[]> {
   const { rows } = await db.query<{ subscription_id: string; event_number: number; generation: number }>(
     `SELECT e.subscription_id, e.event_number, e.generation FROM subscription_event e
        JOIN subscription_registry s ON s.id = e.subscription_id AND s.status IN ('active', 'error')
       WHERE e.status = 'queued' AND e.created_at < now() - ($1::int * interval '1 millisecond')
+        AND (e.claimed_until IS NULL OR e.claimed_until < now())
       ORDER BY e.created_at LIMIT $2`,
     [graceMs, limit],
   );

@@ -15,6 +15,8 @@ export interface MatcherDeps {
   /** Active/error subscriptions (cached). */
   subscriptions: { get(via?: Db): Promise<MatchableSubscription[]>; invalidate(): void };
   enqueueEvents(refs: EventRef[]): Promise<void>;
+  /** How long the events recorded now are claimed for (delivered by this process without a job); 0: not. */
+  claimMs?(): number;
   enqueueHandshake(subscriptionId: string, versionId: string): Promise<void>;
   logger?: Logger;
 }
@@ -165,7 +167,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProce
     const focus = await loadFocus(deps, tx, e);
     if (!focus) return;
     const events = await matchOne(deps, tx, e, focus, candidates, warn);
-    const queued = await recordEvents(tx, events);
+    const queued = await recordEvents(tx, events, deps.claimMs?.() ?? 0);
     if (queued.length === 0) return;
     return () => deps.enqueueEvents(queued);
   };
@@ -190,7 +192,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProce
       const focus = foci.get(e.outboxId);
       if (focus) events.push(...(await matchOne(deps, tx, e, focus, candidates, warn)));
     }
-    const queued = await recordEvents(tx, events);
+    const queued = await recordEvents(tx, events, deps.claimMs?.() ?? 0);
     if (queued.length === 0) return;
     return () => deps.enqueueEvents(queued);
   };
