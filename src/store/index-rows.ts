@@ -10,19 +10,24 @@ export interface IndexColumns {
   hi: (string | null)[];
 }
 
+const pathKeys = new Map<string, string[]>();
+
 /** Values at a dotted path; arrays are flattened at every step. */
 export function valuesAt(root: unknown, path: string): unknown[] {
+  let keys = pathKeys.get(path);
+  if (!keys) pathKeys.set(path, (keys = path.split('.')));
   let cur: unknown[] = [root];
-  for (const key of path.split('.')) {
+  for (const key of keys) {
     const next: unknown[] = [];
     for (const v of cur) {
       if (v == null || typeof v !== 'object') continue;
       const child = (v as Record<string, unknown>)[key];
       if (child == null) continue;
-      if (Array.isArray(child)) next.push(...(child as unknown[]));
+      if (Array.isArray(child)) for (const c of child as unknown[]) next.push(c);
       else next.push(child);
     }
     cur = next;
+    if (cur.length === 0) break;
   }
   return cur;
 }
@@ -44,11 +49,8 @@ export function normalizeString(s: string): string {
     .trim();
 }
 
-/**
- * The instant range a FHIR date/dateTime/instant covers, at its precision: `2026-03` → the whole month.
- * Returns ISO strings, or undefined when the text is not a date.
- */
-export function dateRange(text: string): [string, string] | undefined {
+/** `dateRange` without the cache. */
+function computeDateRange(text: string): [string, string] | undefined {
   const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(
     text,
   );
@@ -66,6 +68,21 @@ export function dateRange(text: string): [string, string] | undefined {
   const width = s === undefined ? 60_000 : frac ? 1 : 1000;
   // sub-millisecond fractions collapse to the millisecond
   return [new Date(t).toISOString(), new Date(t + width - 1).toISOString()];
+}
+
+// Many resources of a stay carry the same instants (admission time, deadlines): a small cache of ranges.
+const rangeCache = new Map<string, [string, string] | undefined>();
+
+/**
+ * The instant range a FHIR date/dateTime/instant covers, at its precision: `2026-03` → the whole month.
+ * Returns ISO strings, or undefined when the text is not a date.
+ */
+export function dateRange(text: string): [string, string] | undefined {
+  if (rangeCache.has(text)) return rangeCache.get(text);
+  const r = computeDateRange(text);
+  if (rangeCache.size >= 4096) rangeCache.clear();
+  rangeCache.set(text, r);
+  return r;
 }
 
 type Row = [param: string, system: string | null, value: string | null, lo: string | null, hi: string | null];
@@ -118,9 +135,11 @@ function referenceRows(def: ParamDef, v: unknown, out: Row[]): void {
 
 /** Index rows for every supported search parameter of `resource`. */
 export function indexRows(resource: Resource): IndexColumns {
+  const cols: IndexColumns = { param: [], system: [], value: [], lo: [], hi: [] };
   const rows: Row[] = [];
   for (const def of SEARCH_PARAMS[resource.resourceType] ?? []) {
     if (def.indexAs) continue; // its values are the rows of the parameter it aliases
+    rows.length = 0;
     for (const path of def.paths) {
       for (const v of valuesAt(resource, path)) {
         switch (def.type) {
@@ -142,18 +161,20 @@ export function indexRows(resource: Resource): IndexColumns {
         }
       }
     }
-  }
-  const cols: IndexColumns = { param: [], system: [], value: [], lo: [], hi: [] };
-  const seen = new Set<string>();
-  for (const r of rows) {
-    const key = r.join('\u0000');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    cols.param.push(r[0]);
-    cols.system.push(r[1]);
-    cols.value.push(r[2]);
-    cols.lo.push(r[3]);
-    cols.hi.push(r[4]);
+    // duplicates can only come from one parameter's own values (most give one row)
+    const seen = rows.length > 1 ? new Set<string>() : undefined;
+    for (const r of rows) {
+      if (seen) {
+        const key = `${r[1] ?? ''}\u0000${r[2] ?? ''}\u0000${r[3] ?? ''}\u0000${r[4] ?? ''}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      cols.param.push(r[0]);
+      cols.system.push(r[1]);
+      cols.value.push(r[2]);
+      cols.lo.push(r[3]);
+      cols.hi.push(r[4]);
+    }
   }
   return cols;
 }

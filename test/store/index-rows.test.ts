@@ -1,0 +1,59 @@
+import type { Patient, Task } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { dateRange, indexRows } from '../../src/store/index-rows';
+
+const rowsOf = (r: ReturnType<typeof indexRows>) =>
+  r.param.map((p, i) => [p, r.system[i], r.value[i], r.lo[i], r.hi[i]].join(' | ')).sort();
+
+describe('search index rows', () => {
+  it('when a date is given at any precision, then its range covers exactly that period, also when asked again', () => {
+    expect(dateRange('2026')).toEqual(['2026-01-01T00:00:00.000Z', '2026-12-31T23:59:59.999Z']);
+    expect(dateRange('2026-02')).toEqual(['2026-02-01T00:00:00.000Z', '2026-02-28T23:59:59.999Z']);
+    expect(dateRange('2026-02-03')).toEqual(['2026-02-03T00:00:00.000Z', '2026-02-03T23:59:59.999Z']);
+    expect(dateRange('2026-02-03T10:15+01:00')).toEqual(['2026-02-03T09:15:00.000Z', '2026-02-03T09:15:59.999Z']);
+    expect(dateRange('2026-02-03T10:15:30Z')).toEqual(['2026-02-03T10:15:30.000Z', '2026-02-03T10:15:30.999Z']);
+    expect(dateRange('2026-02-03T10:15:30.250Z')).toEqual(['2026-02-03T10:15:30.250Z', '2026-02-03T10:15:30.250Z']);
+    expect(dateRange('2026-02-03T10:15:30.250Z')).toEqual(['2026-02-03T10:15:30.250Z', '2026-02-03T10:15:30.250Z']);
+    expect(dateRange('yesterday')).toBeUndefined();
+    expect(dateRange('yesterday')).toBeUndefined();
+  });
+
+  it('when a Task is indexed, then aliases write no rows of their own and every other value gets one row', () => {
+    const task: Task = {
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: 'https://svu-gateway.dev/fhir/CodeSystem/svu-task', code: 'kallelse-sip' }] },
+      for: { reference: 'Patient/p1' },
+      encounter: { reference: 'Encounter/e1' },
+      owner: { reference: 'Organization/o1' },
+      authoredOn: '2026-01-15T09:30:00Z',
+      restriction: { period: { end: '2026-01-18T09:30:00Z' } },
+    };
+    expect(rowsOf(indexRows(task))).toEqual([
+      'authored-on |  |  | 2026-01-15T09:30:00.000Z | 2026-01-15T09:30:00.999Z',
+      'code | https://svu-gateway.dev/fhir/CodeSystem/svu-task | kallelse-sip |  | ',
+      'deadline |  |  | 2026-01-18T09:30:00.000Z | 2026-01-18T09:30:00.999Z',
+      'encounter | Encounter | e1 |  | ',
+      'intent |  | order |  | ',
+      'owner | Organization | o1 |  | ',
+      'status |  | requested |  | ',
+      'subject | Patient | p1 |  | ',
+    ]);
+  });
+
+  it('when a value repeats within one parameter, then it is indexed once', () => {
+    const patient: Patient = {
+      resourceType: 'Patient',
+      name: [
+        { family: 'Öberg', given: ['Åsa', 'Åsa'] },
+        { family: 'Oberg', given: ['Asa'] },
+      ],
+    };
+    const rows = indexRows(patient);
+    const given = rows.param.flatMap((p, i) => (p === 'given' ? [rows.value[i]] : []));
+    expect(given).toEqual(['asa']);
+    const family = rows.param.flatMap((p, i) => (p === 'family' ? [rows.value[i]] : []));
+    expect(family).toEqual(['oberg']);
+  });
+});
