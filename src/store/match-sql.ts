@@ -34,7 +34,7 @@ export async function matchConditional<T extends Resource>(
       'bad-request',
       `A conditional ${type} write needs search criteria, e.g. identifier=system|value`,
     );
-  const plan = planSearch(type, params, scope);
+  const plan = planSearch(type, params, scope, undefined, { perRow: true });
   const r = await tx.query<CurrentRow>(
     `SELECT r.version_id, r.deleted, r.content, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
     plan.params.values,
@@ -70,12 +70,12 @@ export async function matchTargets(
           'bad-request',
           `A conditional ${it.type} write needs search criteria, e.g. identifier=system|value`,
         );
-      const plan = planSearch(it.type, q, scope, params);
+      const plan = planSearch(it.type, q, scope, params, { perRow: true });
       return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
     }
     const t = params.add(it.type);
     const i = params.add(it.id);
-    const visible = accessPredicate(scope, 'r', params, it.type) ?? 'true';
+    const visible = accessPredicate(scope, 'r', params, it.type, { perRow: true }) ?? 'true';
     return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
   });
   const r = await tx.query<CurrentRow & { id: string; k: number }>(

@@ -28,7 +28,7 @@ export async function readCurrent<T extends Resource>(
   const params = new SqlParams();
   const t = params.add(resourceType);
   const i = params.add(id);
-  const access = accessPredicate(scope, 'r', params, resourceType);
+  const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
   const r = await db.query<{ deleted: boolean; content: string | null }>(
     `SELECT r.deleted, r.content FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
     params.values,
@@ -52,7 +52,7 @@ export async function readVersion<T extends Resource>(
   const t = params.add(resourceType);
   const i = params.add(id);
   const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
-  const access = accessPredicate(scope, 'r', params, resourceType);
+  const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
   const r = await db.query<{ content: string | null }>(
     // the current version is in fhir_resource, replaced ones in the history
     `SELECT CASE WHEN r.version_id = ${v} THEN r.content ELSE h.content END AS content
@@ -121,7 +121,7 @@ async function include(
       'NOT r.deleted',
     ];
     if (spec.targetType) conds.push(`s.system = ${params.add(spec.targetType)}`);
-    const access = accessPredicate(scope, 'r', params);
+    const access = accessPredicate(scope, 'r', params, undefined, { perRow: true });
     if (access) conds.push(access);
     const r = await db.query<{ resource_type: string; id: string; content: string }>(
       `SELECT DISTINCT r.resource_type, r.id, r.content FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,

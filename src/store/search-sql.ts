@@ -1,5 +1,5 @@
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, SqlParams } from './access-sql';
+import { accessPredicate, SqlParams, type AccessPredicateOptions } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
 import type { AccessScope, SearchParams } from './repository.port';
 import { getParam, storedParam, type ParamDef } from './search-params';
@@ -213,6 +213,8 @@ export function planSearch(
   search: SearchParams,
   scope: AccessScope | undefined,
   params: SqlParams = new SqlParams(),
+  /** Tenant rules per candidate row (conditional matches, which find one or two rows): see accessPredicate. */
+  accessOpts: AccessPredicateOptions = {},
 ): SearchPlan {
   const typeP = params.add(type);
   const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
@@ -220,7 +222,7 @@ export function planSearch(
     if (raw === undefined || CONTROL.has(key)) continue;
     for (const value of list(raw)) where.push(paramCondition(type, typeP, key, value, params));
   }
-  const access = accessPredicate(scope, 'r', params, type);
+  const access = accessPredicate(scope, 'r', params, type, accessOpts);
   if (access) where.push(access);
   const summary = list(search._summary)[0];
   if (summary !== undefined && summary !== 'count' && summary !== 'false')

@@ -25,7 +25,7 @@ export async function lockCurrent(
   const params = new SqlParams();
   const t = params.add(type);
   const i = params.add(id);
-  const visible = accessPredicate(scope, 'r', params, type) ?? 'true';
+  const visible = accessPredicate(scope, 'r', params, type, { perRow: true }) ?? 'true';
   const r = await tx.query<CurrentRow>(
     `SELECT r.version_id, r.deleted, r.content, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
     params.values,
