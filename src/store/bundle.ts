@@ -4,8 +4,9 @@ import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import type { WriteOptions } from './repository.port';
 import type { Db } from './db.port';
-import type { FhirRepository, ResourceChange } from './repository.port';
-import { lockQueries, type CurrentRow, type VersionWrite } from './write-sql';
+import type { FhirRepository } from './repository.port';
+import { lockQueries, type CurrentRow } from './write-sql';
+import type { PreparedWrite } from './prepare-write';
 
 /** What Bundle processing needs from the repository (implemented by `BundleRepository`). */
 export interface BundleRepository extends FhirRepository {
@@ -40,13 +41,6 @@ export interface BundleRepository extends FhirRepository {
   visible<T extends Resource>(resource: T): T;
 }
 
-/** A decided write (see `PgRepository.prepare`); no `write` when nothing changed. */
-export interface PreparedWrite<T extends Resource> {
-  resource: T;
-  created: boolean;
-  write?: VersionWrite;
-  change?: ResourceChange;
-}
 import { assertResource } from './resource-util';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';

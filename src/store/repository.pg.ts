@@ -13,9 +13,10 @@ import type {
   SearchResult,
   WriteOptions,
 } from './repository.port';
-import { assertId, assertResource, assertSupportedType, forScope, parseVersion, sameContent } from './resource-util';
+import { assertId, assertResource, assertSupportedType, forScope, parseVersion } from './resource-util';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
-import { processBundle, type PreparedWrite } from './bundle';
+import { processBundle } from './bundle';
+import { prepareWrite, type PreparedWrite } from './prepare-write';
 import { historyOf, notFound, readCurrent, readVersion, searchCurrent } from './read-sql';
 import { matchConditional, matchTargets } from './match-sql';
 
@@ -204,10 +205,7 @@ export class PgRepository implements FhirRepository {
     return { resource: prepared.resource, created: prepared.created };
   }
 
-  /**
-   * Decides a write of `resource` with `id` over `cur` (the current row, if any) without touching the
-   * database: not-found / If-Match checks, the no-change case, the new version. `commitPrepared` writes it.
-   */
+  /** Decides a write without touching the database (see `prepareWrite`); `commitPrepared` writes it. */
   prepare<T extends Resource>(
     resource: T,
     id: string,
@@ -215,50 +213,9 @@ export class PgRepository implements FhirRepository {
     method: 'POST' | 'PUT',
     opts: WriteOptions,
   ): PreparedWrite<T> {
-    const type = resource.resourceType;
-    if (cur && !cur.visible) throw notFound(type, id);
-    if (opts.ifMatch !== undefined) {
-      const want = parseVersion(opts.ifMatch);
-      if (!cur || cur.deleted || String(cur.version_id) !== want)
-        throw new GatewayError(
-          'version-conflict',
-          `If-Match ${opts.ifMatch} does not match ${type}/${id}, which is ${cur && !cur.deleted ? `at version ${cur.version_id}` : 'absent'}: read it again and retry`,
-        );
-    }
-    const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
-    if (before && sameContent(before, { ...resource, id }))
-      return { resource: forScope(before, this.scope), created: false };
-    const version = (cur?.version_id ?? 0) + 1;
-    const lastUpdated = this.clock.now().toISOString();
-    const stored = { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated } } as T;
-    const action = before ? 'update' : 'create';
-    return {
-      resource: forScope(stored, this.scope),
-      created: !before,
-      write: {
-        type,
-        id,
-        prevVersion: cur?.version_id ?? 0,
-        version,
-        lastUpdated,
-        resource: stored,
-        method,
-        action,
-        opts,
-      },
-      change: {
-        action,
-        resourceType: type,
-        id,
-        before,
-        after: stored,
-        author: opts.author,
-        authorOrganization: opts.authorOrganization,
-      },
-    };
+    return prepareWrite(resource, id, cur, method, opts, { now: this.clock.now(), scope: this.scope });
   }
 
-  /** Writes prepared versions in one statement, then runs the hooks for each, in order, in the transaction. */
   async commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void> {
     const writes = prepared.flatMap((p) => (p.write ? [p.write] : []));
     await writeVersions(tx, writes);

@@ -4,7 +4,7 @@ import { evaluateStay } from '../../core/engine/evaluate';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { GatewayError } from '../../platform/errors';
 import { yieldToEventLoop } from '../../platform/yield';
-import type { PreparedWrite } from '../../store/bundle';
+import type { PreparedWrite } from '../../store/prepare-write';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';

@@ -3,7 +3,7 @@ import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhi
 import type { TaskSpec } from '../../core/engine/types';
 import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
 import type { PartyResolver } from '../../fhir/references';
-import type { PreparedWrite } from '../../store/bundle';
+import type { PreparedWrite } from '../../store/prepare-write';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';

@@ -1,0 +1,72 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { GatewayError } from '../platform/errors';
+import { notFound } from './read-sql';
+import type { AccessScope, ResourceChange, WriteOptions } from './repository.port';
+import { forScope, parseVersion, sameContent } from './resource-util';
+import type { CurrentRow, VersionWrite } from './write-sql';
+
+/** A decided write (see `prepareWrite`); no `write` when nothing changed. */
+export interface PreparedWrite<T extends Resource> {
+  resource: T;
+  created: boolean;
+  write?: VersionWrite;
+  change?: ResourceChange;
+}
+
+/**
+ * Decides a write of `resource` with `id` over `cur` (the current row, if any) without touching the
+ * database: not-found / If-Match checks, the no-change case, the new version. `PgRepository.commitPrepared`
+ * writes it. `at.now` stamps `meta.lastUpdated`; `at.scope` shapes the returned resource for the caller.
+ */
+export function prepareWrite<T extends Resource>(
+  resource: T,
+  id: string,
+  cur: CurrentRow | undefined,
+  method: 'POST' | 'PUT',
+  opts: WriteOptions,
+  at: { now: Date; scope: AccessScope | undefined },
+): PreparedWrite<T> {
+  const type = resource.resourceType;
+  if (cur && !cur.visible) throw notFound(type, id);
+  if (opts.ifMatch !== undefined) {
+    const want = parseVersion(opts.ifMatch);
+    if (!cur || cur.deleted || String(cur.version_id) !== want)
+      throw new GatewayError(
+        'version-conflict',
+        `If-Match ${opts.ifMatch} does not match ${type}/${id}, which is ${cur && !cur.deleted ? `at version ${cur.version_id}` : 'absent'}: read it again and retry`,
+      );
+  }
+  const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
+  if (before && sameContent(before, { ...resource, id }))
+    return { resource: forScope(before, at.scope), created: false };
+  const version = (cur?.version_id ?? 0) + 1;
+  const lastUpdated = at.now.toISOString();
+  const stored = { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated } } as T;
+  const action = before ? 'update' : 'create';
+  return {
+    resource: forScope(stored, at.scope),
+    created: !before,
+    write: {
+      type,
+      id,
+      prevVersion: cur?.version_id ?? 0,
+      version,
+      lastUpdated,
+      resource: stored,
+      method,
+      action,
+      opts,
+    },
+    change: {
+      action,
+      resourceType: type,
+      id,
+      before,
+      after: stored,
+      author: opts.author,
+      authorOrganization: opts.authorOrganization,
+    },
+  };
+}
+
+/** Writes prepared versions in one statement, then runs the hooks for each, in order, in the transaction. */
