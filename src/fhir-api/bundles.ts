@@ -2,7 +2,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import type { AuthContext, Interaction } from '../auth/auth-context';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
-import { parseEntryUrl } from '../store/bundle';
+import { parseEntryUrl } from '../store/bundle-entry';
 import type { HistoryEntry, SearchResult } from '../store/repository.port';
 import { requireScope } from './http-util';
 import { statusText, toOperationOutcome } from './operation-outcome';

@@ -1,0 +1,121 @@
+/** The entries of a batch or transaction Bundle: parsing each request, and building each response entry. */
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
+import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
+import { GatewayError, isGatewayError } from '../platform/errors';
+import { assertResource } from './resource-util';
+import type { CurrentRow } from './write-sql';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+/** Transaction processing order of the entry methods (FHIR: DELETE, POST, PUT, then GET). */
+export const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+
+export interface ParsedUrl {
+  type: string;
+  id?: string;
+  version?: string;
+  query?: string;
+}
+
+/** `Patient`, `Patient/1`, `Patient/1/_history/2`, `Patient?identifier=x`, or the same after a base URL. */
+export function parseEntryUrl(url: string): ParsedUrl | undefined {
+  const m =
+    /^(?:https?:\/\/[^?]*?\/)?([A-Z][A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64}))?(?:\/_history\/([^/?]+))?(?:\?(.*))?$/.exec(
+      url,
+    );
+  if (!m) return undefined;
+  const [, type = '', id, version, query] = m;
+  return { type, ...(id ? { id } : {}), ...(version ? { version } : {}), ...(query !== undefined ? { query } : {}) };
+}
+
+export interface Parsed {
+  index: number;
+  method: Method;
+  url: ParsedUrl;
+  rawUrl: string;
+  resource?: Resource;
+  fullUrl?: string;
+  ifMatch?: string;
+  ifNoneExist?: string;
+  /** Decided in the first phase of a transaction: the id to write, or the existing match. */
+  targetId?: string;
+  existing?: Resource;
+  /** The locked current row the write replaces (a conditional match or the row with the PUT's id). */
+  cur?: CurrentRow & { id: string };
+}
+
+export function parseEntry(entry: BundleEntry, index: number): Parsed {
+  const method = entry.request?.method;
+  const rawUrl = entry.request?.url ?? '';
+  if (method === 'PATCH' || method === 'HEAD')
+    throw new GatewayError('bad-request', `${method} is not supported in Bundles (use PUT with the whole resource)`);
+  if (!method || !(method in ORDER)) throw new GatewayError('bad-request', 'request.method is missing or unknown');
+  const url = parseEntryUrl(rawUrl);
+  if (!url) throw new GatewayError('bad-request', `request.url '${rawUrl}' is not Type, Type/id or Type?query`);
+  const p: Parsed = { index, method, url, rawUrl };
+  if (entry.fullUrl) p.fullUrl = entry.fullUrl;
+  if (entry.request?.ifMatch) p.ifMatch = entry.request.ifMatch;
+  if (entry.request?.ifNoneExist) p.ifNoneExist = entry.request.ifNoneExist;
+  if (method === 'POST' || method === 'PUT') {
+    assertResource(entry.resource);
+    if (entry.resource.resourceType !== url.type)
+      throw new GatewayError(
+        'bad-request',
+        `resource is a ${entry.resource.resourceType} but request.url names ${url.type}`,
+      );
+    if (method === 'PUT' && url.id && entry.resource.id !== url.id)
+      throw new GatewayError(
+        'bad-request',
+        `resource.id '${entry.resource.id ?? ''}' differs from the id in request.url '${rawUrl}'`,
+      );
+    if (method === 'PUT' && !url.id && url.query === undefined)
+      throw new GatewayError('bad-request', `PUT needs Type/id or Type?criteria in request.url, not '${rawUrl}'`);
+    p.resource = entry.resource;
+  }
+  return p;
+}
+
+export function withEntry(e: unknown, p: { index: number; method?: string; rawUrl?: string }): unknown {
+  if (!isGatewayError(e)) return e;
+  const where = `Bundle.entry[${p.index}]${p.method ? ` (${p.method} ${p.rawUrl ?? ''})` : ''}`;
+  return new GatewayError(
+    e.code,
+    `${where}: ${e.message}`,
+    e.issues.map((i) => ({
+      ...i,
+      path: `Bundle.entry[${p.index}].resource${i.path ? `.${i.path.replace(/^[A-Z][A-Za-z]+\.?/, '')}` : ''}`.replace(
+        /\.$/,
+        '',
+      ),
+    })),
+  );
+}
+
+/** Replaces every `reference` equal to a key of `map` (urn:uuid fullUrls and other fullUrls) anywhere inside. */
+export function resolveReferences<T>(value: T, map: Map<string, string>): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => resolveReferences(v, map)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (k === 'reference' && typeof v === 'string') out[k] = map.get(v) ?? v;
+    else out[k] = resolveReferences(v, map);
+  }
+  return out as T;
+}
+
+export function ok(resource: Resource, created: boolean): BundleEntry {
+  const v = resource.meta?.versionId;
+  return {
+    resource,
+    response: {
+      status: created ? '201 Created' : '200 OK',
+      location: `${resource.resourceType}/${resource.id ?? ''}${v ? `/_history/${v}` : ''}`,
+      ...(v ? { etag: `W/"${v}"` } : {}),
+      ...(resource.meta?.lastUpdated ? { lastModified: resource.meta.lastUpdated } : {}),
+    },
+  };
+}
+
+export function errorEntry(e: unknown): BundleEntry {
+  const err = isGatewayError(e) ? e : new GatewayError('internal', 'The entry failed unexpectedly');
+  return { response: { status: statusText(err.status), outcome: toOperationOutcome(err) } };
+}
