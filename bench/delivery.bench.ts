@@ -236,6 +236,7 @@ async function main(): Promise<void> {
   for (const r of rx) r.arrivals.clear();
   const committed = new Map<string, number>();
   const count = RATE * RATE_SECONDS;
+  Object.assign(counts, { on: true, statements: 0, transactions: 0, redis: 0 });
   const start = Date.now();
   const writes: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
   const achievedRate = count / ((Date.now() - start) / 1000);
   const deadline = Date.now() + 120_000;
   while (total() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  counts.on = false;
   const lat: number[] = [];
   for (const r of rx)
     for (const [id, at] of r.arrivals) if (committed.has(id)) lat.push(Math.max(0, at - committed.get(id)!));
@@ -260,6 +262,7 @@ async function main(): Promise<void> {
     p90Ms: round(pct(lat, 90)),
     p99Ms: round(pct(lat, 99)),
     maxMs: round(Math.max(...lat)),
+    statementsPerEvent: Math.round((100 * (counts.statements + 2 * counts.transactions)) / count) / 100,
   };
 
   // Where the time goes at that rate: write → event recorded (relay + matcher) → delivered (worker + POST).

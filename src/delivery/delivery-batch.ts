@@ -133,7 +133,7 @@ export function createDeliveryBatchers(d: DeliveryBatchDeps) {
     maxBatch: 100,
     maxInFlight: 2,
     runBatch: async (items) => {
-      const next = await d.db.transaction((tx) => completeDelivered(tx, items));
+      const next = await completeDelivered(d.db, items); // one call, its own transaction
       // After commit the events are delivered whatever happens here; a successor whose job could not be
       // added stays `queued` and the delivery reconciler adds it (as when a single enqueue fails).
       await enqueue(next).catch((err: unknown) =>

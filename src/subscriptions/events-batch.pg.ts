@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.port';
-import { lockKeys, toEvent, type AttemptLog, type EventRef, type EventRow, type SubscriptionEvent } from './events.pg';
+import { toEvent, type AttemptLog, type EventRef, type EventRow, type SubscriptionEvent } from './events.pg';
 import { toEntry, type RegistryEntry, type RegistryRow } from './registry.pg';
 
 /** An event with its subscription's registry row, as one delivery needs them. */
@@ -48,51 +48,18 @@ export interface Delivered {
 }
 
 /**
- * `completeEvent(…, 'delivered', …)` for many events in one transaction of two statements: the chains are
- * locked (hash order, see lockKeys), then one statement marks the events delivered, logs the attempts,
- * clears the subscriptions' failure state (registry rows locked in id order, and only when there is
- * something to clear or `last_sent_at` is more than a second old) and releases the next waiting event of
- * each chain. Returns the released events, to enqueue after commit.
+ * `completeEvent(…, 'delivered', …)` for many events in one call (`svu_complete_delivered`, migration 042; on a
+ * root handle it is its own transaction, one round trip): the chains are locked (hash order, see lockKeys), then
+ * one statement marks the events delivered, logs the attempts, clears the subscriptions' failure state
+ * (registry rows locked in id order, and only when there is something to clear or `last_sent_at` is more than a
+ * second old) and releases the next waiting event of each chain. Returns the released events, to enqueue after
+ * commit.
  */
-export async function completeDelivered(tx: Db, items: Delivered[]): Promise<EventRef[]> {
+export async function completeDelivered(db: Db, items: Delivered[]): Promise<EventRef[]> {
   if (items.length === 0) return [];
-  await lockKeys(
-    tx,
-    items.map((i) => i.ev),
-  );
   const col = <T>(f: (i: Delivered) => T) => items.map(f);
-  const { rows } = await tx.query<{ subscription_id: string; event_number: number; generation: number }>(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[])
-         AS t(subscription_id, event_number, order_key, endpoint, attempt, http_status, duration_ms)),
-     done AS (
-       UPDATE subscription_event e SET status = 'delivered', delivered_at = now(), last_error = NULL
-         FROM input i WHERE e.subscription_id = i.subscription_id AND e.event_number = i.event_number
-       RETURNING 1),
-     att AS (
-       INSERT INTO delivery_attempt (subscription_id, event_number, kind, endpoint, attempt, status, http_status,
-           error, duration_ms)
-       SELECT subscription_id, event_number, 'event', endpoint, attempt, 'delivered', http_status, NULL, duration_ms
-         FROM input),
-     reg AS (
-       UPDATE subscription_registry SET consecutive_failures = 0, last_sent_at = now(), last_error = NULL
-        WHERE id IN (SELECT r.id FROM subscription_registry r
-                      WHERE r.id IN (SELECT subscription_id FROM input)
-                        AND (r.consecutive_failures <> 0 OR r.last_error IS NOT NULL OR r.last_sent_at IS NULL
-                             OR r.last_sent_at < now() - interval '1 second')
-                      ORDER BY r.id FOR UPDATE)),
-     chains AS (SELECT DISTINCT subscription_id, order_key FROM input),
-     nxt AS (
-       SELECT DISTINCT ON (e.subscription_id, e.order_key) e.subscription_id, e.event_number, e.status
-         FROM subscription_event e
-         JOIN chains c ON c.subscription_id = e.subscription_id AND c.order_key = e.order_key
-        WHERE e.status IN ('waiting', 'queued', 'dead')
-          AND NOT EXISTS (SELECT 1 FROM input i WHERE i.subscription_id = e.subscription_id
-                             AND i.event_number = e.event_number)
-        ORDER BY e.subscription_id, e.order_key, e.event_number)
-     UPDATE subscription_event e SET status = 'queued' FROM nxt
-      WHERE e.subscription_id = nxt.subscription_id AND e.event_number = nxt.event_number AND nxt.status = 'waiting'
-     RETURNING e.subscription_id, e.event_number, e.generation`,
+  const { rows } = await db.query<{ o_sub: string; o_num: number; o_gen: number }>(
+    'SELECT o_sub, o_num, o_gen FROM svu_complete_delivered($1, $2, $3, $4, $5, $6, $7)',
     [
       col((i) => i.ev.subscriptionId),
       col((i) => i.ev.eventNumber),
@@ -103,9 +70,5 @@ export async function completeDelivered(tx: Db, items: Delivered[]): Promise<Eve
       col((i) => i.log.durationMs ?? 0),
     ],
   );
-  return rows.map((r) => ({
-    subscriptionId: r.subscription_id,
-    eventNumber: Number(r.event_number),
-    generation: r.generation,
-  }));
+  return rows.map((r) => ({ subscriptionId: r.o_sub, eventNumber: Number(r.o_num), generation: r.o_gen }));
 }

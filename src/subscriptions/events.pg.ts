@@ -101,49 +101,18 @@ export async function lockKeys(tx: Db, keys: { subscriptionId: string; orderKey:
 
 /**
  * Numbers and records new events (call inside a transaction), in the order given (outbox order). Locks:
- * the chains (one statement, see lockKeys), then the subscriptions' registry rows in id order, then one
- * set-based statement counts, checks open chains and inserts. An event whose chain still has an undelivered
+ * the chains (hash order, as lockKeys), then the subscriptions' registry rows in id order, then one
+ * set-based statement counts, checks open chains and inserts (all in one call of `svu_record_events`). An event whose chain still has an undelivered
  * earlier event (stored, or earlier in this call) waits behind it; the others are `queued` and returned for
  * the caller to enqueue after commit. With `claimMs`, the queued ones are claimed for that long (the caller
  * delivers them itself, without a job; see listQueued).
  */
 export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Promise<EventRef[]> {
   if (events.length === 0) return [];
-  await lockKeys(tx, events);
-  const subs = [...new Set(events.map((e) => e.subscriptionId))].sort();
-  if (subs.length > 1)
-    await tx.query('SELECT id FROM subscription_registry WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [subs]);
   const col = <K extends keyof NewEvent>(k: K) => events.map((e) => e[k] ?? null);
-  const { rows } = await tx.query<{ subscription_id: string; event_number: number; generation: number }>(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                            $8::text[], $9::timestamptz[])
-         WITH ORDINALITY AS t(subscription_id, order_key, outbox_id, topic, focus_type, focus_id, focus_version,
-                              action, committed_at, ord)),
-     counts AS (SELECT subscription_id, count(*) AS n FROM input GROUP BY subscription_id),
-     c AS (
-       UPDATE subscription_registry r SET events_since_start = r.events_since_start + counts.n
-         FROM counts WHERE r.id = counts.subscription_id
-       RETURNING r.id, r.events_since_start - counts.n AS base),
-     numbered AS (
-       SELECT i.*, c.base + row_number() OVER (PARTITION BY i.subscription_id ORDER BY i.ord) AS event_number,
-              row_number() OVER (PARTITION BY i.subscription_id, i.order_key ORDER BY i.ord) AS pos
-         FROM input i JOIN c ON c.id = i.subscription_id),
-     st AS (
-       SELECT n.*, CASE WHEN n.pos > 1 OR EXISTS (SELECT 1 FROM subscription_event e
-                     WHERE e.subscription_id = n.subscription_id AND e.order_key = n.order_key
-                       AND e.status IN ('waiting', 'queued', 'dead')) THEN 'waiting' ELSE 'queued' END AS status
-         FROM numbered n),
-     ins AS (
-       INSERT INTO subscription_event (subscription_id, event_number, outbox_id, order_key, topic, focus_type,
-          focus_id, focus_version, action, status, committed_at, claimed_until)
-       SELECT n.subscription_id, n.event_number, n.outbox_id, n.order_key, n.topic, n.focus_type, n.focus_id,
-              n.focus_version, n.action, n.status, n.committed_at,
-              CASE WHEN $10::int > 0 AND n.status = 'queued' THEN now() + $10::int * interval '1 millisecond' END
-         FROM st n ORDER BY n.ord
-       ON CONFLICT (subscription_id, outbox_id) DO NOTHING
-       RETURNING subscription_id, event_number, generation, status)
-     SELECT subscription_id, event_number, generation FROM ins WHERE status = 'queued' ORDER BY event_number`,
+  // One call (`svu_record_events`, migration 042): locks, then the set-based numbering and insert.
+  const { rows } = await tx.query<{ o_sub: string; o_num: number; o_gen: number }>(
+    'SELECT o_sub, o_num, o_gen FROM svu_record_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
     [
       col('subscriptionId'),
       col('orderKey'),
@@ -157,11 +126,7 @@ export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Pro
       Math.max(0, Math.round(claimMs)),
     ],
   );
-  return rows.map((r) => ({
-    subscriptionId: r.subscription_id,
-    eventNumber: Number(r.event_number),
-    generation: r.generation,
-  }));
+  return rows.map((r) => ({ subscriptionId: r.o_sub, eventNumber: Number(r.o_num), generation: r.o_gen }));
 }
 
 export async function getEvent(
