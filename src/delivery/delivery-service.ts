@@ -210,8 +210,10 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           .filter(([, c]) => c.opts.inline && c.opts.batch)
           .map(([name, c]) => ({
             consumer: name,
-            handle: (events: OutboxEvent[], within: (tx: Db) => Promise<void>) =>
-              handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, within),
+            handle: (events: OutboxEvent[]) =>
+              handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
+                dispatch: true,
+              }),
           })),
       });
       for (const [name, c] of consumers) {

@@ -79,15 +79,14 @@ export async function handleOutboxEvent(
   return handled;
 }
 
-const ROW_COLUMNS =
-  'o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload, o.created_at';
+type ClaimedRow = { [K in keyof OutboxRow as `o_${K}`]: OutboxRow[K] };
 
 /**
- * `handleOutboxEvent` for many rows in one transaction: the ordering keys are locked in one statement (in
- * hash order, so batches never deadlock each other or the one-row path, which takes a single key), the
- * unprocessed earlier rows of all keys are read in one query, all markers are written in one insert, and
- * the rows whose marker is new go to `processor` in outbox order. Returns how many rows were handled.
- * `within` runs last in the same transaction (the relay marks the rows dispatched there when it handles them).
+ * `handleOutboxEvent` for many rows in one transaction: one call of `svu_outbox_claim` (migration 043) locks the
+ * ordering keys (in hash order, so batches never deadlock each other or the one-row path, which takes a single
+ * key), writes the markers of the given rows and of the unprocessed earlier rows of the same keys, and returns
+ * those whose marker is new; they go to `processor` in outbox order. With `dispatch`, the same call marks the
+ * given rows dispatched (the relay handling this consumer in its pass). Returns how many rows were handled.
  */
 export async function handleOutboxBatch(
   db: Db,
@@ -95,37 +94,32 @@ export async function handleOutboxBatch(
   events: OutboxEvent[],
   processor: OutboxBatchProcessor,
   ordered: boolean,
-  within?: (tx: Db) => Promise<void>,
+  opts: { dispatch?: boolean } = {},
 ): Promise<number> {
   let after: (() => Promise<void>) | undefined;
   const handled = await db.transaction(async (tx) => {
     const byId = new Map(events.map((e) => [e.outboxId, e]));
-    if (ordered) {
-      const keys = [...new Set(events.map(orderKey))];
-      await tx.query(
-        `SELECT count(pg_advisory_xact_lock(h)) FROM
-           (SELECT DISTINCT hashtext('obc|' || $1::text || '|' || k) AS h FROM unnest($2::text[]) AS k ORDER BY 1) s`,
-        [consumer, keys],
-      );
-      const earlier = await tx.query<OutboxRow>(
-        `SELECT ${ROW_COLUMNS} FROM outbox o
-          WHERE COALESCE(o.stay_key, o.resource_type || '/' || o.resource_id) = ANY($1::text[]) AND o.id < $2
-            AND o.id > COALESCE((SELECT low_watermark FROM outbox_consumer_progress WHERE consumer = $3), 0)
-            AND NOT EXISTS (SELECT 1 FROM outbox_processed x WHERE x.consumer = $3 AND x.outbox_id = o.id)`,
-        [keys, Math.max(...byId.keys()), consumer],
-      );
-      for (const r of earlier.rows) if (!byId.has(Number(r.id))) byId.set(Number(r.id), toOutboxEvent(r));
-    }
-    const ids = [...byId.keys()].sort((a, b) => a - b);
-    const marked = await tx.query<{ outbox_id: number }>(
-      `INSERT INTO outbox_processed (consumer, outbox_id) SELECT $1, x FROM unnest($2::bigint[]) AS x
-       ON CONFLICT DO NOTHING RETURNING outbox_id`,
-      [consumer, ids],
+    const { rows: claimed } = await tx.query<ClaimedRow>(
+      `SELECT o_id, o_kind, o_resource_type, o_resource_id, o_version_id, o_action, o_stay_key, o_payload, o_created_at
+         FROM svu_outbox_claim($1, $2, $3, $4, $5)`,
+      [consumer, [...byId.keys()], [...new Set(events.map(orderKey))], ordered, opts.dispatch ?? false],
     );
-    const fresh = new Set(marked.rows.map((r) => Number(r.outbox_id)));
-    const rows = ids.filter((id) => fresh.has(id)).map((id) => byId.get(id)!);
+    const rows = claimed.map(
+      (c) =>
+        byId.get(Number(c.o_id)) ??
+        toOutboxEvent({
+          id: c.o_id,
+          kind: c.o_kind,
+          resource_type: c.o_resource_type,
+          resource_id: c.o_resource_id,
+          version_id: c.o_version_id,
+          action: c.o_action,
+          stay_key: c.o_stay_key,
+          payload: c.o_payload,
+          created_at: c.o_created_at,
+        }),
+    );
     if (rows.length > 0) after = (await processor(rows, tx)) ?? undefined;
-    if (within) await within(tx);
     return rows.length;
   });
   if (after) await after();

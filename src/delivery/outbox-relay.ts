@@ -26,7 +26,7 @@ export interface OutboxRelayOptions {
   reconcileGraceMs?: number;
   /**
    * Consumers the relay handles itself, in its pass (no BullMQ job per row): `handle` must write the rows'
-   * processed markers in one transaction and call `within(tx)` in it (the rows are marked dispatched there).
+   * processed markers and mark the rows dispatched in one transaction (`handleOutboxBatch` with `dispatch`).
    * If it throws, the rows go to the consumer's queue as for any other consumer (its worker handles them
    * one by one), and the reconciler covers the consumer as the others. Each must also be in `consumers`.
    */
@@ -35,7 +35,7 @@ export interface OutboxRelayOptions {
 
 export interface InlineConsumer {
   consumer: string;
-  handle(events: OutboxEvent[], within: (tx: Db) => Promise<void>): Promise<unknown>;
+  handle(events: OutboxEvent[]): Promise<unknown>;
 }
 
 export interface OutboxRelay {
@@ -93,18 +93,13 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   const markDispatched = (d: Db, ids: number[]) =>
     d.query('UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[])', [ids]);
 
-  /** Inline consumers handle the rows here; the first one marks them dispatched in its transaction. */
-  async function handleInline(events: OutboxEvent[], ids: number[]): Promise<boolean> {
+  /** Inline consumers handle the rows here and mark them dispatched in their transaction. */
+  async function handleInline(events: OutboxEvent[]): Promise<boolean> {
     let dispatched = false;
     for (const [name, c] of inline) {
-      let marked = false;
       try {
-        await c.handle(events, async (tx) => {
-          if (dispatched) return;
-          await markDispatched(tx, ids);
-          marked = true;
-        });
-        dispatched ||= marked;
+        await c.handle(events);
+        dispatched = true;
       } catch (err) {
         o.logger?.warn('outbox relay: inline consumer failed; its rows go to its queue', {
           consumer: name,
@@ -141,7 +136,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       events,
       [...queues].filter(([name]) => !inline.has(name)).map(([, q]) => q),
     );
-    if (!(await handleInline(events, ids))) await markDispatched(db, ids);
+    if (!(await handleInline(events))) await markDispatched(db, ids);
     return rows.length;
   }
 

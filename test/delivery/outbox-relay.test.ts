@@ -166,15 +166,10 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
       inline: [
         {
           consumer: 'm',
-          handle: (events, within) =>
-            handleOutboxBatch(
-              db,
-              'm',
-              events,
-              async (rows) => void seen.push(...rows.map((r) => r.outboxId)),
-              true,
-              within,
-            ),
+          handle: (events) =>
+            handleOutboxBatch(db, 'm', events, async (rows) => void seen.push(...rows.map((r) => r.outboxId)), true, {
+              dispatch: true,
+            }),
         },
       ],
     });
@@ -201,8 +196,8 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
       inline: [
         {
           consumer: 'm',
-          handle: (events, within) =>
-            handleOutboxBatch(db, 'm', events, () => Promise.reject(new Error('boom')), true, within),
+          handle: (events) =>
+            handleOutboxBatch(db, 'm', events, () => Promise.reject(new Error('boom')), true, { dispatch: true }),
         },
       ],
     });
