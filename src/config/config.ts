@@ -94,6 +94,15 @@ export const configSchema = z.object({
     .max(1000)
     .default(50)
     .describe('Most stored HL7 messages applied in one database transaction'),
+  HL7_APPLY_LINGER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(20)
+    .describe(
+      'With `HL7_ACK_AFTER=stored`: how long an apply lane with less than a full batch waits for more messages before its transaction (fewer, larger transactions, less CPU per message; this much more latency to the Task). 0 = no wait',
+    ),
   HL7_APPLY_BACKLOG: z.coerce
     .number()
     .int()

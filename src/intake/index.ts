@@ -73,6 +73,8 @@ export function intakeServices(ctx: AppContext): IntakeServices {
     // PGlite runs one transaction at a time: more lanes would only queue on its connection.
     lanes: ctx.db.kind === 'pglite' ? 1 : ctx.config.HL7_APPLY_LANES,
     batch: ctx.config.HL7_APPLY_BATCH,
+    // With the ACK after the apply the sender waits for it: no lingering then.
+    lingerMs: ctx.config.HL7_ACK_AFTER === 'stored' ? ctx.config.HL7_APPLY_LINGER_MS : 0,
     backlog: ctx.config.HL7_APPLY_BACKLOG,
     onApplied(job, outcome) {
       late.observeApply?.(

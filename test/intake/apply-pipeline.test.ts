@@ -129,6 +129,58 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
     expect(late.size).toBe(0);
   });
 
+  it('when a lane lingers, then messages arriving meanwhile share one transaction, and a full batch or stop ends the wait', async () => {
+    const batches: number[] = [];
+    const seen: (ApplyOutcome | undefined)[] = [];
+    const queue = (lingerMs: number, batch: number) =>
+      new ApplyQueue({
+        db,
+        logger: createLogger('error'),
+        lanes: 1,
+        batch,
+        lingerMs,
+        backlog: 100,
+        apply: async (_tx, jobs) => {
+          batches.push(jobs.length);
+          return jobs.map(() => 'x');
+        },
+        onApplied: (_job, outcome) => seen.push(outcome),
+      });
+    const job = (id: number): ApplyJob => ({
+      id,
+      mapped: mapped(adt({ event: 'A01', visit: `LING-${id}` })),
+      meta: { channel: 'mllp' },
+    });
+
+    // under a full batch: the three messages of the next 40 ms go in one transaction
+    const slow = queue(400, 10);
+    slow.enqueue(job(-21));
+    await new Promise((r) => setTimeout(r, 20));
+    slow.enqueue(job(-22));
+    slow.enqueue(job(-23));
+    const t0 = performance.now();
+    await slow.idle();
+    expect(batches).toEqual([3]);
+    expect(performance.now() - t0).toBeGreaterThan(200); // it waited out the linger
+
+    // a full batch does not wait
+    batches.length = 0;
+    const full = queue(60_000, 2);
+    const t1 = performance.now();
+    full.enqueue(job(-24));
+    full.enqueue(job(-25));
+    await full.idle();
+    expect(batches).toEqual([2]);
+    expect(performance.now() - t1).toBeLessThan(30_000);
+
+    // stop ends a linger: the waiting message stays pending
+    seen.length = 0;
+    const stopping = queue(60_000, 10);
+    stopping.enqueue(job(-26));
+    await stopping.stop();
+    expect(seen).toEqual([undefined]);
+  });
+
   it('when the backlog is full, then room() waits until the queue drains below it', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
