@@ -229,6 +229,8 @@ async function main(): Promise<void> {
     // BEGIN and COMMIT count as statements; Redis commands include those inside BullMQ's scripts' calls only once.
     statementsPerEvent: Math.round((100 * (counts.statements + 2 * counts.transactions)) / N) / 100,
     redisCommandsPerEvent: Math.round((100 * counts.redis) / N) / 100,
+    // Events that went to the delivery queue instead of a direct attempt (late, failed, postponed).
+    viaQueue: service.directStats()?.handedOff ?? N,
   };
 
   // 2. Latency at a fixed rate.

@@ -49,7 +49,7 @@ export interface Delivered {
 
 /**
  * `completeEvent(…, 'delivered', …)` for many events in one call (`svu_complete_delivered`, migration 042; on a
- * root handle it is its own transaction, one round trip): the chains are locked (hash order, see lockKeys), then
+ * root handle it is its own transaction, one round trip): the chains are locked (hash order, see lockKey), then
  * one statement marks the events delivered, logs the attempts, clears the subscriptions' failure state
  * (registry rows locked in id order, and only when there is something to clear or `last_sent_at` is more than a
  * second old) and releases the next waiting event of each chain. Returns the released events, to enqueue after

@@ -81,27 +81,19 @@ export interface NewEvent {
   committedAt: string;
 }
 
-/** Serialises everything that touches one (subscription, order key) chain. */
+/**
+ * Serialises everything that touches one (subscription, order key) chain: hashtext('sev|<subscription>|<order
+ * key>'). The multi-chain lockers (`svu_record_events`, `svu_complete_delivered`, migration 042) take the same
+ * keys in one statement in hash order, and the one-chain paths a single one, so concurrent matchers and workers
+ * never deadlock on chains.
+ */
 async function lockKey(tx: Db, subscriptionId: string, orderKey: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sev|${subscriptionId}|${orderKey}`]);
 }
 
 /**
- * Locks several chains in one statement, in hash order: every multi-chain locker uses this order and the
- * one-chain paths take a single lock, so concurrent matchers and workers never deadlock on chains.
- */
-export async function lockKeys(tx: Db, keys: { subscriptionId: string; orderKey: string }[]): Promise<void> {
-  if (keys.length === 1) return lockKey(tx, keys[0]!.subscriptionId, keys[0]!.orderKey);
-  await tx.query(
-    `SELECT count(pg_advisory_xact_lock(h)) FROM
-       (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) s`,
-    [keys.map((k) => `sev|${k.subscriptionId}|${k.orderKey}`)],
-  );
-}
-
-/**
  * Numbers and records new events (call inside a transaction), in the order given (outbox order). Locks:
- * the chains (hash order, as lockKeys), then the subscriptions' registry rows in id order, then one
+ * the chains (hash order, see lockKey), then the subscriptions' registry rows in id order, then one
  * set-based statement counts, checks open chains and inserts (all in one call of `svu_record_events`). An event whose chain still has an undelivered
  * earlier event (stored, or earlier in this call) waits behind it; the others are `queued` and returned for
  * the caller to enqueue after commit. With `claimMs`, the queued ones are claimed for that long (the caller

@@ -2,7 +2,7 @@
 -- transaction of three or four): a PL/pgSQL function takes the locks in one statement and then runs the work in
 -- the next, which (VOLATILE, READ COMMITTED) sees everything committed before the locks were granted.
 -- (The migration runner splits scripts at a `;` that ends a line: inside a body no line ends with one.)
--- Lock keys are those of src/subscriptions/events.pg.ts (lockKey/lockKeys): hashtext('sev|<subscription>|<order key>'),
+-- Lock keys are those of src/subscriptions/events.pg.ts (lockKey): hashtext('sev|<subscription>|<order key>'),
 -- taken in hash order.
 
 -- completeDelivered(): closes delivered events, logs the attempts, clears the subscriptions' failure state
