@@ -25,6 +25,19 @@ describe('direct dispatch (real Redis, real HTTP receivers)', () => {
     expect(await eventJobs(service)).toHaveLength(0);
   });
 
+  it('when the receiver answers slower than the reconcile grace, then the claimed event is not sent a second time', async () => {
+    const { db, receiver, service } = await setup();
+    await subscribe(db, VASTERAS, subscriptionFor(receiver.url));
+    receiver.delayMs = 800; // grace 400 ms, reconciler every 250 ms, POST timeout 1 s
+    let posts = 0;
+    receiver.status = () => (posts++, 200);
+    await testRepos()(db, SYSTEM).create(task('vasteras', 'd-slow'));
+    await waitFor(() => receiver.events().length === 1, 10_000, 'the notification');
+    await new Promise((r) => setTimeout(r, 1200)); // several reconciler passes after the delivery
+    expect(posts).toBe(1);
+    expect(await eventJobs(service)).toHaveLength(0);
+  });
+
   it('when the direct attempt fails, then a delivery job retries it and it arrives', async () => {
     const { db, receiver, service } = await setup();
     await subscribe(db, VASTERAS, subscriptionFor(receiver.url));
