@@ -12,7 +12,7 @@ import type { CurrentRow } from '../../store/write-sql';
 import { writeOptions, type StayApplierDeps } from '../stay/apply-stay';
 import { storeAndLoadFactsOfStays } from '../stay/fact-store';
 import { planTasks, prepareTaskWrites } from '../stay/reconcile-tasks';
-import { lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
+import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
 import type { ApplyJob, StayMessage } from './apply-queue';
 
@@ -27,8 +27,6 @@ interface Stay {
 }
 
 const keyOf = (k: { system: string; value: string }) => `${k.system}|${k.value}`;
-const parse = <T extends Resource>(row: StayRow | undefined): T | undefined =>
-  row?.row.content ? (JSON.parse(row.row.content) as T) : undefined;
 
 /**
  * The hospital a message is about (its Organization by HSA-id, else a logical reference). Over HTTP a hospital
@@ -129,7 +127,7 @@ export async function applyStays(
     const k = keyOf(patientKey(job.mapped));
     const prev = patients.get(k);
     const stored = prev ? undefined : rows.patients.get(k)?.[0];
-    const base = prev?.resource ?? parse<Patient>(stored);
+    const base = prev?.resource ?? contentOf<Patient>(stored);
     const resource = { ...buildPatient(base, job.mapped), id: base?.id ?? newId() };
     patients.set(k, { resource, cur: prev ? prev.cur : stored?.row, job });
   }
@@ -158,7 +156,7 @@ export async function applyStays(
     const evaluation = evaluateStay(factsOf.get(stay.stayId)?.all ?? [], agreement);
     const last = stay.jobs[stay.jobs.length - 1] as Job;
     const write = writeOf(last);
-    let encounter = parse<Encounter>(stay.encounter);
+    let encounter = contentOf<Encounter>(stay.encounter);
     for (const job of stay.jobs) {
       const hospital = hospitals.get(job) as Reference<Organization>;
       encounter = buildEncounter(encounter, stay.stayId, job.mapped, evaluation.state, subjectOf(job.mapped), hospital);
@@ -174,7 +172,7 @@ export async function applyStays(
     );
     const storedTasks = rows.tasks.get(stay.stayId) ?? [];
     const plan = planTasks(
-      storedTasks.flatMap((r) => parse<Task>(r) ?? []),
+      storedTasks.flatMap((r) => contentOf<Task>(r) ?? []),
       {
         stayId: stay.stayId,
         specs: evaluation.tasks,

@@ -8,7 +8,7 @@ import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';
 import { sameContent } from '../../store/resource-util';
-import { readStayRows, type StayRow } from './stay-rows.pg';
+import { contentOf, readStayRows, type StayRow } from './stay-rows.pg';
 
 export interface ReconcileInput {
   stayId: string;
@@ -139,8 +139,6 @@ export function prepareTaskWrites(
   });
 }
 
-const parseTask = (r: StayRow): Task[] => (r.row.content ? [JSON.parse(r.row.content) as Task] : []);
-
 /**
  * `planTasks` against the store, in the caller's transaction: reads the stay's Tasks (one statement) and writes
  * the plan (one statement; each update is a compare-and-set on the version read, so an owner's concurrent change,
@@ -153,7 +151,11 @@ export async function reconcileTasks(
   newId: () => string = randomUUID,
 ): Promise<ReconcileResult> {
   const stored = (await readStayRows(tx, [], [], [input.stayId])).tasks.get(input.stayId) ?? [];
-  const plan = planTasks(stored.flatMap(parseTask), input, newId);
+  const plan = planTasks(
+    stored.flatMap((r) => contentOf<Task>(r) ?? []),
+    input,
+    newId,
+  );
   await repo.commitPrepared(tx, prepareTaskWrites(repo, plan, stored, input.write));
   return plan.result;
 }

@@ -1,3 +1,4 @@
+import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { CurrentRow } from '../../store/write-sql';
 
@@ -5,6 +6,11 @@ import type { CurrentRow } from '../../store/write-sql';
 export interface StayRow {
   id: string;
   row: CurrentRow;
+}
+
+/** The resource a row holds (undefined for none or a deletion). */
+export function contentOf<T extends Resource>(row: StayRow | undefined): T | undefined {
+  return row?.row.content ? (JSON.parse(row.row.content) as T) : undefined;
 }
 
 export interface StayRows {
@@ -21,33 +27,34 @@ export interface IdentifierKey {
   value: string;
 }
 
-// Each key is looked up on its own (LATERAL ... OFFSET 0 keeps the subquery parameterised): without statistics (a
-// young table, PGlite, which never analyses) the planner otherwise hash-joins the keys against every row of the
-// parameter, which grows with the table.
-export const READ_SQL = `WITH enc AS (
-    SELECT 'E' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
-    FROM unnest($1::text[], $2::text[]) AS k(sys, val)
+/**
+ * The current `type` rows whose `param` index row matches each key of `keys` (a FROM item naming its columns `val`,
+ * and `sys` when the key has a system), tagged `kind` and keyed by `key`. Each key is looked up on its own
+ * (LATERAL ... OFFSET 0 keeps the subquery parameterised): without statistics (a young table, PGlite, which never
+ * analyses) the planner otherwise hash-joins the keys against every row of the parameter, which grows with the table.
+ */
+const rowsByIndex = (kind: string, type: string, param: string, keys: string, key: string, system: string) => `
+    SELECT '${kind}' AS kind, ${key} AS k, r.id, r.version_id, r.content
+    FROM ${keys}
     CROSS JOIN LATERAL (
       SELECT s.resource_id FROM fhir_search s
-      WHERE s.resource_type = 'Encounter' AND s.param = 'identifier' AND s.value = k.val AND s.system = k.sys OFFSET 0
+      WHERE s.resource_type = '${type}' AND s.param = '${param}' AND s.value = k.val AND s.system = ${system} OFFSET 0
     ) s
-    JOIN fhir_resource r ON r.resource_type = 'Encounter' AND r.id = s.resource_id AND NOT r.deleted
-  ), pat AS (
-    SELECT 'P' AS kind, k.sys || '|' || k.val AS k, r.id, r.version_id, r.content
-    FROM unnest($3::text[], $4::text[]) AS k(sys, val)
-    CROSS JOIN LATERAL (
-      SELECT s.resource_id FROM fhir_search s
-      WHERE s.resource_type = 'Patient' AND s.param = 'identifier' AND s.value = k.val AND s.system = k.sys OFFSET 0
-    ) s
-    JOIN fhir_resource r ON r.resource_type = 'Patient' AND r.id = s.resource_id AND NOT r.deleted
-  ), task AS (
-    SELECT 'T' AS kind, k.val AS k, r.id, r.version_id, r.content
-    FROM unnest($5::text[]) AS k(val)
-    CROSS JOIN LATERAL (
-      SELECT s.resource_id FROM fhir_search s
-      WHERE s.resource_type = 'Task' AND s.param = 'encounter' AND s.value = k.val AND s.system = 'Encounter' OFFSET 0
-    ) s
-    JOIN fhir_resource r ON r.resource_type = 'Task' AND r.id = s.resource_id AND NOT r.deleted
+    JOIN fhir_resource r ON r.resource_type = '${type}' AND r.id = s.resource_id AND NOT r.deleted`;
+
+const byIdentifier = (kind: string, type: string, sys: string, val: string) =>
+  rowsByIndex(
+    kind,
+    type,
+    'identifier',
+    `unnest(${sys}::text[], ${val}::text[]) AS k(sys, val)`,
+    "k.sys || '|' || k.val",
+    'k.sys',
+  );
+
+export const READ_SQL = `WITH enc AS (${byIdentifier('E', 'Encounter', '$1', '$2')}
+  ), pat AS (${byIdentifier('P', 'Patient', '$3', '$4')}
+  ), task AS (${rowsByIndex('T', 'Task', 'encounter', 'unnest($5::text[]) AS k(val)', 'k.val', "'Encounter'")}
   )
   SELECT * FROM enc UNION ALL SELECT * FROM pat UNION ALL SELECT * FROM task ORDER BY kind, k, id`;
 
