@@ -17,6 +17,17 @@ function groupQuery(query: string): [string, string | string[]][] {
   return [...map.entries()].map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v]);
 }
 
+/** The search plan of a conditional write's criteria (tenant rules per row: it finds one or two rows). */
+function conditionalPlan(type: string, query: string, scope: AccessScope | undefined, params?: SqlParams) {
+  const q = Object.fromEntries(groupQuery(query));
+  if (Object.keys(q).length === 0)
+    throw new GatewayError(
+      'bad-request',
+      `A conditional ${type} write needs search criteria, e.g. identifier=system|value`,
+    );
+  return planSearch(type, q, scope, params, { perRow: true });
+}
+
 /**
  * The single current match of a conditional query, row-locked (undefined when none; 412 when several).
  * Call `lockQueries` first in the same transaction, so two concurrent conditional writes cannot both create.
@@ -28,13 +39,7 @@ export async function matchConditional<T extends Resource>(
   query: string,
 ): Promise<{ resource: T; row: CurrentRow } | undefined> {
   assertSupportedType(type);
-  const params = Object.fromEntries(groupQuery(query));
-  if (Object.keys(params).length === 0)
-    throw new GatewayError(
-      'bad-request',
-      `A conditional ${type} write needs search criteria, e.g. identifier=system|value`,
-    );
-  const plan = planSearch(type, params, scope, undefined, { perRow: true });
+  const plan = conditionalPlan(type, query, scope);
   const r = await tx.query<CurrentRow>(
     `SELECT r.version_id, r.deleted, r.content, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
     plan.params.values,
@@ -64,13 +69,7 @@ export async function matchTargets(
   const ctes = items.map((it, k) => {
     assertSupportedType(it.type);
     if ('query' in it) {
-      const q = Object.fromEntries(groupQuery(it.query));
-      if (Object.keys(q).length === 0)
-        throw new GatewayError(
-          'bad-request',
-          `A conditional ${it.type} write needs search criteria, e.g. identifier=system|value`,
-        );
-      const plan = planSearch(it.type, q, scope, params, { perRow: true });
+      const plan = conditionalPlan(it.type, it.query, scope, params);
       return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
     }
     const t = params.add(it.type);

@@ -144,17 +144,17 @@ export async function historyOf(
   assertSupportedType(resourceType);
   const entries = await readHistory(db, scope, resourceType, id, params);
   if (id !== undefined && entries.length === 0) {
-    const exists = await lockFree(db, scope, resourceType, id);
-    if (!exists) throw notFound(resourceType, id);
+    if (!(await visibleExists(db, scope, resourceType, id))) throw notFound(resourceType, id);
   }
   return entries.map((e) => (e.resource ? { ...e, resource: forScope(e.resource, scope) } : e));
 }
 
-async function lockFree(db: Db, scope: AccessScope | undefined, type: string, id: string): Promise<boolean> {
+/** Whether the resource (current or deleted) exists and the scope may see it. */
+async function visibleExists(db: Db, scope: AccessScope | undefined, type: string, id: string): Promise<boolean> {
   const params = new SqlParams();
   const t = params.add(type);
   const i = params.add(id);
-  const access = accessPredicate(scope, 'r', params, type);
+  const access = accessPredicate(scope, 'r', params, type, { perRow: true });
   const r = await db.query(
     `SELECT 1 FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
     params.values,
