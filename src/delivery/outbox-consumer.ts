@@ -79,8 +79,6 @@ export async function handleOutboxEvent(
   return handled;
 }
 
-type ClaimedRow = { [K in keyof OutboxRow as `o_${K}`]: OutboxRow[K] };
-
 /**
  * `handleOutboxEvent` for many rows in one transaction: one call of `svu_outbox_claim` (migration 043) locks the
  * ordering keys (in hash order, so batches never deadlock each other or the one-row path, which takes a single
@@ -99,26 +97,15 @@ export async function handleOutboxBatch(
   let after: (() => Promise<void>) | undefined;
   const handled = await db.transaction(async (tx) => {
     const byId = new Map(events.map((e) => [e.outboxId, e]));
-    const { rows: claimed } = await tx.query<ClaimedRow>(
-      `SELECT o_id, o_kind, o_resource_type, o_resource_id, o_version_id, o_action, o_stay_key, o_payload, o_created_at
+    // the function's columns are prefixed (o_) so they cannot clash with its PL/pgSQL variables: renamed back here
+    const { rows: claimed } = await tx.query<OutboxRow>(
+      `SELECT o_id AS id, o_kind AS kind, o_resource_type AS resource_type, o_resource_id AS resource_id,
+              o_version_id AS version_id, o_action AS action, o_stay_key AS stay_key, o_payload AS payload,
+              o_created_at AS created_at
          FROM svu_outbox_claim($1, $2, $3, $4, $5)`,
       [consumer, [...byId.keys()], [...new Set(events.map(orderKey))], ordered, opts.dispatch ?? false],
     );
-    const rows = claimed.map(
-      (c) =>
-        byId.get(Number(c.o_id)) ??
-        toOutboxEvent({
-          id: c.o_id,
-          kind: c.o_kind,
-          resource_type: c.o_resource_type,
-          resource_id: c.o_resource_id,
-          version_id: c.o_version_id,
-          action: c.o_action,
-          stay_key: c.o_stay_key,
-          payload: c.o_payload,
-          created_at: c.o_created_at,
-        }),
-    );
+    const rows = claimed.map((c) => byId.get(Number(c.id)) ?? toOutboxEvent(c));
     if (rows.length > 0) after = (await processor(rows, tx)) ?? undefined;
     return rows.length;
   });
