@@ -50,6 +50,15 @@ const COLUMNS =
  * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`, and
  * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message; the page `/admin/hl7` browses them.
  */
+/** HTTP status of a reprocess answer: queued (202), decided at once (200), unknown (404), not allowed now (409). */
+const REPROCESS_STATUS: Record<ReprocessResult['status'], number> = {
+  pending: 202,
+  ignored: 200,
+  rejected: 200,
+  'not-found': 404,
+  'not-reprocessable': 409,
+};
+
 export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<ReprocessResult>): Router {
   const r = Router();
   // The message browser page (no data in it; the shell serves it without a token, see ADMIN_PUBLIC_PAGES).
@@ -63,15 +72,7 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
       const out: ReprocessResult = Number.isInteger(id)
         ? await reprocess(id)
         : { status: 'not-found', reason: `no HL7 message ${req.params.id}` };
-      const code =
-        out.status === 'not-found'
-          ? 404
-          : out.status === 'not-reprocessable'
-            ? 409
-            : out.status === 'pending'
-              ? 202
-              : 200;
-      res.status(code).json({ id, ...out });
+      res.status(REPROCESS_STATUS[out.status]).json({ id, ...out });
     });
   }
   r.get('/admin/api/hl7/messages', async (req, res) => {

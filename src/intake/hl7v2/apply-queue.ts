@@ -204,8 +204,9 @@ export class ApplyQueue {
     const q = this.queues[lane] ?? [];
     try {
       while (q.length > 0 && !this.stopped) {
-        if ((this.o.lingerMs ?? 0) > 0 && q.length < this.o.batch) {
-          await this.linger(lane, this.o.lingerMs ?? 0);
+        const lingerMs = this.o.lingerMs ?? 0;
+        if (lingerMs > 0 && q.length < this.o.batch) {
+          await this.linger(lane, lingerMs);
           if (this.stopped) break;
         }
         const batch = q.splice(0, this.o.batch);
