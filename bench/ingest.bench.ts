@@ -83,7 +83,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
     AGREEMENT: 'vastmanland',
     LOG_LEVEL: 'error',
     HL7_ACK_AFTER: ackAfter,
-    // HL7_APPLY_LANES / _BATCH / _BACKLOG from the environment, to compare settings.
+    // HL7_APPLY_LANES / _BATCH / _LINGER_MS / _BACKLOG from the environment, to compare settings.
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('HL7_APPLY_'))),
   });
   const ctx = {

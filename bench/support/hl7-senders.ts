@@ -2,13 +2,14 @@
  * The hospital side of the ingest benchmark, run as a child process (as real senders are other machines): N MLLP
  * connections in HL7 original mode (one message in flight each), whole stays per connection (A01, A08, A03) so a
  * stay's order holds. Reports to the parent over IPC: ACK counts and latencies, and when each A01 was sent
- * (wall-clock ms, comparable across processes). The senders frame MLLP by hand (start block, message, end block) and
+ * (wall-clock ms, comparable across processes). The senders write MLLP frames themselves (`frame()` of the server) and
  * read only MSA-1 of each ACK: a full HL7 client would spend this machine's CPU (shared with the gateway) on parsing.
  * With a rate (messages/s) the messages are paced to a fixed schedule (open loop) and every latency is measured
  * from the message's scheduled time, so a gateway that falls behind is not flattered (no coordinated omission).
  *   argv: <port> <stays> <connections> <runId> [rate]
  */
 import { connect, type Socket } from 'node:net';
+import { frame } from '../../src/intake/hl7v2/mllp-server';
 import { personnummer } from './synthetic';
 
 const [port, stays, connections, runId, rate] = process.argv.slice(2);
@@ -54,15 +55,15 @@ function mllpConnection(): Promise<{ send(msg: string): Promise<string>; close()
       buffer += chunk;
       const end = buffer.indexOf('\x1c\r');
       if (end < 0) return;
-      const frame = buffer.slice(buffer.indexOf('\x0b') + 1, end);
+      const reply = buffer.slice(buffer.indexOf('\x0b') + 1, end);
       buffer = buffer.slice(end + 2);
-      const msa = frame.split('\r').find((seg) => seg.startsWith('MSA|'));
+      const msa = reply.split('\r').find((seg) => seg.startsWith('MSA|'));
       waiting?.(msa?.split('|')[1] ?? '');
     });
     function send(msg: string): Promise<string> {
       return new Promise((res) => {
         waiting = res;
-        socket.write(`\x0b${msg}\x1c\r`);
+        socket.write(frame(msg));
       });
     }
     function close() {
