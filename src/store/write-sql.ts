@@ -51,8 +51,9 @@ export interface VersionWrite {
 
 /**
  * Writes versions in a single statement: current rows (compare-and-set: each must still be at `version - 1`),
- * the replaced versions moved to the history, search index rows (old ones deleted, new ones inserted with one `unnest`) and outbox rows in
- * the order given. Throws `version-conflict` (and the caller's transaction rolls back) when any row lost the race.
+ * the replaced versions moved to the history, search index rows (old ones deleted, new ones inserted with one
+ * `unnest`) and outbox rows in the order given. Throws `version-conflict` (and the caller's transaction rolls back)
+ * when any row lost the race.
  */
 export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<void> {
   if (writes.length === 0) return;

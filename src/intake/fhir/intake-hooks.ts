@@ -94,8 +94,9 @@ async function patientRoutingChanged(
 
 /**
  * FHIR push: a repository hook that turns Encounter creates/updates written by clients (REST or transaction
- * Bundles) into stay facts (and Patient routing changes into `patient-updated` facts of the open stays) and applies them in the same transaction as the write. Writes by intake itself
- * (author `svu-gateway:intake`) are skipped. A write that changes nothing creates no version and so no facts.
+ * Bundles) into stay facts (and Patient routing changes into `patient-updated` facts of the open stays) and
+ * applies them in the same transaction as the write. Writes by intake itself (author `svu-gateway:intake`) are
+ * skipped. A write that changes nothing creates no version and so no facts.
  */
 export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {

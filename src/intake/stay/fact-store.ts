@@ -55,8 +55,9 @@ const parseBody = (body: StayFact | string): StayFact =>
   typeof body === 'string' ? (JSON.parse(body) as StayFact) : body;
 
 /**
- * Stores facts (a fact id seen before is ignored) and loads every fact of several stays, in one round trip: the new rows come from the INSERT's
- * RETURNING (a statement does not see its own inserts), the earlier ones from the table. Call it after the stays'
+ * Stores facts (a fact id seen before is ignored) and loads every fact of several stays, in one round trip: the
+ * new rows come from the INSERT's RETURNING (a statement does not see its own inserts), the earlier ones from the
+ * table. Call it after the stays'
  * locks (a separate statement, so this statement's snapshot sees everything committed before they were granted).
  * Returns, per stay id, every fact (ordered by time) and how many were new.
  */
