@@ -131,12 +131,14 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(ack.getSegment('ERR')?.toString()).toContain('unknown-event');
   });
 
-  it('when a COSMIC message names a ward outside the ward list, then AE unknown-ward', async () => {
+  it('when a COSMIC message names a ward outside the ward list, then AA with an ERR of severity W unknown-ward', async () => {
     const ack = await h.send(
       adt({ event: 'A01', app: 'COSMIC', facility: 'VSV', ward: 'XYZ99', pidAuthority: '&1.2.752.129.2.1.3.1&ISO' }),
     );
-    expect(ackCode(ack)).toBe('AE');
-    expect(ack.getSegment('ERR')?.toString()).toContain('unknown-ward');
+    expect(ackCode(ack)).toBe('AA');
+    const err = ack.getSegment('ERR');
+    expect(err?.getField(4)?.toString()).toBe('W');
+    expect(err?.toString()).toContain('unknown-ward');
   });
 
   it('when A04 is for an outpatient, then AA and nothing is stored for the stay', async () => {

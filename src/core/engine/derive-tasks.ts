@@ -188,7 +188,8 @@ export function fvkOwner(
       };
     }
   }
-  const pc = current.find((r) => r.role === 'primary-care');
+  // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
+  const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
   return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
 }
 

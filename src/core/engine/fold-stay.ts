@@ -16,7 +16,8 @@ import type { Party, StayState } from './types';
 
 /** A unit that got (or must get) the admission notification. */
 export interface Recipient {
-  role: 'municipality' | 'primary-care';
+  /** `outpatient-unit`: a psychiatric/specialist outpatient unit reported besides the listed vårdcentral. */
+  role: 'municipality' | 'primary-care' | 'outpatient-unit';
   party: Party;
   key: string;
   /** When the notification obligation arose: admission, or the later assessment/re-routing. */
@@ -109,8 +110,13 @@ function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipien
         );
     } else {
       const hsa = m.routing.primaryCareUnit;
+      const unit = m.routing.outpatientUnit;
       if (hsa) out.push({ role, party: primaryCareParty(hsa) });
-      else m.warnings.add('no listed primary-care unit (PD1-3): cannot notify region-funded outpatient care');
+      if (unit && unit !== hsa) out.push({ role: 'outpatient-unit', party: primaryCareParty(unit) });
+      if (!hsa && !unit)
+        m.warnings.add(
+          'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care',
+        );
     }
   }
   return out;
@@ -290,6 +296,7 @@ function definedOnly(p: PatientRouting): PatientRouting {
   if (p.municipality !== undefined) out.municipality = p.municipality;
   if (p.placingMunicipality !== undefined) out.placingMunicipality = p.placingMunicipality;
   if (p.primaryCareUnit !== undefined) out.primaryCareUnit = p.primaryCareUnit;
+  if (p.outpatientUnit !== undefined) out.outpatientUnit = p.outpatientUnit;
   if (p.homeHealthCare !== undefined) out.homeHealthCare = p.homeHealthCare;
   return out;
 }

@@ -35,6 +35,11 @@ export interface PatientRouting {
   placingMunicipality?: string;
   /** HSA-id of the listed primary-care unit (vårdcentral), PD1-3. */
   primaryCareUnit?: string;
+  /**
+   * HSA-id of a psychiatric or specialist outpatient unit that is the patient's region-funded outpatient unit
+   * (contract OBX `oppenvardsenhet`): notified besides the listed vårdcentral, and the FVK when there is none.
+   */
+  outpatientUnit?: string;
   /** The patient already has municipal home health care (Gävleborg: the municipal nurse is the FVK). */
   homeHealthCare?: boolean;
 }
