@@ -53,10 +53,10 @@ export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definiti
 };
 
 export const TASK_BUSINESS_STATUS_INFO: Record<TaskBusinessStatus, string> = {
-  'on-time': 'On time',
-  'due-soon': 'Due soon',
-  overdue: 'Overdue',
-  escalated: 'Escalated',
+  'on-time': 'I tid',
+  'due-soon': 'Tidsfristen närmar sig',
+  overdue: 'Tidsfristen har passerat',
+  escalated: 'Eskalerad till verksamhetschef',
 };
 
 export const PATIENT_CATEGORY_INFO: Record<PatientCategory, string> = {

@@ -37,6 +37,8 @@ const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefine
 /** Tasks owned by each notified unit (messages from the hospital, closing the case). */
 function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Requirements): TaskSpec[] {
   const out: TaskSpec[] = [];
+  const sent = (factId: string | undefined): number | undefined =>
+    factId === undefined ? undefined : m.sentAt.get(factId);
   const t = agreement.tasks;
   const rule = (code: RuledTaskCode): TaskRule | undefined =>
     t[code].to === 'notified' && applies(t[code], req) ? t[code] : undefined;
@@ -53,6 +55,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         due: dueMs(m, insk, r.since),
         deadlineRule: ruleRef(agreement, 'inskrivningsmeddelande', insk),
         description: withEstimate(insk.description, m, r.since),
+        metAt: sent(r.factId),
       }),
     );
   }
@@ -75,6 +78,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
           due: changed.deadline ? deadlineFrom(changed.deadline, e.at) : undefined,
           deadlineRule: ruleRef(agreement, 'beraknad-utskrivning-andrad', changed),
           description: `${changed.description}: ${e.date}`,
+          metAt: sent(e.factId),
         }),
       );
     }
@@ -96,6 +100,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         deadlineRule: ruleRef(agreement, 'utskrivningsklar', ready),
         status: ep.withdrawnAt === undefined ? 'requested' : 'cancelled',
         description: ready.description,
+        metAt: sent(ep.sentBy),
       });
       out.push(task);
       if (ep.withdrawnAt !== undefined) {
@@ -117,6 +122,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         due: dueMs(m, info, r.since),
         deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
         description: info.description,
+        metAt: sent(m.informationTransferredBy),
       }),
     );
   }
@@ -137,6 +143,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         deadlineRule: ruleRef(agreement, 'utskrivningsmeddelande', dis),
         status,
         description: dis.description,
+        metAt: sent(ep.factId),
       });
       out.push(task);
       if (ep.cancelledAt !== undefined) out.push(makulering(task, ep.cancelledAt, 'Utskrivningen är makulerad'));

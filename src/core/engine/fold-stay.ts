@@ -23,12 +23,16 @@ export interface Recipient {
   /** When the notification obligation arose: admission, or the later assessment/re-routing. */
   since: number;
   hospital: string;
+  /** The fact that made the unit a recipient (its send time meets the admission notification). */
+  factId: string;
   /** Set when the stay was re-routed to another unit of the same role (e.g. the municipality rejected it). */
   replacedAt?: number;
 }
 
 export interface ReadyEpisode {
   factId: string;
+  /** The fact that let the notice go out: the ready notice, or the report of the last criterion. */
+  sentBy: string;
   at: number;
   hospital: string;
   withdrawnAt?: number;
@@ -76,6 +80,10 @@ export interface StayModel {
   outpatientServicesUnavailable: boolean;
   rejected: { factId: string; reason: string }[];
   warnings: Set<string>;
+  /** Send time (ms) of each fact, by id (`sentAt`, else `at`). */
+  sentAt: Map<string, number>;
+  /** The fact that reported the information transfer done (readiness criterion), if any. */
+  informationTransferredBy?: string;
 }
 
 export function currentCategory(m: StayModel): PatientCategory {
@@ -123,7 +131,7 @@ function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipien
 }
 
 /** Bring the recipients up to date after a fact: add new ones, mark re-routed ones. Once notified, a unit stays. */
-function updateRecipients(m: StayModel, agreement: Agreement, at: number): void {
+function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId: string): void {
   if (m.admittedAt === undefined || !m.hospital) return;
   if (m.status !== 'in-progress' && m.status !== 'on-leave') return;
   const since = Math.max(at, m.admittedAt);
@@ -134,7 +142,7 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number): void 
     for (const r of current) r.replacedAt = since;
     const earlier = m.recipients.find((r) => r.key === key);
     if (earlier) earlier.replacedAt = undefined;
-    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital });
+    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
     if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;
   }
 }
@@ -166,10 +174,13 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     outpatientServicesUnavailable: false,
     rejected: [],
     warnings: new Set(),
+    sentAt: new Map(),
   };
   const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
 
   for (const { fact: f, ms } of ordered) {
+    const sent = f.sentAt === undefined ? Number.NaN : Date.parse(f.sentAt);
+    m.sentAt.set(f.id, Number.isNaN(sent) ? ms : sent);
     const ended = ENDED[m.status];
     if (ended) {
       reject(f, `ignored: ${ended}`);
@@ -200,9 +211,10 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       case 'readiness-criteria-met':
         for (const c of f.criteria) m.criteriaMet.add(c);
+        if (f.criteria.includes('information-transferred')) m.informationTransferredBy ??= f.id;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open && gateMissing(m, agreement).length === 0) {
-          m.ready.push({ factId: m.pendingReady.factId, at: ms, hospital: m.hospital ?? '' });
+          m.ready.push({ factId: m.pendingReady.factId, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
           m.pendingReady = undefined;
         }
         break;
@@ -218,7 +230,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
               f,
               `utskrivningsklar not activated: criteria not met (001 §3): ${missing.join(', ')}; it activates when they are`,
             );
-          } else m.ready.push({ factId: f.id, at: ms, hospital: m.hospital ?? '' });
+          } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
         }
         break;
       }
@@ -286,7 +298,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         m.sipMeetingAt = ms;
         break;
     }
-    updateRecipients(m, agreement, ms);
+    updateRecipients(m, agreement, ms, f.id);
   }
   return m;
 }

@@ -51,6 +51,11 @@ interface FactBase {
   stayId: string;
   /** When it happened in the world (ISO 8601 with offset). Facts are ordered by this, then by `id`. */
   at: string;
+  /**
+   * When the hospital sent the message carrying it (HL7 MSH-7, FHIR the Encounter update): the time the hospital
+   * met a duty this fact meets, so a late message is a late duty. Defaults to `at`.
+   */
+  sentAt?: string;
 }
 
 export type StayFact = FactBase &

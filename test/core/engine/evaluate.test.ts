@@ -16,7 +16,8 @@ const task = (e: StayEvaluation, key: string): TaskSpec => {
   if (!t) throw new Error(`no task ${key}; have ${e.tasks.map((x) => x.key).join(', ')}`);
   return t;
 };
-const keys = (e: StayEvaluation): string[] => e.tasks.map((t) => t.key);
+/** The receivers' Tasks (the hospital's duties, `ansvar:` keys, are tested in duties.test.ts). */
+const keys = (e: StayEvaluation): string[] => e.tasks.filter((t) => !t.key.startsWith('ansvar:')).map((t) => t.key);
 const MUNI = 'municipality:1980';
 const VC = `primary-care:${b.VC}`;
 const ADM = '2026-05-04T10:00:00+02:00';
