@@ -316,5 +316,8 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
     facts.push(...contentFacts(msg, profile, idBase, facts[0]?.kind === 'admitted' ? facts[0].at : eventAt));
   const diedAt = r.fact === 'admission-cancelled' ? undefined : deathTime(msg, profile, eventAt);
   if (diedAt !== undefined) facts.push({ id: `${idBase}#died`, at: diedAt, kind: 'died' });
+  // The hospital's send time (MSH-7, else the event time): when the duties this message meets were met.
+  const sentAt = time(msg, ['MSH-7'], 'message time') ?? eventAt;
+  for (const f of facts) f.sentAt = sentAt;
   return { kind: 'stay', header, profile: profile.id, patient, encounter, facts, warnings };
 }

@@ -3,7 +3,7 @@ import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { ackCode, codeOf, intakeHarness, type IntakeHarness } from './harness';
+import { ackCode, codeOf, dutyTask, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 /** Issue 13: nothing held back in silence (ACK ERR W, the stored outcome); every Västmanland criterion reachable. */
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
@@ -59,5 +59,29 @@ describe.each(testDatabases())('held-back facts and their inputs on %s', (kind) 
     const ready = (await h.tasks(stay)).find((t) => codeOf(t) === 'utskrivningsklar');
     expect(ready?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
     expect((await outcomeOf('HB-1c')).tasks.created).toContain(`Task/${ready?.id ?? ''}`);
+  });
+
+  it('when the A01 is sent (MSH-7) three days after the admission, then the hospital duty is completed and late; one sent at once is on time', async () => {
+    const late = encounterIdFor(VISIT_SYSTEM, 'HB-LATE');
+    await h.send(
+      adt({
+        event: 'A01',
+        visit: 'HB-LATE',
+        admit: '20260112103000',
+        evnTime: '20260115103500',
+        obx: [OBX.needs('socialtjanst')],
+      }),
+    );
+    const duty = dutyTask(await h.tasks(late), 'inskrivningsmeddelande');
+    expect(duty?.owner?.reference).toBe(`Organization/${h.hospital.id}`);
+    expect(duty?.requester?.reference).toBe(`Organization/${h.vasteras.id}`);
+    expect(duty?.status).toBe('completed');
+    expect(duty?.businessStatus?.coding?.[0]?.code).toBe('overdue');
+    expect(Date.parse(duty?.executionPeriod?.end ?? '')).toBe(Date.parse('2026-01-15T10:35:00+01:00'));
+    const onTime = dutyTask(await h.tasks(encounterIdFor(VISIT_SYSTEM, 'HB-1')), 'inskrivningsmeddelande');
+    expect(onTime?.businessStatus?.coding?.[0]?.code).toBe('on-time');
+    const receiver = receiverTask(await h.tasks(late), 'inskrivningsmeddelande');
+    expect(receiver?.restriction).toBeUndefined();
+    expect(receiver?.basedOn?.[0]?.reference).toBe(`Task/${duty?.id ?? ''}`);
   });
 });

@@ -116,5 +116,7 @@ export function factsFromEncounterChange(
   if (was === 'finished' && (is === 'in-progress' || is === 'onleave')) {
     out.push({ id: `${base}#discharge-cancelled`, at, kind: 'discharge-cancelled' });
   }
+  // The hospital's send time is the Encounter update: when the duties this change meets were met.
+  for (const f of out) f.sentAt = at;
   return out;
 }

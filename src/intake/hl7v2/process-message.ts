@@ -7,6 +7,7 @@ import type { SenderProfile } from '../../mapping/profile';
 import { ackCodeFor, buildAckText, type AckCode, type AckError, type AckWarning } from './ack';
 import type { ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
 import type { LogEntry, MessageLog, MessageStatus } from './message-log';
+import { localDate } from '../../core/calendar';
 
 export type { ApplyStayMessages, ReceiveMeta } from './apply-queue';
 export type { MessageStatus } from './message-log';
@@ -133,7 +134,8 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
 
   async function process(raw: string, meta: ReceiveMeta): Promise<Hl7Outcome> {
     const receivedAt = performance.now();
-    const today = clock.now().toISOString().slice(0, 10);
+    // The Stockholm date, not UTC's: it picks the century of a 10-digit personnummer.
+    const today = localDate(clock.now().getTime());
     const parsed: Parsed = meta.truncatedFrom
       ? tooLarge(raw, meta.truncatedFrom)
       : parseAndMap(raw, profiles, today, deps.maxChars);
