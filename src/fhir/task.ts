@@ -30,6 +30,21 @@ export interface TaskBuildOptions {
 
 const DEFAULT_DUE_SOON_MS = 4 * 60 * 60 * 1000;
 
+const PERSON_SYSTEMS: ReadonlySet<string> = new Set([
+  IDENTIFIER_SYSTEM.personnummer,
+  IDENTIFIER_SYSTEM.samordningsnummer,
+]);
+
+/**
+ * `Task.for`: the Patient reference with the personnummer (or samordningsnummer) beside it, so a municipal system
+ * needs no second call (issue 16 item 6). Not for a protected identity (any security label): the reference only.
+ */
+export function taskSubject(ref: Reference<Patient>, patient: Patient | undefined): Reference<Patient> {
+  if (!patient || (patient.meta?.security?.length ?? 0) > 0) return ref;
+  const id = patient.identifier?.find((i) => i.system !== undefined && PERSON_SYSTEMS.has(i.system) && i.value);
+  return id?.system && id.value ? { ...ref, identifier: { system: id.system, value: id.value } } : ref;
+}
+
 /** on-time / due-soon / overdue / escalated for a deadline at `now`. */
 export function taskBusinessStatus(
   due: string,

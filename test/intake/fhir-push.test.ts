@@ -34,6 +34,9 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
       .resources[0] as Encounter;
     const all = await tasks();
     expect(receiverTask(all, 'inskrivningsmeddelande')?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
+    expect(receiverTask(all, 'inskrivningsmeddelande')?.for?.identifier?.system).toBe(
+      'http://electronichealth.se/identifier/personnummer',
+    );
     const duty = dutyTask(all, 'inskrivningsmeddelande');
     expect(Date.parse(duty?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
   });

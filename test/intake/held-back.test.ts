@@ -82,6 +82,11 @@ describe.each(testDatabases())('held-back facts and their inputs on %s', (kind) 
     expect(onTime?.businessStatus?.coding?.[0]?.code).toBe('on-time');
     const receiver = receiverTask(await h.tasks(late), 'inskrivningsmeddelande');
     expect(receiver?.restriction).toBeUndefined();
+    // The personnummer beside the reference (issue 16 item 6): no second call for the municipality.
+    expect(receiver?.for?.identifier).toEqual({
+      system: 'http://electronichealth.se/identifier/personnummer',
+      value: '193803129828',
+    });
     expect(receiver?.basedOn?.[0]?.reference).toBe(`Task/${duty?.id ?? ''}`);
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import { taskSubject } from '../../fhir/task';
 import { GatewayError } from '../../platform/errors';
 import { yieldToEventLoop } from '../../platform/yield';
 import type { PreparedWrite } from '../../store/prepare-write';
@@ -183,7 +184,7 @@ export async function applyStays(
       {
         stayId: stay.stayId,
         specs: evaluation.tasks,
-        patient: subjectOf(last.mapped),
+        patient: taskSubject(subjectOf(last.mapped), patients.get(keyOf(patientKey(last.mapped)))?.resource),
         encounter: { reference: `Encounter/${stay.stayId}` },
         party,
         now,
