@@ -102,6 +102,11 @@ export function evaluateStay(facts: readonly StayFact[], agreement: Agreement): 
       m.rejected.push({ factId: fact.id, reason: `belongs to stay ${fact.stayId}, not ${stayId}` });
   }
   const derived = applyEndings(m, deriveTasks(m, agreement));
+  if (m.recipients.length > 0 && m.estimates.length === 0 && (m.status === 'in-progress' || m.status === 'on-leave')) {
+    m.warnings.add(
+      'no estimated discharge date (PV2-9 or the estimated-discharge-date extension): it is mandatory content of the admission notification and a precondition of payment',
+    );
+  }
   derived.push(...hospitalDuties(derived));
   const tasks = derived.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {

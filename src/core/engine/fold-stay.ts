@@ -106,7 +106,13 @@ export function activeDischarge(m: StayModel): DischargeEpisode | undefined {
 }
 
 function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipient['role']; party: Party }[] {
-  if (!inTargetGroup(m, agreement)) return [];
+  if (!inTargetGroup(m, agreement)) {
+    if (m.consent === 'nej' && agreement.categories[currentCategory(m)].inTargetGroup)
+      m.warnings.add(
+        'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made',
+      );
+    return [];
+  }
   const out: { role: Recipient['role']; party: Party }[] = [];
   for (const role of agreement.categories[currentCategory(m)].notify) {
     if (role === 'municipality') {
