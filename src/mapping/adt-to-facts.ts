@@ -67,12 +67,19 @@ export function readHeader(msg: Hl7Message): MessageHeader {
   return { sender: `${application}/${facility}`, application, facility, controlId, event, messageType };
 }
 
+/**
+ * The hospital (HSA-id) of a message: the first facility path whose value the profile maps or that is an HSA-id.
+ * A facility written as a name (common in PV1-3.4) falls through to the sending hospital (MSH-4, the profile's
+ * default), so a stay always belongs to a hospital its client can see (issue 13 §7).
+ */
 function hospitalOf(msg: Hl7Message, profile: SenderProfile): string {
-  const facility = readFirst(msg, profile.hospital.facilityPaths);
-  const mapped = profile.hospital.byFacility[facility];
-  if (mapped) return mapped;
-  if (/^SE\d{10}-\w+$/.test(facility)) return facility;
-  return profile.hospital.defaultHsaId ?? facility;
+  const values = profile.hospital.facilityPaths.map((p) => readPath(msg, p)).filter((v) => v !== '');
+  for (const v of values) {
+    const mapped = profile.hospital.byFacility[v];
+    if (mapped) return mapped;
+    if (/^SE\d{10}-\w+$/.test(v)) return v;
+  }
+  return profile.hospital.defaultHsaId ?? values.at(-1) ?? '';
 }
 
 function time(msg: Hl7Message, paths: readonly string[], what: string): string | undefined {

@@ -62,3 +62,12 @@ describe('death', () => {
     expect(m.facts.find((f) => f.kind === 'died')?.at).toBe('2026-01-18T03:15:00+01:00');
   });
 });
+
+describe('the hospital of a stay', () => {
+  it('when PV1-3 names the facility by name rather than HSA-id, then the hospital is the sender (MSH-4)', () => {
+    const msg = adt({ event: 'A01', ward: 'MED21^12^1^Västmanlands sjukhus Västerås' });
+    const m = mapAdt(Hl7Message.parse(msg), profiles, { today: '2026-01-15' });
+    if (m.kind !== 'stay') throw new Error('expected a stay');
+    expect(m.encounter.hospitalHsaId).toBe('SE2321000172-DEMO0001');
+  });
+});
