@@ -220,7 +220,10 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         if (f.criteria.includes('information-transferred')) m.informationTransferredBy ??= f.id;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open && gateMissing(m, agreement).length === 0) {
-          m.ready.push({ factId: m.pendingReady.factId, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
+          const held = m.pendingReady.factId;
+          // It went out after all: no longer reported as held back.
+          m.rejected = m.rejected.filter((r) => r.factId !== held);
+          m.ready.push({ factId: held, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
           m.pendingReady = undefined;
         }
         break;
