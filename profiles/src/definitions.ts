@@ -11,6 +11,7 @@ import {
   SIP_TRIAGE_INFO,
   SVU_TASK_CODE_INFO,
   TASK_BUSINESS_STATUS_INFO,
+  TASK_STATUS_REASON_INFO,
 } from '../../src/fhir/codes';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, VALUE_SET } from '../../src/fhir/constants';
 
@@ -387,6 +388,15 @@ export const codeSystems: CodeSystemDef[] = [
     title: 'Task deadline status',
     description: 'Where a Task stands against its deadline.',
     concepts: concepts(TASK_BUSINESS_STATUS_INFO),
+  },
+  {
+    id: 'svu-task-status-reason',
+    url: CODE_SYSTEM.taskStatusReason,
+    valueSet: `${CODE_SYSTEM.taskStatusReason.replace('/CodeSystem/', '/ValueSet/')}`,
+    name: 'SvuTaskStatusReason',
+    title: 'Why a receiver rejected a Task',
+    description: 'Task.statusReason of a rejected Task; ej-folkbokford comes back to the hospital as a Task to correct the routing.',
+    concepts: concepts(TASK_STATUS_REASON_INFO),
   },
   {
     id: 'svu-patient-category',

@@ -62,6 +62,7 @@ export const CODE_SYSTEM = {
   careKind: cs('svu-care-kind'),
   sipTriage: cs('svu-sip-triage'),
   carePlanCategory: cs('svu-careplan-category'),
+  taskStatusReason: cs('svu-task-status-reason'),
 } as const;
 
 export const VALUE_SET = {

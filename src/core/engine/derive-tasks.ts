@@ -254,6 +254,34 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
 }
 
 /**
+ * A receiver's rejection comes back to the hospital as its Task to correct the routing (contract "Obligations"):
+ * owned by the hospital, requested by the rejecting unit, completed when a later message routes the stay to
+ * another unit of the same role (at that message's send time).
+ */
+function rejectionTasks(m: StayModel): TaskSpec[] {
+  const out: TaskSpec[] = [];
+  for (const [key, rej] of m.rejectedBy) {
+    const rejecter = m.recipients.find((r) => r.key === key);
+    if (!rejecter || !m.hospital) continue;
+    const next = m.recipients.find((r) => r.role === rej.role && r.key !== key && r.since >= rej.at);
+    const metAt = next ? m.sentAt.get(next.factId) : undefined;
+    const t = spec({
+      key: `korrigera-mottagare@${key}`,
+      code: 'korrigera-mottagare',
+      owner: { kind: 'hospital', hsaId: rejecter.hospital },
+      hospital: rejecter.hospital,
+      authoredOn: rej.at,
+      status: next ? 'completed' : 'requested',
+      description: `Mottagaren har avvisat vårdtillfället (${rej.reason}): rätta folkbokföringskommun, placerande kommun eller vårdcentral så att meddelandena går till rätt mottagare`,
+    });
+    t.requester = rejecter.party;
+    if (metAt !== undefined) t.metAt = new Date(metAt).toISOString();
+    out.push(t);
+  }
+  return out;
+}
+
+/**
  * All TaskSpecs for a folded stay. Withdrawn messages come back `cancelled` with a `makulering` beside them;
  * nothing that was sent disappears.
  */
@@ -274,5 +302,6 @@ export function deriveTasks(m: StayModel, agreement: Agreement): TaskSpec[] {
     tasks.push(...own);
   }
   tasks.push(...fvkTasks(m, agreement, req));
+  tasks.push(...rejectionTasks(m));
   return tasks;
 }

@@ -82,6 +82,8 @@ export interface StayModel {
   warnings: Set<string>;
   /** Send time (ms) of each fact, by id (`sentAt`, else `at`). */
   sentAt: Map<string, number>;
+  /** Receivers that rejected the stay (by party key): never routed to again; the hospital corrects the routing. */
+  rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
   /** The fact that reported the information transfer done (readiness criterion), if any. */
   informationTransferredBy?: string;
 }
@@ -143,6 +145,7 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId
   const since = Math.max(at, m.admittedAt);
   for (const want of desiredRecipients(m, agreement)) {
     const key = partyKey(want.party);
+    if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
     const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
     if (current.some((r) => r.key === key)) continue;
     for (const r of current) r.replacedAt = since;
@@ -181,6 +184,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     rejected: [],
     warnings: new Set(),
     sentAt: new Map(),
+    rejectedBy: new Map(),
   };
   const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
 
@@ -306,6 +310,15 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
       case 'sip-meeting-held':
         m.sipMeetingAt = ms;
         break;
+      case 'receiver-rejected': {
+        const r = m.recipients.find((x) => x.key === f.party && x.replacedAt === undefined);
+        if (!r) reject(f, `${f.party} is not a current recipient of the stay`);
+        else if (!m.rejectedBy.has(f.party)) {
+          r.replacedAt = ms;
+          m.rejectedBy.set(f.party, { factId: f.id, at: ms, reason: f.reason, role: r.role });
+        }
+        break;
+      }
     }
     updateRecipients(m, agreement, ms, f.id);
   }

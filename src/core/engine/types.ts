@@ -13,6 +13,7 @@ export const SVU_TASK_CODES = [
   'avsluta-arende',
   'avvikelse',
   'makulering',
+  'korrigera-mottagare',
 ] as const;
 export type SvuTaskCode = (typeof SVU_TASK_CODES)[number];
 
