@@ -277,8 +277,9 @@ export class PgRepository implements FhirRepository {
     return historyOf(this.db, this.scope, resourceType, id, params);
   }
 
-  visible<T extends Resource>(resource: T): T {
-    return forScope(resource, this.scope);
+  /** `resource` as this repository's scope may see it (`writerOrgs`: from its row, see `forScope`). */
+  visible<T extends Resource>(resource: T, writerOrgs?: readonly string[]): T {
+    return forScope(resource, this.scope, writerOrgs);
   }
 
   async processBundle(bundle: Bundle, opts: WriteOptions = {}): Promise<Bundle> {

@@ -8,7 +8,7 @@ import type { AccessScope } from '../../src/store/repository.port';
 import { subscriptionRoutes } from '../../src/subscriptions/subscription.routes';
 import { EXT } from '../../src/subscriptions/topics';
 import { SHAPE_EXTENSION } from '../../src/subscriptions/subscription-model';
-import { protectIdentity } from '../../src/subscriptions/notification';
+import { protectIdentity } from '../../src/fhir/protected-identity';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
 import { eventNumbers, notificationType, waitFor } from '../delivery/helpers';
 import {
