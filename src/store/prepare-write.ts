@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
+import { assertMayChange, assertOwnerMayChange } from './access-sql';
 import { notFound } from './read-sql';
 import type { AccessScope, ResourceChange, WriteOptions } from './repository.port';
 import { forScope, parseVersion, sameContent } from './resource-util';
@@ -28,6 +29,7 @@ export function prepareWrite<T extends Resource>(
 ): PreparedWrite<T> {
   const type = resource.resourceType;
   if (cur && !cur.visible) throw notFound(type, id);
+  assertMayChange(type, !!cur, 'update');
   if (opts.ifMatch !== undefined) {
     const want = parseVersion(opts.ifMatch);
     if (!cur || cur.deleted || String(cur.version_id) !== want)
@@ -37,6 +39,7 @@ export function prepareWrite<T extends Resource>(
       );
   }
   const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
+  if (before) assertOwnerMayChange(before, { ...resource, id }, at.scope);
   if (before && sameContent(before, { ...resource, id }))
     return { resource: forScope(before, at.scope, cur?.writer_orgs), created: false };
   const version = (cur?.version_id ?? 0) + 1;
