@@ -3,6 +3,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Validator } from '../fhir/validator';
 import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { RepositoryHooks } from '../store/repository.port';
@@ -225,6 +226,16 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const resource = await repoFor(res).vread(type as Resource['resourceType'], id, String(req.params.vid));
     versionHeaders(res, resource, baseUrl, false);
     sendJson(res, 200, resource);
+  });
+
+  router.patch('/:type/:id', (req) => {
+    const type = typeOf(req);
+    throw new GatewayError(
+      'method-not-allowed',
+      APPEND_ONLY_TYPES.includes(type)
+        ? `${type} is append-only: nobody changes it (not admins either)`
+        : `PATCH is not supported: send the whole resource with PUT /${type}/<id>`,
+    );
   });
 
   const unknown: RequestHandler = (req) => {

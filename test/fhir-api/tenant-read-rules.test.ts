@@ -202,6 +202,9 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     expect(del.status).toBe(405);
     expect(del.body.issue[0].code).toBe('not-supported');
     expect((await send('admin', 'put', `/fhir/AuditEvent/${ev!.id}`, { ...ev, outcome: '0' })).status).toBe(405);
+    expect(
+      (await send('admin', 'patch', `/fhir/AuditEvent/${ev!.id}`, [{ op: 'remove', path: '/agent' }])).status,
+    ).toBe(405);
     expect((await send('admin', 'delete', `/fhir/AuditEvent?_id=${ev!.id}`)).status).toBe(405);
     const { id: _id, meta: _meta, ...fresh } = ev!;
     expect((await send('admin', 'post', '/fhir/AuditEvent', fresh)).status).toBe(405);
