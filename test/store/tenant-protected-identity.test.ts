@@ -38,6 +38,7 @@ describe.each(testDatabases())('protected identity on every read path of the rep
   let system: FhirRepository;
   let vasteras: FhirRepository;
   let hospital: FhirRepository;
+  let otherHospital: FhirRepository;
   let admin: FhirRepository;
   let adminWithRight: FhirRepository;
   const ids: Record<string, string> = {};
@@ -54,6 +55,7 @@ describe.each(testDatabases())('protected identity on every read path of the rep
     });
     vasteras = createRepository(db, scope(`Organization/${v.id}`, 'municipality'));
     hospital = createRepository(db, scope('Organization/hosp', 'hospital'));
+    otherHospital = createRepository(db, scope('Organization/other-hosp', 'hospital'));
     admin = createRepository(db, scope('Organization/region', 'admin'));
     adminWithRight = createRepository(db, scope('Organization/region', 'admin', { protectedIdentity: true }));
     const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
@@ -64,6 +66,10 @@ describe.each(testDatabases())('protected identity on every read path of the rep
       task('inskrivningsmeddelande', `Organization/${v.id}`, `Patient/${p.id}`, `Encounter/${e.id}`, {
         contained: [{ ...protectedPatient('191212121212', 'sekretessmarkering'), id: 'pat' }],
       }),
+    );
+    // another hospital that must act for the stay (it owns a Task) but does not hold the record
+    await system.create(
+      task('informationsoverforing', 'Organization/other-hosp', `Patient/${p.id}`, `Encounter/${e.id}`),
     );
     ids.p = p.id!;
     ids.t = t.id!;
@@ -112,6 +118,10 @@ describe.each(testDatabases())('protected identity on every read path of the rep
     expect((await hospital.search<Patient>('Patient', {})).resources[0]?.telecom).toHaveLength(1);
     expect((await adminWithRight.read<Patient>('Patient', ids.p!)).contact).toHaveLength(1);
     expect((await system.read<Patient>('Patient', ids.p!)).address).toHaveLength(1);
+  });
+
+  it('when another hospital sees the Patient through a Task it owns, then it is a recipient too', async () => {
+    expectRecipientView(await otherHospital.read('Patient', ids.p!));
   });
 
   it('when an admin without the explicit right reads, then it gets the recipient view', async () => {
