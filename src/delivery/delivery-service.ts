@@ -1,3 +1,4 @@
+import { isConnectionError } from '../platform/dependency-watch';
 import type { Queue, Worker } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
@@ -173,7 +174,9 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
 
   const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
     const t = setInterval(() => {
-      fn().catch((err: unknown) => o.logger.warn(`${what} failed`, { error: String(err) }));
+      fn().catch((err: unknown) => {
+        if (!isConnectionError(err)) o.logger.warn(`${what} failed`, { error: String(err) });
+      });
     }, ms);
     timers.push(t);
   };
@@ -256,7 +259,9 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, o.retry.backoffMs) },
         },
       );
-      w.on('error', (err) => o.logger.warn('delivery worker error', { error: err.message }));
+      w.on('error', (err) => {
+        if (!isConnectionError(err)) o.logger.warn('delivery worker error', { error: err.message });
+      });
       workers.push(w);
       relay.start();
       if (breakers instanceof SharedCircuitBreakers) breakers.start();
