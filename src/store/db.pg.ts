@@ -32,6 +32,12 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Closable
   pool.on('error', () => {
     /* an idle client's lost connection: the pool drops it; the next query opens a new one */
   });
+  // Every client keeps a listener for its whole life: a lost connection (57P01 on a PostgreSQL restart) is
+  // emitted as an 'error' event whenever no query is running, and pg-pool listens only while a client is idle or
+  // inside pool.query. The error reaches the caller through its next query; the pool drops the broken client.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return {
     kind: 'postgres',
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
