@@ -290,16 +290,23 @@ export async function releaseUnblocked(db: Db): Promise<EventRef[]> {
 
 /**
  * Queued events older than `graceMs` (their jobs may have vanished with Redis), except those still claimed by
- * the process that recorded them (being delivered there without a job).
+ * the process that recorded them (being delivered there without a job). In key order, after `after` (a page's
+ * last event), so a caller can page through all of them.
  */
-export async function listQueued(db: Db, graceMs: number, limit = 2000): Promise<EventRef[]> {
+export async function listQueued(
+  db: Db,
+  graceMs: number,
+  limit = 2000,
+  after?: Pick<EventRef, 'subscriptionId' | 'eventNumber'>,
+): Promise<EventRef[]> {
   const { rows } = await db.query<{ subscription_id: string; event_number: number; generation: number }>(
     `SELECT e.subscription_id, e.event_number, e.generation FROM subscription_event e
        JOIN subscription_registry s ON s.id = e.subscription_id AND s.status IN ('active', 'error')
       WHERE e.status = 'queued' AND e.created_at < now() - ($1::int * interval '1 millisecond')
         AND (e.claimed_until IS NULL OR e.claimed_until < now())
-      ORDER BY e.created_at LIMIT $2`,
-    [graceMs, limit],
+        AND ($3::text IS NULL OR (e.subscription_id, e.event_number) > ($3::text, $4::bigint))
+      ORDER BY e.subscription_id, e.event_number LIMIT $2`,
+    [graceMs, limit, after?.subscriptionId ?? null, after?.eventNumber ?? 0],
   );
   return rows.map((r) => ({
     subscriptionId: r.subscription_id,

@@ -5,6 +5,7 @@ import { openTestDb, testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
 import { createOutboxRelay } from '../../src/delivery/outbox-relay';
 import { startLocalRedis, type LocalRedis } from '../../src/platform/redis-server';
+import { createDeliveryService, fastOptions } from './fixture';
 
 // Issue 12 item 9: after a loss of Redis, every outbox row reaches every consumer however large the backlog.
 
@@ -51,5 +52,43 @@ describe.each(testDatabases())('outbox reconciler under a backlog on %s', (kind)
     }
     // Nothing is added twice: a third pass finds every job in place.
     expect(await relay.reconcileOnce()).toBe(0);
+  }, 120_000);
+});
+
+describe.each(testDatabases())('delivery events reconciler under a backlog on %s', (kind) => {
+  let db: ClosableDb;
+  let redis: LocalRedis;
+  beforeEach(async () => {
+    db = await openTestDb(kind);
+    redis = await startLocalRedis(); // private: this test flushes it
+  });
+  afterEach(async () => {
+    await redis.stop();
+    await db.close();
+  });
+
+  it('when Redis is flushed under 2 500 queued notifications, then the reconciler re-adds a delivery job for every one', async () => {
+    const events = 2500;
+    await db.query(
+      `INSERT INTO subscription_registry (id, status, resource) VALUES ('sub-1', 'active', '{"resourceType":"Subscription"}')`,
+    );
+    await db.query(
+      `INSERT INTO subscription_event (subscription_id, event_number, order_key, focus_type, focus_id, status,
+          committed_at, created_at)
+       SELECT 'sub-1', g, 'stay-' || g, 'Task', 't' || g, 'queued', now(), now() - interval '1 minute'
+         FROM generate_series(1, $1) g`,
+      [events],
+    );
+    // No worker runs (it was killed); Redis lost every job.
+    const service = createDeliveryService(fastOptions(db, { redisUrl: redis.url, reconcileGraceMs: 0 }));
+    try {
+      await service.reconcileEvents();
+      await service.reconcileEvents();
+      const q = service.deliveryQueue();
+      expect(await q.getJobCountByTypes('waiting', 'delayed', 'prioritized')).toBe(events);
+      expect(await service.reconcileEvents()).toBe(0);
+    } finally {
+      await service.stop();
+    }
   }, 120_000);
 });
