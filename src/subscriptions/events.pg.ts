@@ -172,7 +172,9 @@ export interface AttemptLog {
  * Closes an event (`delivered` or `skipped`) and releases the next waiting event of its chain, which is
  * returned to be enqueued after commit. With `log`, the attempt is logged in the same statement, and a
  * delivery also clears the subscription's failure state (counter reset, `last_sent_at` for heartbeats; a
- * clean row written less than a second ago is left alone so parallel deliveries do not queue on its lock).
+ * clean row written less than a second ago is left alone so parallel deliveries do not queue on its lock, and a
+ * row another transaction holds is skipped: waiting for it while holding the chain lock could deadlock, see
+ * migration 044).
  * After the chain lock this is one statement: the release looks past the event being closed.
  */
 export async function completeEvent(
@@ -195,9 +197,11 @@ export async function completeEvent(
         WHERE $6::text IS NOT NULL),
      reg AS (
        UPDATE subscription_registry SET consecutive_failures = 0, last_sent_at = now(), last_error = NULL
-        WHERE id = $1 AND $3::text = 'delivered' AND $6::text IS NOT NULL
-          AND (consecutive_failures <> 0 OR last_error IS NOT NULL OR last_sent_at IS NULL
-               OR last_sent_at < now() - interval '1 second')),
+        WHERE id IN (SELECT r.id FROM subscription_registry r
+                      WHERE r.id = $1 AND $3::text = 'delivered' AND $6::text IS NOT NULL
+                        AND (r.consecutive_failures <> 0 OR r.last_error IS NOT NULL OR r.last_sent_at IS NULL
+                             OR r.last_sent_at < now() - interval '1 second')
+                      FOR UPDATE SKIP LOCKED)),
      nxt AS (
        SELECT event_number, status FROM subscription_event
         WHERE subscription_id = $1 AND order_key = $5 AND event_number <> $2
