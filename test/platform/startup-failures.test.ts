@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { freePort, startLocalRedis, type LocalRedis } from '../../src/platform/redis-server';
 import {
   localRedisPort,
@@ -77,6 +78,22 @@ describe('gateway start-up failures', () => {
       new RegExp(`^Cannot reach Redis at redis://127\\.0\\.0\\.1:${dead}.*REDIS_URL.*ECONNREFUSED`),
     );
     expect(lines[0]).not.toContain('secret');
+  }, 90_000);
+});
+
+describe('PGlite file errors', () => {
+  it('when the PGlite directory holds something that is not a database, then one line names DATA_DIR and the exit is non-zero (no hang)', async () => {
+    const dir = await tempDataDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(path.join(dir, 'pglite', 'base'), { recursive: true });
+    await writeFile(path.join(dir, 'pglite', 'PG_VERSION'), 'not a database\n');
+    await writeFile(path.join(dir, 'pglite', 'global'), 'x');
+    const g = await gateway('worker', { DATA_DIR: dir, REDIS_URL: undefined });
+    const { code } = await g.exited;
+    expect(code).not.toBe(0);
+    const lines = stderrLines(g);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Cannot open the database \(PGlite in DATA_DIR=/);
   }, 90_000);
 });
 
