@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Validator } from '../fhir/validator';
+import { hasControl, urlGuard } from '../http/url-guard';
 import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Db } from '../store/db.port';
@@ -47,6 +48,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   const { baseUrl: rawBase, validator, logger } = deps;
   const baseUrl = rawBase.replace(/\/$/, '');
   const router = express.Router();
+  router.use(urlGuard);
   router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
 
   const repoFor = (res: Response): PgRepository =>
@@ -65,7 +67,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = String(req.params.id);
     if (id.startsWith('$'))
       throw new GatewayError('not-found', `Operation ${id} is not supported on ${String(req.params.type)}`);
-    return id;
+    return checkedId(id, 'id');
   };
 
   router.get('/metadata', (_req, res) =>
@@ -107,7 +109,12 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const into: Record<string, string[]> = {};
     toParams(new URLSearchParams(rawQuery(req)), into);
     const form = req.body && typeof req.body === 'object' ? (req.body as Record<string, string | string[]>) : {};
-    for (const [k, v] of Object.entries(form)) (into[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
+    for (const [k, v] of Object.entries(form)) {
+      const values = Array.isArray(v) ? v : [v];
+      if (hasControl(k) || values.some((x) => typeof x !== 'string' || hasControl(x)))
+        throw new GatewayError('bad-request', `The form parameter '${k.slice(0, 80)}' holds a control character`);
+      (into[k] ??= []).push(...values);
+    }
     return search(req, res, toParams(new URLSearchParams(), into));
   });
 
@@ -214,7 +221,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const id = idOf(req);
     requireScope(authOf(res), type, 'r');
-    const resource = await repoFor(res).vread(type as Resource['resourceType'], id, String(req.params.vid));
+    const resource = await repoFor(res).vread(
+      type as Resource['resourceType'],
+      id,
+      checkedId(String(req.params.vid), 'version id'),
+    );
     versionHeaders(res, resource, baseUrl, false);
     sendJson(res, 200, resource);
   });
@@ -244,6 +255,17 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   };
   router.use(onError);
   return router;
+}
+
+/** FHIR R4 id syntax (also for version ids): 400 naming the part, before it reaches a query. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+function checkedId(id: string, what: string): string {
+  if (!FHIR_ID.test(id))
+    throw new GatewayError(
+      'bad-request',
+      `The ${what} '${id.length > 80 ? `${id.slice(0, 80)}…` : id}' is not a FHIR id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')`,
+    );
+  return id;
 }
 
 function ifMatch(req: Request): { ifMatch?: string } {

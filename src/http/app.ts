@@ -8,6 +8,7 @@ import { auditMiddleware } from '../audit/audit.middleware';
 import type { AuditSink } from '../audit/audit-writer';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { requestContext } from './request-context';
+import { urlGuard } from './url-guard';
 import { sendOutcome, toOutcome } from './errors';
 
 /** What the shell needs beyond the AppContext; built by the composition root (src/compose.ts). */
@@ -31,7 +32,7 @@ const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/jso
 
 /**
  * The express application. Mount order (each step sees what the earlier ones set):
- * request id + access log → `/healthz`, `/readyz`, `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir`
+ * request id + access log → URL check (400 for bad percent-encoding or control characters) → `/healthz`, `/readyz`, `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir`
  * → bearer on `/fhir` (not `GET /fhir/metadata`), `/admin` (+ admin rights) and `/hl7v2` → JSON body parsing
  * (MAX_BODY_BYTES) → each capability's routes, in the order given → 404 OperationOutcome → error handler.
  */
@@ -41,6 +42,7 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.set('etag', false);
 
   app.use(requestContext(ctx.logger, ctx.metrics));
+  app.use(urlGuard);
   app.use(healthRoutes(deps.readiness));
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
