@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { AppContext, Capability } from './compose.types';
 import { createAuthService, type AuthService } from './auth/token.service';
+import { createTokenRateLimiter } from './auth/token-rate-limit';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
 import { createApp } from './http/app';
@@ -117,7 +118,8 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     : undefined;
   if (!audit) ctx.logger.warn('audit disabled: no repository available');
 
-  // /readyz: a short-lived-connection-free Redis probe (fails fast while Redis is down, reconnects on its own).
+  // /readyz's Redis probe and the token endpoint's failure counters: fails fast while Redis is down (the limiter
+  // then counts per process), reconnects on its own.
   const redis = new Redis(ctx.redisUrl, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -142,7 +144,17 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     ...(opts.extraCapabilities ?? []),
     ...(opts.withCapabilities === false ? [] : await buildCapabilities(ctx)),
   ];
-  const app = createApp(ctx, capabilities, { auth, audit, readiness });
+  const tokenLimiter = createTokenRateLimiter({
+    redis,
+    prefix: ctx.config.QUEUE_PREFIX,
+    limits: {
+      windowSeconds: ctx.config.AUTH_FAILURE_WINDOW_SECONDS,
+      maxFailuresPerClient: ctx.config.AUTH_MAX_FAILURES_PER_CLIENT,
+      maxFailuresPerAddress: ctx.config.AUTH_MAX_FAILURES_PER_ADDRESS,
+    },
+    logger: ctx.logger,
+  });
+  const app = createApp(ctx, capabilities, { auth, audit, readiness, tokenLimiter });
   return {
     app,
     auth,

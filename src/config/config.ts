@@ -48,6 +48,27 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe("PEM file with the gateway's token-signing private key; unset = a key generated in DATA_DIR"),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(60)
+    .describe(
+      '`POST /auth/token`: the window in which failed client authentications are counted (Redis, all processes)',
+    ),
+  AUTH_MAX_FAILURES_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('Failed client authentications per claimed client id in the window before 429 with Retry-After'),
+  AUTH_MAX_FAILURES_PER_ADDRESS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(30)
+    .describe('Failed client authentications per remote address in the window before 429 with Retry-After'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()

@@ -1,6 +1,7 @@
 import express, { type Express, type ErrorRequestHandler } from 'express';
 import type { AppContext, Capability } from '../compose.types';
 import type { AuthService } from '../auth/token.service';
+import type { TokenRateLimiter } from '../auth/token-rate-limit';
 import { bearerAuth, requireAdmin } from '../auth/bearer.middleware';
 import { tokenRoutes } from '../auth/token.routes';
 import { clientAdminRoutes } from '../auth/clients.routes';
@@ -18,6 +19,8 @@ export interface ShellDeps {
   audit?: AuditSink;
   /** Dependencies `/readyz` checks (database, Redis). */
   readiness: readonly ReadinessCheck[];
+  /** Failed-authentication limit of `POST /auth/token`; omitted = none. */
+  tokenLimiter?: TokenRateLimiter;
 }
 
 /**
@@ -47,7 +50,14 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
   });
-  app.use(tokenRoutes(deps.auth, ctx.config.MAX_BODY_BYTES));
+  app.use(
+    tokenRoutes(deps.auth, ctx.config.MAX_BODY_BYTES, {
+      ...(deps.tokenLimiter ? { limiter: deps.tokenLimiter } : {}),
+      ...(deps.audit
+        ? { audit: { sink: deps.audit, clock: ctx.clock, canonicalBase: ctx.config.FHIR_CANONICAL_BASE } }
+        : {}),
+    }),
+  );
 
   if (deps.audit) app.use('/fhir', auditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));
   const bearer = bearerAuth(deps.auth);
