@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AppContext, Capability } from './compose.types';
 import { createAuthService, type AuthService } from './auth/token.service';
 import { createTokenRateLimiter } from './auth/token-rate-limit';
+import { ensureSearchIndex } from './subscriptions/search-index';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
 import { createApp } from './http/app';
@@ -81,6 +82,9 @@ export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
 /** The FHIR R4 REST API at /fhir. */
 async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promise<Capability> {
   const validator = await createValidator({ today: () => ctx.clock.now() });
+  // The R4 search-parameter index behind Subscription criteria: built here, before the listeners open, instead of
+  // lazily by the first Subscription write, which blocked the event loop (and every MLLP ACK) for 0.6–4 s.
+  ensureSearchIndex();
   const base = publicBaseUrl(ctx);
   return {
     name: 'fhir-api',
