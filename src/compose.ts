@@ -4,6 +4,7 @@ import type { AppContext, Capability } from './compose.types';
 import { createAuthService, type AuthService } from './auth/token.service';
 import { createTokenRateLimiter } from './auth/token-rate-limit';
 import { ensureSearchIndex } from './subscriptions/search-index';
+import { shapeLimits } from './fhir/shape-check';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
 import { createApp } from './http/app';
@@ -81,7 +82,8 @@ export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
 
 /** The FHIR R4 REST API at /fhir. */
 async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promise<Capability> {
-  const validator = await createValidator({ today: () => ctx.clock.now() });
+  const limits = shapeLimits(ctx.config);
+  const validator = await createValidator({ today: () => ctx.clock.now(), limits });
   // The R4 search-parameter index behind Subscription criteria: built here, before the listeners open, instead of
   // lazily by the first Subscription write, which blocked the event loop (and every MLLP ACK) for 0.6–4 s.
   ensureSearchIndex();
@@ -99,6 +101,7 @@ async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promi
           tokenUrl: `${base}/auth/token`,
           logger: ctx.logger,
           maxBodyBytes: ctx.config.MAX_BODY_BYTES,
+          limits,
         }),
       );
     },

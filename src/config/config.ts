@@ -75,6 +75,26 @@ export const configSchema = z.object({
     .min(1024)
     .default(5 * 1024 * 1024)
     .describe('Largest accepted request body (413 beyond)'),
+  FHIR_MAX_VALUES: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(5000)
+    .describe(
+      'Most JSON values (objects, list items, primitives) in one FHIR body; validation costs about 0.1 ms per value, so this bounds one request (413 beyond)',
+    ),
+  FHIR_MAX_LIST_LENGTH: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(1000)
+    .describe('Longest list in a FHIR body, e.g. Bundle.entry (413 beyond)'),
+  FHIR_MAX_STRING_LENGTH: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(65536)
+    .describe('Longest string in a FHIR body, except base64Binary and xhtml (413 beyond)'),
   DEMO_REGION: bool
     .default(true)
     .describe('Load the demo region (Västmanland) into an empty store (never when NODE_ENV=production)'),

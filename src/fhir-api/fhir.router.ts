@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import type { Validator } from '../fhir/validator';
 import { hasControl, urlGuard } from '../http/url-guard';
 import { GatewayError } from '../platform/errors';
@@ -33,6 +34,8 @@ export interface FhirRouterDeps {
   baseUrl: string;
   logger: Logger;
   maxBodyBytes: number;
+  /** Size limits of a body's values (`shape-check.ts`); default DEFAULT_SHAPE_LIMITS. */
+  limits?: ShapeLimits;
   /** OAuth token endpoint advertised in the CapabilityStatement (default: `<base without /fhir>/auth/token`). */
   tokenUrl?: string;
 }
@@ -47,6 +50,7 @@ const JSON_TYPES = ['application/fhir+json', 'application/json'];
 export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   const { baseUrl: rawBase, validator, logger } = deps;
   const baseUrl = rawBase.replace(/\/$/, '');
+  const limits = deps.limits ?? DEFAULT_SHAPE_LIMITS;
   const router = express.Router();
   router.use(urlGuard);
   router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
@@ -76,7 +80,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   router.post('/', async (req, res) => {
     const auth = authOf(res);
-    const body = bodyResource(req, 'Bundle') as Bundle;
+    const body = bodyResource(req, 'Bundle', limits) as Bundle;
     if (body.type !== 'batch' && body.type !== 'transaction')
       throw new GatewayError(
         'bad-request',
@@ -129,7 +133,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'c');
-    const resource = bodyResource(req, type);
+    const resource = bodyResource(req, type, limits);
     validator.validate(resource);
     const repo = repoFor(res);
     const ifNoneExist = req.headers['if-none-exist'];
@@ -151,7 +155,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
         'bad-request',
         `PUT /${type} needs search criteria (conditional update), e.g. ?identifier=system|value, or use PUT /${type}/<id>`,
       );
-    const resource = bodyResource(req, type);
+    const resource = bodyResource(req, type, limits);
     validator.validate(resource);
     const r = await repoFor(res).conditionalUpdate(resource, query, { ...writeOptions(auth), ...ifMatch(req) });
     sendWritten(req, res, r.created ? 201 : 200, r.resource, baseUrl);
@@ -191,7 +195,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'u');
-    const body = bodyResource(req, type);
+    const body = bodyResource(req, type, limits);
     if (body.id !== undefined && body.id !== id)
       throw new GatewayError('bad-request', `The body's id '${body.id}' differs from the id '${id}' in the URL`);
     const resource = { ...body, id };

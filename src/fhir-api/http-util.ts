@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Resource } from '@medplum/fhirtypes';
 import type { AuthContext, Interaction } from '../auth/auth-context';
 import { hasScope } from '../auth/auth-context';
-import { blocksValidation, checkShape } from '../fhir/shape-check';
+import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { outcome } from './operation-outcome';
@@ -59,7 +59,11 @@ export function rawQuery(req: Request): string {
 }
 
 /** The JSON body as a resource of `expectedType` (400/415 otherwise). */
-export function bodyResource(req: Request, expectedType?: string): Resource {
+export function bodyResource(
+  req: Request,
+  expectedType?: string,
+  limits: ShapeLimits = DEFAULT_SHAPE_LIMITS,
+): Resource {
   const body: unknown = req.body;
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     const ct = req.headers['content-type'];
@@ -76,7 +80,7 @@ export function bodyResource(req: Request, expectedType?: string): Resource {
     throw new GatewayError('bad-request', `The body is a ${rt} but the URL names ${expectedType}`);
   // Before anything reads the body: wrong JSON types (422) and oversized values (413), naming the path
   // (unknown properties alone are left to the validator, which reports them with the other issues).
-  const shape = checkShape(body);
+  const shape = checkShape(body, limits);
   const first = shape[0];
   if (first && blocksValidation(shape)) {
     const limit = shape.some((s) => s.kind === 'limit');

@@ -126,4 +126,13 @@ describe.each(testDatabases())('malformed FHIR input on %s', (kind) => {
     expect(r.status).toBe(400);
     expect(said(r.body as Outcome)).toContain('family');
   });
+
+  it('when the body is larger than the body limit, then 413 with an OperationOutcome', async () => {
+    const r = await post('/fhir/Patient', {
+      resourceType: 'Patient',
+      text: { status: 'generated', div: 'x'.repeat(1_100_000) },
+    });
+    expect(r.status).toBe(413);
+    expect(said(r.body as Outcome)).toMatch(/exceeds the limit of 1000000 bytes/);
+  });
 });

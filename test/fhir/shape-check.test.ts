@@ -89,4 +89,12 @@ describe('shape check before validation', () => {
     }
     expect(code).toBe('too-large');
   });
+
+  it('when a body holds more values than the limit, then one limit issue says so, before the validator walks them', () => {
+    const names = Array.from({ length: 900 }, () => ({ family: 'A', given: ['a', 'b', 'c', 'd', 'e', 'f'] }));
+    const issues = v.check({ resourceType: 'Patient', name: names });
+    expect(issues).toEqual([
+      expect.objectContaining({ kind: 'limit', message: expect.stringMatching(/more than 5000 values/) }),
+    ]);
+  });
 });
