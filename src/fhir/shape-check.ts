@@ -84,7 +84,8 @@ function slotOf(schema: InternalTypeSchema, key: string): Slot | null {
   let slot: Slot | null = null;
   const ext = key.startsWith('_');
   const name = ext ? key.slice(1) : key;
-  const direct = schema.elements[name];
+  // own properties only: a key such as `valueOf` or `constructor` must not find Object.prototype's
+  const direct = Object.hasOwn(schema.elements, name) ? schema.elements[name] : undefined;
   if (direct && direct.type.length === 1 && direct.type[0]) {
     slot = { type: direct.type[0].code, isArray: isList(direct), primitiveExtension: false };
   } else if (!direct) {

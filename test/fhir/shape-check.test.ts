@@ -36,7 +36,8 @@ describe('shape check before validation', () => {
         multipleBirthInteger: '2',
         name: { family: 'x' },
         telecom: [{ value: 5 }],
-        contained: [{ id: 'no-type' }, { resourceType: 'Nonsense' }],
+        contained: [{ id: 'no-type' }, { resourceType: 'Nonsense' }, { resourceType: 'constructor' }],
+        valueOf: { a: 1 },
         gender: null,
       }),
     ).toEqual([
@@ -46,6 +47,8 @@ describe('shape check before validation', () => {
       'shape Patient.telecom[0].value',
       'shape Patient.contained[0]',
       'shape Patient.contained[1]',
+      'shape Patient.contained[2]',
+      'unknown Patient.valueOf',
       'shape Patient.gender',
     ]);
   });
