@@ -16,9 +16,16 @@ export interface FuzzGateway {
   close(): Promise<void>;
 }
 
-/** The composed gateway (API + MLLP roles, demo region) on a fresh database, listening on free ports. */
+/**
+ * The composed gateway (API + MLLP roles, demo region) on a fresh database, listening on free ports. Tokens last a
+ * day, so a long run (FUZZ_RUNS=5000) is not answered 401 halfway.
+ */
 export async function fuzzGateway(kind: 'pglite' | 'postgres'): Promise<FuzzGateway> {
-  const shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
+  const shell = await openShell({
+    kind,
+    full: true,
+    env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0', TOKEN_TTL_SECONDS: '86400' },
+  });
   await loadDemoRegion(shell.db, systemRepository);
   for (const c of shell.gateway.capabilities) await c.start?.(new Set(['api', 'mllp'] as const));
   const server = shell.gateway.app.listen(0, '127.0.0.1');

@@ -89,7 +89,7 @@ function severalMessages(msg: Hl7Message): AckError | undefined {
     reason: batch
       ? `the frame is an HL7 batch (${batch}); send each message in its own frame, none of them was processed`
       : `the frame holds ${count} messages (another MSH at segment ${second + 1}); send each message in its own frame, none of them was processed`,
-    path: batch ?? `MSH (segment ${second + 1})`,
+    // no ERR location: ERR-2 could only point at the first MSH; the reason names the segment
   };
 }
 
