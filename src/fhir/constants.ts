@@ -52,6 +52,8 @@ export const EXTENSION = {
   deadlineRule: sd('deadline-rule'),
   /** HMAC secret of a rest-hook Subscription (contract); never returned on read. */
   subscriptionSecret: sd('subscription-secret'),
+  /** Patient, as a recipient sees a protected identity: whom to contact instead of the removed address. */
+  protectedIdentityNotice: sd('protected-identity-notice'),
 } as const;
 
 export const CODE_SYSTEM = {

@@ -1,3 +1,4 @@
+import { isConnectionError } from '../../platform/dependency-watch';
 import { createHash } from 'node:crypto';
 import type { Db } from '../../store/db.port';
 import type { Logger } from '../../platform/logger';
@@ -284,6 +285,9 @@ export class ApplyQueue {
           return outcome;
         });
       } catch (e) {
+        // The store is unreachable (restart, failover): not the message's fault. Marking it `error` would lose
+        // a message already acknowledged; it stays `pending` and the recovery sweep applies it once it is back.
+        if (isConnectionError(e)) return undefined;
         last = failure(e);
         if (!isTransient(e) || attempt === attempts) {
           if (last.status === 'error') {

@@ -66,10 +66,32 @@ export function parseAndMap(
   try {
     msg = Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
     header = readHeader(msg);
+    const several = severalMessages(msg);
+    if (several) return { ok: false, msg, header, error: several };
     return { ok: true, msg, header, mapped: mapAdt(msg, profiles, { today }) };
   } catch (e) {
     return { ok: false, msg, header, error: toAckError(e) };
   }
+}
+
+/**
+ * One frame (or POST /hl7v2 body) is one message: a second MSH (or a batch header) is refused as a whole with
+ * AR, none of the messages is applied, and the sender resends them one per frame. Answering each with its own
+ * ACK would shift every later ACK on the connection by one (a sender reads one answer per frame).
+ */
+function severalMessages(msg: Hl7Message): AckError | undefined {
+  const names = msg.segments.map((s) => s.name);
+  const batch = names.find((n) => n === 'FHS' || n === 'BHS');
+  const count = names.filter((n) => n === 'MSH').length;
+  if (count <= 1 && !batch) return undefined;
+  const second = names.indexOf('MSH', 1);
+  return {
+    code: 'bad-hl7-structure',
+    reason: batch
+      ? `the frame is an HL7 batch (${batch}); send each message in its own frame, none of them was processed`
+      : `the frame holds ${count} messages (another MSH at segment ${second + 1}); send each message in its own frame, none of them was processed`,
+    // no ERR location: ERR-2 could only point at the first MSH; the reason names the segment
+  };
 }
 
 /** A cut-off message: keep what can be read of its header so the ACK and the stored row name it. */
