@@ -1,6 +1,8 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import type { Validator } from '../fhir/validator';
+import { hasControl, urlGuard } from '../http/url-guard';
 import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { APPEND_ONLY_TYPES } from '../store/access-sql';
@@ -34,6 +36,8 @@ export interface FhirRouterDeps {
   baseUrl: string;
   logger: Logger;
   maxBodyBytes: number;
+  /** Size limits of a body's values (`shape-check.ts`); default DEFAULT_SHAPE_LIMITS. */
+  limits?: ShapeLimits;
   /** OAuth token endpoint advertised in the CapabilityStatement (default: `<base without /fhir>/auth/token`). */
   tokenUrl?: string;
 }
@@ -48,7 +52,9 @@ const JSON_TYPES = ['application/fhir+json', 'application/json'];
 export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   const { baseUrl: rawBase, validator, logger } = deps;
   const baseUrl = rawBase.replace(/\/$/, '');
+  const limits = deps.limits ?? DEFAULT_SHAPE_LIMITS;
   const router = express.Router();
+  router.use(urlGuard);
   router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
 
   const repoFor = (res: Response): PgRepository =>
@@ -67,7 +73,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = String(req.params.id);
     if (id.startsWith('$'))
       throw new GatewayError('not-found', `Operation ${id} is not supported on ${String(req.params.type)}`);
-    return id;
+    return checkedId(id, 'id');
   };
 
   router.get('/metadata', (_req, res) =>
@@ -76,7 +82,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   router.post('/', async (req, res) => {
     const auth = authOf(res);
-    const body = bodyResource(req, 'Bundle') as Bundle;
+    const body = bodyResource(req, 'Bundle', limits) as Bundle;
     if (body.type !== 'batch' && body.type !== 'transaction')
       throw new GatewayError(
         'bad-request',
@@ -116,7 +122,12 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const into: Record<string, string[]> = {};
     toParams(new URLSearchParams(rawQuery(req)), into);
     const form = req.body && typeof req.body === 'object' ? (req.body as Record<string, string | string[]>) : {};
-    for (const [k, v] of Object.entries(form)) (into[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
+    for (const [k, v] of Object.entries(form)) {
+      const values = Array.isArray(v) ? v : [v];
+      if (hasControl(k) || values.some((x) => typeof x !== 'string' || hasControl(x)))
+        throw new GatewayError('bad-request', `The form parameter '${k.slice(0, 80)}' holds a control character`);
+      (into[k] ??= []).push(...values);
+    }
     return search(req, res, toParams(new URLSearchParams(), into));
   });
 
@@ -131,7 +142,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'c');
-    const resource = bodyResource(req, type);
+    const resource = bodyResource(req, type, limits);
     validator.validate(resource);
     const repo = repoFor(res);
     const ifNoneExist = req.headers['if-none-exist'];
@@ -153,7 +164,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
         'bad-request',
         `PUT /${type} needs search criteria (conditional update), e.g. ?identifier=system|value, or use PUT /${type}/<id>`,
       );
-    const resource = bodyResource(req, type);
+    const resource = bodyResource(req, type, limits);
     validator.validate(resource);
     const r = await repoFor(res).conditionalUpdate(resource, query, { ...writeOptions(auth), ...ifMatch(req) });
     sendWritten(req, res, r.created ? 201 : 200, r.resource, baseUrl);
@@ -193,7 +204,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'u');
-    const body = bodyResource(req, type);
+    const body = bodyResource(req, type, limits);
     if (body.id !== undefined && body.id !== id)
       throw new GatewayError('bad-request', `The body's id '${body.id}' differs from the id '${id}' in the URL`);
     const resource = { ...body, id };
@@ -223,7 +234,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const id = idOf(req);
     requireScope(authOf(res), type, 'r');
-    const resource = await repoFor(res).vread(type as Resource['resourceType'], id, String(req.params.vid));
+    const resource = await repoFor(res).vread(
+      type as Resource['resourceType'],
+      id,
+      checkedId(String(req.params.vid), 'version id'),
+    );
     versionHeaders(res, resource, baseUrl, false);
     sendJson(res, 200, resource);
   });
@@ -266,6 +281,17 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   };
   router.use(onError);
   return router;
+}
+
+/** FHIR R4 id syntax (also for version ids): 400 naming the part, before it reaches a query. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+function checkedId(id: string, what: string): string {
+  if (!FHIR_ID.test(id))
+    throw new GatewayError(
+      'bad-request',
+      `The ${what} '${id.length > 80 ? `${id.slice(0, 80)}…` : id}' is not a FHIR id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')`,
+    );
+  return id;
 }
 
 function ifMatch(req: Request): { ifMatch?: string } {
