@@ -183,6 +183,12 @@ export const agreementSchema = z
         source: sourceSchema,
       })
       .strict(),
+    /**
+     * Routing of the municipality's messages. With a placing municipality (placerande kommun) that one is
+     * responsible and gets the messages; `notifyRegisteredMunicipality` also tells the municipality of
+     * registration with an admission notification for information (no deadline, no duty of its own).
+     */
+    routing: z.object({ notifyRegisteredMunicipality: z.boolean(), source: sourceSchema }).strict(),
     /** Owned by the liability capability (`src/core/liability/payment-model.ts`); validated by the loader. */
     payment: z.unknown(),
   })

@@ -32,6 +32,23 @@ function withEstimate(text: string, m: StayModel, at: number): string {
   return date ? `${text}: ${date}` : text;
 }
 
+/**
+ * The admission notification to the municipality of registration while a placing municipality is responsible:
+ * for information, so without a deadline (no hospital duty, no ladder); the text names the responsible one.
+ */
+function forInformation(m: StayModel, agreement: Agreement, r: Recipient, insk: TaskRule): TaskSpec {
+  const placing = m.routing.placingMunicipality;
+  return spec({
+    owner: r.party,
+    key: `inskrivningsmeddelande@${r.key}`,
+    code: 'inskrivningsmeddelande',
+    hospital: r.hospital,
+    authoredOn: r.since,
+    description: `${withEstimate(insk.description, m, r.since)} (för kännedom: placerande kommun ${placing ?? ''} ansvarar)`,
+    metAt: m.sentAt.get(r.factId),
+  });
+}
+
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
 
 /** Tasks owned by each notified unit (messages from the hospital, closing the case). */
@@ -44,6 +61,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     t[code].to === 'notified' && applies(t[code], req) ? t[code] : undefined;
 
   const insk = rule('inskrivningsmeddelande');
+  if (insk && r.role === 'registered-municipality') return [forInformation(m, agreement, r, insk)];
   if (insk) {
     out.push(
       spec({

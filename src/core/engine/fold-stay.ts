@@ -17,7 +17,8 @@ import type { Party, StayState } from './types';
 /** A unit that got (or must get) the admission notification. */
 export interface Recipient {
   /** `outpatient-unit`: a psychiatric/specialist outpatient unit reported besides the listed vårdcentral. */
-  role: 'municipality' | 'primary-care' | 'outpatient-unit';
+  /** `registered-municipality`: told for information while a placing municipality is responsible (agreement routing). */
+  role: 'municipality' | 'primary-care' | 'outpatient-unit' | 'registered-municipality';
   party: Party;
   key: string;
   /** When the notification obligation arose: admission, or the later assessment/re-routing. */
@@ -118,9 +119,12 @@ function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipien
   const out: { role: Recipient['role']; party: Party }[] = [];
   for (const role of agreement.categories[currentCategory(m)].notify) {
     if (role === 'municipality') {
-      const code = m.routing.placingMunicipality ?? m.routing.municipality;
+      const { placingMunicipality: placing, municipality: registered } = m.routing;
+      const code = placing ?? registered;
       if (code) out.push({ role, party: municipalityParty(code) });
-      else
+      if (placing && registered && registered !== placing && agreement.routing.notifyRegisteredMunicipality)
+        out.push({ role: 'registered-municipality', party: municipalityParty(registered) });
+      if (!code)
         m.warnings.add(
           'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality',
         );
@@ -146,6 +150,8 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId
   for (const want of desiredRecipients(m, agreement)) {
     const key = partyKey(want.party);
     if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
+    // Told already (e.g. it was the responsible municipality before the placing one was reported): once is enough.
+    if (want.role === 'registered-municipality' && m.recipients.some((r) => r.key === key)) continue;
     const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
     if (current.some((r) => r.key === key)) continue;
     for (const r of current) r.replacedAt = since;

@@ -96,8 +96,23 @@ describe('admission notification (step 1)', () => {
     expect(e.state.inTargetGroup).toBe(false);
   });
 
-  it('when the patient was placed in housing by another municipality, then the placing municipality is notified (003, law 5 kap. 2 §)', () => {
+  it('when the patient was placed in housing by another municipality, then the placing municipality is responsible and the municipality of registration is also told, for information (003, law 5 kap. 2 §)', () => {
     const e = ev([b.admitted(ADM, { placingMunicipality: '0180' }), b.needs(ADM, ['socialtjanst'])]);
+    expect(keys(e)).toEqual(['inskrivningsmeddelande@municipality:0180', `inskrivningsmeddelande@${MUNI}`]);
+    const info = task(e, `inskrivningsmeddelande@${MUNI}`);
+    expect(info).toMatchObject({ status: 'requested', owner: { kind: 'municipality' } });
+    expect(info.due).toBeUndefined();
+    expect(info.description).toMatch(/för kännedom: placerande kommun 0180/);
+    expect(task(e, 'inskrivningsmeddelande@municipality:0180').due).toBeDefined();
+    expect(e.tasks.filter((t) => t.key.startsWith('ansvar:')).map((t) => t.key)).not.toContain(
+      `ansvar:inskrivningsmeddelande@${MUNI}`,
+    );
+  });
+
+  it('when an agreement turns notifyRegisteredMunicipality off, then only the placing municipality is told', () => {
+    const vm = getAgreement(A, 'vastmanland');
+    const off = { ...vm, routing: { ...vm.routing, notifyRegisteredMunicipality: false } };
+    const e = evaluateStay([b.admitted(ADM, { placingMunicipality: '0180' }), b.needs(ADM, ['socialtjanst'])], off);
     expect(keys(e)).toEqual(['inskrivningsmeddelande@municipality:0180']);
   });
 
