@@ -70,7 +70,9 @@ describe('the shipped agreements', () => {
       kind: 'elapsed',
       from: 'notification',
     });
-    expect(v.tasks['kallelse-sip'].deadline).toMatchObject({ after: 'P3D', kind: 'calendar-days', from: 'ready' });
+    // 001 §5.2.2 "senast tre dagar efter": the end of the third day; the law's default keeps the same clock time.
+    expect(v.tasks['kallelse-sip'].deadline).toMatchObject({ after: 'P3D', kind: 'end-of-day', from: 'ready' });
+    expect(v.tasks['kallelse-sip'].deadline?.source.note).toMatch(/end of the third calendar day/);
     expect(v.tasks.utskrivningsmeddelande.deadline).toMatchObject({
       after: 'P0D',
       kind: 'end-of-day',

@@ -205,7 +205,7 @@ describe('ready for discharge (step 6)', () => {
       authoredOn: '2026-05-07T06:30:00.000Z',
       status: 'requested',
     });
-    expect(task(e, `kallelse-sip@${VC}`).due).toBe('2026-05-10T06:30:00.000Z');
+    expect(task(e, `kallelse-sip@${VC}`).due).toBe('2026-05-10T21:59:59.999Z'); // end of the third day, CEST
     // Once it went out it is no longer reported as held back (the ACK and /admin/hl7 would warn falsely).
     expect(e.rejected).toEqual([]);
     const held = ev([...base, r]);
@@ -223,7 +223,14 @@ describe('ready for discharge (step 6)', () => {
     expect(e.tasks.some((t) => t.code === 'utskrivningsklar')).toBe(false);
   });
 
-  it('when all six criteria hold, then the ready notice goes to every notified unit and the SIP invitation is due 3 calendar days later (001 §3, §5.2.2)', () => {
+  it('when the same ready notice is read under Västmanland and under the law default, then "three days after" is the end of the third day there and the same clock time here (agreement setting)', () => {
+    const r = b.ready('2026-05-06T16:00:00+02:00');
+    const facts = [...base, b.criteria('2026-05-06T09:00:00+02:00', b.ALL_CRITERIA), r];
+    expect(task(ev(facts), `kallelse-sip@${VC}`).due).toBe('2026-05-09T21:59:59.999Z');
+    expect(task(ev(facts, 'lag'), `kallelse-sip@${VC}`).due).toBe('2026-05-09T14:00:00.000Z');
+  });
+
+  it('when all six criteria hold, then the ready notice goes to every notified unit and the SIP invitation is due at the end of the third day after it (001 §3, §5.2.2)', () => {
     const r = b.ready('2026-05-06T10:00:00+02:00');
     const e = ev([...base, b.criteria('2026-05-06T09:00:00+02:00', b.ALL_CRITERIA), r]);
     expect(task(e, `utskrivningsklar@${MUNI}#${r.id}`)).toMatchObject({
@@ -232,7 +239,7 @@ describe('ready for discharge (step 6)', () => {
     });
     expect(task(e, `utskrivningsklar@${VC}#${r.id}`).status).toBe('requested');
     expect(task(e, `kallelse-sip@${VC}`)).toMatchObject({
-      due: '2026-05-09T08:00:00.000Z',
+      due: '2026-05-09T21:59:59.999Z', // 23:59:59.999 CEST on the third day
       deadlineRule: { rule: 'tasks.kallelse-sip.deadline', source: { section: '5.2.2' } },
     });
     expect(e.state.readyAt).toBe('2026-05-06T08:00:00.000Z');
