@@ -16,7 +16,7 @@ import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
 import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
-import { applyMetrics, intakeMetrics } from './intake-metrics';
+import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
 import { localDate } from '../core/calendar';
 
 export interface IntakeServices {
@@ -47,6 +47,7 @@ export function intakeServices(ctx: AppContext): IntakeServices {
   const deps: StayApplierDeps = {
     clock: ctx.clock,
     orgs: new OrganizationCache(),
+    issues: engineIssueReporter(ctx.metrics, ctx.logger),
     agreement: () => {
       agreement ??= loadAgreements({ extraDir: ctx.config.AGREEMENTS_DIR }).then((m) =>
         getAgreement(m, ctx.config.AGREEMENT),

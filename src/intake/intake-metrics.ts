@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../platform/logger';
+import type { EngineIssue } from '../core/engine/issues';
 import type { Hl7Outcome } from './hl7v2/process-message';
 
 /** HL7 v2 intake counters on the process registry (created once per registry). */
@@ -60,5 +62,30 @@ export function applyMetrics(
   return (status, seconds) => {
     applied.inc({ status });
     if (seconds !== undefined) latency.observe(seconds);
+  };
+}
+
+/**
+ * Engine warnings and rejected facts, on both intakes (HL7 v2 and FHIR): one JSON log line each (stay id,
+ * source, code, fact kind: no personal data) and `svu_engine_warnings_total{code,source}`. Stay-level warnings
+ * are counted on every apply that still has them; a rejected fact once, by the apply that brought it.
+ */
+export function engineIssueReporter(
+  registry: Registry,
+  logger: Logger,
+): (stayId: string, source: string, issues: readonly EngineIssue[]) => void {
+  const counter =
+    (registry.getSingleMetric('svu_engine_warnings_total') as Counter<'code' | 'source'> | undefined) ??
+    new Counter({
+      name: 'svu_engine_warnings_total',
+      help: 'Engine warnings and rejected facts reported by applies, by code and intake source (hl7/fhir)',
+      labelNames: ['code', 'source'],
+      registers: [registry],
+    });
+  return (stayId, source, issues) => {
+    for (const i of issues) {
+      counter.inc({ code: i.code, source });
+      logger.warn('engine warning', { stayId, source, code: i.code, ...(i.factKind ? { factKind: i.factKind } : {}) });
+    }
   };
 }

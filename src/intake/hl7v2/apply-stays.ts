@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { evaluateStay } from '../../core/engine/evaluate';
+import { engineIssues, type EngineIssue } from '../../core/engine/issues';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { taskSubject } from '../../fhir/task';
 import { GatewayError } from '../../platform/errors';
@@ -155,10 +156,18 @@ export async function applyStays(
     prepared.push(repo.prepare(p.resource, p.resource.id ?? '', p.cur, p.cur ? 'PUT' : 'POST', writeOf(p.job)));
   }
   const outcomes = new Map<Job, MessageOutcome>();
+  const issues: [string, EngineIssue[]][] = [];
   let n = 0;
   for (const stay of stays.values()) {
     if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
     const evaluation = evaluateStay(factsOf.get(stay.stayId)?.all ?? [], agreement);
+    issues.push([
+      stay.stayId,
+      engineIssues(
+        evaluation,
+        stay.jobs.flatMap((j) => j.mapped.facts),
+      ),
+    ]);
     const last = stay.jobs[stay.jobs.length - 1] as Job;
     const write = writeOf(last);
     let encounter = contentOf<Encounter>(stay.encounter);
@@ -202,6 +211,7 @@ export async function applyStays(
     }
   }
   await repo.commitPrepared(tx, prepared);
+  for (const [stayId, list] of issues) if (list.length > 0) deps.issues?.(stayId, 'hl7', list);
   return jobs.map((j) => {
     const applied: AppliedMessage = { stayId: stays.get(keyOf(j.mapped.encounter.visit))?.stayId ?? '' };
     const outcome = outcomes.get(j);

@@ -1,3 +1,4 @@
+import { engineIssues, type EngineIssue } from '../../core/engine/issues';
 import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { evaluateStay } from '../../core/engine/evaluate';
@@ -19,6 +20,8 @@ export interface StayApplierDeps {
   agreement: () => Promise<Agreement>;
   clock: Clock;
   orgs: OrganizationCache;
+  /** Told each engine warning and each rejected fact of an apply (a log line and a counter; never silent). */
+  issues?: (stayId: string, source: ApplyStayInput['source'], issues: EngineIssue[]) => void;
 }
 
 export interface ApplyStayInput {
@@ -69,6 +72,8 @@ export async function applyStayFacts(
 ): Promise<ApplyStayResult> {
   const { added: newFacts, all } = await storeAndLoadFacts(tx, input.stayId, input.facts, input.source);
   const evaluation = evaluateStay(all, await deps.agreement());
+  const issues = engineIssues(evaluation, input.facts);
+  if (issues.length > 0) deps.issues?.(input.stayId, input.source, issues);
   const parties: Party[] = evaluation.tasks.flatMap((t) => [t.owner, t.requester]);
   const now = deps.clock.now();
   const party = await deps.orgs.resolver(repo, parties, now.getTime());
