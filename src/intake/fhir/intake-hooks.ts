@@ -1,5 +1,5 @@
 import type { Encounter, Organization, Patient, Reference } from '@medplum/fhirtypes';
-import type { PatientRouting } from '../../core/stay/facts';
+import type { PatientRouting, StayFact } from '../../core/stay/facts';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
@@ -53,11 +53,19 @@ export async function routingOfPatient(repo: FhirRepository, patient: Patient): 
 
 const OPEN_STAY = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
 
+/** When a Patient became deceased (`deceasedDateTime` or `deceasedBoolean`; like PID-29/30): the time, else undefined. */
+function diedAt(before: Patient, after: Patient, fallback: string): string | undefined {
+  const dead = (p: Patient): boolean => p.deceasedBoolean === true || p.deceasedDateTime !== undefined;
+  if (!dead(after) || dead(before)) return undefined;
+  return after.deceasedDateTime ?? fallback;
+}
+
 /**
- * A client changed a Patient's municipality or listed unit (e.g. a corrected registration, 003 step 1a): each of
- * the patient's open inpatient stays gets a `patient-updated` fact, so the engine re-routes its notifications.
+ * A client changed a Patient's municipality or listed unit (e.g. a corrected registration, 003 step 1a), or
+ * recorded the death: each of the patient's open inpatient stays gets a `patient-updated` fact (the engine
+ * re-routes its notifications) or a `died` fact (as HL7 PID-29/30 gives).
  */
-async function patientRoutingChanged(
+async function patientChanged(
   tx: Db,
   repo: PgRepository,
   deps: StayApplierDeps,
@@ -67,24 +75,24 @@ async function patientRoutingChanged(
   const after = change.after as Patient | undefined;
   if (!before || !after?.id) return;
   const [was, is] = [await routingOfPatient(repo, before), await routingOfPatient(repo, after)];
-  if (was.municipality === is.municipality && was.primaryCareUnit === is.primaryCareUnit) return;
-  const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
+  const rerouted = was.municipality !== is.municipality || was.primaryCareUnit !== is.primaryCareUnit;
   const at = after.meta?.lastUpdated ?? deps.clock.now().toISOString();
+  const died = diedAt(before, after, at);
+  if (!rerouted && died === undefined) return;
+  const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
+  const version = `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}`;
   for (const enc of stays.resources) {
     if (!enc.id || !OPEN_STAY.has(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
     const stayId = enc.id;
+    const facts: StayFact[] = [];
+    if (rerouted)
+      facts.push({ id: `${version}#patient-updated@${stayId}`, stayId, at, kind: 'patient-updated', patient: is });
+    if (died !== undefined)
+      facts.push({ id: `fhir:Patient/${after.id}#died@${stayId}`, stayId, at: died, kind: 'died' });
     await lockStays(tx, [stayId]);
     await applyStayFacts(tx, repo, deps, {
       stayId,
-      facts: [
-        {
-          id: `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}#patient-updated@${stayId}`,
-          stayId,
-          at,
-          kind: 'patient-updated',
-          patient: is,
-        },
-      ],
+      facts,
       source: 'fhir',
       patient: { reference: `Patient/${after.id}` },
       encounter: { reference: `Encounter/${stayId}` },
@@ -95,7 +103,7 @@ async function patientRoutingChanged(
 
 /**
  * FHIR push: a repository hook that turns Encounter creates/updates written by clients (REST or transaction
- * Bundles) into stay facts (and Patient routing changes into `patient-updated` facts of the open stays) and
+ * Bundles) into stay facts (and Patient routing changes and deaths into facts of the open stays) and
  * applies them in the same transaction as the write. Writes by intake itself (author `svu-gateway:intake`) are
  * skipped. A write that changes nothing creates no version and so no facts.
  */
@@ -104,7 +112,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
     async afterWrite(tx, change) {
       if (change.author === INTAKE_AUTHOR || !change.after) return;
       if (change.resourceType === 'Patient') {
-        await patientRoutingChanged(tx, repository(tx), deps, change);
+        await patientChanged(tx, repository(tx), deps, change);
         return;
       }
       if (change.resourceType === 'Task') {
