@@ -1,5 +1,6 @@
 /**
- * `npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] <stays.ndjson|->`
+ * `npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>]
+ *   [--daily-amount <SEK>] <stays.ndjson|->`
  *
  * Payment liability from a file of stays (one JSON object a line; docs/liability.md), printed on stdout as one
  * JSON object per the contract: per municipality the billable days, the amount and each stay's contribution.
@@ -10,13 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import { loadConfig } from '../config/config';
 import { computeLiability, type MonthAverage } from '../core/liability/compute-liability';
+import type { AgreedRates } from '../core/liability/daily-rate';
 import { dailyRateTableSchema, paymentModelSchema } from '../core/liability/payment-model';
 import { LiabilityInputError, parseStaysNdjson } from '../core/liability/stay';
 
 export const DEFAULT_RATES_FILE = fileURLToPath(new URL('../../agreements/rates/vardpris.json', import.meta.url));
 
 const USAGE =
-  'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] <stays.ndjson|->';
+  'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] [--daily-amount <SEK>] <stays.ndjson|->';
 
 interface Args {
   agreement: string;
@@ -24,6 +26,8 @@ interface Args {
   file: string;
   rates: string;
   history?: string;
+  /** An amount per day the parties agreed for the month's year (overrides the national table). */
+  dailyAmount?: number;
 }
 
 class UsageError extends Error {}
@@ -38,13 +42,18 @@ export function parseArgs(argv: string[]): Args {
       const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
       const value = inline ?? argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      if (!['agreement', 'month', 'rates', 'history'].includes(name)) throw new UsageError(`unknown option --${name}`);
+      if (!['agreement', 'month', 'rates', 'history', 'daily-amount'].includes(name))
+        throw new UsageError(`unknown option --${name}`);
       opts[name] = value;
     } else positional.push(a);
   }
   if (!opts.agreement) throw new UsageError('--agreement is required');
   if (!opts.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) {
     throw new UsageError('--month YYYY-MM is required');
+  }
+  const dailyAmount = opts['daily-amount'] === undefined ? undefined : Number(opts['daily-amount']);
+  if (dailyAmount !== undefined && !(Number.isFinite(dailyAmount) && dailyAmount > 0)) {
+    throw new UsageError('--daily-amount must be a positive number of SEK');
   }
   if (positional.length !== 1) throw new UsageError('exactly one stays file (or - for stdin) is required');
   return {
@@ -53,6 +62,7 @@ export function parseArgs(argv: string[]): Args {
     file: positional[0] ?? '-',
     rates: opts.rates ?? DEFAULT_RATES_FILE,
     history: opts.history,
+    dailyAmount,
   };
 }
 
@@ -69,6 +79,15 @@ async function readJsonFile(file: string, what: string): Promise<unknown> {
   } catch (e) {
     throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`);
   }
+}
+
+/** `--daily-amount` as an agreed amount for the month's year. */
+export function agreedFromArgs(args: { month: string; dailyAmount?: number }): AgreedRates | undefined {
+  if (args.dailyAmount === undefined) return undefined;
+  return {
+    rates: { [args.month.slice(0, 4)]: args.dailyAmount },
+    source: 'given on the command line (--daily-amount): an amount the parties agreed',
+  };
 }
 
 export async function runLiability(args: Args): Promise<string> {
@@ -89,6 +108,7 @@ export async function runLiability(args: Args): Promise<string> {
     stays,
     rates,
     history,
+    agreedRates: agreedFromArgs(args),
   });
   return JSON.stringify(report, null, 2);
 }
