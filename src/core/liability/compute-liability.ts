@@ -76,6 +76,8 @@ type Classified =
 
 function failedPrecondition(s: StayInput, p: PaymentModel): string | undefined {
   const pre = p.preconditions;
+  if (s.category === 'B') return 'category B (needs only region outpatient care, 002): the municipality is not liable';
+  if (s.inTargetGroup === false) return "outside the agreement's target group: not liable";
   if (!s.readyAt) return 'no ready-for-discharge time';
   if (pre.admissionNotice && !s.admissionNoticeSent) return 'precondition: admission notice was not sent';
   if (pre.estimatedDischargeDate && !s.estimatedDischargeDateSent) {
