@@ -1,0 +1,16 @@
+import { loadAgreements } from '../agreements/load-agreements';
+import type { AppContext, Capability } from '../compose.types';
+import { liabilityRoutes } from './liability/liability.routes';
+import { loadRatesTable } from './liability/rates-file';
+
+/** Follow-up for the region and the municipalities: payment liability from the stored stays (admin API). */
+export async function createFollowupCapability(ctx: AppContext): Promise<Capability> {
+  const agreements = await loadAgreements({ extraDir: ctx.config.AGREEMENTS_DIR });
+  const rates = await loadRatesTable();
+  return {
+    name: 'followup',
+    mountRoutes(app) {
+      app.use(liabilityRoutes({ db: ctx.db, agreements, rates, defaultAgreement: ctx.config.AGREEMENT }));
+    },
+  };
+}
