@@ -1,9 +1,10 @@
-import { loadAgreements } from '../agreements/load-agreements';
+import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability } from '../compose.types';
+import { indicatorRoutes } from './indicators/indicators.routes';
 import { liabilityRoutes } from './liability/liability.routes';
 import { loadRatesTable } from './liability/rates-file';
 
-/** Follow-up for the region and the municipalities: payment liability from the stored stays (admin API). */
+/** Follow-up for the region and the municipalities: payment liability and indicators from the stored stays (admin API). */
 export async function createFollowupCapability(ctx: AppContext): Promise<Capability> {
   const agreements = await loadAgreements({ extraDir: ctx.config.AGREEMENTS_DIR });
   const rates = await loadRatesTable();
@@ -11,6 +12,8 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
     name: 'followup',
     mountRoutes(app) {
       app.use(liabilityRoutes({ db: ctx.db, agreements, rates, defaultAgreement: ctx.config.AGREEMENT }));
+      const agreement = () => getAgreement(agreements, ctx.config.AGREEMENT);
+      app.use(indicatorRoutes({ db: ctx.db, agreement, clock: ctx.clock }));
     },
   };
 }
