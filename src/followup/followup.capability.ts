@@ -1,5 +1,6 @@
 import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability } from '../compose.types';
+import { dashboardRoutes } from './dashboard/dashboard.routes';
 import { indicatorRoutes } from './indicators/indicators.routes';
 import { liabilityRoutes } from './liability/liability.routes';
 import { loadRatesTable } from './liability/rates-file';
@@ -14,6 +15,7 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(liabilityRoutes({ db: ctx.db, agreements, rates, defaultAgreement: ctx.config.AGREEMENT }));
       const agreement = () => getAgreement(agreements, ctx.config.AGREEMENT);
       app.use(indicatorRoutes({ db: ctx.db, agreement, clock: ctx.clock }));
+      app.use(dashboardRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
     },
   };
 }
