@@ -3,6 +3,7 @@ import type { AppContext, Capability } from '../compose.types';
 import { dashboardRoutes } from './dashboard/dashboard.routes';
 import { indicatorRoutes } from './indicators/indicators.routes';
 import { liabilityRoutes } from './liability/liability.routes';
+import { logReviewRoutes } from './log-review/log-review.routes';
 import { loadRatesTable } from './liability/rates-file';
 
 /** Follow-up for the region and the municipalities: payment liability and indicators from the stored stays (admin API). */
@@ -16,6 +17,7 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       const agreement = () => getAgreement(agreements, ctx.config.AGREEMENT);
       app.use(indicatorRoutes({ db: ctx.db, agreement, clock: ctx.clock }));
       app.use(dashboardRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
+      app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
     },
   };
 }
