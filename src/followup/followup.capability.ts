@@ -1,6 +1,7 @@
 import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability } from '../compose.types';
 import { dashboardRoutes } from './dashboard/dashboard.routes';
+import { ownViewRoutes } from './dashboard/own-view.routes';
 import { indicatorRoutes } from './indicators/indicators.routes';
 import { liabilityRoutes } from './liability/liability.routes';
 import { logReviewRoutes } from './log-review/log-review.routes';
@@ -18,6 +19,7 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(indicatorRoutes({ db: ctx.db, agreement, clock: ctx.clock }));
       app.use(dashboardRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
       app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
+      app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
     },
   };
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveClient } from '../../src/auth/client-store';
 import { IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
 import { dashboardRoutes } from '../../src/followup/dashboard/dashboard.routes';
+import { ownViewRoutes } from '../../src/followup/dashboard/own-view.routes';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import { createRepository } from '../../src/store/repository.pg';
 import { openShell, type Shell } from '../http/shell-fixture';
@@ -23,13 +24,20 @@ describe('region dashboard in the browser', () => {
   let base: string;
   let admin: string;
   let routes: Router | undefined;
+  let own: Router | undefined;
+  let municipality: string;
+  let hospital: string;
 
   beforeAll(async () => {
     shell = await openShell({
       audit: false,
-      capabilities: [{ name: 'dash', mountRoutes: (app) => app.use((q, s, n) => (routes ? routes(q, s, n) : n())) }],
+      capabilities: [
+        { name: 'dash', mountRoutes: (app) => app.use((q, s, n) => (routes ? routes(q, s, n) : n())) },
+        { name: 'own', mountRoutes: (app) => app.use((q, s, n) => (own ? own(q, s, n) : n())) },
+      ],
     });
     routes = dashboardRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z') });
+    own = ownViewRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z') });
     await storeAndLoadFactsOfStays(shell.db, [], syntheticYear(2022, 1500).flatMap(factsOf), 'hl7');
     const repo = createRepository(shell.db, { system: true });
     for (const [id, code, name] of [
@@ -72,6 +80,24 @@ describe('region dashboard in the browser', () => {
         .type('form')
         .send({ grant_type: 'client_credentials' })
     ).body.access_token as string;
+    const client = async (id: string, role: 'municipality' | 'hospital', organization: string) => {
+      await saveClient(shell.db, {
+        clientId: id,
+        secret: `${id}-secret`,
+        allowedScopes: ['system/Task.rs'],
+        role,
+        organization,
+      });
+      return (
+        await request(shell.gateway.app)
+          .post('/auth/token')
+          .auth(id, `${id}-secret`)
+          .type('form')
+          .send({ grant_type: 'client_credentials' })
+      ).body.access_token as string;
+    };
+    municipality = await client('jkpg', 'municipality', 'Organization/kommun-0680');
+    hospital = await client('ryhov', 'hospital', 'Organization/sjukhus-1');
     server = shell.gateway.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -138,8 +164,36 @@ describe('region dashboard in the browser', () => {
     await page.close();
   }, 60_000);
 
-  it('when the API is asked without admin rights, then it is refused', async () => {
-    const r = await request(shell.gateway.app).get('/admin/api/dashboard?to=2022-12');
-    expect(r.status).toBe(401);
+  it("when a municipality's client loads the dashboard, then only its own municipality and Tasks are drawn", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/admin/dashboard`);
+    await page.type('#tok', municipality);
+    await page.$eval('#to', (el) => ((el as unknown as { value: string }).value = '2022-12'));
+    await page.click('#go');
+    await page.waitForSelector('#ready canvas');
+    const legend = await page.$$eval('#ready .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
+    expect(legend).toEqual(['Månad', 'Jönköpings kommun']);
+    const parties = await page.$$eval('#parties tr td:first-child', (tds) => tds.map((t) => t.textContent));
+    expect(parties).toEqual(['Jönköpings kommun']);
+    await page.screenshot({ path: '/tmp/followup-dashboard-0680.png', fullPage: true });
+    await page.close();
+  }, 60_000);
+
+  it('when another municipality or a hospital asks, then it gets its own view or is refused', async () => {
+    const get = (path: string, tok?: string) => {
+      const r = request(shell.gateway.app).get(path);
+      return tok ? r.auth(tok, { type: 'bearer' }) : r;
+    };
+    expect((await get('/admin/api/dashboard?to=2022-12')).status).toBe(401);
+    expect((await get('/admin/api/dashboard?to=2022-12', municipality)).status).toBe(403);
+    expect((await get('/fhir/$followup-dashboard?to=2022-12', hospital)).status).toBe(403);
+    const asksOther = await get('/fhir/$followup-dashboard?to=2022-12&municipality=1980', municipality);
+    expect(asksOther.body.view).toBe('0680');
+    expect(asksOther.body.readyDays.map((s: { municipality: string }) => s.municipality)).toEqual(['0680']);
+    const drill = await get('/fhir/$followup-dashboard-stays?municipality=1980&month=2022-03', municipality);
+    expect(drill.status).toBe(403);
+    const region = await get('/fhir/$followup-dashboard?to=2022-12', admin);
+    expect(region.body.view).toBe('region');
+    expect(region.body.readyDays.length).toBeGreaterThan(5);
   });
 });

@@ -159,4 +159,46 @@ describe.each(testDatabases())('log review (loggranskning) on %s', (kind) => {
     const refused = await request(shell.gateway.app).get('/admin/api/log-review').auth(reader, { type: 'bearer' });
     expect(refused.status).toBe(403);
   });
+
+  it("when a municipality's log reviewer asks, then it sees only its residents and not another municipality's", async () => {
+    const repo = createRepository(shell.db, { system: true });
+    await repo.update({
+      resourceType: 'Organization',
+      id: 'kommun-1981',
+      name: 'Sala kommun',
+      identifier: [{ system: 'urn:oid:1.2.752.129.2.2.1.17', value: '1981' }],
+    });
+    await repo.update({
+      resourceType: 'Organization',
+      id: 'kommun-1980',
+      name: 'Västerås stad',
+      identifier: [{ system: 'urn:oid:1.2.752.129.2.2.1.17', value: '1980' }],
+    });
+    const sala = await token(shell, 'sala-loggranskare', false, 'Organization/kommun-1981');
+    const vasteras = await token(shell, 'vasteras-loggranskare', false, 'Organization/kommun-1980');
+    const mine = await request(shell.gateway.app).get('/fhir/$log-review').auth(sala, { type: 'bearer' });
+    expect(mine.status).toBe(200);
+    expect([...new Set(mine.body.map((x: { patient: string }) => x.patient))]).toEqual(['Patient/p7']);
+    const other = await request(shell.gateway.app).get('/fhir/$log-review').auth(vasteras, { type: 'bearer' });
+    expect(other.body).toEqual([]);
+    const asks = await request(shell.gateway.app)
+      .get('/fhir/$log-review?municipality=1981')
+      .auth(vasteras, { type: 'bearer' });
+    expect(asks.status).toBe(403);
+    await saveClient(shell.db, {
+      clientId: 'sala-task-only',
+      secret: 'sala-task-only-secret',
+      allowedScopes: ['system/Task.rs'],
+      role: 'municipality',
+      organization: 'Organization/kommun-1981',
+    });
+    const t2 = (
+      await request(shell.gateway.app)
+        .post('/auth/token')
+        .auth('sala-task-only', 'sala-task-only-secret')
+        .type('form')
+        .send({ grant_type: 'client_credentials' })
+    ).body.access_token as string;
+    expect((await request(shell.gateway.app).get('/fhir/$log-review').auth(t2, { type: 'bearer' })).status).toBe(403);
+  });
 });

@@ -14,7 +14,7 @@ section{margin-bottom:2rem}tr[data-m]{cursor:pointer}tr[data-m]:hover{background
 <script src="/admin/assets/uplot.iife.min.js"></script>
 </head><body>
 <h1>Uppföljning · utskrivning från slutenvård</h1>
-<p><label>Admin token <input id="tok" size="50" type="password"></label>
+<p><label>Token (regionens admin eller kommunens klient) <input id="tok" size="50" type="password"></label>
 <label>Till och med <input id="to" size="8" placeholder="YYYY-MM"></label>
 <label>Kommun <input id="mun" size="5" placeholder="alla"></label>
 <button id="go">Visa</button> <span id="msg"></span></p>
@@ -49,7 +49,8 @@ async function load() {
   const q = new URLSearchParams({ to: $('to').value, months: '12' });
   if ($('mun').value) q.set('municipality', $('mun').value.trim());
   try {
-    const d = await api('/admin/api/dashboard?' + q);
+    // /fhir/$followup-dashboard answers the region for an admin token and a municipality's own view for its token.
+    const d = await api('/fhir/$followup-dashboard?' + q);
     $('parties').innerHTML = '<tr><th>Part</th><th>I tid</th><th>Snart förfallen</th><th>Försenad</th><th>Eskalerad</th></tr>' +
       d.parties.map((p) => '<tr><td>' + esc(p.name) + '</td><td>' + p['on-time'] + '</td><td class="due-soon">' + p['due-soon'] +
         '</td><td class="overdue">' + p.overdue + '</td><td class="escalated">' + p.escalated + '</td></tr>').join('');
@@ -64,7 +65,7 @@ async function load() {
 $('readyTable').addEventListener('click', async (ev) => {
   const td = ev.target.closest('td[data-mun]');
   if (!td) return;
-  const list = await api('/admin/api/dashboard/stays?' + new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
+  const list = await api('/fhir/$followup-dashboard-stays?' + new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
   $('drillTitle').textContent = 'Kommun ' + td.dataset.mun + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
   $('stays').innerHTML = '<tr><th>Vårdtillfälle</th><th>Utskrivningsklar</th><th>Utskriven</th><th>Dagar</th></tr>' +
     list.map((s) => '<tr><td>' + esc(s.stayId) + '</td><td>' + esc(local(s.readyAt)) + '</td><td>' + esc(local(s.dischargedAt)) + '</td><td>' + s.readyDays + '</td></tr>').join('');

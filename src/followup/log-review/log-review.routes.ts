@@ -5,6 +5,7 @@ import { sendOutcome } from '../../http/errors';
 import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
 import { createRepository } from '../../store/repository.pg';
+import { logReviewScope } from '../dashboard/own-view.routes';
 import { reviewAccess, type AccessRow, type LogReviewQuery } from './log-review.pg';
 
 const COLS: (keyof AccessRow)[] = [
@@ -71,23 +72,39 @@ function reviewEvent(auth: AuthContext | undefined, q: LogReviewQuery, now: Date
 /**
  * `GET /admin/api/log-review?[patient=Patient/<id>][&accessor=<client id>][&from=][&to=][&municipality=NNNN]
  * [&format=csv]`: who accessed which patients and when. Under `/admin` (admin rights); each review is audited.
+ * `GET /fhir/$log-review?…` is the same for a municipality's log reviewer, limited to its residents.
  */
 export function logReviewRoutes(d: { db: Db; clock: Clock }): Router {
   const r = Router();
+  const answer = async (req: Request, res: Response, q: LogReviewQuery): Promise<void> => {
+    const rows = await reviewAccess(d.db, q);
+    const event = reviewEvent(res.locals.auth as AuthContext | undefined, q, d.clock.now(), rows.length);
+    await createRepository(d.db, { system: true }).create(event, { silent: true });
+    if (req.query.format === 'csv') {
+      const text = [COLS.join(';'), ...rows.map((x) => COLS.map((c) => cell(x[c])).join(';'))].join('\r\n');
+      res.type('text/csv; charset=utf-8').attachment('log-review.csv').send(`${text}\r\n`);
+    } else res.json(rows);
+  };
   r.get('/admin/api/log-review', (req: Request, res: Response, next: NextFunction) => {
+    const q = queryOf(req);
+    if (typeof q === 'string') sendOutcome(res, 400, 'invalid', q);
+    else answer(req, res, q).catch(next);
+  });
+  // A municipality's log reviewer (the AuditEvent search right): its residents only, whatever it asks for.
+  r.get('/fhir/$log-review', (req: Request, res: Response, next: NextFunction) => {
     const q = queryOf(req);
     if (typeof q === 'string') {
       sendOutcome(res, 400, 'invalid', q);
       return;
     }
     (async () => {
-      const rows = await reviewAccess(d.db, q);
-      const event = reviewEvent(res.locals.auth as AuthContext | undefined, q, d.clock.now(), rows.length);
-      await createRepository(d.db, { system: true }).create(event, { silent: true });
-      if (req.query.format === 'csv') {
-        const text = [COLS.join(';'), ...rows.map((x) => COLS.map((c) => cell(x[c])).join(';'))].join('\r\n');
-        res.type('text/csv; charset=utf-8').attachment('log-review.csv').send(`${text}\r\n`);
-      } else res.json(rows);
+      const scope = await logReviewScope(d.db, res);
+      if (!scope) return;
+      if (scope.municipality && q.municipality && q.municipality !== scope.municipality) {
+        sendOutcome(res, 403, 'forbidden', `only municipality ${scope.municipality}'s residents`);
+        return;
+      }
+      await answer(req, res, scope.municipality ? { ...q, municipality: scope.municipality } : q);
     })().catch(next);
   });
   return r;
