@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config';
 import type { AgreedRates } from '../core/liability/daily-rate';
 import { invoiceCsv } from '../followup/liability/invoice-csv';
 import { loadRatesTable } from '../followup/liability/rates-file';
-import { liabilityFromStore, reportLiability } from '../followup/liability/store-liability';
+import { liabilityFromStore, reportLiability, whatIfFromStore } from '../followup/liability/store-liability';
 import { openDb } from '../store/open-db';
 
 /** `npm run liability -- --from-store`: the month from the gateway's own database (the server's settings). */
@@ -15,6 +15,7 @@ export async function runFromStore(
     report: boolean;
     municipality?: string;
     format: 'json' | 'csv';
+    whatIf?: string;
   },
   agreedRates: AgreedRates | undefined,
 ): Promise<string> {
@@ -25,6 +26,9 @@ export async function runFromStore(
   try {
     const deps = { db, agreements, rates };
     const q = { agreement: args.agreement, month: args.month, agreedRates };
+    if (args.whatIf) {
+      return JSON.stringify(await whatIfFromStore(deps, { ...q, alternative: args.whatIf }), null, 2);
+    }
     const result = args.report
       ? await reportLiability(deps, q, 'cli')
       : await liabilityFromStore(deps, args.municipality ? { ...q, municipality: args.municipality } : q);

@@ -2,7 +2,7 @@
  * `npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>]
  *   [--daily-amount <SEK>] <stays.ndjson|->`
  * `npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN]
- *   [--format json|csv]`: the same from the gateway's stored stays (DATABASE_URL, else PGlite in DATA_DIR), with
+ *   [--format json|csv] [--what-if <other agreement>]`: the same from the gateway's stored stays (DATABASE_URL, else PGlite in DATA_DIR), with
  *   each stay's facts and the corrections against the month's last report; `--report` records the result as reported.
  *
  * Payment liability from a file of stays (one JSON object a line; docs/liability.md), printed on stdout as one
@@ -24,7 +24,7 @@ export { DEFAULT_RATES_FILE };
 
 const USAGE = [
   'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] [--daily-amount <SEK>] <stays.ndjson|->',
-  '       npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN] [--format json|csv] [--daily-amount <SEK>] [--rates <file>]',
+  '       npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN] [--format json|csv] [--what-if <id>] [--daily-amount <SEK>] [--rates <file>]',
 ].join('\n');
 
 interface Args {
@@ -42,10 +42,21 @@ interface Args {
   /** With --from-store: only this municipality's basis. */
   municipality?: string;
   format: 'json' | 'csv';
+  /** With --from-store: bill the same stays under this agreement too and compare (what-if). */
+  whatIf?: string;
 }
 
 const FLAGS = new Set(['from-store', 'report']);
-const OPTIONS = new Set(['agreement', 'month', 'rates', 'history', 'daily-amount', 'municipality', 'format']);
+const OPTIONS = new Set([
+  'agreement',
+  'month',
+  'rates',
+  'history',
+  'daily-amount',
+  'municipality',
+  'format',
+  'what-if',
+]);
 
 class UsageError extends Error {}
 
@@ -80,8 +91,8 @@ export function parseArgs(argv: string[]): Args {
   if (!fromStore && positional.length !== 1) {
     throw new UsageError('exactly one stays file (or - for stdin) is required, or --from-store');
   }
-  if (!fromStore && (opts.report || opts.municipality || opts.format)) {
-    throw new UsageError('--report, --municipality and --format go with --from-store');
+  if (!fromStore && (opts.report || opts.municipality || opts.format || opts['what-if'])) {
+    throw new UsageError('--report, --municipality, --format and --what-if go with --from-store');
   }
   if (opts.format && opts.format !== 'json' && opts.format !== 'csv') throw new UsageError('--format is json or csv');
   if (opts.municipality && !/^\d{4}$/.test(opts.municipality)) {
@@ -98,6 +109,7 @@ export function parseArgs(argv: string[]): Args {
     report: opts.report === 'yes',
     municipality: opts.municipality,
     format: opts.format === 'csv' ? 'csv' : 'json',
+    whatIf: opts['what-if'],
   };
 }
 

@@ -50,6 +50,15 @@ describe('npm run liability -- --from-store (spawned, PGlite in DATA_DIR)', () =
     expect(csv.out).not.toMatch(/;(debit|credit);/);
   });
 
+  it('when asked what March would cost under the law instead, then both amounts and the difference are printed', () => {
+    const r = cli(['--agreement', 'jonkoping', '--month', '2022-03', '--from-store', '--what-if', 'lag']);
+    expect(r.code).toBe(0);
+    const w = JSON.parse(r.out);
+    expect(w.base.agreement).toBe('jonkoping');
+    expect(w.alternative.agreement).toBe('lag');
+    expect(w.municipalities.find((m: { municipality: string }) => m.municipality === '0602').base.amount).toBe(65_100);
+  });
+
   it('when --from-store is given a file too, then it is a usage error', () => {
     const r = cli(['--agreement', 'lag', '--month', '2022-03', '--from-store', 'x.ndjson']);
     expect(r.code).toBe(64);

@@ -4,7 +4,7 @@ import type { Agreement } from '../../src/core/agreements/agreement.schema';
 import { computeLiability } from '../../src/core/liability/compute-liability';
 import { paymentModelSchema } from '../../src/core/liability/payment-model';
 import type { StayFact } from '../../src/core/stay/facts';
-import { liabilityFromStore, reportLiability } from '../../src/followup/liability/store-liability';
+import { liabilityFromStore, reportLiability, whatIfFromStore } from '../../src/followup/liability/store-liability';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import type { ClosableDb } from '../../src/store/db.port';
 import { rates } from '../core/liability/helpers';
@@ -125,5 +125,20 @@ describe.each(testDatabases())('payment liability from the stored stays on %s', 
     // Reporting again makes the new basis the reference: no correction left.
     await reportLiability({ db, agreements, rates }, q);
     expect((await liabilityFromStore({ db, agreements, rates }, q)).corrections).toEqual([]);
+  });
+
+  it('when March 2022 is replayed under the law instead of Jönköping, then each municipality shows both and the difference', async () => {
+    const deps = { db, agreements, rates };
+    const w = await whatIfFromStore(deps, { agreement: 'jonkoping', alternative: 'lag', month: '2022-03' });
+    const jk = await liabilityFromStore(deps, { agreement: 'jonkoping', month: '2022-03' });
+    const law = await liabilityFromStore(deps, { agreement: 'lag', month: '2022-03' });
+    const d = w.municipalities.find((m) => m.municipality === '0604')!;
+    expect(d.base.amount).toBe(461_280);
+    expect(d.alternative.amount).toBe(law.municipalities.find((m) => m.municipality === '0604')!.amount);
+    expect(d.difference.amount).toBe(Math.round((d.alternative.amount - d.base.amount) * 100) / 100);
+    const total = (r: typeof jk) => r.municipalities.reduce((a, m) => a + m.amount, 0);
+    expect(w.total.base).toBeCloseTo(total(jk), 2);
+    expect(w.total.alternative).toBeCloseTo(total(law), 2);
+    expect(w.total.difference).not.toBe(0);
   });
 });

@@ -6,6 +6,7 @@
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { computeLiability, type LiabilityReport, type StayLiability } from '../../core/liability/compute-liability';
 import { basisOf, corrections, type Correction } from '../../core/liability/corrections';
+import { compareLiability, type WhatIf } from '../../core/liability/what-if';
 import type { AgreedRates } from '../../core/liability/daily-rate';
 import { localParts } from '../../core/liability/day-count';
 import type { FactTrace } from '../../core/liability/from-facts';
@@ -127,4 +128,14 @@ export async function reportLiability(
   });
   const { basis: _b, ...meta } = saved;
   return { ...current, reported: meta, corrections: [] };
+}
+
+/** The month's stored stays billed under the region's agreement and under another one (what-if), side by side. */
+export async function whatIfFromStore(
+  deps: StoreLiabilityDeps,
+  q: { month: string; agreement: string; alternative: string; agreedRates?: AgreedRates },
+): Promise<WhatIf> {
+  const base = await liabilityFromStore(deps, { agreement: q.agreement, month: q.month, agreedRates: q.agreedRates });
+  const alt = await liabilityFromStore(deps, { agreement: q.alternative, month: q.month, agreedRates: q.agreedRates });
+  return compareLiability(base, alt);
 }
