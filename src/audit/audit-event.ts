@@ -18,6 +18,8 @@ export interface AuditedRequest {
   location?: string;
   /** Patients the response exposed (`Patient/<id>`), one entity each for log review. */
   patients?: readonly string[];
+  /** For a refusal: the elements it named (FHIRPath, no values), e.g. `Task.owner`; kept in `outcomeDesc`. */
+  refused?: string;
 }
 
 /** One entity per patient a request exposed (role 1 = Patient), so a log reviewer can ask who saw whom. */
@@ -221,7 +223,7 @@ export function buildAuditEvent(r: AuditedRequest, canonicalBase: string): Audit
     action: i.action,
     recorded: r.recorded.toISOString(),
     outcome: outcomeOf(r.status),
-    ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}` } : {}),
+    ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}${r.refused ? ` refused: ${r.refused}` : ''}` } : {}),
     agent,
     source: {
       site: r.requestId ? `request-id:${r.requestId}` : undefined,

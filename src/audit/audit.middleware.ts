@@ -44,6 +44,7 @@ export function auditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: st
               recorded: clock.now(),
               location: res.getHeader('location')?.toString(),
               patients: res.statusCode < 400 && body ? exposedPatients(body) : [],
+              refused: res.locals.auditRefused as string | undefined,
             },
             canonicalBase,
           ),
