@@ -17,6 +17,7 @@ import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
 import { createValidator } from './fhir/validator';
+import { createFollowupCapability } from './followup/followup.capability';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -66,6 +67,8 @@ export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> 
     createDeadlinesCapability(ctx, { delivery }),
     // POST /hl7v2, the MLLP listener (role mllp), the admin message view.
     createIntakeCapability(ctx),
+    // Payment liability from the stored stays, with corrections (/admin/api/liability).
+    await createFollowupCapability(ctx),
     // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks and
     // intake's Encounter → stay-fact derivation inside each write's transaction.
     await fhirApiCapability(ctx, combineHooks([delivery.repositoryHooks, intakeHooks(ctx)])),
