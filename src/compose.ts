@@ -24,6 +24,8 @@ export interface Gateway {
   auth: AuthService;
   audit: AuditSink | undefined;
   capabilities: Capability[];
+  /** The dependency checks `/readyz` runs (database, Redis); `main` also watches them for state changes. */
+  readiness: readonly ReadinessCheck[];
   /** Stops capabilities in reverse order, flushes the audit log, closes shell connections (not the Db). */
   close(): Promise<void>;
 }
@@ -167,6 +169,7 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     auth,
     audit,
     capabilities,
+    readiness,
     async close() {
       for (const c of [...capabilities].reverse()) {
         try {

@@ -5,12 +5,14 @@ import type { Validator } from '../fhir/validator';
 import { hasControl, urlGuard } from '../http/url-guard';
 import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
+import { assertIncludesReadable, includedWithinScope } from './include-scope';
 import {
   authOf,
   bodyResource,
@@ -89,7 +91,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const total = body.entry?.length ?? 0;
     const { toRun, refused, runIndex } = screenBundle(body, auth, validator);
     const out = await repoFor(res).processBundle(toRun, writeOptions(auth));
-    sendJson(res, 200, mergeBundleResponse(out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal'));
+    sendJson(
+      res,
+      200,
+      mergeBundleResponse(auth, out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal'),
+    );
   });
 
   router.get('/', () => {
@@ -101,11 +107,14 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   const search = async (req: Request, res: Response, params: ReturnType<typeof queryParams>) => {
     const type = typeOf(req);
-    requireScope(authOf(res), type, 's');
+    const auth = authOf(res);
+    requireScope(auth, type, 's');
+    assertIncludesReadable(auth, type, params);
     const r = await repoFor(res).search(type as Resource['resourceType'], params);
+    const { kept, outcome } = includedWithinScope(auth, r.included);
     const self = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
-    sendJson(res, 200, searchBundle(baseUrl, type, self.toString(), r));
+    sendJson(res, 200, searchBundle(baseUrl, type, self.toString(), { ...r, included: kept }, outcome));
   };
 
   router.get('/:type', (req, res) => search(req, res, queryParams(req)));
@@ -234,6 +243,16 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     sendJson(res, 200, resource);
   });
 
+  router.patch('/:type/:id', (req) => {
+    const type = typeOf(req);
+    throw new GatewayError(
+      'method-not-allowed',
+      APPEND_ONLY_TYPES.includes(type)
+        ? `${type} is append-only: nobody changes it (not admins either)`
+        : `PATCH is not supported: send the whole resource with PUT /${type}/<id>`,
+    );
+  });
+
   const unknown: RequestHandler = (req) => {
     const op = req.path.split('/').find((s) => s.startsWith('$'));
     throw new GatewayError(
@@ -251,6 +270,9 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
       return;
     }
     const { status, outcome, error } = errorResponse(err);
+    // the audit record of a refusal names the refused elements (paths only: never values)
+    const refused = error.issues.flatMap((i) => (i.path ? [i.path] : []));
+    if (status === 403 && refused.length > 0) res.locals.auditRefused = refused.join(', ');
     if (error.code === 'internal') {
       const e = err instanceof Error ? err : new Error(String(err));
       logger.error('FHIR request failed', { method: req.method, path: req.path, error: e.message, stack: e.stack });

@@ -12,6 +12,7 @@ export const ISSUE_CODES: Record<ErrorCode, IssueCode> = {
   unauthenticated: 'login',
   forbidden: 'forbidden',
   'not-found': 'not-found',
+  'method-not-allowed': 'not-supported',
   gone: 'deleted',
   conflict: 'conflict',
   'version-conflict': 'conflict',

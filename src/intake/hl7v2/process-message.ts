@@ -4,9 +4,10 @@ import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import { mapAdt, readHeader, type MappedAdt, type MessageHeader } from '../../mapping/adt-to-facts';
 import type { SenderProfile } from '../../mapping/profile';
-import { ackCodeFor, buildAckText, type AckCode, type AckError } from './ack';
+import { ackCodeFor, buildAckText, type AckCode, type AckError, type AckWarning } from './ack';
 import type { ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
 import type { LogEntry, MessageLog, MessageStatus } from './message-log';
+import { localDate } from '../../core/calendar';
 
 export type { ApplyStayMessages, ReceiveMeta } from './apply-queue';
 export type { MessageStatus } from './message-log';
@@ -112,11 +113,17 @@ function standard(msg: Hl7Message | undefined): Hl7Message | undefined {
   return ok && c.escapeCharacter === '\\' && c.subcomponentSeparator === '&' ? msg : undefined;
 }
 
-function safeAck(msg: Hl7Message | undefined, raw: string, code: AckCode, err?: AckError): string {
+function safeAck(
+  msg: Hl7Message | undefined,
+  raw: string,
+  code: AckCode,
+  err?: AckError,
+  warnings: readonly AckWarning[] = [],
+): string {
   try {
-    return buildAckText(standard(msg), raw, code, err);
+    return buildAckText(standard(msg), raw, code, err, warnings);
   } catch {
-    return buildAckText(undefined, raw, code, err);
+    return buildAckText(undefined, raw, code, err, warnings);
   }
 }
 
@@ -149,7 +156,8 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
 
   async function process(raw: string, meta: ReceiveMeta): Promise<Hl7Outcome> {
     const receivedAt = performance.now();
-    const today = clock.now().toISOString().slice(0, 10);
+    // The Stockholm date, not UTC's: it picks the century of a 10-digit personnummer.
+    const today = localDate(clock.now().getTime());
     const parsed: Parsed = meta.truncatedFrom
       ? tooLarge(raw, meta.truncatedFrom)
       : parseAndMap(raw, profiles, today, deps.maxChars);
@@ -177,7 +185,10 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       errorReason: decided.error?.reason ?? null,
       ackCode: decided.status === 'pending' && deps.ackAfter === 'applied' ? null : decided.ackCode,
     };
-    const ack = (code: AckCode, error?: AckError) => safeAck(parsed.msg, raw, code, error);
+    // Unknown local values are accepted and reported (contract Ingestion 5): ERR severity W beside AA.
+    const mappingWarnings: AckWarning[] = parsed.ok && parsed.mapped.kind === 'stay' ? parsed.mapped.warnings : [];
+    const ack = (code: AckCode, error?: AckError, more: readonly AckWarning[] = []) =>
+      safeAck(parsed.msg, raw, code, error, code === 'AA' ? [...mappingWarnings, ...more] : []);
     let logged;
     try {
       if (decided.status === 'pending') await queue.room();
@@ -223,7 +234,13 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       const error: AckError = { code: 'unavailable', reason: 'stored but not applied yet; resend later' };
       return { ack: ack('AE', error), ackCode: 'AE', status: 'pending', duplicate: false, error };
     }
-    return { ...outcome, ack: ack(outcome.ackCode, outcome.error), duplicate: false, messageId: logged.id };
+    const engineWarnings = outcome.outcome?.warnings ?? [];
+    return {
+      ...outcome,
+      ack: ack(outcome.ackCode, outcome.error, engineWarnings),
+      duplicate: false,
+      messageId: logged.id,
+    };
   }
 
   return Object.assign(process, { applied });
