@@ -10,6 +10,7 @@ import type { Db } from './store/db.port';
 import type { FhirRepository, RepositoryHooks } from './store/repository.port';
 import { createRepository } from './store/repository.pg';
 import { createDeadlinesCapability } from './deadlines';
+import { TIMER_QUEUE } from './deadlines/timers';
 import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
@@ -54,7 +55,7 @@ export function publicBaseUrl(ctx: AppContext): string {
  */
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
-  const delivery = createDeliveryCapability(ctx);
+  const delivery = createDeliveryCapability(ctx, { extraQueues: [TIMER_QUEUE] });
   return [
     delivery,
     // Deadline timers, escalation ladder, reconciler; consumes Task changes from delivery's outbox relay.
@@ -142,7 +143,12 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     ...(opts.extraCapabilities ?? []),
     ...(opts.withCapabilities === false ? [] : await buildCapabilities(ctx)),
   ];
-  const app = createApp(ctx, capabilities, { auth, audit, readiness });
+  const app = createApp(ctx, capabilities, {
+    auth,
+    audit,
+    readiness,
+    repositories: (db, scope) => createRepository(db, scope, undefined, { clock: ctx.clock }),
+  });
   return {
     app,
     auth,

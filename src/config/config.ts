@@ -48,6 +48,18 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe("PEM file with the gateway's token-signing private key; unset = a key generated in DATA_DIR"),
+  ADMIN_SESSION_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 7)
+    .default(8)
+    .describe('Longest life of an admin console session (login at /admin/login), whatever its use'),
+  ADMIN_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 60)
+    .default(30)
+    .describe('An admin console session ends after this long without a request'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
