@@ -81,7 +81,7 @@ export function renderPage(o: PageOptions): string {
   const who = o.clientId ? `<span>${esc(t(o.lang, 'nav.signedInAs'))} <b id="who">${esc(o.clientId)}</b></span>` : '';
   return `<!doctype html>
 <html lang="${o.lang}"><head><meta charset="utf-8"><title>${esc(t(o.lang, o.title))} · svu-gateway</title>
-<meta name="viewport" content="width=device-width"><style>${STYLE}</style></head><body>
+<meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><style>${STYLE}</style></head><body>
 <nav>${nav}<span class="right">${who}${langLink(o.self, 'sv', 'Svenska', o.lang)} ${langLink(o.self, 'en', 'English', o.lang)}
 <form method="post" action="/admin/logout"><button id="logout">${esc(t(o.lang, 'nav.logout'))}</button></form></span></nav>
 <main><h1>${esc(t(o.lang, o.title))}</h1><p id="err" class="bad" hidden></p>

@@ -12,7 +12,7 @@ export function loginPage(lang: Lang, next: string, state?: 'failed' | 'out'): s
   const other: Lang = lang === 'sv' ? 'en' : 'sv';
   const switchHref = `/admin/login?lang=${other}&next=${encodeURIComponent(next)}`;
   return `<!doctype html>
-<html lang="${lang}"><head><meta charset="utf-8"><title>${esc(t(lang, 'login.title'))} · svu-gateway</title>
+<html lang="${lang}"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${esc(t(lang, 'login.title'))} · svu-gateway</title>
 <style>body{font:15px system-ui,sans-serif;display:flex;justify-content:center;margin-top:10vh;color:#222}
 form{display:grid;gap:.6rem;min-width:22rem}input{font:inherit;padding:.4rem}button{font:inherit;padding:.5rem;cursor:pointer}
 .bad{color:#b00}</style></head><body><main>
