@@ -4,6 +4,7 @@ import type { AppContext, Capability } from './compose.types';
 import { createAuthService, type AuthService } from './auth/token.service';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
+import { saveClient } from './auth/client-store';
 import { createApp } from './http/app';
 import type { ReadinessCheck } from './http/health.routes';
 import type { Db } from './store/db.port';
@@ -101,6 +102,25 @@ async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promi
   };
 }
 
+/**
+ * The first admin of an installation without the demo: `ADMIN_BOOTSTRAP_CLIENT_ID` + `ADMIN_BOOTSTRAP_SECRET` register
+ * an admin client when none of that id exists (an existing one, e.g. with a rotated secret, is left as it is).
+ */
+export async function bootstrapAdminClient(ctx: AppContext): Promise<void> {
+  const { ADMIN_BOOTSTRAP_CLIENT_ID: clientId, ADMIN_BOOTSTRAP_SECRET: secret } = ctx.config;
+  if (!clientId) return;
+  if (!secret) {
+    ctx.logger.warn('ADMIN_BOOTSTRAP_CLIENT_ID is set without ADMIN_BOOTSTRAP_SECRET: no admin client registered');
+    return;
+  }
+  const created = await saveClient(
+    ctx.db,
+    { clientId, secret, role: 'admin', admin: true, allowedScopes: ['system/*.cruds'] },
+    'keep',
+  );
+  if (created) ctx.logger.info('admin client registered', { clientId });
+}
+
 export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): Promise<Gateway> {
   const key =
     opts.signingKey ??
@@ -112,6 +132,7 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     tokenTtlSeconds: ctx.config.TOKEN_TTL_SECONDS,
     baseUrl: publicBaseUrl(ctx),
   });
+  await bootstrapAdminClient(ctx);
   const repoFactory = opts.systemRepository === undefined ? systemRepository : opts.systemRepository;
   const audit = repoFactory
     ? createAuditWriter({ db: ctx.db, repository: repoFactory, logger: ctx.logger, metrics: ctx.metrics })

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemRepository } from '../../src/compose';
+import { bootstrapAdminClient, systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { saveClient } from '../../src/auth/client-store';
 import { ManualClock } from '../../src/platform/clock';
@@ -138,5 +138,22 @@ describe.each(testDatabases())('admin console login and sessions on %s', (kind) 
     expect(String(en.headers['set-cookie'])).toContain('svu_admin_lang=en');
     const sv = await request(shell.gateway.app).get('/admin/login');
     expect(sv.text).toContain('Logga in med klient-id och hemlighet för en adminklient.');
+  });
+});
+
+describe('first admin of an installation without the demo', () => {
+  it('when ADMIN_BOOTSTRAP_CLIENT_ID and its secret are set, then that admin can log in; a second start keeps its secret', async () => {
+    const env = { ADMIN_BOOTSTRAP_CLIENT_ID: 'ops-admin', ADMIN_BOOTSTRAP_SECRET: 'a-long-first-secret' };
+    const shell = await openShell({ audit: false, env });
+    try {
+      const first = await login(shell, 'ops-admin', 'a-long-first-secret');
+      expect(first.raw).toBeDefined();
+      shell.ctx.config.ADMIN_BOOTSTRAP_SECRET = 'another-long-secret';
+      await bootstrapAdminClient(shell.ctx);
+      expect((await login(shell, 'ops-admin', 'a-long-first-secret')).raw).toBeDefined();
+      expect((await login(shell, 'ops-admin', 'another-long-secret')).raw).toBeUndefined();
+    } finally {
+      await shell.close();
+    }
   });
 });
