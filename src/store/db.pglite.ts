@@ -1,6 +1,5 @@
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import type { ClosableDb, Db, QueryResult } from './db.port';
-import { initPgliteDataDir } from './pglite-init';
 
 // Same conventions as the pg adapter: int8 as number.
 const parsers = { [types.INT8]: (v: string) => Number(v) };
@@ -32,7 +31,6 @@ class PgliteTx implements Db {
  * PGlite has one connection: it queues statements and transactions itself, so concurrent callers are safe.
  */
 export async function openPglite(dataDir?: string): Promise<ClosableDb> {
-  if (dataDir) await initPgliteDataDir(dataDir);
   const pg = dataDir ? new PGlite(dataDir) : new PGlite();
   await pg.waitReady;
   return {
