@@ -13,6 +13,7 @@ export const SVU_TASK_CODES = [
   'avsluta-arende',
   'avvikelse',
   'makulering',
+  'korrigera-mottagare',
 ] as const;
 export type SvuTaskCode = (typeof SVU_TASK_CODES)[number];
 
@@ -46,8 +47,11 @@ export interface TaskSpec {
   /** The deadline (ISO instant), absent where the agreement sets none. */
   due?: string;
   deadlineRule?: RuleRef;
-  /** `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver). */
-  status: 'requested' | 'cancelled';
+  /**
+   * `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver); `completed` for
+   * a hospital duty (`ansvar:` key) the hospital met, at `metAt`.
+   */
+  status: 'requested' | 'cancelled' | 'completed';
   /** For `makulering`: the key of the Task being withdrawn. */
   focusKey?: string;
   /** Human-readable reason, in Swedish or English, for the Task's description. */
@@ -58,6 +62,10 @@ export interface TaskSpec {
    * currently address the owner.
    */
   responsible?: Party;
+  /** When the responsible party met the duty (the send time of the hospital's message), if it has. */
+  metAt?: string;
+  /** For a message to a receiver: the key of the hospital's duty Task it meets (`ansvar:<key>`). */
+  dutyKey?: string;
 }
 
 /** What the engine knows about a stay after folding its facts. */
