@@ -4,6 +4,8 @@ import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
 import type { AuthService } from '../auth/token.service';
 import { OAuthError } from '../auth/oauth-error';
+import { limitKeys } from '../auth/token-guard';
+import type { TokenRateLimiter } from '../auth/token-rate-limit';
 import { bearerAuth, cookieValue, requireAdmin } from '../auth/bearer.middleware';
 import { createSession, listSessions, resolveSession, revokeSession, type SessionLifetime } from './session.pg';
 import { loginPage } from './pages/login-page';
@@ -26,6 +28,8 @@ export interface AdminGateDeps {
   /** Also accept a bearer token from this cookie (older pages and scripts). */
   tokenCookie: string;
   maxBodyBytes: number;
+  /** The same failed-authentication limit as `POST /auth/token` (per client id and per address). */
+  limiter?: TokenRateLimiter;
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -53,7 +57,7 @@ export function adminGate(d: AdminGateDeps): Router {
   r.get('/admin/login', (req, res) => {
     const lang = langOf(req);
     if (req.query.lang) res.append('Set-Cookie', langCookie(lang));
-    const state = req.query.failed ? 'failed' : req.query.out ? 'out' : undefined;
+    const state = req.query.limited ? 'limited' : req.query.failed ? 'failed' : req.query.out ? 'out' : undefined;
     res
       .set('Cache-Control', 'no-store')
       .type('html')
@@ -64,6 +68,14 @@ export function adminGate(d: AdminGateDeps): Router {
     const form = (req.body ?? {}) as Record<string, unknown>;
     const target = safeNext(form.next);
     const back = `/admin/login?failed=1&next=${encodeURIComponent(target)}`;
+    const keys = limitKeys(req.ip, typeof form.client_id === 'string' ? form.client_id : undefined);
+    const refusal = d.limiter ? await d.limiter.check(keys) : undefined;
+    if (refusal) {
+      d.logger.warn('admin login rate-limited', { limit: refusal.key.kind, retryAfter: refusal.retryAfterSeconds });
+      res.setHeader('Retry-After', String(refusal.retryAfterSeconds));
+      res.redirect(303, `/admin/login?limited=${refusal.retryAfterSeconds}&next=${encodeURIComponent(target)}`);
+      return;
+    }
     try {
       const issued = await d.auth.issueToken({
         grant_type: 'client_credentials',
@@ -90,6 +102,7 @@ export function adminGate(d: AdminGateDeps): Router {
         next(err);
         return;
       }
+      if (err.error === 'invalid_client') await d.limiter?.failed(keys);
       d.logger.info('admin login refused', { reason: err.description });
       res.redirect(303, back);
     }

@@ -81,6 +81,7 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
       secureCookie: ctx.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false,
       tokenCookie: ADMIN_TOKEN_COOKIE,
       maxBodyBytes: ctx.config.MAX_BODY_BYTES,
+      ...(deps.tokenLimiter ? { limiter: deps.tokenLimiter } : {}),
     }),
   );
   if (deps.audit) app.use('/admin', adminAuditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));

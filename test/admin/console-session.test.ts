@@ -6,6 +6,7 @@ import { saveClient } from '../../src/auth/client-store';
 import { ManualClock } from '../../src/platform/clock';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { testDatabases } from '../support/db';
+import { uniquePrefix } from '../support/redis';
 
 /** Logs in through the form like a browser; returns the session cookie (name=value) or the redirect target. */
 async function login(shell: Shell, id: string, secret: string, next = '/admin/hl7') {
@@ -138,6 +139,29 @@ describe.each(testDatabases())('admin console login and sessions on %s', (kind) 
     expect(String(en.headers['set-cookie'])).toContain('svu_admin_lang=en');
     const sv = await request(shell.gateway.app).get('/admin/login');
     expect(sv.text).toContain('Logga in med klient-id och hemlighet för en adminklient.');
+  });
+});
+
+describe('admin login rate limit', () => {
+  it('when a client id fails to log in more often than allowed, then the form is refused with Retry-After, even with the right secret', async () => {
+    const shell = await openShell({
+      audit: false,
+      env: { QUEUE_PREFIX: uniquePrefix(), AUTH_MAX_FAILURES_PER_CLIENT: '3', AUTH_MAX_FAILURES_PER_ADDRESS: '100' },
+    });
+    try {
+      await loadDemoRegion(shell.db, systemRepository);
+      for (let i = 0; i < 3; i++) expect((await login(shell, 'demo-admin', 'wrong')).location).toMatch(/failed=1/);
+      const res = await request(shell.gateway.app)
+        .post('/admin/login')
+        .type('form')
+        .send({ client_id: 'demo-admin', client_secret: 'demo-admin-secret' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toMatch(/^\/admin\/login\?limited=\d+/);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.headers['set-cookie']).toBeUndefined();
+    } finally {
+      await shell.close();
+    }
   });
 });
 

@@ -71,7 +71,8 @@ function produced(o) {
   const enc = o.encounter ? '<li>' + esc(T['hl7.encounter']) + ': <a href="/admin/resources?type=Encounter&id=' + encodeURIComponent(o.encounter.id) + '">Encounter/' + esc(o.encounter.id) + '</a> v' + esc(o.encounter.version) + '</li>' : '';
   const warn = o.warnings && o.warnings.length ? '<li>' + esc(T['hl7.warnings']) + ':<ul>' + o.warnings.map((w) => '<li><code>' + esc(w.code) + '</code> ' + esc(w.text) + '</li>').join('') + '</ul></li>' : '';
   const t = o.tasks || {};
-  return '<ul id="outcome">' + enc + list('hl7.created', t.created) + list('hl7.changed', t.changed) + list('hl7.cancelled', t.cancelled) + warn + '</ul>';
+  const items = enc + list('hl7.created', t.created) + list('hl7.changed', t.changed) + list('hl7.cancelled', t.cancelled) + warn;
+  return items ? '<ul id="outcome">' + items + '</ul>' : '<p class="muted">' + esc(T['hl7.noOutcome']) + '</p>';
 }
 async function show(id) {
   try {

@@ -2,13 +2,15 @@ import { t, type Lang } from './i18n';
 import { esc } from './layout';
 
 /** The login form of the admin console (client id and secret of an admin client); no data in it. */
-export function loginPage(lang: Lang, next: string, state?: 'failed' | 'out'): string {
+export function loginPage(lang: Lang, next: string, state?: 'failed' | 'out' | 'limited'): string {
   const note =
-    state === 'failed'
-      ? `<p class="bad" id="failed">${esc(t(lang, 'login.failed'))}</p>`
-      : state === 'out'
-        ? `<p id="out">${esc(t(lang, 'login.loggedOut'))}</p>`
-        : '';
+    state === 'limited'
+      ? `<p class="bad" id="limited">${esc(t(lang, 'login.limited'))}</p>`
+      : state === 'failed'
+        ? `<p class="bad" id="failed">${esc(t(lang, 'login.failed'))}</p>`
+        : state === 'out'
+          ? `<p id="out">${esc(t(lang, 'login.loggedOut'))}</p>`
+          : '';
   const other: Lang = lang === 'sv' ? 'en' : 'sv';
   const switchHref = `/admin/login?lang=${other}&next=${encodeURIComponent(next)}`;
   return `<!doctype html>
