@@ -7,12 +7,14 @@ import { ensureSearchIndex } from './subscriptions/search-index';
 import { shapeLimits } from './fhir/shape-check';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
+import { saveClient } from './auth/client-store';
 import { createApp } from './http/app';
 import type { ReadinessCheck } from './http/health.routes';
 import type { Db } from './store/db.port';
 import type { FhirRepository, RepositoryHooks } from './store/repository.port';
 import { createRepository } from './store/repository.pg';
 import { createDeadlinesCapability } from './deadlines';
+import { TIMER_QUEUE } from './deadlines/timers';
 import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
@@ -60,7 +62,7 @@ export function publicBaseUrl(ctx: AppContext): string {
  */
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
-  const delivery = createDeliveryCapability(ctx);
+  const delivery = createDeliveryCapability(ctx, { extraQueues: [TIMER_QUEUE] });
   return [
     delivery,
     // Deadline timers, escalation ladder, reconciler; consumes Task changes from delivery's outbox relay.
@@ -113,6 +115,25 @@ async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promi
   };
 }
 
+/**
+ * The first admin of an installation without the demo: `ADMIN_BOOTSTRAP_CLIENT_ID` + `ADMIN_BOOTSTRAP_SECRET` register
+ * an admin client when none of that id exists (an existing one, e.g. with a rotated secret, is left as it is).
+ */
+export async function bootstrapAdminClient(ctx: AppContext): Promise<void> {
+  const { ADMIN_BOOTSTRAP_CLIENT_ID: clientId, ADMIN_BOOTSTRAP_SECRET: secret } = ctx.config;
+  if (!clientId) return;
+  if (!secret) {
+    ctx.logger.warn('ADMIN_BOOTSTRAP_CLIENT_ID is set without ADMIN_BOOTSTRAP_SECRET: no admin client registered');
+    return;
+  }
+  const created = await saveClient(
+    ctx.db,
+    { clientId, secret, role: 'admin', admin: true, allowedScopes: ['system/*.cruds'] },
+    'keep',
+  );
+  if (created) ctx.logger.info('admin client registered', { clientId });
+}
+
 export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): Promise<Gateway> {
   const key =
     opts.signingKey ??
@@ -124,6 +145,7 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     tokenTtlSeconds: ctx.config.TOKEN_TTL_SECONDS,
     baseUrl: publicBaseUrl(ctx),
   });
+  await bootstrapAdminClient(ctx);
   const repoFactory = opts.systemRepository === undefined ? systemRepository : opts.systemRepository;
   const audit = repoFactory
     ? createAuditWriter({ db: ctx.db, repository: repoFactory, logger: ctx.logger, metrics: ctx.metrics })
@@ -166,7 +188,13 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     },
     logger: ctx.logger,
   });
-  const app = createApp(ctx, capabilities, { auth, audit, readiness, tokenLimiter });
+  const app = createApp(ctx, capabilities, {
+    auth,
+    audit,
+    readiness,
+    tokenLimiter,
+    repositories: (db, scope) => createRepository(db, scope, undefined, { clock: ctx.clock }),
+  });
   return {
     app,
     auth,
