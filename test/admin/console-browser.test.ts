@@ -91,6 +91,13 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () 
       await shot(`03-${nav}`);
     }
 
+    // The follow-up dashboard from the navigation: with the session alone (no pasted token) it loads the region.
+    await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="dashboard"]')]);
+    expect(new URL(page.url()).pathname).toBe('/admin/dashboard');
+    await page.waitForFunction('document.getElementById("msg").textContent.startsWith("Hämtad")', { timeout: 20_000 });
+    await shot('03-dashboard');
+    await page.goto(`${base}/admin`);
+
     // The HL7 message: its segment tree and what it produced.
     await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="hl7"]')]);
     await page.waitForSelector('#list tr[data-id]');

@@ -117,7 +117,7 @@ describe('region dashboard in the browser', () => {
   it('when the controller loads the dashboard, then parties, ready-day lines, deviations and the drill-down are drawn', async () => {
     const page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 1400 });
-    await page.goto(`${base}/admin/dashboard`);
+    await page.goto(`${base}/followup/dashboard`);
     await page.type('#tok', admin);
     await page.$eval('#to', (el) => ((el as unknown as { value: string }).value = '2022-12'));
     const started = Date.now();
@@ -166,7 +166,7 @@ describe('region dashboard in the browser', () => {
 
   it("when a municipality's client loads the dashboard, then only its own municipality and Tasks are drawn", async () => {
     const page = await browser.newPage();
-    await page.goto(`${base}/admin/dashboard`);
+    await page.goto(`${base}/followup/dashboard`);
     await page.type('#tok', municipality);
     await page.$eval('#to', (el) => ((el as unknown as { value: string }).value = '2022-12'));
     await page.click('#go');

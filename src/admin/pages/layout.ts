@@ -2,13 +2,14 @@ import { LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
 
 export type PageId = 'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'resources' | 'sessions';
 
-const NAV: readonly [PageId | 'queues' | 'metrics', string, TextKey][] = [
+const NAV: readonly [PageId | 'queues' | 'dashboard' | 'metrics', string, TextKey][] = [
   ['overview', '/admin', 'nav.overview'],
   ['delivery', '/admin/delivery', 'nav.delivery'],
   ['hl7', '/admin/hl7', 'nav.hl7'],
   ['subscriptions', '/admin/subscriptions', 'nav.subscriptions'],
   ['resources', '/admin/resources', 'nav.resources'],
   ['queues', '/admin/queues/', 'nav.queues'],
+  ['dashboard', '/admin/dashboard', 'nav.dashboard'],
   ['sessions', '/admin/sessions', 'nav.sessions'],
   ['metrics', '/metrics', 'nav.metrics'],
 ];

@@ -1,20 +1,22 @@
 /**
  * The region dashboard (`/admin/dashboard`): open / due-soon / overdue / escalated Tasks per party, ready days per
  * municipality and month (a uPlot line chart, the library served from node_modules at /admin/assets/), deviations
- * per month, and a drill-down to the stays of one municipality's month. It holds no data itself: it calls the
- * admin API with the token the user pastes (sessionStorage only), so the page is served without a token.
+ * per month, and a drill-down to the stays of one municipality's month. It holds no data itself. With a pasted token
+ * (sessionStorage only) it calls `/fhir/$followup-dashboard`, which answers the region for an admin and a
+ * municipality's own view for its client; without one it calls `/admin/api/dashboard` with the admin console's
+ * session cookie. Served at `/admin/dashboard` (console) and `/followup/dashboard` (municipal staff, token only).
  */
 export const DASHBOARD_PAGE = `<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><title>svu-gateway · Uppföljning</title>
-<link rel="stylesheet" href="/admin/assets/uplot.min.css">
+<html lang="sv"><head><meta charset="utf-8"><title>svu-gateway · Uppföljning</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="assets/uplot.min.css">
 <style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse;margin:.5rem 0 1rem}
 td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}
 th{background:#f4f4f4}.overdue{color:#b00}.escalated{color:#b00;font-weight:600}.due-soon{color:#a60}
 section{margin-bottom:2rem}tr[data-m]{cursor:pointer}tr[data-m]:hover{background:#f8f8ff}</style>
-<script src="/admin/assets/uplot.iife.min.js"></script>
+<script src="assets/uplot.iife.min.js"></script>
 </head><body>
 <h1>Uppföljning · utskrivning från slutenvård</h1>
-<p><label>Token (regionens admin eller kommunens klient) <input id="tok" size="50" type="password"></label>
+<p><label>Token (kommunens klient; tomt = inloggad i adminkonsolen) <input id="tok" size="50" type="password"></label>
 <label>Till och med <input id="to" size="8" placeholder="YYYY-MM"></label>
 <label>Kommun <input id="mun" size="5" placeholder="alla"></label>
 <button id="go">Visa</button> <span id="msg"></span></p>
@@ -28,8 +30,11 @@ $('tok').value = sessionStorage.getItem('svu-admin-token') || '';
 $('to').value = new Date().toISOString().slice(0, 7);
 const local = (iso) => new Date(iso).toLocaleString('sv-SE', { timeZone: 'Europe/Stockholm' }).slice(0, 16);
 const esc = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
-const api = async (path) => {
-  const r = await fetch(path, { headers: { Authorization: 'Bearer ' + $('tok').value } });
+// With a token: the /fhir operation (scoped by the token). Without: the admin API with the console's session cookie.
+const api = async (op, query) => {
+  const tok = $('tok').value.trim();
+  const path = tok ? '/fhir/$followup-' + op + '?' + query : '/admin/api/' + op.replace('dashboard-stays', 'dashboard/stays') + '?' + query;
+  const r = await fetch(path, tok ? { headers: { Authorization: 'Bearer ' + tok } } : { credentials: 'same-origin' });
   if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
   return r.json();
 };
@@ -50,7 +55,7 @@ async function load() {
   if ($('mun').value) q.set('municipality', $('mun').value.trim());
   try {
     // /fhir/$followup-dashboard answers the region for an admin token and a municipality's own view for its token.
-    const d = await api('/fhir/$followup-dashboard?' + q);
+    const d = await api('dashboard', q);
     $('parties').innerHTML = '<tr><th>Part</th><th>I tid</th><th>Snart förfallen</th><th>Försenad</th><th>Eskalerad</th></tr>' +
       d.parties.map((p) => '<tr><td>' + esc(p.name) + '</td><td>' + p['on-time'] + '</td><td class="due-soon">' + p['due-soon'] +
         '</td><td class="overdue">' + p.overdue + '</td><td class="escalated">' + p.escalated + '</td></tr>').join('');
@@ -65,11 +70,11 @@ async function load() {
 $('readyTable').addEventListener('click', async (ev) => {
   const td = ev.target.closest('td[data-mun]');
   if (!td) return;
-  const list = await api('/fhir/$followup-dashboard-stays?' + new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
+  const list = await api('dashboard-stays', new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
   $('drillTitle').textContent = 'Kommun ' + td.dataset.mun + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
   $('stays').innerHTML = '<tr><th>Vårdtillfälle</th><th>Utskrivningsklar</th><th>Utskriven</th><th>Dagar</th></tr>' +
     list.map((s) => '<tr><td>' + esc(s.stayId) + '</td><td>' + esc(local(s.readyAt)) + '</td><td>' + esc(local(s.dischargedAt)) + '</td><td>' + s.readyDays + '</td></tr>').join('');
 });
 $('go').addEventListener('click', load);
-if ($('tok').value) load();
+if ($('tok').value || location.pathname.startsWith('/admin/')) load();
 </script></body></html>`;

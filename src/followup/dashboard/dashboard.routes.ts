@@ -28,15 +28,19 @@ function uplotAssets(): { js: string; css: string } {
 export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
   const r = Router();
   const assets = uplotAssets();
-  r.get('/admin/dashboard', (_req, res) => {
-    res.type('html').send(DASHBOARD_PAGE);
-  });
-  r.get('/admin/assets/uplot.iife.min.js', (_req, res) => {
-    res.type('application/javascript').set('cache-control', 'public, max-age=86400').send(assets.js);
-  });
-  r.get('/admin/assets/uplot.min.css', (_req, res) => {
-    res.type('text/css').set('cache-control', 'public, max-age=86400').send(assets.css);
-  });
+  // The page holds no data: behind the console's login at /admin, and open at /followup for municipal staff, whose
+  // data calls carry their own client's token.
+  for (const base of ['/admin', '/followup']) {
+    r.get(`${base}/dashboard`, (_req, res) => {
+      res.type('html').send(DASHBOARD_PAGE);
+    });
+    r.get(`${base}/assets/uplot.iife.min.js`, (_req, res) => {
+      res.type('application/javascript').set('cache-control', 'public, max-age=86400').send(assets.js);
+    });
+    r.get(`${base}/assets/uplot.min.css`, (_req, res) => {
+      res.type('text/css').set('cache-control', 'public, max-age=86400').send(assets.css);
+    });
+  }
   r.get('/admin/api/dashboard', (req: Request, res: Response, next: NextFunction) => {
     const to = typeof req.query.to === 'string' && req.query.to ? req.query.to : d.now().toISOString().slice(0, 7);
     const months = Number(typeof req.query.months === 'string' ? req.query.months : '12');
