@@ -46,8 +46,11 @@ export interface TaskSpec {
   /** The deadline (ISO instant), absent where the agreement sets none. */
   due?: string;
   deadlineRule?: RuleRef;
-  /** `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver). */
-  status: 'requested' | 'cancelled';
+  /**
+   * `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver); `completed` when
+   * a fact shows the owner met it (the FVK's `kallelse-sip` once the invitation was sent).
+   */
+  status: 'requested' | 'cancelled' | 'completed';
   /** For `makulering`: the key of the Task being withdrawn. */
   focusKey?: string;
   /** Human-readable reason, in Swedish or English, for the Task's description. */
@@ -90,6 +93,8 @@ export interface StayState {
   agreement: string;
   /** When the SIP meeting was held (latest), if known. */
   sipMeetingAt?: string;
+  /** When the SIP invitation was sent (first), if known. */
+  sipInvitedAt?: string;
   /** When the patient died, if so. */
   diedAt?: string;
   /** When the admission was cancelled, if so. */

@@ -86,6 +86,8 @@ export type StayFact = FactBase &
     | { kind: 'outpatient-services-unavailable'; unavailable: boolean }
     /** The SIP (SVPL) meeting was held; starts the follow-up deadline (003 step 6). Added by the engine. */
     | { kind: 'sip-meeting-held' }
+    /** The named care contact sent the SIP invitation (a SIP CarePlan was created with invited parties). */
+    | { kind: 'sip-invitation-sent' }
   );
 
 export type StayFactKind = StayFact['kind'];
