@@ -13,7 +13,8 @@ import { createDeadlinesCapability } from './deadlines';
 import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
-import { createValidator } from './fhir/validator';
+import { createValidator, type Validator } from './fhir/validator';
+import { collaborationHooks, createCollaborationCapability, sipDeps } from './sip';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -55,15 +56,23 @@ export function publicBaseUrl(ctx: AppContext): string {
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
   const delivery = createDeliveryCapability(ctx);
+  const validator = await createValidator({ today: () => ctx.clock.now() });
+  const sip = sipDeps(ctx, validator);
   return [
     delivery,
     // Deadline timers, escalation ladder, reconciler; consumes Task changes from delivery's outbox relay.
     createDeadlinesCapability(ctx, { delivery }),
     // POST /hl7v2, the MLLP listener (role mllp), the admin message view.
     createIntakeCapability(ctx),
-    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks and
-    // intake's Encounter → stay-fact derivation inside each write's transaction.
-    await fhirApiCapability(ctx, combineHooks([delivery.repositoryHooks, intakeHooks(ctx)])),
+    // The SIP operations ($sign, $approve, $meeting-held, $print), comments and the case overview.
+    createCollaborationCapability(ctx, sip),
+    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks,
+    // intake's Encounter → stay-fact derivation and the collaboration rules inside each write's transaction.
+    fhirApiCapability(
+      ctx,
+      combineHooks([delivery.repositoryHooks, intakeHooks(ctx), collaborationHooks(sip)]),
+      validator,
+    ),
   ];
 }
 
@@ -78,8 +87,7 @@ export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
 }
 
 /** The FHIR R4 REST API at /fhir. */
-async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promise<Capability> {
-  const validator = await createValidator({ today: () => ctx.clock.now() });
+function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks, validator: Validator): Capability {
   const base = publicBaseUrl(ctx);
   return {
     name: 'fhir-api',
