@@ -7,6 +7,7 @@ import type { AppContext, Capability } from '../compose.types';
 import type { Validator } from '../fhir/validator';
 import { intakeRepository, intakeServices } from '../intake';
 import type { RepositoryHooks } from '../store/repository.port';
+import { communicationHooks } from '../communication/communication-hooks';
 import { sipHooks, type SipDeps } from './sip-hooks';
 import { mountSipRoutes } from './sip.routes';
 
@@ -15,7 +16,12 @@ export function sipDeps(ctx: AppContext, validator: Validator): SipDeps {
 }
 
 export function collaborationHooks(deps: SipDeps): RepositoryHooks {
-  return sipHooks(deps);
+  const all = [sipHooks(deps), communicationHooks(deps.validator)];
+  return {
+    async afterWrite(tx, change, scope) {
+      for (const h of all) await h.afterWrite?.(tx, change, scope);
+    },
+  };
 }
 
 export function createCollaborationCapability(ctx: AppContext, deps: SipDeps): Capability {
