@@ -7,6 +7,7 @@ import type { AppContext, Capability } from '../compose.types';
 import type { Validator } from '../fhir/validator';
 import { intakeRepository, intakeServices } from '../intake';
 import type { RepositoryHooks } from '../store/repository.port';
+import { mountCaseOverviewRoutes } from '../case-overview/case-overview.routes';
 import { communicationHooks } from '../communication/communication-hooks';
 import { sipHooks, type SipDeps } from './sip-hooks';
 import { mountSipRoutes } from './sip.routes';
@@ -29,6 +30,7 @@ export function createCollaborationCapability(ctx: AppContext, deps: SipDeps): C
     name: 'collaboration',
     mountRoutes(app) {
       mountSipRoutes(app, ctx.db, deps);
+      mountCaseOverviewRoutes(app, ctx.db, deps.repository);
     },
   };
 }

@@ -31,7 +31,7 @@ export interface SipDeps {
   stay: StayApplierDeps;
   validator: Validator;
   /** The gateway's repository bound to the transaction (system scope, no hooks). */
-  repository(tx: Db): PgRepository;
+  repository: (tx: Db) => PgRepository;
 }
 
 const OPEN = new Set(['draft', 'active', 'on-hold']);

@@ -8,6 +8,7 @@ import { createValidator, type Validator } from '../../src/fhir/validator';
 import { startReceiver, waitFor, type TestReceiver } from '../delivery/helpers';
 import { uniquePrefix } from '../support/redis';
 import { testDatabases } from '../support/db';
+import type { CaseOverview } from '../../src/case-overview/case-overview';
 import { openShell, type Shell } from '../http/shell-fixture';
 import {
   admission,
@@ -161,6 +162,10 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
       }),
     ) as Communication;
     expect(ack.status).toBe('completed');
+    const seen = async (who: string) =>
+      (ok(await c[who]!.get(`/fhir/Encounter/${encounter.id}/$overview`)) as unknown as CaseOverview).comments;
+    expect((await seen('demo-ehr')).map((x) => x.acknowledgedAt)).toEqual(['2026-11-30T11:05:00+01:00']);
+    expect(await seen('demo-vc-skultuna')).toEqual([]);
   });
 
   it('when the stay already has a well-functioning SIP, then the vårdcentral gets no invitation to make and cannot invite', async () => {

@@ -11,6 +11,7 @@ export const SKULTUNA = 'Organization/vc-skultuna';
 
 /** One party's own client against the in-process app: every call carries its own token. */
 export interface PartyClient {
+  token: string;
   get(path: string, query?: Record<string, string>): Promise<request.Response>;
   post(path: string, body?: unknown): Promise<request.Response>;
   put(path: string, body: unknown): Promise<request.Response>;
@@ -26,6 +27,7 @@ export async function partyClient(app: Express, clientId: string): Promise<Party
   if (t.status !== 200) throw new Error(`token for ${clientId}: ${t.status} ${JSON.stringify(t.body)}`);
   const token = t.body.access_token as string;
   const c: PartyClient = {
+    token,
     get: (path, query = {}) => request(app).get(path).query(query).auth(token, { type: 'bearer' }),
     post: (path, body) => {
       const r = request(app).post(path).auth(token, { type: 'bearer' });

@@ -7,6 +7,8 @@ import { EXTENSION, PROFILE } from '../../src/fhir/constants';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
+import request from 'supertest';
+import type { CaseOverview } from '../../src/case-overview/case-overview';
 import { openShell, type Shell } from '../http/shell-fixture';
 import {
   admission,
@@ -157,6 +159,32 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(html.text).toMatch(/Din fasta vårdkontakt[\s\S]*Skultuna/);
       expect(html.text).not.toContain('Organization/');
       expect((await c['demo-sala']!.get(`/fhir/CarePlan/${plan.id}/$print`)).status).toBe(404);
+    });
+
+    it('when a party opens the case overview, then it sees every party’s obligations and the SIP’s signatures; others get 404', async () => {
+      const o = ok(
+        await c['demo-vasteras']!.get(`/fhir/Encounter/${encounter.id}/$overview`),
+      ) as unknown as CaseOverview;
+      const muni = o.parties.find((p) => p.organization === VASTERAS);
+      const vc = o.parties.find((p) => p.organization === SKULTUNA);
+      expect(muni?.name).toBe('Västerås stad');
+      expect(muni?.tasks.find((t) => t.code === 'kallelse-sip')).toMatchObject({ status: 'received' });
+      expect(muni?.tasks.find((t) => t.code === 'kallelse-sip')?.acknowledgedAt).toBeDefined();
+      expect(vc?.tasks.find((t) => t.code === 'sip-uppfoljning')?.deadline?.slice(0, 10)).toBe('2027-01-01');
+      expect(o.sip).toMatchObject({ status: 'active', author: expect.stringContaining('Skultuna') as string });
+      expect(o.sip?.signatures.every((s) => s.signedAt !== undefined)).toBe(true);
+      expect(o.sip?.approvedAt).toBeDefined();
+      expect(JSON.stringify(o)).not.toContain('Tolvansson');
+      expect((await c['demo-sala']!.get(`/fhir/Encounter/${encounter.id}/$overview`)).status).toBe(404);
+      const page = await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${encounter.id}/$overview`).then((r) => r);
+      expect(page.status).toBe(200);
+      const html = await request(shell.gateway.app)
+        .get(`/fhir/Encounter/${encounter.id}/$overview`)
+        .set('Accept', 'text/html')
+        .auth(c['demo-vc-skultuna']!.token, { type: 'bearer' });
+      expect(html.type).toBe('text/html');
+      expect(html.text).toContain('Ärendeöversikt');
+      expect(html.text).toContain('Västerås stad');
     });
 
     it('when the patient goes home, then each receiver closes its case', async () => {
