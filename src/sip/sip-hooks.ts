@@ -39,7 +39,7 @@ const OPEN = new Set(['draft', 'active', 'on-hold']);
 const AUTHOR_FIELDS = ['extension', 'contributor', 'period', 'note', 'title', 'description', 'category', 'status'];
 
 /** The colour triage of the stay's planning answers (seed 002 "Färg som stöd för FVK"), as a CarePlan category. */
-function triageCategory(ctx: StayContext): NonNullable<CarePlan['category']>[number] {
+export function triageCategory(ctx: StayContext): NonNullable<CarePlan['category']>[number] {
   const s = ctx.evaluation.state;
   const services = s.needs.filter((n) => n !== 'ingen');
   const advice = triageColour({
@@ -53,7 +53,7 @@ function triageCategory(ctx: StayContext): NonNullable<CarePlan['category']>[num
   };
 }
 
-const hasTriage = (plan: CarePlan) =>
+export const hasTriage = (plan: CarePlan): boolean =>
   (plan.category ?? []).some((c) => c.coding?.some((x) => x.system === CODE_SYSTEM.sipTriage));
 
 async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: AccessScope | undefined) {

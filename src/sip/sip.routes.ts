@@ -4,11 +4,12 @@
  * `GET /fhir/CarePlan/<id>/$print` (the plan for the patient, as HTML that prints well).
  */
 import type { Express, Request } from 'express';
-import type { Parameters } from '@medplum/fhirtypes';
+import type { CarePlan, Parameters } from '@medplum/fhirtypes';
 import { authOf, requireScope, sendJson } from '../fhir-api/http-util';
 import { GatewayError } from '../platform/errors';
 import type { Db } from '../store/db.port';
-import type { SipDeps } from './sip-hooks';
+import { hasTriage, triageCategory, type SipDeps } from './sip-hooks';
+import { loadStayContext } from './stay-context';
 import { approvePlan, meetingHeld, signPlan, type SignInput } from './sip-operations';
 import { printablePlan } from './print-plan';
 
@@ -29,6 +30,20 @@ function stringParams(req: Request): Record<string, string> {
 const idOf = (req: Request): string => String(req.params.id);
 
 export function mountSipRoutes(app: Express, db: Db, deps: SipDeps): void {
+  // A SIP created by POST gets its colour triage before it is written, so the answer is the stored version (the
+  // write hook adds it as a second version for the other ways in: transaction Bundles, PUT).
+  app.post('/fhir/CarePlan', async (req, _res, next) => {
+    const plan = req.body as CarePlan | undefined;
+    if (plan?.resourceType !== 'CarePlan' || hasTriage(plan) || !plan.encounter?.reference) return next();
+    const m = /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(plan.encounter.reference);
+    if (!m?.[1]) return next();
+    const stayId = m[1];
+    const category = await db
+      .transaction((tx) => loadStayContext(tx, deps.repository(tx), deps.stay, stayId))
+      .then(triageCategory, () => undefined);
+    if (category) req.body = { ...plan, category: [...(plan.category ?? []), category] };
+    next();
+  });
   app.post('/fhir/CarePlan/:id/$sign', async (req, res) => {
     const auth = authOf(res);
     requireScope(auth, 'CarePlan', 'u');

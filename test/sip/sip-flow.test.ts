@@ -68,6 +68,7 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
 
     it('when the vårdcentral creates the SIP, then the municipality gets its own kallelse-sip and the vårdcentral’s duty is met', async () => {
       plan = ok(await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(SKULTUNA)), 201) as CarePlan;
+      expect(plan.category?.some((x) => x.coding?.[0]?.code === 'red')).toBe(true);
       const stored = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
       expect(stored.status).toBe('draft');
       expect(stored.category?.some((x) => x.coding?.[0]?.code === 'red')).toBe(true);
