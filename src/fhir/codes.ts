@@ -48,6 +48,11 @@ export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definiti
     definition: 'Follow-up of the coordinated individual plan.',
   },
   'avsluta-arende': { display: 'Avsluta ärende', definition: 'Close the case after discharge.' },
+  'sip-skriftlig-plan': {
+    display: 'Skicka SIP till personen',
+    definition:
+      'After the SIP meeting the named care contact sends the written plan to the person (003 step 5: "Skicka SIP till patient"), within 3 days.',
+  },
   avvikelse: {
     display: 'Avvikelse',
     definition: 'A deviation: a responsibility in the agreement was not met.',

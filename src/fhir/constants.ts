@@ -78,6 +78,8 @@ export const VALUE_SET = {
 export const IDENTIFIER_SYSTEM = {
   /** Task.identifier of a SIP invitation (`kallelse-sip` to an invited party): `<CarePlan id>|<Organization id>`. */
   sipInvitation: `${CANONICAL_BASE}/sid/sip-invitation`,
+  /** Task.identifier of the written-plan obligation after a SIP meeting: the CarePlan id. */
+  sipWrittenPlan: `${CANONICAL_BASE}/sid/sip-written-plan`,
   /** Task.identifier: `<stayId>|<TaskSpec.key>`, stable per obligation. */
   taskKey: `${CANONICAL_BASE}/sid/task-key`,
   /** Municipality code (kommunkod), Inera's code list. */

@@ -15,6 +15,7 @@ import type { WriteOptions } from '../store/repository.port';
 import { orgName } from './invitations';
 import type { SipDeps } from './sip-hooks';
 import { derivedStatus, orgRef, partDigest, partOf, planDigest, planParties, signatureState } from './sip-plan';
+import { ensureWrittenPlanTask } from './written-plan';
 import { addStayFact, loadStayContext, stayIdOf } from './stay-context';
 
 export interface SignInput {
@@ -154,6 +155,7 @@ export async function meetingHeld(deps: SipDeps, db: Db, auth: AuthContext, id: 
       at: when,
       kind: 'sip-meeting-held',
     });
+    await ensureWrittenPlanTask(repo, plan, new Date(t).toISOString(), writeAs(auth));
     return repo.read<CarePlan>('CarePlan', id);
   });
 }

@@ -152,6 +152,10 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(vc).toHaveLength(1);
       expect(vc[0]?.restriction?.period?.end?.slice(0, 10)).toBe('2027-01-01');
       valid(vc[0]!);
+      const [send] = await c['demo-vc-skultuna']!.tasks({ focus: `CarePlan/${plan.id}`, code: 'sip-skriftlig-plan' });
+      expect(send?.restriction?.period?.end).toBe('2026-12-04T09:00:00.000Z');
+      expect(send?.owner?.reference).toBe(SKULTUNA);
+      valid(send!);
       const html = await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}/$print`);
       expect(html.status).toBe(200);
       expect(html.type).toBe('text/html');

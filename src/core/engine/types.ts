@@ -13,6 +13,8 @@ export const SVU_TASK_CODES = [
   'avsluta-arende',
   'avvikelse',
   'makulering',
+  /** The named care contact sends the written plan to the person after the SIP meeting (written by src/sip). */
+  'sip-skriftlig-plan',
 ] as const;
 export type SvuTaskCode = (typeof SVU_TASK_CODES)[number];
 
