@@ -17,6 +17,7 @@ import {
   needsCD,
   ok,
   partyClient,
+  SALA,
   SKULTUNA,
   VASTERAS,
   withExtensions,
@@ -205,6 +206,19 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
         const done = ok(await c[who]!.put(`/fhir/Task/${close!.id}`, { ...close, status: 'completed' })) as Task;
         expect(done.status).toBe('completed');
       }
+    });
+
+    it('when the named care contact invites one more party and withdraws it, then that party’s invitation comes and is cancelled', async () => {
+      const cur = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+      const more = { ...cur, contributor: [...(cur.contributor ?? []), { reference: SALA }] };
+      const widened = ok(await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, more)) as CarePlan;
+      const [invite] = await c['demo-sala']!.tasks({ focus: `CarePlan/${plan.id}` });
+      expect(invite).toMatchObject({ status: 'requested', owner: { reference: SALA } });
+      expect((ok(await c['demo-sala']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan).status).toBe('draft');
+      const now = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+      ok(await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, { ...now, contributor: cur.contributor }));
+      expect(widened.contributor).toHaveLength(3);
+      expect((await c['demo-sala']!.get(`/fhir/Task/${invite!.id}`)).body).toMatchObject({ status: 'cancelled' });
     });
 
     function sipDraft(author: string): CarePlan {
