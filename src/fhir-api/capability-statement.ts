@@ -1,6 +1,17 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { SEARCH_PARAMS } from '../store/search-params';
 
+/** Operations mounted before the generic router (the collaboration capability, src/sip and src/case-overview). */
+const OPERATIONS: Record<string, { name: string; documentation: string }[]> = {
+  CarePlan: [
+    { name: 'sign', documentation: 'A party writes (description, contact) and signs its own part of the SIP' },
+    { name: 'approve', documentation: 'The stay’s hospital approves the SIP' },
+    { name: 'meeting-held', documentation: 'The named care contact records the SIP meeting (date)' },
+    { name: 'print', documentation: 'The plan for the patient as printable HTML (Swedish)' },
+  ],
+  Encounter: [{ name: 'overview', documentation: 'The case overview of the stay for the calling party' }],
+};
+
 const SEARCH_TYPES = { token: 'token', reference: 'reference', date: 'date', string: 'string', uri: 'uri' } as const;
 
 /**
@@ -34,6 +45,14 @@ export function capabilityStatement(
       conditionalUpdate: true,
       conditionalDelete: 'single',
       searchInclude: refParams,
+      ...(OPERATIONS[type]
+        ? {
+            operation: OPERATIONS[type].map((o) => ({
+              ...o,
+              definition: `https://svu-gateway.dev/fhir/OperationDefinition/${type}-${o.name}`,
+            })),
+          }
+        : {}),
       searchParam: [
         { name: '_id', type: 'token', documentation: 'Logical id' },
         {

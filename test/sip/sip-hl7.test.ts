@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import type { CarePlan } from '@medplum/fhirtypes';
+import type { CapabilityStatement, CarePlan } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
 import { splitHl7Messages } from '../../src/intake/hl7v2/split-messages';
@@ -81,5 +81,18 @@ describe('a Västmanland stay sent over HL7, planned together over FHIR', () => 
     // Its own duty is met; the invitation it sent (owned by Västerås, requested by it) is visible to it as well.
     expect(vc.filter((t) => t.owner?.reference === SKULTUNA).map((t) => t.status)).toEqual(['completed']);
     expect(vc.find((t) => t.owner?.reference === VASTERAS)?.requester?.reference).toBe(SKULTUNA);
+  });
+
+  it('when a client reads the metadata, then the SIP operations and the case overview are listed', async () => {
+    const r = await request(shell.gateway.app).get('/fhir/metadata');
+    const rest = (r.body as CapabilityStatement).rest?.[0]?.resource ?? [];
+    expect(rest.find((x) => x.type === 'CarePlan')?.operation?.map((o) => o.name)).toEqual([
+      'sign',
+      'approve',
+      'meeting-held',
+      'print',
+    ]);
+    expect(rest.find((x) => x.type === 'Encounter')?.operation?.map((o) => o.name)).toEqual(['overview']);
+    expect(rest.map((x) => x.type)).toEqual(expect.arrayContaining(['Communication', 'Provenance']));
   });
 });
