@@ -2,6 +2,9 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { AppContext, Capability } from './compose.types';
 import { createAuthService, type AuthService } from './auth/token.service';
+import { createTokenRateLimiter } from './auth/token-rate-limit';
+import { ensureSearchIndex } from './subscriptions/search-index';
+import { shapeLimits } from './fhir/shape-check';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
 import { createApp } from './http/app';
@@ -22,6 +25,8 @@ export interface Gateway {
   auth: AuthService;
   audit: AuditSink | undefined;
   capabilities: Capability[];
+  /** The dependency checks `/readyz` runs (database, Redis); `main` also watches them for state changes. */
+  readiness: readonly ReadinessCheck[];
   /** Stops capabilities in reverse order, flushes the audit log, closes shell connections (not the Db). */
   close(): Promise<void>;
 }
@@ -56,7 +61,8 @@ export function publicBaseUrl(ctx: AppContext): string {
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
   const delivery = createDeliveryCapability(ctx);
-  const validator = await createValidator({ today: () => ctx.clock.now() });
+  // One validator (with the request-shape limits) for the FHIR API and the collaboration rules.
+  const validator = await createValidator({ today: () => ctx.clock.now(), limits: shapeLimits(ctx.config) });
   const sip = sipDeps(ctx, validator);
   return [
     delivery,
@@ -88,6 +94,10 @@ export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
 
 /** The FHIR R4 REST API at /fhir. */
 function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks, validator: Validator): Capability {
+  const limits = shapeLimits(ctx.config);
+  // The R4 search-parameter index behind Subscription criteria: built here, before the listeners open, instead of
+  // lazily by the first Subscription write, which blocked the event loop (and every MLLP ACK) for 0.6–4 s.
+  ensureSearchIndex();
   const base = publicBaseUrl(ctx);
   return {
     name: 'fhir-api',
@@ -102,6 +112,7 @@ function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks, validator: V
           tokenUrl: `${base}/auth/token`,
           logger: ctx.logger,
           maxBodyBytes: ctx.config.MAX_BODY_BYTES,
+          limits,
         }),
       );
     },
@@ -125,7 +136,8 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     : undefined;
   if (!audit) ctx.logger.warn('audit disabled: no repository available');
 
-  // /readyz: a short-lived-connection-free Redis probe (fails fast while Redis is down, reconnects on its own).
+  // /readyz's Redis probe and the token endpoint's failure counters: fails fast while Redis is down (the limiter
+  // then counts per process), reconnects on its own.
   const redis = new Redis(ctx.redisUrl, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -150,12 +162,23 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     ...(opts.extraCapabilities ?? []),
     ...(opts.withCapabilities === false ? [] : await buildCapabilities(ctx)),
   ];
-  const app = createApp(ctx, capabilities, { auth, audit, readiness });
+  const tokenLimiter = createTokenRateLimiter({
+    redis,
+    prefix: ctx.config.QUEUE_PREFIX,
+    limits: {
+      windowSeconds: ctx.config.AUTH_FAILURE_WINDOW_SECONDS,
+      maxFailuresPerClient: ctx.config.AUTH_MAX_FAILURES_PER_CLIENT,
+      maxFailuresPerAddress: ctx.config.AUTH_MAX_FAILURES_PER_ADDRESS,
+    },
+    logger: ctx.logger,
+  });
+  const app = createApp(ctx, capabilities, { auth, audit, readiness, tokenLimiter });
   return {
     app,
     auth,
     audit,
     capabilities,
+    readiness,
     async close() {
       for (const c of [...capabilities].reverse()) {
         try {

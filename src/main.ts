@@ -3,7 +3,7 @@
  * all = HTTP API + MLLP + workers (what `npm start` runs); api = HTTP API + MLLP (`npm run start:api`);
  * worker = queue workers only (`npm run start:worker`); http / mllp = one listener each (docker/compose.yaml).
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import type { AppContext, Role } from './compose.types';
@@ -11,6 +11,7 @@ import { buildGateway, systemRepository, type Gateway } from './compose';
 import { createLogger, type Logger } from './platform/logger';
 import { systemClock } from './platform/clock';
 import { startLocalRedis, type LocalRedis } from './platform/redis-server';
+import { reachRedis, watchDependencies } from './platform/dependency-watch';
 import { openDb } from './store/open-db';
 import type { ClosableDb } from './store/db.port';
 import { loadDemoRegion } from './demo/demo-region';
@@ -32,6 +33,7 @@ interface Running {
   redis?: LocalRedis;
   gateway?: Gateway;
   server?: Server;
+  watch?: { stop(): void };
 }
 
 async function start(mode: string, config: Config, running: Partial<Running>): Promise<void> {
@@ -67,16 +69,26 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
       logger.info('demo region loaded', { organizations: loaded.organizations, clients: loaded.clients });
   }
 
+  await reachRedis(redisUrl, config.REDIS_URL ? 'REDIS_URL' : 'the local redis-server').catch((err: unknown) => {
+    throw new StartupError(String(err instanceof Error ? err.message : err));
+  });
+
   running.gateway = await buildGateway(ctx);
-  for (const c of running.gateway.capabilities) await c.start?.(roles);
+  running.watch = watchDependencies(running.gateway.readiness, logger);
+  for (const c of running.gateway.capabilities) {
+    await c.start?.(roles).catch((err: unknown) => {
+      throw listenError(err, 'MLLP_PORT', config.MLLP_PORT);
+    });
+  }
 
   if (roles.has('api')) {
-    const app = running.gateway.app;
-    running.server = await new Promise<Server>((resolve, reject) => {
-      const srv = app.listen(config.PORT, config.HOST, () => resolve(srv));
-      srv.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new StartupError(err.code === 'EADDRINUSE' ? `PORT=${config.PORT} is already in use` : err.message)),
-      );
+    // Not express's app.listen: Express 5 calls its callback with a listen error too, so a taken port looked
+    // like a successful start.
+    const srv = createServer(running.gateway.app);
+    running.server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', (err) => reject(listenError(err, 'PORT', config.PORT)));
+      srv.listen(config.PORT, config.HOST, () => resolve());
     });
     const addr = running.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
@@ -86,8 +98,18 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
   }
 }
 
+/** A listen failure as one line naming the setting to change. */
+function listenError(err: unknown, setting: string, port: number): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') return new StartupError(`${setting}=${port} is already in use by another process`);
+  if (e.code === 'EACCES')
+    return new StartupError(`${setting}=${port}: permission denied (ports below 1024 need privileges)`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 async function stop(running: Partial<Running>): Promise<void> {
   const { logger } = running;
+  running.watch?.stop();
   if (running.server) {
     const srv = running.server;
     await new Promise<void>((resolve) => {

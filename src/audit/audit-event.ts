@@ -16,6 +16,8 @@ export interface AuditedRequest {
   recorded: Date;
   /** `Location` header of a create (`…/Type/id/_history/v`), to name what was created. */
   location?: string;
+  /** For a refusal: the elements it named (FHIRPath, no values), e.g. `Task.owner`; kept in `outcomeDesc`. */
+  refused?: string;
 }
 
 const SUBTYPE_SYSTEM = 'http://hl7.org/fhir/restful-interaction';
@@ -210,7 +212,7 @@ export function buildAuditEvent(r: AuditedRequest, canonicalBase: string): Audit
     action: i.action,
     recorded: r.recorded.toISOString(),
     outcome: outcomeOf(r.status),
-    ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}` } : {}),
+    ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}${r.refused ? ` refused: ${r.refused}` : ''}` } : {}),
     agent,
     source: {
       site: r.requestId ? `request-id:${r.requestId}` : undefined,

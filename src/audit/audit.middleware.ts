@@ -31,6 +31,7 @@ export function auditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: st
               requestId: res.locals.requestId as string | undefined,
               recorded: clock.now(),
               location: res.getHeader('location')?.toString(),
+              refused: res.locals.auditRefused as string | undefined,
             },
             canonicalBase,
           ),

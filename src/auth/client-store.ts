@@ -15,6 +15,8 @@ export interface AuthClient {
   organization?: string;
   role: ClientRole;
   admin: boolean;
+  /** An admin's explicit right to see a protected identity in full (see AccessScope.protectedIdentity). */
+  protectedIdentity: boolean;
   disabled: boolean;
 }
 
@@ -27,6 +29,7 @@ export interface ClientRegistration {
   organization?: string;
   role: ClientRole;
   admin?: boolean;
+  protectedIdentity?: boolean;
   disabled?: boolean;
 }
 
@@ -38,6 +41,7 @@ interface ClientRow {
   organization: string | null;
   role: ClientRole;
   is_admin: boolean;
+  protected_identity: boolean;
   disabled: boolean;
 }
 
@@ -54,6 +58,7 @@ function fromRow(r: ClientRow): AuthClient {
     organization: r.organization ?? undefined,
     role: r.role,
     admin: r.is_admin,
+    protectedIdentity: r.protected_identity,
     disabled: r.disabled,
   };
 }
@@ -78,10 +83,10 @@ export async function saveClient(
       ? 'DO NOTHING'
       : `DO UPDATE SET secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, allowed_scopes = EXCLUDED.allowed_scopes,
          organization = EXCLUDED.organization, role = EXCLUDED.role, is_admin = EXCLUDED.is_admin,
-         disabled = EXCLUDED.disabled`;
+         protected_identity = EXCLUDED.protected_identity, disabled = EXCLUDED.disabled`;
   const r = await db.query(
-    `INSERT INTO auth_client (client_id, secret_hash, jwks, allowed_scopes, organization, role, is_admin, disabled)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_id) ${conflict}`,
+    `INSERT INTO auth_client (client_id, secret_hash, jwks, allowed_scopes, organization, role, is_admin, disabled, protected_identity)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (client_id) ${conflict}`,
     [
       reg.clientId,
       secretHash,
@@ -91,6 +96,7 @@ export async function saveClient(
       reg.role,
       reg.admin ?? false,
       reg.disabled ?? false,
+      reg.protectedIdentity ?? false,
     ],
   );
   return r.rowCount > 0;

@@ -17,9 +17,14 @@ const registration = z
     organization: z.string().regex(/^Organization\/[A-Za-z0-9.-]{1,64}$/, 'organization must be Organization/<id>'),
     role: z.enum(['hospital', 'municipality', 'primary-care', 'admin']),
     admin: z.boolean().optional(),
+    protectedIdentity: z.boolean().optional(),
     disabled: z.boolean().optional(),
   })
-  .refine((r) => r.secret || r.jwks, 'a client needs a secret or a jwks (private_key_jwt)');
+  .refine((r) => r.secret || r.jwks, 'a client needs a secret or a jwks (private_key_jwt)')
+  .refine(
+    (r) => !r.protectedIdentity || r.role === 'admin',
+    'protectedIdentity (seeing protected identities in full) is a right only admin clients can hold',
+  );
 
 /** A client as the admin API shows it: never the secret hash. */
 function view(c: AuthClient) {
@@ -29,6 +34,7 @@ function view(c: AuthClient) {
     organization: c.organization,
     allowedScopes: c.allowedScopes,
     admin: c.admin,
+    protectedIdentity: c.protectedIdentity,
     disabled: c.disabled,
     authMethods: [...(c.secretHash ? ['client_secret_basic'] : []), ...(c.jwks ? ['private_key_jwt'] : [])],
   };

@@ -179,6 +179,8 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
         tenant: client.organization,
         role: client.role,
         adm: client.admin || undefined,
+        // the explicit right to see protected identities in full (admins only: the column's constraint)
+        pid: (client.role === 'admin' && client.protectedIdentity) || undefined,
       })
         .setProtectedHeader({ alg: opts.key.alg, kid: opts.key.kid, typ: 'at+jwt' })
         .setIssuer(issuer)
@@ -227,7 +229,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
         clientId,
         scopes: str(payload.scope)?.split(' ') ?? [],
         admin: payload.adm === true,
-        access: { clientId, organization, role },
+        access: { clientId, organization, role, ...(payload.pid === true ? { protectedIdentity: true } : {}) },
       };
       if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();
       verified.set(token, { ctx, exp: payload.exp ?? 0 });

@@ -48,12 +48,53 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe("PEM file with the gateway's token-signing private key; unset = a key generated in DATA_DIR"),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(60)
+    .describe(
+      '`POST /auth/token`: the window in which failed client authentications are counted (Redis, all processes)',
+    ),
+  AUTH_MAX_FAILURES_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('Failed client authentications per claimed client id in the window before 429 with Retry-After'),
+  AUTH_MAX_FAILURES_PER_ADDRESS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(30)
+    .describe('Failed client authentications per remote address in the window before 429 with Retry-After'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
     .default(5 * 1024 * 1024)
     .describe('Largest accepted request body (413 beyond)'),
+  FHIR_MAX_VALUES: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(5000)
+    .describe(
+      'Most JSON values (objects, list items, primitives) in one FHIR body; validation costs about 0.1 ms per value, so this bounds one request (413 beyond)',
+    ),
+  FHIR_MAX_LIST_LENGTH: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(1000)
+    .describe('Longest list in a FHIR body, e.g. Bundle.entry (413 beyond)'),
+  FHIR_MAX_STRING_LENGTH: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(65536)
+    .describe('Longest string in a FHIR body, except base64Binary and xhtml (413 beyond)'),
   DEMO_REGION: bool
     .default(true)
     .describe('Load the demo region (Västmanland) into an empty store (never when NODE_ENV=production)'),

@@ -1,3 +1,4 @@
+import { isConnectionError } from '../platform/dependency-watch';
 import type { Express } from 'express';
 import { Counter, Histogram } from 'prom-client';
 import type { AppContext, Capability, Role } from '../compose.types';
@@ -111,7 +112,9 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
           .reconcile()
           .then(() => s.promoteDue())
           .then(() => undefined)
-          .catch((e: Error) => ctx.logger.warn('deadline reconcile failed', { error: e.message }))
+          .catch((e: Error) => {
+            if (!isConnectionError(e)) ctx.logger.warn('deadline reconcile failed', { error: e.message });
+          })
           .finally(() => (running = undefined));
       };
       pass();

@@ -60,6 +60,35 @@ async function recipientsOf(repo: FhirRepository, task: Task, to: StepRecipient)
 
 const ref = (r: string): Reference<Organization> => ({ reference: r });
 
+/** What a person reads: the organisation's name (e.g. "Västerås stad"), never `Organization/<id>`. */
+async function nameOf(repo: FhirRepository, org: string | undefined, fallback?: Reference): Promise<string> {
+  const [type, id] = (org ?? '').split('/');
+  if (type === 'Organization' && id) {
+    try {
+      const o = await repo.read<Organization>('Organization', id);
+      if (o.name) return o.name;
+    } catch {
+      // fall through to the identifier
+    }
+  }
+  const ident = fallback?.identifier?.value;
+  return fallback?.display ?? (ident ? `organisation ${ident}` : 'okänd organisation');
+}
+
+/** Stockholm local time of an instant, as a person reads it: `2026-01-16 10:30`. */
+function localTime(isoText: string | undefined): string {
+  if (!isoText) return 'okänd tidsfrist';
+  const d = new Date(isoText);
+  if (Number.isNaN(d.getTime())) return isoText;
+  return d.toLocaleString('sv-SE', { timeZone: 'Europe/Stockholm', dateStyle: 'short', timeStyle: 'short' });
+}
+
+/** The agreement rule behind a deadline, readable: `enligt vastmanland/tasks.x.deadline (001_… 5.2.1)`. */
+function ruleText(task: Task): string {
+  const rule = task.extension?.find((e) => e.url.endsWith('/deadline-rule'))?.valueString;
+  return rule ? ` enligt ${rule}` : '';
+}
+
 /**
  * Writes what one fired step means, through the repository, so every write gets its outbox row in the same
  * transaction and the normal subscriptions deliver it (docs/adr/021-deadline-notices-as-resources.md):
@@ -79,13 +108,18 @@ export async function writeStepEffects(
   const text = description ?? SV[step.kind];
   const status = raiseStatus(task.businessStatus?.coding?.[0]?.code, STATUS_OF_KIND[step.kind]);
   const recipients = await recipientsOf(repo, task, step.recipient);
+  const names = await Promise.all(recipients.map((r) => nameOf(repo, r)));
+  const responsibleName = await nameOf(repo, responsibleOf(task), task.owner);
   const written: string[] = [];
   const next: Task = { ...task, businessStatus: businessStatusConcept(status) };
   const addNote = step.kind !== 'deviation' && step.recipient !== 'owner';
   if (addNote) {
     next.note = [
       ...(task.note ?? []),
-      { time: now.toISOString(), text: `${text} (${step.stepId} → ${recipients.join(', ') || 'okänd mottagare'})` },
+      {
+        time: now.toISOString(),
+        text: `${text}: ${responsibleName} ska ha fullgjort uppgiften senast ${localTime(task.restriction?.period?.end)}${ruleText(task)}. Meddelat: ${names.join(', ') || 'okänd mottagare'}.`,
+      },
     ];
   }
   let updated = task;
@@ -95,7 +129,7 @@ export async function writeStepEffects(
   }
   if (step.kind === 'deviation') {
     const stepKey = `${task.id}/${step.stepId}`;
-    const missed = task.code?.coding?.[0]?.code ?? 'uppgift';
+    const missed = task.code?.text ?? task.code?.coding?.[0]?.display ?? task.code?.coding?.[0]?.code ?? 'uppgift';
     for (const org of recipients) {
       const responsible = responsibleOf(task);
       const deviation: Task = {
@@ -104,7 +138,7 @@ export async function writeStepEffects(
         status: 'requested',
         intent: 'order',
         code: { coding: [{ system: CODE_SYSTEM.task, code: 'avvikelse', display: 'Avvikelse' }], text: 'Avvikelse' },
-        description: `${text}: ${missed}, tidsfrist ${task.restriction?.period?.end ?? '?'}, ansvarig ${responsible ?? 'okänd'}`,
+        description: `${text}: ${missed}, tidsfrist ${localTime(task.restriction?.period?.end)}${ruleText(task)}; ansvarig ${responsibleName}`,
         focus: { reference: `Task/${task.id}` },
         ...(task.for ? { for: task.for } : {}),
         ...(task.encounter ? { encounter: task.encounter } : {}),

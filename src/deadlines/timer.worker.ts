@@ -1,3 +1,4 @@
+import { isConnectionError } from '../platform/dependency-watch';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
@@ -42,7 +43,9 @@ export function startTimerWorker(o: TimerWorkerOptions): Worker<TimerJobData> {
     concurrency: o.concurrency ?? 16,
   });
   connection.on('error', () => undefined); // reconnects on its own; the worker reports failures
-  worker.on('error', (e) => o.logger.warn('deadline worker error', { error: e.message }));
+  worker.on('error', (e) => {
+    if (!isConnectionError(e)) o.logger.warn('deadline worker error', { error: e.message });
+  });
   worker.on('closed', () => connection.disconnect());
   return worker;
 }

@@ -49,6 +49,7 @@ export class DeadlineTimers {
       prefix: o.prefix,
       streams: { events: { maxLen: 1000 } },
     });
+    this.queue.on('error', () => undefined); // without a listener BullMQ prints every connection error
   }
 
   async arm(steps: readonly PendingStep[]): Promise<void> {

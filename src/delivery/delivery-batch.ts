@@ -66,14 +66,15 @@ async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<string, Res
     ];
     const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });
     if (access) where.push(access);
-    return `SELECT ${i}::int AS g, r.id, r.content FROM fhir_resource r WHERE ${where.join(' AND ')}`;
+    return `SELECT ${i}::int AS g, r.id, r.content, r.writer_orgs FROM fhir_resource r WHERE ${where.join(' AND ')}`;
   });
-  const { rows } = await db.query<{ g: number; id: string; content: string }>(
+  const { rows } = await db.query<{ g: number; id: string; content: string; writer_orgs: string[] }>(
     parts.join('\nUNION ALL\n'),
     params.values,
   );
   const out = groups.map(() => new Map<string, Resource>());
-  for (const r of rows) out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope));
+  for (const r of rows)
+    out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope, r.writer_orgs));
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { isConnectionError } from '../platform/dependency-watch';
 import type { Queue, Worker } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
@@ -34,6 +35,9 @@ import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import type { OutboxEvent, OutboxProcessor } from './outbox.types';
 import { jobsGone } from './job-state';
 import type { RepositoryFactory } from './resource-access';
+
+/** The events reconciler checks at most this many queued events per pass (then goes on in the next). */
+const RECONCILE_EVENTS_PER_PASS = 20_000;
 
 export interface DeliveryServiceOptions {
   db: Db;
@@ -138,19 +142,27 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     },
   });
 
+  let reconcileAfter: EventRef | undefined;
   /** Re-enqueue queued events whose jobs are gone and release chains a crash left waiting. */
   async function reconcileEvents(): Promise<number> {
     const released = await releaseUnblocked(o.db);
     await enqueueEvents(released);
-    const queued = await listQueued(o.db, graceMs);
     const q = deliveryQueue();
     let readded = 0;
-    for (let i = 0; i < queued.length; i += 200) {
-      const chunk = queued.slice(i, i + 200);
-      const jobs = await Promise.all(chunk.map((r) => q.getJob(eventJobId(r))));
-      const missing = await jobsGone(chunk, jobs);
-      await enqueueEvents(missing);
-      readded += missing.length;
+    // Every queued event is checked, however many: pages on from where the last pass stopped (see the outbox
+    // reconciler), at most RECONCILE_EVENTS_PER_PASS per pass.
+    for (let checked = 0; checked < RECONCILE_EVENTS_PER_PASS;) {
+      const queued = await listQueued(o.db, graceMs, 1000, reconcileAfter);
+      checked += queued.length;
+      for (let i = 0; i < queued.length; i += 200) {
+        const chunk = queued.slice(i, i + 200);
+        const jobs = await Promise.all(chunk.map((r) => q.getJob(eventJobId(r))));
+        const missing = await jobsGone(chunk, jobs);
+        await enqueueEvents(missing);
+        readded += missing.length;
+      }
+      reconcileAfter = queued.length === 1000 ? queued[queued.length - 1] : undefined;
+      if (!reconcileAfter) break;
     }
     if (readded > 0) o.logger.warn('delivery reconciler re-enqueued events whose jobs vanished', { readded });
     return readded + released.length;
@@ -173,7 +185,9 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
 
   const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
     const t = setInterval(() => {
-      fn().catch((err: unknown) => o.logger.warn(`${what} failed`, { error: String(err) }));
+      fn().catch((err: unknown) => {
+        if (!isConnectionError(err)) o.logger.warn(`${what} failed`, { error: String(err) });
+      });
     }, ms);
     timers.push(t);
   };
@@ -256,7 +270,9 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, o.retry.backoffMs) },
         },
       );
-      w.on('error', (err) => o.logger.warn('delivery worker error', { error: err.message }));
+      w.on('error', (err) => {
+        if (!isConnectionError(err)) o.logger.warn('delivery worker error', { error: err.message });
+      });
       workers.push(w);
       relay.start();
       if (breakers instanceof SharedCircuitBreakers) breakers.start();

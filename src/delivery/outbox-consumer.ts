@@ -1,3 +1,4 @@
+import { isConnectionError } from '../platform/dependency-watch';
 import type { Job, Worker } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
@@ -146,9 +147,12 @@ export function startOutboxConsumer(
     { redisUrl: o.redisUrl, prefix: o.prefix },
     { concurrency: o.concurrency ?? 8 },
   );
-  worker.on('failed', (job, err) =>
-    o.logger?.warn('outbox consumer job failed', { consumer, jobId: job?.id, error: err.message }),
-  );
-  worker.on('error', (err) => o.logger?.warn('outbox consumer worker error', { consumer, error: err.message }));
+  worker.on('failed', (job, err) => {
+    if (!isConnectionError(err))
+      o.logger?.warn('outbox consumer job failed', { consumer, jobId: job?.id, error: err.message });
+  });
+  worker.on('error', (err) => {
+    if (!isConnectionError(err)) o.logger?.warn('outbox consumer worker error', { consumer, error: err.message });
+  });
   return worker;
 }

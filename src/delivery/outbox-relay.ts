@@ -1,3 +1,4 @@
+import { isConnectionError } from '../platform/dependency-watch';
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { OUTBOX_CHANNEL, type Db } from '../store/db.port';
@@ -6,6 +7,10 @@ import { createQueue } from '../platform/queues';
 import { closeWithConnection } from '../platform/close-bullmq';
 import { jobsGone } from './job-state';
 import { outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
+
+/** The reconciler reads suspect rows in pages of this size, and checks at most this many per pass. */
+const RECONCILE_PAGE = 1000;
+const RECONCILE_ROWS_PER_PASS = 20_000;
 
 /** Consumer jobs retry transient failures (database briefly down) for about an hour. */
 const CONSUMER_JOB = { attempts: 20, backoff: { type: 'exponential', delay: 1000 } } as const;
@@ -85,6 +90,8 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   let reconcileTimer: NodeJS.Timeout | undefined;
 
   const inline = new Map((o.inline ?? []).map((c) => [c.consumer, c]));
+  /** Per consumer, the outbox id the reconciler's next pass continues after (0: the watermark). */
+  const cursors = new Map<string, number>();
 
   async function enqueue(events: OutboxEvent[], to: Queue<OutboxEvent>[]): Promise<void> {
     await Promise.all(
@@ -152,7 +159,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       try {
         while (!stopped && (await relayOnce()) === batchSize);
       } catch (err) {
-        o.logger?.warn('outbox relay pass failed; will retry', { error: String(err) });
+        if (!isConnectionError(err)) o.logger?.warn('outbox relay pass failed; will retry', { error: String(err) });
       }
       // Woken again during a pass (commits keep coming): let a few more rows gather before the next one.
       if (again && !stopped && coalesceMs > 0) await new Promise((r) => setTimeout(r, coalesceMs));
@@ -181,6 +188,23 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  /** Of `rows`, re-adds those whose job is gone (or finished although the row is unprocessed). */
+  async function readdMissing(queue: Queue<OutboxEvent>, rows: OutboxRow[]): Promise<number> {
+    let readded = 0;
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      const jobs = await Promise.all(chunk.map((r) => queue.getJob(outboxJobId(Number(r.id)))));
+      const missing = await jobsGone(chunk, jobs);
+      if (missing.length === 0) continue;
+      const events = missing.map(toOutboxEvent);
+      await queue.addBulk(
+        events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
+      );
+      readded += missing.length;
+    }
+    return readded;
+  }
+
   async function reconcileConsumer(consumer: string, queue: Queue<OutboxEvent>): Promise<number> {
     // Advance the watermark past rows every consumer pass has handled, then forget their markers.
     await db.query(
@@ -198,26 +222,31 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
         WHERE x.consumer = $1 AND p.consumer = $1 AND x.outbox_id <= p.low_watermark`,
       [consumer],
     );
-    const { rows } = await db.query<OutboxRow>(
-      `SELECT o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload, o.created_at
-         FROM outbox o, outbox_consumer_progress p
-        WHERE p.consumer = $1 AND o.id > p.low_watermark AND o.dispatched_at IS NOT NULL
-          AND o.dispatched_at < now() - ($2::int * interval '1 millisecond')
-          AND NOT EXISTS (SELECT 1 FROM outbox_processed x WHERE x.consumer = $1 AND x.outbox_id = o.id)
-        ORDER BY o.id LIMIT 2000`,
-      [consumer, graceMs],
-    );
+    // Every suspect row is checked, however far past the watermark: a pass pages on from where the last one
+    // stopped (up to RECONCILE_ROWS_PER_PASS rows) and starts again at the watermark once it reaches the end.
+    // (Checking only the first rows past the watermark left rows further on without a job for as long as the
+    // rows in front still had theirs, i.e. for the whole backlog after a FLUSHALL.)
     let readded = 0;
-    for (let i = 0; i < rows.length; i += 200) {
-      const chunk = rows.slice(i, i + 200);
-      const jobs = await Promise.all(chunk.map((r) => queue.getJob(outboxJobId(Number(r.id)))));
-      const missing = await jobsGone(chunk, jobs);
-      if (missing.length === 0) continue;
-      const events = missing.map(toOutboxEvent);
-      await queue.addBulk(
-        events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
+    let checked = 0;
+    while (checked < RECONCILE_ROWS_PER_PASS) {
+      const from = cursors.get(consumer) ?? 0;
+      const { rows } = await db.query<OutboxRow>(
+        `SELECT o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload, o.created_at
+           FROM outbox o, outbox_consumer_progress p
+          WHERE p.consumer = $1 AND o.id > GREATEST(p.low_watermark, $3) AND o.dispatched_at IS NOT NULL
+            AND o.dispatched_at < now() - ($2::int * interval '1 millisecond')
+            AND NOT EXISTS (SELECT 1 FROM outbox_processed x WHERE x.consumer = $1 AND x.outbox_id = o.id)
+          ORDER BY o.id LIMIT $4`,
+        [consumer, graceMs, from, RECONCILE_PAGE],
       );
-      readded += missing.length;
+      checked += rows.length;
+      readded += await readdMissing(queue, rows);
+      const last = rows[rows.length - 1];
+      if (rows.length < RECONCILE_PAGE || !last) {
+        cursors.delete(consumer);
+        break;
+      }
+      cursors.set(consumer, Number(last.id));
     }
     if (readded > 0) o.logger?.warn('outbox reconciler re-enqueued rows whose jobs vanished', { consumer, readded });
     return readded;
@@ -242,7 +271,9 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
         return undefined;
       });
       reconcileTimer = setInterval(() => {
-        reconcileOnce().catch((err: unknown) => o.logger?.warn('outbox reconciler failed', { error: String(err) }));
+        reconcileOnce().catch((err: unknown) => {
+          if (!isConnectionError(err)) o.logger?.warn('outbox reconciler failed', { error: String(err) });
+        });
       }, reconcileMs);
       kick();
     },

@@ -1,14 +1,21 @@
-import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { AuthContext, Interaction } from '../auth/auth-context';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import { parseEntryUrl } from '../store/bundle-entry';
 import type { HistoryEntry, SearchResult } from '../store/repository.port';
-import { requireScope } from './http-util';
+import { requireScope, toParams } from './http-util';
+import { assertIncludesReadable, searchsetWithinScope } from './include-scope';
 import { statusText, toOperationOutcome } from './operation-outcome';
 
-/** A searchset Bundle with `self` and `next` links built from `baseUrl`. */
-export function searchBundle(baseUrl: string, type: string, query: string, r: SearchResult): Bundle {
+/** A searchset Bundle with `self` and `next` links built from `baseUrl` (and an `outcome` entry when given). */
+export function searchBundle(
+  baseUrl: string,
+  type: string,
+  query: string,
+  r: SearchResult,
+  outcome?: OperationOutcome,
+): Bundle {
   const link: BundleLink[] = [{ relation: 'self', url: `${baseUrl}/${type}${query ? `?${query}` : ''}` }];
   if (r.next) link.push({ relation: 'next', url: `${baseUrl}/${type}?${r.next}` });
   return {
@@ -27,6 +34,7 @@ export function searchBundle(baseUrl: string, type: string, query: string, r: Se
         resource,
         search: { mode: 'include' as const },
       })),
+      ...(outcome ? [{ resource: outcome, search: { mode: 'outcome' as const } }] : []),
     ],
   };
 }
@@ -73,6 +81,8 @@ function interactionOf(entry: BundleEntry): { type: string; interaction: Interac
 function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): void {
   const what = interactionOf(entry);
   if (what) requireScope(auth, what.type, what.interaction);
+  const url = what?.interaction === 's' ? parseEntryUrl(entry.request?.url ?? '') : undefined;
+  if (url?.query !== undefined) assertIncludesReadable(auth, url.type, toParams(new URLSearchParams(url.query)));
   const m = entry.request?.method;
   if ((m === 'POST' || m === 'PUT') && entry.resource) validator.validate(entry.resource);
 }
@@ -121,6 +131,7 @@ export function screenBundle(
 
 /** Puts the refused entries back in place and makes locations absolute. */
 export function mergeBundleResponse(
+  auth: AuthContext,
   out: Bundle,
   total: number,
   refused: Map<number, BundleEntry>,
@@ -131,7 +142,11 @@ export function mergeBundleResponse(
   const entries: BundleEntry[] = new Array<BundleEntry>(total);
   (out.entry ?? []).forEach((e, j) => {
     const i = runIndex[j];
-    if (i !== undefined) entries[i] = e;
+    // a GET search entry's `_include` keeps only what the token may read, as a plain search does
+    const r = e.resource;
+    if (i !== undefined)
+      entries[i] =
+        r?.resourceType === 'Bundle' && r.type === 'searchset' ? { ...e, resource: searchsetWithinScope(auth, r) } : e;
   });
   for (const [i, e] of refused) entries[i] = e;
   return {

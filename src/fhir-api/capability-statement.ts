@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import { SEARCH_PARAMS } from '../store/search-params';
 
 /** Operations mounted before the generic router (the collaboration capability, src/sip and src/case-overview). */
@@ -11,6 +12,19 @@ const OPERATIONS: Record<string, { name: string; documentation: string }[]> = {
   ],
   Encounter: [{ name: 'overview', documentation: 'The case overview of the stay for the calling party' }],
 };
+
+type InteractionCode = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
+const INTERACTIONS: InteractionCode[] = [
+  'read',
+  'vread',
+  'update',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+];
+const WRITES: InteractionCode[] = ['update', 'delete', 'create'];
 
 const SEARCH_TYPES = { token: 'token', reference: 'reference', date: 'date', string: 'string', uri: 'uri' } as const;
 
@@ -25,25 +39,21 @@ export function capabilityStatement(
   const tokenUrl = opts.tokenUrl ?? `${baseUrl.replace(/\/fhir\/?$/, '')}/auth/token`;
   const resource: CapabilityStatementRestResource[] = Object.entries(SEARCH_PARAMS).map(([type, params]) => {
     const refParams = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.name}`);
+    const appendOnly = APPEND_ONLY_TYPES.includes(type);
+    const interactions = appendOnly ? INTERACTIONS.filter((c) => !WRITES.includes(c)) : INTERACTIONS;
     return {
       type: type as CapabilityStatementRestResource['type'],
-      interaction: [
-        'read',
-        'vread',
-        'update',
-        'delete',
-        'history-instance',
-        'history-type',
-        'create',
-        'search-type',
-      ].map((code) => ({ code: code as 'read' })),
+      ...(appendOnly
+        ? { documentation: `${type} is append-only: written by the gateway, never changed or deleted` }
+        : {}),
+      interaction: interactions.map((code) => ({ code })),
       versioning: 'versioned-update',
       readHistory: true,
-      updateCreate: true,
-      conditionalCreate: true,
+      updateCreate: !appendOnly,
+      conditionalCreate: !appendOnly,
       conditionalRead: 'not-supported',
-      conditionalUpdate: true,
-      conditionalDelete: 'single',
+      conditionalUpdate: !appendOnly,
+      conditionalDelete: appendOnly ? 'not-supported' : 'single',
       searchInclude: refParams,
       ...(OPERATIONS[type]
         ? {

@@ -1,14 +1,18 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import type { Validator } from '../fhir/validator';
+import { hasControl, urlGuard } from '../http/url-guard';
 import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
+import { assertIncludesReadable, includedWithinScope } from './include-scope';
 import {
   authOf,
   bodyResource,
@@ -32,6 +36,8 @@ export interface FhirRouterDeps {
   baseUrl: string;
   logger: Logger;
   maxBodyBytes: number;
+  /** Size limits of a body's values (`shape-check.ts`); default DEFAULT_SHAPE_LIMITS. */
+  limits?: ShapeLimits;
   /** OAuth token endpoint advertised in the CapabilityStatement (default: `<base without /fhir>/auth/token`). */
   tokenUrl?: string;
 }
@@ -46,7 +52,9 @@ const JSON_TYPES = ['application/fhir+json', 'application/json'];
 export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   const { baseUrl: rawBase, validator, logger } = deps;
   const baseUrl = rawBase.replace(/\/$/, '');
+  const limits = deps.limits ?? DEFAULT_SHAPE_LIMITS;
   const router = express.Router();
+  router.use(urlGuard);
   router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
 
   const repoFor = (res: Response): PgRepository =>
@@ -65,7 +73,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = String(req.params.id);
     if (id.startsWith('$'))
       throw new GatewayError('not-found', `Operation ${id} is not supported on ${String(req.params.type)}`);
-    return id;
+    return checkedId(id, 'id');
   };
 
   router.get('/metadata', (_req, res) =>
@@ -74,7 +82,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   router.post('/', async (req, res) => {
     const auth = authOf(res);
-    const body = bodyResource(req, 'Bundle') as Bundle;
+    const body = bodyResource(req, 'Bundle', limits) as Bundle;
     if (body.type !== 'batch' && body.type !== 'transaction')
       throw new GatewayError(
         'bad-request',
@@ -83,7 +91,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const total = body.entry?.length ?? 0;
     const { toRun, refused, runIndex } = screenBundle(body, auth, validator);
     const out = await repoFor(res).processBundle(toRun, writeOptions(auth));
-    sendJson(res, 200, mergeBundleResponse(out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal'));
+    sendJson(
+      res,
+      200,
+      mergeBundleResponse(auth, out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal'),
+    );
   });
 
   router.get('/', () => {
@@ -95,11 +107,14 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   const search = async (req: Request, res: Response, params: ReturnType<typeof queryParams>) => {
     const type = typeOf(req);
-    requireScope(authOf(res), type, 's');
+    const auth = authOf(res);
+    requireScope(auth, type, 's');
+    assertIncludesReadable(auth, type, params);
     const r = await repoFor(res).search(type as Resource['resourceType'], params);
+    const { kept, outcome } = includedWithinScope(auth, r.included);
     const self = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
-    sendJson(res, 200, searchBundle(baseUrl, type, self.toString(), r));
+    sendJson(res, 200, searchBundle(baseUrl, type, self.toString(), { ...r, included: kept }, outcome));
   };
 
   router.get('/:type', (req, res) => search(req, res, queryParams(req)));
@@ -107,7 +122,12 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const into: Record<string, string[]> = {};
     toParams(new URLSearchParams(rawQuery(req)), into);
     const form = req.body && typeof req.body === 'object' ? (req.body as Record<string, string | string[]>) : {};
-    for (const [k, v] of Object.entries(form)) (into[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
+    for (const [k, v] of Object.entries(form)) {
+      const values = Array.isArray(v) ? v : [v];
+      if (hasControl(k) || values.some((x) => typeof x !== 'string' || hasControl(x)))
+        throw new GatewayError('bad-request', `The form parameter '${k.slice(0, 80)}' holds a control character`);
+      (into[k] ??= []).push(...values);
+    }
     return search(req, res, toParams(new URLSearchParams(), into));
   });
 
@@ -122,7 +142,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'c');
-    const resource = bodyResource(req, type);
+    const resource = bodyResource(req, type, limits);
     validator.validate(resource);
     const repo = repoFor(res);
     const ifNoneExist = req.headers['if-none-exist'];
@@ -144,7 +164,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
         'bad-request',
         `PUT /${type} needs search criteria (conditional update), e.g. ?identifier=system|value, or use PUT /${type}/<id>`,
       );
-    const resource = bodyResource(req, type);
+    const resource = bodyResource(req, type, limits);
     validator.validate(resource);
     const r = await repoFor(res).conditionalUpdate(resource, query, { ...writeOptions(auth), ...ifMatch(req) });
     sendWritten(req, res, r.created ? 201 : 200, r.resource, baseUrl);
@@ -184,7 +204,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'u');
-    const body = bodyResource(req, type);
+    const body = bodyResource(req, type, limits);
     if (body.id !== undefined && body.id !== id)
       throw new GatewayError('bad-request', `The body's id '${body.id}' differs from the id '${id}' in the URL`);
     const resource = { ...body, id };
@@ -214,9 +234,23 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const id = idOf(req);
     requireScope(authOf(res), type, 'r');
-    const resource = await repoFor(res).vread(type as Resource['resourceType'], id, String(req.params.vid));
+    const resource = await repoFor(res).vread(
+      type as Resource['resourceType'],
+      id,
+      checkedId(String(req.params.vid), 'version id'),
+    );
     versionHeaders(res, resource, baseUrl, false);
     sendJson(res, 200, resource);
+  });
+
+  router.patch('/:type/:id', (req) => {
+    const type = typeOf(req);
+    throw new GatewayError(
+      'method-not-allowed',
+      APPEND_ONLY_TYPES.includes(type)
+        ? `${type} is append-only: nobody changes it (not admins either)`
+        : `PATCH is not supported: send the whole resource with PUT /${type}/<id>`,
+    );
   });
 
   const unknown: RequestHandler = (req) => {
@@ -236,6 +270,9 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
       return;
     }
     const { status, outcome, error } = errorResponse(err);
+    // the audit record of a refusal names the refused elements (paths only: never values)
+    const refused = error.issues.flatMap((i) => (i.path ? [i.path] : []));
+    if (status === 403 && refused.length > 0) res.locals.auditRefused = refused.join(', ');
     if (error.code === 'internal') {
       const e = err instanceof Error ? err : new Error(String(err));
       logger.error('FHIR request failed', { method: req.method, path: req.path, error: e.message, stack: e.stack });
@@ -244,6 +281,17 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   };
   router.use(onError);
   return router;
+}
+
+/** FHIR R4 id syntax (also for version ids): 400 naming the part, before it reaches a query. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+function checkedId(id: string, what: string): string {
+  if (!FHIR_ID.test(id))
+    throw new GatewayError(
+      'bad-request',
+      `The ${what} '${id.length > 80 ? `${id.slice(0, 80)}…` : id}' is not a FHIR id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')`,
+    );
+  return id;
 }
 
 function ifMatch(req: Request): { ifMatch?: string } {

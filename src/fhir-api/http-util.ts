@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Resource } from '@medplum/fhirtypes';
 import type { AuthContext, Interaction } from '../auth/auth-context';
 import { hasScope } from '../auth/auth-context';
+import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { outcome } from './operation-outcome';
@@ -58,7 +59,11 @@ export function rawQuery(req: Request): string {
 }
 
 /** The JSON body as a resource of `expectedType` (400/415 otherwise). */
-export function bodyResource(req: Request, expectedType?: string): Resource {
+export function bodyResource(
+  req: Request,
+  expectedType?: string,
+  limits: ShapeLimits = DEFAULT_SHAPE_LIMITS,
+): Resource {
   const body: unknown = req.body;
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     const ct = req.headers['content-type'];
@@ -73,6 +78,18 @@ export function bodyResource(req: Request, expectedType?: string): Resource {
   if (typeof rt !== 'string') throw new GatewayError('bad-request', 'The body has no resourceType');
   if (expectedType && rt !== expectedType)
     throw new GatewayError('bad-request', `The body is a ${rt} but the URL names ${expectedType}`);
+  // Before anything reads the body: wrong JSON types (422) and oversized values (413), naming the path
+  // (unknown properties alone are left to the validator, which reports them with the other issues).
+  const shape = checkShape(body, limits);
+  const first = shape[0];
+  if (first && blocksValidation(shape)) {
+    const limit = shape.some((s) => s.kind === 'limit');
+    throw new GatewayError(
+      limit ? 'too-large' : 'invalid-resource',
+      `${rt} is not valid: ${first.path}: ${first.message}${shape.length > 1 ? ` (and ${shape.length - 1} more)` : ''}`,
+      shape.map((s) => ({ path: s.path, message: s.message })),
+    );
+  }
   return body as Resource;
 }
 

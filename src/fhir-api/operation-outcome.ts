@@ -12,6 +12,7 @@ export const ISSUE_CODES: Record<ErrorCode, IssueCode> = {
   unauthenticated: 'login',
   forbidden: 'forbidden',
   'not-found': 'not-found',
+  'method-not-allowed': 'not-supported',
   gone: 'deleted',
   conflict: 'conflict',
   'version-conflict': 'conflict',
@@ -81,6 +82,9 @@ export function asGatewayError(e: unknown): GatewayError {
     return new GatewayError('too-large', `The request body exceeds the limit of ${typed.limit ?? '?'} bytes`);
   if (typed?.type === 'entity.parse.failed')
     return new GatewayError('bad-request', `The body is not valid JSON: ${typed.message ?? 'parse error'}`);
+  // the router's parameter decoder (a URL that slipped past the URL check) and other client errors it marks
+  if (e instanceof URIError || (typed?.status === 400 && typeof typed.type !== 'string'))
+    return new GatewayError('bad-request', `The request URL cannot be read: ${typed?.message ?? 'bad encoding'}`);
   if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported')
     return new GatewayError('bad-request', typed.message ?? 'Unsupported body encoding');
   // PostgreSQL: a deadlock, serialization failure or duplicate key between concurrent writers → retryable 409;

@@ -61,13 +61,24 @@ export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definiti
     display: 'Makulering',
     definition: 'Cancellation of a message or obligation sent earlier (Task.focus names it).',
   },
+  'korrigera-mottagare': {
+    display: 'Korrigera mottagare',
+    definition:
+      'The hospital corrects the routing of a stay a receiver rejected (e.g. not registered here): completed when a later message routes the stay to another unit.',
+  },
 };
 
+/** Codes of `svu-task-status-reason`: why a receiver rejected a Task (contract "Obligations"). */
+export const TASK_STATUS_REASON_INFO = {
+  'ej-folkbokford': 'Patienten är inte folkbokförd i kommunen (ej folkbokförd här)',
+} as const;
+export type TaskStatusReason = keyof typeof TASK_STATUS_REASON_INFO;
+
 export const TASK_BUSINESS_STATUS_INFO: Record<TaskBusinessStatus, string> = {
-  'on-time': 'On time',
-  'due-soon': 'Due soon',
-  overdue: 'Overdue',
-  escalated: 'Escalated',
+  'on-time': 'I tid',
+  'due-soon': 'Tidsfristen närmar sig',
+  overdue: 'Tidsfristen har passerat',
+  escalated: 'Eskalerad till verksamhetschef',
 };
 
 export const PATIENT_CATEGORY_INFO: Record<PatientCategory, string> = {

@@ -38,12 +38,24 @@ export const EXTENSION = {
   careKind: sd('care-kind'),
   sipNeeded: sd('sip-needed'),
   outpatientServicesUnavailable: sd('outpatient-services-unavailable'),
+  /** Readiness criteria that now hold (contract OBX `utskrivningsklar-kriterier`), repeatable code. */
+  readinessCriteria: sd('readiness-criteria'),
+  /** Consent to the admission notification (`ja`, `nej`, `menprovning`). */
+  consent: sd('consent'),
+  /** Compulsory outpatient psychiatric care planned (LPT 7 a §). */
+  compulsoryOutpatientCare: sd('compulsory-outpatient-care'),
+  /** HSA-id of the region-funded psychiatric/specialist outpatient unit. */
+  outpatientUnit: sd('outpatient-unit'),
+  /** Kommunkod of the municipality that placed the person elsewhere. */
+  placingMunicipality: sd('placing-municipality'),
   meetingTime: sd('sip-meeting-time'),
   meetingPlace: sd('sip-meeting-place'),
   /** Task: which agreement rule set the deadline, and its source. */
   deadlineRule: sd('deadline-rule'),
   /** HMAC secret of a rest-hook Subscription (contract); never returned on read. */
   subscriptionSecret: sd('subscription-secret'),
+  /** Patient, as a recipient sees a protected identity: whom to contact instead of the removed address. */
+  protectedIdentityNotice: sd('protected-identity-notice'),
 } as const;
 
 export const CODE_SYSTEM = {
@@ -60,6 +72,7 @@ export const CODE_SYSTEM = {
   communicationCategory: cs('svu-communication-category'),
   /** Provenance.activity of a SIP: a party's signature or the hospital's approval. */
   sipSignature: cs('svu-sip-signature'),
+  taskStatusReason: cs('svu-task-status-reason'),
 } as const;
 
 export const VALUE_SET = {

@@ -6,7 +6,7 @@
  */
 import type { Encounter, Extension } from '@medplum/fhirtypes';
 import type { StayState } from '../core/engine/types';
-import type { CareKind, Need, PatientCategory } from '../core/stay/facts';
+import type { CareKind, Consent, Need, PatientCategory, ReadinessCriterion } from '../core/stay/facts';
 import { CODE_SYSTEM, EXTENSION, PROFILE } from './constants';
 import { CARE_KIND_INFO, NEED_INFO, PATIENT_CATEGORY_INFO } from './codes';
 
@@ -20,7 +20,24 @@ export interface StayExtensions {
   care?: CareKind;
   sipNeeded?: boolean;
   outpatientServicesUnavailable?: boolean;
+  /** Inputs only (the EHR's, kept as sent): readiness criteria, consent, LPT 7 a §, outpatient unit, placing municipality. */
+  criteria?: ReadinessCriterion[];
+  consent?: Consent;
+  compulsoryOutpatientCare?: boolean;
+  outpatientUnit?: string;
+  placingMunicipality?: string;
 }
+
+/** The contract's criterion codes (seed 001 §3, as in HL7 OBX `utskrivningsklar-kriterier`) → the engine's. */
+export const CRITERION_CODES: Readonly<Record<string, ReadinessCriterion>> = {
+  lakarbedomning: 'physician-assessed',
+  'skriftlig-information': 'written-information',
+  'fast-vardkontakt': 'fvk-appointed',
+  informationsoverforing: 'information-transferred',
+  hjalpmedel: 'assistive-devices',
+  lakemedelslista: 'medication-list',
+};
+const CONSENTS: readonly string[] = ['ja', 'nej', 'menprovning'];
 
 const OURS: ReadonlySet<string> = new Set([
   EXTENSION.estimatedDischargeDate,
@@ -131,6 +148,23 @@ export function readStayExtensions(encounter: Encounter): StayExtensions {
         break;
       case EXTENSION.outpatientServicesUnavailable:
         out.outpatientServicesUnavailable = e.valueBoolean ?? out.outpatientServicesUnavailable;
+        break;
+      case EXTENSION.readinessCriteria: {
+        const c = CRITERION_CODES[e.valueCode ?? ''];
+        if (c) out.criteria = [...(out.criteria ?? []), c];
+        break;
+      }
+      case EXTENSION.consent:
+        if (e.valueCode && CONSENTS.includes(e.valueCode)) out.consent = e.valueCode as Consent;
+        break;
+      case EXTENSION.compulsoryOutpatientCare:
+        out.compulsoryOutpatientCare = e.valueBoolean ?? out.compulsoryOutpatientCare;
+        break;
+      case EXTENSION.outpatientUnit:
+        out.outpatientUnit = e.valueString ?? out.outpatientUnit;
+        break;
+      case EXTENSION.placingMunicipality:
+        out.placingMunicipality = e.valueString ?? out.placingMunicipality;
         break;
       default:
         break;

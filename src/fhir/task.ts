@@ -3,6 +3,7 @@
  * the business status from the deadline and the `now` passed in.
  */
 import type { Encounter, Group, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
+import { metLate } from '../core/engine/duties';
 import type { TaskSpec } from '../core/engine/types';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, type TaskBusinessStatus } from './constants';
 import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
@@ -28,6 +29,21 @@ export interface TaskBuildOptions {
 }
 
 const DEFAULT_DUE_SOON_MS = 4 * 60 * 60 * 1000;
+
+const PERSON_SYSTEMS: ReadonlySet<string> = new Set([
+  IDENTIFIER_SYSTEM.personnummer,
+  IDENTIFIER_SYSTEM.samordningsnummer,
+]);
+
+/**
+ * `Task.for`: the Patient reference with the personnummer (or samordningsnummer) beside it, so a municipal system
+ * needs no second call (issue 16 item 6). Not for a protected identity (any security label): the reference only.
+ */
+export function taskSubject(ref: Reference<Patient>, patient: Patient | undefined): Reference<Patient> {
+  if (!patient || (patient.meta?.security?.length ?? 0) > 0) return ref;
+  const id = patient.identifier?.find((i) => i.system !== undefined && PERSON_SYSTEMS.has(i.system) && i.value);
+  return id?.system && id.value ? { ...ref, identifier: { system: id.system, value: id.value } } : ref;
+}
 
 /** on-time / due-soon / overdue / escalated for a deadline at `now`. */
 export function taskBusinessStatus(
@@ -75,7 +91,15 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
     requester,
     owner,
   };
-  if (spec.due) {
+  if (spec.dutyKey) {
+    // A message to a receiver: the deadline is the hospital's (its duty Task); the receiver acknowledges at once.
+    task.basedOn = [refs.task?.(spec.dutyKey) ?? taskLogicalReference(refs.stayId, spec.dutyKey)];
+  } else if (spec.status === 'completed' && spec.due) {
+    // A hospital duty met at the send time of its message: on time or late, for good.
+    task.restriction = { period: { end: spec.due } };
+    if (spec.metAt) task.executionPeriod = { end: spec.metAt };
+    task.businessStatus = businessStatusConcept(metLate(spec) ? 'overdue' : 'on-time');
+  } else if (spec.due) {
     task.restriction = { period: { end: spec.due } };
     const status =
       options.escalated === true
@@ -85,7 +109,7 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
           : 'on-time';
     if (spec.status !== 'cancelled') task.businessStatus = businessStatusConcept(status);
   }
-  if (spec.deadlineRule) {
+  if (spec.deadlineRule && !spec.dutyKey) {
     const r = spec.deadlineRule;
     task.extension = [
       {
@@ -105,7 +129,7 @@ export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, op
   const built = buildTask(spec, refs, options);
   const status = spec.status !== 'requested' || !OWNER_STATUSES.has(existing.status) ? spec.status : existing.status;
   const next: Task = { ...built, id: existing.id, meta: { ...existing.meta, profile: built.meta?.profile }, status };
-  if (status === 'completed' || status === 'cancelled') delete next.businessStatus;
+  if (status === 'cancelled' || (status === 'completed' && spec.status !== 'completed')) delete next.businessStatus;
   if (existing.output) next.output = existing.output;
   if (existing.note) next.note = existing.note;
   return next;

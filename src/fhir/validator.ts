@@ -21,6 +21,7 @@ import { GatewayError, type ErrorIssue } from '../platform/errors';
 import { extensionIssues, extensionRules } from './extension-checks';
 import { checkProfile, compileProfile, type CompiledProfile } from './profile-checks';
 import { ruleIssues } from './rule-checks';
+import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from './shape-check';
 
 export interface Validator {
   /**
@@ -39,7 +40,8 @@ export interface Validator {
 export interface ValidationIssue extends ErrorIssue {
   path: string;
   severity: 'error';
-  kind: 'structure' | 'code' | 'personnummer' | 'profile';
+  /** `limit`: a size limit of `shape-check.ts` was exceeded (HTTP 413). */
+  kind: 'structure' | 'code' | 'personnummer' | 'profile' | 'limit';
 }
 
 export interface ValidatorOptions {
@@ -52,6 +54,8 @@ export interface ValidatorOptions {
    * instead of the compiled checks (`profile-checks.ts`). For tests that compare the two.
    */
   fullProfileValidation?: boolean;
+  /** Size limits checked before the structural validation (`shape-check.ts`). */
+  limits?: ShapeLimits;
 }
 
 export const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
@@ -123,6 +127,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   const compiled = new Map<string, CompiledProfile>([...byUrl].map(([url, sd]) => [url, compileProfile(sd)]));
   const today = options.today ?? (() => new Date());
   const full = options.fullProfileValidation === true;
+  const limits = options.limits ?? DEFAULT_SHAPE_LIMITS;
 
   function pickProfile(resource: Resource, profileUrl?: string): StructureDefinition | undefined {
     if (profileUrl) {
@@ -145,6 +150,16 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   function check(resource: Resource, profileUrl?: string): ValidationIssue[] {
     if (typeof resource !== 'object' || resource === null || typeof resource.resourceType !== 'string') {
       return [{ path: '', severity: 'error', kind: 'structure', message: 'not a FHIR resource (no resourceType)' }];
+    }
+    // Wrong JSON types and oversized values stop here: the checks below assume the shape and cost per value.
+    const shape = checkShape(resource, limits);
+    if (blocksValidation(shape)) {
+      return shape.map((s) => ({
+        path: s.path,
+        severity: 'error' as const,
+        kind: s.kind === 'limit' ? ('limit' as const) : ('structure' as const),
+        message: s.message,
+      }));
     }
     const profile = pickProfile(resource, profileUrl);
     const issues = medplumIssues(resource, full ? profile : undefined);
@@ -183,7 +198,11 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
     validate(resource, profileUrl) {
       const issues = check(resource, profileUrl);
       if (issues.length === 0) return;
-      const code = issues.some((i) => i.kind === 'personnummer') ? 'invalid-personnummer' : 'invalid-resource';
+      const code = issues.some((i) => i.kind === 'limit')
+        ? 'too-large'
+        : issues.some((i) => i.kind === 'personnummer')
+          ? 'invalid-personnummer'
+          : 'invalid-resource';
       const first = issues[0];
       const summary = first ? `${first.path ? `${first.path}: ` : ''}${first.message}` : 'invalid';
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';

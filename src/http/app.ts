@@ -1,6 +1,7 @@
 import express, { type Express, type ErrorRequestHandler } from 'express';
 import type { AppContext, Capability } from '../compose.types';
 import type { AuthService } from '../auth/token.service';
+import type { TokenRateLimiter } from '../auth/token-rate-limit';
 import { bearerAuth, requireAdmin } from '../auth/bearer.middleware';
 import { tokenRoutes } from '../auth/token.routes';
 import { clientAdminRoutes } from '../auth/clients.routes';
@@ -8,6 +9,7 @@ import { auditMiddleware } from '../audit/audit.middleware';
 import type { AuditSink } from '../audit/audit-writer';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { requestContext } from './request-context';
+import { urlGuard } from './url-guard';
 import { sendOutcome, toOutcome } from './errors';
 
 /** What the shell needs beyond the AppContext; built by the composition root (src/compose.ts). */
@@ -17,6 +19,8 @@ export interface ShellDeps {
   audit?: AuditSink;
   /** Dependencies `/readyz` checks (database, Redis). */
   readiness: readonly ReadinessCheck[];
+  /** Failed-authentication limit of `POST /auth/token`; omitted = none. */
+  tokenLimiter?: TokenRateLimiter;
 }
 
 /**
@@ -31,7 +35,7 @@ const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/jso
 
 /**
  * The express application. Mount order (each step sees what the earlier ones set):
- * request id + access log → `/healthz`, `/readyz`, `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir`
+ * request id + access log → URL check (400 for bad percent-encoding or control characters) → `/healthz`, `/readyz`, `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir`
  * → bearer on `/fhir` (not `GET /fhir/metadata`), `/admin` (+ admin rights) and `/hl7v2` → JSON body parsing
  * (MAX_BODY_BYTES) → each capability's routes, in the order given → 404 OperationOutcome → error handler.
  */
@@ -41,11 +45,19 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.set('etag', false);
 
   app.use(requestContext(ctx.logger, ctx.metrics));
+  app.use(urlGuard);
   app.use(healthRoutes(deps.readiness));
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
   });
-  app.use(tokenRoutes(deps.auth, ctx.config.MAX_BODY_BYTES));
+  app.use(
+    tokenRoutes(deps.auth, ctx.config.MAX_BODY_BYTES, {
+      ...(deps.tokenLimiter ? { limiter: deps.tokenLimiter } : {}),
+      ...(deps.audit
+        ? { audit: { sink: deps.audit, clock: ctx.clock, canonicalBase: ctx.config.FHIR_CANONICAL_BASE } }
+        : {}),
+    }),
+  );
 
   if (deps.audit) app.use('/fhir', auditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));
   const bearer = bearerAuth(deps.auth);

@@ -59,12 +59,22 @@ async function load(append) {
     $('more').hidden = !next;
   } catch (e) { $('msg').textContent = String(e); $('msg').className = 'error'; }
 }
+function outcomeHtml(o) {
+  if (!o) return '';
+  const list = (label, xs) => xs.length ? '<li>' + label + ': ' + xs.map(esc).join(', ') + '</li>' : '';
+  return '<h3>Outcome</h3><ul class="outcome">' +
+    o.warnings.map((w) => '<li class="warning">' + esc(w.code) + ': ' + esc(w.text) + '</li>').join('') +
+    (o.encounter ? '<li>Encounter/' + esc(o.encounter.id) + ' version ' + esc(o.encounter.version) + '</li>' : '') +
+    list('Tasks created', o.tasks.created) + list('Tasks changed', o.tasks.changed) + list('Tasks cancelled', o.tasks.cancelled) +
+    '</ul>';
+}
 async function show(id) {
   try {
     const m = await api('/admin/api/hl7/messages/' + encodeURIComponent(id));
     const again = m.status === 'rejected' || m.status === 'error';
     $('one').innerHTML = '<h2>Message ' + esc(m.id) + ' <small class="' + esc(m.status) + '">' + esc(m.status) + '</small></h2>' +
       (m.errorReason ? '<p class="error">' + esc(m.errorCode) + ': ' + esc(m.errorReason) + '</p>' : '') +
+      outcomeHtml(m.outcome) +
       (again ? '<p><button id="again" data-id="' + esc(m.id) + '">Process again</button></p>' : '') +
       '<pre>' + esc(String(m.raw).split(/\\r\\n|\\r|\\n/).join('\\n')) + '</pre>';
   } catch (e) { $('msg').textContent = String(e); }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Db } from '../store/db.port';
 import type { ReprocessResult } from './hl7v2/recover-pending';
+import type { MessageOutcome } from './hl7v2/message-outcome';
 import { HL7_ADMIN_PAGE } from './admin-page';
 
 interface Row {
@@ -17,7 +18,16 @@ interface Row {
   stay_id: string | null;
   ack_code: string | null;
   processed_at: string | Date | null;
+  outcome: MessageOutcome | string | null;
   raw?: string;
+}
+
+const NO_OUTCOME: MessageOutcome = { warnings: [], tasks: { created: [], changed: [], cancelled: [] } };
+
+/** The stored outcome (jsonb: an object on PostgreSQL, possibly text elsewhere); an empty one before the apply. */
+function outcomeOf(v: Row['outcome']): MessageOutcome {
+  if (v === null) return NO_OUTCOME;
+  return typeof v === 'string' ? (JSON.parse(v) as MessageOutcome) : v;
 }
 
 const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
@@ -37,12 +47,13 @@ function toJson(r: Row) {
     stayId: r.stay_id,
     ackCode: r.ack_code,
     processedAt: iso(r.processed_at),
+    outcome: outcomeOf(r.outcome),
     ...(r.raw !== undefined ? { raw: r.raw } : {}),
   };
 }
 
 const COLUMNS =
-  'id, sender, control_id, event, channel, remote, received_at, status, error_code, error_reason, stay_id, ack_code, processed_at';
+  'id, sender, control_id, event, channel, remote, received_at, status, error_code, error_reason, stay_id, ack_code, processed_at, outcome';
 
 /**
  * Admin view of received HL7 v2 messages (the shell requires admin rights on `/admin`):

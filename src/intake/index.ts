@@ -17,6 +17,7 @@ import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import { applyMetrics, intakeMetrics } from './intake-metrics';
+import { localDate } from '../core/calendar';
 
 export interface IntakeServices {
   deps: StayApplierDeps;
@@ -145,7 +146,7 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
   let server: MllpServer | undefined;
   let timer: NodeJS.Timeout | undefined;
   const recover = (olderThanSeconds = RECOVER_EVERY_MS / 1000): Promise<number> =>
-    recoverPending(ctx.db, s.queue, s.profiles, ctx.clock.now().toISOString().slice(0, 10), { olderThanSeconds });
+    recoverPending(ctx.db, s.queue, s.profiles, localDate(ctx.clock.now().getTime()), { olderThanSeconds });
   return {
     name: 'intake',
     process: s.process,
@@ -160,7 +161,7 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
       app.use(hl7Routes(s.process, ctx.config.MAX_BODY_BYTES));
       app.use(
         intakeAdminRoutes(ctx.db, (id) =>
-          reprocessMessage(ctx.db, s.queue, s.profiles, ctx.clock.now().toISOString().slice(0, 10), id),
+          reprocessMessage(ctx.db, s.queue, s.profiles, localDate(ctx.clock.now().getTime()), id),
         ),
       );
     },

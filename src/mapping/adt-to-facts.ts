@@ -1,5 +1,5 @@
 import type { Hl7Message } from '@medplum/core';
-import type { CareKind, Consent, Need, StayFact } from '../core/stay/facts';
+import type { CareKind, Consent, Need, ReadinessCriterion, StayFact } from '../core/stay/facts';
 import { hl7DateToIso, hl7TimeToIso } from './hl7-time';
 import { readAll, readFirst, readPath } from './hl7-read';
 import { selectProfile, type ProfileRow, type SenderProfile } from './profile';
@@ -33,6 +33,14 @@ export interface MessageHeader {
   messageType: string;
 }
 
+/** Something the sender should know that does not stop the message (contract Ingestion 5: ERR severity W). */
+export interface MappingWarning {
+  code: string;
+  text: string;
+  /** e.g. `PV1-3` */
+  path?: string;
+}
+
 export type MappedAdt =
   | { kind: 'ignored'; header: MessageHeader; profile: string; reason: string }
   | {
@@ -42,6 +50,8 @@ export type MappedAdt =
       patient: MappedPatient;
       encounter: MappedEncounter;
       facts: FactDraft[];
+      /** Unknown local values accepted with the safest default. */
+      warnings: MappingWarning[];
     };
 
 /** MSH facts needed before anything else (also for storing a message that fails later). Throws `bad-hl7-structure`. */
@@ -57,12 +67,19 @@ export function readHeader(msg: Hl7Message): MessageHeader {
   return { sender: `${application}/${facility}`, application, facility, controlId, event, messageType };
 }
 
+/**
+ * The hospital (HSA-id) of a message: the first facility path whose value the profile maps or that is an HSA-id.
+ * A facility written as a name (common in PV1-3.4) falls through to the sending hospital (MSH-4, the profile's
+ * default), so a stay always belongs to a hospital its client can see (issue 13 §7).
+ */
 function hospitalOf(msg: Hl7Message, profile: SenderProfile): string {
-  const facility = readFirst(msg, profile.hospital.facilityPaths);
-  const mapped = profile.hospital.byFacility[facility];
-  if (mapped) return mapped;
-  if (/^SE\d{10}-\w+$/.test(facility)) return facility;
-  return profile.hospital.defaultHsaId ?? facility;
+  const values = profile.hospital.facilityPaths.map((p) => readPath(msg, p)).filter((v) => v !== '');
+  for (const v of values) {
+    const mapped = profile.hospital.byFacility[v];
+    if (mapped) return mapped;
+    if (/^SE\d{10}-\w+$/.test(v)) return v;
+  }
+  return profile.hospital.defaultHsaId ?? values.at(-1) ?? '';
 }
 
 function time(msg: Hl7Message, paths: readonly string[], what: string): string | undefined {
@@ -138,6 +155,7 @@ function rowValues(
     });
     return { values, at, path };
   }
+  if (row.type === 'ST') return { values: raw.map((v) => v.trim()).filter((v) => v !== ''), at, path };
   const conv = row.type === 'TS' ? hl7TimeToIso : hl7DateToIso;
   const values = raw.map(
     (v) => conv(v) ?? fail('bad-hl7-structure', path, `${path}: "${v}" is not an HL7 ${row.type}`),
@@ -149,28 +167,63 @@ function contentFacts(msg: Hl7Message, profile: SenderProfile, idBase: string, a
   const out: FactDraft[] = [];
   const by = (t: ProfileRow['target']) =>
     profile.rows.filter((r) => r.target === t).map((r) => rowValues(msg, profile, r));
-  const needs = by('needs').flatMap((r) => r.values) as Need[];
-  const hasNeeds = by('needs').some((r) => r.values.length > 0);
-  if (hasNeeds) {
-    const consent = by('consent').flatMap((r) => r.values)[0] as Consent | undefined;
-    const sip = by('sipNeeded').flatMap((r) => r.values)[0] as boolean | undefined;
+  const first = (t: ProfileRow['target']) => by(t).flatMap((r) => r.values)[0];
+  const needRows = by('needs');
+  const needs = needRows.flatMap((r) => r.values) as Need[];
+  if (needRows.some((r) => r.values.length > 0)) {
+    const consent = first('consent') as Consent | undefined;
+    const sip = first('sipNeeded') as boolean | undefined;
+    // OBX-14 of `behov` is the physician's assessment: the 24 h of a need found later count from it.
+    const assessedAt = needRows.find((r) => r.values.length > 0)?.at;
     out.push({
       id: `${idBase}#needs`,
-      at,
+      at: assessedAt ?? at,
       kind: 'needs-assessed',
       needs: [...new Set(needs)],
       ...(consent ? { consent } : {}),
       ...(sip !== undefined ? { sipNeeded: sip } : {}),
     });
   }
-  const est = by('estimatedDischarge').flatMap((r) => r.values)[0] as string | undefined;
+  const est = first('estimatedDischarge') as string | undefined;
   if (est) out.push({ id: `${idBase}#estimated-discharge`, at, kind: 'estimated-discharge-set', date: est });
-  const ready = by('readyAt').flatMap((r) => r.values)[0] as string | undefined;
+  const criteria = by('readinessCriteria').flatMap((r) => r.values) as ReadinessCriterion[];
+  if (criteria.length > 0) {
+    out.push({ id: `${idBase}#criteria`, at, kind: 'readiness-criteria-met', criteria: [...new Set(criteria)] });
+  }
+  const ready = first('readyAt') as string | undefined;
   if (ready) out.push({ id: `${idBase}#ready`, at: ready, kind: 'ready-for-discharge' });
-  if (by('readyWithdrawn').flatMap((r) => r.values)[0] === true) {
+  if (first('readyWithdrawn') === true) {
     out.push({ id: `${idBase}#ready-withdrawn`, at, kind: 'ready-withdrawn' });
   }
+  const lpt = first('compulsoryOutpatientCare');
+  if (typeof lpt === 'boolean') {
+    out.push({ id: `${idBase}#lpt-7a`, at, kind: 'compulsory-outpatient-care', planned: lpt });
+  }
   return out;
+}
+
+/** Routing values from content rows (outpatient unit, placing municipality), merged into the patient's routing. */
+function contentRouting(msg: Hl7Message, profile: SenderProfile): MappedPatient['routing'] {
+  const by = (t: ProfileRow['target']) =>
+    profile.rows.filter((r) => r.target === t).flatMap((r) => rowValues(msg, profile, r).values)[0];
+  const unit = by('outpatientUnit');
+  const placing = by('placingMunicipality');
+  if (typeof placing === 'string' && !/^\d{4}$/.test(placing)) {
+    fail('bad-request', 'OBX-5 (placerande-kommun)', `placing municipality "${placing}" is not a four-digit kommunkod`);
+  }
+  return {
+    ...(typeof unit === 'string' ? { outpatientUnit: unit } : {}),
+    ...(typeof placing === 'string' ? { placingMunicipality: placing } : {}),
+  };
+}
+
+/** Death: PID-29 with PID-30 `Y`, or a discharge disposition (PV1-36) meaning expired (`20`). */
+function deathTime(msg: Hl7Message, profile: SenderProfile, fallback: string): string | undefined {
+  const f = profile.fields;
+  const indicator = readFirst(msg, f.deathIndicator).toUpperCase();
+  const expired = profile.expiredDispositions.includes(readFirst(msg, f.dischargeDisposition));
+  if (indicator !== 'Y' && !expired) return undefined;
+  return time(msg, f.deathTime, 'date/time of death') ?? fallback;
 }
 
 export interface MapOptions {
@@ -203,14 +256,21 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
       reason: `${header.event} for patient class "${encounter.patientClass}" (not inpatient)`,
     };
   }
+  const warnings: MappingWarning[] = [];
   if (
     encounter.ward &&
     Object.keys(profile.wards).length > 0 &&
     !profile.wards[encounter.ward] &&
     ['admitted', 'transferred', 'patient-updated'].includes(r.fact)
   ) {
-    fail('unknown-ward', 'PV1-3', `ward ${encounter.ward} is not in the ward list of sender profile ${profile.id}`);
+    // An unknown local code never blocks a legally due notification (contract Ingestion 5): accept and warn.
+    warnings.push({
+      code: 'unknown-ward',
+      path: 'PV1-3',
+      text: `ward ${encounter.ward} is not in the ward list of sender profile ${profile.id}; the stay is kept at the hospital`,
+    });
   }
+  patient.routing = { ...patient.routing, ...contentRouting(msg, profile) };
   const idBase = `hl7:${header.sender}:${header.controlId}`;
   const eventAt =
     time(msg, profile.fields.eventTime, 'event time') ??
@@ -241,9 +301,12 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
         ...(encounter.ward ? { ward: encounter.ward } : {}),
       });
       break;
-    case 'discharged':
-      facts.push({ id, at: time(msg, profile.fields.dischargeTime, 'discharge time') ?? eventAt, kind: 'discharged' });
+    case 'discharged': {
+      const at = time(msg, profile.fields.dischargeTime, 'discharge time') ?? eventAt;
+      // A discharge because the patient died is a death, not a discharge to the municipality's care.
+      if (deathTime(msg, profile, at) === undefined) facts.push({ id, at, kind: 'discharged' });
       break;
+    }
     case 'patient-updated':
       facts.push({ id, at: eventAt, kind: 'patient-updated', patient: patient.routing });
       break;
@@ -258,5 +321,10 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
   }
   if (r.content)
     facts.push(...contentFacts(msg, profile, idBase, facts[0]?.kind === 'admitted' ? facts[0].at : eventAt));
-  return { kind: 'stay', header, profile: profile.id, patient, encounter, facts };
+  const diedAt = r.fact === 'admission-cancelled' ? undefined : deathTime(msg, profile, eventAt);
+  if (diedAt !== undefined) facts.push({ id: `${idBase}#died`, at: diedAt, kind: 'died' });
+  // The hospital's send time (MSH-7, else the event time): when the duties this message meets were met.
+  const sentAt = time(msg, ['MSH-7'], 'message time') ?? eventAt;
+  for (const f of facts) f.sentAt = sentAt;
+  return { kind: 'stay', header, profile: profile.id, patient, encounter, facts, warnings };
 }

@@ -42,6 +42,14 @@ export const ROW_TARGETS = [
   'readyAt',
   'readyWithdrawn',
   'estimatedDischarge',
+  /** Readiness criteria that now hold (contract Ingestion 4, seed 001 §3), coded, repeatable. */
+  'readinessCriteria',
+  /** Compulsory outpatient psychiatric care planned (LPT 7 a §), coded yes/no. */
+  'compulsoryOutpatientCare',
+  /** HSA-id of a psychiatric or specialist outpatient unit (region-funded unit besides/instead of the vårdcentral). */
+  'outpatientUnit',
+  /** Kommunkod of the municipality that placed the person elsewhere. */
+  'placingMunicipality',
 ] as const;
 export type RowTarget = (typeof ROW_TARGETS)[number];
 
@@ -53,8 +61,8 @@ const row = z
     obx: z.object({ code: z.string(), system: z.string().optional() }).optional(),
     /** Or a field anywhere in the message (e.g. a Z-segment or PV2-9). */
     field: fieldPath.optional(),
-    /** How to read the value: a coded value (through `codeMap`), a time stamp, a date. */
-    type: z.enum(['code', 'TS', 'DT']),
+    /** How to read the value: a coded value (through `codeMap`), a time stamp, a date, a plain string. */
+    type: z.enum(['code', 'TS', 'DT', 'ST']),
     /** Name of a code map in `codeMaps` (for `type: code`). */
     codeMap: z.string().optional(),
     description: z.string().optional(),
@@ -100,7 +108,14 @@ export const profileSchema = z.object({
     birthDate: paths,
     gender: z.array(fieldPath).default([]),
     hospitalService: z.array(fieldPath).default([]),
+    /** Date/time of death (PID-29) and the death indicator (PID-30, `Y`). */
+    deathTime: z.array(fieldPath).default(['PID-29']),
+    deathIndicator: z.array(fieldPath).default(['PID-30']),
+    /** Discharge disposition (PV1-36); a value in `expiredDispositions` means the patient died. */
+    dischargeDisposition: z.array(fieldPath).default(['PV1-36']),
   }),
+  /** PV1-36 values that mean the patient died (HL7 table 0112: `20` expired). */
+  expiredDispositions: z.array(z.string()).default(['20']),
   /** Hospital service (PV1-10) codes that mean psychiatric care; everything else is somatic. */
   psychiatricServices: z.array(z.string()).default([]),
   /** Protected identity: a field whose value maps to an HL7 Sweden security label code. */
@@ -112,7 +127,7 @@ export const profileSchema = z.object({
       }),
     )
     .default([]),
-  /** Known ward codes (PV1-3.1) with names; an empty object accepts any ward. */
+  /** Known ward codes (PV1-3.1) with names; a ward not listed is accepted with a warning (contract Ingestion 5). */
   wards: z.record(z.string(), z.object({ name: z.string(), hsaId: z.string().optional() })).default({}),
   events: z.record(z.string().regex(/^A\d{2}$/), eventRule),
   rows: z.array(row),

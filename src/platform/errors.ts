@@ -11,8 +11,9 @@ export const ERROR_CODES = {
   // 401 / 403
   unauthenticated: 401,
   forbidden: 403,
-  // 404 / 410
+  // 404 / 405 / 410
   'not-found': 404,
+  'method-not-allowed': 405,
   gone: 410,
   // 409 / 412
   conflict: 409,

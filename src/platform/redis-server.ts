@@ -30,9 +30,34 @@ export interface LocalRedis {
 }
 
 /**
- * Starts a private `redis-server` child on a free loopback port. `hz 100` makes delayed jobs fire within
- * ~15 ms of their time (stack notes). With `dataDir` it keeps an append-only file there (durable across
- * restarts of `npm start`); without, it keeps nothing (tests).
+ * The watchdog `startLocalRedis` runs redis-server under (`node -e`, so it needs no file of its own in `dist/`).
+ * It holds the read end of a pipe from the gateway: when the gateway exits in any way (SIGINT, SIGTERM, a crash,
+ * a failed start, even SIGKILL) the kernel closes that pipe and the watchdog stops redis-server and exits, so
+ * the child never outlives the gateway. SIGINT is ignored (own process group: a Ctrl-C reaches the gateway, which
+ * drains first); SIGTERM stops redis-server. Its output is redis-server's.
+ */
+const WATCHDOG = `
+const { spawn } = require('node:child_process');
+const redis = spawn('redis-server', process.argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+const end = () => {
+  if (redis.exitCode !== null || redis.signalCode !== null) return;
+  redis.kill('SIGTERM');
+  setTimeout(() => redis.kill('SIGKILL'), 5000).unref();
+};
+process.stdin.on('end', end);
+process.stdin.on('error', end);
+process.stdin.resume();
+process.on('SIGTERM', end);
+process.on('SIGINT', () => undefined);
+redis.on('exit', (code) => process.exit(code ?? 0));
+redis.on('error', (err) => { console.log('redis-server failed to start: ' + err.message); process.exit(1); });
+`;
+
+/**
+ * Starts a private `redis-server` child on a free loopback port, under a watchdog that stops it when this
+ * process ends (see WATCHDOG). `hz 100` makes delayed jobs fire within ~15 ms of their time (stack notes).
+ * With `dataDir` it keeps an append-only file there (durable across restarts of `npm start`); without, it keeps
+ * nothing (tests).
  */
 export async function startLocalRedis(
   opts: {
@@ -52,20 +77,31 @@ export async function startLocalRedis(
   } else {
     args.push('--save', '', '--appendonly', 'no');
   }
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('Ready to accept connections')) {
-        child.stdout?.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-400)}`)));
-    setTimeout(() => reject(new Error(`redis-server did not start: ${out.slice(-400)}`)), 10_000).unref();
+  const child = spawn(process.execPath, ['-e', WATCHDOG, '--', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
+  // The pipe must not keep this process alive; it closes when the process ends.
+  (child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
+  child.stdin?.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const onData = (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('Ready to accept connections')) {
+          child.stdout?.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${lastLine(out)}`)));
+      setTimeout(() => reject(new Error(`redis-server did not start within 10 s: ${lastLine(out)}`)), 10_000).unref();
+    });
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
   child.stdout?.resume();
   child.stderr?.resume();
   return {
@@ -73,7 +109,7 @@ export async function startLocalRedis(
     port,
     child,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
@@ -82,3 +118,5 @@ export async function startLocalRedis(
     },
   };
 }
+
+const lastLine = (out: string): string => out.trim().split('\n').pop()?.slice(-300) ?? '';

@@ -1,3 +1,5 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { ownerChangeIssues } from '../fhir/task-owner-change';
 import { GatewayError } from '../platform/errors';
 import type { AccessScope } from './repository.port';
 
@@ -105,11 +107,50 @@ function collaborationRules(alias: string, params: SqlParams, org: string, resou
   return out;
 }
 
-/** Writes to the directory are for the gateway and admins only. */
+
+/**
+ * The audit trail is append-only for everyone, admins included: only the gateway itself creates these, and
+ * nobody (the gateway neither) updates or deletes them.
+ */
+export const APPEND_ONLY_TYPES: readonly string[] = ['AuditEvent'];
+
+function appendOnly(resourceType: string, what: string): GatewayError {
+  return new GatewayError(
+    'method-not-allowed',
+    `${resourceType} is append-only: the gateway writes it, nobody ${what} it (not admins either)`,
+  );
+}
+
+/** 405 for a change or deletion of an append-only resource (`exists`: the resource is there already). */
+export function assertMayChange(resourceType: string, exists: boolean, action: 'update' | 'delete'): void {
+  if (APPEND_ONLY_TYPES.includes(resourceType) && (exists || action === 'delete'))
+    throw appendOnly(resourceType, action === 'delete' ? 'deletes' : 'changes');
+}
+
+/** Writes to the directory are for the gateway and admins only; append-only types for the gateway only. */
 export function assertMayWriteType(scope: AccessScope | undefined, resourceType: string): void {
+  if (scope && scope.system !== true && APPEND_ONLY_TYPES.includes(resourceType))
+    throw appendOnly(resourceType, 'else creates, changes or deletes');
   if (!isUnrestricted(scope) && DIRECTORY_TYPES.includes(resourceType))
     throw new GatewayError(
       'forbidden',
       `${resourceType} is part of the shared directory: only integration admins may change it`,
+    );
+}
+
+/**
+ * A tenant that owns a Task (and did not request it) may change only what `ownerChangeIssues` allows: 403 naming
+ * each element otherwise. Requesters, the gateway and admins are not limited here.
+ */
+export function assertOwnerMayChange(before: Resource, after: Resource, scope: AccessScope | undefined): void {
+  if (isUnrestricted(scope) || before.resourceType !== 'Task' || after.resourceType !== 'Task') return;
+  const org = scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
+  if (!org || before.owner?.reference !== org || before.requester?.reference === org) return;
+  const issues = ownerChangeIssues(before, after);
+  if (issues.length > 0)
+    throw new GatewayError(
+      'forbidden',
+      `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output: ${issues.map((i) => i.path).join(', ')} refused`,
+      issues,
     );
 }

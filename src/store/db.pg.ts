@@ -30,7 +30,13 @@ class PgTx implements Db {
 export function openPostgres(url: string, opts: { max?: number } = {}): ClosableDb {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20 });
   pool.on('error', () => {
-    /* idle client errors surface on the next query */
+    /* an idle client's lost connection: the pool drops it; the next query opens a new one */
+  });
+  // Every client keeps a listener for its whole life: a lost connection (57P01 on a PostgreSQL restart) is
+  // emitted as an 'error' event whenever no query is running, and pg-pool listens only while a client is idle or
+  // inside pool.query. The error reaches the caller through its next query; the pool drops the broken client.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
   });
   return {
     kind: 'postgres',
@@ -40,16 +46,23 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Closable
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: without this one, a connection lost mid-transaction
+      // (57P01 when PostgreSQL restarts or fails over) is an unhandled 'error' event that ends the process.
+      // The transaction fails instead (its next statement rejects) and the broken client is discarded.
+      let lost: Error | undefined;
+      const onError = (err: Error) => (lost ??= err);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const out = await fn(new PgTx(client));
         await client.query('COMMIT');
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),

@@ -19,7 +19,7 @@ export async function readHistory(
   type: string,
   id: string | undefined,
   search: SearchParams,
-): Promise<HistoryEntry[]> {
+): Promise<(HistoryEntry & { writerOrgs: string[] })[]> {
   for (const k of Object.keys(search))
     if (!HISTORY_PARAMS.has(k))
       throw new GatewayError('bad-request', `History does not support the parameter '${k}' (use _count, _since)`);
@@ -45,9 +45,10 @@ export async function readHistory(
     last_updated: Date | string;
     method: string;
     content: string | null;
+    writer_orgs: string[];
   }>(
     // replaced versions from the history, the current one from fhir_resource
-    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content
+    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content, r.writer_orgs
      FROM (SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource_history
            UNION ALL
            SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource) h
@@ -56,12 +57,14 @@ export async function readHistory(
     params.values,
   );
   return r.rows.map((row) => {
-    const entry: HistoryEntry = {
+    const entry: HistoryEntry & { writerOrgs: string[] } = {
       resourceType: type,
       id: row.id,
       versionId: String(row.version_id),
       lastUpdated: new Date(row.last_updated).toISOString(),
       method: row.method as HistoryEntry['method'],
+      // the organisations that wrote any version (for the protected-identity rule of forScope)
+      writerOrgs: row.writer_orgs,
     };
     if (row.content) entry.resource = JSON.parse(row.content) as Resource;
     return entry;

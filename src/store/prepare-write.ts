@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
+import { assertMayChange, assertOwnerMayChange } from './access-sql';
 import { notFound } from './read-sql';
 import type { AccessScope, ResourceChange, WriteOptions } from './repository.port';
 import { forScope, parseVersion, sameContent } from './resource-util';
@@ -28,6 +29,7 @@ export function prepareWrite<T extends Resource>(
 ): PreparedWrite<T> {
   const type = resource.resourceType;
   if (cur && !cur.visible) throw notFound(type, id);
+  assertMayChange(type, !!cur, 'update');
   if (opts.ifMatch !== undefined) {
     const want = parseVersion(opts.ifMatch);
     if (!cur || cur.deleted || String(cur.version_id) !== want)
@@ -37,14 +39,19 @@ export function prepareWrite<T extends Resource>(
       );
   }
   const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
+  if (before) assertOwnerMayChange(before, { ...resource, id }, at.scope);
   if (before && sameContent(before, { ...resource, id }))
-    return { resource: forScope(before, at.scope), created: false };
+    return { resource: forScope(before, at.scope, cur?.writer_orgs), created: false };
   const version = (cur?.version_id ?? 0) + 1;
   const lastUpdated = at.now.toISOString();
   const stored = { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated } } as T;
   const action = before ? 'update' : 'create';
   return {
-    resource: forScope(stored, at.scope),
+    // the writer's organisation holds the record from now on (write-sql adds it to writer_orgs)
+    resource: forScope(stored, at.scope, [
+      ...(cur?.writer_orgs ?? []),
+      ...(opts.authorOrganization ? [opts.authorOrganization] : []),
+    ]),
     created: !before,
     write: {
       type,

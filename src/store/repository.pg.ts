@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { systemClock, type Clock } from '../platform/clock';
-import { assertMayWriteType } from './access-sql';
+import { assertMayChange, assertMayWriteType } from './access-sql';
 import type { Db } from './db.port';
 import type {
   AccessScope,
@@ -233,6 +233,7 @@ export class PgRepository implements FhirRepository {
   async delete(resourceType: string, id: string, opts: WriteOptions = {}): Promise<void> {
     assertSupportedType(resourceType);
     assertMayWriteType(this.scope, resourceType);
+    assertMayChange(resourceType, true, 'delete');
     await this.inTx(async (repo, tx) => {
       const cur = await lockCurrent(tx, resourceType, id, this.scope);
       if (!cur || !cur.visible) throw notFound(resourceType, id);
@@ -277,8 +278,9 @@ export class PgRepository implements FhirRepository {
     return historyOf(this.db, this.scope, resourceType, id, params);
   }
 
-  visible<T extends Resource>(resource: T): T {
-    return forScope(resource, this.scope);
+  /** `resource` as this repository's scope may see it (`writerOrgs`: from its row, see `forScope`). */
+  visible<T extends Resource>(resource: T, writerOrgs?: readonly string[]): T {
+    return forScope(resource, this.scope, writerOrgs);
   }
 
   async processBundle(bundle: Bundle, opts: WriteOptions = {}): Promise<Bundle> {

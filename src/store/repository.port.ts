@@ -12,6 +12,11 @@ export interface AccessScope {
   /** `Organization/<id>` of the client's tenant. */
   organization?: string;
   role?: 'hospital' | 'municipality' | 'primary-care' | 'admin';
+  /**
+   * An admin's explicit right to see a protected identity in full (address, telecom, contact). Without it an
+   * admin sees such a Patient as a recipient does (docs/security.md, "Protected identity").
+   */
+  protectedIdentity?: boolean;
 }
 
 export type SearchParams = Record<string, string | string[] | undefined>;

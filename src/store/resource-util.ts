@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { protectIdentity } from '../fhir/protected-identity';
 import { GatewayError } from '../platform/errors';
 import { parseReference } from './index-rows';
 import type { AccessScope } from './repository.port';
@@ -84,9 +85,34 @@ export function sameContent(a: Resource, b: Resource): boolean {
   return sameFields(ra.meta as Record<string, unknown>, rb.meta as Record<string, unknown>, SERVER_META);
 }
 
-/** Removes the Subscription secret for every scope but the gateway's own. */
-export function forScope<T extends Resource>(r: T, scope: AccessScope | undefined): T {
-  if (r.resourceType !== 'Subscription' || !scope || scope.system === true) return r;
+/**
+ * Whether `scope` sees a protected identity in full: the gateway itself, an admin with the explicit right
+ * (`protectedIdentity`), and the hospital that holds the record (its organisation wrote the resource:
+ * `writerOrgs`). Everyone else is a recipient.
+ */
+export function seesProtectedIdentity(
+  scope: AccessScope | undefined,
+  writerOrgs: readonly string[] | undefined,
+): boolean {
+  if (!scope || scope.system === true) return true;
+  if (scope.role === 'admin') return scope.protectedIdentity === true;
+  return scope.role === 'hospital' && !!scope.organization && (writerOrgs ?? []).includes(scope.organization);
+}
+
+/**
+ * The resource as `scope` may see it; every read path of the store (read, vread, search and `_include`,
+ * history, conditional matches, Bundle entries, the answers to writes) and delivery goes through here:
+ * the Subscription secret only for the gateway itself, and a protected identity only for those
+ * `seesProtectedIdentity` names (`writerOrgs`: the organisations that wrote the resource, from its row).
+ */
+export function forScope<T extends Resource>(r: T, scope: AccessScope | undefined, writerOrgs?: readonly string[]): T {
+  if (!scope || scope.system === true) return r;
+  return withoutSecret(seesProtectedIdentity(scope, writerOrgs) ? r : protectIdentity(r));
+}
+
+/** Removes the Subscription secret. */
+function withoutSecret<T extends Resource>(r: T): T {
+  if (r.resourceType !== 'Subscription') return r;
   const ext = (r as { extension?: { url?: string }[] }).extension;
   if (!ext?.some((e) => e.url === SUBSCRIPTION_SECRET_URL)) return r;
   const kept = ext.filter((e) => e.url !== SUBSCRIPTION_SECRET_URL);

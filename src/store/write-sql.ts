@@ -13,6 +13,8 @@ export interface CurrentRow {
   deleted: boolean;
   content: string | null;
   visible: boolean;
+  /** The organisations that wrote any version (who holds the record: see `forScope`). */
+  writer_orgs?: string[];
 }
 
 /** Reads and row-locks the current version (concurrent writers of one resource queue here). */
@@ -27,7 +29,7 @@ export async function lockCurrent(
   const i = params.add(id);
   const visible = accessPredicate(scope, 'r', params, type, { perRow: true }) ?? 'true';
   const r = await tx.query<CurrentRow>(
-    `SELECT r.version_id, r.deleted, r.content, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
+    `SELECT r.version_id, r.deleted, r.content, r.writer_orgs, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
     params.values,
   );
   return r.rows[0];

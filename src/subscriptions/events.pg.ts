@@ -172,7 +172,9 @@ export interface AttemptLog {
  * Closes an event (`delivered` or `skipped`) and releases the next waiting event of its chain, which is
  * returned to be enqueued after commit. With `log`, the attempt is logged in the same statement, and a
  * delivery also clears the subscription's failure state (counter reset, `last_sent_at` for heartbeats; a
- * clean row written less than a second ago is left alone so parallel deliveries do not queue on its lock).
+ * clean row written less than a second ago is left alone so parallel deliveries do not queue on its lock, and a
+ * row another transaction holds is skipped: waiting for it while holding the chain lock could deadlock, see
+ * migration 044).
  * After the chain lock this is one statement: the release looks past the event being closed.
  */
 export async function completeEvent(
@@ -195,9 +197,11 @@ export async function completeEvent(
         WHERE $6::text IS NOT NULL),
      reg AS (
        UPDATE subscription_registry SET consecutive_failures = 0, last_sent_at = now(), last_error = NULL
-        WHERE id = $1 AND $3::text = 'delivered' AND $6::text IS NOT NULL
-          AND (consecutive_failures <> 0 OR last_error IS NOT NULL OR last_sent_at IS NULL
-               OR last_sent_at < now() - interval '1 second')),
+        WHERE id IN (SELECT r.id FROM subscription_registry r
+                      WHERE r.id = $1 AND $3::text = 'delivered' AND $6::text IS NOT NULL
+                        AND (r.consecutive_failures <> 0 OR r.last_error IS NOT NULL OR r.last_sent_at IS NULL
+                             OR r.last_sent_at < now() - interval '1 second')
+                      FOR UPDATE SKIP LOCKED)),
      nxt AS (
        SELECT event_number, status FROM subscription_event
         WHERE subscription_id = $1 AND order_key = $5 AND event_number <> $2
@@ -290,16 +294,23 @@ export async function releaseUnblocked(db: Db): Promise<EventRef[]> {
 
 /**
  * Queued events older than `graceMs` (their jobs may have vanished with Redis), except those still claimed by
- * the process that recorded them (being delivered there without a job).
+ * the process that recorded them (being delivered there without a job). In key order, after `after` (a page's
+ * last event), so a caller can page through all of them.
  */
-export async function listQueued(db: Db, graceMs: number, limit = 2000): Promise<EventRef[]> {
+export async function listQueued(
+  db: Db,
+  graceMs: number,
+  limit = 2000,
+  after?: Pick<EventRef, 'subscriptionId' | 'eventNumber'>,
+): Promise<EventRef[]> {
   const { rows } = await db.query<{ subscription_id: string; event_number: number; generation: number }>(
     `SELECT e.subscription_id, e.event_number, e.generation FROM subscription_event e
        JOIN subscription_registry s ON s.id = e.subscription_id AND s.status IN ('active', 'error')
       WHERE e.status = 'queued' AND e.created_at < now() - ($1::int * interval '1 millisecond')
         AND (e.claimed_until IS NULL OR e.claimed_until < now())
-      ORDER BY e.created_at LIMIT $2`,
-    [graceMs, limit],
+        AND ($3::text IS NULL OR (e.subscription_id, e.event_number) > ($3::text, $4::bigint))
+      ORDER BY e.subscription_id, e.event_number LIMIT $2`,
+    [graceMs, limit, after?.subscriptionId ?? null, after?.eventNumber ?? 0],
   );
   return rows.map((r) => ({
     subscriptionId: r.subscription_id,

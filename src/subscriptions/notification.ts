@@ -8,6 +8,7 @@ import type {
   ParametersParameter,
   Resource,
 } from '@medplum/fhirtypes';
+import { protectIdentity } from '../fhir/protected-identity';
 import { EXT } from './topics';
 import type { SubscriptionSpec } from './subscription-model';
 
@@ -35,20 +36,6 @@ export interface NotificationInput {
 }
 
 const SVU_TASK_SYSTEM = 'https://svu-gateway.dev/fhir/CodeSystem/svu-task';
-const PROTECTED = new Set(['skyddadFolkbokforing', 'sekretessmarkering']);
-const SE_SECURITY = 'http://hl7.se/fhir/ig/base/CodeSystem/SecurityLabel';
-
-/** Patients with protected identity never leave with address or contact details (contract, Security). */
-export function protectIdentity<T extends Resource>(resource: T): T {
-  if (resource.resourceType !== 'Patient') return resource;
-  const labels = resource.meta?.security ?? [];
-  if (!labels.some((c) => PROTECTED.has(c.code ?? '') && (!c.system || c.system === SE_SECURITY))) return resource;
-  const copy = { ...resource } as Record<string, unknown>;
-  delete copy.address;
-  delete copy.telecom;
-  delete copy.contact;
-  return copy as unknown as T;
-}
 
 /** The SubscriptionStatus (Backport IG, R4: a Parameters resource) that opens every notification. */
 export function statusParameters(input: NotificationInput): Parameters {
@@ -86,7 +73,7 @@ function focusEntries(input: NotificationInput): BundleEntry[] {
       },
       response: { status: e.action === 'create' ? '201' : '200' },
     };
-    if (input.spec.payload === 'full-resource' && e.resource) entry.resource = protectIdentity(e.resource);
+    if (input.spec.payload === 'full-resource' && e.resource) entry.resource = protectIdentity(e.resource); // every payload, whoever subscribes (it leaves the gateway)
     return entry;
   });
 }

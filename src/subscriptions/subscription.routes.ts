@@ -97,7 +97,9 @@ export function subscriptionRoutes(d: SubscriptionRoutesDeps): Router {
           const type = e.focusType as Resource['resourceType'];
           const now = await readAs(d.repos, d.db, auth.access, type, e.focusId);
           if (!now) continue; // the caller may not read it (any more)
-          resource = (await readAs(d.repos, d.db, auth.access, type, e.focusId, e.focusVersion)) ?? now;
+          // the same scope check as a direct read: without read scope on the focus type, the event is id-only
+          if (hasScope(auth.scopes, type, 'r'))
+            resource = (await readAs(d.repos, d.db, auth.access, type, e.focusId, e.focusVersion)) ?? now;
         }
         events.push({
           eventNumber: e.eventNumber,

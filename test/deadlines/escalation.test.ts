@@ -96,7 +96,10 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     await waitFor(async () => (await firedSteps(db, t.id!)).includes('escalation'), 15_000, 'escalation');
     const escalated = await readTask(t.id!);
     expect(escalated.businessStatus?.coding?.[0]?.code).toBe('escalated');
-    expect(escalated.note?.at(-1)?.text).toContain(orgs.head);
+    // Texts a person reads name organisations, not references (issue 16 item 6).
+    expect(escalated.note?.at(-1)?.text).toContain('Socialförvaltningen');
+    expect(escalated.note?.at(-1)?.text).toContain('Hemtjänst Västerås');
+    expect(escalated.note?.at(-1)?.text).not.toContain('Organization/');
     expect((await stepStates(db, t.id!)).escalation?.outcome?.recipients).toEqual([orgs.head]);
     expect(await deviations(t.id!)).toHaveLength(0);
 
@@ -105,6 +108,8 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     const devs = await deviations(t.id!);
     expect(devs.map((d) => d.owner?.reference).sort()).toEqual([orgs.hospital, orgs.municipality].sort());
     expect(devs.every((d) => d.requester?.reference === orgs.municipality)).toBe(true);
+    expect(devs[0]?.description).toContain('ansvarig Hemtjänst Västerås');
+    expect(devs[0]?.description).not.toContain('Organization/');
 
     // Every step fired exactly once, and the outbox carries the Task updates for the subscriptions.
     expect(h.fired.filter((f) => f.result === 'fired')).toHaveLength(4);

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../../src/platform/clock';
 import { generateSigningKey } from '../../src/auth/signing-key';
 import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb } from '../support/db';
-import { testRedisUrl } from '../support/redis';
+import { testRedisUrl, uniquePrefix } from '../support/redis';
 
 export const TEST_BASE_URL = 'http://gateway.test';
 
@@ -32,7 +32,13 @@ export async function openShell(
   } = {},
 ): Promise<Shell> {
   const db = await openTestDb(opts.kind ?? 'pglite');
-  const config = loadConfig({ NODE_ENV: 'test', PUBLIC_BASE_URL: TEST_BASE_URL, ...opts.env });
+  // a unique key prefix per shell: its queues and rate-limit counters are its own on the shared test Redis
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PUBLIC_BASE_URL: TEST_BASE_URL,
+    QUEUE_PREFIX: uniquePrefix(),
+    ...opts.env,
+  });
   const ctx: AppContext = {
     config,
     db,

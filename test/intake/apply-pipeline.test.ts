@@ -85,7 +85,7 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
         if (ids.includes(flaky) && flakyCalls++ < 2)
           throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
         await tx.query('SELECT 1');
-        return ids.map((id) => `stay-${id}`);
+        return ids.map((id) => ({ stayId: `stay-${id}` }));
       },
       onApplied: (job, outcome) => applied.push({ id: job.id, outcome }),
     });
@@ -119,7 +119,7 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
       lanes: 1,
       batch: 10,
       backlog: 100,
-      apply: async (_tx, batch) => batch.map(() => 'x'),
+      apply: async (_tx, batch) => batch.map(() => ({ stayId: 'x' })),
       onApplied: (_job, outcome) => seen.push(outcome),
     });
     const stopping = late.stop();
@@ -142,7 +142,7 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
         backlog: 100,
         apply: async (_tx, jobs) => {
           batches.push(jobs.length);
-          return jobs.map(() => 'x');
+          return jobs.map(() => ({ stayId: 'x' }));
         },
         onApplied: (_job, outcome) => seen.push(outcome),
       });
@@ -192,7 +192,7 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
       backlog: 2,
       apply: async (_tx, batch) => {
         await gate;
-        return batch.map(() => 'x');
+        return batch.map(() => ({ stayId: 'x' }));
       },
     });
     const m = mapped(adt({ event: 'A01', visit: 'BP-1' }));

@@ -5,7 +5,7 @@ import { intakeHooks } from '../../src/intake';
 import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { testDatabases } from '../support/db';
-import { codeOf, intakeHarness, type IntakeHarness } from './harness';
+import { codeOf, dutyTask, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 const bundle = (): Bundle =>
   JSON.parse(readFileSync(new URL('../fixtures/fhir/admission-bundle.json', import.meta.url), 'utf8')) as Bundle;
@@ -32,9 +32,13 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
     expect(out.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '201 Created']);
     enc = (await h.repo.search<Encounter>('Encounter', { identifier: 'urn:oid:1.2.752.129.2.1.2.1|FHIR-VS-2026-0001' }))
       .resources[0] as Encounter;
-    const notice = (await tasks()).find((t) => codeOf(t) === 'inskrivningsmeddelande');
-    expect(notice?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
-    expect(Date.parse(notice?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
+    const all = await tasks();
+    expect(receiverTask(all, 'inskrivningsmeddelande')?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
+    expect(receiverTask(all, 'inskrivningsmeddelande')?.for?.identifier?.system).toBe(
+      'http://electronichealth.se/identifier/personnummer',
+    );
+    const duty = dutyTask(all, 'inskrivningsmeddelande');
+    expect(Date.parse(duty?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
   });
 
   it('when the same Bundle arrives again, then nothing changes', async () => {
@@ -57,7 +61,7 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
   it('when the discharge is taken back (finished → in-progress), then the discharge notice is withdrawn', async () => {
     const cur = await api.read<Encounter>('Encounter', enc.id ?? '');
     await api.update<Encounter>({ ...cur, status: 'in-progress', period: { start: cur.period?.start } }, EHR);
-    const discharge = (await tasks()).find((t) => codeOf(t) === 'utskrivningsmeddelande');
+    const discharge = receiverTask(await tasks(), 'utskrivningsmeddelande');
     expect(discharge?.status).toBe('cancelled');
   });
 
@@ -80,7 +84,7 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
     const cur = await api.read<Encounter>('Encounter', enc.id ?? '');
     await api.update<Encounter>({ ...cur, status: 'entered-in-error' }, EHR);
     const all = await tasks();
-    expect(all.find((t) => codeOf(t) === 'inskrivningsmeddelande')?.status).toBe('cancelled');
+    expect(receiverTask(all, 'inskrivningsmeddelande')?.status).toBe('cancelled');
     expect(all.filter((t) => codeOf(t) === 'makulering').length).toBeGreaterThan(0);
   });
 

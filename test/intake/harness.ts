@@ -90,3 +90,11 @@ export async function intakeHarness(
 
 export const ackCode = (ack: Hl7Message): string => ack.getSegment('MSA')?.getField(1)?.toString() ?? '';
 export const codeOf = (t: Task): string => t.code?.coding?.[0]?.code ?? '';
+/** A hospital duty Task (task key `ansvar:…`): the hospital's own deadline for a message it must send. */
+export const isDuty = (t: Task): boolean => t.identifier?.some((i) => i.value?.includes('|ansvar:')) ?? false;
+/** The receiver's Task of a code (not the hospital's duty of the same code). */
+export const receiverTask = (tasks: readonly Task[], code: string): Task | undefined =>
+  tasks.find((t) => codeOf(t) === code && !isDuty(t));
+/** The hospital's duty Task of a code. */
+export const dutyTask = (tasks: readonly Task[], code: string): Task | undefined =>
+  tasks.find((t) => codeOf(t) === code && isDuty(t));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { ackCode, codeOf, intakeHarness, type IntakeHarness } from './harness';
+import { ackCode, codeOf, dutyTask, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 
@@ -44,10 +44,15 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     });
     expect(patient.address?.[0]?.district).toBe('1980');
     const tasks = await h.tasks(stayId('V-100'));
-    const notice = tasks.find((t) => codeOf(t) === 'inskrivningsmeddelande');
+    const notice = receiverTask(tasks, 'inskrivningsmeddelande');
     expect(notice?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
     expect(notice?.status).toBe('requested');
-    expect(Date.parse(notice?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
+    // The 24 h are the hospital's: its duty Task, met at the A01's send time (MSH-7).
+    const duty = dutyTask(tasks, 'inskrivningsmeddelande');
+    expect(duty?.owner?.reference).toBe(`Organization/${h.hospital.id}`);
+    expect(duty?.status).toBe('completed');
+    expect(Date.parse(duty?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
+    expect(notice?.basedOn?.[0]?.reference).toBe(`Task/${duty?.id ?? ''}`);
   });
 
   it('when A03 follows, then an utskrivningsmeddelande Task exists and the Encounter is finished', async () => {
@@ -67,7 +72,7 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     const ack = await h.send(adt({ event: 'A11', visit: 'V-102', evnTime: '20260115120000' }));
     expect(ackCode(ack)).toBe('AA');
     const tasks = await h.tasks(stayId('V-102'));
-    const notice = tasks.find((t) => codeOf(t) === 'inskrivningsmeddelande');
+    const notice = receiverTask(tasks, 'inskrivningsmeddelande');
     expect(notice?.status).toBe('cancelled');
     const mak = tasks.filter((t) => codeOf(t) === 'makulering');
     expect(mak.length).toBeGreaterThan(0);
@@ -131,12 +136,14 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(ack.getSegment('ERR')?.toString()).toContain('unknown-event');
   });
 
-  it('when a COSMIC message names a ward outside the ward list, then AE unknown-ward', async () => {
+  it('when a COSMIC message names a ward outside the ward list, then AA with an ERR of severity W unknown-ward', async () => {
     const ack = await h.send(
       adt({ event: 'A01', app: 'COSMIC', facility: 'VSV', ward: 'XYZ99', pidAuthority: '&1.2.752.129.2.1.3.1&ISO' }),
     );
-    expect(ackCode(ack)).toBe('AE');
-    expect(ack.getSegment('ERR')?.toString()).toContain('unknown-ward');
+    expect(ackCode(ack)).toBe('AA');
+    const err = ack.getSegment('ERR');
+    expect(err?.getField(4)?.toString()).toBe('W');
+    expect(err?.toString()).toContain('unknown-ward');
   });
 
   it('when A04 is for an outpatient, then AA and nothing is stored for the stay', async () => {

@@ -40,11 +40,11 @@ describe('npm run send-hl7 (fixtures over MLLP)', () => {
       ({ code, stdout: out } = err);
     }
     const lines = out.trim().split('\n');
-    expect(lines.filter((l) => l.includes('MSA|AA|')).length).toBe(7);
+    expect(lines.filter((l) => l.includes('MSA|AA|')).length).toBe(8);
     expect(out).toContain('invalid-personnummer');
     expect(out).toContain('unknown-ward');
     expect(out).toContain('unknown-event');
-    expect(lines.at(-1)).toBe('7 of 10 acknowledged AA');
+    expect(lines.at(-1)).toBe('8 of 10 acknowledged AA');
     expect(code).toBe(1);
   });
 });

@@ -64,4 +64,13 @@ export const OBX = {
   consent: (v: string) => `CWE|samtycke^Samtycke^SVU||${v}`,
   sip: (v: string) => `CWE|sip-behov^SIP^SVU||${v}`,
   ready: (ts: string) => `TS|utskrivningsklar^Utskrivningsklar^SVU||${ts}`,
+  criteria: (...v: string[]) => `CWE|utskrivningsklar-kriterier^Kriterier^SVU||${v.join('~')}`,
+  withdrawn: () => `CWE|utskrivningsklar-avbrott^Avbrott^SVU||ja`,
+  lpt: (v: string) => `CWE|oppen-tvangsvard^Öppen tvångsvård^SVU||${v}`,
+  outpatientUnit: (hsa: string) => `ST|oppenvardsenhet^Öppenvårdsenhet^SVU||${hsa}`,
+  placing: (code: string) => `ST|placerande-kommun^Placerande kommun^SVU||${code}`,
 };
+
+/** `behov` with OBX-14 = the time of the physician's assessment. */
+export const needsAssessedAt = (ts: string, ...v: string[]): string =>
+  `OBX|1|CWE|behov^Behov^SVU||${v.join('~')}||||||F|||${ts}`;

@@ -211,8 +211,10 @@ describe('cosmic profile: local codes, ZSV and the ward list', () => {
       stay(cosmic({ event: 'A08', expected: '20260210' })).facts.find((f) => f.kind === 'estimated-discharge-set'),
     ).toMatchObject({ date: '2026-02-10' });
   });
-  it('when the ward is not in the ward list, then unknown-ward', () => {
-    expect(errorCode(cosmic({ event: 'A01', ward: 'XYZ99' }))).toBe('unknown-ward');
+  it('when the ward is not in the ward list, then the admission is accepted with an unknown-ward warning', () => {
+    const m = stay(cosmic({ event: 'A01', ward: 'XYZ99' }));
+    expect(m.facts[0]?.kind).toBe('admitted');
+    expect(m.warnings).toEqual([expect.objectContaining({ code: 'unknown-ward', path: 'PV1-3' })]);
   });
   it('when the ward is unknown on a discharge, then the discharge is still accepted', () => {
     expect(stay(cosmic({ event: 'A03', ward: 'XYZ99', discharge: '20260120140000' })).facts[0]?.kind).toBe(

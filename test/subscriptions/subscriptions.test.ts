@@ -8,7 +8,7 @@ import type { AccessScope } from '../../src/store/repository.port';
 import { subscriptionRoutes } from '../../src/subscriptions/subscription.routes';
 import { EXT } from '../../src/subscriptions/topics';
 import { SHAPE_EXTENSION } from '../../src/subscriptions/subscription-model';
-import { protectIdentity } from '../../src/subscriptions/notification';
+import { protectIdentity } from '../../src/fhir/protected-identity';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
 import { eventNumbers, notificationType, waitFor } from '../delivery/helpers';
 import {
@@ -40,10 +40,10 @@ function topicSubscription(endpoint: string, payload: string, filter?: string, e
   } as object);
 }
 
-function appAs(db: ClosableDb, scope: AccessScope) {
+function appAs(db: ClosableDb, scope: AccessScope, scopes = ['system/*.rs']) {
   const app = express();
   app.use((_req, res, next) => {
-    const auth: AuthContext = { clientId: scope.clientId ?? 'x', scopes: ['system/*.rs'], access: scope, admin: false };
+    const auth: AuthContext = { clientId: scope.clientId ?? 'x', scopes, access: scope, admin: false };
     res.locals.auth = auth;
     next();
   });
@@ -135,6 +135,18 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
       .get(`/fhir/Subscription/${sub.id}/$events?eventsSinceNumber=1&eventsUntilNumber=2`)
       .expect(200);
     expect(((ev2.body as Bundle).entry ?? []).slice(1).map((e) => (e.resource as Task).id)).toEqual([t2.id]);
+  });
+
+  it('when a token may read Subscriptions but not Tasks, then $events lists the events without the Task', async () => {
+    const { db, receiver } = await setup();
+    const sub = await subscribe(db, VASTERAS, subscriptionFor(receiver.url));
+    const t1 = await testRepos()(db, SYSTEM).create(task('vasteras', 'm1'));
+    await waitFor(async () => (await getRegistryEntry(db, sub.id!))?.eventsSinceStart === 1, 8000, 'one event');
+    const app = appAs(db, VASTERAS, ['system/Subscription.rs']);
+    const ev = await request(app).get(`/fhir/Subscription/${sub.id}/$events?eventsSinceNumber=1`).expect(200);
+    const entries = ((ev.body as Bundle).entry ?? []).slice(1);
+    expect(entries.map((e) => e.fullUrl)).toEqual([`${FHIR_BASE}/Task/${t1.id}`]);
+    expect(entries[0]?.resource).toBeUndefined();
   });
 
   it('when a heartbeat period is set, then heartbeats arrive while nothing happens', async () => {

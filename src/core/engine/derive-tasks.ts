@@ -37,6 +37,8 @@ const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefine
 /** Tasks owned by each notified unit (messages from the hospital, closing the case). */
 function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Requirements): TaskSpec[] {
   const out: TaskSpec[] = [];
+  const sent = (factId: string | undefined): number | undefined =>
+    factId === undefined ? undefined : m.sentAt.get(factId);
   const t = agreement.tasks;
   const rule = (code: RuledTaskCode): TaskRule | undefined =>
     t[code].to === 'notified' && applies(t[code], req) ? t[code] : undefined;
@@ -53,6 +55,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         due: dueMs(m, insk, r.since),
         deadlineRule: ruleRef(agreement, 'inskrivningsmeddelande', insk),
         description: withEstimate(insk.description, m, r.since),
+        metAt: sent(r.factId),
       }),
     );
   }
@@ -75,6 +78,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
           due: changed.deadline ? deadlineFrom(changed.deadline, e.at) : undefined,
           deadlineRule: ruleRef(agreement, 'beraknad-utskrivning-andrad', changed),
           description: `${changed.description}: ${e.date}`,
+          metAt: sent(e.factId),
         }),
       );
     }
@@ -96,6 +100,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         deadlineRule: ruleRef(agreement, 'utskrivningsklar', ready),
         status: ep.withdrawnAt === undefined ? 'requested' : 'cancelled',
         description: ready.description,
+        metAt: sent(ep.sentBy),
       });
       out.push(task);
       if (ep.withdrawnAt !== undefined) {
@@ -117,6 +122,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         due: dueMs(m, info, r.since),
         deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
         description: info.description,
+        metAt: sent(m.informationTransferredBy),
       }),
     );
   }
@@ -137,6 +143,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         deadlineRule: ruleRef(agreement, 'utskrivningsmeddelande', dis),
         status,
         description: dis.description,
+        metAt: sent(ep.factId),
       });
       out.push(task);
       if (ep.cancelledAt !== undefined) out.push(makulering(task, ep.cancelledAt, 'Utskrivningen är makulerad'));
@@ -188,7 +195,8 @@ export function fvkOwner(
       };
     }
   }
-  const pc = current.find((r) => r.role === 'primary-care');
+  // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
+  const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
   return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
 }
 
@@ -248,6 +256,34 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
 }
 
 /**
+ * A receiver's rejection comes back to the hospital as its Task to correct the routing (contract "Obligations"):
+ * owned by the hospital, requested by the rejecting unit, completed when a later message routes the stay to
+ * another unit of the same role (at that message's send time).
+ */
+function rejectionTasks(m: StayModel): TaskSpec[] {
+  const out: TaskSpec[] = [];
+  for (const [key, rej] of m.rejectedBy) {
+    const rejecter = m.recipients.find((r) => r.key === key);
+    if (!rejecter || !m.hospital) continue;
+    const next = m.recipients.find((r) => r.role === rej.role && r.key !== key && r.since >= rej.at);
+    const metAt = next ? m.sentAt.get(next.factId) : undefined;
+    const t = spec({
+      key: `korrigera-mottagare@${key}`,
+      code: 'korrigera-mottagare',
+      owner: { kind: 'hospital', hsaId: rejecter.hospital },
+      hospital: rejecter.hospital,
+      authoredOn: rej.at,
+      status: next ? 'completed' : 'requested',
+      description: `Mottagaren har avvisat vårdtillfället (${rej.reason}): rätta folkbokföringskommun, placerande kommun eller vårdcentral så att meddelandena går till rätt mottagare`,
+    });
+    t.requester = rejecter.party;
+    if (metAt !== undefined) t.metAt = new Date(metAt).toISOString();
+    out.push(t);
+  }
+  return out;
+}
+
+/**
  * All TaskSpecs for a folded stay. Withdrawn messages come back `cancelled` with a `makulering` beside them;
  * nothing that was sent disappears.
  */
@@ -268,5 +304,6 @@ export function deriveTasks(m: StayModel, agreement: Agreement): TaskSpec[] {
     tasks.push(...own);
   }
   tasks.push(...fvkTasks(m, agreement, req));
+  tasks.push(...rejectionTasks(m));
   return tasks;
 }

@@ -2,6 +2,7 @@ import type { Agreement } from '../agreements/agreement.schema';
 import type { ReadinessCriterion, StayFact } from '../stay/facts';
 import { deriveTasks } from './derive-tasks';
 import { activeReady, currentCategory, foldStay, inTargetGroup, type StayModel } from './fold-stay';
+import { hospitalDuties } from './duties';
 import { orderFacts } from './sort-facts';
 import { iso, makulering } from './task-context';
 import { missingCriteria } from '../triage/readiness';
@@ -101,7 +102,14 @@ export function evaluateStay(facts: readonly StayFact[], agreement: Agreement): 
     if (fact.stayId !== stayId)
       m.rejected.push({ factId: fact.id, reason: `belongs to stay ${fact.stayId}, not ${stayId}` });
   }
-  const tasks = applyEndings(m, deriveTasks(m, agreement)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const derived = applyEndings(m, deriveTasks(m, agreement));
+  if (m.recipients.length > 0 && m.estimates.length === 0 && (m.status === 'in-progress' || m.status === 'on-leave')) {
+    m.warnings.add(
+      'no estimated discharge date (PV2-9 or the estimated-discharge-date extension): it is mandatory content of the admission notification and a precondition of payment',
+    );
+  }
+  derived.push(...hospitalDuties(derived));
+  const tasks = derived.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {
     state: toState(m, agreement),
     tasks,

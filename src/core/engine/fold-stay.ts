@@ -16,18 +16,23 @@ import type { Party, StayState } from './types';
 
 /** A unit that got (or must get) the admission notification. */
 export interface Recipient {
-  role: 'municipality' | 'primary-care';
+  /** `outpatient-unit`: a psychiatric/specialist outpatient unit reported besides the listed vårdcentral. */
+  role: 'municipality' | 'primary-care' | 'outpatient-unit';
   party: Party;
   key: string;
   /** When the notification obligation arose: admission, or the later assessment/re-routing. */
   since: number;
   hospital: string;
+  /** The fact that made the unit a recipient (its send time meets the admission notification). */
+  factId: string;
   /** Set when the stay was re-routed to another unit of the same role (e.g. the municipality rejected it). */
   replacedAt?: number;
 }
 
 export interface ReadyEpisode {
   factId: string;
+  /** The fact that let the notice go out: the ready notice, or the report of the last criterion. */
+  sentBy: string;
   at: number;
   hospital: string;
   withdrawnAt?: number;
@@ -77,6 +82,12 @@ export interface StayModel {
   outpatientServicesUnavailable: boolean;
   rejected: { factId: string; reason: string }[];
   warnings: Set<string>;
+  /** Send time (ms) of each fact, by id (`sentAt`, else `at`). */
+  sentAt: Map<string, number>;
+  /** Receivers that rejected the stay (by party key): never routed to again; the hospital corrects the routing. */
+  rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
+  /** The fact that reported the information transfer done (readiness criterion), if any. */
+  informationTransferredBy?: string;
 }
 
 export function currentCategory(m: StayModel): PatientCategory {
@@ -99,7 +110,13 @@ export function activeDischarge(m: StayModel): DischargeEpisode | undefined {
 }
 
 function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipient['role']; party: Party }[] {
-  if (!inTargetGroup(m, agreement)) return [];
+  if (!inTargetGroup(m, agreement)) {
+    if (m.consent === 'nej' && agreement.categories[currentCategory(m)].inTargetGroup)
+      m.warnings.add(
+        'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made',
+      );
+    return [];
+  }
   const out: { role: Recipient['role']; party: Party }[] = [];
   for (const role of agreement.categories[currentCategory(m)].notify) {
     if (role === 'municipality') {
@@ -111,26 +128,32 @@ function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipien
         );
     } else {
       const hsa = m.routing.primaryCareUnit;
+      const unit = m.routing.outpatientUnit;
       if (hsa) out.push({ role, party: primaryCareParty(hsa) });
-      else m.warnings.add('no listed primary-care unit (PD1-3): cannot notify region-funded outpatient care');
+      if (unit && unit !== hsa) out.push({ role: 'outpatient-unit', party: primaryCareParty(unit) });
+      if (!hsa && !unit)
+        m.warnings.add(
+          'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care',
+        );
     }
   }
   return out;
 }
 
 /** Bring the recipients up to date after a fact: add new ones, mark re-routed ones. Once notified, a unit stays. */
-function updateRecipients(m: StayModel, agreement: Agreement, at: number): void {
+function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId: string): void {
   if (m.admittedAt === undefined || !m.hospital) return;
   if (m.status !== 'in-progress' && m.status !== 'on-leave') return;
   const since = Math.max(at, m.admittedAt);
   for (const want of desiredRecipients(m, agreement)) {
     const key = partyKey(want.party);
+    if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
     const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
     if (current.some((r) => r.key === key)) continue;
     for (const r of current) r.replacedAt = since;
     const earlier = m.recipients.find((r) => r.key === key);
     if (earlier) earlier.replacedAt = undefined;
-    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital });
+    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
     if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;
   }
 }
@@ -162,10 +185,14 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     outpatientServicesUnavailable: false,
     rejected: [],
     warnings: new Set(),
+    sentAt: new Map(),
+    rejectedBy: new Map(),
   };
   const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
 
   for (const { fact: f, ms } of ordered) {
+    const sent = f.sentAt === undefined ? Number.NaN : Date.parse(f.sentAt);
+    m.sentAt.set(f.id, Number.isNaN(sent) ? ms : sent);
     const ended = ENDED[m.status];
     if (ended) {
       reject(f, `ignored: ${ended}`);
@@ -196,9 +223,13 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       case 'readiness-criteria-met':
         for (const c of f.criteria) m.criteriaMet.add(c);
+        if (f.criteria.includes('information-transferred')) m.informationTransferredBy ??= f.id;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open && gateMissing(m, agreement).length === 0) {
-          m.ready.push({ factId: m.pendingReady.factId, at: ms, hospital: m.hospital ?? '' });
+          const held = m.pendingReady.factId;
+          // It went out after all: no longer reported as held back.
+          m.rejected = m.rejected.filter((r) => r.factId !== held);
+          m.ready.push({ factId: held, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
           m.pendingReady = undefined;
         }
         break;
@@ -214,7 +245,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
               f,
               `utskrivningsklar not activated: criteria not met (001 §3): ${missing.join(', ')}; it activates when they are`,
             );
-          } else m.ready.push({ factId: f.id, at: ms, hospital: m.hospital ?? '' });
+          } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
         }
         break;
       }
@@ -284,8 +315,17 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
       case 'sip-invitation-sent':
         m.sipInvitedAt ??= ms;
         break;
+      case 'receiver-rejected': {
+        const r = m.recipients.find((x) => x.key === f.party && x.replacedAt === undefined);
+        if (!r) reject(f, `${f.party} is not a current recipient of the stay`);
+        else if (!m.rejectedBy.has(f.party)) {
+          r.replacedAt = ms;
+          m.rejectedBy.set(f.party, { factId: f.id, at: ms, reason: f.reason, role: r.role });
+        }
+        break;
+      }
     }
-    updateRecipients(m, agreement, ms);
+    updateRecipients(m, agreement, ms, f.id);
   }
   return m;
 }
@@ -295,6 +335,7 @@ function definedOnly(p: PatientRouting): PatientRouting {
   if (p.municipality !== undefined) out.municipality = p.municipality;
   if (p.placingMunicipality !== undefined) out.placingMunicipality = p.placingMunicipality;
   if (p.primaryCareUnit !== undefined) out.primaryCareUnit = p.primaryCareUnit;
+  if (p.outpatientUnit !== undefined) out.outpatientUnit = p.outpatientUnit;
   if (p.homeHealthCare !== undefined) out.homeHealthCare = p.homeHealthCare;
   return out;
 }

@@ -8,6 +8,7 @@ import type { StayFact, StayFactKind } from '../stay/facts';
 const RANK: Record<StayFactKind, number> = {
   admitted: 0,
   'patient-updated': 1,
+  'receiver-rejected': 1,
   transferred: 1,
   'needs-assessed': 2,
   'compulsory-outpatient-care': 2,

@@ -116,6 +116,8 @@ export interface SpecInput {
   status?: TaskSpec['status'];
   description?: string;
   focusKey?: string;
+  /** Send time (ms) of the hospital's message that meets this Task's duty, when sent. */
+  metAt?: number;
 }
 
 export function spec(i: SpecInput): TaskSpec {
@@ -133,6 +135,7 @@ export function spec(i: SpecInput): TaskSpec {
   if (i.description) t.description = i.description;
   if (i.focusKey) t.focusKey = i.focusKey;
   if (HOSPITAL_SENDS.has(i.code)) t.responsible = requester;
+  if (i.metAt !== undefined && t.responsible) t.metAt = iso(i.metAt);
   return t;
 }
 

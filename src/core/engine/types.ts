@@ -13,6 +13,7 @@ export const SVU_TASK_CODES = [
   'avsluta-arende',
   'avvikelse',
   'makulering',
+  'korrigera-mottagare',
   /** The named care contact sends the written plan to the person after the SIP meeting (written by src/sip). */
   'sip-skriftlig-plan',
 ] as const;
@@ -49,8 +50,9 @@ export interface TaskSpec {
   due?: string;
   deadlineRule?: RuleRef;
   /**
-   * `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver); `completed` when
-   * a fact shows the owner met it (the FVK's `kallelse-sip` once the invitation was sent).
+   * `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver); `completed` for
+   * a hospital duty (`ansvar:` key) the hospital met, at `metAt`, and for the FVK's `kallelse-sip` once the invitation
+   * was sent (stay fact `sip-invitation-sent`).
    */
   status: 'requested' | 'cancelled' | 'completed';
   /** For `makulering`: the key of the Task being withdrawn. */
@@ -63,6 +65,10 @@ export interface TaskSpec {
    * currently address the owner.
    */
   responsible?: Party;
+  /** When the responsible party met the duty (the send time of the hospital's message), if it has. */
+  metAt?: string;
+  /** For a message to a receiver: the key of the hospital's duty Task it meets (`ansvar:<key>`). */
+  dutyKey?: string;
 }
 
 /** What the engine knows about a stay after folding its facts. */

@@ -35,6 +35,11 @@ export interface PatientRouting {
   placingMunicipality?: string;
   /** HSA-id of the listed primary-care unit (vårdcentral), PD1-3. */
   primaryCareUnit?: string;
+  /**
+   * HSA-id of a psychiatric or specialist outpatient unit that is the patient's region-funded outpatient unit
+   * (contract OBX `oppenvardsenhet`): notified besides the listed vårdcentral, and the FVK when there is none.
+   */
+  outpatientUnit?: string;
   /** The patient already has municipal home health care (Gävleborg: the municipal nurse is the FVK). */
   homeHealthCare?: boolean;
 }
@@ -46,6 +51,11 @@ interface FactBase {
   stayId: string;
   /** When it happened in the world (ISO 8601 with offset). Facts are ordered by this, then by `id`. */
   at: string;
+  /**
+   * When the hospital sent the message carrying it (HL7 MSH-7, FHIR the Encounter update): the time the hospital
+   * met a duty this fact meets, so a late message is a late duty. Defaults to `at`.
+   */
+  sentAt?: string;
 }
 
 export type StayFact = FactBase &
@@ -88,6 +98,8 @@ export type StayFact = FactBase &
     | { kind: 'sip-meeting-held' }
     /** The named care contact sent the SIP invitation (a SIP CarePlan was created with invited parties). */
     | { kind: 'sip-invitation-sent' }
+    /** A receiver rejected the stay (Task `rejected` with a coded reason, e.g. `ej-folkbokford`); `party` is its key. */
+    | { kind: 'receiver-rejected'; party: string; reason: string }
   );
 
 export type StayFactKind = StayFact['kind'];

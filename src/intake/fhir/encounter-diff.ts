@@ -78,20 +78,54 @@ export function factsFromEncounterChange(
     if (!was || !CANCELLED.has(was)) out.push({ id: `${base}#admission-cancelled`, at, kind: 'admission-cancelled' });
     return out;
   }
-  if (!sameSet(x0.needs, x1.needs) || x0.sipNeeded !== x1.sipNeeded || x0.category !== x1.category) {
+  // What an admitting version carries is known at admission (no "changed estimate" for the first estimate).
+  const contentAt = ACTIVE.has(is) && !wasActive && after.period?.start ? after.period.start : at;
+  const routing = { ...ctx.routing };
+  if (x1.outpatientUnit) routing.outpatientUnit = x1.outpatientUnit;
+  if (x1.placingMunicipality) routing.placingMunicipality = x1.placingMunicipality;
+  if (
+    (x1.outpatientUnit && x1.outpatientUnit !== x0.outpatientUnit) ||
+    (x1.placingMunicipality && x1.placingMunicipality !== x0.placingMunicipality)
+  ) {
+    out.push({ id: `${base}#routing`, at: contentAt, kind: 'patient-updated', patient: routing });
+  }
+  if (
+    !sameSet(x0.needs, x1.needs) ||
+    x0.sipNeeded !== x1.sipNeeded ||
+    x0.category !== x1.category ||
+    x0.consent !== x1.consent
+  ) {
     if (x1.needs !== undefined || x1.category !== undefined) {
       out.push({
         id: `${base}#needs`,
-        at: ACTIVE.has(is) && !wasActive && after.period?.start ? after.period.start : at,
+        at: contentAt,
         kind: 'needs-assessed',
         needs: x1.needs ?? [],
         ...(x1.sipNeeded !== undefined ? { sipNeeded: x1.sipNeeded } : {}),
         ...(x1.category ? { category: x1.category } : {}),
+        ...(x1.consent ? { consent: x1.consent } : {}),
       });
     }
   }
   if (x1.estimatedDischarge && x1.estimatedDischarge !== x0.estimatedDischarge) {
-    out.push({ id: `${base}#estimated-discharge`, at, kind: 'estimated-discharge-set', date: x1.estimatedDischarge });
+    out.push({
+      id: `${base}#estimated-discharge`,
+      at: contentAt,
+      kind: 'estimated-discharge-set',
+      date: x1.estimatedDischarge,
+    });
+  }
+  const newCriteria = (x1.criteria ?? []).filter((c) => !(x0.criteria ?? []).includes(c));
+  if (newCriteria.length > 0) {
+    out.push({ id: `${base}#criteria`, at: contentAt, kind: 'readiness-criteria-met', criteria: newCriteria });
+  }
+  if (x1.compulsoryOutpatientCare !== undefined && x1.compulsoryOutpatientCare !== x0.compulsoryOutpatientCare) {
+    out.push({
+      id: `${base}#lpt-7a`,
+      at: contentAt,
+      kind: 'compulsory-outpatient-care',
+      planned: x1.compulsoryOutpatientCare,
+    });
   }
   if (x1.readyAt && x1.readyAt !== x0.readyAt)
     out.push({ id: `${base}#ready`, at: x1.readyAt, kind: 'ready-for-discharge' });
@@ -111,10 +145,15 @@ export function factsFromEncounterChange(
   if (was === 'onleave' && is === 'in-progress') out.push({ id: `${base}#leave-ended`, at, kind: 'leave-ended' });
   const endMoved = was === 'finished' && before?.period?.end !== after.period?.end && after.period?.end;
   if (is === 'finished' && (was !== 'finished' || endMoved)) {
-    out.push({ id: `${base}#discharged`, at: after.period?.end ?? at, kind: 'discharged' });
+    // Discharge disposition `exp` (expired, HL7 discharge-disposition): the patient died.
+    const died = after.hospitalization?.dischargeDisposition?.coding?.some((c) => c.code === 'exp');
+    const kind = died ? 'died' : 'discharged';
+    out.push({ id: `${base}#${kind}`, at: after.period?.end ?? at, kind });
   }
   if (was === 'finished' && (is === 'in-progress' || is === 'onleave')) {
     out.push({ id: `${base}#discharge-cancelled`, at, kind: 'discharge-cancelled' });
   }
+  // The hospital's send time is the Encounter update: when the duties this change meets were met.
+  for (const f of out) f.sentAt = at;
   return out;
 }

@@ -7,6 +7,7 @@ import type { FhirRepository, RepositoryHooks, ResourceChange } from '../../stor
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
 import { factsFromEncounterChange } from './encounter-diff';
+import { taskRejected } from './rejection-hook';
 
 async function readOrUndefined<T extends Patient | Organization>(
   repo: FhirRepository,
@@ -104,6 +105,10 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
       if (change.author === INTAKE_AUTHOR || !change.after) return;
       if (change.resourceType === 'Patient') {
         await patientRoutingChanged(tx, repository(tx), deps, change);
+        return;
+      }
+      if (change.resourceType === 'Task') {
+        await taskRejected(tx, repository(tx), deps, change);
         return;
       }
       if (change.resourceType !== 'Encounter') return;

@@ -42,6 +42,37 @@ function errorLocation(path: string | undefined): string {
   return m[2] ? `${m[1]}^1^${m[2]}` : `${m[1]}^1`;
 }
 
+/**
+ * Something accepted but worth telling the sender (contract Ingestion 5): an unknown local value, a fact the engine
+ * parked or rejected. Sent as ERR with severity `W` beside `AA`.
+ */
+export interface AckWarning {
+  code: string;
+  text: string;
+  path?: string;
+}
+
+/** HL7 table 0357 code of a warning: an unknown table value, else 0 (the message itself was accepted). */
+const WARNING_HL7: Record<string, [string, string]> = { 'unknown-ward': ['103', 'Table value not found'] };
+
+/** The ERR segment (v2.5) of a warning: severity `W`. */
+export function warningSegment(w: AckWarning): string {
+  const [hl7, text] = WARNING_HL7[w.code] ?? ['0', 'Message accepted'];
+  const reason = escapeHl7(w.text).slice(0, 400);
+  const code = escapeHl7(w.code).slice(0, 60);
+  return [
+    'ERR',
+    '',
+    errorLocation(w.path),
+    `${hl7}^${text}^HL70357`,
+    'W',
+    `${code}^${reason}^SVU-WARNING`,
+    '',
+    '',
+    reason,
+  ].join('|');
+}
+
 /** The ERR segment (v2.5): location, HL7 error code, severity, the gateway's code and the reason. */
 export function errSegment(err: AckError): string {
   const [hl7, text] = HL7_ERROR[err.code] ?? ['207', 'Application internal error'];
@@ -69,7 +100,13 @@ function fallbackHeader(raw: string): Hl7Message {
 }
 
 /** The ACK for a message (parsed, or raw text when it did not parse), with MSA-3 and ERR carrying the reason. */
-export function buildAckText(msg: Hl7Message | undefined, raw: string, code: AckCode, err?: AckError): string {
+export function buildAckText(
+  msg: Hl7Message | undefined,
+  raw: string,
+  code: AckCode,
+  err?: AckError,
+  warnings: readonly AckWarning[] = [],
+): string {
   const orig = msg ?? fallbackHeader(raw);
   const ack = orig.buildAck({ ackCode: code });
   const lines = ack.toString().split('\r');
@@ -80,5 +117,6 @@ export function buildAckText(msg: Hl7Message | undefined, raw: string, code: Ack
   if (msaIndex >= 0) lines[msaIndex] = msa;
   else lines.push(msa);
   if (err) lines.push(errSegment(err));
+  for (const w of warnings) lines.push(warningSegment(w));
   return lines.join('\r');
 }

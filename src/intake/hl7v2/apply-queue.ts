@@ -1,3 +1,4 @@
+import { isConnectionError } from '../../platform/dependency-watch';
 import { createHash } from 'node:crypto';
 import type { Db } from '../../store/db.port';
 import type { Logger } from '../../platform/logger';
@@ -5,6 +6,7 @@ import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
 import { ackCodeFor, type AckCode, type AckError } from './ack';
 import type { MessageStatus } from './message-log';
+import type { MessageOutcome } from './message-outcome';
 
 export type StayMessage = Extract<MappedAdt, { kind: 'stay' }>;
 
@@ -17,17 +19,25 @@ export interface ReceiveMeta {
   organization?: string;
 }
 
-/** Applies mapped stay messages (in order) inside the caller's transaction; returns each one's stay (Encounter) id. */
+/** One applied message: its stay (Encounter) id and what it produced. */
+export interface AppliedMessage {
+  stayId: string;
+  outcome?: MessageOutcome;
+}
+
+/** Applies mapped stay messages (in order) inside the caller's transaction; returns each one's stay and outcome. */
 export type ApplyStayMessages = (
   tx: Db,
   jobs: readonly Pick<ApplyJob, 'mapped' | 'meta'>[],
-) => Promise<readonly string[]>;
+) => Promise<readonly AppliedMessage[]>;
 
 export interface ApplyOutcome {
   status: Extract<MessageStatus, 'accepted' | 'rejected' | 'error'>;
   ackCode: AckCode;
   stayId?: string;
   error?: AckError;
+  /** What the message produced (warnings, Encounter version, Tasks). */
+  outcome?: MessageOutcome;
 }
 
 export interface ApplyJob {
@@ -85,10 +95,17 @@ function failure(e: unknown): ApplyOutcome {
   };
 }
 
+function accepted(applied: AppliedMessage | undefined): ApplyOutcome {
+  const out: ApplyOutcome = { status: 'accepted', ackCode: 'AA', stayId: applied?.stayId };
+  if (applied?.outcome) out.outcome = applied.outcome;
+  return out;
+}
+
 const MARK = `UPDATE hl7_message m SET status = u.status, stay_id = u.stay_id, error_code = u.error_code,
-    error_reason = u.error_reason, ack_code = COALESCE(m.ack_code, u.ack_code), processed_at = now()
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-    AS u(id, status, stay_id, error_code, error_reason, ack_code)
+    error_reason = u.error_reason, ack_code = COALESCE(m.ack_code, u.ack_code), processed_at = now(),
+    outcome = u.outcome::jsonb
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+    AS u(id, status, stay_id, error_code, error_reason, ack_code, outcome)
   WHERE m.id = u.id`;
 
 async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Promise<void> {
@@ -100,6 +117,7 @@ async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Prom
     rows.map((r) => r.outcome.error?.code ?? null),
     rows.map((r) => r.outcome.error?.reason ?? null),
     rows.map((r) => r.outcome.ackCode),
+    rows.map((r) => (r.outcome.outcome ? JSON.stringify(r.outcome.outcome) : null)),
   ]);
 }
 
@@ -238,8 +256,8 @@ export class ApplyQueue {
     if (batch.length > 1) {
       try {
         return await this.o.db.transaction(async (tx) => {
-          const stayIds = await this.o.apply(tx, batch);
-          const out = batch.map((_, i): ApplyOutcome => ({ status: 'accepted', ackCode: 'AA', stayId: stayIds[i] }));
+          const applied = await this.o.apply(tx, batch);
+          const out = batch.map((_, i): ApplyOutcome => accepted(applied[i]));
           await mark(
             tx,
             batch.map((job, i) => ({ id: job.id, outcome: out[i] as ApplyOutcome })),
@@ -261,12 +279,15 @@ export class ApplyQueue {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         return await this.o.db.transaction(async (tx) => {
-          const [stayId] = await this.o.apply(tx, [job]);
-          const outcome: ApplyOutcome = { status: 'accepted', ackCode: 'AA', stayId };
+          const [applied] = await this.o.apply(tx, [job]);
+          const outcome = accepted(applied);
           await mark(tx, [{ id: job.id, outcome }]);
           return outcome;
         });
       } catch (e) {
+        // The store is unreachable (restart, failover): not the message's fault. Marking it `error` would lose
+        // a message already acknowledged; it stays `pending` and the recovery sweep applies it once it is back.
+        if (isConnectionError(e)) return undefined;
         last = failure(e);
         if (!isTransient(e) || attempt === attempts) {
           if (last.status === 'error') {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import { taskSubject } from '../../fhir/task';
 import { GatewayError } from '../../platform/errors';
 import { yieldToEventLoop } from '../../platform/yield';
 import type { PreparedWrite } from '../../store/prepare-write';
@@ -14,7 +15,8 @@ import { storeAndLoadFactsOfStays } from '../stay/fact-store';
 import { planTasks, prepareTaskWrites } from '../stay/reconcile-tasks';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
-import type { ApplyJob, StayMessage } from './apply-queue';
+import type { AppliedMessage, ApplyJob, StayMessage } from './apply-queue';
+import { emptyOutcome, engineWarnings, taskChanges, type MessageOutcome } from './message-outcome';
 
 type Job = Pick<ApplyJob, 'mapped' | 'meta'>;
 
@@ -58,7 +60,9 @@ export async function sendingHospital(
  * batch size: lock every stay and patient (one statement, sorted), read their Encounters, Patients and Tasks (one),
  * store and load the stays' facts (one), then — in memory — re-run the engine over all facts of each stay, build
  * Patient and Encounter (folding the stay's messages in order, as one by one would) and plan the Tasks, and write
- * every new version with its history, index and outbox rows (one). Returns each job's stay (Encounter) id.
+ * every new version with its history, index and outbox rows (one). Returns each job's stay (Encounter) id and
+ * outcome: its mapping and engine warnings, the Encounter version; the stay's Task changes go to the stay's last
+ * message of the batch (one message a batch, as under load, gets exactly its own).
  */
 export async function applyStays(
   tx: Db,
@@ -66,7 +70,7 @@ export async function applyStays(
   deps: StayApplierDeps,
   jobs: readonly Job[],
   newId: () => string = randomUUID,
-): Promise<string[]> {
+): Promise<AppliedMessage[]> {
   const stays = new Map<string, Stay>();
   for (const job of jobs) {
     const visit = job.mapped.encounter.visit;
@@ -150,6 +154,7 @@ export async function applyStays(
   for (const p of patients.values()) {
     prepared.push(repo.prepare(p.resource, p.resource.id ?? '', p.cur, p.cur ? 'PUT' : 'POST', writeOf(p.job)));
   }
+  const outcomes = new Map<Job, MessageOutcome>();
   let n = 0;
   for (const stay of stays.values()) {
     if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
@@ -161,9 +166,12 @@ export async function applyStays(
       const hospital = hospitals.get(job) as Reference<Organization>;
       encounter = buildEncounter(encounter, stay.stayId, job.mapped, evaluation.state, subjectOf(job.mapped), hospital);
     }
+    let version: string | undefined;
     if (encounter) {
       const cur = stay.encounter?.row;
-      prepared.push(repo.prepare(encounter, stay.stayId, cur, 'PUT', write));
+      const p = repo.prepare(encounter, stay.stayId, cur, 'PUT', write);
+      version = p.resource.meta?.versionId;
+      prepared.push(p);
     }
     const party = await deps.orgs.resolver(
       repo,
@@ -176,7 +184,7 @@ export async function applyStays(
       {
         stayId: stay.stayId,
         specs: evaluation.tasks,
-        patient: subjectOf(last.mapped),
+        patient: taskSubject(subjectOf(last.mapped), patients.get(keyOf(patientKey(last.mapped)))?.resource),
         encounter: { reference: `Encounter/${stay.stayId}` },
         party,
         now,
@@ -184,7 +192,20 @@ export async function applyStays(
       newId,
     );
     prepared.push(...prepareTaskWrites(repo, plan, storedTasks, write));
+    for (const job of stay.jobs) {
+      const o = emptyOutcome();
+      const ids = new Set(job.mapped.facts.map((f) => f.id));
+      o.warnings = [...job.mapped.warnings, ...engineWarnings(evaluation, ids)];
+      if (version) o.encounter = { id: stay.stayId, version };
+      if (job === last) o.tasks = taskChanges(plan);
+      outcomes.set(job, o);
+    }
   }
   await repo.commitPrepared(tx, prepared);
-  return jobs.map((j) => stays.get(keyOf(j.mapped.encounter.visit))?.stayId ?? '');
+  return jobs.map((j) => {
+    const applied: AppliedMessage = { stayId: stays.get(keyOf(j.mapped.encounter.visit))?.stayId ?? '' };
+    const outcome = outcomes.get(j);
+    if (outcome) applied.outcome = outcome;
+    return applied;
+  });
 }

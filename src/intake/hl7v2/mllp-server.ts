@@ -125,7 +125,7 @@ export async function startMllpServer(opts: MllpServerOptions): Promise<MllpServ
     socket.on('error', (e) => opts.logger.warn('mllp connection error', { remote, err: e.message }));
     socket.on('close', () => sockets.delete(socket));
   });
-  server.on('error', (e) => opts.logger.error('mllp server error', { err: e.message }));
+  // A listen failure (port taken) is the caller's to report, once; later server errors are logged here.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -133,6 +133,7 @@ export async function startMllpServer(opts: MllpServerOptions): Promise<MllpServ
       resolve();
     });
   });
+  server.on('error', (e) => opts.logger.error('mllp server error', { err: e.message }));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   opts.logger.info('mllp listener started', { port });

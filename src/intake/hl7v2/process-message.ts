@@ -4,9 +4,10 @@ import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import { mapAdt, readHeader, type MappedAdt, type MessageHeader } from '../../mapping/adt-to-facts';
 import type { SenderProfile } from '../../mapping/profile';
-import { ackCodeFor, buildAckText, type AckCode, type AckError } from './ack';
+import { ackCodeFor, buildAckText, type AckCode, type AckError, type AckWarning } from './ack';
 import type { ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
 import type { LogEntry, MessageLog, MessageStatus } from './message-log';
+import { localDate } from '../../core/calendar';
 
 export type { ApplyStayMessages, ReceiveMeta } from './apply-queue';
 export type { MessageStatus } from './message-log';
@@ -65,10 +66,32 @@ export function parseAndMap(
   try {
     msg = Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
     header = readHeader(msg);
+    const several = severalMessages(msg);
+    if (several) return { ok: false, msg, header, error: several };
     return { ok: true, msg, header, mapped: mapAdt(msg, profiles, { today }) };
   } catch (e) {
     return { ok: false, msg, header, error: toAckError(e) };
   }
+}
+
+/**
+ * One frame (or POST /hl7v2 body) is one message: a second MSH (or a batch header) is refused as a whole with
+ * AR, none of the messages is applied, and the sender resends them one per frame. Answering each with its own
+ * ACK would shift every later ACK on the connection by one (a sender reads one answer per frame).
+ */
+function severalMessages(msg: Hl7Message): AckError | undefined {
+  const names = msg.segments.map((s) => s.name);
+  const batch = names.find((n) => n === 'FHS' || n === 'BHS');
+  const count = names.filter((n) => n === 'MSH').length;
+  if (count <= 1 && !batch) return undefined;
+  const second = names.indexOf('MSH', 1);
+  return {
+    code: 'bad-hl7-structure',
+    reason: batch
+      ? `the frame is an HL7 batch (${batch}); send each message in its own frame, none of them was processed`
+      : `the frame holds ${count} messages (another MSH at segment ${second + 1}); send each message in its own frame, none of them was processed`,
+    // no ERR location: ERR-2 could only point at the first MSH; the reason names the segment
+  };
 }
 
 /** A cut-off message: keep what can be read of its header so the ACK and the stored row name it. */
@@ -90,11 +113,17 @@ function standard(msg: Hl7Message | undefined): Hl7Message | undefined {
   return ok && c.escapeCharacter === '\\' && c.subcomponentSeparator === '&' ? msg : undefined;
 }
 
-function safeAck(msg: Hl7Message | undefined, raw: string, code: AckCode, err?: AckError): string {
+function safeAck(
+  msg: Hl7Message | undefined,
+  raw: string,
+  code: AckCode,
+  err?: AckError,
+  warnings: readonly AckWarning[] = [],
+): string {
   try {
-    return buildAckText(standard(msg), raw, code, err);
+    return buildAckText(standard(msg), raw, code, err, warnings);
   } catch {
-    return buildAckText(undefined, raw, code, err);
+    return buildAckText(undefined, raw, code, err, warnings);
   }
 }
 
@@ -127,7 +156,8 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
 
   async function process(raw: string, meta: ReceiveMeta): Promise<Hl7Outcome> {
     const receivedAt = performance.now();
-    const today = clock.now().toISOString().slice(0, 10);
+    // The Stockholm date, not UTC's: it picks the century of a 10-digit personnummer.
+    const today = localDate(clock.now().getTime());
     const parsed: Parsed = meta.truncatedFrom
       ? tooLarge(raw, meta.truncatedFrom)
       : parseAndMap(raw, profiles, today, deps.maxChars);
@@ -155,7 +185,10 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       errorReason: decided.error?.reason ?? null,
       ackCode: decided.status === 'pending' && deps.ackAfter === 'applied' ? null : decided.ackCode,
     };
-    const ack = (code: AckCode, error?: AckError) => safeAck(parsed.msg, raw, code, error);
+    // Unknown local values are accepted and reported (contract Ingestion 5): ERR severity W beside AA.
+    const mappingWarnings: AckWarning[] = parsed.ok && parsed.mapped.kind === 'stay' ? parsed.mapped.warnings : [];
+    const ack = (code: AckCode, error?: AckError, more: readonly AckWarning[] = []) =>
+      safeAck(parsed.msg, raw, code, error, code === 'AA' ? [...mappingWarnings, ...more] : []);
     let logged;
     try {
       if (decided.status === 'pending') await queue.room();
@@ -201,7 +234,13 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       const error: AckError = { code: 'unavailable', reason: 'stored but not applied yet; resend later' };
       return { ack: ack('AE', error), ackCode: 'AE', status: 'pending', duplicate: false, error };
     }
-    return { ...outcome, ack: ack(outcome.ackCode, outcome.error), duplicate: false, messageId: logged.id };
+    const engineWarnings = outcome.outcome?.warnings ?? [];
+    return {
+      ...outcome,
+      ack: ack(outcome.ackCode, outcome.error, engineWarnings),
+      duplicate: false,
+      messageId: logged.id,
+    };
   }
 
   return Object.assign(process, { applied });

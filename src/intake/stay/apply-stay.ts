@@ -7,6 +7,7 @@ import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';
+import { taskSubject } from '../../fhir/task';
 import { storeAndLoadFacts } from './fact-store';
 import type { OrganizationCache } from './party-resolver';
 import { reconcileTasks, type ReconcileResult } from './reconcile-tasks';
@@ -36,6 +37,18 @@ export interface ApplyStayResult {
   tasks: ReconcileResult;
 }
 
+/** The stay's Patient, for the personnummer on `Task.for` (undefined when the reference does not resolve). */
+async function readPatient(repo: PgRepository, ref: Reference<Patient>): Promise<Patient | undefined> {
+  if (ref.identifier) return undefined;
+  const [type, id] = (ref.reference ?? '').split('/');
+  if (type !== 'Patient' || !id) return undefined;
+  try {
+    return await repo.read<Patient>('Patient', id);
+  } catch {
+    return undefined;
+  }
+}
+
 export const intakeWrite: WriteOptions = { author: INTAKE_AUTHOR };
 
 export function writeOptions(authorOrganization?: string): WriteOptions {
@@ -62,7 +75,7 @@ export async function applyStayFacts(
   const tasks = await reconcileTasks(tx, repo, {
     stayId: input.stayId,
     specs: evaluation.tasks,
-    patient: input.patient,
+    patient: taskSubject(input.patient, await readPatient(repo, input.patient)),
     encounter: input.encounter,
     party,
     now: now.toISOString(),

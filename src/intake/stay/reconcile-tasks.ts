@@ -38,8 +38,8 @@ export interface TaskPlan {
   result: ReconcileResult;
 }
 
-/** Statuses the owner has closed: the gateway never changes such a Task again. */
-const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error']);
+/** Statuses the owner has closed: the gateway never changes such a Task again (a rejection stays as answered). */
+const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error', 'rejected']);
 
 /**
  * Decides, without I/O, how the stored Tasks of a stay come in line with the engine's TaskSpecs, matched by the

@@ -124,9 +124,13 @@ describe('cancellation of the admission (A11)', () => {
     const later = b.discharged('2026-05-07T10:00:00+02:00');
     const e = ev([...base, r, cancel, later]);
     expect(e.state).toMatchObject({ status: 'cancelled', cancelledAt: '2026-05-06T10:00:00.000Z' });
-    const nonMak = e.tasks.filter((t) => t.code !== 'makulering');
+    const nonMak = e.tasks.filter((t) => t.code !== 'makulering' && !t.key.startsWith('ansvar:'));
     expect(nonMak.length).toBeGreaterThan(4);
     expect(nonMak.every((t) => t.status === 'cancelled')).toBe(true);
+    // What the hospital did send stays met: its duties are history, not withdrawn.
+    const duties = e.tasks.filter((t) => t.key.startsWith('ansvar:'));
+    expect(duties.length).toBeGreaterThan(0);
+    expect(duties.every((t) => t.status === 'completed')).toBe(true);
     const maks = e.tasks.filter((t) => t.code === 'makulering');
     expect(maks.map((t) => t.focusKey)).toEqual([`inskrivningsmeddelande@${MUNI}`, `inskrivningsmeddelande@${VC}`]);
     expect(maks.every((t) => t.status === 'requested' && t.authoredOn === '2026-05-06T10:00:00.000Z')).toBe(true);

@@ -1,0 +1,37 @@
+import type { TaskSpec } from './types';
+
+/**
+ * Ownership by duty (contract "Obligations, acknowledgements and answers"): each message the hospital must send
+ * by a deadline is two Tasks. The receiver's Task (owner the receiver, `requested`) is met by its acknowledgement
+ * and carries no deadline of its own; the hospital's duty is a Task `ansvar:<key of the receiver's Task>` owned
+ * by the hospital, requested by the receiver (so a deviation goes to both principals), with the deadline, and
+ * `completed` at the send time of the hospital's message (`metAt`): a late message is a late duty.
+ */
+export function hospitalDuties(tasks: TaskSpec[]): TaskSpec[] {
+  const out: TaskSpec[] = [];
+  for (const t of tasks) {
+    if (!t.responsible || t.due === undefined || t.code === 'makulering') continue;
+    const key = `ansvar:${t.key}`;
+    t.dutyKey = key;
+    const duty: TaskSpec = {
+      key,
+      code: t.code,
+      owner: t.responsible,
+      requester: t.owner,
+      authoredOn: t.authoredOn,
+      due: t.due,
+      status: t.metAt !== undefined ? 'completed' : t.status,
+      responsible: t.responsible,
+    };
+    if (t.deadlineRule) duty.deadlineRule = t.deadlineRule;
+    if (t.description) duty.description = t.description;
+    if (t.metAt !== undefined) duty.metAt = t.metAt;
+    out.push(duty);
+  }
+  return out;
+}
+
+/** Whether a duty met at `metAt` was met late (after `due`). */
+export function metLate(spec: Pick<TaskSpec, 'due' | 'metAt'>): boolean {
+  return spec.due !== undefined && spec.metAt !== undefined && Date.parse(spec.metAt) > Date.parse(spec.due);
+}

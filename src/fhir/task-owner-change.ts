@@ -1,0 +1,90 @@
+/**
+ * What the owner of a Task may change (contract, "Obligations, acknowledgements and answers"): `status` along
+ * the allowed transitions, `statusReason`, `businessStatus` except the gateway's own deadline coding, `note`,
+ * `output` (and `lastModified`, its own bookkeeping). Anything else (owner, for, encounter, focus, code,
+ * description, restriction, requester, …) is refused: the owner could otherwise hand the Task, and the
+ * patient, to another organisation. Pure.
+ */
+import type { Coding, Task } from '@medplum/fhirtypes';
+import type { ErrorIssue } from '../platform/errors';
+import { CODE_SYSTEM } from './constants';
+
+/** Elements the owner may change (beyond these only the server-set `meta.versionId`/`meta.lastUpdated`). */
+export const OWNER_MAY_CHANGE: readonly string[] = [
+  'status',
+  'statusReason',
+  'businessStatus',
+  'note',
+  'output',
+  'lastModified',
+];
+
+/**
+ * The status transitions an owner may make (the contract's `requested` → `received` → `accepted`/`rejected` →
+ * `completed`, `accepted` directly as an acknowledgement, `in-progress` while working). Withdrawing
+ * (`cancelled`) is for the requester and the gateway.
+ */
+export const OWNER_TRANSITIONS: Readonly<Record<string, readonly string[]>> = {
+  requested: ['received', 'accepted', 'rejected'],
+  received: ['accepted', 'rejected'],
+  accepted: ['in-progress', 'completed'],
+  'in-progress': ['completed'],
+};
+
+const TERMINAL = new Set(['completed', 'rejected', 'cancelled']);
+const SERVER_META = new Set(['versionId', 'lastUpdated']);
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a === null || b === null) return false;
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function withoutServerMeta(meta: Task['meta']): Record<string, unknown> | undefined {
+  if (!meta) return undefined;
+  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !SERVER_META.has(k)));
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+function deadlineCoding(t: Task): Coding | undefined {
+  return t.businessStatus?.coding?.find((c) => c.system === CODE_SYSTEM.taskBusinessStatus);
+}
+
+/** The elements of `after` the owner may not have changed from `before`, each as an issue naming it. */
+export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
+  const issues: ErrorIssue[] = [];
+  const b = before as unknown as Record<string, unknown>;
+  const a = after as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(b), ...Object.keys(a)]);
+  for (const k of [...keys].sort()) {
+    if (OWNER_MAY_CHANGE.includes(k) || k === 'resourceType' || k === 'id') continue;
+    const changed =
+      k === 'meta' ? !same(withoutServerMeta(before.meta), withoutServerMeta(after.meta)) : !same(b[k], a[k]);
+    if (changed)
+      issues.push({
+        path: `Task.${k}`,
+        message: `The owner may not change Task.${k}; it may change only ${OWNER_MAY_CHANGE.join(', ')}`,
+      });
+  }
+  const from = before.status;
+  const to = after.status;
+  if (from !== to && !(OWNER_TRANSITIONS[from] ?? []).includes(to))
+    issues.push({
+      path: 'Task.status',
+      message: `The owner may not move a Task from '${from}' to '${to}' (allowed from '${from}': ${(OWNER_TRANSITIONS[from] ?? []).join(', ') || 'none'})`,
+    });
+  const was = deadlineCoding(before);
+  const now = deadlineCoding(after);
+  const dropped = now === undefined && TERMINAL.has(to);
+  if (!same(was, now) && !dropped)
+    issues.push({
+      path: 'Task.businessStatus',
+      message: `The deadline status in Task.businessStatus (${CODE_SYSTEM.taskBusinessStatus}) is set by the gateway, not by the owner`,
+    });
+  return issues;
+}

@@ -1,0 +1,54 @@
+import type { Patient, Reference, Task } from '@medplum/fhirtypes';
+import type { StayFact } from '../../core/stay/facts';
+import { TASK_STATUS_REASON_INFO } from '../../fhir/codes';
+import { readTaskKey } from '../../fhir/task';
+import type { Db } from '../../store/db.port';
+import type { PgRepository } from '../../store/repository.pg';
+import type { ResourceChange } from '../../store/repository.port';
+import { applyStayFacts, type StayApplierDeps } from '../stay/apply-stay';
+import { lockStays } from '../stay/stay-rows.pg';
+
+const REASONS: ReadonlySet<string> = new Set(Object.keys(TASK_STATUS_REASON_INFO));
+
+/**
+ * The receiver-rejected fact of a Task write: a receiver's Task set to `rejected` with a coded `statusReason`
+ * (`ej-folkbokford`) by its owner. Undefined for any other write. The party is read from the Task key
+ * (`<code>@<party>[#…]`), so only the gateway's own message Tasks count. `at` is the gateway's clock.
+ */
+export function rejectionFact(
+  before: Task | undefined,
+  after: Task,
+  version: string,
+  at: string,
+): StayFact | undefined {
+  if (after.status !== 'rejected' || before?.status === 'rejected') return undefined;
+  const reason = after.statusReason?.coding?.find((c) => c.code && REASONS.has(c.code))?.code;
+  const key = readTaskKey(after);
+  if (!reason || !key || key.key.startsWith('ansvar:') || !key.key.includes('@')) return undefined;
+  const party = key.key.slice(key.key.indexOf('@') + 1).split('#')[0] ?? '';
+  if (!party || party.startsWith('hospital:')) return undefined;
+  return {
+    id: `fhir:Task/${after.id ?? ''}/_history/${version}#rejected`,
+    stayId: key.stayId,
+    at,
+    kind: 'receiver-rejected',
+    party,
+    reason,
+  };
+}
+
+/** Applies a receiver's rejection to its stay in the write's transaction: re-routing and the hospital's Task. */
+export async function taskRejected(tx: Db, repo: PgRepository, deps: StayApplierDeps, change: ResourceChange) {
+  const after = change.after as Task;
+  const at = deps.clock.now().toISOString();
+  const fact = rejectionFact(change.before as Task | undefined, after, after.meta?.versionId ?? '0', at);
+  if (!fact) return;
+  await lockStays(tx, [fact.stayId]);
+  await applyStayFacts(tx, repo, deps, {
+    stayId: fact.stayId,
+    facts: [fact],
+    source: 'fhir',
+    patient: { ...(after.for as Reference<Patient> | undefined) },
+    encounter: { reference: `Encounter/${fact.stayId}` },
+  });
+}

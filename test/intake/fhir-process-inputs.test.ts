@@ -1,0 +1,97 @@
+import type { Encounter } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
+import type { Agreement } from '../../src/core/agreements/agreement.schema';
+import { evaluateStay } from '../../src/core/engine/evaluate';
+import { EXTENSION } from '../../src/fhir/constants';
+import { factsFromEncounterChange } from '../../src/intake/fhir/encounter-diff';
+
+/** Issue 13 §5–6: every fact has a FHIR input (Encounter extensions), and the first estimate is no change. */
+let vastmanland: Agreement;
+beforeAll(async () => {
+  vastmanland = getAgreement(await loadAgreements(), 'vastmanland');
+});
+const enc = (version: string, updated: string, more: Partial<Encounter> = {}): Encounter => ({
+  resourceType: 'Encounter',
+  id: 'e1',
+  meta: { versionId: version, lastUpdated: updated },
+  status: 'in-progress',
+  class: { code: 'IMP' },
+  period: { start: '2026-01-15T09:30:00Z' },
+  serviceProvider: { identifier: { system: 'urn:oid:1.2.752.29.4.19', value: 'SE2321000172-DEMO0001' } },
+  ...more,
+});
+const needs = { url: EXTENSION.needs, valueCoding: { code: 'socialtjanst' } };
+const ctx = { routing: { municipality: '1980' }, now: '2026-01-15T10:00:00Z' };
+const facts = (versions: Encounter[]) =>
+  versions.flatMap((v, i) => factsFromEncounterChange(versions[i - 1], v, ctx)).map((f) => ({ ...f, stayId: 'e1' }));
+const codes = (vs: Encounter[]) =>
+  evaluateStay(facts(vs), vastmanland).tasks.filter((t) => !t.key.startsWith('ansvar:'));
+
+describe('FHIR Encounter inputs for the process facts', () => {
+  it('when an admission already carries an estimated discharge date, then no "changed estimate" Task', () => {
+    const est = { url: EXTENSION.estimatedDischargeDate, valueDateTime: '2026-01-24' };
+    const tasks = codes([enc('1', '2026-01-15T10:05:00Z', { extension: [needs, est] })]);
+    expect(tasks.map((t) => t.code)).toEqual(['inskrivningsmeddelande']);
+  });
+
+  it('when the six criteria and the ready time are set as extensions, then an utskrivningsklar Task (Västmanland)', () => {
+    const criteria = [
+      'lakarbedomning',
+      'skriftlig-information',
+      'fast-vardkontakt',
+      'informationsoverforing',
+      'hjalpmedel',
+      'lakemedelslista',
+    ].map((c) => ({ url: EXTENSION.readinessCriteria, valueCode: c }));
+    const v1 = enc('1', '2026-01-15T10:05:00Z', { extension: [needs] });
+    const ready = { url: EXTENSION.readyForDischarge, valueDateTime: '2026-01-17T09:00:00Z' };
+    const v2 = enc('2', '2026-01-17T09:05:00Z', { extension: [needs, ready] });
+    expect(codes([v1, v2]).map((t) => t.code)).not.toContain('utskrivningsklar');
+    const v3 = enc('3', '2026-01-17T11:00:00Z', { extension: [needs, ready, ...criteria] });
+    expect(codes([v1, v2, v3]).map((t) => t.code)).toContain('utskrivningsklar');
+  });
+
+  it('when consent is nej, then the needs fact says so and nothing is sent; a warning says why', () => {
+    const nej = { url: EXTENSION.consent, valueCode: 'nej' };
+    const e = evaluateStay(facts([enc('1', '2026-01-15T10:05:00Z', { extension: [needs, nej] })]), vastmanland);
+    expect(e.tasks).toEqual([]);
+    expect(e.warnings?.join(' ')).toMatch(/consent/i);
+  });
+
+  it('when LPT 7 a §, the outpatient unit and the placing municipality are set, then the facts carry them', () => {
+    const v1 = enc('1', '2026-01-15T10:05:00Z', {
+      extension: [
+        needs,
+        { url: EXTENSION.compulsoryOutpatientCare, valueBoolean: true },
+        { url: EXTENSION.outpatientUnit, valueString: 'SE2321000172-PSYK1' },
+        { url: EXTENSION.placingMunicipality, valueString: '1981' },
+      ],
+    });
+    const f = factsFromEncounterChange(undefined, v1, ctx);
+    expect(f.find((x) => x.kind === 'compulsory-outpatient-care')).toMatchObject({ planned: true });
+    expect(f.find((x) => x.kind === 'patient-updated')).toMatchObject({
+      patient: { outpatientUnit: 'SE2321000172-PSYK1', placingMunicipality: '1981' },
+    });
+  });
+
+  it('when the Encounter finishes with discharge disposition exp, then the patient died (not a discharge)', () => {
+    const v1 = enc('1', '2026-01-15T10:05:00Z', { extension: [needs] });
+    const v2 = enc('2', '2026-01-18T04:00:00Z', {
+      status: 'finished',
+      period: { start: '2026-01-15T09:30:00Z', end: '2026-01-18T03:15:00Z' },
+      hospitalization: { dischargeDisposition: { coding: [{ code: 'exp' }] } },
+    });
+    expect(factsFromEncounterChange(v1, v2, ctx).map((x) => x.kind)).toEqual(['died']);
+  });
+});
+
+describe('warnings about a stay', () => {
+  it('when a notified stay has no estimated discharge date, then a warning says it is mandatory; with one, none', () => {
+    const without = evaluateStay(facts([enc('1', '2026-01-15T10:05:00Z', { extension: [needs] })]), vastmanland);
+    expect(without.warnings?.join(' ')).toMatch(/estimated discharge date/);
+    const est = { url: EXTENSION.estimatedDischargeDate, valueDateTime: '2026-01-24' };
+    const withEst = evaluateStay(facts([enc('1', '2026-01-15T10:05:00Z', { extension: [needs, est] })]), vastmanland);
+    expect(withEst.warnings?.join(' ') ?? '').not.toMatch(/estimated discharge date/);
+  });
+});

@@ -1,0 +1,130 @@
+import type { Bundle, Patient, Resource, Task } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTENSION, SE_SECURITY_LABEL_SYSTEM } from '../../src/fhir/constants';
+import type { ClosableDb } from '../../src/store/db.port';
+import { createRepository } from '../../src/store/repository.pg';
+import type { AccessScope, FhirRepository } from '../../src/store/repository.port';
+import { openTestDb, testDatabases } from '../support/db';
+import { encounter, municipality, patient, task } from './fixtures';
+
+/** A Patient with protected identity (HL7 Sweden label) and the contact details a recipient must never get. */
+function protectedPatient(pnr: string, code = 'skyddadFolkbokforing'): Patient {
+  return {
+    ...patient(pnr),
+    meta: { security: [{ system: SE_SECURITY_LABEL_SYSTEM, code }] },
+    address: [{ line: ['Hemliga vägen 1'], city: 'Västerås', postalCode: '72211' }],
+    telecom: [{ system: 'phone', value: '021-123456' }],
+    contact: [{ name: { family: 'Anhörig' }, telecom: [{ system: 'phone', value: '070-1111111' }] }],
+    managingOrganization: { reference: 'Organization/hosp', display: 'Västmanlands sjukhus Västerås' },
+  };
+}
+
+/** True when `r` is the recipient's view: no address/telecom/contact, the REDACTED label and the notice. */
+function expectRecipientView(r: Resource | undefined): void {
+  expect(r?.resourceType).toBe('Patient');
+  const p = r as Patient;
+  expect(p.address).toBeUndefined();
+  expect(p.telecom).toBeUndefined();
+  expect(p.contact).toBeUndefined();
+  expect(p.identifier?.[0]?.value).toBeDefined();
+  expect(p.name?.[0]?.family).toBe('Andersson');
+  expect(p.meta?.security?.map((c) => c.code)).toContain('REDACTED');
+  const notice = p.extension?.find((e) => e.url === EXTENSION.protectedIdentityNotice)?.valueString;
+  expect(notice).toContain('Kontakta Västmanlands sjukhus Västerås');
+}
+
+describe.each(testDatabases())('protected identity on every read path of the repository on %s', (kind) => {
+  let db: ClosableDb;
+  let system: FhirRepository;
+  let vasteras: FhirRepository;
+  let hospital: FhirRepository;
+  let otherHospital: FhirRepository;
+  let admin: FhirRepository;
+  let adminWithRight: FhirRepository;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    db = await openTestDb(kind);
+    system = createRepository(db);
+    const v = await system.create(municipality('1980', 'Västerås stad'));
+    const scope = (organization: string, role: AccessScope['role'], extra: Partial<AccessScope> = {}): AccessScope => ({
+      clientId: `c-${organization}`,
+      organization,
+      role,
+      ...extra,
+    });
+    vasteras = createRepository(db, scope(`Organization/${v.id}`, 'municipality'));
+    hospital = createRepository(db, scope('Organization/hosp', 'hospital'));
+    otherHospital = createRepository(db, scope('Organization/other-hosp', 'hospital'));
+    admin = createRepository(db, scope('Organization/region', 'admin'));
+    adminWithRight = createRepository(db, scope('Organization/region', 'admin', { protectedIdentity: true }));
+    const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
+    const p = await hospital.create(protectedPatient('191212121212'), w);
+    await hospital.update({ ...p, gender: 'female' }, w); // a second version for vread and history
+    const e = await hospital.create(encounter('E1', `Patient/${p.id}`), w);
+    const t = await system.create(
+      task('inskrivningsmeddelande', `Organization/${v.id}`, `Patient/${p.id}`, `Encounter/${e.id}`, {
+        contained: [{ ...protectedPatient('191212121212', 'sekretessmarkering'), id: 'pat' }],
+      }),
+    );
+    // another hospital that must act for the stay (it owns a Task) but does not hold the record
+    await system.create(
+      task('informationsoverforing', 'Organization/other-hosp', `Patient/${p.id}`, `Encounter/${e.id}`),
+    );
+    ids.p = p.id!;
+    ids.t = t.id!;
+  });
+  afterAll(async () => db.close());
+
+  it('when the owning municipality reads the protected Patient, then read and vread hide address, telecom and contact', async () => {
+    expectRecipientView(await vasteras.read('Patient', ids.p!));
+    expectRecipientView(await vasteras.vread('Patient', ids.p!, '1'));
+    expectRecipientView(await vasteras.vread('Patient', ids.p!, '2'));
+  });
+
+  it('when the owning municipality searches, includes or reads history, then every copy is the recipient view', async () => {
+    const s = await vasteras.search('Patient', {});
+    expect(s.resources).toHaveLength(1);
+    expectRecipientView(s.resources[0]);
+    const inc = await vasteras.search('Task', { _include: 'Task:patient' });
+    expectRecipientView(inc.included.find((r) => r.resourceType === 'Patient'));
+    const h = await vasteras.history('Patient', ids.p);
+    expect(h).toHaveLength(2);
+    for (const e of h) expectRecipientView(e.resource);
+    for (const e of await vasteras.history('Patient')) expectRecipientView(e.resource);
+  });
+
+  it('when a Task carries a protected Patient as contained, then the municipality gets the contained one cleaned', async () => {
+    const t = await vasteras.read<Task>('Task', ids.t!);
+    expectRecipientView(t.contained?.[0]);
+  });
+
+  it('when the municipality reads through a batch Bundle, then the entries are the recipient view', async () => {
+    const out = await vasteras.processBundle({
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${ids.p}` } },
+        { request: { method: 'GET', url: 'Task?_include=Task:patient' } },
+      ],
+    });
+    expectRecipientView(out.entry?.[0]?.resource);
+    const searchset = out.entry?.[1]?.resource as Bundle;
+    expectRecipientView(searchset.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource);
+  });
+
+  it('when the holding hospital, an admin with the right or the gateway reads, then the address is there', async () => {
+    expect((await hospital.read<Patient>('Patient', ids.p!)).address).toHaveLength(1);
+    expect((await hospital.search<Patient>('Patient', {})).resources[0]?.telecom).toHaveLength(1);
+    expect((await adminWithRight.read<Patient>('Patient', ids.p!)).contact).toHaveLength(1);
+    expect((await system.read<Patient>('Patient', ids.p!)).address).toHaveLength(1);
+  });
+
+  it('when another hospital sees the Patient through a Task it owns, then it is a recipient too', async () => {
+    expectRecipientView(await otherHospital.read('Patient', ids.p!));
+  });
+
+  it('when an admin without the explicit right reads, then it gets the recipient view', async () => {
+    expectRecipientView(await admin.read('Patient', ids.p!));
+  });
+});
