@@ -136,8 +136,14 @@ async function run(a: Args, call: Call, me: string): Promise<unknown> {
     }
     case 'ack':
       return call('PUT', `Task/${first}`, { ...(await task()), status: 'received' });
-    case 'complete':
-      return call('PUT', `Task/${first}`, { ...(await task()), status: 'completed' });
+    case 'complete': {
+      // The owner acknowledges and accepts before it completes (requested → received → accepted → completed).
+      let t = await task();
+      const steps = ['requested', 'received', 'accepted', 'completed'];
+      for (const next of steps.slice(Math.max(steps.indexOf(String(t.status)), 0) + 1))
+        t = await call('PUT', `Task/${first}`, { ...t, status: next });
+      return t;
+    }
     case 'answer': {
       const t = await task();
       const status = t.status === 'requested' ? 'received' : t.status;

@@ -203,7 +203,10 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       for (const who of ['demo-vasteras', 'demo-vc-skultuna']) {
         const close = (await c[who]!.tasks({ encounter: `Encounter/${encounter.id}`, code: 'avsluta-arende' }))[0];
         expect(close, who).toBeDefined();
-        const done = ok(await c[who]!.put(`/fhir/Task/${close!.id}`, { ...close, status: 'completed' })) as Task;
+        // The owner acknowledges, accepts, then closes it (requested → received → accepted → completed).
+        let done = close!;
+        for (const status of ['received', 'accepted', 'completed'] as const)
+          done = ok(await c[who]!.put(`/fhir/Task/${close!.id}`, { ...done, status })) as Task;
         expect(done.status).toBe('completed');
       }
     });
