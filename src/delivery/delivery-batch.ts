@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { AccessScope } from '../store/repository.port';
-import { accessPredicate, SqlParams } from '../store/access-sql';
+import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from '../store/access-sql';
 import { forScope } from '../store/resource-util';
 import type { Logger } from '../platform/logger';
 import { completeEvent, getEvent, type EventRef } from '../subscriptions/events.pg';
@@ -66,15 +66,14 @@ async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<string, Res
     ];
     const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });
     if (access) where.push(access);
-    return `SELECT ${i}::int AS g, r.id, r.content, r.writer_orgs FROM fhir_resource r WHERE ${where.join(' AND ')}`;
+    return `SELECT ${i}::int AS g, r.id, r.content, ${holderColumns('r', g.type)} FROM fhir_resource r WHERE ${where.join(' AND ')}`;
   });
-  const { rows } = await db.query<{ g: number; id: string; content: string; writer_orgs: string[] }>(
+  const { rows } = await db.query<{ g: number; id: string; content: string } & RecordHolder>(
     parts.join('\nUNION ALL\n'),
     params.values,
   );
   const out = groups.map(() => new Map<string, Resource>());
-  for (const r of rows)
-    out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope, r.writer_orgs));
+  for (const r of rows) out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope, r));
   return out;
 }
 

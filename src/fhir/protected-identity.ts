@@ -41,7 +41,7 @@ export function protectedIdentityNotice(holder: string | undefined): string {
   return `Skyddade personuppgifter: adress, telefon och kontaktpersoner lämnas inte ut. Kontakta ${who}.`;
 }
 
-function redactPatient<T extends Resource>(patient: T): T {
+function redactPatient<T extends Resource>(patient: T, holder: string | undefined): T {
   const copy = { ...patient } as Record<string, unknown> & WithMeta;
   for (const k of PROTECTED_ELEMENTS) delete copy[k];
   const security = copy.meta?.security ?? [];
@@ -49,7 +49,7 @@ function redactPatient<T extends Resource>(patient: T): T {
   if (!marked) copy.meta = { ...copy.meta, security: [...security, REDACTED_LABEL] };
   const extension = (copy.extension as Extension[] | undefined) ?? [];
   if (!extension.some((e) => e.url === EXTENSION.protectedIdentityNotice)) {
-    const org = (patient as { managingOrganization?: { display?: string } }).managingOrganization?.display;
+    const org = (patient as { managingOrganization?: { display?: string } }).managingOrganization?.display ?? holder;
     copy.extension = [
       ...extension,
       { url: EXTENSION.protectedIdentityNotice, valueString: protectedIdentityNotice(org) },
@@ -60,15 +60,16 @@ function redactPatient<T extends Resource>(patient: T): T {
 
 /**
  * The resource as a recipient may see it: a Patient with a protected identity (also one in `contained`) loses
- * address, telecom, contact and photo, and gains the REDACTED label and a notice naming whom to contact.
+ * address, telecom, contact and photo, and gains the REDACTED label and a notice naming whom to contact (the
+ * Patient's `managingOrganization.display`, else `holder`: the name of the organisation that holds the record).
  * Name, identifiers (personnummer), birth date, gender and the listed care unit stay: the recipient must know
  * whom the message is about. Idempotent; returns the same object when nothing is protected.
  */
-export function protectIdentity<T extends Resource>(resource: T): T {
+export function protectIdentity<T extends Resource>(resource: T, holder?: string): T {
   let out = resource;
   const contained = (resource as WithMeta).contained;
   if (contained?.some((c) => c.resourceType === 'Patient' && hasProtectedIdentity(c)))
-    out = { ...out, contained: contained.map((c) => protectIdentity(c)) };
-  if (resource.resourceType === 'Patient' && hasProtectedIdentity(resource)) out = redactPatient(out);
+    out = { ...out, contained: contained.map((c) => protectIdentity(c, holder)) };
+  if (resource.resourceType === 'Patient' && hasProtectedIdentity(resource)) out = redactPatient(out, holder);
   return out;
 }

@@ -12,6 +12,26 @@ export class SqlParams {
   }
 }
 
+/** What a read knows about who holds a record (see `forScope`): the writers, and the first one's name. */
+export interface RecordHolder {
+  writer_orgs?: readonly string[] | null;
+  holder_name?: string | null;
+}
+
+/**
+ * The select-list columns of a `fhir_resource` row aliased `alias` that `forScope` needs: `writer_orgs` and, for
+ * a Patient (when `type` is not known, for any row), `holder_name`: the name of the Organization that wrote it
+ * first, which the protected-identity notice names (NULL for other types).
+ */
+export function holderColumns(alias: string, type?: string): string {
+  const name =
+    type === undefined || type === 'Patient'
+      ? `(SELECT o.content::jsonb->>'name' FROM fhir_resource o WHERE ${alias}.resource_type = 'Patient' AND o.resource_type = 'Organization' AND o.id = substr(${alias}.writer_orgs[1], 14))`
+      : 'NULL::text';
+  // always both columns, so statements joined with UNION ALL line up
+  return `${alias}.writer_orgs, ${name} AS holder_name`;
+}
+
 /** The shared directory: every client may read it; only the gateway and admins write it. */
 export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
 /** Types a tenant sees when one of its Tasks points to them (for / encounter / focus). */

@@ -1,3 +1,4 @@
+import type { RecordHolder } from './access-sql';
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
@@ -38,7 +39,7 @@ export interface BundleRepository extends FhirRepository {
   ): PreparedWrite<T>;
   commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void>;
   /** The resource as this repository's scope may see it (Subscription secret removed). */
-  visible<T extends Resource>(resource: T, writerOrgs?: readonly string[]): T;
+  visible<T extends Resource>(resource: T, holder?: RecordHolder): T;
 }
 
 async function runGet(repo: BundleRepository, p: Parsed): Promise<BundleEntry> {
@@ -199,7 +200,7 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
         throw withEntry(new GatewayError('bad-request', `${key} appears in more than one entry of the transaction`), p);
       seen.add(key);
       if (p.existing) {
-        out[p.index] = ok(repo.visible(p.existing, p.cur?.writer_orgs), false);
+        out[p.index] = ok(repo.visible(p.existing, p.cur), false);
         continue;
       }
       const resource = resolveReferences({ ...(p.resource as Resource), id: p.targetId }, refs);

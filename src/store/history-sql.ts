@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, SqlParams } from './access-sql';
+import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from './access-sql';
 import type { Db } from './db.port';
 import { dateRange } from './index-rows';
 import type { AccessScope, HistoryEntry, SearchParams } from './repository.port';
@@ -19,7 +19,7 @@ export async function readHistory(
   type: string,
   id: string | undefined,
   search: SearchParams,
-): Promise<(HistoryEntry & { writerOrgs: string[] })[]> {
+): Promise<(HistoryEntry & { holder: RecordHolder })[]> {
   for (const k of Object.keys(search))
     if (!HISTORY_PARAMS.has(k))
       throw new GatewayError('bad-request', `History does not support the parameter '${k}' (use _count, _since)`);
@@ -46,9 +46,10 @@ export async function readHistory(
     method: string;
     content: string | null;
     writer_orgs: string[];
+    holder_name?: string | null;
   }>(
     // replaced versions from the history, the current one from fhir_resource
-    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content, r.writer_orgs
+    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content, ${holderColumns('r', type)}
      FROM (SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource_history
            UNION ALL
            SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource) h
@@ -57,14 +58,14 @@ export async function readHistory(
     params.values,
   );
   return r.rows.map((row) => {
-    const entry: HistoryEntry & { writerOrgs: string[] } = {
+    const entry: HistoryEntry & { holder: RecordHolder } = {
       resourceType: type,
       id: row.id,
       versionId: String(row.version_id),
       lastUpdated: new Date(row.last_updated).toISOString(),
       method: row.method as HistoryEntry['method'],
-      // the organisations that wrote any version (for the protected-identity rule of forScope)
-      writerOrgs: row.writer_orgs,
+      // who holds the record (for the protected-identity rule of forScope)
+      holder: row,
     };
     if (row.content) entry.resource = JSON.parse(row.content) as Resource;
     return entry;

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, SqlParams } from './access-sql';
+import { accessPredicate, holderColumns, SqlParams } from './access-sql';
 import type { Db } from './db.port';
 import type { AccessScope } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
@@ -41,7 +41,7 @@ export async function matchConditional<T extends Resource>(
   assertSupportedType(type);
   const plan = conditionalPlan(type, query, scope);
   const r = await tx.query<CurrentRow>(
-    `SELECT r.version_id, r.deleted, r.content, r.writer_orgs, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
+    `SELECT r.version_id, r.deleted, r.content, ${holderColumns('r', type)}, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
     plan.params.values,
   );
   if (r.rows.length > 1)
@@ -51,7 +51,7 @@ export async function matchConditional<T extends Resource>(
     );
   const row = r.rows[0];
   if (!row?.content) return undefined;
-  return { resource: forScope(JSON.parse(row.content) as T, scope, row.writer_orgs), row };
+  return { resource: forScope(JSON.parse(row.content) as T, scope, row), row };
 }
 
 /**
@@ -70,12 +70,12 @@ export async function matchTargets(
     assertSupportedType(it.type);
     if ('query' in it) {
       const plan = conditionalPlan(it.type, it.query, scope, params);
-      return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, r.writer_orgs, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
+      return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type)}, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
     }
     const t = params.add(it.type);
     const i = params.add(it.id);
     const visible = accessPredicate(scope, 'r', params, it.type, { perRow: true }) ?? 'true';
-    return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, r.writer_orgs, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
+    return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
   });
   const r = await tx.query<CurrentRow & { id: string; k: number }>(
     `WITH ${ctes.join(', ')} ${items.map((_, k) => `SELECT * FROM m${k}`).join(' UNION ALL ')}`,

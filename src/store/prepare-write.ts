@@ -41,17 +41,17 @@ export function prepareWrite<T extends Resource>(
   const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
   if (before) assertOwnerMayChange(before, { ...resource, id }, at.scope);
   if (before && sameContent(before, { ...resource, id }))
-    return { resource: forScope(before, at.scope, cur?.writer_orgs), created: false };
+    return { resource: forScope(before, at.scope, cur), created: false };
   const version = (cur?.version_id ?? 0) + 1;
   const lastUpdated = at.now.toISOString();
   const stored = { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated } } as T;
   const action = before ? 'update' : 'create';
   return {
     // the writer's organisation holds the record from now on (write-sql adds it to writer_orgs)
-    resource: forScope(stored, at.scope, [
-      ...(cur?.writer_orgs ?? []),
-      ...(opts.authorOrganization ? [opts.authorOrganization] : []),
-    ]),
+    resource: forScope(stored, at.scope, {
+      ...cur,
+      writer_orgs: [...(cur?.writer_orgs ?? []), ...(opts.authorOrganization ? [opts.authorOrganization] : [])],
+    }),
     created: !before,
     write: {
       type,

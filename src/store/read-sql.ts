@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, SqlParams } from './access-sql';
+import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from './access-sql';
 import type { Db } from './db.port';
 import { readHistory } from './history-sql';
 import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
@@ -29,14 +29,14 @@ export async function readCurrent<T extends Resource>(
   const t = params.add(resourceType);
   const i = params.add(id);
   const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
-  const r = await db.query<{ deleted: boolean; content: string | null; writer_orgs: string[] }>(
-    `SELECT r.deleted, r.content, r.writer_orgs FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
+  const r = await db.query<{ deleted: boolean; content: string | null } & RecordHolder>(
+    `SELECT r.deleted, r.content, ${holderColumns('r', resourceType)} FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
     params.values,
   );
   const row = r.rows[0];
   if (!row) throw notFound(resourceType, id);
   if (row.deleted || !row.content) throw gone(resourceType, id);
-  return forScope(JSON.parse(row.content) as T, scope, row.writer_orgs);
+  return forScope(JSON.parse(row.content) as T, scope, row);
 }
 
 /** One version of a resource (`vread`). */
@@ -53,9 +53,9 @@ export async function readVersion<T extends Resource>(
   const i = params.add(id);
   const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
   const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
-  const r = await db.query<{ content: string | null; writer_orgs: string[] }>(
+  const r = await db.query<{ content: string | null } & RecordHolder>(
     // the current version is in fhir_resource, replaced ones in the history
-    `SELECT CASE WHEN r.version_id = ${v} THEN r.content ELSE h.content END AS content, r.writer_orgs
+    `SELECT CASE WHEN r.version_id = ${v} THEN r.content ELSE h.content END AS content, ${holderColumns('r', resourceType)}
        FROM fhir_resource r
        LEFT JOIN fhir_resource_history h ON h.resource_type = r.resource_type AND h.id = r.id AND h.version_id = ${v}
        WHERE r.resource_type = ${t} AND r.id = ${i} AND (r.version_id = ${v} OR h.version_id IS NOT NULL)${access ? ` AND ${access}` : ''}`,
@@ -64,7 +64,7 @@ export async function readVersion<T extends Resource>(
   const row = r.rows[0];
   if (!row) throw new GatewayError('not-found', `${resourceType}/${id} has no version '${versionId}'`);
   if (!row.content) throw new GatewayError('gone', `${resourceType}/${id} version ${versionId} is a deletion`);
-  return forScope(JSON.parse(row.content) as T, scope, row.writer_orgs);
+  return forScope(JSON.parse(row.content) as T, scope, row);
 }
 
 /** A search over current versions within the scope, with paging, `_total` and `_include`. */
@@ -86,12 +86,12 @@ export async function searchCurrent<T extends Resource>(
     result.total = c.rows[0]?.n ?? 0;
   }
   if (plan.summaryCount || plan.count === 0) return result;
-  const rows = await db.query<{ id: string; content: string; writer_orgs: string[] }>(
-    `SELECT r.id, r.content, r.writer_orgs FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
+  const rows = await db.query<{ id: string; content: string } & RecordHolder>(
+    `SELECT r.id, r.content, ${holderColumns('r', resourceType)} FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
     values,
   );
   const page = rows.rows.slice(0, plan.count);
-  result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, scope, row.writer_orgs));
+  result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, scope, row));
   if (rows.rows.length > plan.count) result.next = nextPageQuery(params, plan.offset + plan.count);
   if (plan.includes.length > 0 && page.length > 0)
     result.included = await include(
@@ -123,12 +123,12 @@ async function include(
     if (spec.targetType) conds.push(`s.system = ${params.add(spec.targetType)}`);
     const access = accessPredicate(scope, 'r', params, undefined, { perRow: true });
     if (access) conds.push(access);
-    const r = await db.query<{ resource_type: string; id: string; content: string; writer_orgs: string[] }>(
-      `SELECT DISTINCT r.resource_type, r.id, r.content, r.writer_orgs FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
+    const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
+      `SELECT DISTINCT r.resource_type, r.id, r.content, ${holderColumns('r')} FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
       params.values,
     );
     for (const row of r.rows)
-      out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, scope, row.writer_orgs));
+      out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, scope, row));
   }
   return [...out.values()];
 }
@@ -146,9 +146,7 @@ export async function historyOf(
   if (id !== undefined && entries.length === 0) {
     if (!(await visibleExists(db, scope, resourceType, id))) throw notFound(resourceType, id);
   }
-  return entries.map(({ writerOrgs, ...e }) =>
-    e.resource ? { ...e, resource: forScope(e.resource, scope, writerOrgs) } : e,
-  );
+  return entries.map(({ holder, ...e }) => (e.resource ? { ...e, resource: forScope(e.resource, scope, holder) } : e));
 }
 
 /** Whether the resource (current or deleted) exists and the scope may see it. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { systemClock, type Clock } from '../platform/clock';
-import { assertMayChange, assertMayWriteType } from './access-sql';
+import { assertMayChange, assertMayWriteType, type RecordHolder } from './access-sql';
 import type { Db } from './db.port';
 import type {
   AccessScope,
@@ -278,9 +278,9 @@ export class PgRepository implements FhirRepository {
     return historyOf(this.db, this.scope, resourceType, id, params);
   }
 
-  /** `resource` as this repository's scope may see it (`writerOrgs`: from its row, see `forScope`). */
-  visible<T extends Resource>(resource: T, writerOrgs?: readonly string[]): T {
-    return forScope(resource, this.scope, writerOrgs);
+  /** `resource` as this repository's scope may see it (`holder`: from its row, see `forScope`). */
+  visible<T extends Resource>(resource: T, holder?: RecordHolder): T {
+    return forScope(resource, this.scope, holder);
   }
 
   async processBundle(bundle: Bundle, opts: WriteOptions = {}): Promise<Bundle> {

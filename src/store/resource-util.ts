@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { protectIdentity } from '../fhir/protected-identity';
 import { GatewayError } from '../platform/errors';
 import { parseReference } from './index-rows';
+import type { RecordHolder } from './access-sql';
 import type { AccessScope } from './repository.port';
 import { isSupportedType } from './search-params';
 
@@ -92,7 +93,7 @@ export function sameContent(a: Resource, b: Resource): boolean {
  */
 export function seesProtectedIdentity(
   scope: AccessScope | undefined,
-  writerOrgs: readonly string[] | undefined,
+  writerOrgs: readonly string[] | null | undefined,
 ): boolean {
   if (!scope || scope.system === true) return true;
   if (scope.role === 'admin') return scope.protectedIdentity === true;
@@ -103,11 +104,14 @@ export function seesProtectedIdentity(
  * The resource as `scope` may see it; every read path of the store (read, vread, search and `_include`,
  * history, conditional matches, Bundle entries, the answers to writes) and delivery goes through here:
  * the Subscription secret only for the gateway itself, and a protected identity only for those
- * `seesProtectedIdentity` names (`writerOrgs`: the organisations that wrote the resource, from its row).
+ * `seesProtectedIdentity` names (`holder`: who wrote the resource, from its row: see `holderColumns`).
  */
-export function forScope<T extends Resource>(r: T, scope: AccessScope | undefined, writerOrgs?: readonly string[]): T {
+export function forScope<T extends Resource>(r: T, scope: AccessScope | undefined, holder?: RecordHolder): T {
   if (!scope || scope.system === true) return r;
-  return withoutSecret(seesProtectedIdentity(scope, writerOrgs) ? r : protectIdentity(r));
+  const seen = seesProtectedIdentity(scope, holder?.writer_orgs)
+    ? r
+    : protectIdentity(r, holder?.holder_name ?? undefined);
+  return withoutSecret(seen);
 }
 
 /** Removes the Subscription secret. */

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
-import { accessPredicate, SqlParams } from './access-sql';
+import { accessPredicate, holderColumns, SqlParams } from './access-sql';
 import { OUTBOX_CHANNEL, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
@@ -13,8 +13,9 @@ export interface CurrentRow {
   deleted: boolean;
   content: string | null;
   visible: boolean;
-  /** The organisations that wrote any version (who holds the record: see `forScope`). */
+  /** The organisations that wrote any version, and the first one's name (who holds the record: see `forScope`). */
   writer_orgs?: string[];
+  holder_name?: string | null;
 }
 
 /** Reads and row-locks the current version (concurrent writers of one resource queue here). */
@@ -29,7 +30,7 @@ export async function lockCurrent(
   const i = params.add(id);
   const visible = accessPredicate(scope, 'r', params, type, { perRow: true }) ?? 'true';
   const r = await tx.query<CurrentRow>(
-    `SELECT r.version_id, r.deleted, r.content, r.writer_orgs, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
+    `SELECT r.version_id, r.deleted, r.content, ${holderColumns('r', type)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
     params.values,
   );
   return r.rows[0];

@@ -92,8 +92,10 @@ describe('POST /hl7v2 and the admin message view', () => {
       event: 'A01',
       app: 'COSMIC',
       facility: 'VSV',
-      ward: 'NYA77',
+      ward: 'MED21',
       control: 'H-WARD',
+      // A local needs code the profile does not know yet: the message cannot be understood (AE).
+      obx: ['CWE|BEHOV^Behov^99COS||NYKOD'],
       visit: 'HTTP-WARD',
       pidAuthority: '&1.2.752.129.2.1.3.1&ISO',
     });
@@ -107,10 +109,10 @@ describe('POST /hl7v2 and the admin message view', () => {
     const again = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ status: 'rejected' });
-    // The admin adds the ward to the sender profile (as a fixed mappings/cosmic.json would after a restart).
+    // The admin adds the code to the sender profile (as a fixed mappings/cosmic.json would after a restart).
     const cosmic = h.intake.services.profiles.find((p) => p.id === 'cosmic');
-    if (!cosmic) throw new Error('no cosmic profile');
-    cosmic.wards.NYA77 = { name: 'Ny avdelning 77' };
+    if (!cosmic?.codeMaps.cosmicNeeds) throw new Error('no cosmic profile');
+    cosmic.codeMaps.cosmicNeeds.NYKOD = 'socialtjanst';
     try {
       const fixed = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
       expect(fixed.status).toBe(202);
@@ -118,10 +120,14 @@ describe('POST /hl7v2 and the admin message view', () => {
       const one = await request(app).get(`/admin/api/hl7/messages/${id}`).set('x-test-scopes', 'admin');
       expect(one.body).toMatchObject({ status: 'accepted', errorCode: null });
       expect((one.body as { stayId: string }).stayId).toMatch(/^hl7-/);
+      // What the message produced (issue 13 / 16): the Encounter version and the Tasks it created.
+      const outcome = (one.body as { outcome: { encounter?: { id: string }; tasks: { created: string[] } } }).outcome;
+      expect(outcome.encounter?.id).toBe((one.body as { stayId: string }).stayId);
+      expect(outcome.tasks.created.length).toBeGreaterThan(0);
       const done = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
       expect(done.status).toBe(409);
     } finally {
-      delete cosmic.wards.NYA77;
+      delete cosmic.codeMaps.cosmicNeeds.NYKOD;
     }
     const missing = await request(app)
       .post('/admin/api/hl7/messages/999999999/reprocess')

@@ -7,15 +7,20 @@ import type { AccessScope, FhirRepository } from '../../src/store/repository.por
 import { openTestDb, testDatabases } from '../support/db';
 import { encounter, municipality, patient, task } from './fixtures';
 
-/** A Patient with protected identity (HL7 Sweden label) and the contact details a recipient must never get. */
-function protectedPatient(pnr: string, code = 'skyddadFolkbokforing'): Patient {
+/**
+ * A Patient with protected identity (HL7 Sweden label) and the contact details a recipient must never get; with
+ * `managing`, it names its hospital itself (else the notice names the organisation that wrote it).
+ */
+function protectedPatient(pnr: string, code = 'skyddadFolkbokforing', managing = false): Patient {
   return {
     ...patient(pnr),
     meta: { security: [{ system: SE_SECURITY_LABEL_SYSTEM, code }] },
     address: [{ line: ['Hemliga vägen 1'], city: 'Västerås', postalCode: '72211' }],
     telecom: [{ system: 'phone', value: '021-123456' }],
     contact: [{ name: { family: 'Anhörig' }, telecom: [{ system: 'phone', value: '070-1111111' }] }],
-    managingOrganization: { reference: 'Organization/hosp', display: 'Västmanlands sjukhus Västerås' },
+    ...(managing
+      ? { managingOrganization: { reference: 'Organization/hosp', display: 'Västmanlands sjukhus Västerås' } }
+      : {}),
   };
 }
 
@@ -47,6 +52,7 @@ describe.each(testDatabases())('protected identity on every read path of the rep
     db = await openTestDb(kind);
     system = createRepository(db);
     const v = await system.create(municipality('1980', 'Västerås stad'));
+    await system.update({ ...municipality('0000', 'Västmanlands sjukhus Västerås'), id: 'hosp' });
     const scope = (organization: string, role: AccessScope['role'], extra: Partial<AccessScope> = {}): AccessScope => ({
       clientId: `c-${organization}`,
       organization,
@@ -64,7 +70,7 @@ describe.each(testDatabases())('protected identity on every read path of the rep
     const e = await hospital.create(encounter('E1', `Patient/${p.id}`), w);
     const t = await system.create(
       task('inskrivningsmeddelande', `Organization/${v.id}`, `Patient/${p.id}`, `Encounter/${e.id}`, {
-        contained: [{ ...protectedPatient('191212121212', 'sekretessmarkering'), id: 'pat' }],
+        contained: [{ ...protectedPatient('191212121212', 'sekretessmarkering', true), id: 'pat' }],
       }),
     );
     // another hospital that must act for the stay (it owns a Task) but does not hold the record
