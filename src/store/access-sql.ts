@@ -127,7 +127,6 @@ function collaborationRules(alias: string, params: SqlParams, org: string, resou
   return out;
 }
 
-
 /**
  * The audit trail is append-only for everyone, admins included: only the gateway itself creates these, and
  * nobody (the gateway neither) updates or deletes them.
