@@ -18,6 +18,7 @@ import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
 import { createValidator, type Validator } from './fhir/validator';
 import { collaborationHooks, createCollaborationCapability, sipDeps } from './sip';
+import { createFollowupCapability } from './followup/followup.capability';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -70,6 +71,8 @@ export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> 
     createDeadlinesCapability(ctx, { delivery }),
     // POST /hl7v2, the MLLP listener (role mllp), the admin message view.
     createIntakeCapability(ctx),
+    // Payment liability from the stored stays, with corrections (/admin/api/liability).
+    await createFollowupCapability(ctx),
     // The SIP operations ($sign, $approve, $meeting-held, $print), comments and the case overview.
     createCollaborationCapability(ctx, sip),
     // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks,

@@ -29,7 +29,13 @@ export interface ShellDeps {
  */
 export const ADMIN_TOKEN_COOKIE = 'svu_admin_token';
 /** Static admin pages that hold no data and ask for the token themselves (paths below /admin). */
-export const ADMIN_PUBLIC_PAGES: ReadonlySet<string> = new Set(['/delivery', '/hl7']);
+export const ADMIN_PUBLIC_PAGES: ReadonlySet<string> = new Set([
+  '/delivery',
+  '/hl7',
+  '/dashboard',
+  '/assets/uplot.iife.min.js',
+  '/assets/uplot.min.css',
+]);
 
 const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
 
