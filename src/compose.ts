@@ -18,7 +18,8 @@ import { TIMER_QUEUE } from './deadlines/timers';
 import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
-import { createValidator } from './fhir/validator';
+import { createValidator, type Validator } from './fhir/validator';
+import { collaborationHooks, createCollaborationCapability, sipDeps } from './sip';
 import { createFollowupCapability } from './followup/followup.capability';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
@@ -63,6 +64,9 @@ export function publicBaseUrl(ctx: AppContext): string {
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
   const delivery = createDeliveryCapability(ctx, { extraQueues: [TIMER_QUEUE] });
+  // One validator (with the request-shape limits) for the FHIR API and the collaboration rules.
+  const validator = await createValidator({ today: () => ctx.clock.now(), limits: shapeLimits(ctx.config) });
+  const sip = sipDeps(ctx, validator);
   return [
     delivery,
     // Deadline timers, escalation ladder, reconciler; consumes Task changes from delivery's outbox relay.
@@ -71,9 +75,15 @@ export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> 
     createIntakeCapability(ctx),
     // Payment liability from the stored stays, with corrections (/admin/api/liability).
     await createFollowupCapability(ctx),
-    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks and
-    // intake's Encounter → stay-fact derivation inside each write's transaction.
-    await fhirApiCapability(ctx, combineHooks([delivery.repositoryHooks, intakeHooks(ctx)])),
+    // The SIP operations ($sign, $approve, $meeting-held, $print), comments and the case overview.
+    createCollaborationCapability(ctx, sip),
+    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks,
+    // intake's Encounter → stay-fact derivation and the collaboration rules inside each write's transaction.
+    fhirApiCapability(
+      ctx,
+      combineHooks([delivery.repositoryHooks, intakeHooks(ctx), collaborationHooks(sip)]),
+      validator,
+    ),
   ];
 }
 
@@ -88,9 +98,8 @@ export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
 }
 
 /** The FHIR R4 REST API at /fhir. */
-async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promise<Capability> {
+function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks, validator: Validator): Capability {
   const limits = shapeLimits(ctx.config);
-  const validator = await createValidator({ today: () => ctx.clock.now(), limits });
   // The R4 search-parameter index behind Subscription criteria: built here, before the listeners open, instead of
   // lazily by the first Subscription write, which blocked the event loop (and every MLLP ACK) for 0.6–4 s.
   ensureSearchIndex();
