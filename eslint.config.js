@@ -8,6 +8,8 @@ export default tseslint.config(
       'node_modules/**',
       'data/**',
       'coverage/**',
+      'dist/**',
+      '.build-test-*/**',
       'bench/results/**',
       'profiles/**',
       '**/*.mjs',

@@ -7,16 +7,20 @@ import { ensureSearchIndex } from './subscriptions/search-index';
 import { shapeLimits } from './fhir/shape-check';
 import { loadSigningKey, type SigningKey } from './auth/signing-key';
 import { createAuditWriter, type AuditSink } from './audit/audit-writer';
+import { saveClient } from './auth/client-store';
 import { createApp } from './http/app';
 import type { ReadinessCheck } from './http/health.routes';
 import type { Db } from './store/db.port';
 import type { FhirRepository, RepositoryHooks } from './store/repository.port';
 import { createRepository } from './store/repository.pg';
 import { createDeadlinesCapability } from './deadlines';
+import { TIMER_QUEUE } from './deadlines/timers';
 import { createDeliveryCapability } from './delivery';
 import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
-import { createValidator } from './fhir/validator';
+import { createValidator, type Validator } from './fhir/validator';
+import { collaborationHooks, createCollaborationCapability, sipDeps } from './sip';
+import { createFollowupCapability } from './followup/followup.capability';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
 export interface Gateway {
@@ -59,16 +63,27 @@ export function publicBaseUrl(ctx: AppContext): string {
  */
 export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> {
   // Outbox relay, rest-hook/topic subscriptions ($status, $events), signed delivery, DLQ, /admin views.
-  const delivery = createDeliveryCapability(ctx);
+  const delivery = createDeliveryCapability(ctx, { extraQueues: [TIMER_QUEUE] });
+  // One validator (with the request-shape limits) for the FHIR API and the collaboration rules.
+  const validator = await createValidator({ today: () => ctx.clock.now(), limits: shapeLimits(ctx.config) });
+  const sip = sipDeps(ctx, validator);
   return [
     delivery,
     // Deadline timers, escalation ladder, reconciler; consumes Task changes from delivery's outbox relay.
     createDeadlinesCapability(ctx, { delivery }),
     // POST /hl7v2, the MLLP listener (role mllp), the admin message view.
     createIntakeCapability(ctx),
-    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks and
-    // intake's Encounter → stay-fact derivation inside each write's transaction.
-    await fhirApiCapability(ctx, combineHooks([delivery.repositoryHooks, intakeHooks(ctx)])),
+    // Payment liability from the stored stays, with corrections (/admin/api/liability).
+    await createFollowupCapability(ctx),
+    // The SIP operations ($sign, $approve, $meeting-held, $print), comments and the case overview.
+    createCollaborationCapability(ctx, sip),
+    // The generic FHIR REST API, always last under /fhir. Its repository runs delivery's Subscription checks,
+    // intake's Encounter → stay-fact derivation and the collaboration rules inside each write's transaction.
+    fhirApiCapability(
+      ctx,
+      combineHooks([delivery.repositoryHooks, intakeHooks(ctx), collaborationHooks(sip)]),
+      validator,
+    ),
   ];
 }
 
@@ -83,9 +98,8 @@ export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
 }
 
 /** The FHIR R4 REST API at /fhir. */
-async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promise<Capability> {
+function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks, validator: Validator): Capability {
   const limits = shapeLimits(ctx.config);
-  const validator = await createValidator({ today: () => ctx.clock.now(), limits });
   // The R4 search-parameter index behind Subscription criteria: built here, before the listeners open, instead of
   // lazily by the first Subscription write, which blocked the event loop (and every MLLP ACK) for 0.6–4 s.
   ensureSearchIndex();
@@ -110,6 +124,25 @@ async function fhirApiCapability(ctx: AppContext, hooks: RepositoryHooks): Promi
   };
 }
 
+/**
+ * The first admin of an installation without the demo: `ADMIN_BOOTSTRAP_CLIENT_ID` + `ADMIN_BOOTSTRAP_SECRET` register
+ * an admin client when none of that id exists (an existing one, e.g. with a rotated secret, is left as it is).
+ */
+export async function bootstrapAdminClient(ctx: AppContext): Promise<void> {
+  const { ADMIN_BOOTSTRAP_CLIENT_ID: clientId, ADMIN_BOOTSTRAP_SECRET: secret } = ctx.config;
+  if (!clientId) return;
+  if (!secret) {
+    ctx.logger.warn('ADMIN_BOOTSTRAP_CLIENT_ID is set without ADMIN_BOOTSTRAP_SECRET: no admin client registered');
+    return;
+  }
+  const created = await saveClient(
+    ctx.db,
+    { clientId, secret, role: 'admin', admin: true, allowedScopes: ['system/*.cruds'] },
+    'keep',
+  );
+  if (created) ctx.logger.info('admin client registered', { clientId });
+}
+
 export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): Promise<Gateway> {
   const key =
     opts.signingKey ??
@@ -121,6 +154,7 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     tokenTtlSeconds: ctx.config.TOKEN_TTL_SECONDS,
     baseUrl: publicBaseUrl(ctx),
   });
+  await bootstrapAdminClient(ctx);
   const repoFactory = opts.systemRepository === undefined ? systemRepository : opts.systemRepository;
   const audit = repoFactory
     ? createAuditWriter({ db: ctx.db, repository: repoFactory, logger: ctx.logger, metrics: ctx.metrics })
@@ -163,7 +197,13 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     },
     logger: ctx.logger,
   });
-  const app = createApp(ctx, capabilities, { auth, audit, readiness, tokenLimiter });
+  const app = createApp(ctx, capabilities, {
+    auth,
+    audit,
+    readiness,
+    tokenLimiter,
+    repositories: (db, scope) => createRepository(db, scope, undefined, { clock: ctx.clock }),
+  });
   return {
     app,
     auth,

@@ -24,6 +24,9 @@ const MODES: Record<string, Role[]> = {
   mllp: ['mllp'],
 };
 
+/** How long opening (and migrating) the database may take at start before the start fails. */
+const DB_OPEN_TIMEOUT_MS = 120_000;
+
 /** A start-up failure the operator can fix: printed as one line, exit 1. */
 class StartupError extends Error {}
 
@@ -41,10 +44,24 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
   const logger = createLogger(config.LOG_LEVEL);
   running.logger = logger;
 
-  running.db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((err: unknown) => {
-    const where = config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in DATA_DIR=${config.DATA_DIR}`;
-    throw new StartupError(`Cannot open the database (${where}): ${err instanceof Error ? err.message : String(err)}`);
-  });
+  const where = config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in DATA_DIR=${config.DATA_DIR}`;
+  // Bounded: a damaged data directory or an unanswering server ends the start with one line, never a hang.
+  let openTimer: NodeJS.Timeout | undefined;
+  running.db = await Promise.race([
+    openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
+    new Promise<never>((_, reject) => {
+      openTimer = setTimeout(
+        () => reject(new Error(`no answer within ${DB_OPEN_TIMEOUT_MS / 1000} s`)),
+        DB_OPEN_TIMEOUT_MS,
+      );
+    }),
+  ])
+    .catch((err: unknown) => {
+      throw new StartupError(
+        `Cannot open the database (${where}): ${err instanceof Error ? err.message : String(err)}`,
+      );
+    })
+    .finally(() => clearTimeout(openTimer));
   const db = running.db;
 
   let redisUrl = config.REDIS_URL;

@@ -8,8 +8,11 @@ import {
   CARE_KIND_INFO,
   NEED_INFO,
   PATIENT_CATEGORY_INFO,
+  COMMUNICATION_CATEGORY_INFO,
+  SIP_SIGNATURE_INFO,
   SIP_TRIAGE_INFO,
   SVU_TASK_CODE_INFO,
+  TASK_OUTPUT_INFO,
   TASK_BUSINESS_STATUS_INFO,
   TASK_STATUS_REASON_INFO,
 } from '../../src/fhir/codes';
@@ -237,6 +240,11 @@ export const profiles: ProfileDef[] = [
             'a makulering (cancellation) Task names what it cancels in focus',
             `code.coding.where(system = '${CODE_SYSTEM.task}' and code = 'makulering').exists() implies focus.exists()`,
           ),
+          inv(
+            'svu-task-3',
+            'a receiver\'s answer (Task.output) is typed with a code from the svu-task-output CodeSystem',
+            `output.all(type.coding.where(system = '${CODE_SYSTEM.taskOutput}').exists())`,
+          ),
         ],
       },
       slice('Task.extension', EXTENSION.deadlineRule, 'deadlineRule', 'Agreement rule behind the deadline'),
@@ -341,6 +349,61 @@ export const profiles: ProfileDef[] = [
     ],
   },
   {
+    id: 'SvuCommunication',
+    url: PROFILE.communication,
+    type: 'Communication',
+    title: 'SVU Communication (kommentar mellan parterna)',
+    description:
+      'A comment between the parties of a stay: sender, recipients and the stay (encounter) are required, the category says what it is about; the recipient acknowledges it by setting status completed and received.',
+    changes: [
+      {
+        path: 'Communication',
+        constraint: [
+          inv(
+            'svu-com-1',
+            'a comment has a category from the svu-communication-category CodeSystem',
+            `category.coding.where(system = '${CODE_SYSTEM.communicationCategory}').exists()`,
+          ),
+          inv('svu-com-2', 'a comment carries text', 'payload.content.exists()'),
+        ],
+      },
+      { path: 'Communication.status', mustSupport: true },
+      { path: 'Communication.category', min: 1, mustSupport: true },
+      { path: 'Communication.subject', mustSupport: true },
+      { path: 'Communication.encounter', min: 1, mustSupport: true },
+      { path: 'Communication.sent', mustSupport: true },
+      { path: 'Communication.received', mustSupport: true, short: 'When the recipient acknowledged it' },
+      { path: 'Communication.recipient', min: 1, mustSupport: true },
+      { path: 'Communication.sender', min: 1, mustSupport: true },
+      { path: 'Communication.payload', min: 1, mustSupport: true },
+    ],
+  },
+  {
+    id: 'SvuProvenance',
+    url: PROFILE.provenance,
+    type: 'Provenance',
+    title: 'SVU Provenance (signering eller godkännande av SIP)',
+    description:
+      'A party\'s signature of its part of a SIP, or the hospital\'s approval: the signed CarePlan version as target, who, when, and a digest of what was signed.',
+    changes: [
+      {
+        path: 'Provenance',
+        constraint: [
+          inv(
+            'svu-prov-1',
+            'the activity is a signature or an approval from the svu-sip-signature CodeSystem',
+            `activity.coding.where(system = '${CODE_SYSTEM.sipSignature}').exists()`,
+          ),
+          inv('svu-prov-2', 'the target is a CarePlan version', "target.all(reference.contains('/_history/'))"),
+        ],
+      },
+      { path: 'Provenance.target', max: '1', mustSupport: true },
+      { path: 'Provenance.activity', min: 1, mustSupport: true },
+      { path: 'Provenance.agent', max: '1', mustSupport: true },
+      { path: 'Provenance.signature', min: 1, max: '1', mustSupport: true },
+    ],
+  },
+  {
     id: 'SvuSubscription',
     url: PROFILE.subscription,
     type: 'Subscription',
@@ -442,5 +505,37 @@ export const codeSystems: CodeSystemDef[] = [
     title: 'CarePlan category',
     description: 'Kinds of plan the gateway carries.',
     concepts: [{ code: 'sip', display: 'Samordnad individuell plan' }],
+  },
+  {
+    id: 'svu-task-output',
+    url: CODE_SYSTEM.taskOutput,
+    valueSet: VALUE_SET.taskOutput,
+    name: 'SvuTaskOutput',
+    title: 'Mottagarens svar på ett meddelande',
+    description:
+      'Types of the structured answers a receiver gives on its Task (Task.output): not known here, current services, housing, ADL (003 step 1), and when the patient can come home (003 step 4).',
+    concepts: Object.entries(TASK_OUTPUT_INFO).map(([code, i]) => ({
+      code,
+      display: i.display,
+      definition: `Task.output.value[x] of type ${i.value}`,
+    })),
+  },
+  {
+    id: 'svu-communication-category',
+    url: CODE_SYSTEM.communicationCategory,
+    valueSet: VALUE_SET.communicationCategory,
+    name: 'SvuCommunicationCategory',
+    title: 'Kommentarer mellan parterna',
+    description: 'What a comment between the parties of a stay is about (Communication.category).',
+    concepts: concepts(COMMUNICATION_CATEGORY_INFO),
+  },
+  {
+    id: 'svu-sip-signature',
+    url: CODE_SYSTEM.sipSignature,
+    valueSet: VALUE_SET.sipSignature,
+    name: 'SvuSipSignature',
+    title: 'Signering och godkännande av SIP',
+    description: 'Provenance.activity of a SIP: a party signed its part, or the hospital approved the plan.',
+    concepts: concepts(SIP_SIGNATURE_INFO),
   },
 ];

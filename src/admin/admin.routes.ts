@@ -4,7 +4,6 @@ import type { Queue } from 'bullmq';
 import type { Db } from '../store/db.port';
 import type { DeliveryService } from '../delivery/delivery-service';
 import { deliveryOverview, endpointStats, listDeadLetters, listDeliveries } from './delivery-admin.pg';
-import { ADMIN_PAGE } from './admin-page';
 
 export interface AdminRoutesDeps {
   db: Db;
@@ -13,8 +12,8 @@ export interface AdminRoutesDeps {
 }
 
 /**
- * The delivery admin API under `/admin/api` (the shell requires a bearer token with admin rights on
- * `/admin`) and a small page at `/admin/delivery`.
+ * The delivery admin API under `/admin/api` (the admin gate requires admin rights on `/admin`); the console's
+ * delivery page (src/admin/pages) reads it.
  */
 export function adminRoutes(d: AdminRoutesDeps): Router {
   const r = Router();
@@ -89,8 +88,5 @@ export function adminRoutes(d: AdminRoutesDeps): Router {
       return { discarded: Number(req.params.id) };
     }),
   );
-  r.get('/admin/delivery', (_req, res) => {
-    res.type('html').send(ADMIN_PAGE);
-  });
   return r;
 }

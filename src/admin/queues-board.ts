@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 
 /**
- * Bull Board at `/admin/queues` (behind the shell's bearer + admin check). Built on first request, so
+ * Bull Board at `/admin/queues` (behind the admin gate: a console session or an admin bearer token). Built on first request, so
  * consumers registered after routes were mounted (e.g. `deadline-events`) are listed too.
  */
 type BoardOptions = Parameters<typeof createBullBoard>[0];
@@ -22,6 +22,10 @@ export function queuesBoard(basePath: string, queues: () => Queue[]): Router {
       createBullBoard({
         queues: queues().map((q) => new BullMQAdapter(q)),
         serverAdapter: serverAdapter as unknown as BoardOptions['serverAdapter'],
+        // The way back to the admin console (the session cookie is all Bull Board needs).
+        options: {
+          uiConfig: { boardTitle: 'svu-gateway queues', miscLinks: [{ text: 'Admin console', url: '/admin' }] },
+        },
       });
       handler = serverAdapter.getRouter() as RequestHandler;
     }

@@ -1,6 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import {
   formatAgreementProblems,
@@ -10,9 +9,10 @@ import {
 } from '../core/agreements/resolve-agreements';
 import { paymentModelSchema } from '../core/liability/payment-model';
 import { GatewayError } from '../platform/errors';
+import { projectDir } from '../platform/project-dir';
 
 /** `agreements/` at the repository root, resolved from this module's location (not the working directory). */
-export const SHIPPED_AGREEMENTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'agreements');
+export const SHIPPED_AGREEMENTS_DIR = projectDir('agreements', import.meta.url);
 
 async function readDir(dir: string): Promise<AgreementFile[]> {
   let names: string[];

@@ -16,8 +16,19 @@ export interface AuditedRequest {
   recorded: Date;
   /** `Location` header of a create (`…/Type/id/_history/v`), to name what was created. */
   location?: string;
+  /** Patients the response exposed (`Patient/<id>`), one entity each for log review. */
+  patients?: readonly string[];
   /** For a refusal: the elements it named (FHIRPath, no values), e.g. `Task.owner`; kept in `outcomeDesc`. */
   refused?: string;
+}
+
+/** One entity per patient a request exposed (role 1 = Patient), so a log reviewer can ask who saw whom. */
+function patientEntities(patients: readonly string[] | undefined): AuditEventEntity[] {
+  return (patients ?? []).map((reference) => ({
+    what: { reference },
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+    role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+  }));
 }
 
 const SUBTYPE_SYSTEM = 'http://hl7.org/fhir/restful-interaction';
@@ -225,6 +236,6 @@ export function buildAuditEvent(r: AuditedRequest, canonicalBase: string): Audit
         },
       ],
     },
-    entity: [entity],
+    entity: [entity, ...patientEntities(r.patients)],
   };
 }

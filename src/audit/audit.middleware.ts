@@ -2,6 +2,10 @@ import type { RequestHandler } from 'express';
 import type { AuthContext } from '../auth/auth-context';
 import type { Clock } from '../platform/clock';
 import { buildAuditEvent } from './audit-event';
+import { exposedPatients } from './exposed-patients';
+
+/** Bodies larger than this are not scanned for patients (the AuditEvent then names none; never blocks). */
+const MAX_SCANNED_BODY = 8 * 1024 * 1024;
 import type { AuditSink } from './audit-writer';
 
 /**
@@ -17,6 +21,14 @@ export function auditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: st
     const method = req.method;
     const path = req.path;
     const query = req.query as Record<string, unknown>;
+    // Keep the body the handler sends (FHIR JSON as one string) to name the patients it exposed.
+    let body: string | undefined;
+    const send = res.send.bind(res);
+    res.send = (chunk?: unknown) => {
+      if (typeof chunk === 'string' && chunk.length <= MAX_SCANNED_BODY) body = chunk;
+      else if (Buffer.isBuffer(chunk) && chunk.length <= MAX_SCANNED_BODY) body = chunk.toString('utf8');
+      return send(chunk);
+    };
     res.once('finish', () => {
       try {
         sink.record(
@@ -31,6 +43,7 @@ export function auditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: st
               requestId: res.locals.requestId as string | undefined,
               recorded: clock.now(),
               location: res.getHeader('location')?.toString(),
+              patients: res.statusCode < 400 && body ? exposedPatients(body) : [],
               refused: res.locals.auditRefused as string | undefined,
             },
             canonicalBase,

@@ -69,7 +69,8 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
     .send(JSON.stringify(operationOutcome('forbidden', 'Admin rights are required for /admin')));
 };
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+/** The value of cookie `name` in a `Cookie` header, decoded. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
     if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());

@@ -1,5 +1,9 @@
 /**
- * `npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] <stays.ndjson|->`
+ * `npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>]
+ *   [--daily-amount <SEK>] <stays.ndjson|->`
+ * `npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN]
+ *   [--format json|csv] [--what-if <other agreement>]`: the same from the gateway's stored stays (DATABASE_URL, else PGlite in DATA_DIR), with
+ *   each stay's facts and the corrections against the month's last report; `--report` records the result as reported.
  *
  * Payment liability from a file of stays (one JSON object a line; docs/liability.md), printed on stdout as one
  * JSON object per the contract: per municipality the billable days, the amount and each stay's contribution.
@@ -10,13 +14,18 @@ import { fileURLToPath } from 'node:url';
 import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import { loadConfig } from '../config/config';
 import { computeLiability, type MonthAverage } from '../core/liability/compute-liability';
+import type { AgreedRates } from '../core/liability/daily-rate';
 import { dailyRateTableSchema, paymentModelSchema } from '../core/liability/payment-model';
 import { LiabilityInputError, parseStaysNdjson } from '../core/liability/stay';
+import { DEFAULT_RATES_FILE } from '../followup/liability/rates-file';
+import { runFromStore } from './liability-store';
 
-export const DEFAULT_RATES_FILE = fileURLToPath(new URL('../../agreements/rates/vardpris.json', import.meta.url));
+export { DEFAULT_RATES_FILE };
 
-const USAGE =
-  'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] <stays.ndjson|->';
+const USAGE = [
+  'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] [--daily-amount <SEK>] <stays.ndjson|->',
+  '       npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN] [--format json|csv] [--what-if <id>] [--daily-amount <SEK>] [--rates <file>]',
+].join('\n');
 
 interface Args {
   agreement: string;
@@ -24,7 +33,30 @@ interface Args {
   file: string;
   rates: string;
   history?: string;
+  /** An amount per day the parties agreed for the month's year (overrides the national table). */
+  dailyAmount?: number;
+  /** Read the stays from the gateway's store (DATABASE_URL or DATA_DIR) instead of a file. */
+  fromStore: boolean;
+  /** With --from-store: record the result as the month's reported basis. */
+  report: boolean;
+  /** With --from-store: only this municipality's basis. */
+  municipality?: string;
+  format: 'json' | 'csv';
+  /** With --from-store: bill the same stays under this agreement too and compare (what-if). */
+  whatIf?: string;
 }
+
+const FLAGS = new Set(['from-store', 'report']);
+const OPTIONS = new Set([
+  'agreement',
+  'month',
+  'rates',
+  'history',
+  'daily-amount',
+  'municipality',
+  'format',
+  'what-if',
+]);
 
 class UsageError extends Error {}
 
@@ -36,9 +68,13 @@ export function parseArgs(argv: string[]): Args {
     if (a === '--') continue;
     if (a.startsWith('--')) {
       const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      if (FLAGS.has(name)) {
+        opts[name] = 'yes';
+        continue;
+      }
+      if (!OPTIONS.has(name)) throw new UsageError(`unknown option --${name}`);
       const value = inline ?? argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      if (!['agreement', 'month', 'rates', 'history'].includes(name)) throw new UsageError(`unknown option --${name}`);
       opts[name] = value;
     } else positional.push(a);
   }
@@ -46,13 +82,34 @@ export function parseArgs(argv: string[]): Args {
   if (!opts.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) {
     throw new UsageError('--month YYYY-MM is required');
   }
-  if (positional.length !== 1) throw new UsageError('exactly one stays file (or - for stdin) is required');
+  const dailyAmount = opts['daily-amount'] === undefined ? undefined : Number(opts['daily-amount']);
+  if (dailyAmount !== undefined && !(Number.isFinite(dailyAmount) && dailyAmount > 0)) {
+    throw new UsageError('--daily-amount must be a positive number of SEK');
+  }
+  const fromStore = opts['from-store'] === 'yes';
+  if (fromStore && positional.length > 0) throw new UsageError('--from-store reads no stays file');
+  if (!fromStore && positional.length !== 1) {
+    throw new UsageError('exactly one stays file (or - for stdin) is required, or --from-store');
+  }
+  if (!fromStore && (opts.report || opts.municipality || opts.format || opts['what-if'])) {
+    throw new UsageError('--report, --municipality, --format and --what-if go with --from-store');
+  }
+  if (opts.format && opts.format !== 'json' && opts.format !== 'csv') throw new UsageError('--format is json or csv');
+  if (opts.municipality && !/^\d{4}$/.test(opts.municipality)) {
+    throw new UsageError('--municipality must be a four-digit kommunkod');
+  }
   return {
     agreement: opts.agreement,
     month: opts.month,
     file: positional[0] ?? '-',
     rates: opts.rates ?? DEFAULT_RATES_FILE,
     history: opts.history,
+    dailyAmount,
+    fromStore,
+    report: opts.report === 'yes',
+    municipality: opts.municipality,
+    format: opts.format === 'csv' ? 'csv' : 'json',
+    whatIf: opts['what-if'],
   };
 }
 
@@ -71,7 +128,17 @@ async function readJsonFile(file: string, what: string): Promise<unknown> {
   }
 }
 
+/** `--daily-amount` as an agreed amount for the month's year. */
+export function agreedFromArgs(args: { month: string; dailyAmount?: number }): AgreedRates | undefined {
+  if (args.dailyAmount === undefined) return undefined;
+  return {
+    rates: { [args.month.slice(0, 4)]: args.dailyAmount },
+    source: 'given on the command line (--daily-amount): an amount the parties agreed',
+  };
+}
+
 export async function runLiability(args: Args): Promise<string> {
+  if (args.fromStore) return runFromStore(args, agreedFromArgs(args));
   const config = loadConfig();
   const agreements = await loadAgreements({ extraDir: config.AGREEMENTS_DIR });
   const agreement = getAgreement(agreements, args.agreement);
@@ -89,6 +156,7 @@ export async function runLiability(args: Args): Promise<string> {
     stays,
     rates,
     history,
+    agreedRates: agreedFromArgs(args),
   });
   return JSON.stringify(report, null, 2);
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -69,6 +70,29 @@ export const configSchema = z.object({
     .min(1)
     .default(30)
     .describe('Failed client authentications per remote address in the window before 429 with Retry-After'),
+  ADMIN_SESSION_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 7)
+    .default(8)
+    .describe('Longest life of an admin console session (login at /admin/login), whatever its use'),
+  ADMIN_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 60)
+    .default(30)
+    .describe('An admin console session ends after this long without a request'),
+  ADMIN_BOOTSTRAP_CLIENT_ID: z
+    .string()
+    .optional()
+    .describe(
+      'Registers this admin client at start when it does not exist yet (the first login of a new installation)',
+    ),
+  ADMIN_BOOTSTRAP_SECRET: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Secret of ADMIN_BOOTSTRAP_CLIENT_ID (at least 16 characters; give it as ADMIN_BOOTSTRAP_SECRET_FILE)'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -156,8 +180,29 @@ export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
 
+/**
+ * Secrets from files (Docker/Kubernetes secrets): for any setting `X`, `X_FILE=<path>` gives its value as the
+ * file's content (trailing newline removed), e.g. `DATABASE_URL_FILE=/run/secrets/database_url`. Setting both
+ * `X` and `X_FILE` is refused, so it is never unclear which one is used.
+ */
+export function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const key of Object.keys(configSchema.shape)) {
+    const file = env[`${key}_FILE`];
+    if (!file || key.endsWith('_FILE')) continue;
+    if (env[key] !== undefined) throw new ConfigError(`Invalid configuration: set ${key} or ${key}_FILE, not both`);
+    try {
+      out[key] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration: ${key}_FILE=${file} cannot be read (${(err as Error).message})`);
+    }
+  }
+  return out;
+}
+
 /** Parses the environment; on failure throws a ConfigError whose message is one line naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
+  const env = withFileSecrets(rawEnv);
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

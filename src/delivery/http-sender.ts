@@ -28,18 +28,37 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
 };
 
-function postOnce(url: URL, headers: Record<string, string>, body: Buffer, deadline: number): Promise<number> {
+/** How much of a refusing receiver's answer is kept (its OperationOutcome, for the admin's delivery view). */
+export const ERROR_BODY_MAX_CHARS = 500;
+
+interface Answer {
+  status: number;
+  /** The start of the body of a non-2xx answer (whitespace collapsed), or undefined. */
+  body?: string;
+}
+
+function postOnce(url: URL, headers: Record<string, string>, body: Buffer, deadline: number): Promise<Answer> {
   const lib = url.protocol === 'https:' ? https : http;
   const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<Answer>((resolve, reject) => {
     const req = lib.request(
       url,
       { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.length) } },
       (res) => {
-        res.resume(); // the answer's body is not used
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        // A 2xx body is not used; a refusal's first bytes say why (kept for the admin, bounded).
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        res.on('data', (c: Buffer) => {
+          if (ok || kept >= ERROR_BODY_MAX_CHARS * 4) return;
+          chunks.push(c);
+          kept += c.length;
+        });
         res.on('end', () => {
           clearTimeout(timer);
-          resolve(res.statusCode ?? 0);
+          const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+          resolve({ status, body: text ? text.slice(0, ERROR_BODY_MAX_CHARS) : undefined });
         });
         res.on('error', fail);
       },
@@ -60,7 +79,7 @@ function postOnce(url: URL, headers: Record<string, string>, body: Buffer, deadl
   });
 }
 
-async function post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<number> {
+async function post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<Answer> {
   const deadline = Date.now() + timeoutMs;
   try {
     return await postOnce(url, headers, body, deadline);
@@ -81,11 +100,11 @@ export async function sendNotification(r: SendRequest): Promise<SendResult> {
   try {
     const url = new URL(r.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported URL ${url.protocol}`);
-    const status = await post(url, headers, Buffer.from(r.body, 'utf8'), r.timeoutMs);
+    const { status, body } = await post(url, headers, Buffer.from(r.body, 'utf8'), r.timeoutMs);
     const durationMs = Math.round(performance.now() - started);
     if (status >= 200 && status < 300) return { ok: true, status, permanent: false, durationMs };
     const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    return { ok: false, status, error: `HTTP ${status}`, permanent, durationMs };
+    return { ok: false, status, error: body ? `HTTP ${status}: ${body}` : `HTTP ${status}`, permanent, durationMs };
   } catch (err) {
     const e = err as Error & { code?: string };
     const error = e.code === 'TIMEOUT' ? `timeout after ${r.timeoutMs} ms` : (e.code ?? e.message);

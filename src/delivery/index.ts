@@ -36,6 +36,8 @@ export interface DeliveryCapabilityOptions {
   repos?: RepositoryFactory;
   /** Overrides of the service settings (tests: short backoff, fast breaker). */
   overrides?: Partial<DeliveryServiceOptions>;
+  /** Other capabilities' BullMQ queues to show in Bull Board and count in `svu_queue_depth` (deadline timers). */
+  extraQueues?: readonly string[];
 }
 
 /** Outbox relay, subscriptions (rest-hook, backport topics, $status/$events), signed delivery, admin view. */
@@ -61,7 +63,8 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
     deliveryConcurrency: Math.max(cfg.WORKER_CONCURRENCY, 64),
     ...opts.overrides,
   });
-  // Queues for the admin view and metrics, in every role (the API process has no workers).
+  // Queues for the admin view and metrics, in every role (the API process has no workers); all but the first are
+  // this capability's own connections.
   let viewQueues: Queue[] | undefined;
   const queues = (): Queue[] =>
     (viewQueues ??= [
@@ -69,6 +72,9 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
       ...service
         .consumerNames()
         .map((n) => createQueue<unknown>(n, { redisUrl: ctx.redisUrl, prefix: cfg.QUEUE_PREFIX }) as Queue),
+      ...(opts.extraQueues ?? []).map(
+        (n) => createQueue<unknown>(n, { redisUrl: ctx.redisUrl, prefix: cfg.QUEUE_PREFIX }) as Queue,
+      ),
     ]);
 
   metrics.setCollector(async () => {

@@ -2,6 +2,17 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import { SEARCH_PARAMS } from '../store/search-params';
 
+/** Operations mounted before the generic router (the collaboration capability, src/sip and src/case-overview). */
+const OPERATIONS: Record<string, { name: string; documentation: string }[]> = {
+  CarePlan: [
+    { name: 'sign', documentation: 'A party writes (description, contact) and signs its own part of the SIP' },
+    { name: 'approve', documentation: 'The stay’s hospital approves the SIP' },
+    { name: 'meeting-held', documentation: 'The named care contact records the SIP meeting (date)' },
+    { name: 'print', documentation: 'The plan for the patient as printable HTML (Swedish)' },
+  ],
+  Encounter: [{ name: 'overview', documentation: 'The case overview of the stay for the calling party' }],
+};
+
 type InteractionCode = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 const INTERACTIONS: InteractionCode[] = [
   'read',
@@ -44,6 +55,14 @@ export function capabilityStatement(
       conditionalUpdate: !appendOnly,
       conditionalDelete: appendOnly ? 'not-supported' : 'single',
       searchInclude: refParams,
+      ...(OPERATIONS[type]
+        ? {
+            operation: OPERATIONS[type].map((o) => ({
+              ...o,
+              definition: `https://svu-gateway.dev/fhir/OperationDefinition/${type}-${o.name}`,
+            })),
+          }
+        : {}),
       searchParam: [
         { name: '_id', type: 'token', documentation: 'Logical id' },
         {

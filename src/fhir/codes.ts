@@ -5,7 +5,13 @@
  */
 import { SVU_TASK_CODES, type SvuTaskCode } from '../core/engine/types';
 import type { PatientCategory } from '../core/stay/facts';
-import type { SipTriageColour, TaskBusinessStatus } from './constants';
+import type {
+  CommunicationCategory,
+  SipSignatureKind,
+  SipTriageColour,
+  TaskBusinessStatus,
+  TaskOutputCode,
+} from './constants';
 
 export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definition: string }> = {
   inskrivningsmeddelande: {
@@ -42,6 +48,11 @@ export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definiti
     definition: 'Follow-up of the coordinated individual plan.',
   },
   'avsluta-arende': { display: 'Avsluta ärende', definition: 'Close the case after discharge.' },
+  'sip-skriftlig-plan': {
+    display: 'Skicka SIP till personen',
+    definition:
+      'After the SIP meeting the named care contact sends the written plan to the person (003 step 5: "Skicka SIP till patient"), within 3 days.',
+  },
   avvikelse: {
     display: 'Avvikelse',
     definition: 'A deviation: a responsibility in the agreement was not met.',
@@ -94,6 +105,27 @@ export const SIP_TRIAGE_INFO: Record<SipTriageColour, string> = {
   green: 'Grön: oförändrade insatser, SIP efter hemgång',
   yellow: 'Gul: nya/ändrade insatser, SIP nära hemgång',
   red: 'Röd: omfattande nya insatser, SIP direkt vid hemgång eller på avdelningen',
+};
+
+/** The receivers' answers (seed 003 step 1: "Ej känd", or ADL, housing and current services; step 4: homecoming). */
+export const TASK_OUTPUT_INFO: Record<TaskOutputCode, { display: string; value: 'boolean' | 'string' | 'dateTime' }> = {
+  'ej-kand': { display: 'Ej känd: personen har inga insatser här sedan tidigare', value: 'boolean' },
+  'aktuella-insatser': { display: 'Aktuella insatser (SoL, HSL, LSS)', value: 'string' },
+  boende: { display: 'Boendeform och tillgänglighet', value: 'string' },
+  adl: { display: 'ADL- och kommunikativ status', value: 'string' },
+  'kan-komma-hem': { display: 'Patienten kan komma hem från', value: 'dateTime' },
+};
+
+export const COMMUNICATION_CATEGORY_INFO: Record<CommunicationCategory, string> = {
+  'kontakt-onskas': 'Kontakt önskas',
+  hemkomst: 'Tid för hemkomst',
+  hjalpmedel: 'Hjälpmedel',
+  ovrigt: 'Övrigt',
+};
+
+export const SIP_SIGNATURE_INFO: Record<SipSignatureKind, string> = {
+  signering: 'Parten har signerat sin del av SIP',
+  godkannande: 'Sjukhuset har godkänt SIP',
 };
 
 /** R4 required bindings the gateway relies on (FHIR R4 4.0.1 value sets). */

@@ -24,6 +24,8 @@ export const PROFILE = {
   encounter: sd('SvuEncounter'),
   carePlan: sd('SvuCarePlan'),
   subscription: sd('SvuSubscription'),
+  communication: sd('SvuCommunication'),
+  provenance: sd('SvuProvenance'),
 } as const;
 
 /** Extensions defined by the project. */
@@ -64,6 +66,12 @@ export const CODE_SYSTEM = {
   careKind: cs('svu-care-kind'),
   sipTriage: cs('svu-sip-triage'),
   carePlanCategory: cs('svu-careplan-category'),
+  /** Task.output types: the receivers' structured answers. */
+  taskOutput: cs('svu-task-output'),
+  /** Communication.category: what a comment between the parties is about. */
+  communicationCategory: cs('svu-communication-category'),
+  /** Provenance.activity of a SIP: a party's signature or the hospital's approval. */
+  sipSignature: cs('svu-sip-signature'),
   taskStatusReason: cs('svu-task-status-reason'),
 } as const;
 
@@ -74,10 +82,17 @@ export const VALUE_SET = {
   needs: vs('svu-need'),
   careKind: vs('svu-care-kind'),
   sipTriage: vs('svu-sip-triage'),
+  taskOutput: vs('svu-task-output'),
+  communicationCategory: vs('svu-communication-category'),
+  sipSignature: vs('svu-sip-signature'),
 } as const;
 
 /** Identifier systems. */
 export const IDENTIFIER_SYSTEM = {
+  /** Task.identifier of a SIP invitation (`kallelse-sip` to an invited party): `<CarePlan id>|<Organization id>`. */
+  sipInvitation: `${CANONICAL_BASE}/sid/sip-invitation`,
+  /** Task.identifier of the written-plan obligation after a SIP meeting: the CarePlan id. */
+  sipWrittenPlan: `${CANONICAL_BASE}/sid/sip-written-plan`,
   /** Task.identifier: `<stayId>|<TaskSpec.key>`, stable per obligation. */
   taskKey: `${CANONICAL_BASE}/sid/task-key`,
   /** Municipality code (kommunkod), Inera's code list. */
@@ -103,3 +118,15 @@ export type TaskBusinessStatus = (typeof TASK_BUSINESS_STATUSES)[number];
 /** Colour triage of the planning answers (Gävleborg, seed 002). */
 export const SIP_TRIAGE_COLOURS = ['blue', 'green', 'yellow', 'red'] as const;
 export type SipTriageColour = (typeof SIP_TRIAGE_COLOURS)[number];
+
+/** The receivers' answers on their Tasks (`Task.output.type`, seed 003 steps 1 and 4). */
+export const TASK_OUTPUT_CODES = ['ej-kand', 'aktuella-insatser', 'boende', 'adl', 'kan-komma-hem'] as const;
+export type TaskOutputCode = (typeof TASK_OUTPUT_CODES)[number];
+
+/** What a comment between the parties is about (`Communication.category`). */
+export const COMMUNICATION_CATEGORIES = ['kontakt-onskas', 'hemkomst', 'hjalpmedel', 'ovrigt'] as const;
+export type CommunicationCategory = (typeof COMMUNICATION_CATEGORIES)[number];
+
+/** A party's signature of its SIP part, or the hospital's approval of the plan (`Provenance.activity`). */
+export const SIP_SIGNATURE_KINDS = ['signering', 'godkannande'] as const;
+export type SipSignatureKind = (typeof SIP_SIGNATURE_KINDS)[number];

@@ -123,11 +123,11 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
 
 /**
  * Rebuild a stored Task from a new spec: moves the deadline, owner and description, keeps the owner's
- * status (received/accepted/…) unless the spec cancels it, keeps id/meta versioning of the stored one.
+ * status (received/accepted/…) unless the spec cancels or completes it, keeps id/meta versioning of the stored one.
  */
 export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
   const built = buildTask(spec, refs, options);
-  const status = spec.status === 'cancelled' || !OWNER_STATUSES.has(existing.status) ? spec.status : existing.status;
+  const status = spec.status !== 'requested' || !OWNER_STATUSES.has(existing.status) ? spec.status : existing.status;
   const next: Task = { ...built, id: existing.id, meta: { ...existing.meta, profile: built.meta?.profile }, status };
   if (status === 'cancelled' || (status === 'completed' && spec.status !== 'completed')) delete next.businessStatus;
   if (existing.output) next.output = existing.output;

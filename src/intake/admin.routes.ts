@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Db } from '../store/db.port';
 import type { ReprocessResult } from './hl7v2/recover-pending';
+import { rawFilters } from './message-filters';
 import type { MessageOutcome } from './hl7v2/message-outcome';
-import { HL7_ADMIN_PAGE } from './admin-page';
 
 interface Row {
   id: number;
@@ -57,9 +57,10 @@ const COLUMNS =
 
 /**
  * Admin view of received HL7 v2 messages (the shell requires admin rights on `/admin`):
- * `GET /admin/api/hl7/messages?status=rejected&sender=&event=&before=<id>&limit=50&include=raw` (newest first) and
+ * `GET /admin/api/hl7/messages?status=rejected&sender=&event=&from=&to=&visit=&pnr=&before=<id>&limit=50&include=raw`
+ * (newest first; see message-filters.ts) and
  * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`, and
- * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message; the page `/admin/hl7` browses them.
+ * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message; the admin console's page `/admin/hl7` browses them.
  */
 /** HTTP status of a reprocess answer: queued (202), decided at once (200), unknown (404), not allowed now (409). */
 const REPROCESS_STATUS: Record<ReprocessResult['status'], number> = {
@@ -72,10 +73,6 @@ const REPROCESS_STATUS: Record<ReprocessResult['status'], number> = {
 
 export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<ReprocessResult>): Router {
   const r = Router();
-  // The message browser page (no data in it; the shell serves it without a token, see ADMIN_PUBLIC_PAGES).
-  r.get('/admin/hl7', (_req, res) => {
-    res.type('html').send(HL7_ADMIN_PAGE);
-  });
   if (reprocess) {
     // Process a rejected or failed message again (after fixing the sender profile, say): 202 when it is queued.
     r.post('/admin/api/hl7/messages/:id/reprocess', async (req, res) => {
@@ -98,6 +95,7 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
     if (q.sender) add('sender = ?', q.sender);
     if (q.event) add('event = ?', q.event);
     if (q.stay) add('stay_id = ?', q.stay);
+    for (const [sql, v] of rawFilters(q)) add(sql, v);
     if (q.before && /^\d+$/.test(q.before)) add('id < ?', Number(q.before));
     const limit = Math.min(Math.max(Number(q.limit ?? 50) || 50, 1), 500);
     const raw = q.include === 'raw' ? ', raw' : '';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { projectDir } from '../platform/project-dir';
 
 /**
  * A sender profile: how one sending system (selected by MSH-3/MSH-4) writes the stay into HL7 v2.5 ADT.
@@ -137,7 +137,7 @@ export const profileSchema = z.object({
 export type SenderProfile = z.infer<typeof profileSchema>;
 export type ProfileRow = SenderProfile['rows'][number];
 
-const MAPPINGS_DIR = fileURLToPath(new URL('../../mappings/', import.meta.url));
+const MAPPINGS_DIR = projectDir('mappings', import.meta.url);
 
 /** Loads and validates every `*.json` profile in `dir` (default `mappings/`); throws naming the file. */
 export function loadProfiles(dir: string = MAPPINGS_DIR): SenderProfile[] {

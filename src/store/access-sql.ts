@@ -96,9 +96,35 @@ export function accessPredicate(
       parts.push(
         `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}))`,
       );
+    parts.push(...collaborationRules(alias, params, org, resourceType));
   }
   if (parts.length === 0) return 'false';
   return `(${parts.join(' OR ')})`;
+}
+
+/**
+ * The collaboration resources (contract, "The coordinated individual plan (SIP) and messages between the parties"):
+ * a SIP CarePlan is visible to its author, its invited parties (contributors) and the hospital of its stay (the
+ * Encounter's serviceProvider, which approves it); a Provenance (a signature or approval) to its signer and to
+ * whoever sees the CarePlan it signs; a Communication to its sender and its recipients only.
+ */
+function collaborationRules(alias: string, params: SqlParams, org: string, resourceType?: string): string[] {
+  const want = (t: string) => !resourceType || resourceType === t;
+  if (!want('CarePlan') && !want('Provenance') && !want('Communication')) return [];
+  const o = params.add(org);
+  const party = (plan: string) =>
+    `(EXISTS (SELECT 1 FROM fhir_search c WHERE c.resource_type = 'CarePlan' AND c.resource_id = ${plan} AND c.param IN ('author', 'contributor') AND c.system = 'Organization' AND c.value = ${o}) OR EXISTS (SELECT 1 FROM fhir_search c JOIN fhir_search e ON e.resource_type = 'Encounter' AND e.resource_id = c.value AND e.param = 'service-provider' AND e.system = 'Organization' AND e.value = ${o} WHERE c.resource_type = 'CarePlan' AND c.resource_id = ${plan} AND c.param = 'encounter' AND c.system = 'Encounter'))`;
+  const out: string[] = [];
+  if (want('CarePlan')) out.push(`(${alias}.resource_type = 'CarePlan' AND ${party(`${alias}.id`)})`);
+  if (want('Provenance'))
+    out.push(
+      `(${alias}.resource_type = 'Provenance' AND (EXISTS (SELECT 1 FROM fhir_search a WHERE a.resource_type = 'Provenance' AND a.resource_id = ${alias}.id AND a.param = 'agent' AND a.system = 'Organization' AND a.value = ${o}) OR EXISTS (SELECT 1 FROM fhir_search pt WHERE pt.resource_type = 'Provenance' AND pt.resource_id = ${alias}.id AND pt.param = 'target' AND pt.system = 'CarePlan' AND ${party('pt.value')})))`,
+    );
+  if (want('Communication'))
+    out.push(
+      `(${alias}.resource_type = 'Communication' AND EXISTS (SELECT 1 FROM fhir_search m WHERE m.resource_type = 'Communication' AND m.resource_id = ${alias}.id AND m.param IN ('sender', 'recipient') AND m.system = 'Organization' AND m.value = ${o}))`,
+    );
+  return out;
 }
 
 /**

@@ -5,7 +5,7 @@ import { isUnrestricted, SYSTEM_SCOPE } from '../delivery/resource-access';
 import { markRegistryDeleted, upsertRegistry } from './registry.pg';
 import { parseSubscription, type SubscriptionSpec } from './subscription-model';
 
-const READABLE_BY_TENANTS = new Set(['Task', 'Encounter', 'Patient', 'CarePlan']);
+const READABLE_BY_TENANTS = new Set(['Task', 'Encounter', 'Patient', 'CarePlan', 'Communication']);
 
 function ownerValues(filter: string): string[] {
   const out: string[] = [];
@@ -20,7 +20,7 @@ const sameOrg = (value: string, org: string): boolean =>
 /**
  * A client may subscribe only to what its tenant may read (contract, Security). Municipality and
  * primary-care clients: Tasks they own (criteria `Task?owner=Organization/<own id>` or the task topic, whose
- * owner filter is implicit); Encounters, Patients and CarePlans are allowed because every notification is
+ * owner filter is implicit); Encounters, Patients, CarePlans and Communications (comments) are allowed because every notification is
  * re-checked against the store's tenant rules at delivery. Throws GatewayError('forbidden').
  */
 export function checkSubscribeAllowed(spec: SubscriptionSpec, scope: AccessScope | undefined): void {

@@ -134,8 +134,11 @@ describe('bearer middleware', () => {
     expect(denied.status).toBe(401);
   });
 
-  it('when the static admin page is fetched without a token, then it is served; the data API is not', async () => {
-    expect((await request(shell.gateway.app).get('/admin/delivery')).status).toBe(200);
-    expect((await request(shell.gateway.app).get('/admin/_echo')).status).toBe(401);
+  it('when an admin page is opened without a login, then it redirects to the login page; the data API answers 401', async () => {
+    const page = await request(shell.gateway.app).get('/admin/delivery');
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/admin/login?next=%2Fadmin%2Fdelivery');
+    expect((await request(shell.gateway.app).get('/admin/api/overview')).status).toBe(401);
+    expect((await request(shell.gateway.app).get('/admin/_echo').set('Accept', 'application/json')).status).toBe(303);
   });
 });

@@ -43,7 +43,7 @@ describe.each(testDatabases())('rate limit of POST /auth/token on %s', (kind) =>
       open({ QUEUE_PREFIX: uniquePrefix(), AUTH_FAILURE_WINDOW_SECONDS: '4' }),
       open({ QUEUE_PREFIX: uniquePrefix() }, 'redis://127.0.0.1:1'),
     ]);
-  });
+  }, 240_000); // four gateways on fresh databases: slow on a loaded machine
   afterAll(async () => {
     await Promise.all([a, b, c, offline].map((s) => s.close()));
   });

@@ -63,7 +63,8 @@ describe.each(testDatabases())('audit of /fhir calls on %s', (kind) => {
       action: 'R',
       outcome: '0',
       subtype: [{ code: 'read' }],
-      entity: [{ what: { reference: 'Patient/p1' } }],
+      // the resource read, then the patient it exposed (role 1 = Patient) for log review
+      entity: [{ what: { reference: 'Patient/p1' } }, { what: { reference: 'Patient/p1' }, role: { code: '1' } }],
       source: { observer: { display: 'svu-gateway' } },
     });
     expect(e!.agent[0]!.who!.identifier!.value).toBe('demo-sala');

@@ -78,10 +78,10 @@ describe('HL7 v2 through the composed gateway (demo region)', () => {
     expect(row.rows[0]?.status).toBe('rejected');
   });
 
-  it('when the HL7 message page is fetched without a token, then it is served; its data API is not', async () => {
+  it('when the HL7 message page is opened without a login, then it redirects to the login; its data API answers 401', async () => {
     const page = await request(shell.gateway.app).get('/admin/hl7');
-    expect(page.status).toBe(200);
-    expect(page.text).toContain('HL7 v2 messages');
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/admin/login?next=%2Fadmin%2Fhl7');
     expect((await request(shell.gateway.app).get('/admin/api/hl7/messages')).status).toBe(401);
     const admin = await request(shell.gateway.app)
       .post('/auth/token')

@@ -265,6 +265,8 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
         due,
         deadlineRule,
         description,
+        // The FVK's invitation duty is met by the invitation itself (a SIP CarePlan with invited parties).
+        ...(code === 'kallelse-sip' && m.sipInvitedAt !== undefined ? { status: 'completed' as const } : {}),
       }),
     );
   }

@@ -79,6 +79,7 @@ function toState(m: StayModel, agreement: Agreement): StayState {
   if (ready) state.readyAt = iso(ready.at);
   if (discharge) state.dischargedAt = iso(discharge.at);
   if (m.sipMeetingAt !== undefined) state.sipMeetingAt = iso(m.sipMeetingAt);
+  if (m.sipInvitedAt !== undefined) state.sipInvitedAt = iso(m.sipInvitedAt);
   if (m.died) state.diedAt = iso(m.died.at);
   if (m.cancelled) state.cancelledAt = iso(m.cancelled.at);
   return state;

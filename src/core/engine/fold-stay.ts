@@ -73,6 +73,8 @@ export interface StayModel {
   discharges: DischargeEpisode[];
   recipients: Recipient[];
   sipMeetingAt?: number;
+  /** When the named care contact sent the SIP invitation (first time), if so. */
+  sipInvitedAt?: number;
   died?: { factId: string; at: number };
   cancelled?: { factId: string; at: number };
   /** A ready notice the readiness gate held back; it activates when the last criterion is met. */
@@ -315,6 +317,9 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       case 'sip-meeting-held':
         m.sipMeetingAt = ms;
+        break;
+      case 'sip-invitation-sent':
+        m.sipInvitedAt ??= ms;
         break;
       case 'receiver-rejected': {
         const r = m.recipients.find((x) => x.key === f.party && x.replacedAt === undefined);

@@ -19,6 +19,7 @@ const RANK: Record<StayFactKind, number> = {
   'ready-for-discharge': 6,
   'ready-withdrawn': 7,
   'sip-meeting-held': 7,
+  'sip-invitation-sent': 7,
   'leave-started': 8,
   discharged: 9,
   'discharge-cancelled': 10,

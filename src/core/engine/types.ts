@@ -14,6 +14,8 @@ export const SVU_TASK_CODES = [
   'avvikelse',
   'makulering',
   'korrigera-mottagare',
+  /** The named care contact sends the written plan to the person after the SIP meeting (written by src/sip). */
+  'sip-skriftlig-plan',
 ] as const;
 export type SvuTaskCode = (typeof SVU_TASK_CODES)[number];
 
@@ -49,7 +51,8 @@ export interface TaskSpec {
   deadlineRule?: RuleRef;
   /**
    * `requested` while wanted; `cancelled` when withdrawn (a `makulering` Task tells the receiver); `completed` for
-   * a hospital duty (`ansvar:` key) the hospital met, at `metAt`.
+   * a hospital duty (`ansvar:` key) the hospital met, at `metAt`, and for the FVK's `kallelse-sip` once the invitation
+   * was sent (stay fact `sip-invitation-sent`).
    */
   status: 'requested' | 'cancelled' | 'completed';
   /** For `makulering`: the key of the Task being withdrawn. */
@@ -98,6 +101,8 @@ export interface StayState {
   agreement: string;
   /** When the SIP meeting was held (latest), if known. */
   sipMeetingAt?: string;
+  /** When the SIP invitation was sent (first), if known. */
+  sipInvitedAt?: string;
   /** When the patient died, if so. */
   diedAt?: string;
   /** When the admission was cancelled, if so. */

@@ -3,7 +3,7 @@
  * traceable: its counted days, its billable days, the basis (average / individual / not-liable) and a reason.
  * Stays count in the month of their discharge (local time); stays not yet discharged are not in any month.
  */
-import { dailyRateFor } from './daily-rate';
+import { dailyRateFor, type AgreedRates } from './daily-rate';
 import { countDays, localParts, previousMonth } from './day-count';
 import type { DailyRateTable, PaymentModel } from './payment-model';
 import { LiabilityInputError, type StayInput } from './stay';
@@ -39,6 +39,8 @@ export interface LiabilityReport {
   month: string;
   model: PaymentModel['model'];
   dailyRate: number;
+  /** Where the daily amount comes from (the regulation, or the parties' agreement). */
+  dailyRateSource: string;
   currency: 'SEK';
   municipalities: MunicipalityLiability[];
 }
@@ -58,6 +60,8 @@ export interface LiabilityInput {
   payment: PaymentModel;
   stays: readonly StayInput[];
   rates: DailyRateTable;
+  /** Amounts the parties agreed beyond the agreement file (e.g. given on the command line). */
+  agreedRates?: AgreedRates;
   /** Next-month model only: averages of earlier months not covered by `stays`. */
   history?: readonly MonthAverage[];
 }
@@ -72,6 +76,8 @@ type Classified =
 
 function failedPrecondition(s: StayInput, p: PaymentModel): string | undefined {
   const pre = p.preconditions;
+  if (s.category === 'B') return 'category B (needs only region outpatient care, 002): the municipality is not liable';
+  if (s.inTargetGroup === false) return "outside the agreement's target group: not liable";
   if (!s.readyAt) return 'no ready-for-discharge time';
   if (pre.admissionNotice && !s.admissionNoticeSent) return 'precondition: admission notice was not sent';
   if (pre.estimatedDischargeDate && !s.estimatedDischargeDateSent) {
@@ -252,7 +258,13 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
       `the ${input.agreement} payment model applies from ${p.effectiveFrom}; use the law's model (agreement "lag") for ${month}`,
     );
   }
-  const dailyRate = dailyRateFor(month.slice(0, 4), input.rates, p.dailyRates);
+  const year = month.slice(0, 4);
+  const fromFile: AgreedRates | undefined = p.dailyRates
+    ? { rates: p.dailyRates, source: `agreement ${input.agreement}: payment.dailyRates` }
+    : undefined;
+  const agreed = input.agreedRates?.rates[year] !== undefined ? input.agreedRates : fromFile;
+  const rate = dailyRateFor(year, input.rates, agreed);
+  const dailyRate = rate.amount;
   const grouped = group(input.stays, p);
   const municipalities: MunicipalityLiability[] = [];
   for (const [municipality, byMonth] of [...grouped].sort(([a], [b]) => a.localeCompare(b))) {
@@ -296,5 +308,13 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
     result.amount = round(days * dailyRate, 2);
     municipalities.push(result);
   }
-  return { agreement: input.agreement, month, model: p.model, dailyRate, currency: 'SEK', municipalities };
+  return {
+    agreement: input.agreement,
+    month,
+    model: p.model,
+    dailyRate,
+    dailyRateSource: rate.source,
+    currency: 'SEK',
+    municipalities,
+  };
 }

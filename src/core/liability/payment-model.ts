@@ -135,6 +135,8 @@ export const dailyRateTableSchema = z
     currency: z.literal('SEK'),
     rates: z.record(z.string().regex(/^\d{4}$/), z.number().positive()),
     sources: z.record(z.string().regex(/^\d{4}$/), z.string()).optional(),
+    /** Years whose amount is not confirmed by a source: what is known (the regulation), shown in the error. */
+    unconfirmed: z.record(z.string().regex(/^\d{4}$/), z.string()).optional(),
   })
   .strict();
 export type DailyRateTable = z.infer<typeof dailyRateTableSchema>;

@@ -28,6 +28,10 @@ export const stayInputSchema = z
     dischargeNoticeSent: z.boolean().optional(),
     /** Optional: 5 kap. 5 § — the patient could not leave because region outpatient services were missing. */
     outpatientServicesUnavailable: z.boolean().optional(),
+    /** Optional: the patient category (002); category B (only region outpatient care) is never liable. */
+    category: z.string().optional(),
+    /** Optional: false = outside the agreement's target group (e.g. no consent, or a category outside it). */
+    inTargetGroup: z.boolean().optional(),
   })
   .loose()
   .refine((s) => !s.readyAt || !s.dischargedAt || Date.parse(s.dischargedAt) >= Date.parse(s.readyAt), {

@@ -4,6 +4,8 @@ import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { PartyResolver } from '../../fhir/references';
 import type { FhirRepository } from '../../store/repository.port';
 
+const LITERAL_ORG = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
+
 function partyIdentifier(p: Party): { system: string; value: string } {
   switch (p.kind) {
     case 'municipality':
@@ -36,6 +38,7 @@ export class OrganizationCache {
     const key = `${system}|${value}`;
     const hit = this.hits.get(key);
     if (hit && hit.until > nowMs) return hit.ref;
+    if (LITERAL_ORG.test(value)) return this.byId(repo, key, value, nowMs);
     const found = await repo.search<Organization>('Organization', { identifier: key, _count: '1' });
     const org = found.resources[0];
     if (!org?.id) {
@@ -46,6 +49,25 @@ export class OrganizationCache {
     if (org.name) ref.display = org.name;
     this.hits.set(key, { ref, until: nowMs + this.ttlMs });
     return ref;
+  }
+
+  /**
+   * A hospital given as a literal reference (a FHIR-pushed Encounter's `serviceProvider: Organization/<id>`, kept as
+   * the stay's hospital): the Organization itself, so Tasks name it as requester and its own subscriptions match.
+   */
+  private async byId(repo: FhirRepository, key: string, ref: string, nowMs: number) {
+    let found: Reference<Organization> | undefined;
+    try {
+      const org = await repo.read<Organization>('Organization', ref.slice('Organization/'.length));
+      found = { reference: ref };
+      const hsa = org.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId);
+      if (hsa?.value) found.identifier = { system: IDENTIFIER_SYSTEM.hsaId, value: hsa.value };
+      if (org.name) found.display = org.name;
+    } catch {
+      found = undefined;
+    }
+    this.hits.set(key, { ref: found, until: nowMs + (found ? this.ttlMs : this.missTtlMs) });
+    return found;
   }
 
   /** Looks up every party once and returns a synchronous resolver for the FHIR builders. */

@@ -60,4 +60,33 @@ describe('npm run liability (spawned)', () => {
     expect(r.code).toBe(64);
     expect(r.err).toContain('usage:');
   });
+
+  it('when the current month (2026-12) is asked without an amount, then it fails naming the 2026 regulation', () => {
+    const r = cli(['--agreement', 'lag', '--month', '2026-12', '-'], '');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no daily amount (vårdpris) for 2026');
+    expect(r.err).toContain('HSLF-FS 2025:74');
+  });
+
+  it('when the current month is asked with the agreed amount, then the report uses it and says where it came from', () => {
+    const line = JSON.stringify({
+      id: 'd1',
+      municipality: '1980',
+      care: 'somatic',
+      admittedAt: '2026-11-20T08:00:00+01:00',
+      readyAt: '2026-12-01T09:00:00+01:00',
+      dischargedAt: '2026-12-08T09:00:00+01:00',
+      admissionNoticeSent: true,
+      estimatedDischargeDateSent: true,
+      readyNoticeSent: true,
+      sipRequired: false,
+      sipInvitationSent: false,
+    });
+    const r = cli(['--agreement', 'lag', '--month', '2026-12', '--daily-amount', '11000', '-'], `${line}\n`);
+    expect(r.err).toBe('');
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ dailyRate: 11000, month: '2026-12' });
+    expect(report.dailyRateSource).toContain('--daily-amount');
+    expect(report.municipalities[0]).toMatchObject({ municipality: '1980', days: 4, amount: 44_000 });
+  });
 });

@@ -1,0 +1,93 @@
+import type { RequestHandler } from 'express';
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { AuditSink } from '../audit/audit-writer';
+import type { AuthContext } from '../auth/auth-context';
+import type { Clock } from '../platform/clock';
+import { redact } from '../platform/logger';
+
+/** Admin API paths that show personal data (messages, resources, notifications and their focus). */
+const PERSONAL = /^\/api\/(?:hl7\/messages|resources|deliveries|dead-letters)(?:\/|$)/;
+/** Query values that never name a person; every other value is written as `***`. */
+const SAFE_KEYS = new Set(['status', 'event', 'sender', 'from', 'to', 'limit', 'before', '_count', 'include', 'all']);
+const BROWSED = /^\/api\/resources\/([A-Za-z]+)\/([A-Za-z0-9.-]{1,64})$/;
+
+/** The query string as written to the audit trail: safe keys keep their values, the others are masked. */
+export function auditQuery(query: Record<string, unknown>): string {
+  const parts = Object.entries(query).map(([k, v]) =>
+    SAFE_KEYS.has(k) && typeof v === 'string' ? `${k}=${redact(v)}` : `${k}=***`,
+  );
+  return parts.join('&');
+}
+
+/** One AuditEvent for an admin's view (or action) on personal data through the console's API. */
+export function buildAdminAuditEvent(
+  r: { method: string; path: string; query: Record<string, unknown>; status: number; auth?: AuthContext; ip?: string },
+  recorded: Date,
+  canonicalBase: string,
+): AuditEvent {
+  const read = r.method === 'GET';
+  const browsed = BROWSED.exec(r.path);
+  const query = auditQuery(r.query);
+  const description = `admin ${r.method} /admin${r.path}${query ? `?${query}` : ''}`.slice(0, 1000);
+  const clientId = r.auth?.clientId ?? 'unauthenticated';
+  return {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110', display: 'Patient Record' },
+    subtype: [
+      { system: 'http://hl7.org/fhir/restful-interaction', code: read ? (browsed ? 'read' : 'search-type') : 'update' },
+    ],
+    action: read ? 'R' : 'U',
+    recorded: recorded.toISOString(),
+    outcome: r.status < 400 ? '0' : r.status < 500 ? '4' : '8',
+    ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}` } : {}),
+    agent: [
+      {
+        type: { text: 'integration admin (admin console)' },
+        who: { identifier: { system: `${canonicalBase}/sid/client-id`, value: clientId }, display: clientId },
+        requestor: true,
+        ...(r.ip ? { network: { address: r.ip, type: '2' as const } } : {}),
+      },
+    ],
+    source: { observer: { display: 'svu-gateway admin console' } },
+    entity: [
+      {
+        ...(browsed ? { what: { reference: `${browsed[1]}/${browsed[2]}` } } : {}),
+        description,
+        query: Buffer.from(description, 'utf8').toString('base64'),
+      },
+    ],
+  };
+}
+
+/** Mounted on `/admin` after the gate: every call of an API path that shows personal data is audited. */
+export function adminAuditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: string): RequestHandler {
+  return (req, res, next) => {
+    if (!PERSONAL.test(req.path)) {
+      next();
+      return;
+    }
+    const { method, path } = req;
+    const query = req.query as Record<string, unknown>;
+    res.once('finish', () => {
+      try {
+        sink.record(
+          buildAdminAuditEvent(
+            {
+              method,
+              path,
+              query,
+              status: res.statusCode,
+              auth: res.locals.auth as AuthContext | undefined,
+              ip: req.ip,
+            },
+            clock.now(),
+            canonicalBase,
+          ),
+        );
+      } catch {
+        // an audit record must never break the response; the writer logs store failures
+      }
+    });
+    next();
+  };
+}

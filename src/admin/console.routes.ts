@@ -1,0 +1,56 @@
+import { Router } from 'express';
+import type { Db } from '../store/db.port';
+import type { AuthContext } from '../auth/auth-context';
+import { rememberLang } from './admin-gate';
+import { langOf } from './pages/i18n';
+import { renderPage, type PageId } from './pages/layout';
+import { PAGES, type PageContent } from './pages/console-pages';
+import { HL7_PAGE } from './pages/hl7-page';
+import { listSubscriptionsForAdmin } from './subscriptions-admin.pg';
+import { resourceBrowserRoutes, type ScopedRepositoryFactory } from './resource-browser.routes';
+
+const PATHS: Record<PageId, string> = {
+  overview: '/admin',
+  delivery: '/admin/delivery',
+  hl7: '/admin/hl7',
+  subscriptions: '/admin/subscriptions',
+  resources: '/admin/resources',
+  sessions: '/admin/sessions',
+};
+const CONTENT: Record<PageId, PageContent> = { ...PAGES, hl7: HL7_PAGE };
+
+/**
+ * The admin console's pages (behind the admin gate, so only a signed-in admin gets them; they hold no data
+ * and call the JSON API), the subscriptions list and the read-only resource browser.
+ */
+export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory): Router {
+  const r = Router();
+  for (const [id, path] of Object.entries(PATHS) as [PageId, string][]) {
+    const c = CONTENT[id];
+    r.get(path === '/admin' ? ['/admin', '/admin/'] : path, (req, res) => {
+      rememberLang(req, res);
+      const auth = res.locals.auth as AuthContext | undefined;
+      res
+        .set('Cache-Control', 'no-store')
+        .set(
+          'Content-Security-Policy',
+          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        )
+        .type('html')
+        .send(
+          renderPage({
+            lang: langOf(req),
+            active: id,
+            clientId: auth?.clientId,
+            self: req.originalUrl,
+            ...c,
+          }),
+        );
+    });
+  }
+  r.get('/admin/api/subscriptions', async (_req, res) => {
+    res.json(await listSubscriptionsForAdmin(db));
+  });
+  r.use(resourceBrowserRoutes(db, repos));
+  return r;
+}

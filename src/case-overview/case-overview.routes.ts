@@ -1,0 +1,27 @@
+/**
+ * `GET /fhir/Encounter/<id>/$overview`: the case overview of a stay for the calling party (JSON; HTML when the
+ * client prefers text/html), and `GET /admin/cases/<id>`, the same page for integration admins.
+ */
+import type { Express, Request, Response } from 'express';
+import { authOf, requireScope, sendJson } from '../fhir-api/http-util';
+import type { Db } from '../store/db.port';
+import type { PgRepository } from '../store/repository.pg';
+import { caseOverview } from './case-overview';
+import { overviewPage } from './overview-page';
+
+export function mountCaseOverviewRoutes(app: Express, db: Db, system: (db: Db) => PgRepository): void {
+  const answer = async (req: Request, res: Response) => {
+    const auth = authOf(res);
+    requireScope(auth, 'Encounter', 'r');
+    const o = await caseOverview(db, system(db), auth.access, String(req.params.id));
+    if (req.accepts(['application/fhir+json', 'application/json', 'text/html']) === 'text/html')
+      res.status(200).type('text/html; charset=utf-8').send(overviewPage(o));
+    else sendJson(res, 200, o);
+  };
+  app.get('/fhir/Encounter/:id/$overview', answer);
+  app.get('/admin/cases/:id', async (req, res) => {
+    const auth = authOf(res);
+    const o = await caseOverview(db, system(db), auth.access, String(req.params.id));
+    res.status(200).type('text/html; charset=utf-8').send(overviewPage(o));
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The case overview of one stay (what the COSMIC LINK user sees as "ärendeöversikt"): each party's obligations
+ * with status, deadline and when the owner acknowledged, the SIP's state and signatures, and the comments. Only a
+ * party of the stay (one that may read its Encounter under the tenant rules) gets it; the comments are those the
+ * caller may read (sent by or to it). Tasks appear as summaries (what, whose, where it stands), never as the
+ * resources themselves, and no patient details are part of it.
+ */
+import type { CarePlan, Communication, Encounter, Provenance, Task } from '@medplum/fhirtypes';
+import type { AccessScope } from '../store/repository.port';
+import type { Db } from '../store/db.port';
+import { createRepository, type PgRepository } from '../store/repository.pg';
+import { orgName } from '../sip/invitations';
+import { planParties, signatureState } from '../sip/sip-plan';
+
+export interface TaskSummary {
+  id: string;
+  code: string;
+  title: string;
+  owner: string;
+  status: string;
+  businessStatus?: string;
+  deadline?: string;
+  acknowledgedAt?: string;
+  answers: { code: string; value: string }[];
+}
+
+export interface CaseOverview {
+  encounter: { id: string; status: string; admittedAt?: string; dischargedAt?: string; hospital?: string };
+  parties: { organization: string; name: string; tasks: TaskSummary[] }[];
+  sip?: {
+    id: string;
+    status: string;
+    author: string;
+    signatures: { party: string; name: string; signedAt?: string; withdrawn: boolean }[];
+    approvedAt?: string;
+  };
+  comments: {
+    id: string;
+    category?: string;
+    from: string;
+    to: string[];
+    sent?: string;
+    text: string;
+    acknowledgedAt?: string;
+    status: string;
+  }[];
+}
+
+const ACK = new Set(['received', 'accepted', 'rejected', 'in-progress', 'completed']);
+
+async function acknowledgedAt(sys: PgRepository, t: Task): Promise<string | undefined> {
+  if (!ACK.has(t.status)) return undefined;
+  const versions = await sys.history('Task', t.id ?? '');
+  let at: string | undefined;
+  for (const v of versions) if (ACK.has((v.resource as Task | undefined)?.status ?? '')) at = v.lastUpdated;
+  return at;
+}
+
+function answerValue(o: NonNullable<Task['output']>[number]): string {
+  if (o.valueString !== undefined) return o.valueString;
+  if (o.valueDateTime !== undefined) return o.valueDateTime;
+  if (o.valueBoolean !== undefined) return o.valueBoolean ? 'ja' : 'nej';
+  return '';
+}
+
+/** The overview of stay `id` for `scope`; the stay's Encounter read under the scope first (404 when not a party). */
+export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope, id: string): Promise<CaseOverview> {
+  const mine = createRepository(db, scope);
+  const enc = await mine.read<Encounter>('Encounter', id);
+  const names = new Map<string, string>();
+  const name = async (ref: string | undefined) => {
+    if (!ref) return '';
+    if (!names.has(ref)) names.set(ref, ref.startsWith('Organization/') ? await orgName(sys, ref) : ref);
+    return names.get(ref) ?? ref;
+  };
+  const out: CaseOverview = {
+    encounter: { id, status: enc.status },
+    parties: [],
+    comments: [],
+  };
+  if (enc.period?.start) out.encounter.admittedAt = enc.period.start;
+  if (enc.period?.end) out.encounter.dischargedAt = enc.period.end;
+  if (enc.serviceProvider?.reference) out.encounter.hospital = await name(enc.serviceProvider.reference);
+
+  const tasks = await sys.search<Task>('Task', { encounter: `Encounter/${id}`, _count: '200' });
+  const byOwner = new Map<string, TaskSummary[]>();
+  for (const t of tasks.resources) {
+    const owner = t.owner?.reference ?? t.owner?.display ?? '';
+    const s: TaskSummary = {
+      id: t.id ?? '',
+      code: t.code?.coding?.[0]?.code ?? '',
+      title: t.code?.text ?? t.code?.coding?.[0]?.display ?? '',
+      owner: t.owner?.display ?? (await name(t.owner?.reference)),
+      status: t.status,
+      answers: (t.output ?? []).map((o) => ({ code: o.type.coding?.[0]?.code ?? '', value: answerValue(o) })),
+    };
+    const bs = t.businessStatus?.coding?.[0]?.code;
+    if (bs) s.businessStatus = bs;
+    if (t.restriction?.period?.end) s.deadline = t.restriction.period.end;
+    const ack = await acknowledgedAt(sys, t);
+    if (ack) s.acknowledgedAt = ack;
+    byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
+  }
+  for (const [org, list] of byOwner)
+    out.parties.push({ organization: org, name: list[0]?.owner ?? (await name(org)), tasks: list });
+
+  const plans = await mine.search<CarePlan>('CarePlan', { encounter: `Encounter/${id}`, _count: '10' });
+  const plan = plans.resources.find((p) => p.status !== 'entered-in-error');
+  if (plan?.id) {
+    const prov = await sys.search<Provenance>('Provenance', { target: `CarePlan/${plan.id}`, _count: '200' });
+    const state = signatureState(plan, prov.resources);
+    out.sip = { id: plan.id, status: plan.status, author: await name(plan.author?.reference), signatures: [] };
+    for (const p of planParties(plan)) {
+      const sig: NonNullable<CaseOverview['sip']>['signatures'][number] = {
+        party: p,
+        name: await name(p),
+        withdrawn: state.withdrawn.includes(p),
+      };
+      const at = state.signed.get(p);
+      if (at) sig.signedAt = at;
+      out.sip.signatures.push(sig);
+    }
+    if (state.approvedAt) out.sip.approvedAt = state.approvedAt;
+  }
+
+  const notes = await mine.search<Communication>('Communication', { encounter: `Encounter/${id}`, _count: '200' });
+  for (const n of notes.resources) {
+    const row: CaseOverview['comments'][number] = {
+      id: n.id ?? '',
+      from: await name(n.sender?.reference),
+      to: await Promise.all((n.recipient ?? []).map((r) => name(r.reference))),
+      text: (n.payload ?? []).map((p) => p.contentString ?? '').join('\n'),
+      status: n.status,
+    };
+    const cat = n.category?.[0]?.coding?.[0]?.code;
+    if (cat) row.category = cat;
+    if (n.sent) row.sent = n.sent;
+    if (n.received) row.acknowledgedAt = n.received;
+    out.comments.push(row);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+/** The case overview as a page a person reads (Swedish, organisations named, deadlines in Stockholm time). */
+import { SVU_TASK_CODE_INFO, COMMUNICATION_CATEGORY_INFO } from '../fhir/codes';
+import { localTime } from '../sip/invitations';
+import type { CaseOverview } from './case-overview';
+
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+const STATUS: Record<string, string> = {
+  requested: 'Skickad',
+  received: 'Kvitterad',
+  accepted: 'Accepterad',
+  rejected: 'Avvisad',
+  'in-progress': 'Pågår',
+  completed: 'Klar',
+  cancelled: 'Makulerad',
+  draft: 'Utkast',
+  active: 'Gällande',
+  'entered-in-error': 'Felregistrerad',
+};
+const BUSINESS: Record<string, string> = {
+  'on-time': 'i tid',
+  'due-soon': 'snart',
+  overdue: 'försenad',
+  escalated: 'eskalerad',
+};
+const t = (iso: string | undefined) => esc(localTime(iso) ?? '');
+const say = (code: string) => esc(STATUS[code] ?? code);
+
+export function overviewPage(o: CaseOverview): string {
+  const parties = o.parties
+    .map(
+      (
+        p,
+      ) => `<h3>${esc(p.name)}</h3><table><thead><tr><th>Ärende</th><th>Status</th><th>Tidsfrist</th><th>Kvitterad</th><th>Svar</th></tr></thead><tbody>
+${p.tasks
+  .map(
+    (x) =>
+      `<tr><td>${esc(SVU_TASK_CODE_INFO[x.code as keyof typeof SVU_TASK_CODE_INFO]?.display ?? x.title)}</td><td>${say(x.status)}${
+        x.businessStatus ? ` (${esc(BUSINESS[x.businessStatus] ?? x.businessStatus)})` : ''
+      }</td><td>${t(x.deadline)}</td><td>${t(x.acknowledgedAt)}</td><td>${x.answers.map((a) => esc(a.value)).join('<br>')}</td></tr>`,
+  )
+  .join('\n')}</tbody></table>`,
+    )
+    .join('\n');
+  const sip = o.sip
+    ? `<p>${say(o.sip.status)}, fast vårdkontakt ${esc(o.sip.author)}. ${
+        o.sip.approvedAt ? `Godkänd av sjukhuset ${t(o.sip.approvedAt)}.` : 'Ej godkänd av sjukhuset.'
+      }</p><ul>${o.sip.signatures
+        .map(
+          (s) =>
+            `<li>${esc(s.name)}: ${s.signedAt ? `signerad ${t(s.signedAt)}` : s.withdrawn ? 'signaturen återtagen (delen ändrad)' : 'ej signerad'}</li>`,
+        )
+        .join('')}</ul>`
+    : '<p>Ingen SIP ännu.</p>';
+  const comments =
+    o.comments.length === 0
+      ? '<p>Inga kommentarer.</p>'
+      : `<ul>${o.comments
+          .map(
+            (c) =>
+              `<li><strong>${esc(COMMUNICATION_CATEGORY_INFO[c.category as keyof typeof COMMUNICATION_CATEGORY_INFO] ?? 'Kommentar')}</strong> från ${esc(c.from)} till ${esc(c.to.join(', '))} ${t(c.sent)}: ${esc(c.text)}${
+                c.acknowledgedAt ? ` <em>(kvitterad ${t(c.acknowledgedAt)})</em>` : ''
+              }</li>`,
+          )
+          .join('')}</ul>`;
+  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:top}</style></head><body>
+<h1>Ärendeöversikt</h1>
+<p>Vårdtillfälle ${esc(o.encounter.id)} på ${esc(o.encounter.hospital ?? '')}: ${esc(o.encounter.status)}, inskriven ${t(o.encounter.admittedAt)}${
+    o.encounter.dischargedAt ? `, utskriven ${t(o.encounter.dischargedAt)}` : ''
+  }</p>
+<h2>Parternas ärenden</h2>${parties}
+<h2>Samordnad individuell plan</h2>${sip}
+<h2>Kommentarer</h2>${comments}
+</body></html>
+`;
+}

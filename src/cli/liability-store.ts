@@ -1,0 +1,39 @@
+import { loadAgreements } from '../agreements/load-agreements';
+import { loadConfig } from '../config/config';
+import type { AgreedRates } from '../core/liability/daily-rate';
+import { invoiceCsv } from '../followup/liability/invoice-csv';
+import { loadRatesTable } from '../followup/liability/rates-file';
+import { liabilityFromStore, reportLiability, whatIfFromStore } from '../followup/liability/store-liability';
+import { openDb } from '../store/open-db';
+
+/** `npm run liability -- --from-store`: the month from the gateway's own database (the server's settings). */
+export async function runFromStore(
+  args: {
+    agreement: string;
+    month: string;
+    rates: string;
+    report: boolean;
+    municipality?: string;
+    format: 'json' | 'csv';
+    whatIf?: string;
+  },
+  agreedRates: AgreedRates | undefined,
+): Promise<string> {
+  const config = loadConfig();
+  const agreements = await loadAgreements({ extraDir: config.AGREEMENTS_DIR });
+  const rates = await loadRatesTable(args.rates);
+  const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  try {
+    const deps = { db, agreements, rates };
+    const q = { agreement: args.agreement, month: args.month, agreedRates };
+    if (args.whatIf) {
+      return JSON.stringify(await whatIfFromStore(deps, { ...q, alternative: args.whatIf }), null, 2);
+    }
+    const result = args.report
+      ? await reportLiability(deps, q, 'cli')
+      : await liabilityFromStore(deps, args.municipality ? { ...q, municipality: args.municipality } : q);
+    return args.format === 'csv' ? invoiceCsv(result).trimEnd() : JSON.stringify(result, null, 2);
+  } finally {
+    await db.close();
+  }
+}

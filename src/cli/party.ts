@@ -1,0 +1,216 @@
+/**
+ * Plays one party of a stay against a running gateway with that party's own client (the README's walkthrough,
+ * part 2): list and acknowledge its Tasks, answer them, create the SIP and invite, sign, approve, record the
+ * meeting, comment, read the case overview, close its case.
+ *
+ *   npm run party -- --client demo-vasteras [--secret s] [--base http://localhost:8080] <command> [args]
+ *
+ * Commands (ids without the type prefix; times ISO 8601):
+ *   tasks [encounterId]                              open Tasks the party owns (all stays, or one)
+ *   ack <taskId>                                     acknowledge (status received)
+ *   answer <taskId> <code>=<value> ...               Task.output: ej-kand=true, aktuella-insatser=..., boende=...,
+ *                                                    adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00
+ *   complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
+ *   invite <encounterId> <Organization/id>... [--at time] [--place home|ward]   create the SIP as author
+ *   sign <carePlanId> [--text "services"] [--contact "name, phone"]            write and sign the own part
+ *   approve <carePlanId>                             the hospital approves
+ *   meeting-held <carePlanId> [--at time]            the meeting was held (starts the one-month follow-up)
+ *   comment <encounterId> <Organization/id> <kontakt-onskas|hemkomst|hjalpmedel|ovrigt> <text>
+ *   overview <encounterId>                           the case overview (JSON)
+ * Exit code 1 when the gateway refuses (its OperationOutcome is printed), 2 on bad usage.
+ */
+import { CODE_SYSTEM, EXTENSION, PROFILE, TASK_OUTPUT_CODES } from '../fhir/constants';
+import { TASK_OUTPUT_INFO } from '../fhir/codes';
+
+interface Args {
+  client: string;
+  secret: string;
+  base: string;
+  command: string;
+  rest: string[];
+  opts: Record<string, string>;
+}
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`${msg}\n`);
+  process.stderr.write(
+    'usage: npm run party -- --client <id> [--secret s] [--base url] <command> [args] (see src/cli/party.ts)\n',
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  const opts: Record<string, string> = {};
+  const pos: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a.startsWith('--')) opts[a.slice(2)] = argv[++i] ?? '';
+    else pos.push(a);
+  }
+  const client = opts.client ?? usage('--client is required');
+  const [command, ...rest] = pos;
+  if (!command) usage();
+  return {
+    client,
+    secret: opts.secret ?? `${client}-secret`,
+    base: (opts.base ?? `http://localhost:${process.env.PORT ?? '8080'}`).replace(/\/$/, ''),
+    command,
+    rest,
+    opts,
+  };
+}
+
+async function token(a: Args): Promise<string> {
+  const r = await fetch(`${a.base}/auth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${a.client}:${a.secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  const body = (await r.json()) as { access_token?: string };
+  if (!r.ok || !body.access_token) throw new Error(`token refused (${r.status}): ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+type Call = (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>;
+
+function caller(a: Args, bearer: string): Call {
+  return async (method, path, body) => {
+    const r = await fetch(`${a.base}/fhir/${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        'content-type': 'application/fhir+json',
+        accept: 'application/fhir+json',
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await r.json()) as Record<string, unknown>;
+    if (!r.ok) {
+      process.stderr.write(`${method} ${path}: ${r.status}\n${JSON.stringify(json, null, 2)}\n`);
+      process.exit(1);
+    }
+    return json;
+  };
+}
+
+const params = (p: Record<string, string | undefined>) => ({
+  resourceType: 'Parameters',
+  parameter: Object.entries(p)
+    .filter(([, v]) => v !== undefined)
+    .map(([name, v]) => (name === 'date' ? { name, valueDateTime: v } : { name, valueString: v })),
+});
+
+function outputOf(pair: string) {
+  const at = pair.indexOf('=');
+  const code = pair.slice(0, at) as (typeof TASK_OUTPUT_CODES)[number];
+  const value = pair.slice(at + 1);
+  const info = TASK_OUTPUT_INFO[code] as (typeof TASK_OUTPUT_INFO)[typeof code] | undefined;
+  if (at < 0 || !info) usage(`answers are <code>=<value> with code one of ${TASK_OUTPUT_CODES.join(', ')}`);
+  const type = { coding: [{ system: CODE_SYSTEM.taskOutput, code, display: info.display }] };
+  if (info.value === 'boolean') return { type, valueBoolean: value === 'true' || value === 'ja' };
+  if (info.value === 'dateTime') return { type, valueDateTime: value };
+  return { type, valueString: value };
+}
+
+async function run(a: Args, call: Call, me: string): Promise<unknown> {
+  const [first = '', ...more] = a.rest;
+  const task = async () => call('GET', `Task/${first}`);
+  switch (a.command) {
+    case 'tasks': {
+      const q = new URLSearchParams({ owner: me, _count: '100' });
+      if (first) q.set('encounter', `Encounter/${first}`);
+      const b = (await call('GET', `Task?${q.toString()}`)) as { entry?: { resource: Record<string, never> }[] };
+      const open = (b.entry ?? []).filter(({ resource: t }) => !['completed', 'cancelled'].includes(String(t.status)));
+      return open.map(({ resource: t }) => ({
+        id: t.id,
+        code: (t.code as { coding?: { code?: string }[] } | undefined)?.coding?.[0]?.code,
+        status: t.status,
+        encounter: (t.encounter as { reference?: string } | undefined)?.reference,
+        focus: (t.focus as { reference?: string } | undefined)?.reference,
+        deadline: (t.restriction as { period?: { end?: string } } | undefined)?.period?.end,
+        description: t.description,
+      }));
+    }
+    case 'ack':
+      return call('PUT', `Task/${first}`, { ...(await task()), status: 'received' });
+    case 'complete': {
+      // The owner acknowledges and accepts before it completes (requested → received → accepted → completed).
+      let t = await task();
+      const steps = ['requested', 'received', 'accepted', 'completed'];
+      for (const next of steps.slice(Math.max(steps.indexOf(String(t.status)), 0) + 1))
+        t = await call('PUT', `Task/${first}`, { ...t, status: next });
+      return t;
+    }
+    case 'answer': {
+      const t = await task();
+      const status = t.status === 'requested' ? 'received' : t.status;
+      return call('PUT', `Task/${first}`, {
+        ...t,
+        status,
+        output: [...((t.output as unknown[]) ?? []), ...more.map(outputOf)],
+      });
+    }
+    case 'invite': {
+      const enc = await call('GET', `Encounter/${first}`);
+      const extension = [{ url: EXTENSION.meetingPlace, valueString: a.opts.place ?? 'home' }];
+      if (a.opts.at) extension.unshift({ url: EXTENSION.meetingTime, valueDateTime: a.opts.at } as never);
+      return call('POST', 'CarePlan', {
+        resourceType: 'CarePlan',
+        meta: { profile: [PROFILE.carePlan] },
+        status: 'draft',
+        intent: 'plan',
+        category: [{ coding: [{ system: CODE_SYSTEM.carePlanCategory, code: 'sip' }] }],
+        title: 'Samordnad individuell plan (SIP)',
+        subject: enc.subject,
+        encounter: { reference: `Encounter/${first}` },
+        author: { reference: me },
+        contributor: [{ reference: me }, ...more.map((reference) => ({ reference }))],
+        extension,
+      });
+    }
+    case 'sign':
+      return call('POST', `CarePlan/${first}/$sign`, params({ description: a.opts.text, contact: a.opts.contact }));
+    case 'approve':
+      return call('POST', `CarePlan/${first}/$approve`, params({}));
+    case 'meeting-held':
+      return call('POST', `CarePlan/${first}/$meeting-held`, params({ date: a.opts.at }));
+    case 'comment': {
+      const [to, category, ...words] = more;
+      const enc = await call('GET', `Encounter/${first}`);
+      return call('POST', 'Communication', {
+        resourceType: 'Communication',
+        meta: { profile: [PROFILE.communication] },
+        status: 'in-progress',
+        category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: category ?? 'ovrigt' }] }],
+        subject: enc.subject,
+        encounter: { reference: `Encounter/${first}` },
+        sent: new Date().toISOString(),
+        sender: { reference: me },
+        recipient: [{ reference: to }],
+        payload: [{ contentString: words.join(' ') }],
+      });
+    }
+    case 'overview':
+      return call('GET', `Encounter/${first}/$overview`);
+    default:
+      return usage(`unknown command ${a.command}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const bearer = await token(a);
+  const claims = JSON.parse(Buffer.from(bearer.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+  const me = typeof claims.tenant === 'string' ? claims.tenant : '';
+  if (!me.startsWith('Organization/')) usage(`the token of ${a.client} names no Organization`);
+  const out = await run(a, caller(a, bearer), me);
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+/**
+ * Comments between the parties of a stay (*kommentarer*, contract "messages between the parties") and the
+ * receivers' structured answers on their Tasks, checked inside the write's transaction:
+ * - a Communication is sent by the writer's own organisation, about a stay the writer is a party of, to named
+ *   organisations, with a category from the project's CodeSystem; after that the recipient may only acknowledge it
+ *   (status `completed` and `received`), and the sender may only withdraw it (`entered-in-error`);
+ * - a Task's `output` uses the svu-task-output codes, each with the value type its code asks for.
+ * Delivery is the Subscriptions' (a Communication is matched like a Task; the tenant rules are re-checked).
+ */
+import type { Communication, Task } from '@medplum/fhirtypes';
+import { COMMUNICATION_CATEGORY_INFO, TASK_OUTPUT_INFO } from '../fhir/codes';
+import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
+import type { Validator } from '../fhir/validator';
+import { GatewayError } from '../platform/errors';
+import { isUnrestricted } from '../store/access-sql';
+import type { Db } from '../store/db.port';
+import { createRepository } from '../store/repository.pg';
+import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
+
+const ORG = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
+
+const without = (c: Communication, keys: (keyof Communication)[]): string => {
+  const copy: Record<string, unknown> = { ...c };
+  for (const k of ['meta', 'text', ...keys]) delete copy[k];
+  return JSON.stringify(copy);
+};
+
+async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, scope: AccessScope | undefined) {
+  const after = change.after as Communication;
+  const before = change.before as Communication | undefined;
+  v.validate(after, PROFILE.communication);
+  for (const c of after.category ?? [])
+    for (const x of c.coding ?? [])
+      if (x.system === CODE_SYSTEM.communicationCategory && !((x.code ?? '') in COMMUNICATION_CATEGORY_INFO))
+        throw new GatewayError(
+          'invalid-resource',
+          `Communication.category '${x.code ?? ''}' is not one of ${Object.keys(COMMUNICATION_CATEGORY_INFO).join(', ')}`,
+        );
+  if ((after.recipient ?? []).some((r) => !ORG.test(r.reference ?? '')) || !ORG.test(after.sender?.reference ?? ''))
+    throw new GatewayError('invalid-resource', 'Communication.sender and .recipient reference Organization/<id>');
+  if (isUnrestricted(scope)) return;
+  const org = scope?.organization ?? '';
+  if (!before) {
+    if (after.sender?.reference !== org)
+      throw new GatewayError('forbidden', 'A comment is sent by your own organisation (Communication.sender)');
+    const stay = /^Encounter\/(.+)$/.exec(after.encounter?.reference ?? '')?.[1] ?? '';
+    try {
+      await createRepository(tx, scope).read('Encounter', stay);
+    } catch {
+      throw new GatewayError('forbidden', 'A comment is about a stay your organisation is a party of');
+    }
+    if (after.status !== 'in-progress' && after.status !== 'completed')
+      throw new GatewayError('rule-violation', 'A sent comment has status in-progress (the recipient completes it)');
+    return;
+  }
+  const isRecipient = (before.recipient ?? []).some((r) => r.reference === org);
+  if (isRecipient && without(before, ['status', 'received']) === without(after, ['status', 'received'])) {
+    if (after.status === 'completed' || after.status === before.status) return;
+  }
+  if (before.sender?.reference === org && without(before, ['status']) === without(after, ['status'])) {
+    if (after.status === 'entered-in-error') return;
+  }
+  throw new GatewayError(
+    'forbidden',
+    'A sent comment is not rewritten: the recipient acknowledges it (status completed, received), the sender may withdraw it (entered-in-error)',
+  );
+}
+
+function checkOutputs(task: Task): void {
+  (task.output ?? []).forEach((o, i) => {
+    const coding = o.type.coding?.find((c) => c.system === CODE_SYSTEM.taskOutput);
+    if (!coding) return; // the profile's invariant reports outputs without a project code
+    const info = TASK_OUTPUT_INFO[coding.code as keyof typeof TASK_OUTPUT_INFO] as
+      (typeof TASK_OUTPUT_INFO)[keyof typeof TASK_OUTPUT_INFO] | undefined;
+    if (!info)
+      throw new GatewayError(
+        'invalid-resource',
+        `Task.output[${i}].type '${coding.code ?? ''}' is not one of ${Object.keys(TASK_OUTPUT_INFO).join(', ')}`,
+      );
+    const has =
+      info.value === 'boolean'
+        ? o.valueBoolean !== undefined
+        : info.value === 'string'
+          ? typeof o.valueString === 'string'
+          : typeof o.valueDateTime === 'string';
+    if (!has)
+      throw new GatewayError(
+        'invalid-resource',
+        `Task.output[${i}] '${coding.code ?? ''}' takes value${info.value[0]?.toUpperCase() ?? ''}${info.value.slice(1)}`,
+      );
+  });
+}
+
+export function communicationHooks(validator: Validator): RepositoryHooks {
+  return {
+    async afterWrite(tx, change, scope) {
+      if (!change.after) return;
+      if (change.resourceType === 'Communication') await checkCommunication(tx, validator, change, scope);
+      else if (change.resourceType === 'Task') checkOutputs(change.after as Task);
+    },
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * Follow-up indicators per month (pure; seed 004 "Mål och indikatorer", 003 "Uppföljning", 001 §7): plain rows in,
+ * one value per indicator, month and unit out. Units are the municipality (the payer), the hospital and the
+ * listed vårdcentral for stay indicators, and the responsible party (the Task's owner) for step indicators.
+ */
+import { localParts } from '../liability/day-count';
+
+export interface IndicatorStay {
+  stayId: string;
+  municipality?: string;
+  hospital?: string;
+  primaryCareUnit?: string;
+  admittedAt?: string;
+  readyAt?: string;
+  dischargedAt?: string;
+  /** A stable patient key (the Patient reference); needed for re-admissions. */
+  patient?: string;
+  birthDate?: string;
+  sipNeeded: boolean;
+  sipMeetingAt?: string;
+  /** The SIP invitation Task's deadline, when there is one. */
+  sipDue?: string;
+}
+
+export interface IndicatorTask {
+  id: string;
+  code: string;
+  /** `Organization/<id>` of the owner (the party that must act). */
+  owner: string;
+  deadline?: string;
+  completedAt?: string;
+  cancelled: boolean;
+  /** For `avvikelse`: the party responsible for the missed step, and the missed step's code. */
+  responsible?: string;
+  missedCode?: string;
+}
+
+export type IndicatorId =
+  | 'ready-days'
+  | 'step-timeliness'
+  | 'step-lateness-median'
+  | 'step-lateness-p90'
+  | 'deviations'
+  | 'readmission-30d-65plus'
+  | 'sip-within-deadline';
+
+export type Dimension = 'municipality' | 'hospital' | 'primary-care' | 'party';
+
+export interface IndicatorValue {
+  indicator: IndicatorId;
+  month: string;
+  dimension: Dimension;
+  unit: string;
+  /** Further split (the Task code, the deviation kind), or '' when none. */
+  detail: string;
+  value: number;
+  numerator?: number;
+  denominator: number;
+}
+
+const TZ = 'Europe/Stockholm';
+const DAY = 86_400_000;
+const monthOf = (iso: string): string => localParts(iso, TZ).month;
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Calendar days between the ready notice and the discharge (local dates; the ready day is day 0). */
+export function readyDays(readyAt: string, dischargedAt: string): number {
+  return Math.max(0, localParts(dischargedAt, TZ).dayNumber - localParts(readyAt, TZ).dayNumber);
+}
+
+/** The q-quantile (nearest rank) of sorted numbers. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1] ?? 0;
+}
+
+function group<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    if (k === undefined) continue;
+    const list = out.get(k);
+    if (list) list.push(it);
+    else out.set(k, [it]);
+  }
+  return out;
+}
+
+const STAY_UNITS: [Dimension, (s: IndicatorStay) => string | undefined][] = [
+  ['municipality', (s) => s.municipality],
+  ['hospital', (s) => s.hospital],
+  ['primary-care', (s) => s.primaryCareUnit],
+];
+
+function ageAt(birthDate: string, iso: string): number {
+  const b = birthDate.slice(0, 10);
+  const d = localParts(iso, TZ).date;
+  const years = Number(d.slice(0, 4)) - Number(b.slice(0, 4));
+  return d.slice(5) < b.slice(5) ? years - 1 : years;
+}
+
+function stayIndicators(month: string, stays: readonly IndicatorStay[]): IndicatorValue[] {
+  const out: IndicatorValue[] = [];
+  const discharged = stays.filter((s) => s.dischargedAt && monthOf(s.dischargedAt) === month);
+  const byPatient = group(stays, (s) => s.patient);
+  for (const [dimension, unitOf] of STAY_UNITS) {
+    for (const [unit, list] of group(discharged, unitOf)) {
+      const ready = list.filter((s) => s.readyAt);
+      if (ready.length > 0) {
+        const days = ready.map((s) => readyDays(s.readyAt ?? '', s.dischargedAt ?? ''));
+        const sum = days.reduce((a, b) => a + b, 0);
+        out.push({
+          indicator: 'ready-days',
+          month,
+          dimension,
+          unit,
+          detail: '',
+          value: r2(sum / days.length),
+          numerator: sum,
+          denominator: days.length,
+        });
+      }
+      const sip = list.filter((s) => s.sipNeeded && s.sipDue);
+      if (sip.length > 0) {
+        const held = sip.filter(
+          (s) => s.sipMeetingAt && s.sipDue && Date.parse(s.sipMeetingAt) <= Date.parse(s.sipDue),
+        ).length;
+        out.push({
+          indicator: 'sip-within-deadline',
+          month,
+          dimension,
+          unit,
+          detail: '',
+          value: r2(held / sip.length),
+          numerator: held,
+          denominator: sip.length,
+        });
+      }
+      const old = list.filter((s) => s.birthDate && s.patient && ageAt(s.birthDate, s.dischargedAt ?? '') >= 65);
+      if (old.length > 0) {
+        const back = old.filter((s) => {
+          const end = Date.parse(s.dischargedAt ?? '');
+          return (byPatient.get(s.patient ?? '') ?? []).some((o) => {
+            const at = o.admittedAt ? Date.parse(o.admittedAt) : NaN;
+            return o.stayId !== s.stayId && at > end && at <= end + 30 * DAY;
+          });
+        }).length;
+        out.push({
+          indicator: 'readmission-30d-65plus',
+          month,
+          dimension,
+          unit,
+          detail: '',
+          value: r2(back / old.length),
+          numerator: back,
+          denominator: old.length,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function taskIndicators(month: string, tasks: readonly IndicatorTask[], now: string): IndicatorValue[] {
+  const out: IndicatorValue[] = [];
+  const due = tasks.filter(
+    (t) => t.deadline && !t.cancelled && t.code !== 'avvikelse' && monthOf(t.deadline) === month,
+  );
+  const nowMs = Date.parse(now);
+  for (const [key, list] of group(due, (t) => `${t.owner}\u0000${t.code}`)) {
+    const [unit = '', detail = ''] = key.split('\u0000');
+    // A step still open past its deadline counts as late by the time so far; one still open before it is not judged.
+    const judged = list.filter((t) => t.completedAt || Date.parse(t.deadline ?? '') < nowMs);
+    if (judged.length === 0) continue;
+    const lateness = judged
+      .map((t) => ((t.completedAt ? Date.parse(t.completedAt) : nowMs) - Date.parse(t.deadline ?? '')) / 3_600_000)
+      .sort((a, b) => a - b);
+    const met = lateness.filter((h) => h <= 0).length;
+    const late = lateness.filter((h) => h > 0);
+    const base = { month, dimension: 'party' as const, unit, detail, denominator: judged.length };
+    out.push({ ...base, indicator: 'step-timeliness', value: r2(met / judged.length), numerator: met });
+    out.push({ ...base, indicator: 'step-lateness-median', value: r2(quantile(late, 0.5)), denominator: late.length });
+    out.push({ ...base, indicator: 'step-lateness-p90', value: r2(quantile(late, 0.9)), denominator: late.length });
+  }
+  return out;
+}
+
+function deviationIndicators(month: string, deviations: readonly IndicatorTask[]): IndicatorValue[] {
+  const out: IndicatorValue[] = [];
+  for (const [key, list] of group(deviations, (d) => `${d.responsible ?? d.owner}\u0000${d.missedCode ?? 'okänd'}`)) {
+    const [unit = '', detail = ''] = key.split('\u0000');
+    out.push({
+      indicator: 'deviations',
+      month,
+      dimension: 'party',
+      unit,
+      detail,
+      value: list.length,
+      denominator: list.length,
+    });
+  }
+  return out;
+}
+
+/** Every indicator of the month. `now` judges steps still open (an input, not the clock). */
+export function computeIndicators(input: {
+  month: string;
+  stays: readonly IndicatorStay[];
+  tasks: readonly IndicatorTask[];
+  /** Deviations raised in the month (one per missed step and principal). */
+  deviations: readonly IndicatorTask[];
+  now: string;
+}): IndicatorValue[] {
+  return [
+    ...stayIndicators(input.month, input.stays),
+    ...taskIndicators(input.month, input.tasks, input.now),
+    ...deviationIndicators(input.month, input.deviations),
+  ];
+}

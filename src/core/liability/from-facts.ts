@@ -1,0 +1,76 @@
+/**
+ * A stored stay's facts → the liability model's stay (pure). The engine folds the facts under the agreement
+ * (late and out-of-order facts, withdrawals and cancelled discharges included); this maps its state onto the
+ * fields `computeLiability` reads and keeps, per stay, the facts each field came from, so every contribution
+ * on an invoice can be traced to what the hospital sent.
+ */
+import type { Agreement } from '../agreements/agreement.schema';
+import { evaluateStay } from '../engine/evaluate';
+import type { StayFact, StayFactKind } from '../stay/facts';
+import type { StayInput } from './stay';
+
+/** One fact behind a stay's contribution. */
+export interface FactTrace {
+  id: string;
+  kind: StayFactKind;
+  at: string;
+}
+
+/** What a stored stay gives the liability model, or why it cannot be billed at all. */
+export type StoredStay =
+  { stay: StayInput; facts: FactTrace[] } | { stayId: string; excluded: string; facts: FactTrace[] };
+
+/** The fact kinds that decide liability: each appears in the trace, every one of them (not only the last). */
+const TRACED = new Set<StayFactKind>([
+  'admitted',
+  'patient-updated',
+  'needs-assessed',
+  'estimated-discharge-set',
+  'ready-for-discharge',
+  'ready-withdrawn',
+  'discharged',
+  'discharge-cancelled',
+  'admission-cancelled',
+  'outpatient-services-unavailable',
+  'transferred',
+  'sip-meeting-held',
+]);
+
+/** Extra facts not in `stay_fact`: whether the named care contact sent the SIP invitation (its Task). */
+export interface StayExtras {
+  sipInvitationSent: boolean;
+}
+
+export function storedStay(facts: readonly StayFact[], agreement: Agreement, extras: StayExtras): StoredStay {
+  const evaluation = evaluateStay(facts, agreement);
+  const state = evaluation.state;
+  const rejected = new Set(evaluation.rejected.map((r) => r.factId));
+  const trace = facts
+    .filter((f) => TRACED.has(f.kind) && !rejected.has(f.id))
+    .map((f) => ({ id: f.id, kind: f.kind, at: f.at }))
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
+  const municipality = state.municipality;
+  if (state.cancelledAt) return { stayId: state.stayId, excluded: 'the admission was cancelled', facts: trace };
+  if (!municipality || !/^\d{4}$/.test(municipality)) {
+    return { stayId: state.stayId, excluded: 'no municipality of registration is known', facts: trace };
+  }
+  const placing = state.placingMunicipality;
+  const stay: StayInput = {
+    id: state.stayId,
+    municipality,
+    placingMunicipality: placing && /^\d{4}$/.test(placing) ? placing : null,
+    care: state.care ?? 'somatic',
+    admittedAt: state.admittedAt ?? facts[0]?.at ?? '',
+    readyAt: state.readyAt ?? null,
+    dischargedAt: state.dischargedAt ?? null,
+    admissionNoticeSent: state.admittedAt !== undefined,
+    estimatedDischargeDateSent: state.estimatedDischarge !== undefined,
+    readyNoticeSent: state.readyAt !== undefined,
+    sipRequired: state.sipNeeded,
+    sipInvitationSent: extras.sipInvitationSent || state.sipMeetingAt !== undefined,
+    outpatientServicesUnavailable: state.outpatientServicesUnavailable,
+    inTargetGroup: state.inTargetGroup,
+  };
+  if (state.category) stay.category = state.category;
+  return { stay, facts: trace };
+}

@@ -1,0 +1,139 @@
+/**
+ * Reads what a month's indicators need from the store: the stays discharged in the month and those admitted
+ * within 30 days after it (re-admissions), folded by the engine; their Encounter's patient and birth date; their
+ * Tasks with deadlines and completion times (the first stored version with status `completed`); and the
+ * deviations (`avvikelse` Tasks) raised in the month.
+ */
+import type { Task } from '@medplum/fhirtypes';
+import type { Agreement } from '../../core/agreements/agreement.schema';
+import { evaluateStay } from '../../core/engine/evaluate';
+import type { IndicatorStay, IndicatorTask } from '../../core/indicators/compute-indicators';
+import type { StayFact } from '../../core/stay/facts';
+import type { Db } from '../../store/db.port';
+import { arrayParam } from '../../store/packed-array';
+
+const DAY = 86_400_000;
+
+function monthBounds(month: string): { start: number; end: number } {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return { start: Date.UTC(y, m - 1, 1) - DAY, end: Date.UTC(y, m, 1) + DAY };
+}
+
+const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+async function stayFacts(db: Db, month: string): Promise<Map<string, StayFact[]>> {
+  const { start, end } = monthBounds(month);
+  const r = await db.query<{ stay_id: string; body: StayFact | string }>(
+    `SELECT f.stay_id, f.body FROM stay_fact f WHERE f.stay_id IN (
+       SELECT stay_id FROM stay_fact WHERE kind = 'discharged' AND at >= $1 AND at < $2
+       UNION SELECT stay_id FROM stay_fact WHERE kind = 'admitted' AND at >= $1 AND at < $3)
+     ORDER BY f.stay_id, f.at, f.fact_id`,
+    [new Date(start).toISOString(), new Date(end).toISOString(), new Date(end + 31 * DAY).toISOString()],
+  );
+  const out = new Map<string, StayFact[]>();
+  for (const row of r.rows) {
+    const list = out.get(row.stay_id);
+    if (list) list.push(json(row.body));
+    else out.set(row.stay_id, [json(row.body)]);
+  }
+  return out;
+}
+
+async function patients(db: Db, stayIds: string[]): Promise<Map<string, { patient: string; birthDate?: string }>> {
+  const params: unknown[] = [];
+  const ids = arrayParam(params, stayIds, 'text');
+  const r = await db.query<{ id: string; patient: string | null; birth_date: string | null }>(
+    `SELECT e.id, e.content::jsonb -> 'subject' ->> 'reference' AS patient, p.content::jsonb ->> 'birthDate' AS birth_date
+     FROM fhir_resource e
+     LEFT JOIN fhir_resource p ON p.resource_type = 'Patient' AND NOT p.deleted
+       AND 'Patient/' || p.id = e.content::jsonb -> 'subject' ->> 'reference'
+     WHERE e.resource_type = 'Encounter' AND NOT e.deleted AND e.id = ANY(${ids})`,
+    params,
+  );
+  const out = new Map<string, { patient: string; birthDate?: string }>();
+  for (const row of r.rows) {
+    if (row.patient)
+      out.set(row.id, { patient: row.patient, ...(row.birth_date ? { birthDate: row.birth_date } : {}) });
+  }
+  return out;
+}
+
+interface TaskRow {
+  content: string;
+  completed_at: Date | string | null;
+}
+
+function toIndicatorTask(task: Task, completedAt: Date | string | null, codes: Map<string, string>): IndicatorTask {
+  const focus = task.focus?.reference?.replace(/^Task\//, '');
+  const out: IndicatorTask = {
+    id: task.id ?? '',
+    code: task.code?.coding?.[0]?.code ?? '',
+    owner: task.owner?.reference ?? '',
+    cancelled: task.status === 'cancelled' || task.status === 'entered-in-error',
+  };
+  if (task.restriction?.period?.end) out.deadline = task.restriction.period.end;
+  if (completedAt) out.completedAt = new Date(completedAt).toISOString();
+  if (out.code === 'avvikelse') {
+    if (task.requester?.reference) out.responsible = task.requester.reference;
+    const missed = focus ? codes.get(focus) : undefined;
+    if (missed) out.missedCode = missed;
+  }
+  return out;
+}
+
+/** Tasks of the stays (deadlines and completion) and the deviations raised in the month. */
+async function tasks(db: Db, stayIds: string[], month: string) {
+  const params: unknown[] = [];
+  const ids = arrayParam(params, stayIds, 'text');
+  const r = await db.query<TaskRow>(
+    `SELECT t.content, COALESCE(
+        (SELECT MIN(h.last_updated) FROM fhir_resource_history h
+          WHERE h.resource_type = 'Task' AND h.id = t.id AND h.content::jsonb ->> 'status' = 'completed'),
+        CASE WHEN t.content::jsonb ->> 'status' = 'completed' THEN t.last_updated END) AS completed_at
+     FROM fhir_resource t
+     WHERE t.resource_type = 'Task' AND NOT t.deleted AND t.id IN (
+       SELECT resource_id FROM fhir_search WHERE resource_type = 'Task' AND param = 'encounter' AND value = ANY(${ids}))`,
+    params,
+  );
+  const parsed = r.rows.map((row) => ({ task: JSON.parse(row.content) as Task, completedAt: row.completed_at }));
+  const codes = new Map(parsed.map((p) => [p.task.id ?? '', p.task.code?.coding?.[0]?.code ?? '']));
+  const all = parsed.map((p) => toIndicatorTask(p.task, p.completedAt, codes));
+  const byId = new Map(parsed.map((p) => [p.task.id ?? '', p.task]));
+  const deviations = all.filter(
+    (t) => t.code === 'avvikelse' && (byId.get(t.id)?.authoredOn ?? '').slice(0, 7) === month,
+  );
+  // The SIP invitation's deadline per stay: "SIP held within the deadline" compares the meeting with it.
+  const sipDue = new Map<string, string>();
+  for (const p of parsed) {
+    const stay = p.task.encounter?.reference?.replace(/^Encounter\//, '');
+    const due = p.task.restriction?.period?.end;
+    if (p.task.code?.coding?.[0]?.code === 'kallelse-sip' && p.task.status !== 'cancelled' && stay && due) {
+      sipDue.set(stay, due);
+    }
+  }
+  return { tasks: all.filter((t) => t.code !== 'avvikelse'), deviations, sipDue };
+}
+
+export async function loadIndicatorRows(db: Db, agreement: Agreement, month: string) {
+  const facts = await stayFacts(db, month);
+  const ids = [...facts.keys()];
+  const [who, t] = await Promise.all([patients(db, ids), tasks(db, ids, month)]);
+  const stays: IndicatorStay[] = [];
+  for (const [id, fs] of facts) {
+    const st = evaluateStay(fs, agreement).state;
+    const p = who.get(id);
+    const s: IndicatorStay = { stayId: id, sipNeeded: st.sipNeeded };
+    if (st.placingMunicipality ?? st.municipality) s.municipality = st.placingMunicipality ?? st.municipality;
+    if (st.hospital) s.hospital = st.hospital;
+    if (st.primaryCareUnit) s.primaryCareUnit = st.primaryCareUnit;
+    if (st.admittedAt) s.admittedAt = st.admittedAt;
+    if (st.readyAt) s.readyAt = st.readyAt;
+    if (st.dischargedAt) s.dischargedAt = st.dischargedAt;
+    if (st.sipMeetingAt) s.sipMeetingAt = st.sipMeetingAt;
+    if (p) Object.assign(s, p);
+    const due = t.sipDue.get(id);
+    if (due) s.sipDue = due;
+    stays.push(s);
+  }
+  return { stays, tasks: t.tasks, deviations: t.deviations };
+}

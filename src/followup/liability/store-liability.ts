@@ -1,0 +1,141 @@
+/**
+ * Payment liability computed from the gateway's own stays (not a hand-made file): the stays are read from the
+ * store, folded by the engine, billed by the same pure computation as the file mode, and compared with the
+ * month's latest report so late facts show as corrections.
+ */
+import type { Agreement } from '../../core/agreements/agreement.schema';
+import { computeLiability, type LiabilityReport, type StayLiability } from '../../core/liability/compute-liability';
+import { basisOf, corrections, type Correction } from '../../core/liability/corrections';
+import { compareLiability, type WhatIf } from '../../core/liability/what-if';
+import type { AgreedRates } from '../../core/liability/daily-rate';
+import { localParts } from '../../core/liability/day-count';
+import type { FactTrace } from '../../core/liability/from-facts';
+import { paymentModelSchema, type DailyRateTable } from '../../core/liability/payment-model';
+import { LiabilityInputError, type StayInput } from '../../core/liability/stay';
+import type { Db } from '../../store/db.port';
+import { latestReport, saveReport, type StoredReport } from './liability-report.pg';
+import { loadStoredStays } from './stored-stays.pg';
+
+export interface StoreLiabilityDeps {
+  db: Db;
+  agreements: ReadonlyMap<string, Agreement>;
+  rates: DailyRateTable;
+}
+
+export interface StoreLiabilityQuery {
+  agreement: string;
+  month: string;
+  /** Only this municipality's invoice basis (the payer's kommunkod). */
+  municipality?: string;
+  agreedRates?: AgreedRates;
+}
+
+/** A stay's contribution with the facts it was computed from. */
+export type TracedStay = StayLiability & { facts: FactTrace[] };
+
+export interface StoreLiability extends Omit<LiabilityReport, 'municipalities'> {
+  source: 'store';
+  municipalities: (Omit<LiabilityReport['municipalities'][number], 'stays'> & { stays: TracedStay[] })[];
+  /** Stays discharged in the month that cannot be billed at all (no municipality known, admission cancelled). */
+  excluded: { id: string; reason: string; facts: FactTrace[] }[];
+  /** The month's latest report, when one was made, and the difference to it. */
+  reported?: Omit<StoredReport, 'basis'>;
+  corrections: Correction[];
+}
+
+export class UnknownAgreementError extends LiabilityInputError {}
+
+function paymentOf(agreement: Agreement) {
+  const p = paymentModelSchema.safeParse(agreement.payment);
+  if (!p.success) {
+    throw new LiabilityInputError(
+      `agreement ${agreement.id} has no valid payment block: ${p.error.issues[0]?.message}`,
+    );
+  }
+  return p.data;
+}
+
+export async function liabilityFromStore(deps: StoreLiabilityDeps, q: StoreLiabilityQuery): Promise<StoreLiability> {
+  const agreement = deps.agreements.get(q.agreement);
+  if (!agreement) {
+    const known = [...deps.agreements.keys()].sort().join(', ');
+    throw new UnknownAgreementError(`no agreement "${q.agreement}" (known: ${known})`);
+  }
+  const payment = paymentOf(agreement);
+  const stored = await loadStoredStays(deps.db, agreement, q.month, payment);
+  const stays: StayInput[] = [];
+  const trace = new Map<string, FactTrace[]>();
+  const excluded: StoreLiability['excluded'] = [];
+  for (const s of stored) {
+    if ('stay' in s) {
+      stays.push(s.stay);
+      trace.set(s.stay.id, s.facts);
+      continue;
+    }
+    const discharged = s.facts.filter((f) => f.kind === 'discharged').at(-1);
+    if (discharged && localParts(discharged.at, payment.dayCount.timeZone).month === q.month) {
+      excluded.push({ id: s.stayId, reason: s.excluded, facts: s.facts });
+    }
+  }
+  const report = computeLiability({
+    agreement: q.agreement,
+    month: q.month,
+    payment,
+    stays,
+    rates: deps.rates,
+    agreedRates: q.agreedRates,
+  });
+  const last = await latestReport(deps.db, q.agreement, q.month);
+  const keep = (code: string) => q.municipality === undefined || q.municipality === code;
+  const all = corrections(last?.basis ?? [], basisOf(report));
+  const out: StoreLiability = {
+    ...report,
+    source: 'store',
+    municipalities: report.municipalities
+      .filter((m) => keep(m.municipality))
+      .map((m) => ({ ...m, stays: m.stays.map((s) => ({ ...s, facts: trace.get(s.id) ?? [] })) })),
+    excluded,
+    corrections: last ? all.filter((c) => keep(c.municipality)) : [],
+  };
+  if (last)
+    out.reported = {
+      seq: last.seq,
+      reportedAt: last.reportedAt,
+      reportedBy: last.reportedBy,
+      dailyRate: last.dailyRate,
+    };
+  return out;
+}
+
+/** Computes the month from the store and records it as reported (the basis an invoice was made from). */
+export async function reportLiability(
+  deps: StoreLiabilityDeps,
+  q: Omit<StoreLiabilityQuery, 'municipality'>,
+  reportedBy?: string,
+): Promise<StoreLiability> {
+  const current = await liabilityFromStore(deps, q);
+  const saved = await saveReport(deps.db, {
+    agreement: q.agreement,
+    month: q.month,
+    reportedBy,
+    dailyRate: current.dailyRate,
+    basis: current.municipalities.map((m) => ({
+      municipality: m.municipality,
+      days: m.days,
+      amount: m.amount,
+      stays: m.stays.map((s) => ({ id: s.id, billableDays: s.billableDays })),
+    })),
+  });
+  const { basis: _b, ...meta } = saved;
+  return { ...current, reported: meta, corrections: [] };
+}
+
+/** The month's stored stays billed under the region's agreement and under another one (what-if), side by side. */
+export async function whatIfFromStore(
+  deps: StoreLiabilityDeps,
+  q: { month: string; agreement: string; alternative: string; agreedRates?: AgreedRates },
+): Promise<WhatIf> {
+  const base = await liabilityFromStore(deps, { agreement: q.agreement, month: q.month, agreedRates: q.agreedRates });
+  const alt = await liabilityFromStore(deps, { agreement: q.alternative, month: q.month, agreedRates: q.agreedRates });
+  return compareLiability(base, alt);
+}

@@ -1,0 +1,65 @@
+/**
+ * Reads the stays a month's liability needs from the store: every stay with a discharge fact near the month (or,
+ * for a model that looks back at earlier months, before its end), all facts of each, and whether the named care
+ * contact completed the SIP invitation Task. The facts are folded by the engine (`storedStay`), as intake does.
+ */
+import type { Agreement } from '../../core/agreements/agreement.schema';
+import { storedStay, type StoredStay } from '../../core/liability/from-facts';
+import type { PaymentModel } from '../../core/liability/payment-model';
+import type { StayFact } from '../../core/stay/facts';
+import type { Db } from '../../store/db.port';
+import { arrayParam } from '../../store/packed-array';
+
+const DAY_MS = 86_400_000;
+
+/** UTC bounds wide enough to hold every discharge in the month in local time (a day of margin each side). */
+export function dischargeWindow(month: string, payment: PaymentModel): { from: string; to: string } {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const start = Date.UTC(y, m - 1, 1) - DAY_MS;
+  const end = Date.UTC(y, m, 1) + DAY_MS;
+  // The next-month model decides a month by the months before it: load every earlier discharge too.
+  const from = payment.model === 'average-next-month' ? Date.UTC(2018, 0, 1) - DAY_MS : start;
+  return { from: new Date(from).toISOString(), to: new Date(end).toISOString() };
+}
+
+const parse = (body: StayFact | string): StayFact => (typeof body === 'string' ? (JSON.parse(body) as StayFact) : body);
+
+export async function loadStoredStays(
+  db: Db,
+  agreement: Agreement,
+  month: string,
+  payment: PaymentModel,
+): Promise<StoredStay[]> {
+  const w = dischargeWindow(month, payment);
+  const facts = await db.query<{ stay_id: string; body: StayFact | string }>(
+    `SELECT f.stay_id, f.body FROM stay_fact f
+     WHERE f.stay_id IN (SELECT DISTINCT stay_id FROM stay_fact WHERE kind = 'discharged' AND at >= $1 AND at < $2)
+     ORDER BY f.stay_id, f.at, f.fact_id`,
+    [w.from, w.to],
+  );
+  const byStay = new Map<string, StayFact[]>();
+  for (const row of facts.rows) {
+    const list = byStay.get(row.stay_id);
+    if (list) list.push(parse(row.body));
+    else byStay.set(row.stay_id, [parse(row.body)]);
+  }
+  const invited = await sipInvitationsSent(db, [...byStay.keys()]);
+  return [...byStay].map(([id, fs]) => storedStay(fs, agreement, { sipInvitationSent: invited.has(id) }));
+}
+
+/** Stays whose `kallelse-sip` Task the named care contact has completed (the invitation was sent). */
+async function sipInvitationsSent(db: Db, stayIds: readonly string[]): Promise<Set<string>> {
+  if (stayIds.length === 0) return new Set();
+  const params: unknown[] = [];
+  const ids = arrayParam(params, stayIds, 'text');
+  const r = await db.query<{ stay_id: string }>(
+    `SELECT DISTINCT e.value AS stay_id FROM fhir_search e
+     JOIN fhir_search c ON c.resource_type = 'Task' AND c.resource_id = e.resource_id
+       AND c.param = 'code' AND c.value = 'kallelse-sip'
+     JOIN fhir_search s ON s.resource_type = 'Task' AND s.resource_id = e.resource_id
+       AND s.param = 'status' AND s.value = 'completed'
+     WHERE e.resource_type = 'Task' AND e.param = 'encounter' AND e.value = ANY(${ids})`,
+    params,
+  );
+  return new Set(r.rows.map((x) => x.stay_id));
+}

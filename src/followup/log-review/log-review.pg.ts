@@ -1,0 +1,83 @@
+/**
+ * Log review (*loggranskning*): who accessed which patient's data, and when, from the stored AuditEvents' patient
+ * entities. Filters by patient, accessor (client id), period and the patients' municipality (residents: the
+ * municipality of registration on their stays' admission facts). Ids only; no names or personnummer.
+ */
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { Db } from '../../store/db.port';
+
+export interface LogReviewQuery {
+  patient?: string;
+  accessor?: string;
+  from?: string;
+  to?: string;
+  municipality?: string;
+  limit: number;
+}
+
+export interface AccessRow {
+  recorded: string;
+  accessor: string;
+  tenant?: string;
+  patient: string;
+  action: string;
+  interaction: string;
+  what?: string;
+  outcome: string;
+  requestId?: string;
+}
+
+async function residents(db: Db, municipality: string): Promise<Set<string>> {
+  const r = await db.query<{ patient: string | null }>(
+    `SELECT DISTINCT e.content::jsonb -> 'subject' ->> 'reference' AS patient
+     FROM stay_fact f JOIN fhir_resource e ON e.resource_type = 'Encounter' AND e.id = f.stay_id
+     WHERE f.kind IN ('admitted', 'patient-updated')
+       AND COALESCE(f.body -> 'patient' ->> 'municipality', '') = $1`,
+    [municipality],
+  );
+  return new Set(r.rows.map((x) => x.patient ?? '').filter(Boolean));
+}
+
+function rowsOf(e: AuditEvent): AccessRow[] {
+  const client = e.agent?.find((a) => a.requestor)?.who?.identifier?.value ?? 'unknown';
+  const tenant = e.agent?.find((a) => !a.requestor)?.who?.reference;
+  const what = e.entity?.find((x) => x.role?.code !== '1')?.what?.reference;
+  return (e.entity ?? [])
+    .filter((x) => x.role?.code === '1' && x.what?.reference)
+    .map((x) => ({
+      recorded: e.recorded,
+      accessor: client,
+      ...(tenant ? { tenant } : {}),
+      patient: x.what?.reference ?? '',
+      action: e.action ?? '',
+      interaction: e.subtype?.[0]?.code ?? '',
+      ...(what ? { what } : {}),
+      outcome: e.outcome ?? '',
+      ...(e.source?.site ? { requestId: e.source.site.replace(/^request-id:/, '') } : {}),
+    }));
+}
+
+export async function reviewAccess(db: Db, q: LogReviewQuery): Promise<AccessRow[]> {
+  const r = await db.query<{ content: string }>(
+    `SELECT content FROM fhir_resource
+     WHERE resource_type = 'AuditEvent' AND NOT deleted
+       AND content::jsonb -> 'entity' @> '[{"role": {"code": "1"}}]'::jsonb
+       AND ($1::text IS NULL OR content::jsonb -> 'entity' @> jsonb_build_array(jsonb_build_object('what', jsonb_build_object('reference', $1::text))))
+       AND ($2::text IS NULL OR content::jsonb -> 'agent' @> jsonb_build_array(jsonb_build_object('who', jsonb_build_object('identifier', jsonb_build_object('value', $2::text)))))
+       AND ($3::timestamptz IS NULL OR (content::jsonb ->> 'recorded')::timestamptz >= $3::timestamptz)
+       AND ($4::timestamptz IS NULL OR (content::jsonb ->> 'recorded')::timestamptz < $4::timestamptz)
+     ORDER BY content::jsonb ->> 'recorded' DESC, id`,
+    [q.patient ?? null, q.accessor ?? null, q.from ?? null, q.to ?? null],
+  );
+  const allowed = q.municipality ? await residents(db, q.municipality) : undefined;
+  const out: AccessRow[] = [];
+  for (const row of r.rows) {
+    for (const a of rowsOf(JSON.parse(row.content) as AuditEvent)) {
+      if (q.patient && a.patient !== q.patient) continue;
+      if (allowed && !allowed.has(a.patient)) continue;
+      out.push(a);
+      if (out.length >= q.limit) return out;
+    }
+  }
+  return out;
+}

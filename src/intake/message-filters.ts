@@ -1,0 +1,49 @@
+import { GatewayError } from '../platform/errors';
+
+/** A SQL condition on `hl7_message` with one `?` placeholder, and its value. */
+export type Filter = [sql: string, value: unknown];
+
+const SEP = '[\\r\\n]';
+const FIELD = '[^|\\r\\n]*';
+/** The end of an HL7 value: a component, repetition or field separator, a segment end, or the end of the text. */
+const VALUE_END = '([~^&|\\r\\n]|$)';
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function instant(name: string, v: string): string {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new GatewayError('bad-request', `${name} must be a date and time (ISO 8601)`);
+  return d.toISOString();
+}
+
+/**
+ * A regular expression (PostgreSQL ARE) matching a message whose segment `segment` has, in field `field`, a
+ * repetition starting with `value` (HL7 numbering: PV1-19 is the 19th field after the segment name).
+ */
+export function fieldPattern(segment: string, field: number, value: string): string {
+  return `(^|${SEP})${segment}(\\|${FIELD}){${field - 1}}\\|(${FIELD}~)?${value}${VALUE_END}`;
+}
+
+/**
+ * The message browser's searches in the raw text: time range (`from`, `to`: received at), visit number
+ * (`visit`: PV1-19) and personnummer (`pnr`: PID-3, written with or without the hyphen). Values that cannot be
+ * what they claim are refused (400) rather than matched loosely.
+ */
+export function rawFilters(q: Record<string, string | undefined>): Filter[] {
+  const out: Filter[] = [];
+  if (q.from) out.push(['received_at >= ?::timestamptz', instant('from', q.from)]);
+  if (q.to) out.push(['received_at < ?::timestamptz', instant('to', q.to)]);
+  if (q.visit) {
+    const v = q.visit.trim();
+    if (!/^[A-Za-z0-9._-]{1,40}$/.test(v)) {
+      throw new GatewayError('bad-request', 'visit must be a visit number (letters, digits, . _ -)');
+    }
+    out.push(['raw ~ ?', fieldPattern('PV1', 19, escapeRegex(v))]);
+  }
+  if (q.pnr) {
+    const m = /^(\d{8})[-+]?(\d{4})$/.exec(q.pnr.trim());
+    if (!m) throw new GatewayError('invalid-personnummer', 'pnr must be a personnummer of 12 digits (ÅÅÅÅMMDD-NNNN)');
+    out.push(['raw ~ ?', fieldPattern('PID', 3, `${m[1]}-?${m[2]}`)]);
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * The invitation to the SIP meeting (kallelse): one `kallelse-sip` Task per invited party, owned by it (it must
+ * acknowledge "without delay"), requested by the plan's author, with the plan as focus. The text names the
+ * organisations and the meeting, never a reference. A party removed from the plan gets its invitation cancelled.
+ */
+import type { CarePlan, Organization, Reference, Task } from '@medplum/fhirtypes';
+import { SVU_TASK_CODE_INFO } from '../fhir/codes';
+import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../fhir/constants';
+import { readSipMeeting } from '../fhir/careplan';
+import type { WriteOptions } from '../store/repository.port';
+import type { PgRepository } from '../store/repository.pg';
+import { invitedParties } from './sip-plan';
+
+const STOCKHOLM = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: 'Europe/Stockholm',
+  dateStyle: 'short',
+  timeStyle: 'short',
+});
+
+/** A meeting time as Stockholm local time, e.g. `2026-05-08 13:00`. */
+export function localTime(iso: string | undefined): string | undefined {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : STOCKHOLM.format(new Date(t));
+}
+
+/** The meeting place in Swedish (`home` → i bostaden, `ward` → på avdelningen, else as written). */
+export function placeText(place: string | undefined): string | undefined {
+  if (!place) return undefined;
+  if (place === 'home') return 'i bostaden';
+  if (place === 'ward') return 'på avdelningen';
+  return place;
+}
+
+/** The organisation's name (or its reference when it has none), for texts a person reads. */
+export async function orgName(repo: PgRepository, ref: string): Promise<string> {
+  try {
+    const org = await repo.read<Organization>('Organization', ref.slice('Organization/'.length));
+    return org.name ?? ref;
+  } catch {
+    return ref;
+  }
+}
+
+export function invitationText(author: string, plan: CarePlan): string {
+  const m = readSipMeeting(plan);
+  const when = localTime(m.start);
+  const where = placeText(m.place);
+  const meeting = [when ? `den ${when}` : 'tid meddelas senare', where].filter(Boolean).join(' ');
+  return `Kallelse till SIP-möte ${meeting}, från ${author}. Kvittera kallelsen utan dröjsmål och skriv er del av planen.`;
+}
+
+/** Creates the missing invitations and cancels those of parties no longer invited. Returns the Tasks written. */
+export async function syncInvitations(
+  repo: PgRepository,
+  plan: CarePlan,
+  now: string,
+  write: WriteOptions,
+): Promise<Task[]> {
+  const id = plan.id ?? '';
+  const found = await repo.search<Task>('Task', { focus: `CarePlan/${id}`, code: `${CODE_SYSTEM.task}|kallelse-sip` });
+  const existing = new Map<string, Task>();
+  for (const t of found.resources) {
+    const v = t.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.sipInvitation)?.value;
+    if (v) existing.set(v.slice(v.indexOf('|') + 1), t);
+  }
+  const invited = invitedParties(plan);
+  const author = plan.author?.reference ?? '';
+  const authorRef: Reference<Organization> = { reference: author, display: await orgName(repo, author) };
+  const text = invitationText(authorRef.display ?? author, plan);
+  const out: Task[] = [];
+  for (const party of invited) {
+    const orgId = party.slice('Organization/'.length);
+    if (existing.has(orgId)) continue;
+    const task: Task = {
+      resourceType: 'Task',
+      meta: { profile: [PROFILE.task] },
+      identifier: [{ system: IDENTIFIER_SYSTEM.sipInvitation, value: `${id}|${orgId}` }],
+      status: 'requested',
+      intent: 'order',
+      code: {
+        coding: [
+          { system: CODE_SYSTEM.task, code: 'kallelse-sip', display: SVU_TASK_CODE_INFO['kallelse-sip'].display },
+        ],
+        text: SVU_TASK_CODE_INFO['kallelse-sip'].display,
+      },
+      description: text,
+      focus: { reference: `CarePlan/${id}` },
+      encounter: plan.encounter,
+      authoredOn: now,
+      requester: authorRef,
+      owner: { reference: party, display: await orgName(repo, party) },
+    };
+    if (plan.subject?.reference?.startsWith('Patient/')) task.for = { reference: plan.subject.reference };
+    out.push(await repo.create(task, write));
+  }
+  for (const [orgId, t] of existing) {
+    if (invited.includes(`Organization/${orgId}`) || ['cancelled', 'completed'].includes(t.status)) continue;
+    out.push(
+      await repo.update({ ...t, status: 'cancelled', statusReason: { text: 'Parten är inte längre kallad' } }, write),
+    );
+  }
+  return out;
+}

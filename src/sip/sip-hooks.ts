@@ -1,0 +1,165 @@
+/**
+ * The rules of a SIP CarePlan written through the FHIR API (POST, PUT, transaction Bundles alike), run inside the
+ * write's transaction so a refused write leaves nothing behind:
+ * - created by the named care contact's organisation (or the stay's hospital), as author, for an open stay that
+ *   needs a SIP (none where the needs assessment says a well-functioning SIP exists), one open plan per stay;
+ * - creating or inviting makes a `kallelse-sip` Task per invited party and the stay fact `sip-invitation-sent`,
+ *   which meets the named care contact's own invitation duty;
+ * - the colour triage (seed 002) is added from the stay's needs when the author gave none: guidance, never binding;
+ * - a party changes only its own part; the author also the meeting and the invited parties; nobody sets draft or
+ *   active, which follow the signatures (a changed part withdraws its signature, and an active plan turns draft).
+ */
+import type { CarePlan, Provenance } from '@medplum/fhirtypes';
+import { triageColour } from '../core/triage';
+import { SIP_TRIAGE_INFO } from '../fhir/codes';
+import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
+import type { Validator } from '../fhir/validator';
+import type { StayApplierDeps } from '../intake/stay/apply-stay';
+import { GatewayError } from '../platform/errors';
+import type { Db } from '../store/db.port';
+import type { PgRepository } from '../store/repository.pg';
+import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
+import { isUnrestricted } from '../store/access-sql';
+import { syncInvitations } from './invitations';
+import { changesOutsidePart, derivedStatus, invitedParties, orgRef, planParties, signatureState } from './sip-plan';
+import { addStayFact, loadStayContext, stayIdOf, type StayContext } from './stay-context';
+
+/** Author stamped on the gateway's own follow-up writes of a plan (triage, status), which the hook skips. */
+export const SIP_AUTHOR = 'svu-gateway:sip';
+
+export interface SipDeps {
+  stay: StayApplierDeps;
+  validator: Validator;
+  /** The gateway's repository bound to the transaction (system scope, no hooks). */
+  repository: (tx: Db) => PgRepository;
+}
+
+const OPEN = new Set(['draft', 'active', 'on-hold']);
+/** What the author (the named care contact) may change besides its own part: the meeting, who is invited, notes. */
+const AUTHOR_FIELDS = ['extension', 'contributor', 'period', 'note', 'title', 'description', 'category', 'status'];
+
+/** The colour triage of the stay's planning answers (seed 002 "Färg som stöd för FVK"), as a CarePlan category. */
+export function triageCategory(ctx: StayContext): NonNullable<CarePlan['category']>[number] {
+  const s = ctx.evaluation.state;
+  const services = s.needs.filter((n) => n !== 'ingen');
+  const advice = triageColour({
+    needs: s.needs,
+    change: s.sipNeeded ? 'new-or-changed' : 'unchanged',
+    extensive: services.length >= 2,
+  });
+  return {
+    coding: [{ system: CODE_SYSTEM.sipTriage, code: advice.colour, display: SIP_TRIAGE_INFO[advice.colour] }],
+    text: `Vägledning, inte bindande: ${advice.advice}`,
+  };
+}
+
+export const hasTriage = (plan: CarePlan): boolean =>
+  (plan.category ?? []).some((c) => c.coding?.some((x) => x.system === CODE_SYSTEM.sipTriage));
+
+async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: AccessScope | undefined) {
+  const plan = change.after as CarePlan;
+  deps.validator.validate(plan, PROFILE.carePlan);
+  const repo = deps.repository(tx);
+  const ctx = await loadStayContext(tx, repo, deps.stay, stayIdOf(plan.encounter, 'CarePlan'));
+  if (['cancelled', 'entered-in-error'].includes(ctx.encounter.status))
+    throw new GatewayError('rule-violation', `The stay is ${ctx.encounter.status}: it needs no SIP`);
+  if (plan.subject?.reference !== ctx.encounter.subject?.reference)
+    throw new GatewayError('rule-violation', 'CarePlan.subject must be the patient of the stay (Encounter.subject)');
+  if (plan.status !== 'draft')
+    throw new GatewayError(
+      'rule-violation',
+      'A SIP starts as draft; it turns active when all have signed and approved',
+    );
+  const author = orgRef(plan.author);
+  if (!author) throw new GatewayError('rule-violation', 'CarePlan.author must reference an Organization/<id>');
+  if (!isUnrestricted(scope)) {
+    if (scope?.organization !== author)
+      throw new GatewayError('forbidden', 'The author of a SIP is the organisation that creates it (your own)');
+    if (author !== ctx.fvk && author !== ctx.hospital)
+      throw new GatewayError(
+        'forbidden',
+        'Only the named care contact the stay has (or the hospital) may create its SIP and invite to it',
+      );
+  }
+  const s = ctx.evaluation.state;
+  if (!s.sipNeeded && !s.compulsoryOutpatientCare)
+    throw new GatewayError(
+      'rule-violation',
+      'The stay needs no new SIP (a well-functioning SIP exists or the category needs none): no invitation is sent',
+    );
+  const others = await repo.search<CarePlan>('CarePlan', { encounter: `Encounter/${ctx.stayId}`, _count: '10' });
+  if (others.resources.some((p) => p.id !== plan.id && OPEN.has(p.status)))
+    throw new GatewayError('conflict', 'The stay already has an open SIP: update that one');
+  if (invitedParties(plan).length !== (plan.contributor ?? []).filter((c) => orgRef(c) !== author).length)
+    throw new GatewayError('rule-violation', 'Every invited party (CarePlan.contributor) must be an Organization/<id>');
+  let written = plan;
+  if (!hasTriage(plan))
+    written = await repo.update<CarePlan>(
+      { ...plan, category: [...(plan.category ?? []), triageCategory(ctx)] },
+      { author: SIP_AUTHOR, ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}) },
+    );
+  await invite(tx, deps, ctx, written, change);
+}
+
+async function invite(tx: Db, deps: SipDeps, ctx: StayContext, plan: CarePlan, change: ResourceChange) {
+  const now = deps.stay.clock.now().toISOString();
+  const write = {
+    author: change.author ?? SIP_AUTHOR,
+    ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
+  };
+  const tasks = await syncInvitations(deps.repository(tx), plan, now, write);
+  if (tasks.length === 0 || invitedParties(plan).length === 0) return;
+  await addStayFact(tx, deps.repository(tx), deps.stay, ctx, {
+    id: `fhir:CarePlan/${plan.id ?? ''}#sip-invitation-sent`,
+    stayId: ctx.stayId,
+    at: now,
+    kind: 'sip-invitation-sent',
+  });
+}
+
+async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: AccessScope | undefined) {
+  const before = change.before as CarePlan;
+  const after = change.after as CarePlan;
+  const repo = deps.repository(tx);
+  if (stayIdOf(after.encounter, 'CarePlan') !== stayIdOf(before.encounter, 'CarePlan'))
+    throw new GatewayError('forbidden', 'The stay of a SIP cannot change');
+  const ctx = await loadStayContext(tx, repo, deps.stay, stayIdOf(after.encounter, 'CarePlan'));
+  if (!isUnrestricted(scope)) {
+    const writer = scope?.organization ?? '';
+    const author = orgRef(before.author);
+    if (!planParties(before).includes(writer))
+      throw new GatewayError('forbidden', 'Only the parties of a SIP write it; the hospital approves it with $approve');
+    const allowed = writer === author ? AUTHOR_FIELDS : [];
+    const outside = changesOutsidePart(before, after, writer).filter((k) => !allowed.includes(k));
+    if (outside.length > 0)
+      throw new GatewayError(
+        'forbidden',
+        `A party writes only its own part of the SIP; also changed: ${outside.join(', ')}`,
+      );
+    if (after.status !== before.status && !['completed', 'revoked'].includes(after.status))
+      throw new GatewayError(
+        'rule-violation',
+        'draft and active follow the signatures: sign with $sign, approve with $approve',
+      );
+  }
+  const provenances = await repo.search<Provenance>('Provenance', {
+    target: `CarePlan/${after.id ?? ''}`,
+    _count: '200',
+  });
+  const status = derivedStatus(after, signatureState(after, provenances.resources));
+  let plan = after;
+  if (status !== after.status) plan = await repo.update<CarePlan>({ ...after, status }, { author: SIP_AUTHOR });
+  const added = invitedParties(plan).some((p) => !invitedParties(before).includes(p));
+  const removed = invitedParties(before).some((p) => !invitedParties(plan).includes(p));
+  if (added || removed) await invite(tx, deps, ctx, plan, change);
+}
+
+export function sipHooks(deps: SipDeps): RepositoryHooks {
+  return {
+    async afterWrite(tx, change, scope) {
+      if (change.resourceType !== 'CarePlan' || change.author === SIP_AUTHOR || !change.after) return;
+      if (change.action === 'create' || !change.before) await onCreate(tx, deps, change, scope);
+      else await onUpdate(tx, deps, change, scope);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * What the collaboration rules need to know about a stay, read inside the writing transaction with the gateway's
+ * own view: the Encounter, its hospital (serviceProvider), the engine's evaluation of its facts, and which
+ * Organization is the named care contact (FVK) the engine asks to invite to the SIP.
+ */
+import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
+import { evaluateStay } from '../core/engine/evaluate';
+import type { StayEvaluation } from '../core/engine/types';
+import type { StayFact } from '../core/stay/facts';
+import { resolveParty } from '../fhir/references';
+import { storeAndLoadFacts } from '../intake/stay/fact-store';
+import { applyStayFacts, type StayApplierDeps } from '../intake/stay/apply-stay';
+import { lockStays } from '../intake/stay/stay-rows.pg';
+import { GatewayError } from '../platform/errors';
+import type { Db } from '../store/db.port';
+import type { PgRepository } from '../store/repository.pg';
+import { orgRef } from './sip-plan';
+
+export interface StayContext {
+  stayId: string;
+  encounter: Encounter;
+  /** `Organization/<id>` of the hospital (Encounter.serviceProvider), if it names one. */
+  hospital?: string;
+  evaluation: StayEvaluation;
+  /** `Organization/<id>` of the named care contact the engine asks to invite, when it can be resolved. */
+  fvk?: string;
+}
+
+/** The stay id of an `Encounter/<id>` reference (422 when the reference is of another form). */
+export function stayIdOf(ref: Reference | undefined, what: string): string {
+  const m = /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(ref?.reference ?? '');
+  if (!m?.[1]) throw new GatewayError('rule-violation', `${what}.encounter must reference the stay as Encounter/<id>`);
+  return m[1];
+}
+
+export async function loadStayContext(
+  tx: Db,
+  repo: PgRepository,
+  deps: StayApplierDeps,
+  stayId: string,
+): Promise<StayContext> {
+  let encounter: Encounter;
+  try {
+    encounter = await repo.read<Encounter>('Encounter', stayId);
+  } catch {
+    throw new GatewayError('rule-violation', `The stay Encounter/${stayId} is not known to the gateway`);
+  }
+  await lockStays(tx, [stayId]);
+  const { all } = await storeAndLoadFacts(tx, stayId, [], 'fhir');
+  const evaluation = evaluateStay(all, await deps.agreement());
+  const ctx: StayContext = { stayId, encounter, evaluation };
+  const hospital = orgRef(encounter.serviceProvider);
+  if (hospital) ctx.hospital = hospital;
+  const duty = evaluation.tasks.find((t) => t.code === 'kallelse-sip' || t.code === 'utse-fast-vardkontakt');
+  if (duty) {
+    const resolver = await deps.orgs.resolver(repo, [duty.owner], deps.clock.now().getTime());
+    const fvk = orgRef(resolveParty(duty.owner, resolver));
+    if (fvk) ctx.fvk = fvk;
+  }
+  return ctx;
+}
+
+/** Adds one fact to the stay (the engine re-evaluates and the stay's Tasks follow), in the caller's transaction. */
+export async function addStayFact(
+  tx: Db,
+  repo: PgRepository,
+  deps: StayApplierDeps,
+  ctx: StayContext,
+  fact: StayFact,
+): Promise<void> {
+  await applyStayFacts(tx, repo, deps, {
+    stayId: ctx.stayId,
+    facts: [fact],
+    source: 'fhir',
+    patient: { ...(ctx.encounter.subject as Reference<Patient> | undefined) },
+    encounter: { reference: `Encounter/${ctx.stayId}` },
+    ...(ctx.hospital ? { authorOrganization: ctx.hospital } : {}),
+  });
+}

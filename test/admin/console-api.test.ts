@@ -1,0 +1,163 @@
+import type { AuditEvent, Encounter } from '@medplum/fhirtypes';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemRepository } from '../../src/compose';
+import { loadDemoRegion } from '../../src/demo/demo-region';
+import { adt, PNR_SALA, PNR_VASTERAS } from '../mapping/adt-builder';
+import { openShell, type Shell } from '../http/shell-fixture';
+import { testDatabases } from '../support/db';
+import { uniquePrefix } from '../support/redis';
+
+describe.each(testDatabases())('admin console API on %s', (kind) => {
+  let shell: Shell;
+  let cookie: string;
+  const tokens: Record<string, string> = {};
+  const get = (path: string) => request(shell.gateway.app).get(path).set('Cookie', cookie);
+
+  beforeAll(async () => {
+    shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
+    await loadDemoRegion(shell.db, systemRepository);
+    const res = await request(shell.gateway.app)
+      .post('/admin/login')
+      .type('form')
+      .send({ client_id: 'demo-admin', client_secret: 'demo-admin-secret' });
+    cookie = String(([] as string[]).concat(res.headers['set-cookie'] ?? [])[0]).split(';')[0]!;
+    for (const id of ['demo-vasteras', 'demo-sala', 'demo-vc-skultuna']) {
+      const t = await request(shell.gateway.app)
+        .post('/auth/token')
+        .auth(id, `${id}-secret`)
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
+      tokens[id] = t.body.access_token as string;
+    }
+  });
+  afterAll(async () => shell.close());
+
+  it('when messages are searched by time range, visit number and personnummer, then only the matching ones come back', async () => {
+    const rows: [string, string, string, string][] = [
+      ['C-1', '2026-03-01T08:00:00Z', 'VISIT-7', PNR_VASTERAS],
+      ['C-2', '2026-03-02T08:00:00Z', 'VISIT-70', PNR_SALA],
+      ['C-3', '2026-03-03T08:00:00Z', 'VISIT-8', PNR_VASTERAS.slice(0, 8) + '-' + PNR_VASTERAS.slice(8)],
+    ];
+    for (const [control, at, visit, pnr] of rows) {
+      await shell.db.query(
+        `INSERT INTO hl7_message (sender, control_id, event, raw, channel, received_at, status)
+         VALUES ('EHR/SE2321000172-DEMO0001', $1, 'A01', $2, 'http', $3, 'accepted')`,
+        [control, adt({ event: 'A01', control, visit, pnr }), at],
+      );
+    }
+    const ids = async (q: string) =>
+      ((await get(`/admin/api/hl7/messages?${q}`).expect(200)).body.messages as { controlId: string }[])
+        .map((m) => m.controlId)
+        .sort();
+    expect(await ids('visit=VISIT-7')).toEqual(['C-1']);
+    expect(await ids(`pnr=${PNR_VASTERAS}`)).toEqual(['C-1', 'C-3']);
+    expect(await ids(`pnr=${PNR_VASTERAS.slice(0, 8)}-${PNR_VASTERAS.slice(8)}`)).toEqual(['C-1', 'C-3']);
+    expect(await ids('from=2026-03-01T12:00:00Z&to=2026-03-03T00:00:00Z')).toEqual(['C-2']);
+    expect(await ids(`from=2026-03-01T00:00:00Z&pnr=${PNR_SALA}`)).toEqual(['C-2']);
+    const bad = await get('/admin/api/hl7/messages?pnr=12345');
+    expect(bad.status).toBe(400);
+    expect((await get('/admin/api/hl7/messages?visit=x%27%20OR%201=1')).status).toBe(400);
+  });
+
+  it('when the admin searches messages by personnummer, then the view is audited without the personnummer', async () => {
+    await get(`/admin/api/hl7/messages?pnr=${PNR_SALA}&status=accepted`).expect(200);
+    await shell.gateway.audit!.flush();
+    const events = (
+      await systemRepository(shell.db).search<AuditEvent>('AuditEvent', { _count: '200', _sort: '-_lastUpdated' })
+    ).resources;
+    const mine = events.filter((e) => e.entity?.[0]?.description?.includes('/admin/api/hl7/messages'));
+    const withPnr = mine.find((e) => e.entity?.[0]?.description?.includes('pnr=***'));
+    expect(withPnr).toBeDefined();
+    expect(withPnr!.entity![0]!.description).toContain('status=accepted');
+    expect(withPnr!.agent[0]!.who?.identifier?.value).toBe('demo-admin');
+    expect(JSON.stringify(events)).not.toContain(PNR_SALA);
+  });
+
+  it('when four Subscriptions exist across three tenants, then the admin list shows all four with organisation names', async () => {
+    const sub = (owner: string, n: number) => ({
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: `admin list ${n}`,
+      criteria: `Task?owner=${owner}`,
+      channel: { type: 'rest-hook', endpoint: `http://127.0.0.1:9/hook-${n}`, payload: 'application/fhir+json' },
+    });
+    const made: [string, string][] = [
+      ['demo-vasteras', 'Organization/kommun-1980'],
+      ['demo-vasteras', 'Organization/kommun-1980'],
+      ['demo-sala', 'Organization/kommun-1981'],
+      ['demo-vc-skultuna', 'Organization/vc-skultuna'],
+    ];
+    for (const [i, [client, owner]] of made.entries()) {
+      await request(shell.gateway.app)
+        .post('/fhir/Subscription')
+        .auth(tokens[client]!, { type: 'bearer' })
+        .set('Content-Type', 'application/fhir+json')
+        .send(sub(owner, i))
+        .expect(201);
+    }
+    const list = (await get('/admin/api/subscriptions').expect(200)).body as {
+      organizationName: string;
+      status: string;
+      endpoint: string;
+    }[];
+    expect(list).toHaveLength(4);
+    expect(list.map((s) => s.organizationName).sort()).toEqual([
+      'Sala kommun',
+      'Skultuna vårdcentral',
+      'Västerås stad',
+      'Västerås stad',
+    ]);
+    const page = await get('/admin/subscriptions').expect(200);
+    expect(page.text).toContain('Prenumerationer per organisation');
+  });
+
+  it('when the admin browses an Encounter, then it comes with its history; a tenant client is refused', async () => {
+    const repo = systemRepository(shell.db);
+    const enc = await repo.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+    });
+    await repo.update<Encounter>({ ...enc, status: 'finished' });
+    const one = await get(`/admin/api/resources/Encounter/${enc.id}`).expect(200);
+    expect(one.body.resource.status).toBe('finished');
+    expect((one.body.history as { versionId: string }[]).map((h) => h.versionId)).toEqual(['2', '1']);
+    const list = await get('/admin/api/resources/Encounter').expect(200);
+    expect((list.body.resources as { id: string }[]).map((r) => r.id)).toContain(enc.id);
+    expect((await get('/admin/api/resources/Organization')).status).toBe(404);
+    const tenant = await request(shell.gateway.app)
+      .get(`/admin/api/resources/Encounter/${enc.id}`)
+      .auth(tokens['demo-vasteras']!, { type: 'bearer' });
+    expect(tenant.status).toBe(403);
+    await shell.gateway.audit!.flush();
+    const audited = await systemRepository(shell.db).search<AuditEvent>('AuditEvent', { _count: '200' });
+    expect(
+      audited.resources.some((e) => e.entity?.[0]?.what?.reference === `Encounter/${enc.id}` && e.action === 'R'),
+    ).toBe(true);
+  });
+
+  it('when the admin opens the overview and /metrics, then the deadline timers queue is listed beside delivery', async () => {
+    const ov = await get('/admin/api/overview').expect(200);
+    expect((ov.body.queues as { queue: string }[]).map((q) => q.queue)).toContain('deadline-timers');
+    const metrics = await request(shell.gateway.app).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/svu_queue_depth\{queue="deadline-timers",state="delayed"\} \d+/);
+  });
+
+  it('when every console page is opened in English, then each one is served with the whole navigation', async () => {
+    for (const path of [
+      '/admin',
+      '/admin/delivery',
+      '/admin/hl7',
+      '/admin/subscriptions',
+      '/admin/resources',
+      '/admin/sessions',
+    ]) {
+      const page = await get(`${path}?lang=en`).expect(200);
+      expect(page.text).toContain('<html lang="en">');
+      for (const nav of ['overview', 'delivery', 'hl7', 'subscriptions', 'resources', 'queues', 'sessions']) {
+        expect(page.text).toContain(`data-nav="${nav}"`);
+      }
+    }
+  });
+});

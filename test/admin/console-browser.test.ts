@@ -1,0 +1,131 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemRepository } from '../../src/compose';
+import { loadDemoRegion } from '../../src/demo/demo-region';
+import type { IntakeCapability } from '../../src/intake';
+import { adt, OBX } from '../mapping/adt-builder';
+import { openShell, type Shell } from '../http/shell-fixture';
+import { uniquePrefix } from '../support/redis';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Screenshots for a person to look at (not compared by the test). */
+const SHOTS = process.env.ADMIN_SCREENSHOTS ?? '/tmp/svu-admin-screenshots';
+
+describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () => {
+  let shell: Shell;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    shell = await openShell({ full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
+    await loadDemoRegion(shell.db, systemRepository);
+    for (const c of shell.gateway.capabilities) await c.start?.(new Set(['api'] as const));
+    server = createServer(shell.gateway.app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // One message, so the HL7 page has a row to open.
+    const tok = await request(shell.gateway.app)
+      .post('/auth/token')
+      .auth('demo-ehr', 'demo-ehr-secret')
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(tok.body.access_token as string, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(adt({ event: 'A01', visit: 'BROWSER-1', control: 'BROWSER-1', obx: [OBX.needs('socialtjanst')] }))
+      .expect(200);
+    await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await shell?.close();
+  });
+
+  const heading = () => page.$eval('h1', (h) => h.textContent ?? '');
+  const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+  it('when an admin opens /admin, logs in as demo-admin and follows every link, then each page and Bull Board load', async () => {
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400 && r.url().startsWith(base)) failed.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(`${base}/admin`);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    await shot('01-login');
+    await page.type('#client_id', 'demo-admin');
+    await page.type('#client_secret', 'demo-admin-secret');
+    await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+    expect(new URL(page.url()).pathname).toBe('/admin');
+    expect(await heading()).toBe('Översikt');
+    await page.waitForSelector('#queues tr td');
+    expect(await page.$eval('#queues', (t) => t.textContent)).toContain('deadline-timers');
+    await shot('02-overview');
+
+    const pages: [string, string, string][] = [
+      ['delivery', 'Leveranser', '#ep tr'],
+      ['hl7', 'HL7 v2-meddelanden', '#list tr[data-id]'],
+      ['subscriptions', 'Prenumerationer per organisation', '#groups'],
+      ['resources', 'Resurser (endast läsning)', '#list tr[data-id]'],
+      ['sessions', 'Inloggade sessioner', '#list tr td'],
+    ];
+    for (const [nav, title, ready] of pages) {
+      await Promise.all([page.waitForNavigation(), page.click(`nav a[data-nav="${nav}"]`)]);
+      expect(await heading()).toBe(title);
+      await page.waitForSelector(ready);
+      await shot(`03-${nav}`);
+    }
+
+    // The follow-up dashboard from the navigation: with the session alone (no pasted token) it loads the region.
+    await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="dashboard"]')]);
+    expect(new URL(page.url()).pathname).toBe('/admin/dashboard');
+    await page.waitForFunction('document.getElementById("msg").textContent.startsWith("Hämtad")', { timeout: 20_000 });
+    await shot('03-dashboard');
+    await page.goto(`${base}/admin`);
+
+    // The HL7 message: its segment tree and what it produced.
+    await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="hl7"]')]);
+    await page.waitForSelector('#list tr[data-id]');
+    await page.click('#list tr[data-id]');
+    await page.waitForSelector('#tree details');
+    const segments = await page.$$eval('#tree summary', (s) => s.map((x) => x.textContent));
+    expect(segments).toEqual(expect.arrayContaining(['MSH', 'PID', 'PV1']));
+    await page.click('#tree details:nth-of-type(3) summary');
+    await shot('04-hl7-message');
+
+    // English, then Bull Board through the navigation (the session cookie is enough).
+    await Promise.all([page.waitForNavigation(), page.click('a[lang="en"]')]);
+    expect(await heading()).toBe('HL7 v2 messages');
+    await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="queues"]')]);
+    expect(new URL(page.url()).pathname).toBe('/admin/queues/');
+    await page.waitForFunction('document.body.innerText.includes("deadline-timers")', { timeout: 20_000 });
+    const board = (await page.evaluate('document.body.innerText')) as string;
+    for (const q of ['delivery', 'deadline-timers', 'deadline-events']) expect(board).toContain(q);
+    await shot('05-bull-board');
+    await page.goto(`${base}/admin`);
+    expect(await heading()).toBe('Overview');
+    expect(failed).toEqual([]);
+
+    // Logout ends the session: the next page asks for a login again.
+    await page.goto(`${base}/admin/sessions`);
+    await Promise.all([page.waitForNavigation(), page.click('#logout')]);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    await page.goto(`${base}/admin/queues/`);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+  }, 180_000);
+});

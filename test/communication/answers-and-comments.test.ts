@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bundle, CarePlan, Communication, Encounter, Subscription, Task } from '@medplum/fhirtypes';
+import { loadDemoRegion } from '../../src/demo/demo-region';
+import { systemRepository } from '../../src/compose';
+import { CODE_SYSTEM, EXTENSION, PROFILE } from '../../src/fhir/constants';
+import { stayExtensions } from '../../src/fhir/encounter-extensions';
+import { createValidator, type Validator } from '../../src/fhir/validator';
+import { startReceiver, waitFor, type TestReceiver } from '../delivery/helpers';
+import { uniquePrefix } from '../support/redis';
+import { testDatabases } from '../support/db';
+import type { CaseOverview } from '../../src/case-overview/case-overview';
+import { openShell, type Shell } from '../http/shell-fixture';
+import {
+  admission,
+  codeOf,
+  HOSPITAL,
+  needsCD,
+  ok,
+  partyClient,
+  SKULTUNA,
+  VASTERAS,
+  withExtensions,
+  type PartyClient,
+} from '../sip/party-client';
+
+const out = (code: string, value: Record<string, unknown>) => ({
+  type: { coding: [{ system: CODE_SYSTEM.taskOutput, code }] },
+  ...value,
+});
+
+describe.each(testDatabases())('receivers’ answers and comments reach the hospital on %s', (kind) => {
+  let shell: Shell;
+  let receiver: TestReceiver;
+  let validator: Validator;
+  const c: Record<string, PartyClient> = {};
+  let encounter: Encounter;
+
+  const hospitalGot = (pred: (r: { resourceType: string } & Record<string, unknown>) => boolean) =>
+    receiver
+      .events()
+      .flatMap((e) => (e.json.entry ?? []).map((x) => x.resource as unknown as { resourceType: string }))
+      .filter((r) => r && pred(r as never));
+
+  beforeAll(async () => {
+    shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'jonkoping' } });
+    await loadDemoRegion(shell.db, systemRepository);
+    for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api', 'worker'] as const));
+    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-sala', 'demo-vc-skultuna'])
+      c[id] = await partyClient(shell.gateway.app, id);
+    validator = await createValidator();
+    receiver = await startReceiver();
+    for (const criteria of [`Task?requester=${HOSPITAL}`, `Communication?recipient=${HOSPITAL}`]) {
+      const sub: Subscription = {
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'the hospital hears the answers',
+        criteria,
+        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+      };
+      ok(await c['demo-ehr']!.post('/fhir/Subscription', sub), 201);
+    }
+    const bundle = admission('answers-1', '194001011230', '2026-11-28T08:00:00+01:00', needsCD());
+    const r = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
+    const id = /Encounter\/([^/]+)/.exec(r.entry?.[1]?.response?.location ?? '')?.[1] ?? '';
+    encounter = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${id}`)) as Encounter;
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await shell?.close();
+  });
+
+  it('when the municipality answers the admission notification, then the answer is on its Task and reaches the hospital', async () => {
+    const [notice] = await c['demo-vasteras']!.tasks({
+      encounter: `Encounter/${encounter.id}`,
+      code: 'inskrivningsmeddelande',
+    });
+    expect(notice?.requester).toMatchObject({ reference: HOSPITAL, display: 'Västmanlands sjukhus Västerås' });
+    const answered: Task = {
+      ...notice!,
+      status: 'received',
+      output: [
+        out('aktuella-insatser', { valueString: 'Hemtjänst två besök per dag, trygghetslarm' }),
+        out('boende', { valueString: 'Lägenhet, tre trappor med hiss' }),
+        out('adl', { valueString: 'Klarar förflyttning med rollator' }),
+      ],
+    };
+    const saved = ok(await c['demo-vasteras']!.put(`/fhir/Task/${notice!.id}`, answered)) as Task;
+    expect(validator.check(saved, PROFILE.task)).toEqual([]);
+    await waitFor(
+      () =>
+        hospitalGot((x) => x.resourceType === 'Task' && JSON.stringify(x).includes('Hemtjänst två besök')).length > 0,
+      15_000,
+      'the answer at the hospital',
+    );
+  });
+
+  it('when an answer has an unknown code or the wrong value type, then it is refused with 422', async () => {
+    const [notice] = await c['demo-vasteras']!.tasks({
+      encounter: `Encounter/${encounter.id}`,
+      code: 'inskrivningsmeddelande',
+    });
+    for (const bad of [out('vet-ej', { valueString: 'x' }), out('kan-komma-hem', { valueString: 'i morgon' })]) {
+      const r = await c['demo-vasteras']!.put(`/fhir/Task/${notice!.id}`, { ...notice, output: [bad] });
+      expect(r.status, JSON.stringify(r.body)).toBe(422);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+    }
+  });
+
+  it('when the municipality says when the patient can come home, then the hospital gets it on the ready notice', async () => {
+    const ready = withExtensions(encounter, stayExtensions({ readyAt: '2026-11-30T10:00:00+01:00' }));
+    encounter = ok(await c['demo-ehr']!.put(`/fhir/Encounter/${encounter.id}`, ready)) as Encounter;
+    const [notice] = await c['demo-vasteras']!.tasks({
+      encounter: `Encounter/${encounter.id}`,
+      code: 'utskrivningsklar',
+    });
+    const home = out('kan-komma-hem', { valueDateTime: '2026-12-01T14:00:00+01:00' });
+    ok(await c['demo-vasteras']!.put(`/fhir/Task/${notice!.id}`, { ...notice, status: 'accepted', output: [home] }));
+    await waitFor(
+      () =>
+        hospitalGot((x) => x.resourceType === 'Task' && JSON.stringify(x).includes('2026-12-01T14:00:00+01:00'))
+          .length > 0,
+      15_000,
+      'the homecoming time at the hospital',
+    );
+  });
+
+  it('when the municipality comments to the hospital, then only the hospital sees it, is notified and acknowledges it', async () => {
+    const note: Communication = {
+      resourceType: 'Communication',
+      meta: { profile: [PROFILE.communication] },
+      status: 'in-progress',
+      category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'hemkomst' }] }],
+      subject: encounter.subject!,
+      encounter: { reference: `Encounter/${encounter.id}` },
+      sent: '2026-11-30T11:00:00+01:00',
+      sender: { reference: VASTERAS },
+      recipient: [{ reference: HOSPITAL }],
+      payload: [{ contentString: 'Hemtjänsten kan ta emot från kl. 14 i morgon.' }],
+    };
+    expect(
+      (
+        await c['demo-sala']!.post('/fhir/Communication', {
+          ...note,
+          sender: { reference: 'Organization/kommun-1981' },
+        })
+      ).status,
+    ).toBe(403);
+    expect((await c['demo-vc-skultuna']!.post('/fhir/Communication', note)).status).toBe(403);
+    const sent = ok(await c['demo-vasteras']!.post('/fhir/Communication', note), 201) as Communication;
+    expect(validator.check(sent, PROFILE.communication)).toEqual([]);
+    await waitFor(() => hospitalGot((x) => x.resourceType === 'Communication').length > 0, 15_000, 'the comment');
+    expect((await c['demo-vc-skultuna']!.get(`/fhir/Communication/${sent.id}`)).status).toBe(404);
+    const inbox = ok(await c['demo-ehr']!.get('/fhir/Communication', { recipient: HOSPITAL })) as Bundle;
+    expect(inbox.entry?.map((e) => e.resource?.id)).toEqual([sent.id]);
+    const rewritten = { ...sent, payload: [{ contentString: 'Ändrad text' }] };
+    expect((await c['demo-ehr']!.put(`/fhir/Communication/${sent.id}`, rewritten)).status).toBe(403);
+    const ack = ok(
+      await c['demo-ehr']!.put(`/fhir/Communication/${sent.id}`, {
+        ...sent,
+        status: 'completed',
+        received: '2026-11-30T11:05:00+01:00',
+      }),
+    ) as Communication;
+    expect(ack.status).toBe('completed');
+    const seen = async (who: string) =>
+      (ok(await c[who]!.get(`/fhir/Encounter/${encounter.id}/$overview`)) as unknown as CaseOverview).comments;
+    expect((await seen('demo-ehr')).map((x) => x.acknowledgedAt)).toEqual(['2026-11-30T11:05:00+01:00']);
+    expect(await seen('demo-vc-skultuna')).toEqual([]);
+  });
+
+  it('when the stay already has a well-functioning SIP, then the vårdcentral gets no invitation to make and cannot invite', async () => {
+    const ext = stayExtensions({
+      needs: ['socialtjanst', 'kommunal-hsl'],
+      sipNeeded: false,
+      readyAt: '2026-11-30T10:00:00+01:00',
+    });
+    const r = ok(
+      await c['demo-ehr']!.post('/fhir', admission('answers-2', '191212121212', '2026-11-28T08:00:00+01:00', ext)),
+    ) as Bundle;
+    const id = /Encounter\/([^/]+)/.exec(r.entry?.[1]?.response?.location ?? '')?.[1] ?? '';
+    const vc = await c['demo-vc-skultuna']!.tasks({ encounter: `Encounter/${id}` });
+    expect(vc.map(codeOf)).not.toContain('kallelse-sip');
+    const stay = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${id}`)) as Encounter;
+    const plan: CarePlan = {
+      resourceType: 'CarePlan',
+      meta: { profile: [PROFILE.carePlan] },
+      status: 'draft',
+      intent: 'plan',
+      category: [{ coding: [{ system: CODE_SYSTEM.carePlanCategory, code: 'sip' }] }],
+      subject: stay.subject!,
+      encounter: { reference: `Encounter/${id}` },
+      author: { reference: SKULTUNA },
+      contributor: [{ reference: VASTERAS }],
+      extension: [{ url: EXTENSION.meetingPlace, valueString: 'home' }],
+    };
+    const refused = await c['demo-vc-skultuna']!.post('/fhir/CarePlan', plan);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(JSON.stringify(refused.body)).toMatch(/well-functioning SIP/);
+  });
+});

@@ -1,0 +1,105 @@
+import type { CarePlan, Communication, Provenance } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClosableDb } from '../../src/store/db.port';
+import { createRepository } from '../../src/store/repository.pg';
+import type { AccessScope, FhirRepository } from '../../src/store/repository.port';
+import { openTestDb, testDatabases } from '../support/db';
+import { encounter, patient } from './fixtures';
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'ok';
+}
+
+const scope = (org: string, role: AccessScope['role']): AccessScope => ({
+  clientId: `c-${org}`,
+  organization: `Organization/${org}`,
+  role,
+});
+const ids = (rs: { id?: string }[]): (string | undefined)[] => rs.map((r) => r.id).sort();
+
+describe.each(testDatabases())('tenant rules of the collaboration resources on %s', (kind) => {
+  let db: ClosableDb;
+  let system: FhirRepository;
+  const repo: Record<string, FhirRepository> = {};
+  let plan: CarePlan;
+  let sign: Provenance;
+  let note: Communication;
+
+  beforeAll(async () => {
+    db = await openTestDb(kind);
+    system = createRepository(db);
+    for (const [org, role] of [
+      ['hosp', 'hospital'],
+      ['other-hosp', 'hospital'],
+      ['kommun-a', 'municipality'],
+      ['kommun-b', 'municipality'],
+      ['vc-a', 'primary-care'],
+    ] as const)
+      repo[org] = createRepository(db, scope(org, role));
+    const p = await system.create(patient('191212121212'));
+    const e = await system.create({
+      ...encounter('E1', `Patient/${p.id}`),
+      serviceProvider: { reference: 'Organization/hosp' },
+    });
+    plan = await system.create<CarePlan>({
+      resourceType: 'CarePlan',
+      status: 'draft',
+      intent: 'plan',
+      subject: { reference: `Patient/${p.id}` },
+      encounter: { reference: `Encounter/${e.id}` },
+      author: { reference: 'Organization/vc-a' },
+      contributor: [{ reference: 'Organization/kommun-a' }],
+    });
+    sign = await system.create<Provenance>({
+      resourceType: 'Provenance',
+      target: [{ reference: `CarePlan/${plan.id}/_history/1` }],
+      recorded: '2026-05-07T10:00:00Z',
+      agent: [{ who: { reference: 'Organization/kommun-a' } }],
+    });
+    note = await system.create<Communication>({
+      resourceType: 'Communication',
+      status: 'in-progress',
+      encounter: { reference: `Encounter/${e.id}` },
+      sender: { reference: 'Organization/kommun-a' },
+      recipient: [{ reference: 'Organization/hosp' }],
+      payload: [{ contentString: 'Kan komma hem från 14.00' }],
+    });
+  });
+  afterAll(async () => db.close());
+
+  it('when parties read a SIP, then its author, invited parties and the stay hospital see it and nobody else', async () => {
+    for (const org of ['hosp', 'kommun-a', 'vc-a'])
+      expect((await repo[org]!.read<CarePlan>('CarePlan', plan.id!)).id).toBe(plan.id);
+    for (const org of ['other-hosp', 'kommun-b']) {
+      expect(await code(repo[org]!.read('CarePlan', plan.id!))).toBe('not-found');
+      expect((await repo[org]!.search('CarePlan', {})).resources).toEqual([]);
+    }
+  });
+
+  it('when parties read a signature, then whoever sees the signed plan sees it and others do not', async () => {
+    for (const org of ['hosp', 'kommun-a', 'vc-a'])
+      expect(ids((await repo[org]!.search('Provenance', { target: `CarePlan/${plan.id}` })).resources)).toEqual([
+        sign.id,
+      ]);
+    expect(await code(repo['kommun-b']!.read('Provenance', sign.id!))).toBe('not-found');
+    expect((await repo['other-hosp']!.search('Provenance', {})).resources).toEqual([]);
+  });
+
+  it('when parties read a comment, then only its sender and recipient see it, and only they may update it', async () => {
+    expect((await repo['hosp']!.read('Communication', note.id!)).id).toBe(note.id);
+    expect((await repo['kommun-a']!.read('Communication', note.id!)).id).toBe(note.id);
+    for (const org of ['vc-a', 'kommun-b', 'other-hosp']) {
+      expect(await code(repo[org]!.read('Communication', note.id!))).toBe('not-found');
+      expect((await repo[org]!.search('Communication', {})).resources).toEqual([]);
+      expect(await code(repo[org]!.update({ ...note, status: 'completed' }))).toBe('not-found');
+    }
+    expect(await code(repo['hosp']!.update({ ...note, status: 'completed', received: '2026-05-07T11:00:00Z' }))).toBe(
+      'ok',
+    );
+  });
+});
