@@ -34,17 +34,17 @@ function withEstimate(text: string, m: StayModel, at: number): string {
 
 /**
  * The admission notification to the municipality of registration while a placing municipality is responsible:
- * for information, so without a deadline (no hospital duty, no ladder); the text names the responsible one.
+ * for information, so without a deadline (no hospital duty, no ladder); the text says who is responsible
+ * without a code (the placing municipality owns the stay's other municipal Tasks, named there).
  */
-function forInformation(m: StayModel, agreement: Agreement, r: Recipient, insk: TaskRule): TaskSpec {
-  const placing = m.routing.placingMunicipality;
+function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
   return spec({
     owner: r.party,
     key: `inskrivningsmeddelande@${r.key}`,
     code: 'inskrivningsmeddelande',
     hospital: r.hospital,
     authoredOn: r.since,
-    description: `${withEstimate(insk.description, m, r.since)} (för kännedom: placerande kommun ${placing ?? ''} ansvarar)`,
+    description: `${withEstimate(insk.description, m, r.since)} (för kännedom: den placerande kommunen ansvarar och får meddelandena)`,
     metAt: m.sentAt.get(r.factId),
   });
 }
@@ -61,7 +61,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     t[code].to === 'notified' && applies(t[code], req) ? t[code] : undefined;
 
   const insk = rule('inskrivningsmeddelande');
-  if (insk && r.role === 'registered-municipality') return [forInformation(m, agreement, r, insk)];
+  if (insk && r.role === 'registered-municipality') return [forInformation(m, r, insk)];
   if (insk) {
     out.push(
       spec({

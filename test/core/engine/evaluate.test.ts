@@ -102,7 +102,7 @@ describe('admission notification (step 1)', () => {
     const info = task(e, `inskrivningsmeddelande@${MUNI}`);
     expect(info).toMatchObject({ status: 'requested', owner: { kind: 'municipality' } });
     expect(info.due).toBeUndefined();
-    expect(info.description).toMatch(/för kännedom: placerande kommun 0180/);
+    expect(info.description).toMatch(/för kännedom: den placerande kommunen ansvarar/);
     expect(task(e, 'inskrivningsmeddelande@municipality:0180').due).toBeDefined();
     expect(e.tasks.filter((t) => t.key.startsWith('ansvar:')).map((t) => t.key)).not.toContain(
       `ansvar:inskrivningsmeddelande@${MUNI}`,
