@@ -24,9 +24,6 @@ const MODES: Record<string, Role[]> = {
   mllp: ['mllp'],
 };
 
-/** How long opening (and migrating) the database may take at start before the start fails. */
-const DB_OPEN_TIMEOUT_MS = 120_000;
-
 /** A start-up failure the operator can fix: printed as one line, exit 1. */
 class StartupError extends Error {}
 
@@ -47,12 +44,13 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
   const where = config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in DATA_DIR=${config.DATA_DIR}`;
   // Bounded: a damaged data directory or an unanswering server ends the start with one line, never a hang.
   let openTimer: NodeJS.Timeout | undefined;
+  const openTimeoutMs = config.DB_OPEN_TIMEOUT_SECONDS * 1000;
   running.db = await Promise.race([
     openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
     new Promise<never>((_, reject) => {
       openTimer = setTimeout(
-        () => reject(new Error(`no answer within ${DB_OPEN_TIMEOUT_MS / 1000} s`)),
-        DB_OPEN_TIMEOUT_MS,
+        () => reject(new Error(`no answer within ${config.DB_OPEN_TIMEOUT_SECONDS} s`)),
+        openTimeoutMs,
       );
     }),
   ])

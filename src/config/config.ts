@@ -24,6 +24,12 @@ export const configSchema = z.object({
     .optional()
     .describe('PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR'),
   DATA_DIR: z.string().default('./data').describe('Where PGlite and the child redis-server keep their data'),
+  DB_OPEN_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(120)
+    .describe('How long opening and migrating the database may take at start before the start fails with one line'),
   REDIS_URL: z.string().url().optional().describe('Redis URL; unset = `npm start` runs a local redis-server child'),
   QUEUE_PREFIX: z.string().default('svu').describe('Key prefix for all BullMQ queues'),
   PUBLIC_BASE_URL: z

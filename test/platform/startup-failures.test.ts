@@ -88,7 +88,8 @@ describe('PGlite file errors', () => {
     await mkdir(path.join(dir, 'pglite', 'base'), { recursive: true });
     await writeFile(path.join(dir, 'pglite', 'PG_VERSION'), 'not a database\n');
     await writeFile(path.join(dir, 'pglite', 'global'), 'x');
-    const g = await gateway('worker', { DATA_DIR: dir, REDIS_URL: undefined });
+    // Bounded well inside the test's own limit: a slow or stuck open must end in the same one line.
+    const g = await gateway('worker', { DATA_DIR: dir, REDIS_URL: undefined, DB_OPEN_TIMEOUT_SECONDS: '40' });
     const { code } = await g.exited;
     expect(code).not.toBe(0);
     const lines = stderrLines(g);

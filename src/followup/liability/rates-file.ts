@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { dailyRateTableSchema, type DailyRateTable } from '../../core/liability/payment-model';
+import { projectDir } from '../../platform/project-dir';
 
 /** The national daily-amount (vårdpris) table shipped with the agreements. */
-export const DEFAULT_RATES_FILE = fileURLToPath(new URL('../../../agreements/rates/vardpris.json', import.meta.url));
+export const DEFAULT_RATES_FILE = path.join(projectDir('agreements', import.meta.url), 'rates', 'vardpris.json');
 
 /** Reads and validates a daily-amount table (the shipped one by default). */
 export async function loadRatesTable(file: string = DEFAULT_RATES_FILE): Promise<DailyRateTable> {
