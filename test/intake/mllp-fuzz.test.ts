@@ -1,53 +1,9 @@
-import net from 'node:net';
 import { Hl7Message } from '@medplum/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adt, OBX } from '../mapping/adt-builder';
 import { intakeHarness, type IntakeHarness } from './harness';
-
-/** A raw MLLP client: writes bytes, collects answer frames. */
-class RawClient {
-  private buf = Buffer.alloc(0);
-  private waiters: ((frame: string) => void)[] = [];
-  private frames: string[] = [];
-  constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      for (;;) {
-        const s = this.buf.indexOf(0x0b);
-        const e = this.buf.indexOf(Buffer.from([0x1c, 0x0d]));
-        if (s < 0 || e < 0) break;
-        const text = this.buf.subarray(s + 1, e).toString('utf8');
-        this.buf = this.buf.subarray(e + 2);
-        const w = this.waiters.shift();
-        if (w) w(text);
-        else this.frames.push(text);
-      }
-    });
-  }
-  static async connect(port: number): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    return new RawClient(socket);
-  }
-  write(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-  next(timeoutMs = 5000): Promise<string> {
-    const f = this.frames.shift();
-    if (f !== undefined) return Promise.resolve(f);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no answer')), timeoutMs);
-      this.waiters.push((x) => {
-        clearTimeout(t);
-        resolve(x);
-      });
-    });
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+import { RawMllpClient } from '../support/mllp-raw';
 
 const framed = (b: Buffer) => Buffer.concat([Buffer.from([0x0b]), b, Buffer.from([0x1c, 0x0d])]);
 const noFraming = (b: Uint8Array) => Buffer.from(b.filter((x) => x !== 0x0b && x !== 0x1c));
@@ -55,10 +11,10 @@ const msaCode = (ack: string) => Hl7Message.parse(ack).getSegment('MSA')?.getFie
 
 describe('MLLP listener robustness (fast-check)', () => {
   let h: IntakeHarness;
-  let client: RawClient;
+  let client: RawMllpClient;
   beforeAll(async () => {
     h = await intakeHarness('pglite', { mllp: true, env: { MAX_BODY_BYTES: '65536' } });
-    client = await RawClient.connect(h.intake.mllpPort() ?? 0);
+    client = await RawMllpClient.connect(h.intake.mllpPort() ?? 0);
   });
   afterAll(async () => {
     client.close();
