@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
-import { evaluateStay } from '../../core/engine/evaluate';
-import { engineIssues, type EngineIssue } from '../../core/engine/issues';
+import type { Encounter, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
-import { taskSubject } from '../../fhir/task';
 import { GatewayError } from '../../platform/errors';
-import { yieldToEventLoop } from '../../platform/yield';
 import type { PreparedWrite } from '../../store/prepare-write';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';
 import type { CurrentRow } from '../../store/write-sql';
-import { writeOptions, type StayApplierDeps } from '../stay/apply-stay';
-import { storeAndLoadFactsOfStays } from '../stay/fact-store';
-import { planTasks, prepareTaskWrites } from '../stay/reconcile-tasks';
+import { applyFactsToStays, type StayFactsApplied, type StayFactsInput } from '../stay/apply-facts';
+import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
 import type { AppliedMessage, ApplyJob, StayMessage } from './apply-queue';
@@ -119,9 +114,7 @@ export async function applyStays(
     for (const [id, list] of more.tasks) rows.tasks.set(id, list);
   }
 
-  const nowDate = deps.clock.now();
-  const nowMs = nowDate.getTime();
-  const now = nowDate.toISOString();
+  const nowMs = deps.clock.now().getTime();
   const hospitals = new Map<Job, Reference<Organization>>();
   for (const job of jobs) hospitals.set(job, await sendingHospital(repo, deps, job, nowMs));
   const writeOf = (job: Job): WriteOptions => writeOptions(hospitals.get(job)?.reference);
@@ -139,79 +132,69 @@ export async function applyStays(
   const subjectOf = (m: StayMessage): Reference<Patient> => ({
     reference: `Patient/${patients.get(keyOf(patientKey(m)))?.resource.id ?? ''}`,
   });
-
-  const facts = [...stays.values()].flatMap((s) =>
-    s.jobs.flatMap((j) => j.mapped.facts.map((f) => ({ ...f, stayId: s.stayId }))),
-  );
-  const factsOf = await storeAndLoadFactsOfStays(
-    tx,
-    [...stays.values()].map((s) => s.stayId),
-    facts,
-    'hl7',
-  );
-  const agreement = await deps.agreement();
+  const patientOf = (m: StayMessage): { patientResource?: Patient } => {
+    const resource = patients.get(keyOf(patientKey(m)))?.resource;
+    return resource ? { patientResource: resource } : {};
+  };
 
   const prepared: PreparedWrite<Resource>[] = [];
   for (const p of patients.values()) {
     prepared.push(repo.prepare(p.resource, p.resource.id ?? '', p.cur, p.cur ? 'PUT' : 'POST', writeOf(p.job)));
   }
-  const outcomes = new Map<Job, MessageOutcome>();
-  const issues: [string, EngineIssue[]][] = [];
-  let n = 0;
-  for (const stay of stays.values()) {
-    if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
-    const evaluation = evaluateStay(factsOf.get(stay.stayId)?.all ?? [], agreement);
-    issues.push([
-      stay.stayId,
-      engineIssues(
-        evaluation,
-        stay.jobs.flatMap((j) => j.mapped.facts),
-      ),
-    ]);
-    const last = stay.jobs[stay.jobs.length - 1] as Job;
-    const write = writeOf(last);
-    let encounter = contentOf<Encounter>(stay.encounter);
-    for (const job of stay.jobs) {
-      const hospital = hospitals.get(job) as Reference<Organization>;
-      encounter = buildEncounter(encounter, stay.stayId, job.mapped, evaluation.state, subjectOf(job.mapped), hospital);
-    }
-    let version: string | undefined;
-    if (encounter) {
-      const cur = stay.encounter?.row;
-      const p = repo.prepare(encounter, stay.stayId, cur, 'PUT', write);
-      version = p.resource.meta?.versionId;
-      prepared.push(p);
-    }
-    const party = await deps.orgs.resolver(
-      repo,
-      evaluation.tasks.flatMap((t) => [t.owner, t.requester]),
-      nowMs,
-    );
-    const storedTasks = rows.tasks.get(stay.stayId) ?? [];
-    const plan = planTasks(
-      storedTasks.flatMap((r) => contentOf<Task>(r) ?? []),
-      {
+  const versions = new Map<string, string>();
+  const list = [...stays.values()];
+  const applied = await applyFactsToStays(
+    tx,
+    repo,
+    deps,
+    'hl7',
+    list.map((stay): StayFactsInput => {
+      const last = stay.jobs[stay.jobs.length - 1] as Job;
+      return {
         stayId: stay.stayId,
-        specs: evaluation.tasks,
-        patient: taskSubject(subjectOf(last.mapped), patients.get(keyOf(patientKey(last.mapped)))?.resource),
+        facts: stay.jobs.flatMap((j) => j.mapped.facts.map((f) => ({ ...f, stayId: stay.stayId }))),
+        patient: subjectOf(last.mapped),
+        ...patientOf(last.mapped),
         encounter: { reference: `Encounter/${stay.stayId}` },
-        party,
-        now,
-      },
-      newId,
-    );
-    prepared.push(...prepareTaskWrites(repo, plan, storedTasks, write));
+        write: writeOf(last),
+        storedTasks: rows.tasks.get(stay.stayId) ?? [],
+        stateWrites: (evaluation) => {
+          // The stay's messages folded in order, as one by one would.
+          let encounter = contentOf<Encounter>(stay.encounter);
+          for (const job of stay.jobs) {
+            const hospital = hospitals.get(job) as Reference<Organization>;
+            encounter = buildEncounter(
+              encounter,
+              stay.stayId,
+              job.mapped,
+              evaluation.state,
+              subjectOf(job.mapped),
+              hospital,
+            );
+          }
+          if (!encounter) return [];
+          const p = repo.prepare(encounter, stay.stayId, stay.encounter?.row, 'PUT', writeOf(last));
+          if (p.resource.meta?.versionId) versions.set(stay.stayId, p.resource.meta.versionId);
+          return [p];
+        },
+      };
+    }),
+    { before: prepared, newId },
+  );
+  const outcomes = new Map<Job, MessageOutcome>();
+  list.forEach((stay, i) => {
+    const a = applied[i] as StayFactsApplied;
+    const last = stay.jobs[stay.jobs.length - 1] as Job;
+    const version = versions.get(stay.stayId);
     for (const job of stay.jobs) {
       const o = emptyOutcome();
       const ids = new Set(job.mapped.facts.map((f) => f.id));
-      o.warnings = [...job.mapped.warnings, ...engineWarnings(evaluation, ids)];
+      o.warnings = [...job.mapped.warnings, ...engineWarnings(a.evaluation, ids)];
       if (version) o.encounter = { id: stay.stayId, version };
-      if (job === last) o.tasks = taskChanges(plan);
+      if (job === last) o.tasks = taskChanges(a.plan);
       outcomes.set(job, o);
     }
-  }
-  await repo.commitPrepared(tx, prepared);
-  for (const [stayId, list] of issues) if (list.length > 0) deps.issues?.(stayId, 'hl7', list);
+  });
   return jobs.map((j) => {
     const applied: AppliedMessage = { stayId: stays.get(keyOf(j.mapped.encounter.visit))?.stayId ?? '' };
     const outcome = outcomes.get(j);
