@@ -18,6 +18,7 @@ import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
 import { localDate } from '../core/calendar';
+import { foreseeMessageIssues } from '../core/engine/foresee';
 
 export interface IntakeServices {
   deps: StayApplierDeps;
@@ -102,6 +103,12 @@ export function intakeServices(ctx: AppContext): IntakeServices {
     ackAfter: ctx.config.HL7_ACK_AFTER,
     precheck,
     maxChars: ctx.config.MAX_BODY_BYTES,
+    // Without the agreement (it failed to load) nothing is foreseen: the apply reports what the engine finds.
+    foresee: async (mapped) =>
+      deps.agreement().then(
+        (agreement) => foreseeMessageIssues(mapped.facts, mapped.patient.routing, agreement),
+        () => [],
+      ),
   });
   late.resolveAck = processMessage.applied;
   const process: Hl7Processor = async (raw, meta) => {

@@ -35,6 +35,11 @@ export interface Hl7ProcessorDeps {
   precheck?: (mapped: StayMessage, meta: ReceiveMeta) => Promise<void>;
   /** Largest accepted message (characters); larger ones are stored truncated and rejected. */
   maxChars?: number;
+  /**
+   * What the message alone shows the engine will park (ADR 024), for the ACK sent on store: ERR severity W beside
+   * AA. Not used when the ACK waits for the apply (the engine's own warnings are then in it).
+   */
+  foresee?: (mapped: StayMessage) => Promise<AckWarning[]>;
 }
 
 type Parsed =
@@ -222,7 +227,14 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
     const job = { id: logged.id, mapped: parsed.mapped, meta, receivedAt };
     if (deps.ackAfter === 'stored') {
       queue.enqueue(job);
-      return { status: 'pending', ackCode: 'AA', ack: ack('AA'), duplicate: false, messageId: logged.id };
+      const foreseen = deps.foresee ? await deps.foresee(parsed.mapped) : [];
+      return {
+        status: 'pending',
+        ackCode: 'AA',
+        ack: ack('AA', undefined, foreseen),
+        duplicate: false,
+        messageId: logged.id,
+      };
     }
     const outcome = await new Promise<ApplyOutcome | undefined>((resolve) => {
       waiting.set(logged.id, resolve);

@@ -1,0 +1,63 @@
+import type { Agreement } from '../agreements/agreement.schema';
+import type { PatientRouting, StayFact } from '../stay/facts';
+import { missingCriteria } from '../triage/readiness';
+
+/** A fact of one message, before it is bound to a stay. */
+export type MessageFact = StayFact extends infer F ? (F extends StayFact ? Omit<F, 'stayId'> : never) : never;
+
+/** A warning about one message that its sender can be told at once (ACK ERR severity W, FHIR OperationOutcome). */
+export interface ForeseenIssue {
+  /** Bounded code, the same as the engine issue's where there is one (`consent-refused`, `no-municipality`). */
+  code: string;
+  text: string;
+  /** Where in the message (HL7 field path), when there is one. */
+  path?: string;
+}
+
+const MUNICIPAL_NEEDS = new Set(['socialtjanst', 'kommunal-hsl']);
+
+/**
+ * What can be known from one message alone, without the stay it joins, about facts the engine will park
+ * (ADR 024): the answer with the ACK when the ACK is sent on store, before the engine runs. Pure and cheap.
+ * - `consent-refused`: needs with consent `nej` — no admission notification will be sent.
+ * - `no-municipality`: municipal needs, but the message names no municipality of registration nor a placing one.
+ * - `ready-criteria-unconfirmed`: a ready notice under an agreement whose criteria gate it, and the message does
+ *   not itself report every criterion: it is held back unless earlier messages of the stay reported the rest.
+ * The engine's definitive outcome follows with the apply (`/admin/hl7`, the log, the Encounter's engine-issue
+ * extension); this never claims more than the message shows.
+ */
+export function foreseeMessageIssues(
+  facts: readonly MessageFact[],
+  routing: PatientRouting | undefined,
+  agreement: Agreement,
+): ForeseenIssue[] {
+  const out: ForeseenIssue[] = [];
+  const needs = facts.flatMap((f) => (f.kind === 'needs-assessed' ? [f] : []));
+  if (needs.some((f) => f.consent === 'nej')) {
+    out.push({
+      code: 'consent-refused',
+      path: 'OBX-5 (samtycke)',
+      text: 'consent refused (samtycke nej): no admission notification will be sent; record a harm assessment (menprovning) if one is made',
+    });
+  }
+  const municipal = needs.some((f) => f.consent !== 'nej' && f.needs.some((n) => MUNICIPAL_NEEDS.has(n)));
+  if (municipal && !routing?.municipality && !routing?.placingMunicipality) {
+    out.push({
+      code: 'no-municipality',
+      path: 'PID-11.9',
+      text: 'municipal needs but no municipality of registration (PID-11.9) nor placing municipality: no municipality can be notified',
+    });
+  }
+  if (facts.some((f) => f.kind === 'ready-for-discharge') && agreement.readiness.gate) {
+    const reported = facts.flatMap((f) => (f.kind === 'readiness-criteria-met' ? f.criteria : []));
+    const missing = missingCriteria(agreement.readiness.criteria, [...reported, 'physician-assessed']);
+    if (missing.length > 0) {
+      out.push({
+        code: 'ready-criteria-unconfirmed',
+        path: 'OBX-5 (utskrivningsklar-kriterier)',
+        text: `ready notice: this message does not report the criteria ${missing.join(', ')}; under agreement ${agreement.id} it is held back unless earlier messages reported them (outcome in /admin/hl7)`,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../../src/agreements/load-agreements';
+import type { Agreement } from '../../../src/core/agreements/agreement.schema';
+import { foreseeMessageIssues, type MessageFact } from '../../../src/core/engine/foresee';
+
+/** ADR 024: what one message alone shows the engine will park, for the ACK sent on store. */
+let vastmanland: Agreement;
+let jonkoping: Agreement;
+beforeAll(async () => {
+  const all = await loadAgreements();
+  vastmanland = getAgreement(all, 'vastmanland');
+  jonkoping = getAgreement(all, 'jonkoping');
+});
+const at = '2026-01-15T09:30:00Z';
+const needs = (consent?: 'ja' | 'nej'): MessageFact => ({
+  id: 'm#needs',
+  at,
+  kind: 'needs-assessed',
+  needs: ['socialtjanst'],
+  ...(consent ? { consent } : {}),
+});
+const ready: MessageFact = { id: 'm#ready', at, kind: 'ready-for-discharge' };
+const codes = (facts: MessageFact[], routing: object | undefined, a: Agreement) =>
+  foreseeMessageIssues(facts, routing, a).map((i) => i.code);
+
+describe('foreseeMessageIssues', () => {
+  it('when needs come with consent nej, then consent-refused (and no municipality warning for it)', () => {
+    expect(codes([needs('nej')], {}, vastmanland)).toEqual(['consent-refused']);
+  });
+  it('when municipal needs come with no municipality nor placing municipality, then no-municipality', () => {
+    expect(codes([needs('ja')], {}, vastmanland)).toEqual(['no-municipality']);
+    expect(codes([needs('ja')], { municipality: '1980' }, vastmanland)).toEqual([]);
+    expect(codes([needs('ja')], { placingMunicipality: '1981' }, vastmanland)).toEqual([]);
+  });
+  it('when a ready notice comes without the criteria under a gating agreement, then ready-criteria-unconfirmed naming the missing ones', () => {
+    const issues = foreseeMessageIssues([ready], { municipality: '1980' }, vastmanland);
+    expect(issues.map((i) => i.code)).toEqual(['ready-criteria-unconfirmed']);
+    expect(issues[0]?.text).toContain('medication-list');
+    expect(issues[0]?.text).not.toContain('physician-assessed');
+  });
+  it('when the message reports every criterion with the ready notice, or the agreement has no gate, then nothing', () => {
+    const criteria: MessageFact = {
+      id: 'm#criteria',
+      at,
+      kind: 'readiness-criteria-met',
+      criteria: [
+        'written-information',
+        'fvk-appointed',
+        'information-transferred',
+        'assistive-devices',
+        'medication-list',
+      ],
+    };
+    expect(codes([criteria, ready], {}, vastmanland)).toEqual([]);
+    expect(codes([ready], {}, jonkoping)).toEqual([]);
+  });
+});

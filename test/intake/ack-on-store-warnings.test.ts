@@ -1,0 +1,69 @@
+import type { Hl7Message } from '@medplum/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adt, OBX } from '../mapping/adt-builder';
+import { testDatabases } from '../support/db';
+import { ackCode, intakeHarness, type IntakeHarness } from './harness';
+
+/** ADR 024: with the default ACK (on store), what the message itself shows the engine will park is in the ACK. */
+const warnings = (ack: Hl7Message): { code: string; severity: string }[] =>
+  ack.getAllSegments('ERR').map((s) => ({
+    code: s.getField(5)?.getComponent(1) ?? '',
+    severity: s.getField(4)?.toString() ?? '',
+  }));
+
+describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind) => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await intakeHarness(kind);
+    expect(h.ctx.config.HL7_ACK_AFTER).toBe('stored');
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('when an admission refuses consent, then AA with ERR W consent-refused', async () => {
+    const ack = await h.send(
+      adt({ event: 'A01', visit: 'AS-1', obx: [OBX.needs('socialtjanst'), OBX.consent('nej')] }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    expect(warnings(ack)).toEqual([{ code: 'consent-refused', severity: 'W' }]);
+  });
+
+  it('when municipal needs come without a municipality, then AA with ERR W no-municipality', async () => {
+    const ack = await h.send(
+      adt({ event: 'A01', visit: 'AS-2', municipality: '', obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')] }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    expect(warnings(ack)).toEqual([{ code: 'no-municipality', severity: 'W' }]);
+  });
+
+  it('when a Västmanland ready notice comes without the six criteria, then ERR W ready-criteria-unconfirmed; with them, none', async () => {
+    await h.send(adt({ event: 'A01', visit: 'AS-3', obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] }));
+    const held = await h.send(adt({ event: 'A08', visit: 'AS-3', obx: [OBX.ready('20260116120000')] }));
+    expect(warnings(held)).toEqual([{ code: 'ready-criteria-unconfirmed', severity: 'W' }]);
+    const full = await h.send(
+      adt({
+        event: 'A08',
+        visit: 'AS-3',
+        obx: [
+          OBX.criteria(
+            'skriftlig-information',
+            'fast-vardkontakt',
+            'informationsoverforing',
+            'hjalpmedel',
+            'lakemedelslista',
+          ),
+          OBX.ready('20260116130000'),
+        ],
+      }),
+    );
+    expect(ackCode(full)).toBe('AA');
+    expect(warnings(full)).toEqual([]);
+  });
+
+  it('when an ordinary admission arrives, then a plain AA without ERR', async () => {
+    const ack = await h.send(adt({ event: 'A01', visit: 'AS-4', obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] }));
+    expect(ackCode(ack)).toBe('AA');
+    expect(warnings(ack)).toEqual([]);
+  });
+});
