@@ -175,6 +175,14 @@ export const extensions: ExtensionDef[] = [
     ['Encounter'],
     ['string'],
   ),
+  ext(
+    EXTENSION.engineIssue,
+    'EngineIssue',
+    'Engine issue',
+    'Set by the gateway on the stays it builds from HL7: each warning of the engine about the stay and each fact it holds back or ignores (e.g. a ready notice before the criteria hold), as text; replaced on every apply (ADR 024).',
+    ['Encounter'],
+    ['string'],
+  ),
   ext(EXTENSION.meetingTime, 'SipMeetingTime', 'SIP-möte, tid', 'Time of the SIP meeting.', ['CarePlan'], ['dateTime']),
   ext(
     EXTENSION.meetingPlace,
@@ -307,6 +315,7 @@ export const profiles: ProfileDef[] = [
       slice('Encounter.extension', EXTENSION.compulsoryOutpatientCare, 'compulsoryOutpatientCare', 'LPT 7 a §'),
       slice('Encounter.extension', EXTENSION.outpatientUnit, 'outpatientUnit', 'Region outpatient unit (HSA-id)'),
       slice('Encounter.extension', EXTENSION.placingMunicipality, 'placingMunicipality', 'Placing municipality'),
+      slice('Encounter.extension', EXTENSION.engineIssue, 'engineIssue', 'What the engine parks or warns about', '*'),
       { path: 'Encounter.identifier', mustSupport: true, short: 'Identifier from the EHR, unique per sending system' },
       { path: 'Encounter.status', mustSupport: true },
       { path: 'Encounter.class', mustSupport: true },

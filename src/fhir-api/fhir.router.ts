@@ -27,6 +27,7 @@ import {
   writeOptions,
 } from './http-util';
 import { errorResponse } from './operation-outcome';
+import { withWriteNotes } from '../platform/write-notes';
 
 export interface FhirRouterDeps {
   db: Db;
@@ -55,6 +56,8 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   const limits = deps.limits ?? DEFAULT_SHAPE_LIMITS;
   const router = express.Router();
   router.use(urlGuard);
+  // Warnings the writes' hooks leave (intake's engine warnings) reach the write's answer (sendWritten).
+  router.use((_req, _res, next) => withWriteNotes(next));
   router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
 
   const repoFor = (res: Response): PgRepository =>

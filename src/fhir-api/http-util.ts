@@ -6,6 +6,7 @@ import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } 
 import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { outcome } from './operation-outcome';
+import { writeNotes } from '../platform/write-notes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -121,13 +122,25 @@ export function versionHeaders(res: Response, resource: Resource, baseUrl: strin
 export function sendWritten(req: Request, res: Response, status: number, resource: Resource, baseUrl: string): void {
   versionHeaders(res, resource, baseUrl, status === 201 || req.method !== 'GET');
   const prefer = preferReturn(req);
+  // Warnings the write's hooks left (ADR 024): OperationOutcome issues, and a Warning header whatever is returned.
+  const notes = writeNotes();
+  // (the header carries the bounded code only: header values must be ASCII; the text is in the OperationOutcome)
+  for (const n of notes) res.append('Warning', `199 svu-gateway "${n.code.replace(/[^\w.-]/g, '')}"`);
   if (prefer === 'minimal') {
     res.status(status).end();
     return;
   }
   if (prefer === 'OperationOutcome') {
     const what = `${resource.resourceType}/${resource.id ?? ''} version ${resource.meta?.versionId ?? ''}`;
-    sendJson(res, status, outcome('information', 'informational', `${status === 201 ? 'Created' : 'Stored'} ${what}`));
+    const oo = outcome('information', 'informational', `${status === 201 ? 'Created' : 'Stored'} ${what}`);
+    oo.issue.push(
+      ...notes.map((n) => ({
+        severity: 'warning' as const,
+        code: 'informational' as const,
+        diagnostics: `${n.code}: ${n.text}`,
+      })),
+    );
+    sendJson(res, status, oo);
     return;
   }
   sendJson(res, status, resource);

@@ -48,6 +48,8 @@ export const EXTENSION = {
   outpatientUnit: sd('outpatient-unit'),
   /** Kommunkod of the municipality that placed the person elsewhere. */
   placingMunicipality: sd('placing-municipality'),
+  /** Encounter: what the engine parks or warns about on this stay now (set by the gateway; ADR 024). */
+  engineIssue: sd('engine-issue'),
   meetingTime: sd('sip-meeting-time'),
   meetingPlace: sd('sip-meeting-place'),
   /** Task: which agreement rule set the deadline, and its source. */

@@ -113,6 +113,20 @@ export function applyStayStateToEncounter(encounter: Encounter, state: StayState
   return next;
 }
 
+/**
+ * The Encounter with its `engine-issue` extensions replaced by `issues` (the engine's warnings about the stay and
+ * the facts it holds back, as text; ADR 024): the FHIR-readable side of "nothing parked in silence" for stays the
+ * gateway builds. No issues: no such extension.
+ */
+export function withEngineIssues(encounter: Encounter, issues: readonly string[]): Encounter {
+  const kept = (encounter.extension ?? []).filter((e) => e.url !== EXTENSION.engineIssue);
+  const all = [...kept, ...issues.map((valueString) => ({ url: EXTENSION.engineIssue, valueString }))];
+  const next: Encounter = { ...encounter };
+  if (all.length > 0) next.extension = all;
+  else delete next.extension;
+  return next;
+}
+
 const NEEDS: readonly string[] = Object.keys(NEED_INFO);
 const CATEGORIES: readonly string[] = Object.keys(PATIENT_CATEGORY_INFO);
 

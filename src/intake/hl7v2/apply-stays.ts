@@ -12,7 +12,8 @@ import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
 import type { AppliedMessage, ApplyJob, StayMessage } from './apply-queue';
-import { emptyOutcome, engineWarnings, taskChanges, type MessageOutcome } from './message-outcome';
+import { emptyOutcome, engineWarnings, stayIssueTexts, taskChanges, type MessageOutcome } from './message-outcome';
+import { withEngineIssues } from '../../fhir/encounter-extensions';
 
 type Job = Pick<ApplyJob, 'mapped' | 'meta'>;
 
@@ -173,6 +174,7 @@ export async function applyStays(
             );
           }
           if (!encounter) return [];
+          encounter = withEngineIssues(encounter, stayIssueTexts(evaluation));
           const p = repo.prepare(encounter, stay.stayId, stay.encounter?.row, 'PUT', writeOf(last));
           if (p.resource.meta?.versionId) versions.set(stay.stayId, p.resource.meta.versionId);
           return [p];

@@ -1,6 +1,7 @@
 import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
 import type { StayEvaluation } from '../../core/engine/types';
-import type { EngineIssue } from '../../core/engine/issues';
+import { warningCode, type EngineIssue } from '../../core/engine/issues';
+import { addWriteNotes, type WriteNote } from '../../platform/write-notes';
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
@@ -28,6 +29,18 @@ export interface ApplyStayResult {
   issues: EngineIssue[];
 }
 
+/** The engine's answer about these facts as notes for the write's answer: each rejected one, and every warning. */
+export function writeNotesOf(evaluation: StayEvaluation, facts: readonly StayFact[]): WriteNote[] {
+  const kinds = new Map(facts.map((f) => [f.id, f.kind]));
+  return [
+    ...evaluation.rejected.flatMap((r) => {
+      const kind = kinds.get(r.factId);
+      return kind ? [{ code: 'fact-rejected', text: `${kind}: ${r.reason}` }] : [];
+    }),
+    ...(evaluation.warnings ?? []).map((w) => ({ code: warningCode(w), text: w })),
+  ];
+}
+
 /**
  * One stay's new facts (FHIR push, a receiver's rejection, a SIP event), in the caller's transaction, which already
  * holds the stay lock: `applyFactsToStays` with one stay, the same function the HL7 batches use.
@@ -48,5 +61,7 @@ export async function applyStayFacts(
     },
   ]);
   if (!applied) throw new Error('applyFactsToStays returned no result for its one stay');
+  // The FHIR write's answer carries them as OperationOutcome warnings (ADR 024).
+  addWriteNotes(writeNotesOf(applied.evaluation, input.facts));
   return applied;
 }
