@@ -39,9 +39,13 @@ async function headOf(repo: FhirRepository, org: string): Promise<string> {
   }
 }
 
-/** Region and municipality: the distinct organisations on either side of the Task (owner and requester). */
+/**
+ * Region and municipality: the distinct organisations on either side of the Task (owner and requester) and the
+ * agreement's principals the gateway put in `restriction.recipient` (the stay's hospital and municipality).
+ */
 function principals(task: Task): string[] {
-  return [...new Set([task.owner?.reference, task.requester?.reference].filter((r): r is string => !!r))];
+  const all = [task.owner, task.requester, ...(task.restriction?.recipient ?? [])].map((r) => r?.reference);
+  return [...new Set(all.filter((r): r is string => !!r))];
 }
 
 async function recipientsOf(repo: FhirRepository, task: Task, to: StepRecipient): Promise<string[]> {
@@ -138,7 +142,7 @@ export async function writeStepEffects(
         status: 'requested',
         intent: 'order',
         code: { coding: [{ system: CODE_SYSTEM.task, code: 'avvikelse', display: 'Avvikelse' }], text: 'Avvikelse' },
-        description: `${text}: ${missed}, tidsfrist ${localTime(task.restriction?.period?.end)}${ruleText(task)}; ansvarig ${responsibleName}`,
+        description: `${text}: ${missed}, tidsfrist ${localTime(task.restriction?.period?.end)}${ruleText(task)}; ansvarig ${responsibleName}; meddelat: ${names.join(', ')}`,
         focus: { reference: `Task/${task.id}` },
         ...(task.for ? { for: task.for } : {}),
         ...(task.encounter ? { encounter: task.encounter } : {}),

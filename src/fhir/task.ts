@@ -109,6 +109,10 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
           : 'on-time';
     if (spec.status !== 'cancelled') task.businessStatus = businessStatusConcept(status);
   }
+  if (task.restriction && spec.principals?.length) {
+    // The agreement's principals (region, municipality): a deviation reaches them besides owner and requester.
+    task.restriction.recipient = spec.principals.map((p) => resolveParty(p, refs.party));
+  }
   if (spec.deadlineRule && !spec.dutyKey) {
     const r = spec.deadlineRule;
     task.extension = [

@@ -3,6 +3,7 @@ import type { ReadinessCriterion, StayFact } from '../stay/facts';
 import { deriveTasks } from './derive-tasks';
 import { activeReady, currentCategory, foldStay, inTargetGroup, type StayModel } from './fold-stay';
 import { hospitalDuties } from './duties';
+import { hospitalParty, municipalityParty } from './parties';
 import { orderFacts } from './sort-facts';
 import { iso, makulering } from './task-context';
 import { missingCriteria } from '../triage/readiness';
@@ -109,6 +110,13 @@ export function evaluateStay(facts: readonly StayFact[], agreement: Agreement): 
     );
   }
   derived.push(...hospitalDuties(derived));
+  const principals = [
+    ...(m.hospital ? [hospitalParty(m.hospital)] : []),
+    ...((m.routing.placingMunicipality ?? m.routing.municipality)
+      ? [municipalityParty(m.routing.placingMunicipality ?? m.routing.municipality ?? '')]
+      : []),
+  ];
+  for (const t of derived) if (t.due && !t.dutyKey && principals.length > 0) t.principals = principals;
   const tasks = derived.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {
     state: toState(m, agreement),

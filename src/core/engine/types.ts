@@ -69,6 +69,12 @@ export interface TaskSpec {
   metAt?: string;
   /** For a message to a receiver: the key of the hospital's duty Task it meets (`ansvar:<key>`). */
   dutyKey?: string;
+  /**
+   * The agreement's two principals for a Task with a deadline: the region (the stay's hospital) and the responsible
+   * municipality (placing, else of registration). A deviation (`avvikelse`) goes to them as well as to owner and
+   * requester, so a missed step between two region units still reaches the municipality (001 §5.3).
+   */
+  principals?: Party[];
 }
 
 /** What the engine knows about a stay after folding its facts. */

@@ -105,7 +105,7 @@ export async function applyFactsToStays(
     if (stay.stateWrites) prepared.push(...stay.stateWrites(evaluation));
     const party = await deps.orgs.resolver(
       repo,
-      evaluation.tasks.flatMap((t) => [t.owner, t.requester]),
+      evaluation.tasks.flatMap((t) => [t.owner, t.requester, ...(t.principals ?? [])]),
       nowDate.getTime(),
     );
     const storedTasks = stay.storedTasks ?? readTasks.get(stay.stayId) ?? [];
