@@ -1,9 +1,38 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { CANONICAL_BASE, PROFILE } from '../fhir/constants';
 import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import { SEARCH_PARAMS } from '../store/search-params';
+import { BACKPORT, TOPICS } from '../subscriptions/topics';
 
-/** Operations mounted before the generic router (the collaboration capability, src/sip and src/case-overview). */
-const OPERATIONS: Record<string, { name: string; documentation: string }[]> = {
+/** The project's profiles (profiles/), by the resource type they constrain. */
+const SUPPORTED_PROFILES: Record<string, string[]> = {
+  Task: [PROFILE.task],
+  Encounter: [PROFILE.encounter],
+  CarePlan: [PROFILE.carePlan],
+  Subscription: [PROFILE.subscription],
+  Communication: [PROFILE.communication],
+  Provenance: [PROFILE.provenance],
+};
+
+/** System-level operations (`/fhir/$name`), served by the follow-up capability (src/followup). */
+export const SYSTEM_OPERATIONS: { name: string; documentation: string }[] = [
+  { name: 'followup-dashboard', documentation: 'The follow-up indicators of the calling party, by month' },
+  { name: 'followup-dashboard-stays', documentation: 'The stays behind one indicator figure of the calling party' },
+  { name: 'log-review', documentation: 'Who read or changed what (loggranskning), for those given the right' },
+];
+
+/**
+ * Type- and instance-level operations mounted beside the generic router: the collaboration capability (src/sip,
+ * src/case-overview), the deadlines (src/deadlines) and the subscriptions (src/subscriptions, Backport IG).
+ */
+export const OPERATIONS: Record<string, { name: string; documentation: string }[]> = {
+  Task: [
+    { name: 'due-soon', documentation: 'The calling party’s Tasks whose deadline falls soon (or over a holiday)' },
+  ],
+  Subscription: [
+    { name: 'status', documentation: 'Subscription status with events-since-subscription-start (Backport IG)' },
+    { name: 'events', documentation: 'Replay of notifications by event number, to fill gaps (Backport IG)' },
+  ],
   CarePlan: [
     { name: 'sign', documentation: 'A party writes (description, contact) and signs its own part of the SIP' },
     { name: 'approve', documentation: 'The stay’s hospital approves the SIP' },
@@ -34,8 +63,9 @@ const SEARCH_TYPES = { token: 'token', reference: 'reference', date: 'date', str
  */
 export function capabilityStatement(
   baseUrl: string,
-  opts: { tokenUrl?: string; version?: string } = {},
+  opts: { tokenUrl?: string; version?: string; canonicalBase?: string } = {},
 ): CapabilityStatement {
+  const canonicalBase = opts.canonicalBase ?? CANONICAL_BASE;
   const tokenUrl = opts.tokenUrl ?? `${baseUrl.replace(/\/fhir\/?$/, '')}/auth/token`;
   const resource: CapabilityStatementRestResource[] = Object.entries(SEARCH_PARAMS).map(([type, params]) => {
     const refParams = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.name}`);
@@ -55,11 +85,21 @@ export function capabilityStatement(
       conditionalUpdate: !appendOnly,
       conditionalDelete: appendOnly ? 'not-supported' : 'single',
       searchInclude: refParams,
+      ...(SUPPORTED_PROFILES[type] ? { supportedProfile: SUPPORTED_PROFILES[type] } : {}),
+      ...(type === 'Subscription'
+        ? {
+            // The topics a client can subscribe to (R4 has no SubscriptionTopic resource: their canonicals).
+            extension: TOPICS.map((t) => ({
+              url: `${BACKPORT}/capabilitystatement-subscriptiontopic-canonical`,
+              valueCanonical: t.url(canonicalBase),
+            })),
+          }
+        : {}),
       ...(OPERATIONS[type]
         ? {
             operation: OPERATIONS[type].map((o) => ({
               ...o,
-              definition: `https://svu-gateway.dev/fhir/OperationDefinition/${type}-${o.name}`,
+              definition: `${canonicalBase}/OperationDefinition/${type}-${o.name}`,
             })),
           }
         : {}),
@@ -108,6 +148,10 @@ export function capabilityStatement(
         },
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        operation: SYSTEM_OPERATIONS.map((o) => ({
+          ...o,
+          definition: `${canonicalBase}/OperationDefinition/${o.name}`,
+        })),
       },
     ],
   };
