@@ -22,6 +22,7 @@ import {
   requireScope,
   sendJson,
   sendWritten,
+  sendWriteNoteHeaders,
   toParams,
   versionHeaders,
   writeOptions,
@@ -94,6 +95,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const total = body.entry?.length ?? 0;
     const { toRun, refused, runIndex } = screenBundle(body, auth, validator);
     const out = await repoFor(res).processBundle(toRun, writeOptions(auth));
+    sendWriteNoteHeaders(res);
     sendJson(
       res,
       200,

@@ -6,7 +6,7 @@ import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } 
 import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { outcome } from './operation-outcome';
-import { writeNotes } from '../platform/write-notes';
+import { writeNotes, type WriteNote } from '../platform/write-notes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -118,14 +118,22 @@ export function versionHeaders(res: Response, resource: Resource, baseUrl: strin
     res.setHeader('Location', `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}/_history/${v ?? ''}`);
 }
 
+/**
+ * A `Warning: 199 svu-gateway "<code>"` header per note the request's writes left (ADR 024); the bounded code only,
+ * as header values must be ASCII (the text goes in an OperationOutcome where the answer has one). Returns the notes.
+ */
+export function sendWriteNoteHeaders(res: Response): readonly WriteNote[] {
+  const notes = writeNotes();
+  for (const n of notes) res.append('Warning', `199 svu-gateway "${n.code.replace(/[^\w.-]/g, '')}"`);
+  return notes;
+}
+
 /** Answers a write the way `Prefer: return=` asks. */
 export function sendWritten(req: Request, res: Response, status: number, resource: Resource, baseUrl: string): void {
   versionHeaders(res, resource, baseUrl, status === 201 || req.method !== 'GET');
   const prefer = preferReturn(req);
   // Warnings the write's hooks left (ADR 024): OperationOutcome issues, and a Warning header whatever is returned.
-  const notes = writeNotes();
-  // (the header carries the bounded code only: header values must be ASCII; the text is in the OperationOutcome)
-  for (const n of notes) res.append('Warning', `199 svu-gateway "${n.code.replace(/[^\w.-]/g, '')}"`);
+  const notes = sendWriteNoteHeaders(res);
   if (prefer === 'minimal') {
     res.status(status).end();
     return;

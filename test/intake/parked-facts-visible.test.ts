@@ -79,6 +79,16 @@ describe.each(testDatabases())('parked facts visible over FHIR on %s', (kind) =>
     expect(r.headers.warning).toBeUndefined();
   });
 
+  it('when a transaction Bundle carries an admission without consent, then the Bundle answer has the Warning header', async () => {
+    const r = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: admission(patientId, 'nej', 'PF-4'), request: { method: 'POST', url: 'Encounter' } }],
+    });
+    expect(r.status).toBe(200);
+    expect(String(r.headers.warning)).toContain('consent-refused');
+  });
+
   it('when an HL7 ready notice is held back, then the Encounter says so in engine-issue; once the criteria come, it is gone', async () => {
     const issuesOf = async (): Promise<string[]> => {
       const e = (await h.repo.search<Encounter>('Encounter', { identifier: 'PF-3' })).resources[0];
