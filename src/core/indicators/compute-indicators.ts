@@ -33,6 +33,8 @@ export interface IndicatorTask {
   /** For `avvikelse`: the party responsible for the missed step, and the missed step's code. */
   responsible?: string;
   missedCode?: string;
+  /** For `avvikelse`: the id of the missed Task; each principal gets its own copy, counted once. */
+  missedTask?: string;
 }
 
 export type IndicatorId =
@@ -190,14 +192,16 @@ function deviationIndicators(month: string, deviations: readonly IndicatorTask[]
   const out: IndicatorValue[] = [];
   for (const [key, list] of group(deviations, (d) => `${d.responsible ?? d.owner}\u0000${d.missedCode ?? 'okänd'}`)) {
     const [unit = '', detail = ''] = key.split('\u0000');
+    // One missed step is one deviation, however many principals got a copy of it.
+    const n = new Set(list.map((d) => d.missedTask ?? d.id)).size;
     out.push({
       indicator: 'deviations',
       month,
       dimension: 'party',
       unit,
       detail,
-      value: list.length,
-      denominator: list.length,
+      value: n,
+      denominator: n,
     });
   }
   return out;

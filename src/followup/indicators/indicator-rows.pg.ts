@@ -77,6 +77,7 @@ function toIndicatorTask(task: Task, completedAt: Date | string | null, codes: M
     if (task.requester?.reference) out.responsible = task.requester.reference;
     const missed = focus ? codes.get(focus) : undefined;
     if (missed) out.missedCode = missed;
+    if (focus) out.missedTask = focus;
   }
   return out;
 }
