@@ -120,8 +120,14 @@ export function startOutboxConsumer(
   o: OutboxConsumerOptions,
 ): Worker<OutboxEvent> {
   const ordered = o.ordered ?? false;
-  const one = (e: OutboxEvent) => handleOutboxEvent(o.db, consumer, e, processor, ordered);
   const batch = o.batch;
+  // With a batch processor, a single job goes through it too: the row and the unprocessed earlier rows of its
+  // key reach the processor in one call (the matcher records their events in one locking call; row by row,
+  // each call took chain locks after the previous one's, out of hash order: a deadlock, issue 12 item 10).
+  const one = (e: OutboxEvent) =>
+    batch
+      ? handleOutboxBatch(o.db, consumer, [e], batch.processor, ordered)
+      : handleOutboxEvent(o.db, consumer, e, processor, ordered);
   const batcher = batch
     ? createMicroBatcher<OutboxEvent, number>({
         maxBatch: batch.maxBatch ?? 100,

@@ -145,42 +145,63 @@ export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProce
   };
   const isChange = (e: OutboxEvent) => e.kind === 'resource-changed' && !!e.resourceType && !!e.resourceId;
 
+  /** A Subscription change: refresh the registry (and what the others match against); its handshake after commit. */
+  const subscriptionChanged = async (e: OutboxEvent, tx: Db): Promise<(() => Promise<void>) | undefined> => {
+    deps.subscriptions.invalidate();
+    const sub = await readAs<Subscription>(deps.repos, tx, SYSTEM_SCOPE, 'Subscription', e.resourceId ?? '');
+    if (!sub) {
+      await markRegistryDeleted(tx, e.resourceId ?? '');
+      return undefined;
+    }
+    await upsertRegistry(tx, sub);
+    await adoptWriterScope(tx, sub.id ?? '');
+    if (sub.status === 'requested') {
+      const v = sub.meta?.versionId ?? e.versionId ?? '0';
+      return () => deps.enqueueHandshake(sub.id ?? '', v);
+    }
+    return undefined;
+  };
+
+  /** The events one resource change gives (not yet recorded). */
+  const eventsOf = async (e: OutboxEvent, tx: Db): Promise<NewEvent[]> => {
+    const candidates = (await deps.subscriptions.get(tx)).filter((m) => m.spec.resourceType === e.resourceType);
+    if (candidates.length === 0) return [];
+    const focus = await loadFocus(deps, tx, e);
+    if (!focus) return [];
+    return matchOne(deps, tx, e, focus, candidates, warn);
+  };
+
+  // Every path records a transaction's events in ONE call of recordEvents: it locks their chains in hash order,
+  // and a second call in the same transaction would take further chain locks after the first call's, out of
+  // that order, which deadlocked with a completion holding the later lock and waiting for the earlier one
+  // (two workers, a Subscription change among Task changes; issue 12 item 10).
+  const record = async (events: NewEvent[], tx: Db): Promise<(() => Promise<void>) | undefined> => {
+    const queued = await recordEvents(tx, events, deps.claimMs?.() ?? 0);
+    if (queued.length === 0) return undefined;
+    return () => deps.enqueueEvents(queued);
+  };
+
   const one: OutboxProcessor = async (e, tx) => {
     if (!isChange(e)) return;
-    if (e.resourceType === 'Subscription') {
-      deps.subscriptions.invalidate();
-      const sub = await readAs<Subscription>(deps.repos, tx, SYSTEM_SCOPE, 'Subscription', e.resourceId ?? '');
-      if (!sub) {
-        await markRegistryDeleted(tx, e.resourceId ?? '');
-        return;
-      }
-      await upsertRegistry(tx, sub);
-      await adoptWriterScope(tx, sub.id ?? '');
-      if (sub.status === 'requested') {
-        const v = sub.meta?.versionId ?? e.versionId ?? '0';
-        return () => deps.enqueueHandshake(sub.id ?? '', v);
-      }
-      return;
-    }
-    const candidates = (await deps.subscriptions.get(tx)).filter((m) => m.spec.resourceType === e.resourceType);
-    if (candidates.length === 0) return;
-    const focus = await loadFocus(deps, tx, e);
-    if (!focus) return;
-    const events = await matchOne(deps, tx, e, focus, candidates, warn);
-    const queued = await recordEvents(tx, events, deps.claimMs?.() ?? 0);
-    if (queued.length === 0) return;
-    return () => deps.enqueueEvents(queued);
+    if (e.resourceType === 'Subscription') return subscriptionChanged(e, tx);
+    return record(await eventsOf(e, tx), tx);
   };
 
   const batch: OutboxBatchProcessor = async (all, tx) => {
     const changes = all.filter(isChange);
-    // Subscription changes are rare and refresh what the others match against: then go one by one, in order.
+    // Subscription changes are rare and refresh what the others match against: then match one by one, in
+    // order, and record all the events at the end (in outbox order, so the numbering is the same).
     if (changes.some((e) => e.resourceType === 'Subscription')) {
       const after: (() => Promise<void>)[] = [];
+      const events: NewEvent[] = [];
       for (const e of changes) {
-        const then = await one(e, tx);
-        if (then) after.push(then);
+        if (e.resourceType === 'Subscription') {
+          const then = await subscriptionChanged(e, tx);
+          if (then) after.push(then);
+        } else events.push(...(await eventsOf(e, tx)));
       }
+      const then = await record(events, tx);
+      if (then) after.push(then);
       return after.length ? async () => void (await Promise.all(after.map((f) => f()))) : undefined;
     }
     const candidates = await deps.subscriptions.get(tx);
@@ -192,9 +213,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProce
       const focus = foci.get(e.outboxId);
       if (focus) events.push(...(await matchOne(deps, tx, e, focus, candidates, warn)));
     }
-    const queued = await recordEvents(tx, events, deps.claimMs?.() ?? 0);
-    if (queued.length === 0) return;
-    return () => deps.enqueueEvents(queued);
+    return record(events, tx);
   };
   return { one, batch };
 }
