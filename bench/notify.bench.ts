@@ -351,7 +351,19 @@ async function runLayout(layout: string, build: string, redisUrl: string, round:
     console.error(`  [${layout} #${round}] ${SAT} admissions, ${SAT_CONC} in flight`);
     const saturated = await phase(SAT, SAT_CONC);
     if (rx.badSignatures > 0) throw new Error(`${rx.badSignatures} notifications with a bad signature`);
-    return { layout, round, sequential, saturated, loadavg: loadavg().map(r1) };
+    // Peak RSS (VmHWM) per gateway process, named by its role argument (the supervisor: its layout).
+    const peakRssMb: Record<string, number> = {};
+    for (const pid of procs()) {
+      try {
+        const role = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).pop() ?? String(pid);
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m)
+          peakRssMb[pid === child.pid && layout === 'split' ? 'supervisor' : role] = Math.round(Number(m[1]) / 1024);
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return { layout, round, sequential, saturated, peakRssMb, loadavg: loadavg().map(r1) };
   } finally {
     clearInterval(sampler);
     if (child && child.exitCode === null) {
@@ -394,6 +406,13 @@ for (const r of results)
     console.log(
       `| ${r.layout} | ${r.round} | ${phase} | ${p.notified}/${p.admissions} | ${p.perSecond} | ${p.postP50Ms}/${p.postP99Ms} | ${p.notifyP50Ms} | ${p.notifyP99Ms} | ${p.notifyMaxMs} | ${p.tailMs} | ${p.rowsPerAdmission} | ${p.commitsPerAdmission} | ${p.pgCpuMsPerAdmission} | ${p.gatewayCpuMsPerAdmission} |`,
     );
+console.log('\nPeak RSS per gateway process (MB):');
+for (const r of results)
+  console.log(
+    `  ${r.layout} #${r.round}: ${Object.entries(r.peakRssMb)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
 const out = join(root, 'bench', 'results', 'notify.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
