@@ -1,7 +1,10 @@
 /**
- * Process entry: `tsx src/main.ts all|api|worker|http|mllp`.
- * all = HTTP API + MLLP + workers (what `npm start` runs); api = HTTP API + MLLP (`npm run start:api`);
- * worker = queue workers only (`npm run start:worker`); http / mllp = one listener each (docker/compose.yaml).
+ * Process entry: `node dist/main.js [split|all|api|worker|http|mllp]` (or `tsx src/main.ts ...`).
+ * split = a supervisor forking an `api` and a `worker` process on one Redis (src/process-layout.ts); the default
+ * on PostgreSQL (DATABASE_URL set), so delivery never waits behind the API's event loop.
+ * all = HTTP API + MLLP + workers in one process; the default on PGlite (one process owns its data directory).
+ * api = HTTP API + MLLP (`npm run start:api`); worker = queue workers only (`npm run start:worker`);
+ * http / mllp = one listener each (docker/compose.yaml).
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -15,6 +18,7 @@ import { reachRedis, watchDependencies } from './platform/dependency-watch';
 import { openDb } from './store/open-db';
 import type { ClosableDb } from './store/db.port';
 import { loadDemoRegion } from './demo/demo-region';
+import { READY_MESSAGE, startSplit, type SplitLayout } from './process-layout';
 
 const MODES: Record<string, Role[]> = {
   all: ['api', 'mllp', 'worker'],
@@ -34,6 +38,40 @@ interface Running {
   gateway?: Gateway;
   server?: Server;
   watch?: { stop(): void };
+  split?: SplitLayout;
+}
+
+/** The layout when no mode is given: two processes on PostgreSQL, one on PGlite (it cannot be shared). */
+function defaultMode(config: Config): string {
+  return config.DATABASE_URL ? 'split' : 'all';
+}
+
+/** `split`: this process only supervises; the roles run in forked children sharing one Redis. */
+async function startSupervisor(config: Config, running: Partial<Running>): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL);
+  running.logger = logger;
+  if (!config.DATABASE_URL) {
+    throw new StartupError(
+      'Mode split needs DATABASE_URL: PGlite keeps its data in one process (use mode all, the default without it)',
+    );
+  }
+  let redisUrl = config.REDIS_URL;
+  if (!redisUrl) {
+    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR, detached: true }).catch((err: unknown) => {
+      throw new StartupError(err instanceof Error ? err.message : String(err));
+    });
+    redisUrl = running.redis.url;
+    logger.info('started local redis-server', { port: running.redis.port });
+  }
+  running.split = await startSplit({
+    entry: process.argv[1]!,
+    execArgv: process.execArgv,
+    env: { ...process.env, REDIS_URL: redisUrl },
+    logger,
+  }).catch((err: unknown) => {
+    throw new StartupError(err instanceof Error ? err.message : String(err));
+  });
+  logger.info('svu-gateway running', { mode: 'split', api: running.split.pids.api, worker: running.split.pids.worker });
 }
 
 async function start(mode: string, config: Config, running: Partial<Running>): Promise<void> {
@@ -124,6 +162,7 @@ function listenError(err: unknown, setting: string, port: number): Error {
 
 async function stop(running: Partial<Running>): Promise<void> {
   const { logger } = running;
+  await running.split?.stop();
   running.watch?.stop();
   if (running.server) {
     const srv = running.server;
@@ -143,9 +182,9 @@ async function stop(running: Partial<Running>): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const mode = process.argv[2] ?? 'all';
-  if (!MODES[mode]) {
-    console.error(`Unknown mode "${mode}": use one of ${Object.keys(MODES).join(', ')}`);
+  const asked = process.argv[2];
+  if (asked !== undefined && asked !== 'split' && !MODES[asked]) {
+    console.error(`Unknown mode "${asked}": use one of split, ${Object.keys(MODES).join(', ')}`);
     process.exit(2);
   }
   let config: Config;
@@ -176,9 +215,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Started by a supervisor (`split`, or scripts/start.mjs) over an IPC channel: when that channel closes the
+  // parent is gone (even by SIGKILL), and this process must not outlive it.
+  if (process.send) process.on('disconnect', () => shutdown('parent process gone'));
 
+  const mode = asked ?? defaultMode(config);
   try {
-    await start(mode, config, running);
+    if (mode === 'split') {
+      await startSupervisor(config, running);
+      void running.split?.failed.then((code) => {
+        if (stopping) return;
+        stopping = true;
+        void stop(running)
+          .catch(() => undefined)
+          .finally(() => process.exit(code));
+      });
+    } else {
+      await start(mode, config, running);
+    }
+    process.send?.(READY_MESSAGE);
   } catch (err) {
     if (err instanceof StartupError) console.error(err.message);
     else console.error(`Start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
