@@ -41,6 +41,11 @@ export interface LiabilityReport {
   dailyRate: number;
   /** Where the daily amount comes from (the regulation, or the parties' agreement). */
   dailyRateSource: string;
+  /**
+   * Set only when the input asked for `missingRate: 'days-only'` and the year has no amount: why. The days are
+   * the invoice basis; `dailyRate` and every `amount` are then 0 and must not be read as SEK.
+   */
+  dailyRateMissing?: string;
   currency: 'SEK';
   municipalities: MunicipalityLiability[];
 }
@@ -64,6 +69,11 @@ export interface LiabilityInput {
   agreedRates?: AgreedRates;
   /** Next-month model only: averages of earlier months not covered by `stays`. */
   history?: readonly MonthAverage[];
+  /**
+   * A year with no amount (neither agreed nor national): `fail` (default) throws the clear error; `days-only`
+   * still computes the days per stay and municipality and says in `dailyRateMissing` why there is no amount.
+   */
+  missingRate?: 'fail' | 'days-only';
 }
 
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -260,10 +270,13 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
   }
   const year = month.slice(0, 4);
   const fromFile: AgreedRates | undefined = p.dailyRates
-    ? { rates: p.dailyRates, source: `agreement ${input.agreement}: payment.dailyRates` }
+    ? {
+        rates: p.dailyRates,
+        source: `agreement ${input.agreement}: payment.dailyRates${p.dailyRatesSource ? ` (${p.dailyRatesSource})` : ''}`,
+      }
     : undefined;
   const agreed = input.agreedRates?.rates[year] !== undefined ? input.agreedRates : fromFile;
-  const rate = dailyRateFor(year, input.rates, agreed);
+  const rate = rateOrMissing(year, input, agreed);
   const dailyRate = rate.amount;
   const grouped = group(input.stays, p);
   const municipalities: MunicipalityLiability[] = [];
@@ -314,7 +327,21 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
     model: p.model,
     dailyRate,
     dailyRateSource: rate.source,
+    ...(rate.missing ? { dailyRateMissing: rate.missing } : {}),
     currency: 'SEK',
     municipalities,
   };
+}
+
+function rateOrMissing(
+  year: string,
+  input: LiabilityInput,
+  agreed: AgreedRates | undefined,
+): { amount: number; source: string; missing?: string } {
+  try {
+    return dailyRateFor(year, input.rates, agreed);
+  } catch (e) {
+    if (input.missingRate !== 'days-only' || !(e instanceof LiabilityInputError)) throw e;
+    return { amount: 0, source: 'none', missing: e.message };
+  }
 }
