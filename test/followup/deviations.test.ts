@@ -6,6 +6,7 @@ import { loadDemoRegion } from '../../src/demo/demo-region';
 import { dashboardData } from '../../src/followup/dashboard/dashboard-data.pg';
 import { DEVIATION_REPORT_SYSTEM } from '../../src/followup/deviations/deviation-report';
 import { loadIndicatorRows } from '../../src/followup/indicators/indicator-rows.pg';
+import { reviewAccess } from '../../src/followup/log-review/log-review.pg';
 import { startReceiver, waitFor, type TestReceiver } from '../delivery/helpers';
 import { openShell, type Shell } from '../http/shell-fixture';
 import {
@@ -175,5 +176,48 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
     expect(sala.deviations).toEqual([0]);
     const vasteras = await dashboardData(shell.db, '2026-12', 1, { municipality: '1980', owners: [VASTERAS] });
     expect(vasteras.deviations).toEqual([2]);
+  });
+
+  it('when notifications were delivered, then log review names the subscriber and the patient each exposed', async () => {
+    const patient = encounter.subject?.reference ?? '';
+    await waitFor(
+      async () =>
+        (await reviewAccess(shell.db, { accessor: 'demo-vasteras', limit: 500 })).some(
+          (r) => r.interaction === 'notification' && r.patient === patient,
+        ),
+      15_000,
+      'a delivered notification in the log review',
+    );
+    const rows = await reviewAccess(shell.db, { accessor: 'demo-vasteras', patient, limit: 500 });
+    const n = rows.find((r) => r.interaction === 'notification')!;
+    expect(n).toMatchObject({ accessor: 'demo-vasteras', tenant: VASTERAS, action: 'R', outcome: '0' });
+    expect(n.what).toMatch(/^Task\//);
+    // Sala was never notified about this patient.
+    expect(
+      (await reviewAccess(shell.db, { accessor: 'demo-sala', patient, limit: 500 })).filter(
+        (r) => r.interaction === 'notification',
+      ),
+    ).toEqual([]);
+  });
+
+  it('when an admin reads a raw HL7 message of the stay, then log review shows the admin read that patient', async () => {
+    const patient = encounter.subject?.reference ?? '';
+    const ins = await shell.db.query<{ id: string }>(
+      `INSERT INTO hl7_message (sender, control_id, event, raw, channel, status, stay_id)
+       VALUES ('EHR/VS', 'raw-view-1', 'ADT^A01', 'MSH|^~\\&|EHR|VS|||20261201080000||ADT^A01|raw-view-1|P|2.5', 'http', 'accepted', $1)
+       RETURNING id`,
+      [encounter.id],
+    );
+    const admin = await partyClient(shell.gateway.app, 'demo-admin');
+    const before = (await reviewAccess(shell.db, { patient, accessor: 'demo-admin', limit: 500 })).length;
+    ok(await admin.get(`/admin/api/hl7/messages/${ins.rows[0]!.id}`));
+    const list = await admin.get('/admin/api/hl7/messages', { stay: encounter.id ?? '', include: 'raw' });
+    expect(list.status).toBe(200);
+    const rows = await reviewAccess(shell.db, { patient, accessor: 'demo-admin', limit: 500 });
+    expect(rows.length).toBe(before + 2);
+    expect(rows[0]).toMatchObject({ accessor: 'demo-admin', patient, action: 'R', interaction: 'read' });
+    // Without the raw text, nothing personal was shown: not audited as a read of the patient.
+    ok(await admin.get('/admin/api/hl7/messages', { stay: encounter.id ?? '' }));
+    expect((await reviewAccess(shell.db, { patient, accessor: 'demo-admin', limit: 500 })).length).toBe(before + 2);
   });
 });
