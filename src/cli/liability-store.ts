@@ -5,6 +5,7 @@ import { invoiceCsv } from '../followup/liability/invoice-csv';
 import { loadRatesTable } from '../followup/liability/rates-file';
 import { liabilityFromStore, reportLiability, whatIfFromStore } from '../followup/liability/store-liability';
 import { openDb } from '../store/open-db';
+import { showReport, type Printed } from './liability-output';
 
 /** `npm run liability -- --from-store`: the month from the gateway's own database (the server's settings). */
 export async function runFromStore(
@@ -18,21 +19,22 @@ export async function runFromStore(
     whatIf?: string;
   },
   agreedRates: AgreedRates | undefined,
-): Promise<string> {
+): Promise<Printed> {
   const config = loadConfig();
   const agreements = await loadAgreements({ extraDir: config.AGREEMENTS_DIR });
   const rates = await loadRatesTable(args.rates);
   const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
   try {
     const deps = { db, agreements, rates };
-    const q = { agreement: args.agreement, month: args.month, agreedRates };
+    const q = { agreement: args.agreement, month: args.month, agreedRates, missingRate: 'days-only' as const };
     if (args.whatIf) {
-      return JSON.stringify(await whatIfFromStore(deps, { ...q, alternative: args.whatIf }), null, 2);
+      return { text: JSON.stringify(await whatIfFromStore(deps, { ...q, alternative: args.whatIf }), null, 2) };
     }
     const result = args.report
       ? await reportLiability(deps, q, 'cli')
       : await liabilityFromStore(deps, args.municipality ? { ...q, municipality: args.municipality } : q);
-    return args.format === 'csv' ? invoiceCsv(result).trimEnd() : JSON.stringify(result, null, 2);
+    const text = args.format === 'csv' ? invoiceCsv(result).trimEnd() : showReport(result);
+    return result.dailyRateMissing ? { text, missing: result.dailyRateMissing } : { text };
   } finally {
     await db.close();
   }

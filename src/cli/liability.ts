@@ -18,6 +18,7 @@ import type { AgreedRates } from '../core/liability/daily-rate';
 import { dailyRateTableSchema, paymentModelSchema } from '../core/liability/payment-model';
 import { LiabilityInputError, parseStaysNdjson } from '../core/liability/stay';
 import { DEFAULT_RATES_FILE } from '../followup/liability/rates-file';
+import { showReport, type Printed } from './liability-output';
 import { runFromStore } from './liability-store';
 
 export { DEFAULT_RATES_FILE };
@@ -137,7 +138,7 @@ export function agreedFromArgs(args: { month: string; dailyAmount?: number }): A
   };
 }
 
-export async function runLiability(args: Args): Promise<string> {
+export async function runLiability(args: Args): Promise<Printed> {
   if (args.fromStore) return runFromStore(args, agreedFromArgs(args));
   const config = loadConfig();
   const agreements = await loadAgreements({ extraDir: config.AGREEMENTS_DIR });
@@ -157,8 +158,10 @@ export async function runLiability(args: Args): Promise<string> {
     rates,
     history,
     agreedRates: agreedFromArgs(args),
+    missingRate: 'days-only',
   });
-  return JSON.stringify(report, null, 2);
+  const text = showReport(report);
+  return report.dailyRateMissing ? { text, missing: report.dailyRateMissing } : { text };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -170,7 +173,9 @@ export async function main(argv: string[]): Promise<number> {
     return 64;
   }
   try {
-    process.stdout.write(`${await runLiability(args)}\n`);
+    const out = await runLiability(args);
+    process.stdout.write(`${out.text}\n`);
+    if (out.missing) process.stderr.write(`liability: days only, amounts are null: ${out.missing}\n`);
     return 0;
   } catch (e) {
     const input = e instanceof LiabilityInputError;

@@ -1,6 +1,7 @@
 import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability } from '../compose.types';
 import { dashboardRoutes } from './dashboard/dashboard.routes';
+import { deviationRoutes } from './deviations/deviations.routes';
 import { ownViewRoutes } from './dashboard/own-view.routes';
 import { indicatorRoutes } from './indicators/indicators.routes';
 import { liabilityRoutes } from './liability/liability.routes';
@@ -20,6 +21,7 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(dashboardRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
       app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
       app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
+      app.use(deviationRoutes({ db: ctx.db, clock: ctx.clock }));
     },
   };
 }

@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { auditRawHl7View } from '../audit/raw-hl7-audit';
+import type { AuthContext } from '../auth/auth-context';
 import type { Db } from '../store/db.port';
 import type { ReprocessResult } from './hl7v2/recover-pending';
 import { rawFilters } from './message-filters';
@@ -105,6 +107,13 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
         params,
       )
     ).rows;
+    // Raw text shown: audited with the patients it exposed (log review).
+    if (raw)
+      await auditRawHl7View(
+        db,
+        res.locals.auth as AuthContext | undefined,
+        rows.map((x) => ({ id: x.id, stayId: x.stay_id })),
+      );
     const last = rows.at(-1);
     res.json({
       messages: rows.map(toJson),
@@ -120,6 +129,7 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
       res.status(404).json({ error: `no HL7 message ${req.params.id}` });
       return;
     }
+    await auditRawHl7View(db, res.locals.auth as AuthContext | undefined, [{ id: row.id, stayId: row.stay_id }]);
     res.json(toJson(row));
   });
   r.get('/admin/api/hl7/summary', async (_req, res) => {

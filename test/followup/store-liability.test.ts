@@ -79,6 +79,14 @@ describe.each(testDatabases())('payment liability from the stored stays on %s', 
     expect(kinds.filter((k) => k === 'ready-for-discharge')).toHaveLength(2);
     expect(kinds).toContain('ready-withdrawn');
     expect(kinds).toContain('discharged');
+    // Both ready periods count: the withdrawn one up to its withdrawal (one day), then ready → discharge.
+    expect(stay?.periods?.map((p) => p.endedBy)).toEqual(['withdrawn', 'discharged']);
+    const first = stay?.periods?.[0];
+    expect(Date.parse(first?.readyAt ?? '')).toBe(s.readyAt - 2 * 86_400_000);
+    expect(Date.parse(first?.endedAt ?? '')).toBe(s.readyAt - 86_400_000);
+    // One calendar day under the law, or none when the notice came after 12.00.
+    expect([0, 1]).toContain(first?.days);
+    expect(stay?.days).toBe((stay?.periods ?? []).reduce((a, p) => a + p.days, 0));
   });
 
   it('when a category B stay and one outside the target group are stored, then neither is liable', async () => {

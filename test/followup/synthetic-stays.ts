@@ -153,5 +153,8 @@ export function fileLineOf(s: SyntheticStay): StayInput {
     sipInvitationSent: s.sipHeld,
     outpatientServicesUnavailable: s.outpatientUnavailable,
     ...(s.categoryB ? { category: 'B' } : {}),
+    ...(s.withdrawn
+      ? { withdrawnReadyPeriods: [{ readyAt: iso(s.readyAt - 2 * DAY), withdrawnAt: iso(s.readyAt - DAY) }] }
+      : {}),
   };
 }

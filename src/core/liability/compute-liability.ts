@@ -17,6 +17,16 @@ export interface StayLiability {
   billableDays: number;
   basis: LiabilityBasis;
   reason: string;
+  /** Every ready period of the stay with its days, when there was more than one (withdrawals, 'avbrott'). */
+  periods?: ReadyPeriod[];
+}
+
+/** One ready period: from a ready notice to the withdrawal of the ready status or to the discharge. */
+export interface ReadyPeriod {
+  readyAt: string;
+  endedAt: string;
+  endedBy: 'withdrawn' | 'discharged';
+  days: number;
 }
 
 export interface MunicipalityLiability {
@@ -41,6 +51,11 @@ export interface LiabilityReport {
   dailyRate: number;
   /** Where the daily amount comes from (the regulation, or the parties' agreement). */
   dailyRateSource: string;
+  /**
+   * Set only when the input asked for `missingRate: 'days-only'` and the year has no amount: why. The days are
+   * the invoice basis; `dailyRate` and every `amount` are then 0 and must not be read as SEK.
+   */
+  dailyRateMissing?: string;
   currency: 'SEK';
   municipalities: MunicipalityLiability[];
 }
@@ -64,21 +79,51 @@ export interface LiabilityInput {
   agreedRates?: AgreedRates;
   /** Next-month model only: averages of earlier months not covered by `stays`. */
   history?: readonly MonthAverage[];
+  /**
+   * A year with no amount (neither agreed nor national): `fail` (default) throws the clear error; `days-only`
+   * still computes the days per stay and municipality and says in `dailyRateMissing` why there is no amount.
+   */
+  missingRate?: 'fail' | 'days-only';
 }
 
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 const r4 = (x: number): number => round(x, 4);
 
+type Periods = { periods?: ReadyPeriod[] };
 type Classified =
-  | { kind: 'not-liable'; id: string; days: number; reason: string }
-  | { kind: 'psychiatric'; id: string; days: number; freeDays: number; reason: string }
-  | { kind: 'counted'; id: string; days: number };
+  | ({ kind: 'not-liable'; id: string; days: number; reason: string } & Periods)
+  | ({ kind: 'psychiatric'; id: string; days: number; freeDays: number; reason: string } & Periods)
+  | ({ kind: 'counted'; id: string; days: number } & Periods);
+
+/**
+ * Every ready period of a stay, in order: the withdrawn ones, then the last (ready → discharge). Undefined when
+ * there is only the one period, so single-period stays read exactly as before.
+ */
+function readyPeriods(s: StayInput, p: PaymentModel): ReadyPeriod[] | undefined {
+  const withdrawn = s.withdrawnReadyPeriods ?? [];
+  if (withdrawn.length === 0) return undefined;
+  const out: ReadyPeriod[] = withdrawn.map((w) => ({
+    readyAt: w.readyAt,
+    endedAt: w.withdrawnAt,
+    endedBy: 'withdrawn',
+    days: countDays(w.readyAt, w.withdrawnAt, p.dayCount),
+  }));
+  if (s.readyAt && s.dischargedAt) {
+    out.push({
+      readyAt: s.readyAt,
+      endedAt: s.dischargedAt,
+      endedBy: 'discharged',
+      days: countDays(s.readyAt, s.dischargedAt, p.dayCount),
+    });
+  }
+  return out;
+}
 
 function failedPrecondition(s: StayInput, p: PaymentModel): string | undefined {
   const pre = p.preconditions;
   if (s.category === 'B') return 'category B (needs only region outpatient care, 002): the municipality is not liable';
   if (s.inTargetGroup === false) return "outside the agreement's target group: not liable";
-  if (!s.readyAt) return 'no ready-for-discharge time';
+  if (!s.readyAt && !s.withdrawnReadyPeriods?.length) return 'no ready-for-discharge time';
   if (pre.admissionNotice && !s.admissionNoticeSent) return 'precondition: admission notice was not sent';
   if (pre.estimatedDischargeDate && !s.estimatedDischargeDateSent) {
     return 'precondition: estimated discharge date was not sent';
@@ -96,26 +141,48 @@ function failedPrecondition(s: StayInput, p: PaymentModel): string | undefined {
 
 function classify(s: StayInput, p: PaymentModel): Classified {
   const failed = failedPrecondition(s, p);
-  const days = s.readyAt && s.dischargedAt ? countDays(s.readyAt, s.dischargedAt, p.dayCount) : 0;
-  if (failed) return { kind: 'not-liable', id: s.id, days, reason: failed };
-  if (s.care === 'psychiatric' && s.readyAt) {
-    const readyDate = localParts(s.readyAt, p.dayCount.timeZone).date;
+  const periods = readyPeriods(s, p);
+  const days = periods
+    ? periods.reduce((a, x) => a + x.days, 0)
+    : s.readyAt && s.dischargedAt
+      ? countDays(s.readyAt, s.dischargedAt, p.dayCount)
+      : 0;
+  const withPeriods = <T extends object>(c: T): T & Periods => (periods ? { ...c, periods } : c);
+  if (failed) return withPeriods({ kind: 'not-liable', id: s.id, days, reason: failed });
+  const firstReady = s.withdrawnReadyPeriods?.[0]?.readyAt ?? s.readyAt;
+  if (s.care === 'psychiatric' && firstReady) {
+    const readyDate = localParts(firstReady, p.dayCount.timeZone).date;
     const rule = p.psychiatric.find((r) => (!r.from || readyDate >= r.from) && (!r.until || readyDate <= r.until));
     if (rule) {
       const when = rule.until ? ` (ready until ${rule.until})` : '';
-      return {
+      return withPeriods({
         kind: 'psychiatric',
         id: s.id,
         days,
         freeDays: rule.freeDays,
         reason: `psychiatric inpatient care${when}: liable beyond ${rule.freeDays} days (${rule.source.document} ${rule.source.section})`,
-      };
+      });
     }
   }
-  return { kind: 'counted', id: s.id, days };
+  return withPeriods({ kind: 'counted', id: s.id, days });
 }
 
-function individual(c: { id: string; days: number }, freeDays: number, why: string): StayLiability {
+/**
+ * Billed individually beyond `freeDays`. With several ready periods each is billed on its own: a withdrawal
+ * (avbrott) stops the clock and a new ready notice starts it again with its own free days.
+ */
+function individual(c: { id: string; days: number } & Periods, freeDays: number, why: string): StayLiability {
+  if (c.periods) {
+    const billable = c.periods.reduce((a, x) => a + Math.max(0, x.days - freeDays), 0);
+    const terms = c.periods.map((x) => `max(0, ${x.days} − ${freeDays})`).join(' + ');
+    return {
+      id: c.id,
+      days: c.days,
+      billableDays: billable,
+      basis: 'individual',
+      reason: `${why}: ${terms} days over ${c.periods.length} ready periods (a withdrawal ends one, a new ready notice starts the next)`,
+    };
+  }
   const billable = Math.max(0, c.days - freeDays);
   return {
     id: c.id,
@@ -260,10 +327,13 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
   }
   const year = month.slice(0, 4);
   const fromFile: AgreedRates | undefined = p.dailyRates
-    ? { rates: p.dailyRates, source: `agreement ${input.agreement}: payment.dailyRates` }
+    ? {
+        rates: p.dailyRates,
+        source: `agreement ${input.agreement}: payment.dailyRates${p.dailyRatesSource ? ` (${p.dailyRatesSource})` : ''}`,
+      }
     : undefined;
   const agreed = input.agreedRates?.rates[year] !== undefined ? input.agreedRates : fromFile;
-  const rate = dailyRateFor(year, input.rates, agreed);
+  const rate = rateOrMissing(year, input, agreed);
   const dailyRate = rate.amount;
   const grouped = group(input.stays, p);
   const municipalities: MunicipalityLiability[] = [];
@@ -303,6 +373,10 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
         return { id: c.id, days: c.days, billableDays: 0, basis: 'average', reason: state.reason };
       });
     }
+    result.stays = result.stays.map((x, i) => {
+      const periods = cs[i]?.periods;
+      return periods ? { ...x, periods } : x;
+    });
     days ??= r4(result.stays.reduce((a, x) => a + x.billableDays, 0));
     result.days = days;
     result.amount = round(days * dailyRate, 2);
@@ -314,7 +388,21 @@ export function computeLiability(input: LiabilityInput): LiabilityReport {
     model: p.model,
     dailyRate,
     dailyRateSource: rate.source,
+    ...(rate.missing ? { dailyRateMissing: rate.missing } : {}),
     currency: 'SEK',
     municipalities,
   };
+}
+
+function rateOrMissing(
+  year: string,
+  input: LiabilityInput,
+  agreed: AgreedRates | undefined,
+): { amount: number; source: string; missing?: string } {
+  try {
+    return dailyRateFor(year, input.rates, agreed);
+  } catch (e) {
+    if (input.missingRate !== 'days-only' || !(e instanceof LiabilityInputError)) throw e;
+    return { amount: 0, source: 'none', missing: e.message };
+  }
 }

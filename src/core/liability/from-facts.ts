@@ -55,6 +55,7 @@ export function storedStay(facts: readonly StayFact[], agreement: Agreement, ext
     return { stayId: state.stayId, excluded: 'no municipality of registration is known', facts: trace };
   }
   const placing = state.placingMunicipality;
+  const withdrawn = withdrawnReadyPeriods(trace);
   const stay: StayInput = {
     id: state.stayId,
     municipality,
@@ -65,12 +66,31 @@ export function storedStay(facts: readonly StayFact[], agreement: Agreement, ext
     dischargedAt: state.dischargedAt ?? null,
     admissionNoticeSent: state.admittedAt !== undefined,
     estimatedDischargeDateSent: state.estimatedDischarge !== undefined,
-    readyNoticeSent: state.readyAt !== undefined,
+    readyNoticeSent: state.readyAt !== undefined || withdrawn.length > 0,
     sipRequired: state.sipNeeded,
     sipInvitationSent: extras.sipInvitationSent || state.sipMeetingAt !== undefined,
     outpatientServicesUnavailable: state.outpatientServicesUnavailable,
     inTargetGroup: state.inTargetGroup,
   };
   if (state.category) stay.category = state.category;
+  if (withdrawn.length > 0) stay.withdrawnReadyPeriods = withdrawn;
   return { stay, facts: trace };
+}
+
+/**
+ * The ready periods that a withdrawal (avbrott) ended, from the accepted facts in time order: a ready notice
+ * opens a period (a repeated notice while one is open changes nothing), a withdrawal closes the open one. The
+ * period still open at discharge is the stay's `readyAt`, not one of these.
+ */
+function withdrawnReadyPeriods(trace: readonly FactTrace[]): { readyAt: string; withdrawnAt: string }[] {
+  const out: { readyAt: string; withdrawnAt: string }[] = [];
+  let open: string | undefined;
+  for (const f of trace) {
+    if (f.kind === 'ready-for-discharge') open ??= f.at;
+    else if (f.kind === 'ready-withdrawn' && open !== undefined) {
+      out.push({ readyAt: open, withdrawnAt: f.at });
+      open = undefined;
+    }
+  }
+  return out;
 }

@@ -76,6 +76,8 @@ const common = {
   effectiveFrom: isoDate.optional(),
   /** Daily amounts by year that override the national vårdpris table (rarely needed). */
   dailyRates: z.record(z.string().regex(/^\d{4}$/), z.number().positive()).optional(),
+  /** Who agreed `dailyRates` and where it is written (shown beside the amount on every report). */
+  dailyRatesSource: z.string().min(1).optional(),
   source: sourceSchema,
 };
 

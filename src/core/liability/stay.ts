@@ -32,6 +32,16 @@ export const stayInputSchema = z
     category: z.string().optional(),
     /** Optional: false = outside the agreement's target group (e.g. no consent, or a category outside it). */
     inTargetGroup: z.boolean().optional(),
+    /**
+     * Optional: earlier ready periods, each ended by a withdrawal of the ready status (*avbrott*) before `readyAt`.
+     * Each is liable up to its withdrawal like a period ended by discharge; a new ready notice starts a new one.
+     */
+    withdrawnReadyPeriods: z
+      .array(z.object({ readyAt: instant, withdrawnAt: instant }).strict())
+      .optional()
+      .refine((ps) => !ps || ps.every((x) => Date.parse(x.withdrawnAt) >= Date.parse(x.readyAt)), {
+        message: 'a withdrawn ready period ends before it starts',
+      }),
   })
   .loose()
   .refine((s) => !s.readyAt || !s.dischargedAt || Date.parse(s.dischargedAt) >= Date.parse(s.readyAt), {

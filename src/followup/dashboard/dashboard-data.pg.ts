@@ -6,6 +6,7 @@
 import { monthsEnding, readyDaysSeries, type DashboardStay } from '../../core/indicators/dashboard-series';
 import { readyDays } from '../../core/indicators/compute-indicators';
 import { localParts } from '../../core/liability/day-count';
+import { DEVIATION_REPORT_SYSTEM } from '../deviations/deviation-report';
 import type { Db } from '../../store/db.port';
 
 const DAY = 86_400_000;
@@ -85,9 +86,28 @@ async function deviationsPerMonth(
        AND ($3::text[] IS NULL OR t.owner = ANY($3::text[]))`,
     [w.from, w.to, owners ? [...owners] : null],
   );
+  // Deviations reported by people ($report-deviation): one per report (its copies share groupIdentifier); a
+  // municipality's view counts those it has a copy of.
+  const m = await db.query<{ report: string; at: string }>(
+    `SELECT DISTINCT c.content::jsonb -> 'groupIdentifier' ->> 'value' AS report, c.content::jsonb ->> 'authoredOn' AS at
+     FROM fhir_resource c
+     WHERE c.resource_type = 'Task' AND NOT c.deleted
+       AND c.id IN (SELECT resource_id FROM fhir_search WHERE resource_type = 'Task' AND param = 'code' AND value = 'avvikelse')
+       AND c.content::jsonb -> 'groupIdentifier' ->> 'system' = $1
+       AND ($2::text[] IS NULL OR c.content::jsonb -> 'owner' ->> 'reference' = ANY($2::text[]))`,
+    [DEVIATION_REPORT_SYSTEM, owners ? [...owners] : null],
+  );
   const counts = months.map(() => 0);
-  for (const row of r.rows) {
-    const i = months.indexOf(localParts(new Date(row.at).toISOString(), 'Europe/Stockholm').month);
+  const reports = new Set<string>();
+  const at = [...r.rows.map((row) => new Date(row.at).toISOString())];
+  for (const row of m.rows) {
+    if (reports.has(row.report) || !row.at) continue;
+    reports.add(row.report);
+    const t = Date.parse(row.at);
+    if (t >= Date.parse(w.from) && t < Date.parse(w.to)) at.push(new Date(t).toISOString());
+  }
+  for (const x of at) {
+    const i = months.indexOf(localParts(x, 'Europe/Stockholm').month);
     if (i >= 0) counts[i] = (counts[i] ?? 0) + 1;
   }
   return counts;

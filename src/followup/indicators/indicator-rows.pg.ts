@@ -75,7 +75,8 @@ function toIndicatorTask(task: Task, completedAt: Date | string | null, codes: M
   if (completedAt) out.completedAt = new Date(completedAt).toISOString();
   if (out.code === 'avvikelse') {
     if (task.requester?.reference) out.responsible = task.requester.reference;
-    const missed = focus ? codes.get(focus) : undefined;
+    // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
+    const missed = (focus ? codes.get(focus) : undefined) ?? task.reasonCode?.coding?.[0]?.code;
     if (missed) out.missedCode = missed;
     if (focus) out.missedTask = focus;
   }
@@ -100,9 +101,17 @@ async function tasks(db: Db, stayIds: string[], month: string) {
   const codes = new Map(parsed.map((p) => [p.task.id ?? '', p.task.code?.coding?.[0]?.code ?? '']));
   const all = parsed.map((p) => toIndicatorTask(p.task, p.completedAt, codes));
   const byId = new Map(parsed.map((p) => [p.task.id ?? '', p.task]));
-  const deviations = all.filter(
-    (t) => t.code === 'avvikelse' && (byId.get(t.id)?.authoredOn ?? '').slice(0, 7) === month,
-  );
+  // A deviation reported by a person has a copy per recipient sharing groupIdentifier: counted once.
+  const seenReports = new Set<string>();
+  const deviations = all.filter((t) => {
+    const task = byId.get(t.id);
+    if (t.code !== 'avvikelse' || (task?.authoredOn ?? '').slice(0, 7) !== month) return false;
+    const report = task?.groupIdentifier?.value;
+    if (report === undefined) return true;
+    if (seenReports.has(report)) return false;
+    seenReports.add(report);
+    return true;
+  });
   // The SIP invitation's deadline per stay: "SIP held within the deadline" compares the meeting with it.
   const sipDue = new Map<string, string>();
   for (const p of parsed) {

@@ -19,7 +19,7 @@ export function invoiceCsv(r: StoreLiability): string {
   ];
   for (const m of r.municipalities) {
     for (const s of m.stays) {
-      const amount = Math.round(s.billableDays * r.dailyRate * 100) / 100;
+      const amount = r.dailyRateMissing ? '' : Math.round(s.billableDays * r.dailyRate * 100) / 100;
       rows.push(
         line([r.agreement, r.month, m.municipality, 'stay', s.id, s.days, s.billableDays, s.basis, amount, s.reason]),
       );
@@ -34,8 +34,8 @@ export function invoiceCsv(r: StoreLiability): string {
         '',
         m.days,
         '',
-        m.amount,
-        `daily amount ${r.dailyRate} SEK`,
+        r.dailyRateMissing ? '' : m.amount,
+        r.dailyRateMissing ? `no amount: ${r.dailyRateMissing}` : `daily amount ${r.dailyRate} SEK`,
       ]),
     );
   }

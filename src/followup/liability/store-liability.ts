@@ -28,6 +28,8 @@ export interface StoreLiabilityQuery {
   /** Only this municipality's invoice basis (the payer's kommunkod). */
   municipality?: string;
   agreedRates?: AgreedRates;
+  /** A year with no amount: fail (default) or give the days alone with the reason (see computeLiability). */
+  missingRate?: 'fail' | 'days-only';
 }
 
 /** A stay's contribution with the facts it was computed from. */
@@ -84,6 +86,7 @@ export async function liabilityFromStore(deps: StoreLiabilityDeps, q: StoreLiabi
     stays,
     rates: deps.rates,
     agreedRates: q.agreedRates,
+    missingRate: q.missingRate,
   });
   const last = await latestReport(deps.db, q.agreement, q.month);
   const keep = (code: string) => q.municipality === undefined || q.municipality === code;
@@ -113,7 +116,7 @@ export async function reportLiability(
   q: Omit<StoreLiabilityQuery, 'municipality'>,
   reportedBy?: string,
 ): Promise<StoreLiability> {
-  const current = await liabilityFromStore(deps, q);
+  const current = await liabilityFromStore(deps, { ...q, missingRate: 'fail' });
   const saved = await saveReport(deps.db, {
     agreement: q.agreement,
     month: q.month,

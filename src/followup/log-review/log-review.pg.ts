@@ -57,6 +57,48 @@ function rowsOf(e: AuditEvent): AccessRow[] {
     }));
 }
 
+/**
+ * Delivered notifications (a Subscription's rest-hook POSTed the resource to its subscriber): one row per
+ * notification that named a patient (Task.for, Encounter/CarePlan/Communication.subject, or a Patient itself),
+ * the subscriber's client as accessor and its tenant. Read from the notification log (subscription_event).
+ */
+async function deliveredNotifications(db: Db, q: LogReviewQuery): Promise<AccessRow[]> {
+  const r = await db.query<{
+    at: Date | string;
+    patient: string | null;
+    client: string | null;
+    tenant: string | null;
+    what: string;
+    subscription: string;
+  }>(
+    `SELECT e.delivered_at AS at, e.subscription_id AS subscription,
+            e.focus_type || '/' || e.focus_id || COALESCE('/_history/' || e.focus_version, '') AS what,
+            s.scope ->> 'clientId' AS client, s.scope ->> 'organization' AS tenant,
+            CASE WHEN e.focus_type = 'Patient' THEN 'Patient/' || e.focus_id
+                 ELSE COALESCE(f.content::jsonb -> 'for' ->> 'reference', f.content::jsonb -> 'subject' ->> 'reference') END AS patient
+     FROM subscription_event e
+     JOIN subscription_registry s ON s.id = e.subscription_id
+     LEFT JOIN fhir_resource f ON f.resource_type = e.focus_type AND f.id = e.focus_id
+     WHERE e.status = 'delivered' AND e.delivered_at IS NOT NULL
+       AND ($1::timestamptz IS NULL OR e.delivered_at >= $1::timestamptz)
+       AND ($2::timestamptz IS NULL OR e.delivered_at < $2::timestamptz)
+       AND ($3::text IS NULL OR s.scope ->> 'clientId' = $3::text)`,
+    [q.from ?? null, q.to ?? null, q.accessor ?? null],
+  );
+  return r.rows
+    .filter((x) => x.patient?.startsWith('Patient/'))
+    .map((x) => ({
+      recorded: new Date(x.at).toISOString(),
+      accessor: x.client ?? `Subscription/${x.subscription}`,
+      ...(x.tenant ? { tenant: x.tenant } : {}),
+      patient: x.patient ?? '',
+      action: 'R',
+      interaction: 'notification',
+      what: x.what,
+      outcome: '0',
+    }));
+}
+
 export async function reviewAccess(db: Db, q: LogReviewQuery): Promise<AccessRow[]> {
   const r = await db.query<{ content: string }>(
     `SELECT content FROM fhir_resource
@@ -70,14 +112,18 @@ export async function reviewAccess(db: Db, q: LogReviewQuery): Promise<AccessRow
     [q.patient ?? null, q.accessor ?? null, q.from ?? null, q.to ?? null],
   );
   const allowed = q.municipality ? await residents(db, q.municipality) : undefined;
+  const all = [
+    ...r.rows.flatMap((row) => rowsOf(JSON.parse(row.content) as AuditEvent)),
+    ...(await deliveredNotifications(db, q)),
+  ];
+  // Newest first, reads and notifications together.
+  all.sort((a, b) => (a.recorded < b.recorded ? 1 : a.recorded > b.recorded ? -1 : 0));
   const out: AccessRow[] = [];
-  for (const row of r.rows) {
-    for (const a of rowsOf(JSON.parse(row.content) as AuditEvent)) {
-      if (q.patient && a.patient !== q.patient) continue;
-      if (allowed && !allowed.has(a.patient)) continue;
-      out.push(a);
-      if (out.length >= q.limit) return out;
-    }
+  for (const a of all) {
+    if (q.patient && a.patient !== q.patient) continue;
+    if (allowed && !allowed.has(a.patient)) continue;
+    out.push(a);
+    if (out.length >= q.limit) return out;
   }
   return out;
 }

@@ -8,15 +8,30 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = path.join(root, 'test/fixtures/liability/jonkoping-2022-03.ndjson');
 
-function cli(args: string[], input?: string) {
+function cli(args: string[], input?: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/liability.ts', ...args], {
     cwd: root,
     input,
     encoding: 'utf8',
-    env: { ...process.env, AGREEMENTS_DIR: '' },
+    env: { ...process.env, AGREEMENTS_DIR: '', ...env },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+/** A stay of the current month: ready 2026-12-01 09:00, discharged a week later (4 days beyond the law's 3). */
+const dec2026 = JSON.stringify({
+  id: 'd1',
+  municipality: '1980',
+  care: 'somatic',
+  admittedAt: '2026-11-20T08:00:00+01:00',
+  readyAt: '2026-12-01T09:00:00+01:00',
+  dischargedAt: '2026-12-08T09:00:00+01:00',
+  admissionNoticeSent: true,
+  estimatedDischargeDateSent: true,
+  readyNoticeSent: true,
+  sipRequired: false,
+  sipInvitationSent: false,
+});
 
 describe('npm run liability (spawned)', () => {
   it('when run on the sample file, then it prints the contract JSON with seed 003 amounts per municipality', () => {
@@ -61,11 +76,27 @@ describe('npm run liability (spawned)', () => {
     expect(r.err).toContain('usage:');
   });
 
-  it('when the current month (2026-12) is asked without an amount, then it fails naming the 2026 regulation', () => {
-    const r = cli(['--agreement', 'lag', '--month', '2026-12', '-'], '');
-    expect(r.code).toBe(2);
+  it('when the current month (2026-12) is asked without an amount, then it gives the days with null amounts and says why', () => {
+    const r = cli(['--agreement', 'lag', '--month', '2026-12', '-'], `${dec2026}\n`);
+    expect(r.code).toBe(0);
     expect(r.err).toContain('no daily amount (vårdpris) for 2026');
     expect(r.err).toContain('HSLF-FS 2025:74');
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ dailyRate: null, dailyRateSource: null, month: '2026-12' });
+    expect(report.dailyRateMissing).toContain('HSLF-FS 2025:74');
+    expect(report.municipalities[0]).toMatchObject({ municipality: '1980', days: 4, amount: null });
+  });
+
+  it('when the agreement sets its own amount for 2026, then the current month is billed at it with its source', () => {
+    const r = cli(['--agreement', 'vastmanland-agreed', '--month', '2026-12', '-'], `${dec2026}\n`, {
+      AGREEMENTS_DIR: 'test/fixtures/liability/agreed',
+    });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ dailyRate: 11000, month: '2026-12' });
+    expect(report.dailyRateSource).toContain('agreement vastmanland-agreed: payment.dailyRates (TEST VALUE');
+    expect(report.dailyRateMissing).toBeUndefined();
   });
 
   it('when the current month is asked with the agreed amount, then the report uses it and says where it came from', () => {
