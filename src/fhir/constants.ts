@@ -48,6 +48,8 @@ export const EXTENSION = {
   outpatientUnit: sd('outpatient-unit'),
   /** Kommunkod of the municipality that placed the person elsewhere. */
   placingMunicipality: sd('placing-municipality'),
+  /** The patient already has municipal home health care (hemsjukvård): Gävleborg's FVK is the municipal nurse. */
+  homeHealthCare: sd('home-health-care'),
   meetingTime: sd('sip-meeting-time'),
   meetingPlace: sd('sip-meeting-place'),
   /** Task: which agreement rule set the deadline, and its source. */
