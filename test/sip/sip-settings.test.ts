@@ -10,6 +10,7 @@ import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { syncTask } from '../../src/deadlines/task-sync';
 import { createRepository } from '../../src/store/repository.pg';
 import { invitationDeadline } from '../../src/sip/invitation-deadline';
+import { pdfText } from './pdf-text';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
@@ -185,6 +186,41 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
     expect(follow[0]?.restriction?.period?.end?.slice(0, 10)).toBe('2027-01-02');
     valid(follow[0]!);
     expect((await c['demo-sala']!.get(`/fhir/CarePlan/${plan.id}`)).status).toBe(404);
+  });
+
+  it('when a party asks for the plan as PDF, then it gets a PDF naming the FVK and each party in Swedish; others 404', async () => {
+    const asPdf = (who: string, how: 'format' | 'accept') => {
+      const r = request(shell.gateway.app)
+        .get(`/fhir/CarePlan/${plan.id}/$print`)
+        .auth(c[who]!.token, { type: 'bearer' })
+        .buffer(true)
+        .parse((res, cb) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (x: Buffer) => chunks.push(x));
+          res.on('end', () => cb(null, Buffer.concat(chunks)));
+        });
+      return how === 'format' ? r.query({ _format: 'pdf' }) : r.set('Accept', 'application/pdf');
+    };
+    for (const how of ['format', 'accept'] as const) {
+      const r = await asPdf('demo-vc-skultuna', how);
+      expect(r.status, how).toBe(200);
+      expect(r.type).toBe('application/pdf');
+      const body = r.body as Buffer;
+      expect(body.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      const text = pdfText(body);
+      expect(text).toContain('Samordnad individuell plan (SIP)');
+      expect(text).toMatch(/Din fasta vårdkontakt\nVästerås stad: Kontakt 026-00 00 00/);
+      expect(text).toContain('Hemsjukvården: sjuksköterska besöker dagligen');
+      expect(text).toContain('Läkare följer upp läkemedel');
+      expect(text).toContain('Skultuna vårdcentral');
+      expect(text).toContain('Plan för: Tolvan Tolvansson');
+      expect(text).toContain('Gällande: alla parter har signerat och sjukhuset har godkänt');
+      expect(text).not.toContain('Organization/');
+    }
+    expect((await asPdf('demo-sala', 'format')).status).toBe(404);
+    const html = await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}/$print`);
+    expect(html.type).toBe('text/html');
+    expect(html.text).toContain('Hemsjukvården: sjuksköterska besöker dagligen');
   });
 });
 
