@@ -29,6 +29,7 @@ import {
 } from './party-client';
 
 const focusOf = (t: Task) => t.focus?.reference ?? '';
+const HSL = 'Organization/hemsjukvard-1980';
 const HOME = { url: EXTENSION.homeHealthCare, valueBoolean: true };
 
 function sipDraft(encounter: Encounter, author: string, invited: string[]): CarePlan {
@@ -67,8 +68,10 @@ describe('the acknowledgement deadline of a SIP invitation (our default: end of 
 
 /**
  * Gävleborg, a patient who already has municipal home health care: the hospital says so over FHIR (Encounter
- * extension `home-health-care`), so the municipality's nurse is the named care contact (seed 002): the municipality
- * creates the SIP and invites the vårdcentral; the vårdcentral may not; the hospital may not under Gävleborg.
+ * extension `home-health-care`), so the municipality's nurse is the named care contact (seed 002): its home health
+ * care unit (an Organization partOf the municipality, type kommunal-hsl; demo `hemsjukvard-1980`, client
+ * `demo-vasteras-hsl`) creates the SIP and invites the vårdcentral and social services; the others may not create it
+ * (the hospital neither, under Gävleborg).
  * Each invitation has a deadline on the ladder, met by the acknowledgement.
  */
 describe.each(testDatabases())('a Gävleborg stay with home health care on %s', (kind) => {
@@ -81,7 +84,7 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
   beforeAll(async () => {
     shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'gavleborg' } });
     await loadDemoRegion(shell.db, systemRepository);
-    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-sala', 'demo-vc-skultuna'])
+    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-vasteras-hsl', 'demo-sala', 'demo-vc-skultuna'])
       c[id] = await partyClient(shell.gateway.app, id);
     validator = await createValidator();
   });
@@ -90,7 +93,7 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
   const valid = (r: { meta?: { profile?: string[] } }, profile?: string) =>
     expect(validator.check(r as never, profile ?? r.meta?.profile?.[0]), JSON.stringify(r)).toEqual([]);
 
-  it('when the hospital says the patient has home health care, then the municipality (its nurse) must invite to the SIP', async () => {
+  it('when the hospital says the patient has home health care, then the municipality’s home health care unit must invite to the SIP', async () => {
     const bundle = admission('hsl-gavle', '191212121212', '2026-11-28T08:00:00+01:00', [...needsCD(), HOME]);
     const r = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
     const id = /Encounter\/([^/]+)/.exec(r.entry?.[1]?.response?.location ?? '')?.[1] ?? '';
@@ -98,23 +101,28 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
     valid(encounter, PROFILE.encounter);
     const ready = withExtensions(encounter, stayExtensions({ readyAt: '2026-11-30T10:00:00+01:00' }));
     encounter = ok(await c['demo-ehr']!.put(`/fhir/Encounter/${id}`, ready)) as Encounter;
+    const nurse = await c['demo-vasteras-hsl']!.tasks({ encounter: `Encounter/${id}`, code: 'kallelse-sip' });
+    expect(nurse.find((t) => t.owner?.reference === HSL)?.status).toBe('requested');
+    expect(nurse.find((t) => t.owner?.reference === HSL)?.owner?.display).toBe('Västerås stad, hemsjukvården');
     const muni = await c['demo-vasteras']!.tasks({ encounter: `Encounter/${id}`, code: 'kallelse-sip' });
-    expect(muni.find((t) => t.owner?.reference === VASTERAS)?.status).toBe('requested');
+    expect(muni.filter((t) => t.owner?.reference === VASTERAS)).toEqual([]);
     const vc = await c['demo-vc-skultuna']!.tasks({ encounter: `Encounter/${id}`, code: 'kallelse-sip' });
     expect(vc.filter((t) => t.owner?.reference === SKULTUNA)).toEqual([]);
   });
 
-  it('when the vårdcentral or the hospital creates the SIP, then it is refused: the municipal nurse invites', async () => {
+  it('when the vårdcentral, the municipality’s social services or the hospital creates the SIP, then it is refused', async () => {
     const byVc = await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS]));
     expect(byVc.status).toBe(403);
+    const byMuni = await c['demo-vasteras']!.post('/fhir/CarePlan', sipDraft(encounter, VASTERAS, [SKULTUNA]));
+    expect(byMuni.status).toBe(403);
     const byHospital = await c['demo-ehr']!.post('/fhir/CarePlan', sipDraft(encounter, HOSPITAL, [VASTERAS]));
     expect(byHospital.status).toBe(403);
     expect(JSON.stringify(byHospital.body)).toMatch(/agreement gavleborg: the hospital does not/);
   });
 
-  it('when the municipality creates the SIP, then the vårdcentral gets an invitation due the next working day', async () => {
+  it('when the home health care unit creates the SIP, then the vårdcentral and social services get invitations due the next working day', async () => {
     plan = ok(
-      await c['demo-vasteras']!.post('/fhir/CarePlan', sipDraft(encounter, VASTERAS, [SKULTUNA])),
+      await c['demo-vasteras-hsl']!.post('/fhir/CarePlan', sipDraft(encounter, HSL, [SKULTUNA, VASTERAS])),
       201,
     ) as CarePlan;
     valid(plan, PROFILE.carePlan);
@@ -125,8 +133,10 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
     expect(invite?.businessStatus?.coding?.[0]?.code).toBe('on-time');
     expect(invite?.extension?.[0]?.valueString).toMatch(/^gavleborg\/sipPlan.acknowledgeWithin \(003/);
     valid(invite!);
-    const own = await c['demo-vasteras']!.tasks({ encounter: `Encounter/${encounter.id}`, code: 'kallelse-sip' });
-    expect(own.find((t) => t.owner?.reference === VASTERAS && !focusOf(t).startsWith('CarePlan/'))?.status).toBe(
+    const [social] = await c['demo-vasteras']!.tasks({ focus: `CarePlan/${plan.id}` });
+    expect(social).toMatchObject({ status: 'requested', owner: { reference: VASTERAS } });
+    const own = await c['demo-vasteras-hsl']!.tasks({ encounter: `Encounter/${encounter.id}`, code: 'kallelse-sip' });
+    expect(own.find((t) => t.owner?.reference === HSL && !focusOf(t).startsWith('CarePlan/'))?.status).toBe(
       'completed',
     );
   });
@@ -161,7 +171,7 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
     expect(open.rows[0]).toMatchObject({ n: 0 });
   });
 
-  it('when both sign, the hospital approves and the municipality records the meeting, then its follow-up is due a month later', async () => {
+  it('when both sign, the hospital approves and the home health care unit records the meeting, then its follow-up is due a month later', async () => {
     const sign = (who: string, description: string) =>
       c[who]!.post(`/fhir/CarePlan/${plan.id}/$sign`, {
         resourceType: 'Parameters',
@@ -170,7 +180,8 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
           { name: 'contact', valueString: 'Kontakt 026-00 00 00' },
         ],
       });
-    ok(await sign('demo-vasteras', 'Hemsjukvården: sjuksköterska besöker dagligen'));
+    ok(await sign('demo-vasteras-hsl', 'Hemsjukvården: sjuksköterska besöker dagligen'));
+    ok(await sign('demo-vasteras', 'Hemtjänst: tre besök per dag'));
     ok(await sign('demo-vc-skultuna', 'Läkare följer upp läkemedel'));
     const active = ok(await c['demo-ehr']!.post(`/fhir/CarePlan/${plan.id}/$approve`)) as CarePlan;
     expect(active.status).toBe('active');
@@ -179,10 +190,14 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
       parameter: [{ name: 'date', valueDateTime: '2026-12-02T10:00:00+01:00' }],
     };
     expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`, held)).status).toBe(403);
-    ok(await c['demo-vasteras']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`, held));
-    const follow = await c['demo-vasteras']!.tasks({ encounter: `Encounter/${encounter.id}`, code: 'sip-uppfoljning' });
+    expect((await c['demo-vasteras']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`, held)).status).toBe(403);
+    ok(await c['demo-vasteras-hsl']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`, held));
+    const follow = await c['demo-vasteras-hsl']!.tasks({
+      encounter: `Encounter/${encounter.id}`,
+      code: 'sip-uppfoljning',
+    });
     expect(follow).toHaveLength(1);
-    expect(follow[0]?.owner?.reference).toBe(VASTERAS);
+    expect(follow[0]?.owner?.reference).toBe(HSL);
     expect(follow[0]?.restriction?.period?.end?.slice(0, 10)).toBe('2027-01-02');
     valid(follow[0]!);
     expect((await c['demo-sala']!.get(`/fhir/CarePlan/${plan.id}`)).status).toBe(404);
@@ -209,7 +224,8 @@ describe.each(testDatabases())('a Gävleborg stay with home health care on %s', 
       expect(body.subarray(0, 5).toString('latin1')).toBe('%PDF-');
       const text = pdfText(body);
       expect(text).toContain('Samordnad individuell plan (SIP)');
-      expect(text).toMatch(/Din fasta vårdkontakt\nVästerås stad: Kontakt 026-00 00 00/);
+      expect(text).toMatch(/Din fasta vårdkontakt\nVästerås stad, hemsjukvården: Kontakt 026-00 00 00/);
+      expect(text).toContain('Hemtjänst: tre besök per dag');
       expect(text).toContain('Hemsjukvården: sjuksköterska besöker dagligen');
       expect(text).toContain('Läkare följer upp läkemedel');
       expect(text).toContain('Skultuna vårdcentral');
@@ -263,7 +279,7 @@ describe.each(testDatabases())('a Jönköping stay whose SIP the hospital initia
   });
 });
 
-/** Gävleborg over HL7: OBX `hemsjukvard` (CWE ja/nej, system SVU) makes the municipality the named care contact. */
+/** Gävleborg over HL7: OBX `hemsjukvard` (CWE ja/nej, system SVU) makes the municipality’s home health care unit the named care contact. */
 describe('a Gävleborg stay with home health care sent over HL7', () => {
   let shell: Shell;
   const c: Record<string, PartyClient> = {};
@@ -276,7 +292,7 @@ describe('a Gävleborg stay with home health care sent over HL7', () => {
     });
     await loadDemoRegion(shell.db, systemRepository);
     for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api'] as const));
-    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-vc-skultuna'])
+    for (const id of ['demo-ehr', 'demo-vasteras-hsl', 'demo-vc-skultuna'])
       c[id] = await partyClient(shell.gateway.app, id);
   });
   afterAll(async () => shell.close());
@@ -294,7 +310,7 @@ describe('a Gävleborg stay with home health care sent over HL7', () => {
       ...extra,
     ].join('\r');
 
-  it('when the A01 says hemsjukvard = ja, then the municipality, not the vårdcentral, must invite to the SIP', async () => {
+  it('when the A01 says hemsjukvard = ja, then the municipality’s home health care unit, not the vårdcentral, must invite to the SIP', async () => {
     const r = await request(shell.gateway.app)
       .post('/hl7v2')
       .set('Content-Type', 'x-application/hl7-v2+er7')
@@ -303,12 +319,12 @@ describe('a Gävleborg stay with home health care sent over HL7', () => {
     expect(r.text).toContain('MSA|AA');
     await waitFor(
       async () =>
-        (await c['demo-vasteras']!.tasks({ code: 'kallelse-sip' })).some((t) => t.owner?.reference === VASTERAS),
+        (await c['demo-vasteras-hsl']!.tasks({ code: 'kallelse-sip' })).some((t) => t.owner?.reference === HSL),
       10_000,
       'the municipal nurse’s invitation duty',
     );
     const vc = await c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' });
     expect(vc.filter((t) => t.owner?.reference === SKULTUNA)).toEqual([]);
-    expect((await c['demo-vasteras']!.tasks()).map(codeOf)).toContain('kallelse-sip');
+    expect((await c['demo-vasteras-hsl']!.tasks()).map(codeOf)).toContain('kallelse-sip');
   });
 });
