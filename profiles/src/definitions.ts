@@ -183,6 +183,14 @@ export const extensions: ExtensionDef[] = [
     ['Encounter'],
     ['string'],
   ),
+  ext(
+    EXTENSION.homeHealthCare,
+    'HomeHealthCare',
+    'Hemsjukvård',
+    'The patient already has municipal home health care (hemsjukvård); where the agreement says so (Gävleborg, seed 002) the responsible municipal nurse is the named care contact.',
+    ['Encounter'],
+    ['boolean'],
+  ),
   ext(EXTENSION.meetingTime, 'SipMeetingTime', 'SIP-möte, tid', 'Time of the SIP meeting.', ['CarePlan'], ['dateTime']),
   ext(
     EXTENSION.meetingPlace,
@@ -316,6 +324,7 @@ export const profiles: ProfileDef[] = [
       slice('Encounter.extension', EXTENSION.outpatientUnit, 'outpatientUnit', 'Region outpatient unit (HSA-id)'),
       slice('Encounter.extension', EXTENSION.placingMunicipality, 'placingMunicipality', 'Placing municipality'),
       slice('Encounter.extension', EXTENSION.engineIssue, 'engineIssue', 'What the engine parks or warns about', '*'),
+      slice('Encounter.extension', EXTENSION.homeHealthCare, 'homeHealthCare', 'Municipal home health care'),
       { path: 'Encounter.identifier', mustSupport: true, short: 'Identifier from the EHR, unique per sending system' },
       { path: 'Encounter.status', mustSupport: true },
       { path: 'Encounter.class', mustSupport: true },

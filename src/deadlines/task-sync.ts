@@ -91,6 +91,8 @@ export async function syncTaskInTx(
   await upsertTaskRow(tx, row);
   if (!row.open) return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'task-closed') };
   const ladder = code && NOT_LADDERED.has(code) ? undefined : deps.ladderFor(agreement, code);
+  // A deadline already met (`executionPeriod.end`, e.g. a SIP invitation acknowledged) needs no further notice.
+  if (task.executionPeriod?.end) return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'deadline-met') };
   if (!row.deadline || !ladder || ladder.length === 0) {
     return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'no-deadline') };
   }

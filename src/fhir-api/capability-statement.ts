@@ -37,7 +37,11 @@ export const OPERATIONS: Record<string, { name: string; documentation: string }[
     { name: 'sign', documentation: 'A party writes (description, contact) and signs its own part of the SIP' },
     { name: 'approve', documentation: 'The stay’s hospital approves the SIP' },
     { name: 'meeting-held', documentation: 'The named care contact records the SIP meeting (date)' },
-    { name: 'print', documentation: 'The plan for the patient as printable HTML (Swedish)' },
+    {
+      name: 'print',
+      documentation:
+        'The plan for the patient as printable HTML (Swedish), or PDF with _format=pdf / Accept: application/pdf',
+    },
   ],
   Encounter: [{ name: 'overview', documentation: 'The case overview of the stay for the calling party' }],
 };

@@ -50,6 +50,8 @@ export const EXTENSION = {
   placingMunicipality: sd('placing-municipality'),
   /** Encounter: what the engine parks or warns about on this stay now (set by the gateway; ADR 024). */
   engineIssue: sd('engine-issue'),
+  /** The patient already has municipal home health care (hemsjukvård): Gävleborg's FVK is the municipal nurse. */
+  homeHealthCare: sd('home-health-care'),
   meetingTime: sd('sip-meeting-time'),
   meetingPlace: sd('sip-meeting-place'),
   /** Task: which agreement rule set the deadline, and its source. */

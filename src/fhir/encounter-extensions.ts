@@ -1,7 +1,7 @@
 /**
  * The SvuEncounter extensions (profiles/): estimated discharge date, ready-for-discharge time, needs and
  * category A–E, the agreement that applies, psychiatric or somatic care, SIP needed, outpatient services
- * unavailable (law 5 kap. 5 §). `applyStayStateToEncounter` writes them from the engine's state,
+ * unavailable (law 5 kap. 5 §); as inputs also home health care (hemsjukvård, read by `readStayExtensions`). `applyStayStateToEncounter` writes them from the engine's state,
  * `readStayExtensions` reads them back (also from Encounters an EHR sends).
  */
 import type { Encounter, Extension } from '@medplum/fhirtypes';
@@ -26,6 +26,8 @@ export interface StayExtensions {
   compulsoryOutpatientCare?: boolean;
   outpatientUnit?: string;
   placingMunicipality?: string;
+  /** The patient already has municipal home health care (hemsjukvård; contract OBX `hemsjukvard`). */
+  homeHealthCare?: boolean;
 }
 
 /** The contract's criterion codes (seed 001 §3, as in HL7 OBX `utskrivningsklar-kriterier`) → the engine's. */
@@ -179,6 +181,9 @@ export function readStayExtensions(encounter: Encounter): StayExtensions {
         break;
       case EXTENSION.placingMunicipality:
         out.placingMunicipality = e.valueString ?? out.placingMunicipality;
+        break;
+      case EXTENSION.homeHealthCare:
+        out.homeHealthCare = e.valueBoolean ?? out.homeHealthCare;
         break;
       default:
         break;

@@ -202,18 +202,20 @@ function contentFacts(msg: Hl7Message, profile: SenderProfile, idBase: string, a
   return out;
 }
 
-/** Routing values from content rows (outpatient unit, placing municipality), merged into the patient's routing. */
+/** Routing values from content rows (outpatient unit, placing municipality, home health care), merged into the patient's routing. */
 function contentRouting(msg: Hl7Message, profile: SenderProfile): MappedPatient['routing'] {
   const by = (t: ProfileRow['target']) =>
     profile.rows.filter((r) => r.target === t).flatMap((r) => rowValues(msg, profile, r).values)[0];
   const unit = by('outpatientUnit');
   const placing = by('placingMunicipality');
+  const home = by('homeHealthCare');
   if (typeof placing === 'string' && !/^\d{4}$/.test(placing)) {
     fail('bad-request', 'OBX-5 (placerande-kommun)', `placing municipality "${placing}" is not a four-digit kommunkod`);
   }
   return {
     ...(typeof unit === 'string' ? { outpatientUnit: unit } : {}),
     ...(typeof placing === 'string' ? { placingMunicipality: placing } : {}),
+    ...(typeof home === 'boolean' ? { homeHealthCare: home } : {}),
   };
 }
 

@@ -50,6 +50,8 @@ export const ROW_TARGETS = [
   'outpatientUnit',
   /** Kommunkod of the municipality that placed the person elsewhere. */
   'placingMunicipality',
+  /** The patient already has municipal home health care (hemsjukvård), coded yes/no (Gävleborg: FVK = municipal nurse). */
+  'homeHealthCare',
 ] as const;
 export type RowTarget = (typeof ROW_TARGETS)[number];
 

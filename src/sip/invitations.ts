@@ -1,14 +1,18 @@
 /**
  * The invitation to the SIP meeting (kallelse): one `kallelse-sip` Task per invited party, owned by it (it must
  * acknowledge "without delay"), requested by the plan's author, with the plan as focus. The text names the
- * organisations and the meeting, never a reference. A party removed from the plan gets its invitation cancelled.
+ * organisations and the meeting, never a reference. Each has the agreement's acknowledgement deadline
+ * (`sipPlan.acknowledgeWithin`), met when the party acknowledges (`invitationAcknowledged`). A party removed from the plan gets its invitation cancelled.
  */
 import type { CarePlan, Organization, Reference, Task } from '@medplum/fhirtypes';
+import type { Agreement } from '../core/agreements/agreement.schema';
 import { SVU_TASK_CODE_INFO } from '../fhir/codes';
-import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../fhir/constants';
+import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE } from '../fhir/constants';
+import { businessStatusConcept } from '../fhir/task';
 import { readSipMeeting } from '../fhir/careplan';
 import type { WriteOptions } from '../store/repository.port';
 import type { PgRepository } from '../store/repository.pg';
+import { invitationDeadline, invitationRuleText } from './invitation-deadline';
 import { invitedParties } from './sip-plan';
 
 const STOCKHOLM = new Intl.DateTimeFormat('sv-SE', {
@@ -56,6 +60,7 @@ export async function syncInvitations(
   plan: CarePlan,
   now: string,
   write: WriteOptions,
+  agreement: Agreement,
 ): Promise<Task[]> {
   const id = plan.id ?? '';
   const found = await repo.search<Task>('Task', { focus: `CarePlan/${id}`, code: `${CODE_SYSTEM.task}|kallelse-sip` });
@@ -68,6 +73,7 @@ export async function syncInvitations(
   const author = plan.author?.reference ?? '';
   const authorRef: Reference<Organization> = { reference: author, display: await orgName(repo, author) };
   const text = invitationText(authorRef.display ?? author, plan);
+  const due = invitationDeadline(now, agreement.sipPlan?.acknowledgeWithin);
   const out: Task[] = [];
   for (const party of invited) {
     const orgId = party.slice('Organization/'.length);
@@ -90,6 +96,10 @@ export async function syncInvitations(
       authoredOn: now,
       requester: authorRef,
       owner: { reference: party, display: await orgName(repo, party) },
+      // Acknowledge "without delay" (003 step 3): a deadline on the ladder, met by the acknowledgement.
+      restriction: { period: { end: due } },
+      businessStatus: businessStatusConcept('on-time'),
+      extension: [{ url: EXTENSION.deadlineRule, valueString: invitationRuleText(agreement) }],
     };
     if (plan.subject?.reference?.startsWith('Patient/')) task.for = { reference: plan.subject.reference };
     out.push(await repo.create(task, write));
@@ -101,4 +111,27 @@ export async function syncInvitations(
     );
   }
   return out;
+}
+
+/** Statuses by which an invited party has acknowledged its invitation. */
+const ACKNOWLEDGED = new Set(['received', 'accepted', 'in-progress', 'completed']);
+
+/** Is this Task a SIP invitation (made by `syncInvitations`)? */
+export const isSipInvitation = (t: Task): boolean =>
+  (t.identifier ?? []).some((i) => i.system === IDENTIFIER_SYSTEM.sipInvitation);
+
+/**
+ * The invitation once its party acknowledged it: the acknowledgement meets the deadline (`executionPeriod.end` =
+ * when, `businessStatus` on time or late, for good), so the ladder stops; undefined when nothing is to record.
+ */
+export function invitationAcknowledged(before: Task, after: Task, now: string): Task | undefined {
+  if (!isSipInvitation(after) || ACKNOWLEDGED.has(before.status) || !ACKNOWLEDGED.has(after.status)) return undefined;
+  const due = after.restriction?.period?.end;
+  if (!due || after.executionPeriod?.end) return undefined;
+  const late = Date.parse(now) > Date.parse(due);
+  return {
+    ...after,
+    executionPeriod: { ...after.executionPeriod, end: now },
+    businessStatus: businessStatusConcept(late ? 'overdue' : 'on-time'),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The rules of a SIP CarePlan written through the FHIR API (POST, PUT, transaction Bundles alike), run inside the
  * write's transaction so a refused write leaves nothing behind:
- * - created by the named care contact's organisation (or the stay's hospital), as author, for an open stay that
+ * - created by the named care contact's organisation (or the stay's hospital where the agreement's
+ *   `sipPlan.createdBy` says so), as author, for an open stay that
  *   needs a SIP (none where the needs assessment says a well-functioning SIP exists), one open plan per stay;
  * - creating or inviting makes a `kallelse-sip` Task per invited party and the stay fact `sip-invitation-sent`,
  *   which meets the named care contact's own invitation duty;
@@ -9,7 +10,8 @@
  * - a party changes only its own part; the author also the meeting and the invited parties; nobody sets draft or
  *   active, which follow the signatures (a changed part withdraws its signature, and an active plan turns draft).
  */
-import type { CarePlan, Provenance } from '@medplum/fhirtypes';
+import type { CarePlan, Provenance, Task } from '@medplum/fhirtypes';
+import type { Agreement } from '../core/agreements/agreement.schema';
 import { triageColour } from '../core/triage';
 import { SIP_TRIAGE_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
@@ -20,9 +22,14 @@ import type { Db } from '../store/db.port';
 import type { PgRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
 import { isUnrestricted } from '../store/access-sql';
-import { syncInvitations } from './invitations';
+import { invitationAcknowledged, syncInvitations } from './invitations';
 import { changesOutsidePart, derivedStatus, invitedParties, orgRef, planParties, signatureState } from './sip-plan';
 import { addStayFact, loadStayContext, stayIdOf, type StayContext } from './stay-context';
+
+/** Who may create a SIP and invite to it under the agreement (`sipPlan.createdBy`; the law's FVK when unset). */
+export function sipCreators(agreement: Agreement): readonly ('fvk' | 'hospital')[] {
+  return agreement.sipPlan?.createdBy ?? ['fvk'];
+}
 
 /** Author stamped on the gateway's own follow-up writes of a plan (triage, status), which the hook skips. */
 export const SIP_AUTHOR = 'svu-gateway:sip';
@@ -75,10 +82,15 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
   if (!isUnrestricted(scope)) {
     if (scope?.organization !== author)
       throw new GatewayError('forbidden', 'The author of a SIP is the organisation that creates it (your own)');
-    if (author !== ctx.fvk && author !== ctx.hospital)
+    const may = sipCreators(ctx.agreement);
+    const isFvk = author === ctx.fvk && may.includes('fvk');
+    const isHospital = author === ctx.hospital && may.includes('hospital');
+    if (!isFvk && !isHospital)
       throw new GatewayError(
         'forbidden',
-        'Only the named care contact the stay has (or the hospital) may create its SIP and invite to it',
+        may.includes('hospital')
+          ? 'Only the named care contact the stay has, or its hospital, may create its SIP and invite to it'
+          : `Only the named care contact the stay has may create its SIP and invite to it (agreement ${ctx.agreement.id}: the hospital does not)`,
       );
   }
   const s = ctx.evaluation.state;
@@ -107,7 +119,7 @@ async function invite(tx: Db, deps: SipDeps, ctx: StayContext, plan: CarePlan, c
     author: change.author ?? SIP_AUTHOR,
     ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
   };
-  const tasks = await syncInvitations(deps.repository(tx), plan, now, write);
+  const tasks = await syncInvitations(deps.repository(tx), plan, now, write, ctx.agreement);
   if (tasks.length === 0 || invitedParties(plan).length === 0) return;
   await addStayFact(tx, deps.repository(tx), deps.stay, ctx, {
     id: `fhir:CarePlan/${plan.id ?? ''}#sip-invitation-sent`,
@@ -157,6 +169,15 @@ async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
 export function sipHooks(deps: SipDeps): RepositoryHooks {
   return {
     async afterWrite(tx, change, scope) {
+      if (change.resourceType === 'Task' && change.before && change.after) {
+        const met = invitationAcknowledged(
+          change.before as Task,
+          change.after as Task,
+          deps.stay.clock.now().toISOString(),
+        );
+        if (met) await deps.repository(tx).update<Task>(met, { author: SIP_AUTHOR });
+        return;
+      }
       if (change.resourceType !== 'CarePlan' || change.author === SIP_AUTHOR || !change.after) return;
       if (change.action === 'create' || !change.before) await onCreate(tx, deps, change, scope);
       else await onUpdate(tx, deps, change, scope);

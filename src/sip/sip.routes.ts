@@ -1,7 +1,8 @@
 /**
  * HTTP for the SIP operations, mounted before the generic FHIR router (which answers every other /fhir path):
  * `POST /fhir/CarePlan/<id>/$sign`, `$approve`, `$meeting-held` (Parameters in, the CarePlan out) and
- * `GET /fhir/CarePlan/<id>/$print` (the plan for the patient, as HTML that prints well).
+ * `GET /fhir/CarePlan/<id>/$print` (the plan for the patient, as HTML that prints well, or PDF with `_format=pdf` or
+ * `Accept: application/pdf`).
  */
 import type { Express, Request } from 'express';
 import type { CarePlan, Parameters } from '@medplum/fhirtypes';
@@ -11,7 +12,15 @@ import type { Db } from '../store/db.port';
 import { hasTriage, triageCategory, type SipDeps } from './sip-hooks';
 import { loadStayContext } from './stay-context';
 import { approvePlan, meetingHeld, signPlan, type SignInput } from './sip-operations';
-import { printablePlan } from './print-plan';
+import { planHtml, printedPlan } from './print-plan';
+import { planPdf } from './print-pdf';
+
+/** `_format=pdf` (or `application/pdf`), or an Accept header that prefers PDF to HTML. */
+function wantsPdf(req: Request): boolean {
+  const f = typeof req.query._format === 'string' ? req.query._format : undefined;
+  if (f !== undefined) return f === 'pdf' || f === 'application/pdf';
+  return req.accepts(['text/html', 'application/pdf']) === 'application/pdf';
+}
 
 /** The string parameters of a Parameters body (none when the body is empty). */
 function stringParams(req: Request): Record<string, string> {
@@ -69,7 +78,16 @@ export function mountSipRoutes(app: Express, db: Db, deps: SipDeps): void {
   app.get('/fhir/CarePlan/:id/$print', async (req, res) => {
     const auth = authOf(res);
     requireScope(auth, 'CarePlan', 'r');
-    const html = await printablePlan(db, auth, idOf(req), deps);
-    res.status(200).type('text/html; charset=utf-8').send(html);
+    const plan = await printedPlan(db, auth, idOf(req), deps);
+    if (wantsPdf(req)) {
+      const pdf = await planPdf(plan);
+      res
+        .status(200)
+        .type('application/pdf')
+        .set('Content-Disposition', `inline; filename="sip-${idOf(req)}.pdf"`)
+        .send(pdf);
+      return;
+    }
+    res.status(200).type('text/html; charset=utf-8').send(planHtml(plan));
   });
 }

@@ -4,6 +4,7 @@
  * Organization is the named care contact (FVK) the engine asks to invite to the SIP.
  */
 import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
+import type { Agreement } from '../core/agreements/agreement.schema';
 import { evaluateStay } from '../core/engine/evaluate';
 import type { StayEvaluation } from '../core/engine/types';
 import type { StayFact } from '../core/stay/facts';
@@ -22,6 +23,8 @@ export interface StayContext {
   /** `Organization/<id>` of the hospital (Encounter.serviceProvider), if it names one. */
   hospital?: string;
   evaluation: StayEvaluation;
+  /** The agreement the stay was evaluated under (its SIP settings: who creates the plan, the invitation deadline). */
+  agreement: Agreement;
   /** `Organization/<id>` of the named care contact the engine asks to invite, when it can be resolved. */
   fvk?: string;
 }
@@ -47,8 +50,9 @@ export async function loadStayContext(
   }
   await lockStays(tx, [stayId]);
   const { all } = await storeAndLoadFacts(tx, stayId, [], 'fhir');
-  const evaluation = evaluateStay(all, await deps.agreement());
-  const ctx: StayContext = { stayId, encounter, evaluation };
+  const agreement = await deps.agreement();
+  const evaluation = evaluateStay(all, agreement);
+  const ctx: StayContext = { stayId, encounter, evaluation, agreement };
   const hospital = orgRef(encounter.serviceProvider);
   if (hospital) ctx.hospital = hospital;
   const duty = evaluation.tasks.find((t) => t.code === 'kallelse-sip' || t.code === 'utse-fast-vardkontakt');

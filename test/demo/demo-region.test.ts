@@ -16,7 +16,7 @@ describe.each(testDatabases())('demo region on %s', (kind) => {
 
   it('when the store is empty, then the region loads; a second run changes nothing', async () => {
     const first = await loadDemoRegion(db, systemRepository);
-    expect(first).toMatchObject({ loaded: true, clients: 5 });
+    expect(first).toMatchObject({ loaded: true, clients: 6 });
     expect(first.organizations).toBe(demoRegionData().organizations.length);
     const repo = systemRepository(db);
     const before = await repo.read<Organization>('Organization', 'kommun-1980');
@@ -25,7 +25,7 @@ describe.each(testDatabases())('demo region on %s', (kind) => {
     const after = await repo.read<Organization>('Organization', 'kommun-1980');
     expect(after.meta?.versionId).toBe(before.meta?.versionId);
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM auth_client');
-    expect(rows[0]!.n).toBe(5);
+    expect(rows[0]!.n).toBe(6);
   });
 
   it('when loaded, then the ten municipalities are findable by kommunkod', async () => {
@@ -43,6 +43,7 @@ describe.each(testDatabases())('demo region on %s', (kind) => {
     const expected = {
       'demo-ehr': ['hospital', 'Organization/vastmanlands-sjukhus-vasteras', false],
       'demo-vasteras': ['municipality', 'Organization/kommun-1980', false],
+      'demo-vasteras-hsl': ['municipality', 'Organization/hemsjukvard-1980', false],
       'demo-sala': ['municipality', 'Organization/kommun-1981', false],
       'demo-vc-skultuna': ['primary-care', 'Organization/vc-skultuna', false],
       'demo-admin': ['admin', 'Organization/region-vastmanland', true],

@@ -1,4 +1,4 @@
-import type { CarePlan, Communication, Provenance } from '@medplum/fhirtypes';
+import type { CarePlan, Communication, Provenance, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableDb } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
@@ -39,6 +39,7 @@ describe.each(testDatabases())('tenant rules of the collaboration resources on %
       ['kommun-a', 'municipality'],
       ['kommun-b', 'municipality'],
       ['vc-a', 'primary-care'],
+      ['hsl-a', 'municipality'],
     ] as const)
       repo[org] = createRepository(db, scope(org, role));
     const p = await system.create(patient('191212121212'));
@@ -71,6 +72,46 @@ describe.each(testDatabases())('tenant rules of the collaboration resources on %
     });
   });
   afterAll(async () => db.close());
+
+  it('when a municipality’s home health care unit is the FVK (Gävleborg), then it and its invitees see its SIP and invitation; its parent municipality uninvited does not', async () => {
+    const p2 = await system.create(patient('191212121213'));
+    const e2 = await system.create({
+      ...encounter('E2', `Patient/${p2.id}`),
+      serviceProvider: { reference: 'Organization/hosp' },
+    });
+    const hslPlan = await system.create<CarePlan>({
+      resourceType: 'CarePlan',
+      status: 'draft',
+      intent: 'plan',
+      subject: { reference: `Patient/${p2.id}` },
+      encounter: { reference: `Encounter/${e2.id}` },
+      author: { reference: 'Organization/hsl-a' },
+      contributor: [{ reference: 'Organization/vc-a' }],
+    });
+    const invite = await system.create<Task>(
+      {
+        resourceType: 'Task',
+        status: 'requested',
+        intent: 'order',
+        focus: { reference: `CarePlan/${hslPlan.id}` },
+        encounter: { reference: `Encounter/${e2.id}` },
+        requester: { reference: 'Organization/hsl-a' },
+        owner: { reference: 'Organization/vc-a' },
+        restriction: { period: { end: '2026-05-08T21:59:59.999Z' } },
+      },
+      { author: 'c-hsl-a', authorOrganization: 'Organization/hsl-a' },
+    ); // written when hsl-a invited (src/sip)
+    for (const org of ['hsl-a', 'vc-a', 'hosp'])
+      expect((await repo[org]!.read<CarePlan>('CarePlan', hslPlan.id!)).id, org).toBe(hslPlan.id);
+    // The invitation: its owner, and the FVK unit whose write made it; the hospital sees the Tasks it requested only.
+    for (const org of ['hsl-a', 'vc-a'])
+      expect((await repo[org]!.read<Task>('Task', invite.id!)).id, org).toBe(invite.id);
+    for (const org of ['kommun-a', 'kommun-b', 'other-hosp']) {
+      expect(await code(repo[org]!.read('CarePlan', hslPlan.id!)), org).toBe('not-found');
+      expect(await code(repo[org]!.read('Task', invite.id!)), org).toBe('not-found');
+      expect(ids((await repo[org]!.search('Task', { focus: `CarePlan/${hslPlan.id}` })).resources)).toEqual([]);
+    }
+  });
 
   it('when parties read a SIP, then its author, invited parties and the stay hospital see it and nobody else', async () => {
     for (const org of ['hosp', 'kommun-a', 'vc-a'])

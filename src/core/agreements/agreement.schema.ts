@@ -165,6 +165,25 @@ export const agreementSchema = z
         E: categoryRuleSchema,
       })
       .strict(),
+    /**
+     * The SIP as a shared plan (src/sip): who may create it and invite to it (the named care contact's organisation,
+     * and where the agreement says so also the hospital), and by when each invited party must acknowledge its
+     * invitation (`kallelse-sip`, "utan dröjsmål"). `working-days` = the end of the n-th next Swedish working day.
+     */
+    sipPlan: z
+      .object({
+        createdBy: z.array(z.enum(['fvk', 'hospital'])).min(1),
+        acknowledgeWithin: z
+          .object({
+            after: durationSchema,
+            kind: z.enum(['elapsed', 'calendar-days', 'end-of-day', 'working-days']),
+            source: sourceSchema,
+          })
+          .strict(),
+        source: sourceSchema,
+      })
+      .strict()
+      .optional(),
     /** LPT 7 a §: discharge to compulsory outpatient psychiatric care needs a coordinated plan first. */
     compulsoryOutpatientCare: z.object({ planDeadline: deadlineSchema, source: sourceSchema }).strict(),
     escalation: z

@@ -83,7 +83,9 @@ export function factsFromEncounterChange(
   const routing = { ...ctx.routing };
   if (x1.outpatientUnit) routing.outpatientUnit = x1.outpatientUnit;
   if (x1.placingMunicipality) routing.placingMunicipality = x1.placingMunicipality;
+  if (x1.homeHealthCare !== undefined) routing.homeHealthCare = x1.homeHealthCare;
   if (
+    (x1.homeHealthCare !== undefined && x1.homeHealthCare !== x0.homeHealthCare) ||
     (x1.outpatientUnit && x1.outpatientUnit !== x0.outpatientUnit) ||
     (x1.placingMunicipality && x1.placingMunicipality !== x0.placingMunicipality)
   ) {

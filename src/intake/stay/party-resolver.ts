@@ -1,6 +1,6 @@
 import type { Organization, Reference } from '@medplum/fhirtypes';
 import type { Party } from '../../core/engine/types';
-import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { PartyResolver } from '../../fhir/references';
 import type { FhirRepository } from '../../store/repository.port';
 
@@ -70,19 +70,51 @@ export class OrganizationCache {
     return found;
   }
 
+  /**
+   * The municipality's home health care unit (Gävleborg's named care contact, seed 002): an Organization `partOf` the
+   * municipality with type `svu-need|kommunal-hsl`; the municipality itself where it registers none.
+   */
+  async nurseUnit(
+    repo: FhirRepository,
+    municipality: string,
+    nowMs: number,
+  ): Promise<Reference<Organization> | undefined> {
+    const muni = await this.lookup(repo, IDENTIFIER_SYSTEM.kommunkod, municipality, nowMs);
+    if (!muni?.reference) return muni;
+    const key = `nurse-unit|${muni.reference}`;
+    const hit = this.hits.get(key);
+    if (hit && hit.until > nowMs) return hit.ref ?? muni;
+    const found = await repo.search<Organization>('Organization', {
+      partof: muni.reference,
+      type: `${CODE_SYSTEM.needs}|kommunal-hsl`,
+      active: 'true',
+      _count: '1',
+    });
+    const org = found.resources[0];
+    const ref: Reference<Organization> | undefined = org?.id
+      ? { reference: `Organization/${org.id}`, ...(org.name ? { display: org.name } : {}) }
+      : undefined;
+    this.hits.set(key, { ref, until: nowMs + (ref ? this.ttlMs : this.missTtlMs) });
+    return ref ?? muni;
+  }
+
   /** Looks up every party once and returns a synchronous resolver for the FHIR builders. */
   async resolver(repo: FhirRepository, parties: readonly Party[], nowMs: number): Promise<PartyResolver> {
     const found = new Map<string, Reference<Organization>>();
-    for (const p of parties) {
+    const keyOf = (p: Party) => {
       const id = partyIdentifier(p);
-      const key = `${id.system}|${id.value}`;
+      return `${p.kind === 'municipal-nurse' ? 'nurse|' : ''}${id.system}|${id.value}`;
+    };
+    for (const p of parties) {
+      const key = keyOf(p);
       if (found.has(key)) continue;
-      const ref = await this.lookup(repo, id.system, id.value, nowMs);
+      const id = partyIdentifier(p);
+      const ref =
+        p.kind === 'municipal-nurse'
+          ? await this.nurseUnit(repo, p.municipality, nowMs)
+          : await this.lookup(repo, id.system, id.value, nowMs);
       if (ref) found.set(key, ref);
     }
-    return (p) => {
-      const id = partyIdentifier(p);
-      return found.get(`${id.system}|${id.value}`);
-    };
+    return (p) => found.get(keyOf(p));
   }
 }
