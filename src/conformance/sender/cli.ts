@@ -1,0 +1,3 @@
+export async function senderCli(_args: string[]): Promise<void> {
+  throw new Error('sender kit: not built yet');
+}
