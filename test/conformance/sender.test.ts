@@ -114,7 +114,7 @@ describe('sender kit flags', () => {
     try {
       const client = new Hl7Client({ host: '127.0.0.1', port: ep.mllpPort });
       const ack = await client.sendAndWait(Hl7Message.parse(feed()[0]!.replace(/\n/g, '\r')));
-      client.close();
+      await client.close();
       expect(ack.getSegment('MSA')?.getField(1)?.toString()).toBe('AA');
       const enc = {
         resourceType: 'Encounter',

@@ -119,7 +119,7 @@ export class SenderSession {
     const b = this.book(stay);
     for (const d of drafts) {
       a.facts.push({ kind: d.kind, at: d.at, detail: detail(d) });
-      if (!b.facts.some((f) => f.id === d.id)) b.facts.push({ ...d, stayId: stay } as StayFact);
+      if (!b.facts.some((f) => f.id === d.id)) b.facts.push({ ...d, stayId: stay });
     }
     const ev = evaluateStay(b.facts, this.agreement);
     b.evaluation = ev;
