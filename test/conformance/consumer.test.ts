@@ -31,6 +31,24 @@ describe('consumer kit', () => {
     expect(child?.output()).toMatch(/caught up events \d+–\d+ with \$events/);
   }, 45_000);
 
+  it('passes every scenario against the Python reference receiver (receivers/python/receiver.py)', async () => {
+    let child: ReturnType<typeof startChild> | undefined;
+    const report = await runConsumerKit({
+      waitMs: 25_000,
+      onListening: (base) => {
+        child = startChild('python3', ['receivers/python/receiver.py', '--gateway', base, '--port', '18711']);
+        stops.push(child.stop);
+      },
+    });
+    expect(
+      report.results.filter((r) => r.outcome !== 'pass'),
+      `${toText(report)}\n${child?.output()}`,
+    ).toEqual([]);
+    expect(report.results).toHaveLength(CONSUMER_SCENARIOS.length);
+    expect(child?.output()).toMatch(/refused \S+: bad signature/);
+    expect(child?.output()).toMatch(/repeat of \S+: already accepted/);
+  }, 45_000);
+
   it('fails exactly repeat and bad-signature against a receiver that ignores signatures and 500s on repeats', async () => {
     const report = await runConsumerKit({
       waitMs: 5000,
