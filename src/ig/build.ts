@@ -188,7 +188,7 @@ function hl7Page(profiles: SenderProfile[]): string {
 
 function ownerText(a: Agreement, to: string): string {
   if (to === 'notified')
-    return 'each notified receiver (municipality, vårdcentral); the hospital owns the duty to send it';
+    return 'the hospital, to send it (the deadline is its duty); each notified receiver (municipality, vårdcentral) then owns its own Task and acknowledges it';
   if (to === 'hospital') return 'the hospital';
   const fvk =
     a.fvk.owner === 'primary-care'
@@ -216,7 +216,7 @@ function agreementsPage(agreements: Agreement[]): string {
       ];
     });
     return `<section id="agreement-${esc(a.id)}"><h2>${esc(a.name)} (<code>${esc(a.id)}</code>)</h2><p>${esc(a.description ?? '')}</p>
-${table(['Task', 'Arises at', 'Owner (must act)', 'Deadline', 'What', 'Source'], rows, 'process')}</section>`;
+${table(['Task', 'Arises at', 'Who must act by the deadline', 'Deadline', 'What', 'Source'], rows, 'process')}</section>`;
   });
   return `${index}${sections.join('\n')}`;
 }

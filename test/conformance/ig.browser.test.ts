@@ -71,7 +71,7 @@ describe('implementation guide (npm run ig)', () => {
       );
       expect(rows.length, id).toBeGreaterThan(3);
       const admission = rows.find((r) => r[0]!.startsWith('inskrivningsmeddelande'));
-      expect(admission?.[2], id).toMatch(/notified receiver/);
+      expect(admission?.[2], id).toMatch(/^the hospital, to send it/);
     }
     const vm = await p.$$eval('#agreement-vastmanland table.process tbody tr', (rs) =>
       rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')),
