@@ -116,6 +116,7 @@ describe('sender kit flags', () => {
       const ack = await client.sendAndWait(Hl7Message.parse(feed()[0]!.replace(/\n/g, '\r')));
       await client.close();
       expect(ack.getSegment('MSA')?.getField(1)?.toString()).toBe('AA');
+      expect(ack.getSegment('MSA')?.getField(3)?.toString()).toBe('Analysed by the sender kit (not stored)');
       const enc = {
         resourceType: 'Encounter',
         status: 'in-progress',

@@ -176,7 +176,11 @@ export class SenderSession {
       this.evaluate(`${m.encounter.visit.system}|${m.encounter.visit.value}`, m.facts, a);
     }
     this.seenIds.add(dupKey);
-    a.ackText = buildAckText(parsed.msg, raw, 'AA', undefined, a.unknownCodes);
+    // the gateway's ACK, except that the kit stores nothing
+    a.ackText = buildAckText(parsed.msg, raw, 'AA', undefined, a.unknownCodes).replace(
+      /^(MSA\|AA\|[^|\r]*\|)Message stored/m,
+      '$1Analysed by the sender kit (not stored)',
+    );
     this.messages.push(a);
     return a;
   }
