@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import type { Task } from '@medplum/fhirtypes';
+import { Hl7Client } from '@medplum/hl7';
+import { Hl7Message } from '@medplum/core';
+import { loadDemoRegion } from '../../src/demo/demo-region';
+import { systemRepository } from '../../src/compose';
+import { splitHl7Messages } from '../../src/intake/hl7v2/split-messages';
+import { readTaskKey } from '../../src/fhir/task';
+import { loadProfiles } from '../../src/mapping/profile';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
+import { SenderSession } from '../../src/conformance/sender/analyse';
+import { startSenderEndpoints } from '../../src/conformance/sender/server';
+import { uniquePrefix } from '../support/redis';
+import { openShell, type Shell } from '../http/shell-fixture';
+import { partyClient } from '../sip/party-client';
+
+const FEED = 'test/fixtures/hl7/vasteras-stay.hl7';
+const feed = () => splitHl7Messages(readFileSync(FEED, 'utf8'));
+
+async function session(): Promise<SenderSession> {
+  return new SenderSession(loadProfiles(), getAgreement(await loadAgreements(), 'vastmanland'));
+}
+
+/** The Tasks as `<task key> <status>`, the engine's key being the Task's task-key identifier. */
+const line = (key: string, status: string) => `${key} ${status}`;
+
+describe('sender kit against what the gateway really derives', () => {
+  let shell: Shell;
+  beforeAll(async () => {
+    shell = await openShell({
+      kind: 'pglite',
+      full: true,
+      env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'vastmanland', HL7_ACK_AFTER: 'applied' },
+    });
+    await loadDemoRegion(shell.db, systemRepository);
+    for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api'] as const));
+  });
+  afterAll(async () => shell.close());
+
+  it('reports for test/fixtures/hl7/vasteras-stay.hl7 the same Tasks (key and status) the gateway stores', async () => {
+    const ehr = await partyClient(shell.gateway.app, 'demo-ehr');
+    for (const msg of feed()) {
+      const r = await request(shell.gateway.app)
+        .post('/hl7v2')
+        .set('Content-Type', 'x-application/hl7-v2+er7')
+        .auth(ehr.token, { type: 'bearer' })
+        .send(msg);
+      expect(r.text).toContain('MSA|AA');
+    }
+    const stored = (await systemRepository(shell.db).search<Task>('Task', { _count: '500' })).resources;
+    const gateway = stored
+      .map((t) => [readTaskKey(t), t.status] as const)
+      .filter(([k]) => k !== undefined)
+      .map(([k, s]) => line(k!.key, s))
+      .sort();
+    expect(gateway.length).toBeGreaterThan(5);
+
+    const s = await session();
+    for (const msg of feed()) expect(s.hl7(msg).ack).toBe('AA');
+    const [stay] = s.summary();
+    // the gateway never stores a Task that was withdrawn before it was sent (planTasks); the kit lists it cancelled
+    const kit = stay!.tasks
+      .filter((t) => t.status !== 'cancelled')
+      .map((t) => line(t.key, t.status))
+      .sort();
+    expect(kit).toEqual(gateway);
+    expect(stay!.missing).toEqual([]);
+    // facts per message: admission with needs and estimate, then update with ready, then discharge
+    expect(s.messages.map((m) => m.facts.map((f) => f.kind).join(','))).toEqual([
+      'admitted,needs-assessed,estimated-discharge-set',
+      expect.stringContaining('ready-for-discharge'),
+      'discharged',
+    ]);
+  }, 60_000);
+});
+
+describe('sender kit flags', () => {
+  it('a feed without estimates or needs: each stay misses that mandatory content', async () => {
+    const s = await session();
+    const stripped = feed().map((m) =>
+      m
+        .split(/\r\n|\r|\n/)
+        .filter((seg) => !seg.startsWith('PV2') && !/^OBX\|\d+\|\w+\|behov\^/.test(seg))
+        .join('\r'),
+    );
+    for (const m of stripped) s.hl7(m);
+    const first = s.messages[0]!;
+    expect(first.ack).toBe('AA');
+    expect(first.missing.join('\n')).toMatch(/no estimated discharge date/);
+    expect(first.missing.join('\n')).toMatch(/no needs assessment/);
+    expect(first.missing.join('\n')).not.toMatch(/no municipality/);
+    expect(s.summary()[0]!.missing).toHaveLength(2);
+  });
+
+  it('unknown codes, refusals and repeats in test/fixtures/hl7/rejected.hl7 and a repeated message', async () => {
+    const s = await session();
+    const out = splitHl7Messages(readFileSync('test/fixtures/hl7/rejected.hl7', 'utf8')).map((m) => s.hl7(m));
+    expect(out.map((a) => a.ack)).toEqual(['AE', 'AA', 'AR']);
+    expect(out[0]!.error).toMatch(/PID-3/);
+    expect(out[1]!.unknownCodes.map((u) => u.code)).toEqual(['unknown-ward']);
+    expect(out[1]!.ackText).toMatch(/ERR\|.*\|W/);
+    const again = s.hl7(feed()[0]!);
+    const repeat = s.hl7(feed()[0]!);
+    expect(again.changedTasks.length).toBeGreaterThan(0);
+    expect(repeat.ignored).toMatch(/repeat of MSH-10/);
+    expect(repeat.changedTasks).toEqual([]);
+  });
+
+  it('over MLLP and FHIR: the endpoint answers ACKs and reports each message at GET /report', async () => {
+    const s = await session();
+    const ep = await startSenderEndpoints(s, { httpPort: 0, mllpPort: 0 });
+    try {
+      const client = new Hl7Client({ host: '127.0.0.1', port: ep.mllpPort });
+      const ack = await client.sendAndWait(Hl7Message.parse(feed()[0]!.replace(/\n/g, '\r')));
+      await client.close();
+      expect(ack.getSegment('MSA')?.getField(1)?.toString()).toBe('AA');
+      expect(ack.getSegment('MSA')?.getField(3)?.toString()).toBe('Analysed by the sender kit (not stored)');
+      const enc = {
+        resourceType: 'Encounter',
+        status: 'in-progress',
+        class: { code: 'IMP' },
+        subject: { reference: 'Patient/p1' },
+        period: { start: '2026-01-15T10:00:00+01:00' },
+        serviceProvider: { identifier: { system: 'urn:oid:1.2.752.29.4.19', value: 'SE2321000172-DEMO0001' } },
+      };
+      const r = await fetch(`http://127.0.0.1:${ep.httpPort}/fhir/Encounter/e1`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/fhir+json' },
+        body: JSON.stringify(enc),
+      });
+      expect(r.status).toBe(200);
+      const report = (await (await fetch(`http://127.0.0.1:${ep.httpPort}/report`)).json()) as {
+        messages: { channel: string; facts: { kind: string }[]; missing: string[] }[];
+      };
+      expect(report.messages.map((m) => m.channel)).toEqual(['mllp', 'fhir']);
+      expect(report.messages[1]!.facts.map((f) => f.kind)).toContain('admitted');
+      expect(report.messages[1]!.missing.join('\n')).toMatch(/no municipality/);
+    } finally {
+      await ep.close();
+    }
+  });
+});
