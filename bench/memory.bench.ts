@@ -3,10 +3,12 @@
  * /healthz, lets it settle and samples the process's RSS (VmRSS) and peak (VmHWM) from /proc. Cases:
  *   all-in-one on PGlite, first start (fresh DATA_DIR: initdb, migrations, demo region) and restart (same DATA_DIR);
  *   the API process (mode `api` = HTTP + MLLP) on PostgreSQL when DATABASE_URL is set (a fresh database).
+ * After that a load: BENCH_MEM_STAYS whole stays (A01, A08, A03; default 300 = 900 messages) over 4 MLLP
+ * connections from a sender child process (bench/support/hl7-senders.ts), then the same settle and sample again.
  * Targets (issue 16): API on PostgreSQL < 300 MB, all-in-one PGlite demo < 500 MB. Writes bench/results/memory.json.
  * Needs a Redis: REDIS_URL, else a private redis-server is started on a free port.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,23 @@ import { openPostgres } from '../src/store/db.pg';
 
 const root = join(import.meta.dirname, '..');
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 20_000);
+const LOAD_STAYS = Number(process.env.BENCH_MEM_STAYS ?? 300);
+
+/** Sends `stays` whole stays over MLLP from a child process; resolves with the count of messages acknowledged AA. */
+function sendLoad(mllpPort: number, stays: number): Promise<{ acked: number; notAA: number }> {
+  const child = fork(
+    join(root, 'bench', 'support', 'hl7-senders.ts'),
+    [String(mllpPort), String(stays), '4', `mem${process.pid}${Date.now() % 100000}`],
+    { execArgv: ['--import', 'tsx'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => {
+      const r = m as { ackMs: number[]; notAA: number };
+      resolve({ acked: r.ackMs.length, notAA: r.notAA });
+    });
+    child.once('exit', (code) => reject(new Error(`the sender process exited with ${code}`)));
+  });
+}
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
@@ -29,9 +48,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(name: string, mode: string, env: Record<string, string>) {
   const port = await freePort();
+  const mllpPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js', mode], {
     cwd: root,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: String(port), MLLP_PORT: String(await freePort()), ...env },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: String(port), MLLP_PORT: String(mllpPort), ...env },
     stdio: 'inherit',
   });
   const t0 = Date.now();
@@ -47,12 +67,21 @@ async function measure(name: string, mode: string, env: Record<string, string>) 
     }
     const startedMs = Date.now() - t0;
     await sleep(SETTLE_MS);
+    const rssMb = Math.round(kb(child.pid!, 'VmRSS') / 1024);
+    const peakMb = Math.round(kb(child.pid!, 'VmHWM') / 1024);
+    const t1 = Date.now();
+    const load = await sendLoad(mllpPort, LOAD_STAYS);
+    const loadMs = Date.now() - t1;
+    await sleep(SETTLE_MS);
     const result = {
       name,
       mode,
       startedMs,
-      rssMb: Math.round(kb(child.pid!, 'VmRSS') / 1024),
-      peakMb: Math.round(kb(child.pid!, 'VmHWM') / 1024),
+      rssMb,
+      peakMb,
+      load: { messages: load.acked, notAA: load.notAA, ms: loadMs },
+      afterLoadRssMb: Math.round(kb(child.pid!, 'VmRSS') / 1024),
+      afterLoadPeakMb: Math.round(kb(child.pid!, 'VmHWM') / 1024),
     };
     console.log(JSON.stringify(result));
     return result;
@@ -99,5 +128,5 @@ try {
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'memory.json'),
-  JSON.stringify({ date: new Date().toISOString(), settleMs: SETTLE_MS, results }, null, 2),
+  JSON.stringify({ date: new Date().toISOString(), settleMs: SETTLE_MS, loadStays: LOAD_STAYS, results }, null, 2),
 );

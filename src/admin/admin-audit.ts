@@ -5,11 +5,19 @@ import type { AuthContext } from '../auth/auth-context';
 import type { Clock } from '../platform/clock';
 import { redact } from '../platform/logger';
 
-/** Admin API paths that show personal data (messages, resources, notifications and their focus). */
-const PERSONAL = /^\/api\/(?:hl7\/messages|resources|deliveries|dead-letters)(?:\/|$)/;
+/**
+ * Admin paths (below /admin) that show personal data: messages, resources, notifications and their focus, a
+ * case's page, the stays behind the dashboard, the Tasks due soon and the month's deviations (stays and Tasks).
+ */
+const PERSONAL =
+  /^\/(?:api\/(?:hl7\/messages|resources|deliveries|dead-letters|dashboard\/stays|deadlines\/due-soon|deviations)|cases)(?:\/|$)/;
+
+/** Does a request to `/admin<path>` show personal data (and so get an AuditEvent)? */
+export const isPersonalView = (path: string): boolean => PERSONAL.test(path);
 /** Query values that never name a person; every other value is written as `***`. */
 const SAFE_KEYS = new Set(['status', 'event', 'sender', 'from', 'to', 'limit', 'before', '_count', 'include', 'all']);
 const BROWSED = /^\/api\/resources\/([A-Za-z]+)\/([A-Za-z0-9.-]{1,64})$/;
+const CASE = /^\/cases\/([A-Za-z0-9.-]{1,64})$/;
 
 /** The query string as written to the audit trail: safe keys keep their values, the others are masked. */
 export function auditQuery(query: Record<string, unknown>): string {
@@ -26,7 +34,9 @@ export function buildAdminAuditEvent(
   canonicalBase: string,
 ): AuditEvent {
   const read = r.method === 'GET';
-  const browsed = BROWSED.exec(r.path);
+  const caseId = CASE.exec(r.path)?.[1];
+  // a resource opened in the browser, or a case page (`/admin/cases/<Encounter id>`)
+  const browsed = BROWSED.exec(r.path) ?? (caseId ? ['', 'Encounter', caseId] : null);
   const query = auditQuery(r.query);
   const description = `admin ${r.method} /admin${r.path}${query ? `?${query}` : ''}`.slice(0, 1000);
   const clientId = r.auth?.clientId ?? 'unauthenticated';
@@ -62,7 +72,7 @@ export function buildAdminAuditEvent(
 /** Mounted on `/admin` after the gate: every call of an API path that shows personal data is audited. */
 export function adminAuditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: string): RequestHandler {
   return (req, res, next) => {
-    if (!PERSONAL.test(req.path)) {
+    if (!isPersonalView(req.path)) {
       next();
       return;
     }

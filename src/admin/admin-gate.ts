@@ -9,6 +9,8 @@ import type { TokenRateLimiter } from '../auth/token-rate-limit';
 import { bearerAuth, cookieValue, requireAdmin } from '../auth/bearer.middleware';
 import { createSession, listSessions, resolveSession, revokeSession, type SessionLifetime } from './session.pg';
 import { loginPage } from './pages/login-page';
+import { OidcLoginError, type OidcClient } from '../auth/oidc';
+import { esc } from './pages/layout';
 import { langOf } from './pages/i18n';
 import { langCookie } from './pages/layout';
 
@@ -30,6 +32,8 @@ export interface AdminGateDeps {
   maxBodyBytes: number;
   /** The same failed-authentication limit as `POST /auth/token` (per client id and per address). */
   limiter?: TokenRateLimiter;
+  /** Login through an OpenID Connect provider (OIDC_ISSUER), next to the client-credentials form. */
+  oidc?: OidcClient;
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -61,8 +65,48 @@ export function adminGate(d: AdminGateDeps): Router {
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(loginPage(lang, safeNext(req.query.next), state));
+      .send(loginPage(lang, safeNext(req.query.next), state, !!d.oidc));
   });
+
+  const oidc = d.oidc;
+  if (oidc) {
+    r.get('/admin/oidc/login', async (req, res, next) => {
+      try {
+        res.set('Cache-Control', 'no-store').redirect(303, await oidc.begin(safeNext(req.query.next), d.clock.now()));
+      } catch (err) {
+        if (!(err instanceof OidcLoginError)) return next(err);
+        d.logger.warn('admin OIDC login unavailable', { reason: err.reason });
+        res.redirect(303, '/admin/login?failed=1');
+      }
+    });
+    r.get('/admin/oidc/callback', async (req, res, next) => {
+      try {
+        const user = await oidc.complete(req.query, d.clock.now());
+        const { token, session } = await createSession(d.db, {
+          oidc: { subject: user.subject, label: user.label },
+          now: d.clock.now(),
+          lifetime: d.lifetime,
+          userAgent: req.get('user-agent'),
+          remote: req.ip,
+        });
+        d.logger.info('admin login', { via: 'oidc', sessionId: session.id });
+        // The browser arrives here from the provider's site, so a SameSite=Strict cookie would not go with a
+        // redirect; a same-site navigation from this page carries it.
+        const target = esc(safeNext(user.next));
+        res
+          .append('Set-Cookie', cookie(token, d.lifetime.maxSeconds))
+          .set('Cache-Control', 'no-store')
+          .type('html')
+          .send(
+            `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${target}"><title>svu-gateway</title></head><body><p><a href="${target}">/admin</a></p></body></html>`,
+          );
+      } catch (err) {
+        if (!(err instanceof OidcLoginError)) return next(err);
+        d.logger.info('admin login refused', { via: 'oidc', reason: err.reason });
+        res.redirect(303, '/admin/login?failed=1');
+      }
+    });
+  }
 
   r.post('/admin/login', express.urlencoded({ extended: false, limit: d.maxBodyBytes }), async (req, res, next) => {
     const form = (req.body ?? {}) as Record<string, unknown>;

@@ -1,4 +1,5 @@
-import { loadAgreements } from '../agreements/load-agreements';
+import { getAgreement, loadAgreements } from '../agreements/load-agreements';
+import { deadlineWhatIf } from '../followup/what-if/deadline-what-if.pg';
 import { loadConfig } from '../config/config';
 import type { AgreedRates } from '../core/liability/daily-rate';
 import { invoiceCsv } from '../followup/liability/invoice-csv';
@@ -17,6 +18,7 @@ export async function runFromStore(
     municipality?: string;
     format: 'json' | 'csv';
     whatIf?: string;
+    deadlines?: boolean;
   },
   agreedRates: AgreedRates | undefined,
 ): Promise<Printed> {
@@ -27,6 +29,11 @@ export async function runFromStore(
   try {
     const deps = { db, agreements, rates };
     const q = { agreement: args.agreement, month: args.month, agreedRates, missingRate: 'days-only' as const };
+    if (args.whatIf && args.deadlines) {
+      const base = getAgreement(agreements, args.agreement);
+      const alt = getAgreement(agreements, args.whatIf);
+      return { text: JSON.stringify(await deadlineWhatIf(db, base, alt, args.month, new Date()), null, 2) };
+    }
     if (args.whatIf) {
       return { text: JSON.stringify(await whatIfFromStore(deps, { ...q, alternative: args.whatIf }), null, 2) };
     }

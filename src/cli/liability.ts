@@ -25,7 +25,7 @@ export { DEFAULT_RATES_FILE };
 
 const USAGE = [
   'usage: npm run liability -- --agreement <id> --month <YYYY-MM> [--rates <file>] [--history <file>] [--daily-amount <SEK>] <stays.ndjson|->',
-  '       npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN] [--format json|csv] [--what-if <id>] [--daily-amount <SEK>] [--rates <file>]',
+  '       npm run liability -- --agreement <id> --month <YYYY-MM> --from-store [--report] [--municipality NNNN] [--format json|csv] [--what-if <id> [--deadlines]] [--daily-amount <SEK>] [--rates <file>]',
 ].join('\n');
 
 interface Args {
@@ -45,9 +45,11 @@ interface Args {
   format: 'json' | 'csv';
   /** With --from-store: bill the same stays under this agreement too and compare (what-if). */
   whatIf?: string;
+  /** With --what-if: compare the deadlines met and missed (stays admitted in the month) instead of the liability. */
+  deadlines: boolean;
 }
 
-const FLAGS = new Set(['from-store', 'report']);
+const FLAGS = new Set(['from-store', 'report', 'deadlines']);
 const OPTIONS = new Set([
   'agreement',
   'month',
@@ -95,6 +97,7 @@ export function parseArgs(argv: string[]): Args {
   if (!fromStore && (opts.report || opts.municipality || opts.format || opts['what-if'])) {
     throw new UsageError('--report, --municipality, --format and --what-if go with --from-store');
   }
+  if (opts.deadlines && !opts['what-if']) throw new UsageError('--deadlines goes with --from-store --what-if <id>');
   if (opts.format && opts.format !== 'json' && opts.format !== 'csv') throw new UsageError('--format is json or csv');
   if (opts.municipality && !/^\d{4}$/.test(opts.municipality)) {
     throw new UsageError('--municipality must be a four-digit kommunkod');
@@ -111,6 +114,7 @@ export function parseArgs(argv: string[]): Args {
     municipality: opts.municipality,
     format: opts.format === 'csv' ? 'csv' : 'json',
     whatIf: opts['what-if'],
+    deadlines: opts.deadlines === 'yes',
   };
 }
 

@@ -99,6 +99,32 @@ export const configSchema = z.object({
     .min(16)
     .optional()
     .describe('Secret of ADMIN_BOOTSTRAP_CLIENT_ID (at least 16 characters; give it as ADMIN_BOOTSTRAP_SECRET_FILE)'),
+  OIDC_ISSUER: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      'OpenID Connect provider for the admin console login (its issuer URL; discovery at /.well-known/openid-configuration). Unset = client credentials only',
+    ),
+  OIDC_CLIENT_ID: z.string().min(1).optional().describe("The gateway's client id at OIDC_ISSUER"),
+  OIDC_CLIENT_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Its client secret (client_secret_basic; give it as OIDC_CLIENT_SECRET_FILE); unset = public client with PKCE',
+    ),
+  OIDC_ADMIN_CLAIM: z
+    .string()
+    .min(1)
+    .default('groups')
+    .describe("ID-token claim listing the user's groups or roles (array, or space/comma separated)"),
+  OIDC_ADMIN_GROUP: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Value of OIDC_ADMIN_CLAIM that makes a user an integration admin (required with OIDC_ISSUER)'),
+  OIDC_SCOPES: z.string().default('openid profile email').describe('Scopes asked of the OIDC provider'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()

@@ -2,6 +2,7 @@ import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability } from '../compose.types';
 import { dashboardRoutes } from './dashboard/dashboard.routes';
 import { deviationRoutes } from './deviations/deviations.routes';
+import { whatIfRoutes } from './what-if/what-if.routes';
 import { ownViewRoutes } from './dashboard/own-view.routes';
 import { indicatorRoutes } from './indicators/indicators.routes';
 import { liabilityRoutes } from './liability/liability.routes';
@@ -22,6 +23,7 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
       app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
       app.use(deviationRoutes({ db: ctx.db, clock: ctx.clock }));
+      app.use(whatIfRoutes({ db: ctx.db, agreements, defaultAgreement: ctx.config.AGREEMENT, clock: ctx.clock }));
     },
   };
 }

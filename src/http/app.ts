@@ -1,3 +1,4 @@
+import { createOidcClient, oidcSettingsFrom } from '../auth/oidc';
 import express, { type Express, type ErrorRequestHandler } from 'express';
 import type { AppContext, Capability } from '../compose.types';
 import type { AuthService } from '../auth/token.service';
@@ -68,6 +69,7 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   if (deps.audit) app.use('/fhir', auditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));
   const bearer = bearerAuth(deps.auth);
   app.use('/fhir', bearerAuth(deps.auth, { except: (method, path) => method === 'GET' && path === '/metadata' }));
+  const oidc = oidcSettingsFrom(ctx.config);
   app.use(
     adminGate({
       db: ctx.db,
@@ -82,6 +84,7 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
       tokenCookie: ADMIN_TOKEN_COOKIE,
       maxBodyBytes: ctx.config.MAX_BODY_BYTES,
       ...(deps.tokenLimiter ? { limiter: deps.tokenLimiter } : {}),
+      ...(oidc ? { oidc: createOidcClient(ctx.db, oidc) } : {}),
     }),
   );
   if (deps.audit) app.use('/admin', adminAuditMiddleware(deps.audit, ctx.clock, ctx.config.FHIR_CANONICAL_BASE));

@@ -1,0 +1,18 @@
+import { PGlite } from '@electric-sql/pglite';
+import { mkdtempSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { migrate } from './src/store/migrate';
+const rss = () => { (global as any).gc(); const m = process.memoryUsage(); return `rss ${(m.rss/1e6).toFixed(0)} heap ${(m.heapUsed/1e6).toFixed(0)} ab ${(m.arrayBuffers/1e6).toFixed(0)} hwm ${(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status','utf8'))![1])/1e3).toFixed(0)}`; };
+const dir = process.argv[3] ?? mkdtempSync('/tmp/svu-probe-');
+const extra = process.argv[2] === 'sb' ? ['-c', 'shared_buffers=16MB'] : [];
+console.log('start', rss());
+const opts: any = {};
+if (extra.length) opts.startParams = [...(PGlite as any).defaultStartParams ?? [], ...extra];
+const pg = new PGlite(dir, opts);
+await pg.waitReady;
+console.log('open', rss(), (await pg.query('show shared_buffers')).rows);
+const db: any = { kind: 'pglite', query: async (s: string, p: unknown[] = []) => { const r = await pg.query(s, p as any[]); return { rows: r.rows, rowCount: r.affectedRows ?? 0 }; }, transaction: (fn: any) => pg.transaction((tx) => fn({ kind: 'pglite', query: async (s: string, p: unknown[] = []) => { const r = await tx.query(s, p as any[]); return { rows: r.rows, rowCount: r.affectedRows ?? 0 }; }, transaction: (f: any) => f(null as any) })) };
+db.transaction = async (fn: any) => pg.transaction(async (tx) => { const t: any = { kind: 'pglite', query: async (s: string, p: unknown[] = []) => { const r = await tx.query(s, p as any[]); return { rows: r.rows, rowCount: r.affectedRows ?? 0 }; } }; t.transaction = async (f: any) => f(t); return fn(t); });
+await migrate(db);
+console.log('migrated', rss(), dir);
+await pg.close();
