@@ -84,7 +84,15 @@ async function start(mode: string, config: Config, running: Partial<Running>): P
   let openTimer: NodeJS.Timeout | undefined;
   const openTimeoutMs = config.DB_OPEN_TIMEOUT_SECONDS * 1000;
   running.db = await Promise.race([
-    openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }),
+    openDb({
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      // If PGlite holds the event loop (the timer below cannot run), a thread of its own ends the start.
+      watchdog: {
+        ms: openTimeoutMs + 5000,
+        line: `Cannot open the database (${where}): no answer within ${config.DB_OPEN_TIMEOUT_SECONDS} s`,
+      },
+    }),
     new Promise<never>((_, reject) => {
       openTimer = setTimeout(
         () => reject(new Error(`no answer within ${config.DB_OPEN_TIMEOUT_SECONDS} s`)),
