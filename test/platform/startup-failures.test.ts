@@ -92,7 +92,13 @@ describe('PGlite file errors', () => {
     await writeFile(path.join(dir, 'pglite', 'PG_VERSION'), 'not a database\n');
     await writeFile(path.join(dir, 'pglite', 'global'), 'x');
     // Bounded well inside the test's own limit: a slow or stuck open must end in the same one line.
-    const g = await gateway('worker', { DATA_DIR: dir, REDIS_URL: undefined, DB_OPEN_TIMEOUT_SECONDS: '40' });
+    // DATABASE_URL unset: with it (as in CI) the gateway opens PostgreSQL, never looks at DATA_DIR, and runs on.
+    const g = await gateway('worker', {
+      DATA_DIR: dir,
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      DB_OPEN_TIMEOUT_SECONDS: '40',
+    });
     const { code } = await g.exited;
     expect(code).not.toBe(0);
     const lines = stderrLines(g);
