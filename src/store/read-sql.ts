@@ -5,7 +5,7 @@ import type { Db } from './db.port';
 import { readHistory } from './history-sql';
 import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
-import { nextPageQuery, planSearch } from './search-sql';
+import { nextPageQuery, planSearch, type RevIncludeSpec } from './search-sql';
 
 /** The repository's reads (read, vread, search with `_include`, history): plain functions of a `Db` and a scope. */
 
@@ -101,6 +101,20 @@ export async function searchCurrent<T extends Resource>(
       page.map((r) => r.id),
       plan.includes,
     );
+  if (plan.revIncludes.length > 0 && page.length > 0) {
+    const seen = new Set(result.included.map((r) => `${r.resourceType}/${r.id ?? ''}`));
+    for (const r of await revInclude(
+      db,
+      scope,
+      resourceType,
+      page.map((row) => row.id),
+      plan.revIncludes,
+    )) {
+      const key = `${r.resourceType}/${r.id ?? ''}`;
+      if (!seen.has(key)) result.included.push(r);
+      seen.add(key);
+    }
+  }
   return result;
 }
 
@@ -125,6 +139,41 @@ async function include(
     if (access) conds.push(access);
     const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
       `SELECT DISTINCT r.resource_type, r.id, r.content, ${holderColumns('r')} FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
+      params.values,
+    );
+    for (const row of r.rows)
+      out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, scope, row));
+  }
+  return [...out.values()];
+}
+
+/**
+ * `_revinclude`: the current resources of each spec's source type whose reference parameter points to one of the
+ * matches (`type`/`ids`), under the same tenant rules as a search of the source type, cleaned by `forScope`.
+ */
+async function revInclude(
+  db: Db,
+  scope: AccessScope | undefined,
+  type: string,
+  ids: string[],
+  specs: RevIncludeSpec[],
+): Promise<Resource[]> {
+  const out = new Map<string, Resource>();
+  for (const spec of specs) {
+    const params = new SqlParams();
+    const src = params.add(spec.sourceType);
+    const conds = [
+      `s.resource_type = ${src}`,
+      `s.param = ${params.add(spec.param)}`,
+      `s.system = ${params.add(type)}`,
+      `s.value = ANY(${params.add(ids)}::text[])`,
+      `r.resource_type = ${src}`,
+      'NOT r.deleted',
+    ];
+    const access = accessPredicate(scope, 'r', params, spec.sourceType, { perRow: true });
+    if (access) conds.push(access);
+    const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
+      `SELECT DISTINCT r.resource_type, r.id, r.content, ${holderColumns('r', spec.sourceType)} FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.resource_type AND r.id = s.resource_id WHERE ${conds.join(' AND ')} ORDER BY r.id`,
       params.values,
     );
     for (const row of r.rows)
