@@ -116,7 +116,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     requireScope(auth, type, 's');
     assertIncludesReadable(auth, type, params);
     const r = await repoFor(res).search(type as Resource['resourceType'], params);
-    const { kept, outcome } = includedWithinScope(auth, r.included);
+    const { kept, outcome } = includedWithinScope(auth, r.included, r.notes);
     const self = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
     sendJson(

@@ -85,6 +85,8 @@ export function bundleWithinScope(auth: AuthContext, bundle: Bundle): Bundle {
 export function includedWithinScope(
   auth: AuthContext,
   included: Resource[],
+  /** The store's notes on the answer (e.g. `_revinclude` past its cap), each an issue of the same outcome. */
+  notes: string[] = [],
 ): { kept: Resource[]; outcome?: OperationOutcome } {
   const left = new Map<string, number>();
   const kept = included.filter((r) => {
@@ -92,14 +94,17 @@ export function includedWithinScope(
     left.set(r.resourceType, (left.get(r.resourceType) ?? 0) + 1);
     return false;
   });
-  if (left.size === 0) return { kept };
+  if (left.size === 0 && notes.length === 0) return { kept };
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
-    issue: [...left].map(([t, n]) => ({
-      severity: 'warning',
-      code: 'suppressed',
-      diagnostics: `${n} included ${t} resource(s) left out: your token has no scope to read ${t} (system/${t}.r)`,
-    })),
+    issue: [
+      ...[...left].map(([t, n]) => ({
+        severity: 'warning' as const,
+        code: 'suppressed' as const,
+        diagnostics: `${n} included ${t} resource(s) left out: your token has no scope to read ${t} (system/${t}.r)`,
+      })),
+      ...notes.map((diagnostics) => ({ severity: 'warning' as const, code: 'too-costly' as const, diagnostics })),
+    ],
   };
   return { kept, outcome };
 }

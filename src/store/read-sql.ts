@@ -101,21 +101,40 @@ export async function searchCurrent<T extends Resource>(
       page.map((r) => r.id),
       plan.includes,
     );
-  if (plan.revIncludes.length > 0 && page.length > 0) {
-    const seen = new Set(result.included.map((r) => `${r.resourceType}/${r.id ?? ''}`));
-    for (const r of await revInclude(
+  if (plan.revIncludes.length > 0 && page.length > 0)
+    await addRevIncluded(
       db,
       scope,
       resourceType,
       page.map((row) => row.id),
       plan.revIncludes,
-    )) {
-      const key = `${r.resourceType}/${r.id ?? ''}`;
-      if (!seen.has(key)) result.included.push(r);
-      seen.add(key);
-    }
-  }
+      result,
+    );
   return result;
+}
+
+/** At most this many resources come through the `_revinclude`s of one page (a bounded answer; the rest is named). */
+export const MAX_REVINCLUDED = 1000;
+
+async function addRevIncluded(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: string,
+  ids: string[],
+  specs: RevIncludeSpec[],
+  result: SearchResult<Resource>,
+): Promise<void> {
+  const seen = new Set(result.included.map((r) => `${r.resourceType}/${r.id ?? ''}`));
+  const { resources, more } = await revInclude(db, scope, resourceType, ids, specs);
+  for (const r of resources) {
+    const key = `${r.resourceType}/${r.id ?? ''}`;
+    if (!seen.has(key)) result.included.push(r);
+    seen.add(key);
+  }
+  if (more)
+    (result.notes ??= []).push(
+      `_revinclude brought more than ${MAX_REVINCLUDED} resources for this page: only the first ${MAX_REVINCLUDED} (by type and id) are included; use a smaller _count or search the source type directly`,
+    );
 }
 
 async function include(
@@ -157,8 +176,9 @@ async function revInclude(
   type: string,
   ids: string[],
   specs: RevIncludeSpec[],
-): Promise<Resource[]> {
+): Promise<{ resources: Resource[]; more: boolean }> {
   const out = new Map<string, Resource>();
+  let more = false;
   for (const spec of specs) {
     const params = new SqlParams();
     const src = params.add(spec.sourceType);
@@ -172,14 +192,22 @@ async function revInclude(
     ];
     const access = accessPredicate(scope, 'r', params, spec.sourceType, { perRow: true });
     if (access) conds.push(access);
+    // one more than the cap, to know whether there is more
     const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
-      `SELECT DISTINCT r.resource_type, r.id, r.content, ${holderColumns('r', spec.sourceType)} FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.resource_type AND r.id = s.resource_id WHERE ${conds.join(' AND ')} ORDER BY r.id`,
+      `SELECT r.resource_type, r.id, r.content, ${holderColumns('r', spec.sourceType)} FROM fhir_resource r WHERE r.id IN (SELECT s.resource_id FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.resource_type AND r.id = s.resource_id WHERE ${conds.join(' AND ')}) AND r.resource_type = ${src} ORDER BY r.id LIMIT ${MAX_REVINCLUDED + 1}`,
       params.values,
     );
-    for (const row of r.rows)
-      out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, scope, row));
+    for (const row of r.rows) {
+      const key = `${row.resource_type}/${row.id}`;
+      if (out.has(key)) continue;
+      if (out.size >= MAX_REVINCLUDED) {
+        more = true;
+        break;
+      }
+      out.set(key, forScope(JSON.parse(row.content) as Resource, scope, row));
+    }
   }
-  return [...out.values()];
+  return { resources: [...out.values()], more };
 }
 
 /** Version history of one resource (newest first), or of a type. */
