@@ -5,7 +5,7 @@ import { GatewayError, isGatewayError } from '../platform/errors';
 import { parseEntryUrl } from '../store/bundle-entry';
 import type { HistoryEntry, SearchResult } from '../store/repository.port';
 import { requireScope, toParams } from './http-util';
-import { assertIncludesReadable, searchsetWithinScope } from './include-scope';
+import { assertIncludesReadable, bundleWithinScope, containedWithinScope, searchsetWithinScope } from './include-scope';
 import { statusText, toOperationOutcome } from './operation-outcome';
 
 /** A searchset Bundle with `self` and `next` links built from `baseUrl` (and an `outcome` entry when given). */
@@ -144,9 +144,13 @@ export function mergeBundleResponse(
     const i = runIndex[j];
     // a GET search entry's `_include` keeps only what the token may read, as a plain search does
     const r = e.resource;
+    // and every contained resource (of a read, a search or a write's answer) passes the per-type read scope
     if (i !== undefined)
-      entries[i] =
-        r?.resourceType === 'Bundle' && r.type === 'searchset' ? { ...e, resource: searchsetWithinScope(auth, r) } : e;
+      entries[i] = !r
+        ? e
+        : r.resourceType === 'Bundle'
+          ? { ...e, resource: bundleWithinScope(auth, r.type === 'searchset' ? searchsetWithinScope(auth, r) : r) }
+          : { ...e, resource: containedWithinScope(auth, r) };
   });
   for (const [i, e] of refused) entries[i] = e;
   return {

@@ -61,6 +61,15 @@ const WRITES: InteractionCode[] = ['update', 'delete', 'create'];
 
 const SEARCH_TYPES = { token: 'token', reference: 'reference', date: 'date', string: 'string', uri: 'uri' } as const;
 
+/** `<Source>:<param>` for every stored reference parameter that may point to `type` (see parseRevIncludes). */
+function revIncludes(type: string): string[] {
+  return Object.entries(SEARCH_PARAMS).flatMap(([src, params]) =>
+    params
+      .filter((p) => p.type === 'reference' && (!p.targets || p.targets.includes(type)))
+      .map((p) => `${src}:${p.name}`),
+  );
+}
+
 /**
  * The CapabilityStatement, generated from what the router and the store actually do: the supported types,
  * interactions, the indexed search parameters (src/store/search-params.ts) and the SMART security service.
@@ -89,6 +98,7 @@ export function capabilityStatement(
       conditionalUpdate: !appendOnly,
       conditionalDelete: appendOnly ? 'not-supported' : 'single',
       searchInclude: refParams,
+      searchRevInclude: revIncludes(type),
       ...(SUPPORTED_PROFILES[type] ? { supportedProfile: SUPPORTED_PROFILES[type] } : {}),
       ...(type === 'Subscription'
         ? {

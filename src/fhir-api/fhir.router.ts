@@ -12,7 +12,7 @@ import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
-import { assertIncludesReadable, includedWithinScope } from './include-scope';
+import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
   authOf,
   bodyResource,
@@ -116,10 +116,14 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     requireScope(auth, type, 's');
     assertIncludesReadable(auth, type, params);
     const r = await repoFor(res).search(type as Resource['resourceType'], params);
-    const { kept, outcome } = includedWithinScope(auth, r.included);
+    const { kept, outcome } = includedWithinScope(auth, r.included, r.notes);
     const self = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
-    sendJson(res, 200, searchBundle(baseUrl, type, self.toString(), { ...r, included: kept }, outcome));
+    sendJson(
+      res,
+      200,
+      bundleWithinScope(auth, searchBundle(baseUrl, type, self.toString(), { ...r, included: kept }, outcome)),
+    );
   };
 
   router.get('/:type', (req, res) => search(req, res, queryParams(req)));
@@ -138,9 +142,10 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   router.get('/:type/_history', async (req, res) => {
     const type = typeOf(req);
-    requireScope(authOf(res), type, 's');
+    const auth = authOf(res);
+    requireScope(auth, type, 's');
     const entries = await repoFor(res).history(type, undefined, queryParams(req));
-    sendJson(res, 200, historyBundle(baseUrl, `${type}/_history`, entries));
+    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/_history`, entries)));
   });
 
   router.post('/:type', async (req, res) => {
@@ -198,10 +203,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   router.get('/:type/:id', async (req, res) => {
     const type = typeOf(req);
     const id = idOf(req);
-    requireScope(authOf(res), type, 'r');
+    const auth = authOf(res);
+    requireScope(auth, type, 'r');
     const resource = await repoFor(res).read(type as Resource['resourceType'], id);
     versionHeaders(res, resource, baseUrl, false);
-    sendJson(res, 200, resource);
+    sendJson(res, 200, containedWithinScope(auth, resource));
   });
 
   router.put('/:type/:id', async (req, res) => {
@@ -230,22 +236,24 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   router.get('/:type/:id/_history', async (req, res) => {
     const type = typeOf(req);
     const id = idOf(req);
-    requireScope(authOf(res), type, 'r');
+    const auth = authOf(res);
+    requireScope(auth, type, 'r');
     const entries = await repoFor(res).history(type, id, queryParams(req));
-    sendJson(res, 200, historyBundle(baseUrl, `${type}/${id}/_history`, entries));
+    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/${id}/_history`, entries)));
   });
 
   router.get('/:type/:id/_history/:vid', async (req, res) => {
     const type = typeOf(req);
     const id = idOf(req);
-    requireScope(authOf(res), type, 'r');
+    const auth = authOf(res);
+    requireScope(auth, type, 'r');
     const resource = await repoFor(res).vread(
       type as Resource['resourceType'],
       id,
       checkedId(String(req.params.vid), 'version id'),
     );
     versionHeaders(res, resource, baseUrl, false);
-    sendJson(res, 200, resource);
+    sendJson(res, 200, containedWithinScope(auth, resource));
   });
 
   router.patch('/:type/:id', (req) => {

@@ -26,12 +26,67 @@ export function assertIncludesReadable(auth: AuthContext, type: string, params: 
     const only = target ?? (targets?.length === 1 ? targets[0] : undefined);
     if (only) requireScope(auth, only, 'r');
   }
+  // `_revinclude=Task:patient` reads Tasks: it needs read scope on its source type, as `GET Task/<id>` would
+  for (const v of list(params._revinclude)) {
+    const [src = '', param = ''] = v.split(':');
+    if (getParam(src, param)) requireScope(auth, src, 'r');
+  }
+}
+
+/** The `meta.security` label a resource carries when contained resources were left out of it for this token. */
+export const REDACTED = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+  code: 'REDACTED',
+  display: 'redacted',
+} as const;
+
+/**
+ * A resource as a token may see its contained resources: each contained resource passes the same per-type scope
+ * check as a direct read (`GET Patient/<id>` needs `Patient.r`). One the token may not read is left out; the
+ * references to it (`#id`) stay, and the resource carries the `REDACTED` security label so the client knows
+ * something was withheld. Protected identity in contained Patients is cleaned by the store (`forScope`).
+ */
+export function containedWithinScope<T extends Resource>(auth: AuthContext, resource: T): T {
+  const contained = (resource as { contained?: unknown }).contained;
+  if (!Array.isArray(contained) || contained.length === 0) return resource;
+  const kept = contained.filter(
+    (c: unknown) =>
+      typeof c === 'object' &&
+      c !== null &&
+      typeof (c as Resource).resourceType === 'string' &&
+      hasScope(auth.scopes, (c as Resource).resourceType, 'r'),
+  ) as Resource[];
+  if (kept.length === contained.length) return resource;
+  const copy = { ...resource } as T & { contained?: Resource[] };
+  if (kept.length > 0) copy.contained = kept;
+  else delete copy.contained;
+  const security = (resource.meta?.security ?? []).filter((c) => c.code !== REDACTED.code);
+  copy.meta = { ...resource.meta, security: [...security, { ...REDACTED }] };
+  return copy;
+}
+
+/** `containedWithinScope` over every entry resource of a Bundle answer (search, history, batch; nested too). */
+export function bundleWithinScope(auth: AuthContext, bundle: Bundle): Bundle {
+  if (!bundle.entry) return bundle;
+  return {
+    ...bundle,
+    entry: bundle.entry.map((e) => {
+      const r = e.resource;
+      if (!r) return e;
+      return {
+        ...e,
+        resource: r.resourceType === 'Bundle' ? bundleWithinScope(auth, r) : containedWithinScope(auth, r),
+      };
+    }),
+  };
 }
 
 /** The included resources the token may read, and an OperationOutcome entry naming the types left out. */
 export function includedWithinScope(
   auth: AuthContext,
   included: Resource[],
+  /** The store's notes on the answer (e.g. `_revinclude` past its cap), each an issue of the same outcome. */
+  notes: string[] = [],
 ): { kept: Resource[]; outcome?: OperationOutcome } {
   const left = new Map<string, number>();
   const kept = included.filter((r) => {
@@ -39,14 +94,17 @@ export function includedWithinScope(
     left.set(r.resourceType, (left.get(r.resourceType) ?? 0) + 1);
     return false;
   });
-  if (left.size === 0) return { kept };
+  if (left.size === 0 && notes.length === 0) return { kept };
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
-    issue: [...left].map(([t, n]) => ({
-      severity: 'warning',
-      code: 'suppressed',
-      diagnostics: `${n} included ${t} resource(s) left out: your token has no scope to read ${t} (system/${t}.r)`,
-    })),
+    issue: [
+      ...[...left].map(([t, n]) => ({
+        severity: 'warning' as const,
+        code: 'suppressed' as const,
+        diagnostics: `${n} included ${t} resource(s) left out: your token has no scope to read ${t} (system/${t}.r)`,
+      })),
+      ...notes.map((diagnostics) => ({ severity: 'warning' as const, code: 'too-costly' as const, diagnostics })),
+    ],
   };
   return { kept, outcome };
 }

@@ -57,6 +57,21 @@ async function runGet(repo: BundleRepository, p: Parsed): Promise<BundleEntry> {
     entry: [
       ...r.resources.map((resource) => ({ resource, search: { mode: 'match' as const } })),
       ...r.included.map((resource) => ({ resource, search: { mode: 'include' as const } })),
+      ...(r.notes?.length
+        ? [
+            {
+              resource: {
+                resourceType: 'OperationOutcome' as const,
+                issue: r.notes.map((diagnostics) => ({
+                  severity: 'warning' as const,
+                  code: 'too-costly' as const,
+                  diagnostics,
+                })),
+              },
+              search: { mode: 'outcome' as const },
+            },
+          ]
+        : []),
     ],
   };
   return { resource: bundle, response: { status: '200 OK' } };

@@ -5,7 +5,7 @@ import type { Db } from './db.port';
 import { readHistory } from './history-sql';
 import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
-import { nextPageQuery, planSearch } from './search-sql';
+import { nextPageQuery, planSearch, type RevIncludeSpec } from './search-sql';
 
 /** The repository's reads (read, vread, search with `_include`, history): plain functions of a `Db` and a scope. */
 
@@ -101,7 +101,40 @@ export async function searchCurrent<T extends Resource>(
       page.map((r) => r.id),
       plan.includes,
     );
+  if (plan.revIncludes.length > 0 && page.length > 0)
+    await addRevIncluded(
+      db,
+      scope,
+      resourceType,
+      page.map((row) => row.id),
+      plan.revIncludes,
+      result,
+    );
   return result;
+}
+
+/** At most this many resources come through the `_revinclude`s of one page (a bounded answer; the rest is named). */
+export const MAX_REVINCLUDED = 1000;
+
+async function addRevIncluded(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: string,
+  ids: string[],
+  specs: RevIncludeSpec[],
+  result: SearchResult<Resource>,
+): Promise<void> {
+  const seen = new Set(result.included.map((r) => `${r.resourceType}/${r.id ?? ''}`));
+  const { resources, more } = await revInclude(db, scope, resourceType, ids, specs);
+  for (const r of resources) {
+    const key = `${r.resourceType}/${r.id ?? ''}`;
+    if (!seen.has(key)) result.included.push(r);
+    seen.add(key);
+  }
+  if (more)
+    (result.notes ??= []).push(
+      `_revinclude brought more than ${MAX_REVINCLUDED} resources for this page: only the first ${MAX_REVINCLUDED} (by type and id) are included; use a smaller _count or search the source type directly`,
+    );
 }
 
 async function include(
@@ -131,6 +164,50 @@ async function include(
       out.set(`${row.resource_type}/${row.id}`, forScope(JSON.parse(row.content) as Resource, scope, row));
   }
   return [...out.values()];
+}
+
+/**
+ * `_revinclude`: the current resources of each spec's source type whose reference parameter points to one of the
+ * matches (`type`/`ids`), under the same tenant rules as a search of the source type, cleaned by `forScope`.
+ */
+async function revInclude(
+  db: Db,
+  scope: AccessScope | undefined,
+  type: string,
+  ids: string[],
+  specs: RevIncludeSpec[],
+): Promise<{ resources: Resource[]; more: boolean }> {
+  const out = new Map<string, Resource>();
+  let more = false;
+  for (const spec of specs) {
+    const params = new SqlParams();
+    const src = params.add(spec.sourceType);
+    const conds = [
+      `s.resource_type = ${src}`,
+      `s.param = ${params.add(spec.param)}`,
+      `s.system = ${params.add(type)}`,
+      `s.value = ANY(${params.add(ids)}::text[])`,
+      `r.resource_type = ${src}`,
+      'NOT r.deleted',
+    ];
+    const access = accessPredicate(scope, 'r', params, spec.sourceType, { perRow: true });
+    if (access) conds.push(access);
+    // one more than the cap, to know whether there is more
+    const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
+      `SELECT r.resource_type, r.id, r.content, ${holderColumns('r', spec.sourceType)} FROM fhir_resource r WHERE r.id IN (SELECT s.resource_id FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.resource_type AND r.id = s.resource_id WHERE ${conds.join(' AND ')}) AND r.resource_type = ${src} ORDER BY r.id LIMIT ${MAX_REVINCLUDED + 1}`,
+      params.values,
+    );
+    for (const row of r.rows) {
+      const key = `${row.resource_type}/${row.id}`;
+      if (out.has(key)) continue;
+      if (out.size >= MAX_REVINCLUDED) {
+        more = true;
+        break;
+      }
+      out.set(key, forScope(JSON.parse(row.content) as Resource, scope, row));
+    }
+  }
+  return { resources: [...out.values()], more };
 }
 
 /** Version history of one resource (newest first), or of a type. */

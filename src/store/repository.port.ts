@@ -28,6 +28,8 @@ export interface SearchResult<T extends Resource = Resource> {
   total?: number;
   /** Query string (without `?`) of the next page, when there is one. */
   next?: string;
+  /** What the answer left out and why (e.g. `_revinclude` past its cap): the API turns each into an outcome issue. */
+  notes?: string[];
 }
 
 export interface HistoryEntry<T extends Resource = Resource> {

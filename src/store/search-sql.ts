@@ -8,11 +8,27 @@ export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 
 /** Parameters that only shape the answer (`_format`/`_pretty` are accepted and ignored). */
-const CONTROL = new Set(['_count', '_offset', '_sort', '_total', '_include', '_summary', '_format', '_pretty']);
+const CONTROL = new Set([
+  '_count',
+  '_offset',
+  '_sort',
+  '_total',
+  '_include',
+  '_revinclude',
+  '_summary',
+  '_format',
+  '_pretty',
+]);
 
 export interface IncludeSpec {
   param: string;
   targetType?: string;
+}
+
+/** `_revinclude=<sourceType>:<param>`: the `sourceType` resources whose `param` points to a match. */
+export interface RevIncludeSpec {
+  sourceType: string;
+  param: string;
 }
 
 export interface SearchPlan {
@@ -25,6 +41,7 @@ export interface SearchPlan {
   total: boolean;
   summaryCount: boolean;
   includes: IncludeSpec[];
+  revIncludes: RevIncludeSpec[];
 }
 
 function bad(msg: string): GatewayError {
@@ -200,6 +217,25 @@ function parseIncludes(type: string, values: string[]): IncludeSpec[] {
   });
 }
 
+/**
+ * `_revinclude=<Source>:<reference parameter>[:<searched type>]` for any stored type: 400 naming the value when the
+ * source type or parameter is unknown, not a reference, or never points to the searched type.
+ */
+export function parseRevIncludes(type: string, values: string[]): RevIncludeSpec[] {
+  return values.map((v) => {
+    const [src = '', param = '', target, ...rest] = v.split(':');
+    const def = getParam(src, param);
+    if (!def || def.type !== 'reference' || rest.length > 0)
+      throw bad(
+        `_revinclude '${v}' is not supported: use <SourceType>:<reference parameter>, e.g. ${type}?_revinclude=Task:${type === 'Patient' ? 'patient' : 'encounter'}`,
+      );
+    const stored = storedParam(def);
+    if ((target !== undefined && target !== type) || (stored.targets && !stored.targets.includes(type)))
+      throw bad(`_revinclude '${v}': ${src}:${param} never points to ${type}`);
+    return { sourceType: src, param: stored.param };
+  });
+}
+
 function intParam(v: string | string[] | undefined, name: string, dflt: number): number {
   const s = list(v)[0];
   if (s === undefined) return dflt;
@@ -239,6 +275,7 @@ export function planSearch(
     total: totalMode === 'accurate' || totalMode === 'estimate' || summary === 'count',
     summaryCount: summary === 'count',
     includes: parseIncludes(type, list(search._include)),
+    revIncludes: parseRevIncludes(type, list(search._revinclude)),
   };
 }
 
