@@ -62,7 +62,10 @@ async function recipientsOf(repo: FhirRepository, task: Task, to: StepRecipient)
   }
 }
 
-const ref = (r: string): Reference<Organization> => ({ reference: r });
+const ref = (r: string, display?: string): Reference<Organization> => ({
+  reference: r,
+  ...(display ? { display } : {}),
+});
 
 /** What a person reads: the organisation's name (e.g. "Västerås stad"), never `Organization/<id>`. */
 async function nameOf(repo: FhirRepository, org: string | undefined, fallback?: Reference): Promise<string> {
@@ -134,7 +137,7 @@ export async function writeStepEffects(
   if (step.kind === 'deviation') {
     const stepKey = `${task.id}/${step.stepId}`;
     const missed = task.code?.text ?? task.code?.coding?.[0]?.display ?? task.code?.coding?.[0]?.code ?? 'uppgift';
-    for (const org of recipients) {
+    for (const [i, org] of recipients.entries()) {
       const responsible = responsibleOf(task);
       const deviation: Task = {
         resourceType: 'Task',
@@ -146,8 +149,8 @@ export async function writeStepEffects(
         focus: { reference: `Task/${task.id}` },
         ...(task.for ? { for: task.for } : {}),
         ...(task.encounter ? { encounter: task.encounter } : {}),
-        ...(responsible ? { requester: ref(responsible) } : {}),
-        owner: ref(org),
+        ...(responsible ? { requester: ref(responsible, responsibleName) } : {}),
+        owner: ref(org, names[i]),
         authoredOn: now.toISOString(),
       };
       const { resource } = await repo.conditionalCreate<Task>(

@@ -71,6 +71,8 @@ describe.each(testDatabases())('deviations to both principals on %s', (kind) => 
       const seen = (await client.search<Task>('Task', { code: 'avvikelse' })).resources;
       expect(seen, `${who.name ?? ''} reads its deviation`).toHaveLength(1);
       expect(seen[0]?.owner?.reference).toBe(org(who));
+      expect(seen[0]?.owner?.display, 'the owner is named').toBe(who.name);
+      expect(seen[0]?.requester?.display, 'the responsible party is named').toBe('Vårdcentralen Skultuna');
       expect(seen[0]?.description).toContain('ansvarig Vårdcentralen Skultuna');
       expect(seen[0]?.description).toContain('Västerås stad');
       expect(seen[0]?.description).toContain('Västmanlands sjukhus Västerås');
