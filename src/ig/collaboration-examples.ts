@@ -127,10 +127,10 @@ export function collaborationExamples(agreement: Agreement): Example[] {
     fact(stayId, '2026-01-20T11:00:00+01:00', { kind: 'sip-invitation-sent' }),
   ];
   const atAdmission = evaluateStay(facts.slice(0, 3), agreement);
-  const task = (e: StayEvaluation, key: string, now: string, id: string): Task => {
+  const task = (e: StayEvaluation, key: string, now: string, id: string, on: TaskRefs = refs): Task => {
     const spec = e.tasks.find((t) => t.key === key);
     if (!spec) throw new Error(`no Task ${key}`);
-    return withId(id, buildTask(spec, refs, { now }));
+    return withId(id, buildTask(spec, on, { now }));
   };
 
   // 003 step 1: the municipality answers the admission notice (not known here? current services, housing, ADL).
@@ -256,10 +256,13 @@ export function collaborationExamples(agreement: Agreement): Example[] {
   };
   const salaFacts = admissionFacts(other, '1981');
   const salaEval = evaluateStay(salaFacts, agreement);
-  const salaKey = taskOf(salaEval, 'inskrivningsmeddelande', 'municipality:1981');
-  const salaSpec = salaEval.tasks.find((t) => t.key === salaKey);
-  if (!salaSpec) throw new Error(`no Task ${salaKey}`);
-  const salaNotice: Task = withId('example-rejected', buildTask(salaSpec, otherRefs));
+  const salaNotice = task(
+    salaEval,
+    taskOf(salaEval, 'inskrivningsmeddelande', 'municipality:1981'),
+    '2026-01-15T11:00:00+01:00',
+    'example-rejected',
+    otherRefs,
+  );
   const rejected: Task = {
     ...salaNotice,
     status: 'rejected',
@@ -276,11 +279,12 @@ export function collaborationExamples(agreement: Agreement): Example[] {
   const rejection = rejectionFact(salaNotice, rejected, '2', '2026-01-15T13:00:00+01:00');
   if (!rejection) throw new Error('the gateway does not read the example rejection as one');
   const afterRejection = evaluateStay([...salaFacts, rejection], agreement);
-  const correctSpec = afterRejection.tasks.find((t) => t.code === 'korrigera-mottagare');
-  if (!correctSpec) throw new Error('the engine derived no korrigera-mottagare Task from the rejection');
-  const correct: Task = withId(
+  const correct = task(
+    afterRejection,
+    taskOf(afterRejection, 'korrigera-mottagare'),
+    '2026-01-15T13:00:01+01:00',
     'example-correct-routing',
-    buildTask(correctSpec, otherRefs, { now: '2026-01-15T13:00:01+01:00' }),
+    otherRefs,
   );
 
   return [
