@@ -17,10 +17,13 @@
  *   meeting-held <carePlanId> [--at time]            the meeting was held (starts the one-month follow-up)
  *   comment <encounterId> <Organization/id> <kontakt-onskas|hemkomst|hjalpmedel|ovrigt> <text>
  *   overview <encounterId>                           the case overview (JSON)
+ *   print <carePlanId> [--pdf] [--out file]          the plan for the patient ($print): HTML to stdout (or
+ *                                                    --out), PDF to --out or sip-<id>.pdf (the file name printed)
  * Exit code 1 when the gateway refuses (its OperationOutcome is printed), 2 on bad usage.
  */
-import { CODE_SYSTEM, EXTENSION, PROFILE, TASK_OUTPUT_CODES } from '../fhir/constants';
-import { TASK_OUTPUT_INFO } from '../fhir/codes';
+import { writeFileSync } from 'node:fs';
+import type { Patient, Reference } from '@medplum/fhirtypes';
+import { commentResource, sipDraft, taskAnswerOf } from './party-resources';
 
 interface Args {
   client: string;
@@ -39,12 +42,16 @@ function usage(msg?: string): never {
   process.exit(2);
 }
 
+/** Options without a value. */
+const FLAGS: ReadonlySet<string> = new Set(['pdf']);
+
 function parseArgs(argv: string[]): Args {
   const opts: Record<string, string> = {};
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    if (a.startsWith('--')) opts[a.slice(2)] = argv[++i] ?? '';
+    if (a.startsWith('--') && FLAGS.has(a.slice(2))) opts[a.slice(2)] = 'true';
+    else if (a.startsWith('--')) opts[a.slice(2)] = argv[++i] ?? '';
     else pos.push(a);
   }
   const client = opts.client ?? usage('--client is required');
@@ -103,19 +110,52 @@ const params = (p: Record<string, string | undefined>) => ({
     .map(([name, v]) => (name === 'date' ? { name, valueDateTime: v } : { name, valueString: v })),
 });
 
-function outputOf(pair: string) {
-  const at = pair.indexOf('=');
-  const code = pair.slice(0, at) as (typeof TASK_OUTPUT_CODES)[number];
-  const value = pair.slice(at + 1);
-  const info = TASK_OUTPUT_INFO[code] as (typeof TASK_OUTPUT_INFO)[typeof code] | undefined;
-  if (at < 0 || !info) usage(`answers are <code>=<value> with code one of ${TASK_OUTPUT_CODES.join(', ')}`);
-  const type = { coding: [{ system: CODE_SYSTEM.taskOutput, code, display: info.display }] };
-  if (info.value === 'boolean') return { type, valueBoolean: value === 'true' || value === 'ja' };
-  if (info.value === 'dateTime') return { type, valueDateTime: value };
-  return { type, valueString: value };
+/** Builds with a pure builder; its error is a usage error (exit 2). */
+function built<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    return usage(e instanceof Error ? e.message : String(e));
+  }
 }
 
-async function run(a: Args, call: Call, me: string): Promise<unknown> {
+/**
+ * `GET /fhir/CarePlan/<id>/$print` with the party's own token: HTML, or PDF with `--pdf`. A refusal prints the
+ * gateway's OperationOutcome and exits 1. Returns nothing: the document is written here.
+ */
+async function print(a: Args, bearer: string, id: string): Promise<undefined> {
+  if (!id) usage('print <carePlanId> [--pdf] [--out file]');
+  const pdf = a.opts.pdf === 'true';
+  const path = `CarePlan/${encodeURIComponent(id)}/$print${pdf ? '?_format=pdf' : ''}`;
+  const r = await fetch(`${a.base}/fhir/${path}`, {
+    headers: { authorization: `Bearer ${bearer}`, accept: pdf ? 'application/pdf' : 'text/html' },
+  });
+  const body = Buffer.from(await r.arrayBuffer());
+  if (!r.ok) {
+    const text = body.toString('utf8');
+    let shown = text;
+    try {
+      shown = JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      // not JSON: shown as it came
+    }
+    process.stderr.write(`GET ${path}: ${r.status}\n${shown}\n`);
+    process.exit(1);
+  }
+  const type = r.headers.get('content-type') ?? '';
+  if (pdf && (!type.startsWith('application/pdf') || body.subarray(0, 4).toString('latin1') !== '%PDF'))
+    throw new Error(`GET ${path}: expected a PDF, got ${type || 'no content type'}`);
+  const out = a.opts.out ?? (pdf ? `sip-${id}.pdf` : undefined);
+  if (out === undefined) {
+    process.stdout.write(body);
+    return undefined;
+  }
+  writeFileSync(out, body);
+  process.stdout.write(`${out}\n`);
+  return undefined;
+}
+
+async function run(a: Args, call: Call, me: string, bearer: string): Promise<unknown> {
   const [first = '', ...more] = a.rest;
   const task = async () => call('GET', `Task/${first}`);
   switch (a.command) {
@@ -150,26 +190,22 @@ async function run(a: Args, call: Call, me: string): Promise<unknown> {
       return call('PUT', `Task/${first}`, {
         ...t,
         status,
-        output: [...((t.output as unknown[]) ?? []), ...more.map(outputOf)],
+        output: [...((t.output as unknown[]) ?? []), ...built(() => more.map(taskAnswerOf))],
       });
     }
     case 'invite': {
       const enc = await call('GET', `Encounter/${first}`);
-      const extension = [{ url: EXTENSION.meetingPlace, valueString: a.opts.place ?? 'home' }];
-      if (a.opts.at) extension.unshift({ url: EXTENSION.meetingTime, valueDateTime: a.opts.at } as never);
-      return call('POST', 'CarePlan', {
-        resourceType: 'CarePlan',
-        meta: { profile: [PROFILE.carePlan] },
-        status: 'draft',
-        intent: 'plan',
-        category: [{ coding: [{ system: CODE_SYSTEM.carePlanCategory, code: 'sip' }] }],
-        title: 'Samordnad individuell plan (SIP)',
-        subject: enc.subject,
-        encounter: { reference: `Encounter/${first}` },
-        author: { reference: me },
-        contributor: [{ reference: me }, ...more.map((reference) => ({ reference }))],
-        extension,
-      });
+      const draft = built(() =>
+        sipDraft({
+          author: me,
+          invited: more,
+          encounter: `Encounter/${first}`,
+          subject: enc.subject as Reference<Patient>,
+          place: a.opts.place ?? 'home',
+          ...(a.opts.at ? { meetingAt: a.opts.at } : {}),
+        }),
+      );
+      return call('POST', 'CarePlan', draft);
     }
     case 'sign':
       return call('POST', `CarePlan/${first}/$sign`, params({ description: a.opts.text, contact: a.opts.contact }));
@@ -180,21 +216,23 @@ async function run(a: Args, call: Call, me: string): Promise<unknown> {
     case 'comment': {
       const [to, category, ...words] = more;
       const enc = await call('GET', `Encounter/${first}`);
-      return call('POST', 'Communication', {
-        resourceType: 'Communication',
-        meta: { profile: [PROFILE.communication] },
-        status: 'in-progress',
-        category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: category ?? 'ovrigt' }] }],
-        subject: enc.subject,
-        encounter: { reference: `Encounter/${first}` },
-        sent: new Date().toISOString(),
-        sender: { reference: me },
-        recipient: [{ reference: to }],
-        payload: [{ contentString: words.join(' ') }],
-      });
+      const comment = built(() =>
+        commentResource({
+          sender: me,
+          recipient: to ?? '',
+          encounter: `Encounter/${first}`,
+          subject: enc.subject as Reference<Patient>,
+          category: category ?? 'ovrigt',
+          text: words.join(' '),
+          sent: new Date().toISOString(),
+        }),
+      );
+      return call('POST', 'Communication', comment);
     }
     case 'overview':
       return call('GET', `Encounter/${first}/$overview`);
+    case 'print':
+      return print(a, bearer, first);
     default:
       return usage(`unknown command ${a.command}`);
   }
@@ -206,8 +244,8 @@ async function main(): Promise<void> {
   const claims = JSON.parse(Buffer.from(bearer.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
   const me = typeof claims.tenant === 'string' ? claims.tenant : '';
   if (!me.startsWith('Organization/')) usage(`the token of ${a.client} names no Organization`);
-  const out = await run(a, caller(a, bearer), me);
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  const out = await run(a, caller(a, bearer), me, bearer);
+  if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 
 main().catch((e: unknown) => {

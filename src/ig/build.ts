@@ -10,12 +10,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CodeSystem, ElementDefinition, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { createValidator } from '../fhir/validator';
-import { loadAgreements } from '../agreements/load-agreements';
+import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import { loadProfiles, type SenderProfile } from '../mapping/profile';
 import { TOPICS } from '../subscriptions/topics';
 import { projectDir } from '../platform/project-dir';
 import { examples, type Example } from './examples';
+import { collaborationExamples, EXAMPLE_AGREEMENT } from './collaboration-examples';
 import { esc, page, slug, table } from './html';
 
 const ROOT = projectDir('.', import.meta.url);
@@ -88,13 +89,23 @@ ${table(
 }
 
 function examplesPage(list: (Example & { issues: number })[]): string {
-  return list
+  const index = table(
+    ['Example', 'Resource', 'Profile'],
+    list.map((e) => [
+      `<a href="#${e.id}">${esc(e.title)}</a>`,
+      esc(e.resource.resourceType),
+      esc((e.profile ?? e.resource.meta?.profile?.[0] ?? 'R4 base').split('/').pop()),
+    ]),
+    'example-index',
+  );
+  return `<p>Each example is built by the code that writes such a resource in the gateway (the engine, the SIP
+operations, the party client) and validated with the gateway's validator when the guide is built.</p>${index}\n${list
     .map(
       (e) => `<section id="${e.id}"><h2>${esc(e.title)}</h2><p>${esc(e.description)}</p>
 <p class="ok" data-valid="${e.issues === 0}">Validated with the gateway's validator: ${e.issues === 0 ? 'valid' : `${e.issues} issues`}</p>
 <pre>${esc(JSON.stringify(e.resource, null, 2))}</pre></section>`,
     )
-    .join('\n');
+    .join('\n')}`;
 }
 
 function subscriptionsPage(list: Example[]): string {
@@ -254,14 +265,16 @@ export async function buildGuide(out: string): Promise<BuiltGuide> {
   const css = readJsonDir<CodeSystem>(profilesDir, 'CodeSystem-');
   const vss = readJsonDir<ValueSet>(profilesDir, 'ValueSet-');
   const validator = await createValidator();
-  const exs = examples().map((e) => {
+  const agreementMap = await loadAgreements();
+  const all = [...examples(), ...collaborationExamples(getAgreement(agreementMap, EXAMPLE_AGREEMENT))];
+  const exs = all.map((e) => {
     const issues = validator.check(e.resource, e.profile).filter((i) => i.severity === 'error');
     return { ...e, issues: issues.length, messages: issues.map((i) => `${i.path ?? ''}: ${i.message}`) };
   });
   const bad = exs.filter((e) => e.issues > 0);
   if (bad.length)
     throw new Error(`invalid examples: ${bad.map((e) => `${e.id} (${e.messages.join('; ')})`).join(', ')}`);
-  const agreements = [...(await loadAgreements()).values()];
+  const agreements = [...agreementMap.values()];
   const senderProfiles = loadProfiles();
   mkdirSync(out, { recursive: true });
   const pages: [string, string, string][] = [

@@ -54,6 +54,44 @@ export function invitationText(author: string, plan: CarePlan): string {
   return `Kallelse till SIP-möte ${meeting}, från ${author}. Kvittera kallelsen utan dröjsmål och skriv er del av planen.`;
 }
 
+/**
+ * The `kallelse-sip` Task of one invited party (pure): owned by it, requested by the plan's author, the plan as
+ * focus, the meeting in the text and the agreement's acknowledgement deadline. `owner` and `author` carry the
+ * organisations' names as display.
+ */
+export function invitationTask(
+  plan: CarePlan,
+  owner: Reference<Organization>,
+  author: Reference<Organization>,
+  now: string,
+  agreement: Agreement,
+): Task {
+  const orgId = (owner.reference ?? '').slice('Organization/'.length);
+  const task: Task = {
+    resourceType: 'Task',
+    meta: { profile: [PROFILE.task] },
+    identifier: [{ system: IDENTIFIER_SYSTEM.sipInvitation, value: `${plan.id ?? ''}|${orgId}` }],
+    status: 'requested',
+    intent: 'order',
+    code: {
+      coding: [{ system: CODE_SYSTEM.task, code: 'kallelse-sip', display: SVU_TASK_CODE_INFO['kallelse-sip'].display }],
+      text: SVU_TASK_CODE_INFO['kallelse-sip'].display,
+    },
+    description: invitationText(author.display ?? author.reference ?? '', plan),
+    focus: { reference: `CarePlan/${plan.id ?? ''}` },
+    encounter: plan.encounter,
+    authoredOn: now,
+    requester: author,
+    owner,
+    // Acknowledge "without delay" (003 step 3): a deadline on the ladder, met by the acknowledgement.
+    restriction: { period: { end: invitationDeadline(now, agreement.sipPlan?.acknowledgeWithin) } },
+    businessStatus: businessStatusConcept('on-time'),
+    extension: [{ url: EXTENSION.deadlineRule, valueString: invitationRuleText(agreement) }],
+  };
+  if (plan.subject?.reference?.startsWith('Patient/')) task.for = { reference: plan.subject.reference };
+  return task;
+}
+
 /** Creates the missing invitations and cancels those of parties no longer invited. Returns the Tasks written. */
 export async function syncInvitations(
   repo: PgRepository,
@@ -72,37 +110,11 @@ export async function syncInvitations(
   const invited = invitedParties(plan);
   const author = plan.author?.reference ?? '';
   const authorRef: Reference<Organization> = { reference: author, display: await orgName(repo, author) };
-  const text = invitationText(authorRef.display ?? author, plan);
-  const due = invitationDeadline(now, agreement.sipPlan?.acknowledgeWithin);
   const out: Task[] = [];
   for (const party of invited) {
-    const orgId = party.slice('Organization/'.length);
-    if (existing.has(orgId)) continue;
-    const task: Task = {
-      resourceType: 'Task',
-      meta: { profile: [PROFILE.task] },
-      identifier: [{ system: IDENTIFIER_SYSTEM.sipInvitation, value: `${id}|${orgId}` }],
-      status: 'requested',
-      intent: 'order',
-      code: {
-        coding: [
-          { system: CODE_SYSTEM.task, code: 'kallelse-sip', display: SVU_TASK_CODE_INFO['kallelse-sip'].display },
-        ],
-        text: SVU_TASK_CODE_INFO['kallelse-sip'].display,
-      },
-      description: text,
-      focus: { reference: `CarePlan/${id}` },
-      encounter: plan.encounter,
-      authoredOn: now,
-      requester: authorRef,
-      owner: { reference: party, display: await orgName(repo, party) },
-      // Acknowledge "without delay" (003 step 3): a deadline on the ladder, met by the acknowledgement.
-      restriction: { period: { end: due } },
-      businessStatus: businessStatusConcept('on-time'),
-      extension: [{ url: EXTENSION.deadlineRule, valueString: invitationRuleText(agreement) }],
-    };
-    if (plan.subject?.reference?.startsWith('Patient/')) task.for = { reference: plan.subject.reference };
-    out.push(await repo.create(task, write));
+    if (existing.has(party.slice('Organization/'.length))) continue;
+    const owner: Reference<Organization> = { reference: party, display: await orgName(repo, party) };
+    out.push(await repo.create(invitationTask(plan, owner, authorRef, now, agreement), write));
   }
   for (const [orgId, t] of existing) {
     if (invited.includes(`Organization/${orgId}`) || ['cancelled', 'completed'].includes(t.status)) continue;

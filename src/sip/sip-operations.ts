@@ -41,13 +41,13 @@ function writeAs(auth: AuthContext): WriteOptions {
 }
 
 /** The party's part as one activity: itself as performer, its contact as a second (display-only) performer. */
-function ownPart(party: Reference<Organization>, input: SignInput): CarePlanActivity {
+export function ownPart(party: Reference<Organization>, input: SignInput): CarePlanActivity {
   const performer: NonNullable<NonNullable<CarePlanActivity['detail']>['performer']> = [party];
   if (input.contact) performer.push({ type: 'Practitioner', display: input.contact });
   return { detail: { status: 'scheduled', description: input.description ?? '', performer } };
 }
 
-function provenance(
+export function provenance(
   plan: CarePlan,
   who: Reference<Organization>,
   kind: SipSignatureKind,

@@ -28,6 +28,13 @@ export async function ensureWrittenPlanTask(
   }
   const author = plan.author?.reference ?? '';
   const owner: Reference<Organization> = { reference: author, display: await orgName(repo, author) };
+  return repo.create(writtenPlanTask(plan, owner, meetingAt), write);
+}
+
+/** The `sip-skriftlig-plan` Task of a plan (pure): owned by the plan's author (`owner`), due 3 days after the meeting. */
+export function writtenPlanTask(plan: CarePlan, owner: Reference<Organization>, meetingAt: string): Task {
+  const id = plan.id ?? '';
+  const due = new Date(Date.parse(meetingAt) + WRITTEN_PLAN_WITHIN_MS).toISOString();
   const info = SVU_TASK_CODE_INFO['sip-skriftlig-plan'];
   const task: Task = {
     resourceType: 'Task',
@@ -49,5 +56,5 @@ export async function ensureWrittenPlanTask(
     restriction: { period: { end: due } },
   };
   if (plan.subject?.reference?.startsWith('Patient/')) task.for = { reference: plan.subject.reference };
-  return repo.create(task, write);
+  return task;
 }
