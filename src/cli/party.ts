@@ -11,6 +11,8 @@
  *   answer <taskId> <code>=<value> ...               Task.output: ej-kand=true, aktuella-insatser=..., boende=...,
  *                                                    adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00
  *   complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
+ *   reject <taskId> [reason]                         status rejected with a coded reason (default ej-folkbokford:
+ *                                                    "not registered here"); the hospital gets korrigera-mottagare
  *   invite <encounterId> <Organization/id>... [--at time] [--place home|ward]   create the SIP as author
  *   sign <carePlanId> [--text "services"] [--contact "name, phone"]            write and sign the own part
  *   approve <carePlanId>                             the hospital approves
@@ -23,6 +25,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Patient, Reference } from '@medplum/fhirtypes';
+import { CODE_SYSTEM } from '../fhir/constants';
 import { commentResource, sipDraft, taskAnswerOf } from './party-resources';
 
 interface Args {
@@ -183,6 +186,15 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
       for (const next of steps.slice(Math.max(steps.indexOf(String(t.status)), 0) + 1))
         t = await call('PUT', `Task/${first}`, { ...t, status: next });
       return t;
+    }
+    case 'reject': {
+      const reason = more[0] ?? 'ej-folkbokford';
+      if (!/^[a-z-]+$/.test(reason)) usage(`reject: the reason must be a code of ${CODE_SYSTEM.taskStatusReason}`);
+      return call('PUT', `Task/${first}`, {
+        ...(await task()),
+        status: 'rejected',
+        statusReason: { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: reason }] },
+      });
     }
     case 'answer': {
       const t = await task();

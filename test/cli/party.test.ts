@@ -185,4 +185,29 @@ describe('npm run party (a party’s own client as a child process): print, answ
       payload: [{ contentString: 'Hemtjänsten kan från 14' }],
     });
   }, 60_000);
+
+  it('when a municipality rejects its notice as not registered there, then the Task is rejected with the reason and the hospital gets korrigera-mottagare', async () => {
+    const [notice] = await c['demo-vasteras']!.tasks({
+      encounter: `Encounter/${stay}`,
+      code: 'informationsoverforing',
+    });
+    const target =
+      notice ??
+      (await c['demo-vasteras']!.tasks({ encounter: `Encounter/${stay}`, code: 'inskrivningsmeddelande' }))[0];
+    expect(target).toBeDefined();
+    const r = await party('demo-vasteras', ['reject', target!.id!]);
+    expect(r.code, r.stderr).toBe(0);
+    const task = JSON.parse(Buffer.from(r.stdout, 'latin1').toString('utf8')) as Task;
+    expect(task.status).toBe('rejected');
+    expect(task.statusReason?.coding?.[0]?.code).toBe('ej-folkbokford');
+    let fix: Task[] = [];
+    for (let i = 0; i < 50 && fix.length === 0; i++) {
+      fix = await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'korrigera-mottagare' });
+      if (fix.length === 0) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(fix).toHaveLength(1);
+    expect(fix[0]?.requester?.reference).toBe(VASTERAS);
+    const bad = await party('demo-vasteras', ['reject', target!.id!, 'Not A Code']);
+    expect(bad.code).toBe(2);
+  }, 60_000);
 });
