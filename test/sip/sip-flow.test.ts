@@ -3,7 +3,7 @@ import type { Bundle, CarePlan, Encounter, Provenance, Task } from '@medplum/fhi
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
 import { createValidator, type Validator } from '../../src/fhir/validator';
-import { EXTENSION, PROFILE } from '../../src/fhir/constants';
+import { CODE_SYSTEM, EXTENSION, PROFILE } from '../../src/fhir/constants';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
@@ -26,7 +26,8 @@ import {
 
 /**
  * A whole stay through the API with each party's own client, for the two agreements whose FVK is the vårdcentral
- * (Jönköping: the vårdsamordnare; Gävleborg without home health care): admission → answers → ready → SIP created
+ * (Jönköping: the vårdsamordnare; Gävleborg without home health care): admission → answers → FVK appointed →
+ * ready → SIP created
  * and invited → each party signs → hospital approves → meeting held → follow-up due one month later → case closed.
  */
 describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((a) => [kind, a] as const)))(
@@ -55,6 +56,41 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       const r = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
       const id = /Encounter\/([^/]+)/.exec(r.entry?.[1]?.response?.location ?? '')?.[1] ?? '';
       encounter = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${id}`)) as Encounter;
+      // The municipality answers its admission notification; the hospital reads the answer on that Task.
+      const [notice] = await c['demo-vasteras']!.tasks({
+        encounter: `Encounter/${id}`,
+        code: 'inskrivningsmeddelande',
+      });
+      const answered = ok(
+        await c['demo-vasteras']!.put(`/fhir/Task/${notice!.id}`, {
+          ...notice,
+          status: 'received',
+          output: [
+            {
+              type: { coding: [{ system: CODE_SYSTEM.taskOutput, code: 'aktuella-insatser' }] },
+              valueString: 'Hemtjänst',
+            },
+            {
+              type: { coding: [{ system: CODE_SYSTEM.taskOutput, code: 'boende' }] },
+              valueString: 'Lägenhet med hiss',
+            },
+          ],
+        }),
+      ) as Task;
+      valid(answered);
+      const seen = ok(await c['demo-ehr']!.get(`/fhir/Task/${notice!.id}`)) as Task;
+      expect(seen.output?.map((o) => o.valueString)).toEqual(['Hemtjänst', 'Lägenhet med hiss']);
+      // The vårdcentral appoints the named care contact: its utse-fast-vardkontakt duty is completed, on time.
+      const [appoint] = await c['demo-vc-skultuna']!.tasks({
+        encounter: `Encounter/${id}`,
+        code: 'utse-fast-vardkontakt',
+      });
+      expect(appoint?.owner?.reference).toBe(SKULTUNA);
+      let t = appoint!;
+      for (const status of ['received', 'accepted', 'completed'])
+        t = ok(await c['demo-vc-skultuna']!.put(`/fhir/Task/${t.id}`, { ...t, status })) as Task;
+      valid(t);
+      expect(t.status).toBe('completed');
       const ready = withExtensions(encounter, stayExtensions({ readyAt: '2026-11-30T10:00:00+01:00' }));
       encounter = ok(await c['demo-ehr']!.put(`/fhir/Encounter/${id}`, ready)) as Encounter;
       const vc = await c['demo-vc-skultuna']!.tasks({ encounter: `Encounter/${id}` });
