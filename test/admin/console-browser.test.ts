@@ -101,6 +101,10 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () 
     // The HL7 message: its segment tree and what it produced.
     await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="hl7"]')]);
     await page.waitForSelector('#list tr[data-id]');
+    // Columns are named for a person (Swedish here), not by their JSON field names.
+    const headers = await page.$$eval('#list th', (th) => th.map((x) => x.textContent));
+    expect(headers).toContain('Mottaget');
+    expect(headers).not.toContain('receivedAt');
     await page.click('#list tr[data-id]');
     await page.waitForSelector('#tree details');
     const segments = await page.$$eval('#tree summary', (s) => s.map((x) => x.textContent));

@@ -15,7 +15,7 @@ const overview: PageContent = {
   body: `<table id="ov"></table><h2 id="qh"></h2><table id="queues"></table>`,
   script: `$('qh').textContent = T['overview.queues'];
 api('/admin/api/overview').then((ov) => {
-  const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: k, value: v }));
+  const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: C[k] || k, value: v }));
   table($('ov'), flat, ['key', 'value']);
   table($('queues'), ov.queues, ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed']);
 }).catch(fail);`,

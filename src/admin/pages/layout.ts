@@ -1,4 +1,4 @@
-import { LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
+import { columnLabels, LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
 
 export type PageId = 'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'resources' | 'sessions';
 
@@ -44,7 +44,7 @@ const api = async (path, method = 'GET') => {
 const cell = (v) => esc(v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 const table = (el, rows, cols, extra, idOf) => {
   if (!rows.length) { el.innerHTML = '<tr><td class="muted">' + esc(T['common.none']) + '</td></tr>'; return; }
-  el.innerHTML = '<tr>' + cols.map((c) => '<th>' + esc(c) + '</th>').join('') + (extra ? '<th></th>' : '') + '</tr>' +
+  el.innerHTML = '<tr>' + cols.map((c) => '<th data-col="' + esc(c) + '">' + esc(C[c] || c) + '</th>').join('') + (extra ? '<th></th>' : '') + '</tr>' +
     rows.map((r) => '<tr' + (idOf ? ' data-id="' + esc(idOf(r)) + '"' : '') + '>' + cols.map((c) => '<td>' + cell(r[c]) + '</td>').join('') +
       (extra ? '<td>' + extra(r) + '</td>' : '') + '</tr>').join('');
 };
@@ -87,7 +87,8 @@ export function renderPage(o: PageOptions): string {
 <form method="post" action="/admin/logout"><button id="logout">${esc(t(o.lang, 'nav.logout'))}</button></form></span></nav>
 <main><h1>${esc(t(o.lang, o.title))}</h1><p id="err" class="bad" hidden></p>
 ${o.body}</main>
-<script>const T = ${JSON.stringify(texts(o.lang, o.textPrefix)).replace(/</g, '\\u003c')};${HELPERS}
+<script>const T = ${JSON.stringify(texts(o.lang, o.textPrefix)).replace(/</g, '\\u003c')};
+const C = ${JSON.stringify(columnLabels(o.lang)).replace(/</g, '\\u003c')};${HELPERS}
 ${o.script}</script></body></html>`;
 }
 
