@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureRedisServer } from './ensure-redis.mjs';
+import { ensureChromium, ensureRedisServer } from './ensure-redis.mjs';
 
 // A fresh checkout: install the dependencies first (`npm install` follows package-lock.json; `npm ci` is not
 // used because the registry mirror here lacks other platforms' optional packages, which `npm ci` insists on).
@@ -25,6 +25,10 @@ if (problem) {
   console.error(problem);
   process.exit(1);
 }
+// The browser tests (admin console, dashboard, implementation guide) need Debian's Chromium: installed when
+// missing and permitted; otherwise they are skipped with one line saying so (REQUIRE_BROWSER=1 makes them fail).
+const noBrowser = ensureChromium();
+if (noBrowser) console.error(noBrowser);
 // vitest's own summary, plus one plain closing line (`N passed, N failed`) that any CI can read.
 const report = path.join(os.tmpdir(), `svu-vitest-${process.pid}.json`);
 const r = spawnSync(
@@ -38,7 +42,8 @@ const r = spawnSync(
 if (existsSync(report)) {
   const j = JSON.parse(readFileSync(report, 'utf8'));
   console.log(
-    `tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped`,
+    `tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped; ` +
+      `files: ${j.numPassedTestSuites} passed, ${j.numFailedTestSuites} failed`,
   );
   rmSync(report, { force: true });
 }

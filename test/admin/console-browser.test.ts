@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -10,12 +10,12 @@ import type { IntakeCapability } from '../../src/intake';
 import { adt, OBX } from '../mapping/adt-builder';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { uniquePrefix } from '../support/redis';
+import { CHROMIUM, skipBrowser } from '../support/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Screenshots for a person to look at (not compared by the test). */
 const SHOTS = process.env.ADMIN_SCREENSHOTS ?? '/tmp/svu-admin-screenshots';
 
-describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () => {
+describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   let shell: Shell;
   let server: Server;
   let base: string;

@@ -10,10 +10,9 @@ import { loadAgreements } from '../../src/agreements/load-agreements';
 import { CODE_SYSTEM, TASK_OUTPUT_CODES } from '../../src/fhir/constants';
 import { derivedStatus, signatureState } from '../../src/sip/sip-plan';
 import { NAV } from '../../src/ig/html';
+import { CHROMIUM, skipBrowser } from '../support/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe('implementation guide (npm run ig)', () => {
+describe.skipIf(skipBrowser)('implementation guide (npm run ig)', () => {
   let out: string;
   let guide: BuiltGuide;
   let browser: Browser;

@@ -13,11 +13,10 @@ import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import { createRepository } from '../../src/store/repository.pg';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { factsOf, syntheticYear } from './synthetic-stays';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, skipBrowser } from '../support/chromium';
 
 /** The dashboard in headless Chromium, over a year of synthetic stays (seed 003's examples in March). */
-describe('region dashboard in the browser', () => {
+describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
   let shell: Shell;
   let server: Server;
   let browser: Browser;

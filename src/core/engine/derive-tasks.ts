@@ -164,7 +164,12 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         metAt: sent(ep.factId),
       });
       out.push(task);
-      if (ep.cancelledAt !== undefined) out.push(makulering(task, ep.cancelledAt, 'Utskrivningen är makulerad'));
+      if (ep.cancelledAt !== undefined) {
+        const why = ep.replacedByDeath
+          ? 'Patienten har avlidit: utskrivningsmeddelandet ersätts av dödsfallet'
+          : 'Utskrivningen är makulerad';
+        out.push(makulering(task, ep.cancelledAt, why));
+      }
     }
     if (close && close.when.includes('discharge')) {
       out.push(

@@ -44,6 +44,8 @@ export interface DischargeEpisode {
   at: number;
   hospital: string;
   cancelledAt?: number;
+  /** The discharge was corrected to a death (a death reported at or before it). */
+  replacedByDeath?: boolean;
 }
 
 export interface EstimateChange {
@@ -302,13 +304,22 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           m.care = f.care ?? m.care;
         }
         break;
-      case 'died':
-        if (!open) reject(f, 'death after discharge is outside the stay');
+      case 'died': {
+        // A death reported after a plain discharge of the same (or a later) time corrects it: the patient
+        // left hospital by dying, so that discharge no longer counts (no discharge notice, no payment after it).
+        const d = open ? undefined : activeDischarge(m);
+        if (d && m.status === 'finished' && ms <= d.at) {
+          d.cancelledAt = ms;
+          d.replacedByDeath = true;
+          m.died = { factId: f.id, at: ms };
+          m.status = 'deceased';
+        } else if (!open) reject(f, 'death after discharge is outside the stay');
         else {
           m.died = { factId: f.id, at: ms };
           m.status = 'deceased';
         }
         break;
+      }
       case 'compulsory-outpatient-care':
         m.compulsoryOutpatientCare = f.planned;
         break;

@@ -185,6 +185,24 @@ describe('leave, transfer, death, psychiatric care', () => {
     expect(e.tasks.some((t) => t.code === 'utskrivningsmeddelande')).toBe(false);
   });
 
+  it('when a death is reported after a plain discharge of the same time, then the death replaces the discharge', () => {
+    const at = '2026-05-06T03:00:00+02:00';
+    const dis = b.fact(at, { kind: 'discharged' }, 'dis');
+    const died = b.fact(at, { kind: 'died' }, 'died-later');
+    const e = ev([...base, dis, died]);
+    expect(e.state).toMatchObject({ status: 'deceased', diedAt: '2026-05-06T01:00:00.000Z' });
+    expect(e.state.dischargedAt).toBeUndefined();
+    expect(e.rejected).toEqual([]);
+    expect(task(e, `utskrivningsmeddelande@${MUNI}#${dis.id}`).status).toBe('cancelled');
+    expect(task(e, `kallelse-sip@${VC}`).status).toBe('cancelled');
+    expect(task(e, `avsluta-arende@${MUNI}#${died.id}`).status).toBe('requested');
+    // A death after the discharge is still outside the stay.
+    const later = b.fact('2026-05-07T03:00:00+02:00', { kind: 'died' }, 'died-at-home');
+    const e2 = ev([...base, dis, later]);
+    expect(e2.state.status).toBe('finished');
+    expect(e2.rejected.map((r) => r.reason)).toEqual(['death after discharge is outside the stay']);
+  });
+
   it('when a psychiatric patient is to be discharged to compulsory outpatient care, then a coordinated plan is due before discharge (LPT 7 a §, 001 §5.2.3)', () => {
     const psy = [
       b.admitted(ADM, {}, 'psychiatric'),
