@@ -234,7 +234,8 @@ export function withFileSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** Parses the environment; on failure throws a ConfigError whose message is one line naming the variable. */
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
-  const env = withFileSecrets(rawEnv);
+  // An empty value (`DATABASE_URL= npm start`) means unset, as in shells and .env files: the default applies.
+  const env = Object.fromEntries(Object.entries(withFileSecrets(rawEnv)).filter(([, v]) => v !== ''));
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

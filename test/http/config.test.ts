@@ -9,6 +9,12 @@ describe('configuration errors', () => {
     expect(() => loadConfig({ TOKEN_TTL_SECONDS: '1' })).toThrow(/TOKEN_TTL_SECONDS/);
   });
 
+  it('when a setting is set to the empty string, then it counts as unset and its default applies', () => {
+    const c = loadConfig({ DATABASE_URL: '', PORT: '', LOG_LEVEL: '' });
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.PORT).toBe(8080);
+  });
+
   it('when the process starts with a bad setting, then it prints one line naming it and exits 1', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'api'], {
       env: { ...process.env, REDIS_URL: 'not a url', NODE_ENV: 'test' },

@@ -268,6 +268,17 @@ describe.each(AGREEMENTS)('agreement %s: the same stay over HL7 and over FHIR gi
     else expect(codes).toContain('inskrivningsmeddelande');
     if (stay.name === 'full')
       for (const c of ['utskrivningsklar', 'makulering', 'utskrivningsmeddelande']) expect(codes).toContain(c);
-    if (stay.name === 'death') expect(codes).not.toContain('utskrivningsmeddelande');
+    if (stay.name === 'death') {
+      expect(codes).not.toContain('utskrivningsmeddelande');
+      // Both Encounters say the stay ended in death, as FHIR does.
+      for (const [h, id] of [
+        [hl7, hl7StayId],
+        [fhir, fhirStayId],
+      ] as const) {
+        const enc = await h.repo.read<Encounter>('Encounter', id);
+        expect(enc.hospitalization?.dischargeDisposition?.coding?.[0]?.code).toBe('exp');
+        expect(enc.status).toBe('finished');
+      }
+    }
   });
 });

@@ -7,6 +7,8 @@ import { ACT_CODE_SYSTEM, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '..
 import { applyStayStateToEncounter } from '../../fhir/encounter-extensions';
 import type { StayMessage } from './apply-queue';
 
+const DISCHARGE_DISPOSITION = 'http://terminology.hl7.org/CodeSystem/discharge-disposition';
+
 const ENCOUNTER_STATUS: Record<StayState['status'], Encounter['status']> = {
   'in-progress': 'in-progress',
   'on-leave': 'onleave',
@@ -80,7 +82,8 @@ export function buildEncounter(
   const start = state.admittedAt ?? existing?.period?.start ?? e.admittedAt;
   // Facts without an admission yet (A05 pre-admit, or an A08 that overtook its A01): the stay is planned.
   const status = !state.admittedAt && state.status === 'in-progress' ? 'planned' : ENCOUNTER_STATUS[state.status];
-  const end = status === 'finished' ? (state.dischargedAt ?? e.dischargedAt) : undefined;
+  const died = state.status === 'deceased';
+  const end = died ? state.diedAt : status === 'finished' ? (state.dischargedAt ?? e.dischargedAt) : undefined;
   const ward = state.ward ?? e.ward;
   const encounter: Encounter = {
     ...(existing ?? {}),
@@ -92,6 +95,19 @@ export function buildEncounter(
     subject,
     serviceProvider: hospital,
   };
+  // A death ends the stay: said as FHIR does (discharge disposition `exp`), which the FHIR intake also reads as one.
+  const disposition = existing?.hospitalization?.dischargeDisposition;
+  const wasDeath = disposition?.coding?.some((c) => c.system === DISCHARGE_DISPOSITION && c.code === 'exp');
+  if (died) {
+    encounter.hospitalization = {
+      ...(existing?.hospitalization ?? {}),
+      dischargeDisposition: { coding: [{ system: DISCHARGE_DISPOSITION, code: 'exp', display: 'Expired' }] },
+    };
+  } else if (wasDeath && encounter.hospitalization) {
+    const { dischargeDisposition: _gone, ...rest } = encounter.hospitalization;
+    if (Object.keys(rest).length) encounter.hospitalization = rest;
+    else delete encounter.hospitalization;
+  }
   if (start || end) encounter.period = { ...(start ? { start } : {}), ...(end ? { end } : {}) };
   else delete encounter.period;
   if (ward) {
