@@ -43,7 +43,7 @@ if (existsSync(report)) {
   const j = JSON.parse(readFileSync(report, 'utf8'));
   console.log(
     `tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped; ` +
-      `files: ${j.numPassedTestSuites} passed, ${j.numFailedTestSuites} failed`,
+      `suites: ${j.numPassedTestSuites} passed, ${j.numFailedTestSuites} failed`,
   );
   rmSync(report, { force: true });
 }
