@@ -23,7 +23,9 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
       app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
       app.use(deviationRoutes({ db: ctx.db, clock: ctx.clock }));
-      app.use(whatIfRoutes({ db: ctx.db, agreements, defaultAgreement: ctx.config.AGREEMENT, clock: ctx.clock }));
+      app.use(
+        whatIfRoutes({ db: ctx.db, agreements, defaultAgreement: ctx.config.AGREEMENT, clock: ctx.clock, rates }),
+      );
     },
   };
 }

@@ -9,6 +9,10 @@ import { saveClient } from '../../src/auth/client-store';
 import { IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
 import { dashboardRoutes } from '../../src/followup/dashboard/dashboard.routes';
 import { ownViewRoutes } from '../../src/followup/dashboard/own-view.routes';
+import { loadAgreements } from '../../src/agreements/load-agreements';
+import { loadRatesTable } from '../../src/followup/liability/rates-file';
+import { whatIfRoutes } from '../../src/followup/what-if/what-if.routes';
+import { ManualClock } from '../../src/platform/clock';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import { createRepository } from '../../src/store/repository.pg';
 import { openShell, type Shell } from '../http/shell-fixture';
@@ -24,6 +28,7 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
   let admin: string;
   let routes: Router | undefined;
   let own: Router | undefined;
+  let whatIf: Router | undefined;
   let municipality: string;
   let hospital: string;
 
@@ -33,10 +38,18 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
       capabilities: [
         { name: 'dash', mountRoutes: (app) => app.use((q, s, n) => (routes ? routes(q, s, n) : n())) },
         { name: 'own', mountRoutes: (app) => app.use((q, s, n) => (own ? own(q, s, n) : n())) },
+        { name: 'what-if', mountRoutes: (app) => app.use((q, s, n) => (whatIf ? whatIf(q, s, n) : n())) },
       ],
     });
     routes = dashboardRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z') });
     own = ownViewRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z') });
+    whatIf = whatIfRoutes({
+      db: shell.db,
+      agreements: await loadAgreements(),
+      defaultAgreement: 'vastmanland',
+      clock: new ManualClock('2022-12-15T00:00:00Z'),
+      rates: await loadRatesTable(),
+    });
     await storeAndLoadFactsOfStays(shell.db, [], syntheticYear(2022, 1500).flatMap(factsOf), 'hl7');
     const repo = createRepository(shell.db, { system: true });
     for (const [id, code, name] of [
@@ -163,6 +176,44 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     await page.close();
   }, 60_000);
 
+  it('when the controller compares March under Jönköping’s agreement, then liability per municipality and deadlines per step are shown side by side', async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1200, height: 1400 });
+    await page.goto(`${base}/followup/dashboard`);
+    await page.type('#tok', admin);
+    await page.$eval('#to', (el) => ((el as unknown as { value: string }).value = '2022-12'));
+    await page.click('#go');
+    await page.waitForSelector('#whatIf:not([hidden]) #wiAlt option');
+    await page.$eval('#wiMonth', (el) => ((el as unknown as { value: string }).value = '2022-03'));
+    expect(await page.$eval('#wiBase', (el) => (el as unknown as { value: string }).value)).toBe('vastmanland');
+    await page.select('#wiAlt', 'jonkoping');
+    await page.click('#wiGo');
+    await page.waitForSelector('#wiLiability tr:nth-child(2)');
+    await page.waitForSelector('#wiDeadlines tr:nth-child(2)');
+    const cells = (sel: string) =>
+      page.$$eval(`${sel} tr`, (rows) => rows.map((r) => [...r.children].map((c) => c.textContent ?? '')));
+    const liability = await cells('#wiLiability');
+    expect(liability[0]).toEqual([
+      'Kommun',
+      'Dagar vastmanland',
+      'Belopp vastmanland',
+      'Dagar jonkoping',
+      'Belopp jonkoping',
+      'Skillnad',
+    ]);
+    const names = liability.slice(1, -1).map((r) => r[0]);
+    expect(names).toEqual(expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', '0604']));
+    expect(liability.at(-1)?.[0]).toBe('Totalt');
+    // Seed 003 kommun D (0604) in March is billed under Jönköping's model: 49.6 days × 9 300 kr.
+    const d = liability.find((r) => r[0] === '0604');
+    expect(d?.[4]?.replace(/\s/g, '')).toBe('461280kr');
+    const deadlines = await cells('#wiDeadlines');
+    expect(deadlines.map((r) => r[0])).toEqual(expect.arrayContaining(['Inskrivningsmeddelande', 'Alla steg']));
+    expect(await page.$eval('#wiMsg', (e) => e.textContent)).toMatch(/^\d+ vårdtillfällen inskrivna 2022-03$/);
+    await page.screenshot({ path: '/tmp/followup-what-if.png', fullPage: true });
+    await page.close();
+  }, 60_000);
+
   it("when a municipality's client loads the dashboard, then only its own municipality and Tasks are drawn", async () => {
     const page = await browser.newPage();
     await page.goto(`${base}/followup/dashboard`);
@@ -174,6 +225,8 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     expect(legend).toEqual(['Månad', 'Jönköpings kommun']);
     const parties = await page.$$eval('#parties tr td:first-child', (tds) => tds.map((t) => t.textContent));
     expect(parties).toEqual(['Jönköpings kommun']);
+    // The what-if spans every municipality: a municipality's view has no such panel (its API answers 403).
+    expect(await page.$eval('#whatIf', (e) => (e as unknown as { hidden: boolean }).hidden)).toBe(true);
     await page.screenshot({ path: '/tmp/followup-dashboard-0680.png', fullPage: true });
     await page.close();
   }, 60_000);

@@ -5,6 +5,8 @@
  * (sessionStorage only) it calls `/fhir/$followup-dashboard`, which answers the region for an admin and a
  * municipality's own view for its client; without one it calls `/admin/api/dashboard` with the admin console's
  * session cookie. Served at `/admin/dashboard` (console) and `/followup/dashboard` (municipal staff, token only).
+ * For the region's controller (admin token or console session) it also shows the agreement what-if: a month
+ * under two agreements, liability per municipality and deadlines per step side by side (`/admin/api/what-if/*`).
  */
 export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><title>svu-gateway · Uppföljning</title><link rel="icon" href="data:,">
@@ -24,6 +26,14 @@ section{margin-bottom:2rem}tr[data-m]{cursor:pointer}tr[data-m]:hover{background
 <section><h2>Utskrivningsklara dagar per kommun och månad</h2><div id="ready"></div><table id="readyTable"></table></section>
 <section><h2>Avvikelser per månad</h2><div id="dev"></div></section>
 <section><h2>Vårdtillfällen</h2><p id="drillTitle">Klicka på en kommuns månad ovan.</p><table id="stays"></table></section>
+<section id="whatIf" hidden><h2>Tänk om: samma månad under en annan överenskommelse</h2>
+<p><label>Månad <input id="wiMonth" size="8" placeholder="YYYY-MM"></label>
+<label>Överenskommelse <select id="wiBase"></select></label>
+<label>Jämför med <select id="wiAlt"></select></label>
+<label>Dagbelopp (kr, för år utan nationellt belopp) <input id="wiAmount" size="7" placeholder="tabellen"></label>
+<button id="wiGo">Jämför</button> <span id="wiMsg"></span></p>
+<h3>Betalningsansvar per kommun</h3><table id="wiLiability"></table>
+<h3>Tidsfrister per steg (vårdtillfällen inskrivna under månaden)</h3><table id="wiDeadlines"></table></section>
 <script>
 const $ = (id) => document.getElementById(id);
 $('tok').value = sessionStorage.getItem('svu-admin-token') || '';
@@ -65,6 +75,7 @@ async function load() {
         '<td data-mun="' + esc(s.municipality) + '" data-month="' + d.months[i] + '" style="cursor:pointer">' + (v === null ? '–' : v + ' (' + s.stays[i] + ')') + '</td>').join('') + '</tr>').join('');
     chart($('dev'), 'Avvikelser', d.months, [{ label: 'Avvikelser', values: d.deviations }]);
     $('msg').textContent = 'Hämtad ' + new Date().toLocaleTimeString('sv-SE');
+    whatIfSetup();
   } catch (e) { $('msg').textContent = String(e); }
 }
 $('readyTable').addEventListener('click', async (ev) => {
@@ -75,6 +86,55 @@ $('readyTable').addEventListener('click', async (ev) => {
   $('stays').innerHTML = '<tr><th>Vårdtillfälle</th><th>Utskrivningsklar</th><th>Utskriven</th><th>Dagar</th></tr>' +
     list.map((s) => '<tr><td>' + esc(s.stayId) + '</td><td>' + esc(local(s.readyAt)) + '</td><td>' + esc(local(s.dischargedAt)) + '</td><td>' + s.readyDays + '</td></tr>').join('');
 });
+// What-if (the region's controller only): shown when the admin API answers (an admin token, or the console
+// session); a municipality's token gets 403 there and the panel stays hidden.
+const kr = (v) => Number(v).toLocaleString('sv-SE', { maximumFractionDigits: 0 }) + ' kr';
+const signed = (v, f) => (v > 0 ? '+' : '') + f(v);
+const num = (v) => Number(v).toLocaleString('sv-SE', { maximumFractionDigits: 2 });
+async function adminJson(path) {
+  const tok = $('tok').value.trim();
+  const r = await fetch(path, tok ? { headers: { Authorization: 'Bearer ' + tok } } : { credentials: 'same-origin' });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error((body.issue && body.issue[0] && body.issue[0].diagnostics) || path + ': HTTP ' + r.status);
+  return body;
+}
+async function whatIfSetup() {
+  const list = await adminJson('/admin/api/what-if/agreements').catch(() => undefined);
+  $('whatIf').hidden = !list;
+  if (!list || $('wiBase').options.length) return;
+  const options = list.agreements.map((a) => '<option value="' + esc(a.id) + '">' + esc(a.id) + ' · ' + esc(a.name) + '</option>').join('');
+  $('wiBase').innerHTML = options; $('wiAlt').innerHTML = options;
+  $('wiBase').value = list.default;
+  $('wiAlt').value = (list.agreements.find((a) => a.id !== list.default) || list.agreements[0]).id;
+  $('wiMonth').value = $('to').value;
+}
+async function whatIf() {
+  const q = new URLSearchParams({ month: $('wiMonth').value.trim(), agreement: $('wiBase').value, alternative: $('wiAlt').value });
+  if ($('wiAmount').value.trim()) q.set('daily-amount', $('wiAmount').value.trim());
+  const a = $('wiBase').value, b = $('wiAlt').value;
+  $('wiMsg').textContent = '';
+  const [liability, deadlines] = await Promise.allSettled([
+    adminJson('/admin/api/what-if/liability?' + q), adminJson('/admin/api/what-if/deadlines?' + q)]);
+  if (liability.status === 'fulfilled') {
+    const x = liability.value;
+    $('wiLiability').innerHTML = '<tr><th>Kommun</th><th>Dagar ' + esc(a) + '</th><th>Belopp ' + esc(a) + '</th><th>Dagar ' + esc(b) +
+      '</th><th>Belopp ' + esc(b) + '</th><th>Skillnad</th></tr>' +
+      x.municipalities.map((m) => '<tr><td>' + esc(m.name) + '</td><td>' + num(m.base.days) + '</td><td>' + kr(m.base.amount) + '</td><td>' +
+        num(m.alternative.days) + '</td><td>' + kr(m.alternative.amount) + '</td><td class="' + (m.difference.amount > 0 ? 'overdue' : '') + '">' +
+        signed(m.difference.amount, kr) + '</td></tr>').join('') +
+      '<tr><th>Totalt</th><th></th><th>' + kr(x.total.base) + '</th><th></th><th>' + kr(x.total.alternative) + '</th><th>' + signed(x.total.difference, kr) + '</th></tr>';
+  } else $('wiLiability').innerHTML = '<tr><td class="overdue">Betalningsansvar: ' + esc(liability.reason.message) + '</td></tr>';
+  if (deadlines.status === 'fulfilled') {
+    const x = deadlines.value;
+    $('wiDeadlines').innerHTML = '<tr><th>Steg</th><th>I tid ' + esc(a) + '</th><th>Missade ' + esc(a) + '</th><th>Öppna ' + esc(a) +
+      '</th><th>I tid ' + esc(b) + '</th><th>Missade ' + esc(b) + '</th><th>Öppna ' + esc(b) + '</th><th>Skillnad missade</th></tr>' +
+      x.rows.map((r) => '<tr><td>' + esc(r.name) + '</td><td>' + r.base.met + '</td><td>' + r.base.missed + '</td><td>' + r.base.open + '</td><td>' +
+        r.alternative.met + '</td><td>' + r.alternative.missed + '</td><td>' + r.alternative.open + '</td><td class="' +
+        (r.difference.missed > 0 ? 'overdue' : '') + '">' + signed(r.difference.missed, String) + '</td></tr>').join('');
+    $('wiMsg').textContent = x.stays + ' vårdtillfällen inskrivna ' + x.month;
+  } else $('wiDeadlines').innerHTML = '<tr><td class="overdue">Tidsfrister: ' + esc(deadlines.reason.message) + '</td></tr>';
+}
+$('wiGo').addEventListener('click', whatIf);
 $('go').addEventListener('click', load);
 if ($('tok').value || location.pathname.startsWith('/admin/')) load();
 </script></body></html>`;
