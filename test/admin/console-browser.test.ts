@@ -95,8 +95,11 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="dashboard"]')]);
     expect(new URL(page.url()).pathname).toBe('/admin/dashboard');
     await page.waitForFunction('document.getElementById("msg").textContent.startsWith("Hämtad")', { timeout: 20_000 });
+    // The what-if panel is there for the admin, and the console's navigation leads back.
+    await page.waitForSelector('#whatIf:not([hidden]) #wiAlt option');
     await shot('03-dashboard');
-    await page.goto(`${base}/admin`);
+    await Promise.all([page.waitForNavigation(), page.click('#consoleNav a[data-nav="overview"]')]);
+    expect(new URL(page.url()).pathname).toBe('/admin');
 
     // The HL7 message: its segment tree and what it produced.
     await Promise.all([page.waitForNavigation(), page.click('nav a[data-nav="hl7"]')]);

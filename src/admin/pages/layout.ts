@@ -73,12 +73,28 @@ function langLink(self: string, to: Lang, label: string, current: Lang): string 
   return to === current ? `<b>${label}</b>` : `<a href="${esc(u.pathname + u.search)}" lang="${to}">${label}</a>`;
 }
 
+function navLinks(lang: Lang, active: string): string {
+  return NAV.map(
+    ([id, href, key]) =>
+      `<a href="${href}"${id === active ? ' class="on"' : ''} data-nav="${id}">${esc(t(lang, key))}</a>`,
+  ).join('');
+}
+
+/**
+ * The console's navigation bar for a page with styles of its own (the follow-up dashboard): the same links, styled
+ * inline, without the language switch.
+ */
+export function consoleNavBar(lang: Lang, active: 'dashboard'): string {
+  const links = NAV.map(
+    ([id, href, key]) =>
+      `<a href="${href}" data-nav="${id}" style="color:#f1faee;text-decoration:none${id === active ? ';font-weight:bold;border-bottom:2px solid #f1faee' : ''}">${esc(t(lang, key))}</a>`,
+  ).join('');
+  return `<nav id="consoleNav" style="background:#1d3557;padding:.5rem 2rem;margin:-2rem -2rem 1.5rem;display:flex;gap:1rem;flex-wrap:wrap">${links}</nav>`;
+}
+
 /** One admin page: the navigation bar (all pages, language switch, logout), the heading and the body. */
 export function renderPage(o: PageOptions): string {
-  const nav = NAV.map(
-    ([id, href, key]) =>
-      `<a href="${href}"${id === o.active ? ' class="on"' : ''} data-nav="${id}">${esc(t(o.lang, key))}</a>`,
-  ).join('');
+  const nav = navLinks(o.lang, o.active);
   const who = o.clientId ? `<span>${esc(t(o.lang, 'nav.signedInAs'))} <b id="who">${esc(o.clientId)}</b></span>` : '';
   return `<!doctype html>
 <html lang="${o.lang}"><head><meta charset="utf-8"><title>${esc(t(o.lang, o.title))} · svu-gateway</title>

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { consoleNavBar } from '../../admin/pages/layout';
+import { langOf } from '../../admin/pages/i18n';
 import { sendOutcome } from '../../http/errors';
 import type { Db } from '../../store/db.port';
 import { organisationNames } from '../indicators/org-names.pg';
@@ -31,8 +33,13 @@ export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
   // The page holds no data: behind the console's login at /admin, and open at /followup for municipal staff, whose
   // data calls carry their own client's token.
   for (const base of ['/admin', '/followup']) {
-    r.get(`${base}/dashboard`, (_req, res) => {
-      res.type('html').send(DASHBOARD_PAGE);
+    r.get(`${base}/dashboard`, (req, res) => {
+      // In the console the page carries the console's navigation; for municipal staff (/followup) it stands alone.
+      const page =
+        base === '/admin'
+          ? DASHBOARD_PAGE.replace('<body>', `<body>${consoleNavBar(langOf(req), 'dashboard')}`)
+          : DASHBOARD_PAGE;
+      res.type('html').send(page);
     });
     r.get(`${base}/assets/uplot.iife.min.js`, (_req, res) => {
       res.type('application/javascript').set('cache-control', 'public, max-age=86400').send(assets.js);
