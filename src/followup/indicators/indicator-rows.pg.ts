@@ -7,7 +7,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { evaluateStay } from '../../core/engine/evaluate';
-import type { IndicatorStay, IndicatorTask } from '../../core/indicators/compute-indicators';
+import { indicatorStayOf, type IndicatorStay, type IndicatorTask } from '../../core/indicators/compute-indicators';
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
@@ -39,7 +39,7 @@ async function stayFacts(db: Db, month: string): Promise<Map<string, StayFact[]>
   return out;
 }
 
-async function patients(db: Db, stayIds: string[]): Promise<Map<string, { patient: string; birthDate?: string }>> {
+export async function patients(db: Db, stayIds: string[]): Promise<Map<string, { patient: string; birthDate?: string }>> {
   const params: unknown[] = [];
   const ids = arrayParam(params, stayIds, 'text');
   const r = await db.query<{ id: string; patient: string | null; birth_date: string | null }>(
@@ -130,16 +130,8 @@ export async function loadIndicatorRows(db: Db, agreement: Agreement, month: str
   const [who, t] = await Promise.all([patients(db, ids), tasks(db, ids, month)]);
   const stays: IndicatorStay[] = [];
   for (const [id, fs] of facts) {
-    const st = evaluateStay(fs, agreement).state;
+    const s = { ...indicatorStayOf(evaluateStay(fs, agreement).state), stayId: id };
     const p = who.get(id);
-    const s: IndicatorStay = { stayId: id, sipNeeded: st.sipNeeded };
-    if (st.placingMunicipality ?? st.municipality) s.municipality = st.placingMunicipality ?? st.municipality;
-    if (st.hospital) s.hospital = st.hospital;
-    if (st.primaryCareUnit) s.primaryCareUnit = st.primaryCareUnit;
-    if (st.admittedAt) s.admittedAt = st.admittedAt;
-    if (st.readyAt) s.readyAt = st.readyAt;
-    if (st.dischargedAt) s.dischargedAt = st.dischargedAt;
-    if (st.sipMeetingAt) s.sipMeetingAt = st.sipMeetingAt;
     if (p) Object.assign(s, p);
     const due = t.sipDue.get(id);
     if (due) s.sipDue = due;
