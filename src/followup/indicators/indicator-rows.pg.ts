@@ -39,7 +39,10 @@ async function stayFacts(db: Db, month: string): Promise<Map<string, StayFact[]>
   return out;
 }
 
-export async function patients(db: Db, stayIds: string[]): Promise<Map<string, { patient: string; birthDate?: string }>> {
+export async function patients(
+  db: Db,
+  stayIds: string[],
+): Promise<Map<string, { patient: string; birthDate?: string }>> {
   const params: unknown[] = [];
   const ids = arrayParam(params, stayIds, 'text');
   const r = await db.query<{ id: string; patient: string | null; birth_date: string | null }>(
