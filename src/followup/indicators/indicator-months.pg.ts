@@ -15,11 +15,11 @@ import {
 } from '../../core/indicators/compute-indicators';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
 import { indexStays, monthStart, nextMonthStart, type StayIndex } from '../stays/stay-index.pg';
 import { patients } from './indicator-rows.pg';
 
-const BATCH = 5_000;
 const DAY = 86_400_000;
 
 /** A Task as the projection has it. */
@@ -104,8 +104,7 @@ async function entriesAt(
   ranks: readonly number[],
   stats?: FoldStats,
 ): Promise<Entry[]> {
-  const out: Entry[] = [];
-  for (let i = 0; i < ranks.length; i += BATCH) {
+  return inBatches(ranks.length, async (i) => {
     const part = ranks.slice(i, i + BATCH);
     const ids = part.map((r) => index.ids[r] ?? '');
     const fps = part.map((r) => index.facts[r] ?? '');
@@ -114,7 +113,7 @@ async function entriesAt(
       patients(db, ids),
       tasksOf(db, ids),
     ]);
-    folds.forEach((f, k) => {
+    return folds.map((f, k) => {
       const id = ids[k] ?? '';
       const stay: IndicatorStay = { ...f.indicator };
       const p = who.get(id);
@@ -123,10 +122,9 @@ async function entriesAt(
       // The SIP invitation's deadline: "SIP held within the deadline" compares the meeting with it.
       for (const t of ts)
         if (t.code === 'kallelse-sip' && t.status !== 'cancelled' && t.deadline) stay.sipDue = t.deadline;
-      out.push({ stay, tasks: ts });
+      return { stay, tasks: ts };
     });
-  }
-  return out;
+  });
 }
 
 function toIndicatorTask(t: ProjectedTask, codes: Map<string, string>): IndicatorTask {

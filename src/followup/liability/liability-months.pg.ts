@@ -10,10 +10,9 @@ import { withExtras, type StoredStay } from '../../core/liability/from-facts';
 import type { PaymentModel } from '../../core/liability/payment-model';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
 import type { StayIndex } from '../stays/stay-index.pg';
-
-const BATCH = 5_000;
 
 /** Stays whose `kallelse-sip` Task the named care contact has completed (the invitation was sent). */
 export async function sipInvitationsSent(db: Db, stayIds: readonly string[]): Promise<Set<string>> {
@@ -40,23 +39,13 @@ async function storedAt(
   ranks: readonly number[],
   stats?: FoldStats,
 ): Promise<StoredStay[]> {
-  const out: StoredStay[] = [];
-  for (let i = 0; i < ranks.length; i += BATCH) {
-    const part = ranks.slice(i, i + BATCH);
-    const ids = part.map((r) => index.ids[r] ?? '');
-    const [folds, invited] = await Promise.all([
-      foldsOf(
-        db,
-        agreement,
-        ids,
-        part.map((r) => index.facts[r] ?? ''),
-        stats,
-      ),
-      sipInvitationsSent(db, ids),
-    ]);
-    folds.forEach((f, k) => out.push(withExtras(f.stored, { sipInvitationSent: invited.has(ids[k] ?? '') })));
-  }
-  return out;
+  const load = async (i: number) => {
+    const ids = ranks.slice(i, i + BATCH).map((r) => index.ids[r] ?? '');
+    const fps = ranks.slice(i, i + BATCH).map((r) => index.facts[r] ?? '');
+    const [folds, invited] = await Promise.all([foldsOf(db, agreement, ids, fps, stats), sipInvitationsSent(db, ids)]);
+    return folds.map((f, k) => withExtras(f.stored, { sipInvitationSent: invited.has(ids[k] ?? '') }));
+  };
+  return inBatches(ranks.length, load);
 }
 
 /** Per payer and month: the days in the next-month model's average, and how many stays. */
