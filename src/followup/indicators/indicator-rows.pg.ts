@@ -45,12 +45,13 @@ export async function patients(
 ): Promise<Map<string, { patient: string; birthDate?: string }>> {
   const params: unknown[] = [];
   const ids = arrayParam(params, stayIds, 'text');
+  // The Patient is found by its id (the primary key), not by comparing every Patient's reference with the subject.
   const r = await db.query<{ id: string; patient: string | null; birth_date: string | null }>(
-    `SELECT e.id, e.content::jsonb -> 'subject' ->> 'reference' AS patient, p.content::jsonb ->> 'birthDate' AS birth_date
-     FROM fhir_resource e
+    `SELECT e.id, e.ref AS patient, p.content::jsonb ->> 'birthDate' AS birth_date
+     FROM (SELECT id, content::jsonb -> 'subject' ->> 'reference' AS ref FROM fhir_resource
+           WHERE resource_type = 'Encounter' AND NOT deleted AND id = ANY(${ids})) e
      LEFT JOIN fhir_resource p ON p.resource_type = 'Patient' AND NOT p.deleted
-       AND 'Patient/' || p.id = e.content::jsonb -> 'subject' ->> 'reference'
-     WHERE e.resource_type = 'Encounter' AND NOT e.deleted AND e.id = ANY(${ids})`,
+       AND e.ref LIKE 'Patient/%' AND p.id = substr(e.ref, 9)`,
     params,
   );
   const out = new Map<string, { patient: string; birthDate?: string }>();
