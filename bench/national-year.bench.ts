@@ -28,7 +28,7 @@ const URL_ = process.env.NATIONAL_DATABASE_URL ?? 'postgres://svu:svu@127.0.0.1:
 const YEAR = 2023;
 const MONTHS = Array.from({ length: 12 }, (_, i) => `${YEAR}-${String(i + 1).padStart(2, '0')}`);
 const INDICATOR_AGREEMENT = 'vastmanland';
-const LIABILITY_AGREEMENTS = ['lag', 'jonkoping', 'vastmanland'];
+const LIABILITY_AGREEMENTS = (process.env.BENCH_NATIONAL_AGREEMENTS ?? 'lag,jonkoping,vastmanland').split(',');
 
 const mb = (b: number): number => Math.round(b / 1048576);
 const load = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
