@@ -29,6 +29,14 @@ export interface TaskRow {
   open: boolean;
   businessStatus?: string;
   versionId?: string;
+  /** What the follow-up indicators read (migration 110): the first code as written, authoredOn, focus id, … */
+  firstCode?: string;
+  authoredOn?: string;
+  focus?: string;
+  reasonCode?: string;
+  groupIdentifier?: string;
+  /** The Task's lastUpdated when it is `completed` now (the first completion is kept, or found in the history). */
+  completedNowAt?: string;
 }
 
 interface RawStep {
@@ -63,14 +71,22 @@ const STEP_COLS = 'task_id, step_id, kind, recipient, seq, due_at, fired_at, can
 
 /** Inserts or refreshes the projection row of a Task; returns the previous row (for change detection). */
 export async function upsertTaskRow(db: Db, row: TaskRow): Promise<void> {
+  // completed_at: the first stored version with status `completed` (history, else the current version); once
+  // known it never changes (history is only added to), so the history is read only while it is unknown.
   await db.query(
     `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, agreement, deadline, status, open,
-       business_status, version_id, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11, now())
+       business_status, version_id, first_code, authored_on, focus, reason_code, group_identifier, completed_at,
+       updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, COALESCE(
+       (SELECT MIN(h.last_updated) FROM fhir_resource_history h
+         WHERE h.resource_type = 'Task' AND h.id = $1 AND h.content::jsonb ->> 'status' = 'completed'),
+       $17::timestamptz), now())
      ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, owner = excluded.owner, requester = excluded.requester,
        encounter = excluded.encounter, agreement = excluded.agreement, deadline = excluded.deadline,
        status = excluded.status, open = excluded.open, business_status = excluded.business_status,
-       version_id = excluded.version_id, updated_at = now()`,
+       version_id = excluded.version_id, first_code = excluded.first_code, authored_on = excluded.authored_on,
+       focus = excluded.focus, reason_code = excluded.reason_code, group_identifier = excluded.group_identifier,
+       completed_at = COALESCE(deadline_task.completed_at, excluded.completed_at), updated_at = now()`,
     [
       row.taskId,
       row.code ?? null,
@@ -83,6 +99,12 @@ export async function upsertTaskRow(db: Db, row: TaskRow): Promise<void> {
       row.open,
       row.businessStatus ?? null,
       row.versionId ?? null,
+      row.firstCode ?? null,
+      row.authoredOn ?? null,
+      row.focus ?? null,
+      row.reasonCode ?? null,
+      row.groupIdentifier ?? null,
+      row.completedNowAt ?? null,
     ],
   );
 }

@@ -53,6 +53,12 @@ export function taskRowOf(task: Task, agreement: string): TaskRow {
     open: !CLOSED_TASK_STATUSES.has(task.status),
     businessStatus: task.businessStatus?.coding?.[0]?.code,
     versionId: task.meta?.versionId,
+    firstCode: task.code?.coding?.[0]?.code,
+    authoredOn: task.authoredOn,
+    focus: task.focus?.reference?.replace(/^Task\//, ''),
+    reasonCode: task.reasonCode?.coding?.[0]?.code,
+    groupIdentifier: task.groupIdentifier?.value,
+    completedNowAt: task.status === 'completed' ? task.meta?.lastUpdated : undefined,
   };
 }
 

@@ -5,6 +5,8 @@ import { loadAgreements, getAgreement } from '../../src/agreements/load-agreemen
 import { saveClient } from '../../src/auth/client-store';
 import { IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
 import { indicatorRoutes } from '../../src/followup/indicators/indicators.routes';
+import { upsertTaskRow } from '../../src/deadlines/deadline-store.pg';
+import { taskRowOf } from '../../src/deadlines/task-sync';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import { ManualClock } from '../../src/platform/clock';
 import { createRepository } from '../../src/store/repository.pg';
@@ -74,7 +76,9 @@ describe.each(testDatabases())('GET /admin/api/indicators on %s', (kind) => {
       owner: { reference: 'Organization/kommun-0602' },
       restriction: { period: { end: '2022-03-20T12:00:00Z' } },
     });
-    await repo.update<Task>({ ...task, status: 'completed' });
+    const done = await repo.update<Task>({ ...task, status: 'completed' });
+    // The deadline worker's projection of the Task (what it writes on the Task's outbox events).
+    await upsertTaskRow(shell.db, taskRowOf(done, 'lag'));
     admin = await token(shell, 'controller', true);
   }, 60_000);
   afterAll(async () => shell.close());

@@ -3,6 +3,7 @@
  * one value per indicator, month and unit out. Units are the municipality (the payer), the hospital and the
  * listed vårdcentral for stay indicators, and the responsible party (the Task's owner) for step indicators.
  */
+import type { StayState } from '../engine/types';
 import { localParts } from '../liability/day-count';
 
 export interface IndicatorStay {
@@ -221,4 +222,17 @@ export function computeIndicators(input: {
     ...taskIndicators(input.month, input.tasks, input.now),
     ...deviationIndicators(input.month, input.deviations),
   ];
+}
+
+/** What the engine's state of a stay gives its indicator row (the patient and the SIP deadline come from elsewhere). */
+export function indicatorStayOf(st: StayState): IndicatorStay {
+  const s: IndicatorStay = { stayId: st.stayId, sipNeeded: st.sipNeeded };
+  if (st.placingMunicipality ?? st.municipality) s.municipality = st.placingMunicipality ?? st.municipality;
+  if (st.hospital) s.hospital = st.hospital;
+  if (st.primaryCareUnit) s.primaryCareUnit = st.primaryCareUnit;
+  if (st.admittedAt) s.admittedAt = st.admittedAt;
+  if (st.readyAt) s.readyAt = st.readyAt;
+  if (st.dischargedAt) s.dischargedAt = st.dischargedAt;
+  if (st.sipMeetingAt) s.sipMeetingAt = st.sipMeetingAt;
+  return s;
 }

@@ -317,6 +317,18 @@ function nextMonthState(
   };
 }
 
+/**
+ * What a discharged stay adds to its payer's monthly average under the next-month model, or undefined when it is
+ * not in the average (not discharged, not liable, psychiatric). Summed per payer and month, these give the
+ * `history` a later month needs without the earlier stays themselves (the same classification as the month's own).
+ */
+export function averageTerm(s: StayInput, p: PaymentModel): { payer: string; month: string; days: number } | undefined {
+  if (!s.dischargedAt) return undefined;
+  const c = classify(s, p);
+  if (c.kind !== 'counted') return undefined;
+  return { payer: payerOf(s), month: localParts(s.dischargedAt, p.dayCount.timeZone).month, days: c.days };
+}
+
 export function computeLiability(input: LiabilityInput): LiabilityReport {
   const { payment: p, month } = input;
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new LiabilityInputError(`month "${month}" is not YYYY-MM`);

@@ -6,6 +6,7 @@
  */
 import type { Agreement } from '../agreements/agreement.schema';
 import { evaluateStay } from '../engine/evaluate';
+import type { StayEvaluation } from '../engine/types';
 import type { StayFact, StayFactKind } from '../stay/facts';
 import type { StayInput } from './stay';
 
@@ -42,7 +43,11 @@ export interface StayExtras {
 }
 
 export function storedStay(facts: readonly StayFact[], agreement: Agreement, extras: StayExtras): StoredStay {
-  const evaluation = evaluateStay(facts, agreement);
+  return storedStayOf(facts, evaluateStay(facts, agreement), extras);
+}
+
+/** `storedStay` from an evaluation already made (one fold serves the liability and the indicators). */
+export function storedStayOf(facts: readonly StayFact[], evaluation: StayEvaluation, extras: StayExtras): StoredStay {
   const state = evaluation.state;
   const rejected = new Set(evaluation.rejected.map((r) => r.factId));
   const trace = facts
@@ -93,4 +98,13 @@ function withdrawnReadyPeriods(trace: readonly FactTrace[]): { readyAt: string; 
     }
   }
   return out;
+}
+
+/**
+ * The same stored stay with other extras: `storedStay(facts, a, e)` equals `withExtras(storedStay(facts, a,
+ * { sipInvitationSent: false }), e)`, so a fold can be kept while the SIP invitation Task changes.
+ */
+export function withExtras(stored: StoredStay, extras: StayExtras): StoredStay {
+  if (!('stay' in stored) || !extras.sipInvitationSent || stored.stay.sipInvitationSent) return stored;
+  return { ...stored, stay: { ...stored.stay, sipInvitationSent: true } };
 }

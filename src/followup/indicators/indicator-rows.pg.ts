@@ -7,7 +7,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { evaluateStay } from '../../core/engine/evaluate';
-import type { IndicatorStay, IndicatorTask } from '../../core/indicators/compute-indicators';
+import { indicatorStayOf, type IndicatorStay, type IndicatorTask } from '../../core/indicators/compute-indicators';
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
@@ -39,15 +39,19 @@ async function stayFacts(db: Db, month: string): Promise<Map<string, StayFact[]>
   return out;
 }
 
-async function patients(db: Db, stayIds: string[]): Promise<Map<string, { patient: string; birthDate?: string }>> {
+export async function patients(
+  db: Db,
+  stayIds: string[],
+): Promise<Map<string, { patient: string; birthDate?: string }>> {
   const params: unknown[] = [];
   const ids = arrayParam(params, stayIds, 'text');
+  // The Patient is found by its id (the primary key), not by comparing every Patient's reference with the subject.
   const r = await db.query<{ id: string; patient: string | null; birth_date: string | null }>(
-    `SELECT e.id, e.content::jsonb -> 'subject' ->> 'reference' AS patient, p.content::jsonb ->> 'birthDate' AS birth_date
-     FROM fhir_resource e
+    `SELECT e.id, e.ref AS patient, p.content::jsonb ->> 'birthDate' AS birth_date
+     FROM (SELECT id, content::jsonb -> 'subject' ->> 'reference' AS ref FROM fhir_resource
+           WHERE resource_type = 'Encounter' AND NOT deleted AND id = ANY(${ids})) e
      LEFT JOIN fhir_resource p ON p.resource_type = 'Patient' AND NOT p.deleted
-       AND 'Patient/' || p.id = e.content::jsonb -> 'subject' ->> 'reference'
-     WHERE e.resource_type = 'Encounter' AND NOT e.deleted AND e.id = ANY(${ids})`,
+       AND e.ref LIKE 'Patient/%' AND p.id = substr(e.ref, 9)`,
     params,
   );
   const out = new Map<string, { patient: string; birthDate?: string }>();
@@ -130,16 +134,8 @@ export async function loadIndicatorRows(db: Db, agreement: Agreement, month: str
   const [who, t] = await Promise.all([patients(db, ids), tasks(db, ids, month)]);
   const stays: IndicatorStay[] = [];
   for (const [id, fs] of facts) {
-    const st = evaluateStay(fs, agreement).state;
+    const s = { ...indicatorStayOf(evaluateStay(fs, agreement).state), stayId: id };
     const p = who.get(id);
-    const s: IndicatorStay = { stayId: id, sipNeeded: st.sipNeeded };
-    if (st.placingMunicipality ?? st.municipality) s.municipality = st.placingMunicipality ?? st.municipality;
-    if (st.hospital) s.hospital = st.hospital;
-    if (st.primaryCareUnit) s.primaryCareUnit = st.primaryCareUnit;
-    if (st.admittedAt) s.admittedAt = st.admittedAt;
-    if (st.readyAt) s.readyAt = st.readyAt;
-    if (st.dischargedAt) s.dischargedAt = st.dischargedAt;
-    if (st.sipMeetingAt) s.sipMeetingAt = st.sipMeetingAt;
     if (p) Object.assign(s, p);
     const due = t.sipDue.get(id);
     if (due) s.sipDue = due;

@@ -1,10 +1,9 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Agreement } from '../../core/agreements/agreement.schema';
-import { computeIndicators } from '../../core/indicators/compute-indicators';
 import { sendOutcome } from '../../http/errors';
 import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
-import { loadIndicatorRows } from './indicator-rows.pg';
+import { indicatorsOfMonth } from './indicator-months.pg';
 import { indicatorsCsv, measureReports, measures } from './measures';
 import { organisationNames } from './org-names.pg';
 
@@ -16,8 +15,7 @@ export interface IndicatorRoutesDeps {
 
 /** The month's indicator values, computed from the store. */
 export async function indicatorsOf(d: IndicatorRoutesDeps, month: string) {
-  const rows = await loadIndicatorRows(d.db, d.agreement(), month);
-  return computeIndicators({ month, ...rows, now: d.clock.now().toISOString() });
+  return indicatorsOfMonth(d.db, d.agreement(), month, d.clock.now().toISOString());
 }
 
 /**

@@ -4,17 +4,24 @@
  * month's latest report so late facts show as corrections.
  */
 import type { Agreement } from '../../core/agreements/agreement.schema';
-import { computeLiability, type LiabilityReport, type StayLiability } from '../../core/liability/compute-liability';
+import {
+  computeLiability,
+  type LiabilityReport,
+  type MonthAverage,
+  type StayLiability,
+} from '../../core/liability/compute-liability';
 import { basisOf, corrections, type Correction } from '../../core/liability/corrections';
 import { compareLiability, type WhatIf } from '../../core/liability/what-if';
 import type { AgreedRates } from '../../core/liability/daily-rate';
 import { localParts } from '../../core/liability/day-count';
-import type { FactTrace } from '../../core/liability/from-facts';
+import type { FactTrace, StoredStay } from '../../core/liability/from-facts';
 import { paymentModelSchema, type DailyRateTable } from '../../core/liability/payment-model';
 import { LiabilityInputError, type StayInput } from '../../core/liability/stay';
 import type { Db } from '../../store/db.port';
 import { latestReport, saveReport, type StoredReport } from './liability-report.pg';
-import { loadStoredStays } from './stored-stays.pg';
+import { storedMonths } from './liability-months.pg';
+import { indexStays, type StayIndex } from '../stays/stay-index.pg';
+import type { FoldStats } from '../stays/stay-folds.pg';
 
 export interface StoreLiabilityDeps {
   db: Db;
@@ -47,7 +54,7 @@ export interface StoreLiability extends Omit<LiabilityReport, 'municipalities'> 
 
 export class UnknownAgreementError extends LiabilityInputError {}
 
-function paymentOf(agreement: Agreement) {
+export function paymentOf(agreement: Agreement) {
   const p = paymentModelSchema.safeParse(agreement.payment);
   if (!p.success) {
     throw new LiabilityInputError(
@@ -57,25 +64,68 @@ function paymentOf(agreement: Agreement) {
   return p.data;
 }
 
-export async function liabilityFromStore(deps: StoreLiabilityDeps, q: StoreLiabilityQuery): Promise<StoreLiability> {
-  const agreement = deps.agreements.get(q.agreement);
+export function agreementOf(deps: StoreLiabilityDeps, id: string): Agreement {
+  const agreement = deps.agreements.get(id);
   if (!agreement) {
     const known = [...deps.agreements.keys()].sort().join(', ');
-    throw new UnknownAgreementError(`no agreement "${q.agreement}" (known: ${known})`);
+    throw new UnknownAgreementError(`no agreement "${id}" (known: ${known})`);
   }
+  return agreement;
+}
+
+/**
+ * The reports of consecutive months from the store, one at a time, each as `liabilityFromStore` gives it, reading
+ * each stay once per run (`index`: the stays of these months when already found, e.g. shared with the indicators).
+ */
+export async function* liabilityMonths(
+  deps: StoreLiabilityDeps,
+  q: Omit<StoreLiabilityQuery, 'month'> & { months: readonly string[] },
+  index?: StayIndex,
+  stats?: FoldStats,
+): AsyncGenerator<StoreLiability> {
+  const agreement = agreementOf(deps, q.agreement);
   const payment = paymentOf(agreement);
-  const stored = await loadStoredStays(deps.db, agreement, q.month, payment);
+  const idx = index ?? (await indexStays(deps.db, q.months));
+  if (idx.months.join() !== q.months.join()) throw new Error('the stay index is for other months');
+  const { months: _m, ...rest } = q;
+  for await (const m of storedMonths(deps.db, agreement, payment, idx, stats)) {
+    yield await liabilityOfMonth(deps, { ...rest, month: m.month }, m.stored, m.history);
+  }
+}
+
+/** The month from the store (one month of `liabilityMonths`). */
+export async function liabilityFromStore(deps: StoreLiabilityDeps, q: StoreLiabilityQuery): Promise<StoreLiability> {
+  const { month, ...rest } = q;
+  for await (const one of liabilityMonths(deps, { ...rest, months: [month] })) return one;
+  throw new LiabilityInputError(`no report for ${month}`);
+}
+
+/**
+ * One month's report from its stored stays (already folded, with their extras): bills the stays discharged in the
+ * month (`history`: the next-month model's earlier months' averages), lists those that cannot be billed, and
+ * compares with the month's latest report.
+ */
+export async function liabilityOfMonth(
+  deps: StoreLiabilityDeps,
+  q: StoreLiabilityQuery,
+  stored: readonly StoredStay[],
+  history?: readonly MonthAverage[],
+): Promise<StoreLiability> {
+  const payment = paymentOf(agreementOf(deps, q.agreement));
+  const tz = payment.dayCount.timeZone;
   const stays: StayInput[] = [];
   const trace = new Map<string, FactTrace[]>();
   const excluded: StoreLiability['excluded'] = [];
   for (const s of stored) {
     if ('stay' in s) {
-      stays.push(s.stay);
-      trace.set(s.stay.id, s.facts);
+      if (s.stay.dischargedAt && localParts(s.stay.dischargedAt, tz).month === q.month) {
+        stays.push(s.stay);
+        trace.set(s.stay.id, s.facts);
+      }
       continue;
     }
     const discharged = s.facts.filter((f) => f.kind === 'discharged').at(-1);
-    if (discharged && localParts(discharged.at, payment.dayCount.timeZone).month === q.month) {
+    if (discharged && localParts(discharged.at, tz).month === q.month) {
       excluded.push({ id: s.stayId, reason: s.excluded, facts: s.facts });
     }
   }
@@ -87,6 +137,7 @@ export async function liabilityFromStore(deps: StoreLiabilityDeps, q: StoreLiabi
     rates: deps.rates,
     agreedRates: q.agreedRates,
     missingRate: q.missingRate,
+    ...(history ? { history } : {}),
   });
   const last = await latestReport(deps.db, q.agreement, q.month);
   const keep = (code: string) => q.municipality === undefined || q.municipality === code;

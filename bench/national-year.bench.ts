@@ -1,0 +1,183 @@
+/**
+ * A national year on PostgreSQL (issue 15): the indicators of every month and the payment liability of every month
+ * under one agreement of each payment model (lag: law, jonkoping: average-retroactive, vastmanland:
+ * average-next-month), from a synthetic year of stays written in bulk (bench/support/national-fill.ts). Two runs:
+ * cold (the fold cache `stay_fold` emptied first: every stay folded by the engine and cached) and warm (the cache
+ * filled: the usual case, a stay is folded again only when its facts changed). Time per part, peak RSS, load.
+ *   BENCH_NATIONAL_STAYS=1380000 npx tsx bench/national-year.bench.ts     (default 50 000 stays)
+ *   NATIONAL_DATABASE_URL (default postgres://svu:svu@127.0.0.1:5432/svu_national); the database must exist; it is
+ *   filled when it does not hold the asked number of stays (BENCH_NATIONAL_REFILL=1 always refills).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { getAgreement, loadAgreements } from '../src/agreements/load-agreements';
+import { dailyRateTableSchema } from '../src/core/liability/payment-model';
+import { indicatorMonths } from '../src/followup/indicators/indicator-months.pg';
+import { liabilityMonths } from '../src/followup/liability/store-liability';
+import type { FoldStats } from '../src/followup/stays/stay-folds.pg';
+import { indexStays } from '../src/followup/stays/stay-index.pg';
+import { openPostgres } from '../src/store/db.pg';
+import { migrate } from '../src/store/migrate';
+import { fillNationalYear } from './support/national-fill';
+
+const STAYS = Number(process.env.BENCH_NATIONAL_STAYS ?? (process.env.BENCH_QUICK === '1' ? 10_000 : 50_000));
+const URL_ = process.env.NATIONAL_DATABASE_URL ?? 'postgres://svu:svu@127.0.0.1:5432/svu_national';
+const YEAR = 2023;
+const MONTHS = Array.from({ length: 12 }, (_, i) => `${YEAR}-${String(i + 1).padStart(2, '0')}`);
+const INDICATOR_AGREEMENT = 'vastmanland';
+const LIABILITY_AGREEMENTS = (process.env.BENCH_NATIONAL_AGREEMENTS ?? 'lag,jonkoping,vastmanland').split(',');
+
+const mb = (b: number): number => Math.round(b / 1048576);
+const load = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
+let peak = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 100);
+
+const db = openPostgres(URL_, { max: 4 });
+await migrate(db);
+const have = Number((await db.query<{ n: string }>('SELECT count(DISTINCT stay_id) AS n FROM stay_fact')).rows[0]?.n);
+let fill: Awaited<ReturnType<typeof fillNationalYear>> | undefined;
+if (have !== STAYS || process.env.BENCH_NATIONAL_REFILL === '1') {
+  console.log(`filling ${STAYS} stays (the database had ${have}); load ${load().join(' ')}`);
+  await db.query(
+    'TRUNCATE stay_fact, stay_fold, fhir_resource, fhir_resource_history, fhir_search, deadline_task, deadline_step, liability_report',
+  );
+  fill = await fillNationalYear(db, STAYS, YEAR, (s) => console.log(s));
+  console.log(`filled in ${Math.round(fill.ms / 1000)} s: ${fill.facts} facts, ${fill.tasks} Tasks, ${fill.sizeMb} MB`);
+}
+if (process.env.BENCH_NATIONAL_FILL_ONLY === '1') {
+  await db.close();
+  process.exit(0);
+}
+const counts = (
+  await db.query<{ facts: string; tasks: string; size: string }>(
+    `SELECT (SELECT count(*) FROM stay_fact) AS facts, (SELECT count(*) FROM deadline_task) AS tasks,
+     pg_database_size(current_database()) AS size`,
+  )
+).rows[0];
+
+const agreements = await loadAgreements();
+const rates = dailyRateTableSchema.parse(
+  JSON.parse(readFileSync(new URL('../agreements/rates/vardpris.json', import.meta.url), 'utf8')),
+);
+const deps = { db, agreements, rates };
+
+interface Part {
+  part: string;
+  seconds: number;
+  loadBefore: number[];
+  loadAfter: number[];
+  folded?: number;
+  cached?: number;
+  check?: Record<string, number>;
+}
+
+async function part(
+  name: string,
+  fn: (stats: FoldStats) => Promise<Record<string, number> | undefined>,
+): Promise<Part> {
+  const loadBefore = load();
+  const stats: FoldStats = { cached: 0, folded: 0 };
+  const t0 = performance.now();
+  const check = await fn(stats);
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const p: Part = { part: name, seconds, loadBefore, loadAfter: load(), folded: stats.folded, cached: stats.cached };
+  if (check) p.check = check;
+  console.log(
+    `  ${name}: ${seconds} s (folded ${stats.folded}, cached ${stats.cached}; load ${p.loadAfter.join(' ')})`,
+  );
+  return p;
+}
+
+async function run(label: string): Promise<{ run: string; totalSeconds: number; peakRssMb: number; parts: Part[] }> {
+  console.log(`${label} run, ${STAYS} stays, load ${load().join(' ')}`);
+  peak = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const parts: Part[] = [];
+  let index: Awaited<ReturnType<typeof indexStays>> | undefined;
+  parts.push(
+    await part('find the stays of the months', async () => {
+      index = await indexStays(db, MONTHS);
+      return { stays: index.ids.length };
+    }),
+  );
+  const idx = index;
+  if (!idx) throw new Error('no index');
+  parts.push(
+    await part(`indicators, 12 months (${INDICATOR_AGREEMENT})`, async (stats) => {
+      let values = 0;
+      for await (const m of indicatorMonths(
+        db,
+        getAgreement(agreements, INDICATOR_AGREEMENT),
+        MONTHS,
+        `${YEAR + 1}-01-15T00:00:00Z`,
+        idx,
+        stats,
+      )) {
+        values += m.values.length;
+      }
+      return { values };
+    }),
+  );
+  for (const id of LIABILITY_AGREEMENTS) {
+    parts.push(
+      await part(`liability, 12 months (${id})`, async (stats) => {
+        let days = 0;
+        let stays = 0;
+        for await (const r of liabilityMonths(deps, { agreement: id, months: MONTHS }, idx, stats)) {
+          for (const m of r.municipalities) {
+            days += m.days;
+            stays += m.stays.length;
+          }
+        }
+        return { billedDays: Math.round(days), staysBilled: stays };
+      }),
+    );
+  }
+  const totalSeconds = Math.round((performance.now() - t0) / 100) / 10;
+  console.log(`${label}: ${totalSeconds} s, peak RSS ${mb(peak)} MB`);
+  return { run: label, totalSeconds, peakRssMb: mb(peak), parts };
+}
+
+const warmOnly = process.env.BENCH_NATIONAL_WARM_ONLY === '1';
+if (!warmOnly) await db.query('TRUNCATE stay_fold');
+const cold = warmOnly ? undefined : await run('cold (fold cache empty)');
+const warm = await run('warm (fold cache filled)');
+clearInterval(sampler);
+const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+console.log(`process maxRSS ${maxRssMb} MB`);
+const foldMb = Number(
+  (await db.query<{ n: string }>(`SELECT pg_total_relation_size('stay_fold') AS n`)).rows[0]?.n ?? 0,
+);
+await db.close();
+
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(
+  join(out, 'national-year.json'),
+  `${JSON.stringify(
+    {
+      benchmark: 'national-year',
+      date: new Date().toISOString(),
+      node: process.version,
+      stays: STAYS,
+      facts: Number(counts?.facts),
+      tasks: Number(counts?.tasks),
+      databaseMb: mb(Number(counts?.size)),
+      foldCacheMb: mb(foldMb),
+      ...(fill ? { fillSeconds: Math.round(fill.ms / 1000) } : {}),
+      months: MONTHS.length,
+      indicatorAgreement: INDICATOR_AGREEMENT,
+      liabilityAgreements: LIABILITY_AGREEMENTS,
+      runs: cold ? [cold, warm] : [warm],
+      maxRssMb,
+      target: { seconds: 120, rssMb: 1024 },
+    },
+    null,
+    2,
+  )}\n`,
+);
