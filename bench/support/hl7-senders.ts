@@ -10,29 +10,11 @@
  */
 import { connect, type Socket } from 'node:net';
 import { frame } from '../../src/intake/hl7v2/mllp-server';
-import { personnummer } from './synthetic';
+import { adt } from './synthetic';
 
 const [port, stays, connections, runId, rate] = process.argv.slice(2);
 const interval = rate ? 1000 / Number(rate) : 0;
 let nextSlot = 0;
-
-function adt(event: string, i: number, n: number): string {
-  const visit = `B-${runId}-${i}`;
-  const pv1 = ['PV1', '1', 'I', 'MED21', '', '', '', 'SE2321000172-P0001^Lind^Erik'];
-  pv1[19] = visit;
-  pv1[44] = '20260115103000';
-  pv1[45] = event === 'A03' ? '20260120140000' : '';
-  const evn = event === 'A01' ? '20260115103500' : event === 'A08' ? '20260117091500' : '20260120140500';
-  return [
-    `MSH|^~\\&|EHR|SE2321000172-DEMO0001|SVU|GW|${evn}||ADT^${event}^ADT_A01|${visit}-${n}|P|2.5`,
-    `EVN|${event}|${evn}`,
-    `PID|1||${personnummer(i)}^^^SE^PNR||Bench^Test||19380312|F|||Gatan 1^^Västerås^^72215^SE^H^^${i % 2 ? '1980' : '1981'}`,
-    'PD1|||VC^^^^^^^^^SE2321000172-DEMO0101',
-    Array.from(pv1, (v) => v ?? '').join('|'),
-    ...(event === 'A08' ? ['PV2|||||||||20260124'] : []),
-    ...(event === 'A03' ? [] : ['OBX|1|CWE|behov^Behov^SVU||socialtjanst~kommunal-hsl||||||F']),
-  ].join('\r');
-}
 
 const wallNow = () => performance.timeOrigin + performance.now();
 const cpu0 = process.cpuUsage();
@@ -77,7 +59,7 @@ async function connection(): Promise<void> {
   try {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       for (const [n, event] of ['A01', 'A08', 'A03'].entries()) {
-        const msg = adt(event, i, n);
+        const msg = adt(event, i, n, runId!);
         let t0 = wallNow();
         if (interval > 0) {
           const due = start + nextSlot++ * interval;

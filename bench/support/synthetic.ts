@@ -59,3 +59,26 @@ export function admissionBundle(
     ],
   };
 }
+
+/**
+ * An HL7 v2.5 ADT message (A01, A08 or A03) of synthetic stay `i` (visit `B-<runId>-<i>`, message number `n`) from
+ * the demo hospital: Västerås (or Sala for odd `i`) resident listed at the demo care unit, needs of social services
+ * and municipal home health care.
+ */
+export function adt(event: string, i: number, n: number, runId: string): string {
+  const visit = `B-${runId}-${i}`;
+  const pv1 = ['PV1', '1', 'I', 'MED21', '', '', '', 'SE2321000172-P0001^Lind^Erik'];
+  pv1[19] = visit;
+  pv1[44] = '20260115103000';
+  pv1[45] = event === 'A03' ? '20260120140000' : '';
+  const evn = event === 'A01' ? '20260115103500' : event === 'A08' ? '20260117091500' : '20260120140500';
+  return [
+    `MSH|^~\\&|EHR|SE2321000172-DEMO0001|SVU|GW|${evn}||ADT^${event}^ADT_A01|${visit}-${n}|P|2.5`,
+    `EVN|${event}|${evn}`,
+    `PID|1||${personnummer(i)}^^^SE^PNR||Bench^Test||19380312|F|||Gatan 1^^Västerås^^72215^SE^H^^${i % 2 ? '1980' : '1981'}`,
+    'PD1|||VC^^^^^^^^^SE2321000172-DEMO0101',
+    Array.from(pv1, (v) => v ?? '').join('|'),
+    ...(event === 'A08' ? ['PV2|||||||||20260124'] : []),
+    ...(event === 'A03' ? [] : ['OBX|1|CWE|behov^Behov^SVU||socialtjanst~kommunal-hsl||||||F']),
+  ].join('\r');
+}

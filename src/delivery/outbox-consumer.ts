@@ -28,6 +28,7 @@ export interface OutboxConsumerOptions {
   /**
    * Handle rows of concurrently running jobs together: one transaction, one lock statement, one query for
    * earlier rows, one marker insert and one `batch` call per group (group commit, see micro-batch.ts).
+   * Without it, the consumer's processor is called row by row inside each group's transaction (`rowByRow`).
    */
   batch?: { processor: OutboxBatchProcessor; maxBatch?: number; maxInFlight?: number };
 }
@@ -114,42 +115,54 @@ export async function handleOutboxBatch(
   return handled;
 }
 
+/** A batch processor that hands the rows one by one, in order, to `processor`; their follow-ups run in order. */
+export function rowByRow(processor: OutboxProcessor): OutboxBatchProcessor {
+  return async (events, tx) => {
+    const after: (() => Promise<void>)[] = [];
+    for (const e of events) {
+      const then = await processor(e, tx);
+      if (then) after.push(then);
+    }
+    if (after.length === 0) return undefined;
+    return async () => {
+      for (const fn of after) await fn();
+    };
+  };
+}
+
 export function startOutboxConsumer(
   consumer: string,
   processor: OutboxProcessor,
   o: OutboxConsumerOptions,
 ): Worker<OutboxEvent> {
   const ordered = o.ordered ?? false;
-  const batch = o.batch;
-  // With a batch processor, a single job goes through it too: the row and the unprocessed earlier rows of its
+  // A consumer without a batch processor is batched too, its processor called row by row in outbox order inside
+  // the group's transaction: one claim call (locks, earlier rows, markers) and one commit per group instead of
+  // BEGIN, lock, earlier-rows query, marker insert and COMMIT per row (an HL7 A01 makes 8 outbox rows: issue 17).
+  const batch = o.batch ?? { processor: rowByRow(processor) };
+  // A single job goes through the batch processor too: the row and the unprocessed earlier rows of its
   // key reach the processor in one call (the matcher records their events in one locking call; row by row,
   // each call took chain locks after the previous one's, out of hash order: a deadlock, issue 12 item 10).
-  const one = (e: OutboxEvent) =>
-    batch
-      ? handleOutboxBatch(o.db, consumer, [e], batch.processor, ordered)
-      : handleOutboxEvent(o.db, consumer, e, processor, ordered);
-  const batcher = batch
-    ? createMicroBatcher<OutboxEvent, number>({
-        maxBatch: batch.maxBatch ?? 100,
-        maxInFlight: batch.maxInFlight ?? 2,
-        // Each job counts as handled (1) or already done (0); the group's total is spread over its jobs.
-        runBatch: async (events) => {
-          const n = await handleOutboxBatch(o.db, consumer, events, batch.processor, ordered);
-          return events.map((_, i) => (i < n ? 1 : 0));
-        },
-        runOne: one,
-        onBatchError: (err, size) =>
-          o.logger?.warn('outbox consumer batch failed; handling its rows one by one', {
-            consumer,
-            size,
-            error: String(err),
-          }),
-      })
-    : undefined;
+  const one = (e: OutboxEvent) => handleOutboxBatch(o.db, consumer, [e], batch.processor, ordered);
+  const batcher = createMicroBatcher<OutboxEvent, number>({
+    maxBatch: batch.maxBatch ?? 100,
+    maxInFlight: batch.maxInFlight ?? 2,
+    // Each job counts as handled (1) or already done (0); the group's total is spread over its jobs.
+    runBatch: async (events) => {
+      const n = await handleOutboxBatch(o.db, consumer, events, batch.processor, ordered);
+      return events.map((_, i) => (i < n ? 1 : 0));
+    },
+    runOne: one,
+    onBatchError: (err, size) =>
+      o.logger?.warn('outbox consumer batch failed; handling its rows one by one', {
+        consumer,
+        size,
+        error: String(err),
+      }),
+  });
   const worker = createWorker<OutboxEvent>(
     consumer,
-    async (job: Job<OutboxEvent>) =>
-      withLogContext({ jobId: job.id ?? '' }, () => (batcher ? batcher.submit(job.data) : one(job.data))),
+    async (job: Job<OutboxEvent>) => withLogContext({ jobId: job.id ?? '' }, () => batcher.submit(job.data)),
     { redisUrl: o.redisUrl, prefix: o.prefix },
     { concurrency: o.concurrency ?? 8 },
   );

@@ -162,16 +162,31 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
        INSERT INTO fhir_resource_history (resource_type, id, version_id, last_updated, method, content, author, author_org)
        SELECT o.resource_type, o.id, o.version_id, o.last_updated, o.method, o.content, o.author, o.author_org
        FROM replaced o JOIN cur c ON c.resource_type = o.resource_type AND c.id = o.id
+     ), idx AS (
+       SELECT * FROM unnest(${index}) AS u(rt, rid, param, system, value, lo, hi)
      ), del AS (
-       -- a first version (created, or a new id) has no index rows yet: only replaced versions look for them
+       -- a first version (created, or a new id) has no index rows yet: only replaced versions look for them;
+       -- an update removes only the rows the new version no longer has (and ins adds only the new ones)
        DELETE FROM fhir_search s USING input i
        WHERE i.version_id > 1 AND s.resource_type = i.resource_type AND s.resource_id = i.id
          AND EXISTS (SELECT 1 FROM cur c WHERE c.resource_type = i.resource_type AND c.id = i.id)
+         AND NOT EXISTS (
+           SELECT 1 FROM idx u
+           WHERE u.rt = s.resource_type AND u.rid = s.resource_id AND u.param = s.param
+             AND u.system IS NOT DISTINCT FROM s.system AND u.value IS NOT DISTINCT FROM s.value
+             AND u.lo IS NOT DISTINCT FROM s.lo AND u.hi IS NOT DISTINCT FROM s.hi)
      ), ins AS (
+       -- the NOT EXISTS sees the rows as they were before this statement (the replaced version's)
        INSERT INTO fhir_search (resource_type, resource_id, param, system, value, lo, hi)
        SELECT u.rt, u.rid, u.param, u.system, u.value, u.lo, u.hi
-       FROM unnest(${index}) AS u(rt, rid, param, system, value, lo, hi)
+       FROM idx u
        JOIN cur c ON c.resource_type = u.rt AND c.id = u.rid
+       JOIN input i ON i.resource_type = u.rt AND i.id = u.rid
+       WHERE i.version_id = 1 OR NOT EXISTS (
+         SELECT 1 FROM fhir_search s
+         WHERE s.resource_type = u.rt AND s.resource_id = u.rid AND s.param = u.param
+           AND s.system IS NOT DISTINCT FROM u.system AND s.value IS NOT DISTINCT FROM u.value
+           AND s.lo IS NOT DISTINCT FROM u.lo AND s.hi IS NOT DISTINCT FROM u.hi)
      ), ob AS (
        INSERT INTO outbox (kind, resource_type, resource_id, version_id, action, stay_key)
        SELECT 'resource-changed', i.resource_type, i.id, i.version_id::text, i.action, i.stay_key
