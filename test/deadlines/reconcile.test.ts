@@ -75,6 +75,8 @@ describe.each(testDatabases())('reconciler and concurrent workers on %s', (kind)
     clock.advance(200 * HOUR); // the reminders of Tasks 7–9 are superseded: 40 − 6 steps fire
     await waitFor(async () => (await counts(db, ids)).pending === 0, 10_000, 'all steps');
     expect((await counts(db, ids)).fired).toBe(34);
+    // The worker records its result after the step's transaction commits: wait for the records too.
+    await waitFor(async () => h.fired.filter((f) => f.result === 'fired').length >= 34, 5_000, 'fired records');
     // Nothing fired twice: exactly one Task update per status change, two deviation Tasks per Task.
     const devs = await repo.search<Task>('Task', { code: 'avvikelse', owner: orgs.municipality, _count: '100' });
     expect(devs.resources.filter((d) => ids.includes(d.focus?.reference?.slice(5) ?? ''))).toHaveLength(10);
