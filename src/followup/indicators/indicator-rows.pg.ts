@@ -11,6 +11,7 @@ import { indicatorStayOf, type IndicatorStay, type IndicatorTask } from '../../c
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { factsByStay, type FactRow } from '../stays/fact-rows';
 
 const DAY = 86_400_000;
 
@@ -19,24 +20,16 @@ function monthBounds(month: string): { start: number; end: number } {
   return { start: Date.UTC(y, m - 1, 1) - DAY, end: Date.UTC(y, m, 1) + DAY };
 }
 
-const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
-
 async function stayFacts(db: Db, month: string): Promise<Map<string, StayFact[]>> {
   const { start, end } = monthBounds(month);
-  const r = await db.query<{ stay_id: string; body: StayFact | string }>(
+  const r = await db.query<FactRow>(
     `SELECT f.stay_id, f.body FROM stay_fact f WHERE f.stay_id IN (
        SELECT stay_id FROM stay_fact WHERE kind = 'discharged' AND at >= $1 AND at < $2
        UNION SELECT stay_id FROM stay_fact WHERE kind = 'admitted' AND at >= $1 AND at < $3)
      ORDER BY f.stay_id, f.at, f.fact_id`,
     [new Date(start).toISOString(), new Date(end).toISOString(), new Date(end + 31 * DAY).toISOString()],
   );
-  const out = new Map<string, StayFact[]>();
-  for (const row of r.rows) {
-    const list = out.get(row.stay_id);
-    if (list) list.push(json(row.body));
-    else out.set(row.stay_id, [json(row.body)]);
-  }
-  return out;
+  return factsByStay(r.rows);
 }
 
 export async function patients(

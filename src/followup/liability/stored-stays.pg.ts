@@ -6,9 +6,9 @@
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { storedStay, type StoredStay } from '../../core/liability/from-facts';
 import type { PaymentModel } from '../../core/liability/payment-model';
-import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
-import { arrayParam } from '../../store/packed-array';
+import { factsByStay, type FactRow } from '../stays/fact-rows';
+import { sipInvitationsSent } from './liability-months.pg';
 
 const DAY_MS = 86_400_000;
 
@@ -22,8 +22,6 @@ export function dischargeWindow(month: string, payment: PaymentModel): { from: s
   return { from: new Date(from).toISOString(), to: new Date(end).toISOString() };
 }
 
-const parse = (body: StayFact | string): StayFact => (typeof body === 'string' ? (JSON.parse(body) as StayFact) : body);
-
 export async function loadStoredStays(
   db: Db,
   agreement: Agreement,
@@ -31,35 +29,13 @@ export async function loadStoredStays(
   payment: PaymentModel,
 ): Promise<StoredStay[]> {
   const w = dischargeWindow(month, payment);
-  const facts = await db.query<{ stay_id: string; body: StayFact | string }>(
+  const facts = await db.query<FactRow>(
     `SELECT f.stay_id, f.body FROM stay_fact f
      WHERE f.stay_id IN (SELECT DISTINCT stay_id FROM stay_fact WHERE kind = 'discharged' AND at >= $1 AND at < $2)
      ORDER BY f.stay_id, f.at, f.fact_id`,
     [w.from, w.to],
   );
-  const byStay = new Map<string, StayFact[]>();
-  for (const row of facts.rows) {
-    const list = byStay.get(row.stay_id);
-    if (list) list.push(parse(row.body));
-    else byStay.set(row.stay_id, [parse(row.body)]);
-  }
+  const byStay = factsByStay(facts.rows);
   const invited = await sipInvitationsSent(db, [...byStay.keys()]);
   return [...byStay].map(([id, fs]) => storedStay(fs, agreement, { sipInvitationSent: invited.has(id) }));
-}
-
-/** Stays whose `kallelse-sip` Task the named care contact has completed (the invitation was sent). */
-async function sipInvitationsSent(db: Db, stayIds: readonly string[]): Promise<Set<string>> {
-  if (stayIds.length === 0) return new Set();
-  const params: unknown[] = [];
-  const ids = arrayParam(params, stayIds, 'text');
-  const r = await db.query<{ stay_id: string }>(
-    `SELECT DISTINCT e.value AS stay_id FROM fhir_search e
-     JOIN fhir_search c ON c.resource_type = 'Task' AND c.resource_id = e.resource_id
-       AND c.param = 'code' AND c.value = 'kallelse-sip'
-     JOIN fhir_search s ON s.resource_type = 'Task' AND s.resource_id = e.resource_id
-       AND s.param = 'status' AND s.value = 'completed'
-     WHERE e.resource_type = 'Task' AND e.param = 'encounter' AND e.value = ANY(${ids})`,
-    params,
-  );
-  return new Set(r.rows.map((x) => x.stay_id));
 }

@@ -12,6 +12,7 @@ import { storedStayOf, type StoredStay } from '../../core/liability/from-facts';
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { factsByStay, type FactRow } from './fact-rows';
 
 /** Bump when the engine's fold or the shape below changes: every cached fold is then made again. */
 export const FOLD_VERSION = '1';
@@ -43,22 +44,14 @@ export function foldKey(agreement: Agreement): string {
   return k;
 }
 
-const parse = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
-
 async function factsOf(db: Db, ids: readonly string[]): Promise<Map<string, StayFact[]>> {
   const params: unknown[] = [];
   const list = arrayParam(params, ids, 'text');
-  const r = await db.query<{ stay_id: string; body: StayFact | string }>(
+  const r = await db.query<FactRow>(
     `SELECT stay_id, body FROM stay_fact WHERE stay_id = ANY(${list}) ORDER BY stay_id, at, fact_id`,
     params,
   );
-  const out = new Map<string, StayFact[]>();
-  for (const row of r.rows) {
-    const l = out.get(row.stay_id);
-    if (l) l.push(parse(row.body));
-    else out.set(row.stay_id, [parse(row.body)]);
-  }
-  return out;
+  return factsByStay(r.rows);
 }
 
 export interface FoldStats {
