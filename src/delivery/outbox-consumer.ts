@@ -36,53 +36,23 @@ export interface OutboxConsumerOptions {
 const orderKey = (e: OutboxEvent): string => e.stayKey ?? `${e.resourceType ?? ''}/${e.resourceId ?? ''}`;
 
 /**
- * Handles one outbox row for `consumer` exactly once: the processed marker (`outbox_processed`) is written in
- * the same transaction as the handler's work, so a job that runs twice (BullMQ is at-least-once) or is
- * re-enqueued by the reconciler does nothing the second time.
+ * Handles one outbox row for `consumer` exactly once (with `ordered`, after the unprocessed earlier rows of its
+ * key): the processed marker (`outbox_processed`) is written in the same transaction as the handler's work, so a
+ * job that runs twice (BullMQ is at-least-once) or is re-enqueued by the reconciler does nothing the second time.
+ * The one-row case of `handleOutboxBatch`, the processor called row by row.
  */
-export async function handleOutboxEvent(
+export function handleOutboxEvent(
   db: Db,
   consumer: string,
   event: OutboxEvent,
   processor: OutboxProcessor,
   ordered: boolean,
 ): Promise<number> {
-  const after: (() => Promise<void>)[] = [];
-  const handled = await db.transaction(async (tx) => {
-    let rows: OutboxEvent[] = [event];
-    if (ordered) {
-      const key = orderKey(event);
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`obc|${consumer}|${key}`]);
-      const earlier = await tx.query<OutboxRow>(
-        `SELECT o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload, o.created_at
-           FROM outbox o
-          WHERE COALESCE(o.stay_key, o.resource_type || '/' || o.resource_id) = $1 AND o.id < $2
-            AND o.id > COALESCE((SELECT low_watermark FROM outbox_consumer_progress WHERE consumer = $3), 0)
-            AND NOT EXISTS (SELECT 1 FROM outbox_processed x WHERE x.consumer = $3 AND x.outbox_id = o.id)
-          ORDER BY o.id`,
-        [key, event.outboxId, consumer],
-      );
-      rows = [...earlier.rows.map(toOutboxEvent), event];
-    }
-    let n = 0;
-    for (const e of rows) {
-      const mark = await tx.query(
-        'INSERT INTO outbox_processed (consumer, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-        [consumer, e.outboxId],
-      );
-      if (mark.rowCount === 0) continue;
-      const then = await processor(e, tx);
-      if (then) after.push(then);
-      n++;
-    }
-    return n;
-  });
-  for (const fn of after) await fn();
-  return handled;
+  return handleOutboxBatch(db, consumer, [event], rowByRow(processor), ordered);
 }
 
 /**
- * `handleOutboxEvent` for many rows in one transaction: one call of `svu_outbox_claim` (migration 043) locks the
+ * Outbox rows for `consumer` in one transaction: one call of `svu_outbox_claim` (migration 043) locks the
  * ordering keys (in hash order, so batches never deadlock each other or the one-row path, which takes a single
  * key), writes the markers of the given rows and of the unprocessed earlier rows of the same keys, and returns
  * those whose marker is new; they go to `processor` in outbox order. With `dispatch`, the same call marks the
