@@ -20,6 +20,7 @@ import { LiabilityInputError, parseStaysNdjson } from '../core/liability/stay';
 import { DEFAULT_RATES_FILE } from '../followup/liability/rates-file';
 import { showReport, type Printed } from './liability-output';
 import { runFromStore } from './liability-store';
+import { isMonth } from '../core/calendar/month';
 
 export { DEFAULT_RATES_FILE };
 
@@ -82,7 +83,7 @@ export function parseArgs(argv: string[]): Args {
     } else positional.push(a);
   }
   if (!opts.agreement) throw new UsageError('--agreement is required');
-  if (!opts.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) {
+  if (!opts.month || !isMonth(opts.month)) {
     throw new UsageError('--month YYYY-MM is required');
   }
   const dailyAmount = opts['daily-amount'] === undefined ? undefined : Number(opts['daily-amount']);

@@ -7,6 +7,7 @@ import { dailyRateFor, type AgreedRates } from './daily-rate';
 import { countDays, localParts, previousMonth } from './day-count';
 import type { DailyRateTable, PaymentModel } from './payment-model';
 import { LiabilityInputError, type StayInput } from './stay';
+import { isMonth } from '../calendar/month';
 
 export type LiabilityBasis = 'average' | 'individual' | 'not-liable';
 
@@ -331,7 +332,7 @@ export function averageTerm(s: StayInput, p: PaymentModel): { payer: string; mon
 
 export function computeLiability(input: LiabilityInput): LiabilityReport {
   const { payment: p, month } = input;
-  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new LiabilityInputError(`month "${month}" is not YYYY-MM`);
+  if (!isMonth(month)) throw new LiabilityInputError(`month "${month}" is not YYYY-MM`);
   if (p.effectiveFrom && `${month}-01` < p.effectiveFrom) {
     throw new LiabilityInputError(
       `the ${input.agreement} payment model applies from ${p.effectiveFrom}; use the law's model (agreement "lag") for ${month}`,

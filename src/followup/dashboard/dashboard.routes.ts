@@ -9,8 +9,8 @@ import type { Db } from '../../store/db.port';
 import { organisationNames } from '../indicators/org-names.pg';
 import { dashboardData, dashboardStays } from './dashboard-data.pg';
 import { DASHBOARD_PAGE } from './dashboard-page';
+import { isMonth } from '../../core/calendar/month';
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const KOMMUNKOD = /^\d{4}$/;
 
 /** uPlot's browser build and stylesheet, vendored from node_modules (no CDN), read once. */
@@ -53,7 +53,7 @@ export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
     const months = Number(typeof req.query.months === 'string' ? req.query.months : '12');
     const municipality =
       typeof req.query.municipality === 'string' && req.query.municipality ? req.query.municipality : undefined;
-    if (!MONTH.test(to) || !Number.isInteger(months) || months < 1 || months > 36) {
+    if (!isMonth(to) || !Number.isInteger(months) || months < 1 || months > 36) {
       sendOutcome(res, 400, 'invalid', 'to=YYYY-MM and months=1..36');
       return;
     }
@@ -79,7 +79,7 @@ export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
       typeof municipality !== 'string' ||
       !KOMMUNKOD.test(municipality) ||
       typeof month !== 'string' ||
-      !MONTH.test(month)
+      !isMonth(month)
     ) {
       sendOutcome(res, 400, 'invalid', 'municipality=NNNN and month=YYYY-MM are required');
       return;

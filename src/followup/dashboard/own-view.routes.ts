@@ -12,8 +12,7 @@ import { sendOutcome } from '../../http/errors';
 import type { Db } from '../../store/db.port';
 import { organisationNames } from '../indicators/org-names.pg';
 import { dashboardData, dashboardStays, type DashboardScope } from './dashboard-data.pg';
-
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+import { isMonth } from '../../core/calendar/month';
 
 /** The caller's view: the whole region (admin) or one municipality; undefined = refused (answered here). */
 async function scopeOf(db: Db, res: Response): Promise<DashboardScope | undefined> {
@@ -41,7 +40,7 @@ export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
   const r = Router();
   r.get('/fhir/$followup-dashboard', (req: Request, res: Response, next: NextFunction) => {
     const to = typeof req.query.to === 'string' && req.query.to ? req.query.to : d.now().toISOString().slice(0, 7);
-    if (!MONTH.test(to)) {
+    if (!isMonth(to)) {
       sendOutcome(res, 400, 'invalid', 'to=YYYY-MM');
       return;
     }
@@ -69,7 +68,7 @@ export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
       typeof municipality !== 'string' ||
       !/^\d{4}$/.test(municipality) ||
       typeof month !== 'string' ||
-      !MONTH.test(month)
+      !isMonth(month)
     ) {
       sendOutcome(res, 400, 'invalid', 'municipality=NNNN and month=YYYY-MM are required');
       return;

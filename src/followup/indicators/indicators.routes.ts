@@ -6,6 +6,7 @@ import type { Db } from '../../store/db.port';
 import { indicatorsOfMonth } from './indicator-months.pg';
 import { indicatorsCsv, measureReports, measures } from './measures';
 import { organisationNames } from './org-names.pg';
+import { isMonth } from '../../core/calendar/month';
 
 export interface IndicatorRoutesDeps {
   db: Db;
@@ -35,7 +36,7 @@ export function indicatorRoutes(d: IndicatorRoutesDeps): Router {
   });
   r.get('/admin/api/indicators', (req: Request, res: Response, next: NextFunction) => {
     const month = typeof req.query.month === 'string' ? req.query.month : '';
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
+    if (!isMonth(month)) {
       sendOutcome(res, 400, 'invalid', 'month=YYYY-MM is required');
       return;
     }

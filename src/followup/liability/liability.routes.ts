@@ -10,8 +10,8 @@ import {
   type StoreLiabilityDeps,
   type StoreLiabilityQuery,
 } from './store-liability';
+import { isMonth } from '../../core/calendar/month';
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const KOMMUNKOD = /^\d{4}$/;
 
 /** The query's agreement and month (the region's agreement when none is named), or the reason it is unusable. */
@@ -19,7 +19,7 @@ function queryOf(req: Request, defaultAgreement: string): StoreLiabilityQuery | 
   const q = req.query;
   const agreement = typeof q.agreement === 'string' && q.agreement ? q.agreement : defaultAgreement;
   const month = typeof q.month === 'string' ? q.month : '';
-  if (!MONTH.test(month)) return 'month=YYYY-MM is required';
+  if (!isMonth(month)) return 'month=YYYY-MM is required';
   const municipality = typeof q.municipality === 'string' && q.municipality ? q.municipality : undefined;
   if (municipality !== undefined && !KOMMUNKOD.test(municipality)) return 'municipality must be a four-digit kommunkod';
   const amount = typeof q['daily-amount'] === 'string' ? Number(q['daily-amount']) : undefined;

@@ -9,8 +9,7 @@ import type { Db } from '../../store/db.port';
 import { organisationNames } from '../indicators/org-names.pg';
 import { UnknownAgreementError, whatIfFromStore } from '../liability/store-liability';
 import { deadlineWhatIf } from './deadline-what-if.pg';
-
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+import { isMonth } from '../../core/calendar/month';
 
 interface WhatIfDeps {
   db: Db;
@@ -24,7 +23,7 @@ interface WhatIfDeps {
 function whatIfQuery(req: Request, d: WhatIfDeps): { month: string; base: Agreement; alt: Agreement } | string {
   const q = req.query as Record<string, string | undefined>;
   const month = q.month ?? '';
-  if (!MONTH.test(month)) return 'month=YYYY-MM is required';
+  if (!isMonth(month)) return 'month=YYYY-MM is required';
   const base = d.agreements.get(q.agreement || d.defaultAgreement);
   const alt = d.agreements.get(q.alternative ?? '');
   const known = [...d.agreements.keys()].sort().join(', ');
