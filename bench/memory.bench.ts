@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgres } from '../src/store/db.pg';
+import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
 
 const root = join(import.meta.dirname, '..');
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 20_000);
@@ -51,7 +52,13 @@ async function measure(name: string, mode: string, env: Record<string, string>) 
   const mllpPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js', mode], {
     cwd: root,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: String(port), MLLP_PORT: String(mllpPort), ...env },
+    env: withGatewayRuntimeEnv({
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      MLLP_PORT: String(mllpPort),
+      ...env,
+    }),
     stdio: 'inherit',
   });
   const t0 = Date.now();

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { AppContext, Capability } from './compose.types';
+import type { Logger } from './platform/logger';
 import { createAuthService, type AuthService } from './auth/token.service';
 import { createTokenRateLimiter } from './auth/token-rate-limit';
 import { ensureSearchIndex } from './subscriptions/search-index';
@@ -211,17 +212,30 @@ export async function buildGateway(ctx: AppContext, opts: GatewayOptions = {}): 
     capabilities,
     readiness,
     async close() {
-      for (const c of [...capabilities].reverse()) {
-        try {
-          await c.stop?.();
-        } catch (err) {
-          ctx.logger.error('capability stop failed', { capability: c.name, error: String(err) });
-        }
-      }
+      await stopCapabilities(capabilities, ctx.logger);
       await audit
         ?.close()
         .catch((err: unknown) => ctx.logger.error('audit flush at shutdown failed', { error: String(err) }));
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Shutdown of the capabilities: every `drain` (in reverse order), then every `stop` (in reverse order). A
+ * capability may run another's code (the delivery's outbox consumers run the deadlines' handler), so nothing
+ * stops until all such work has ended. A failure is logged and the shutdown goes on.
+ */
+export async function stopCapabilities(capabilities: readonly Capability[], logger: Logger): Promise<void> {
+  const reversed = [...capabilities].reverse();
+  for (const c of reversed) {
+    await c.drain?.().catch((err: unknown) => {
+      logger.error('capability drain failed', { capability: c.name, error: String(err) });
+    });
+  }
+  for (const c of reversed) {
+    await c.stop?.().catch((err: unknown) => {
+      logger.error('capability stop failed', { capability: c.name, error: String(err) });
+    });
+  }
 }

@@ -26,11 +26,13 @@ export type Role = 'api' | 'mllp' | 'worker';
 /**
  * A capability plugs into the process through this shape. `mountRoutes` runs after the auth middleware is
  * installed on `/fhir` and `/admin` (so `res.locals.auth` is set there); `start` runs for the roles it
- * names; `stop` runs in reverse order at shutdown.
+ * names; at shutdown every `drain` runs, then every `stop`, each in reverse order.
  */
 export interface Capability {
   name: string;
   mountRoutes?(app: Express): void;
   start?(roles: ReadonlySet<Role>): Promise<void>;
+  /** Stops taking work that runs other capabilities' code (e.g. the outbox consumers); all drain before any stops. */
+  drain?(): Promise<void>;
   stop?(): Promise<void>;
 }

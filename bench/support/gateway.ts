@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
+import { withGatewayRuntimeEnv } from '../../scripts/runtime-env.mjs';
 import { freePort } from '../../src/platform/redis-server';
 import { verifySignature } from '../../src/delivery/signature';
 import { SECRET_EXTENSION } from '../../src/subscriptions/subscription-model';
@@ -197,6 +198,8 @@ export interface RunningGateway {
   child: ChildProcess;
   /** The database it runs on (created for it; dropped by stop()). */
   name: string;
+  /** Names the database and the queue prefix (`bench-<runId>`). */
+  runId: string;
   databaseUrl: string;
   stop(): Promise<void>;
 }
@@ -204,6 +207,8 @@ export interface RunningGateway {
 /**
  * Starts `node <build>/main.js <layout>` (demo region) on a fresh database created through `admin` and waits until
  * /readyz answers. `nodeArgs` go before main.js (e.g. `--import <preload>`), `env` is added to the environment.
+ * With `join`, the process joins that gateway's database and queues instead (it neither creates nor drops them);
+ * a `worker` has no HTTP port, so for it `ready: false` only waits a moment and checks it is still running.
  */
 export async function startGateway(opts: {
   root: string;
@@ -215,10 +220,12 @@ export async function startGateway(opts: {
   dbPrefix: string;
   nodeArgs?: string[];
   env?: Record<string, string>;
+  join?: RunningGateway;
+  ready?: boolean;
 }): Promise<RunningGateway> {
-  const runId = Math.random().toString(16).slice(2, 8);
-  const name = `${opts.dbPrefix}_${runId}`;
-  await opts.admin.query(`CREATE DATABASE ${name}`);
+  const runId = opts.join?.runId ?? Math.random().toString(16).slice(2, 8);
+  const name = opts.join?.name ?? `${opts.dbPrefix}_${runId}`;
+  if (!opts.join) await opts.admin.query(`CREATE DATABASE ${name}`);
   const u = new URL(opts.adminUrl);
   u.pathname = `/${name}`;
   const port = await freePort();
@@ -228,7 +235,7 @@ export async function startGateway(opts: {
     ['--enable-source-maps', ...(opts.nodeArgs ?? []), join(opts.build, 'main.js'), opts.layout],
     {
       cwd: opts.root,
-      env: {
+      env: withGatewayRuntimeEnv({
         ...process.env,
         DATABASE_URL: u.toString(),
         REDIS_URL: opts.redisUrl,
@@ -241,7 +248,7 @@ export async function startGateway(opts: {
         LOG_LEVEL: 'warn',
         PUBLIC_BASE_URL: base,
         ...opts.env,
-      },
+      }),
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
@@ -250,8 +257,13 @@ export async function startGateway(opts: {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-    await opts.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    if (!opts.join) await opts.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
   };
+  if (opts.ready === false) {
+    await sleep(3000);
+    if (child.exitCode !== null) throw new Error(`gateway (${opts.layout}) exited with ${child.exitCode}`);
+    return { base, child, name, runId, databaseUrl: u.toString(), stop };
+  }
   try {
     const until = Date.now() + 120_000;
     for (;;) {
@@ -268,5 +280,5 @@ export async function startGateway(opts: {
     await stop();
     throw e;
   }
-  return { base, child, name, databaseUrl: u.toString(), stop };
+  return { base, child, name, runId, databaseUrl: u.toString(), stop };
 }

@@ -98,7 +98,24 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
   let queue: Queue<DeliveryJob> | undefined;
   let relay: OutboxRelay | undefined;
   const workers: Worker[] = [];
+  /** The outbox consumers' workers: their processors may belong to other capabilities (see `drain`). */
+  const consumerWorkers: Worker[] = [];
+  let drained: Promise<void> | undefined;
   const timers: NodeJS.Timeout[] = [];
+  /**
+   * The first step of a shutdown: stops the relay and lets the outbox consumers finish the jobs they hold, then
+   * closes them. Their processors may be other capabilities' code (e.g. the deadlines' `deadline-events`), so
+   * this runs before any capability stops (`Capability.drain`); a consumer left running would call into one
+   * already closed. Idempotent; gives up after `stopTimeoutMs` (e.g. Redis already gone), and `stop` then forces.
+   */
+  const drain = (): Promise<void> =>
+    (drained ??= Promise.race([
+      (async () => {
+        await relay?.stop();
+        await Promise.all(consumerWorkers.map((w) => closeWithConnection(w)));
+      })(),
+      new Promise<void>((r) => setTimeout(r, o.stopTimeoutMs ?? 10_000).unref()),
+    ]));
   const deliveryQueue = (): Queue<DeliveryJob> =>
     (queue ??= createQueue<DeliveryJob>(DELIVERY_QUEUE, { redisUrl: o.redisUrl, prefix: o.prefix }));
 
@@ -231,7 +248,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           })),
       });
       for (const [name, c] of consumers) {
-        workers.push(
+        consumerWorkers.push(
           startOutboxConsumer(name, c.processor, {
             db: o.db,
             redisUrl: o.redisUrl,
@@ -305,17 +322,18 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     async abort(): Promise<void> {
       for (const t of timers) clearInterval(t);
       direct?.abort();
-      await Promise.all(workers.map((w) => closeWithConnection(w, true)));
+      await Promise.all([...consumerWorkers, ...workers].map((w) => closeWithConnection(w, true)));
       await relay?.stop();
       if (queue) await closeWithConnection(queue);
       await closeBreakers();
     },
-    /** Graceful: stop timers and the relay, let in-flight jobs finish, close connections. */
+    drain,
+    /** Graceful: stop timers, drain (relay and consumers), let in-flight jobs finish, close connections. */
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
       // Graceful within `stopTimeoutMs` (in-flight jobs finish); then forced, e.g. when Redis is already gone.
       const graceful = (async () => {
-        await relay?.stop();
+        await drain();
         // What waits for a direct attempt becomes a job (the queue is still open); attempts under way finish.
         await direct?.stop();
         await Promise.all(workers.map((w) => closeWithConnection(w)));
@@ -327,9 +345,10 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       ]);
       if (timedOut) {
         o.logger.warn('delivery did not stop gracefully in time; forcing');
-        await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+        const all = [...consumerWorkers, ...workers];
+        await Promise.all(all.map((w) => w.close(true).catch(() => undefined)));
         await queue?.disconnect().catch(() => undefined);
-        for (const w of workers) dropConnection(w);
+        for (const w of all) dropConnection(w);
         dropConnection(queue);
       }
       await closeBreakers();

@@ -103,6 +103,7 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
     async start(roles: ReadonlySet<Role>) {
       if (roles.has('worker')) service.start();
     },
+    drain: () => service.drain(),
     async stop() {
       await service.stop();
       await Promise.all((viewQueues ?? []).slice(1).map((q) => closeWithConnection(q)));
