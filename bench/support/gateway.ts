@@ -246,7 +246,7 @@ export async function startGateway(opts: {
         NODE_ENV: 'development',
         DEMO_REGION: 'true',
         LOG_LEVEL: 'warn',
-        PUBLIC_BASE_URL: base,
+        PUBLIC_BASE_URL: opts.join?.base ?? base, // one public address for all, as behind a load balancer
         ...opts.env,
       }),
       stdio: ['ignore', 'ignore', 'inherit'],
