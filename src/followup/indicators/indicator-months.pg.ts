@@ -18,6 +18,7 @@ import { arrayParam } from '../../store/packed-array';
 import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
 import { indexStays, monthStart, nextMonthStart, type StayIndex } from '../stays/stay-index.pg';
+import { StringPool } from '../stays/string-pool';
 import { patients } from './indicator-rows.pg';
 
 const DAY = 86_400_000;
@@ -60,7 +61,7 @@ interface TaskRow {
 
 const iso = (v: Date | string): string => new Date(v).toISOString();
 
-async function tasksOf(db: Db, stayIds: readonly string[]): Promise<Map<string, ProjectedTask[]>> {
+async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Promise<Map<string, ProjectedTask[]>> {
   const params: unknown[] = [];
   const refs = arrayParam(
     params,
@@ -77,17 +78,17 @@ async function tasksOf(db: Db, stayIds: readonly string[]): Promise<Map<string, 
   for (const row of r.rows) {
     const t: ProjectedTask = {
       id: row.task_id,
-      code: row.first_code ?? '',
-      owner: row.owner ?? '',
-      status: row.status,
+      code: pool.of(row.first_code ?? ''),
+      owner: pool.of(row.owner ?? ''),
+      status: pool.of(row.status),
       deadlineMs: row.deadline === null ? NaN : new Date(row.deadline).getTime(),
     };
-    if (row.requester !== null) t.requester = row.requester;
+    if (row.requester !== null) t.requester = pool.of(row.requester);
     if (row.deadline !== null) t.deadline = iso(row.deadline);
     if (row.completed_at !== null) t.completedAt = iso(row.completed_at);
     if (row.authored_on !== null) t.authoredOn = row.authored_on;
     if (row.focus !== null) t.focus = row.focus;
-    if (row.reason_code !== null) t.reason = row.reason_code;
+    if (row.reason_code !== null) t.reason = pool.of(row.reason_code);
     if (row.group_identifier !== null) t.group = row.group_identifier;
     const stay = row.encounter.replace(/^Encounter\//, '');
     const list = out.get(stay);
@@ -102,6 +103,7 @@ async function entriesAt(
   agreement: Agreement,
   index: StayIndex,
   ranks: readonly number[],
+  pool: StringPool,
   stats?: FoldStats,
 ): Promise<Entry[]> {
   return inBatches(ranks.length, async (i) => {
@@ -111,11 +113,14 @@ async function entriesAt(
     const [folds, who, tasks] = await Promise.all([
       foldsOf(db, agreement, ids, fps, stats),
       patients(db, ids),
-      tasksOf(db, ids),
+      tasksOf(db, ids, pool),
     ]);
     return folds.map((f, k) => {
       const id = ids[k] ?? '';
       const stay: IndicatorStay = { ...f.indicator };
+      if (stay.municipality !== undefined) stay.municipality = pool.of(stay.municipality);
+      if (stay.hospital !== undefined) stay.hospital = pool.of(stay.hospital);
+      if (stay.primaryCareUnit !== undefined) stay.primaryCareUnit = pool.of(stay.primaryCareUnit);
       const p = who.get(id);
       if (p) Object.assign(stay, p);
       const ts = tasks.get(id) ?? [];
@@ -189,6 +194,7 @@ export async function* indicatorMonths(
   const idx = index ?? (await indexStays(db, months));
   if (idx.months.join() !== months.join()) throw new Error('the stay index is for other months');
   const kept = new Map<number, Entry>();
+  const pool = new StringPool();
   for (let m = 0; m < months.length; m++) {
     const month = months[m] ?? '';
     const ranks: number[] = [];
@@ -198,7 +204,7 @@ export async function* indicatorMonths(
       ranks.push(r);
       if (!kept.has(r)) fresh.push(r);
     }
-    const read = await entriesAt(db, agreement, idx, fresh, stats);
+    const read = await entriesAt(db, agreement, idx, fresh, pool, stats);
     read.forEach((e, k) => kept.set(fresh[k] ?? 0, e));
     const entries = ranks.map((r) => kept.get(r) as Entry);
     yield { month, values: computeIndicators({ month, ...rowsOf(month, entries), now }) };
