@@ -11,8 +11,6 @@
  * the gateway processes. Writes bench/results/scale-out.json and prints a table.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,6 +24,7 @@ import {
   BackendCpu,
   buildGateway,
   cpuSeconds,
+  hookServer,
   pct,
   r1,
   sleep,
@@ -59,57 +58,41 @@ interface Arrival {
 }
 
 /** A receiver that keeps every notification event: Encounter id → arrivals, and the event numbers seen. */
-async function eventReceiver(): Promise<{
-  url: string;
-  byEncounter: Map<string, Arrival[]>;
-  events: Map<number, number>;
-  badSignatures: number;
-  close(): void;
-}> {
-  const rx = {
-    url: '',
-    byEncounter: new Map<string, Arrival[]>(),
-    events: new Map<number, number>(),
-    badSignatures: 0,
-    close: () => undefined as void,
-  };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const at = performance.now();
-      const raw = Buffer.concat(chunks).toString('utf8');
-      res.writeHead(200).end();
-      const body = JSON.parse(raw) as Bundle;
-      const status = body.entry?.[0]?.resource;
-      const encounters = (body.entry ?? [])
-        .map((e) => e.resource)
-        .filter((r): r is Encounter => r?.resourceType === 'Encounter');
-      if (status?.resourceType !== 'Parameters' || encounters.length === 0) return; // handshake, heartbeat
-      if (!verifySignature(SECRET, req.headers, raw).ok) {
-        rx.badSignatures++;
-        return;
-      }
-      const numbers = (status.parameter ?? [])
-        .filter((p) => p.name === 'notification-event')
-        .map((p) => Number(p.part?.find((x) => x.name === 'event-number')?.valueString));
-      encounters.forEach((enc, i) => {
-        const event = numbers[i] ?? NaN;
-        rx.events.set(event, (rx.events.get(event) ?? 0) + 1);
-        const list = rx.byEncounter.get(enc.id!) ?? [];
-        list.push({ event, version: Number(enc.meta?.versionId), at });
-        rx.byEncounter.set(enc.id!, list);
-      });
+async function eventReceiver() {
+  const byEncounter = new Map<string, Arrival[]>();
+  const events = new Map<number, number>();
+  let badSignatures = 0;
+  const hook = await hookServer((raw, headers, at) => {
+    const body = JSON.parse(raw) as Bundle;
+    const status = body.entry?.[0]?.resource;
+    const encounters = (body.entry ?? [])
+      .map((e) => e.resource)
+      .filter((r): r is Encounter => r?.resourceType === 'Encounter');
+    if (status?.resourceType !== 'Parameters' || encounters.length === 0) return; // handshake, heartbeat
+    if (!verifySignature(SECRET, headers, raw).ok) {
+      badSignatures++;
+      return;
+    }
+    const numbers = (status.parameter ?? [])
+      .filter((p) => p.name === 'notification-event')
+      .map((p) => Number(p.part?.find((x) => x.name === 'event-number')?.valueString));
+    encounters.forEach((enc, i) => {
+      const event = numbers[i] ?? NaN;
+      events.set(event, (events.get(event) ?? 0) + 1);
+      const list = byEncounter.get(enc.id!) ?? [];
+      list.push({ event, version: Number(enc.meta?.versionId), at });
+      byEncounter.set(enc.id!, list);
     });
   });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  rx.close = () => {
-    server.closeAllConnections();
-    server.close();
+  return {
+    url: hook.url,
+    byEncounter,
+    events,
+    get badSignatures() {
+      return badSignatures;
+    },
+    close: hook.close,
   };
-  return rx;
 }
 
 async function runLayout(layout: string, build: string, redisUrl: string, round: number) {

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -66,45 +66,59 @@ export interface Receiver {
   close(): void;
 }
 
-/** A local rest-hook endpoint that checks each notification's signature (`secret`) and notes its Encounters. */
-export async function receiver(secret: string): Promise<Receiver> {
-  const rx: Receiver = {
-    url: '',
-    server: undefined as unknown as Server,
-    arrivals: new Map(),
-    badSignatures: 0,
-    close() {
-      rx.server.closeAllConnections();
-      rx.server.close();
-    },
-  };
-  rx.server = createServer((req, res) => {
+/** A local HTTP endpoint that answers 200 at once and hands each body, its headers and arrival time to `onBody`. */
+export async function hookServer(
+  onBody: (raw: string, headers: IncomingHttpHeaders, at: number) => void,
+): Promise<{ url: string; server: Server; close: () => void }> {
+  const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const at = performance.now();
       const raw = Buffer.concat(chunks).toString('utf8');
       res.writeHead(200).end();
-      const body = JSON.parse(raw) as {
-        entry?: { resource?: { resourceType?: string; id?: string } }[];
-      };
-      if (process.env.BENCH_NOTIFY_DEBUG && rx.arrivals.size < 2) console.error(raw.slice(0, 1500));
-      const encounters = (body.entry ?? []).filter((e) => e.resource?.resourceType === 'Encounter');
-      if (encounters.length === 0) return; // handshake, heartbeat
-      if (!verifySignature(secret, req.headers, raw).ok) {
-        rx.badSignatures++;
-        return;
-      }
-      for (const e of encounters) {
-        const enc = e.resource?.id;
-        if (enc && !rx.arrivals.has(enc)) rx.arrivals.set(enc, at);
-      }
+      onBody(raw, req.headers, at);
     });
   });
-  rx.server.keepAliveTimeout = 5000;
-  await new Promise<void>((r) => rx.server.listen(0, '127.0.0.1', r));
-  rx.url = `http://127.0.0.1:${(rx.server.address() as AddressInfo).port}/hook`;
-  return rx;
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    server,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** A local rest-hook endpoint that checks each notification's signature (`secret`) and notes its Encounters. */
+export async function receiver(secret: string): Promise<Receiver> {
+  const arrivals = new Map<string, number>();
+  let badSignatures = 0;
+  const hook = await hookServer((raw, headers, at) => {
+    const body = JSON.parse(raw) as {
+      entry?: { resource?: { resourceType?: string; id?: string } }[];
+    };
+    if (process.env.BENCH_NOTIFY_DEBUG && arrivals.size < 2) console.error(raw.slice(0, 1500));
+    const encounters = (body.entry ?? []).filter((e) => e.resource?.resourceType === 'Encounter');
+    if (encounters.length === 0) return; // handshake, heartbeat
+    if (!verifySignature(secret, headers, raw).ok) {
+      badSignatures++;
+      return;
+    }
+    for (const e of encounters) {
+      const enc = e.resource?.id;
+      if (enc && !arrivals.has(enc)) arrivals.set(enc, at);
+    }
+  });
+  return {
+    ...hook,
+    arrivals,
+    get badSignatures() {
+      return badSignatures;
+    },
+  };
 }
 
 /** An access token for a demo client (client credentials, secret `<client>-secret`). */
