@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run build`: bundles src/main.ts into dist/main.js with esbuild (installed with tsx), so production runs
-// `node dist/main.js <mode>` without tsx. npm packages stay external (loaded from node_modules at run time,
+// `npm run build`: bundles src/main.ts into dist/main.js (and chunks beside it) with esbuild (installed with tsx),
+// so production runs `node dist/main.js <mode>` without tsx. npm packages stay external (loaded from node_modules at run time,
 // which `npm ci --omit=dev` provides). Files the gateway reads at run time next to its code are copied:
 // the SQL migrations (dist/migrations/) and the demo region (dist/vastmanland.json); agreements/, mappings/
 // and profiles/ are read from beside package.json (src/platform/project-dir.ts), as from the sources.
@@ -18,7 +18,13 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: [path.join(root, 'src/main.ts')],
-  outfile: path.join(out, 'main.js'),
+  outdir: out,
+  entryNames: '[name]',
+  // Code behind a dynamic import() goes to a chunk of its own, loaded only when reached: the split supervisor never
+  // loads the roles' modules. Chunks sit beside main.js, so paths taken from import.meta.url (the migrations, the
+  // demo region) resolve to the same directory.
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

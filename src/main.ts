@@ -6,19 +6,12 @@
  * api = HTTP API + MLLP (`npm run start:api`); worker = queue workers only (`npm run start:worker`);
  * http / mllp = one listener each (docker/compose.yaml).
  */
-import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ConfigError, loadConfig, type Config } from './config/config';
-import type { AppContext, Role } from './compose.types';
-import { buildGateway, systemRepository, type Gateway } from './compose';
-import { createLogger, type Logger } from './platform/logger';
-import { systemClock } from './platform/clock';
-import { startLocalRedis, type LocalRedis } from './platform/redis-server';
-import { reachRedis, watchDependencies } from './platform/dependency-watch';
-import { openDb } from './store/open-db';
-import type { ClosableDb } from './store/db.port';
-import { loadDemoRegion } from './demo/demo-region';
-import { READY_MESSAGE, startSplit, type SplitLayout } from './process-layout';
+import type { Role } from './compose.types';
+import { createLogger } from './platform/logger';
+import { startLocalRedis } from './platform/redis-server';
+import { READY_MESSAGE, startSplit } from './process-layout';
+import { StartupError, type Running } from './startup';
 
 const MODES: Record<string, Role[]> = {
   all: ['api', 'mllp', 'worker'],
@@ -27,19 +20,6 @@ const MODES: Record<string, Role[]> = {
   http: ['api'],
   mllp: ['mllp'],
 };
-
-/** A start-up failure the operator can fix: printed as one line, exit 1. */
-class StartupError extends Error {}
-
-interface Running {
-  logger: Logger;
-  db: ClosableDb;
-  redis?: LocalRedis;
-  gateway?: Gateway;
-  server?: Server;
-  watch?: { stop(): void };
-  split?: SplitLayout;
-}
 
 /** The layout when no mode is given: two processes on PostgreSQL, one on PGlite (it cannot be shared). */
 function defaultMode(config: Config): string {
@@ -72,100 +52,6 @@ async function startSupervisor(config: Config, running: Partial<Running>): Promi
     throw new StartupError(err instanceof Error ? err.message : String(err));
   });
   logger.info('svu-gateway running', { mode: 'split', api: running.split.pids.api, worker: running.split.pids.worker });
-}
-
-async function start(mode: string, config: Config, running: Partial<Running>): Promise<void> {
-  const roles = new Set(MODES[mode]);
-  const logger = createLogger(config.LOG_LEVEL);
-  running.logger = logger;
-
-  const where = config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in DATA_DIR=${config.DATA_DIR}`;
-  // Bounded: a damaged data directory or an unanswering server ends the start with one line, never a hang.
-  let openTimer: NodeJS.Timeout | undefined;
-  const openTimeoutMs = config.DB_OPEN_TIMEOUT_SECONDS * 1000;
-  running.db = await Promise.race([
-    openDb({
-      databaseUrl: config.DATABASE_URL,
-      dataDir: config.DATA_DIR,
-      // If PGlite holds the event loop (the timer below cannot run), a thread of its own ends the start.
-      watchdog: {
-        ms: openTimeoutMs + 5000,
-        line: `Cannot open the database (${where}): no answer within ${config.DB_OPEN_TIMEOUT_SECONDS} s`,
-      },
-    }),
-    new Promise<never>((_, reject) => {
-      openTimer = setTimeout(
-        () => reject(new Error(`no answer within ${config.DB_OPEN_TIMEOUT_SECONDS} s`)),
-        openTimeoutMs,
-      );
-    }),
-  ])
-    .catch((err: unknown) => {
-      throw new StartupError(
-        `Cannot open the database (${where}): ${err instanceof Error ? err.message : String(err)}`,
-      );
-    })
-    .finally(() => clearTimeout(openTimer));
-  const db = running.db;
-
-  let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
-    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR, detached: true }).catch((err: unknown) => {
-      throw new StartupError(err instanceof Error ? err.message : String(err));
-    });
-    redisUrl = running.redis.url;
-    logger.info('started local redis-server', { port: running.redis.port });
-    if (mode !== 'all') {
-      logger.warn('REDIS_URL is unset: this process has its own private Redis; split processes must share one');
-    }
-  }
-
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  const ctx: AppContext = { config, db, redisUrl, logger, clock: systemClock, metrics };
-
-  if (roles.has('api') && config.DEMO_REGION && config.NODE_ENV !== 'production') {
-    const loaded = await loadDemoRegion(db, systemRepository);
-    if (loaded.loaded)
-      logger.info('demo region loaded', { organizations: loaded.organizations, clients: loaded.clients });
-  }
-
-  await reachRedis(redisUrl, config.REDIS_URL ? 'REDIS_URL' : 'the local redis-server').catch((err: unknown) => {
-    throw new StartupError(String(err instanceof Error ? err.message : err));
-  });
-
-  running.gateway = await buildGateway(ctx);
-  running.watch = watchDependencies(running.gateway.readiness, logger);
-  for (const c of running.gateway.capabilities) {
-    await c.start?.(roles).catch((err: unknown) => {
-      throw listenError(err, 'MLLP_PORT', config.MLLP_PORT);
-    });
-  }
-
-  if (roles.has('api')) {
-    // Not express's app.listen: Express 5 calls its callback with a listen error too, so a taken port looked
-    // like a successful start.
-    const srv = createServer(running.gateway.app);
-    running.server = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once('error', (err) => reject(listenError(err, 'PORT', config.PORT)));
-      srv.listen(config.PORT, config.HOST, () => resolve());
-    });
-    const addr = running.server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
-    logger.info('svu-gateway listening', { mode, port, fhirBase: `http://localhost:${port}/fhir`, store: db.kind });
-  } else {
-    logger.info('svu-gateway running', { mode, roles: [...roles].join(','), store: db.kind });
-  }
-}
-
-/** A listen failure as one line naming the setting to change. */
-function listenError(err: unknown, setting: string, port: number): Error {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'EADDRINUSE') return new StartupError(`${setting}=${port} is already in use by another process`);
-  if (e.code === 'EACCES')
-    return new StartupError(`${setting}=${port}: permission denied (ports below 1024 need privileges)`);
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 async function stop(running: Partial<Running>): Promise<void> {
@@ -239,7 +125,9 @@ async function main(): Promise<void> {
           .finally(() => process.exit(code));
       });
     } else {
-      await start(mode, config, running);
+      // Imported here: a split supervisor only forks and watches, so it never loads the gateway's modules.
+      const { startRoles } = await import('./roles');
+      await startRoles(mode, new Set(MODES[mode]), config, running);
     }
     process.send?.(READY_MESSAGE);
   } catch (err) {

@@ -1,0 +1,29 @@
+import type { Server } from 'node:http';
+import type { Gateway } from './compose';
+import type { LocalRedis } from './platform/redis-server';
+import type { Logger } from './platform/logger';
+import type { ClosableDb } from './store/db.port';
+import type { SplitLayout } from './process-layout';
+
+/** A start-up failure the operator can fix: printed as one line, exit 1. */
+export class StartupError extends Error {}
+
+/** What a process started, for its shutdown. */
+export interface Running {
+  logger: Logger;
+  db: ClosableDb;
+  redis?: LocalRedis;
+  gateway?: Gateway;
+  server?: Server;
+  watch?: { stop(): void };
+  split?: SplitLayout;
+}
+
+/** A listen failure as one line naming the setting to change. */
+export function listenError(err: unknown, setting: string, port: number): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') return new StartupError(`${setting}=${port} is already in use by another process`);
+  if (e.code === 'EACCES')
+    return new StartupError(`${setting}=${port}: permission denied (ports below 1024 need privileges)`);
+  return err instanceof Error ? err : new Error(String(err));
+}
