@@ -57,7 +57,14 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
         criteria,
         channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
       };
-      ok(await c['demo-ehr']!.post('/fhir/Subscription', sub), 201);
+      const created = ok(await c['demo-ehr']!.post('/fhir/Subscription', sub), 201) as Subscription;
+      // Events are numbered only for an active Subscription: wait for its handshake.
+      await waitFor(
+        async () =>
+          ((await c['demo-ehr']!.get(`/fhir/Subscription/${created.id}`)).body as Subscription).status === 'active',
+        15_000,
+        'the hospital Subscription active',
+      );
     }
     const bundle = admission('answers-1', '194001011230', '2026-11-28T08:00:00+01:00', needsCD());
     const r = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;

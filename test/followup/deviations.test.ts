@@ -68,7 +68,15 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
         criteria: `Task?owner=${org}`,
         channel: { type: 'rest-hook', endpoint: rcv.url, payload: 'application/fhir+json' },
       };
-      ok(await c[client]!.post('/fhir/Subscription', sub), 201);
+      const created = ok(await c[client]!.post('/fhir/Subscription', sub), 201) as Subscription;
+      // Events are numbered only for an active Subscription: wait for its handshake, or a report made before it
+      // would never reach this principal.
+      await waitFor(
+        async () =>
+          ((await c[client]!.get(`/fhir/Subscription/${created.id}`)).body as Subscription).status === 'active',
+        15_000,
+        `${client}'s Subscription active`,
+      );
     }
     const bundle = admission('deviation-1', '194001011230', '2026-12-01T08:00:00+01:00', needsCD());
     const r = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
