@@ -9,9 +9,8 @@
 import { ConfigError, loadConfig, type Config } from './config/config';
 import type { Role } from './compose.types';
 import { createLogger } from './platform/logger';
-import { startLocalRedis } from './platform/redis-server';
 import { READY_MESSAGE, startSplit } from './process-layout';
-import { StartupError, type Running } from './startup';
+import { redisFor, StartupError, type Running } from './startup';
 
 const MODES: Record<string, Role[]> = {
   all: ['api', 'mllp', 'worker'],
@@ -35,14 +34,7 @@ async function startSupervisor(config: Config, running: Partial<Running>): Promi
       'Mode split needs DATABASE_URL: PGlite keeps its data in one process (use mode all, the default without it)',
     );
   }
-  let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
-    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR, detached: true }).catch((err: unknown) => {
-      throw new StartupError(err instanceof Error ? err.message : String(err));
-    });
-    redisUrl = running.redis.url;
-    logger.info('started local redis-server', { port: running.redis.port });
-  }
+  const redisUrl = await redisFor(config, running, logger);
   running.split = await startSplit({
     entry: process.argv[1]!,
     execArgv: process.execArgv,

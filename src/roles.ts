@@ -10,11 +10,10 @@ import type { AppContext, Role } from './compose.types';
 import { buildGateway, systemRepository } from './compose';
 import { createLogger } from './platform/logger';
 import { systemClock } from './platform/clock';
-import { startLocalRedis } from './platform/redis-server';
 import { reachRedis, watchDependencies } from './platform/dependency-watch';
 import { openDb } from './store/open-db';
 import { loadDemoRegion } from './demo/demo-region';
-import { StartupError, listenError, type Running } from './startup';
+import { StartupError, listenError, redisFor, type Running } from './startup';
 
 export async function startRoles(
   mode: string,
@@ -54,16 +53,9 @@ export async function startRoles(
     .finally(() => clearTimeout(openTimer));
   const db = running.db;
 
-  let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
-    running.redis = await startLocalRedis({ dataDir: config.DATA_DIR, detached: true }).catch((err: unknown) => {
-      throw new StartupError(err instanceof Error ? err.message : String(err));
-    });
-    redisUrl = running.redis.url;
-    logger.info('started local redis-server', { port: running.redis.port });
-    if (mode !== 'all') {
-      logger.warn('REDIS_URL is unset: this process has its own private Redis; split processes must share one');
-    }
+  const redisUrl = await redisFor(config, running, logger);
+  if (!config.REDIS_URL && mode !== 'all') {
+    logger.warn('REDIS_URL is unset: this process has its own private Redis; split processes must share one');
   }
 
   const metrics = new Registry();

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Gateway } from './compose';
-import type { LocalRedis } from './platform/redis-server';
+import { startLocalRedis, type LocalRedis } from './platform/redis-server';
+import type { Config } from './config/config';
 import type { Logger } from './platform/logger';
 import type { ClosableDb } from './store/db.port';
 import type { SplitLayout } from './process-layout';
@@ -26,4 +27,14 @@ export function listenError(err: unknown, setting: string, port: number): Error 
   if (e.code === 'EACCES')
     return new StartupError(`${setting}=${port}: permission denied (ports below 1024 need privileges)`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** REDIS_URL, or else a local redis-server started for this process (kept in `running` so it stops with it). */
+export async function redisFor(config: Config, running: Partial<Running>, logger: Logger): Promise<string> {
+  if (config.REDIS_URL) return config.REDIS_URL;
+  running.redis = await startLocalRedis({ dataDir: config.DATA_DIR, detached: true }).catch((err: unknown) => {
+    throw new StartupError(err instanceof Error ? err.message : String(err));
+  });
+  logger.info('started local redis-server', { port: running.redis.port });
+  return running.redis.url;
 }
