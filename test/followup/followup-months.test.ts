@@ -18,7 +18,13 @@ import { upsertTaskRow } from '../../src/deadlines/deadline-store.pg';
 import { taskRowOf } from '../../src/deadlines/task-sync';
 import { indicatorMonths } from '../../src/followup/indicators/indicator-months.pg';
 import { loadIndicatorRows } from '../../src/followup/indicators/indicator-rows.pg';
+import {
+  allSipInvitationsSent,
+  sipInvitationsSent,
+  storedMonths,
+} from '../../src/followup/liability/liability-months.pg';
 import { liabilityMonths, paymentOf } from '../../src/followup/liability/store-liability';
+import { indexStays } from '../../src/followup/stays/stay-index.pg';
 import { loadStoredStays } from '../../src/followup/liability/stored-stays.pg';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import type { ClosableDb } from '../../src/store/db.port';
@@ -191,4 +197,29 @@ describe.each(testDatabases())('follow-up over consecutive months on %s', (kind)
     expect(after.municipalities).not.toEqual(before.municipalities);
     await compareAll('late fact');
   }, 300_000);
+
+  it('when a year-long run reads every completed SIP invitation at once, then its stays equal those of the query per batch', async () => {
+    const repo = createRepository(db, { system: true });
+    const sips = (await repo.search<Task>('Task', { code: 'kallelse-sip', _count: '1000' })).resources;
+    expect(sips.length).toBeGreaterThan(4);
+    for (const t of sips.filter((_, i) => i % 2 === 0)) await repo.update<Task>({ ...t, status: 'completed' });
+    const ids = year.map((s) => s.id);
+    const all = await allSipInvitationsSent(db);
+    expect([...all].sort()).toEqual([...(await sipInvitationsSent(db, ids))].sort());
+    expect(all.size).toBe(Math.ceil(sips.length / 2));
+
+    const agreement = agreements.get('lag')!;
+    const index = await indexStays(db, MONTHS);
+    const months = async (sipSetFrom: number) => {
+      const out = [];
+      for await (const m of storedMonths(db, agreement, paymentOf(agreement), index, undefined, sipSetFrom)) {
+        out.push(m);
+      }
+      return out;
+    };
+    const perBatch = await months(Number.POSITIVE_INFINITY);
+    const invited = perBatch.flatMap((m) => m.stored).filter((s) => 'stay' in s && s.stay.sipInvitationSent);
+    expect(invited.length).toBeGreaterThan(0);
+    expect(await months(0)).toEqual(perBatch);
+  }, 120_000);
 });

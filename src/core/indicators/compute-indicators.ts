@@ -4,7 +4,7 @@
  * listed vårdcentral for stay indicators, and the responsible party (the Task's owner) for step indicators.
  */
 import type { StayState } from '../engine/types';
-import { localParts } from '../liability/day-count';
+import { localDayNumber, localMonth, localParts } from '../liability/day-count';
 
 export interface IndicatorStay {
   stayId: string;
@@ -63,12 +63,12 @@ export interface IndicatorValue {
 
 const TZ = 'Europe/Stockholm';
 const DAY = 86_400_000;
-const monthOf = (iso: string): string => localParts(iso, TZ).month;
+const monthOf = (iso: string): string => localMonth(iso, TZ);
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Calendar days between the ready notice and the discharge (local dates; the ready day is day 0). */
 export function readyDays(readyAt: string, dischargedAt: string): number {
-  return Math.max(0, localParts(dischargedAt, TZ).dayNumber - localParts(readyAt, TZ).dayNumber);
+  return Math.max(0, localDayNumber(dischargedAt, TZ) - localDayNumber(readyAt, TZ));
 }
 
 /** The q-quantile (nearest rank) of sorted numbers. */

@@ -66,6 +66,28 @@ export function localParts(iso: string, timeZone: string): LocalParts {
 
 const DAY_MS = 86_400_000;
 
+/** Days since 1970-01-01 of the local date of an instant (`localParts(…).dayNumber` without the strings). */
+export function localDayNumber(iso: string, timeZone: string): number {
+  const ms = Date.parse(iso);
+  return Math.floor((ms + offsetMs(ms, timeZone)) / DAY_MS);
+}
+
+/** `YYYY-MM` per local day number: the few thousand days a run meets, each formatted once. */
+const monthOfDay = new Map<number, string>();
+
+/** The local month of an instant (`localParts(…).month`), for loops over many instants. */
+export function localMonth(iso: string, timeZone: string): string {
+  const day = localDayNumber(iso, timeZone);
+  let month = monthOfDay.get(day);
+  if (month === undefined) {
+    const d = new Date(day * DAY_MS);
+    month = `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}`;
+    if (monthOfDay.size > 100_000) monthOfDay.clear();
+    monthOfDay.set(day, month);
+  }
+  return month;
+}
+
 /**
  * Days a stay remained after the ready notice, per the agreement's convention:
  * calendar days = discharge date − ready date (a notice after the cut-off counts from the next day);

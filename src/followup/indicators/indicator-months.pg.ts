@@ -50,16 +50,17 @@ interface TaskRow {
   first_code: string | null;
   owner: string | null;
   requester: string | null;
-  deadline: Date | string | null;
+  deadline: string | null;
   status: string;
-  completed_at: Date | string | null;
+  completed_at: string | null;
   authored_on: string | null;
   focus: string | null;
   reason_code: string | null;
   group_identifier: string | null;
 }
 
-const iso = (v: Date | string): string => new Date(v).toISOString();
+/** An instant as `toISOString` writes it, formatted by PostgreSQL (no Date parsed and formatted again here). */
+const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${col}`;
 
 async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Promise<Map<string, ProjectedTask[]>> {
   const params: unknown[] = [];
@@ -69,8 +70,8 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
     'text',
   );
   const r = await db.query<TaskRow>(
-    `SELECT task_id, encounter, first_code, owner, requester, deadline, status, completed_at, authored_on, focus,
-       reason_code, group_identifier
+    `SELECT task_id, encounter, first_code, owner, requester, ${ISO('deadline')}, status, ${ISO('completed_at')},
+       authored_on, focus, reason_code, group_identifier
      FROM deadline_task WHERE encounter = ANY(${refs}) AND status <> 'deleted' ORDER BY task_id`,
     params,
   );
@@ -81,11 +82,11 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
       code: pool.of(row.first_code ?? ''),
       owner: pool.of(row.owner ?? ''),
       status: pool.of(row.status),
-      deadlineMs: row.deadline === null ? NaN : new Date(row.deadline).getTime(),
+      deadlineMs: row.deadline === null ? NaN : Date.parse(row.deadline),
     };
     if (row.requester !== null) t.requester = pool.of(row.requester);
-    if (row.deadline !== null) t.deadline = iso(row.deadline);
-    if (row.completed_at !== null) t.completedAt = iso(row.completed_at);
+    if (row.deadline !== null) t.deadline = row.deadline;
+    if (row.completed_at !== null) t.completedAt = row.completed_at;
     if (row.authored_on !== null) t.authoredOn = row.authored_on;
     if (row.focus !== null) t.focus = row.focus;
     if (row.reason_code !== null) t.reason = pool.of(row.reason_code);
@@ -111,13 +112,13 @@ async function entriesAt(
     const ids = part.map((r) => index.ids[r] ?? '');
     const fps = part.map((r) => index.facts[r] ?? '');
     const [folds, who, tasks] = await Promise.all([
-      foldsOf(db, agreement, ids, fps, stats),
+      foldsOf(db, agreement, ids, fps, 'indicator', stats),
       patients(db, ids),
       tasksOf(db, ids, pool),
     ]);
     return folds.map((f, k) => {
       const id = ids[k] ?? '';
-      const stay: IndicatorStay = { ...f.indicator };
+      const stay: IndicatorStay = f;
       if (stay.municipality !== undefined) stay.municipality = pool.of(stay.municipality);
       if (stay.hospital !== undefined) stay.hospital = pool.of(stay.hospital);
       if (stay.primaryCareUnit !== undefined) stay.primaryCareUnit = pool.of(stay.primaryCareUnit);
@@ -132,7 +133,7 @@ async function entriesAt(
   });
 }
 
-function toIndicatorTask(t: ProjectedTask, codes: Map<string, string>): IndicatorTask {
+function toIndicatorTask(t: ProjectedTask, codeOf: (taskId: string) => string | undefined): IndicatorTask {
   const out: IndicatorTask = {
     id: t.id,
     code: t.code,
@@ -144,7 +145,7 @@ function toIndicatorTask(t: ProjectedTask, codes: Map<string, string>): Indicato
   if (t.code === 'avvikelse') {
     if (t.requester) out.responsible = t.requester;
     // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
-    const missed = (t.focus ? codes.get(t.focus) : undefined) ?? t.reason;
+    const missed = (t.focus ? codeOf(t.focus) : undefined) ?? t.reason;
     if (missed) out.missedCode = missed;
     if (t.focus) out.missedTask = t.focus;
   }
@@ -155,8 +156,15 @@ function toIndicatorTask(t: ProjectedTask, codes: Map<string, string>): Indicato
 function rowsOf(month: string, entries: readonly Entry[]) {
   const lo = monthStart(month) - DAY;
   const hi = nextMonthStart(month) + DAY;
-  const codes = new Map<string, string>();
-  for (const e of entries) for (const t of e.tasks) codes.set(t.id, t.code);
+  // A deviation's missed Task is one of its own stay's; any of the month's stays is looked in only when not.
+  let codes: Map<string, string> | undefined;
+  const codeAmong = (id: string): string | undefined => {
+    if (!codes) {
+      codes = new Map<string, string>();
+      for (const e of entries) for (const t of e.tasks) codes.set(t.id, t.code);
+    }
+    return codes.get(id);
+  };
   const tasks: IndicatorTask[] = [];
   const deviations: IndicatorTask[] = [];
   const seenReports = new Set<string>();
@@ -169,10 +177,10 @@ function rowsOf(month: string, entries: readonly Entry[]) {
           if (seenReports.has(t.group)) continue;
           seenReports.add(t.group);
         }
-        deviations.push(toIndicatorTask(t, codes));
+        deviations.push(toIndicatorTask(t, (id) => e.tasks.find((x) => x.id === id)?.code ?? codeAmong(id)));
       } else if (t.deadlineMs >= lo && t.deadlineMs < hi) {
         // Only a deadline in the month is judged (the exact local month is checked by computeIndicators).
-        tasks.push(toIndicatorTask(t, codes));
+        tasks.push(toIndicatorTask(t, codeAmong));
       }
     }
   }

@@ -31,6 +31,24 @@ export async function sipInvitationsSent(db: Db, stayIds: readonly string[]): Pr
   return new Set(r.rows.map((x) => x.stay_id));
 }
 
+/** From this many stays in a run, one query for every completed SIP invitation beats one per batch of stays. */
+export const ALL_SIP_INVITATIONS_FROM = 50_000;
+
+/**
+ * Every stay whose `kallelse-sip` Task is completed, in one pass over the SIP invitation Tasks: a run over a year
+ * of stays asks this once (0.7 s at 200 000 stays) instead of once per batch (0.2 s per 5 000).
+ */
+export async function allSipInvitationsSent(db: Db): Promise<Set<string>> {
+  const r = await db.query<{ stay_id: string }>(
+    `SELECT e.value AS stay_id FROM fhir_search c
+     JOIN fhir_search s ON s.resource_type = 'Task' AND s.resource_id = c.resource_id
+       AND s.param = 'status' AND s.value = 'completed'
+     JOIN fhir_search e ON e.resource_type = 'Task' AND e.resource_id = c.resource_id AND e.param = 'encounter'
+     WHERE c.resource_type = 'Task' AND c.param = 'code' AND c.value = 'kallelse-sip'`,
+  );
+  return new Set(r.rows.map((x) => x.stay_id));
+}
+
 /** The stored stays at `ranks` of the index (in that order), folded under the agreement, with their extras. */
 async function storedAt(
   db: Db,
@@ -38,12 +56,16 @@ async function storedAt(
   index: StayIndex,
   ranks: readonly number[],
   stats?: FoldStats,
+  allInvited?: ReadonlySet<string>,
 ): Promise<StoredStay[]> {
   const load = async (i: number) => {
     const ids = ranks.slice(i, i + BATCH).map((r) => index.ids[r] ?? '');
     const fps = ranks.slice(i, i + BATCH).map((r) => index.facts[r] ?? '');
-    const [folds, invited] = await Promise.all([foldsOf(db, agreement, ids, fps, stats), sipInvitationsSent(db, ids)]);
-    return folds.map((f, k) => withExtras(f.stored, { sipInvitationSent: invited.has(ids[k] ?? '') }));
+    const [folds, invited] = await Promise.all([
+      foldsOf(db, agreement, ids, fps, 'stored', stats),
+      allInvited ?? sipInvitationsSent(db, ids),
+    ]);
+    return folds.map((f, k) => withExtras(f, { sipInvitationSent: invited.has(ids[k] ?? '') }));
   };
   return inBatches(ranks.length, load);
 }
@@ -89,15 +111,18 @@ export async function* storedMonths(
   payment: PaymentModel,
   index: StayIndex,
   stats?: FoldStats,
+  sipSetFrom = ALL_SIP_INVITATIONS_FROM,
 ): AsyncGenerator<StoredMonth> {
   const n = index.ids.length;
+  // Read now, so an invitation completed while the run goes on counts the same as with a query per batch.
+  const allInvited = n >= sipSetFrom ? await allSipInvitationsSent(db) : undefined;
   const averages = payment.model === 'average-next-month' ? new Averages(n) : undefined;
   if (averages) {
     const earlier: number[] = [];
     for (let r = 0; r < n; r++) if (index.history[r] === 1) earlier.push(r);
     for (let i = 0; i < earlier.length; i += BATCH) {
       const part = earlier.slice(i, i + BATCH);
-      const stored = await storedAt(db, agreement, index, part, stats);
+      const stored = await storedAt(db, agreement, index, part, stats, allInvited);
       stored.forEach((s, k) => averages.add(part[k] ?? 0, s, payment));
     }
   }
@@ -105,7 +130,7 @@ export async function* storedMonths(
     const month = index.months[m] ?? '';
     const ranks: number[] = [];
     for (let r = 0; r < n; r++) if (((index.liability[r] ?? 0) & (1 << m)) !== 0) ranks.push(r);
-    const stored = await storedAt(db, agreement, index, ranks, stats);
+    const stored = await storedAt(db, agreement, index, ranks, stats, allInvited);
     if (!averages) {
       yield { month, stored };
       continue;

@@ -15,7 +15,7 @@ import { arrayParam } from '../../store/packed-array';
 import { factsByStay, type FactRow } from './fact-rows';
 
 /** Bump when the engine's fold or the shape below changes: every cached fold is then made again. */
-export const FOLD_VERSION = '1';
+export const FOLD_VERSION = '2';
 
 /** One fold of a stay: the liability's stay without extras (no SIP invitation Task) and the indicators' row. */
 export interface FoldedStay {
@@ -59,31 +59,35 @@ export interface FoldStats {
   folded: number;
 }
 
+/** The columns of each part: `body` the liability's stay, `indicator` the indicators' row. */
+const COLUMN = { stored: 'body', indicator: 'indicator' } as const;
+
 /**
- * The folds of `ids` (whose facts' fingerprints are `fps`) under `agreement`, in the same order: from the cache
- * where it is current, else folded now and written back.
+ * One part of the folds of `ids` (whose facts' fingerprints are `fps`) under `agreement`, in the same order: from
+ * the cache where it is current (only that part read and parsed), else folded now and both parts written back.
  */
-export async function foldsOf(
+export async function foldsOf<P extends keyof FoldedStay>(
   db: Db,
   agreement: Agreement,
   ids: readonly string[],
   fps: readonly string[],
+  part: P,
   stats?: FoldStats,
-): Promise<FoldedStay[]> {
+): Promise<FoldedStay[P][]> {
   const key = foldKey(agreement);
   const params: unknown[] = [key];
   const list = arrayParam(params, ids, 'text');
-  const r = await db.query<{ stay_id: string; facts: string; body: string }>(
-    `SELECT stay_id, facts, body FROM stay_fold WHERE agreement = $1 AND stay_id = ANY(${list})`,
+  const r = await db.query<{ stay_id: string; facts: string; part: string }>(
+    `SELECT stay_id, facts, ${COLUMN[part]} AS part FROM stay_fold WHERE agreement = $1 AND stay_id = ANY(${list})`,
     params,
   );
-  const cached = new Map<string, { facts: string; body: string }>();
+  const cached = new Map<string, { facts: string; part: string }>();
   for (const row of r.rows) cached.set(row.stay_id, row);
-  const out: (FoldedStay | undefined)[] = new Array<FoldedStay | undefined>(ids.length);
+  const out: (FoldedStay[P] | undefined)[] = new Array<FoldedStay[P] | undefined>(ids.length);
   const stale: number[] = [];
   ids.forEach((id, i) => {
     const c = cached.get(id);
-    if (c && c.facts === fps[i]) out[i] = JSON.parse(c.body) as FoldedStay;
+    if (c && c.facts === fps[i]) out[i] = JSON.parse(c.part) as FoldedStay[P];
     else stale.push(i);
   });
   if (stats) {
@@ -95,35 +99,33 @@ export async function foldsOf(
       db,
       stale.map((i) => ids[i] ?? ''),
     );
-    const rows: { id: string; fp: string; body: string }[] = [];
+    const rows: { id: string; fp: string; stored: string; indicator: string }[] = [];
     for (const i of stale) {
       const id = ids[i] ?? '';
       const fold = foldOf(id, facts.get(id) ?? [], agreement);
-      out[i] = fold;
-      rows.push({ id, fp: fps[i] ?? '', body: JSON.stringify(fold) });
+      out[i] = fold[part];
+      rows.push({
+        id,
+        fp: fps[i] ?? '',
+        stored: JSON.stringify(fold.stored),
+        indicator: JSON.stringify(fold.indicator),
+      });
     }
     const p: unknown[] = [key];
-    const a = arrayParam(
-      p,
-      rows.map((x) => x.id),
-      'text',
-    );
-    const b = arrayParam(
-      p,
-      rows.map((x) => x.fp),
-      'text',
-    );
-    const c = arrayParam(
-      p,
-      rows.map((x) => x.body),
-      'text',
+    const [a, b, c, d] = (['id', 'fp', 'stored', 'indicator'] as const).map((k) =>
+      arrayParam(
+        p,
+        rows.map((x) => x[k]),
+        'text',
+      ),
     );
     await db.query(
-      `INSERT INTO stay_fold (agreement, stay_id, facts, body)
-       SELECT $1, s, f, b FROM unnest(${a}, ${b}, ${c}) AS u(s, f, b)
-       ON CONFLICT (agreement, stay_id) DO UPDATE SET facts = excluded.facts, body = excluded.body, folded_at = now()`,
+      `INSERT INTO stay_fold (agreement, stay_id, facts, body, indicator)
+       SELECT $1, s, f, b, i FROM unnest(${a}, ${b}, ${c}, ${d}) AS u(s, f, b, i)
+       ON CONFLICT (agreement, stay_id) DO UPDATE
+         SET facts = excluded.facts, body = excluded.body, indicator = excluded.indicator, folded_at = now()`,
       p,
     );
   }
-  return out as FoldedStay[];
+  return out as FoldedStay[P][];
 }
