@@ -2,7 +2,7 @@
  * The region dashboard's series (pure): ready-for-discharge days per municipality and month, with the stays
  * behind each point for the drill-down, over a run of months ending with `to`.
  */
-import { localParts } from '../liability/day-count';
+import { localMonth } from '../liability/day-count';
 import { readyDays } from './compute-indicators';
 
 export interface DashboardStay {
@@ -33,7 +33,7 @@ export function readyDaysSeries(months: readonly string[], stays: readonly Dashb
   const index = new Map(months.map((m, i) => [m, i]));
   const sums = new Map<string, { days: number[]; n: number[] }>();
   for (const s of stays) {
-    const i = index.get(localParts(s.dischargedAt, 'Europe/Stockholm').month);
+    const i = index.get(localMonth(s.dischargedAt, 'Europe/Stockholm'));
     if (i === undefined) continue;
     let acc = sums.get(s.municipality);
     if (!acc) sums.set(s.municipality, (acc = { days: months.map(() => 0), n: months.map(() => 0) }));

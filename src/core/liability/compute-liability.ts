@@ -4,7 +4,7 @@
  * Stays count in the month of their discharge (local time); stays not yet discharged are not in any month.
  */
 import { dailyRateFor, type AgreedRates } from './daily-rate';
-import { countDays, localParts, previousMonth } from './day-count';
+import { countDays, localMonth, localParts, previousMonth } from './day-count';
 import type { DailyRateTable, PaymentModel } from './payment-model';
 import { LiabilityInputError, type StayInput } from './stay';
 import { isMonth } from '../calendar/month';
@@ -203,7 +203,7 @@ function group(stays: readonly StayInput[], p: PaymentModel): Map<string, Map<st
   const out = new Map<string, Map<string, StayInput[]>>();
   for (const s of stays) {
     if (!s.dischargedAt) continue;
-    const month = localParts(s.dischargedAt, p.dayCount.timeZone).month;
+    const month = localMonth(s.dischargedAt, p.dayCount.timeZone);
     const payer = payerOf(s);
     let byMonth = out.get(payer);
     if (!byMonth) out.set(payer, (byMonth = new Map<string, StayInput[]>()));
@@ -327,7 +327,7 @@ export function averageTerm(s: StayInput, p: PaymentModel): { payer: string; mon
   if (!s.dischargedAt) return undefined;
   const c = classify(s, p);
   if (c.kind !== 'counted') return undefined;
-  return { payer: payerOf(s), month: localParts(s.dischargedAt, p.dayCount.timeZone).month, days: c.days };
+  return { payer: payerOf(s), month: localMonth(s.dischargedAt, p.dayCount.timeZone), days: c.days };
 }
 
 export function computeLiability(input: LiabilityInput): LiabilityReport {

@@ -97,10 +97,17 @@ export function countDays(readyAt: string, dischargedAt: string, dc: DayCount): 
   if (dc.unit === 'elapsed-24h') {
     return Math.max(0, Math.floor((Date.parse(dischargedAt) - Date.parse(readyAt)) / DAY_MS));
   }
-  const r = localParts(readyAt, dc.timeZone);
-  const d = localParts(dischargedAt, dc.timeZone);
-  const late = dc.cutoff !== null && r.time > `${dc.cutoff}:00` ? 1 : 0;
-  return Math.max(0, d.dayNumber - r.dayNumber - late);
+  const ready = Date.parse(readyAt);
+  const local = ready + offsetMs(ready, dc.timeZone);
+  const readyDay = Math.floor(local / DAY_MS);
+  // After the cut-off to the second (a local time of day later than HH:MM:00) counts from the next day.
+  const late = dc.cutoff !== null && Math.floor((local - readyDay * DAY_MS) / 1000) > secondsOf(dc.cutoff) ? 1 : 0;
+  return Math.max(0, localDayNumber(dischargedAt, dc.timeZone) - readyDay - late);
+}
+
+/** Seconds into the day of `HH:MM`. */
+function secondsOf(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 3600 + Number(hhmm.slice(3, 5)) * 60;
 }
 
 /** The month before `YYYY-MM`. */

@@ -5,7 +5,7 @@
  */
 import { monthsEnding, readyDaysSeries, type DashboardStay } from '../../core/indicators/dashboard-series';
 import { readyDays } from '../../core/indicators/compute-indicators';
-import { localParts } from '../../core/liability/day-count';
+import { localMonth } from '../../core/liability/day-count';
 import { DEVIATION_REPORT_SYSTEM } from '../deviations/deviation-report';
 import type { Db } from '../../store/db.port';
 
@@ -107,7 +107,7 @@ async function deviationsPerMonth(
     if (t >= Date.parse(w.from) && t < Date.parse(w.to)) at.push(new Date(t).toISOString());
   }
   for (const x of at) {
-    const i = months.indexOf(localParts(x, 'Europe/Stockholm').month);
+    const i = months.indexOf(localMonth(x, 'Europe/Stockholm'));
     if (i >= 0) counts[i] = (counts[i] ?? 0) + 1;
   }
   return counts;
@@ -135,7 +135,7 @@ export async function dashboardStays(db: Db, municipality: string, month: string
   const w = window([month]);
   const stays = await dischargedStays(db, w, municipality);
   return stays
-    .filter((s) => localParts(s.dischargedAt, 'Europe/Stockholm').month === month)
+    .filter((s) => localMonth(s.dischargedAt, 'Europe/Stockholm') === month)
     .map((s) => ({ ...s, readyDays: readyDays(s.readyAt, s.dischargedAt) }))
     .sort((a, b) => b.readyDays - a.readyDays || a.stayId.localeCompare(b.stayId));
 }

@@ -23,19 +23,32 @@ import { patients } from './indicator-rows.pg';
 
 const DAY = 86_400_000;
 
-/** A Task as the projection has it. */
+/**
+ * A Task as the projection has it, kept small: a run keeps about two months of stays with their Tasks (a quarter of a
+ * million stays at national size), so instants are numbers (an ISO string is made only for the month that judges
+ * the Task) and what only a deviation needs is only on a deviation.
+ */
 interface ProjectedTask {
-  id: string;
   code: string;
   owner: string;
-  requester?: string;
-  deadline?: string;
-  deadlineMs: number;
-  completedAt?: string;
   status: string;
-  authoredOn?: string;
-  focus?: string;
-  reason?: string;
+  /** NaN: no deadline. */
+  deadlineMs: number;
+  /** NaN: not completed. */
+  completedMs: number;
+  deviation?: ProjectedDeviation;
+}
+
+/** An `avvikelse` Task's own fields, with its missed Task's code already looked up among its stay's Tasks. */
+interface ProjectedDeviation {
+  id: string;
+  /** `YYYY-MM` of authoredOn: the month the deviation counts in. */
+  month: string;
+  requester?: string;
+  /** The missed Task's id (`focus`). */
+  missedTask?: string;
+  /** The missed Task's code, or the kind a person reported it under. */
+  missedCode?: string;
   group?: string;
 }
 
@@ -59,8 +72,8 @@ interface TaskRow {
   group_identifier: string | null;
 }
 
-/** An instant as `toISOString` writes it, formatted by PostgreSQL (no Date parsed and formatted again here). */
-const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${col}`;
+/** An instant as epoch milliseconds (no Date parsed here). */
+const MS = (col: string) => `floor(extract(epoch FROM ${col}) * 1000)::bigint AS ${col}`;
 
 async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Promise<Map<string, ProjectedTask[]>> {
   const params: unknown[] = [];
@@ -70,31 +83,44 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
     'text',
   );
   const r = await db.query<TaskRow>(
-    `SELECT task_id, encounter, first_code, owner, requester, ${ISO('deadline')}, status, ${ISO('completed_at')},
+    `SELECT task_id, encounter, first_code, owner, requester, ${MS('deadline')}, status, ${MS('completed_at')},
        authored_on, focus, reason_code, group_identifier
      FROM deadline_task WHERE encounter = ANY(${refs}) AND status <> 'deleted' ORDER BY task_id`,
     params,
   );
-  const out = new Map<string, ProjectedTask[]>();
+  const byStay = new Map<string, TaskRow[]>();
   for (const row of r.rows) {
-    const t: ProjectedTask = {
-      id: row.task_id,
-      code: pool.of(row.first_code ?? ''),
-      owner: pool.of(row.owner ?? ''),
-      status: pool.of(row.status),
-      deadlineMs: row.deadline === null ? NaN : Date.parse(row.deadline),
-    };
-    if (row.requester !== null) t.requester = pool.of(row.requester);
-    if (row.deadline !== null) t.deadline = row.deadline;
-    if (row.completed_at !== null) t.completedAt = row.completed_at;
-    if (row.authored_on !== null) t.authoredOn = row.authored_on;
-    if (row.focus !== null) t.focus = row.focus;
-    if (row.reason_code !== null) t.reason = pool.of(row.reason_code);
-    if (row.group_identifier !== null) t.group = row.group_identifier;
-    const stay = row.encounter.replace(/^Encounter\//, '');
-    const list = out.get(stay);
-    if (list) list.push(t);
-    else out.set(stay, [t]);
+    const list = byStay.get(row.encounter);
+    if (list) list.push(row);
+    else byStay.set(row.encounter, [row]);
+  }
+  const out = new Map<string, ProjectedTask[]>();
+  for (const [encounter, rows] of byStay) {
+    out.set(
+      encounter.replace(/^Encounter\//, ''),
+      rows.map((row) => {
+        const t: ProjectedTask = {
+          code: pool.of(row.first_code ?? ''),
+          owner: pool.of(row.owner ?? ''),
+          status: pool.of(row.status),
+          deadlineMs: row.deadline === null ? NaN : Number(row.deadline),
+          completedMs: row.completed_at === null ? NaN : Number(row.completed_at),
+        };
+        if (t.code === 'avvikelse') {
+          const d: ProjectedDeviation = { id: row.task_id, month: pool.of((row.authored_on ?? '').slice(0, 7)) };
+          if (row.requester !== null) d.requester = pool.of(row.requester);
+          // Automatic: the missed Task's code; reported by a person: the kind it was reported under. The missed
+          // Task is one of the same stay's (the engine's own, or checked so when a person reports).
+          const missed =
+            (row.focus !== null ? rows.find((x) => x.task_id === row.focus)?.first_code : undefined) ?? row.reason_code;
+          if (missed) d.missedCode = pool.of(missed);
+          if (row.focus !== null) d.missedTask = row.focus;
+          if (row.group_identifier !== null) d.group = row.group_identifier;
+          t.deviation = d;
+        }
+        return t;
+      }),
+    );
   }
   return out;
 }
@@ -127,27 +153,33 @@ async function entriesAt(
       const ts = tasks.get(id) ?? [];
       // The SIP invitation's deadline: "SIP held within the deadline" compares the meeting with it.
       for (const t of ts)
-        if (t.code === 'kallelse-sip' && t.status !== 'cancelled' && t.deadline) stay.sipDue = t.deadline;
+        if (t.code === 'kallelse-sip' && t.status !== 'cancelled' && !Number.isNaN(t.deadlineMs)) {
+          stay.sipDue = isoOf(t.deadlineMs);
+        }
       return { stay, tasks: ts };
     });
   });
 }
 
-function toIndicatorTask(t: ProjectedTask, codeOf: (taskId: string) => string | undefined): IndicatorTask {
+const isoOf = (ms: number): string | undefined => (Number.isNaN(ms) ? undefined : new Date(ms).toISOString());
+
+/** The Task as `computeIndicators` takes it (it reads `id` only of deviations). */
+function toIndicatorTask(t: ProjectedTask): IndicatorTask {
   const out: IndicatorTask = {
-    id: t.id,
+    id: t.deviation?.id ?? '',
     code: t.code,
     owner: t.owner,
     cancelled: t.status === 'cancelled' || t.status === 'entered-in-error',
   };
-  if (t.deadline) out.deadline = t.deadline;
-  if (t.completedAt) out.completedAt = t.completedAt;
-  if (t.code === 'avvikelse') {
-    if (t.requester) out.responsible = t.requester;
-    // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
-    const missed = (t.focus ? codeOf(t.focus) : undefined) ?? t.reason;
-    if (missed) out.missedCode = missed;
-    if (t.focus) out.missedTask = t.focus;
+  const deadline = isoOf(t.deadlineMs);
+  const completedAt = isoOf(t.completedMs);
+  if (deadline) out.deadline = deadline;
+  if (completedAt) out.completedAt = completedAt;
+  const d = t.deviation;
+  if (d) {
+    if (d.requester) out.responsible = d.requester;
+    if (d.missedCode) out.missedCode = d.missedCode;
+    if (d.missedTask) out.missedTask = d.missedTask;
   }
   return out;
 }
@@ -156,31 +188,23 @@ function toIndicatorTask(t: ProjectedTask, codeOf: (taskId: string) => string | 
 function rowsOf(month: string, entries: readonly Entry[]) {
   const lo = monthStart(month) - DAY;
   const hi = nextMonthStart(month) + DAY;
-  // A deviation's missed Task is one of its own stay's; any of the month's stays is looked in only when not.
-  let codes: Map<string, string> | undefined;
-  const codeAmong = (id: string): string | undefined => {
-    if (!codes) {
-      codes = new Map<string, string>();
-      for (const e of entries) for (const t of e.tasks) codes.set(t.id, t.code);
-    }
-    return codes.get(id);
-  };
   const tasks: IndicatorTask[] = [];
   const deviations: IndicatorTask[] = [];
   const seenReports = new Set<string>();
   for (const e of entries) {
     for (const t of e.tasks) {
-      if (t.code === 'avvikelse') {
-        if ((t.authoredOn ?? '').slice(0, 7) !== month) continue;
+      const d = t.deviation;
+      if (d) {
+        if (d.month !== month) continue;
         // A deviation reported by a person has a copy per recipient sharing groupIdentifier: counted once.
-        if (t.group !== undefined) {
-          if (seenReports.has(t.group)) continue;
-          seenReports.add(t.group);
+        if (d.group !== undefined) {
+          if (seenReports.has(d.group)) continue;
+          seenReports.add(d.group);
         }
-        deviations.push(toIndicatorTask(t, (id) => e.tasks.find((x) => x.id === id)?.code ?? codeAmong(id)));
+        deviations.push(toIndicatorTask(t));
       } else if (t.deadlineMs >= lo && t.deadlineMs < hi) {
         // Only a deadline in the month is judged (the exact local month is checked by computeIndicators).
-        tasks.push(toIndicatorTask(t, codeAmong));
+        tasks.push(toIndicatorTask(t));
       }
     }
   }

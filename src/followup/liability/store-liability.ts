@@ -13,7 +13,7 @@ import {
 import { basisOf, corrections, type Correction } from '../../core/liability/corrections';
 import { compareLiability, type WhatIf } from '../../core/liability/what-if';
 import type { AgreedRates } from '../../core/liability/daily-rate';
-import { localParts } from '../../core/liability/day-count';
+import { localMonth } from '../../core/liability/day-count';
 import type { FactTrace, StoredStay } from '../../core/liability/from-facts';
 import { paymentModelSchema, type DailyRateTable } from '../../core/liability/payment-model';
 import { LiabilityInputError, type StayInput } from '../../core/liability/stay';
@@ -118,14 +118,14 @@ export async function liabilityOfMonth(
   const excluded: StoreLiability['excluded'] = [];
   for (const s of stored) {
     if ('stay' in s) {
-      if (s.stay.dischargedAt && localParts(s.stay.dischargedAt, tz).month === q.month) {
+      if (s.stay.dischargedAt && localMonth(s.stay.dischargedAt, tz) === q.month) {
         stays.push(s.stay);
         trace.set(s.stay.id, s.facts);
       }
       continue;
     }
     const discharged = s.facts.filter((f) => f.kind === 'discharged').at(-1);
-    if (discharged && localParts(discharged.at, tz).month === q.month) {
+    if (discharged && localMonth(discharged.at, tz) === q.month) {
       excluded.push({ id: s.stayId, reason: s.excluded, facts: s.facts });
     }
   }

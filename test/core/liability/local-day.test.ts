@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { localDayNumber, localMonth, localParts } from '../../../src/core/liability/day-count';
+import { countDays, localDayNumber, localMonth, localParts } from '../../../src/core/liability/day-count';
+import type { DayCount } from '../../../src/core/liability/payment-model';
 
 const TZ = 'Europe/Stockholm';
 
@@ -27,5 +28,34 @@ describe('the local month and day of an instant without the strings', () => {
     }
     expect(localMonth('2023-03-31T22:00:00.000Z', TZ)).toBe('2023-04');
     expect(localMonth('2023-12-31T23:00:00Z', TZ)).toBe('2024-01');
+  });
+});
+
+describe('calendar days after a ready notice, with a cut-off', () => {
+  const dc: DayCount = { unit: 'calendar-days', timeZone: TZ, cutoff: '12:00' };
+  /** The rule as written: local dates, and a notice later than HH:MM:00 counts from the next day. */
+  const reference = (readyAt: string, dischargedAt: string) => {
+    const r = localParts(readyAt, TZ);
+    const late = r.time > '12:00:00' ? 1 : 0;
+    return Math.max(0, localParts(dischargedAt, TZ).dayNumber - r.dayNumber - late);
+  };
+
+  it('when the notice is at the cut-off to the second, or just after it, then the day it counts from follows the rule', () => {
+    expect(countDays('2023-03-01T12:00:00.999+01:00', '2023-03-05T09:00:00+01:00', dc)).toBe(4);
+    expect(countDays('2023-03-01T12:00:01+01:00', '2023-03-05T09:00:00+01:00', dc)).toBe(3);
+    expect(countDays('2023-07-01T11:59:59+02:00', '2023-07-02T00:00:00+02:00', dc)).toBe(1);
+    expect(countDays('2023-07-01T12:00:01+02:00', '2023-07-02T00:00:00+02:00', dc)).toBe(0);
+  });
+
+  it('when notices and discharges fall every 53 minutes over a year with both DST changes, then it equals the rule', () => {
+    for (let ms = Date.UTC(2023, 0, 1); ms < Date.UTC(2024, 0, 1); ms += 53 * 60_000) {
+      const readyAt = new Date(ms).toISOString();
+      for (const after of [0, 7, 26, 49, 100]) {
+        const dischargedAt = new Date(ms + after * 3_600_000 + 1234).toISOString();
+        expect(countDays(readyAt, dischargedAt, dc), `${readyAt} ${dischargedAt}`).toBe(
+          reference(readyAt, dischargedAt),
+        );
+      }
+    }
   });
 });
