@@ -32,7 +32,12 @@ describe('the local month and day of an instant without the strings', () => {
 });
 
 describe('calendar days after a ready notice, with a cut-off', () => {
-  const dc: DayCount = { unit: 'calendar-days', timeZone: TZ, cutoff: '12:00' };
+  const dc: DayCount = {
+    unit: 'calendar-days',
+    timeZone: TZ,
+    cutoff: '12:00',
+    source: { document: 'SFS 2017:612', section: '5 kap. 4 §' },
+  };
   /** The rule as written: local dates, and a notice later than HH:MM:00 counts from the next day. */
   const reference = (readyAt: string, dischargedAt: string) => {
     const r = localParts(readyAt, TZ);
