@@ -57,8 +57,11 @@ interface Entry {
   tasks: ProjectedTask[];
 }
 
+const ENCOUNTER = 'Encounter/';
+
 interface TaskRow {
-  task_id: string;
+  task_id: string | null;
+  missed_code: string | null;
   encounter: string;
   first_code: string | null;
   owner: string | null;
@@ -82,45 +85,41 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
     stayIds.map((id) => `Encounter/${id}`),
     'text',
   );
+  // What only a deviation needs is read only for deviations (NULL otherwise: nothing to parse), its missed Task's code
+  // with it: the missed Task is one of the same stay's (the engine's own, or checked so when a person reports).
+  const dev = (col: string) => `CASE WHEN t.first_code = 'avvikelse' THEN t.${col} END AS ${col}`;
   const r = await db.query<TaskRow>(
-    `SELECT task_id, encounter, first_code, owner, requester, ${MS('deadline')}, status, ${MS('completed_at')},
-       authored_on, focus, reason_code, group_identifier
-     FROM deadline_task WHERE encounter = ANY(${refs}) AND status <> 'deleted' ORDER BY task_id`,
+    `SELECT t.encounter, t.first_code, t.owner, t.status, ${MS('deadline')}, ${MS('completed_at')}, ${dev('task_id')},
+       ${dev('requester')}, ${dev('authored_on')}, ${dev('focus')}, ${dev('reason_code')}, ${dev('group_identifier')},
+       CASE WHEN t.first_code = 'avvikelse' AND t.focus IS NOT NULL THEN
+         (SELECT f.first_code FROM deadline_task f
+          WHERE f.task_id = t.focus AND f.encounter = t.encounter AND f.status <> 'deleted') END AS missed_code
+     FROM deadline_task t WHERE t.encounter = ANY(${refs}) AND t.status <> 'deleted' ORDER BY t.task_id`,
     params,
   );
-  const byStay = new Map<string, TaskRow[]>();
-  for (const row of r.rows) {
-    const list = byStay.get(row.encounter);
-    if (list) list.push(row);
-    else byStay.set(row.encounter, [row]);
-  }
   const out = new Map<string, ProjectedTask[]>();
-  for (const [encounter, rows] of byStay) {
-    out.set(
-      encounter.replace(/^Encounter\//, ''),
-      rows.map((row) => {
-        const t: ProjectedTask = {
-          code: pool.of(row.first_code ?? ''),
-          owner: pool.of(row.owner ?? ''),
-          status: pool.of(row.status),
-          deadlineMs: row.deadline === null ? NaN : Number(row.deadline),
-          completedMs: row.completed_at === null ? NaN : Number(row.completed_at),
-        };
-        if (t.code === 'avvikelse') {
-          const d: ProjectedDeviation = { id: row.task_id, month: pool.of((row.authored_on ?? '').slice(0, 7)) };
-          if (row.requester !== null) d.requester = pool.of(row.requester);
-          // Automatic: the missed Task's code; reported by a person: the kind it was reported under. The missed
-          // Task is one of the same stay's (the engine's own, or checked so when a person reports).
-          const missed =
-            (row.focus !== null ? rows.find((x) => x.task_id === row.focus)?.first_code : undefined) ?? row.reason_code;
-          if (missed) d.missedCode = pool.of(missed);
-          if (row.focus !== null) d.missedTask = row.focus;
-          if (row.group_identifier !== null) d.group = row.group_identifier;
-          t.deviation = d;
-        }
-        return t;
-      }),
-    );
+  for (const row of r.rows) {
+    const t: ProjectedTask = {
+      code: pool.of(row.first_code ?? ''),
+      owner: pool.of(row.owner ?? ''),
+      status: pool.of(row.status),
+      deadlineMs: row.deadline === null ? NaN : Number(row.deadline),
+      completedMs: row.completed_at === null ? NaN : Number(row.completed_at),
+    };
+    if (t.code === 'avvikelse') {
+      const d: ProjectedDeviation = { id: row.task_id ?? '', month: pool.of((row.authored_on ?? '').slice(0, 7)) };
+      if (row.requester !== null) d.requester = pool.of(row.requester);
+      // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
+      const missed = row.missed_code ?? row.reason_code;
+      if (missed) d.missedCode = pool.of(missed);
+      if (row.focus !== null) d.missedTask = row.focus;
+      if (row.group_identifier !== null) d.group = row.group_identifier;
+      t.deviation = d;
+    }
+    const stay = row.encounter.slice(ENCOUNTER.length);
+    const list = out.get(stay);
+    if (list) list.push(t);
+    else out.set(stay, [t]);
   }
   return out;
 }
