@@ -13,6 +13,7 @@ import { arrayParam } from '../../store/packed-array';
 import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
 import type { StayIndex } from '../stays/stay-index.pg';
+import { StringPool } from '../stays/string-pool';
 
 /** Stays whose `kallelse-sip` Task the named care contact has completed (the invitation was sent). */
 export async function sipInvitationsSent(db: Db, stayIds: readonly string[]): Promise<Set<string>> {
@@ -70,6 +71,7 @@ async function storedAt(
   agreement: Agreement,
   index: StayIndex,
   ranks: readonly number[],
+  pool: StringPool,
   stats?: FoldStats,
   allInvited?: ReadonlySet<string>,
 ): Promise<StoredStay[]> {
@@ -80,9 +82,25 @@ async function storedAt(
       foldsOf(db, agreement, ids, fps, 'stored', stats),
       allInvited ?? sipInvitationsSent(db, ids),
     ]);
-    return folds.map((f, k) => withExtras(f, { sipInvitationSent: invited.has(ids[k] ?? '') }));
+    return folds.map((f, k) => withExtras(pooled(f, pool), { sipInvitationSent: invited.has(ids[k] ?? '') }));
   };
   return inBatches(ranks.length, load);
+}
+
+/**
+ * The stay with the run's one copy of its repeated strings (fact kinds, municipality codes, care, category): a
+ * month of a nation is about 115 000 stays with five or so facts each.
+ */
+function pooled(s: StoredStay, pool: StringPool): StoredStay {
+  for (const f of s.facts) f.kind = pool.of(f.kind) as typeof f.kind;
+  if ('stay' in s) {
+    const st = s.stay;
+    st.municipality = pool.of(st.municipality);
+    if (st.placingMunicipality) st.placingMunicipality = pool.of(st.placingMunicipality);
+    st.care = pool.of(st.care) as typeof st.care;
+    if (st.category !== undefined) st.category = pool.of(st.category);
+  } else s.excluded = pool.of(s.excluded);
+  return s;
 }
 
 /** Per payer and month: the days in the next-month model's average, and how many stays. */
@@ -134,13 +152,14 @@ export async function* storedMonths(
     (sipLookup === 'auto' && n > 0 && (await sipInvitationTasks(db)) < n * SIP_TASKS_PER_STAY);
   // Read now, so an invitation completed while the run goes on counts the same as with a query per batch.
   const allInvited = allAtOnce ? await allSipInvitationsSent(db) : undefined;
+  const pool = new StringPool();
   const averages = payment.model === 'average-next-month' ? new Averages(n) : undefined;
   if (averages) {
     const earlier: number[] = [];
     for (let r = 0; r < n; r++) if (index.history[r] === 1) earlier.push(r);
     for (let i = 0; i < earlier.length; i += BATCH) {
       const part = earlier.slice(i, i + BATCH);
-      const stored = await storedAt(db, agreement, index, part, stats, allInvited);
+      const stored = await storedAt(db, agreement, index, part, pool, stats, allInvited);
       stored.forEach((s, k) => averages.add(part[k] ?? 0, s, payment));
     }
   }
@@ -148,7 +167,7 @@ export async function* storedMonths(
     const month = index.months[m] ?? '';
     const ranks: number[] = [];
     for (let r = 0; r < n; r++) if (((index.liability[r] ?? 0) & (1 << m)) !== 0) ranks.push(r);
-    const stored = await storedAt(db, agreement, index, ranks, stats, allInvited);
+    const stored = await storedAt(db, agreement, index, ranks, pool, stats, allInvited);
     if (!averages) {
       yield { month, stored };
       continue;
