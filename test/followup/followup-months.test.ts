@@ -18,11 +18,7 @@ import { upsertTaskRow } from '../../src/deadlines/deadline-store.pg';
 import { taskRowOf } from '../../src/deadlines/task-sync';
 import { indicatorMonths } from '../../src/followup/indicators/indicator-months.pg';
 import { loadIndicatorRows } from '../../src/followup/indicators/indicator-rows.pg';
-import {
-  allSipInvitationsSent,
-  sipInvitationsSent,
-  storedMonths,
-} from '../../src/followup/liability/liability-months.pg';
+import { sipInvitationsSent, storedMonths } from '../../src/followup/liability/liability-months.pg';
 import { liabilityMonths, paymentOf } from '../../src/followup/liability/store-liability';
 import { indexStays } from '../../src/followup/stays/stay-index.pg';
 import { loadStoredStays } from '../../src/followup/liability/stored-stays.pg';
@@ -204,7 +200,7 @@ describe.each(testDatabases())('follow-up over consecutive months on %s', (kind)
     expect(sips.length).toBeGreaterThan(4);
     for (const t of sips.filter((_, i) => i % 2 === 0)) await repo.update<Task>({ ...t, status: 'completed' });
     const ids = year.map((s) => s.id);
-    const all = await allSipInvitationsSent(db);
+    const all = await sipInvitationsSent(db);
     expect([...all].sort()).toEqual([...(await sipInvitationsSent(db, ids))].sort());
     expect(all.size).toBe(Math.ceil(sips.length / 2));
 

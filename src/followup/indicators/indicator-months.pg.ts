@@ -82,7 +82,7 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
   const params: unknown[] = [];
   const refs = arrayParam(
     params,
-    stayIds.map((id) => `Encounter/${id}`),
+    stayIds.map((id) => `${ENCOUNTER}${id}`),
     'text',
   );
   // What only a deviation needs is read only for deviations (NULL otherwise: nothing to parse), its missed Task's code
@@ -151,10 +151,10 @@ async function entriesAt(
       if (p) Object.assign(stay, p);
       const ts = tasks.get(id) ?? [];
       // The SIP invitation's deadline: "SIP held within the deadline" compares the meeting with it.
-      for (const t of ts)
-        if (t.code === 'kallelse-sip' && t.status !== 'cancelled' && !Number.isNaN(t.deadlineMs)) {
-          stay.sipDue = isoOf(t.deadlineMs);
-        }
+      for (const t of ts) {
+        const due = isoOf(t.deadlineMs);
+        if (t.code === 'kallelse-sip' && t.status !== 'cancelled' && due) stay.sipDue = due;
+      }
       return { stay, tasks: ts };
     });
   });
