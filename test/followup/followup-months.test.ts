@@ -20,7 +20,8 @@ import { indicatorMonths } from '../../src/followup/indicators/indicator-months.
 import { loadIndicatorRows } from '../../src/followup/indicators/indicator-rows.pg';
 import { sipInvitationsSent, storedMonths } from '../../src/followup/liability/liability-months.pg';
 import { liabilityMonths, paymentOf } from '../../src/followup/liability/store-liability';
-import { indexStays } from '../../src/followup/stays/stay-index.pg';
+import { foldKey } from '../../src/followup/stays/stay-folds.pg';
+import { factsFingerprint, indexStays } from '../../src/followup/stays/stay-index.pg';
 import { loadStoredStays } from '../../src/followup/liability/stored-stays.pg';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import type { ClosableDb } from '../../src/store/db.port';
@@ -177,6 +178,21 @@ describe.each(testDatabases())('follow-up over consecutive months on %s', (kind)
     expect(Number(cached.rows[0]?.n)).toBeGreaterThan(300);
     await compareAll('warm');
   }, 300_000);
+
+  it('when the stays are indexed, then each fingerprint is the text the fold cache keeps, so a warm run folds nothing', async () => {
+    const index = await indexStays(db, MONTHS);
+    const agreement = agreements.get('vastmanland')!;
+    const kept = await db.query<{ stay_id: string; facts: string }>(
+      'SELECT stay_id, facts FROM stay_fold WHERE agreement = $1',
+      [foldKey(agreement)],
+    );
+    const byStay = new Map(kept.rows.map((r) => [r.stay_id, r.facts]));
+    expect(index.ids.length).toBeGreaterThan(300);
+    index.ids.forEach((id, rank) => expect(factsFingerprint(index, rank), id).toBe(byStay.get(id)));
+    const stats = { cached: 0, folded: 0 };
+    for await (const _ of indicatorMonths(db, agreement, MONTHS, NOW, index, stats));
+    expect(stats).toEqual({ cached: index.ids.length, folded: 0 });
+  }, 120_000);
 
   it('when a late fact withdraws a ready notice, then the cached fold is made again and both readings still agree', async () => {
     const s = year.find(

@@ -103,86 +103,148 @@ function ageAt(birthDate: string, iso: string): number {
   return d.slice(5) < b.slice(5) ? years - 1 : years;
 }
 
+/** What one discharged stay adds to its units' stay indicators, worked out once for all three dimensions. */
+interface DischargedStay {
+  stay: IndicatorStay;
+  /** Ready-for-discharge days; undefined without a ready notice. */
+  readyDays: number | undefined;
+  /** 1 SIP held within its deadline, 0 not, -1 not counted (no SIP needed or no deadline). */
+  sipHeld: number;
+  /** 1 re-admitted within 30 days, 0 not, -1 not counted (under 65, or no patient or birth date). */
+  readmitted: number;
+}
+
+/** Whether another stay of the same patient began within 30 days after this one ended. */
+function readmittedWithin30Days(s: IndicatorStay, others: readonly IndicatorStay[]): boolean {
+  const end = Date.parse(s.dischargedAt ?? '');
+  return others.some((o) => {
+    const at = o.admittedAt ? Date.parse(o.admittedAt) : NaN;
+    return o.stayId !== s.stayId && at > end && at <= end + 30 * DAY;
+  });
+}
+
+function dischargedStays(month: string, stays: readonly IndicatorStay[]): DischargedStay[] {
+  const out: DischargedStay[] = [];
+  // Only the patients of stays counted for re-admission need their other stays.
+  const oldPatients = new Set<string>();
+  for (const s of stays) {
+    if (!s.dischargedAt || monthOf(s.dischargedAt) !== month) continue;
+    const old =
+      s.birthDate !== undefined && s.birthDate !== '' && !!s.patient && ageAt(s.birthDate, s.dischargedAt) >= 65;
+    if (old) oldPatients.add(s.patient ?? '');
+    const sipCounted = s.sipNeeded && !!s.sipDue;
+    out.push({
+      stay: s,
+      readyDays: s.readyAt ? readyDays(s.readyAt, s.dischargedAt) : undefined,
+      sipHeld: !sipCounted
+        ? -1
+        : s.sipMeetingAt && s.sipDue && Date.parse(s.sipMeetingAt) <= Date.parse(s.sipDue)
+          ? 1
+          : 0,
+      readmitted: old ? 0 : -1,
+    });
+  }
+  if (oldPatients.size === 0) return out;
+  const byPatient = group(stays, (s) =>
+    s.patient !== undefined && oldPatients.has(s.patient) ? s.patient : undefined,
+  );
+  for (const d of out) {
+    if (d.readmitted === 0 && readmittedWithin30Days(d.stay, byPatient.get(d.stay.patient ?? '') ?? []))
+      d.readmitted = 1;
+  }
+  return out;
+}
+
 function stayIndicators(month: string, stays: readonly IndicatorStay[]): IndicatorValue[] {
   const out: IndicatorValue[] = [];
-  const discharged = stays.filter((s) => s.dischargedAt && monthOf(s.dischargedAt) === month);
-  const byPatient = group(stays, (s) => s.patient);
+  const discharged = dischargedStays(month, stays);
   for (const [dimension, unitOf] of STAY_UNITS) {
-    for (const [unit, list] of group(discharged, unitOf)) {
-      const ready = list.filter((s) => s.readyAt);
-      if (ready.length > 0) {
-        const days = ready.map((s) => readyDays(s.readyAt ?? '', s.dischargedAt ?? ''));
-        const sum = days.reduce((a, b) => a + b, 0);
+    for (const [unit, list] of group(discharged, (d) => unitOf(d.stay))) {
+      let ready = 0;
+      let days = 0;
+      let sip = 0;
+      let held = 0;
+      let old = 0;
+      let back = 0;
+      for (const d of list) {
+        if (d.readyDays !== undefined) {
+          ready++;
+          days += d.readyDays;
+        }
+        if (d.sipHeld >= 0) {
+          sip++;
+          held += d.sipHeld;
+        }
+        if (d.readmitted >= 0) {
+          old++;
+          back += d.readmitted;
+        }
+      }
+      const base = { month, dimension, unit, detail: '' };
+      if (ready > 0)
         out.push({
           indicator: 'ready-days',
-          month,
-          dimension,
-          unit,
-          detail: '',
-          value: r2(sum / days.length),
-          numerator: sum,
-          denominator: days.length,
+          ...base,
+          value: r2(days / ready),
+          numerator: days,
+          denominator: ready,
         });
-      }
-      const sip = list.filter((s) => s.sipNeeded && s.sipDue);
-      if (sip.length > 0) {
-        const held = sip.filter(
-          (s) => s.sipMeetingAt && s.sipDue && Date.parse(s.sipMeetingAt) <= Date.parse(s.sipDue),
-        ).length;
+      if (sip > 0)
         out.push({
           indicator: 'sip-within-deadline',
-          month,
-          dimension,
-          unit,
-          detail: '',
-          value: r2(held / sip.length),
+          ...base,
+          value: r2(held / sip),
           numerator: held,
-          denominator: sip.length,
+          denominator: sip,
         });
-      }
-      const old = list.filter((s) => s.birthDate && s.patient && ageAt(s.birthDate, s.dischargedAt ?? '') >= 65);
-      if (old.length > 0) {
-        const back = old.filter((s) => {
-          const end = Date.parse(s.dischargedAt ?? '');
-          return (byPatient.get(s.patient ?? '') ?? []).some((o) => {
-            const at = o.admittedAt ? Date.parse(o.admittedAt) : NaN;
-            return o.stayId !== s.stayId && at > end && at <= end + 30 * DAY;
-          });
-        }).length;
+      if (old > 0)
         out.push({
           indicator: 'readmission-30d-65plus',
-          month,
-          dimension,
-          unit,
-          detail: '',
-          value: r2(back / old.length),
+          ...base,
+          value: r2(back / old),
           numerator: back,
-          denominator: old.length,
+          denominator: old,
         });
-      }
     }
   }
   return out;
 }
 
+/** The steps of one party and Task code due in the month, as hours late (negative: early) once judged. */
+interface StepGroup {
+  unit: string;
+  detail: string;
+  lateness: number[];
+}
+
 function taskIndicators(month: string, tasks: readonly IndicatorTask[], now: string): IndicatorValue[] {
   const out: IndicatorValue[] = [];
-  const due = tasks.filter(
-    (t) => t.deadline && !t.cancelled && t.code !== 'avvikelse' && monthOf(t.deadline) === month,
-  );
   const nowMs = Date.parse(now);
-  for (const [key, list] of group(due, (t) => `${t.owner}\u0000${t.code}`)) {
-    const [unit = '', detail = ''] = key.split('\u0000');
+  // Groups in the order their first due Task comes (owner, then code, looked up without building a key per Task).
+  const groups: StepGroup[] = [];
+  const byOwner = new Map<string, Map<string, StepGroup>>();
+  for (const t of tasks) {
+    if (!t.deadline || t.cancelled || t.code === 'avvikelse' || monthOf(t.deadline) !== month) continue;
+    let byCode = byOwner.get(t.owner);
+    if (!byCode) byOwner.set(t.owner, (byCode = new Map<string, StepGroup>()));
+    let g = byCode.get(t.code);
+    if (!g) {
+      g = { unit: t.owner, detail: t.code, lateness: [] };
+      byCode.set(t.code, g);
+      groups.push(g);
+    }
     // A step still open past its deadline counts as late by the time so far; one still open before it is not judged.
-    const judged = list.filter((t) => t.completedAt || Date.parse(t.deadline ?? '') < nowMs);
-    if (judged.length === 0) continue;
-    const lateness = judged
-      .map((t) => ((t.completedAt ? Date.parse(t.completedAt) : nowMs) - Date.parse(t.deadline ?? '')) / 3_600_000)
-      .sort((a, b) => a - b);
+    const deadline = Date.parse(t.deadline);
+    if (!t.completedAt && !(deadline < nowMs)) continue;
+    g.lateness.push(((t.completedAt ? Date.parse(t.completedAt) : nowMs) - deadline) / 3_600_000);
+  }
+  for (const { unit, detail, lateness } of groups) {
+    if (lateness.length === 0) continue;
+    lateness.sort((a, b) => a - b);
     const met = lateness.filter((h) => h <= 0).length;
     const late = lateness.filter((h) => h > 0);
-    const base = { month, dimension: 'party' as const, unit, detail, denominator: judged.length };
-    out.push({ ...base, indicator: 'step-timeliness', value: r2(met / judged.length), numerator: met });
+    const base = { month, dimension: 'party' as const, unit, detail, denominator: lateness.length };
+    out.push({ ...base, indicator: 'step-timeliness', value: r2(met / lateness.length), numerator: met });
     out.push({ ...base, indicator: 'step-lateness-median', value: r2(quantile(late, 0.5)), denominator: late.length });
     out.push({ ...base, indicator: 'step-lateness-p90', value: r2(quantile(late, 0.9)), denominator: late.length });
   }

@@ -17,7 +17,7 @@ import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
 import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
-import { indexStays, monthStart, nextMonthStart, type StayIndex } from '../stays/stay-index.pg';
+import { factsFingerprint, indexStays, monthStart, nextMonthStart, type StayIndex } from '../stays/stay-index.pg';
 import { StringPool } from '../stays/string-pool';
 import { patients } from './indicator-rows.pg';
 
@@ -135,7 +135,7 @@ async function entriesAt(
   return inBatches(ranks.length, async (i) => {
     const part = ranks.slice(i, i + BATCH);
     const ids = part.map((r) => index.ids[r] ?? '');
-    const fps = part.map((r) => index.facts[r] ?? '');
+    const fps = part.map((r) => factsFingerprint(index, r));
     const [folds, who, tasks] = await Promise.all([
       foldsOf(db, agreement, ids, fps, 'indicator', stats),
       patients(db, ids),
@@ -152,8 +152,9 @@ async function entriesAt(
       const ts = tasks.get(id) ?? [];
       // The SIP invitation's deadline: "SIP held within the deadline" compares the meeting with it.
       for (const t of ts) {
+        if (t.code !== 'kallelse-sip' || t.status === 'cancelled') continue;
         const due = isoOf(t.deadlineMs);
-        if (t.code === 'kallelse-sip' && t.status !== 'cancelled' && due) stay.sipDue = due;
+        if (due) stay.sipDue = due;
       }
       return { stay, tasks: ts };
     });

