@@ -5,11 +5,14 @@
  * cold (the fold cache `stay_fold` emptied first: every stay folded by the engine and cached) and warm (the cache
  * filled: the usual case, a stay is folded again only when its facts changed). Time per part, peak RSS, load.
  *   BENCH_NATIONAL_STAYS=1380000 npx tsx bench/national-year.bench.ts     (default 50 000 stays)
+ *   BENCH_NATIONAL_MUNICIPALITIES=26 BENCH_NATIONAL_STAYS=320000 BENCH_NATIONAL_FILL_ONLY=1: a region-year (Region
+ *   Stockholm: 26 municipalities, ≈ 13 stays per 100 inhabitants a year) for bench/dashboard.bench.ts
  *   NATIONAL_DATABASE_URL (default postgres://svu:svu@127.0.0.1:5432/svu_national); the database must exist; it is
  *   filled when it does not hold the asked number of stays (BENCH_NATIONAL_REFILL=1 always refills).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
@@ -24,6 +27,8 @@ import { migrate } from '../src/store/migrate';
 import { fillNationalYear } from './support/national-fill';
 
 const STAYS = Number(process.env.BENCH_NATIONAL_STAYS ?? (process.env.BENCH_QUICK === '1' ? 10_000 : 50_000));
+/** 290 for the nation; a region's year for the dashboard bench: e.g. 26 (Region Stockholm's municipalities). */
+const MUNICIPALITIES = Number(process.env.BENCH_NATIONAL_MUNICIPALITIES ?? 290);
 const URL_ = process.env.NATIONAL_DATABASE_URL ?? 'postgres://svu:svu@127.0.0.1:5432/svu_national';
 const YEAR = 2023;
 const MONTHS = Array.from({ length: 12 }, (_, i) => `${YEAR}-${String(i + 1).padStart(2, '0')}`);
@@ -44,9 +49,9 @@ let fill: Awaited<ReturnType<typeof fillNationalYear>> | undefined;
 if (have !== STAYS || process.env.BENCH_NATIONAL_REFILL === '1') {
   console.log(`filling ${STAYS} stays (the database had ${have}); load ${load().join(' ')}`);
   await db.query(
-    'TRUNCATE stay_fact, stay_fold, fhir_resource, fhir_resource_history, fhir_search, deadline_task, deadline_step, liability_report',
+    'TRUNCATE stay_fact, stay_summary, stay_fold, fhir_resource, fhir_resource_history, fhir_search, deadline_task, deadline_step, liability_report',
   );
-  fill = await fillNationalYear(db, STAYS, YEAR, (s) => console.log(s));
+  fill = await fillNationalYear(db, STAYS, YEAR, (s) => console.log(s), MUNICIPALITIES);
   console.log(`filled in ${Math.round(fill.ms / 1000)} s: ${fill.facts} facts, ${fill.tasks} Tasks, ${fill.sizeMb} MB`);
 }
 if (process.env.BENCH_NATIONAL_FILL_ONLY === '1') {
@@ -160,7 +165,10 @@ const ownSeconds = {
 };
 console.log(`indicators and liability under ${INDICATOR_AGREEMENT}: ${JSON.stringify(ownSeconds)} s`);
 const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-console.log(`process maxRSS ${maxRssMb} MB`);
+// The V8 heap limit this run had (NODE_OPTIONS=--max-old-space-size=800 for the figure under 1 GB; without it V8
+// sizes the heap by the machine's memory and lets it grow to 2–2.5 GB here).
+const heapLimitMb = mb(getHeapStatistics().heap_size_limit);
+console.log(`process maxRSS ${maxRssMb} MB, heap limit ${heapLimitMb} MB`);
 const foldMb = Number(
   (await db.query<{ n: string }>(`SELECT pg_total_relation_size('stay_fold') AS n`)).rows[0]?.n ?? 0,
 );
@@ -187,6 +195,7 @@ writeFileSync(
       runs: cold ? [cold, warm] : [warm],
       indicatorsAndOwnLiabilitySeconds: ownSeconds,
       maxRssMb,
+      heapLimitMb,
       target: { seconds: 120, rssMb: 1024 },
     },
     null,

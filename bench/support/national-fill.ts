@@ -7,7 +7,8 @@
  * row: the municipality's admission notification, the hospital's duties (admission notification within 24 h,
  * discharge notice the same day: most met, some late, some open), the vårdcentral's named care contact and SIP
  * invitation where a SIP is needed, deviations for late duties and some reported by people (copies sharing a
- * groupIdentifier). 290 municipalities, 21 regions with 3 hospitals each, 4 vårdcentraler per municipality.
+ * groupIdentifier). 290 municipalities (or `municipalities`: a region's year), 21 regions with 3 hospitals each,
+ * 4 vårdcentraler per municipality.
  */
 import type { Db } from '../../src/store/db.port';
 
@@ -15,7 +16,7 @@ const TS = (x: string) => `to_char((${x}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24
 const SYS = 'https://svu-gateway.dev/fhir/CodeSystem/svu-task';
 
 /** The stays' parameters, one row per stay (a work table dropped at the end). */
-function stayTable(n: number, year: number): string {
+function stayTable(n: number, year: number, municipalities: number): string {
   const k = Math.max(1, Math.floor(n / 36)); // ≈ 10 days earlier in the national stream
   return `
 CREATE UNLOGGED TABLE nat_stay AS
@@ -24,7 +25,7 @@ SELECT i, id, muni, placed_by, hospital, vc, care, adm, ready, CASE WHEN open TH
 FROM (
   SELECT i, 'nat-' || lpad(i::text, 8, '0') AS id,
     (1001 + mi * 29)::text AS muni,
-    CASE WHEN random() < 0.02 THEN (1001 + ((mi + 7) % 290) * 29)::text END AS placed_by,
+    CASE WHEN random() < 0.02 THEN (1001 + ((mi + 7) % ${municipalities}) * 29)::text END AS placed_by,
     'SE2321000000-H' || (mi % 21) || '-' || (i % 3) AS hospital,
     'SE2321000000-V' || mi || '-' || (i % 4) AS vc,
     CASE WHEN random() < 0.08 THEN 'psychiatric' ELSE 'somatic' END AS care,
@@ -38,7 +39,7 @@ FROM (
     random() < 0.1 AS late_adm, random() < 0.05 AS late_dis,
     floor(random() * 10)::int AS sip_state, rd
   FROM (
-    SELECT i, floor(random() * 290)::int AS mi, random() < 0.35 AS sip,
+    SELECT i, floor(random() * ${municipalities})::int AS mi, random() < 0.35 AS sip,
       timestamptz '${year}-01-01 00:00+01' + ((i - 1)::float8 / ${n}) * interval '365 days'
         + floor(random() * 20) * interval '1 hour' AS adm,
       CASE WHEN random() < 0.85 THEN floor(random() * 5) ELSE 5 + floor(random() * 16) END AS rd
@@ -272,11 +273,17 @@ export interface FillReport {
 }
 
 /** Fills an empty, migrated database with `n` stays of `year`, in chunks; `log` gets progress lines. */
-export async function fillNationalYear(db: Db, n: number, year: number, log: (s: string) => void): Promise<FillReport> {
+export async function fillNationalYear(
+  db: Db,
+  n: number,
+  year: number,
+  log: (s: string) => void,
+  municipalities = 290,
+): Promise<FillReport> {
   const t0 = Date.now();
   await db.query('SELECT setseed(0.42)');
   await db.query('DROP TABLE IF EXISTS nat_stay, nat_task');
-  await db.query(stayTable(n, year));
+  await db.query(stayTable(n, year, municipalities));
   const chunk = 100_000;
   for (let lo = 1; lo <= n; lo += chunk) {
     const hi = Math.min(n, lo + chunk - 1);
@@ -286,6 +293,8 @@ export async function fillNationalYear(db: Db, n: number, year: number, log: (s:
     log(`  filled stays ${lo}–${hi} (${Math.round((Date.now() - t0) / 1000)} s)`);
   }
   await db.query('DROP TABLE nat_stay');
+  // The facts went in without intake: the dashboard's stay summaries are made from them in one pass.
+  await db.query('SELECT svu_rebuild_stay_summary()');
   await db.query('VACUUM ANALYZE');
   const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
   return {

@@ -2,15 +2,25 @@
  * The region dashboard's series (pure): ready-for-discharge days per municipality and month, with the stays
  * behind each point for the drill-down, over a run of months ending with `to`.
  */
-import { localMonth } from '../liability/day-count';
-import { readyDays } from './compute-indicators';
+import { localDayNumberAt, localMonthAt } from '../liability/day-count';
 
+/** A stay behind the chart; instants as epoch milliseconds (a region's year is a few hundred thousand of them). */
 export interface DashboardStay {
   stayId: string;
   municipality: string;
-  readyAt: string;
-  dischargedAt: string;
+  readyMs: number;
+  dischargedMs: number;
 }
+
+const TZ = 'Europe/Stockholm';
+
+/** `readyDays` (compute-indicators) of instants as epoch milliseconds: local calendar days, the ready day is day 0. */
+export function readyDaysAt(readyMs: number, dischargedMs: number): number {
+  return Math.max(0, localDayNumberAt(dischargedMs, TZ) - localDayNumberAt(readyMs, TZ));
+}
+
+/** The local month a stay's discharge falls in. */
+export const dischargeMonth = (s: DashboardStay): string => localMonthAt(s.dischargedMs, TZ);
 
 export interface MunicipalitySeries {
   municipality: string;
@@ -29,16 +39,39 @@ export function monthsEnding(to: string, count: number): string[] {
   return out;
 }
 
-export function readyDaysSeries(months: readonly string[], stays: readonly DashboardStay[]): MunicipalitySeries[] {
+/** One point's sums: the stays of a municipality discharged in a month and their ready days. */
+export interface ReadyDaysCell {
+  municipality: string;
+  month: string;
+  days: number;
+  stays: number;
+}
+
+/** The cells of `stays` (what the store sums in SQL for the chart, here from the stays themselves). */
+export function readyDaysCells(stays: readonly DashboardStay[]): ReadyDaysCell[] {
+  const cells = new Map<string, ReadyDaysCell>();
+  for (const s of stays) {
+    const month = dischargeMonth(s);
+    const key = `${s.municipality} ${month}`;
+    let c = cells.get(key);
+    if (!c) cells.set(key, (c = { municipality: s.municipality, month, days: 0, stays: 0 }));
+    c.days += readyDaysAt(s.readyMs, s.dischargedMs);
+    c.stays += 1;
+  }
+  return [...cells.values()];
+}
+
+/** Average ready days per municipality (in kommunkod order) and month of `months`; other months are left out. */
+export function readyDaysSeries(months: readonly string[], cells: readonly ReadyDaysCell[]): MunicipalitySeries[] {
   const index = new Map(months.map((m, i) => [m, i]));
   const sums = new Map<string, { days: number[]; n: number[] }>();
-  for (const s of stays) {
-    const i = index.get(localMonth(s.dischargedAt, 'Europe/Stockholm'));
+  for (const c of cells) {
+    const i = index.get(c.month);
     if (i === undefined) continue;
-    let acc = sums.get(s.municipality);
-    if (!acc) sums.set(s.municipality, (acc = { days: months.map(() => 0), n: months.map(() => 0) }));
-    acc.days[i] = (acc.days[i] ?? 0) + readyDays(s.readyAt, s.dischargedAt);
-    acc.n[i] = (acc.n[i] ?? 0) + 1;
+    let acc = sums.get(c.municipality);
+    if (!acc) sums.set(c.municipality, (acc = { days: months.map(() => 0), n: months.map(() => 0) }));
+    acc.days[i] = (acc.days[i] ?? 0) + c.days;
+    acc.n[i] = (acc.n[i] ?? 0) + c.stays;
   }
   return [...sums]
     .sort(([a], [b]) => a.localeCompare(b))

@@ -68,7 +68,11 @@ const DAY_MS = 86_400_000;
 
 /** Days since 1970-01-01 of the local date of an instant (`localParts(…).dayNumber` without the strings). */
 export function localDayNumber(iso: string, timeZone: string): number {
-  const ms = Date.parse(iso);
+  return localDayNumberAt(Date.parse(iso), timeZone);
+}
+
+/** `localDayNumber` of an instant given as epoch milliseconds. */
+export function localDayNumberAt(ms: number, timeZone: string): number {
   return Math.floor((ms + offsetMs(ms, timeZone)) / DAY_MS);
 }
 
@@ -77,7 +81,12 @@ const monthOfDay = new Map<number, string>();
 
 /** The local month of an instant (`localParts(…).month`), for loops over many instants. */
 export function localMonth(iso: string, timeZone: string): string {
-  const day = localDayNumber(iso, timeZone);
+  return localMonthAt(Date.parse(iso), timeZone);
+}
+
+/** `localMonth` of an instant given as epoch milliseconds. */
+export function localMonthAt(ms: number, timeZone: string): string {
+  const day = localDayNumberAt(ms, timeZone);
   let month = monthOfDay.get(day);
   if (month === undefined) {
     const d = new Date(day * DAY_MS);

@@ -8,7 +8,35 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
   return facts.filter((f) => !seen.has(f.id) && seen.add(f.id));
 }
 
-/** A CTE `ins` inserting the facts (parameters added to `params`) and returning the new rows. */
+/**
+ * Keeps the dashboard's `stay_summary` (migration 130) for the stays that got a fact it reads, from the new rows
+ * alone: each column moves forward only (a later discharge, ready notice or withdrawal; the municipality of a later
+ * admission or patient update). `svu_rebuild_stay_summary()` computes the same from every fact.
+ */
+const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s (stay_id, discharged_at, ready_at, withdrawn_at, municipality, municipality_at)
+  SELECT stay_id,
+    max(at) FILTER (WHERE kind = 'discharged'),
+    max(at) FILTER (WHERE kind = 'ready-for-discharge'),
+    max(at) FILTER (WHERE kind = 'ready-withdrawn'),
+    (array_agg(COALESCE(body -> 'patient' ->> 'placingMunicipality', body -> 'patient' ->> 'municipality') ORDER BY at DESC)
+      FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL))[1],
+    max(at) FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL)
+  FROM ins
+  WHERE kind IN ('discharged', 'ready-for-discharge', 'ready-withdrawn', 'admitted', 'patient-updated')
+  GROUP BY stay_id
+  ON CONFLICT (stay_id) DO UPDATE SET
+    discharged_at = GREATEST(s.discharged_at, excluded.discharged_at),
+    ready_at = GREATEST(s.ready_at, excluded.ready_at),
+    withdrawn_at = GREATEST(s.withdrawn_at, excluded.withdrawn_at),
+    municipality = CASE WHEN excluded.municipality_at IS NOT NULL
+      AND (s.municipality_at IS NULL OR excluded.municipality_at >= s.municipality_at)
+      THEN excluded.municipality ELSE s.municipality END,
+    municipality_at = GREATEST(s.municipality_at, excluded.municipality_at)`;
+
+/**
+ * A CTE `ins` inserting the facts (parameters added to `params`) and returning the new rows, and `summary` keeping
+ * their stays' summary.
+ */
 function insertFacts(params: unknown[], facts: readonly StayFact[], source: string): string {
   const cols = [
     arrayParam(
@@ -47,7 +75,9 @@ function insertFacts(params: unknown[], facts: readonly StayFact[], source: stri
   INSERT INTO stay_fact (fact_id, stay_id, kind, at, body, source)
   SELECT * FROM unnest(${cols.join(', ')})
   ON CONFLICT (fact_id) DO NOTHING
-  RETURNING fact_id, stay_id, at, body
+  RETURNING fact_id, stay_id, kind, at, body
+), summary AS (
+  ${SUMMARY_UPSERT}
 )`;
 }
 

@@ -1,0 +1,102 @@
+/**
+ * The dashboard's stay summaries (`stay_summary`, migration 130) as intake keeps them, fact batch by fact batch,
+ * against the same made from every fact at once (`svu_rebuild_stay_summary()`): facts arriving out of time order,
+ * a withdrawn and renewed ready notice, a placing municipality named later, a late patient update older than the
+ * admission, a resent fact.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PatientRouting, StayFact } from '../../src/core/stay/facts';
+import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
+import type { ClosableDb } from '../../src/store/db.port';
+import { openTestDb, testDatabases } from '../support/db';
+
+const admitted = (stayId: string, n: number, at: string, municipality: string): StayFact => ({
+  id: `${stayId}#${n}`,
+  stayId,
+  kind: 'admitted',
+  at,
+  hospital: 'SE2321000000-H1',
+  care: 'somatic',
+  patient: { municipality },
+});
+const fact = (stayId: string, n: number, kind: 'ready-for-discharge' | 'ready-withdrawn' | 'discharged', at: string) =>
+  ({ id: `${stayId}#${n}`, stayId, kind, at }) as StayFact;
+const updated = (stayId: string, n: number, at: string, patient: PatientRouting) =>
+  ({ id: `${stayId}#${n}`, stayId, kind: 'patient-updated', at, patient }) as StayFact;
+
+/** Each inner list is stored by its own statement, in this order. */
+const batches: StayFact[][] = [
+  [admitted('a', 1, '2023-03-01T08:00:00Z', '1980'), admitted('b', 1, '2023-03-02T08:00:00Z', '0680')],
+  [fact('a', 2, 'ready-for-discharge', '2023-03-04T10:00:00Z'), fact('b', 2, 'discharged', '2023-03-09T10:00:00Z')],
+  [fact('a', 3, 'ready-withdrawn', '2023-03-05T10:00:00Z')],
+  // b: a ready notice stored after its discharge, and an earlier discharge arriving late.
+  [fact('b', 3, 'ready-for-discharge', '2023-03-06T10:00:00Z'), fact('b', 4, 'discharged', '2023-03-07T10:00:00Z')],
+  [fact('a', 4, 'ready-for-discharge', '2023-03-08T10:00:00Z')],
+  // a: placed by another municipality, named by a later update; b: an update older than the admission.
+  [
+    updated('a', 5, '2023-03-08T12:00:00Z', { municipality: '1980', placingMunicipality: '0682' }),
+    updated('b', 5, '2023-03-01T12:00:00Z', { municipality: '0687' }),
+  ],
+  [fact('a', 6, 'discharged', '2023-03-10T10:00:00Z'), fact('a', 2, 'ready-for-discharge', '2023-03-30T10:00:00Z')],
+  // c: only an update without a municipality, then the admission.
+  [updated('c', 1, '2023-03-03T08:00:00Z', { primaryCareUnit: 'SE2321000000-V1' })],
+  [admitted('c', 2, '2023-03-02T08:00:00Z', '1981')],
+];
+
+describe.each(testDatabases())('stay summaries on %s', (kind) => {
+  let db: ClosableDb;
+  beforeAll(async () => {
+    db = await openTestDb(kind);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  const summaries = async () =>
+    (
+      await db.query<Record<string, unknown>>(
+        `SELECT stay_id, discharged_at, ready_at, withdrawn_at, municipality, municipality_at FROM stay_summary ORDER BY stay_id`,
+      )
+    ).rows.map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [
+          k,
+          v === null ? null : k.endsWith('_at') ? new Date(v as string).toISOString() : v,
+        ]),
+      ),
+    );
+
+  it('when facts arrive batch by batch, out of order, then each stay’s summary equals the one made from all its facts', async () => {
+    for (const b of batches) await storeAndLoadFactsOfStays(db, [], b, 'hl7');
+    const kept = await summaries();
+    expect(kept).toEqual([
+      {
+        stay_id: 'a',
+        discharged_at: '2023-03-10T10:00:00.000Z',
+        ready_at: '2023-03-08T10:00:00.000Z', // the resent a#2 (another time) is ignored: a fact id is stored once
+        withdrawn_at: '2023-03-05T10:00:00.000Z',
+        municipality: '0682',
+        municipality_at: '2023-03-08T12:00:00.000Z',
+      },
+      {
+        stay_id: 'b',
+        discharged_at: '2023-03-09T10:00:00.000Z',
+        ready_at: '2023-03-06T10:00:00.000Z',
+        withdrawn_at: null,
+        municipality: '0680',
+        municipality_at: '2023-03-02T08:00:00.000Z',
+      },
+      {
+        stay_id: 'c',
+        discharged_at: null,
+        ready_at: null,
+        withdrawn_at: null,
+        municipality: '1981',
+        municipality_at: '2023-03-02T08:00:00.000Z',
+      },
+    ]);
+    await db.query('TRUNCATE stay_summary');
+    await db.query('SELECT svu_rebuild_stay_summary()');
+    expect(await summaries()).toEqual(kept);
+  });
+});
