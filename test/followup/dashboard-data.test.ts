@@ -5,11 +5,12 @@
  * midnight on the days the clocks change and at the turn of a month.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readyDaysAt } from '../../src/core/indicators/compute-indicators';
 import {
-  readyDaysAt,
-  readyDaysCells,
+  dischargeMonth,
   readyDaysSeries,
   type DashboardStay,
+  type ReadyDaysCell,
 } from '../../src/core/indicators/dashboard-series';
 import { dashboardData, dashboardStays } from '../../src/followup/dashboard/dashboard-data.pg';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
@@ -39,6 +40,20 @@ const EDGES = [
   edge('edge-month', '2022-01-29T10:00:00Z', '2022-01-31T23:30:00Z'),
   edge('edge-same-day', '2022-06-30T21:59:00Z', '2022-06-30T22:01:00Z'),
 ];
+
+/** The cells the database sums for the chart, here from the stays themselves with the core's rule. */
+function readyDaysCells(stays: readonly DashboardStay[]): ReadyDaysCell[] {
+  const cells = new Map<string, ReadyDaysCell>();
+  for (const s of stays) {
+    const month = dischargeMonth(s);
+    const key = `${s.municipality} ${month}`;
+    let c = cells.get(key);
+    if (!c) cells.set(key, (c = { municipality: s.municipality, month, days: 0, stays: 0 }));
+    c.days += readyDaysAt(s.readyMs, s.dischargedMs);
+    c.stays += 1;
+  }
+  return [...cells.values()];
+}
 
 describe.each(testDatabases())('dashboard ready days on %s', (kind) => {
   let db: ClosableDb;

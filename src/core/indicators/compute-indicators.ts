@@ -4,7 +4,7 @@
  * listed vårdcentral for stay indicators, and the responsible party (the Task's owner) for step indicators.
  */
 import type { StayState } from '../engine/types';
-import { localDayNumber, localMonth, localParts } from '../liability/day-count';
+import { localDayNumberAt, localMonth, localParts } from '../liability/day-count';
 
 export interface IndicatorStay {
   stayId: string;
@@ -68,7 +68,12 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Calendar days between the ready notice and the discharge (local dates; the ready day is day 0). */
 export function readyDays(readyAt: string, dischargedAt: string): number {
-  return Math.max(0, localDayNumber(dischargedAt, TZ) - localDayNumber(readyAt, TZ));
+  return readyDaysAt(Date.parse(readyAt), Date.parse(dischargedAt));
+}
+
+/** `readyDays` of instants given as epoch milliseconds. */
+export function readyDaysAt(readyMs: number, dischargedMs: number): number {
+  return Math.max(0, localDayNumberAt(dischargedMs, TZ) - localDayNumberAt(readyMs, TZ));
 }
 
 /** The q-quantile (nearest rank) of sorted numbers. */

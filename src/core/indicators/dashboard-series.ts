@@ -2,7 +2,7 @@
  * The region dashboard's series (pure): ready-for-discharge days per municipality and month, with the stays
  * behind each point for the drill-down, over a run of months ending with `to`.
  */
-import { localDayNumberAt, localMonthAt } from '../liability/day-count';
+import { localMonthAt } from '../liability/day-count';
 
 /** A stay behind the chart; instants as epoch milliseconds (a region's year is a few hundred thousand of them). */
 export interface DashboardStay {
@@ -13,11 +13,6 @@ export interface DashboardStay {
 }
 
 const TZ = 'Europe/Stockholm';
-
-/** `readyDays` (compute-indicators) of instants as epoch milliseconds: local calendar days, the ready day is day 0. */
-export function readyDaysAt(readyMs: number, dischargedMs: number): number {
-  return Math.max(0, localDayNumberAt(dischargedMs, TZ) - localDayNumberAt(readyMs, TZ));
-}
 
 /** The local month a stay's discharge falls in. */
 export const dischargeMonth = (s: DashboardStay): string => localMonthAt(s.dischargedMs, TZ);
@@ -45,20 +40,6 @@ export interface ReadyDaysCell {
   month: string;
   days: number;
   stays: number;
-}
-
-/** The cells of `stays` (what the store sums in SQL for the chart, here from the stays themselves). */
-export function readyDaysCells(stays: readonly DashboardStay[]): ReadyDaysCell[] {
-  const cells = new Map<string, ReadyDaysCell>();
-  for (const s of stays) {
-    const month = dischargeMonth(s);
-    const key = `${s.municipality} ${month}`;
-    let c = cells.get(key);
-    if (!c) cells.set(key, (c = { municipality: s.municipality, month, days: 0, stays: 0 }));
-    c.days += readyDaysAt(s.readyMs, s.dischargedMs);
-    c.stays += 1;
-  }
-  return [...cells.values()];
 }
 
 /** Average ready days per municipality (in kommunkod order) and month of `months`; other months are left out. */

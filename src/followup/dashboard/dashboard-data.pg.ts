@@ -4,10 +4,10 @@
  * summaries, `stay_summary`), and the deviations raised per month (deadline_step, and the reports of people).
  * Optionally limited to one municipality (its own view).
  */
+import { readyDaysAt } from '../../core/indicators/compute-indicators';
 import {
   dischargeMonth,
   monthsEnding,
-  readyDaysAt,
   readyDaysSeries,
   type DashboardStay,
   type ReadyDaysCell,
