@@ -31,6 +31,7 @@ export async function startRoles(
   running.db = await Promise.race([
     openDb({
       databaseUrl: config.DATABASE_URL,
+      preparedStatements: config.PG_PREPARED_STATEMENTS,
       dataDir: config.DATA_DIR,
       // If PGlite holds the event loop (the timer below cannot run), a thread of its own ends the start.
       watchdog: {

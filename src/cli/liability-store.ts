@@ -25,7 +25,11 @@ export async function runFromStore(
   const config = loadConfig();
   const agreements = await loadAgreements({ extraDir: config.AGREEMENTS_DIR });
   const rates = await loadRatesTable(args.rates);
-  const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const db = await openDb({
+    databaseUrl: config.DATABASE_URL,
+    preparedStatements: config.PG_PREPARED_STATEMENTS,
+    dataDir: config.DATA_DIR,
+  });
   try {
     const deps = { db, agreements, rates };
     const q = { agreement: args.agreement, month: args.month, agreedRates, missingRate: 'days-only' as const };

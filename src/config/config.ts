@@ -24,6 +24,11 @@ export const configSchema = z.object({
     .optional()
     .describe('PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR'),
   DATA_DIR: z.string().default('./data').describe('Where PGlite and the child redis-server keep their data'),
+  PG_PREPARED_STATEMENTS: bool
+    .default(true)
+    .describe(
+      'PostgreSQL: name the statements run often, so each connection parses them once and may reuse their plans (false behind a pooler in transaction mode, e.g. PgBouncer before 1.21)',
+    ),
   DB_OPEN_TIMEOUT_SECONDS: z.coerce
     .number()
     .int()

@@ -1,5 +1,6 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../platform/errors';
+import { isStalePlan } from '../store/db.port';
 
 type IssueCode = OperationOutcomeIssue['code'];
 
@@ -92,6 +93,8 @@ export function asGatewayError(e: unknown): GatewayError {
   const pgCode = (e as { code?: unknown } | null)?.code;
   if (pgCode === '40P01' || pgCode === '40001' || pgCode === '23505')
     return new GatewayError('conflict', 'The request collided with a concurrent change of the same data: retry it');
+  // A statement prepared before a migration changed its result columns (ADR 032): renamed, so a retry succeeds.
+  if (isStalePlan(e)) return new GatewayError('unavailable', 'The database was upgraded during the request: retry it');
   if (pgCode === 'ECONNREFUSED' || pgCode === '57P01' || pgCode === '57P03' || pgCode === '53300')
     return new GatewayError('unavailable', 'The database is not reachable right now: retry later');
   return new GatewayError('internal', 'The server failed to handle the request; it has been logged');

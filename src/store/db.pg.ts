@@ -1,15 +1,75 @@
 import pg from 'pg';
-import type { ClosableDb, Db, QueryResult } from './db.port';
+import { isStalePlan, type ClosableDb, type Db, type QueryResult } from './db.port';
 
 // Parse int8 (bigserial ids, counts) as JS numbers: our counters stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** How many distinct statements a process names at most: each connection keeps a plan per name it ran. */
+const MAX_NAMED = 256;
+/** How often a text must have run before it is named: one-off texts (built per request) stay unnamed. */
+const NAME_AFTER = 3;
+
+/**
+ * Names the parameterised statements a process runs often, so each pooled connection parses them once. Intake's
+ * and the store's statements are long CTEs: parsing and analysing them again for every admission was about half of
+ * PostgreSQL's CPU per admission (ADR 032). PostgreSQL may then reuse a generic plan; transactions that write large
+ * batches ask for custom plans (`customPlans`). Statements without parameters keep the simple protocol (they may
+ * hold several commands).
+ */
+export class StatementNames {
+  private readonly seen = new Map<string, number>();
+  private readonly names = new Map<string, string>();
+  constructor(private readonly enabled: boolean) {}
+
+  config(sql: string, params: readonly unknown[]): pg.QueryConfig {
+    const values = params as unknown[];
+    if (!this.enabled || params.length === 0) return { text: sql, values };
+    let name = this.names.get(sql);
+    if (name === undefined) {
+      const n = (this.seen.get(sql) ?? 0) + 1;
+      if (n < NAME_AFTER || this.names.size >= MAX_NAMED) {
+        if (this.seen.size >= 4096) this.seen.clear(); // one-off texts must not pile up
+        this.seen.set(sql, n);
+        return { text: sql, values };
+      }
+      this.seen.delete(sql);
+      name = `svu_${this.names.size}`;
+      this.names.set(sql, name);
+    }
+    return { name, text: sql, values };
+  }
+
+  /**
+   * After a schema change (a migration run by a newer process during a rolling upgrade) PostgreSQL refuses a
+   * prepared statement whose result columns changed ("cached plan must not change result type", 0A000). The text
+   * then gets a new name, which every connection prepares afresh; true when the caller may run it again (outside
+   * a transaction: inside one, the error has aborted it and the caller's next attempt uses the new name).
+   */
+  stale(config: pg.QueryConfig, err: unknown): boolean {
+    if (!config.name || !isStalePlan(err)) return false;
+    this.names.set(config.text, `${config.name}_${this.names.size}`);
+    return true;
+  }
+
+  /** How many texts are named (tests). */
+  get size(): number {
+    return this.names.size;
+  }
+}
+
 class PgTx implements Db {
   readonly kind = 'postgres' as const;
   private savepoint = 0;
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly names: StatementNames,
+  ) {}
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const r = await this.client.query(sql, params as unknown[]);
+    const config = this.names.config(sql, params);
+    const r = await this.client.query(config).catch((err: unknown) => {
+      this.names.stale(config, err);
+      throw err;
+    });
     return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
   }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
@@ -27,7 +87,8 @@ class PgTx implements Db {
 }
 
 /** A pooled PostgreSQL connection (`DATABASE_URL`). */
-export function openPostgres(url: string, opts: { max?: number } = {}): ClosableDb {
+export function openPostgres(url: string, opts: { max?: number; preparedStatements?: boolean } = {}): ClosableDb {
+  const names = new StatementNames(opts.preparedStatements ?? true);
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20 });
   pool.on('error', () => {
     /* an idle client's lost connection: the pool drops it; the next query opens a new one */
@@ -41,7 +102,11 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Closable
   return {
     kind: 'postgres',
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const r = await pool.query(sql, params as unknown[]);
+      const config = names.config(sql, params);
+      const r = await pool.query(config).catch((err: unknown) => {
+        if (names.stale(config, err)) return pool.query(names.config(sql, params));
+        throw err;
+      });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
@@ -54,7 +119,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Closable
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const out = await fn(new PgTx(client));
+        const out = await fn(new PgTx(client, names));
         await client.query('COMMIT');
         return out;
       } catch (err) {

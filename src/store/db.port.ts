@@ -33,3 +33,21 @@ export const OUTBOX_CHANNEL = 'svu_outbox';
 export interface ClosableDb extends Db {
   close(): Promise<void>;
 }
+
+/**
+ * For a transaction that writes a batch of many messages: PostgreSQL plans each statement for its own parameters
+ * rather than reusing a named statement's generic plan (ADR 032), which is made for a handful of rows and was
+ * slower for batches of dozens. The statements stay named, so they are still parsed once per connection.
+ */
+export async function customPlans(tx: Db): Promise<void> {
+  if (tx.kind === 'postgres') await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
+}
+
+/**
+ * PostgreSQL refused a named statement because a schema change altered its result columns ("cached plan must not
+ * change result type"): the statement has been renamed (ADR 032), so running the work again succeeds.
+ */
+export function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; routine?: unknown } | null;
+  return e?.code === '0A000' && e.routine === 'RevalidateCachedQuery';
+}

@@ -66,12 +66,14 @@ export function startWatchdog(ms: number, line: string): { disarm(): void } {
  */
 export async function openDb(opts: {
   databaseUrl?: string;
+  /** PostgreSQL: name the statements run often (`PG_PREPARED_STATEMENTS`, default on). */
+  preparedStatements?: boolean;
   dataDir?: string;
   inMemory?: boolean;
   watchdog?: { ms: number; line: string };
 }): Promise<ClosableDb> {
   let db: ClosableDb;
-  if (opts.databaseUrl) db = openPostgres(opts.databaseUrl);
+  if (opts.databaseUrl) db = openPostgres(opts.databaseUrl, { preparedStatements: opts.preparedStatements });
   else if (opts.inMemory || !opts.dataDir) db = await openPglite();
   else {
     const dir = path.resolve(opts.dataDir, 'pglite');

@@ -19,6 +19,9 @@ describe('OperationOutcome mapping', () => {
     expect(errorResponse({ type: 'entity.parse.failed', message: 'Unexpected end' }).status).toBe(400);
     expect(errorResponse({ code: '40P01', message: 'deadlock detected' }).status).toBe(409);
     expect(errorResponse({ code: 'ECONNREFUSED' }).status).toBe(503);
+    // a statement prepared before a migration changed its columns (ADR 032): renamed, so a retry succeeds
+    expect(errorResponse({ code: '0A000', routine: 'RevalidateCachedQuery' }).status).toBe(503);
+    expect(errorResponse({ code: '0A000', routine: 'other' }).status).toBe(500);
     const internal = errorResponse(new Error('secret stack detail'));
     expect(internal.status).toBe(500);
     expect(JSON.stringify(internal.outcome)).not.toContain('secret stack detail');

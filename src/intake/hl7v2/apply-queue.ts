@@ -1,6 +1,6 @@
 import { isConnectionError } from '../../platform/dependency-watch';
 import { createHash } from 'node:crypto';
-import type { Db } from '../../store/db.port';
+import { customPlans, isStalePlan, type Db } from '../../store/db.port';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
@@ -75,7 +75,7 @@ const TRANSIENT = new Set(['40P01', '40001', '55P03']);
 function isTransient(e: unknown): boolean {
   if (isGatewayError(e)) return e.code === 'version-conflict' || e.code === 'conflict' || e.status >= 503;
   const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' && TRANSIENT.has(code);
+  return (typeof code === 'string' && TRANSIENT.has(code)) || isStalePlan(e);
 }
 
 function failure(e: unknown): ApplyOutcome {
@@ -256,6 +256,7 @@ export class ApplyQueue {
     if (batch.length > 1) {
       try {
         return await this.o.db.transaction(async (tx) => {
+          await customPlans(tx);
           const applied = await this.o.apply(tx, batch);
           const out = batch.map((_, i): ApplyOutcome => accepted(applied[i]));
           await mark(

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StatementNames } from '../../src/store/db.pg';
+import { customPlans, type ClosableDb } from '../../src/store/db.port';
+import { openTestDb } from '../support/db';
+
+// ADR 032: parameterised statements run often are named, so each connection parses and plans them once.
+
+describe('StatementNames', () => {
+  it('when a parameterised text has run twice, then its third run is named, and the same text keeps that name', () => {
+    const names = new StatementNames(true);
+    const sql = 'SELECT $1::int AS n';
+    expect(names.config(sql, [1]).name).toBeUndefined();
+    expect(names.config(sql, [1]).name).toBeUndefined();
+    const third = names.config(sql, [2]);
+    expect(third.name).toBeDefined();
+    expect(third.values).toEqual([2]);
+    expect(names.config(sql, [3]).name).toBe(third.name);
+    expect(names.config('SELECT $1::int AS m', [1]).name).toBeUndefined();
+  });
+
+  it('when a text has no parameters or naming is off, then it is never named', () => {
+    const on = new StatementNames(true);
+    const off = new StatementNames(false);
+    for (let i = 0; i < 5; i++) {
+      expect(on.config('SELECT 1', []).name).toBeUndefined();
+      expect(off.config('SELECT $1::int', [i]).name).toBeUndefined();
+    }
+    expect(on.size + off.size).toBe(0);
+  });
+
+  it('when 256 texts are named, then further texts run unnamed', () => {
+    const names = new StatementNames(true);
+    for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) names.config(`SELECT $1::int + ${i}`, [k]);
+    expect(names.size).toBe(256);
+    expect(names.config('SELECT $1::int + 299', [0]).name).toBeUndefined();
+    expect(names.config('SELECT $1::int + 0', [0]).name).toBeDefined();
+  });
+
+  it('when PostgreSQL refuses a named statement as a stale plan, then the text gets a new name; other errors and unnamed texts keep theirs', () => {
+    const names = new StatementNames(true);
+    const sql = 'SELECT * FROM t WHERE a = $1';
+    for (let i = 0; i < 3; i++) names.config(sql, [i]);
+    const before = names.config(sql, [1]);
+    expect(names.stale(before, { code: '23505' })).toBe(false);
+    expect(names.config(sql, [1]).name).toBe(before.name);
+    const stalePlan = { code: '0A000', routine: 'RevalidateCachedQuery' };
+    expect(names.stale({ text: 'SELECT $1', values: [1] }, stalePlan)).toBe(false);
+    expect(names.stale(before, { code: '0A000', routine: 'somethingElse' })).toBe(false);
+    expect(names.stale(before, stalePlan)).toBe(true);
+    const after = names.config(sql, [1]).name;
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before.name);
+  });
+});
+
+const run = process.env.DATABASE_URL ? describe : describe.skip;
+
+run('named statements on PostgreSQL', () => {
+  let db: ClosableDb;
+  beforeAll(async () => {
+    db = await openTestDb('postgres', { max: 2 });
+    await db.query('CREATE TABLE prep_t (a int, b text)');
+    await db.query(`INSERT INTO prep_t SELECT i, 'v' || i FROM generate_series(1, 20) i`);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('when the same statement runs many times on the pool and in transactions, then every run answers for its own parameters', async () => {
+    for (let i = 1; i <= 20; i++) {
+      const r = await db.query<{ b: string }>('SELECT b FROM prep_t WHERE a = $1', [i]);
+      expect(r.rows).toEqual([{ b: `v${i}` }]);
+      const t = await db.transaction((tx) =>
+        tx.query<{ n: number }>('SELECT count(*)::int AS n FROM prep_t WHERE a <= $1', [i]),
+      );
+      expect(t.rows[0]?.n).toBe(i);
+    }
+    // The connection that ran it holds it as a prepared statement of its own.
+    const held = await db.transaction(async (tx) => {
+      for (let i = 0; i < 4; i++) await tx.query('SELECT b FROM prep_t WHERE a = $1 AND b IS NOT NULL', [i]);
+      return tx.query<{ statement: string }>(`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'svu_%'`);
+    });
+    expect(held.rows.map((r) => r.statement)).toContain('SELECT b FROM prep_t WHERE a = $1 AND b IS NOT NULL');
+  });
+
+  it('when a named statement fails inside a transaction, then the transaction rolls back and the statement still runs afterwards', async () => {
+    const sql = 'INSERT INTO prep_t (a, b) VALUES ($1::int, $2)';
+    for (let i = 0; i < 3; i++) await db.query(sql, [100 + i, 'x']);
+    const failed = db.transaction(async (tx) => {
+      await tx.query(sql, [200, 'kept?']);
+      await tx.query(sql, ['not a number', 'y']);
+    });
+    await expect(failed).rejects.toThrow();
+    expect((await db.query('SELECT 1 FROM prep_t WHERE a = $1', [200])).rowCount).toBe(0);
+    await db.query(sql, [201, 'z']);
+    expect((await db.query('SELECT 1 FROM prep_t WHERE a = $1', [201])).rowCount).toBe(1);
+  });
+
+  it('when a column is added under a named SELECT * (a rolling upgrade), then the pool answers with the new columns and a transaction fails at most once', async () => {
+    const sql = 'SELECT * FROM prep_t WHERE a = $1';
+    // Both connections of the pool prepare it: two in flight at once, several times.
+    for (let i = 0; i < 4; i++) await Promise.all([db.query(sql, [1]), db.query(sql, [2])]);
+    await db.query('ALTER TABLE prep_t ADD COLUMN c int DEFAULT 7');
+    const onPool = await db.query<{ c: number }>(sql, [1]);
+    expect(onPool.rows[0]?.c).toBe(7);
+    const attempts: boolean[] = [];
+    for (let i = 0; i < 2; i++) {
+      const ok = await db
+        .transaction((tx) => tx.query<{ c: number }>(sql, [2]))
+        .then((r) => r.rows[0]?.c === 7)
+        .catch(() => false);
+      attempts.push(ok);
+    }
+    expect(attempts[1]).toBe(true);
+    await Promise.all([db.query(sql, [1]), db.query(sql, [2])]).then((rs) =>
+      rs.forEach((r) => expect(Object.keys(r.rows[0] ?? {})).toEqual(['a', 'b', 'c'])),
+    );
+  });
+
+  it('when a batch transaction asks for custom plans, then PostgreSQL plans each statement afresh in it and only in it', async () => {
+    const inside = await db.transaction(async (tx) => {
+      await customPlans(tx);
+      return (await tx.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode;
+    });
+    expect(inside).toBe('force_custom_plan');
+    const after = await db.transaction(
+      async (tx) => (await tx.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode,
+    );
+    expect(after).toBe('auto');
+  });
+});
