@@ -59,7 +59,8 @@ const sampler = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 100);
 
-const db = openPostgres(URL_, { max: 4 });
+// PG_PREPARED_STATEMENTS=false compares with unnamed statements (ADR 032), as the gateway's setting does.
+const db = openPostgres(URL_, { max: 4, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false' });
 await migrate(db);
 const have = Number((await db.query<{ n: string }>('SELECT count(DISTINCT stay_id) AS n FROM stay_fact')).rows[0]?.n);
 let fill: Awaited<ReturnType<typeof fillNationalYear>> | undefined;
