@@ -145,11 +145,20 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     if (rows.length === 0) return 0;
     const events = rows.map(toOutboxEvent);
     const ids = events.map((e) => e.outboxId);
-    await enqueue(
-      events,
-      [...queues].filter(([name]) => !inline.has(name)).map(([, q]) => q),
-    );
-    if (!(await handleInline(events))) await markDispatched(db, ids);
+    // The queued consumers' jobs are added while the inline consumers handle the rows (the matcher: the
+    // notification path does not wait for Redis). If adding fails after an inline consumer marked the rows
+    // dispatched, the reconciler adds those jobs after its grace; if it fails otherwise, the rows stay undispatched
+    // and the next pass relays them again (job ids make that harmless).
+    const [queued, handled] = await Promise.allSettled([
+      enqueue(
+        events,
+        [...queues].filter(([name]) => !inline.has(name)).map(([, q]) => q),
+      ),
+      handleInline(events),
+    ]);
+    if (queued.status === 'rejected') throw queued.reason;
+    if (handled.status === 'rejected') throw handled.reason;
+    if (!handled.value) await markDispatched(db, ids);
     return rows.length;
   }
 

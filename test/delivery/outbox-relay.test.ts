@@ -225,6 +225,47 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     expect(seen).toEqual([1, 2, 3]);
   });
 
+  it("when adding the queued consumers' jobs fails while the inline consumer handled the rows, then the pass fails and the reconciler adds those jobs later", async () => {
+    const prefix = uniquePrefix();
+    await insertRows(db, 3);
+    const handled: number[] = [];
+    const relay = createOutboxRelay({
+      db,
+      redisUrl: testRedisUrl(),
+      prefix,
+      consumers: ['a', 'm'],
+      reconcileGraceMs: 0,
+      inline: [
+        {
+          consumer: 'm',
+          handle: (events) =>
+            handleOutboxBatch(
+              db,
+              'm',
+              events,
+              async (rows) => void handled.push(...rows.map((r) => r.outboxId)),
+              true,
+              {
+                dispatch: true,
+              },
+            ),
+        },
+      ],
+    });
+    closers.push(() => relay.stop());
+    const queue = relay.queues.get('a')!;
+    const addBulk = queue.addBulk.bind(queue);
+    queue.addBulk = () => Promise.reject(new Error('Redis went away'));
+    await expect(relay.relayOnce()).rejects.toThrow('Redis went away');
+    // The inline consumer ran alongside and committed: the rows are dispatched, but 'a' has no job yet.
+    expect(handled).toEqual([1, 2, 3]);
+    expect(await queue.count()).toBe(0);
+    expect(await relay.relayOnce()).toBe(0);
+    queue.addBulk = addBulk;
+    await waitFor(async () => (await relay.reconcileOnce()) > 0, 5000, 'the reconciler re-adds the jobs');
+    expect((await queue.getJobs(['waiting'])).map((j) => j.id).sort()).toEqual(['ob-1', 'ob-2', 'ob-3']);
+  });
+
   it('when a consumer queue is checked, then its connection works with a private prefix', async () => {
     const conn = redisConnection(testRedisUrl());
     closers.push(() => conn.quit());
