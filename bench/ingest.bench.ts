@@ -15,20 +15,12 @@
  *   npx tsx bench/ingest.bench.ts
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fork } from 'node:child_process';
-import type { Organization, Task } from '@medplum/fhirtypes';
-import { Registry } from 'prom-client';
-import { loadConfig } from '../src/config/config';
-import { createIntakeCapability } from '../src/intake';
-import { systemClock } from '../src/platform/clock';
-import { createLogger } from '../src/platform/logger';
-import type { ClosableDb } from '../src/store/db.port';
-import { createRepository } from '../src/store/repository.pg';
-import { openTestDb } from '../test/support/db';
+import type { Task } from '@medplum/fhirtypes';
+import { sendStays, startIntake, trackPostgresCpu } from './support/intake-harness';
 
 const quick = process.env.BENCH_QUICK === '1';
 const STAYS = Number(process.env.BENCH_N ?? (quick ? 100 : 1000));
@@ -40,76 +32,17 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runId = randomBytes(3).toString('hex');
 
-interface SenderReport {
-  start: number;
-  end: number;
-  ackMs: number[];
-  a01Sent: [string, number][];
-  notAA: number;
-  /** CPU time the senders used (user + system). */
-  cpuMs: number;
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0) : 0;
 };
 
-/**
- * CPU seconds used so far by this database's server processes (PostgreSQL on this machine only: read from
- * /proc; undefined for PGlite, which runs inside the gateway process, or when /proc is not readable).
- */
-async function postgresCpuSeconds(db: ClosableDb): Promise<number | undefined> {
-  if (db.kind !== 'postgres') return undefined;
-  const pids = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
-  let ticks = 0;
-  for (const { pid } of pids.rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-    } catch {
-      return undefined;
-    }
-  }
-  return ticks / 100;
-}
-
 async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', rate?: number, stays = STAYS) {
-  const db = await openTestDb(kind, { max: 20 }); // a fresh database, dropped by close()
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    MLLP_PORT: '0',
-    HOST: '127.0.0.1',
-    AGREEMENT: 'vastmanland',
-    LOG_LEVEL: 'error',
-    HL7_ACK_AFTER: ackAfter,
-    // HL7_APPLY_LANES / _BATCH / _LINGER_MS / _BACKLOG from the environment, to compare settings.
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('HL7_APPLY_'))),
-  });
-  const ctx = {
-    config,
-    db,
-    redisUrl: 'redis://unused',
-    logger: createLogger('error'),
-    clock: systemClock,
-    metrics: new Registry(),
-  };
-  const repo = createRepository(db, { system: true });
-  for (const [name, system, value] of [
-    ['Västerås stad', 'urn:oid:1.2.752.129.2.2.1.17', '1980'],
-    ['Sala kommun', 'urn:oid:1.2.752.129.2.2.1.17', '1981'],
-    ['Västmanlands sjukhus Västerås', 'urn:oid:1.2.752.29.4.19', 'SE2321000172-DEMO0001'],
-    ['Skultuna vårdcentral', 'urn:oid:1.2.752.29.4.19', 'SE2321000172-DEMO0101'],
-  ] as const) {
-    await repo.create<Organization>({ resourceType: 'Organization', name, identifier: [{ system, value }] });
-  }
-  const intake = createIntakeCapability(ctx);
-  await intake.start?.(new Set(['mllp']));
-  const port = intake.mllpPort() ?? 0;
+  const { db, repo, intake, port, close } = await startIntake(kind, ackAfter);
 
   // CPU seconds spent by this process (the gateway) and by the database's backends, from here to the end.
   const cpu0 = process.cpuUsage();
-  const pgCpu0 = await postgresCpuSeconds(db);
+  const pgCpu = await trackPostgresCpu(db);
   // Senders in a child process (hospitals are other machines); the gateway's apply is observed here.
   const a01Applied = new Map<string, number>();
   let applied = 0;
@@ -121,17 +54,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
     lastApplied = now;
     if (job.mapped.header.event === 'A01') a01Applied.set(job.mapped.header.controlId, now);
   });
-  const child = fork(
-    join(root, 'bench', 'support', 'hl7-senders.ts'),
-    [String(port), String(stays), String(CONNECTIONS), runId, ...(rate ? [String(rate)] : [])],
-    {
-      execArgv: ['--import', 'tsx'],
-    },
-  );
-  const report = await new Promise<SenderReport>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as SenderReport));
-    child.once('exit', (code) => reject(new Error(`the sender process exited with ${code}`)));
-  });
+  const report = await sendStays({ port, stays, connections: CONNECTIONS, runId, rate });
   const acked = report.ackMs.length;
   const notAA = report.notAA;
   const ackMs = report.ackMs;
@@ -143,16 +66,14 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
   const applySeconds = (lastApplied - report.start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const gatewayCpuMsPerMessage = (cpu.user + cpu.system) / 1000 / acked;
-  const pgCpu1 = await postgresCpuSeconds(db);
-  const postgresCpuMsPerMessage =
-    pgCpu0 === undefined || pgCpu1 === undefined ? undefined : ((pgCpu1 - pgCpu0) * 1000) / acked;
+  pgCpu?.stop();
+  const postgresCpuMsPerMessage = pgCpu ? (pgCpu.seconds() * 1000) / acked : undefined;
   const a01Ms = report.a01Sent.flatMap(([control, sent]) => {
     const at = a01Applied.get(control);
     return at === undefined ? [] : [at - sent];
   });
   const tasks = await repo.search<Task>('Task', { code: 'inskrivningsmeddelande', _count: '1', _total: 'accurate' });
-  await intake.stop?.();
-  await db.close();
+  await close();
   return {
     store: kind,
     ackAfter,

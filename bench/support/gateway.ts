@@ -9,6 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { Db } from '../../src/store/db.port';
 import { withGatewayRuntimeEnv } from '../../scripts/runtime-env.mjs';
 import { freePort } from '../../src/platform/redis-server';
 import { verifySignature } from '../../src/delivery/signature';
@@ -176,11 +177,11 @@ export class BackendCpu {
   private readonly backends = new Map<number, number>();
   readonly exclude = new Set<number>();
   constructor(
-    private readonly admin: pg.Client,
+    private readonly admin: Pick<pg.Client, 'query'> | Pick<Db, 'query'>,
     private readonly name: string,
   ) {}
   async track(): Promise<void> {
-    const { rows } = await this.admin.query<{ pid: number }>(
+    const { rows } = await (this.admin as Pick<Db, 'query'>).query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [this.name],
     );

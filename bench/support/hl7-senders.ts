@@ -6,20 +6,23 @@
  * read only MSA-1 of each ACK: a full HL7 client would spend this machine's CPU (shared with the gateway) on parsing.
  * With a rate (messages/s) the messages are paced to a fixed schedule (open loop) and every latency is measured
  * from the message's scheduled time, so a gateway that falls behind is not flattered (no coordinated omission).
- *   argv: <port> <stays> <connections> <runId> [rate]
+ * The mix says what each stay sends: `stay3` (A01, A08, A03: `adt`) or `national` (five messages: `nationalStay`).
+ *   argv: <port> <stays> <connections> <runId> [rate, 0 for none] [mix]
  */
 import { connect, type Socket } from 'node:net';
 import { frame } from '../../src/intake/hl7v2/mllp-server';
-import { adt } from './synthetic';
+import { adt, nationalStay } from './synthetic';
 
-const [port, stays, connections, runId, rate] = process.argv.slice(2);
-const interval = rate ? 1000 / Number(rate) : 0;
+const [port, stays, connections, runId, rate, mix] = process.argv.slice(2);
+const interval = Number(rate) > 0 ? 1000 / Number(rate) : 0;
+const messagesOf = (i: number): string[] =>
+  mix === 'national' ? nationalStay(i, runId!) : ['A01', 'A08', 'A03'].map((event, n) => adt(event, i, n, runId!));
 let nextSlot = 0;
 
 const wallNow = () => performance.timeOrigin + performance.now();
 const cpu0 = process.cpuUsage();
 const start = wallNow();
-const queue = Array.from({ length: Number(stays) }, (_, i) => i);
+let nextStay = 0;
 const ackMs: number[] = [];
 const a01Sent: [string, number][] = [];
 let notAA = 0;
@@ -57,16 +60,15 @@ function mllpConnection(): Promise<{ send(msg: string): Promise<string>; close()
 async function connection(): Promise<void> {
   const client = await mllpConnection();
   try {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      for (const [n, event] of ['A01', 'A08', 'A03'].entries()) {
-        const msg = adt(event, i, n, runId!);
+    for (let i = nextStay++; i < Number(stays); i = nextStay++) {
+      for (const [n, msg] of messagesOf(i).entries()) {
         let t0 = wallNow();
         if (interval > 0) {
           const due = start + nextSlot++ * interval;
           if (due > t0) await new Promise((r) => setTimeout(r, due - t0));
           t0 = due;
         }
-        if (event === 'A01') a01Sent.push([`B-${runId}-${i}-${n}`, t0]);
+        if (n === 0) a01Sent.push([`B-${runId}-${i}-${n}`, t0]);
         const code = await client.send(msg);
         ackMs.push(wallNow() - t0);
         if (code !== 'AA') notAA++;

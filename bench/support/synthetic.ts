@@ -60,25 +60,81 @@ export function admissionBundle(
   };
 }
 
+/** HL7 TS (yyyymmddHHMMSS) of a Date, in UTC digits (the synthetic hospital's clock). */
+const ts = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+
+interface AdtContent {
+  event: string;
+  i: number;
+  n: number;
+  runId: string;
+  /** MSH-7 / EVN-2. */
+  at: string;
+  admit: string;
+  discharge?: string;
+  ward?: string;
+  /** PV2-9 expected discharge date (yyyymmdd). */
+  expectedDischarge?: string;
+  /** OBX `utskrivningsklar` (the ready-for-discharge notice), a TS. */
+  readyAt?: string;
+  needs?: boolean;
+}
+
+function adtMessage(c: AdtContent): string {
+  const visit = `B-${c.runId}-${c.i}`;
+  const trigger =
+    c.event === 'A02' ? 'ADT^A02^ADT_A02' : c.event === 'A03' ? 'ADT^A03^ADT_A03' : `ADT^${c.event}^ADT_A01`;
+  const pv1 = ['PV1', '1', 'I', c.ward ?? 'MED21', '', '', '', 'SE2321000172-P0001^Lind^Erik'];
+  pv1[19] = visit;
+  pv1[44] = c.admit;
+  pv1[45] = c.discharge ?? '';
+  return [
+    `MSH|^~\\&|EHR|SE2321000172-DEMO0001|SVU|GW|${c.at}||${trigger}|${visit}-${c.n}|P|2.5`,
+    `EVN|${c.event}|${c.at}`,
+    `PID|1||${personnummer(c.i)}^^^SE^PNR||Bench^Test||19380312|F|||Gatan 1^^Västerås^^72215^SE^H^^${c.i % 2 ? '1980' : '1981'}`,
+    'PD1|||VC^^^^^^^^^SE2321000172-DEMO0101',
+    Array.from(pv1, (v) => v ?? '').join('|'),
+    ...(c.expectedDischarge ? [`PV2|||||||||${c.expectedDischarge}`] : []),
+    ...(c.needs ? ['OBX|1|CWE|behov^Behov^SVU||socialtjanst~kommunal-hsl||||||F'] : []),
+    ...(c.readyAt ? [`OBX|2|TS|utskrivningsklar^Utskrivningsklar^SVU||${c.readyAt}||||||F`] : []),
+  ].join('\r');
+}
+
 /**
  * An HL7 v2.5 ADT message (A01, A08 or A03) of synthetic stay `i` (visit `B-<runId>-<i>`, message number `n`) from
  * the demo hospital: Västerås (or Sala for odd `i`) resident listed at the demo care unit, needs of social services
- * and municipal home health care.
+ * and municipal home health care; the A08 gives an expected discharge date.
  */
 export function adt(event: string, i: number, n: number, runId: string): string {
-  const visit = `B-${runId}-${i}`;
-  const pv1 = ['PV1', '1', 'I', 'MED21', '', '', '', 'SE2321000172-P0001^Lind^Erik'];
-  pv1[19] = visit;
-  pv1[44] = '20260115103000';
-  pv1[45] = event === 'A03' ? '20260120140000' : '';
-  const evn = event === 'A01' ? '20260115103500' : event === 'A08' ? '20260117091500' : '20260120140500';
+  return adtMessage({
+    event,
+    i,
+    n,
+    runId,
+    at: event === 'A01' ? '20260115103500' : event === 'A08' ? '20260117091500' : '20260120140500',
+    admit: '20260115103000',
+    discharge: event === 'A03' ? '20260120140000' : undefined,
+    expectedDischarge: event === 'A08' ? '20260124' : undefined,
+    needs: event !== 'A03',
+  });
+}
+
+/**
+ * The five messages of synthetic stay `i` in a national year (≈ 7 M events for 1.38 M stays): admission (A01), an
+ * update with the expected discharge date (A08), a transfer to another ward (A02), the ready-for-discharge notice
+ * (A08 with OBX `utskrivningsklar`) two days later, and the discharge (A03) two days after that. Admissions are
+ * spread over the days of 2025 (stay `i` on day `i mod 365`), at hours 06–17.
+ */
+export function nationalStay(i: number, runId: string): string[] {
+  const day0 = Date.UTC(2025, 0, 1) + (i % 365) * 86_400_000 + (6 + (i % 12)) * 3_600_000 + (i % 60) * 60_000;
+  const at = (days: number, hours = 0) => ts(new Date(day0 + days * 86_400_000 + hours * 3_600_000));
+  const admit = at(0);
+  const base = { i, runId, admit };
   return [
-    `MSH|^~\\&|EHR|SE2321000172-DEMO0001|SVU|GW|${evn}||ADT^${event}^ADT_A01|${visit}-${n}|P|2.5`,
-    `EVN|${event}|${evn}`,
-    `PID|1||${personnummer(i)}^^^SE^PNR||Bench^Test||19380312|F|||Gatan 1^^Västerås^^72215^SE^H^^${i % 2 ? '1980' : '1981'}`,
-    'PD1|||VC^^^^^^^^^SE2321000172-DEMO0101',
-    Array.from(pv1, (v) => v ?? '').join('|'),
-    ...(event === 'A08' ? ['PV2|||||||||20260124'] : []),
-    ...(event === 'A03' ? [] : ['OBX|1|CWE|behov^Behov^SVU||socialtjanst~kommunal-hsl||||||F']),
-  ].join('\r');
+    adtMessage({ ...base, event: 'A01', n: 0, at: admit, needs: true }),
+    adtMessage({ ...base, event: 'A08', n: 1, at: at(1, 2), expectedDischarge: at(5).slice(0, 8), needs: true }),
+    adtMessage({ ...base, event: 'A02', n: 2, at: at(1, 4), ward: 'MED22' }),
+    adtMessage({ ...base, event: 'A08', n: 3, at: at(3, 1), ward: 'MED22', readyAt: at(3, 1), needs: true }),
+    adtMessage({ ...base, event: 'A03', n: 4, at: at(5, 5), ward: 'MED22', discharge: at(5, 5) }),
+  ];
 }

@@ -86,6 +86,8 @@ export interface ConsumerOptions {
    * worker stay for rows whose inline handling failed and for the reconciler). The matcher uses it.
    */
   inline?: boolean;
+  /** Inline only: the resource types whose changed resource the relay reads along (`InlineConsumer.focusTypes`). */
+  focusTypes?: () => string[];
 }
 
 export function createDeliveryService(o: DeliveryServiceOptions) {
@@ -156,6 +158,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       concurrency: o.matchConcurrency ?? Math.max(o.concurrency, 64),
       batch: { processor: matcher.batch, maxBatch: 100, maxInFlight: 2 },
       inline: true,
+      focusTypes: matcher.focusTypes,
     },
   });
 
@@ -241,6 +244,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           .filter(([, c]) => c.opts.inline && c.opts.batch)
           .map(([name, c]) => ({
             consumer: name,
+            focusTypes: c.opts.focusTypes,
             handle: (events: OutboxEvent[]) =>
               handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
                 dispatch: true,

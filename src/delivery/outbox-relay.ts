@@ -6,7 +6,7 @@ import type { Logger } from '../platform/logger';
 import { createQueue } from '../platform/queues';
 import { closeWithConnection } from '../platform/close-bullmq';
 import { jobsGone } from './job-state';
-import { outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
+import { jobData, outboxJobId, toOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox.types';
 
 /** The reconciler reads suspect rows in pages of this size, and checks at most this many per pass. */
 const RECONCILE_PAGE = 1000;
@@ -46,6 +46,11 @@ export interface OutboxRelayOptions {
 export interface InlineConsumer {
   consumer: string;
   handle(events: OutboxEvent[]): Promise<unknown>;
+  /**
+   * Resource types whose changed resource the relay reads with the rows (`OutboxEvent.focusJson`), in the same
+   * statement, so that the consumer needs no read of its own (the matcher: the types some subscription is about).
+   */
+  focusTypes?: () => string[];
 }
 
 export interface OutboxRelay {
@@ -97,7 +102,11 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     await Promise.all(
       to.map((q) =>
         q.addBulk(
-          events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
+          events.map((e) => ({
+            name: e.kind,
+            data: jobData(e),
+            opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB },
+          })),
         ),
       ),
     );
@@ -133,14 +142,22 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       throw err;
     });
     await progressReady;
-    // Lease and read in one statement: no rows unless this relay holds (or just took) the lease.
+    // Lease and read in one statement: no rows unless this relay holds (or just took) the lease. The changed
+    // resource comes along for the types an inline consumer asks for, when the row's version is still the current
+    // one (the same snapshot: exactly that version); the subquery is not run for other rows.
+    const focusTypes = [...new Set([...inline.values()].flatMap((c) => c.focusTypes?.() ?? []))];
     const { rows } = await db.query<OutboxRow>(
       `WITH lease AS (
          UPDATE outbox_relay_lease SET holder = $1, until = now() + interval '15 seconds'
           WHERE id = 1 AND (holder = $1 OR until < now()) RETURNING 1)
-       SELECT id, kind, resource_type, resource_id, version_id, action, stay_key, payload, created_at
-         FROM outbox WHERE dispatched_at IS NULL AND EXISTS (SELECT 1 FROM lease) ORDER BY id LIMIT $2`,
-      [holder, batchSize],
+       SELECT o.id, o.kind, o.resource_type, o.resource_id, o.version_id, o.action, o.stay_key, o.payload,
+              o.created_at,
+              (SELECT r.content FROM fhir_resource r
+                WHERE o.resource_type = ANY($3::text[]) AND o.action IS DISTINCT FROM 'delete'
+                  AND r.resource_type = o.resource_type AND r.id = o.resource_id
+                  AND r.version_id::text = o.version_id AND NOT r.deleted) AS focus_json
+         FROM outbox o WHERE o.dispatched_at IS NULL AND EXISTS (SELECT 1 FROM lease) ORDER BY o.id LIMIT $2`,
+      [holder, batchSize, focusTypes],
     );
     if (rows.length === 0) return 0;
     const events = rows.map(toOutboxEvent);
@@ -207,7 +224,11 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       if (missing.length === 0) continue;
       const events = missing.map(toOutboxEvent);
       await queue.addBulk(
-        events.map((e) => ({ name: e.kind, data: e, opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB } })),
+        events.map((e) => ({
+          name: e.kind,
+          data: jobData(e),
+          opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB },
+        })),
       );
       readded += missing.length;
     }

@@ -12,6 +12,11 @@ export interface OutboxEvent {
   payload: Record<string, unknown>;
   /** When the writing transaction ran (ISO); the start of the commit → delivery latency. */
   createdAt: string;
+  /**
+   * The changed resource at `versionId` as stored (JSON text), read by the relay in its pass for the inline
+   * consumers (the matcher then needs no read of its own). Never in a job: `jobData` leaves it out.
+   */
+  focusJson?: string;
 }
 
 export interface OutboxRow {
@@ -24,6 +29,7 @@ export interface OutboxRow {
   stay_key: string | null;
   payload: Record<string, unknown> | null;
   created_at: Date | string;
+  focus_json?: string | null;
 }
 
 export function toOutboxEvent(r: OutboxRow): OutboxEvent {
@@ -37,7 +43,15 @@ export function toOutboxEvent(r: OutboxRow): OutboxEvent {
     stayKey: r.stay_key,
     payload: r.payload ?? {},
     createdAt: new Date(r.created_at).toISOString(),
+    ...(r.focus_json ? { focusJson: r.focus_json } : {}),
   };
+}
+
+/** What a consumer's BullMQ job carries of a row: everything but the relay's prefetched focus. */
+export function jobData(e: OutboxEvent): OutboxEvent {
+  if (e.focusJson === undefined) return e;
+  const { focusJson: _, ...rest } = e;
+  return rest;
 }
 
 /**

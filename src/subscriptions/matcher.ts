@@ -21,7 +21,13 @@ export interface MatcherDeps {
   logger?: Logger;
 }
 
+/** The focus the relay read with the row (`focusJson`: that version, as stored; the system's view). */
+const prefetched = (e: OutboxEvent): Resource | undefined =>
+  e.focusJson && e.action !== 'delete' ? (JSON.parse(e.focusJson) as Resource) : undefined;
+
 async function loadFocus(deps: MatcherDeps, tx: Db, e: OutboxEvent): Promise<Resource | undefined> {
+  const ready = prefetched(e);
+  if (ready) return ready;
   const type = e.resourceType as Resource['resourceType'];
   const id = e.resourceId ?? '';
   if (e.action !== 'delete') return readAs(deps.repos, tx, SYSTEM_SCOPE, type, id, e.versionId);
@@ -100,13 +106,21 @@ async function matchOne(
 }
 
 /**
- * The focus of each change, read in one search per resource type (`_id` list, current versions); a change
- * whose version is no longer the current one is read by version, a delete from its history.
+ * The focus of each change: the one the relay read with the row, or else read in one search per resource type
+ * (`_id` list, current versions); a change whose version is no longer the current one is read by version, a
+ * delete from its history.
  */
 async function loadFoci(deps: MatcherDeps, tx: Db, events: OutboxEvent[]): Promise<Map<number, Resource>> {
   const out = new Map<number, Resource>();
   const byType = new Map<string, Set<string>>();
+  const rest: OutboxEvent[] = [];
   for (const e of events) {
+    const ready = prefetched(e);
+    if (ready) {
+      out.set(e.outboxId, ready);
+      continue;
+    }
+    rest.push(e);
     if (e.action === 'delete') continue;
     const ids = byType.get(e.resourceType ?? '') ?? new Set<string>();
     ids.add(e.resourceId ?? '');
@@ -119,7 +133,7 @@ async function loadFoci(deps: MatcherDeps, tx: Db, events: OutboxEvent[]): Promi
       .search(type as Resource['resourceType'], { _id: [...ids].join(','), _count: String(ids.size) });
     for (const r of found.resources) current.set(`${type}/${r.id ?? ''}`, r);
   }
-  for (const e of events) {
+  for (const e of rest) {
     const cur = current.get(`${e.resourceType ?? ''}/${e.resourceId ?? ''}`);
     const focus =
       e.action !== 'delete' && cur && (!e.versionId || cur.meta?.versionId === e.versionId)
@@ -137,8 +151,19 @@ async function loadFoci(deps: MatcherDeps, tx: Db, events: OutboxEvent[]): Promi
  * enqueues the deliveries after commit. Subscription changes refresh the registry and start the handshake.
  * `batch` does the same for many changes at once (one focus search per type, one numbering statement).
  */
-export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProcessor; batch: OutboxBatchProcessor } {
+export function createSubscriptionMatcher(deps: MatcherDeps): {
+  one: OutboxProcessor;
+  batch: OutboxBatchProcessor;
+  /** The resource types the subscriptions seen last are about (the relay reads their changes' resources along). */
+  focusTypes: () => string[];
+} {
   let warnedNoScope = false;
+  let focusTypes: string[] = [];
+  const candidates = async (tx: Db): Promise<MatchableSubscription[]> => {
+    const all = await deps.subscriptions.get(tx);
+    focusTypes = [...new Set(all.map((m) => m.spec.resourceType))];
+    return all;
+  };
   const warn = (id: string) => {
     if (!warnedNoScope) deps.logger?.warn('subscription without a recorded subscriber is not matched', { id });
     warnedNoScope = true;
@@ -164,11 +189,11 @@ export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProce
 
   /** The events one resource change gives (not yet recorded). */
   const eventsOf = async (e: OutboxEvent, tx: Db): Promise<NewEvent[]> => {
-    const candidates = (await deps.subscriptions.get(tx)).filter((m) => m.spec.resourceType === e.resourceType);
-    if (candidates.length === 0) return [];
+    const about = (await candidates(tx)).filter((m) => m.spec.resourceType === e.resourceType);
+    if (about.length === 0) return [];
     const focus = await loadFocus(deps, tx, e);
     if (!focus) return [];
-    return matchOne(deps, tx, e, focus, candidates, warn);
+    return matchOne(deps, tx, e, focus, about, warn);
   };
 
   // Every path records a transaction's events in ONE call of recordEvents: it locks their chains in hash order,
@@ -204,16 +229,16 @@ export function createSubscriptionMatcher(deps: MatcherDeps): { one: OutboxProce
       if (then) after.push(then);
       return after.length ? async () => void (await Promise.all(after.map((f) => f()))) : undefined;
     }
-    const candidates = await deps.subscriptions.get(tx);
-    const relevant = changes.filter((e) => candidates.some((m) => m.spec.resourceType === e.resourceType));
+    const active = await candidates(tx);
+    const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
     if (relevant.length === 0) return;
     const foci = await loadFoci(deps, tx, relevant);
     const events: NewEvent[] = [];
     for (const e of relevant) {
       const focus = foci.get(e.outboxId);
-      if (focus) events.push(...(await matchOne(deps, tx, e, focus, candidates, warn)));
+      if (focus) events.push(...(await matchOne(deps, tx, e, focus, active, warn)));
     }
     return record(events, tx);
   };
-  return { one, batch };
+  return { one, batch, focusTypes: () => focusTypes };
 }

@@ -189,6 +189,49 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     expect(rows[0]).toEqual({ d: 0, m: 3 });
   });
 
+  it("when an inline consumer asks for a resource type, then the relay reads those rows' resources with them (only a version still current) and no job carries them", async () => {
+    const prefix = uniquePrefix();
+    const repo = createRepository(db, { system: true });
+    const task = await repo.create<Task>({ resourceType: 'Task', status: 'requested', intent: 'order' });
+    await repo.update<Task>({ ...task, status: 'received' }); // version 2: the row of version 1 is no longer current
+    const other = await repo.create<Task>({ resourceType: 'Task', status: 'requested', intent: 'proposal' });
+    await repo.delete('Task', other.id!);
+    await repo.create({ resourceType: 'Organization', name: 'Västerås stad' }); // a type not asked for
+    const seen: OutboxEvent[] = [];
+    const relay = createOutboxRelay({
+      db,
+      redisUrl: testRedisUrl(),
+      prefix,
+      consumers: ['a', 'm'],
+      inline: [
+        {
+          consumer: 'm',
+          focusTypes: () => ['Task'],
+          handle: (events) =>
+            handleOutboxBatch(db, 'm', events, async (rows) => void seen.push(...rows), true, { dispatch: true }),
+        },
+      ],
+    });
+    closers.push(() => relay.stop());
+    expect(await relay.relayOnce()).toBe(5);
+    const focus = seen.map((e) => [e.resourceType, e.versionId, e.action, e.focusJson && JSON.parse(e.focusJson)]);
+    expect(focus).toEqual([
+      ['Task', '1', 'create', undefined],
+      [
+        'Task',
+        '2',
+        'update',
+        expect.objectContaining({ id: task.id, status: 'received', meta: expect.objectContaining({ versionId: '2' }) }),
+      ],
+      ['Task', '1', 'create', undefined],
+      ['Task', '2', 'delete', undefined],
+      ['Organization', '1', 'create', undefined],
+    ]);
+    const jobs = await relay.queues.get('a')!.getJobs(['waiting']);
+    expect(jobs).toHaveLength(5);
+    expect(jobs.every((j) => !('focusJson' in j.data))).toBe(true);
+  });
+
   it('when the inline handling fails, then its rows go to the consumer queue and its worker handles them', async () => {
     const prefix = uniquePrefix();
     await insertRows(db, 3);

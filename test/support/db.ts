@@ -15,7 +15,7 @@ export function testDatabases(): ('pglite' | 'postgres')[] {
 
 export async function openTestDb(
   kind: 'pglite' | 'postgres' = 'pglite',
-  opts: { max?: number } = {},
+  opts: { max?: number; preparedStatements?: boolean } = {},
 ): Promise<ClosableDb> {
   if (kind === 'pglite') {
     const db = await openPglite();
@@ -30,7 +30,7 @@ export async function openTestDb(
   await admin.close();
   const u = new URL(url);
   u.pathname = `/${name}`;
-  const db = openPostgres(u.toString(), { max: opts.max ?? 10 });
+  const db = openPostgres(u.toString(), { max: opts.max ?? 10, preparedStatements: opts.preparedStatements });
   await migrate(db);
   return {
     ...db,
