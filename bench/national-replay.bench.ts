@@ -8,7 +8,7 @@
  *
  * The run samples the applied rate every BENCH_SAMPLE_S seconds (default 10) as the store grows, and projects the
  * national year from the rate after the first tenth of the run (the gateway warm, the store already holding
- * stays). With BENCH_STAYS=1380000 it is the national year itself (≈ 2.5 h on the 2-core machine of 2026-12).
+ * stays). With BENCH_STAYS=1380000 it is the national year itself (≈ 2.3 h on the 2-core machine of 2026-12).
  *   DATABASE_URL=postgres://… BENCH_STAYS=20000 npx tsx bench/national-replay.bench.ts   (default 20 000 stays)
  * BENCH_CONNECTIONS (default 8) and HL7_APPLY_* pass through. Needs DATABASE_URL (a fresh database, dropped after).
  */
