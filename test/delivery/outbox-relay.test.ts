@@ -5,7 +5,7 @@ import { openTestDb, testDatabases } from '../support/db';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 import { createOutboxRelay } from '../../src/delivery/outbox-relay';
 import { handleOutboxBatch, handleOutboxEvent, startOutboxConsumer } from '../../src/delivery/outbox-consumer';
-import type { OutboxEvent } from '../../src/delivery/outbox.types';
+import type { OutboxBatchProcessor, OutboxEvent } from '../../src/delivery/outbox.types';
 import { startLocalRedis } from '../../src/platform/redis-server';
 import { redisConnection } from '../../src/platform/queues';
 import { waitFor } from './helpers';
@@ -19,6 +19,32 @@ async function insertRows(db: ClosableDb, n: number, stay = 's1'): Promise<void>
       [`t${i}`, stay],
     );
   }
+}
+
+/**
+ * A relay whose consumer `m` is handled inline (its rows to `processor`, dispatched in its transaction), beside the
+ * queued consumer `a` unless `consumers` says otherwise.
+ */
+function inlineRelay(
+  db: ClosableDb,
+  prefix: string,
+  processor: OutboxBatchProcessor,
+  o: { consumers?: string[]; focusTypes?: () => string[]; reconcileGraceMs?: number } = {},
+) {
+  return createOutboxRelay({
+    db,
+    redisUrl: testRedisUrl(),
+    prefix,
+    consumers: o.consumers ?? ['a', 'm'],
+    reconcileGraceMs: o.reconcileGraceMs,
+    inline: [
+      {
+        consumer: 'm',
+        focusTypes: o.focusTypes,
+        handle: (events) => handleOutboxBatch(db, 'm', events, processor, true, { dispatch: true }),
+      },
+    ],
+  });
 }
 
 describe.each(testDatabases())('outbox relay on %s', (kind) => {
@@ -162,21 +188,7 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     await insertRows(db, 2, 's1');
     await insertRows(db, 1, 's2');
     const seen: number[] = [];
-    const relay = createOutboxRelay({
-      db,
-      redisUrl: testRedisUrl(),
-      prefix,
-      consumers: ['a', 'm'],
-      inline: [
-        {
-          consumer: 'm',
-          handle: (events) =>
-            handleOutboxBatch(db, 'm', events, async (rows) => void seen.push(...rows.map((r) => r.outboxId)), true, {
-              dispatch: true,
-            }),
-        },
-      ],
-    });
+    const relay = inlineRelay(db, prefix, async (rows) => void seen.push(...rows.map((r) => r.outboxId)));
     closers.push(() => relay.stop());
     expect(await relay.relayOnce()).toBe(3);
     expect(seen).toEqual([1, 2, 3]);
@@ -198,20 +210,7 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     await repo.delete('Task', other.id!);
     await repo.create({ resourceType: 'Organization', name: 'Västerås stad' }); // a type not asked for
     const seen: OutboxEvent[] = [];
-    const relay = createOutboxRelay({
-      db,
-      redisUrl: testRedisUrl(),
-      prefix,
-      consumers: ['a', 'm'],
-      inline: [
-        {
-          consumer: 'm',
-          focusTypes: () => ['Task'],
-          handle: (events) =>
-            handleOutboxBatch(db, 'm', events, async (rows) => void seen.push(...rows), true, { dispatch: true }),
-        },
-      ],
-    });
+    const relay = inlineRelay(db, prefix, async (rows) => void seen.push(...rows), { focusTypes: () => ['Task'] });
     closers.push(() => relay.stop());
     expect(await relay.relayOnce()).toBe(5);
     const focus = seen.map((e) => [e.resourceType, e.versionId, e.action, e.focusJson && JSON.parse(e.focusJson)]);
@@ -235,19 +234,7 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
   it('when the inline handling fails, then its rows go to the consumer queue and its worker handles them', async () => {
     const prefix = uniquePrefix();
     await insertRows(db, 3);
-    const relay = createOutboxRelay({
-      db,
-      redisUrl: testRedisUrl(),
-      prefix,
-      consumers: ['m'],
-      inline: [
-        {
-          consumer: 'm',
-          handle: (events) =>
-            handleOutboxBatch(db, 'm', events, () => Promise.reject(new Error('boom')), true, { dispatch: true }),
-        },
-      ],
-    });
+    const relay = inlineRelay(db, prefix, () => Promise.reject(new Error('boom')), { consumers: ['m'] });
     closers.push(() => relay.stop());
     expect(await relay.relayOnce()).toBe(3);
     const { rows } = await db.query<{ d: number; m: number }>(
@@ -272,28 +259,8 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     const prefix = uniquePrefix();
     await insertRows(db, 3);
     const handled: number[] = [];
-    const relay = createOutboxRelay({
-      db,
-      redisUrl: testRedisUrl(),
-      prefix,
-      consumers: ['a', 'm'],
+    const relay = inlineRelay(db, prefix, async (rows) => void handled.push(...rows.map((r) => r.outboxId)), {
       reconcileGraceMs: 0,
-      inline: [
-        {
-          consumer: 'm',
-          handle: (events) =>
-            handleOutboxBatch(
-              db,
-              'm',
-              events,
-              async (rows) => void handled.push(...rows.map((r) => r.outboxId)),
-              true,
-              {
-                dispatch: true,
-              },
-            ),
-        },
-      ],
     });
     closers.push(() => relay.stop());
     const queue = relay.queues.get('a')!;
