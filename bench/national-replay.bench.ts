@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { r1 } from './support/gateway';
 import { sendStays, startIntake, trackPostgresCpu } from './support/intake-harness';
 
 const NATIONAL_STAYS = 1_380_000;
@@ -33,7 +34,6 @@ if (!process.env.DATABASE_URL) {
   process.exit(0);
 }
 
-const r1 = (x: number) => Math.round(x * 10) / 10;
 const mb = (b: number) => Math.round(b / 1048576);
 
 const { db, repo, intake, port, close } = await startIntake('postgres', 'stored');

@@ -15,6 +15,15 @@ const RECONCILE_ROWS_PER_PASS = 20_000;
 /** Consumer jobs retry transient failures (database briefly down) for about an hour. */
 const CONSUMER_JOB = { attempts: 20, backoff: { type: 'exponential', delay: 1000 } } as const;
 
+/** A consumer queue's jobs for outbox rows: job id `ob-<id>` (the deduplication key), no prefetched resource. */
+function consumerJobs(events: OutboxEvent[]) {
+  return events.map((e) => ({
+    name: e.kind,
+    data: jobData(e),
+    opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB },
+  }));
+}
+
 export interface OutboxRelayOptions {
   db: Db;
   redisUrl: string;
@@ -99,17 +108,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   const cursors = new Map<string, number>();
 
   async function enqueue(events: OutboxEvent[], to: Queue<OutboxEvent>[]): Promise<void> {
-    await Promise.all(
-      to.map((q) =>
-        q.addBulk(
-          events.map((e) => ({
-            name: e.kind,
-            data: jobData(e),
-            opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB },
-          })),
-        ),
-      ),
-    );
+    await Promise.all(to.map((q) => q.addBulk(consumerJobs(events))));
   }
 
   const markDispatched = (d: Db, ids: number[]) =>
@@ -223,13 +222,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       const missing = await jobsGone(chunk, jobs);
       if (missing.length === 0) continue;
       const events = missing.map(toOutboxEvent);
-      await queue.addBulk(
-        events.map((e) => ({
-          name: e.kind,
-          data: jobData(e),
-          opts: { jobId: outboxJobId(e.outboxId), ...CONSUMER_JOB },
-        })),
-      );
+      await queue.addBulk(consumerJobs(events));
       readded += missing.length;
     }
     return readded;
