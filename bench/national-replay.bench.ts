@@ -122,6 +122,18 @@ const largest = (
       WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 10`,
   )
 ).rows.map((r) => ({ table: r.t, mb: Number(r.mb), kbPerStay: Number(((Number(r.mb) * 1024) / STAYS).toFixed(1)) }));
+// What a stay writes: versions per resource type, and search-index rows per (type, parameter), per stay.
+const perStay = (n: string) => Number((Number(n) / STAYS).toFixed(2));
+const versions = (
+  await db.query<{ t: string; n: string }>(
+    `SELECT resource_type AS t, count(*)::text AS n FROM fhir_resource_history GROUP BY 1 ORDER BY count(*) DESC`,
+  )
+).rows.map((r) => ({ type: r.t, versionsPerStay: perStay(r.n) }));
+const indexRowsPerStay = (
+  await db.query<{ t: string; p: string; n: string }>(
+    `SELECT resource_type AS t, param AS p, count(*)::text AS n FROM fhir_search GROUP BY 1, 2 ORDER BY count(*) DESC`,
+  )
+).rows.map((r) => ({ type: r.t, param: r.p, rowsPerStay: perStay(r.n) }));
 const admissionTasks = await repo.search('Task', { code: 'inskrivningsmeddelande', _count: '1', _total: 'accurate' });
 
 // The steady rate: from the first sample past a tenth of the messages to the end.
@@ -153,6 +165,9 @@ await close();
 
 console.table(samples);
 console.table(largest);
+console.table(versions);
+console.table(indexRowsPerStay.slice(0, 30));
+console.log(`search-index rows per stay: ${r1(indexRowsPerStay.reduce((a, r) => a + r.rowsPerStay, 0))}`);
 console.table([result]);
 console.log(
   `A national year (${NATIONAL_STAYS} stays, ${NATIONAL_STAYS * MESSAGES_PER_STAY} messages) at ${result.steadyAppliedPerSecond} messages/s: ` +
@@ -161,6 +176,6 @@ console.log(
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'national-replay.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, versions, indexRowsPerStay, samples }, null, 2)}\n`,
 );
 process.exit(0);

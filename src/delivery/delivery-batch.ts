@@ -1,9 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
-import type { AccessScope } from '../store/repository.port';
-import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from '../store/access-sql';
-import { forScope } from '../store/resource-util';
 import type { Logger } from '../platform/logger';
 import { completeEvent, getEvent, type EventRef } from '../subscriptions/events.pg';
 import {
@@ -15,7 +12,7 @@ import {
 import { getRegistryEntry } from '../subscriptions/registry.pg';
 import { eventJob, type DeliveryJob, type RetryPolicy } from './delivery.jobs';
 import { createMicroBatcher } from './micro-batch';
-import { readAs, type RepositoryFactory } from './resource-access';
+import { readAs, readManyAs, type FocusGroup, type RepositoryFactory } from './resource-access';
 
 /**
  * What a delivery needs before its POST: the event, its subscription's registry row, and the focus as the
@@ -43,44 +40,10 @@ const needsFocus = (p: EventWithRegistry, ref: EventRef): boolean =>
   !!p.reg?.scope &&
   ACTIVE.has(p.reg.status);
 
-interface FocusGroup {
-  scope: AccessScope;
-  type: string;
-  ids: Set<string>;
-  items: PreparedDelivery[];
-}
-
-/**
- * The focus resources each group's subscriber may read now, for all groups in one statement: per group the
- * resources of the `_id` list that are not deleted and that pass the store's tenant rules (`accessPredicate`,
- * the same as a read as that scope; checked per row, by the Task's id, rather than as the set of every Task
- * the organisation owns), joined with UNION ALL, then `forScope` as the repository does.
- */
-async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<string, Resource>[]> {
-  const params = new SqlParams();
-  const parts = groups.map((g, i) => {
-    const where = [
-      `r.resource_type = ${params.add(g.type)}`,
-      `r.id = ANY(${params.add([...g.ids])}::text[])`,
-      'NOT r.deleted',
-    ];
-    const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });
-    if (access) where.push(access);
-    return `SELECT ${i}::int AS g, r.id, r.content, ${holderColumns('r', g.type)} FROM fhir_resource r WHERE ${where.join(' AND ')}`;
-  });
-  const { rows } = await db.query<{ g: number; id: string; content: string } & RecordHolder>(
-    parts.join('\nUNION ALL\n'),
-    params.values,
-  );
-  const out = groups.map(() => new Map<string, Resource>());
-  for (const r of rows) out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope, r));
-  return out;
-}
-
 async function prepareMany(d: DeliveryBatchDeps, refs: EventRef[]): Promise<PreparedDelivery[]> {
   const loaded: PreparedDelivery[] = await getEventsWithRegistry(d.db, refs);
   // Access re-check: one statement for every (subscription, focus type) group instead of a read per event.
-  const groups = new Map<string, FocusGroup>();
+  const groups = new Map<string, FocusGroup<PreparedDelivery>>();
   loaded.forEach((p, i) => {
     if (!needsFocus(p, refs[i]!)) return;
     const key = `${p.reg!.id}|${p.ev!.focusType}`;

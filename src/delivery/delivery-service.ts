@@ -27,6 +27,7 @@ import {
   type DeliveryJob,
   type RetryPolicy,
 } from './delivery.jobs';
+import type { PreparedDelivery } from './delivery-batch';
 import { createDeliveryProcessor } from './delivery.worker';
 import { createDirectDispatcher, type DirectDispatcher } from './direct-dispatch';
 import { closeWithConnection, dropConnection } from '../platform/close-bullmq';
@@ -132,8 +133,8 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
   let direct: DirectDispatcher | undefined;
   const claimMs = () => (direct ? startWithinMs + o.timeoutMs + graceMs : 0);
   /** Events the matcher just recorded: delivered here when claimed for direct dispatch, else jobs. */
-  async function dispatchEvents(refs: EventRef[]): Promise<void> {
-    if (direct) direct.push(refs);
+  async function dispatchEvents(refs: EventRef[], prepared?: ReadonlyMap<string, PreparedDelivery>): Promise<void> {
+    if (direct) direct.push(refs, prepared);
     else await enqueueEvents(refs);
   }
 
@@ -270,7 +271,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           concurrency: o.deliveryConcurrency ?? o.concurrency,
           startWithinMs,
           maxWaiting: 20_000,
-          deliver: (ref) => processor.deliver(ref, o.timeoutMs),
+          deliver: (ref, ready) => processor.deliver(ref, o.timeoutMs, ready),
           handOff: async (items) => {
             await deliveryQueue().addBulk(
               items.map(({ ref, delayMs }) => {

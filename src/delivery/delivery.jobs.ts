@@ -24,7 +24,13 @@ export function backoffDelay(attemptsMade: number, baseMs: number): number {
 export function eventJob(ref: EventRef, p: RetryPolicy): { name: string; data: DeliveryJob; opts: JobsOptions } {
   return {
     name: 'event',
-    data: { kind: 'event', ...ref },
+    // the ref's own fields only (a recorded event carries more: see RecordedEvent)
+    data: {
+      kind: 'event',
+      subscriptionId: ref.subscriptionId,
+      eventNumber: ref.eventNumber,
+      generation: ref.generation,
+    },
     // PostgreSQL counts attempts (durable across Redis loss) and decides the dead letter; BullMQ only retries.
     opts: { jobId: eventJobId(ref), attempts: p.maxAttempts + 5, backoff: { type: 'svu' } },
   };

@@ -17,7 +17,7 @@ import { getRegistryEntry, type RegistryEntry } from '../subscriptions/registry.
 import { parseSubscription, type SubscriptionSpec } from '../subscriptions/subscription-model';
 import { setSubscriptionStatus } from '../subscriptions/subscription-status';
 import type { CircuitBreakers } from './circuit-breaker';
-import { createDeliveryBatchers } from './delivery-batch';
+import { createDeliveryBatchers, type PreparedDelivery } from './delivery-batch';
 import { eventJob, type DeliveryJob, type RetryPolicy } from './delivery.jobs';
 import { sendNotification, type SendResult } from './http-sender';
 import { readAs, type RepositoryFactory } from './resource-access';
@@ -122,9 +122,11 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     ref: EventRef,
     postpone: (at: number) => Promise<never>,
     maxTimeoutMs = Infinity,
+    ready?: PreparedDelivery,
   ): Promise<string> {
-    // Event, registry row and the focus as the subscriber may read it now, read together with other jobs'.
-    const { ev, reg, current } = await batch.prepare(ref);
+    // Event, registry row and the focus as the subscriber may read it now, read together with other jobs'
+    // (or, for an event this process just recorded, as its match left them: `ready`).
+    const { ev, reg, current } = ready ?? (await batch.prepare(ref));
     if (!ev || ev.status !== 'queued' || ev.generation !== ref.generation) return 'stale';
     if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
     const spec = specOf(reg);
@@ -343,9 +345,11 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     },
     /**
      * The same attempt without a job (direct dispatch): an open breaker, or a subscription whose POST timeout
-     * exceeds `maxTimeoutMs`, rejects with `Postponed`.
+     * exceeds `maxTimeoutMs`, rejects with `Postponed`. `ready`: what the match of an event just recorded left
+     * (see the matcher's preparedFrom), used instead of reading the event, registry row and focus again.
      */
-    deliver: (ref: EventRef, maxTimeoutMs?: number): Promise<string> => deliverEvent(ref, postponeDirect, maxTimeoutMs),
+    deliver: (ref: EventRef, maxTimeoutMs?: number, ready?: PreparedDelivery): Promise<string> =>
+      deliverEvent(ref, postponeDirect, maxTimeoutMs, ready),
   };
 }
 

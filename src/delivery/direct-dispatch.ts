@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from '../platform/logger';
-import type { EventRef } from '../subscriptions/events.pg';
+import { eventJobId, type EventRef } from '../subscriptions/events.pg';
+import type { PreparedDelivery } from './delivery-batch';
 import { Postponed } from './delivery.worker';
 
 /**
@@ -19,8 +20,8 @@ export interface DirectDispatchOptions {
   startWithinMs: number;
   /** More waiting than this: the rest go to BullMQ at once. */
   maxWaiting: number;
-  /** One attempt (the delivery processor's `deliver`). */
-  deliver(ref: EventRef): Promise<string>;
+  /** One attempt (the delivery processor's `deliver`), with what the match left when it is still fresh. */
+  deliver(ref: EventRef, ready?: PreparedDelivery): Promise<string>;
   /** Adds BullMQ jobs (`delayMs` from now). */
   handOff(items: { ref: EventRef; delayMs: number }[]): Promise<void>;
   /** Delay of the first retry after a failed attempt. */
@@ -29,8 +30,11 @@ export interface DirectDispatchOptions {
 }
 
 export interface DirectDispatcher {
-  /** Takes events just recorded (and claimed) by this process. */
-  push(refs: EventRef[]): void;
+  /**
+   * Takes events just recorded (and claimed) by this process; `prepared` (by `eventJobId`): what their match left
+   * (event, registry row, focus as the subscriber may read it), used when the attempt starts within `FRESH_MS`.
+   */
+  push(refs: EventRef[], prepared?: ReadonlyMap<string, PreparedDelivery>): void;
   /** Claimed events handed over so far, and how many of them went to BullMQ (tests, diagnostics). */
   stats(): { pushed: number; handedOff: number };
   /** Stops taking events; what waits goes to BullMQ, attempts under way finish. */
@@ -39,8 +43,14 @@ export interface DirectDispatcher {
   abort(): void;
 }
 
+/**
+ * An attempt that starts later than this after its event was recorded reads the event, registry row and focus
+ * again rather than use what the match left: access is re-checked at delivery unless the match was just now.
+ */
+export const FRESH_MS = 250;
+
 export function createDirectDispatcher(o: DirectDispatchOptions): DirectDispatcher {
-  const waiting: { ref: EventRef; at: number }[] = [];
+  const waiting: { ref: EventRef; at: number; ready?: PreparedDelivery }[] = [];
   const active = new Set<Promise<void>>();
   let outbox: { ref: EventRef; delayMs: number }[] = [];
   const flushing = new Set<Promise<void>>();
@@ -71,9 +81,9 @@ export function createDirectDispatcher(o: DirectDispatchOptions): DirectDispatch
     flushing.add(p);
   }
 
-  async function attempt(ref: EventRef): Promise<void> {
+  async function attempt(ref: EventRef, ready?: PreparedDelivery): Promise<void> {
     try {
-      await o.deliver(ref);
+      await o.deliver(ref, ready);
     } catch (err) {
       if (err instanceof Postponed) handOff(ref, err.at - Date.now() + Math.random() * 250);
       else if (!(err instanceof UnrecoverableError)) handOff(ref, o.retryDelayMs()); // dead letters are done
@@ -87,7 +97,8 @@ export function createDirectDispatcher(o: DirectDispatchOptions): DirectDispatch
         handOff(item.ref, 0);
         continue;
       }
-      const p: Promise<void> = attempt(item.ref).finally(() => {
+      const fresh = Date.now() - item.at <= FRESH_MS ? item.ready : undefined;
+      const p: Promise<void> = attempt(item.ref, fresh).finally(() => {
         active.delete(p);
         pump();
       });
@@ -96,12 +107,12 @@ export function createDirectDispatcher(o: DirectDispatchOptions): DirectDispatch
   }
 
   return {
-    push(refs) {
+    push(refs, prepared) {
       const at = Date.now();
       for (const ref of refs) {
         pushed++;
         if (stopped || waiting.length >= o.maxWaiting) handOff(ref, 0);
-        else waiting.push({ ref, at });
+        else waiting.push({ ref, at, ready: prepared?.get(eventJobId(ref)) });
       }
       pump();
     },

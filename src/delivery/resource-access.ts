@@ -2,6 +2,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { AccessScope, FhirRepository } from '../store/repository.port';
 import { isGatewayError } from '../platform/errors';
+import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from '../store/access-sql';
+import { forScope } from '../store/resource-util';
 
 /** How delivery obtains a repository (`createRepository` from src/store/repository.pg.ts in production). */
 export type RepositoryFactory = (db: Db, scope?: AccessScope) => FhirRepository;
@@ -32,4 +34,39 @@ export async function readAs<T extends Resource>(
 /** Is the scope the gateway itself or an admin (no tenant filtering)? */
 export function isUnrestricted(scope: AccessScope | undefined | null): boolean {
   return !!scope && (scope.system === true || scope.role === 'admin');
+}
+
+/** Resources of one type to read as one scope (`ids`), for `items` of the caller's. */
+export interface FocusGroup<T = unknown> {
+  scope: AccessScope;
+  type: string;
+  ids: Set<string>;
+  items: T[];
+}
+
+/**
+ * The focus resources each group's subscriber may read now, for all groups in one statement: per group the
+ * resources of the `_id` list that are not deleted and that pass the store's tenant rules (`accessPredicate`,
+ * the same as a read as that scope; checked per row, by the Task's id, rather than as the set of every Task
+ * the organisation owns), joined with UNION ALL, then `forScope` as the repository does.
+ */
+export async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<string, Resource>[]> {
+  const params = new SqlParams();
+  const parts = groups.map((g, i) => {
+    const where = [
+      `r.resource_type = ${params.add(g.type)}`,
+      `r.id = ANY(${params.add([...g.ids])}::text[])`,
+      'NOT r.deleted',
+    ];
+    const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });
+    if (access) where.push(access);
+    return `SELECT ${i}::int AS g, r.id, r.content, ${holderColumns('r', g.type)} FROM fhir_resource r WHERE ${where.join(' AND ')}`;
+  });
+  const { rows } = await db.query<{ g: number; id: string; content: string } & RecordHolder>(
+    parts.join('\nUNION ALL\n'),
+    params.values,
+  );
+  const out = groups.map(() => new Map<string, Resource>());
+  for (const r of rows) out[r.g]!.set(r.id, forScope(JSON.parse(r.content) as Resource, groups[r.g]!.scope, r));
+  return out;
 }

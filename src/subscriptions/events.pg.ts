@@ -99,12 +99,30 @@ async function lockKey(tx: Db, subscriptionId: string, orderKey: string): Promis
  * the caller to enqueue after commit. With `claimMs`, the queued ones are claimed for that long (the caller
  * delivers them itself, without a job; see listQueued).
  */
-export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Promise<EventRef[]> {
+/**
+ * A queued event just recorded, with its outbox row and its subscription's registry row as the recording left it
+ * (what a delivery right after the commit needs besides the event itself).
+ */
+export interface RecordedEvent extends EventRef {
+  outboxId: number | null;
+  registry: { status: string; eventsSinceStart: number; updatedAt: string };
+}
+
+export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Promise<RecordedEvent[]> {
   if (events.length === 0) return [];
   const col = <K extends keyof NewEvent>(k: K) => events.map((e) => e[k] ?? null);
-  // One call (`svu_record_events`, migration 042): locks, then the set-based numbering and insert.
-  const { rows } = await tx.query<{ o_sub: string; o_num: number; o_gen: number }>(
-    'SELECT o_sub, o_num, o_gen FROM svu_record_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+  // One call (`svu_record_events`, migrations 042 and 140): locks, then the set-based numbering and insert.
+  const { rows } = await tx.query<{
+    o_sub: string;
+    o_num: number;
+    o_gen: number;
+    o_outbox: number | null;
+    o_status: string;
+    o_since: number;
+    o_updated: Date | string;
+  }>(
+    `SELECT o_sub, o_num, o_gen, o_outbox, o_status, o_since, o_updated
+       FROM svu_record_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       col('subscriptionId'),
       col('orderKey'),
@@ -118,7 +136,17 @@ export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Pro
       Math.max(0, Math.round(claimMs)),
     ],
   );
-  return rows.map((r) => ({ subscriptionId: r.o_sub, eventNumber: Number(r.o_num), generation: r.o_gen }));
+  return rows.map((r) => ({
+    subscriptionId: r.o_sub,
+    eventNumber: Number(r.o_num),
+    generation: r.o_gen,
+    outboxId: r.o_outbox === null ? null : Number(r.o_outbox),
+    registry: {
+      status: r.o_status,
+      eventsSinceStart: Number(r.o_since),
+      updatedAt: new Date(r.o_updated).toISOString(),
+    },
+  }));
 }
 
 export async function getEvent(

@@ -3,8 +3,16 @@ import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
-import { isUnrestricted, readAs, SYSTEM_SCOPE, type RepositoryFactory } from '../delivery/resource-access';
-import { recordEvents, type EventRef, type NewEvent } from './events.pg';
+import type { PreparedDelivery } from '../delivery/delivery-batch';
+import {
+  isUnrestricted,
+  readAs,
+  readManyAs,
+  SYSTEM_SCOPE,
+  type FocusGroup,
+  type RepositoryFactory,
+} from '../delivery/resource-access';
+import { eventJobId, recordEvents, type EventRef, type NewEvent, type RecordedEvent } from './events.pg';
 import { markRegistryDeleted, upsertRegistry, type MatchableSubscription } from './registry.pg';
 import { toSearchRequest } from './subscription-model';
 
@@ -14,7 +22,8 @@ export interface MatcherDeps {
   repos: RepositoryFactory;
   /** Active/error subscriptions (cached). */
   subscriptions: { get(via?: Db): Promise<MatchableSubscription[]>; invalidate(): void };
-  enqueueEvents(refs: EventRef[]): Promise<void>;
+  /** `prepared`: for direct dispatch, what each event's delivery would read again (by `eventJobId`). */
+  enqueueEvents(refs: EventRef[], prepared?: ReadonlyMap<string, PreparedDelivery>): Promise<void>;
   /** How long the events recorded now are claimed for (delivered by this process without a job); 0: not. */
   claimMs?(): number;
   enqueueHandshake(subscriptionId: string, versionId: string): Promise<void>;
@@ -65,44 +74,69 @@ function filterFor(m: MatchableSubscription): string {
   return parts.filter((p) => p).join('&');
 }
 
-/** The events one resource change gives: one per matching subscription whose subscriber may read it. */
-async function matchOne(
-  deps: MatcherDeps,
+/** An event to record, with the focus as its subscriber may read it when that was read (`current`). */
+interface Matched {
+  event: NewEvent;
+  entry: MatchableSubscription['entry'];
+  current?: Resource;
+}
+
+/**
+ * The events the changes give: one per matching subscription whose subscriber may read the resource, in outbox
+ * order. Where the store's tenant check is needed (or `view`: the caller delivers the events itself right after
+ * the commit), the focus is read as each subscriber for all changes in one statement (`readManyAs`), and the
+ * event keeps what its subscriber may read.
+ */
+async function matchChanges(
   tx: Db,
-  e: OutboxEvent,
-  focus: Resource,
+  changes: { e: OutboxEvent; focus: Resource }[],
   candidates: MatchableSubscription[],
   warn: (id: string) => void,
-): Promise<NewEvent[]> {
-  const orderKey = e.stayKey ?? `${e.resourceType}/${e.resourceId}`;
-  const events: NewEvent[] = [];
-  for (const m of candidates) {
-    if (m.spec.resourceType !== e.resourceType) continue;
-    if (!m.entry.scope) {
-      warn(m.entry.id);
-      continue;
+  view: boolean,
+): Promise<Matched[]> {
+  const out: (Matched & { check?: boolean; group?: FocusGroup<Matched> })[] = [];
+  const groups = new Map<string, FocusGroup<Matched>>();
+  for (const { e, focus } of changes) {
+    const orderKey = e.stayKey ?? `${e.resourceType}/${e.resourceId}`;
+    for (const m of candidates) {
+      if (m.spec.resourceType !== e.resourceType) continue;
+      if (!m.entry.scope) {
+        warn(m.entry.id);
+        continue;
+      }
+      if (!matchesSearchRequest(focus, toSearchRequest(m.spec.resourceType, filterFor(m)))) continue;
+      const event: NewEvent = {
+        subscriptionId: m.entry.id,
+        orderKey,
+        topic: m.spec.topic,
+        focusType: e.resourceType ?? '',
+        focusId: e.resourceId ?? '',
+        focusVersion: e.versionId,
+        action: e.action,
+        outboxId: e.outboxId,
+        committedAt: e.createdAt,
+      };
+      const check = needsAccessCheck(m);
+      if (e.action === 'delete' || !(check || view)) {
+        out.push({ event, entry: m.entry });
+        continue;
+      }
+      const key = `${m.entry.id}|${event.focusType}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { scope: m.entry.scope, type: event.focusType, ids: new Set(), items: [] }));
+      group.ids.add(event.focusId);
+      out.push({ event, entry: m.entry, check, group });
     }
-    if (!matchesSearchRequest(focus, toSearchRequest(m.spec.resourceType, filterFor(m)))) continue;
-    if (needsAccessCheck(m)) {
-      const visible =
-        e.action === 'delete'
-          ? true
-          : await readAs(deps.repos, tx, m.entry.scope, focus.resourceType, e.resourceId ?? '');
-      if (!visible) continue;
-    }
-    events.push({
-      subscriptionId: m.entry.id,
-      orderKey,
-      topic: m.spec.topic,
-      focusType: e.resourceType ?? '',
-      focusId: e.resourceId ?? '',
-      focusVersion: e.versionId,
-      action: e.action,
-      outboxId: e.outboxId,
-      committedAt: e.createdAt,
-    });
   }
-  return events;
+  if (groups.size > 0) {
+    const list = [...groups.values()];
+    const visible = await readManyAs(tx, list);
+    const byGroup = new Map(list.map((g, i) => [g, visible[i]!]));
+    for (const item of out) if (item.group) item.current = byGroup.get(item.group)!.get(item.event.focusId);
+  }
+  return out
+    .filter((item) => !item.check || item.current)
+    .map(({ event, entry, current }) => ({ event, entry, current }));
 }
 
 /**
@@ -140,6 +174,44 @@ async function loadFoci(deps: MatcherDeps, tx: Db, events: OutboxEvent[]): Promi
         ? cur
         : await loadFocus(deps, tx, e);
     if (focus) out.set(e.outboxId, focus);
+  }
+  return out;
+}
+
+/**
+ * What the delivery of each just-recorded event would read again after the commit, from the match: the event as
+ * recorded, its registry row (the cached one, with the status and counter the recording returned; none when the
+ * Subscription changed since it was cached) and the focus as the subscriber may read it (read in the matching
+ * transaction). Keyed by `eventJobId`; an event without a complete entry is prepared by its delivery as before.
+ */
+function preparedFrom(matched: Matched[], queued: RecordedEvent[]): Map<string, PreparedDelivery> {
+  const byKey = new Map(matched.map((m) => [`${m.event.subscriptionId}|${m.event.outboxId ?? ''}`, m]));
+  const out = new Map<string, PreparedDelivery>();
+  for (const q of queued) {
+    const m = byKey.get(`${q.subscriptionId}|${q.outboxId ?? ''}`);
+    if (!m || m.entry.updatedAt !== q.registry.updatedAt) continue;
+    if (m.event.action !== 'delete' && !m.current) continue;
+    out.set(eventJobId(q), {
+      ev: {
+        subscriptionId: q.subscriptionId,
+        eventNumber: q.eventNumber,
+        outboxId: q.outboxId,
+        orderKey: m.event.orderKey,
+        topic: m.event.topic ?? null,
+        focusType: m.event.focusType,
+        focusId: m.event.focusId,
+        focusVersion: m.event.focusVersion ?? null,
+        action: m.event.action ?? null,
+        status: 'queued',
+        generation: q.generation,
+        attempts: 0,
+        committedAt: new Date(m.event.committedAt).toISOString(),
+        deliveredAt: null,
+        lastError: null,
+      },
+      reg: { ...m.entry, status: q.registry.status, eventsSinceStart: q.registry.eventsSinceStart },
+      current: m.current,
+    });
   }
   return out;
 }
@@ -187,23 +259,32 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
     return undefined;
   };
 
+  /** Does this process deliver the events it records itself, right after the commit (direct dispatch)? */
+  const delivering = () => (deps.claimMs?.() ?? 0) > 0;
+
   /** The events one resource change gives (not yet recorded). */
-  const eventsOf = async (e: OutboxEvent, tx: Db): Promise<NewEvent[]> => {
+  const eventsOf = async (e: OutboxEvent, tx: Db): Promise<Matched[]> => {
     const about = (await candidates(tx)).filter((m) => m.spec.resourceType === e.resourceType);
     if (about.length === 0) return [];
     const focus = await loadFocus(deps, tx, e);
     if (!focus) return [];
-    return matchOne(deps, tx, e, focus, about, warn);
+    return matchChanges(tx, [{ e, focus }], about, warn, delivering());
   };
 
   // Every path records a transaction's events in ONE call of recordEvents: it locks their chains in hash order,
   // and a second call in the same transaction would take further chain locks after the first call's, out of
   // that order, which deadlocked with a completion holding the later lock and waiting for the earlier one
   // (two workers, a Subscription change among Task changes; issue 12 item 10).
-  const record = async (events: NewEvent[], tx: Db): Promise<(() => Promise<void>) | undefined> => {
-    const queued = await recordEvents(tx, events, deps.claimMs?.() ?? 0);
+  // The events recorded for direct dispatch go with what their delivery would read again (see preparedFrom).
+  const record = async (matched: Matched[], tx: Db): Promise<(() => Promise<void>) | undefined> => {
+    const queued = await recordEvents(
+      tx,
+      matched.map((m) => m.event),
+      deps.claimMs?.() ?? 0,
+    );
     if (queued.length === 0) return undefined;
-    return () => deps.enqueueEvents(queued);
+    const prepared = delivering() ? preparedFrom(matched, queued) : undefined;
+    return () => deps.enqueueEvents(queued, prepared);
   };
 
   const one: OutboxProcessor = async (e, tx) => {
@@ -218,7 +299,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
     // order, and record all the events at the end (in outbox order, so the numbering is the same).
     if (changes.some((e) => e.resourceType === 'Subscription')) {
       const after: (() => Promise<void>)[] = [];
-      const events: NewEvent[] = [];
+      const events: Matched[] = [];
       for (const e of changes) {
         if (e.resourceType === 'Subscription') {
           const then = await subscriptionChanged(e, tx);
@@ -233,12 +314,12 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
     const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
     if (relevant.length === 0) return;
     const foci = await loadFoci(deps, tx, relevant);
-    const events: NewEvent[] = [];
-    for (const e of relevant) {
+    const withFocus = relevant.flatMap((e) => {
       const focus = foci.get(e.outboxId);
-      if (focus) events.push(...(await matchOne(deps, tx, e, focus, active, warn)));
-    }
-    return record(events, tx);
+      return focus ? [{ e, focus }] : [];
+    });
+    const matched = await matchChanges(tx, withFocus, active, warn, delivering());
+    return record(matched, tx);
   };
   return { one, batch, focusTypes: () => focusTypes };
 }
