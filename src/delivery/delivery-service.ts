@@ -89,6 +89,11 @@ export interface ConsumerOptions {
   inline?: boolean;
   /** Inline only: the resource types whose changed resource the relay reads along (`InlineConsumer.focusTypes`). */
   focusTypes?: () => string[];
+  /**
+   * Inline only: handles the relay's rows instead of `handleOutboxBatch` with `batch.processor` (the same contract:
+   * markers written and rows marked dispatched together with the work; the matcher's one-statement path).
+   */
+  inlineHandle?: (db: Db, consumer: string, events: OutboxEvent[], ordered: boolean) => Promise<unknown>;
 }
 
 export function createDeliveryService(o: DeliveryServiceOptions) {
@@ -160,6 +165,7 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
       batch: { processor: matcher.batch, maxBatch: 100, maxInFlight: 2 },
       inline: true,
       focusTypes: matcher.focusTypes,
+      inlineHandle: matcher.inline,
     },
   });
 
@@ -247,9 +253,11 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
             consumer: name,
             focusTypes: c.opts.focusTypes,
             handle: (events: OutboxEvent[]) =>
-              handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
-                dispatch: true,
-              }),
+              c.opts.inlineHandle
+                ? c.opts.inlineHandle(o.db, name, events, c.opts.ordered ?? true)
+                : handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
+                    dispatch: true,
+                  }),
           })),
       });
       for (const [name, c] of consumers) {

@@ -33,7 +33,8 @@ export interface OutboxConsumerOptions {
   batch?: { processor: OutboxBatchProcessor; maxBatch?: number; maxInFlight?: number };
 }
 
-const orderKey = (e: OutboxEvent): string => e.stayKey ?? `${e.resourceType ?? ''}/${e.resourceId ?? ''}`;
+/** The ordering key of an outbox row: its stay, else its resource. */
+export const orderKey = (e: OutboxEvent): string => e.stayKey ?? `${e.resourceType ?? ''}/${e.resourceId ?? ''}`;
 
 /**
  * Handles one outbox row for `consumer` exactly once (with `ordered`, after the unprocessed earlier rows of its

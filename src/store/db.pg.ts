@@ -57,22 +57,39 @@ export class StatementNames {
   }
 }
 
+/**
+ * One checked-out connection: inside a transaction (`outside` false: nested transactions are savepoints), or a
+ * session outside one (`outside` true: each statement commits on its own, a stale named statement is retried as on
+ * the pool, and `transaction` begins one).
+ */
 class PgTx implements Db {
   readonly kind = 'postgres' as const;
   private savepoint = 0;
   constructor(
     private readonly client: pg.PoolClient,
     private readonly names: StatementNames,
+    private readonly outside = false,
   ) {}
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     const config = this.names.config(sql, params);
     const r = await this.client.query(config).catch((err: unknown) => {
-      this.names.stale(config, err);
+      if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
       throw err;
     });
     return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
   }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    if (this.outside) {
+      await this.client.query('BEGIN');
+      try {
+        const out = await fn(new PgTx(this.client, this.names));
+        await this.client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await this.client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
     const name = `sp${++this.savepoint}`;
     await this.client.query(`SAVEPOINT ${name}`);
     try {
@@ -125,6 +142,18 @@ export function openPostgres(url: string, opts: { max?: number; preparedStatemen
       } catch (err) {
         if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw err;
+      } finally {
+        client.off('error', onError);
+        client.release(lost);
+      }
+    },
+    async session<T>(fn: (conn: Db) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let lost: Error | undefined; // as in transaction(): a lost connection fails the next statement
+      const onError = (err: Error) => (lost ??= err);
+      client.on('error', onError);
+      try {
+        return await fn(new PgTx(client, names, true));
       } finally {
         client.off('error', onError);
         client.release(lost);

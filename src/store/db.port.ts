@@ -17,6 +17,12 @@ export interface Db {
    * Nested calls on a transaction handle run in a SAVEPOINT.
    */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one connection outside a transaction (each statement commits on its own): a pooled connection is
+   * waited for once, not per statement (the relay's matcher while the API holds the pool). Root handles on
+   * PostgreSQL only; elsewhere call `fn(db)` (`inSession`).
+   */
+  session?<T>(fn: (conn: Db) => Promise<T>): Promise<T>;
   /** Which engine is behind this handle, for the few places that must know (benchmarks, diagnostics). */
   readonly kind: 'pglite' | 'postgres';
   /**
@@ -25,6 +31,11 @@ export interface Db {
    * (a notification can be missed while the listening connection reconnects).
    */
   listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+}
+
+/** `db.session(fn)` where there is one, else `fn(db)`. */
+export function inSession<T>(db: Db, fn: (conn: Db) => Promise<T>): Promise<T> {
+  return db.session ? db.session(fn) : fn(db);
 }
 
 /** The channel the store notifies when a statement wrote outbox rows (`src/store/write-sql.ts`). */

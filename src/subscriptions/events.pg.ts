@@ -108,45 +108,83 @@ export interface RecordedEvent extends EventRef {
   registry: { status: string; eventsSinceStart: number; updatedAt: string };
 }
 
+/** `svu_record_events`' result columns (also `svu_claim_and_record`'s). */
+interface RecordedRow {
+  o_sub: string;
+  o_num: number;
+  o_gen: number;
+  o_outbox: number | null;
+  o_status: string;
+  o_since: number;
+  o_updated: Date | string;
+}
+const RECORDED = 'o_sub, o_num, o_gen, o_outbox, o_status, o_since, o_updated';
+
+const eventColumns = (events: NewEvent[], claimMs: number): unknown[] => {
+  const col = <K extends keyof NewEvent>(k: K) => events.map((e) => e[k] ?? null);
+  return [
+    col('subscriptionId'),
+    col('orderKey'),
+    col('outboxId'),
+    col('topic'),
+    col('focusType'),
+    col('focusId'),
+    col('focusVersion'),
+    col('action'),
+    col('committedAt'),
+    Math.max(0, Math.round(claimMs)),
+  ];
+};
+
+const toRecorded = (r: RecordedRow): RecordedEvent => ({
+  subscriptionId: r.o_sub,
+  eventNumber: Number(r.o_num),
+  generation: r.o_gen,
+  outboxId: r.o_outbox === null ? null : Number(r.o_outbox),
+  registry: { status: r.o_status, eventsSinceStart: Number(r.o_since), updatedAt: new Date(r.o_updated).toISOString() },
+});
+
 export async function recordEvents(tx: Db, events: NewEvent[], claimMs = 0): Promise<RecordedEvent[]> {
   if (events.length === 0) return [];
-  const col = <K extends keyof NewEvent>(k: K) => events.map((e) => e[k] ?? null);
   // One call (`svu_record_events`, migrations 042 and 140): locks, then the set-based numbering and insert.
-  const { rows } = await tx.query<{
-    o_sub: string;
-    o_num: number;
-    o_gen: number;
-    o_outbox: number | null;
-    o_status: string;
-    o_since: number;
-    o_updated: Date | string;
-  }>(
-    `SELECT o_sub, o_num, o_gen, o_outbox, o_status, o_since, o_updated
-       FROM svu_record_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      col('subscriptionId'),
-      col('orderKey'),
-      col('outboxId'),
-      col('topic'),
-      col('focusType'),
-      col('focusId'),
-      col('focusVersion'),
-      col('action'),
-      col('committedAt'),
-      Math.max(0, Math.round(claimMs)),
-    ],
+  const { rows } = await tx.query<RecordedRow>(
+    `SELECT ${RECORDED} FROM svu_record_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    eventColumns(events, claimMs),
   );
-  return rows.map((r) => ({
-    subscriptionId: r.o_sub,
-    eventNumber: Number(r.o_num),
-    generation: r.o_gen,
-    outboxId: r.o_outbox === null ? null : Number(r.o_outbox),
-    registry: {
-      status: r.o_status,
-      eventsSinceStart: Number(r.o_since),
-      updatedAt: new Date(r.o_updated).toISOString(),
-    },
-  }));
+  return rows.map(toRecorded);
+}
+
+/** What `claimAndRecord` was asked to claim for a consumer. */
+export interface OutboxClaim {
+  consumer: string;
+  ids: number[];
+  keys: string[];
+  ordered: boolean;
+  dispatch: boolean;
+}
+
+/**
+ * Claims outbox rows for a consumer and records the events of those it claimed, in one autocommitted statement
+ * (`svu_claim_and_record`, migration 141: `svu_outbox_claim`, then `recordEvents` for the claimed rows' events).
+ * `undefined` when the claim also brought earlier unprocessed rows of the same keys (nothing was kept: the
+ * caller handles the rows in a transaction instead).
+ */
+export async function claimAndRecord(
+  db: Db,
+  claim: OutboxClaim,
+  events: NewEvent[],
+  claimMs = 0,
+): Promise<RecordedEvent[] | undefined> {
+  try {
+    const { rows } = await db.query<RecordedRow>(
+      `SELECT ${RECORDED} FROM svu_claim_and_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [claim.consumer, claim.ids, claim.keys, claim.ordered, claim.dispatch, ...eventColumns(events, claimMs)],
+    );
+    return rows.map(toRecorded);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SV001') return undefined;
+    throw err;
+  }
 }
 
 export async function getEvent(

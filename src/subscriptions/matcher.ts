@@ -1,6 +1,6 @@
 import { matchesSearchRequest } from '@medplum/core';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
-import type { Db } from '../store/db.port';
+import { inSession, type Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
 import type { PreparedDelivery } from '../delivery/delivery-batch';
@@ -12,7 +12,15 @@ import {
   type FocusGroup,
   type RepositoryFactory,
 } from '../delivery/resource-access';
-import { eventJobId, recordEvents, type EventRef, type NewEvent, type RecordedEvent } from './events.pg';
+import {
+  claimAndRecord,
+  eventJobId,
+  recordEvents,
+  type EventRef,
+  type NewEvent,
+  type RecordedEvent,
+} from './events.pg';
+import { handleOutboxBatch, orderKey as outboxOrderKey } from '../delivery/outbox-consumer';
 import { markRegistryDeleted, upsertRegistry, type MatchableSubscription } from './registry.pg';
 import { toSearchRequest } from './subscription-model';
 
@@ -226,6 +234,8 @@ function preparedFrom(matched: Matched[], queued: RecordedEvent[]): Map<string, 
 export function createSubscriptionMatcher(deps: MatcherDeps): {
   one: OutboxProcessor;
   batch: OutboxBatchProcessor;
+  /** The relay's inline handling of rows (one statement when it can; see below). */
+  inline: (db: Db, consumer: string, events: OutboxEvent[], ordered: boolean) => Promise<unknown>;
   /** The resource types the subscriptions seen last are about (the relay reads their changes' resources along). */
   focusTypes: () => string[];
 } {
@@ -321,5 +331,46 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
     const matched = await matchChanges(tx, withFocus, active, warn, delivering());
     return record(matched, tx);
   };
-  return { one, batch, focusTypes: () => focusTypes };
+  /**
+   * The relay's inline pass over `all`: matched first (reads only), then claimed and recorded in one autocommitted
+   * statement (`claimAndRecord`) instead of a transaction of BEGIN, claim, record and COMMIT; the events go to
+   * delivery after it. Rows with a Subscription change, or a claim that brings earlier unprocessed rows of the
+   * same stays, take the transaction (`handleOutboxBatch` with `batch`).
+   */
+  const inline = async (db: Db, consumer: string, all: OutboxEvent[], ordered: boolean): Promise<unknown> => {
+    const changes = all.filter(isChange);
+    const transaction = () => handleOutboxBatch(db, consumer, all, batch, ordered, { dispatch: true });
+    if (changes.some((e) => e.resourceType === 'Subscription')) return transaction();
+    // One connection for the reads and the claim: waited for once while the API holds the pool.
+    const queued = await inSession(db, async (conn) => {
+      const active = await candidates(conn);
+      const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
+      const foci = relevant.length > 0 ? await loadFoci(deps, conn, relevant) : new Map<number, Resource>();
+      const withFocus = relevant.flatMap((e) => {
+        const focus = foci.get(e.outboxId);
+        return focus ? [{ e, focus }] : [];
+      });
+      const matched = withFocus.length > 0 ? await matchChanges(conn, withFocus, active, warn, delivering()) : [];
+      const claim = {
+        consumer,
+        ids: all.map((e) => e.outboxId),
+        keys: [...new Set(all.map(outboxOrderKey))],
+        ordered,
+        dispatch: true,
+      };
+      const recorded = await claimAndRecord(
+        conn,
+        claim,
+        matched.map((m) => m.event),
+        deps.claimMs?.() ?? 0,
+      );
+      return recorded && { recorded, matched };
+    });
+    if (!queued) return transaction();
+    const { recorded, matched } = queued;
+    if (recorded.length > 0)
+      await deps.enqueueEvents(recorded, delivering() ? preparedFrom(matched, recorded) : undefined);
+    return recorded.length;
+  };
+  return { one, batch, inline, focusTypes: () => focusTypes };
 }
