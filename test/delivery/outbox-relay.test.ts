@@ -95,6 +95,36 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     expect(await relay.queues.get('a')!.getJobCountByTypes('waiting')).toBe(1);
   });
 
+  it('when two relays share the database, then only the lease holder relays, its passes leave the lease row alone until it runs low, and the other takes over once it expires', async () => {
+    const prefix = uniquePrefix();
+    const one = createOutboxRelay({ db, redisUrl: testRedisUrl(), prefix, consumers: ['a'] });
+    const two = createOutboxRelay({ db, redisUrl: testRedisUrl(), prefix, consumers: ['a'] });
+    closers.push(
+      () => one.stop(),
+      () => two.stop(),
+    );
+    const lease = async () =>
+      (await db.query<{ holder: string; until: string }>('SELECT holder, until::text FROM outbox_relay_lease')).rows[0];
+    await insertRows(db, 2);
+    expect(await one.relayOnce()).toBe(2); // takes the free lease
+    const taken = await lease();
+    await insertRows(db, 2, 's2');
+    expect(await two.relayOnce()).toBe(0); // held by the other
+    expect(await one.relayOnce()).toBe(2);
+    expect(await lease()).toEqual(taken); // more than 10 of its 15 s left: not written again
+    await db.query(`UPDATE outbox_relay_lease SET until = now() + interval '5 seconds'`);
+    await insertRows(db, 1, 's3');
+    expect(await one.relayOnce()).toBe(1); // running low: renewed by its holder
+    const renewed = await lease();
+    expect(renewed?.holder).toBe(taken?.holder);
+    expect(Date.parse(renewed!.until)).toBeGreaterThan(Date.now() + 10_000);
+    await db.query(`UPDATE outbox_relay_lease SET until = now() - interval '1 second'`);
+    await insertRows(db, 1, 's4');
+    expect(await two.relayOnce()).toBe(1); // expired: taken over
+    expect((await lease())?.holder).not.toBe(taken?.holder);
+    expect(await one.relayOnce()).toBe(0);
+  });
+
   it('when the relay crashed between enqueue and mark, then relaying again adds no duplicate job', async () => {
     const prefix = uniquePrefix();
     await insertRows(db, 3);
