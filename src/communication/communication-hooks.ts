@@ -2,8 +2,8 @@
  * Comments between the parties of a stay (*kommentarer*, contract "messages between the parties") and the
  * receivers' structured answers on their Tasks, checked inside the write's transaction:
  * - a Communication is sent by the writer's own organisation, about a stay the writer is a party of, to named
- *   organisations, with a category from the project's CodeSystem; after that the recipient may only acknowledge it
- *   (status `completed` and `received`), and the sender may only withdraw it (`entered-in-error`);
+ *   organisations in the directory, with a category from the project's CodeSystem; after that the recipient may
+ *   only acknowledge it (status `completed` and `received`), and the sender may only withdraw it (`entered-in-error`);
  * - a Task's `output` uses the svu-task-output codes, each with the value type its code asks for.
  * Delivery is the Subscriptions' (a Communication is matched like a Task; the tenant rules are re-checked).
  */
@@ -24,6 +24,24 @@ const without = (c: Communication, keys: (keyof Communication)[]): string => {
   for (const k of ['meta', 'text', ...keys]) delete copy[k];
   return JSON.stringify(copy);
 };
+
+/** A new comment goes to organisations in the directory: one sent to an unknown id would reach nobody, unseen. */
+async function checkRecipientsKnown(tx: Db, c: Communication): Promise<void> {
+  const ids = (c.recipient ?? []).map((r) => (r.reference ?? '').slice('Organization/'.length));
+  if (ids.length === 0)
+    throw new GatewayError('invalid-resource', 'A comment names its recipient (Communication.recipient)');
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id FROM fhir_resource WHERE resource_type = 'Organization' AND id = ANY($1::text[]) AND NOT deleted`,
+    [ids],
+  );
+  const known = new Set(rows.map((r) => r.id));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0)
+    throw new GatewayError(
+      'invalid-resource',
+      `Communication.recipient ${unknown.map((id) => `Organization/${id}`).join(', ')} is not an organisation in the directory`,
+    );
+}
 
 async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, scope: AccessScope | undefined) {
   const after = change.after as Communication;
@@ -51,6 +69,7 @@ async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, 
     }
     if (after.status !== 'in-progress' && after.status !== 'completed')
       throw new GatewayError('rule-violation', 'A sent comment has status in-progress (the recipient completes it)');
+    await checkRecipientsKnown(tx, after);
     return;
   }
   const isRecipient = (before.recipient ?? []).some((r) => r.reference === org);

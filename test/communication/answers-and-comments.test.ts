@@ -153,6 +153,14 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
       ).status,
     ).toBe(403);
     expect((await c['demo-vc-skultuna']!.post('/fhir/Communication', note)).status).toBe(403);
+    // A recipient that is not in the directory would get nothing and nobody would know: refused, naming it.
+    const typo = await c['demo-vasteras']!.post('/fhir/Communication', {
+      ...note,
+      recipient: [{ reference: HOSPITAL }, { reference: 'Organization/no-such-unit' }],
+    });
+    expect(typo.status, JSON.stringify(typo.body)).toBe(422);
+    expect(JSON.stringify(typo.body)).toContain('Organization/no-such-unit');
+    expect(JSON.stringify(typo.body)).not.toContain(HOSPITAL);
     const sent = ok(await c['demo-vasteras']!.post('/fhir/Communication', note), 201) as Communication;
     expect(validator.check(sent, PROFILE.communication)).toEqual([]);
     await waitFor(() => hospitalGot((x) => x.resourceType === 'Communication').length > 0, 15_000, 'the comment');
