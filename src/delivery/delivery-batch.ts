@@ -12,7 +12,7 @@ import {
 import { getRegistryEntry } from '../subscriptions/registry.pg';
 import { eventJob, type DeliveryJob, type RetryPolicy } from './delivery.jobs';
 import { createMicroBatcher } from './micro-batch';
-import { readAs, readManyAs, type FocusGroup, type RepositoryFactory } from './resource-access';
+import { addToFocusGroup, readAs, readManyAs, type FocusGroup, type RepositoryFactory } from './resource-access';
 
 /**
  * What a delivery needs before its POST: the event, its subscription's registry row, and the focus as the
@@ -45,12 +45,7 @@ async function prepareMany(d: DeliveryBatchDeps, refs: EventRef[]): Promise<Prep
   // Access re-check: one statement for every (subscription, focus type) group instead of a read per event.
   const groups = new Map<string, FocusGroup<PreparedDelivery>>();
   loaded.forEach((p, i) => {
-    if (!needsFocus(p, refs[i]!)) return;
-    const key = `${p.reg!.id}|${p.ev!.focusType}`;
-    const g = groups.get(key) ?? { scope: p.reg!.scope!, type: p.ev!.focusType, ids: new Set(), items: [] };
-    g.ids.add(p.ev!.focusId);
-    g.items.push(p);
-    groups.set(key, g);
+    if (needsFocus(p, refs[i]!)) addToFocusGroup(groups, p.reg!.id, p.reg!.scope!, p.ev!.focusType, p.ev!.focusId, p);
   });
   if (groups.size === 0) return loaded;
   const list = [...groups.values()];

@@ -44,6 +44,22 @@ export interface FocusGroup<T = unknown> {
   items: T[];
 }
 
+/** Adds `item`, whose focus is `type`/`id` read as subscription `subscriptionId`'s `scope`, to its group. */
+export function addToFocusGroup<T>(
+  groups: Map<string, FocusGroup<T>>,
+  subscriptionId: string,
+  scope: AccessScope,
+  type: string,
+  id: string,
+  item: T,
+): void {
+  const key = `${subscriptionId}|${type}`;
+  let g = groups.get(key);
+  if (!g) groups.set(key, (g = { scope, type, ids: new Set(), items: [] }));
+  g.ids.add(id);
+  g.items.push(item);
+}
+
 /**
  * The focus resources each group's subscriber may read now, for all groups in one statement: per group the
  * resources of the `_id` list that are not deleted and that pass the store's tenant rules (`accessPredicate`,

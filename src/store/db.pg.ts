@@ -116,6 +116,21 @@ export function openPostgres(url: string, opts: { max?: number; preparedStatemen
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
+  async function session<T>(fn: (conn: Db) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    // A checked-out client has no pool listener: without this one, a connection lost mid-session or
+    // mid-transaction (57P01 when PostgreSQL restarts or fails over) is an unhandled 'error' event that ends the
+    // process. The work fails instead (its next statement rejects) and the broken client is discarded.
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost ??= err);
+    client.on('error', onError);
+    try {
+      return await fn(new PgTx(client, names, true));
+    } finally {
+      client.off('error', onError);
+      client.release(lost);
+    }
+  }
   return {
     kind: 'postgres',
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
@@ -126,39 +141,10 @@ export function openPostgres(url: string, opts: { max?: number; preparedStatemen
       });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
-    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      // A checked-out client has no pool listener: without this one, a connection lost mid-transaction
-      // (57P01 when PostgreSQL restarts or fails over) is an unhandled 'error' event that ends the process.
-      // The transaction fails instead (its next statement rejects) and the broken client is discarded.
-      let lost: Error | undefined;
-      const onError = (err: Error) => (lost ??= err);
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const out = await fn(new PgTx(client, names));
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        if (!lost) await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.off('error', onError);
-        client.release(lost);
-      }
+    transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      return session((conn) => conn.transaction(fn));
     },
-    async session<T>(fn: (conn: Db) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let lost: Error | undefined; // as in transaction(): a lost connection fails the next statement
-      const onError = (err: Error) => (lost ??= err);
-      client.on('error', onError);
-      try {
-        return await fn(new PgTx(client, names, true));
-      } finally {
-        client.off('error', onError);
-        client.release(lost);
-      }
-    },
+    session,
     listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
     async close() {
       await pool.end();

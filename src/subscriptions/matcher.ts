@@ -7,6 +7,7 @@ import type { PreparedDelivery } from '../delivery/delivery-batch';
 import {
   isUnrestricted,
   readAs,
+  addToFocusGroup,
   readManyAs,
   SYSTEM_SCOPE,
   type FocusGroup,
@@ -102,10 +103,9 @@ async function matchChanges(
   warn: (id: string) => void,
   view: boolean,
 ): Promise<Matched[]> {
-  const out: (Matched & { check?: boolean; group?: FocusGroup<Matched> })[] = [];
+  const out: (Matched & { check: boolean })[] = [];
   const groups = new Map<string, FocusGroup<Matched>>();
   for (const { e, focus } of changes) {
-    const orderKey = e.stayKey ?? `${e.resourceType}/${e.resourceId}`;
     for (const m of candidates) {
       if (m.spec.resourceType !== e.resourceType) continue;
       if (!m.entry.scope) {
@@ -115,7 +115,7 @@ async function matchChanges(
       if (!matchesSearchRequest(focus, toSearchRequest(m.spec.resourceType, filterFor(m)))) continue;
       const event: NewEvent = {
         subscriptionId: m.entry.id,
-        orderKey,
+        orderKey: outboxOrderKey(e),
         topic: m.spec.topic,
         focusType: e.resourceType ?? '',
         focusId: e.resourceId ?? '',
@@ -124,23 +124,20 @@ async function matchChanges(
         outboxId: e.outboxId,
         committedAt: e.createdAt,
       };
-      const check = needsAccessCheck(m);
-      if (e.action === 'delete' || !(check || view)) {
-        out.push({ event, entry: m.entry });
-        continue;
-      }
-      const key = `${m.entry.id}|${event.focusType}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { scope: m.entry.scope, type: event.focusType, ids: new Set(), items: [] }));
-      group.ids.add(event.focusId);
-      out.push({ event, entry: m.entry, check, group });
+      // A delete goes out without the resource: nothing to read or check.
+      const check = e.action !== 'delete' && needsAccessCheck(m);
+      const item: Matched & { check: boolean } = { event, entry: m.entry, check };
+      out.push(item);
+      if (e.action !== 'delete' && (check || view))
+        addToFocusGroup(groups, m.entry.id, m.entry.scope, event.focusType, event.focusId, item);
     }
   }
   if (groups.size > 0) {
     const list = [...groups.values()];
     const visible = await readManyAs(tx, list);
-    const byGroup = new Map(list.map((g, i) => [g, visible[i]!]));
-    for (const item of out) if (item.group) item.current = byGroup.get(item.group)!.get(item.event.focusId);
+    list.forEach((g, i) => {
+      for (const item of g.items) item.current = visible[i]!.get(item.event.focusId);
+    });
   }
   return out
     .filter((item) => !item.check || item.current)
@@ -272,6 +269,23 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
   /** Does this process deliver the events it records itself, right after the commit (direct dispatch)? */
   const delivering = () => (deps.claimMs?.() ?? 0) > 0;
 
+  /** The events of changes (no Subscription among them): their foci, then one match over all of them. */
+  const matchAll = async (changes: OutboxEvent[], via: Db): Promise<Matched[]> => {
+    const active = await candidates(via);
+    const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
+    if (relevant.length === 0) return [];
+    const foci = await loadFoci(deps, via, relevant);
+    const withFocus = relevant.flatMap((e) => {
+      const focus = foci.get(e.outboxId);
+      return focus ? [{ e, focus }] : [];
+    });
+    return matchChanges(via, withFocus, active, warn, delivering());
+  };
+
+  /** Recorded events to delivery (after the commit), with what direct dispatch would otherwise read again. */
+  const dispatch = (matched: Matched[], recorded: RecordedEvent[]): Promise<void> =>
+    deps.enqueueEvents(recorded, delivering() ? preparedFrom(matched, recorded) : undefined);
+
   /** The events one resource change gives (not yet recorded). */
   const eventsOf = async (e: OutboxEvent, tx: Db): Promise<Matched[]> => {
     const about = (await candidates(tx)).filter((m) => m.spec.resourceType === e.resourceType);
@@ -293,8 +307,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
       deps.claimMs?.() ?? 0,
     );
     if (queued.length === 0) return undefined;
-    const prepared = delivering() ? preparedFrom(matched, queued) : undefined;
-    return () => deps.enqueueEvents(queued, prepared);
+    return () => dispatch(matched, queued);
   };
 
   const one: OutboxProcessor = async (e, tx) => {
@@ -320,16 +333,8 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
       if (then) after.push(then);
       return after.length ? async () => void (await Promise.all(after.map((f) => f()))) : undefined;
     }
-    const active = await candidates(tx);
-    const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
-    if (relevant.length === 0) return;
-    const foci = await loadFoci(deps, tx, relevant);
-    const withFocus = relevant.flatMap((e) => {
-      const focus = foci.get(e.outboxId);
-      return focus ? [{ e, focus }] : [];
-    });
-    const matched = await matchChanges(tx, withFocus, active, warn, delivering());
-    return record(matched, tx);
+    const matched = await matchAll(changes, tx);
+    return matched.length > 0 ? record(matched, tx) : undefined;
   };
   /**
    * The relay's inline pass over `all`: matched first (reads only), then claimed and recorded in one autocommitted
@@ -343,14 +348,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
     if (changes.some((e) => e.resourceType === 'Subscription')) return transaction();
     // One connection for the reads and the claim: waited for once while the API holds the pool.
     const queued = await inSession(db, async (conn) => {
-      const active = await candidates(conn);
-      const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
-      const foci = relevant.length > 0 ? await loadFoci(deps, conn, relevant) : new Map<number, Resource>();
-      const withFocus = relevant.flatMap((e) => {
-        const focus = foci.get(e.outboxId);
-        return focus ? [{ e, focus }] : [];
-      });
-      const matched = withFocus.length > 0 ? await matchChanges(conn, withFocus, active, warn, delivering()) : [];
+      const matched = await matchAll(changes, conn);
       const claim = {
         consumer,
         ids: all.map((e) => e.outboxId),
@@ -368,8 +366,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
     });
     if (!queued) return transaction();
     const { recorded, matched } = queued;
-    if (recorded.length > 0)
-      await deps.enqueueEvents(recorded, delivering() ? preparedFrom(matched, recorded) : undefined);
+    if (recorded.length > 0) await dispatch(matched, recorded);
     return recorded.length;
   };
   return { one, batch, inline, focusTypes: () => focusTypes };
