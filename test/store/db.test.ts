@@ -14,6 +14,15 @@ describe.each(testDatabases())('database adapter on %s', (kind) => {
     expect(r.rows[0]?.n).toBe(0);
   });
 
+  it('when migrated, then recording events plans once per connection on PostgreSQL and per call on PGlite (no autovacuum there)', async () => {
+    const r = await db.query<{ config: string[] | null }>(
+      "SELECT proconfig AS config FROM pg_proc WHERE proname = 'svu_record_events'",
+    );
+    expect(r.rows).toHaveLength(1);
+    if (kind === 'postgres') expect(r.rows[0]?.config).toEqual(['plan_cache_mode=force_generic_plan']);
+    else expect(r.rows[0]?.config ?? []).toEqual([]);
+  });
+
   it('when a transaction throws, then nothing it wrote is kept', async () => {
     await expect(
       db.transaction(async (tx) => {
