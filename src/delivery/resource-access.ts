@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Db } from '../store/db.port';
+import { planAsGeneric, type Db } from '../store/db.port';
 import type { AccessScope, FhirRepository } from '../store/repository.port';
 import { isGatewayError } from '../platform/errors';
 import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from '../store/access-sql';
@@ -71,7 +71,7 @@ export async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<stri
   const parts = groups.map((g, i) => {
     const where = [
       `r.resource_type = ${params.add(g.type)}`,
-      `r.id = ANY(${params.add([...g.ids])}::text[])`,
+      `r.id = ANY(${planAsGeneric(params.add([...g.ids]), 'text[]')})`,
       'NOT r.deleted',
     ];
     const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Db } from '../../store/db.port';
+import { planAsGeneric, type Db } from '../../store/db.port';
 import type { CurrentRow } from '../../store/write-sql';
 
 /** A current resource row as intake needs it: id, version and content (for `PgRepository.prepare`). */
@@ -47,14 +47,14 @@ const byIdentifier = (kind: string, type: string, sys: string, val: string) =>
     kind,
     type,
     'identifier',
-    `unnest(${sys}::text[], ${val}::text[]) AS k(sys, val)`,
+    `unnest(${planAsGeneric(sys, 'text[]')}, ${planAsGeneric(val, 'text[]')}) AS k(sys, val)`,
     "k.sys || '|' || k.val",
     'k.sys',
   );
 
 export const READ_SQL = `WITH enc AS (${byIdentifier('E', 'Encounter', '$1', '$2')}
   ), pat AS (${byIdentifier('P', 'Patient', '$3', '$4')}
-  ), task AS (${rowsByIndex('T', 'Task', 'encounter', 'unnest($5::text[]) AS k(val)', 'k.val', "'Encounter'")}
+  ), task AS (${rowsByIndex('T', 'Task', 'encounter', `unnest(${planAsGeneric('$5', 'text[]')}) AS k(val)`, 'k.val', "'Encounter'")}
   )
   SELECT * FROM enc UNION ALL SELECT * FROM pat UNION ALL SELECT * FROM task ORDER BY kind, k, id`;
 
