@@ -12,6 +12,7 @@
  * Layouts `all` (one process) and `split` (API and worker processes) run interleaved, BENCH_NOTIFY_ROUNDS times,
  * since other processes share the machine. Also per admission: rows written and transactions committed in the
  * bench database (pg_stat_database), and CPU of PostgreSQL backends serving it and of the gateway processes.
+ * BENCH_NODE_ARGS passes options to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -99,6 +100,8 @@ async function runLayout(layout: string, build: string, redisUrl: string, round:
       adminUrl: process.env.DATABASE_URL!,
       redisUrl,
       dbPrefix: 'svu_notify',
+      // e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the gateway's processes
+      nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean),
     });
     const { base, child, name } = gw;
     const bk = new BackendCpu(admin, name);
