@@ -333,8 +333,7 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
       if (then) after.push(then);
       return after.length ? async () => void (await Promise.all(after.map((f) => f()))) : undefined;
     }
-    const matched = await matchAll(changes, tx);
-    return matched.length > 0 ? record(matched, tx) : undefined;
+    return record(await matchAll(changes, tx), tx);
   };
   /**
    * The relay's inline pass over `all`: matched first (reads only), then claimed and recorded in one autocommitted
