@@ -3,14 +3,14 @@ import type { Worker } from 'bullmq';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import type { Db } from '../store/db.port';
 import type { FhirRepository } from '../store/repository.port';
-import type { OutboxProcessor } from '../delivery/outbox.types';
+import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
 import { EXTENSION } from '../fhir/constants';
-import { lockTask, type PendingStep } from './deadline-store.pg';
+import { lockTasksWithRows, readTasks, type PendingStep } from './deadline-store.pg';
 import { fireStep, type FireDeps, type FireResult } from './fire-step';
 import { promoteDue, reconcileTimers } from './reconciler';
-import { readTask, syncTask, syncTaskInTx, type TimerChanges } from './task-sync';
+import { syncLockedTasks, syncTask, type TimerChanges } from './task-sync';
 import { startTimerWorker } from './timer.worker';
 import { DeadlineTimers, type TimerJobData } from './timers';
 
@@ -29,14 +29,18 @@ export interface DeadlineServiceOptions {
   onFired?(data: TimerJobData, result: FireResult): void;
 }
 
-/** Has the deadline row already been brought in line with this version of the Task (or a newer one)? */
-async function seenVersion(tx: Db, taskId: string, versionId: string | null): Promise<boolean> {
-  if (!versionId || !/^\d+$/.test(versionId)) return false;
-  const r = await tx.query<{ version_id: string | null }>('SELECT version_id FROM deadline_task WHERE task_id = $1', [
-    taskId,
-  ]);
-  const seen = r.rows[0]?.version_id;
-  return !!seen && /^\d+$/.test(seen) && Number(seen) >= Number(versionId);
+/**
+ * The Tasks that `events` (outbox order) are about, each with what its last row says: the Task as the relay read
+ * it along, `undefined` when it was deleted, `null` when it must be read.
+ */
+function taskEventsByTask(events: readonly OutboxEvent[]): Map<string, { task: Task | null | undefined }> {
+  const latest = new Map<string, { task: Task | null | undefined }>();
+  for (const e of events) {
+    if (e.resourceType !== 'Task' || !e.resourceId) continue;
+    const task = e.action === 'delete' ? undefined : e.focusJson ? (JSON.parse(e.focusJson) as Task) : null;
+    latest.set(e.resourceId, { task });
+  }
+  return latest;
 }
 
 /** Name of the outbox consumer queue through which the deadline worker learns of Task changes. */
@@ -91,21 +95,33 @@ export class DeadlineService {
     });
   }
 
-  /** Handler for the `deadline-events` outbox consumer: re-plans the Task an event is about. */
-  readonly outboxProcessor: OutboxProcessor = async (event, tx) => {
-    if (event.resourceType !== 'Task' || !event.resourceId) return;
-    const id = event.resourceId;
-    const known = await tx.query('SELECT 1 FROM deadline_task WHERE task_id = $1', [id]);
-    if (known.rows.length === 0) {
-      // Most Tasks the worker has never planned and that have no deadline need nothing at all.
-      if (event.action === 'delete') return;
-      const peek = await readTask(this.o.repo(tx), id);
-      if (!peek?.restriction?.period?.end) return;
+  /** Handler for one row of the `deadline-events` outbox consumer (its batch of one). */
+  readonly outboxProcessor: OutboxProcessor = (event, tx) => this.outboxBatch([event], tx);
+
+  /**
+   * Handler for the `deadline-events` outbox consumer: re-plans the Tasks its rows are about, each once, as it is
+   * now. A Task the worker has never planned and that has no deadline needs nothing at all (most of them); the
+   * others are locked in one statement and skipped when already in line with this version or a newer one (e.g.
+   * our own writes). The Task comes with the row when the relay read it along, else it is read here.
+   */
+  readonly outboxBatch: OutboxBatchProcessor = async (events, tx) => {
+    const latest = taskEventsByTask(events);
+    if (latest.size === 0) return;
+    const ids = [...latest.keys()];
+    const unread = ids.filter((id) => latest.get(id)!.task === null);
+    if (unread.length > 0) for (const [id, task] of await readTasks(tx, unread)) latest.get(id)!.task = task;
+    const withDeadline = ids.filter((id) => latest.get(id)!.task?.restriction?.period?.end);
+    const seen = await lockTasksWithRows(tx, ids, withDeadline);
+    const due: { taskId: string; task: Task | undefined }[] = [];
+    for (const [taskId, { task }] of latest) {
+      if (!seen.has(taskId)) continue; // never planned and no deadline (or deleted)
+      const version = task?.meta?.versionId;
+      const done = seen.get(taskId);
+      if (task && version && done && /^\d+$/.test(done) && Number(done) >= Number(version)) continue;
+      due.push({ taskId, task: task ?? undefined });
     }
-    await lockTask(tx, id);
-    if (event.action !== 'delete' && (await seenVersion(tx, id, event.versionId))) return; // e.g. our own writes
-    const task = event.action === 'delete' ? undefined : await readTask(this.o.repo(tx), id);
-    const changes = await syncTaskInTx(tx, id, task, this.deps);
+    if (due.length === 0) return;
+    const changes = await syncLockedTasks(tx, due, this.deps);
     return () => this.applyTimers(changes);
   };
 

@@ -1,3 +1,4 @@
+import type { Task } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { PlannedStep, StepKind, StepRecipient } from './ladder';
 
@@ -69,18 +70,30 @@ function toStep(r: RawStep): StepRow {
 
 const STEP_COLS = 'task_id, step_id, kind, recipient, seq, due_at, fired_at, cancelled_at, outcome';
 
-/** Inserts or refreshes the projection row of a Task; returns the previous row (for change detection). */
+/** Inserts or refreshes the projection row of a Task. */
 export async function upsertTaskRow(db: Db, row: TaskRow): Promise<void> {
+  await upsertTaskRows(db, [row]);
+}
+
+/** `upsertTaskRow` for many Tasks in one statement (each Task at most once). */
+export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<void> {
+  if (rows.length === 0) return;
   // completed_at: the first stored version with status `completed` (history, else the current version); once
-  // known it never changes (history is only added to), so the history is read only while it is unknown.
+  // known it never changes (history is only added to).
   await db.query(
     `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, agreement, deadline, status, open,
        business_status, version_id, first_code, authored_on, focus, reason_code, group_identifier, completed_at,
        updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, COALESCE(
-       (SELECT MIN(h.last_updated) FROM fhir_resource_history h
-         WHERE h.resource_type = 'Task' AND h.id = $1 AND h.content::jsonb ->> 'status' = 'completed'),
-       $17::timestamptz), now())
+     SELECT t.task_id, t.code, t.owner, t.requester, t.encounter, t.agreement, t.deadline, t.status, t.open,
+       t.business_status, t.version_id, t.first_code, t.authored_on, t.focus, t.reason_code, t.group_identifier,
+       COALESCE(
+         (SELECT MIN(h.last_updated) FROM fhir_resource_history h
+           WHERE h.resource_type = 'Task' AND h.id = t.task_id AND h.content::jsonb ->> 'status' = 'completed'),
+         t.completed_now_at), now()
+     FROM jsonb_to_recordset($1::jsonb) AS t(task_id text, code text, owner text, requester text, encounter text,
+       agreement text, deadline timestamptz, status text, open boolean, business_status text, version_id text,
+       first_code text, authored_on text, focus text, reason_code text, group_identifier text,
+       completed_now_at timestamptz)
      ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, owner = excluded.owner, requester = excluded.requester,
        encounter = excluded.encounter, agreement = excluded.agreement, deadline = excluded.deadline,
        status = excluded.status, open = excluded.open, business_status = excluded.business_status,
@@ -88,34 +101,88 @@ export async function upsertTaskRow(db: Db, row: TaskRow): Promise<void> {
        focus = excluded.focus, reason_code = excluded.reason_code, group_identifier = excluded.group_identifier,
        completed_at = COALESCE(deadline_task.completed_at, excluded.completed_at), updated_at = now()`,
     [
-      row.taskId,
-      row.code ?? null,
-      row.owner ?? null,
-      row.requester ?? null,
-      row.encounter ?? null,
-      row.agreement ?? null,
-      row.deadline?.toISOString() ?? null,
-      row.status,
-      row.open,
-      row.businessStatus ?? null,
-      row.versionId ?? null,
-      row.firstCode ?? null,
-      row.authoredOn ?? null,
-      row.focus ?? null,
-      row.reasonCode ?? null,
-      row.groupIdentifier ?? null,
-      row.completedNowAt ?? null,
+      JSON.stringify(
+        rows.map((row) => ({
+          task_id: row.taskId,
+          code: row.code ?? null,
+          owner: row.owner ?? null,
+          requester: row.requester ?? null,
+          encounter: row.encounter ?? null,
+          agreement: row.agreement ?? null,
+          deadline: row.deadline?.toISOString() ?? null,
+          status: row.status,
+          open: row.open,
+          business_status: row.businessStatus ?? null,
+          version_id: row.versionId ?? null,
+          first_code: row.firstCode ?? null,
+          authored_on: row.authoredOn ?? null,
+          focus: row.focus ?? null,
+          reason_code: row.reasonCode ?? null,
+          group_identifier: row.groupIdentifier ?? null,
+          completed_now_at: row.completedNowAt ?? null,
+        })),
+      ),
     ],
   );
 }
 
 /** Serialises work on one Task (PostgreSQL row lock; PGlite has one connection anyway). */
 export async function lockTask(db: Db, taskId: string): Promise<void> {
+  await lockTasks(db, [taskId]);
+}
+
+/**
+ * Serialises work on Tasks: creates their deadline rows where missing and locks them all, in id order (so two
+ * callers cannot deadlock). Returns each row's `version_id` (the Task version it was last brought in line with).
+ */
+async function lockTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, string | null>> {
+  const ids = [...new Set(taskIds)].sort();
+  if (ids.length === 0) return new Map();
   await db.query(
-    `INSERT INTO deadline_task (task_id, status, open) VALUES ($1, 'unknown', false) ON CONFLICT (task_id) DO NOTHING`,
-    [taskId],
+    `INSERT INTO deadline_task (task_id, status, open) SELECT unnest($1::text[]), 'unknown', false
+     ON CONFLICT (task_id) DO NOTHING`,
+    [ids],
   );
-  await db.query('SELECT task_id FROM deadline_task WHERE task_id = $1 FOR UPDATE', [taskId]);
+  return lockKnownTasks(db, ids);
+}
+
+/**
+ * Locks the deadline rows of `taskIds` that exist, after creating those of `create` (Tasks with a deadline the
+ * worker may not know yet); returns each locked row's `version_id`. Tasks of neither kind are left alone.
+ */
+export async function lockTasksWithRows(
+  db: Db,
+  taskIds: readonly string[],
+  create: readonly string[],
+): Promise<Map<string, string | null>> {
+  if (create.length > 0) {
+    await db.query(
+      `INSERT INTO deadline_task (task_id, status, open) SELECT unnest($1::text[]), 'unknown', false
+       ON CONFLICT (task_id) DO NOTHING`,
+      [[...new Set(create)].sort()],
+    );
+  }
+  return lockKnownTasks(db, taskIds);
+}
+
+/** The current versions of Tasks, as stored (a deleted or missing Task is left out). */
+export async function readTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, Task>> {
+  const r = await db.query<{ id: string; content: string | Task }>(
+    `SELECT id, content FROM fhir_resource WHERE resource_type = 'Task' AND id = ANY($1::text[]) AND NOT deleted`,
+    [[...taskIds]],
+  );
+  return new Map(
+    r.rows.map((x) => [x.id, typeof x.content === 'string' ? (JSON.parse(x.content) as Task) : x.content]),
+  );
+}
+
+/** Locks the deadline rows that exist of `taskIds`, in id order; returns each one's `version_id`. */
+export async function lockKnownTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, string | null>> {
+  const r = await db.query<{ task_id: string; version_id: string | null }>(
+    'SELECT task_id, version_id FROM deadline_task WHERE task_id = ANY($1::text[]) ORDER BY task_id FOR UPDATE',
+    [[...taskIds]],
+  );
+  return new Map(r.rows.map((x) => [x.task_id, x.version_id]));
 }
 
 export async function stepsOf(db: Db, taskId: string): Promise<StepRow[]> {
@@ -132,49 +199,90 @@ export async function getStep(db: Db, taskId: string, stepId: string, forUpdate 
 }
 
 /**
- * Brings the steps of an open Task in line with `plan`: new steps are inserted, unfired steps move to their
- * new due time, unfired steps no longer planned are cancelled; fired steps are history and never change.
- * Returns the timers to arm and to disarm.
+ * Brings the steps of open Tasks (each at most once) in line with their plans: new steps are inserted, unfired
+ * steps move to their new due time, unfired steps no longer planned are cancelled; fired steps are history and
+ * never change. One read of their steps, one upsert, one cancel. Returns the timers to arm and to disarm.
  */
-export async function applyPlan(
+export async function applyPlans(
   db: Db,
-  taskId: string,
-  plan: readonly PlannedStep[],
+  plans: readonly { taskId: string; plan: readonly PlannedStep[] }[],
   now: Date,
 ): Promise<{ arm: PendingStep[]; disarm: PendingStep[] }> {
-  const before = await stepsOf(db, taskId);
-  const byId = new Map(before.map((s) => [s.stepId, s]));
   const arm: PendingStep[] = [];
   const disarm: PendingStep[] = [];
-  const planned = new Set<string>();
-  for (const p of plan) {
-    planned.add(p.stepId);
-    const old = byId.get(p.stepId);
-    if (old?.firedAt) continue;
-    // A superseded step stays skipped, unless its time moved (then it is a new notice).
-    if (old?.cancelledAt && old.outcome?.reason === 'superseded' && old.dueAt.getTime() === p.dueAt.getTime()) {
-      continue;
-    }
-    const unchanged = old && !old.cancelledAt && old.dueAt.getTime() === p.dueAt.getTime();
-    if (unchanged) {
+  if (plans.length === 0) return { arm, disarm };
+  const r = await db.query<RawStep>(
+    `SELECT ${STEP_COLS} FROM deadline_step WHERE task_id = ANY($1::text[]) ORDER BY task_id, seq`,
+    [plans.map((p) => p.taskId)],
+  );
+  const before = new Map<string, StepRow[]>();
+  for (const row of r.rows) {
+    const s = toStep(row);
+    const list = before.get(s.taskId);
+    if (list) list.push(s);
+    else before.set(s.taskId, [s]);
+  }
+  const upserts: (PlannedStep & { taskId: string })[] = [];
+  const dropped: PendingStep[] = [];
+  for (const { taskId, plan } of plans) {
+    const steps = before.get(taskId) ?? [];
+    const byId = new Map(steps.map((s) => [s.stepId, s]));
+    const planned = new Set<string>();
+    for (const p of plan) {
+      planned.add(p.stepId);
+      const old = byId.get(p.stepId);
+      if (old?.firedAt) continue;
+      // A superseded step stays skipped, unless its time moved (then it is a new notice).
+      if (old?.cancelledAt && old.outcome?.reason === 'superseded' && old.dueAt.getTime() === p.dueAt.getTime()) {
+        continue;
+      }
+      const unchanged = old && !old.cancelledAt && old.dueAt.getTime() === p.dueAt.getTime();
+      if (!unchanged) {
+        if (old && !old.cancelledAt) disarm.push({ taskId, stepId: old.stepId, dueAt: old.dueAt });
+        upserts.push({ ...p, taskId });
+      }
       arm.push({ taskId, stepId: p.stepId, dueAt: p.dueAt });
-      continue;
     }
-    if (old && !old.cancelledAt) disarm.push({ taskId, stepId: old.stepId, dueAt: old.dueAt });
+    for (const s of steps) {
+      if (planned.has(s.stepId) || s.firedAt || s.cancelledAt) continue;
+      dropped.push({ taskId, stepId: s.stepId, dueAt: s.dueAt });
+    }
+  }
+  if (upserts.length > 0) {
     await db.query(
       `INSERT INTO deadline_step (task_id, step_id, kind, recipient, seq, due_at)
-       VALUES ($1,$2,$3,$4,$5,$6)
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS t(task_id text, step_id text, kind text, recipient text, seq integer, due_at timestamptz)
        ON CONFLICT (task_id, step_id) DO UPDATE SET kind = excluded.kind, recipient = excluded.recipient,
          seq = excluded.seq, due_at = excluded.due_at, cancelled_at = NULL, outcome = NULL
        WHERE deadline_step.fired_at IS NULL`,
-      [taskId, p.stepId, p.kind, p.recipient, p.seq, p.dueAt.toISOString()],
+      [
+        JSON.stringify(
+          upserts.map((p) => ({
+            task_id: p.taskId,
+            step_id: p.stepId,
+            kind: p.kind,
+            recipient: p.recipient,
+            seq: p.seq,
+            due_at: p.dueAt.toISOString(),
+          })),
+        ),
+      ],
     );
-    arm.push({ taskId, stepId: p.stepId, dueAt: p.dueAt });
   }
-  for (const s of before) {
-    if (planned.has(s.stepId) || s.firedAt || s.cancelledAt) continue;
-    await cancelStep(db, s, now, 'not-in-ladder');
-    disarm.push({ taskId, stepId: s.stepId, dueAt: s.dueAt });
+  if (dropped.length > 0) {
+    await db.query(
+      `UPDATE deadline_step s SET cancelled_at = $3, outcome = $4
+       FROM unnest($1::text[], $2::text[]) AS u(task_id, step_id)
+       WHERE s.task_id = u.task_id AND s.step_id = u.step_id AND s.fired_at IS NULL AND s.cancelled_at IS NULL`,
+      [
+        dropped.map((d) => d.taskId),
+        dropped.map((d) => d.stepId),
+        now.toISOString(),
+        JSON.stringify({ reason: 'not-in-ladder' }),
+      ],
+    );
+    disarm.push(...dropped);
   }
   return { arm, disarm };
 }
@@ -187,12 +295,21 @@ async function cancelStep(db: Db, s: PendingStep, now: Date, reason: string): Pr
   );
 }
 
-/** Cancels every step of a Task that has not fired (the Task closed or lost its deadline). */
-export async function cancelOpenSteps(db: Db, taskId: string, now: Date, reason: string): Promise<PendingStep[]> {
+/** Cancels every step of the Tasks that has not fired (a Task closed or lost its deadline), each with its reason. */
+export async function cancelOpenStepsOf(
+  db: Db,
+  tasks: readonly { taskId: string; reason: string }[],
+  now: Date,
+): Promise<PendingStep[]> {
+  if (tasks.length === 0) return [];
   const r = await db.query<RawStep>(
-    `UPDATE deadline_step SET cancelled_at = $2, outcome = $3
-     WHERE task_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL RETURNING ${STEP_COLS}`,
-    [taskId, now.toISOString(), JSON.stringify({ reason })],
+    `UPDATE deadline_step s SET cancelled_at = $3, outcome = jsonb_build_object('reason', u.reason)
+     FROM unnest($1::text[], $2::text[]) AS u(task_id, reason)
+     WHERE s.task_id = u.task_id AND s.fired_at IS NULL AND s.cancelled_at IS NULL
+     RETURNING ${STEP_COLS.split(', ')
+       .map((c) => `s.${c}`)
+       .join(', ')}`,
+    [tasks.map((t) => t.taskId), tasks.map((t) => t.reason), now.toISOString()],
   );
   return r.rows.map(toStep);
 }

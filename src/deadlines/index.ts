@@ -4,6 +4,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { AppContext, Capability, Role } from '../compose.types';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import type { OutboxProcessor } from '../delivery/outbox.types';
+import type { ConsumerOptions } from '../delivery/delivery-service';
 import { loadAgreements } from '../agreements/load-agreements';
 import { createRepository } from '../store/repository.pg';
 import type { Db } from '../store/db.port';
@@ -15,7 +16,7 @@ import { mountDeadlineRoutes } from './deadlines.routes';
 export { DeadlineService, DEADLINE_EVENTS_CONSUMER } from './deadline-service';
 
 export interface DeadlinesDeps {
-  delivery?: { registerOutboxConsumer(name: string, processor: OutboxProcessor): void };
+  delivery?: { registerOutboxConsumer(name: string, processor: OutboxProcessor, opts?: ConsumerOptions): void };
   /** Loaded agreements (default: `loadAgreements({ extraDir: AGREEMENTS_DIR })` at start). */
   agreements?: Map<string, Agreement>;
   /** Repository factory (default: the store's `createRepository(db, { system: true })`). */
@@ -44,18 +45,30 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
   // The delivery capability takes consumers before it starts (it starts first): register now, and let the
   // events wait until this capability's worker is up.
   // If the worker never comes up, an event fails after 30 s (and is retried) instead of holding its transaction.
-  deps.delivery?.registerOutboxConsumer(DEADLINE_EVENTS_CONSUMER, async (event, tx) => {
+  const started = async (): Promise<DeadlineService> => {
     let timeout: NodeJS.Timeout | undefined;
     const notReady = new Promise<never>((_, reject) => {
       timeout = setTimeout(() => reject(new Error('the deadline worker is not running')), 30_000);
       timeout.unref();
     });
     try {
-      return (await Promise.race([serviceReady, notReady])).outboxProcessor(event, tx);
+      return await Promise.race([serviceReady, notReady]);
     } finally {
       clearTimeout(timeout);
     }
-  });
+  };
+  // Handled in the relay's pass next to the matcher (no BullMQ job per row), with the changed Task read along;
+  // the matcher marks the rows dispatched, so this consumer's transaction never waits for the matcher's.
+  deps.delivery?.registerOutboxConsumer(
+    DEADLINE_EVENTS_CONSUMER,
+    async (event, tx) => (await started()).outboxProcessor(event, tx),
+    {
+      batch: { processor: async (events, tx) => (await started()).outboxBatch(events, tx) },
+      inline: true,
+      marksDispatched: false,
+      focusTypes: () => ['Task'],
+    },
+  );
   const repo = deps.repository ?? ((db: Db) => createRepository(db, { system: true }, undefined, { clock: ctx.clock }));
   const fired = new Counter({
     name: 'svu_deadline_steps_total',

@@ -2,12 +2,12 @@ import type { Task } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { FhirRepository } from '../store/repository.port';
 import { isGatewayError } from '../platform/errors';
-import { planSteps, type LadderStepInput } from './ladder';
+import { planSteps, type LadderStepInput, type PlannedStep } from './ladder';
 import {
-  applyPlan,
-  cancelOpenSteps,
+  applyPlans,
+  cancelOpenStepsOf,
   lockTask,
-  upsertTaskRow,
+  upsertTaskRows,
   type PendingStep,
   type TaskRow,
 } from './deadline-store.pg';
@@ -83,27 +83,54 @@ export async function syncTaskInTx(
   task: Task | undefined,
   deps: SyncDeps,
 ): Promise<TimerChanges> {
-  const now = deps.now();
   await lockTask(tx, taskId);
-  if (!task) {
-    await tx.query(`UPDATE deadline_task SET open = false, status = 'deleted', updated_at = now() WHERE task_id = $1`, [
-      taskId,
-    ]);
-    return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'task-deleted') };
+  return syncLockedTasks(tx, [{ taskId, task }], deps);
+}
+
+/**
+ * `syncTaskInTx` for Tasks whose deadline rows the caller has locked (`lockTasks`), each at most once, with a
+ * statement per kind of change for all of them (the deadline worker's outbox batches).
+ */
+export async function syncLockedTasks(
+  tx: Db,
+  tasks: readonly { taskId: string; task: Task | undefined }[],
+  deps: SyncDeps,
+): Promise<TimerChanges> {
+  const now = deps.now();
+  const deleted: string[] = [];
+  const rows: TaskRow[] = [];
+  const cancels: { taskId: string; reason: string }[] = [];
+  const plans: { taskId: string; plan: PlannedStep[] }[] = [];
+  for (const { taskId, task } of tasks) {
+    if (!task) {
+      deleted.push(taskId);
+      cancels.push({ taskId, reason: 'task-deleted' });
+      continue;
+    }
+    const code = taskCode(task);
+    const agreement = deps.agreementOf(task);
+    const row = taskRowOf(task, agreement);
+    rows.push(row);
+    const ladder = code && NOT_LADDERED.has(code) ? undefined : deps.ladderFor(agreement, code);
+    if (!row.open) cancels.push({ taskId, reason: 'task-closed' });
+    // A deadline already met (`executionPeriod.end`, e.g. a SIP invitation acknowledged) needs no further notice.
+    else if (task.executionPeriod?.end) cancels.push({ taskId, reason: 'deadline-met' });
+    else if (!row.deadline || !ladder || ladder.length === 0) cancels.push({ taskId, reason: 'no-deadline' });
+    else {
+      const authoredOn = task.authoredOn ? new Date(task.authoredOn) : undefined;
+      plans.push({ taskId, plan: planSteps(ladder, row.deadline, authoredOn) });
+    }
   }
-  const code = taskCode(task);
-  const agreement = deps.agreementOf(task);
-  const row = taskRowOf(task, agreement);
-  await upsertTaskRow(tx, row);
-  if (!row.open) return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'task-closed') };
-  const ladder = code && NOT_LADDERED.has(code) ? undefined : deps.ladderFor(agreement, code);
-  // A deadline already met (`executionPeriod.end`, e.g. a SIP invitation acknowledged) needs no further notice.
-  if (task.executionPeriod?.end) return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'deadline-met') };
-  if (!row.deadline || !ladder || ladder.length === 0) {
-    return { arm: [], disarm: await cancelOpenSteps(tx, taskId, now, 'no-deadline') };
+  if (deleted.length > 0) {
+    await tx.query(
+      `UPDATE deadline_task SET open = false, status = 'deleted', updated_at = now() WHERE task_id = ANY($1::text[])`,
+      [deleted],
+    );
   }
-  const authoredOn = task.authoredOn ? new Date(task.authoredOn) : undefined;
-  return applyPlan(tx, taskId, planSteps(ladder, row.deadline, authoredOn), now);
+  await upsertTaskRows(tx, rows);
+  const disarm = await cancelOpenStepsOf(tx, cancels, now);
+  const planned = await applyPlans(tx, plans, now);
+  return { arm: planned.arm, disarm: [...disarm, ...planned.disarm] };
 }
 
 /** `syncTaskInTx` in its own transaction, re-reading the Task inside it. */

@@ -87,6 +87,11 @@ export interface ConsumerOptions {
    * worker stay for rows whose inline handling failed and for the reconciler). The matcher uses it.
    */
   inline?: boolean;
+  /**
+   * Inline only: whether this consumer's transaction marks the rows dispatched (default true). A consumer handled
+   * next to another that does (the matcher) leaves it to that one, so the two transactions never wait for each other.
+   */
+  marksDispatched?: boolean;
   /** Inline only: the resource types whose changed resource the relay reads along (`InlineConsumer.focusTypes`). */
   focusTypes?: () => string[];
   /**
@@ -252,11 +257,12 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
           .map(([name, c]) => ({
             consumer: name,
             focusTypes: c.opts.focusTypes,
+            marksDispatched: c.opts.marksDispatched !== false,
             handle: (events: OutboxEvent[]) =>
               c.opts.inlineHandle
                 ? c.opts.inlineHandle(o.db, name, events, c.opts.ordered ?? true)
                 : handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
-                    dispatch: true,
+                    dispatch: c.opts.marksDispatched !== false,
                   }),
           })),
       });

@@ -44,10 +44,11 @@ export interface OutboxRelayOptions {
   /** A dispatched row is only suspect once it is this old and still unprocessed. */
   reconcileGraceMs?: number;
   /**
-   * Consumers the relay handles itself, in its pass (no BullMQ job per row): `handle` must write the rows'
-   * processed markers and mark the rows dispatched in one transaction (`handleOutboxBatch` with `dispatch`).
-   * If it throws, the rows go to the consumer's queue as for any other consumer (its worker handles them
-   * one by one), and the reconciler covers the consumer as the others. Each must also be in `consumers`.
+   * Consumers the relay handles itself, in its pass (no BullMQ job per row), all at once: `handle` must write the
+   * rows' processed markers, and mark the rows dispatched in the same transaction when `marksDispatched`
+   * (`handleOutboxBatch` with `dispatch`; when none that does succeeds, the relay marks them). If it throws, the
+   * rows go to the consumer's queue as for any other consumer (its worker handles them one by one), and the
+   * reconciler covers the consumer as the others. Each must also be in `consumers`.
    */
   inline?: InlineConsumer[];
 }
@@ -55,6 +56,8 @@ export interface OutboxRelayOptions {
 export interface InlineConsumer {
   consumer: string;
   handle(events: OutboxEvent[]): Promise<unknown>;
+  /** Whether `handle` marks the rows dispatched (default true; at most one of the inline consumers should). */
+  marksDispatched?: boolean;
   /**
    * Resource types whose changed resource the relay reads with the rows (`OutboxEvent.focusJson`), in the same
    * statement, so that the consumer needs no read of its own (the matcher: the types some subscription is about).
@@ -114,24 +117,29 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   const markDispatched = (d: Db, ids: number[]) =>
     d.query('UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[])', [ids]);
 
-  /** Inline consumers handle the rows here and mark them dispatched in their transaction. */
+  /**
+   * Inline consumers handle the rows here, side by side (each in its own transaction); returns whether one that
+   * marks the rows dispatched succeeded.
+   */
   async function handleInline(events: OutboxEvent[]): Promise<boolean> {
-    let dispatched = false;
-    for (const [name, c] of inline) {
-      try {
-        await c.handle(events);
-        dispatched = true;
-      } catch (err) {
-        o.logger?.warn('outbox relay: inline consumer failed; its rows go to its queue', {
-          consumer: name,
-          rows: events.length,
-          error: String(err),
-        });
-        // (Marking them dispatched again after a failure that came after the commit is harmless.)
-        await enqueue(events, [queues.get(name)!]);
-      }
-    }
-    return dispatched;
+    const done = await Promise.all(
+      [...inline].map(async ([name, c]) => {
+        try {
+          await c.handle(events);
+          return c.marksDispatched !== false;
+        } catch (err) {
+          o.logger?.warn('outbox relay: inline consumer failed; its rows go to its queue', {
+            consumer: name,
+            rows: events.length,
+            error: String(err),
+          });
+          // (Marking them dispatched again after a failure that came after the commit is harmless.)
+          await enqueue(events, [queues.get(name)!]);
+          return false;
+        }
+      }),
+    );
+    return done.some(Boolean);
   }
 
   async function relayOnce(): Promise<number> {

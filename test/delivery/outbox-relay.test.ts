@@ -261,6 +261,61 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     expect(jobs.every((j) => !('focusJson' in j.data))).toBe(true);
   });
 
+  it('when two consumers are handled inline side by side, then each handles the rows in its own transaction at the same time, one marks them dispatched, and the relay marks them when that one fails', async () => {
+    const prefix = uniquePrefix();
+    await insertRows(db, 2);
+    let inFlight = 0;
+    let together = 0;
+    const seen: Record<string, number[]> = { m: [], d: [] };
+    let matcherFails = false;
+    const handler =
+      (name: string): OutboxBatchProcessor =>
+      async (rows) => {
+        inFlight++;
+        await new Promise((r) => setTimeout(r, 50));
+        together = Math.max(together, inFlight);
+        inFlight--;
+        if (name === 'm' && matcherFails) throw new Error('boom');
+        seen[name]!.push(...rows.map((r) => r.outboxId));
+      };
+    const relay = createOutboxRelay({
+      db,
+      redisUrl: testRedisUrl(),
+      prefix,
+      consumers: ['m', 'd'],
+      inline: [
+        {
+          consumer: 'm',
+          handle: (events) => handleOutboxBatch(db, 'm', events, handler('m'), true, { dispatch: true }),
+        },
+        {
+          consumer: 'd',
+          marksDispatched: false,
+          handle: (events) => handleOutboxBatch(db, 'd', events, handler('d'), true),
+        },
+      ],
+    });
+    closers.push(() => relay.stop());
+    expect(await relay.relayOnce()).toBe(2);
+    expect(together).toBe(kind === 'pglite' ? 1 : 2); // PGlite has one connection: its transactions take turns
+    expect(seen).toEqual({ m: [1, 2], d: [1, 2] });
+    const counts = () =>
+      db.query<{ d: number; m: number; dd: number }>(
+        `SELECT (SELECT count(*)::int FROM outbox WHERE dispatched_at IS NULL) AS d,
+                (SELECT count(*)::int FROM outbox_processed WHERE consumer = 'm') AS m,
+                (SELECT count(*)::int FROM outbox_processed WHERE consumer = 'd') AS dd`,
+      );
+    expect((await counts()).rows[0]).toEqual({ d: 0, m: 2, dd: 2 });
+    // the consumer that marks them fails: the other still handles its rows, and the relay marks them dispatched
+    await insertRows(db, 1, 's9');
+    matcherFails = true;
+    expect(await relay.relayOnce()).toBe(1);
+    expect(seen.d).toEqual([1, 2, 3]);
+    expect((await counts()).rows[0]).toEqual({ d: 0, m: 2, dd: 3 });
+    expect(await relay.queues.get('m')!.getJobCountByTypes('waiting')).toBe(1);
+    expect(await relay.queues.get('d')!.count()).toBe(0);
+  });
+
   it('when the inline handling fails, then its rows go to the consumer queue and its worker handles them', async () => {
     const prefix = uniquePrefix();
     await insertRows(db, 3);
