@@ -126,29 +126,15 @@ export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<
   );
 }
 
-/** Serialises work on one Task (PostgreSQL row lock; PGlite has one connection anyway). */
+/** Serialises work on one Task: creates its deadline row where missing and locks it (PGlite: one connection anyway). */
 export async function lockTask(db: Db, taskId: string): Promise<void> {
-  await lockTasks(db, [taskId]);
+  await lockTasksWithRows(db, [taskId], [taskId]);
 }
 
 /**
- * Serialises work on Tasks: creates their deadline rows where missing and locks them all, in id order (so two
- * callers cannot deadlock). Returns each row's `version_id` (the Task version it was last brought in line with).
- */
-async function lockTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, string | null>> {
-  const ids = [...new Set(taskIds)].sort();
-  if (ids.length === 0) return new Map();
-  await db.query(
-    `INSERT INTO deadline_task (task_id, status, open) SELECT unnest($1::text[]), 'unknown', false
-     ON CONFLICT (task_id) DO NOTHING`,
-    [ids],
-  );
-  return lockKnownTasks(db, ids);
-}
-
-/**
- * Locks the deadline rows of `taskIds` that exist, after creating those of `create` (Tasks with a deadline the
- * worker may not know yet); returns each locked row's `version_id`. Tasks of neither kind are left alone.
+ * Locks the deadline rows of `taskIds` that exist, in id order (so two callers cannot deadlock), after creating
+ * those of `create` (Tasks with a deadline the worker may not know yet); returns each locked row's `version_id`
+ * (the Task version it was last brought in line with). Tasks of neither kind are left alone.
  */
 export async function lockTasksWithRows(
   db: Db,
