@@ -268,11 +268,16 @@ describe.each(testDatabases())('outbox relay on %s', (kind) => {
     let together = 0;
     const seen: Record<string, number[]> = { m: [], d: [] };
     let matcherFails = false;
+    let bothIn!: () => void;
+    const both = new Promise<void>((r) => (bothIn = r));
     const handler =
       (name: string): OutboxBatchProcessor =>
       async (rows) => {
         inFlight++;
-        await new Promise((r) => setTimeout(r, 50));
+        if (inFlight === 2) bothIn();
+        // on PostgreSQL each waits (up to 10 s) for the other to be inside its transaction too: handled one after
+        // the other, the first would wait in vain and `together` stay 1 (PGlite's single connection: no wait)
+        if (kind === 'postgres') await Promise.race([both, new Promise((r) => setTimeout(r, 10_000))]);
         together = Math.max(together, inFlight);
         inFlight--;
         if (name === 'm' && matcherFails) throw new Error('boom');
