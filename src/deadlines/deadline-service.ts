@@ -7,7 +7,8 @@ import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../deli
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
 import { EXTENSION } from '../fhir/constants';
-import { lockTasksWithRows, readTasks, type PendingStep } from './deadline-store.pg';
+import { readManyAs } from '../delivery/resource-access';
+import { lockTasksWithRows, type PendingStep } from './deadline-store.pg';
 import { fireStep, type FireDeps, type FireResult } from './fire-step';
 import { promoteDue, reconcileTimers } from './reconciler';
 import { syncLockedTasks, syncTask, type TimerChanges } from './task-sync';
@@ -109,7 +110,11 @@ export class DeadlineService {
     if (latest.size === 0) return;
     const ids = [...latest.keys()];
     const unread = ids.filter((id) => latest.get(id)!.task === null);
-    if (unread.length > 0) for (const [id, task] of await readTasks(tx, unread)) latest.get(id)!.task = task;
+    if (unread.length > 0) {
+      // as the repository reads them (system scope); a deleted or missing Task stays unread (null): deleted
+      const [read] = await readManyAs(tx, [{ scope: { system: true }, type: 'Task', ids: new Set(unread), items: [] }]);
+      for (const [id, task] of read!) latest.get(id)!.task = task as Task;
+    }
     const withDeadline = ids.filter((id) => latest.get(id)!.task?.restriction?.period?.end);
     const seen = await lockTasksWithRows(tx, ids, withDeadline);
     const due: { taskId: string; task: Task | undefined }[] = [];

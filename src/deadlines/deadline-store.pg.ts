@@ -1,4 +1,3 @@
-import type { Task } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { PlannedStep, StepKind, StepRecipient } from './ladder';
 
@@ -148,22 +147,6 @@ export async function lockTasksWithRows(
       [[...new Set(create)].sort()],
     );
   }
-  return lockKnownTasks(db, taskIds);
-}
-
-/** The current versions of Tasks, as stored (a deleted or missing Task is left out). */
-export async function readTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, Task>> {
-  const r = await db.query<{ id: string; content: string | Task }>(
-    `SELECT id, content FROM fhir_resource WHERE resource_type = 'Task' AND id = ANY($1::text[]) AND NOT deleted`,
-    [[...taskIds]],
-  );
-  return new Map(
-    r.rows.map((x) => [x.id, typeof x.content === 'string' ? (JSON.parse(x.content) as Task) : x.content]),
-  );
-}
-
-/** Locks the deadline rows that exist of `taskIds`, in id order; returns each one's `version_id`. */
-export async function lockKnownTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, string | null>> {
   const r = await db.query<{ task_id: string; version_id: string | null }>(
     'SELECT task_id, version_id FROM deadline_task WHERE task_id = ANY($1::text[]) ORDER BY task_id FOR UPDATE',
     [[...taskIds]],
@@ -172,8 +155,23 @@ export async function lockKnownTasks(db: Db, taskIds: readonly string[]): Promis
 }
 
 export async function stepsOf(db: Db, taskId: string): Promise<StepRow[]> {
-  const r = await db.query<RawStep>(`SELECT ${STEP_COLS} FROM deadline_step WHERE task_id = $1 ORDER BY seq`, [taskId]);
-  return r.rows.map(toStep);
+  return (await stepsOfTasks(db, [taskId])).get(taskId) ?? [];
+}
+
+/** The steps of each Task (in ladder order), in one statement. */
+async function stepsOfTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, StepRow[]>> {
+  const r = await db.query<RawStep>(
+    `SELECT ${STEP_COLS} FROM deadline_step WHERE task_id = ANY($1::text[]) ORDER BY task_id, seq`,
+    [[...taskIds]],
+  );
+  const steps = new Map<string, StepRow[]>();
+  for (const row of r.rows) {
+    const s = toStep(row);
+    const list = steps.get(s.taskId);
+    if (list) list.push(s);
+    else steps.set(s.taskId, [s]);
+  }
+  return steps;
 }
 
 export async function getStep(db: Db, taskId: string, stepId: string, forUpdate = false): Promise<StepRow | undefined> {
@@ -197,17 +195,10 @@ export async function applyPlans(
   const arm: PendingStep[] = [];
   const disarm: PendingStep[] = [];
   if (plans.length === 0) return { arm, disarm };
-  const r = await db.query<RawStep>(
-    `SELECT ${STEP_COLS} FROM deadline_step WHERE task_id = ANY($1::text[]) ORDER BY task_id, seq`,
-    [plans.map((p) => p.taskId)],
+  const before = await stepsOfTasks(
+    db,
+    plans.map((p) => p.taskId),
   );
-  const before = new Map<string, StepRow[]>();
-  for (const row of r.rows) {
-    const s = toStep(row);
-    const list = before.get(s.taskId);
-    if (list) list.push(s);
-    else before.set(s.taskId, [s]);
-  }
   const upserts: (PlannedStep & { taskId: string })[] = [];
   const dropped: PendingStep[] = [];
   for (const { taskId, plan } of plans) {
@@ -256,28 +247,19 @@ export async function applyPlans(
       ],
     );
   }
-  if (dropped.length > 0) {
-    await db.query(
-      `UPDATE deadline_step s SET cancelled_at = $3, outcome = $4
-       FROM unnest($1::text[], $2::text[]) AS u(task_id, step_id)
-       WHERE s.task_id = u.task_id AND s.step_id = u.step_id AND s.fired_at IS NULL AND s.cancelled_at IS NULL`,
-      [
-        dropped.map((d) => d.taskId),
-        dropped.map((d) => d.stepId),
-        now.toISOString(),
-        JSON.stringify({ reason: 'not-in-ladder' }),
-      ],
-    );
-    disarm.push(...dropped);
-  }
+  await cancelSteps(db, dropped, now, 'not-in-ladder');
+  disarm.push(...dropped);
   return { arm, disarm };
 }
 
-async function cancelStep(db: Db, s: PendingStep, now: Date, reason: string): Promise<void> {
+/** Cancels steps that have not fired, all for one reason, in one statement. */
+async function cancelSteps(db: Db, steps: readonly PendingStep[], now: Date, reason: string): Promise<void> {
+  if (steps.length === 0) return;
   await db.query(
-    `UPDATE deadline_step SET cancelled_at = $3, outcome = $4
-     WHERE task_id = $1 AND step_id = $2 AND fired_at IS NULL AND cancelled_at IS NULL`,
-    [s.taskId, s.stepId, now.toISOString(), JSON.stringify({ reason })],
+    `UPDATE deadline_step s SET cancelled_at = $3, outcome = $4
+     FROM unnest($1::text[], $2::text[]) AS u(task_id, step_id)
+     WHERE s.task_id = u.task_id AND s.step_id = u.step_id AND s.fired_at IS NULL AND s.cancelled_at IS NULL`,
+    [steps.map((d) => d.taskId), steps.map((d) => d.stepId), now.toISOString(), JSON.stringify({ reason })],
   );
 }
 
@@ -302,7 +284,7 @@ export async function cancelOpenStepsOf(
 
 /** Marks one step superseded (a later step is already due, so the earlier notice would only be noise). */
 export async function supersedeStep(db: Db, s: PendingStep, now: Date): Promise<void> {
-  await cancelStep(db, s, now, 'superseded');
+  await cancelSteps(db, [s], now, 'superseded');
 }
 
 /**

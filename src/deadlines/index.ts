@@ -45,7 +45,10 @@ export function createDeadlinesCapability(ctx: AppContext, deps: DeadlinesDeps =
   // The delivery capability takes consumers before it starts (it starts first): register now, and let the
   // events wait until this capability's worker is up.
   // If the worker never comes up, an event fails after 30 s (and is retried) instead of holding its transaction.
+  let readyService: DeadlineService | undefined;
+  void serviceReady.then((s) => (readyService = s));
   const started = async (): Promise<DeadlineService> => {
+    if (readyService) return readyService; // the usual case: no timer per batch
     let timeout: NodeJS.Timeout | undefined;
     const notReady = new Promise<never>((_, reject) => {
       timeout = setTimeout(() => reject(new Error('the deadline worker is not running')), 30_000);

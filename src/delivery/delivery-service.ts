@@ -254,17 +254,20 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
         reconcileGraceMs: o.reconcileGraceMs,
         inline: [...consumers]
           .filter(([, c]) => c.opts.inline && c.opts.batch)
-          .map(([name, c]) => ({
-            consumer: name,
-            focusTypes: c.opts.focusTypes,
-            marksDispatched: c.opts.marksDispatched !== false,
-            handle: (events: OutboxEvent[]) =>
-              c.opts.inlineHandle
-                ? c.opts.inlineHandle(o.db, name, events, c.opts.ordered ?? true)
-                : handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
-                    dispatch: c.opts.marksDispatched !== false,
-                  }),
-          })),
+          .map(([name, c]) => {
+            const marksDispatched = c.opts.marksDispatched !== false;
+            return {
+              consumer: name,
+              focusTypes: c.opts.focusTypes,
+              marksDispatched,
+              handle: (events: OutboxEvent[]) =>
+                c.opts.inlineHandle
+                  ? c.opts.inlineHandle(o.db, name, events, c.opts.ordered ?? true)
+                  : handleOutboxBatch(o.db, name, events, c.opts.batch!.processor, c.opts.ordered ?? true, {
+                      dispatch: marksDispatched,
+                    }),
+            };
+          }),
       });
       for (const [name, c] of consumers) {
         consumerWorkers.push(
