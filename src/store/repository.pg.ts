@@ -219,7 +219,10 @@ export class PgRepository implements FhirRepository {
   async commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void> {
     const writes = prepared.flatMap((p) => (p.write ? [p.write] : []));
     await writeVersions(tx, writes);
-    for (const p of prepared) if (p.change) await this.hooks?.afterWrite?.(tx, p.change, this.scope);
+    if (!this.hooks?.afterWrite) return;
+    const writtenWith = new Map<string, Resource>();
+    for (const w of writes) if (w.resource) writtenWith.set(`${w.type}/${w.id}`, w.resource);
+    for (const p of prepared) if (p.change) await this.hooks.afterWrite(tx, { ...p.change, writtenWith }, this.scope);
   }
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {

@@ -63,6 +63,12 @@ export interface ResourceChange {
   after?: Resource;
   author?: string;
   authorOrganization?: string;
+  /**
+   * The new versions the same write statement stored (key `Type/id`), this one included: a hook that needs a
+   * resource written alongside (a transaction Bundle's Patient beside its Encounter) takes it from here instead of
+   * reading it again.
+   */
+  writtenWith?: ReadonlyMap<string, Resource>;
 }
 
 /**

@@ -3,9 +3,12 @@ import type { Bundle, Encounter, Patient, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeHooks } from '../../src/intake';
 import { createRepository } from '../../src/store/repository.pg';
+import type { Db } from '../../src/store/db.port';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { testDatabases } from '../support/db';
 import { codeOf, dutyTask, intakeHarness, receiverTask, type IntakeHarness } from './harness';
+
+const PNR = 'http://electronichealth.se/identifier/personnummer';
 
 const bundle = (): Bundle =>
   JSON.parse(readFileSync(new URL('../fixtures/fhir/admission-bundle.json', import.meta.url), 'utf8')) as Bundle;
@@ -99,5 +102,48 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
       EHR,
     );
     expect((await h.db.query('SELECT 1 FROM stay_fact WHERE stay_id = $1', [amb.id])).rows).toEqual([]);
+  });
+
+  it("when an admission's Patient is written in the same Bundle, then intake takes it from the write (no read); an Encounter alone reads it once", async () => {
+    // Reads (statements that write nothing) whose parameters name the Patient's id.
+    const seen: unknown[][] = [];
+    const counting = (inner: Db): Db => ({
+      kind: inner.kind,
+      query: (sql, params) => {
+        if (!/\b(INSERT|UPDATE|DELETE)\b/.test(sql)) seen.push([...(params ?? [])]);
+        return inner.query(sql, params);
+      },
+      transaction: (fn) => inner.transaction((tx) => fn(counting(tx))),
+    });
+    const organization = `Organization/${h.hospital.id ?? ''}`;
+    const scope = { role: 'hospital' as const, clientId: 'demo-ehr', organization };
+    const counted = createRepository(counting(h.db), scope, intakeHooks(h.ctx));
+    const b = bundle();
+    const [pe, ee] = b.entry ?? [];
+    (pe!.resource as Patient).identifier = [{ system: PNR, value: '194512249817' }];
+    pe!.request!.url = `Patient?identifier=${PNR}|194512249817`;
+    (ee!.resource as Encounter).identifier = [{ system: 'urn:oid:1.2.752.129.2.1.2.1', value: 'FHIR-VS-2026-0042' }];
+    ee!.request!.url = 'Encounter?identifier=urn:oid:1.2.752.129.2.1.2.1|FHIR-VS-2026-0042';
+    const out = await counted.processBundle(b, EHR);
+    const patientId = out.entry?.[0]?.resource?.id ?? '';
+    const encounterId = out.entry?.[1]?.resource?.id ?? '';
+    const naming = (id: string) => seen.filter((params) => params.some((v) => String(v).includes(id))).length;
+    expect(naming(patientId)).toBe(0);
+    const notice = receiverTask(await h.tasks(encounterId), 'inskrivningsmeddelande');
+    expect(notice?.for?.identifier).toEqual({ system: PNR, value: '194512249817' });
+
+    seen.length = 0;
+    const second = await counted.create<Encounter>(
+      {
+        ...(ee!.resource as Encounter),
+        identifier: [{ system: 'urn:oid:1.2.752.129.2.1.2.1', value: 'FHIR-VS-2026-0043' }],
+        subject: { reference: `Patient/${patientId}` },
+      },
+      EHR,
+    );
+    expect(naming(patientId)).toBe(1);
+    const again = receiverTask(await h.tasks(second.id ?? ''), 'inskrivningsmeddelande');
+    expect(again?.for?.identifier).toEqual({ system: PNR, value: '194512249817' });
+    expect(again?.owner?.reference).toBe(`Organization/${h.vasteras.id}`);
   });
 });

@@ -1,4 +1,4 @@
-import type { Encounter, Organization, Patient, Reference } from '@medplum/fhirtypes';
+import type { Encounter, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import type { PatientRouting, StayFact } from '../../core/stay/facts';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { Db } from '../../store/db.port';
@@ -21,12 +21,20 @@ async function readOrUndefined<T extends Patient | Organization>(
   }
 }
 
-/** Municipality (PID-11.9 ↔ address.district, four digits) and listed unit (generalPractitioner HSA-id). */
-export async function routingOf(repo: FhirRepository, encounter: Encounter): Promise<PatientRouting> {
+/**
+ * The Encounter's Patient, taken from `written` (the versions the same statement stored: a transaction Bundle's
+ * Patient) when it is there, else read; undefined when the subject is no readable Patient.
+ */
+export async function subjectOf(
+  repo: FhirRepository,
+  encounter: Encounter,
+  written?: ReadonlyMap<string, Resource>,
+): Promise<Patient | undefined> {
   const ref = encounter.subject?.reference;
   const m = /^Patient\/([^/]+)$/.exec(ref ?? '');
-  const patient = m?.[1] ? await readOrUndefined<Patient>(repo, 'Patient', m[1]) : undefined;
-  return patient ? routingOfPatient(repo, patient) : {};
+  if (!m?.[1]) return undefined;
+  const alongside = written?.get(`Patient/${m[1]}`);
+  return alongside?.resourceType === 'Patient' ? alongside : readOrUndefined<Patient>(repo, 'Patient', m[1]);
 }
 
 /** A Patient's routing: municipality of registration and listed primary-care unit. */
@@ -123,7 +131,8 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
       const after = change.after as Encounter;
       if (after.class?.code && after.class.code !== 'IMP') return;
       const repo = repository(tx);
-      const routing = await routingOf(repo, after);
+      const patient = await subjectOf(repo, after, change.writtenWith);
+      const routing = patient ? await routingOfPatient(repo, patient) : {};
       const drafts = factsFromEncounterChange(change.before as Encounter | undefined, after, {
         routing,
         now: deps.clock.now().toISOString(),
@@ -137,6 +146,9 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
         facts,
         source: 'fhir',
         patient: { ...(after.subject as Reference<Patient> | undefined) },
+        // the Patient just found gives Task.for its personnummer without a second read (a reference that names an
+        // identifier keeps it: applyFactsToStays reads no Patient for one)
+        ...(patient && !after.subject?.identifier ? { patientResource: patient } : {}),
         encounter: { reference: `Encounter/${stayId}` },
         ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
       });

@@ -16,6 +16,8 @@ export interface ApplyStayInput {
   facts: readonly StayFact[];
   source: 'hl7' | 'fhir';
   patient: Reference<Patient>;
+  /** The stay's Patient when the caller has it (else `applyFactsToStays` reads it for `Task.for`). */
+  patientResource?: Patient;
   encounter: Reference<Encounter>;
   /** The hospital's tenant (`Organization/<id>`), stamped on intake's writes so the hospital's client sees them. */
   authorOrganization?: string;
@@ -56,6 +58,7 @@ export async function applyStayFacts(
       stayId: input.stayId,
       facts: input.facts,
       patient: input.patient,
+      ...(input.patientResource ? { patientResource: input.patientResource } : {}),
       encounter: input.encounter,
       write: writeOptions(input.authorOrganization),
     },
