@@ -1,6 +1,6 @@
 /**
  * API benchmark: Patient + Encounter transaction Bundles through the real HTTP API of a gateway child process
- * (`src/main.ts http`: HTTP API only, demo region loaded), with a bearer token from POST /auth/token.
+ * (the compiled `main.js http`, as `npm start` builds it: HTTP API only, demo region loaded), with a bearer token from POST /auth/token.
  *   Phase 1 (closed loop): N Bundles at C in flight → throughput, p50/p99 latency.
  *   Phase 2 (open loop): a fixed 200 Bundles/s for D seconds → p50/p99 measured from each request's scheduled
  *   start (no coordinated omission).
@@ -26,6 +26,7 @@ import { systemClock } from '../src/platform/clock';
 import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
 import { openTestDb } from '../test/support/db';
+import { buildGateway as compileGateway } from './support/gateway';
 import { admissionBundle } from './support/synthetic';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -191,7 +192,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   else delete env.DATABASE_URL;
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts', 'http'],
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(built.dir, 'main.js'), 'http'],
     {
       cwd: root,
       env,
@@ -284,6 +285,8 @@ async function auditOverhead(redisUrl: string, store: 'pglite' | 'postgres') {
   return out;
 }
 
+// The compiled gateway, as `npm start` runs it (not tsx: its loader is not what users run).
+const built = compileGateway(root);
 const redis = await startLocalRedis();
 const results = [];
 let audit: Record<string, PhaseResult> = {};
@@ -298,6 +301,7 @@ try {
     audit = { ...audit, ...(await auditOverhead(redis.url, 'postgres')) };
 } finally {
   await redis.stop();
+  built.remove();
 }
 
 console.log(`\nAPI benchmark: Patient+Encounter transaction Bundles over HTTP (${cpus().length} CPUs, quick=${quick})`);
