@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { matchesSearchRequest, parseSearchRequest, validateResource } from '@medplum/core';
 import type { Patient, Resource, Task } from '@medplum/fhirtypes';
-import { loadDefinitions, readDefinitionsInWorker } from '../../src/fhir/definitions';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDefinitions, readDefinitions, readDefinitionsInWorker } from '../../src/fhir/definitions';
 
 /** The issues' FHIRPath expressions and texts of medplum's structural validation (errors only). */
 function errors(resource: Resource): string[] {
@@ -17,7 +20,7 @@ function errors(resource: Resource): string[] {
   }
 }
 
-describe('the shared FHIR definitions loader (trimmed, parsed in a worker)', () => {
+describe('the shared FHIR definitions loader (trimmed, parsed in a worker, cached)', () => {
   beforeAll(() => {
     loadDefinitions({ searchParameters: true });
   });
@@ -47,6 +50,30 @@ describe('the shared FHIR definitions loader (trimmed, parsed in a worker)', () 
     expect(() => readDefinitionsInWorker(['fhir/r4/no-such-file.json'], [])).toThrow(
       /reading the FHIR definitions failed: .*no-such-file/s,
     );
+  });
+
+  it('when the definitions were read once, then the next start takes them from the cache; an unreadable cache is read again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svu-defs-'));
+    try {
+      const files = ['fhir/r4/profiles-types.json'];
+      const first = readDefinitions(files, [], dir);
+      expect(first.fromCache).toBe(false);
+      const written = readdirSync(dir);
+      expect(written).toEqual([expect.stringMatching(/^fhir-r4-.+\.json$/)]);
+      const second = readDefinitions(files, [], dir);
+      expect(second.fromCache).toBe(true);
+      expect(second.sds).toEqual(first.sds);
+      // other files are another cache entry
+      expect(readDefinitions(files, ['fhir/r4/search-parameters.json'], dir).fromCache).toBe(false);
+      expect(readdirSync(dir)).toHaveLength(2);
+      writeFileSync(join(dir, written[0] ?? ''), '{"sds": [');
+      const repaired = readDefinitions(files, [], dir);
+      expect(repaired.fromCache).toBe(false);
+      expect(repaired.sds).toEqual(first.sds);
+      expect(readDefinitions(files, [], dir).fromCache).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when the worker answers, then only the fields the parser reads are kept', () => {
