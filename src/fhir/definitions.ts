@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, threadId, Worker } from 'node:worker_threads';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { projectDir } from '../platform/project-dir';
@@ -162,7 +162,7 @@ function readCache(file: string, spFiles: string[]): Loaded | undefined {
 }
 
 function writeCache(file: string, loaded: Loaded): void {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${file}.${process.pid}.${threadId}.${Date.now()}.tmp`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(tmp, JSON.stringify(loaded));
