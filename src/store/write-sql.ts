@@ -75,8 +75,8 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     notify: [] as boolean[],
   };
   const idx = {
-    type: [] as string[],
-    id: [] as string[],
+    // the ordinal of the row's version in `cols` (1-based, as WITH ORDINALITY): its type and id are not repeated
+    ord: [] as number[],
     param: [] as string[],
     system: [] as (string | null)[],
     value: [] as (string | null)[],
@@ -102,10 +102,8 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     cols.notify.push(!w.opts.silent);
     if (w.resource) {
       const rows = indexRows(w.resource);
-      for (let k = 0; k < rows.param.length; k++) {
-        idx.type.push(w.type);
-        idx.id.push(w.id);
-      }
+      const ord = cols.type.length;
+      for (let k = 0; k < rows.param.length; k++) idx.ord.push(ord);
       idx.param.push(...rows.param);
       idx.system.push(...rows.system);
       idx.value.push(...rows.value);
@@ -129,8 +127,7 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     arrayParam(p, cols.notify, 'boolean'),
   ].join(', ');
   const index = [
-    arrayParam(p, idx.type, 'text'),
-    arrayParam(p, idx.id, 'text'),
+    arrayParam(p, idx.ord, 'int'),
     arrayParam(p, idx.param, 'text'),
     arrayParam(p, idx.system, 'text'),
     arrayParam(p, idx.value, 'text'),
@@ -163,7 +160,8 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
        SELECT o.resource_type, o.id, o.version_id, o.last_updated, o.method, o.content, o.author, o.author_org
        FROM replaced o JOIN cur c ON c.resource_type = o.resource_type AND c.id = o.id
      ), idx AS (
-       SELECT * FROM unnest(${index}) AS u(rt, rid, param, system, value, lo, hi)
+       SELECT i.resource_type AS rt, i.id AS rid, u.param, u.system, u.value, u.lo, u.hi
+       FROM unnest(${index}) AS u(ord, param, system, value, lo, hi) JOIN input i ON i.ord = u.ord
      ), del AS (
        -- a first version (created, or a new id) has no index rows yet: only replaced versions look for them;
        -- an update removes only the rows the new version no longer has (and ins adds only the new ones)
