@@ -1,5 +1,5 @@
 import type { RecordHolder } from './access-sql';
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from './resource-id';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import type { WriteOptions } from './repository.port';
@@ -189,7 +189,7 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
       const matchId = conditional(p) !== undefined ? p.cur?.id : undefined;
       if (p.method === 'POST') {
         if (matchId && p.cur?.content) p.existing = JSON.parse(p.cur.content) as Resource;
-        p.targetId = matchId ?? randomUUID();
+        p.targetId = matchId ?? newResourceId();
         if (!matchId) p.cur = undefined;
       } else if (p.url.query !== undefined) {
         if (matchId && p.resource?.id && p.resource.id !== matchId)
@@ -197,7 +197,7 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
             new GatewayError('bad-request', `resource.id differs from the id of the match of '${p.rawUrl}'`),
             p,
           );
-        p.targetId = matchId ?? p.resource?.id ?? randomUUID();
+        p.targetId = matchId ?? p.resource?.id ?? newResourceId();
         if (!matchId && p.resource?.id) {
           // no match, but the client named an id: update-as-create over whatever has that id
           p.cur = (await inner.matchMany(tx, [{ type: p.url.type, id: p.resource.id }]))[0]?.[0];

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from './resource-id';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { systemClock, type Clock } from '../platform/clock';
@@ -51,7 +51,7 @@ export class PgRepository implements FhirRepository {
     private readonly internal: Internal,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.newId = options.newId ?? randomUUID;
+    this.newId = options.newId ?? newResourceId;
   }
 
   /** Runs `fn` in a transaction (or directly, when this repository is bound to one already). */

@@ -53,6 +53,8 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(duty?.status).toBe('completed');
     expect(Date.parse(duty?.restriction?.period?.end ?? '')).toBe(Date.parse('2026-01-16T10:30:00+01:00'));
     expect(notice?.basedOn?.[0]?.reference).toBe(`Task/${duty?.id ?? ''}`);
+    // the intake's new resources get time-ordered ids (UUID version 7, ADR 037)
+    for (const id of [patient.id, duty?.id, notice?.id]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
   });
 
   it('when A03 follows, then an utskrivningsmeddelande Task exists and the Encounter is finished', async () => {

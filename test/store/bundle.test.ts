@@ -42,6 +42,8 @@ describe.each(testDatabases())('Bundles in the repository on %s', (kind) => {
     const e = out.entry?.[1]?.resource as Encounter;
     expect(e.subject?.reference).toBe(`Patient/${p.id}`);
     expect((await repo.read<Encounter>('Encounter', e.id!)).subject?.reference).toBe(`Patient/${p.id}`);
+    // new ids are time-ordered (UUID version 7, ADR 037)
+    for (const id of [p.id, e.id]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
   });
 
   it('when the same transaction is sent twice, then nothing changes the second time', async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { GatewayError } from '../../platform/errors';
@@ -66,7 +66,7 @@ export async function applyStays(
   repo: PgRepository,
   deps: StayApplierDeps,
   jobs: readonly Job[],
-  newId: () => string = randomUUID,
+  newId: () => string = newResourceId,
 ): Promise<AppliedMessage[]> {
   const stays = new Map<string, Stay>();
   for (const job of jobs) {

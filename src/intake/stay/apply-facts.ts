@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { engineIssues, type EngineIssue } from '../../core/engine/issues';
@@ -81,7 +81,7 @@ export async function applyFactsToStays(
   stays: readonly StayFactsInput[],
   opts: ApplyFactsOptions = {},
 ): Promise<StayFactsApplied[]> {
-  const newId = opts.newId ?? randomUUID;
+  const newId = opts.newId ?? newResourceId;
   const factsOf = await storeAndLoadFactsOfStays(
     tx,
     stays.map((s) => s.stayId),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { TaskSpec } from '../../core/engine/types';
 import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
@@ -148,7 +148,7 @@ export async function reconcileTasks(
   tx: Db,
   repo: PgRepository,
   input: ReconcileInput,
-  newId: () => string = randomUUID,
+  newId: () => string = newResourceId,
 ): Promise<ReconcileResult> {
   const stored = (await readStayRows(tx, [], [], [input.stayId])).tasks.get(input.stayId) ?? [];
   const plan = planTasks(
