@@ -46,15 +46,6 @@ export interface ClosableDb extends Db {
 }
 
 /**
- * For a transaction that writes a batch of many messages: PostgreSQL plans each statement for its own parameters
- * rather than reusing a named statement's generic plan (ADR 032), which is made for a handful of rows and was
- * slower for batches of dozens. The statements stay named, so they are still parsed once per connection.
- */
-export async function customPlans(tx: Db): Promise<void> {
-  if (tx.kind === 'postgres') await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
-}
-
-/**
  * An array parameter the planner sees only at execution (a scalar subquery): `unnest(${planAsGeneric('$1', 'text[]')})`
  * or `id = ANY(${planAsGeneric('$2', 'text[]')})`. Given the array itself, PostgreSQL estimates a custom plan for
  * its exact length, judges it cheaper than the generic plan (made for 100 or 10 elements) and plans the named

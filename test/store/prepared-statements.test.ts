@@ -1,6 +1,8 @@
+import type { Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatementNames } from '../../src/store/db.pg';
-import { customPlans, type ClosableDb } from '../../src/store/db.port';
+import { type ClosableDb } from '../../src/store/db.port';
+import { writeVersions, type VersionWrite } from '../../src/store/write-sql';
 import { openTestDb } from '../support/db';
 
 // ADR 032: parameterised statements run often are named, so each connection parses and plans them once.
@@ -117,15 +119,57 @@ run('named statements on PostgreSQL', () => {
     );
   });
 
-  it('when a batch transaction asks for custom plans, then PostgreSQL plans each statement afresh in it and only in it', async () => {
-    const inside = await db.transaction(async (tx) => {
-      await customPlans(tx);
-      return (await tx.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode;
+  it('when the resource write statement runs for single versions and then for a batch of updates and creates, then one plan serves the batch and its index rows are exact (ADR 038)', async () => {
+    const write = (id: string, status: Task['status'], version = 1, note?: string): VersionWrite => {
+      const resource: Task = {
+        resourceType: 'Task',
+        id,
+        status,
+        intent: 'order',
+        ...(note ? { description: note } : {}),
+      };
+      return {
+        type: 'Task',
+        id,
+        prevVersion: version - 1,
+        version,
+        lastUpdated: new Date().toISOString(),
+        resource,
+        method: version === 1 ? 'POST' : 'PUT',
+        action: version === 1 ? 'create' : 'update',
+        opts: { silent: true },
+      };
+    };
+    const plans = await db.transaction(async (tx) => {
+      for (let i = 0; i < 12; i++) await writeVersions(tx, [write(`one-${i}`, 'requested')]);
+      // 6 updates change an indexed value, 6 change only the text, 48 are new
+      await writeVersions(tx, [
+        ...Array.from({ length: 6 }, (_, i) => write(`one-${i}`, 'accepted', 2)),
+        ...Array.from({ length: 6 }, (_, i) => write(`one-${i + 6}`, 'requested', 2, 'changed')),
+        ...Array.from({ length: 48 }, (_, i) => write(`batch-${i}`, 'requested')),
+      ]);
+      return tx.query<{ generic_plans: string; custom_plans: string }>(
+        `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'WITH input AS%'`,
+      );
     });
-    expect(inside).toBe('force_custom_plan');
-    const after = await db.transaction(
-      async (tx) => (await tx.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode,
+    // named from its 3rd run (ADR 032): 11 named runs. PostgreSQL makes custom plans for the first 5 of them, then
+    // keeps the generic one as long as it costs no more: the other 6, the batch of 60 included
+    expect(plans.rows).toHaveLength(1);
+    expect(Number(plans.rows[0]?.custom_plans)).toBe(5);
+    expect(Number(plans.rows[0]?.generic_plans)).toBe(6);
+    const status = await db.query<{ value: string; n: number }>(
+      `SELECT value, count(DISTINCT resource_id)::int AS n FROM fhir_search WHERE resource_type = 'Task' AND param = 'status' GROUP BY 1 ORDER BY 1`,
     );
-    expect(after).toBe('auto');
+    expect(status.rows).toEqual([
+      { value: 'accepted', n: 6 },
+      { value: 'requested', n: 54 },
+    ]);
+    const rows = await db.query<{ rid: string; n: number; distinct_rows: number }>(
+      `SELECT resource_id AS rid, count(*)::int AS n, count(DISTINCT (param, system, value, lo, hi))::int AS distinct_rows
+         FROM fhir_search WHERE resource_type = 'Task' GROUP BY 1`,
+    );
+    const fresh = rows.rows.find((r) => r.rid === 'batch-0')?.n;
+    expect(fresh).toBeGreaterThan(1);
+    for (const r of rows.rows) expect([r.rid, r.n, r.distinct_rows]).toEqual([r.rid, fresh, fresh]);
   });
 });

@@ -1,6 +1,6 @@
 import { isConnectionError } from '../../platform/dependency-watch';
 import { createHash } from 'node:crypto';
-import { customPlans, isStalePlan, type Db } from '../../store/db.port';
+import { isStalePlan, type Db } from '../../store/db.port';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
@@ -256,7 +256,6 @@ export class ApplyQueue {
     if (batch.length > 1) {
       try {
         return await this.o.db.transaction(async (tx) => {
-          await customPlans(tx);
           const applied = await this.o.apply(tx, batch);
           const out = batch.map((_, i): ApplyOutcome => accepted(applied[i]));
           await mark(
