@@ -12,9 +12,9 @@ const NAME_AFTER = 3;
 /**
  * Names the parameterised statements a process runs often, so each pooled connection parses them once. Intake's
  * and the store's statements are long CTEs: parsing and analysing them again for every admission was about half of
- * PostgreSQL's CPU per admission (ADR 032). PostgreSQL may then reuse a generic plan (the resource
- * write statement is made to suit any batch size, ADR 038). Statements without parameters keep the simple protocol (they may
- * hold several commands).
+ * PostgreSQL's CPU per admission (ADR 032). PostgreSQL may then reuse a generic plan (the resource write statement
+ * is made to suit any batch size, ADR 038). Statements without parameters keep the simple protocol (they may hold
+ * several commands).
  */
 export class StatementNames {
   private readonly seen = new Map<string, number>();

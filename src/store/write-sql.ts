@@ -2,10 +2,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
-import { OUTBOX_CHANNEL, type Db } from './db.port';
+import { OUTBOX_CHANNEL, planAsGeneric, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
-import { arrayParam } from './packed-array';
+import { arrayParam, type ArrayElementType } from './packed-array';
 import { stayKeyOf } from './resource-util';
 
 export interface CurrentRow {
@@ -112,32 +112,32 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     }
   }
   const p: unknown[] = [];
+  // every array hidden from the planner (ADR 038): the plan is the same for 1 version or 200, so PostgreSQL makes it
+  // a few times per connection and reuses it instead of planning every call
+  const arr = (values: Parameters<typeof arrayParam>[1], type: ArrayElementType, opts?: { json?: boolean }) =>
+    planAsGeneric(arrayParam(p, values, type, opts), `${type}[]`);
   const input = [
-    arrayParam(p, cols.type, 'text'),
-    arrayParam(p, cols.id, 'text'),
-    arrayParam(p, cols.version, 'int'),
-    arrayParam(p, cols.lastUpdated, 'timestamptz'),
-    arrayParam(p, cols.deleted, 'boolean'),
-    arrayParam(p, cols.content, 'text', { json: true }),
-    arrayParam(p, cols.author, 'text'),
-    arrayParam(p, cols.authorOrg, 'text'),
-    arrayParam(p, cols.method, 'text'),
-    arrayParam(p, cols.action, 'text'),
-    arrayParam(p, cols.stayKey, 'text'),
-    arrayParam(p, cols.notify, 'boolean'),
-  ]
-    .map(hidden)
-    .join(', ');
+    arr(cols.type, 'text'),
+    arr(cols.id, 'text'),
+    arr(cols.version, 'int'),
+    arr(cols.lastUpdated, 'timestamptz'),
+    arr(cols.deleted, 'boolean'),
+    arr(cols.content, 'text', { json: true }),
+    arr(cols.author, 'text'),
+    arr(cols.authorOrg, 'text'),
+    arr(cols.method, 'text'),
+    arr(cols.action, 'text'),
+    arr(cols.stayKey, 'text'),
+    arr(cols.notify, 'boolean'),
+  ].join(', ');
   const index = [
-    arrayParam(p, idx.ord, 'int'),
-    arrayParam(p, idx.param, 'text'),
-    arrayParam(p, idx.system, 'text'),
-    arrayParam(p, idx.value, 'text'),
-    arrayParam(p, idx.lo, 'timestamptz'),
-    arrayParam(p, idx.hi, 'timestamptz'),
-  ]
-    .map(hidden)
-    .join(', ');
+    arr(idx.ord, 'int'),
+    arr(idx.param, 'text'),
+    arr(idx.system, 'text'),
+    arr(idx.value, 'text'),
+    arr(idx.lo, 'timestamptz'),
+    arr(idx.hi, 'timestamptz'),
+  ].join(', ');
   const r = await tx.query<{ n: number }>(
     `WITH input AS (
        SELECT * FROM unnest(${input}) WITH ORDINALITY
@@ -218,14 +218,6 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
       `${what} was changed by someone else meanwhile: read it again and retry`,
     );
   }
-}
-
-/**
- * An array parameter the planner sees only at execution (as `planAsGeneric`, ADR 038): the statement's plan is the
- * same for 1 version or 200, so PostgreSQL makes it once per connection and reuses it instead of planning every call.
- */
-function hidden(arrayExpr: string): string {
-  return `(SELECT ${arrayExpr})`;
 }
 
 /** One version (see `writeVersions`). */
