@@ -34,7 +34,7 @@ import { admissionBundle } from './support/synthetic';
 const quick = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_N ?? (quick ? 300 : 3000));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const RATE = 200;
+const RATE = Number(process.env.BENCH_RATE ?? 200);
 const RATE_SECONDS = quick ? 3 : 15;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -143,6 +143,8 @@ async function openLoop(base: string, token: string, rate: number, seconds: numb
   const total = rate * seconds;
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];
+  // What failed, by kind (HTTP status or network error), so an error count is never left unexplained.
+  const kinds = new Map<string, number>();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
@@ -150,11 +152,17 @@ async function openLoop(base: string, token: string, rate: number, seconds: numb
     inflight.push(
       post(base, token).then(
         () => void lat.push(performance.now() - due),
-        () => void errors++,
+        (e: unknown) => {
+          errors++;
+          const msg = String((e as Error)?.cause ?? e);
+          const kind = /^Error: (HTTP \d+)/.exec(String(e))?.[1] ?? msg.slice(0, 80);
+          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        },
       ),
     );
   }
   await Promise.all(inflight);
+  if (kinds.size > 0) console.error(`  errors by kind: ${JSON.stringify(Object.fromEntries(kinds))}`);
   return summarize(lat, errors, (performance.now() - t0) / 1000);
 }
 

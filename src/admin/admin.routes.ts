@@ -9,6 +9,8 @@ export interface AdminRoutesDeps {
   db: Db;
   service: DeliveryService;
   queues: () => Queue[];
+  /** FHIR/HL7 HTTP requests this API process refused at capacity since it started (src/http/capacity-guard.ts). */
+  refusedAtCapacity?: () => Promise<number>;
 }
 
 /**
@@ -37,7 +39,8 @@ export function adminRoutes(d: AdminRoutesDeps): Router {
           ...(await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')),
         })),
       );
-      return { ...(await deliveryOverview(d.db)), queues };
+      const refused = d.refusedAtCapacity ? { refusedAtCapacity: await d.refusedAtCapacity() } : {};
+      return { ...(await deliveryOverview(d.db)), ...refused, queues };
     }),
   );
   r.get(

@@ -174,6 +174,21 @@ export const configSchema = z.object({
     .default(5000)
     .describe('First retry delay; doubles per attempt with jitter, capped at 1 h'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(16).describe('Concurrent jobs per worker process'),
+  HTTP_MAX_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(128)
+    .describe(
+      'FHIR and HL7 HTTP requests in progress per API process beyond which new ones get 503 with Retry-After at once (nothing stored; the sender retries) instead of queueing until they time out; 0 = no limit',
+    ),
+  HTTP_RETRY_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(300)
+    .default(2)
+    .describe('The Retry-After (seconds) of a 503 from HTTP_MAX_IN_FLIGHT'),
   HL7_ACK_AFTER: z
     .enum(['stored', 'applied'])
     .default('stored')

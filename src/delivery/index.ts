@@ -97,7 +97,9 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
     nudge: () => service.nudge(),
     mountRoutes(app: Express) {
       app.use(subscriptionRoutes({ db: ctx.db, repos, canonicalBase: cfg.FHIR_CANONICAL_BASE, fhirBase }));
-      app.use(adminRoutes({ db: ctx.db, service, queues }));
+      const refusedAtCapacity = async () =>
+        (await ctx.metrics.getSingleMetric('svu_http_shed_total')?.get())?.values[0]?.value ?? 0;
+      app.use(adminRoutes({ db: ctx.db, service, queues, refusedAtCapacity }));
       app.use(queuesBoard('/admin/queues', queues));
     },
     async start(roles: ReadonlySet<Role>) {

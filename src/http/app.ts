@@ -15,6 +15,7 @@ import type { AuditSink } from '../audit/audit-writer';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { requestContext } from './request-context';
 import { urlGuard } from './url-guard';
+import { capacityGuard } from './capacity-guard';
 import { sendOutcome, toOutcome } from './errors';
 
 /** What the shell needs beyond the AppContext; built by the composition root (src/compose.ts). */
@@ -41,7 +42,8 @@ const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/jso
 /**
  * The express application. Mount order (each step sees what the earlier ones set):
  * request id + access log → URL check (400 for bad percent-encoding or control characters) → `/healthz`, `/readyz`,
- * `/metrics` → `/auth/token`, `/.well-known/*` → audit on `/fhir` → bearer on `/fhir` (not `GET /fhir/metadata`) →
+ * `/metrics` → load shedding on `/fhir` and `/hl7v2` (503 beyond HTTP_MAX_IN_FLIGHT, src/http/capacity-guard.ts)
+ * → `/auth/token`, `/.well-known/*` → audit on `/fhir` → bearer on `/fhir` (not `GET /fhir/metadata`) →
  * the admin gate on `/admin` (login, session cookie or bearer, admin rights; then the admin audit) → bearer on
  * `/hl7v2` → JSON body parsing (MAX_BODY_BYTES) → the admin console → each capability's routes, in the order given
  * → 404 OperationOutcome → error handler.
@@ -57,6 +59,15 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
   });
+  app.use(
+    ['/fhir', '/hl7v2'],
+    capacityGuard({
+      maxInFlight: ctx.config.HTTP_MAX_IN_FLIGHT,
+      retryAfterSeconds: ctx.config.HTTP_RETRY_AFTER_SECONDS,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+    }),
+  );
   app.use(
     tokenRoutes(deps.auth, ctx.config.MAX_BODY_BYTES, {
       ...(deps.tokenLimiter ? { limiter: deps.tokenLimiter } : {}),

@@ -217,6 +217,7 @@ const COLUMNS: Record<Lang, Record<string, string>> = {
     outboxPending: 'Ej vidareskickade händelser (outbox)',
     outboxLagSeconds: 'Outboxens eftersläpning (s)',
     subscriptions: 'Prenumerationer per status',
+    refusedAtCapacity: 'Avvisade anrop vid full last (503, sedan start)',
   },
   en: {
     id: 'Id',
@@ -272,6 +273,7 @@ const COLUMNS: Record<Lang, Record<string, string>> = {
     outboxPending: 'Outbox rows not yet relayed',
     outboxLagSeconds: 'Outbox lag (s)',
     subscriptions: 'Subscriptions by status',
+    refusedAtCapacity: 'Requests refused at capacity (503, since start)',
   },
 };
 
