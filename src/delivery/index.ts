@@ -6,6 +6,7 @@ import type { RepositoryHooks } from '../store/repository.port';
 import { deliveryMetrics } from '../platform/metrics';
 import { createQueue } from '../platform/queues';
 import { adminRoutes } from '../admin/admin.routes';
+import { refusedAtCapacity } from '../http/capacity-guard';
 import { queuesBoard } from '../admin/queues-board';
 import { deliveryOverview } from '../admin/delivery-admin.pg';
 import { createSubscriptionHooks } from '../subscriptions/subscription-access';
@@ -97,9 +98,7 @@ export function createDeliveryCapability(ctx: AppContext, opts: DeliveryCapabili
     nudge: () => service.nudge(),
     mountRoutes(app: Express) {
       app.use(subscriptionRoutes({ db: ctx.db, repos, canonicalBase: cfg.FHIR_CANONICAL_BASE, fhirBase }));
-      const refusedAtCapacity = async () =>
-        (await ctx.metrics.getSingleMetric('svu_http_shed_total')?.get())?.values[0]?.value ?? 0;
-      app.use(adminRoutes({ db: ctx.db, service, queues, refusedAtCapacity }));
+      app.use(adminRoutes({ db: ctx.db, service, queues, refusedAtCapacity: () => refusedAtCapacity(ctx.metrics) }));
       app.use(queuesBoard('/admin/queues', queues));
     },
     async start(roles: ReadonlySet<Role>) {

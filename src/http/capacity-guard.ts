@@ -3,6 +3,13 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../platform/logger';
 import { sendOutcome } from './errors';
 
+const SHED_TOTAL = 'svu_http_shed_total';
+
+/** Requests the guard on `metrics` has refused since the process started (the admin overview shows it). */
+export async function refusedAtCapacity(metrics: Registry): Promise<number> {
+  return (await metrics.getSingleMetric(SHED_TOTAL)?.get())?.values[0]?.value ?? 0;
+}
+
 export interface CapacityGuardOptions {
   /** Requests in progress on the guarded paths beyond which new ones are refused; 0 = no limit. */
   maxInFlight: number;
@@ -30,8 +37,8 @@ export function capacityGuard(o: CapacityGuardOptions): RequestHandler {
   const existing = (name: string) => o.metrics.getSingleMetric(name);
   const help = (what: string) => `FHIR/HL7 HTTP requests ${what} (HTTP_MAX_IN_FLIGHT)`;
   const shed =
-    (existing('svu_http_shed_total') as Counter | undefined) ??
-    new Counter({ name: 'svu_http_shed_total', help: help('refused with 503 at capacity'), registers: [o.metrics] });
+    (existing(SHED_TOTAL) as Counter | undefined) ??
+    new Counter({ name: SHED_TOTAL, help: help('refused with 503 at capacity'), registers: [o.metrics] });
   const gauge =
     (existing('svu_http_in_flight') as Gauge | undefined) ??
     new Gauge({ name: 'svu_http_in_flight', help: help('in progress'), registers: [o.metrics] });
