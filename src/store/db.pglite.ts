@@ -7,12 +7,16 @@ import type { ClosableDb, Db, QueryResult } from './db.port';
 // Same conventions as the pg adapter: int8 as number.
 const parsers = { [types.INT8]: (v: string) => Number(v) };
 
+/** Packed byte parameters (packed-array.ts) as the text they are: PGlite serialises a parameter by its type. */
+const asText = (params: readonly unknown[]): unknown[] =>
+  params.map((p) => (Buffer.isBuffer(p) ? p.toString('utf8') : p));
+
 class PgliteTx implements Db {
   readonly kind = 'pglite' as const;
   private savepoint = 0;
   constructor(private readonly tx: Transaction) {}
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const r = await this.tx.query<R>(sql, params as unknown[], { parsers });
+    const r = await this.tx.query<R>(sql, asText(params), { parsers });
     return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
   }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
@@ -49,7 +53,7 @@ export async function openPglite(dataDir?: string): Promise<ClosableDb> {
   return {
     kind: 'pglite',
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const r = await pg.query<R>(sql, params as unknown[], { parsers });
+      const r = await pg.query<R>(sql, asText(params), { parsers });
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {

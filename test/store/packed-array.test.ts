@@ -32,6 +32,24 @@ describe.each(testDatabases())('packed array parameters on %s', (kind) => {
     expect((await roundTrip([null])).a).toEqual([null]);
   });
 
+  it('when resource JSON is packed as bytes, then the server gets every text back exactly, multi-byte characters and nulls included', async () => {
+    const texts = [
+      JSON.stringify({ resourceType: 'Task', note: [{ text: 'Västerås – SIP “kallelse” 🏥' }] }),
+      null,
+      JSON.stringify({ a: '\u001f\u001e', b: 'x'.repeat(70_000) }),
+      JSON.stringify('ö'),
+    ];
+    const params: unknown[] = [];
+    const sql = arrayParam(params, texts, 'text', { json: true });
+    expect(Buffer.isBuffer(params[0])).toBe(true);
+    const r = await db.query<{ a: string[]; n: number }>(`SELECT ${sql} AS a, cardinality(${sql}) AS n`, params);
+    expect(r.rows[0]?.n).toBe(4);
+    expect(r.rows[0]?.a).toEqual(texts);
+    const none: unknown[] = [];
+    const empty = arrayParam(none, [], 'text', { json: true });
+    expect((await db.query<{ a: string[] }>(`SELECT ${empty} AS a`, none)).rows[0]?.a).toEqual([]);
+  });
+
   it('when a text holds a separator or is a lone empty string, then it travels as an array literal, unchanged', async () => {
     for (const values of [['a\u001fb', 'c'], ['\u001e'], ['']]) {
       const r = await roundTrip(values);
