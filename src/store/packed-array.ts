@@ -1,3 +1,5 @@
+import { planAsGeneric } from './db.port';
+
 /**
  * Arrays as one packed text parameter. `pg` sends an array parameter as an array literal: it quotes every element
  * and escapes each `"` and `\` in it (for a batch of resource JSON that was most of the gateway's cost of a batch
@@ -70,4 +72,18 @@ export function arrayParam(
   params.push(packed);
   const split = `string_to_array($${params.length}::text, chr(31), chr(30))`;
   return type === 'text' ? split : `${split}::${type}[]`;
+}
+
+/**
+ * `arrayParam` hidden from the planner (`planAsGeneric`, ADR 038), for statements whose plan does not depend on the
+ * array's length: PostgreSQL makes a generic plan a few times per connection and reuses it instead of planning the
+ * statement again on every call.
+ */
+export function genericArrayParam(
+  params: unknown[],
+  values: readonly Element[],
+  type: ArrayElementType,
+  opts: { json?: boolean } = {},
+): string {
+  return planAsGeneric(arrayParam(params, values, type, opts), `${type}[]`);
 }

@@ -2,10 +2,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
-import { OUTBOX_CHANNEL, planAsGeneric, type Db } from './db.port';
+import { OUTBOX_CHANNEL, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
-import { arrayParam, type ArrayElementType } from './packed-array';
+import { genericArrayParam, type ArrayElementType } from './packed-array';
 import { stayKeyOf } from './resource-util';
 
 export interface CurrentRow {
@@ -114,8 +114,8 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
   const p: unknown[] = [];
   // every array hidden from the planner (ADR 038): the plan is the same for 1 version or 200, so PostgreSQL makes it
   // a few times per connection and reuses it instead of planning every call
-  const arr = (values: Parameters<typeof arrayParam>[1], type: ArrayElementType, opts?: { json?: boolean }) =>
-    planAsGeneric(arrayParam(p, values, type, opts), `${type}[]`);
+  const arr = (values: Parameters<typeof genericArrayParam>[1], type: ArrayElementType, opts?: { json?: boolean }) =>
+    genericArrayParam(p, values, type, opts);
   const input = [
     arr(cols.type, 'text'),
     arr(cols.id, 'text'),
