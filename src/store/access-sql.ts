@@ -48,6 +48,18 @@ function orgId(scope: AccessScope): string | undefined {
   return org.startsWith('Organization/') ? org.slice('Organization/'.length) : org;
 }
 
+/**
+ * Ends a per-row EXISTS subquery. Without it PostgreSQL may turn the correlated EXISTS under the predicate's OR into
+ * a hashed subplan (an alternative it picks when it expects several outer rows, as for `id = ANY(ids)`), and build
+ * the hash from every Task the organisation owns, or every Task reference to the type, for each statement: 673
+ * index rows read to check 2 Tasks in the delivery bench, and growing with the store. A subquery with OFFSET is
+ * never converted, so it stays a lookup per row. In the ownership lookup the parameter and the organisation are
+ * compared as `param || ''` and `value || ''`, which no index serves: a generic plan (or a young table without
+ * statistics) cannot tell a frequent organisation from a rare id and otherwise walked the organisation's `owner`
+ * rows (fhir_search_value: 1 930 rows for one Task) instead of the Task's own few rows (fhir_search_resource).
+ */
+const PER_ROW = ' OFFSET 0';
+
 export interface AccessPredicateOptions {
   /**
    * Check tenant ownership per row (a correlated EXISTS looked up by the Task's id) instead of as a set (the
@@ -88,13 +100,14 @@ export function accessPredicate(
     // Per row: the same condition as `id IN (ownedTasks)`, looked up by the Task's id (fhir_search_resource).
     const owns = (task: string) =>
       opts.perRow
-        ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND o.param IN ${taskParams} AND o.system = 'Organization' AND o.value = ${orgP})`
+        ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND o.param || '' IN ${taskParams} AND o.system = 'Organization' AND o.value || '' = ${orgP}${PER_ROW})`
         : `${task} IN (${ownedTasks})`;
+    const perRowTargets = opts.perRow ? PER_ROW : '';
     if (!resourceType || resourceType === 'Task')
       parts.push(`(${alias}.resource_type = 'Task' AND ${owns(`${alias}.id`)})`);
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
-        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}))`,
+        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${perRowTargets}))`,
       );
     parts.push(...collaborationRules(alias, params, org, resourceType));
   }
