@@ -60,6 +60,16 @@ function orgId(scope: AccessScope): string | undefined {
  */
 const PER_ROW = ' OFFSET 0';
 
+/** `column = value`; per row a comparison no index serves (see PER_ROW), so the lookup goes by the row's own id. */
+function eq(perRow: boolean | undefined, column: string, value: string): string {
+  return perRow ? `${column} || '' = ${value}` : `${column} = ${value}`;
+}
+
+/** `column IN list`, likewise. */
+function within(perRow: boolean | undefined, column: string, list: string): string {
+  return perRow ? `${column} || '' IN ${list}` : `${column} IN ${list}`;
+}
+
 export interface AccessPredicateOptions {
   /**
    * Check tenant ownership per row (a correlated EXISTS looked up by the Task's id) instead of as a set (the
@@ -100,7 +110,7 @@ export function accessPredicate(
     // Per row: the same condition as `id IN (ownedTasks)`, looked up by the Task's id (fhir_search_resource).
     const owns = (task: string) =>
       opts.perRow
-        ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND o.param || '' IN ${taskParams} AND o.system = 'Organization' AND o.value || '' = ${orgP}${PER_ROW})`
+        ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND ${within(true, 'o.param', taskParams)} AND o.system = 'Organization' AND ${eq(true, 'o.value', orgP)}${PER_ROW})`
         : `${task} IN (${ownedTasks})`;
     const perRowTargets = opts.perRow ? PER_ROW : '';
     if (!resourceType || resourceType === 'Task')
@@ -109,7 +119,7 @@ export function accessPredicate(
       parts.push(
         `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${perRowTargets}))`,
       );
-    parts.push(...collaborationRules(alias, params, org, resourceType));
+    parts.push(...collaborationRules(alias, params, org, resourceType, opts.perRow));
   }
   if (parts.length === 0) return 'false';
   return `(${parts.join(' OR ')})`;
@@ -121,21 +131,28 @@ export function accessPredicate(
  * Encounter's serviceProvider, which approves it); a Provenance (a signature or approval) to its signer and to
  * whoever sees the CarePlan it signs; a Communication to its sender and its recipients only.
  */
-function collaborationRules(alias: string, params: SqlParams, org: string, resourceType?: string): string[] {
+function collaborationRules(
+  alias: string,
+  params: SqlParams,
+  org: string,
+  resourceType?: string,
+  perRow?: boolean,
+): string[] {
   const want = (t: string) => !resourceType || resourceType === t;
   if (!want('CarePlan') && !want('Provenance') && !want('Communication')) return [];
   const o = params.add(org);
+  const end = perRow ? PER_ROW : '';
   const party = (plan: string) =>
-    `(EXISTS (SELECT 1 FROM fhir_search c WHERE c.resource_type = 'CarePlan' AND c.resource_id = ${plan} AND c.param IN ('author', 'contributor') AND c.system = 'Organization' AND c.value = ${o}) OR EXISTS (SELECT 1 FROM fhir_search c JOIN fhir_search e ON e.resource_type = 'Encounter' AND e.resource_id = c.value AND e.param = 'service-provider' AND e.system = 'Organization' AND e.value = ${o} WHERE c.resource_type = 'CarePlan' AND c.resource_id = ${plan} AND c.param = 'encounter' AND c.system = 'Encounter'))`;
+    `(EXISTS (SELECT 1 FROM fhir_search c WHERE c.resource_type = 'CarePlan' AND c.resource_id = ${plan} AND ${within(perRow, 'c.param', "('author', 'contributor')")} AND c.system = 'Organization' AND ${eq(perRow, 'c.value', o)}${end}) OR EXISTS (SELECT 1 FROM fhir_search c JOIN fhir_search e ON e.resource_type = 'Encounter' AND e.resource_id = c.value AND ${eq(perRow, 'e.param', "'service-provider'")} AND e.system = 'Organization' AND ${eq(perRow, 'e.value', o)} WHERE c.resource_type = 'CarePlan' AND c.resource_id = ${plan} AND ${eq(perRow, 'c.param', "'encounter'")} AND c.system = 'Encounter'${end}))`;
   const out: string[] = [];
   if (want('CarePlan')) out.push(`(${alias}.resource_type = 'CarePlan' AND ${party(`${alias}.id`)})`);
   if (want('Provenance'))
     out.push(
-      `(${alias}.resource_type = 'Provenance' AND (EXISTS (SELECT 1 FROM fhir_search a WHERE a.resource_type = 'Provenance' AND a.resource_id = ${alias}.id AND a.param = 'agent' AND a.system = 'Organization' AND a.value = ${o}) OR EXISTS (SELECT 1 FROM fhir_search pt WHERE pt.resource_type = 'Provenance' AND pt.resource_id = ${alias}.id AND pt.param = 'target' AND pt.system = 'CarePlan' AND ${party('pt.value')})))`,
+      `(${alias}.resource_type = 'Provenance' AND (EXISTS (SELECT 1 FROM fhir_search a WHERE a.resource_type = 'Provenance' AND a.resource_id = ${alias}.id AND ${eq(perRow, 'a.param', "'agent'")} AND a.system = 'Organization' AND ${eq(perRow, 'a.value', o)}${end}) OR EXISTS (SELECT 1 FROM fhir_search pt WHERE pt.resource_type = 'Provenance' AND pt.resource_id = ${alias}.id AND ${eq(perRow, 'pt.param', "'target'")} AND pt.system = 'CarePlan' AND ${party('pt.value')}${end})))`,
     );
   if (want('Communication'))
     out.push(
-      `(${alias}.resource_type = 'Communication' AND EXISTS (SELECT 1 FROM fhir_search m WHERE m.resource_type = 'Communication' AND m.resource_id = ${alias}.id AND m.param IN ('sender', 'recipient') AND m.system = 'Organization' AND m.value = ${o}))`,
+      `(${alias}.resource_type = 'Communication' AND EXISTS (SELECT 1 FROM fhir_search m WHERE m.resource_type = 'Communication' AND m.resource_id = ${alias}.id AND ${within(perRow, 'm.param', "('sender', 'recipient')")} AND m.system = 'Organization' AND ${eq(perRow, 'm.value', o)}${end}))`,
     );
   return out;
 }

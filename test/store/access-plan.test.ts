@@ -29,17 +29,17 @@ describe.each(testDatabases())('the per-row tenant check on %s', (kind) => {
   });
   afterAll(async () => db.close());
 
-  const plan = async () => {
+  const plan = async (type = 'Task', wanted = ['t1', 't2']) => {
     const params = new SqlParams();
-    const ids = params.add(['t1', 't2']);
+    const ids = params.add(wanted);
     const visible = accessPredicate(
       { clientId: 'c', organization: `Organization/${ORG}`, role: 'municipality' },
       'r',
       params,
-      'Task',
+      type,
       { perRow: true },
     );
-    const sql = `SELECT r.id FROM fhir_resource r WHERE r.resource_type = 'Task' AND r.id = ANY(${planAsGeneric(ids, 'text[]')}) AND ${visible}`;
+    const sql = `SELECT r.id FROM fhir_resource r WHERE r.resource_type = '${type}' AND r.id = ANY(${planAsGeneric(ids, 'text[]')}) AND ${visible}`;
     const rows = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params.values)).rows;
     const found = (await db.query<{ id: string }>(`${sql} ORDER BY r.id`, params.values)).rows.map((r) => r.id);
     return { text: rows.map((r) => r['QUERY PLAN']).join('\n'), found };
@@ -51,6 +51,24 @@ describe.each(testDatabases())('the per-row tenant check on %s', (kind) => {
     expect(p.text).not.toMatch(/hashed SubPlan/);
     expect(p.text).toMatch(/fhir_search_resource/);
     expect(p.text).not.toMatch(/Index Cond: .*param = 'owner'/);
+  });
+
+  it('when a municipality reads two of the 2 000 SIP CarePlans it authors, then each is checked through its own index rows', async () => {
+    await db.query(
+      `INSERT INTO fhir_search (resource_type, resource_id, param, system, value)
+       SELECT 'CarePlan', 'cp' || g, p, CASE WHEN p = 'author' THEN 'Organization' ELSE 'Encounter' END,
+              CASE WHEN p = 'author' THEN $1 ELSE 'e' || g END
+       FROM generate_series(1, 2000) g CROSS JOIN unnest(ARRAY['author', 'encounter']) p`,
+      [ORG],
+    );
+    await db.query(
+      `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, method, content)
+       SELECT 'CarePlan', 'cp' || g, 1, now(), 'POST', '{"resourceType":"CarePlan"}' FROM generate_series(1, 2) g`,
+    );
+    const p = await plan('CarePlan', ['cp1', 'cp2']);
+    expect(p.found).toEqual(['cp1', 'cp2']);
+    expect(p.text).not.toMatch(/hashed SubPlan/);
+    expect(p.text).not.toMatch(/Index Cond: .*param = 'author'/);
   });
 
   it('when the statistics are fresh, then the plan is the same', async () => {
