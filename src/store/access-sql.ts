@@ -112,12 +112,12 @@ export function accessPredicate(
       opts.perRow
         ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND ${within(true, 'o.param', taskParams)} AND o.system = 'Organization' AND ${eq(true, 'o.value', orgP)}${PER_ROW})`
         : `${task} IN (${ownedTasks})`;
-    const perRowTargets = opts.perRow ? PER_ROW : '';
+    const end = opts.perRow ? PER_ROW : '';
     if (!resourceType || resourceType === 'Task')
       parts.push(`(${alias}.resource_type = 'Task' AND ${owns(`${alias}.id`)})`);
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
-        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${perRowTargets}))`,
+        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${end}))`,
       );
     parts.push(...collaborationRules(alias, params, org, resourceType, opts.perRow));
   }
