@@ -1,6 +1,7 @@
 /**
  * Delivery benchmark (`npx tsx bench/delivery.bench.ts`, BENCH_QUICK=1 for a small run; PostgreSQL when
- * DATABASE_URL is set, else PGlite). Ten local HTTP receivers, one Subscription each (Task?owner=<its org>).
+ * DATABASE_URL is set, else PGlite). Ten local HTTP receivers, one Subscription each (Task?owner=<its org>), and
+ * BENCH_IDLE_SUBSCRIPTIONS more for organisations that own none of the Tasks (matched against, never delivered to).
  * 1. Throughput: N Tasks are written first (outbox backlog), then the delivery service starts; notifications
  *    per second from start until every receiver has all of its own (relay → match → signed POST → 200).
  * 2. Latency at a fixed rate (500/s; quick 200/s): Tasks written through the repository at that rate while
@@ -27,6 +28,7 @@ const N = Number(process.env.BENCH_DELIVERY_N ?? (quick ? 2000 : 10_000));
 const RATE = Number(process.env.BENCH_DELIVERY_RATE ?? (quick ? 200 : 500));
 const RATE_SECONDS = quick ? 5 : 10;
 const RECEIVERS = 10;
+const IDLE_SUBSCRIPTIONS = Number(process.env.BENCH_IDLE_SUBSCRIPTIONS ?? 0);
 const kind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 const BASE = 'https://svu-gateway.dev/fhir';
 const chaos = { p: Number(process.env.BENCH_CHAOS ?? 0) };
@@ -179,6 +181,19 @@ async function main(): Promise<void> {
     });
     subs.push((s as { id?: string }).id ?? '');
   }
+  // BENCH_IDLE_SUBSCRIPTIONS=<n>: the region's other subscribers (organisations that own none of these Tasks),
+  // which every change is matched against too.
+  for (let i = 0; i < IDLE_SUBSCRIPTIONS; i++) {
+    const scope = { clientId: `idle${i}`, organization: `Organization/idle-${i}`, role: 'municipality' as const };
+    await repos(db, scope).create({
+      resourceType: 'Subscription',
+      status: 'active',
+      reason: 'bench',
+      criteria: `Task?owner=Organization/idle-${i}`,
+      channel: { type: 'rest-hook', endpoint: rx[0]!.url, payload: 'application/fhir+json' },
+      extension: [{ url: SECRET_EXTENSION, valueString: `secret-idle-${i}` }],
+    });
+  }
   // 1. Throughput from a backlog.
   const system = repos(db, { system: true });
   const writeStart = Date.now();
@@ -304,6 +319,7 @@ async function main(): Promise<void> {
     quick,
     store: kind,
     receivers: RECEIVERS,
+    idleSubscriptions: IDLE_SUBSCRIPTIONS,
     throughput,
     latency,
     stages,

@@ -1,4 +1,4 @@
-import { matchesSearchRequest } from '@medplum/core';
+import { matchesSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import { inSession, type Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
@@ -24,6 +24,7 @@ import {
 import { handleOutboxBatch, orderKey as outboxOrderKey } from '../delivery/outbox-consumer';
 import { markRegistryDeleted, upsertRegistry, type MatchableSubscription } from './registry.pg';
 import { toSearchRequest } from './subscription-model';
+import { focusValues, indexByNeedle, mayMatch, type CandidateIndex } from './prefilter';
 
 export const SUBSCRIPTION_MATCH_CONSUMER = 'subscription-match';
 
@@ -83,6 +84,29 @@ function filterFor(m: MatchableSubscription): string {
   return parts.filter((p) => p).join('&');
 }
 
+/** The subscription's search request, kept with the registry's entry (a new entry after each change). */
+const requests = new WeakMap<MatchableSubscription, SearchRequest>();
+function requestFor(m: MatchableSubscription): SearchRequest {
+  let request = requests.get(m);
+  if (!request) requests.set(m, (request = toSearchRequest(m.spec.resourceType, filterFor(m))));
+  return request;
+}
+
+/** The subscriptions indexed by what a change must hold to match them (`indexByNeedle`), per registry list. */
+const indexes = new WeakMap<MatchableSubscription[], CandidateIndex<MatchableSubscription>>();
+function indexFor(candidates: MatchableSubscription[]): CandidateIndex<MatchableSubscription> {
+  let index = indexes.get(candidates);
+  if (!index) {
+    index = indexByNeedle(
+      candidates,
+      (m) => m.spec.resourceType,
+      (m) => (m.entry.scope ? requestFor(m) : undefined),
+    );
+    indexes.set(candidates, index);
+  }
+  return index;
+}
+
 /** An event to record, with the focus as its subscriber may read it when that was read (`current`). */
 interface Matched {
   event: NewEvent;
@@ -105,14 +129,17 @@ async function matchChanges(
 ): Promise<Matched[]> {
   const out: (Matched & { check: boolean })[] = [];
   const groups = new Map<string, FocusGroup<Matched>>();
+  const index = indexFor(candidates);
   for (const { e, focus } of changes) {
-    for (const m of candidates) {
-      if (m.spec.resourceType !== e.resourceType) continue;
+    if (!index.has(e.resourceType ?? '')) continue;
+    const values = focusValues(focus);
+    for (const m of index.candidates(e.resourceType ?? '', values)) {
       if (!m.entry.scope) {
         warn(m.entry.id);
         continue;
       }
-      if (!matchesSearchRequest(focus, toSearchRequest(m.spec.resourceType, filterFor(m)))) continue;
+      const request = requestFor(m);
+      if (!mayMatch(values, request) || !matchesSearchRequest(focus, request)) continue;
       const event: NewEvent = {
         subscriptionId: m.entry.id,
         orderKey: outboxOrderKey(e),
@@ -272,7 +299,8 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
   /** The events of changes (no Subscription among them): their foci, then one match over all of them. */
   const matchAll = async (changes: OutboxEvent[], via: Db): Promise<Matched[]> => {
     const active = await candidates(via);
-    const relevant = changes.filter((e) => active.some((m) => m.spec.resourceType === e.resourceType));
+    const index = indexFor(active);
+    const relevant = changes.filter((e) => index.has(e.resourceType ?? ''));
     if (relevant.length === 0) return [];
     const foci = await loadFoci(deps, via, relevant);
     const withFocus = relevant.flatMap((e) => {
@@ -288,11 +316,11 @@ export function createSubscriptionMatcher(deps: MatcherDeps): {
 
   /** The events one resource change gives (not yet recorded). */
   const eventsOf = async (e: OutboxEvent, tx: Db): Promise<Matched[]> => {
-    const about = (await candidates(tx)).filter((m) => m.spec.resourceType === e.resourceType);
-    if (about.length === 0) return [];
+    const all = await candidates(tx);
+    if (!indexFor(all).has(e.resourceType ?? '')) return [];
     const focus = await loadFocus(deps, tx, e);
     if (!focus) return [];
-    return matchChanges(tx, [{ e, focus }], about, warn, delivering());
+    return matchChanges(tx, [{ e, focus }], all, warn, delivering());
   };
 
   // Every path records a transaction's events in ONE call of recordEvents: it locks their chains in hash order,
