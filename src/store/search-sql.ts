@@ -145,7 +145,20 @@ const MODIFIERS: Record<ParamDef['type'], string[]> = {
   date: ['missing'],
 };
 
-function paramCondition(type: string, typeP: string, key: string, value: string, params: SqlParams): string {
+/**
+ * The condition of one search parameter on the candidate row `r`. `fromIndex`: the matching ids are read from the
+ * search index first and the rows fetched by id (`r.id = ANY(ARRAY(...))`), whatever the planner's statistics say;
+ * for the conditional matches, which find one or two rows: as a semi-join, a generic plan made while the table was
+ * young scanned every current row of the type and looked each one up in the index (all Patients per admission).
+ */
+function paramCondition(
+  type: string,
+  typeP: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+  fromIndex = false,
+): string {
   const [name = '', modifier = ''] = key.split(':');
   if (name === '_id') {
     const ids = splitOr(value);
@@ -161,6 +174,7 @@ function paramCondition(type: string, typeP: string, key: string, value: string,
   if (modifier && !MODIFIERS[def.type].includes(modifier))
     throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
   const stored = storedParam(def);
+  const matching = (ids: string) => (fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`);
   const sub = (cond: string) => {
     const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
     if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
@@ -169,13 +183,13 @@ function paramCondition(type: string, typeP: string, key: string, value: string,
   };
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
-    return `r.id ${value === 'true' ? 'NOT IN' : 'IN'} (${sub('')})`;
+    return value === 'true' ? `r.id NOT IN (${sub('')})` : matching(sub(''));
   }
   const values = splitOr(value);
   if (values.length === 0) throw bad(`Search parameter '${name}' has no value`);
   const ors = values.map((v) => valueCondition(def, modifier, v, params));
   const cond = ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
-  return `r.id ${modifier === 'not' ? 'NOT IN' : 'IN'} (${sub(cond)})`;
+  return modifier === 'not' ? `r.id NOT IN (${sub(cond)})` : matching(sub(cond));
 }
 
 function sortClause(type: string, sort: string | undefined, params: SqlParams): string {
@@ -256,7 +270,8 @@ export function planSearch(
   const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
   for (const [key, raw] of Object.entries(search)) {
     if (raw === undefined || CONTROL.has(key)) continue;
-    for (const value of list(raw)) where.push(paramCondition(type, typeP, key, value, params));
+    for (const value of list(raw))
+      where.push(paramCondition(type, typeP, key, value, params, accessOpts.perRow === true));
   }
   const access = accessPredicate(scope, 'r', params, type, accessOpts);
   if (access) where.push(access);
