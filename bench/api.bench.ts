@@ -7,7 +7,9 @@
  * Runs against PGlite (a fresh DATA_DIR), and also against PostgreSQL when DATABASE_URL is set (a fresh
  * database, dropped afterwards). Peak RSS is the gateway process's VmHWM (also read once ready, before the load: the
  * start's own peak), RSS after its VmRSS at the end of the load. BENCH_QUICK=1 for a small run;
- * BENCH_N, BENCH_CONCURRENCY override; BENCH_NODE_ARGS passes node flags to the gateway (e.g. --cpu-prof).
+ * BENCH_N, BENCH_CONCURRENCY override; BENCH_NODE_ARGS passes node flags to the gateway (e.g. --cpu-prof, --trace-gc),
+ * BENCH_CHILD_STDOUT=1 shows the gateway's stdout (where --trace-gc writes), BENCH_TRACE=<file> writes each fixed-rate
+ * request's scheduled start and latency (ms) as CSV, to see whether slow requests come in bursts.
  *   npx tsx bench/api.bench.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -145,13 +147,18 @@ async function openLoop(base: string, token: string, rate: number, seconds: numb
   const inflight: Promise<void>[] = [];
   // What failed, by kind (HTTP status or network error), so an error count is never left unexplained.
   const kinds = new Map<string, number>();
+  const trace = process.env.BENCH_TRACE ? ['start_ms,latency_ms'] : undefined;
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     inflight.push(
       post(base, token).then(
-        () => void lat.push(performance.now() - due),
+        () => {
+          const ms = performance.now() - due;
+          lat.push(ms);
+          trace?.push(`${(due - t0).toFixed(1)},${ms.toFixed(1)}`);
+        },
         (e: unknown) => {
           errors++;
           const msg = String((e as Error)?.cause ?? e);
@@ -162,6 +169,7 @@ async function openLoop(base: string, token: string, rate: number, seconds: numb
     );
   }
   await Promise.all(inflight);
+  if (trace) writeFileSync(process.env.BENCH_TRACE!, trace.join('\n') + '\n');
   if (kinds.size > 0) console.error(`  errors by kind: ${JSON.stringify(Object.fromEntries(kinds))}`);
   return summarize(lat, errors, (performance.now() - t0) / 1000);
 }
@@ -208,7 +216,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
     {
       cwd: root,
       env,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', process.env.BENCH_CHILD_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     },
   );
   try {

@@ -22,7 +22,9 @@ export const configSchema = z.object({
     .string()
     .url()
     .optional()
-    .describe('PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR'),
+    .describe(
+      'PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR. On the same host the Unix socket is cheaper than TCP: `postgresql://user:pw@localhost/db?host=/var/run/postgresql`',
+    ),
   DATA_DIR: z.string().default('./data').describe('Where PGlite and the child redis-server keep their data'),
   PG_PREPARED_STATEMENTS: bool
     .default(true)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClosableDb } from '../../src/store/db.port';
+import type { ClosableDb, Db } from '../../src/store/db.port';
 import { openPglite } from '../../src/store/db.pglite';
 import { openPostgres } from '../../src/store/db.pg';
 import { migrate } from '../../src/store/migrate';
@@ -40,8 +40,28 @@ export async function openTestDb(
     async close() {
       await db.close();
       const a = openPostgres(url, { max: 1 });
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.close();
+      try {
+        await dropDatabase(a, name);
+      } finally {
+        await a.close();
+      }
     },
   };
+}
+
+/**
+ * Drops a test database. WITH (FORCE) ends this role's sessions on it; a session PostgreSQL starts on its own there
+ * (an autovacuum worker) can make the drop fail with 42501 for a moment, so the drop is tried again a few times.
+ */
+async function dropDatabase(admin: Db, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt >= 10 || (code !== '42501' && code !== '55006')) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
 }
