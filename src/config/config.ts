@@ -23,7 +23,7 @@ export const configSchema = z.object({
     .url()
     .optional()
     .describe(
-      'PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR. On the same host the Unix socket is cheaper than TCP: `postgresql://user:pw@localhost/db?host=/var/run/postgresql`',
+      'PostgreSQL URL, e.g. `postgresql://user:pw@db-host:5432/svu`, or over a Unix socket `postgresql://user:pw@localhost/svu?host=/var/run/postgresql`; unset = embedded PostgreSQL (PGlite) in DATA_DIR',
     ),
   DATA_DIR: z.string().default('./data').describe('Where PGlite and the child redis-server keep their data'),
   PG_PREPARED_STATEMENTS: bool
