@@ -10,6 +10,14 @@ import { ExpressAdapter } from '@bull-board/express';
  */
 type BoardOptions = Parameters<typeof createBullBoard>[0];
 
+/**
+ * Bull Board's page links a stylesheet on fonts.googleapis.com: from a hospital's admin workstation that is a request
+ * to a third party naming the board's address (Referer). This policy keeps the page to the gateway's own origin (its
+ * scripts and styles are served from there); the board then draws in the browser's sans-serif font.
+ */
+const BOARD_CSP =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'";
+
 export function queuesBoard(basePath: string, queues: () => Queue[]): Router {
   const r = Router();
   let handler: RequestHandler | undefined;
@@ -29,6 +37,7 @@ export function queuesBoard(basePath: string, queues: () => Queue[]): Router {
       });
       handler = serverAdapter.getRouter() as RequestHandler;
     }
+    res.set('Content-Security-Policy', BOARD_CSP);
     handler(req, res, next);
   });
   return r;

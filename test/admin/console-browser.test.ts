@@ -65,6 +65,17 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     page.on('response', (r) => {
       if (r.status() >= 400 && r.url().startsWith(base)) failed.push(`${r.status()} ${r.url()}`);
     });
+    // What the browser reports as an error on our pages (a script error, something the page's CSP blocks).
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${m.location().url ?? ''}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${String(e)}`));
+    // What the pages ask the browser to fetch from another host (Bull Board links a stylesheet on Google Fonts).
+    const elsewhere: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith('data:')) elsewhere.push(r.url());
+    });
     await page.goto(`${base}/admin`);
     expect(new URL(page.url()).pathname).toBe('/admin/login');
     await shot('01-login');
@@ -127,6 +138,12 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await page.goto(`${base}/admin`);
     expect(await heading()).toBe('Overview');
     expect(failed).toEqual([]);
+    // Every request for another host is refused by the page's Content-Security-Policy before it leaves the browser
+    // (not merely failed: this sandbox has no DNS), and nothing else is reported as an error.
+    const refused = (url: string) => (e: string) =>
+      e.includes(`'${url}' violates the following Content Security Policy`);
+    expect(elsewhere.filter((url) => !consoleErrors.some(refused(url)))).toEqual([]);
+    expect(consoleErrors.filter((e) => !elsewhere.some((url) => refused(url)(e)))).toEqual([]);
 
     // Logout ends the session: the next page asks for a login again.
     await page.goto(`${base}/admin/sessions`);
