@@ -13,6 +13,7 @@ import { OidcLoginError, type OidcClient } from '../auth/oidc';
 import { esc } from './pages/layout';
 import { langOf } from './pages/i18n';
 import { langCookie } from './pages/layout';
+import { CONSOLE_PAGE } from '../http/page-policy';
 
 /** The admin console's session cookie: HttpOnly, SameSite=Strict, Path=/admin (Secure behind https). */
 export const SESSION_COOKIE = 'svu_admin_session';
@@ -64,6 +65,7 @@ export function adminGate(d: AdminGateDeps): Router {
     const state = req.query.limited ? 'limited' : req.query.failed ? 'failed' : req.query.out ? 'out' : undefined;
     res
       .set('Cache-Control', 'no-store')
+      .set('Content-Security-Policy', CONSOLE_PAGE)
       .type('html')
       .send(loginPage(lang, safeNext(req.query.next), state, !!d.oidc));
   });

@@ -8,6 +8,7 @@ import { PAGES, type PageContent } from './pages/console-pages';
 import { HL7_PAGE } from './pages/hl7-page';
 import { listSubscriptionsForAdmin } from './subscriptions-admin.pg';
 import { resourceBrowserRoutes, type ScopedRepositoryFactory } from './resource-browser.routes';
+import { CONSOLE_PAGE } from '../http/page-policy';
 
 const PATHS: Record<PageId, string> = {
   overview: '/admin',
@@ -32,11 +33,7 @@ export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory): Router {
       const auth = res.locals.auth as AuthContext | undefined;
       res
         .set('Cache-Control', 'no-store')
-        .set(
-          'Content-Security-Policy',
-          // img-src data: for the pages' empty icon (`<link rel="icon" href="data:,">`, no /favicon.ico request)
-          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
-        )
+        .set('Content-Security-Policy', CONSOLE_PAGE)
         .type('html')
         .send(
           renderPage({

@@ -3,20 +3,13 @@ import { Router, type RequestHandler } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import { QUEUES_BOARD } from '../http/page-policy';
 
 /**
  * Bull Board at `/admin/queues` (behind the admin gate: a console session or an admin bearer token). Built on first request, so
  * consumers registered after routes were mounted (e.g. `deadline-events`) are listed too.
  */
 type BoardOptions = Parameters<typeof createBullBoard>[0];
-
-/**
- * Bull Board's page links a stylesheet on fonts.googleapis.com: from a hospital's admin workstation that is a request
- * to a third party naming the board's address (Referer). This policy keeps the page to the gateway's own origin (its
- * scripts and styles are served from there); the board then draws in the browser's sans-serif font.
- */
-const BOARD_CSP =
-  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'";
 
 export function queuesBoard(basePath: string, queues: () => Queue[]): Router {
   const r = Router();
@@ -37,7 +30,7 @@ export function queuesBoard(basePath: string, queues: () => Queue[]): Router {
       });
       handler = serverAdapter.getRouter() as RequestHandler;
     }
-    res.set('Content-Security-Policy', BOARD_CSP);
+    res.set('Content-Security-Policy', QUEUES_BOARD);
     handler(req, res, next);
   });
   return r;

@@ -196,6 +196,8 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       const html = await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}/$print`);
       expect(html.status).toBe(200);
       expect(html.type).toBe('text/html');
+      // other parties' free text on a page: no script may run or anything load, whatever slipped past escaping
+      expect(html.headers['content-security-policy']).toMatch(/^default-src 'none';.*frame-ancestors 'none'/);
       expect(html.text).toContain('Hemtjänst fyra besök per dag');
       expect(html.text).toContain('Anna Berg, 021-10 20 30');
       expect(html.text).toMatch(/Din fasta vårdkontakt[\s\S]*Skultuna/);
@@ -225,6 +227,7 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
         .set('Accept', 'text/html')
         .auth(c['demo-vc-skultuna']!.token, { type: 'bearer' });
       expect(html.type).toBe('text/html');
+      expect(html.headers['content-security-policy']).toMatch(/^default-src 'none';.*frame-ancestors 'none'/);
       expect(html.text).toContain('Ärendeöversikt');
       expect(html.text).toContain('Västerås stad');
     });

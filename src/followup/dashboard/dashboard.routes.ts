@@ -10,6 +10,7 @@ import { organisationNames } from '../indicators/org-names.pg';
 import { dashboardData, dashboardStays } from './dashboard-data.pg';
 import { DASHBOARD_PAGE } from './dashboard-page';
 import { isMonth } from '../../core/calendar/month';
+import { DASHBOARD_PAGE_POLICY } from '../../http/page-policy';
 
 const KOMMUNKOD = /^\d{4}$/;
 
@@ -39,7 +40,7 @@ export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
         base === '/admin'
           ? DASHBOARD_PAGE.replace('<body>', `<body>${consoleNavBar(langOf(req), 'dashboard')}`)
           : DASHBOARD_PAGE;
-      res.type('html').send(page);
+      res.set('Content-Security-Policy', DASHBOARD_PAGE_POLICY).type('html').send(page);
     });
     r.get(`${base}/assets/uplot.iife.min.js`, (_req, res) => {
       res.type('application/javascript').set('cache-control', 'public, max-age=86400').send(assets.js);
