@@ -17,6 +17,8 @@ export interface TaskSummary {
   code: string;
   title: string;
   owner: string;
+  /** The other party the task concerns (its requester, when not the owner): whom a hospital's notice goes to. */
+  counterpart?: string;
   status: string;
   businessStatus?: string;
   deadline?: string;
@@ -94,6 +96,12 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
       status: t.status,
       answers: (t.output ?? []).map((o) => ({ code: o.type.coding?.[0]?.code ?? '', value: answerValue(o) })),
     };
+    const requester = t.requester?.reference;
+    if (requester !== t.owner?.reference) {
+      // a name, never a reference: an Organization's is looked up when the Task has no display
+      const who = t.requester?.display ?? (requester?.startsWith('Organization/') ? await name(requester) : undefined);
+      if (who) s.counterpart = who;
+    }
     const bs = t.businessStatus?.coding?.[0]?.code;
     if (bs) s.businessStatus = bs;
     if (t.restriction?.period?.end) s.deadline = t.restriction.period.end;

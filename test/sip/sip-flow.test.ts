@@ -215,6 +215,14 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(muni?.tasks.find((t) => t.code === 'kallelse-sip')).toMatchObject({ status: 'received' });
       expect(muni?.tasks.find((t) => t.code === 'kallelse-sip')?.acknowledgedAt).toBeDefined();
       expect(vc?.tasks.find((t) => t.code === 'sip-uppfoljning')?.deadline?.slice(0, 10)).toBe('2027-01-01');
+      // The hospital's notices are one per receiver: each row names the party it goes to.
+      const notices = o.parties
+        .find((p) => p.organization === HOSPITAL)
+        ?.tasks.filter((t) => t.code === 'inskrivningsmeddelande');
+      expect(notices?.map((t) => t.counterpart).sort()).toEqual(['Skultuna vårdcentral', 'Västerås stad']);
+      expect(muni?.tasks.find((t) => t.code === 'inskrivningsmeddelande')?.counterpart).toBe(
+        'Västmanlands sjukhus Västerås',
+      );
       expect(o.sip).toMatchObject({ status: 'active', author: expect.stringContaining('Skultuna') as string });
       expect(o.sip?.signatures.every((s) => s.signedAt !== undefined)).toBe(true);
       expect(o.sip?.approvedAt).toBeDefined();
@@ -230,6 +238,7 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(html.headers['content-security-policy']).toMatch(/^default-src 'none';.*frame-ancestors 'none'/);
       expect(html.text).toContain('Ärendeöversikt');
       expect(html.text).toContain('Västerås stad');
+      expect(html.text).toContain('<th>Motpart</th>');
     });
 
     it('when the patient goes home, then each receiver closes its case', async () => {
