@@ -79,6 +79,27 @@ describe.each(testDatabases())('parked facts visible over FHIR on %s', (kind) =>
     expect(r.headers.warning).toBeUndefined();
   });
 
+  it('when an inpatient Encounter in progress has no admission time, then it is stored and the answer says nobody is told', async () => {
+    const { period: _none, ...noStart } = admission(patientId, 'ja', 'PF-5');
+    const r = await post('/fhir/Encounter', noStart, 'return=OperationOutcome');
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const issues = (r.body as { issue: { severity: string; diagnostics: string }[] }).issue;
+    const warnings = issues.filter((i) => i.severity === 'warning').map((i) => i.diagnostics);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^no-admission-time: Encounter in-progress without period\.start/),
+    ]);
+    expect(String(r.headers.warning)).toContain('no-admission-time');
+    // no stay was started: no Task points to the Encounter
+    const id = (r.body as { issue: { diagnostics: string }[] }).issue[0]!.diagnostics.match(/Encounter\/([\w-]+)/)![1];
+    const tasks = await request(app).get(`/fhir/Task?encounter=Encounter/${id}`).set('x-test-as', 'ehr');
+    expect((tasks.body as { total?: number; entry?: unknown[] }).entry ?? []).toEqual([]);
+    // a planned Encounter has not begun: no warning
+    const planned = await post('/fhir/Encounter', { ...noStart, status: 'planned' }, 'return=OperationOutcome');
+    expect((planned.body as { issue: { severity: string }[] }).issue.filter((i) => i.severity === 'warning')).toEqual(
+      [],
+    );
+  });
+
   it('when a transaction Bundle carries an admission without consent, then the Bundle answer has the Warning header', async () => {
     const r = await post('/fhir', {
       resourceType: 'Bundle',

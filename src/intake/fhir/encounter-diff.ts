@@ -21,6 +21,14 @@ import type { FactDraft } from '../../mapping/adt-to-facts';
  * | status → cancelled / entered-in-error                         | admission-cancelled       |
  */
 const ACTIVE = new Set(['in-progress', 'onleave', 'finished']);
+
+/**
+ * An inpatient Encounter that has begun (in progress, on leave or finished) but gives no admission time: no stay can
+ * start from it, so no party is told. The intake says so in the write's answer instead of accepting it in silence.
+ */
+export function begunWithoutAdmissionTime(e: Encounter): boolean {
+  return ACTIVE.has(e.status) && !e.period?.start;
+}
 const CANCELLED = new Set(['cancelled', 'entered-in-error']);
 
 export interface DiffContext {

@@ -6,7 +6,8 @@ import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
-import { factsFromEncounterChange } from './encounter-diff';
+import { addWriteNotes } from '../../platform/write-notes';
+import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
 import { taskRejected } from './rejection-hook';
 
 async function readOrUndefined<T extends Patient | Organization>(
@@ -109,6 +110,9 @@ async function patientChanged(
   }
 }
 
+/** The warning code of an inpatient Encounter that has begun without an admission time (no stay, nobody told). */
+export const NO_ADMISSION_TIME = 'no-admission-time';
+
 /**
  * FHIR push: a repository hook that turns Encounter creates/updates written by clients (REST or transaction
  * Bundles) into stay facts (and Patient routing changes and deaths into facts of the open stays) and
@@ -137,6 +141,16 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
         routing,
         now: deps.clock.now().toISOString(),
       });
+      // Its facts (needs, an estimated discharge date) would wait for an admission that never comes: said, not silent.
+      if (begunWithoutAdmissionTime(after)) {
+        addWriteNotes([
+          {
+            code: NO_ADMISSION_TIME,
+            text: `Encounter ${after.status} without period.start: no stay is started and no party is notified; send the admission time in period.start`,
+          },
+        ]);
+        deps.issues?.(change.id, 'fhir', [{ code: NO_ADMISSION_TIME }]);
+      }
       if (drafts.length === 0) return;
       const stayId = change.id;
       await lockStays(tx, [stayId]);
