@@ -22,7 +22,7 @@ section{margin-bottom:2rem}tr[data-m]{cursor:pointer}tr[data-m]:hover{background
 <label>Till och med <input id="to" size="8" placeholder="YYYY-MM"></label>
 <label>Kommun <input id="mun" size="5" placeholder="alla"></label>
 <button id="go">Visa</button> <span id="msg"></span></p>
-<section><h2>Öppna uppgifter per part</h2><table id="parties"></table></section>
+<section><h2>Öppna uppgifter med tidsfrist per part</h2><table id="parties"></table></section>
 <section><h2>Utskrivningsklara dagar per kommun och månad</h2><div id="ready"></div><table id="readyTable"></table></section>
 <section><h2>Avvikelser per månad</h2><div id="dev"></div></section>
 <section><h2>Vårdtillfällen</h2><p id="drillTitle">Klicka på en kommuns månad ovan.</p><table id="stays"></table></section>
