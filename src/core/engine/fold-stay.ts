@@ -285,6 +285,10 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       }
       case 'admission-cancelled':
+        // A cancellation of a visit never admitted here (a lost A01, a wrong visit number) still voids the stay, and
+        // says so: nothing is dropped in silence.
+        if (m.admittedAt === undefined)
+          m.warnings.add('admission cancelled before any admission is known: check the visit number (PV1-19)');
         m.cancelled = { factId: f.id, at: ms };
         m.status = 'cancelled';
         break;

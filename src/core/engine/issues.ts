@@ -15,6 +15,7 @@ const WARNING_CODES: readonly (readonly [RegExp, string])[] = [
   [/^no listed primary-care unit/, 'no-primary-care'],
   [/^no unit to appoint a named care contact/, 'no-fvk-unit'],
   [/^no estimated discharge date/, 'no-estimated-discharge'],
+  [/^admission cancelled before any admission/, 'cancel-before-admission'],
 ];
 
 export function warningCode(text: string): string {

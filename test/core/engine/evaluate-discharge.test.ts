@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { getAgreement, loadAgreements } from '../../../src/agreements/load-agreements';
 import type { Agreement } from '../../../src/core/agreements/agreement.schema';
 import { evaluateStay } from '../../../src/core/engine/evaluate';
+import { warningCode } from '../../../src/core/engine/issues';
 import type { StayEvaluation, TaskSpec } from '../../../src/core/engine/types';
 import * as b from './stay-builder';
 
@@ -135,6 +136,20 @@ describe('cancellation of the admission (A11)', () => {
     expect(maks.map((t) => t.focusKey)).toEqual([`inskrivningsmeddelande@${MUNI}`, `inskrivningsmeddelande@${VC}`]);
     expect(maks.every((t) => t.status === 'requested' && t.authoredOn === '2026-05-06T10:00:00.000Z')).toBe(true);
     expect(e.rejected).toEqual([{ factId: later.id, reason: 'ignored: the admission was cancelled' }]);
+    expect(e.warnings ?? []).not.toContainEqual(expect.stringMatching(/^admission cancelled before/));
+  });
+
+  it('when an admission is cancelled that was never admitted here, then the stay is cancelled and a warning says so', () => {
+    const cancel = b.fact('2026-05-06T12:00:00+02:00', { kind: 'admission-cancelled' });
+    const e = ev([cancel]);
+    expect(e.state.status).toBe('cancelled');
+    expect(e.tasks).toEqual([]);
+    const w = (e.warnings ?? []).filter((x) => x.startsWith('admission cancelled before any admission is known'));
+    expect(w.map(warningCode)).toEqual(['cancel-before-admission']);
+    // the A01 arrives late but is earlier: the cancellation follows an admission, no warning
+    expect(ev([b.admitted(ADM), cancel]).warnings ?? []).not.toContainEqual(
+      expect.stringMatching(/^admission cancelled before/),
+    );
   });
 });
 
