@@ -28,7 +28,7 @@ import { createLogger } from '../src/platform/logger';
 import { systemClock } from '../src/platform/clock';
 import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
-import { openTestDb } from '../test/support/db';
+import { dropDatabase, openTestDb } from '../test/support/db';
 import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
 import { buildGateway as compileGateway } from './support/gateway';
 import { admissionBundle } from './support/synthetic';
@@ -190,7 +190,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
     dropDb = async () => {
       const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
       await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropDatabase(a, name);
       await a.end();
     };
   }

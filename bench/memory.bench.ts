@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgres } from '../src/store/db.pg';
 import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
+import { dropDatabase } from '../test/support/db';
 
 const root = join(import.meta.dirname, '..');
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 20_000);
@@ -124,7 +125,7 @@ try {
       const env = { ...common, DATA_DIR: dataDir, DATABASE_URL: u.toString() };
       results.push(await measure('API process (http + mllp) on PostgreSQL', 'api', env));
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropDatabase(admin, name);
       await admin.close();
     }
   }

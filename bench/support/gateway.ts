@@ -14,6 +14,7 @@ import { withGatewayRuntimeEnv } from '../../scripts/runtime-env.mjs';
 import { freePort } from '../../src/platform/redis-server';
 import { verifySignature } from '../../src/delivery/signature';
 import { SECRET_EXTENSION } from '../../src/subscriptions/subscription-model';
+import { dropDatabase } from '../../test/support/db';
 
 const CLK_TCK = 100;
 
@@ -272,7 +273,7 @@ export async function startGateway(opts: {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-    if (!opts.join) await opts.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    if (!opts.join) await dropDatabase(opts.admin, name).catch(() => undefined);
   };
   if (opts.ready === false) {
     await sleep(3000);

@@ -8,7 +8,7 @@ import type { Db } from '../store/db.port';
 import type { PgRepository } from '../store/repository.pg';
 import { caseOverview } from './case-overview';
 import { overviewPage } from './overview-page';
-import { PAGE_WITHOUT_SCRIPTS } from '../http/page-policy';
+import { sendPageWithoutScripts } from '../http/page-policy';
 
 export function mountCaseOverviewRoutes(app: Express, db: Db, system: (db: Db) => PgRepository): void {
   const answer = async (req: Request, res: Response) => {
@@ -16,21 +16,13 @@ export function mountCaseOverviewRoutes(app: Express, db: Db, system: (db: Db) =
     requireScope(auth, 'Encounter', 'r');
     const o = await caseOverview(db, system(db), auth.access, String(req.params.id));
     if (req.accepts(['application/fhir+json', 'application/json', 'text/html']) === 'text/html')
-      res
-        .status(200)
-        .set('Content-Security-Policy', PAGE_WITHOUT_SCRIPTS)
-        .type('text/html; charset=utf-8')
-        .send(overviewPage(o));
+      sendPageWithoutScripts(res, overviewPage(o));
     else sendJson(res, 200, o);
   };
   app.get('/fhir/Encounter/:id/$overview', answer);
   app.get('/admin/cases/:id', async (req, res) => {
     const auth = authOf(res);
     const o = await caseOverview(db, system(db), auth.access, String(req.params.id));
-    res
-      .status(200)
-      .set('Content-Security-Policy', PAGE_WITHOUT_SCRIPTS)
-      .type('text/html; charset=utf-8')
-      .send(overviewPage(o));
+    sendPageWithoutScripts(res, overviewPage(o));
   });
 }

@@ -3,10 +3,16 @@
  * and forbids framing (clickjacking); a page shows other parties' free text (comments, plans, names), so a policy
  * is the second guard behind escaping: what slipped through could neither run nor load anything.
  */
+import type { Response } from 'express';
 
 /** A page with no script at all: the case overview and the printable SIP plan. */
 export const PAGE_WITHOUT_SCRIPTS =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** Answers 200 with `html`, a page that needs no script (`PAGE_WITHOUT_SCRIPTS`). */
+export function sendPageWithoutScripts(res: Response, html: string): void {
+  res.status(200).set('Content-Security-Policy', PAGE_WITHOUT_SCRIPTS).type('text/html; charset=utf-8').send(html);
+}
 
 /** The admin console's pages and its login: inline scripts and styles, data and forms from the gateway only. */
 export const CONSOLE_PAGE =

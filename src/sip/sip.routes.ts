@@ -14,7 +14,7 @@ import { loadStayContext } from './stay-context';
 import { approvePlan, meetingHeld, signPlan, type SignInput } from './sip-operations';
 import { planHtml, printedPlan } from './print-plan';
 import { planPdf } from './print-pdf';
-import { PAGE_WITHOUT_SCRIPTS } from '../http/page-policy';
+import { sendPageWithoutScripts } from '../http/page-policy';
 
 /** `_format=pdf` (or `application/pdf`), or an Accept header that prefers PDF to HTML. */
 function wantsPdf(req: Request): boolean {
@@ -89,10 +89,6 @@ export function mountSipRoutes(app: Express, db: Db, deps: SipDeps): void {
         .send(pdf);
       return;
     }
-    res
-      .status(200)
-      .set('Content-Security-Policy', PAGE_WITHOUT_SCRIPTS)
-      .type('text/html; charset=utf-8')
-      .send(planHtml(plan));
+    sendPageWithoutScripts(res, planHtml(plan));
   });
 }

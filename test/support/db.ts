@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClosableDb, Db } from '../../src/store/db.port';
+import type { ClosableDb } from '../../src/store/db.port';
 import { openPglite } from '../../src/store/db.pglite';
 import { openPostgres } from '../../src/store/db.pg';
 import { migrate } from '../../src/store/migrate';
@@ -50,10 +50,11 @@ export async function openTestDb(
 }
 
 /**
- * Drops a test database. WITH (FORCE) ends this role's sessions on it; a session PostgreSQL starts on its own there
- * (an autovacuum worker) can make the drop fail with 42501 for a moment, so the drop is tried again a few times.
+ * Drops a test or bench database. WITH (FORCE) ends this role's sessions on it; a session PostgreSQL starts on its
+ * own there (an autovacuum worker) can make the drop fail with 42501 for a moment, so the drop is tried again a few
+ * times. `admin`: any connection to another database of the server (a `Db` or a `pg.Client`).
  */
-async function dropDatabase(admin: Db, name: string): Promise<void> {
+export async function dropDatabase(admin: { query(sql: string): Promise<unknown> }, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -21,6 +21,7 @@ import type { FactDraft } from '../../mapping/adt-to-facts';
  * | status → cancelled / entered-in-error                         | admission-cancelled       |
  */
 const ACTIVE = new Set(['in-progress', 'onleave', 'finished']);
+const CANCELLED = new Set(['cancelled', 'entered-in-error']);
 
 /**
  * An inpatient Encounter that has begun (in progress, on leave or finished) but gives no admission time: no stay can
@@ -29,7 +30,6 @@ const ACTIVE = new Set(['in-progress', 'onleave', 'finished']);
 export function begunWithoutAdmissionTime(e: Encounter): boolean {
   return ACTIVE.has(e.status) && !e.period?.start;
 }
-const CANCELLED = new Set(['cancelled', 'entered-in-error']);
 
 export interface DiffContext {
   /** The Patient's routing (municipality, listed unit), read from the store. */
