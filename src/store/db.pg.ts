@@ -61,6 +61,11 @@ export class StatementNames {
  * One checked-out connection: inside a transaction (`outside` false: nested transactions are savepoints), or a
  * session outside one (`outside` true: each statement commits on its own, a stale named statement is retried as on
  * the pool, and `transaction` begins one).
+ *
+ * A transaction's BEGIN is sent with its first statement when that statement has no parameters (the simple
+ * protocol takes several commands in one message): the lock statements that open most write transactions
+ * (`lockQueries`, `lockStays`) are written that way, so BEGIN costs no round trip of its own. A statement with
+ * parameters is sent after a BEGIN of its own, as before; a transaction that sends nothing sends no BEGIN.
  */
 class PgTx implements Db {
   readonly kind = 'postgres' as const;
@@ -69,8 +74,25 @@ class PgTx implements Db {
     private readonly client: pg.PoolClient,
     private readonly names: StatementNames,
     private readonly outside = false,
+    /** BEGIN not sent yet (a transaction begun by `transaction`, before its first statement). */
+    private beginPending = false,
   ) {}
+
+  /** Whether BEGIN went out (so COMMIT or ROLLBACK must follow). */
+  get begun(): boolean {
+    return !this.beginPending;
+  }
+
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    if (this.beginPending) {
+      this.beginPending = false;
+      if (params.length === 0) {
+        const results = (await this.client.query(`BEGIN;\n${sql}`)) as unknown as pg.QueryResult | pg.QueryResult[];
+        const r = Array.isArray(results) ? results[results.length - 1] : results;
+        return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };
+      }
+      await this.client.query('BEGIN');
+    }
     const config = this.names.config(sql, params);
     const r = await this.client.query(config).catch((err: unknown) => {
       if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
@@ -80,18 +102,18 @@ class PgTx implements Db {
   }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (this.outside) {
-      await this.client.query('BEGIN');
+      const tx = new PgTx(this.client, this.names, false, true);
       try {
-        const out = await fn(new PgTx(this.client, this.names));
-        await this.client.query('COMMIT');
+        const out = await fn(tx);
+        if (tx.begun) await this.client.query('COMMIT');
         return out;
       } catch (err) {
-        await this.client.query('ROLLBACK').catch(() => undefined);
+        if (tx.begun) await this.client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
     }
     const name = `sp${++this.savepoint}`;
-    await this.client.query(`SAVEPOINT ${name}`);
+    await this.query(`SAVEPOINT ${name}`); // with BEGIN when nothing was sent yet
     try {
       const out = await fn(this);
       await this.client.query(`RELEASE SAVEPOINT ${name}`);

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
@@ -225,11 +226,18 @@ export function writeVersion(tx: Db, w: VersionWrite): Promise<void> {
   return writeVersions(tx, [w]);
 }
 
-/** Serialises conditional writes on the same criteria (sorted, so two transactions cannot deadlock). */
+/**
+ * Serialises conditional writes on the same criteria (sorted, so two transactions cannot deadlock). The keys are
+ * literals, not a parameter: a statement without parameters carries the transaction's BEGIN in the same round trip
+ * (see `PgTx`).
+ */
 export async function lockQueries(tx: Db, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  await tx.query(
-    'SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) q',
-    [keys],
-  );
+  await tx.query(advisoryLocksSql(keys));
+}
+
+/** One statement taking the transaction-scoped advisory locks on `keys`, hashed, in sorted order (literal keys). */
+export function advisoryLocksSql(keys: readonly string[]): string {
+  const literals = [...new Set(keys)].map((k) => pg.escapeLiteral(k)).join(', ');
+  return `SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(ARRAY[${literals}]::text[]) AS k ORDER BY 1) s`;
 }

@@ -13,7 +13,7 @@ import type { WriteOptions } from '../../store/repository.port';
 import type { StayApplierDeps } from './applier-deps';
 import { storeAndLoadFactsOfStays } from './fact-store';
 import { planTasks, prepareTaskWrites, type ReconcileResult, type TaskPlan } from './reconcile-tasks';
-import { contentOf, readStayRows, type StayRow } from './stay-rows.pg';
+import { contentOf, type StayRow } from './stay-rows.pg';
 
 /** One stay's share of an apply: the new facts and what the stay's Tasks are written with. */
 export interface StayFactsInput {
@@ -68,7 +68,7 @@ async function readPatient(repo: PgRepository, ref: Reference<Patient>): Promise
 /**
  * The one way facts reach a stay, for both intakes (HL7 batches, FHIR single writes, rejections, SIP events), in
  * the caller's transaction, which already holds the stays' locks. For N stays, with a fixed number of statements:
- * store the new facts and load every fact of the stays (one), read the Tasks not handed in (one, if any); then in
+ * store the new facts and load every fact of the stays with the Tasks not handed in (one); then in
  * memory re-run the engine over ALL facts of each stay (so late and out-of-order facts end in the right state),
  * derive its Tasks, plan them against the stored ones; and write every new version with its history, index and
  * outbox rows (one). Each stay's engine issues go to `deps.issues` after the writes (a log line and a counter).
@@ -82,14 +82,13 @@ export async function applyFactsToStays(
   opts: ApplyFactsOptions = {},
 ): Promise<StayFactsApplied[]> {
   const newId = opts.newId ?? newResourceId;
-  const factsOf = await storeAndLoadFactsOfStays(
+  const { facts: factsOf, tasks: readTasks } = await storeAndLoadFactsOfStays(
     tx,
     stays.map((s) => s.stayId),
     stays.flatMap((s) => s.facts),
     source,
+    stays.filter((s) => !s.storedTasks).map((s) => s.stayId),
   );
-  const unread = stays.filter((s) => !s.storedTasks).map((s) => s.stayId);
-  const readTasks = unread.length > 0 ? (await readStayRows(tx, [], [], unread)).tasks : new Map<string, StayRow[]>();
   const agreement = await deps.agreement();
   const nowDate = deps.clock.now();
   const now = nowDate.toISOString();

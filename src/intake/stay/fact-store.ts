@@ -1,6 +1,7 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
+import { tasksOfStaysSql, type StayRow } from './stay-rows.pg';
 
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
 function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
@@ -83,41 +84,68 @@ function insertFacts(params: unknown[], facts: readonly StayFact[], source: stri
 )`;
 }
 
-const parseBody = (body: StayFact | string): StayFact =>
-  typeof body === 'string' ? (JSON.parse(body) as StayFact) : body;
+/** What `storeAndLoadFactsOfStays` found: per stay every fact and how many were new, and the Tasks asked for. */
+export interface StayFactsLoaded {
+  facts: Map<string, { added: number; all: StayFact[] }>;
+  /** The current Tasks of the stays in `tasksOf`, by stay id (no entry for a stay without Tasks). */
+  tasks: Map<string, StayRow[]>;
+}
 
 /**
- * Stores facts (a fact id seen before is ignored) and loads every fact of several stays, in one round trip: the
- * new rows come from the INSERT's RETURNING (a statement does not see its own inserts), the earlier ones from the
- * table. Call it after the stays'
- * locks (a separate statement, so this statement's snapshot sees everything committed before they were granted).
- * Returns, per stay id, every fact (ordered by time) and how many were new.
+ * Stores facts (a fact id seen before is ignored), loads every fact of several stays and the current Tasks of the
+ * stays in `tasksOf`, in one round trip: the new rows come from the INSERT's RETURNING (a statement does not see
+ * its own inserts), the earlier ones from the table. Call it after the stays' locks (a separate statement, so this
+ * statement's snapshot sees everything committed before they were granted). Facts come ordered by time.
  */
 export async function storeAndLoadFactsOfStays(
   tx: Db,
   stayIds: readonly string[],
   facts: readonly StayFact[],
   source: 'hl7' | 'fhir',
-): Promise<Map<string, { added: number; all: StayFact[] }>> {
+  tasksOf: readonly string[] = [],
+): Promise<StayFactsLoaded> {
   const unique = uniqueFacts(facts);
   const ids = [...new Set([...stayIds, ...unique.map((f) => f.stayId)])];
   const params: unknown[] = [];
   const insert = insertFacts(params, unique, source);
   const stays = genericArrayParam(params, ids, 'text');
-  const r = await tx.query<{ stay_id: string; body: StayFact | string; added: boolean }>(
-    `${insert}
-     SELECT stay_id, body, added FROM (
+  const taskStays = genericArrayParam(params, [...tasksOf], 'text');
+  const r = await tx.query<{
+    kind: 'F' | 'T';
+    k: string;
+    id: string;
+    version_id: number | null;
+    content: string;
+    added: boolean;
+  }>(
+    `${insert}, task AS (${tasksOfStaysSql(taskStays)})
+     SELECT 'F' AS kind, stay_id AS k, fact_id AS id, NULL::int AS version_id, body::text AS content, added, at FROM (
        SELECT stay_id, body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = ANY(${stays})
        UNION ALL
        SELECT stay_id, body, at, fact_id, true AS added FROM ins
-     ) f ORDER BY stay_id, at, fact_id`,
+     ) f
+     UNION ALL
+     SELECT 'T', k, id, version_id, content, false, NULL FROM task
+     ORDER BY kind, k, at, id`,
     params,
   );
-  const out = new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }]));
+  const out: StayFactsLoaded = {
+    facts: new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }])),
+    tasks: new Map(),
+  };
   for (const row of r.rows) {
-    const s = out.get(row.stay_id);
+    if (row.kind === 'T') {
+      const list = out.tasks.get(row.k) ?? [];
+      list.push({
+        id: row.id,
+        row: { version_id: Number(row.version_id), deleted: false, content: row.content, visible: true },
+      });
+      out.tasks.set(row.k, list);
+      continue;
+    }
+    const s = out.facts.get(row.k);
     if (!s) continue;
-    s.all.push(parseBody(row.body));
+    s.all.push(JSON.parse(row.content) as StayFact);
     if (row.added) s.added++;
   }
   return out;
@@ -130,7 +158,7 @@ export async function storeAndLoadFacts(
   facts: readonly StayFact[],
   source: 'hl7' | 'fhir',
 ): Promise<{ added: number; all: StayFact[] }> {
-  const byStay = await storeAndLoadFactsOfStays(tx, [stayId], facts, source);
+  const byStay = (await storeAndLoadFactsOfStays(tx, [stayId], facts, source)).facts;
   const added = [...byStay.values()].reduce((n, s) => n + s.added, 0);
   return { added, all: byStay.get(stayId)?.all ?? [] };
 }

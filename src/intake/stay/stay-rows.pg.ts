@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { planAsGeneric, type Db } from '../../store/db.port';
-import type { CurrentRow } from '../../store/write-sql';
+import { advisoryLocksSql, type CurrentRow } from '../../store/write-sql';
 
 /** A current resource row as intake needs it: id, version and content (for `PgRepository.prepare`). */
 export interface StayRow {
@@ -52,9 +52,13 @@ const byIdentifier = (kind: string, type: string, sys: string, val: string) =>
     'k.sys',
   );
 
+/** The current Tasks of the stays in `stayIds` (a text[] expression), tagged 'T' and keyed by stay id. */
+export const tasksOfStaysSql = (stayIds: string): string =>
+  rowsByIndex('T', 'Task', 'encounter', `unnest(${stayIds}) AS k(val)`, 'k.val', "'Encounter'");
+
 export const READ_SQL = `WITH enc AS (${byIdentifier('E', 'Encounter', '$1', '$2')}
   ), pat AS (${byIdentifier('P', 'Patient', '$3', '$4')}
-  ), task AS (${rowsByIndex('T', 'Task', 'encounter', `unnest(${planAsGeneric('$5', 'text[]')}) AS k(val)`, 'k.val', "'Encounter'")}
+  ), task AS (${tasksOfStaysSql(planAsGeneric('$5', 'text[]'))}
   )
   SELECT * FROM enc UNION ALL SELECT * FROM pat UNION ALL SELECT * FROM task ORDER BY kind, k, id`;
 
@@ -101,9 +105,5 @@ export async function readStayRows(
  */
 export async function lockStays(tx: Db, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
-  await tx.query(
-    `SELECT count(pg_advisory_xact_lock(h)) FROM (
-       SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) s`,
-    [keys.map((k) => `stay:${k}`)],
-  );
+  await tx.query(advisoryLocksSql(keys.map((k) => `stay:${k}`)));
 }
