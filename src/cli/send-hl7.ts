@@ -38,6 +38,23 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/**
+ * `client.sendAndWait` with a timer of our own, cleared when the ACK comes: @medplum/hl7 4.5 leaves its own
+ * `timeoutMs` timer running after the ACK, which kept this command alive for the whole timeout (10 s by default)
+ * after the last message had its answer.
+ */
+async function sendAndWait(client: Hl7Client, msg: Hl7Message, timeoutMs: number): Promise<Hl7Message> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([client.sendAndWait(msg), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const messages = splitHl7Messages(readFileSync(args.file, 'utf8'));
@@ -48,7 +65,7 @@ async function main(): Promise<void> {
       const msg = Hl7Message.parse(text);
       const label = `${i + 1}/${messages.length} ${msg.getSegment('MSH')?.getField(9)?.toString() ?? '?'} ${msg.getSegment('MSH')?.getField(10)?.toString() ?? '?'}`;
       try {
-        const ack = await client.sendAndWait(msg, { timeoutMs: args.timeout });
+        const ack = await sendAndWait(client, msg, args.timeout);
         const code = ack.getSegment('MSA')?.getField(1)?.toString() ?? '?';
         if (code !== 'AA') failed++;
         process.stdout.write(`${label} → ${ack.toString().split('\r').join(' | ')}\n`);
