@@ -68,6 +68,16 @@ export function businessStatusConcept(status: TaskBusinessStatus): NonNullable<T
 /** Owner-controlled statuses a rebuilt Task keeps (the owner acknowledged, accepted, … it). */
 const OWNER_STATUSES: ReadonlySet<string> = new Set(['received', 'accepted', 'rejected', 'in-progress', 'completed']);
 
+/**
+ * The Task's text. The engine knows parties, not their names: where its text says who acted as "Mottagaren" (the
+ * receiver that rejected a stay, `korrigera-mottagare`), the resolved requester's name replaces it.
+ */
+function describe(spec: TaskSpec, fallback: string, requester: Reference<Organization>): string {
+  const text = spec.description ?? fallback;
+  if (spec.code !== 'korrigera-mottagare' || !requester.display) return text;
+  return text.replace(/^Mottagaren\b/, requester.display);
+}
+
 export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
   const info = SVU_TASK_CODE_INFO[spec.code];
   const owner: Reference<Organization> = resolveParty(spec.owner, refs.party);
@@ -83,7 +93,7 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
     status: spec.status,
     intent: 'order',
     code: { coding: [{ system: CODE_SYSTEM.task, code: spec.code, display: info.display }], text: info.display },
-    description: spec.description ?? info.display,
+    description: describe(spec, info.display, requester),
     focus,
     for: refs.patient,
     encounter: refs.encounter,

@@ -207,6 +207,7 @@ describe('npm run party (a party’s own client as a child process): print, answ
     }
     expect(fix).toHaveLength(1);
     expect(fix[0]?.requester?.reference).toBe(VASTERAS);
+    expect(fix[0]?.description).toMatch(/^Västerås stad har avvisat vårdtillfället/);
     const bad = await party('demo-vasteras', ['reject', target!.id!, 'Not A Code']);
     expect(bad.code).toBe(2);
   }, 60_000);

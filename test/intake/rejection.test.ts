@@ -35,6 +35,9 @@ describe.each(testDatabases())('rejection re-routing on %s', (kind) => {
     const fix = tasks.find((t) => codeOf(t) === 'korrigera-mottagare');
     expect(fix?.owner?.reference).toBe(`Organization/${h.hospital.id}`);
     expect(fix?.requester?.reference).toBe(`Organization/${h.sala.id}`);
+    expect(fix?.description).toMatch(
+      new RegExp(`^${h.sala.name ?? 'no name'} har avvisat vårdtillfället \\(ej-folkbokford\\)`),
+    );
     expect(fix?.status).toBe('requested');
     expect(receiverTask(tasks, 'inskrivningsmeddelande')?.status).toBe('rejected');
   });
