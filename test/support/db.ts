@@ -50,18 +50,22 @@ export async function openTestDb(
 }
 
 /**
- * Drops a test or bench database. WITH (FORCE) ends this role's sessions on it; a session PostgreSQL starts on its
- * own there (an autovacuum worker) can make the drop fail with 42501 for a moment, so the drop is tried again a few
- * times. `admin`: any connection to another database of the server (a `Db` or a `pg.Client`).
+ * Drops a test or bench database. WITH (FORCE) ends this role's sessions on it, but refuses (42501) while an
+ * autovacuum worker works there (not this role's session to end; after a bench's large load it can take longer
+ * than a few retries). A plain DROP ends autovacuum workers itself, but is refused (55006) while a session of this role
+ * is still connected. So each refusal switches to the other form, a few times. `admin`: any connection to another
+ * database of the server (a `Db` or a `pg.Client`).
  */
 export async function dropDatabase(admin: { query(sql: string): Promise<unknown> }, name: string): Promise<void> {
+  let force = true;
   for (let attempt = 1; ; attempt++) {
     try {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.query(`DROP DATABASE IF EXISTS ${name}${force ? ' WITH (FORCE)' : ''}`);
       return;
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (attempt >= 10 || (code !== '42501' && code !== '55006')) throw e;
+      force = code !== '42501';
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
