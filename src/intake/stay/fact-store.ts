@@ -1,7 +1,7 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
-import { tasksOfStaysSql, type StayRow } from './stay-rows.pg';
+import { addStayRow, tasksOfStaysSql, type StayRow } from './stay-rows.pg';
 
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
 function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
@@ -109,7 +109,7 @@ export async function storeAndLoadFactsOfStays(
   const params: unknown[] = [];
   const insert = insertFacts(params, unique, source);
   const stays = genericArrayParam(params, ids, 'text');
-  const taskStays = genericArrayParam(params, [...tasksOf], 'text');
+  const taskStays = genericArrayParam(params, tasksOf, 'text');
   const r = await tx.query<{
     kind: 'F' | 'T';
     k: string;
@@ -135,12 +135,7 @@ export async function storeAndLoadFactsOfStays(
   };
   for (const row of r.rows) {
     if (row.kind === 'T') {
-      const list = out.tasks.get(row.k) ?? [];
-      list.push({
-        id: row.id,
-        row: { version_id: Number(row.version_id), deleted: false, content: row.content, visible: true },
-      });
-      out.tasks.set(row.k, list);
+      addStayRow(out.tasks, row);
       continue;
     }
     const s = out.facts.get(row.k);

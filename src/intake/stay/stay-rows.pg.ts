@@ -62,6 +62,19 @@ export const READ_SQL = `WITH enc AS (${byIdentifier('E', 'Encounter', '$1', '$2
   )
   SELECT * FROM enc UNION ALL SELECT * FROM pat UNION ALL SELECT * FROM task ORDER BY kind, k, id`;
 
+/** Files a row of `rowsByIndex`'s shape (id, version, content) under its key `k` in `map`. */
+export function addStayRow(
+  map: Map<string, StayRow[]>,
+  row: { k: string; id: string; version_id: number | null; content: string },
+): void {
+  const list = map.get(row.k) ?? [];
+  list.push({
+    id: row.id,
+    row: { version_id: Number(row.version_id), deleted: false, content: row.content, visible: true },
+  });
+  map.set(row.k, list);
+}
+
 /**
  * The current Encounters (by visit identifier), Patients (by person identifier) and Tasks (by stay id) of a batch
  * of stays, in one statement. No row locks: the caller holds the stays' advisory locks, and every write is a
@@ -85,15 +98,7 @@ export async function readStayRows(
   );
   const out: StayRows = { encounters: new Map(), patients: new Map(), tasks: new Map() };
   const target = { E: out.encounters, P: out.patients, T: out.tasks };
-  for (const row of r.rows) {
-    const map = target[row.kind];
-    const list = map.get(row.k) ?? [];
-    list.push({
-      id: row.id,
-      row: { version_id: Number(row.version_id), deleted: false, content: row.content, visible: true },
-    });
-    map.set(row.k, list);
-  }
+  for (const row of r.rows) addStayRow(target[row.kind], row);
   return out;
 }
 
