@@ -69,13 +69,16 @@ export function businessStatusConcept(status: TaskBusinessStatus): NonNullable<T
 const OWNER_STATUSES: ReadonlySet<string> = new Set(['received', 'accepted', 'rejected', 'in-progress', 'completed']);
 
 /**
- * The Task's text. The engine knows parties, not their names: where its text says who acted as "Mottagaren" (the
- * receiver that rejected a stay, `korrigera-mottagare`), the resolved requester's name replaces it.
+ * The Task's text. The engine knows parties, not their names: where its text stands for a party (`named`: the
+ * receiver that rejected a stay, the placing municipality), that party's resolved name replaces the phrase; without
+ * a name (an organisation the gateway does not know) the phrase stays.
  */
-function describe(spec: TaskSpec, fallback: string, requester: Reference<Organization>): string {
+function describe(spec: TaskSpec, fallback: string, party: PartyResolver | undefined): string {
   const text = spec.description ?? fallback;
-  if (spec.code !== 'korrigera-mottagare' || !requester.display) return text;
-  return text.replace(/^Mottagaren\b/, requester.display);
+  if (!spec.named) return text;
+  const name = resolveParty(spec.named.party, party).display;
+  if (!name) return text;
+  return text.replace(spec.named.phrase, () => name);
 }
 
 export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
@@ -93,7 +96,7 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
     status: spec.status,
     intent: 'order',
     code: { coding: [{ system: CODE_SYSTEM.task, code: spec.code, display: info.display }], text: info.display },
-    description: describe(spec, info.display, requester),
+    description: describe(spec, info.display, refs.party),
     focus,
     for: refs.patient,
     encounter: refs.encounter,

@@ -1,6 +1,6 @@
 import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
 import { currentCategory, type Recipient, type StayModel } from './fold-stay';
-import { partyKey } from './parties';
+import { municipalityParty, partyKey } from './parties';
 import { arisesAt, deadlineFrom, dueMs, estimatedDischargeMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
 
@@ -34,11 +34,12 @@ function withEstimate(text: string, m: StayModel, at: number): string {
 
 /**
  * The admission notification to the municipality of registration while a placing municipality is responsible:
- * for information, so without a deadline (no hospital duty, no ladder); the text says who is responsible
- * without a code (the placing municipality owns the stay's other municipal Tasks, named there).
+ * for information, so without a deadline (no hospital duty, no ladder); the text names the placing municipality,
+ * which owns the stay's other municipal Tasks.
  */
 function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
-  return spec({
+  const placing = m.routing.placingMunicipality;
+  const t = spec({
     owner: r.party,
     key: `inskrivningsmeddelande@${r.key}`,
     code: 'inskrivningsmeddelande',
@@ -47,6 +48,8 @@ function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
     description: `${withEstimate(insk.description, m, r.since)} (för kännedom: den placerande kommunen ansvarar och får meddelandena)`,
     metAt: m.sentAt.get(r.factId),
   });
+  if (placing) t.named = { phrase: 'den placerande kommunen', party: municipalityParty(placing) };
+  return t;
 }
 
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
@@ -300,6 +303,7 @@ function rejectionTasks(m: StayModel): TaskSpec[] {
       description: `Mottagaren har avvisat vårdtillfället (${rej.reason}): rätta folkbokföringskommun, placerande kommun eller vårdcentral så att meddelandena går till rätt mottagare`,
     });
     t.requester = rejecter.party;
+    t.named = { phrase: 'Mottagaren', party: rejecter.party };
     if (metAt !== undefined) t.metAt = new Date(metAt).toISOString();
     out.push(t);
   }

@@ -60,6 +60,11 @@ export interface TaskSpec {
   /** Human-readable reason, in Swedish or English, for the Task's description. */
   description?: string;
   /**
+   * A phrase of `description` that stands for a party: the engine knows parties, not their names, so the Task's text
+   * gets the party's name in its place when the Task is built (a text a person reads names organisations).
+   */
+  named?: { phrase: string; party: Party };
+  /**
    * The party that must meet the deadline when it is not the owner (e.g. the hospital must make the
    * information transfer available to the owner). Informational: the FHIR Task and the deadline ladder
    * currently address the owner.
