@@ -8,6 +8,7 @@
  * database, dropped afterwards). Peak RSS is the gateway process's VmHWM (also read once ready, before the load: the
  * start's own peak), RSS after its VmRSS at the end of the load. BENCH_QUICK=1 for a small run;
  * BENCH_N, BENCH_CONCURRENCY override; BENCH_NODE_ARGS passes node flags to the gateway (e.g. --cpu-prof, --trace-gc),
+ * BENCH_CLIENT=fetch sends the load with global fetch as before 2026-12-05 (support/http-post.ts);
  * BENCH_CHILD_STDOUT=1 shows the gateway's stdout (where --trace-gc writes), BENCH_TRACE=<file> writes each fixed-rate
  * request's scheduled start and latency (ms) as CSV, to see whether slow requests come in bursts.
  *   npx tsx bench/api.bench.ts
@@ -32,6 +33,7 @@ import { dropDatabase, openTestDb } from '../test/support/db';
 import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
 import { buildGateway as compileGateway } from './support/gateway';
 import { admissionBundle } from './support/synthetic';
+import { closeLoadClient, loadClient, postFhir } from './support/http-post';
 
 const quick = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_N ?? (quick ? 300 : 3000));
@@ -49,6 +51,8 @@ interface PhaseResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** CPU the load generator (this process) used per request (ms): it shares the machine with the gateway. */
+  clientCpuMsPerRequest?: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -106,13 +110,8 @@ function rssMb(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
 
 async function post(base: string, token: string): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(`${base}/fhir`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
-    body: JSON.stringify(bundle()),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
+  const res = await postFhir(base, token, JSON.stringify(bundle()));
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 300)}`);
   return performance.now() - t0;
 }
 
@@ -234,7 +233,10 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
     const startPeakRssMb = rssMb(child.pid!);
     await closedLoop(base, token, Math.min(100, N), 4); // warm-up (JIT, caches, connection pool)
     console.error(`  [${store}] closed loop: ${N} bundles, ${CONCURRENCY} in flight`);
+    const cpu0 = process.cpuUsage();
     const throughput = await closedLoop(base, token, N, CONCURRENCY);
+    const cpu = process.cpuUsage(cpu0);
+    throughput.clientCpuMsPerRequest = Math.round((cpu.user + cpu.system) / 10 / throughput.requests) / 100;
     console.error(`  [${store}] open loop: ${RATE}/s for ${RATE_SECONDS} s`);
     const fixedRate = await openLoop(base, token, RATE, RATE_SECONDS);
     const rssAfterMb = rssMb(child.pid!, 'VmRSS');
@@ -342,6 +344,9 @@ for (const r of results) {
     );
   }
 }
+console.log(
+  `\nLoad generator (${loadClient}) CPU per request in the closed loop: ${results.map((r) => `${r.store} ${r.throughput.clientCpuMsPerRequest} ms`).join(', ')}`,
+);
 console.log('\nAudit overhead (in-process gateway, GET Encounter/<id>, 8 in flight):');
 console.log('| audit | reads | per s | p50 ms | p99 ms |');
 console.log('|---|---|---|---|---|');
@@ -360,6 +365,7 @@ writeFileSync(
       quick,
       n: N,
       concurrency: CONCURRENCY,
+      client: loadClient,
       rate: RATE,
       rateSeconds: RATE_SECONDS,
       results,
@@ -369,3 +375,4 @@ writeFileSync(
   ),
 );
 console.log(`\nwritten ${out}`);
+closeLoadClient();

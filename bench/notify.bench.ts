@@ -35,6 +35,7 @@ import {
   type RunningGateway,
 } from './support/gateway';
 import { admissionBundle } from './support/synthetic';
+import { closeLoadClient, postFhir } from './support/http-post';
 
 const quick = process.env.BENCH_QUICK === '1';
 const SEQ = Number(process.env.BENCH_NOTIFY_SEQ ?? (quick ? 60 : 300));
@@ -115,17 +116,17 @@ async function runLayout(layout: string, build: string, redisUrl: string, round:
     let seq = 0;
     const post = async (): Promise<{ enc: string; at: number; ms: number }> => {
       const t0 = performance.now();
-      const res = await fetch(`${base}/fhir`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ehr}`, 'content-type': 'application/fhir+json' },
-        body: JSON.stringify(
+      const res = await postFhir(
+        base,
+        ehr,
+        JSON.stringify(
           admissionBundle(seq++, runId, {
             hospital: 'Organization/vastmanlands-sjukhus-vasteras',
             listedUnitHsaId: 'SE2321000172-DEMO0101',
           }),
         ),
-      });
-      const text = await res.text();
+      );
+      const text = res.text;
       const at = performance.now();
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
       const loc = (JSON.parse(text) as { entry: { response: { location: string } }[] }).entry[1]!.response.location;
@@ -277,3 +278,4 @@ writeFileSync(
   ),
 );
 console.log(`\nwritten ${out}`);
+closeLoadClient();

@@ -33,6 +33,7 @@ import {
   type RunningGateway,
 } from './support/gateway';
 import { admissionBundle } from './support/synthetic';
+import { closeLoadClient, postFhir } from './support/http-post';
 
 const quick = process.env.BENCH_QUICK === '1';
 const STAYS = Number(process.env.BENCH_SCALE_STAYS ?? (quick ? 400 : 1500));
@@ -121,12 +122,8 @@ async function runLayout(layout: string, build: string, redisUrl: string, round:
       const bundle = admissionBundle(i, runId, { hospital: HOSPITAL, listedUnitHsaId: 'SE2321000172-DEMO0101' });
       if (version === 2) (bundle.entry![1]!.resource as Encounter).priority = { text: 'second version' };
       const t0 = performance.now();
-      const res = await fetch(`${base}/fhir`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ehr}`, 'content-type': 'application/fhir+json' },
-        body: JSON.stringify(bundle),
-      });
-      const text = await res.text();
+      const res = await postFhir(base, ehr, JSON.stringify(bundle));
+      const text = res.text;
       const at = performance.now();
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
       const loc = (JSON.parse(text) as { entry: { response: { location: string } }[] }).entry[1]!.response.location;
@@ -277,3 +274,4 @@ writeFileSync(
   ),
 );
 console.log(`\nwritten ${out}`);
+closeLoadClient();
