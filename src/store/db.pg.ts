@@ -57,15 +57,67 @@ export class StatementNames {
   }
 }
 
+/** What `AfterLeads` uses of pg's connection (pg/lib/connection.js). */
+interface PgConnection {
+  parse(m: { text: string; name: string; types: unknown[] }): void;
+  bind(m: { portal: string; statement: string; values: unknown[] }): void;
+  describe(m: { type: 'P'; name: string }): void;
+  execute(m: { portal: string; rows: number }): void;
+  parsedStatements: Record<string, string | undefined>;
+  submittedNamedStatements: Record<string, string | undefined>;
+}
+
+type Callback = (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void;
+/** pg's Query (pg/lib/query.js) with the two methods `AfterLeads` overrides. */
+const PgQuery = pg.Query as unknown as new (
+  config: pg.QueryConfig & { callback: Callback },
+) => pg.Submittable & { requiresPreparation(): boolean; prepare(connection: PgConnection): void };
+
+/**
+ * A parameterised statement sent with statements without parameters before it (BEGIN, locks), all in one message
+ * of the extended protocol with one Sync: one round trip. Each runs as its own portal with its own snapshot, in
+ * order; an error in one skips the rest (up to the Sync) and is this query's error. The result is an array, the
+ * statement's own last.
+ */
+class AfterLeads extends PgQuery {
+  constructor(
+    private readonly leads: readonly string[],
+    config: pg.QueryConfig,
+    callback: Callback,
+  ) {
+    super({ ...config, callback });
+  }
+  override requiresPreparation(): boolean {
+    return true;
+  }
+  override prepare(connection: PgConnection): void {
+    for (const text of this.leads) {
+      connection.parse({ text, name: '', types: [] });
+      connection.bind({ portal: '', statement: '', values: [] });
+      connection.describe({ type: 'P', name: '' });
+      connection.execute({ portal: '', rows: 0 });
+    }
+    super.prepare(connection);
+  }
+}
+
+/** The last result of a message that ran several statements. */
+function lastResult<R>(results: pg.QueryResult | pg.QueryResult[]): QueryResult<R> {
+  const r = Array.isArray(results) ? results[results.length - 1] : results;
+  return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };
+}
+
 /**
  * One checked-out connection: inside a transaction (`outside` false: nested transactions are savepoints), or a
  * session outside one (`outside` true: each statement commits on its own, a stale named statement is retried as on
  * the pool, and `transaction` begins one).
  *
- * A transaction's BEGIN is sent with its first statement when that statement has no parameters (the simple
- * protocol takes several commands in one message): the lock statements that open most write transactions
- * (`lockQueries`, `lockStays`) are written that way, so BEGIN costs no round trip of its own. A statement with
- * parameters is sent after a BEGIN of its own, as before; a transaction that sends nothing sends no BEGIN.
+ * Statements without parameters whose rows nobody reads travel with the next statement, in its round trip (ADR 041,
+ * ADR 042): a transaction's BEGIN, and the locks `sendWithNext` holds (`lockQueries`, `lockStays`). Before a
+ * statement without parameters they go in one message of the simple protocol; before one with parameters in one
+ * message of the extended protocol with a single Sync (`AfterLeads`), unless that statement is named and not yet
+ * prepared on this connection (pg would record it as prepared when the first of them is parsed): then they go
+ * ahead on their own. With nothing after them, they go with COMMIT; a transaction that sends nothing sends no BEGIN.
  */
 class PgTx implements Db {
   readonly kind = 'postgres' as const;
@@ -78,22 +130,62 @@ class PgTx implements Db {
     private beginPending = false,
   ) {}
 
-  /** Whether BEGIN went out (so COMMIT or ROLLBACK must follow). */
-  get begun(): boolean {
-    return !this.beginPending;
+  /** Statements held for the next one (`sendWithNext`). */
+  private leads: string[] = [];
+
+  sendWithNext(sql: string): void {
+    this.leads.push(sql);
+  }
+
+  /** BEGIN (when not sent yet) and the held statements, now owed to the server; none are held afterwards. */
+  private takeLeads(): string[] {
+    const out = this.beginPending ? ['BEGIN', ...this.leads] : this.leads;
+    this.beginPending = false;
+    this.leads = [];
+    return out;
+  }
+
+  /** Ends the transaction begun by `transaction`: COMMIT with whatever is still held, or ROLLBACK. */
+  async end(how: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    if (how === 'ROLLBACK') {
+      this.leads = [];
+      if (!this.beginPending) await this.client.query('ROLLBACK');
+      return;
+    }
+    if (this.beginPending && this.leads.length === 0) return; // nothing was sent: nothing to end
+    await this.client.query([...this.takeLeads(), 'COMMIT'].join(';\n'));
   }
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    if (this.beginPending) {
-      this.beginPending = false;
-      if (params.length === 0) {
-        const results = (await this.client.query(`BEGIN;\n${sql}`)) as unknown as pg.QueryResult | pg.QueryResult[];
-        const r = Array.isArray(results) ? results[results.length - 1] : results;
-        return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };
-      }
-      await this.client.query('BEGIN');
+    const leads = this.takeLeads();
+    if (leads.length > 0 && params.length === 0) {
+      const results = (await this.client.query([...leads, sql].join(';\n'))) as unknown as
+        pg.QueryResult | pg.QueryResult[];
+      return lastResult<R>(results);
     }
     const config = this.names.config(sql, params);
+    if (leads.length > 0) {
+      const connection = (this.client as unknown as { connection: PgConnection }).connection;
+      const prepared =
+        !config.name ||
+        connection.parsedStatements[config.name] !== undefined ||
+        connection.submittedNamedStatements[config.name] !== undefined;
+      if (prepared) {
+        const results = await new Promise<pg.QueryResult | pg.QueryResult[]>((resolve, reject) => {
+          void this.client.query(
+            new AfterLeads(leads, config, (err, res) =>
+              err ? reject(err) : resolve(res),
+            ) as unknown as pg.QueryConfig,
+          );
+        }).catch((err: unknown) => {
+          // the leads ran (or failed) in the message: a retry outside a transaction sends the statement alone
+          if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
+          throw err;
+        });
+        return lastResult<R>(results);
+      }
+      await this.client.query(leads.join(';\n'));
+    }
     const r = await this.client.query(config).catch((err: unknown) => {
       if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
       throw err;
@@ -105,10 +197,10 @@ class PgTx implements Db {
       const tx = new PgTx(this.client, this.names, false, true);
       try {
         const out = await fn(tx);
-        if (tx.begun) await this.client.query('COMMIT');
+        await tx.end('COMMIT');
         return out;
       } catch (err) {
-        if (tx.begun) await this.client.query('ROLLBACK').catch(() => undefined);
+        await tx.end('ROLLBACK').catch(() => undefined);
         throw err;
       }
     }
@@ -119,6 +211,7 @@ class PgTx implements Db {
       await this.client.query(`RELEASE SAVEPOINT ${name}`);
       return out;
     } catch (err) {
+      this.leads = []; // held inside the savepoint (SAVEPOINT sent the earlier ones)
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
       throw err;
     }

@@ -23,6 +23,13 @@ export interface Db {
    * PostgreSQL only; elsewhere call `fn(db)` (`inSession`).
    */
   session?<T>(fn: (conn: Db) => Promise<T>): Promise<T>;
+  /**
+   * Holds `sql` (a statement without parameters whose rows are not needed: a lock) and sends it in the same round
+   * trip as this transaction's next statement, before it. Each statement takes its own snapshot, so the next one sees
+   * what the lock's previous holder committed; an error of `sql` is the error of that next statement. With nothing
+   * after it, it goes with COMMIT. Transaction handles on PostgreSQL only: elsewhere call `sendBeforeNext`.
+   */
+  sendWithNext?(sql: string): void;
   /** Which engine is behind this handle, for the few places that must know (benchmarks, diagnostics). */
   readonly kind: 'pglite' | 'postgres';
   /**
@@ -36,6 +43,12 @@ export interface Db {
 /** `db.session(fn)` where there is one, else `fn(db)`. */
 export function inSession<T>(db: Db, fn: (conn: Db) => Promise<T>): Promise<T> {
   return db.session ? db.session(fn) : fn(db);
+}
+
+/** `tx.sendWithNext(sql)` where the handle has it, else runs `sql` now (PGlite: no round trip to save). */
+export async function sendBeforeNext(tx: Db, sql: string): Promise<void> {
+  if (tx.sendWithNext) tx.sendWithNext(sql);
+  else await tx.query(sql);
 }
 
 /** The channel the store notifies when a statement wrote outbox rows (`src/store/write-sql.ts`). */

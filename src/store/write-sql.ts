@@ -3,7 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
-import { OUTBOX_CHANNEL, type Db } from './db.port';
+import { OUTBOX_CHANNEL, sendBeforeNext, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
 import { genericArrayParam, type ArrayElementType } from './packed-array';
@@ -233,7 +233,7 @@ export function writeVersion(tx: Db, w: VersionWrite): Promise<void> {
  */
 export async function lockQueries(tx: Db, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  await tx.query(advisoryLocksSql(keys));
+  await sendBeforeNext(tx, advisoryLocksSql(keys));
 }
 
 /** One statement taking the transaction-scoped advisory locks on `keys`, hashed, in sorted order (literal keys). */

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { planAsGeneric, type Db } from '../../store/db.port';
+import { planAsGeneric, sendBeforeNext, type Db } from '../../store/db.port';
 import { advisoryLocksSql, type CurrentRow } from '../../store/write-sql';
 
 /** A current resource row as intake needs it: id, version and content (for `PgRepository.prepare`). */
@@ -110,5 +110,5 @@ export async function readStayRows(
  */
 export async function lockStays(tx: Db, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
-  await tx.query(advisoryLocksSql(keys.map((k) => `stay:${k}`)));
+  await sendBeforeNext(tx, advisoryLocksSql(keys.map((k) => `stay:${k}`)));
 }
