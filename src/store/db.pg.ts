@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pg from 'pg';
 import { isStalePlan, type ClosableDb, type Db, type QueryResult } from './db.port';
 
@@ -60,12 +61,16 @@ export class StatementNames {
 /** What `AfterLeads` uses of pg's connection (pg/lib/connection.js). */
 interface PgConnection {
   parse(m: { text: string; name: string; types: unknown[] }): void;
-  bind(m: { portal: string; statement: string; values: unknown[] }): void;
+  bind(m: { portal: string; statement: string; values: unknown[]; valueMapper?: (v: unknown) => unknown }): void;
   describe(m: { type: 'P'; name: string }): void;
   execute(m: { portal: string; rows: number }): void;
   parsedStatements: Record<string, string | undefined>;
   submittedNamedStatements: Record<string, string | undefined>;
 }
+
+/** pg's conversion of a parameter to its text form (what `Query` binds with). */
+const prepareValue = (createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown })
+  .prepareValue;
 
 type Callback = (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void;
 /** pg's Query (pg/lib/query.js) with the two methods `AfterLeads` overrides. */
@@ -74,14 +79,23 @@ const PgQuery = pg.Query as unknown as new (
 ) => pg.Submittable & { requiresPreparation(): boolean; prepare(connection: PgConnection): void };
 
 /**
- * A parameterised statement sent with statements without parameters before it (BEGIN, locks), all in one message
- * of the extended protocol with one Sync: one round trip. Each runs as its own portal with its own snapshot, in
- * order; an error in one skips the rest (up to the Sync) and is this query's error. The result is an array, the
- * statement's own last.
+ * A statement held for the next one: without parameters (BEGIN, a lock), or with them (a write whose result nobody
+ * reads, `holdUntilNext`: unnamed, or named and already prepared on the connection). `mapError` turns the error it
+ * may raise into the caller's.
+ */
+interface Held {
+  config: pg.QueryConfig;
+  mapError?: (err: unknown) => unknown;
+}
+
+/**
+ * A statement sent with the held statements before it, all in one message of the extended protocol with one Sync:
+ * one round trip. Each runs as its own portal with its own snapshot, in order; an error in one skips the rest (up
+ * to the Sync) and is this query's error. The result is an array, the statement's own last.
  */
 class AfterLeads extends PgQuery {
   constructor(
-    private readonly leads: readonly string[],
+    readonly leads: readonly Held[],
     config: pg.QueryConfig,
     callback: Callback,
   ) {
@@ -91,9 +105,10 @@ class AfterLeads extends PgQuery {
     return true;
   }
   override prepare(connection: PgConnection): void {
-    for (const text of this.leads) {
-      connection.parse({ text, name: '', types: [] });
-      connection.bind({ portal: '', statement: '', values: [] });
+    for (const { config } of this.leads) {
+      const name = config.name ?? '';
+      if (!name) connection.parse({ text: config.text, name: '', types: [] });
+      connection.bind({ portal: '', statement: name, values: config.values ?? [], valueMapper: prepareValue });
       connection.describe({ type: 'P', name: '' });
       connection.execute({ portal: '', rows: 0 });
     }
@@ -102,8 +117,12 @@ class AfterLeads extends PgQuery {
 }
 
 /** The last result of a message that ran several statements. */
+function lastOf(results: pg.QueryResult | pg.QueryResult[]): pg.QueryResult | undefined {
+  return Array.isArray(results) ? results[results.length - 1] : results;
+}
+
 function lastResult<R>(results: pg.QueryResult | pg.QueryResult[]): QueryResult<R> {
-  const r = Array.isArray(results) ? results[results.length - 1] : results;
+  const r = lastOf(results);
   return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };
 }
 
@@ -112,12 +131,14 @@ function lastResult<R>(results: pg.QueryResult | pg.QueryResult[]): QueryResult<
  * session outside one (`outside` true: each statement commits on its own, a stale named statement is retried as on
  * the pool, and `transaction` begins one).
  *
- * Statements without parameters whose rows nobody reads travel with the next statement, in its round trip (ADR 041,
- * ADR 042): a transaction's BEGIN, and the locks `sendWithNext` holds (`lockQueries`, `lockStays`). Before a
- * statement without parameters they go in one message of the simple protocol; before one with parameters in one
- * message of the extended protocol with a single Sync (`AfterLeads`), unless that statement is named and not yet
- * prepared on this connection (pg would record it as prepared when the first of them is parsed): then they go
- * ahead on their own. With nothing after them, they go with COMMIT; a transaction that sends nothing sends no BEGIN.
+ * Statements whose rows nobody reads travel with the next statement, in its round trip (ADR 041–043): a
+ * transaction's BEGIN, the locks `sendWithNext` holds (`lockQueries`, `lockStays`) and the writes `holdUntilNext`
+ * holds (`writeVersions`). Without parameters among them and before a statement without parameters they go in one
+ * message of the simple protocol; otherwise in one message of the extended protocol with a single Sync
+ * (`AfterLeads`), unless the next statement is named and not yet prepared on this connection (pg would record it as
+ * prepared when the first of them is parsed): then they go ahead on their own. With nothing after them they go with
+ * COMMIT. A transaction that sends nothing sends no BEGIN. A held write's own check is a statement error (ADR 043),
+ * so PostgreSQL aborts the transaction whichever caller sees it; a COMMIT answered with ROLLBACK is an error.
  */
 class PgTx implements Db {
   readonly kind = 'postgres' as const;
@@ -130,19 +151,55 @@ class PgTx implements Db {
     private beginPending = false,
   ) {}
 
-  /** Statements held for the next one (`sendWithNext`). */
-  private leads: string[] = [];
-
+  /** Statements held for the next one. */
+  private leads: Held[] = [];
   sendWithNext(sql: string): void {
-    this.leads.push(sql);
+    this.leads.push({ config: { text: sql } });
+  }
+
+  async holdUntilNext(sql: string, params: readonly unknown[], mapError: (err: unknown) => unknown): Promise<void> {
+    const config = this.names.config(sql, params);
+    if (this.outside || (config.name && !this.prepared(config.name))) {
+      await this.query(sql, params).catch((err: unknown) => {
+        throw mapError(err);
+      });
+      return;
+    }
+    this.leads.push({ config, mapError });
+  }
+
+  private prepared(name: string): boolean {
+    const connection = (this.client as unknown as { connection: PgConnection }).connection;
+    return connection.parsedStatements[name] !== undefined || connection.submittedNamedStatements[name] !== undefined;
   }
 
   /** BEGIN (when not sent yet) and the held statements, now owed to the server; none are held afterwards. */
-  private takeLeads(): string[] {
-    const out = this.beginPending ? ['BEGIN', ...this.leads] : this.leads;
+  private takeLeads(): Held[] {
+    const out = this.beginPending ? [{ config: { text: 'BEGIN' } }, ...this.leads] : this.leads;
     this.beginPending = false;
     this.leads = [];
     return out;
+  }
+
+  /** Runs `main` after `leads` in one message; an error comes back as its statement's caller's (`mapError`). */
+  private async withLeads(leads: Held[], main: Held): Promise<pg.QueryResult | pg.QueryResult[]> {
+    const { config } = main;
+    const withParams = leads.some((l) => (l.config.values?.length ?? 0) > 0);
+    try {
+      if (!withParams && !config.values?.length && !config.name)
+        // (a message of several statements answers with an array of results)
+        return await this.client.query([...leads.map((l) => l.config.text), config.text].join(';\n'));
+      return await new Promise<pg.QueryResult | pg.QueryResult[]>((resolve, reject) => {
+        void this.client.query(
+          new AfterLeads(leads, config, (err, res) => (err ? reject(err) : resolve(res))) as unknown as pg.QueryConfig,
+        );
+      });
+    } catch (err) {
+      for (const l of leads) this.names.stale(l.config, err);
+      let out: unknown = err;
+      for (const l of [...leads, main]) if (out === err && l.mapError) out = l.mapError(err);
+      throw out;
+    }
   }
 
   /** Ends the transaction begun by `transaction`: COMMIT with whatever is still held, or ROLLBACK. */
@@ -153,38 +210,26 @@ class PgTx implements Db {
       return;
     }
     if (this.beginPending && this.leads.length === 0) return; // nothing was sent: nothing to end
-    await this.client.query([...this.takeLeads(), 'COMMIT'].join(';\n'));
+    const r = lastOf(await this.withLeads(this.takeLeads(), { config: { text: 'COMMIT' } }));
+    // COMMIT of a transaction PostgreSQL aborted (an error a caller swallowed) answers ROLLBACK, without an error:
+    // never report that as stored
+    if (r?.command === 'ROLLBACK') throw new Error('PostgreSQL rolled the transaction back at COMMIT');
   }
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     const leads = this.takeLeads();
-    if (leads.length > 0 && params.length === 0) {
-      const results = (await this.client.query([...leads, sql].join(';\n'))) as unknown as
-        pg.QueryResult | pg.QueryResult[];
-      return lastResult<R>(results);
-    }
     const config = this.names.config(sql, params);
     if (leads.length > 0) {
-      const connection = (this.client as unknown as { connection: PgConnection }).connection;
-      const prepared =
-        !config.name ||
-        connection.parsedStatements[config.name] !== undefined ||
-        connection.submittedNamedStatements[config.name] !== undefined;
-      if (prepared) {
-        const results = await new Promise<pg.QueryResult | pg.QueryResult[]>((resolve, reject) => {
-          void this.client.query(
-            new AfterLeads(leads, config, (err, res) =>
-              err ? reject(err) : resolve(res),
-            ) as unknown as pg.QueryConfig,
-          );
-        }).catch((err: unknown) => {
+      if (!config.name || this.prepared(config.name)) {
+        const results = await this.withLeads(leads, { config }).catch((err: unknown) => {
           // the leads ran (or failed) in the message: a retry outside a transaction sends the statement alone
           if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
           throw err;
         });
         return lastResult<R>(results);
       }
-      await this.client.query(leads.join(';\n'));
+      const last = leads.pop();
+      if (last) await this.withLeads(leads, last);
     }
     const r = await this.client.query(config).catch((err: unknown) => {
       if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
@@ -208,7 +253,7 @@ class PgTx implements Db {
     await this.query(`SAVEPOINT ${name}`); // with BEGIN when nothing was sent yet
     try {
       const out = await fn(this);
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      await this.query(`RELEASE SAVEPOINT ${name}`); // with what was held inside: its errors roll back to it
       return out;
     } catch (err) {
       this.leads = []; // held inside the savepoint (SAVEPOINT sent the earlier ones)

@@ -30,6 +30,14 @@ export interface Db {
    * after it, it goes with COMMIT. Transaction handles on PostgreSQL only: elsewhere call `sendBeforeNext`.
    */
   sendWithNext?(sql: string): void;
+  /**
+   * Holds a statement whose rows nobody reads (a write that checks itself, raising an error when it cannot do what
+   * it must: ADR 043) and sends it with this transaction's next statement, before it, or with COMMIT; it is run at
+   * once where it cannot travel (outside a transaction, or named and not yet prepared on the connection). Its error
+   * surfaces at the statement it travelled with, turned by `mapError` into the caller's. Transaction handles on
+   * PostgreSQL only: elsewhere call `runOrHold`.
+   */
+  holdUntilNext?(sql: string, params: readonly unknown[], mapError: (err: unknown) => unknown): Promise<void>;
   /** Which engine is behind this handle, for the few places that must know (benchmarks, diagnostics). */
   readonly kind: 'pglite' | 'postgres';
   /**
@@ -49,6 +57,21 @@ export function inSession<T>(db: Db, fn: (conn: Db) => Promise<T>): Promise<T> {
 export async function sendBeforeNext(tx: Db, sql: string): Promise<void> {
   if (tx.sendWithNext) tx.sendWithNext(sql);
   else await tx.query(sql);
+}
+
+/** `tx.holdUntilNext(...)` where the handle has it, else runs the statement now (errors through `mapError`). */
+export async function runOrHold(
+  tx: Db,
+  sql: string,
+  params: readonly unknown[],
+  mapError: (err: unknown) => unknown,
+): Promise<void> {
+  if (tx.holdUntilNext) return tx.holdUntilNext(sql, params, mapError);
+  try {
+    await tx.query(sql, params);
+  } catch (err) {
+    throw mapError(err);
+  }
 }
 
 /** The channel the store notifies when a statement wrote outbox rows (`src/store/write-sql.ts`). */

@@ -3,7 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
-import { OUTBOX_CHANNEL, sendBeforeNext, type Db } from './db.port';
+import { OUTBOX_CHANNEL, runOrHold, sendBeforeNext, type Db } from './db.port';
 import { indexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
 import { genericArrayParam, type ArrayElementType } from './packed-array';
@@ -139,7 +139,10 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     arr(idx.lo, 'timestamptz'),
     arr(idx.hi, 'timestamptz'),
   ].join(', ');
-  const r = await tx.query<{ n: number }>(
+  p.push(writes.length);
+  const wanted = `$${p.length}::int`;
+  await runOrHold(
+    tx,
     `WITH input AS (
        SELECT * FROM unnest(${input}) WITH ORDINALITY
          AS t(resource_type, id, version_id, last_updated, deleted, content, author, author_org, method, action, stay_key, notify, ord)
@@ -206,20 +209,26 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
        FROM input i JOIN cur c ON c.resource_type = i.resource_type AND c.id = i.id
        WHERE i.notify ORDER BY i.ord
      )
-     SELECT count(*)::int AS n,
+     -- every version written, or an error (svu_all_written, ADR 043): so the statement needs no answer and can
+     -- travel with the transaction's next statement
+     SELECT svu_all_written(count(*)::int, ${wanted}) AS n,
             -- wake outbox relays (at commit; repeats within a transaction fold into one notification)
             (SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) FROM (SELECT 1 FROM input WHERE notify LIMIT 1) w) AS woken
        FROM cur`,
     p,
+    (err) => {
+      if ((err as { code?: unknown } | null)?.code !== VERSION_CONFLICT) return err;
+      const what = writes.length === 1 ? `${writes[0]?.type}/${writes[0]?.id}` : 'A resource of this Bundle';
+      return new GatewayError(
+        'version-conflict',
+        `${what} was changed by someone else meanwhile: read it again and retry`,
+      );
+    },
   );
-  if ((r.rows[0]?.n ?? 0) !== writes.length) {
-    const what = writes.length === 1 ? `${writes[0]?.type}/${writes[0]?.id}` : 'A resource of this Bundle';
-    throw new GatewayError(
-      'version-conflict',
-      `${what} was changed by someone else meanwhile: read it again and retry`,
-    );
-  }
 }
+
+/** The SQLSTATE `svu_all_written` raises when a version was not written (another transaction wrote it first). */
+const VERSION_CONFLICT = 'SVU01';
 
 /** One version (see `writeVersions`). */
 export function writeVersion(tx: Db, w: VersionWrite): Promise<void> {

@@ -31,8 +31,9 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
     vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
       const first: unknown = args[0];
       const text = typeof first === 'string' ? first : ((first as { text?: string }).text ?? '');
-      const leads = (first as { leads?: string[] } | undefined)?.leads; // AfterLeads: one message with its leads
-      sent.push(leads ? [...leads, text].join(';\n') : text);
+      // AfterLeads: one message with the statements held before it
+      const leads = (first as { leads?: { config: { text: string } }[] } | undefined)?.leads;
+      sent.push(leads ? [...leads.map((l) => l.config.text), text].join(';\n') : text);
       return query.apply(this, args);
     });
   }
