@@ -1,9 +1,9 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ClosableDb } from '../../src/store/db.port';
 import { openPostgres } from '../../src/store/db.pg';
 import { lockQueries } from '../../src/store/write-sql';
 import { lockStays } from '../../src/intake/stay/stay-rows.pg';
+import { recordMessages } from '../support/record-messages';
 import { openTestDb } from '../support/db';
 
 // A transaction's BEGIN and its locks go out with the statement after them (PgTx, ADR 041 and 042): in one message of
@@ -25,21 +25,9 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
     vi.restoreAllMocks();
     sent.length = 0;
   });
-  /** Records the text of every message the connection sends (one per round trip). */
-  function recordRoundTrips(): void {
-    const query = Reflect.get(pg.Client.prototype, 'query') as (this: pg.Client, ...args: unknown[]) => unknown;
-    vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      const first: unknown = args[0];
-      const text = typeof first === 'string' ? first : ((first as { text?: string }).text ?? '');
-      // AfterLeads: one message with the statements held before it
-      const leads = (first as { leads?: { config: { text: string } }[] } | undefined)?.leads;
-      sent.push(leads ? [...leads.map((l) => l.config.text), text].join(';\n') : text);
-      return query.apply(this, args);
-    });
-  }
 
   it('when a transaction opens with the criteria lock and a stay lock follows, then each lock travels with the statement after it', async () => {
-    recordRoundTrips();
+    recordMessages(sent);
     await db.transaction(async (tx) => {
       await lockQueries(tx, ["Patient?identifier=x|it's"]);
       await tx.query('SELECT count(*) FROM begin_t WHERE a = $1', [0]);
@@ -58,13 +46,13 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
   });
 
   it('when the first statement has parameters, then BEGIN travels with it', async () => {
-    recordRoundTrips();
+    recordMessages(sent);
     await db.transaction((tx) => tx.query('INSERT INTO begin_t VALUES ($1)', [2]));
     expect(sent).toEqual(['BEGIN;\nINSERT INTO begin_t VALUES ($1)', 'COMMIT']);
   });
 
   it('when a lock has nothing after it, then it goes with COMMIT', async () => {
-    recordRoundTrips();
+    recordMessages(sent);
     await db.transaction(async (tx) => {
       await tx.query('INSERT INTO begin_t VALUES ($1)', [3]);
       await lockStays(tx, ['enc-3']);
@@ -102,7 +90,7 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
 
   it('when a named statement is not yet prepared on the connection, then the locks go ahead on their own once, and with it afterwards', async () => {
     const sql = 'SELECT count(*)::int AS n FROM begin_t WHERE a = $1 AND a = $1 -- named after three runs';
-    recordRoundTrips();
+    recordMessages(sent);
     for (let i = 0; i < 5; i++)
       await db.transaction(async (tx) => {
         await lockStays(tx, ['named']);
@@ -130,7 +118,7 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
   });
 
   it('when a savepoint is rolled back, then a lock held inside it is not sent', async () => {
-    recordRoundTrips();
+    recordMessages(sent);
     await db.transaction(async (tx) => {
       await tx.query('INSERT INTO begin_t VALUES ($1)', [40]);
       await expect(
@@ -147,7 +135,7 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
   });
 
   it('when a transaction sends nothing, then neither BEGIN nor COMMIT is sent', async () => {
-    recordRoundTrips();
+    recordMessages(sent);
     expect(await db.transaction(() => Promise.resolve('nothing'))).toBe('nothing');
     expect(sent).toEqual([]);
   });
@@ -173,7 +161,7 @@ run('BEGIN sent with the first statement, on PostgreSQL', () => {
   });
 
   it('when a nested transaction comes first, then BEGIN travels with its SAVEPOINT and the inner rollback keeps the outer work', async () => {
-    recordRoundTrips();
+    recordMessages(sent);
     await db.transaction(async (tx) => {
       await expect(
         tx.transaction(async (inner) => {

@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isGatewayError } from '../../src/platform/errors';
 import { type ClosableDb } from '../../src/store/db.port';
 import { writeVersions, type VersionWrite } from '../../src/store/write-sql';
+import { recordMessages } from '../support/record-messages';
 import { openTestDb, testDatabases } from '../support/db';
 
 // ADR 043: the resource write checks itself (svu_all_written raises SVU01 when a version was not written), so on
@@ -106,19 +106,9 @@ run('held writes travel with the next statement, on PostgreSQL', () => {
     vi.restoreAllMocks();
     sent.length = 0;
   });
-  function recordMessages(): void {
-    const query = Reflect.get(pg.Client.prototype, 'query') as (this: pg.Client, ...args: unknown[]) => unknown;
-    vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      const first = args[0] as string | { text?: string; leads?: { config: { text: string } }[] };
-      const text = typeof first === 'string' ? first : (first.text ?? '');
-      const leads = typeof first === 'string' ? undefined : first.leads;
-      sent.push(leads ? [...leads.map((l) => l.config.text), text].join(';\n') : text);
-      return query.apply(this, args);
-    });
-  }
 
   it('when a write is the last statement, then it travels with COMMIT (and with BEGIN): one message', async () => {
-    recordMessages();
+    recordMessages(sent);
     await db.transaction((tx) => writeVersions(tx, [version('msg-1', 0)]));
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatch(/^BEGIN;\nWITH input AS .*;\nCOMMIT$/s);
@@ -126,7 +116,7 @@ run('held writes travel with the next statement, on PostgreSQL', () => {
   });
 
   it('when a statement follows the write, then the write travels with it and the statement sees it', async () => {
-    recordMessages();
+    recordMessages(sent);
     const seen = await db.transaction(async (tx) => {
       await writeVersions(tx, [version('msg-2', 0)]);
       return tx.query<{ n: number }>('SELECT count(*)::int AS n FROM fhir_resource WHERE id = $1', ['msg-2']);
