@@ -31,21 +31,26 @@ export async function openTestDb(
   const u = new URL(url);
   u.pathname = `/${name}`;
   const db = openPostgres(u.toString(), { max: opts.max ?? 10, preparedStatements: opts.preparedStatements });
-  await migrate(db);
+  const drop = async () => {
+    await db.close();
+    const a = openPostgres(url, { max: 1 });
+    try {
+      await dropDatabase(a, name);
+    } finally {
+      await a.close();
+    }
+  };
+  // a migration that fails (while one is being written) must not leave its database behind
+  await migrate(db).catch(async (err: unknown) => {
+    await drop().catch(() => undefined);
+    throw err;
+  });
   return {
     ...db,
     kind: 'postgres',
     query: db.query.bind(db),
     transaction: db.transaction.bind(db),
-    async close() {
-      await db.close();
-      const a = openPostgres(url, { max: 1 });
-      try {
-        await dropDatabase(a, name);
-      } finally {
-        await a.close();
-      }
-    },
+    close: drop,
   };
 }
 
