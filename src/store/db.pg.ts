@@ -160,7 +160,7 @@ class PgTx implements Db {
   async holdUntilNext(sql: string, params: readonly unknown[], mapError: (err: unknown) => unknown): Promise<void> {
     const config = this.names.config(sql, params);
     if (this.outside || (config.name && !this.prepared(config.name))) {
-      await this.query(sql, params).catch((err: unknown) => {
+      await this.run(config, sql, params).catch((err: unknown) => {
         throw mapError(err);
       });
       return;
@@ -195,7 +195,7 @@ class PgTx implements Db {
         );
       });
     } catch (err) {
-      for (const l of leads) this.names.stale(l.config, err);
+      for (const l of [...leads, main]) this.names.stale(l.config, err);
       let out: unknown = err;
       for (const l of [...leads, main]) if (out === err && l.mapError) out = l.mapError(err);
       throw out;
@@ -216,14 +216,19 @@ class PgTx implements Db {
     if (r?.command === 'ROLLBACK') throw new Error('PostgreSQL rolled the transaction back at COMMIT');
   }
 
-  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+  query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return this.run<R>(this.names.config(sql, params), sql, params);
+  }
+
+  /** Runs `sql` as `config` (its name decided once per run), after whatever is held. */
+  private async run<R>(config: pg.QueryConfig, sql: string, params: readonly unknown[]): Promise<QueryResult<R>> {
     const leads = this.takeLeads();
-    const config = this.names.config(sql, params);
     if (leads.length > 0) {
       if (!config.name || this.prepared(config.name)) {
         const results = await this.withLeads(leads, { config }).catch((err: unknown) => {
-          // the leads ran (or failed) in the message: a retry outside a transaction sends the statement alone
-          if (this.names.stale(config, err) && this.outside) return this.client.query(this.names.config(sql, params));
+          // the leads ran (or failed) in the message, which renamed a stale statement: a retry outside a transaction
+          // sends the statement alone
+          if (this.outside && config.name && isStalePlan(err)) return this.client.query(this.names.config(sql, params));
           throw err;
         });
         return lastResult<R>(results);
