@@ -54,10 +54,16 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditSink {
     registers: reg,
   });
 
+  /** One transaction per batch; one write statement for all its events where the repository can (`createMany`). */
   async function writeBatch(batch: AuditEvent[]): Promise<void> {
+    const repo = opts.repository(opts.db);
+    if (repo.createMany) {
+      await repo.createMany(batch, { silent: true });
+      return;
+    }
     await opts.db.transaction(async (tx) => {
-      const repo = opts.repository(tx);
-      for (const e of batch) await repo.create(e, { silent: true });
+      const inTx = opts.repository(tx);
+      for (const e of batch) await inTx.create(e, { silent: true });
     });
   }
 
