@@ -6,7 +6,8 @@
  *   start (no coordinated omission).
  * Runs against PGlite (a fresh DATA_DIR), and also against PostgreSQL when DATABASE_URL is set (a fresh
  * database, dropped afterwards). Peak RSS is the gateway process's VmHWM (also read once ready, before the load: the
- * start's own peak), RSS after its VmRSS at the end of the load. BENCH_QUICK=1 for a small run;
+ * start's own peak), RSS after its VmRSS at the end of the load. Each phase also reports the CPU per request of the
+ * gateway process and of the database's PostgreSQL backends (/proc; PGlite runs inside the gateway). BENCH_QUICK=1 for a small run;
  * BENCH_N, BENCH_CONCURRENCY override; BENCH_NODE_ARGS passes node flags to the gateway (e.g. --cpu-prof, --trace-gc),
  * BENCH_CLIENT=fetch sends the load with global fetch as before 2026-12-05 (support/http-post.ts);
  * BENCH_CHILD_STDOUT=1 shows the gateway's stdout (where --trace-gc writes), BENCH_TRACE=<file> writes each fixed-rate
@@ -31,7 +32,7 @@ import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
 import { dropDatabase, openTestDb } from '../test/support/db';
 import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
-import { buildGateway as compileGateway } from './support/gateway';
+import { BackendCpu, buildGateway as compileGateway, cpuSeconds } from './support/gateway';
 import { admissionBundle } from './support/synthetic';
 import { closeLoadClient, loadClient, postFhir } from './support/http-post';
 
@@ -53,6 +54,9 @@ interface PhaseResult {
   maxMs: number;
   /** CPU the load generator (this process) used per request (ms): it shares the machine with the gateway. */
   clientCpuMsPerRequest?: number;
+  /** CPU (user + system, /proc) per request of the gateway process and of the database's PostgreSQL backends. */
+  gatewayCpuMsPerRequest?: number;
+  postgresCpuMsPerRequest?: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -173,6 +177,32 @@ async function openLoop(base: string, token: string, rate: number, seconds: numb
   return summarize(lat, errors, (performance.now() - t0) / 1000);
 }
 
+/**
+ * Runs a phase and adds the CPU per request of the gateway process and (PostgreSQL) of the database's backends: the
+ * figures that tell two runs apart where throughput on this shared machine does not. The backends are looked up
+ * every 500 ms, so one the pool opens during the phase is counted from when it was first seen.
+ */
+async function measuredCpu(
+  pid: number,
+  backends: BackendCpu | undefined,
+  phase: () => Promise<PhaseResult>,
+): Promise<PhaseResult> {
+  await backends?.track();
+  const pg0 = backends?.cpu() ?? 0;
+  const gw0 = cpuSeconds(pid);
+  const timer = setInterval(() => void backends?.track().catch(() => undefined), 500);
+  try {
+    const r = await phase();
+    await backends?.track();
+    const perRequest = (seconds: number) => Math.round((seconds * 1e5) / Math.max(1, r.requests)) / 100;
+    r.gatewayCpuMsPerRequest = perRequest(cpuSeconds(pid) - gw0);
+    if (backends) r.postgresCpuMsPerRequest = perRequest(backends.cpu() - pg0);
+    return r;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'svu-bench-'));
   let databaseUrl: string | undefined;
@@ -193,6 +223,8 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
       await a.end();
     };
   }
+  let monitor: pg.Client | undefined;
+  let backends: BackendCpu | undefined;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // the environment `npm start` gives the gateway (scripts/runtime-env.mjs)
@@ -220,6 +252,11 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   );
   try {
     await waitReady(base, child);
+    if (databaseUrl) {
+      monitor = new pg.Client({ connectionString: databaseUrl });
+      await monitor.connect();
+      backends = new BackendCpu(monitor, new URL(databaseUrl).pathname.slice(1));
+    }
     const tok = await fetch(`${base}/auth/token`, {
       method: 'POST',
       headers: {
@@ -234,14 +271,15 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
     await closedLoop(base, token, Math.min(100, N), 4); // warm-up (JIT, caches, connection pool)
     console.error(`  [${store}] closed loop: ${N} bundles, ${CONCURRENCY} in flight`);
     const cpu0 = process.cpuUsage();
-    const throughput = await closedLoop(base, token, N, CONCURRENCY);
+    const throughput = await measuredCpu(child.pid!, backends, () => closedLoop(base, token, N, CONCURRENCY));
     const cpu = process.cpuUsage(cpu0);
     throughput.clientCpuMsPerRequest = Math.round((cpu.user + cpu.system) / 10 / throughput.requests) / 100;
     console.error(`  [${store}] open loop: ${RATE}/s for ${RATE_SECONDS} s`);
-    const fixedRate = await openLoop(base, token, RATE, RATE_SECONDS);
+    const fixedRate = await measuredCpu(child.pid!, backends, () => openLoop(base, token, RATE, RATE_SECONDS));
     const rssAfterMb = rssMb(child.pid!, 'VmRSS');
     return { store, throughput, fixedRate, peakRssMb: rssMb(child.pid!), startPeakRssMb, rssAfterMb };
   } finally {
+    await monitor?.end().catch(() => undefined);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await dropDb?.();
@@ -331,16 +369,16 @@ try {
 
 console.log(`\nAPI benchmark: Patient+Encounter transaction Bundles over HTTP (${cpus().length} CPUs, quick=${quick})`);
 console.log(
-  '| store | phase | requests | errors | per s | p50 ms | p90 ms | p99 ms | max ms | peak RSS MB (of it at start) | RSS after MB |',
+  '| store | phase | requests | errors | per s | p50 ms | p90 ms | p99 ms | max ms | gateway CPU ms/req | PostgreSQL CPU ms/req | peak RSS MB (of it at start) | RSS after MB |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   for (const [phase, p] of [
     [`closed loop, ${CONCURRENCY} in flight`, r.throughput],
     [`fixed ${RATE}/s`, r.fixedRate],
   ] as const) {
     console.log(
-      `| ${r.store} | ${phase} | ${p.requests} | ${p.errors} | ${p.perSecond} | ${p.p50Ms} | ${p.p90Ms} | ${p.p99Ms} | ${p.maxMs} | ${r.peakRssMb} (${r.startPeakRssMb}) | ${r.rssAfterMb} |`,
+      `| ${r.store} | ${phase} | ${p.requests} | ${p.errors} | ${p.perSecond} | ${p.p50Ms} | ${p.p90Ms} | ${p.p99Ms} | ${p.maxMs} | ${p.gatewayCpuMsPerRequest ?? ''} | ${p.postgresCpuMsPerRequest ?? '(in the gateway)'} | ${r.peakRssMb} (${r.startPeakRssMb}) | ${r.rssAfterMb} |`,
     );
   }
 }
