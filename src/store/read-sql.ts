@@ -81,7 +81,7 @@ export async function searchCurrent<T extends Resource>(
   if (plan.total) {
     const c = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM fhir_resource r WHERE ${plan.where}`,
-      values,
+      plan.whereValues, // without the sort's parameters: the count has no ORDER BY
     );
     result.total = c.rows[0]?.n ?? 0;
   }

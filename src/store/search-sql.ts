@@ -34,6 +34,8 @@ export interface RevIncludeSpec {
 export interface SearchPlan {
   /** WHERE clause over `fhir_resource r`, parameters in `params`. */
   where: string;
+  /** The parameters `where` uses (a prefix of `params.values`: `orderBy` adds its own after them). */
+  whereValues: unknown[];
   orderBy: string;
   params: SqlParams;
   count: number;
@@ -281,8 +283,10 @@ export function planSearch(
   const totalMode = list(search._total)[0];
   if (totalMode !== undefined && !['none', 'estimate', 'accurate'].includes(totalMode))
     throw bad(`_total must be none, estimate or accurate, not '${totalMode}'`);
+  const whereValues = [...params.values];
   return {
     where: where.join(' AND '),
+    whereValues,
     orderBy: sortClause(type, list(search._sort)[0], params),
     params,
     count: Math.min(intParam(search._count, '_count', DEFAULT_COUNT), MAX_COUNT),

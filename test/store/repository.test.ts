@@ -294,6 +294,10 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     expect(await ids({ _sort: '-authored-on' })).toEqual([b.id, c.id, a.id]);
     expect(await ids({ encounter: 'Encounter/e1', patient: 'p1', _count: '1' })).toHaveLength(1);
     expect((await repo.search('Task', { owner, _summary: 'count' })).total).toBe(3);
+    // a count with a sort by a search parameter: the count has no ORDER BY, so none of the sort's parameters
+    const sorted = await repo.search('Task', { owner, _sort: '-authored-on', _total: 'accurate' });
+    expect([sorted.total, sorted.resources.map((t) => t.id)]).toEqual([3, [b.id, c.id, a.id]]);
+    expect((await repo.search('Task', { owner, _sort: 'authored-on', _summary: 'count' })).total).toBe(3);
   });
 
   it('when Task.for is searched as patient, for or subject, then one set of index rows answers all three', async () => {
