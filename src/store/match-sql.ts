@@ -4,7 +4,7 @@ import { accessPredicate, holderColumns, SqlParams } from './access-sql';
 import type { Db } from './db.port';
 import type { AccessScope } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
-import { planSearch } from './search-sql';
+import { isResultParameter, planSearch } from './search-sql';
 import type { CurrentRow } from './write-sql';
 
 /** Conditional matches for writes (`If-None-Exist`, conditional update, transaction Bundles): row-locked reads. */
@@ -17,9 +17,12 @@ function groupQuery(query: string): [string, string | string[]][] {
   return [...map.entries()].map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v]);
 }
 
-/** The search plan of a conditional write's criteria (tenant rules per row: it finds one or two rows). */
+/**
+ * The search plan of a conditional write's criteria (tenant rules per row: it finds one or two rows). Result
+ * parameters (`_sort`, `_count`, `_include`, ...) do not change which resources match and are left out.
+ */
 function conditionalPlan(type: string, query: string, scope: AccessScope | undefined, params?: SqlParams) {
-  const q = Object.fromEntries(groupQuery(query));
+  const q = Object.fromEntries(groupQuery(query).filter(([k]) => !isResultParameter(k)));
   if (Object.keys(q).length === 0)
     throw new GatewayError(
       'bad-request',

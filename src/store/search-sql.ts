@@ -20,6 +20,11 @@ const CONTROL = new Set([
   '_pretty',
 ]);
 
+/** A parameter that shapes a search's answer (paging, sorting, includes) and not which resources match. */
+export function isResultParameter(name: string): boolean {
+  return CONTROL.has(name);
+}
+
 export interface IncludeSpec {
   param: string;
   targetType?: string;

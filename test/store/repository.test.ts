@@ -199,6 +199,27 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     expect(await code(repo.conditionalCreate(patient(pnr), `identifier=${pnr}`))).toBe('multiple-matches');
   });
 
+  it('when conditional criteria carry result parameters (_sort, _count), then they are ignored: only the search parameters match', async () => {
+    const pnr = '195501011234';
+    const criteria = `identifier=${PNR}|${pnr}&_sort=birthdate&_count=5`;
+    const first = await repo.conditionalCreate(patient(pnr), criteria);
+    const again = await repo.conditionalCreate(patient(pnr), criteria);
+    expect([first.created, again.created, again.resource.id]).toEqual([true, false, first.resource.id]);
+    const updated = await repo.conditionalUpdate({ ...patient(pnr), gender: 'male' }, `${criteria}&_total=accurate`);
+    expect(updated).toMatchObject({ created: false, resource: { id: first.resource.id, meta: { versionId: '2' } } });
+    const bundle = await repo.processBundle({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: { ...patient(pnr), gender: 'female' },
+          request: { method: 'PUT', url: `Patient?${criteria}` },
+        },
+      ],
+    });
+    expect(bundle.entry?.[0]?.response?.status).toMatch(/^200/);
+  });
+
   it('when municipalities are searched by kommunkod with or without system, then both find them', async () => {
     const org = await repo.create(municipality('1980', 'Västerås stad'));
     await repo.create(municipality('1981', 'Sala kommun'));
