@@ -16,6 +16,7 @@ import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includ
 import {
   authOf,
   bodyResource,
+  clientKeyed,
   preferReturn,
   queryParams,
   rawQuery,
@@ -127,15 +128,17 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   };
 
   router.get('/:type', (req, res) => search(req, res, queryParams(req)));
-  router.post('/:type/_search', express.urlencoded({ extended: false, limit: deps.maxBodyBytes }), (req, res) => {
-    const into: Record<string, string[]> = {};
+  // The form is read as text and parsed like the query string (URLSearchParams): every name the client sends,
+  // `__proto__` too, reaches the search and is refused there when it is no search parameter.
+  const formText = express.text({ type: 'application/x-www-form-urlencoded', limit: deps.maxBodyBytes });
+  router.post('/:type/_search', formText, (req, res) => {
+    const into = clientKeyed<string[]>();
     toParams(new URLSearchParams(rawQuery(req)), into);
-    const form = req.body && typeof req.body === 'object' ? (req.body as Record<string, string | string[]>) : {};
-    for (const [k, v] of Object.entries(form)) {
-      const values = Array.isArray(v) ? v : [v];
-      if (hasControl(k) || values.some((x) => typeof x !== 'string' || hasControl(x)))
+    const form = typeof req.body === 'string' ? new URLSearchParams(req.body) : new URLSearchParams();
+    for (const [k, v] of form) {
+      if (hasControl(k) || hasControl(v))
         throw new GatewayError('bad-request', `The form parameter '${k.slice(0, 80)}' holds a control character`);
-      (into[k] ??= []).push(...values);
+      (into[k] ??= []).push(v);
     }
     return search(req, res, toParams(new URLSearchParams(), into));
   });

@@ -47,7 +47,7 @@ async function runGet(repo: BundleRepository, p: Parsed): Promise<BundleEntry> {
   const type = p.url.type as Resource['resourceType'];
   if (id && version) return ok(await repo.vread(type, id, version), false);
   if (id) return ok(await repo.read(type, id), false);
-  const params: Record<string, string[]> = {};
+  const params = Object.create(null) as Record<string, string[]>; // client-chosen names: see clientKeyed
   for (const [k, v] of new URLSearchParams(query ?? '')) (params[k] ??= []).push(v);
   const r = await repo.search(type, params);
   const bundle: Bundle = {

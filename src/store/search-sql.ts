@@ -172,6 +172,7 @@ function paramCondition(
     return `r.id = ANY(${params.add(ids)}::text[])`;
   }
   if (name === '_lastUpdated') {
+    if (splitOr(value).length === 0) throw bad(`Search parameter '_lastUpdated' has no value`);
     return `(${splitOr(value)
       .map((v) => dateCondition(v, 'r.last_updated', 'r.last_updated', params, name))
       .join(' OR ')})`;
@@ -257,12 +258,17 @@ export function parseRevIncludes(type: string, values: string[]): RevIncludeSpec
   });
 }
 
-function intParam(v: string | string[] | undefined, name: string, dflt: number): number {
+function intParam(v: string | string[] | undefined, name: string, dflt: number, max = Infinity): number {
   const s = list(v)[0];
   if (s === undefined) return dflt;
   if (!/^\d+$/.test(s)) throw bad(`${name} must be a non-negative integer, not '${s}'`);
-  return Number(s);
+  const n = Number(s);
+  if (n > max) throw bad(`${name} must be at most ${max}, not '${s}'`);
+  return n;
 }
+
+/** The largest `_offset`: beyond it PostgreSQL's OFFSET (a bigint) would refuse the statement, far beyond any page. */
+const MAX_OFFSET = 2_147_483_647;
 
 /** Builds the SQL of a search of `type` as seen by `scope`. Throws `bad-request` for what is not supported. */
 export function planSearch(
@@ -295,7 +301,7 @@ export function planSearch(
     orderBy: sortClause(type, list(search._sort)[0], params),
     params,
     count: Math.min(intParam(search._count, '_count', DEFAULT_COUNT), MAX_COUNT),
-    offset: intParam(search._offset, '_offset', 0),
+    offset: intParam(search._offset, '_offset', 0, MAX_OFFSET),
     total: totalMode === 'accurate' || totalMode === 'estimate' || summary === 'count',
     summaryCount: summary === 'count',
     includes: parseIncludes(type, list(search._include)),

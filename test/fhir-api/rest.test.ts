@@ -175,6 +175,35 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect(form.body.entry).toHaveLength(5);
   });
 
+  it('when a parameter is named like a JavaScript member (valueOf, __proto__), then it is an unknown parameter: 400, never 500', async () => {
+    for (const name of ['valueOf', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const r = await ehr.get(`/fhir/Patient?${name}=1`);
+      expect([name, r.status, r.body.issue?.[0]?.diagnostics]).toEqual([
+        name,
+        400,
+        expect.stringContaining(`Unknown search parameter '${name}'`),
+      ]);
+      const form = await request(app)
+        .post('/fhir/Patient/_search')
+        .set('x-test-as', 'ehr')
+        .type('form')
+        .send(`${name}=1`);
+      expect([name, form.status]).toEqual([name, 400]);
+      const batch = await ehr.post('/fhir', {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ request: { method: 'GET', url: `Patient?${name}=1` } }],
+      });
+      expect([name, batch.status, batch.body.entry[0].response.status]).toEqual([
+        name,
+        200,
+        expect.stringMatching(/^400/),
+      ]);
+    }
+    expect((await ehr.get('/fhir/Patient?_lastUpdated=')).status).toBe(400);
+    expect((await ehr.get('/fhir/Patient?_offset=9999999999999999999')).status).toBe(400);
+  });
+
   it('when DELETE names criteria, then the single match is deleted; no match is 404 and several 412', async () => {
     const id = pnr('19510101');
     const p = (await ehr.post('/fhir/Patient', patient(id))).body;

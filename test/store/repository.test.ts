@@ -240,6 +240,8 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
   it('when Encounters are searched by date, status, class and patient, then the index answers', async () => {
     const p = await repo.create(patient('196001011234'));
     const e1 = await repo.create(encounter('D-1', `Patient/${p.id}`, '2025-03-01T10:00:00Z'));
+    // a later millisecond: the order by _lastUpdated below must not fall to the tie-break by id
+    await new Promise((r) => setTimeout(r, 3));
     const e2 = await repo.create<Encounter>({
       ...encounter('D-2', `Patient/${p.id}`, '2025-04-01T10:00:00Z'),
       status: 'finished',
@@ -319,6 +321,10 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     const sorted = await repo.search('Task', { owner, _sort: '-authored-on', _total: 'accurate' });
     expect([sorted.total, sorted.resources.map((t) => t.id)]).toEqual([3, [b.id, c.id, a.id]]);
     expect((await repo.search('Task', { owner, _sort: 'authored-on', _summary: 'count' })).total).toBe(3);
+    // an offset past any page is an empty page; one past what PostgreSQL's OFFSET takes is a clear 400
+    expect((await repo.search('Task', { owner, _offset: '2147483647' })).resources).toEqual([]);
+    expect(await code(repo.search('Task', { owner, _offset: '9999999999999999999' }))).toBe('bad-request');
+    expect(await code(repo.search('Task', { owner, _lastUpdated: '' }))).toBe('bad-request');
   });
 
   it('when Task.for is searched as patient, for or subject, then one set of index rows answers all three', async () => {
