@@ -87,7 +87,18 @@ function medplumIssues(resource: Resource, profile: StructureDefinition | undefi
     raw = validateResource(resource, profile ? { profile } : undefined);
   } catch (e) {
     if (e instanceof OperationOutcomeError) raw = e.outcome.issue ?? [];
-    else throw e;
+    else if (e instanceof TypeError || e instanceof RangeError) {
+      // The validator itself failed on the shape (e.g. `_birthDate` an object with numeric keys beside a string
+      // `birthDate`: it assigns into the string). What it cannot read is refused as not understood, not a 500.
+      return [
+        {
+          path: resource.resourceType,
+          severity: 'error',
+          kind: 'structure',
+          message: `the resource's structure could not be read (${e.message.slice(0, 200)})`,
+        },
+      ];
+    } else throw e;
   }
   return raw
     .filter((i) => i.severity === 'error' || i.severity === 'fatal')

@@ -58,6 +58,18 @@ describe('validator (base R4 + rule checks)', () => {
     expect(e.issues.map((i) => i.path)).toContain('Encounter.status');
   });
 
+  it('when the base validator itself fails on a shape (a primitive extension object beside a string), then 422, not a crash', () => {
+    // found by the fuzz test: @medplum/core assigns `_birthDate`'s keys into the string `birthDate` and throws
+    const odd = {
+      ...patient('191212121212'),
+      birthDate: '1931-11-30',
+      _birthDate: { '9': [-669896518] },
+    } as unknown as Patient;
+    const e = caught(() => v.validate(odd));
+    expect([e.code, e.status]).toEqual(['invalid-resource', 422]);
+    expect(e.issues[0]?.message).toMatch(/structure could not be read/);
+  });
+
   it('when a property is unknown or a date malformed, then medplum structural issues are reported with paths', () => {
     const bad = {
       resourceType: 'Encounter',
