@@ -159,6 +159,9 @@ export function checkShape(body: unknown, limits: ShapeLimits = DEFAULT_SHAPE_LI
           `the string is ${value.length} characters long; at most ${limits.maxStringLength} are accepted`,
           'limit',
         );
+      // FHIR strings exclude control characters; NUL is the one PostgreSQL cannot store (it answered 500)
+      else if (typeof value === 'string' && value.includes('\u0000'))
+        add(path, 'the string holds a NUL character (U+0000), which a FHIR string may not hold');
       return;
     }
     if (typeof value !== 'object' || Array.isArray(value)) {

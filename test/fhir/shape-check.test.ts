@@ -53,6 +53,13 @@ describe('shape check before validation', () => {
     ]);
   });
 
+  it('when a string holds a NUL character, then it is named by its path (PostgreSQL cannot store it: it was a 500)', () => {
+    const body = { resourceType: 'Patient', gender: `a${String.fromCharCode(0)}b`, name: [{ family: 'Ok' }] };
+    expect(checkShape(body)).toEqual([
+      { path: 'Patient.gender', message: expect.stringContaining('NUL character'), kind: 'shape' },
+    ]);
+  });
+
   it('when a long string stands where an object belongs, then one issue, not one per character', () => {
     const issues = v.check({ resourceType: 'Patient', meta: 'x'.repeat(100_000) } as unknown as Resource);
     expect(issues).toEqual([expect.objectContaining({ path: 'Patient.meta', kind: 'structure' })]);

@@ -119,7 +119,8 @@ export function mutate(seed: unknown, ms: readonly Mutation[]): unknown {
     const set = (v: unknown) => ((s.parent as Record<string | number, unknown>)[s.key] = v);
     switch (m.op) {
       case 'set':
-        set(m.value);
+        // a copy: a later mutation must not change the generated value itself (that made cyclic bodies)
+        set(structuredClone(m.value));
         break;
       case 'delete':
         if (Array.isArray(s.parent)) s.parent.splice(Number(s.key), 1);
@@ -135,8 +136,9 @@ export function mutate(seed: unknown, ms: readonly Mutation[]): unknown {
       }
       case 'add-key': {
         const v = get();
-        if (v && typeof v === 'object' && !Array.isArray(v)) (v as Record<string, unknown>)[m.key] = m.value;
-        else root[m.key] = m.value;
+        if (v && typeof v === 'object' && !Array.isArray(v))
+          (v as Record<string, unknown>)[m.key] = structuredClone(m.value);
+        else root[m.key] = structuredClone(m.value);
         break;
       }
     }

@@ -61,6 +61,23 @@ describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue)
     expect(n.rows[0]?.n).toBe(20);
   });
 
+  it('when a message carries NUL characters in its header fields, then it is stored without them (PostgreSQL text holds none)', async () => {
+    const log = new MessageLog(db);
+    const nul = String.fromCharCode(0);
+    const text = adt({ event: 'A01', visit: 'NUL-1' });
+    const stored = await log.store({
+      ...entry(`${text}${nul}`, `NUL${nul}-1`),
+      sender: `EHR/TEST${nul}`,
+      event: `A0${nul}1`,
+      errorReason: `x${nul}y`,
+    });
+    const row = await db.query<{ control_id: string; sender: string; event: string }>(
+      'SELECT control_id, sender, event FROM hl7_message WHERE id = $1',
+      [stored.id],
+    );
+    expect(row.rows[0]).toEqual({ control_id: 'NUL-1', sender: 'EHR/TEST', event: 'A01' });
+  });
+
   it('when one message of a batch fails, then the others are applied, the failing one is rejected, and a deadlock is retried', async () => {
     const log = new MessageLog(db);
     const jobs: ApplyJob[] = [];

@@ -40,6 +40,21 @@ interface Waiting {
 
 const NUL = String.fromCharCode(0);
 const stripNul = (s: string): string => (s.includes(NUL) ? s.split(NUL).join('') : s);
+const orNull = (s: string | null): string | null => (s === null ? null : stripNul(s));
+
+/** PostgreSQL text holds no NUL (0x00): it is dropped from every text the log stores, not only the raw message. */
+function withoutNul(e: LogEntry): LogEntry {
+  return {
+    ...e,
+    sender: stripNul(e.sender),
+    controlId: orNull(e.controlId),
+    event: orNull(e.event),
+    raw: stripNul(e.raw),
+    remote: orNull(e.remote),
+    errorReason: orNull(e.errorReason),
+  };
+}
+
 const keyOf = (sender: string, controlId: string | null) => `${sender}\u0000${controlId ?? ''}`;
 
 const INSERT = `INSERT INTO hl7_message (sender, control_id, event, raw, channel, remote, status, error_code,
@@ -67,7 +82,7 @@ export class MessageLog {
 
   store(entry: LogEntry): Promise<Logged> {
     return new Promise<Logged>((resolve, reject) => {
-      this.waiting.push({ entry: { ...entry, raw: stripNul(entry.raw) }, resolve, reject });
+      this.waiting.push({ entry: withoutNul(entry), resolve, reject });
       this.flushing ??= this.flush();
     });
   }
