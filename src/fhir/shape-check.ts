@@ -114,6 +114,28 @@ export function blocksValidation(issues: readonly ShapeIssue[]): boolean {
   return issues.length >= SHAPE_MAX_ISSUES || issues.some((i) => i.kind !== 'unknown');
 }
 
+/**
+ * Where a NUL character is in `value` (a string, or any string or key below it; walked without recursion), as a
+ * path suffix ('' for the value itself), or undefined. `key`: the value's own key, checked too.
+ */
+function nulIn(key: string, value: unknown): string | undefined {
+  const NUL = String.fromCharCode(0);
+  if (key.includes(NUL)) return '';
+  const stack: [unknown, string][] = [[value, '']];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [v, path] = item;
+    if (typeof v === 'string') {
+      if (v.includes(NUL)) return path;
+    } else if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes(NUL)) return path;
+        stack.push([child, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k.slice(0, 64)}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Checks shape and limits; returns at most a few issues (see `blocksValidation`). */
 export function checkShape(body: unknown, limits: ShapeLimits = DEFAULT_SHAPE_LIMITS): ShapeIssue[] {
   const issues: ShapeIssue[] = [];
@@ -127,11 +149,21 @@ export function checkShape(body: unknown, limits: ShapeLimits = DEFAULT_SHAPE_LI
   const visitObject = (value: Record<string, unknown>, schema: InternalTypeSchema, path: string, depth: number) => {
     for (const key of Object.keys(value)) {
       if (full()) return;
-      if (key === 'resourceType') continue;
+      if (key === 'resourceType') {
+        const rt = value[key];
+        if (typeof rt !== 'string' || rt.includes(String.fromCharCode(0)))
+          add(`${path}.resourceType`, 'resourceType must be the name of a resource type (a string)');
+        continue;
+      }
       const slot = slotOf(schema, key);
       const at = `${path}.${key}`;
-      if (!slot) add(at, `unknown property '${key.slice(0, 64)}' of ${schema.name}`, 'unknown');
-      else visitSlot(value[key], slot, at, depth);
+      if (!slot) {
+        add(at, `unknown property '${key.slice(0, 64)}' of ${schema.name}`, 'unknown');
+        // not checked further, but stored as it is: a NUL anywhere in it would fail the write
+        const nul = nulIn(key, value[key]);
+        if (nul !== undefined)
+          add(`${at}${nul}`, 'the value holds a NUL character (U+0000), which FHIR JSON may not hold');
+      } else visitSlot(value[key], slot, at, depth);
     }
   };
 

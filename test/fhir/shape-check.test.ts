@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { createValidator, type Validator } from '../../src/fhir/validator';
-import { checkShape, DEFAULT_SHAPE_LIMITS } from '../../src/fhir/shape-check';
+import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS } from '../../src/fhir/shape-check';
 
 let v: Validator;
 beforeAll(async () => {
@@ -58,6 +58,17 @@ describe('shape check before validation', () => {
     expect(checkShape(body)).toEqual([
       { path: 'Patient.gender', message: expect.stringContaining('NUL character'), kind: 'shape' },
     ]);
+    // below an unknown property too (not checked further, but it would be stored)
+    const unknown = { resourceType: 'Patient', extra: [{ y: { value: `x${String.fromCharCode(0)}` } }] };
+    const issues = checkShape(unknown);
+    expect(issues.map((i) => [i.path, i.kind])).toEqual([
+      ['Patient.extra', 'unknown'],
+      ['Patient.extra[0].y.value', 'shape'],
+    ]);
+    expect(blocksValidation(issues)).toBe(true);
+    // a resourceType key inside a datatype is skipped as a resource's own, but only when it is a plain string
+    const sub = { resourceType: 'Subscription', channel: { type: 'rest-hook', resourceType: [{ id: 'x' }] } };
+    expect(checkShape(sub).map((i) => [i.path, i.kind])).toEqual([['Subscription.channel.resourceType', 'shape']]);
   });
 
   it('when a long string stands where an object belongs, then one issue, not one per character', () => {
