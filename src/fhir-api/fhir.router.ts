@@ -16,7 +16,6 @@ import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includ
 import {
   authOf,
   bodyResource,
-  clientKeyed,
   preferReturn,
   queryParams,
   rawQuery,
@@ -28,6 +27,7 @@ import {
   versionHeaders,
   writeOptions,
 } from './http-util';
+import { clientKeyed } from '../store/search-sql';
 import { errorResponse } from './operation-outcome';
 import { withWriteNotes } from '../platform/write-notes';
 

@@ -5,6 +5,7 @@ import { hasScope } from '../auth/auth-context';
 import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
+import { clientKeyed, collectParams } from '../store/search-sql';
 import { outcome } from './operation-outcome';
 import { writeNotes, type WriteNote } from '../platform/write-notes';
 
@@ -47,18 +48,9 @@ export function queryParams(req: Request): SearchParams {
   return toParams(new URLSearchParams(q));
 }
 
-/**
- * An empty record for names a client chooses: no prototype, so a parameter named `valueOf`, `constructor` or
- * `__proto__` is an ordinary key (an unknown parameter, 400) and not an inherited member (it was a 500).
- */
-export function clientKeyed<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
-}
-
 export function toParams(usp: URLSearchParams, into: Record<string, string[]> = clientKeyed()): SearchParams {
-  for (const [k, v] of usp) (into[k] ??= []).push(v);
   const out: SearchParams = clientKeyed();
-  for (const [k, v] of Object.entries(into)) out[k] = v.length === 1 ? v[0] : v;
+  for (const [k, v] of Object.entries(collectParams(usp, into))) out[k] = v.length === 1 ? v[0] : v;
   return out;
 }
 

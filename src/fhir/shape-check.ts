@@ -114,12 +114,14 @@ export function blocksValidation(issues: readonly ShapeIssue[]): boolean {
   return issues.length >= SHAPE_MAX_ISSUES || issues.some((i) => i.kind !== 'unknown');
 }
 
+/** U+0000: no FHIR string holds it, and PostgreSQL cannot store it (a write with one answered 500). */
+const NUL = String.fromCharCode(0);
+
 /**
  * Where a NUL character is in `value` (a string, or any string or key below it; walked without recursion), as a
  * path suffix ('' for the value itself), or undefined. `key`: the value's own key, checked too.
  */
 function nulIn(key: string, value: unknown): string | undefined {
-  const NUL = String.fromCharCode(0);
   if (key.includes(NUL)) return '';
   const stack: [unknown, string][] = [[value, '']];
   for (let item = stack.pop(); item; item = stack.pop()) {
@@ -151,7 +153,7 @@ export function checkShape(body: unknown, limits: ShapeLimits = DEFAULT_SHAPE_LI
       if (full()) return;
       if (key === 'resourceType') {
         const rt = value[key];
-        if (typeof rt !== 'string' || rt.includes(String.fromCharCode(0)))
+        if (typeof rt !== 'string' || rt.includes(NUL))
           add(`${path}.resourceType`, 'resourceType must be the name of a resource type (a string)');
         continue;
       }
@@ -191,8 +193,7 @@ export function checkShape(body: unknown, limits: ShapeLimits = DEFAULT_SHAPE_LI
           `the string is ${value.length} characters long; at most ${limits.maxStringLength} are accepted`,
           'limit',
         );
-      // FHIR strings exclude control characters; NUL is the one PostgreSQL cannot store (it answered 500)
-      else if (typeof value === 'string' && value.includes('\u0000'))
+      else if (typeof value === 'string' && value.includes(NUL))
         add(path, 'the string holds a NUL character (U+0000), which a FHIR string may not hold');
       return;
     }

@@ -7,6 +7,7 @@ import type { Db } from './db.port';
 import type { FhirRepository } from './repository.port';
 import { lockQueries, type CurrentRow } from './write-sql';
 import { errorEntry, ok, ORDER, parseEntry, resolveReferences, withEntry, type Parsed } from './bundle-entry';
+import { collectParams } from './search-sql';
 import type { PreparedWrite } from './prepare-write';
 
 /** What Bundle processing needs from the repository (implemented by `BundleRepository`). */
@@ -47,9 +48,7 @@ async function runGet(repo: BundleRepository, p: Parsed): Promise<BundleEntry> {
   const type = p.url.type as Resource['resourceType'];
   if (id && version) return ok(await repo.vread(type, id, version), false);
   if (id) return ok(await repo.read(type, id), false);
-  const params = Object.create(null) as Record<string, string[]>; // client-chosen names: see clientKeyed
-  for (const [k, v] of new URLSearchParams(query ?? '')) (params[k] ??= []).push(v);
-  const r = await repo.search(type, params);
+  const r = await repo.search(type, collectParams(new URLSearchParams(query ?? '')));
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',

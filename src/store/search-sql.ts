@@ -20,6 +20,23 @@ const CONTROL = new Set([
   '_pretty',
 ]);
 
+/**
+ * An empty record for names a client chooses: no prototype, so a parameter named `valueOf`, `constructor` or
+ * `__proto__` is an ordinary key (an unknown parameter, 400) and not an inherited member (it was a 500).
+ */
+export function clientKeyed<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** A query's parameters by name (repeated names keep every value), added to `into`. */
+export function collectParams(
+  pairs: Iterable<[string, string]>,
+  into: Record<string, string[]> = clientKeyed(),
+): Record<string, string[]> {
+  for (const [k, v] of pairs) (into[k] ??= []).push(v);
+  return into;
+}
+
 /** A parameter that shapes a search's answer (paging, sorting, includes) and not which resources match. */
 export function isResultParameter(name: string): boolean {
   return CONTROL.has(name);
@@ -172,10 +189,9 @@ function paramCondition(
     return `r.id = ANY(${params.add(ids)}::text[])`;
   }
   if (name === '_lastUpdated') {
-    if (splitOr(value).length === 0) throw bad(`Search parameter '_lastUpdated' has no value`);
-    return `(${splitOr(value)
-      .map((v) => dateCondition(v, 'r.last_updated', 'r.last_updated', params, name))
-      .join(' OR ')})`;
+    const values = splitOr(value);
+    if (values.length === 0) throw bad(`Search parameter '_lastUpdated' has no value`);
+    return `(${values.map((v) => dateCondition(v, 'r.last_updated', 'r.last_updated', params, name)).join(' OR ')})`;
   }
   const def = getParam(type, name);
   if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
