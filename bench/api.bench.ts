@@ -32,7 +32,9 @@ import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
 import { dropDatabase, openTestDb } from '../test/support/db';
 import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
-import { BackendCpu, buildGateway as compileGateway, cpuSeconds } from './support/gateway';
+import { buildGateway as compileGateway, cpuSeconds, trackPostgresCpu } from './support/gateway';
+import { openPostgres } from '../src/store/db.pg';
+import type { ClosableDb, Db } from '../src/store/db.port';
 import { admissionBundle } from './support/synthetic';
 import { closeLoadClient, loadClient, postFhir } from './support/http-post';
 
@@ -178,28 +180,24 @@ async function openLoop(base: string, token: string, rate: number, seconds: numb
 }
 
 /**
- * Runs a phase and adds the CPU per request of the gateway process and (PostgreSQL) of the database's backends: the
- * figures that tell two runs apart where throughput on this shared machine does not. The backends are looked up
- * every 500 ms, so one the pool opens during the phase is counted from when it was first seen.
+ * Runs a phase and adds the CPU per request of the gateway process and (PostgreSQL, `monitor` on its database) of
+ * the database's backends: the figures that tell two runs apart where throughput on this shared machine does not.
  */
 async function measuredCpu(
   pid: number,
-  backends: BackendCpu | undefined,
+  monitor: Db | undefined,
   phase: () => Promise<PhaseResult>,
 ): Promise<PhaseResult> {
-  await backends?.track();
-  const pg0 = backends?.cpu() ?? 0;
+  const postgres = monitor ? await trackPostgresCpu(monitor) : undefined;
   const gw0 = cpuSeconds(pid);
-  const timer = setInterval(() => void backends?.track().catch(() => undefined), 500);
   try {
     const r = await phase();
-    await backends?.track();
     const perRequest = (seconds: number) => Math.round((seconds * 1e5) / Math.max(1, r.requests)) / 100;
     r.gatewayCpuMsPerRequest = perRequest(cpuSeconds(pid) - gw0);
-    if (backends) r.postgresCpuMsPerRequest = perRequest(backends.cpu() - pg0);
+    if (postgres) r.postgresCpuMsPerRequest = perRequest(postgres.seconds());
     return r;
   } finally {
-    clearInterval(timer);
+    postgres?.stop();
   }
 }
 
@@ -223,8 +221,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
       await a.end();
     };
   }
-  let monitor: pg.Client | undefined;
-  let backends: BackendCpu | undefined;
+  let monitor: ClosableDb | undefined;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // the environment `npm start` gives the gateway (scripts/runtime-env.mjs)
@@ -253,9 +250,7 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   try {
     await waitReady(base, child);
     if (databaseUrl) {
-      monitor = new pg.Client({ connectionString: databaseUrl });
-      await monitor.connect();
-      backends = new BackendCpu(monitor, new URL(databaseUrl).pathname.slice(1));
+      monitor = openPostgres(databaseUrl, { max: 1 });
     }
     const tok = await fetch(`${base}/auth/token`, {
       method: 'POST',
@@ -271,15 +266,15 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
     await closedLoop(base, token, Math.min(100, N), 4); // warm-up (JIT, caches, connection pool)
     console.error(`  [${store}] closed loop: ${N} bundles, ${CONCURRENCY} in flight`);
     const cpu0 = process.cpuUsage();
-    const throughput = await measuredCpu(child.pid!, backends, () => closedLoop(base, token, N, CONCURRENCY));
+    const throughput = await measuredCpu(child.pid!, monitor, () => closedLoop(base, token, N, CONCURRENCY));
     const cpu = process.cpuUsage(cpu0);
     throughput.clientCpuMsPerRequest = Math.round((cpu.user + cpu.system) / 10 / throughput.requests) / 100;
     console.error(`  [${store}] open loop: ${RATE}/s for ${RATE_SECONDS} s`);
-    const fixedRate = await measuredCpu(child.pid!, backends, () => openLoop(base, token, RATE, RATE_SECONDS));
+    const fixedRate = await measuredCpu(child.pid!, monitor, () => openLoop(base, token, RATE, RATE_SECONDS));
     const rssAfterMb = rssMb(child.pid!, 'VmRSS');
     return { store, throughput, fixedRate, peakRssMb: rssMb(child.pid!), startPeakRssMb, rssAfterMb };
   } finally {
-    await monitor?.end().catch(() => undefined);
+    await monitor?.close().catch(() => undefined);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await dropDb?.();

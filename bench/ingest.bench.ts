@@ -20,7 +20,8 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '@medplum/fhirtypes';
-import { sendStays, startIntake, trackPostgresCpu } from './support/intake-harness';
+import { trackPostgresCpu } from './support/gateway';
+import { sendStays, startIntake } from './support/intake-harness';
 
 const quick = process.env.BENCH_QUICK === '1';
 const STAYS = Number(process.env.BENCH_N ?? (quick ? 100 : 1000));

@@ -18,7 +18,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { r1 } from './support/gateway';
-import { sendStays, startIntake, trackPostgresCpu } from './support/intake-harness';
+import { trackPostgresCpu } from './support/gateway';
+import { sendStays, startIntake } from './support/intake-harness';
 
 const NATIONAL_STAYS = 1_380_000;
 const MESSAGES_PER_STAY = 5;

@@ -201,6 +201,26 @@ export class BackendCpu {
   }
 }
 
+/**
+ * CPU seconds used by this database's PostgreSQL backends from now on (on this machine: /proc), or undefined for
+ * PGlite (it runs inside the gateway process). The backends are looked up every second, so that one the pool opens
+ * and closes between two samples is still counted with the CPU it was last seen with.
+ */
+export async function trackPostgresCpu(
+  db: Pick<Db, 'kind' | 'query'>,
+): Promise<{ seconds(): number; stop(): void } | undefined> {
+  if (db.kind !== 'postgres') return undefined;
+  const name = (await db.query<{ n: string }>('SELECT current_database() AS n')).rows[0]?.n ?? '';
+  const backends = new BackendCpu(db, name);
+  await backends.track();
+  const start = backends.cpu();
+  const timer = setInterval(() => void backends.track().catch(() => undefined), 1000);
+  return {
+    seconds: () => backends.cpu() - start,
+    stop: () => clearInterval(timer),
+  };
+}
+
 /** Builds the gateway (scripts/build.mjs) into `<root>/.build-bench-<pid>`; `remove()` deletes it. */
 export function buildGateway(root: string): { dir: string; remove(): void } {
   const dir = join(root, `.build-bench-${process.pid}`);

@@ -16,7 +16,6 @@ import type { ClosableDb } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { openTestDb } from '../../test/support/db';
-import { BackendCpu } from './gateway';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -40,24 +39,6 @@ export interface IntakeUnderTest {
   intake: IntakeCapability;
   port: number;
   close: () => Promise<void>;
-}
-
-/**
- * CPU seconds used by this database's PostgreSQL backends from now on (on this machine: /proc), or undefined for
- * PGlite (it runs inside the gateway process). The backends are looked up every second, so that one the pool opens
- * and closes between two samples is still counted with the CPU it was last seen with.
- */
-export async function trackPostgresCpu(db: ClosableDb): Promise<{ seconds(): number; stop(): void } | undefined> {
-  if (db.kind !== 'postgres') return undefined;
-  const name = (await db.query<{ n: string }>('SELECT current_database() AS n')).rows[0]?.n ?? '';
-  const backends = new BackendCpu(db, name);
-  await backends.track();
-  const start = backends.cpu();
-  const timer = setInterval(() => void backends.track().catch(() => undefined), 1000);
-  return {
-    seconds: () => backends.cpu() - start,
-    stop: () => clearInterval(timer),
-  };
 }
 
 /**
