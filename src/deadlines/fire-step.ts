@@ -1,8 +1,16 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
-import { claimStep, getStep, recordOutcome, stepsOf, supersedeStep, type PendingStep } from './deadline-store.pg';
+import {
+  claimStep,
+  getStep,
+  lockTask,
+  recordOutcome,
+  stepsOf,
+  supersedeStep,
+  type PendingStep,
+} from './deadline-store.pg';
 import { writeStepEffects } from './notices';
-import { readTask, syncTaskInTx, type SyncDeps, type TimerChanges } from './task-sync';
+import { readTask, syncLockedTasks, type SyncDeps, type TimerChanges } from './task-sync';
 
 export type FireResult =
   /** The step fired now: its effects were written in the same transaction as the claim. */
@@ -35,8 +43,11 @@ export async function fireStep(db: Db, p: PendingStep, deps: FireDeps): Promise<
     const now = deps.now();
     if (p.dueAt.getTime() > now.getTime()) return { result: 'not-yet', ...none };
     const repo = deps.repo(tx);
+    // Locked before the Task is read: a step of the same Task fired at the same moment has then committed its
+    // Task version, and this one writes on top of it instead of failing on If-Match.
+    await lockTask(tx, p.taskId);
     const task: Task | undefined = await readTask(repo, p.taskId);
-    const changes = await syncTaskInTx(tx, p.taskId, task, deps);
+    const changes = await syncLockedTasks(tx, [{ taskId: p.taskId, task }], deps);
     const step = await getStep(tx, p.taskId, p.stepId, true);
     if (!task || !step || step.firedAt || step.cancelledAt || step.dueAt.getTime() !== p.dueAt.getTime()) {
       return { result: 'stale', ...changes };

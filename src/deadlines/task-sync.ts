@@ -73,23 +73,10 @@ export async function readTask(repo: FhirRepository, id: string): Promise<Task |
 }
 
 /**
- * Brings the deadline rows of one Task in line with the Task as it is now (not as an event said it was, so
- * events may arrive late, twice or out of order). Runs inside the caller's transaction, holding the Task's
- * deadline row lock; returns the timers to change once the transaction has committed.
- */
-export async function syncTaskInTx(
-  tx: Db,
-  taskId: string,
-  task: Task | undefined,
-  deps: SyncDeps,
-): Promise<TimerChanges> {
-  await lockTask(tx, taskId);
-  return syncLockedTasks(tx, [{ taskId, task }], deps);
-}
-
-/**
- * `syncTaskInTx` for Tasks whose deadline rows the caller has locked (`lockTasks`), each at most once, with a
- * statement per kind of change for all of them (the deadline worker's outbox batches).
+ * Brings the deadline rows of Tasks in line with the Tasks as they are now (not as an event said they were, so
+ * events may arrive late, twice or out of order). For Tasks whose deadline rows the caller has locked (`lockTask`,
+ * `lockTasks`) before reading them, each at most once, with a statement per kind of change for all of them (the
+ * deadline worker's outbox batches). Returns the timers to change once the transaction has committed.
  */
 export async function syncLockedTasks(
   tx: Db,
@@ -133,10 +120,11 @@ export async function syncLockedTasks(
   return { arm: planned.arm, disarm: [...disarm, ...planned.disarm] };
 }
 
-/** `syncTaskInTx` in its own transaction, re-reading the Task inside it. */
+/** One Task's sync in its own transaction, the Task read after its lock. Returns the timers to change once the
+ * transaction has committed. */
 export async function syncTask(db: Db, taskId: string, deps: SyncDeps): Promise<TimerChanges> {
   return db.transaction(async (tx) => {
     await lockTask(tx, taskId); // before reading, so a concurrent sync of the same Task reads the newer version
-    return syncTaskInTx(tx, taskId, await readTask(deps.repo(tx), taskId), deps);
+    return syncLockedTasks(tx, [{ taskId, task: await readTask(deps.repo(tx), taskId) }], deps);
   });
 }
