@@ -89,9 +89,12 @@ async function settle(deps: SipDeps, tx: Db, plan: CarePlan, write: WriteOptions
   return status === plan.status ? plan : repo.update<CarePlan>({ ...plan, status }, write);
 }
 
-/** Reads the plan as the caller may see it (404 otherwise) and checks it is still open. */
+/**
+ * Reads the plan as the caller may see it (404 otherwise), locked until the transaction ends, and checks it is
+ * still open. The lock makes two parties signing at once take turns: each writes its part on top of the other's.
+ */
 async function readOpen(tx: Db, auth: AuthContext, id: string): Promise<CarePlan> {
-  const plan = await createRepository(tx, auth.access).read<CarePlan>('CarePlan', id);
+  const plan = await createRepository(tx, auth.access).readForUpdate<CarePlan>('CarePlan', id);
   if (!OPEN.has(plan.status))
     throw new GatewayError('rule-violation', `The SIP is ${plan.status}: it can no longer be signed`);
   return plan;
@@ -138,7 +141,7 @@ export async function approvePlan(deps: SipDeps, db: Db, auth: AuthContext, id: 
 /** The meeting was held (003 step 5): the stay fact starts the one-month follow-up (step 6). */
 export async function meetingHeld(deps: SipDeps, db: Db, auth: AuthContext, id: string, at?: string) {
   return db.transaction(async (tx) => {
-    const plan = await createRepository(tx, auth.access).read<CarePlan>('CarePlan', id);
+    const plan = await createRepository(tx, auth.access).readForUpdate<CarePlan>('CarePlan', id);
     const org = callerOrg(auth);
     const repo = deps.repository(tx);
     const ctx = await loadStayContext(tx, repo, deps.stay, stayIdOf(plan.encounter, 'CarePlan'));

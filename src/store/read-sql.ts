@@ -23,6 +23,7 @@ export async function readCurrent<T extends Resource>(
   scope: AccessScope | undefined,
   resourceType: T['resourceType'],
   id: string,
+  opts: { forUpdate?: boolean } = {},
 ): Promise<T> {
   assertSupportedType(resourceType);
   const params = new SqlParams();
@@ -30,7 +31,7 @@ export async function readCurrent<T extends Resource>(
   const i = params.add(id);
   const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
   const r = await db.query<{ deleted: boolean; content: string | null } & RecordHolder>(
-    `SELECT r.deleted, r.content, ${holderColumns('r', resourceType)} FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}`,
+    `SELECT r.deleted, r.content, ${holderColumns('r', resourceType)} FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}${opts.forUpdate ? ' FOR UPDATE OF r' : ''}`,
     params.values,
   );
   const row = r.rows[0];

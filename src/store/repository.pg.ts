@@ -229,6 +229,10 @@ export class PgRepository implements FhirRepository {
     return readCurrent<T>(this.db, this.scope, resourceType, id);
   }
 
+  async readForUpdate<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
+    return readCurrent<T>(this.db, this.scope, resourceType, id, { forUpdate: true });
+  }
+
   async vread<T extends Resource>(resourceType: T['resourceType'], id: string, versionId: string): Promise<T> {
     return readVersion<T>(this.db, this.scope, resourceType, id, versionId);
   }

@@ -102,6 +102,12 @@ export interface FhirRepository {
     opts?: WriteOptions,
   ): Promise<{ resource: T; created: boolean }>;
   read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T>;
+  /**
+   * `read`, row-locking the current version until the caller's transaction ends: a read-modify-write inside
+   * `db.transaction` (a SIP party's part, a signature's status) then writes on top of any concurrent change
+   * instead of losing it. Outside a transaction the lock ends with the statement.
+   */
+  readForUpdate<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T>;
   vread<T extends Resource>(resourceType: T['resourceType'], id: string, versionId: string): Promise<T>;
   /** Update (or create with the client's id when absent). A write with no change keeps the version. */
   update<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
