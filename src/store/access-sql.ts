@@ -196,10 +196,19 @@ export function assertOwnerMayChange(before: Resource, after: Resource, scope: A
   const org = scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
   if (!org || before.owner?.reference !== org || before.requester?.reference === org) return;
   const issues = ownerChangeIssues(before, after);
-  if (issues.length > 0)
+  if (issues.length === 0) return;
+  // A body read from an older version differs where the requester or the gateway changed the Task since (a moved
+  // deadline): that is a stale write, not an attempt to change those elements
+  const read = after.meta?.versionId;
+  const now = before.meta?.versionId;
+  if (read !== undefined && now !== undefined && read !== now)
     throw new GatewayError(
-      'forbidden',
-      `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output: ${issues.map((i) => i.path).join(', ')} refused`,
-      issues,
+      'conflict',
+      `Task/${before.id ?? ''} changed since version ${read} was read (it is at version ${now}: ${issues.map((i) => i.path).join(', ')} differ): read it again, make your change on it and send it again`,
     );
+  throw new GatewayError(
+    'forbidden',
+    `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output: ${issues.map((i) => i.path).join(', ')} refused`,
+    issues,
+  );
 }

@@ -177,6 +177,33 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     }
   });
 
+  it('when the owner answers a Task whose deadline the hospital moved since it read it, then 409 says read it again', async () => {
+    const sys = createRepository(db);
+    const t = await sys.create(
+      task('inskrivningsmeddelande', `Organization/${ids.vasteras}`, `Patient/${ids.p}`, 'Encounter/E-stale', {
+        requester: { reference: 'Organization/hosp' },
+        restriction: { period: { end: '2026-01-11T09:00:00Z' } },
+      }),
+    );
+    const read = (await get('vasteras', `/fhir/Task/${t.id}`)).body as Task;
+    // meanwhile the hospital's update moves the deadline
+    await sys.update({ ...t, restriction: { period: { end: '2026-01-12T09:00:00Z' } } });
+    const stale = await send('vasteras', 'put', `/fhir/Task/${t.id}`, { ...read, status: 'received' });
+    expect(stale.status).toBe(409);
+    expect(stale.body.issue?.[0]?.diagnostics).toMatch(
+      /changed since version 1 was read \(it is at version 2: Task.restriction differ\): read it again/,
+    );
+    // a body without a version stays a refusal of the element itself
+    const { meta: _meta, ...unversioned } = read;
+    expect((await send('vasteras', 'put', `/fhir/Task/${t.id}`, { ...unversioned, status: 'received' })).status).toBe(
+      403,
+    );
+    const again = (await get('vasteras', `/fhir/Task/${t.id}`)).body as Task;
+    const ok = await send('vasteras', 'put', `/fhir/Task/${t.id}`, { ...again, status: 'received' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.restriction.period.end).toBe('2026-01-12T09:00:00Z');
+  });
+
   it('when the owner hands the Task over inside a transaction Bundle, then the whole Bundle is refused', async () => {
     const t = await readTask();
     const r = await send('vasteras', 'post', '/fhir', {
