@@ -1,4 +1,5 @@
 import type { Task } from '@medplum/fhirtypes';
+import { isGatewayError } from '../platform/errors';
 import type { Db } from '../store/db.port';
 import {
   claimStep,
@@ -34,6 +35,19 @@ export interface FireDeps extends SyncDeps {
  * by the reconciler: only one claim ever succeeds.
  */
 export async function fireStep(db: Db, p: PendingStep, deps: FireDeps): Promise<{ result: FireResult } & TimerChanges> {
+  // The Task's owner (or the hospital) may write the Task between the read and the write here, which the deadline
+  // lock does not hold back: the write's If-Match then fails, the transaction rolls back, and the step is decided
+  // again on the Task as it is now (a Task answered meanwhile may no longer need the notice).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fireStepOnce(db, p, deps);
+    } catch (err) {
+      if (attempt >= 3 || !isGatewayError(err) || err.code !== 'version-conflict') throw err;
+    }
+  }
+}
+
+async function fireStepOnce(db: Db, p: PendingStep, deps: FireDeps): Promise<{ result: FireResult } & TimerChanges> {
   return db.transaction(async (tx) => {
     const none = { arm: [], disarm: [] };
     const before = await getStep(tx, p.taskId, p.stepId);
