@@ -84,6 +84,7 @@ describe.each(testDatabases())('protected identity on every read path of the rep
 
   it('when the owning municipality reads the protected Patient, then read and vread hide address, telecom and contact', async () => {
     expectRecipientView(await vasteras.read('Patient', ids.p!));
+    expectRecipientView(await vasteras.readForUpdate('Patient', ids.p!));
     expectRecipientView(await vasteras.vread('Patient', ids.p!, '1'));
     expectRecipientView(await vasteras.vread('Patient', ids.p!, '2'));
   });

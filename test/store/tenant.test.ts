@@ -73,6 +73,10 @@ describe.each(testDatabases())('tenant isolation in the repository on %s', (kind
     expect((await vasteras.read('Encounter', ids.e1!)).id).toBe(ids.e1);
     expect(await code(vasteras.read('Patient', ids.p2!))).toBe('not-found');
     expect(await code(vasteras.read('Task', ids.t2!))).toBe('not-found');
+    // the locking read (read-modify-write inside a transaction) applies the same rules
+    expect((await vasteras.readForUpdate('Encounter', ids.e1!)).id).toBe(ids.e1);
+    expect(await code(vasteras.readForUpdate('Patient', ids.p2!))).toBe('not-found');
+    expect(await code(vasteras.readForUpdate('Task', ids.t2!))).toBe('not-found');
     expect((await vasteras.search('Patient', {})).resources.map((p) => p.id)).toEqual([ids.p1]);
   });
 
