@@ -9,6 +9,7 @@
 import { ConfigError, loadConfig, type Config } from './config/config';
 import type { Role } from './compose.types';
 import { createLogger } from './platform/logger';
+import { watchProcessErrors } from './platform/process-errors';
 import { READY_MESSAGE, startSplit } from './process-layout';
 import { redisFor, StartupError, type Running } from './startup';
 
@@ -86,19 +87,23 @@ async function main(): Promise<void> {
 
   const running: Partial<Running> = {};
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     running.logger?.info('shutting down', { signal });
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
     stop(running)
-      .then(() => process.exit(0))
+      .then(() => process.exit(code))
       .catch((err: unknown) => {
         console.error(`shutdown failed: ${String(err)}`);
         process.exit(1);
       });
   };
+  watchProcessErrors(
+    () => running.logger,
+    (reason) => shutdown(reason, 1),
+  );
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // Started by a supervisor (`split`, or scripts/start.mjs) over an IPC channel: when that channel closes the
