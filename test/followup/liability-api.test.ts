@@ -7,6 +7,7 @@ import { liabilityRoutes } from '../../src/followup/liability/liability.routes';
 import { loadRatesTable } from '../../src/followup/liability/rates-file';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import { openShell, type Shell } from '../http/shell-fixture';
+import { saveReport } from '../../src/followup/liability/liability-report.pg';
 import { testDatabases } from '../support/db';
 import { factsOf, syntheticYear } from './synthetic-stays';
 
@@ -121,5 +122,19 @@ describe.each(testDatabases())('GET /admin/api/liability on %s', (kind) => {
     const c = r.body.corrections.find((x: { municipality: string }) => x.municipality === '0683');
     expect(c).toMatchObject({ kind: 'debit', difference: { days: 5, amount: 46_500 } });
     expect(c.stays).toEqual([{ id: 'late-aug', reported: 0, current: 5 }]);
+  });
+
+  it('when several report the same month at once, then each gets the next number and none is refused', async () => {
+    // the stored step itself, many at once (through HTTP the month's computation mostly keeps them apart)
+    const saved = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        saveReport(shell.db, { agreement: 'lag', month: '2022-09', reportedBy: `c${i}`, dailyRate: 9300, basis: [] }),
+      ),
+    );
+    expect(saved.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const post = await request(shell.gateway.app)
+      .post('/admin/api/liability/report?agreement=lag&month=2022-09')
+      .auth(admin, { type: 'bearer' });
+    expect(post.body.reported.seq).toBe(13);
   });
 });

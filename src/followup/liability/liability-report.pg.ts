@@ -36,8 +36,22 @@ export async function latestReport(db: Db, agreement: string, month: string): Pr
   return r.rows[0] ? toReport(r.rows[0]) : undefined;
 }
 
-/** Stores a basis as reported (the next number for the month); earlier reports stay as they were. */
+/**
+ * Stores a basis as reported (the next number for the month); earlier reports stay as they were. Reports of the
+ * same month take turns (a transaction-scoped lock on the agreement and month, taken in its own statement so the
+ * insert sees the number the previous holder committed): two at once get the next two numbers, not a conflict.
+ */
 export async function saveReport(
+  db: Db,
+  x: { agreement: string; month: string; reportedBy?: string; dailyRate: number; basis: ReportedMunicipality[] },
+): Promise<StoredReport> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`liability-report|${x.agreement}|${x.month}`]);
+    return insertReport(tx, x);
+  });
+}
+
+async function insertReport(
   db: Db,
   x: { agreement: string; month: string; reportedBy?: string; dailyRate: number; basis: ReportedMunicipality[] },
 ): Promise<StoredReport> {
