@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { AuthContext, Interaction } from '../auth/auth-context';
+import { applySubset, subsetOf, type Subset } from '../fhir/subset';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import { parseEntryUrl } from '../store/bundle-entry';
@@ -83,8 +84,28 @@ function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): vo
   if (what) requireScope(auth, what.type, what.interaction);
   const url = what?.interaction === 's' ? parseEntryUrl(entry.request?.url ?? '') : undefined;
   if (url?.query !== undefined) assertIncludesReadable(auth, url.type, toParams(new URLSearchParams(url.query)));
+  entrySubset(entry); // an _elements or _summary that cannot be understood refuses the entry before it runs
   const m = entry.request?.method;
   if ((m === 'POST' || m === 'PUT') && entry.resource) validator.validate(entry.resource);
+}
+
+/** The subset a GET entry asks for (`Task?status=requested&_elements=status,owner`), if any. */
+function entrySubset(entry: BundleEntry | undefined): Subset | undefined {
+  if (entry?.request?.method !== 'GET') return undefined;
+  const url = parseEntryUrl(entry.request.url ?? '');
+  return url?.query === undefined ? undefined : subsetOf(url.type, toParams(new URLSearchParams(url.query)));
+}
+
+/** A GET entry's answer cut to what it asked: a read's resource, or a search's matches. */
+function subsetAnswer(r: Resource, subset: Subset | undefined): Resource {
+  if (!subset || r.resourceType === 'OperationOutcome') return r;
+  if (r.resourceType !== 'Bundle') return applySubset(r, subset);
+  return {
+    ...r,
+    entry: r.entry?.map((e) =>
+      e.search?.mode === 'match' && e.resource ? { ...e, resource: applySubset(e.resource, subset) } : e,
+    ),
+  };
 }
 
 function entryError(index: number, e: unknown): GatewayError {
@@ -138,12 +159,13 @@ export function mergeBundleResponse(
   runIndex: number[],
   baseUrl: string,
   minimal: boolean,
+  ran?: Bundle,
 ): Bundle {
   const entries: BundleEntry[] = new Array<BundleEntry>(total);
   (out.entry ?? []).forEach((e, j) => {
     const i = runIndex[j];
     // a GET search entry's `_include` keeps only what the token may read, as a plain search does
-    const r = e.resource;
+    const r = e.resource && subsetAnswer(e.resource, entrySubset(ran?.entry?.[j]));
     // and every contained resource (of a read, a search or a write's answer) passes the per-type read scope
     if (i !== undefined)
       entries[i] = !r

@@ -142,7 +142,7 @@ export function capabilityStatement(
       {
         mode: 'server',
         documentation:
-          'Search is strict: an unknown parameter is a 400. Paging with _count (default 20, max 1000) and the next link. _total=accurate counts. Tenants see only their own data.',
+          'Search is strict: an unknown parameter is a 400. Paging with _count (default 20, max 1000) and the next link. _total=accurate counts. _elements and _summary (true, text, data, count) cut each match, on read too. Tenants see only their own data.',
         security: {
           cors: false,
           service: [

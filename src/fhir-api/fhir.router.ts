@@ -12,6 +12,7 @@ import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
+import { applySubset, subsetOf, type Subset } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
   authOf,
@@ -100,7 +101,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     sendJson(
       res,
       200,
-      mergeBundleResponse(auth, out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal'),
+      mergeBundleResponse(auth, out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal', toRun),
     );
   });
 
@@ -116,7 +117,9 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const auth = authOf(res);
     requireScope(auth, type, 's');
     assertIncludesReadable(auth, type, params);
-    const r = await repoFor(res).search(type as Resource['resourceType'], params);
+    const subset = subsetOf(type, params);
+    const found = await repoFor(res).search(type as Resource['resourceType'], params);
+    const r = subset ? { ...found, resources: found.resources.map((x) => applySubset(x, subset)) } : found;
     const { kept, outcome } = includedWithinScope(auth, r.included, r.notes);
     const self = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
@@ -208,9 +211,10 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'r');
+    const subset = subsetOf(type, queryParams(req));
     const resource = await repoFor(res).read(type as Resource['resourceType'], id);
     versionHeaders(res, resource, baseUrl, false);
-    sendJson(res, 200, containedWithinScope(auth, resource));
+    sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
   });
 
   router.put('/:type/:id', async (req, res) => {
@@ -250,13 +254,14 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'r');
+    const subset = subsetOf(type, queryParams(req));
     const resource = await repoFor(res).vread(
       type as Resource['resourceType'],
       id,
       checkedId(String(req.params.vid), 'version id'),
     );
     versionHeaders(res, resource, baseUrl, false);
-    sendJson(res, 200, containedWithinScope(auth, resource));
+    sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
   });
 
   router.patch('/:type/:id', (req) => {
@@ -313,4 +318,9 @@ function checkedId(id: string, what: string): string {
 function ifMatch(req: Request): { ifMatch?: string } {
   const v = req.headers['if-match'];
   return typeof v === 'string' && v.length > 0 ? { ifMatch: v } : {};
+}
+
+/** `resource`, cut to `subset` when one was asked (`_elements`, `_summary`). */
+function partOf<T extends Resource>(resource: T, subset: Subset | undefined): T {
+  return subset ? applySubset(resource, subset) : resource;
 }

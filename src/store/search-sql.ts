@@ -7,7 +7,10 @@ import { getParam, storedParam, type ParamDef } from './search-params';
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 
-/** Parameters that only shape the answer (`_format`/`_pretty` are accepted and ignored). */
+/**
+ * Parameters that only shape the answer (`_format`/`_pretty` are accepted and ignored; `_elements` and `_summary`
+ * other than `count` cut each resource in the API: src/fhir/subset.ts).
+ */
 const CONTROL = new Set([
   '_count',
   '_offset',
@@ -16,6 +19,7 @@ const CONTROL = new Set([
   '_include',
   '_revinclude',
   '_summary',
+  '_elements',
   '_format',
   '_pretty',
 ]);
@@ -305,8 +309,8 @@ export function planSearch(
   const access = accessPredicate(scope, 'r', params, type, accessOpts);
   if (access) where.push(access);
   const summary = list(search._summary)[0];
-  if (summary !== undefined && summary !== 'count' && summary !== 'false')
-    throw bad(`_summary=${summary} is not supported (only _summary=count)`);
+  if (summary !== undefined && !['count', 'false', 'true', 'text', 'data'].includes(summary))
+    throw bad(`_summary must be true, text, data, count or false, not '${summary.slice(0, 40)}'`);
   const totalMode = list(search._total)[0];
   if (totalMode !== undefined && !['none', 'estimate', 'accurate'].includes(totalMode))
     throw bad(`_total must be none, estimate or accurate, not '${totalMode}'`);

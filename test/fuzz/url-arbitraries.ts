@@ -48,7 +48,19 @@ const value = fc.oneof(
   fc.integer().map(String),
   fc.constantFrom('gt2026-01-01', 'le2026-13-45', 'eq', 'ap1e309', 'sa', '-1', '0', '1000000', '9999999999999999999'),
   // values the result parameters take (a _sort by a search parameter with _summary=count once answered 500)
-  fc.constantFrom('-date', 'authored-on', '-birthdate', 'identifier,-_lastUpdated', 'count', 'accurate', 'true'),
+  fc.constantFrom(
+    '-date',
+    'authored-on',
+    '-birthdate',
+    'identifier,-_lastUpdated',
+    'count',
+    'accurate',
+    'true',
+    'data',
+    'text',
+    'status,owner',
+    'name',
+  ),
   fc.constantFrom(
     'Organization/kommun-1980',
     'Patient/',
