@@ -51,13 +51,14 @@ const INTERACTIONS: InteractionCode[] = [
   'read',
   'vread',
   'update',
+  'patch',
   'delete',
   'history-instance',
   'history-type',
   'create',
   'search-type',
 ];
-const WRITES: InteractionCode[] = ['update', 'delete', 'create'];
+const WRITES: InteractionCode[] = ['update', 'patch', 'delete', 'create'];
 
 const SEARCH_TYPES = { token: 'token', reference: 'reference', date: 'date', string: 'string', uri: 'uri' } as const;
 

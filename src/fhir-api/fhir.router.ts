@@ -12,6 +12,7 @@ import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
+import { applyJsonPatch, parseJsonPatch } from './json-patch';
 import { applySubset, subsetOf, type Subset } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
@@ -46,7 +47,7 @@ export interface FhirRouterDeps {
   tokenUrl?: string;
 }
 
-const JSON_TYPES = ['application/fhir+json', 'application/json'];
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
 
 /**
  * The FHIR R4 REST API (mounted at `/fhir` after the auth middleware, which sets `res.locals.auth`).
@@ -264,14 +265,25 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
   });
 
-  router.patch('/:type/:id', (req) => {
+  router.patch('/:type/:id', async (req, res) => {
     const type = typeOf(req);
-    throw new GatewayError(
-      'method-not-allowed',
-      APPEND_ONLY_TYPES.includes(type)
-        ? `${type} is append-only: nobody changes it (not admins either)`
-        : `PATCH is not supported: send the whole resource with PUT /${type}/<id>`,
+    if (APPEND_ONLY_TYPES.includes(type))
+      throw new GatewayError('method-not-allowed', `${type} is append-only: nobody changes it (not admins either)`);
+    const id = idOf(req);
+    const auth = authOf(res);
+    requireScope(auth, type, 'u');
+    const ops = parseJsonPatch(req.body, req.headers['content-type']);
+    const resource = await repoFor(res).patch(
+      type as Resource['resourceType'],
+      id,
+      (current) => {
+        const next = applyJsonPatch(current, ops);
+        validator.validate(next);
+        return next;
+      },
+      { ...writeOptions(auth), ...ifMatch(req) },
     );
+    sendWritten(req, res, 200, resource, baseUrl);
   });
 
   const unknown: RequestHandler = (req) => {

@@ -13,7 +13,7 @@ import type {
   SearchResult,
   WriteOptions,
 } from './repository.port';
-import { assertId, assertResource, assertSupportedType, forScope, parseVersion } from './resource-util';
+import { assertId, assertResource, assertSupportedType, forScope, parseVersion, sameContent } from './resource-util';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle } from './bundle';
 import { prepareWrite, type PreparedWrite } from './prepare-write';
@@ -106,6 +106,38 @@ export class PgRepository implements FhirRepository {
     return this.inTx(async (repo, tx) => {
       const cur = await lockCurrent(tx, resource.resourceType, id, this.scope);
       return repo.store(tx, resource, id, cur, 'PUT', opts);
+    });
+  }
+
+  async patch<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+    change: (current: T) => T,
+    opts: WriteOptions = {},
+  ): Promise<T> {
+    assertSupportedType(resourceType);
+    assertMayWriteType(this.scope, resourceType);
+    return this.inTx(async (repo, tx) => {
+      const cur = await lockCurrent(tx, resourceType, id, this.scope);
+      if (!cur || !cur.visible) throw notFound(resourceType, id);
+      if (cur.deleted || !cur.content) throw new GatewayError('gone', `${resourceType}/${id} was deleted`);
+      if (opts.ifMatch !== undefined && String(cur.version_id) !== parseVersion(opts.ifMatch))
+        throw new GatewayError(
+          'version-conflict',
+          `If-Match ${opts.ifMatch} does not match ${resourceType}/${id}, which is at version ${cur.version_id}: read it again and retry`,
+        );
+      const stored = JSON.parse(cur.content) as T;
+      const shown = forScope(stored, this.scope, cur);
+      if (!sameContent(shown, stored))
+        throw new GatewayError(
+          'forbidden',
+          `${resourceType}/${id} is shown to you in part (a protected identity or a secret): a patch would change what you cannot see; send the whole resource with PUT`,
+        );
+      const next = change(structuredClone(shown));
+      if (next.resourceType !== resourceType || next.id !== id)
+        throw new GatewayError('bad-request', `A patch may not change the resourceType or id of ${resourceType}/${id}`);
+      const { ifMatch: _checked, ...rest } = opts;
+      return (await repo.store(tx, next, id, cur, 'PUT', rest)).resource;
     });
   }
 

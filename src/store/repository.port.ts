@@ -111,6 +111,18 @@ export interface FhirRepository {
   vread<T extends Resource>(resourceType: T['resourceType'], id: string, versionId: string): Promise<T>;
   /** Update (or create with the client's id when absent). A write with no change keeps the version. */
   update<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
+  /**
+   * Changes the current version with `change` (the caller's patch) under the row lock, in one transaction, and
+   * writes the result as an update (the same rules as PUT; `opts.ifMatch` is checked against the locked version).
+   * Refused (403) when the caller is shown only part of the resource (a protected identity, a Subscription's
+   * secret): a patch would act on what it cannot see.
+   */
+  patch<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+    change: (current: T) => T,
+    opts?: WriteOptions,
+  ): Promise<T>;
   /** Update the single match of `query`, create when none matches, 412 when several do. */
   conditionalUpdate<T extends Resource>(
     resource: T,

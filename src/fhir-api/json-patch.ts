@@ -1,0 +1,66 @@
+/**
+ * `PATCH /fhir/<type>/<id>` with a JSON Patch (RFC 6902, `Content-Type: application/json-patch+json`), applied with
+ * the `rfc6902` library (as Medplum's server does) to the version the store holds locked. A municipality answering
+ * its Task sends only what it changes, so it cannot overwrite what the hospital or the gateway changed meanwhile:
+ *   [{ "op": "test", "path": "/status", "value": "requested" }, { "op": "replace", "path": "/status", "value": "received" }]
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { applyPatch, type Operation } from 'rfc6902';
+import { z } from 'zod';
+import { GatewayError } from '../platform/errors';
+
+const pointer = z
+  .string()
+  .max(1000)
+  .regex(/^(\/.*)?$/, 'a JSON Pointer ("" or starting with /)');
+const op = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('add'), path: pointer, value: z.unknown() }).strict(),
+  z.object({ op: z.literal('replace'), path: pointer, value: z.unknown() }).strict(),
+  z.object({ op: z.literal('test'), path: pointer, value: z.unknown() }).strict(),
+  z.object({ op: z.literal('remove'), path: pointer }).strict(),
+  z.object({ op: z.literal('move'), from: pointer, path: pointer }).strict(),
+  z.object({ op: z.literal('copy'), from: pointer, path: pointer }).strict(),
+]);
+const patchBody = z.array(op).min(1).max(1000);
+
+/** The operations of a JSON Patch body, or a 400 naming what is wrong. */
+export function parseJsonPatch(body: unknown, contentType: string | undefined): Operation[] {
+  if (!contentType || !/^application\/json-patch\+json\b/i.test(contentType))
+    throw new GatewayError(
+      'bad-request',
+      `PATCH takes a JSON Patch (Content-Type: application/json-patch+json), not '${contentType ?? 'none'}' (FHIRPath Patch is not supported)`,
+    );
+  const parsed = patchBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const [index, field] = issue?.path ?? [];
+    const message =
+      field === 'value'
+        ? `operation ${String(index)} needs a value`
+        : `at ${issue?.path.length ? `operation ${issue.path.join('.')}` : 'the body'}: ${issue?.message ?? 'an array of operations is expected'}`;
+    throw new GatewayError('bad-request', `The JSON Patch is not valid: ${message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * `resource` (a copy the caller may change) with the operations applied in order. A `test` that fails is 409 (the
+ * resource is not in the state the patch expects); a path that does not exist is 422.
+ */
+export function applyJsonPatch<T extends Resource>(resource: T, ops: Operation[]): T {
+  const errors = applyPatch(resource, ops);
+  errors.forEach((e, i) => {
+    if (!e) return;
+    const o = ops[i];
+    if (e.name === 'TestError')
+      throw new GatewayError(
+        'conflict',
+        `The JSON Patch test at '${o?.path ?? ''}' failed: ${resource.resourceType}/${resource.id ?? ''} is not as the patch expects (read it again)`,
+      );
+    throw new GatewayError(
+      'invalid-resource',
+      `The JSON Patch operation ${i} (${o?.op ?? '?'} '${o?.path ?? ''}') cannot be applied: ${e.message}`,
+    );
+  });
+  return resource;
+}
