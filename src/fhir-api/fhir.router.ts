@@ -215,6 +215,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const subset = subsetOf(type, queryParams(req));
     const resource = await repoFor(res).read(type as Resource['resourceType'], id);
     versionHeaders(res, resource, baseUrl, false);
+    if (notModified(req, res)) return;
     sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
   });
 
@@ -262,6 +263,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
       checkedId(String(req.params.vid), 'version id'),
     );
     versionHeaders(res, resource, baseUrl, false);
+    if (notModified(req, res)) return;
     sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
   });
 
@@ -335,4 +337,14 @@ function ifMatch(req: Request): { ifMatch?: string } {
 /** `resource`, cut to `subset` when one was asked (`_elements`, `_summary`). */
 function partOf<T extends Resource>(resource: T, subset: Subset | undefined): T {
   return subset ? applySubset(resource, subset) : resource;
+}
+
+/**
+ * A conditional read (`If-None-Match: W/"<version>"` or `If-Modified-Since`) of a version the client already has:
+ * 304 with the ETag and Last-Modified already set, no body (express's `req.fresh`, weak ETags compared as equal).
+ */
+function notModified(req: Request, res: Response): boolean {
+  if (!req.fresh) return false;
+  res.status(304).end();
+  return true;
 }

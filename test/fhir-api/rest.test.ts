@@ -46,6 +46,24 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect(r.body.rest[0].security.service[0].coding[0].code).toBe('SMART-on-FHIR');
   });
 
+  it('when a client reads again what it already has (If-None-Match, If-Modified-Since), then 304 without a body', async () => {
+    const r = await ehr.post('/fhir/Patient', patient(pnr('19121212', '139')));
+    const url = `/fhir/Patient/${r.body.id}`;
+    const same = await ehr.get(url).set('If-None-Match', 'W/"1"');
+    expect(same.status).toBe(304);
+    expect(same.text).toBe('');
+    expect(same.headers.etag).toBe('W/"1"');
+    expect((await ehr.get(`${url}/_history/1`).set('If-None-Match', 'W/"1"')).status).toBe(304);
+    expect((await ehr.get(url).set('If-Modified-Since', String(same.headers['last-modified']))).status).toBe(304);
+    await ehr.put(url, { ...r.body, gender: 'female' });
+    const changed = await ehr.get(url).set('If-None-Match', 'W/"1"');
+    expect(changed.status).toBe(200);
+    expect(changed.body.gender).toBe('female');
+    expect(changed.headers.etag).toBe('W/"2"');
+    const earlier = new Date(Date.now() - 3_600_000).toUTCString();
+    expect((await ehr.get(url).set('If-Modified-Since', earlier)).status).toBe(200);
+  });
+
   it('when a Patient is created, then 201 with Location and ETag, and read and vread return it', async () => {
     const r = await ehr.post('/fhir/Patient', patient(pnr('19121212', '121')));
     expect(r.status).toBe(201);
