@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { hasScope, type AuthContext } from '../auth/auth-context';
 import type { SearchParams } from '../store/repository.port';
-import { getParam, storedParam } from '../store/search-params';
+import { chainTarget, getParam, storedParam } from '../store/search-params';
 import { requireScope } from './http-util';
 
 /**
@@ -16,7 +16,10 @@ function list(v: string | string[] | undefined): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-/** 403 when an `_include` of the search names (or can only reach) a type the token may not read. */
+/**
+ * 403 when an `_include` of the search names (or can only reach) a type the token may not read, or a chained
+ * parameter searches a type the token may not search.
+ */
 export function assertIncludesReadable(auth: AuthContext, type: string, params: SearchParams): void {
   for (const v of list(params._include)) {
     const [src, param = '', target] = v.split(':');
@@ -30,6 +33,16 @@ export function assertIncludesReadable(auth: AuthContext, type: string, params: 
   for (const v of list(params._revinclude)) {
     const [src = '', param = ''] = v.split(':');
     if (getParam(src, param)) requireScope(auth, src, 'r');
+  }
+  // a chain (`Task?patient.identifier=…`) searches the target type: it needs search scope there, as
+  // `GET Patient?identifier=…` would
+  for (const key of Object.keys(params)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) continue;
+    const [name = '', named] = key.slice(0, dot).split(':');
+    const def = getParam(type, name);
+    const target = named ?? (def && def.type === 'reference' ? chainTarget(type, def) : undefined);
+    if (target) requireScope(auth, target, 's');
   }
 }
 

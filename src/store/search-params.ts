@@ -157,6 +157,31 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
 
 for (const list of Object.values(SEARCH_PARAMS)) list.push(...COMMON);
 
+/**
+ * The type a chain through a reference parameter goes to when the client names none (`Task?encounter.status=…`):
+ * the parameter's only target type, or the one type FHIR R4 allows for it. Parameters that may point to several
+ * types (`subject`, `focus`) need it named (`subject:Patient.identifier=…`).
+ */
+const CHAIN_TO: Record<string, string> = {
+  'Patient.organization': 'Organization',
+  'Encounter.service-provider': 'Organization',
+  'Encounter.location': 'Location',
+  'Encounter.part-of': 'Encounter',
+  'Task.encounter': 'Encounter',
+  'Task.owner': 'Organization',
+  'Task.requester': 'Organization',
+  'Task.part-of': 'Task',
+  'CarePlan.encounter': 'Encounter',
+  'Communication.encounter': 'Encounter',
+  'Organization.partof': 'Organization',
+  'Organization.endpoint': 'Endpoint',
+  'Endpoint.organization': 'Organization',
+};
+
+export function chainTarget(resourceType: string, def: ParamDef): string | undefined {
+  return def.targets?.length === 1 ? def.targets[0] : CHAIN_TO[`${resourceType}.${def.name}`];
+}
+
 export const SUPPORTED_TYPES: readonly string[] = Object.keys(SEARCH_PARAMS);
 
 export function isSupportedType(type: string): boolean {

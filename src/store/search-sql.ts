@@ -2,7 +2,7 @@ import { GatewayError } from '../platform/errors';
 import { accessPredicate, SqlParams, type AccessPredicateOptions } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
 import type { AccessScope, SearchParams } from './repository.port';
-import { getParam, storedParam, type ParamDef } from './search-params';
+import { chainTarget, getParam, isSupportedType, storedParam, type ParamDef } from './search-params';
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
@@ -220,6 +220,57 @@ function paramCondition(
   return modifier === 'not' ? `r.id NOT IN (${sub(cond)})` : matching(sub(cond));
 }
 
+/**
+ * A chained parameter, one level (`Task?patient.identifier=…|191212121212`, `Task?subject:Patient.name=tolvan`,
+ * `Task?encounter.status=in-progress`): the resources whose reference parameter points to a resource of the
+ * target type that matches the chained parameter. The target must be one the caller may read (the same tenant
+ * rule as reading it), so a chain never tells about a resource the caller could not see. The target type comes
+ * from the `:Type` modifier or from the parameter's only target type.
+ */
+function chainCondition(
+  type: string,
+  typeP: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+  scope: AccessScope | undefined,
+  fromIndex: boolean,
+): string {
+  const dot = key.indexOf('.');
+  const [name = '', targetModifier] = key.slice(0, dot).split(':');
+  const chained = key.slice(dot + 1);
+  if (chained.includes('.')) throw bad(`Search parameter '${key}': chains of more than one level are not supported`);
+  const def = getParam(type, name);
+  if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
+  if (def.type !== 'reference') throw bad(`Search parameter '${name}' is not a reference: it cannot be chained`);
+  const target = targetModifier ?? chainTarget(type, def);
+  if (!target) throw bad(`Search parameter '${key}': name the target type, e.g. '${name}:Patient.${chained}'`);
+  if (def.targets && !def.targets.includes(target))
+    throw bad(`Search parameter '${name}' does not point to ${target} (it points to ${def.targets.join(', ')})`);
+  if (!isSupportedType(target)) throw bad(`Search parameter '${key}': ${target} is not a type the gateway stores`);
+  const [chainedName = '', chainedModifier = ''] = chained.split(':');
+  const tdef = getParam(target, chainedName);
+  if (!tdef) throw bad(`Unknown search parameter '${chainedName}' for ${target} (in the chain '${key}')`);
+  if (
+    chainedModifier &&
+    (['missing', 'not'].includes(chainedModifier) || !MODIFIERS[tdef.type].includes(chainedModifier))
+  )
+    throw bad(`Search parameter '${key}' does not support the modifier ':${chainedModifier}' in a chain`);
+  const values = splitOr(value);
+  if (values.length === 0) throw bad(`Search parameter '${key}' has no value`);
+  const targetP = params.add(target);
+  const ors = values.map((v) => valueCondition(tdef, chainedModifier, v, params));
+  const tstored = storedParam(tdef);
+  const tconds = [`s.resource_type = ${targetP}`, `s.param = ${params.add(tstored.param)}`];
+  if (tstored.targets) tconds.push(`s.system = ANY(${params.add(tstored.targets)}::text[])`);
+  tconds.push(ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
+  const visible = accessPredicate(scope, 'c', params, target, { perRow: true });
+  const targetIds = `SELECT s.resource_id FROM fhir_search s WHERE ${tconds.join(' AND ')} AND EXISTS (SELECT 1 FROM fhir_resource c WHERE c.resource_type = s.resource_type AND c.id = s.resource_id AND NOT c.deleted${visible ? ` AND ${visible}` : ''})`;
+  const stored = storedParam(def);
+  const ids = `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(stored.param)} AND s.system = ${targetP} AND s.value IN (${targetIds})`;
+  return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
+}
+
 function sortClause(type: string, sort: string | undefined, params: SqlParams): string {
   if (!sort) return 'r.last_updated ASC, r.id ASC';
   const parts: string[] = [];
@@ -304,7 +355,11 @@ export function planSearch(
   for (const [key, raw] of Object.entries(search)) {
     if (raw === undefined || CONTROL.has(key)) continue;
     for (const value of list(raw))
-      where.push(paramCondition(type, typeP, key, value, params, accessOpts.perRow === true));
+      where.push(
+        key.includes('.')
+          ? chainCondition(type, typeP, key, value, params, scope, accessOpts.perRow === true)
+          : paramCondition(type, typeP, key, value, params, accessOpts.perRow === true),
+      );
   }
   const access = accessPredicate(scope, 'r', params, type, accessOpts);
   if (access) where.push(access);

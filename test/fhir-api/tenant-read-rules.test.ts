@@ -103,6 +103,19 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     expect(r.body.issue[0].diagnostics).toContain('Patient');
   });
 
+  it('when a Task-only token chains into the Patient, then 403; a token that may search Patients gets its Task', async () => {
+    const chain = `/fhir/Task?patient.identifier=${encodeURIComponent(pnr('19400101', '123'))}`;
+    const refused = await get('taskOnly', chain);
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[0].diagnostics).toContain('Patient');
+    const r = await get('vasteras', chain);
+    expect(r.status).toBe(200);
+    expect((r.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([ids.t]);
+    const other = await get('sala', chain);
+    expect(other.status).toBe(200);
+    expect(other.body.entry ?? []).toEqual([]);
+  });
+
   it('when a Task-only token includes an any-type reference, then the Patient is left out and an outcome says so', async () => {
     const r = await get('taskOnly', '/fhir/Task?_include=Task:subject&_include=Task:encounter');
     expect(r.status).toBe(200);

@@ -36,6 +36,11 @@ const PARAM_NAMES = [
   'birthdate',
   'criteria',
   'organization',
+  'patient.identifier',
+  'subject:Patient.name',
+  'encounter.status',
+  'focus:Task.code',
+  'owner.name:contains',
 ];
 
 /** Raw (already percent-encoded or deliberately broken) pieces of a query string. */
