@@ -3,7 +3,7 @@ import { GatewayError } from '../platform/errors';
 import type { AccessScope, RepositoryHooks } from '../store/repository.port';
 import { isUnrestricted, SYSTEM_SCOPE } from '../delivery/resource-access';
 import { markRegistryDeleted, upsertRegistry } from './registry.pg';
-import { parseSubscription, type SubscriptionSpec } from './subscription-model';
+import { assertMatchable, parseSubscription, type SubscriptionSpec } from './subscription-model';
 
 const READABLE_BY_TENANTS = new Set(['Task', 'Encounter', 'Patient', 'CarePlan', 'Communication']);
 
@@ -57,10 +57,18 @@ export function createSubscriptionHooks(canonicalBase: string): RepositoryHooks 
       }
       const sub = change.after as Subscription;
       const spec = parseSubscription(sub, canonicalBase);
+      if (criteriaChanged(change.before as Subscription | undefined, sub)) assertMatchable(spec);
       const clientScope = scope && !scope.system ? scope : undefined;
       checkSubscribeAllowed(spec, clientScope);
       // The subscriber is whoever created it; the gateway's own later status writes (system) keep it.
       await upsertRegistry(tx, sub, change.action === 'create' ? (clientScope ?? SYSTEM_SCOPE) : clientScope);
     },
   };
+}
+
+/** Whether a write sets new criteria (a create, or another criteria or filter than the version before). */
+function criteriaChanged(before: Subscription | undefined, after: Subscription): boolean {
+  if (!before) return true;
+  const of = (x: Subscription) => JSON.stringify([x.criteria, (x as { _criteria?: unknown })._criteria]);
+  return of(before) !== of(after);
 }

@@ -1,5 +1,5 @@
 import type { Extension, Subscription } from '@medplum/fhirtypes';
-import { parseSearchRequest, type SearchRequest } from '@medplum/core';
+import { getSearchParameter, parseSearchRequest, type SearchRequest } from '@medplum/core';
 import { GatewayError } from '../platform/errors';
 import { EXT, findTopic, type TopicDefinition } from './topics';
 import { ensureSearchIndex } from './search-index';
@@ -112,6 +112,21 @@ export function parseSubscription(resource: Subscription, canonicalBase: string)
     timeoutMs: to && to > 0 ? to * 1000 : undefined,
     secret: ext(sub.extension, SECRET_EXTENSION)?.valueString,
   };
+}
+
+/**
+ * Refuses criteria the notification matcher cannot evaluate: a parameter it does not know (a typo, a chain such as
+ * `patient.identifier`) would make the criteria match nothing, and the Subscription would stay silent forever.
+ * Checked when a Subscription is created or its criteria change (those stored before keep loading).
+ */
+export function assertMatchable(spec: SubscriptionSpec): void {
+  for (const f of toSearchRequest(spec.resourceType, spec.filter).filters ?? []) {
+    if (getSearchParameter(spec.resourceType, f.code)) continue;
+    const message = f.code.includes('.')
+      ? `criteria: a chained parameter ('${f.code}') cannot be matched on notifications; subscribe without it (e.g. Task?owner=Organization/<id>) and filter the notified resources, or search with it`
+      : `criteria: '${f.code}' is not a search parameter of ${spec.resourceType} the gateway matches notifications on (see GET /fhir/metadata)`;
+    throw new GatewayError('invalid-resource', message, [{ path: 'Subscription.criteria', message }]);
+  }
 }
 
 const cache = new Map<string, SearchRequest>();

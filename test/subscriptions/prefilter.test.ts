@@ -154,3 +154,25 @@ describe('subscription prefilter', () => {
     }
   });
 });
+
+describe('criteria on the gateway’s own search parameters', () => {
+  it('when a Subscription filters on Task deadline or CarePlan contributor, then notifications match as a search would', () => {
+    const task: Task = {
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      restriction: { period: { end: '2026-03-01T10:00:00Z' } },
+    };
+    expect(matchesSearchRequest(task, toSearchRequest('Task', 'deadline=ge2026-02-01'))).toBe(true);
+    expect(matchesSearchRequest(task, toSearchRequest('Task', 'deadline=lt2026-02-01'))).toBe(false);
+    const plan = {
+      resourceType: 'CarePlan' as const,
+      status: 'draft' as const,
+      intent: 'plan' as const,
+      subject: { reference: 'Patient/p' },
+      contributor: [{ reference: 'Organization/kommun-1980' }],
+    };
+    expect(matchesSearchRequest(plan, toSearchRequest('CarePlan', 'contributor=Organization/kommun-1980'))).toBe(true);
+    expect(matchesSearchRequest(plan, toSearchRequest('CarePlan', 'contributor=Organization/kommun-1981'))).toBe(false);
+  });
+});

@@ -80,6 +80,25 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
     await expect(repo.create(subscriptionFor('ftp://nope', {}))).rejects.toMatchObject({ code: 'invalid-resource' });
   });
 
+  it('when the criteria carry a parameter notifications cannot be matched on, then the create is refused naming it; the gateway’s own parameters are accepted', async () => {
+    const { db, receiver } = await setup();
+    const repo = testRepos()(db, VASTERAS);
+    const own = 'Task?owner=Organization/vasteras';
+    await expect(repo.create(subscriptionFor(receiver.url, { criteria: `${own}&nosuch=1` }))).rejects.toMatchObject({
+      code: 'invalid-resource',
+      message: expect.stringMatching(/'nosuch' is not a search parameter of Task/),
+    });
+    await expect(
+      repo.create(subscriptionFor(receiver.url, { criteria: `${own}&patient.identifier=191212121212` })),
+    ).rejects.toMatchObject({
+      code: 'invalid-resource',
+      message: expect.stringMatching(/chained parameter \('patient.identifier'\)/),
+    });
+    // Task `deadline` (restriction.period.end) is the gateway's own parameter: it matches as a search does
+    const sub = await repo.create(subscriptionFor(receiver.url, { criteria: `${own}&deadline=ge2026-01-01` }));
+    expect(sub.id).toBeDefined();
+  });
+
   it('when the endpoint fails the handshake, then the Subscription ends in status error', async () => {
     const { db, receiver } = await setup();
     receiver.status = () => 404;
