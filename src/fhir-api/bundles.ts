@@ -4,7 +4,8 @@ import { applySubset, subsetOf, type Subset } from '../fhir/subset';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import { parseEntryUrl } from '../store/bundle-entry';
-import type { HistoryEntry, SearchResult } from '../store/repository.port';
+import type { HistoryEntry, SearchParams, SearchResult } from '../store/repository.port';
+import { nextPageQuery } from '../store/search-sql';
 import { requireScope, toParams } from './http-util';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, searchsetWithinScope } from './include-scope';
 import { statusText, toOperationOutcome } from './operation-outcome';
@@ -41,11 +42,23 @@ export function searchBundle(
 }
 
 /** A history Bundle (newest first). */
-export function historyBundle(baseUrl: string, selfPath: string, entries: HistoryEntry[]): Bundle {
+export function historyBundle(
+  baseUrl: string,
+  selfPath: string,
+  entries: HistoryEntry[],
+  page?: { search: SearchParams; count: number; offset: number },
+): Bundle {
+  const link: BundleLink[] = [{ relation: 'self', url: `${baseUrl}/${selfPath}` }];
+  // a full page may have more behind it: the next one starts after it (older versions)
+  if (page && page.count > 0 && entries.length === page.count)
+    link.push({
+      relation: 'next',
+      url: `${baseUrl}/${selfPath}?${nextPageQuery(page.search, page.offset + page.count)}`,
+    });
   return {
     resourceType: 'Bundle',
     type: 'history',
-    link: [{ relation: 'self', url: `${baseUrl}/${selfPath}` }],
+    link,
     entry: entries.map((e) => ({
       fullUrl: `${baseUrl}/${e.resourceType}/${e.id}`,
       ...(e.resource ? { resource: e.resource } : {}),

@@ -12,6 +12,7 @@ import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
+import { historyPaging } from '../store/history-sql';
 import { applyJsonPatch, parseJsonPatch } from './json-patch';
 import { applySubset, subsetOf, type Subset } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
@@ -151,8 +152,10 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const type = typeOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 's');
-    const entries = await repoFor(res).history(type, undefined, queryParams(req));
-    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/_history`, entries)));
+    const search = queryParams(req);
+    const entries = await repoFor(res).history(type, undefined, search);
+    const page = { search, ...historyPaging(search) };
+    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/_history`, entries, page)));
   });
 
   router.post('/:type', async (req, res) => {
@@ -247,8 +250,10 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'r');
-    const entries = await repoFor(res).history(type, id, queryParams(req));
-    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/${id}/_history`, entries)));
+    const search = queryParams(req);
+    const entries = await repoFor(res).history(type, id, search);
+    const page = { search, ...historyPaging(search) };
+    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/${id}/_history`, entries, page)));
   });
 
   router.get('/:type/:id/_history/:vid', async (req, res) => {

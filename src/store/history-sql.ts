@@ -6,7 +6,24 @@ import { dateRange } from './index-rows';
 import type { AccessScope, HistoryEntry, SearchParams } from './repository.port';
 
 export const DEFAULT_HISTORY_COUNT = 100;
-const HISTORY_PARAMS = new Set(['_count', '_since', '_format', '_pretty']);
+const HISTORY_PARAMS = new Set(['_count', '_offset', '_since', '_format', '_pretty']);
+const MAX_HISTORY_COUNT = 1000;
+const MAX_OFFSET = 2_147_483_647;
+
+/**
+ * The page a history request asks for: `_count` versions (default 100, at most 1000) after skipping `_offset`. A
+ * full page gets a `next` link (the API's), so a client catching up on more versions than a page reads them all.
+ */
+export function historyPaging(search: SearchParams): { count: number; offset: number } {
+  const int = (name: string, dflt: number, max: number): number => {
+    const text = first(search[name]);
+    if (text === undefined) return dflt;
+    if (!/^\d{1,10}$/.test(text))
+      throw new GatewayError('bad-request', `${name} must be a non-negative integer, not '${text.slice(0, 40)}'`);
+    return Math.min(Number(text), max);
+  };
+  return { count: int('_count', DEFAULT_HISTORY_COUNT, MAX_HISTORY_COUNT), offset: int('_offset', 0, MAX_OFFSET) };
+}
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -35,10 +52,7 @@ export async function readHistory(
   }
   const access = accessPredicate(scope, 'r', params, type);
   if (access) conds.push(access);
-  const countText = first(search._count);
-  if (countText !== undefined && !/^\d+$/.test(countText))
-    throw new GatewayError('bad-request', `_count must be a non-negative integer, not '${countText}'`);
-  const count = Math.min(countText ? Number(countText) : DEFAULT_HISTORY_COUNT, 1000);
+  const { count, offset } = historyPaging(search);
   const r = await db.query<{
     id: string;
     version_id: number;
@@ -54,7 +68,7 @@ export async function readHistory(
            UNION ALL
            SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource) h
      JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
-     WHERE ${conds.join(' AND ')} ORDER BY h.last_updated DESC, h.version_id DESC LIMIT ${count}`,
+     WHERE ${conds.join(' AND ')} ORDER BY h.last_updated DESC, h.id DESC, h.version_id DESC LIMIT ${count} OFFSET ${offset}`,
     params.values,
   );
   return r.rows.map((row) => {

@@ -160,6 +160,26 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect((await ehr.get('/fhir/Patient/_history?_count=1')).body.entry).toHaveLength(1);
   });
 
+  it('when a history has more versions than a page, then next links read them all, newest first, each once', async () => {
+    const p = (await ehr.post('/fhir/Patient', patient(pnr('19470101', '211')))).body;
+    for (const gender of ['female', 'male', 'other', 'unknown', 'female'] as const)
+      await ehr.put(`/fhir/Patient/${p.id}`, { ...p, gender });
+    const versions: string[] = [];
+    let url: string | undefined = `/fhir/Patient/${p.id}/_history?_count=2`;
+    let pages = 0;
+    while (url) {
+      const page = await ehr.get(url);
+      expect(page.status).toBe(200);
+      versions.push(...page.body.entry.map((e: { response: { etag: string } }) => e.response.etag));
+      const next = page.body.link.find((l: { relation: string }) => l.relation === 'next')?.url as string | undefined;
+      url = next?.replace(BASE, '/fhir');
+      if (++pages > 10) break;
+    }
+    expect(versions).toEqual(['W/"6"', 'W/"5"', 'W/"4"', 'W/"3"', 'W/"2"', 'W/"1"']);
+    expect(pages).toBe(4); // the last full page's next link answers an empty page
+    expect((await ehr.get(`/fhir/Patient/${p.id}/_history?_offset=x`)).status).toBe(400);
+  });
+
   it('when Prefer asks for minimal or an OperationOutcome, then the body follows it', async () => {
     const min = await ehr.post('/fhir/Patient', patient(pnr('19430101'))).set('Prefer', 'return=minimal');
     expect(min.status).toBe(201);
