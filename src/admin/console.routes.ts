@@ -24,7 +24,7 @@ const CONTENT: Record<PageId, PageContent> = { ...PAGES, hl7: HL7_PAGE };
  * The admin console's pages (behind the admin gate, so only a signed-in admin gets them; they hold no data
  * and call the JSON API), the subscriptions list and the read-only resource browser.
  */
-export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory): Router {
+export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory, canonicalBase: string): Router {
   const r = Router();
   for (const [id, path] of Object.entries(PATHS) as [PageId, string][]) {
     const c = CONTENT[id];
@@ -47,7 +47,7 @@ export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory): Router {
     });
   }
   r.get('/admin/api/subscriptions', async (_req, res) => {
-    res.json(await listSubscriptionsForAdmin(db));
+    res.json(await listSubscriptionsForAdmin(db, canonicalBase));
   });
   r.use(resourceBrowserRoutes(db, repos));
   return r;

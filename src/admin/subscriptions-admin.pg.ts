@@ -1,4 +1,17 @@
+import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
+import { assertMatchable, parseSubscription } from '../subscriptions/subscription-model';
+
+/** Why `resource`'s criteria cannot match (see AdminSubscriptionRow.criteriaProblem), or null. */
+function criteriaProblemOf(resource: Subscription | string, canonicalBase: string): string | null {
+  try {
+    const sub = typeof resource === 'string' ? (JSON.parse(resource) as Subscription) : resource;
+    assertMatchable(parseSubscription(sub, canonicalBase));
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
 
 /** One Subscription as the admin console lists it: who subscribed (organisation by name), where, and how it goes. */
 export interface AdminSubscriptionRow {
@@ -14,6 +27,11 @@ export interface AdminSubscriptionRow {
   lastError: string | null;
   lastSentAt: string | null;
   updatedAt: string;
+  /**
+   * Why the criteria cannot match any notification (a parameter the matcher does not know, stored before such
+   * criteria were refused), or null. Such a Subscription stays silent: the console shows it so someone acts.
+   */
+  criteriaProblem: string | null;
 }
 
 interface Row {
@@ -29,19 +47,20 @@ interface Row {
   last_error: string | null;
   last_sent_at: string | Date | null;
   updated_at: string | Date;
+  resource: Subscription | string;
 }
 
 /**
  * Every Subscription the gateway delivers for, whatever tenant created it (read from `subscription_registry`,
  * which the write hook keeps for every Subscription), ordered by organisation name, then status.
  */
-export async function listSubscriptionsForAdmin(db: Db): Promise<AdminSubscriptionRow[]> {
+export async function listSubscriptionsForAdmin(db: Db, canonicalBase: string): Promise<AdminSubscriptionRow[]> {
   const { rows } = await db.query<Row>(
     `SELECT r.id, r.status, r.scope->>'organization' AS organization, o.content::jsonb->>'name' AS organization_name,
             r.scope->>'clientId' AS client_id,
             coalesce(r.resource->>'criteria', r.resource#>>'{_criteria,extension,0,valueString}') AS criteria,
             r.resource#>>'{channel,endpoint}' AS endpoint, r.events_since_start, r.consecutive_failures,
-            r.last_error, r.last_sent_at, r.updated_at
+            r.last_error, r.last_sent_at, r.updated_at, r.resource
        FROM subscription_registry r
        LEFT JOIN fhir_resource o ON o.resource_type = 'Organization' AND NOT o.deleted
             AND 'Organization/' || o.id = r.scope->>'organization'
@@ -60,5 +79,6 @@ export async function listSubscriptionsForAdmin(db: Db): Promise<AdminSubscripti
     lastError: r.last_error,
     lastSentAt: r.last_sent_at === null ? null : new Date(r.last_sent_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
+    criteriaProblem: criteriaProblemOf(r.resource, canonicalBase),
   }));
 }

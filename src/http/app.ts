@@ -105,7 +105,7 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.use('/admin', json);
 
   app.use(clientAdminRoutes(ctx.db));
-  app.use(consoleRoutes(ctx.db, deps.repositories));
+  app.use(consoleRoutes(ctx.db, deps.repositories, ctx.config.FHIR_CANONICAL_BASE));
   for (const c of capabilities) c.mountRoutes?.(app);
 
   app.use((req, res) => {

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
+import { upsertRegistry } from '../../src/subscriptions/registry.pg';
 import { adt, PNR_SALA, PNR_VASTERAS } from '../mapping/adt-builder';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { testDatabases } from '../support/db';
@@ -110,6 +111,21 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
     ]);
     const page = await get('/admin/subscriptions').expect(200);
     expect(page.text).toContain('Prenumerationer per organisation');
+  });
+
+  it('when a Subscription stored before such criteria were refused can never match, then the admin list says why', async () => {
+    const stale = {
+      resourceType: 'Subscription' as const,
+      id: 'stale-criteria',
+      status: 'active' as const,
+      reason: 'stored before 2026-12-06',
+      criteria: 'Task?owner=Organization/kommun-1980&nosuch=1',
+      channel: { type: 'rest-hook' as const, endpoint: 'http://127.0.0.1:9/stale' },
+    };
+    await upsertRegistry(shell.db, stale, { clientId: 'demo-vasteras', organization: 'Organization/kommun-1980' });
+    const list = (await get('/admin/api/subscriptions').expect(200)).body as { id: string; criteriaProblem: string }[];
+    expect(list.find((s) => s.id === 'stale-criteria')?.criteriaProblem).toMatch(/'nosuch' is not a search parameter/);
+    expect(list.filter((s) => s.id !== 'stale-criteria').every((s) => s.criteriaProblem === null)).toBe(true);
   });
 
   it('when the admin browses an Encounter, then it comes with its history; a tenant client is refused', async () => {

@@ -65,7 +65,7 @@ const subscriptions: PageContent = {
     groups.get(k).push(r);
   }
   $('groups').innerHTML = [...groups.keys()].map((k, i) => '<h2>' + esc(k) + '</h2><table id="g' + i + '"></table>').join('') || esc(T['common.none']);
-  [...groups.values()].forEach((g, i) => table($('g' + i), g, ['id', 'status', 'criteria', 'endpoint', 'eventsSinceStart', 'consecutiveFailures', 'lastError', 'lastSentAt']));
+  [...groups.values()].forEach((g, i) => table($('g' + i), g, ['id', 'status', 'criteria', 'criteriaProblem', 'endpoint', 'eventsSinceStart', 'consecutiveFailures', 'lastError', 'lastSentAt']));
 }).catch(fail);`,
 };
 
