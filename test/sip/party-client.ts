@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { Express } from 'express';
-import type { Bundle, Encounter, Extension, Resource, Task } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Encounter, Extension, Resource, Task } from '@medplum/fhirtypes';
+import { EXTENSION, PROFILE } from '../../src/fhir/constants';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 
 export const PNR_SYSTEM = 'http://electronichealth.se/identifier/personnummer';
@@ -98,3 +99,23 @@ export const ok = (r: request.Response, status = 200): Resource => {
   if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body as Resource;
 };
+
+/** A SIP draft for `encounter` by `author`, inviting `invited` (meeting at home, 2026-12-02 10:00). */
+export function sipDraft(encounter: Encounter, author: string, invited: string[]): CarePlan {
+  return {
+    resourceType: 'CarePlan',
+    meta: { profile: [PROFILE.carePlan] },
+    status: 'draft',
+    intent: 'plan',
+    category: [{ coding: [{ system: 'https://svu-gateway.dev/fhir/CodeSystem/svu-careplan-category', code: 'sip' }] }],
+    title: 'Samordnad individuell plan (SIP)',
+    subject: encounter.subject!,
+    encounter: { reference: `Encounter/${encounter.id}` },
+    author: { reference: author },
+    contributor: [{ reference: author }, ...invited.map((reference) => ({ reference }))],
+    extension: [
+      { url: EXTENSION.meetingTime, valueDateTime: '2026-12-02T10:00:00+01:00' },
+      { url: EXTENSION.meetingPlace, valueString: 'home' },
+    ],
+  };
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CarePlan, Encounter, Provenance } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
-import { EXTENSION, PROFILE } from '../../src/fhir/constants';
+import { EXTENSION } from '../../src/fhir/constants';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
@@ -14,6 +14,7 @@ import {
   partyClient,
   SKULTUNA,
   VASTERAS,
+  sipDraft,
   withExtensions,
   type PartyClient,
 } from './party-client';
@@ -55,24 +56,7 @@ describe.each(testDatabases())('SIP parties signing at the same moment on %s', (
         withExtensions(encounter, stayExtensions({ readyAt: '2026-11-30T10:00:00+01:00' })),
       ),
     ) as Encounter;
-    const draft: CarePlan = {
-      resourceType: 'CarePlan',
-      meta: { profile: [PROFILE.carePlan] },
-      status: 'draft',
-      intent: 'plan',
-      category: [
-        { coding: [{ system: 'https://svu-gateway.dev/fhir/CodeSystem/svu-careplan-category', code: 'sip' }] },
-      ],
-      title: 'Samordnad individuell plan (SIP)',
-      subject: encounter.subject!,
-      encounter: { reference: `Encounter/${encounter.id}` },
-      author: { reference: HSL },
-      contributor: [{ reference: HSL }, { reference: SKULTUNA }, { reference: VASTERAS }],
-      extension: [
-        { url: EXTENSION.meetingTime, valueDateTime: '2026-12-02T10:00:00+01:00' },
-        { url: EXTENSION.meetingPlace, valueString: 'home' },
-      ],
-    };
+    const draft = sipDraft(encounter, HSL, [SKULTUNA, VASTERAS]);
     return ok(await c['demo-vasteras-hsl']!.post('/fhir/CarePlan', draft), 201) as CarePlan;
   }
 

@@ -22,6 +22,7 @@ import {
   needsCD,
   ok,
   partyClient,
+  sipDraft,
   SKULTUNA,
   VASTERAS,
   withExtensions,
@@ -31,25 +32,6 @@ import {
 const focusOf = (t: Task) => t.focus?.reference ?? '';
 const HSL = 'Organization/hemsjukvard-1980';
 const HOME = { url: EXTENSION.homeHealthCare, valueBoolean: true };
-
-function sipDraft(encounter: Encounter, author: string, invited: string[]): CarePlan {
-  return {
-    resourceType: 'CarePlan',
-    meta: { profile: [PROFILE.carePlan] },
-    status: 'draft',
-    intent: 'plan',
-    category: [{ coding: [{ system: 'https://svu-gateway.dev/fhir/CodeSystem/svu-careplan-category', code: 'sip' }] }],
-    title: 'Samordnad individuell plan (SIP)',
-    subject: encounter.subject!,
-    encounter: { reference: `Encounter/${encounter.id}` },
-    author: { reference: author },
-    contributor: [{ reference: author }, ...invited.map((reference) => ({ reference }))],
-    extension: [
-      { url: EXTENSION.meetingTime, valueDateTime: '2026-12-02T10:00:00+01:00' },
-      { url: EXTENSION.meetingPlace, valueString: 'home' },
-    ],
-  };
-}
 
 describe('the acknowledgement deadline of a SIP invitation (our default: end of the next working day)', () => {
   it.each([
