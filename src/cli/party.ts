@@ -7,7 +7,7 @@
  *
  * Commands (ids without the type prefix; times ISO 8601):
  *   tasks [encounterId]                              open Tasks the party owns (all stays, or one)
- *   ack <taskId>                                     acknowledge (status received)
+ *   ack <taskId>                                     acknowledge (status received; sent as a JSON Patch)
  *   answer <taskId> <code>=<value> ...               Task.output: ej-kand=true, aktuella-insatser=..., boende=...,
  *                                                    adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00
  *   complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
@@ -92,7 +92,7 @@ function caller(a: Args, bearer: string): Call {
       method,
       headers: {
         authorization: `Bearer ${bearer}`,
-        'content-type': 'application/fhir+json',
+        'content-type': method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json',
         accept: 'application/fhir+json',
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -177,8 +177,14 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
         description: t.description,
       }));
     }
-    case 'ack':
-      return call('PUT', `Task/${first}`, { ...(await task()), status: 'received' });
+    case 'ack': {
+      // a JSON Patch of the status alone: whatever the hospital changed on the Task meanwhile stays as it is
+      const t = await task();
+      return call('PATCH', `Task/${first}`, [
+        { op: 'test', path: '/status', value: t.status },
+        { op: 'replace', path: '/status', value: 'received' },
+      ]);
+    }
     case 'complete': {
       // The owner acknowledges and accepts before it completes (requested → received → accepted → completed).
       let t = await task();

@@ -149,6 +149,24 @@ describe('npm run party (a party’s own client as a child process): print, answ
     expect(existsSync(file)).toBe(false);
   }, 60_000);
 
+  it('when a municipality acknowledges with the CLI, then a JSON Patch sets status received and a second ack changes nothing', async () => {
+    const [notice] = await c['demo-vasteras']!.tasks({
+      encounter: `Encounter/${stay}`,
+      code: 'inskrivningsmeddelande',
+    });
+    expect(notice?.status).toBe('requested');
+    const first = await party('demo-vasteras', ['ack', notice!.id!]);
+    expect(first.code, first.stderr).toBe(0);
+    const acked = JSON.parse(Buffer.from(first.stdout, 'latin1').toString('utf8')) as Task;
+    expect(acked.status).toBe('received');
+    expect(acked.description).toBe(notice!.description);
+    const again = await party('demo-vasteras', ['ack', notice!.id!]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(Buffer.from(again.stdout, 'latin1').toString('utf8')) as Task).meta?.versionId).toBe(
+      acked.meta?.versionId,
+    );
+  }, 60_000);
+
   it('when a party answers and comments with the CLI, then the pure builders’ resources are accepted; a bad answer code is a usage error', async () => {
     const [notice] = await c['demo-vasteras']!.tasks({
       encounter: `Encounter/${stay}`,
