@@ -31,15 +31,24 @@ const NAME = /^[a-z][A-Za-z0-9]{0,63}$/;
 type Params = Record<string, string | string[] | undefined>;
 const values = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** The type's element names (choice elements without `[x]`), or undefined when its definition is not loaded. */
+const namesByType = new Map<string, { all: Set<string>; choices: string[] }>();
+
+/**
+ * The type's element names (choice elements without `[x]`), or undefined when its definition is not loaded.
+ * Kept per type: a page of a search cuts up to 1 000 resources of one type.
+ */
 function elementNames(type: string): { all: Set<string>; choices: string[] } | undefined {
+  const cached = namesByType.get(type);
+  if (cached) return cached;
   const schema = tryGetDataType(type);
   if (!schema) return undefined;
   const keys = Object.keys(schema.elements);
-  return {
+  const names = {
     all: new Set(keys.map((k) => k.replace('[x]', ''))),
     choices: keys.filter((k) => k.endsWith('[x]')).map((k) => k.slice(0, -3)),
   };
+  namesByType.set(type, names);
+  return names;
 }
 
 /**
