@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../fhir/shape-check';
 import type { Validator } from '../fhir/validator';
 import { hasControl, urlGuard } from '../http/url-guard';
@@ -19,6 +19,7 @@ import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includ
 import {
   authOf,
   bodyResource,
+  preferLenient,
   preferReturn,
   queryParams,
   rawQuery,
@@ -30,7 +31,7 @@ import {
   versionHeaders,
   writeOptions,
 } from './http-util';
-import { clientKeyed } from '../store/search-sql';
+import { clientKeyed, unknownSearchParameters } from '../store/search-sql';
 import { errorResponse } from './operation-outcome';
 import { withWriteNotes } from '../platform/write-notes';
 
@@ -114,15 +115,21 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     );
   });
 
-  const search = async (req: Request, res: Response, params: ReturnType<typeof queryParams>) => {
+  const search = async (req: Request, res: Response, asked: ReturnType<typeof queryParams>) => {
     const type = typeOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 's');
+    // Strict by default (an unknown parameter is a 400); `Prefer: handling=lenient` leaves unknown ones out, and the
+    // answer says which (and its self link shows what was searched)
+    const ignored = preferLenient(req) ? unknownSearchParameters(type, asked) : [];
+    const params = clientKeyed<string | string[]>();
+    for (const [k, v] of Object.entries(asked)) if (v !== undefined && !ignored.includes(k)) params[k] = v;
     assertIncludesReadable(auth, type, params);
     const subset = subsetOf(type, params);
     const found = await repoFor(res).search(type as Resource['resourceType'], params);
     const r = subset ? { ...found, resources: found.resources.map((x) => applySubset(x, subset)) } : found;
-    const { kept, outcome } = includedWithinScope(auth, r.included, r.notes);
+    const { kept, outcome: left } = includedWithinScope(auth, r.included, r.notes);
+    const outcome = withIgnored(left, type, ignored);
     const self = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : v ? [v] : []) self.append(k, x);
     sendJson(
@@ -352,4 +359,24 @@ function notModified(req: Request, res: Response): boolean {
   if (!req.fresh) return false;
   res.status(304).end();
   return true;
+}
+
+/** The answer's outcome with a warning for each search parameter `Prefer: handling=lenient` left out. */
+function withIgnored(
+  outcome: OperationOutcome | undefined,
+  type: string,
+  ignored: string[],
+): OperationOutcome | undefined {
+  if (ignored.length === 0) return outcome;
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      ...(outcome?.issue ?? []),
+      ...ignored.map((k) => ({
+        severity: 'warning' as const,
+        code: 'not-supported' as const,
+        diagnostics: `Search parameter '${k.slice(0, 80)}' is not supported for ${type}: ignored (Prefer: handling=lenient)`,
+      })),
+    ],
+  };
 }

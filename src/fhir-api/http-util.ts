@@ -104,6 +104,11 @@ export function preferReturn(req: Request): PreferReturn {
   return 'representation';
 }
 
+/** `Prefer: handling=lenient`: the client asks that unknown search parameters be ignored (and said so) rather than refused. */
+export function preferLenient(req: Request): boolean {
+  return /handling\s*=\s*lenient/i.test(String(req.headers.prefer ?? ''));
+}
+
 export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).setHeader('Content-Type', FHIR_JSON);
   res.send(JSON.stringify(body));

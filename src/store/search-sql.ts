@@ -41,6 +41,20 @@ export function collectParams(
   return into;
 }
 
+/**
+ * The parameters of `search` that `planSearch` would refuse as unknown for `type` (a name it has no index for, or a
+ * chain through one): what `Prefer: handling=lenient` leaves out instead of answering 400.
+ */
+export function unknownSearchParameters(type: string, search: SearchParams): string[] {
+  return Object.keys(search).filter((key) => {
+    if (CONTROL.has(key)) return false;
+    const head = key.split('.')[0] ?? '';
+    const name = head.split(':')[0] ?? '';
+    if (name === '_id' || name === '_lastUpdated') return false;
+    return getParam(type, name) === undefined;
+  });
+}
+
 /** A parameter that shapes a search's answer (paging, sorting, includes) and not which resources match. */
 export function isResultParameter(name: string): boolean {
   return CONTROL.has(name);

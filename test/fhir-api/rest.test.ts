@@ -180,6 +180,30 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect((await ehr.get(`/fhir/Patient/${p.id}/_history?_offset=x`)).status).toBe(400);
   });
 
+  it('when a search names a parameter the gateway does not support, then 400; with Prefer handling=lenient it is ignored and said so', async () => {
+    const family = `Lenient${kind}`;
+    await ehr.post('/fhir/Patient', patient(pnr('19480101', '311'), family));
+    const url = `/fhir/Patient?family=${family}&vendor-flag=1&deceased=false`;
+    const strict = await ehr.get(url);
+    expect(strict.status).toBe(400);
+    expect(strict.body.issue[0].diagnostics).toMatch(/Unknown search parameter 'vendor-flag'/);
+    const lenient = await ehr.get(url).set('Prefer', 'handling=lenient');
+    expect(lenient.status).toBe(200);
+    const entries = lenient.body.entry as {
+      resource: { resourceType: string; issue?: { diagnostics: string }[] };
+      search: { mode: string };
+    }[];
+    expect(entries.filter((e) => e.search.mode === 'match')).toHaveLength(1);
+    const outcome = entries.find((e) => e.search.mode === 'outcome')?.resource;
+    expect(outcome?.issue?.map((i) => i.diagnostics)).toEqual([
+      expect.stringMatching(/'vendor-flag' is not supported for Patient: ignored/),
+      expect.stringMatching(/'deceased' is not supported for Patient: ignored/),
+    ]);
+    expect(lenient.body.link[0].url).toBe(`${BASE}/Patient?family=${family}`);
+    // what cannot be understood is still refused
+    expect((await ehr.get(`${url}&_count=many`).set('Prefer', 'handling=lenient')).status).toBe(400);
+  });
+
   it('when Prefer asks for minimal or an OperationOutcome, then the body follows it', async () => {
     const min = await ehr.post('/fhir/Patient', patient(pnr('19430101'))).set('Prefer', 'return=minimal');
     expect(min.status).toBe(201);
