@@ -18,7 +18,7 @@ function list(v: string | string[] | undefined): string[] {
 
 /**
  * 403 when an `_include` of the search names (or can only reach) a type the token may not read, or a chained
- * parameter searches a type the token may not search.
+ * parameter or `_has` searches a type the token may not search.
  */
 export function assertIncludesReadable(auth: AuthContext, type: string, params: SearchParams): void {
   for (const v of list(params._include)) {
@@ -37,6 +37,12 @@ export function assertIncludesReadable(auth: AuthContext, type: string, params: 
   // a chain (`Task?patient.identifier=…`) searches the target type: it needs search scope there, as
   // `GET Patient?identifier=…` would
   for (const key of Object.keys(params)) {
+    // `_has:Task:encounter:status=…` searches Tasks: search scope on them
+    if (key.startsWith('_has:')) {
+      const source = key.split(':')[1] ?? '';
+      if (source) requireScope(auth, source, 's');
+      continue;
+    }
     const dot = key.indexOf('.');
     if (dot < 0) continue;
     const [name = '', named] = key.slice(0, dot).split(':');

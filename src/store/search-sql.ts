@@ -48,6 +48,7 @@ export function collectParams(
 export function unknownSearchParameters(type: string, search: SearchParams): string[] {
   return Object.keys(search).filter((key) => {
     if (CONTROL.has(key)) return false;
+    if (key.startsWith('_has:')) return !isSupportedType(key.split(':')[1] ?? '');
     const head = key.split('.')[0] ?? '';
     const name = head.split(':')[0] ?? '';
     if (name === '_id' || name === '_lastUpdated') return false;
@@ -285,6 +286,52 @@ function chainCondition(
   return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
 }
 
+/**
+ * A reverse chain, one level (`_has:<Type>:<reference param>:<param>=value`): the resources that a resource of
+ * `<Type>` matching `<param>` points to with `<reference param>`, e.g. `Encounter?_has:Task:encounter:status=rejected`
+ * (stays with a rejected Task) or `Patient?_has:Task:patient:owner=Organization/<id>`. Only resources the caller may
+ * read count as pointing (the same tenant rule as reading them).
+ */
+function hasCondition(
+  type: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+  scope: AccessScope | undefined,
+  fromIndex: boolean,
+): string {
+  const [, source = '', refName = '', paramKey = '', ...rest] = key.split(':');
+  if (!source || !refName || !paramKey)
+    throw bad(
+      `Search parameter '${key}': use _has:<Type>:<reference parameter>:<parameter>, e.g. _has:Task:encounter:status`,
+    );
+  if (!isSupportedType(source)) throw bad(`Search parameter '${key}': ${source} is not a type the gateway stores`);
+  const ref = getParam(source, refName);
+  if (!ref || ref.type !== 'reference')
+    throw bad(`Search parameter '${key}': '${refName}' is not a reference parameter of ${source}`);
+  const refStored = storedParam(ref);
+  const only = chainTarget(source, ref);
+  if ((refStored.targets && !refStored.targets.includes(type)) || (only && only !== type))
+    throw bad(`Search parameter '${key}': ${source}.${refName} does not point to ${type}`);
+  const modifier = rest.join(':');
+  const def = getParam(source, paramKey);
+  if (!def) throw bad(`Unknown search parameter '${paramKey}' for ${source} (in '${key}')`);
+  if (modifier && (['missing', 'not'].includes(modifier) || !MODIFIERS[def.type].includes(modifier)))
+    throw bad(`Search parameter '${key}' does not support the modifier ':${modifier}'`);
+  const values = splitOr(value);
+  if (values.length === 0) throw bad(`Search parameter '${key}' has no value`);
+  const sourceP = params.add(source);
+  const ors = values.map((v) => valueCondition(def, modifier, v, params));
+  const stored = storedParam(def);
+  const conds = [`s.resource_type = ${sourceP}`, `s.param = ${params.add(stored.param)}`];
+  if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
+  conds.push(ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
+  const visible = accessPredicate(scope, 'c', params, source, { perRow: true });
+  const sources = `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')} AND EXISTS (SELECT 1 FROM fhir_resource c WHERE c.resource_type = s.resource_type AND c.id = s.resource_id AND NOT c.deleted${visible ? ` AND ${visible}` : ''})`;
+  const ids = `SELECT s.value FROM fhir_search s WHERE s.resource_type = ${sourceP} AND s.param = ${params.add(refStored.param)} AND s.system = ${params.add(type)} AND s.resource_id IN (${sources})`;
+  return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
+}
+
 function sortClause(type: string, sort: string | undefined, params: SqlParams): string {
   if (!sort) return 'r.last_updated ASC, r.id ASC';
   const parts: string[] = [];
@@ -370,9 +417,11 @@ export function planSearch(
     if (raw === undefined || CONTROL.has(key)) continue;
     for (const value of list(raw))
       where.push(
-        key.includes('.')
-          ? chainCondition(type, typeP, key, value, params, scope, accessOpts.perRow === true)
-          : paramCondition(type, typeP, key, value, params, accessOpts.perRow === true),
+        key.startsWith('_has:')
+          ? hasCondition(type, key, value, params, scope, accessOpts.perRow === true)
+          : key.includes('.')
+            ? chainCondition(type, typeP, key, value, params, scope, accessOpts.perRow === true)
+            : paramCondition(type, typeP, key, value, params, accessOpts.perRow === true),
       );
   }
   const access = accessPredicate(scope, 'r', params, type, accessOpts);

@@ -37,6 +37,7 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     const vasteras = clients.vasteras!;
     // the same municipality with a token narrowed to Tasks only
     clients.taskOnly = { ...vasteras, clientId: 'vasteras-tasks', scopes: ['system/Task.rs'] };
+    clients.encounterOnly = { ...vasteras, clientId: 'vasteras-encounters', scopes: ['system/Encounter.rs'] };
     const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
     const hospital = createRepository(db, {
       clientId: 'demo-ehr',
@@ -114,6 +115,19 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     const other = await get('sala', chain);
     expect(other.status).toBe(200);
     expect(other.body.entry ?? []).toEqual([]);
+  });
+
+  it('when a token that may not search Tasks asks for stays by their Tasks (_has), then 403; with Task scope it finds its stay', async () => {
+    const url = `/fhir/Encounter?_has:Task:encounter:owner=Organization/${ids.vasteras}`;
+    const refused = await get('encounterOnly', url);
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[0].diagnostics).toContain('Task');
+    const r = await get('vasteras', url);
+    expect(r.status).toBe(200);
+    expect((r.body as Bundle).entry).toHaveLength(1);
+    const other = await get('sala', url);
+    expect(other.status).toBe(200);
+    expect((other.body as Bundle).entry ?? []).toEqual([]);
   });
 
   it('when a Task-only token includes an any-type reference, then the Patient is left out and an outcome says so', async () => {

@@ -1,4 +1,3 @@
-import type { Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableDb } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
@@ -57,12 +56,22 @@ describe.each(testDatabases())('chained search (one level) on %s', (kind) => {
         focus: { reference: `Task/${tb.id}` },
       }),
     );
-    Object.assign(ids, { ta: ta.id!, tb: tb.id!, tc: tc.id!, td: td.id! });
+    Object.assign(ids, {
+      ta: ta.id!,
+      tb: tb.id!,
+      tc: tc.id!,
+      td: td.id!,
+      ea: ea.id!,
+      eb: eb.id!,
+      pb: pb.id!,
+      v: v.id!,
+      s: s.id!,
+    });
   });
   afterAll(async () => db.close());
 
-  const found = async (repo: FhirRepository, query: Record<string, string>) =>
-    (await repo.search<Task>('Task', query)).resources.map((t) => t.id).sort();
+  const found = async (repo: FhirRepository, query: Record<string, string>, type = 'Task') =>
+    (await repo.search(type as 'Task', query)).resources.map((t) => t.id).sort();
 
   it('when Tasks are searched by their patient’s personnummer or their stay’s status, then the chain finds them', async () => {
     expect(await found(system, { 'patient.identifier': `${PNR}|${pnrA}` })).toEqual([ids.ta]);
@@ -101,5 +110,24 @@ describe.each(testDatabases())('chained search (one level) on %s', (kind) => {
     ['nosuch.identifier', 'x', /Unknown search parameter 'nosuch' for Task/],
   ])('when the chain is %s, then 400 says why', async (key, value, message) => {
     await expect(system.search('Task', { [key]: value })).rejects.toThrow(message);
+  });
+
+  it('when stays or patients are searched by what their Tasks say (_has), then they are found, through Tasks the caller may read', async () => {
+    const stays = await found(system, { '_has:Task:encounter:owner': `Organization/${ids.v}` }, 'Encounter');
+    expect(stays).toEqual([ids.ea, ids.eb].sort()); // ta and tc point to E-A, Västerås's deviation td to E-B
+    expect(await found(system, { '_has:Task:encounter:code': 'avvikelse' }, 'Encounter')).toEqual([ids.eb]);
+    expect(await found(system, { '_has:Task:patient:code': 'avvikelse' }, 'Patient')).toEqual([ids.pb]);
+    // Sala's Task points to E-B too, but Västerås may not read it: through its own deviation only
+    expect(await found(repos.vasteras!, { '_has:Task:encounter:owner': `Organization/${ids.s}` }, 'Encounter')).toEqual(
+      [],
+    );
+    expect(await found(repos.sala!, { '_has:Task:encounter:owner': `Organization/${ids.s}` }, 'Encounter')).toEqual([
+      ids.eb,
+    ]);
+    await expect(system.search('Encounter', { '_has:Task:status': 'x' })).rejects.toThrow(/use _has:<Type>/);
+    await expect(system.search('Encounter', { '_has:Task:owner:status': 'x' })).rejects.toThrow(
+      /Task.owner does not point to Encounter/,
+    );
+    await expect(system.search('Encounter', { '_has:Nope:encounter:status': 'x' })).rejects.toThrow(/not a type/);
   });
 });
