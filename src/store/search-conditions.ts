@@ -1,0 +1,254 @@
+/**
+ * The WHERE conditions of one search parameter over the search index (`fhir_search`): a plain parameter with its
+ * modifiers and prefixes, a chain one level forward (`patient.identifier`) and one level back (`_has`). Each
+ * returns an SQL condition on the candidate row `r`; `planSearch` (search-sql.ts) joins them.
+ */
+import { GatewayError } from '../platform/errors';
+import { accessPredicate, SqlParams } from './access-sql';
+import { dateRange, normalizeString, parseReference } from './index-rows';
+import type { AccessScope } from './repository.port';
+import { chainTarget, getParam, isSupportedType, storedParam, type ParamDef } from './search-params';
+
+/** A 400 saying what in the search is not supported. */
+export function bad(msg: string): GatewayError {
+  return new GatewayError('bad-request', msg);
+}
+
+/** Splits `a,b\,c` on unescaped commas. */
+function splitOr(value: string): string[] {
+  return value
+    .split(/(?<!\\),/)
+    .map((s) => s.replace(/\\,/g, ','))
+    .filter((s) => s.length > 0);
+}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
+
+function dateCondition(raw: string, lo: string, hi: string, params: SqlParams, name: string): string {
+  let prefix = 'eq';
+  let text = raw;
+  const pre = raw.slice(0, 2);
+  if ((PREFIXES as readonly string[]).includes(pre) && /^\d/.test(raw.slice(2))) {
+    prefix = pre;
+    text = raw.slice(2);
+  }
+  const range = dateRange(text);
+  if (!range)
+    throw bad(`Search parameter '${name}': '${raw}' is not a date (use e.g. ge2026-01-31 or 2026-01-31T10:00:00Z)`);
+  // add only the bounds a comparison uses (an unused parameter has no type)
+  const pLo = () => `${params.add(range[0])}::timestamptz`;
+  const pHi = () => `${params.add(range[1])}::timestamptz`;
+  switch (prefix) {
+    case 'ne':
+      return `NOT (${lo} >= ${pLo()} AND ${hi} <= ${pHi()})`;
+    case 'gt':
+      return `${hi} > ${pHi()}`;
+    case 'lt':
+      return `${lo} < ${pLo()}`;
+    case 'ge':
+      return `${hi} >= ${pLo()}`;
+    case 'le':
+      return `${lo} <= ${pHi()}`;
+    case 'sa':
+      return `${lo} > ${pHi()}`;
+    case 'eb':
+      return `${hi} < ${pLo()}`;
+    default:
+      return `(${lo} >= ${pLo()} AND ${hi} <= ${pHi()})`;
+  }
+}
+
+function tokenCondition(v: string, params: SqlParams): string {
+  const bar = v.indexOf('|');
+  if (bar < 0) return `s.value = ${params.add(v)}`;
+  const system = v.slice(0, bar);
+  const code = v.slice(bar + 1);
+  if (!system) return `(s.system IS NULL AND s.value = ${params.add(code)})`;
+  if (!code) return `s.system = ${params.add(system)}`;
+  return `(s.system = ${params.add(system)} AND s.value = ${params.add(code)})`;
+}
+
+function referenceCondition(v: string, params: SqlParams, name: string): string {
+  const parsed = parseReference(v);
+  if (parsed) return `(s.system = ${params.add(parsed[0])} AND s.value = ${params.add(parsed[1])})`;
+  if (/^[A-Za-z0-9\-.]{1,64}$/.test(v)) return `s.value = ${params.add(v)}`;
+  throw bad(`Search parameter '${name}': '${v}' is not a reference (use Type/id or id)`);
+}
+
+function valueCondition(def: ParamDef, modifier: string, v: string, params: SqlParams): string {
+  switch (def.type) {
+    case 'token':
+      return tokenCondition(v, params);
+    case 'reference':
+      return referenceCondition(v, params, def.name);
+    case 'uri':
+      return `s.value = ${params.add(v)}`;
+    case 'string': {
+      const n = normalizeString(v);
+      if (modifier === 'exact') return `s.value = ${params.add(n)}`;
+      if (modifier === 'contains') return `s.value LIKE ${params.add(`%${likeEscape(n)}%`)}`;
+      return `s.value LIKE ${params.add(`${likeEscape(n)}%`)}`;
+    }
+    case 'date':
+      return dateCondition(v, 's.lo', 's.hi', params, def.name);
+  }
+}
+
+const MODIFIERS: Record<ParamDef['type'], string[]> = {
+  token: ['not', 'missing'],
+  reference: ['missing'],
+  string: ['exact', 'contains', 'missing'],
+  uri: ['missing'],
+  date: ['missing'],
+};
+
+/**
+ * The condition of one search parameter on the candidate row `r`. `fromIndex`: the matching ids are read from the
+ * search index first and the rows fetched by id (`r.id = ANY(ARRAY(...))`), whatever the planner's statistics say;
+ * for the conditional matches, which find one or two rows: as a semi-join, a generic plan made while the table was
+ * young scanned every current row of the type and looked each one up in the index (all Patients per admission).
+ */
+export function paramCondition(
+  type: string,
+  typeP: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+  fromIndex = false,
+): string {
+  const [name = '', modifier = ''] = key.split(':');
+  if (name === '_id') {
+    const ids = splitOr(value);
+    return `r.id = ANY(${params.add(ids)}::text[])`;
+  }
+  if (name === '_lastUpdated') {
+    const values = splitOr(value);
+    if (values.length === 0) throw bad(`Search parameter '_lastUpdated' has no value`);
+    return `(${values.map((v) => dateCondition(v, 'r.last_updated', 'r.last_updated', params, name)).join(' OR ')})`;
+  }
+  const def = getParam(type, name);
+  if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
+  if (modifier && !MODIFIERS[def.type].includes(modifier))
+    throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
+  const stored = storedParam(def);
+  const matching = (ids: string) => (fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`);
+  const sub = (cond: string) => {
+    const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
+    if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
+    if (cond) conds.push(cond);
+    return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')}`;
+  };
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
+    return value === 'true' ? `r.id NOT IN (${sub('')})` : matching(sub(''));
+  }
+  const values = splitOr(value);
+  if (values.length === 0) throw bad(`Search parameter '${name}' has no value`);
+  const ors = values.map((v) => valueCondition(def, modifier, v, params));
+  const cond = ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
+  return modifier === 'not' ? `r.id NOT IN (${sub(cond)})` : matching(sub(cond));
+}
+
+/**
+ * The ids of the resources of `type` (its SQL parameter `typeP`) that match `def` with `modifier` and `value` and
+ * that `scope` may read: the far end of a chain or of a `_has`. `key` is the whole parameter, for the messages.
+ */
+function visibleMatching(
+  type: string,
+  typeP: string,
+  def: ParamDef,
+  modifier: string,
+  value: string,
+  key: string,
+  params: SqlParams,
+  scope: AccessScope | undefined,
+): string {
+  if (modifier && (['missing', 'not'].includes(modifier) || !MODIFIERS[def.type].includes(modifier)))
+    throw bad(`Search parameter '${key}' does not support the modifier ':${modifier}' in a chain`);
+  const values = splitOr(value);
+  if (values.length === 0) throw bad(`Search parameter '${key}' has no value`);
+  const ors = values.map((v) => valueCondition(def, modifier, v, params));
+  const stored = storedParam(def);
+  const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
+  if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
+  conds.push(ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
+  const visible = accessPredicate(scope, 'c', params, type, { perRow: true });
+  return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')} AND EXISTS (SELECT 1 FROM fhir_resource c WHERE c.resource_type = s.resource_type AND c.id = s.resource_id AND NOT c.deleted${visible ? ` AND ${visible}` : ''})`;
+}
+
+/**
+ * A chained parameter, one level (`Task?patient.identifier=…|191212121212`, `Task?subject:Patient.name=tolvan`,
+ * `Task?encounter.status=in-progress`): the resources whose reference parameter points to a resource of the
+ * target type that matches the chained parameter. The target must be one the caller may read (the same tenant
+ * rule as reading it), so a chain never tells about a resource the caller could not see. The target type comes
+ * from the `:Type` modifier or from the parameter's only target type.
+ */
+export function chainCondition(
+  type: string,
+  typeP: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+  scope: AccessScope | undefined,
+  fromIndex: boolean,
+): string {
+  const dot = key.indexOf('.');
+  const [name = '', targetModifier] = key.slice(0, dot).split(':');
+  const chained = key.slice(dot + 1);
+  if (chained.includes('.')) throw bad(`Search parameter '${key}': chains of more than one level are not supported`);
+  const def = getParam(type, name);
+  if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
+  if (def.type !== 'reference') throw bad(`Search parameter '${name}' is not a reference: it cannot be chained`);
+  const target = targetModifier ?? chainTarget(type, def);
+  if (!target) throw bad(`Search parameter '${key}': name the target type, e.g. '${name}:Patient.${chained}'`);
+  if (def.targets && !def.targets.includes(target))
+    throw bad(`Search parameter '${name}' does not point to ${target} (it points to ${def.targets.join(', ')})`);
+  if (!isSupportedType(target)) throw bad(`Search parameter '${key}': ${target} is not a type the gateway stores`);
+  const [chainedName = '', chainedModifier = ''] = chained.split(':');
+  const tdef = getParam(target, chainedName);
+  if (!tdef) throw bad(`Unknown search parameter '${chainedName}' for ${target} (in the chain '${key}')`);
+  const targetP = params.add(target);
+  const targetIds = visibleMatching(target, targetP, tdef, chainedModifier, value, key, params, scope);
+  const stored = storedParam(def);
+  const ids = `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(stored.param)} AND s.system = ${targetP} AND s.value IN (${targetIds})`;
+  return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
+}
+
+/**
+ * A reverse chain, one level (`_has:<Type>:<reference param>:<param>=value`): the resources that a resource of
+ * `<Type>` matching `<param>` points to with `<reference param>`, e.g. `Encounter?_has:Task:encounter:status=rejected`
+ * (stays with a rejected Task) or `Patient?_has:Task:patient:owner=Organization/<id>`. Only resources the caller may
+ * read count as pointing (the same tenant rule as reading them).
+ */
+export function hasCondition(
+  type: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+  scope: AccessScope | undefined,
+  fromIndex: boolean,
+): string {
+  const [, source = '', refName = '', paramKey = '', ...rest] = key.split(':');
+  if (!source || !refName || !paramKey)
+    throw bad(
+      `Search parameter '${key}': use _has:<Type>:<reference parameter>:<parameter>, e.g. _has:Task:encounter:status`,
+    );
+  if (!isSupportedType(source)) throw bad(`Search parameter '${key}': ${source} is not a type the gateway stores`);
+  const ref = getParam(source, refName);
+  if (!ref || ref.type !== 'reference')
+    throw bad(`Search parameter '${key}': '${refName}' is not a reference parameter of ${source}`);
+  const refStored = storedParam(ref);
+  const only = chainTarget(source, ref);
+  if ((refStored.targets && !refStored.targets.includes(type)) || (only && only !== type))
+    throw bad(`Search parameter '${key}': ${source}.${refName} does not point to ${type}`);
+  const def = getParam(source, paramKey);
+  if (!def) throw bad(`Unknown search parameter '${paramKey}' for ${source} (in '${key}')`);
+  const sourceP = params.add(source);
+  const sources = visibleMatching(source, sourceP, def, rest.join(':'), value, key, params, scope);
+  const ids = `SELECT s.value FROM fhir_search s WHERE s.resource_type = ${sourceP} AND s.param = ${params.add(refStored.param)} AND s.system = ${params.add(type)} AND s.resource_id IN (${sources})`;
+  return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
+}
