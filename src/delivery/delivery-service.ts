@@ -148,7 +148,12 @@ export function createDeliveryService(o: DeliveryServiceOptions) {
     else await enqueueEvents(refs);
   }
 
-  const registry = createRegistryCache(o.db, o.canonicalBase);
+  const registry = createRegistryCache(o.db, o.canonicalBase, undefined, (subscriptionId, problem) =>
+    o.logger.warn('subscription cannot be matched; it receives no notifications until fixed', {
+      subscriptionId,
+      problem,
+    }),
+  );
   const matcher = createSubscriptionMatcher({
     repos: o.repos,
     subscriptions: registry,

@@ -2,7 +2,7 @@ import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { AccessScope } from '../store/repository.port';
 import { ensureSearchIndex } from './search-index';
-import { parseSubscription, type SubscriptionSpec } from './subscription-model';
+import { assertMatchable, parseSubscription, type SubscriptionSpec } from './subscription-model';
 
 /** One row of `subscription_registry`: the Subscription as delivery sees it, with its subscriber and counter. */
 export interface RegistryEntry {
@@ -87,13 +87,22 @@ export interface MatchableSubscription {
 
 /**
  * The subscriptions the matcher evaluates (status active or error), parsed, cached for `ttlMs` in this
- * process; `invalidate()` after a Subscription change seen here.
+ * process; `invalidate()` after a Subscription change seen here. `onProblem` hears, once per version, of a stored
+ * Subscription that cannot be parsed (it is left out) or whose criteria can never match (stored before such
+ * criteria were refused): neither is held back in silence.
  */
-export function createRegistryCache(db: Db, canonicalBase: string, ttlMs = 1000) {
+export function createRegistryCache(
+  db: Db,
+  canonicalBase: string,
+  ttlMs = 1000,
+  onProblem?: (id: string, problem: string) => void,
+) {
   let at = 0;
   let value: MatchableSubscription[] = [];
   let loading: Promise<MatchableSubscription[]> | undefined;
   const specs = new Map<string, { updatedAt: string; spec: SubscriptionSpec }>();
+  // the version of each Subscription that could not be parsed, so it is reported once
+  const skipped = new Map<string, string>();
   async function load(via: Db): Promise<MatchableSubscription[]> {
     ensureSearchIndex();
     const entries = await listRegistry(via, ['active', 'error']);
@@ -104,8 +113,15 @@ export function createRegistryCache(db: Db, canonicalBase: string, ttlMs = 1000)
         try {
           cached = { updatedAt: entry.updatedAt, spec: parseSubscription(entry.resource, canonicalBase) };
           specs.set(entry.id, cached);
-        } catch {
+        } catch (e) {
+          if (skipped.get(entry.id) !== entry.updatedAt) onProblem?.(entry.id, problemOf(e));
+          skipped.set(entry.id, entry.updatedAt);
           continue;
+        }
+        try {
+          assertMatchable(cached.spec);
+        } catch (e) {
+          onProblem?.(entry.id, problemOf(e));
         }
       }
       out.push({ entry, spec: cached.spec });
@@ -128,3 +144,5 @@ export function createRegistryCache(db: Db, canonicalBase: string, ttlMs = 1000)
     },
   };
 }
+
+const problemOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
