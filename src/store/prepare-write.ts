@@ -14,6 +14,21 @@ export interface PreparedWrite<T extends Resource> {
   change?: ResourceChange;
 }
 
+/** 412 unless `ifMatch` (when given) names the current version `cur` (the update, delete and patch check). */
+export function assertIfMatch(
+  type: string,
+  id: string,
+  cur: CurrentRow | undefined,
+  ifMatch: string | undefined,
+): void {
+  if (ifMatch === undefined) return;
+  if (!cur || cur.deleted || String(cur.version_id) !== parseVersion(ifMatch))
+    throw new GatewayError(
+      'version-conflict',
+      `If-Match ${ifMatch} does not match ${type}/${id}, which is ${cur && !cur.deleted ? `at version ${cur.version_id}` : 'absent'}: read it again and retry`,
+    );
+}
+
 /**
  * Decides a write of `resource` with `id` over `cur` (the current row, if any) without touching the
  * database: not-found / If-Match checks, the no-change case, the new version. `PgRepository.commitPrepared`
@@ -30,14 +45,7 @@ export function prepareWrite<T extends Resource>(
   const type = resource.resourceType;
   if (cur && !cur.visible) throw notFound(type, id);
   assertMayChange(type, !!cur, 'update');
-  if (opts.ifMatch !== undefined) {
-    const want = parseVersion(opts.ifMatch);
-    if (!cur || cur.deleted || String(cur.version_id) !== want)
-      throw new GatewayError(
-        'version-conflict',
-        `If-Match ${opts.ifMatch} does not match ${type}/${id}, which is ${cur && !cur.deleted ? `at version ${cur.version_id}` : 'absent'}: read it again and retry`,
-      );
-  }
+  assertIfMatch(type, id, cur, opts.ifMatch);
   const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
   if (before) assertOwnerMayChange(before, { ...resource, id }, at.scope);
   if (before && sameContent(before, { ...resource, id }))

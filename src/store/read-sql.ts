@@ -13,7 +13,7 @@ export function notFound(type: string, id: string): GatewayError {
   return new GatewayError('not-found', `${type}/${id} is not known (or not visible to you)`);
 }
 
-function gone(type: string, id: string): GatewayError {
+export function gone(type: string, id: string): GatewayError {
   return new GatewayError('gone', `${type}/${id} was deleted`);
 }
 

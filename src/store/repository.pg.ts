@@ -13,11 +13,11 @@ import type {
   SearchResult,
   WriteOptions,
 } from './repository.port';
-import { assertId, assertResource, assertSupportedType, forScope, parseVersion, sameContent } from './resource-util';
+import { assertId, assertResource, assertSupportedType, forScope, sameContent } from './resource-util';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle } from './bundle';
-import { prepareWrite, type PreparedWrite } from './prepare-write';
-import { historyOf, notFound, readCurrent, readVersion, searchCurrent } from './read-sql';
+import { assertIfMatch, prepareWrite, type PreparedWrite } from './prepare-write';
+import { gone, historyOf, notFound, readCurrent, readVersion, searchCurrent } from './read-sql';
 import { matchConditional, matchTargets } from './match-sql';
 
 export interface RepositoryOptions {
@@ -120,12 +120,8 @@ export class PgRepository implements FhirRepository {
     return this.inTx(async (repo, tx) => {
       const cur = await lockCurrent(tx, resourceType, id, this.scope);
       if (!cur || !cur.visible) throw notFound(resourceType, id);
-      if (cur.deleted || !cur.content) throw new GatewayError('gone', `${resourceType}/${id} was deleted`);
-      if (opts.ifMatch !== undefined && String(cur.version_id) !== parseVersion(opts.ifMatch))
-        throw new GatewayError(
-          'version-conflict',
-          `If-Match ${opts.ifMatch} does not match ${resourceType}/${id}, which is at version ${cur.version_id}: read it again and retry`,
-        );
+      if (cur.deleted || !cur.content) throw gone(resourceType, id);
+      assertIfMatch(resourceType, id, cur, opts.ifMatch);
       const stored = JSON.parse(cur.content) as T;
       const shown = forScope(stored, this.scope, cur);
       if (!sameContent(shown, stored))
@@ -277,11 +273,7 @@ export class PgRepository implements FhirRepository {
       const cur = await lockCurrent(tx, resourceType, id, this.scope);
       if (!cur || !cur.visible) throw notFound(resourceType, id);
       if (cur.deleted) return;
-      if (opts.ifMatch !== undefined && String(cur.version_id) !== parseVersion(opts.ifMatch))
-        throw new GatewayError(
-          'version-conflict',
-          `If-Match ${opts.ifMatch} does not match ${resourceType}/${id}, which is at version ${cur.version_id}`,
-        );
+      assertIfMatch(resourceType, id, cur, opts.ifMatch);
       const before = cur.content ? (JSON.parse(cur.content) as Resource) : undefined;
       await writeVersion(tx, {
         type: resourceType,
