@@ -1,5 +1,5 @@
 import type { Task } from '@medplum/fhirtypes';
-import { isGatewayError } from '../platform/errors';
+import { retryOnVersionConflict } from '../platform/errors';
 import type { Db } from '../store/db.port';
 import {
   claimStep,
@@ -38,13 +38,7 @@ export async function fireStep(db: Db, p: PendingStep, deps: FireDeps): Promise<
   // The Task's owner (or the hospital) may write the Task between the read and the write here, which the deadline
   // lock does not hold back: the write's If-Match then fails, the transaction rolls back, and the step is decided
   // again on the Task as it is now (a Task answered meanwhile may no longer need the notice).
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fireStepOnce(db, p, deps);
-    } catch (err) {
-      if (attempt >= 3 || !isGatewayError(err) || err.code !== 'version-conflict') throw err;
-    }
-  }
+  return retryOnVersionConflict(() => fireStepOnce(db, p, deps));
 }
 
 async function fireStepOnce(db: Db, p: PendingStep, deps: FireDeps): Promise<{ result: FireResult } & TimerChanges> {

@@ -58,3 +58,18 @@ export class GatewayError extends Error {
 export function isGatewayError(e: unknown): e is GatewayError {
   return e instanceof GatewayError;
 }
+
+/**
+ * Runs `attempt` again when it lost a compare-and-set (`version-conflict`: someone wrote the same resource between
+ * its read and its write), up to `times` runs in all; each run must read afresh. Any other error, or the last
+ * conflict, is thrown.
+ */
+export async function retryOnVersionConflict<T>(attempt: () => Promise<T>, times = 3): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (run >= times || !isGatewayError(err) || err.code !== 'version-conflict') throw err;
+    }
+  }
+}

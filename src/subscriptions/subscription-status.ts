@@ -3,7 +3,7 @@ import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import { readAs, SYSTEM_SCOPE, type RepositoryFactory } from '../delivery/resource-access';
 import { upsertRegistry } from './registry.pg';
-import { isGatewayError } from '../platform/errors';
+import { retryOnVersionConflict } from '../platform/errors';
 
 /**
  * Sets Subscription.status (and `error`) through the repository, so clients read it, and mirrors it in the
@@ -21,21 +21,16 @@ export async function setSubscriptionStatus(
   try {
     // compare-and-set on the version read: a client's edit (a new endpoint) that lands in between is kept, and the
     // status is set again on top of it
-    for (let attempt = 1; ; attempt++) {
+    await retryOnVersionConflict(async () => {
       const current = await readAs<Subscription>(repos, db, SYSTEM_SCOPE, 'Subscription', id);
       if (!current || (current.status === status && current.error === error)) return;
       const next: Subscription = { ...current, status };
       if (error) next.error = error;
       else delete next.error;
-      try {
-        const saved = await repos(db, SYSTEM_SCOPE).update(next, { ifMatch: current.meta?.versionId });
-        await upsertRegistry(db, saved);
-        logger?.info('subscription status changed', { subscriptionId: id, from: current.status, to: status });
-        return;
-      } catch (err) {
-        if (attempt >= 3 || !isGatewayError(err) || err.code !== 'version-conflict') throw err;
-      }
-    }
+      const saved = await repos(db, SYSTEM_SCOPE).update(next, { ifMatch: current.meta?.versionId });
+      await upsertRegistry(db, saved);
+      logger?.info('subscription status changed', { subscriptionId: id, from: current.status, to: status });
+    });
   } catch (err) {
     logger?.warn('could not update subscription status', { subscriptionId: id, status, error: String(err) });
     await db.query('UPDATE subscription_registry SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [
