@@ -1,17 +1,6 @@
 import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
-import { assertMatchable, parseSubscription } from '../subscriptions/subscription-model';
-
-/** Why `resource`'s criteria cannot match (see AdminSubscriptionRow.criteriaProblem), or null. */
-function criteriaProblemOf(resource: Subscription | string, canonicalBase: string): string | null {
-  try {
-    const sub = typeof resource === 'string' ? (JSON.parse(resource) as Subscription) : resource;
-    assertMatchable(parseSubscription(sub, canonicalBase));
-    return null;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
+import { storedSubscriptionProblem } from '../subscriptions/subscription-model';
 
 /** One Subscription as the admin console lists it: who subscribed (organisation by name), where, and how it goes. */
 export interface AdminSubscriptionRow {
@@ -79,6 +68,10 @@ export async function listSubscriptionsForAdmin(db: Db, canonicalBase: string): 
     lastError: r.last_error,
     lastSentAt: r.last_sent_at === null ? null : new Date(r.last_sent_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
-    criteriaProblem: criteriaProblemOf(r.resource, canonicalBase),
+    criteriaProblem:
+      storedSubscriptionProblem(
+        typeof r.resource === 'string' ? (JSON.parse(r.resource) as Subscription) : r.resource,
+        canonicalBase,
+      ) ?? null,
   }));
 }

@@ -2,7 +2,7 @@ import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { AccessScope } from '../store/repository.port';
 import { ensureSearchIndex } from './search-index';
-import { assertMatchable, parseSubscription, type SubscriptionSpec } from './subscription-model';
+import { matchProblem, parseSubscription, type SubscriptionSpec } from './subscription-model';
 
 /** One row of `subscription_registry`: the Subscription as delivery sees it, with its subscriber and counter. */
 export interface RegistryEntry {
@@ -114,15 +114,12 @@ export function createRegistryCache(
           cached = { updatedAt: entry.updatedAt, spec: parseSubscription(entry.resource, canonicalBase) };
           specs.set(entry.id, cached);
         } catch (e) {
-          if (skipped.get(entry.id) !== entry.updatedAt) onProblem?.(entry.id, problemOf(e));
+          if (skipped.get(entry.id) !== entry.updatedAt) onProblem?.(entry.id, (e as Error).message);
           skipped.set(entry.id, entry.updatedAt);
           continue;
         }
-        try {
-          assertMatchable(cached.spec);
-        } catch (e) {
-          onProblem?.(entry.id, problemOf(e));
-        }
+        const problem = matchProblem(cached.spec);
+        if (problem) onProblem?.(entry.id, problem);
       }
       out.push({ entry, spec: cached.spec });
     }
@@ -144,5 +141,3 @@ export function createRegistryCache(
     },
   };
 }
-
-const problemOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -120,13 +120,30 @@ export function parseSubscription(resource: Subscription, canonicalBase: string)
  * Checked when a Subscription is created or its criteria change (those stored before keep loading).
  */
 export function assertMatchable(spec: SubscriptionSpec): void {
+  const message = matchProblem(spec);
+  if (message) throw new GatewayError('invalid-resource', message, [{ path: 'Subscription.criteria', message }]);
+}
+
+/** Why `spec`'s criteria can never match a notification (see `assertMatchable`), or undefined. */
+export function matchProblem(spec: SubscriptionSpec): string | undefined {
   for (const f of toSearchRequest(spec.resourceType, spec.filter).filters ?? []) {
     if (getSearchParameter(spec.resourceType, f.code)) continue;
-    const message = f.code.includes('.')
+    return f.code.includes('.')
       ? `criteria: a chained parameter ('${f.code}') cannot be matched on notifications; subscribe without it (e.g. Task?owner=Organization/<id>) and filter the notified resources, or search with it`
       : `criteria: '${f.code}' is not a search parameter of ${spec.resourceType} the gateway matches notifications on (see GET /fhir/metadata)`;
-    throw new GatewayError('invalid-resource', message, [{ path: 'Subscription.criteria', message }]);
   }
+  return undefined;
+}
+
+/** Why a stored Subscription receives nothing: it cannot be parsed, or its criteria can never match; or undefined. */
+export function storedSubscriptionProblem(resource: Subscription, canonicalBase: string): string | undefined {
+  let spec: SubscriptionSpec;
+  try {
+    spec = parseSubscription(resource, canonicalBase);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  return matchProblem(spec);
 }
 
 const cache = new Map<string, SearchRequest>();
