@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { AuthContext, Interaction } from '../auth/auth-context';
-import { applySubset, subsetOf, type Subset } from '../fhir/subset';
+import { subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import { parseEntryUrl } from '../store/bundle-entry';
@@ -107,18 +107,6 @@ function entrySubset(entry: BundleEntry | undefined): Subset | undefined {
   if (entry?.request?.method !== 'GET') return undefined;
   const url = parseEntryUrl(entry.request.url ?? '');
   return url?.query === undefined ? undefined : subsetOf(url.type, toParams(new URLSearchParams(url.query)));
-}
-
-/** A GET entry's answer cut to what it asked: a read's resource, or a search's matches. */
-function subsetAnswer(r: Resource, subset: Subset | undefined): Resource {
-  if (!subset || r.resourceType === 'OperationOutcome') return r;
-  if (r.resourceType !== 'Bundle') return applySubset(r, subset);
-  return {
-    ...r,
-    entry: r.entry?.map((e) =>
-      e.search?.mode === 'match' && e.resource ? { ...e, resource: applySubset(e.resource, subset) } : e,
-    ),
-  };
 }
 
 function entryError(index: number, e: unknown): GatewayError {

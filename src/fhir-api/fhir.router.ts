@@ -14,7 +14,7 @@ import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from '
 import { capabilityStatement } from './capability-statement';
 import { historyPaging } from '../store/history-sql';
 import { applyJsonPatch, parseJsonPatch } from './json-patch';
-import { applySubset, subsetOf, type Subset } from '../fhir/subset';
+import { applySubset, subsetAnswer, subsetOf } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
   authOf,
@@ -226,7 +226,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const resource = await repoFor(res).read(type as Resource['resourceType'], id);
     versionHeaders(res, resource, baseUrl, false);
     if (notModified(req, res)) return;
-    sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
+    sendJson(res, 200, subsetAnswer(containedWithinScope(auth, resource), subset));
   });
 
   router.put('/:type/:id', async (req, res) => {
@@ -276,7 +276,7 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     );
     versionHeaders(res, resource, baseUrl, false);
     if (notModified(req, res)) return;
-    sendJson(res, 200, partOf(containedWithinScope(auth, resource), subset));
+    sendJson(res, 200, subsetAnswer(containedWithinScope(auth, resource), subset));
   });
 
   router.patch('/:type/:id', async (req, res) => {
@@ -344,11 +344,6 @@ function checkedId(id: string, what: string): string {
 function ifMatch(req: Request): { ifMatch?: string } {
   const v = req.headers['if-match'];
   return typeof v === 'string' && v.length > 0 ? { ifMatch: v } : {};
-}
-
-/** `resource`, cut to `subset` when one was asked (`_elements`, `_summary`). */
-function partOf<T extends Resource>(resource: T, subset: Subset | undefined): T {
-  return subset ? applySubset(resource, subset) : resource;
 }
 
 /**

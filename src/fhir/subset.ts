@@ -111,3 +111,18 @@ export function applySubset<T extends Resource>(resource: T, subset: Subset): T 
   out.meta = { ...resource.meta, tag: [...tags, SUBSETTED] };
   return out as T;
 }
+
+/**
+ * An answer cut to `subset` when one was asked: a read's resource, or a searchset's matches (its included resources
+ * and outcome stay whole).
+ */
+export function subsetAnswer<T extends Resource>(answer: T, subset: Subset | undefined): T {
+  if (!subset || answer.resourceType === 'OperationOutcome') return answer;
+  if (answer.resourceType !== 'Bundle') return applySubset(answer, subset);
+  return {
+    ...answer,
+    entry: answer.entry?.map((e) =>
+      e.search?.mode === 'match' && e.resource ? { ...e, resource: applySubset(e.resource, subset) } : e,
+    ),
+  };
+}
