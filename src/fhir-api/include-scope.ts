@@ -1,7 +1,8 @@
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { hasScope, type AuthContext } from '../auth/auth-context';
 import type { SearchParams } from '../store/repository.port';
-import { chainTarget, getParam, storedParam } from '../store/search-params';
+import { linkedKey, linkedType } from '../store/search-conditions';
+import { getParam, storedParam } from '../store/search-params';
 import { requireScope } from './http-util';
 
 /**
@@ -34,21 +35,12 @@ export function assertIncludesReadable(auth: AuthContext, type: string, params: 
     const [src = '', param = ''] = v.split(':');
     if (getParam(src, param)) requireScope(auth, src, 'r');
   }
-  // a chain (`Task?patient.identifier=…`) searches the target type: it needs search scope there, as
-  // `GET Patient?identifier=…` would
+  // a chain (`Task?patient.identifier=…`) searches its target type, `_has:Task:encounter:status=…` searches Tasks:
+  // each needs search scope there, as `GET Patient?identifier=…` would
   for (const key of Object.keys(params)) {
-    // `_has:Task:encounter:status=…` searches Tasks: search scope on them
-    if (key.startsWith('_has:')) {
-      const source = key.split(':')[1] ?? '';
-      if (source) requireScope(auth, source, 's');
-      continue;
-    }
-    const dot = key.indexOf('.');
-    if (dot < 0) continue;
-    const [name = '', named] = key.slice(0, dot).split(':');
-    const def = getParam(type, name);
-    const target = named ?? (def && def.type === 'reference' ? chainTarget(type, def) : undefined);
-    if (target) requireScope(auth, target, 's');
+    const link = linkedKey(key);
+    const other = link && linkedType(type, link);
+    if (other) requireScope(auth, other, 's');
   }
 }
 

@@ -153,6 +153,46 @@ export function paramCondition(
   return modifier === 'not' ? `r.id NOT IN (${sub(cond)})` : matching(sub(cond));
 }
 
+/** A chained parameter, `<reference param>[:<Type>].<param of Type>[:<modifier>]` (`chained` is what follows the dot). */
+export interface ChainKey {
+  kind: 'chain';
+  ref: string;
+  target?: string;
+  chained: string;
+}
+
+/** A reverse chain, `_has:<Type>:<reference param>:<param>[:<modifier>]`. */
+export interface HasKey {
+  kind: 'has';
+  source: string;
+  ref: string;
+  param: string;
+  modifier: string;
+}
+
+/**
+ * The parts of a parameter that searches another type (a chain or `_has`), or undefined for a plain one. The one
+ * reading of these keys, for the conditions below, the lenient filter and the token's scope check.
+ */
+export function linkedKey(key: string): ChainKey | HasKey | undefined {
+  if (key.startsWith('_has:')) {
+    const [, source = '', ref = '', param = '', ...rest] = key.split(':');
+    return { kind: 'has', source, ref, param, modifier: rest.join(':') };
+  }
+  const dot = key.indexOf('.');
+  if (dot < 0) return undefined;
+  const [ref = '', target] = key.slice(0, dot).split(':');
+  return { kind: 'chain', ref, ...(target !== undefined ? { target } : {}), chained: key.slice(dot + 1) };
+}
+
+/** The other type `link` searches on a search of `type`, when it can be told (the `_has` source, the chain's target). */
+export function linkedType(type: string, link: ChainKey | HasKey): string | undefined {
+  if (link.kind === 'has') return link.source || undefined;
+  if (link.target !== undefined) return link.target || undefined;
+  const def = getParam(type, link.ref);
+  return def?.type === 'reference' ? chainTarget(type, def) : undefined;
+}
+
 /**
  * The ids of the resources of `type` (its SQL parameter `typeP`) that match `def` with `modifier` and `value` and
  * that `scope` may read: the far end of a chain or of a `_has`. `key` is the whole parameter, for the messages.
@@ -191,14 +231,13 @@ export function chainCondition(
   type: string,
   typeP: string,
   key: string,
+  link: ChainKey,
   value: string,
   params: SqlParams,
   scope: AccessScope | undefined,
   fromIndex: boolean,
 ): string {
-  const dot = key.indexOf('.');
-  const [name = '', targetModifier] = key.slice(0, dot).split(':');
-  const chained = key.slice(dot + 1);
+  const { ref: name, target: targetModifier, chained } = link;
   if (chained.includes('.')) throw bad(`Search parameter '${key}': chains of more than one level are not supported`);
   const def = getParam(type, name);
   if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
@@ -227,12 +266,13 @@ export function chainCondition(
 export function hasCondition(
   type: string,
   key: string,
+  link: HasKey,
   value: string,
   params: SqlParams,
   scope: AccessScope | undefined,
   fromIndex: boolean,
 ): string {
-  const [, source = '', refName = '', paramKey = '', ...rest] = key.split(':');
+  const { source, ref: refName, param: paramKey, modifier } = link;
   if (!source || !refName || !paramKey)
     throw bad(
       `Search parameter '${key}': use _has:<Type>:<reference parameter>:<parameter>, e.g. _has:Task:encounter:status`,
@@ -248,7 +288,7 @@ export function hasCondition(
   const def = getParam(source, paramKey);
   if (!def) throw bad(`Unknown search parameter '${paramKey}' for ${source} (in '${key}')`);
   const sourceP = params.add(source);
-  const sources = visibleMatching(source, sourceP, def, rest.join(':'), value, key, params, scope);
+  const sources = visibleMatching(source, sourceP, def, modifier, value, key, params, scope);
   const ids = `SELECT s.value FROM fhir_search s WHERE s.resource_type = ${sourceP} AND s.param = ${params.add(refStored.param)} AND s.system = ${params.add(type)} AND s.resource_id IN (${sources})`;
   return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
 }

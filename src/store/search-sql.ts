@@ -1,6 +1,6 @@
 import { accessPredicate, SqlParams, type AccessPredicateOptions } from './access-sql';
 import type { AccessScope, SearchParams } from './repository.port';
-import { bad, chainCondition, hasCondition, paramCondition } from './search-conditions';
+import { bad, chainCondition, hasCondition, linkedKey, paramCondition } from './search-conditions';
 import { getParam, isSupportedType, storedParam } from './search-params';
 
 export const DEFAULT_COUNT = 20;
@@ -47,9 +47,9 @@ export function collectParams(
 export function unknownSearchParameters(type: string, search: SearchParams): string[] {
   return Object.keys(search).filter((key) => {
     if (CONTROL.has(key)) return false;
-    if (key.startsWith('_has:')) return !isSupportedType(key.split(':')[1] ?? '');
-    const head = key.split('.')[0] ?? '';
-    const name = head.split(':')[0] ?? '';
+    const link = linkedKey(key);
+    if (link?.kind === 'has') return !isSupportedType(link.source);
+    const name = link ? link.ref : (key.split(':')[0] ?? '');
     if (name === '_id' || name === '_lastUpdated') return false;
     return getParam(type, name) === undefined;
   });
@@ -172,15 +172,17 @@ export function planSearch(
 ): SearchPlan {
   const typeP = params.add(type);
   const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
+  const perRow = accessOpts.perRow === true;
   for (const [key, raw] of Object.entries(search)) {
     if (raw === undefined || CONTROL.has(key)) continue;
+    const link = linkedKey(key);
     for (const value of list(raw))
       where.push(
-        key.startsWith('_has:')
-          ? hasCondition(type, key, value, params, scope, accessOpts.perRow === true)
-          : key.includes('.')
-            ? chainCondition(type, typeP, key, value, params, scope, accessOpts.perRow === true)
-            : paramCondition(type, typeP, key, value, params, accessOpts.perRow === true),
+        link?.kind === 'has'
+          ? hasCondition(type, key, link, value, params, scope, perRow)
+          : link
+            ? chainCondition(type, typeP, key, link, value, params, scope, perRow)
+            : paramCondition(type, typeP, key, value, params, perRow),
       );
   }
   const access = accessPredicate(scope, 'r', params, type, accessOpts);
