@@ -3,10 +3,12 @@ import type { AuthContext, Interaction } from '../auth/auth-context';
 import { subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
-import { parseEntryUrl } from '../store/bundle-entry';
+import { APPEND_ONLY_TYPES } from '../store/access-sql';
+import { parseEntryUrl, type EntryPatch } from '../store/bundle-entry';
 import type { HistoryEntry, SearchParams, SearchResult } from '../store/repository.port';
 import { nextPageQuery } from '../store/search-sql';
 import { requireScope, toParams } from './http-util';
+import { applyJsonPatch, patchOfEntry } from './json-patch';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, searchsetWithinScope } from './include-scope';
 import { statusText, toOperationOutcome } from './operation-outcome';
 
@@ -91,8 +93,12 @@ function interactionOf(entry: BundleEntry): { type: string; interaction: Interac
   }
 }
 
-/** Checks one entry before the store sees it: the caller's scope, and validity of the resource it writes. */
-function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): void {
+/**
+ * Checks one entry before the store sees it: the caller's scope, and validity of the resource it writes. A PATCH
+ * entry's JSON Patch is read here; its change (applied to the version the store holds locked, the result validated)
+ * is returned for the store to run.
+ */
+function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): EntryPatch | undefined {
   const what = interactionOf(entry);
   if (what) requireScope(auth, what.type, what.interaction);
   const url = what?.interaction === 's' ? parseEntryUrl(entry.request?.url ?? '') : undefined;
@@ -100,6 +106,15 @@ function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): vo
   entrySubset(entry); // an _elements or _summary that cannot be understood refuses the entry before it runs
   const m = entry.request?.method;
   if ((m === 'POST' || m === 'PUT') && entry.resource) validator.validate(entry.resource);
+  if (m !== 'PATCH') return undefined;
+  if (what && APPEND_ONLY_TYPES.includes(what.type))
+    throw new GatewayError('method-not-allowed', `${what.type} is append-only: nobody changes it (not admins either)`);
+  const ops = patchOfEntry(entry.resource);
+  return (current) => {
+    const next = applyJsonPatch(current, ops);
+    validator.validate(next);
+    return next;
+  };
 }
 
 /** The subset a GET entry asks for (`Task?status=requested&_elements=status,owner`), if any. */
@@ -132,14 +147,22 @@ export function screenBundle(
   bundle: Bundle,
   auth: AuthContext,
   validator: Validator,
-): { toRun: Bundle; refused: Map<number, BundleEntry>; runIndex: number[] } {
+): {
+  toRun: Bundle;
+  refused: Map<number, BundleEntry>;
+  runIndex: number[];
+  /** The changes of PATCH entries, by their index in `toRun`. */
+  patches: Map<number, EntryPatch>;
+} {
   const entries = bundle.entry ?? [];
   const refused = new Map<number, BundleEntry>();
   const runIndex: number[] = [];
   const keep: BundleEntry[] = [];
+  const patches = new Map<number, EntryPatch>();
   entries.forEach((entry, i) => {
     try {
-      screen(entry, auth, validator);
+      const patch = screen(entry, auth, validator);
+      if (patch) patches.set(keep.length, patch);
       runIndex.push(i);
       keep.push(entry);
     } catch (e) {
@@ -148,7 +171,7 @@ export function screenBundle(
       refused.set(i, { response: { status: statusText(err.status), outcome: toOperationOutcome(err) } });
     }
   });
-  return { toRun: { ...bundle, entry: keep }, refused, runIndex };
+  return { toRun: { ...bundle, entry: keep }, refused, runIndex, patches };
 }
 
 /** Puts the refused entries back in place and makes locations absolute. */

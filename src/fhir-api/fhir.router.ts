@@ -98,8 +98,8 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
         `POST /fhir takes a Bundle of type batch or transaction, not '${body.type ?? ''}'`,
       );
     const total = body.entry?.length ?? 0;
-    const { toRun, refused, runIndex } = screenBundle(body, auth, validator);
-    const out = await repoFor(res).processBundle(toRun, writeOptions(auth));
+    const { toRun, refused, runIndex, patches } = screenBundle(body, auth, validator);
+    const out = await repoFor(res).processBundle(toRun, writeOptions(auth), patches);
     sendWriteNoteHeaders(res);
     sendJson(
       res,

@@ -44,6 +44,30 @@ export function parseJsonPatch(body: unknown, contentType: string | undefined): 
 }
 
 /**
+ * The operations of a Bundle entry's PATCH: FHIR carries a JSON Patch in a batch or transaction as a Binary resource
+ * (`contentType` application/json-patch+json, the patch base64 in `data`).
+ */
+export function patchOfEntry(resource: Resource | undefined): Operation[] {
+  if (resource?.resourceType === 'Parameters')
+    throw new GatewayError('bad-request', 'FHIRPath Patch is not supported: send a JSON Patch in a Binary resource');
+  if (resource?.resourceType !== 'Binary')
+    throw new GatewayError(
+      'bad-request',
+      `A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json), not ${resource?.resourceType ?? 'nothing'}`,
+    );
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(resource.data ?? '', 'base64').toString('utf8'));
+  } catch {
+    throw new GatewayError(
+      'bad-request',
+      'The Binary of a PATCH entry is not a JSON Patch: its data is not base64 JSON',
+    );
+  }
+  return parseJsonPatch(body, resource.contentType);
+}
+
+/**
  * `resource` (a copy the caller may change) with the operations applied in order. A `test` that fails is 409 (the
  * resource is not in the state the patch expects); a path that does not exist is 422.
  */

@@ -5,9 +5,12 @@ import { GatewayError, isGatewayError } from '../platform/errors';
 import { assertResource } from './resource-util';
 import type { CurrentRow } from './write-sql';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-/** Transaction processing order of the entry methods (FHIR: DELETE, POST, PUT, then GET). */
-export const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** Transaction processing order of the entry methods (FHIR: DELETE, POST, PUT and PATCH, then GET). */
+export const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
+
+/** The change a PATCH entry makes to the current version (its JSON Patch applied and the result validated). */
+export type EntryPatch = (current: Resource) => Resource;
 
 export interface ParsedUrl {
   type: string;
@@ -36,6 +39,8 @@ export interface Parsed {
   fullUrl?: string;
   ifMatch?: string;
   ifNoneExist?: string;
+  /** A PATCH entry's change. */
+  patch?: EntryPatch;
   /** Decided in the first phase of a transaction: the id to write, or the existing match. */
   targetId?: string;
   existing?: Resource;
@@ -43,15 +48,27 @@ export interface Parsed {
   cur?: CurrentRow & { id: string };
 }
 
-export function parseEntry(entry: BundleEntry, index: number): Parsed {
+export function parseEntry(entry: BundleEntry, index: number, patch?: EntryPatch): Parsed {
   const method = entry.request?.method;
   const rawUrl = entry.request?.url ?? '';
-  if (method === 'PATCH' || method === 'HEAD')
-    throw new GatewayError('bad-request', `${method} is not supported in Bundles (use PUT with the whole resource)`);
+  if (method === 'HEAD') throw new GatewayError('bad-request', 'HEAD is not supported in Bundles (use GET)');
   if (!method || !(method in ORDER)) throw new GatewayError('bad-request', 'request.method is missing or unknown');
   const url = parseEntryUrl(rawUrl);
   if (!url) throw new GatewayError('bad-request', `request.url '${rawUrl}' is not Type, Type/id or Type?query`);
   const p: Parsed = { index, method, url, rawUrl };
+  if (method === 'PATCH') {
+    if (!url.id || url.version || url.query !== undefined)
+      throw new GatewayError(
+        'bad-request',
+        `PATCH needs Type/id in request.url, not '${rawUrl}' (no conditional patch)`,
+      );
+    if (!patch)
+      throw new GatewayError(
+        'bad-request',
+        'A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json)',
+      );
+    p.patch = patch;
+  }
   if (entry.fullUrl) p.fullUrl = entry.fullUrl;
   if (entry.request?.ifMatch) p.ifMatch = entry.request.ifMatch;
   if (entry.request?.ifNoneExist) p.ifNoneExist = entry.request.ifNoneExist;

@@ -6,7 +6,16 @@ import type { WriteOptions } from './repository.port';
 import type { Db } from './db.port';
 import type { FhirRepository } from './repository.port';
 import { lockQueries, type CurrentRow } from './write-sql';
-import { errorEntry, ok, ORDER, parseEntry, resolveReferences, withEntry, type Parsed } from './bundle-entry';
+import {
+  errorEntry,
+  ok,
+  ORDER,
+  parseEntry,
+  resolveReferences,
+  withEntry,
+  type EntryPatch,
+  type Parsed,
+} from './bundle-entry';
 import { collectParams } from './search-sql';
 import type { PreparedWrite } from './prepare-write';
 
@@ -39,6 +48,14 @@ export interface BundleRepository extends FhirRepository {
     opts: WriteOptions,
   ): PreparedWrite<T>;
   commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void>;
+  /** The version a patch makes of the locked current row (see `FhirRepository.patch`). */
+  patched<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+    cur: CurrentRow | undefined,
+    change: (current: T) => T,
+    ifMatch: string | undefined,
+  ): T;
   /** The resource as this repository's scope may see it (Subscription secret removed). */
   visible<T extends Resource>(resource: T, holder?: RecordHolder): T;
 }
@@ -103,15 +120,27 @@ async function runOne(repo: BundleRepository, p: Parsed, opts: WriteOptions): Pr
       const r = await repo.put(resource, o);
       return ok(r.resource, r.created);
     }
+    case 'PATCH':
+      return ok(
+        await repo.patch(p.url.type as Resource['resourceType'], p.url.id ?? '', p.patch as EntryPatch, o),
+        false,
+      );
   }
 }
 
-async function runBatch(repo: BundleRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
+type Patches = ReadonlyMap<number, EntryPatch> | undefined;
+
+async function runBatch(
+  repo: BundleRepository,
+  entries: BundleEntry[],
+  opts: WriteOptions,
+  patches: Patches,
+): Promise<Bundle> {
   const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
   const parsed: Parsed[] = [];
   entries.forEach((entry, i) => {
     try {
-      parsed.push(parseEntry(entry, i));
+      parsed.push(parseEntry(entry, i, patches?.get(i)));
     } catch (e) {
       out[i] = errorEntry(withEntry(e, { index: i }));
     }
@@ -127,10 +156,15 @@ async function runBatch(repo: BundleRepository, entries: BundleEntry[], opts: Wr
   return { resourceType: 'Bundle', type: 'batch-response', entry: out };
 }
 
-async function runTransaction(repo: BundleRepository, entries: BundleEntry[], opts: WriteOptions): Promise<Bundle> {
+async function runTransaction(
+  repo: BundleRepository,
+  entries: BundleEntry[],
+  opts: WriteOptions,
+  patches: Patches,
+): Promise<Bundle> {
   const parsed = entries.map((entry, i) => {
     try {
-      return parseEntry(entry, i);
+      return parseEntry(entry, i, patches?.get(i));
     } catch (e) {
       throw withEntry(e, { index: i });
     }
@@ -162,7 +196,9 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
         return q === undefined ? [] : [`${p.url.type}?${q}`];
       }),
     );
-    const targets = parsed.filter((p) => conditional(p) !== undefined || (p.method === 'PUT' && p.url.id));
+    const targets = parsed.filter(
+      (p) => conditional(p) !== undefined || ((p.method === 'PUT' || p.method === 'PATCH') && p.url.id),
+    );
     const rows = await inner.matchMany(
       tx,
       targets.map((p) => {
@@ -184,6 +220,7 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
     });
     // 3. ids: matches keep theirs, creates get new ones; then every fullUrl maps to Type/id
     for (const p of parsed) {
+      if (p.method === 'PATCH') p.targetId = p.url.id;
       if (p.method !== 'POST' && p.method !== 'PUT') continue;
       const matchId = conditional(p) !== undefined ? p.cur?.id : undefined;
       if (p.method === 'POST') {
@@ -208,7 +245,7 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
     const seen = new Set<string>();
     const prepared: { p: Parsed; w: PreparedWrite<Resource> }[] = [];
     for (const p of parsed) {
-      if (p.method !== 'POST' && p.method !== 'PUT') continue;
+      if (p.method !== 'POST' && p.method !== 'PUT' && p.method !== 'PATCH') continue;
       const key = `${p.url.type}/${p.targetId ?? ''}`;
       if (seen.has(key))
         throw withEntry(new GatewayError('bad-request', `${key} appears in more than one entry of the transaction`), p);
@@ -217,8 +254,20 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
         out[p.index] = ok(repo.visible(p.existing, p.cur), false);
         continue;
       }
-      const resource = resolveReferences({ ...(p.resource as Resource), id: p.targetId }, refs);
       const o = { ...opts, ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) };
+      // a patch acts on the current version as the caller may see it (its If-Match checked there)
+      const base = p.patch
+        ? await step(p, () =>
+            inner.patched(
+              p.url.type as Resource['resourceType'],
+              p.targetId ?? '',
+              p.cur,
+              p.patch as EntryPatch,
+              p.ifMatch,
+            ),
+          )
+        : { ...(p.resource as Resource), id: p.targetId };
+      const resource = resolveReferences(base, refs);
       const w = await step(p, () =>
         inner.prepare(resource, p.targetId ?? '', p.cur, p.method === 'POST' ? 'POST' : 'PUT', o),
       );
@@ -236,11 +285,18 @@ async function runTransaction(repo: BundleRepository, entries: BundleEntry[], op
 }
 
 /** Executes a `batch` or `transaction` Bundle (FHIR order: DELETE, POST, PUT, GET; answers in entry order). */
-export async function processBundle(repo: BundleRepository, bundle: Bundle, opts: WriteOptions): Promise<Bundle> {
+export async function processBundle(
+  repo: BundleRepository,
+  bundle: Bundle,
+  opts: WriteOptions,
+  patches?: ReadonlyMap<number, EntryPatch>,
+): Promise<Bundle> {
   if (bundle?.resourceType !== 'Bundle')
     throw new GatewayError('bad-request', 'Expected a Bundle of type batch or transaction');
   if (bundle.type !== 'batch' && bundle.type !== 'transaction')
     throw new GatewayError('bad-request', `Bundle.type must be batch or transaction, not '${bundle.type ?? ''}'`);
   const entries = bundle.entry ?? [];
-  return bundle.type === 'batch' ? runBatch(repo, entries, opts) : runTransaction(repo, entries, opts);
+  return bundle.type === 'batch'
+    ? runBatch(repo, entries, opts, patches)
+    : runTransaction(repo, entries, opts, patches);
 }

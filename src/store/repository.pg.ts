@@ -16,6 +16,7 @@ import type {
 import { assertId, assertResource, assertSupportedType, forScope, sameContent } from './resource-util';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle } from './bundle';
+import type { EntryPatch } from './bundle-entry';
 import { assertIfMatch, prepareWrite, type PreparedWrite } from './prepare-write';
 import { gone, historyOf, notFound, readCurrent, readVersion, searchCurrent } from './read-sql';
 import { matchConditional, matchTargets } from './match-sql';
@@ -119,22 +120,37 @@ export class PgRepository implements FhirRepository {
     assertMayWriteType(this.scope, resourceType);
     return this.inTx(async (repo, tx) => {
       const cur = await lockCurrent(tx, resourceType, id, this.scope);
-      if (!cur || !cur.visible) throw notFound(resourceType, id);
-      if (cur.deleted || !cur.content) throw gone(resourceType, id);
-      assertIfMatch(resourceType, id, cur, opts.ifMatch);
-      const stored = JSON.parse(cur.content) as T;
-      const shown = forScope(stored, this.scope, cur);
-      if (!sameContent(shown, stored))
-        throw new GatewayError(
-          'forbidden',
-          `${resourceType}/${id} is shown to you in part (a protected identity or a secret): a patch would change what you cannot see; send the whole resource with PUT`,
-        );
-      const next = change(structuredClone(shown));
-      if (next.resourceType !== resourceType || next.id !== id)
-        throw new GatewayError('bad-request', `A patch may not change the resourceType or id of ${resourceType}/${id}`);
+      const next = this.patched(resourceType, id, cur, change, opts.ifMatch);
       const { ifMatch: _checked, ...rest } = opts;
       return (await repo.store(tx, next, id, cur, 'PUT', rest)).resource;
     });
+  }
+
+  /**
+   * The next version of `resourceType/id` that `change` makes of its current row `cur` (locked by the caller): 404,
+   * 410 and If-Match as a read and an update would answer, 403 when the caller is shown only part of it.
+   */
+  patched<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+    cur: CurrentRow | undefined,
+    change: (current: T) => T,
+    ifMatch: string | undefined,
+  ): T {
+    if (!cur || !cur.visible) throw notFound(resourceType, id);
+    if (cur.deleted || !cur.content) throw gone(resourceType, id);
+    assertIfMatch(resourceType, id, cur, ifMatch);
+    const stored = JSON.parse(cur.content) as T;
+    const shown = forScope(stored, this.scope, cur);
+    if (!sameContent(shown, stored))
+      throw new GatewayError(
+        'forbidden',
+        `${resourceType}/${id} is shown to you in part (a protected identity or a secret): a patch would change what you cannot see; send the whole resource with PUT`,
+      );
+    const next = change(structuredClone(shown));
+    if (next.resourceType !== resourceType || next.id !== id)
+      throw new GatewayError('bad-request', `A patch may not change the resourceType or id of ${resourceType}/${id}`);
+    return next;
   }
 
   async conditionalCreate<T extends Resource>(
@@ -314,7 +330,11 @@ export class PgRepository implements FhirRepository {
     return forScope(resource, this.scope, holder);
   }
 
-  async processBundle(bundle: Bundle, opts: WriteOptions = {}): Promise<Bundle> {
-    return processBundle(this, bundle, opts);
+  async processBundle(
+    bundle: Bundle,
+    opts: WriteOptions = {},
+    patches?: ReadonlyMap<number, EntryPatch>,
+  ): Promise<Bundle> {
+    return processBundle(this, bundle, opts, patches);
   }
 }

@@ -1,3 +1,4 @@
+import type { EntryPatch } from './bundle-entry';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 
 /**
@@ -133,6 +134,9 @@ export interface FhirRepository {
   search<T extends Resource>(resourceType: T['resourceType'], params: SearchParams): Promise<SearchResult<T>>;
   /** Version history of one resource (newest first), or of a type when `id` is omitted. */
   history(resourceType: string, id?: string, params?: SearchParams): Promise<HistoryEntry[]>;
-  /** Executes a `batch` or `transaction` Bundle (transaction: atomic, `urn:uuid` references resolved). */
-  processBundle(bundle: Bundle, opts?: WriteOptions): Promise<Bundle>;
+  /**
+   * Executes a `batch` or `transaction` Bundle (transaction: atomic, `urn:uuid` references resolved). A PATCH entry
+   * runs the change given for its index in `patches` (the API parses and checks its JSON Patch) as `patch` would.
+   */
+  processBundle(bundle: Bundle, opts?: WriteOptions, patches?: ReadonlyMap<number, EntryPatch>): Promise<Bundle>;
 }

@@ -157,6 +157,93 @@ describe.each(testDatabases())('PATCH with a JSON Patch on %s', (kind) => {
     expect(notes).toEqual(['Andra', 'Första', 'Tredje']);
   });
 
+  describe('PATCH entries in a batch or transaction Bundle (the JSON Patch in a Binary)', () => {
+    const binary = (ops: unknown) => ({
+      resourceType: 'Binary',
+      contentType: PATCH_JSON,
+      data: Buffer.from(JSON.stringify(ops)).toString('base64'),
+    });
+    const entry = (url: string, resource: unknown) => ({ resource, request: { method: 'PATCH', url } });
+    const post = (who: string, type: 'batch' | 'transaction', entries: unknown[]) =>
+      request(app)
+        .post('/fhir')
+        .set('x-test-as', who)
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify({ resourceType: 'Bundle', type, entry: entries }));
+    const version = async (id: string | undefined) => (await sys.read<Task>('Task', id!)).meta?.versionId;
+
+    it('when the owner acknowledges two Tasks in one transaction, then both are patched and answered 200', async () => {
+      const [a, b] = [await newTask(), await newTask()];
+      const r = await post('vasteras', 'transaction', [
+        entry(`Task/${a.id}`, binary(acknowledge)),
+        entry(`Task/${b.id}`, binary(acknowledge)),
+      ]);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+        '200 OK',
+        '200 OK',
+      ]);
+      expect(r.body.entry[0].resource).toMatchObject({ status: 'received', meta: { versionId: '2' } });
+      for (const t of [a, b]) {
+        const stored = await sys.read<Task>('Task', t.id!);
+        expect(stored).toMatchObject({ status: 'received', description: 'Inskrivningsmeddelande' });
+      }
+    });
+
+    it('when one patch of a transaction fails its test, then 409 names the entry and no Task is changed', async () => {
+      const [a, b] = [await newTask(), await newTask()];
+      await sys.update({ ...b, status: 'cancelled' });
+      const r = await post('vasteras', 'transaction', [
+        entry(`Task/${a.id}`, binary(acknowledge)),
+        entry(`Task/${b.id}`, binary(acknowledge)),
+      ]);
+      expect(r.status).toBe(409);
+      expect(r.body.issue[0].diagnostics).toMatch(/Bundle.entry\[1\] \(PATCH Task\/.*test at '\/status' failed/);
+      expect(await version(a.id)).toBe('1');
+    });
+
+    it('when a batch mixes a good patch with refused ones, then each entry gets its own answer', async () => {
+      const [good, moved, other] = [await newTask(), await newTask(), await newTask()];
+      await sys.update({ ...moved, status: 'cancelled' });
+      const r = await post('vasteras', 'batch', [
+        entry(`Task/${good.id}`, binary(acknowledge)),
+        entry(`Task/${moved.id}`, binary(acknowledge)),
+        entry(`Task/${other.id}`, { resourceType: 'Parameters', parameter: [] }),
+        entry(`Task?identifier=x`, binary(acknowledge)),
+        entry(`Task/${other.id}`, undefined),
+        entry(`Task/${other.id}`, binary([{ op: 'replace', path: '/status', value: 'bogus' }])),
+      ]);
+      expect(r.status).toBe(200);
+      const answers = r.body.entry.map((e: { response: { status: string; outcome?: unknown } }) => [
+        e.response.status.slice(0, 3),
+        JSON.stringify(e.response.outcome ?? ''),
+      ]);
+      expect(answers.map(([status]: string[]) => status)).toEqual(['200', '409', '400', '400', '400', '422']);
+      expect(answers[2][1]).toMatch(/FHIRPath Patch is not supported/);
+      expect(answers[3][1]).toMatch(/PATCH needs Type\/id/);
+      expect(answers[4][1]).toMatch(/as a Binary resource/);
+      expect(await version(good.id)).toBe('2');
+      expect(await version(other.id)).toBe('1');
+      const audit = await post('admin', 'batch', [entry('AuditEvent/x', binary([{ op: 'remove', path: '/agent' }]))]);
+      expect(audit.body.entry[0].response.status).toMatch(/^405/);
+    });
+
+    it('when another tenant, a client without update scope or a recipient of a protected Patient patches in a Bundle, then 404, 403 and 403', async () => {
+      const t = await newTask();
+      const as = async (who: string, url: string, ops: unknown) =>
+        (await post(who, 'batch', [entry(url, binary(ops))])).body.entry[0].response.status.slice(0, 3);
+      expect(await as('otherEhr', `Task/${t.id}`, acknowledge)).toBe('404');
+      expect(await as('sala', `Task/${t.id}`, acknowledge)).toBe('403');
+      expect(await as('otherEhr', `Patient/${ids.p}`, [{ op: 'replace', path: '/gender', value: 'male' }])).toBe('403');
+      const tx = await post('otherEhr', 'transaction', [
+        entry(`Patient/${ids.p}`, binary([{ op: 'replace', path: '/gender', value: 'male' }])),
+      ]);
+      expect(tx.status).toBe(403);
+      expect(await version(t.id)).toBe('1');
+      expect((await sys.read<Patient>('Patient', ids.p!)).address?.[0]?.line).toEqual(['Hemliga vägen 1']);
+    });
+  });
+
   it('when an AuditEvent is patched, then 405', async () => {
     expect((await patch('admin', '/fhir/AuditEvent/x', [{ op: 'remove', path: '/agent' }])).status).toBe(405);
   });
