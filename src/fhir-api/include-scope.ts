@@ -22,16 +22,22 @@ function list(v: string | string[] | undefined): string[] {
  * parameter or `_has` searches a type the token may not search.
  */
 export function assertIncludesReadable(auth: AuthContext, type: string, params: SearchParams): void {
-  for (const v of list(params._include)) {
-    const [src, param = '', target] = v.split(':');
-    const def = src === type ? getParam(type, param) : undefined;
+  const includes = [
+    ...list(params._include).map((v) => [v, false] as const),
+    ...list(params['_include:iterate']).map((v) => [v, true] as const),
+  ];
+  for (const [v, iterate] of includes) {
+    const [src = '', param = '', target] = v.split(':');
+    const def = src === type || iterate ? getParam(src, param) : undefined;
     if (!def) continue; // the store answers 400 for an unsupported include
+    // an :iterate include follows references inside resources of its source type: the token must read them itself
+    if (iterate) requireScope(auth, src, 'r');
     const targets = storedParam(def).targets;
     const only = target ?? (targets?.length === 1 ? targets[0] : undefined);
     if (only) requireScope(auth, only, 'r');
   }
   // `_revinclude=Task:patient` reads Tasks: it needs read scope on its source type, as `GET Task/<id>` would
-  for (const v of list(params._revinclude)) {
+  for (const v of [...list(params._revinclude), ...list(params['_revinclude:iterate'])]) {
     const [src = '', param = ''] = v.split(':');
     if (getParam(src, param)) requireScope(auth, src, 'r');
   }

@@ -3,14 +3,12 @@ import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import { assertResource } from './resource-util';
+import type { EntryPatch } from './repository.port';
 import type { CurrentRow } from './write-sql';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Transaction processing order of the entry methods (FHIR: DELETE, POST, PUT and PATCH, then GET). */
 export const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
-
-/** The change a PATCH entry makes to the current version (its JSON Patch applied and the result validated). */
-export type EntryPatch = (current: Resource) => Resource;
 
 export interface ParsedUrl {
   type: string;

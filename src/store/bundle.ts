@@ -2,20 +2,11 @@ import type { RecordHolder } from './access-sql';
 import { newResourceId } from './resource-id';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import type { WriteOptions } from './repository.port';
+import type { EntryPatch, WriteOptions } from './repository.port';
 import type { Db } from './db.port';
 import type { FhirRepository } from './repository.port';
 import { lockQueries, type CurrentRow } from './write-sql';
-import {
-  errorEntry,
-  ok,
-  ORDER,
-  parseEntry,
-  resolveReferences,
-  withEntry,
-  type EntryPatch,
-  type Parsed,
-} from './bundle-entry';
+import { errorEntry, ok, ORDER, parseEntry, resolveReferences, withEntry, type Parsed } from './bundle-entry';
 import { collectParams } from './search-sql';
 import type { PreparedWrite } from './prepare-write';
 

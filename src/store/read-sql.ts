@@ -5,7 +5,7 @@ import type { Db } from './db.port';
 import { readHistory } from './history-sql';
 import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
-import { nextPageQuery, planSearch, type RevIncludeSpec } from './search-sql';
+import { nextPageQuery, planSearch, type RevIncludeSpec, type SearchPlan } from './search-sql';
 
 /** The repository's reads (read, vread, search with `_include`, history): plain functions of a `Db` and a scope. */
 
@@ -94,21 +94,13 @@ export async function searchCurrent<T extends Resource>(
   const page = rows.rows.slice(0, plan.count);
   result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, scope, row));
   if (rows.rows.length > plan.count) result.next = nextPageQuery(params, plan.offset + plan.count);
-  if (plan.includes.length > 0 && page.length > 0)
-    result.included = await include(
-      db,
-      scope,
-      resourceType,
-      page.map((r) => r.id),
-      plan.includes,
-    );
-  if (plan.revIncludes.length > 0 && page.length > 0)
-    await addRevIncluded(
+  if ((plan.includes.length > 0 || plan.revIncludes.length > 0) && page.length > 0)
+    await addIncluded(
       db,
       scope,
       resourceType,
       page.map((row) => row.id),
-      plan.revIncludes,
+      plan,
       result,
     );
   return result;
@@ -117,25 +109,96 @@ export async function searchCurrent<T extends Resource>(
 /** At most this many resources come through the `_revinclude`s of one page (a bounded answer; the rest is named). */
 export const MAX_REVINCLUDED = 1000;
 
-async function addRevIncluded(
+/** At most this many rounds of `_include:iterate` / `_revinclude:iterate` follow the references of what was included. */
+export const MAX_ITERATE_ROUNDS = 4;
+
+/**
+ * The page's `_include`s and `_revinclude`s, then the `:iterate` ones applied to the matches and everything included,
+ * again to what that added, and so on (at most MAX_ITERATE_ROUNDS rounds). Each resource comes once (a match is not
+ * included again); what is left out past a cap is named in the result's notes.
+ */
+async function addIncluded(
   db: Db,
   scope: AccessScope | undefined,
   resourceType: string,
   ids: string[],
-  specs: RevIncludeSpec[],
+  plan: SearchPlan,
   result: SearchResult<Resource>,
 ): Promise<void> {
-  const seen = new Set(result.included.map((r) => `${r.resourceType}/${r.id ?? ''}`));
-  const { resources, more } = await revInclude(db, scope, resourceType, ids, specs);
-  for (const r of resources) {
-    const key = `${r.resourceType}/${r.id ?? ''}`;
-    if (!seen.has(key)) result.included.push(r);
-    seen.add(key);
+  const seen = new Set(ids.map((id) => `${resourceType}/${id}`));
+  let capped = false;
+  const add = (found: Resource[], cap: number): Resource[] => {
+    const fresh: Resource[] = [];
+    for (const r of found) {
+      const key = `${r.resourceType}/${r.id ?? ''}`;
+      if (seen.has(key)) continue;
+      if (result.included.length >= cap) {
+        capped = true;
+        continue;
+      }
+      seen.add(key);
+      result.included.push(r);
+      fresh.push(r);
+    }
+    return fresh;
+  };
+  const note = (text: string) => (result.notes ??= []).push(text);
+  const direct = plan.includes.filter((s) => !s.iterate);
+  const directRev = plan.revIncludes.filter((s) => !s.iterate);
+  if (direct.length > 0) add(await include(db, scope, resourceType, ids, direct), Infinity);
+  if (directRev.length > 0) {
+    const { resources, more } = await revInclude(db, scope, resourceType, ids, directRev);
+    add(resources, Infinity);
+    if (more)
+      note(
+        `_revinclude brought more than ${MAX_REVINCLUDED} resources for this page: only the first ${MAX_REVINCLUDED} (by type and id) are included; use a smaller _count or search the source type directly`,
+      );
   }
-  if (more)
-    (result.notes ??= []).push(
-      `_revinclude brought more than ${MAX_REVINCLUDED} resources for this page: only the first ${MAX_REVINCLUDED} (by type and id) are included; use a smaller _count or search the source type directly`,
+  const iterate = plan.includes.filter((s) => s.iterate);
+  const iterateRev = plan.revIncludes.filter((s) => s.iterate);
+  if (iterate.length === 0 && iterateRev.length === 0) return;
+  // the first round looks at the matches and all included so far, each next one at what the round before added
+  const incOf = (type: string) => iterate.filter((s) => s.sourceType === type);
+  const revOf = (type: string) => iterateRev.filter((s) => !s.targets || s.targets.includes(type));
+  // only the types some :iterate applies to
+  const followed = (resources: { resourceType: string; id?: string }[]) =>
+    byType(resources.filter((r) => incOf(r.resourceType).length > 0 || revOf(r.resourceType).length > 0));
+  let frontier = followed([...ids.map((id) => ({ resourceType, id })), ...result.included]);
+  const cap = result.included.length + MAX_REVINCLUDED;
+  for (let round = 0; round < MAX_ITERATE_ROUNDS && frontier.size > 0; round++) {
+    const found: Resource[] = [];
+    for (const [type, typeIds] of frontier) {
+      const inc = incOf(type);
+      if (inc.length > 0) found.push(...(await include(db, scope, type, typeIds, inc)));
+      const rev = revOf(type);
+      if (rev.length > 0) {
+        const r = await revInclude(db, scope, type, typeIds, rev);
+        found.push(...r.resources);
+        capped ||= r.more;
+      }
+    }
+    frontier = followed(add(found, cap));
+  }
+  if (capped)
+    note(
+      `_include:iterate and _revinclude:iterate brought more than ${MAX_REVINCLUDED} resources for this page: the rest is left out; use a smaller _count`,
     );
+  else if (frontier.size > 0)
+    note(
+      `_include:iterate and _revinclude:iterate stopped after ${MAX_ITERATE_ROUNDS} rounds: references of the last resources included were not followed`,
+    );
+}
+
+/** Ids grouped by resource type. */
+function byType(resources: { resourceType: string; id?: string }[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of resources) {
+    if (!r.id) continue;
+    const list = out.get(r.resourceType);
+    if (list) list.push(r.id);
+    else out.set(r.resourceType, [r.id]);
+  }
+  return out;
 }
 
 async function include(

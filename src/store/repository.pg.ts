@@ -6,6 +6,7 @@ import { assertMayChange, assertMayWriteType, type RecordHolder } from './access
 import type { Db } from './db.port';
 import type {
   AccessScope,
+  EntryPatch,
   FhirRepository,
   HistoryEntry,
   RepositoryHooks,
@@ -16,7 +17,6 @@ import type {
 import { assertId, assertResource, assertSupportedType, forScope, sameContent } from './resource-util';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle } from './bundle';
-import type { EntryPatch } from './bundle-entry';
 import { assertIfMatch, prepareWrite, type PreparedWrite } from './prepare-write';
 import { gone, historyOf, notFound, readCurrent, readVersion, searchCurrent } from './read-sql';
 import { matchConditional, matchTargets } from './match-sql';

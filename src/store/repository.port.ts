@@ -1,4 +1,3 @@
-import type { EntryPatch } from './bundle-entry';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 
 /**
@@ -92,6 +91,9 @@ export interface RepositoryHooks {
  * Errors are `GatewayError`s: `not-found`, `gone` (deleted), `version-conflict`, `multiple-matches`,
  * `invalid-resource`, `forbidden`.
  */
+/** The change a Bundle's PATCH entry makes to the current version (its JSON Patch applied, the result validated). */
+export type EntryPatch = (current: Resource) => Resource;
+
 export interface FhirRepository {
   create<T extends Resource>(resource: T, opts?: WriteOptions): Promise<T>;
   /** Creates several resources with one write (optional: callers fall back to `create` one by one). */

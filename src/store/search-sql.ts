@@ -17,6 +17,8 @@ const CONTROL = new Set([
   '_total',
   '_include',
   '_revinclude',
+  '_include:iterate',
+  '_revinclude:iterate',
   '_summary',
   '_elements',
   '_format',
@@ -65,15 +67,22 @@ function list(v: string | string[] | undefined): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
+/** `_include=<sourceType>:<param>[:<targetType>]`: the resources `param` of a match points to. */
 export interface IncludeSpec {
+  sourceType: string;
   param: string;
   targetType?: string;
+  /** `_include:iterate`: applied to included resources too, not only to matches. */
+  iterate?: boolean;
 }
 
 /** `_revinclude=<sourceType>:<param>`: the `sourceType` resources whose `param` points to a match. */
 export interface RevIncludeSpec {
   sourceType: string;
   param: string;
+  /** `_revinclude:iterate`: applied to included resources too; `targets` are the types `param` may point to. */
+  iterate?: boolean;
+  targets?: string[];
 }
 
 export interface SearchPlan {
@@ -115,18 +124,30 @@ function sortClause(type: string, sort: string | undefined, params: SqlParams): 
   return parts.join(', ');
 }
 
-function parseIncludes(type: string, values: string[]): IncludeSpec[] {
+/**
+ * `_include` values (of the searched type's parameters) or, with `iterate`, `_include:iterate` values (of any
+ * stored type: applied to whatever the answer holds of that type).
+ */
+export function parseIncludes(type: string, values: string[], iterate = false): IncludeSpec[] {
+  const key = iterate ? '_include:iterate' : '_include';
   return values.map((v) => {
-    const [src, param = '', target] = v.split(':');
-    const def = src === type ? getParam(type, param) : undefined;
-    if (!def || def.type !== 'reference')
-      throw bad(`_include '${v}' is not supported: use ${type}:<reference parameter>[:TargetType], e.g. Task:patient`);
+    const [src = '', param = '', target, ...rest] = v.split(':');
+    const def = src === type || iterate ? getParam(src, param) : undefined;
+    if (!def || def.type !== 'reference' || rest.length > 0)
+      throw bad(
+        `${key} '${v}' is not supported: use ${iterate ? '<SourceType>' : type}:<reference parameter>[:TargetType], e.g. ${iterate ? 'Encounter:patient' : 'Task:patient'}`,
+      );
     // an alias narrowed to one target type (Task:patient) includes that type through its stored rows
     const stored = storedParam(def);
     if (target && stored.targets && !stored.targets.includes(target))
-      throw bad(`_include '${v}': ${type}:${param} never points to ${target}`);
+      throw bad(`${key} '${v}': ${src}:${param} never points to ${target}`);
     const targetType = target ?? (stored.targets?.length === 1 ? stored.targets[0] : undefined);
-    return { param: stored.param, ...(targetType ? { targetType } : {}) };
+    return {
+      sourceType: src,
+      param: stored.param,
+      ...(targetType ? { targetType } : {}),
+      ...(iterate ? { iterate } : {}),
+    };
   });
 }
 
@@ -134,17 +155,25 @@ function parseIncludes(type: string, values: string[]): IncludeSpec[] {
  * `_revinclude=<Source>:<reference parameter>[:<searched type>]` for any stored type: 400 naming the value when the
  * source type or parameter is unknown, not a reference, or never points to the searched type.
  */
-export function parseRevIncludes(type: string, values: string[]): RevIncludeSpec[] {
+export function parseRevIncludes(type: string, values: string[], iterate = false): RevIncludeSpec[] {
+  const key = iterate ? '_revinclude:iterate' : '_revinclude';
   return values.map((v) => {
     const [src = '', param = '', target, ...rest] = v.split(':');
     const def = getParam(src, param);
     if (!def || def.type !== 'reference' || rest.length > 0)
       throw bad(
-        `_revinclude '${v}' is not supported: use <SourceType>:<reference parameter>, e.g. ${type}?_revinclude=Task:${type === 'Patient' ? 'patient' : 'encounter'}`,
+        `${key} '${v}' is not supported: use <SourceType>:<reference parameter>, e.g. ${type}?_revinclude=Task:${type === 'Patient' ? 'patient' : 'encounter'}`,
       );
     const stored = storedParam(def);
+    if (iterate) {
+      // applied to whatever the answer holds of the types it may point to
+      if (target !== undefined && stored.targets && !stored.targets.includes(target))
+        throw bad(`${key} '${v}': ${src}:${param} never points to ${target}`);
+      const targets = target !== undefined ? [target] : stored.targets;
+      return { sourceType: src, param: stored.param, iterate, ...(targets ? { targets } : {}) };
+    }
     if ((target !== undefined && target !== type) || (stored.targets && !stored.targets.includes(type)))
-      throw bad(`_revinclude '${v}': ${src}:${param} never points to ${type}`);
+      throw bad(`${key} '${v}': ${src}:${param} never points to ${type}`);
     return { sourceType: src, param: stored.param };
   });
 }
@@ -203,8 +232,14 @@ export function planSearch(
     offset: intParam(search._offset, '_offset', 0, MAX_OFFSET),
     total: totalMode === 'accurate' || totalMode === 'estimate' || summary === 'count',
     summaryCount: summary === 'count',
-    includes: parseIncludes(type, list(search._include)),
-    revIncludes: parseRevIncludes(type, list(search._revinclude)),
+    includes: [
+      ...parseIncludes(type, list(search._include)),
+      ...parseIncludes(type, list(search['_include:iterate']), true),
+    ],
+    revIncludes: [
+      ...parseRevIncludes(type, list(search._revinclude)),
+      ...parseRevIncludes(type, list(search['_revinclude:iterate']), true),
+    ],
   };
 }
 

@@ -104,6 +104,24 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     expect(r.body.issue[0].diagnostics).toContain('Patient');
   });
 
+  it('when a token iterates includes through a type it may not read, then 403; a token that may read it gets the stay and its patient', async () => {
+    const url = '/fhir/Task?_include=Task:encounter&_include:iterate=Encounter:patient';
+    const refused = await get(
+      'encounterOnly',
+      url.replace('Task?', 'Encounter?').replace('_include=Task:encounter&', ''),
+    );
+    expect(refused.status).toBe(403); // Encounter:patient reaches Patients only
+    const viaTasks = await get('taskOnly', '/fhir/Task?_include:iterate=Encounter:service-provider');
+    expect(viaTasks.status).toBe(403); // follows references inside Encounters, which the token may not read
+    expect(viaTasks.body.issue[0].diagnostics).toContain('Encounter');
+    const r = await get('vasteras', url);
+    expect(r.status).toBe(200);
+    const included = ((r.body as Bundle).entry ?? []).filter((x) => x.search?.mode === 'include');
+    expect(included.map((x) => x.resource?.resourceType).sort()).toEqual(['Encounter', 'Patient']);
+    const other = await get('sala', url);
+    expect(((other.body as Bundle).entry ?? []).length).toBe(0);
+  });
+
   it('when a Task-only token chains into the Patient, then 403; a token that may search Patients gets its Task', async () => {
     const chain = `/fhir/Task?patient.identifier=${encodeURIComponent(pnr('19400101', '123'))}`;
     const refused = await get('taskOnly', chain);
