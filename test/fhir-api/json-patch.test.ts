@@ -228,6 +228,18 @@ describe.each(testDatabases())('PATCH with a JSON Patch on %s', (kind) => {
       expect(audit.body.entry[0].response.status).toMatch(/^405/);
     });
 
+    it('when three transactions add a note to one Task at the same moment, then all three notes are kept', async () => {
+      const t = await newTask();
+      await patch('vasteras', `/fhir/Task/${t.id}`, [{ op: 'add', path: '/note', value: [] }]);
+      const add = (text: string) =>
+        post('vasteras', 'transaction', [
+          entry(`Task/${t.id}`, binary([{ op: 'add', path: '/note/-', value: { text } }])),
+        ]);
+      const answers = await Promise.all([add('Ett'), add('Två'), add('Tre')]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect((await sys.read<Task>('Task', t.id!)).note?.map((n) => n.text).sort()).toEqual(['Ett', 'Tre', 'Två']);
+    });
+
     it('when another tenant, a client without update scope or a recipient of a protected Patient patches in a Bundle, then 404, 403 and 403', async () => {
       const t = await newTask();
       const as = async (who: string, url: string, ops: unknown) =>
