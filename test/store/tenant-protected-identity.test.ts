@@ -95,6 +95,9 @@ describe.each(testDatabases())('protected identity on every read path of the rep
     expectRecipientView(s.resources[0]);
     const inc = await vasteras.search('Task', { _include: 'Task:patient' });
     expectRecipientView(inc.included.find((r) => r.resourceType === 'Patient'));
+    // reached only through an iterated include (Task → Encounter → Patient)
+    const iter = await vasteras.search('Task', { _include: 'Task:encounter', '_include:iterate': 'Encounter:patient' });
+    expectRecipientView(iter.included.find((r) => r.resourceType === 'Patient'));
     const h = await vasteras.history('Patient', ids.p);
     expect(h).toHaveLength(2);
     for (const e of h) expectRecipientView(e.resource);
