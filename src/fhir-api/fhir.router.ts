@@ -8,13 +8,13 @@ import type { Logger } from '../platform/logger';
 import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
-import type { RepositoryHooks } from '../store/repository.port';
+import type { RepositoryHooks, SearchParams } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
 import { historyPaging } from '../store/history-sql';
 import { applyJsonPatch, parseJsonPatch } from './json-patch';
-import { applySubset, subsetAnswer, subsetOf } from '../fhir/subset';
+import { applySubset, subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
   authOf,
@@ -160,9 +160,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const auth = authOf(res);
     requireScope(auth, type, 's');
     const search = queryParams(req);
+    const subset = historySubset(type, search);
     const entries = await repoFor(res).history(type, undefined, search);
     const page = { search, ...historyPaging(search) };
-    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/_history`, entries, page)));
+    const bundle = historyBundle(baseUrl, `${type}/_history`, entries, page);
+    sendJson(res, 200, subsetAnswer(bundleWithinScope(auth, bundle), subset));
   });
 
   router.post('/:type', async (req, res) => {
@@ -258,9 +260,11 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const auth = authOf(res);
     requireScope(auth, type, 'r');
     const search = queryParams(req);
+    const subset = historySubset(type, search);
     const entries = await repoFor(res).history(type, id, search);
     const page = { search, ...historyPaging(search) };
-    sendJson(res, 200, bundleWithinScope(auth, historyBundle(baseUrl, `${type}/${id}/_history`, entries, page)));
+    const bundle = historyBundle(baseUrl, `${type}/${id}/_history`, entries, page);
+    sendJson(res, 200, subsetAnswer(bundleWithinScope(auth, bundle), subset));
   });
 
   router.get('/:type/:id/_history/:vid', async (req, res) => {
@@ -374,4 +378,12 @@ function withIgnored(
       })),
     ],
   };
+}
+
+/** The subset a history asks for (`_elements`, `_summary=true|text|data`); a count of versions it does not give. */
+function historySubset(type: string, search: SearchParams): Subset | undefined {
+  const summary = search._summary;
+  if ((Array.isArray(summary) ? summary : [summary]).includes('count'))
+    throw new GatewayError('bad-request', 'History does not support _summary=count: page through it with _count');
+  return subsetOf(type, search);
 }

@@ -113,8 +113,8 @@ export function applySubset<T extends Resource>(resource: T, subset: Subset): T 
 }
 
 /**
- * An answer cut to `subset` when one was asked: a read's resource, or a searchset's matches (its included resources
- * and outcome stay whole).
+ * An answer cut to `subset` when one was asked: a read's resource, a searchset's matches (its included resources
+ * and outcome stay whole), or every version of a history.
  */
 export function subsetAnswer<T extends Resource>(answer: T, subset: Subset | undefined): T {
   if (!subset || answer.resourceType === 'OperationOutcome') return answer;
@@ -122,7 +122,9 @@ export function subsetAnswer<T extends Resource>(answer: T, subset: Subset | und
   return {
     ...answer,
     entry: answer.entry?.map((e) =>
-      e.search?.mode === 'match' && e.resource ? { ...e, resource: applySubset(e.resource, subset) } : e,
+      (e.search?.mode === 'match' || answer.type === 'history') && e.resource
+        ? { ...e, resource: applySubset(e.resource, subset) }
+        : e,
     ),
   };
 }

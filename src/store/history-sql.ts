@@ -6,7 +6,8 @@ import { dateRange } from './index-rows';
 import type { AccessScope, HistoryEntry, SearchParams } from './repository.port';
 
 export const DEFAULT_HISTORY_COUNT = 100;
-const HISTORY_PARAMS = new Set(['_count', '_offset', '_since', '_format', '_pretty']);
+/** `_elements` and `_summary` cut each version in the API (src/fhir/subset.ts). */
+const HISTORY_PARAMS = new Set(['_count', '_offset', '_since', '_elements', '_summary', '_format', '_pretty']);
 const MAX_HISTORY_COUNT = 1000;
 const MAX_OFFSET = 2_147_483_647;
 
@@ -39,7 +40,10 @@ export async function readHistory(
 ): Promise<(HistoryEntry & { holder: RecordHolder })[]> {
   for (const k of Object.keys(search))
     if (!HISTORY_PARAMS.has(k))
-      throw new GatewayError('bad-request', `History does not support the parameter '${k}' (use _count, _since)`);
+      throw new GatewayError(
+        'bad-request',
+        `History does not support the parameter '${k}' (use _count, _since, _elements, _summary)`,
+      );
   const params = new SqlParams();
   const conds = [`h.resource_type = ${params.add(type)}`];
   if (id !== undefined) conds.push(`h.id = ${params.add(id)}`);

@@ -147,6 +147,25 @@ describe.each(testDatabases())('_elements and _summary over HTTP on %s', (kind) 
     expect((await get('sala', `/fhir/Task/${ids.t}?_elements=owner`)).status).toBe(404);
   });
 
+  it('when the history of a Task or of all Tasks is asked with _elements, then every version is cut and tagged; a count or an unknown element is a 400', async () => {
+    for (const url of [`/fhir/Task/${ids.t}/_history?_elements=owner`, '/fhir/Task/_history?_elements=owner']) {
+      const r = await get('vasteras', url);
+      expect(r.status, url).toBe(200);
+      const versions = ((r.body as Bundle).entry ?? []).map((x) => x.resource as Task);
+      expect(versions.length).toBeGreaterThan(0);
+      for (const v of versions) {
+        expect(Object.keys(v).sort()).toEqual(['id', 'intent', 'meta', 'owner', 'resourceType', 'status']);
+        expect(subsetted(v)).toBe(1);
+      }
+    }
+    const summary = await get('vasteras', `/fhir/Task/${ids.t}/_history?_summary=true`);
+    expect(summary.body.entry[0].resource.description).toBe('Inskrivningsmeddelande');
+    expect(summary.body.entry[0].resource.authoredOn).toBeUndefined();
+    expect((await get('vasteras', `/fhir/Task/${ids.t}/_history?_summary=count`)).status).toBe(400);
+    expect((await get('vasteras', `/fhir/Task/_history?_elements=nosuch`)).status).toBe(400);
+    expect((await get('sala', `/fhir/Task/${ids.t}/_history?_elements=owner`)).status).toBe(404);
+  });
+
   it('when a batch asks for subsets in its GET entries, then each answer is cut as asked and a bad one is refused alone', async () => {
     const r = await request(app)
       .post('/fhir')
