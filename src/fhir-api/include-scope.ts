@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { hasScope, type AuthContext } from '../auth/auth-context';
 import type { SearchParams } from '../store/repository.port';
-import { linkedKey, linkedType } from '../store/search-conditions';
+import { chainTypes, linkedKey, linkedType } from '../store/search-conditions';
 import { getParam, storedParam } from '../store/search-params';
 import { requireScope } from './http-util';
 
@@ -45,8 +45,10 @@ export function assertIncludesReadable(auth: AuthContext, type: string, params: 
   // each needs search scope there, as `GET Patient?identifier=…` would
   for (const key of Object.keys(params)) {
     const link = linkedKey(key);
-    const other = link && linkedType(type, link);
-    if (other) requireScope(auth, other, 's');
+    if (!link) continue;
+    // every type a chain passes through is searched (`Task?encounter.subject:Patient.name=…`: Encounter, Patient)
+    const others = link.kind === 'chain' ? chainTypes(type, link) : [linkedType(type, link)];
+    for (const other of others) if (other) requireScope(auth, other, 's');
   }
 }
 

@@ -220,12 +220,31 @@ function visibleMatching(
   return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')} AND EXISTS (SELECT 1 FROM fhir_resource c WHERE c.resource_type = s.resource_type AND c.id = s.resource_id AND NOT c.deleted${visible ? ` AND ${visible}` : ''})`;
 }
 
+/** The most links a chain may have (`Task?encounter.subject:Patient.organization.name=…` has three). */
+export const MAX_CHAIN_LINKS = 3;
+
+/** The types a chain searches, hop by hop (`Task?encounter.subject:Patient.name` → Encounter, Patient), as far as known. */
+export function chainTypes(type: string, link: ChainKey): string[] {
+  const out: string[] = [];
+  let from = type;
+  let hop: ChainKey | HasKey | undefined = link;
+  while (hop?.kind === 'chain' && out.length < MAX_CHAIN_LINKS) {
+    const next = linkedType(from, hop);
+    if (!next) break;
+    out.push(next);
+    from = next;
+    hop = linkedKey(hop.chained);
+  }
+  return out;
+}
+
 /**
- * A chained parameter, one level (`Task?patient.identifier=…|191212121212`, `Task?subject:Patient.name=tolvan`,
- * `Task?encounter.status=in-progress`): the resources whose reference parameter points to a resource of the
- * target type that matches the chained parameter. The target must be one the caller may read (the same tenant
- * rule as reading it), so a chain never tells about a resource the caller could not see. The target type comes
- * from the `:Type` modifier or from the parameter's only target type.
+ * A chained parameter (`Task?patient.identifier=…|191212121212`, `Task?subject:Patient.name=tolvan`,
+ * `Task?encounter.status=in-progress`, up to MAX_CHAIN_LINKS links: `Task?encounter.subject:Patient.name=…`): the
+ * resources whose reference parameter points to a resource of the target type that matches the rest of the chain.
+ * Every resource on the way must be one the caller may read (the same tenant rule as reading it), so a chain never
+ * tells about a resource the caller could not see. Each target type comes from the `:Type` modifier or from the
+ * parameter's only target type.
  */
 export function chainCondition(
   type: string,
@@ -237,8 +256,22 @@ export function chainCondition(
   scope: AccessScope | undefined,
   fromIndex: boolean,
 ): string {
+  const ids = chainedIds(type, typeP, key, link, value, params, scope, 1);
+  return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
+}
+
+/** The ids of `type` resources whose reference `link.ref` leads to a readable match of the rest of the chain. */
+function chainedIds(
+  type: string,
+  typeP: string,
+  key: string,
+  link: ChainKey,
+  value: string,
+  params: SqlParams,
+  scope: AccessScope | undefined,
+  links: number,
+): string {
   const { ref: name, target: targetModifier, chained } = link;
-  if (chained.includes('.')) throw bad(`Search parameter '${key}': chains of more than one level are not supported`);
   const def = getParam(type, name);
   if (!def) throw bad(`Unknown search parameter '${name}' for ${type} (see GET /fhir/metadata for the supported ones)`);
   if (def.type !== 'reference') throw bad(`Search parameter '${name}' is not a reference: it cannot be chained`);
@@ -247,14 +280,24 @@ export function chainCondition(
   if (def.targets && !def.targets.includes(target))
     throw bad(`Search parameter '${name}' does not point to ${target} (it points to ${def.targets.join(', ')})`);
   if (!isSupportedType(target)) throw bad(`Search parameter '${key}': ${target} is not a type the gateway stores`);
-  const [chainedName = '', chainedModifier = ''] = chained.split(':');
-  const tdef = getParam(target, chainedName);
-  if (!tdef) throw bad(`Unknown search parameter '${chainedName}' for ${target} (in the chain '${key}')`);
   const targetP = params.add(target);
-  const targetIds = visibleMatching(target, targetP, tdef, chainedModifier, value, key, params, scope);
+  const next = linkedKey(chained);
+  let targetIds: string;
+  if (next?.kind === 'chain') {
+    if (links >= MAX_CHAIN_LINKS)
+      throw bad(`Search parameter '${key}': chains of more than ${MAX_CHAIN_LINKS} links are not supported`);
+    const deeper = chainedIds(target, targetP, key, next, value, params, scope, links + 1);
+    const visible = accessPredicate(scope, 'c', params, target, { perRow: true });
+    targetIds = `SELECT c.id FROM fhir_resource c WHERE c.resource_type = ${targetP} AND NOT c.deleted AND c.id IN (${deeper})${visible ? ` AND ${visible}` : ''}`;
+  } else {
+    if (next) throw bad(`Search parameter '${key}': _has cannot be part of a chain`);
+    const [chainedName = '', chainedModifier = ''] = chained.split(':');
+    const tdef = getParam(target, chainedName);
+    if (!tdef) throw bad(`Unknown search parameter '${chainedName}' for ${target} (in the chain '${key}')`);
+    targetIds = visibleMatching(target, targetP, tdef, chainedModifier, value, key, params, scope);
+  }
   const stored = storedParam(def);
-  const ids = `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(stored.param)} AND s.system = ${targetP} AND s.value IN (${targetIds})`;
-  return fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
+  return `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(stored.param)} AND s.system = ${targetP} AND s.value IN (${targetIds})`;
 }
 
 /**

@@ -38,6 +38,11 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     // the same municipality with a token narrowed to Tasks only
     clients.taskOnly = { ...vasteras, clientId: 'vasteras-tasks', scopes: ['system/Task.rs'] };
     clients.encounterOnly = { ...vasteras, clientId: 'vasteras-encounters', scopes: ['system/Encounter.rs'] };
+    clients.noPatients = {
+      ...vasteras,
+      clientId: 'vasteras-no-patients',
+      scopes: ['system/Task.rs', 'system/Encounter.rs'],
+    };
     const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
     const hospital = createRepository(db, {
       clientId: 'demo-ehr',
@@ -133,6 +138,17 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     const other = await get('sala', chain);
     expect(other.status).toBe(200);
     expect(other.body.entry ?? []).toEqual([]);
+  });
+
+  it('when a chain of two links passes through a type the token may not search, then 403 naming it; with scope it finds the Task', async () => {
+    const chain = `/fhir/Task?encounter.patient.identifier=${encodeURIComponent(pnr('19400101', '123'))}`;
+    const refused = await get('noPatients', chain);
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[0].diagnostics).toContain('Patient');
+    const r = await get('vasteras', chain);
+    expect(r.status).toBe(200);
+    expect((r.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([ids.t]);
+    expect(((await get('sala', chain)).body as Bundle).entry ?? []).toEqual([]);
   });
 
   it('when a token that may not search Tasks asks for stays by their Tasks (_has), then 403; with Task scope it finds its stay', async () => {

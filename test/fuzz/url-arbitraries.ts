@@ -43,6 +43,9 @@ const PARAM_NAMES = [
   'encounter.status',
   'focus:Task.code',
   'owner.name:contains',
+  'encounter.patient.identifier',
+  'focus:Task.encounter.patient.name',
+  'encounter.patient.organization.partof.name',
 ];
 
 /** Raw (already percent-encoded or deliberately broken) pieces of a query string. */

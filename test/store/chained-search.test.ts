@@ -5,7 +5,7 @@ import type { AccessScope, FhirRepository } from '../../src/store/repository.por
 import { openTestDb, testDatabases } from '../support/db';
 import { EHR_ENCOUNTER, encounter, municipality, patient, PNR, pnr, task } from './fixtures';
 
-describe.each(testDatabases())('chained search (one level) on %s', (kind) => {
+describe.each(testDatabases())('chained search on %s', (kind) => {
   let db: ClosableDb;
   let system: FhirRepository;
   const repos: Record<string, FhirRepository> = {};
@@ -100,10 +100,24 @@ describe.each(testDatabases())('chained search (one level) on %s', (kind) => {
     expect(await found(system, { 'patient.identifier': pnrC })).toEqual([ids.tc]);
   });
 
+  it('when a chain has several links (Task → stay → patient, Task → Task → stay), then every resource on the way must be readable', async () => {
+    expect(await found(system, { 'encounter.patient.identifier': pnrA })).toEqual([ids.ta, ids.tc].sort());
+    expect(await found(repos.vasteras!, { 'encounter.patient.identifier': pnrA })).toEqual([ids.ta, ids.tc].sort());
+    expect(await found(repos.sala!, { 'encounter.patient.identifier': pnrA })).toEqual([]);
+    expect(await found(system, { 'focus:Task.encounter.status': 'finished' })).toEqual([ids.td]);
+    // Västerås's deviation is about Sala's Task, which Västerås may not read: the chain stops there
+    expect(await found(repos.vasteras!, { 'focus:Task.encounter.status': 'finished' })).toEqual([]);
+    expect(await found(system, { 'focus:Task.encounter.patient.name': 'berg', code: 'avvikelse' }, 'Task')).toEqual([
+      ids.td,
+    ]);
+  });
+
   it.each([
     ['subject.identifier', 'x', /name the target type, e.g. 'subject:Patient.identifier'/],
     ['status.code', 'x', /'status' is not a reference/],
-    ['patient.organization.name', 'x', /more than one level/],
+    ['encounter.patient.organization.partof.name', 'x', /more than 3 links are not supported/],
+    ['encounter.patient._has:Task:patient:status', 'x', /_has cannot be part of a chain/],
+    ['encounter.nosuch.name', 'x', /Unknown search parameter 'nosuch' for Encounter/],
     ['patient:Encounter.status', 'x', /does not point to Encounter/],
     ['patient.nosuch', 'x', /Unknown search parameter 'nosuch' for Patient/],
     ['patient.identifier:missing', 'true', /does not support the modifier ':missing' in a chain/],
