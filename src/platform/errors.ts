@@ -55,6 +55,18 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * A write that lost a race: another transaction changed a resource this one writes between its read and its write
+ * (the store's compare-and-set), not a client's If-Match. Running the whole work again reads afresh and succeeds
+ * unless it keeps losing (see `PgRepository.inTx`).
+ */
+export class LostRaceError extends GatewayError {
+  constructor(message: string) {
+    super('version-conflict', message);
+    this.name = 'LostRaceError';
+  }
+}
+
 export function isGatewayError(e: unknown): e is GatewayError {
   return e instanceof GatewayError;
 }

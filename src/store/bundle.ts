@@ -161,8 +161,14 @@ async function runTransaction(
     }
   });
   parsed.sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
-  const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
   return repo.inTx(async (inner, tx) => {
+    // a run that lost a race to a concurrent writer runs again (see inTx): nothing decided in one run is kept
+    for (const p of parsed) {
+      delete p.targetId;
+      delete p.existing;
+      delete p.cur;
+    }
+    const out: BundleEntry[] = new Array<BundleEntry>(entries.length);
     const refs = new Map<string, string>();
     const step = async <R>(p: Parsed, fn: () => Promise<R> | R): Promise<R> => {
       try {

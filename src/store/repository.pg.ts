@@ -1,6 +1,6 @@
 import { newResourceId } from './resource-id';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { GatewayError } from '../platform/errors';
+import { GatewayError, LostRaceError } from '../platform/errors';
 import { systemClock, type Clock } from '../platform/clock';
 import { assertMayChange, assertMayWriteType, type RecordHolder } from './access-sql';
 import type { Db } from './db.port';
@@ -41,6 +41,9 @@ export function createRepository(
   return new PgRepository(db, scope, hooks, options, {});
 }
 
+/** How many times a transaction that lost a race to a concurrent writer runs in all (see `PgRepository.inTx`). */
+const LOST_RACE_RUNS = 4;
+
 export class PgRepository implements FhirRepository {
   private readonly clock: Clock;
   private readonly newId: () => string;
@@ -56,11 +59,22 @@ export class PgRepository implements FhirRepository {
   }
 
   /** Runs `fn` in a transaction (or directly, when this repository is bound to one already). */
+  /**
+   * Runs `fn` in a transaction (or in the caller's). A transaction of its own that lost a race to a concurrent writer
+   * (a Task its hooks rewrite was changed meanwhile: `LostRaceError`) runs again from the start, reading afresh, up
+   * to LOST_RACE_RUNS times: the client did not ask for a precondition, so it gets its write, not a 412.
+   */
   async inTx<T>(fn: (repo: PgRepository, tx: Db) => Promise<T>): Promise<T> {
     if (this.internal.inTransaction) return fn(this, this.db);
-    return this.db.transaction((tx) =>
-      fn(new PgRepository(tx, this.scope, this.hooks, this.options, { inTransaction: true }), tx),
-    );
+    for (let run = 1; ; run++) {
+      try {
+        return await this.db.transaction((tx) =>
+          fn(new PgRepository(tx, this.scope, this.hooks, this.options, { inTransaction: true }), tx),
+        );
+      } catch (err) {
+        if (!(err instanceof LostRaceError) || run >= LOST_RACE_RUNS) throw err;
+      }
+    }
   }
 
   async create<T extends Resource>(resource: T, opts: WriteOptions = {}): Promise<T> {

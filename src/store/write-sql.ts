@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
-import { GatewayError } from '../platform/errors';
+import { LostRaceError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
 import { OUTBOX_CHANNEL, runOrHold, sendBeforeNext, type Db } from './db.port';
@@ -218,11 +218,12 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     p,
     (err) => {
       if ((err as { code?: unknown } | null)?.code !== VERSION_CONFLICT) return err;
-      const what = writes.length === 1 ? `${writes[0]?.type}/${writes[0]?.id}` : 'A resource of this Bundle';
-      return new GatewayError(
-        'version-conflict',
-        `${what} was changed by someone else meanwhile: read it again and retry`,
-      );
+      const names = writes.map((w) => `${w.type}/${w.id}`);
+      const what =
+        writes.length === 1
+          ? names[0]
+          : `One of the ${writes.length} resources this request writes (${names.slice(0, 4).join(', ')}${writes.length > 4 ? ', …' : ''})`;
+      return new LostRaceError(`${what} was changed by someone else at the same moment: send the request again`);
     },
   );
 }
