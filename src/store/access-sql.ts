@@ -1,4 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
+import { PROTECTED_IDENTITY_CODES } from '../fhir/protected-identity';
 import { ownerChangeIssues } from '../fhir/task-owner-change';
 import { GatewayError } from '../platform/errors';
 import type { AccessScope } from './repository.port';
@@ -30,6 +32,24 @@ export function holderColumns(alias: string, type?: string): string {
       : 'NULL::text';
   // always both columns, so statements joined with UNION ALL line up
   return `${alias}.writer_orgs, ${name} AS holder_name`;
+}
+
+/**
+ * SQL: the Patient row `alias` shows its protected elements (address, telecom, …) to `scope`: it carries no
+ * protected-identity label, or the scope sees protected identities (`seesProtectedIdentity`: the gateway, an admin
+ * with the right, the hospital whose organisation wrote it). Undefined when the scope sees every one. A search on
+ * such elements adds it, so a recipient cannot find out by searching what reading hides.
+ */
+export function protectedElementsVisible(
+  scope: AccessScope | undefined,
+  alias: string,
+  params: SqlParams,
+): string | undefined {
+  if (!scope || scope.system === true || (scope.role === 'admin' && scope.protectedIdentity === true)) return undefined;
+  const labelled = `EXISTS (SELECT 1 FROM fhir_search pl WHERE pl.resource_type = 'Patient' AND pl.resource_id = ${alias}.id AND pl.param = '_security' AND pl.value = ANY(${params.add(PROTECTED_IDENTITY_CODES)}::text[]) AND (pl.system IS NULL OR pl.system = ${params.add(SE_SECURITY_LABEL_SYSTEM)}))`;
+  if (scope.role === 'hospital' && scope.organization)
+    return `(NOT ${labelled} OR ${params.add(scope.organization)} = ANY(${alias}.writer_orgs))`;
+  return `NOT ${labelled}`;
 }
 
 /** The shared directory: every client may read it; only the gateway and admins write it. */

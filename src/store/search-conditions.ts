@@ -4,10 +4,17 @@
  * returns an SQL condition on the candidate row `r`; `planSearch` (search-sql.ts) joins them.
  */
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, SqlParams } from './access-sql';
+import { accessPredicate, protectedElementsVisible, SqlParams } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
 import type { AccessScope } from './repository.port';
-import { chainTarget, getParam, isSupportedType, storedParam, type ParamDef } from './search-params';
+import {
+  chainTarget,
+  getParam,
+  isSupportedType,
+  searchesProtectedElements,
+  storedParam,
+  type ParamDef,
+} from './search-params';
 
 /** A 400 saying what in the search is not supported. */
 export function bad(msg: string): GatewayError {
@@ -216,8 +223,12 @@ function visibleMatching(
   const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
   if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
   conds.push(ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
-  const visible = accessPredicate(scope, 'c', params, type, { perRow: true });
-  return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')} AND EXISTS (SELECT 1 FROM fhir_resource c WHERE c.resource_type = s.resource_type AND c.id = s.resource_id AND NOT c.deleted${visible ? ` AND ${visible}` : ''})`;
+  const visible = [
+    accessPredicate(scope, 'c', params, type, { perRow: true }),
+    // a recipient's chain or _has on a protected identity's address never matches it (as a plain search)
+    searchesProtectedElements(type, def) ? protectedElementsVisible(scope, 'c', params) : undefined,
+  ].filter((c) => c !== undefined);
+  return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')} AND EXISTS (SELECT 1 FROM fhir_resource c WHERE c.resource_type = s.resource_type AND c.id = s.resource_id AND NOT c.deleted${visible.map((v) => ` AND ${v}`).join('')})`;
 }
 
 /** The most links a chain may have (`Task?encounter.subject:Patient.organization.name=…` has three). */

@@ -1,3 +1,4 @@
+import { PROTECTED_ELEMENTS } from '../fhir/protected-identity';
 /**
  * The search parameters the store indexes, per resource type, with plain property paths (no FHIRPath at write
  * time: extraction is a few property reads per parameter). This table is the single truth for what search
@@ -177,6 +178,18 @@ const CHAIN_TO: Record<string, string> = {
   'Organization.endpoint': 'Endpoint',
   'Endpoint.organization': 'Organization',
 };
+
+/**
+ * Whether `def` searches Patient elements a recipient never sees of a protected identity (address: `address`,
+ * `address-city`). Such a parameter must not match those Patients for a recipient, or searching would tell what
+ * reading hides (see `protectedElementsVisible`).
+ */
+export function searchesProtectedElements(resourceType: string, def: ParamDef): boolean {
+  return (
+    resourceType === 'Patient' &&
+    def.paths.some((path) => (PROTECTED_ELEMENTS as readonly string[]).includes(path.split('.')[0] ?? ''))
+  );
+}
 
 export function chainTarget(resourceType: string, def: ParamDef): string | undefined {
   return def.targets?.length === 1 ? def.targets[0] : CHAIN_TO[`${resourceType}.${def.name}`];

@@ -1,7 +1,7 @@
-import { accessPredicate, SqlParams, type AccessPredicateOptions } from './access-sql';
+import { accessPredicate, protectedElementsVisible, SqlParams, type AccessPredicateOptions } from './access-sql';
 import type { AccessScope, SearchParams } from './repository.port';
 import { bad, chainCondition, hasCondition, linkedKey, paramCondition } from './search-conditions';
-import { getParam, isSupportedType, storedParam } from './search-params';
+import { getParam, isSupportedType, searchesProtectedElements, storedParam } from './search-params';
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
@@ -100,7 +100,7 @@ export interface SearchPlan {
   revIncludes: RevIncludeSpec[];
 }
 
-function sortClause(type: string, sort: string | undefined, params: SqlParams): string {
+function sortClause(type: string, sort: string | undefined, params: SqlParams, scope: AccessScope | undefined): string {
   if (!sort) return 'r.last_updated ASC, r.id ASC';
   const parts: string[] = [];
   for (const raw of sort.split(',')) {
@@ -115,8 +115,10 @@ function sortClause(type: string, sort: string | undefined, params: SqlParams): 
       const col = def.type === 'date' ? (desc ? 'max(s.hi)' : 'min(s.lo)') : desc ? 'max(s.value)' : 'min(s.value)';
       const stored = storedParam(def);
       const narrow = stored.targets ? ` AND s.system = ANY(${params.add(stored.targets)}::text[])` : '';
+      // a protected identity's address sorts as absent for a recipient (it would order by what reading hides)
+      const shown = searchesProtectedElements(type, def) ? protectedElementsVisible(scope, 'r', params) : undefined;
       parts.push(
-        `(SELECT ${col} FROM fhir_search s WHERE s.resource_type = r.resource_type AND s.resource_id = r.id AND s.param = ${params.add(stored.param)}${narrow}) ${dir} NULLS LAST`,
+        `(SELECT ${col} FROM fhir_search s WHERE s.resource_type = r.resource_type AND s.resource_id = r.id AND s.param = ${params.add(stored.param)}${narrow}${shown ? ` AND ${shown}` : ''}) ${dir} NULLS LAST`,
       );
     }
   }
@@ -216,6 +218,11 @@ export function planSearch(
   }
   const access = accessPredicate(scope, 'r', params, type, accessOpts);
   if (access) where.push(access);
+  // a search on what a recipient may not read of a protected identity (a Patient's address) never matches one
+  if (Object.keys(search).some((key) => searchesHidden(type, key.split(':')[0] ?? ''))) {
+    const shown = protectedElementsVisible(scope, 'r', params);
+    if (shown) where.push(shown);
+  }
   const summary = list(search._summary)[0];
   if (summary !== undefined && !['count', 'false', 'true', 'text', 'data'].includes(summary))
     throw bad(`_summary must be true, text, data, count or false, not '${summary.slice(0, 40)}'`);
@@ -226,7 +233,7 @@ export function planSearch(
   return {
     where: where.join(' AND '),
     whereValues,
-    orderBy: sortClause(type, list(search._sort)[0], params),
+    orderBy: sortClause(type, list(search._sort)[0], params, scope),
     params,
     count: Math.min(intParam(search._count, '_count', DEFAULT_COUNT), MAX_COUNT),
     offset: intParam(search._offset, '_offset', 0, MAX_OFFSET),
@@ -241,6 +248,11 @@ export function planSearch(
       ...parseRevIncludes(type, list(search['_revinclude:iterate']), true),
     ],
   };
+}
+
+function searchesHidden(type: string, name: string): boolean {
+  const def = getParam(type, name);
+  return def !== undefined && searchesProtectedElements(type, def);
 }
 
 /** The query string of the page after `plan` (same parameters, `_offset` moved on). */

@@ -1,5 +1,7 @@
 import { matchesSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
+import { hasProtectedIdentity } from '../fhir/protected-identity';
+import { getParam, searchesProtectedElements } from '../store/search-params';
 import { inSession, type Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
@@ -78,6 +80,15 @@ function needsAccessCheck(m: MatchableSubscription): boolean {
   return !(m.spec.topicDef?.implicitFilter || new URLSearchParams(m.spec.filter).has('owner'));
 }
 
+/** Whether the criteria search a Patient's elements a recipient never sees of a protected identity. */
+function searchesHidden(request: SearchRequest): boolean {
+  if (request.resourceType !== 'Patient') return false;
+  return (request.filters ?? []).some((f) => {
+    const def = getParam('Patient', f.code.split(':')[0] ?? '');
+    return def !== undefined && searchesProtectedElements('Patient', def);
+  });
+}
+
 function filterFor(m: MatchableSubscription): string {
   const implicit = m.spec.topicDef?.implicitFilter && m.entry.scope?.organization;
   const parts = [m.spec.filter, implicit ? m.spec.topicDef!.implicitFilter!(m.entry.scope!.organization!) : ''];
@@ -127,7 +138,7 @@ async function matchChanges(
   warn: (id: string) => void,
   view: boolean,
 ): Promise<Matched[]> {
-  const out: (Matched & { check: boolean })[] = [];
+  const out: (Matched & { check: boolean; recheck?: SearchRequest })[] = [];
   const groups = new Map<string, FocusGroup<Matched>>();
   const index = indexFor(candidates);
   for (const { e, focus } of changes) {
@@ -151,9 +162,16 @@ async function matchChanges(
         outboxId: e.outboxId,
         committedAt: e.createdAt,
       };
+      // Criteria on a protected identity's address must match what the subscriber may read of it, not the record
+      const hidden = searchesHidden(request) && hasProtectedIdentity(focus) ? request : undefined;
       // A delete goes out without the resource: nothing to read or check.
-      const check = e.action !== 'delete' && needsAccessCheck(m);
-      const item: Matched & { check: boolean } = { event, entry: m.entry, check };
+      const check = e.action !== 'delete' && (needsAccessCheck(m) || hidden !== undefined);
+      const item: Matched & { check: boolean; recheck?: SearchRequest } = {
+        event,
+        entry: m.entry,
+        check,
+        ...(hidden ? { recheck: hidden } : {}),
+      };
       out.push(item);
       if (e.action !== 'delete' && (check || view))
         addToFocusGroup(groups, m.entry.id, m.entry.scope, event.focusType, event.focusId, item);
@@ -167,7 +185,9 @@ async function matchChanges(
     });
   }
   return out
-    .filter((item) => !item.check || item.current)
+    .filter(
+      (item) => !item.check || (item.current && (!item.recheck || matchesSearchRequest(item.current, item.recheck))),
+    )
     .map(({ event, entry, current }) => ({ event, entry, current }));
 }
 

@@ -138,3 +138,97 @@ describe.each(testDatabases())('protected identity on every read path of the rep
     expectRecipientView(await admin.read('Patient', ids.p!));
   });
 });
+
+/**
+ * Searching on what reading hides: a recipient who could search a protected Patient by its address would learn the
+ * address character by character (`address:contains`), though every read leaves it out. For a recipient such a
+ * search, chain, `_has` or sort treats the address as absent; the holder still finds the Patient by it.
+ */
+describe.each(testDatabases())('searching a protected identity by its hidden address on %s', (kind) => {
+  let db: ClosableDb;
+  let vasteras: FhirRepository;
+  let hospital: FhirRepository;
+  let otherHospital: FhirRepository;
+  let admin: FhirRepository;
+  let adminWithRight: FhirRepository;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    db = await openTestDb(kind);
+    const system = createRepository(db);
+    const v = await system.create(municipality('1980', 'Västerås stad'));
+    const scope = (organization: string, role: AccessScope['role'], extra: Partial<AccessScope> = {}): AccessScope => ({
+      clientId: `c-${organization}`,
+      organization,
+      role,
+      ...extra,
+    });
+    vasteras = createRepository(db, scope(`Organization/${v.id}`, 'municipality'));
+    hospital = createRepository(db, scope('Organization/hosp', 'hospital'));
+    otherHospital = createRepository(db, scope('Organization/other-hosp', 'hospital'));
+    admin = createRepository(db, scope('Organization/region', 'admin'));
+    adminWithRight = createRepository(db, scope('Organization/region', 'admin', { protectedIdentity: true }));
+    const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
+    const hidden = await hospital.create(protectedPatient('191212121212'), w);
+    // an ordinary Patient at another address, so a search that matches nothing is not mistaken for one that works
+    const open = await hospital.create(
+      { ...patient('194001011234'), address: [{ line: ['Öppna gatan 2'], city: 'Västerås' }] },
+      w,
+    );
+    for (const [p, n] of [
+      [hidden, 1],
+      [open, 2],
+    ] as const) {
+      const e = await hospital.create(encounter(`E-addr-${n}`, `Patient/${p.id}`), w);
+      await system.create(
+        task('inskrivningsmeddelande', `Organization/${v.id}`, `Patient/${p.id}`, `Encounter/${e.id}`),
+      );
+      await system.create(
+        task('informationsoverforing', 'Organization/other-hosp', `Patient/${p.id}`, `Encounter/${e.id}`),
+      );
+      ids[`e${n}`] = e.id!;
+    }
+    ids.hidden = hidden.id!;
+    ids.open = open.id!;
+  });
+  afterAll(async () => db.close());
+
+  const patients = async (repo: FhirRepository, q: Record<string, string>) =>
+    (await repo.search('Patient', q)).resources.map((p) => p.id).sort();
+  const tasks = async (repo: FhirRepository, q: Record<string, string>) =>
+    (await repo.search('Task', q)).resources.length;
+
+  it('when a recipient searches Patients by the address, a part of it or its city, then the protected one never matches', async () => {
+    for (const recipient of [vasteras, otherHospital, admin]) {
+      expect(await patients(recipient, { address: 'Hemliga' })).toEqual([]);
+      expect(await patients(recipient, { 'address:contains': 'emliga v' })).toEqual([]);
+      expect(await patients(recipient, { 'address-city': 'Västerås' })).toEqual([ids.open]);
+      expect(await patients(recipient, { address: 'Öppna' })).toEqual([ids.open]);
+    }
+  });
+
+  it('when a recipient chains or reverse-chains through the address, then the protected Patient does not match', async () => {
+    expect(await tasks(vasteras, { 'patient.address': 'Hemliga' })).toBe(0);
+    expect(await tasks(vasteras, { 'subject:Patient.address': 'Hemliga' })).toBe(0);
+    expect((await vasteras.search('Encounter', { 'patient.address': 'Hemliga' })).resources).toEqual([]);
+    expect(await tasks(vasteras, { 'patient.address': 'Öppna' })).toBe(1);
+  });
+
+  it('when a recipient sorts Patients by the address, then the protected one sorts as having none (last either way)', async () => {
+    const asc = (await vasteras.search('Patient', { _sort: 'address' })).resources.map((p) => p.id);
+    const desc = (await vasteras.search('Patient', { _sort: '-address' })).resources.map((p) => p.id);
+    expect(asc).toEqual([ids.open, ids.hidden]);
+    expect(desc).toEqual([ids.open, ids.hidden]);
+    // the holder sorts by it: "Hemliga" before "Öppna"
+    const own = (await hospital.search('Patient', { _sort: 'address' })).resources.map((p) => p.id);
+    expect(own).toEqual([ids.hidden, ids.open]);
+  });
+
+  it('when the holding hospital, an admin with the right or the gateway searches by the address, then it finds the Patient', async () => {
+    for (const privileged of [hospital, adminWithRight, createRepository(db)]) {
+      expect(await patients(privileged, { address: 'Hemliga' })).toEqual([ids.hidden]);
+      const stays = await privileged.search('Encounter', { 'patient.address': 'Hemliga' });
+      expect(stays.resources.map((e) => e.id)).toEqual([ids.e1]);
+    }
+  });
+});

@@ -217,6 +217,33 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
   });
 });
 
+describe('protected identity in subscription criteria', () => {
+  const { closeAll, setup } = testResources();
+  afterEach(closeAll);
+
+  it('when a municipality subscribes to Patients by address, then a protected identity at that address never notifies it; an open one does', async () => {
+    const { db, receiver } = await setup();
+    await subscribe(db, VASTERAS, subscriptionFor(receiver.url, { criteria: 'Patient?address=Hemliga' }));
+    const repo = testRepos()(db, SYSTEM);
+    const label = { system: 'http://hl7.se/fhir/ig/base/CodeSystem/SecurityLabel', code: 'skyddadFolkbokforing' };
+    const at = (id: string, security?: object[]): Patient => ({
+      resourceType: 'Patient',
+      id,
+      ...(security ? { meta: { security } } : {}),
+      address: [{ line: ['Hemliga vägen 1'], city: 'Västerås' }],
+    });
+    // both are Patients of Västerås's Tasks, so it may read both (the protected one without its address)
+    await repo.update(at('p-hidden', [label]));
+    await repo.create(task('vasteras', 'hidden'));
+    await repo.update(at('p-open'));
+    await repo.create(task('vasteras', 'open'));
+    await waitFor(() => receiver.events().length >= 1, 10_000, 'the open Patient');
+    await new Promise((r) => setTimeout(r, 500));
+    const focus = receiver.events().map((e) => (e.json as unknown as Bundle).entry?.[1]?.fullUrl);
+    expect(focus).toEqual([`${FHIR_BASE}/Patient/p-open`]);
+  });
+});
+
 describe('protected identity', () => {
   it('when a Patient carries skyddadFolkbokforing, then address and telecom are removed from what is sent', () => {
     const p: Patient = {
