@@ -56,6 +56,12 @@ function computeDateRange(text: string): [string, string] | undefined {
   );
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
+  // a month, day or time of day that does not exist (2026-13-45, 2026-02-30, 25:00) is not a date
+  const days = mo ? new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate() : 31;
+  if (mo && (Number(mo) < 1 || Number(mo) > 12)) return undefined;
+  if (d && (Number(d) < 1 || Number(d) > days)) return undefined;
+  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59)) return undefined;
+  if (tz && tz !== 'Z' && (Number(tz.slice(1, 3)) > 14 || Number(tz.slice(4, 6)) > 59)) return undefined;
   if (h === undefined) {
     // date precision: interpreted in UTC (the gateway stores instants in UTC)
     const start = Date.UTC(Number(y), mo ? Number(mo) - 1 : 0, d ? Number(d) : 1);

@@ -128,9 +128,20 @@ export function paramCondition(
   fromIndex = false,
 ): string {
   const [name = '', modifier = ''] = key.split(':');
+  if (name === '_id' || name === '_lastUpdated') {
+    // columns of every row: never missing; `_id` (a token) may also be negated
+    if (modifier === 'missing') {
+      if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
+      return value === 'true' ? 'false' : 'true';
+    }
+    if (modifier && !(name === '_id' && modifier === 'not'))
+      throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
+  }
   if (name === '_id') {
     const ids = splitOr(value);
-    return `r.id = ANY(${params.add(ids)}::text[])`;
+    if (ids.length === 0) throw bad(`Search parameter '_id' has no value`);
+    const any = `r.id = ANY(${params.add(ids)}::text[])`;
+    return modifier === 'not' ? `NOT (${any})` : any;
   }
   if (name === '_lastUpdated') {
     const values = splitOr(value);

@@ -15,6 +15,9 @@ describe('search index rows', () => {
     expect(dateRange('2026-02-03T10:15:30.250Z')).toEqual(['2026-02-03T10:15:30.250Z', '2026-02-03T10:15:30.250Z']);
     expect(dateRange('2026-02-03T10:15:30.250Z')).toEqual(['2026-02-03T10:15:30.250Z', '2026-02-03T10:15:30.250Z']);
     expect(dateRange('yesterday')).toBeUndefined();
+    for (const never of ['2026-13', '2026-00-10', '2026-02-29', '2026-04-31', '2026-01-01T24:00Z', '2026-01-01T10:60Z'])
+      expect(dateRange(never), never).toBeUndefined();
+    expect(dateRange('2024-02-29')).toEqual(['2024-02-29T00:00:00.000Z', '2024-02-29T23:59:59.999Z']);
     expect(dateRange('yesterday')).toBeUndefined();
   });
 

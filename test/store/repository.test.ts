@@ -325,6 +325,19 @@ describe.each(testDatabases())('FHIR repository on %s', (kind) => {
     expect((await repo.search('Task', { owner, _offset: '2147483647' })).resources).toEqual([]);
     expect(await code(repo.search('Task', { owner, _offset: '9999999999999999999' }))).toBe('bad-request');
     expect(await code(repo.search('Task', { owner, _lastUpdated: '' }))).toBe('bad-request');
+    // _id and _lastUpdated take the modifiers that mean something for them, and refuse the others
+    expect(await ids({ '_id:not': a.id! })).toEqual([b.id, c.id]);
+    expect(await ids({ '_id:not': 'x' })).toEqual([a.id, b.id, c.id]);
+    expect(await ids({ '_id:missing': 'false' })).toEqual([a.id, b.id, c.id]);
+    expect(await ids({ '_id:missing': 'true', _lastUpdated: 'gt2000-01-01' })).toEqual([]);
+    expect(await ids({ '_lastUpdated:missing': 'false' })).toEqual([a.id, b.id, c.id]);
+    for (const bad of [{ '_id:bogus': '1' }, { '_lastUpdated:not': '2026' }, { _id: '' }, { '_id:missing': 'x' }])
+      expect(await code(repo.search('Task', { owner, ...bad })), JSON.stringify(bad)).toBe('bad-request');
+    // a date that does not exist is not a date
+    for (const date of ['2026-13-45', 'gt2026-02-30', '2026-02-29', '2026-01-01T24:00:00Z'])
+      expect(await code(repo.search('Task', { owner, _lastUpdated: date })), date).toBe('bad-request');
+    expect(await code(repo.search('Task', { owner, 'authored-on': '2026-02-30' }))).toBe('bad-request');
+    expect(await ids({ 'authored-on': '2024-02-29' })).toEqual([]);
   });
 
   it('when Task.for is searched as patient, for or subject, then one set of index rows answers all three', async () => {
