@@ -19,12 +19,12 @@ import type { Validator } from '../fhir/validator';
 import type { StayApplierDeps } from '../intake/stay/apply-stay';
 import { GatewayError } from '../platform/errors';
 import type { Db } from '../store/db.port';
-import type { PgRepository } from '../store/repository.pg';
+import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
 import { isUnrestricted } from '../store/access-sql';
-import { invitationAcknowledged, syncInvitations } from './invitations';
+import { invitationAcknowledged, orgName, syncInvitations } from './invitations';
 import { changesOutsidePart, derivedStatus, invitedParties, orgRef, planParties, signatureState } from './sip-plan';
-import { addStayFact, loadStayContext, stayIdOf, type StayContext } from './stay-context';
+import { addStayFact, loadStayContext, stayIdOf, stayUnknown, type StayContext } from './stay-context';
 
 /** Who may create a SIP and invite to it under the agreement (`sipPlan.createdBy`; the law's FVK when unset). */
 export function sipCreators(agreement: Agreement): readonly ('fvk' | 'hospital')[] {
@@ -60,6 +60,16 @@ export function triageCategory(ctx: StayContext): NonNullable<CarePlan['category
   };
 }
 
+/** Who may create the stay's SIP, by the organisations' names. */
+async function sipCreatorText(repo: PgRepository, ctx: StayContext, may: readonly string[]): Promise<string> {
+  const fvk = ctx.fvk
+    ? `the named care contact, ${await orgName(repo, ctx.fvk)},`
+    : 'the named care contact (none yet)';
+  return may.includes('hospital') && ctx.hospital
+    ? `Only ${fvk} or the hospital, ${await orgName(repo, ctx.hospital)},`
+    : `Only ${fvk}`;
+}
+
 export const hasTriage = (plan: CarePlan): boolean =>
   (plan.category ?? []).some((c) => c.coding?.some((x) => x.system === CODE_SYSTEM.sipTriage));
 
@@ -67,7 +77,16 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
   const plan = change.after as CarePlan;
   deps.validator.validate(plan, PROFILE.carePlan);
   const repo = deps.repository(tx);
-  const ctx = await loadStayContext(tx, repo, deps.stay, stayIdOf(plan.encounter, 'CarePlan'));
+  const stayId = stayIdOf(plan.encounter, 'CarePlan');
+  // a stay the caller may not read answers as one that does not exist: a SIP must not tell which stays there are
+  if (!isUnrestricted(scope)) {
+    try {
+      await createRepository(tx, scope).read('Encounter', stayId);
+    } catch {
+      throw stayUnknown(stayId);
+    }
+  }
+  const ctx = await loadStayContext(tx, repo, deps.stay, stayId);
   if (['cancelled', 'entered-in-error'].includes(ctx.encounter.status))
     throw new GatewayError('rule-violation', `The stay is ${ctx.encounter.status}: it needs no SIP`);
   if (plan.subject?.reference !== ctx.encounter.subject?.reference)
@@ -88,9 +107,7 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
     if (!isFvk && !isHospital)
       throw new GatewayError(
         'forbidden',
-        may.includes('hospital')
-          ? 'Only the named care contact the stay has, or its hospital, may create its SIP and invite to it'
-          : `Only the named care contact the stay has may create its SIP and invite to it (agreement ${ctx.agreement.id}: the hospital does not)`,
+        `${await sipCreatorText(repo, ctx, may)} may create this stay's SIP and invite to it (agreement ${ctx.agreement.id})`,
       );
   }
   const s = ctx.evaluation.state;

@@ -36,6 +36,11 @@ export function stayIdOf(ref: Reference | undefined, what: string): string {
   return m[1];
 }
 
+/** The answer for a stay that does not exist, or that the caller may not read: the same, so neither is told apart. */
+export function stayUnknown(stayId: string): GatewayError {
+  return new GatewayError('rule-violation', `The stay Encounter/${stayId} is not known (or not visible to you)`);
+}
+
 export async function loadStayContext(
   tx: Db,
   repo: PgRepository,
@@ -46,7 +51,7 @@ export async function loadStayContext(
   try {
     encounter = await repo.read<Encounter>('Encounter', stayId);
   } catch {
-    throw new GatewayError('rule-violation', `The stay Encounter/${stayId} is not known to the gateway`);
+    throw stayUnknown(stayId);
   }
   await lockStays(tx, [stayId]);
   const { all } = await storeAndLoadFacts(tx, stayId, [], 'fhir');

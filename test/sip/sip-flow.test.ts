@@ -97,10 +97,24 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(vc.find((t) => codeOf(t) === 'kallelse-sip')?.status).toBe('requested');
     });
 
-    it('when another party than the named care contact creates the SIP, then it is refused', async () => {
+    it('when another party than the named care contact creates the SIP, then it is refused naming who may', async () => {
       const r = await c['demo-vasteras']!.post('/fhir/CarePlan', sipDraft(VASTERAS));
       expect(r.status).toBe(403);
       expect(r.body.resourceType).toBe('OperationOutcome');
+      expect(r.body.issue[0].diagnostics).toMatch(/^Only the named care contact, Skultuna vårdcentral,/);
+    });
+
+    it('when a party of no part in the stay creates its SIP, then it is told the same as for a stay that does not exist', async () => {
+      const sala = 'Organization/kommun-1981';
+      const theirs = await c['demo-sala']!.post('/fhir/CarePlan', sipDraft(sala));
+      const none = await c['demo-sala']!.post('/fhir/CarePlan', {
+        ...sipDraft(sala),
+        encounter: { reference: 'Encounter/hl7-doesnotexist' },
+      });
+      expect([theirs.status, none.status]).toEqual([422, 422]);
+      const text = (r: typeof theirs) => String(r.body.issue[0].diagnostics).replace(/Encounter\/\S+/, 'Encounter/x');
+      expect(text(theirs)).toBe(text(none));
+      expect(text(none)).toMatch(/not known \(or not visible to you\)/);
     });
 
     it('when the vårdcentral creates the SIP, then the municipality gets its own kallelse-sip and the vårdcentral’s duty is met', async () => {
