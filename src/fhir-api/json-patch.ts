@@ -72,6 +72,7 @@ export function patchOfEntry(resource: Resource | undefined): Operation[] {
  * resource is not in the state the patch expects); a path that does not exist is 422.
  */
 export function applyJsonPatch<T extends Resource>(resource: T, ops: Operation[]): T {
+  const { resourceType, id } = resource;
   const errors = applyPatch(resource, ops);
   errors.forEach((e, i) => {
     if (!e) return;
@@ -86,5 +87,11 @@ export function applyJsonPatch<T extends Resource>(resource: T, ops: Operation[]
       `The JSON Patch operation ${i} (${o?.op ?? '?'} '${o?.path ?? ''}') cannot be applied: ${e.message}`,
     );
   });
+  // said before validation, which would list everything the other type lacks
+  if (resource.resourceType !== resourceType || resource.id !== id)
+    throw new GatewayError(
+      'bad-request',
+      `A patch may not change the resourceType or id of ${resourceType}/${id ?? ''}`,
+    );
   return resource;
 }

@@ -92,6 +92,8 @@ export function parseEntry(entry: BundleEntry, index: number, patch?: EntryPatch
 export function withEntry(e: unknown, p: { index: number; method?: string; rawUrl?: string }): unknown {
   if (!isGatewayError(e)) return e;
   const where = `Bundle.entry[${p.index}]${p.method ? ` (${p.method} ${p.rawUrl ?? ''})` : ''}`;
+  // a PATCH entry's resource is its Binary: the elements named are those of the patched resource (Task.owner)
+  if (p.method === 'PATCH') return new GatewayError(e.code, `${where}: ${e.message}`, e.issues);
   return new GatewayError(
     e.code,
     `${where}: ${e.message}`,

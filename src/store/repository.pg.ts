@@ -14,7 +14,15 @@ import type {
   SearchResult,
   WriteOptions,
 } from './repository.port';
-import { assertId, assertResource, assertSupportedType, forScope, sameContent } from './resource-util';
+import {
+  assertId,
+  assertResource,
+  assertSupportedType,
+  forScope,
+  sameContent,
+  secretOf,
+  withoutSecret,
+} from './resource-util';
 import { lockCurrent, lockQueries, writeVersion, writeVersions, type CurrentRow } from './write-sql';
 import { processBundle } from './bundle';
 import { assertIfMatch, prepareWrite, type PreparedWrite } from './prepare-write';
@@ -156,14 +164,20 @@ export class PgRepository implements FhirRepository {
     assertIfMatch(resourceType, id, cur, ifMatch);
     const stored = JSON.parse(cur.content) as T;
     const shown = forScope(stored, this.scope, cur);
-    if (!sameContent(shown, stored))
+    // a Subscription is shown without its secret only: the patch acts on the rest, and the secret is kept
+    const secret = secretOf(stored);
+    if (!sameContent(shown, stored) && !(secret && sameContent(shown, withoutSecret(stored))))
       throw new GatewayError(
         'forbidden',
-        `${resourceType}/${id} is shown to you in part (a protected identity or a secret): a patch would change what you cannot see; send the whole resource with PUT`,
+        `${resourceType}/${id} is shown to you in part (a protected identity): a patch would change what you cannot see; send the whole resource with PUT`,
       );
     const next = change(structuredClone(shown));
     if (next.resourceType !== resourceType || next.id !== id)
       throw new GatewayError('bad-request', `A patch may not change the resourceType or id of ${resourceType}/${id}`);
+    if (secret && shown !== stored && !secretOf(next)) {
+      const withExt = next as T & { extension?: unknown[] };
+      withExt.extension = [...(withExt.extension ?? []), secret];
+    }
     return next;
   }
 

@@ -114,8 +114,15 @@ export function forScope<T extends Resource>(r: T, scope: AccessScope | undefine
   return withoutSecret(seen);
 }
 
+/** The Subscription secret's extension, if the resource carries one. */
+export function secretOf(r: Resource): { url: string } | undefined {
+  if (r.resourceType !== 'Subscription') return undefined;
+  const ext = (r as { extension?: { url?: string }[] }).extension;
+  return ext?.find((e): e is { url: string } => e.url === SUBSCRIPTION_SECRET_URL);
+}
+
 /** Removes the Subscription secret. */
-function withoutSecret<T extends Resource>(r: T): T {
+export function withoutSecret<T extends Resource>(r: T): T {
   if (r.resourceType !== 'Subscription') return r;
   const ext = (r as { extension?: { url?: string }[] }).extension;
   if (!ext?.some((e) => e.url === SUBSCRIPTION_SECRET_URL)) return r;

@@ -122,6 +122,13 @@ describe.each(testDatabases())('PATCH with a JSON Patch on %s', (kind) => {
       400,
       /may not change the resourceType or id/,
     ],
+    [
+      'a new resourceType',
+      [{ op: 'replace', path: '/resourceType', value: 'Patient' }],
+      PATCH_JSON,
+      400,
+      /^[^\]]*may not change the resourceType or id of Task/,
+    ],
   ] as const)(
     'when the patch is %s, then it is refused with an OperationOutcome saying why',
     async (_what, body, type, status, message) => {
@@ -224,6 +231,15 @@ describe.each(testDatabases())('PATCH with a JSON Patch on %s', (kind) => {
       expect(answers[4][1]).toMatch(/as a Binary resource/);
       expect(await version(good.id)).toBe('2');
       expect(await version(other.id)).toBe('1');
+      // what the owner may not change is named as an element of the Task, not of the entry's Binary
+      const shifted = await post('vasteras', 'batch', [
+        entry(`Task/${other.id}`, binary([{ op: 'replace', path: '/restriction/period/end', value: '2027-01-01' }])),
+      ]);
+      expect(shifted.body.entry[0].response.status).toMatch(/^403/);
+      const named = shifted.body.entry[0].response.outcome.issue.flatMap(
+        (i: { expression?: string[] }) => i.expression ?? [],
+      );
+      expect(named).toContain('Task.restriction');
       const audit = await post('admin', 'batch', [entry('AuditEvent/x', binary([{ op: 'remove', path: '/agent' }]))]);
       expect(audit.body.entry[0].response.status).toMatch(/^405/);
     });

@@ -124,6 +124,18 @@ describe.each(testDatabases())('tenant isolation in the repository on %s', (kind
     expect(await code(sala.read('Subscription', created.id!))).toBe('not-found');
     const full = await system.read<Subscription>('Subscription', created.id!);
     expect(full.extension?.[0]?.valueString).toBe('s3cret');
+    // a patch of what it sees (its reason) keeps the secret it does not see, and still does not show it
+    const patched = await vasteras.patch<Subscription>(
+      'Subscription',
+      created.id!,
+      (s) => ({ ...s, reason: 'new' }),
+      w,
+    );
+    expect(patched).toMatchObject({ reason: 'new' });
+    expect(patched.extension).toBeUndefined();
+    const after = await system.read<Subscription>('Subscription', created.id!);
+    expect([after.reason, after.extension?.[0]?.valueString]).toEqual(['new', 's3cret']);
+    expect(await code(sala.patch('Subscription', created.id!, (s) => s))).toBe('not-found');
   });
 
   it('when a tenant reads type history, then it sees only versions of resources it may see', async () => {
