@@ -1,6 +1,15 @@
 import { accessPredicate, protectedElementsVisible, SqlParams, type AccessPredicateOptions } from './access-sql';
 import type { AccessScope, SearchParams } from './repository.port';
-import { bad, chainCondition, hasCondition, linkedKey, paramCondition } from './search-conditions';
+import {
+  bad,
+  chainCondition,
+  hasCondition,
+  linkedKey,
+  linkedType,
+  paramCondition,
+  type ChainKey,
+  type HasKey,
+} from './search-conditions';
 import { getParam, isSupportedType, searchesProtectedElements, storedParam } from './search-params';
 
 export const DEFAULT_COUNT = 20;
@@ -50,11 +59,32 @@ export function unknownSearchParameters(type: string, search: SearchParams): str
   return Object.keys(search).filter((key) => {
     if (CONTROL.has(key)) return false;
     const link = linkedKey(key);
-    if (link?.kind === 'has') return !isSupportedType(link.source);
-    const name = link ? link.ref : (key.split(':')[0] ?? '');
-    if (name === '_id' || name === '_lastUpdated') return false;
-    return getParam(type, name) === undefined;
+    if (link?.kind === 'has')
+      return !isSupportedType(link.source) || !known(link.source, link.ref) || !known(link.source, link.param);
+    if (link?.kind === 'chain') return unknownInChain(type, link);
+    return !known(type, key.split(':')[0] ?? '');
   });
+}
+
+function known(type: string, name: string): boolean {
+  return name === '_id' || name === '_lastUpdated' || getParam(type, name) !== undefined;
+}
+
+/** Whether a chain names a parameter its type does not have, at any link (`Task?patient.nosuch=…`). */
+function unknownInChain(type: string, link: ChainKey): boolean {
+  let from = type;
+  let hop: ChainKey | HasKey | undefined = link;
+  while (hop?.kind === 'chain') {
+    if (!known(from, hop.ref)) return true;
+    const next = linkedType(from, hop);
+    // a target that cannot be told is not an unknown name: the strict answer says to name it
+    if (!next || !isSupportedType(next)) return false;
+    const rest = linkedKey(hop.chained);
+    if (!rest) return !known(next, hop.chained.split(':')[0] ?? '');
+    from = next;
+    hop = rest;
+  }
+  return false;
 }
 
 /** A parameter that shapes a search's answer (paging, sorting, includes) and not which resources match. */

@@ -202,6 +202,22 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect(lenient.body.link[0].url).toBe(`${BASE}/Patient?family=${family}`);
     // what cannot be understood is still refused
     expect((await ehr.get(`${url}&_count=many`).set('Prefer', 'handling=lenient')).status).toBe(400);
+    // an unknown name inside a chain or a _has is an unknown parameter too
+    for (const key of [
+      'general-practitioner:Organization.nosuch',
+      'organization.partof.nosuch',
+      '_has:Task:nosuch:status',
+      '_has:Task:patient:nosuch',
+    ]) {
+      const q = `/fhir/Patient?family=${family}&${key}=1`;
+      expect((await ehr.get(q)).status, key).toBe(400);
+      const r = await ehr.get(q).set('Prefer', 'handling=lenient');
+      expect(r.status, key).toBe(200);
+      expect(
+        JSON.stringify(r.body.entry.find((e: { search: { mode: string } }) => e.search.mode === 'outcome')),
+        key,
+      ).toContain(`'${key}' is not supported`);
+    }
   });
 
   it('when Prefer asks for minimal or an OperationOutcome, then the body follows it', async () => {
