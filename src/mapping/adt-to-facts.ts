@@ -127,6 +127,7 @@ function rowValues(
   msg: Hl7Message,
   profile: SenderProfile,
   row: ProfileRow,
+  warnings: MappingWarning[],
 ): { values: (string | boolean)[]; at?: string; path: string } {
   let raw: string[] = [];
   let path = row.field ?? 'OBX-5';
@@ -148,11 +149,17 @@ function rowValues(
   }
   if (row.type === 'code') {
     const map = profile.codeMaps[row.codeMap ?? ''] ?? {};
-    const values = raw.map((v) => {
+    const values: (string | boolean)[] = [];
+    for (const v of raw) {
       const m = map[v];
-      if (m === undefined) fail('bad-request', path, `${path}: code "${v}" is not in code map ${row.codeMap ?? ''}`);
-      return m as string | boolean;
-    });
+      if (m !== undefined) values.push(m as string | boolean);
+      else {
+        // An unknown local code never blocks a legally due notification (contract Ingestion 5): the value is left
+        // out, the rest of the message applies, and the sender is told (ERR W)
+        const text = `${path}: code "${v}" is not in code map ${row.codeMap ?? ''} of sender profile ${profile.id}; the value is left out`;
+        if (!warnings.some((w) => w.text === text)) warnings.push({ code: 'unknown-code', path, text });
+      }
+    }
     return { values, at, path };
   }
   if (row.type === 'ST') return { values: raw.map((v) => v.trim()).filter((v) => v !== ''), at, path };
@@ -163,10 +170,16 @@ function rowValues(
   return { values, at, path };
 }
 
-function contentFacts(msg: Hl7Message, profile: SenderProfile, idBase: string, at: string): FactDraft[] {
+function contentFacts(
+  msg: Hl7Message,
+  profile: SenderProfile,
+  idBase: string,
+  at: string,
+  warnings: MappingWarning[],
+): FactDraft[] {
   const out: FactDraft[] = [];
   const by = (t: ProfileRow['target']) =>
-    profile.rows.filter((r) => r.target === t).map((r) => rowValues(msg, profile, r));
+    profile.rows.filter((r) => r.target === t).map((r) => rowValues(msg, profile, r, warnings));
   const first = (t: ProfileRow['target']) => by(t).flatMap((r) => r.values)[0];
   const needRows = by('needs');
   const needs = needRows.flatMap((r) => r.values) as Need[];
@@ -203,9 +216,9 @@ function contentFacts(msg: Hl7Message, profile: SenderProfile, idBase: string, a
 }
 
 /** Routing values from content rows (outpatient unit, placing municipality, home health care), merged into the patient's routing. */
-function contentRouting(msg: Hl7Message, profile: SenderProfile): MappedPatient['routing'] {
+function contentRouting(msg: Hl7Message, profile: SenderProfile, warnings: MappingWarning[]): MappedPatient['routing'] {
   const by = (t: ProfileRow['target']) =>
-    profile.rows.filter((r) => r.target === t).flatMap((r) => rowValues(msg, profile, r).values)[0];
+    profile.rows.filter((r) => r.target === t).flatMap((r) => rowValues(msg, profile, r, warnings).values)[0];
   const unit = by('outpatientUnit');
   const placing = by('placingMunicipality');
   const home = by('homeHealthCare');
@@ -272,7 +285,7 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
       text: `ward ${encounter.ward} is not in the ward list of sender profile ${profile.id}; the stay is kept at the hospital`,
     });
   }
-  patient.routing = { ...patient.routing, ...contentRouting(msg, profile) };
+  patient.routing = { ...patient.routing, ...contentRouting(msg, profile, warnings) };
   const idBase = `hl7:${header.sender}:${header.controlId}`;
   const eventAt =
     time(msg, profile.fields.eventTime, 'event time') ??
@@ -322,7 +335,7 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
       break;
   }
   if (r.content)
-    facts.push(...contentFacts(msg, profile, idBase, facts[0]?.kind === 'admitted' ? facts[0].at : eventAt));
+    facts.push(...contentFacts(msg, profile, idBase, facts[0]?.kind === 'admitted' ? facts[0].at : eventAt, warnings));
   const diedAt = r.fact === 'admission-cancelled' ? undefined : deathTime(msg, profile, eventAt);
   if (diedAt !== undefined) facts.push({ id: `${idBase}#died`, at: diedAt, kind: 'died' });
   // The hospital's send time (MSH-7, else the event time): when the duties this message meets were met.

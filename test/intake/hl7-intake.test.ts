@@ -148,6 +148,17 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(err?.toString()).toContain('unknown-ward');
   });
 
+  it('when an admission carries a need code the profile does not know beside a known one, then AA with ERR W unknown-code and the municipality is notified', async () => {
+    const ack = await h.send(
+      adt({ event: 'A01', visit: 'V-107', obx: [OBX.needs('socialtjanst~hemtjanst'), OBX.consent('J')] }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    const errs = ack.getAllSegments('ERR').map((e) => e.toString());
+    expect(errs.filter((e) => e.includes('|W|') && e.includes('unknown-code'))).toHaveLength(2);
+    expect(errs.join('\n')).toMatch(/"hemtjanst"/);
+    expect((await h.tasks(stayId('V-107'))).map(codeOf)).toContain('inskrivningsmeddelande');
+  });
+
   it('when A04 is for an outpatient, then AA and nothing is stored for the stay', async () => {
     const ack = await h.send(adt({ event: 'A04', visit: 'V-106', patientClass: 'O' }));
     expect(ackCode(ack)).toBe('AA');

@@ -149,8 +149,22 @@ describe('generic profile: rows (OBX and PV2) → content facts', () => {
       stay({ event: 'A08', expected: '20260124' }).facts.find((f) => f.kind === 'estimated-discharge-set'),
     ).toMatchObject({ date: '2026-01-24' });
   });
-  it('when behov has a code outside the code map, then the message is rejected as bad-request', () => {
-    expect(errorCode({ event: 'A08', obx: [OBX.needs('hemtjanst')] })).toBe('bad-request');
+  it('when behov has a code outside the code map beside a known one, then the known need applies and the unknown is a warning', () => {
+    const m = stay({ event: 'A01', obx: [OBX.needs('socialtjanst~hemtjanst')] });
+    expect(m.facts.find((f) => f.kind === 'needs-assessed')).toMatchObject({ needs: ['socialtjanst'] });
+    expect(m.warnings).toEqual([
+      expect.objectContaining({
+        code: 'unknown-code',
+        path: 'OBX-5 (behov)',
+        text: expect.stringMatching(/"hemtjanst"/),
+      }),
+    ]);
+  });
+  it('when the only need is a code outside the code map, then the admission still applies, without needs, with a warning', () => {
+    const m = stay({ event: 'A01', obx: [OBX.needs('hemtjanst')] });
+    expect(m.facts.map((f) => f.kind)).toContain('admitted');
+    expect(m.facts.some((f) => f.kind === 'needs-assessed')).toBe(false);
+    expect(m.warnings.map((w) => w.code)).toEqual(['unknown-code']);
   });
   it('when a cancel event carries OBX, then no content facts are derived', () => {
     expect(stay({ event: 'A11', obx: [OBX.needs('socialtjanst')] }).facts.map((f) => f.kind)).toEqual([

@@ -53,7 +53,10 @@ export interface AckWarning {
 }
 
 /** HL7 table 0357 code of a warning: an unknown table value, else 0 (the message itself was accepted). */
-const WARNING_HL7: Record<string, [string, string]> = { 'unknown-ward': ['103', 'Table value not found'] };
+const WARNING_HL7: Record<string, [string, string]> = {
+  'unknown-ward': ['103', 'Table value not found'],
+  'unknown-code': ['103', 'Table value not found'],
+};
 
 /** The ERR segment (v2.5) of a warning: severity `W`. */
 export function warningSegment(w: AckWarning): string {
