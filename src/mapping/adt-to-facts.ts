@@ -152,7 +152,7 @@ function rowValues(
     const values: (string | boolean)[] = [];
     for (const v of raw) {
       const m = map[v];
-      if (m !== undefined) values.push(m as string | boolean);
+      if (m !== undefined) values.push(m);
       else {
         // An unknown local code never blocks a legally due notification (contract Ingestion 5): the value is left
         // out, the rest of the message applies, and the sender is told (ERR W)
