@@ -14,6 +14,7 @@ import type { Validator } from '../fhir/validator';
 import { GatewayError } from '../platform/errors';
 import { isUnrestricted } from '../store/access-sql';
 import type { Db } from '../store/db.port';
+import { loadStayParties } from '../followup/deviations/stay-parties.pg';
 import { createRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
 
@@ -43,6 +44,25 @@ async function checkRecipientsKnown(tx: Db, c: Communication): Promise<void> {
     );
 }
 
+/**
+ * A comment about a patient goes to parties of the stay only (its hospital, the organisations its Tasks are for or
+ * from): anyone else would be told about the patient without a part in the stay.
+ */
+async function checkRecipientsParties(tx: Db, c: Communication, stay: string): Promise<void> {
+  const parties = await loadStayParties(tx, stay);
+  const outside = (c.recipient ?? []).map((r) => r.reference ?? '').filter((ref) => !parties?.parties.has(ref));
+  if (outside.length === 0) return;
+  const { rows } = await tx.query<{ id: string; name: string | null }>(
+    `SELECT id, content::jsonb->>'name' AS name FROM fhir_resource WHERE resource_type = 'Organization' AND id = ANY($1::text[])`,
+    [outside.map((ref) => ref.slice('Organization/'.length))],
+  );
+  const names = outside.map((ref) => rows.find((r) => `Organization/${r.id}` === ref)?.name ?? ref);
+  throw new GatewayError(
+    'rule-violation',
+    `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not a party of this stay: a comment goes to the stay's parties (Communication.recipient)`,
+  );
+}
+
 async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, scope: AccessScope | undefined) {
   const after = change.after as Communication;
   const before = change.before as Communication | undefined;
@@ -70,6 +90,7 @@ async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, 
     if (after.status !== 'in-progress' && after.status !== 'completed')
       throw new GatewayError('rule-violation', 'A sent comment has status in-progress (the recipient completes it)');
     await checkRecipientsKnown(tx, after);
+    await checkRecipientsParties(tx, after, stay);
     return;
   }
   const isRecipient = (before.recipient ?? []).some((r) => r.reference === org);

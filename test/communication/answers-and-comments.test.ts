@@ -161,6 +161,14 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
     expect(typo.status, JSON.stringify(typo.body)).toBe(422);
     expect(JSON.stringify(typo.body)).toContain('Organization/no-such-unit');
     expect(JSON.stringify(typo.body)).not.toContain(HOSPITAL);
+    // Sala is in the directory but has no part in this stay: it must not be told about the patient
+    const outsider = await c['demo-vasteras']!.post('/fhir/Communication', {
+      ...note,
+      recipient: [{ reference: 'Organization/kommun-1981' }],
+    });
+    expect(outsider.status, JSON.stringify(outsider.body)).toBe(422);
+    expect(outsider.body.issue[0].diagnostics).toMatch(/^Sala kommun is not a party of this stay/);
+    expect(((ok(await c['demo-sala']!.get('/fhir/Communication')) as Bundle).entry ?? []).length).toBe(0);
     const sent = ok(await c['demo-vasteras']!.post('/fhir/Communication', note), 201) as Communication;
     expect(validator.check(sent, PROFILE.communication)).toEqual([]);
     await waitFor(() => hospitalGot((x) => x.resourceType === 'Communication').length > 0, 15_000, 'the comment');
