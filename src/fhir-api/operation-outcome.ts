@@ -18,6 +18,7 @@ export const ISSUE_CODES: Record<ErrorCode, IssueCode> = {
   conflict: 'conflict',
   'version-conflict': 'conflict',
   'multiple-matches': 'multiple-matches',
+  'duplicate-control-id': 'duplicate',
   'too-large': 'too-long',
   'invalid-resource': 'invalid',
   'unknown-ward': 'business-rule',

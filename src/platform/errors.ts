@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   conflict: 409,
   'version-conflict': 412,
   'multiple-matches': 412,
+  'duplicate-control-id': 409,
   // 413 / 422 / 429
   'too-large': 413,
   'invalid-resource': 422,

@@ -96,6 +96,28 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(rows.rows.length).toBe(1);
   });
 
+  it('when an MSH-10 comes again with other content, then AR 205 naming the earlier message, kept as a rejected row, and nothing changes', async () => {
+    const first = adt({ event: 'A01', visit: 'V-108', control: 'DUP-2', obx: [OBX.needs('socialtjanst')] });
+    expect(ackCode(await h.send(first))).toBe('AA');
+    const enc1 = await h.repo.read<Encounter>('Encounter', stayId('V-108'));
+    // the same message with only its send time (MSH-7) changed is still a repeat
+    expect(ackCode(await h.send(first.replace(/^(MSH(?:\|[^|\r]*){5}\|)[^|\r]*/, '$120991231235959')))).toBe('AA');
+    const other = adt({ event: 'A01', visit: 'V-108', control: 'DUP-2', obx: [OBX.needs('kommunal-hsl')] });
+    const ack = await h.send(other);
+    expect(ackCode(ack)).toBe('AR');
+    const err = ack.getSegment('ERR')?.toString() ?? '';
+    expect(err).toContain('205^Duplicate key identifier');
+    expect(err).toMatch(/MSH-10 DUP-2 was used before for another message \(message \d+, accepted\)/);
+    expect((await h.repo.read<Encounter>('Encounter', stayId('V-108'))).meta?.versionId).toBe(enc1.meta?.versionId);
+    const rows = await h.db.query<{ status: string; error_code: string | null }>(
+      `SELECT status, error_code FROM hl7_message WHERE control_id = 'DUP-2' OR error_reason LIKE 'MSH-10 DUP-2 %' ORDER BY id`,
+    );
+    expect(rows.rows).toEqual([
+      { status: 'accepted', error_code: null },
+      { status: 'rejected', error_code: 'duplicate-control-id' },
+    ]);
+  });
+
   it('when the personnummer check digit is wrong, then AE with an ERR segment, and the message is kept as rejected', async () => {
     const ack = await h.send(adt({ event: 'A01', visit: 'V-104', control: 'BAD-PNR', pnr: '193803129829' }));
     expect(ackCode(ack)).toBe('AE');

@@ -89,18 +89,18 @@ describe('POST /hl7v2 and the admin message view', () => {
 
   it('when a rejected message is reprocessed after the profile was fixed, then it is applied; others are refused', async () => {
     const text = adt({
-      event: 'A01',
+      event: 'A28',
       app: 'COSMIC',
       facility: 'VSV',
       ward: 'MED21',
       control: 'H-WARD',
-      // A local needs code the profile does not know yet: the message cannot be understood (AE).
-      obx: ['CWE|BEHOV^Behov^99COS||NYKOD'],
+      obx: ['CWE|BEHOV^Behov^99COS||SOC'],
       visit: 'HTTP-WARD',
       pidAuthority: '&1.2.752.129.2.1.3.1&ISO',
     });
+    // A trigger event the profile does not have yet: the message cannot be understood (AR).
     const first = await post(text, 'system/Encounter.cu');
-    expect(first.text).toContain('MSA|AE|H-WARD');
+    expect(first.text).toContain('MSA|AR|H-WARD');
     const list = await request(app).get('/admin/api/hl7/messages?status=rejected').set('x-test-scopes', 'admin');
     const id = (list.body as { messages: { id: number; controlId: string }[] }).messages.find(
       (m) => m.controlId === 'H-WARD',
@@ -111,8 +111,8 @@ describe('POST /hl7v2 and the admin message view', () => {
     expect(again.body).toMatchObject({ status: 'rejected' });
     // The admin adds the code to the sender profile (as a fixed mappings/cosmic.json would after a restart).
     const cosmic = h.intake.services.profiles.find((p) => p.id === 'cosmic');
-    if (!cosmic?.codeMaps.cosmicNeeds) throw new Error('no cosmic profile');
-    cosmic.codeMaps.cosmicNeeds.NYKOD = 'socialtjanst';
+    if (!cosmic?.events.A01) throw new Error('no cosmic profile');
+    cosmic.events.A28 = cosmic.events.A01;
     try {
       const fixed = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
       expect(fixed.status).toBe(202);
@@ -127,7 +127,7 @@ describe('POST /hl7v2 and the admin message view', () => {
       const done = await request(app).post(`/admin/api/hl7/messages/${id}/reprocess`).set('x-test-scopes', 'admin');
       expect(done.status).toBe(409);
     } finally {
-      delete cosmic.codeMaps.cosmicNeeds.NYKOD;
+      delete cosmic.events.A28;
     }
     const missing = await request(app)
       .post('/admin/api/hl7/messages/999999999/reprocess')

@@ -11,11 +11,17 @@ const HL7_ERROR: Partial<Record<ErrorCode, [string, string]>> = {
   'unknown-ward': ['103', 'Table value not found'],
   'bad-request': ['103', 'Table value not found'],
   'too-large': ['104', 'Value too long'],
+  'duplicate-control-id': ['205', 'Duplicate key identifier'],
 };
 
 /** Structure and unsupported events are rejected (AR); content and internal errors are application errors (AE). */
 export function ackCodeFor(code: ErrorCode): AckCode {
-  return code === 'bad-hl7-structure' || code === 'unknown-event' || code === 'too-large' ? 'AR' : 'AE';
+  return code === 'bad-hl7-structure' ||
+    code === 'unknown-event' ||
+    code === 'too-large' ||
+    code === 'duplicate-control-id'
+    ? 'AR'
+    : 'AE';
 }
 
 export interface AckError {

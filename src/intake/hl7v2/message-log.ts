@@ -29,8 +29,28 @@ export interface ExistingRow {
   stay_id: string | null;
 }
 
-/** Where an entry ended up: a new row, or the earlier row of the same (sender, MSH-10). */
-export type Logged = { id: number; repeatOf?: undefined } | { id: number; repeatOf: ExistingRow };
+/**
+ * Where an entry ended up: a new row, or the earlier row of the same (sender, MSH-10). `differs`: the earlier row's
+ * message is not this one (other segments or values, MSH-7 aside): the MSH-10 was used again for another message.
+ */
+export type Logged = { id: number; repeatOf?: undefined } | { id: number; repeatOf: ExistingRow; differs: boolean };
+
+/** A message's text for "is this the same message again?": segments trimmed, MSH-7 (when it was sent) left out. */
+export function sameMessageKey(raw: string): string {
+  return raw
+    .split(/\r\n|\r|\n/)
+    .map((seg) => seg.trim())
+    .filter((seg) => seg.length > 0)
+    .map((seg) => {
+      if (!seg.startsWith('MSH')) return seg;
+      const sep = seg.charAt(3) || '|';
+      const fields = seg.split(sep);
+      // MSH-1 is the separator itself: MSH-7 is fields[6]
+      if (fields.length > 6) fields[6] = '';
+      return fields.join(sep);
+    })
+    .join('\r');
+}
 
 interface Waiting {
   entry: LogEntry;
@@ -138,13 +158,15 @@ export class MessageLog {
     });
     const repeats = entries.flatMap((e, i) => (out[i] ? [] : [i]));
     if (repeats.length > 0) {
-      const found = await this.db.query<ExistingRow & { sender: string; control_id: string }>(
-        `SELECT m.id, m.sender, m.control_id, m.status, m.ack_code, m.error_code, m.error_reason, m.stay_id
+      const found = await this.db.query<ExistingRow & { sender: string; control_id: string; raw: string }>(
+        `SELECT m.id, m.sender, m.control_id, m.status, m.ack_code, m.error_code, m.error_reason, m.stay_id, m.raw
          FROM unnest($1::text[], $2::text[]) AS k(s, c)
          CROSS JOIN LATERAL (SELECT * FROM hl7_message x WHERE x.sender = k.s AND x.control_id = k.c OFFSET 0) m`,
         [repeats.map((i) => entries[i]?.sender), repeats.map((i) => entries[i]?.controlId)],
       );
-      const rows = new Map(found.rows.map((r) => [keyOf(r.sender, r.control_id), { ...r, id: Number(r.id) }]));
+      const rows = new Map(
+        found.rows.map(({ raw, ...r }) => [keyOf(r.sender, r.control_id), { ...r, id: Number(r.id), raw }]),
+      );
       const retried = new Set<number>();
       for (const i of repeats) {
         const e = entries[i] as LogEntry;
@@ -160,7 +182,8 @@ export class MessageLog {
           );
           out[i] = { id: row.id };
         } else {
-          out[i] = { id: row.id, repeatOf: row };
+          const { raw, ...earlier } = row;
+          out[i] = { id: row.id, repeatOf: earlier, differs: sameMessageKey(raw) !== sameMessageKey(e.raw) };
         }
       }
     }

@@ -208,6 +208,30 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       const error: AckError = { code: 'unavailable', reason: 'the gateway could not store the message; resend later' };
       return { ack: ack('AE', error), ackCode: 'AE', status: 'error', duplicate: false, error };
     }
+    if (logged.repeatOf && logged.differs) {
+      // The MSH-10 was used before for another message: answering as the repeat would say "stored" for something
+      // never applied. Refused, kept as its own row for the admin view, and logged.
+      const ex = logged.repeatOf;
+      const error: AckError = {
+        code: 'duplicate-control-id',
+        path: 'MSH-10',
+        reason: `MSH-10 ${controlId ?? ''} was used before for another message (message ${ex.id}, ${ex.status}): nothing of this one was applied; send it with a new MSH-10`,
+      };
+      logger.warn('hl7 message reuses a control id for other content', {
+        sender,
+        controlId: controlId ?? undefined,
+        earlierMessage: ex.id,
+      });
+      await log.store({
+        ...entry,
+        controlId: null,
+        status: 'rejected',
+        errorCode: error.code,
+        errorReason: error.reason,
+        ackCode: 'AR',
+      });
+      return { ack: ack('AR', error), ackCode: 'AR', status: 'rejected', duplicate: false, error };
+    }
     if (logged.repeatOf) {
       const ex = logged.repeatOf;
       const error = ex.error_code ? { code: ex.error_code as ErrorCode, reason: ex.error_reason ?? '' } : undefined;
