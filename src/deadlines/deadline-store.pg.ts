@@ -37,6 +37,11 @@ export interface TaskRow {
   groupIdentifier?: string;
   /** The Task's lastUpdated when it is `completed` now (the first completion is kept, or found in the history). */
   completedNowAt?: string;
+  /**
+   * When a completed Task says the duty was met (`executionPeriod.end`: a hospital's duty at its message's send time):
+   * preferred over when the gateway stored the completion.
+   */
+  metAt?: string;
 }
 
 interface RawStep {
@@ -77,8 +82,8 @@ export async function upsertTaskRow(db: Db, row: TaskRow): Promise<void> {
 /** `upsertTaskRow` for many Tasks in one statement (each Task at most once). */
 export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<void> {
   if (rows.length === 0) return;
-  // completed_at: the first stored version with status `completed` (history, else the current version); once
-  // known it never changes (history is only added to).
+  // completed_at: when the Task says the duty was met, else the first stored version with status `completed`
+  // (history, else the current version); once known it never changes (history is only added to).
   await db.query(
     `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, agreement, deadline, status, open,
        business_status, version_id, first_code, authored_on, focus, reason_code, group_identifier, completed_at,
@@ -86,13 +91,14 @@ export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<
      SELECT t.task_id, t.code, t.owner, t.requester, t.encounter, t.agreement, t.deadline, t.status, t.open,
        t.business_status, t.version_id, t.first_code, t.authored_on, t.focus, t.reason_code, t.group_identifier,
        COALESCE(
+         t.met_at,
          (SELECT MIN(h.last_updated) FROM fhir_resource_history h
            WHERE h.resource_type = 'Task' AND h.id = t.task_id AND h.content::jsonb ->> 'status' = 'completed'),
          t.completed_now_at), now()
      FROM jsonb_to_recordset($1::jsonb) AS t(task_id text, code text, owner text, requester text, encounter text,
        agreement text, deadline timestamptz, status text, open boolean, business_status text, version_id text,
        first_code text, authored_on text, focus text, reason_code text, group_identifier text,
-       completed_now_at timestamptz)
+       completed_now_at timestamptz, met_at timestamptz)
      ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, owner = excluded.owner, requester = excluded.requester,
        encounter = excluded.encounter, agreement = excluded.agreement, deadline = excluded.deadline,
        status = excluded.status, open = excluded.open, business_status = excluded.business_status,
@@ -119,6 +125,7 @@ export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<
           reason_code: row.reasonCode ?? null,
           group_identifier: row.groupIdentifier ?? null,
           completed_now_at: row.completedNowAt ?? null,
+          met_at: row.metAt ?? null,
         })),
       ),
     ],

@@ -59,6 +59,7 @@ export function taskRowOf(task: Task, agreement: string): TaskRow {
     reasonCode: task.reasonCode?.coding?.[0]?.code,
     groupIdentifier: task.groupIdentifier?.value,
     completedNowAt: task.status === 'completed' ? task.meta?.lastUpdated : undefined,
+    metAt: task.status === 'completed' ? task.executionPeriod?.end : undefined,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Reads what a month's indicators need from the store: the stays discharged in the month and those admitted
  * within 30 days after it (re-admissions), folded by the engine; their Encounter's patient and birth date; their
- * Tasks with deadlines and completion times (the first stored version with status `completed`); and the
+ * Tasks with deadlines and completion times (`executionPeriod.end` of a completed Task, else its first stored
+ * version with status `completed`); and the
  * deviations (`avvikelse` Tasks) raised in the month.
  */
 import type { Task } from '@medplum/fhirtypes';
@@ -71,7 +72,11 @@ function toIndicatorTask(task: Task, completedAt: Date | string | null, codes: M
     cancelled: task.status === 'cancelled' || task.status === 'entered-in-error',
   };
   if (task.restriction?.period?.end) out.deadline = task.restriction.period.end;
-  if (completedAt) out.completedAt = new Date(completedAt).toISOString();
+  // When the duty was met: the Task says so itself where it can (a hospital's duty is met when its message reached
+  // the gateway: its send time, not when the gateway stored it), else its first stored completed version
+  const metAt = task.status === 'completed' ? task.executionPeriod?.end : undefined;
+  if (metAt) out.completedAt = new Date(metAt).toISOString();
+  else if (completedAt) out.completedAt = new Date(completedAt).toISOString();
   if (out.code === 'avvikelse') {
     if (task.requester?.reference) out.responsible = task.requester.reference;
     // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
