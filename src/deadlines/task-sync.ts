@@ -50,7 +50,9 @@ export function taskRowOf(task: Task, agreement: string): TaskRow {
     agreement,
     deadline: end ? new Date(end) : undefined,
     status: task.status,
-    open: !CLOSED_TASK_STATUSES.has(task.status),
+    // a Task whose duty is met (`executionPeriod.end`: an acknowledged SIP invitation stays `received`) is not open:
+    // no due-soon list, no open count, no further step
+    open: !CLOSED_TASK_STATUSES.has(task.status) && !task.executionPeriod?.end,
     businessStatus: task.businessStatus?.coding?.[0]?.code,
     versionId: task.meta?.versionId,
     firstCode: task.code?.coding?.[0]?.code,
@@ -59,7 +61,8 @@ export function taskRowOf(task: Task, agreement: string): TaskRow {
     reasonCode: task.reasonCode?.coding?.[0]?.code,
     groupIdentifier: task.groupIdentifier?.value,
     completedNowAt: task.status === 'completed' ? task.meta?.lastUpdated : undefined,
-    metAt: task.status === 'completed' ? task.executionPeriod?.end : undefined,
+    metAt:
+      task.status === 'completed' || !CLOSED_TASK_STATUSES.has(task.status) ? task.executionPeriod?.end : undefined,
   };
 }
 
@@ -100,9 +103,10 @@ export async function syncLockedTasks(
     const row = taskRowOf(task, agreement);
     rows.push(row);
     const ladder = code && NOT_LADDERED.has(code) ? undefined : deps.ladderFor(agreement, code);
-    if (!row.open) cancels.push({ taskId, reason: 'task-closed' });
     // A deadline already met (`executionPeriod.end`, e.g. a SIP invitation acknowledged) needs no further notice.
-    else if (task.executionPeriod?.end) cancels.push({ taskId, reason: 'deadline-met' });
+    if (task.executionPeriod?.end && !CLOSED_TASK_STATUSES.has(task.status))
+      cancels.push({ taskId, reason: 'deadline-met' });
+    else if (!row.open) cancels.push({ taskId, reason: 'task-closed' });
     else if (!row.deadline || !ladder || ladder.length === 0) cancels.push({ taskId, reason: 'no-deadline' });
     else {
       const authoredOn = task.authoredOn ? new Date(task.authoredOn) : undefined;

@@ -145,4 +145,30 @@ describe('deadline views', () => {
     expect((await request(app).get('/admin/api/deviations').query({ month: '2026-12' })).body.total).toBe(0);
     expect((await request(app).get('/admin/api/deviations').query({ month: '2027-13' })).status).toBe(400);
   });
+  it('when a Task in the window says its duty is met (an acknowledged SIP invitation stays received), then it is not listed', async () => {
+    who = ADMIN;
+    const repo = systemRepo(db, clock);
+    const t = await createTask(repo, {
+      owner: orgs.municipality,
+      requester: orgs.hospital,
+      authoredOn: clock.now(),
+      deadline: new Date(clock.now().getTime() + 3 * HOUR),
+      code: 'kallelse-sip',
+    });
+    await h.service.syncTask(t.id!);
+    const listed = async () =>
+      (
+        await request(app)
+          .get('/admin/api/deadlines/due-soon')
+          .query({ organization: orgs.municipality, within: 'PT24H' })
+      ).body.items.map((i: { task: string }) => i.task) as string[];
+    expect(await listed()).toContain(`Task/${t.id}`);
+    const acknowledged = await repo.update({
+      ...t,
+      status: 'received',
+      executionPeriod: { end: clock.now().toISOString() },
+    });
+    await h.service.syncTask(acknowledged.id!);
+    expect(await listed()).not.toContain(`Task/${t.id}`);
+  });
 });
