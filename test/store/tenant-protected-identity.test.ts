@@ -38,6 +38,27 @@ function expectRecipientView(r: Resource | undefined): void {
   expect(notice).toContain('Kontakta Västmanlands sjukhus Västerås');
 }
 
+/** The readers of these tests: a municipality, the holding and another hospital, admins without and with the right. */
+async function readers(db: ClosableDb) {
+  const system = createRepository(db);
+  const v = await system.create(municipality('1980', 'Västerås stad'));
+  const scope = (organization: string, role: AccessScope['role'], extra: Partial<AccessScope> = {}): AccessScope => ({
+    clientId: `c-${organization}`,
+    organization,
+    role,
+    ...extra,
+  });
+  return {
+    system,
+    municipalityId: v.id!,
+    vasteras: createRepository(db, scope(`Organization/${v.id}`, 'municipality')),
+    hospital: createRepository(db, scope('Organization/hosp', 'hospital')),
+    otherHospital: createRepository(db, scope('Organization/other-hosp', 'hospital')),
+    admin: createRepository(db, scope('Organization/region', 'admin')),
+    adminWithRight: createRepository(db, scope('Organization/region', 'admin', { protectedIdentity: true })),
+  };
+}
+
 describe.each(testDatabases())('protected identity on every read path of the repository on %s', (kind) => {
   let db: ClosableDb;
   let system: FhirRepository;
@@ -50,20 +71,10 @@ describe.each(testDatabases())('protected identity on every read path of the rep
 
   beforeAll(async () => {
     db = await openTestDb(kind);
-    system = createRepository(db);
-    const v = await system.create(municipality('1980', 'Västerås stad'));
+    const r = await readers(db);
+    ({ system, vasteras, hospital, otherHospital, admin, adminWithRight } = r);
+    const v = { id: r.municipalityId };
     await system.update({ ...municipality('0000', 'Västmanlands sjukhus Västerås'), id: 'hosp' });
-    const scope = (organization: string, role: AccessScope['role'], extra: Partial<AccessScope> = {}): AccessScope => ({
-      clientId: `c-${organization}`,
-      organization,
-      role,
-      ...extra,
-    });
-    vasteras = createRepository(db, scope(`Organization/${v.id}`, 'municipality'));
-    hospital = createRepository(db, scope('Organization/hosp', 'hospital'));
-    otherHospital = createRepository(db, scope('Organization/other-hosp', 'hospital'));
-    admin = createRepository(db, scope('Organization/region', 'admin'));
-    adminWithRight = createRepository(db, scope('Organization/region', 'admin', { protectedIdentity: true }));
     const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
     const p = await hospital.create(protectedPatient('191212121212'), w);
     await hospital.update({ ...p, gender: 'female' }, w); // a second version for vread and history
@@ -155,19 +166,10 @@ describe.each(testDatabases())('searching a protected identity by its hidden add
 
   beforeAll(async () => {
     db = await openTestDb(kind);
-    const system = createRepository(db);
-    const v = await system.create(municipality('1980', 'Västerås stad'));
-    const scope = (organization: string, role: AccessScope['role'], extra: Partial<AccessScope> = {}): AccessScope => ({
-      clientId: `c-${organization}`,
-      organization,
-      role,
-      ...extra,
-    });
-    vasteras = createRepository(db, scope(`Organization/${v.id}`, 'municipality'));
-    hospital = createRepository(db, scope('Organization/hosp', 'hospital'));
-    otherHospital = createRepository(db, scope('Organization/other-hosp', 'hospital'));
-    admin = createRepository(db, scope('Organization/region', 'admin'));
-    adminWithRight = createRepository(db, scope('Organization/region', 'admin', { protectedIdentity: true }));
+    const r = await readers(db);
+    ({ vasteras, hospital, otherHospital, admin, adminWithRight } = r);
+    const { system } = r;
+    const v = { id: r.municipalityId };
     const w = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
     const hidden = await hospital.create(protectedPatient('191212121212'), w);
     // an ordinary Patient at another address, so a search that matches nothing is not mistaken for one that works
