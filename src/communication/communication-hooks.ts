@@ -27,36 +27,40 @@ const without = (c: Communication, keys: (keyof Communication)[]): string => {
 };
 
 /** A new comment goes to organisations in the directory: one sent to an unknown id would reach nobody, unseen. */
-async function checkRecipientsKnown(tx: Db, c: Communication): Promise<void> {
+/** The recipients' names by reference (422 naming any recipient that is not an organisation in the directory). */
+async function checkRecipientsKnown(tx: Db, c: Communication): Promise<Map<string, string>> {
   const ids = (c.recipient ?? []).map((r) => (r.reference ?? '').slice('Organization/'.length));
   if (ids.length === 0)
     throw new GatewayError('invalid-resource', 'A comment names its recipient (Communication.recipient)');
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM fhir_resource WHERE resource_type = 'Organization' AND id = ANY($1::text[]) AND NOT deleted`,
+  const { rows } = await tx.query<{ id: string; name: string | null }>(
+    `SELECT id, content::jsonb->>'name' AS name FROM fhir_resource
+     WHERE resource_type = 'Organization' AND id = ANY($1::text[]) AND NOT deleted`,
     [ids],
   );
-  const known = new Set(rows.map((r) => r.id));
-  const unknown = ids.filter((id) => !known.has(id));
+  const names = new Map(rows.map((r) => [`Organization/${r.id}`, r.name ?? `Organization/${r.id}`]));
+  const unknown = ids.filter((id) => !names.has(`Organization/${id}`));
   if (unknown.length > 0)
     throw new GatewayError(
       'invalid-resource',
       `Communication.recipient ${unknown.map((id) => `Organization/${id}`).join(', ')} is not an organisation in the directory`,
     );
+  return names;
 }
 
 /**
  * A comment about a patient goes to parties of the stay only (its hospital, the organisations its Tasks are for or
  * from): anyone else would be told about the patient without a part in the stay.
  */
-async function checkRecipientsParties(tx: Db, c: Communication, stay: string): Promise<void> {
+async function checkRecipientsParties(
+  tx: Db,
+  c: Communication,
+  stay: string,
+  recipientNames: Map<string, string>,
+): Promise<void> {
   const parties = await loadStayParties(tx, stay);
   const outside = (c.recipient ?? []).map((r) => r.reference ?? '').filter((ref) => !parties?.parties.has(ref));
   if (outside.length === 0) return;
-  const { rows } = await tx.query<{ id: string; name: string | null }>(
-    `SELECT id, content::jsonb->>'name' AS name FROM fhir_resource WHERE resource_type = 'Organization' AND id = ANY($1::text[])`,
-    [outside.map((ref) => ref.slice('Organization/'.length))],
-  );
-  const names = outside.map((ref) => rows.find((r) => `Organization/${r.id}` === ref)?.name ?? ref);
+  const names = outside.map((ref) => recipientNames.get(ref) ?? ref);
   throw new GatewayError(
     'rule-violation',
     `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not a party of this stay: a comment goes to the stay's parties (Communication.recipient)`,
@@ -89,8 +93,7 @@ async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, 
     }
     if (after.status !== 'in-progress' && after.status !== 'completed')
       throw new GatewayError('rule-violation', 'A sent comment has status in-progress (the recipient completes it)');
-    await checkRecipientsKnown(tx, after);
-    await checkRecipientsParties(tx, after, stay);
+    await checkRecipientsParties(tx, after, stay, await checkRecipientsKnown(tx, after));
     return;
   }
   const isRecipient = (before.recipient ?? []).some((r) => r.reference === org);

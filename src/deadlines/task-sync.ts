@@ -41,6 +41,10 @@ export function taskCode(task: Task): string | undefined {
 
 export function taskRowOf(task: Task, agreement: string): TaskRow {
   const end = task.restriction?.period?.end;
+  const closed = CLOSED_TASK_STATUSES.has(task.status);
+  // when the Task says its duty was met: completed, or done while still open (an acknowledged SIP invitation stays
+  // `received`); a cancelled or rejected Task met nothing
+  const metAt = !closed || task.status === 'completed' ? task.executionPeriod?.end : undefined;
   return {
     taskId: task.id ?? '',
     code: taskCode(task),
@@ -50,9 +54,8 @@ export function taskRowOf(task: Task, agreement: string): TaskRow {
     agreement,
     deadline: end ? new Date(end) : undefined,
     status: task.status,
-    // a Task whose duty is met (`executionPeriod.end`: an acknowledged SIP invitation stays `received`) is not open:
-    // no due-soon list, no open count, no further step
-    open: !CLOSED_TASK_STATUSES.has(task.status) && !task.executionPeriod?.end,
+    // a Task whose duty is met is not open: no due-soon list, no open count, no further step
+    open: !closed && !metAt,
     businessStatus: task.businessStatus?.coding?.[0]?.code,
     versionId: task.meta?.versionId,
     firstCode: task.code?.coding?.[0]?.code,
@@ -61,8 +64,7 @@ export function taskRowOf(task: Task, agreement: string): TaskRow {
     reasonCode: task.reasonCode?.coding?.[0]?.code,
     groupIdentifier: task.groupIdentifier?.value,
     completedNowAt: task.status === 'completed' ? task.meta?.lastUpdated : undefined,
-    metAt:
-      task.status === 'completed' || !CLOSED_TASK_STATUSES.has(task.status) ? task.executionPeriod?.end : undefined,
+    metAt,
   };
 }
 
@@ -103,10 +105,9 @@ export async function syncLockedTasks(
     const row = taskRowOf(task, agreement);
     rows.push(row);
     const ladder = code && NOT_LADDERED.has(code) ? undefined : deps.ladderFor(agreement, code);
-    // A deadline already met (`executionPeriod.end`, e.g. a SIP invitation acknowledged) needs no further notice.
-    if (task.executionPeriod?.end && !CLOSED_TASK_STATUSES.has(task.status))
-      cancels.push({ taskId, reason: 'deadline-met' });
-    else if (!row.open) cancels.push({ taskId, reason: 'task-closed' });
+    // Closed, or its deadline already met while still open (a SIP invitation acknowledged): no further notice.
+    if (!row.open)
+      cancels.push({ taskId, reason: CLOSED_TASK_STATUSES.has(task.status) ? 'task-closed' : 'deadline-met' });
     else if (!row.deadline || !ladder || ladder.length === 0) cancels.push({ taskId, reason: 'no-deadline' });
     else {
       const authoredOn = task.authoredOn ? new Date(task.authoredOn) : undefined;

@@ -3,12 +3,11 @@ import type { AuthContext, Interaction } from '../auth/auth-context';
 import { subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
-import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import { parseEntryUrl } from '../store/bundle-entry';
 import type { EntryPatch, HistoryEntry, SearchParams, SearchResult } from '../store/repository.port';
 import { nextPageQuery } from '../store/search-sql';
 import { requireScope, toParams } from './http-util';
-import { applyJsonPatch, patchOfEntry } from './json-patch';
+import { assertPatchable, jsonPatchChange, patchOfEntry } from './json-patch';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, searchsetWithinScope } from './include-scope';
 import { statusText, toOperationOutcome } from './operation-outcome';
 
@@ -107,14 +106,8 @@ function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): En
   const m = entry.request?.method;
   if ((m === 'POST' || m === 'PUT') && entry.resource) validator.validate(entry.resource);
   if (m !== 'PATCH') return undefined;
-  if (what && APPEND_ONLY_TYPES.includes(what.type))
-    throw new GatewayError('method-not-allowed', `${what.type} is append-only: nobody changes it (not admins either)`);
-  const ops = patchOfEntry(entry.resource);
-  return (current) => {
-    const next = applyJsonPatch(current, ops);
-    validator.validate(next);
-    return next;
-  };
+  if (what) assertPatchable(what.type);
+  return jsonPatchChange(patchOfEntry(entry.resource), validator);
 }
 
 /** The subset a GET entry asks for (`Task?status=requested&_elements=status,owner`), if any. */

@@ -5,7 +5,6 @@ import type { Validator } from '../fhir/validator';
 import { hasControl, urlGuard } from '../http/url-guard';
 import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { APPEND_ONLY_TYPES } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { RepositoryHooks, SearchParams } from '../store/repository.port';
@@ -13,7 +12,7 @@ import { isSupportedType } from '../store/search-params';
 import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
 import { historyPaging } from '../store/history-sql';
-import { applyJsonPatch, parseJsonPatch } from './json-patch';
+import { assertPatchable, jsonPatchChange, parseJsonPatch } from './json-patch';
 import { applySubset, subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
@@ -285,22 +284,15 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
 
   router.patch('/:type/:id', async (req, res) => {
     const type = typeOf(req);
-    if (APPEND_ONLY_TYPES.includes(type))
-      throw new GatewayError('method-not-allowed', `${type} is append-only: nobody changes it (not admins either)`);
+    assertPatchable(type);
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'u');
     const ops = parseJsonPatch(req.body, req.headers['content-type']);
-    const resource = await repoFor(res).patch(
-      type as Resource['resourceType'],
-      id,
-      (current) => {
-        const next = applyJsonPatch(current, ops);
-        validator.validate(next);
-        return next;
-      },
-      { ...writeOptions(auth), ...ifMatch(req) },
-    );
+    const resource = await repoFor(res).patch(type as Resource['resourceType'], id, jsonPatchChange(ops, validator), {
+      ...writeOptions(auth),
+      ...ifMatch(req),
+    });
     sendWritten(req, res, 200, resource, baseUrl);
   });
 

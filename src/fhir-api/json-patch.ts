@@ -7,7 +7,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { applyPatch, type Operation } from 'rfc6902';
 import { z } from 'zod';
+import type { Validator } from '../fhir/validator';
 import { GatewayError } from '../platform/errors';
+import { APPEND_ONLY_TYPES } from '../store/access-sql';
 
 const pointer = z
   .string()
@@ -94,4 +96,19 @@ export function applyJsonPatch<T extends Resource>(resource: T, ops: Operation[]
       `A patch may not change the resourceType or id of ${resourceType}/${id ?? ''}`,
     );
   return resource;
+}
+
+/** 405 for a type nobody changes (the audit trail), whichever way the patch comes. */
+export function assertPatchable(type: string): void {
+  if (APPEND_ONLY_TYPES.includes(type))
+    throw new GatewayError('method-not-allowed', `${type} is append-only: nobody changes it (not admins either)`);
+}
+
+/** The change a JSON Patch makes to the version the store holds locked: applied, then validated. */
+export function jsonPatchChange(ops: Operation[], validator: Validator): <T extends Resource>(current: T) => T {
+  return (current) => {
+    const next = applyJsonPatch(current, ops);
+    validator.validate(next);
+    return next;
+  };
 }

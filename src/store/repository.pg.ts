@@ -165,8 +165,8 @@ export class PgRepository implements FhirRepository {
     const stored = JSON.parse(cur.content) as T;
     const shown = forScope(stored, this.scope, cur);
     // a Subscription is shown without its secret only: the patch acts on the rest, and the secret is kept
-    const secret = secretOf(stored);
-    if (!sameContent(shown, stored) && !(secret && sameContent(shown, withoutSecret(stored))))
+    const hiddenSecret = shown !== stored ? secretOf(stored) : undefined;
+    if (!sameContent(shown, hiddenSecret ? withoutSecret(stored) : stored))
       throw new GatewayError(
         'forbidden',
         `${resourceType}/${id} is shown to you in part (a protected identity): a patch would change what you cannot see; send the whole resource with PUT`,
@@ -174,9 +174,9 @@ export class PgRepository implements FhirRepository {
     const next = change(structuredClone(shown));
     if (next.resourceType !== resourceType || next.id !== id)
       throw new GatewayError('bad-request', `A patch may not change the resourceType or id of ${resourceType}/${id}`);
-    if (secret && shown !== stored && !secretOf(next)) {
+    if (hiddenSecret && !secretOf(next)) {
       const withExt = next as T & { extension?: unknown[] };
-      withExt.extension = [...(withExt.extension ?? []), secret];
+      withExt.extension = [...(withExt.extension ?? []), hiddenSecret];
     }
     return next;
   }

@@ -123,9 +123,8 @@ export function secretOf(r: Resource): { url: string } | undefined {
 
 /** Removes the Subscription secret. */
 export function withoutSecret<T extends Resource>(r: T): T {
-  if (r.resourceType !== 'Subscription') return r;
-  const ext = (r as { extension?: { url?: string }[] }).extension;
-  if (!ext?.some((e) => e.url === SUBSCRIPTION_SECRET_URL)) return r;
+  if (!secretOf(r)) return r;
+  const ext = (r as { extension?: { url?: string }[] }).extension ?? [];
   const kept = ext.filter((e) => e.url !== SUBSCRIPTION_SECRET_URL);
   const copy = { ...r } as T & { extension?: unknown[] };
   if (kept.length > 0) copy.extension = kept;

@@ -191,6 +191,12 @@ export function searchesProtectedElements(resourceType: string, def: ParamDef): 
   );
 }
 
+/** `searchesProtectedElements` for a search key (`address:contains`) of `resourceType`; false for an unknown name. */
+export function searchesProtectedParam(resourceType: string, key: string): boolean {
+  const def = getParam(resourceType, key.split(':')[0] ?? '');
+  return def !== undefined && searchesProtectedElements(resourceType, def);
+}
+
 export function chainTarget(resourceType: string, def: ParamDef): string | undefined {
   return def.targets?.length === 1 ? def.targets[0] : CHAIN_TO[`${resourceType}.${def.name}`];
 }

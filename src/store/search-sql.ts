@@ -10,7 +10,13 @@ import {
   type ChainKey,
   type HasKey,
 } from './search-conditions';
-import { getParam, isSupportedType, searchesProtectedElements, storedParam } from './search-params';
+import {
+  getParam,
+  isSupportedType,
+  searchesProtectedElements,
+  searchesProtectedParam,
+  storedParam,
+} from './search-params';
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
@@ -249,7 +255,7 @@ export function planSearch(
   const access = accessPredicate(scope, 'r', params, type, accessOpts);
   if (access) where.push(access);
   // a search on what a recipient may not read of a protected identity (a Patient's address) never matches one
-  if (Object.keys(search).some((key) => searchesHidden(type, key.split(':')[0] ?? ''))) {
+  if (Object.keys(search).some((key) => searchesProtectedParam(type, key))) {
     const shown = protectedElementsVisible(scope, 'r', params);
     if (shown) where.push(shown);
   }
@@ -278,11 +284,6 @@ export function planSearch(
       ...parseRevIncludes(type, list(search['_revinclude:iterate']), true),
     ],
   };
-}
-
-function searchesHidden(type: string, name: string): boolean {
-  const def = getParam(type, name);
-  return def !== undefined && searchesProtectedElements(type, def);
 }
 
 /** The query string of the page after `plan` (same parameters, `_offset` moved on). */

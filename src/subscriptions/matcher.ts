@@ -1,7 +1,7 @@
 import { matchesSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import { hasProtectedIdentity } from '../fhir/protected-identity';
-import { getParam, searchesProtectedElements } from '../store/search-params';
+import { searchesProtectedParam } from '../store/search-params';
 import { inSession, type Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import type { OutboxBatchProcessor, OutboxEvent, OutboxProcessor } from '../delivery/outbox.types';
@@ -83,10 +83,7 @@ function needsAccessCheck(m: MatchableSubscription): boolean {
 /** Whether the criteria search a Patient's elements a recipient never sees of a protected identity. */
 function searchesHidden(request: SearchRequest): boolean {
   if (request.resourceType !== 'Patient') return false;
-  return (request.filters ?? []).some((f) => {
-    const def = getParam('Patient', f.code.split(':')[0] ?? '');
-    return def !== undefined && searchesProtectedElements('Patient', def);
-  });
+  return (request.filters ?? []).some((f) => searchesProtectedParam('Patient', f.code));
 }
 
 function filterFor(m: MatchableSubscription): string {
