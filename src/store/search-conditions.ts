@@ -245,17 +245,32 @@ function visibleMatching(
 /** The most links a chain may have (`Task?encounter.subject:Patient.organization.name=…` has three). */
 export const MAX_CHAIN_LINKS = 3;
 
+/** One link of a chain: the type it searches from, the link, and the type it leads to when that can be told. */
+export interface ChainHop {
+  from: string;
+  link: ChainKey;
+  to: string | undefined;
+}
+
+/** A chain's links in order (`Task?encounter.subject:Patient.name`: Task→Encounter, Encounter→Patient), up to one whose target cannot be told. */
+export function* chainHops(type: string, link: ChainKey): Generator<ChainHop> {
+  let from = type;
+  let hop: ChainKey | HasKey | undefined = link;
+  while (hop?.kind === 'chain') {
+    const to = linkedType(from, hop);
+    yield { from, link: hop, to };
+    if (!to) return;
+    from = to;
+    hop = linkedKey(hop.chained);
+  }
+}
+
 /** The types a chain searches, hop by hop (`Task?encounter.subject:Patient.name` → Encounter, Patient), as far as known. */
 export function chainTypes(type: string, link: ChainKey): string[] {
   const out: string[] = [];
-  let from = type;
-  let hop: ChainKey | HasKey | undefined = link;
-  while (hop?.kind === 'chain' && out.length < MAX_CHAIN_LINKS) {
-    const next = linkedType(from, hop);
-    if (!next) break;
-    out.push(next);
-    from = next;
-    hop = linkedKey(hop.chained);
+  for (const { to } of chainHops(type, link)) {
+    if (!to || out.length >= MAX_CHAIN_LINKS) break;
+    out.push(to);
   }
   return out;
 }

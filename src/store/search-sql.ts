@@ -3,12 +3,11 @@ import type { AccessScope, SearchParams } from './repository.port';
 import {
   bad,
   chainCondition,
+  chainHops,
   hasCondition,
   linkedKey,
-  linkedType,
   paramCondition,
   type ChainKey,
-  type HasKey,
 } from './search-conditions';
 import {
   getParam,
@@ -78,17 +77,11 @@ function known(type: string, name: string): boolean {
 
 /** Whether a chain names a parameter its type does not have, at any link (`Task?patient.nosuch=…`). */
 function unknownInChain(type: string, link: ChainKey): boolean {
-  let from = type;
-  let hop: ChainKey | HasKey | undefined = link;
-  while (hop?.kind === 'chain') {
+  for (const { from, link: hop, to } of chainHops(type, link)) {
     if (!known(from, hop.ref)) return true;
-    const next = linkedType(from, hop);
     // a target that cannot be told is not an unknown name: the strict answer says to name it
-    if (!next || !isSupportedType(next)) return false;
-    const rest = linkedKey(hop.chained);
-    if (!rest) return !known(next, hop.chained.split(':')[0] ?? '');
-    from = next;
-    hop = rest;
+    if (!to || !isSupportedType(to)) return false;
+    if (!linkedKey(hop.chained)) return !known(to, hop.chained.split(':')[0] ?? '');
   }
   return false;
 }
