@@ -3,7 +3,7 @@ import type { AuthContext, Interaction } from '../auth/auth-context';
 import { subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
 import type { Validator } from '../fhir/validator';
 import { GatewayError, isGatewayError } from '../platform/errors';
-import { parseEntryUrl } from '../store/bundle-entry';
+import { historyEntry, parseEntryUrl } from '../store/bundle-entry';
 import type { EntryPatch, HistoryEntry, SearchParams, SearchResult } from '../store/repository.port';
 import { nextPageQuery } from '../store/search-sql';
 import { requireScope, toParams } from './http-util';
@@ -60,17 +60,16 @@ export function historyBundle(
     resourceType: 'Bundle',
     type: 'history',
     link,
-    entry: entries.map((e) => ({
-      fullUrl: `${baseUrl}/${e.resourceType}/${e.id}`,
-      ...(e.resource ? { resource: e.resource } : {}),
-      request: { method: e.method, url: e.method === 'POST' ? e.resourceType : `${e.resourceType}/${e.id}` },
-      response: {
-        status: e.method === 'POST' ? '201 Created' : e.method === 'DELETE' ? '204 No Content' : '200 OK',
-        etag: `W/"${e.versionId}"`,
-        lastModified: e.lastUpdated,
-      },
-    })),
+    entry: entries.map((e) => historyEntry(e, baseUrl)),
   };
+}
+
+/** The subset a history asks for (`_elements`, `_summary=true|text|data`); a count of versions it does not give. */
+export function historySubset(type: string, search: SearchParams): Subset | undefined {
+  const summary = search._summary;
+  if ((Array.isArray(summary) ? summary : [summary]).includes('count'))
+    throw new GatewayError('bad-request', 'History does not support _summary=count: page through it with _count');
+  return subsetOf(type, search);
 }
 
 function interactionOf(entry: BundleEntry): { type: string; interaction: Interaction } | undefined {
@@ -114,7 +113,9 @@ function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): En
 function entrySubset(entry: BundleEntry | undefined): Subset | undefined {
   if (entry?.request?.method !== 'GET') return undefined;
   const url = parseEntryUrl(entry.request.url ?? '');
-  return url?.query === undefined ? undefined : subsetOf(url.type, toParams(new URLSearchParams(url.query)));
+  if (url?.query === undefined) return undefined;
+  const params = toParams(new URLSearchParams(url.query));
+  return url.history ? historySubset(url.type, params) : subsetOf(url.type, params);
 }
 
 function entryError(index: number, e: unknown): GatewayError {

@@ -7,13 +7,13 @@ import { GatewayError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
-import type { RepositoryHooks, SearchParams } from '../store/repository.port';
+import type { RepositoryHooks } from '../store/repository.port';
 import { isSupportedType } from '../store/search-params';
-import { historyBundle, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
+import { historyBundle, historySubset, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
 import { historyPaging } from '../store/history-sql';
 import { assertPatchable, jsonPatchChange, parseJsonPatch } from './json-patch';
-import { applySubset, subsetAnswer, subsetOf, type Subset } from '../fhir/subset';
+import { applySubset, subsetAnswer, subsetOf } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
   authOf,
@@ -370,12 +370,4 @@ function withIgnored(
       })),
     ],
   };
-}
-
-/** The subset a history asks for (`_elements`, `_summary=true|text|data`); a count of versions it does not give. */
-function historySubset(type: string, search: SearchParams): Subset | undefined {
-  const summary = search._summary;
-  if ((Array.isArray(summary) ? summary : [summary]).includes('count'))
-    throw new GatewayError('bad-request', 'History does not support _summary=count: page through it with _count');
-  return subsetOf(type, search);
 }

@@ -3,7 +3,7 @@ import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { toOperationOutcome, statusText } from '../fhir-api/operation-outcome';
 import { GatewayError, isGatewayError } from '../platform/errors';
 import { assertResource } from './resource-util';
-import type { EntryPatch } from './repository.port';
+import type { EntryPatch, HistoryEntry } from './repository.port';
 import type { CurrentRow } from './write-sql';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -14,18 +14,42 @@ export interface ParsedUrl {
   type: string;
   id?: string;
   version?: string;
+  /** `Patient/_history` or `Patient/1/_history`: the versions, not the resource. */
+  history?: true;
   query?: string;
 }
 
-/** `Patient`, `Patient/1`, `Patient/1/_history/2`, `Patient?identifier=x`, or the same after a base URL. */
+/**
+ * `Patient`, `Patient/1`, `Patient/1/_history/2`, `Patient?identifier=x`, `Patient/_history`, `Patient/1/_history`, or
+ * the same after a base URL.
+ */
 export function parseEntryUrl(url: string): ParsedUrl | undefined {
   const m =
-    /^(?:https?:\/\/[^?]*?\/)?([A-Z][A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64}))?(?:\/_history\/([^/?]+))?(?:\?(.*))?$/.exec(
+    /^(?:https?:\/\/[^?]*?\/)?([A-Z][A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64}))?(\/_history(?:\/([^/?]+))?)?(?:\?(.*))?$/.exec(
       url,
     );
   if (!m) return undefined;
-  const [, type = '', id, version, query] = m;
-  return { type, ...(id ? { id } : {}), ...(version ? { version } : {}), ...(query !== undefined ? { query } : {}) };
+  const [, type = '', id, history, version, query] = m;
+  return {
+    type,
+    ...(id ? { id } : {}),
+    ...(version ? { version } : history ? { history: true as const } : {}),
+    ...(query !== undefined ? { query } : {}),
+  };
+}
+
+/** One version of a history as a Bundle entry (`fullUrl` when the base is known). */
+export function historyEntry(e: HistoryEntry, baseUrl?: string): BundleEntry {
+  return {
+    ...(baseUrl !== undefined ? { fullUrl: `${baseUrl}/${e.resourceType}/${e.id}` } : {}),
+    ...(e.resource ? { resource: e.resource } : {}),
+    request: { method: e.method, url: e.method === 'POST' ? e.resourceType : `${e.resourceType}/${e.id}` },
+    response: {
+      status: e.method === 'POST' ? '201 Created' : e.method === 'DELETE' ? '204 No Content' : '200 OK',
+      etag: `W/"${e.versionId}"`,
+      lastModified: e.lastUpdated,
+    },
+  };
 }
 
 export interface Parsed {
@@ -53,6 +77,8 @@ export function parseEntry(entry: BundleEntry, index: number, patch?: EntryPatch
   if (!method || !(method in ORDER)) throw new GatewayError('bad-request', 'request.method is missing or unknown');
   const url = parseEntryUrl(rawUrl);
   if (!url) throw new GatewayError('bad-request', `request.url '${rawUrl}' is not Type, Type/id or Type?query`);
+  if (url.history && method !== 'GET')
+    throw new GatewayError('bad-request', `${method} of a history ('${rawUrl}') is not possible: GET reads it`);
   const p: Parsed = { index, method, url, rawUrl };
   if (method === 'PATCH') {
     if (!url.id || url.version || url.query !== undefined)

@@ -6,7 +6,16 @@ import type { EntryPatch, WriteOptions } from './repository.port';
 import type { Db } from './db.port';
 import type { FhirRepository } from './repository.port';
 import { lockQueries, type CurrentRow } from './write-sql';
-import { errorEntry, ok, ORDER, parseEntry, resolveReferences, withEntry, type Parsed } from './bundle-entry';
+import {
+  errorEntry,
+  historyEntry,
+  ok,
+  ORDER,
+  parseEntry,
+  resolveReferences,
+  withEntry,
+  type Parsed,
+} from './bundle-entry';
 import { collectParams } from './search-sql';
 import type { PreparedWrite } from './prepare-write';
 
@@ -52,8 +61,13 @@ export interface BundleRepository extends FhirRepository {
 }
 
 async function runGet(repo: BundleRepository, p: Parsed): Promise<BundleEntry> {
-  const { id, version, query } = p.url;
+  const { id, version, query, history } = p.url;
   const type = p.url.type as Resource['resourceType'];
+  if (history) {
+    const versions = await repo.history(type, id, collectParams(new URLSearchParams(query ?? '')));
+    const bundle: Bundle = { resourceType: 'Bundle', type: 'history', entry: versions.map((e) => historyEntry(e)) };
+    return { resource: bundle, response: { status: '200 OK' } };
+  }
   if (id && version) return ok(await repo.vread(type, id, version), false);
   if (id) return ok(await repo.read(type, id), false);
   const r = await repo.search(type, collectParams(new URLSearchParams(query ?? '')));

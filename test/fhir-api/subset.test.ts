@@ -166,6 +166,51 @@ describe.each(testDatabases())('_elements and _summary over HTTP on %s', (kind) 
     expect((await get('sala', `/fhir/Task/${ids.t}/_history?_elements=owner`)).status).toBe(404);
   });
 
+  it("when a batch reads histories in its GET entries, then each is a history Bundle cut as asked, within the caller's tenant", async () => {
+    const batch = (as: string, urls: string[], method = 'GET') =>
+      request(app)
+        .post('/fhir')
+        .set('x-test-as', as)
+        .set('Content-Type', FHIR)
+        .send(
+          JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: urls.map((url) => ({ request: { method, url } })),
+          }),
+        );
+    const r = await batch('vasteras', [
+      `Task/${ids.t}/_history?_elements=owner`,
+      'Task/_history?_count=1',
+      `Task/${ids.t}/_history?_summary=count`,
+      `Task/${ids.t}/_history`,
+    ]);
+    expect(r.status).toBe(200);
+    const [cut, one, count, whole] = (r.body as Bundle).entry ?? [];
+    expect(cut?.response?.status).toMatch(/^200/);
+    const cutBundle = cut?.resource as Bundle;
+    expect(cutBundle.type).toBe('history');
+    const versions = (cutBundle.entry ?? []).map((x) => x.resource as Task);
+    expect(versions.length).toBeGreaterThan(0);
+    for (const v of versions) {
+      expect(Object.keys(v).sort()).toEqual(['id', 'intent', 'meta', 'owner', 'resourceType', 'status']);
+      expect(subsetted(v)).toBe(1);
+    }
+    expect(cutBundle.entry?.[0]?.response?.etag).toMatch(/^W\/"/);
+    expect((one?.resource as Bundle).entry).toHaveLength(1);
+    expect(count?.response?.status).toMatch(/^400/);
+    expect(JSON.stringify(count?.response?.outcome)).toMatch(/_summary=count/);
+    expect(((whole?.resource as Bundle).entry?.[0]?.resource as Task).description).toBe('Inskrivningsmeddelande');
+    // another municipality gets the same 404 as reading it alone, and nothing of another tenant's versions
+    const sala = await batch('sala', [`Task/${ids.t}/_history`, 'Task/_history']);
+    const [mine, all] = (sala.body as Bundle).entry ?? [];
+    expect(mine?.response?.status).toMatch(/^404/);
+    expect(JSON.stringify(all?.resource ?? {})).not.toContain(ids.t);
+    // a history is only read
+    const put = await batch('vasteras', [`Task/${ids.t}/_history`], 'PUT');
+    expect((put.body as Bundle).entry?.[0]?.response?.status).toMatch(/^400/);
+  });
+
   it('when a batch asks for subsets in its GET entries, then each answer is cut as asked and a bad one is refused alone', async () => {
     const r = await request(app)
       .post('/fhir')
