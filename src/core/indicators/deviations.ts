@@ -28,8 +28,6 @@ export interface Deviation {
   responsible: string;
   /** The missed duty's Task code, or the kind a party reported it under (`okänd` when not known). */
   kind: string;
-  /** The stay (`Encounter/<id>`), when known. */
-  encounter?: string;
   /** The organisations holding a copy (`Organization/<id>`): who may see it. */
   holders: readonly string[];
 }

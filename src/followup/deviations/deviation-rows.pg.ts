@@ -4,9 +4,10 @@
  *
  * - Fired by the deadline ladder: a fired `deviation` step (`deadline_step`, written in the transaction that wrote
  *   its `avvikelse` copies), at its due time (the agreement's point after the deadline; a step fires only once due,
- *   so `fired_at >= due_at` and the index on `fired_at` bounds the read), its missed Task from the deadline worker's
- *   projection (`deadline_task`: code, owner, stay); the copies' holders are the step's recipients (`outcome.recipients`), the responsible party the missed
- *   Task's owner when it fired (`outcome.responsible`; its owner now for steps fired before that was recorded).
+ *   so `fired_at >= due_at` and the index on `fired_at` bounds the read), under its missed Task's code (the deadline
+ *   worker's projection, `deadline_task`). The copies' holders are the step's recipients (`outcome.recipients`);
+ *   the responsible party is the missed Task's owner when it fired (`outcome.responsible`; for steps fired before
+ *   that was recorded, its owner now).
  * - Reported by a party: the `avvikelse` Tasks of `$report-deviation` (groupIdentifier in DEVIATION_REPORT_SYSTEM,
  *   one per recipient), read as stored: its requester is the responsible party, its reasonCode the kind.
  */
@@ -21,7 +22,6 @@ interface StepRow {
   owner: string | null;
   requester: string | null;
   code: string | null;
-  encounter: string | null;
   recipients: unknown;
   responsible: string | null;
 }
@@ -29,7 +29,7 @@ interface StepRow {
 async function ladderDeviations(db: Db, from: Date, to: Date, owners?: readonly string[]): Promise<Deviation[]> {
   const r = await db.query<StepRow>(
     `SELECT s.task_id, s.step_id, s.due_at, t.owner, t.requester, COALESCE(t.code, t.first_code) AS code,
-       t.encounter, s.outcome -> 'recipients' AS recipients, s.outcome ->> 'responsible' AS responsible
+       s.outcome -> 'recipients' AS recipients, s.outcome ->> 'responsible' AS responsible
      FROM deadline_step s LEFT JOIN deadline_task t ON t.task_id = s.task_id
      WHERE s.kind = 'deviation' AND s.fired_at >= $1 AND s.due_at >= $1 AND s.due_at < $2
        AND ($3::text[] IS NULL OR s.outcome -> 'recipients' ?| $3::text[]
@@ -39,16 +39,14 @@ async function ladderDeviations(db: Db, from: Date, to: Date, owners?: readonly 
   return r.rows.map((row) => {
     const recipients = Array.isArray(row.recipients) ? row.recipients.filter((x) => typeof x === 'string') : [];
     const holders = recipients.length > 0 ? recipients : [row.owner, row.requester].filter((x) => x !== null);
-    const d: Deviation = {
+    return {
       key: `deadline:${row.task_id}/${row.step_id}`,
-      source: 'deadline',
+      source: 'deadline' as const,
       at: new Date(row.due_at).toISOString(),
       responsible: row.responsible ?? row.owner ?? '',
       kind: row.code ?? UNKNOWN_KIND,
       holders,
     };
-    if (row.encounter) d.encounter = row.encounter;
-    return d;
   });
 }
 
@@ -57,7 +55,6 @@ interface ReportRow {
   at: string | null;
   responsible: string | null;
   kind: string | null;
-  encounter: string | null;
   holder: string | null;
 }
 
@@ -67,7 +64,7 @@ async function reportedDeviations(db: Db, from: Date, to: Date): Promise<Deviati
   const r = await db.query<ReportRow>(
     `SELECT j -> 'groupIdentifier' ->> 'value' AS report, j ->> 'authoredOn' AS at,
        j -> 'requester' ->> 'reference' AS responsible, j -> 'reasonCode' -> 'coding' -> 0 ->> 'code' AS kind,
-       j -> 'encounter' ->> 'reference' AS encounter, j -> 'owner' ->> 'reference' AS holder
+       j -> 'owner' ->> 'reference' AS holder
      FROM (SELECT c.content::jsonb AS j FROM fhir_resource c
        WHERE c.resource_type = 'Task' AND NOT c.deleted
          AND c.id IN (SELECT resource_id FROM fhir_search WHERE resource_type = 'Task' AND param = 'code' AND value = 'avvikelse')
@@ -90,7 +87,6 @@ async function reportedDeviations(db: Db, from: Date, to: Date): Promise<Deviati
         kind: row.kind ?? UNKNOWN_KIND,
         holders: [],
       };
-      if (row.encounter) d.encounter = row.encounter;
       reports.set(row.report, d);
     }
     if (at < d.at) d.at = at;
