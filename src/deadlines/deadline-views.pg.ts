@@ -55,37 +55,3 @@ export async function dueBetween(db: Db, from: Date, to: Date, now: Date, limit 
   );
   return r.rows.map((x) => toDue(x, now));
 }
-
-export interface DeviationReport {
-  from: string;
-  to: string;
-  total: number;
-  /** Per responsible party (the owner of the missed Task), with counts per kind of obligation (Task code). */
-  parties: { party: string; total: number; byCode: Record<string, number> }[];
-  byCode: Record<string, number>;
-}
-
-/** Deviations (fired `deviation` steps) recorded in [from, to), counted per party and per Task code. */
-export async function deviationReport(db: Db, from: Date, to: Date): Promise<DeviationReport> {
-  const r = await db.query<{ owner: string | null; code: string | null; n: string | number }>(
-    `SELECT t.owner, t.code, count(*) AS n FROM deadline_step s JOIN deadline_task t ON t.task_id = s.task_id
-     WHERE s.kind = 'deviation' AND s.fired_at >= $1 AND s.fired_at < $2
-     GROUP BY t.owner, t.code ORDER BY t.owner, t.code`,
-    [from.toISOString(), to.toISOString()],
-  );
-  const parties = new Map<string, { party: string; total: number; byCode: Record<string, number> }>();
-  const byCode: Record<string, number> = {};
-  let total = 0;
-  for (const row of r.rows) {
-    const n = Number(row.n);
-    const party = row.owner ?? 'unknown';
-    const code = row.code ?? 'unknown';
-    const p = parties.get(party) ?? { party, total: 0, byCode: {} };
-    p.total += n;
-    p.byCode[code] = (p.byCode[code] ?? 0) + n;
-    parties.set(party, p);
-    byCode[code] = (byCode[code] ?? 0) + n;
-    total += n;
-  }
-  return { from: from.toISOString(), to: to.toISOString(), total, parties: [...parties.values()], byCode };
-}

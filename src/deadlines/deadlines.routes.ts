@@ -6,8 +6,11 @@ import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
 import { GatewayError } from '../platform/errors';
 import { addDaysToDate, deadlinesOverHolidays, holidayPeriods, localDate, parseDuration } from '../core/calendar';
+import { localMonthWindow, summariseDeviations } from '../core/indicators/deviations';
+import { deviationsBetween } from '../followup/deviations/deviation-rows.pg';
+import { organisationNames } from '../followup/indicators/org-names.pg';
 import { addOffset, stockholmMidnight } from './ladder';
-import { deviationReport, dueBetween, dueSoon } from './deadline-views.pg';
+import { dueBetween, dueSoon } from './deadline-views.pg';
 
 export interface DeadlineRoutesOptions {
   db: Db;
@@ -101,16 +104,23 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
     });
   }
 
+  // The region's deviations of a month (src/core/indicators/deviations.ts: fired by the ladder or reported by a
+  // party, each once, in the local month it occurred), per responsible party, named, and per kind.
   app.get('/admin/api/deviations', async (req, res) => {
     requireAdmin(res);
     const month = one(req.query.month, 'month');
-    const m = month ? /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month) : null;
-    if (!m) throw new GatewayError('bad-request', 'month=YYYY-MM is required');
-    const y = Number(m[1]);
-    const mo = Number(m[2]);
-    const from = stockholmMidnight(y, mo, 1);
-    const to = mo === 12 ? stockholmMidnight(y + 1, 1, 1) : stockholmMidnight(y, mo + 1, 1);
-    res.json({ month, ...(await deviationReport(o.db, from, to)) });
+    if (!month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
+      throw new GatewayError('bad-request', 'month=YYYY-MM is required');
+    const { from, to } = localMonthWindow(month);
+    const [deviations, name] = await Promise.all([deviationsBetween(o.db, from, to), organisationNames(o.db)]);
+    const summary = summariseDeviations(deviations);
+    res.json({
+      month,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      ...summary,
+      parties: summary.parties.map((p) => ({ ...p, name: name(p.party) })),
+    });
   });
 
   app.get('/admin/api/deadlines/holidays', async (req, res) => {

@@ -20,6 +20,8 @@ export interface StepOutcome {
   taskVersion?: string;
   written: string[];
   recipients: string[];
+  /** The party whose duty it was when the step fired (the deviation's responsible party in the follow-up). */
+  responsible?: string;
 }
 
 /** The organisation that must meet the deadline: the Task's owner. */
@@ -161,5 +163,12 @@ export async function writeStepEffects(
       written.push(`Task/${resource.id}`);
     }
   }
-  return { businessStatus: status, taskVersion: updated.meta?.versionId, written, recipients };
+  const responsible = responsibleOf(task);
+  return {
+    businessStatus: status,
+    taskVersion: updated.meta?.versionId,
+    written,
+    recipients,
+    ...(responsible ? { responsible } : {}),
+  };
 }

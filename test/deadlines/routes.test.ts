@@ -136,13 +136,15 @@ describe('deadline views', () => {
       8000,
       'six deviations',
     );
-    const r = await request(app).get('/admin/api/deviations').query({ month: '2027-01' });
+    // Fired in January (the clock jumped), they occurred when their steps were due: 72 h after December's deadlines.
+    const r = await request(app).get('/admin/api/deviations').query({ month: '2026-12' });
     expect(r.status).toBe(200);
     expect(r.body.total).toBe(6);
     const mun = r.body.parties.find((p: { party: string }) => p.party === orgs.municipality);
     expect(mun.byCode).toEqual({ inskrivningsmeddelande: 4, 'kallelse-sip': 1 });
+    expect(mun.name).toBe('Hemtjänst Västerås');
     expect(r.body.parties.find((p: { party: string }) => p.party === orgs.hospital).total).toBe(1);
-    expect((await request(app).get('/admin/api/deviations').query({ month: '2026-12' })).body.total).toBe(0);
+    expect((await request(app).get('/admin/api/deviations').query({ month: '2027-01' })).body.total).toBe(0);
     expect((await request(app).get('/admin/api/deviations').query({ month: '2027-13' })).status).toBe(400);
   });
   it('when a Task in the window says its duty is met (an acknowledged SIP invitation stays received), then it is not listed', async () => {

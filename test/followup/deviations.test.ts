@@ -172,11 +172,11 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
   it('when the month’s indicators and dashboard are read, then each report counts once, per responsible party and kind', async () => {
     const agreement = getAgreement(await loadAgreements(), 'vastmanland');
     const rows = await loadIndicatorRows(shell.db, agreement, '2026-12');
-    const manual = rows.deviations.filter((d) => d.missedCode === 'informationsoverforing');
+    const manual = rows.deviations.filter((d) => d.kind === 'informationsoverforing');
     expect(manual).toHaveLength(1);
     expect(manual[0]?.responsible).toBe(HOSPITAL);
     expect(
-      rows.deviations.filter((d) => d.missedCode === 'inskrivningsmeddelande' && d.responsible === VASTERAS),
+      rows.deviations.filter((d) => d.kind === 'inskrivningsmeddelande' && d.responsible === VASTERAS),
     ).toHaveLength(1);
     const region = await dashboardData(shell.db, '2026-12', 1);
     expect(region.deviations).toEqual([2]);

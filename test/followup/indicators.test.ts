@@ -108,23 +108,4 @@ describe('indicators (pure)', () => {
     const vs = computeIndicators({ month: '2026-11', stays, tasks: [], deviations: [], now: '2026-12-01T00:00:00Z' });
     expect(find(vs, 'sip-within-deadline', '1980')).toMatchObject({ value: 0.33, numerator: 1, denominator: 3 });
   });
-
-  it('when deviations were raised, then they count per responsible party and missed step', () => {
-    const dev = (id: string, responsible: string, missedCode: string): IndicatorTask => ({
-      id,
-      code: 'avvikelse',
-      owner: 'Organization/region',
-      cancelled: false,
-      responsible,
-      missedCode,
-    });
-    const deviations = [
-      dev('d1', 'Organization/kommun-1980', 'utskrivningsklar'),
-      dev('d2', 'Organization/kommun-1980', 'utskrivningsklar'),
-      dev('d3', 'Organization/vc-1', 'kallelse-sip'),
-    ];
-    const vs = computeIndicators({ month: '2026-11', stays: [], tasks: [], deviations, now: '2026-12-01T00:00:00Z' });
-    expect(find(vs, 'deviations', 'Organization/kommun-1980', 'utskrivningsklar')?.value).toBe(2);
-    expect(find(vs, 'deviations', 'Organization/vc-1', 'kallelse-sip')?.value).toBe(1);
-  });
 });

@@ -2,7 +2,7 @@
  * The dashboard's stay summaries (`stay_summary`, migration 130) as intake keeps them, fact batch by fact batch,
  * against the same made from every fact at once (`svu_rebuild_stay_summary()`): facts arriving out of time order,
  * a withdrawn and renewed ready notice, a placing municipality named later, a late patient update older than the
- * admission, a resent fact.
+ * admission, a resent fact, discharges cancelled (A13) and given again, in one batch or in several.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientRouting, StayFact } from '../../src/core/stay/facts';
@@ -19,7 +19,8 @@ const admitted = (stayId: string, n: number, at: string, municipality: string): 
   care: 'somatic',
   patient: { municipality },
 });
-const fact = (stayId: string, n: number, kind: 'ready-for-discharge' | 'ready-withdrawn' | 'discharged', at: string) =>
+type Kind = 'ready-for-discharge' | 'ready-withdrawn' | 'discharged' | 'discharge-cancelled';
+const fact = (stayId: string, n: number, kind: Kind, at: string) =>
   ({ id: `${stayId}#${n}`, stayId, kind, at }) as StayFact;
 const updated = (stayId: string, n: number, at: string, patient: PatientRouting) =>
   ({ id: `${stayId}#${n}`, stayId, kind: 'patient-updated', at, patient }) as StayFact;
@@ -41,6 +42,22 @@ const batches: StayFact[][] = [
   // c: only an update without a municipality, then the admission.
   [updated('c', 1, '2023-03-03T08:00:00Z', { primaryCareUnit: 'SE2321000000-V1' })],
   [admitted('c', 2, '2023-03-02T08:00:00Z', '1981')],
+  // d: discharged, the discharge cancelled, discharged again, each in its own batch; then a cancellation arriving late.
+  [admitted('d', 1, '2023-03-01T08:00:00Z', '1980'), fact('d', 2, 'discharged', '2023-03-05T10:00:00Z')],
+  [fact('d', 3, 'discharge-cancelled', '2023-03-05T11:00:00Z')],
+  [fact('d', 4, 'discharged', '2023-03-07T10:00:00Z')],
+  // e: a discharge and its cancellation in one batch (the same instant: the cancellation applies after it), then
+  // an older discharge arriving late, which the cancellation also undid.
+  [
+    admitted('e', 1, '2023-03-01T08:00:00Z', '1980'),
+    fact('e', 2, 'discharged', '2023-03-06T10:00:00Z'),
+    fact('e', 3, 'discharge-cancelled', '2023-03-06T10:00:00Z'),
+  ],
+  [fact('e', 4, 'discharged', '2023-03-04T10:00:00Z')],
+  // f: a cancellation stored before the discharge it follows, then a later discharge and its cancellation.
+  [admitted('f', 1, '2023-03-01T08:00:00Z', '1980'), fact('f', 3, 'discharge-cancelled', '2023-03-05T11:00:00Z')],
+  [fact('f', 2, 'discharged', '2023-03-05T10:00:00Z')],
+  [fact('f', 4, 'discharged', '2023-03-08T10:00:00Z'), fact('f', 5, 'discharge-cancelled', '2023-03-08T12:00:00Z')],
 ];
 
 describe.each(testDatabases())('stay summaries on %s', (kind) => {
@@ -55,7 +72,8 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
   const summaries = async () =>
     (
       await db.query<Record<string, unknown>>(
-        `SELECT stay_id, discharged_at, ready_at, withdrawn_at, municipality, municipality_at FROM stay_summary ORDER BY stay_id`,
+        `SELECT stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at
+         FROM stay_summary ORDER BY stay_id`,
       )
     ).rows.map((r) =>
       Object.fromEntries(
@@ -73,6 +91,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
       {
         stay_id: 'a',
         discharged_at: '2023-03-10T10:00:00.000Z',
+        discharge_cancelled_at: null,
         ready_at: '2023-03-08T10:00:00.000Z', // the resent a#2 (another time) is ignored: a fact id is stored once
         withdrawn_at: '2023-03-05T10:00:00.000Z',
         municipality: '0682',
@@ -81,6 +100,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
       {
         stay_id: 'b',
         discharged_at: '2023-03-09T10:00:00.000Z',
+        discharge_cancelled_at: null,
         ready_at: '2023-03-06T10:00:00.000Z',
         withdrawn_at: null,
         municipality: '0680',
@@ -89,11 +109,30 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
       {
         stay_id: 'c',
         discharged_at: null,
+        discharge_cancelled_at: null,
         ready_at: null,
         withdrawn_at: null,
         municipality: '1981',
         municipality_at: '2023-03-02T08:00:00.000Z',
       },
+      {
+        stay_id: 'd',
+        discharged_at: '2023-03-07T10:00:00.000Z', // discharged again after the cancellation
+        discharge_cancelled_at: '2023-03-05T11:00:00.000Z',
+        ready_at: null,
+        withdrawn_at: null,
+        municipality: '1980',
+        municipality_at: '2023-03-01T08:00:00.000Z',
+      },
+      ...['e', 'f'].map((stay_id) => ({
+        stay_id,
+        discharged_at: null, // the last discharge was cancelled: in hospital
+        discharge_cancelled_at: stay_id === 'e' ? '2023-03-06T10:00:00.000Z' : '2023-03-08T12:00:00.000Z',
+        ready_at: null,
+        withdrawn_at: null,
+        municipality: '1980',
+        municipality_at: '2023-03-01T08:00:00.000Z',
+      })),
     ]);
     await db.query('TRUNCATE stay_summary');
     await db.query('SELECT svu_rebuild_stay_summary()');

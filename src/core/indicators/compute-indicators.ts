@@ -4,6 +4,7 @@
  * listed vårdcentral for stay indicators, and the responsible party (the Task's owner) for step indicators.
  */
 import type { StayState } from '../engine/types';
+import { deviationMonth, distinctDeviations, type Deviation } from './deviations';
 import { localDayNumberAt, localMonth, localParts } from '../liability/day-count';
 
 export interface IndicatorStay {
@@ -31,11 +32,6 @@ export interface IndicatorTask {
   deadline?: string;
   completedAt?: string;
   cancelled: boolean;
-  /** For `avvikelse`: the party responsible for the missed step, and the missed step's code. */
-  responsible?: string;
-  missedCode?: string;
-  /** For `avvikelse`: the id of the missed Task; each principal gets its own copy, counted once. */
-  missedTask?: string;
 }
 
 export type IndicatorId =
@@ -256,12 +252,13 @@ function taskIndicators(month: string, tasks: readonly IndicatorTask[], now: str
   return out;
 }
 
-function deviationIndicators(month: string, deviations: readonly IndicatorTask[]): IndicatorValue[] {
+/** The month's deviations (./deviations.ts says what one is and which month it counts in) per party and kind. */
+function deviationIndicators(month: string, deviations: readonly Deviation[]): IndicatorValue[] {
   const out: IndicatorValue[] = [];
-  for (const [key, list] of group(deviations, (d) => `${d.responsible ?? d.owner}\u0000${d.missedCode ?? 'okänd'}`)) {
+  const ofMonth = distinctDeviations(deviations).filter((d) => deviationMonth(d) === month);
+  for (const [key, list] of group(ofMonth, (d) => `${d.responsible}\u0000${d.kind}`)) {
     const [unit = '', detail = ''] = key.split('\u0000');
-    // One missed step is one deviation, however many principals got a copy of it.
-    const n = new Set(list.map((d) => d.missedTask ?? d.id)).size;
+    const n = list.length;
     out.push({
       indicator: 'deviations',
       month,
@@ -280,8 +277,8 @@ export function computeIndicators(input: {
   month: string;
   stays: readonly IndicatorStay[];
   tasks: readonly IndicatorTask[];
-  /** Deviations raised in the month (one per missed step and principal). */
-  deviations: readonly IndicatorTask[];
+  /** The deviations that occurred in the month (others are left out). */
+  deviations: readonly Deviation[];
   now: string;
 }): IndicatorValue[] {
   return [

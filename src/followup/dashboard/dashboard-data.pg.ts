@@ -1,8 +1,9 @@
 /**
  * What the region dashboard shows, read from the store in a few aggregate queries: the open Tasks per party by
  * state (deadline_task), the ready days of the stays discharged in the months shown (summed from the stays'
- * summaries, `stay_summary`), and the deviations raised per month (deadline_step, and the reports of people).
- * Optionally limited to one municipality (its own view).
+ * summaries, `stay_summary`), and the deviations per month (fired by the deadline ladder or reported by a party).
+ * Optionally limited to one municipality (its own view: its Organization's open Tasks, the deviations it holds a
+ * copy of).
  */
 import { readyDaysAt } from '../../core/indicators/compute-indicators';
 import {
@@ -12,8 +13,8 @@ import {
   type DashboardStay,
   type ReadyDaysCell,
 } from '../../core/indicators/dashboard-series';
-import { localMonth } from '../../core/liability/day-count';
-import { DEVIATION_REPORT_SYSTEM } from '../deviations/deviation-report';
+import { deviationsPerMonth, localMonthWindow } from '../../core/indicators/deviations';
+import { deviationsBetween } from '../deviations/deviation-rows.pg';
 import type { Db } from '../../store/db.port';
 
 const DAY = 86_400_000;
@@ -93,45 +94,11 @@ async function openTasks(db: Db, owners?: readonly string[]) {
   return [...out].map(([owner, counts]) => ({ owner, ...counts }));
 }
 
-async function deviationsPerMonth(
-  db: Db,
-  months: string[],
-  w: { from: string; to: string },
-  owners?: readonly string[],
-) {
-  const r = await db.query<{ at: Date | string }>(
-    `SELECT s.fired_at AS at FROM deadline_step s JOIN deadline_task t ON t.task_id = s.task_id
-     WHERE s.kind = 'deviation' AND s.fired_at >= $1 AND s.fired_at < $2
-       AND ($3::text[] IS NULL OR t.owner = ANY($3::text[]))`,
-    [w.from, w.to, owners ? [...owners] : null],
-  );
-  // Deviations reported by people ($report-deviation): one per report (its copies share groupIdentifier); a
-  // municipality's view counts those it has a copy of. Only a Task whose text names groupIdentifier is parsed (the
-  // reports are a few of the region's deviations: 600 of 33 000 in the region-year bench).
-  const m = await db.query<{ report: string; at: string }>(
-    `SELECT DISTINCT c.content::jsonb -> 'groupIdentifier' ->> 'value' AS report, c.content::jsonb ->> 'authoredOn' AS at
-     FROM fhir_resource c
-     WHERE c.resource_type = 'Task' AND NOT c.deleted
-       AND c.id IN (SELECT resource_id FROM fhir_search WHERE resource_type = 'Task' AND param = 'code' AND value = 'avvikelse')
-       AND strpos(c.content, '"groupIdentifier"') > 0
-       AND c.content::jsonb -> 'groupIdentifier' ->> 'system' = $1
-       AND ($2::text[] IS NULL OR c.content::jsonb -> 'owner' ->> 'reference' = ANY($2::text[]))`,
-    [DEVIATION_REPORT_SYSTEM, owners ? [...owners] : null],
-  );
-  const counts = months.map(() => 0);
-  const reports = new Set<string>();
-  const at = [...r.rows.map((row) => new Date(row.at).toISOString())];
-  for (const row of m.rows) {
-    if (reports.has(row.report) || !row.at) continue;
-    reports.add(row.report);
-    const t = Date.parse(row.at);
-    if (t >= Date.parse(w.from) && t < Date.parse(w.to)) at.push(new Date(t).toISOString());
-  }
-  for (const x of at) {
-    const i = months.indexOf(localMonth(x, 'Europe/Stockholm'));
-    if (i >= 0) counts[i] = (counts[i] ?? 0) + 1;
-  }
-  return counts;
+/** The deviations per month (src/core/indicators/deviations.ts: the same the deviation list and the indicators count). */
+async function deviationCounts(db: Db, months: string[], owners?: readonly string[]): Promise<number[]> {
+  const from = localMonthWindow(months[0] ?? '').from;
+  const to = localMonthWindow(months.at(-1) ?? '').to;
+  return deviationsPerMonth(months, await deviationsBetween(db, from, to, owners));
 }
 
 export interface DashboardScope {
@@ -146,7 +113,7 @@ export async function dashboardData(db: Db, to: string, count: number, scope: Da
   const [cells, parties, deviations] = await Promise.all([
     readyDaysCellsOf(db, w, scope.municipality),
     openTasks(db, scope.owners),
-    deviationsPerMonth(db, months, w, scope.owners),
+    deviationCounts(db, months, scope.owners),
   ]);
   return { months, readyDays: readyDaysSeries(months, cells), parties, deviations };
 }

@@ -1,10 +1,12 @@
 /**
  * The indicators of consecutive months from the store, month by month. Each stay is read once per run: its fold
  * (from the fold cache or the engine), its patient, and its Tasks from the deadline worker's projection
- * (`deadline_task`, migration 110: deadline, first completion, authoredOn, focus, …), kept in memory only while a
- * later month still needs it. Per month the rows are the ones `loadIndicatorRows` reads (the same stays, Tasks and
- * deviations), so `computeIndicators` gives the same values; only the Task source differs: the projection, as of
- * the deadline worker's last event, instead of each Task's JSON and history.
+ * (`deadline_task`, migration 110: deadline, first completion, …), kept in memory only while a later month still
+ * needs it. Per month the rows are the ones `loadIndicatorRows` reads (the same stays and Tasks), so
+ * `computeIndicators` gives the same values; only the Task source differs: the projection, as of the deadline
+ * worker's last event, instead of each Task's JSON and history. The month's deviations are not the stays': every
+ * deviation that occurred in the month, whatever its stay (`deviationsBetween`, as the deviation list and the
+ * dashboard read them).
  */
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import {
@@ -13,8 +15,10 @@ import {
   type IndicatorTask,
   type IndicatorValue,
 } from '../../core/indicators/compute-indicators';
+import { localMonthWindow } from '../../core/indicators/deviations';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { deviationsBetween } from '../deviations/deviation-rows.pg';
 import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
 import { factsFingerprint, indexStays, monthStart, nextMonthStart, type StayIndex } from '../stays/stay-index.pg';
@@ -26,7 +30,7 @@ const DAY = 86_400_000;
 /**
  * A Task as the projection has it, kept small: a run keeps about two months of stays with their Tasks (a quarter of a
  * million stays at national size), so instants are numbers (an ISO string is made only for the month that judges
- * the Task) and what only a deviation needs is only on a deviation.
+ * the Task).
  */
 interface ProjectedTask {
   code: string;
@@ -36,20 +40,6 @@ interface ProjectedTask {
   deadlineMs: number;
   /** NaN: not completed. */
   completedMs: number;
-  deviation?: ProjectedDeviation;
-}
-
-/** An `avvikelse` Task's own fields, with its missed Task's code already looked up among its stay's Tasks. */
-interface ProjectedDeviation {
-  id: string;
-  /** `YYYY-MM` of authoredOn: the month the deviation counts in. */
-  month: string;
-  requester?: string;
-  /** The missed Task's id (`focus`). */
-  missedTask?: string;
-  /** The missed Task's code, or the kind a person reported it under. */
-  missedCode?: string;
-  group?: string;
 }
 
 interface Entry {
@@ -60,19 +50,12 @@ interface Entry {
 const ENCOUNTER = 'Encounter/';
 
 interface TaskRow {
-  task_id: string | null;
-  missed_code: string | null;
   encounter: string;
   first_code: string | null;
   owner: string | null;
-  requester: string | null;
   deadline: string | null;
   status: string;
   completed_at: string | null;
-  authored_on: string | null;
-  focus: string | null;
-  reason_code: string | null;
-  group_identifier: string | null;
 }
 
 /** An instant as epoch milliseconds (no Date parsed here). */
@@ -85,16 +68,11 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
     stayIds.map((id) => `${ENCOUNTER}${id}`),
     'text',
   );
-  // What only a deviation needs is read only for deviations (NULL otherwise: nothing to parse), its missed Task's code
-  // with it: the missed Task is one of the same stay's (the engine's own, or checked so when a person reports).
-  const dev = (col: string) => `CASE WHEN t.first_code = 'avvikelse' THEN t.${col} END AS ${col}`;
+  // The deviations (`avvikelse` Tasks) are read apart, per month (`deviationsBetween`), not as the stays' Tasks.
   const r = await db.query<TaskRow>(
-    `SELECT t.encounter, t.first_code, t.owner, t.status, ${MS('deadline')}, ${MS('completed_at')}, ${dev('task_id')},
-       ${dev('requester')}, ${dev('authored_on')}, ${dev('focus')}, ${dev('reason_code')}, ${dev('group_identifier')},
-       CASE WHEN t.first_code = 'avvikelse' AND t.focus IS NOT NULL THEN
-         (SELECT f.first_code FROM deadline_task f
-          WHERE f.task_id = t.focus AND f.encounter = t.encounter AND f.status <> 'deleted') END AS missed_code
-     FROM deadline_task t WHERE t.encounter = ANY(${refs}) AND t.status <> 'deleted' ORDER BY t.task_id`,
+    `SELECT t.encounter, t.first_code, t.owner, t.status, ${MS('deadline')}, ${MS('completed_at')}
+     FROM deadline_task t WHERE t.encounter = ANY(${refs}) AND t.status <> 'deleted'
+       AND t.first_code IS DISTINCT FROM 'avvikelse' ORDER BY t.task_id`,
     params,
   );
   const out = new Map<string, ProjectedTask[]>();
@@ -106,16 +84,6 @@ async function tasksOf(db: Db, stayIds: readonly string[], pool: StringPool): Pr
       deadlineMs: row.deadline === null ? NaN : Number(row.deadline),
       completedMs: row.completed_at === null ? NaN : Number(row.completed_at),
     };
-    if (t.code === 'avvikelse') {
-      const d: ProjectedDeviation = { id: row.task_id ?? '', month: pool.of((row.authored_on ?? '').slice(0, 7)) };
-      if (row.requester !== null) d.requester = pool.of(row.requester);
-      // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
-      const missed = row.missed_code ?? row.reason_code;
-      if (missed) d.missedCode = pool.of(missed);
-      if (row.focus !== null) d.missedTask = row.focus;
-      if (row.group_identifier !== null) d.group = row.group_identifier;
-      t.deviation = d;
-    }
     const stay = row.encounter.slice(ENCOUNTER.length);
     const list = out.get(stay);
     if (list) list.push(t);
@@ -163,10 +131,10 @@ async function entriesAt(
 
 const isoOf = (ms: number): string | undefined => (Number.isNaN(ms) ? undefined : new Date(ms).toISOString());
 
-/** The Task as `computeIndicators` takes it (it reads `id` only of deviations). */
+/** The Task as `computeIndicators` takes it (it does not read `id`). */
 function toIndicatorTask(t: ProjectedTask): IndicatorTask {
   const out: IndicatorTask = {
-    id: t.deviation?.id ?? '',
+    id: '',
     code: t.code,
     owner: t.owner,
     cancelled: t.status === 'cancelled' || t.status === 'entered-in-error',
@@ -175,12 +143,6 @@ function toIndicatorTask(t: ProjectedTask): IndicatorTask {
   const completedAt = isoOf(t.completedMs);
   if (deadline) out.deadline = deadline;
   if (completedAt) out.completedAt = completedAt;
-  const d = t.deviation;
-  if (d) {
-    if (d.requester) out.responsible = d.requester;
-    if (d.missedCode) out.missedCode = d.missedCode;
-    if (d.missedTask) out.missedTask = d.missedTask;
-  }
   return out;
 }
 
@@ -189,26 +151,13 @@ function rowsOf(month: string, entries: readonly Entry[]) {
   const lo = monthStart(month) - DAY;
   const hi = nextMonthStart(month) + DAY;
   const tasks: IndicatorTask[] = [];
-  const deviations: IndicatorTask[] = [];
-  const seenReports = new Set<string>();
   for (const e of entries) {
     for (const t of e.tasks) {
-      const d = t.deviation;
-      if (d) {
-        if (d.month !== month) continue;
-        // A deviation reported by a person has a copy per recipient sharing groupIdentifier: counted once.
-        if (d.group !== undefined) {
-          if (seenReports.has(d.group)) continue;
-          seenReports.add(d.group);
-        }
-        deviations.push(toIndicatorTask(t));
-      } else if (t.deadlineMs >= lo && t.deadlineMs < hi) {
-        // Only a deadline in the month is judged (the exact local month is checked by computeIndicators).
-        tasks.push(toIndicatorTask(t));
-      }
+      // Only a deadline in the month is judged (the exact local month is checked by computeIndicators).
+      if (t.deadlineMs >= lo && t.deadlineMs < hi) tasks.push(toIndicatorTask(t));
     }
   }
-  return { stays: entries.map((e) => e.stay), tasks, deviations };
+  return { stays: entries.map((e) => e.stay), tasks };
 }
 
 /**
@@ -239,7 +188,9 @@ export async function* indicatorMonths(
     const read = await entriesAt(db, agreement, idx, fresh, pool, stats);
     read.forEach((e, k) => kept.set(fresh[k] ?? 0, e));
     const entries = ranks.map((r) => kept.get(r) as Entry);
-    yield { month, values: computeIndicators({ month, ...rowsOf(month, entries), now }) };
+    const { from, to } = localMonthWindow(month);
+    const deviations = await deviationsBetween(db, from, to);
+    yield { month, values: computeIndicators({ month, ...rowsOf(month, entries), deviations, now }) };
     // Keep only the stays a later month still reads.
     const later = ~((2 << m) - 1);
     for (const r of ranks) if (((idx.indicators[r] ?? 0) & later) === 0) kept.delete(r);

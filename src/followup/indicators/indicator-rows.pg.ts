@@ -2,16 +2,18 @@
  * Reads what a month's indicators need from the store: the stays discharged in the month and those admitted
  * within 30 days after it (re-admissions), folded by the engine; their Encounter's patient and birth date; their
  * Tasks with deadlines and completion times (`executionPeriod.end` of a completed Task, else its first stored
- * version with status `completed`); and the
- * deviations (`avvikelse` Tasks) raised in the month.
+ * version with status `completed`); and the deviations that occurred in the month, whatever their stay
+ * (`deviationsBetween`, src/core/indicators/deviations.ts).
  */
 import type { Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { indicatorStayOf, type IndicatorStay, type IndicatorTask } from '../../core/indicators/compute-indicators';
+import { localMonthWindow } from '../../core/indicators/deviations';
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { deviationsBetween } from '../deviations/deviation-rows.pg';
 import { factsByStay, type FactRow } from '../stays/fact-rows';
 
 const DAY = 86_400_000;
@@ -63,8 +65,7 @@ interface TaskRow {
   completed_at: Date | string | null;
 }
 
-function toIndicatorTask(task: Task, completedAt: Date | string | null, codes: Map<string, string>): IndicatorTask {
-  const focus = task.focus?.reference?.replace(/^Task\//, '');
+function toIndicatorTask(task: Task, completedAt: Date | string | null): IndicatorTask {
   const out: IndicatorTask = {
     id: task.id ?? '',
     code: task.code?.coding?.[0]?.code ?? '',
@@ -77,18 +78,11 @@ function toIndicatorTask(task: Task, completedAt: Date | string | null, codes: M
   const metAt = task.status === 'completed' ? task.executionPeriod?.end : undefined;
   if (metAt) out.completedAt = new Date(metAt).toISOString();
   else if (completedAt) out.completedAt = new Date(completedAt).toISOString();
-  if (out.code === 'avvikelse') {
-    if (task.requester?.reference) out.responsible = task.requester.reference;
-    // Automatic: the missed Task's code; reported by a person: the kind it was reported under.
-    const missed = (focus ? codes.get(focus) : undefined) ?? task.reasonCode?.coding?.[0]?.code;
-    if (missed) out.missedCode = missed;
-    if (focus) out.missedTask = focus;
-  }
   return out;
 }
 
-/** Tasks of the stays (deadlines and completion) and the deviations raised in the month. */
-async function tasks(db: Db, stayIds: string[], month: string) {
+/** Tasks of the stays (deadlines and completion; deviations are read apart). */
+async function tasks(db: Db, stayIds: string[]) {
   const params: unknown[] = [];
   const ids = arrayParam(params, stayIds, 'text');
   const r = await db.query<TaskRow>(
@@ -102,20 +96,7 @@ async function tasks(db: Db, stayIds: string[], month: string) {
     params,
   );
   const parsed = r.rows.map((row) => ({ task: JSON.parse(row.content) as Task, completedAt: row.completed_at }));
-  const codes = new Map(parsed.map((p) => [p.task.id ?? '', p.task.code?.coding?.[0]?.code ?? '']));
-  const all = parsed.map((p) => toIndicatorTask(p.task, p.completedAt, codes));
-  const byId = new Map(parsed.map((p) => [p.task.id ?? '', p.task]));
-  // A deviation reported by a person has a copy per recipient sharing groupIdentifier: counted once.
-  const seenReports = new Set<string>();
-  const deviations = all.filter((t) => {
-    const task = byId.get(t.id);
-    if (t.code !== 'avvikelse' || (task?.authoredOn ?? '').slice(0, 7) !== month) return false;
-    const report = task?.groupIdentifier?.value;
-    if (report === undefined) return true;
-    if (seenReports.has(report)) return false;
-    seenReports.add(report);
-    return true;
-  });
+  const all = parsed.map((p) => toIndicatorTask(p.task, p.completedAt));
   // The SIP invitation's deadline per stay: "SIP held within the deadline" compares the meeting with it.
   const sipDue = new Map<string, string>();
   for (const p of parsed) {
@@ -125,13 +106,14 @@ async function tasks(db: Db, stayIds: string[], month: string) {
       sipDue.set(stay, due);
     }
   }
-  return { tasks: all.filter((t) => t.code !== 'avvikelse'), deviations, sipDue };
+  return { tasks: all.filter((t) => t.code !== 'avvikelse'), sipDue };
 }
 
 export async function loadIndicatorRows(db: Db, agreement: Agreement, month: string) {
   const facts = await stayFacts(db, month);
   const ids = [...facts.keys()];
-  const [who, t] = await Promise.all([patients(db, ids), tasks(db, ids, month)]);
+  const { from, to } = localMonthWindow(month);
+  const [who, t, deviations] = await Promise.all([patients(db, ids), tasks(db, ids), deviationsBetween(db, from, to)]);
   const stays: IndicatorStay[] = [];
   for (const [id, fs] of facts) {
     const s = { ...indicatorStayOf(evaluateStay(fs, agreement).state), stayId: id };
@@ -141,5 +123,5 @@ export async function loadIndicatorRows(db: Db, agreement: Agreement, month: str
     if (due) s.sipDue = due;
     stays.push(s);
   }
-  return { stays, tasks: t.tasks, deviations: t.deviations };
+  return { stays, tasks: t.tasks, deviations };
 }

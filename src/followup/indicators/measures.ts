@@ -47,7 +47,8 @@ export const INDICATORS: Record<IndicatorId, Definition> = {
   },
   deviations: {
     title: 'Avvikelser per part och slag',
-    description: 'Deviations raised in the month, per responsible party and the step that was missed.',
+    description:
+      'Deviations that occurred in the month (local time), whatever the stay: deviation steps of the deadline ladder that fired (at their due time) and deviations reported by a party, each once, per responsible party and the step that was missed (or the kind reported).',
     scoring: 'cohort',
     unit: '1',
     source: '001 §5.3; 003',

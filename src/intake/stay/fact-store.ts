@@ -10,23 +10,33 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
 }
 
 /**
- * Keeps the dashboard's `stay_summary` (migration 130) for the stays that got a fact it reads, from the new rows
- * alone: each column moves forward only (a later discharge, ready notice or withdrawal; the municipality of a later
- * admission or patient update). `svu_rebuild_stay_summary()` computes the same from every fact.
+ * Keeps the dashboard's `stay_summary` (migrations 130, 150) for the stays that got a fact it reads, from the new
+ * rows alone: each column moves forward only (a later discharge, cancellation of a discharge, ready notice or
+ * withdrawal; the municipality of a later admission or patient update), except `discharged_at`, the discharge in
+ * force: the last discharge when it is later than the last cancellation (A13), else NULL. A discharge this batch
+ * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices.
+ * `svu_rebuild_stay_summary()` computes the same from every fact.
  */
-const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s (stay_id, discharged_at, ready_at, withdrawn_at, municipality, municipality_at)
+const DISCHARGED = `max(at) FILTER (WHERE kind = 'discharged')`;
+const CANCELLED = `max(at) FILTER (WHERE kind = 'discharge-cancelled')`;
+const LAST_DISCHARGE = 'GREATEST(s.discharged_at, excluded.discharged_at)';
+const LAST_CANCEL = 'GREATEST(s.discharge_cancelled_at, excluded.discharge_cancelled_at)';
+const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
+    (stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at)
   SELECT stay_id,
-    max(at) FILTER (WHERE kind = 'discharged'),
+    CASE WHEN ${CANCELLED} IS NULL OR ${DISCHARGED} > ${CANCELLED} THEN ${DISCHARGED} END,
+    ${CANCELLED},
     max(at) FILTER (WHERE kind = 'ready-for-discharge'),
     max(at) FILTER (WHERE kind = 'ready-withdrawn'),
     (array_agg(COALESCE(body -> 'patient' ->> 'placingMunicipality', body -> 'patient' ->> 'municipality') ORDER BY at DESC)
       FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL))[1],
     max(at) FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL)
   FROM ins
-  WHERE kind IN ('discharged', 'ready-for-discharge', 'ready-withdrawn', 'admitted', 'patient-updated')
+  WHERE kind IN ('discharged', 'discharge-cancelled', 'ready-for-discharge', 'ready-withdrawn', 'admitted', 'patient-updated')
   GROUP BY stay_id
   ON CONFLICT (stay_id) DO UPDATE SET
-    discharged_at = GREATEST(s.discharged_at, excluded.discharged_at),
+    discharged_at = CASE WHEN ${LAST_CANCEL} IS NULL OR ${LAST_DISCHARGE} > ${LAST_CANCEL} THEN ${LAST_DISCHARGE} END,
+    discharge_cancelled_at = ${LAST_CANCEL},
     ready_at = GREATEST(s.ready_at, excluded.ready_at),
     withdrawn_at = GREATEST(s.withdrawn_at, excluded.withdrawn_at),
     municipality = CASE WHEN excluded.municipality_at IS NOT NULL
