@@ -1,7 +1,7 @@
 import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
 import { currentCategory, type Recipient, type StayModel } from './fold-stay';
 import { municipalityParty, partyKey } from './parties';
-import { arisesAt, deadlineFrom, dueMs, estimatedDischargeMs, iso, makulering, ruleRef, spec } from './task-context';
+import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
 
 interface Requirements {
@@ -249,7 +249,7 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
     let deadlineRule = ruleRef(agreement, code, rule);
     if (code === 'kallelse-sip' && m.compulsoryOutpatientCare) {
       const lpt = agreement.compulsoryOutpatientCare;
-      const planDue = deadlineFrom(lpt.planDeadline, estimatedDischargeMs(m));
+      const planDue = deadlineFrom(lpt.planDeadline, anchorMs(m, lpt.planDeadline.from, owner.since));
       if (planDue !== undefined && (due === undefined || planDue < due)) {
         due = planDue;
         deadlineRule = {
