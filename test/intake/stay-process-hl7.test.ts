@@ -4,14 +4,29 @@ import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
 import { adt, needsAssessedAt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { codeOf, intakeHarness, receiverTask, type IntakeHarness } from './harness';
+import { ackCode, codeOf, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 /** Process defects found by playing the parties against a running gateway, each through the real HL7 intake. */
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 const VC = 'SE2321000172-VC01';
+/** Sets field `n` of the segments named `seg` (PID-29/30, PV1-36 are not in the ADT builder). */
+const withField = (msg: string, seg: string, n: number, value: string): string =>
+  msg
+    .split('\r')
+    .map((s) => {
+      if (!s.startsWith(`${seg}|`)) return s;
+      const f = s.split('|');
+      while (f.length <= n) f.push('');
+      f[n] = value;
+      return f.join('|');
+    })
+    .join('\r');
+const NEEDS = [OBX.needs('socialtjanst'), OBX.consent('ja')];
+const died = (msg: string, at: string): string => withField(withField(msg, 'PID', 29, at), 'PID', 30, 'Y');
 
 describe.each(testDatabases())('stay process over HL7 on %s', (kind) => {
   let h: IntakeHarness;
+  let deaths = 0;
   beforeAll(async () => {
     h = await intakeHarness(kind, { env: { HL7_ACK_AFTER: 'applied' } });
   });
@@ -78,5 +93,73 @@ describe.each(testDatabases())('stay process over HL7 on %s', (kind) => {
     );
     const changed = receiverTask(await h.tasks(stay), 'beraknad-utskrivning-andrad');
     expect(changed?.description).toMatch(/: 2026-01-27$/);
+  });
+
+  it.each([
+    [
+      'an A08 with PID-29/30',
+      (v: string, c: string) =>
+        died(adt({ event: 'A08', visit: v, control: c, evnTime: '20260118120500' }), '20260118113000'),
+    ],
+    [
+      'an A03 with PID-29/30 repeating the needs and the estimate',
+      (v: string, c: string) =>
+        died(
+          adt({
+            event: 'A03',
+            visit: v,
+            control: c,
+            evnTime: '20260118120500',
+            discharge: '20260118120000',
+            expected: '20260125',
+            obx: NEEDS,
+          }),
+          '20260118113000',
+        ),
+    ],
+    [
+      'an A03 with PV1-36 = 20 (expired)',
+      (v: string, c: string) =>
+        withField(
+          adt({ event: 'A03', visit: v, control: c, evnTime: '20260118120500', discharge: '20260118113000' }),
+          'PV1',
+          36,
+          '20',
+        ),
+    ],
+  ])(
+    'when %s reports the death, then the death is applied and neither the ACK nor the outcome warns of a fact not applied',
+    async (_what, build) => {
+      const visit = `SP-DIED-${++deaths}`;
+      const stay = encounterIdFor(VISIT_SYSTEM, visit);
+      await h.send(adt({ event: 'A01', visit, expected: '20260125', obx: NEEDS }));
+      const control = `${visit}-death`;
+      const ack = await h.send(build(visit, control));
+      expect(ackCode(ack)).toBe('AA');
+      expect(ack.toString()).not.toContain('fact-not-applied');
+      const outcome = await outcomeOf(control);
+      expect(outcome.warnings.map((w) => w.code)).not.toContain('fact-not-applied');
+      const closing = receiverTask(await h.tasks(stay), 'avsluta-arende');
+      expect(closing?.description).toContain('avlidit');
+      expect(outcome.tasks.created).toContain(`Task/${closing?.id ?? ''}`);
+      // The same death sent again is a repeat, not a fact held back.
+      const again = await h.send(build(visit, `${control}-again`));
+      expect(again.toString()).not.toContain('fact-not-applied');
+      expect((await outcomeOf(`${control}-again`)).warnings.map((w) => w.code)).not.toContain('fact-not-applied');
+    },
+  );
+
+  it('when a message after the death changes what the stay holds (a new estimate), then it still says that fact was not applied', async () => {
+    const visit = 'SP-DIED-CHANGE';
+    await h.send(adt({ event: 'A01', visit, expected: '20260125', obx: NEEDS }));
+    const control = `${visit}-death`;
+    const ack = await h.send(
+      died(adt({ event: 'A08', visit, control, evnTime: '20260118120500', expected: '20260127' }), '20260118113000'),
+    );
+    expect(ack.toString()).toContain('fact-not-applied');
+    expect((await outcomeOf(control)).warnings).toContainEqual({
+      code: 'fact-not-applied',
+      text: 'estimated-discharge: ignored: the patient has died',
+    });
   });
 });
