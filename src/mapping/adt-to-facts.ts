@@ -336,7 +336,9 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
   }
   if (r.content)
     facts.push(...contentFacts(msg, profile, idBase, facts[0]?.kind === 'admitted' ? facts[0].at : eventAt, warnings));
-  const diedAt = r.fact === 'admission-cancelled' ? undefined : deathTime(msg, profile, eventAt);
+  // Without PID-29, an A03 that is a death dies when the patient left (PV1-45), like the discharge it replaces.
+  const leftAt = r.fact === 'discharged' ? time(msg, profile.fields.dischargeTime, 'discharge time') : undefined;
+  const diedAt = r.fact === 'admission-cancelled' ? undefined : deathTime(msg, profile, leftAt ?? eventAt);
   if (diedAt !== undefined) facts.push({ id: `${idBase}#died`, at: diedAt, kind: 'died' });
   // The hospital's send time (MSH-7, else the event time): when the duties this message meets were met.
   const sentAt = time(msg, ['MSH-7'], 'message time') ?? eventAt;

@@ -178,6 +178,20 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(reminder.outcome?.reason).toBe('superseded');
   });
 
+  it('when the deadline moves into the past (an FVK due at a discharge that has happened), then the Task is overdue at once and the reminder is skipped', async () => {
+    const t = await admissionTask();
+    const discharge = new Date(clock.now().getTime() - HOUR);
+    await repo.update<Task>({ ...(await readTask(t.id!)), restriction: { period: { end: discharge.toISOString() } } });
+    await h.service.syncTask(t.id!);
+    await waitFor(async () => (await status(t.id!)) === 'overdue', 15_000, 'overdue at once');
+    expect((await stepStates(db, t.id!)).overdue?.due_at).toEqual(discharge);
+    const reminder = await waitFor(async () => {
+      const r = (await stepStates(db, t.id!)).reminder;
+      return r && (r.fired_at || r.cancelled_at) ? r : undefined;
+    });
+    expect(reminder.outcome?.reason).toBe('superseded');
+  });
+
   it("when a wake-up comes before the gateway's clock reaches the step, then it is put back and fires only when the clock gets there", async () => {
     const t = await createTask(repo, {
       owner: orgs.municipality,

@@ -48,6 +48,8 @@ describe('death', () => {
     const m = mapAdt(Hl7Message.parse(msg), profiles, { today: '2026-01-15' });
     if (m.kind !== 'stay') throw new Error('expected a stay');
     expect(m.facts.map((f) => f.kind)).toEqual(['died']);
+    // No PID-29: the patient died when leaving (PV1-45), not at the message's event time.
+    expect(m.facts[0]?.at).toBe('2026-01-20T14:00:00+01:00');
   });
   it('when PID-29 and PID-30 = Y arrive in an A08, then died at PID-29', () => {
     const msg = adt({ event: 'A08' }).replace(/^PID\|.*$/m, (pid) => {

@@ -1,7 +1,7 @@
 import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
-import { currentCategory, type Recipient, type StayModel } from './fold-stay';
+import { currentCategory, type EstimateChange, type Recipient, type StayModel } from './fold-stay';
 import { municipalityParty, partyKey } from './parties';
-import { arisesAt, deadlineFrom, dueMs, estimatedDischargeMs, iso, makulering, ruleRef, spec } from './task-context';
+import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
 
 interface Requirements {
@@ -25,10 +25,22 @@ function applies(rule: TaskRule, req: Requirements): boolean {
   return rule.enabled && rule.requires.every((r) => req[r]);
 }
 
+/**
+ * Whether an estimate went out with the admission notification to `r` (law 2 kap. 1–2 §): known when the
+ * obligation arose, or sent no later than the message that made `r` a recipient (an A08 bringing the needs, dated at
+ * their earlier assessment, and the first estimate together).
+ */
+function toldWithNotification(m: StayModel, r: Recipient, e: EstimateChange): boolean {
+  if (e.at <= r.since) return true;
+  const estimateSent = m.sentAt.get(e.factId);
+  const notificationSent = m.sentAt.get(r.factId);
+  return estimateSent !== undefined && notificationSent !== undefined && estimateSent <= notificationSent;
+}
+
 /** The admission notification carries the estimated discharge known when it is sent (law 2 kap. 1–2 §). */
-function withEstimate(text: string, m: StayModel, at: number): string {
+function withEstimate(text: string, m: StayModel, r: Recipient): string {
   let date: string | undefined;
-  for (const e of m.estimates) if (e.at <= at) date = e.date;
+  for (const e of m.estimates) if (toldWithNotification(m, r, e)) date = e.date;
   return date ? `${text}: ${date}` : text;
 }
 
@@ -45,7 +57,7 @@ function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
     code: 'inskrivningsmeddelande',
     hospital: r.hospital,
     authoredOn: r.since,
-    description: `${withEstimate(insk.description, m, r.since)} (för kännedom: den placerande kommunen ansvarar och får meddelandena)`,
+    description: `${withEstimate(insk.description, m, r)} (för kännedom: den placerande kommunen ansvarar och får meddelandena)`,
     metAt: m.sentAt.get(r.factId),
   });
   if (placing) t.named = { phrase: 'den placerande kommunen', party: municipalityParty(placing) };
@@ -75,7 +87,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         authoredOn: r.since,
         due: dueMs(m, insk, r.since),
         deadlineRule: ruleRef(agreement, 'inskrivningsmeddelande', insk),
-        description: withEstimate(insk.description, m, r.since),
+        description: withEstimate(insk.description, m, r),
         metAt: sent(r.factId),
       }),
     );
@@ -83,12 +95,17 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
 
   const changed = rule('beraknad-utskrivning-andrad');
   if (changed) {
-    let previous: string | undefined;
+    // What the unit was last told: the estimate its admission notification carried, then each change sent.
+    let told: string | undefined;
     for (const e of m.estimates) {
-      const isChange = e.date !== previous;
-      previous = e.date;
-      // An estimate known at notification time is part of the admission notification itself.
-      if (!isChange || e.at <= r.since || !inWindow(r, e.at)) continue;
+      if (toldWithNotification(m, r, e)) {
+        told = e.date;
+        continue;
+      }
+      if (e.date === told || !inWindow(r, e.at)) continue;
+      // A first estimate after a notification without one is still news to the unit (it was warned as missing).
+      const first = told === undefined ? ' (saknades i inskrivningsmeddelandet)' : '';
+      told = e.date;
       out.push(
         spec({
           owner: r.party,
@@ -98,7 +115,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
           authoredOn: e.at,
           due: changed.deadline ? deadlineFrom(changed.deadline, e.at) : undefined,
           deadlineRule: ruleRef(agreement, 'beraknad-utskrivning-andrad', changed),
-          description: `${changed.description}: ${e.date}`,
+          description: `${changed.description}: ${e.date}${first}`,
           metAt: sent(e.factId),
         }),
       );
@@ -249,7 +266,7 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
     let deadlineRule = ruleRef(agreement, code, rule);
     if (code === 'kallelse-sip' && m.compulsoryOutpatientCare) {
       const lpt = agreement.compulsoryOutpatientCare;
-      const planDue = deadlineFrom(lpt.planDeadline, estimatedDischargeMs(m));
+      const planDue = deadlineFrom(lpt.planDeadline, anchorMs(m, lpt.planDeadline.from, owner.since));
       if (planDue !== undefined && (due === undefined || planDue < due)) {
         due = planDue;
         deadlineRule = {

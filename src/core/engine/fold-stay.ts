@@ -177,6 +177,53 @@ const ENDED: Partial<Record<StayState['status'], string>> = {
   deceased: 'the patient has died',
 };
 
+const sameMembers = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x) => b.includes(x));
+
+/**
+ * Whether a fact after the death only repeats what the stay holds: the message reporting the death (an A08 with
+ * PID-29/30, an A03 with PV1-36) carries the patient, needs and estimate again, dated after the death, and a death
+ * may be reported twice. Applying it would change nothing, so it is not reported as a fact not applied.
+ */
+function repeatsKnown(m: StayModel, f: StayFact, ms: number): boolean {
+  switch (f.kind) {
+    case 'patient-updated': {
+      const given = definedOnly(f.patient);
+      return (Object.keys(given) as (keyof PatientRouting)[]).every((k) => given[k] === m.routing[k]);
+    }
+    case 'needs-assessed':
+      return (
+        sameMembers(f.needs, m.needs) &&
+        f.category === m.explicitCategory &&
+        (f.consent === undefined || f.consent === m.consent) &&
+        (f.sipNeeded === undefined || f.sipNeeded === m.sipNeeded)
+      );
+    case 'estimated-discharge-set':
+      return f.date === m.estimates.at(-1)?.date;
+    case 'readiness-criteria-met':
+      return f.criteria.every((c) => m.criteriaMet.has(c));
+    case 'compulsory-outpatient-care':
+      return f.planned === m.compulsoryOutpatientCare;
+    case 'outpatient-services-unavailable':
+      return f.unavailable === m.outpatientServicesUnavailable;
+    case 'died':
+      return ms === m.died?.at;
+    case 'admitted':
+    case 'transferred':
+    case 'receiver-rejected':
+    case 'ready-for-discharge':
+    case 'ready-withdrawn':
+    case 'sip-meeting-held':
+    case 'sip-invitation-sent':
+    case 'leave-started':
+    case 'leave-ended':
+    case 'discharged':
+    case 'discharge-cancelled':
+    case 'admission-cancelled':
+      return false;
+  }
+}
+
 /** Fold the ordered facts into a StayModel (no tasks yet). */
 export function foldStay(stayId: string, ordered: readonly TimedFact[], agreement: Agreement): StayModel {
   const m: StayModel = {
@@ -203,7 +250,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     m.sentAt.set(f.id, Number.isNaN(sent) ? ms : sent);
     const ended = ENDED[m.status];
     if (ended) {
-      reject(f, `ignored: ${ended}`);
+      if (m.status !== 'deceased' || !repeatsKnown(m, f, ms)) reject(f, `ignored: ${ended}`);
       continue;
     }
     const open = m.status === 'in-progress' || m.status === 'on-leave';

@@ -19,11 +19,24 @@ const HOSPITAL_SENDS = new Set<SvuTaskCode>([
 export const iso = (ms: number): string => isoUtc(ms);
 
 /** The latest estimated discharge as an instant (a date alone = the start of that Stockholm day). */
-export function estimatedDischargeMs(m: StayModel): number | undefined {
+function estimatedDischargeMs(m: StayModel): number | undefined {
   const last = m.estimates[m.estimates.length - 1];
   if (!last) return undefined;
   const t = parseInstant(last.date);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * When a duty "before discharge" falls due (anchor `estimated-discharge`, the LPT 7 a § plan): the latest estimated
+ * discharge stands in for the discharge while the patient is here; once the patient has left, the discharge itself
+ * when that came first, so the deadline is never later than the discharge it stands for (and a duty not met by then
+ * is overdue from then). A cancelled discharge (A13) gives the estimate back.
+ */
+function beforeDischargeMs(m: StayModel): number | undefined {
+  const estimated = estimatedDischargeMs(m);
+  const left = activeDischarge(m)?.at;
+  if (left === undefined) return estimated;
+  return estimated === undefined || left < estimated ? left : estimated;
 }
 
 /** When an anchor (currently) holds for the stay; `notification` is per recipient and passed in. */
@@ -34,7 +47,7 @@ export function anchorMs(m: StayModel, anchor: Anchor, notification?: number): n
     case 'admission':
       return m.admittedAt;
     case 'estimated-discharge':
-      return estimatedDischargeMs(m);
+      return beforeDischargeMs(m);
     case 'estimated-discharge-changed':
       return m.estimates[m.estimates.length - 1]?.at;
     case 'ready':

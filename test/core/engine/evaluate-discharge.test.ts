@@ -200,6 +200,26 @@ describe('leave, transfer, death, psychiatric care', () => {
     expect(e.tasks.some((t) => t.code === 'utskrivningsmeddelande')).toBe(false);
   });
 
+  it('when the message reporting the death repeats the patient, needs and estimate (dated after it), then none is rejected; a changed value still is', () => {
+    const died = b.fact('2026-05-06T03:00:00+02:00', { kind: 'died' }, 'msg#died');
+    const sent = '2026-05-06T08:00:00+02:00';
+    const snapshot = [
+      b.fact(sent, { kind: 'patient-updated', patient: b.routing() }, 'msg#patient-updated'),
+      b.needs(sent, ['kommunal-hsl', 'socialtjanst']),
+      b.estimate(sent, '2026-05-08'),
+      b.fact('2026-05-06T03:00:00+02:00', { kind: 'died' }, 'again#died'),
+    ];
+    const e = ev([...base, died, ...snapshot]);
+    expect(e.state).toMatchObject({ status: 'deceased', diedAt: '2026-05-06T01:00:00.000Z' });
+    expect(e.rejected).toEqual([]);
+    const moved = b.estimate(sent, '2026-05-11');
+    const other = b.fact(sent, { kind: 'patient-updated', patient: b.routing({ municipality: '1981' }) });
+    expect(ev([...base, died, moved, other]).rejected).toEqual([
+      { factId: other.id, reason: 'ignored: the patient has died' },
+      { factId: moved.id, reason: 'ignored: the patient has died' },
+    ]);
+  });
+
   it('when a death is reported after a plain discharge of the same time, then the death replaces the discharge', () => {
     const at = '2026-05-06T03:00:00+02:00';
     const dis = b.fact(at, { kind: 'discharged' }, 'dis');

@@ -164,6 +164,36 @@ describe('estimated discharge (step 3)', () => {
     expect(e.state.estimatedDischarge).toBe('2026-05-11');
   });
 
+  it('when one message brings the needs (assessed earlier, OBX-14) and the first estimate, then the estimate is in the admission notification and nothing changed (law 2 kap. 1–2 §, 4 §)', () => {
+    const sentAt = '2026-05-05T10:00:00+02:00';
+    const together = [
+      b.admitted(ADM),
+      { ...b.needs('2026-05-05T08:00:00+02:00', ['socialtjanst', 'kommunal-hsl']), sentAt },
+      { ...b.estimate(sentAt, '2026-05-08'), sentAt },
+    ];
+    const e = ev(together);
+    for (const owner of [MUNI, VC]) {
+      expect(task(e, `inskrivningsmeddelande@${owner}`).description).toMatch(/utskrivning: 2026-05-08$/);
+    }
+    expect(e.tasks.filter((t) => t.code === 'beraknad-utskrivning-andrad')).toEqual([]);
+    // A change of the estimate told is a change.
+    const moved = b.estimate('2026-05-06T09:00:00+02:00', '2026-05-11');
+    const changed = ev([...together, moved]).tasks.filter((t) => t.code === 'beraknad-utskrivning-andrad');
+    expect(changed.map((t) => t.key).sort()).toEqual([
+      `beraknad-utskrivning-andrad@${MUNI}#${moved.id}`,
+      `beraknad-utskrivning-andrad@${VC}#${moved.id}`,
+    ]);
+  });
+
+  it('when the admission notification went out without an estimate, then the first estimate sent later still reaches each unit, said to be missing before (law 2 kap. 1–2 §)', () => {
+    const first = b.estimate('2026-05-05T09:00:00+02:00', '2026-05-08');
+    const e = ev([b.admitted(ADM), b.needs(ADM, ['socialtjanst']), first]);
+    expect(task(e, `inskrivningsmeddelande@${MUNI}`).description).not.toMatch(/2026-05-08/);
+    expect(task(e, `beraknad-utskrivning-andrad@${MUNI}#${first.id}`).description).toMatch(
+      /: 2026-05-08 \(saknades i inskrivningsmeddelandet\)$/,
+    );
+  });
+
   it('when an FVK is needed, then its deadline is the estimated discharge, before the patient leaves (law 2 kap. 5 §)', () => {
     const e = ev([b.admitted(ADM), b.needs(ADM, ['kommunal-hsl']), b.estimate(ADM, '2026-05-08')]);
     expect(task(e, `utse-fast-vardkontakt@${VC}`)).toMatchObject({
