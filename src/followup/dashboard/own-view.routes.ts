@@ -10,7 +10,7 @@ import { hasScope, type AuthContext } from '../../auth/auth-context';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { sendOutcome } from '../../http/errors';
 import type { Db } from '../../store/db.port';
-import { organisationNames } from '../indicators/org-names.pg';
+import { organisationNames } from '../../store/organisation-names.pg';
 import { dashboardData, dashboardStays, type DashboardScope } from './dashboard-data.pg';
 import { isMonth } from '../../core/calendar/month';
 
