@@ -186,7 +186,7 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
     expect(vasteras.deviations).toEqual([2]);
   });
 
-  it('when notifications were delivered, then log review names the subscriber and the patient each exposed', async () => {
+  it('when notifications were delivered, then log review names the subscriber, its organisation by name and the patient each exposed', async () => {
     const patient = encounter.subject?.reference ?? '';
     await waitFor(
       async () =>
@@ -198,7 +198,13 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
     );
     const rows = await reviewAccess(shell.db, { accessor: 'demo-vasteras', patient, limit: 500 });
     const n = rows.find((r) => r.interaction === 'notification')!;
-    expect(n).toMatchObject({ accessor: 'demo-vasteras', tenant: VASTERAS, action: 'R', outcome: '0' });
+    expect(n).toMatchObject({
+      organisation: 'Västerås stad',
+      accessor: 'demo-vasteras',
+      tenant: VASTERAS,
+      action: 'R',
+      outcome: '0',
+    });
     expect(n.what).toMatch(/^Task\//);
     // Sala was never notified about this patient.
     expect(

@@ -10,6 +10,7 @@ import { reviewAccess, type AccessRow, type LogReviewQuery } from './log-review.
 
 const COLS: (keyof AccessRow)[] = [
   'recorded',
+  'organisation',
   'accessor',
   'tenant',
   'patient',
