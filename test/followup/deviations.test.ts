@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bundle, Encounter, Parameters, Subscription, Task } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, OperationOutcome, Parameters, Subscription, Task } from '@medplum/fhirtypes';
 import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
@@ -167,6 +167,11 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
       expect(r.status, JSON.stringify(r.body)).toBe(status);
       expect(JSON.stringify(r.body)).toContain(text);
     }
+    // The party is named by its name; the element stays in the expression.
+    const outsider = (await c['demo-vasteras']!.post(path, report(SALA, 'annan', 'ovrig', 'x')))
+      .body as OperationOutcome;
+    expect(outsider.issue[0]?.diagnostics).toBe('Sala kommun is not a party of this stay');
+    expect(outsider.issue[1]?.expression).toEqual(["Parameters.parameter.where(name = 'responsible').valueReference"]);
   });
 
   it('when the month’s indicators and dashboard are read, then each report counts once, per responsible party and kind', async () => {

@@ -192,6 +192,17 @@ describe.each(testDatabases())('log review (loggranskning) on %s', (kind) => {
       .get('/fhir/$log-review?municipality=1981')
       .auth(vasteras, { type: 'bearer' });
     expect(asks.status).toBe(403);
+    expect(asks.body.issue[0].diagnostics).toBe(
+      "Västerås stad sees only its own residents' access, not those of Sala kommun",
+    );
+    // An organisation without a kommunkod is refused by its name (its reference beside it for the admin to fix).
+    await repo.update({ resourceType: 'Organization', id: 'vardforbund', name: 'Västmanlands vårdförbund' });
+    const noCode = await token(shell, 'forbund-loggranskare', false, 'Organization/vardforbund');
+    const refused = await request(shell.gateway.app).get('/fhir/$log-review').auth(noCode, { type: 'bearer' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[0].diagnostics).toBe(
+      'Västmanlands vårdförbund (Organization/vardforbund) has no kommunkod: its own view cannot be limited to it',
+    );
     await saveClient(shell.db, {
       clientId: 'sala-task-only',
       secret: 'sala-task-only-secret',
