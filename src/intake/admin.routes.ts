@@ -5,6 +5,9 @@ import type { Db } from '../store/db.port';
 import type { ReprocessResult } from './hl7v2/recover-pending';
 import { rawFilters } from './message-filters';
 import type { MessageOutcome } from './hl7v2/message-outcome';
+import { messageLabels, type MessageLabels } from './message-labels';
+import type { SenderProfile } from '../mapping/profile';
+import { organisationDirectory } from '../store/organisation-names.pg';
 
 interface Row {
   id: number;
@@ -34,10 +37,14 @@ function outcomeOf(v: Row['outcome']): MessageOutcome {
 
 const iso = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
 
-function toJson(r: Row) {
+/** A message as the admin API answers it; `raw` only when asked for (`withRaw`: a view that is audited). */
+function toJson(r: Row, labels: MessageLabels, withRaw: boolean) {
   return {
     id: r.id,
     sender: r.sender,
+    senderName: labels.senderName,
+    senderOrganization: labels.senderOrganization,
+    visitNumber: labels.visitNumber,
     controlId: r.control_id,
     event: r.event,
     channel: r.channel,
@@ -50,7 +57,7 @@ function toJson(r: Row) {
     ackCode: r.ack_code,
     processedAt: iso(r.processed_at),
     outcome: outcomeOf(r.outcome),
-    ...(r.raw !== undefined ? { raw: r.raw } : {}),
+    ...(withRaw && r.raw !== undefined ? { raw: r.raw } : {}),
   };
 }
 
@@ -73,8 +80,17 @@ const REPROCESS_STATUS: Record<ReprocessResult['status'], number> = {
   'not-reprocessable': 409,
 };
 
-export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<ReprocessResult>): Router {
+export function intakeAdminRoutes(
+  db: Db,
+  profiles: SenderProfile[],
+  reprocess?: (id: number) => Promise<ReprocessResult>,
+): Router {
   const r = Router();
+  // The sender's organisation and the visit number are read from the raw text (not shown unless asked for).
+  const labelled = async (rows: Row[], withRaw: boolean) => {
+    const dir = await organisationDirectory(db);
+    return rows.map((x) => toJson(x, messageLabels(x.raw ?? '', profiles, dir), withRaw));
+  };
   if (reprocess) {
     // Process a rejected or failed message again (after fixing the sender profile, say): 202 when it is queued.
     r.post('/admin/api/hl7/messages/:id/reprocess', async (req, res) => {
@@ -100,10 +116,10 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
     for (const [sql, v] of rawFilters(q)) add(sql, v);
     if (q.before && /^\d+$/.test(q.before)) add('id < ?', Number(q.before));
     const limit = Math.min(Math.max(Number(q.limit ?? 50) || 50, 1), 500);
-    const raw = q.include === 'raw' ? ', raw' : '';
+    const raw = q.include === 'raw';
     const rows = (
       await db.query<Row>(
-        `SELECT ${COLUMNS}${raw} FROM hl7_message ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`,
+        `SELECT ${COLUMNS}, raw FROM hl7_message ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`,
         params,
       )
     ).rows;
@@ -116,7 +132,7 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
       );
     const last = rows.at(-1);
     res.json({
-      messages: rows.map(toJson),
+      messages: await labelled(rows, raw),
       ...(rows.length === limit && last ? { next: `before=${last.id}` } : {}),
     });
   });
@@ -130,7 +146,7 @@ export function intakeAdminRoutes(db: Db, reprocess?: (id: number) => Promise<Re
       return;
     }
     await auditRawHl7View(db, res.locals.auth as AuthContext | undefined, [{ id: row.id, stayId: row.stay_id }]);
-    res.json(toJson(row));
+    res.json((await labelled([row], true))[0]);
   });
   r.get('/admin/api/hl7/summary', async (_req, res) => {
     const rows = (

@@ -168,7 +168,7 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
     mountRoutes(app) {
       app.use(hl7Routes(s.process, ctx.config.MAX_BODY_BYTES));
       app.use(
-        intakeAdminRoutes(ctx.db, (id) =>
+        intakeAdminRoutes(ctx.db, s.profiles, (id) =>
           reprocessMessage(ctx.db, s.queue, s.profiles, localDate(ctx.clock.now().getTime()), id),
         ),
       );

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { upsertRegistry } from '../../src/subscriptions/registry.pg';
-import { adt, PNR_SALA, PNR_VASTERAS } from '../mapping/adt-builder';
+import type { IntakeCapability } from '../../src/intake';
+import { adt, HOSPITAL, PNR_SALA, PNR_VASTERAS } from '../mapping/adt-builder';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
@@ -59,6 +60,45 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
     const bad = await get('/admin/api/hl7/messages?pnr=12345');
     expect(bad.status).toBe(400);
     expect((await get('/admin/api/hl7/messages?visit=x%27%20OR%201=1')).status).toBe(400);
+  });
+
+  it('when a hospital sends a message, then the list names the sending organisation and shows PV1-19, not the stay id', async () => {
+    const ehr = await request(shell.gateway.app)
+      .post('/auth/token')
+      .auth('demo-ehr', 'demo-ehr-secret')
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(ehr.body.access_token as string, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(adt({ event: 'A01', control: 'NAMED-1', visit: 'VISIT-NAMED-1' }))
+      .expect(200);
+    await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
+    // A COSMIC sender writes its facility as a local code: the profile maps it to the hospital's HSA-id.
+    await shell.db.query(
+      `INSERT INTO hl7_message (sender, control_id, event, raw, channel, status)
+       VALUES ('COSMIC/VSV', 'NAMED-2', 'A01', $1, 'mllp', 'rejected')`,
+      [adt({ event: 'A01', control: 'NAMED-2', app: 'COSMIC', facility: 'VSV', visit: 'VISIT-NAMED-2' })],
+    );
+    const list = (await get('/admin/api/hl7/messages?limit=5').expect(200)).body.messages as Record<string, unknown>[];
+    const one = list.find((m) => m.controlId === 'NAMED-1')!;
+    expect(one).toMatchObject({
+      sender: `EHR/${HOSPITAL}`,
+      senderName: 'Västmanlands sjukhus Västerås',
+      senderOrganization: 'Organization/vastmanlands-sjukhus-vasteras',
+      visitNumber: 'VISIT-NAMED-1',
+      status: 'accepted',
+    });
+    expect(one.stayId).toMatch(/^hl7-/);
+    expect(one.raw).toBeUndefined();
+    expect(list.find((m) => m.controlId === 'NAMED-2')).toMatchObject({
+      senderName: 'Västmanlands sjukhus Västerås',
+      visitNumber: 'VISIT-NAMED-2',
+    });
+    const detail = (await get(`/admin/api/hl7/messages/${String(one.id)}`).expect(200)).body;
+    expect(detail).toMatchObject({ senderName: 'Västmanlands sjukhus Västerås', visitNumber: 'VISIT-NAMED-1' });
+    expect(detail.raw).toContain('VISIT-NAMED-1');
   });
 
   it('when the admin searches messages by personnummer, then the view is audited without the personnummer', async () => {

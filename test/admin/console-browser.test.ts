@@ -50,6 +50,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
+    await page.emulateTimezone('America/New_York');
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -57,6 +58,25 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await shell?.close();
   });
 
+  /** An instant as the console shows it: Swedish time and offset (`2026-03-01 09:00:00 +01:00`). */
+  const stockholm = (iso: string) => {
+    const p = Object.fromEntries(
+      new Intl.DateTimeFormat('sv-SE', {
+        timeZone: 'Europe/Stockholm',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+        timeZoneName: 'longOffset',
+      })
+        .formatToParts(new Date(iso))
+        .map((x) => [x.type, x.value]),
+    );
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${String(p.timeZoneName).replace('GMT', '')}`;
+  };
   const heading = () => page.$eval('h1', (h) => h.textContent ?? '');
   const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
@@ -99,6 +119,14 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
       await Promise.all([page.waitForNavigation(), page.click(`nav a[data-nav="${nav}"]`)]);
       expect(await heading()).toBe(title);
       await page.waitForSelector(ready);
+      // Every time in a table is Swedish time with its offset; none is left as UTC ISO text.
+      const times = await page.$$eval('main td time', (ts) =>
+        ts.map((x) => [x.getAttribute('datetime'), x.textContent]),
+      );
+      for (const [iso, shown] of times) expect(shown).toBe(stockholm(iso));
+      if (nav === 'resources' || nav === 'sessions') expect(times.length).toBeGreaterThan(0);
+      const utc = await page.$$eval('main td', (tds) => tds.map((x) => x.textContent ?? ''));
+      expect(utc.filter((x) => /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(x))).toEqual([]);
       await shot(`03-${nav}`);
     }
 
@@ -119,6 +147,17 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     const headers = await page.$$eval('#list th', (th) => th.map((x) => x.textContent));
     expect(headers).toContain('Mottaget');
     expect(headers).not.toContain('receivedAt');
+    // The sender by its organisation's name, the visit number (PV1-19) rather than the gateway's stay id, and the
+    // time received in Swedish time with its offset, whatever the browser's own zone (New York here).
+    const row = await page.$$eval('#list tr', (trs) => {
+      const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+      const td = [...trs[1]!.querySelectorAll('td')];
+      return Object.fromEntries(cols.map((c, i) => [c, td[i]!.textContent]));
+    });
+    expect(row).toMatchObject({ sender: 'Västmanlands sjukhus Västerås', visitNumber: 'BROWSER-1' });
+    expect(headers).toContain('Vårdtillfälle (PV1-19)');
+    const received = await page.$eval('#list td time', (x) => [x.getAttribute('datetime'), x.textContent]);
+    expect(received[1]).toBe(stockholm(received[0]));
     await page.click('#list tr[data-id]');
     await page.waitForSelector('#tree details');
     const segments = await page.$$eval('#tree summary', (s) => s.map((x) => x.textContent));

@@ -244,6 +244,10 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     expect(asksOther.body.readyDays.map((s: { municipality: string }) => s.municipality)).toEqual(['0680']);
     const drill = await get('/fhir/$followup-dashboard-stays?municipality=1980&month=2022-03', municipality);
     expect(drill.status).toBe(403);
+    // Both municipalities by name, not by kommunkod.
+    expect(drill.body.issue[0].diagnostics).toBe(
+      'Jönköpings kommun sees only its own stays, not those of Västerås stad',
+    );
     const region = await get('/fhir/$followup-dashboard?to=2022-12', admin);
     expect(region.body.view).toBe('region');
     expect(region.body.readyDays.length).toBeGreaterThan(5);

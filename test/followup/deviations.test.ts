@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bundle, Encounter, Parameters, Subscription, Task } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, OperationOutcome, Parameters, Subscription, Task } from '@medplum/fhirtypes';
 import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
@@ -167,6 +167,11 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
       expect(r.status, JSON.stringify(r.body)).toBe(status);
       expect(JSON.stringify(r.body)).toContain(text);
     }
+    // The party is named by its name; the element stays in the expression.
+    const outsider = (await c['demo-vasteras']!.post(path, report(SALA, 'annan', 'ovrig', 'x')))
+      .body as OperationOutcome;
+    expect(outsider.issue[0]?.diagnostics).toBe('Sala kommun is not a party of this stay');
+    expect(outsider.issue[1]?.expression).toEqual(["Parameters.parameter.where(name = 'responsible').valueReference"]);
   });
 
   it('when the month’s indicators and dashboard are read, then each report counts once, per responsible party and kind', async () => {
@@ -186,7 +191,7 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
     expect(vasteras.deviations).toEqual([2]);
   });
 
-  it('when notifications were delivered, then log review names the subscriber and the patient each exposed', async () => {
+  it('when notifications were delivered, then log review names the subscriber, its organisation by name and the patient each exposed', async () => {
     const patient = encounter.subject?.reference ?? '';
     await waitFor(
       async () =>
@@ -198,7 +203,13 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
     );
     const rows = await reviewAccess(shell.db, { accessor: 'demo-vasteras', patient, limit: 500 });
     const n = rows.find((r) => r.interaction === 'notification')!;
-    expect(n).toMatchObject({ accessor: 'demo-vasteras', tenant: VASTERAS, action: 'R', outcome: '0' });
+    expect(n).toMatchObject({
+      organisation: 'Västerås stad',
+      accessor: 'demo-vasteras',
+      tenant: VASTERAS,
+      action: 'R',
+      outcome: '0',
+    });
     expect(n.what).toMatch(/^Task\//);
     // Sala was never notified about this patient.
     expect(

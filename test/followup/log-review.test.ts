@@ -81,6 +81,12 @@ describe.each(testDatabases())('log review (loggranskning) on %s', (kind) => {
     admin = await token(shell, 'reviewer', true);
     // p7 is registered in 1981 (Sala) through the admission fact of stay e7; p8 is not.
     const repo = createRepository(shell.db, { system: true });
+    await repo.update({
+      resourceType: 'Organization',
+      id: 'kommun-1981',
+      name: 'Sala kommun',
+      identifier: [{ system: 'urn:oid:1.2.752.129.2.2.1.17', value: '1981' }],
+    });
     await repo.update<Encounter>({
       resourceType: 'Encounter',
       id: 'e7',
@@ -117,13 +123,14 @@ describe.each(testDatabases())('log review (loggranskning) on %s', (kind) => {
     expect(patients).toEqual(['Patient/p7', 'Patient/p8']);
   });
 
-  it('when the reviewer asks who saw a patient, then the accessor, tenant and time come back', async () => {
+  it("when the reviewer asks who saw a patient, then the accessor's organisation by name, its tenant and time come back", async () => {
     const r = await request(shell.gateway.app)
       .get('/admin/api/log-review?patient=Patient/p7')
       .auth(admin, { type: 'bearer' });
     expect(r.status).toBe(200);
     expect(r.body).toEqual([
       expect.objectContaining({
+        organisation: 'Sala kommun',
         accessor: 'sala-reader',
         tenant: 'Organization/kommun-1981',
         patient: 'Patient/p7',
@@ -145,9 +152,9 @@ describe.each(testDatabases())('log review (loggranskning) on %s', (kind) => {
       .get('/admin/api/log-review?accessor=sala-reader&format=csv')
       .auth(admin, { type: 'bearer' });
     expect(csv.text.split('\r\n')[0]).toBe(
-      'recorded;accessor;tenant;patient;action;interaction;what;outcome;requestId',
+      'recorded;organisation;accessor;tenant;patient;action;interaction;what;outcome;requestId',
     );
-    expect(csv.text).toContain(';sala-reader;Organization/kommun-1981;Patient/p8;');
+    expect(csv.text).toContain(';Sala kommun;sala-reader;Organization/kommun-1981;Patient/p8;');
   });
 
   it('when a review is made, then the review itself is audited; a non-admin client is refused', async () => {
@@ -185,6 +192,17 @@ describe.each(testDatabases())('log review (loggranskning) on %s', (kind) => {
       .get('/fhir/$log-review?municipality=1981')
       .auth(vasteras, { type: 'bearer' });
     expect(asks.status).toBe(403);
+    expect(asks.body.issue[0].diagnostics).toBe(
+      "Västerås stad sees only its own residents' access, not those of Sala kommun",
+    );
+    // An organisation without a kommunkod is refused by its name (its reference beside it for the admin to fix).
+    await repo.update({ resourceType: 'Organization', id: 'vardforbund', name: 'Västmanlands vårdförbund' });
+    const noCode = await token(shell, 'forbund-loggranskare', false, 'Organization/vardforbund');
+    const refused = await request(shell.gateway.app).get('/fhir/$log-review').auth(noCode, { type: 'bearer' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[0].diagnostics).toBe(
+      'Västmanlands vårdförbund (Organization/vardforbund) has no kommunkod: its own view cannot be limited to it',
+    );
     await saveClient(shell.db, {
       clientId: 'sala-task-only',
       secret: 'sala-task-only-secret',

@@ -72,10 +72,28 @@ describe('HL7 v2 through the composed gateway (demo region)', () => {
       .send(msg);
     expect(r.text).toContain('MSA|AE|GW-2');
     expect(r.text).toContain('forbidden');
+    // The ACK names the sending client's organisation by name, not by its reference.
+    expect(r.text).toContain("not the sending client's organisation, Västmanlands sjukhus Västerås");
+    expect(r.text).not.toContain('Organization/');
     const row = await shell.db.query<{ status: string }>('SELECT status FROM hl7_message WHERE control_id = $1', [
       'GW-2',
     ]);
     expect(row.rows[0]?.status).toBe('rejected');
+    // A hospital the directory knows is named too, with the HSA-id the sender writes.
+    await systemRepository(shell.db).update({
+      resourceType: 'Organization',
+      id: 'koping-lasarett',
+      name: 'Köpings lasarett',
+      identifier: [{ system: 'urn:oid:1.2.752.29.4.19', value: 'SE2321000172-DEMO0002' }],
+    });
+    const named = await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(tokens['demo-ehr']!, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(adt({ event: 'A01', visit: 'GW-3', control: 'GW-3', facility: 'SE2321000172-DEMO0002' }));
+    expect(named.text).toContain(
+      "the message is for Köpings lasarett (HSA-id SE2321000172-DEMO0002), which is not the sending client's organisation, Västmanlands sjukhus Västerås",
+    );
   });
 
   it('when the HL7 message page is opened without a login, then it redirects to the login; its data API answers 401', async () => {

@@ -15,7 +15,7 @@ export const HL7_PAGE: PageContent = {
 <label><span data-t="hl7.to"></span> <input type="datetime-local" id="to"></label>
 <label><span data-t="hl7.status"></span> <select id="status"><option value="" data-t="hl7.any"></option><option>pending</option>
 <option>accepted</option><option>ignored</option><option>rejected</option><option>error</option></select></label></p><p>
-<label><span data-t="hl7.sender"></span> <input id="sender" size="26"></label>
+<label><span data-t="hl7.sender"></span> <input id="sender" size="26" placeholder="MSH-3/MSH-4"></label>
 <label><span data-t="hl7.event"></span> <input id="event" size="5" placeholder="A01"></label>
 <label><span data-t="hl7.visit"></span> <input id="visit" size="14"></label>
 <label><span data-t="hl7.pnr"></span> <input id="pnr" size="14" placeholder="ÅÅÅÅMMDD-NNNN"></label>
@@ -30,7 +30,7 @@ function query() {
   for (const k of FIELDS) {
     let v = $(k).value.trim();
     if (!v) continue;
-    if (k === 'from' || k === 'to') v = new Date(v).toISOString();
+    if (k === 'from' || k === 'to') v = fromStockholm(v);
     q.set(k, v);
   }
   return q;
@@ -42,8 +42,9 @@ async function load(append) {
     const q = query();
     if (append && next) for (const [k, v] of new URLSearchParams(next)) q.set(k, v);
     const page = await api('/admin/api/hl7/messages?' + q);
-    const rows = page.messages.map((m) => ({ ...m, receivedAt: String(m.receivedAt).replace('T', ' ').slice(0, 19) }));
-    const cols = ['id', 'receivedAt', 'sender', 'event', 'controlId', 'status', 'ackCode', 'stayId', 'errorReason'];
+    // The sending organisation by name (MSH-3/MSH-4 where the directory has none), the visit number (PV1-19).
+    const rows = page.messages.map((m) => ({ ...m, sender: m.senderName || m.sender }));
+    const cols = ['id', 'receivedAt', 'sender', 'event', 'controlId', 'status', 'ackCode', 'visitNumber', 'errorReason'];
     if (append) { const t = document.createElement('table'); table(t, rows, cols, null, (m) => m.id); $('list').append(...[...t.rows].slice(1)); }
     else table($('list'), rows, cols, null, (m) => m.id);
     next = page.next || '';
@@ -79,6 +80,7 @@ async function show(id) {
     const m = await api('/admin/api/hl7/messages/' + encodeURIComponent(id));
     const again = m.status === 'rejected' || m.status === 'error';
     $('one').innerHTML = '<h2>#' + esc(m.id) + ' · ' + esc(m.event) + ' · ' + esc(m.status) + '</h2>' +
+      '<p id="sentBy">' + esc(m.senderName || m.sender) + ' · ' + esc(when(m.receivedAt)) + (m.visitNumber ? ' · PV1-19 ' + esc(m.visitNumber) : '') + '</p>' +
       (m.errorReason ? '<p class="bad">' + esc(m.errorCode) + ': ' + esc(m.errorReason) + '</p>' : '') +
       (again ? '<p><button id="again" data-id="' + esc(m.id) + '">' + esc(T['hl7.reprocess']) + '</button></p>' : '') +
       '<h3>' + esc(T['hl7.produced']) + '</h3>' + produced(m.outcome) +

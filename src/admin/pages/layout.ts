@@ -1,4 +1,5 @@
 import { columnLabels, LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
+import { TIME_SCRIPT } from './time-format';
 
 export type PageId = 'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'resources' | 'sessions';
 
@@ -30,8 +31,11 @@ text-align:left;vertical-align:top}th{background:#f4f4f4}.bad{color:#b00}.ok{col
 tr[data-id]{cursor:pointer}tr[data-id]:hover{background:#f4f6ff}pre{background:#f6f6f6;padding:.75rem;white-space:pre-wrap;
 word-break:break-all}label{margin-right:.75rem}details{margin:.2rem 0}summary{cursor:pointer}.seg{font-family:monospace}`;
 
-/** Script helpers every page shares: `T` (texts), `api` (same-origin JSON with the CSRF header), `esc`, `table`. */
-const HELPERS = `
+/**
+ * Script helpers every page shares: `T` (texts), `api` (same-origin JSON with the CSRF header), `esc`, `table` (an
+ * instant in a cell is shown in Swedish time with its offset: `when`, see time-format.ts).
+ */
+const HELPERS = `${TIME_SCRIPT}
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const api = async (path, method = 'GET') => {
@@ -41,7 +45,7 @@ const api = async (path, method = 'GET') => {
   if (!r.ok && r.status !== 409) throw new Error(path + ': HTTP ' + r.status + ' ' + (body.error || body.reason || (body.issue && body.issue[0] && body.issue[0].diagnostics) || ''));
   return body;
 };
-const cell = (v) => esc(v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
+const cell = (v) => isInstant(v) ? '<time datetime="' + esc(v) + '">' + esc(when(v)) + '</time>' : esc(v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 const table = (el, rows, cols, extra, idOf) => {
   if (!rows.length) { el.innerHTML = '<tr><td class="muted">' + esc(T['common.none']) + '</td></tr>'; return; }
   el.innerHTML = '<tr>' + cols.map((c) => '<th data-col="' + esc(c) + '">' + esc(C[c] || c) + '</th>').join('') + (extra ? '<th></th>' : '') + '</tr>' +

@@ -6,7 +6,7 @@ import { consoleNavBar } from '../../admin/pages/layout';
 import { langOf } from '../../admin/pages/i18n';
 import { sendOutcome } from '../../http/errors';
 import type { Db } from '../../store/db.port';
-import { organisationNames } from '../indicators/org-names.pg';
+import { organisationNames } from '../../store/organisation-names.pg';
 import { dashboardData, dashboardStays } from './dashboard-data.pg';
 import { DASHBOARD_PAGE } from './dashboard-page';
 import { isMonth } from '../../core/calendar/month';

@@ -10,12 +10,15 @@ import { hasScope, type AuthContext } from '../../auth/auth-context';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { sendOutcome } from '../../http/errors';
 import type { Db } from '../../store/db.port';
-import { organisationNames } from '../indicators/org-names.pg';
+import { organisationNames } from '../../store/organisation-names.pg';
 import { dashboardData, dashboardStays, type DashboardScope } from './dashboard-data.pg';
 import { isMonth } from '../../core/calendar/month';
 
+/** The caller's view and, for a municipality, its name (texts a person reads name it). */
+type OwnScope = DashboardScope & { name?: string };
+
 /** The caller's view: the whole region (admin) or one municipality; undefined = refused (answered here). */
-async function scopeOf(db: Db, res: Response): Promise<DashboardScope | undefined> {
+async function scopeOf(db: Db, res: Response): Promise<OwnScope | undefined> {
   const auth = res.locals.auth as AuthContext | undefined;
   if (auth?.admin) return {};
   const org = auth?.access.organization;
@@ -30,10 +33,11 @@ async function scopeOf(db: Db, res: Response): Promise<DashboardScope | undefine
   const found = r.rows[0] ? (JSON.parse(r.rows[0].content) as Organization) : undefined;
   const code = found?.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.kommunkod)?.value;
   if (!code) {
-    sendOutcome(res, 403, 'forbidden', `${org} has no kommunkod: its own view cannot be limited to it`);
+    const who = found?.name ? `${found.name} (${org})` : org;
+    sendOutcome(res, 403, 'forbidden', `${who} has no kommunkod: its own view cannot be limited to it`);
     return undefined;
   }
-  return { municipality: code, owners: [org] };
+  return { municipality: code, owners: [org], ...(found?.name ? { name: found.name } : {}) };
 }
 
 export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
@@ -77,7 +81,7 @@ export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
       const scope = await scopeOf(d.db, res);
       if (!scope) return;
       if (scope.municipality && scope.municipality !== municipality) {
-        sendOutcome(res, 403, 'forbidden', `only municipality ${scope.municipality}'s own stays`);
+        sendOutcome(res, 403, 'forbidden', await notYours(d.db, scope, municipality, 'stays'));
         return;
       }
       res.json(await dashboardStays(d.db, municipality, month));
@@ -86,13 +90,31 @@ export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
   return r;
 }
 
+/**
+ * Why a municipality may not see another municipality's `what` (stays, residents' access), naming both
+ * municipalities by name (a kommunkod the directory does not know stays a code).
+ */
+export async function notYours(
+  db: Db,
+  own: { municipality?: string; name?: string },
+  asked: string,
+  what: string,
+): Promise<string> {
+  const name = await organisationNames(db);
+  return `${own.name ?? name(own.municipality ?? '')} sees only its own ${what}, not those of ${name(asked)}`;
+}
+
 /** Whether the caller may review access logs, and for which municipality (undefined = the whole region). */
-export async function logReviewScope(db: Db, res: Response): Promise<{ municipality?: string } | undefined> {
+export async function logReviewScope(
+  db: Db,
+  res: Response,
+): Promise<{ municipality?: string; name?: string } | undefined> {
   const auth = res.locals.auth as AuthContext | undefined;
   if (auth && !auth.admin && !hasScope(auth.scopes, 'AuditEvent', 's')) {
     sendOutcome(res, 403, 'forbidden', 'log review needs the AuditEvent search right');
     return undefined;
   }
   const scope = await scopeOf(db, res);
-  return scope ? (scope.municipality ? { municipality: scope.municipality } : {}) : undefined;
+  if (!scope) return undefined;
+  return scope.municipality ? { municipality: scope.municipality, ...(scope.name ? { name: scope.name } : {}) } : {};
 }

@@ -15,6 +15,7 @@ import type { Db } from '../../store/db.port';
 import { PgRepository } from '../../store/repository.pg';
 import { deviationTasks, parseDeviationParameters } from './deviation-report';
 import { loadStayParties } from './stay-parties.pg';
+import { organisationNames } from '../../store/organisation-names.pg';
 
 export function deviationRoutes(d: { db: Db; clock: Clock }): Router {
   const r = Router();
@@ -39,7 +40,13 @@ export function deviationRoutes(d: { db: Db; clock: Clock }): Router {
       );
     }
     if (!stay.parties.has(input.responsible)) {
-      throw new GatewayError('rule-violation', `${input.responsible} is not a party of this stay`);
+      const name = (await organisationNames(d.db))(input.responsible);
+      throw new GatewayError('rule-violation', `${name} is not a party of this stay`, [
+        {
+          path: "Parameters.parameter.where(name = 'responsible').valueReference",
+          message: "the responsible party is the stay's hospital or an owner or requester of its Tasks",
+        },
+      ]);
     }
     if (input.focus) {
       const task = stay.tasks.get(input.focus.replace(/^Task\//, ''));

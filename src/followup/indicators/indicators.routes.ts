@@ -5,7 +5,7 @@ import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
 import { indicatorsOfMonth } from './indicator-months.pg';
 import { indicatorsCsv, measureReports, measures } from './measures';
-import { organisationNames } from './org-names.pg';
+import { organisationNames } from '../../store/organisation-names.pg';
 import { isMonth } from '../../core/calendar/month';
 
 export interface IndicatorRoutesDeps {

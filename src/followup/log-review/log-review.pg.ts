@@ -1,10 +1,12 @@
 /**
  * Log review (*loggranskning*): who accessed which patient's data, and when, from the stored AuditEvents' patient
  * entities. Filters by patient, accessor (client id), period and the patients' municipality (residents: the
- * municipality of registration on their stays' admission facts). Ids only; no names or personnummer.
+ * municipality of registration on their stays' admission facts). Ids only, no patient names or personnummer; the
+ * accessor's organisation by name (the directory's) beside its reference.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
+import { organisationDirectory } from '../../store/organisation-names.pg';
 
 export interface LogReviewQuery {
   patient?: string;
@@ -17,6 +19,8 @@ export interface LogReviewQuery {
 
 export interface AccessRow {
   recorded: string;
+  /** The accessor's organisation (its tenant) by name, for the person reviewing; its reference is `tenant`. */
+  organisation?: string;
   accessor: string;
   tenant?: string;
   patient: string;
@@ -123,7 +127,15 @@ export async function reviewAccess(db: Db, q: LogReviewQuery): Promise<AccessRow
     if (q.patient && a.patient !== q.patient) continue;
     if (allowed && !allowed.has(a.patient)) continue;
     out.push(a);
-    if (out.length >= q.limit) return out;
+    if (out.length >= q.limit) break;
   }
-  return out;
+  return named(db, out);
+}
+
+/** Each row with its accessor's organisation (its tenant) by name, as the directory names it. */
+async function named(db: Db, rows: AccessRow[]): Promise<AccessRow[]> {
+  const dir = await organisationDirectory(db);
+  return rows.map(({ recorded, ...rest }) =>
+    rest.tenant ? { recorded, organisation: dir.name(rest.tenant), ...rest } : { recorded, ...rest },
+  );
 }

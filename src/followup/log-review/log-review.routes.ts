@@ -5,11 +5,12 @@ import { sendOutcome } from '../../http/errors';
 import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
 import { createRepository } from '../../store/repository.pg';
-import { logReviewScope } from '../dashboard/own-view.routes';
+import { logReviewScope, notYours } from '../dashboard/own-view.routes';
 import { reviewAccess, type AccessRow, type LogReviewQuery } from './log-review.pg';
 
 const COLS: (keyof AccessRow)[] = [
   'recorded',
+  'organisation',
   'accessor',
   'tenant',
   'patient',
@@ -101,7 +102,7 @@ export function logReviewRoutes(d: { db: Db; clock: Clock }): Router {
       const scope = await logReviewScope(d.db, res);
       if (!scope) return;
       if (scope.municipality && q.municipality && q.municipality !== scope.municipality) {
-        sendOutcome(res, 403, 'forbidden', `only municipality ${scope.municipality}'s residents`);
+        sendOutcome(res, 403, 'forbidden', await notYours(d.db, scope, q.municipality, "residents' access"));
         return;
       }
       await answer(req, res, scope.municipality ? { ...q, municipality: scope.municipality } : q);

@@ -6,7 +6,7 @@ import { SVU_TASK_CODE_INFO } from '../../fhir/codes';
 import { sendOutcome } from '../../http/errors';
 import type { Clock } from '../../platform/clock';
 import type { Db } from '../../store/db.port';
-import { organisationNames } from '../indicators/org-names.pg';
+import { organisationNames } from '../../store/organisation-names.pg';
 import { UnknownAgreementError, whatIfFromStore } from '../liability/store-liability';
 import { deadlineWhatIf } from './deadline-what-if.pg';
 import { isMonth } from '../../core/calendar/month';

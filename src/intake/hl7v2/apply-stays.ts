@@ -43,9 +43,12 @@ export async function sendingHospital(
     identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: hsaId },
   };
   if (job.meta.organization && job.meta.organization !== hospital.reference) {
+    // Named for the person reading the ACK; the HSA-id is what the sender writes in MSH-4 / PV1-3.4.
+    const own = await deps.orgs.lookup(repo, IDENTIFIER_SYSTEM.hsaId, job.meta.organization, nowMs);
+    const target = hospital.display ? `${hospital.display} (HSA-id ${hsaId})` : `hospital ${hsaId}`;
     throw new GatewayError(
       'forbidden',
-      `the message is for hospital ${hsaId}, which is not the sending client's organization ${job.meta.organization}`,
+      `the message is for ${target}, which is not the sending client's organisation, ${own?.display ?? job.meta.organization}`,
       [{ path: 'MSH-4', message: 'a hospital client may only send its own stays' }],
     );
   }

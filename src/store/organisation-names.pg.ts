@@ -1,0 +1,42 @@
+import type { Organization } from '@medplum/fhirtypes';
+import { IDENTIFIER_SYSTEM } from '../fhir/constants';
+import type { Db } from './db.port';
+
+/** The directory's Organizations by what texts and stored rows call them. */
+export interface OrganisationDirectory {
+  /** `Organization/<id>`, a kommunkod or an HSA-id → the Organization's name; a unit the store does not know keeps its code. */
+  name(unit: string): string;
+  /** `Organization/<id>` of `Organization/<id>`, a kommunkod or an HSA-id, when the store knows it. */
+  reference(unit: string): string | undefined;
+}
+
+/** Reads the directory once (every Organization; a region has hundreds at most). */
+export async function organisationDirectory(db: Db): Promise<OrganisationDirectory> {
+  const r = await db.query<{ id: string; content: string }>(
+    `SELECT id, content FROM fhir_resource WHERE resource_type = 'Organization' AND NOT deleted`,
+  );
+  const names = new Map<string, string>();
+  const refs = new Map<string, string>();
+  for (const row of r.rows) {
+    const org = JSON.parse(row.content) as Organization;
+    const ref = `Organization/${row.id}`;
+    refs.set(ref, ref);
+    if (org.name) names.set(ref, org.name);
+    for (const id of org.identifier ?? []) {
+      if (id.value && (id.system === IDENTIFIER_SYSTEM.kommunkod || id.system === IDENTIFIER_SYSTEM.hsaId)) {
+        refs.set(id.value, ref);
+        if (org.name) names.set(id.value, org.name);
+      }
+    }
+  }
+  return { name: (unit) => names.get(unit) ?? unit, reference: (unit) => refs.get(unit) };
+}
+
+/**
+ * Names for the units in the follow-up views (texts a person reads name organisations): `Organization/<id>`,
+ * a kommunkod or an HSA-id → the Organization's name; a unit the store does not know keeps its code.
+ */
+export async function organisationNames(db: Db): Promise<(unit: string) => string> {
+  const d = await organisationDirectory(db);
+  return (unit) => d.name(unit);
+}
