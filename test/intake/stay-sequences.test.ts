@@ -96,6 +96,37 @@ describe.each(testDatabases())('stay sequences (all trigger events, order, repla
     if (discharge) expect(discharge.status).toBe('cancelled');
   });
 
+  it('when A13 cancels a discharge, then what no longer applies is cancelled with a makulering to its owner and what still applies keeps its link to the hospital duty, unchanged', async () => {
+    await admit('S-A13B', { expected: '20260120' });
+    await send({ event: 'A03', visit: 'S-A13B', discharge: '20260120140000', evnTime: '20260120140500' });
+    const before = await h.tasks(stayId('S-A13B'));
+    const infoBefore = receiverTask(before, 'informationsoverforing');
+    expect(infoBefore?.basedOn?.[0]?.reference).toMatch(/^Task\//);
+    await send({ event: 'A13', visit: 'S-A13B', evnTime: '20260120150000' });
+    const after = await h.tasks(stayId('S-A13B'));
+    const byId = new Map(after.map((t) => [t.id, t]));
+    // Information transfer is still due before the real discharge: the receiver's Task is not sent again, and the
+    // hospital's duty it is based on stays open (its same-day deadline waits for the next discharge).
+    const info = receiverTask(after, 'informationsoverforing');
+    expect(info?.meta?.versionId).toBe(infoBefore?.meta?.versionId);
+    expect(info?.basedOn).toEqual(infoBefore?.basedOn);
+    const duty = byId.get(info?.basedOn?.[0]?.reference?.replace('Task/', ''));
+    expect(duty).toMatchObject({ status: 'requested', owner: { reference: `Organization/${h.hospital.id}` } });
+    expect(duty?.restriction?.period?.end).toBeUndefined();
+    // Closing the case never comes before discharge: withdrawn like the discharge notice, with a makulering each.
+    const makuleringOf = (t: Task | undefined) =>
+      after.find((m) => codeOf(m) === 'makulering' && m.focus?.reference === `Task/${t?.id}`);
+    for (const code of ['avsluta-arende', 'utskrivningsmeddelande']) {
+      const withdrawn = receiverTask(after, code);
+      expect(withdrawn?.status, code).toBe('cancelled');
+      expect(makuleringOf(withdrawn), code).toMatchObject({
+        status: 'requested',
+        owner: withdrawn?.owner,
+        requester: { reference: `Organization/${h.hospital.id}` },
+      });
+    }
+  });
+
   it('when A04 for an inpatient arrives, then it admits like A01', async () => {
     await send({ event: 'A04', visit: 'S-A04', obx: [OBX.needs('socialtjanst')] });
     const s = await snapshot(h, 'S-A04');

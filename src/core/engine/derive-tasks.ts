@@ -150,19 +150,21 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   const info = rule('informationsoverforing');
   const infoAt = info ? arisesAt(m, info, r.since) : undefined;
   if (info && infoAt !== undefined && inWindow(r, infoAt)) {
-    out.push(
-      spec({
-        owner: r.party,
-        key: `informationsoverforing@${r.key}`,
-        code: 'informationsoverforing',
-        hospital: r.hospital,
-        authoredOn: Math.max(infoAt, r.since),
-        due: dueMs(m, info, r.since),
-        deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
-        description: info.description,
-        metAt: sent(m.informationTransferredBy),
-      }),
-    );
+    const task = spec({
+      owner: r.party,
+      key: `informationsoverforing@${r.key}`,
+      code: 'informationsoverforing',
+      hospital: r.hospital,
+      authoredOn: Math.max(infoAt, r.since),
+      due: dueMs(m, info, r.since),
+      deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
+      description: info.description,
+      metAt: sent(m.informationTransferredBy),
+    });
+    // A cancelled discharge (or a withdrawn ready status) stops the deadline, not the duty: the hospital's duty stays,
+    // so the receiver's Task keeps its link to it (`basedOn`), and the deadline runs again at the next discharge.
+    if (task.due === undefined && info.deadline) task.deadlineRule = ruleRef(agreement, 'informationsoverforing', info);
+    out.push(task);
   }
 
   const dis = rule('utskrivningsmeddelande');
@@ -170,6 +172,11 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   for (const ep of m.discharges) {
     if (!inWindow(r, ep.at)) continue;
     const status = ep.cancelledAt === undefined ? 'requested' : 'cancelled';
+    // A cancelled discharge withdraws what it sent the way every withdrawn message is: `cancelled` and a makulering.
+    const withdraw = (task: TaskSpec, why: string): void => {
+      out.push(task);
+      if (ep.cancelledAt !== undefined) out.push(makulering(task, ep.cancelledAt, why));
+    };
     if (dis) {
       const task = spec({
         owner: r.party,
@@ -183,16 +190,15 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
         description: dis.description,
         metAt: sent(ep.factId),
       });
-      out.push(task);
-      if (ep.cancelledAt !== undefined) {
-        const why = ep.replacedByDeath
+      withdraw(
+        task,
+        ep.replacedByDeath
           ? 'Patienten har avlidit: utskrivningsmeddelandet ersätts av dödsfallet'
-          : 'Utskrivningen är makulerad';
-        out.push(makulering(task, ep.cancelledAt, why));
-      }
+          : 'Utskrivningen är makulerad',
+      );
     }
     if (close && close.when.includes('discharge')) {
-      out.push(
+      withdraw(
         spec({
           owner: r.party,
           key: `avsluta-arende@${r.key}#${ep.factId}`,
@@ -204,6 +210,9 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
           status,
           description: close.description,
         }),
+        ep.replacedByDeath
+          ? 'Patienten har avlidit: ärendet avslutas efter dödsfallet i stället'
+          : 'Utskrivningen är makulerad: ärendet avslutas först när patienten är utskriven',
       );
     }
   }

@@ -10,7 +10,8 @@ import type { TaskSpec } from './types';
 export function hospitalDuties(tasks: TaskSpec[]): TaskSpec[] {
   const out: TaskSpec[] = [];
   for (const t of tasks) {
-    if (!t.responsible || t.due === undefined || t.code === 'makulering') continue;
+    // A duty whose deadline waits (its moment was withdrawn: `deadlineRule` without `due`) is still a duty.
+    if (!t.responsible || (t.due === undefined && !t.deadlineRule) || t.code === 'makulering') continue;
     const key = `ansvar:${t.key}`;
     t.dutyKey = key;
     const duty: TaskSpec = {
@@ -19,10 +20,10 @@ export function hospitalDuties(tasks: TaskSpec[]): TaskSpec[] {
       owner: t.responsible,
       requester: t.owner,
       authoredOn: t.authoredOn,
-      due: t.due,
       status: t.metAt !== undefined ? 'completed' : t.status,
       responsible: t.responsible,
     };
+    if (t.due !== undefined) duty.due = t.due;
     if (t.deadlineRule) duty.deadlineRule = t.deadlineRule;
     if (t.description) duty.description = t.description;
     if (t.metAt !== undefined) duty.metAt = t.metAt;

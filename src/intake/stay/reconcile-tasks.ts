@@ -9,6 +9,7 @@ import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';
 import { sameContent } from '../../store/resource-util';
 import { contentOf, readStayRows, type StayRow } from './stay-rows.pg';
+import { inOrderOfEvents } from './write-order';
 
 export interface ReconcileInput {
   stayId: string;
@@ -46,7 +47,8 @@ const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error', 
  * task-key identifier: creates new ones (ids from `newId`, so a `makulering` can point at a Task created in the
  * same plan), moves deadlines, cancels withdrawn ones (the engine adds the `makulering` Tasks), and never touches
  * a Task its owner completed. A cancelled spec that was never stored is not created, nor a `makulering` of
- * something never sent. The writes are in the order they must be made.
+ * something never sent. The writes are in the order they must be made: the order the facts behind them happened
+ * (`inOrderOfEvents`), which is the order their notifications reach each receiver.
  */
 export function planTasks(
   storedTasks: readonly Task[],
@@ -83,9 +85,8 @@ export function planTasks(
     stored.set(key, w.task);
   };
   const wanted = new Set(input.specs.map((s) => s.key));
-  // Withdrawn obligations first, so a makulering can point at the stored Task.
-  const ordered = [...input.specs].sort((a, b) => Number(a.code === 'makulering') - Number(b.code === 'makulering'));
-  for (const spec of ordered) {
+  // In the order the facts happened (so are the notifications); a makulering after the Task it withdraws.
+  for (const spec of inOrderOfEvents(input.specs)) {
     const existing = stored.get(spec.key);
     if (!existing) {
       if (spec.status === 'cancelled') continue;

@@ -86,14 +86,34 @@ describe('discharge (steps 7, 8, 11)', () => {
       focusKey: `utskrivningsmeddelande@${MUNI}#${d1.id}`,
       authoredOn: '2026-05-08T10:00:00.000Z',
     });
-    // The information transfer stays wanted, but its same-day deadline waits for the real discharge.
-    expect(task(afterCancel, `informationsoverforing@${MUNI}`)).toMatchObject({ status: 'requested' });
+    // Closing the case waits for a discharge: withdrawn like the discharge notice, with a makulering.
+    expect(task(afterCancel, `makulering:avsluta-arende@${MUNI}#${d1.id}`)).toMatchObject({
+      code: 'makulering',
+      status: 'requested',
+      owner: { kind: 'municipality', code: '1980' },
+      focusKey: `avsluta-arende@${MUNI}#${d1.id}`,
+      authoredOn: '2026-05-08T10:00:00.000Z',
+    });
+    // The information transfer stays wanted, but its same-day deadline waits for the real discharge; the hospital's
+    // duty stays (open, no deadline) and the receiver's Task keeps its link to it.
+    expect(task(afterCancel, `informationsoverforing@${MUNI}`)).toMatchObject({
+      status: 'requested',
+      dutyKey: `ansvar:informationsoverforing@${MUNI}`,
+    });
     expect(task(afterCancel, `informationsoverforing@${MUNI}`).due).toBeUndefined();
+    expect(task(afterCancel, `ansvar:informationsoverforing@${MUNI}`)).toMatchObject({
+      status: 'requested',
+      owner: { kind: 'hospital', hsaId: b.HOSPITAL },
+      deadlineRule: { agreement: 'lag', rule: 'tasks.informationsoverforing.deadline' },
+    });
+    expect(task(afterCancel, `ansvar:informationsoverforing@${MUNI}`).due).toBeUndefined();
     const d2 = b.discharged('2026-05-09T10:00:00+02:00');
     const again = ev([...base, d1, c, d2]);
     expect(task(again, `utskrivningsmeddelande@${MUNI}#${d2.id}`).status).toBe('requested');
     expect(again.state.dischargedAt).toBe('2026-05-09T08:00:00.000Z');
     expect(task(again, `informationsoverforing@${MUNI}`).due).toBe('2026-05-09T21:59:59.999Z');
+    expect(task(again, `ansvar:informationsoverforing@${MUNI}`).due).toBe('2026-05-09T21:59:59.999Z');
+    expect(task(again, `avsluta-arende@${MUNI}#${d2.id}`).status).toBe('requested');
   });
 
   it('when a discharge cancellation has no discharge, then it is rejected', () => {

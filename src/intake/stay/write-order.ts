@@ -1,0 +1,50 @@
+import type { SvuTaskCode, TaskSpec } from '../../core/engine/types';
+
+/**
+ * The process order of the codes (domain.md steps 1–11), for Tasks that arose at the same moment: e.g. at a
+ * discharge the information transfer, then the discharge notice, then the request to close the case.
+ */
+const PROCESS_ORDER: readonly SvuTaskCode[] = [
+  'inskrivningsmeddelande',
+  'beraknad-utskrivning-andrad',
+  'utse-fast-vardkontakt',
+  'kallelse-sip',
+  'utskrivningsklar',
+  'informationsoverforing',
+  'utskrivningsmeddelande',
+  'sip-uppfoljning',
+  'avsluta-arende',
+];
+const rank = (code: SvuTaskCode): number => {
+  const i = PROCESS_ORDER.indexOf(code);
+  return i < 0 ? PROCESS_ORDER.length : i;
+};
+
+/**
+ * The specs in the order the facts behind them happened. A stay's Task writes are made in this order, and their
+ * outbox rows, event numbers and notifications follow it, so a receiver gets an admission notice before the estimate
+ * change that came in the same burst (peers.md bar 3: per stay and receiver, in the order the facts happened).
+ *
+ * Each spec stands at the moment it arose (`authoredOn`); a withdrawn one at its makulering's moment, just before it.
+ * At the same moment: the process order of the codes, a hospital's duty (`ansvar:`) before the receiver's Task based
+ * on it (so `basedOn` names the duty's id), a makulering right after what it withdraws; then the key, so the order
+ * is always the same.
+ */
+export function inOrderOfEvents(specs: readonly TaskSpec[]): TaskSpec[] {
+  const byKey = new Map(specs.map((s) => [s.key, s]));
+  const withdrawnAt = new Map<string, number>();
+  for (const s of specs)
+    if (s.code === 'makulering' && s.focusKey) withdrawnAt.set(s.focusKey, Date.parse(s.authoredOn));
+  const at = (s: TaskSpec): number => withdrawnAt.get(s.key) ?? Date.parse(s.authoredOn);
+  // A makulering ranks right after the Task it withdraws.
+  const place = (s: TaskSpec): number => {
+    if (s.code !== 'makulering') return rank(s.code);
+    const focus = s.focusKey === undefined ? undefined : byKey.get(s.focusKey);
+    return (focus ? rank(focus.code) : PROCESS_ORDER.length) + 0.5;
+  };
+  const isDuty = (s: TaskSpec): number => (s.key.startsWith('ansvar:') ? 0 : 1);
+  return [...specs].sort(
+    (a, b) =>
+      at(a) - at(b) || place(a) - place(b) || isDuty(a) - isDuty(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+}
