@@ -8,7 +8,7 @@ import { GatewayError } from '../platform/errors';
 import { addDaysToDate, deadlinesOverHolidays, holidayPeriods, localDate, parseDuration } from '../core/calendar';
 import { localMonthWindow, summariseDeviations } from '../core/indicators/deviations';
 import { deviationsBetween } from '../followup/deviations/deviation-rows.pg';
-import { organisationNames } from '../followup/indicators/org-names.pg';
+import { organisationNames } from '../store/organisation-names.pg';
 import { addOffset, stockholmMidnight } from './ladder';
 import { dueBetween, dueSoon } from './deadline-views.pg';
 
