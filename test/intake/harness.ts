@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { AppContext } from '../../src/compose.types';
 import { loadConfig } from '../../src/config/config';
 import { createIntakeCapability, type IntakeCapability } from '../../src/intake';
+import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
 import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logger';
 import type { ClosableDb } from '../../src/store/db.port';
@@ -24,6 +25,8 @@ export interface IntakeHarness {
   /** Sends over MLLP (when started with mllp), waits until the message is applied, and returns the ACK. */
   send(text: string): Promise<Hl7Message>;
   tasks(stayId: string): Promise<Task[]>;
+  /** The stored outcome of the message with this MSH-10 (what its ACK and the admin view report). */
+  outcome(control: string): Promise<MessageOutcome>;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,14 @@ export async function intakeHarness(
         : Hl7Message.parse((await intake.process(text, { channel: 'http' })).ack);
       await intake.settled();
       return ack;
+    },
+    async outcome(control) {
+      const r = await db.query<{ outcome: MessageOutcome | string }>(
+        'SELECT outcome FROM hl7_message WHERE control_id = $1',
+        [control],
+      );
+      const o = r.rows[0]?.outcome;
+      return typeof o === 'string' ? (JSON.parse(o) as MessageOutcome) : (o as MessageOutcome);
     },
     async tasks(stayId) {
       return (await repo.search<Task>('Task', { encounter: `Encounter/${stayId}`, _count: '100' })).resources;

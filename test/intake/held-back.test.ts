@@ -24,14 +24,7 @@ describe.each(testDatabases())('held-back facts and their inputs on %s', (kind) 
   afterAll(async () => {
     await h.close();
   });
-  const outcomeOf = async (control: string): Promise<MessageOutcome> => {
-    const r = await h.db.query<{ outcome: MessageOutcome | string }>(
-      'SELECT outcome FROM hl7_message WHERE control_id = $1',
-      [control],
-    );
-    const o = r.rows[0]?.outcome;
-    return typeof o === 'string' ? (JSON.parse(o) as MessageOutcome) : (o as MessageOutcome);
-  };
+  const outcomeOf = (control: string): Promise<MessageOutcome> => h.outcome(control);
 
   it('when a ready notice comes before the six criteria, then AA with an ERR W naming the missing criteria, and the stored outcome says so', async () => {
     const stay = encounterIdFor(VISIT_SYSTEM, 'HB-1');

@@ -33,14 +33,7 @@ describe.each(testDatabases())('stay process over HL7 on %s', (kind) => {
   afterAll(async () => {
     await h.close();
   });
-  const outcomeOf = async (control: string): Promise<MessageOutcome> => {
-    const r = await h.db.query<{ outcome: MessageOutcome | string }>(
-      'SELECT outcome FROM hl7_message WHERE control_id = $1',
-      [control],
-    );
-    const o = r.rows[0]?.outcome;
-    return typeof o === 'string' ? (JSON.parse(o) as MessageOutcome) : (o as MessageOutcome);
-  };
+  const outcomeOf = (control: string): Promise<MessageOutcome> => h.outcome(control);
   const only = async (stay: string, code: string): Promise<Task> => {
     const found = (await h.tasks(stay)).filter((t) => codeOf(t) === code);
     expect(found, code).toHaveLength(1);

@@ -110,6 +110,7 @@ export const ladderStepSchema = z
   .strict();
 export type LadderStep = z.infer<typeof ladderStepSchema>;
 
+/** The codes an agreement rules, in process order (the order a stay's Task writes at one moment follow). */
 const taskCodes = [
   'inskrivningsmeddelande',
   'beraknad-utskrivning-andrad',

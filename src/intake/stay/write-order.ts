@@ -1,23 +1,14 @@
+import { RULED_TASK_CODES, type RuledTaskCode } from '../../core/agreements/agreement.schema';
 import type { SvuTaskCode, TaskSpec } from '../../core/engine/types';
 
 /**
- * The process order of the codes (domain.md steps 1–11), for Tasks that arose at the same moment: e.g. at a
- * discharge the information transfer, then the discharge notice, then the request to close the case.
+ * A code's place in the process (domain.md steps 1–11, the order the agreements list their rules in), for Tasks that
+ * arose at the same moment: e.g. at a discharge the information transfer, then the discharge notice, then the request
+ * to close the case.
  */
-const PROCESS_ORDER: readonly SvuTaskCode[] = [
-  'inskrivningsmeddelande',
-  'beraknad-utskrivning-andrad',
-  'utse-fast-vardkontakt',
-  'kallelse-sip',
-  'utskrivningsklar',
-  'informationsoverforing',
-  'utskrivningsmeddelande',
-  'sip-uppfoljning',
-  'avsluta-arende',
-];
 const rank = (code: SvuTaskCode): number => {
-  const i = PROCESS_ORDER.indexOf(code);
-  return i < 0 ? PROCESS_ORDER.length : i;
+  const i = RULED_TASK_CODES.indexOf(code as RuledTaskCode);
+  return i < 0 ? RULED_TASK_CODES.length : i;
 };
 
 /**
@@ -40,7 +31,7 @@ export function inOrderOfEvents(specs: readonly TaskSpec[]): TaskSpec[] {
   const place = (s: TaskSpec): number => {
     if (s.code !== 'makulering') return rank(s.code);
     const focus = s.focusKey === undefined ? undefined : byKey.get(s.focusKey);
-    return (focus ? rank(focus.code) : PROCESS_ORDER.length) + 0.5;
+    return (focus ? rank(focus.code) : RULED_TASK_CODES.length) + 0.5;
   };
   const isDuty = (s: TaskSpec): number => (s.key.startsWith('ansvar:') ? 0 : 1);
   return [...specs].sort(
