@@ -11,6 +11,7 @@ import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import { orgName } from '../sip/invitations';
 import { planParties, signatureState } from '../sip/sip-plan';
+import { IDENTIFIER_SYSTEM } from '../fhir/constants';
 
 export interface TaskSummary {
   id: string;
@@ -22,7 +23,10 @@ export interface TaskSummary {
   status: string;
   businessStatus?: string;
   deadline?: string;
+  /** When the owner acknowledged the Task (a receiver's; a hospital's own duty is not acknowledged, it is done). */
   acknowledgedAt?: string;
+  /** When the hospital met its duty (sent the message): the Task's `executionPeriod.end`. */
+  doneAt?: string;
   answers: { code: string; value: string }[];
 }
 
@@ -49,6 +53,10 @@ export interface CaseOverview {
 }
 
 const ACK = new Set(['received', 'accepted', 'rejected', 'in-progress', 'completed']);
+
+/** A hospital's duty to send a message (task key `<stay>|ansvar:<receiver's key>`, see src/core/engine/duties.ts). */
+const isHospitalDuty = (t: Task): boolean =>
+  t.identifier?.some((i) => i.system === IDENTIFIER_SYSTEM.taskKey && i.value?.includes('|ansvar:')) ?? false;
 
 async function acknowledgedAt(sys: PgRepository, t: Task): Promise<string | undefined> {
   if (!ACK.has(t.status)) return undefined;
@@ -105,8 +113,12 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
     const bs = t.businessStatus?.coding?.[0]?.code;
     if (bs) s.businessStatus = bs;
     if (t.restriction?.period?.end) s.deadline = t.restriction.period.end;
-    const ack = await acknowledgedAt(sys, t);
-    if (ack) s.acknowledgedAt = ack;
+    if (isHospitalDuty(t)) {
+      if (t.executionPeriod?.end) s.doneAt = t.executionPeriod.end;
+    } else {
+      const ack = await acknowledgedAt(sys, t);
+      if (ack) s.acknowledgedAt = ack;
+    }
     byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
   }
   for (const [org, list] of byOwner)

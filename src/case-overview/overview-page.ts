@@ -32,13 +32,13 @@ export function overviewPage(o: CaseOverview): string {
     .map(
       (
         p,
-      ) => `<h3>${esc(p.name)}</h3><table><thead><tr><th>Ärende</th><th>Motpart</th><th>Status</th><th>Tidsfrist</th><th>Kvitterad</th><th>Svar</th></tr></thead><tbody>
+      ) => `<h3>${esc(p.name)}</h3><table><thead><tr><th>Ärende</th><th>Motpart</th><th>Status</th><th>Tidsfrist</th><th>Kvitterad / utförd</th><th>Svar</th></tr></thead><tbody>
 ${p.tasks
   .map(
     (x) =>
       `<tr><td>${esc(SVU_TASK_CODE_INFO[x.code as keyof typeof SVU_TASK_CODE_INFO]?.display ?? x.title)}</td><td>${esc(x.counterpart ?? '')}</td><td>${say(x.status)}${
         x.businessStatus ? ` (${esc(BUSINESS[x.businessStatus] ?? x.businessStatus)})` : ''
-      }</td><td>${t(x.deadline)}</td><td>${t(x.acknowledgedAt)}</td><td>${x.answers.map((a) => esc(a.value)).join('<br>')}</td></tr>`,
+      }</td><td>${t(x.deadline)}</td><td>${t(x.acknowledgedAt ?? x.doneAt)}</td><td>${x.answers.map((a) => esc(a.value)).join('<br>')}</td></tr>`,
   )
   .join('\n')}</tbody></table>`,
     )

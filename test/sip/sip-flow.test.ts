@@ -234,6 +234,11 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
         .find((p) => p.organization === HOSPITAL)
         ?.tasks.filter((t) => t.code === 'inskrivningsmeddelande');
       expect(notices?.map((t) => t.counterpart).sort()).toEqual(['Skultuna vårdcentral', 'Västerås stad']);
+      // The hospital's duty is done when it sent the notice (executionPeriod.end), not "acknowledged" by anyone.
+      for (const n of notices ?? []) {
+        expect(n).toMatchObject({ status: 'completed', doneAt: expect.any(String) as string });
+        expect(n.acknowledgedAt).toBeUndefined();
+      }
       expect(muni?.tasks.find((t) => t.code === 'inskrivningsmeddelande')?.counterpart).toBe(
         'Västmanlands sjukhus Västerås',
       );
