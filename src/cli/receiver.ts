@@ -1,11 +1,12 @@
 /**
  * `npm run receiver` — plays a municipality (or primary care) receiving notifications from the gateway:
- * gets a token (client credentials), creates a topic-based Subscription for its organisation's Tasks with an
- * HMAC secret, verifies every notification's signature and freshness, refuses replays, notices gaps in the
+ * gets a token (client credentials), creates a topic-based Subscription for its organisation's Tasks (or, with
+ * `--topic comment-for-my-organisation`, the comments sent to it) with an HMAC secret, verifies every notification's signature and freshness, refuses replays, notices gaps in the
  * event numbers and fills them with `$events`, and prints what arrives. Ctrl-C deletes the Subscription.
  *
  *   npm run receiver -- [--gateway http://localhost:8080] [--client demo-vasteras] [--secret <client secret>]
  *                       [--port 9090] [--public-url http://127.0.0.1:9090/notify] [--payload full-resource|id-only|empty]
+ *                       [--topic task-for-my-organisation|comment-for-my-organisation|stay-of-my-patient]
  *                       [--criteria 'Task?owner=Organization/<id>'] [--keep]
  */
 import { createServer } from 'node:http';
@@ -21,6 +22,7 @@ const { values: a } = parseArgs({
     port: { type: 'string', default: '9090' },
     'public-url': { type: 'string' },
     payload: { type: 'string', default: 'full-resource' },
+    topic: { type: 'string', default: 'task-for-my-organisation' },
     criteria: { type: 'string' },
     canonical: { type: 'string', default: 'https://svu-gateway.dev/fhir' },
     keep: { type: 'boolean', default: false },
@@ -54,7 +56,7 @@ async function token(): Promise<string> {
     },
     body: new URLSearchParams({
       grant_type: 'client_credentials',
-      scope: 'system/Subscription.cruds system/Task.rs system/Encounter.rs system/Patient.rs',
+      scope: 'system/Subscription.cruds system/Task.rs system/Encounter.rs system/Patient.rs system/Communication.rs',
     }),
   });
   if (!res.ok) throw new Error(`token: HTTP ${res.status} ${await res.text()}`);
@@ -102,9 +104,20 @@ function describe(b: Bundle): string {
     .filter((e) => e.resource?.resourceType !== 'Parameters' && e.resource?.resourceType !== 'MessageHeader')
     .map((e) => {
       const r = e.resource as
-        { resourceType?: string; id?: string; status?: string; code?: { coding?: { code?: string }[] } } | undefined;
+        | {
+            resourceType?: string;
+            id?: string;
+            status?: string;
+            code?: { coding?: { code?: string }[] };
+            category?: { coding?: { code?: string }[] }[];
+            sender?: { display?: string; reference?: string };
+          }
+        | undefined;
       if (!r) return e.fullUrl ?? '?';
-      return `${r.resourceType}/${r.id} ${r.code?.coding?.[0]?.code ?? ''} ${r.status ?? ''}`.trim();
+      const what = r.code?.coding?.[0]?.code ?? r.category?.[0]?.coding?.[0]?.code ?? '';
+      const from =
+        r.resourceType === 'Communication' && r.sender ? `from ${r.sender.display ?? r.sender.reference}` : '';
+      return `${r.resourceType}/${r.id} ${what} ${r.status ?? ''} ${from}`.replace(/\s+/g, ' ').trim();
     })
     .join(', ');
 }
@@ -158,7 +171,7 @@ async function main(): Promise<void> {
     resourceType: 'Subscription',
     status: 'requested',
     reason: `svu-gateway test receiver (${a.client})`,
-    criteria: a.criteria ?? `${a.canonical}/SubscriptionTopic/task-for-my-organisation`,
+    criteria: a.criteria ?? `${a.canonical}/SubscriptionTopic/${a.topic}`,
     extension: [
       { url: 'https://svu-gateway.dev/fhir/StructureDefinition/subscription-secret', valueString: hmacSecret },
     ],

@@ -19,9 +19,10 @@ export interface TopicDefinition {
   slug: string;
   title: string;
   /** The resource type whose changes trigger the topic. */
-  resourceType: 'Task' | 'Encounter';
+  resourceType: 'Task' | 'Encounter' | 'Communication';
   /**
-   * Implicit filter from the subscriber's tenant: `Task?owner=<org>` for the task topic; the stay topic
+   * Implicit filter from the subscriber's tenant: `Task?owner=<org>` for the task topic, `Communication?recipient=<org>`
+   * for the comment topic (what the read rules let it see is checked again at match time); the stay topic
    * relies on the access re-check (an Encounter is readable by a municipality when one of its Tasks points
    * to it).
    */
@@ -41,6 +42,13 @@ export const TOPICS: TopicDefinition[] = [
     url: (base) => `${base}/SubscriptionTopic/stay-of-my-patient`,
     title: "The stay (Encounter) of a patient the subscriber's organisation has a Task for changed",
     resourceType: 'Encounter',
+  },
+  {
+    slug: 'comment-for-my-organisation',
+    url: (base) => `${base}/SubscriptionTopic/comment-for-my-organisation`,
+    title: "A comment (Communication) to the subscriber's organisation was sent or changed",
+    resourceType: 'Communication',
+    implicitFilter: (org) => `recipient=${org}`,
   },
 ];
 

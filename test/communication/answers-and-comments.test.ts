@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CarePlan, Communication, Encounter, Subscription, Task } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
-import { CODE_SYSTEM, EXTENSION, PROFILE } from '../../src/fhir/constants';
+import { CANONICAL_BASE, CODE_SYSTEM, EXTENSION, PROFILE } from '../../src/fhir/constants';
+import { EXT } from '../../src/subscriptions/topics';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { createValidator, type Validator } from '../../src/fhir/validator';
 import { startReceiver, waitFor, type TestReceiver } from '../delivery/helpers';
@@ -189,6 +190,67 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
       (ok(await c[who]!.get(`/fhir/Encounter/${encounter.id}/$overview`)) as unknown as CaseOverview).comments;
     expect((await seen('demo-ehr')).map((x) => x.acknowledgedAt)).toEqual(['2026-11-30T11:05:00+01:00']);
     expect(await seen('demo-vc-skultuna')).toEqual([]);
+  });
+
+  it('when a party subscribes to the comment topic, then it hears the comments sent to it and no others', async () => {
+    const topic = `${CANONICAL_BASE}/SubscriptionTopic/comment-for-my-organisation`;
+    const listen = async (who: string): Promise<TestReceiver> => {
+      const r = await startReceiver();
+      const sub = {
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'comments to us',
+        criteria: topic,
+        channel: {
+          type: 'rest-hook',
+          endpoint: r.url,
+          payload: 'application/fhir+json',
+          _payload: { extension: [{ url: EXT.payloadContent, valueCode: 'full-resource' }] },
+        },
+      };
+      const created = ok(await c[who]!.post('/fhir/Subscription', sub), 201) as Subscription;
+      await waitFor(
+        async () => ((await c[who]!.get(`/fhir/Subscription/${created.id}`)).body as Subscription).status === 'active',
+        15_000,
+        `${who}'s comment Subscription active`,
+      );
+      return r;
+    };
+    const comments = (r: TestReceiver) =>
+      r
+        .events()
+        .flatMap((e) => (e.json.entry ?? []).map((x) => x.resource as unknown as Communication | undefined))
+        .filter((x): x is Communication => x?.resourceType === 'Communication');
+    const skultuna = await listen('demo-vc-skultuna');
+    const sala = await listen('demo-sala');
+    try {
+      const note = (to: string, text: string): Communication => ({
+        resourceType: 'Communication',
+        meta: { profile: [PROFILE.communication] },
+        status: 'in-progress',
+        category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'kontakt-onskas' }] }],
+        subject: encounter.subject!,
+        encounter: { reference: `Encounter/${encounter.id}` },
+        sent: '2026-11-30T12:00:00+01:00',
+        sender: { reference: VASTERAS },
+        recipient: [{ reference: to }],
+        payload: [{ contentString: text }],
+      });
+      const toHospital = ok(
+        await c['demo-vasteras']!.post('/fhir/Communication', note(HOSPITAL, 'Till sjukhuset')),
+        201,
+      );
+      const toVc = ok(await c['demo-vasteras']!.post('/fhir/Communication', note(SKULTUNA, 'Ring oss')), 201);
+      await waitFor(() => comments(skultuna).length > 0, 15_000, 'the comment at Skultuna');
+      // the hospital's comment was committed first: had it matched, it would have come first
+      expect(comments(skultuna).map((x) => x.id)).toEqual([toVc.id]);
+      expect(comments(skultuna)[0]?.payload?.[0]?.contentString).toBe('Ring oss');
+      expect(JSON.stringify(skultuna.events())).not.toContain(String(toHospital.id));
+      expect(comments(sala)).toEqual([]);
+    } finally {
+      await skultuna.close();
+      await sala.close();
+    }
   });
 
   it('when the stay already has a well-functioning SIP, then the vårdcentral gets no invitation to make and cannot invite', async () => {
