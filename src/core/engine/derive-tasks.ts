@@ -252,6 +252,9 @@ export function fvkOwner(
   return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
 }
 
+type FvkCode = 'utse-fast-vardkontakt' | 'kallelse-sip' | 'sip-uppfoljning';
+type FvkOwner = NonNullable<ReturnType<typeof fvkOwner>>;
+
 /** Tasks owned by the named care contact: appoint FVK, invite to SIP, follow up the SIP. */
 function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSpec[] {
   const codes = (['utse-fast-vardkontakt', 'kallelse-sip', 'sip-uppfoljning'] as const).filter(
@@ -259,11 +262,35 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
   );
   if (codes.length === 0) return [];
   const owner = fvkOwner(m, agreement);
-  if (!owner) {
-    if (m.recipients.length > 0)
-      m.warnings.add('no unit to appoint a named care contact (FVK): no listed primary-care unit');
-    return [];
+  if (!owner && m.recipients.length > 0)
+    m.warnings.add('no unit to appoint a named care contact (FVK): no listed primary-care unit');
+  const out = owner ? fvkTasksOf(m, agreement, codes, owner) : [];
+  // A unit re-routed away may have been the FVK: what it had is withdrawn (a cancelled spec never stored is dropped).
+  const keys = new Set(out.map((t) => t.key));
+  for (const r of m.recipients) {
+    const replacedAt = r.replacedAt;
+    const party = replacedAt === undefined ? undefined : formerFvkParty(r, agreement);
+    if (!party || replacedAt === undefined) continue;
+    for (const t of fvkTasksOf(m, agreement, codes, { party, since: r.since, hospital: r.hospital })) {
+      if (keys.has(t.key) || Date.parse(t.authoredOn) >= replacedAt) continue;
+      keys.add(t.key);
+      // An invitation sent after the re-routing was the new unit's, not this one's.
+      if (t.code === 'kallelse-sip' && (m.sipInvitedAt ?? replacedAt) >= replacedAt) t.status = 'requested';
+      out.push(...withdrawnByRerouting(t, r, m, replacedAt));
+    }
   }
+  return out;
+}
+
+/** The party a re-routed recipient stood for as the named care contact, if it could have been one. */
+function formerFvkParty(r: Recipient, agreement: Agreement): Party | undefined {
+  if (r.role === 'primary-care' || r.role === 'outpatient-unit') return r.party;
+  if (r.role === 'municipality' && r.party.kind === 'municipality' && agreement.fvk.owner !== 'primary-care')
+    return { kind: 'municipal-nurse', municipality: r.party.code };
+  return undefined;
+}
+
+function fvkTasksOf(m: StayModel, agreement: Agreement, codes: readonly FvkCode[], owner: FvkOwner): TaskSpec[] {
   const out: TaskSpec[] = [];
   const key = partyKey(owner.party);
   for (const code of codes) {
@@ -337,6 +364,35 @@ function rejectionTasks(m: StayModel): TaskSpec[] {
 }
 
 /**
+ * Why a re-routed unit's Tasks are withdrawn, told to that unit. It no longer has the patient, so the text names
+ * neither the unit now responsible nor anything about the patient that unit may no longer see.
+ */
+function reroutedReason(r: Recipient, m: StayModel): string {
+  if (m.rejectedBy.has(r.key)) return 'Ni har avvisat vårdtillfället: det som skickats till er återkallas';
+  switch (r.role) {
+    case 'municipality':
+      return 'Vårdtillfället har omdirigerats: er kommun är inte längre ansvarig för patienten, det som skickats till er återkallas';
+    case 'registered-municipality':
+      return 'Vårdtillfället har omdirigerats: patienten är inte längre folkbokförd i er kommun, det som skickats till er återkallas';
+    case 'primary-care':
+      return 'Vårdtillfället har omdirigerats: patienten är inte längre listad hos er, det som skickats till er återkallas';
+    case 'outpatient-unit':
+      return 'Vårdtillfället har omdirigerats: er enhet är inte längre patientens öppenvårdsenhet, det som skickats till er återkallas';
+  }
+}
+
+/**
+ * A re-routed unit's Task still wanted when the stay left it: `cancelled`, with a `makulering` telling the unit (at
+ * the re-routing). What was already withdrawn, completed or never wanted is left as it is.
+ */
+function withdrawnByRerouting(t: TaskSpec, r: Recipient, m: StayModel, replacedAt: number): TaskSpec[] {
+  if (t.status !== 'requested' || t.code === 'makulering') return [t];
+  t.status = 'cancelled';
+  t.description = `${t.description ?? ''} (omdirigerat ${iso(replacedAt)})`.trim();
+  return [t, makulering(t, replacedAt, reroutedReason(r, m))];
+}
+
+/**
  * All TaskSpecs for a folded stay. Withdrawn messages come back `cancelled` with a `makulering` beside them;
  * nothing that was sent disappears.
  */
@@ -346,15 +402,8 @@ export function deriveTasks(m: StayModel, agreement: Agreement): TaskSpec[] {
   const tasks: TaskSpec[] = [];
   for (const r of m.recipients) {
     const own = notifiedTasks(m, agreement, r, req);
-    if (r.replacedAt !== undefined) {
-      for (const t of own) {
-        if (t.status === 'requested' && t.code !== 'makulering') {
-          t.status = 'cancelled';
-          t.description = `${t.description ?? ''} (omdirigerat ${iso(r.replacedAt)})`.trim();
-        }
-      }
-    }
-    tasks.push(...own);
+    const replacedAt = r.replacedAt;
+    tasks.push(...(replacedAt === undefined ? own : own.flatMap((t) => withdrawnByRerouting(t, r, m, replacedAt))));
   }
   tasks.push(...fvkTasks(m, agreement, req));
   tasks.push(...rejectionTasks(m));

@@ -17,15 +17,25 @@ const LAPSE_ON_DEATH = new Set<SvuTaskCode>([
   'informationsoverforing',
 ]);
 
-function applyEndings(m: StayModel, tasks: TaskSpec[]): TaskSpec[] {
-  if (m.died) {
-    for (const t of tasks) {
-      if (t.status === 'requested' && LAPSE_ON_DEATH.has(t.code)) {
-        t.status = 'cancelled';
-        t.description = `${t.description ?? ''} (patienten har avlidit)`.trim();
-      }
-    }
+/**
+ * A death: each open planning Task lapses, and its owner is told the way every withdrawn Task is (`cancelled` and a
+ * `makulering` beside it); where the agreement says so, `avsluta-arende` asks it to close the case.
+ */
+function lapseOnDeath(died: { at: number }, tasks: TaskSpec[]): TaskSpec[] {
+  const out: TaskSpec[] = [];
+  for (const t of tasks) {
+    out.push(t);
+    if (t.status !== 'requested' || !LAPSE_ON_DEATH.has(t.code)) continue;
+    const what = t.description ?? t.code;
+    t.status = 'cancelled';
+    t.description = `${what} (patienten har avlidit)`;
+    out.push(makulering(t, died.at, `Patienten har avlidit: ${what} behövs inte längre och återkallas`));
   }
+  return out;
+}
+
+function applyEndings(m: StayModel, derived: TaskSpec[]): TaskSpec[] {
+  const tasks = m.died ? lapseOnDeath(m.died, derived) : derived;
   if (m.cancelled) {
     const cancelledAt = m.cancelled.at;
     const out: TaskSpec[] = [];

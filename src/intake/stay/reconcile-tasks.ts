@@ -1,6 +1,9 @@
 import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { TaskSpec } from '../../core/engine/types';
+import { SVU_TASK_CODE_INFO } from '../../fhir/codes';
+import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../../fhir/constants';
+import { taskKeyValue } from '../../fhir/references';
 import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
 import type { PartyResolver } from '../../fhir/references';
 import type { PreparedWrite } from '../../store/prepare-write';
@@ -47,7 +50,8 @@ const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error', 
  * task-key identifier: creates new ones (ids from `newId`, so a `makulering` can point at a Task created in the
  * same plan), moves deadlines, cancels withdrawn ones (the engine adds the `makulering` Tasks), and never touches
  * a Task its owner completed. A cancelled spec that was never stored is not created, nor a `makulering` of
- * something never sent. The writes are in the order they must be made: the order the facts behind them happened
+ * something never sent (or that its owner rejected). A stored Task the engine no longer derives at all is cancelled
+ * too, and when it is a party's Task (not a hospital duty), that party gets a `makulering` of it as well. The writes are in the order they must be made: the order the facts behind them happened
  * (`inOrderOfEvents`), which is the order their notifications reach each receiver.
  */
 export function planTasks(
@@ -90,7 +94,7 @@ export function planTasks(
     const existing = stored.get(spec.key);
     if (!existing) {
       if (spec.status === 'cancelled') continue;
-      if (spec.code === 'makulering' && (!spec.focusKey || !stored.has(spec.focusKey))) continue;
+      if (spec.code === 'makulering' && !withdrawsSomethingSent(stored, spec.focusKey)) continue;
       put(spec.key, { task: { ...buildTask(spec, refs, { now: input.now }), id: newId() } });
       result.created++;
       continue;
@@ -113,13 +117,64 @@ export function planTasks(
     if (next.status === 'cancelled' && existing.status !== 'cancelled') result.cancelled++;
     else result.updated++;
   }
-  // Stored Tasks the engine no longer wants at all are withdrawn.
-  for (const [key, t] of stored) {
+  // Stored Tasks the engine no longer wants at all are withdrawn, and a party's Task with a makulering to that party.
+  const specs = new Map(input.specs.map((s) => [s.key, s]));
+  for (const [key, t] of [...stored]) {
     if (wanted.has(key) || CLOSED.has(t.status)) continue;
+    // A makulering stands while what it withdrew stays withdrawn (or gone); it goes only if that is wanted again.
+    const focus = key.startsWith('makulering:') ? specs.get(key.slice('makulering:'.length)) : undefined;
+    if (key.startsWith('makulering:') && (!focus || focus.status === 'cancelled')) continue;
     put(key, { task: { ...t, status: 'cancelled' }, replaces: t });
     result.cancelled++;
+    const notice = `makulering:${key}`;
+    if (!toldOfWithdrawal(key, t) || stored.has(notice)) continue;
+    put(notice, { task: { ...withdrawal(t, notice, refs.stayId, input), id: newId() } });
+    result.created++;
   }
   return { writes, result };
+}
+
+/**
+ * A makulering is for something its owner was sent and has not itself answered: not for a Task never stored, nor
+ * for one its owner rejected (its own answer already closed it).
+ */
+function withdrawsSomethingSent(stored: ReadonlyMap<string, Task>, focusKey: string | undefined): boolean {
+  const focus = focusKey === undefined ? undefined : stored.get(focusKey);
+  return focus !== undefined && focus.status !== 'rejected';
+}
+
+/** Codes of Tasks no party is told the withdrawal of: the notice itself, the ladder's deviations, the hospital's own. */
+const NOT_TOLD = new Set(['makulering', 'avvikelse', 'korrigera-mottagare']);
+
+/** Whether the owner of a stored Task the engine no longer wants must be told (a party's Task, not a hospital duty). */
+function toldOfWithdrawal(key: string, t: Task): boolean {
+  const code = t.code?.coding?.find((c) => c.system === CODE_SYSTEM.task)?.code;
+  return !key.startsWith('ansvar:') && code !== undefined && !NOT_TOLD.has(code);
+}
+
+/**
+ * The makulering of a stored Task the engine no longer derives (e.g. its requirement went with a needs
+ * re-assessment): to the same owner, from the same requester, pointing at it. The engine gave no reason, so the text
+ * says what is withdrawn and names no other party.
+ */
+function withdrawal(t: Task, key: string, stayId: string, input: Omit<ReconcileInput, 'write'>): Task {
+  const info = SVU_TASK_CODE_INFO.makulering;
+  const what = t.code?.text ?? t.code?.coding?.[0]?.display ?? 'Uppgiften';
+  return {
+    resourceType: 'Task',
+    meta: { profile: [PROFILE.task] },
+    identifier: [{ system: IDENTIFIER_SYSTEM.taskKey, value: taskKeyValue(stayId, key) }],
+    status: 'requested',
+    intent: 'order',
+    code: { coding: [{ system: CODE_SYSTEM.task, code: 'makulering', display: info.display }], text: info.display },
+    description: `${what} återkallas: uppgiften gäller inte längre efter ändrade uppgifter om vårdtillfället`,
+    focus: { reference: `Task/${t.id ?? ''}` },
+    for: input.patient,
+    encounter: input.encounter,
+    authoredOn: input.now,
+    ...(t.requester ? { requester: t.requester } : {}),
+    ...(t.owner ? { owner: t.owner } : {}),
+  };
 }
 
 /** The plan's writes, prepared over the stored rows they replace (If-Match on each replaced version). */

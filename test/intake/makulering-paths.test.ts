@@ -1,0 +1,186 @@
+import type { Task } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODE_SYSTEM } from '../../src/fhir/constants';
+import { intakeHooks } from '../../src/intake';
+import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
+import { createRepository } from '../../src/store/repository.pg';
+import { adt, OBX, type AdtOptions } from '../mapping/adt-builder';
+import { testDatabases } from '../support/db';
+import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
+
+/**
+ * Every withdrawn Task reaches its owner as a makulering (contract: `cancelled` when withdrawn, `makulering` a
+ * cancellation of something sent earlier): on a re-routing, at a death, and when the engine no longer derives a Task.
+ */
+const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
+const stayOf = (visit: string) => encounterIdFor(VISIT_SYSTEM, visit);
+const VC_OLD = 'SE2321000172-VC01';
+const VC_NEW = 'SE2321000172-VC02';
+/** C+D: the municipality and the listed vårdcentral are notified; the vårdcentral appoints the FVK and invites to SIP. */
+const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl', 'oppenvard'), OBX.consent('ja')];
+const ALL_CRITERIA = OBX.criteria(
+  'lakarbedomning',
+  'skriftlig-information',
+  'fast-vardkontakt',
+  'informationsoverforing',
+  'hjalpmedel',
+  'lakemedelslista',
+);
+/** PID-29/30: the patient died at `at`. */
+const died = (msg: string, at: string): string =>
+  msg
+    .split('\r')
+    .map((s) => {
+      if (!s.startsWith('PID|')) return s;
+      const f = s.split('|');
+      while (f.length <= 30) f.push('');
+      f[29] = at;
+      f[30] = 'Y';
+      return f.join('|');
+    })
+    .join('\r');
+
+const ownerOf = (t: Task | undefined): string | undefined => t?.owner?.reference ?? t?.owner?.identifier?.value;
+
+describe.each(testDatabases())('every withdrawn Task is told to its owner as a makulering on %s', (kind) => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await intakeHarness(kind);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const send = async (o: AdtOptions | string): Promise<void> => {
+    const ack = await h.send(typeof o === 'string' ? o : adt(o));
+    expect(ackCode(ack), ack.toString()).toBe('AA');
+  };
+  /** The receivers' cancelled Tasks (not the hospital's duties), each with the makulering pointing at it. */
+  const withdrawn = (tasks: readonly Task[], owner: string) =>
+    tasks
+      .filter((t) => ownerOf(t) === owner && t.status === 'cancelled' && !isDuty(t) && codeOf(t) !== 'makulering')
+      .map((t) => ({
+        code: codeOf(t),
+        task: t,
+        makulering: tasks.find((m) => codeOf(m) === 'makulering' && m.focus?.reference === `Task/${t.id}`),
+      }));
+
+  it('when an A08 moves the patient to another municipality and vårdcentral, then each old party gets a makulering of each Task withdrawn from it, saying it no longer has the patient and naming nobody new', async () => {
+    await send({
+      event: 'A01',
+      visit: 'MK-R',
+      municipality: '1980',
+      listedUnit: VC_OLD,
+      expected: '20260125',
+      obx: NEEDS,
+    });
+    await send({ event: 'A08', visit: 'MK-R', municipality: '1981', listedUnit: VC_NEW, evnTime: '20260116090000' });
+    const tasks = await h.tasks(stayOf('MK-R'));
+    const fromVasteras = withdrawn(tasks, `Organization/${h.vasteras.id}`);
+    const fromVc = withdrawn(tasks, VC_OLD);
+    expect(fromVasteras.map((w) => w.code)).toEqual(['inskrivningsmeddelande']);
+    expect(fromVc.map((w) => w.code).sort()).toEqual([
+      'inskrivningsmeddelande',
+      'kallelse-sip',
+      'utse-fast-vardkontakt',
+    ]);
+    for (const w of [...fromVasteras, ...fromVc]) {
+      expect(w.makulering, w.code).toMatchObject({
+        status: 'requested',
+        owner: w.task.owner,
+        requester: { reference: `Organization/${h.hospital.id}` },
+        authoredOn: '2026-01-16T08:00:00.000Z',
+      });
+      // The old party may no longer see where the patient went: no new municipality or unit, by name or code.
+      for (const secret of [h.sala.name ?? 'Sala', '1981', VC_NEW])
+        expect(`${w.makulering?.description} ${w.task.description}`).not.toContain(secret);
+    }
+    for (const w of fromVasteras)
+      expect(w.makulering?.description).toMatch(/^Vårdtillfället har omdirigerats: er kommun är inte längre ansvarig/);
+    for (const w of fromVc)
+      expect(w.makulering?.description).toMatch(
+        /^Vårdtillfället har omdirigerats: patienten är inte längre listad hos er/,
+      );
+    // The new parties have their Tasks, and no makulering.
+    const toNew = tasks.filter((t) => ownerOf(t) === `Organization/${h.sala.id}` || ownerOf(t) === VC_NEW);
+    expect(toNew.map(codeOf)).toContain('utse-fast-vardkontakt');
+    expect(toNew.filter((t) => t.status !== 'requested' || codeOf(t) === 'makulering')).toEqual([]);
+  });
+
+  it('when the patient dies, then each planning Task that lapses (FVK, SIP invitation) gets a makulering to its owner saying the patient died, and each unit is asked to close its case', async () => {
+    await send({ event: 'A01', visit: 'MK-D', listedUnit: VC_OLD, expected: '20260125', obx: NEEDS });
+    await send({
+      event: 'A08',
+      visit: 'MK-D',
+      evnTime: '20260117090000',
+      obx: [ALL_CRITERIA, OBX.ready('202601170900')],
+    });
+    await send(died(adt({ event: 'A08', visit: 'MK-D', evnTime: '20260118120500' }), '20260118113000'));
+    const tasks = await h.tasks(stayOf('MK-D'));
+    const lapsed = withdrawn(tasks, VC_OLD);
+    expect(lapsed.map((w) => w.code).sort()).toEqual(['kallelse-sip', 'utse-fast-vardkontakt']);
+    for (const w of lapsed) {
+      expect(w.makulering, w.code).toMatchObject({
+        status: 'requested',
+        owner: w.task.owner,
+        requester: { reference: `Organization/${h.hospital.id}` },
+        authoredOn: '2026-01-18T10:30:00.000Z',
+      });
+      expect(w.makulering?.description).toMatch(/^Patienten har avlidit: .* behövs inte längre och återkallas$/);
+    }
+    const close = tasks.filter((t) => codeOf(t) === 'avsluta-arende').map((t) => [ownerOf(t), t.status]);
+    expect(close).toHaveLength(2);
+    for (const [, status] of close) expect(status).toBe('requested');
+    // A message that was sent stays sent: the ready notice still waits for its acknowledgement.
+    expect(tasks.filter((t) => codeOf(t) === 'utskrivningsklar').map((t) => t.status)).toEqual([
+      'requested',
+      'requested',
+    ]);
+  });
+
+  it('when a needs re-assessment removes the FVK and SIP, then the vårdcentral gets a makulering of each Task the engine no longer derives, and a later message leaves them standing', async () => {
+    await send({ event: 'A01', visit: 'MK-N', listedUnit: VC_OLD, expected: '20260125', obx: NEEDS });
+    await send({ event: 'A08', visit: 'MK-N', evnTime: '20260116090000', obx: [OBX.needs('socialtjanst')] });
+    await send({ event: 'A08', visit: 'MK-N', evnTime: '20260116100000', expected: '20260127' });
+    const tasks = await h.tasks(stayOf('MK-N'));
+    const gone = withdrawn(tasks, VC_OLD);
+    expect(gone.map((w) => w.code).sort()).toEqual(['kallelse-sip', 'utse-fast-vardkontakt']);
+    for (const w of gone) {
+      expect(w.makulering, w.code).toMatchObject({
+        status: 'requested',
+        owner: w.task.owner,
+        requester: w.task.requester,
+        for: w.task.for,
+        encounter: w.task.encounter,
+      });
+      expect(w.makulering?.description).toMatch(/ återkallas: uppgiften gäller inte längre /);
+    }
+    // One makulering per withdrawn Task, and none for the hospital's own duties.
+    expect(tasks.filter((t) => codeOf(t) === 'makulering')).toHaveLength(2);
+  });
+
+  it('when a municipality rejects the stay, then its other open Tasks are withdrawn with a makulering saying so, and the notice it rejected gets none', async () => {
+    const stay = stayOf('MK-J');
+    await send({
+      event: 'A01',
+      visit: 'MK-J',
+      municipality: '1981',
+      expected: '20260125',
+      obx: [OBX.needs('socialtjanst')],
+    });
+    await send({ event: 'A08', visit: 'MK-J', municipality: '1981', evnTime: '20260116090000', expected: '20260127' });
+    const notice = (await h.tasks(stay)).find((t) => codeOf(t) === 'inskrivningsmeddelande' && !isDuty(t)) as Task;
+    h.clock.set('2026-01-16T10:00:00Z'); // Sala answers after the estimate change reached it
+    await createRepository(h.db, { system: true }, intakeHooks(h.ctx)).update<Task>({
+      ...notice,
+      status: 'rejected',
+      statusReason: { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: 'ej-folkbokford' }] },
+    });
+    const tasks = await h.tasks(stay);
+    const fromSala = withdrawn(tasks, `Organization/${h.sala.id}`);
+    expect(fromSala.map((w) => w.code)).toEqual(['beraknad-utskrivning-andrad']);
+    expect(fromSala[0]?.makulering?.description).toBe(
+      'Ni har avvisat vårdtillfället: det som skickats till er återkallas',
+    );
+    expect(tasks.filter((t) => codeOf(t) === 'makulering')).toHaveLength(1);
+  });
+});
