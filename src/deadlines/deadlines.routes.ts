@@ -6,9 +6,7 @@ import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
 import { GatewayError } from '../platform/errors';
 import { addDaysToDate, deadlinesOverHolidays, holidayPeriods, localDate, parseDuration } from '../core/calendar';
-import { localMonthWindow, summariseDeviations } from '../core/indicators/deviations';
-import { deviationsBetween } from '../followup/deviations/deviation-rows.pg';
-import { organisationNames } from '../store/organisation-names.pg';
+import { deviationList } from '../followup/deviations/deviation-list.pg';
 import { addOffset, stockholmMidnight } from './ladder';
 import { dueBetween, dueSoon } from './deadline-views.pg';
 
@@ -105,22 +103,14 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
   }
 
   // The region's deviations of a month (src/core/indicators/deviations.ts: fired by the ladder or reported by a
-  // party, each once, in the local month it occurred), per responsible party, named, and per kind.
+  // party, each once, in the local month it occurred), per responsible party, named, and per kind. A party's own
+  // list is `GET /fhir/$followup-deviations` (src/followup/deviations/own-deviations.routes.ts).
   app.get('/admin/api/deviations', async (req, res) => {
     requireAdmin(res);
     const month = one(req.query.month, 'month');
     if (!month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
       throw new GatewayError('bad-request', 'month=YYYY-MM is required');
-    const { from, to } = localMonthWindow(month);
-    const [deviations, name] = await Promise.all([deviationsBetween(o.db, from, to), organisationNames(o.db)]);
-    const summary = summariseDeviations(deviations);
-    res.json({
-      month,
-      from: from.toISOString(),
-      to: to.toISOString(),
-      ...summary,
-      parties: summary.parties.map((p) => ({ ...p, name: name(p.party) })),
-    });
+    res.json(await deviationList(o.db, month));
   });
 
   app.get('/admin/api/deadlines/holidays', async (req, res) => {

@@ -18,6 +18,10 @@ const SUPPORTED_PROFILES: Record<string, string[]> = {
 export const SYSTEM_OPERATIONS: { name: string; documentation: string }[] = [
   { name: 'followup-dashboard', documentation: 'The follow-up indicators of the calling party, by month' },
   { name: 'followup-dashboard-stays', documentation: 'The stays behind one indicator figure of the calling party' },
+  {
+    name: 'followup-deviations',
+    documentation: 'The deviations of a month the calling party holds a copy of, per responsible party',
+  },
   { name: 'log-review', documentation: 'Who read or changed what (loggranskning), for those given the right' },
 ];
 

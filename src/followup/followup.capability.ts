@@ -2,6 +2,7 @@ import { getAgreement, loadAgreements } from '../agreements/load-agreements';
 import type { AppContext, Capability } from '../compose.types';
 import { dashboardRoutes } from './dashboard/dashboard.routes';
 import { deviationRoutes } from './deviations/deviations.routes';
+import { ownDeviationRoutes } from './deviations/own-deviations.routes';
 import { whatIfRoutes } from './what-if/what-if.routes';
 import { ownViewRoutes } from './dashboard/own-view.routes';
 import { indicatorRoutes } from './indicators/indicators.routes';
@@ -23,6 +24,7 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
       app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
       app.use(deviationRoutes({ db: ctx.db, clock: ctx.clock }));
+      app.use(ownDeviationRoutes({ db: ctx.db }));
       app.use(
         whatIfRoutes({ db: ctx.db, agreements, defaultAgreement: ctx.config.AGREEMENT, clock: ctx.clock, rates }),
       );

@@ -3,7 +3,8 @@
  * dashboard's deviations per month and the `deviations` indicator. A deviation is a deviation step of the deadline
  * ladder that fired or a deviation a party reported, each counted once (however many copies), against the party
  * responsible, in the local month it occurred — whatever the stay: here one stay is still in hospital and the other
- * was discharged the month before. A party's own view holds the deviations it has a copy of.
+ * was discharged the month before. A party's own view holds the deviations it has a copy of: its own deviation list
+ * (`/fhir/$followup-deviations`, a municipality's or a hospital's client) and its own dashboard count the same.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
@@ -15,6 +16,7 @@ import { mountDeadlineRoutes } from '../../src/deadlines/deadlines.routes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
 import { dashboardData } from '../../src/followup/dashboard/dashboard-data.pg';
 import { deviationTasks } from '../../src/followup/deviations/deviation-report';
+import { ownDeviationRoutes } from '../../src/followup/deviations/own-deviations.routes';
 import { indicatorsOfMonth } from '../../src/followup/indicators/indicator-months.pg';
 import { loadIndicatorRows } from '../../src/followup/indicators/indicator-rows.pg';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
@@ -143,6 +145,7 @@ describe.each(testDatabases())(
         next();
       });
       mountDeadlineRoutes(app, { db, clock });
+      app.use(ownDeviationRoutes({ db }));
       app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
         res.status(isGatewayError(err) ? err.status : 500).json({ error: (err as Error).message });
       });
@@ -185,6 +188,92 @@ describe.each(testDatabases())(
       };
       expect((await request(app).get('/admin/api/deviations').query({ month: '2026-11' })).status).toBe(403);
       who = ADMIN;
+    });
+
+    const party = (organization: string | undefined, role: 'municipality' | 'hospital', scopes = ['system/Task.rs']) =>
+      ({
+        clientId: `${role}-client`,
+        scopes,
+        access: { ...(organization ? { organization } : {}), role },
+        admin: false,
+      }) as AuthContext;
+    const own = async (month: string, organization?: string) =>
+      request(app)
+        .get('/fhir/$followup-deviations')
+        .query({ month, ...(organization ? { organization } : {}) });
+    /** [kind, responsible party's name] of each deviation in the list. */
+    const listed = (body: { deviations: { kind: string; name: string }[] }) =>
+      body.deviations.map((d) => [d.kind, d.name]);
+
+    it('when a party reads its own deviation list, then it gets exactly those it holds a copy of, parties named', async () => {
+      who = party(org.vasteras, 'municipality');
+      const vasteras = await own('2026-11');
+      expect(vasteras.status).toBe(200);
+      expect(vasteras.body.view).toEqual({ party: org.vasteras, name: 'Västerås stad' });
+      expect(listed(vasteras.body)).toEqual([
+        ['inskrivningsmeddelande', 'Västerås stad'],
+        ['informationsoverforing', 'Västmanlands sjukhus'],
+      ]);
+      expect(vasteras.body.parties.map((p: { name: string; total: number }) => [p.name, p.total])).toEqual(
+        expect.arrayContaining([
+          ['Västerås stad', 1],
+          ['Västmanlands sjukhus', 1],
+        ]),
+      );
+      expect(JSON.stringify(vasteras.body)).not.toContain('holders');
+      expect(listed((await own('2026-12')).body)).toEqual([['inskrivningsmeddelande', 'Västerås stad']]);
+
+      // Sala holds a copy of the missed SIP invitation only: never Västerås's deviations.
+      who = party(org.sala, 'municipality');
+      const sala = await own('2026-11');
+      expect(sala.body.view).toEqual({ party: org.sala, name: 'Sala kommun' });
+      expect(listed(sala.body)).toEqual([['kallelse-sip', 'Västmanlands sjukhus']]);
+      expect(sala.body.parties.map((p: { party: string }) => p.party)).not.toContain(org.vasteras);
+      expect((await own('2026-12')).body.total).toBe(0);
+
+      // The hospital (a party of both stays) holds a copy of each.
+      who = party(org.hospital, 'hospital');
+      const hospital = await own('2026-11');
+      expect(hospital.body.view).toEqual({ party: org.hospital, name: 'Västmanlands sjukhus' });
+      expect(listed(hospital.body)).toEqual([
+        ['inskrivningsmeddelande', 'Västerås stad'],
+        ['kallelse-sip', 'Västmanlands sjukhus'],
+        ['informationsoverforing', 'Västmanlands sjukhus'],
+      ]);
+
+      // The same as each party's own dashboard counts.
+      for (const [o, code] of [
+        [org.vasteras, '1980'],
+        [org.sala, '1981'],
+      ] as const) {
+        who = party(o, 'municipality');
+        const totals = [(await own('2026-11')).body.total, (await own('2026-12')).body.total];
+        expect(totals).toEqual((await dashboardData(db, '2026-12', 2, { municipality: code, owners: [o] })).deviations);
+      }
+      who = ADMIN;
+    });
+
+    it('when a party asks for another party’s list, or has no Task search right or no Organization, then 403; the region sees all', async () => {
+      who = party(org.sala, 'municipality');
+      const other = await own('2026-11', org.vasteras);
+      expect(other.status).toBe(403);
+      expect(other.body.error).toBe(
+        'Sala kommun sees only the deviations it holds a copy of, not those of Västerås stad',
+      );
+      expect((await own('2026-11', org.sala)).body.total).toBe(1);
+      expect((await own('2026-13')).status).toBe(400);
+      who = party(org.sala, 'municipality', ['system/Patient.rs']);
+      expect((await own('2026-11')).status).toBe(403);
+      who = party(undefined, 'hospital');
+      expect((await own('2026-11')).status).toBe(403);
+      who = ADMIN;
+      const region = await own('2026-11');
+      expect([region.body.view, region.body.total]).toEqual(['region', 3]);
+      const salaSeen = await own('2026-11', org.sala);
+      expect([salaSeen.body.view, listed(salaSeen.body)]).toEqual([
+        { party: org.sala, name: 'Sala kommun' },
+        [['kallelse-sip', 'Västmanlands sjukhus']],
+      ]);
     });
 
     it('when the dashboard is read, then the region counts the same per month, and a party those it holds a copy of', async () => {

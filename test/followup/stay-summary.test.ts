@@ -2,7 +2,8 @@
  * The dashboard's stay summaries (`stay_summary`, migration 130) as intake keeps them, fact batch by fact batch,
  * against the same made from every fact at once (`svu_rebuild_stay_summary()`): facts arriving out of time order,
  * a withdrawn and renewed ready notice, a placing municipality named later, a late patient update older than the
- * admission, a resent fact, discharges cancelled (A13) and given again, in one batch or in several.
+ * admission, a resent fact, discharges cancelled (A13) and given again, admissions cancelled (A11) and deaths
+ * (the first of each kept, arriving late too), in one batch or in several.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientRouting, StayFact } from '../../src/core/stay/facts';
@@ -19,7 +20,8 @@ const admitted = (stayId: string, n: number, at: string, municipality: string): 
   care: 'somatic',
   patient: { municipality },
 });
-type Kind = 'ready-for-discharge' | 'ready-withdrawn' | 'discharged' | 'discharge-cancelled';
+type Kind =
+  'ready-for-discharge' | 'ready-withdrawn' | 'discharged' | 'discharge-cancelled' | 'admission-cancelled' | 'died';
 const fact = (stayId: string, n: number, kind: Kind, at: string) =>
   ({ id: `${stayId}#${n}`, stayId, kind, at }) as StayFact;
 const updated = (stayId: string, n: number, at: string, patient: PatientRouting) =>
@@ -58,7 +60,24 @@ const batches: StayFact[][] = [
   [admitted('f', 1, '2023-03-01T08:00:00Z', '1980'), fact('f', 3, 'discharge-cancelled', '2023-03-05T11:00:00Z')],
   [fact('f', 2, 'discharged', '2023-03-05T10:00:00Z')],
   [fact('f', 4, 'discharged', '2023-03-08T10:00:00Z'), fact('f', 5, 'discharge-cancelled', '2023-03-08T12:00:00Z')],
+  // g: discharged, then the admission cancelled (A11), and again later (the first one ends the stay).
+  [admitted('g', 1, '2023-03-01T08:00:00Z', '1980'), fact('g', 2, 'discharged', '2023-03-05T10:00:00Z')],
+  [fact('g', 3, 'admission-cancelled', '2023-03-05T12:00:00Z')],
+  [fact('g', 4, 'admission-cancelled', '2023-03-06T10:00:00Z')],
+  // h: discharged, a death before it reported later, then another report of the death, at the discharge.
+  [admitted('h', 1, '2023-03-01T08:00:00Z', '1980'), fact('h', 2, 'discharged', '2023-03-05T10:00:00Z')],
+  [fact('h', 4, 'died', '2023-03-05T09:00:00Z')],
+  [fact('h', 3, 'died', '2023-03-05T10:00:00Z')],
+  // i: a death and an A11 in the batch of the admission.
+  [
+    admitted('i', 1, '2023-03-01T08:00:00Z', '1980'),
+    fact('i', 2, 'died', '2023-03-02T10:00:00Z'),
+    fact('i', 3, 'admission-cancelled', '2023-03-02T11:00:00Z'),
+  ],
 ];
+
+/** Neither a cancellation of the admission (A11) nor a death (migration 151). */
+const NEITHER = { admission_cancelled_at: null, died_at: null };
 
 describe.each(testDatabases())('stay summaries on %s', (kind) => {
   let db: ClosableDb;
@@ -72,7 +91,8 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
   const summaries = async () =>
     (
       await db.query<Record<string, unknown>>(
-        `SELECT stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at
+        `SELECT stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at,
+           admission_cancelled_at, died_at
          FROM stay_summary ORDER BY stay_id`,
       )
     ).rows.map((r) =>
@@ -96,6 +116,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         withdrawn_at: '2023-03-05T10:00:00.000Z',
         municipality: '0682',
         municipality_at: '2023-03-08T12:00:00.000Z',
+        ...NEITHER,
       },
       {
         stay_id: 'b',
@@ -105,6 +126,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         withdrawn_at: null,
         municipality: '0680',
         municipality_at: '2023-03-02T08:00:00.000Z',
+        ...NEITHER,
       },
       {
         stay_id: 'c',
@@ -114,6 +136,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         withdrawn_at: null,
         municipality: '1981',
         municipality_at: '2023-03-02T08:00:00.000Z',
+        ...NEITHER,
       },
       {
         stay_id: 'd',
@@ -123,6 +146,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         withdrawn_at: null,
         municipality: '1980',
         municipality_at: '2023-03-01T08:00:00.000Z',
+        ...NEITHER,
       },
       ...['e', 'f'].map((stay_id) => ({
         stay_id,
@@ -132,6 +156,24 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         withdrawn_at: null,
         municipality: '1980',
         municipality_at: '2023-03-01T08:00:00.000Z',
+        ...NEITHER,
+      })),
+      ...[
+        ['g', '2023-03-05T12:00:00.000Z', null],
+        ['h', null, '2023-03-05T09:00:00.000Z'],
+        ['i', '2023-03-02T11:00:00.000Z', '2023-03-02T10:00:00.000Z'],
+      ].map(([stay_id, admission_cancelled_at, died_at]) => ({
+        stay_id,
+        // The discharge in force after A13 stays; the dashboard counts it only without A11 and without a death at
+        // or before it (test/followup/dashboard-cancelled-died.test.ts).
+        discharged_at: stay_id === 'i' ? null : '2023-03-05T10:00:00.000Z',
+        discharge_cancelled_at: null,
+        ready_at: null,
+        withdrawn_at: null,
+        municipality: '1980',
+        municipality_at: '2023-03-01T08:00:00.000Z',
+        admission_cancelled_at,
+        died_at,
       })),
     ]);
     await db.query('TRUNCATE stay_summary');

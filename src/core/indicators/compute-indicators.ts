@@ -288,12 +288,17 @@ export function computeIndicators(input: {
   ];
 }
 
-/** What the engine's state of a stay gives its indicator row (the patient and the SIP deadline come from elsewhere). */
+/**
+ * What the engine's state of a stay gives its indicator row (the patient and the SIP deadline come from elsewhere).
+ * A stay whose admission was cancelled (A11) never happened: its row has no admission, ready notice, discharge or
+ * SIP meeting, so it counts neither as a discharged stay nor as a re-admission of another stay.
+ */
 export function indicatorStayOf(st: StayState): IndicatorStay {
   const s: IndicatorStay = { stayId: st.stayId, sipNeeded: st.sipNeeded };
   if (st.placingMunicipality ?? st.municipality) s.municipality = st.placingMunicipality ?? st.municipality;
   if (st.hospital) s.hospital = st.hospital;
   if (st.primaryCareUnit) s.primaryCareUnit = st.primaryCareUnit;
+  if (st.cancelledAt) return s;
   if (st.admittedAt) s.admittedAt = st.admittedAt;
   if (st.readyAt) s.readyAt = st.readyAt;
   if (st.dischargedAt) s.dischargedAt = st.dischargedAt;

@@ -28,15 +28,20 @@ function window(months: string[]): { from: string; to: string } {
   };
 }
 
-/** Stays discharged in the window with an active ready notice (the last notice not withdrawn after it). */
+/**
+ * Stays discharged in the window with an active ready notice (the last notice not withdrawn after it). As the engine
+ * has it (src/core/engine/fold-stay.ts), a stay whose admission was cancelled (A11) never happened, and a death at or
+ * before the discharge replaces it (a death after it is outside the stay): neither is a discharge (migration 151).
+ */
 const ACTIVE_READY = `discharged_at >= $1 AND discharged_at < $2 AND ready_at IS NOT NULL
+  AND admission_cancelled_at IS NULL AND (died_at IS NULL OR died_at > discharged_at)
   AND (withdrawn_at IS NULL OR withdrawn_at < ready_at) AND discharged_at >= ready_at
   AND municipality IS NOT NULL AND municipality <> ''`;
 
 /**
  * The chart's sums per municipality and local month of discharge, from the stays' summaries that intake keeps
- * (`stay_summary`, migration 130) and summed in the database: a region's year is 300 000 stays, where aggregating
- * every fact of the year took seconds and sending every stay took half a second. Ready days as `readyDaysAt`:
+ * (`stay_summary`, migrations 130, 150, 151) and summed in the database: a region's year is 300 000 stays, where
+ * aggregating every fact of the year took seconds and sending every stay took half a second. Ready days as `readyDaysAt`:
  * local calendar days in Europe/Stockholm, never negative (test/followup/dashboard-data.test.ts holds them equal).
  */
 async function readyDaysCellsOf(

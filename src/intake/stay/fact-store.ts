@@ -10,11 +10,12 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
 }
 
 /**
- * Keeps the dashboard's `stay_summary` (migrations 130, 150) for the stays that got a fact it reads, from the new
- * rows alone: each column moves forward only (a later discharge, cancellation of a discharge, ready notice or
+ * Keeps the dashboard's `stay_summary` (migrations 130, 150, 151) for the stays that got a fact it reads, from the
+ * new rows alone: each column moves forward only (a later discharge, cancellation of a discharge, ready notice or
  * withdrawal; the municipality of a later admission or patient update), except `discharged_at`, the discharge in
- * force: the last discharge when it is later than the last cancellation (A13), else NULL. A discharge this batch
- * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices.
+ * force: the last discharge when it is later than the last cancellation (A13), else NULL (a discharge this batch
+ * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices), and
+ * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay).
  * `svu_rebuild_stay_summary()` computes the same from every fact.
  */
 const DISCHARGED = `max(at) FILTER (WHERE kind = 'discharged')`;
@@ -22,7 +23,8 @@ const CANCELLED = `max(at) FILTER (WHERE kind = 'discharge-cancelled')`;
 const LAST_DISCHARGE = 'GREATEST(s.discharged_at, excluded.discharged_at)';
 const LAST_CANCEL = 'GREATEST(s.discharge_cancelled_at, excluded.discharge_cancelled_at)';
 const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
-    (stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at)
+    (stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at,
+     admission_cancelled_at, died_at)
   SELECT stay_id,
     CASE WHEN ${CANCELLED} IS NULL OR ${DISCHARGED} > ${CANCELLED} THEN ${DISCHARGED} END,
     ${CANCELLED},
@@ -30,9 +32,12 @@ const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
     max(at) FILTER (WHERE kind = 'ready-withdrawn'),
     (array_agg(COALESCE(body -> 'patient' ->> 'placingMunicipality', body -> 'patient' ->> 'municipality') ORDER BY at DESC)
       FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL))[1],
-    max(at) FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL)
+    max(at) FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL),
+    min(at) FILTER (WHERE kind = 'admission-cancelled'),
+    min(at) FILTER (WHERE kind = 'died')
   FROM ins
-  WHERE kind IN ('discharged', 'discharge-cancelled', 'ready-for-discharge', 'ready-withdrawn', 'admitted', 'patient-updated')
+  WHERE kind IN ('discharged', 'discharge-cancelled', 'ready-for-discharge', 'ready-withdrawn', 'admitted',
+    'patient-updated', 'admission-cancelled', 'died')
   GROUP BY stay_id
   ON CONFLICT (stay_id) DO UPDATE SET
     discharged_at = CASE WHEN ${LAST_CANCEL} IS NULL OR ${LAST_DISCHARGE} > ${LAST_CANCEL} THEN ${LAST_DISCHARGE} END,
@@ -42,7 +47,9 @@ const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
     municipality = CASE WHEN excluded.municipality_at IS NOT NULL
       AND (s.municipality_at IS NULL OR excluded.municipality_at >= s.municipality_at)
       THEN excluded.municipality ELSE s.municipality END,
-    municipality_at = GREATEST(s.municipality_at, excluded.municipality_at)`;
+    municipality_at = GREATEST(s.municipality_at, excluded.municipality_at),
+    admission_cancelled_at = LEAST(s.admission_cancelled_at, excluded.admission_cancelled_at),
+    died_at = LEAST(s.died_at, excluded.died_at)`;
 
 /**
  * A CTE `ins` inserting the facts (parameters added to `params`) and returning the new rows, and `summary` keeping
