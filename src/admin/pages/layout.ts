@@ -1,5 +1,5 @@
 import { columnLabels, LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
-import { TIME_SCRIPT } from './time-format';
+import { TIME_SCRIPT } from '../../http/time-format';
 
 export type PageId = 'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'resources' | 'sessions';
 
@@ -33,7 +33,7 @@ word-break:break-all}label{margin-right:.75rem}details{margin:.2rem 0}summary{cu
 
 /**
  * Script helpers every page shares: `T` (texts), `api` (same-origin JSON with the CSRF header), `esc`, `table` (an
- * instant in a cell is shown in Swedish time with its offset: `when`, see time-format.ts).
+ * instant in a cell is shown in Swedish time with its offset: `when`, see src/http/time-format.ts).
  */
 const HELPERS = `${TIME_SCRIPT}
 const $ = (id) => document.getElementById(id);
