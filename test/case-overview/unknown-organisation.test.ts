@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Encounter, Organization, Task } from '@medplum/fhirtypes';
 import type { ClosableDb } from '../../src/store/db.port';
-import { createRepository } from '../../src/store/repository.pg';
+import { PgRepository } from '../../src/store/repository.pg';
 import { caseOverview } from '../../src/case-overview/case-overview';
 import { overviewPage } from '../../src/case-overview/overview-page';
 import { openTestDb, testDatabases } from '../support/db';
@@ -15,7 +15,7 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
 
   it('when an organisation of the stay is not in the directory, then the overview says it is unknown, with its reference', async () => {
     db = await openTestDb(kind);
-    const sys = createRepository(db, { system: true });
+    const sys = new PgRepository(db, { system: true }, undefined, {}, {});
     await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
     const enc = await sys.create<Encounter>({
       resourceType: 'Encounter',
