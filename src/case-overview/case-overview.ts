@@ -78,9 +78,14 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
   const mine = createRepository(db, scope);
   const enc = await mine.read<Encounter>('Encounter', id);
   const names = new Map<string, string>();
+  // An organisation by its directory name; one the directory does not name is said to be unknown, with its reference.
   const name = async (ref: string | undefined) => {
     if (!ref) return '';
-    if (!names.has(ref)) names.set(ref, ref.startsWith('Organization/') ? await orgName(sys, ref) : ref);
+    if (!names.has(ref)) {
+      const org = ref.startsWith('Organization/');
+      const found = org ? await orgName(sys, ref) : ref;
+      names.set(ref, org && found === ref ? `okänd organisation (${ref})` : found);
+    }
     return names.get(ref) ?? ref;
   };
   const out: CaseOverview = {

@@ -1,6 +1,9 @@
-/** The case overview as a page a person reads (Swedish, organisations named, deadlines in Stockholm time). */
+/**
+ * The case overview as a page a person reads (Swedish, organisations named, every time in Swedish time with its
+ * offset, `2026-03-01 09:00:00 +01:00`, the console's formatter).
+ */
 import { SVU_TASK_CODE_INFO, COMMUNICATION_CATEGORY_INFO } from '../fhir/codes';
-import { localTime } from '../sip/invitations';
+import { swedishTime } from '../http/time-format';
 import type { CaseOverview } from './case-overview';
 
 const esc = (s: string): string =>
@@ -24,7 +27,7 @@ const BUSINESS: Record<string, string> = {
   overdue: 'försenad',
   escalated: 'eskalerad',
 };
-const t = (iso: string | undefined) => esc(localTime(iso) ?? '');
+const t = (iso: string | undefined) => esc(swedishTime(iso) ?? '');
 const say = (code: string) => esc(STATUS[code] ?? code);
 
 export function overviewPage(o: CaseOverview): string {

@@ -9,20 +9,32 @@ import { IDENTIFIER_SYSTEM } from './constants';
 
 export type PartyResolver = (party: Party) => Reference<Organization> | undefined;
 
-/** A logical reference to the Organization that stands for a party. */
-export function partyLogicalReference(party: Party): Reference<Organization> {
+/**
+ * What a person reads for a municipality's home health care (the municipal nurse's duties): the municipality by its
+ * name, `Kommunal hälso- och sjukvård, Västerås stad`, which the adapter passes in from the directory (builders never
+ * look anything up); by its kommunkod only when the directory has no name for it.
+ */
+export function municipalNurseLabel(kommunkod: string, municipalityName?: string): string {
+  return `Kommunal hälso- och sjukvård, ${municipalityName ?? `kommun ${kommunkod}`}`;
+}
+
+/**
+ * A logical reference to the Organization that stands for a party; `municipalityName` (from the adapter's directory)
+ * names a municipality or its home health care in the display.
+ */
+export function partyLogicalReference(party: Party, municipalityName?: string): Reference<Organization> {
   switch (party.kind) {
     case 'municipality':
       return {
         type: 'Organization',
         identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: party.code },
-        display: `Kommun ${party.code}`,
+        display: municipalityName ?? `Kommun ${party.code}`,
       };
     case 'municipal-nurse':
       return {
         type: 'Organization',
         identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: party.municipality },
-        display: `Kommunal hälso- och sjukvård, kommun ${party.municipality}`,
+        display: municipalNurseLabel(party.municipality, municipalityName),
       };
     case 'primary-care':
       return { type: 'Organization', identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: party.hsaId } };

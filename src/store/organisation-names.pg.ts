@@ -8,6 +8,16 @@ export interface OrganisationDirectory {
   name(unit: string): string;
   /** `Organization/<id>` of `Organization/<id>`, a kommunkod or an HSA-id, when the store knows it. */
   reference(unit: string): string | undefined;
+  /**
+   * An `Organization/<id>` for a text that must also give the reference: `Västerås stad (Organization/vasteras)`, or
+   * `unknown organisation (Organization/x)` when the directory has no name for it.
+   */
+  label(ref: string): string;
+}
+
+/** `Västerås stad (Organization/vasteras)`; without a name, `unknown organisation (Organization/x)`. */
+export function organisationLabel(name: string | null | undefined, ref: string): string {
+  return `${name || 'unknown organisation'} (${ref})`;
 }
 
 /** Reads the directory once (every Organization; a region has hundreds at most). */
@@ -29,7 +39,11 @@ export async function organisationDirectory(db: Db): Promise<OrganisationDirecto
       }
     }
   }
-  return { name: (unit) => names.get(unit) ?? unit, reference: (unit) => refs.get(unit) };
+  return {
+    name: (unit) => names.get(unit) ?? unit,
+    reference: (unit) => refs.get(unit),
+    label: (ref) => organisationLabel(names.get(ref), ref),
+  };
 }
 
 /**

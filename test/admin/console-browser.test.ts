@@ -11,6 +11,7 @@ import { adt, OBX } from '../mapping/adt-builder';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { uniquePrefix } from '../support/redis';
 import { CHROMIUM, skipBrowser } from '../support/chromium';
+import { upsertRegistry } from '../../src/subscriptions/registry.pg';
 
 /** Screenshots for a person to look at (not compared by the test). */
 const SHOTS = process.env.ADMIN_SCREENSHOTS ?? '/tmp/svu-admin-screenshots';
@@ -191,4 +192,54 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await page.goto(`${base}/admin/queues/`);
     expect(new URL(page.url()).pathname).toBe('/admin/login');
   }, 180_000);
+
+  it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference', async () => {
+    // A hospital's Subscription whose Organization the directory does not hold, and one failed delivery for it.
+    const ghost = { clientId: 'ghost-ehr', organization: 'Organization/ghost-hospital', role: 'hospital' as const };
+    const endpoint = 'http://127.0.0.1:9/ghost-receiver';
+    await upsertRegistry(
+      shell.db,
+      {
+        resourceType: 'Subscription',
+        id: 'ghost-sub',
+        status: 'error',
+        reason: 'browser test',
+        criteria: 'Encounter?status=in-progress',
+        channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' },
+      },
+      ghost,
+    );
+    await shell.db.query(
+      `INSERT INTO delivery_attempt (subscription_id, event_number, kind, endpoint, attempt, status, http_status, error, duration_ms)
+       VALUES ('ghost-sub', 1, 'event', $1, 1, 'failed', 503, 'unavailable', 12)`,
+      [endpoint],
+    );
+    await page.goto(`${base}/admin/delivery`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/delivery?lang=sv`);
+    }
+    await page.waitForSelector('#rc tr td');
+    const organisationOf = (table: string) =>
+      page.$$eval(
+        `${table} tr`,
+        (trs, ep) => {
+          const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+          return trs
+            .slice(1)
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+            .filter((cells) => cells[cols.indexOf('endpoint')] === ep)
+            .map((cells) => cells[cols.indexOf('organisation')]);
+        },
+        endpoint,
+      );
+    const unknown = 'okänd organisation (Organization/ghost-hospital)';
+    expect(await organisationOf('#rc')).toEqual([unknown]);
+    expect(await organisationOf('#ep')).toEqual([unknown]);
+    await page.goto(`${base}/admin/subscriptions`);
+    await page.waitForSelector('#groups h2');
+    expect(await page.$$eval('#groups h2', (hs) => hs.map((h) => h.textContent))).toContain(unknown);
+  }, 60_000);
 });

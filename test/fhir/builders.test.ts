@@ -6,6 +6,7 @@ import { applyTaskSpec, buildTask, readTaskKey, taskBusinessStatus, type TaskRef
 import { applyStayStateToEncounter, readStayExtensions } from '../../src/fhir/encounter-extensions';
 import { buildSipCarePlan, readSipMeeting, sipCarePlanStatus } from '../../src/fhir/careplan';
 import { toOperationOutcome } from '../../src/fhir-api/operation-outcome';
+import { partyLogicalReference } from '../../src/fhir/references';
 import { GatewayError } from '../../src/platform/errors';
 import { createValidator, type Validator } from '../../src/fhir/validator';
 
@@ -102,6 +103,21 @@ describe('buildTask', () => {
   it('when the owner party is unknown to the resolver, then the owner is a logical kommunkod reference', () => {
     const t = buildTask({ ...spec, owner: { kind: 'municipality', code: '1981' } }, refs);
     expect(t.owner?.identifier).toEqual({ system: IDENTIFIER_SYSTEM.kommunkod, value: '1981' });
+  });
+});
+
+describe('party references', () => {
+  it('when the adapter passes the municipality’s name, then the stand-in for its home health care names it; without one, the kommunkod', () => {
+    const nurse = { kind: 'municipal-nurse', municipality: '1980' } as const;
+    expect(partyLogicalReference(nurse, 'Västerås stad')).toEqual({
+      type: 'Organization',
+      identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: '1980' },
+      display: 'Kommunal hälso- och sjukvård, Västerås stad',
+    });
+    expect(partyLogicalReference(nurse).display).toBe('Kommunal hälso- och sjukvård, kommun 1980');
+    expect(partyLogicalReference({ kind: 'municipality', code: '1980' }, 'Västerås stad').display).toBe(
+      'Västerås stad',
+    );
   });
 });
 

@@ -129,6 +129,8 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
   it('when the controller loads the dashboard, then parties, ready-day lines, deviations and the drill-down are drawn', async () => {
     const page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 1400 });
+    // A browser elsewhere: the page's times are still Swedish time, marked with their offset.
+    await page.emulateTimezone('America/New_York');
     await page.goto(`${base}/followup/dashboard`);
     await page.type('#tok', admin);
     await page.$eval('#to', (el) => ((el as unknown as { value: string }).value = '2022-12'));
@@ -171,6 +173,16 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     await page.waitForSelector('#stays tr:nth-child(2)');
     expect(await page.$eval('#drillTitle', (e) => e.textContent)).toBe('Kommun 0602, 2022-03: 10 vårdtillfällen');
     expect(await page.$eval('td[data-mun="0602"][data-month="2022-03"]', (e) => e.textContent)).toBe('2.7 (10)');
+    // Times as the admin console shows them (src/http/time-format.ts): Swedish time with its offset.
+    const shown = await page.$$eval('#stays tr td:nth-child(2), #stays tr td:nth-child(3)', (tds) =>
+      tds.map((x) => x.textContent ?? ''),
+    );
+    expect(shown.length).toBeGreaterThan(0);
+    for (const x of shown) expect(x).toMatch(/^(2022-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0[12]:00|–)$/);
+    expect(shown.filter((x) => x !== '–').length).toBeGreaterThan(0);
+    expect(await page.$eval('#msg', (e) => e.textContent)).toMatch(
+      /^Hämtad \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0[12]:00$/,
+    );
     await page.screenshot({ path: '/tmp/followup-dashboard.png', fullPage: true });
     console.log(`dashboard first load with ${1500 + 69} stays: ${loadMs} ms`);
     await page.close();

@@ -258,6 +258,10 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(html.text).toContain('Ärendeöversikt');
       expect(html.text).toContain('Västerås stad');
       expect(html.text).toContain('<th>Motpart</th>');
+      // Every time is Swedish time with its offset (the console's formatter), not a bare wall-clock time.
+      expect(html.text).toContain('inskriven 2026-11-28 08:00:00 +01:00');
+      expect(html.text).toContain('<td>2026-12-04 10:00:00 +01:00</td>');
+      expect(html.text).not.toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?!:\d{2} [+-]\d{2}:\d{2})/);
     });
 
     it('when the patient goes home, then each receiver closes its case', async () => {

@@ -274,18 +274,18 @@ describe('a Gävleborg stay with home health care sent over HL7', () => {
     });
     await loadDemoRegion(shell.db, systemRepository);
     for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api'] as const));
-    for (const id of ['demo-ehr', 'demo-vasteras-hsl', 'demo-vc-skultuna'])
+    for (const id of ['demo-ehr', 'demo-vasteras-hsl', 'demo-vc-skultuna', 'demo-sala'])
       c[id] = await partyClient(shell.gateway.app, id);
   });
   afterAll(async () => shell.close());
 
-  const msg = (id: string, extra: string[]) =>
+  const msg = (id: string, extra: string[], kommunkod = '1980') =>
     [
       `MSH|^~\\&|EHR|SE2321000172-DEMO0001|SVU|SVU-GATEWAY|20261128080000||ADT^A01^ADT_A01|${id}|P|2.5|||AL|NE|SWE|UNICODE UTF-8`,
       'EVN|A01|20261128080000',
-      'PID|1||193803129828^^^SE&1.2.752.129.2.1.3.1&ISO^PNR||Andersson^Karin^Maria||19380312|F|||Vasagatan 12^^Västerås^^72215^SE^H^^1980',
+      `PID|1||193803129828^^^SE&1.2.752.129.2.1.3.1&ISO^PNR||Andersson^Karin^Maria||19380312|F|||Vasagatan 12^^Västerås^^72215^SE^H^^${kommunkod}`,
       'PD1|||Vårdcentralen Skultuna^^^^^^^^^SE2321000172-DEMO0101',
-      'PV1|1|I|MED21^12^1^SE2321000172-DEMO0001||||SE2321000172-P0001^Lind^Erik||||||||||||GV-20261128-0001|||||||||||||||||||||||||20261128080000',
+      `PV1|1|I|MED21^12^1^SE2321000172-DEMO0001||||SE2321000172-P0001^Lind^Erik||||||||||||GV-20261128-${id}|||||||||||||||||||||||||20261128080000`,
       'OBX|1|CWE|behov^Behov efter utskrivning^SVU||socialtjanst~kommunal-hsl||||||F',
       'OBX|2|CWE|sip-behov^Behov av SIP^SVU||ja||||||F',
       'OBX|3|TS|utskrivningsklar^Utskrivningsklar^SVU||20261130100000||||||F',
@@ -308,5 +308,27 @@ describe('a Gävleborg stay with home health care sent over HL7', () => {
     const vc = await c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' });
     expect(vc.filter((t) => t.owner?.reference === SKULTUNA)).toEqual([]);
     expect((await c['demo-vasteras-hsl']!.tasks()).map(codeOf)).toContain('kallelse-sip');
+  });
+
+  it('when the municipality registers no home health care unit, then the municipality owns the invitation duty and the Task names it as its home health care', async () => {
+    const r = await request(shell.gateway.app)
+      .post('/hl7v2')
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .auth(c['demo-ehr']!.token, { type: 'bearer' })
+      .send(msg('GV-0002', ['OBX|4|CWE|hemsjukvard^Hemsjukvård^SVU||ja||||||F'], '1981'));
+    expect(r.text).toContain('MSA|AA');
+    let invite: Task | undefined;
+    await waitFor(
+      async () => {
+        invite = (await c['demo-sala']!.tasks({ code: 'kallelse-sip' }))[0];
+        return invite !== undefined;
+      },
+      10_000,
+      'Sala’s invitation duty',
+    );
+    expect(invite?.owner).toMatchObject({
+      reference: 'Organization/kommun-1981',
+      display: 'Kommunal hälso- och sjukvård, Sala kommun',
+    });
   });
 });

@@ -80,6 +80,35 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
     await expect(repo.create(subscriptionFor('ftp://nope', {}))).rejects.toMatchObject({ code: 'invalid-resource' });
   });
 
+  it('when a municipality is refused a subscription, then the text names the organisations; the criteria advice keeps the reference', async () => {
+    const { db, receiver } = await setup();
+    const sys = testRepos()(db, SYSTEM);
+    await sys.update({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
+    await sys.update({ resourceType: 'Organization', id: 'sala', name: 'Sala kommun' });
+    const repo = testRepos()(db, VASTERAS);
+    await expect(
+      repo.create(subscriptionFor(receiver.url, { criteria: 'Task?owner=Organization/sala' })),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+      message:
+        'owner must be your own organisation, Västerås stad (Organization/vasteras), not Sala kommun (Organization/sala)',
+    });
+    await expect(
+      repo.create(subscriptionFor(receiver.url, { criteria: 'Task?status=requested' })),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+      message:
+        'A municipality client (Västerås stad) may only subscribe to Tasks it owns: use criteria Task?owner=Organization/vasteras',
+    });
+    // An owner the directory does not know is said to be unknown, with its reference.
+    await expect(
+      repo.create(subscriptionFor(receiver.url, { criteria: 'Task?owner=Organization/nowhere' })),
+    ).rejects.toMatchObject({
+      message:
+        'owner must be your own organisation, Västerås stad (Organization/vasteras), not unknown organisation (Organization/nowhere)',
+    });
+  });
+
   it('when the criteria carry a parameter notifications cannot be matched on, then the create is refused naming it; the gateway’s own parameters are accepted', async () => {
     const { db, receiver } = await setup();
     const repo = testRepos()(db, VASTERAS);

@@ -29,8 +29,8 @@ const delivery: PageContent = {
   script: `$('h-ep').textContent = T['delivery.endpoints']; $('h-dl').textContent = T['delivery.deadLetters'];
 $('h-rc').textContent = T['delivery.recent'];
 let subs = [];
-const orgOfSub = (id) => { const s = subs.find((x) => x.id === id); return s ? (s.organizationName || s.organization) : ''; };
-const orgOfEndpoint = (ep) => { const s = subs.find((x) => x.endpoint && (ep === x.endpoint || x.endpoint.startsWith(ep))); return s ? (s.organizationName || s.organization) : ''; };
+const orgOfSub = (id) => { const s = subs.find((x) => x.id === id); return s ? orgLabel(s.organizationName, s.organization) : ''; };
+const orgOfEndpoint = (ep) => { const s = subs.find((x) => x.endpoint && (ep === x.endpoint || x.endpoint.startsWith(ep))); return s ? orgLabel(s.organizationName, s.organization) : ''; };
 async function load() {
   try {
     subs = await api('/admin/api/subscriptions');
@@ -60,7 +60,7 @@ const subscriptions: PageContent = {
   script: `api('/admin/api/subscriptions').then((rows) => {
   const groups = new Map();
   for (const r of rows) {
-    const k = r.organizationName || r.organization || '—';
+    const k = orgLabel(r.organizationName, r.organization) || '—';
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k).push(r);
   }

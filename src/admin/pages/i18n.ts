@@ -68,6 +68,7 @@ const sv = {
   'common.none': 'Inga rader.',
   'common.loading': 'Hämtar …',
   'common.error': 'Fel',
+  'common.unknownOrg': 'okänd organisation',
   'common.audited': 'Visning av personuppgifter loggas (AuditEvent).',
 } as const;
 
@@ -137,6 +138,7 @@ const en: Record<TextKey, string> = {
   'common.none': 'No rows.',
   'common.loading': 'Loading …',
   'common.error': 'Error',
+  'common.unknownOrg': 'unknown organisation',
   'common.audited': 'Views of personal data are logged (AuditEvent).',
 };
 

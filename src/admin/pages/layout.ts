@@ -1,5 +1,5 @@
 import { columnLabels, LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
-import { TIME_SCRIPT } from './time-format';
+import { TIME_SCRIPT } from '../../http/time-format';
 
 export type PageId = 'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'resources' | 'sessions';
 
@@ -33,7 +33,8 @@ word-break:break-all}label{margin-right:.75rem}details{margin:.2rem 0}summary{cu
 
 /**
  * Script helpers every page shares: `T` (texts), `api` (same-origin JSON with the CSRF header), `esc`, `table` (an
- * instant in a cell is shown in Swedish time with its offset: `when`, see time-format.ts).
+ * instant in a cell is shown in Swedish time with its offset: `when`, see src/http/time-format.ts) and `orgLabel`
+ * (an organisation's name, or `okänd organisation (Organization/x)` when the directory has none).
  */
 const HELPERS = `${TIME_SCRIPT}
 const $ = (id) => document.getElementById(id);
@@ -52,6 +53,8 @@ const table = (el, rows, cols, extra, idOf) => {
     rows.map((r) => '<tr' + (idOf ? ' data-id="' + esc(idOf(r)) + '"' : '') + '>' + cols.map((c) => '<td>' + cell(r[c]) + '</td>').join('') +
       (extra ? '<td>' + extra(r) + '</td>' : '') + '</tr>').join('');
 };
+// An organisation as a person reads it: its directory name, or plainly unknown with the reference to look it up by.
+const orgLabel = (name, ref) => name || (ref ? T['common.unknownOrg'] + ' (' + ref + ')' : '');
 const fail = (e) => { const el = $('err'); el.textContent = T['common.error'] + ': ' + e.message; el.hidden = false; };
 `;
 

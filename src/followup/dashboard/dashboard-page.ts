@@ -7,7 +7,10 @@
  * session cookie. Served at `/admin/dashboard` (console) and `/followup/dashboard` (municipal staff, token only).
  * For the region's controller (admin token or console session) it also shows the agreement what-if: a month
  * under two agreements, liability per municipality and deadlines per step side by side (`/admin/api/what-if/*`).
+ * Times are Swedish time with their offset (`when`, the console's formatter in src/http/time-format.ts).
  */
+import { TIME_SCRIPT } from '../../http/time-format';
+
 export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><title>svu-gateway · Uppföljning</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="assets/uplot.min.css">
@@ -34,11 +37,11 @@ section{margin-bottom:2rem}tr[data-m]{cursor:pointer}tr[data-m]:hover{background
 <button id="wiGo">Jämför</button> <span id="wiMsg"></span></p>
 <h3>Betalningsansvar per kommun</h3><table id="wiLiability"></table>
 <h3>Tidsfrister per steg (vårdtillfällen inskrivna under månaden)</h3><table id="wiDeadlines"></table></section>
-<script>
+<script>${TIME_SCRIPT}
 const $ = (id) => document.getElementById(id);
 $('tok').value = sessionStorage.getItem('svu-admin-token') || '';
 $('to').value = new Date().toISOString().slice(0, 7);
-const local = (iso) => new Date(iso).toLocaleString('sv-SE', { timeZone: 'Europe/Stockholm' }).slice(0, 16);
+const local = (iso) => (iso ? when(iso) : '–');
 const esc = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 // With a token: the /fhir operation (scoped by the token). Without: the admin API with the console's session cookie.
 const api = async (op, query) => {
@@ -74,7 +77,7 @@ async function load() {
       d.readyDays.map((s) => '<tr><td>' + esc(s.name) + '</td>' + s.readyDays.map((v, i) =>
         '<td data-mun="' + esc(s.municipality) + '" data-month="' + d.months[i] + '" style="cursor:pointer">' + (v === null ? '–' : v + ' (' + s.stays[i] + ')') + '</td>').join('') + '</tr>').join('');
     chart($('dev'), 'Avvikelser', d.months, [{ label: 'Avvikelser', values: d.deviations }]);
-    $('msg').textContent = 'Hämtad ' + new Date().toLocaleTimeString('sv-SE');
+    $('msg').textContent = 'Hämtad ' + when(new Date().toISOString());
     whatIfSetup();
   } catch (e) { $('msg').textContent = String(e); }
 }

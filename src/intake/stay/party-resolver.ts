@@ -1,7 +1,7 @@
 import type { Organization, Reference } from '@medplum/fhirtypes';
 import type { Party } from '../../core/engine/types';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../fhir/constants';
-import type { PartyResolver } from '../../fhir/references';
+import { municipalNurseLabel, type PartyResolver } from '../../fhir/references';
 import type { FhirRepository } from '../../store/repository.port';
 
 const LITERAL_ORG = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
@@ -72,20 +72,22 @@ export class OrganizationCache {
 
   /**
    * The municipality's home health care unit (Gävleborg's named care contact, seed 002): an Organization `partOf` the
-   * municipality with type `svu-need|kommunal-hsl`; the municipality itself where it registers none.
+   * municipality with type `svu-need|kommunal-hsl`; where it registers none, the municipality itself, shown as its
+   * home health care (`Kommunal hälso- och sjukvård, Västerås stad`: the duty is the municipal nurse's).
    */
   async nurseUnit(
     repo: FhirRepository,
     municipality: string,
     nowMs: number,
   ): Promise<Reference<Organization> | undefined> {
-    const muni = await this.lookup(repo, IDENTIFIER_SYSTEM.kommunkod, municipality, nowMs);
-    if (!muni?.reference) return muni;
-    const key = `nurse-unit|${muni.reference}`;
+    const own = await this.lookup(repo, IDENTIFIER_SYSTEM.kommunkod, municipality, nowMs);
+    if (!own?.reference) return own;
+    const muni: Reference<Organization> = { ...own, display: municipalNurseLabel(municipality, own.display) };
+    const key = `nurse-unit|${own.reference}`;
     const hit = this.hits.get(key);
     if (hit && hit.until > nowMs) return hit.ref ?? muni;
     const found = await repo.search<Organization>('Organization', {
-      partof: muni.reference,
+      partof: own.reference,
       type: `${CODE_SYSTEM.needs}|kommunal-hsl`,
       active: 'true',
       _count: '1',

@@ -1,10 +1,14 @@
 /**
- * The console's times, as page script: every instant is shown in Swedish time (Europe/Stockholm) with its UTC
- * offset, `2026-03-01 09:00:00 +01:00`, whatever the browser's own zone (the API keeps UTC ISO 8601 for scripts).
+ * The times people read on the gateway's pages (the admin console, the follow-up dashboard, the case overview):
+ * every instant in Swedish time (Europe/Stockholm) with its UTC offset, `2026-03-01 09:00:00 +01:00`, whatever the
+ * browser's or the server's own zone (the APIs keep UTC ISO 8601 for scripts).
  * `when(iso)` formats one instant; `isInstant(v)` tells an ISO 8601 instant with a zone (`…Z`, `…+01:00`) from
  * other text; `fromStockholm('2026-03-01T09:00')` reads a `datetime-local` value as Swedish time and answers UTC ISO.
- * Plain script (no TypeScript) so the test runs the very text the page runs.
+ * Plain script (no TypeScript) so the pages' scripts, the server-rendered pages (`swedishTime`) and the test all
+ * run the very same text.
  */
+import { runInThisContext } from 'node:vm';
+
 export const TIME_SCRIPT = `
 const STHLM = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Stockholm', year: 'numeric', month: '2-digit',
   day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset' });
@@ -25,3 +29,15 @@ const fromStockholm = (local) => {
   return new Date(wall - offsetAt(first)).toISOString();
 };
 `;
+
+const SERVER_SIDE = runInThisContext(`(() => {${TIME_SCRIPT}; return { when };\n})()`, {
+  filename: 'time-format.ts#TIME_SCRIPT',
+}) as { when: (v: string) => string };
+
+/**
+ * One instant for a page rendered on the server (no script): `TIME_SCRIPT`'s `when`, e.g. `2026-03-01 09:00:00
+ * +01:00`; undefined without an instant, the text itself when it is not a time.
+ */
+export function swedishTime(iso: string | undefined): string | undefined {
+  return iso ? SERVER_SIDE.when(iso) : undefined;
+}

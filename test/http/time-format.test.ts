@@ -1,8 +1,8 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { TIME_SCRIPT } from '../../src/admin/pages/time-format';
+import { swedishTime, TIME_SCRIPT } from '../../src/http/time-format';
 
-/** The very script the console's pages run (src/admin/pages/time-format.ts), in Node's Intl. */
+/** The very script the console's pages run (src/http/time-format.ts), in Node's Intl. */
 const { when, isInstant, fromStockholm } = runInNewContext(`${TIME_SCRIPT}; ({ when, isInstant, fromStockholm })`) as {
   when: (v: string) => string;
   isInstant: (v: unknown) => boolean;
@@ -29,5 +29,14 @@ describe('console times in Swedish time', () => {
     // The first hour of summer time (02:00 becomes 03:00 on 2026-03-29) and the last of winter time.
     expect(fromStockholm('2026-03-29T03:30')).toBe('2026-03-29T01:30:00.000Z');
     expect(fromStockholm('2026-03-29T01:30')).toBe('2026-03-29T00:30:00.000Z');
+  });
+
+  it('when a page is rendered on the server, then its times come from the same script: Swedish time with its offset', () => {
+    for (const iso of ['2026-03-01T08:00:00Z', '2026-07-01T08:00:00.000Z', '2026-12-31T23:30:00Z']) {
+      expect(swedishTime(iso)).toBe(when(iso));
+    }
+    expect(swedishTime('2026-03-29T01:30:00Z')).toBe('2026-03-29 03:30:00 +02:00');
+    expect(swedishTime(undefined)).toBeUndefined();
+    expect(swedishTime('not a time')).toBe('not a time');
   });
 });

@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Encounter, Organization, Task } from '@medplum/fhirtypes';
+import type { ClosableDb } from '../../src/store/db.port';
+import { PgRepository } from '../../src/store/repository.pg';
+import { caseOverview } from '../../src/case-overview/case-overview';
+import { overviewPage } from '../../src/case-overview/overview-page';
+import { openTestDb, testDatabases } from '../support/db';
+
+describe.each(testDatabases())('case overview naming organisations on %s', (kind) => {
+  let db: ClosableDb | undefined;
+  afterEach(async () => {
+    await db?.close();
+    db = undefined;
+  });
+
+  it('when an organisation of the stay is not in the directory, then the overview says it is unknown, with its reference', async () => {
+    db = await openTestDb(kind);
+    const sys = new PgRepository(db, { system: true }, undefined, {}, {});
+    await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
+    const enc = await sys.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+      period: { start: '2026-03-01T08:00:00Z' },
+      serviceProvider: { reference: 'Organization/ghost-hospital' },
+    });
+    await sys.create<Task>({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      encounter: { reference: `Encounter/${enc.id}` },
+      owner: { reference: 'Organization/vasteras' },
+      requester: { reference: 'Organization/ghost-hospital' },
+      code: { text: 'Inskrivningsmeddelande' },
+    });
+    const o = await caseOverview(db, sys, { system: true }, enc.id!);
+    const unknown = 'okänd organisation (Organization/ghost-hospital)';
+    expect(o.encounter.hospital).toBe(unknown);
+    expect(o.parties.map((p) => p.name)).toEqual(['Västerås stad']);
+    expect(o.parties[0]?.tasks[0]?.counterpart).toBe(unknown);
+    const html = overviewPage(o);
+    expect(html).toContain(`på ${unknown}: in-progress, inskriven 2026-03-01 09:00:00 +01:00`);
+    expect(html).not.toMatch(/>Organization\//);
+  });
+});
