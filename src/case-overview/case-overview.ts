@@ -126,8 +126,13 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
     }
     byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
   }
+  // the party's directory name: its Tasks' owner displays may differ (a municipality's home health care stand-in)
   for (const [org, list] of byOwner)
-    out.parties.push({ organization: org, name: list[0]?.owner ?? (await name(org)), tasks: list });
+    out.parties.push({
+      organization: org,
+      name: org.startsWith('Organization/') ? await name(org) : (list[0]?.owner ?? org),
+      tasks: list,
+    });
 
   const plans = await mine.search<CarePlan>('CarePlan', { encounter: `Encounter/${id}`, _count: '10' });
   const plan = plans.resources.find((p) => p.status !== 'entered-in-error');

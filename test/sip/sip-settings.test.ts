@@ -1,3 +1,4 @@
+import type { CaseOverview } from '../../src/case-overview/case-overview';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Bundle, CarePlan, Encounter, Task } from '@medplum/fhirtypes';
@@ -330,5 +331,12 @@ describe('a Gävleborg stay with home health care sent over HL7', () => {
       reference: 'Organization/kommun-1981',
       display: 'Kommunal hälso- och sjukvård, Sala kommun',
     });
+    // the case overview heads the party with its directory name, whichever of its Tasks comes first
+    const overview = ok(
+      await c['demo-sala']!.get(`/fhir/${invite?.encounter?.reference ?? ''}/$overview`),
+    ) as unknown as CaseOverview;
+    const sala = overview.parties.find((p) => p.organization === 'Organization/kommun-1981');
+    expect(sala?.tasks.map((t) => t.owner)).toContain('Kommunal hälso- och sjukvård, Sala kommun');
+    expect(sala?.name).toBe('Sala kommun');
   });
 });
