@@ -12,7 +12,7 @@ import { indicatorsOfMonth } from '../../src/followup/indicators/indicator-month
 import { loadIndicatorRows } from '../../src/followup/indicators/indicator-rows.pg';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { migrate } from '../../src/store/migrate';
-import { adt, OBX, PNR_SALA, type AdtOptions } from '../mapping/adt-builder';
+import { adt, died, OBX, PNR_SALA, type AdtOptions } from '../mapping/adt-builder';
 import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
 import { testDatabases } from '../support/db';
 
@@ -26,19 +26,6 @@ const CRITERIA = OBX.criteria(
   'hjalpmedel',
   'lakemedelslista',
 );
-/** PID-29 (date/time of death) and PID-30 (death indicator), not in the ADT builder. */
-const died = (msg: string, at: string): string =>
-  msg
-    .split('\r')
-    .map((s) => {
-      if (!s.startsWith('PID|')) return s;
-      const f = s.split('|');
-      while (f.length <= 30) f.push('');
-      f[29] = at;
-      f[30] = 'Y';
-      return f.join('|');
-    })
-    .join('\r');
 
 describe.each(testDatabases())('dashboard, a cancelled admission (A11) and a death on %s', (kind) => {
   let h: IntakeHarness;

@@ -4,7 +4,7 @@ import { CODE_SYSTEM } from '../../src/fhir/constants';
 import { intakeHooks } from '../../src/intake';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { createRepository } from '../../src/store/repository.pg';
-import { adt, OBX, type AdtOptions } from '../mapping/adt-builder';
+import { adt, died, OBX, type AdtOptions } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
 import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
@@ -26,19 +26,6 @@ const ALL_CRITERIA = OBX.criteria(
   'hjalpmedel',
   'lakemedelslista',
 );
-/** PID-29/30: the patient died at `at`. */
-const died = (msg: string, at: string): string =>
-  msg
-    .split('\r')
-    .map((s) => {
-      if (!s.startsWith('PID|')) return s;
-      const f = s.split('|');
-      while (f.length <= 30) f.push('');
-      f[29] = at;
-      f[30] = 'Y';
-      return f.join('|');
-    })
-    .join('\r');
 
 const ownerOf = (t: Task | undefined): string | undefined => t?.owner?.reference ?? t?.owner?.identifier?.value;
 

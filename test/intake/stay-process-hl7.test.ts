@@ -2,27 +2,14 @@ import type { Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
-import { adt, needsAssessedAt, OBX } from '../mapping/adt-builder';
+import { adt, died, needsAssessedAt, OBX, withField } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
 import { ackCode, codeOf, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 /** Process defects found by playing the parties against a running gateway, each through the real HL7 intake. */
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 const VC = 'SE2321000172-VC01';
-/** Sets field `n` of the segments named `seg` (PID-29/30, PV1-36 are not in the ADT builder). */
-const withField = (msg: string, seg: string, n: number, value: string): string =>
-  msg
-    .split('\r')
-    .map((s) => {
-      if (!s.startsWith(`${seg}|`)) return s;
-      const f = s.split('|');
-      while (f.length <= n) f.push('');
-      f[n] = value;
-      return f.join('|');
-    })
-    .join('\r');
 const NEEDS = [OBX.needs('socialtjanst'), OBX.consent('ja')];
-const died = (msg: string, at: string): string => withField(withField(msg, 'PID', 29, at), 'PID', 30, 'Y');
 
 describe.each(testDatabases())('stay process over HL7 on %s', (kind) => {
   let h: IntakeHarness;

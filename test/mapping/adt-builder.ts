@@ -74,3 +74,19 @@ export const OBX = {
 /** `behov` with OBX-14 = the time of the physician's assessment. */
 export const needsAssessedAt = (ts: string, ...v: string[]): string =>
   `OBX|1|CWE|behov^Behov^SVU||${v.join('~')}||||||F|||${ts}`;
+
+/** Sets field `n` of the segments named `seg` (for fields the builder has no option for: PID-29/30, PV1-36). */
+export const withField = (msg: string, seg: string, n: number, value: string): string =>
+  msg
+    .split('\r')
+    .map((s) => {
+      if (!s.startsWith(`${seg}|`)) return s;
+      const f = s.split('|');
+      while (f.length <= n) f.push('');
+      f[n] = value;
+      return f.join('|');
+    })
+    .join('\r');
+
+/** The message with PID-29/30: the patient died at `at`. */
+export const died = (msg: string, at: string): string => withField(withField(msg, 'PID', 29, at), 'PID', 30, 'Y');
