@@ -82,9 +82,7 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
   const name = async (ref: string | undefined) => {
     if (!ref) return '';
     if (!names.has(ref)) {
-      const org = ref.startsWith('Organization/');
-      const found = org ? await orgName(sys, ref) : ref;
-      names.set(ref, org && found === ref ? `okänd organisation (${ref})` : found);
+      names.set(ref, ref.startsWith('Organization/') ? await orgName(sys, ref) : ref);
     }
     return names.get(ref) ?? ref;
   };

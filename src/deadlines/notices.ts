@@ -2,6 +2,7 @@ import type { Organization, Reference, Task } from '@medplum/fhirtypes';
 import type { FhirRepository } from '../store/repository.port';
 import { CANONICAL_BASE, CODE_SYSTEM } from '../fhir/constants';
 import { businessStatusConcept } from '../fhir/task';
+import { swedishTime } from '../http/time-format';
 import { raiseStatus, STATUS_OF_KIND, type StepKind, type StepRecipient } from './ladder';
 import type { StepRow } from './deadline-store.pg';
 
@@ -84,12 +85,13 @@ async function nameOf(repo: FhirRepository, org: string | undefined, fallback?: 
   return fallback?.display ?? (ident ? `organisation ${ident}` : 'okänd organisation');
 }
 
-/** Stockholm local time of an instant, as a person reads it: `2026-01-16 10:30`. */
-function localTime(isoText: string | undefined): string {
-  if (!isoText) return 'okänd tidsfrist';
-  const d = new Date(isoText);
-  if (Number.isNaN(d.getTime())) return isoText;
-  return d.toLocaleString('sv-SE', { timeZone: 'Europe/Stockholm', dateStyle: 'short', timeStyle: 'short' });
+/**
+ * A deadline as a person reads it in a note or a deviation: Swedish time with its offset, as the admin console shows
+ * the same instant (`2026-01-16 10:30:00 +01:00`, src/http/time-format.ts); a deviation is measured against it, so
+ * it is never ambiguous, not even in the hour the clocks go back.
+ */
+function deadlineText(isoText: string | undefined): string {
+  return swedishTime(isoText) ?? 'okänd tidsfrist';
 }
 
 /** The agreement rule behind a deadline, readable: `enligt vastmanland/tasks.x.deadline (001_… 5.2.1)`. */
@@ -127,7 +129,7 @@ export async function writeStepEffects(
       ...(task.note ?? []),
       {
         time: now.toISOString(),
-        text: `${text}: ${responsibleName} ska ha fullgjort uppgiften senast ${localTime(task.restriction?.period?.end)}${ruleText(task)}. Meddelat: ${names.join(', ') || 'okänd mottagare'}.`,
+        text: `${text}: ${responsibleName} ska ha fullgjort uppgiften senast ${deadlineText(task.restriction?.period?.end)}${ruleText(task)}. Meddelat: ${names.join(', ') || 'okänd mottagare'}.`,
       },
     ];
   }
@@ -147,7 +149,7 @@ export async function writeStepEffects(
         status: 'requested',
         intent: 'order',
         code: { coding: [{ system: CODE_SYSTEM.task, code: 'avvikelse', display: 'Avvikelse' }], text: 'Avvikelse' },
-        description: `${text}: ${missed}, tidsfrist ${localTime(task.restriction?.period?.end)}${ruleText(task)}; ansvarig ${responsibleName}; meddelat: ${names.join(', ')}`,
+        description: `${text}: ${missed}, tidsfrist ${deadlineText(task.restriction?.period?.end)}${ruleText(task)}; ansvarig ${responsibleName}; meddelat: ${names.join(', ')}`,
         focus: { reference: `Task/${task.id}` },
         ...(task.for ? { for: task.for } : {}),
         ...(task.encounter ? { encounter: task.encounter } : {}),

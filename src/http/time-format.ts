@@ -41,3 +41,13 @@ const SERVER_SIDE = runInThisContext(`(() => {${TIME_SCRIPT}; return { when };\n
 export function swedishTime(iso: string | undefined): string | undefined {
   return iso ? SERVER_SIDE.when(iso) : undefined;
 }
+
+/**
+ * One instant to the minute in Swedish time, without seconds or offset, for a text that says once that its times
+ * are Swedish time (the SIP invitation, the printed plan): `swedishTime`'s `2026-03-01 09:00:00 +01:00` read as
+ * `2026-03-01 09:00`; undefined without an instant, the text itself when it is not a time.
+ */
+export function swedishMinute(iso: string | undefined): string | undefined {
+  const t = swedishTime(iso);
+  return t && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} /.test(t) ? t.slice(0, 16) : t;
+}

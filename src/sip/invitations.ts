@@ -12,21 +12,16 @@ import { businessStatusConcept } from '../fhir/task';
 import { readSipMeeting } from '../fhir/careplan';
 import type { WriteOptions } from '../store/repository.port';
 import type { PgRepository } from '../store/repository.pg';
+import { swedishMinute } from '../http/time-format';
 import { invitationDeadline, invitationRuleText } from './invitation-deadline';
 import { invitedParties } from './sip-plan';
 
-const STOCKHOLM = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Europe/Stockholm',
-  dateStyle: 'short',
-  timeStyle: 'short',
-});
-
-/** A meeting time as Stockholm local time, e.g. `2026-05-08 13:00`. */
-export function localTime(iso: string | undefined): string | undefined {
-  if (!iso) return undefined;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? iso : STOCKHOLM.format(new Date(t));
-}
+/**
+ * Times in the texts a person reads (the invitation, the printed plan) are Swedish time to the minute,
+ * `2026-05-08 13:00` (`swedishMinute`, the admin console's formatter without seconds and offset), and the text says
+ * this once.
+ */
+export const SWEDISH_TIME = 'svensk tid';
 
 /** The meeting place in Swedish (`home` → i bostaden, `ward` → på avdelningen, else as written). */
 export function placeText(place: string | undefined): string | undefined {
@@ -36,21 +31,39 @@ export function placeText(place: string | undefined): string | undefined {
   return place;
 }
 
-/** The organisation's name (or its reference when it has none), for texts a person reads. */
-export async function orgName(repo: PgRepository, ref: string): Promise<string> {
+/** What a text says of an organisation the directory has no name for (as the console): `okänd organisation (Organization/x)`. */
+export const unknownOrganisation = (ref: string): string => `okänd organisation (${ref})`;
+
+/** The directory's name of the organisation `Organization/<id>`; undefined when the directory has none. */
+export async function directoryName(repo: PgRepository, ref: string): Promise<string | undefined> {
+  if (!ref.startsWith('Organization/')) return undefined;
   try {
     const org = await repo.read<Organization>('Organization', ref.slice('Organization/'.length));
-    return org.name ?? ref;
+    return org.name || undefined;
   } catch {
-    return ref;
+    return undefined;
   }
+}
+
+/**
+ * The organisation's name for texts a person reads; one the directory has no name for is said to be unknown, with
+ * its reference (`okänd organisation (Organization/x)`, as the admin console and the case overview say it).
+ */
+export async function orgName(repo: PgRepository, ref: string): Promise<string> {
+  return (await directoryName(repo, ref)) ?? unknownOrganisation(ref);
+}
+
+/** A reference to the organisation with its directory name as display (no display when the directory has none). */
+export async function orgReference(repo: PgRepository, ref: string): Promise<Reference<Organization>> {
+  const name = await directoryName(repo, ref);
+  return name ? { reference: ref, display: name } : { reference: ref };
 }
 
 export function invitationText(author: string, plan: CarePlan): string {
   const m = readSipMeeting(plan);
-  const when = localTime(m.start);
+  const when = swedishMinute(m.start);
   const where = placeText(m.place);
-  const meeting = [when ? `den ${when}` : 'tid meddelas senare', where].filter(Boolean).join(' ');
+  const meeting = [when ? `den ${when} ${SWEDISH_TIME}` : 'tid meddelas senare', where].filter(Boolean).join(' ');
   return `Kallelse till SIP-möte ${meeting}, från ${author}. Kvittera kallelsen utan dröjsmål och skriv er del av planen.`;
 }
 
@@ -77,7 +90,7 @@ export function invitationTask(
       coding: [{ system: CODE_SYSTEM.task, code: 'kallelse-sip', display: SVU_TASK_CODE_INFO['kallelse-sip'].display }],
       text: SVU_TASK_CODE_INFO['kallelse-sip'].display,
     },
-    description: invitationText(author.display ?? author.reference ?? '', plan),
+    description: invitationText(author.display ?? unknownOrganisation(author.reference ?? ''), plan),
     focus: { reference: `CarePlan/${plan.id ?? ''}` },
     encounter: plan.encounter,
     authoredOn: now,
@@ -109,11 +122,11 @@ export async function syncInvitations(
   }
   const invited = invitedParties(plan);
   const author = plan.author?.reference ?? '';
-  const authorRef: Reference<Organization> = { reference: author, display: await orgName(repo, author) };
+  const authorRef = await orgReference(repo, author);
   const out: Task[] = [];
   for (const party of invited) {
     if (existing.has(party.slice('Organization/'.length))) continue;
-    const owner: Reference<Organization> = { reference: party, display: await orgName(repo, party) };
+    const owner = await orgReference(repo, party);
     out.push(await repo.create(invitationTask(plan, owner, authorRef, now, agreement), write));
   }
   for (const [orgId, t] of existing) {

@@ -57,6 +57,7 @@ export function planPdf(p: PrintedPlan, opts: PdfOptions = {}): Promise<Buffer> 
   doc.moveDown(0.5).text(p.approval);
   heading('Uppföljning');
   doc.text(p.followUp);
+  doc.moveDown(0.8).fontSize(10).fillColor('#444').text(p.times).fillColor('#000');
   doc.end();
   return done;
 }

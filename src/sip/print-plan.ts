@@ -9,7 +9,8 @@ import type { AuthContext } from '../auth/auth-context';
 import { readSipMeeting } from '../fhir/careplan';
 import type { Db } from '../store/db.port';
 import { createRepository } from '../store/repository.pg';
-import { localTime, orgName, placeText } from './invitations';
+import { swedishMinute } from '../http/time-format';
+import { orgName, placeText, SWEDISH_TIME } from './invitations';
 import type { SipDeps } from './sip-hooks';
 import { orgRef, partOf, planParties, signatureState } from './sip-plan';
 
@@ -33,6 +34,8 @@ export interface PrintedPlan {
   parties: { name: string; services: string[]; contacts: string[]; signed: string }[];
   approval: string;
   followUp: string;
+  /** Said once: the plan's times (`2026-05-08 13:00`) are Swedish time. */
+  times: string;
 }
 
 export async function printedPlan(db: Db, auth: AuthContext, id: string, deps: SipDeps): Promise<PrintedPlan> {
@@ -41,8 +44,8 @@ export async function printedPlan(db: Db, auth: AuthContext, id: string, deps: S
   const provenances = await sys.search<Provenance>('Provenance', { target: `CarePlan/${id}`, _count: '200' });
   const state = signatureState(plan, provenances.resources);
   const names = new Map<string, string>();
-  for (const p of planParties(plan)) names.set(p, await orgName(sys, p));
   const author = orgRef(plan.author) ?? '';
+  for (const p of new Set([...planParties(plan), ...(author ? [author] : [])])) names.set(p, await orgName(sys, p));
   const authorContact = partOf(plan, author)[0]?.detail?.performer?.[1]?.display;
   let patientName = '';
   const pref = plan.subject?.reference;
@@ -56,7 +59,7 @@ export async function printedPlan(db: Db, auth: AuthContext, id: string, deps: S
     }
   }
   const m = readSipMeeting(plan);
-  const when = m.start ? (localTime(m.start) ?? '') : 'Tid meddelas senare';
+  const when = m.start ? (swedishMinute(m.start) ?? '') : 'Tid meddelas senare';
   return {
     status: STATUS[plan.status] ?? plan.status,
     patientName,
@@ -69,13 +72,14 @@ export async function printedPlan(db: Db, auth: AuthContext, id: string, deps: S
         name: names.get(party) ?? party,
         services: parts.map((a) => a.detail?.description ?? '').filter(Boolean),
         contacts: parts.map((a) => a.detail?.performer?.[1]?.display ?? '').filter(Boolean),
-        signed: signed ? `Signerad ${localTime(signed) ?? signed}` : 'Ej signerad',
+        signed: signed ? `Signerad ${swedishMinute(signed) ?? signed}` : 'Ej signerad',
       };
     }),
     approval: state.approvedAt
-      ? `Godkänd av ${await orgName(sys, state.approvedBy ?? '')} ${localTime(state.approvedAt) ?? ''}`
+      ? `Godkänd av ${await orgName(sys, state.approvedBy ?? '')} ${swedishMinute(state.approvedAt) ?? ''}`
       : 'Ännu inte godkänd av sjukhuset',
     followUp: 'Planen följs upp senast en månad efter mötet. Din fasta vårdkontakt hör av sig.',
+    times: `Alla tider i planen är ${SWEDISH_TIME}.`,
   };
 }
 
@@ -112,6 +116,7 @@ ${rows}
 <p>${esc(p.approval)}</p>
 <h2>Uppföljning</h2>
 <p>${esc(p.followUp)}</p>
+<p class="muted">${esc(p.times)}</p>
 </body></html>
 `;
 }

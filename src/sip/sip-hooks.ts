@@ -22,7 +22,8 @@ import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
 import { isUnrestricted } from '../store/access-sql';
-import { invitationAcknowledged, orgName, syncInvitations } from './invitations';
+import { organisationLabel } from '../store/organisation-names.pg';
+import { directoryName, invitationAcknowledged, syncInvitations } from './invitations';
 import { changesOutsidePart, derivedStatus, invitedParties, orgRef, planParties, signatureState } from './sip-plan';
 import { addStayFact, loadStayContext, stayIdOf, stayUnknown, type StayContext } from './stay-context';
 
@@ -60,13 +61,12 @@ export function triageCategory(ctx: StayContext): NonNullable<CarePlan['category
   };
 }
 
-/** Who may create the stay's SIP, by the organisations' names. */
+/** Who may create the stay's SIP, by the organisations' names (`unknown organisation (Organization/x)` without one). */
 async function sipCreatorText(repo: PgRepository, ctx: StayContext, may: readonly string[]): Promise<string> {
-  const fvk = ctx.fvk
-    ? `the named care contact, ${await orgName(repo, ctx.fvk)},`
-    : 'the named care contact (none yet)';
+  const named = async (ref: string) => (await directoryName(repo, ref)) ?? organisationLabel(undefined, ref);
+  const fvk = ctx.fvk ? `the named care contact, ${await named(ctx.fvk)},` : 'the named care contact (none yet)';
   return may.includes('hospital') && ctx.hospital
-    ? `Only ${fvk} or the hospital, ${await orgName(repo, ctx.hospital)},`
+    ? `Only ${fvk} or the hospital, ${await named(ctx.hospital)},`
     : `Only ${fvk}`;
 }
 

@@ -12,7 +12,7 @@ import { GatewayError } from '../platform/errors';
 import type { Db } from '../store/db.port';
 import { createRepository } from '../store/repository.pg';
 import type { WriteOptions } from '../store/repository.port';
-import { orgName } from './invitations';
+import { orgReference } from './invitations';
 import type { SipDeps } from './sip-hooks';
 import { derivedStatus, orgRef, partDigest, partOf, planDigest, planParties, signatureState } from './sip-plan';
 import { ensureWrittenPlanTask } from './written-plan';
@@ -107,7 +107,7 @@ export async function signPlan(deps: SipDeps, db: Db, auth: AuthContext, id: str
     if (!planParties(plan).includes(org))
       throw new GatewayError('forbidden', 'Only a party invited to the SIP signs a part of it');
     const repo = deps.repository(tx);
-    const who: Reference<Organization> = { reference: org, display: await orgName(repo, org) };
+    const who = await orgReference(repo, org);
     if (input.description !== undefined || input.contact !== undefined) {
       if (!input.description?.trim())
         throw new GatewayError('rule-violation', 'description (the party’s services, in plain Swedish) is required');
@@ -132,7 +132,7 @@ export async function approvePlan(deps: SipDeps, db: Db, auth: AuthContext, id: 
     const ctx = await loadStayContext(tx, repo, deps.stay, stayIdOf(plan.encounter, 'CarePlan'));
     if (org !== ctx.hospital) throw new GatewayError('forbidden', 'Only the hospital of the stay approves its SIP');
     const now = deps.stay.clock.now().toISOString();
-    const who: Reference<Organization> = { reference: org, display: await orgName(repo, org) };
+    const who = await orgReference(repo, org);
     const approved = await repo.create(provenance(plan, who, 'godkannande', planDigest(plan), now), writeAs(auth));
     return { plan: await settle(deps, tx, plan, writeAs(auth)), provenance: approved };
   });

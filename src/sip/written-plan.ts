@@ -8,7 +8,7 @@ import { SVU_TASK_CODE_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../fhir/constants';
 import type { PgRepository } from '../store/repository.pg';
 import type { WriteOptions } from '../store/repository.port';
-import { orgName } from './invitations';
+import { orgReference } from './invitations';
 
 export const WRITTEN_PLAN_WITHIN_MS = 3 * 24 * 3600_000;
 
@@ -27,7 +27,7 @@ export async function ensureWrittenPlanTask(
     return repo.update({ ...existing, restriction: { period: { end: due } } }, write);
   }
   const author = plan.author?.reference ?? '';
-  const owner: Reference<Organization> = { reference: author, display: await orgName(repo, author) };
+  const owner = await orgReference(repo, author);
   return repo.create(writtenPlanTask(plan, owner, meetingAt), write);
 }
 

@@ -1,4 +1,4 @@
-import type { AuditEvent, Encounter } from '@medplum/fhirtypes';
+import type { AuditEvent, Encounter, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRepository } from '../../src/compose';
@@ -191,6 +191,22 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
     expect(
       audited.resources.some((e) => e.entity?.[0]?.what?.reference === `Encounter/${enc.id}` && e.action === 'R'),
     ).toBe(true);
+  });
+
+  it('when the admin browses Tasks whose owner has no display, then the list names the owners the directory names', async () => {
+    const repo = systemRepository(shell.db);
+    const task = (code: string, owner: string): Task => ({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { text: code },
+      owner: { reference: owner },
+    });
+    const named = await repo.create(task('Namngiven ägare', 'Organization/kommun-1980'));
+    const ghost = await repo.create(task('Okänd ägare', 'Organization/ghost-owner'));
+    const list = await get(`/admin/api/resources/Task?_id=${named.id},${ghost.id}`).expect(200);
+    expect((list.body.resources as Task[]).map((t) => t.id).sort()).toEqual([named.id, ghost.id].sort());
+    expect(list.body.organizationNames).toEqual({ 'Organization/kommun-1980': 'Västerås stad' });
   });
 
   it('when the admin opens the overview and /metrics, then the deadline timers queue is listed beside delivery', async () => {

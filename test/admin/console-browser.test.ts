@@ -12,6 +12,7 @@ import { openShell, type Shell } from '../http/shell-fixture';
 import { uniquePrefix } from '../support/redis';
 import { CHROMIUM, skipBrowser } from '../support/chromium';
 import { upsertRegistry } from '../../src/subscriptions/registry.pg';
+import type { Task } from '@medplum/fhirtypes';
 
 /** Screenshots for a person to look at (not compared by the test). */
 const SHOTS = process.env.ADMIN_SCREENSHOTS ?? '/tmp/svu-admin-screenshots';
@@ -241,5 +242,33 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await page.goto(`${base}/admin/subscriptions`);
     await page.waitForSelector('#groups h2');
     expect(await page.$$eval('#groups h2', (hs) => hs.map((h) => h.textContent))).toContain(unknown);
+  }, 60_000);
+
+  it('when a Task’s owner has no display, then the resource browser names it from the directory, or says it is unknown', async () => {
+    const repo = systemRepository(shell.db);
+    const task = (code: string, owner: string): Task => ({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { text: code },
+      owner: { reference: owner },
+    });
+    await repo.create(task('Namngiven ägare', 'Organization/kommun-1980'));
+    await repo.create(task('Okänd ägare', 'Organization/ghost-owner'));
+    await page.goto(`${base}/admin/resources?type=Task&lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/resources?type=Task&lang=sv`);
+    }
+    await page.waitForSelector('#list tr[data-id]');
+    const summaries = await page.$$eval('#list tr', (trs) => {
+      const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+      return trs.slice(1).map((tr) => tr.querySelectorAll('td')[cols.indexOf('summary')]?.textContent ?? '');
+    });
+    expect(summaries).toContain('Namngiven ägare → Västerås stad');
+    expect(summaries).toContain('Okänd ägare → okänd organisation (Organization/ghost-owner)');
+    expect(summaries.filter((x) => /→ Organization\//.test(x))).toEqual([]);
   }, 60_000);
 });

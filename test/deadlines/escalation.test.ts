@@ -100,6 +100,8 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(escalated.note?.at(-1)?.text).toContain('Socialförvaltningen');
     expect(escalated.note?.at(-1)?.text).toContain('Hemtjänst Västerås');
     expect(escalated.note?.at(-1)?.text).not.toContain('Organization/');
+    // The deadline (07:00 UTC) in Swedish time with its offset, as the admin console shows it.
+    expect(escalated.note?.at(-1)?.text).toContain('ska ha fullgjort uppgiften senast 2026-03-11 08:00:00 +01:00');
     expect((await stepStates(db, t.id!)).escalation?.outcome?.recipients).toEqual([orgs.head]);
     expect(await deviations(t.id!)).toHaveLength(0);
 
@@ -110,6 +112,7 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(devs.every((d) => d.requester?.reference === orgs.municipality)).toBe(true);
     expect(devs[0]?.description).toContain('ansvarig Hemtjänst Västerås');
     expect(devs[0]?.description).not.toContain('Organization/');
+    expect(devs[0]?.description).toContain('tidsfrist 2026-03-11 08:00:00 +01:00');
 
     // Every step fired exactly once, and the outbox carries the Task updates for the subscriptions.
     expect(h.fired.filter((f) => f.result === 'fired')).toHaveLength(4);

@@ -55,6 +55,8 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     for (const [id, code, name] of [
       ['kommun-0680', '0680', 'Jönköpings kommun'],
       ['kommun-1980', '1980', 'Västerås stad'],
+      // The seed's kommun B, named in the directory: the drill-down is headed by its name.
+      ['kommun-0602', '0602', 'Sala kommun'],
     ] as const) {
       await repo.update<Organization>({
         resourceType: 'Organization',
@@ -171,8 +173,12 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     // Seed 003 kommun B (0602) in March: 10 stays averaging 2.7 calendar days; the drill-down lists them.
     await page.click('td[data-mun="0602"][data-month="2022-03"]');
     await page.waitForSelector('#stays tr:nth-child(2)');
-    expect(await page.$eval('#drillTitle', (e) => e.textContent)).toBe('Kommun 0602, 2022-03: 10 vårdtillfällen');
+    expect(await page.$eval('#drillTitle', (e) => e.textContent)).toBe('Sala kommun, 2022-03: 10 vårdtillfällen');
     expect(await page.$eval('td[data-mun="0602"][data-month="2022-03"]', (e) => e.textContent)).toBe('2.7 (10)');
+    // A municipality the directory does not name (seed 003 kommun D, 0604) is headed by its kommunkod.
+    await page.click('td[data-mun="0604"][data-month="2022-03"]');
+    await page.waitForFunction('document.getElementById("drillTitle").textContent.includes("0604")');
+    expect(await page.$eval('#drillTitle', (e) => e.textContent)).toMatch(/^kommun 0604, 2022-03: \d+ vårdtillfällen$/);
     // Times as the admin console shows them (src/http/time-format.ts): Swedish time with its offset.
     const shown = await page.$$eval('#stays tr td:nth-child(2), #stays tr td:nth-child(3)', (tds) =>
       tds.map((x) => x.textContent ?? ''),

@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { swedishTime, TIME_SCRIPT } from '../../src/http/time-format';
+import { swedishMinute, swedishTime, TIME_SCRIPT } from '../../src/http/time-format';
 
 /** The very script the console's pages run (src/http/time-format.ts), in Node's Intl. */
 const { when, isInstant, fromStockholm } = runInNewContext(`${TIME_SCRIPT}; ({ when, isInstant, fromStockholm })`) as {
@@ -38,5 +38,15 @@ describe('console times in Swedish time', () => {
     expect(swedishTime('2026-03-29T01:30:00Z')).toBe('2026-03-29 03:30:00 +02:00');
     expect(swedishTime(undefined)).toBeUndefined();
     expect(swedishTime('not a time')).toBe('not a time');
+  });
+
+  it('when a text says once that its times are Swedish time, then each time is the same script’s, to the minute', () => {
+    for (const iso of ['2026-03-01T08:00:00Z', '2026-07-01T08:00:00.000Z', '2026-12-31T23:30:00Z']) {
+      expect(swedishMinute(iso)).toBe(when(iso).slice(0, 16));
+    }
+    expect(swedishMinute('2026-05-08T13:00:00+02:00')).toBe('2026-05-08 13:00');
+    expect(swedishMinute('2026-12-02T09:00:00Z')).toBe('2026-12-02 10:00');
+    expect(swedishMinute(undefined)).toBeUndefined();
+    expect(swedishMinute('not a time')).toBe('not a time');
   });
 });

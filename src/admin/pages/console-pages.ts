@@ -78,9 +78,12 @@ const resources: PageContent = {
 <button id="show"></button></p><table id="list"></table><div id="one"></div>`,
   script: `$('audited').textContent = T['common.audited']; $('l-type').textContent = T['resources.type'];
 $('l-id').textContent = T['resources.id']; $('show').textContent = T['resources.show'];
-const label = (r) => r.resourceType === 'Patient' ? (r.name && r.name[0] ? [r.name[0].family, ...(r.name[0].given || [])].join(' ') : '')
-  : r.resourceType === 'Task' ? [r.code && (r.code.text || (r.code.coding && r.code.coding[0] && r.code.coding[0].code)), r.owner && (r.owner.display || r.owner.reference)].filter(Boolean).join(' → ')
-  : r.resourceType === 'Encounter' ? [r.identifier && r.identifier[0] && r.identifier[0].value, r.serviceProvider && (r.serviceProvider.display || r.serviceProvider.reference)].filter(Boolean).join(' · ')
+// An organisation in a summary: the Reference's display, else the directory's name (organizationNames from the
+// API), else 'okänd organisation (Organization/x)' (orgLabel), never a bare reference.
+const org = (ref, names) => ref && (ref.display || orgLabel(ref.reference && names[ref.reference], ref.reference));
+const label = (r, names) => r.resourceType === 'Patient' ? (r.name && r.name[0] ? [r.name[0].family, ...(r.name[0].given || [])].join(' ') : '')
+  : r.resourceType === 'Task' ? [r.code && (r.code.text || (r.code.coding && r.code.coding[0] && r.code.coding[0].code)), org(r.owner, names)].filter(Boolean).join(' → ')
+  : r.resourceType === 'Encounter' ? [r.identifier && r.identifier[0] && r.identifier[0].value, org(r.serviceProvider, names)].filter(Boolean).join(' · ')
   : (r.title || '');
 async function one(type, id) {
   const { resource, history } = await api('/admin/api/resources/' + type + '/' + encodeURIComponent(id));
@@ -92,9 +95,9 @@ async function show() {
     const type = $('type').value, id = $('rid').value.trim();
     history.replaceState(null, '', '?type=' + type + (id ? '&id=' + encodeURIComponent(id) : ''));
     if (id) { $('list').innerHTML = ''; await one(type, id); return; }
-    const { resources } = await api('/admin/api/resources/' + type + '?_count=30');
+    const { resources, organizationNames } = await api('/admin/api/resources/' + type + '?_count=30');
     $('one').innerHTML = '';
-    table($('list'), resources.map((r) => ({ id: r.id, version: r.meta && r.meta.versionId, lastUpdated: r.meta && r.meta.lastUpdated, status: r.status, summary: label(r) })),
+    table($('list'), resources.map((r) => ({ id: r.id, version: r.meta && r.meta.versionId, lastUpdated: r.meta && r.meta.lastUpdated, status: r.status, summary: label(r, organizationNames || {}) })),
       ['id', 'version', 'lastUpdated', 'status', 'summary'], null, (r) => r.id);
   } catch (e) { fail(e); }
 }

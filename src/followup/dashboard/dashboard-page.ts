@@ -75,7 +75,7 @@ async function load() {
     chart($('ready'), 'Dagar (medel)', d.months, d.readyDays.map((s) => ({ label: s.name, values: s.readyDays })));
     $('readyTable').innerHTML = '<tr><th>Kommun</th>' + d.months.map((m) => '<th>' + m + '</th>').join('') + '</tr>' +
       d.readyDays.map((s) => '<tr><td>' + esc(s.name) + '</td>' + s.readyDays.map((v, i) =>
-        '<td data-mun="' + esc(s.municipality) + '" data-month="' + d.months[i] + '" style="cursor:pointer">' + (v === null ? '–' : v + ' (' + s.stays[i] + ')') + '</td>').join('') + '</tr>').join('');
+        '<td data-mun="' + esc(s.municipality) + '" data-name="' + esc(s.name && s.name !== s.municipality ? s.name : '') + '" data-month="' + d.months[i] + '" style="cursor:pointer">' + (v === null ? '–' : v + ' (' + s.stays[i] + ')') + '</td>').join('') + '</tr>').join('');
     chart($('dev'), 'Avvikelser', d.months, [{ label: 'Avvikelser', values: d.deviations }]);
     $('msg').textContent = 'Hämtad ' + when(new Date().toISOString());
     whatIfSetup();
@@ -85,7 +85,8 @@ $('readyTable').addEventListener('click', async (ev) => {
   const td = ev.target.closest('td[data-mun]');
   if (!td) return;
   const list = await api('dashboard-stays', new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
-  $('drillTitle').textContent = 'Kommun ' + td.dataset.mun + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
+  // The municipality by its directory name; the kommunkod only for one the directory does not name.
+  $('drillTitle').textContent = (td.dataset.name || 'kommun ' + td.dataset.mun) + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
   $('stays').innerHTML = '<tr><th>Vårdtillfälle</th><th>Utskrivningsklar</th><th>Utskriven</th><th>Dagar</th></tr>' +
     list.map((s) => '<tr><td>' + esc(s.stayId) + '</td><td>' + esc(local(s.readyAt)) + '</td><td>' + esc(local(s.dischargedAt)) + '</td><td>' + s.readyDays + '</td></tr>').join('');
 });
