@@ -5,12 +5,16 @@
  * 150 corrects the summaries stored before it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { dashboardData, dashboardStays } from '../../src/followup/dashboard/dashboard-data.pg';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { migrate } from '../../src/store/migrate';
 import { adt, OBX, type AdtOptions } from '../mapping/adt-builder';
 import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
 import { testDatabases } from '../support/db';
+
+/** The agreement the dashboard reads under (Västmanland's, with its readiness gate). */
+const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
 
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 
@@ -28,9 +32,11 @@ describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s'
     expect(ackCode(ack), ack.toString()).toBe('AA');
   };
   const shown = async (visit: string) =>
-    (await dashboardStays(h.db, '1980', '2026-01')).filter((s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit));
+    (await dashboardStays(h.db, VASTMANLAND, '1980', '2026-01')).filter(
+      (s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit),
+    );
   const januaryDays = async () => {
-    const d = await dashboardData(h.db, '2026-01', 1, { municipality: '1980' });
+    const d = await dashboardData(h.db, VASTMANLAND, '2026-01', 1, { municipality: '1980' });
     return d.readyDays.find((s) => s.municipality === '1980');
   };
 

@@ -5,6 +5,7 @@
  * Optionally limited to one municipality (its own view: its Organization's open Tasks, the deviations it holds a
  * copy of).
  */
+import type { Agreement } from '../../core/agreements/agreement.schema';
 import { readyDaysAt } from '../../core/indicators/compute-indicators';
 import {
   dischargeMonth,
@@ -46,6 +47,7 @@ const ACTIVE_READY = `discharged_at >= $1 AND discharged_at < $2 AND ready_at IS
  */
 async function readyDaysCellsOf(
   db: Db,
+  _agreement: Agreement,
   w: { from: string; to: string },
   municipality?: string,
 ): Promise<ReadyDaysCell[]> {
@@ -65,6 +67,7 @@ async function readyDaysCellsOf(
 /** The stays behind the chart (the drill-down: one municipality's month). */
 async function dischargedStays(
   db: Db,
+  _agreement: Agreement,
   w: { from: string; to: string },
   municipality: string,
 ): Promise<DashboardStay[]> {
@@ -112,11 +115,18 @@ export interface DashboardScope {
   owners?: readonly string[];
 }
 
-export async function dashboardData(db: Db, to: string, count: number, scope: DashboardScope = {}) {
+/** The dashboard of the months up to `to`, under the agreement in force (its readiness gate decides the ready time). */
+export async function dashboardData(
+  db: Db,
+  agreement: Agreement,
+  to: string,
+  count: number,
+  scope: DashboardScope = {},
+) {
   const months = monthsEnding(to, count);
   const w = window(months);
   const [cells, parties, deviations] = await Promise.all([
-    readyDaysCellsOf(db, w, scope.municipality),
+    readyDaysCellsOf(db, agreement, w, scope.municipality),
     openTasks(db, scope.owners),
     deviationCounts(db, months, scope.owners),
   ]);
@@ -124,9 +134,9 @@ export async function dashboardData(db: Db, to: string, count: number, scope: Da
 }
 
 /** The drill-down: the stays behind one point (a municipality's month), with their ready days. */
-export async function dashboardStays(db: Db, municipality: string, month: string) {
+export async function dashboardStays(db: Db, agreement: Agreement, municipality: string, month: string) {
   const w = window([month]);
-  const stays = await dischargedStays(db, w, municipality);
+  const stays = await dischargedStays(db, agreement, w, municipality);
   return stays
     .filter((s) => dischargeMonth(s) === month)
     .map((s) => ({
