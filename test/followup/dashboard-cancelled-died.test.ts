@@ -60,10 +60,15 @@ describe.each(testDatabases())('dashboard, a cancelled admission (A11) and a dea
     (await dashboardStays(h.db, VASTMANLAND, '1980', '2026-01')).filter(
       (s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit),
     );
-  /** A01, ready on 17 January, A03 on 20 January at 14:00 local time. */
+  /** A01, ready on 17 January (with the criteria, so the notice counts), A03 on 20 January at 14:00 local time. */
   const discharged = async (visit: string) => {
     await send({ event: 'A01', visit, obx: NEEDS });
-    await send({ event: 'A08', visit, obx: [...NEEDS, OBX.ready('202601170900')], evnTime: '20260117091500' });
+    await send({
+      event: 'A08',
+      visit,
+      obx: [...NEEDS, CRITERIA, OBX.ready('202601170900')],
+      evnTime: '20260117091500',
+    });
     await send({ event: 'A03', visit, discharge: '20260120140000', evnTime: '20260120140500' });
     expect((await shown(visit)).map((s) => [s.dischargedAt, s.readyDays])).toEqual([['2026-01-20T13:00:00.000Z', 3]]);
   };
@@ -78,7 +83,12 @@ describe.each(testDatabases())('dashboard, a cancelled admission (A11) and a dea
   it('when A11 cancels the admission and an A03 of the cancelled visit follows, then the stay is not shown', async () => {
     const visit = 'S-A11-BEFORE';
     await send({ event: 'A01', visit, obx: NEEDS });
-    await send({ event: 'A08', visit, obx: [...NEEDS, OBX.ready('202601170900')], evnTime: '20260117091500' });
+    await send({
+      event: 'A08',
+      visit,
+      obx: [...NEEDS, CRITERIA, OBX.ready('202601170900')],
+      evnTime: '20260117091500',
+    });
     await send({ event: 'A11', visit, evnTime: '20260118100000' });
     await h.send(adt({ event: 'A03', visit, discharge: '20260120140000', evnTime: '20260120140500' }));
     expect(await shown(visit)).toEqual([]);

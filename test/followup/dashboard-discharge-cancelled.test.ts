@@ -17,6 +17,14 @@ import { testDatabases } from '../support/db';
 const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
 
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
+/** The Västmanland agreement's readiness criteria (001 §3), so that the engine lets a ready notice go out. */
+const CRITERIA = OBX.criteria(
+  'skriftlig-information',
+  'fast-vardkontakt',
+  'informationsoverforing',
+  'hjalpmedel',
+  'lakemedelslista',
+);
 
 describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s', (kind) => {
   let h: IntakeHarness;
@@ -46,7 +54,7 @@ describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s'
     await send({
       event: 'A08',
       visit,
-      obx: [OBX.needs('socialtjanst'), OBX.ready('202601170900')],
+      obx: [OBX.needs('socialtjanst'), CRITERIA, OBX.ready('202601170900')],
       evnTime: '20260117091500',
     });
     await send({ event: 'A03', visit, discharge: '20260120140000', evnTime: '20260120140500' });
@@ -65,7 +73,7 @@ describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s'
   it('when migration 150 runs over summaries stored before it, then a cancelled discharge is no longer counted', async () => {
     const visit = 'S-DASH-OLD';
     await send({ event: 'A01', visit, obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] });
-    await send({ event: 'A08', visit, obx: [OBX.ready('202601180900')], evnTime: '20260118091500' });
+    await send({ event: 'A08', visit, obx: [CRITERIA, OBX.ready('202601180900')], evnTime: '20260118091500' });
     await send({ event: 'A03', visit, discharge: '20260121140000', evnTime: '20260121140500' });
     await send({ event: 'A13', visit, evnTime: '20260121150000' });
     // The summary as migration 130's intake left it: the last discharge, whatever came after it.
