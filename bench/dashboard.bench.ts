@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import puppeteer from 'puppeteer-core';
+import { getAgreement, loadAgreements } from '../src/agreements/load-agreements';
 import { saveClient } from '../src/auth/client-store';
 import { generateSigningKey } from '../src/auth/signing-key';
 import { buildGateway } from '../src/compose';
@@ -63,8 +64,10 @@ const ctx: AppContext = {
   clock: systemClock,
   metrics: new Registry(),
 };
-const dash = dashboardRoutes({ db, now: () => NOW });
-const own = ownViewRoutes({ db, now: () => NOW });
+const agreements = await loadAgreements();
+const agreement = () => getAgreement(agreements, ctx.config.AGREEMENT);
+const dash = dashboardRoutes({ db, now: () => NOW, agreement });
+const own = ownViewRoutes({ db, now: () => NOW, agreement });
 const gateway = await buildGateway(ctx, {
   signingKey: await generateSigningKey(),
   withCapabilities: false,

@@ -20,9 +20,9 @@ export async function createFollowupCapability(ctx: AppContext): Promise<Capabil
       app.use(liabilityRoutes({ db: ctx.db, agreements, rates, defaultAgreement: ctx.config.AGREEMENT }));
       const agreement = () => getAgreement(agreements, ctx.config.AGREEMENT);
       app.use(indicatorRoutes({ db: ctx.db, agreement, clock: ctx.clock }));
-      app.use(dashboardRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
+      app.use(dashboardRoutes({ db: ctx.db, now: () => ctx.clock.now(), agreement }));
       app.use(logReviewRoutes({ db: ctx.db, clock: ctx.clock }));
-      app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now() }));
+      app.use(ownViewRoutes({ db: ctx.db, now: () => ctx.clock.now(), agreement }));
       app.use(deviationRoutes({ db: ctx.db, clock: ctx.clock }));
       app.use(ownDeviationRoutes({ db: ctx.db }));
       app.use(

@@ -16,6 +16,9 @@ import { adt, died, OBX, PNR_SALA, type AdtOptions } from '../mapping/adt-builde
 import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
 import { testDatabases } from '../support/db';
 
+/** The agreement the dashboard reads under (Västmanland's, with its readiness gate). */
+const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
+
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 const NEEDS = [OBX.needs('socialtjanst'), OBX.consent('ja')];
 /** The Västmanland agreement's readiness criteria (001 §3), so that the engine lets a ready notice go out. */
@@ -41,11 +44,18 @@ describe.each(testDatabases())('dashboard, a cancelled admission (A11) and a dea
     expect(ackCode(ack), ack.toString()).toBe('AA');
   };
   const shown = async (visit: string) =>
-    (await dashboardStays(h.db, '1980', '2026-01')).filter((s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit));
-  /** A01, ready on 17 January, A03 on 20 January at 14:00 local time. */
+    (await dashboardStays(h.db, VASTMANLAND, '1980', '2026-01')).filter(
+      (s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit),
+    );
+  /** A01, ready on 17 January (with the criteria, so the notice counts), A03 on 20 January at 14:00 local time. */
   const discharged = async (visit: string) => {
     await send({ event: 'A01', visit, obx: NEEDS });
-    await send({ event: 'A08', visit, obx: [...NEEDS, OBX.ready('202601170900')], evnTime: '20260117091500' });
+    await send({
+      event: 'A08',
+      visit,
+      obx: [...NEEDS, CRITERIA, OBX.ready('202601170900')],
+      evnTime: '20260117091500',
+    });
     await send({ event: 'A03', visit, discharge: '20260120140000', evnTime: '20260120140500' });
     expect((await shown(visit)).map((s) => [s.dischargedAt, s.readyDays])).toEqual([['2026-01-20T13:00:00.000Z', 3]]);
   };
@@ -54,13 +64,18 @@ describe.each(testDatabases())('dashboard, a cancelled admission (A11) and a dea
     await discharged('S-A11-AFTER');
     await send({ event: 'A11', visit: 'S-A11-AFTER', evnTime: '20260120150000' });
     expect(await shown('S-A11-AFTER')).toEqual([]);
-    expect((await dashboardData(h.db, '2026-01', 1, { municipality: '1980' })).readyDays).toEqual([]);
+    expect((await dashboardData(h.db, VASTMANLAND, '2026-01', 1, { municipality: '1980' })).readyDays).toEqual([]);
   });
 
   it('when A11 cancels the admission and an A03 of the cancelled visit follows, then the stay is not shown', async () => {
     const visit = 'S-A11-BEFORE';
     await send({ event: 'A01', visit, obx: NEEDS });
-    await send({ event: 'A08', visit, obx: [...NEEDS, OBX.ready('202601170900')], evnTime: '20260117091500' });
+    await send({
+      event: 'A08',
+      visit,
+      obx: [...NEEDS, CRITERIA, OBX.ready('202601170900')],
+      evnTime: '20260117091500',
+    });
     await send({ event: 'A11', visit, evnTime: '20260118100000' });
     await h.send(adt({ event: 'A03', visit, discharge: '20260120140000', evnTime: '20260120140500' }));
     expect(await shown(visit)).toEqual([]);
@@ -81,7 +96,7 @@ describe.each(testDatabases())('dashboard, a cancelled admission (A11) and a dea
     await discharged(visit);
     await h.send(died(adt({ event: 'A08', visit, evnTime: '20260121160000' }), '20260121150000'));
     expect((await shown(visit)).map((s) => s.dischargedAt)).toEqual(['2026-01-20T13:00:00.000Z']);
-    const d = await dashboardData(h.db, '2026-01', 1, { municipality: '1980' });
+    const d = await dashboardData(h.db, VASTMANLAND, '2026-01', 1, { municipality: '1980' });
     expect(d.readyDays).toEqual([{ municipality: '1980', readyDays: [3], stays: [1] }]);
   });
 

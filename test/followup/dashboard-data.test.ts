@@ -5,6 +5,7 @@
  * midnight on the days the clocks change and at the turn of a month.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { readyDaysAt } from '../../src/core/indicators/compute-indicators';
 import {
   dischargeMonth,
@@ -17,6 +18,9 @@ import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb, testDatabases } from '../support/db';
 import { factsOf, syntheticYear, type SyntheticStay } from './synthetic-stays';
+
+/** The agreement the dashboard reads under (Västmanland's, with its readiness gate). */
+const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
 
 const edge = (id: string, readyAt: string, dischargedAt: string): SyntheticStay => ({
   id,
@@ -68,13 +72,13 @@ describe.each(testDatabases())('dashboard ready days on %s', (kind) => {
   });
 
   it('when the year is summed in the database, then every point equals its stays worked out with the core rule', async () => {
-    const data = await dashboardData(db, '2022-12', 12);
+    const data = await dashboardData(db, VASTMANLAND, '2022-12', 12);
     expect(data.readyDays.length).toBeGreaterThan(5);
     // Every stay behind every point (the drill-down), with the core's ready days, summed by the core.
     const stays: DashboardStay[] = [];
     for (const series of data.readyDays) {
       for (const month of data.months) {
-        for (const s of await dashboardStays(db, series.municipality, month)) {
+        for (const s of await dashboardStays(db, VASTMANLAND, series.municipality, month)) {
           const stay = {
             stayId: s.stayId,
             municipality: s.municipality,

@@ -5,6 +5,7 @@
  * 150 corrects the summaries stored before it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { dashboardData, dashboardStays } from '../../src/followup/dashboard/dashboard-data.pg';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { migrate } from '../../src/store/migrate';
@@ -12,7 +13,18 @@ import { adt, OBX, type AdtOptions } from '../mapping/adt-builder';
 import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
 import { testDatabases } from '../support/db';
 
+/** The agreement the dashboard reads under (Västmanland's, with its readiness gate). */
+const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
+
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
+/** The Västmanland agreement's readiness criteria (001 §3), so that the engine lets a ready notice go out. */
+const CRITERIA = OBX.criteria(
+  'skriftlig-information',
+  'fast-vardkontakt',
+  'informationsoverforing',
+  'hjalpmedel',
+  'lakemedelslista',
+);
 
 describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s', (kind) => {
   let h: IntakeHarness;
@@ -28,9 +40,11 @@ describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s'
     expect(ackCode(ack), ack.toString()).toBe('AA');
   };
   const shown = async (visit: string) =>
-    (await dashboardStays(h.db, '1980', '2026-01')).filter((s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit));
+    (await dashboardStays(h.db, VASTMANLAND, '1980', '2026-01')).filter(
+      (s) => s.stayId === encounterIdFor(VISIT_SYSTEM, visit),
+    );
   const januaryDays = async () => {
-    const d = await dashboardData(h.db, '2026-01', 1, { municipality: '1980' });
+    const d = await dashboardData(h.db, VASTMANLAND, '2026-01', 1, { municipality: '1980' });
     return d.readyDays.find((s) => s.municipality === '1980');
   };
 
@@ -40,7 +54,7 @@ describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s'
     await send({
       event: 'A08',
       visit,
-      obx: [OBX.needs('socialtjanst'), OBX.ready('202601170900')],
+      obx: [OBX.needs('socialtjanst'), CRITERIA, OBX.ready('202601170900')],
       evnTime: '20260117091500',
     });
     await send({ event: 'A03', visit, discharge: '20260120140000', evnTime: '20260120140500' });
@@ -59,7 +73,7 @@ describe.each(testDatabases())('dashboard and a cancelled discharge (A13) on %s'
   it('when migration 150 runs over summaries stored before it, then a cancelled discharge is no longer counted', async () => {
     const visit = 'S-DASH-OLD';
     await send({ event: 'A01', visit, obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] });
-    await send({ event: 'A08', visit, obx: [OBX.ready('202601180900')], evnTime: '20260118091500' });
+    await send({ event: 'A08', visit, obx: [CRITERIA, OBX.ready('202601180900')], evnTime: '20260118091500' });
     await send({ event: 'A03', visit, discharge: '20260121140000', evnTime: '20260121140500' });
     await send({ event: 'A13', visit, evnTime: '20260121150000' });
     // The summary as migration 130's intake left it: the last discharge, whatever came after it.

@@ -9,7 +9,7 @@ import { saveClient } from '../../src/auth/client-store';
 import { IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
 import { dashboardRoutes } from '../../src/followup/dashboard/dashboard.routes';
 import { ownViewRoutes } from '../../src/followup/dashboard/own-view.routes';
-import { loadAgreements } from '../../src/agreements/load-agreements';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { loadRatesTable } from '../../src/followup/liability/rates-file';
 import { whatIfRoutes } from '../../src/followup/what-if/what-if.routes';
 import { ManualClock } from '../../src/platform/clock';
@@ -33,6 +33,7 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
   let hospital: string;
 
   beforeAll(async () => {
+    const agreements = await loadAgreements();
     shell = await openShell({
       audit: false,
       capabilities: [
@@ -41,11 +42,12 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
         { name: 'what-if', mountRoutes: (app) => app.use((q, s, n) => (whatIf ? whatIf(q, s, n) : n())) },
       ],
     });
-    routes = dashboardRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z') });
-    own = ownViewRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z') });
+    const agreement = () => getAgreement(agreements, 'vastmanland');
+    routes = dashboardRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z'), agreement });
+    own = ownViewRoutes({ db: shell.db, now: () => new Date('2022-12-15T00:00:00Z'), agreement });
     whatIf = whatIfRoutes({
       db: shell.db,
-      agreements: await loadAgreements(),
+      agreements,
       defaultAgreement: 'vastmanland',
       clock: new ManualClock('2022-12-15T00:00:00Z'),
       rates: await loadRatesTable(),

@@ -23,6 +23,9 @@ import {
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
 
+/** The agreement the dashboard reads under (Västmanland's, with its readiness gate). */
+const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
+
 const report = (responsible: string, kind: string, severity: string, description: string): Parameters => ({
   resourceType: 'Parameters',
   parameter: [
@@ -183,11 +186,14 @@ describe.each(testDatabases())('deviations reported by people (001 §5.3) on %s'
     expect(
       rows.deviations.filter((d) => d.kind === 'inskrivningsmeddelande' && d.responsible === VASTERAS),
     ).toHaveLength(1);
-    const region = await dashboardData(shell.db, '2026-12', 1);
+    const region = await dashboardData(shell.db, VASTMANLAND, '2026-12', 1);
     expect(region.deviations).toEqual([2]);
-    const sala = await dashboardData(shell.db, '2026-12', 1, { municipality: '1981', owners: [SALA] });
+    const sala = await dashboardData(shell.db, VASTMANLAND, '2026-12', 1, { municipality: '1981', owners: [SALA] });
     expect(sala.deviations).toEqual([0]);
-    const vasteras = await dashboardData(shell.db, '2026-12', 1, { municipality: '1980', owners: [VASTERAS] });
+    const vasteras = await dashboardData(shell.db, VASTMANLAND, '2026-12', 1, {
+      municipality: '1980',
+      owners: [VASTERAS],
+    });
     expect(vasteras.deviations).toEqual([2]);
   });
 

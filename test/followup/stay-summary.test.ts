@@ -3,10 +3,11 @@
  * against the same made from every fact at once (`svu_rebuild_stay_summary()`): facts arriving out of time order,
  * a withdrawn and renewed ready notice, a placing municipality named later, a late patient update older than the
  * admission, a resent fact, discharges cancelled (A13) and given again, admissions cancelled (A11) and deaths
- * (the first of each kept, arriving late too), in one batch or in several.
+ * (the first of each kept, arriving late too), readiness criteria reported in pieces (when each was first reported
+ * met, arriving late too), in one batch or in several.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PatientRouting, StayFact } from '../../src/core/stay/facts';
+import type { PatientRouting, ReadinessCriterion, StayFact } from '../../src/core/stay/facts';
 import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb, testDatabases } from '../support/db';
@@ -26,6 +27,13 @@ const fact = (stayId: string, n: number, kind: Kind, at: string) =>
   ({ id: `${stayId}#${n}`, stayId, kind, at }) as StayFact;
 const updated = (stayId: string, n: number, at: string, patient: PatientRouting) =>
   ({ id: `${stayId}#${n}`, stayId, kind: 'patient-updated', at, patient }) as StayFact;
+const criteria = (stayId: string, n: number, at: string, met: ReadinessCriterion[]): StayFact => ({
+  id: `${stayId}#${n}`,
+  stayId,
+  kind: 'readiness-criteria-met',
+  at,
+  criteria: met,
+});
 
 /** Each inner list is stored by its own statement, in this order. */
 const batches: StayFact[][] = [
@@ -74,10 +82,31 @@ const batches: StayFact[][] = [
     fact('i', 2, 'died', '2023-03-02T10:00:00Z'),
     fact('i', 3, 'admission-cancelled', '2023-03-02T11:00:00Z'),
   ],
+  // j: readiness criteria in pieces (migration 152): two with the admission, an earlier report arriving later, the
+  // rest together with a repeat and a ready notice, and a criterion already met reported again later.
+  [
+    admitted('j', 1, '2023-03-01T08:00:00Z', '1980'),
+    criteria('j', 2, '2023-03-04T10:00:00Z', ['written-information', 'fvk-appointed']),
+  ],
+  [criteria('j', 3, '2023-03-03T10:00:00Z', ['physician-assessed', 'fvk-appointed', 'information-transferred'])],
+  [
+    criteria('j', 4, '2023-03-06T10:00:00Z', ['assistive-devices', 'medication-list', 'written-information']),
+    criteria('j', 5, '2023-03-05T10:00:00Z', ['assistive-devices']),
+    fact('j', 6, 'ready-for-discharge', '2023-03-02T10:00:00Z'),
+  ],
+  [criteria('j', 7, '2023-03-08T10:00:00Z', ['medication-list', 'fvk-appointed'])],
 ];
 
-/** Neither a cancellation of the admission (A11) nor a death (migration 151). */
-const NEITHER = { admission_cancelled_at: null, died_at: null };
+/** No readiness criterion reported (migration 152). */
+const NO_CRITERIA = {
+  written_information_at: null,
+  fvk_appointed_at: null,
+  information_transferred_at: null,
+  assistive_devices_at: null,
+  medication_list_at: null,
+};
+/** Neither a cancellation of the admission (A11) nor a death (migration 151), nor a criterion. */
+const NEITHER = { admission_cancelled_at: null, died_at: null, ...NO_CRITERIA };
 
 describe.each(testDatabases())('stay summaries on %s', (kind) => {
   let db: ClosableDb;
@@ -92,7 +121,8 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
     (
       await db.query<Record<string, unknown>>(
         `SELECT stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at,
-           admission_cancelled_at, died_at
+           admission_cancelled_at, died_at, written_information_at, fvk_appointed_at, information_transferred_at,
+           assistive_devices_at, medication_list_at
          FROM stay_summary ORDER BY stay_id`,
       )
     ).rows.map((r) =>
@@ -174,7 +204,25 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         municipality_at: '2023-03-01T08:00:00.000Z',
         admission_cancelled_at,
         died_at,
+        ...NO_CRITERIA,
       })),
+      {
+        stay_id: 'j',
+        discharged_at: null,
+        discharge_cancelled_at: null,
+        ready_at: '2023-03-02T10:00:00.000Z',
+        withdrawn_at: null,
+        municipality: '1980',
+        municipality_at: '2023-03-01T08:00:00.000Z',
+        admission_cancelled_at: null,
+        died_at: null,
+        // Each criterion when it was first reported met, whatever order the reports came in.
+        written_information_at: '2023-03-04T10:00:00.000Z',
+        fvk_appointed_at: '2023-03-03T10:00:00.000Z',
+        information_transferred_at: '2023-03-03T10:00:00.000Z',
+        assistive_devices_at: '2023-03-05T10:00:00.000Z',
+        medication_list_at: '2023-03-06T10:00:00.000Z',
+      },
     ]);
     await db.query('TRUNCATE stay_summary');
     await db.query('SELECT svu_rebuild_stay_summary()');

@@ -166,10 +166,21 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId
   }
 }
 
-/** Criteria the agreement's gate still needs; the ready notice itself is the physician's assessment (criterion 1). */
-function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof missingCriteria> {
+/**
+ * The criteria the agreement's gate waits for besides the ready notice, which is itself the physician's assessment
+ * (criterion 1); none without a gate. A held-back notice goes out when the last of them is first reported.
+ */
+export function gatedCriteria(agreement: Agreement): GatedCriterion[] {
   if (!agreement.readiness.gate) return [];
-  return missingCriteria(agreement.readiness.criteria, new Set(m.criteriaMet).add('physician-assessed'));
+  return agreement.readiness.criteria.filter((c): c is GatedCriterion => c !== 'physician-assessed');
+}
+
+/** A criterion a gate can wait for: any but the physician's assessment. */
+export type GatedCriterion = Exclude<ReadinessCriterion, 'physician-assessed'>;
+
+/** Criteria the agreement's gate still needs. */
+function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof missingCriteria> {
+  return missingCriteria(gatedCriteria(agreement), m.criteriaMet);
 }
 
 const ENDED: Partial<Record<StayState['status'], string>> = {

@@ -5,6 +5,7 @@
  * Optionally limited to one municipality (its own view: its Organization's open Tasks, the deviations it holds a
  * copy of).
  */
+import type { Agreement } from '../../core/agreements/agreement.schema';
 import { readyDaysAt } from '../../core/indicators/compute-indicators';
 import {
   dischargeMonth,
@@ -14,7 +15,9 @@ import {
   type ReadyDaysCell,
 } from '../../core/indicators/dashboard-series';
 import { deviationsPerMonth, localMonthWindow } from '../../core/indicators/deviations';
+import { gatedCriteria } from '../../core/engine/fold-stay';
 import { deviationsBetween } from '../deviations/deviation-rows.pg';
+import { CRITERION_COLUMN } from '../../store/stay-summary';
 import type { Db } from '../../store/db.port';
 
 const DAY = 86_400_000;
@@ -29,23 +32,41 @@ function window(months: string[]): { from: string; to: string } {
 }
 
 /**
- * Stays discharged in the window with an active ready notice (the last notice not withdrawn after it). As the engine
- * has it (src/core/engine/fold-stay.ts), a stay whose admission was cancelled (A11) never happened, and a death at or
- * before the discharge replaces it (a death after it is outside the stay): neither is a discharge (migration 151).
+ * When a stay was ready under the agreement, as the engine has it (src/core/engine/fold-stay.ts): at the last ready
+ * notice, or, when the agreement's readiness gate waits for criteria (Västmanland, 001 §3), at the later of the
+ * notice and the first report of the last criterion it waits for (migration 152); NULL while one is missing.
  */
-const ACTIVE_READY = `discharged_at >= $1 AND discharged_at < $2 AND ready_at IS NOT NULL
+function readyTime(agreement: Agreement): string {
+  const gate = gatedCriteria(agreement).map((c) => CRITERION_COLUMN[c]);
+  if (gate.length === 0) return 'ready_at';
+  return `CASE WHEN ${gate.map((col) => `${col} IS NOT NULL`).join(' AND ')} THEN GREATEST(ready_at, ${gate.join(', ')}) END`;
+}
+
+/**
+ * Stays discharged in the window with an active ready notice (the last notice not withdrawn after it) that went out
+ * at or before the discharge (a notice the gate held back until after the discharge never went out: the discharge
+ * drops it). As the engine has it, a stay whose admission was cancelled (A11) never happened, and a death at or
+ * before the discharge replaces it (a death after it is outside the stay): neither is a discharge (migration 151).
+ * `ready` is `readyTime`, computed in the query's FROM.
+ */
+const ACTIVE_READY = `discharged_at >= $1 AND discharged_at < $2 AND ready IS NOT NULL
   AND admission_cancelled_at IS NULL AND (died_at IS NULL OR died_at > discharged_at)
-  AND (withdrawn_at IS NULL OR withdrawn_at < ready_at) AND discharged_at >= ready_at
+  AND (withdrawn_at IS NULL OR withdrawn_at < ready_at) AND discharged_at >= ready
   AND municipality IS NOT NULL AND municipality <> ''`;
+
+/** The stay summaries with their ready time under the agreement (`ready`). */
+const summaries = (agreement: Agreement): string =>
+  `(SELECT stay_summary.*, ${readyTime(agreement)} AS ready FROM stay_summary) ss`;
 
 /**
  * The chart's sums per municipality and local month of discharge, from the stays' summaries that intake keeps
- * (`stay_summary`, migrations 130, 150, 151) and summed in the database: a region's year is 300 000 stays, where
+ * (`stay_summary`, migrations 130, 150, 151, 152) and summed in the database: a region's year is 300 000 stays, where
  * aggregating every fact of the year took seconds and sending every stay took half a second. Ready days as `readyDaysAt`:
  * local calendar days in Europe/Stockholm, never negative (test/followup/dashboard-data.test.ts holds them equal).
  */
 async function readyDaysCellsOf(
   db: Db,
+  agreement: Agreement,
   w: { from: string; to: string },
   municipality?: string,
 ): Promise<ReadyDaysCell[]> {
@@ -54,8 +75,8 @@ async function readyDaysCellsOf(
   const r = await db.query<ReadyDaysCell>(
     `SELECT municipality, to_char(m, 'YYYY-MM') AS month, sum(d)::int AS days, count(*)::int AS stays FROM (
        SELECT municipality, date_trunc('month', ${local('discharged_at')}) AS m,
-         GREATEST(0, ${local('discharged_at')}::date - ${local('ready_at')}::date) AS d
-       FROM stay_summary WHERE ${ACTIVE_READY} AND ($3::text IS NULL OR municipality = $3)) s
+         GREATEST(0, ${local('discharged_at')}::date - ${local('ready')}::date) AS d
+       FROM ${summaries(agreement)} WHERE ${ACTIVE_READY} AND ($3::text IS NULL OR municipality = $3)) s
      GROUP BY municipality, m`,
     [w.from, w.to, municipality ?? null],
   );
@@ -65,12 +86,13 @@ async function readyDaysCellsOf(
 /** The stays behind the chart (the drill-down: one municipality's month). */
 async function dischargedStays(
   db: Db,
+  agreement: Agreement,
   w: { from: string; to: string },
   municipality: string,
 ): Promise<DashboardStay[]> {
   const r = await db.query<{ stay_id: string; discharged: number; ready: number; municipality: string }>(
     `SELECT stay_id, floor(extract(epoch FROM discharged_at) * 1000)::float8 AS discharged,
-       floor(extract(epoch FROM ready_at) * 1000)::float8 AS ready, municipality FROM stay_summary
+       floor(extract(epoch FROM ready) * 1000)::float8 AS ready, municipality FROM ${summaries(agreement)}
      WHERE ${ACTIVE_READY} AND municipality = $3`,
     [w.from, w.to, municipality],
   );
@@ -112,11 +134,18 @@ export interface DashboardScope {
   owners?: readonly string[];
 }
 
-export async function dashboardData(db: Db, to: string, count: number, scope: DashboardScope = {}) {
+/** The dashboard of the months up to `to`, under the agreement in force (its readiness gate decides the ready time). */
+export async function dashboardData(
+  db: Db,
+  agreement: Agreement,
+  to: string,
+  count: number,
+  scope: DashboardScope = {},
+) {
   const months = monthsEnding(to, count);
   const w = window(months);
   const [cells, parties, deviations] = await Promise.all([
-    readyDaysCellsOf(db, w, scope.municipality),
+    readyDaysCellsOf(db, agreement, w, scope.municipality),
     openTasks(db, scope.owners),
     deviationCounts(db, months, scope.owners),
   ]);
@@ -124,9 +153,9 @@ export async function dashboardData(db: Db, to: string, count: number, scope: Da
 }
 
 /** The drill-down: the stays behind one point (a municipality's month), with their ready days. */
-export async function dashboardStays(db: Db, municipality: string, month: string) {
+export async function dashboardStays(db: Db, agreement: Agreement, municipality: string, month: string) {
   const w = window([month]);
-  const stays = await dischargedStays(db, w, municipality);
+  const stays = await dischargedStays(db, agreement, w, municipality);
   return stays
     .filter((s) => dischargeMonth(s) === month)
     .map((s) => ({

@@ -5,6 +5,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { consoleNavBar } from '../../admin/pages/layout';
 import { langOf } from '../../admin/pages/i18n';
 import { sendOutcome } from '../../http/errors';
+import type { Agreement } from '../../core/agreements/agreement.schema';
 import type { Db } from '../../store/db.port';
 import { organisationNames } from '../../store/organisation-names.pg';
 import { dashboardData, dashboardStays } from './dashboard-data.pg';
@@ -28,7 +29,7 @@ function uplotAssets(): { js: string; css: string } {
  * [&municipality=NNNN]` and `GET /admin/api/dashboard/stays?municipality=&month=` (the drill-down). The API is under
  * `/admin`, so the shell requires admin rights: this is the controller's view.
  */
-export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
+export function dashboardRoutes(d: { db: Db; now: () => Date; agreement: () => Agreement }): Router {
   const r = Router();
   const assets = uplotAssets();
   // The page holds no data: behind the console's login at /admin, and open at /followup for municipal staff, whose
@@ -64,7 +65,7 @@ export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
     }
     (async () => {
       const [data, name] = await Promise.all([
-        dashboardData(d.db, to, months, municipality ? { municipality } : {}),
+        dashboardData(d.db, d.agreement(), to, months, municipality ? { municipality } : {}),
         organisationNames(d.db),
       ]);
       res.json({
@@ -85,7 +86,7 @@ export function dashboardRoutes(d: { db: Db; now: () => Date }): Router {
       sendOutcome(res, 400, 'invalid', 'municipality=NNNN and month=YYYY-MM are required');
       return;
     }
-    dashboardStays(d.db, municipality, month)
+    dashboardStays(d.db, d.agreement(), municipality, month)
       .then((stays) => res.json(stays))
       .catch(next);
   });

@@ -9,6 +9,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { hasScope, type AuthContext } from '../../auth/auth-context';
 import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import { sendOutcome } from '../../http/errors';
+import type { Agreement } from '../../core/agreements/agreement.schema';
 import type { Db } from '../../store/db.port';
 import { organisationNames } from '../../store/organisation-names.pg';
 import { dashboardData, dashboardStays, type DashboardScope } from './dashboard-data.pg';
@@ -40,7 +41,7 @@ async function scopeOf(db: Db, res: Response): Promise<OwnScope | undefined> {
   return { municipality: code, owners: [org], ...(found?.name ? { name: found.name } : {}) };
 }
 
-export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
+export function ownViewRoutes(d: { db: Db; now: () => Date; agreement: () => Agreement }): Router {
   const r = Router();
   r.get('/fhir/$followup-dashboard', (req: Request, res: Response, next: NextFunction) => {
     const to = typeof req.query.to === 'string' && req.query.to ? req.query.to : d.now().toISOString().slice(0, 7);
@@ -57,7 +58,10 @@ export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
           ? req.query.municipality
           : undefined;
       const scope = own.municipality === undefined && asked ? { municipality: asked } : own;
-      const [data, name] = await Promise.all([dashboardData(d.db, to, 12, scope), organisationNames(d.db)]);
+      const [data, name] = await Promise.all([
+        dashboardData(d.db, d.agreement(), to, 12, scope),
+        organisationNames(d.db),
+      ]);
       res.json({
         view: scope.municipality ?? 'region',
         ...data,
@@ -84,7 +88,7 @@ export function ownViewRoutes(d: { db: Db; now: () => Date }): Router {
         sendOutcome(res, 403, 'forbidden', await notYours(d.db, scope, municipality, 'stays'));
         return;
       }
-      res.json(await dashboardStays(d.db, municipality, month));
+      res.json(await dashboardStays(d.db, d.agreement(), municipality, month));
     })().catch(next);
   });
   return r;

@@ -1,6 +1,7 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
+import { CRITERION_COLUMN } from '../../store/stay-summary';
 import { addStayRow, tasksOfStaysSql, type StayRow } from './stay-rows.pg';
 
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
@@ -10,21 +11,23 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
 }
 
 /**
- * Keeps the dashboard's `stay_summary` (migrations 130, 150, 151) for the stays that got a fact it reads, from the
+ * Keeps the dashboard's `stay_summary` (migrations 130, 150, 151, 152) for the stays that got a fact it reads, from the
  * new rows alone: each column moves forward only (a later discharge, cancellation of a discharge, ready notice or
  * withdrawal; the municipality of a later admission or patient update), except `discharged_at`, the discharge in
  * force: the last discharge when it is later than the last cancellation (A13), else NULL (a discharge this batch
  * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices), and
- * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay).
- * `svu_rebuild_stay_summary()` computes the same from every fact.
+ * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay), and
+ * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`; a criterion is never
+ * unmet again). `svu_rebuild_stay_summary()` computes the same from every fact.
  */
 const DISCHARGED = `max(at) FILTER (WHERE kind = 'discharged')`;
 const CANCELLED = `max(at) FILTER (WHERE kind = 'discharge-cancelled')`;
 const LAST_DISCHARGE = 'GREATEST(s.discharged_at, excluded.discharged_at)';
 const LAST_CANCEL = 'GREATEST(s.discharge_cancelled_at, excluded.discharge_cancelled_at)';
+const CRITERIA = Object.entries(CRITERION_COLUMN);
 const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
     (stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at,
-     admission_cancelled_at, died_at)
+     admission_cancelled_at, died_at, ${CRITERIA.map(([, col]) => col).join(', ')})
   SELECT stay_id,
     CASE WHEN ${CANCELLED} IS NULL OR ${DISCHARGED} > ${CANCELLED} THEN ${DISCHARGED} END,
     ${CANCELLED},
@@ -34,10 +37,11 @@ const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
       FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL))[1],
     max(at) FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL),
     min(at) FILTER (WHERE kind = 'admission-cancelled'),
-    min(at) FILTER (WHERE kind = 'died')
+    min(at) FILTER (WHERE kind = 'died'),
+    ${CRITERIA.map(([c]) => `min(at) FILTER (WHERE kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]')`).join(', ')}
   FROM ins
   WHERE kind IN ('discharged', 'discharge-cancelled', 'ready-for-discharge', 'ready-withdrawn', 'admitted',
-    'patient-updated', 'admission-cancelled', 'died')
+    'patient-updated', 'admission-cancelled', 'died', 'readiness-criteria-met')
   GROUP BY stay_id
   ON CONFLICT (stay_id) DO UPDATE SET
     discharged_at = CASE WHEN ${LAST_CANCEL} IS NULL OR ${LAST_DISCHARGE} > ${LAST_CANCEL} THEN ${LAST_DISCHARGE} END,
@@ -49,7 +53,8 @@ const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
       THEN excluded.municipality ELSE s.municipality END,
     municipality_at = GREATEST(s.municipality_at, excluded.municipality_at),
     admission_cancelled_at = LEAST(s.admission_cancelled_at, excluded.admission_cancelled_at),
-    died_at = LEAST(s.died_at, excluded.died_at)`;
+    died_at = LEAST(s.died_at, excluded.died_at),
+    ${CRITERIA.map(([, col]) => `${col} = LEAST(s.${col}, excluded.${col})`).join(', ')}`;
 
 /**
  * A CTE `ins` inserting the facts (parameters added to `params`) and returning the new rows, and `summary` keeping
