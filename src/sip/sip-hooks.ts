@@ -73,6 +73,10 @@ async function sipCreatorText(repo: PgRepository, ctx: StayContext, may: readonl
 export const hasTriage = (plan: CarePlan): boolean =>
   (plan.category ?? []).some((c) => c.coding?.some((x) => x.system === CODE_SYSTEM.sipTriage));
 
+/** The writing organisation of a party's write; undefined for the gateway's own (unrestricted) writes. */
+const writerOf = (scope: AccessScope | undefined): string | undefined =>
+  isUnrestricted(scope) ? undefined : (scope?.organization ?? '');
+
 async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: AccessScope | undefined) {
   const plan = change.after as CarePlan;
   deps.validator.validate(plan, PROFILE.carePlan);
@@ -127,10 +131,24 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
       { ...plan, category: [...(plan.category ?? []), triageCategory(ctx)] },
       { author: SIP_AUTHOR, ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}) },
     );
-  await invite(tx, deps, ctx, written, change);
+  await invite(tx, deps, ctx, written, change, writerOf(scope));
 }
 
-async function invite(tx: Db, deps: SipDeps, ctx: StayContext, plan: CarePlan, change: ResourceChange) {
+/**
+ * Sends the plan's invitations (a `kallelse-sip` Task per invited party) and, when the named care contact sent them
+ * (or the hospital, where it may create the plan), the stay fact that meets its invitation duty: it counts for the
+ * unit that is the named care contact now. A unit the stay has left may still change who its plan invites; those
+ * invitations go out, but they are not the named care contact's. `writer`: the writing organisation (none for the
+ * gateway's own, unrestricted writes).
+ */
+async function invite(
+  tx: Db,
+  deps: SipDeps,
+  ctx: StayContext,
+  plan: CarePlan,
+  change: ResourceChange,
+  writer: string | undefined,
+) {
   const now = deps.stay.clock.now().toISOString();
   const write = {
     author: change.author ?? SIP_AUTHOR,
@@ -138,11 +156,14 @@ async function invite(tx: Db, deps: SipDeps, ctx: StayContext, plan: CarePlan, c
   };
   const tasks = await syncInvitations(deps.repository(tx), plan, now, write, ctx.agreement);
   if (tasks.length === 0 || invitedParties(plan).length === 0) return;
+  if (writer !== undefined && writer !== ctx.fvk && writer !== ctx.hospital) return;
   await addStayFact(tx, deps.repository(tx), deps.stay, ctx, {
     id: `fhir:CarePlan/${plan.id ?? ''}#sip-invitation-sent`,
     stayId: ctx.stayId,
     at: now,
     kind: 'sip-invitation-sent',
+    // It counts for the unit that is the named care contact now, not for one the stay is re-routed to later.
+    ...(ctx.fvkKey ? { by: ctx.fvkKey } : {}),
   });
 }
 
@@ -180,7 +201,7 @@ async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
   if (status !== after.status) plan = await repo.update<CarePlan>({ ...after, status }, { author: SIP_AUTHOR });
   const added = invitedParties(plan).some((p) => !invitedParties(before).includes(p));
   const removed = invitedParties(before).some((p) => !invitedParties(plan).includes(p));
-  if (added || removed) await invite(tx, deps, ctx, plan, change);
+  if (added || removed) await invite(tx, deps, ctx, plan, change, writerOf(scope));
 }
 
 export function sipHooks(deps: SipDeps): RepositoryHooks {

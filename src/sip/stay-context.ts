@@ -6,6 +6,7 @@
 import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import { evaluateStay } from '../core/engine/evaluate';
+import { partyKey } from '../core/engine/parties';
 import type { StayEvaluation } from '../core/engine/types';
 import type { StayFact } from '../core/stay/facts';
 import { resolveParty } from '../fhir/references';
@@ -27,6 +28,8 @@ export interface StayContext {
   agreement: Agreement;
   /** `Organization/<id>` of the named care contact the engine asks to invite, when it can be resolved. */
   fvk?: string;
+  /** The party key of that named care contact (an invitation it sends counts for it: `sip-invitation-sent.by`). */
+  fvkKey?: string;
 }
 
 /** The stay id of an `Encounter/<id>` reference (422 when the reference is of another form). */
@@ -60,11 +63,15 @@ export async function loadStayContext(
   const ctx: StayContext = { stayId, encounter, evaluation, agreement };
   const hospital = orgRef(encounter.serviceProvider);
   if (hospital) ctx.hospital = hospital;
+  // The named care contact now, where the stay has that duty: after a re-routing the Tasks of the unit it left stay
+  // beside the new unit's, so the duty's owner alone does not tell which one it is.
   const duty = evaluation.tasks.find((t) => t.code === 'kallelse-sip' || t.code === 'utse-fast-vardkontakt');
-  if (duty) {
-    const resolver = await deps.orgs.resolver(repo, [duty.owner], deps.clock.now().getTime());
-    const fvk = orgRef(resolveParty(duty.owner, resolver));
+  const owner = duty ? (evaluation.state.fvk ?? duty.owner) : undefined;
+  if (owner) {
+    const resolver = await deps.orgs.resolver(repo, [owner], deps.clock.now().getTime());
+    const fvk = orgRef(resolveParty(owner, resolver));
     if (fvk) ctx.fvk = fvk;
+    ctx.fvkKey = partyKey(owner);
   }
   return ctx;
 }

@@ -1,5 +1,13 @@
 import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
-import { currentCategory, type EstimateChange, type Recipient, type StayModel } from './fold-stay';
+import {
+  activeReady,
+  currentCategory,
+  fvkOwner,
+  type EstimateChange,
+  type FvkOwner,
+  type Recipient,
+  type StayModel,
+} from './fold-stay';
 import { municipalityParty, partyKey } from './parties';
 import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
@@ -231,29 +239,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   return out;
 }
 
-/** The named care contact (FVK) and when the obligation reached it. */
-export function fvkOwner(
-  m: StayModel,
-  agreement: Agreement,
-): { party: Party; since: number; hospital: string } | undefined {
-  const current = m.recipients.filter((r) => r.replacedAt === undefined);
-  if (agreement.fvk.owner === 'municipal-nurse-if-home-health-care' && m.routing.homeHealthCare) {
-    const muni = current.find((r) => r.role === 'municipality');
-    if (muni && muni.party.kind === 'municipality') {
-      return {
-        party: { kind: 'municipal-nurse', municipality: muni.party.code },
-        since: muni.since,
-        hospital: muni.hospital,
-      };
-    }
-  }
-  // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
-  const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
-  return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
-}
-
 type FvkCode = 'utse-fast-vardkontakt' | 'kallelse-sip' | 'sip-uppfoljning';
-type FvkOwner = NonNullable<ReturnType<typeof fvkOwner>>;
 
 /** Tasks owned by the named care contact: appoint FVK, invite to SIP, follow up the SIP. */
 function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSpec[] {
@@ -274,8 +260,7 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
     for (const t of fvkTasksOf(m, agreement, codes, { party, since: r.since, hospital: r.hospital })) {
       if (keys.has(t.key) || Date.parse(t.authoredOn) >= replacedAt) continue;
       keys.add(t.key);
-      // An invitation sent after the re-routing was the new unit's, not this one's.
-      if (t.code === 'kallelse-sip' && (m.sipInvitedAt ?? replacedAt) >= replacedAt) t.status = 'requested';
+      // Its invitation, if it sent one as the FVK, stays completed (not withdrawn); an open duty is withdrawn.
       out.push(...withdrawnByRerouting(t, r, m, replacedAt));
     }
   }
@@ -298,6 +283,12 @@ function fvkTasksOf(m: StayModel, agreement: Agreement, codes: readonly FvkCode[
     const at = arisesAt(m, rule, owner.since);
     if (at === undefined) continue;
     let due = dueMs(m, rule, owner.since);
+    // Invite within the days after the ready notice reached this unit (001 §5.2.2 "efter att en underrättelse
+    // mottagits", 000 "efter erhållet meddelande"): a unit the stay reached after the ready notice (re-routed to
+    // it, or notified late) got the notice then, so its own days run from then.
+    const readyAt = rule.deadline?.from === 'ready' ? activeReady(m)?.at : undefined;
+    if (code === 'kallelse-sip' && rule.deadline && readyAt !== undefined && owner.since > readyAt)
+      due = deadlineFrom(rule.deadline, owner.since);
     let description = rule.description;
     let deadlineRule = ruleRef(agreement, code, rule);
     if (code === 'kallelse-sip' && m.compulsoryOutpatientCare) {
@@ -326,8 +317,9 @@ function fvkTasksOf(m: StayModel, agreement: Agreement, codes: readonly FvkCode[
         due,
         deadlineRule,
         description,
-        // The FVK's invitation duty is met by the invitation itself (a SIP CarePlan with invited parties).
-        ...(code === 'kallelse-sip' && m.sipInvitedAt !== undefined ? { status: 'completed' as const } : {}),
+        // The FVK's invitation duty is met by its own invitation (a SIP CarePlan with invited parties): one sent by
+        // an earlier FVK of the stay does not meet the duty of a unit the stay was re-routed to.
+        ...(code === 'kallelse-sip' && m.sipInvitedBy.has(key) ? { status: 'completed' as const } : {}),
       }),
     );
   }

@@ -1,7 +1,7 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { ReadinessCriterion, StayFact } from '../stay/facts';
 import { deriveTasks } from './derive-tasks';
-import { activeReady, currentCategory, foldStay, inTargetGroup, type StayModel } from './fold-stay';
+import { activeReady, currentCategory, foldStay, fvkOwner, inTargetGroup, type StayModel } from './fold-stay';
 import { hospitalDuties } from './duties';
 import { hospitalParty, municipalityParty } from './parties';
 import { orderFacts } from './sort-facts';
@@ -91,6 +91,8 @@ function toState(m: StayModel, agreement: Agreement): StayState {
   if (discharge) state.dischargedAt = iso(discharge.at);
   if (m.sipMeetingAt !== undefined) state.sipMeetingAt = iso(m.sipMeetingAt);
   if (m.sipInvitedAt !== undefined) state.sipInvitedAt = iso(m.sipInvitedAt);
+  const fvk = fvkOwner(m, agreement);
+  if (fvk) state.fvk = fvk.party;
   if (m.died) state.diedAt = iso(m.died.at);
   if (m.cancelled) state.cancelledAt = iso(m.cancelled.at);
   return state;

@@ -75,8 +75,10 @@ export interface StayModel {
   discharges: DischargeEpisode[];
   recipients: Recipient[];
   sipMeetingAt?: number;
-  /** When the named care contact sent the SIP invitation (first time), if so. */
+  /** When the named care contact sent the SIP invitation (first time, of any unit), if so. */
   sipInvitedAt?: number;
+  /** Each unit's first SIP invitation (by party key), sent while it was the named care contact. */
+  sipInvitedBy: Map<string, number>;
   died?: { factId: string; at: number };
   cancelled?: { factId: string; at: number };
   /** A ready notice the readiness gate held back; it activates when the last criterion is met. */
@@ -166,6 +168,31 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId
   }
 }
 
+/** The unit of the named care contact (FVK), and when the obligation reached it. */
+export interface FvkOwner {
+  party: Party;
+  since: number;
+  hospital: string;
+}
+
+/** Whose unit the named care contact is now: the municipal nurse where the agreement says so, else the vårdcentral. */
+export function fvkOwner(m: StayModel, agreement: Agreement): FvkOwner | undefined {
+  const current = m.recipients.filter((r) => r.replacedAt === undefined);
+  if (agreement.fvk.owner === 'municipal-nurse-if-home-health-care' && m.routing.homeHealthCare) {
+    const muni = current.find((r) => r.role === 'municipality');
+    if (muni && muni.party.kind === 'municipality') {
+      return {
+        party: { kind: 'municipal-nurse', municipality: muni.party.code },
+        since: muni.since,
+        hospital: muni.hospital,
+      };
+    }
+  }
+  // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
+  const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
+  return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
+}
+
 /**
  * The criteria the agreement's gate waits for besides the ready notice, which is itself the physician's assessment
  * (criterion 1); none without a gate. A held-back notice goes out when the last of them is first reported.
@@ -253,6 +280,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     warnings: new Set(),
     sentAt: new Map(),
     rejectedBy: new Map(),
+    sipInvitedBy: new Map(),
   };
   const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
 
@@ -391,9 +419,14 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
       case 'sip-meeting-held':
         m.sipMeetingAt = ms;
         break;
-      case 'sip-invitation-sent':
+      case 'sip-invitation-sent': {
+        // The invitation counts for the unit that was the named care contact when it was sent.
+        const fvk = fvkOwner(m, agreement);
+        const by = f.by ?? (fvk ? partyKey(fvk.party) : undefined);
         m.sipInvitedAt ??= ms;
+        if (by !== undefined && !m.sipInvitedBy.has(by)) m.sipInvitedBy.set(by, ms);
         break;
+      }
       case 'receiver-rejected': {
         const r = m.recipients.find((x) => x.key === f.party && x.replacedAt === undefined);
         if (!r) reject(f, `${f.party} is not a current recipient of the stay`);

@@ -112,8 +112,10 @@ export interface StayState {
   agreement: string;
   /** When the SIP meeting was held (latest), if known. */
   sipMeetingAt?: string;
-  /** When the SIP invitation was sent (first), if known. */
+  /** When the SIP invitation was sent (first, by any unit), if known. */
   sipInvitedAt?: string;
+  /** The unit of the named care contact now (it appoints the FVK and invites to the SIP), if the stay has one. */
+  fvk?: Party;
   /** When the patient died, if so. */
   diedAt?: string;
   /** When the admission was cancelled, if so. */

@@ -96,8 +96,12 @@ export type StayFact = FactBase &
     | { kind: 'outpatient-services-unavailable'; unavailable: boolean }
     /** The SIP (SVPL) meeting was held; starts the follow-up deadline (003 step 6). Added by the engine. */
     | { kind: 'sip-meeting-held' }
-    /** The named care contact sent the SIP invitation (a SIP CarePlan was created with invited parties). */
-    | { kind: 'sip-invitation-sent' }
+    /**
+     * The named care contact sent the SIP invitation (a SIP CarePlan was created with invited parties). `by`: the
+     * party key (`primary-care:<HSA id>`, `municipal-nurse:<code>`) of the unit that was the named care contact when
+     * it was sent; without it, the unit that was the named care contact at the fact's time.
+     */
+    | { kind: 'sip-invitation-sent'; by?: string }
     /** A receiver rejected the stay (Task `rejected` with a coded reason, e.g. `ej-folkbokford`); `party` is its key. */
     | { kind: 'receiver-rejected'; party: string; reason: string }
   );
