@@ -5,7 +5,7 @@
  * caller may read (sent by or to it). Tasks appear as summaries (what, whose, where it stands), never as the
  * resources themselves, and no patient details are part of it.
  */
-import type { CarePlan, Communication, Encounter, Provenance, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Communication, Encounter, Provenance, Reference, Task } from '@medplum/fhirtypes';
 import type { AccessScope } from '../store/repository.port';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
@@ -58,6 +58,10 @@ const ACK = new Set(['received', 'accepted', 'rejected', 'in-progress', 'complet
 const isHospitalDuty = (t: Task): boolean =>
   t.identifier?.some((i) => i.system === IDENTIFIER_SYSTEM.taskKey && i.value?.includes('|ansvar:')) ?? false;
 
+/** A Reference's display when it is a name: Tasks written before 2026-12-06 could carry the bare reference as display. */
+const nameOf = (r: Reference | undefined): string | undefined =>
+  r?.display && !r.display.startsWith('Organization/') ? r.display : undefined;
+
 async function acknowledgedAt(sys: PgRepository, t: Task): Promise<string | undefined> {
   if (!ACK.has(t.status)) return undefined;
   const versions = await sys.history('Task', t.id ?? '');
@@ -103,14 +107,14 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
       id: t.id ?? '',
       code: t.code?.coding?.[0]?.code ?? '',
       title: t.code?.text ?? t.code?.coding?.[0]?.display ?? '',
-      owner: t.owner?.display ?? (await name(t.owner?.reference)),
+      owner: nameOf(t.owner) ?? (await name(t.owner?.reference)),
       status: t.status,
       answers: (t.output ?? []).map((o) => ({ code: o.type.coding?.[0]?.code ?? '', value: answerValue(o) })),
     };
     const requester = t.requester?.reference;
     if (requester !== t.owner?.reference) {
       // a name, never a reference: an Organization's is looked up when the Task has no display
-      const who = t.requester?.display ?? (requester?.startsWith('Organization/') ? await name(requester) : undefined);
+      const who = nameOf(t.requester) ?? (requester?.startsWith('Organization/') ? await name(requester) : undefined);
       if (who) s.counterpart = who;
     }
     const bs = t.businessStatus?.coding?.[0]?.code;

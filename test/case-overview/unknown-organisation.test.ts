@@ -42,4 +42,29 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
     expect(html).toContain(`på ${unknown}: in-progress, inskriven 2026-03-01 09:00:00 +01:00`);
     expect(html).not.toMatch(/>Organization\//);
   });
+
+  it('when a Task stored earlier carries a bare reference as its owner display, then the overview names the organisation', async () => {
+    db = await openTestDb(kind);
+    const sys = new PgRepository(db, { system: true }, undefined, {}, {});
+    await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
+    await sys.update<Organization>({ resourceType: 'Organization', id: 'vc', name: 'Skultuna vårdcentral' });
+    const enc = await sys.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+      period: { start: '2026-03-01T08:00:00Z' },
+    });
+    await sys.create<Task>({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      encounter: { reference: `Encounter/${enc.id}` },
+      owner: { reference: 'Organization/vasteras', display: 'Organization/vasteras' },
+      requester: { reference: 'Organization/vc', display: 'Organization/vc' },
+      code: { text: 'Kallelse till SIP' },
+    });
+    const o = await caseOverview(db, sys, { system: true }, enc.id!);
+    expect(o.parties[0]?.tasks[0]).toMatchObject({ owner: 'Västerås stad', counterpart: 'Skultuna vårdcentral' });
+    expect(overviewPage(o)).not.toMatch(/>Organization\//);
+  });
 });
