@@ -152,7 +152,10 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
 
     // uPlot's legend names every municipality's series; the canvas has the first series' colour on it.
     const legend = await page.$$eval('#ready .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
-    expect(legend).toEqual(expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', '0601', '0604']));
+    expect(legend).not.toContain('0604'); // a municipality the directory does not name reads 'kommun <code>'
+    expect(legend).toEqual(
+      expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', 'kommun 0601', 'kommun 0604']),
+    );
     const coloured = await page.$eval('#ready canvas', (c) => {
       const canvas = c as unknown as {
         width: number;
@@ -181,6 +184,11 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     await page.click('td[data-mun="0604"][data-month="2022-03"]');
     await page.waitForFunction('document.getElementById("drillTitle").textContent.includes("0604")');
     expect(await page.$eval('#drillTitle', (e) => e.textContent)).toMatch(/^kommun 0604, 2022-03: \d+ vårdtillfällen$/);
+    // and so is its row of the table (not the bare code); a named one by its name
+    const rows = await page.$$eval('#readyTable tr td:first-child', (tds) => tds.map((x) => x.textContent ?? ''));
+    expect(rows).toContain('kommun 0604');
+    expect(rows).toContain('Sala kommun');
+    expect(rows).not.toContain('0604');
     // Times as the admin console shows them (src/http/time-format.ts): Swedish time with its offset.
     const shown = await page.$$eval('#stays tr td:nth-child(2), #stays tr td:nth-child(3)', (tds) =>
       tds.map((x) => x.textContent ?? ''),
@@ -222,10 +230,10 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
       'Skillnad',
     ]);
     const names = liability.slice(1, -1).map((r) => r[0]);
-    expect(names).toEqual(expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', '0604']));
+    expect(names).toEqual(expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', 'kommun 0604']));
     expect(liability.at(-1)?.[0]).toBe('Totalt');
     // Seed 003 kommun D (0604) in March is billed under Jönköping's model: 49.6 days × 9 300 kr.
-    const d = liability.find((r) => r[0] === '0604');
+    const d = liability.find((r) => r[0] === 'kommun 0604');
     expect(d?.[4]?.replace(/\s/g, '')).toBe('461280kr');
     const deadlines = await cells('#wiDeadlines');
     expect(deadlines.map((r) => r[0])).toEqual(expect.arrayContaining(['Inskrivningsmeddelande', 'Alla steg']));

@@ -42,6 +42,8 @@ const $ = (id) => document.getElementById(id);
 $('tok').value = sessionStorage.getItem('svu-admin-token') || '';
 $('to').value = new Date().toISOString().slice(0, 7);
 const local = (iso) => (iso ? when(iso) : '–');
+// A municipality by its directory name; 'kommun <kommunkod>' for one the directory does not name (the API then gives the code).
+const munName = (m) => (m.name && m.name !== m.municipality ? m.name : 'kommun ' + m.municipality);
 const esc = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 // With a token: the /fhir operation (scoped by the token). Without: the admin API with the console's session cookie.
 const api = async (op, query) => {
@@ -72,10 +74,10 @@ async function load() {
     $('parties').innerHTML = '<tr><th>Part</th><th>I tid</th><th>Snart förfallen</th><th>Försenad</th><th>Eskalerad</th></tr>' +
       d.parties.map((p) => '<tr><td>' + esc(p.name) + '</td><td>' + p['on-time'] + '</td><td class="due-soon">' + p['due-soon'] +
         '</td><td class="overdue">' + p.overdue + '</td><td class="escalated">' + p.escalated + '</td></tr>').join('');
-    chart($('ready'), 'Dagar (medel)', d.months, d.readyDays.map((s) => ({ label: s.name, values: s.readyDays })));
+    chart($('ready'), 'Dagar (medel)', d.months, d.readyDays.map((s) => ({ label: munName(s), values: s.readyDays })));
     $('readyTable').innerHTML = '<tr><th>Kommun</th>' + d.months.map((m) => '<th>' + m + '</th>').join('') + '</tr>' +
-      d.readyDays.map((s) => '<tr><td>' + esc(s.name) + '</td>' + s.readyDays.map((v, i) =>
-        '<td data-mun="' + esc(s.municipality) + '" data-name="' + esc(s.name && s.name !== s.municipality ? s.name : '') + '" data-month="' + d.months[i] + '" style="cursor:pointer">' + (v === null ? '–' : v + ' (' + s.stays[i] + ')') + '</td>').join('') + '</tr>').join('');
+      d.readyDays.map((s) => '<tr><td>' + esc(munName(s)) + '</td>' + s.readyDays.map((v, i) =>
+        '<td data-mun="' + esc(s.municipality) + '" data-name="' + esc(munName(s)) + '" data-month="' + d.months[i] + '" style="cursor:pointer">' + (v === null ? '–' : v + ' (' + s.stays[i] + ')') + '</td>').join('') + '</tr>').join('');
     chart($('dev'), 'Avvikelser', d.months, [{ label: 'Avvikelser', values: d.deviations }]);
     $('msg').textContent = 'Hämtad ' + when(new Date().toISOString());
     whatIfSetup();
@@ -86,7 +88,7 @@ $('readyTable').addEventListener('click', async (ev) => {
   if (!td) return;
   const list = await api('dashboard-stays', new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
   // The municipality by its directory name; the kommunkod only for one the directory does not name.
-  $('drillTitle').textContent = (td.dataset.name || 'kommun ' + td.dataset.mun) + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
+  $('drillTitle').textContent = td.dataset.name + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
   $('stays').innerHTML = '<tr><th>Vårdtillfälle</th><th>Utskrivningsklar</th><th>Utskriven</th><th>Dagar</th></tr>' +
     list.map((s) => '<tr><td>' + esc(s.stayId) + '</td><td>' + esc(local(s.readyAt)) + '</td><td>' + esc(local(s.dischargedAt)) + '</td><td>' + s.readyDays + '</td></tr>').join('');
 });
@@ -123,7 +125,7 @@ async function whatIf() {
     const x = liability.value;
     $('wiLiability').innerHTML = '<tr><th>Kommun</th><th>Dagar ' + esc(a) + '</th><th>Belopp ' + esc(a) + '</th><th>Dagar ' + esc(b) +
       '</th><th>Belopp ' + esc(b) + '</th><th>Skillnad</th></tr>' +
-      x.municipalities.map((m) => '<tr><td>' + esc(m.name) + '</td><td>' + num(m.base.days) + '</td><td>' + kr(m.base.amount) + '</td><td>' +
+      x.municipalities.map((m) => '<tr><td>' + esc(munName(m)) + '</td><td>' + num(m.base.days) + '</td><td>' + kr(m.base.amount) + '</td><td>' +
         num(m.alternative.days) + '</td><td>' + kr(m.alternative.amount) + '</td><td class="' + (m.difference.amount > 0 ? 'overdue' : '') + '">' +
         signed(m.difference.amount, kr) + '</td></tr>').join('') +
       '<tr><th>Totalt</th><th></th><th>' + kr(x.total.base) + '</th><th></th><th>' + kr(x.total.alternative) + '</th><th>' + signed(x.total.difference, kr) + '</th></tr>';
