@@ -11,7 +11,8 @@ import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import { orgName } from '../sip/invitations';
 import { planParties, signatureState } from '../sip/sip-plan';
-import { IDENTIFIER_SYSTEM } from '../fhir/constants';
+import { isDutyKey } from '../core/engine/duties';
+import { readTaskKey } from '../fhir/task';
 
 export interface TaskSummary {
   id: string;
@@ -54,9 +55,8 @@ export interface CaseOverview {
 
 const ACK = new Set(['received', 'accepted', 'rejected', 'in-progress', 'completed']);
 
-/** A hospital's duty to send a message (task key `<stay>|ansvar:<receiver's key>`, see src/core/engine/duties.ts). */
-const isHospitalDuty = (t: Task): boolean =>
-  t.identifier?.some((i) => i.system === IDENTIFIER_SYSTEM.taskKey && i.value?.includes('|ansvar:')) ?? false;
+/** A hospital's duty to send a message (its task key is a duty key, src/core/engine/duties.ts). */
+const isHospitalDuty = (t: Task): boolean => isDutyKey(readTaskKey(t)?.key ?? '');
 
 /** A Reference's display when it is a name: Tasks written before 2026-12-06 could carry the bare reference as display. */
 const nameOf = (r: Reference | undefined): string | undefined =>

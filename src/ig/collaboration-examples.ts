@@ -19,6 +19,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import type { Agreement } from '../core/agreements/agreement.schema';
+import { isDutyKey } from '../core/engine/duties';
 import { evaluateStay } from '../core/engine/evaluate';
 import type { StayEvaluation, SvuTaskCode } from '../core/engine/types';
 import type { StayFact } from '../core/stay/facts';
@@ -98,9 +99,7 @@ function admissionFacts(stayId: string, municipality: string): StayFact[] {
 
 function taskOf(e: StayEvaluation, code: SvuTaskCode, owner?: string): string {
   // The receiver's own Task, not the hospital's duty to send it (`ansvar:` keys).
-  const spec = e.tasks.find(
-    (t) => t.code === code && !t.key.startsWith('ansvar:') && (!owner || t.key.includes(owner)),
-  );
+  const spec = e.tasks.find((t) => t.code === code && !isDutyKey(t.key) && (!owner || t.key.includes(owner)));
   if (!spec) throw new Error(`the engine derived no ${code} Task (${e.tasks.map((t) => t.key).join(', ')})`);
   return spec.key;
 }

@@ -1,5 +1,13 @@
 import type { TaskSpec } from './types';
 
+const DUTY = 'ansvar:';
+
+/** The key of the hospital's duty to send the receiver's Task `key`. */
+export const dutyKeyOf = (key: string): string => `${DUTY}${key}`;
+
+/** Whether a task key is a hospital's duty (`ansvar:<key of the receiver's Task>`), not a party's own Task. */
+export const isDutyKey = (key: string): boolean => key.startsWith(DUTY);
+
 /**
  * Ownership by duty (contract "Obligations, acknowledgements and answers"): each message the hospital must send
  * by a deadline is two Tasks. The receiver's Task (owner the receiver, `requested`) is met by its acknowledgement
@@ -12,7 +20,7 @@ export function hospitalDuties(tasks: TaskSpec[]): TaskSpec[] {
   for (const t of tasks) {
     // A duty whose deadline waits (its moment was withdrawn: `deadlineRule` without `due`) is still a duty.
     if (!t.responsible || (t.due === undefined && !t.deadlineRule) || t.code === 'makulering') continue;
-    const key = `ansvar:${t.key}`;
+    const key = dutyKeyOf(t.key);
     t.dutyKey = key;
     const duty: TaskSpec = {
       key,

@@ -1,4 +1,5 @@
 import type { Patient, Reference, Task } from '@medplum/fhirtypes';
+import { isDutyKey } from '../../core/engine/duties';
 import type { StayFact } from '../../core/stay/facts';
 import { TASK_STATUS_REASON_INFO } from '../../fhir/codes';
 import { readTaskKey } from '../../fhir/task';
@@ -24,7 +25,7 @@ export function rejectionFact(
   if (after.status !== 'rejected' || before?.status === 'rejected') return undefined;
   const reason = after.statusReason?.coding?.find((c) => c.code && REASONS.has(c.code))?.code;
   const key = readTaskKey(after);
-  if (!reason || !key || key.key.startsWith('ansvar:') || !key.key.includes('@')) return undefined;
+  if (!reason || !key || isDutyKey(key.key) || !key.key.includes('@')) return undefined;
   const party = key.key.slice(key.key.indexOf('@') + 1).split('#')[0] ?? '';
   if (!party || party.startsWith('hospital:')) return undefined;
   return {

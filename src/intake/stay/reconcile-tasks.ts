@@ -1,5 +1,6 @@
 import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
+import { isDutyKey } from '../../core/engine/duties';
 import type { TaskSpec } from '../../core/engine/types';
 import { SVU_TASK_CODE_INFO } from '../../fhir/codes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../../fhir/constants';
@@ -149,7 +150,7 @@ const NOT_TOLD = new Set(['makulering', 'avvikelse', 'korrigera-mottagare']);
 /** Whether the owner of a stored Task the engine no longer wants must be told (a party's Task, not a hospital duty). */
 function toldOfWithdrawal(key: string, t: Task): boolean {
   const code = t.code?.coding?.find((c) => c.system === CODE_SYSTEM.task)?.code;
-  return !key.startsWith('ansvar:') && code !== undefined && !NOT_TOLD.has(code);
+  return !isDutyKey(key) && code !== undefined && !NOT_TOLD.has(code);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { RULED_TASK_CODES, type RuledTaskCode } from '../../core/agreements/agreement.schema';
+import { isDutyKey } from '../../core/engine/duties';
 import type { SvuTaskCode, TaskSpec } from '../../core/engine/types';
 
 /**
@@ -33,7 +34,7 @@ export function inOrderOfEvents(specs: readonly TaskSpec[]): TaskSpec[] {
     const focus = s.focusKey === undefined ? undefined : byKey.get(s.focusKey);
     return (focus ? rank(focus.code) : RULED_TASK_CODES.length) + 0.5;
   };
-  const isDuty = (s: TaskSpec): number => (s.key.startsWith('ansvar:') ? 0 : 1);
+  const isDuty = (s: TaskSpec): number => (isDutyKey(s.key) ? 0 : 1);
   return [...specs].sort(
     (a, b) =>
       at(a) - at(b) || place(a) - place(b) || isDuty(a) - isDuty(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
