@@ -38,12 +38,14 @@ function applyEndings(m: StayModel, derived: TaskSpec[]): TaskSpec[] {
   const tasks = m.died ? lapseOnDeath(m.died, derived) : derived;
   if (m.cancelled) {
     const cancelledAt = m.cancelled.at;
+    // a notice already withdrawn (its unit re-routed away) has its makulering: the unit is not told twice
+    const withdrawn = new Set(tasks.filter((t) => t.code === 'makulering').map((t) => t.focusKey));
     const out: TaskSpec[] = [];
     for (const t of tasks) {
       if (t.code !== 'makulering') t.status = 'cancelled';
       out.push(t);
       // One makulering per recipient of the admission notification; it withdraws the whole case.
-      if (t.code === 'inskrivningsmeddelande') {
+      if (t.code === 'inskrivningsmeddelande' && !withdrawn.has(t.key)) {
         out.push(
           makulering(t, cancelledAt, 'Inskrivningen är makulerad: allt som skickats för vårdtillfället återkallas'),
         );

@@ -83,6 +83,15 @@ describe('evaluateStay properties', () => {
     );
   });
 
+  it('when a stay re-routed away from a municipality is cancelled (A11), then that municipality gets one makulering, not two', () => {
+    // fast-check's counterexample (seed 250233205): admitted for 1982, re-routed to 2180, then A11
+    const e = evaluateStay(syntheticStay(250233205, { involvedShare: 0.3 }), getAgreement(A, 'vastmanland'));
+    const keys = e.tasks.map((t) => t.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    const old = e.tasks.filter((t) => t.key === 'makulering:inskrivningsmeddelande@municipality:1982');
+    expect(old.map((t) => t.description)).toEqual([expect.stringMatching(/^Vårdtillfället har omdirigerats/)]);
+  });
+
   it('when a prefix of a stay is evaluated, then every key it produced is still there after the rest arrives (stable keys)', () => {
     fc.assert(
       fc.property(stayArb, fc.nat(), ({ seed, agreement }, cut) => {
