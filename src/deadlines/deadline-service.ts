@@ -9,6 +9,7 @@ import type { Logger } from '../platform/logger';
 import { EXTENSION } from '../fhir/constants';
 import { readManyAs } from '../delivery/resource-access';
 import { lockTasksWithRows, type PendingStep } from './deadline-store.pg';
+import { citeDeadlineRule } from './rule-citation';
 import { fireStep, type FireDeps, type FireResult } from './fire-step';
 import { promoteDue, reconcileTimers } from './reconciler';
 import { syncLockedTasks, syncTask, type TimerChanges } from './task-sync';
@@ -70,6 +71,7 @@ export class DeadlineService {
       ladderFor: (agreement) => o.agreements.get(agreement)?.escalation.steps,
       describe: (agreement, stepId) =>
         o.agreements.get(agreement)?.escalation.steps.find((s) => s.id === stepId)?.description,
+      cite: (task) => citeDeadlineRule(task, o.agreements.get(agreementOf(task))),
       repo: (db) => o.repo(db),
       now: () => o.clock.now(),
     };

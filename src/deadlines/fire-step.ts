@@ -10,7 +10,7 @@ import {
   supersedeStep,
   type PendingStep,
 } from './deadline-store.pg';
-import { writeStepEffects } from './notices';
+import { writeStepEffects, type RuleCitation } from './notices';
 import { readTask, syncLockedTasks, type SyncDeps, type TimerChanges } from './task-sync';
 
 export type FireResult =
@@ -26,6 +26,8 @@ export type FireResult =
 export interface FireDeps extends SyncDeps {
   /** Description of a ladder step for the notice text. */
   describe(agreement: string, stepId: string): string | undefined;
+  /** The rule behind the Task's deadline as the notice names it (its agreement's document and section). */
+  cite?: RuleCitation;
 }
 
 /**
@@ -71,7 +73,7 @@ async function fireStepOnce(db: Db, p: PendingStep, deps: FireDeps): Promise<{ r
     }
     if (!(await claimStep(tx, step, now))) return { result: 'stale', ...changes };
     const agreement = deps.agreementOf(task);
-    const outcome = await writeStepEffects(repo, task, step, deps.describe(agreement, step.stepId), now);
+    const outcome = await writeStepEffects(repo, task, step, deps.describe(agreement, step.stepId), now, deps.cite);
     await recordOutcome(tx, step, { ...outcome });
     // The Task version written here is already accounted for: its outbox event needs no re-plan.
     await tx.query(

@@ -94,11 +94,14 @@ function deadlineText(isoText: string | undefined): string {
   return swedishTime(isoText) ?? 'okänd tidsfrist';
 }
 
-/** The agreement rule behind a deadline, readable: `enligt vastmanland/tasks.x.deadline (001_… 5.2.1)`. */
-function ruleText(task: Task): string {
-  const rule = task.extension?.find((e) => e.url.endsWith('/deadline-rule'))?.valueString;
+/** The rule behind a deadline as a person reads it (src/deadlines/rule-citation.ts), or nothing. */
+function ruleText(task: Task, cite: RuleCitation | undefined): string {
+  const rule = cite ? cite(task) : task.extension?.find((e) => e.url.endsWith('/deadline-rule'))?.valueString;
   return rule ? ` enligt ${rule}` : '';
 }
+
+/** Names the rule behind a Task's deadline in its agreement's words (`citeDeadlineRule`). */
+export type RuleCitation = (task: Task) => string | undefined;
 
 /**
  * Writes what one fired step means, through the repository, so every write gets its outbox row in the same
@@ -115,6 +118,7 @@ export async function writeStepEffects(
   step: StepRow,
   description: string | undefined,
   now: Date,
+  cite?: RuleCitation,
 ): Promise<StepOutcome> {
   const text = description ?? SV[step.kind];
   const status = raiseStatus(task.businessStatus?.coding?.[0]?.code, STATUS_OF_KIND[step.kind]);
@@ -129,7 +133,7 @@ export async function writeStepEffects(
       ...(task.note ?? []),
       {
         time: now.toISOString(),
-        text: `${text}: ${responsibleName} ska ha fullgjort uppgiften senast ${deadlineText(task.restriction?.period?.end)}${ruleText(task)}. Meddelat: ${names.join(', ') || 'okänd mottagare'}.`,
+        text: `${text}: ${responsibleName} ska ha fullgjort uppgiften senast ${deadlineText(task.restriction?.period?.end)}${ruleText(task, cite)}. Meddelat: ${names.join(', ') || 'okänd mottagare'}.`,
       },
     ];
   }
@@ -149,7 +153,7 @@ export async function writeStepEffects(
         status: 'requested',
         intent: 'order',
         code: { coding: [{ system: CODE_SYSTEM.task, code: 'avvikelse', display: 'Avvikelse' }], text: 'Avvikelse' },
-        description: `${text}: ${missed}, tidsfrist ${deadlineText(task.restriction?.period?.end)}${ruleText(task)}; ansvarig ${responsibleName}; meddelat: ${names.join(', ')}`,
+        description: `${text}: ${missed}, tidsfrist ${deadlineText(task.restriction?.period?.end)}${ruleText(task, cite)}; ansvarig ${responsibleName}; meddelat: ${names.join(', ')}`,
         focus: { reference: `Task/${task.id}` },
         ...(task.for ? { for: task.for } : {}),
         ...(task.encounter ? { encounter: task.encounter } : {}),

@@ -1,6 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock';
+import { EXTENSION } from '../../src/fhir/constants';
 import type { ClosableDb } from '../../src/store/db.port';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { openTestDb, testDatabases } from '../support/db';
@@ -53,6 +54,13 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
       requester: orgs.hospital,
       authoredOn: clock.now(),
       deadline: new Date(clock.now().getTime() + 24 * HOUR),
+      // the rule behind the deadline in the form the engine's Tasks carry it (src/fhir/task.ts)
+      extension: [
+        {
+          url: EXTENSION.deadlineRule,
+          valueString: 'vastmanland/tasks.inskrivningsmeddelande.deadline (001_72df90efc2697425.txt 5.2.1)',
+        },
+      ],
     });
     await h.service.syncTask(t.id!);
     return t;
@@ -102,6 +110,11 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(escalated.note?.at(-1)?.text).not.toContain('Organization/');
     // The deadline (07:00 UTC) in Swedish time with its offset, as the admin console shows it.
     expect(escalated.note?.at(-1)?.text).toContain('ska ha fullgjort uppgiften senast 2026-03-11 08:00:00 +01:00');
+    // The rule is named by its document and section, not by the gateway's rule id and seed file name.
+    expect(escalated.note?.at(-1)?.text).toContain(
+      'enligt Överenskommelse om samverkan vid utskrivning, Västmanland, avsnitt 5.2.1',
+    );
+    expect(escalated.note?.at(-1)?.text).not.toContain('.txt');
     expect((await stepStates(db, t.id!)).escalation?.outcome?.recipients).toEqual([orgs.head]);
     expect(await deviations(t.id!)).toHaveLength(0);
 
@@ -112,7 +125,9 @@ describe.each(testDatabases())('escalation ladder on %s', (kind) => {
     expect(devs.every((d) => d.requester?.reference === orgs.municipality)).toBe(true);
     expect(devs[0]?.description).toContain('ansvarig Hemtjänst Västerås');
     expect(devs[0]?.description).not.toContain('Organization/');
-    expect(devs[0]?.description).toContain('tidsfrist 2026-03-11 08:00:00 +01:00');
+    expect(devs[0]?.description).toContain(
+      'tidsfrist 2026-03-11 08:00:00 +01:00 enligt Överenskommelse om samverkan vid utskrivning, Västmanland, avsnitt 5.2.1;',
+    );
 
     // Every step fired exactly once, and the outbox carries the Task updates for the subscriptions.
     expect(h.fired.filter((f) => f.result === 'fired')).toHaveLength(4);

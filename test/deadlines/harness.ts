@@ -81,10 +81,18 @@ export async function createOrgs(
 
 export async function createTask(
   repo: FhirRepository,
-  o: { owner: string; requester: string; deadline: Date; authoredOn: Date; code?: string },
+  o: {
+    owner: string;
+    requester: string;
+    deadline: Date;
+    authoredOn: Date;
+    code?: string;
+    extension?: Task['extension'];
+  },
 ): Promise<Task> {
   return repo.create<Task>({
     resourceType: 'Task',
+    ...(o.extension ? { extension: o.extension } : {}),
     status: 'requested',
     intent: 'order',
     code: { coding: [{ system: CODE_SYSTEM.task, code: o.code ?? 'inskrivningsmeddelande' }] },
