@@ -10,7 +10,8 @@ import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './ha
 
 /**
  * Every withdrawn Task reaches its owner as a makulering (contract: `cancelled` when withdrawn, `makulering` a
- * cancellation of something sent earlier): on a re-routing, at a death, and when the engine no longer derives a Task.
+ * cancellation of something sent earlier): on a re-routing, at a death, and when the engine no longer derives a Task;
+ * not one its owner rejected, nor one its owner completed whose result stands (a completed notice still does).
  */
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 const stayOf = (visit: string) => encounterIdFor(VISIT_SYSTEM, visit);
@@ -169,5 +170,73 @@ describe.each(testDatabases())('every withdrawn Task is told to its owner as a m
       'Ni har avvisat vårdtillfället: det som skickats till er återkallas',
     );
     expect(tasks.filter((t) => codeOf(t) === 'makulering')).toHaveLength(1);
+  });
+
+  /** The owner answers its Task as done (`completed`), as a municipality acknowledges a notice. */
+  const complete = async (tasks: readonly Task[], code: string, owner: string): Promise<Task> => {
+    const t = tasks.find((x) => codeOf(x) === code && ownerOf(x) === owner && !isDuty(x)) as Task;
+    expect(t, `${code} of ${owner}`).toBeDefined();
+    return createRepository(h.db, { system: true }, intakeHooks(h.ctx)).update<Task>({ ...t, status: 'completed' });
+  };
+  const makuleringOf = (tasks: readonly Task[], t: Task): Task | undefined =>
+    tasks.find((m) => codeOf(m) === 'makulering' && m.focus?.reference === `Task/${t.id}`);
+
+  it('when a municipality acknowledged its admission notification and the vårdcentral appointed the FVK, and an A08 re-routes both, then the municipality still gets a makulering (its planning stops) and the vårdcentral none for the appointment it made', async () => {
+    const stay = stayOf('MK-C');
+    await send({
+      event: 'A01',
+      visit: 'MK-C',
+      municipality: '1980',
+      listedUnit: VC_OLD,
+      expected: '20260125',
+      obx: NEEDS,
+    });
+    h.clock.set('2026-01-15T12:00:00Z');
+    const first = await h.tasks(stay);
+    const notice = await complete(first, 'inskrivningsmeddelande', `Organization/${h.vasteras.id}`);
+    const fvk = await complete(first, 'utse-fast-vardkontakt', VC_OLD);
+    await send({ event: 'A08', visit: 'MK-C', municipality: '1981', listedUnit: VC_NEW, evnTime: '20260116090000' });
+    const tasks = await h.tasks(stay);
+    const byId = (t: Task) => tasks.find((x) => x.id === t.id);
+    expect(byId(notice)?.status).toBe('completed');
+    expect(makuleringOf(tasks, notice)?.description).toMatch(/^Vårdtillfället har omdirigerats: er kommun/);
+    expect(byId(fvk)?.status).toBe('completed');
+    expect(makuleringOf(tasks, fvk)).toBeUndefined();
+    // What the vårdcentral had not done yet is withdrawn from it, and it learns the stay left it.
+    expect(withdrawn(tasks, VC_OLD).map((w) => [w.code, w.makulering?.status])).toEqual(
+      expect.arrayContaining([
+        ['inskrivningsmeddelande', 'requested'],
+        ['kallelse-sip', 'requested'],
+      ]),
+    );
+  });
+
+  it('when the vårdcentral had appointed the FVK and the municipality acknowledged its notice, and the patient dies, then neither gets a makulering of what it completed, and both are asked to close the case', async () => {
+    const stay = stayOf('MK-E');
+    await send({ event: 'A01', visit: 'MK-E', listedUnit: VC_OLD, expected: '20260125', obx: NEEDS });
+    await send({
+      event: 'A08',
+      visit: 'MK-E',
+      evnTime: '20260117090000',
+      obx: [ALL_CRITERIA, OBX.ready('202601170900')],
+    });
+    h.clock.set('2026-01-17T12:00:00Z');
+    const before = await h.tasks(stay);
+    const done = [
+      await complete(before, 'inskrivningsmeddelande', `Organization/${h.vasteras.id}`),
+      await complete(before, 'utse-fast-vardkontakt', VC_OLD),
+    ];
+    await send(died(adt({ event: 'A08', visit: 'MK-E', evnTime: '20260118120500' }), '20260118113000'));
+    const tasks = await h.tasks(stay);
+    for (const t of done) {
+      expect(tasks.find((x) => x.id === t.id)?.status).toBe('completed');
+      expect(makuleringOf(tasks, t), codeOf(t)).toBeUndefined();
+    }
+    // The invitation not yet sent lapses with its makulering; each unit is asked to close its case.
+    expect(withdrawn(tasks, VC_OLD).map((w) => [w.code, w.makulering?.status])).toEqual([
+      ['kallelse-sip', 'requested'],
+    ]);
+    const close = tasks.filter((t) => codeOf(t) === 'avsluta-arende' && t.status === 'requested').map(ownerOf);
+    expect(close.sort()).toEqual([`Organization/${h.vasteras.id}`, VC_OLD].sort());
   });
 });

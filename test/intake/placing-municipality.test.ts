@@ -33,4 +33,26 @@ describe.each(testDatabases())('a placing municipality named to the municipality
     expect(toVasteras?.description).toMatch(/\(för kännedom: Sala kommun ansvarar och får meddelandena\)$/);
     expect(toVasteras?.restriction).toBeUndefined();
   });
+
+  it('when Sala is reported as the placing municipality only in a later A08, then Västerås gets a makulering of its notice and the same for-information notice, naming Sala, as when Sala came with the A01', async () => {
+    const stay = encounterIdFor(VISIT_SYSTEM, 'PL-2');
+    await h.send(adt({ event: 'A01', visit: 'PL-2', municipality: '1980', obx: [OBX.needs('socialtjanst')] }));
+    await h.send(
+      adt({ event: 'A08', visit: 'PL-2', municipality: '1980', evnTime: '20260116090000', obx: [OBX.placing('1981')] }),
+    );
+    const tasks = await h.tasks(stay);
+    const toVasteras = tasks.filter((t) => t.owner?.reference === `Organization/${h.vasteras.id}`);
+    const notices = toVasteras.filter((t) => codeOf(t) === 'inskrivningsmeddelande');
+    expect(notices.map((t) => t.status).sort()).toEqual(['cancelled', 'requested']);
+    const former = notices.find((t) => t.status === 'cancelled');
+    const info = notices.find((t) => t.status === 'requested');
+    expect(info?.description).toMatch(/\(för kännedom: Sala kommun ansvarar och får meddelandena\)$/);
+    expect(info?.restriction).toBeUndefined();
+    const makulering = toVasteras.filter((t) => codeOf(t) === 'makulering');
+    expect(makulering.map((t) => t.focus?.reference)).toEqual([`Task/${former?.id}`]);
+    expect(makulering[0]?.description).toMatch(/^En placerande kommun ansvarar för patienten/);
+    const toSala = tasks.filter((t) => t.owner?.reference === `Organization/${h.sala.id}`);
+    expect(toSala.map(codeOf)).toEqual(['inskrivningsmeddelande']);
+    expect(toSala[0]?.description).not.toMatch(/för kännedom/);
+  });
 });

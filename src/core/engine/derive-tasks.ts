@@ -59,9 +59,12 @@ function withEstimate(text: string, m: StayModel, r: Recipient): string {
  */
 function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
   const placing = m.routing.placingMunicipality;
+  // Responsible until the placing municipality was reported, it had the admission notification under the plain key
+  // (now withdrawn): the notice for information is a new one beside it.
+  const wasResponsible = m.recipients.some((x) => x !== r && x.key === r.key);
   const t = spec({
     owner: r.party,
-    key: `inskrivningsmeddelande@${r.key}`,
+    key: `inskrivningsmeddelande@${r.key}${wasResponsible ? '#kannedom' : ''}`,
     code: 'inskrivningsmeddelande',
     hospital: r.hospital,
     authoredOn: r.since,
@@ -363,6 +366,11 @@ function reroutedReason(r: Recipient, m: StayModel): string {
   if (m.rejectedBy.has(r.key)) return 'Ni har avvisat vårdtillfället: det som skickats till er återkallas';
   switch (r.role) {
     case 'municipality':
+      // Still told for information (a placing municipality was reported): the for-information notice names it.
+      if (
+        m.recipients.some((x) => x.key === r.key && x.role === 'registered-municipality' && x.replacedAt === undefined)
+      )
+        return 'En placerande kommun ansvarar för patienten: det som skickats till er som ansvarig kommun återkallas, ni får inskrivningsmeddelandet för kännedom';
       return 'Vårdtillfället har omdirigerats: er kommun är inte längre ansvarig för patienten, det som skickats till er återkallas';
     case 'registered-municipality':
       return 'Vårdtillfället har omdirigerats: patienten är inte längre folkbokförd i er kommun, det som skickats till er återkallas';

@@ -19,13 +19,17 @@ const LAPSE_ON_DEATH = new Set<SvuTaskCode>([
 
 /**
  * A death: each open planning Task lapses, and its owner is told the way every withdrawn Task is (`cancelled` and a
- * `makulering` beside it); where the agreement says so, `avsluta-arende` asks it to close the case.
+ * `makulering` beside it); where the agreement says so, `avsluta-arende` asks it to close the case. Work already
+ * done stands and is not withdrawn (a makulering would read as if it never happened): an invitation sent
+ * (`kallelse-sip` completed), an information transfer the hospital made (`metAt`). A Task its owner completed is
+ * told of only where its news no longer holds (the reconciler's `withdrawsSomethingSent`).
  */
 function lapseOnDeath(died: { at: number }, tasks: TaskSpec[]): TaskSpec[] {
   const out: TaskSpec[] = [];
   for (const t of tasks) {
     out.push(t);
     if (t.status !== 'requested' || !LAPSE_ON_DEATH.has(t.code)) continue;
+    if (t.code === 'informationsoverforing' && t.metAt !== undefined) continue;
     const what = t.description ?? t.code;
     t.status = 'cancelled';
     t.description = `${what} (patienten har avlidit)`;

@@ -156,12 +156,15 @@ function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId
   for (const want of desiredRecipients(m, agreement)) {
     const key = partyKey(want.party);
     if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
-    // Told already (e.g. it was the responsible municipality before the placing one was reported): once is enough.
-    if (want.role === 'registered-municipality' && m.recipients.some((r) => r.key === key)) continue;
+    // Still told as the responsible municipality (the placing one rejected the stay): not told again for information.
+    // Re-routed from that role (a placing municipality reported later), it is told for information, as it would
+    // have been had the placing municipality been known from the start: its own earlier recipient does not count.
+    const informed = want.role === 'registered-municipality';
+    if (informed && m.recipients.some((r) => r.key === key && r.replacedAt === undefined)) continue;
     const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
     if (current.some((r) => r.key === key)) continue;
     for (const r of current) r.replacedAt = since;
-    const earlier = m.recipients.find((r) => r.key === key);
+    const earlier = m.recipients.find((r) => r.key === key && (!informed || r.role === want.role));
     if (earlier) earlier.replacedAt = undefined;
     else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
     if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;

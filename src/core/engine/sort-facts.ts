@@ -33,7 +33,7 @@ export interface TimedFact {
 }
 
 /**
- * Sort by (at, process rank, id) and drop repeated ids (the earliest copy wins), so any permutation or
+ * Sort by (at, process rank, recorded order, id) and drop repeated ids (the earliest copy wins), so any permutation or
  * duplication of the same facts gives the same sequence. Facts with an unparseable `at` are returned apart.
  */
 export function orderFacts(facts: readonly StayFact[]): { ordered: TimedFact[]; invalid: StayFact[] } {
@@ -48,6 +48,9 @@ export function orderFacts(facts: readonly StayFact[]): { ordered: TimedFact[]; 
     if (a.ms !== b.ms) return a.ms - b.ms;
     const r = RANK[a.fact.kind] - RANK[b.fact.kind];
     if (r !== 0) return r;
+    // Then the first recorded first: a later copy (a death reported again) never takes the first one's place.
+    const q = (a.fact.recorded ?? 0) - (b.fact.recorded ?? 0);
+    if (q !== 0) return q;
     return a.fact.id < b.fact.id ? -1 : a.fact.id > b.fact.id ? 1 : 0;
   });
   const seen = new Set<string>();

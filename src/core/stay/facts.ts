@@ -56,6 +56,11 @@ interface FactBase {
    * met a duty this fact meets, so a late message is a late duty. Defaults to `at`.
    */
   sentAt?: string;
+  /**
+   * The order the gateway recorded the fact in (set by the fact store when it first stores the fact; absent on facts
+   * stored before it did, which count as recorded first). Facts of one kind at the same instant apply in this order.
+   */
+  recorded?: number;
 }
 
 export type StayFact = FactBase &

@@ -96,9 +96,12 @@ function insertFacts(params: unknown[], facts: readonly StayFact[], source: stri
       'text',
     ),
   ];
+  // Each new fact's body records the order it was recorded in (`recorded`, migration 165), in the batch's order.
   return `WITH ins AS (
   INSERT INTO stay_fact (fact_id, stay_id, kind, at, body, source)
-  SELECT * FROM unnest(${cols.join(', ')})
+  SELECT f.id, f.stay, f.kind, f.at, f.body || jsonb_build_object('recorded', nextval('stay_fact_recorded')), f.source
+  FROM unnest(${cols.join(', ')}) WITH ORDINALITY AS f(id, stay, kind, at, body, source, n)
+  ORDER BY f.n
   ON CONFLICT (fact_id) DO NOTHING
   RETURNING fact_id, stay_id, kind, at, body
 ), summary AS (

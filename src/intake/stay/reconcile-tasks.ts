@@ -51,7 +51,8 @@ const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error', 
  * task-key identifier: creates new ones (ids from `newId`, so a `makulering` can point at a Task created in the
  * same plan), moves deadlines, cancels withdrawn ones (the engine adds the `makulering` Tasks), and never touches
  * a Task its owner completed. A cancelled spec that was never stored is not created, nor a `makulering` of
- * something never sent (or that its owner rejected). A stored Task the engine no longer derives at all is cancelled
+ * something never sent, that its owner rejected, or that its owner completed and whose result stands
+ * (`withdrawsSomethingSent`). A stored Task the engine no longer derives at all is cancelled
  * too, and when it is a party's Task (not a hospital duty), that party gets a `makulering` of it as well. The writes are in the order they must be made: the order the facts behind them happened
  * (`inOrderOfEvents`), which is the order their notifications reach each receiver.
  */
@@ -136,20 +137,41 @@ export function planTasks(
 }
 
 /**
- * A makulering is for something its owner was sent and has not itself answered: not for a Task never stored, nor
- * for one its owner rejected (its own answer already closed it).
+ * Whether the owner of a withdrawn Task gets the engine's makulering, by what the owner did with the Task:
+ * - never stored (never sent), or rejected by its owner (its own answer closed it): no;
+ * - completed by its owner: only for news that no longer holds (`NEWS_WITHDRAWN`: the admission notification, the
+ *   ready notice, a changed estimate, the discharge notice, closing the case). The owner acted on it (planning
+ *   started, the case closed) and must learn that it stops or changed: a municipality that acknowledged the admission
+ *   notification and is then re-routed away gets its makulering. Finished work whose result stands (information
+ *   received, a named care contact appointed, a SIP invitation sent, a follow-up held, a written plan sent) gets
+ *   none: a makulering would read as if it never happened. Its owner learns that the stay left it or ended from the
+ *   makulering of its admission notification (a re-routing) or from `avsluta-arende` (a death);
+ * - still open: yes.
+ * A Task its owner closed is never changed itself (it stays as answered).
  */
 function withdrawsSomethingSent(stored: ReadonlyMap<string, Task>, focusKey: string | undefined): boolean {
   const focus = focusKey === undefined ? undefined : stored.get(focusKey);
-  return focus !== undefined && focus.status !== 'rejected';
+  if (focus === undefined || focus.status === 'rejected') return false;
+  return focus.status !== 'completed' || NEWS_WITHDRAWN.has(svuCode(focus) ?? '');
 }
+
+/** Notices whose news a withdrawal reverses: their owner is told even after completing (acknowledging) them. */
+const NEWS_WITHDRAWN = new Set<string>([
+  'inskrivningsmeddelande',
+  'utskrivningsklar',
+  'beraknad-utskrivning-andrad',
+  'utskrivningsmeddelande',
+  'avsluta-arende',
+]);
+
+const svuCode = (t: Task): string | undefined => t.code?.coding?.find((c) => c.system === CODE_SYSTEM.task)?.code;
 
 /** Codes of Tasks no party is told the withdrawal of: the notice itself, the ladder's deviations, the hospital's own. */
 const NOT_TOLD = new Set(['makulering', 'avvikelse', 'korrigera-mottagare']);
 
 /** Whether the owner of a stored Task the engine no longer wants must be told (a party's Task, not a hospital duty). */
 function toldOfWithdrawal(key: string, t: Task): boolean {
-  const code = t.code?.coding?.find((c) => c.system === CODE_SYSTEM.task)?.code;
+  const code = svuCode(t);
   return !isDutyKey(key) && code !== undefined && !NOT_TOLD.has(code);
 }
 

@@ -7,8 +7,10 @@ import * as b from './stay-builder';
 
 /** A withdrawn Task comes back `cancelled` with a `makulering` to its owner: on a re-routing and at a death. */
 let A: Agreement;
+let agreements: Map<string, Agreement>;
 beforeAll(async () => {
-  A = getAgreement(await loadAgreements(), 'vastmanland');
+  agreements = await loadAgreements();
+  A = getAgreement(agreements, 'vastmanland');
 });
 const ADM = '2026-05-04T10:00:00+02:00';
 const MOVED = '2026-05-05T09:00:00+02:00';
@@ -81,5 +83,28 @@ describe('withdrawal notices (makulering)', () => {
       'requested',
       'requested',
     ]);
+  });
+
+  it('when the patient dies after the hospital made the information transfer, then that transfer stands (no makulering), while one not yet made lapses with a makulering (Gävleborg: due the day ready)', () => {
+    const G = getAgreement(agreements, 'gavleborg');
+    const ready = [b.ready('2026-05-04T12:00:00+02:00')];
+    const death = b.fact('2026-05-06T08:00:00+02:00', { kind: 'died' });
+    const transfer = b.criteria('2026-05-05T09:00:00+02:00', ['information-transferred']);
+    const info = (e: StayEvaluation): TaskSpec[] => e.tasks.filter((t) => t.key.startsWith('informationsoverforing@'));
+    const done = evaluateStay([...base, ...ready, transfer, death], G);
+    expect(info(done).length).toBeGreaterThan(0);
+    for (const t of info(done)) {
+      expect(t, t.key).toMatchObject({ status: 'requested', metAt: '2026-05-05T07:00:00.000Z' });
+      expect(
+        done.tasks.find((x) => x.key === `makulering:${t.key}`),
+        t.key,
+      ).toBeUndefined();
+    }
+    const open = evaluateStay([...base, ...ready, death], G);
+    expect(info(open).length).toBeGreaterThan(0);
+    for (const t of info(open)) {
+      expect(t.status, t.key).toBe('cancelled');
+      expect(open.tasks.find((x) => x.key === `makulering:${t.key}`)?.description).toMatch(/^Patienten har avlidit: /);
+    }
   });
 });
