@@ -75,7 +75,7 @@ export interface StayModel {
   discharges: DischargeEpisode[];
   recipients: Recipient[];
   sipMeetingAt?: number;
-  /** When the named care contact sent the SIP invitation (first time, of any unit), if so. */
+  /** When a named care contact first sent the SIP invitation (of any unit, while it was the FVK), if so. */
   sipInvitedAt?: number;
   /** Each unit's first SIP invitation (by party key), sent while it was the named care contact. */
   sipInvitedBy: Map<string, number>;
@@ -420,11 +420,15 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         m.sipMeetingAt = ms;
         break;
       case 'sip-invitation-sent': {
-        // The invitation counts for the unit that was the named care contact when it was sent.
+        // The invitation counts for the unit that was the named care contact when it was sent (`by`, which the
+        // gateway records; else the unit the stay is routed to then). One no unit can be named for is nobody's.
         const fvk = fvkOwner(m, agreement);
         const by = f.by ?? (fvk ? partyKey(fvk.party) : undefined);
-        m.sipInvitedAt ??= ms;
-        if (by !== undefined && !m.sipInvitedBy.has(by)) m.sipInvitedBy.set(by, ms);
+        if (by === undefined) reject(f, 'SIP invitation not counted: the stay has no named care contact to send it');
+        else {
+          m.sipInvitedAt ??= ms;
+          if (!m.sipInvitedBy.has(by)) m.sipInvitedBy.set(by, ms);
+        }
         break;
       }
       case 'receiver-rejected': {
