@@ -22,7 +22,8 @@ import { settle } from './sip-operations';
 import { invitedParties, orgRef, partOf, partyOfActivity } from './sip-plan';
 import { addStayFact, loadStayContext, stayIdOf } from './stay-context';
 
-const OPEN = new Set(['draft', 'active']);
+// as the write rules: a plan on hold is still the stay's open plan (one per stay), so it can be taken over too
+const OPEN = new Set(['draft', 'active', 'on-hold']);
 
 /** The Swedish texts of a take-over: the plan's note and the comment to the parties. */
 export function takeOverTexts(
