@@ -194,4 +194,47 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     expect(approved.status).toBe('active');
     ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`));
   });
+
+  it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold', async () => {
+    const visit = (msg: string): string =>
+      msg.replaceAll('VS-20260115-0001', 'VS-20260115-0002').replace(/\|VS-000(\d)\|/, '|VS-010$1|');
+    const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8')).map(visit);
+    await at('2026-01-20T08:00:00Z');
+    await hl7(feed[0]!.replaceAll('20260115103500', '20260120090000'));
+    let second = '';
+    await waitFor(
+      async () => {
+        const t = (await c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' })).find(
+          (x) => x.owner?.reference === SKULTUNA && x.encounter?.reference !== `Encounter/${stay}`,
+        );
+        second = t?.encounter?.reference?.slice('Encounter/'.length) ?? '';
+        return second !== '';
+      },
+      10_000,
+      'the second stay',
+    );
+    const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${second}`)) as Encounter;
+    const held = ok(
+      await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS])),
+      201,
+    ) as CarePlan;
+    // An admin puts the plan on hold (the parties set only completed or revoked).
+    const repo = systemRepository(shell.db);
+    await repo.update<CarePlan>({ ...(await repo.read<CarePlan>('CarePlan', held.id!)), status: 'on-hold' });
+    await at('2026-01-20T10:00:00Z');
+    await hl7(relisted(feed[1]!.replace('|VS-0102|', '|VS-0002|'), SALA_HSA, 'VS-0105', '20260120105000'));
+    await waitFor(
+      async () =>
+        (await c['demo-ehr']!.tasks({ encounter: `Encounter/${second}`, code: 'kallelse-sip' })).some(
+          (t) => t.owner?.reference === VC_SALA,
+        ),
+      10_000,
+      'the invitation duty of the new vårdcentral',
+    );
+    expect((await c['demo-vc-sala']!.post('/fhir/CarePlan', sipDraft(encounter, VC_SALA, [VASTERAS]))).status).toBe(
+      409,
+    );
+    const taken = ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${held.id}/$take-over`)) as CarePlan;
+    expect([taken.author?.reference, taken.status]).toEqual([VC_SALA, 'on-hold']);
+  });
 });
