@@ -42,6 +42,11 @@ export const OPERATIONS: Record<string, { name: string; documentation: string }[
     { name: 'approve', documentation: 'The stay’s hospital approves the SIP' },
     { name: 'meeting-held', documentation: 'The named care contact records the SIP meeting (date)' },
     {
+      name: 'take-over',
+      documentation:
+        'The named care contact after a re-routing takes the stay’s SIP over from the unit the stay left (reason)',
+    },
+    {
       name: 'print',
       documentation:
         'The plan for the patient as printable HTML (Swedish), or PDF with _format=pdf / Accept: application/pdf',

@@ -12,6 +12,7 @@
  */
 import type { CarePlan, Provenance, Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../core/agreements/agreement.schema';
+import type { StayFact } from '../core/stay/facts';
 import { triageColour } from '../core/triage';
 import { SIP_TRIAGE_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
@@ -121,8 +122,8 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
       'The stay needs no new SIP (a well-functioning SIP exists or the category needs none): no invitation is sent',
     );
   const others = await repo.search<CarePlan>('CarePlan', { encounter: `Encounter/${ctx.stayId}`, _count: '10' });
-  if (others.resources.some((p) => p.id !== plan.id && OPEN.has(p.status)))
-    throw new GatewayError('conflict', 'The stay already has an open SIP: update that one');
+  const open = others.resources.find((p) => p.id !== plan.id && OPEN.has(p.status));
+  if (open) throw await openPlanConflict(repo, ctx, open, author);
   if (invitedParties(plan).length !== (plan.contributor ?? []).filter((c) => orgRef(c) !== author).length)
     throw new GatewayError('rule-violation', 'Every invited party (CarePlan.contributor) must be an Organization/<id>');
   let written = plan;
@@ -132,6 +133,27 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
       { author: SIP_AUTHOR, ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}) },
     );
   await invite(tx, deps, ctx, written, change, writerOf(scope));
+}
+
+/**
+ * The answer to a second plan for a stay: one open plan per stay. The named care contact that finds the plan of a unit
+ * the stay left (a re-routing) is told, by name, how to take it over (ADR 045) instead of meeting a dead end.
+ */
+async function openPlanConflict(
+  repo: PgRepository,
+  ctx: StayContext,
+  open: CarePlan,
+  author: string,
+): Promise<GatewayError> {
+  const holder = orgRef(open.author);
+  if (author === ctx.fvk && holder && holder !== author && holder !== ctx.hospital) {
+    const name = (await directoryName(repo, holder)) ?? organisationLabel(undefined, holder);
+    return new GatewayError(
+      'conflict',
+      `The stay already has an open SIP (CarePlan/${open.id ?? ''}) by ${name}, which is no longer the named care contact: take it over with POST /fhir/CarePlan/${open.id ?? ''}/$take-over (its parts and signatures are kept)`,
+    );
+  }
+  return new GatewayError('conflict', 'The stay already has an open SIP: update that one');
 }
 
 /**
@@ -157,14 +179,22 @@ async function invite(
   const tasks = await syncInvitations(deps.repository(tx), plan, now, write, ctx.agreement);
   if (tasks.length === 0 || invitedParties(plan).length === 0) return;
   if (writer !== undefined && writer !== ctx.fvk && writer !== ctx.hospital) return;
-  await addStayFact(tx, deps.repository(tx), deps.stay, ctx, {
-    id: `fhir:CarePlan/${plan.id ?? ''}#sip-invitation-sent`,
+  await addStayFact(tx, deps.repository(tx), deps.stay, ctx, invitationSentFact(ctx, plan.id ?? '', now));
+}
+
+/**
+ * The stay fact that the named care contact now sent the plan's invitation: it counts for that unit, not for one the
+ * stay is re-routed to later. One per plan and unit (the id names both), so a unit that takes the plan over after a
+ * re-routing (`$take-over`) has its own invitation recorded beside the earlier unit's.
+ */
+export function invitationSentFact(ctx: StayContext, planId: string, at: string): StayFact {
+  return {
+    id: `fhir:CarePlan/${planId}#sip-invitation-sent${ctx.fvkKey ? `@${ctx.fvkKey}` : ''}`,
     stayId: ctx.stayId,
-    at: now,
+    at,
     kind: 'sip-invitation-sent',
-    // It counts for the unit that is the named care contact now, not for one the stay is re-routed to later.
     ...(ctx.fvkKey ? { by: ctx.fvkKey } : {}),
-  });
+  };
 }
 
 async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: AccessScope | undefined) {

@@ -82,7 +82,7 @@ export function provenance(
 }
 
 /** Sets the status the signatures call for, writing a new version only when it changes. */
-async function settle(deps: SipDeps, tx: Db, plan: CarePlan, write: WriteOptions): Promise<CarePlan> {
+export async function settle(deps: SipDeps, tx: Db, plan: CarePlan, write: WriteOptions): Promise<CarePlan> {
   const repo = deps.repository(tx);
   const found = await repo.search<Provenance>('Provenance', { target: `CarePlan/${plan.id ?? ''}`, _count: '200' });
   const status = derivedStatus(plan, signatureState(plan, found.resources));

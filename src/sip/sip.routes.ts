@@ -1,6 +1,6 @@
 /**
  * HTTP for the SIP operations, mounted before the generic FHIR router (which answers every other /fhir path):
- * `POST /fhir/CarePlan/<id>/$sign`, `$approve`, `$meeting-held` (Parameters in, the CarePlan out) and
+ * `POST /fhir/CarePlan/<id>/$sign`, `$approve`, `$meeting-held`, `$take-over` (Parameters in, the CarePlan out) and
  * `GET /fhir/CarePlan/<id>/$print` (the plan for the patient, as HTML that prints well, or PDF with `_format=pdf` or
  * `Accept: application/pdf`).
  */
@@ -12,6 +12,7 @@ import type { Db } from '../store/db.port';
 import { hasTriage, triageCategory, type SipDeps } from './sip-hooks';
 import { loadStayContext } from './stay-context';
 import { approvePlan, meetingHeld, signPlan, type SignInput } from './sip-operations';
+import { takeOverPlan } from './take-over';
 import { planHtml, printedPlan } from './print-plan';
 import { planPdf } from './print-pdf';
 import { sendPageWithoutScripts } from '../http/page-policy';
@@ -74,6 +75,13 @@ export function mountSipRoutes(app: Express, db: Db, deps: SipDeps): void {
     const auth = authOf(res);
     requireScope(auth, 'CarePlan', 'u');
     const plan = await meetingHeld(deps, db, auth, idOf(req), stringParams(req).date);
+    sendJson(res, 200, plan);
+  });
+  // The named care contact's unit after a re-routing takes the stay's plan over from the unit it left (ADR 045).
+  app.post('/fhir/CarePlan/:id/$take-over', async (req, res) => {
+    const auth = authOf(res);
+    requireScope(auth, 'CarePlan', 'u');
+    const plan = await takeOverPlan(deps, db, auth, idOf(req), stringParams(req).reason);
     sendJson(res, 200, plan);
   });
   app.get('/fhir/CarePlan/:id/$print', async (req, res) => {

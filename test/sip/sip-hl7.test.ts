@@ -90,6 +90,7 @@ describe('a Västmanland stay sent over HL7, planned together over FHIR', () => 
       'sign',
       'approve',
       'meeting-held',
+      'take-over',
       'print',
     ]);
     expect(rest.find((x) => x.type === 'Encounter')?.operation?.map((o) => o.name)).toEqual(['overview']);

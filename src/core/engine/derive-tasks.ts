@@ -1,13 +1,6 @@
 import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
-import {
-  activeReady,
-  currentCategory,
-  fvkOwner,
-  type EstimateChange,
-  type FvkOwner,
-  type Recipient,
-  type StayModel,
-} from './fold-stay';
+import { fvkOwner, type FvkOwner } from './recipients';
+import { activeReady, currentCategory, type EstimateChange, type Recipient, type StayModel } from './stay-model';
 import { municipalityParty, partyKey } from './parties';
 import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';

@@ -1,7 +1,9 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { ReadinessCriterion, StayFact } from '../stay/facts';
 import { deriveTasks } from './derive-tasks';
-import { activeReady, currentCategory, foldStay, fvkOwner, inTargetGroup, type StayModel } from './fold-stay';
+import { foldStay } from './fold-stay';
+import { fvkOwner } from './recipients';
+import { activeReady, currentCategory, inTargetGroup, type StayModel } from './stay-model';
 import { hospitalDuties } from './duties';
 import { hospitalParty, municipalityParty } from './parties';
 import { orderFacts } from './sort-facts';

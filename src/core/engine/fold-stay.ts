@@ -1,200 +1,15 @@
+/**
+ * The fold of a stay's ordered facts into its `StayModel` (stay-model.ts): each fact in turn, the recipients brought
+ * up to date after each (recipients.ts), the readiness gate, and the facts not applied with the reason.
+ */
 import type { Agreement } from '../agreements/agreement.schema';
-import type {
-  CareKind,
-  Consent,
-  Need,
-  PatientCategory,
-  PatientRouting,
-  ReadinessCriterion,
-  StayFact,
-} from '../stay/facts';
-import { categorize } from '../triage/categories';
+import type { PatientRouting, ReadinessCriterion, StayFact } from '../stay/facts';
 import { missingCriteria } from '../triage/readiness';
-import { municipalityParty, partyKey, primaryCareParty } from './parties';
+import { partyKey } from './parties';
+import { fvkOwner, updateRecipients } from './recipients';
 import type { TimedFact } from './sort-facts';
-import type { Party, StayState } from './types';
-
-/** A unit that got (or must get) the admission notification. */
-export interface Recipient {
-  /** `outpatient-unit`: a psychiatric/specialist outpatient unit reported besides the listed vårdcentral. */
-  /** `registered-municipality`: told for information while a placing municipality is responsible (agreement routing). */
-  role: 'municipality' | 'primary-care' | 'outpatient-unit' | 'registered-municipality';
-  party: Party;
-  key: string;
-  /** When the notification obligation arose: admission, or the later assessment/re-routing. */
-  since: number;
-  hospital: string;
-  /** The fact that made the unit a recipient (its send time meets the admission notification). */
-  factId: string;
-  /** Set when the stay was re-routed to another unit of the same role (e.g. the municipality rejected it). */
-  replacedAt?: number;
-}
-
-export interface ReadyEpisode {
-  factId: string;
-  /** The fact that let the notice go out: the ready notice, or the report of the last criterion. */
-  sentBy: string;
-  at: number;
-  hospital: string;
-  withdrawnAt?: number;
-}
-
-export interface DischargeEpisode {
-  factId: string;
-  at: number;
-  hospital: string;
-  cancelledAt?: number;
-  /** The discharge was corrected to a death (a death reported at or before it). */
-  replacedByDeath?: boolean;
-}
-
-export interface EstimateChange {
-  factId: string;
-  at: number;
-  date: string;
-  hospital: string;
-}
-
-/** Everything the engine learned from the facts, before tasks are derived. */
-export interface StayModel {
-  stayId: string;
-  status: StayState['status'];
-  hospital?: string;
-  ward?: string;
-  care?: CareKind;
-  routing: PatientRouting;
-  admittedAt?: number;
-  assessedAt?: number;
-  needs: Need[];
-  consent?: Consent;
-  sipNeeded?: boolean;
-  explicitCategory?: PatientCategory;
-  estimates: EstimateChange[];
-  criteriaMet: Set<ReadinessCriterion>;
-  ready: ReadyEpisode[];
-  discharges: DischargeEpisode[];
-  recipients: Recipient[];
-  sipMeetingAt?: number;
-  /** When the named care contact sent the SIP invitation (first time, of any unit), if so. */
-  sipInvitedAt?: number;
-  /** Each unit's first SIP invitation (by party key), sent while it was the named care contact. */
-  sipInvitedBy: Map<string, number>;
-  died?: { factId: string; at: number };
-  cancelled?: { factId: string; at: number };
-  /** A ready notice the readiness gate held back; it activates when the last criterion is met. */
-  pendingReady?: { factId: string; at: number };
-  compulsoryOutpatientCare: boolean;
-  outpatientServicesUnavailable: boolean;
-  rejected: { factId: string; reason: string }[];
-  warnings: Set<string>;
-  /** Send time (ms) of each fact, by id (`sentAt`, else `at`). */
-  sentAt: Map<string, number>;
-  /** Receivers that rejected the stay (by party key): never routed to again; the hospital corrects the routing. */
-  rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
-  /** The fact that reported the information transfer done (readiness criterion), if any. */
-  informationTransferredBy?: string;
-}
-
-export function currentCategory(m: StayModel): PatientCategory {
-  return categorize(m.needs, m.explicitCategory);
-}
-
-/** Target group per the agreement's category table, and only with consent (or a harm assessment). */
-export function inTargetGroup(m: StayModel, agreement: Agreement): boolean {
-  return agreement.categories[currentCategory(m)].inTargetGroup && m.consent !== 'nej';
-}
-
-export function activeReady(m: StayModel): ReadyEpisode | undefined {
-  const last = m.ready[m.ready.length - 1];
-  return last && last.withdrawnAt === undefined ? last : undefined;
-}
-
-export function activeDischarge(m: StayModel): DischargeEpisode | undefined {
-  const last = m.discharges[m.discharges.length - 1];
-  return last && last.cancelledAt === undefined ? last : undefined;
-}
-
-function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipient['role']; party: Party }[] {
-  if (!inTargetGroup(m, agreement)) {
-    if (m.consent === 'nej' && agreement.categories[currentCategory(m)].inTargetGroup)
-      m.warnings.add(
-        'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made',
-      );
-    return [];
-  }
-  const out: { role: Recipient['role']; party: Party }[] = [];
-  for (const role of agreement.categories[currentCategory(m)].notify) {
-    if (role === 'municipality') {
-      const { placingMunicipality: placing, municipality: registered } = m.routing;
-      const code = placing ?? registered;
-      if (code) out.push({ role, party: municipalityParty(code) });
-      if (placing && registered && registered !== placing && agreement.routing.notifyRegisteredMunicipality)
-        out.push({ role: 'registered-municipality', party: municipalityParty(registered) });
-      if (!code)
-        m.warnings.add(
-          'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality',
-        );
-    } else {
-      const hsa = m.routing.primaryCareUnit;
-      const unit = m.routing.outpatientUnit;
-      if (hsa) out.push({ role, party: primaryCareParty(hsa) });
-      if (unit && unit !== hsa) out.push({ role: 'outpatient-unit', party: primaryCareParty(unit) });
-      if (!hsa && !unit)
-        m.warnings.add(
-          'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care',
-        );
-    }
-  }
-  return out;
-}
-
-/** Bring the recipients up to date after a fact: add new ones, mark re-routed ones. Once notified, a unit stays. */
-function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId: string): void {
-  if (m.admittedAt === undefined || !m.hospital) return;
-  if (m.status !== 'in-progress' && m.status !== 'on-leave') return;
-  const since = Math.max(at, m.admittedAt);
-  for (const want of desiredRecipients(m, agreement)) {
-    const key = partyKey(want.party);
-    if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
-    // Still told as the responsible municipality (the placing one rejected the stay): not told again for information.
-    // Re-routed from that role (a placing municipality reported later), it is told for information, as it would
-    // have been had the placing municipality been known from the start: its own earlier recipient does not count.
-    const informed = want.role === 'registered-municipality';
-    if (informed && m.recipients.some((r) => r.key === key && r.replacedAt === undefined)) continue;
-    const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
-    if (current.some((r) => r.key === key)) continue;
-    for (const r of current) r.replacedAt = since;
-    const earlier = m.recipients.find((r) => r.key === key && (!informed || r.role === want.role));
-    if (earlier) earlier.replacedAt = undefined;
-    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
-    if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;
-  }
-}
-
-/** The unit of the named care contact (FVK), and when the obligation reached it. */
-export interface FvkOwner {
-  party: Party;
-  since: number;
-  hospital: string;
-}
-
-/** Whose unit the named care contact is now: the municipal nurse where the agreement says so, else the vårdcentral. */
-export function fvkOwner(m: StayModel, agreement: Agreement): FvkOwner | undefined {
-  const current = m.recipients.filter((r) => r.replacedAt === undefined);
-  if (agreement.fvk.owner === 'municipal-nurse-if-home-health-care' && m.routing.homeHealthCare) {
-    const muni = current.find((r) => r.role === 'municipality');
-    if (muni && muni.party.kind === 'municipality') {
-      return {
-        party: { kind: 'municipal-nurse', municipality: muni.party.code },
-        since: muni.since,
-        hospital: muni.hospital,
-      };
-    }
-  }
-  // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
-  const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
-  return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
-}
+import { activeDischarge, activeReady, type StayModel } from './stay-model';
+import type { StayState } from './types';
 
 /**
  * The criteria the agreement's gate waits for besides the ready notice, which is itself the physician's assessment
@@ -423,11 +238,15 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         m.sipMeetingAt = ms;
         break;
       case 'sip-invitation-sent': {
-        // The invitation counts for the unit that was the named care contact when it was sent.
+        // The invitation counts for the unit that was the named care contact when it was sent (`by`, which the
+        // gateway records; else the unit the stay is routed to then). One no unit can be named for is nobody's.
         const fvk = fvkOwner(m, agreement);
         const by = f.by ?? (fvk ? partyKey(fvk.party) : undefined);
-        m.sipInvitedAt ??= ms;
-        if (by !== undefined && !m.sipInvitedBy.has(by)) m.sipInvitedBy.set(by, ms);
+        if (by === undefined) reject(f, 'SIP invitation not counted: the stay has no named care contact to send it');
+        else {
+          m.sipInvitedAt ??= ms;
+          if (!m.sipInvitedBy.has(by)) m.sipInvitedBy.set(by, ms);
+        }
         break;
       }
       case 'receiver-rejected': {

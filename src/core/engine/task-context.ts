@@ -2,7 +2,7 @@ import type { Anchor, Agreement, DeadlineSpec, RuledTaskCode, TaskRule } from '.
 import { addDuration } from '../calendar/duration';
 import { isoUtc } from '../calendar/fast-iso';
 import { parseInstant } from '../calendar/stockholm-time';
-import { activeDischarge, activeReady, type StayModel } from './fold-stay';
+import { activeDischarge, activeReady, type StayModel } from './stay-model';
 import { hospitalParty } from './parties';
 import type { Party, RuleRef, SvuTaskCode, TaskSpec } from './types';
 

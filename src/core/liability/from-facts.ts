@@ -34,20 +34,16 @@ const TRACED = new Set<StayFactKind>([
   'admission-cancelled',
   'outpatient-services-unavailable',
   'transferred',
+  'sip-invitation-sent',
   'sip-meeting-held',
 ]);
 
-/** Extra facts not in `stay_fact`: whether the named care contact sent the SIP invitation (its Task). */
-export interface StayExtras {
-  sipInvitationSent: boolean;
-}
-
-export function storedStay(facts: readonly StayFact[], agreement: Agreement, extras: StayExtras): StoredStay {
-  return storedStayOf(facts, evaluateStay(facts, agreement), extras);
+export function storedStay(facts: readonly StayFact[], agreement: Agreement): StoredStay {
+  return storedStayOf(facts, evaluateStay(facts, agreement));
 }
 
 /** `storedStay` from an evaluation already made (one fold serves the liability and the indicators). */
-export function storedStayOf(facts: readonly StayFact[], evaluation: StayEvaluation, extras: StayExtras): StoredStay {
+export function storedStayOf(facts: readonly StayFact[], evaluation: StayEvaluation): StoredStay {
   const state = evaluation.state;
   const rejected = new Set(evaluation.rejected.map((r) => r.factId));
   const trace = facts
@@ -73,7 +69,15 @@ export function storedStayOf(facts: readonly StayFact[], evaluation: StayEvaluat
     estimatedDischargeDateSent: state.estimatedDischarge !== undefined,
     readyNoticeSent: state.readyAt !== undefined || withdrawn.length > 0,
     sipRequired: state.sipNeeded,
-    sipInvitationSent: extras.sipInvitationSent || state.sipMeetingAt !== undefined,
+    // "Where a SIP is to be held, the municipality is liable only if the named care contact (fasta vårdkontakten)
+    // in region-funded outpatient care has called to it" (003 "Ekonomisk reglering", from SFS 2017:612): the
+    // engine's reading of the invitation facts, the same that meets the FVK's own duty. An invitation counts when the
+    // unit that sent it was the named care contact then (`sip-invitation-sent.by`), so one the unit a stay left
+    // sends after the re-routing does not, nor does a party's completed invitation Task. One sent by the FVK before
+    // a re-routing still counts: the FVK did call, the invited parties' duty to take part arose with the call, and
+    // the plan goes on under the new FVK (ADR 045); the seeds tie the precondition to the call, not to which unit is
+    // the FVK at discharge. A held meeting shows a call was made.
+    sipInvitationSent: state.sipInvitedAt !== undefined || state.sipMeetingAt !== undefined,
     outpatientServicesUnavailable: state.outpatientServicesUnavailable,
     inTargetGroup: state.inTargetGroup,
   };
@@ -98,13 +102,4 @@ function withdrawnReadyPeriods(trace: readonly FactTrace[]): { readyAt: string; 
     }
   }
   return out;
-}
-
-/**
- * The same stored stay with other extras: `storedStay(facts, a, e)` equals `withExtras(storedStay(facts, a,
- * { sipInvitationSent: false }), e)`, so a fold can be kept while the SIP invitation Task changes.
- */
-export function withExtras(stored: StoredStay, extras: StayExtras): StoredStay {
-  if (!('stay' in stored) || !extras.sipInvitationSent || stored.stay.sipInvitationSent) return stored;
-  return { ...stored, stay: { ...stored.stay, sipInvitationSent: true } };
 }

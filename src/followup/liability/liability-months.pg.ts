@@ -1,60 +1,21 @@
 /**
  * The stored stays of a run of months for one agreement, month by month (bounded memory: one month's stays at a
- * time), each stay folded once per run (or taken from the fold cache) with its SIP invitation Task as extra. For
- * the next-month model the averages of the earlier months are carried along (per payer and month, the sum and
- * count of the days in the average) instead of reloading every discharge since 2018 for each month.
+ * time), each stay folded once per run (or taken from the fold cache). Whether the named care contact invited to the
+ * SIP is one of the stay's facts (`sip-invitation-sent`), read by the engine like the others. For the next-month model
+ * the averages of the earlier months are carried along (per payer and month, the sum and count of the days in the
+ * average) instead of reloading every discharge since 2018 for each month.
  */
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { averageTerm, type MonthAverage } from '../../core/liability/compute-liability';
-import { withExtras, type StoredStay } from '../../core/liability/from-facts';
+import type { StoredStay } from '../../core/liability/from-facts';
 import type { PaymentModel } from '../../core/liability/payment-model';
 import type { Db } from '../../store/db.port';
-import { arrayParam } from '../../store/packed-array';
 import { BATCH, inBatches } from '../stays/batches';
 import { foldsOf, type FoldStats } from '../stays/stay-folds.pg';
 import { factsFingerprint, type StayIndex } from '../stays/stay-index.pg';
 import { StringPool } from '../stays/string-pool';
 
-/**
- * Stays whose `kallelse-sip` Task the named care contact has completed (the invitation was sent): of `stayIds`, or
- * of the whole store when none are given (one pass over every SIP invitation Task, for a run over a year: 0.7 s at
- * 200 000 stays, against 0.2 s per 5 000 stays asked for by id).
- */
-export async function sipInvitationsSent(db: Db, stayIds?: readonly string[]): Promise<Set<string>> {
-  if (stayIds?.length === 0) return new Set();
-  const params: unknown[] = [];
-  const only = stayIds ? `AND e.value = ANY(${arrayParam(params, stayIds, 'text')})` : '';
-  const r = await db.query<{ stay_id: string }>(
-    `SELECT DISTINCT e.value AS stay_id FROM fhir_search e
-     JOIN fhir_search c ON c.resource_type = 'Task' AND c.resource_id = e.resource_id
-       AND c.param = 'code' AND c.value = 'kallelse-sip'
-     JOIN fhir_search s ON s.resource_type = 'Task' AND s.resource_id = e.resource_id
-       AND s.param = 'status' AND s.value = 'completed'
-     WHERE e.resource_type = 'Task' AND e.param = 'encounter' ${only}`,
-    params,
-  );
-  return new Set(r.rows.map((x) => x.stay_id));
-}
-
-/**
- * One pass over every SIP invitation Task costs per Task about 1/4.5 of what asking per batch costs per stay
- * (measured on PostgreSQL: 0.7 s for 70 000 such Tasks, 10 µs each, against 45 ms per 1 000 stays), so the pass is
- * taken when the run has more stays than the store has SIP invitation Tasks / 4.5 (a year of the whole store: at
- * once; a year of one region in a national store: per batch).
- */
-const SIP_TASKS_PER_STAY = 4.5;
-
-/** How a run finds the stays whose SIP invitation was sent: `auto` chooses by the counts above. */
-export type SipLookup = 'auto' | 'all-at-once' | 'per-batch';
-
-async function sipInvitationTasks(db: Db): Promise<number> {
-  const r = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM fhir_search WHERE resource_type = 'Task' AND param = 'code' AND value = 'kallelse-sip'`,
-  );
-  return Number(r.rows[0]?.n ?? 0);
-}
-
-/** The stored stays at `ranks` of the index (in that order), folded under the agreement, with their extras. */
+/** The stored stays at `ranks` of the index (in that order), folded under the agreement. */
 async function storedAt(
   db: Db,
   agreement: Agreement,
@@ -62,16 +23,12 @@ async function storedAt(
   ranks: readonly number[],
   pool: StringPool,
   stats?: FoldStats,
-  allInvited?: ReadonlySet<string>,
 ): Promise<StoredStay[]> {
   const load = async (i: number) => {
     const ids = ranks.slice(i, i + BATCH).map((r) => index.ids[r] ?? '');
     const fps = ranks.slice(i, i + BATCH).map((r) => factsFingerprint(index, r));
-    const [folds, invited] = await Promise.all([
-      foldsOf(db, agreement, ids, fps, 'stored', stats),
-      allInvited ?? sipInvitationsSent(db, ids),
-    ]);
-    return folds.map((f, k) => withExtras(pooled(f, pool), { sipInvitationSent: invited.has(ids[k] ?? '') }));
+    const folds = await foldsOf(db, agreement, ids, fps, 'stored', stats);
+    return folds.map((f) => pooled(f, pool));
   };
   return inBatches(ranks.length, load);
 }
@@ -133,14 +90,8 @@ export async function* storedMonths(
   payment: PaymentModel,
   index: StayIndex,
   stats?: FoldStats,
-  sipLookup: SipLookup = 'auto',
 ): AsyncGenerator<StoredMonth> {
   const n = index.ids.length;
-  const allAtOnce =
-    sipLookup === 'all-at-once' ||
-    (sipLookup === 'auto' && n > 0 && (await sipInvitationTasks(db)) < n * SIP_TASKS_PER_STAY);
-  // Read now, so an invitation completed while the run goes on counts the same as with a query per batch.
-  const allInvited = allAtOnce ? await sipInvitationsSent(db) : undefined;
   const pool = new StringPool();
   const averages = payment.model === 'average-next-month' ? new Averages(n) : undefined;
   if (averages) {
@@ -148,7 +99,7 @@ export async function* storedMonths(
     for (let r = 0; r < n; r++) if (index.history[r] === 1) earlier.push(r);
     for (let i = 0; i < earlier.length; i += BATCH) {
       const part = earlier.slice(i, i + BATCH);
-      const stored = await storedAt(db, agreement, index, part, pool, stats, allInvited);
+      const stored = await storedAt(db, agreement, index, part, pool, stats);
       stored.forEach((s, k) => averages.add(part[k] ?? 0, s, payment));
     }
   }
@@ -156,7 +107,7 @@ export async function* storedMonths(
     const month = index.months[m] ?? '';
     const ranks: number[] = [];
     for (let r = 0; r < n; r++) if (((index.liability[r] ?? 0) & (1 << m)) !== 0) ranks.push(r);
-    const stored = await storedAt(db, agreement, index, ranks, pool, stats, allInvited);
+    const stored = await storedAt(db, agreement, index, ranks, pool, stats);
     if (!averages) {
       yield { month, stored };
       continue;

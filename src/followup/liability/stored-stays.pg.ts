@@ -1,14 +1,13 @@
 /**
  * Reads the stays a month's liability needs from the store: every stay with a discharge fact near the month (or,
- * for a model that looks back at earlier months, before its end), all facts of each, and whether the named care
- * contact completed the SIP invitation Task. The facts are folded by the engine (`storedStay`), as intake does.
+ * for a model that looks back at earlier months, before its end), and all facts of each (the SIP invitation among
+ * them). The facts are folded by the engine (`storedStay`), as intake does.
  */
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import { storedStay, type StoredStay } from '../../core/liability/from-facts';
 import type { PaymentModel } from '../../core/liability/payment-model';
 import type { Db } from '../../store/db.port';
 import { factsByStay, type FactRow } from '../stays/fact-rows';
-import { sipInvitationsSent } from './liability-months.pg';
 
 const DAY_MS = 86_400_000;
 
@@ -36,6 +35,5 @@ export async function loadStoredStays(
     [w.from, w.to],
   );
   const byStay = factsByStay(facts.rows);
-  const invited = await sipInvitationsSent(db, [...byStay.keys()]);
-  return [...byStay].map(([id, fs]) => storedStay(fs, agreement, { sipInvitationSent: invited.has(id) }));
+  return [...byStay].map(([, fs]) => storedStay(fs, agreement));
 }

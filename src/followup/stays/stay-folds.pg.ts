@@ -15,9 +15,9 @@ import { arrayParam } from '../../store/packed-array';
 import { factsByStay, type FactRow } from './fact-rows';
 
 /** Bump when the engine's fold or the shape below changes: every cached fold is then made again. */
-export const FOLD_VERSION = '3';
+export const FOLD_VERSION = '4';
 
-/** One fold of a stay: the liability's stay without extras (no SIP invitation Task) and the indicators' row. */
+/** One fold of a stay: the liability's stay and the indicators' row. */
 export interface FoldedStay {
   stored: StoredStay;
   indicator: IndicatorStay;
@@ -26,7 +26,7 @@ export interface FoldedStay {
 export function foldOf(stayId: string, facts: readonly StayFact[], agreement: Agreement): FoldedStay {
   const evaluation = evaluateStay(facts, agreement);
   return {
-    stored: storedStayOf(facts, evaluation, { sipInvitationSent: false }),
+    stored: storedStayOf(facts, evaluation),
     indicator: { ...indicatorStayOf(evaluation.state), stayId },
   };
 }

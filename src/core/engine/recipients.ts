@@ -1,0 +1,91 @@
+/**
+ * Who the stay's notices go to (the municipality, the listed vårdcentral or outpatient unit, and the registered
+ * municipality where a placing one pays), kept up to date as the facts come (a re-routing replaces a unit of the same
+ * role), and whose unit the named care contact (FVK) is now.
+ */
+import type { Agreement } from '../agreements/agreement.schema';
+import { municipalityParty, partyKey, primaryCareParty } from './parties';
+import { currentCategory, inTargetGroup, type Recipient, type StayModel } from './stay-model';
+import type { Party } from './types';
+
+function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipient['role']; party: Party }[] {
+  if (!inTargetGroup(m, agreement)) {
+    if (m.consent === 'nej' && agreement.categories[currentCategory(m)].inTargetGroup)
+      m.warnings.add(
+        'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made',
+      );
+    return [];
+  }
+  const out: { role: Recipient['role']; party: Party }[] = [];
+  for (const role of agreement.categories[currentCategory(m)].notify) {
+    if (role === 'municipality') {
+      const { placingMunicipality: placing, municipality: registered } = m.routing;
+      const code = placing ?? registered;
+      if (code) out.push({ role, party: municipalityParty(code) });
+      if (placing && registered && registered !== placing && agreement.routing.notifyRegisteredMunicipality)
+        out.push({ role: 'registered-municipality', party: municipalityParty(registered) });
+      if (!code)
+        m.warnings.add(
+          'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality',
+        );
+    } else {
+      const hsa = m.routing.primaryCareUnit;
+      const unit = m.routing.outpatientUnit;
+      if (hsa) out.push({ role, party: primaryCareParty(hsa) });
+      if (unit && unit !== hsa) out.push({ role: 'outpatient-unit', party: primaryCareParty(unit) });
+      if (!hsa && !unit)
+        m.warnings.add(
+          'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care',
+        );
+    }
+  }
+  return out;
+}
+
+/** Bring the recipients up to date after a fact: add new ones, mark re-routed ones. Once notified, a unit stays. */
+export function updateRecipients(m: StayModel, agreement: Agreement, at: number, factId: string): void {
+  if (m.admittedAt === undefined || !m.hospital) return;
+  if (m.status !== 'in-progress' && m.status !== 'on-leave') return;
+  const since = Math.max(at, m.admittedAt);
+  for (const want of desiredRecipients(m, agreement)) {
+    const key = partyKey(want.party);
+    if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
+    // Still told as the responsible municipality (the placing one rejected the stay): not told again for information.
+    // Re-routed from that role (a placing municipality reported later), it is told for information, as it would
+    // have been had the placing municipality been known from the start: its own earlier recipient does not count.
+    const informed = want.role === 'registered-municipality';
+    if (informed && m.recipients.some((r) => r.key === key && r.replacedAt === undefined)) continue;
+    const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
+    if (current.some((r) => r.key === key)) continue;
+    for (const r of current) r.replacedAt = since;
+    const earlier = m.recipients.find((r) => r.key === key && (!informed || r.role === want.role));
+    if (earlier) earlier.replacedAt = undefined;
+    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
+    if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;
+  }
+}
+
+/** The unit of the named care contact (FVK), and when the obligation reached it. */
+export interface FvkOwner {
+  party: Party;
+  since: number;
+  hospital: string;
+}
+
+/** Whose unit the named care contact is now: the municipal nurse where the agreement says so, else the vårdcentral. */
+export function fvkOwner(m: StayModel, agreement: Agreement): FvkOwner | undefined {
+  const current = m.recipients.filter((r) => r.replacedAt === undefined);
+  if (agreement.fvk.owner === 'municipal-nurse-if-home-health-care' && m.routing.homeHealthCare) {
+    const muni = current.find((r) => r.role === 'municipality');
+    if (muni && muni.party.kind === 'municipality') {
+      return {
+        party: { kind: 'municipal-nurse', municipality: muni.party.code },
+        since: muni.since,
+        hospital: muni.hospital,
+      };
+    }
+  }
+  // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
+  const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
+  return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
+}

@@ -1,0 +1,108 @@
+/**
+ * What the engine learns from a stay's facts before it derives Tasks (`StayModel`, made by `foldStay`), and the
+ * small readings of it the rules share: the category, the target group, the active ready notice and discharge.
+ */
+import type { Agreement } from '../agreements/agreement.schema';
+import type { CareKind, Consent, Need, PatientCategory, PatientRouting, ReadinessCriterion } from '../stay/facts';
+import { categorize } from '../triage/categories';
+import type { Party, StayState } from './types';
+
+/** A unit that got (or must get) the admission notification. */
+export interface Recipient {
+  /** `outpatient-unit`: a psychiatric/specialist outpatient unit reported besides the listed vårdcentral. */
+  /** `registered-municipality`: told for information while a placing municipality is responsible (agreement routing). */
+  role: 'municipality' | 'primary-care' | 'outpatient-unit' | 'registered-municipality';
+  party: Party;
+  key: string;
+  /** When the notification obligation arose: admission, or the later assessment/re-routing. */
+  since: number;
+  hospital: string;
+  /** The fact that made the unit a recipient (its send time meets the admission notification). */
+  factId: string;
+  /** Set when the stay was re-routed to another unit of the same role (e.g. the municipality rejected it). */
+  replacedAt?: number;
+}
+
+export interface ReadyEpisode {
+  factId: string;
+  /** The fact that let the notice go out: the ready notice, or the report of the last criterion. */
+  sentBy: string;
+  at: number;
+  hospital: string;
+  withdrawnAt?: number;
+}
+
+export interface DischargeEpisode {
+  factId: string;
+  at: number;
+  hospital: string;
+  cancelledAt?: number;
+  /** The discharge was corrected to a death (a death reported at or before it). */
+  replacedByDeath?: boolean;
+}
+
+export interface EstimateChange {
+  factId: string;
+  at: number;
+  date: string;
+  hospital: string;
+}
+
+/** Everything the engine learned from the facts, before tasks are derived. */
+export interface StayModel {
+  stayId: string;
+  status: StayState['status'];
+  hospital?: string;
+  ward?: string;
+  care?: CareKind;
+  routing: PatientRouting;
+  admittedAt?: number;
+  assessedAt?: number;
+  needs: Need[];
+  consent?: Consent;
+  sipNeeded?: boolean;
+  explicitCategory?: PatientCategory;
+  estimates: EstimateChange[];
+  criteriaMet: Set<ReadinessCriterion>;
+  ready: ReadyEpisode[];
+  discharges: DischargeEpisode[];
+  recipients: Recipient[];
+  sipMeetingAt?: number;
+  /** When a named care contact first sent the SIP invitation (of any unit, while it was the FVK), if so. */
+  sipInvitedAt?: number;
+  /** Each unit's first SIP invitation (by party key), sent while it was the named care contact. */
+  sipInvitedBy: Map<string, number>;
+  died?: { factId: string; at: number };
+  cancelled?: { factId: string; at: number };
+  /** A ready notice the readiness gate held back; it activates when the last criterion is met. */
+  pendingReady?: { factId: string; at: number };
+  compulsoryOutpatientCare: boolean;
+  outpatientServicesUnavailable: boolean;
+  rejected: { factId: string; reason: string }[];
+  warnings: Set<string>;
+  /** Send time (ms) of each fact, by id (`sentAt`, else `at`). */
+  sentAt: Map<string, number>;
+  /** Receivers that rejected the stay (by party key): never routed to again; the hospital corrects the routing. */
+  rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
+  /** The fact that reported the information transfer done (readiness criterion), if any. */
+  informationTransferredBy?: string;
+}
+
+export function currentCategory(m: StayModel): PatientCategory {
+  return categorize(m.needs, m.explicitCategory);
+}
+
+/** Target group per the agreement's category table, and only with consent (or a harm assessment). */
+export function inTargetGroup(m: StayModel, agreement: Agreement): boolean {
+  return agreement.categories[currentCategory(m)].inTargetGroup && m.consent !== 'nej';
+}
+
+export function activeReady(m: StayModel): ReadyEpisode | undefined {
+  const last = m.ready[m.ready.length - 1];
+  return last && last.withdrawnAt === undefined ? last : undefined;
+}
+
+export function activeDischarge(m: StayModel): DischargeEpisode | undefined {
+  const last = m.discharges[m.discharges.length - 1];
+  return last && last.cancelledAt === undefined ? last : undefined;
+}
