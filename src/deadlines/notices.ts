@@ -5,6 +5,7 @@ import { businessStatusConcept } from '../fhir/task';
 import { swedishTime } from '../http/time-format';
 import { raiseStatus, STATUS_OF_KIND, type StepKind, type StepRecipient } from './ladder';
 import type { StepRow } from './deadline-store.pg';
+import { unknownOrganisation } from '../store/organisation-names.pg';
 
 /** Identifier of a deviation Task: `<taskId>/<stepId>/<organisation>`, unique per step and principal. */
 export const DEADLINE_STEP_ID_SYSTEM = `${CANONICAL_BASE}/sid/deadline-step`;
@@ -82,7 +83,7 @@ async function nameOf(repo: FhirRepository, org: string | undefined, fallback?: 
     }
   }
   const ident = fallback?.identifier?.value;
-  return fallback?.display ?? (ident ? `organisation ${ident}` : 'okänd organisation');
+  return fallback?.display ?? (ident ? `organisation ${ident}` : unknownOrganisation(org ?? fallback?.reference));
 }
 
 /**

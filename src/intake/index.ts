@@ -7,10 +7,17 @@ import type { Db } from '../store/db.port';
 import type { RepositoryHooks } from '../store/repository.port';
 import { intakeAdminRoutes } from './admin.routes';
 import { intakeHooks as buildHooks } from './fhir/intake-hooks';
-import { applyStays, sendingHospital } from './hl7v2/apply-stays';
+import { sendingHospital } from './hl7v2/apply-stays';
+import { applyMessages } from './hl7v2/apply-messages';
 import { hl7Routes } from './hl7v2/hl7.routes';
 import { startMllpServer, type MllpServer } from './hl7v2/mllp-server';
-import { ApplyQueue, type ApplyJob, type ApplyOutcome, type ReceiveMeta, type StayMessage } from './hl7v2/apply-queue';
+import {
+  ApplyQueue,
+  type ApplicableMessage,
+  type ApplyJob,
+  type ApplyOutcome,
+  type ReceiveMeta,
+} from './hl7v2/apply-queue';
 import { MessageLog } from './hl7v2/message-log';
 import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
 import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
@@ -62,7 +69,7 @@ export function intakeServices(ctx: AppContext): IntakeServices {
   const profiles = loadProfiles();
   const observe = intakeMetrics(ctx.metrics);
   const apply = (tx: Db, jobs: readonly Pick<ApplyJob, 'mapped' | 'meta'>[]) =>
-    applyStays(tx, intakeRepository(tx), deps, jobs);
+    applyMessages(tx, intakeRepository(tx), deps, jobs);
   const onApplied = new Set<(job: ApplyJob, outcome: ApplyOutcome | undefined) => void>();
   // Bound below, once the queue (which the metrics read) and the processor (which waits on the queue) exist.
   const late: {
@@ -90,7 +97,7 @@ export function intakeServices(ctx: AppContext): IntakeServices {
   });
   late.observeApply = applyMetrics(ctx.metrics, () => queue.size);
   // Over HTTP a hospital client may only send its own stays: checked before the message is stored and acknowledged.
-  const precheck = async (mapped: StayMessage, meta: ReceiveMeta): Promise<void> => {
+  const precheck = async (mapped: ApplicableMessage, meta: ReceiveMeta): Promise<void> => {
     await sendingHospital(intakeRepository(ctx.db), deps, { mapped, meta }, ctx.clock.now().getTime());
   };
   const log = new MessageLog(ctx.db);

@@ -44,6 +44,22 @@ export interface MappingWarning {
 export type MappedAdt =
   | { kind: 'ignored'; header: MessageHeader; profile: string; reason: string }
   | {
+      /** About the person, not a visit (A31): the Patient is updated and its open stays get the change. */
+      kind: 'patient';
+      header: MessageHeader;
+      profile: string;
+      patient: MappedPatient;
+      /** The sending hospital (MSH-4 / the profile's facility paths): the tenant an HTTP client must be. */
+      hospitalHsaId: string;
+      /** The event time (EVN-6, EVN-2, MSH-7). */
+      at: string;
+      /** The hospital's send time (MSH-7, else the event time). */
+      sentAt: string;
+      /** The death the message records (PID-29/30), if any. */
+      diedAt?: string;
+      warnings: MappingWarning[];
+    }
+  | {
       kind: 'stay';
       header: MessageHeader;
       profile: string;
@@ -241,6 +257,31 @@ function deathTime(msg: Hl7Message, profile: SenderProfile, fallback: string): s
   return time(msg, f.deathTime, 'date/time of death') ?? fallback;
 }
 
+/** An event about the person (A31): the patient, the sending hospital, the event and send times, a death. */
+function mapPersonUpdate(
+  msg: Hl7Message,
+  profile: SenderProfile,
+  header: MessageHeader,
+  opts: MapOptions,
+): Extract<MappedAdt, { kind: 'patient' }> {
+  const patient = mapPatient(msg, profile, opts.today);
+  const at =
+    time(msg, profile.fields.eventTime, 'event time') ??
+    fail('bad-hl7-structure', 'EVN-2', 'no event time (EVN-6, EVN-2 or MSH-7)');
+  const diedAt = deathTime(msg, profile, at);
+  return {
+    kind: 'patient',
+    header,
+    profile: profile.id,
+    patient,
+    hospitalHsaId: hospitalOf(msg, profile),
+    at,
+    sentAt: time(msg, ['MSH-7'], 'message time') ?? at,
+    ...(diedAt !== undefined ? { diedAt } : {}),
+    warnings: [],
+  };
+}
+
 export interface MapOptions {
   /** Today's date (`YYYY-MM-DD`), to pick the century of 10-digit personnummer. */
   today: string;
@@ -260,6 +301,7 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
       `trigger event ${header.event || '(empty)'} is not supported by profile ${profile.id}`,
     );
   const r = rule!;
+  if (r.patientOnly) return mapPersonUpdate(msg, profile, header, opts);
   if (!msg.getSegment('PV1')) fail('bad-hl7-structure', 'PV1', 'the PV1 segment is missing');
   const encounter = mapEncounter(msg, profile, header);
   const patient = mapPatient(msg, profile, opts.today);

@@ -24,15 +24,26 @@ export const FACT_KINDS_FROM_EVENTS = [
   'patient-updated',
 ] as const;
 
-const eventRule = z.object({
-  /** The stay fact the trigger event itself stands for; `none` = only the content (OBX, PV2) facts. */
-  fact: z.enum([...FACT_KINDS_FROM_EVENTS, 'none']),
-  /** Ignore (ACK AA, no facts) unless PV1-2 is an inpatient class. */
-  inpatientOnly: z.boolean().default(false),
-  /** Also derive the content facts (needs, consent, estimated discharge, ready) from the message. */
-  content: z.boolean().default(true),
-  description: z.string().optional(),
-});
+const eventRule = z
+  .object({
+    /** The stay fact the trigger event itself stands for; `none` = only the content (OBX, PV2) facts. */
+    fact: z.enum([...FACT_KINDS_FROM_EVENTS, 'none']),
+    /** Ignore (ACK AA, no facts) unless PV1-2 is an inpatient class. */
+    inpatientOnly: z.boolean().default(false),
+    /** Also derive the content facts (needs, consent, estimated discharge, ready) from the message. */
+    content: z.boolean().default(true),
+    /**
+     * The event is about the person, not a visit (A31 update person information): PV1 may be missing or empty; the
+     * Patient is updated and its open stays get the change (a `patient-updated` or `died` fact each). Only with fact
+     * `patient-updated` and without content.
+     */
+    patientOnly: z.boolean().default(false),
+    description: z.string().optional(),
+  })
+  .refine(
+    (e) => !e.patientOnly || (e.fact === 'patient-updated' && !e.content && !e.inpatientOnly),
+    'a patientOnly event has fact patient-updated, content false and inpatientOnly false',
+  );
 
 /** Targets a row can fill. */
 export const ROW_TARGETS = [

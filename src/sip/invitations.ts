@@ -12,6 +12,7 @@ import { businessStatusConcept } from '../fhir/task';
 import { readSipMeeting } from '../fhir/careplan';
 import type { WriteOptions } from '../store/repository.port';
 import type { PgRepository } from '../store/repository.pg';
+import { unknownOrganisation } from '../store/organisation-names.pg';
 import { swedishMinute } from '../http/time-format';
 import { invitationDeadline, invitationRuleText } from './invitation-deadline';
 import { invitedParties } from './sip-plan';
@@ -30,9 +31,6 @@ export function placeText(place: string | undefined): string | undefined {
   if (place === 'ward') return 'på avdelningen';
   return place;
 }
-
-/** What a text says of an organisation the directory has no name for (as the console): `okänd organisation (Organization/x)`. */
-export const unknownOrganisation = (ref: string): string => `okänd organisation (${ref})`;
 
 /** The directory's name of the organisation `Organization/<id>`; undefined when the directory has none. */
 export async function directoryName(repo: PgRepository, ref: string): Promise<string | undefined> {

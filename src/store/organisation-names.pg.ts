@@ -15,6 +15,15 @@ export interface OrganisationDirectory {
   label(ref: string): string;
 }
 
+/**
+ * What a Swedish text a person reads (a deviation, a reminder note, a SIP invitation) says of an organisation the
+ * directory has no name for: `okänd organisation (Organization/x)`, as the admin console and the case overview say
+ * it, so the reader can still tell which one; `okänd organisation` alone only when there is no reference at all.
+ */
+export function unknownOrganisation(ref: string | undefined): string {
+  return ref ? `okänd organisation (${ref})` : 'okänd organisation';
+}
+
 /** `Västerås stad (Organization/vasteras)`; without a name, `unknown organisation (Organization/x)`. */
 export function organisationLabel(name: string | null | undefined, ref: string): string {
   return `${name || 'unknown organisation'} (${ref})`;

@@ -4,7 +4,9 @@
  * a withdrawn and renewed ready notice, a placing municipality named later, a late patient update older than the
  * admission, a resent fact, discharges cancelled (A13) and given again, admissions cancelled (A11) and deaths
  * (the first of each kept, arriving late too), readiness criteria reported in pieces (when each was first reported
- * met, arriving late too), in one batch or in several.
+ * met, arriving late too), in one batch or in several; the ready episode (migration 155: the first notice after the
+ * last withdrawal, the first discharge after it, the first notice after that discharge's A13) with a second notice
+ * and a withdrawal arriving after the notices it precedes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientRouting, ReadinessCriterion, StayFact } from '../../src/core/stay/facts';
@@ -95,7 +97,21 @@ const batches: StayFact[][] = [
     fact('j', 6, 'ready-for-discharge', '2023-03-02T10:00:00Z'),
   ],
   [criteria('j', 7, '2023-03-08T10:00:00Z', ['medication-list', 'fvk-appointed'])],
+  // k: two notices, a discharge, its A13 and a renewed notice, then a withdrawal between the two notices arriving
+  // last: the second notice becomes the first after the withdrawal (migration 155).
+  [
+    admitted('k', 1, '2023-03-01T08:00:00Z', '1980'),
+    fact('k', 2, 'ready-for-discharge', '2023-03-03T10:00:00Z'),
+    fact('k', 3, 'ready-for-discharge', '2023-03-06T10:00:00Z'),
+  ],
+  [fact('k', 4, 'discharged', '2023-03-07T10:00:00Z')],
+  [fact('k', 5, 'discharge-cancelled', '2023-03-07T12:00:00Z')],
+  [fact('k', 6, 'ready-for-discharge', '2023-03-08T10:00:00Z')],
+  [fact('k', 7, 'ready-withdrawn', '2023-03-04T10:00:00Z')],
 ];
+
+/** No ready episode beyond `ready_at` (migration 155). */
+const NO_EPISODE = { ready_discharged_at: null, ready_again_at: null };
 
 /** No readiness criterion reported (migration 152). */
 const NO_CRITERIA = {
@@ -106,7 +122,7 @@ const NO_CRITERIA = {
   medication_list_at: null,
 };
 /** Neither a cancellation of the admission (A11) nor a death (migration 151), nor a criterion. */
-const NEITHER = { admission_cancelled_at: null, died_at: null, ...NO_CRITERIA };
+const NEITHER = { admission_cancelled_at: null, died_at: null, ...NO_CRITERIA, ...NO_EPISODE };
 
 describe.each(testDatabases())('stay summaries on %s', (kind) => {
   let db: ClosableDb;
@@ -122,7 +138,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
       await db.query<Record<string, unknown>>(
         `SELECT stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at,
            admission_cancelled_at, died_at, written_information_at, fvk_appointed_at, information_transferred_at,
-           assistive_devices_at, medication_list_at
+           assistive_devices_at, medication_list_at, ready_discharged_at, ready_again_at
          FROM stay_summary ORDER BY stay_id`,
       )
     ).rows.map((r) =>
@@ -147,6 +163,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         municipality: '0682',
         municipality_at: '2023-03-08T12:00:00.000Z',
         ...NEITHER,
+        ready_discharged_at: '2023-03-10T10:00:00.000Z',
       },
       {
         stay_id: 'b',
@@ -157,6 +174,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         municipality: '0680',
         municipality_at: '2023-03-02T08:00:00.000Z',
         ...NEITHER,
+        ready_discharged_at: '2023-03-07T10:00:00.000Z', // the first discharge after the notice, arrived late
       },
       {
         stay_id: 'c',
@@ -205,6 +223,7 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         admission_cancelled_at,
         died_at,
         ...NO_CRITERIA,
+        ...NO_EPISODE,
       })),
       {
         stay_id: 'j',
@@ -222,6 +241,21 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         information_transferred_at: '2023-03-03T10:00:00.000Z',
         assistive_devices_at: '2023-03-05T10:00:00.000Z',
         medication_list_at: '2023-03-06T10:00:00.000Z',
+        ...NO_EPISODE,
+      },
+      {
+        stay_id: 'k',
+        discharged_at: null, // cancelled by the A13
+        discharge_cancelled_at: '2023-03-07T12:00:00.000Z',
+        ready_at: '2023-03-06T10:00:00.000Z', // the first notice after the withdrawal that arrived last
+        ready_discharged_at: '2023-03-07T10:00:00.000Z',
+        ready_again_at: '2023-03-08T10:00:00.000Z', // the first notice after that discharge's A13
+        withdrawn_at: '2023-03-04T10:00:00.000Z',
+        municipality: '1980',
+        municipality_at: '2023-03-01T08:00:00.000Z',
+        admission_cancelled_at: null,
+        died_at: null,
+        ...NO_CRITERIA,
       },
     ]);
     await db.query('TRUNCATE stay_summary');

@@ -237,7 +237,8 @@ describe.each(testDatabases())('HL7 acknowledged on store, applied after (defaul
 
   it('when 24 stays send A01, A08, A03 over 4 connections at once, then every message is applied in order per stay', async () => {
     const order = new Map<string, string[]>();
-    const listener = (job: { mapped: { encounter: { visit: { value: string } }; header: { event: string } } }) => {
+    const listener = (job: ApplyJob) => {
+      if (job.mapped.kind !== 'stay') return;
       const v = job.mapped.encounter.visit.value;
       order.set(v, [...(order.get(v) ?? []), job.mapped.header.event]);
     };

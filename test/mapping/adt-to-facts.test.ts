@@ -9,7 +9,7 @@ const profiles = loadProfiles();
 const map = (o: AdtOptions): MappedAdt => mapAdt(Hl7Message.parse(adt(o)), profiles, { today: '2026-01-15' });
 const stay = (o: AdtOptions) => {
   const m = map(o);
-  if (m.kind !== 'stay') throw new Error(`expected a stay, got ${m.reason}`);
+  if (m.kind !== 'stay') throw new Error(`expected a stay, got ${m.kind === 'ignored' ? m.reason : m.kind}`);
   return m;
 };
 const errorCode = (o: AdtOptions | string): string => {
@@ -220,6 +220,11 @@ describe('cosmic profile: local codes, ZSV and the ward list', () => {
   it('when ZPI-1 is SF, then the patient is skyddadFolkbokforing', () => {
     expect(stay(cosmic({ event: 'A01', extra: ['ZPI|SF'] })).patient.security).toEqual(['skyddadFolkbokforing']);
   });
+  it('when COSMIC sends A31 without PV1 and ZPI-1 SM, then a person update with sekretessmarkering', () => {
+    const m = map(cosmic({ event: 'A31', noPv1: true, extra: ['ZPI|SM'] }));
+    expect(m).toMatchObject({ kind: 'patient', hospitalHsaId: 'SE2321000172-DEMO0001' });
+    expect(m.kind === 'patient' && m.patient.security).toEqual(['sekretessmarkering']);
+  });
   it('when PV2-9 is set by COSMIC, then estimated-discharge-set', () => {
     expect(
       stay(cosmic({ event: 'A08', expected: '20260210' })).facts.find((f) => f.kind === 'estimated-discharge-set'),
@@ -261,6 +266,19 @@ describe('rejections', () => {
   });
   it('when MSH-10 is empty, then bad-hl7-structure', () => {
     expect(errorCode({ event: 'A01', control: '' })).toBe('bad-hl7-structure');
+  });
+  it('when A31 arrives with an empty PV1, then a person update: patient, hospital, event time, no visit', () => {
+    const m = map({ event: 'A31', noPv1: true, extra: ['PV1|1|N'], protection: 'Y', listedUnit: 'SE2321000172-VC1' });
+    expect(m).toMatchObject({
+      kind: 'patient',
+      hospitalHsaId: 'SE2321000172-DEMO0001',
+      at: '2026-01-15T10:35:00+01:00',
+      patient: {
+        security: ['sekretessmarkering'],
+        routing: { municipality: '1980', primaryCareUnit: 'SE2321000172-VC1' },
+      },
+    });
+    expect('encounter' in m).toBe(false);
   });
   it('when the municipality code is not four digits, then bad-request', () => {
     expect(errorCode({ event: 'A01', municipality: 'VAS' })).toBe('bad-request');

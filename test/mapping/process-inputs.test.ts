@@ -8,7 +8,7 @@ import { adt, needsAssessedAt, OBX, type AdtOptions } from './adt-builder';
 const profiles = loadProfiles();
 const stay = (o: AdtOptions): Extract<MappedAdt, { kind: 'stay' }> => {
   const m = mapAdt(Hl7Message.parse(adt(o)), profiles, { today: '2026-01-15' });
-  if (m.kind !== 'stay') throw new Error(`expected a stay, got ${m.reason}`);
+  if (m.kind !== 'stay') throw new Error(`expected a stay, got ${m.kind === 'ignored' ? m.reason : m.kind}`);
   return m;
 };
 const fact = (o: AdtOptions, kind: string) => stay(o).facts.find((f) => f.kind === kind);

@@ -23,6 +23,7 @@ describe('sender profiles in mappings/', () => {
         'A13',
         'A21',
         'A22',
+        'A31',
         'A52',
         'A53',
       ]);

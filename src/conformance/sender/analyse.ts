@@ -171,6 +171,10 @@ export class SenderSession {
       a.ignored = `repeat of MSH-10 ${m.header.controlId} from ${m.header.sender}: changes nothing`;
     } else if (m.kind === 'ignored') {
       a.ignored = m.reason;
+    } else if (m.kind === 'patient') {
+      // A31: the gateway updates the Patient and gives each open stay of the patient the change (not simulated here).
+      a.unknownCodes = m.warnings;
+      a.facts = [{ kind: 'patient-updated', at: m.at, detail: "the Patient, and each of the patient's open stays" }];
     } else {
       a.unknownCodes = m.warnings;
       this.evaluate(`${m.encounter.visit.system}|${m.encounter.visit.value}`, m.facts, a);

@@ -32,18 +32,24 @@ function window(months: string[]): { from: string; to: string } {
 }
 
 /**
- * When a stay was ready under the agreement, as the engine has it (src/core/engine/fold-stay.ts): at the last ready
- * notice, or, when the agreement's readiness gate waits for criteria (Västmanland, 001 §3), at the later of the
- * notice and the first report of the last criterion it waits for (migration 152); NULL while one is missing.
+ * When a stay was ready under the agreement, as the engine has it (src/core/engine/fold-stay.ts): at the first ready
+ * notice after the last withdrawal (a second notice while one stands changes nothing), or, when the agreement's
+ * readiness gate waits for criteria (Västmanland, 001 §3), at the later of the notice and the first report of the
+ * last criterion it waits for (migration 152); NULL while one is missing. A discharge before that criterion drops
+ * the held notice, even one an A13 cancels later: then only a notice after that A13 counts (migration 155). Criteria
+ * alone, without a notice (the physician's assessment), are no ready time.
  */
 function readyTime(agreement: Agreement): string {
   const gate = gatedCriteria(agreement).map((c) => CRITERION_COLUMN[c]);
   if (gate.length === 0) return 'ready_at';
-  return `CASE WHEN ${gate.map((col) => `${col} IS NOT NULL`).join(' AND ')} THEN GREATEST(ready_at, ${gate.join(', ')}) END`;
+  const met = `GREATEST(${gate.join(', ')})`;
+  return `CASE WHEN ready_at IS NOT NULL AND ${gate.map((col) => `${col} IS NOT NULL`).join(' AND ')} THEN
+    CASE WHEN ready_discharged_at IS NULL OR ready_discharged_at >= ${met} THEN GREATEST(ready_at, ${met})
+      WHEN ready_again_at IS NOT NULL THEN GREATEST(ready_again_at, ${met}) END END`;
 }
 
 /**
- * Stays discharged in the window with an active ready notice (the last notice not withdrawn after it) that went out
+ * Stays discharged in the window with an active ready notice (the first notice after the last withdrawal) that went out
  * at or before the discharge (a notice the gate held back until after the discharge never went out: the discharge
  * drops it). As the engine has it, a stay whose admission was cancelled (A11) never happened, and a death at or
  * before the discharge replaces it (a death after it is outside the stay): neither is a discharge (migration 151).
@@ -60,7 +66,7 @@ const summaries = (agreement: Agreement): string =>
 
 /**
  * The chart's sums per municipality and local month of discharge, from the stays' summaries that intake keeps
- * (`stay_summary`, migrations 130, 150, 151, 152) and summed in the database: a region's year is 300 000 stays, where
+ * (`stay_summary`, migrations 130, 150, 151, 152, 155) and summed in the database: a region's year is 300 000 stays, where
  * aggregating every fact of the year took seconds and sending every stay took half a second. Ready days as `readyDaysAt`:
  * local calendar days in Europe/Stockholm, never negative (test/followup/dashboard-data.test.ts holds them equal).
  */

@@ -1,14 +1,15 @@
 import type { Encounter, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
-import type { PatientRouting, StayFact } from '../../core/stay/facts';
-import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
+import { applyPatientChange, routingOfPatient } from '../stay/patient-change';
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
 import { taskRejected } from './rejection-hook';
+
+export { routingOfPatient };
 
 async function readOrUndefined<T extends Patient | Organization>(
   repo: FhirRepository,
@@ -38,30 +39,6 @@ export async function subjectOf(
   return alongside?.resourceType === 'Patient' ? alongside : readOrUndefined<Patient>(repo, 'Patient', m[1]);
 }
 
-/** A Patient's routing: municipality of registration and listed primary-care unit. */
-export async function routingOfPatient(repo: FhirRepository, patient: Patient): Promise<PatientRouting> {
-  const routing: PatientRouting = {};
-  const home = patient.address?.find((a) => a.use === 'home') ?? patient.address?.[0];
-  const municipality = home?.extension?.find((e) => /municipality/i.test(e.url))?.valueCoding?.code ?? home?.district;
-  if (municipality && /^\d{4}$/.test(municipality)) routing.municipality = municipality;
-  for (const gp of patient.generalPractitioner ?? []) {
-    if (gp.identifier?.system === IDENTIFIER_SYSTEM.hsaId && gp.identifier.value) {
-      routing.primaryCareUnit = gp.identifier.value;
-      break;
-    }
-    const om = /^Organization\/([^/]+)$/.exec(gp.reference ?? '');
-    const org = om?.[1] ? await readOrUndefined<Organization>(repo, 'Organization', om[1]) : undefined;
-    const hsa = org?.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId)?.value;
-    if (hsa) {
-      routing.primaryCareUnit = hsa;
-      break;
-    }
-  }
-  return routing;
-}
-
-const OPEN_STAY = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
-
 /** When a Patient became deceased (`deceasedDateTime` or `deceasedBoolean`; like PID-29/30): the time, else undefined. */
 function diedAt(before: Patient, after: Patient, fallback: string): string | undefined {
   const dead = (p: Patient): boolean => p.deceasedBoolean === true || p.deceasedDateTime !== undefined;
@@ -70,9 +47,8 @@ function diedAt(before: Patient, after: Patient, fallback: string): string | und
 }
 
 /**
- * A client changed a Patient's municipality or listed unit (e.g. a corrected registration, 003 step 1a), or
- * recorded the death: each of the patient's open inpatient stays gets a `patient-updated` fact (the engine
- * re-routes its notifications) or a `died` fact (as HL7 PID-29/30 gives).
+ * A client changed a Patient's municipality or listed unit, or recorded the death: the patient's open inpatient stays
+ * get the facts (`applyPatientChange`, the same as an HL7 A31).
  */
 async function patientChanged(
   tx: Db,
@@ -83,31 +59,17 @@ async function patientChanged(
   const before = change.before as Patient | undefined;
   const after = change.after as Patient | undefined;
   if (!before || !after?.id) return;
-  const [was, is] = [await routingOfPatient(repo, before), await routingOfPatient(repo, after)];
-  const rerouted = was.municipality !== is.municipality || was.primaryCareUnit !== is.primaryCareUnit;
   const at = after.meta?.lastUpdated ?? deps.clock.now().toISOString();
   const died = diedAt(before, after, at);
-  if (!rerouted && died === undefined) return;
-  const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
-  const version = `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}`;
-  for (const enc of stays.resources) {
-    if (!enc.id || !OPEN_STAY.has(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
-    const stayId = enc.id;
-    const facts: StayFact[] = [];
-    if (rerouted)
-      facts.push({ id: `${version}#patient-updated@${stayId}`, stayId, at, kind: 'patient-updated', patient: is });
-    if (died !== undefined)
-      facts.push({ id: `fhir:Patient/${after.id}#died@${stayId}`, stayId, at: died, kind: 'died' });
-    await lockStays(tx, [stayId]);
-    await applyStayFacts(tx, repo, deps, {
-      stayId,
-      facts,
-      source: 'fhir',
-      patient: { reference: `Patient/${after.id}` },
-      encounter: { reference: `Encounter/${stayId}` },
-      ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
-    });
-  }
+  await applyPatientChange(tx, repo, deps, {
+    before,
+    after: { ...after, id: after.id },
+    at,
+    factIdBase: `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}`,
+    ...(died !== undefined ? { died: { at: died, idBase: `fhir:Patient/${after.id}` } } : {}),
+    source: 'fhir',
+    ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
+  });
 }
 
 /** The warning code of an inpatient Encounter that has begun without an admission time (no stay, nobody told). */

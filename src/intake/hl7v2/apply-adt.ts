@@ -5,7 +5,7 @@ import type { StayState } from '../../core/engine/types';
 import { systemForKind } from '../../core/identity/personnummer';
 import { ACT_CODE_SYSTEM, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../../fhir/constants';
 import { applyStayStateToEncounter } from '../../fhir/encounter-extensions';
-import type { StayMessage } from './apply-queue';
+import type { ApplicableMessage, StayMessage } from './apply-queue';
 
 const DISCHARGE_DISPOSITION = 'http://terminology.hl7.org/CodeSystem/discharge-disposition';
 
@@ -23,7 +23,7 @@ export function encounterIdFor(system: string, value: string): string {
 }
 
 /** The Patient after message `m`: `existing` (if any) with the message's identifier, name, labels and routing. */
-export function buildPatient(existing: Patient | undefined, m: StayMessage): Patient {
+export function buildPatient(existing: Patient | undefined, m: ApplicableMessage): Patient {
   const p = m.patient;
   const system = systemForKind(p.identifier.kind);
   const others = (existing?.identifier ?? []).filter((i) => i.system !== system);
@@ -65,7 +65,7 @@ export function buildPatient(existing: Patient | undefined, m: StayMessage): Pat
 }
 
 /** The identifier a message's Patient is found by (`system|value`). */
-export function patientKey(m: StayMessage): { system: string; value: string } {
+export function patientKey(m: ApplicableMessage): { system: string; value: string } {
   return { system: systemForKind(m.patient.identifier.kind), value: m.patient.identifier.value };
 }
 

@@ -9,6 +9,14 @@ import type { MessageStatus } from './message-log';
 import type { MessageOutcome } from './message-outcome';
 
 export type StayMessage = Extract<MappedAdt, { kind: 'stay' }>;
+/** An A31: about the person, not a visit; applied to the Patient and its open stays. */
+export type PatientMessage = Extract<MappedAdt, { kind: 'patient' }>;
+/** A message the apply queue takes. */
+export type ApplicableMessage = StayMessage | PatientMessage;
+
+/** The sending hospital's HSA-id of a message (the tenant an HTTP client must be). */
+export const hospitalHsaIdOf = (m: ApplicableMessage): string =>
+  m.kind === 'stay' ? m.encounter.hospitalHsaId : m.hospitalHsaId;
 
 export interface ReceiveMeta {
   channel: 'mllp' | 'http';
@@ -19,9 +27,9 @@ export interface ReceiveMeta {
   organization?: string;
 }
 
-/** One applied message: its stay (Encounter) id and what it produced. */
+/** One applied message: its stay (Encounter) id (none for an A31) and what it produced. */
 export interface AppliedMessage {
-  stayId: string;
+  stayId?: string;
   outcome?: MessageOutcome;
 }
 
@@ -43,7 +51,7 @@ export interface ApplyOutcome {
 export interface ApplyJob {
   /** The `hl7_message` row. */
   id: number;
-  mapped: StayMessage;
+  mapped: ApplicableMessage;
   meta: ReceiveMeta;
   /** When the message was received (ms, performance clock of this process), for the latency metric. */
   receivedAt?: number;
@@ -165,8 +173,13 @@ export class ApplyQueue {
     if (this.queued.has(job.id)) return;
     this.queued.add(job.id);
     this.count++;
-    const v = job.mapped.encounter.visit;
-    const lane = laneOf(`${v.system}|${v.value}`, this.o.lanes);
+    // A stay's messages by its visit number; an A31 by the person (it waits for the stays' locks when it applies).
+    const m = job.mapped;
+    const key =
+      m.kind === 'stay'
+        ? `${m.encounter.visit.system}|${m.encounter.visit.value}`
+        : `patient|${m.patient.identifier.value}`;
+    const lane = laneOf(key, this.o.lanes);
     const q = this.queues[lane];
     q?.push(job);
     if (!this.running[lane]) void this.run(lane);

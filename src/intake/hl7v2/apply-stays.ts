@@ -11,11 +11,17 @@ import { applyFactsToStays, type StayFactsApplied, type StayFactsInput } from '.
 import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
-import type { AppliedMessage, ApplyJob, StayMessage } from './apply-queue';
+import {
+  hospitalHsaIdOf,
+  type ApplicableMessage,
+  type AppliedMessage,
+  type ReceiveMeta,
+  type StayMessage,
+} from './apply-queue';
 import { emptyOutcome, engineWarnings, stayIssueTexts, taskChanges, type MessageOutcome } from './message-outcome';
 import { withEngineIssues } from '../../fhir/encounter-extensions';
 
-type Job = Pick<ApplyJob, 'mapped' | 'meta'>;
+type Job = { mapped: StayMessage; meta: ReceiveMeta };
 
 interface Stay {
   visit: { system: string; value: string };
@@ -34,11 +40,11 @@ const keyOf = (k: { system: string; value: string }) => `${k.system}|${k.value}`
 export async function sendingHospital(
   repo: FhirRepository,
   deps: Pick<StayApplierDeps, 'orgs'>,
-  job: Job,
+  job: { mapped: ApplicableMessage; meta: ReceiveMeta },
   nowMs: number,
 ): Promise<Reference<Organization>> {
-  const hsaId = job.mapped.encounter.hospitalHsaId;
-  const hospital = (await deps.orgs.lookup(repo, IDENTIFIER_SYSTEM.hsaId, hsaId, nowMs)) ?? {
+  const hsaId = hospitalHsaIdOf(job.mapped);
+  const hospital: Reference<Organization> = (await deps.orgs.lookup(repo, IDENTIFIER_SYSTEM.hsaId, hsaId, nowMs)) ?? {
     type: 'Organization',
     identifier: { system: IDENTIFIER_SYSTEM.hsaId, value: hsaId },
   };

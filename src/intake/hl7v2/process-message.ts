@@ -5,7 +5,7 @@ import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import { mapAdt, readHeader, type MappedAdt, type MessageHeader } from '../../mapping/adt-to-facts';
 import type { SenderProfile } from '../../mapping/profile';
 import { ackCodeFor, buildAckText, type AckCode, type AckError, type AckWarning } from './ack';
-import type { ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
+import type { ApplicableMessage, ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
 import type { LogEntry, MessageLog, MessageStatus } from './message-log';
 import { localDate } from '../../core/calendar';
 
@@ -32,7 +32,7 @@ export interface Hl7ProcessorDeps {
   /** `stored`: AA once the raw message is committed; `applied`: the ACK reports the apply's outcome. */
   ackAfter: 'stored' | 'applied';
   /** Checks before storing that an HTTP client may send this stay (throws `forbidden`). */
-  precheck?: (mapped: StayMessage, meta: ReceiveMeta) => Promise<void>;
+  precheck?: (mapped: ApplicableMessage, meta: ReceiveMeta) => Promise<void>;
   /** Largest accepted message (characters); larger ones are stored truncated and rejected. */
   maxChars?: number;
   /**
@@ -170,7 +170,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
     const controlId = parsed.header?.controlId ?? null;
     const stored = raw.length > (deps.maxChars ?? DEFAULT_MAX_CHARS) ? raw.slice(0, 10_000) : raw;
     let decided = initialOutcome(parsed);
-    if (parsed.ok && parsed.mapped.kind === 'stay' && deps.precheck && meta.organization) {
+    if (parsed.ok && parsed.mapped.kind !== 'ignored' && deps.precheck && meta.organization) {
       try {
         await deps.precheck(parsed.mapped, meta);
       } catch (e) {
@@ -191,7 +191,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       ackCode: decided.status === 'pending' && deps.ackAfter === 'applied' ? null : decided.ackCode,
     };
     // Unknown local values are accepted and reported (contract Ingestion 5): ERR severity W beside AA.
-    const mappingWarnings: AckWarning[] = parsed.ok && parsed.mapped.kind === 'stay' ? parsed.mapped.warnings : [];
+    const mappingWarnings: AckWarning[] = parsed.ok && parsed.mapped.kind !== 'ignored' ? parsed.mapped.warnings : [];
     const ack = (code: AckCode, error?: AckError, more: readonly AckWarning[] = []) =>
       safeAck(parsed.msg, raw, code, error, code === 'AA' ? [...mappingWarnings, ...more] : []);
     let logged;
@@ -245,13 +245,13 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
         error,
       };
     }
-    if (decided.status !== 'pending' || !parsed.ok || parsed.mapped.kind !== 'stay') {
+    if (decided.status !== 'pending' || !parsed.ok || parsed.mapped.kind === 'ignored') {
       return { ...decided, ack: ack(decided.ackCode, decided.error), duplicate: false };
     }
     const job = { id: logged.id, mapped: parsed.mapped, meta, receivedAt };
     if (deps.ackAfter === 'stored') {
       queue.enqueue(job);
-      const foreseen = deps.foresee ? await deps.foresee(parsed.mapped) : [];
+      const foreseen = deps.foresee && parsed.mapped.kind === 'stay' ? await deps.foresee(parsed.mapped) : [];
       return {
         status: 'pending',
         ackCode: 'AA',

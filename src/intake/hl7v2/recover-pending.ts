@@ -51,7 +51,7 @@ async function handOver(
 ): Promise<{ status: 'pending' | 'ignored' | 'rejected' | 'unchanged'; reason?: string }> {
   const id = Number(row.id);
   const parsed = parseAndMap(row.raw, profiles, today);
-  if (parsed.ok && parsed.mapped.kind === 'stay') {
+  if (parsed.ok && parsed.mapped.kind !== 'ignored') {
     // Recovery reads rows that are `pending` already; a reprocessed one becomes `pending` again first.
     if (from !== 'pending') {
       const r = await db.query(

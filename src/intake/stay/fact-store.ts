@@ -11,27 +11,44 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
 }
 
 /**
- * Keeps the dashboard's `stay_summary` (migrations 130, 150, 151, 152) for the stays that got a fact it reads, from the
- * new rows alone: each column moves forward only (a later discharge, cancellation of a discharge, ready notice or
+ * Keeps the dashboard's `stay_summary` (migrations 130, 150, 151, 152, 155) for the stays that got a fact it reads,
+ * from the new rows alone: each column moves forward only (a later discharge, cancellation of a discharge or
  * withdrawal; the municipality of a later admission or patient update), except `discharged_at`, the discharge in
  * force: the last discharge when it is later than the last cancellation (A13), else NULL (a discharge this batch
  * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices), and
  * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay), and
  * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`; a criterion is never
- * unmet again). `svu_rebuild_stay_summary()` computes the same from every fact.
+ * unmet again). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
+ * `ready_discharged_at`, `ready_again_at`) cannot be kept from the new rows alone (a late withdrawal makes a later
+ * notice the first): for a stay whose batch brings a notice, withdrawal, discharge or A13 it is made again by
+ * `svu_ready_episode` from those facts of the stay, stored and new (`EPISODE`). `svu_rebuild_stay_summary()`
+ * computes the same from every fact.
  */
 const DISCHARGED = `max(at) FILTER (WHERE kind = 'discharged')`;
 const CANCELLED = `max(at) FILTER (WHERE kind = 'discharge-cancelled')`;
 const LAST_DISCHARGE = 'GREATEST(s.discharged_at, excluded.discharged_at)';
 const LAST_CANCEL = 'GREATEST(s.discharge_cancelled_at, excluded.discharge_cancelled_at)';
 const CRITERIA = Object.entries(CRITERION_COLUMN);
+const EPISODE_KINDS = `('ready-for-discharge', 'ready-withdrawn', 'discharged', 'discharge-cancelled')`;
+/** The ready episode of each stay whose new rows hold a fact it depends on, from its stored and new such facts. */
+const EPISODE = `SELECT t.stay_id, e.* FROM (SELECT DISTINCT stay_id FROM ins WHERE kind IN ${EPISODE_KINDS}) t
+  CROSS JOIN LATERAL (
+    SELECT array_agg(x.kind) AS kinds, array_agg(x.at) AS ats FROM (
+      SELECT f.kind, f.at FROM stay_fact f WHERE f.stay_id = t.stay_id AND f.kind IN ${EPISODE_KINDS}
+      UNION ALL SELECT i.kind, i.at FROM ins i WHERE i.stay_id = t.stay_id AND i.kind IN ${EPISODE_KINDS}) x
+  ) a
+  CROSS JOIN LATERAL svu_ready_episode(a.kinds, a.ats) e`;
+/** The batch brought a fact the ready episode depends on (each such kind sets one of these). */
+const EPISODE_MADE = `excluded.ready_at IS NOT NULL OR excluded.withdrawn_at IS NOT NULL
+      OR excluded.discharged_at IS NOT NULL OR excluded.discharge_cancelled_at IS NOT NULL`;
+const episodeColumn = (col: string) => `${col} = CASE WHEN ${EPISODE_MADE} THEN excluded.${col} ELSE s.${col} END`;
 const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
-    (stay_id, discharged_at, discharge_cancelled_at, ready_at, withdrawn_at, municipality, municipality_at,
-     admission_cancelled_at, died_at, ${CRITERIA.map(([, col]) => col).join(', ')})
+    (stay_id, discharged_at, discharge_cancelled_at, ready_at, ready_discharged_at, ready_again_at, withdrawn_at,
+     municipality, municipality_at, admission_cancelled_at, died_at, ${CRITERIA.map(([, col]) => col).join(', ')})
   SELECT stay_id,
     CASE WHEN ${CANCELLED} IS NULL OR ${DISCHARGED} > ${CANCELLED} THEN ${DISCHARGED} END,
     ${CANCELLED},
-    max(at) FILTER (WHERE kind = 'ready-for-discharge'),
+    min(e.ready_at), min(e.ready_discharged_at), min(e.ready_again_at),
     max(at) FILTER (WHERE kind = 'ready-withdrawn'),
     (array_agg(COALESCE(body -> 'patient' ->> 'placingMunicipality', body -> 'patient' ->> 'municipality') ORDER BY at DESC)
       FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL))[1],
@@ -39,14 +56,14 @@ const SUMMARY_UPSERT = `INSERT INTO stay_summary AS s
     min(at) FILTER (WHERE kind = 'admission-cancelled'),
     min(at) FILTER (WHERE kind = 'died'),
     ${CRITERIA.map(([c]) => `min(at) FILTER (WHERE kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]')`).join(', ')}
-  FROM ins
+  FROM ins LEFT JOIN episode e USING (stay_id)
   WHERE kind IN ('discharged', 'discharge-cancelled', 'ready-for-discharge', 'ready-withdrawn', 'admitted',
     'patient-updated', 'admission-cancelled', 'died', 'readiness-criteria-met')
   GROUP BY stay_id
   ON CONFLICT (stay_id) DO UPDATE SET
     discharged_at = CASE WHEN ${LAST_CANCEL} IS NULL OR ${LAST_DISCHARGE} > ${LAST_CANCEL} THEN ${LAST_DISCHARGE} END,
     discharge_cancelled_at = ${LAST_CANCEL},
-    ready_at = GREATEST(s.ready_at, excluded.ready_at),
+    ${['ready_at', 'ready_discharged_at', 'ready_again_at'].map(episodeColumn).join(',\n    ')},
     withdrawn_at = GREATEST(s.withdrawn_at, excluded.withdrawn_at),
     municipality = CASE WHEN excluded.municipality_at IS NOT NULL
       AND (s.municipality_at IS NULL OR excluded.municipality_at >= s.municipality_at)
@@ -104,6 +121,8 @@ function insertFacts(params: unknown[], facts: readonly StayFact[], source: stri
   ORDER BY f.n
   ON CONFLICT (fact_id) DO NOTHING
   RETURNING fact_id, stay_id, kind, at, body
+), episode AS (
+  ${EPISODE}
 ), summary AS (
   ${SUMMARY_UPSERT}
 )`;
