@@ -239,4 +239,28 @@ describe.each(testDatabases())('every withdrawn Task is told to its owner as a m
     const close = tasks.filter((t) => codeOf(t) === 'avsluta-arende' && t.status === 'requested').map(ownerOf);
     expect(close.sort()).toEqual([`Organization/${h.vasteras.id}`, VC_OLD].sort());
   });
+  it('when a needs re-assessment (behov ingen) drops the ready notice the municipality acknowledged and the FVK the vårdcentral appointed, then the municipality gets a makulering of the ready notice (its news no longer holds) and the vårdcentral none for the appointment it made; both Tasks stay as answered', async () => {
+    const stay = stayOf('MK-Q');
+    await send({ event: 'A01', visit: 'MK-Q', listedUnit: VC_OLD, expected: '20260125', obx: NEEDS });
+    await send({
+      event: 'A08',
+      visit: 'MK-Q',
+      evnTime: '20260117090000',
+      obx: [ALL_CRITERIA, OBX.ready('202601170900')],
+    });
+    h.clock.set('2026-01-17T12:00:00Z');
+    const before = await h.tasks(stay);
+    const ready = await complete(before, 'utskrivningsklar', `Organization/${h.vasteras.id}`);
+    const fvk = await complete(before, 'utse-fast-vardkontakt', VC_OLD);
+    await send({ event: 'A08', visit: 'MK-Q', evnTime: '20260117100000', obx: [OBX.needs('ingen')] });
+    await send({ event: 'A08', visit: 'MK-Q', evnTime: '20260117110000', expected: '20260127' });
+    const tasks = await h.tasks(stay);
+    expect(tasks.find((x) => x.id === ready.id)?.status).toBe('completed');
+    expect(tasks.find((x) => x.id === fvk.id)?.status).toBe('completed');
+    expect(makuleringOf(tasks, ready)).toMatchObject({ status: 'requested', owner: ready.owner });
+    expect(makuleringOf(tasks, ready)?.description).toMatch(/ återkallas: uppgiften gäller inte längre /);
+    expect(makuleringOf(tasks, fvk)).toBeUndefined();
+    // Told once, however many messages follow.
+    expect(tasks.filter((t) => t.focus?.reference === `Task/${ready.id}`)).toHaveLength(1);
+  });
 });

@@ -1,8 +1,11 @@
+import type { Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { intakeHooks } from '../../src/intake';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
+import { createRepository } from '../../src/store/repository.pg';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { codeOf, intakeHarness, type IntakeHarness } from './harness';
+import { codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
 /**
  * Law 5 kap. 2 § / 003: a patient placed in housing by another municipality. The placing municipality (Sala) owns the
@@ -54,5 +57,43 @@ describe.each(testDatabases())('a placing municipality named to the municipality
     const toSala = tasks.filter((t) => t.owner?.reference === `Organization/${h.sala.id}`);
     expect(toSala.map(codeOf)).toEqual(['inskrivningsmeddelande']);
     expect(toSala[0]?.description).not.toMatch(/för kännedom/);
+  });
+  it('when Västerås acknowledged its notice for information and a later A08 reports Västerås itself as the placing municipality, then Västerås gets a makulering of that notice saying it is responsible now and the admission notification as the responsible municipality, with its deadline, and Sala gets a makulering of its own', async () => {
+    const stay = encounterIdFor(VISIT_SYSTEM, 'PL-3');
+    const needs = OBX.needs('socialtjanst');
+    await h.send(adt({ event: 'A01', visit: 'PL-3', municipality: '1980', obx: [needs, OBX.placing('1981')] }));
+    const vasteras = `Organization/${h.vasteras.id}`;
+    const sala = `Organization/${h.sala.id}`;
+    const info = (await h.tasks(stay)).find(
+      (t) => codeOf(t) === 'inskrivningsmeddelande' && t.owner?.reference === vasteras,
+    ) as Task;
+    // Västerås acknowledges it: a notice answered as done still learns that it changed.
+    await createRepository(h.db, { system: true }, intakeHooks(h.ctx)).update<Task>({ ...info, status: 'completed' });
+    await h.send(
+      adt({ event: 'A08', visit: 'PL-3', municipality: '1980', evnTime: '20260116090000', obx: [OBX.placing('1980')] }),
+    );
+    const all = await h.tasks(stay);
+    const tasks = all.filter((t) => !isDuty(t));
+    const of = (owner: string, code: string) => tasks.filter((t) => t.owner?.reference === owner && codeOf(t) === code);
+    const notices = of(vasteras, 'inskrivningsmeddelande');
+    expect(notices.map((t) => [t.id === info.id, t.status])).toEqual(
+      expect.arrayContaining([
+        [true, 'completed'],
+        [false, 'requested'],
+      ]),
+    );
+    expect(notices).toHaveLength(2);
+    const responsible = notices.find((t) => t.status === 'requested');
+    expect(responsible?.description).not.toMatch(/för kännedom/);
+    // Its deadline is the hospital's duty to it, as for any responsible municipality.
+    const duty = all.find((t) => isDuty(t) && t.id === responsible?.basedOn?.[0]?.reference?.slice('Task/'.length));
+    expect(duty?.requester?.reference).toBe(vasteras);
+    expect(duty?.restriction?.period?.end).toBeDefined();
+    const toVasteras = of(vasteras, 'makulering');
+    expect(toVasteras.map((t) => t.focus?.reference)).toEqual([`Task/${info.id}`]);
+    expect(toVasteras[0]?.description).toMatch(/^Er kommun ansvarar nu för patienten: /);
+    // Sala, no longer placing, has its notice withdrawn and is told so.
+    expect(of(sala, 'inskrivningsmeddelande').map((t) => t.status)).toEqual(['cancelled']);
+    expect(of(sala, 'makulering').map((t) => t.status)).toEqual(['requested']);
   });
 });

@@ -52,12 +52,9 @@ function withEstimate(text: string, m: StayModel, r: Recipient): string {
  */
 function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
   const placing = m.routing.placingMunicipality;
-  // Responsible until the placing municipality was reported, it had the admission notification under the plain key
-  // (now withdrawn): the notice for information is a new one beside it.
-  const wasResponsible = m.recipients.some((x) => x !== r && x.key === r.key);
   const t = spec({
     owner: r.party,
-    key: `inskrivningsmeddelande@${r.key}${wasResponsible ? '#kannedom' : ''}`,
+    key: admissionKey(m, r),
     code: 'inskrivningsmeddelande',
     hospital: r.hospital,
     authoredOn: r.since,
@@ -66,6 +63,18 @@ function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
   });
   if (placing) t.named = { phrase: 'den placerande kommunen', party: municipalityParty(placing) };
   return t;
+}
+
+/**
+ * The key of a unit's admission notification. A municipality told both for information and as the responsible one
+ * over the stay (a placing municipality reported later, or reported as itself) has one notice per role: the first
+ * under the plain key, the later one beside it, `#kannedom` for information or `#ansvarig` as responsible. Going back
+ * to a role it had brings back that role's notice.
+ */
+function admissionKey(m: StayModel, r: Recipient): string {
+  const first = m.recipients.find((x) => x.key === r.key);
+  if (!first || first.role === r.role) return `inskrivningsmeddelande@${r.key}`;
+  return `inskrivningsmeddelande@${r.key}#${r.role === 'registered-municipality' ? 'kannedom' : 'ansvarig'}`;
 }
 
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
@@ -85,7 +94,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     out.push(
       spec({
         owner: r.party,
-        key: `inskrivningsmeddelande@${r.key}`,
+        key: admissionKey(m, r),
         code: 'inskrivningsmeddelande',
         hospital: r.hospital,
         authoredOn: r.since,
@@ -366,6 +375,9 @@ function reroutedReason(r: Recipient, m: StayModel): string {
         return 'En placerande kommun ansvarar för patienten: det som skickats till er som ansvarig kommun återkallas, ni får inskrivningsmeddelandet för kännedom';
       return 'Vårdtillfället har omdirigerats: er kommun är inte längre ansvarig för patienten, det som skickats till er återkallas';
     case 'registered-municipality':
+      // Responsible now itself (the placing municipality was reported as it): its notice as responsible replaces this.
+      if (m.recipients.some((x) => x.key === r.key && x.role === 'municipality' && x.replacedAt === undefined))
+        return 'Er kommun ansvarar nu för patienten: inskrivningsmeddelandet för kännedom återkallas, ni får inskrivningsmeddelandet som ansvarig kommun';
       return 'Vårdtillfället har omdirigerats: patienten är inte längre folkbokförd i er kommun, det som skickats till er återkallas';
     case 'primary-care':
       return 'Vårdtillfället har omdirigerats: patienten är inte längre listad hos er, det som skickats till er återkallas';

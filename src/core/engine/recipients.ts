@@ -47,7 +47,17 @@ export function updateRecipients(m: StayModel, agreement: Agreement, at: number,
   if (m.admittedAt === undefined || !m.hospital) return;
   if (m.status !== 'in-progress' && m.status !== 'on-leave') return;
   const since = Math.max(at, m.admittedAt);
-  for (const want of desiredRecipients(m, agreement)) {
+  const wanted = desiredRecipients(m, agreement);
+  // A municipality told for information that is now responsible itself (the placing municipality is reported as
+  // it), or no longer the municipality of registration beside the placing one: its notice for information is
+  // withdrawn. One told as responsible has its own recipient (below), never the one for information brought back.
+  if (wanted.some((w) => w.role === 'municipality')) {
+    const informed = new Set(wanted.filter((w) => w.role === 'registered-municipality').map((w) => partyKey(w.party)));
+    for (const r of m.recipients)
+      if (r.role === 'registered-municipality' && r.replacedAt === undefined && !informed.has(r.key))
+        r.replacedAt = since;
+  }
+  for (const want of wanted) {
     const key = partyKey(want.party);
     if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing
     // Still told as the responsible municipality (the placing one rejected the stay): not told again for information.
@@ -58,7 +68,7 @@ export function updateRecipients(m: StayModel, agreement: Agreement, at: number,
     const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
     if (current.some((r) => r.key === key)) continue;
     for (const r of current) r.replacedAt = since;
-    const earlier = m.recipients.find((r) => r.key === key && (!informed || r.role === want.role));
+    const earlier = m.recipients.find((r) => r.key === key && (r.role === 'registered-municipality') === informed);
     if (earlier) earlier.replacedAt = undefined;
     else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
     if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;

@@ -52,8 +52,9 @@ const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error', 
  * same plan), moves deadlines, cancels withdrawn ones (the engine adds the `makulering` Tasks), and never touches
  * a Task its owner completed. A cancelled spec that was never stored is not created, nor a `makulering` of
  * something never sent, that its owner rejected, or that its owner completed and whose result stands
- * (`withdrawsSomethingSent`). A stored Task the engine no longer derives at all is cancelled
- * too, and when it is a party's Task (not a hospital duty), that party gets a `makulering` of it as well. The writes are in the order they must be made: the order the facts behind them happened
+ * (`withdrawsSomethingSent`). A stored Task the engine no longer derives at all is cancelled too (unless its owner
+ * completed it), and when it is a party's Task (not a hospital duty), that party gets a `makulering` of it as well,
+ * by the same rule. The writes are in the order they must be made: the order the facts behind them happened
  * (`inOrderOfEvents`), which is the order their notifications reach each receiver.
  */
 export function planTasks(
@@ -96,7 +97,8 @@ export function planTasks(
     const existing = stored.get(spec.key);
     if (!existing) {
       if (spec.status === 'cancelled') continue;
-      if (spec.code === 'makulering' && !withdrawsSomethingSent(stored, spec.focusKey)) continue;
+      const focus = spec.focusKey === undefined ? undefined : stored.get(spec.focusKey);
+      if (spec.code === 'makulering' && !withdrawsSomethingSent(focus)) continue;
       put(spec.key, { task: { ...buildTask(spec, refs, { now: input.now }), id: newId() } });
       result.created++;
       continue;
@@ -119,17 +121,21 @@ export function planTasks(
     if (next.status === 'cancelled' && existing.status !== 'cancelled') result.cancelled++;
     else result.updated++;
   }
-  // Stored Tasks the engine no longer wants at all are withdrawn, and a party's Task with a makulering to that party.
+  // Stored Tasks the engine no longer wants at all are withdrawn, and a party's Task with a makulering to that party
+  // by the same rule as a withdrawal the engine derives (`withdrawsSomethingSent`): a Task its owner completed is
+  // left as answered, and its owner is told only where its news no longer holds.
   const specs = new Map(input.specs.map((s) => [s.key, s]));
   for (const [key, t] of [...stored]) {
-    if (wanted.has(key) || CLOSED.has(t.status)) continue;
-    // A makulering stands while what it withdrew stays withdrawn (or gone); it goes only if that is wanted again.
-    const focus = key.startsWith('makulering:') ? specs.get(key.slice('makulering:'.length)) : undefined;
-    if (key.startsWith('makulering:') && (!focus || focus.status === 'cancelled')) continue;
-    put(key, { task: { ...t, status: 'cancelled' }, replaces: t });
-    result.cancelled++;
+    if (wanted.has(key) || (CLOSED.has(t.status) && t.status !== 'completed')) continue;
+    if (t.status !== 'completed') {
+      // A makulering stands while what it withdrew stays withdrawn (or gone); it goes only if that is wanted again.
+      const focus = key.startsWith('makulering:') ? specs.get(key.slice('makulering:'.length)) : undefined;
+      if (key.startsWith('makulering:') && (!focus || focus.status === 'cancelled')) continue;
+      put(key, { task: { ...t, status: 'cancelled' }, replaces: t });
+      result.cancelled++;
+    }
     const notice = `makulering:${key}`;
-    if (!toldOfWithdrawal(key, t) || stored.has(notice)) continue;
+    if (!toldOfWithdrawal(key, t) || !withdrawsSomethingSent(t) || stored.has(notice)) continue;
     put(notice, { task: { ...withdrawal(t, notice, refs.stayId, input), id: newId() } });
     result.created++;
   }
@@ -137,7 +143,8 @@ export function planTasks(
 }
 
 /**
- * Whether the owner of a withdrawn Task gets the engine's makulering, by what the owner did with the Task:
+ * Whether the owner of a withdrawn Task (the engine's makulering, or one the engine no longer derives at all) is told
+ * with a makulering, by what the owner did with the Task (as stored):
  * - never stored (never sent), or rejected by its owner (its own answer closed it): no;
  * - completed by its owner: only for news that no longer holds (`NEWS_WITHDRAWN`: the admission notification, the
  *   ready notice, a changed estimate, the discharge notice, closing the case). The owner acted on it (planning
@@ -149,8 +156,7 @@ export function planTasks(
  * - still open: yes.
  * A Task its owner closed is never changed itself (it stays as answered).
  */
-function withdrawsSomethingSent(stored: ReadonlyMap<string, Task>, focusKey: string | undefined): boolean {
-  const focus = focusKey === undefined ? undefined : stored.get(focusKey);
+function withdrawsSomethingSent(focus: Task | undefined): boolean {
   if (focus === undefined || focus.status === 'rejected') return false;
   return focus.status !== 'completed' || NEWS_WITHDRAWN.has(svuCode(focus) ?? '');
 }
