@@ -164,4 +164,38 @@ describe.each(testDatabases())('a Patient write by another hospital on %s', (kin
     });
     expect((await asA.read<Patient>('Patient', patientA)).address?.[0]?.line).toEqual(['Vasagatan 12']);
   });
+
+  it('when A’s A31 marks the person protected, then B’s own Patient of the person is protected too (one function)', async () => {
+    const pnr = '194002029801';
+    await h.send(adt({ event: 'A01', visit: 'OH-A31', pnr, obx: NEEDS }));
+    const text = readFileSync(new URL('../fixtures/fhir/admission-bundle.json', import.meta.url), 'utf8')
+      .replaceAll('SE2321000172-DEMO0001', HSA_B)
+      .replaceAll('193111309856', pnr)
+      .replaceAll('FHIR-VS-2026-0001', 'FHIR-VS-OH-A31');
+    await apiB.processBundle(JSON.parse(text) as Bundle, B);
+    const all = async () => (await h.repo.search<Patient>('Patient', { identifier: `${PNR_SYSTEM}|${pnr}` })).resources;
+    expect(await all()).toHaveLength(2);
+    const a31 = adt({ event: 'A31', noPv1: true, extra: ['PV1|1|N'], pnr, protection: 'Y', control: 'OH-A31-P' });
+    await h.send(a31);
+    for (const p of await all()) expect(p.meta?.security?.map((c) => c.code)).toContain('sekretessmarkering');
+    const own = (await apiB.search<Patient>('Patient', { identifier: `${PNR_SYSTEM}|${pnr}` })).resources[0];
+    expect((await asVasteras(own?.id ?? '')).address).toBeUndefined();
+  });
+
+  it('when a municipality writes the Patient, then no stay is re-routed (it holds none)', async () => {
+    const { stayA, stayB, id } = await twoStays('195011241220', 'OH-MUN');
+    const organization = `Organization/${h.vasteras.id ?? ''}`;
+    const mun = createRepository(
+      h.db,
+      { role: 'municipality', clientId: 'c-vasteras', organization },
+      intakeHooks(h.ctx),
+    );
+    const p = await mun.read<Patient>('Patient', id);
+    await mun.update<Patient>(
+      { ...p, address: [{ ...p.address?.[0], district: '1981' }] },
+      { author: 'c-vasteras', authorOrganization: organization },
+    );
+    expect(await factKinds(stayA)).not.toContain('patient-updated');
+    expect(await factKinds(stayB)).not.toContain('patient-updated');
+  });
 });
