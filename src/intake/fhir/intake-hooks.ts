@@ -1,10 +1,11 @@
 import type { Encounter, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import type { FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
+import { isUnrestricted } from '../../store/access-sql';
+import type { AccessScope, FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
-import { applyPatientChange, routingOfPatient } from '../stay/patient-change';
+import { applyPatientChange, holderOf, routingOfPatient } from '../stay/patient-change';
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
 import { taskRejected } from './rejection-hook';
@@ -48,13 +49,16 @@ function diedAt(before: Patient, after: Patient, fallback: string): string | und
 
 /**
  * A client changed a Patient's municipality or listed unit, or recorded the death: the patient's open inpatient stays
- * get the facts (`applyPatientChange`, the same as an HL7 A31).
+ * that the client's hospital holds get the facts (`applyPatientChange`, the same function and rule as an HL7 A31;
+ * another hospital's stays are its own business, and the writer must not learn of them). A gateway or admin write
+ * reaches every open stay.
  */
 async function patientChanged(
   tx: Db,
   repo: PgRepository,
   deps: StayApplierDeps,
   change: ResourceChange,
+  scope: AccessScope | undefined,
 ): Promise<void> {
   const before = change.before as Patient | undefined;
   const after = change.after as Patient | undefined;
@@ -68,7 +72,9 @@ async function patientChanged(
     factIdBase: `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}`,
     ...(died !== undefined ? { died: { at: died, idBase: `fhir:Patient/${after.id}` } } : {}),
     source: 'fhir',
-    ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
+    hospital: isUnrestricted(scope)
+      ? 'every-stay'
+      : await holderOf(repo, change.authorOrganization ?? scope?.organization),
   });
 }
 
@@ -83,10 +89,10 @@ export const NO_ADMISSION_TIME = 'no-admission-time';
  */
 export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {
-    async afterWrite(tx, change) {
+    async afterWrite(tx, change, scope) {
       if (change.author === INTAKE_AUTHOR || !change.after) return;
       if (change.resourceType === 'Patient') {
-        await patientChanged(tx, repository(tx), deps, change);
+        await patientChanged(tx, repository(tx), deps, change, scope);
         return;
       }
       if (change.resourceType === 'Task') {

@@ -5,8 +5,7 @@
  * Patient write goes through (a new municipality or listed unit re-routes their notifications; PID-29/30 a death).
  * A person the gateway does not know is stored, as an A08 of an unknown stay stores its Patient.
  */
-import type { Encounter, Organization, Patient, Reference } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import type { Encounter, Patient } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import { newResourceId } from '../../store/resource-id';
@@ -19,13 +18,6 @@ import { sendingHospital } from './apply-stays';
 import { emptyOutcome, engineWarnings, taskChanges } from './message-outcome';
 
 const OPEN = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
-
-/** Whether `enc` is a stay of `hospital` (its Organization, or a logical reference by HSA-id). */
-function atHospital(enc: Encounter, hospital: Reference<Organization>, hsaId: string): boolean {
-  const sp = enc.serviceProvider;
-  if (hospital.reference) return sp?.reference === hospital.reference;
-  return sp?.identifier?.system === IDENTIFIER_SYSTEM.hsaId && sp.identifier.value === hsaId;
-}
 
 /** The open inpatient stays of the Patient `id` (for the locks; `applyPatientChange` reads them again under them). */
 async function openStaysOf(repo: PgRepository, id: string | undefined): Promise<Encounter[]> {
@@ -68,9 +60,8 @@ export async function applyPersonUpdate(
     factIdBase: idBase,
     ...(m.diedAt !== undefined ? { died: { at: m.diedAt, idBase } } : {}),
     source: 'hl7',
-    ...(hospital.reference ? { authorOrganization: hospital.reference } : {}),
+    hospital: { ...(hospital.reference ? { reference: hospital.reference } : {}), hsaId: m.hospitalHsaId },
     sentAt: m.sentAt,
-    stays: (enc) => atHospital(enc, hospital, m.hospitalHsaId),
   });
   const outcome = emptyOutcome();
   outcome.warnings = [

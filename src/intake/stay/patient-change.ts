@@ -2,14 +2,32 @@
  * A Patient's data changed outside any one stay (a FHIR client's Patient write, an HL7 v2 A31): what that means for
  * the patient's open inpatient stays. Both intakes use this one function, so a changed municipality or listed unit
  * re-routes the stays' notifications the same way, and a recorded death ends them the same way.
+ *
+ * The rule (the same for both intakes): a hospital's change of the patient's data re-routes, or ends in a death,
+ * only the open stays that hospital holds (the Encounter's serviceProvider). Another hospital's stay is left to
+ * that hospital's own messages: its notifications are its duty (2 kap. 1 §), it gets the same population-register
+ * data in its own EHR, and a fact on its stay could only be attributed wrongly (as its message, which it never
+ * sent) or truthfully (as hospital B's, which tells A and A's recipients that the patient is at B; and B's
+ * organisation stamped on A's Tasks let B read them, B's answer carried A's stay's engine warnings). Only the
+ * gateway itself or an integration admin (no hospital) reaches every open stay, each stamped with its own hospital.
+ * Protected identity is about the person, not a stay, and every reader must meet it: a label the change adds
+ * goes onto every other Patient of the same person too (a hospital that wrote through FHIR holds a Patient of its
+ * own: a conditional update does not match another tenant's), written as the gateway's, not as the writer's.
  */
 import type { Encounter, Organization, Patient } from '@medplum/fhirtypes';
 import type { PatientRouting, StayFact } from '../../core/stay/facts';
-import { IDENTIFIER_SYSTEM } from '../../fhir/constants';
+import {
+  IDENTIFIER_SYSTEM,
+  PERSONNUMMER_OID,
+  PERSONNUMMER_SYSTEM,
+  SAMORDNINGSNUMMER_OID,
+  SAMORDNINGSNUMMER_SYSTEM,
+} from '../../fhir/constants';
+import { hasProtectedIdentity, PROTECTED_IDENTITY_CODES } from '../../fhir/protected-identity';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository } from '../../store/repository.port';
-import { applyStayFacts, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
+import { applyStayFacts, intakeWrite, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
 import { lockStays } from './stay-rows.pg';
 
 async function readOrganization(repo: FhirRepository, id: string): Promise<Organization | undefined> {
@@ -54,12 +72,38 @@ export interface PatientChange {
   /** The death the change records (its time), if it records one; its fact is `<deathIdBase>#died@<stay>`. */
   died?: { at: string; idBase: string };
   source: 'hl7' | 'fhir';
-  /** The writing hospital's tenant, stamped on intake's writes. */
-  authorOrganization?: string;
+  /**
+   * The hospital whose change it is (HL7: the sending hospital; FHIR: the writing client's organisation): only
+   * its own open stays are reached, stamped with its tenant. `'every-stay'`: the gateway or an integration admin.
+   * A writer that holds no stay (a municipality) reaches none.
+   */
+  hospital: StayHolder | 'every-stay';
   /** The send time of the message that carried the change (HL7 MSH-7), when the duties it meets count from it. */
   sentAt?: string;
-  /** Which open stays the change reaches (HL7: the sending hospital's own); all when not given. */
-  stays?: (encounter: Encounter) => boolean;
+}
+
+/** A hospital as a stay names it: its Organization (`Organization/<id>`) and/or its HSA-id. */
+export interface StayHolder {
+  reference?: string;
+  hsaId?: string;
+}
+
+/** Whether `enc` is a stay `hospital` holds (its serviceProvider is the Organization, or names the HSA-id). */
+export function heldBy(enc: Encounter, hospital: StayHolder): boolean {
+  const sp = enc.serviceProvider;
+  if (hospital.reference && sp?.reference === hospital.reference) return true;
+  return (
+    !!hospital.hsaId && sp?.identifier?.system === IDENTIFIER_SYSTEM.hsaId && sp.identifier.value === hospital.hsaId
+  );
+}
+
+/** The hospital of the client organisation `reference` (`Organization/<id>`): the reference and its HSA-id. */
+export async function holderOf(repo: FhirRepository, reference: string | undefined): Promise<StayHolder> {
+  const id = /^Organization\/([^/]+)$/.exec(reference ?? '')?.[1];
+  if (!id) return {};
+  const org = await readOrganization(repo, id);
+  const hsaId = org?.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId)?.value;
+  return { reference: `Organization/${id}`, ...(hsaId ? { hsaId } : {}) };
 }
 
 /** One open stay the change reached and what the engine made of it. */
@@ -84,12 +128,17 @@ export async function applyPatientChange(
   const was = change.before ? await routingOfPatient(repo, change.before) : {};
   const is = await routingOfPatient(repo, after);
   const rerouted = was.municipality !== is.municipality || was.primaryCareUnit !== is.primaryCareUnit;
+  if (hasProtectedIdentity(after) && !(change.before && hasProtectedIdentity(change.before)))
+    await protectEveryRecordOf(repo, after);
   if (!rerouted && change.died === undefined) return [];
   const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
   const out: PatientChangeApplied[] = [];
   for (const enc of stays.resources) {
     if (!enc.id || !OPEN_STAY.has(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
-    if (change.stays && !change.stays(enc)) continue;
+    // Another hospital's stay is left to that hospital (the rule at the top of this file).
+    const { hospital } = change;
+    if (hospital !== 'every-stay' && !heldBy(enc, hospital)) continue;
+    const stamp = hospital === 'every-stay' ? enc.serviceProvider?.reference : hospital.reference;
     const stayId = enc.id;
     const sent = change.sentAt ? { sentAt: change.sentAt } : {};
     const facts: StayFact[] = [];
@@ -109,9 +158,34 @@ export async function applyPatientChange(
       patient: { reference: `Patient/${after.id}` },
       patientResource: after,
       encounter: { reference: `Encounter/${stayId}` },
-      ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}),
+      ...(stamp ? { authorOrganization: stamp } : {}),
     });
     out.push({ stayId, facts, result });
   }
   return out;
+}
+
+const PERSON_SYSTEMS = [PERSONNUMMER_SYSTEM, PERSONNUMMER_OID, SAMORDNINGSNUMMER_SYSTEM, SAMORDNINGSNUMMER_OID];
+
+/**
+ * `patient` became protected: every other current Patient with one of its person identifiers (personnummer,
+ * samordningsnummer) gets its protected-identity labels too, so no reader of any of them keeps reading the address.
+ * Written as the gateway's (no organisation: the writer does not come to hold, or read, the others).
+ */
+async function protectEveryRecordOf(repo: PgRepository, patient: Patient & { id: string }): Promise<void> {
+  const labels = (patient.meta?.security ?? []).filter((c) => PROTECTED_IDENTITY_CODES.includes(c.code ?? ''));
+  const keys = (patient.identifier ?? []).filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? ''));
+  const seen = new Set([patient.id]);
+  for (const key of keys) {
+    // either form of the system (URI or the older OID) names the same person
+    const query = PERSON_SYSTEMS.map((s) => `${s}|${key.value ?? ''}`).join(',');
+    const found = await repo.search<Patient>('Patient', { identifier: query, _count: '100' });
+    for (const other of found.resources) {
+      if (!other.id || seen.has(other.id)) continue;
+      seen.add(other.id);
+      if (hasProtectedIdentity(other)) continue;
+      const meta = { ...other.meta, security: [...(other.meta?.security ?? []), ...labels] };
+      await repo.update<Patient>({ ...other, meta }, intakeWrite);
+    }
+  }
 }
