@@ -11,7 +11,7 @@ import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
 import { openShell, type Shell } from '../http/shell-fixture';
-import { ok, partyClient, sipDraft, SKULTUNA, VASTERAS, type PartyClient } from './party-client';
+import { ok, partyClient, SALA, sipDraft, SKULTUNA, VASTERAS, type PartyClient } from './party-client';
 
 /**
  * Västmanland, the hospital over HL7 v2: Skultuna vårdcentral (the named care contact) creates the SIP and invites
@@ -136,6 +136,35 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     const r = await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$take-over`);
     expect(r.status).toBe(403);
     expect(JSON.stringify(r.body)).toContain('Sala vårdcentral');
+  });
+
+  it('when the unit the stay left acts as the plan’s author before the take-over, then it is refused, naming the named care contact and the take-over; it still signs its own part', async () => {
+    const seen = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    const refused = (r: request.Response, what: string): void => {
+      expect(r.status, what).toBe(403);
+      const said = JSON.stringify(r.body);
+      expect(said, what).toContain('Skultuna vårdcentral is no longer');
+      expect(said, what).toContain('Sala vårdcentral');
+      expect(said, what).toContain(`POST /fhir/CarePlan/${plan.id}/$take-over`);
+      expect(said, what).not.toContain('Organization/');
+    };
+    const put = (body: CarePlan) => c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, body);
+    // Revoking would throw away Västerås' signed part; inviting, moving the meeting and recording it are the FVK's.
+    refused(await put({ ...seen, status: 'revoked' }), 'revoke');
+    refused(await put({ ...seen, contributor: [...(seen.contributor ?? []), { reference: SALA }] }), 'invite');
+    refused(await put({ ...seen, extension: [] }), 'the meeting');
+    refused(await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`), '$meeting-held');
+    // As a party it still writes and signs its own part.
+    const own = params({ description: 'Hembesök efter hemkomst', contact: 'Distriktssköterska, 021-10 00 01' });
+    ok(await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$sign`, own));
+    const now = ok(await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    expect([now.status, now.author?.reference, now.contributor?.map((x) => x.reference)]).toEqual([
+      'draft',
+      SKULTUNA,
+      [SKULTUNA, VASTERAS],
+    ]);
+    const invited = await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'kallelse-sip' });
+    expect(invited.filter((t) => t.owner?.reference === SALA)).toEqual([]);
   });
 
   it('when the new vårdcentral takes the plan over, then it is the plan’s author, the other parts and signatures stay, and its own invitation duty is met', async () => {
