@@ -224,7 +224,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`));
   });
 
-  it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold', async () => {
+  it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold; the invitation it had to the plan is cancelled saying it took the plan over', async () => {
     const visit = (msg: string): string =>
       msg.replaceAll('VS-20260115-0001', 'VS-20260115-0002').replace(/\|VS-000(\d)\|/, '|VS-010$1|');
     const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8')).map(visit);
@@ -243,8 +243,9 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       'the second stay',
     );
     const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${second}`)) as Encounter;
+    // Skultuna invites Sala vårdcentral too (e.g. for the follow-up), before the patient is listed there.
     const held = ok(
-      await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS])),
+      await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS, VC_SALA])),
       201,
     ) as CarePlan;
     // An admin puts the plan on hold (the parties set only completed or revoked).
@@ -265,5 +266,15 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     );
     const taken = ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${held.id}/$take-over`)) as CarePlan;
     expect([taken.author?.reference, taken.status]).toEqual([VC_SALA, 'on-hold']);
+    // Sala's staff find the invitation they got from Skultuna cancelled, and why: Sala holds the plan now.
+    const own = (await c['demo-vc-sala']!.tasks({ encounter: `Encounter/${second}`, code: 'kallelse-sip' })).find(
+      (t) => t.focus?.reference === `CarePlan/${held.id}` && t.owner?.reference === VC_SALA,
+    );
+    expect(own?.status).toBe('cancelled');
+    const why = own?.statusReason?.text ?? '';
+    expect(why).toContain('Sala vårdcentral har tagit över SIP:en från Skultuna vårdcentral');
+    expect(why).toContain('planens ägare');
+    expect(why).not.toContain('inte längre kallad');
+    expect(why).not.toContain('Organization/');
   });
 });
