@@ -1,7 +1,7 @@
 /**
  * Plays one party of a stay against a running gateway with that party's own client (the README's walkthrough,
  * part 2): list and acknowledge its Tasks, answer them, create the SIP and invite, sign, approve, record the
- * meeting, comment, read the case overview, close its case.
+ * meeting, take the SIP over after a re-routing, comment, read the case overview, close its case.
  *
  *   npm run party -- --client demo-vasteras [--secret s] [--base http://localhost:8080] <command> [args]
  *
@@ -17,6 +17,9 @@
  *   sign <carePlanId> [--text "services"] [--contact "name, phone"]            write and sign the own part
  *   approve <carePlanId>                             the hospital approves
  *   meeting-held <carePlanId> [--at time]            the meeting was held (starts the one-month follow-up)
+ *   take-over <carePlanId> [--reason text]           the named care contact after a re-routing takes the stay's
+ *                                                    open SIP over from the unit the stay left (ADR 045): it
+ *                                                    becomes the author; parts and signatures are kept
  *   comment <encounterId> <Organization/id> <kontakt-onskas|hemkomst|hjalpmedel|ovrigt> <text>
  *   overview <encounterId>                           the case overview (JSON)
  *   print <carePlanId> [--pdf] [--out file]          the plan for the patient ($print): HTML to stdout (or
@@ -231,6 +234,9 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
       return call('POST', `CarePlan/${first}/$approve`, params({}));
     case 'meeting-held':
       return call('POST', `CarePlan/${first}/$meeting-held`, params({ date: a.opts.at }));
+    case 'take-over':
+      if (!first) usage('take-over <carePlanId> [--reason text]');
+      return call('POST', `CarePlan/${encodeURIComponent(first)}/$take-over`, params({ reason: a.opts.reason }));
     case 'comment': {
       const [to, category, ...words] = more;
       const enc = await call('GET', `Encounter/${first}`);

@@ -2,7 +2,9 @@
  * The invitation to the SIP meeting (kallelse): one `kallelse-sip` Task per invited party, owned by it (it must
  * acknowledge "without delay"), requested by the plan's author, with the plan as focus. The text names the
  * organisations and the meeting, never a reference. Each has the agreement's acknowledgement deadline
- * (`sipPlan.acknowledgeWithin`), met when the party acknowledges (`invitationAcknowledged`). A party removed from the plan gets its invitation cancelled.
+ * (`sipPlan.acknowledgeWithin`), met when the party acknowledges (`invitationAcknowledged`). A party removed from the
+ * plan gets its invitation cancelled; a party that took the plan over (ADR 045) gets its own cancelled with a text
+ * saying so.
  */
 import type { CarePlan, Organization, Reference, Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../core/agreements/agreement.schema';
@@ -129,11 +131,24 @@ export async function syncInvitations(
   }
   for (const [orgId, t] of existing) {
     if (invited.includes(`Organization/${orgId}`) || ['cancelled', 'completed'].includes(t.status)) continue;
-    out.push(
-      await repo.update({ ...t, status: 'cancelled', statusReason: { text: 'Parten är inte längre kallad' } }, write),
-    );
+    const reason =
+      `Organization/${orgId}` === author
+        ? await tookOverText(repo, author, t.requester?.reference)
+        : 'Parten är inte längre kallad';
+    out.push(await repo.update({ ...t, status: 'cancelled', statusReason: { text: reason } }, write));
   }
   return out;
+}
+
+/**
+ * Why the invitation of a party that became the plan's author is cancelled: it took the plan over (ADR 045) and now
+ * calls to the meeting itself, so the invitation it got from the earlier author no longer asks anything of it. By the
+ * organisations' names, for the unit's staff who find the cancelled invitation among their Tasks.
+ */
+async function tookOverText(repo: PgRepository, author: string, inviter: string | undefined): Promise<string> {
+  const now = await orgName(repo, author);
+  const from = inviter && inviter !== author ? ` från ${await orgName(repo, inviter)}` : '';
+  return `${now} har tagit över SIP:en${from} och är nu fast vårdkontakt och planens ägare; kallelsen behövs inte längre, eftersom ${now} nu själv kallar till SIP-mötet.`;
 }
 
 /** Statuses by which an invited party has acknowledged its invitation. */

@@ -7,8 +7,10 @@
  * - creating or inviting makes a `kallelse-sip` Task per invited party and the stay fact `sip-invitation-sent`,
  *   which meets the named care contact's own invitation duty;
  * - the colour triage (seed 002) is added from the stay's needs when the author gave none: guidance, never binding;
- * - a party changes only its own part; the author also the meeting and the invited parties; nobody sets draft or
- *   active, which follow the signatures (a changed part withdraws its signature, and an active plan turns draft).
+ * - a party changes only its own part; the author also the meeting and the invited parties, while it is the named
+ *   care contact (a unit the stay left acts as a party until the new one takes the plan over, ADR 045); nobody sets
+ *   draft or active, which follow the signatures (a changed part withdraws its signature, and an active plan turns
+ *   draft).
  */
 import type { CarePlan, Provenance, Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../core/agreements/agreement.schema';
@@ -24,6 +26,7 @@ import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
 import { isUnrestricted } from '../store/access-sql';
 import { organisationLabel } from '../store/organisation-names.pg';
+import { formerAuthorRefusal, isFormerAuthor } from './former-author';
 import { directoryName, invitationAcknowledged, syncInvitations } from './invitations';
 import { changesOutsidePart, derivedStatus, invitedParties, orgRef, planParties, signatureState } from './sip-plan';
 import { addStayFact, loadStayContext, stayIdOf, stayUnknown, type StayContext } from './stay-context';
@@ -159,9 +162,9 @@ async function openPlanConflict(
 /**
  * Sends the plan's invitations (a `kallelse-sip` Task per invited party) and, when the named care contact sent them
  * (or the hospital, where it may create the plan), the stay fact that meets its invitation duty: it counts for the
- * unit that is the named care contact now. A unit the stay has left may still change who its plan invites; those
- * invitations go out, but they are not the named care contact's. `writer`: the writing organisation (none for the
- * gateway's own, unrestricted writes).
+ * unit that is the named care contact now (a unit the stay has left may no longer change who its plan invites,
+ * ADR 045; an invitation written by anyone else is never the named care contact's). `writer`: the writing
+ * organisation (none for the gateway's own, unrestricted writes).
  */
 async function invite(
   tx: Db,
@@ -209,8 +212,17 @@ async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
     const author = orgRef(before.author);
     if (!planParties(before).includes(writer))
       throw new GatewayError('forbidden', 'Only the parties of a SIP write it; the hospital approves it with $approve');
-    const allowed = writer === author ? AUTHOR_FIELDS : [];
+    // The unit the stay left is still the author until the plan is taken over, but acts only as a party (ADR 045).
+    const former = isFormerAuthor(ctx, before, writer);
+    const allowed = writer === author && !former ? AUTHOR_FIELDS : [];
     const outside = changesOutsidePart(before, after, writer).filter((k) => !allowed.includes(k));
+    if (former && outside.some((k) => AUTHOR_FIELDS.includes(k)))
+      throw await formerAuthorRefusal(
+        repo,
+        ctx,
+        before,
+        'changes the meeting, the invited parties or the status of the SIP, or revokes it',
+      );
     if (outside.length > 0)
       throw new GatewayError(
         'forbidden',

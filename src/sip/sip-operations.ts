@@ -12,6 +12,7 @@ import { GatewayError } from '../platform/errors';
 import type { Db } from '../store/db.port';
 import { createRepository } from '../store/repository.pg';
 import type { WriteOptions } from '../store/repository.port';
+import { formerAuthorRefusal, isFormerAuthor } from './former-author';
 import { orgReference } from './invitations';
 import type { SipDeps } from './sip-hooks';
 import { derivedStatus, orgRef, partDigest, partOf, planDigest, planParties, signatureState } from './sip-plan';
@@ -147,6 +148,8 @@ export async function meetingHeld(deps: SipDeps, db: Db, auth: AuthContext, id: 
     const ctx = await loadStayContext(tx, repo, deps.stay, stayIdOf(plan.encounter, 'CarePlan'));
     if (org !== orgRef(plan.author) && org !== ctx.hospital)
       throw new GatewayError('forbidden', 'The named care contact who holds the meeting records it');
+    if (isFormerAuthor(ctx, plan, org))
+      throw await formerAuthorRefusal(repo, ctx, plan, 'holds the SIP meeting and records it');
     const now = deps.stay.clock.now();
     const when = at ?? now.toISOString();
     const t = Date.parse(when);

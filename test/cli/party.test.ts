@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { Bundle, CarePlan, Communication, Encounter, Task } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Communication, Encounter, Patient, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemoRegion } from '../../src/demo/demo-region';
+import { saveClient } from '../../src/auth/client-store';
 import { systemRepository } from '../../src/compose';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { sipDraft } from '../../src/cli/party-resources';
@@ -29,6 +30,7 @@ const run = promisify(execFile);
 const REPO = path.resolve('.');
 const TSX = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 const CLI = path.join(REPO, 'src/cli/party.ts');
+const VC_SALA = 'Organization/vc-sala';
 
 interface Ran {
   code: number;
@@ -228,5 +230,46 @@ describe('npm run party (a party’s own client as a child process): print, answ
     expect(fix[0]?.description).toMatch(/^Västerås stad har avvisat vårdtillfället/);
     const bad = await party('demo-vasteras', ['reject', target!.id!, 'Not A Code']);
     expect(bad.code).toBe(2);
+  }, 60_000);
+
+  it('when the patient is listed at another vårdcentral, then the unit the stay left cannot take the plan over with the CLI and the new one can, with its reason', async () => {
+    await saveClient(shell.db, {
+      clientId: 'demo-vc-sala',
+      secret: 'demo-vc-sala-secret',
+      role: 'primary-care',
+      organization: VC_SALA,
+      allowedScopes: ['system/Task.rus', 'system/Encounter.rs', 'system/Patient.rs', 'system/CarePlan.crus'],
+    });
+    // The hospital's EHR lists the patient at Sala vårdcentral: the stay is re-routed, Sala is the named care contact.
+    const enc = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${stay}`)) as Encounter;
+    const patient = ok(await c['demo-ehr']!.get(`/fhir/${enc.subject!.reference!}`)) as Patient;
+    const listed = { system: 'urn:oid:1.2.752.29.4.19', value: 'SE2321000172-DEMO0102' };
+    ok(
+      await c['demo-ehr']!.put(`/fhir/${enc.subject!.reference!}`, {
+        ...patient,
+        generalPractitioner: [{ identifier: listed }],
+      }),
+    );
+    let duty: Task | undefined;
+    for (let i = 0; i < 50 && !duty; i++) {
+      duty = (await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'kallelse-sip' })).find(
+        (t) => t.owner?.reference === VC_SALA && t.focus?.reference?.startsWith('Encounter/'),
+      );
+      if (!duty) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(duty, 'the invitation duty of the new vårdcentral').toBeDefined();
+    const old = await party('demo-vc-skultuna', ['take-over', plan.id!]);
+    expect(old.code).toBe(1);
+    expect(old.stderr).toMatch(/\$take-over: 403/);
+    expect(old.stderr).toContain('Sala vårdcentral');
+    const r = await party('demo-vc-sala', ['take-over', plan.id!, '--reason', 'Ny listning']);
+    expect(r.code, r.stderr).toBe(0);
+    const taken = JSON.parse(Buffer.from(r.stdout, 'latin1').toString('utf8')) as CarePlan;
+    expect(taken.author).toEqual({ reference: VC_SALA, display: 'Sala vårdcentral' });
+    expect(taken.activity?.map((a) => a.detail?.description)).toEqual(['Hemtjänst tre besök per dag']);
+    expect(taken.note?.at(-1)?.text).toContain('Skäl: Ny listning.');
+    const bad = await party('demo-vc-sala', ['take-over']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('take-over <carePlanId>');
   }, 60_000);
 });

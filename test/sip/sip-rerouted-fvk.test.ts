@@ -122,23 +122,25 @@ describe.each(testDatabases())('a SIP invitation counts for the vårdcentral tha
     ).toEqual([]);
   });
 
-  it('when the new vårdcentral invites, then its own duty is met, and the one the stay left may no longer invite', async () => {
+  it('when the new vårdcentral takes the plan over, then its own duty is met, and the one the stay left may neither invite nor revoke its plan', async () => {
     const encounter = ok(await c['demo-vc-sala']!.get(`/fhir/Encounter/${stay}`)) as Encounter;
     const open = (await c['demo-vc-skultuna']!.get('/fhir/CarePlan', { encounter: `Encounter/${stay}` })).body as {
       entry: { resource: CarePlan }[];
     };
     const old = open.entry[0]!.resource;
-    // The stay has Skultuna's open plan: one open plan per stay, so the new FVK updates that one or, as here, the
-    // author withdraws it first.
+    // The stay has Skultuna's open plan: one open plan per stay, so the new FVK takes that one over (ADR 045).
     expect((await c['demo-vc-sala']!.post('/fhir/CarePlan', sipDraft(encounter, VC_SALA, [VASTERAS]))).status).toBe(
       409,
     );
-    ok(await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${old.id}`, { ...old, status: 'revoked' }));
-    // Skultuna is no longer the named care contact: it may not invite again.
+    // Skultuna, no longer the named care contact, may not withdraw the plan (and every party's part with it)...
+    const revoked = await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${old.id}`, { ...old, status: 'revoked' });
+    expect(revoked.status).toBe(403);
+    expect(JSON.stringify(revoked.body)).toContain(`/fhir/CarePlan/${old.id}/$take-over`);
+    // ...nor invite again with a plan of its own.
     const again = await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS]));
     expect(again.status, JSON.stringify(again.body)).toBe(403);
     await at('2026-01-19T09:00:00Z');
-    ok(await c['demo-vc-sala']!.post('/fhir/CarePlan', sipDraft(encounter, VC_SALA, [VASTERAS])), 201);
+    ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${old.id}/$take-over`));
     const duties = await invitationDuties(stay);
     expect(duties.map((t) => [t.owner?.reference, t.status]).sort()).toEqual([
       [VC_SALA, 'completed'],
@@ -146,7 +148,7 @@ describe.each(testDatabases())('a SIP invitation counts for the vårdcentral tha
     ]);
   });
 
-  it('when the vårdcentral the stay left invites through the plan it started, then the invitations go out but the new one’s duty stays open', async () => {
+  it('when the vårdcentral the stay left tries to invite through the plan it started, then it is refused by the new one’s name, nobody is invited and the new one’s duty stays open', async () => {
     const visit = (msg: string): string =>
       msg.replaceAll('VS-20260115-0001', 'VS-20260115-0002').replace(/\|VS-000(\d)\|/, '|VS-010$1|');
     const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8')).map(visit);
@@ -177,16 +179,18 @@ describe.each(testDatabases())('a SIP invitation counts for the vårdcentral tha
       10_000,
       'the invitation duty of the new vårdcentral',
     );
-    // Now Skultuna, no longer the FVK, invites Västerås through its plan: the invitation goes out...
-    ok(
-      await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, {
-        ...plan,
-        contributor: [...(plan.contributor ?? []), { reference: VASTERAS }],
-      }),
-    );
-    const sent = await c['demo-vc-skultuna']!.tasks({ encounter: `Encounter/${second}`, code: 'kallelse-sip' });
-    expect(sent.find((t) => t.owner?.reference === VASTERAS)?.requester?.reference).toBe(SKULTUNA);
-    // ...but it is not Sala's invitation, and Skultuna's own duty was withdrawn when the stay left it.
+    // Now Skultuna, no longer the FVK, tries to invite Västerås through its plan: that is the FVK's, so it is refused
+    // with Sala's name and the way for Sala to take the plan over...
+    const r = await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, {
+      ...plan,
+      contributor: [...(plan.contributor ?? []), { reference: VASTERAS }],
+    });
+    expect(r.status).toBe(403);
+    expect(JSON.stringify(r.body)).toContain('Sala vårdcentral');
+    expect(JSON.stringify(r.body)).toContain(`/fhir/CarePlan/${plan.id}/$take-over`);
+    const sent = await c['demo-ehr']!.tasks({ encounter: `Encounter/${second}`, code: 'kallelse-sip' });
+    expect(sent.filter((t) => t.owner?.reference === VASTERAS)).toEqual([]);
+    // ...Sala's duty stays open, and Skultuna's own duty was withdrawn when the stay left it.
     const duties = await invitationDuties(second);
     expect(duties.map((t) => [t.owner?.reference, t.status]).sort()).toEqual([
       [VC_SALA, 'requested'],

@@ -11,7 +11,7 @@ import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
 import { uniquePrefix } from '../support/redis';
 import { openShell, type Shell } from '../http/shell-fixture';
-import { ok, partyClient, sipDraft, SKULTUNA, VASTERAS, type PartyClient } from './party-client';
+import { ok, partyClient, SALA, sipDraft, SKULTUNA, VASTERAS, type PartyClient } from './party-client';
 
 /**
  * Västmanland, the hospital over HL7 v2: Skultuna vårdcentral (the named care contact) creates the SIP and invites
@@ -138,6 +138,35 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     expect(JSON.stringify(r.body)).toContain('Sala vårdcentral');
   });
 
+  it('when the unit the stay left acts as the plan’s author before the take-over, then it is refused, naming the named care contact and the take-over; it still signs its own part', async () => {
+    const seen = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    const refused = (r: request.Response, what: string): void => {
+      expect(r.status, what).toBe(403);
+      const said = JSON.stringify(r.body);
+      expect(said, what).toContain('Skultuna vårdcentral is no longer');
+      expect(said, what).toContain('Sala vårdcentral');
+      expect(said, what).toContain(`POST /fhir/CarePlan/${plan.id}/$take-over`);
+      expect(said, what).not.toContain('Organization/');
+    };
+    const put = (body: CarePlan) => c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, body);
+    // Revoking would throw away Västerås' signed part; inviting, moving the meeting and recording it are the FVK's.
+    refused(await put({ ...seen, status: 'revoked' }), 'revoke');
+    refused(await put({ ...seen, contributor: [...(seen.contributor ?? []), { reference: SALA }] }), 'invite');
+    refused(await put({ ...seen, extension: [] }), 'the meeting');
+    refused(await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`), '$meeting-held');
+    // As a party it still writes and signs its own part.
+    const own = params({ description: 'Hembesök efter hemkomst', contact: 'Distriktssköterska, 021-10 00 01' });
+    ok(await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$sign`, own));
+    const now = ok(await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    expect([now.status, now.author?.reference, now.contributor?.map((x) => x.reference)]).toEqual([
+      'draft',
+      SKULTUNA,
+      [SKULTUNA, VASTERAS],
+    ]);
+    const invited = await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'kallelse-sip' });
+    expect(invited.filter((t) => t.owner?.reference === SALA)).toEqual([]);
+  });
+
   it('when the new vårdcentral takes the plan over, then it is the plan’s author, the other parts and signatures stay, and its own invitation duty is met', async () => {
     await at('2026-01-19T09:00:00Z');
     const taken = ok(
@@ -195,7 +224,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`));
   });
 
-  it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold', async () => {
+  it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold; the invitation it had to the plan is cancelled saying it took the plan over', async () => {
     const visit = (msg: string): string =>
       msg.replaceAll('VS-20260115-0001', 'VS-20260115-0002').replace(/\|VS-000(\d)\|/, '|VS-010$1|');
     const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8')).map(visit);
@@ -214,8 +243,9 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       'the second stay',
     );
     const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${second}`)) as Encounter;
+    // Skultuna invites Sala vårdcentral too (e.g. for the follow-up), before the patient is listed there.
     const held = ok(
-      await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS])),
+      await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS, VC_SALA])),
       201,
     ) as CarePlan;
     // An admin puts the plan on hold (the parties set only completed or revoked).
@@ -236,5 +266,15 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     );
     const taken = ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${held.id}/$take-over`)) as CarePlan;
     expect([taken.author?.reference, taken.status]).toEqual([VC_SALA, 'on-hold']);
+    // Sala's staff find the invitation they got from Skultuna cancelled, and why: Sala holds the plan now.
+    const own = (await c['demo-vc-sala']!.tasks({ encounter: `Encounter/${second}`, code: 'kallelse-sip' })).find(
+      (t) => t.focus?.reference === `CarePlan/${held.id}` && t.owner?.reference === VC_SALA,
+    );
+    expect(own?.status).toBe('cancelled');
+    const why = own?.statusReason?.text ?? '';
+    expect(why).toContain('Sala vårdcentral har tagit över SIP:en från Skultuna vårdcentral');
+    expect(why).toContain('planens ägare');
+    expect(why).not.toContain('inte längre kallad');
+    expect(why).not.toContain('Organization/');
   });
 });
