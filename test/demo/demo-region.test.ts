@@ -16,7 +16,7 @@ describe.each(testDatabases())('demo region on %s', (kind) => {
 
   it('when the store is empty, then the region loads; a second run changes nothing', async () => {
     const first = await loadDemoRegion(db, systemRepository);
-    expect(first).toMatchObject({ loaded: true, clients: 6 });
+    expect(first).toMatchObject({ loaded: true, clients: 7 });
     expect(first.organizations).toBe(demoRegionData().organizations.length);
     const repo = systemRepository(db);
     const before = await repo.read<Organization>('Organization', 'kommun-1980');
@@ -25,7 +25,7 @@ describe.each(testDatabases())('demo region on %s', (kind) => {
     const after = await repo.read<Organization>('Organization', 'kommun-1980');
     expect(after.meta?.versionId).toBe(before.meta?.versionId);
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM auth_client');
-    expect(rows[0]!.n).toBe(6);
+    expect(rows[0]!.n).toBe(7);
   });
 
   it('when loaded, then the ten municipalities are findable by kommunkod', async () => {
@@ -46,6 +46,7 @@ describe.each(testDatabases())('demo region on %s', (kind) => {
       'demo-vasteras-hsl': ['municipality', 'Organization/hemsjukvard-1980', false],
       'demo-sala': ['municipality', 'Organization/kommun-1981', false],
       'demo-vc-skultuna': ['primary-care', 'Organization/vc-skultuna', false],
+      'demo-vc-sala': ['primary-care', 'Organization/vc-sala', false],
       'demo-admin': ['admin', 'Organization/region-vastmanland', true],
     } as const;
     for (const [id, [role, org, admin]] of Object.entries(expected)) {
