@@ -5,77 +5,14 @@
  * intake, A01, a ready notice without the criteria, the criteria (in one message or two), A03. A region without a
  * gate counts from the notice, as before. And migration 152 corrects the summaries stored before it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
-import type { Agreement } from '../../src/core/agreements/agreement.schema';
-import { evaluateStay } from '../../src/core/engine/evaluate';
-import { readyDaysAt } from '../../src/core/indicators/compute-indicators';
-import type { StayFact } from '../../src/core/stay/facts';
-import { dashboardData, dashboardStays } from '../../src/followup/dashboard/dashboard-data.pg';
-import { liabilityFromStore } from '../../src/followup/liability/store-liability';
-import { loadRatesTable } from '../../src/followup/liability/rates-file';
-import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
+import { describe, expect, it } from 'vitest';
+import { getAgreement } from '../../src/agreements/load-agreements';
+import { dashboardData } from '../../src/followup/dashboard/dashboard-data.pg';
 import { migrate } from '../../src/store/migrate';
-import { adt, OBX, type AdtOptions } from '../mapping/adt-builder';
-import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
+import { OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
 
-const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
-const NEEDS = [OBX.needs('socialtjanst'), OBX.consent('ja')];
-const agreements = await loadAgreements();
-const rates = await loadRatesTable();
-
-/** A harness under one agreement, and what its dashboard, engine and liability say of a visit's stay. */
-function views(agreementId: string, kind: 'pglite' | 'postgres') {
-  const agreement: Agreement = getAgreement(agreements, agreementId);
-  const v = {
-    h: undefined as unknown as IntakeHarness,
-    async send(o: AdtOptions) {
-      const ack = await v.h.send(adt(o));
-      expect(ackCode(ack), ack.toString()).toBe('AA');
-    },
-    /** The drill-down's row of the stay: [ready at, ready days], or undefined when it is not counted. */
-    async dashboard(visit: string) {
-      const stayId = encounterIdFor(VISIT_SYSTEM, visit);
-      const rows = (await dashboardStays(v.h.db, agreement, '1980', '2026-01')).filter((s) => s.stayId === stayId);
-      expect(rows.length).toBeLessThanOrEqual(1);
-      return rows[0] && [rows[0].readyAt, rows[0].readyDays];
-    },
-    /** The engine's ready time and its ready days (the core's rule), or undefined when it has none. */
-    async engine(visit: string) {
-      const stayId = encounterIdFor(VISIT_SYSTEM, visit);
-      const r = await v.h.db.query<{ body: StayFact | string }>('SELECT body FROM stay_fact WHERE stay_id = $1', [
-        stayId,
-      ]);
-      const facts = r.rows.map((x) => (typeof x.body === 'string' ? (JSON.parse(x.body) as StayFact) : x.body));
-      const state = evaluateStay(facts, agreement).state;
-      expect(state.dischargedAt).toBeDefined();
-      return state.readyAt === undefined
-        ? undefined
-        : [state.readyAt, readyDaysAt(Date.parse(state.readyAt), Date.parse(state.dischargedAt ?? ''))];
-    },
-    /** The days the payment liability counts for the stay in January. */
-    async liabilityDays(visit: string) {
-      const stayId = encounterIdFor(VISIT_SYSTEM, visit);
-      const got = await liabilityFromStore(
-        { db: v.h.db, agreements, rates },
-        { agreement: agreementId, month: '2026-01', missingRate: 'days-only' },
-      );
-      const stays = got.municipalities.flatMap((m) => m.stays).filter((s) => s.id === stayId);
-      return stays.reduce((n, s) => n + s.days, 0);
-    },
-  };
-  beforeAll(async () => {
-    v.h = await intakeHarness(kind, { env: { AGREEMENT: agreementId } });
-  });
-  afterAll(async () => {
-    await v.h.close();
-  });
-  return v;
-}
-
-/** All five criteria besides the physician's assessment (the ready notice itself). */
-const ALL = ['skriftlig-information', 'fast-vardkontakt', 'informationsoverforing', 'hjalpmedel', 'lakemedelslista'];
+import { agreements, ALL, NEEDS, views } from './ready-views';
 
 describe.each(testDatabases())('dashboard and a ready notice held back by the readiness gate on %s', (kind) => {
   const v = views('vastmanland', kind);
