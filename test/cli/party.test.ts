@@ -9,7 +9,6 @@ import { promisify } from 'node:util';
 import type { Bundle, CarePlan, Communication, Encounter, Patient, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemoRegion } from '../../src/demo/demo-region';
-import { saveClient } from '../../src/auth/client-store';
 import { systemRepository } from '../../src/compose';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { sipDraft } from '../../src/cli/party-resources';
@@ -233,13 +232,6 @@ describe('npm run party (a party’s own client as a child process): print, answ
   }, 60_000);
 
   it('when the patient is listed at another vårdcentral, then the unit the stay left cannot take the plan over with the CLI and the new one can, with its reason', async () => {
-    await saveClient(shell.db, {
-      clientId: 'demo-vc-sala',
-      secret: 'demo-vc-sala-secret',
-      role: 'primary-care',
-      organization: VC_SALA,
-      allowedScopes: ['system/Task.rus', 'system/Encounter.rs', 'system/Patient.rs', 'system/CarePlan.crus'],
-    });
     // The hospital's EHR lists the patient at Sala vårdcentral: the stay is re-routed, Sala is the named care contact.
     const enc = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${stay}`)) as Encounter;
     const patient = ok(await c['demo-ehr']!.get(`/fhir/${enc.subject!.reference!}`)) as Patient;

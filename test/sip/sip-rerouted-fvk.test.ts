@@ -1,79 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import request from 'supertest';
+import { describe, expect, it } from 'vitest';
 import type { CarePlan, Encounter, Task } from '@medplum/fhirtypes';
-import { loadDemoRegion } from '../../src/demo/demo-region';
-import { saveClient } from '../../src/auth/client-store';
-import { systemRepository } from '../../src/compose';
-import { splitHl7Messages } from '../../src/intake/hl7v2/split-messages';
-import { ManualClock } from '../../src/platform/clock';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
-import { uniquePrefix } from '../support/redis';
-import { openShell, type Shell } from '../http/shell-fixture';
-import { codeOf, ok, partyClient, sipDraft, SKULTUNA, VASTERAS, type PartyClient } from './party-client';
+import { fixtureFeed, relisted, rerouting, SALA_HSA, secondVisit, VC_SALA } from './rerouting';
+import { codeOf, ok, sipDraft, SKULTUNA, VASTERAS } from './party-client';
 
 /**
  * Västmanland, the hospital over HL7 v2, the parties over FHIR: Skultuna vårdcentral (the listed unit, so the named
  * care contact) invites to the SIP; then an A08 lists the patient at Sala vårdcentral (PD1-3). The invitation was
  * Skultuna's: Sala, the FVK now, must invite, within three days of the ready notice reaching it (001 §5.2.2).
  */
-const VC_SALA = 'Organization/vc-sala';
-const SALA_HSA = 'SE2321000172-DEMO0102';
-const SKULTUNA_HSA = 'SE2321000172-DEMO0101';
-
-/** The fixture's A08 (ready, all criteria) with the patient listed elsewhere, sent later. */
-function relisted(a08: string, hsa: string, control: string, time: string): string {
-  return a08.replaceAll(SKULTUNA_HSA, hsa).replace('|VS-0002|', `|${control}|`).replaceAll('20260117091500', time);
-}
-
 describe.each(testDatabases())('a SIP invitation counts for the vårdcentral that sent it, on %s', (kind) => {
-  let shell: Shell;
-  const clock = new ManualClock('2026-01-15T10:00:00Z');
-  const c: Record<string, PartyClient> = {};
+  const gw = rerouting(kind, ['demo-ehr', 'demo-vc-skultuna', 'demo-vc-sala']);
+  const { c, at, hl7, secondStay } = gw;
   let a08 = '';
   let stay = '';
-
-  beforeAll(async () => {
-    shell = await openShell({
-      kind,
-      clock,
-      full: true,
-      env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'vastmanland' },
-    });
-    await loadDemoRegion(shell.db, systemRepository);
-    await saveClient(shell.db, {
-      clientId: 'demo-vc-sala',
-      secret: 'demo-vc-sala-secret',
-      role: 'primary-care',
-      organization: VC_SALA,
-      allowedScopes: ['system/Task.rus', 'system/Encounter.rs', 'system/Patient.rs', 'system/CarePlan.crus'],
-    });
-    for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api'] as const));
-    await at('2026-01-15T10:00:00Z');
-  });
-  afterAll(async () => shell.close());
-
-  /** Moves the clock, and each party takes a fresh token (a token lasts as long as the clock says). */
-  const at = async (time: string): Promise<void> => {
-    clock.set(time);
-    for (const id of ['demo-ehr', 'demo-vc-skultuna', 'demo-vc-sala']) c[id] = await partyClient(shell.gateway.app, id);
-  };
-  const hl7 = async (msg: string): Promise<void> => {
-    const r = await request(shell.gateway.app)
-      .post('/hl7v2')
-      .set('Content-Type', 'x-application/hl7-v2+er7')
-      .auth(c['demo-ehr']!.token, { type: 'bearer' })
-      .send(msg);
-    expect(r.text).toContain('MSA|AA');
-  };
   const invitationDuties = async (stay: string): Promise<Task[]> =>
     (await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'kallelse-sip' })).filter(
       (t) => t.requester?.reference !== SKULTUNA && t.requester?.reference !== VC_SALA,
     );
 
   it('when the stay is re-routed to another vårdcentral after the first one invited, then the new one gets an open invitation duty with its own deadline, and the old one keeps its completed one', async () => {
-    const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8'));
+    const feed = fixtureFeed();
     a08 = feed[1]!;
     await hl7(feed[0]!);
     await hl7(a08);
@@ -149,23 +97,7 @@ describe.each(testDatabases())('a SIP invitation counts for the vårdcentral tha
   });
 
   it('when the vårdcentral the stay left tries to invite through the plan it started, then it is refused by the new one’s name, nobody is invited and the new one’s duty stays open', async () => {
-    const visit = (msg: string): string =>
-      msg.replaceAll('VS-20260115-0001', 'VS-20260115-0002').replace(/\|VS-000(\d)\|/, '|VS-010$1|');
-    const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8')).map(visit);
-    await at('2026-01-20T08:00:00Z');
-    await hl7(feed[0]!.replaceAll('20260115103500', '20260120090000'));
-    let second = '';
-    await waitFor(
-      async () => {
-        const t = (await c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' })).find(
-          (x) => x.owner?.reference === SKULTUNA && x.encounter?.reference !== `Encounter/${stay}`,
-        );
-        second = t?.encounter?.reference?.slice('Encounter/'.length) ?? '';
-        return second !== '';
-      },
-      10_000,
-      'the second stay',
-    );
+    const second = await secondStay(stay);
     const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${second}`)) as Encounter;
     // Skultuna starts the plan while it is the FVK, inviting nobody yet: no invitation is sent.
     const plan = ok(
@@ -173,7 +105,7 @@ describe.each(testDatabases())('a SIP invitation counts for the vårdcentral tha
       201,
     ) as CarePlan;
     await at('2026-01-20T10:00:00Z');
-    await hl7(relisted(visit(a08), SALA_HSA, 'VS-0105', '20260120105000'));
+    await hl7(relisted(secondVisit(a08), SALA_HSA, 'VS-0105', '20260120105000'));
     await waitFor(
       async () => (await invitationDuties(second)).some((t) => t.owner?.reference === VC_SALA),
       10_000,

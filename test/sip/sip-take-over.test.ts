@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Bundle, CarePlan, Communication, Encounter, Task } from '@medplum/fhirtypes';
-import { loadDemoRegion } from '../../src/demo/demo-region';
-import { saveClient } from '../../src/auth/client-store';
 import { systemRepository } from '../../src/compose';
-import { splitHl7Messages } from '../../src/intake/hl7v2/split-messages';
-import { ManualClock } from '../../src/platform/clock';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
-import { uniquePrefix } from '../support/redis';
-import { openShell, type Shell } from '../http/shell-fixture';
-import { ok, partyClient, SALA, sipDraft, SKULTUNA, VASTERAS, type PartyClient } from './party-client';
+import { fixtureFeed, relisted, rerouting, SALA_HSA, secondVisit, VC_SALA } from './rerouting';
+import { ok, SALA, sipDraft, SKULTUNA, VASTERAS } from './party-client';
 
 /**
  * Västmanland, the hospital over HL7 v2: Skultuna vårdcentral (the named care contact) creates the SIP and invites
@@ -19,65 +13,16 @@ import { ok, partyClient, SALA, sipDraft, SKULTUNA, VASTERAS, type PartyClient }
  * plan over (ADR 045): the plan stays the stay's one plan with Västerås' signed part, Skultuna leaves it, and both
  * units are told by name.
  */
-const VC_SALA = 'Organization/vc-sala';
-const SALA_HSA = 'SE2321000172-DEMO0102';
-const SKULTUNA_HSA = 'SE2321000172-DEMO0101';
-
-function relisted(a08: string, hsa: string, control: string, time: string): string {
-  return a08.replaceAll(SKULTUNA_HSA, hsa).replace('|VS-0002|', `|${control}|`).replaceAll('20260117091500', time);
-}
-
 const params = (p: Record<string, string>) => ({
   resourceType: 'Parameters',
   parameter: Object.entries(p).map(([name, valueString]) => ({ name, valueString })),
 });
 
 describe.each(testDatabases())('the named care contact after a re-routing takes the SIP over, on %s', (kind) => {
-  let shell: Shell;
-  const clock = new ManualClock('2026-01-15T10:00:00Z');
-  const c: Record<string, PartyClient> = {};
+  const gw = rerouting(kind, ['demo-ehr', 'demo-vc-skultuna', 'demo-vc-sala', 'demo-vasteras']);
+  const { c, at, hl7, secondStay } = gw;
   let stay = '';
   let plan: CarePlan;
-
-  beforeAll(async () => {
-    shell = await openShell({
-      kind,
-      clock,
-      full: true,
-      env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'vastmanland' },
-    });
-    await loadDemoRegion(shell.db, systemRepository);
-    await saveClient(shell.db, {
-      clientId: 'demo-vc-sala',
-      secret: 'demo-vc-sala-secret',
-      role: 'primary-care',
-      organization: VC_SALA,
-      allowedScopes: [
-        'system/Task.rus',
-        'system/Encounter.rs',
-        'system/Patient.rs',
-        'system/CarePlan.crus',
-        'system/Communication.rs',
-      ],
-    });
-    for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api'] as const));
-    await at('2026-01-15T10:00:00Z');
-  });
-  afterAll(async () => shell.close());
-
-  const at = async (time: string): Promise<void> => {
-    clock.set(time);
-    for (const id of ['demo-ehr', 'demo-vc-skultuna', 'demo-vc-sala', 'demo-vasteras'])
-      c[id] = await partyClient(shell.gateway.app, id);
-  };
-  const hl7 = async (msg: string): Promise<void> => {
-    const r = await request(shell.gateway.app)
-      .post('/hl7v2')
-      .set('Content-Type', 'x-application/hl7-v2+er7')
-      .auth(c['demo-ehr']!.token, { type: 'bearer' })
-      .send(msg);
-    expect(r.text).toContain('MSA|AA');
-  };
   /** The FVKs' own invitation duties (the engine's), not the plan's invitations to the parties. */
   const invitationDuties = async (): Promise<[string | undefined, string][]> =>
     (await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'kallelse-sip' }))
@@ -86,7 +31,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       .sort();
 
   it('when the stay is re-routed after the first vårdcentral created the SIP, then the new one is pointed to the take-over, by name, instead of a dead end', async () => {
-    const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8'));
+    const feed = fixtureFeed();
     await hl7(feed[0]!);
     await hl7(feed[1]!);
     let duty: Task | undefined;
@@ -225,23 +170,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
   });
 
   it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold; the invitation it had to the plan is cancelled saying it took the plan over', async () => {
-    const visit = (msg: string): string =>
-      msg.replaceAll('VS-20260115-0001', 'VS-20260115-0002').replace(/\|VS-000(\d)\|/, '|VS-010$1|');
-    const feed = splitHl7Messages(readFileSync('test/fixtures/hl7/vasteras-stay.hl7', 'utf8')).map(visit);
-    await at('2026-01-20T08:00:00Z');
-    await hl7(feed[0]!.replaceAll('20260115103500', '20260120090000'));
-    let second = '';
-    await waitFor(
-      async () => {
-        const t = (await c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' })).find(
-          (x) => x.owner?.reference === SKULTUNA && x.encounter?.reference !== `Encounter/${stay}`,
-        );
-        second = t?.encounter?.reference?.slice('Encounter/'.length) ?? '';
-        return second !== '';
-      },
-      10_000,
-      'the second stay',
-    );
+    const second = await secondStay(stay);
     const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${second}`)) as Encounter;
     // Skultuna invites Sala vårdcentral too (e.g. for the follow-up), before the patient is listed there.
     const held = ok(
@@ -249,10 +178,12 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       201,
     ) as CarePlan;
     // An admin puts the plan on hold (the parties set only completed or revoked).
-    const repo = systemRepository(shell.db);
+    const repo = systemRepository(gw.shell.db);
     await repo.update<CarePlan>({ ...(await repo.read<CarePlan>('CarePlan', held.id!)), status: 'on-hold' });
     await at('2026-01-20T10:00:00Z');
-    await hl7(relisted(feed[1]!.replace('|VS-0102|', '|VS-0002|'), SALA_HSA, 'VS-0105', '20260120105000'));
+    await hl7(
+      relisted(secondVisit(fixtureFeed()[1]!).replace('|VS-0102|', '|VS-0002|'), SALA_HSA, 'VS-0105', '20260120105000'),
+    );
     await waitFor(
       async () =>
         (await c['demo-ehr']!.tasks({ encounter: `Encounter/${second}`, code: 'kallelse-sip' })).some(
