@@ -5,9 +5,13 @@
  * - the protected-identity notice named the first hospital that wrote the Patient ("Kontakta <A>") to B's
  *   recipients; now it names the hospital of the reader's own stay;
  * - `_history` and vread showed B the versions A's messages wrote (A's admission, its updates, and when); now a
- *   tenant gets the current version and those written by itself, the gateway or the hospital of its own stay.
+ *   tenant gets the current version and those written by itself, the gateway or the hospital of its own stay;
+ * - an HL7 message took the Patient with the lowest id: when B's client had admitted the person first, A's admission
+ *   overwrote B's own Patient and made A one of its writers. Now HL7 from a hospital attaches to a Patient it
+ *   writes, else to the HL7-shared one, else creates one; a protected-identity label still reaches every record.
  */
-import type { Bundle, Organization, Patient } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, Organization, Patient } from '@medplum/fhirtypes';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION } from '../../src/fhir/constants';
 import { intakeHooks } from '../../src/intake';
@@ -122,5 +126,69 @@ describe.each(testDatabases())('a Patient shared by two hospitals on %s', (kind)
     // A holds versions 1 and 3; the gateway reads all
     expect((await as(h.hospital, 'hospital').history('Patient', id)).map((e) => e.versionId)).toEqual(['3', '1']);
     expect((await h.repo.history('Patient', id)).map((e) => e.versionId)).toEqual(['3', '2', '1']);
+  });
+
+  /** B's client admits the person with a FHIR transaction (its own Patient: conditional update on what B sees). */
+  const admitByFhirAtB = async (pnr: string, visit: string): Promise<Patient> => {
+    const text = readFileSync(new URL('../fixtures/fhir/admission-bundle.json', import.meta.url), 'utf8')
+      .replaceAll('SE2321000172-DEMO0001', HSA_B)
+      .replaceAll('193111309856', pnr)
+      .replaceAll('FHIR-VS-2026-0001', visit);
+    const B = { author: 'b-ehr', authorOrganization: `Organization/${hospitalB.id ?? ''}` };
+    await apiB.processBundle(JSON.parse(text) as Bundle, B);
+    const own = (await apiB.search<Patient>('Patient', { identifier: `${PNR_SYSTEM}|${pnr}` })).resources;
+    expect(own).toHaveLength(1);
+    return own[0] as Patient;
+  };
+  const writersOf = async (id: string): Promise<string[]> =>
+    (
+      await h.db.query<{ w: string[] }>(
+        `SELECT writer_orgs AS w FROM fhir_resource WHERE resource_type = 'Patient' AND id = $1`,
+        [id],
+      )
+    ).rows[0]?.w ?? [];
+  const subjectOfStay = async (stayId: string) =>
+    (await h.repo.read<Encounter>('Encounter', stayId)).subject?.reference?.split('/')[1];
+  const orgA = () => `Organization/${h.hospital.id ?? ''}`;
+
+  it('when B’s client admitted the person first, then A’s HL7 admission creates its own Patient and leaves B’s alone', async () => {
+    const pnr = '195011241220';
+    const own = await admitByFhirAtB(pnr, 'FHIR-SH-ORDER1');
+    await h.send(adt({ event: 'A01', visit: 'SH-ORDER1', pnr, obx: NEEDS, protection: 'Y' }));
+    const patientA = await subjectOfStay(encounterIdFor(VISIT_A, 'SH-ORDER1'));
+    expect(patientA).toBeDefined();
+    expect(patientA).not.toBe(own.id);
+    // B's Patient: B's data, B's only writer (A does not come to read it), but protected with the person
+    const bNow = await h.repo.read<Patient>('Patient', own.id ?? '');
+    expect(bNow.name?.[0]?.family).toBe('Lundqvist');
+    expect(await writersOf(own.id ?? '')).toEqual([`Organization/${hospitalB.id ?? ''}`]);
+    await expect(as(h.hospital, 'hospital').read<Patient>('Patient', own.id ?? '')).rejects.toThrow();
+    expect(bNow.meta?.security?.map((c) => c.code)).toContain('sekretessmarkering');
+    // A's Patient: A's data, A's recipient reads the recipient view
+    const aNow = await h.repo.read<Patient>('Patient', patientA ?? '');
+    expect(aNow.name?.[0]?.family).toBe('Andersson');
+    expect(await writersOf(patientA ?? '')).toEqual([orgA()]);
+    expect((await as(h.vasteras, 'municipality').read<Patient>('Patient', patientA ?? '')).address).toBeUndefined();
+    // A's next message keeps to A's record
+    await h.send(
+      adt({ event: 'A08', visit: 'SH-ORDER1', pnr, obx: NEEDS, protection: 'Y', listedUnit: 'SE2321000172-VC9' }),
+    );
+    expect(await subjectOfStay(encounterIdFor(VISIT_A, 'SH-ORDER1'))).toBe(patientA);
+    expect((await h.repo.read<Patient>('Patient', own.id ?? '')).generalPractitioner).toBeUndefined();
+  });
+
+  it('when A’s HL7 admitted the person first, then A keeps to the shared Patient and B’s HL7 to B’s own', async () => {
+    const pnr = '194002029801';
+    await h.send(adt({ event: 'A01', visit: 'SH-ORDER2', pnr, obx: NEEDS }));
+    const shared = await subjectOfStay(encounterIdFor(VISIT_A, 'SH-ORDER2'));
+    const own = await admitByFhirAtB(pnr, 'FHIR-SH-ORDER2');
+    expect(own.id).not.toBe(shared);
+    await h.send(adt({ event: 'A08', visit: 'SH-ORDER2', pnr, obx: NEEDS, listedUnit: 'SE2321000172-VC9' }));
+    expect(await subjectOfStay(encounterIdFor(VISIT_A, 'SH-ORDER2'))).toBe(shared);
+    expect(await writersOf(own.id ?? '')).toEqual([`Organization/${hospitalB.id ?? ''}`]);
+    // B's own HL7 for the person goes to the Patient B writes (its client's), not to the one A shares
+    await h.send(adt({ event: 'A01', visit: 'SH-ORDER2B', pnr, obx: NEEDS, facility: HSA_B }));
+    expect(await subjectOfStay(encounterIdFor(VISIT_B, 'SH-ORDER2B'))).toBe(own.id);
+    expect(await writersOf(shared ?? '')).toEqual([orgA()]);
   });
 });
