@@ -76,7 +76,7 @@ export async function readManyAs(db: Db, groups: FocusGroup[]): Promise<Map<stri
     ];
     const access = accessPredicate(g.scope, 'r', params, g.type, { perRow: true });
     if (access) where.push(access);
-    return `SELECT ${i}::int AS g, r.id, r.content, ${holderColumns('r', g.type)} FROM fhir_resource r WHERE ${where.join(' AND ')}`;
+    return `SELECT ${i}::int AS g, r.id, r.content, ${holderColumns('r', g.type, g.scope, params)} FROM fhir_resource r WHERE ${where.join(' AND ')}`;
   });
   const { rows } = await db.query<{ g: number; id: string; content: string } & RecordHolder>(
     parts.join('\nUNION ALL\n'),

@@ -49,7 +49,8 @@ function redactPatient<T extends Resource>(patient: T, holder: string | undefine
   if (!marked) copy.meta = { ...copy.meta, security: [...security, REDACTED_LABEL] };
   const extension = (copy.extension as Extension[] | undefined) ?? [];
   if (!extension.some((e) => e.url === EXTENSION.protectedIdentityNotice)) {
-    const org = (patient as { managingOrganization?: { display?: string } }).managingOrganization?.display ?? holder;
+    // the reader's own counterpart first: a shared Patient's managingOrganization may name another hospital
+    const org = holder ?? (patient as { managingOrganization?: { display?: string } }).managingOrganization?.display;
     copy.extension = [
       ...extension,
       { url: EXTENSION.protectedIdentityNotice, valueString: protectedIdentityNotice(org) },
@@ -60,8 +61,9 @@ function redactPatient<T extends Resource>(patient: T, holder: string | undefine
 
 /**
  * The resource as a recipient may see it: a Patient with a protected identity (also one in `contained`) loses
- * address, telecom, contact and photo, and gains the REDACTED label and a notice naming whom to contact (the
- * Patient's `managingOrganization.display`, else `holder`: the name of the organisation that holds the record).
+ * address, telecom, contact and photo, and gains the REDACTED label and a notice naming whom to contact (`holder`:
+ * the hospital of the reader's own stay of the patient, see `holderColumns`; else the Patient's
+ * `managingOrganization.display`).
  * Name, identifiers (personnummer), birth date, gender and the listed care unit stay: the recipient must know
  * whom the message is about. Idempotent; returns the same object when nothing is protected.
  */

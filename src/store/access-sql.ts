@@ -21,15 +21,69 @@ export interface RecordHolder {
 }
 
 /**
- * The select-list columns of a `fhir_resource` row aliased `alias` that `forScope` needs: `writer_orgs` and, for
- * a Patient (when `type` is not known, for any row), `holder_name`: the name of the Organization that wrote it
- * first, which the protected-identity notice names (NULL for other types).
+ * SQL: the ids of the hospitals of the stays through which the tenant `org` (a parameter holding an Organization
+ * id) reaches the Patient `patientId`: for each Task the tenant owns or requested whose subject is the Patient, the
+ * `serviceProvider` of its Encounter, else the organisation that wrote the Encounter first (a stay is written by
+ * its hospital, through HL7 or its FHIR client).
  */
-export function holderColumns(alias: string, type?: string): string {
+function stayHospitalsSql(patientId: string, org: string): string {
+  return `SELECT COALESCE(sp.value, substr(enc.writer_orgs[1], 14)) AS hosp FROM fhir_search t
+    JOIN fhir_search te ON te.resource_type = 'Task' AND te.resource_id = t.resource_id AND te.param = 'encounter' AND te.system = 'Encounter'
+    JOIN fhir_resource enc ON enc.resource_type = 'Encounter' AND enc.id = te.value
+    LEFT JOIN fhir_search sp ON sp.resource_type = 'Encounter' AND sp.resource_id = te.value AND sp.param = 'service-provider' AND sp.system = 'Organization'
+    WHERE t.resource_type = 'Task' AND t.param = 'subject' AND t.system = 'Patient' AND t.value = ${patientId}
+      AND EXISTS (SELECT 1 FROM fhir_search w WHERE w.resource_type = 'Task' AND w.resource_id = t.resource_id AND w.param IN ('owner', 'requester') AND w.system = 'Organization' AND w.value = ${org})`;
+}
+
+/**
+ * SQL: the name of a hospital of a stay through which the tenant `org` reaches the Patient row `alias`
+ * (`stayHospitalsSql`; the lowest Organization id when several), NULL when it reaches none. A Patient is shared by
+ * the hospitals whose HL7 messages wrote it: the first writer need not be the reader's counterpart, and naming it
+ * would tell the reader where else the patient was cared for.
+ */
+function counterpartName(alias: string, org: string): string {
+  return `(SELECT o.content::jsonb->>'name' FROM (${stayHospitalsSql(`${alias}.id`, org)}) sh
+    JOIN fhir_resource o ON o.resource_type = 'Organization' AND o.id = sh.hosp
+    WHERE ${alias}.resource_type = 'Patient' ORDER BY o.id LIMIT 1)`;
+}
+
+/**
+ * SQL: a version of the Patient row `alias`, written by `author` (its `author_org`), may be shown to `scope` in
+ * `_history` and vread: the current version (a read shows it), one written by the gateway, by the tenant itself, or
+ * by the hospital of a stay through which it reaches the Patient. A Patient is shared by the hospitals whose HL7
+ * messages wrote it: the versions another hospital wrote (its admission, its updates, when) tell of its stay.
+ * Undefined when every version may be shown (the gateway, admins, other types than Patient).
+ */
+export function patientVersionVisible(
+  scope: AccessScope | undefined,
+  alias: string,
+  author: string,
+  current: string,
+  params: SqlParams,
+  type: string,
+): string | undefined {
+  if (isUnrestricted(scope) || !scope || type !== 'Patient') return undefined;
+  const org = orgId(scope);
+  if (!org) return current;
+  const o = params.add(org);
+  const counterpart = `${author} IN (SELECT 'Organization/' || sh.hosp FROM (${stayHospitalsSql(`${alias}.id`, o)}) sh)`;
+  return `(${current} OR ${author} IS NULL OR ${author} = 'Organization/' || ${o}::text OR ${counterpart})`;
+}
+
+/**
+ * The select-list columns of a `fhir_resource` row aliased `alias` that `forScope` needs: `writer_orgs` and, for
+ * a Patient (when `type` is not known, for any row), `holder_name`: the organisation the protected-identity notice
+ * names (NULL for other types). For a tenant (`scope` with an organisation) the hospital of a stay through which
+ * it reaches the Patient (`counterpartName`); for the gateway and admins the Organization that wrote it first.
+ */
+export function holderColumns(alias: string, type?: string, scope?: AccessScope, params?: SqlParams): string {
+  const org = scope && !isUnrestricted(scope) && params ? orgId(scope) : undefined;
   const name =
-    type === undefined || type === 'Patient'
-      ? `(SELECT o.content::jsonb->>'name' FROM fhir_resource o WHERE ${alias}.resource_type = 'Patient' AND o.resource_type = 'Organization' AND o.id = substr(${alias}.writer_orgs[1], 14))`
-      : 'NULL::text';
+    type !== undefined && type !== 'Patient'
+      ? 'NULL::text'
+      : org !== undefined && params
+        ? counterpartName(alias, params.add(org))
+        : `(SELECT o.content::jsonb->>'name' FROM fhir_resource o WHERE ${alias}.resource_type = 'Patient' AND o.resource_type = 'Organization' AND o.id = substr(${alias}.writer_orgs[1], 14))`;
   // always both columns, so statements joined with UNION ALL line up
   return `${alias}.writer_orgs, ${name} AS holder_name`;
 }

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from './access-sql';
+import { accessPredicate, holderColumns, patientVersionVisible, SqlParams, type RecordHolder } from './access-sql';
 import type { Db } from './db.port';
 import { dateRange } from './index-rows';
 import type { AccessScope, HistoryEntry, SearchParams } from './repository.port';
@@ -56,6 +56,8 @@ export async function readHistory(
   }
   const access = accessPredicate(scope, 'r', params, type);
   if (access) conds.push(access);
+  const version = patientVersionVisible(scope, 'r', 'h.author_org', 'h.version_id = r.version_id', params, type);
+  if (version) conds.push(version);
   const { count, offset } = historyPaging(search);
   const r = await db.query<{
     id: string;
@@ -67,10 +69,10 @@ export async function readHistory(
     holder_name?: string | null;
   }>(
     // replaced versions from the history, the current one from fhir_resource
-    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content, ${holderColumns('r', type)}
-     FROM (SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource_history
+    `SELECT h.id, h.version_id, h.last_updated, h.method, h.content, ${holderColumns('r', type, scope, params)}
+     FROM (SELECT resource_type, id, version_id, last_updated, method, content, author_org FROM fhir_resource_history
            UNION ALL
-           SELECT resource_type, id, version_id, last_updated, method, content FROM fhir_resource) h
+           SELECT resource_type, id, version_id, last_updated, method, content, author_org FROM fhir_resource) h
      JOIN fhir_resource r ON r.resource_type = h.resource_type AND r.id = h.id
      WHERE ${conds.join(' AND ')} ORDER BY h.last_updated DESC, h.id DESC, h.version_id DESC LIMIT ${count} OFFSET ${offset}`,
     params.values,

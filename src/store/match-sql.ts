@@ -44,7 +44,7 @@ export async function matchConditional<T extends Resource>(
   assertSupportedType(type);
   const plan = conditionalPlan(type, query, scope);
   const r = await tx.query<CurrentRow>(
-    `SELECT r.version_id, r.deleted, r.content, ${holderColumns('r', type)}, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
+    `SELECT r.version_id, r.deleted, r.content, ${holderColumns('r', type, scope, plan.params)}, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r`,
     plan.params.values,
   );
   if (r.rows.length > 1)
@@ -73,12 +73,12 @@ export async function matchTargets(
     assertSupportedType(it.type);
     if ('query' in it) {
       const plan = conditionalPlan(it.type, it.query, scope, params);
-      return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type)}, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
+      return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type, scope, params)}, true AS visible FROM fhir_resource r WHERE ${plan.where} LIMIT 2 FOR UPDATE OF r)`;
     }
     const t = params.add(it.type);
     const i = params.add(it.id);
     const visible = accessPredicate(scope, 'r', params, it.type, { perRow: true }) ?? 'true';
-    return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
+    return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type, scope, params)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
   });
   const r = await tx.query<CurrentRow & { id: string; k: number }>(
     `WITH ${ctes.join(', ')} ${items.map((_, k) => `SELECT * FROM m${k}`).join(' UNION ALL ')}`,

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, holderColumns, SqlParams, type RecordHolder } from './access-sql';
+import { accessPredicate, holderColumns, patientVersionVisible, SqlParams, type RecordHolder } from './access-sql';
 import type { Db } from './db.port';
 import { readHistory } from './history-sql';
 import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
@@ -31,7 +31,7 @@ export async function readCurrent<T extends Resource>(
   const i = params.add(id);
   const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
   const r = await db.query<{ deleted: boolean; content: string | null } & RecordHolder>(
-    `SELECT r.deleted, r.content, ${holderColumns('r', resourceType)} FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}${opts.forUpdate ? ' FOR UPDATE OF r' : ''}`,
+    `SELECT r.deleted, r.content, ${holderColumns('r', resourceType, scope, params)} FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i}${access ? ` AND ${access}` : ''}${opts.forUpdate ? ' FOR UPDATE OF r' : ''}`,
     params.values,
   );
   const row = r.rows[0];
@@ -54,12 +54,14 @@ export async function readVersion<T extends Resource>(
   const i = params.add(id);
   const v = params.add(/^\d{1,9}$/.test(versionId) ? Number(versionId) : -1);
   const access = accessPredicate(scope, 'r', params, resourceType, { perRow: true });
+  // an older version of a shared Patient that another hospital wrote is not shown (as in _history)
+  const version = patientVersionVisible(scope, 'r', 'h.author_org', `r.version_id = ${v}`, params, resourceType);
   const r = await db.query<{ content: string | null } & RecordHolder>(
     // the current version is in fhir_resource, replaced ones in the history
-    `SELECT CASE WHEN r.version_id = ${v} THEN r.content ELSE h.content END AS content, ${holderColumns('r', resourceType)}
+    `SELECT CASE WHEN r.version_id = ${v} THEN r.content ELSE h.content END AS content, ${holderColumns('r', resourceType, scope, params)}
        FROM fhir_resource r
        LEFT JOIN fhir_resource_history h ON h.resource_type = r.resource_type AND h.id = r.id AND h.version_id = ${v}
-       WHERE r.resource_type = ${t} AND r.id = ${i} AND (r.version_id = ${v} OR h.version_id IS NOT NULL)${access ? ` AND ${access}` : ''}`,
+       WHERE r.resource_type = ${t} AND r.id = ${i} AND (r.version_id = ${v} OR h.version_id IS NOT NULL)${access ? ` AND ${access}` : ''}${version ? ` AND ${version}` : ''}`,
     params.values,
   );
   const row = r.rows[0];
@@ -88,7 +90,7 @@ export async function searchCurrent<T extends Resource>(
   }
   if (plan.summaryCount || plan.count === 0) return result;
   const rows = await db.query<{ id: string; content: string } & RecordHolder>(
-    `SELECT r.id, r.content, ${holderColumns('r', resourceType)} FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
+    `SELECT r.id, r.content, ${holderColumns('r', resourceType, scope, plan.params)} FROM fhir_resource r WHERE ${plan.where} ORDER BY ${plan.orderBy} LIMIT ${plan.count + 1} OFFSET ${plan.offset}`,
     values,
   );
   const page = rows.rows.slice(0, plan.count);
@@ -221,7 +223,7 @@ async function include(
     const access = accessPredicate(scope, 'r', params, undefined, { perRow: true });
     if (access) conds.push(access);
     const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
-      `SELECT DISTINCT r.resource_type, r.id, r.content, ${holderColumns('r')} FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
+      `SELECT DISTINCT r.resource_type, r.id, r.content, ${holderColumns('r', undefined, scope, params)} FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.system AND r.id = s.value WHERE ${conds.join(' AND ')}`,
       params.values,
     );
     for (const row of r.rows)
@@ -258,7 +260,7 @@ async function revInclude(
     if (access) conds.push(access);
     // one more than the cap, to know whether there is more
     const r = await db.query<{ resource_type: string; id: string; content: string } & RecordHolder>(
-      `SELECT r.resource_type, r.id, r.content, ${holderColumns('r', spec.sourceType)} FROM fhir_resource r WHERE r.id IN (SELECT s.resource_id FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.resource_type AND r.id = s.resource_id WHERE ${conds.join(' AND ')}) AND r.resource_type = ${src} ORDER BY r.id LIMIT ${MAX_REVINCLUDED + 1}`,
+      `SELECT r.resource_type, r.id, r.content, ${holderColumns('r', spec.sourceType, scope, params)} FROM fhir_resource r WHERE r.id IN (SELECT s.resource_id FROM fhir_search s JOIN fhir_resource r ON r.resource_type = s.resource_type AND r.id = s.resource_id WHERE ${conds.join(' AND ')}) AND r.resource_type = ${src} ORDER BY r.id LIMIT ${MAX_REVINCLUDED + 1}`,
       params.values,
     );
     for (const row of r.rows) {

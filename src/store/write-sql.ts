@@ -31,7 +31,7 @@ export async function lockCurrent(
   const i = params.add(id);
   const visible = accessPredicate(scope, 'r', params, type, { perRow: true }) ?? 'true';
   const r = await tx.query<CurrentRow>(
-    `SELECT r.version_id, r.deleted, r.content, ${holderColumns('r', type)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
+    `SELECT r.version_id, r.deleted, r.content, ${holderColumns('r', type, scope, params)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r`,
     params.values,
   );
   return r.rows[0];

@@ -15,6 +15,7 @@ import { contentOf, lockStays, readStayRows } from '../stay/stay-rows.pg';
 import { buildPatient, patientKey } from './apply-adt';
 import type { AppliedMessage, PatientMessage, ReceiveMeta } from './apply-queue';
 import { sendingHospital } from './apply-stays';
+import { patientForSender } from './patient-for-sender';
 import { emptyOutcome, engineWarnings, taskChanges } from './message-outcome';
 
 const OPEN = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
@@ -42,10 +43,12 @@ export async function applyPersonUpdate(
   const hospital = await sendingHospital(repo, deps, job, deps.clock.now().getTime());
   const key = patientKey(m);
   const k = `${key.system}|${key.value}`;
-  const known = contentOf<Patient>((await readStayRows(tx, [], [key], [])).patients.get(k)?.[0]);
+  const ours = async () =>
+    patientForSender((await readStayRows(tx, [], [key], [])).patients.get(k), hospital.reference);
+  const known = contentOf<Patient>(await ours());
   const stays = await openStaysOf(repo, known?.id);
   await lockStays(tx, [`patient:${k}`, ...stays.map((e) => e.id ?? '')]);
-  const stored = (await readStayRows(tx, [], [key], [])).patients.get(k)?.[0];
+  const stored = await ours();
   const before = contentOf<Patient>(stored);
   const resource = { ...buildPatient(before, m), id: before?.id ?? newId() };
   const write = writeOptions(hospital.reference);

@@ -10,6 +10,9 @@ import type { CurrentRow } from '../../store/write-sql';
 import { applyFactsToStays, type StayFactsApplied, type StayFactsInput } from '../stay/apply-facts';
 import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
+import { patientForSender } from './patient-for-sender';
+import { hasProtectedIdentity } from '../../fhir/protected-identity';
+import { protectEveryRecordOf } from '../stay/patient-change';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
 import {
   hospitalHsaIdOf,
@@ -129,21 +132,24 @@ export async function applyStays(
   for (const job of jobs) hospitals.set(job, await sendingHospital(repo, deps, job, nowMs));
   const writeOf = (job: Job): WriteOptions => writeOptions(hospitals.get(job)?.reference);
 
-  // Patients: each message in order, as one by one would.
+  // Patients: each message in order, as one by one would; each hospital's to its own record (`patientForSender`).
   const patients = new Map<string, { resource: Patient; cur?: CurrentRow; job: Job }>();
+  const patientKeyOf = new Map<StayMessage, string>();
   for (const job of jobs) {
     const k = keyOf(patientKey(job.mapped));
-    const prev = patients.get(k);
-    const stored = prev ? undefined : rows.patients.get(k)?.[0];
+    const stored = patientForSender(rows.patients.get(k), hospitals.get(job)?.reference);
+    const pk = `${k}#${stored?.id ?? ''}`;
+    patientKeyOf.set(job.mapped, pk);
+    const prev = patients.get(pk);
     const base = prev?.resource ?? contentOf<Patient>(stored);
     const resource = { ...buildPatient(base, job.mapped), id: base?.id ?? newId() };
-    patients.set(k, { resource, cur: prev ? prev.cur : stored?.row, job });
+    patients.set(pk, { resource, cur: prev ? prev.cur : stored?.row, job });
   }
   const subjectOf = (m: StayMessage): Reference<Patient> => ({
-    reference: `Patient/${patients.get(keyOf(patientKey(m)))?.resource.id ?? ''}`,
+    reference: `Patient/${patients.get(patientKeyOf.get(m) ?? '')?.resource.id ?? ''}`,
   });
   const patientOf = (m: StayMessage): { patientResource?: Patient } => {
-    const resource = patients.get(keyOf(patientKey(m)))?.resource;
+    const resource = patients.get(patientKeyOf.get(m) ?? '')?.resource;
     return resource ? { patientResource: resource } : {};
   };
 
@@ -192,6 +198,13 @@ export async function applyStays(
     }),
     { before: prepared, newId },
   );
+  // A record of the person that became protected: every other record of the person too (as applyPatientChange
+  // does), now that each hospital's message keeps to its own record
+  for (const p of patients.values()) {
+    const before = p.cur?.content ? (JSON.parse(p.cur.content) as Patient) : undefined;
+    if (p.resource.id && hasProtectedIdentity(p.resource) && !(before && hasProtectedIdentity(before)))
+      await protectEveryRecordOf(repo, { ...p.resource, id: p.resource.id });
+  }
   const outcomes = new Map<Job, MessageOutcome>();
   list.forEach((stay, i) => {
     const a = applied[i] as StayFactsApplied;

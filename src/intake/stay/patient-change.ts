@@ -172,7 +172,7 @@ const PERSON_SYSTEMS = [PERSONNUMMER_SYSTEM, PERSONNUMMER_OID, SAMORDNINGSNUMMER
  * samordningsnummer) gets its protected-identity labels too, so no reader of any of them keeps reading the address.
  * Written as the gateway's (no organisation: the writer does not come to hold, or read, the others).
  */
-async function protectEveryRecordOf(repo: PgRepository, patient: Patient & { id: string }): Promise<void> {
+export async function protectEveryRecordOf(repo: PgRepository, patient: Patient & { id: string }): Promise<void> {
   const labels = (patient.meta?.security ?? []).filter((c) => PROTECTED_IDENTITY_CODES.includes(c.code ?? ''));
   const keys = (patient.identifier ?? []).filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? ''));
   const seen = new Set([patient.id]);

@@ -6,6 +6,8 @@ import { advisoryLocksSql, type CurrentRow } from '../../store/write-sql';
 export interface StayRow {
   id: string;
   row: CurrentRow;
+  /** Patients only: the author of version 1 (`INTAKE_AUTHOR` when HL7 intake created it), see `patientForSender`. */
+  createdBy?: string | null;
 }
 
 /** The resource a row holds (undefined for none or a deletion). */
@@ -27,6 +29,9 @@ export interface IdentifierKey {
   value: string;
 }
 
+/** Who wrote a Patient, and who created it (version 1: the current row's author, else the history's). */
+const PATIENT_COLUMNS = `r.writer_orgs, CASE WHEN r.version_id = 1 THEN r.author ELSE (SELECT h.author FROM fhir_resource_history h WHERE h.resource_type = 'Patient' AND h.id = r.id AND h.version_id = 1) END AS created_by`;
+
 /**
  * The current `type` rows whose `param` index row matches each key of `keys` (a FROM item naming its columns `val`,
  * and `sys` when the key has a system), tagged `kind` and keyed by `key`. Each key is looked up on its own
@@ -34,7 +39,7 @@ export interface IdentifierKey {
  * analyses) the planner otherwise hash-joins the keys against every row of the parameter, which grows with the table.
  */
 const rowsByIndex = (kind: string, type: string, param: string, keys: string, key: string, system: string) => `
-    SELECT '${kind}' AS kind, ${key} AS k, r.id, r.version_id, r.content
+    SELECT '${kind}' AS kind, ${key} AS k, r.id, r.version_id, r.content, ${kind === 'P' ? PATIENT_COLUMNS : 'NULL::text[] AS writer_orgs, NULL::text AS created_by'}
     FROM ${keys}
     CROSS JOIN LATERAL (
       SELECT s.resource_id FROM fhir_search s
@@ -65,12 +70,26 @@ export const READ_SQL = `WITH enc AS (${byIdentifier('E', 'Encounter', '$1', '$2
 /** Files a row of `rowsByIndex`'s shape (id, version, content) under its key `k` in `map`. */
 export function addStayRow(
   map: Map<string, StayRow[]>,
-  row: { k: string; id: string; version_id: number | null; content: string },
+  row: {
+    k: string;
+    id: string;
+    version_id: number | null;
+    content: string;
+    writer_orgs?: string[] | null;
+    created_by?: string | null;
+  },
 ): void {
   const list = map.get(row.k) ?? [];
   list.push({
     id: row.id,
-    row: { version_id: Number(row.version_id), deleted: false, content: row.content, visible: true },
+    row: {
+      version_id: Number(row.version_id),
+      deleted: false,
+      content: row.content,
+      visible: true,
+      ...(row.writer_orgs ? { writer_orgs: row.writer_orgs } : {}),
+    },
+    ...(row.created_by !== undefined ? { createdBy: row.created_by } : {}),
   });
   map.set(row.k, list);
 }
@@ -86,16 +105,21 @@ export async function readStayRows(
   patients: readonly IdentifierKey[],
   stayIds: readonly string[],
 ): Promise<StayRows> {
-  const r = await tx.query<{ kind: 'E' | 'P' | 'T'; k: string; id: string; version_id: number; content: string }>(
-    READ_SQL,
-    [
-      visits.map((v) => v.system),
-      visits.map((v) => v.value),
-      patients.map((p) => p.system),
-      patients.map((p) => p.value),
-      [...stayIds],
-    ],
-  );
+  const r = await tx.query<{
+    kind: 'E' | 'P' | 'T';
+    k: string;
+    id: string;
+    version_id: number;
+    content: string;
+    writer_orgs: string[] | null;
+    created_by: string | null;
+  }>(READ_SQL, [
+    visits.map((v) => v.system),
+    visits.map((v) => v.value),
+    patients.map((p) => p.system),
+    patients.map((p) => p.value),
+    [...stayIds],
+  ]);
   const out: StayRows = { encounters: new Map(), patients: new Map(), tasks: new Map() };
   const target = { E: out.encounters, P: out.patients, T: out.tasks };
   for (const row of r.rows) addStayRow(target[row.kind], row);
