@@ -82,7 +82,8 @@ export function holderColumns(alias: string, type?: string, scope?: AccessScope,
     type !== undefined && type !== 'Patient'
       ? 'NULL::text'
       : org !== undefined && params
-        ? counterpartName(alias, params.add(org))
+        ? // looked up only for a protected Patient, the one whose notice names it (a read of any other skips the joins)
+          `CASE WHEN ${protectedLabelSql(alias, params)} THEN ${counterpartName(alias, params.add(org))} END`
         : `(SELECT o.content::jsonb->>'name' FROM fhir_resource o WHERE ${alias}.resource_type = 'Patient' AND o.resource_type = 'Organization' AND o.id = substr(${alias}.writer_orgs[1], 14))`;
   // always both columns, so statements joined with UNION ALL line up
   return `${alias}.writer_orgs, ${name} AS holder_name`;
@@ -100,10 +101,15 @@ export function protectedElementsVisible(
   params: SqlParams,
 ): string | undefined {
   if (!scope || scope.system === true || (scope.role === 'admin' && scope.protectedIdentity === true)) return undefined;
-  const labelled = `EXISTS (SELECT 1 FROM fhir_search pl WHERE pl.resource_type = 'Patient' AND pl.resource_id = ${alias}.id AND pl.param = '_security' AND pl.value = ANY(${params.add(PROTECTED_IDENTITY_CODES)}::text[]) AND (pl.system IS NULL OR pl.system = ${params.add(SE_SECURITY_LABEL_SYSTEM)}))`;
+  const labelled = protectedLabelSql(alias, params);
   if (scope.role === 'hospital' && scope.organization)
     return `(NOT ${labelled} OR ${params.add(scope.organization)} = ANY(${alias}.writer_orgs))`;
   return `NOT ${labelled}`;
+}
+
+/** SQL: the Patient row `alias` carries a protected-identity label (`meta.security`, as its index rows hold it). */
+function protectedLabelSql(alias: string, params: SqlParams): string {
+  return `EXISTS (SELECT 1 FROM fhir_search pl WHERE pl.resource_type = 'Patient' AND pl.resource_id = ${alias}.id AND pl.param = '_security' AND pl.value = ANY(${params.add(PROTECTED_IDENTITY_CODES)}::text[]) AND (pl.system IS NULL OR pl.system = ${params.add(SE_SECURITY_LABEL_SYSTEM)}))`;
 }
 
 /** The shared directory: every client may read it; only the gateway and admins write it. */
