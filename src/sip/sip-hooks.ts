@@ -115,7 +115,7 @@ async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
     if (!isFvk && !isHospital)
       throw new GatewayError(
         'forbidden',
-        `${await sipCreatorText(repo, ctx, may)} may create this stay's SIP and invite to it (agreement ${ctx.agreement.id}${may.includes('hospital') ? '' : ': the hospital does not'})`,
+        `${await sipCreatorText(repo, ctx, may)} may create this stay's SIP and invite to it (${ctx.agreement.name}${may.includes('hospital') ? '' : '; not the hospital'})`,
       );
   }
   const s = ctx.evaluation.state;
