@@ -8,12 +8,21 @@ import { municipalityParty, partyKey, primaryCareParty } from './parties';
 import { currentCategory, inTargetGroup, type Recipient, type StayModel } from './stay-model';
 import type { Party } from './types';
 
+const NO_CONSENT =
+  'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made';
+const NO_MUNICIPALITY =
+  'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality';
+const NO_PRIMARY_CARE =
+  'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care';
+
+/**
+ * The recipients the stay's facts so far call for. Its warnings say who cannot be told *now*: each call replaces the
+ * previous call's, so a later fact that gives the municipality (an A08, an A31, a Patient write) drops the warning.
+ */
 function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipient['role']; party: Party }[] {
+  for (const w of [NO_CONSENT, NO_MUNICIPALITY, NO_PRIMARY_CARE]) m.warnings.delete(w);
   if (!inTargetGroup(m, agreement)) {
-    if (m.consent === 'nej' && agreement.categories[currentCategory(m)].inTargetGroup)
-      m.warnings.add(
-        'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made',
-      );
+    if (m.consent === 'nej' && agreement.categories[currentCategory(m)].inTargetGroup) m.warnings.add(NO_CONSENT);
     return [];
   }
   const out: { role: Recipient['role']; party: Party }[] = [];
@@ -24,19 +33,13 @@ function desiredRecipients(m: StayModel, agreement: Agreement): { role: Recipien
       if (code) out.push({ role, party: municipalityParty(code) });
       if (placing && registered && registered !== placing && agreement.routing.notifyRegisteredMunicipality)
         out.push({ role: 'registered-municipality', party: municipalityParty(registered) });
-      if (!code)
-        m.warnings.add(
-          'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality',
-        );
+      if (!code) m.warnings.add(NO_MUNICIPALITY);
     } else {
       const hsa = m.routing.primaryCareUnit;
       const unit = m.routing.outpatientUnit;
       if (hsa) out.push({ role, party: primaryCareParty(hsa) });
       if (unit && unit !== hsa) out.push({ role: 'outpatient-unit', party: primaryCareParty(unit) });
-      if (!hsa && !unit)
-        m.warnings.add(
-          'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care',
-        );
+      if (!hsa && !unit) m.warnings.add(NO_PRIMARY_CARE);
     }
   }
   return out;

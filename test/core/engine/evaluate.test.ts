@@ -129,6 +129,15 @@ describe('admission notification (step 1)', () => {
     expect(e.warnings!.join(' ')).toMatch(/primary-care/);
   });
 
+  it('when the municipality of registration comes after the admission, then the warning that it was missing is gone', () => {
+    const LATER = '2026-05-04T12:00:00+02:00';
+    const without = [b.admitted(ADM, { municipality: undefined }), b.needs(ADM, ['socialtjanst'])];
+    expect(ev(without).warnings!.join(' ')).toMatch(/no municipality of registration/);
+    const e = ev([...without, b.fact(LATER, { kind: 'patient-updated', patient: b.routing() })]);
+    expect(keys(e)).toContain(`inskrivningsmeddelande@${MUNI}`);
+    expect(e.warnings!.join(' ')).not.toMatch(/municipality/);
+  });
+
   it('when the municipality rejects the case and the registration is corrected, then the old notification is cancelled and the right municipality notified (003 step 1a)', () => {
     const e = ev([
       b.admitted(ADM),
