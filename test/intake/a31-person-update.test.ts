@@ -4,7 +4,7 @@
  * reading the address. Now it updates the Patient as an A08 would (ACK AA, PV1 absent or empty) and its open stays
  * at the sending hospital get the change as a FHIR Patient write gives it (one function, `applyPatientChange`).
  */
-import type { Patient, Task } from '@medplum/fhirtypes';
+import type { Encounter, Patient, Task } from '@medplum/fhirtypes';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,34 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
     expect(facts.rows.map((r) => r.kind)).toEqual(['patient-updated']);
     // The message's outcome (admin view) names the Tasks it changed.
     expect((await h.outcome('A31-M1')).tasks.created.length).toBeGreaterThan(0);
+  });
+
+  it('when an A31 gives the municipality a stay was admitted without, then the Encounter the hospital reads no longer warns of it', async () => {
+    const pnr = '195503129875';
+    const visit = 'A31-ISSUE';
+    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS, municipality: '' }))).toMatch(/^AA/);
+    const stayId = encounterIdFor(VISIT_SYSTEM, visit);
+    const asHospital = createRepository(h.db, {
+      clientId: 'c-hospital',
+      organization: `Organization/${h.hospital.id ?? ''}`,
+      role: 'hospital',
+    });
+    const issuesOf = async (): Promise<{ issues: string[]; version?: string }> => {
+      const e = await asHospital.read<Encounter>('Encounter', stayId);
+      const issues = (e.extension ?? []).filter((x) => x.url === EXTENSION.engineIssue).map((x) => x.valueString ?? '');
+      return { issues, ...(e.meta?.versionId ? { version: e.meta.versionId } : {}) };
+    };
+    const before = await issuesOf();
+    expect(before.issues.some((t) => /^no municipality of registration/.test(t))).toBe(true);
+
+    expect(await send(a31({ pnr, municipality: '1981', control: 'A31-I1' }))).toBe('AA');
+    const after = await issuesOf();
+    expect(after.issues.filter((t) => /municipality/.test(t))).toEqual([]);
+    expect(after.version).not.toBe(before.version);
+
+    // a move that changes no issue (re-routed to another municipality) writes no new Encounter version
+    expect(await send(a31({ pnr, municipality: '1980', control: 'A31-I2' }))).toBe('AA');
+    expect(await issuesOf()).toEqual(after);
   });
 
   it('when the patient has an open stay at another hospital, then the A31 does not change that stay', async () => {

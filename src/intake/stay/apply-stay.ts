@@ -5,7 +5,7 @@ import { addWriteNotes, type WriteNote } from '../../platform/write-notes';
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import { applyFactsToStays } from './apply-facts';
+import { applyFactsToStays, type StayFactsInput } from './apply-facts';
 import { writeOptions, type StayApplierDeps } from './applier-deps';
 import type { ReconcileResult, TaskPlan } from './reconcile-tasks';
 
@@ -21,6 +21,8 @@ export interface ApplyStayInput {
   encounter: Reference<Encounter>;
   /** The hospital's tenant (`Organization/<id>`), stamped on intake's writes so the hospital's client sees them. */
   authorOrganization?: string;
+  /** Writes that follow from the stay's evaluated state, made before its Tasks (see `StayFactsInput`). */
+  stateWrites?: StayFactsInput['stateWrites'];
 }
 
 export interface ApplyStayResult {
@@ -61,6 +63,7 @@ export async function applyStayFacts(
       ...(input.patientResource ? { patientResource: input.patientResource } : {}),
       encounter: input.encounter,
       write: writeOptions(input.authorOrganization),
+      ...(input.stateWrites ? { stateWrites: input.stateWrites } : {}),
     },
   ]);
   if (!applied) throw new Error('applyFactsToStays returned no result for its one stay');

@@ -27,8 +27,20 @@ import { hasProtectedIdentity, PROTECTED_IDENTITY_CODES } from '../../fhir/prote
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository } from '../../store/repository.port';
-import { applyStayFacts, intakeWrite, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
-import { lockStays } from './stay-rows.pg';
+import type { StayEvaluation } from '../../core/engine/types';
+import { EXTENSION } from '../../fhir/constants';
+import { withEngineIssues } from '../../fhir/encounter-extensions';
+import type { PreparedWrite } from '../../store/prepare-write';
+import { stayIssueTexts } from '../hl7v2/message-outcome';
+import {
+  applyStayFacts,
+  INTAKE_AUTHOR,
+  intakeWrite,
+  writeOptions,
+  type ApplyStayResult,
+  type StayApplierDeps,
+} from './apply-stay';
+import { contentOf, lockStays, readStayEncounter, type StayRow } from './stay-rows.pg';
 
 async function readOrganization(repo: FhirRepository, id: string): Promise<Organization | undefined> {
   try {
@@ -151,7 +163,10 @@ export async function applyPatientChange(
       facts.push({ id, stayId, at: change.died.at, kind: 'died', ...sent });
     }
     await lockStays(tx, [stayId]);
+    const stored = await readStayEncounter(tx, stayId);
+    const refresh = stored?.author === INTAKE_AUTHOR ? { stateWrites: issueRefresh(repo, stored, stamp) } : {};
     const result = await applyStayFacts(tx, repo, deps, {
+      ...refresh,
       stayId,
       facts,
       source: change.source,
@@ -163,6 +178,29 @@ export async function applyPatientChange(
     out.push({ stayId, facts, result });
   }
   return out;
+}
+
+const issuesOf = (enc: Encounter): string[] =>
+  (enc.extension ?? []).filter((e) => e.url === EXTENSION.engineIssue).map((e) => e.valueString ?? '');
+
+/**
+ * The stay's Encounter with its `engine-issue` extensions replaced by the stay's issues after the change (as a
+ * message of the stay replaces them, ADR 024), written only when they changed. Only for an Encounter the gateway
+ * built (its current version is intake's): a client-written Encounter is the client's (ADR 024).
+ */
+function issueRefresh(
+  repo: PgRepository,
+  stored: StayRow,
+  stamp: string | undefined,
+): (evaluation: StayEvaluation) => PreparedWrite<Encounter>[] {
+  return (evaluation) => {
+    const encounter = contentOf<Encounter>(stored);
+    if (!encounter) return [];
+    const issues = stayIssueTexts(evaluation);
+    const was = issuesOf(encounter);
+    if (was.length === issues.length && was.every((t, i) => t === issues[i])) return [];
+    return [repo.prepare(withEngineIssues(encounter, issues), stored.id, stored.row, 'PUT', writeOptions(stamp))];
+  };
 }
 
 const PERSON_SYSTEMS = [PERSONNUMMER_SYSTEM, PERSONNUMMER_OID, SAMORDNINGSNUMMER_SYSTEM, SAMORDNINGSNUMMER_OID];

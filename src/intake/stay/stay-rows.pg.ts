@@ -127,6 +127,31 @@ export async function readStayRows(
 }
 
 /**
+ * The stay's current Encounter by id, with the author of that version (`INTAKE_AUTHOR` when the gateway built it
+ * from HL7; a client's id when a FHIR client wrote it). No row lock, as `readStayRows`.
+ */
+export async function readStayEncounter(
+  tx: Db,
+  stayId: string,
+): Promise<(StayRow & { author: string | null }) | undefined> {
+  const r = await tx.query<{
+    version_id: number;
+    content: string;
+    writer_orgs: string[] | null;
+    author: string | null;
+  }>(
+    `SELECT version_id, content, writer_orgs, author FROM fhir_resource
+     WHERE resource_type = 'Encounter' AND id = $1 AND NOT deleted`,
+    [stayId],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const { version_id, content, writer_orgs, author } = row;
+  const cur = { version_id: Number(version_id), deleted: false, content, visible: true };
+  return { id: stayId, row: writer_orgs ? { ...cur, writer_orgs } : cur, author };
+}
+
+/**
  * Serialises all work on stays across processes and connections (HL7 batches, FHIR push): transaction-scoped
  * advisory locks on the keys (`stay:<stay id>`, `stay:visit:<system|value>`, `stay:patient:<system|value>`), taken
  * in a fixed (sorted) order so two transactions never wait on each other in a cycle. On PGlite, which has one
