@@ -5,7 +5,7 @@
  * `readStayExtensions` reads them back (also from Encounters an EHR sends).
  */
 import type { Encounter, Extension } from '@medplum/fhirtypes';
-import type { StayState } from '../core/engine/types';
+import type { StayEvaluation, StayState } from '../core/engine/types';
 import type { CareKind, Consent, Need, PatientCategory, ReadinessCriterion } from '../core/stay/facts';
 import { CODE_SYSTEM, EXTENSION, PROFILE } from './constants';
 import { CARE_KIND_INFO, NEED_INFO, PATIENT_CATEGORY_INFO } from './codes';
@@ -190,4 +190,20 @@ export function readStayExtensions(encounter: Encounter): StayExtensions {
     }
   }
   return out;
+}
+
+/**
+ * Every issue of the stay now, as text for the Encounter's `engine-issue` extensions: each fact the engine holds
+ * back or ignored (`<fact kind>: <reason>`) and each warning.
+ */
+export function stayIssueTexts(evaluation: StayEvaluation): string[] {
+  return [
+    ...evaluation.rejected.map((r) => `${r.factId.split('#')[1] ?? 'fact'}: ${r.reason}`),
+    ...(evaluation.warnings ?? []),
+  ];
+}
+
+/** The texts of the Encounter's `engine-issue` extensions, in order (what `withEngineIssues` wrote). */
+export function engineIssuesOf(encounter: Encounter): string[] {
+  return (encounter.extension ?? []).filter((e) => e.url === EXTENSION.engineIssue).map((e) => e.valueString ?? '');
 }

@@ -21,8 +21,8 @@ import {
   type ReceiveMeta,
   type StayMessage,
 } from './apply-queue';
-import { emptyOutcome, engineWarnings, stayIssueTexts, taskChanges, type MessageOutcome } from './message-outcome';
-import { withEngineIssues } from '../../fhir/encounter-extensions';
+import { emptyOutcome, engineWarnings, taskChanges, type MessageOutcome } from './message-outcome';
+import { stayIssueTexts, withEngineIssues } from '../../fhir/encounter-extensions';
 
 type Job = { mapped: StayMessage; meta: ReceiveMeta };
 

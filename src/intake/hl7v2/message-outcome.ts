@@ -38,17 +38,6 @@ export function engineWarnings(evaluation: StayEvaluation, factIds: ReadonlySet<
   return out;
 }
 
-/**
- * Every issue of the stay now, as text for the Encounter's `engine-issue` extensions: each fact the engine holds
- * back or ignored (`<fact kind>: <reason>`) and each warning.
- */
-export function stayIssueTexts(evaluation: StayEvaluation): string[] {
-  return [
-    ...evaluation.rejected.map((r) => `${r.factId.split('#')[1] ?? 'fact'}: ${r.reason}`),
-    ...(evaluation.warnings ?? []),
-  ];
-}
-
 /** The Task ids a plan writes, by what happened to each (`Task/<id>`). */
 export function taskChanges(plan: TaskPlan): MessageOutcome['tasks'] {
   const tasks: MessageOutcome['tasks'] = { created: [], changed: [], cancelled: [] };

@@ -28,10 +28,8 @@ import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository } from '../../store/repository.port';
 import type { StayEvaluation } from '../../core/engine/types';
-import { EXTENSION } from '../../fhir/constants';
-import { withEngineIssues } from '../../fhir/encounter-extensions';
+import { engineIssuesOf, stayIssueTexts, withEngineIssues } from '../../fhir/encounter-extensions';
 import type { PreparedWrite } from '../../store/prepare-write';
-import { stayIssueTexts } from '../hl7v2/message-outcome';
 import {
   applyStayFacts,
   INTAKE_AUTHOR,
@@ -180,9 +178,6 @@ export async function applyPatientChange(
   return out;
 }
 
-const issuesOf = (enc: Encounter): string[] =>
-  (enc.extension ?? []).filter((e) => e.url === EXTENSION.engineIssue).map((e) => e.valueString ?? '');
-
 /**
  * The stay's Encounter with its `engine-issue` extensions replaced by the stay's issues after the change (as a
  * message of the stay replaces them, ADR 024), written only when they changed. Only for an Encounter the gateway
@@ -197,7 +192,7 @@ function issueRefresh(
     const encounter = contentOf<Encounter>(stored);
     if (!encounter) return [];
     const issues = stayIssueTexts(evaluation);
-    const was = issuesOf(encounter);
+    const was = engineIssuesOf(encounter);
     if (was.length === issues.length && was.every((t, i) => t === issues[i])) return [];
     return [repo.prepare(withEngineIssues(encounter, issues), stored.id, stored.row, 'PUT', writeOptions(stamp))];
   };
