@@ -15,15 +15,10 @@ import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { withWriteNotes, writeNotes, type WriteNote } from '../../src/platform/write-notes';
 import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository, WriteOptions } from '../../src/store/repository.port';
-import { adt, OBX } from '../mapping/adt-builder';
+import { adt } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
+import { clientOf, createHospitalB, HSA_B, NEEDS, PNR_SYSTEM, VISIT_A, VISIT_B } from './two-hospitals';
 import { codeOf, intakeHarness, receiverTask, type IntakeHarness } from './harness';
-
-const PNR_SYSTEM = 'http://electronichealth.se/identifier/personnummer';
-const HSA_B = 'SE2321000999-OTHER1';
-const VISIT_A = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
-const VISIT_B = `https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-${HSA_B}`;
-const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')];
 
 describe.each(testDatabases())('a Patient write by another hospital on %s', (kind) => {
   let h: IntakeHarness;
@@ -32,14 +27,9 @@ describe.each(testDatabases())('a Patient write by another hospital on %s', (kin
   let B: WriteOptions;
   beforeAll(async () => {
     h = await intakeHarness(kind);
-    hospitalB = await h.repo.create<Organization>({
-      resourceType: 'Organization',
-      name: 'Akademiska sjukhuset',
-      identifier: [{ system: 'urn:oid:1.2.752.29.4.19', value: HSA_B }],
-    });
-    const organization = `Organization/${hospitalB.id ?? ''}`;
-    B = { author: 'b-ehr', authorOrganization: organization };
-    apiB = createRepository(h.db, { role: 'hospital', clientId: 'b-ehr', organization }, intakeHooks(h.ctx));
+    hospitalB = await createHospitalB(h);
+    B = { author: 'b-ehr', authorOrganization: `Organization/${hospitalB.id ?? ''}` };
+    apiB = clientOf(h, hospitalB, 'hospital', 'b-ehr');
   });
   afterAll(async () => {
     await h.close();

@@ -14,37 +14,21 @@ import type { Bundle, Encounter, Organization, Patient } from '@medplum/fhirtype
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION } from '../../src/fhir/constants';
-import { intakeHooks } from '../../src/intake';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
-import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
-import { adt, OBX } from '../mapping/adt-builder';
+import { adt } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
+import { clientOf, createHospitalB, HSA_B, NEEDS, PNR_SYSTEM, VISIT_A, VISIT_B } from './two-hospitals';
 import { intakeHarness, receiverTask, type IntakeHarness } from './harness';
-
-const PNR_SYSTEM = 'http://electronichealth.se/identifier/personnummer';
-const HSA_B = 'SE2321000999-OTHER1';
-const VISIT_A = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
-const VISIT_B = `https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-${HSA_B}`;
-const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')];
 
 describe.each(testDatabases())('a Patient shared by two hospitals on %s', (kind) => {
   let h: IntakeHarness;
   let hospitalB: Organization;
   let apiB: FhirRepository;
-  const as = (org: Organization | undefined, role: 'municipality' | 'hospital') =>
-    createRepository(
-      h.db,
-      { role, clientId: `c-${org?.id ?? ''}`, organization: `Organization/${org?.id ?? ''}` },
-      intakeHooks(h.ctx),
-    );
+  const as = (org: Organization | undefined, role: 'municipality' | 'hospital') => clientOf(h, org, role);
   beforeAll(async () => {
     h = await intakeHarness(kind);
-    hospitalB = await h.repo.create<Organization>({
-      resourceType: 'Organization',
-      name: 'Akademiska sjukhuset',
-      identifier: [{ system: 'urn:oid:1.2.752.29.4.19', value: HSA_B }],
-    });
+    hospitalB = await createHospitalB(h);
     apiB = as(hospitalB, 'hospital');
   });
   afterAll(async () => {
