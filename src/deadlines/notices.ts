@@ -6,6 +6,7 @@ import { swedishTime } from '../http/time-format';
 import { raiseStatus, STATUS_OF_KIND, type StepKind, type StepRecipient } from './ladder';
 import type { StepRow } from './deadline-store.pg';
 import { unknownOrganisation } from '../store/organisation-names.pg';
+import { citeDeadlineRule } from './rule-citation';
 
 /** Identifier of a deviation Task: `<taskId>/<stepId>/<organisation>`, unique per step and principal. */
 export const DEADLINE_STEP_ID_SYSTEM = `${CANONICAL_BASE}/sid/deadline-step`;
@@ -95,9 +96,12 @@ function deadlineText(isoText: string | undefined): string {
   return swedishTime(isoText) ?? 'okänd tidsfrist';
 }
 
-/** The rule behind a deadline as a person reads it (src/deadlines/rule-citation.ts), or nothing. */
+/**
+ * The rule behind a deadline as a person reads it (src/deadlines/rule-citation.ts), or nothing. Without a citation
+ * function (no agreement at hand), the same reader names the document as the Task writes it.
+ */
 function ruleText(task: Task, cite: RuleCitation | undefined): string {
-  const rule = cite ? cite(task) : task.extension?.find((e) => e.url.endsWith('/deadline-rule'))?.valueString;
+  const rule = cite ? cite(task) : citeDeadlineRule(task, undefined);
   return rule ? ` enligt ${rule}` : '';
 }
 

@@ -5,6 +5,7 @@ import type { StepRow } from '../../src/deadlines/deadline-store.pg';
 import { ManualClock } from '../../src/platform/clock';
 import type { ClosableDb } from '../../src/store/db.port';
 import type { FhirRepository } from '../../src/store/repository.port';
+import { EXTENSION } from '../../src/fhir/constants';
 import { openTestDb, testDatabases } from '../support/db';
 import { createTask, HOUR, systemRepo } from './harness';
 
@@ -71,5 +72,19 @@ describe.each(testDatabases())('deadline texts for an organisation missing from 
     const note = (await repo.read<Task>('Task', t.id ?? '')).note?.at(-1)?.text ?? '';
     expect(note).toContain('okänd organisation (Organization/ghost-municipality) ska ha fullgjort');
     expect(note).toContain('Meddelat: okänd organisation (Organization/ghost-municipality).');
+  });
+
+  it('without the agreement at hand, a note names the rule by its document and section, not by the rule id', async () => {
+    const t = await createTask(repo, {
+      owner: 'Organization/ghost-municipality',
+      requester: 'Organization/ghost-hospital',
+      authoredOn: clock.now(),
+      deadline: new Date(clock.now().getTime() + 24 * HOUR),
+      extension: [{ url: EXTENSION.deadlineRule, valueString: 'vastmanland/tasks.x.deadline (000_abc.txt 5.2.1)' }],
+    });
+    await writeStepEffects(repo, t, step('escalation', 'owner-head-of-unit'), undefined, clock.now());
+    const note = (await repo.read<Task>('Task', t.id ?? '')).note?.at(-1)?.text ?? '';
+    expect(note).toContain('enligt 000_abc.txt, avsnitt 5.2.1.');
+    expect(note).not.toContain('vastmanland/tasks.x.deadline');
   });
 });
