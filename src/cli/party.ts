@@ -51,6 +51,22 @@ function usage(msg?: string): never {
 /** Options without a value. */
 const FLAGS: ReadonlySet<string> = new Set(['pdf']);
 
+/** What each command's first argument names (the commands that need one). */
+const FIRST_ARGUMENT: Record<string, string> = {
+  ack: 'taskId',
+  answer: 'taskId',
+  complete: 'taskId',
+  reject: 'taskId',
+  invite: 'encounterId',
+  comment: 'encounterId',
+  overview: 'encounterId',
+  sign: 'carePlanId',
+  approve: 'carePlanId',
+  'meeting-held': 'carePlanId',
+  'take-over': 'carePlanId',
+  print: 'carePlanId',
+};
+
 function parseArgs(argv: string[]): Args {
   const opts: Record<string, string> = {};
   const pos: string[] = [];
@@ -63,6 +79,9 @@ function parseArgs(argv: string[]): Args {
   const client = opts.client ?? usage('--client is required');
   const [command, ...rest] = pos;
   if (!command) usage();
+  const needs = FIRST_ARGUMENT[command];
+  // without it the request would go to `Task/` or `Encounter//$overview` and come back as a puzzling 404
+  if (needs && !rest[0]) usage(`${command} needs <${needs}> (see src/cli/party.ts)`);
   return {
     client,
     secret: opts.secret ?? `${client}-secret`,
@@ -130,7 +149,6 @@ function built<T>(make: () => T): T {
  * gateway's OperationOutcome and exits 1. Returns nothing: the document is written here.
  */
 async function print(a: Args, bearer: string, id: string): Promise<undefined> {
-  if (!id) usage('print <carePlanId> [--pdf] [--out file]');
   const pdf = a.opts.pdf === 'true';
   const path = `CarePlan/${encodeURIComponent(id)}/$print${pdf ? '?_format=pdf' : ''}`;
   const r = await fetch(`${a.base}/fhir/${path}`, {
@@ -235,7 +253,6 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
     case 'meeting-held':
       return call('POST', `CarePlan/${first}/$meeting-held`, params({ date: a.opts.at }));
     case 'take-over':
-      if (!first) usage('take-over <carePlanId> [--reason text]');
       return call('POST', `CarePlan/${encodeURIComponent(first)}/$take-over`, params({ reason: a.opts.reason }));
     case 'comment': {
       const [to, category, ...words] = more;

@@ -185,6 +185,10 @@ describe('npm run party (a party’s own client as a child process): print, answ
     const bad = await party('demo-vasteras', ['answer', notice!.id!, 'hemma=ja']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('answer codes are ej-kand');
+    // a command without the id it works on is a usage error naming it, not a 404 from `Encounter//$overview`
+    const bare = await party('demo-vasteras', ['overview']);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('overview needs <encounterId>');
     const sent = await party('demo-vasteras', [
       'comment',
       stay,
@@ -262,6 +266,6 @@ describe('npm run party (a party’s own client as a child process): print, answ
     expect(taken.note?.at(-1)?.text).toContain('Skäl: Ny listning.');
     const bad = await party('demo-vc-sala', ['take-over']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('take-over <carePlanId>');
+    expect(bad.stderr).toContain('take-over needs <carePlanId>');
   }, 60_000);
 });
