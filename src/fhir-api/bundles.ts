@@ -7,7 +7,8 @@ import { historyEntry, parseEntryUrl } from '../store/bundle-entry';
 import type { EntryPatch, HistoryEntry, SearchParams, SearchResult } from '../store/repository.port';
 import { nextPageQuery } from '../store/search-sql';
 import { requireScope, toParams } from './http-util';
-import { assertPatchable, jsonPatchChange, patchOfEntry } from './json-patch';
+import { assertPatchable } from './json-patch';
+import { entryPatchChange } from './patch';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, searchsetWithinScope } from './include-scope';
 import { statusText, toOperationOutcome } from './operation-outcome';
 
@@ -93,7 +94,7 @@ function interactionOf(entry: BundleEntry): { type: string; interaction: Interac
 
 /**
  * Checks one entry before the store sees it: the caller's scope, and validity of the resource it writes. A PATCH
- * entry's JSON Patch is read here; its change (applied to the version the store holds locked, the result validated)
+ * entry's JSON Patch (a Binary) or FHIRPath Patch (a Parameters resource) is read here; its change (applied to the version the store holds locked, the result validated)
  * is returned for the store to run.
  */
 function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): EntryPatch | undefined {
@@ -106,7 +107,7 @@ function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): En
   if ((m === 'POST' || m === 'PUT') && entry.resource) validator.validate(entry.resource);
   if (m !== 'PATCH') return undefined;
   if (what) assertPatchable(what.type);
-  return jsonPatchChange(patchOfEntry(entry.resource), validator);
+  return entryPatchChange(entry.resource, validator);
 }
 
 /** The subset a GET entry asks for (`Task?status=requested&_elements=status,owner`), if any. */

@@ -148,6 +148,8 @@ export function capabilityStatement(
     implementation: { description: 'svu-gateway FHIR R4 API (samverkan vid utskrivning)', url: baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'application/json'],
+    // JSON Patch, and FHIRPath Patch (a Parameters resource) in FHIR JSON
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
     rest: [
       {
         mode: 'server',

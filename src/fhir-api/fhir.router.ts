@@ -12,7 +12,8 @@ import { isSupportedType } from '../store/search-params';
 import { historyBundle, historySubset, mergeBundleResponse, screenBundle, searchBundle } from './bundles';
 import { capabilityStatement } from './capability-statement';
 import { historyPaging } from '../store/history-sql';
-import { assertPatchable, jsonPatchChange, parseJsonPatch } from './json-patch';
+import { assertPatchable } from './json-patch';
+import { requestPatchChange } from './patch';
 import { applySubset, subsetAnswer, subsetOf } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
@@ -288,8 +289,8 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const id = idOf(req);
     const auth = authOf(res);
     requireScope(auth, type, 'u');
-    const ops = parseJsonPatch(req.body, req.headers['content-type']);
-    const resource = await repoFor(res).patch(type as Resource['resourceType'], id, jsonPatchChange(ops, validator), {
+    const change = requestPatchChange(req.body, req.headers['content-type'], validator);
+    const resource = await repoFor(res).patch(type as Resource['resourceType'], id, change, {
       ...writeOptions(auth),
       ...ifMatch(req),
     });

@@ -30,7 +30,7 @@ export function parseJsonPatch(body: unknown, contentType: string | undefined): 
   if (!contentType || !/^application\/json-patch\+json\b/i.test(contentType))
     throw new GatewayError(
       'bad-request',
-      `PATCH takes a JSON Patch (Content-Type: application/json-patch+json), not '${contentType ?? 'none'}' (FHIRPath Patch is not supported)`,
+      `PATCH takes a JSON Patch (Content-Type: application/json-patch+json) or a FHIRPath Patch (a Parameters resource, application/fhir+json), not '${contentType ?? 'none'}'`,
     );
   const parsed = patchBody.safeParse(body);
   if (!parsed.success) {
@@ -50,12 +50,10 @@ export function parseJsonPatch(body: unknown, contentType: string | undefined): 
  * (`contentType` application/json-patch+json, the patch base64 in `data`).
  */
 export function patchOfEntry(resource: Resource | undefined): Operation[] {
-  if (resource?.resourceType === 'Parameters')
-    throw new GatewayError('bad-request', 'FHIRPath Patch is not supported: send a JSON Patch in a Binary resource');
   if (resource?.resourceType !== 'Binary')
     throw new GatewayError(
       'bad-request',
-      `A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json), not ${resource?.resourceType ?? 'nothing'}`,
+      `A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json) or its FHIRPath Patch as a Parameters resource, not ${resource?.resourceType ?? 'nothing'}`,
     );
   let body: unknown;
   try {
@@ -89,13 +87,17 @@ export function applyJsonPatch<T extends Resource>(resource: T, ops: Operation[]
       `The JSON Patch operation ${i} (${o?.op ?? '?'} '${o?.path ?? ''}') cannot be applied: ${e.message}`,
     );
   });
-  // said before validation, which would list everything the other type lacks
-  if (resource.resourceType !== resourceType || resource.id !== id)
+  assertSameResource({ resourceType, id }, resource);
+  return resource;
+}
+
+/** 400 when a patch changed the resourceType or id (said before validation, which would list everything the other type lacks). */
+export function assertSameResource(before: Pick<Resource, 'resourceType' | 'id'>, after: Resource): void {
+  if (after.resourceType !== before.resourceType || after.id !== before.id)
     throw new GatewayError(
       'bad-request',
-      `A patch may not change the resourceType or id of ${resourceType}/${id ?? ''}`,
+      `A patch may not change the resourceType or id of ${before.resourceType}/${before.id ?? ''}`,
     );
-  return resource;
 }
 
 /** 405 for a type nobody changes (the audit trail), whichever way the patch comes. */
@@ -106,8 +108,16 @@ export function assertPatchable(type: string): void {
 
 /** The change a JSON Patch makes to the version the store holds locked: applied, then validated. */
 export function jsonPatchChange(ops: Operation[], validator: Validator): <T extends Resource>(current: T) => T {
+  return validatedChange((current) => applyJsonPatch(current, ops), validator);
+}
+
+/** A patch's change (JSON Patch or FHIRPath Patch) followed by validation of its result. */
+export function validatedChange(
+  apply: <T extends Resource>(current: T) => T,
+  validator: Validator,
+): <T extends Resource>(current: T) => T {
   return (current) => {
-    const next = applyJsonPatch(current, ops);
+    const next = apply(current);
     validator.validate(next);
     return next;
   };

@@ -89,7 +89,7 @@ export function parseEntry(entry: BundleEntry, index: number, patch?: EntryPatch
     if (!patch)
       throw new GatewayError(
         'bad-request',
-        'A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json)',
+        'A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json) or its FHIRPath Patch as a Parameters resource',
       );
     p.patch = patch;
   }
@@ -118,7 +118,7 @@ export function parseEntry(entry: BundleEntry, index: number, patch?: EntryPatch
 export function withEntry(e: unknown, p: { index: number; method?: string; rawUrl?: string }): unknown {
   if (!isGatewayError(e)) return e;
   const where = `Bundle.entry[${p.index}]${p.method ? ` (${p.method} ${p.rawUrl ?? ''})` : ''}`;
-  // a PATCH entry's resource is its Binary: the elements named are those of the patched resource (Task.owner)
+  // a PATCH entry's resource is its Binary or Parameters: the elements named are those of the patched resource (Task.owner)
   if (p.method === 'PATCH') return new GatewayError(e.code, `${where}: ${e.message}`, e.issues);
   return new GatewayError(
     e.code,

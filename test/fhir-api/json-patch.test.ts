@@ -104,7 +104,14 @@ describe.each(testDatabases())('PATCH with a JSON Patch on %s', (kind) => {
   });
 
   it.each([
-    ['a FHIR resource body', { resourceType: 'Parameters' }, 'application/fhir+json', 400, /JSON Patch \(Content-Type/],
+    [
+      'a JSON Patch sent as FHIR JSON',
+      acknowledge,
+      'application/fhir+json',
+      400,
+      /a JSON Patch goes with Content-Type/,
+    ],
+    ['an unknown content type', acknowledge, 'text/plain', 400, /JSON Patch \(Content-Type/],
     ['an unknown operation', [{ op: 'merge', path: '/status' }], PATCH_JSON, 400, /not valid: at operation 0/],
     ['a replace without a value', [{ op: 'replace', path: '/status' }], PATCH_JSON, 400, /needs a value/],
     ['a path that does not exist', [{ op: 'remove', path: '/nosuch' }], PATCH_JSON, 422, /cannot be applied/],
@@ -226,7 +233,7 @@ describe.each(testDatabases())('PATCH with a JSON Patch on %s', (kind) => {
         JSON.stringify(e.response.outcome ?? ''),
       ]);
       expect(answers.map(([status]: string[]) => status)).toEqual(['200', '409', '400', '400', '400', '422']);
-      expect(answers[2][1]).toMatch(/FHIRPath Patch is not supported/);
+      expect(answers[2][1]).toMatch(/FHIRPath Patch is not valid: it has no operation parameter/);
       expect(answers[3][1]).toMatch(/PATCH needs Type\/id/);
       expect(answers[4][1]).toMatch(/as a Binary resource/);
       expect(await version(good.id)).toBe('2');
