@@ -94,8 +94,8 @@ function interactionOf(entry: BundleEntry): { type: string; interaction: Interac
 
 /**
  * Checks one entry before the store sees it: the caller's scope, and validity of the resource it writes. A PATCH
- * entry's JSON Patch (a Binary) or FHIRPath Patch (a Parameters resource) is read here; its change (applied to the version the store holds locked, the result validated)
- * is returned for the store to run.
+ * entry's JSON Patch (a Binary) or FHIRPath Patch (a Parameters resource) is read here; its change (applied to the
+ * version the store holds locked, the result validated) is returned for the store to run.
  */
 function screen(entry: BundleEntry, auth: AuthContext, validator: Validator): EntryPatch | undefined {
   const what = interactionOf(entry);

@@ -46,6 +46,8 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const MAX_OPERATIONS = 1000;
 const MAX_DEPTH = 20;
+/** A FHIR element's JSON name (and never `__proto__` or `constructor`: the names become properties). */
+const ELEMENT_NAME = /^[a-z][A-Za-z0-9]*$/;
 
 /** The value[x] of a parameter or part: its property name (`valueCode`) and value, if it has one. */
 function valueX(p: ParametersParameter): [string, unknown] | undefined {
@@ -103,6 +105,8 @@ export function parseFhirPathPatch(body: unknown): FhirPathPatchOperation[] {
     }
     const op: FhirPathPatchOperation = { type: type as FhirPathPatchType, path };
     const name = text('name', ['valueString', 'valueCode']);
+    if (name !== undefined && !ELEMENT_NAME.test(name))
+      throw bad(`${at} (${type} '${path}'): '${name}' is not an element name`);
     if (name !== undefined) op.name = name;
     const value = named('value');
     if (value) op.value = value;
@@ -145,9 +149,9 @@ function elementOf(
 ): { def?: InternalSchemaElement; key: string } {
   const schema = schemaOf(type);
   if (!schema) return { key: name };
-  const def = schema.elements[name];
+  const def = Object.hasOwn(schema.elements, name) ? schema.elements[name] : undefined;
   if (def) return { def, key: name };
-  const choice = schema.elements[`${name}[x]`];
+  const choice = Object.hasOwn(schema.elements, `${name}[x]`) ? schema.elements[`${name}[x]`] : undefined;
   if (choice) return { def: choice, key: valueType ? `${name}${valueType}` : name };
   // a choice named by its property (`valueQuantity`)
   const prefix = Object.keys(schema.elements).find(
@@ -180,7 +184,8 @@ function buildValue(part: ParametersParameter, type: string | undefined, where: 
   const counts = new Map<string, number>();
   for (const p of part.part ?? []) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
   for (const p of part.part ?? []) {
-    if (!p.name) throw new GatewayError('bad-request', `${where}: a part of the value has no name`);
+    if (!p.name || !ELEMENT_NAME.test(p.name))
+      throw new GatewayError('bad-request', `${where}: a part of the value is named '${p.name ?? ''}', not an element`);
     const px = valueX(p);
     const { def, key } = elementOf(type, p.name, px ? px[0].slice('value'.length) : undefined);
     const v = buildValue(p, typeOfElement(def, key), where, depth + 1);
@@ -261,7 +266,7 @@ function keysOf(node: Json, type: string | undefined, name: string): { key: stri
     return Object.keys(node)
       .filter((k) => k.startsWith(name) && /^[A-Z]/.test(k.slice(name.length)))
       .map((k) => ({ key: k, def }));
-  return key in node ? [def ? { key, def } : { key }] : [];
+  return Object.hasOwn(node, key) ? [def ? { key, def } : { key }] : [];
 }
 
 /** Every place the element of a split path could be: the parents' values of that name, in FHIRPath order. */
@@ -353,7 +358,7 @@ function applyOne(root: TypedValue, op: FhirPathPatchOperation, i: number): void
       if (!isObject(target.value)) throw fail('the path selects a primitive value, not an element to add to');
       const { def, key } = elementOf(target.type, op.name!, valueType);
       const value = buildValue(op.value!, typeOfElement(def, key), where);
-      const current = target.value[key];
+      const current = Object.hasOwn(target.value, key) ? target.value[key] : undefined;
       if (def?.isArray || Array.isArray(current)) {
         if (current !== undefined && !Array.isArray(current)) throw fail(`${key} is not a list`);
         target.value[key] = [...((current as unknown[] | undefined) ?? []), value];

@@ -78,6 +78,18 @@ describe('FHIRPath Patch: the element a path selects', () => {
     expect(r.input?.[1]).toEqual({ type: { coding: [{ code: 'x' }] }, valueBoolean: true });
   });
 
+  it('when a name or a part of the value is not an element name (__proto__, constructor), then 400 and nothing is set', () => {
+    const add = (name: string, v: ParametersParameter) => () =>
+      apply(task, op('add', 'Task', { name: 'name', valueString: name }, v));
+    expect(add('__proto__', value({ valueString: 'x' }))).toThrow(/'__proto__' is not an element name/);
+    expect(add('note', value({ part: [{ name: '__proto__', part: [{ name: 'text', valueString: 'x' }] }] }))).toThrow(
+      /named '__proto__', not an element/,
+    );
+    // an unknown name is set as the resource's own property (the validator refuses it), not read from Object
+    expect(Object.hasOwn(add('constructor', value({ valueString: 'x' }))(), 'constructor')).toBe(true);
+    expect(({} as Record<string, unknown>).text).toBeUndefined();
+  });
+
   it('when a path selects the resource itself for delete or replace, then 422', () => {
     expect(() => apply(task, op('delete', 'Task'))).toThrow(/cannot be applied/);
     expect(() => apply(task, op('replace', 'Task', value({ valueString: 'x' })))).toThrow(/cannot be applied/);
