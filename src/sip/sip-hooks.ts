@@ -8,7 +8,8 @@
  *   which meets the named care contact's own invitation duty;
  * - the colour triage (seed 002) is added from the stay's needs when the author gave none: guidance, never binding;
  * - a party changes only its own part; the author also the meeting and the invited parties, while it is the named
- *   care contact (a unit the stay left acts as a party until the new one takes the plan over, ADR 045); nobody sets
+ *   care contact (a unit the stay left acts as a party until the new one takes the plan over, ADR 045); a party
+ *   removed from the plan takes its part with it, quoted in the plan's note (src/sip/removed-party.ts); nobody sets
  *   draft or active, which follow the signatures (a changed part withdraws its signature, and an active plan turns
  *   draft).
  */
@@ -28,6 +29,7 @@ import { isUnrestricted } from '../store/access-sql';
 import { organisationLabel } from '../store/organisation-names.pg';
 import { formerAuthorRefusal, isFormerAuthor } from './former-author';
 import { directoryName, invitationAcknowledged, syncInvitations } from './invitations';
+import { removedParties, takeOutRemovedParts, withoutParts } from './removed-party';
 import { changesOutsidePart, derivedStatus, invitedParties, orgRef, planParties, signatureState } from './sip-plan';
 import { addStayFact, loadStayContext, stayIdOf, stayUnknown, type StayContext } from './stay-context';
 
@@ -215,7 +217,11 @@ async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
     // The unit the stay left is still the author until the plan is taken over, but acts only as a party (ADR 045).
     const former = isFormerAuthor(ctx, before, writer);
     const allowed = writer === author && !former ? AUTHOR_FIELDS : [];
-    const outside = changesOutsidePart(before, after, writer).filter((k) => !allowed.includes(k));
+    // The author who removes a party may take its part out with it (the gateway does so anyway, below).
+    const gone = allowed.length > 0 ? removedParties(before, after) : [];
+    const outside = changesOutsidePart(withoutParts(before, gone), withoutParts(after, gone), writer).filter(
+      (k) => !allowed.includes(k),
+    );
     if (former && outside.some((k) => AUTHOR_FIELDS.includes(k)))
       throw await formerAuthorRefusal(
         repo,
@@ -238,9 +244,16 @@ async function onUpdate(tx: Db, deps: SipDeps, change: ResourceChange, scope: Ac
     target: `CarePlan/${after.id ?? ''}`,
     _count: '200',
   });
-  const status = derivedStatus(after, signatureState(after, provenances.resources));
-  let plan = after;
-  if (status !== after.status) plan = await repo.update<CarePlan>({ ...after, status }, { author: SIP_AUTHOR });
+  // A party no longer in the plan takes its part with it, quoted in the note (as on $take-over, ADR 045).
+  const now = deps.stay.clock.now().toISOString();
+  const taken = await takeOutRemovedParts(repo, before, after, writerOf(scope), now);
+  let plan = taken ?? after;
+  const status = derivedStatus(plan, signatureState(plan, provenances.resources));
+  if (taken || status !== after.status)
+    plan = await repo.update<CarePlan>(
+      { ...plan, status },
+      { author: SIP_AUTHOR, ...(change.authorOrganization ? { authorOrganization: change.authorOrganization } : {}) },
+    );
   const added = invitedParties(plan).some((p) => !invitedParties(before).includes(p));
   const removed = invitedParties(before).some((p) => !invitedParties(plan).includes(p));
   if (added || removed) await invite(tx, deps, ctx, plan, change, writerOf(scope));

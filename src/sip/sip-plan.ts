@@ -41,6 +41,13 @@ export function partOf(plan: CarePlan, org: string): CarePlanActivity[] {
   return (plan.activity ?? []).filter((a) => partyOfActivity(a) === org);
 }
 
+/** The texts of `org`'s part (its activities' descriptions), as quoted when the party leaves the plan. */
+export function partTexts(plan: CarePlan, org: string): string[] {
+  return partOf(plan, org)
+    .map((a) => a.detail?.description ?? '')
+    .filter((d) => d.trim() !== '');
+}
+
 /** JSON with object keys sorted, so equal content gives equal text whatever the key order. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;

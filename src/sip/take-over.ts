@@ -19,7 +19,7 @@ import type { WriteOptions } from '../store/repository.port';
 import { orgName, orgReference, SWEDISH_TIME, syncInvitations } from './invitations';
 import { invitationSentFact, type SipDeps } from './sip-hooks';
 import { settle } from './sip-operations';
-import { invitedParties, orgRef, partOf, partyOfActivity } from './sip-plan';
+import { invitedParties, orgRef, partTexts, partyOfActivity } from './sip-plan';
 import { addStayFact, loadStayContext, stayIdOf } from './stay-context';
 
 // as the write rules: a plan on hold is still the stay's open plan (one per stay), so it can be taken over too
@@ -95,9 +95,7 @@ export async function takeOverPlan(deps: SipDeps, db: Db, auth: AuthContext, id:
     const now = deps.stay.clock.now().toISOString();
     const [newRef, oldName] = [await orgReference(repo, org), await orgName(repo, previous)];
     const newName = newRef.display ?? (await orgName(repo, org));
-    const oldPart = partOf(plan, previous)
-      .map((a) => a.detail?.description ?? '')
-      .filter((d) => d.trim() !== '');
+    const oldPart = partTexts(plan, previous);
     const texts = takeOverTexts(newName, oldName, now, oldPart, reason);
     const next: CarePlan = {
       ...plan,
