@@ -30,6 +30,25 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       .map((t): [string | undefined, string] => [t.owner?.reference, t.status])
       .sort();
 
+  /** The unit the stay left writes the plan with a JSON Patch, or in a transaction Bundle of one entry. */
+  const patch = (ops: unknown[]) =>
+    request(gw.shell.gateway.app)
+      .patch(`/fhir/CarePlan/${plan.id}`)
+      .auth(c['demo-vc-skultuna']!.token, { type: 'bearer' })
+      .set('Content-Type', 'application/json-patch+json')
+      .send(JSON.stringify(ops));
+  const transaction = (entry: unknown) =>
+    c['demo-vc-skultuna']!.post('/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+  const putEntry = (resource: CarePlan) => ({ resource, request: { method: 'PUT', url: `CarePlan/${plan.id}` } });
+  const patchEntry = (ops: unknown[]) => ({
+    resource: {
+      resourceType: 'Binary',
+      contentType: 'application/json-patch+json',
+      data: Buffer.from(JSON.stringify(ops)).toString('base64'),
+    },
+    request: { method: 'PATCH', url: `CarePlan/${plan.id}` },
+  });
+
   it('when the stay is re-routed after the first vårdcentral created the SIP, then the new one is pointed to the take-over, by name, instead of a dead end', async () => {
     const feed = fixtureFeed();
     await hl7(feed[0]!);
@@ -112,6 +131,56 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     expect(invited.filter((t) => t.owner?.reference === SALA)).toEqual([]);
   });
 
+  it('when the unit the stay left acts as the plan’s author with a JSON Patch or in a transaction Bundle, then it is refused as for a PUT; it still writes and signs its own part both ways', async () => {
+    const seen = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    const refused = (r: request.Response, what: string): void => {
+      expect(r.status, what).toBe(403);
+      const said = JSON.stringify(r.body);
+      expect(said, what).toContain(
+        "Skultuna vårdcentral is no longer the stay's named care contact; Sala vårdcentral is.",
+      );
+      expect(said, what).toContain(
+        `Sala vårdcentral takes this SIP over with POST /fhir/CarePlan/${plan.id}/$take-over`,
+      );
+      expect(said, what).toContain('Until then Skultuna vårdcentral writes and signs only its own part.');
+      expect(said, what).not.toContain('Organization/');
+    };
+    const revoke = [{ op: 'replace', path: '/status', value: 'revoked' }];
+    const invite = [{ op: 'add', path: '/contributor/-', value: { reference: SALA } }];
+    const meeting = [{ op: 'remove', path: '/extension' }];
+    refused(await patch(revoke), 'PATCH revoke');
+    refused(await patch(invite), 'PATCH invite');
+    refused(await patch(meeting), 'PATCH the meeting');
+    refused(await transaction(putEntry({ ...seen, status: 'revoked' })), 'transaction PUT revoke');
+    refused(
+      await transaction(putEntry({ ...seen, contributor: [...(seen.contributor ?? []), { reference: SALA }] })),
+      'transaction PUT invite',
+    );
+    refused(await transaction(patchEntry(revoke)), 'transaction PATCH revoke');
+    const unchanged = ok(await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    expect(unchanged.meta?.versionId).toBe(seen.meta?.versionId);
+
+    // As a party it still writes its own part, by a JSON Patch and in a transaction, and signs it.
+    const own = (seen.activity ?? []).findIndex((a) => a.detail?.performer?.[0]?.reference === SKULTUNA);
+    expect(own).toBeGreaterThanOrEqual(0);
+    const described = (text: string) => [{ op: 'replace', path: `/activity/${own}/detail/description`, value: text }];
+    ok(await patch(described('Hembesök efter hemkomst, dag 1')));
+    ok(await transaction(patchEntry(described('Hembesök efter hemkomst, dag 1 och 3'))));
+    const cur = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    const activity = (cur.activity ?? []).map((a, i) =>
+      i === own && a.detail ? { ...a, detail: { ...a.detail, description: 'Hembesök efter hemkomst' } } : a,
+    );
+    ok(await transaction(putEntry({ ...cur, activity })));
+    ok(await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$sign`));
+    const now = ok(await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    expect([now.status, now.author?.reference, now.contributor?.map((x) => x.reference)]).toEqual([
+      'draft',
+      SKULTUNA,
+      [SKULTUNA, VASTERAS],
+    ]);
+    expect(now.activity?.[own]?.detail?.description).toBe('Hembesök efter hemkomst');
+  });
+
   it('when the new vårdcentral takes the plan over, then it is the plan’s author, the other parts and signatures stay, and its own invitation duty is met', async () => {
     await at('2026-01-19T09:00:00Z');
     const taken = ok(
@@ -154,6 +223,17 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     expect(seen.author?.reference).toBe(VC_SALA);
     const meeting = { ...seen, extension: [] };
     expect((await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, meeting)).status).toBe(403);
+    // The same for a JSON Patch and a transaction entry (PUT or PATCH), also of what was its own part.
+    const description = [{ op: 'add', path: '/activity/0/detail/description', value: 'Hembesök' }];
+    for (const [what, r] of [
+      ['PATCH', await patch([{ op: 'remove', path: '/extension' }])],
+      ['PATCH a part', await patch(description)],
+      ['transaction PUT', await transaction(putEntry(meeting))],
+      ['transaction PATCH', await transaction(patchEntry(description))],
+    ] as const) {
+      expect(r.status, what).toBe(403);
+      expect(JSON.stringify(r.body), what).toContain('Only the parties of a SIP write it');
+    }
     expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`)).status).toBe(403);
     const sign = params({ description: 'Hembesök', contact: 'Distriktssköterska' });
     expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$sign`, sign)).status).toBe(403);
