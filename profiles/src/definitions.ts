@@ -9,7 +9,7 @@ import {
   NEED_INFO,
   PATIENT_CATEGORY_INFO,
   COMMUNICATION_CATEGORY_INFO,
-  SIP_SIGNATURE_INFO,
+  SIP_PROVENANCE_INFO,
   SIP_TRIAGE_INFO,
   SVU_TASK_CODE_INFO,
   TASK_OUTPUT_INFO,
@@ -400,9 +400,9 @@ export const profiles: ProfileDef[] = [
     id: 'SvuProvenance',
     url: PROFILE.provenance,
     type: 'Provenance',
-    title: 'SVU Provenance (signering eller godkännande av SIP)',
+    title: 'SVU Provenance (signering, godkännande eller övertagande av SIP)',
     description:
-      'A party\'s signature of its part of a SIP, or the hospital\'s approval: the signed CarePlan version as target, who, when, and a digest of what was signed.',
+      'A party\'s signature of its part of a SIP, or the hospital\'s approval: the signed CarePlan version as target, who, when, and a digest of what was signed. Or the named care contact\'s take-over of the plan: the version it wrote as target, the new unit as the first agent and the unit it took the plan over from as the second, without a signature.',
     changes: [
       {
         path: 'Provenance',
@@ -413,12 +413,17 @@ export const profiles: ProfileDef[] = [
             `activity.coding.where(system = '${CODE_SYSTEM.sipSignature}').exists()`,
           ),
           inv('svu-prov-2', 'the target is a CarePlan version', "target.all(reference.contains('/_history/'))"),
+          inv(
+            'svu-prov-3',
+            'a signature or an approval has its signature and one agent; a take-over has two agents: the unit that took the plan over, then the unit it took it over from',
+            `(activity.coding.where(system = '${CODE_SYSTEM.sipSignature}' and code = 'overtagande').exists() and agent.count() = 2) or (signature.exists() and agent.count() = 1)`,
+          ),
         ],
       },
       { path: 'Provenance.target', max: '1', mustSupport: true },
       { path: 'Provenance.activity', min: 1, mustSupport: true },
-      { path: 'Provenance.agent', max: '1', mustSupport: true },
-      { path: 'Provenance.signature', min: 1, max: '1', mustSupport: true },
+      { path: 'Provenance.agent', max: '2', mustSupport: true },
+      { path: 'Provenance.signature', max: '1', mustSupport: true },
     ],
   },
   {
@@ -552,8 +557,9 @@ export const codeSystems: CodeSystemDef[] = [
     url: CODE_SYSTEM.sipSignature,
     valueSet: VALUE_SET.sipSignature,
     name: 'SvuSipSignature',
-    title: 'Signering och godkännande av SIP',
-    description: 'Provenance.activity of a SIP: a party signed its part, or the hospital approved the plan.',
-    concepts: concepts(SIP_SIGNATURE_INFO),
+    title: 'Signering, godkännande och övertagande av SIP',
+    description:
+      'Provenance.activity of a SIP: a party signed its part, the hospital approved the plan, or the named care contact took the plan over from the unit the stay left (ADR 045).',
+    concepts: concepts(SIP_PROVENANCE_INFO),
   },
 ];

@@ -7,6 +7,7 @@ import { SVU_TASK_CODES, type SvuTaskCode } from '../core/engine/types';
 import type { PatientCategory } from '../core/stay/facts';
 import type {
   CommunicationCategory,
+  SipProvenanceActivity,
   SipSignatureKind,
   SipTriageColour,
   TaskBusinessStatus,
@@ -126,6 +127,12 @@ export const COMMUNICATION_CATEGORY_INFO: Record<CommunicationCategory, string> 
 export const SIP_SIGNATURE_INFO: Record<SipSignatureKind, string> = {
   signering: 'Parten har signerat sin del av SIP',
   godkannande: 'Sjukhuset har godkänt SIP',
+};
+
+/** Every SIP Provenance activity (the CodeSystem svu-sip-signature): the signatures and the take-over. */
+export const SIP_PROVENANCE_INFO: Record<SipProvenanceActivity, string> = {
+  ...SIP_SIGNATURE_INFO,
+  overtagande: 'Fast vårdkontakt har tagit över SIP',
 };
 
 /** R4 required bindings the gateway relies on (FHIR R4 4.0.1 value sets). */

@@ -134,3 +134,6 @@ export type CommunicationCategory = (typeof COMMUNICATION_CATEGORIES)[number];
 /** A party's signature of its SIP part, or the hospital's approval of the plan (`Provenance.activity`). */
 export const SIP_SIGNATURE_KINDS = ['signering', 'godkannande'] as const;
 export type SipSignatureKind = (typeof SIP_SIGNATURE_KINDS)[number];
+/** Every SIP Provenance activity: the signatures and the named care contact's take-over of the plan (ADR 045). */
+export const SIP_PROVENANCE_ACTIVITIES = [...SIP_SIGNATURE_KINDS, 'overtagande'] as const;
+export type SipProvenanceActivity = (typeof SIP_PROVENANCE_ACTIVITIES)[number];

@@ -6,10 +6,12 @@
  * invited parties, the stay's hospital); its own part leaves the current version and is quoted in the plan's note, so
  * nothing it wrote is lost (the earlier versions and its signature keep it too). The new unit's call is recorded
  * (the stay fact `sip-invitation-sent` by it, which meets its invitation duty when the plan invites anyone), and both
- * units, the invited parties and the hospital are told by name in a comment (Communication) from the new unit.
+ * units, the invited parties and the hospital are told by name in a comment (Communication) from the new unit. The
+ * take-over is a Provenance too (activity `overtagande`), beside the parties' signatures.
  */
-import type { CarePlan, Communication, Encounter } from '@medplum/fhirtypes';
+import type { CarePlan, Communication, Encounter, Organization, Provenance, Reference } from '@medplum/fhirtypes';
 import type { AuthContext } from '../auth/auth-context';
+import { SIP_PROVENANCE_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
 import { swedishMinute } from '../http/time-format';
 import { GatewayError } from '../platform/errors';
@@ -40,6 +42,34 @@ export function takeOverTexts(
   return {
     note: `${head}${kept}`,
     comment: `${head} Kallelsen gäller som förut, nu från ${newName}; kontakta ${newName} om SIP:en.`,
+  };
+}
+
+/**
+ * The take-over as a Provenance (SvuProvenance, activity `overtagande`): the plan version the new unit wrote as
+ * target, the new unit as the first agent and the unit it took the plan over from as the second, each with its role
+ * in words; the reason, when given. No signature: nothing is signed (the parts' signatures hold as they were).
+ */
+export function takeOverProvenance(
+  plan: CarePlan,
+  by: Reference<Organization>,
+  from: Reference<Organization>,
+  at: string,
+  reason: string | undefined,
+): Provenance {
+  return {
+    resourceType: 'Provenance',
+    meta: { profile: [PROFILE.provenance] },
+    target: [{ reference: `CarePlan/${plan.id ?? ''}/_history/${plan.meta?.versionId ?? ''}` }],
+    recorded: at,
+    activity: {
+      coding: [{ system: CODE_SYSTEM.sipSignature, code: 'overtagande', display: SIP_PROVENANCE_INFO.overtagande }],
+    },
+    agent: [
+      { role: [{ text: 'Fast vårdkontakt som tog över SIP:en' }], who: by },
+      { role: [{ text: 'Tidigare fast vårdkontakt som SIP:en togs över från' }], who: from },
+    ],
+    ...(reason?.trim() ? { reason: [{ text: reason.trim() }] } : {}),
   };
 }
 
@@ -108,6 +138,9 @@ export async function takeOverPlan(deps: SipDeps, db: Db, auth: AuthContext, id:
     if (next.activity?.length === 0) delete next.activity;
     const written = await settle(deps, tx, await repo.update<CarePlan>(next, writeAs(auth)), writeAs(auth));
     await syncInvitations(repo, written, now, writeAs(auth), ctx.agreement);
+    const recorded = takeOverProvenance(written, newRef, await orgReference(repo, previous), now, reason);
+    deps.validator.validate(recorded, PROFILE.provenance);
+    await repo.create(recorded, writeAs(auth));
     // The new unit now calls to the plan (its invitations stand, in its name): that meets its own invitation duty.
     if (invitedParties(written).length > 0)
       await addStayFact(tx, repo, deps.stay, ctx, invitationSentFact(ctx, written.id ?? '', now));

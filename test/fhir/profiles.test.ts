@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CarePlan, CodeSystem, Encounter, Resource, Subscription } from '@medplum/fhirtypes';
+import type { CarePlan, CodeSystem, Encounter, Provenance, Resource, Subscription } from '@medplum/fhirtypes';
 import { generateAll } from '../../profiles/src/generate';
 import { SVU_TASK_CODES, type StayState, type TaskSpec } from '../../src/core/engine/types';
 import { buildSipCarePlan } from '../../src/fhir/careplan';
@@ -10,6 +10,8 @@ import { CODE_SYSTEM, EXTENSION, PROFILE } from '../../src/fhir/constants';
 import { applyStayStateToEncounter } from '../../src/fhir/encounter-extensions';
 import { buildTask } from '../../src/fhir/task';
 import { createValidator, type Validator } from '../../src/fhir/validator';
+import { provenance } from '../../src/sip/sip-operations';
+import { takeOverProvenance } from '../../src/sip/take-over';
 
 const dir = fileURLToPath(new URL('../../profiles/', import.meta.url));
 let v: Validator;
@@ -163,6 +165,23 @@ describe.each([
     const noPerformer = carePlan();
     delete noPerformer.activity?.[0]?.detail?.performer;
     expect(v.check(noPerformer).some((i) => i.message.includes('svu-cp-2'))).toBe(true);
+  });
+
+  it('when a SIP Provenance is a signature, then it has its signature and one agent; a take-over names two agents and no signature', () => {
+    const plan: CarePlan = { ...carePlan(), id: 'sip-1', meta: { versionId: '4' } };
+    const vc = { reference: 'Organization/vc-1', display: 'Sala vårdcentral' };
+    const old = { reference: 'Organization/vc-2', display: 'Skultuna vårdcentral' };
+    const at = '2026-03-06T10:00:00+01:00';
+    const signed = provenance(plan, vc, 'signering', 'ZGlnZXN0', at);
+    const taken = takeOverProvenance(plan, vc, old, at, 'Ny listning');
+    expect(v.check(signed, PROFILE.provenance)).toEqual([]);
+    expect(v.check(taken, PROFILE.provenance)).toEqual([]);
+    const prov3 = (p: Provenance) => v.check(p, PROFILE.provenance).some((i) => i.message.includes('svu-prov-3'));
+    const { signature: _s, ...unsigned } = signed;
+    expect(prov3(unsigned)).toBe(true);
+    expect(prov3({ ...signed, agent: [...signed.agent, { who: old }] })).toBe(true);
+    expect(prov3({ ...taken, agent: [...taken.agent, { who: vc }] })).toBe(true);
+    expect(prov3({ ...taken, agent: taken.agent.slice(0, 1) })).toBe(true);
   });
 
   it('when a rest-hook Subscription has no endpoint or a non-string secret, then it is rejected', () => {

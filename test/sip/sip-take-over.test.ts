@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import request from 'supertest';
-import type { Bundle, CarePlan, Communication, Encounter, Task } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Communication, Encounter, Provenance, Task } from '@medplum/fhirtypes';
 import { systemRepository } from '../../src/compose';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
@@ -196,6 +196,21 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     expect(note).toContain('Skultuna vårdcentral');
     expect(note).toContain('Hembesök efter hemkomst');
     expect(note).toContain('Ny listning');
+    // The take-over is a Provenance beside the signatures: the version Sala wrote, Sala and the unit it took over from.
+    const takenOver = async (reader: string) =>
+      ((ok(await c[reader]!.get('/fhir/Provenance', { target: `CarePlan/${plan.id}` })) as Bundle).entry ?? [])
+        .map((e) => e.resource as Provenance)
+        .filter((p) => p.activity?.coding?.some((x) => x.code === 'overtagande'));
+    const [recorded, ...more] = await takenOver('demo-vasteras');
+    expect(more).toEqual([]);
+    expect(recorded?.target).toEqual([{ reference: `CarePlan/${plan.id}/_history/${taken.meta?.versionId}` }]);
+    expect(recorded?.agent.map((a) => [a.who?.reference, a.who?.display])).toEqual([
+      [VC_SALA, 'Sala vårdcentral'],
+      [SKULTUNA, 'Skultuna vårdcentral'],
+    ]);
+    expect(recorded?.reason?.[0]?.text).toBe('Ny listning');
+    expect(recorded?.signature).toBeUndefined();
+    expect((await takenOver('demo-vc-skultuna')).map((p) => p.id)).toEqual([recorded?.id]);
     expect(await invitationDuties()).toEqual([
       [VC_SALA, 'completed'],
       [SKULTUNA, 'completed'],
@@ -203,6 +218,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     // Taking over again changes nothing.
     const again = ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${plan.id}/$take-over`)) as CarePlan;
     expect(again.meta?.versionId).toBe(taken.meta?.versionId);
+    expect(await takenOver('demo-vasteras')).toHaveLength(1);
   });
 
   it('when both units read their comments, then each is told by name who took the plan over from whom', async () => {
