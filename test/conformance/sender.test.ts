@@ -13,8 +13,12 @@ import { getAgreement, loadAgreements } from '../../src/agreements/load-agreemen
 import { SenderSession } from '../../src/conformance/sender/analyse';
 import { startSenderEndpoints } from '../../src/conformance/sender/server';
 import { uniquePrefix } from '../support/redis';
+import { testDatabases } from '../support/db';
 import { openShell, type Shell } from '../http/shell-fixture';
 import { partyClient } from '../sip/party-client';
+import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
+import { formatMessage } from '../../src/conformance/sender/format';
+import { adt, OBX, withField, type AdtOptions } from '../mapping/adt-builder';
 
 const FEED = 'test/fixtures/hl7/vasteras-stay.hl7';
 const feed = () => splitHl7Messages(readFileSync(FEED, 'utf8'));
@@ -26,11 +30,19 @@ async function session(): Promise<SenderSession> {
 /** The Tasks as `<task key> <status>`, the engine's key being the Task's task-key identifier. */
 const line = (key: string, status: string) => `${key} ${status}`;
 
-describe('sender kit against what the gateway really derives', () => {
+const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')];
+/** An A31 as hospitals send it: no visit (PV1 empty), the person's data in PID/PD1. */
+const a31 = (o: Omit<AdtOptions, 'event'>): string =>
+  adt({ ...o, event: 'A31', noPv1: true, extra: ['PV1|1|N', ...(o.extra ?? [])] });
+/** `a31` recording a death (PID-29 time, PID-30 Y). */
+const died = (o: Omit<AdtOptions, 'event'>, at: string): string =>
+  withField(withField(a31(o), 'PID', 29, at), 'PID', 30, 'Y');
+
+describe.each(testDatabases())('sender kit against what the gateway really derives on %s', (kind) => {
   let shell: Shell;
   beforeAll(async () => {
     shell = await openShell({
-      kind: 'pglite',
+      kind,
       full: true,
       env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'vastmanland', HL7_ACK_AFTER: 'applied' },
     });
@@ -74,6 +86,56 @@ describe('sender kit against what the gateway really derives', () => {
       'discharged',
     ]);
   }, 60_000);
+
+  it('an A01 (municipality 1980), an A31 moving the person to 1981 and an A31 recording the death: after each the kit reports the Tasks the gateway stores', async () => {
+    const ehr = await partyClient(shell.gateway.app, 'demo-ehr');
+    const pnr = '195207089839';
+    const listedUnit = 'SE2321000172-DEMO0101';
+    const feed = [
+      adt({ event: 'A01', visit: 'KIT-A31', pnr, obx: NEEDS, expected: '20260122', listedUnit, control: 'KIT-A31-1' }),
+      a31({ pnr, municipality: '1981', control: 'KIT-A31-2', evnTime: '20260116080000' }),
+      died({ pnr, municipality: '1981', control: 'KIT-A31-3', evnTime: '20260117090000' }, '20260117085000'),
+    ];
+    const s = await session();
+    for (const msg of feed) {
+      const r = await request(shell.gateway.app)
+        .post('/hl7v2')
+        .set('Content-Type', 'x-application/hl7-v2+er7')
+        .auth(ehr.token, { type: 'bearer' })
+        .send(msg);
+      expect(r.text).toContain('MSA|AA');
+      expect(s.hl7(msg).ack).toBe('AA');
+      const [stay] = s.summary();
+      const [system, value] = [stay!.stay.slice(0, stay!.stay.lastIndexOf('|')), stay!.stay.split('|').pop()!];
+      const stored = await systemRepository(shell.db).search<Task>('Task', {
+        encounter: `Encounter/${encounterIdFor(system, value)}`,
+        _count: '200',
+      });
+      const gateway = stored.resources.map((t) => line(readTaskKey(t)!.key, t.status)).sort();
+      const kit = stay!.tasks.map((t) => line(t.key, t.status));
+      expect(gateway.length).toBeGreaterThan(1);
+      // the same Tasks; the kit also lists those withdrawn before they were sent, which the gateway never stores
+      expect(gateway.filter((g) => !kit.includes(g))).toEqual([]);
+      expect(kit.filter((k) => !gateway.includes(k) && !k.endsWith(' cancelled'))).toEqual([]);
+    }
+    const [, move, death] = s.messages;
+    expect(move!.facts.map((f) => f.kind)).toEqual(['patient-updated']);
+    expect(move!.reachedStays?.map((r) => r.stay)).toEqual([move!.stay]);
+    const changed = (a: typeof move) =>
+      a!.tasks.filter((t) => a!.changedTasks.includes(t.key)).map((t) => line(t.key, t.status));
+    expect(changed(move)).toEqual(
+      expect.arrayContaining([
+        line('inskrivningsmeddelande@municipality:1980', 'cancelled'),
+        line('makulering:inskrivningsmeddelande@municipality:1980', 'requested'),
+        line('inskrivningsmeddelande@municipality:1981', 'requested'),
+      ]),
+    );
+    expect(death!.facts.map((f) => f.kind)).toEqual(['died']);
+    expect(changed(death).some((t) => t.startsWith('avsluta-arende@municipality:1981'))).toBe(true);
+    expect(changed(death)).toContain(line(`kallelse-sip@primary-care:${listedUnit}`, 'cancelled'));
+    expect(s.summary()[0]!.status).toBe('deceased');
+    expect(formatMessage(move!)).toMatch(/task makulering → municipality:1980 requested/);
+  }, 60_000);
 });
 
 describe('sender kit flags', () => {
@@ -106,6 +168,46 @@ describe('sender kit flags', () => {
     expect(again.changedTasks.length).toBeGreaterThan(0);
     expect(repeat.ignored).toMatch(/repeat of MSH-10/);
     expect(repeat.changedTasks).toEqual([]);
+  });
+
+  it('an A31 for a person without an open stay in the replay updates the Patient only', async () => {
+    const s = await session();
+    const a = s.hl7(a31({ pnr: '194512249816', municipality: '1981', control: 'NOSTAY-1' }));
+    expect(a.ack).toBe('AA');
+    expect(a.facts).toEqual([]);
+    expect(a.reachedStays).toEqual([]);
+    expect(a.notes).toEqual(['no open stay of this patient in the replay: the Patient only']);
+    expect(formatMessage(a)).toMatch(/note: no open stay of this patient in the replay: the Patient only/);
+    // a discharged stay and a stay at another hospital are not reached either (as at the gateway)
+    s.hl7(adt({ event: 'A01', visit: 'DONE', pnr: '194512249816', obx: NEEDS, control: 'NOSTAY-2' }));
+    s.hl7(adt({ event: 'A03', visit: 'DONE', pnr: '194512249816', discharge: '20260116100000', control: 'NOSTAY-3' }));
+    const other = 'SE2321000999-OTHER1';
+    s.hl7(adt({ event: 'A01', visit: 'ELSEWHERE', pnr: '194512249816', obx: NEEDS, facility: other }));
+    const b = s.hl7(a31({ pnr: '194512249816', municipality: '1980', control: 'NOSTAY-4' }));
+    expect(b.reachedStays).toEqual([]);
+    expect(b.notes).toEqual(['no open stay of this patient in the replay: the Patient only']);
+  });
+
+  it('an A31 reaching two open stays reports each; protected identity and an unchanged routing are said', async () => {
+    const s = await session();
+    const pnr = '194910130832';
+    s.hl7(adt({ event: 'A01', visit: 'TWO-1', pnr, obx: NEEDS, control: 'TWO-1' }));
+    s.hl7(adt({ event: 'A01', visit: 'TWO-2', pnr, obx: NEEDS, control: 'TWO-2' }));
+    const a = s.hl7(a31({ pnr, municipality: '1981', control: 'TWO-3' }));
+    expect(a.reachedStays?.map((r) => r.stay.split('|').pop())).toEqual(['TWO-1', 'TWO-2']);
+    expect(a.stay).toBeUndefined();
+    expect(a.facts.map((f) => f.kind)).toEqual(['patient-updated', 'patient-updated']);
+    for (const r of a.reachedStays ?? [])
+      expect(r.changedTasks).toContain('makulering:inskrivningsmeddelande@municipality:1980');
+    const text = formatMessage(a);
+    expect(text.match(/^ {2}stay: .*\|TWO-\d$/gm)).toHaveLength(2);
+    expect(text.match(/^ {4}task makulering → municipality:1980 requested$/gm)).toHaveLength(2);
+    const same = s.hl7(a31({ pnr, municipality: '1981', protection: 'Y', control: 'TWO-4' }));
+    expect(same.reachedStays).toEqual([]);
+    expect(same.notes).toEqual([
+      'the Patient gets protected identity: every record of the person is labelled, the address hidden',
+      'neither the municipality nor the listed unit changed and no death: the open stays are not changed',
+    ]);
   });
 
   it('over MLLP and FHIR: the endpoint answers ACKs and reports each message at GET /report', async () => {

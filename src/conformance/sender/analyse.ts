@@ -10,6 +10,10 @@ import { parseAndMap } from '../../intake/hl7v2/process-message';
 import { ackCodeFor, buildAckText, type AckCode } from '../../intake/hl7v2/ack';
 import { factsFromEncounterChange } from '../../intake/fhir/encounter-diff';
 import { routingOfPatient } from '../../intake/fhir/intake-hooks';
+import { buildPatient, encounterIdFor, encounterStatusOf, patientKey } from '../../intake/hl7v2/apply-adt';
+import type { PatientMessage, StayMessage } from '../../intake/hl7v2/apply-queue';
+import { isOpenStay, patientChangeFacts, routingFromPatient } from '../../intake/stay/patient-change';
+import { hasProtectedIdentity } from '../../fhir/protected-identity';
 
 /** One Task the engine wants for the stay, in a form a sender reads. */
 export interface TaskView {
@@ -48,12 +52,30 @@ export interface MessageAnalysis {
   rejectedFacts: { factId: string; reason: string }[];
   /** The ACK text the sender got back (HL7 channels). */
   ackText?: string;
+  /**
+   * A31: each open stay of the person at the sending hospital that the change reached, with its facts and Tasks
+   * (one stay is also reported in the fields above, as a stay message is); empty when it reached none.
+   */
+  reachedStays?: StayChange[];
+  /** What the message does besides its stays' facts, in words (A31: the Patient, its protected identity). */
+  notes?: string[];
 }
+
+/** What a message did to one stay: its facts and the stay's Tasks after it. */
+export type StayChange = Pick<
+  MessageAnalysis,
+  'facts' | 'tasks' | 'changedTasks' | 'missing' | 'engineWarnings' | 'rejectedFacts'
+> & { stay: string };
 
 interface StayBook {
   facts: StayFact[];
   tasks: Map<string, string>;
   evaluation?: StayEvaluation;
+  /** HL7 stays: the person (`<system>|<value>` of PID-3) and the hospital's HSA-id, for an A31 to find the stay. */
+  person?: string;
+  hospital?: string;
+  /** The stay's Encounter id at the gateway (`encounterIdFor`): the facts of a patient change name it, as there. */
+  encounterId?: string;
 }
 
 /** Mandatory content of an open stay that the feed has not sent (contract Ingestion 2, seed 001). */
@@ -75,10 +97,11 @@ export function missingContent(ev: StayEvaluation, facts: readonly StayFact[]): 
 }
 
 function detail(f: FactDraft): string {
-  const { id: _id, at: _at, kind: _kind, ...rest } = f as FactDraft & Record<string, unknown>;
+  const { id: _id, at: _at, kind: _kind, stayId: _stay, ...rest } = f as FactDraft & Record<string, unknown>;
   void _id;
   void _at;
   void _kind;
+  void _stay;
   return JSON.stringify(rest);
 }
 
@@ -102,6 +125,8 @@ export class SenderSession {
   private readonly seenIds = new Set<string>();
   private readonly encounters = new Map<string, Encounter>();
   private readonly patients = new Map<string, Patient>();
+  /** The Patient the HL7 messages built per person (`<system>|<value>`), as the gateway keeps one per personnummer. */
+  private readonly hl7Patients = new Map<string, Patient>();
 
   constructor(
     private readonly profiles: SenderProfile[],
@@ -115,7 +140,7 @@ export class SenderSession {
     return b;
   }
 
-  private evaluate(stay: string, drafts: FactDraft[], a: MessageAnalysis): void {
+  private evaluate(stay: string, drafts: FactDraft[], a: Omit<StayChange, 'stay'> & { stay?: string }): void {
     const b = this.book(stay);
     for (const d of drafts) {
       a.facts.push({ kind: d.kind, at: d.at, detail: detail(d) });
@@ -172,12 +197,18 @@ export class SenderSession {
     } else if (m.kind === 'ignored') {
       a.ignored = m.reason;
     } else if (m.kind === 'patient') {
-      // A31: the gateway updates the Patient and gives each open stay of the patient the change (not simulated here).
       a.unknownCodes = m.warnings;
-      a.facts = [{ kind: 'patient-updated', at: m.at, detail: "the Patient, and each of the patient's open stays" }];
+      this.personUpdate(m, a);
     } else {
       a.unknownCodes = m.warnings;
-      this.evaluate(`${m.encounter.visit.system}|${m.encounter.visit.value}`, m.facts, a);
+      const stay = `${m.encounter.visit.system}|${m.encounter.visit.value}`;
+      this.keepPatient(m);
+      this.evaluate(stay, m.facts, a);
+      Object.assign(this.book(stay), {
+        person: personOf(m),
+        hospital: m.encounter.hospitalHsaId,
+        encounterId: encounterIdFor(m.encounter.visit.system, m.encounter.visit.value),
+      });
     }
     this.seenIds.add(dupKey);
     // the gateway's ACK, except that the kit stores nothing
@@ -187,6 +218,69 @@ export class SenderSession {
     );
     this.messages.push(a);
     return a;
+  }
+
+  /** The person's Patient after message `m`, built as the gateway builds it (`buildPatient`); the one before. */
+  private keepPatient(m: StayMessage | PatientMessage): { before?: Patient; after: Patient } {
+    const k = personOf(m);
+    const before = this.hl7Patients.get(k);
+    const after = buildPatient(before, m);
+    this.hl7Patients.set(k, after);
+    return { ...(before ? { before } : {}), after };
+  }
+
+  /**
+   * An A31 as the gateway applies it (`applyPersonUpdate` → `applyPatientChange`): the Patient is updated, and each
+   * open stay of the person that the sending hospital holds gets the facts the change gives it
+   * (`patientChangeFacts`: re-routing when the municipality or listed unit changed, a death), re-evaluated.
+   */
+  private personUpdate(m: PatientMessage, a: MessageAnalysis): void {
+    const { before, after } = this.keepPatient(m);
+    const was = before ? routingFromPatient(before) : {};
+    const is = routingFromPatient(after);
+    const notes: string[] = [];
+    if (hasProtectedIdentity(after) && !(before && hasProtectedIdentity(before)))
+      notes.push('the Patient gets protected identity: every record of the person is labelled, the address hidden');
+    else if (before && hasProtectedIdentity(before) && !hasProtectedIdentity(after))
+      notes.push("the Patient's protected identity label is removed");
+    const person = personOf(m);
+    const stays = [...this.stays.entries()].filter(
+      ([, b]) =>
+        b.person === person &&
+        b.hospital === m.hospitalHsaId &&
+        b.evaluation !== undefined &&
+        isOpenStay(encounterStatusOf(b.evaluation.state)),
+    );
+    const idBase = `hl7:${m.header.sender}:${m.header.controlId}`;
+    const change = {
+      at: m.at,
+      factIdBase: idBase,
+      sentAt: m.sentAt,
+      ...(m.diedAt !== undefined ? { died: { at: m.diedAt, idBase } } : {}),
+    };
+    a.reachedStays = [];
+    if (!stays.length) notes.push('no open stay of this patient in the replay: the Patient only');
+    else if (!patientChangeFacts(change, { was, is }, '').length)
+      notes.push('neither the municipality nor the listed unit changed and no death: the open stays are not changed');
+    for (const [stay, b] of stays) {
+      const facts = patientChangeFacts(change, { was, is }, b.encounterId ?? stay);
+      if (!facts.length) continue;
+      const r: StayChange = {
+        stay,
+        facts: [],
+        tasks: [],
+        changedTasks: [],
+        missing: [],
+        engineWarnings: [],
+        rejectedFacts: [],
+      };
+      this.evaluate(stay, facts, r);
+      a.reachedStays.push(r);
+    }
+    const [only] = a.reachedStays;
+    if (a.reachedStays.length === 1 && only) Object.assign(a, only);
+    else a.facts = a.reachedStays.flatMap((r) => r.facts);
+    a.notes = notes;
   }
 
   /** A FHIR Patient/Encounter write (plain resource or transaction Bundle entries). */
@@ -240,4 +334,10 @@ export class SenderSession {
       missing: b.evaluation ? missingContent(b.evaluation, b.facts) : [],
     }));
   }
+}
+
+/** The person an HL7 message is about (PID-3 personnummer / samordningsnummer), as the gateway keys the Patient. */
+function personOf(m: StayMessage | PatientMessage): string {
+  const k = patientKey(m);
+  return `${k.system}|${k.value}`;
 }

@@ -1,4 +1,17 @@
-import type { MessageAnalysis, SenderSession } from './analyse';
+import type { MessageAnalysis, SenderSession, StayChange } from './analyse';
+
+/** What a message did to one stay: its facts, the Tasks it made new or changed, warnings and missing content. */
+function stayLines(a: Omit<StayChange, 'stay'>, indent: string): string[] {
+  const lines: string[] = [];
+  for (const f of a.facts) lines.push(`${indent}fact ${f.kind} at ${f.at} ${f.detail}`);
+  for (const r of a.rejectedFacts) lines.push(`${indent}fact not used: ${r.reason}`);
+  const changed = new Set(a.changedTasks);
+  for (const t of a.tasks.filter((x) => changed.has(x.key)))
+    lines.push(`${indent}task ${t.code} → ${t.owner} ${t.status}${t.due ? ` due ${t.due}` : ''}`);
+  for (const w of a.engineWarnings) lines.push(`${indent}warning: ${w}`);
+  for (const m of a.missing) lines.push(`${indent}MISSING ${m}`);
+  return lines;
+}
 
 /** A sender's readable view of one message: what it meant, what it caused, what is missing. */
 export function formatMessage(a: MessageAnalysis): string {
@@ -6,15 +19,18 @@ export function formatMessage(a: MessageAnalysis): string {
   const lines = [head];
   if (a.error) lines.push(`  refused: ${a.error}`);
   if (a.ignored) lines.push(`  ignored: ${a.ignored}`);
-  if (a.stay) lines.push(`  stay: ${a.stay}`);
-  for (const f of a.facts) lines.push(`  fact ${f.kind} at ${f.at} ${f.detail}`);
+  for (const n of a.notes ?? []) lines.push(`  note: ${n}`);
   for (const u of a.unknownCodes) lines.push(`  UNKNOWN CODE ${u.code}${u.path ? ` at ${u.path}` : ''}: ${u.text}`);
-  for (const r of a.rejectedFacts) lines.push(`  fact not used: ${r.reason}`);
-  const changed = new Set(a.changedTasks);
-  for (const t of a.tasks.filter((x) => changed.has(x.key)))
-    lines.push(`  task ${t.code} → ${t.owner} ${t.status}${t.due ? ` due ${t.due}` : ''}`);
-  for (const w of a.engineWarnings) lines.push(`  warning: ${w}`);
-  for (const m of a.missing) lines.push(`  MISSING ${m}`);
+  const several = a.reachedStays && a.reachedStays.length > 1 ? a.reachedStays : undefined;
+  if (several)
+    for (const r of several) {
+      lines.push(`  stay: ${r.stay}`);
+      lines.push(...stayLines(r, '    '));
+    }
+  else {
+    if (a.stay) lines.push(`  stay: ${a.stay}`);
+    lines.push(...stayLines(a, '  '));
+  }
   return lines.join('\n');
 }
 

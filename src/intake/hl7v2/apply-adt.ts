@@ -17,6 +17,11 @@ const ENCOUNTER_STATUS: Record<StayState['status'], Encounter['status']> = {
   deceased: 'finished',
 };
 
+/** The Encounter status of a stay in `state`: without an admission yet (A05, an A08 before its A01) it is planned. */
+export function encounterStatusOf(state: StayState): Encounter['status'] {
+  return !state.admittedAt && state.status === 'in-progress' ? 'planned' : ENCOUNTER_STATUS[state.status];
+}
+
 /** A stable Encounter id for a sender's visit number, so the stay id is known before the first write. */
 export function encounterIdFor(system: string, value: string): string {
   return `hl7-${createHash('sha256').update(`${system}|${value}`).digest('hex').slice(0, 32)}`;
@@ -81,7 +86,7 @@ export function buildEncounter(
   const others = (existing?.identifier ?? []).filter((i) => i.system !== e.visit.system);
   const start = state.admittedAt ?? existing?.period?.start ?? e.admittedAt;
   // Facts without an admission yet (A05 pre-admit, or an A08 that overtook its A01): the stay is planned.
-  const status = !state.admittedAt && state.status === 'in-progress' ? 'planned' : ENCOUNTER_STATUS[state.status];
+  const status = encounterStatusOf(state);
   const died = state.status === 'deceased';
   const end = died ? state.diedAt : status === 'finished' ? (state.dischargedAt ?? e.dischargedAt) : undefined;
   const ward = state.ward ?? e.ward;

@@ -48,8 +48,16 @@ async function readOrganization(repo: FhirRepository, id: string): Promise<Organ
   }
 }
 
-/** A Patient's routing: municipality of registration and listed primary-care unit. */
-export async function routingOfPatient(repo: FhirRepository, patient: Patient): Promise<PatientRouting> {
+/**
+ * A Patient's routing as the Patient states it: municipality of registration (the home address's municipality
+ * extension or district, a 4-digit kommunkod) and listed primary-care unit (the first general practitioner that
+ * names an HSA-id: by identifier, or an Organization whose HSA-id `hsaOfOrganization` gives). Pure: the sender kit
+ * reads its Patients with it; `routingOfPatient` reads the Organizations from the store first.
+ */
+export function routingFromPatient(
+  patient: Patient,
+  hsaOfOrganization: (id: string) => string | undefined = () => undefined,
+): PatientRouting {
   const routing: PatientRouting = {};
   const home = patient.address?.find((a) => a.use === 'home') ?? patient.address?.[0];
   const municipality = home?.extension?.find((e) => /municipality/i.test(e.url))?.valueCoding?.code ?? home?.district;
@@ -59,9 +67,8 @@ export async function routingOfPatient(repo: FhirRepository, patient: Patient): 
       routing.primaryCareUnit = gp.identifier.value;
       break;
     }
-    const om = /^Organization\/([^/]+)$/.exec(gp.reference ?? '');
-    const org = om?.[1] ? await readOrganization(repo, om[1]) : undefined;
-    const hsa = org?.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId)?.value;
+    const id = organizationIdOf(gp.reference);
+    const hsa = id ? hsaOfOrganization(id) : undefined;
     if (hsa) {
       routing.primaryCareUnit = hsa;
       break;
@@ -70,7 +77,30 @@ export async function routingOfPatient(repo: FhirRepository, patient: Patient): 
   return routing;
 }
 
+const organizationIdOf = (reference: string | undefined): string | undefined =>
+  /^Organization\/([^/]+)$/.exec(reference ?? '')?.[1];
+
+/** A Patient's routing: municipality of registration and listed primary-care unit (`routingFromPatient`). */
+export async function routingOfPatient(repo: FhirRepository, patient: Patient): Promise<PatientRouting> {
+  // the Organizations the general practitioners name, read in order up to the first that gives the unit
+  const hsa = new Map<string, string | undefined>();
+  for (const gp of patient.generalPractitioner ?? []) {
+    if (gp.identifier?.system === IDENTIFIER_SYSTEM.hsaId && gp.identifier.value) break;
+    const id = organizationIdOf(gp.reference);
+    if (!id) continue;
+    if (!hsa.has(id)) {
+      const org = await readOrganization(repo, id);
+      hsa.set(id, org?.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId)?.value);
+    }
+    if (hsa.get(id)) break;
+  }
+  return routingFromPatient(patient, (id) => hsa.get(id));
+}
+
 const OPEN_STAY = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
+
+/** Whether an Encounter of `status` is an open stay, one a patient change reaches. */
+export const isOpenStay = (status: Encounter['status']): boolean => OPEN_STAY.has(status);
 
 export interface PatientChange {
   before?: Patient;
@@ -123,6 +153,34 @@ export interface PatientChangeApplied {
   result: ApplyStayResult;
 }
 
+/** Whether a Patient's routing changed (municipality of registration or listed unit): its stays are re-routed. */
+export function routingChanged(was: PatientRouting, is: PatientRouting): boolean {
+  return was.municipality !== is.municipality || was.primaryCareUnit !== is.primaryCareUnit;
+}
+
+/**
+ * The facts a patient change gives one open stay `stayId` (pure: the gateway's `applyPatientChange` and the sender
+ * kit both derive them here): a `patient-updated` fact with the new routing when it changed (`was` → `is`), a `died`
+ * fact when the change records a death; none when neither.
+ */
+export function patientChangeFacts(
+  change: Pick<PatientChange, 'at' | 'factIdBase' | 'died' | 'sentAt'>,
+  routing: { was: PatientRouting; is: PatientRouting },
+  stayId: string,
+): StayFact[] {
+  const sent = change.sentAt ? { sentAt: change.sentAt } : {};
+  const facts: StayFact[] = [];
+  if (routingChanged(routing.was, routing.is)) {
+    const id = `${change.factIdBase}#patient-updated@${stayId}`;
+    facts.push({ id, stayId, at: change.at, kind: 'patient-updated', patient: routing.is, ...sent });
+  }
+  if (change.died !== undefined) {
+    const id = `${change.died.idBase}#died@${stayId}`;
+    facts.push({ id, stayId, at: change.died.at, kind: 'died', ...sent });
+  }
+  return facts;
+}
+
 /**
  * A Patient's municipality or listed unit changed (e.g. a corrected registration, 003 step 1a), or its death was
  * recorded: each of the patient's open inpatient stays gets a `patient-updated` fact (the engine re-routes its
@@ -137,29 +195,20 @@ export async function applyPatientChange(
   const { after } = change;
   const was = change.before ? await routingOfPatient(repo, change.before) : {};
   const is = await routingOfPatient(repo, after);
-  const rerouted = was.municipality !== is.municipality || was.primaryCareUnit !== is.primaryCareUnit;
+  const rerouted = routingChanged(was, is);
   if (hasProtectedIdentity(after) && !(change.before && hasProtectedIdentity(change.before)))
     await protectEveryRecordOf(repo, after);
   if (!rerouted && change.died === undefined) return [];
   const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
   const out: PatientChangeApplied[] = [];
   for (const enc of stays.resources) {
-    if (!enc.id || !OPEN_STAY.has(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
+    if (!enc.id || !isOpenStay(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
     // Another hospital's stay is left to that hospital (the rule at the top of this file).
     const { hospital } = change;
     if (hospital !== 'every-stay' && !heldBy(enc, hospital)) continue;
     const stamp = hospital === 'every-stay' ? enc.serviceProvider?.reference : hospital.reference;
     const stayId = enc.id;
-    const sent = change.sentAt ? { sentAt: change.sentAt } : {};
-    const facts: StayFact[] = [];
-    if (rerouted) {
-      const id = `${change.factIdBase}#patient-updated@${stayId}`;
-      facts.push({ id, stayId, at: change.at, kind: 'patient-updated', patient: is, ...sent });
-    }
-    if (change.died !== undefined) {
-      const id = `${change.died.idBase}#died@${stayId}`;
-      facts.push({ id, stayId, at: change.died.at, kind: 'died', ...sent });
-    }
+    const facts = patientChangeFacts(change, { was, is }, stayId);
     await lockStays(tx, [stayId]);
     const stored = await readStayEncounter(tx, stayId);
     const refresh = stored?.author === INTAKE_AUTHOR ? { stateWrites: issueRefresh(repo, stored, stamp) } : {};
