@@ -10,7 +10,7 @@ import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import { newResourceId } from '../../store/resource-id';
 import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
-import { applyPatientChange } from '../stay/patient-change';
+import { applyPatientChange, isOpenStay } from '../stay/patient-change';
 import { contentOf, lockStays, readStayRows } from '../stay/stay-rows.pg';
 import { buildPatient, patientKey } from './apply-adt';
 import type { AppliedMessage, PatientMessage, ReceiveMeta } from './apply-queue';
@@ -18,13 +18,11 @@ import { sendingHospital } from './apply-stays';
 import { patientForSender } from './patient-for-sender';
 import { emptyOutcome, engineWarnings, taskChanges } from './message-outcome';
 
-const OPEN = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
-
 /** The open inpatient stays of the Patient `id` (for the locks; `applyPatientChange` reads them again under them). */
 async function openStaysOf(repo: PgRepository, id: string | undefined): Promise<Encounter[]> {
   if (!id) return [];
   const found = await repo.search<Encounter>('Encounter', { subject: `Patient/${id}`, _count: '100' });
-  return found.resources.filter((e) => e.id && OPEN.has(e.status));
+  return found.resources.filter((e) => e.id && isOpenStay(e.status));
 }
 
 /**
