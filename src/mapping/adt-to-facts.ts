@@ -231,19 +231,25 @@ function contentFacts(
   return out;
 }
 
+/** HL7 v2's explicit null (a field sent as `""`): delete the value held; an empty field means no change. */
+const HL7_NULL = '""';
+
 /** Routing values from content rows (outpatient unit, placing municipality, home health care), merged into the patient's routing. */
 function contentRouting(msg: Hl7Message, profile: SenderProfile, warnings: MappingWarning[]): MappedPatient['routing'] {
   const by = (t: ProfileRow['target']) =>
     profile.rows.filter((r) => r.target === t).flatMap((r) => rowValues(msg, profile, r, warnings).values)[0];
   const unit = by('outpatientUnit');
-  const placing = by('placingMunicipality');
+  const given = by('placingMunicipality');
   const home = by('homeHealthCare');
+  // HL7 v2's explicit null `""` withdraws a placing municipality reported before (an OBX-5 left empty, or no OBX,
+  // changes nothing): the municipality of registration is responsible again.
+  const placing = given === HL7_NULL ? null : given;
   if (typeof placing === 'string' && !/^\d{4}$/.test(placing)) {
     fail('bad-request', 'OBX-5 (placerande-kommun)', `placing municipality "${placing}" is not a four-digit kommunkod`);
   }
   return {
     ...(typeof unit === 'string' ? { outpatientUnit: unit } : {}),
-    ...(typeof placing === 'string' ? { placingMunicipality: placing } : {}),
+    ...(typeof placing === 'string' || placing === null ? { placingMunicipality: placing } : {}),
     ...(typeof home === 'boolean' ? { homeHealthCare: home } : {}),
   };
 }

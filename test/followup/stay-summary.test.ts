@@ -6,7 +6,9 @@
  * (the first of each kept, arriving late too), readiness criteria reported in pieces (when each was first reported
  * met, arriving late too), in one batch or in several; the ready episode (migration 155: the first notice after the
  * last withdrawal, the first discharge after it, the first notice after that discharge's A13) with a second notice
- * and a withdrawal arriving after the notices it precedes.
+ * and a withdrawal arriving after the notices it precedes; a placing municipality kept by an update that repeats only
+ * the municipality of registration, withdrawn (`placingMunicipality: null`) and given again, arriving out of order
+ * (migration 170).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientRouting, ReadinessCriterion, StayFact } from '../../src/core/stay/facts';
@@ -14,14 +16,20 @@ import { storeAndLoadFactsOfStays } from '../../src/intake/stay/fact-store';
 import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb, testDatabases } from '../support/db';
 
-const admitted = (stayId: string, n: number, at: string, municipality: string): StayFact => ({
+const admitted = (
+  stayId: string,
+  n: number,
+  at: string,
+  municipality: string,
+  placingMunicipality?: string,
+): StayFact => ({
   id: `${stayId}#${n}`,
   stayId,
   kind: 'admitted',
   at,
   hospital: 'SE2321000000-H1',
   care: 'somatic',
-  patient: { municipality },
+  patient: placingMunicipality ? { municipality, placingMunicipality } : { municipality },
 });
 type Kind =
   'ready-for-discharge' | 'ready-withdrawn' | 'discharged' | 'discharge-cancelled' | 'admission-cancelled' | 'died';
@@ -108,6 +116,18 @@ const batches: StayFact[][] = [
   [fact('k', 5, 'discharge-cancelled', '2023-03-07T12:00:00Z')],
   [fact('k', 6, 'ready-for-discharge', '2023-03-08T10:00:00Z')],
   [fact('k', 7, 'ready-withdrawn', '2023-03-04T10:00:00Z')],
+  // l: placed by another municipality at admission; a later update repeats only the municipality of registration
+  // (an A08 without the OBX): the placement holds (migration 170).
+  [admitted('l', 1, '2023-03-01T08:00:00Z', '1980', '0682')],
+  [updated('l', 2, '2023-03-06T08:00:00Z', { municipality: '1980' })],
+  // m: the placement withdrawn (placingMunicipality null), then an older placement arriving late: withdrawn still.
+  [admitted('m', 1, '2023-03-01T08:00:00Z', '1980', '0682')],
+  [updated('m', 3, '2023-03-06T08:00:00Z', { municipality: '1980', placingMunicipality: null })],
+  [updated('m', 2, '2023-03-04T08:00:00Z', { placingMunicipality: '0683' })],
+  // n: a withdrawal stored first, then the admission with a placement before it, then a new placement after it.
+  [updated('n', 2, '2023-03-05T08:00:00Z', { placingMunicipality: null })],
+  [admitted('n', 1, '2023-03-01T08:00:00Z', '1980', '0682')],
+  [updated('n', 3, '2023-03-07T08:00:00Z', { placingMunicipality: '0684' })],
 ];
 
 /** No ready episode beyond `ready_at` (migration 155). */
@@ -257,9 +277,32 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         died_at: null,
         ...NO_CRITERIA,
       },
+      ...[
+        ['l', '0682', '2023-03-06T08:00:00.000Z'],
+        ['m', '1980', '2023-03-06T08:00:00.000Z'],
+        ['n', '0684', '2023-03-01T08:00:00.000Z'],
+      ].map(([stay_id, municipality, municipality_at]) => ({
+        stay_id,
+        discharged_at: null,
+        discharge_cancelled_at: null,
+        ready_at: null,
+        withdrawn_at: null,
+        municipality,
+        municipality_at,
+        ...NEITHER,
+      })),
     ]);
+    const routing = async () =>
+      (
+        await db.query(
+          `SELECT stay_id, municipality, registered_municipality, placing_municipality, placing_at
+           FROM stay_summary ORDER BY stay_id`,
+        )
+      ).rows;
+    const keptRouting = await routing();
     await db.query('TRUNCATE stay_summary');
     await db.query('SELECT svu_rebuild_stay_summary()');
     expect(await summaries()).toEqual(kept);
+    expect(await routing()).toEqual(keptRouting);
   });
 });

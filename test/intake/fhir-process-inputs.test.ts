@@ -75,6 +75,33 @@ describe('FHIR Encounter inputs for the process facts', () => {
     });
   });
 
+  it('when a later version leaves out the placing municipality the previous one had, then it is withdrawn and the municipality of registration is responsible again', () => {
+    const placing = { url: EXTENSION.placingMunicipality, valueString: '1981' };
+    const v1 = enc('1', '2026-01-15T10:05:00Z', { extension: [needs, placing] });
+    const v2 = enc('2', '2026-01-16T09:00:00Z', { extension: [needs] });
+    expect(factsFromEncounterChange(v1, v2, ctx)).toEqual([
+      expect.objectContaining({
+        kind: 'patient-updated',
+        at: '2026-01-16T09:00:00Z',
+        patient: { municipality: '1980', placingMunicipality: null },
+      }),
+    ]);
+    // A version that keeps it, or one after a version without it, withdraws nothing.
+    expect(
+      factsFromEncounterChange(v1, enc('2', '2026-01-16T09:00:00Z', { extension: [needs, placing] }), ctx),
+    ).toEqual([]);
+    expect(factsFromEncounterChange(v2, enc('3', '2026-01-17T09:00:00Z', { extension: [needs] }), ctx)).toEqual([]);
+    const live = (t: { owner: { kind: string }; status: string; code: string }) =>
+      t.owner.kind === 'municipality' && t.status === 'requested' && t.code === 'inskrivningsmeddelande';
+    const owners = (vs: Encounter[]) =>
+      codes(vs)
+        .filter(live)
+        .map((t) => (t.owner.kind === 'municipality' ? t.owner.code : ''))
+        .sort();
+    expect(owners([v1])).toEqual(['1980', '1981']);
+    expect(owners([v1, v2])).toEqual(['1980']);
+  });
+
   it('when the Encounter finishes with discharge disposition exp, then the patient died (not a discharge)', () => {
     const v1 = enc('1', '2026-01-15T10:05:00Z', { extension: [needs] });
     const v2 = enc('2', '2026-01-18T04:00:00Z', {

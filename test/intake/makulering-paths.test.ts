@@ -52,6 +52,37 @@ describe.each(testDatabases())('every withdrawn Task is told to its owner as a m
         makulering: tasks.find((m) => codeOf(m) === 'makulering' && m.focus?.reference === `Task/${t.id}`),
       }));
 
+  it('when the vårdcentral that acknowledged its notice is re-routed away and back by A08s, then it gets a new admission notification with its own deadline; the acknowledged one stays completed and its makulering stands', async () => {
+    const visit = 'MK-BACK';
+    await send({ event: 'A01', visit, municipality: '1980', listedUnit: VC_OLD, expected: '20260125', obx: NEEDS });
+    const first = (await h.tasks(stayOf(visit))).find(
+      (t) => ownerOf(t) === VC_OLD && codeOf(t) === 'inskrivningsmeddelande' && !isDuty(t),
+    ) as Task;
+    // The vårdcentral acknowledges it.
+    await createRepository(h.db, { system: true }, intakeHooks(h.ctx)).update<Task>({ ...first, status: 'completed' });
+    await send({ event: 'A08', visit, municipality: '1980', listedUnit: VC_NEW, evnTime: '20260116090000' });
+    await send({ event: 'A08', visit, municipality: '1980', listedUnit: VC_OLD, evnTime: '20260117090000' });
+    const tasks = await h.tasks(stayOf(visit));
+    const notices = tasks.filter((t) => ownerOf(t) === VC_OLD && codeOf(t) === 'inskrivningsmeddelande' && !isDuty(t));
+    expect(notices.map((t) => [t.id === first.id, t.status])).toEqual(
+      expect.arrayContaining([
+        [true, 'completed'],
+        [false, 'requested'],
+      ]),
+    );
+    expect(notices).toHaveLength(2);
+    const again = notices.find((t) => t.status === 'requested');
+    expect(again?.authoredOn).toBe('2026-01-17T08:00:00.000Z');
+    const duty = tasks.find((t) => isDuty(t) && t.id === again?.basedOn?.[0]?.reference?.slice('Task/'.length));
+    expect(duty?.restriction?.period?.end).toBe('2026-01-18T08:00:00.000Z');
+    // The makulering of the first notice (re-routed away) stands: it was sent, and the new notice is the news.
+    const makulering = tasks.filter((t) => codeOf(t) === 'makulering' && t.focus?.reference === `Task/${first.id}`);
+    expect(makulering.map((t) => t.status)).toEqual(['requested']);
+    // The vårdcentral is the named care contact again, with an open Task to appoint one.
+    const fvk = tasks.filter((t) => ownerOf(t) === VC_OLD && codeOf(t) === 'utse-fast-vardkontakt');
+    expect(fvk.map((t) => t.status).sort()).toEqual(['cancelled', 'requested']);
+  });
+
   it('when an A08 moves the patient to another municipality and vårdcentral, then each old party gets a makulering of each Task withdrawn from it, saying it no longer has the patient and naming nobody new', async () => {
     await send({
       event: 'A01',

@@ -5,7 +5,7 @@ import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { createRepository } from '../../src/store/repository.pg';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
+import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
 /**
  * Law 5 kap. 2 § / 003: a patient placed in housing by another municipality. The placing municipality (Sala) owns the
@@ -95,5 +95,46 @@ describe.each(testDatabases())('a placing municipality named to the municipality
     // Sala, no longer placing, has its notice withdrawn and is told so.
     expect(of(sala, 'inskrivningsmeddelande').map((t) => t.status)).toEqual(['cancelled']);
     expect(of(sala, 'makulering').map((t) => t.status)).toEqual(['requested']);
+  });
+  it('when Sala was reported as placing by mistake and a later A08 withdraws it with OBX placerande-kommun "", then Sala gets a makulering, Västerås gets the notification as the responsible municipality (its notice for information withdrawn) and the stay summary names Västerås', async () => {
+    const stay = encounterIdFor(VISIT_SYSTEM, 'PL-4');
+    const needs = OBX.needs('socialtjanst');
+    await h.send(adt({ event: 'A01', visit: 'PL-4', municipality: '1980', obx: [needs, OBX.placing('1981')] }));
+    const summary = async () =>
+      (await h.db.query<{ municipality: string }>('SELECT municipality FROM stay_summary WHERE stay_id = $1', [stay]))
+        .rows[0]?.municipality;
+    expect(await summary()).toBe('1981');
+    const vasteras = `Organization/${h.vasteras.id}`;
+    const sala = `Organization/${h.sala.id}`;
+    const salaNotice = (await h.tasks(stay)).find(
+      (t) => codeOf(t) === 'inskrivningsmeddelande' && t.owner?.reference === sala,
+    ) as Task;
+    // Sala acknowledges it: a notice answered as done still learns that it no longer holds.
+    await createRepository(h.db, { system: true }, intakeHooks(h.ctx)).update<Task>({
+      ...salaNotice,
+      status: 'completed',
+    });
+    const ack = await h.send(
+      adt({ event: 'A08', visit: 'PL-4', municipality: '1980', evnTime: '20260116090000', obx: [OBX.placing('""')] }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    const all = await h.tasks(stay);
+    const of = (owner: string, code: string) =>
+      all.filter((t) => !isDuty(t) && t.owner?.reference === owner && codeOf(t) === code);
+    expect(of(sala, 'inskrivningsmeddelande').map((t) => t.status)).toEqual(['completed']);
+    expect(of(sala, 'makulering').map((t) => [t.focus?.reference, t.status])).toEqual([
+      [`Task/${salaNotice.id}`, 'requested'],
+    ]);
+    const notices = of(vasteras, 'inskrivningsmeddelande');
+    expect(notices.map((t) => t.status).sort()).toEqual(['cancelled', 'requested']);
+    const responsible = notices.find((t) => t.status === 'requested');
+    expect(responsible?.description).not.toMatch(/för kännedom/);
+    const duty = all.find((t) => isDuty(t) && t.id === responsible?.basedOn?.[0]?.reference?.slice('Task/'.length));
+    expect(duty?.requester?.reference).toBe(vasteras);
+    expect(duty?.restriction?.period?.end).toBeDefined();
+    const informed = notices.find((t) => t.status === 'cancelled');
+    expect(of(vasteras, 'makulering').map((t) => t.focus?.reference)).toEqual([`Task/${informed?.id}`]);
+    // The dashboard's summary (and so the payer, docs/liability.md) is the municipality of registration again.
+    expect(await summary()).toBe('1980');
   });
 });

@@ -69,13 +69,19 @@ function forInformation(m: StayModel, r: Recipient, insk: TaskRule): TaskSpec {
  * The key of a unit's admission notification. A municipality told both for information and as the responsible one
  * over the stay (a placing municipality reported later, or reported as itself) has one notice per role: the first
  * under the plain key, the later one beside it, `#kannedom` for information or `#ansvarig` as responsible. Going back
- * to a role it had brings back that role's notice.
+ * to a role it was re-routed away from is a new period: a new notice, that role's key followed by `#<round>`.
  */
 function admissionKey(m: StayModel, r: Recipient): string {
   const first = m.recipients.find((x) => x.key === r.key);
-  if (!first || first.role === r.role) return `inskrivningsmeddelande@${r.key}`;
-  return `inskrivningsmeddelande@${r.key}#${r.role === 'registered-municipality' ? 'kannedom' : 'ansvarig'}`;
+  if (!first || first.role === r.role) return `inskrivningsmeddelande@${r.key}${roundOf(r)}`;
+  return `inskrivningsmeddelande@${r.key}#${r.role === 'registered-municipality' ? 'kannedom' : 'ansvarig'}${roundOf(r)}`;
 }
+
+/**
+ * The end of the keys of a unit's Tasks in a later period of the same role (routed back to it after it was re-routed
+ * away: `#<id of the fact that routed it back>`), so it is told again with new Tasks; none the first time.
+ */
+const roundOf = (r: { round?: string }): string => (r.round === undefined ? '' : `#${r.round}`);
 
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
 
@@ -122,7 +128,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       out.push(
         spec({
           owner: r.party,
-          key: `beraknad-utskrivning-andrad@${r.key}#${e.factId}`,
+          key: `beraknad-utskrivning-andrad@${r.key}#${e.factId}${roundOf(r)}`,
           code: 'beraknad-utskrivning-andrad',
           hospital: e.hospital || r.hospital,
           authoredOn: e.at,
@@ -143,7 +149,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       if (!inWindow(r, at)) continue;
       const task = spec({
         owner: r.party,
-        key: `utskrivningsklar@${r.key}#${ep.factId}`,
+        key: `utskrivningsklar@${r.key}#${ep.factId}${roundOf(r)}`,
         code: 'utskrivningsklar',
         hospital: ep.hospital,
         authoredOn: at,
@@ -165,7 +171,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   if (info && infoAt !== undefined && inWindow(r, infoAt)) {
     const task = spec({
       owner: r.party,
-      key: `informationsoverforing@${r.key}`,
+      key: `informationsoverforing@${r.key}${roundOf(r)}`,
       code: 'informationsoverforing',
       hospital: r.hospital,
       authoredOn: Math.max(infoAt, r.since),
@@ -193,7 +199,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     if (dis) {
       const task = spec({
         owner: r.party,
-        key: `utskrivningsmeddelande@${r.key}#${ep.factId}`,
+        key: `utskrivningsmeddelande@${r.key}#${ep.factId}${roundOf(r)}`,
         code: 'utskrivningsmeddelande',
         hospital: ep.hospital,
         authoredOn: ep.at,
@@ -214,7 +220,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       withdraw(
         spec({
           owner: r.party,
-          key: `avsluta-arende@${r.key}#${ep.factId}`,
+          key: `avsluta-arende@${r.key}#${ep.factId}${roundOf(r)}`,
           code: 'avsluta-arende',
           hospital: ep.hospital,
           authoredOn: ep.at,
@@ -233,7 +239,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
     out.push(
       spec({
         owner: r.party,
-        key: `avsluta-arende@${r.key}#${m.died.factId}`,
+        key: `avsluta-arende@${r.key}#${m.died.factId}${roundOf(r)}`,
         code: 'avsluta-arende',
         hospital: m.hospital ?? r.hospital,
         authoredOn: m.died.at,
@@ -262,7 +268,7 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
     const replacedAt = r.replacedAt;
     const party = replacedAt === undefined ? undefined : formerFvkParty(r, agreement);
     if (!party || replacedAt === undefined) continue;
-    for (const t of fvkTasksOf(m, agreement, codes, { party, since: r.since, hospital: r.hospital })) {
+    for (const t of fvkTasksOf(m, agreement, codes, { party, since: r.since, hospital: r.hospital, round: r.round })) {
       if (keys.has(t.key) || Date.parse(t.authoredOn) >= replacedAt) continue;
       keys.add(t.key);
       // Its invitation, if it sent one as the FVK, stays completed (not withdrawn); an open duty is withdrawn.
@@ -314,7 +320,7 @@ function fvkTasksOf(m: StayModel, agreement: Agreement, codes: readonly FvkCode[
     }
     out.push(
       spec({
-        key: `${code}@${key}`,
+        key: `${code}@${key}${roundOf(owner)}`,
         code,
         owner: owner.party,
         hospital: owner.hospital,

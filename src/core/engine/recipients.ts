@@ -71,9 +71,12 @@ export function updateRecipients(m: StayModel, agreement: Agreement, at: number,
     const current = m.recipients.filter((r) => r.role === want.role && r.replacedAt === undefined);
     if (current.some((r) => r.key === key)) continue;
     for (const r of current) r.replacedAt = since;
-    const earlier = m.recipients.find((r) => r.key === key && (r.role === 'registered-municipality') === informed);
-    if (earlier) earlier.replacedAt = undefined;
-    else m.recipients.push({ role: want.role, party: want.party, key, since, hospital: m.hospital, factId });
+    // Routed back to a role it was re-routed away from: told again from now, as a new period (`round`) with Tasks of
+    // its own; the earlier period's Tasks stay withdrawn with their makulering (one it acknowledged is not news now).
+    const earlier = m.recipients.some((r) => r.key === key && (r.role === 'registered-municipality') === informed);
+    const recipient: Recipient = { role: want.role, party: want.party, key, since, hospital: m.hospital, factId };
+    if (earlier) recipient.round = factId;
+    m.recipients.push(recipient);
     if (m.assessedAt === undefined && since > m.admittedAt) m.assessedAt = since;
   }
 }
@@ -83,6 +86,8 @@ export interface FvkOwner {
   party: Party;
   since: number;
   hospital: string;
+  /** The recipient's `round`: the unit was routed back to the stay, its FVK Tasks of this period are its own. */
+  round?: string;
 }
 
 /** Whose unit the named care contact is now: the municipal nurse where the agreement says so, else the vårdcentral. */
@@ -95,10 +100,18 @@ export function fvkOwner(m: StayModel, agreement: Agreement): FvkOwner | undefin
         party: { kind: 'municipal-nurse', municipality: muni.party.code },
         since: muni.since,
         hospital: muni.hospital,
+        ...(muni.round === undefined ? {} : { round: muni.round }),
       };
     }
   }
   // The listed vårdcentral appoints the FVK; a reported outpatient unit does where there is none.
   const pc = current.find((r) => r.role === 'primary-care') ?? current.find((r) => r.role === 'outpatient-unit');
-  return pc ? { party: pc.party, since: pc.since, hospital: pc.hospital } : undefined;
+  return pc
+    ? {
+        party: pc.party,
+        since: pc.since,
+        hospital: pc.hospital,
+        ...(pc.round === undefined ? {} : { round: pc.round }),
+      }
+    : undefined;
 }

@@ -21,6 +21,12 @@ export interface Recipient {
   factId: string;
   /** Set when the stay was re-routed to another unit of the same role (e.g. the municipality rejected it). */
   replacedAt?: number;
+  /**
+   * The fact that routed the unit back to a role it had before and was re-routed away from (vårdcentral A → B → A):
+   * it is told again, so each of its Tasks of this period has a key of its own, ending `#<round>`. Absent the first
+   * time. An earlier period is never brought back: what it had stays withdrawn, with its makulering.
+   */
+  round?: string;
 }
 
 export interface ReadyEpisode {

@@ -31,8 +31,13 @@ export type ReadinessCriterion =
 export interface PatientRouting {
   /** Municipality of registration (folkbokföring), four-digit kommunkod, e.g. `1980` Västerås. */
   municipality?: string;
-  /** A municipality that placed the person in housing elsewhere (responsible instead, seed 003 / law 5 kap. 2 §). */
-  placingMunicipality?: string;
+  /**
+   * A municipality that placed the person in housing elsewhere (responsible instead, seed 003 / law 5 kap. 2 §).
+   * `null`: the hospital withdrew the one it reported (HL7 OBX `placerande-kommun` `""`, a FHIR Encounter version
+   * without the extension its previous version had), so the municipality of registration is responsible again;
+   * absent: no change.
+   */
+  placingMunicipality?: string | null;
   /** HSA-id of the listed primary-care unit (vårdcentral), PD1-3. */
   primaryCareUnit?: string;
   /**

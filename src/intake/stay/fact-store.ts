@@ -44,6 +44,21 @@ const EPISODE = `SELECT t.stay_id, e.* FROM (SELECT DISTINCT stay_id FROM ins WH
       UNION ALL SELECT i.kind, i.at FROM ins i WHERE i.stay_id = t.stay_id AND i.kind IN ${EPISODE_KINDS}) x
   ) a
   CROSS JOIN LATERAL svu_ready_episode(a.kinds, a.ats) e`;
+/**
+ * The stay's municipality (migration 170): the placing municipality given last (a JSON null: withdrawn, none), else
+ * the municipality of registration named last; each from the latest fact that gives it, as the engine keeps them.
+ */
+const NAMES_REGISTERED = `kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL`;
+const GIVES_PLACING = `kind IN ('admitted', 'patient-updated') AND body -> 'patient' ? 'placingMunicipality'`;
+const LATEST_REGISTERED = `(array_agg(body -> 'patient' ->> 'municipality' ORDER BY at DESC)
+      FILTER (WHERE ${NAMES_REGISTERED}))[1]`;
+const LATEST_PLACING = `(array_agg(body -> 'patient' ->> 'placingMunicipality' ORDER BY at DESC)
+      FILTER (WHERE ${GIVES_PLACING}))[1]`;
+/** The stored value, or the batch's when the batch gives it at or after the stored one's time. */
+const newer = (col: string, at: string): string => `CASE WHEN excluded.${at} IS NOT NULL
+      AND (s.${at} IS NULL OR excluded.${at} >= s.${at}) THEN excluded.${col} ELSE s.${col} END`;
+const NEXT_REGISTERED = newer('registered_municipality', 'municipality_at');
+const NEXT_PLACING = newer('placing_municipality', 'placing_at');
 /** The batch brought a fact the ready episode depends on (each such kind sets one of these). */
 const EPISODE_MADE = `excluded.ready_at IS NOT NULL OR excluded.withdrawn_at IS NOT NULL
       OR excluded.discharged_at IS NOT NULL OR excluded.discharge_cancelled_at IS NOT NULL`;
@@ -56,15 +71,18 @@ const episodeColumn = (col: string) => `${col} = CASE WHEN ${EPISODE_MADE} THEN 
  */
 const summaryUpsert = (episode: boolean): string => `INSERT INTO stay_summary AS s
     (stay_id, discharged_at, discharge_cancelled_at, ready_at, ready_discharged_at, ready_again_at, withdrawn_at,
-     municipality, municipality_at, admission_cancelled_at, died_at, ${CRITERIA.map(([, col]) => col).join(', ')})
+     municipality, municipality_at, registered_municipality, placing_municipality, placing_at,
+     admission_cancelled_at, died_at, ${CRITERIA.map(([, col]) => col).join(', ')})
   SELECT stay_id,
     CASE WHEN ${CANCELLED} IS NULL OR ${DISCHARGED} > ${CANCELLED} THEN ${DISCHARGED} END,
     ${CANCELLED},
     ${episode ? 'min(e.ready_at), min(e.ready_discharged_at), min(e.ready_again_at)' : 'NULL::timestamptz, NULL::timestamptz, NULL::timestamptz'},
     max(at) FILTER (WHERE kind = 'ready-withdrawn'),
-    (array_agg(COALESCE(body -> 'patient' ->> 'placingMunicipality', body -> 'patient' ->> 'municipality') ORDER BY at DESC)
-      FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL))[1],
-    max(at) FILTER (WHERE kind IN ('admitted', 'patient-updated') AND body -> 'patient' ->> 'municipality' IS NOT NULL),
+    COALESCE(${LATEST_PLACING}, ${LATEST_REGISTERED}),
+    max(at) FILTER (WHERE ${NAMES_REGISTERED}),
+    ${LATEST_REGISTERED},
+    ${LATEST_PLACING},
+    max(at) FILTER (WHERE ${GIVES_PLACING}),
     min(at) FILTER (WHERE kind = 'admission-cancelled'),
     min(at) FILTER (WHERE kind = 'died'),
     ${CRITERIA.map(([c]) => `min(at) FILTER (WHERE kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]')`).join(', ')}
@@ -77,10 +95,11 @@ const summaryUpsert = (episode: boolean): string => `INSERT INTO stay_summary AS
     discharge_cancelled_at = ${LAST_CANCEL},
     ${['ready_at', 'ready_discharged_at', 'ready_again_at'].map(episodeColumn).join(',\n    ')},
     withdrawn_at = GREATEST(s.withdrawn_at, excluded.withdrawn_at),
-    municipality = CASE WHEN excluded.municipality_at IS NOT NULL
-      AND (s.municipality_at IS NULL OR excluded.municipality_at >= s.municipality_at)
-      THEN excluded.municipality ELSE s.municipality END,
+    municipality = COALESCE(${NEXT_PLACING}, ${NEXT_REGISTERED}),
     municipality_at = GREATEST(s.municipality_at, excluded.municipality_at),
+    registered_municipality = ${NEXT_REGISTERED},
+    placing_municipality = ${NEXT_PLACING},
+    placing_at = GREATEST(s.placing_at, excluded.placing_at),
     admission_cancelled_at = LEAST(s.admission_cancelled_at, excluded.admission_cancelled_at),
     died_at = LEAST(s.died_at, excluded.died_at),
     ${CRITERIA.map(([, col]) => `${col} = LEAST(s.${col}, excluded.${col})`).join(', ')}`;

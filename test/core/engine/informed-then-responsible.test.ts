@@ -92,25 +92,33 @@ describe('a municipality told for information, then responsible', () => {
     expect(live(e, nurseOf(PLACING))).toEqual([]);
   });
 
-  it('when the placing municipality is reported again after that, then the notice for information comes back and the one as responsible is withdrawn; keys stay unique', () => {
+  it('when the placing municipality is reported again after that, then it is told for information again with a new notice (the first one stays withdrawn) and the one as responsible is withdrawn; keys stay unique', () => {
     const vm = getAgreement(A, 'vastmanland');
     const prefix = stay({ placingMunicipality: PLACING }, [placingIs(LATER, b.WESTERAS)]);
-    const back = placingIs('2026-05-07T09:00:00+02:00', PLACING);
+    const back = b.fact(
+      '2026-05-07T09:00:00+02:00',
+      { kind: 'patient-updated', patient: { placingMunicipality: PLACING } },
+      'placing-again',
+    );
     expect(evaluateStay(prefix, vm).tasks.some((t) => t.key === `inskrivningsmeddelande@${REG}#ansvarig`)).toBe(true);
     const e = evaluateStay([...prefix, back], vm);
     const keys = new Set(e.tasks.map((t) => t.key));
     expect(keys.size).toBe(e.tasks.length);
     expect(keys.has(`inskrivningsmeddelande@${REG}#ansvarig`)).toBe(true);
     const mine = e.tasks.filter(municipality(b.WESTERAS));
-    expect(mine.filter((t) => t.status === 'requested' && t.code !== 'makulering').map((t) => t.key)).toEqual([
-      `inskrivningsmeddelande@${REG}`,
-    ]);
-    expect(mine.find((t) => t.key === `inskrivningsmeddelande@${REG}`)?.description).toMatch(/för kännedom/);
+    // A new period in the role it had (docs/engine.md "Task keys"): a new notice, not the withdrawn one brought back.
+    const again = `inskrivningsmeddelande@${REG}#placing-again`;
+    expect(mine.filter((t) => t.status === 'requested' && t.code !== 'makulering').map((t) => t.key)).toEqual([again]);
+    expect(mine.find((t) => t.key === again)).toMatchObject({
+      authoredOn: new Date('2026-05-07T09:00:00+02:00').toISOString(),
+      description: expect.stringMatching(/för kännedom/),
+    });
     expect(mine.find((t) => t.key === `inskrivningsmeddelande@${REG}#ansvarig`)?.status).toBe('cancelled');
     expect(mine.find((t) => t.key === `makulering:inskrivningsmeddelande@${REG}#ansvarig`)?.description).toMatch(
       /^En placerande kommun ansvarar för patienten: /,
     );
-    expect(mine.some((t) => t.key === `makulering:inskrivningsmeddelande@${REG}`)).toBe(false);
+    expect(mine.find((t) => t.key === `inskrivningsmeddelande@${REG}`)?.status).toBe('cancelled');
+    expect(mine.find((t) => t.key === `makulering:inskrivningsmeddelande@${REG}`)?.status).toBe('requested');
   });
 
   it('when the patient is registered in the placing municipality later, then the former municipality of registration is no longer told for information: its notice is withdrawn', () => {
