@@ -25,14 +25,13 @@ interface WithMeta {
   contained?: Resource[];
 }
 
+/** Is `c` a protected-identity label (one of the codes, in HL7 Sweden's system or with no system given)? */
+export const isProtectedIdentityLabel = (c: Coding): boolean =>
+  PROTECTED_IDENTITY_CODES.includes(c.code ?? '') && (c.system === undefined || c.system === SE_SECURITY_LABEL_SYSTEM);
+
 /** Does the resource carry a protected-identity label (HL7 Sweden's system, or no system given)? */
 export function hasProtectedIdentity(resource: Resource): boolean {
-  const labels = (resource as WithMeta).meta?.security ?? [];
-  return labels.some(
-    (c) =>
-      PROTECTED_IDENTITY_CODES.includes(c.code ?? '') &&
-      (c.system === undefined || c.system === SE_SECURITY_LABEL_SYSTEM),
-  );
+  return ((resource as WithMeta).meta?.security ?? []).some(isProtectedIdentityLabel);
 }
 
 /** The note a person reads in place of the address (Swedish, names the organisation when the record does). */

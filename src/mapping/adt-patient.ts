@@ -7,6 +7,14 @@ import { hl7DateToIso } from './hl7-time';
 import { componentOf, readFirst, readPath, repetitions } from './hl7-read';
 import type { SenderProfile } from './profile';
 
+/** Something the sender should know that does not stop the message (contract Ingestion 5: ERR severity W). */
+export interface MappingWarning {
+  code: string;
+  text: string;
+  /** e.g. `PV1-3` */
+  path?: string;
+}
+
 export type SecurityLabel = 'skyddadFolkbokforing' | 'sekretessmarkering';
 
 export interface MappedPatient {
@@ -16,7 +24,12 @@ export interface MappedPatient {
   birthDate?: string;
   gender?: 'male' | 'female' | 'other' | 'unknown';
   address?: { line: string[]; city?: string; postalCode?: string; country?: string; municipality?: string };
-  security: SecurityLabel[];
+  /**
+   * The protected-identity labels the message states: none (`[]`) when it says the person is not protected (the HL7
+   * null `""`, or a value the profile maps to `null`); undefined when it says nothing (the field empty or absent: in
+   * HL7 v2 that is "no change"), so the Patient's label stays as it is.
+   */
+  security?: SecurityLabel[];
   routing: PatientRouting;
 }
 
@@ -45,14 +58,48 @@ function personIdentifier(msg: Hl7Message, profile: SenderProfile, today: string
 
 const GENDER: Record<string, MappedPatient['gender']> = { M: 'male', F: 'female', O: 'other', U: 'unknown' };
 
-/** Patient of an ADT message: PID-3 person identifier, name, birth date, gender, address, protected identity, routing. */
-export function mapPatient(msg: Hl7Message, profile: SenderProfile, today: string): MappedPatient {
-  const f = profile.fields;
+/** The HL7 v2 explicit null: the field's value is to be deleted (an empty field means "no change"). */
+const HL7_NULL = '""';
+
+/**
+ * The protected-identity labels the message states (see `MappedPatient.security`). A value the profile does not
+ * map says nothing (the label stays as it is) and is warned about in `warnings`.
+ */
+function protectionOf(
+  msg: Hl7Message,
+  profile: SenderProfile,
+  warnings: MappingWarning[],
+): SecurityLabel[] | undefined {
+  let stated = false;
   const security = new Set<SecurityLabel>();
   for (const p of profile.protectedIdentity) {
-    const label = p.map[readPath(msg, p.field)];
+    const value = readPath(msg, p.field);
+    if (value === '') continue;
+    const label = value === HL7_NULL ? null : p.map[value];
+    if (label === undefined) {
+      const known = Object.keys(p.map).join(', ');
+      warnings.push({
+        code: 'unknown-code',
+        path: p.field,
+        text: `${p.field} "${value}" is not a protected-identity value of sender profile ${profile.id} (${known}, or "" for none): the Patient's protected identity is left as it is`,
+      });
+      continue;
+    }
+    stated = true;
     if (label) security.add(label);
   }
+  return stated ? [...security] : undefined;
+}
+
+/** Patient of an ADT message: PID-3 person identifier, name, birth date, gender, address, protected identity, routing. */
+export function mapPatient(
+  msg: Hl7Message,
+  profile: SenderProfile,
+  today: string,
+  warnings: MappingWarning[] = [],
+): MappedPatient {
+  const f = profile.fields;
+  const security = protectionOf(msg, profile, warnings);
   const line = [readPath(msg, 'PID-11.1'), readPath(msg, 'PID-11.2')].filter((v) => v !== '');
   const municipality = readFirst(msg, f.municipality) || undefined;
   if (municipality !== undefined && !/^\d{4}$/.test(municipality)) {
@@ -73,7 +120,7 @@ export function mapPatient(msg: Hl7Message, profile: SenderProfile, today: strin
     birthDate: hl7DateToIso(readFirst(msg, f.birthDate)),
     gender: GENDER[readFirst(msg, f.gender)],
     address: line.length || address.city || municipality ? address : undefined,
-    security: [...security],
+    ...(security ? { security } : {}),
     routing: {
       ...(municipality ? { municipality } : {}),
       ...(readFirst(msg, f.listedUnit) ? { primaryCareUnit: readFirst(msg, f.listedUnit) } : {}),

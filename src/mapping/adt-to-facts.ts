@@ -3,7 +3,7 @@ import type { CareKind, Consent, Need, ReadinessCriterion, StayFact } from '../c
 import { hl7DateToIso, hl7TimeToIso } from './hl7-time';
 import { readAll, readFirst, readPath } from './hl7-read';
 import { selectProfile, type ProfileRow, type SenderProfile } from './profile';
-import { fail, mapPatient, type MappedPatient } from './adt-patient';
+import { fail, mapPatient, type MappedPatient, type MappingWarning } from './adt-patient';
 
 export type { MappedPatient, SecurityLabel } from './adt-patient';
 
@@ -33,13 +33,7 @@ export interface MessageHeader {
   messageType: string;
 }
 
-/** Something the sender should know that does not stop the message (contract Ingestion 5: ERR severity W). */
-export interface MappingWarning {
-  code: string;
-  text: string;
-  /** e.g. `PV1-3` */
-  path?: string;
-}
+export type { MappingWarning };
 
 export type MappedAdt =
   | { kind: 'ignored'; header: MessageHeader; profile: string; reason: string }
@@ -270,7 +264,8 @@ function mapPersonUpdate(
   header: MessageHeader,
   opts: MapOptions,
 ): Extract<MappedAdt, { kind: 'patient' }> {
-  const patient = mapPatient(msg, profile, opts.today);
+  const warnings: MappingWarning[] = [];
+  const patient = mapPatient(msg, profile, opts.today, warnings);
   const at =
     time(msg, profile.fields.eventTime, 'event time') ??
     fail('bad-hl7-structure', 'EVN-2', 'no event time (EVN-6, EVN-2 or MSH-7)');
@@ -284,7 +279,7 @@ function mapPersonUpdate(
     at,
     sentAt: time(msg, ['MSH-7'], 'message time') ?? at,
     ...(diedAt !== undefined ? { diedAt } : {}),
-    warnings: [],
+    warnings,
   };
 }
 
@@ -310,7 +305,8 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
   if (r.patientOnly) return mapPersonUpdate(msg, profile, header, opts);
   if (!msg.getSegment('PV1')) fail('bad-hl7-structure', 'PV1', 'the PV1 segment is missing');
   const encounter = mapEncounter(msg, profile, header);
-  const patient = mapPatient(msg, profile, opts.today);
+  const warnings: MappingWarning[] = [];
+  const patient = mapPatient(msg, profile, opts.today, warnings);
   if (r.inpatientOnly && !profile.fields.inpatientClasses.includes(encounter.patientClass)) {
     return {
       kind: 'ignored',
@@ -319,7 +315,6 @@ export function mapAdt(msg: Hl7Message, profiles: SenderProfile[], opts: MapOpti
       reason: `${header.event} for patient class "${encounter.patientClass}" (not inpatient)`,
     };
   }
-  const warnings: MappingWarning[] = [];
   if (
     encounter.ward &&
     Object.keys(profile.wards).length > 0 &&

@@ -131,12 +131,16 @@ export const profileSchema = z.object({
   expiredDispositions: z.array(z.string()).default(['20']),
   /** Hospital service (PV1-10) codes that mean psychiatric care; everything else is somatic. */
   psychiatricServices: z.array(z.string()).default([]),
-  /** Protected identity: a field whose value maps to an HL7 Sweden security label code. */
+  /**
+   * Protected identity: a field whose value maps to an HL7 Sweden security label code, or to `null`: the sender
+   * states the person is not protected (the label is lifted, as by the HL7 null `""`). An empty field says nothing
+   * (the Patient's label stays as it is).
+   */
   protectedIdentity: z
     .array(
       z.object({
         field: fieldPath,
-        map: z.record(z.string(), z.enum(['skyddadFolkbokforing', 'sekretessmarkering'])),
+        map: z.record(z.string(), z.enum(['skyddadFolkbokforing', 'sekretessmarkering']).nullable()),
       }),
     )
     .default([]),

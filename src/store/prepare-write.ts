@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
-import { assertMayChange, assertOwnerMayChange } from './access-sql';
+import { assertMayChange, assertOwnerMayChange, type RecordHolder } from './access-sql';
 import { notFound } from './read-sql';
 import type { AccessScope, ResourceChange, WriteOptions } from './repository.port';
 import { forScope, parseVersion, sameContent } from './resource-util';
@@ -12,6 +12,8 @@ export interface PreparedWrite<T extends Resource> {
   created: boolean;
   write?: VersionWrite;
   change?: ResourceChange;
+  /** Who holds the record as the answer to the writer is shaped (`forScope`), when it was written. */
+  holder?: RecordHolder;
 }
 
 /** 412 unless `ifMatch` (when given) names the current version `cur` (the update, delete and patch check). */
@@ -54,12 +56,14 @@ export function prepareWrite<T extends Resource>(
   const lastUpdated = at.now.toISOString();
   const stored = { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated } } as T;
   const action = before ? 'update' : 'create';
+  // the writer's organisation holds the record from now on (write-sql adds it to writer_orgs)
+  const holder = {
+    ...cur,
+    writer_orgs: [...(cur?.writer_orgs ?? []), ...(opts.authorOrganization ? [opts.authorOrganization] : [])],
+  };
   return {
-    // the writer's organisation holds the record from now on (write-sql adds it to writer_orgs)
-    resource: forScope(stored, at.scope, {
-      ...cur,
-      writer_orgs: [...(cur?.writer_orgs ?? []), ...(opts.authorOrganization ? [opts.authorOrganization] : [])],
-    }),
+    resource: forScope(stored, at.scope, holder),
+    holder,
     created: !before,
     write: {
       type,

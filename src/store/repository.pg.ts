@@ -10,6 +10,7 @@ import type {
   FhirRepository,
   HistoryEntry,
   RepositoryHooks,
+  ResourceChange,
   SearchParams,
   SearchResult,
   WriteOptions,
@@ -294,7 +295,13 @@ export class PgRepository implements FhirRepository {
     if (!this.hooks?.afterWrite) return;
     const writtenWith = new Map<string, Resource>();
     for (const w of writes) if (w.resource) writtenWith.set(`${w.type}/${w.id}`, w.resource);
-    for (const p of prepared) if (p.change) await this.hooks.afterWrite(tx, { ...p.change, writtenWith }, this.scope);
+    for (const p of prepared) {
+      if (!p.change) continue;
+      const change: ResourceChange = { ...p.change, writtenWith };
+      await this.hooks.afterWrite(tx, change, this.scope);
+      // a hook wrote a later version of it (see ResourceChange.current): the writer is answered with what is stored
+      if (change.current) p.resource = forScope(change.current, this.scope, p.holder);
+    }
   }
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {

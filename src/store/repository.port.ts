@@ -69,6 +69,12 @@ export interface ResourceChange {
    * reading it again.
    */
   writtenWith?: ReadonlyMap<string, Resource>;
+  /**
+   * Set by a hook that wrote a later version of this same resource in the transaction (intake adding the protected-
+   * identity label a new record of a protected person inherits): the writer is answered with that version, the one
+   * stored, not with its own.
+   */
+  current?: Resource;
 }
 
 /**

@@ -96,6 +96,22 @@ describe('generic profile: trigger events → facts', () => {
     expect(stay({ event: 'A01', protection: 'Y' }).patient.security).toEqual(['sekretessmarkering']);
   });
 
+  it('when PD1-12 is empty, then the message says nothing of protected identity (no change, HL7 v2)', () => {
+    expect(stay({ event: 'A08' }).patient.security).toBeUndefined();
+    expect(stay({ event: 'A08' }).warnings).toEqual([]);
+  });
+
+  it('when PD1-12 is the HL7 null "" or N, then the message says the person is not protected', () => {
+    expect(stay({ event: 'A08', protection: '""' }).patient.security).toEqual([]);
+    expect(stay({ event: 'A08', protection: 'N' }).patient.security).toEqual([]);
+  });
+
+  it('when PD1-12 is a value the profile does not map, then the label is left as it is, with a warning', () => {
+    const m = stay({ event: 'A08', protection: 'X' });
+    expect(m.patient.security).toBeUndefined();
+    expect(m.warnings).toEqual([expect.objectContaining({ code: 'unknown-code', path: 'PD1-12' })]);
+  });
+
   it('when PID-3 holds a samordningsnummer with the OID authority, then the kind is samordningsnummer', () => {
     expect(
       stay({ event: 'A01', pnr: SAMNR, pidAuthority: '1.2.752.129.2.1.3.3', pidType: '' }).patient.identifier.kind,

@@ -5,7 +5,13 @@ import { isUnrestricted } from '../../store/access-sql';
 import type { AccessScope, FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
-import { applyPatientChange, holderOf, routingOfPatient } from '../stay/patient-change';
+import {
+  applyPatientChange,
+  holderOf,
+  keepPersonProtected,
+  PROTECTION_AUTHOR,
+  routingOfPatient,
+} from '../stay/patient-change';
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
 import { taskRejected } from './rejection-hook';
@@ -48,8 +54,9 @@ function diedAt(before: Patient, after: Patient, fallback: string): string | und
 }
 
 /**
- * A client changed a Patient's municipality or listed unit, or recorded the death: the patient's open inpatient stays
- * that the client's hospital holds get the facts (`applyPatientChange`, the same function and rule as an HL7 A31;
+ * A client wrote a Patient: the person's protected identity is held together over the person's records
+ * (`keepPersonProtected`). A client changed a Patient's municipality or listed unit, or recorded the death: the
+ * patient's open inpatient stays that the client's hospital holds get the facts (`applyPatientChange`, the same function and rule as an HL7 A31;
  * another hospital's stays are its own business, and the writer must not learn of them). A gateway or admin write
  * reaches every open stay.
  */
@@ -61,15 +68,21 @@ async function patientChanged(
   scope: AccessScope | undefined,
 ): Promise<void> {
   const before = change.before as Patient | undefined;
-  const after = change.after as Patient | undefined;
-  if (!before || !after?.id) return;
+  const written = change.after as Patient | undefined;
+  if (!written?.id) return;
+  // the person's protected identity held together over the person's records; the writer is answered with the
+  // version the gateway wrote when this record inherited the label (ResourceChange.current)
+  const inherited = await keepPersonProtected(tx, repo, before, { ...written, id: written.id });
+  if (inherited) change.current = inherited;
+  const after = inherited ?? written;
+  if (!before || !after.id) return;
   const at = after.meta?.lastUpdated ?? deps.clock.now().toISOString();
   const died = diedAt(before, after, at);
   await applyPatientChange(tx, repo, deps, {
     before,
     after: { ...after, id: after.id },
     at,
-    factIdBase: `fhir:Patient/${after.id}/_history/${after.meta?.versionId ?? ''}`,
+    factIdBase: `fhir:Patient/${written.id}/_history/${written.meta?.versionId ?? ''}`,
     ...(died !== undefined ? { died: { at: died, idBase: `fhir:Patient/${after.id}` } } : {}),
     source: 'fhir',
     hospital: isUnrestricted(scope)
@@ -90,7 +103,7 @@ export const NO_ADMISSION_TIME = 'no-admission-time';
 export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {
     async afterWrite(tx, change, scope) {
-      if (change.author === INTAKE_AUTHOR || !change.after) return;
+      if (change.author === INTAKE_AUTHOR || change.author === PROTECTION_AUTHOR || !change.after) return;
       if (change.resourceType === 'Patient') {
         await patientChanged(tx, repository(tx), deps, change, scope);
         return;

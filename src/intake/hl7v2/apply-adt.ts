@@ -5,6 +5,7 @@ import type { StayState } from '../../core/engine/types';
 import { systemForKind } from '../../core/identity/personnummer';
 import { ACT_CODE_SYSTEM, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../../fhir/constants';
 import { applyStayStateToEncounter } from '../../fhir/encounter-extensions';
+import { isProtectedIdentityLabel } from '../../fhir/protected-identity';
 import type { ApplicableMessage, StayMessage } from './apply-queue';
 
 const DISCHARGE_DISPOSITION = 'http://terminology.hl7.org/CodeSystem/discharge-disposition';
@@ -40,8 +41,13 @@ export function buildPatient(existing: Patient | undefined, m: ApplicableMessage
       { use: 'official', ...(p.family ? { family: p.family } : {}), ...(p.given.length ? { given: p.given } : {}) },
     ],
   };
-  const otherLabels = (existing?.meta?.security ?? []).filter((s) => s.system !== SE_SECURITY_LABEL_SYSTEM);
-  const labels = [...otherLabels, ...p.security.map((code) => ({ system: SE_SECURITY_LABEL_SYSTEM, code }))];
+  // A message that says nothing of protected identity (PD1-12 empty: "no change" in HL7 v2) keeps the labels; one
+  // that states it (a label, or `""`/a value mapped to none) replaces them.
+  const kept = existing?.meta?.security ?? [];
+  const stated = p.security?.map((code) => ({ system: SE_SECURITY_LABEL_SYSTEM, code }));
+  const labels = stated
+    ? [...kept.filter((s) => s.system !== SE_SECURITY_LABEL_SYSTEM && !isProtectedIdentityLabel(s)), ...stated]
+    : kept;
   patient.meta = { ...(existing?.meta ?? {}) };
   if (labels.length) patient.meta.security = labels;
   else delete patient.meta.security;

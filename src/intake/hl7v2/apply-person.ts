@@ -10,7 +10,7 @@ import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import { newResourceId } from '../../store/resource-id';
 import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
-import { applyPatientChange, isOpenStay } from '../stay/patient-change';
+import { applyPatientChange, isOpenStay, keepPersonProtected } from '../stay/patient-change';
 import { contentOf, lockStays, readStayRows } from '../stay/stay-rows.pg';
 import { buildPatient, patientKey } from './apply-adt';
 import type { AppliedMessage, PatientMessage, ReceiveMeta } from './apply-queue';
@@ -52,7 +52,8 @@ export async function applyPersonUpdate(
   const write = writeOptions(hospital.reference);
   const prepared = repo.prepare(resource, resource.id, stored?.row, stored ? 'PUT' : 'POST', write);
   await repo.commitPrepared(tx, [prepared]);
-  const after = { ...(prepared.resource as Patient), id: resource.id };
+  const written = { ...(prepared.resource as Patient), id: resource.id };
+  const after = (await keepPersonProtected(tx, repo, before, written)) ?? written;
   const idBase = `hl7:${m.header.sender}:${m.header.controlId}`;
   const reached = await applyPatientChange(tx, repo, deps, {
     ...(before ? { before } : {}),

@@ -12,7 +12,7 @@ import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { patientForSender } from './patient-for-sender';
 import { hasProtectedIdentity } from '../../fhir/protected-identity';
-import { protectEveryRecordOf } from '../stay/patient-change';
+import { keepPersonProtected } from '../stay/patient-change';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
 import {
   hospitalHsaIdOf,
@@ -198,12 +198,22 @@ export async function applyStays(
     }),
     { before: prepared, newId },
   );
-  // A record of the person that became protected: every other record of the person too (as applyPatientChange
-  // does), now that each hospital's message keeps to its own record
-  for (const p of patients.values()) {
+  // The person's protected identity held together over the person's records (as for a FHIR write or an A31), now
+  // that each hospital's message keeps to its own record: a label the message adds reaches the others, a new record
+  // (or one without the label) of a protected person inherits it, a lifted one lifts the gateway's copies. Only
+  // when something may have to be done: the record is new, its label changed, or another record read with it
+  // carries one (no search per message otherwise).
+  for (const [pk, p] of patients) {
     const before = p.cur?.content ? (JSON.parse(p.cur.content) as Patient) : undefined;
-    if (p.resource.id && hasProtectedIdentity(p.resource) && !(before && hasProtectedIdentity(before)))
-      await protectEveryRecordOf(repo, { ...p.resource, id: p.resource.id });
+    const id = p.resource.id;
+    if (!id) continue;
+    const others = rows.patients.get(pk.slice(0, pk.lastIndexOf('#'))) ?? [];
+    const due =
+      !before ||
+      hasProtectedIdentity(before) !== hasProtectedIdentity(p.resource) ||
+      (!hasProtectedIdentity(p.resource) &&
+        others.some((o) => o.id !== id && hasProtectedIdentity(contentOf<Patient>(o) ?? { resourceType: 'Patient' })));
+    if (due) await keepPersonProtected(tx, repo, before, { ...p.resource, id });
   }
   const outcomes = new Map<Job, MessageOutcome>();
   list.forEach((stay, i) => {

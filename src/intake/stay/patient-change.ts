@@ -10,11 +10,12 @@
  * sent) or truthfully (as hospital B's, which tells A and A's recipients that the patient is at B; and B's
  * organisation stamped on A's Tasks let B read them, B's answer carried A's stay's engine warnings). Only the
  * gateway itself or an integration admin (no hospital) reaches every open stay, each stamped with its own hospital.
- * Protected identity is about the person, not a stay, and every reader must meet it: a label the change adds
- * goes onto every other Patient of the same person too (a hospital that wrote through FHIR holds a Patient of its
- * own: a conditional update does not match another tenant's), written as the gateway's, not as the writer's.
+ * Protected identity is about the person, not a stay, and every reader must meet it: `keepPersonProtected` (called
+ * by each Patient write) holds the label together over every Patient of the same person (a hospital that wrote
+ * through FHIR holds a Patient of its own: a conditional update does not match another tenant's), written as the
+ * gateway's, not as the writer's.
  */
-import type { Encounter, Organization, Patient } from '@medplum/fhirtypes';
+import type { Coding, Encounter, Organization, Patient } from '@medplum/fhirtypes';
 import type { PatientRouting, StayFact } from '../../core/stay/facts';
 import {
   IDENTIFIER_SYSTEM,
@@ -23,21 +24,14 @@ import {
   SAMORDNINGSNUMMER_OID,
   SAMORDNINGSNUMMER_SYSTEM,
 } from '../../fhir/constants';
-import { hasProtectedIdentity, PROTECTED_IDENTITY_CODES } from '../../fhir/protected-identity';
+import { hasProtectedIdentity, isProtectedIdentityLabel } from '../../fhir/protected-identity';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import type { FhirRepository } from '../../store/repository.port';
+import type { FhirRepository, WriteOptions } from '../../store/repository.port';
 import type { StayEvaluation } from '../../core/engine/types';
 import { engineIssuesOf, stayIssueTexts, withEngineIssues } from '../../fhir/encounter-extensions';
 import type { PreparedWrite } from '../../store/prepare-write';
-import {
-  applyStayFacts,
-  INTAKE_AUTHOR,
-  intakeWrite,
-  writeOptions,
-  type ApplyStayResult,
-  type StayApplierDeps,
-} from './apply-stay';
+import { applyStayFacts, INTAKE_AUTHOR, writeOptions, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
 import { contentOf, lockStays, readStayEncounter, type StayRow } from './stay-rows.pg';
 
 async function readOrganization(repo: FhirRepository, id: string): Promise<Organization | undefined> {
@@ -196,8 +190,6 @@ export async function applyPatientChange(
   const was = change.before ? await routingOfPatient(repo, change.before) : {};
   const is = await routingOfPatient(repo, after);
   const rerouted = routingChanged(was, is);
-  if (hasProtectedIdentity(after) && !(change.before && hasProtectedIdentity(change.before)))
-    await protectEveryRecordOf(repo, after);
   if (!rerouted && change.died === undefined) return [];
   const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
   const out: PatientChangeApplied[] = [];
@@ -250,14 +242,23 @@ function issueRefresh(
 const PERSON_SYSTEMS = [PERSONNUMMER_SYSTEM, PERSONNUMMER_OID, SAMORDNINGSNUMMER_SYSTEM, SAMORDNINGSNUMMER_OID];
 
 /**
- * `patient` became protected: every other current Patient with one of its person identifiers (personnummer,
- * samordningsnummer) gets its protected-identity labels too, so no reader of any of them keeps reading the address.
- * Written as the gateway's (no organisation: the writer does not come to hold, or read, the others).
+ * Author of the gateway's writes that keep a person's records protected together (`keepPersonProtected`): a label
+ * copied to another record, and lifted from it. Its own author, so a copy is told from a label the record's writer
+ * set (the history shows who added it), and intake's hooks skip it as they skip intake's writes.
  */
-export async function protectEveryRecordOf(repo: PgRepository, patient: Patient & { id: string }): Promise<void> {
-  const labels = (patient.meta?.security ?? []).filter((c) => PROTECTED_IDENTITY_CODES.includes(c.code ?? ''));
+export const PROTECTION_AUTHOR = 'svu-gateway:protected-identity';
+const protectionWrite: WriteOptions = { author: PROTECTION_AUTHOR };
+
+const protectionLabels = (p: Patient): Coding[] => (p.meta?.security ?? []).filter(isProtectedIdentityLabel);
+
+/** Every other current Patient with one of `patient`'s person identifiers (personnummer, samordningsnummer). */
+async function otherRecordsOf(
+  repo: PgRepository,
+  patient: Patient & { id: string },
+): Promise<(Patient & { id: string })[]> {
   const keys = (patient.identifier ?? []).filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? ''));
   const seen = new Set([patient.id]);
+  const out: (Patient & { id: string })[] = [];
   for (const key of keys) {
     // either form of the system (URI or the older OID) names the same person
     const query = PERSON_SYSTEMS.map((s) => `${s}|${key.value ?? ''}`).join(',');
@@ -265,9 +266,89 @@ export async function protectEveryRecordOf(repo: PgRepository, patient: Patient 
     for (const other of found.resources) {
       if (!other.id || seen.has(other.id)) continue;
       seen.add(other.id);
-      if (hasProtectedIdentity(other)) continue;
-      const meta = { ...other.meta, security: [...(other.meta?.security ?? []), ...labels] };
-      await repo.update<Patient>({ ...other, meta }, intakeWrite);
+      out.push({ ...other, id: other.id });
     }
   }
+  return out;
+}
+
+/**
+ * `patient` became protected: every other current Patient of the person gets its protected-identity labels too, so
+ * no reader of any of them keeps reading the address. Written as the gateway's (`PROTECTION_AUTHOR`, no
+ * organisation: the writer does not come to hold, or read, the others).
+ */
+export async function protectEveryRecordOf(repo: PgRepository, patient: Patient & { id: string }): Promise<void> {
+  const labels = protectionLabels(patient);
+  for (const other of await otherRecordsOf(repo, patient)) {
+    if (hasProtectedIdentity(other)) continue;
+    const meta = { ...other.meta, security: [...(other.meta?.security ?? []), ...labels] };
+    await repo.update<Patient>({ ...other, meta }, protectionWrite);
+  }
+}
+
+/**
+ * Whether the protected-identity label the Patient `id` carries now was the gateway's copy: the version that added
+ * it (the first of the current run of labelled versions) is `PROTECTION_AUTHOR`'s. A label its writer set (a
+ * hospital's FHIR write, an HL7 message) is not; nor one copied before the gateway wrote copies as their own author.
+ */
+async function labelIsCopy(tx: Db, id: string): Promise<boolean> {
+  const r = await tx.query<{ version_id: number; author: string | null; content: string | null }>(
+    `SELECT version_id, author, content FROM fhir_resource WHERE resource_type = 'Patient' AND id = $1
+     UNION ALL
+     SELECT version_id, author, content FROM fhir_resource_history WHERE resource_type = 'Patient' AND id = $1
+     ORDER BY version_id DESC`,
+    [id],
+  );
+  let addedBy: string | null | undefined;
+  for (const row of r.rows) {
+    if (!row.content || !hasProtectedIdentity(JSON.parse(row.content) as Patient)) break;
+    addedBy = row.author;
+  }
+  return addedBy === PROTECTION_AUTHOR;
+}
+
+/**
+ * A person's protected identity held together across the person's records, after a write of one of them
+ * (`before` → `after`: a FHIR client's create or update, an HL7 message's). The label is Skatteverket's marking of
+ * the person, not of one hospital's record, so:
+ * - a record that becomes protected: its labels are copied to every other record (`protectEveryRecordOf`);
+ * - a record written without the label (a new one, or one that had none) while another record of the person carries
+ *   it: it inherits the label, as the gateway's version written right after, in the same transaction;
+ * - a record whose label its writer lifted (a FHIR write without it, HL7 `""`): when no other record carries a label
+ *   its own writer set, the copies the gateway made are lifted too; when one does, the person is still protected
+ *   there, nothing is lifted and the record inherits the label back (conservative: a record its own writer marked
+ *   keeps it, and while it does every record of the person carries it).
+ * Returns the version now current when the gateway wrote one of `after`'s record (undefined otherwise).
+ */
+export async function keepPersonProtected(
+  tx: Db,
+  repo: PgRepository,
+  before: Patient | undefined,
+  after: Patient & { id: string },
+): Promise<(Patient & { id: string }) | undefined> {
+  const had = before !== undefined && hasProtectedIdentity(before);
+  if (hasProtectedIdentity(after)) {
+    if (!had) await protectEveryRecordOf(repo, after);
+    return undefined;
+  }
+  const marked = (await otherRecordsOf(repo, after)).filter(hasProtectedIdentity);
+  if (marked.length === 0) return undefined;
+  const copies: (Patient & { id: string })[] = [];
+  const own: (Patient & { id: string })[] = [];
+  for (const other of marked) (had && (await labelIsCopy(tx, other.id)) ? copies : own).push(other);
+  if (own.length === 0) {
+    for (const copy of copies) {
+      const security = (copy.meta?.security ?? []).filter((c) => !isProtectedIdentityLabel(c));
+      const { security: _lifted, ...meta } = copy.meta ?? {};
+      await repo.update<Patient>({ ...copy, meta: security.length ? { ...meta, security } : meta }, protectionWrite);
+    }
+    return undefined;
+  }
+  const labels: Coding[] = [];
+  for (const c of own.flatMap(protectionLabels))
+    if (!labels.some((l) => l.system === c.system && l.code === c.code)) labels.push(c);
+  const current = await repo.read<Patient>('Patient', after.id);
+  const meta = { ...current.meta, security: [...(current.meta?.security ?? []), ...labels] };
+  const stored = await repo.update<Patient>({ ...current, meta }, protectionWrite);
+  return { ...stored, id: after.id };
 }
