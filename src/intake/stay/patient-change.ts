@@ -32,7 +32,7 @@ import type { StayEvaluation } from '../../core/engine/types';
 import { engineIssuesOf, stayIssueTexts, withEngineIssues } from '../../fhir/encounter-extensions';
 import type { PreparedWrite } from '../../store/prepare-write';
 import { applyStayFacts, INTAKE_AUTHOR, writeOptions, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
-import { contentOf, lockStays, readStayEncounter, type StayRow } from './stay-rows.pg';
+import { contentOf, lockStays, readPersonRecords, readStayEncounter, type StayRow } from './stay-rows.pg';
 
 async function readOrganization(repo: FhirRepository, id: string): Promise<Organization | undefined> {
   try {
@@ -252,24 +252,14 @@ const protectionWrite: WriteOptions = { author: PROTECTION_AUTHOR };
 const protectionLabels = (p: Patient): Coding[] => (p.meta?.security ?? []).filter(isProtectedIdentityLabel);
 
 /** Every other current Patient with one of `patient`'s person identifiers (personnummer, samordningsnummer). */
-async function otherRecordsOf(
-  repo: PgRepository,
-  patient: Patient & { id: string },
-): Promise<(Patient & { id: string })[]> {
-  const keys = (patient.identifier ?? []).filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? ''));
-  const seen = new Set([patient.id]);
-  const out: (Patient & { id: string })[] = [];
-  for (const key of keys) {
-    // either form of the system (URI or the older OID) names the same person
-    const query = PERSON_SYSTEMS.map((s) => `${s}|${key.value ?? ''}`).join(',');
-    const found = await repo.search<Patient>('Patient', { identifier: query, _count: '100' });
-    for (const other of found.resources) {
-      if (!other.id || seen.has(other.id)) continue;
-      seen.add(other.id);
-      out.push({ ...other, id: other.id });
-    }
-  }
-  return out;
+async function otherRecordsOf(tx: Db, patient: Patient & { id: string }): Promise<(Patient & { id: string })[]> {
+  // either form of the system (URI or the older OID) names the same person
+  const keys = (patient.identifier ?? [])
+    .filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? ''))
+    .flatMap((i) => PERSON_SYSTEMS.map((system) => ({ system, value: i.value ?? '' })));
+  return (await readPersonRecords(tx, keys))
+    .filter((row) => row.id !== patient.id)
+    .map((row) => ({ ...(JSON.parse(row.content) as Patient), id: row.id }));
 }
 
 /**
@@ -277,9 +267,13 @@ async function otherRecordsOf(
  * no reader of any of them keeps reading the address. Written as the gateway's (`PROTECTION_AUTHOR`, no
  * organisation: the writer does not come to hold, or read, the others).
  */
-export async function protectEveryRecordOf(repo: PgRepository, patient: Patient & { id: string }): Promise<void> {
+export async function protectEveryRecordOf(
+  tx: Db,
+  repo: PgRepository,
+  patient: Patient & { id: string },
+): Promise<void> {
   const labels = protectionLabels(patient);
-  for (const other of await otherRecordsOf(repo, patient)) {
+  for (const other of await otherRecordsOf(tx, patient)) {
     if (hasProtectedIdentity(other)) continue;
     const meta = { ...other.meta, security: [...(other.meta?.security ?? []), ...labels] };
     await repo.update<Patient>({ ...other, meta }, protectionWrite);
@@ -328,10 +322,10 @@ export async function keepPersonProtected(
 ): Promise<(Patient & { id: string }) | undefined> {
   const had = before !== undefined && hasProtectedIdentity(before);
   if (hasProtectedIdentity(after)) {
-    if (!had) await protectEveryRecordOf(repo, after);
+    if (!had) await protectEveryRecordOf(tx, repo, after);
     return undefined;
   }
-  const marked = (await otherRecordsOf(repo, after)).filter(hasProtectedIdentity);
+  const marked = (await otherRecordsOf(tx, after)).filter(hasProtectedIdentity);
   if (marked.length === 0) return undefined;
   const copies: (Patient & { id: string })[] = [];
   const own: (Patient & { id: string })[] = [];
