@@ -12,7 +12,7 @@ import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
 import { contentOf, lockStays, readStayRows, type StayRow } from '../stay/stay-rows.pg';
 import { patientForSender } from './patient-for-sender';
 import { hasProtectedIdentity } from '../../fhir/protected-identity';
-import { keepPersonProtected } from '../stay/patient-change';
+import { keepPersonProtected, withOtherRecords } from '../stay/patient-change';
 import { buildEncounter, buildPatient, encounterIdFor, patientKey } from './apply-adt';
 import {
   hospitalHsaIdOf,
@@ -203,18 +203,29 @@ export async function applyStays(
   // (or one without the label) of a protected person inherits it, a lifted one lifts the gateway's copies. Only
   // when something may have to be done: the record is new, its label changed, or another record read with it
   // carries one (no search per message otherwise).
+  const due: { before: Patient | undefined; after: Patient & { id: string } }[] = [];
   for (const [pk, p] of patients) {
     const before = p.cur?.content ? (JSON.parse(p.cur.content) as Patient) : undefined;
     const id = p.resource.id;
     if (!id) continue;
     const others = rows.patients.get(pk.slice(0, pk.lastIndexOf('#'))) ?? [];
-    const due =
+    if (
       !before ||
       hasProtectedIdentity(before) !== hasProtectedIdentity(p.resource) ||
       (!hasProtectedIdentity(p.resource) &&
-        others.some((o) => o.id !== id && hasProtectedIdentity(contentOf<Patient>(o) ?? { resourceType: 'Patient' })));
-    if (due) await keepPersonProtected(tx, repo, before, { ...p.resource, id });
+        others.some((o) => o.id !== id && hasProtectedIdentity(contentOf<Patient>(o) ?? { resourceType: 'Patient' })))
+    )
+      due.push({ before, after: { ...p.resource, id } });
   }
+  // one lookup for the batch: a person with no other record has nothing to hold together
+  const shared =
+    due.length > 0
+      ? await withOtherRecords(
+          tx,
+          due.map((d) => d.after),
+        )
+      : new Set<string>();
+  for (const d of due) if (shared.has(d.after.id)) await keepPersonProtected(tx, repo, d.before, d.after);
   const outcomes = new Map<Job, MessageOutcome>();
   list.forEach((stay, i) => {
     const a = applied[i] as StayFactsApplied;

@@ -251,15 +251,34 @@ const protectionWrite: WriteOptions = { author: PROTECTION_AUTHOR };
 
 const protectionLabels = (p: Patient): Coding[] => (p.meta?.security ?? []).filter(isProtectedIdentityLabel);
 
+/** The person identifier values (personnummer, samordningsnummer) of a Patient. */
+const personValuesOf = (p: Patient): string[] =>
+  (p.identifier ?? []).filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? '')).map((i) => i.value ?? '');
+
+/** The current Patients with one of the person identifier values, under either form of each system (URI or OID). */
+async function recordsOfPersons(tx: Db, values: readonly string[]): Promise<(Patient & { id: string })[]> {
+  const keys = [...new Set(values)].flatMap((value) => PERSON_SYSTEMS.map((system) => ({ system, value })));
+  return (await readPersonRecords(tx, keys)).map((row) => ({ ...(JSON.parse(row.content) as Patient), id: row.id }));
+}
+
 /** Every other current Patient with one of `patient`'s person identifiers (personnummer, samordningsnummer). */
 async function otherRecordsOf(tx: Db, patient: Patient & { id: string }): Promise<(Patient & { id: string })[]> {
-  // either form of the system (URI or the older OID) names the same person
-  const keys = (patient.identifier ?? [])
-    .filter((i) => i.value && PERSON_SYSTEMS.includes(i.system ?? ''))
-    .flatMap((i) => PERSON_SYSTEMS.map((system) => ({ system, value: i.value ?? '' })));
-  return (await readPersonRecords(tx, keys))
-    .filter((row) => row.id !== patient.id)
-    .map((row) => ({ ...(JSON.parse(row.content) as Patient), id: row.id }));
+  return (await recordsOfPersons(tx, personValuesOf(patient))).filter((r) => r.id !== patient.id);
+}
+
+/**
+ * The ids of those of `patients` whose person has another current record, read in one statement for them all (an
+ * HL7 batch): `keepPersonProtected` has nothing to do for a person with a single record, so a batch of new persons
+ * costs one lookup, not one per message.
+ */
+export async function withOtherRecords(tx: Db, patients: readonly (Patient & { id: string })[]): Promise<Set<string>> {
+  const records = await recordsOfPersons(tx, patients.flatMap(personValuesOf));
+  const out = new Set<string>();
+  for (const p of patients) {
+    const mine = personValuesOf(p);
+    if (records.some((r) => r.id !== p.id && personValuesOf(r).some((v) => mine.includes(v)))) out.add(p.id);
+  }
+  return out;
 }
 
 /**
