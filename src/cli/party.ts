@@ -5,25 +5,7 @@
  *
  *   npm run party -- --client demo-vasteras [--secret s] [--base http://localhost:8080] <command> [args]
  *
- * Commands (ids without the type prefix; times ISO 8601):
- *   tasks [encounterId]                              open Tasks the party owns (all stays, or one)
- *   ack <taskId>                                     acknowledge (status received; sent as a JSON Patch)
- *   answer <taskId> <code>=<value> ...               Task.output: ej-kand=true, aktuella-insatser=..., boende=...,
- *                                                    adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00
- *   complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
- *   reject <taskId> [reason]                         status rejected with a coded reason (default ej-folkbokford:
- *                                                    "not registered here"); the hospital gets korrigera-mottagare
- *   invite <encounterId> <Organization/id>... [--at time] [--place home|ward]   create the SIP as author
- *   sign <carePlanId> [--text "services"] [--contact "name, phone"]            write and sign the own part
- *   approve <carePlanId>                             the hospital approves
- *   meeting-held <carePlanId> [--at time]            the meeting was held (starts the one-month follow-up)
- *   take-over <carePlanId> [--reason text]           the named care contact after a re-routing takes the stay's
- *                                                    open SIP over from the unit the stay left (ADR 045): it
- *                                                    becomes the author; parts and signatures are kept
- *   comment <encounterId> <Organization/id> <kontakt-onskas|hemkomst|hjalpmedel|ovrigt> <text>
- *   overview <encounterId>                           the case overview (JSON)
- *   print <carePlanId> [--pdf] [--out file]          the plan for the patient ($print): HTML to stdout (or
- *                                                    --out), PDF to --out or sip-<id>.pdf (the file name printed)
+ * Commands: `COMMANDS` below (printed by `--help`).
  * Exit code 1 when the gateway refuses (its OperationOutcome is printed), 2 on bad usage.
  */
 import { writeFileSync } from 'node:fs';
@@ -40,16 +22,38 @@ interface Args {
   opts: Record<string, string>;
 }
 
+const USAGE = 'usage: npm run party -- --client <id> [--secret s] [--base url] <command> [args]';
+
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
-  process.stderr.write(
-    'usage: npm run party -- --client <id> [--secret s] [--base url] <command> [args] (see src/cli/party.ts)\n',
-  );
+  process.stderr.write(`${USAGE} (--help lists the commands)\n`);
   process.exit(2);
 }
 
+/** What `--help` prints after the usage line. */
+const COMMANDS = `Commands (ids without the type prefix; times ISO 8601):
+  tasks [encounterId]                              open Tasks the party owns (all stays, or one)
+  ack <taskId>                                     acknowledge (status received; sent as a JSON Patch)
+  answer <taskId> <code>=<value> ...               Task.output: ej-kand=true, aktuella-insatser=..., boende=...,
+                                                   adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00
+  complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
+  reject <taskId> [reason]                         status rejected with a coded reason (default ej-folkbokford:
+                                                   "not registered here"); the hospital gets korrigera-mottagare
+  invite <encounterId> <Organization/id>... [--at time] [--place home|ward]   create the SIP as author
+  sign <carePlanId> [--text "services"] [--contact "name, phone"]            write and sign the own part
+  approve <carePlanId>                             the hospital approves
+  meeting-held <carePlanId> [--at time]            the meeting was held (starts the one-month follow-up)
+  take-over <carePlanId> [--reason text]           the named care contact after a re-routing takes the stay's
+                                                   open SIP over from the unit the stay left (ADR 045): it
+                                                   becomes the author; parts and signatures are kept
+  comment <encounterId> <Organization/id> <kontakt-onskas|hemkomst|hjalpmedel|ovrigt> <text>
+  overview <encounterId>                           the case overview (JSON)
+  print <carePlanId> [--pdf] [--out file]          the plan for the patient ($print): HTML to stdout (or
+                                                   --out), PDF to --out or sip-<id>.pdf (the file name printed)
+`;
+
 /** Options without a value. */
-const FLAGS: ReadonlySet<string> = new Set(['pdf']);
+const FLAGS: ReadonlySet<string> = new Set(['pdf', 'help']);
 
 /** What each command's first argument names (the commands that need one). */
 const FIRST_ARGUMENT: Record<string, string> = {
@@ -76,12 +80,16 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith('--')) opts[a.slice(2)] = argv[++i] ?? '';
     else pos.push(a);
   }
+  if (opts.help !== undefined || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n\n${COMMANDS}`);
+    process.exit(0);
+  }
   const client = opts.client ?? usage('--client is required');
   const [command, ...rest] = pos;
   if (!command) usage();
   const needs = FIRST_ARGUMENT[command];
   // without it the request would go to `Task/` or `Encounter//$overview` and come back as a puzzling 404
-  if (needs && !rest[0]) usage(`${command} needs <${needs}> (see src/cli/party.ts)`);
+  if (needs && !rest[0]) usage(`${command} needs <${needs}> (--help lists the commands)`);
   return {
     client,
     secret: opts.secret ?? `${client}-secret`,

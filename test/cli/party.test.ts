@@ -189,6 +189,12 @@ describe('npm run party (a party’s own client as a child process): print, answ
     const bare = await party('demo-vasteras', ['overview']);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('overview needs <encounterId>');
+    expect(bare.stderr).toContain('--help lists the commands');
+    // --help lists every command with its arguments, on stdout, and needs no client
+    const help = await party('demo-vasteras', ['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['tasks [encounterId]', 'ack <taskId>', 'take-over <carePlanId>', 'print <carePlanId>'])
+      expect(help.stdout).toContain(command);
     const sent = await party('demo-vasteras', [
       'comment',
       stay,
