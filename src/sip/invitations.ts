@@ -173,3 +173,30 @@ export function invitationAcknowledged(before: Task, after: Task, now: string): 
     businessStatus: businessStatusConcept(late ? 'overdue' : 'on-time'),
   };
 }
+
+/**
+ * A party that signs its part of the plan has the invitation in hand: its open invitation is acknowledged by the
+ * signature (`accepted`, the reason in words naming the party), so the acknowledgement deadline does not escalate
+ * against a party that already signed. Returns the Task written, or undefined when the party had none open.
+ */
+export async function acknowledgedBySigning(
+  repo: PgRepository,
+  plan: CarePlan,
+  party: string,
+  now: string,
+  write: WriteOptions,
+): Promise<Task | undefined> {
+  const found = await repo.search<Task>('Task', {
+    focus: `CarePlan/${plan.id ?? ''}`,
+    code: `${CODE_SYSTEM.task}|kallelse-sip`,
+    owner: party,
+  });
+  const open = found.resources.find((t) => isSipInvitation(t) && t.status === 'requested');
+  if (!open) return undefined;
+  const after: Task = {
+    ...open,
+    status: 'accepted',
+    statusReason: { text: `Kvitterad när ${await orgName(repo, party)} signerade sin del av SIP:en` },
+  };
+  return repo.update(invitationAcknowledged(open, after, now) ?? after, write);
+}

@@ -13,7 +13,7 @@ import type { Db } from '../store/db.port';
 import { createRepository } from '../store/repository.pg';
 import type { WriteOptions } from '../store/repository.port';
 import { formerAuthorRefusal, isFormerAuthor } from './former-author';
-import { orgReference } from './invitations';
+import { acknowledgedBySigning, orgReference } from './invitations';
 import type { SipDeps } from './sip-hooks';
 import { derivedStatus, orgRef, partDigest, partOf, planDigest, planParties, signatureState } from './sip-plan';
 import { ensureWrittenPlanTask } from './written-plan';
@@ -121,6 +121,7 @@ export async function signPlan(deps: SipDeps, db: Db, auth: AuthContext, id: str
       throw new GatewayError('rule-violation', 'Write your part first: $sign with description and contact');
     const now = deps.stay.clock.now().toISOString();
     const signed = await repo.create(provenance(plan, who, 'signering', partDigest(plan, org), now), writeAs(auth));
+    await acknowledgedBySigning(repo, plan, org, now, writeAs(auth));
     return { plan: await settle(deps, tx, plan, writeAs(auth)), provenance: signed };
   });
 }
