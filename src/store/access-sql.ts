@@ -114,8 +114,12 @@ function protectedLabelSql(alias: string, params: SqlParams): string {
 
 /** The shared directory: every client may read it; only the gateway and admins write it. */
 export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
-/** Types a tenant sees when one of its Tasks points to them (for / encounter / focus). */
-const TASK_TARGET_TYPES = ['Patient', 'Encounter', 'CarePlan'];
+/**
+ * Types a tenant sees when one of its Tasks points to them (for / encounter / focus). Not the CarePlan: a SIP is
+ * read by its parties alone (`collaborationRules`), so the invitation Task of a party the plan no longer has (which
+ * focuses the plan) does not open it.
+ */
+const TASK_TARGET_TYPES = ['Patient', 'Encounter'];
 
 /** True when the scope sees everything (the gateway itself, or an integration admin). */
 export function isUnrestricted(scope: AccessScope | undefined): boolean {
@@ -165,7 +169,10 @@ export interface AccessPredicateOptions {
  *
  * Rules (contract, Security): the directory (Organization, Endpoint) is visible to all; a tenant sees what its
  * organisation wrote (any version, `writer_orgs`), the Tasks it owns (a hospital also the Tasks it requested),
- * and the Patients/Encounters/CarePlans those Tasks point to.
+ * and the Patients/Encounters those Tasks point to. A CarePlan (every CarePlan is a SIP: the SIP hook validates each
+ * one against SvuCarePlan) follows the party rule alone (`collaborationRules`): a party the plan no longer has (one
+ * the author removed, the unit the stay left after a take-over) reads nothing of it any more, though it wrote
+ * versions and its invitation Task focuses the plan (ADR 147).
  */
 export function accessPredicate(
   scope: AccessScope | undefined,
@@ -180,8 +187,11 @@ export function accessPredicate(
   const parts: string[] = [];
   if (!resourceType) parts.push(`${alias}.resource_type IN ('Organization', 'Endpoint')`);
   if (org) {
-    const orgRef = params.add(`Organization/${org}`);
-    parts.push(`${alias}.writer_orgs @> ARRAY[${orgRef}::text]`);
+    if (resourceType !== 'CarePlan') {
+      const wrote = `${alias}.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text]`;
+      // a SIP follows the party rule alone (ADR 147); for another known type no extra condition
+      parts.push(resourceType ? wrote : `(${wrote} AND ${alias}.resource_type <> 'CarePlan')`);
+    }
     const wantTasks = !resourceType || resourceType === 'Task' || TASK_TARGET_TYPES.includes(resourceType);
     // add the parameter only when used (an unused parameter has no type)
     const orgP = wantTasks ? params.add(org) : '';
@@ -197,7 +207,7 @@ export function accessPredicate(
       parts.push(`(${alias}.resource_type = 'Task' AND ${owns(`${alias}.id`)})`);
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
-        `(${alias}.resource_type IN ('Patient', 'Encounter', 'CarePlan') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${end}))`,
+        `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${end}))`,
       );
     parts.push(...collaborationRules(alias, params, org, resourceType, opts.perRow));
   }
@@ -208,8 +218,9 @@ export function accessPredicate(
 /**
  * The collaboration resources (contract, "The coordinated individual plan (SIP) and messages between the parties"):
  * a SIP CarePlan is visible to its author, its invited parties (contributors) and the hospital of its stay (the
- * Encounter's serviceProvider, which approves it); a Provenance (a signature or approval) to its signer and to
- * whoever sees the CarePlan it signs; a Communication to its sender and its recipients only.
+ * Encounter's serviceProvider, which approves it), as its current version names them, and to nobody else (ADR 147);
+ * a Provenance (a signature, an approval, a take-over) to its agents and to whoever sees the CarePlan it targets; a
+ * Communication to its sender and its recipients only.
  */
 function collaborationRules(
   alias: string,

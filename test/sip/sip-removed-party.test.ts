@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { CarePlan, Encounter, Task } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Encounter, Provenance, Task } from '@medplum/fhirtypes';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
 import { fixtureFeed, rerouting } from './rerouting';
 import { ok, SALA, sipDraft, SKULTUNA, VASTERAS } from './party-client';
+import { allVersions, expectReadsNothingOfPlan, expectReadsPlan } from './plan-readers';
 
 /**
  * Västmanland, the hospital over HL7 v2: Skultuna vårdcentral (the named care contact) invites Västerås stad and Sala
  * kommun to the SIP; each party writes and signs its part and the hospital approves. Then the patient is to live in
  * Sala, and Skultuna removes Västerås stad from the plan. The removed party's part leaves the current version as the
  * part of the unit the stay left does on $take-over (ADR 045): quoted in a note naming the organisations, kept in
- * the history; the other signatures hold and the hospital approves again.
+ * the history; the other signatures hold and the hospital approves again. Västerås stad then reads nothing of the
+ * plan any more (ADR 147), but its own signature.
  */
 const params = (p: Record<string, string>) => ({
   resourceType: 'Parameters',
@@ -18,9 +20,10 @@ const params = (p: Record<string, string>) => ({
 });
 
 describe.each(testDatabases())('a party removed from the SIP takes its part with it, on %s', (kind) => {
-  const gw = rerouting(kind, ['demo-ehr', 'demo-vc-skultuna', 'demo-vasteras', 'demo-sala']);
+  const gw = rerouting(kind, ['demo-ehr', 'demo-vc-skultuna', 'demo-vasteras', 'demo-sala', 'demo-admin']);
   const { c, at, hl7 } = gw;
   let plan: CarePlan;
+  let stay = '';
   const parts = (p: CarePlan) => (p.activity ?? []).map((a) => a.detail?.description);
 
   it('when every party has signed and the named care contact removes one, then its part leaves the plan, is quoted by name in the note and kept in the history, and the others’ signatures hold', async () => {
@@ -36,7 +39,7 @@ describe.each(testDatabases())('a party removed from the SIP takes its part with
       10_000,
       'the invitation duty',
     );
-    const stay = duty?.encounter?.reference?.slice('Encounter/'.length) ?? '';
+    stay = duty?.encounter?.reference?.slice('Encounter/'.length) ?? '';
     const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${stay}`)) as Encounter;
     await at('2026-01-17T12:00:00Z');
     plan = ok(
@@ -71,10 +74,33 @@ describe.each(testDatabases())('a party removed from the SIP takes its part with
     // The hospital approved other parties: its approval is withdrawn, the parties' signatures hold.
     expect(now.status).toBe('draft');
     expect((ok(await c['demo-ehr']!.post(`/fhir/CarePlan/${plan.id}/$approve`)) as CarePlan).status).toBe('active');
-    // Västerås stad is no longer a party: its invitation is cancelled and it can no longer sign.
+    // Västerås stad is no longer a party: its invitation is cancelled and it can no longer sign (it no longer sees
+    // the plan: as for any plan not its own).
     const [invite] = await c['demo-vasteras']!.tasks({ focus: `CarePlan/${plan.id}`, code: 'kallelse-sip' });
     expect(invite?.status).toBe('cancelled');
-    expect((await sign('demo-vasteras', 'Hemtjänst', 'Biståndshandläggare')).status).toBe(403);
+    expect((await sign('demo-vasteras', 'Hemtjänst', 'Biståndshandläggare')).status).toBe(404);
+  });
+
+  it('when a party has been removed, then it reads nothing of the plan any more, by any way in, though it wrote versions and its invitation focuses the plan; it still reads its own signature; the other parties, the hospital and the admin read the plan', async () => {
+    // Sala writes on after the removal: a version Västerås stad must not read either.
+    const cur = ok(await c['demo-sala']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    const activity = (cur.activity ?? []).map((a) =>
+      a.detail?.performer?.[0]?.reference === SALA
+        ? { ...a, detail: { ...a.detail, description: 'Korttidsplats i väntan på bostad i Sala' } }
+        : a,
+    );
+    ok(await c['demo-sala']!.put(`/fhir/CarePlan/${plan.id}`, { ...cur, activity }));
+    const versions = await allVersions(c['demo-admin']!, plan.id!);
+    // Västerås stad wrote versions of the plan (its signed part) before it was removed: its signature stays its own
+    const signatures = (
+      (ok(await c['demo-admin']!.get('/fhir/Provenance', { target: `CarePlan/${plan.id}` })) as Bundle).entry ?? []
+    ).map((e) => e.resource as Provenance);
+    const own = signatures.filter((p) => p.agent.some((a) => a.who?.reference === VASTERAS)).map((p) => p.id ?? '');
+    expect(own).toHaveLength(1);
+    expect(signatures.length).toBeGreaterThan(own.length);
+    await expectReadsNothingOfPlan(c['demo-vasteras']!, VASTERAS, plan.id!, stay, versions, own);
+    for (const who of ['demo-vc-skultuna', 'demo-sala', 'demo-ehr', 'demo-admin'])
+      await expectReadsPlan(c[who]!, plan.id!, stay, who);
   });
 
   it('when the named care contact removes a party together with its part, then that is allowed, and the part is quoted by name the same way', async () => {

@@ -6,6 +6,7 @@ import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
 import { fixtureFeed, relisted, rerouting, SALA_HSA, secondVisit, VC_SALA } from './rerouting';
 import { ok, SALA, sipDraft, SKULTUNA, VASTERAS } from './party-client';
+import { allVersions, expectReadsNothingOfPlan, expectReadsPlan } from './plan-readers';
 
 /**
  * Västmanland, the hospital over HL7 v2: Skultuna vårdcentral (the named care contact) creates the SIP and invites
@@ -19,7 +20,7 @@ const params = (p: Record<string, string>) => ({
 });
 
 describe.each(testDatabases())('the named care contact after a re-routing takes the SIP over, on %s', (kind) => {
-  const gw = rerouting(kind, ['demo-ehr', 'demo-vc-skultuna', 'demo-vc-sala', 'demo-vasteras']);
+  const gw = rerouting(kind, ['demo-ehr', 'demo-vc-skultuna', 'demo-vc-sala', 'demo-vasteras', 'demo-admin']);
   const { c, at, hl7, secondStay } = gw;
   let stay = '';
   let plan: CarePlan;
@@ -233,12 +234,12 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
   });
 
   it('when the unit the stay left acts on the plan, then it no longer can; the new one holds the meeting and the plan turns active', async () => {
-    // It still reads the plan it wrote (the tenant rules: what an organisation wrote stays visible to it), but it is
-    // no longer a party: it neither changes the plan nor records the meeting.
-    const seen = ok(await c['demo-vc-skultuna']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
+    // It is no longer a party: it no longer sees the plan, though it wrote versions of it (ADR 147), so it neither
+    // changes the plan nor records the meeting, and is answered as for any plan not its own.
+    const seen = ok(await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
     expect(seen.author?.reference).toBe(VC_SALA);
     const meeting = { ...seen, extension: [] };
-    expect((await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, meeting)).status).toBe(403);
+    expect((await c['demo-vc-skultuna']!.put(`/fhir/CarePlan/${plan.id}`, meeting)).status).toBe(404);
     // The same for a JSON Patch and a transaction entry (PUT or PATCH), also of what was its own part.
     const description = [{ op: 'add', path: '/activity/0/detail/description', value: 'Hembesök' }];
     for (const [what, r] of [
@@ -247,12 +248,12 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       ['transaction PUT', await transaction(putEntry(meeting))],
       ['transaction PATCH', await transaction(patchEntry(description))],
     ] as const) {
-      expect(r.status, what).toBe(403);
-      expect(JSON.stringify(r.body), what).toContain('Only the parties of a SIP write it');
+      expect(r.status, what).toBe(404);
+      expect(JSON.stringify(r.body), what).toContain('not known (or not visible to you)');
     }
-    expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`)).status).toBe(403);
+    expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`)).status).toBe(404);
     const sign = params({ description: 'Hembesök', contact: 'Distriktssköterska' });
-    expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$sign`, sign)).status).toBe(403);
+    expect((await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$sign`, sign)).status).toBe(404);
     ok(
       await c['demo-vc-sala']!.post(
         `/fhir/CarePlan/${plan.id}/$sign`,
@@ -263,6 +264,20 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     const approved = ok(await c['demo-ehr']!.post(`/fhir/CarePlan/${plan.id}/$approve`)) as CarePlan;
     expect(approved.status).toBe('active');
     ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${plan.id}/$meeting-held`));
+  });
+
+  it('when the plan has been taken over, then the unit the stay left reads nothing of it any more, by any way in, though it wrote versions; it still reads its own signatures and the take-over; the new unit, the party, the hospital and the admin read the plan', async () => {
+    const versions = await allVersions(c['demo-admin']!, plan.id!);
+    const provenances = (
+      (ok(await c['demo-admin']!.get('/fhir/Provenance', { target: `CarePlan/${plan.id}` })) as Bundle).entry ?? []
+    ).map((e) => e.resource as Provenance);
+    // its signatures and the take-over, which names it as the unit the plan was taken over from
+    const own = provenances.filter((p) => p.agent.some((a) => a.who?.reference === SKULTUNA)).map((p) => p.id ?? '');
+    expect(own.length).toBeGreaterThanOrEqual(2);
+    expect(provenances.length).toBeGreaterThan(own.length);
+    await expectReadsNothingOfPlan(c['demo-vc-skultuna']!, SKULTUNA, plan.id!, stay, versions, own);
+    for (const who of ['demo-vc-sala', 'demo-vasteras', 'demo-ehr', 'demo-admin'])
+      await expectReadsPlan(c[who]!, plan.id!, stay, who);
   });
 
   it('when the plan of the unit the stay left is on hold, then the new vårdcentral takes it over as well, and it stays on hold; the invitation it had to the plan is cancelled saying it took the plan over', async () => {

@@ -122,6 +122,78 @@ describe.each(testDatabases())('tenant rules of the collaboration resources on %
     }
   });
 
+  it('when a tenant wrote a version of a SIP and owns a Task that focuses it but is not one of its parties, then it sees nothing of the plan (read, search, include, history) nor writes it; it sees its Task, the stay and its own signature', async () => {
+    const p3 = await system.create(patient('191212121214'));
+    const e3 = await system.create({
+      ...encounter('E3', `Patient/${p3.id}`),
+      serviceProvider: { reference: 'Organization/hosp' },
+    });
+    const base: CarePlan = {
+      resourceType: 'CarePlan',
+      status: 'draft',
+      intent: 'plan',
+      subject: { reference: `Patient/${p3.id}` },
+      encounter: { reference: `Encounter/${e3.id}` },
+      author: { reference: 'Organization/vc-a' },
+      contributor: [{ reference: 'Organization/kommun-a' }, { reference: 'Organization/kommun-b' }],
+    };
+    const left = await system.create<CarePlan>(base);
+    // kommun-b writes (and signs) its part while invited; then the author removes it
+    const asB = { author: 'c-kommun-b', authorOrganization: 'Organization/kommun-b' };
+    await system.update<CarePlan>({ ...left, description: 'Hemtjänst' }, asB);
+    const signed = await system.create<Provenance>(
+      {
+        resourceType: 'Provenance',
+        target: [{ reference: `CarePlan/${left.id}/_history/2` }],
+        recorded: '2026-05-07T10:00:00Z',
+        agent: [{ who: { reference: 'Organization/kommun-b' } }],
+      },
+      asB,
+    );
+    const other = await system.create<Provenance>({
+      resourceType: 'Provenance',
+      target: [{ reference: `CarePlan/${left.id}/_history/2` }],
+      recorded: '2026-05-07T10:00:00Z',
+      agent: [{ who: { reference: 'Organization/kommun-a' } }],
+    });
+    const invite = await system.create<Task>({
+      resourceType: 'Task',
+      status: 'cancelled',
+      intent: 'order',
+      focus: { reference: `CarePlan/${left.id}` },
+      for: { reference: `Patient/${p3.id}` },
+      encounter: { reference: `Encounter/${e3.id}` },
+      owner: { reference: 'Organization/kommun-b' },
+    });
+    const now = await system.update<CarePlan>({
+      ...(await system.read<CarePlan>('CarePlan', left.id!)),
+      contributor: [{ reference: 'Organization/kommun-a' }],
+    });
+    const b = repo['kommun-b']!;
+    expect(await code(b.read('CarePlan', left.id!))).toBe('not-found');
+    expect(await code(b.vread('CarePlan', left.id!, '2'))).toBe('not-found');
+    expect((await b.search('CarePlan', { encounter: `Encounter/${e3.id}` })).resources).toEqual([]);
+    expect(await code(b.history('CarePlan', left.id))).toBe('not-found');
+    expect(await b.history('CarePlan')).toEqual([]);
+    const tasks = await b.search('Task', { focus: `CarePlan/${left.id}`, _include: 'Task:focus' });
+    expect(ids(tasks.resources)).toEqual([invite.id]);
+    expect(tasks.included ?? []).toEqual([]);
+    expect(await code(b.update({ ...now, description: 'Ändrad' }))).toBe('not-found');
+    // its Task, the stay and the patient it points to, and its own signature (not the other party's)
+    expect((await b.read('Encounter', e3.id!)).id).toBe(e3.id);
+    expect((await b.read('Patient', p3.id!)).id).toBe(p3.id);
+    expect(ids((await b.search('Provenance', { target: `CarePlan/${left.id}` })).resources)).toEqual([signed.id]);
+    expect(await code(b.read('Provenance', other.id!))).toBe('not-found');
+    // the parties still read it, their signatures too
+    for (const org of ['hosp', 'kommun-a', 'vc-a']) {
+      expect((await repo[org]!.read<CarePlan>('CarePlan', left.id!)).meta?.versionId, org).toBe('3');
+      expect((await repo[org]!.history('CarePlan', left.id)).length, org).toBe(3);
+    }
+    expect(ids((await repo['kommun-a']!.search('Provenance', { target: `CarePlan/${left.id}` })).resources)).toEqual(
+      ids([signed, other]),
+    );
+  });
+
   it('when parties read a signature, then whoever sees the signed plan sees it and others do not', async () => {
     for (const org of ['hosp', 'kommun-a', 'vc-a'])
       expect(ids((await repo[org]!.search('Provenance', { target: `CarePlan/${plan.id}` })).resources)).toEqual([
