@@ -4,7 +4,7 @@
  * old; the party's activities then leave the current version, as the part of the unit the stay left does on
  * `$take-over` (ADR 045): they are quoted in the plan's note, which names the organisations, and the earlier versions
  * and the party's signature Provenance keep them. The removed party itself reads nothing of the plan from then on
- * but its own signature (the store's CarePlan rule, ADR 147). The other parties' signatures hold (their parts'
+ * but its own signature (the store's CarePlan rule, ADR 047). The other parties' signatures hold (their parts'
  * digests do not change); the hospital's approval is withdrawn (the parties and the parts are in what it approved)
  * and is given again with `$approve`.
  */

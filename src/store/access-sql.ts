@@ -172,7 +172,7 @@ export interface AccessPredicateOptions {
  * and the Patients/Encounters those Tasks point to. A CarePlan (every CarePlan is a SIP: the SIP hook validates each
  * one against SvuCarePlan) follows the party rule alone (`collaborationRules`): a party the plan no longer has (one
  * the author removed, the unit the stay left after a take-over) reads nothing of it any more, though it wrote
- * versions and its invitation Task focuses the plan (ADR 147).
+ * versions and its invitation Task focuses the plan (ADR 047).
  */
 export function accessPredicate(
   scope: AccessScope | undefined,
@@ -189,7 +189,7 @@ export function accessPredicate(
   if (org) {
     if (resourceType !== 'CarePlan') {
       const wrote = `${alias}.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text]`;
-      // a SIP follows the party rule alone (ADR 147); for another known type no extra condition
+      // a SIP follows the party rule alone (ADR 047); for another known type no extra condition
       parts.push(resourceType ? wrote : `(${wrote} AND ${alias}.resource_type <> 'CarePlan')`);
     }
     const wantTasks = !resourceType || resourceType === 'Task' || TASK_TARGET_TYPES.includes(resourceType);
@@ -218,7 +218,7 @@ export function accessPredicate(
 /**
  * The collaboration resources (contract, "The coordinated individual plan (SIP) and messages between the parties"):
  * a SIP CarePlan is visible to its author, its invited parties (contributors) and the hospital of its stay (the
- * Encounter's serviceProvider, which approves it), as its current version names them, and to nobody else (ADR 147);
+ * Encounter's serviceProvider, which approves it), as its current version names them, and to nobody else (ADR 047);
  * a Provenance (a signature, an approval, a take-over) to its agents and to whoever sees the CarePlan it targets; a
  * Communication to its sender and its recipients only.
  */

@@ -4,7 +4,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
  * Who is asking, for tenant isolation inside the store. `undefined` (or `system: true`) means the gateway
  * itself: no filtering. Rules (contract, Security): a municipality or primary-care client sees only the
  * Tasks it owns and the Patients/Encounters those Tasks point to; a hospital client sees what its own
- * organisation sent (resources it wrote); a SIP (CarePlan) only its parties see (ADR 147); admin sees everything.
+ * organisation sent (resources it wrote); a SIP (CarePlan) only its parties see (ADR 047); admin sees everything.
  */
 export interface AccessScope {
   system?: boolean;

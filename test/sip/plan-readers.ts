@@ -2,7 +2,7 @@
  * What a party reads of a SIP, by every way in: the read, the searches (`encounter`, `_id`), `_revinclude` from the
  * stay, `_include` from its Tasks and signatures, `_history` and vread, `$print`, the case overview (`$overview`),
  * and a write. A party the plan no longer has (removed by the author, or the unit the stay left after `$take-over`)
- * gets what it gets for a plan that was never its own (ADR 147); its own signatures stay readable to it.
+ * gets what it gets for a plan that was never its own (ADR 047); its own signatures stay readable to it.
  */
 import { expect } from 'vitest';
 import type { Bundle, CarePlan, Provenance, Resource } from '@medplum/fhirtypes';

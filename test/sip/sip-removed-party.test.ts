@@ -12,7 +12,7 @@ import { allVersions, expectReadsNothingOfPlan, expectReadsPlan } from './plan-r
  * Sala, and Skultuna removes Västerås stad from the plan. The removed party's part leaves the current version as the
  * part of the unit the stay left does on $take-over (ADR 045): quoted in a note naming the organisations, kept in
  * the history; the other signatures hold and the hospital approves again. Västerås stad then reads nothing of the
- * plan any more (ADR 147), but its own signature.
+ * plan any more (ADR 047), but its own signature.
  */
 const params = (p: Record<string, string>) => ({
   resourceType: 'Parameters',

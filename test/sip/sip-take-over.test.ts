@@ -234,7 +234,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
   });
 
   it('when the unit the stay left acts on the plan, then it no longer can; the new one holds the meeting and the plan turns active', async () => {
-    // It is no longer a party: it no longer sees the plan, though it wrote versions of it (ADR 147), so it neither
+    // It is no longer a party: it no longer sees the plan, though it wrote versions of it (ADR 047), so it neither
     // changes the plan nor records the meeting, and is answered as for any plan not its own.
     const seen = ok(await c['demo-vasteras']!.get(`/fhir/CarePlan/${plan.id}`)) as CarePlan;
     expect(seen.author?.reference).toBe(VC_SALA);
