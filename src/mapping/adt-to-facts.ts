@@ -232,17 +232,21 @@ const HL7_NULL = '""';
 function contentRouting(msg: Hl7Message, profile: SenderProfile, warnings: MappingWarning[]): MappedPatient['routing'] {
   const by = (t: ProfileRow['target']) =>
     profile.rows.filter((r) => r.target === t).flatMap((r) => rowValues(msg, profile, r, warnings).values)[0];
-  const unit = by('outpatientUnit');
-  const given = by('placingMunicipality');
+  const withdrawable = (t: ProfileRow['target']) => {
+    const given = by(t);
+    return given === HL7_NULL ? null : given;
+  };
+  // HL7 v2's explicit null `""` withdraws an outpatient unit or placing municipality reported before (an OBX-5 left
+  // empty, or no OBX, changes nothing): the listed vårdcentral alone, the municipality of registration is responsible
+  // again.
+  const unit = withdrawable('outpatientUnit');
+  const placing = withdrawable('placingMunicipality');
   const home = by('homeHealthCare');
-  // HL7 v2's explicit null `""` withdraws a placing municipality reported before (an OBX-5 left empty, or no OBX,
-  // changes nothing): the municipality of registration is responsible again.
-  const placing = given === HL7_NULL ? null : given;
   if (typeof placing === 'string' && !/^\d{4}$/.test(placing)) {
     fail('bad-request', 'OBX-5 (placerande-kommun)', `placing municipality "${placing}" is not a four-digit kommunkod`);
   }
   return {
-    ...(typeof unit === 'string' ? { outpatientUnit: unit } : {}),
+    ...(typeof unit === 'string' || unit === null ? { outpatientUnit: unit } : {}),
     ...(typeof placing === 'string' || placing === null ? { placingMunicipality: placing } : {}),
     ...(typeof home === 'boolean' ? { homeHealthCare: home } : {}),
   };

@@ -93,6 +93,33 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
     expect((await h.outcome('A31-M1')).tasks.created.length).toBeGreaterThan(0);
   });
 
+  it('when the patient has more earlier Encounters than a search page, then the A31 still re-routes the open stay', async () => {
+    // The stays were found by a FHIR search, oldest update first with a limit of 100: a stay updated after 100 other
+    // Encounters of the patient (outpatient visits) was never reached. They are now read by the subject's index rows.
+    const pnr = '194802169815';
+    const visit = 'A31-MANY';
+    expect(await send(a31({ pnr, control: 'A31-MANY0' }))).toBe('AA');
+    const patientId = (await patientOf(pnr))?.id ?? '';
+    for (let i = 0; i < 100; i++) {
+      await h.repo.create<Encounter>({
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: `Patient/${patientId}` },
+        period: { start: '2026-01-01T08:00:00+01:00', end: '2026-01-01T09:00:00+01:00' },
+      });
+    }
+    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS }))).toBe('AA');
+    const stayId = encounterIdFor(VISIT_SYSTEM, visit);
+    expect((await h.repo.read<Encounter>('Encounter', stayId)).subject?.reference).toBe(`Patient/${patientId}`);
+
+    expect(await send(a31({ pnr, municipality: '1981', control: 'A31-MANY1' }))).toBe('AA');
+    const notices = (await h.tasks(stayId)).filter((t) => codeOf(t) === 'inskrivningsmeddelande');
+    const of = (org: string) => notices.find((t) => t.owner?.reference === `Organization/${org}`)?.status;
+    expect(of(h.sala.id ?? '')).toBe('requested');
+    expect(of(h.vasteras.id ?? '')).toBe('cancelled');
+  });
+
   it('when an A31 gives the municipality a stay was admitted without, then the Encounter the hospital reads no longer warns of it', async () => {
     const pnr = '195503129875';
     const visit = 'A31-ISSUE';

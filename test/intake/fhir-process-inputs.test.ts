@@ -102,6 +102,51 @@ describe('FHIR Encounter inputs for the process facts', () => {
     expect(owners([v1, v2])).toEqual(['1980']);
   });
 
+  it('when a later version leaves out the outpatient unit the previous one had, then it is withdrawn: its Tasks get a makulering and the listed vårdcentral alone is told and appoints the FVK', () => {
+    const listed = { routing: { municipality: '1980', primaryCareUnit: 'SE2321000172-VC1' }, now: ctx.now };
+    const unit = { url: EXTENSION.outpatientUnit, valueString: 'SE2321000172-PSYK1' };
+    // municipal and region care (category D): the vårdcentral is told and appoints the FVK
+    const hsl = { url: EXTENSION.needs, valueCoding: { code: 'kommunal-hsl' } };
+    const v1 = enc('1', '2026-01-15T10:05:00Z', { extension: [needs, hsl, unit] });
+    const v2 = enc('2', '2026-01-16T09:00:00Z', { extension: [needs, hsl] });
+    expect(factsFromEncounterChange(v1, v2, listed)).toEqual([
+      expect.objectContaining({
+        kind: 'patient-updated',
+        at: '2026-01-16T09:00:00Z',
+        patient: { municipality: '1980', primaryCareUnit: 'SE2321000172-VC1', outpatientUnit: null },
+      }),
+    ]);
+    // A version that keeps it, or one after a version without it, withdraws nothing.
+    expect(
+      factsFromEncounterChange(v1, enc('2', '2026-01-16T09:00:00Z', { extension: [needs, hsl, unit] }), listed),
+    ).toEqual([]);
+    expect(factsFromEncounterChange(v2, enc('3', '2026-01-17T09:00:00Z', { extension: [needs, hsl] }), listed)).toEqual(
+      [],
+    );
+    const tasks = (vs: Encounter[]) =>
+      evaluateStay(
+        vs.flatMap((v, i) => factsFromEncounterChange(vs[i - 1], v, listed)).map((f) => ({ ...f, stayId: 'e1' })),
+        vastmanland,
+      ).tasks.filter((t) => !t.key.startsWith('ansvar:') && t.owner.kind === 'primary-care');
+    const open = (vs: Encounter[]) =>
+      tasks(vs)
+        .filter((t) => t.status === 'requested')
+        .map((t) => `${t.code}@${t.owner.kind === 'primary-care' ? t.owner.hsaId : ''}`)
+        .sort();
+    expect(open([v1])).toEqual(
+      expect.arrayContaining(['inskrivningsmeddelande@SE2321000172-PSYK1', 'utse-fast-vardkontakt@SE2321000172-VC1']),
+    );
+    const after = open([v1, v2]);
+    expect(after.filter((t) => t.endsWith('PSYK1') && !t.startsWith('makulering'))).toEqual([]);
+    expect(after).toEqual(
+      expect.arrayContaining(['inskrivningsmeddelande@SE2321000172-VC1', 'utse-fast-vardkontakt@SE2321000172-VC1']),
+    );
+    // (the engine also withdraws the FVK Tasks the unit would have had; the reconciler drops those never stored)
+    expect(tasks([v1, v2]).map((t) => t.key)).toContain(
+      'makulering:inskrivningsmeddelande@primary-care:SE2321000172-PSYK1',
+    );
+  });
+
   it('when the Encounter finishes with discharge disposition exp, then the patient died (not a discharge)', () => {
     const v1 = enc('1', '2026-01-15T10:05:00Z', { extension: [needs] });
     const v2 = enc('2', '2026-01-18T04:00:00Z', {

@@ -45,6 +45,15 @@ describe('generic OBX codes for the process facts', () => {
       expect(m.facts[0] && 'patient' in m.facts[0] ? m.facts[0].patient : {}).not.toHaveProperty('placingMunicipality');
     }
   });
+  it('when oppenvardsenhet is the HL7 null "", then the outpatient unit is withdrawn (null); an empty OBX-5 or none changes nothing', () => {
+    const withdrawn = stay({ event: 'A08', obx: [OBX.outpatientUnit('""')] });
+    expect(withdrawn.facts[0]).toMatchObject({ kind: 'patient-updated', patient: { outpatientUnit: null } });
+    for (const obx of [[OBX.outpatientUnit('')], []]) {
+      const m = stay({ event: 'A08', obx });
+      expect(m.facts[0]?.kind).toBe('patient-updated');
+      expect(m.facts[0] && 'patient' in m.facts[0] ? m.facts[0].patient : {}).not.toHaveProperty('outpatientUnit');
+    }
+  });
   it('when behov carries OBX-14, then the needs fact is at the assessment time, not the message time', () => {
     const f = fact({ event: 'A08', extra: [needsAssessedAt('20260113090000', 'socialtjanst')] }, 'needs-assessed');
     expect(f?.at).toBe('2026-01-13T09:00:00+01:00');

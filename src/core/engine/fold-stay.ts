@@ -45,7 +45,7 @@ function repeatsKnown(m: StayModel, f: StayFact, ms: number): boolean {
   switch (f.kind) {
     case 'patient-updated': {
       const given = definedOnly(f.patient);
-      // A withdrawn placing municipality (`null`) repeats a stay that has none.
+      // A withdrawn outpatient unit or placing municipality (`null`) repeats a stay that has none.
       return (Object.keys(given) as (keyof PatientRouting)[]).every(
         (k) => (given[k] ?? null) === (m.routing[k] ?? null),
       );
@@ -267,7 +267,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
   return m;
 }
 
-/** The routing values a fact gives: absent is no change; a placing municipality `null` is a withdrawal (kept). */
+/** The routing values a fact gives: absent is no change; an outpatient unit or placing municipality `null` is a withdrawal (kept). */
 function definedOnly(p: PatientRouting): PatientRouting {
   const out: PatientRouting = {};
   if (p.municipality !== undefined) out.municipality = p.municipality;

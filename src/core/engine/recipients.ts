@@ -60,6 +60,10 @@ export function updateRecipients(m: StayModel, agreement: Agreement, at: number,
       if (r.role === 'registered-municipality' && r.replacedAt === undefined && !informed.has(r.key))
         r.replacedAt = since;
   }
+  // An outpatient unit the hospital withdrew (routing `outpatientUnit: null`: reported by mistake) is re-routed away as
+  // a replaced one is: what it had is withdrawn with a `makulering`; the listed vårdcentral, if any, stays the FVK.
+  if (m.routing.outpatientUnit === null)
+    for (const r of m.recipients) if (r.role === 'outpatient-unit' && r.replacedAt === undefined) r.replacedAt = since;
   for (const want of wanted) {
     const key = partyKey(want.party);
     if (m.rejectedBy.has(key)) continue; // it said the stay is not its own: wait for the corrected routing

@@ -43,8 +43,11 @@ export interface PatientRouting {
   /**
    * HSA-id of a psychiatric or specialist outpatient unit that is the patient's region-funded outpatient unit
    * (contract OBX `oppenvardsenhet`): notified besides the listed vårdcentral, and the FVK when there is none.
+   * `null`: the hospital withdrew the one it reported (HL7 OBX `oppenvardsenhet` `""`, a FHIR Encounter version
+   * without the extension its previous version had), so the listed vårdcentral alone is told and is the FVK; absent:
+   * no change.
    */
-  outpatientUnit?: string;
+  outpatientUnit?: string | null;
   /** The patient already has municipal home health care (Gävleborg: the municipal nurse is the FVK). */
   homeHealthCare?: boolean;
 }

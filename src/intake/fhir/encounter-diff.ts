@@ -15,7 +15,7 @@ import type { FactDraft } from '../../mapping/adt-to-facts';
  * | needs / SIP-needed / category extensions change               | needs-assessed            |
  * | estimated-discharge-date extension set or changed             | estimated-discharge-set   |
  * | ready-for-discharge extension set or changed / removed        | ready-for-discharge / ready-withdrawn |
- * | outpatient-unit / placing-municipality / home-health-care set or changed; placing-municipality removed | patient-updated (placing `null`: withdrawn) |
+ * | outpatient-unit / placing-municipality / home-health-care set or changed; outpatient-unit / placing-municipality removed | patient-updated (`null`: withdrawn) |
  * | status → onleave / onleave → in-progress                      | leave-started / leave-ended |
  * | status → finished                                             | discharged (at period.end) |
  * | finished → in-progress                                        | discharge-cancelled       |
@@ -92,8 +92,10 @@ export function factsFromEncounterChange(
   const routing = { ...ctx.routing };
   if (x1.outpatientUnit) routing.outpatientUnit = x1.outpatientUnit;
   if (x1.placingMunicipality) routing.placingMunicipality = x1.placingMunicipality;
-  // Removing the extension withdraws the placing municipality (as removing `ready-for-discharge` withdraws the ready
-  // notice): the municipality of registration is responsible again.
+  // Removing the extension withdraws the outpatient unit or placing municipality (as removing `ready-for-discharge`
+  // withdraws the ready notice): the listed vårdcentral alone, the municipality of registration is responsible again.
+  const unitRemoved = !x1.outpatientUnit && !!x0.outpatientUnit;
+  if (unitRemoved) routing.outpatientUnit = null;
   const placingRemoved = !x1.placingMunicipality && !!x0.placingMunicipality;
   if (placingRemoved) routing.placingMunicipality = null;
   if (x1.homeHealthCare !== undefined) routing.homeHealthCare = x1.homeHealthCare;
@@ -101,6 +103,7 @@ export function factsFromEncounterChange(
     (x1.homeHealthCare !== undefined && x1.homeHealthCare !== x0.homeHealthCare) ||
     (x1.outpatientUnit && x1.outpatientUnit !== x0.outpatientUnit) ||
     (x1.placingMunicipality && x1.placingMunicipality !== x0.placingMunicipality) ||
+    unitRemoved ||
     placingRemoved
   ) {
     out.push({ id: `${base}#routing`, at: contentAt, kind: 'patient-updated', patient: routing });

@@ -5,25 +5,18 @@
  * Patient write goes through (a new municipality or listed unit re-routes their notifications; PID-29/30 a death).
  * A person the gateway does not know is stored, as an A08 of an unknown stay stores its Patient.
  */
-import type { Encounter, Patient } from '@medplum/fhirtypes';
+import type { Patient } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import { newResourceId } from '../../store/resource-id';
 import { writeOptions, type StayApplierDeps } from '../stay/applier-deps';
-import { applyPatientChange, isOpenStay, keepPersonProtected } from '../stay/patient-change';
+import { applyPatientChange, keepPersonProtected, openStaysOf } from '../stay/patient-change';
 import { contentOf, lockStays, readStayRows } from '../stay/stay-rows.pg';
 import { buildPatient, patientKey } from './apply-adt';
 import type { AppliedMessage, PatientMessage, ReceiveMeta } from './apply-queue';
 import { sendingHospital } from './apply-stays';
 import { patientForSender } from './patient-for-sender';
 import { emptyOutcome, engineWarnings, taskChanges } from './message-outcome';
-
-/** The open inpatient stays of the Patient `id` (for the locks; `applyPatientChange` reads them again under them). */
-async function openStaysOf(repo: PgRepository, id: string | undefined): Promise<Encounter[]> {
-  if (!id) return [];
-  const found = await repo.search<Encounter>('Encounter', { subject: `Patient/${id}`, _count: '100' });
-  return found.resources.filter((e) => e.id && isOpenStay(e.status));
-}
 
 /**
  * Applies one A31 in the caller's transaction: locks the person and their open stays (one statement, sorted, as a
@@ -44,8 +37,9 @@ export async function applyPersonUpdate(
   const ours = async () =>
     patientForSender((await readStayRows(tx, [], [key], [])).patients.get(k), hospital.reference);
   const known = contentOf<Patient>(await ours());
-  const stays = await openStaysOf(repo, known?.id);
-  await lockStays(tx, [`patient:${k}`, ...stays.map((e) => e.id ?? '')]);
+  // the open stays, for the locks (`applyPatientChange` reads them again under them)
+  const stays = known?.id ? await openStaysOf(tx, known.id) : [];
+  await lockStays(tx, [`patient:${k}`, ...stays.map((e) => e.id)]);
   const stored = await ours();
   const before = contentOf<Patient>(stored);
   const resource = { ...buildPatient(before, m), id: before?.id ?? newId() };

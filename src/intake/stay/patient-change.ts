@@ -32,7 +32,14 @@ import type { StayEvaluation } from '../../core/engine/types';
 import { engineIssuesOf, stayIssueTexts, withEngineIssues } from '../../fhir/encounter-extensions';
 import type { PreparedWrite } from '../../store/prepare-write';
 import { applyStayFacts, INTAKE_AUTHOR, writeOptions, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
-import { contentOf, lockStays, readPersonRecords, readStayEncounter, type StayRow } from './stay-rows.pg';
+import {
+  contentOf,
+  lockStays,
+  readPersonRecords,
+  readStayEncounter,
+  readStaysOfPatient,
+  type StayRow,
+} from './stay-rows.pg';
 
 async function readOrganization(repo: FhirRepository, id: string): Promise<Organization | undefined> {
   try {
@@ -95,6 +102,13 @@ const OPEN_STAY = new Set(['planned', 'arrived', 'in-progress', 'onleave']);
 
 /** Whether an Encounter of `status` is an open stay, one a patient change reaches. */
 export const isOpenStay = (status: Encounter['status']): boolean => OPEN_STAY.has(status);
+
+/** The Patient `patientId`'s open stays (`isOpenStay`), oldest update first: one index lookup by the subject. */
+export async function openStaysOf(tx: Db, patientId: string): Promise<(Encounter & { id: string })[]> {
+  return (await readStaysOfPatient(tx, patientId))
+    .map((row) => ({ ...(JSON.parse(row.content) as Encounter), id: row.id }))
+    .filter((enc) => isOpenStay(enc.status));
+}
 
 export interface PatientChange {
   before?: Patient;
@@ -191,10 +205,9 @@ export async function applyPatientChange(
   const is = await routingOfPatient(repo, after);
   const rerouted = routingChanged(was, is);
   if (!rerouted && change.died === undefined) return [];
-  const stays = await repo.search<Encounter>('Encounter', { subject: `Patient/${after.id}`, _count: '100' });
   const out: PatientChangeApplied[] = [];
-  for (const enc of stays.resources) {
-    if (!enc.id || !isOpenStay(enc.status) || (enc.class?.code && enc.class.code !== 'IMP')) continue;
+  for (const enc of await openStaysOf(tx, after.id)) {
+    if (enc.class?.code && enc.class.code !== 'IMP') continue;
     // Another hospital's stay is left to that hospital (the rule at the top of this file).
     const { hospital } = change;
     if (hospital !== 'every-stay' && !heldBy(enc, hospital)) continue;

@@ -88,6 +88,20 @@ export async function readPersonRecords(
   return r.rows.filter((row) => !seen.has(row.id) && seen.add(row.id));
 }
 
+const STAYS_OF_PATIENT_SQL = `${rowsByIndex('E', 'Encounter', 'subject', '(VALUES ($1::text)) AS k(val)', 'k.val', "'Patient'")}
+    ORDER BY r.last_updated, r.id`;
+
+/**
+ * The current Encounters whose subject is the Patient `patientId`, oldest update first (the order a FHIR search
+ * gives), looked up in the index by the reference (as `readPersonRecords`). A FHIR search here
+ * (`Encounter?subject=Patient/<id>`, ordered by `_lastUpdated`, with a limit) let the planner walk every Encounter in
+ * that order looking for the patient's: the fewer stays the patient has, the longer (docs/performance.md).
+ */
+export async function readStaysOfPatient(tx: Db, patientId: string): Promise<{ id: string; content: string }[]> {
+  const r = await tx.query<{ id: string; content: string }>(STAYS_OF_PATIENT_SQL, [patientId]);
+  return r.rows.map(({ id, content }) => ({ id, content }));
+}
+
 /** Files a row of `rowsByIndex`'s shape (id, version, content) under its key `k` in `map`. */
 export function addStayRow(
   map: Map<string, StayRow[]>,
