@@ -42,14 +42,17 @@ export interface IntakeUnderTest {
 }
 
 /**
- * The intake (MLLP only) on a fresh database (dropped by `close()`), agreement vastmanland, with the demo region's
+ * The intake (MLLP only) on a fresh database (dropped by `close()`) or on `into`, agreement vastmanland, with the demo region's
  * municipalities, hospital and care unit. HL7_APPLY_* and PG_PREPARED_STATEMENTS pass through from the environment.
  */
 export async function startIntake(
   kind: 'pglite' | 'postgres',
   ackAfter: 'stored' | 'applied',
+  /** A migrated database to fill instead of a fresh one (`close()` then closes it, the caller drops it). */
+  into?: ClosableDb,
 ): Promise<IntakeUnderTest> {
-  const db = await openTestDb(kind, { max: 20, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false' });
+  const db =
+    into ?? (await openTestDb(kind, { max: 20, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false' }));
   const config = loadConfig({
     NODE_ENV: 'production',
     MLLP_PORT: '0',

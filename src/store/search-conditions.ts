@@ -4,7 +4,7 @@
  * returns an SQL condition on the candidate row `r`; `planSearch` (search-sql.ts) joins them.
  */
 import { GatewayError } from '../platform/errors';
-import { accessPredicate, protectedElementsVisible, SqlParams } from './access-sql';
+import { accessPredicate, DIRECTORY_TYPES, protectedElementsVisible, SqlParams } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
 import type { AccessScope } from './repository.port';
 import {
@@ -114,18 +114,25 @@ const MODIFIERS: Record<ParamDef['type'], string[]> = {
 };
 
 /**
- * The condition of one search parameter on the candidate row `r`. `fromIndex`: the matching ids are read from the
- * search index first and the rows fetched by id (`r.id = ANY(ARRAY(...))`), whatever the planner's statistics say;
- * for the conditional matches, which find one or two rows: as a semi-join, a generic plan made while the table was
- * young scanned every current row of the type and looked each one up in the index (all Patients per admission).
+ * How a parameter's condition finds its rows in the search index: `set`, as a semi-join the planner orders as it
+ * likes (`r.id IN (...)`); `index`, the matching ids read from the index first and the rows fetched by id
+ * (`r.id = ANY(ARRAY(...))`), whatever the planner's statistics say; `row`, looked up for each candidate row by its
+ * id (`EXISTS (...)`), for the other conditions of a search whose candidates an `index` condition found.
+ * For the conditional matches, which find one or two rows, every condition is `index`: as a semi-join, a generic
+ * plan made while the table was young scanned every current row of the type and looked each one up in the index
+ * (all Patients per admission). For a search with a selective parameter (`isSelective`), that one is `index` and
+ * the others `row`: as a semi-join, `status=requested` beside `encounter=Encounter/x` joined the stay's few Tasks
+ * with every requested Task.
  */
+export type ConditionForm = 'set' | 'index' | 'row';
+
 export function paramCondition(
   type: string,
   typeP: string,
   key: string,
   value: string,
   params: SqlParams,
-  fromIndex = false,
+  form: ConditionForm = 'set',
 ): string {
   const [name = '', modifier = ''] = key.split(':');
   if (name === '_id' || name === '_lastUpdated') {
@@ -153,22 +160,54 @@ export function paramCondition(
   if (modifier && !MODIFIERS[def.type].includes(modifier))
     throw bad(`Search parameter '${name}' does not support the modifier ':${modifier}'`);
   const stored = storedParam(def);
-  const matching = (ids: string) => (fromIndex ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`);
-  const sub = (cond: string) => {
-    const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
+  /** The rows (the candidate's own, for `row`) of the parameter that meet `cond`, as a condition on `r`. */
+  const rows = (cond: string, negated: boolean) => {
+    // per row: by the row's own index rows (fhir_search_resource), as access-sql.ts's PER_ROW lookups: the parameter
+    // compared as `param || ''`, which no index serves (a generic plan otherwise walked every `status=requested`
+    // row for each candidate), and OFFSET keeps it a lookup
+    const param = params.add(stored.param);
+    const conds = [`s.resource_type = ${typeP}`, form === 'row' ? `s.param || '' = ${param}` : `s.param = ${param}`];
     if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
     if (cond) conds.push(cond);
-    return `SELECT s.resource_id FROM fhir_search s WHERE ${conds.join(' AND ')}`;
+    const where = conds.join(' AND ');
+    if (form === 'row')
+      return `${negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM fhir_search s WHERE ${where} AND s.resource_id = r.id OFFSET 0)`;
+    const ids = `SELECT s.resource_id FROM fhir_search s WHERE ${where}`;
+    if (negated) return `r.id NOT IN (${ids})`;
+    return form === 'index' ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
   };
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw bad(`':missing' takes true or false, not '${value}'`);
-    return value === 'true' ? `r.id NOT IN (${sub('')})` : matching(sub(''));
+    return rows('', value === 'true');
   }
   const values = splitOr(value);
   if (values.length === 0) throw bad(`Search parameter '${name}' has no value`);
   const ors = values.map((v) => valueCondition(def, modifier, v, params));
   const cond = ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
-  return modifier === 'not' ? `r.id NOT IN (${sub(cond)})` : matching(sub(cond));
+  return rows(cond, modifier === 'not');
+}
+
+/**
+ * Whether a plain parameter finds a few resources whatever the store's size: `_id`, an identifier, or a reference
+ * to a resource other than a directory entry (`Task?encounter=Encounter/x`: a stay's Tasks; not `owner=Organization/x`,
+ * which a municipality shares with tens of thousands of Tasks). Each value must be one (an OR of up to ten is still few).
+ */
+export function isSelective(type: string, key: string, value: string): boolean {
+  const [name = '', modifier = ''] = key.split(':');
+  if (modifier) return false;
+  if (name === '_id') return true;
+  const def = getParam(type, name);
+  if (!def) return false;
+  const values = splitOr(value);
+  if (values.length === 0 || values.length > 10) return false;
+  // an identifier's value, with or without its system (`system|` alone is every identifier of the system)
+  if (def.type === 'token') return name === 'identifier' && values.every((v) => v.slice(v.indexOf('|') + 1) !== '');
+  if (def.type !== 'reference') return false;
+  const targets = storedParam(def).targets;
+  return values.every((v) => {
+    const target = parseReference(v)?.[0] ?? (targets?.length === 1 ? targets[0] : undefined);
+    return target !== undefined && isSupportedType(target) && !DIRECTORY_TYPES.includes(target);
+  });
 }
 
 /** A chained parameter, `<reference param>[:<Type>].<param of Type>[:<modifier>]` (`chained` is what follows the dot). */

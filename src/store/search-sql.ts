@@ -5,6 +5,7 @@ import {
   chainCondition,
   chainHops,
   hasCondition,
+  isSelective,
   linkedKey,
   paramCondition,
   type ChainKey,
@@ -233,8 +234,12 @@ export function planSearch(
   const typeP = params.add(type);
   const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
   const perRow = accessOpts.perRow === true;
-  for (const [key, raw] of Object.entries(search)) {
-    if (raw === undefined || CONTROL.has(key)) continue;
+  const entries = Object.entries(search).filter(([key, raw]) => raw !== undefined && !CONTROL.has(key));
+  // A search with a selective parameter reads its few ids from the index first and checks the rest, tenant rules
+  // included, on those rows: a generic plan otherwise read every Task the tenant owns (issue 17, docs/performance.md)
+  const selective = (key: string, value: string) => !linkedKey(key) && isSelective(type, key, value);
+  const fewRows = perRow || entries.some(([key, raw]) => list(raw).some((v) => selective(key, v)));
+  for (const [key, raw] of entries) {
     const link = linkedKey(key);
     for (const value of list(raw))
       where.push(
@@ -242,10 +247,17 @@ export function planSearch(
           ? hasCondition(type, key, link, value, params, scope, perRow)
           : link
             ? chainCondition(type, typeP, key, link, value, params, scope, perRow)
-            : paramCondition(type, typeP, key, value, params, perRow),
+            : paramCondition(
+                type,
+                typeP,
+                key,
+                value,
+                params,
+                perRow || selective(key, value) ? 'index' : fewRows ? 'row' : 'set',
+              ),
       );
   }
-  const access = accessPredicate(scope, 'r', params, type, accessOpts);
+  const access = accessPredicate(scope, 'r', params, type, { ...accessOpts, perRow: fewRows });
   if (access) where.push(access);
   // a search on what a recipient may not read of a protected identity (a Patient's address) never matches one
   if (Object.keys(search).some((key) => searchesProtectedParam(type, key))) {
