@@ -55,6 +55,9 @@ const COMMANDS = `Commands (ids without the type prefix; times ISO 8601):
 /** Options without a value. */
 const FLAGS: ReadonlySet<string> = new Set(['pdf', 'help']);
 
+/** The Task statuses `tasks` lists: what still asks something of the party (not done, refused or cancelled). */
+const OPEN_STATUSES = ['draft', 'requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'];
+
 /** What each command's first argument names (the commands that need one). */
 const FIRST_ARGUMENT: Record<string, string> = {
   ack: 'taskId',
@@ -192,10 +195,11 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
   const task = async () => call('GET', `Task/${first}`);
   switch (a.command) {
     case 'tasks': {
-      const q = new URLSearchParams({ owner: me, _count: '100' });
+      // the open ones asked of the gateway (filtering a first page of every Task left out the newest on a busy store)
+      const q = new URLSearchParams({ owner: me, status: OPEN_STATUSES.join(','), _count: '100' });
       if (first) q.set('encounter', `Encounter/${first}`);
       const b = (await call('GET', `Task?${q.toString()}`)) as { entry?: { resource: Record<string, never> }[] };
-      const open = (b.entry ?? []).filter(({ resource: t }) => !['completed', 'cancelled'].includes(String(t.status)));
+      const open = b.entry ?? [];
       return open.map(({ resource: t }) => ({
         id: t.id,
         code: (t.code as { coding?: { code?: string }[] } | undefined)?.coding?.[0]?.code,

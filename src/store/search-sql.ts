@@ -120,6 +120,17 @@ export interface SearchPlan {
   where: string;
   /** The parameters `where` uses (a prefix of `params.values`: `orderBy` adds its own after them). */
   whereValues: unknown[];
+  /**
+   * For a plan made with `{ walk: true }` (see `walkable`): the conditions on the row's own columns (type, not
+   * deleted, `_lastUpdated`), under which the walk reads rows in order.
+   */
+  columnWhere: string;
+  /**
+   * Whether the page may be found by walking the rows in `_lastUpdated` order and checking each (`walkPlan`), rather
+   * than by collecting every match first: a plain search (no selective parameter, no chain or `_has`) sorted by
+   * `_lastUpdated` alone, whose page lies near the start.
+   */
+  walkable: boolean;
   orderBy: string;
   params: SqlParams;
   count: number;
@@ -219,6 +230,13 @@ function intParam(v: string | string[] | undefined, name: string, dflt: number, 
   return n;
 }
 
+/**
+ * A walk in `_lastUpdated` order (`SearchPlan.walkable`) reads at most this many rows; a page must end within the
+ * first WALK_PAGE_END matches to be looked for that way.
+ */
+export const WALK_ROWS = 1000;
+export const WALK_PAGE_END = 200;
+
 /** The largest `_offset`: beyond it PostgreSQL's OFFSET (a bigint) would refuse the statement, far beyond any page. */
 const MAX_OFFSET = 2_147_483_647;
 
@@ -230,17 +248,29 @@ export function planSearch(
   params: SqlParams = new SqlParams(),
   /** Tenant rules per candidate row (conditional matches, which find one or two rows): see accessPredicate. */
   accessOpts: AccessPredicateOptions = {},
+  /** Every condition checked on the row itself, for a walk in `_lastUpdated` order (see `SearchPlan.walkable`). */
+  { walk = false }: { walk?: boolean } = {},
 ): SearchPlan {
   const typeP = params.add(type);
   const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
+  const columns: string[] = [...where];
   const perRow = accessOpts.perRow === true;
   const entries = Object.entries(search).filter(([key, raw]) => raw !== undefined && !CONTROL.has(key));
   // A search with a selective parameter reads its few ids from the index first and checks the rest, tenant rules
   // included, on those rows: a generic plan otherwise read every Task the tenant owns (issue 17, docs/performance.md)
   const selective = (key: string, value: string) => !linkedKey(key) && isSelective(type, key, value);
-  const fewRows = perRow || entries.some(([key, raw]) => list(raw).some((v) => selective(key, v)));
+  const fewRows = walk || perRow || entries.some(([key, raw]) => list(raw).some((v) => selective(key, v)));
   for (const [key, raw] of entries) {
     const link = linkedKey(key);
+    if (!link && key.split(':')[0] === '_lastUpdated') {
+      // a condition on the row's own column: the walk reads rows in order under it
+      for (const value of list(raw)) {
+        const cond = paramCondition(type, typeP, key, value, params);
+        columns.push(cond);
+        where.push(cond);
+      }
+      continue;
+    }
     for (const value of list(raw))
       where.push(
         link?.kind === 'has'
@@ -253,7 +283,7 @@ export function planSearch(
                 key,
                 value,
                 params,
-                perRow || selective(key, value) ? 'index' : fewRows ? 'row' : 'set',
+                perRow || (!walk && selective(key, value)) ? 'index' : fewRows ? 'row' : 'set',
               ),
       );
   }
@@ -271,13 +301,23 @@ export function planSearch(
   if (totalMode !== undefined && !['none', 'estimate', 'accurate'].includes(totalMode))
     throw bad(`_total must be none, estimate or accurate, not '${totalMode}'`);
   const whereValues = [...params.values];
+  const sort = list(search._sort)[0];
+  const count = Math.min(intParam(search._count, '_count', DEFAULT_COUNT), MAX_COUNT);
+  const offset = intParam(search._offset, '_offset', 0, MAX_OFFSET);
   return {
     where: where.join(' AND '),
     whereValues,
-    orderBy: sortClause(type, list(search._sort)[0], params, scope),
+    columnWhere: columns.join(' AND '),
+    walkable:
+      !fewRows &&
+      where.length > columns.length &&
+      (sort === undefined || sort === '_lastUpdated' || sort === '-_lastUpdated') &&
+      offset + count < WALK_PAGE_END &&
+      !entries.some(([key]) => linkedKey(key)),
+    orderBy: sortClause(type, sort, params, scope),
     params,
-    count: Math.min(intParam(search._count, '_count', DEFAULT_COUNT), MAX_COUNT),
-    offset: intParam(search._offset, '_offset', 0, MAX_OFFSET),
+    count,
+    offset,
     total: totalMode === 'accurate' || totalMode === 'estimate' || summary === 'count',
     summaryCount: summary === 'count',
     includes: [
