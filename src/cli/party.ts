@@ -35,7 +35,8 @@ const COMMANDS = `Commands (ids without the type prefix; times ISO 8601):
   tasks [encounterId]                              open Tasks the party owns (all stays, or one)
   ack <taskId>                                     acknowledge (status received; sent as a JSON Patch)
   answer <taskId> <code>=<value> ...               Task.output: ej-kand=true, aktuella-insatser=..., boende=...,
-                                                   adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00
+                                                   adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00,
+                                                   fast-vardkontakt="name, title, phone" (utse-fast-vardkontakt)
   complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
   reject <taskId> [reason]                         status rejected with a coded reason (default ej-folkbokford:
                                                    "not registered here"); the hospital gets korrigera-mottagare

@@ -108,13 +108,18 @@ export const SIP_TRIAGE_INFO: Record<SipTriageColour, string> = {
   red: 'Röd: omfattande nya insatser, SIP direkt vid hemgång eller på avdelningen',
 };
 
-/** The receivers' answers (seed 003 step 1: "Ej känd", or ADL, housing and current services; step 4: homecoming). */
+/**
+ * The receivers' answers (seed 003 step 1: "Ej känd", or ADL, housing and current services; step 4: homecoming) and
+ * the named care contact the outpatient unit appointed (`utse-fast-vardkontakt`).
+ */
 export const TASK_OUTPUT_INFO: Record<TaskOutputCode, { display: string; value: 'boolean' | 'string' | 'dateTime' }> = {
   'ej-kand': { display: 'Ej känd: personen har inga insatser här sedan tidigare', value: 'boolean' },
   'aktuella-insatser': { display: 'Aktuella insatser (SoL, HSL, LSS)', value: 'string' },
   boende: { display: 'Boendeform och tillgänglighet', value: 'string' },
   adl: { display: 'ADL- och kommunikativ status', value: 'string' },
   'kan-komma-hem': { display: 'Patienten kan komma hem från', value: 'dateTime' },
+  // the unit that appoints the named care contact says who it is (2 kap. 5 § SFS 2017:612; seed 001 §3 criterion 3)
+  'fast-vardkontakt': { display: 'Utsedd fast vårdkontakt: namn, befattning och telefon', value: 'string' },
 };
 
 export const COMMUNICATION_CATEGORY_INFO: Record<CommunicationCategory, string> = {

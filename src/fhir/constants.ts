@@ -124,7 +124,14 @@ export const SIP_TRIAGE_COLOURS = ['blue', 'green', 'yellow', 'red'] as const;
 export type SipTriageColour = (typeof SIP_TRIAGE_COLOURS)[number];
 
 /** The receivers' answers on their Tasks (`Task.output.type`, seed 003 steps 1 and 4). */
-export const TASK_OUTPUT_CODES = ['ej-kand', 'aktuella-insatser', 'boende', 'adl', 'kan-komma-hem'] as const;
+export const TASK_OUTPUT_CODES = [
+  'ej-kand',
+  'aktuella-insatser',
+  'boende',
+  'adl',
+  'kan-komma-hem',
+  'fast-vardkontakt',
+] as const;
 export type TaskOutputCode = (typeof TASK_OUTPUT_CODES)[number];
 
 /** What a comment between the parties is about (`Communication.category`). */

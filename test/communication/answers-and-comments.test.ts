@@ -132,6 +132,40 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
     );
   });
 
+  it('when the vårdcentral appoints the named care contact, then it says who on its Task and the hospital gets it', async () => {
+    const [duty] = await c['demo-vc-skultuna']!.tasks({
+      encounter: `Encounter/${encounter.id}`,
+      code: 'utse-fast-vardkontakt',
+    });
+    expect(duty?.status).toBe('requested');
+    const who = out('fast-vardkontakt', { valueString: 'Anna Berg, distriktssköterska, 021-10 20 30' });
+    const accepted = ok(
+      await c['demo-vc-skultuna']!.put(`/fhir/Task/${duty!.id}`, { ...duty, status: 'accepted', output: [who] }),
+    ) as Task;
+    const saved = ok(
+      await c['demo-vc-skultuna']!.put(`/fhir/Task/${duty!.id}`, { ...accepted, status: 'completed' }),
+    ) as Task;
+    expect(validator.check(saved, PROFILE.task)).toEqual([]);
+    await waitFor(
+      () =>
+        hospitalGot((x) => x.resourceType === 'Task' && JSON.stringify(x).includes('Anna Berg, distriktssköterska'))
+          .length > 0,
+      15_000,
+      'the named care contact at the hospital',
+    );
+    const overview = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${encounter.id}/$overview`)) as unknown as {
+      parties: { tasks: { code: string; answers: { code: string; value: string }[] }[] }[];
+    };
+    const fvk = overview.parties.flatMap((p) => p.tasks).find((t) => t.code === 'utse-fast-vardkontakt');
+    expect(fvk?.answers).toEqual([{ code: 'fast-vardkontakt', value: 'Anna Berg, distriktssköterska, 021-10 20 30' }]);
+    // a yes/no is not a name
+    const bad = await c['demo-vc-skultuna']!.put(`/fhir/Task/${duty!.id}`, {
+      ...saved,
+      output: [out('fast-vardkontakt', { valueBoolean: true })],
+    });
+    expect(bad.status).toBe(422);
+  });
+
   it('when the municipality comments to the hospital, then only the hospital sees it, is notified and acknowledges it', async () => {
     const note: Communication = {
       resourceType: 'Communication',
