@@ -14,7 +14,8 @@ import { ManualClock } from '../../src/platform/clock';
 import { waitFor } from '../delivery/helpers';
 import { uniquePrefix } from '../support/redis';
 import { openShell, type Shell } from '../http/shell-fixture';
-import { partyClient, SKULTUNA, type PartyClient } from './party-client';
+import type { Encounter, Task } from '@medplum/fhirtypes';
+import { ok, partyClient, SKULTUNA, type PartyClient } from './party-client';
 
 export const VC_SALA = 'Organization/vc-sala';
 export const SALA_HSA = 'SE2321000172-DEMO0102';
@@ -47,6 +48,11 @@ export interface Rerouting {
    * its named care contact: returns its Encounter id once Skultuna's invitation duty for it is there.
    */
   secondStay: (firstStay: string) => Promise<string>;
+  /**
+   * The fixture's admission and its update sent: the stay's Encounter once Skultuna's (the named care contact's)
+   * invitation duty for it is there.
+   */
+  firstStay: () => Promise<Encounter>;
 }
 
 /** Registers the gateway's start and stop in the enclosing `describe`, under Västmanland's agreement. */
@@ -67,6 +73,22 @@ export function rerouting(kind: 'pglite' | 'postgres', parties: string[]): Rerou
         .auth(r.c['demo-ehr']!.token, { type: 'bearer' })
         .send(msg);
       expect(res.text).toContain('MSA|AA');
+    },
+    async firstStay() {
+      const feed = fixtureFeed();
+      await r.hl7(feed[0]!);
+      await r.hl7(feed[1]!);
+      let duty: Task | undefined;
+      await waitFor(
+        async () =>
+          (duty = (await r.c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' })).find(
+            (t) => t.owner?.reference === SKULTUNA,
+          )) !== undefined,
+        10_000,
+        'the invitation duty',
+      );
+      const stay = duty?.encounter?.reference?.slice('Encounter/'.length) ?? '';
+      return ok(await r.c['demo-vc-skultuna']!.get(`/fhir/Encounter/${stay}`)) as Encounter;
     },
     async secondStay(firstStay) {
       await r.at('2026-01-20T08:00:00Z');

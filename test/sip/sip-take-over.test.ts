@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import request from 'supertest';
-import type { Bundle, CarePlan, Communication, Encounter, Provenance, Task } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Communication, Encounter, Provenance } from '@medplum/fhirtypes';
 import { systemRepository } from '../../src/compose';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
@@ -52,19 +52,8 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
 
   it('when the stay is re-routed after the first vårdcentral created the SIP, then the new one is pointed to the take-over, by name, instead of a dead end', async () => {
     const feed = fixtureFeed();
-    await hl7(feed[0]!);
-    await hl7(feed[1]!);
-    let duty: Task | undefined;
-    await waitFor(
-      async () =>
-        (duty = (await c['demo-vc-skultuna']!.tasks({ code: 'kallelse-sip' })).find(
-          (t) => t.owner?.reference === SKULTUNA,
-        )) !== undefined,
-      10_000,
-      'the invitation duty',
-    );
-    stay = duty?.encounter?.reference?.slice('Encounter/'.length) ?? '';
-    const encounter = ok(await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${stay}`)) as Encounter;
+    const encounter = await gw.firstStay();
+    stay = encounter.id ?? '';
     await at('2026-01-17T12:00:00Z');
     plan = ok(
       await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS])),
