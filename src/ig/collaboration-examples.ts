@@ -164,6 +164,19 @@ export function collaborationExamples(agreement: Agreement): Example[] {
     output: [taskAnswer('kan-komma-hem', '2026-01-21T14:00:00+01:00')],
   };
 
+  // The vårdcentral appoints the named care contact and says who it is (2 kap. 5 § SFS 2017:612).
+  const fvkDuty = task(
+    atAdmission,
+    taskOf(atAdmission, 'utse-fast-vardkontakt'),
+    '2026-01-15T11:00:00+01:00',
+    'example-fvk-appointed',
+  );
+  const fvkAppointed: Task = {
+    ...fvkDuty,
+    status: 'completed',
+    output: [taskAnswer('fast-vardkontakt', 'Eva Lund, distriktssköterska, Skultuna vårdcentral, 021-44 55 60')],
+  };
+
   // The SIP: created by the vårdcentral with the municipality invited; the triage added as the gateway adds it.
   const draft = sipDraft({
     author: skultuna.reference ?? '',
@@ -299,6 +312,13 @@ export function collaborationExamples(agreement: Agreement): Example[] {
       title: 'The municipality says when the patient can come home (SvuTask, Task.output)',
       description: 'Seed 003 step 4: kan-komma-hem (dateTime) on the municipality’s ready-for-discharge notice.',
       resource: canComeHome,
+    },
+    {
+      id: 'task-fvk-appointed',
+      title: 'The vårdcentral names the named care contact it appointed (SvuTask utse-fast-vardkontakt, Task.output)',
+      description:
+        'Law 2 kap. 5 § and seed 001 §3 (criterion 3): the outpatient unit that got the admission notice appoints the named care contact and completes its Task with fast-vardkontakt (string: name, title, telephone), so the hospital (through its Subscription) and every party (in the case overview) know whom to call. npm run party -- answer <taskId> fast-vardkontakt="…", then complete <taskId>.',
+      resource: fvkAppointed,
     },
     {
       id: 'careplan-sip',
