@@ -10,6 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Patient, Reference } from '@medplum/fhirtypes';
+import { OPEN_TASK_STATUSES } from '../fhir/codes';
 import { CODE_SYSTEM } from '../fhir/constants';
 import { commentResource, sipDraft, taskAnswerOf } from './party-resources';
 
@@ -55,9 +56,6 @@ const COMMANDS = `Commands (ids without the type prefix; times ISO 8601):
 
 /** Options without a value. */
 const FLAGS: ReadonlySet<string> = new Set(['pdf', 'help']);
-
-/** The Task statuses `tasks` lists: what still asks something of the party (not done, refused or cancelled). */
-const OPEN_STATUSES = ['draft', 'requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'];
 
 /** What each command's first argument names (the commands that need one). */
 const FIRST_ARGUMENT: Record<string, string> = {
@@ -197,7 +195,7 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
   switch (a.command) {
     case 'tasks': {
       // the open ones asked of the gateway (filtering a first page of every Task left out the newest on a busy store)
-      const q = new URLSearchParams({ owner: me, status: OPEN_STATUSES.join(','), _count: '100' });
+      const q = new URLSearchParams({ owner: me, status: OPEN_TASK_STATUSES.join(','), _count: '100' });
       if (first) q.set('encounter', `Encounter/${first}`);
       const b = (await call('GET', `Task?${q.toString()}`)) as { entry?: { resource: Record<string, never> }[] };
       const open = b.entry ?? [];

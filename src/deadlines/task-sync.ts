@@ -2,6 +2,7 @@ import type { Task } from '@medplum/fhirtypes';
 import type { Db } from '../store/db.port';
 import type { FhirRepository } from '../store/repository.port';
 import { isGatewayError } from '../platform/errors';
+import { CLOSED_TASK_STATUSES } from '../fhir/codes';
 import { planSteps, type LadderStepInput, type PlannedStep } from './ladder';
 import {
   applyPlans,
@@ -11,9 +12,6 @@ import {
   type PendingStep,
   type TaskRow,
 } from './deadline-store.pg';
-
-/** Task statuses that end the obligation: no further reminder, overdue notice or escalation. */
-export const CLOSED_TASK_STATUSES = new Set(['completed', 'cancelled', 'rejected', 'failed', 'entered-in-error']);
 
 /** Codes of Tasks the deadline worker writes itself and never puts on a ladder. */
 const NOT_LADDERED = new Set(['avvikelse', 'makulering']);

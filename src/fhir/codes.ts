@@ -171,6 +171,21 @@ export const R4_STATUS = {
   Subscription: ['requested', 'active', 'error', 'off'],
 } as const satisfies Record<string, readonly string[]>;
 
+/**
+ * The Task statuses after which nothing more is asked of its owner: its deadline steps end, and intake never changes
+ * such a Task again (a rejection stays as answered).
+ */
+export const CLOSED_TASK_STATUSES: ReadonlySet<string> = new Set([
+  'completed',
+  'cancelled',
+  'rejected',
+  'failed',
+  'entered-in-error',
+]);
+
+/** The other Task statuses: the Task still asks something of its owner. */
+export const OPEN_TASK_STATUSES: readonly string[] = R4_STATUS.Task.filter((s) => !CLOSED_TASK_STATUSES.has(s));
+
 export const R4_TASK_INTENT = [
   'unknown',
   'proposal',

@@ -2,7 +2,7 @@ import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { isDutyKey } from '../../core/engine/duties';
 import type { TaskSpec } from '../../core/engine/types';
-import { SVU_TASK_CODE_INFO } from '../../fhir/codes';
+import { CLOSED_TASK_STATUSES, SVU_TASK_CODE_INFO } from '../../fhir/codes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../../fhir/constants';
 import { taskKeyValue } from '../../fhir/references';
 import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
@@ -42,9 +42,6 @@ export interface TaskPlan {
   writes: TaskWrite[];
   result: ReconcileResult;
 }
-
-/** Statuses the owner has closed: the gateway never changes such a Task again (a rejection stays as answered). */
-const CLOSED = new Set(['completed', 'cancelled', 'failed', 'entered-in-error', 'rejected']);
 
 /**
  * Decides, without I/O, how the stored Tasks of a stay come in line with the engine's TaskSpecs, matched by the
@@ -104,7 +101,7 @@ export function planTasks(
       continue;
     }
     if (existing.status === 'completed') continue;
-    if (CLOSED.has(existing.status) && spec.status !== 'requested') continue;
+    if (CLOSED_TASK_STATUSES.has(existing.status) && spec.status !== 'requested') continue;
     const next = applyTaskSpec(existing, spec, refs, { now: input.now });
     // Keep the business status the deadline capability set, unless the deadline moved.
     if (
@@ -126,7 +123,7 @@ export function planTasks(
   // left as answered, and its owner is told only where its news no longer holds.
   const specs = new Map(input.specs.map((s) => [s.key, s]));
   for (const [key, t] of [...stored]) {
-    if (wanted.has(key) || (CLOSED.has(t.status) && t.status !== 'completed')) continue;
+    if (wanted.has(key) || (CLOSED_TASK_STATUSES.has(t.status) && t.status !== 'completed')) continue;
     if (t.status !== 'completed') {
       // A makulering stands while what it withdrew stays withdrawn (or gone); it goes only if that is wanted again.
       const focus = key.startsWith('makulering:') ? specs.get(key.slice('makulering:'.length)) : undefined;
