@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { intakeHooks } from '../../src/intake';
-import { createRepository } from '../../src/store/repository.pg';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { intakeHarness, type IntakeHarness } from './harness';
+import { hospitalApi, intakeHarness, type IntakeHarness } from './harness';
 
 /** Issue 13: an engine warning or a rejected fact is never silent: one log line and a counter, on both intakes. */
 const bundle = (): Bundle =>
@@ -48,11 +46,10 @@ describe.each(testDatabases())('engine warnings logged and counted on %s', (kind
     const b = bundle();
     const patient = b.entry?.[0]?.resource as Patient;
     patient.address = [{ use: 'home', city: 'Okänd', country: 'SE' }];
-    const organization = `Organization/${h.hospital.id ?? ''}`;
-    const api = createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx));
+    const { api, EHR } = hospitalApi(h);
     const before = await count('no-municipality', 'fhir');
     warn.mockClear();
-    await api.processBundle(b, { author: 'demo-ehr', authorOrganization: organization });
+    await api.processBundle(b, EHR);
     expect(await count('no-municipality', 'fhir')).toBeGreaterThan(before);
     const logged = lines().filter((l) => l.code === 'no-municipality');
     expect(logged.length).toBeGreaterThan(0);

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Bundle, Encounter, Patient, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intakeHooks } from '../../src/intake';
-import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { testDatabases } from '../support/db';
-import { codeOf, intakeHarness, receiverTask, type IntakeHarness } from './harness';
+import { codeOf, hospitalApi, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 /** Issue 13: a death recorded on the Patient over FHIR ends the open stays, as HL7 PID-29/30 does. */
 const bundle = (n: string, pnr: string): Bundle => {
@@ -22,9 +20,7 @@ describe.each(testDatabases())('death over FHIR from Patient.deceased on %s', (k
   let EHR: { author: string; authorOrganization: string };
   beforeAll(async () => {
     h = await intakeHarness(kind);
-    const organization = `Organization/${h.hospital.id ?? ''}`;
-    EHR = { author: 'demo-ehr', authorOrganization: organization };
-    api = createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx));
+    ({ api, EHR } = hospitalApi(h));
   });
   afterAll(async () => {
     await h.close();

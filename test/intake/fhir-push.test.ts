@@ -6,7 +6,7 @@ import { createRepository } from '../../src/store/repository.pg';
 import type { Db } from '../../src/store/db.port';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { testDatabases } from '../support/db';
-import { codeOf, dutyTask, intakeHarness, receiverTask, type IntakeHarness } from './harness';
+import { codeOf, dutyTask, hospitalApi, intakeHarness, receiverTask, type IntakeHarness } from './harness';
 
 const PNR = 'http://electronichealth.se/identifier/personnummer';
 
@@ -20,9 +20,7 @@ describe.each(testDatabases())('FHIR push (Encounter versions → facts) on %s',
   let EHR: { author: string; authorOrganization: string };
   beforeAll(async () => {
     h = await intakeHarness(kind);
-    const organization = `Organization/${h.hospital.id ?? ''}`;
-    EHR = { author: 'demo-ehr', authorOrganization: organization };
-    api = createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx));
+    ({ api, EHR } = hospitalApi(h));
   });
   afterAll(async () => {
     await h.close();

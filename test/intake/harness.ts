@@ -4,7 +4,7 @@ import type { Organization, Task } from '@medplum/fhirtypes';
 import { Registry } from 'prom-client';
 import type { AppContext } from '../../src/compose.types';
 import { loadConfig } from '../../src/config/config';
-import { createIntakeCapability, type IntakeCapability } from '../../src/intake';
+import { createIntakeCapability, intakeHooks, type IntakeCapability } from '../../src/intake';
 import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
 import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logger';
@@ -109,3 +109,15 @@ export const receiverTask = (tasks: readonly Task[], code: string): Task | undef
 /** The hospital's duty Task of a code. */
 export const dutyTask = (tasks: readonly Task[], code: string): Task | undefined =>
   tasks.find((t) => codeOf(t) === code && isDuty(t));
+
+/** The hospital's own FHIR client over the harness (`demo-ehr`, intake's hooks) and the write options it writes with. */
+export function hospitalApi(h: IntakeHarness): {
+  api: FhirRepository;
+  EHR: { author: string; authorOrganization: string };
+} {
+  const organization = `Organization/${h.hospital.id ?? ''}`;
+  return {
+    api: createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx)),
+    EHR: { author: 'demo-ehr', authorOrganization: organization },
+  };
+}

@@ -2,13 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION, IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
-import { intakeHooks } from '../../src/intake';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
-import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
+import { ackCode, codeOf, hospitalApi, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
 /**
  * An outpatient unit (contract OBX `oppenvardsenhet`, FHIR extension `outpatient-unit`) reported by mistake is
@@ -45,9 +43,7 @@ describe.each(testDatabases())('an outpatient unit withdrawn on %s', (kind) => {
   let EHR: { author: string; authorOrganization: string };
   beforeAll(async () => {
     h = await intakeHarness(kind);
-    const organization = `Organization/${h.hospital.id ?? ''}`;
-    EHR = { author: 'demo-ehr', authorOrganization: organization };
-    api = createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx));
+    ({ api, EHR } = hospitalApi(h));
   });
   afterAll(async () => {
     await h.close();

@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION } from '../../src/fhir/constants';
-import { intakeHooks } from '../../src/intake';
-import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { testDatabases } from '../support/db';
-import { codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
+import { codeOf, hospitalApi, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
 /**
  * A placing municipality (law 5 kap. 2 §) reported on a FHIR Encounter by mistake is withdrawn by a new version without
@@ -23,9 +21,7 @@ describe.each(testDatabases())('a placing municipality withdrawn over FHIR on %s
   let EHR: { author: string; authorOrganization: string };
   beforeAll(async () => {
     h = await intakeHarness(kind);
-    const organization = `Organization/${h.hospital.id ?? ''}`;
-    EHR = { author: 'demo-ehr', authorOrganization: organization };
-    api = createRepository(h.db, { role: 'hospital', clientId: 'demo-ehr', organization }, intakeHooks(h.ctx));
+    ({ api, EHR } = hospitalApi(h));
   });
   afterAll(async () => {
     await h.close();
