@@ -262,14 +262,20 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
   if (!owner && m.recipients.length > 0)
     m.warnings.add('no unit to appoint a named care contact (FVK): no listed primary-care unit');
   const out = owner ? fvkTasksOf(m, agreement, codes, owner) : [];
-  // A unit re-routed away may have been the FVK: what it had is withdrawn (a cancelled spec never stored is dropped).
+  // A unit re-routed away may have been the FVK: what it had as the FVK is withdrawn (a stored Task the engine no
+  // longer derives is withdrawn by the reconciler anyway).
   const keys = new Set(out.map((t) => t.key));
   for (const r of m.recipients) {
     const replacedAt = r.replacedAt;
     const party = replacedAt === undefined ? undefined : formerFvkParty(r, agreement);
     if (!party || replacedAt === undefined) continue;
     for (const t of fvkTasksOf(m, agreement, codes, { party, since: r.since, hospital: r.hospital, round: r.round })) {
-      if (keys.has(t.key) || Date.parse(t.authoredOn) >= replacedAt) continue;
+      const authoredAt = Date.parse(t.authoredOn);
+      if (keys.has(t.key) || authoredAt >= replacedAt) continue;
+      // only what it had as the FVK: a unit reported beside the one that was (an outpatient unit beside the listed
+      // vårdcentral) never got these Tasks, so nothing of them is withdrawn from it
+      const fvkThen = fvkOwner(m, agreement, authoredAt);
+      if (!fvkThen || partyKey(fvkThen.party) !== partyKey(party)) continue;
       keys.add(t.key);
       // Its invitation, if it sent one as the FVK, stays completed (not withdrawn); an open duty is withdrawn.
       out.push(...withdrawnByRerouting(t, r, m, replacedAt));

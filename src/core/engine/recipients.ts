@@ -94,9 +94,14 @@ export interface FvkOwner {
   round?: string;
 }
 
-/** Whose unit the named care contact is now: the municipal nurse where the agreement says so, else the vårdcentral. */
-export function fvkOwner(m: StayModel, agreement: Agreement): FvkOwner | undefined {
-  const current = m.recipients.filter((r) => r.replacedAt === undefined);
+/**
+ * Whose unit the named care contact is now (or at the instant `at`: among the recipients the stay had then): the
+ * municipal nurse where the agreement says so, else the vårdcentral, else a reported outpatient unit.
+ */
+export function fvkOwner(m: StayModel, agreement: Agreement, at?: number): FvkOwner | undefined {
+  const current = m.recipients.filter((r) =>
+    at === undefined ? r.replacedAt === undefined : r.since <= at && (r.replacedAt === undefined || at < r.replacedAt),
+  );
   if (agreement.fvk.owner === 'municipal-nurse-if-home-health-care' && m.routing.homeHealthCare) {
     const muni = current.find((r) => r.role === 'municipality');
     if (muni && muni.party.kind === 'municipality') {

@@ -48,6 +48,12 @@ describe('an outpatient unit withdrawn', () => {
     expect(live(e, unit(b.VC))).toEqual(live(evaluateStay(stay({}), vm), unit(b.VC)));
     const notice = e.tasks.find((t) => t.key === `inskrivningsmeddelande@primary-care:${PSYK}`);
     expect(notice?.status).toBe('cancelled');
+    // it never was the FVK (the listed vårdcentral is): no FVK Task of its own, withdrawn or not, nor a makulering of one
+    expect(e.tasks.filter((t) => t.key.includes(`utse-fast-vardkontakt@primary-care:${PSYK}`))).toEqual([]);
+    expect(e.tasks.filter((t) => unit(PSYK)(t)).map((t) => t.key)).toEqual([
+      `inskrivningsmeddelande@primary-care:${PSYK}`,
+      `makulering:inskrivningsmeddelande@primary-care:${PSYK}`,
+    ]);
     expect(e.tasks.find((t) => t.key === `makulering:${notice?.key}`)).toMatchObject({
       status: 'requested',
       authoredOn: new Date(LATER).toISOString(),
