@@ -87,17 +87,14 @@ describe.each(testDatabases())('sender kit against what the gateway really deriv
     ]);
   }, 60_000);
 
-  it('an A01 (municipality 1980), an A31 moving the person to 1981 and an A31 recording the death: after each the kit reports the Tasks the gateway stores', async () => {
+  /**
+   * Sends each message to the gateway and to the kit; after each, the kit reports the Tasks the gateway stores for the
+   * stay (the kit also lists those withdrawn before they were sent, which the gateway never stores).
+   */
+  async function sendBoth(messages: string[]): Promise<SenderSession> {
     const ehr = await partyClient(shell.gateway.app, 'demo-ehr');
-    const pnr = '195207089839';
-    const listedUnit = 'SE2321000172-DEMO0101';
-    const feed = [
-      adt({ event: 'A01', visit: 'KIT-A31', pnr, obx: NEEDS, expected: '20260122', listedUnit, control: 'KIT-A31-1' }),
-      a31({ pnr, municipality: '1981', control: 'KIT-A31-2', evnTime: '20260116080000' }),
-      died({ pnr, municipality: '1981', control: 'KIT-A31-3', evnTime: '20260117090000' }, '20260117085000'),
-    ];
     const s = await session();
-    for (const msg of feed) {
+    for (const msg of messages) {
       const r = await request(shell.gateway.app)
         .post('/hl7v2')
         .set('Content-Type', 'x-application/hl7-v2+er7')
@@ -114,10 +111,51 @@ describe.each(testDatabases())('sender kit against what the gateway really deriv
       const gateway = stored.resources.map((t) => line(readTaskKey(t)!.key, t.status)).sort();
       const kit = stay!.tasks.map((t) => line(t.key, t.status));
       expect(gateway.length).toBeGreaterThan(1);
-      // the same Tasks; the kit also lists those withdrawn before they were sent, which the gateway never stores
       expect(gateway.filter((g) => !kit.includes(g))).toEqual([]);
       expect(kit.filter((k) => !gateway.includes(k) && !k.endsWith(' cancelled'))).toEqual([]);
     }
+    return s;
+  }
+
+  it('an outpatient unit reported beside the listed vårdcentral, then withdrawn (OBX `oppenvardsenhet` ""): the kit reports the one makulering the gateway sends it', async () => {
+    const pnr = '194105149803';
+    const listedUnit = 'SE2321000172-DEMO0101';
+    const psyk = 'SE2321000172-PSYK1';
+    const s = await sendBoth([
+      adt({
+        event: 'A01',
+        visit: 'KIT-OPV',
+        pnr,
+        listedUnit,
+        expected: '20260122',
+        obx: [OBX.needs('socialtjanst', 'kommunal-hsl', 'oppenvard'), OBX.consent('ja'), OBX.outpatientUnit(psyk)],
+        control: 'KIT-OPV-1',
+      }),
+      adt({
+        event: 'A08',
+        visit: 'KIT-OPV',
+        pnr,
+        listedUnit,
+        obx: [OBX.outpatientUnit('""')],
+        control: 'KIT-OPV-2',
+        evnTime: '20260116080000',
+      }),
+    ]);
+    const withdrawal = s.messages[1]!;
+    expect(withdrawal.tasks.filter((t) => t.code === 'makulering').map((t) => line(t.key, t.status))).toEqual([
+      line(`makulering:inskrivningsmeddelande@primary-care:${psyk}`, 'requested'),
+    ]);
+  }, 60_000);
+
+  it('an A01 (municipality 1980), an A31 moving the person to 1981 and an A31 recording the death: after each the kit reports the Tasks the gateway stores', async () => {
+    const pnr = '195207089839';
+    const listedUnit = 'SE2321000172-DEMO0101';
+    const feed = [
+      adt({ event: 'A01', visit: 'KIT-A31', pnr, obx: NEEDS, expected: '20260122', listedUnit, control: 'KIT-A31-1' }),
+      a31({ pnr, municipality: '1981', control: 'KIT-A31-2', evnTime: '20260116080000' }),
+      died({ pnr, municipality: '1981', control: 'KIT-A31-3', evnTime: '20260117090000' }, '20260117085000'),
+    ];
+    const s = await sendBoth(feed);
     const [, move, death] = s.messages;
     expect(move!.facts.map((f) => f.kind)).toEqual(['patient-updated']);
     expect(move!.reachedStays?.map((r) => r.stay)).toEqual([move!.stay]);
