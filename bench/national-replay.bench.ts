@@ -11,6 +11,9 @@
  * stays). With BENCH_STAYS=1380000 it is the national year itself (≈ 2.3 h on the 2-core machine of 2026-12).
  *   DATABASE_URL=postgres://… BENCH_STAYS=20000 npx tsx bench/national-replay.bench.ts   (default 20 000 stays)
  * BENCH_CONNECTIONS (default 8) and HL7_APPLY_* pass through. Needs DATABASE_URL (a fresh database, dropped after).
+ * After the run it prints what was written per message (bench/support/write-counts.ts: rows per table, transactions,
+ * round trips, versions, replaced versions); with HL7_APPLY_BATCH=1 HL7_APPLY_LINGER_MS=0 each message is applied
+ * in its own transaction, as when a stay's messages arrive hours apart (the senders send a stay's five at once).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { r1 } from './support/gateway';
 import { trackPostgresCpu } from './support/gateway';
 import { sendStays, startIntake } from './support/intake-harness';
+import { countWrites } from './support/write-counts';
 
 const NATIONAL_STAYS = 1_380_000;
 const MESSAGES_PER_STAY = 5;
@@ -57,6 +61,7 @@ interface Sample {
   load1: number;
 }
 const samples: Sample[] = [];
+const writes = await countWrites(db);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const pgCpu = (await trackPostgresCpu(db))!;
@@ -106,6 +111,8 @@ const messages = report.ackMs.length;
 const c = process.cpuUsage(cpu0);
 pgCpu.stop();
 const pg1 = pgCpu.seconds();
+
+const written = await writes.finish(messages);
 
 // What was stored, counted in the database (not from the bench's own tallies).
 const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
@@ -168,6 +175,16 @@ console.table(samples);
 console.table(largest);
 console.table(versions);
 console.table(indexRowsPerStay.slice(0, 30));
+console.log('Rows written per message, by table:');
+console.table(written.tables);
+console.log('Versions written per message, by type:');
+console.table(written.versions);
+console.log('Replaced versions per message: only meta changed, in the same transaction as the one before, index rows:');
+console.table(written.replacedVersions);
+console.log(
+  `per message: ${written.transactionsPerMsg} transactions, ${written.roundTripsPerMsg} round trips to PostgreSQL ` +
+    `(statements sent together count once; the bench's CPU sampling adds one a second)`,
+);
 console.log(`search-index rows per stay: ${r1(indexRowsPerStay.reduce((a, r) => a + r.rowsPerStay, 0))}`);
 console.table([result]);
 console.log(
@@ -177,6 +194,6 @@ console.log(
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'national-replay.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, versions, indexRowsPerStay, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
 );
 process.exit(0);
