@@ -2,7 +2,8 @@
  * `npm run receiver` — plays a municipality (or primary care) receiving notifications from the gateway:
  * gets a token (client credentials), creates a topic-based Subscription for its organisation's Tasks (or, with
  * `--topic comment-for-my-organisation`, the comments sent to it) with an HMAC secret, verifies every notification's signature and freshness, refuses replays, notices gaps in the
- * event numbers and fills them with `$events`, and prints what arrives. Ctrl-C deletes the Subscription.
+ * event numbers and fills them with `$events`, and prints what arrives. Ctrl-C (or SIGTERM) deletes the Subscription
+ * (not with `--keep`); on start it deletes those an earlier receiver of the same client left at the same address.
  *
  *   npm run receiver -- [--gateway http://localhost:8080] [--client demo-vasteras] [--secret <client secret>]
  *                       [--port 9090] [--public-url http://127.0.0.1:9090/notify] [--payload full-resource|id-only|empty]
@@ -163,14 +164,34 @@ const server = createServer((req, res) => {
   });
 });
 
+const REASON = `svu-gateway test receiver (${a.client})`;
+
+/**
+ * Deletes the Subscriptions an earlier receiver of this client left at this address (stopped without Ctrl-C, or
+ * with `--keep`): their secrets are gone with that process, so what they deliver here could only be refused as
+ * badly signed, and the gateway would keep retrying them. Only the receiver's own (by its `reason`) are touched.
+ */
+async function replaceEarlier(): Promise<void> {
+  const res = await fhir(`Subscription?url=${encodeURIComponent(publicUrl)}&_count=100`);
+  if (!res.ok) return console.log(`could not look for earlier Subscriptions at ${publicUrl}: HTTP ${res.status}`);
+  const bundle = (await res.json()) as Bundle;
+  for (const e of bundle.entry ?? []) {
+    const r = e.resource;
+    if (r?.resourceType !== 'Subscription' || r.reason !== REASON || typeof r.id !== 'string') continue;
+    const del = await fhir(`Subscription/${r.id}`, { method: 'DELETE' });
+    console.log(`Subscription/${r.id} of an earlier receiver at this address deleted (${del.status})`);
+  }
+}
+
 async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
   console.log(`receiver listening on ${publicUrl} as ${a.client}`);
   accessToken = await token();
+  await replaceEarlier();
   const sub = {
     resourceType: 'Subscription',
     status: 'requested',
-    reason: `svu-gateway test receiver (${a.client})`,
+    reason: REASON,
     criteria: a.criteria ?? `${a.canonical}/SubscriptionTopic/${a.topic}`,
     extension: [
       { url: 'https://svu-gateway.dev/fhir/StructureDefinition/subscription-secret', valueString: hmacSecret },
@@ -190,7 +211,7 @@ async function main(): Promise<void> {
   console.log(`Subscription/${subscriptionId} created (status requested; active after the handshake). Ctrl-C to stop.`);
 }
 
-process.on('SIGINT', () => {
+const stop = () => {
   void (async () => {
     if (subscriptionId && !a.keep) {
       const r = await fhir(`Subscription/${subscriptionId}`, { method: 'DELETE' }).catch(() => undefined);
@@ -199,7 +220,10 @@ process.on('SIGINT', () => {
     server.close();
     process.exit(0);
   })();
-});
+};
+// Ctrl-C, and a stop by kill or a process manager: either way the Subscription goes with the receiver
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 
 main().catch((err: unknown) => {
   console.error(String(err instanceof Error ? err.message : err));
