@@ -37,7 +37,8 @@ const LOADS = Number(process.env.BENCH_DASHBOARD_LOADS ?? 5);
 const TO = '2023-12';
 const NOW = new Date('2024-01-15T00:00:00Z');
 
-const db = openPostgres(URL_, { max: 8 });
+// PG_JIT=true: the server's JIT, as the gateway's setting does (default off)
+const db = openPostgres(URL_, { max: 8, jit: process.env.PG_JIT === 'true' });
 await migrate(db);
 const stays = Number(
   (
@@ -160,6 +161,7 @@ const result = {
   staysDischargedInTheYear: stays,
   municipalitiesDrawn: municipalities,
   loads: LOADS,
+  jit: process.env.PG_JIT === 'true',
   pageFirstPaintMs: { p50: pct(paint, 50), max: Math.max(...paint) },
   dataDrawnMs: { p50: pct(drawn, 50), max: Math.max(...drawn) },
   apiMs: { p50: pct(api, 50), max: Math.max(...api) },

@@ -59,8 +59,13 @@ const sampler = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 100);
 
-// PG_PREPARED_STATEMENTS=false compares with unnamed statements (ADR 032), as the gateway's setting does.
-const db = openPostgres(URL_, { max: 4, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false' });
+// PG_PREPARED_STATEMENTS=false compares with unnamed statements (ADR 032), PG_JIT=true with the server's JIT, as the
+// gateway's settings do.
+const db = openPostgres(URL_, {
+  max: 4,
+  preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false',
+  jit: process.env.PG_JIT === 'true',
+});
 await migrate(db);
 const have = Number((await db.query<{ n: string }>('SELECT count(DISTINCT stay_id) AS n FROM stay_fact')).rows[0]?.n);
 let fill: Awaited<ReturnType<typeof fillNationalYear>> | undefined;
@@ -202,6 +207,7 @@ writeFileSync(
       date: new Date().toISOString(),
       node: process.version,
       stays: STAYS,
+      jit: process.env.PG_JIT === 'true',
       facts: Number(counts?.facts),
       tasks: Number(counts?.tasks),
       databaseMb: mb(Number(counts?.size)),

@@ -13,7 +13,9 @@
  *   DATABASE_URL=postgres://… BENCH_STAYS=20000 npx tsx bench/search-large.bench.ts   (≈ 3 min to fill; BENCH_QUICK=1: 1 000)
  * BENCH_DB names the database (default svu_bigsearch, created and dropped); BENCH_KEEP=1 keeps it, and a kept,
  * filled database is measured again without filling (BENCH_REUSE=1; BENCH_ANALYZE=0 leaves a database without
- * statistics as it is). A statement is cancelled after a minute. Results in bench/results/search-large.json.
+ * statistics as it is). A statement is cancelled after a minute. PG_JIT=true measures with the server's JIT (the
+ * gateway's setting; default off), and each plan reports how long compiling it took. Results in
+ * bench/results/search-large.json.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -62,7 +64,8 @@ if (!REUSE) {
 }
 
 /** The store's handle on one connection, recording each statement it runs (for EXPLAIN). */
-let pool = openPostgres(measureUrl, { max: 1 });
+const JIT = process.env.PG_JIT === 'true';
+let pool = openPostgres(measureUrl, { max: 1, jit: JIT });
 let last: { sql: string; params: readonly unknown[] } | undefined;
 const db: Db = {
   kind: 'postgres',
@@ -135,12 +138,16 @@ async function explain(sql: string, params: readonly unknown[], generic: boolean
   await pool.query(`PREPARE bench_search AS ${sql}`);
   try {
     const r = await pool.query<{
-      'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number; 'Planning Time': number }];
+      'QUERY PLAN': [
+        { Plan: PlanNode; 'Execution Time': number; 'Planning Time': number; JIT?: { Timing: { Total: number } } },
+      ];
     }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE bench_search(${params.map(literal).join(', ')})`);
     const p = r.rows[0]!['QUERY PLAN'][0];
-    return { ms: r1(p['Execution Time']), planningMs: r1(p['Planning Time']), plan: oneLine(p.Plan) };
+    // JIT's compiling time is part of the execution time; 0 when the statement was not compiled
+    const jitMs = r1(p.JIT?.Timing.Total ?? 0);
+    return { ms: r1(p['Execution Time']), planningMs: r1(p['Planning Time']), jitMs, plan: oneLine(p.Plan) };
   } catch (err) {
-    return { ms: NaN, planningMs: NaN, plan: `not finished: ${(err as Error).message}` };
+    return { ms: NaN, planningMs: NaN, jitMs: NaN, plan: `not finished: ${(err as Error).message}` };
   } finally {
     await pool.query('DEALLOCATE bench_search');
     await pool.query('RESET plan_cache_mode');
@@ -179,13 +186,15 @@ async function measure(phase: string): Promise<void> {
         max: r1(sorted.at(-1)!),
         customMs: custom.ms,
         customPlanningMs: custom.planningMs,
+        customJitMs: custom.jitMs,
         genericMs: generic.ms,
+        genericJitMs: generic.jitMs,
         customPlan: custom.plan,
         genericPlan: generic.plan,
       };
       results.push(row);
       console.log(
-        `${phase} ${scopeName} ${row.search}: ${row.found} found, p50 ${row.p50} ms, max ${row.max} ms; custom ${custom.ms} ms ${custom.plan}; generic ${generic.ms} ms ${generic.plan}`,
+        `${phase} ${scopeName} ${row.search}: ${row.found} found, p50 ${row.p50} ms, max ${row.max} ms; custom ${custom.ms} ms (JIT ${custom.jitMs}) ${custom.plan}; generic ${generic.ms} ms (JIT ${generic.jitMs}) ${generic.plan}`,
       );
     }
   }
@@ -197,7 +206,7 @@ if (stats.n === 0 && process.env.BENCH_ANALYZE !== '0') {
   await pool.query('ANALYZE');
   // a new connection: the named statements' plans were made without statistics
   await pool.close();
-  pool = openPostgres(measureUrl, { max: 1 });
+  pool = openPostgres(measureUrl, { max: 1, jit: JIT });
   await measure('analyzed');
 }
 await pool.close();
@@ -208,6 +217,6 @@ console.table(results.map(({ customPlan: _c, genericPlan: _g, ...r }) => r));
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'search-large.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), stays: STAYS, size, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), stays: STAYS, jit: JIT, size, results }, null, 2)}\n`,
 );
 process.exit(0);

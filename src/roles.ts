@@ -32,6 +32,7 @@ export async function startRoles(
     openDb({
       databaseUrl: config.DATABASE_URL,
       preparedStatements: config.PG_PREPARED_STATEMENTS,
+      jit: config.PG_JIT,
       dataDir: config.DATA_DIR,
       // If PGlite holds the event loop (the timer below cannot run), a thread of its own ends the start.
       watchdog: {

@@ -28,6 +28,7 @@ export async function runFromStore(
   const db = await openDb({
     databaseUrl: config.DATABASE_URL,
     preparedStatements: config.PG_PREPARED_STATEMENTS,
+    jit: config.PG_JIT,
     dataDir: config.DATA_DIR,
   });
   try {

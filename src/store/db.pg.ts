@@ -268,10 +268,26 @@ class PgTx implements Db {
   }
 }
 
-/** A pooled PostgreSQL connection (`DATABASE_URL`). */
-export function openPostgres(url: string, opts: { max?: number; preparedStatements?: boolean } = {}): ClosableDb {
+/**
+ * pg's pool options, with `onConnect` as pg-pool has it: a promise it returns is awaited before the new connection
+ * is handed out, and its failure fails that checkout and drops the connection (@types/pg types it `void`).
+ */
+type PoolConfig = Omit<pg.PoolConfig, 'onConnect'> & { onConnect?: (client: pg.ClientBase) => Promise<unknown> };
+
+/**
+ * A pooled PostgreSQL connection (`DATABASE_URL`). Unless `jit` (`PG_JIT`), each connection runs `SET jit = off` when
+ * it opens, before its first statement: on a store without statistics (a young one) the planner's guesses put even
+ * a search that reads nothing above `jit_above_cost`, and compiling it took 14–250 ms where the search ran in under
+ * 10 ms, while the follow-up's year-long reads gained nothing measurable from JIT (docs/performance.md, "JIT off").
+ */
+export function openPostgres(
+  url: string,
+  opts: { max?: number; preparedStatements?: boolean; jit?: boolean } = {},
+): ClosableDb {
   const names = new StatementNames(opts.preparedStatements ?? true);
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20 });
+  const config: PoolConfig = { connectionString: url, max: opts.max ?? 20 };
+  if (!opts.jit) config.onConnect = (client) => client.query('SET jit = off');
+  const pool = new pg.Pool(config);
   pool.on('error', () => {
     /* an idle client's lost connection: the pool drops it; the next query opens a new one */
   });

@@ -68,12 +68,15 @@ export async function openDb(opts: {
   databaseUrl?: string;
   /** PostgreSQL: name the statements run often (`PG_PREPARED_STATEMENTS`, default on). */
   preparedStatements?: boolean;
+  /** PostgreSQL: leave JIT compilation to the server's setting (`PG_JIT`, default off: `SET jit = off`). */
+  jit?: boolean;
   dataDir?: string;
   inMemory?: boolean;
   watchdog?: { ms: number; line: string };
 }): Promise<ClosableDb> {
   let db: ClosableDb;
-  if (opts.databaseUrl) db = openPostgres(opts.databaseUrl, { preparedStatements: opts.preparedStatements });
+  if (opts.databaseUrl)
+    db = openPostgres(opts.databaseUrl, { preparedStatements: opts.preparedStatements, jit: opts.jit });
   else if (opts.inMemory || !opts.dataDir) db = await openPglite();
   else {
     const dir = path.resolve(opts.dataDir, 'pglite');
