@@ -9,6 +9,8 @@ The starting point for a municipality's or vårdcentral's own integration. It
      processing it again, and queues the rest for processing,
   4. notices gaps in the event numbers (and heartbeats that report more events than it has) and fetches the
      missing events with GET /fhir/Subscription/<id>/$events.
+  5. deletes its Subscription on Ctrl-C or SIGTERM, and on start those an earlier run left at the same address
+     (stopped by a kill: their secrets died with it).
 
     python3 receivers/python/receiver.py --gateway http://localhost:8080 --client demo-vasteras --port 9091
 
@@ -22,6 +24,7 @@ import hmac
 import json
 import queue
 import secrets
+import signal
 import threading
 import time
 import urllib.error
@@ -121,11 +124,29 @@ class Receiver:
         self.lock = threading.Lock()
         self.work = queue.Queue()
 
+    def reason(self):
+        return f"svu-gateway Python reference receiver ({self.gateway.client})"
+
+    def replace_earlier(self):
+        """Deletes the Subscriptions an earlier run of this receiver left at this address (stopped by a kill):
+        their secrets died with that process, so whatever they deliver here could only be refused."""
+        try:
+            found = self.gateway.fhir("GET", f"Subscription?url={urllib.parse.quote(self.public_url, safe='')}&_count=100")
+        except urllib.error.URLError as e:
+            log(f"could not look for earlier Subscriptions at {self.public_url}: {e}")
+            return
+        for entry in (found or {}).get("entry", []):
+            sub = entry.get("resource", {})
+            if sub.get("resourceType") == "Subscription" and sub.get("reason") == self.reason():
+                self.gateway.fhir("DELETE", f"Subscription/{sub['id']}")
+                log(f"Subscription/{sub['id']} of an earlier receiver at this address deleted")
+
     def subscribe(self):
+        self.replace_earlier()
         sub = {
             "resourceType": "Subscription",
             "status": "requested",
-            "reason": f"svu-gateway Python reference receiver ({self.gateway.client})",
+            "reason": self.reason(),
             "criteria": "https://svu-gateway.dev/fhir/SubscriptionTopic/task-for-my-organisation",
             "meta": {"profile": [f"{BACKPORT}/backport-subscription"]},
             "extension": [{"url": SECRET_EXTENSION, "valueString": self.secret}],
@@ -232,6 +253,10 @@ def serve(receiver, port):
     return server
 
 
+def stop_on_term(*_):
+    raise KeyboardInterrupt()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gateway", default="http://localhost:8080")
@@ -246,6 +271,8 @@ def main():
     server = serve(receiver, a.port)
     threading.Thread(target=receiver.worker, daemon=True).start()
     receiver.subscribe()
+    # a stop by kill or a process manager (SIGTERM) deletes the Subscription as Ctrl-C does
+    signal.signal(signal.SIGTERM, stop_on_term)
     try:
         while True:
             time.sleep(3600)

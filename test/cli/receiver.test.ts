@@ -8,10 +8,10 @@ import { openShell, type Shell } from '../http/shell-fixture';
 import { startChild } from '../conformance/support/child';
 
 /**
- * `npm run receiver` leaves no Subscription behind: it deletes its own when stopped (Ctrl-C or SIGTERM), and on start
- * those an earlier receiver of the same client left at the same address (stopped hard), whose secret died with it.
+ * The reference receivers leave no Subscription behind: each deletes its own when stopped (Ctrl-C or SIGTERM), and on
+ * start those an earlier run of the same client left at the same address (stopped hard), whose secret died with it.
  */
-describe('npm run receiver against a listening gateway', () => {
+describe('reference receivers against a listening gateway', () => {
   let shell: Shell;
   let server: Server;
   let base = '';
@@ -28,35 +28,42 @@ describe('npm run receiver against a listening gateway', () => {
     await shell.close();
   });
 
-  const PORT = '18731';
-  const url = `http://127.0.0.1:${PORT}/notify`;
-  const live = async () =>
-    (await systemRepository(shell.db).search<Subscription>('Subscription', { url })).resources.map((s) => s.id);
-  const receiver = async () => {
-    // one process (not the tsx wrapper and its child), so a SIGKILL stops the receiver itself
-    const args = ['--import', 'tsx', 'src/cli/receiver.ts', '--gateway', base, '--client', 'demo-sala', '--port', PORT];
-    const child = startChild(process.execPath, args);
-    for (let i = 0; i < 300 && !/created/.test(child.output()); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(child.output()).toMatch(/Subscription\/\S+ created/);
-    return child;
-  };
+  // each run as one process (not the tsx wrapper and its child), so a SIGKILL stops the receiver itself
+  const receivers: [string, string, string, string[]][] = [
+    ['npm run receiver', '18731', process.execPath, ['--import', 'tsx', 'src/cli/receiver.ts']],
+    ['the Python reference receiver', '18732', 'python3', ['receivers/python/receiver.py']],
+  ];
 
-  it('a receiver stopped hard leaves its Subscription; the next one at the address deletes it, and SIGTERM deletes its own', async () => {
-    const first = await receiver();
-    const [firstId] = await live();
-    expect(firstId).toBeDefined();
-    first.proc.kill('SIGKILL');
-    await new Promise((r) => first.proc.once('exit', r));
-    expect(await live()).toEqual([firstId]);
+  it.each(receivers)(
+    '%s: stopped hard it leaves its Subscription; the next one at the address deletes it, and SIGTERM its own',
+    async (_name, port, cmd, script) => {
+      const url = `http://127.0.0.1:${port}/notify`;
+      const live = async () =>
+        (await systemRepository(shell.db).search<Subscription>('Subscription', { url })).resources.map((s) => s.id);
+      const start = async () => {
+        const child = startChild(cmd, [...script, '--gateway', base, '--client', 'demo-sala', '--port', port]);
+        for (let i = 0; i < 300 && !/Subscription\/\S+ created/.test(child.output()); i++)
+          await new Promise((r) => setTimeout(r, 100));
+        expect(child.output()).toMatch(/Subscription\/\S+ created/);
+        return child;
+      };
 
-    const second = await receiver();
-    expect(second.output()).toContain(`Subscription/${firstId} of an earlier receiver at this address deleted (204)`);
-    const now = await live();
-    expect(now).toHaveLength(1);
-    expect(now[0]).not.toBe(firstId);
+      const first = await start();
+      const [firstId] = await live();
+      expect(firstId).toBeDefined();
+      first.proc.kill('SIGKILL');
+      await new Promise((r) => first.proc.once('exit', r));
+      expect(await live()).toEqual([firstId]);
 
-    await second.stop();
-    expect(second.output()).toMatch(/deleted \(20\d\)/);
-    expect(await live()).toEqual([]);
-  }, 60_000);
+      const second = await start();
+      expect(second.output()).toContain(`Subscription/${firstId} of an earlier receiver at this address deleted`);
+      const now = await live();
+      expect(now).toHaveLength(1);
+      expect(now[0]).not.toBe(firstId);
+
+      await second.stop();
+      expect(await live()).toEqual([]);
+    },
+    60_000,
+  );
 });
