@@ -97,6 +97,14 @@ const encounter = await pick(
 const sala = await pick(
   `SELECT resource_id AS v FROM fhir_search WHERE resource_type = 'Organization' AND param = 'identifier' AND value = '1981'`,
 );
+// an Organization that owns no Task (a vårdcentral's, when the directory has one: the intake assigns none)
+const idle = await pick(
+  `SELECT COALESCE(
+     (SELECT o.id FROM fhir_resource o WHERE o.resource_type = 'Organization' AND NOT o.deleted
+         AND NOT EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param = 'owner' AND t.value = o.id)
+       ORDER BY o.content LIKE '%rdcentral%' DESC, o.id LIMIT 1),
+     'no-such-organization') AS v`,
+);
 
 const searches: [string, string, SearchParams][] = [
   ['Patient', 'identifier, no such person', { identifier: `${pnr.system}|199001019999` }],
@@ -107,10 +115,15 @@ const searches: [string, string, SearchParams][] = [
   ['Task', 'encounter, no such stay', { encounter: 'Encounter/no-such-stay' }],
   ['Task', 'encounter, a stay, requested', { encounter: `Encounter/${encounter}`, status: 'requested' }],
   ['Task', 'owner Sala, requested', { owner: `Organization/${sala}`, status: 'requested' }],
+  ['Task', 'owner Sala, completed', { owner: `Organization/${sala}`, status: 'completed' }],
+  ['Task', 'owner with no Tasks, requested', { owner: `Organization/${idle}`, status: 'requested' }],
+  ['Task', 'requested', { status: 'requested' }],
+  ['Task', 'no parameters', {}],
 ];
 const scopes: [string, AccessScope][] = [
   ['admin', { role: 'admin', clientId: 'bench-admin' }],
   ['Sala', { role: 'municipality', clientId: 'bench-sala', organization: `Organization/${sala}` }],
+  ['vårdcentral', { role: 'primary-care', clientId: 'bench-vc', organization: `Organization/${idle}` }],
 ];
 
 /** A plan in one line: each node with its relation or index, children in brackets. */

@@ -117,22 +117,34 @@ export async function searchCurrent<T extends Resource>(
 type PageRow = { id: string; content: string } & RecordHolder;
 
 /**
- * Which of the plan's `drivers` to drive the search from: the one with the fewest ids, counted in one statement and
- * each count capped at DRIVE_ROWS, when it stays below the cap; undefined when every one reaches it (the matches are
- * then found by the walk or collected as a set). Each condition alone may match tens of thousands of rows where
- * together they match none (an owner with no completed Task, a vårdcentral owning no Task asking for the requested
- * ones): docs/performance.md, "Many conditions, each matching many".
+ * Which of the plan's `drivers` to drive the search from: the one with the fewest ids when they are fewer than
+ * DRIVE_ROWS, else undefined (the matches are then found by the walk or collected as sets). Each condition alone may
+ * match tens of thousands of rows where together they match none (an owner with no Task, a vårdcentral owning none
+ * asking for the requested ones): docs/performance.md, "Many conditions, each matching many". Counted in one
+ * statement in the plan's order (the tenant's Tasks first), each count capped at the fewest found before it, so a
+ * rare one makes the others cheap to count; the first of the fewest was counted below every cap, so exactly.
  */
 async function driver(db: Db, plan: SearchPlan): Promise<number | undefined> {
   if (!plan.drivers) return undefined;
-  const counted = plan.drivers.ids.flatMap((ids, i) =>
-    ids ? [`(SELECT count(*)::int FROM (${ids} LIMIT ${DRIVE_ROWS}) d) AS c${i}`] : [],
-  );
-  const row = (await db.query<Record<string, number>>(`SELECT ${counted.join(', ')}`, plan.drivers.params.values))
-    .rows[0];
+  const { ids } = plan.drivers;
+  const order = ids.map((_, i) => i).filter((i) => ids[i] !== '');
+  const counts = order.map((i, k) => {
+    const before = order.slice(0, k).map((j) => `(SELECT n FROM c${j})`);
+    const cap = before.length > 0 ? `(SELECT least(${DRIVE_ROWS}, ${before.join(', ')}))` : `${DRIVE_ROWS}`;
+    return `c${i} AS (SELECT count(*)::int AS n FROM (${ids[i]} LIMIT ${cap}) d)`;
+  });
+  const row = (
+    await db.query<Record<string, number>>(
+      `WITH ${counts.join(', ')} SELECT ${order.map((i) => `(SELECT n FROM c${i}) AS c${i}`).join(', ')}`,
+      plan.drivers.params.values,
+    )
+  ).rows[0];
   let best: number | undefined;
-  for (const [name, n] of Object.entries(row ?? {}))
-    if (n < DRIVE_ROWS && (best === undefined || n < (row?.[`c${best}`] ?? DRIVE_ROWS))) best = Number(name.slice(1));
+  let fewest = DRIVE_ROWS;
+  for (const i of order) {
+    const n = row?.[`c${i}`] ?? DRIVE_ROWS;
+    if (n < fewest) [best, fewest] = [i, n];
+  }
   return best;
 }
 

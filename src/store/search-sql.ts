@@ -284,14 +284,20 @@ export function planSearch(
   const selective = (key: string, value: string) => !linkedKey(key) && isSelective(type, key, value);
   const hasSelective = entries.some(([key, raw]) => list(raw).some((v) => selective(key, v)));
   const fewRows = walk || perRow || hasSelective || drive !== undefined;
-  // the id lists a search may be driven from, in the order `drive` counts them: each plain value, then the tenant's
-  // Tasks (a chain or `_has` is a set of its own: such a search is planned as before)
+  // the id lists a search may be driven from, in the order `drive` counts them: the tenant's Tasks, then each plain
+  // value (a chain or `_has` is a set of its own: such a search is planned as before)
   const choosing = !fewRows && !entries.some(([key]) => linkedKey(key));
   const driverParams = new SqlParams();
   // the type as a literal: a parameter no driver used (a tenant's alone) would have no type
   const driverType = `'${type.replace(/'/g, "''")}'`;
   const drivers: string[] = [];
   let driver = 0;
+  if (type === 'Task') {
+    // first: counted first, it caps the counts after it (a vårdcentral owning no Task counts nothing else)
+    drivers.push((choosing ? visibleTaskIds(scope, driverParams) : undefined) ?? '');
+    const visible = drive === driver++ ? visibleTaskIds(scope, params) : undefined;
+    if (visible) where.push(`r.id = ANY(ARRAY(${visible}))`);
+  }
   for (const [key, raw] of entries) {
     const link = linkedKey(key);
     if (!link && key.split(':')[0] === '_lastUpdated') {
@@ -330,14 +336,6 @@ export function planSearch(
               : 'set',
         ),
       );
-    }
-  }
-  if (type === 'Task') {
-    const tenant = choosing ? visibleTaskIds(scope, driverParams) : undefined;
-    drivers.push(tenant ?? '');
-    if (drive === driver) {
-      const visible = visibleTaskIds(scope, params);
-      if (visible) where.push(`r.id = ANY(ARRAY(${visible}))`);
     }
   }
   const access = accessPredicate(scope, 'r', params, type, { ...accessOpts, perRow: fewRows });
