@@ -140,9 +140,10 @@ export interface SearchPlan {
   walkable: boolean;
   /**
    * For a search without a selective parameter: the id lists it may be driven from (`{ drive: i }`), each an SQL
-   * query over `params`, for a capped count per call (read-sql.ts): each plain parameter's value the index looks up
-   * by equality and, for a tenant's Task search, the Tasks it may see (`visibleTaskIds`). Undefined when there is
-   * nothing to choose (a selective parameter, a chain or `_has`, or a plan made to drive or walk).
+   * query over `params` (or '' for a value that cannot drive), for a capped count per call (read-sql.ts): for a
+   * Task search the Tasks the tenant may see (`visibleTaskIds`), then each plain parameter's value the index looks
+   * up by equality. Undefined when there is nothing to choose (a selective parameter, a chain or `_has`, or a plan
+   * made to drive or walk).
    */
   drivers?: { ids: string[]; params: SqlParams };
   orderBy: string;
@@ -329,11 +330,7 @@ export function planSearch(
           key,
           value,
           params,
-          perRow || driven || (!walk && drive === undefined && selective(key, value))
-            ? 'index'
-            : fewRows
-              ? 'row'
-              : 'set',
+          perRow || driven || (!walk && selective(key, value)) ? 'index' : fewRows ? 'row' : 'set',
         ),
       );
     }
