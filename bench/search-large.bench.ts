@@ -1,9 +1,11 @@
 /**
  * Selective searches on a large store (issue 17): the searches a client makes that find none or a few rows
  * (`Patient?identifier=` for a person with no record, `Encounter?identifier=`, `Task?encounter=`, a municipality's
- * `Task?owner=…&status=requested`), each run 20 times through the store's own search (`repo.search`, one connection,
- * named statements as in the gateway, so PostgreSQL may switch to a generic plan after five calls) as an admin and as
- * a municipality (whose tenant rules add EXISTS subqueries). Reported per search: p50 and max of the 20 calls, and
+ * `Task?owner=…&status=requested`), and those whose conditions each match many Tasks but together few or none (an
+ * owner's completed Tasks, an owner with none, the requested Tasks of a vårdcentral owning none), each run 20 times
+ * through the store's own search (`repo.search`, one connection, named statements as in the gateway, so PostgreSQL
+ * may switch to a generic plan after five calls) as an admin, as a municipality and as a vårdcentral (whose tenant
+ * rules add EXISTS subqueries). Reported per search: p50 and max of the 20 calls, and
  * PostgreSQL's plan (EXPLAIN ANALYZE of the statement prepared) in one line, custom (made for these values) and
  * generic (for any values: what a named statement runs after five calls).
  *
