@@ -195,8 +195,8 @@ export function accessPredicate(
     const wantTasks = !resourceType || resourceType === 'Task' || TASK_TARGET_TYPES.includes(resourceType);
     // add the parameter only when used (an unused parameter has no type)
     const orgP = wantTasks ? params.add(org) : '';
-    const taskParams = scope.role === 'hospital' ? `('owner', 'requester')` : `('owner')`;
-    const ownedTasks = `SELECT o.resource_id FROM fhir_search o WHERE o.resource_type = 'Task' AND o.param IN ${taskParams} AND o.system = 'Organization' AND o.value = ${orgP}`;
+    const taskParams = tenantTaskParams(scope);
+    const ownedTasks = ownedTasksSql(taskParams, orgP);
     // Per row: the same condition as `id IN (ownedTasks)`, looked up by the Task's id (fhir_search_resource).
     const owns = (task: string) =>
       opts.perRow
@@ -213,6 +213,32 @@ export function accessPredicate(
   }
   if (parts.length === 0) return 'false';
   return `(${parts.join(' OR ')})`;
+}
+
+/** The Task reference parameters through which a tenant sees a Task: its owner, for a hospital also its requester. */
+function tenantTaskParams(scope: AccessScope): string {
+  return scope.role === 'hospital' ? `('owner', 'requester')` : `('owner')`;
+}
+
+/** SQL: the ids of the Tasks whose `taskParams` point to the Organization `orgP`, read by `fhir_search_value`. */
+function ownedTasksSql(taskParams: string, orgP: string): string {
+  return `SELECT o.resource_id FROM fhir_search o WHERE o.resource_type = 'Task' AND o.param IN ${taskParams} AND o.system = 'Organization' AND o.value = ${orgP}`;
+}
+
+/**
+ * SQL: the ids of every Task `scope` may see (a superset: an id may come twice), read from the indexes: the Tasks
+ * its organisation owns (or requested, a hospital) and those it wrote. Undefined when the scope sees every Task or
+ * none (no organisation). What a search of Tasks may be driven from when the tenant's Tasks are few (a vårdcentral
+ * that owns none: docs/performance.md, "Many conditions, each matching many"); `accessPredicate` still applies.
+ */
+export function visibleTaskIds(scope: AccessScope | undefined, params: SqlParams): string | undefined {
+  if (isUnrestricted(scope) || !scope) return undefined;
+  const org = orgId(scope);
+  if (!org) return undefined;
+  const owned = ownedTasksSql(tenantTaskParams(scope), params.add(org));
+  // the type compared as `resource_type || ''`: without statistics the planner ANDed the GIN lookup with every
+  // Task's primary key entry (360 000) on the large store
+  return `${owned} UNION ALL SELECT w.id FROM fhir_resource w WHERE w.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text] AND w.resource_type || '' = 'Task'`;
 }
 
 /**

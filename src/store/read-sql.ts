@@ -5,7 +5,7 @@ import type { Db } from './db.port';
 import { readHistory } from './history-sql';
 import type { AccessScope, HistoryEntry, SearchParams, SearchResult } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
-import { nextPageQuery, planSearch, WALK_ROWS, type RevIncludeSpec, type SearchPlan } from './search-sql';
+import { DRIVE_ROWS, nextPageQuery, planSearch, WALK_ROWS, type RevIncludeSpec, type SearchPlan } from './search-sql';
 
 /** The repository's reads (read, vread, search with `_include`, history): plain functions of a `Db` and a scope. */
 
@@ -78,7 +78,9 @@ export async function searchCurrent<T extends Resource>(
   params: SearchParams,
 ): Promise<SearchResult<T>> {
   assertSupportedType(resourceType);
-  const plan = planSearch(resourceType, params, scope);
+  const first = planSearch(resourceType, params, scope);
+  const drive = await driver(db, first);
+  const plan = drive === undefined ? first : planSearch(resourceType, params, scope, new SqlParams(), {}, { drive });
   const values = plan.params.values;
   const result: SearchResult<T> = { resources: [], included: [] };
   if (plan.total) {
@@ -113,6 +115,38 @@ export async function searchCurrent<T extends Resource>(
 }
 
 type PageRow = { id: string; content: string } & RecordHolder;
+
+/**
+ * Which of the plan's `drivers` to drive the search from: the one with the fewest ids when they are fewer than
+ * DRIVE_ROWS, else undefined (the matches are then found by the walk or collected as sets). Each condition alone may
+ * match tens of thousands of rows where together they match none (an owner with no Task, a vårdcentral owning none
+ * asking for the requested ones): docs/performance.md, "Many conditions, each matching many". Counted in one
+ * statement in the plan's order (the tenant's Tasks first), each count capped at the fewest found before it, so a
+ * rare one makes the others cheap to count; the first of the fewest was counted below every cap, so exactly.
+ */
+async function driver(db: Db, plan: SearchPlan): Promise<number | undefined> {
+  if (!plan.drivers) return undefined;
+  const { ids } = plan.drivers;
+  const order = ids.map((_, i) => i).filter((i) => ids[i] !== '');
+  const counts = order.map((i, k) => {
+    const before = order.slice(0, k).map((j) => `(SELECT n FROM c${j})`);
+    const cap = before.length > 0 ? `(SELECT least(${DRIVE_ROWS}, ${before.join(', ')}))` : `${DRIVE_ROWS}`;
+    return `c${i} AS (SELECT count(*)::int AS n FROM (${ids[i]} LIMIT ${cap}) d)`;
+  });
+  const row = (
+    await db.query<Record<string, number>>(
+      `WITH ${counts.join(', ')} SELECT ${order.map((i) => `(SELECT n FROM c${i}) AS c${i}`).join(', ')}`,
+      plan.drivers.params.values,
+    )
+  ).rows[0];
+  let best: number | undefined;
+  let fewest = DRIVE_ROWS;
+  for (const i of order) {
+    const n = row?.[`c${i}`] ?? DRIVE_ROWS;
+    if (n < fewest) [best, fewest] = [i, n];
+  }
+  return best;
+}
 
 /**
  * The page found by walking the type's rows in `_lastUpdated` order (at most WALK_ROWS of them) and checking each

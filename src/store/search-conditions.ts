@@ -122,9 +122,9 @@ const MODIFIERS: Record<ParamDef['type'], string[]> = {
  * plan made while the table was young scanned every current row of the type and looked each one up in the index
  * (all Patients per admission). For a search with a selective parameter (`isSelective`), that one is `index` and
  * the others `row`: as a semi-join, `status=requested` beside `encounter=Encounter/x` joined the stay's few Tasks
- * with every requested Task.
+ * with every requested Task. `ids` is not a condition but the matching ids alone (`paramIds`).
  */
-export type ConditionForm = 'set' | 'index' | 'row';
+export type ConditionForm = 'set' | 'index' | 'row' | 'ids';
 
 export function paramCondition(
   type: string,
@@ -173,6 +173,7 @@ export function paramCondition(
     if (form === 'row')
       return `${negated ? 'NOT ' : ''}EXISTS (SELECT 1 FROM fhir_search s WHERE ${where} AND s.resource_id = r.id OFFSET 0)`;
     const ids = `SELECT s.resource_id FROM fhir_search s WHERE ${where}`;
+    if (form === 'ids') return ids;
     if (negated) return `r.id NOT IN (${ids})`;
     return form === 'index' ? `r.id = ANY(ARRAY(${ids}))` : `r.id IN (${ids})`;
   };
@@ -185,6 +186,27 @@ export function paramCondition(
   const ors = values.map((v) => valueCondition(def, modifier, v, params));
   const cond = ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
   return rows(cond, modifier === 'not');
+}
+
+/**
+ * SQL: the ids of the resources a plain parameter's value matches (an id may come twice), read by the value index,
+ * or undefined for a value the index cannot look up by equality (a negation, `:missing`, `:contains`, a string's
+ * prefix, a date range, `system|` alone, `_id` and `_lastUpdated`, the row's own columns). What `planSearch` may
+ * drive a search from, when a capped count shows the value's rows are few (read-sql.ts, `searchCurrent`).
+ */
+export function paramIds(
+  type: string,
+  typeP: string,
+  key: string,
+  value: string,
+  params: SqlParams,
+): string | undefined {
+  const [name = '', modifier = ''] = key.split(':');
+  const def = getParam(type, name);
+  if (!def || (modifier && !(def.type === 'string' && modifier === 'exact'))) return undefined;
+  if (def.type === 'date' || (def.type === 'string' && modifier !== 'exact')) return undefined;
+  if (def.type === 'token' && splitOr(value).some((v) => v.endsWith('|'))) return undefined;
+  return paramCondition(type, typeP, key, value, params, 'ids');
 }
 
 /**

@@ -1,4 +1,10 @@
-import { accessPredicate, protectedElementsVisible, SqlParams, type AccessPredicateOptions } from './access-sql';
+import {
+  accessPredicate,
+  protectedElementsVisible,
+  SqlParams,
+  visibleTaskIds,
+  type AccessPredicateOptions,
+} from './access-sql';
 import type { AccessScope, SearchParams } from './repository.port';
 import {
   bad,
@@ -8,6 +14,7 @@ import {
   isSelective,
   linkedKey,
   paramCondition,
+  paramIds,
   type ChainKey,
 } from './search-conditions';
 import {
@@ -131,6 +138,14 @@ export interface SearchPlan {
    * `_lastUpdated` alone, whose page lies near the start.
    */
   walkable: boolean;
+  /**
+   * For a search without a selective parameter: the id lists it may be driven from (`{ drive: i }`), each an SQL
+   * query over `params` (or '' for a value that cannot drive), for a capped count per call (read-sql.ts): for a
+   * Task search the Tasks the tenant may see (`visibleTaskIds`), then each plain parameter's value the index looks
+   * up by equality. Undefined when there is nothing to choose (a selective parameter, a chain or `_has`, or a plan
+   * made to drive or walk).
+   */
+  drivers?: { ids: string[]; params: SqlParams };
   orderBy: string;
   params: SqlParams;
   count: number;
@@ -237,6 +252,12 @@ function intParam(v: string | string[] | undefined, name: string, dflt: number, 
 export const WALK_ROWS = 1000;
 export const WALK_PAGE_END = 200;
 
+/**
+ * A search is driven from one of its `drivers` whose capped count stays below this many ids: fetching each by id and
+ * checking the rest on its own index rows costs about what a walk of WALK_ROWS rows does.
+ */
+export const DRIVE_ROWS = 1000;
+
 /** The largest `_offset`: beyond it PostgreSQL's OFFSET (a bigint) would refuse the statement, far beyond any page. */
 const MAX_OFFSET = 2_147_483_647;
 
@@ -248,8 +269,11 @@ export function planSearch(
   params: SqlParams = new SqlParams(),
   /** Tenant rules per candidate row (conditional matches, which find one or two rows): see accessPredicate. */
   accessOpts: AccessPredicateOptions = {},
-  /** Every condition checked on the row itself, for a walk in `_lastUpdated` order (see `SearchPlan.walkable`). */
-  { walk = false }: { walk?: boolean } = {},
+  /**
+   * `walk`: every condition checked on the row itself, for a walk in `_lastUpdated` order (`SearchPlan.walkable`);
+   * `drive`: the ids of `drivers[drive]` read first, everything else checked per row (`SearchPlan.drivers`).
+   */
+  { walk = false, drive }: { walk?: boolean; drive?: number } = {},
 ): SearchPlan {
   const typeP = params.add(type);
   const where = [`r.resource_type = ${typeP}`, 'NOT r.deleted'];
@@ -259,7 +283,22 @@ export function planSearch(
   // A search with a selective parameter reads its few ids from the index first and checks the rest, tenant rules
   // included, on those rows: a generic plan otherwise read every Task the tenant owns (issue 17, docs/performance.md)
   const selective = (key: string, value: string) => !linkedKey(key) && isSelective(type, key, value);
-  const fewRows = walk || perRow || entries.some(([key, raw]) => list(raw).some((v) => selective(key, v)));
+  const hasSelective = entries.some(([key, raw]) => list(raw).some((v) => selective(key, v)));
+  const fewRows = walk || perRow || hasSelective || drive !== undefined;
+  // the id lists a search may be driven from, in the order `drive` counts them: the tenant's Tasks, then each plain
+  // value (a chain or `_has` is a set of its own: such a search is planned as before)
+  const choosing = !fewRows && !entries.some(([key]) => linkedKey(key));
+  const driverParams = new SqlParams();
+  // the type as a literal: a parameter no driver used (a tenant's alone) would have no type
+  const driverType = `'${type.replace(/'/g, "''")}'`;
+  const drivers: string[] = [];
+  let driver = 0;
+  if (type === 'Task') {
+    // first: counted first, it caps the counts after it (a vårdcentral owning no Task counts nothing else)
+    drivers.push((choosing ? visibleTaskIds(scope, driverParams) : undefined) ?? '');
+    const visible = drive === driver++ ? visibleTaskIds(scope, params) : undefined;
+    if (visible) where.push(`r.id = ANY(ARRAY(${visible}))`);
+  }
   for (const [key, raw] of entries) {
     const link = linkedKey(key);
     if (!link && key.split(':')[0] === '_lastUpdated') {
@@ -271,21 +310,30 @@ export function planSearch(
       }
       continue;
     }
-    for (const value of list(raw))
+    for (const value of list(raw)) {
+      if (link) {
+        where.push(
+          link.kind === 'has'
+            ? hasCondition(type, key, link, value, params, scope, perRow)
+            : chainCondition(type, typeP, key, link, value, params, scope, perRow),
+        );
+        continue;
+      }
+      const ids = choosing ? paramIds(type, driverType, key, value, driverParams) : undefined;
+      // a value the index cannot look up by equality is never counted: '' keeps the order of the others
+      drivers.push(ids ?? '');
+      const driven = drive === driver++;
       where.push(
-        link?.kind === 'has'
-          ? hasCondition(type, key, link, value, params, scope, perRow)
-          : link
-            ? chainCondition(type, typeP, key, link, value, params, scope, perRow)
-            : paramCondition(
-                type,
-                typeP,
-                key,
-                value,
-                params,
-                perRow || (!walk && selective(key, value)) ? 'index' : fewRows ? 'row' : 'set',
-              ),
+        paramCondition(
+          type,
+          typeP,
+          key,
+          value,
+          params,
+          perRow || driven || (!walk && selective(key, value)) ? 'index' : fewRows ? 'row' : 'set',
+        ),
       );
+    }
   }
   const access = accessPredicate(scope, 'r', params, type, { ...accessOpts, perRow: fewRows });
   if (access) where.push(access);
@@ -308,6 +356,7 @@ export function planSearch(
     where: where.join(' AND '),
     whereValues,
     columnWhere: columns.join(' AND '),
+    ...(drivers.some((d) => d !== '') ? { drivers: { ids: drivers, params: driverParams } } : {}),
     walkable:
       !fewRows &&
       where.length > columns.length &&
