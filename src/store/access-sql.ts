@@ -306,12 +306,19 @@ export function assertMayWriteType(scope: AccessScope | undefined, resourceType:
 
 /**
  * A tenant that owns a Task (and did not request it) may change only what `ownerChangeIssues` allows: 403 naming
- * each element otherwise. Requesters, the gateway and admins are not limited here.
+ * each element otherwise. A tenant that is neither its owner nor its requester (one that wrote an earlier version,
+ * e.g. the owner before the requester handed the Task to another organisation) may not change it at all. Requesters,
+ * the gateway and admins are not limited here.
  */
 export function assertOwnerMayChange(before: Resource, after: Resource, scope: AccessScope | undefined): void {
   if (isUnrestricted(scope) || before.resourceType !== 'Task' || after.resourceType !== 'Task') return;
   const org = scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
-  if (!org || before.owner?.reference !== org || before.requester?.reference === org) return;
+  if (!org || before.requester?.reference === org) return;
+  if (before.owner?.reference !== org)
+    throw new GatewayError(
+      'forbidden',
+      `Task/${before.id ?? ''} may be changed only by its owner and its requester, and your organisation is neither (no longer its owner, if it was): nothing was changed`,
+    );
   const issues = ownerChangeIssues(before, after);
   if (issues.length === 0) return;
   // A body read from an older version differs where the requester or the gateway changed the Task since (a moved

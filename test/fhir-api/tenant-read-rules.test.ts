@@ -265,6 +265,47 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     expect(ok.body.restriction.period.end).toBe('2026-01-12T09:00:00Z');
   });
 
+  it('when the requester hands a Task to another municipality, then the owner before, which answered it, may no longer change it', async () => {
+    const first = (await get('admin', `/fhir/Task/${ids.t}`)).body as Task;
+    const handed = await createRepository(db).create(
+      task(
+        'inskrivningsmeddelande',
+        `Organization/${ids.vasteras}`,
+        first.for!.reference!,
+        first.encounter!.reference!,
+        {
+          requester: { reference: 'Organization/other-hosp' },
+        },
+      ),
+    );
+    const url = `/fhir/Task/${handed.id}`;
+    const acked = await send('vasteras', 'put', url, { ...handed, status: 'received' });
+    expect(acked.status).toBe(200);
+    const moved = await send('otherEhr', 'put', url, {
+      ...(acked.body as Task),
+      owner: { reference: `Organization/${ids.sala}` },
+    });
+    expect(moved.status).toBe(200);
+    const now = moved.body as Task;
+    for (const change of [
+      { owner: { reference: `Organization/${ids.vasteras}` } },
+      { status: 'cancelled' as const },
+      { note: [{ text: 'Vi tar tillbaka den' }] },
+    ]) {
+      const r = await send('vasteras', 'put', url, { ...now, ...change });
+      expect(r.status, JSON.stringify(change)).toBe(403);
+      expect(JSON.stringify(r.body)).toMatch(/only by its owner and its requester/);
+    }
+    const stored = (await get('admin', url)).body as Task;
+    expect([stored.owner?.reference, stored.status, stored.meta?.versionId]).toEqual([
+      `Organization/${ids.sala}`,
+      'received',
+      now.meta?.versionId,
+    ]);
+    // the new owner reads it
+    expect((await get('sala', url)).status).toBe(200);
+  });
+
   it('when the owner hands the Task over inside a transaction Bundle, then the whole Bundle is refused', async () => {
     const t = await readTask();
     const r = await send('vasteras', 'post', '/fhir', {
