@@ -8,7 +8,7 @@
  */
 import type { CarePlan, Organization, Reference, Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../core/agreements/agreement.schema';
-import { SVU_TASK_CODE_INFO } from '../fhir/codes';
+import { CLOSED_TASK_STATUSES, SVU_TASK_CODE_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE } from '../fhir/constants';
 import { businessStatusConcept } from '../fhir/task';
 import { readSipMeeting } from '../fhir/careplan';
@@ -130,7 +130,19 @@ export async function syncInvitations(
     out.push(await repo.create(invitationTask(plan, owner, authorRef, now, agreement), write));
   }
   for (const [orgId, t] of existing) {
-    if (invited.includes(`Organization/${orgId}`) || ['cancelled', 'completed'].includes(t.status)) continue;
+    if (invited.includes(`Organization/${orgId}`)) {
+      // After a take-over (ADR 045) the plan's new author calls to it: an invitation that still stands becomes its,
+      // so it follows the parties' answers and the unit the plan left no longer acts on them
+      if (author !== '' && !CLOSED_TASK_STATUSES.has(t.status) && t.requester?.reference !== author)
+        out.push(
+          await repo.update<Task>(
+            { ...t, requester: authorRef, description: invitationText(authorRef.display ?? author, plan) },
+            write,
+          ),
+        );
+      continue;
+    }
+    if (['cancelled', 'completed'].includes(t.status)) continue;
     const reason =
       `Organization/${orgId}` === author
         ? await tookOverText(repo, author, t.requester?.reference)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import request from 'supertest';
-import type { Bundle, CarePlan, Communication, Encounter, Provenance } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Communication, Encounter, Provenance, Task } from '@medplum/fhirtypes';
 import { systemRepository } from '../../src/compose';
 import { waitFor } from '../delivery/helpers';
 import { testDatabases } from '../support/db';
@@ -205,6 +205,25 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
       [VC_SALA, 'completed'],
       [SKULTUNA, 'completed'],
     ]);
+    // Västerås' invitation (acknowledged by its signature) stands, now from Sala: Sala follows it, Skultuna no longer
+    // acts on it
+    const [invitation, ...others] = (
+      await c['demo-admin']!.tasks({ focus: `CarePlan/${plan.id}`, code: 'kallelse-sip', owner: VASTERAS })
+    ).filter((t) => t.status !== 'cancelled');
+    expect(others).toEqual([]);
+    expect([invitation?.status, invitation?.requester]).toEqual([
+      'accepted',
+      { reference: VC_SALA, display: 'Sala vårdcentral' },
+    ]);
+    expect(invitation?.description).toContain('från Sala vårdcentral');
+    expect((ok(await c['demo-vc-sala']!.get(`/fhir/Task/${invitation?.id}`)) as Task).requester?.reference).toBe(
+      VC_SALA,
+    );
+    const takenBack = await c['demo-vc-skultuna']!.put(`/fhir/Task/${invitation?.id}`, {
+      ...invitation,
+      requester: { reference: SKULTUNA },
+    });
+    expect(takenBack.status).toBe(403);
     // Taking over again changes nothing.
     const again = ok(await c['demo-vc-sala']!.post(`/fhir/CarePlan/${plan.id}/$take-over`)) as CarePlan;
     expect(again.meta?.versionId).toBe(taken.meta?.versionId);
