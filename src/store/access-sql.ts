@@ -187,14 +187,14 @@ export function accessPredicate(
   const parts: string[] = [];
   if (!resourceType) parts.push(`${alias}.resource_type IN ('Organization', 'Endpoint')`);
   if (org) {
-    if (resourceType !== 'CarePlan') {
-      const wrote = `${alias}.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text]`;
-      // a SIP follows the party rule alone (ADR 047); for another known type no extra condition
-      parts.push(resourceType ? wrote : `(${wrote} AND ${alias}.resource_type <> 'CarePlan')`);
-    }
+    const wrote = () => `${alias}.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text]`;
+    if (resourceType !== 'CarePlan' && resourceType !== 'Task')
+      // a SIP follows the party rule alone (ADR 047), a Task its own (below); for another known type no extra condition
+      parts.push(resourceType ? wrote() : `(${wrote()} AND ${alias}.resource_type NOT IN ('CarePlan', 'Task'))`);
     const wantTasks = !resourceType || resourceType === 'Task' || TASK_TARGET_TYPES.includes(resourceType);
     // add the parameter only when used (an unused parameter has no type)
     const orgP = wantTasks ? params.add(org) : '';
+    const end = opts.perRow ? PER_ROW : '';
     const taskParams = tenantTaskParams(scope);
     const ownedTasks = ownedTasksSql(taskParams, orgP);
     // Per row: the same condition as `id IN (ownedTasks)`, looked up by the Task's id (fhir_search_resource).
@@ -202,9 +202,13 @@ export function accessPredicate(
       opts.perRow
         ? `EXISTS (SELECT 1 FROM fhir_search o WHERE o.resource_type = 'Task' AND o.resource_id = ${task} AND ${within(true, 'o.param', taskParams)} AND o.system = 'Organization' AND ${eq(true, 'o.value', orgP)}${PER_ROW})`
         : `${task} IN (${ownedTasks})`;
-    const end = opts.perRow ? PER_ROW : '';
+    // A Task is read by its owner (a hospital: also its requester), and by a tenant that wrote it while it is still
+    // its requester (the invitations a SIP's author sent); not by one that wrote it and is neither any more (the
+    // owner before the requester handed the Task on, the author before a take-over). Always looked up per row (by
+    // the Task's id, never by the requester's index rows): only the rows the tenant wrote get this far
+    const requests = `EXISTS (SELECT 1 FROM fhir_search q WHERE q.resource_type = 'Task' AND q.resource_id = ${alias}.id AND ${eq(true, 'q.param', `'requester'`)} AND q.system = 'Organization' AND ${eq(true, 'q.value', orgP)}${PER_ROW})`;
     if (!resourceType || resourceType === 'Task')
-      parts.push(`(${alias}.resource_type = 'Task' AND ${owns(`${alias}.id`)})`);
+      parts.push(`(${alias}.resource_type = 'Task' AND (${owns(`${alias}.id`)} OR (${wrote()} AND ${requests})))`);
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
         `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${end}))`,

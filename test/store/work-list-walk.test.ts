@@ -12,7 +12,7 @@ import { openTestDb, testDatabases } from '../support/db';
  * each. Where one condition (or the tenant's Tasks) is rare, the search is driven from it instead, chosen per call by a
  * capped count ("Many conditions, each matching many"). Here 3 600 Tasks: Västerås owns every third (requested, but
  * every tenth of them completed), Sala six, a hospital the rest; another hospital (a lasarett) requested nine and a
- * vårdcentral wrote eight, owning none. The answers must be those of the definition (every match, in order, then
+ * vårdcentral wrote and requested eight (as a SIP's author its invitations), owning none. The answers must be those of the definition (every match, in order, then
  * paged, and `_total`), whichever way they were found.
  */
 describe.each(testDatabases())('the work list found by a walk in _lastUpdated order, on %s', (kind) => {
@@ -32,7 +32,7 @@ describe.each(testDatabases())('the work list found by a walk in _lastUpdated or
   const owner = (i: number) => (i % 3 === 0 ? VASTERAS : i % 600 === 1 ? SALA : 'sjukhus');
   const status = (i: number) => (i % 30 === 0 ? 'completed' : 'requested');
   const requested = (i: number) => i % 400 === 3; // by the lasarett
-  const written = (i: number) => i % 450 === 7; // by the vårdcentral
+  const written = (i: number) => i % 450 === 7; // and requested, by the vårdcentral
   const id = (i: number) => `t${String(i).padStart(5, '0')}`;
 
   beforeAll(async () => {
@@ -55,8 +55,11 @@ describe.each(testDatabases())('the work list found by a walk in _lastUpdated or
          FROM generate_series(1, $1::int) g
        UNION ALL
        SELECT 'Task', 't' || lpad(g::text, 5, '0'), 'requester', 'Organization', $4
-         FROM generate_series(1, $1::int) g WHERE g % 400 = 3`,
-      [N, VASTERAS, SALA, LASARETT],
+         FROM generate_series(1, $1::int) g WHERE g % 400 = 3
+       UNION ALL
+       SELECT 'Task', 't' || lpad(g::text, 5, '0'), 'requester', 'Organization', $5
+         FROM generate_series(1, $1::int) g WHERE g % 450 = 7`,
+      [N, VASTERAS, SALA, LASARETT, VC],
     );
     await db.query('ANALYZE fhir_resource');
     await db.query('ANALYZE fhir_search');
