@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
+import { IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
 import { PROTECTED_IDENTITY_CODES } from '../fhir/protected-identity';
 import { ownerChangeIssues } from '../fhir/task-owner-change';
 import { GatewayError } from '../platform/errors';
@@ -316,6 +316,15 @@ export function assertMayWriteType(scope: AccessScope | undefined, resourceType:
  */
 export function assertOwnerMayChange(before: Resource, after: Resource, scope: AccessScope | undefined): void {
   if (isUnrestricted(scope) || before.resourceType !== 'Task' || after.resourceType !== 'Task') return;
+  // A Task the gateway derived from the stay (it carries a task key) goes to the party the stay is routed to: its
+  // next apply would give it back silently, so no client hands it to another organisation, its requester neither
+  if (
+    before.identifier?.some((i) => i.system === IDENTIFIER_SYSTEM.taskKey) &&
+    (after.owner?.reference ?? '') !== (before.owner?.reference ?? '')
+  ) {
+    const message = `Task/${before.id ?? ''} is the gateway's, derived from the stay: its owner follows the stay's routing. Report the right municipality, placing municipality or listed unit (an HL7 A08, or an update of the Encounter or Patient) and the gateway withdraws it from the one and tells the other; nothing was changed`;
+    throw new GatewayError('rule-violation', message, [{ path: 'Task.owner', message }]);
+  }
   const org = scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
   if (!org || before.requester?.reference === org) return;
   if (before.owner?.reference !== org)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMiddleware } from '../../src/audit/audit.middleware';
 import { createAuditWriter, type AuditSink } from '../../src/audit/audit-writer';
 import type { AuthContext } from '../../src/auth/auth-context';
-import { CANONICAL_BASE, SE_SECURITY_LABEL_SYSTEM } from '../../src/fhir/constants';
+import { CANONICAL_BASE, IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../../src/fhir/constants';
 import { createValidator } from '../../src/fhir/validator';
 import { systemClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logger';
@@ -308,6 +308,30 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     ]);
     // the new owner reads it
     expect((await get('sala', url)).status).toBe(200);
+  });
+
+  it("when the requester hands a Task the gateway derived from the stay to another municipality, then 422 says the owner follows the stay's routing, and nothing changes", async () => {
+    const first = (await get('admin', `/fhir/Task/${ids.t}`)).body as Task;
+    const derived = await createRepository(db).create(
+      task(
+        'inskrivningsmeddelande',
+        `Organization/${ids.vasteras}`,
+        first.for!.reference!,
+        first.encounter!.reference!,
+        {
+          requester: { reference: 'Organization/other-hosp' },
+          identifier: [{ system: IDENTIFIER_SYSTEM.taskKey, value: 'stay-1|inskrivningsmeddelande@municipality:1980' }],
+        },
+      ),
+    );
+    const url = `/fhir/Task/${derived.id}`;
+    const r = await send('otherEhr', 'put', url, { ...derived, owner: { reference: `Organization/${ids.sala}` } });
+    expect(r.status).toBe(422);
+    expect(named(r.body)).toEqual(['Task.owner']);
+    expect(JSON.stringify(r.body)).toMatch(/follows the stay's routing/);
+    expect(((await get('admin', url)).body as Task).owner?.reference).toBe(`Organization/${ids.vasteras}`);
+    // its other elements stay the requester's to change
+    expect((await send('otherEhr', 'put', url, { ...derived, description: 'Ändrad' })).status).toBe(200);
   });
 
   it('when the owner hands the Task over inside a transaction Bundle, then the whole Bundle is refused', async () => {
