@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
+import { SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
 import { PROTECTED_IDENTITY_CODES } from '../fhir/protected-identity';
+import { readTaskKey } from '../fhir/task';
 import { ownerChangeIssues } from '../fhir/task-owner-change';
 import { GatewayError } from '../platform/errors';
 import type { AccessScope } from './repository.port';
@@ -187,7 +188,9 @@ export function accessPredicate(
   const parts: string[] = [];
   if (!resourceType) parts.push(`${alias}.resource_type IN ('Organization', 'Endpoint')`);
   if (org) {
-    const wrote = () => `${alias}.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text]`;
+    // added when first used (an unused parameter has no type), once
+    let wroteSql: string | undefined;
+    const wrote = () => (wroteSql ??= `${alias}.writer_orgs @> ARRAY[${params.add(`Organization/${org}`)}::text]`);
     if (resourceType !== 'CarePlan' && resourceType !== 'Task')
       // a SIP follows the party rule alone (ADR 047), a Task its own (below); for another known type no extra condition
       parts.push(resourceType ? wrote() : `(${wrote()} AND ${alias}.resource_type NOT IN ('CarePlan', 'Task'))`);
@@ -231,7 +234,7 @@ function ownedTasksSql(taskParams: string, orgP: string): string {
 
 /**
  * SQL: the ids of every Task `scope` may see (a superset: an id may come twice), read from the indexes: the Tasks
- * its organisation owns (or requested, a hospital) and those it wrote. Undefined when the scope sees every Task or
+ * its organisation owns (or requested, a hospital) and those it wrote (of which it reads those it still requests). Undefined when the scope sees every Task or
  * none (no organisation). What a search of Tasks may be driven from when the tenant's Tasks are few (a vårdcentral
  * that owns none: docs/performance.md, "Many conditions, each matching many"); `accessPredicate` still applies.
  */
@@ -310,28 +313,20 @@ export function assertMayWriteType(scope: AccessScope | undefined, resourceType:
 
 /**
  * A tenant that owns a Task (and did not request it) may change only what `ownerChangeIssues` allows: 403 naming
- * each element otherwise. A tenant that is neither its owner nor its requester (one that wrote an earlier version,
- * e.g. the owner before the requester handed the Task to another organisation) may not change it at all. Requesters,
- * the gateway and admins are not limited here.
+ * each element otherwise. Requesters, the gateway and admins are not limited here, but for the owner of a Task the
+ * gateway derived (422). A tenant that is neither owner nor requester never gets here: it does not read the Task
+ * (`accessPredicate`), so its write is 404.
  */
 export function assertOwnerMayChange(before: Resource, after: Resource, scope: AccessScope | undefined): void {
   if (isUnrestricted(scope) || before.resourceType !== 'Task' || after.resourceType !== 'Task') return;
   // A Task the gateway derived from the stay (it carries a task key) goes to the party the stay is routed to: its
   // next apply would give it back silently, so no client hands it to another organisation, its requester neither
-  if (
-    before.identifier?.some((i) => i.system === IDENTIFIER_SYSTEM.taskKey) &&
-    (after.owner?.reference ?? '') !== (before.owner?.reference ?? '')
-  ) {
+  if (readTaskKey(before) && (after.owner?.reference ?? '') !== (before.owner?.reference ?? '')) {
     const message = `Task/${before.id ?? ''} is the gateway's, derived from the stay: its owner follows the stay's routing. Report the right municipality, placing municipality or listed unit (an HL7 A08, or an update of the Encounter or Patient) and the gateway withdraws it from the one and tells the other; nothing was changed`;
     throw new GatewayError('rule-violation', message, [{ path: 'Task.owner', message }]);
   }
   const org = scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
-  if (!org || before.requester?.reference === org) return;
-  if (before.owner?.reference !== org)
-    throw new GatewayError(
-      'forbidden',
-      `Task/${before.id ?? ''} may be changed only by its owner and its requester, and your organisation is neither (no longer its owner, if it was): nothing was changed`,
-    );
+  if (!org || before.owner?.reference !== org || before.requester?.reference === org) return;
   const issues = ownerChangeIssues(before, after);
   if (issues.length === 0) return;
   // A body read from an older version differs where the requester or the gateway changed the Task since (a moved

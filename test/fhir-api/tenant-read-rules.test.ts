@@ -265,9 +265,10 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     expect(ok.body.restriction.period.end).toBe('2026-01-12T09:00:00Z');
   });
 
-  it('when the requester hands a Task to another municipality, then the owner before, which answered it, may no longer read or change it', async () => {
+  /** A new admission notice to Västerås on the first Task's stay, requested by the other hospital (which may PUT Tasks). */
+  const otherHospitalsTask = async (extra: Partial<Task> = {}): Promise<Task> => {
     const first = (await get('admin', `/fhir/Task/${ids.t}`)).body as Task;
-    const handed = await createRepository(db).create(
+    return createRepository(db).create(
       task(
         'inskrivningsmeddelande',
         `Organization/${ids.vasteras}`,
@@ -275,9 +276,14 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
         first.encounter!.reference!,
         {
           requester: { reference: 'Organization/other-hosp' },
+          ...extra,
         },
       ),
     );
+  };
+
+  it('when the requester hands a Task to another municipality, then the owner before, which answered it, may no longer read or change it', async () => {
+    const handed = await otherHospitalsTask();
     const url = `/fhir/Task/${handed.id}`;
     const acked = await send('vasteras', 'put', url, { ...handed, status: 'received' });
     expect(acked.status).toBe(200);
@@ -311,19 +317,9 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
   });
 
   it("when the requester hands a Task the gateway derived from the stay to another municipality, then 422 says the owner follows the stay's routing, and nothing changes", async () => {
-    const first = (await get('admin', `/fhir/Task/${ids.t}`)).body as Task;
-    const derived = await createRepository(db).create(
-      task(
-        'inskrivningsmeddelande',
-        `Organization/${ids.vasteras}`,
-        first.for!.reference!,
-        first.encounter!.reference!,
-        {
-          requester: { reference: 'Organization/other-hosp' },
-          identifier: [{ system: IDENTIFIER_SYSTEM.taskKey, value: 'stay-1|inskrivningsmeddelande@municipality:1980' }],
-        },
-      ),
-    );
+    const derived = await otherHospitalsTask({
+      identifier: [{ system: IDENTIFIER_SYSTEM.taskKey, value: 'stay-1|inskrivningsmeddelande@municipality:1980' }],
+    });
     const url = `/fhir/Task/${derived.id}`;
     const r = await send('otherEhr', 'put', url, { ...derived, owner: { reference: `Organization/${ids.sala}` } });
     expect(r.status).toBe(422);
