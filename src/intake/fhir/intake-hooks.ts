@@ -14,7 +14,7 @@ import {
 } from '../stay/patient-change';
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
-import { taskRejected } from './rejection-hook';
+import { applyTaskFacts } from './task-facts';
 
 export { routingOfPatient };
 
@@ -109,7 +109,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
         return;
       }
       if (change.resourceType === 'Task') {
-        await taskRejected(tx, repository(tx), deps, change);
+        await applyTaskFacts(tx, repository(tx), deps, change);
         return;
       }
       if (change.resourceType !== 'Encounter') return;

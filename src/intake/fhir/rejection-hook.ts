@@ -1,13 +1,8 @@
-import type { Patient, Reference, Task } from '@medplum/fhirtypes';
+import type { Task } from '@medplum/fhirtypes';
 import { isDutyKey } from '../../core/engine/duties';
 import type { StayFact } from '../../core/stay/facts';
 import { TASK_STATUS_REASON_INFO } from '../../fhir/codes';
 import { readTaskKey } from '../../fhir/task';
-import type { Db } from '../../store/db.port';
-import type { PgRepository } from '../../store/repository.pg';
-import type { ResourceChange } from '../../store/repository.port';
-import { applyStayFacts, type StayApplierDeps } from '../stay/apply-stay';
-import { lockStays } from '../stay/stay-rows.pg';
 
 const REASONS: ReadonlySet<string> = new Set(Object.keys(TASK_STATUS_REASON_INFO));
 
@@ -36,20 +31,4 @@ export function rejectionFact(
     party,
     reason,
   };
-}
-
-/** Applies a receiver's rejection to its stay in the write's transaction: re-routing and the hospital's Task. */
-export async function taskRejected(tx: Db, repo: PgRepository, deps: StayApplierDeps, change: ResourceChange) {
-  const after = change.after as Task;
-  const at = deps.clock.now().toISOString();
-  const fact = rejectionFact(change.before as Task | undefined, after, after.meta?.versionId ?? '0', at);
-  if (!fact) return;
-  await lockStays(tx, [fact.stayId]);
-  await applyStayFacts(tx, repo, deps, {
-    stayId: fact.stayId,
-    facts: [fact],
-    source: 'fhir',
-    patient: { ...(after.for as Reference<Patient> | undefined) },
-    encounter: { reference: `Encounter/${fact.stayId}` },
-  });
 }
