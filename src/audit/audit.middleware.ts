@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { AuthContext } from '../auth/auth-context';
 import type { Clock } from '../platform/clock';
 import { buildAuditEvent } from './audit-event';
-import { exposedPatients, SENT_JSON, type SentJson } from './exposed-patients';
+import { exposedPatients } from './exposed-patients';
 
 /** Bodies larger than this are not scanned for patients (the AuditEvent then names none; never blocks). */
 const MAX_SCANNED_BODY = 8 * 1024 * 1024;
@@ -43,10 +43,7 @@ export function auditMiddleware(sink: AuditSink, clock: Clock, canonicalBase: st
               requestId: res.locals.requestId as string | undefined,
               recorded: clock.now(),
               location: res.getHeader('location')?.toString(),
-              patients:
-                res.statusCode < 400 && body
-                  ? exposedPatients(body, res.locals[SENT_JSON] as SentJson | undefined)
-                  : [],
+              patients: res.statusCode < 400 && body ? exposedPatients(body) : [],
               refused: res.locals.auditRefused as string | undefined,
             },
             canonicalBase,

@@ -19,32 +19,16 @@ function patientsOf(resource: Json, out: Set<string>): void {
   }
 }
 
-/**
- * Patient references in a response body (JSON text); an unparsable or non-object body exposes none. `sent`: the
- * value the body is the `JSON.stringify` of, when the sender kept it (`sendJson`): read instead of parsing the text
- * again (the response Bundle of a transaction was stringified and parsed back for every request).
- */
-export function exposedPatients(body: string, sent?: SentJson): string[] {
+/** Patient references in a response body (JSON text); an unparsable or non-object body exposes none. */
+export function exposedPatients(body: string): string[] {
   let json: unknown;
-  if (sent && sent.text === body) json = sent.value;
-  else {
-    try {
-      json = JSON.parse(body);
-    } catch {
-      return [];
-    }
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return [];
   }
   if (!json || typeof json !== 'object') return [];
   const out = new Set<string>();
   patientsOf(json as Json, out);
   return [...out].sort();
 }
-
-/** A JSON response body and the value it is the `JSON.stringify` of (plain data: objects, arrays, strings, …). */
-export interface SentJson {
-  text: string;
-  value: unknown;
-}
-
-/** Where `sendJson` keeps what it sent (in `res.locals`), for the audit. */
-export const SENT_JSON = 'sentJson';

@@ -7,7 +7,6 @@ import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { clientKeyed, collectParams } from '../store/search-sql';
 import { outcome } from './operation-outcome';
-import { SENT_JSON, type SentJson } from '../audit/exposed-patients';
 import { writeNotes, type WriteNote } from '../platform/write-notes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -112,10 +111,7 @@ export function preferLenient(req: Request): boolean {
 
 export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).setHeader('Content-Type', FHIR_JSON);
-  const text = JSON.stringify(body);
-  // the audit names the patients the answer exposed from the value, not by parsing the text back
-  (res.locals as Record<string, unknown>)[SENT_JSON] = { text, value: body } satisfies SentJson;
-  res.send(text);
+  res.send(JSON.stringify(body));
 }
 
 /** Headers of one resource version (ETag, Last-Modified, and Location when asked). */
