@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { SEARCH_PARAMS, type ParamDef } from './search-params';
+import { OWNER_STATUS, SEARCH_PARAMS, type ParamDef } from './search-params';
 
 /** The search index rows of one resource version, column-wise (inserted with one `unnest`). */
 export interface IndexColumns {
@@ -182,5 +182,22 @@ export function indexRows(resource: Resource): IndexColumns {
       cols.hi.push(r[4]);
     }
   }
+  if (resource.resourceType === 'Task') ownerStatusRows(cols);
   return cols;
+}
+
+/** A Task's (owner, status) key (`OWNER_STATUS`), from its `owner` and `status` rows: one row, when it has both. */
+function ownerStatusRows(cols: IndexColumns): void {
+  const n = cols.param.length;
+  for (let o = 0; o < n; o++) {
+    if (cols.param[o] !== 'owner') continue;
+    for (let s = 0; s < n; s++) {
+      if (cols.param[s] !== 'status' || cols.system[s] !== null) continue;
+      cols.param.push(OWNER_STATUS);
+      cols.system.push(cols.system[o] ?? null);
+      cols.value.push(`${cols.value[o] ?? ''}|${cols.value[s] ?? ''}`);
+      cols.lo.push(null);
+      cols.hi.push(null);
+    }
+  }
 }

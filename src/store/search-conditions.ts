@@ -6,11 +6,12 @@
 import { GatewayError } from '../platform/errors';
 import { accessPredicate, DIRECTORY_TYPES, protectedElementsVisible, SqlParams } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
-import type { AccessScope } from './repository.port';
+import type { AccessScope, SearchParams } from './repository.port';
 import {
   chainTarget,
   getParam,
   isSupportedType,
+  OWNER_STATUS,
   searchesProtectedElements,
   storedParam,
   type ParamDef,
@@ -207,6 +208,45 @@ export function paramIds(
   if (def.type === 'date' || (def.type === 'string' && modifier !== 'exact')) return undefined;
   if (def.type === 'token' && splitOr(value).some((v) => v.endsWith('|'))) return undefined;
   return paramCondition(type, typeP, key, value, params, 'ids');
+}
+
+/** At most this many (owner, status) pairs are looked up in the Task's (owner, status) key at once. */
+const MAX_OWNER_STATUS_PAIRS = 100;
+
+/**
+ * SQL: the ids of the Tasks whose (owner, status) key (`OWNER_STATUS`) matches an exact `owner` and an exact `status`
+ * of `search` (each a value or a comma list: every pair of them), or undefined when the search has not both, or one
+ * is not exact (a modifier such as `:not` or `:missing`, a status with a system, a reference that is not one): such a
+ * search is planned as before. Where `owner` or `status` is repeated, the first of each is used: the others, and
+ * these two, stay conditions of their own, so the key only chooses where to start (`planSearch`, its drivers).
+ */
+export function ownerStatusIds(
+  type: string,
+  typeP: string,
+  search: SearchParams,
+  params: SqlParams,
+): string | undefined {
+  if (type !== 'Task') return undefined;
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const owner = first(search.owner);
+  const status = first(search.status);
+  if (owner === undefined || status === undefined) return undefined;
+  const owners = splitOr(owner).map((v) => {
+    const ref = parseReference(v);
+    if (ref) return { type: ref[0], id: ref[1] };
+    return /^[A-Za-z0-9\-.]{1,64}$/.test(v) ? { id: v } : undefined;
+  });
+  const codes = splitOr(status);
+  const pairs = owners.length * codes.length;
+  if (pairs === 0 || pairs > MAX_OWNER_STATUS_PAIRS || codes.some((c) => c.includes('|'))) return undefined;
+  const ors: string[] = [];
+  for (const o of owners) {
+    if (!o) return undefined;
+    const values = `s.value = ANY(${params.add(codes.map((c) => `${o.id}|${c}`))}::text[])`;
+    ors.push(o.type === undefined ? values : `(s.system = ${params.add(o.type)} AND ${values})`);
+  }
+  const cond = ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
+  return `SELECT s.resource_id FROM fhir_search s WHERE s.resource_type = ${typeP} AND s.param = ${params.add(OWNER_STATUS)} AND ${cond}`;
 }
 
 /**

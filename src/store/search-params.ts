@@ -159,6 +159,15 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
 for (const list of Object.values(SEARCH_PARAMS)) list.push(...COMMON);
 
 /**
+ * The stored name of a Task's (owner, status) key: one index row per Task version with both, `system` the owner's
+ * type and `value` `<owner id>|<status>` (an id never holds `|`). Not a search parameter a client can name: the
+ * planner drives a Task search that has both an exact `owner` and an exact `status` from it (search-sql.ts), so a
+ * work list whose two conditions each match tens of thousands of Tasks but together few or none is one index range
+ * (docs/performance.md, "2026-12-06, night"). Migration 006 wrote it for the Tasks stored before.
+ */
+export const OWNER_STATUS = 'owner+status';
+
+/**
  * The type a chain through a reference parameter goes to when the client names none (`Task?encounter.status=…`):
  * the parameter's only target type, or the one type FHIR R4 allows for it. Parameters that may point to several
  * types (`subject`, `focus`) need it named (`subject:Patient.identifier=…`).

@@ -13,6 +13,7 @@ import {
   hasCondition,
   isSelective,
   linkedKey,
+  ownerStatusIds,
   paramCondition,
   paramIds,
   type ChainKey,
@@ -299,6 +300,13 @@ export function planSearch(
     const visible = drive === driver++ ? visibleTaskIds(scope, params) : undefined;
     if (visible) where.push(`r.id = ANY(ARRAY(${visible}))`);
   }
+  // an exact owner and status: the Task's (owner, status) key, never more ids than either alone, so they are not
+  // counted (the key reaching the cap means they would too); both stay conditions checked on each row
+  const pairKeys = ownerStatusIds(type, driverType, search, new SqlParams()) !== undefined;
+  if (pairKeys) {
+    drivers.push((choosing ? ownerStatusIds(type, driverType, search, driverParams) : undefined) ?? '');
+    if (drive === driver++) where.push(`r.id = ANY(ARRAY(${ownerStatusIds(type, typeP, search, params) ?? ''}))`);
+  }
   for (const [key, raw] of entries) {
     const link = linkedKey(key);
     if (!link && key.split(':')[0] === '_lastUpdated') {
@@ -319,7 +327,10 @@ export function planSearch(
         );
         continue;
       }
-      const ids = choosing ? paramIds(type, driverType, key, value, driverParams) : undefined;
+      const ids =
+        choosing && !(pairKeys && (key === 'owner' || key === 'status'))
+          ? paramIds(type, driverType, key, value, driverParams)
+          : undefined;
       // a value the index cannot look up by equality is never counted: '' keeps the order of the others
       drivers.push(ids ?? '');
       const driven = drive === driver++;

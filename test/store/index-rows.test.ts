@@ -21,7 +21,7 @@ describe('search index rows', () => {
     expect(dateRange('yesterday')).toBeUndefined();
   });
 
-  it('when a Task is indexed, then aliases write no rows of their own and every other value gets one row', () => {
+  it('when a Task is indexed, then aliases write no rows of their own and every other value gets one row, and the (owner, status) key one', () => {
     const task: Task = {
       resourceType: 'Task',
       status: 'requested',
@@ -40,6 +40,8 @@ describe('search index rows', () => {
       'encounter | Encounter | e1 |  | ',
       'intent |  | order |  | ',
       'owner | Organization | o1 |  | ',
+      // the (owner, status) key the planner may drive a work list from (search-params.ts, OWNER_STATUS)
+      'owner+status | Organization | o1|requested |  | ',
       'status |  | requested |  | ',
       'subject | Patient | p1 |  | ',
     ]);
