@@ -7,6 +7,7 @@
 import type { Encounter, Extension } from '@medplum/fhirtypes';
 import type { StayEvaluation, StayState } from '../core/engine/types';
 import type { CareKind, Consent, Need, PatientCategory, ReadinessCriterion } from '../core/stay/facts';
+import { READINESS_CRITERIA } from '../core/triage/readiness';
 import { CODE_SYSTEM, EXTENSION, PROFILE } from './constants';
 import { CARE_KIND_INFO, NEED_INFO, PATIENT_CATEGORY_INFO } from './codes';
 
@@ -31,14 +32,9 @@ export interface StayExtensions {
 }
 
 /** The contract's criterion codes (seed 001 §3, as in HL7 OBX `utskrivningsklar-kriterier`) → the engine's. */
-export const CRITERION_CODES: Readonly<Record<string, ReadinessCriterion>> = {
-  lakarbedomning: 'physician-assessed',
-  'skriftlig-information': 'written-information',
-  'fast-vardkontakt': 'fvk-appointed',
-  informationsoverforing: 'information-transferred',
-  hjalpmedel: 'assistive-devices',
-  lakemedelslista: 'medication-list',
-};
+export const CRITERION_CODES: Readonly<Record<string, ReadinessCriterion>> = Object.fromEntries(
+  READINESS_CRITERIA.map((c) => [c.code, c.id]),
+);
 const CONSENTS: readonly string[] = ['ja', 'nej', 'menprovning'];
 
 const OURS: ReadonlySet<string> = new Set([

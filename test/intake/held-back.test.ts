@@ -36,7 +36,8 @@ describe.each(testDatabases())('held-back facts and their inputs on %s', (kind) 
     );
     expect(ackCode(ack)).toBe('AA');
     const warning = ack.getAllSegments('ERR').find((s) => s.getField(4)?.toString() === 'W');
-    expect(warning?.toString()).toContain('written-information');
+    // named by the code the sender reports it with (OBX utskrivningsklar-kriterier)
+    expect(warning?.toString()).toContain('skriftlig-information');
     expect((await h.tasks(stay)).map(codeOf)).not.toContain('utskrivningsklar');
     const o = await outcomeOf('HB-1b');
     expect(o.warnings.map((w) => w.code)).toContain('fact-not-applied');

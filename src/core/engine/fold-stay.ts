@@ -4,7 +4,7 @@
  */
 import type { Agreement } from '../agreements/agreement.schema';
 import type { PatientRouting, ReadinessCriterion, StayFact } from '../stay/facts';
-import { missingCriteria } from '../triage/readiness';
+import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/readiness';
 import { partyKey } from './parties';
 import { fvkOwner, updateRecipients } from './recipients';
 import type { TimedFact } from './sort-facts';
@@ -158,7 +158,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
             m.pendingReady = { factId: f.id, at: ms };
             reject(
               f,
-              `utskrivningsklar not activated: criteria not met (001 §3): ${missing.join(', ')}; it activates when they are`,
+              `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}`,
             );
           } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
         }

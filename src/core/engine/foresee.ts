@@ -1,6 +1,6 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { PatientRouting, StayFact } from '../stay/facts';
-import { missingCriteria } from '../triage/readiness';
+import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/readiness';
 
 /** A fact of one message, before it is bound to a stay. */
 export type MessageFact = StayFact extends infer F ? (F extends StayFact ? Omit<F, 'stayId'> : never) : never;
@@ -55,7 +55,7 @@ export function foreseeMessageIssues(
       out.push({
         code: 'ready-criteria-unconfirmed',
         path: 'OBX-5 (utskrivningsklar-kriterier)',
-        text: `ready notice: this message does not report the criteria ${missing.join(', ')}; under agreement ${agreement.id} it is held back unless earlier messages reported them (outcome in /admin/hl7)`,
+        text: `ready notice: this message does not report the criteria ${criterionCodes(missing).join(', ')}; under agreement ${agreement.id} it is held back unless earlier messages reported them${fvkCriterionNote(missing)} (outcome in /admin/hl7)`,
       });
     }
   }

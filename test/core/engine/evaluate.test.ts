@@ -221,7 +221,7 @@ describe('ready for discharge (step 6)', () => {
     expect(e.rejected).toEqual([
       {
         factId: r.id,
-        reason: expect.stringContaining('fvk-appointed, information-transferred, assistive-devices') as string,
+        reason: expect.stringContaining('fast-vardkontakt, informationsoverforing, hjalpmedel') as string,
       },
     ]);
     expect(e.state.readyAt).toBeUndefined();

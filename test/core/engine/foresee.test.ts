@@ -35,8 +35,10 @@ describe('foreseeMessageIssues', () => {
   it('when a ready notice comes without the criteria under a gating agreement, then ready-criteria-unconfirmed naming the missing ones', () => {
     const issues = foreseeMessageIssues([ready], { municipality: '1980' }, vastmanland);
     expect(issues.map((i) => i.code)).toEqual(['ready-criteria-unconfirmed']);
-    expect(issues[0]?.text).toContain('medication-list');
-    expect(issues[0]?.text).not.toContain('physician-assessed');
+    // named by the codes the sender reports them with, and where the named care contact's criterion comes from
+    expect(issues[0]?.text).toContain('lakemedelslista');
+    expect(issues[0]?.text).toContain('fast-vardkontakt is met too when the outpatient unit names');
+    expect(issues[0]?.text).not.toContain('lakarbedomning');
   });
   it('when the message reports every criterion with the ready notice, or the agreement has no gate, then nothing', () => {
     const criteria: MessageFact = {
