@@ -40,6 +40,7 @@ export interface DeliveryDeps {
 }
 
 const ACTIVE = new Set(['active', 'error']);
+const HEARTBEAT_REJECTED = 'Heartbeat rejected: ';
 
 async function recordAttempt(
   db: Db,
@@ -221,7 +222,7 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
 
   async function fail(ev: SubscriptionEvent, reg: RegistryEntry, url: string, result: SendResult): Promise<never> {
     const label = endpointLabel(url);
-    d.breakers.failure(url);
+    endpointHealth(url, result);
     const reason = result.error ?? 'failed';
     const attempts = await countAttempt(d.db, ev, reason);
     const exhausted = attempts >= d.retry.maxAttempts;
@@ -318,15 +319,37 @@ export function createDeliveryProcessor(d: DeliveryDeps) {
     throw new Error(`handshake failed: ${result.error ?? ''}`);
   }
 
+  /**
+   * The endpoint's circuit breaker learns whether the endpoint is up, not whether it accepts this Subscription: a
+   * refusal (4xx: a stale secret, a body it will not take) comes from a receiver that answers, so it is no failure
+   * of the endpoint, and one Subscription refused there never holds back another's notifications to the same URL.
+   */
+  function endpointHealth(url: string, result: SendResult): void {
+    if (result.ok || result.permanent) d.breakers.success(url);
+    else d.breakers.failure(url);
+  }
+
   async function heartbeat(subscriptionId: string): Promise<string> {
     const reg = await getRegistryEntry(d.db, subscriptionId);
     if (!reg || !ACTIVE.has(reg.status)) return 'inactive';
     const spec = specOf(reg);
     if (d.breakers.admit(targetUrl(spec)) !== undefined) return 'breaker-open';
     const { url, result } = await send(reg, spec, 'heartbeat', `${subscriptionId}:heartbeat:${randomUUID()}`, []);
-    if (result.ok) d.breakers.success(url);
-    else d.breakers.failure(url);
+    endpointHealth(url, result);
     await recordAttempt(d.db, subscriptionId, null, 'heartbeat', url, 1, result.ok ? 'delivered' : 'failed', result);
+    // A receiver that refuses this Subscription's heartbeats (a secret it no longer has) refuses its events too:
+    // shown as an error at once, not found out when the next event of a stay is rejected; back once it answers.
+    if (result.permanent && reg.status === 'active')
+      await setSubscriptionStatus(
+        d.db,
+        d.repos,
+        reg.id,
+        'error',
+        `${HEARTBEAT_REJECTED}${result.error ?? ''}`,
+        d.logger,
+      );
+    else if (result.ok && reg.status === 'error' && reg.resource.error?.startsWith(HEARTBEAT_REJECTED))
+      await setSubscriptionStatus(d.db, d.repos, reg.id, 'active', undefined, d.logger);
     return result.ok ? 'sent' : 'failed';
   }
 

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Task } from '@medplum/fhirtypes';
 import { startLocalRedis } from '../../src/platform/redis-server';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
-import { eventNumbers, waitFor } from './helpers';
+import { EXT } from '../../src/subscriptions/topics';
+import { eventNumbers, notificationType, waitFor } from './helpers';
 import {
   createDeliveryService,
   fastOptions,
@@ -69,6 +70,49 @@ describe('delivery under failure (real Redis, real HTTP receivers)', () => {
     expect(forT.map((x) => focusOf(x).status)).toEqual(['requested', 'received']);
     expect(forT.flatMap(eventNumbers)).toEqual([1, 2]);
     expect((await getRegistryEntry(db, sub.id!))?.status).toBe('active'); // the other stay's success restored it
+  });
+
+  it('when one Subscription is refused at an endpoint, then another Subscription at the same URL still gets every notification', async () => {
+    const db = await open();
+    const service = createDeliveryService(fastOptions(db));
+    service.start();
+    closers.push(() => service.stop());
+    const r = await receiver();
+    // the receiver still answers (it is up), but refuses what comes for an old Subscription whose secret it lost
+    r.status = (x) => (x.headers.authorization === 'Bearer stale' && notificationType(x) !== 'handshake' ? 401 : 200);
+    const beat = [{ url: EXT.heartbeatPeriod, valueUnsignedInt: 1 }];
+    const stale = await subscribe(
+      db,
+      VASTERAS,
+      subscriptionFor(r.url, {
+        channel: { type: 'rest-hook', endpoint: r.url, header: ['Authorization: Bearer stale'], extension: beat },
+      }),
+    );
+    await subscribe(db, SALA, subscriptionFor(r.url, { criteria: 'Task?owner=Organization/sala' }));
+    // its refused heartbeats show the old Subscription in error with why
+    await waitFor(
+      async () => (await getRegistryEntry(db, stale.id!))?.resource.error?.startsWith('Heartbeat rejected') === true,
+      8000,
+      'the stale Subscription in error',
+    );
+    // and once the receiver takes them again, it is active again
+    const refusing = r.status;
+    r.status = () => 200;
+    await waitFor(async () => (await getRegistryEntry(db, stale.id!))?.status === 'active', 8000, 'active again');
+    r.status = refusing;
+    const repo = testRepos()(db, SYSTEM);
+    // more refusals than the breaker's threshold (3 here), each a stay of its own
+    for (let i = 0; i < 6; i++) await repo.create(task('vasteras', `refused-${i}`));
+    await waitFor(
+      async () => (await db.query('SELECT 1 FROM dead_letter')).rows.length === 6,
+      8000,
+      'the refused notifications dead-lettered',
+    );
+    // refusals are no outage: the endpoint's breaker stays closed (before: open, and Sala's notifications postponed)
+    expect(service.breakers.state(r.url)).toBe('closed');
+    for (let i = 0; i < 4; i++) await repo.create(task('sala', `sala-${i}`));
+    await waitFor(() => r.events().length === 4, 8000, 'Sala’s notifications');
+    expect(service.breakers.state(r.url)).toBe('closed');
   });
 
   it('when a worker process dies mid-batch, then another worker delivers everything', async () => {
