@@ -55,7 +55,13 @@ export async function listSubscriptionsForAdmin(db: Db, canonicalBase: string): 
             AND 'Organization/' || o.id = r.scope->>'organization'
       ORDER BY organization_name NULLS LAST, organization, r.status, r.id`,
   );
-  return rows.map((r) => ({
+  return rows.map((r) =>
+    rowOf(r, typeof r.resource === 'string' ? (JSON.parse(r.resource) as Subscription) : r.resource, canonicalBase),
+  );
+}
+
+function rowOf(r: Row, sub: Subscription, canonicalBase: string): AdminSubscriptionRow {
+  return {
     id: r.id,
     status: r.status,
     organization: r.organization,
@@ -65,13 +71,10 @@ export async function listSubscriptionsForAdmin(db: Db, canonicalBase: string): 
     endpoint: r.endpoint,
     eventsSinceStart: Number(r.events_since_start),
     consecutiveFailures: r.consecutive_failures,
-    lastError: r.last_error,
+    // a delivery's last error, else why the gateway set the status (a refused heartbeat records no delivery error)
+    lastError: r.last_error ?? sub.error ?? null,
     lastSentAt: r.last_sent_at === null ? null : new Date(r.last_sent_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
-    criteriaProblem:
-      storedSubscriptionProblem(
-        typeof r.resource === 'string' ? (JSON.parse(r.resource) as Subscription) : r.resource,
-        canonicalBase,
-      ) ?? null,
-  }));
+    criteriaProblem: storedSubscriptionProblem(sub, canonicalBase) ?? null,
+  };
 }

@@ -4,7 +4,9 @@ import { startLocalRedis } from '../../src/platform/redis-server';
 import { getRegistryEntry } from '../../src/subscriptions/registry.pg';
 import { EXT } from '../../src/subscriptions/topics';
 import { eventNumbers, notificationType, waitFor } from './helpers';
+import { listSubscriptionsForAdmin } from '../../src/admin/subscriptions-admin.pg';
 import {
+  BASE,
   createDeliveryService,
   fastOptions,
   testResources,
@@ -95,6 +97,9 @@ describe('delivery under failure (real Redis, real HTTP receivers)', () => {
       8000,
       'the stale Subscription in error',
     );
+    // the admin's list of Subscriptions says why
+    const listed = (await listSubscriptionsForAdmin(db, BASE)).find((x) => x.id === stale.id);
+    expect(listed?.lastError).toMatch(/^Heartbeat rejected: HTTP 401/);
     // and once the receiver takes them again, it is active again
     const refusing = r.status;
     r.status = () => 200;
