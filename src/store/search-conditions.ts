@@ -7,6 +7,7 @@ import { GatewayError } from '../platform/errors';
 import { accessPredicate, DIRECTORY_TYPES, protectedElementsVisible, SqlParams } from './access-sql';
 import { dateRange, normalizeString, parseReference } from './index-rows';
 import type { AccessScope, SearchParams } from './repository.port';
+import { ID_PATTERN } from './resource-util';
 import {
   chainTarget,
   getParam,
@@ -80,11 +81,18 @@ function tokenCondition(v: string, params: SqlParams): string {
   return `(s.system = ${params.add(system)} AND s.value = ${params.add(code)})`;
 }
 
-function referenceCondition(v: string, params: SqlParams, name: string): string {
+/** A reference search value as the index keeps it: `Type/id` (or a URL ending so) with its type, a bare id without. */
+function referenceKey(v: string): { type?: string; id: string } | undefined {
   const parsed = parseReference(v);
-  if (parsed) return `(s.system = ${params.add(parsed[0])} AND s.value = ${params.add(parsed[1])})`;
-  if (/^[A-Za-z0-9\-.]{1,64}$/.test(v)) return `s.value = ${params.add(v)}`;
-  throw bad(`Search parameter '${name}': '${v}' is not a reference (use Type/id or id)`);
+  if (parsed) return { type: parsed[0], id: parsed[1] };
+  return ID_PATTERN.test(v) ? { id: v } : undefined;
+}
+
+function referenceCondition(v: string, params: SqlParams, name: string): string {
+  const key = referenceKey(v);
+  if (!key) throw bad(`Search parameter '${name}': '${v}' is not a reference (use Type/id or id)`);
+  if (key.type === undefined) return `s.value = ${params.add(key.id)}`;
+  return `(s.system = ${params.add(key.type)} AND s.value = ${params.add(key.id)})`;
 }
 
 function valueCondition(def: ParamDef, modifier: string, v: string, params: SqlParams): string {
@@ -231,11 +239,7 @@ export function ownerStatusIds(
   const owner = first(search.owner);
   const status = first(search.status);
   if (owner === undefined || status === undefined) return undefined;
-  const owners = splitOr(owner).map((v) => {
-    const ref = parseReference(v);
-    if (ref) return { type: ref[0], id: ref[1] };
-    return /^[A-Za-z0-9\-.]{1,64}$/.test(v) ? { id: v } : undefined;
-  });
+  const owners = splitOr(owner).map(referenceKey);
   const codes = splitOr(status);
   const pairs = owners.length * codes.length;
   if (pairs === 0 || pairs > MAX_OWNER_STATUS_PAIRS || codes.some((c) => c.includes('|'))) return undefined;
