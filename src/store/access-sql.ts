@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
+import { IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
 import { PROTECTED_IDENTITY_CODES } from '../fhir/protected-identity';
 import { readTaskKey } from '../fhir/task';
 import { ownerChangeIssues } from '../fhir/task-owner-change';
@@ -118,9 +118,11 @@ export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
 /**
  * Types a tenant sees when one of its Tasks points to them (for / encounter / focus). Not the CarePlan: a SIP is
  * read by its parties alone (`collaborationRules`), so the invitation Task of a party the plan no longer has (which
- * focuses the plan) does not open it.
+ * focuses the plan) does not open it. A cancelled SIP invitation does not open the stay either (`withdrawnInvitation`).
  */
 const TASK_TARGET_TYPES = ['Patient', 'Encounter'];
+
+const SIP_INVITATION = IDENTIFIER_SYSTEM.sipInvitation.replaceAll("'", "''");
 
 /** True when the scope sees everything (the gateway itself, or an integration admin). */
 export function isUnrestricted(scope: AccessScope | undefined): boolean {
@@ -214,12 +216,23 @@ export function accessPredicate(
       parts.push(`(${alias}.resource_type = 'Task' AND (${owns(`${alias}.id`)} OR (${wrote()} AND ${requests})))`);
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
-        `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')}${end}))`,
+        `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${owns('t.resource_id')} AND NOT ${withdrawnInvitation('t.resource_id')}${end}))`,
       );
     parts.push(...collaborationRules(alias, params, org, resourceType, opts.perRow));
   }
   if (parts.length === 0) return 'false';
   return `(${parts.join(' OR ')})`;
+}
+
+/**
+ * SQL: the Task `task` is a SIP invitation that was cancelled (the party is no longer invited: removed from the plan,
+ * or it took the plan over). Such a Task stays its owner's to read, but no longer shows it the stay's Encounter and
+ * Patient: a party whose only part in the stay was the invitation has left it. Looked up by the Task's id.
+ */
+function withdrawnInvitation(task: string): string {
+  const rowOf = (alias: string, cond: string) =>
+    `EXISTS (SELECT 1 FROM fhir_search ${alias} WHERE ${alias}.resource_type = 'Task' AND ${alias}.resource_id = ${task} AND ${cond}${PER_ROW})`;
+  return `(${rowOf('ws', `${eq(true, 'ws.param', `'status'`)} AND ws.system IS NULL AND ws.value = 'cancelled'`)} AND ${rowOf('wi', `${eq(true, 'wi.param', `'identifier'`)} AND wi.system = '${SIP_INVITATION}'`)})`;
 }
 
 /** The Task reference parameters through which a tenant sees a Task: its owner, for a hospital also its requester. */
