@@ -4,17 +4,23 @@
  */
 import type { Express, Request, Response } from 'express';
 import { authOf, requireScope, sendJson } from '../fhir-api/http-util';
+import type { Agreement } from '../core/agreements/agreement.schema';
 import type { Db } from '../store/db.port';
 import type { PgRepository } from '../store/repository.pg';
 import { caseOverview } from './case-overview';
 import { overviewPage } from './overview-page';
 import { sendPageWithoutScripts } from '../http/page-policy';
 
-export function mountCaseOverviewRoutes(app: Express, db: Db, system: (db: Db) => PgRepository): void {
+export function mountCaseOverviewRoutes(
+  app: Express,
+  db: Db,
+  system: (db: Db) => PgRepository,
+  agreement: () => Promise<Agreement>,
+): void {
   const answer = async (req: Request, res: Response) => {
     const auth = authOf(res);
     requireScope(auth, 'Encounter', 'r');
-    const o = await caseOverview(db, system(db), auth.access, String(req.params.id));
+    const o = await caseOverview(db, system(db), auth.access, String(req.params.id), await agreement());
     if (req.accepts(['application/fhir+json', 'application/json', 'text/html']) === 'text/html')
       sendPageWithoutScripts(res, overviewPage(o));
     else sendJson(res, 200, o);
@@ -22,7 +28,7 @@ export function mountCaseOverviewRoutes(app: Express, db: Db, system: (db: Db) =
   app.get('/fhir/Encounter/:id/$overview', answer);
   app.get('/admin/cases/:id', async (req, res) => {
     const auth = authOf(res);
-    const o = await caseOverview(db, system(db), auth.access, String(req.params.id));
+    const o = await caseOverview(db, system(db), auth.access, String(req.params.id), await agreement());
     sendPageWithoutScripts(res, overviewPage(o));
   });
 }

@@ -1,6 +1,7 @@
 /**
- * The case overview of one stay (what the COSMIC LINK user sees as "ärendeöversikt"): each party's obligations
- * with status, deadline and when the owner acknowledged, the SIP's state and signatures, and the comments. Only a
+ * The case overview of one stay (what the COSMIC LINK user sees as "ärendeöversikt"): where the stay stands on
+ * "utskrivningsklar" (a notice the readiness gate holds back, and what for), each party's obligations with status,
+ * deadline and when the owner acknowledged, the SIP's state and signatures, and the comments. Only a
  * party of the stay (one that may read its Encounter under the tenant rules) gets it; the comments are those the
  * caller may read (sent by or to it). Tasks appear as summaries (what, whose, where it stands), never as the
  * resources themselves, and no patient details are part of it.
@@ -13,6 +14,11 @@ import { orgName } from '../sip/invitations';
 import { planParties, signatureState } from '../sip/sip-plan';
 import { isDutyKey } from '../core/engine/duties';
 import { readTaskKey } from '../fhir/task';
+import type { Agreement } from '../core/agreements/agreement.schema';
+import { evaluateStay } from '../core/engine/evaluate';
+import type { ReadinessCriterion } from '../core/stay/facts';
+import { READINESS_CRITERIA } from '../core/triage/readiness';
+import { factsByStay, type FactRow } from '../followup/stays/fact-rows';
 
 export interface TaskSummary {
   id: string;
@@ -31,8 +37,27 @@ export interface TaskSummary {
   answers: { code: string; value: string }[];
 }
 
+/** A readiness criterion (seed 001 §3) by the code a sender reports it with and its text. */
+export interface CriterionView {
+  code: string;
+  text: string;
+}
+
+/**
+ * Where the stay stands on "utskrivningsklar": when the ready notice went out, or since when the agreement's readiness
+ * gate holds it back and which criteria it waits for (nothing held back in silence), and the criteria reported.
+ */
+export interface ReadinessView {
+  readyAt?: string;
+  heldBackSince?: string;
+  met: CriterionView[];
+  /** The criteria the agreement's gate requires that are not met yet (none without a gate). */
+  missing: CriterionView[];
+}
+
 export interface CaseOverview {
   encounter: { id: string; status: string; admittedAt?: string; dischargedAt?: string; hospital?: string };
+  readiness: ReadinessView;
   parties: { organization: string; name: string; tasks: TaskSummary[] }[];
   sip?: {
     id: string;
@@ -77,8 +102,32 @@ function answerValue(o: NonNullable<Task['output']>[number]): string {
   return '';
 }
 
+const criteria = (ids: readonly ReadinessCriterion[]): CriterionView[] =>
+  ids.map((id) => {
+    const c = READINESS_CRITERIA.find((x) => x.id === id);
+    return { code: c?.code ?? id, text: c?.text ?? id };
+  });
+
+/** The readiness of stay `id` from the engine's evaluation of its stored facts under `agreement`. */
+async function readinessOf(db: Db, id: string, agreement: Agreement): Promise<ReadinessView> {
+  const r = await db.query<FactRow>('SELECT stay_id, body FROM stay_fact WHERE stay_id = $1 ORDER BY at, fact_id', [
+    id,
+  ]);
+  const { state } = evaluateStay(factsByStay(r.rows).get(id) ?? [], agreement);
+  const out: ReadinessView = { met: criteria(state.criteriaMet), missing: criteria(state.missingCriteria) };
+  if (state.readyAt) out.readyAt = state.readyAt;
+  if (state.readyHeldBackAt) out.heldBackSince = state.readyHeldBackAt;
+  return out;
+}
+
 /** The overview of stay `id` for `scope`; the stay's Encounter read under the scope first (404 when not a party). */
-export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope, id: string): Promise<CaseOverview> {
+export async function caseOverview(
+  db: Db,
+  sys: PgRepository,
+  scope: AccessScope,
+  id: string,
+  agreement: Agreement,
+): Promise<CaseOverview> {
   const mine = createRepository(db, scope);
   const enc = await mine.read<Encounter>('Encounter', id);
   const names = new Map<string, string>();
@@ -92,6 +141,7 @@ export async function caseOverview(db: Db, sys: PgRepository, scope: AccessScope
   };
   const out: CaseOverview = {
     encounter: { id, status: enc.status },
+    readiness: await readinessOf(db, id, agreement),
     parties: [],
     comments: [],
   };

@@ -4,7 +4,10 @@
  */
 import { SVU_TASK_CODE_INFO, COMMUNICATION_CATEGORY_INFO } from '../fhir/codes';
 import { swedishTime } from '../http/time-format';
-import type { CaseOverview } from './case-overview';
+import { READINESS_CRITERIA } from '../core/triage/readiness';
+import type { CaseOverview, CriterionView, ReadinessView } from './case-overview';
+
+const FVK_CODE = READINESS_CRITERIA.find((c) => c.id === 'fvk-appointed')?.code;
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -29,6 +32,27 @@ const BUSINESS: Record<string, string> = {
 };
 const t = (iso: string | undefined) => esc(swedishTime(iso) ?? '');
 const say = (code: string) => esc(STATUS[code] ?? code);
+
+const criterionList = (list: readonly CriterionView[]) => list.map((c) => `${esc(c.text)} (${esc(c.code)})`).join('; ');
+
+/** Where the stay stands on "utskrivningsklar": sent when, or held back since when and waiting for what. */
+function readinessPart(r: ReadinessView): string {
+  const state = r.readyAt
+    ? `Meddelandet om utskrivningsklar skickades ${t(r.readyAt)}.`
+    : r.heldBackSince
+      ? `Meddelandet om utskrivningsklar från ${t(r.heldBackSince)} hålls inne enligt överenskommelsen tills alla kriterier är uppfyllda. Saknas: ${criterionList(r.missing)}.${
+          r.missing.some((c) => c.code === FVK_CODE)
+            ? ' Den fasta vårdkontakten räknas också som utsedd när öppenvårdsenheten anger den i sitt ärende.'
+            : ''
+        }`
+      : 'Patienten är ännu inte utskrivningsklar.';
+  const met = r.met.length > 0 ? `<p>Uppfyllda kriterier: ${criterionList(r.met)}.</p>` : '';
+  const missing =
+    !r.heldBackSince && !r.readyAt && r.missing.length > 0
+      ? `<p>Kriterier som överenskommelsen kräver och som ännu saknas: ${criterionList(r.missing)}.</p>`
+      : '';
+  return `<p>${state}</p>${met}${missing}`;
+}
 
 export function overviewPage(o: CaseOverview): string {
   const parties = o.parties
@@ -74,6 +98,7 @@ td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:t
 <p>Vårdtillfälle ${esc(o.encounter.id)} på ${esc(o.encounter.hospital ?? '')}: ${esc(o.encounter.status)}, inskriven ${t(o.encounter.admittedAt)}${
     o.encounter.dischargedAt ? `, utskriven ${t(o.encounter.dischargedAt)}` : ''
   }</p>
+<h2>Utskrivningsklar</h2>${readinessPart(o.readiness)}
 <h2>Parternas ärenden</h2>${parties}
 <h2>Samordnad individuell plan</h2>${sip}
 <h2>Kommentarer</h2>${comments}

@@ -30,7 +30,7 @@ export function createCollaborationCapability(ctx: AppContext, deps: SipDeps): C
     name: 'collaboration',
     mountRoutes(app) {
       mountSipRoutes(app, ctx.db, deps);
-      mountCaseOverviewRoutes(app, ctx.db, deps.repository);
+      mountCaseOverviewRoutes(app, ctx.db, deps.repository, () => deps.stay.agreement());
     },
   };
 }

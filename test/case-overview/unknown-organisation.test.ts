@@ -5,6 +5,9 @@ import { PgRepository } from '../../src/store/repository.pg';
 import { caseOverview } from '../../src/case-overview/case-overview';
 import { overviewPage } from '../../src/case-overview/overview-page';
 import { openTestDb, testDatabases } from '../support/db';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
+
+const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
 
 describe.each(testDatabases())('case overview naming organisations on %s', (kind) => {
   let db: ClosableDb | undefined;
@@ -33,7 +36,7 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
       requester: { reference: 'Organization/ghost-hospital' },
       code: { text: 'Inskrivningsmeddelande' },
     });
-    const o = await caseOverview(db, sys, { system: true }, enc.id!);
+    const o = await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND);
     const unknown = 'okänd organisation (Organization/ghost-hospital)';
     expect(o.encounter.hospital).toBe(unknown);
     expect(o.parties.map((p) => p.name)).toEqual(['Västerås stad']);
@@ -63,7 +66,7 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
       requester: { reference: 'Organization/vc', display: 'Organization/vc' },
       code: { text: 'Kallelse till SIP' },
     });
-    const o = await caseOverview(db, sys, { system: true }, enc.id!);
+    const o = await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND);
     expect(o.parties[0]?.tasks[0]).toMatchObject({ owner: 'Västerås stad', counterpart: 'Skultuna vårdcentral' });
     expect(overviewPage(o)).not.toMatch(/>Organization\//);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
 import type { Bundle, Encounter, Task } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
@@ -7,6 +8,7 @@ import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import { uniquePrefix } from '../support/redis';
 import { testDatabases } from '../support/db';
 import { openShell, type Shell } from '../http/shell-fixture';
+import type { CaseOverview } from '../../src/case-overview/case-overview';
 import { admission, needsCD, ok, partyClient, withExtensions, type PartyClient } from '../sip/party-client';
 
 /**
@@ -47,6 +49,21 @@ describe.each(testDatabases())('the named care contact meets readiness criterion
     // the answer says what holds it back (ADR 024: nothing parked in silence)
     expect(String(r.headers.warning)).toContain('fact-rejected');
     expect(await readyNotices()).toEqual([]);
+    // the case overview says so too, with what it waits for, to every party of the stay
+    const o = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${encounter.id}/$overview`)) as unknown as CaseOverview;
+    expect(o.readiness.readyAt).toBeUndefined();
+    expect(o.readiness.heldBackSince).toBe('2026-11-30T08:00:00.000Z');
+    expect(o.readiness.missing.map((x) => x.code)).toEqual(['fast-vardkontakt']);
+    expect(o.readiness.met.map((x) => x.code)).toEqual(expect.arrayContaining(criteria));
+    const page = await request(shell.gateway.app)
+      .get(`/fhir/Encounter/${encounter.id}/$overview`)
+      .set('Accept', 'text/html')
+      .auth(c['demo-vasteras']!.token, { type: 'bearer' });
+    expect(page.text).toContain('hålls inne enligt överenskommelsen');
+    expect(page.text).toContain(
+      'Saknas: Fast vårdkontakt är utsedd i den landstingsfinansierade öppna vården (fast-vardkontakt)',
+    );
+    expect(page.text).toContain('öppenvårdsenheten anger den i sitt ärende');
   });
 
   it('when the vårdcentral names the named care contact, then the held-back ready notice reaches the municipality', async () => {
@@ -72,5 +89,11 @@ describe.each(testDatabases())('the named care contact meets readiness criterion
     // completing the Task afterwards adds nothing: still the one notice
     ok(await c['demo-vc-skultuna']!.put(`/fhir/Task/${duty!.id}`, { ...named, status: 'completed' }));
     expect((await readyNotices()).map((t) => t.id)).toEqual(notices.map((t) => t.id));
+    const o = ok(
+      await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${encounter.id}/$overview`),
+    ) as unknown as CaseOverview;
+    expect(o.readiness.heldBackSince).toBeUndefined();
+    expect(o.readiness.readyAt).toBeDefined();
+    expect(o.readiness.missing).toEqual([]);
   });
 });

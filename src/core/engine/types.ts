@@ -105,6 +105,8 @@ export interface StayState {
   /** Criteria the agreement requires that are not yet met (empty when none apply). */
   missingCriteria: ReadinessCriterion[];
   readyAt?: string;
+  /** When a ready notice came that the agreement's readiness gate holds back (until `missingCriteria` are met). */
+  readyHeldBackAt?: string;
   dischargedAt?: string;
   compulsoryOutpatientCare: boolean;
   outpatientServicesUnavailable: boolean;
