@@ -1,6 +1,7 @@
 /**
- * HL7 v2 date/time (TS/DTM and DT) to ISO 8601. A TS without an offset is local time in Europe/Stockholm
- * (the senders are Swedish EHRs), so the offset (+01:00 or +02:00) is computed for that instant.
+ * HL7 v2 date/time (TS/DTM and DT) to ISO 8601, and an instant to an HL7 TS. A TS without an offset is local time in
+ * Europe/Stockholm (the senders are Swedish EHRs), so the offset (+01:00 or +02:00) is computed for that instant; the
+ * gateway writes its own TS (an ACK's MSH-7) in that local time too, with the offset spelt out.
  */
 import { stockholmOffsetMs } from '../core/calendar/stockholm-time';
 
@@ -49,4 +50,12 @@ export function hl7DateToIso(dt: string | undefined): string | undefined {
   if (!m) return undefined;
   const [, y, mo, d] = m;
   return validDate(Number(y), Number(mo), Number(d)) ? `${y}-${mo}-${d}` : undefined;
+}
+
+/** The instant `utcMs` as an HL7 TS in Stockholm local time with its offset: `YYYYMMDDHHMMSS.SSS+0100`. */
+export function hl7TimeOf(utcMs: number): string {
+  const offset = stockholmOffsetMinutes(utcMs);
+  const local = new Date(utcMs + offset * 60000).toISOString(); // the wall time, spelt as if UTC
+  const digits = local.slice(0, 19).replace(/\D/g, '');
+  return `${digits}${local.slice(19, 23)}${fmtOffset(offset).replace(':', '')}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hl7DateToIso, hl7TimeToIso } from '../../src/mapping/hl7-time';
+import { hl7DateToIso, hl7TimeOf, hl7TimeToIso } from '../../src/mapping/hl7-time';
 
 describe('HL7 TS → ISO (Europe/Stockholm when no offset)', () => {
   it.each([
@@ -23,5 +23,21 @@ describe('HL7 TS → ISO (Europe/Stockholm when no offset)', () => {
     expect(hl7DateToIso('20260124')).toBe('2026-01-24');
     expect(hl7DateToIso('20260124101010')).toBe('2026-01-24');
     expect(hl7DateToIso('20261324')).toBeUndefined();
+  });
+});
+
+describe('instant → HL7 TS (Stockholm local time, offset spelt out)', () => {
+  it.each([
+    ['2026-01-15T10:00:00.000Z', '20260115110000.000+0100'],
+    ['2026-07-01T10:00:00.250Z', '20260701120000.250+0200'],
+    ['2026-12-31T23:30:00.000Z', '20270101003000.000+0100'],
+    ['2026-03-29T00:59:59.999Z', '20260329015959.999+0100'],
+    ['2026-03-29T01:00:00.000Z', '20260329030000.000+0200'],
+    ['2026-10-25T00:30:00.000Z', '20261025023000.000+0200'],
+    ['2026-10-25T01:30:00.000Z', '20261025023000.000+0100'],
+  ])('when the instant is %s, then the TS is %s, and it reads back as the same instant', (iso, ts) => {
+    const ms = Date.parse(iso);
+    expect(hl7TimeOf(ms)).toBe(ts);
+    expect(Date.parse(hl7TimeToIso(hl7TimeOf(ms)) ?? '')).toBe(ms);
   });
 });

@@ -1,5 +1,6 @@
 import { Hl7Message } from '@medplum/core';
 import type { ErrorCode } from '../../platform/errors';
+import { hl7TimeOf } from '../../mapping/hl7-time';
 
 export type AckCode = 'AA' | 'AE' | 'AR';
 
@@ -108,6 +109,17 @@ function fallbackHeader(raw: string): Hl7Message {
   return Hl7Message.parse(`MSH|^~\\&|||||||ADT|${control}|P|2.5`);
 }
 
+/**
+ * MSH-7 of the ACK header `msh` (separator `sep`) set to `at` in Stockholm local time with its offset: a Swedish
+ * EHR reads a time without an offset as its local time, as the gateway reads the EHR's (medplum writes UTC).
+ */
+function withLocalTime(msh: string, at: number): string {
+  const sep = msh[3] ?? '|';
+  const fields = msh.split(sep);
+  if (fields.length > 6) fields[6] = hl7TimeOf(at);
+  return fields.join(sep);
+}
+
 /** The ACK for a message (parsed, or raw text when it did not parse), with MSA-3 and ERR carrying the reason. */
 export function buildAckText(
   msg: Hl7Message | undefined,
@@ -115,10 +127,12 @@ export function buildAckText(
   code: AckCode,
   err?: AckError,
   warnings: readonly AckWarning[] = [],
+  at: number = Date.now(),
 ): string {
   const orig = msg ?? fallbackHeader(raw);
   const ack = orig.buildAck({ ackCode: code });
   const lines = ack.toString().split('\r');
+  if (lines[0]?.startsWith('MSH')) lines[0] = withLocalTime(lines[0], at);
   const msaIndex = lines.findIndex((l) => l.startsWith('MSA'));
   const control = escapeHl7(orig.getSegment('MSH')?.getField(10)?.toString() ?? '');
   const text = err ? escapeHl7(err.reason).slice(0, 200) : 'Message stored';

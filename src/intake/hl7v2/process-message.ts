@@ -122,13 +122,14 @@ function safeAck(
   msg: Hl7Message | undefined,
   raw: string,
   code: AckCode,
-  err?: AckError,
-  warnings: readonly AckWarning[] = [],
+  err: AckError | undefined,
+  warnings: readonly AckWarning[],
+  at: number,
 ): string {
   try {
-    return buildAckText(standard(msg), raw, code, err, warnings);
+    return buildAckText(standard(msg), raw, code, err, warnings, at);
   } catch {
-    return buildAckText(undefined, raw, code, err, warnings);
+    return buildAckText(undefined, raw, code, err, warnings, at);
   }
 }
 
@@ -193,7 +194,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
     // Unknown local values are accepted and reported (contract Ingestion 5): ERR severity W beside AA.
     const mappingWarnings: AckWarning[] = parsed.ok && parsed.mapped.kind !== 'ignored' ? parsed.mapped.warnings : [];
     const ack = (code: AckCode, error?: AckError, more: readonly AckWarning[] = []) =>
-      safeAck(parsed.msg, raw, code, error, code === 'AA' ? [...mappingWarnings, ...more] : []);
+      safeAck(parsed.msg, raw, code, error, code === 'AA' ? [...mappingWarnings, ...more] : [], clock.now().getTime());
     let logged;
     try {
       if (decided.status === 'pending') await queue.room();
