@@ -26,13 +26,23 @@ const NULL_BYTES = Buffer.from(NULL_TEXT);
 
 /** JSON texts (never holding U+001E or U+001F raw) packed as UTF-8 bytes. */
 function packJson(values: readonly Element[]): Buffer {
-  const parts: Buffer[] = [];
+  // one buffer, each text encoded into it in place (no Buffer per element, no copy by a concat)
+  const texts: (string | null)[] = new Array<string | null>(values.length);
+  let size = Math.max(0, values.length - 1) * UNIT_BYTES.length;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as Element;
-    if (i > 0) parts.push(UNIT_BYTES);
-    parts.push(v === null ? NULL_BYTES : Buffer.from(String(v), 'utf8'));
+    const t = v === null ? null : String(v);
+    texts[i] = t;
+    size += t === null ? NULL_BYTES.length : Buffer.byteLength(t, 'utf8');
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    if (i > 0) at += UNIT_BYTES.copy(out, at);
+    const t = texts[i] as string | null;
+    at += t === null ? NULL_BYTES.copy(out, at) : out.write(t, at, 'utf8');
+  }
+  return out;
 }
 
 /** The packed text, or undefined when an element cannot be packed. `json`: the texts are JSON.stringify output. */
