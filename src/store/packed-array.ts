@@ -49,18 +49,17 @@ function packJson(values: readonly Element[]): Buffer {
 function pack(values: readonly Element[], json: boolean): string | Buffer | undefined {
   if (values.length === 1 && values[0] === '') return undefined;
   if (json) return packJson(values);
-  let out = '';
+  // joined, not concatenated: one flat string (a chain of `+` is a rope that pg flattens again to measure it)
+  const texts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as Element;
-    let t: string;
-    if (v === null) t = NULL_TEXT;
+    if (v === null) texts[i] = NULL_TEXT;
     else if (typeof v === 'string') {
-      if (!json && (v.includes(UNIT) || v.includes(NULL_TEXT))) return undefined;
-      t = v;
-    } else t = typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
-    out = i === 0 ? t : out + UNIT + t;
+      if (v.includes(UNIT) || v.includes(NULL_TEXT)) return undefined;
+      texts[i] = v;
+    } else texts[i] = typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
   }
-  return out;
+  return texts.join(UNIT);
 }
 
 /**
