@@ -11,7 +11,8 @@ const messages = {
   'no version': 'MSH|^~\\&|PAS|VAS|SVU|REG|20261206101500||ADT^A03^ADT_A03|C-3|P',
   'no message type': 'MSH|^~\\&|PAS|VAS|SVU|REG|20261206101500|||C-4|P|2.5',
   'an empty version': 'MSH|^~\\&|PAS|VAS|SVU|REG|20261206101500||ADT^A01|C-5|P|',
-  'components and repetitions in the names': 'MSH|^~\\&|PAS^1.2.3^ISO|A~B|SVU&X|REG|20261206||ADT^A01^ADT_A01|C-6|P|2.5',
+  'components and repetitions in the names':
+    'MSH|^~\\&|PAS^1.2.3^ISO|A~B|SVU&X|REG|20261206||ADT^A01^ADT_A01|C-6|P|2.5',
   'other delimiters': 'MSH#$%*@#PAS#VAS#SVU#REG#20261206101500##ADT$A01$ADT_A01#C-7#P#2.5',
 };
 
