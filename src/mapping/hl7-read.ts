@@ -14,15 +14,22 @@ export interface ParsedPath {
 
 const PATH = /^([A-Z][A-Z0-9]{2})-(\d+)(?:\.(\d+))?(?:\.(\d+))?$/;
 
-export function parsePath(path: string): ParsedPath {
+/** Parsed paths by text: the mapper reads the same few dozen paths from every message. */
+const parsed = new Map<string, Readonly<ParsedPath>>();
+
+export function parsePath(path: string): Readonly<ParsedPath> {
+  const known = parsed.get(path);
+  if (known) return known;
   const m = PATH.exec(path);
   if (!m) throw new Error(`bad HL7 path ${path}`);
-  return {
+  const p = Object.freeze({
     segment: m[1] ?? '',
     field: Number(m[2]),
     component: m[3] ? Number(m[3]) : 1,
     subcomponent: m[4] ? Number(m[4]) : undefined,
-  };
+  });
+  if (parsed.size < 1024) parsed.set(path, p);
+  return p;
 }
 
 /** Repetitions of a field: each an array of components (raw, not unescaped). MSH is numbered as in HL7. */
@@ -60,8 +67,10 @@ export function unescapeHl7(value: string, msg: Hl7Message): string {
 /** One component (or subcomponent) of one repetition. */
 export function componentOf(msg: Hl7Message, rep: string[] | undefined, component: number, sub?: number): string {
   const raw = rep?.[component - 1] ?? '';
-  if (sub === undefined) return unescapeHl7(raw.split(msg.context.subcomponentSeparator)[0] ?? '', msg);
-  return unescapeHl7(raw.split(msg.context.subcomponentSeparator)[sub - 1] ?? '', msg);
+  const sep = msg.context.subcomponentSeparator;
+  // most components have no subcomponents: the first is then the whole text (no split, no array)
+  if (!raw.includes(sep)) return (sub ?? 1) === 1 ? unescapeHl7(raw, msg) : '';
+  return unescapeHl7(raw.split(sep)[(sub ?? 1) - 1] ?? '', msg);
 }
 
 /** The value at `path` in the first segment of that name, first repetition. */

@@ -26,31 +26,40 @@ const NULL_BYTES = Buffer.from(NULL_TEXT);
 
 /** JSON texts (never holding U+001E or U+001F raw) packed as UTF-8 bytes. */
 function packJson(values: readonly Element[]): Buffer {
-  const parts: Buffer[] = [];
+  // one buffer, each text encoded into it in place (no Buffer per element, no copy by a concat)
+  const texts: (string | null)[] = new Array<string | null>(values.length);
+  let size = Math.max(0, values.length - 1) * UNIT_BYTES.length;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as Element;
-    if (i > 0) parts.push(UNIT_BYTES);
-    parts.push(v === null ? NULL_BYTES : Buffer.from(String(v), 'utf8'));
+    const t = v === null ? null : String(v);
+    texts[i] = t;
+    size += t === null ? NULL_BYTES.length : Buffer.byteLength(t, 'utf8');
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    if (i > 0) at += UNIT_BYTES.copy(out, at);
+    const t = texts[i] as string | null;
+    at += t === null ? NULL_BYTES.copy(out, at) : out.write(t, at, 'utf8');
+  }
+  return out;
 }
 
 /** The packed text, or undefined when an element cannot be packed. `json`: the texts are JSON.stringify output. */
 function pack(values: readonly Element[], json: boolean): string | Buffer | undefined {
   if (values.length === 1 && values[0] === '') return undefined;
   if (json) return packJson(values);
-  let out = '';
+  // joined, not concatenated: one flat string (a chain of `+` is a rope that pg flattens again to measure it)
+  const texts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as Element;
-    let t: string;
-    if (v === null) t = NULL_TEXT;
+    if (v === null) texts[i] = NULL_TEXT;
     else if (typeof v === 'string') {
-      if (!json && (v.includes(UNIT) || v.includes(NULL_TEXT))) return undefined;
-      t = v;
-    } else t = typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
-    out = i === 0 ? t : out + UNIT + t;
+      if (v.includes(UNIT) || v.includes(NULL_TEXT)) return undefined;
+      texts[i] = v;
+    } else texts[i] = typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
   }
-  return out;
+  return texts.join(UNIT);
 }
 
 /**

@@ -104,12 +104,14 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     if (w.resource) {
       const rows = indexRows(w.resource);
       const ord = cols.type.length;
-      for (let k = 0; k < rows.param.length; k++) idx.ord.push(ord);
-      idx.param.push(...rows.param);
-      idx.system.push(...rows.system);
-      idx.value.push(...rows.value);
-      idx.lo.push(...rows.lo);
-      idx.hi.push(...rows.hi);
+      for (let r = 0; r < rows.param.length; r++) {
+        idx.ord.push(ord);
+        idx.param.push(rows.param[r] as string);
+        idx.system.push(rows.system[r] ?? null);
+        idx.value.push(rows.value[r] ?? null);
+        idx.lo.push(rows.lo[r] ?? null);
+        idx.hi.push(rows.hi[r] ?? null);
+      }
     }
   }
   const p: unknown[] = [];

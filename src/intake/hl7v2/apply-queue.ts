@@ -1,5 +1,4 @@
 import { isConnectionError } from '../../platform/dependency-watch';
-import { createHash } from 'node:crypto';
 import { isStalePlan, type Db } from '../../store/db.port';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
@@ -129,8 +128,13 @@ async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Prom
   ]);
 }
 
-const laneOf = (key: string, lanes: number): number =>
-  lanes === 1 ? 0 : createHash('sha1').update(key).digest().readUInt32BE(0) % lanes;
+/** A key's lane: FNV-1a over its UTF-16 code units (a stay always lands in the same lane; no digest object per message). */
+export function laneOf(key: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
 
 /**
  * Applies stored HL7 messages: lanes by stay (the sender's visit number), each lane taking up to `batch`
