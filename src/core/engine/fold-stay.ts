@@ -262,9 +262,21 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       }
     }
+    const fvkBefore = fvkKey(m, agreement);
     updateRecipients(m, agreement, ms, f.id);
+    // Criterion 3 is the named care contact's unit's act (001 §3): a stay re-routed to another unit waits for that
+    // unit's contact. Not when the stay is left without a unit: then nobody could meet it again, and the notice stays due.
+    const fvkAfter = fvkKey(m, agreement);
+    if (fvkBefore !== undefined && fvkAfter !== undefined && fvkAfter !== fvkBefore)
+      m.criteriaMet.delete('fvk-appointed');
   }
   return m;
+}
+
+/** The party key of the unit of the named care contact now, if the stay has one. */
+function fvkKey(m: StayModel, agreement: Agreement): string | undefined {
+  const fvk = fvkOwner(m, agreement);
+  return fvk ? partyKey(fvk.party) : undefined;
 }
 
 /** The routing values a fact gives: absent is no change; an outpatient unit or placing municipality `null` is a withdrawal (kept). */

@@ -1,0 +1,73 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../../src/agreements/load-agreements';
+import type { Agreement } from '../../../src/core/agreements/agreement.schema';
+import { evaluateStay } from '../../../src/core/engine/evaluate';
+import type { ReadinessCriterion, StayFact } from '../../../src/core/stay/facts';
+import * as b from './stay-builder';
+
+/**
+ * Readiness criterion 3 (seed 001 §3, "fast vårdkontakt är utsedd i den landstingsfinansierade öppna vården") is met
+ * by the unit of the named care contact. When the stay is re-routed to another unit (the patient listed elsewhere),
+ * the contact the first unit appointed is no longer the patient's: under Västmanland's gate a ready notice waits for
+ * the new unit's contact. Not when the stay is left without a unit: nobody could meet it again.
+ */
+let vm: Agreement;
+beforeAll(async () => {
+  vm = getAgreement(await loadAgreements(), 'vastmanland');
+});
+const ADM = '2026-05-04T10:00:00+02:00';
+const CRITERIA = '2026-05-04T11:00:00+02:00';
+const MOVED = '2026-05-04T12:00:00+02:00';
+const READY = '2026-05-04T13:00:00+02:00';
+const APPOINTED = '2026-05-04T15:00:00+02:00';
+const VC2 = 'SE2321000222-VC2';
+const allBut = (c: ReadinessCriterion): ReadinessCriterion[] => b.ALL_CRITERIA.filter((x) => x !== c);
+const stay = (...more: StayFact[]): StayFact[] => [
+  b.admitted(ADM),
+  b.needs(ADM, ['socialtjanst', 'kommunal-hsl']),
+  b.estimate(ADM, '2026-05-12'),
+  b.criteria(CRITERIA, allBut('physician-assessed')),
+  ...more,
+];
+const relisted = (at: string, primaryCareUnit: string): StayFact =>
+  b.fact(at, { kind: 'patient-updated', patient: { primaryCareUnit, outpatientUnit: null } });
+
+describe('the named care contact criterion follows the unit', () => {
+  it('when every criterion is met and the patient stays listed where it was, then the ready notice goes out', () => {
+    const e = evaluateStay(stay(b.ready(READY)), vm);
+    expect(e.state.readyAt).toBe('2026-05-04T11:00:00.000Z');
+  });
+
+  it('when the stay is re-routed to another vårdcentral before the ready notice, then the notice is held back for the new unit’s contact, and goes out when it is appointed', () => {
+    const held = evaluateStay(stay(relisted(MOVED, VC2), b.ready(READY)), vm);
+    expect(held.state.readyAt).toBeUndefined();
+    expect(held.state.readyHeldBackAt).toBe('2026-05-04T11:00:00.000Z');
+    expect(held.state.missingCriteria).toEqual(['fvk-appointed']);
+    expect(held.rejected.map((r) => r.reason).join(' ')).toContain('fast-vardkontakt');
+
+    const released = evaluateStay(
+      stay(relisted(MOVED, VC2), b.ready(READY), b.criteria(APPOINTED, ['fvk-appointed'])),
+      vm,
+    );
+    expect(released.state.readyAt).toBe('2026-05-04T13:00:00.000Z');
+    expect(released.state.readyHeldBackAt).toBeUndefined();
+  });
+
+  it('when the message that re-routes the stay reports the criterion itself, then the notice goes out', () => {
+    const e = evaluateStay(stay(relisted(MOVED, VC2), b.criteria(MOVED, ['fvk-appointed']), b.ready(READY)), vm);
+    expect(e.state.readyAt).toBe('2026-05-04T11:00:00.000Z');
+  });
+
+  it('when the vårdcentral rejects the stay and it is left without a unit, then the criterion met before still counts', () => {
+    const rejected = b.fact(MOVED, { kind: 'receiver-rejected', party: `primary-care:${b.VC}`, reason: 'ej-listad' });
+    const e = evaluateStay(stay(rejected, b.ready(READY)), vm);
+    expect(e.state.fvk).toBeUndefined();
+    expect(e.state.readyAt).toBe('2026-05-04T11:00:00.000Z');
+  });
+
+  it('when the stay is re-routed after the notice went out, then the notice stands', () => {
+    const e = evaluateStay(stay(b.ready(READY), relisted(APPOINTED, VC2)), vm);
+    expect(e.state.readyAt).toBe('2026-05-04T11:00:00.000Z');
+    expect(e.tasks.filter((t) => t.code === 'utskrivningsklar' && t.status !== 'cancelled').length).toBeGreaterThan(0);
+  });
+});
