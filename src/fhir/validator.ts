@@ -8,7 +8,7 @@
  * present with tables compiled once per type from the same schemas, and when it finds the resource certainly valid
  * medplum is not asked (it would answer no error); otherwise medplum validates as before, so what is refused and
  * the issue texts are unchanged. Per resource 6–12 µs instead of 110–300 µs (Patient, Encounter, Task, CarePlan);
- * `test/fhir/fast-accept.test.ts` runs both over ≈ 222 000 mutations of 148 resources: no false accept.
+ * `test/fhir/fast-accept.test.ts` runs both over ≈ 222 000 mutations of 148 resources: no false accept (ADR 048).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
