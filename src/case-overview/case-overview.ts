@@ -16,9 +16,8 @@ import { isDutyKey } from '../core/engine/duties';
 import { readTaskKey } from '../fhir/task';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import { evaluateStay } from '../core/engine/evaluate';
-import type { ReadinessCriterion } from '../core/stay/facts';
-import { READINESS_CRITERIA } from '../core/triage/readiness';
-import { factsByStay, type FactRow } from '../followup/stays/fact-rows';
+import { criterionOf } from '../core/triage/readiness';
+import { storedFacts } from '../followup/stays/stay-folds.pg';
 
 export interface TaskSummary {
   id: string;
@@ -102,19 +101,13 @@ function answerValue(o: NonNullable<Task['output']>[number]): string {
   return '';
 }
 
-const criteria = (ids: readonly ReadinessCriterion[]): CriterionView[] =>
-  ids.map((id) => {
-    const c = READINESS_CRITERIA.find((x) => x.id === id);
-    return { code: c?.code ?? id, text: c?.text ?? id };
-  });
-
 /** The readiness of stay `id` from the engine's evaluation of its stored facts under `agreement`. */
 async function readinessOf(db: Db, id: string, agreement: Agreement): Promise<ReadinessView> {
-  const r = await db.query<FactRow>('SELECT stay_id, body FROM stay_fact WHERE stay_id = $1 ORDER BY at, fact_id', [
-    id,
-  ]);
-  const { state } = evaluateStay(factsByStay(r.rows).get(id) ?? [], agreement);
-  const out: ReadinessView = { met: criteria(state.criteriaMet), missing: criteria(state.missingCriteria) };
+  const { state } = evaluateStay((await storedFacts(db, [id])).get(id) ?? [], agreement);
+  const out: ReadinessView = {
+    met: state.criteriaMet.map(criterionOf),
+    missing: state.missingCriteria.map(criterionOf),
+  };
   if (state.readyAt) out.readyAt = state.readyAt;
   if (state.readyHeldBackAt) out.heldBackSince = state.readyHeldBackAt;
   return out;

@@ -205,10 +205,11 @@ function compile(schema: InternalTypeSchema): Compiled {
   return compiled;
 }
 
+const compiledOf = (schema: InternalTypeSchema): Compiled => compiledTypes.get(schema) ?? compile(schema);
+
 function compiledType(type: string): Compiled | undefined {
   const schema = tryGetDataType(type);
-  if (!schema) return undefined;
-  return compiledTypes.get(schema) ?? compile(schema);
+  return schema ? compiledOf(schema) : undefined;
 }
 
 function primitiveOk(p: Primitive, value: unknown): boolean {
@@ -234,7 +235,7 @@ function resourceType(value: Record<string, unknown>): Compiled | undefined {
   if (typeof rt !== 'string' || rt === 'Resource' || rt === 'DomainResource') return undefined;
   const schema = tryGetDataType(rt);
   if (!schema || schema.kind !== 'resource' || schema.name !== rt) return undefined;
-  return compiledTypes.get(schema) ?? compile(schema);
+  return compiledOf(schema);
 }
 
 function isNonEmptyObject(v: unknown): v is Record<string, unknown> {
@@ -296,7 +297,8 @@ function objectOk(obj: Record<string, unknown>, compiled: Compiled, scope: Scope
       choices |= bit;
     }
     if (slot.isArray) {
-      if (!Array.isArray(v) || v.length === 0 || v.length < slot.min || v.length > slot.max) return false;
+      // (an empty list was read as absent above)
+      if (!Array.isArray(v) || v.length < slot.min || v.length > slot.max) return false;
       for (const item of v) if (!valueOk(item, slot, scope)) return false;
     } else {
       if (Array.isArray(v) || slot.min > 1) return false;

@@ -262,13 +262,15 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       }
     }
-    const fvkBefore = fvkKey(m, agreement);
-    updateRecipients(m, agreement, ms, f.id);
     // Criterion 3 is the named care contact's unit's act (001 §3): a stay re-routed to another unit waits for that
-    // unit's contact. Not when the stay is left without a unit: then nobody could meet it again, and the notice stays due.
-    const fvkAfter = fvkKey(m, agreement);
-    if (fvkBefore !== undefined && fvkAfter !== undefined && fvkAfter !== fvkBefore)
-      m.criteriaMet.delete('fvk-appointed');
+    // unit's contact. Not when the stay is left without a unit: then nobody could meet it again, and the notice stays
+    // due. The unit is read only while the criterion is met (this runs for every fact, on the intake's hot path).
+    const fvkBefore = m.criteriaMet.has('fvk-appointed') ? fvkKey(m, agreement) : undefined;
+    updateRecipients(m, agreement, ms, f.id);
+    if (fvkBefore !== undefined) {
+      const fvkAfter = fvkKey(m, agreement);
+      if (fvkAfter !== undefined && fvkAfter !== fvkBefore) m.criteriaMet.delete('fvk-appointed');
+    }
   }
   return m;
 }

@@ -51,9 +51,15 @@ export function isReady(required: readonly ReadinessCriterion[], met: Iterable<R
   return missingCriteria(required, met).length === 0;
 }
 
+/** A criterion's code and text (`READINESS_CRITERIA`); an id the table lacks stands for both. */
+export function criterionOf(id: ReadinessCriterion): { code: string; text: string } {
+  const c = READINESS_CRITERIA.find((x) => x.id === id);
+  return { code: c?.code ?? id, text: c?.text ?? id };
+}
+
 /** The codes a sender reports these criteria with (`fast-vardkontakt`, …), for the texts the sender reads. */
 export function criterionCodes(ids: readonly ReadinessCriterion[]): string[] {
-  return ids.map((id) => READINESS_CRITERIA.find((c) => c.id === id)?.code ?? id);
+  return ids.map((id) => criterionOf(id).code);
 }
 
 /** Said where the named care contact's criterion is missing: the outpatient unit meets it when it appoints one. */

@@ -44,7 +44,8 @@ export function foldKey(agreement: Agreement): string {
   return k;
 }
 
-async function factsOf(db: Db, ids: readonly string[]): Promise<Map<string, StayFact[]>> {
+/** The stored facts of the stays `ids`, by stay, each stay's in time order. */
+export async function storedFacts(db: Db, ids: readonly string[]): Promise<Map<string, StayFact[]>> {
   const params: unknown[] = [];
   const list = arrayParam(params, ids, 'text');
   const r = await db.query<FactRow>(
@@ -95,7 +96,7 @@ export async function foldsOf<P extends keyof FoldedStay>(
     stats.folded += stale.length;
   }
   if (stale.length > 0) {
-    const facts = await factsOf(
+    const facts = await storedFacts(
       db,
       stale.map((i) => ids[i] ?? ''),
     );
