@@ -222,7 +222,39 @@ function contentFacts(
   if (typeof lpt === 'boolean') {
     out.push({ id: `${idBase}#lpt-7a`, at, kind: 'compulsory-outpatient-care', planned: lpt });
   }
+  unknownObservations(msg, profile, warnings);
   return out;
+}
+
+/** Per profile: the OBX-3 codes its rows read, by coding system (only systems the profile names). */
+const observationCodes = new WeakMap<SenderProfile, Map<string, Set<string>>>();
+
+/**
+ * Warns of an OBX whose coding system (OBX-3.3) is one the sender profile reads but whose code (OBX-3.1) no row
+ * reads: most likely a misspelt code (`utskrivningklar`), which would otherwise hold a notice back in silence. OBX
+ * segments of other systems (vital signs, lab values) are none of the gateway's business and pass without a word.
+ */
+function unknownObservations(msg: Hl7Message, profile: SenderProfile, warnings: MappingWarning[]): void {
+  let known = observationCodes.get(profile);
+  if (!known) {
+    known = new Map();
+    for (const row of profile.rows) {
+      if (!row.obx?.system) continue;
+      const codes = known.get(row.obx.system) ?? new Set<string>();
+      codes.add(row.obx.code);
+      known.set(row.obx.system, codes);
+    }
+    observationCodes.set(profile, known);
+  }
+  if (known.size === 0) return;
+  for (const obx of msg.getAllSegments('OBX')) {
+    const system = readPath(msg, 'OBX-3.3', obx);
+    const code = readPath(msg, 'OBX-3.1', obx);
+    if (!known.get(system) || known.get(system)?.has(code)) continue;
+    const path = 'OBX-3';
+    const text = `OBX-3: observation "${code}" (${system}) is not read by sender profile ${profile.id}; the segment is left out`;
+    if (!warnings.some((w) => w.text === text)) warnings.push({ code: 'unknown-observation', path, text });
+  }
 }
 
 /** HL7 v2's explicit null (a field sent as `""`): delete the value held; an empty field means no change. */

@@ -176,6 +176,24 @@ describe('generic profile: rows (OBX and PV2) → content facts', () => {
       }),
     ]);
   });
+  it('when an OBX names a code of the profile\'s own coding system that no row reads, then it is a warning (a misspelt "utskrivningsklar" does not pass in silence)', () => {
+    const m = stay({
+      event: 'A08',
+      obx: [OBX.needs('socialtjanst'), 'TS|utskrivningklar^Utskrivningsklar^SVU||202601170900'],
+    });
+    expect(m.facts.find((f) => f.kind === 'ready-for-discharge')).toBeUndefined();
+    expect(m.warnings).toEqual([
+      expect.objectContaining({
+        code: 'unknown-observation',
+        path: 'OBX-3',
+        text: 'OBX-3: observation "utskrivningklar" (SVU) is not read by sender profile generic; the segment is left out',
+      }),
+    ]);
+  });
+  it('when an OBX is of another coding system (a vital sign), then it passes without a word', () => {
+    const m = stay({ event: 'A08', obx: [OBX.needs('socialtjanst'), 'NM|8867-4^Heart rate^LN||72'] });
+    expect(m.warnings).toEqual([]);
+  });
   it('when the only need is a code outside the code map, then the admission still applies, without needs, with a warning', () => {
     const m = stay({ event: 'A01', obx: [OBX.needs('hemtjanst')] });
     expect(m.facts.map((f) => f.kind)).toContain('admitted');

@@ -63,6 +63,7 @@ export interface AckWarning {
 const WARNING_HL7: Record<string, [string, string]> = {
   'unknown-ward': ['103', 'Table value not found'],
   'unknown-code': ['103', 'Table value not found'],
+  'unknown-observation': ['103', 'Table value not found'],
 };
 
 /** The ERR segment (v2.5) of a warning: severity `W`. */
