@@ -31,10 +31,33 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
 
   it('when municipal needs come without a municipality, then AA with ERR W no-municipality', async () => {
     const ack = await h.send(
-      adt({ event: 'A01', visit: 'AS-2', municipality: '', obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')] }),
+      adt({
+        event: 'A01',
+        visit: 'AS-2',
+        municipality: '',
+        listedUnit: 'SE2321000172-VC01',
+        obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')],
+      }),
     );
     expect(ackCode(ack)).toBe('AA');
     expect(warnings(ack)).toEqual([{ code: 'no-municipality', severity: 'W' }]);
+  });
+
+  it('when an admission calls for the vårdcentral to be told and names none (no PD1-3), then AA with ERR W no-primary-care', async () => {
+    const none = await h.send(
+      adt({ event: 'A01', visit: 'AS-PC1', obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')] }),
+    );
+    expect(ackCode(none)).toBe('AA');
+    expect(warnings(none)).toEqual([{ code: 'no-primary-care', severity: 'W' }]);
+    const listed = await h.send(
+      adt({
+        event: 'A01',
+        visit: 'AS-PC2',
+        listedUnit: 'SE2321000172-VC01',
+        obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')],
+      }),
+    );
+    expect(warnings(listed)).toEqual([]);
   });
 
   it('when a Västmanland ready notice comes without the six criteria, then ERR W ready-criteria-unconfirmed; with them, none', async () => {

@@ -1,5 +1,6 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { PatientRouting, StayFact } from '../stay/facts';
+import { categorize } from '../triage/categories';
 import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/readiness';
 
 /** A fact of one message, before it is bound to a stay. */
@@ -21,6 +22,8 @@ const MUNICIPAL_NEEDS = new Set(['socialtjanst', 'kommunal-hsl']);
  * (ADR 024): the answer with the ACK when the ACK is sent on store, before the engine runs. Pure and cheap.
  * - `consent-refused`: needs with consent `nej` — no admission notification will be sent.
  * - `no-municipality`: municipal needs, but the message names no municipality of registration nor a placing one.
+ * - `no-primary-care`: an admission whose needs call for region-funded outpatient care to be told under the
+ *   agreement, and the message names no listed vårdcentral (PD1-3) nor outpatient unit.
  * - `ready-criteria-unconfirmed`: a ready notice under an agreement whose criteria gate it, and the message does
  *   not itself report every criterion: it is held back unless earlier messages of the stay reported the rest.
  * The engine's definitive outcome follows with the apply (`/admin/hl7`, the log, the Encounter's engine-issue
@@ -46,6 +49,30 @@ export function foreseeMessageIssues(
       code: 'no-municipality',
       path: 'PID-11.9',
       text: 'municipal needs but no municipality of registration (PID-11.9) nor placing municipality: no municipality can be notified',
+    });
+  }
+  const told = needs.filter((f) => f.consent !== 'nej');
+  const category =
+    told.length > 0
+      ? categorize(
+          told.flatMap((f) => f.needs),
+          told.at(-1)?.category,
+        )
+      : undefined;
+  const outpatientDue =
+    category !== undefined &&
+    agreement.categories[category].inTargetGroup &&
+    agreement.categories[category].notify.includes('primary-care');
+  if (
+    outpatientDue &&
+    facts.some((f) => f.kind === 'admitted') &&
+    !routing?.primaryCareUnit &&
+    !routing?.outpatientUnit
+  ) {
+    out.push({
+      code: 'no-primary-care',
+      path: 'PD1-3',
+      text: 'the admission names no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): region-funded outpatient care cannot be notified until a message names one',
     });
   }
   if (facts.some((f) => f.kind === 'ready-for-discharge') && agreement.readiness.gate) {

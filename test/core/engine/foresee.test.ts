@@ -32,6 +32,24 @@ describe('foreseeMessageIssues', () => {
     expect(codes([needs('ja')], { municipality: '1980' }, vastmanland)).toEqual([]);
     expect(codes([needs('ja')], { placingMunicipality: '1981' }, vastmanland)).toEqual([]);
   });
+  it('when an admission calls for outpatient care to be told and names no vårdcentral nor outpatient unit, then no-primary-care', () => {
+    const admitted: MessageFact = { id: 'm', at, kind: 'admitted', care: 'somatic', patient: { municipality: '1980' } };
+    const both: MessageFact = { id: 'm#needs', at, kind: 'needs-assessed', needs: ['socialtjanst', 'kommunal-hsl'] };
+    const issues = foreseeMessageIssues([admitted, both], { municipality: '1980' }, vastmanland);
+    expect(issues).toEqual([expect.objectContaining({ code: 'no-primary-care', path: 'PD1-3' })]);
+    expect(
+      codes([admitted, both], { municipality: '1980', primaryCareUnit: 'SE2321000172-DEMO0101' }, vastmanland),
+    ).toEqual([]);
+    expect(
+      codes([admitted, both], { municipality: '1980', outpatientUnit: 'SE2321000172-DEMO0201' }, vastmanland),
+    ).toEqual([]);
+    // an update without PD1 says nothing of the unit (no change): only the admission is judged
+    expect(codes([both], { municipality: '1980' }, vastmanland)).toEqual([]);
+    // consent refused: nobody is told, so no unit is missing
+    expect(codes([admitted, { ...both, consent: 'nej' }], { municipality: '1980' }, vastmanland)).toEqual([
+      'consent-refused',
+    ]);
+  });
   it('when a ready notice comes without the criteria under a gating agreement, then ready-criteria-unconfirmed naming the missing ones', () => {
     const issues = foreseeMessageIssues([ready], { municipality: '1980' }, vastmanland);
     expect(issues.map((i) => i.code)).toEqual(['ready-criteria-unconfirmed']);
