@@ -33,7 +33,14 @@ describe('foreseeMessageIssues', () => {
     expect(codes([needs('ja')], { placingMunicipality: '1981' }, vastmanland)).toEqual([]);
   });
   it('when an admission calls for outpatient care to be told and names no vårdcentral nor outpatient unit, then no-primary-care', () => {
-    const admitted: MessageFact = { id: 'm', at, kind: 'admitted', care: 'somatic', patient: { municipality: '1980' } };
+    const admitted: MessageFact = {
+      id: 'm',
+      at,
+      kind: 'admitted',
+      hospital: 'SE2321000172-DEMO0001',
+      care: 'somatic',
+      patient: { municipality: '1980' },
+    };
     const both: MessageFact = { id: 'm#needs', at, kind: 'needs-assessed', needs: ['socialtjanst', 'kommunal-hsl'] };
     const issues = foreseeMessageIssues([admitted, both], { municipality: '1980' }, vastmanland);
     expect(issues).toEqual([expect.objectContaining({ code: 'no-primary-care', path: 'PD1-3' })]);
