@@ -26,6 +26,7 @@ import { OrganizationCache } from './stay/party-resolver';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
 import { localDate } from '../core/calendar';
 import { foreseeMessageIssues } from '../core/engine/foresee';
+import { municipalityParty, primaryCareParty } from '../core/engine/parties';
 
 export interface IntakeServices {
   deps: StayApplierDeps;
@@ -111,11 +112,21 @@ export function intakeServices(ctx: AppContext): IntakeServices {
     precheck,
     maxChars: ctx.config.MAX_BODY_BYTES,
     // Without the agreement (it failed to load) nothing is foreseen: the apply reports what the engine finds.
-    foresee: async (mapped) =>
-      deps.agreement().then(
-        (agreement) => foreseeMessageIssues(mapped.facts, mapped.patient.routing, agreement),
-        () => [],
-      ),
+    foresee: async (mapped) => {
+      const agreement = await deps.agreement().catch(() => undefined);
+      if (!agreement) return [];
+      const routing = mapped.patient.routing;
+      // the units the message names, looked up in the directory (cached; misses for 2 s): is anyone there to tell?
+      const named = [
+        ...[routing?.placingMunicipality ?? routing?.municipality].flatMap((c) => (c ? [municipalityParty(c)] : [])),
+        ...[routing?.primaryCareUnit, routing?.outpatientUnit].flatMap((u) => (u ? [primaryCareParty(u)] : [])),
+      ];
+      const known =
+        named.length > 0 && mapped.facts.some((f) => f.kind === 'needs-assessed')
+          ? await deps.orgs.resolver(intakeRepository(ctx.db), named, ctx.clock.now().getTime())
+          : undefined;
+      return foreseeMessageIssues(mapped.facts, routing, agreement, (p) => !known || !!known(p)?.reference);
+    },
   });
   late.resolveAck = processMessage.applied;
   const process: Hl7Processor = async (raw, meta) => {

@@ -29,7 +29,7 @@ const a31 = (o: Omit<AdtOptions, 'event'>): string =>
 describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (kind) => {
   let h: IntakeHarness;
   beforeAll(async () => {
-    h = await intakeHarness(kind, { mllp: true });
+    h = await intakeHarness(kind, { mllp: true, units: [LISTED] });
   });
   afterAll(async () => {
     await h.close();

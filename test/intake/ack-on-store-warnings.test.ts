@@ -14,7 +14,7 @@ const warnings = (ack: Hl7Message): { code: string; severity: string }[] =>
 describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind) => {
   let h: IntakeHarness;
   beforeAll(async () => {
-    h = await intakeHarness(kind);
+    h = await intakeHarness(kind, { units: ['SE2321000172-VC01'] });
     expect(h.ctx.config.HL7_ACK_AFTER).toBe('stored');
   });
   afterAll(async () => {
@@ -58,6 +58,44 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       }),
     );
     expect(warnings(listed)).toEqual([]);
+  });
+
+  it('when the municipality or listed unit the needs call for is not in the directory, then AA with ERR W recipient-not-connected, and the apply says it too', async () => {
+    const control = 'AS-NC1';
+    const ack = await h.send(
+      adt({
+        event: 'A01',
+        visit: 'AS-NC1',
+        control,
+        municipality: '0180',
+        listedUnit: 'SE2321000172-VC9999',
+        obx: [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')],
+      }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    expect(warnings(ack)).toEqual([
+      { code: 'recipient-not-connected', severity: 'W' },
+      { code: 'recipient-not-connected', severity: 'W' },
+    ]);
+    expect(ack.toString()).toContain('kommun 0180 is not in the gateway');
+    expect(ack.toString()).toContain('the listed unit SE2321000172-VC9999 is not in the gateway');
+    const outcome = await h.outcome(control);
+    expect(outcome.warnings.map((w) => w.text)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^recipient not connected: kommun 0180 .*inskrivningsmeddelande/),
+        expect.stringMatching(/^recipient not connected: unit SE2321000172-VC9999 .*inskrivningsmeddelande/),
+      ]),
+    );
+    // a connected municipality and unit: not a word
+    const fine = await h.send(
+      adt({
+        event: 'A01',
+        visit: 'AS-NC2',
+        listedUnit: 'SE2321000172-VC01',
+        obx: [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')],
+      }),
+    );
+    expect(warnings(fine)).toEqual([]);
   });
 
   it('when a Västmanland ready notice comes without the six criteria, then ERR W ready-criteria-unconfirmed; with them, none', async () => {

@@ -32,7 +32,8 @@ export interface IntakeHarness {
 
 export async function intakeHarness(
   kind: 'pglite' | 'postgres',
-  opts: { mllp?: boolean; env?: Record<string, string> } = {},
+  /** `units`: HSA-ids of vårdcentraler registered in the directory (a unit outside it is warned of as not connected). */
+  opts: { mllp?: boolean; env?: Record<string, string>; units?: string[] } = {},
 ): Promise<IntakeHarness> {
   const db = await openTestDb(kind);
   const config = loadConfig({
@@ -57,6 +58,7 @@ export async function intakeHarness(
   const vasteras = await org('Västerås stad', 'urn:oid:1.2.752.129.2.2.1.17', '1980');
   const sala = await org('Sala kommun', 'urn:oid:1.2.752.129.2.2.1.17', '1981');
   const hospital = await org('Västmanlands sjukhus Västerås', 'urn:oid:1.2.752.29.4.19', 'SE2321000172-DEMO0001');
+  for (const hsa of opts.units ?? []) await org(`Vårdcentral ${hsa}`, 'urn:oid:1.2.752.29.4.19', hsa);
   const intake = createIntakeCapability(ctx);
   let client: Hl7Client | undefined;
   if (opts.mllp) {

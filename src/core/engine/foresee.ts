@@ -1,6 +1,8 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { PatientRouting, StayFact } from '../stay/facts';
 import { categorize } from '../triage/categories';
+import { municipalityParty, primaryCareParty } from './parties';
+import type { Party } from './types';
 import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/readiness';
 
 /** A fact of one message, before it is bound to a stay. */
@@ -24,6 +26,8 @@ const MUNICIPAL_NEEDS = new Set(['socialtjanst', 'kommunal-hsl']);
  * - `no-municipality`: municipal needs, but the message names no municipality of registration nor a placing one.
  * - `no-primary-care`: an admission whose needs call for region-funded outpatient care to be told under the
  *   agreement, and the message names no listed vårdcentral (PD1-3) nor outpatient unit.
+ * - `recipient-not-connected`: the municipality or unit such needs call for is one `connected` (the adapter's look-up
+ *   in the directory) says no Organization stands for: nobody can receive its notices through the gateway.
  * - `ready-criteria-unconfirmed`: a ready notice under an agreement whose criteria gate it, and the message does
  *   not itself report every criterion: it is held back unless earlier messages of the stay reported the rest.
  * The engine's definitive outcome follows with the apply (`/admin/hl7`, the log, the Encounter's engine-issue
@@ -33,8 +37,15 @@ export function foreseeMessageIssues(
   facts: readonly MessageFact[],
   routing: PatientRouting | undefined,
   agreement: Agreement,
+  connected: (party: Party) => boolean = () => true,
 ): ForeseenIssue[] {
   const out: ForeseenIssue[] = [];
+  const notConnected = (path: string, what: string) =>
+    out.push({
+      code: 'recipient-not-connected',
+      path,
+      text: `${what} is not in the gateway's directory: nobody can receive its notices through the gateway; tell it another way`,
+    });
   const needs = facts.flatMap((f) => (f.kind === 'needs-assessed' ? [f] : []));
   if (needs.some((f) => f.consent === 'nej')) {
     out.push({
@@ -44,12 +55,15 @@ export function foreseeMessageIssues(
     });
   }
   const municipal = needs.some((f) => f.consent !== 'nej' && f.needs.some((n) => MUNICIPAL_NEEDS.has(n)));
-  if (municipal && !routing?.municipality && !routing?.placingMunicipality) {
+  const municipality = routing?.placingMunicipality ?? routing?.municipality;
+  if (municipal && !municipality) {
     out.push({
       code: 'no-municipality',
       path: 'PID-11.9',
       text: 'municipal needs but no municipality of registration (PID-11.9) nor placing municipality: no municipality can be notified',
     });
+  } else if (municipal && municipality && !connected(municipalityParty(municipality))) {
+    notConnected(routing?.placingMunicipality ? 'OBX-5 (placerande-kommun)' : 'PID-11.9', `kommun ${municipality}`);
   }
   const told = needs.filter((f) => f.consent !== 'nej');
   const category =
@@ -74,6 +88,12 @@ export function foreseeMessageIssues(
       path: 'PD1-3',
       text: 'the admission names no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): region-funded outpatient care cannot be notified until a message names one',
     });
+  }
+  for (const [unit, path, what] of [
+    [routing?.primaryCareUnit, 'PD1-3', 'the listed unit'],
+    [routing?.outpatientUnit, 'OBX-5 (oppenvardsenhet)', 'the outpatient unit'],
+  ] as const) {
+    if (outpatientDue && unit && !connected(primaryCareParty(unit))) notConnected(path, `${what} ${unit}`);
   }
   if (facts.some((f) => f.kind === 'ready-for-discharge') && agreement.readiness.gate) {
     const reported = facts.flatMap((f) => (f.kind === 'readiness-criteria-met' ? f.criteria : []));

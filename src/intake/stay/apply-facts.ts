@@ -13,6 +13,7 @@ import type { WriteOptions } from '../../store/repository.port';
 import type { StayApplierDeps } from './applier-deps';
 import { storeAndLoadFactsOfStays } from './fact-store';
 import { planTasks, prepareTaskWrites, type ReconcileResult, type TaskPlan } from './reconcile-tasks';
+import { unconnectedOwners } from './unconnected';
 import { contentOf, type StayRow } from './stay-rows.pg';
 
 /** One stay's share of an apply: the new facts and what the stay's Tasks are written with. */
@@ -99,14 +100,17 @@ export async function applyFactsToStays(
   for (const stay of stays) {
     if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
     const loaded = factsOf.get(stay.stayId);
-    const evaluation = evaluateStay(loaded?.all ?? [], agreement);
-    const issues = engineIssues(evaluation, stay.facts);
-    if (stay.stateWrites) prepared.push(...stay.stateWrites(evaluation));
+    let evaluation = evaluateStay(loaded?.all ?? [], agreement);
     const party = await deps.orgs.resolver(
       repo,
       evaluation.tasks.flatMap((t) => [t.owner, t.requester, ...(t.principals ?? [])]),
       nowDate.getTime(),
     );
+    const unconnected = unconnectedOwners(evaluation.tasks, party);
+    if (unconnected.length > 0)
+      evaluation = { ...evaluation, warnings: [...(evaluation.warnings ?? []), ...unconnected] };
+    const issues = engineIssues(evaluation, stay.facts);
+    if (stay.stateWrites) prepared.push(...stay.stateWrites(evaluation));
     const storedTasks = stay.storedTasks ?? readTasks.get(stay.stayId) ?? [];
     const patientResource = stay.patientResource ?? (await readPatient(repo, stay.patient));
     const plan = planTasks(

@@ -1,0 +1,42 @@
+/**
+ * Open Tasks whose owner no Organization in the directory stands for (a patient registered in a municipality outside
+ * the region, a vårdcentral the region has not connected): the gateway stores them, but no client can ever read
+ * them, so the hospital must tell that party another way. Said as a stay warning, so it reaches the ACK's outcome,
+ * `/admin/hl7`, the log, the Encounter's engine-issue extension and a FHIR write's OperationOutcome like the
+ * engine's own (nothing held back in silence).
+ */
+import { partyKey } from '../../core/engine/parties';
+import type { Party, TaskSpec } from '../../core/engine/types';
+import type { PartyResolver } from '../../fhir/references';
+
+/** The start of every such warning (`warningCode` maps it to `recipient-not-connected`). */
+export const NOT_CONNECTED = 'recipient not connected';
+
+function partyText(p: Party): string {
+  switch (p.kind) {
+    case 'municipality':
+      return `kommun ${p.code}`;
+    case 'municipal-nurse':
+      return `kommunal hälso- och sjukvård, kommun ${p.municipality}`;
+    case 'primary-care':
+    case 'hospital':
+      return `unit ${p.hsaId}`;
+  }
+}
+
+/** One warning per requested-but-unreachable owner, naming what it would have received. */
+export function unconnectedOwners(specs: readonly TaskSpec[], party: PartyResolver): string[] {
+  const codes = new Map<string, { owner: Party; codes: Set<string> }>();
+  for (const spec of specs) {
+    if (spec.status !== 'requested' || spec.owner.kind === 'hospital') continue;
+    if (party(spec.owner)?.reference) continue;
+    const key = partyKey(spec.owner);
+    const entry = codes.get(key) ?? { owner: spec.owner, codes: new Set<string>() };
+    entry.codes.add(spec.code);
+    codes.set(key, entry);
+  }
+  return [...codes.values()].map(
+    (e) =>
+      `${NOT_CONNECTED}: ${partyText(e.owner)} is not in the gateway's directory, so nobody can receive its ${[...e.codes].join(', ')}; tell it another way`,
+  );
+}
