@@ -56,12 +56,20 @@ export function statusText(status: number): string {
   return `${status}${REASONS[status] ? ` ${REASONS[status]}` : ''}`;
 }
 
-/** The OperationOutcome of a gateway error: the message as the first issue, then one issue per detail. */
+/**
+ * The OperationOutcome of a gateway error: the message as the first issue, then one issue per detail. A detail that
+ * only repeats the message (one problem, with where it is) lends its place to the first issue instead of repeating.
+ */
 export function toOperationOutcome(err: GatewayError): OperationOutcome {
   const code = ISSUE_CODES[err.code];
   const severity = err.status >= 500 ? 'fatal' : 'error';
-  const issue: OperationOutcomeIssue[] = [{ severity, code, diagnostics: err.message, details: { text: err.code } }];
+  const first: OperationOutcomeIssue = { severity, code, diagnostics: err.message, details: { text: err.code } };
+  const issue: OperationOutcomeIssue[] = [first];
   for (const i of err.issues) {
+    if (i.message === err.message && !first.expression) {
+      if (i.path) first.expression = [i.path];
+      continue;
+    }
     issue.push({ severity: 'error', code, diagnostics: i.message, ...(i.path ? { expression: [i.path] } : {}) });
   }
   return { resourceType: 'OperationOutcome', issue };

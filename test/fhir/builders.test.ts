@@ -200,4 +200,15 @@ describe('OperationOutcome', () => {
     expect(oo.issue[1]).toMatchObject({ code: 'value', expression: ['Patient.identifier[0].value'] });
     expect(v.check(oo)).toEqual([]);
   });
+
+  it('when the one detail repeats the message, then the outcome has one issue with its place, not the text twice', () => {
+    const message = "criteria: 'foo' is not a search parameter of Task";
+    const oo = toOperationOutcome(
+      new GatewayError('invalid-resource', message, [{ path: 'Subscription.criteria', message }]),
+    );
+    expect(oo.issue).toEqual([
+      expect.objectContaining({ diagnostics: message, expression: ['Subscription.criteria'] }),
+    ]);
+    expect(v.check(oo)).toEqual([]);
+  });
 });
