@@ -59,8 +59,8 @@ export function gatedRouter(router: Router): RequestHandler {
   if (!prefixes) return router;
   return (req, res, next) => {
     const path = req.path.toLowerCase();
-    for (const p of prefixes) if (path.startsWith(p)) return router(req, res, next);
-    next();
+    if (prefixes.some((p) => path.startsWith(p))) router(req, res, next);
+    else next();
   };
 }
 
