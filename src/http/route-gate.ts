@@ -67,8 +67,8 @@ export function gatedRouter(router: Router): RequestHandler {
 /** Gates each router mounted at the root of `app` (`app.use(router)`), in place; returns how many. */
 export function gateRootRouters(app: { router: Router }): number {
   let gated = 0;
-  for (const layer of (app.router as unknown as { stack: (LayerLike & { handle: unknown })[] }).stack) {
-    const handle = layer.handle as LayerLike['handle'];
+  for (const layer of (app.router as unknown as { stack: LayerLike[] }).stack) {
+    const handle = layer.handle;
     if (layer.route || layer.rawPath !== '/' || !Array.isArray(handle.stack)) continue;
     const gate = gatedRouter(handle as unknown as Router);
     if (gate === (handle as unknown)) continue;
