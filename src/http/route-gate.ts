@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 
 /**
  * Root-mounted routers entered only for the paths they can match. The capabilities mount their routers at the
@@ -53,13 +53,23 @@ function prefixesOf(stack: readonly LayerLike[], base: string): string[] | undef
   return out;
 }
 
+/** The request's path in lower case, made once for the gates a request passes in a row (keyed by its URL). */
+let lastUrl: string | undefined;
+let lastLower = '';
+function lowerPath(req: Request): string {
+  if (req.url !== lastUrl) {
+    lastUrl = req.url;
+    lastLower = req.path.toLowerCase();
+  }
+  return lastLower;
+}
+
 /** `router` entered only for requests whose path starts with one of its paths' literal starts (see above). */
 export function gatedRouter(router: Router): RequestHandler {
   const prefixes = prefixesOf((router as unknown as LayerLike['handle']).stack ?? [], '');
   if (!prefixes) return router;
   return (req, res, next) => {
-    const path = req.path.toLowerCase();
-    if (prefixes.some((p) => path.startsWith(p))) router(req, res, next);
+    if (prefixes.some((p) => lowerPath(req).startsWith(p))) router(req, res, next);
     else next();
   };
 }
