@@ -27,8 +27,22 @@ export function exposedPatients(body: string): string[] {
   } catch {
     return [];
   }
+  return exposedPatientsOf(json);
+}
+
+/** `exposedPatients` of the value a JSON body was made from (as it was when serialised). */
+export function exposedPatientsOf(json: unknown): string[] {
   if (!json || typeof json !== 'object') return [];
   const out = new Set<string>();
   patientsOf(json as Json, out);
   return [...out].sort();
+}
+
+/** Where `sendJson` leaves the text it sent and the value it serialised (`res.locals`). */
+export const SENT_JSON = 'sentJson';
+
+/** What `sendJson` sent: the text and the value it was made from. */
+export interface SentJson {
+  text: string;
+  value: unknown;
 }

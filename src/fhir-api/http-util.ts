@@ -8,6 +8,7 @@ import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { clientKeyed, collectParams } from '../store/search-sql';
 import { outcome } from './operation-outcome';
 import { writeNotes, type WriteNote } from '../platform/write-notes';
+import { SENT_JSON, type SentJson } from '../audit/exposed-patients';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -111,7 +112,11 @@ export function preferLenient(req: Request): boolean {
 
 export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).setHeader('Content-Type', FHIR_JSON);
-  res.send(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  // The audit names the exposed patients from the value instead of parsing the text back (src/audit).
+  const sent: SentJson = { text, value: body };
+  res.locals[SENT_JSON] = sent;
+  res.send(text);
 }
 
 /** Headers of one resource version (ETag, Last-Modified, and Location when asked). */

@@ -16,6 +16,7 @@ import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { requestContext } from './request-context';
 import { urlGuard } from './url-guard';
 import { capacityGuard } from './capacity-guard';
+import { gateRootRouters } from './route-gate';
 import { sendOutcome, toOutcome } from './errors';
 
 /** What the shell needs beyond the AppContext; built by the composition root (src/compose.ts). */
@@ -46,7 +47,7 @@ const FHIR_JSON = ['application/json', 'application/fhir+json', 'application/jso
  * → `/auth/token`, `/.well-known/*` → audit on `/fhir` → bearer on `/fhir` (not `GET /fhir/metadata`) →
  * the admin gate on `/admin` (login, session cookie or bearer, admin rights; then the admin audit) → bearer on
  * `/hl7v2` → JSON body parsing (MAX_BODY_BYTES) → the admin console → each capability's routes, in the order given
- * → 404 OperationOutcome → error handler.
+ * → 404 OperationOutcome → error handler. Routers mounted at the root are entered only for their own paths.
  */
 export function createApp(ctx: AppContext, capabilities: readonly Capability[], deps: ShellDeps): Express {
   const app = express();
@@ -107,6 +108,8 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.use(clientAdminRoutes(ctx.db));
   app.use(consoleRoutes(ctx.db, deps.repositories, ctx.config.FHIR_CANONICAL_BASE));
   for (const c of capabilities) c.mountRoutes?.(app);
+  // Each router mounted at the root is entered only for its own paths (src/http/route-gate.ts).
+  gateRootRouters(app);
 
   app.use((req, res) => {
     sendOutcome(res, 404, 'not-found', `No route for ${req.method} ${req.path}`);

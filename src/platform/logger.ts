@@ -45,12 +45,31 @@ export interface Logger {
 }
 
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', service = 'svu-gateway'): Logger {
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level,
     defaultMeta: { service },
     format: winston.format.combine(contextFormat(), redactFormat(), winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
+  skipDisabledLevels(logger);
+  return logger;
+}
+
+/**
+ * winston formats a line in full (context, redaction, timestamp, JSON) before its transport drops it for its
+ * level: at LOG_LEVEL=warn each request's `http` access line was built and thrown away (≈ 1 % of the API's CPU per
+ * Bundle, 2026-12-07). Each level's method now returns at once when no transport would write that level (read on
+ * each call, so a changed level applies); a child logger inherits it and still writes with its own metadata.
+ */
+function skipDisabledLevels(logger: winston.Logger): void {
+  const methods = logger as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of Object.keys(logger.levels)) {
+    const write = methods[name];
+    if (typeof write !== 'function') continue;
+    methods[name] = function (this: winston.Logger, ...args: unknown[]) {
+      return this.isLevelEnabled(name) ? write.apply(this, args) : this;
+    };
+  }
 }
 
 /** Process-wide default for code that has no logger injected (tests get a quiet one via LOG_LEVEL=error). */

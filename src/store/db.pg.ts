@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { isStalePlan, type ClosableDb, type Db, type QueryResult } from './db.port';
+import { TextMap } from './text-map';
 
 // Parse int8 (bigserial ids, counts) as JS numbers: our counters stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -18,8 +19,9 @@ const NAME_AFTER = 3;
  * several commands).
  */
 export class StatementNames {
-  private readonly seen = new Map<string, number>();
-  private readonly names = new Map<string, string>();
+  // Keyed without hashing each text in full (src/store/text-map.ts): the texts are built anew for every call.
+  private readonly seen = new TextMap<number>();
+  private readonly names = new TextMap<string>();
   constructor(private readonly enabled: boolean) {}
 
   config(sql: string, params: readonly unknown[]): pg.QueryConfig {

@@ -55,6 +55,24 @@ describe.each(testDatabases())('token endpoint on %s', (kind) => {
       .sign(opts.key ?? keyPrivate);
   }
 
+  it('when a verified token is presented again, then its context comes from the cache as a copy the caller owns', async () => {
+    const auth = shell.gateway.auth;
+    const { access_token: token } = await auth.issueToken(
+      { grant_type: 'client_credentials' },
+      basic('muni', 'muni-secret'),
+    );
+    const first = await auth.verifyAccessToken(token);
+    const expected = structuredClone(first);
+    first.scopes.push('system/*.cruds');
+    first.access.role = 'admin';
+    first.admin = true;
+    const again = await auth.verifyAccessToken(token);
+    expect(again).toEqual(expected);
+    expect(again.access).toEqual({ clientId: 'muni', organization: 'Organization/kommun-1980', role: 'municipality' });
+    again.scopes.length = 0;
+    expect((await auth.verifyAccessToken(token)).scopes).toEqual(expected.scopes);
+  });
+
   it('when a client authenticates with client_secret_basic, then it gets a short-lived bearer JWT', async () => {
     const res = await request(app())
       .post('/auth/token')

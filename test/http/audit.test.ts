@@ -1,10 +1,11 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import request from 'supertest';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Capability } from '../../src/compose.types';
 import { systemRepository } from '../../src/compose';
 import { saveClient } from '../../src/auth/client-store';
 import { buildAuditEvent } from '../../src/audit/audit-event';
+import { sendJson } from '../../src/fhir-api/http-util';
 import { testDatabases } from '../support/db';
 import { openShell, type Shell } from './shell-fixture';
 
@@ -16,6 +17,16 @@ const fakeFhir: Capability = {
       else res.status(404).json({ resourceType: 'OperationOutcome', issue: [] });
     });
     app.get('/fhir/Patient', (_req, res) => void res.json({ resourceType: 'Bundle', type: 'searchset' }));
+    app.get('/fhir/Encounter', (_req, res) =>
+      sendJson(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [
+          { resource: { resourceType: 'Encounter', id: 'e1', subject: { reference: 'Patient/b' } } },
+          { resource: { resourceType: 'Patient', id: 'a' } },
+        ],
+      }),
+    );
     app.post('/fhir/Encounter', (_req, res) => {
       res.status(201).location('/fhir/Encounter/e9/_history/1').json({ resourceType: 'Encounter', id: 'e9' });
     });
@@ -69,6 +80,33 @@ describe.each(testDatabases())('audit of /fhir calls on %s', (kind) => {
     });
     expect(e!.agent[0]!.who!.identifier!.value).toBe('demo-sala');
     expect(e!.agent[1]!.who!.reference).toBe('Organization/kommun-1981');
+  });
+
+  it('when an answer is sent by sendJson, then the patients it exposed are named from its value, without parsing the text back', async () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      let text = '';
+      const res = await request(shell.gateway.app)
+        .get('/fhir/Encounter')
+        .auth(token, { type: 'bearer' })
+        .set('X-Request-Id', 'rq-sendjson')
+        // the answer's text as it is (supertest would parse it here, in this process)
+        .parse((r, done) => {
+          r.setEncoding('utf8');
+          r.on('data', (c: string) => (text += c));
+          r.on('end', () => done(null, text));
+        });
+      expect(res.status).toBe(200);
+      expect(text).toContain('Patient/b');
+      expect(parse.mock.calls.filter(([t]) => t === text)).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
+    const e = (await auditEvents()).find((a) => a.source.site === 'request-id:rq-sendjson');
+    expect(e?.entity?.filter((x) => x.role?.code === '1').map((x) => x.what?.reference)).toEqual([
+      'Patient/a',
+      'Patient/b',
+    ]);
   });
 
   it('when a call is refused (401, 404), then it is audited with outcome 4', async () => {

@@ -20,6 +20,19 @@ describe('StatementNames', () => {
     expect(names.config('SELECT $1::int AS m', [1]).name).toBeUndefined();
   });
 
+  it('when long texts differ only in the middle, then each keeps a name of its own (found without hashing them whole)', () => {
+    const names = new StatementNames(true);
+    const head = `SELECT ${'a, '.repeat(100)}`;
+    const tail = ` FROM t ${'WHERE true AND '.repeat(20)} x = $1`;
+    const texts = ['$1', '$2', 'b1', 'b2'].map((mid) => `${head}${mid}${tail}`);
+    for (const t of texts) for (let k = 0; k < 3; k++) names.config(t, [k]);
+    const named = texts.map((t) => names.config(t, [0]).name);
+    expect(new Set(named).size).toBe(4);
+    // The same text built again (a new string) finds its name.
+    expect(names.config(`${head}${'$' + String(2)}${tail}`, [0]).name).toBe(named[1]);
+    expect(names.size).toBe(4);
+  });
+
   it('when a text has no parameters or naming is off, then it is never named', () => {
     const on = new StatementNames(true);
     const off = new StatementNames(false);
