@@ -22,6 +22,8 @@ export class StatementNames {
   // Keyed without hashing each text in full (src/store/text-map.ts): the texts are built anew for every call.
   private readonly seen = new TextMap<number>();
   private readonly names = new TextMap<string>();
+  /** Names are never reused, even for a text the maps forgot (`TextMap` forgets the oldest of many alike texts). */
+  private named = 0;
   constructor(private readonly enabled: boolean) {}
 
   config(sql: string, params: readonly unknown[]): pg.QueryConfig {
@@ -36,7 +38,7 @@ export class StatementNames {
         return { text: sql, values };
       }
       this.seen.delete(sql);
-      name = `svu_${this.names.size}`;
+      name = `svu_${this.named++}`;
       this.names.set(sql, name);
     }
     return { name, text: sql, values };
@@ -50,7 +52,7 @@ export class StatementNames {
    */
   stale(config: pg.QueryConfig, err: unknown): boolean {
     if (!config.name || !isStalePlan(err)) return false;
-    this.names.set(config.text, `${config.name}_${this.names.size}`);
+    this.names.set(config.text, `${config.name}_${this.named++}`);
     return true;
   }
 

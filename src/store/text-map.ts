@@ -4,9 +4,12 @@
  * full on every lookup: ≈ 2 ns a character, 10–15 µs for a 5 kB statement, 2 % of the API's CPU per Bundle in
  * `StatementNames` (2026-12-07, docs/performance.md). Here a text is found by its length, its first 64 and its last
  * 64 characters, and then compared in full (a memory comparison, several times cheaper than a hash), so two texts
- * that differ only in the middle are still two keys.
+ * that differ only in the middle are still two keys. It forgets the oldest of more than `MAX_ALIKE` such texts, so
+ * it suits a cache (a forgotten statement is only named again later), not a store.
  */
 export class TextMap<V> {
+  /** At most this many texts per length, head and tail: the oldest is forgotten first. */
+  static readonly MAX_ALIKE = 16;
   private readonly byPrint = new Map<string, { text: string; value: V }[]>();
   private count = 0;
 
@@ -33,8 +36,14 @@ export class TextMap<V> {
       e.value = value;
       return;
     }
-    if (list) list.push({ text, value });
-    else this.byPrint.set(print, [{ text, value }]);
+    if (list) {
+      // texts alike at both ends (literal values in the middle) would otherwise make each look-up a long scan
+      if (list.length >= TextMap.MAX_ALIKE) {
+        list.shift();
+        this.count--;
+      }
+      list.push({ text, value });
+    } else this.byPrint.set(print, [{ text, value }]);
     this.count++;
   }
 

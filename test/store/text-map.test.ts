@@ -25,4 +25,13 @@ describe('TextMap', () => {
     expect(m.size).toBe(0);
     expect(m.get('short')).toBeUndefined();
   });
+
+  it('forgets the oldest of more than MAX_ALIKE texts alike at both ends, so a look-up never scans a long list', () => {
+    const m = new TextMap<number>();
+    const long = (i: number) => `${'x'.repeat(100)}${String(i).padStart(4, '0')}${'y'.repeat(100)}`;
+    for (let i = 0; i <= TextMap.MAX_ALIKE; i++) m.set(long(i), i);
+    expect(m.size).toBe(TextMap.MAX_ALIKE);
+    expect(m.get(long(0))).toBeUndefined();
+    expect(m.get(long(TextMap.MAX_ALIKE))).toBe(TextMap.MAX_ALIKE);
+  });
 });
