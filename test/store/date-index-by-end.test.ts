@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClosableDb, Db, QueryResult } from '../../src/store/db.port';
+import type { ClosableDb } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
 import type { AccessScope, SearchParams } from '../../src/store/repository.port';
+import { recordingDb } from '../support/recording-db';
 import { openTestDb, testDatabases } from '../support/db';
 
 /**
@@ -42,17 +43,9 @@ describe.each(testDatabases())('a date compared by its end is found through the 
 
   /** The search through the store, and the plan of its statement for these values with sequential scans off. */
   const search = async (params: SearchParams) => {
-    let last: { sql: string; values: readonly unknown[] } | undefined;
-    const recording: Db = {
-      kind: db.kind,
-      query<R>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<R>> {
-        last = { sql, values };
-        return db.query<R>(sql, values);
-      },
-      transaction: (fn) => db.transaction(fn),
-    };
-    const found = await createRepository(recording, admin).search('Task', params);
-    const { sql, values } = last!;
+    const recording = recordingDb(db);
+    const found = await createRepository(recording.db, admin).search('Task', params);
+    const { sql, values } = recording.last();
     const literal = (v: unknown): string =>
       Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]::text[]` : `'${String(v).replace(/'/g, "''")}'`;
     return db.transaction(async (tx) => {

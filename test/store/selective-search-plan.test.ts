@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClosableDb, Db, QueryResult } from '../../src/store/db.port';
+import type { ClosableDb } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
 import type { AccessScope, SearchParams } from '../../src/store/repository.port';
 import { isSelective } from '../../src/store/search-conditions';
 import { planSearch } from '../../src/store/search-sql';
+import { recordingDb } from '../support/recording-db';
 import { openTestDb, testDatabases } from '../support/db';
 
 /**
@@ -60,17 +61,9 @@ describe.each(testDatabases())('a selective search by a tenant on %s', (kind) =>
 
   /** The search through the store, and the plan of its statement (prepared, made for any values or for these). */
   const search = async (type: 'Encounter' | 'Task', params: SearchParams, generic: boolean, as = scope) => {
-    let last: { sql: string; values: readonly unknown[] } | undefined;
-    const recording: Db = {
-      kind: db.kind,
-      query<R>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<R>> {
-        last = { sql, values };
-        return db.query<R>(sql, values);
-      },
-      transaction: (fn) => db.transaction(fn),
-    };
-    const found = await createRepository(recording, as).search(type, params);
-    const { sql, values } = last!;
+    const recording = recordingDb(db);
+    const found = await createRepository(recording.db, as).search(type, params);
+    const { sql, values } = recording.last();
     const literal = (v: unknown): string =>
       Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]::text[]` : `'${String(v).replace(/'/g, "''")}'`;
     return db.transaction(async (tx) => {
