@@ -14,6 +14,7 @@ import { orgName } from '../sip/invitations';
 import { planParties, signatureState } from '../sip/sip-plan';
 import { isDutyKey } from '../core/engine/duties';
 import { readTaskKey } from '../fhir/task';
+import { engineIssuesOf } from '../fhir/encounter-extensions';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import { evaluateStay } from '../core/engine/evaluate';
 import { criterionOf } from '../core/triage/readiness';
@@ -57,6 +58,12 @@ export interface ReadinessView {
 export interface CaseOverview {
   encounter: { id: string; status: string; admittedAt?: string; dischargedAt?: string; hospital?: string };
   readiness: ReadinessView;
+  /**
+   * What the gateway could not do for the stay, as the engine and the intake said it (the Encounter's `engine-issue`
+   * extensions: a party nobody can receive, no municipality to notify, a fact held back): nothing parked in silence.
+   * Empty for a stay whose Encounter a FHIR client writes (its answers carried them).
+   */
+  issues: string[];
   parties: { organization: string; name: string; tasks: TaskSummary[] }[];
   sip?: {
     id: string;
@@ -135,6 +142,7 @@ export async function caseOverview(
   const out: CaseOverview = {
     encounter: { id, status: enc.status },
     readiness: await readinessOf(db, id, agreement),
+    issues: engineIssuesOf(enc),
     parties: [],
     comments: [],
   };

@@ -99,6 +99,13 @@ td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:t
     o.encounter.dischargedAt ? `, utskriven ${t(o.encounter.dischargedAt)}` : ''
   }</p>
 <h2>Utskrivningsklar</h2>${readinessPart(o.readiness)}
+<h2>Varningar</h2>${
+    o.issues.length === 0
+      ? '<p>Inga varningar.</p>'
+      : `<p>Det här kunde gatewayen inte göra för vårdtillfället (så som sjukhuset fick veta i sin kvittens):</p><ul>${o.issues
+          .map((i) => `<li>${esc(i)}</li>`)
+          .join('')}</ul>`
+  }
 <h2>Parternas ärenden</h2>${parties}
 <h2>Samordnad individuell plan</h2>${sip}
 <h2>Kommentarer</h2>${comments}

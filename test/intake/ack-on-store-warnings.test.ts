@@ -2,6 +2,11 @@ import type { Hl7Message } from '@medplum/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
+import { caseOverview } from '../../src/case-overview/case-overview';
+import { overviewPage } from '../../src/case-overview/overview-page';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
+import { PgRepository } from '../../src/store/repository.pg';
+import type { AccessScope } from '../../src/store/repository.port';
 import { ackCode, intakeHarness, type IntakeHarness } from './harness';
 
 /** ADR 024: with the default ACK (on store), what the message itself shows the engine will park is in the ACK. */
@@ -86,6 +91,15 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
         expect.stringMatching(/^recipient not connected: unit SE2321000172-VC9999 .*inskrivningsmeddelande/),
       ]),
     );
+    // and the case overview every party of the stay reads says it too
+    const agreement = getAgreement(await loadAgreements(), 'vastmanland');
+    const admin: AccessScope = { role: 'admin', clientId: 'admin' };
+    const sys = new PgRepository(h.db, { system: true }, undefined, {}, {});
+    const overview = await caseOverview(h.db, sys, admin, outcome.encounter?.id ?? '', agreement);
+    expect(overview.issues).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^recipient not connected: kommun 0180 /)]),
+    );
+    expect(overviewPage(overview)).toContain('recipient not connected: kommun 0180');
     // a connected municipality and unit: not a word
     const fine = await h.send(
       adt({
