@@ -250,7 +250,8 @@ function unknownObservations(msg: Hl7Message, profile: SenderProfile, warnings: 
   for (const obx of msg.getAllSegments('OBX')) {
     const system = readPath(msg, 'OBX-3.3', obx);
     const code = readPath(msg, 'OBX-3.1', obx);
-    if (!known.get(system) || known.get(system)?.has(code)) continue;
+    const codes = known.get(system);
+    if (!codes || codes.has(code)) continue;
     const path = 'OBX-3';
     const text = `OBX-3: observation "${code}" (${system}) is not read by sender profile ${profile.id}; the segment is left out`;
     if (!warnings.some((w) => w.text === text)) warnings.push({ code: 'unknown-observation', path, text });

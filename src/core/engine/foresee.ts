@@ -54,7 +54,9 @@ export function foreseeMessageIssues(
       text: 'consent refused (samtycke nej): no admission notification will be sent; record a harm assessment (menprovning) if one is made',
     });
   }
-  const municipal = needs.some((f) => f.consent !== 'nej' && f.needs.some((n) => MUNICIPAL_NEEDS.has(n)));
+  // the needs assessed with consent: only they call for anyone to be told
+  const told = needs.filter((f) => f.consent !== 'nej');
+  const municipal = told.some((f) => f.needs.some((n) => MUNICIPAL_NEEDS.has(n)));
   const municipality = routing?.placingMunicipality ?? routing?.municipality;
   if (municipal && !municipality) {
     out.push({
@@ -65,7 +67,6 @@ export function foreseeMessageIssues(
   } else if (municipal && municipality && !connected(municipalityParty(municipality))) {
     notConnected(routing?.placingMunicipality ? 'OBX-5 (placerande-kommun)' : 'PID-11.9', `kommun ${municipality}`);
   }
-  const told = needs.filter((f) => f.consent !== 'nej');
   const category =
     told.length > 0
       ? categorize(

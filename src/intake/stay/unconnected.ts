@@ -7,7 +7,7 @@
  */
 import { partyKey } from '../../core/engine/parties';
 import type { Party, TaskSpec } from '../../core/engine/types';
-import type { PartyResolver } from '../../fhir/references';
+import { municipalNurseLabel, type PartyResolver } from '../../fhir/references';
 
 /** The start of every such warning (`warningCode` maps it to `recipient-not-connected`). */
 export const NOT_CONNECTED = 'recipient not connected';
@@ -17,7 +17,7 @@ function partyText(p: Party): string {
     case 'municipality':
       return `kommun ${p.code}`;
     case 'municipal-nurse':
-      return `kommunal hälso- och sjukvård, kommun ${p.municipality}`;
+      return municipalNurseLabel(p.municipality);
     case 'primary-care':
     case 'hospital':
       return `unit ${p.hsaId}`;
@@ -26,16 +26,16 @@ function partyText(p: Party): string {
 
 /** One warning per requested-but-unreachable owner, naming what it would have received. */
 export function unconnectedOwners(specs: readonly TaskSpec[], party: PartyResolver): string[] {
-  const codes = new Map<string, { owner: Party; codes: Set<string> }>();
+  const byOwner = new Map<string, { owner: Party; codes: Set<string> }>();
   for (const spec of specs) {
     if (spec.status !== 'requested' || spec.owner.kind === 'hospital') continue;
     if (party(spec.owner)?.reference) continue;
     const key = partyKey(spec.owner);
-    const entry = codes.get(key) ?? { owner: spec.owner, codes: new Set<string>() };
+    const entry = byOwner.get(key) ?? { owner: spec.owner, codes: new Set<string>() };
     entry.codes.add(spec.code);
-    codes.set(key, entry);
+    byOwner.set(key, entry);
   }
-  return [...codes.values()].map(
+  return [...byOwner.values()].map(
     (e) =>
       `${NOT_CONNECTED}: ${partyText(e.owner)} is not in the gateway's directory, so nobody can receive its ${[...e.codes].join(', ')}; tell it another way`,
   );
