@@ -15,6 +15,7 @@ import { planParties, signatureState } from '../sip/sip-plan';
 import { isDutyKey } from '../core/engine/duties';
 import { readTaskKey } from '../fhir/task';
 import { engineIssuesOf } from '../fhir/encounter-extensions';
+import { issueView, type IssueView } from './issue-texts';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import { evaluateStay } from '../core/engine/evaluate';
 import { criterionOf } from '../core/triage/readiness';
@@ -61,9 +62,10 @@ export interface CaseOverview {
   /**
    * What the gateway could not do for the stay, as the engine and the intake said it (the Encounter's `engine-issue`
    * extensions: a party nobody can receive, no municipality to notify, a fact held back): nothing parked in silence.
-   * Empty for a stay whose Encounter a FHIR client writes (its answers carried them).
+   * Each in Swedish with the gateway's technical text beside it. Empty for a stay whose Encounter a FHIR client
+   * writes (its answers carried them).
    */
-  issues: string[];
+  issues: IssueView[];
   parties: { organization: string; name: string; tasks: TaskSummary[] }[];
   sip?: {
     id: string;
@@ -142,7 +144,7 @@ export async function caseOverview(
   const out: CaseOverview = {
     encounter: { id, status: enc.status },
     readiness: await readinessOf(db, id, agreement),
-    issues: engineIssuesOf(enc),
+    issues: engineIssuesOf(enc).map(issueView),
     parties: [],
     comments: [],
   };

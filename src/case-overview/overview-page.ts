@@ -103,7 +103,7 @@ td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:t
     o.issues.length === 0
       ? '<p>Inga varningar.</p>'
       : `<p>Det här kunde gatewayen inte göra för vårdtillfället (så som sjukhuset fick veta i sin kvittens):</p><ul>${o.issues
-          .map((i) => `<li>${esc(i)}</li>`)
+          .map((i) => `<li>${esc(i.text)}<br><small lang="en">${esc(i.detail)}</small></li>`)
           .join('')}</ul>`
   }
 <h2>Parternas ärenden</h2>${parties}

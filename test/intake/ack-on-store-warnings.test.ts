@@ -97,9 +97,17 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
     const sys = new PgRepository(h.db, { system: true }, undefined, {}, {});
     const overview = await caseOverview(h.db, sys, admin, outcome.encounter?.id ?? '', agreement);
     expect(overview.issues).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^recipient not connected: kommun 0180 /)]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          code: 'recipient-not-connected',
+          text: expect.stringMatching(
+            /^Kommun 0180 är inte ansluten till gatewayen, så ingen kan ta emot inskrivningsmeddelande/,
+          ),
+          detail: expect.stringMatching(/^recipient not connected: kommun 0180 /),
+        }),
+      ]),
     );
-    expect(overviewPage(overview)).toContain('recipient not connected: kommun 0180');
+    expect(overviewPage(overview)).toContain('Kommun 0180 är inte ansluten till gatewayen');
     // a connected municipality and unit: not a word
     const fine = await h.send(
       adt({
