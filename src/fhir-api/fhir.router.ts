@@ -17,6 +17,7 @@ import { requestPatchChange } from './patch';
 import { applySubset, subsetAnswer, subsetOf } from '../fhir/subset';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, includedWithinScope } from './include-scope';
 import {
+  assertJsonAnswerAcceptable,
   authOf,
   bodyResource,
   preferLenient,
@@ -65,6 +66,10 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
   // Warnings the writes' hooks leave (intake's engine warnings) reach the write's answer (sendWritten).
   router.use((_req, _res, next) => withWriteNotes(next));
   router.use(express.json({ limit: deps.maxBodyBytes, type: JSON_TYPES, strict: true }));
+  router.use((req, _res, next) => {
+    assertJsonAnswerAcceptable(req);
+    next();
+  });
 
   const repoFor = (res: Response): PgRepository =>
     createRepository(deps.db, authOf(res).access, deps.hooks) as PgRepository;

@@ -70,7 +70,10 @@ export function bodyResource(
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     const ct = req.headers['content-type'];
     if (ct && !/json/i.test(ct))
-      throw new GatewayError('bad-request', `Content-Type '${ct}' is not supported: send application/fhir+json`);
+      throw new GatewayError(
+        'unsupported-media-type',
+        `Content-Type '${ct}' is not supported: this server reads FHIR JSON only (application/fhir+json)`,
+      );
     throw new GatewayError(
       'bad-request',
       'The request needs a JSON resource body (Content-Type: application/fhir+json)',
@@ -162,4 +165,29 @@ export function sendWritten(req: Request, res: Response, status: number, resourc
     return;
   }
   sendJson(res, status, resource);
+}
+
+/** Formats a client may name that this server does not answer in (`_format` values and media types). */
+const NOT_SPOKEN = /^(xml|ttl|turtle|(application|text)\/(fhir\+)?(xml|turtle))$/i;
+
+/**
+ * 406 when the request asks for an answer only in XML or RDF (`_format=xml`, `Accept: application/fhir+xml`): this
+ * server answers in FHIR JSON, and a client asking for XML would otherwise get JSON it does not expect. An Accept
+ * header that also takes JSON or anything (`*\/*`, a browser's) is answered in JSON as before.
+ */
+export function assertJsonAnswerAcceptable(req: Request): void {
+  const format = req.query._format;
+  const formats = (Array.isArray(format) ? format : [format]).filter((f): f is string => typeof f === 'string');
+  const asked = formats.find((f) => NOT_SPOKEN.test(f.split(';')[0]?.trim() ?? ''));
+  const accept = req.headers.accept;
+  const ranges = (accept ?? '')
+    .split(',')
+    .map((r) => r.split(';')[0]?.trim() ?? '')
+    .filter((r) => r !== '');
+  const onlyUnspoken = ranges.length > 0 && ranges.every((r) => NOT_SPOKEN.test(r));
+  if (asked === undefined && (formats.length > 0 || !onlyUnspoken)) return;
+  throw new GatewayError(
+    'not-acceptable',
+    `This server answers in FHIR JSON only, not ${asked ?? accept}: ask with _format=json or Accept: application/fhir+json`,
+  );
 }

@@ -11,17 +11,19 @@ export const ERROR_CODES = {
   // 401 / 403
   unauthenticated: 401,
   forbidden: 403,
-  // 404 / 405 / 410
+  // 404 / 405 / 406 / 410
   'not-found': 404,
   'method-not-allowed': 405,
+  'not-acceptable': 406,
   gone: 410,
   // 409 / 412
   conflict: 409,
   'version-conflict': 412,
   'multiple-matches': 412,
   'duplicate-control-id': 409,
-  // 413 / 422 / 429
+  // 413 / 415 / 422 / 429
   'too-large': 413,
+  'unsupported-media-type': 415,
   'invalid-resource': 422,
   'unknown-ward': 422,
   'unknown-organization': 422,

@@ -296,13 +296,14 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect((await ehr.put('/fhir/Patient', patient(twin))).status).toBe(400);
   });
 
-  it('when the request is not FHIR JSON or asks for a whole-system search, then 400 says what to send', async () => {
+  it('when the request is not FHIR JSON or asks for a whole-system search, then 415 or 400 says what to send', async () => {
     const xml = await request(app)
       .post('/fhir/Patient')
       .set('x-test-as', 'ehr')
       .set('Content-Type', 'application/fhir+xml')
       .send('<Patient/>');
-    expect(xml.status).toBe(400);
+    expect(xml.status).toBe(415);
+    expect(xml.body.issue[0].code).toBe('not-supported');
     expect(xml.body.issue[0].diagnostics).toMatch(/application\/fhir\+json/);
     const plain = await request(app)
       .post('/fhir/Patient')
@@ -313,5 +314,35 @@ describe.each(testDatabases())('FHIR REST interactions on %s', (kind) => {
     expect((await ehr.get('/fhir')).status).toBe(400);
     const notBundle = await ehr.post('/fhir', patient(pnr('19540101')));
     expect(notBundle.status).toBe(400);
+  });
+
+  it('when a client asks for the answer in XML only, then 406 says the server speaks FHIR JSON; with JSON among what it accepts, JSON', async () => {
+    const asXml = (accept: string | undefined, query = '') => {
+      const r = request(app).get(`/fhir/Patient${query}`).set('x-test-as', 'ehr');
+      return accept === undefined ? r : r.set('Accept', accept);
+    };
+    for (const [accept, query] of [
+      [undefined, '?_format=xml'],
+      [undefined, '?_format=application/fhir%2Bxml'],
+      ['application/fhir+xml', ''],
+      ['application/xml, text/xml;q=0.5', ''],
+      ['application/fhir+json', '?_format=xml'],
+    ] as const) {
+      const res = await asXml(accept, query);
+      expect(res.status, `${accept} ${query}`).toBe(406);
+      expect(res.body.issue[0]).toMatchObject({ code: 'not-supported' });
+      expect(res.body.issue[0].diagnostics).toMatch(/FHIR JSON only.*_format=json/);
+    }
+    for (const [accept, query] of [
+      [undefined, ''],
+      [undefined, '?_format=json'],
+      ['application/fhir+xml', '?_format=json'],
+      ['application/fhir+xml;q=0.9, application/fhir+json', ''],
+      ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ''],
+    ] as const) {
+      const res = await asXml(accept, query);
+      expect(res.status, `${accept} ${query}`).toBe(200);
+      expect(res.body.resourceType).toBe('Bundle');
+    }
   });
 });
