@@ -5,7 +5,7 @@ import { organisationDirectory } from '../store/organisation-names.pg';
 import type { AccessScope, RepositoryHooks } from '../store/repository.port';
 import { isUnrestricted, SYSTEM_SCOPE } from '../delivery/resource-access';
 import { markRegistryDeleted, upsertRegistry } from './registry.pg';
-import { assertMatchable, parseSubscription, type SubscriptionSpec } from './subscription-model';
+import { assertMatchable, assertPayloadSpoken, parseSubscription, type SubscriptionSpec } from './subscription-model';
 
 const READABLE_BY_TENANTS = new Set(['Task', 'Encounter', 'Patient', 'CarePlan', 'Communication']);
 
@@ -102,6 +102,8 @@ export function createSubscriptionHooks(canonicalBase: string): RepositoryHooks 
       const sub = change.after as Subscription;
       const spec = parseSubscription(sub, canonicalBase);
       if (criteriaChanged(change.before as Subscription | undefined, sub)) assertMatchable(spec);
+      if ((change.before as Subscription | undefined)?.channel?.payload !== sub.channel?.payload)
+        assertPayloadSpoken(sub);
       const clientScope = scope && !scope.system ? scope : undefined;
       await checkSubscribeAllowed(tx, spec, clientScope);
       // The subscriber is whoever created it; the gateway's own later status writes (system) keep it.

@@ -38,7 +38,24 @@ type SubscriptionR4 = Subscription & {
   channel: Subscription['channel'] & { _payload?: PrimitiveExt };
 };
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
 const ext = (list: Extension[] | undefined, url: string): Extension | undefined => list?.find((e) => e.url === url);
+
+/**
+ * A new or changed `channel.payload` must be one the gateway sends: notifications are FHIR JSON, and a subscriber
+ * asking for XML would get what it cannot read. Checked on writes only, so a Subscription stored before keeps its
+ * deliveries.
+ */
+export function assertPayloadSpoken(sub: Subscription): void {
+  const payload = sub.channel?.payload;
+  const mime = payload?.split(';')[0]?.trim().toLowerCase();
+  if (mime === undefined || mime === 'application/fhir+json' || mime === 'application/json') return;
+  const message = `channel.payload '${payload}' is not sent here: notifications are FHIR JSON (application/fhir+json)`;
+  throw new GatewayError('invalid-resource', message, [{ path: 'Subscription.channel.payload', message }]);
+}
 
 /** Parses a Subscription; throws GatewayError('invalid-resource') saying what to fix. */
 export function parseSubscription(resource: Subscription, canonicalBase: string): SubscriptionSpec {
@@ -91,8 +108,15 @@ export function parseSubscription(resource: Subscription, canonicalBase: string)
   const headers: Record<string, string> = {};
   for (const h of sub.channel.header ?? []) {
     const i = h.indexOf(':');
-    if (i <= 0) bad(`channel.header "${h}" must be "Name: value"`, 'Subscription.channel.header');
-    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+    const name = h.slice(0, i).trim();
+    const value = h.slice(i + 1).trim();
+    // an HTTP header: a token as its name, no line break or control character in its value (it could not be sent)
+    if (i <= 0 || !HEADER_NAME.test(name) || CONTROL.test(value))
+      bad(
+        `channel.header "${JSON.stringify(h).slice(1, -1)}" must be "Name: value" on one line`,
+        'Subscription.channel.header',
+      );
+    headers[name] = value;
   }
   const hb = ext(sub.channel.extension, EXT.heartbeatPeriod)?.valueUnsignedInt;
   const to = ext(sub.channel.extension, EXT.timeout)?.valueUnsignedInt;

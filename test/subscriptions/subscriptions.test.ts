@@ -128,6 +128,35 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
     expect(sub.id).toBeDefined();
   });
 
+  it('when the channel asks for XML or carries a header that cannot be sent, then the create is refused saying why; JSON and a plain header are accepted', async () => {
+    const { db, receiver } = await setup();
+    const repo = testRepos()(db, VASTERAS);
+    const criteria = 'Task?owner=Organization/vasteras';
+    const channel = (extra: object) => ({ type: 'rest-hook' as const, endpoint: receiver.url, ...extra });
+    await expect(
+      repo.create(subscriptionFor(receiver.url, { criteria, channel: channel({ payload: 'application/fhir+xml' }) })),
+    ).rejects.toMatchObject({
+      code: 'invalid-resource',
+      message: expect.stringMatching(/channel.payload 'application\/fhir\+xml' is not sent here.*FHIR JSON/),
+    });
+    for (const header of ['Authorization: Bearer abc\r\nX-Evil: 1', 'Bad Name: x', ': x', 'X-Key: a\u0000b']) {
+      await expect(
+        repo.create(subscriptionFor(receiver.url, { criteria, channel: channel({ header: [header] }) })),
+        header,
+      ).rejects.toMatchObject({
+        code: 'invalid-resource',
+        message: expect.stringMatching(/must be "Name: value" on one line/),
+      });
+    }
+    const ok = await repo.create(
+      subscriptionFor(receiver.url, {
+        criteria,
+        channel: channel({ payload: 'application/fhir+json; fhirVersion=4.0', header: ['Authorization: Bearer abc'] }),
+      }),
+    );
+    expect(ok.id).toBeDefined();
+  });
+
   it('when the endpoint fails the handshake, then the Subscription ends in status error', async () => {
     const { db, receiver } = await setup();
     receiver.status = () => 404;
