@@ -110,7 +110,7 @@ function medplumIssues(resource: Resource, profile: StructureDefinition | undefi
       ];
     } else throw e;
   }
-  return raw
+  const issues = raw
     .filter((i) => i.severity === 'error' || i.severity === 'fatal')
     .map((i) => ({
       path: expressionOf(i),
@@ -118,6 +118,41 @@ function medplumIssues(resource: Resource, profile: StructureDefinition | undefi
       kind: profile ? ('profile' as const) : ('structure' as const),
       message: i.details?.text ?? i.diagnostics ?? 'invalid',
     }));
+  return sayEmptyChoices(resource, issues);
+}
+
+const ADDITIONAL = /^Invalid additional property "([^"]+)"$/;
+
+/**
+ * Medplum reads an empty string as no value: `valueString: ""` comes back as "Missing required property" at
+ * `value[x]` and "Invalid additional property" at `valueString`. Said as what it is, once, at the element.
+ */
+function sayEmptyChoices(resource: Resource, issues: ValidationIssue[]): ValidationIssue[] {
+  const empty = new Set<string>();
+  for (const i of issues) {
+    const key = ADDITIONAL.exec(i.message)?.[1];
+    if (key && valueAt(resource, i.path) === '') empty.add(i.path);
+  }
+  if (empty.size === 0) return issues;
+  const choiceOf = (path: string) => path.replace(/\.([a-z][A-Za-z]*?)[A-Z][A-Za-z]*$/, '.$1[x]');
+  const choices = new Set([...empty].map(choiceOf));
+  return issues.flatMap((i) => {
+    if (empty.has(i.path))
+      return [{ ...i, message: 'an empty string is not a FHIR value: give a value, or leave the element out' }];
+    return choices.has(i.path) && i.message === 'Missing required property' ? [] : [i];
+  });
+}
+
+/** The value at a validator path such as `Task.output[0].valueString` (undefined when there is none). */
+function valueAt(resource: Resource, path: string): unknown {
+  let cur: unknown = resource;
+  for (const step of path.split('.').slice(1)) {
+    const m = /^([^[]+)(?:\[(\d+)\])?$/.exec(step);
+    if (!m || cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[m[1] ?? ''];
+    if (m[2] !== undefined) cur = Array.isArray(cur) ? cur[Number(m[2])] : undefined;
+  }
+  return cur;
 }
 
 export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {

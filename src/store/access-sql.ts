@@ -351,9 +351,11 @@ export function assertOwnerMayChange(before: Resource, after: Resource, scope: A
       'conflict',
       `Task/${before.id ?? ''} changed since version ${read} was read (it is at version ${now}: ${issues.map((i) => i.path).join(', ')} differ): read it again, make your change on it and send it again`,
     );
-  throw new GatewayError(
-    'forbidden',
-    `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output: ${issues.map((i) => i.path).join(', ')} refused`,
-    issues,
-  );
+  // one refusal says its own reason (a status the owner may not move to is not "only its status" refused)
+  const [only] = issues;
+  const message =
+    issues.length === 1 && only
+      ? only.message
+      : `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output, and move its status only as the process allows: ${issues.map((i) => i.path).join(', ')} refused`;
+  throw new GatewayError('forbidden', message, issues);
 }

@@ -83,6 +83,24 @@ describe('validator (base R4 + rule checks)', () => {
     expect(paths).toContain('Encounter.period.start');
   });
 
+  it('when an answer is an empty string, then one issue at the element says so, not a missing value[x] and an unknown property', () => {
+    const answered = {
+      ...task('utse-fast-vardkontakt'),
+      output: [{ type: { text: 'fast vårdkontakt' }, valueString: '' }],
+    } as Task;
+    expect(v.check(answered)).toEqual([
+      {
+        path: 'Task.output[0].valueString',
+        severity: 'error',
+        kind: 'structure',
+        message: 'an empty string is not a FHIR value: give a value, or leave the element out',
+      },
+    ]);
+    // an unknown property is still said as one
+    const unknown = { ...answered, output: [{ type: { text: 'x' }, valueStrin: 'a' }] } as unknown as Task;
+    expect(v.check(unknown).map((i) => i.message)).toContain('Invalid additional property "valueStrin"');
+  });
+
   it('when Task.code uses our CodeSystem with an unknown code, then it is rejected; known codes pass', () => {
     expect(() => v.validate(task('utskrivningsklar'))).not.toThrow();
     const e = caught(() => v.validate(task('utskrivningsklarr')));

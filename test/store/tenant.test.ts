@@ -101,6 +101,12 @@ describe.each(testDatabases())('tenant isolation in the repository on %s', (kind
 
   it('when a municipality updates its own Task, then it succeeds; another municipality gets not-found', async () => {
     const t = await vasteras.read<Task>('Task', ids.t1!);
+    // the owner may not complete a notice it has not received: the refusal says that, not "only its status"
+    await expect(vasteras.update({ ...t, status: 'completed' })).rejects.toMatchObject({
+      code: 'forbidden',
+      message:
+        "The owner may not move a Task from 'requested' to 'completed' (allowed from 'requested': received, accepted, rejected)",
+    });
     expect(await code(vasteras.update({ ...t, status: 'received' }))).toBe('ok');
     expect(await code(sala.update({ ...t, status: 'rejected' }))).toBe('not-found');
     expect(await code(sala.delete('Task', ids.t1!))).toBe('not-found');
