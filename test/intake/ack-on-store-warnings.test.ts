@@ -82,12 +82,13 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       { code: 'recipient-not-connected', severity: 'W' },
       { code: 'recipient-not-connected', severity: 'W' },
     ]);
-    expect(ack.toString()).toContain('kommun 0180 is not in the gateway');
+    // named by SCB's name with its kommunkod, not by the bare code
+    expect(ack.toString()).toContain('Stockholm (kommun 0180) is not in the gateway');
     expect(ack.toString()).toContain('the listed unit SE2321000172-VC9999 is not in the gateway');
     const outcome = await h.outcome(control);
     expect(outcome.warnings.map((w) => w.text)).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^recipient not connected: kommun 0180 .*inskrivningsmeddelande/),
+        expect.stringMatching(/^recipient not connected: Stockholm \(kommun 0180\) .*inskrivningsmeddelande/),
         expect.stringMatching(/^recipient not connected: unit SE2321000172-VC9999 .*inskrivningsmeddelande/),
       ]),
     );
@@ -97,9 +98,9 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
     const sys = new PgRepository(h.db, { system: true }, undefined, {}, {});
     const overview = await caseOverview(h.db, sys, admin, outcome.encounter?.id ?? '', agreement);
     expect(overview.issues).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^recipient not connected: kommun 0180 /)]),
+      expect.arrayContaining([expect.stringMatching(/^recipient not connected: Stockholm \(kommun 0180\) /)]),
     );
-    expect(overviewPage(overview)).toContain('recipient not connected: kommun 0180');
+    expect(overviewPage(overview)).toContain('recipient not connected: Stockholm (kommun 0180)');
     // a connected municipality and unit: not a word
     const fine = await h.send(
       adt({

@@ -97,7 +97,9 @@ describe("Sweden's municipalities (SCB)", () => {
 
   it('when the demo region names its municipalities, then each directory name begins with SCB’s name for its code', () => {
     const orgs = demoRegionData().organizations.flatMap((o) =>
-      (o.identifier ?? []).filter((i) => i.system === IDENTIFIER_SYSTEM.kommunkod).map((i) => [i.value!, o.name!]),
+      (o.identifier ?? [])
+        .filter((i) => i.system === IDENTIFIER_SYSTEM.kommunkod)
+        .map((i) => [i.value ?? '', o.name ?? ''] as const),
     );
     expect(orgs.length).toBeGreaterThanOrEqual(10);
     for (const [code, name] of orgs) expect(name.startsWith(municipalityName(code) ?? '?')).toBe(true);
