@@ -5,6 +5,7 @@
  */
 import type { Organization, Reference, Task } from '@medplum/fhirtypes';
 import type { Party } from '../core/engine/types';
+import { municipalityLabel } from '../core/municipalities/municipalities';
 import { IDENTIFIER_SYSTEM } from './constants';
 
 export type PartyResolver = (party: Party) => Reference<Organization> | undefined;
@@ -12,15 +13,17 @@ export type PartyResolver = (party: Party) => Reference<Organization> | undefine
 /**
  * What a person reads for a municipality's home health care (the municipal nurse's duties): the municipality by its
  * name, `Kommunal hälso- och sjukvård, Västerås stad`, which the adapter passes in from the directory (builders never
- * look anything up); by its kommunkod only when the directory has no name for it.
+ * look anything up); when the directory has no name for it, by SCB's name with its kommunkod,
+ * `Kommunal hälso- och sjukvård, Stockholm (kommun 0180)`, and by the kommunkod alone for a code SCB does not list.
  */
 export function municipalNurseLabel(kommunkod: string, municipalityName?: string): string {
-  return `Kommunal hälso- och sjukvård, ${municipalityName ?? `kommun ${kommunkod}`}`;
+  return `Kommunal hälso- och sjukvård, ${municipalityName ?? municipalityLabel(kommunkod)}`;
 }
 
 /**
  * A logical reference to the Organization that stands for a party; `municipalityName` (from the adapter's directory)
- * names a municipality or its home health care in the display.
+ * names a municipality or its home health care in the display; without it, SCB's name with the kommunkod
+ * (`Stockholm (kommun 0180)`), or `Kommun 0180` for a code SCB does not list.
  */
 export function partyLogicalReference(party: Party, municipalityName?: string): Reference<Organization> {
   switch (party.kind) {
@@ -28,7 +31,7 @@ export function partyLogicalReference(party: Party, municipalityName?: string): 
       return {
         type: 'Organization',
         identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: party.code },
-        display: municipalityName ?? `Kommun ${party.code}`,
+        display: municipalityName ?? municipalityLabel(party.code, `Kommun ${party.code}`),
       };
     case 'municipal-nurse':
       return {

@@ -1,10 +1,14 @@
 import type { Organization } from '@medplum/fhirtypes';
+import { municipalityLabel } from '../core/municipalities/municipalities';
 import { IDENTIFIER_SYSTEM } from '../fhir/constants';
 import type { Db } from './db.port';
 
 /** The directory's Organizations by what texts and stored rows call them. */
 export interface OrganisationDirectory {
-  /** `Organization/<id>`, a kommunkod or an HSA-id → the Organization's name; a unit the store does not know keeps its code. */
+  /**
+   * `Organization/<id>`, a kommunkod or an HSA-id → the Organization's name; a kommunkod the store does not know → SCB's
+   * name with the code (`Stockholm (kommun 0180)`); any other unit the store does not know keeps its code.
+   */
   name(unit: string): string;
   /** `Organization/<id>` of `Organization/<id>`, a kommunkod or an HSA-id, when the store knows it. */
   reference(unit: string): string | undefined;
@@ -49,7 +53,7 @@ export async function organisationDirectory(db: Db): Promise<OrganisationDirecto
     }
   }
   return {
-    name: (unit) => names.get(unit) ?? unit,
+    name: (unit) => names.get(unit) ?? municipalityLabel(unit, unit),
     reference: (unit) => refs.get(unit),
     label: (ref) => organisationLabel(names.get(ref), ref),
   };
@@ -57,7 +61,8 @@ export async function organisationDirectory(db: Db): Promise<OrganisationDirecto
 
 /**
  * Names for the units in the follow-up views (texts a person reads name organisations): `Organization/<id>`,
- * a kommunkod or an HSA-id → the Organization's name; a unit the store does not know keeps its code.
+ * a kommunkod or an HSA-id → the Organization's name; a kommunkod the store does not know → SCB's name with the code;
+ * any other unit the store does not know keeps its code.
  */
 export async function organisationNames(db: Db): Promise<(unit: string) => string> {
   const d = await organisationDirectory(db);

@@ -103,20 +103,36 @@ describe('buildTask', () => {
   it('when the owner party is unknown to the resolver, then the owner is a logical kommunkod reference', () => {
     const t = buildTask({ ...spec, owner: { kind: 'municipality', code: '1981' } }, refs);
     expect(t.owner?.identifier).toEqual({ system: IDENTIFIER_SYSTEM.kommunkod, value: '1981' });
+    expect(t.owner?.display).toBe('Sala (kommun 1981)');
   });
 });
 
 describe('party references', () => {
-  it('when the adapter passes the municipality’s name, then the stand-in for its home health care names it; without one, the kommunkod', () => {
+  it('when the adapter passes the municipality’s name, then the stand-in for its home health care names it; without one, SCB’s name with the kommunkod', () => {
     const nurse = { kind: 'municipal-nurse', municipality: '1980' } as const;
     expect(partyLogicalReference(nurse, 'Västerås stad')).toEqual({
       type: 'Organization',
       identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: '1980' },
       display: 'Kommunal hälso- och sjukvård, Västerås stad',
     });
-    expect(partyLogicalReference(nurse).display).toBe('Kommunal hälso- och sjukvård, kommun 1980');
+    expect(partyLogicalReference(nurse).display).toBe('Kommunal hälso- och sjukvård, Västerås (kommun 1980)');
     expect(partyLogicalReference({ kind: 'municipality', code: '1980' }, 'Västerås stad').display).toBe(
       'Västerås stad',
+    );
+  });
+
+  it('when a municipality is outside the directory, then its logical reference names it by SCB’s name with the kommunkod; a code SCB does not list keeps the code', () => {
+    expect(partyLogicalReference({ kind: 'municipality', code: '0180' })).toEqual({
+      type: 'Organization',
+      identifier: { system: IDENTIFIER_SYSTEM.kommunkod, value: '0180' },
+      display: 'Stockholm (kommun 0180)',
+    });
+    expect(partyLogicalReference({ kind: 'municipal-nurse', municipality: '1280' }).display).toBe(
+      'Kommunal hälso- och sjukvård, Malmö (kommun 1280)',
+    );
+    expect(partyLogicalReference({ kind: 'municipality', code: '1917' }).display).toBe('Kommun 1917');
+    expect(partyLogicalReference({ kind: 'municipal-nurse', municipality: '1917' }).display).toBe(
+      'Kommunal hälso- och sjukvård, kommun 1917',
     );
   });
 });

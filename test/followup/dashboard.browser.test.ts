@@ -152,9 +152,11 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
 
     // uPlot's legend names every municipality's series; the canvas has the first series' colour on it.
     const legend = await page.$$eval('#ready .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
-    expect(legend).not.toContain('0604'); // a municipality the directory does not name reads 'kommun <code>'
+    // a municipality the directory does not name reads as SCB names it with its code; a code SCB does not list
+    // (0601) reads 'kommun <code>'
+    expect(legend).not.toContain('0604');
     expect(legend).toEqual(
-      expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', 'kommun 0601', 'kommun 0604']),
+      expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', 'kommun 0601', 'Aneby (kommun 0604)']),
     );
     const coloured = await page.$eval('#ready canvas', (c) => {
       const canvas = c as unknown as {
@@ -180,13 +182,17 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
     await page.waitForSelector('#stays tr:nth-child(2)');
     expect(await page.$eval('#drillTitle', (e) => e.textContent)).toBe('Sala kommun, 2022-03: 10 vårdtillfällen');
     expect(await page.$eval('td[data-mun="0602"][data-month="2022-03"]', (e) => e.textContent)).toBe('2.7 (10)');
-    // A municipality the directory does not name (seed 003 kommun D, 0604) is headed by its kommunkod.
+    // A municipality the directory does not name (seed 003 kommun D, 0604: Aneby's kommunkod) is headed by SCB's
+    // name with its kommunkod.
     await page.click('td[data-mun="0604"][data-month="2022-03"]');
     await page.waitForFunction('document.getElementById("drillTitle").textContent.includes("0604")');
-    expect(await page.$eval('#drillTitle', (e) => e.textContent)).toMatch(/^kommun 0604, 2022-03: \d+ vårdtillfällen$/);
+    expect(await page.$eval('#drillTitle', (e) => e.textContent)).toMatch(
+      /^Aneby \(kommun 0604\), 2022-03: \d+ vårdtillfällen$/,
+    );
     // and so is its row of the table (not the bare code); a named one by its name
     const rows = await page.$$eval('#readyTable tr td:first-child', (tds) => tds.map((x) => x.textContent ?? ''));
-    expect(rows).toContain('kommun 0604');
+    expect(rows).toContain('Aneby (kommun 0604)');
+    expect(rows).toContain('kommun 0601');
     expect(rows).toContain('Sala kommun');
     expect(rows).not.toContain('0604');
     // Times as the admin console shows them (src/http/time-format.ts): Swedish time with its offset.
@@ -230,10 +236,10 @@ describe.skipIf(skipBrowser)('region dashboard in the browser', () => {
       'Skillnad',
     ]);
     const names = liability.slice(1, -1).map((r) => r[0]);
-    expect(names).toEqual(expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', 'kommun 0604']));
+    expect(names).toEqual(expect.arrayContaining(['Jönköpings kommun', 'Västerås stad', 'Aneby (kommun 0604)']));
     expect(liability.at(-1)?.[0]).toBe('Totalt');
     // Seed 003 kommun D (0604) in March is billed under Jönköping's model: 49.6 days × 9 300 kr.
-    const d = liability.find((r) => r[0] === 'kommun 0604');
+    const d = liability.find((r) => r[0] === 'Aneby (kommun 0604)');
     expect(d?.[4]?.replace(/\s/g, '')).toBe('461280kr');
     const deadlines = await cells('#wiDeadlines');
     expect(deadlines.map((r) => r[0])).toEqual(expect.arrayContaining(['Inskrivningsmeddelande', 'Alla steg']));

@@ -82,12 +82,13 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       { code: 'recipient-not-connected', severity: 'W' },
       { code: 'recipient-not-connected', severity: 'W' },
     ]);
-    expect(ack.toString()).toContain('kommun 0180 is not in the gateway');
+    // named by SCB's name with its kommunkod, not by the bare code
+    expect(ack.toString()).toContain('Stockholm (kommun 0180) is not in the gateway');
     expect(ack.toString()).toContain('the listed unit SE2321000172-VC9999 is not in the gateway');
     const outcome = await h.outcome(control);
     expect(outcome.warnings.map((w) => w.text)).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^recipient not connected: kommun 0180 .*inskrivningsmeddelande/),
+        expect.stringMatching(/^recipient not connected: Stockholm \(kommun 0180\) .*inskrivningsmeddelande/),
         expect.stringMatching(/^recipient not connected: unit SE2321000172-VC9999 .*inskrivningsmeddelande/),
       ]),
     );
@@ -101,13 +102,13 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
         expect.objectContaining({
           code: 'recipient-not-connected',
           text: expect.stringMatching(
-            /^Kommun 0180 är inte ansluten till gatewayen, så ingen kan ta emot inskrivningsmeddelande/,
+            /^Stockholm \(kommun 0180\) är inte ansluten till gatewayen, så ingen kan ta emot inskrivningsmeddelande/,
           ),
-          detail: expect.stringMatching(/^recipient not connected: kommun 0180 /),
+          detail: expect.stringMatching(/^recipient not connected: Stockholm \(kommun 0180\) /),
         }),
       ]),
     );
-    expect(overviewPage(overview)).toContain('Kommun 0180 är inte ansluten till gatewayen');
+    expect(overviewPage(overview)).toContain('Stockholm (kommun 0180) är inte ansluten till gatewayen');
     // a connected municipality and unit: not a word
     const fine = await h.send(
       adt({

@@ -1,5 +1,6 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { PatientRouting, StayFact } from '../stay/facts';
+import { municipalityLabel } from '../municipalities/municipalities';
 import { categorize } from '../triage/categories';
 import { municipalityParty, primaryCareParty } from './parties';
 import type { Party } from './types';
@@ -65,7 +66,10 @@ export function foreseeMessageIssues(
       text: 'municipal needs but no municipality of registration (PID-11.9) nor placing municipality: no municipality can be notified',
     });
   } else if (municipal && municipality && !connected(municipalityParty(municipality))) {
-    notConnected(routing?.placingMunicipality ? 'OBX-5 (placerande-kommun)' : 'PID-11.9', `kommun ${municipality}`);
+    notConnected(
+      routing?.placingMunicipality ? 'OBX-5 (placerande-kommun)' : 'PID-11.9',
+      municipalityLabel(municipality),
+    );
   }
   const category =
     told.length > 0

@@ -42,7 +42,7 @@ const $ = (id) => document.getElementById(id);
 $('tok').value = sessionStorage.getItem('svu-admin-token') || '';
 $('to').value = new Date().toISOString().slice(0, 7);
 const local = (iso) => (iso ? when(iso) : '–');
-// A municipality by its directory name; 'kommun <kommunkod>' for one the directory does not name (the API then gives the code).
+// A municipality by its directory name, else SCB's name with the code (the API gives both); 'kommun <kommunkod>' for a code SCB does not list (the API then gives the code).
 const munName = (m) => (m.name && m.name !== m.municipality ? m.name : 'kommun ' + m.municipality);
 const esc = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 // With a token: the /fhir operation (scoped by the token). Without: the admin API with the console's session cookie.
@@ -87,7 +87,7 @@ $('readyTable').addEventListener('click', async (ev) => {
   const td = ev.target.closest('td[data-mun]');
   if (!td) return;
   const list = await api('dashboard-stays', new URLSearchParams({ municipality: td.dataset.mun, month: td.dataset.month }));
-  // The municipality by its directory name; the kommunkod only for one the directory does not name.
+  // The municipality by its directory name, else SCB's name with the kommunkod; the kommunkod alone for a code SCB does not list.
   $('drillTitle').textContent = td.dataset.name + ', ' + td.dataset.month + ': ' + list.length + ' vårdtillfällen';
   $('stays').innerHTML = '<tr><th>Vårdtillfälle</th><th>Utskrivningsklar</th><th>Utskriven</th><th>Dagar</th></tr>' +
     list.map((s) => '<tr><td>' + esc(s.stayId) + '</td><td>' + esc(local(s.readyAt)) + '</td><td>' + esc(local(s.dischargedAt)) + '</td><td>' + s.readyDays + '</td></tr>').join('');

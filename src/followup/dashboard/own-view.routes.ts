@@ -96,7 +96,7 @@ export function ownViewRoutes(d: { db: Db; now: () => Date; agreement: () => Agr
 
 /**
  * Why a municipality may not see another municipality's `what` (stays, residents' access), naming both
- * municipalities by name (a kommunkod the directory does not know stays a code).
+ * municipalities by name (a kommunkod the directory does not know by SCB's name with the code).
  */
 export async function notYours(
   db: Db,

@@ -7,6 +7,7 @@
  */
 import { partyKey } from '../../core/engine/parties';
 import type { Party, TaskSpec } from '../../core/engine/types';
+import { municipalityLabel } from '../../core/municipalities/municipalities';
 import { municipalNurseLabel, type PartyResolver } from '../../fhir/references';
 
 /** The start of every such warning (`warningCode` maps it to `recipient-not-connected`). */
@@ -15,7 +16,7 @@ export const NOT_CONNECTED = 'recipient not connected';
 function partyText(p: Party): string {
   switch (p.kind) {
     case 'municipality':
-      return `kommun ${p.code}`;
+      return municipalityLabel(p.code);
     case 'municipal-nurse':
       return municipalNurseLabel(p.municipality);
     case 'primary-care':

@@ -32,6 +32,26 @@ describe('foreseeMessageIssues', () => {
     expect(codes([needs('ja')], { municipality: '1980' }, vastmanland)).toEqual([]);
     expect(codes([needs('ja')], { placingMunicipality: '1981' }, vastmanland)).toEqual([]);
   });
+  it('when the municipality is not in the directory, then recipient-not-connected names it by SCB’s name with its code; a code SCB does not list stays a code', () => {
+    const outside = (code: string) => (party: { kind: string }) => party.kind !== 'municipality' || code !== '0180';
+    const issues = foreseeMessageIssues([needs('ja')], { municipality: '0180' }, vastmanland, outside('0180'));
+    expect(issues).toEqual([
+      {
+        code: 'recipient-not-connected',
+        path: 'PID-11.9',
+        text: "Stockholm (kommun 0180) is not in the gateway's directory: nobody can receive its notices through the gateway; tell it another way",
+      },
+    ]);
+    const placing = foreseeMessageIssues([needs('ja')], { placingMunicipality: '2584' }, vastmanland, () => false);
+    expect(placing).toEqual([
+      expect.objectContaining({
+        path: 'OBX-5 (placerande-kommun)',
+        text: expect.stringMatching(/^Kiruna \(kommun 2584\) is not/),
+      }),
+    ]);
+    const unlisted = foreseeMessageIssues([needs('ja')], { municipality: '1917' }, vastmanland, () => false);
+    expect(unlisted[0]?.text).toMatch(/^kommun 1917 is not in the gateway's directory/);
+  });
   it('when an admission calls for outpatient care to be told and names no vårdcentral nor outpatient unit, then no-primary-care', () => {
     const admitted: MessageFact = {
       id: 'm',
