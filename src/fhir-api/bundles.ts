@@ -10,7 +10,8 @@ import { requireScope, toParams } from './http-util';
 import { assertPatchable } from './json-patch';
 import { entryPatchChange } from './patch';
 import { assertIncludesReadable, bundleWithinScope, containedWithinScope, searchsetWithinScope } from './include-scope';
-import { statusText, toOperationOutcome } from './operation-outcome';
+import { noteIssues, statusText, toOperationOutcome } from './operation-outcome';
+import type { WriteNote } from '../platform/write-notes';
 
 /** A searchset Bundle with `self` and `next` links built from `baseUrl` (and an `outcome` entry when given). */
 export function searchBundle(
@@ -169,7 +170,10 @@ export function screenBundle(
   return { toRun: { ...bundle, entry: keep }, refused, runIndex, patches };
 }
 
-/** Puts the refused entries back in place and makes locations absolute. */
+/**
+ * Puts the refused entries back in place and makes locations absolute. The write notes (ADR 024: what the gateway
+ * could not do for a stay) go on the entry of the resource each is about, as its `response.outcome`.
+ */
 export function mergeBundleResponse(
   auth: AuthContext,
   out: Bundle,
@@ -179,6 +183,7 @@ export function mergeBundleResponse(
   baseUrl: string,
   minimal: boolean,
   ran?: Bundle,
+  notes: readonly WriteNote[] = [],
 ): Bundle {
   const entries: BundleEntry[] = new Array<BundleEntry>(total);
   (out.entry ?? []).forEach((e, j) => {
@@ -202,6 +207,12 @@ export function mergeBundleResponse(
         ...(r?.id && r.resourceType !== 'Bundle' ? { fullUrl: `${baseUrl}/${r.resourceType}/${r.id}` } : {}),
         ...e,
       };
+      const about = r?.id ? notes.filter((n) => n.about === `${r.resourceType}/${r.id}`) : [];
+      if (withUrl.response && about.length > 0 && !withUrl.response.outcome)
+        withUrl.response = {
+          ...withUrl.response,
+          outcome: { resourceType: 'OperationOutcome', issue: noteIssues(about) },
+        };
       if (withUrl.response?.location)
         withUrl.response = { ...withUrl.response, location: `${baseUrl}/${withUrl.response.location}` };
       if (

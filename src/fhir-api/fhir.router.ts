@@ -105,12 +105,9 @@ export function createFhirRouter(deps: FhirRouterDeps): express.Router {
     const total = body.entry?.length ?? 0;
     const { toRun, refused, runIndex, patches } = screenBundle(body, auth, validator);
     const out = await repoFor(res).processBundle(toRun, writeOptions(auth), patches);
-    sendWriteNoteHeaders(res);
-    sendJson(
-      res,
-      200,
-      mergeBundleResponse(auth, out, total, refused, runIndex, baseUrl, preferReturn(req) === 'minimal', toRun),
-    );
+    const notes = sendWriteNoteHeaders(res);
+    const minimal = preferReturn(req) === 'minimal';
+    sendJson(res, 200, mergeBundleResponse(auth, out, total, refused, runIndex, baseUrl, minimal, toRun, notes));
   });
 
   router.get('/', () => {

@@ -6,7 +6,7 @@ import { blocksValidation, checkShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } 
 import { GatewayError } from '../platform/errors';
 import type { SearchParams, WriteOptions } from '../store/repository.port';
 import { clientKeyed, collectParams } from '../store/search-sql';
-import { outcome } from './operation-outcome';
+import { noteIssues, outcome } from './operation-outcome';
 import { writeNotes, type WriteNote } from '../platform/write-notes';
 import { SENT_JSON, type SentJson } from '../audit/exposed-patients';
 
@@ -154,13 +154,7 @@ export function sendWritten(req: Request, res: Response, status: number, resourc
   if (prefer === 'OperationOutcome') {
     const what = `${resource.resourceType}/${resource.id ?? ''} version ${resource.meta?.versionId ?? ''}`;
     const oo = outcome('information', 'informational', `${status === 201 ? 'Created' : 'Stored'} ${what}`);
-    oo.issue.push(
-      ...notes.map((n) => ({
-        severity: 'warning' as const,
-        code: 'informational' as const,
-        diagnostics: `${n.code}: ${n.text}`,
-      })),
-    );
+    oo.issue.push(...noteIssues(notes));
     sendJson(res, status, oo);
     return;
   }

@@ -1,6 +1,7 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../platform/errors';
 import { isStalePlan } from '../store/db.port';
+import type { WriteNote } from '../platform/write-notes';
 
 type IssueCode = OperationOutcomeIssue['code'];
 
@@ -116,4 +117,9 @@ export function asGatewayError(e: unknown): GatewayError {
 export function errorResponse(e: unknown): { status: number; outcome: OperationOutcome; error: GatewayError } {
   const error = asGatewayError(e);
   return { status: ERROR_CODES[error.code], outcome: toOperationOutcome(error), error };
+}
+
+/** A write's notes (ADR 024) as OperationOutcome warnings: `<code>: <text>`. */
+export function noteIssues(notes: readonly WriteNote[]): OperationOutcomeIssue[] {
+  return notes.map((n) => ({ severity: 'warning', code: 'informational', diagnostics: `${n.code}: ${n.text}` }));
 }

@@ -4,6 +4,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface WriteNote {
   code: string;
   text: string;
+  /** The resource the note is about (`Encounter/<id>`, the stay), so a Bundle's answer puts it on that entry. */
+  about?: string;
 }
 
 const store = new AsyncLocalStorage<WriteNote[]>();
@@ -17,7 +19,8 @@ export function withWriteNotes<T>(fn: () => T): T {
 export function addWriteNotes(notes: readonly WriteNote[]): void {
   const list = store.getStore();
   if (!list) return;
-  for (const n of notes) if (!list.some((x) => x.code === n.code && x.text === n.text)) list.push(n);
+  for (const n of notes)
+    if (!list.some((x) => x.code === n.code && x.text === n.text && x.about === n.about)) list.push(n);
 }
 
 /** The notes added so far under the current `withWriteNotes`. */

@@ -1,4 +1,4 @@
-import type { Encounter } from '@medplum/fhirtypes';
+import type { Bundle, Encounter } from '@medplum/fhirtypes';
 import request from 'supertest';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,14 +100,30 @@ describe.each(testDatabases())('parked facts visible over FHIR on %s', (kind) =>
     );
   });
 
-  it('when a transaction Bundle carries an admission without consent, then the Bundle answer has the Warning header', async () => {
+  it('when a transaction Bundle carries an admission without consent, then the Warning header says it and the Encounter entry’s outcome says it in words', async () => {
     const r = await post('/fhir', {
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [{ resource: admission(patientId, 'nej', 'PF-4'), request: { method: 'POST', url: 'Encounter' } }],
+      entry: [
+        { resource: admission(patientId, 'nej', 'PF-4'), request: { method: 'POST', url: 'Encounter' } },
+        { resource: admission(patientId, 'ja', 'PF-5'), request: { method: 'POST', url: 'Encounter' } },
+      ],
     });
     expect(r.status).toBe(200);
     expect(String(r.headers.warning)).toContain('consent-refused');
+    const [refusedConsent, ordinary] = (r.body as Bundle).entry ?? [];
+    expect(refusedConsent?.response?.outcome).toEqual({
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'warning',
+          code: 'informational',
+          diagnostics: expect.stringMatching(/^consent-refused: consent refused \(samtycke nej\)/),
+        },
+      ],
+    });
+    // the other stay's entry carries no note of the first's
+    expect(ordinary?.response?.outcome).toBeUndefined();
   });
 
   it('when an HL7 ready notice is held back, then the Encounter says so in engine-issue; once the criteria come, it is gone', async () => {

@@ -128,6 +128,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
           {
             code: NO_ADMISSION_TIME,
             text: `Encounter ${after.status} without period.start: no stay is started and no party is notified; send the admission time in period.start`,
+            about: `Encounter/${change.id}`,
           },
         ]);
         deps.issues?.(change.id, 'fhir', [{ code: NO_ADMISSION_TIME }]);

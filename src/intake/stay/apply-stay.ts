@@ -68,6 +68,7 @@ export async function applyStayFacts(
   ]);
   if (!applied) throw new Error('applyFactsToStays returned no result for its one stay');
   // The FHIR write's answer carries them as OperationOutcome warnings (ADR 024).
-  addWriteNotes(writeNotesOf(applied.evaluation, input.facts));
+  const about = `Encounter/${input.stayId}`;
+  addWriteNotes(writeNotesOf(applied.evaluation, input.facts).map((n) => ({ ...n, about })));
   return applied;
 }
