@@ -14,7 +14,10 @@ import { orgName } from '../sip/invitations';
 import { planParties, signatureState } from '../sip/sip-plan';
 import { isDutyKey } from '../core/engine/duties';
 import { readTaskKey } from '../fhir/task';
-import { engineIssuesOf } from '../fhir/encounter-extensions';
+import { engineIssuesOf, stayIssueTexts } from '../fhir/encounter-extensions';
+import type { StayEvaluation } from '../core/engine/types';
+import { OrganizationCache } from '../intake/stay/party-resolver';
+import { unconnectedOwners } from '../intake/stay/unconnected';
 import { issueView, type IssueView } from './issue-texts';
 import type { Agreement } from '../core/agreements/agreement.schema';
 import { evaluateStay } from '../core/engine/evaluate';
@@ -62,8 +65,7 @@ export interface CaseOverview {
   /**
    * What the gateway could not do for the stay, as the engine and the intake said it (the Encounter's `engine-issue`
    * extensions: a party nobody can receive, no municipality to notify, a fact held back): nothing parked in silence.
-   * Each in Swedish with the gateway's technical text beside it. Empty for a stay whose Encounter a FHIR client
-   * writes (its answers carried them).
+   * Each in Swedish with the gateway's technical text beside it; for a stay a FHIR client writes too (`issuesOf`).
    */
   issues: IssueView[];
   parties: { organization: string; name: string; tasks: TaskSummary[] }[];
@@ -110,9 +112,8 @@ function answerValue(o: NonNullable<Task['output']>[number]): string {
   return '';
 }
 
-/** The readiness of stay `id` from the engine's evaluation of its stored facts under `agreement`. */
-async function readinessOf(db: Db, id: string, agreement: Agreement): Promise<ReadinessView> {
-  const { state } = evaluateStay((await storedFacts(db, [id])).get(id) ?? [], agreement);
+/** The readiness of the stay from the engine's evaluation of its stored facts. */
+function readinessOf({ state }: StayEvaluation): ReadinessView {
   const out: ReadinessView = {
     met: state.criteriaMet.map(criterionOf),
     missing: state.missingCriteria.map(criterionOf),
@@ -120,6 +121,21 @@ async function readinessOf(db: Db, id: string, agreement: Agreement): Promise<Re
   if (state.readyAt) out.readyAt = state.readyAt;
   if (state.readyHeldBackAt) out.heldBackSince = state.readyHeldBackAt;
   return out;
+}
+
+/**
+ * What the gateway could not do for the stay: the Encounter's `engine-issue` extensions (an HL7 stay's, with the
+ * intake's own), and the engine's warnings and rejected facts now, with the parties nobody can receive looked up in
+ * the directory as the apply does, so a stay a FHIR client writes (whose Encounter carries no extension) says them too.
+ */
+async function issuesOf(sys: PgRepository, enc: Encounter, evaluation: StayEvaluation): Promise<IssueView[]> {
+  const parties = evaluation.tasks.map((t) => t.owner);
+  const party = await new OrganizationCache().resolver(sys, parties, 0);
+  const now = {
+    ...evaluation,
+    warnings: [...(evaluation.warnings ?? []), ...unconnectedOwners(evaluation.tasks, party)],
+  };
+  return [...new Set([...engineIssuesOf(enc), ...stayIssueTexts(now)])].map(issueView);
 }
 
 /** The overview of stay `id` for `scope`; the stay's Encounter read under the scope first (404 when not a party). */
@@ -141,10 +157,11 @@ export async function caseOverview(
     }
     return names.get(ref) ?? ref;
   };
+  const evaluation = evaluateStay((await storedFacts(db, [id])).get(id) ?? [], agreement);
   const out: CaseOverview = {
     encounter: { id, status: enc.status },
-    readiness: await readinessOf(db, id, agreement),
-    issues: engineIssuesOf(enc).map(issueView),
+    readiness: readinessOf(evaluation),
+    issues: await issuesOf(sys, enc, evaluation),
     parties: [],
     comments: [],
   };

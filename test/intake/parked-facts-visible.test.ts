@@ -7,6 +7,10 @@ import { CODE_SYSTEM, EXTENSION } from '../../src/fhir/constants';
 import { createValidator } from '../../src/fhir/validator';
 import { intakeHooks } from '../../src/intake';
 import { testApp } from '../fhir-api/app';
+import { caseOverview } from '../../src/case-overview/case-overview';
+import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
+import { PgRepository } from '../../src/store/repository.pg';
+import type { AccessScope } from '../../src/store/repository.port';
 import { adt, OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
 import { intakeHarness, type IntakeHarness } from './harness';
@@ -124,6 +128,41 @@ describe.each(testDatabases())('parked facts visible over FHIR on %s', (kind) =>
     });
     // the other stay's entry carries no note of the first's
     expect(ordinary?.response?.outcome).toBeUndefined();
+  });
+
+  it('when a FHIR stay’s municipality is not in the directory, then the Bundle entry and the case overview name it', async () => {
+    const stockholm = await post('/fhir/Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'http://electronichealth.se/identifier/personnummer', value: '194107139802' }],
+      address: [{ use: 'home', district: '0180' }],
+    });
+    expect(stockholm.status, JSON.stringify(stockholm.body)).toBe(201);
+    const r = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: admission((stockholm.body as { id: string }).id, 'ja', 'PF-6'),
+          request: { method: 'POST', url: 'Encounter' },
+        },
+      ],
+    });
+    const [entry] = (r.body as Bundle).entry ?? [];
+    expect(entry?.response?.outcome?.issue?.map((i) => i.diagnostics)).toEqual([
+      expect.stringMatching(
+        /^recipient-not-connected: recipient not connected: Stockholm \(kommun 0180\) is not in the gateway's directory/,
+      ),
+    ]);
+    // the Encounter a FHIR client writes carries no engine-issue extension: the overview finds the issue itself
+    const agreement = getAgreement(await loadAgreements(), 'vastmanland');
+    const sys = new PgRepository(h.db, { system: true }, undefined, {}, {});
+    const admin: AccessScope = { role: 'admin', clientId: 'admin' };
+    const overview = await caseOverview(h.db, sys, admin, entry?.resource?.id ?? '', agreement);
+    expect(overview.issues.map((i) => i.text)).toEqual([
+      expect.stringMatching(
+        /^Stockholm \(kommun 0180\) är inte ansluten till gatewayen, så ingen kan ta emot inskrivningsmeddelande/,
+      ),
+    ]);
   });
 
   it('when an HL7 ready notice is held back, then the Encounter says so in engine-issue; once the criteria come, it is gone', async () => {
