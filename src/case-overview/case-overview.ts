@@ -17,6 +17,7 @@ import { readTaskKey } from '../fhir/task';
 import { engineIssuesOf, stayIssueTexts } from '../fhir/encounter-extensions';
 import type { StayEvaluation } from '../core/engine/types';
 import { OrganizationCache } from '../intake/stay/party-resolver';
+import { IDENTIFIER_SYSTEM } from '../fhir/constants';
 import { unconnectedOwners } from '../intake/stay/unconnected';
 import { issueView, type IssueView } from './issue-texts';
 import type { Agreement } from '../core/agreements/agreement.schema';
@@ -128,9 +129,14 @@ function readinessOf({ state }: StayEvaluation): ReadinessView {
  * intake's own), and the engine's warnings and rejected facts now, with the parties nobody can receive looked up in
  * the directory as the apply does, so a stay a FHIR client writes (whose Encounter carries no extension) says them too.
  */
-async function issuesOf(sys: PgRepository, enc: Encounter, evaluation: StayEvaluation): Promise<IssueView[]> {
+async function issuesOf(
+  sys: PgRepository,
+  orgs: OrganizationCache,
+  enc: Encounter,
+  evaluation: StayEvaluation,
+): Promise<IssueView[]> {
   const parties = evaluation.tasks.map((t) => t.owner);
-  const party = await new OrganizationCache().resolver(sys, parties, 0);
+  const party = await orgs.resolver(sys, parties, 0);
   const now = {
     ...evaluation,
     warnings: [...(evaluation.warnings ?? []), ...unconnectedOwners(evaluation.tasks, party)],
@@ -157,17 +163,28 @@ export async function caseOverview(
     }
     return names.get(ref) ?? ref;
   };
+  const orgs = new OrganizationCache();
   const evaluation = evaluateStay((await storedFacts(db, [id])).get(id) ?? [], agreement);
   const out: CaseOverview = {
     encounter: { id, status: enc.status },
     readiness: readinessOf(evaluation),
-    issues: await issuesOf(sys, enc, evaluation),
+    issues: await issuesOf(sys, orgs, enc, evaluation),
     parties: [],
     comments: [],
   };
   if (enc.period?.start) out.encounter.admittedAt = enc.period.start;
   if (enc.period?.end) out.encounter.dischargedAt = enc.period.end;
-  if (enc.serviceProvider?.reference) out.encounter.hospital = await name(enc.serviceProvider.reference);
+  // the hospital by its directory name; a FHIR client's Encounter may name it by HSA-id only (a logical reference)
+  const sp = enc.serviceProvider;
+  const hsa = sp?.identifier?.value;
+  const byHsa =
+    !sp?.reference && hsa
+      ? await orgs.lookup(sys, sp.identifier?.system ?? IDENTIFIER_SYSTEM.hsaId, hsa, 0)
+      : undefined;
+  const hospital = sp?.reference
+    ? await name(sp.reference)
+    : (byHsa?.display ?? sp?.display ?? (hsa ? `enhet ${hsa}` : undefined));
+  if (hospital) out.encounter.hospital = hospital;
 
   const tasks = await sys.search<Task>('Task', { encounter: `Encounter/${id}`, _count: '200' });
   const byOwner = new Map<string, TaskSummary[]>();

@@ -30,6 +30,18 @@ const BUSINESS: Record<string, string> = {
   overdue: 'försenad',
   escalated: 'eskalerad',
 };
+/** An Encounter's status (R4), as the stay's state reads in Swedish. */
+const STAY_STATUS: Record<string, string> = {
+  planned: 'planerat',
+  arrived: 'anlänt',
+  triaged: 'triagerat',
+  'in-progress': 'pågår',
+  onleave: 'på permission',
+  finished: 'avslutat',
+  cancelled: 'makulerat',
+  'entered-in-error': 'felregistrerat',
+  unknown: 'okänt läge',
+};
 const t = (iso: string | undefined) => esc(swedishTime(iso) ?? '');
 const say = (code: string) => esc(STATUS[code] ?? code);
 
@@ -95,14 +107,16 @@ ${p.tasks
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:top}</style></head><body>
 <h1>Ärendeöversikt</h1>
-<p>Vårdtillfälle ${esc(o.encounter.id)} på ${esc(o.encounter.hospital ?? '')}: ${esc(o.encounter.status)}, inskriven ${t(o.encounter.admittedAt)}${
+<p>Vårdtillfälle ${esc(o.encounter.id)}${o.encounter.hospital ? ` på ${esc(o.encounter.hospital)}` : ''}: ${esc(
+    STAY_STATUS[o.encounter.status] ?? o.encounter.status,
+  )}${o.encounter.admittedAt ? `, inskriven ${t(o.encounter.admittedAt)}` : ''}${
     o.encounter.dischargedAt ? `, utskriven ${t(o.encounter.dischargedAt)}` : ''
   }</p>
 <h2>Utskrivningsklar</h2>${readinessPart(o.readiness)}
 <h2>Varningar</h2>${
     o.issues.length === 0
       ? '<p>Inga varningar.</p>'
-      : `<p>Det här kunde gatewayen inte göra för vårdtillfället (så som sjukhuset fick veta i sin kvittens):</p><ul>${o.issues
+      : `<p>Det här kunde gatewayen inte göra för vårdtillfället (så som sjukhuset fick veta i sin kvittens eller i svaret när vårdtillfället skrevs):</p><ul>${o.issues
           .map((i) => `<li>${esc(i.text)}<br><small lang="en">${esc(i.detail)}</small></li>`)
           .join('')}</ul>`
   }

@@ -42,7 +42,7 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
     expect(o.parties.map((p) => p.name)).toEqual(['Västerås stad']);
     expect(o.parties[0]?.tasks[0]?.counterpart).toBe(unknown);
     const html = overviewPage(o);
-    expect(html).toContain(`på ${unknown}: in-progress, inskriven 2026-03-01 09:00:00 +01:00`);
+    expect(html).toContain(`på ${unknown}: pågår, inskriven 2026-03-01 09:00:00 +01:00`);
     expect(html).not.toMatch(/>Organization\//);
   });
 

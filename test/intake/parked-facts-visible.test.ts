@@ -8,6 +8,7 @@ import { createValidator } from '../../src/fhir/validator';
 import { intakeHooks } from '../../src/intake';
 import { testApp } from '../fhir-api/app';
 import { caseOverview } from '../../src/case-overview/case-overview';
+import { overviewPage } from '../../src/case-overview/overview-page';
 import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import { PgRepository } from '../../src/store/repository.pg';
 import type { AccessScope } from '../../src/store/repository.port';
@@ -158,6 +159,9 @@ describe.each(testDatabases())('parked facts visible over FHIR on %s', (kind) =>
     const sys = new PgRepository(h.db, { system: true }, undefined, {}, {});
     const admin: AccessScope = { role: 'admin', clientId: 'admin' };
     const overview = await caseOverview(h.db, sys, admin, entry?.resource?.id ?? '', agreement);
+    // its hospital, named by HSA-id in serviceProvider, by its directory name
+    expect(overview.encounter.hospital).toBe('Västmanlands sjukhus Västerås');
+    expect(overviewPage(overview)).toMatch(/på Västmanlands sjukhus Västerås: pågår, inskriven 2026-01-15/);
     expect(overview.issues.map((i) => i.text)).toEqual([
       expect.stringMatching(
         /^Stockholm \(kommun 0180\) är inte ansluten till gatewayen, så ingen kan ta emot inskrivningsmeddelande/,
