@@ -105,15 +105,20 @@ export function intakeAdminRoutes(
     const q = req.query as Record<string, string | undefined>;
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
+    const add = (sql: string, ...values: unknown[]) => {
+      let i = 0;
+      where.push(
+        sql.replace(/\?/g, () => {
+          params.push(values[i++]);
+          return `$${params.length}`;
+        }),
+      );
     };
     if (q.status) add('status = ?', q.status);
     if (q.sender) add('sender = ?', q.sender);
     if (q.event) add('event = ?', q.event);
     if (q.stay) add('stay_id = ?', q.stay);
-    for (const [sql, v] of rawFilters(q)) add(sql, v);
+    for (const [sql, ...values] of rawFilters(q)) add(sql, ...values);
     if (q.before && /^\d+$/.test(q.before)) add('id < ?', Number(q.before));
     const limit = Math.min(Math.max(Number(q.limit ?? 50) || 50, 1), 500);
     const raw = q.include === 'raw';
