@@ -42,6 +42,14 @@ const NAME = process.env.BENCH_DB ?? 'svu_bigsearch';
 const CALLS = Number(process.env.BENCH_CALLS ?? 20);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// a run of every bench (`npm run bench`) without the kept store skips this one
+const admin = openPostgres(url, { max: 1 });
+const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [NAME])).rows.length > 0;
+await admin.close();
+if (!exists) {
+  console.log(`party-reads: skipped (no database ${NAME}: fill it first, see the header)`);
+  process.exit(0);
+}
 const pool = openPostgres(Object.assign(new URL(url), { pathname: `/${NAME}` }).toString(), { max: 8 });
 /** Statements slower than BENCH_SLOW_MS (default 50) with the read that ran them: where a slow read's time goes. */
 const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 50);
@@ -73,8 +81,8 @@ const size = await one<{ encounters: number; tasks: number; messages: number; mb
           (pg_database_size(current_database()) / 1048576)::int AS mb`,
 );
 if (size.encounters < 1000) {
-  console.error(`${NAME} holds ${size.encounters} stays: fill it first (see the header)`);
-  process.exit(1);
+  console.log(`party-reads: skipped (${NAME} holds ${size.encounters} stays: fill it first, see the header)`);
+  process.exit(0);
 }
 console.table([size]);
 
