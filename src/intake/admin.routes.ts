@@ -4,6 +4,7 @@ import type { AuthContext } from '../auth/auth-context';
 import type { Db } from '../store/db.port';
 import type { ReprocessResult } from './hl7v2/recover-pending';
 import { rawFilters } from './message-filters';
+import { MESSAGE_STATUSES } from './hl7v2/message-log';
 import type { MessageOutcome } from './hl7v2/message-outcome';
 import { messageLabels, type MessageLabels } from './message-labels';
 import type { SenderProfile } from '../mapping/profile';
@@ -105,15 +106,23 @@ export function intakeAdminRoutes(
     const q = req.query as Record<string, string | undefined>;
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
+    const add = (sql: string, ...values: unknown[]) => {
+      let i = 0;
+      where.push(
+        sql.replace(/\?/g, () => {
+          params.push(values[i++]);
+          return `$${params.length}`;
+        }),
+      );
     };
-    if (q.status) add('status = ?', q.status);
+    // A known status is written into the text: as a parameter, the named statement's generic plan (planned for
+    // 'accepted', nearly every message) walked the whole log for a rare one ('rejected': 0.1 s per 100 000 messages)
+    if (q.status && (MESSAGE_STATUSES as readonly string[]).includes(q.status)) where.push(`status = '${q.status}'`);
+    else if (q.status) add('status = ?', q.status);
     if (q.sender) add('sender = ?', q.sender);
     if (q.event) add('event = ?', q.event);
     if (q.stay) add('stay_id = ?', q.stay);
-    for (const [sql, v] of rawFilters(q)) add(sql, v);
+    for (const [sql, ...values] of rawFilters(q)) add(sql, ...values);
     if (q.before && /^\d+$/.test(q.before)) add('id < ?', Number(q.before));
     const limit = Math.min(Math.max(Number(q.limit ?? 50) || 50, 1), 500);
     const raw = q.include === 'raw';

@@ -1,7 +1,7 @@
 import { GatewayError } from '../platform/errors';
 
-/** A SQL condition on `hl7_message` with one `?` placeholder, and its value. */
-export type Filter = [sql: string, value: unknown];
+/** A SQL condition on `hl7_message` with `?` placeholders, and their values in order. */
+export type Filter = [sql: string, ...values: unknown[]];
 
 const SEP = '[\\r\\n]';
 const FIELD = '[^|\\r\\n]*';
@@ -9,6 +9,16 @@ const FIELD = '[^|\\r\\n]*';
 const VALUE_END = '([~^&|\\r\\n]|$)';
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `raw ~ pattern`, tried only on a message whose text holds one of `literals` (a match always holds one): a text
+ * search is ≈ 10 times cheaper than the regular expression, which otherwise ran on every message of the log (1.2 s
+ * for 100 000 messages, issue 17, docs/performance.md). CASE keeps the order, which PostgreSQL may change in an AND.
+ */
+function rawMatch(pattern: string, literals: string[]): Filter {
+  const holds = literals.map(() => 'strpos(raw, ?) > 0').join(' OR ');
+  return [`CASE WHEN ${holds} THEN raw ~ ? ELSE false END`, ...literals, pattern];
+}
 
 function instant(name: string, v: string): string {
   const d = new Date(v);
@@ -38,12 +48,12 @@ export function rawFilters(q: Record<string, string | undefined>): Filter[] {
     if (!/^[A-Za-z0-9._-]{1,40}$/.test(v)) {
       throw new GatewayError('bad-request', 'visit must be a visit number (letters, digits, . _ -)');
     }
-    out.push(['raw ~ ?', fieldPattern('PV1', 19, escapeRegex(v))]);
+    out.push(rawMatch(fieldPattern('PV1', 19, escapeRegex(v)), [v]));
   }
   if (q.pnr) {
     const m = /^(\d{8})[-+]?(\d{4})$/.exec(q.pnr.trim());
     if (!m) throw new GatewayError('invalid-personnummer', 'pnr must be a personnummer of 12 digits (ÅÅÅÅMMDD-NNNN)');
-    out.push(['raw ~ ?', fieldPattern('PID', 3, `${m[1]}-?${m[2]}`)]);
+    out.push(rawMatch(fieldPattern('PID', 3, `${m[1]}-?${m[2]}`), [`${m[1]}${m[2]}`, `${m[1]}-${m[2]}`]));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import { organisationDirectory } from '../../store/organisation-names.pg';
+import { arrayParam } from '../../store/packed-array';
 
 export interface LogReviewQuery {
   patient?: string;
@@ -31,15 +32,32 @@ export interface AccessRow {
   requestId?: string;
 }
 
-async function residents(db: Db, municipality: string): Promise<Set<string>> {
+/** At most this many rows' patients have their residency looked up in one statement. */
+const RESIDENCY_ROWS = 2000;
+
+/**
+ * Which of `patients` (`Patient/<id>`) are residents of `municipality`: one of their stays has an admission or a
+ * patient update naming it. Only the patients asked about are looked up (their Encounters by the `subject` index
+ * rows), so a review costs what it shows, not every stay the municipality ever had (issue 17, docs/performance.md).
+ */
+async function residentsAmong(db: Db, municipality: string, patients: readonly string[]): Promise<Set<string>> {
+  const ids = patients.filter((p) => p.startsWith('Patient/')).map((p) => p.slice('Patient/'.length));
+  if (ids.length === 0) return new Set();
+  const params: unknown[] = [municipality];
+  const list = arrayParam(params, ids, 'text');
   const r = await db.query<{ patient: string | null }>(
     `SELECT DISTINCT e.content::jsonb -> 'subject' ->> 'reference' AS patient
-     FROM stay_fact f JOIN fhir_resource e ON e.resource_type = 'Encounter' AND e.id = f.stay_id
-     WHERE f.kind IN ('admitted', 'patient-updated')
+     FROM fhir_search s
+     JOIN fhir_resource e ON e.resource_type = 'Encounter' AND e.id = s.resource_id
+     JOIN stay_fact f ON f.stay_id = e.id
+     WHERE s.resource_type = 'Encounter' AND s.param = 'subject' AND s.system = 'Patient' AND s.value = ANY(${list})
+       AND f.kind IN ('admitted', 'patient-updated')
        AND COALESCE(f.body -> 'patient' ->> 'municipality', '') = $1`,
-    [municipality],
+    params,
   );
-  return new Set(r.rows.map((x) => x.patient ?? '').filter(Boolean));
+  // the Encounter's own subject decides, as it names the patient (not only its index row)
+  const asked = new Set(patients);
+  return new Set(r.rows.map((x) => x.patient ?? '').filter((p) => asked.has(p)));
 }
 
 function rowsOf(e: AuditEvent): AccessRow[] {
@@ -103,7 +121,12 @@ async function deliveredNotifications(db: Db, q: LogReviewQuery): Promise<Access
     }));
 }
 
-export async function reviewAccess(db: Db, q: LogReviewQuery): Promise<AccessRow[]> {
+export async function reviewAccess(
+  db: Db,
+  q: LogReviewQuery,
+  /** Rows whose patients' residency is looked up together (smaller in tests, to cross the batches). */
+  residencyRows = RESIDENCY_ROWS,
+): Promise<AccessRow[]> {
   const r = await db.query<{ content: string }>(
     `SELECT content FROM fhir_resource
      WHERE resource_type = 'AuditEvent' AND NOT deleted
@@ -115,19 +138,27 @@ export async function reviewAccess(db: Db, q: LogReviewQuery): Promise<AccessRow
      ORDER BY content::jsonb ->> 'recorded' DESC, id`,
     [q.patient ?? null, q.accessor ?? null, q.from ?? null, q.to ?? null],
   );
-  const allowed = q.municipality ? await residents(db, q.municipality) : undefined;
   const all = [
     ...r.rows.flatMap((row) => rowsOf(JSON.parse(row.content) as AuditEvent)),
     ...(await deliveredNotifications(db, q)),
-  ];
+  ].filter((a) => !q.patient || a.patient === q.patient);
   // Newest first, reads and notifications together.
   all.sort((a, b) => (a.recorded < b.recorded ? 1 : a.recorded > b.recorded ? -1 : 0));
   const out: AccessRow[] = [];
-  for (const a of all) {
-    if (q.patient && a.patient !== q.patient) continue;
-    if (allowed && !allowed.has(a.patient)) continue;
-    out.push(a);
-    if (out.length >= q.limit) break;
+  // a municipality's residents among the patients of the next rows, looked up as the rows are reached
+  const resident = new Map<string, boolean>();
+  for (let from = 0; from < all.length && out.length < q.limit; from += residencyRows) {
+    const rows = all.slice(from, from + residencyRows);
+    if (q.municipality) {
+      const unknown = [...new Set(rows.map((a) => a.patient))].filter((p) => !resident.has(p));
+      const yes = await residentsAmong(db, q.municipality, unknown);
+      for (const p of unknown) resident.set(p, yes.has(p));
+    }
+    for (const a of rows) {
+      if (q.municipality && !resident.get(a.patient)) continue;
+      out.push(a);
+      if (out.length >= q.limit) break;
+    }
   }
   return named(db, out);
 }

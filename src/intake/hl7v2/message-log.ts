@@ -2,7 +2,8 @@ import type { Db } from '../../store/db.port';
 import type { AckCode } from './ack';
 
 /** A received message's row in `hl7_message`. `pending` = stored, not applied yet. */
-export type MessageStatus = 'pending' | 'accepted' | 'ignored' | 'rejected' | 'error';
+export const MESSAGE_STATUSES = ['pending', 'accepted', 'ignored', 'rejected', 'error'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export interface LogEntry {
   sender: string;
