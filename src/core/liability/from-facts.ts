@@ -6,7 +6,7 @@
  */
 import type { Agreement } from '../agreements/agreement.schema';
 import { evaluateStay } from '../engine/evaluate';
-import type { StayEvaluation } from '../engine/types';
+import type { StayEvaluation, TaskSpec } from '../engine/types';
 import type { StayFact, StayFactKind } from '../stay/facts';
 import type { StayInput } from './stay';
 
@@ -55,19 +55,30 @@ export function storedStayOf(facts: readonly StayFact[], evaluation: StayEvaluat
   if (!municipality || !/^\d{4}$/.test(municipality)) {
     return { stayId: state.stayId, excluded: 'no municipality of registration is known', facts: trace };
   }
-  const placing = state.placingMunicipality;
-  const withdrawn = withdrawnReadyPeriods(trace);
+  const placing =
+    state.placingMunicipality && /^\d{4}$/.test(state.placingMunicipality) ? state.placingMunicipality : null;
+  // The paying municipality's clock runs from the ready notice it was sent (the engine's Task to it): a notice the
+  // hospital gave before the municipality was told of the stay (its admission notification, e.g. needs found late,
+  // a placing municipality reported later) reached it only with that notification, and one withdrawn before then
+  // never did (000: the notice goes to "berörda enheter"; 002: a ready notice only where an admission notification
+  // was sent; 003 "Ekonomisk reglering": liability presupposes both were sent).
+  const payer = placing ?? municipality;
+  const sent = sentTo(evaluation, 'utskrivningsklar', payer);
+  const withdrawn = withdrawnReadyPeriods(trace, sent);
+  const readyAt =
+    state.readyAt === undefined ? undefined : reached(state.readyAt, state.dischargedAt, 'discharged', sent);
+  const readyNoticeSent = sent.length > 0 && (readyAt !== undefined || withdrawn.length > 0);
   const stay: StayInput = {
     id: state.stayId,
     municipality,
-    placingMunicipality: placing && /^\d{4}$/.test(placing) ? placing : null,
+    placingMunicipality: placing,
     care: state.care ?? 'somatic',
     admittedAt: state.admittedAt ?? facts[0]?.at ?? '',
-    readyAt: state.readyAt ?? null,
+    readyAt: readyAt ?? state.readyAt ?? null, // the hospital's notice when none reached the municipality
     dischargedAt: state.dischargedAt ?? null,
-    admissionNoticeSent: state.admittedAt !== undefined,
+    admissionNoticeSent: sentTo(evaluation, 'inskrivningsmeddelande', payer).length > 0,
     estimatedDischargeDateSent: state.estimatedDischarge !== undefined,
-    readyNoticeSent: state.readyAt !== undefined || withdrawn.length > 0,
+    readyNoticeSent,
     sipRequired: state.sipNeeded,
     // "Where a SIP is to be held, the municipality is liable only if the named care contact (fasta vårdkontakten)
     // in region-funded outpatient care has called to it" (003 "Ekonomisk reglering", from SFS 2017:612): the
@@ -91,15 +102,46 @@ export function storedStayOf(facts: readonly StayFact[], evaluation: StayEvaluat
  * opens a period (a repeated notice while one is open changes nothing), a withdrawal closes the open one. The
  * period still open at discharge is the stay's `readyAt`, not one of these.
  */
-function withdrawnReadyPeriods(trace: readonly FactTrace[]): { readyAt: string; withdrawnAt: string }[] {
+function withdrawnReadyPeriods(
+  trace: readonly FactTrace[],
+  sent: readonly number[],
+): { readyAt: string; withdrawnAt: string }[] {
   const out: { readyAt: string; withdrawnAt: string }[] = [];
   let open: string | undefined;
   for (const f of trace) {
     if (f.kind === 'ready-for-discharge') open ??= f.at;
     else if (f.kind === 'ready-withdrawn' && open !== undefined) {
-      out.push({ readyAt: open, withdrawnAt: f.at });
+      // No ready notice reached the municipality at all (e.g. category B): the hospital's periods, for the record.
+      const from = sent.length === 0 ? open : reached(open, f.at, 'withdrawn', sent);
+      if (from !== undefined) out.push({ readyAt: from, withdrawnAt: f.at });
       open = undefined;
     }
   }
   return out;
+}
+
+/** When the engine's Tasks of `code` to the municipality were authored (sent), in time order. */
+function sentTo(evaluation: StayEvaluation, code: TaskSpec['code'], municipality: string): number[] {
+  return evaluation.tasks
+    .filter((t) => t.code === code && t.owner.kind === 'municipality' && t.owner.code === municipality)
+    .map((t) => Date.parse(t.authoredOn))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * When the municipality got the ready notice of the period from `readyAt` to `endAt` (a withdrawal, the discharge,
+ * or none): the first ready notice sent to it in the period (a notice sent as the patient left still counts, one
+ * sent as it was withdrawn does not, as the engine derives them), or undefined when none reached it.
+ */
+function reached(
+  readyAt: string,
+  endAt: string | undefined,
+  ended: 'withdrawn' | 'discharged',
+  sent: readonly number[],
+): string | undefined {
+  if (sent.length === 0) return undefined;
+  const from = Date.parse(readyAt);
+  const to = endAt === undefined ? Infinity : Date.parse(endAt);
+  const at = sent.find((t) => t >= from && (t < to || (t === to && ended === 'discharged')));
+  return at === undefined ? undefined : at === from ? readyAt : new Date(at).toISOString();
 }

@@ -15,7 +15,7 @@ import { arrayParam } from '../../store/packed-array';
 import { factsByStay, type FactRow } from './fact-rows';
 
 /** Bump when the engine's fold or the shape below changes: every cached fold is then made again. */
-export const FOLD_VERSION = '5';
+export const FOLD_VERSION = '6';
 
 /** One fold of a stay: the liability's stay and the indicators' row. */
 export interface FoldedStay {
