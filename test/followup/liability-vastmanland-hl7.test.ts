@@ -8,24 +8,15 @@
  * were met. Sala (1981), which placed a Västerås resident, pays on its own months' averages (5 kap. 2 §, 003).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAgreements } from '../../src/agreements/load-agreements';
 import { liabilityFromStore, type StoreLiability } from '../../src/followup/liability/store-liability';
 import { loadRatesTable } from '../../src/followup/liability/rates-file';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { adt, OBX, PNR_SALA, type AdtOptions } from '../mapping/adt-builder';
 import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
 import { testDatabases } from '../support/db';
+import { agreements, ALL, NEEDS, VISIT_SYSTEM } from './ready-views';
 
-const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
-const NEEDS = [OBX.needs('socialtjanst'), OBX.consent('ja')];
-const CRITERIA = OBX.criteria(
-  'skriftlig-information',
-  'fast-vardkontakt',
-  'informationsoverforing',
-  'hjalpmedel',
-  'lakemedelslista',
-);
-const agreements = await loadAgreements();
+const CRITERIA = OBX.criteria(...ALL);
 const rates = await loadRatesTable();
 
 describe.each(testDatabases())('Västmanland payment liability through the HL7 intake on %s', (kind) => {
