@@ -15,7 +15,7 @@ export const HL7_PAGE: PageContent = {
 <label><span data-t="hl7.to"></span> <input type="datetime-local" id="to"></label>
 <label><span data-t="hl7.status"></span> <select id="status"><option value="" data-t="hl7.any"></option><option>pending</option>
 <option>accepted</option><option>ignored</option><option>rejected</option><option>error</option></select></label></p><p>
-<label><span data-t="hl7.sender"></span> <input id="sender" size="26" placeholder="MSH-3/MSH-4"></label>
+<label><span data-t="hl7.sender"></span> <input id="sender" size="26" placeholder="MSH-3 (/MSH-4)"></label>
 <label><span data-t="hl7.event"></span> <input id="event" size="5" placeholder="A01"></label>
 <label><span data-t="hl7.visit"></span> <input id="visit" size="14"></label>
 <label><span data-t="hl7.pnr"></span> <input id="pnr" size="14" placeholder="ÅÅÅÅMMDD-NNNN"></label>
