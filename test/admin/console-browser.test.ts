@@ -194,6 +194,64 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/admin/login');
   }, 180_000);
 
+  it('when the admin searches with a bad personnummer, then searches again and processes a rejected message again, then the error goes, statuses read in Swedish and the outcome is shown', async () => {
+    const tok = await request(shell.gateway.app)
+      .post('/auth/token')
+      .auth('demo-ehr', 'demo-ehr-secret')
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    // An event no profile supports: rejected now, and again when processed again.
+    await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(tok.body.access_token as string, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(adt({ event: 'A99', visit: 'BROWSER-99', control: 'BROWSER-99' }));
+    await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
+    await page.goto(`${base}/admin/hl7?lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/hl7?lang=sv`);
+    }
+    await page.waitForSelector('#list tr[data-id]');
+    const shownError = () => page.$eval('#err', (e) => (e.hidden ? '' : (e.textContent ?? '')));
+    await page.type('#pnr', '1938');
+    await page.click('#go');
+    await page.waitForFunction('!document.getElementById("err").hidden');
+    expect(await shownError()).toContain('personnummer');
+    // The corrected search finds the visit, and the previous search's error is gone.
+    await page.$eval('#pnr', (e) => ((e as HTMLInputElement).value = ''));
+    await page.type('#visit', 'BROWSER-99');
+    await page.click('#go');
+    await page.waitForFunction('document.querySelectorAll("#list tr[data-id]").length === 1');
+    expect(await shownError()).toBe('');
+    // Statuses as a Swedish reader reads them: in the list, the counts and the status choice.
+    const cells = await page.$$eval('#list tr', (trs) => {
+      const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+      return trs[1]!.querySelectorAll('td')[cols.indexOf('status')]!.textContent;
+    });
+    expect(cells).toBe('avvisat');
+    expect(await page.$eval('#counts', (e) => e.textContent)).toMatch(/avvisat: \d+/);
+    expect(await page.$$eval('#status option', (os) => os.map((o) => o.textContent))).toEqual([
+      'alla',
+      'väntar',
+      'accepterat',
+      'ignorerat',
+      'avvisat',
+      'fel vid bearbetning',
+    ]);
+    // "Bearbeta igen" says what became of the message.
+    await page.click('#list tr[data-id]');
+    await page.waitForSelector('#again');
+    await page.click('#again');
+    await page.waitForFunction('document.getElementById("againResult")?.textContent');
+    expect(await page.$eval('#againResult', (e) => e.textContent)).toMatch(
+      /^Meddelandet bearbetades igen och avvisades: .*A99/,
+    );
+    await shot('06-hl7-reprocessed');
+  }, 60_000);
+
   it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference', async () => {
     // A hospital's Subscription whose Organization the directory does not hold, and one failed delivery for it.
     const ghost = { clientId: 'ghost-ehr', organization: 'Organization/ghost-hospital', role: 'hospital' as const };

@@ -92,6 +92,7 @@ async function one(type, id) {
 }
 async function show() {
   try {
+    clearError();
     const type = $('type').value, id = $('rid').value.trim();
     history.replaceState(null, '', '?type=' + type + (id ? '&id=' + encodeURIComponent(id) : ''));
     if (id) { $('list').innerHTML = ''; await one(type, id); return; }
