@@ -252,6 +252,42 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await shot('06-hl7-reprocessed');
   }, 60_000);
 
+  it('when the admin clicks Återkalla on their own session and then cancels, then nothing is revoked; when they confirm, they are logged out', async () => {
+    await page.goto(`${base}/admin/sessions?lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/sessions?lang=sv`);
+    }
+    await page.waitForSelector('button[data-own]');
+    const asked: string[] = [];
+    const posts: string[] = [];
+    const onRequest = (r: { method: () => string; url: () => string }) => {
+      if (r.method() === 'POST') posts.push(r.url());
+    };
+    page.on('request', onRequest);
+    let answer = false;
+    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    };
+    page.on('dialog', onDialog);
+    try {
+      await page.click('button[data-own]');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(asked).toEqual(['Det här är din egen session: du loggas ut. Återkalla den?']);
+      expect(posts).toEqual([]);
+      answer = true;
+      await Promise.all([page.waitForNavigation(), page.click('button[data-own]')]);
+      expect(posts).toHaveLength(1);
+      expect(new URL(page.url()).pathname).toBe('/admin/login');
+    } finally {
+      page.off('dialog', onDialog);
+      page.off('request', onRequest);
+    }
+  }, 60_000);
+
   it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference', async () => {
     // A hospital's Subscription whose Organization the directory does not hold, and one failed delivery for it.
     const ghost = { clientId: 'ghost-ehr', organization: 'Organization/ghost-hospital', role: 'hospital' as const };

@@ -119,12 +119,14 @@ const sessions: PageContent = {
     const { current, sessions } = await api('/admin/api/sessions');
     table($('list'), sessions.map((s) => ({ ...s, current: s.id === current ? '✔' : '' })),
       ['current', 'clientId', 'createdAt', 'lastSeenAt', 'expiresAt', 'remote', 'userAgent'],
-      (s) => '<button data-revoke="' + esc(s.id) + '">' + esc(T['sessions.revoke']) + '</button>');
+      (s) => '<button data-revoke="' + esc(s.id) + '"' + (s.id === current ? ' data-own="1"' : '') + '>' + esc(T['sessions.revoke']) + '</button>');
   } catch (e) { fail(e); }
 }
 document.addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-revoke]');
   if (!b) return;
+  // Whoever uses the session is logged out at once (the admin's own one: this page too).
+  if (!confirm(T[b.dataset.own ? 'sessions.confirmRevokeOwn' : 'sessions.confirmRevoke'])) return;
   await api('/admin/api/sessions/' + b.dataset.revoke + '/revoke', 'POST').catch(fail);
   load();
 });
