@@ -288,7 +288,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     }
   }, 60_000);
 
-  it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference', async () => {
+  it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference, and statuses read as words', async () => {
     // A hospital's Subscription whose Organization the directory does not hold, and one failed delivery for it.
     const ghost = { clientId: 'ghost-ehr', organization: 'Organization/ghost-hospital', role: 'hospital' as const };
     const endpoint = 'http://127.0.0.1:9/ghost-receiver';
@@ -333,9 +333,38 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     const unknown = 'okänd organisation (Organization/ghost-hospital)';
     expect(await organisationOf('#rc')).toEqual([unknown]);
     expect(await organisationOf('#ep')).toEqual([unknown]);
+    // The attempt's kind and status and the endpoint's breaker in words, not the stored codes.
+    const cellsOf = (table: string, col: string) =>
+      page.$$eval(
+        `${table} tr`,
+        (trs, ep, c) => {
+          const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+          return trs
+            .slice(1)
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+            .filter((cells) => cells[cols.indexOf('endpoint')] === ep)
+            .map((cells) => cells[cols.indexOf(c)]);
+        },
+        endpoint,
+        col,
+      );
+    expect(await cellsOf('#rc', 'kind')).toEqual(['händelse']);
+    expect(await cellsOf('#rc', 'status')).toEqual(['misslyckad']);
+    expect(await cellsOf('#ep', 'breaker')).toEqual(['stängd (skickar)']);
     await page.goto(`${base}/admin/subscriptions`);
     await page.waitForSelector('#groups h2');
     expect(await page.$$eval('#groups h2', (hs) => hs.map((h) => h.textContent))).toContain(unknown);
+    expect(await page.$$eval('#groups td', (tds) => tds.map((x) => x.textContent))).toContain('fel');
+    // The overview counts the Subscriptions per status in words, not as an object.
+    await page.goto(`${base}/admin`);
+    await page.waitForSelector('#ov tr td');
+    const perStatus = await page.$$eval('#ov tr', (trs) =>
+      trs
+        .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+        .find((c) => c[0] === 'Prenumerationer per status'),
+    );
+    expect(perStatus?.[1]).toMatch(/^(\p{L}+: \d+)( · \p{L}+: \d+)*$/u);
+    expect(perStatus?.[1]).toContain('fel: 1');
   }, 60_000);
 
   it('when a Task’s owner has no display, then the resource browser names it from the directory, or says it is unknown', async () => {

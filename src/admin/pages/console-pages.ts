@@ -15,7 +15,9 @@ const overview: PageContent = {
   body: `<table id="ov"></table><h2 id="qh"></h2><table id="queues"></table>`,
   script: `$('qh').textContent = T['overview.queues'];
 api('/admin/api/overview').then((ov) => {
-  const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: C[k] || k, value: v }));
+  // Subscriptions per status as words ('aktiv: 3 · avstängd: 1'), not an object.
+  const value = (k, v) => k === 'subscriptions' && v && typeof v === 'object' ? Object.entries(v).map(([s, n]) => say('common.sub.', s) + ': ' + n).join(' · ') : v;
+  const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: C[k] || k, value: value(k, v) }));
   table($('ov'), flat, ['key', 'value']);
   table($('queues'), ov.queues, ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed']);
 }).catch(fail);`,
@@ -34,12 +36,13 @@ const orgOfEndpoint = (ep) => { const s = subs.find((x) => x.endpoint && (ep ===
 async function load() {
   try {
     subs = await api('/admin/api/subscriptions');
-    const eps = (await api('/admin/api/endpoints')).map((e) => ({ organisation: orgOfEndpoint(e.endpoint), ...e, breaker: e.breaker.state }));
+    const eps = (await api('/admin/api/endpoints')).map((e) => ({ organisation: orgOfEndpoint(e.endpoint), ...e, breaker: say('delivery.breaker.', e.breaker.state) }));
     table($('ep'), eps, ['organisation', 'endpoint', 'attempts', 'failures', 'lastSuccess', 'lastError', 'breaker']);
     const dls = (await api('/admin/api/dead-letters')).map((d) => ({ organisation: orgOfSub(d.subscriptionId), ...d }));
     table($('dl'), dls, ['id', 'organisation', 'focus', 'endpoint', 'reason', 'parkedBehind', 'at'],
       (r) => '<button data-a="replay" data-id="' + esc(r.id) + '">' + esc(T['delivery.replay']) + '</button> <button data-a="discard" data-id="' + esc(r.id) + '">' + esc(T['delivery.discard']) + '</button>');
-    const recent = (await api('/admin/api/deliveries?_count=50')).map((d) => ({ organisation: orgOfSub(d.subscriptionId), ...d }));
+    const recent = (await api('/admin/api/deliveries?_count=50')).map((d) => ({ organisation: orgOfSub(d.subscriptionId), ...d,
+      kind: say('delivery.kind.', d.kind), status: say('delivery.status.', d.status) }));
     table($('rc'), recent, ['at', 'organisation', 'kind', 'endpoint', 'attempt', 'status', 'httpStatus', 'error']);
   } catch (e) { fail(e); }
 }
@@ -59,7 +62,7 @@ const subscriptions: PageContent = {
   body: `<div id="groups"></div>`,
   script: `api('/admin/api/subscriptions').then((rows) => {
   const groups = new Map();
-  for (const r of rows) {
+  for (const r of rows.map((x) => ({ ...x, status: say('common.sub.', x.status) }))) {
     const k = orgLabel(r.organizationName, r.organization) || '—';
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k).push(r);

@@ -26,7 +26,7 @@ export const HL7_PAGE: PageContent = {
 $('audited').textContent = T['common.audited'];
 let next = '';
 // A message's status as a person reads it (the stored code where there is no text for it).
-const statusText = (s) => T['hl7.st.' + s] || s;
+const statusText = (s) => say('hl7.st.', s);
 const FIELDS = ['from', 'to', 'status', 'sender', 'event', 'visit', 'pnr'];
 function query() {
   const q = new URLSearchParams({ limit: '50' });

@@ -36,6 +36,15 @@ const sv = {
   'delivery.replay': 'Skicka igen',
   'delivery.discard': 'Kasta',
   'delivery.confirmDiscard': 'Kasta notifieringen? Mottagaren får den aldrig.',
+  'delivery.kind.event': 'händelse',
+  'delivery.kind.handshake': 'handskakning',
+  'delivery.kind.heartbeat': 'livstecken',
+  'delivery.status.delivered': 'levererad',
+  'delivery.status.failed': 'misslyckad',
+  'delivery.status.dead': 'gav upp',
+  'delivery.breaker.closed': 'stängd (skickar)',
+  'delivery.breaker.open': 'öppen (leveranser pausade)',
+  'delivery.breaker.half-open': 'halvöppen (provar)',
   'hl7.title': 'HL7 v2-meddelanden',
   'hl7.from': 'Från (svensk tid)',
   'hl7.to': 'Till (svensk tid)',
@@ -82,6 +91,10 @@ const sv = {
   'common.error': 'Fel',
   'common.unknownOrg': 'okänd organisation',
   'common.audited': 'Visning av personuppgifter loggas (AuditEvent).',
+  'common.sub.requested': 'begärd',
+  'common.sub.active': 'aktiv',
+  'common.sub.error': 'fel',
+  'common.sub.off': 'avstängd',
 } as const;
 
 export type TextKey = keyof typeof sv;
@@ -118,6 +131,15 @@ const en: Record<TextKey, string> = {
   'delivery.replay': 'Replay',
   'delivery.discard': 'Discard',
   'delivery.confirmDiscard': 'Discard the notification? The receiver will never get it.',
+  'delivery.kind.event': 'event',
+  'delivery.kind.handshake': 'handshake',
+  'delivery.kind.heartbeat': 'heartbeat',
+  'delivery.status.delivered': 'delivered',
+  'delivery.status.failed': 'failed',
+  'delivery.status.dead': 'gave up',
+  'delivery.breaker.closed': 'closed (sending)',
+  'delivery.breaker.open': 'open (deliveries paused)',
+  'delivery.breaker.half-open': 'half-open (trying)',
   'hl7.title': 'HL7 v2 messages',
   'hl7.from': 'From (Swedish time)',
   'hl7.to': 'To (Swedish time)',
@@ -164,6 +186,10 @@ const en: Record<TextKey, string> = {
   'common.error': 'Error',
   'common.unknownOrg': 'unknown organisation',
   'common.audited': 'Views of personal data are logged (AuditEvent).',
+  'common.sub.requested': 'requested',
+  'common.sub.active': 'active',
+  'common.sub.error': 'error',
+  'common.sub.off': 'off',
 };
 
 const TEXTS: Record<Lang, Record<TextKey, string>> = { sv, en };
