@@ -103,7 +103,7 @@ ${p.tasks
               }</li>`,
           )
           .join('')}</ul>`;
-  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title>
+  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:top}</style></head><body>
 <h1>Ärendeöversikt</h1>

@@ -166,6 +166,13 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(segments).toEqual(expect.arrayContaining(['MSH', 'PID', 'PV1']));
     await page.click('#tree details:nth-of-type(3) summary');
     await shot('04-hl7-message');
+    // The stay's case overview from the message, and back.
+    await Promise.all([page.waitForNavigation(), page.click('#outcome a#caseLink')]);
+    expect(new URL(page.url()).pathname).toMatch(/^\/admin\/cases\/hl7-/);
+    expect(await heading()).toBe('Ärendeöversikt');
+    // Its own icon, so the browser does not ask for /favicon.ico (404, an error in the console) on each visit.
+    expect(await page.$eval('link[rel="icon"]', (l) => l.getAttribute('href'))).toBe('data:,');
+    await page.goBack();
 
     // English, then Bull Board through the navigation (the session cookie is enough).
     await Promise.all([page.waitForNavigation(), page.click('a[lang="en"]')]);

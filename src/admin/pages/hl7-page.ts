@@ -73,7 +73,8 @@ function tree(raw) {
 function produced(o) {
   if (!o) return '<p class="muted">' + esc(T['hl7.noOutcome']) + '</p>';
   const list = (k, ids) => ids && ids.length ? '<li>' + esc(T[k]) + ': ' + ids.map((id) => '<a href="/admin/resources?type=Task&id=' + encodeURIComponent(id.replace(/^Task\\//, '')) + '">' + esc(id) + '</a>').join(', ') + '</li>' : '';
-  const enc = o.encounter ? '<li>' + esc(T['hl7.encounter']) + ': <a href="/admin/resources?type=Encounter&id=' + encodeURIComponent(o.encounter.id) + '">Encounter/' + esc(o.encounter.id) + '</a> v' + esc(o.encounter.version) + '</li>' : '';
+  const enc = o.encounter ? '<li>' + esc(T['hl7.encounter']) + ': <a href="/admin/resources?type=Encounter&id=' + encodeURIComponent(o.encounter.id) + '">Encounter/' + esc(o.encounter.id) + '</a> v' + esc(o.encounter.version) +
+    ' · <a id="caseLink" href="/admin/cases/' + encodeURIComponent(o.encounter.id) + '">' + esc(T['hl7.case']) + '</a></li>' : '';
   const warn = o.warnings && o.warnings.length ? '<li>' + esc(T['hl7.warnings']) + ':<ul>' + o.warnings.map((w) => '<li><code>' + esc(w.code) + '</code> ' + esc(w.text) + '</li>').join('') + '</ul></li>' : '';
   const t = o.tasks || {};
   const items = enc + list('hl7.created', t.created) + list('hl7.changed', t.changed) + list('hl7.cancelled', t.cancelled) + warn;
