@@ -228,7 +228,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await page.waitForFunction('!document.getElementById("err").hidden');
     expect(await shownError()).toContain('personnummer');
     // The corrected search finds the visit, and the previous search's error is gone.
-    await page.$eval('#pnr', (e) => ((e as HTMLInputElement).value = ''));
+    await page.$eval('#pnr', (e) => ((e as unknown as { value: string }).value = ''));
     await page.type('#visit', 'BROWSER-99');
     await page.click('#go');
     await page.waitForFunction('document.querySelectorAll("#list tr[data-id]").length === 1');
