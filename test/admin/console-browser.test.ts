@@ -374,6 +374,62 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(perStatus?.[1]).toContain('fel: 1');
   }, 60_000);
 
+  it('when the admin replays one dead letter and discards another, then the page says what was done and both leave the list', async () => {
+    await upsertRegistry(
+      shell.db,
+      {
+        resourceType: 'Subscription',
+        id: 'dl-sub',
+        status: 'active',
+        reason: 'browser test',
+        criteria: 'Task?status=requested',
+        channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/dl', payload: 'application/fhir+json' },
+      },
+      { clientId: 'demo-vasteras', organization: 'Organization/kommun-1980', role: 'municipality' },
+    );
+    const ids: string[] = [];
+    for (const n of [1, 2]) {
+      await shell.db.query(
+        `INSERT INTO subscription_event (subscription_id, event_number, order_key, focus_type, focus_id, status, committed_at)
+         VALUES ('dl-sub', $1, $2, 'Task', $3, 'dead', now())`,
+        [n, `stay-${n}`, `dl-task-${n}`],
+      );
+      const r = await shell.db.query<{ id: string }>(
+        `INSERT INTO dead_letter (subscription_id, event_number, endpoint, reason) VALUES ('dl-sub', $1, 'http://127.0.0.1:9/dl', 'gave up') RETURNING id`,
+        [n],
+      );
+      ids.push(String(r.rows[0]!.id));
+    }
+    await page.goto(`${base}/admin/delivery?lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/delivery?lang=sv`);
+    }
+    const openIds = () =>
+      page.$$eval('#dl button[data-a="replay"]', (bs) =>
+        bs.map((b) => (b as unknown as { dataset: { id: string } }).dataset.id),
+      );
+    await page.waitForSelector(`#dl button[data-a="replay"][data-id="${ids[0]}"]`);
+    await page.click(`#dl button[data-a="replay"][data-id="${ids[0]}"]`);
+    await page.waitForFunction('document.getElementById("done").textContent');
+    expect(await page.$eval('#done', (e) => e.textContent)).toBe(
+      `Dött brev ${ids[0]} skickas igen (en avstängd prenumeration slås på igen).`,
+    );
+    const onDialog = (d: { accept: () => Promise<void> }) => void d.accept();
+    page.on('dialog', onDialog);
+    try {
+      await page.waitForFunction(`!document.querySelector('#dl button[data-id="${ids[0]}"]')`);
+      await page.click(`#dl button[data-a="discard"][data-id="${ids[1]}"]`);
+      await page.waitForFunction(`document.getElementById('done').textContent.includes('brev ${ids[1]} är kastat')`);
+    } finally {
+      page.off('dialog', onDialog);
+    }
+    await page.waitForFunction(`!document.querySelector('#dl button[data-id="${ids[1]}"]')`);
+    expect((await openIds()).filter((id) => ids.includes(id))).toEqual([]);
+  }, 60_000);
+
   it('when a Task’s owner has no display, then the resource browser names it from the directory, or says it is unknown', async () => {
     const repo = systemRepository(shell.db);
     const task = (code: string, owner: string): Task => ({

@@ -26,7 +26,7 @@ api('/admin/api/overview').then((ov) => {
 const delivery: PageContent = {
   title: 'delivery.title',
   textPrefix: 'delivery.',
-  body: `<h2 id="h-ep"></h2><table id="ep"></table><h2 id="h-dl"></h2><table id="dl"></table>
+  body: `<p id="done" class="ok" role="status"></p><h2 id="h-ep"></h2><table id="ep"></table><h2 id="h-dl"></h2><table id="dl"></table>
 <h2 id="h-rc"></h2><table id="rc"></table>`,
   script: `$('h-ep').textContent = T['delivery.endpoints']; $('h-dl').textContent = T['delivery.deadLetters'];
 $('h-rc').textContent = T['delivery.recent'];
@@ -50,7 +50,10 @@ document.addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-a]');
   if (!b) return;
   if (b.dataset.a === 'discard' && !confirm(T['delivery.confirmDiscard'])) return;
-  await api('/admin/api/dead-letters/' + b.dataset.id + '/' + b.dataset.a, 'POST').catch(fail);
+  $('done').textContent = '';
+  // What was done, once the API says so (the row then leaves the list).
+  const done = await api('/admin/api/dead-letters/' + b.dataset.id + '/' + b.dataset.a, 'POST').catch(fail);
+  if (done) $('done').textContent = T['delivery.done.' + b.dataset.a].replace('{id}', b.dataset.id);
   load();
 });
 load();`,
