@@ -126,3 +126,11 @@ td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:t
 </body></html>
 `;
 }
+
+/** The admin's case page for an id that names no stay (404). */
+export function caseNotFoundPage(id: string): string {
+  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title><link rel="icon" href="data:,">
+</head><body style="font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto"><h1>Ärendeöversikt</h1>
+<p>Det finns inget vårdtillfälle med id <code>${esc(id)}</code>.</p><p><a href="/admin/resources?type=Encounter">Vårdtillfällen i resursbläddraren</a></p>
+</body></html>`;
+}

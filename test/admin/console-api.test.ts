@@ -240,4 +240,11 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
       }
     }
   });
+
+  it('when the admin opens the case page of an id that names no stay, then a page says so (404), not the API’s JSON', async () => {
+    const res = await get('/admin/cases/no-such-stay<b>').expect(404);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('Det finns inget vårdtillfälle med id <code>no-such-stay&lt;b&gt;</code>');
+    expect(res.text).not.toContain('OperationOutcome');
+  });
 });
