@@ -78,10 +78,16 @@ export async function saveClient(
   onConflict: 'update' | 'keep' = 'update',
 ): Promise<boolean> {
   const secretHash = reg.secret === undefined ? null : await hashSecret(reg.secret);
+  // An update that names neither a secret nor a JWKS keeps the client's credentials (they are never read back, so
+  // an admin changing a client's rights or disabling it cannot send them again).
+  const credentials =
+    reg.secret === undefined && reg.jwks === undefined
+      ? ''
+      : 'secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, ';
   const conflict =
     onConflict === 'keep'
       ? 'DO NOTHING'
-      : `DO UPDATE SET secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, allowed_scopes = EXCLUDED.allowed_scopes,
+      : `DO UPDATE SET ${credentials}allowed_scopes = EXCLUDED.allowed_scopes,
          organization = EXCLUDED.organization, role = EXCLUDED.role, is_admin = EXCLUDED.is_admin,
          protected_identity = EXCLUDED.protected_identity, disabled = EXCLUDED.disabled`;
   const r = await db.query(

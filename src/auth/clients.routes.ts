@@ -20,7 +20,6 @@ const registration = z
     protectedIdentity: z.boolean().optional(),
     disabled: z.boolean().optional(),
   })
-  .refine((r) => r.secret || r.jwks, 'a client needs a secret or a jwks (private_key_jwt)')
   .refine(
     (r) => !r.protectedIdentity || r.role === 'admin',
     'protectedIdentity (seeing protected identities in full) is a right only admin clients can hold',
@@ -43,7 +42,8 @@ function view(c: AuthClient) {
 /**
  * Client registration for integration admins (mounted under /admin, so admin rights are already checked):
  * `GET /admin/api/clients`, `GET|PUT /admin/api/clients/:id`. A PUT replaces the client's settings; the secret
- * is hashed (scrypt) and never returned; `disabled: true` stops new tokens.
+ * is hashed (scrypt) and never returned, so a PUT without `secret` and `jwks` keeps the client's credentials (a new
+ * secret in a PUT rotates it); `disabled: true` stops new tokens.
  */
 export function clientAdminRoutes(db: Db): Router {
   const r = Router();
@@ -68,6 +68,12 @@ export function clientAdminRoutes(db: Db): Router {
       );
     }
     const existed = (await findClient(db, id)) !== undefined;
+    // A new client needs credentials; an existing one keeps its own when the PUT names none.
+    if (!existed && !parsed.data.secret && !parsed.data.jwks) {
+      throw new GatewayError('bad-request', 'Invalid client registration', [
+        { message: 'a client needs a secret or a jwks (private_key_jwt)' },
+      ]);
+    }
     await saveClient(db, { clientId: id, ...parsed.data, jwks: parsed.data.jwks });
     res.status(existed ? 200 : 201).json(view((await findClient(db, id))!));
   });

@@ -8,8 +8,9 @@ import type { Agreement } from '../core/agreements/agreement.schema';
 import type { Db } from '../store/db.port';
 import type { PgRepository } from '../store/repository.pg';
 import { caseOverview } from './case-overview';
-import { overviewPage } from './overview-page';
+import { caseNotFoundPage, overviewPage } from './overview-page';
 import { sendPageWithoutScripts } from '../http/page-policy';
+import { GatewayError } from '../platform/errors';
 
 export function mountCaseOverviewRoutes(
   app: Express,
@@ -28,7 +29,13 @@ export function mountCaseOverviewRoutes(
   app.get('/fhir/Encounter/:id/$overview', answer);
   app.get('/admin/cases/:id', async (req, res) => {
     const auth = authOf(res);
-    const o = await caseOverview(db, system(db), auth.access, String(req.params.id), await agreement());
-    sendPageWithoutScripts(res, overviewPage(o));
+    const id = String(req.params.id);
+    try {
+      sendPageWithoutScripts(res, overviewPage(await caseOverview(db, system(db), auth.access, id, await agreement())));
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.code !== 'not-found') throw err;
+      // A page for the admin's browser, not the API's OperationOutcome.
+      sendPageWithoutScripts(res, caseNotFoundPage(id), 404);
+    }
   });
 }

@@ -103,7 +103,7 @@ ${p.tasks
               }</li>`,
           )
           .join('')}</ul>`;
-  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title>
+  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:top}</style></head><body>
 <h1>Ärendeöversikt</h1>
@@ -125,4 +125,12 @@ td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:t
 <h2>Kommentarer</h2>${comments}
 </body></html>
 `;
+}
+
+/** The admin's case page for an id that names no stay (404). */
+export function caseNotFoundPage(id: string): string {
+  return `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Ärendeöversikt</title><link rel="icon" href="data:,">
+</head><body style="font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto"><h1>Ärendeöversikt</h1>
+<p>Det finns inget vårdtillfälle med id <code>${esc(id)}</code>.</p><p><a href="/admin/resources?type=Encounter">Vårdtillfällen i resursbläddraren</a></p>
+</body></html>`;
 }

@@ -10,8 +10,8 @@ export const PAGE_WITHOUT_SCRIPTS =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** Answers 200 with `html`, a page that needs no script (`PAGE_WITHOUT_SCRIPTS`). */
-export function sendPageWithoutScripts(res: Response, html: string): void {
-  res.status(200).set('Content-Security-Policy', PAGE_WITHOUT_SCRIPTS).type('text/html; charset=utf-8').send(html);
+export function sendPageWithoutScripts(res: Response, html: string, status = 200): void {
+  res.status(status).set('Content-Security-Policy', PAGE_WITHOUT_SCRIPTS).type('text/html; charset=utf-8').send(html);
 }
 
 /** The admin console's pages and its login: inline scripts and styles, data and forms from the gateway only. */

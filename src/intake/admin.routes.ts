@@ -67,7 +67,7 @@ const COLUMNS =
 
 /**
  * Admin view of received HL7 v2 messages (the shell requires admin rights on `/admin`):
- * `GET /admin/api/hl7/messages?status=rejected&sender=&event=&from=&to=&visit=&pnr=&before=<id>&limit=50&include=raw`
+ * `GET /admin/api/hl7/messages?status=rejected&sender=<MSH-3[/MSH-4]>&event=&from=&to=&visit=&pnr=&before=<id>&limit=50&include=raw`
  * (newest first; see message-filters.ts) and
  * `GET /admin/api/hl7/messages/:id` (with the raw text), plus counts per status at `/admin/api/hl7/summary`, and
  * `POST /admin/api/hl7/messages/:id/reprocess` for a rejected or failed message; the admin console's page `/admin/hl7` browses them.
@@ -119,7 +119,11 @@ export function intakeAdminRoutes(
     // 'accepted', nearly every message) walked the whole log for a rare one ('rejected': 0.1 s per 100 000 messages)
     if (q.status && (MESSAGE_STATUSES as readonly string[]).includes(q.status)) where.push(`status = '${q.status}'`);
     else if (q.status) add('status = ?', q.status);
-    if (q.sender) add('sender = ?', q.sender);
+    // The sender as stored ('MSH-3/MSH-4'), or its sending application alone (MSH-3, e.g. 'COSMIC'): the list shows
+    // the sending organisation's name, so the admin rarely knows the facility code.
+    const sender = q.sender?.trim();
+    if (sender && sender.includes('/')) add('sender = ?', sender);
+    else if (sender) add('starts_with(sender, ?)', `${sender}/`);
     if (q.event) add('event = ?', q.event);
     if (q.stay) add('stay_id = ?', q.stay);
     for (const [sql, ...values] of rawFilters(q)) add(sql, ...values);

@@ -57,6 +57,14 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
     expect(await ids(`pnr=${PNR_VASTERAS.slice(0, 8)}-${PNR_VASTERAS.slice(8)}`)).toEqual(['C-1', 'C-3']);
     expect(await ids('from=2026-03-01T12:00:00Z&to=2026-03-03T00:00:00Z')).toEqual(['C-2']);
     expect(await ids(`from=2026-03-01T00:00:00Z&pnr=${PNR_SALA}`)).toEqual(['C-2']);
+    // the sender as stored (MSH-3/MSH-4) or its application alone (MSH-3): the list shows only the organisation's name
+    expect(await ids('sender=EHR/SE2321000172-DEMO0001&from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z')).toEqual([
+      'C-1',
+      'C-2',
+      'C-3',
+    ]);
+    expect(await ids('sender=EHR&from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z')).toEqual(['C-1', 'C-2', 'C-3']);
+    expect(await ids('sender=EH&from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z')).toEqual([]);
     const bad = await get('/admin/api/hl7/messages?pnr=12345');
     expect(bad.status).toBe(400);
     expect((await get('/admin/api/hl7/messages?visit=x%27%20OR%201=1')).status).toBe(400);
@@ -231,5 +239,12 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
         expect(page.text).toContain(`data-nav="${nav}"`);
       }
     }
+  });
+
+  it('when the admin opens the case page of an id that names no stay, then a page says so (404), not the API’s JSON', async () => {
+    const res = await get('/admin/cases/no-such-stay<b>').expect(404);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('Det finns inget vårdtillfälle med id <code>no-such-stay&lt;b&gt;</code>');
+    expect(res.text).not.toContain('OperationOutcome');
   });
 });

@@ -166,6 +166,13 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(segments).toEqual(expect.arrayContaining(['MSH', 'PID', 'PV1']));
     await page.click('#tree details:nth-of-type(3) summary');
     await shot('04-hl7-message');
+    // The stay's case overview from the message, and back.
+    await Promise.all([page.waitForNavigation(), page.click('#outcome a#caseLink')]);
+    expect(new URL(page.url()).pathname).toMatch(/^\/admin\/cases\/hl7-/);
+    expect(await heading()).toBe('Ärendeöversikt');
+    // Its own icon, so the browser does not ask for /favicon.ico (404, an error in the console) on each visit.
+    expect(await page.$eval('link[rel="icon"]', (l) => l.getAttribute('href'))).toBe('data:,');
+    await page.goBack();
 
     // English, then Bull Board through the navigation (the session cookie is enough).
     await Promise.all([page.waitForNavigation(), page.click('a[lang="en"]')]);
@@ -194,7 +201,101 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/admin/login');
   }, 180_000);
 
-  it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference', async () => {
+  it('when the admin searches with a bad personnummer, then searches again and processes a rejected message again, then the error goes, statuses read in Swedish and the outcome is shown', async () => {
+    const tok = await request(shell.gateway.app)
+      .post('/auth/token')
+      .auth('demo-ehr', 'demo-ehr-secret')
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    // An event no profile supports: rejected now, and again when processed again.
+    await request(shell.gateway.app)
+      .post('/hl7v2')
+      .auth(tok.body.access_token as string, { type: 'bearer' })
+      .set('Content-Type', 'x-application/hl7-v2+er7')
+      .send(adt({ event: 'A99', visit: 'BROWSER-99', control: 'BROWSER-99' }));
+    await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
+    await page.goto(`${base}/admin/hl7?lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/hl7?lang=sv`);
+    }
+    await page.waitForSelector('#list tr[data-id]');
+    const shownError = () => page.$eval('#err', (e) => (e.hidden ? '' : (e.textContent ?? '')));
+    await page.type('#pnr', '1938');
+    await page.click('#go');
+    await page.waitForFunction('!document.getElementById("err").hidden');
+    expect(await shownError()).toContain('personnummer');
+    // The corrected search finds the visit, and the previous search's error is gone.
+    await page.$eval('#pnr', (e) => ((e as unknown as { value: string }).value = ''));
+    await page.type('#visit', 'BROWSER-99');
+    await page.click('#go');
+    await page.waitForFunction('document.querySelectorAll("#list tr[data-id]").length === 1');
+    expect(await shownError()).toBe('');
+    // Statuses as a Swedish reader reads them: in the list, the counts and the status choice.
+    const cells = await page.$$eval('#list tr', (trs) => {
+      const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+      return trs[1]!.querySelectorAll('td')[cols.indexOf('status')]!.textContent;
+    });
+    expect(cells).toBe('avvisat');
+    expect(await page.$eval('#counts', (e) => e.textContent)).toMatch(/avvisat: \d+/);
+    expect(await page.$$eval('#status option', (os) => os.map((o) => o.textContent))).toEqual([
+      'alla',
+      'väntar',
+      'accepterat',
+      'ignorerat',
+      'avvisat',
+      'fel vid bearbetning',
+    ]);
+    // "Bearbeta igen" says what became of the message.
+    await page.click('#list tr[data-id]');
+    await page.waitForSelector('#again');
+    await page.click('#again');
+    await page.waitForFunction('document.getElementById("againResult")?.textContent');
+    expect(await page.$eval('#againResult', (e) => e.textContent)).toMatch(
+      /^Meddelandet bearbetades igen och avvisades: .*A99/,
+    );
+    await shot('06-hl7-reprocessed');
+  }, 60_000);
+
+  it('when the admin clicks Återkalla on their own session and then cancels, then nothing is revoked; when they confirm, they are logged out', async () => {
+    await page.goto(`${base}/admin/sessions?lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/sessions?lang=sv`);
+    }
+    await page.waitForSelector('button[data-own]');
+    const asked: string[] = [];
+    const posts: string[] = [];
+    const onRequest = (r: { method: () => string; url: () => string }) => {
+      if (r.method() === 'POST') posts.push(r.url());
+    };
+    page.on('request', onRequest);
+    let answer = false;
+    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    };
+    page.on('dialog', onDialog);
+    try {
+      await page.click('button[data-own]');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(asked).toEqual(['Det här är din egen session: du loggas ut. Återkalla den?']);
+      expect(posts).toEqual([]);
+      answer = true;
+      await Promise.all([page.waitForNavigation(), page.click('button[data-own]')]);
+      expect(posts).toHaveLength(1);
+      expect(new URL(page.url()).pathname).toBe('/admin/login');
+    } finally {
+      page.off('dialog', onDialog);
+      page.off('request', onRequest);
+    }
+  }, 60_000);
+
+  it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference, and statuses read as words', async () => {
     // A hospital's Subscription whose Organization the directory does not hold, and one failed delivery for it.
     const ghost = { clientId: 'ghost-ehr', organization: 'Organization/ghost-hospital', role: 'hospital' as const };
     const endpoint = 'http://127.0.0.1:9/ghost-receiver';
@@ -239,9 +340,94 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     const unknown = 'okänd organisation (Organization/ghost-hospital)';
     expect(await organisationOf('#rc')).toEqual([unknown]);
     expect(await organisationOf('#ep')).toEqual([unknown]);
+    // The attempt's kind and status and the endpoint's breaker in words, not the stored codes.
+    const cellsOf = (table: string, col: string) =>
+      page.$$eval(
+        `${table} tr`,
+        (trs, ep, c) => {
+          const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
+          return trs
+            .slice(1)
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+            .filter((cells) => cells[cols.indexOf('endpoint')] === ep)
+            .map((cells) => cells[cols.indexOf(c)]);
+        },
+        endpoint,
+        col,
+      );
+    expect(await cellsOf('#rc', 'kind')).toEqual(['händelse']);
+    expect(await cellsOf('#rc', 'status')).toEqual(['misslyckad']);
+    expect(await cellsOf('#ep', 'breaker')).toEqual(['stängd (skickar)']);
     await page.goto(`${base}/admin/subscriptions`);
     await page.waitForSelector('#groups h2');
     expect(await page.$$eval('#groups h2', (hs) => hs.map((h) => h.textContent))).toContain(unknown);
+    expect(await page.$$eval('#groups td', (tds) => tds.map((x) => x.textContent))).toContain('fel');
+    // The overview counts the Subscriptions per status in words, not as an object.
+    await page.goto(`${base}/admin`);
+    await page.waitForSelector('#ov tr td');
+    const perStatus = await page.$$eval('#ov tr', (trs) =>
+      trs
+        .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))
+        .find((c) => c[0] === 'Prenumerationer per status'),
+    );
+    expect(perStatus?.[1]).toMatch(/^(\p{L}+: \d+)( · \p{L}+: \d+)*$/u);
+    expect(perStatus?.[1]).toContain('fel: 1');
+  }, 60_000);
+
+  it('when the admin replays one dead letter and discards another, then the page says what was done and both leave the list', async () => {
+    await upsertRegistry(
+      shell.db,
+      {
+        resourceType: 'Subscription',
+        id: 'dl-sub',
+        status: 'active',
+        reason: 'browser test',
+        criteria: 'Task?status=requested',
+        channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/dl', payload: 'application/fhir+json' },
+      },
+      { clientId: 'demo-vasteras', organization: 'Organization/kommun-1980', role: 'municipality' },
+    );
+    const ids: string[] = [];
+    for (const n of [1, 2]) {
+      await shell.db.query(
+        `INSERT INTO subscription_event (subscription_id, event_number, order_key, focus_type, focus_id, status, committed_at)
+         VALUES ('dl-sub', $1, $2, 'Task', $3, 'dead', now())`,
+        [n, `stay-${n}`, `dl-task-${n}`],
+      );
+      const r = await shell.db.query<{ id: string }>(
+        `INSERT INTO dead_letter (subscription_id, event_number, endpoint, reason) VALUES ('dl-sub', $1, 'http://127.0.0.1:9/dl', 'gave up') RETURNING id`,
+        [n],
+      );
+      ids.push(String(r.rows[0]!.id));
+    }
+    await page.goto(`${base}/admin/delivery?lang=sv`);
+    if (new URL(page.url()).pathname === '/admin/login') {
+      await page.type('#client_id', 'demo-admin');
+      await page.type('#client_secret', 'demo-admin-secret');
+      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+      await page.goto(`${base}/admin/delivery?lang=sv`);
+    }
+    const openIds = () =>
+      page.$$eval('#dl button[data-a="replay"]', (bs) =>
+        bs.map((b) => (b as unknown as { dataset: { id: string } }).dataset.id),
+      );
+    await page.waitForSelector(`#dl button[data-a="replay"][data-id="${ids[0]}"]`);
+    await page.click(`#dl button[data-a="replay"][data-id="${ids[0]}"]`);
+    await page.waitForFunction('document.getElementById("done").textContent');
+    expect(await page.$eval('#done', (e) => e.textContent)).toBe(
+      `Dött brev ${ids[0]} skickas igen (en avstängd prenumeration slås på igen).`,
+    );
+    const onDialog = (d: { accept: () => Promise<void> }) => void d.accept();
+    page.on('dialog', onDialog);
+    try {
+      await page.waitForFunction(`!document.querySelector('#dl button[data-id="${ids[0]}"]')`);
+      await page.click(`#dl button[data-a="discard"][data-id="${ids[1]}"]`);
+      await page.waitForFunction(`document.getElementById('done').textContent.includes('brev ${ids[1]} är kastat')`);
+    } finally {
+      page.off('dialog', onDialog);
+    }
+    await page.waitForFunction(`!document.querySelector('#dl button[data-id="${ids[1]}"]')`);
+    expect((await openIds()).filter((id) => ids.includes(id))).toEqual([]);
   }, 60_000);
 
   it('when a Task’s owner has no display, then the resource browser names it from the directory, or says it is unknown', async () => {

@@ -63,6 +63,42 @@ describe('client registration by admins', () => {
     expect(JSON.stringify(res.body)).toMatch(/organization/);
   });
 
+  it('when an admin changes a client without sending a secret, then it keeps its secret; a new one replaces it; a new client without one is refused', async () => {
+    const put = (id: string, body: Record<string, unknown>) =>
+      request(shell.gateway.app)
+        .put(`/admin/api/clients/${id}`)
+        .auth(adminToken, { type: 'bearer' })
+        .send({
+          allowedScopes: ['system/Task.rus'],
+          organization: 'Organization/kommun-1984',
+          role: 'municipality',
+          ...body,
+        });
+    const token = (id: string, secret: string) =>
+      request(shell.gateway.app)
+        .post('/auth/token')
+        .auth(id, secret)
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
+    await put('kungsor-kommun', { secret: 'the-first-long-secret' }).expect(201);
+    // the GET shows no secret, so what an admin sends back after changing the rights holds none
+    const changed = await put('kungsor-kommun', { allowedScopes: ['system/Task.rus', 'system/Patient.rs'] }).expect(
+      200,
+    );
+    expect(changed.body).toMatchObject({ authMethods: ['client_secret_basic'] });
+    expect((await token('kungsor-kommun', 'the-first-long-secret')).status).toBe(200);
+    // rotation
+    await put('kungsor-kommun', { secret: 'the-second-long-secret' }).expect(200);
+    expect((await token('kungsor-kommun', 'the-first-long-secret')).status).toBe(401);
+    expect((await token('kungsor-kommun', 'the-second-long-secret')).status).toBe(200);
+    // disabled without knowing (or changing) the secret
+    await put('kungsor-kommun', { disabled: true }).expect(200);
+    expect((await token('kungsor-kommun', 'the-second-long-secret')).status).toBe(401);
+    const none = await put('arboga-kommun', {});
+    expect(none.status).toBe(400);
+    expect(JSON.stringify(none.body)).toContain('a client needs a secret or a jwks');
+  });
+
   it('when a client is disabled, then it gets no new tokens', async () => {
     await request(shell.gateway.app)
       .put('/admin/api/clients/koping-kommun')

@@ -15,7 +15,9 @@ const overview: PageContent = {
   body: `<table id="ov"></table><h2 id="qh"></h2><table id="queues"></table>`,
   script: `$('qh').textContent = T['overview.queues'];
 api('/admin/api/overview').then((ov) => {
-  const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: C[k] || k, value: v }));
+  // Subscriptions per status as words ('aktiv: 3 · avstängd: 1'), not an object.
+  const value = (k, v) => k === 'subscriptions' && v && typeof v === 'object' ? Object.entries(v).map(([s, n]) => say('common.sub.', s) + ': ' + n).join(' · ') : v;
+  const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: C[k] || k, value: value(k, v) }));
   table($('ov'), flat, ['key', 'value']);
   table($('queues'), ov.queues, ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed']);
 }).catch(fail);`,
@@ -24,7 +26,7 @@ api('/admin/api/overview').then((ov) => {
 const delivery: PageContent = {
   title: 'delivery.title',
   textPrefix: 'delivery.',
-  body: `<h2 id="h-ep"></h2><table id="ep"></table><h2 id="h-dl"></h2><table id="dl"></table>
+  body: `<p id="done" class="ok" role="status"></p><h2 id="h-ep"></h2><table id="ep"></table><h2 id="h-dl"></h2><table id="dl"></table>
 <h2 id="h-rc"></h2><table id="rc"></table>`,
   script: `$('h-ep').textContent = T['delivery.endpoints']; $('h-dl').textContent = T['delivery.deadLetters'];
 $('h-rc').textContent = T['delivery.recent'];
@@ -34,12 +36,13 @@ const orgOfEndpoint = (ep) => { const s = subs.find((x) => x.endpoint && (ep ===
 async function load() {
   try {
     subs = await api('/admin/api/subscriptions');
-    const eps = (await api('/admin/api/endpoints')).map((e) => ({ organisation: orgOfEndpoint(e.endpoint), ...e, breaker: e.breaker.state }));
+    const eps = (await api('/admin/api/endpoints')).map((e) => ({ organisation: orgOfEndpoint(e.endpoint), ...e, breaker: say('delivery.breaker.', e.breaker.state) }));
     table($('ep'), eps, ['organisation', 'endpoint', 'attempts', 'failures', 'lastSuccess', 'lastError', 'breaker']);
     const dls = (await api('/admin/api/dead-letters')).map((d) => ({ organisation: orgOfSub(d.subscriptionId), ...d }));
     table($('dl'), dls, ['id', 'organisation', 'focus', 'endpoint', 'reason', 'parkedBehind', 'at'],
       (r) => '<button data-a="replay" data-id="' + esc(r.id) + '">' + esc(T['delivery.replay']) + '</button> <button data-a="discard" data-id="' + esc(r.id) + '">' + esc(T['delivery.discard']) + '</button>');
-    const recent = (await api('/admin/api/deliveries?_count=50')).map((d) => ({ organisation: orgOfSub(d.subscriptionId), ...d }));
+    const recent = (await api('/admin/api/deliveries?_count=50')).map((d) => ({ organisation: orgOfSub(d.subscriptionId), ...d,
+      kind: say('delivery.kind.', d.kind), status: say('delivery.status.', d.status) }));
     table($('rc'), recent, ['at', 'organisation', 'kind', 'endpoint', 'attempt', 'status', 'httpStatus', 'error']);
   } catch (e) { fail(e); }
 }
@@ -47,7 +50,10 @@ document.addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-a]');
   if (!b) return;
   if (b.dataset.a === 'discard' && !confirm(T['delivery.confirmDiscard'])) return;
-  await api('/admin/api/dead-letters/' + b.dataset.id + '/' + b.dataset.a, 'POST').catch(fail);
+  $('done').textContent = '';
+  // What was done, once the API says so (the row then leaves the list).
+  const done = await api('/admin/api/dead-letters/' + b.dataset.id + '/' + b.dataset.a, 'POST').catch(fail);
+  if (done) $('done').textContent = T['delivery.done.' + b.dataset.a].replace('{id}', b.dataset.id);
   load();
 });
 load();`,
@@ -59,7 +65,7 @@ const subscriptions: PageContent = {
   body: `<div id="groups"></div>`,
   script: `api('/admin/api/subscriptions').then((rows) => {
   const groups = new Map();
-  for (const r of rows) {
+  for (const r of rows.map((x) => ({ ...x, status: say('common.sub.', x.status) }))) {
     const k = orgLabel(r.organizationName, r.organization) || '—';
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k).push(r);
@@ -92,6 +98,7 @@ async function one(type, id) {
 }
 async function show() {
   try {
+    clearError();
     const type = $('type').value, id = $('rid').value.trim();
     history.replaceState(null, '', '?type=' + type + (id ? '&id=' + encodeURIComponent(id) : ''));
     if (id) { $('list').innerHTML = ''; await one(type, id); return; }
@@ -118,12 +125,14 @@ const sessions: PageContent = {
     const { current, sessions } = await api('/admin/api/sessions');
     table($('list'), sessions.map((s) => ({ ...s, current: s.id === current ? '✔' : '' })),
       ['current', 'clientId', 'createdAt', 'lastSeenAt', 'expiresAt', 'remote', 'userAgent'],
-      (s) => '<button data-revoke="' + esc(s.id) + '">' + esc(T['sessions.revoke']) + '</button>');
+      (s) => '<button data-revoke="' + esc(s.id) + '"' + (s.id === current ? ' data-own="1"' : '') + '>' + esc(T['sessions.revoke']) + '</button>');
   } catch (e) { fail(e); }
 }
 document.addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-revoke]');
   if (!b) return;
+  // Whoever uses the session is logged out at once (the admin's own one: this page too).
+  if (!confirm(T[b.dataset.own ? 'sessions.confirmRevokeOwn' : 'sessions.confirmRevoke'])) return;
   await api('/admin/api/sessions/' + b.dataset.revoke + '/revoke', 'POST').catch(fail);
   load();
 });

@@ -55,6 +55,10 @@ const table = (el, rows, cols, extra, idOf) => {
 };
 // An organisation as a person reads it: its directory name, or plainly unknown with the reference to look it up by.
 const orgLabel = (name, ref) => name || (ref ? T['common.unknownOrg'] + ' (' + ref + ')' : '');
+// A new search or view starts without the previous one's error.
+const clearError = () => { $('err').hidden = true; };
+// A code as a person reads it: the text under prefix + code, else the code itself.
+const say = (prefix, code) => T[prefix + code] || code;
 const fail = (e) => { const el = $('err'); el.textContent = T['common.error'] + ': ' + e.message; el.hidden = false; };
 `;
 
