@@ -9,6 +9,7 @@ import { addDaysToDate, deadlinesOverHolidays, holidayPeriods, localDate, parseD
 import { deviationList } from '../followup/deviations/deviation-list.pg';
 import { addOffset, stockholmMidnight } from './ladder';
 import { dueBetween, dueSoon } from './deadline-views.pg';
+import { organisationNames } from '../store/organisation-names.pg';
 
 export interface DeadlineRoutesOptions {
   db: Db;
@@ -65,8 +66,19 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
     const within = withinOf(req.query.within);
     const now = o.clock.now();
     const until = addOffset(now, within);
-    const items = await dueSoon(o.db, organization, now, until);
-    res.json({ organization, now: now.toISOString(), until: until.toISOString(), total: items.length, items });
+    const names = await organisationNames(o.db);
+    // what a person reads names the organisation, beside the reference a client follows
+    const items = (await dueSoon(o.db, organization, now, until)).map((i) =>
+      i.owner ? { ...i, ownerName: names(i.owner) } : i,
+    );
+    res.json({
+      organization,
+      name: names(organization),
+      now: now.toISOString(),
+      until: until.toISOString(),
+      total: items.length,
+      items,
+    });
   });
 
   // The same list for an organisation's own client (the /admin tree is for integration admins only): a

@@ -71,6 +71,12 @@ describe('deadline views', () => {
       '2026-12-22T06:00:00.000Z',
     ]);
     expect(r.body.items.every((i: { owner: string }) => i.owner === orgs.municipality)).toBe(true);
+    // what a person reads names the organisation
+    expect(r.body.name).toBe('Hemtjänst Västerås');
+    expect(r.body.items.map((i: { ownerName: string }) => i.ownerName)).toEqual([
+      'Hemtjänst Västerås',
+      'Hemtjänst Västerås',
+    ]);
   });
 
   it("when an organisation's own client asks for its due-soon list, then it gets it, and another organisation's is forbidden", async () => {
