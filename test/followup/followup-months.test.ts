@@ -153,7 +153,9 @@ describe.each(testDatabases())('follow-up over consecutive months on %s', (kind)
       for await (const got of liabilityMonths(deps, { agreement: id, months: MONTHS })) {
         const month = MONTHS[m++]!;
         const want = await referenceLiability(db, agreement, month);
-        expect(got.municipalities, `${label} ${id} ${month}`).toEqual(want.municipalities);
+        // the store's answer names each municipality (the reference computes from the stays alone)
+        const unnamed = got.municipalities.map(({ name: _n, ...rest }) => rest);
+        expect(unnamed, `${label} ${id} ${month}`).toEqual(want.municipalities);
         expect(got.excluded, `${label} ${id} ${month} excluded`).toEqual(want.excluded);
       }
     }

@@ -63,7 +63,7 @@ describe.each(testDatabases())('GET /admin/api/liability on %s', (kind) => {
     expect(r.body).toMatchObject({ source: 'store', agreement: 'jonkoping', dailyRate: 9300, corrections: [] });
     expect(r.body.dailyRateSource).toContain('9 300');
     const d = r.body.municipalities.find((m: { municipality: string }) => m.municipality === '0604');
-    expect(d).toMatchObject({ days: 49.6, amount: 461_280 });
+    expect(d).toMatchObject({ days: 49.6, amount: 461_280, name: 'Aneby (kommun 0604)' });
     expect(d.stays[0].facts.map((f: { kind: string }) => f.kind)).toContain('ready-for-discharge');
   });
 
@@ -72,7 +72,9 @@ describe.each(testDatabases())('GET /admin/api/liability on %s', (kind) => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/csv');
     const rows = r.text.trim().split('\r\n');
-    expect(rows[0]).toBe('agreement;month;municipality;row;stay;days;billableDays;basis;amount;reason');
+    expect(rows[0]).toBe(
+      'agreement;month;municipality;row;stay;days;billableDays;basis;amount;reason;municipalityName',
+    );
     expect(rows.slice(1).every((x) => x.startsWith('jonkoping;2022-03;0602;'))).toBe(true);
     expect(rows.at(-1)).toMatch(/^jonkoping;2022-03;0602;total;;;7;;65100;/);
   });

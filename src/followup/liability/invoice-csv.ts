@@ -11,17 +11,42 @@ const line = (xs: (string | number)[]): string => xs.map(field).join(';');
 /**
  * The invoice basis as CSV (semicolon-separated, as Swedish spreadsheets read it): one row per stay with its
  * billable days and amount share, a total row per municipality, then one row per correction against the
- * month's last report. Stay ids are Encounter ids; no personal data.
+ * month's last report. Stay ids are Encounter ids; no personal data. The municipality's name is the last column
+ * (added after the others, so a sheet that reads the columns by position keeps working).
  */
 export function invoiceCsv(r: StoreLiability): string {
   const rows = [
-    line(['agreement', 'month', 'municipality', 'row', 'stay', 'days', 'billableDays', 'basis', 'amount', 'reason']),
+    line([
+      'agreement',
+      'month',
+      'municipality',
+      'row',
+      'stay',
+      'days',
+      'billableDays',
+      'basis',
+      'amount',
+      'reason',
+      'municipalityName',
+    ]),
   ];
   for (const m of r.municipalities) {
     for (const s of m.stays) {
       const amount = r.dailyRateMissing ? '' : Math.round(s.billableDays * r.dailyRate * 100) / 100;
       rows.push(
-        line([r.agreement, r.month, m.municipality, 'stay', s.id, s.days, s.billableDays, s.basis, amount, s.reason]),
+        line([
+          r.agreement,
+          r.month,
+          m.municipality,
+          'stay',
+          s.id,
+          s.days,
+          s.billableDays,
+          s.basis,
+          amount,
+          s.reason,
+          m.name,
+        ]),
       );
     }
     rows.push(
@@ -36,6 +61,7 @@ export function invoiceCsv(r: StoreLiability): string {
         '',
         r.dailyRateMissing ? '' : m.amount,
         r.dailyRateMissing ? `no amount: ${r.dailyRateMissing}` : `daily amount ${r.dailyRate} SEK`,
+        m.name,
       ]),
     );
   }

@@ -18,6 +18,7 @@ import type { FactTrace, StoredStay } from '../../core/liability/from-facts';
 import { paymentModelSchema, type DailyRateTable } from '../../core/liability/payment-model';
 import { LiabilityInputError, type StayInput } from '../../core/liability/stay';
 import type { Db } from '../../store/db.port';
+import { organisationNames } from '../../store/organisation-names.pg';
 import { latestReport, saveReport, type StoredReport } from './liability-report.pg';
 import { storedMonths } from './liability-months.pg';
 import { indexStays, type StayIndex } from '../stays/stay-index.pg';
@@ -44,7 +45,8 @@ export type TracedStay = StayLiability & { facts: FactTrace[] };
 
 export interface StoreLiability extends Omit<LiabilityReport, 'municipalities'> {
   source: 'store';
-  municipalities: (Omit<LiabilityReport['municipalities'][number], 'stays'> & { stays: TracedStay[] })[];
+  /** Each paying municipality with its `name` (the directory's; SCB's with the code for one it does not hold). */
+  municipalities: (Omit<LiabilityReport['municipalities'][number], 'stays'> & { name: string; stays: TracedStay[] })[];
   /** Stays discharged in the month that cannot be billed at all (no municipality known, admission cancelled). */
   excluded: { id: string; reason: string; facts: FactTrace[] }[];
   /** The month's latest report, when one was made, and the difference to it. */
@@ -142,12 +144,17 @@ export async function liabilityOfMonth(
   const last = await latestReport(deps.db, q.agreement, q.month);
   const keep = (code: string) => q.municipality === undefined || q.municipality === code;
   const all = corrections(last?.basis ?? [], basisOf(report));
+  const name = await organisationNames(deps.db);
   const out: StoreLiability = {
     ...report,
     source: 'store',
     municipalities: report.municipalities
       .filter((m) => keep(m.municipality))
-      .map((m) => ({ ...m, stays: m.stays.map((s) => ({ ...s, facts: trace.get(s.id) ?? [] })) })),
+      .map((m) => ({
+        ...m,
+        name: name(m.municipality),
+        stays: m.stays.map((s) => ({ ...s, facts: trace.get(s.id) ?? [] })),
+      })),
     excluded,
     corrections: last ? all.filter((c) => keep(c.municipality)) : [],
   };
