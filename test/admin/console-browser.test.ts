@@ -24,14 +24,8 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    shell = await openShell({ full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
-    await loadDemoRegion(shell.db, systemRepository);
-    for (const c of shell.gateway.capabilities) await c.start?.(new Set(['api'] as const));
-    server = createServer(shell.gateway.app);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // One message, so the HL7 page has a row to open.
+  /** Sends one HL7 message over HTTP as the demo EHR and waits until it is applied. */
+  async function sendAsEhr(message: string): Promise<void> {
     const tok = await request(shell.gateway.app)
       .post('/auth/token')
       .auth('demo-ehr', 'demo-ehr-secret')
@@ -41,9 +35,20 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
       .post('/hl7v2')
       .auth(tok.body.access_token as string, { type: 'bearer' })
       .set('Content-Type', 'x-application/hl7-v2+er7')
-      .send(adt({ event: 'A01', visit: 'BROWSER-1', control: 'BROWSER-1', obx: [OBX.needs('socialtjanst')] }))
+      .send(message)
       .expect(200);
     await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
+  }
+
+  beforeAll(async () => {
+    shell = await openShell({ full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
+    await loadDemoRegion(shell.db, systemRepository);
+    for (const c of shell.gateway.capabilities) await c.start?.(new Set(['api'] as const));
+    server = createServer(shell.gateway.app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // One message, so the HL7 page has a row to open.
+    await sendAsEhr(adt({ event: 'A01', visit: 'BROWSER-1', control: 'BROWSER-1', obx: [OBX.needs('socialtjanst')] }));
     mkdirSync(SHOTS, { recursive: true });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -202,18 +207,8 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   }, 180_000);
 
   it('when the admin searches with a bad personnummer, then searches again and processes a rejected message again, then the error goes, statuses read in Swedish and the outcome is shown', async () => {
-    const tok = await request(shell.gateway.app)
-      .post('/auth/token')
-      .auth('demo-ehr', 'demo-ehr-secret')
-      .type('form')
-      .send({ grant_type: 'client_credentials' });
     // An event no profile supports: rejected now, and again when processed again.
-    await request(shell.gateway.app)
-      .post('/hl7v2')
-      .auth(tok.body.access_token as string, { type: 'bearer' })
-      .set('Content-Type', 'x-application/hl7-v2+er7')
-      .send(adt({ event: 'A99', visit: 'BROWSER-99', control: 'BROWSER-99' }));
-    await (shell.gateway.capabilities.find((c) => c.name === 'intake') as IntakeCapability).settled();
+    await sendAsEhr(adt({ event: 'A99', visit: 'BROWSER-99', control: 'BROWSER-99' }));
     await page.goto(`${base}/admin/hl7?lang=sv`);
     if (new URL(page.url()).pathname === '/admin/login') {
       await page.type('#client_id', 'demo-admin');
