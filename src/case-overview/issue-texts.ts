@@ -24,7 +24,7 @@ const SWEDISH: Record<string, string> = {
     'Listad vårdcentral (PD1-3) eller öppenvårdsenhet saknas: den regionfinansierade öppenvården kan inte underrättas förrän ett meddelande anger den.',
   'no-fvk-unit': 'Ingen enhet kan utse fast vårdkontakt: patienten saknar listad vårdcentral.',
   'no-estimated-discharge':
-    'Beräknad tidpunkt för utskrivning saknas (PV2-9): den ska finnas i inskrivningsmeddelandet och är en förutsättning för betalningsansvar.',
+    'Beräknad tidpunkt för utskrivning saknas (HL7 PV2-9, i FHIR tillägget estimated-discharge-date): den ska finnas i inskrivningsmeddelandet och är en förutsättning för betalningsansvar.',
   'cancel-before-admission':
     'En makulering av inskrivningen kom innan någon inskrivning var känd: kontrollera vårdtillfällets nummer (PV1-19).',
 };

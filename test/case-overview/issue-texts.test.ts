@@ -28,6 +28,10 @@ describe('the case overview says the stay warnings in Swedish', () => {
     expect(v.code).toBe('no-primary-care');
     expect(v.text).toMatch(/^Listad vårdcentral \(PD1-3\) eller öppenvårdsenhet saknas/);
     expect(v.detail).toBe(detail);
+    // a FHIR sender reads it too: the element it sends is named beside the HL7 field
+    expect(
+      issueView('no estimated discharge date (PV2-9 or the estimated-discharge-date extension): it is mandatory').text,
+    ).toMatch(/^Beräknad tidpunkt för utskrivning saknas \(HL7 PV2-9, i FHIR tillägget estimated-discharge-date\)/);
     expect(issueView('consent refused (samtycke nej): no admission notification is sent').text).toMatch(
       /^Patienten har inte samtyckt/,
     );
