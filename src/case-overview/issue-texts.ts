@@ -5,6 +5,7 @@
  */
 import { warningCode } from '../core/engine/issues';
 import { SVU_TASK_CODE_INFO } from '../fhir/codes';
+import { readUnconnected } from '../intake/stay/unconnected';
 
 export interface IssueView {
   /** `warningCode`'s code (`other-warning` for one the overview has no words for, e.g. a fact held back). */
@@ -29,9 +30,6 @@ const SWEDISH: Record<string, string> = {
     'En makulering av inskrivningen kom innan någon inskrivning var känd: kontrollera vårdtillfällets nummer (PV1-19).',
 };
 
-const NOT_CONNECTED =
-  /^recipient not connected: (.+) is not in the gateway's directory, so nobody can receive its (.+); tell/;
-
 const OTHER = 'Gatewayen kunde inte tillämpa en uppgift i meddelandena (se den tekniska texten).';
 
 /** A Task code by its Swedish name (`Inskrivningsmeddelande`), lower case inside a sentence. */
@@ -40,16 +38,15 @@ function taskName(code: string): string {
   return display ? display.charAt(0).toLowerCase() + display.slice(1) : code.trim();
 }
 
-/** The party as the engine named it, in Swedish: `unit <HSA-id>` is an `enhet`. */
-const partyName = (text: string): string => text.replace(/^(the listed )?unit /, 'enhet ');
+/** The party as `unconnectedOwners` named it, in Swedish: `unit <HSA-id>` is an `enhet`. */
+const partyName = (text: string): string => text.replace(/^unit /, 'enhet ');
 
 export function issueView(detail: string): IssueView {
   const code = warningCode(detail);
-  const notConnected = code === 'recipient-not-connected' ? NOT_CONNECTED.exec(detail) : null;
+  const notConnected = code === 'recipient-not-connected' ? readUnconnected(detail) : undefined;
   if (notConnected) {
-    const [, party = '', codes = ''] = notConnected;
-    const what = codes.split(',').map(taskName).join(', ');
-    const text = `${partyName(party)} är inte ansluten till gatewayen, så ingen kan ta emot ${what}: meddela dem på annat sätt.`;
+    const what = notConnected.codes.map(taskName).join(', ');
+    const text = `${partyName(notConnected.party)} är inte ansluten till gatewayen, så ingen kan ta emot ${what}: meddela dem på annat sätt.`;
     return { code, text: text.charAt(0).toUpperCase() + text.slice(1), detail };
   }
   return { code, text: SWEDISH[code] ?? OTHER, detail };

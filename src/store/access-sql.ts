@@ -236,9 +236,16 @@ function withdrawnInvitation(task: string): string {
 }
 
 /** The Task reference parameters through which a tenant sees a Task: its owner, for a hospital also its requester. */
-function tenantTaskParams(scope: AccessScope): string {
-  return scope.role === 'hospital' ? `('owner', 'requester')` : `('owner')`;
+function tenantTaskParamList(scope: AccessScope): readonly string[] {
+  return scope.role === 'hospital' ? ['owner', 'requester'] : ['owner'];
 }
+
+/** `tenantTaskParamList` as an SQL list: `('owner', 'requester')`. */
+function tenantTaskParams(scope: AccessScope): string {
+  return sqlList(tenantTaskParamList(scope));
+}
+
+const sqlList = (names: readonly string[]): string => `(${names.map((n) => `'${n}'`).join(', ')})`;
 
 /** SQL: the ids of the Tasks whose `taskParams` point to the Organization `orgP`, read by `fhir_search_value`. */
 function ownedTasksSql(taskParams: string, orgP: string): string {
@@ -258,8 +265,8 @@ export function visibleTaskIds(scope: AccessScope | undefined, params: SqlParams
   const orgP = params.add(org);
   // one branch per parameter: \`param IN ('owner', 'requester')\` was read as a bitmap of every index row of the
   // hospital's Tasks (360 000 on the large store, 60–90 ms) before a capped count could stop
-  const owned = (scope.role === 'hospital' ? ['owner', 'requester'] : ['owner'])
-    .map((p) => ownedTasksSql(`('${p}')`, orgP))
+  const owned = tenantTaskParamList(scope)
+    .map((p) => ownedTasksSql(sqlList([p]), orgP))
     .join(' UNION ALL ');
   // the type compared as `resource_type || ''`: without statistics the planner ANDed the GIN lookup with every
   // Task's primary key entry (360 000) on the large store

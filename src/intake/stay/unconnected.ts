@@ -41,3 +41,16 @@ export function unconnectedOwners(specs: readonly TaskSpec[], party: PartyResolv
       `${NOT_CONNECTED}: ${partyText(e.owner)} is not in the gateway's directory, so nobody can receive its ${[...e.codes].join(', ')}; tell it another way`,
   );
 }
+
+const WARNING = new RegExp(
+  `^${NOT_CONNECTED}: (.+) is not in the gateway's directory, so nobody can receive its (.+); tell`,
+);
+
+/**
+ * The party and the Task codes of a warning `unconnectedOwners` wrote (read back from an Encounter's engine-issue
+ * extension, which keeps only the text), or undefined for another text.
+ */
+export function readUnconnected(text: string): { party: string; codes: string[] } | undefined {
+  const m = WARNING.exec(text);
+  return m ? { party: m[1] ?? '', codes: (m[2] ?? '').split(', ') } : undefined;
+}
