@@ -12,6 +12,7 @@ import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import { orgName } from '../sip/invitations';
 import { planParties, signatureState } from '../sip/sip-plan';
+import { readSipMeeting } from '../fhir/careplan';
 import { isDutyKey } from '../core/engine/duties';
 import { readTaskKey } from '../fhir/task';
 import { engineIssuesOf, stayIssueTexts } from '../fhir/encounter-extensions';
@@ -61,7 +62,15 @@ export interface ReadinessView {
 }
 
 export interface CaseOverview {
-  encounter: { id: string; status: string; admittedAt?: string; dischargedAt?: string; hospital?: string };
+  encounter: {
+    id: string;
+    /** The hospital's own number for the stay (its first identifier, PV1-19 for an HL7 stay): what its staff know. */
+    visitNumber?: string;
+    status: string;
+    admittedAt?: string;
+    dischargedAt?: string;
+    hospital?: string;
+  };
   readiness: ReadinessView;
   /**
    * What the gateway could not do for the stay, as the engine and the intake said it (the Encounter's `engine-issue`
@@ -76,6 +85,8 @@ export interface CaseOverview {
     author: string;
     signatures: { party: string; name: string; signedAt?: string; withdrawn: boolean }[];
     approvedAt?: string;
+    /** The meeting as invited (time, place as written: `home`, `ward` or free text) and when it was held. */
+    meeting: { at?: string; place?: string; heldAt?: string };
   };
   comments: {
     id: string;
@@ -172,6 +183,8 @@ export async function caseOverview(
     parties: [],
     comments: [],
   };
+  const visitNumber = enc.identifier?.find((i) => i.value)?.value;
+  if (visitNumber) out.encounter.visitNumber = visitNumber;
   if (enc.period?.start) out.encounter.admittedAt = enc.period.start;
   if (enc.period?.end) out.encounter.dischargedAt = enc.period.end;
   // the hospital by its directory name; a FHIR client's Encounter may name it by HSA-id only (a logical reference)
@@ -228,7 +241,18 @@ export async function caseOverview(
   if (plan?.id) {
     const prov = await sys.search<Provenance>('Provenance', { target: `CarePlan/${plan.id}`, _count: '200' });
     const state = signatureState(plan, prov.resources);
-    out.sip = { id: plan.id, status: plan.status, author: await name(plan.author?.reference), signatures: [] };
+    const invited = readSipMeeting(plan);
+    const meeting: NonNullable<CaseOverview['sip']>['meeting'] = {};
+    if (invited.start) meeting.at = invited.start;
+    if (invited.place) meeting.place = invited.place;
+    if (evaluation.state.sipMeetingAt) meeting.heldAt = evaluation.state.sipMeetingAt;
+    out.sip = {
+      id: plan.id,
+      status: plan.status,
+      author: await name(plan.author?.reference),
+      signatures: [],
+      meeting,
+    };
     for (const p of planParties(plan)) {
       const sig: NonNullable<CaseOverview['sip']>['signatures'][number] = {
         party: p,

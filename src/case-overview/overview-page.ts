@@ -2,7 +2,8 @@
  * The case overview as a page a person reads (Swedish, organisations named, every time in Swedish time with its
  * offset, `2026-03-01 09:00:00 +01:00`, the console's formatter).
  */
-import { SVU_TASK_CODE_INFO, COMMUNICATION_CATEGORY_INFO } from '../fhir/codes';
+import { SVU_TASK_CODE_INFO, COMMUNICATION_CATEGORY_INFO, TASK_OUTPUT_INFO } from '../fhir/codes';
+import { placeText } from '../sip/invitations';
 import { swedishTime } from '../http/time-format';
 import { READINESS_CRITERIA } from '../core/triage/readiness';
 import type { CaseOverview, CriterionView, ReadinessView } from './case-overview';
@@ -45,6 +46,20 @@ const STAY_STATUS: Record<string, string> = {
 const t = (iso: string | undefined) => esc(swedishTime(iso) ?? '');
 const say = (code: string) => esc(STATUS[code] ?? code);
 
+/** An answer as a person reads it: what it answers (the output code's text), then the value. */
+const answerText = (a: { code: string; value: string }): string => {
+  const label = TASK_OUTPUT_INFO[a.code as keyof typeof TASK_OUTPUT_INFO]?.display;
+  return label ? `${esc(label)}: ${esc(a.value)}` : esc(a.value);
+};
+
+/** The SIP meeting: when and where it was called to, and whether it was held. */
+function meetingText(m: NonNullable<CaseOverview['sip']>['meeting']): string {
+  const called = m.at
+    ? `Mötet är kallat till ${t(m.at)}${m.place ? ` ${esc(placeText(m.place) ?? m.place)}` : ''}.`
+    : 'Mötets tid är inte bestämd.';
+  return `${called} ${m.heldAt ? `Mötet hölls ${t(m.heldAt)}.` : 'Mötet har inte hållits än.'}`;
+}
+
 const criterionList = (list: readonly CriterionView[]) => list.map((c) => `${esc(c.text)} (${esc(c.code)})`).join('; ');
 
 /** Where the stay stands on "utskrivningsklar": sent when, or held back since when and waiting for what. */
@@ -77,7 +92,7 @@ ${p.tasks
     (x) =>
       `<tr><td>${esc(SVU_TASK_CODE_INFO[x.code as keyof typeof SVU_TASK_CODE_INFO]?.display ?? x.title)}</td><td>${esc(x.counterpart ?? '')}</td><td>${say(x.status)}${
         x.businessStatus ? ` (${esc(BUSINESS[x.businessStatus] ?? x.businessStatus)})` : ''
-      }</td><td>${t(x.deadline)}</td><td>${t(x.acknowledgedAt ?? x.doneAt)}</td><td>${x.answers.map((a) => esc(a.value)).join('<br>')}</td></tr>`,
+      }</td><td>${t(x.deadline)}</td><td>${t(x.acknowledgedAt ?? x.doneAt)}</td><td>${x.answers.map(answerText).join('<br>')}</td></tr>`,
   )
   .join('\n')}</tbody></table>`,
     )
@@ -85,7 +100,7 @@ ${p.tasks
   const sip = o.sip
     ? `<p>${say(o.sip.status)}, fast vårdkontakt ${esc(o.sip.author)}. ${
         o.sip.approvedAt ? `Godkänd av sjukhuset ${t(o.sip.approvedAt)}.` : 'Ej godkänd av sjukhuset.'
-      }</p><ul>${o.sip.signatures
+      }</p><p>${meetingText(o.sip.meeting)}</p><ul>${o.sip.signatures
         .map(
           (s) =>
             `<li>${esc(s.name)}: ${s.signedAt ? `signerad ${t(s.signedAt)}` : s.withdrawn ? 'signaturen återtagen (delen ändrad)' : 'ej signerad'}</li>`,
@@ -107,7 +122,7 @@ ${p.tasks
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #aaa;padding:.3rem .5rem;text-align:left;vertical-align:top}</style></head><body>
 <h1>Ärendeöversikt</h1>
-<p>Vårdtillfälle ${esc(o.encounter.id)}${o.encounter.hospital ? ` på ${esc(o.encounter.hospital)}` : ''}: ${esc(
+<p>Vårdtillfälle ${o.encounter.visitNumber ? `${esc(o.encounter.visitNumber)} <small>(gatewayens id ${esc(o.encounter.id)})</small>` : esc(o.encounter.id)}${o.encounter.hospital ? ` på ${esc(o.encounter.hospital)}` : ''}: ${esc(
     STAY_STATUS[o.encounter.status] ?? o.encounter.status,
   )}${o.encounter.admittedAt ? `, inskriven ${t(o.encounter.admittedAt)}` : ''}${
     o.encounter.dischargedAt ? `, utskriven ${t(o.encounter.dischargedAt)}` : ''

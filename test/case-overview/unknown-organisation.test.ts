@@ -6,6 +6,7 @@ import { caseOverview } from '../../src/case-overview/case-overview';
 import { overviewPage } from '../../src/case-overview/overview-page';
 import { openTestDb, testDatabases } from '../support/db';
 import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
+import { CODE_SYSTEM } from '../../src/fhir/constants';
 
 const VASTMANLAND = getAgreement(await loadAgreements(), 'vastmanland');
 
@@ -69,5 +70,33 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
     const o = await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND);
     expect(o.parties[0]?.tasks[0]).toMatchObject({ owner: 'Västerås stad', counterpart: 'Skultuna vårdcentral' });
     expect(overviewPage(o)).not.toMatch(/>Organization\//);
+  });
+
+  it('when a party has answered, then the page says what each answer answers, not only its value', async () => {
+    db = await openTestDb(kind);
+    const sys = new PgRepository(db, { system: true }, undefined, {}, {});
+    await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
+    const enc = await sys.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+    });
+    const answer = (code: string, valueString: string) => ({
+      type: { coding: [{ system: CODE_SYSTEM.taskOutput, code }] },
+      valueString,
+    });
+    await sys.create<Task>({
+      resourceType: 'Task',
+      status: 'received',
+      intent: 'order',
+      encounter: { reference: `Encounter/${enc.id}` },
+      owner: { reference: 'Organization/vasteras' },
+      code: { text: 'Inskrivningsmeddelande' },
+      output: [answer('aktuella-insatser', 'hemtjänst 2 ggr/dag'), answer('boende', 'eget boende')],
+    });
+    const html = overviewPage(await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND));
+    expect(html).toContain(
+      '<td>Aktuella insatser (SoL, HSL, LSS): hemtjänst 2 ggr/dag<br>Boendeform och tillgänglighet: eget boende</td>',
+    );
   });
 });

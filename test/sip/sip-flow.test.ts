@@ -245,6 +245,13 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(o.sip).toMatchObject({ status: 'active', author: expect.stringContaining('Skultuna') as string });
       expect(o.sip?.signatures.every((s) => s.signedAt !== undefined)).toBe(true);
       expect(o.sip?.approvedAt).toBeDefined();
+      // the meeting as called and when it was held; the stay by the hospital's own number
+      expect(o.sip?.meeting).toEqual({
+        at: '2026-12-01T10:00:00+01:00',
+        place: 'home',
+        heldAt: '2026-12-01T09:00:00.000Z',
+      });
+      expect(o.encounter.visitNumber).toBe(encounter.identifier?.[0]?.value);
       expect(JSON.stringify(o)).not.toContain('Tolvansson');
       expect((await c['demo-sala']!.get(`/fhir/Encounter/${encounter.id}/$overview`)).status).toBe(404);
       const page = await c['demo-vc-skultuna']!.get(`/fhir/Encounter/${encounter.id}/$overview`).then((r) => r);
@@ -260,6 +267,10 @@ describe.each(testDatabases().flatMap((kind) => ['jonkoping', 'gavleborg'].map((
       expect(html.text).toContain('<th>Motpart</th>');
       // Every time is Swedish time with its offset (the console's formatter), not a bare wall-clock time.
       expect(html.text).toContain('inskriven 2026-11-28 08:00:00 +01:00');
+      expect(html.text).toContain(`Vårdtillfälle ${encounter.identifier?.[0]?.value ?? 'none'} <small>`);
+      expect(html.text).toContain(
+        'Mötet är kallat till 2026-12-01 10:00:00 +01:00 i bostaden. Mötet hölls 2026-12-01 10:00:00 +01:00.',
+      );
       expect(html.text).toContain('<td>2026-12-04 10:00:00 +01:00</td>');
       expect(html.text).not.toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?!:\d{2} [+-]\d{2}:\d{2})/);
     });
