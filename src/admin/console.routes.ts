@@ -6,6 +6,9 @@ import { langOf } from './pages/i18n';
 import { renderPage, type PageId } from './pages/layout';
 import { PAGES, type PageContent } from './pages/console-pages';
 import { HL7_PAGE } from './pages/hl7-page';
+import { CLIENTS_PAGE } from './pages/clients-page';
+import { DEADLINES_PAGE, HOLIDAYS_PAGE } from './pages/deadline-pages';
+import { directoryRoutes } from './directory.routes';
 import { listSubscriptionsForAdmin } from './subscriptions-admin.pg';
 import { resourceBrowserRoutes, type ScopedRepositoryFactory } from './resource-browser.routes';
 import { CONSOLE_PAGE } from '../http/page-policy';
@@ -15,14 +18,24 @@ const PATHS: Record<PageId, string> = {
   delivery: '/admin/delivery',
   hl7: '/admin/hl7',
   subscriptions: '/admin/subscriptions',
+  clients: '/admin/clients',
+  deadlines: '/admin/deadlines',
+  holidays: '/admin/holidays',
   resources: '/admin/resources',
   sessions: '/admin/sessions',
 };
-const CONTENT: Record<PageId, PageContent> = { ...PAGES, hl7: HL7_PAGE };
+const CONTENT: Record<PageId, PageContent> = {
+  ...PAGES,
+  hl7: HL7_PAGE,
+  clients: CLIENTS_PAGE,
+  deadlines: DEADLINES_PAGE,
+  holidays: HOLIDAYS_PAGE,
+};
 
 /**
  * The admin console's pages (behind the admin gate, so only a signed-in admin gets them; they hold no data
- * and call the JSON API), the subscriptions list and the read-only resource browser.
+ * and call the JSON API), the subscriptions list, the read-only resource browser, and the organisations and holiday
+ * calendar the clients, deadlines and holidays pages read.
  */
 export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory, canonicalBase: string): Router {
   const r = Router();
@@ -50,5 +63,6 @@ export function consoleRoutes(db: Db, repos: ScopedRepositoryFactory, canonicalB
     res.json(await listSubscriptionsForAdmin(db, canonicalBase));
   });
   r.use(resourceBrowserRoutes(db, repos));
+  r.use(directoryRoutes(db, repos));
   return r;
 }

@@ -11,6 +11,7 @@ import { caseOverview } from './case-overview';
 import { caseNotFoundPage, overviewPage } from './overview-page';
 import { sendPageWithoutScripts } from '../http/page-policy';
 import { GatewayError } from '../platform/errors';
+import { withConsoleNav } from '../admin/pages/layout';
 
 export function mountCaseOverviewRoutes(
   app: Express,
@@ -30,12 +31,15 @@ export function mountCaseOverviewRoutes(
   app.get('/admin/cases/:id', async (req, res) => {
     const auth = authOf(res);
     const id = String(req.params.id);
+    // In the console the page carries the console's navigation (links only: the page runs no script).
+    const inConsole = (html: string) => withConsoleNav(html, 'case', '0 0 1.5rem');
     try {
-      sendPageWithoutScripts(res, overviewPage(await caseOverview(db, system(db), auth.access, id, await agreement())));
+      const o = await caseOverview(db, system(db), auth.access, id, await agreement());
+      sendPageWithoutScripts(res, inConsole(overviewPage(o)));
     } catch (err) {
       if (!(err instanceof GatewayError) || err.code !== 'not-found') throw err;
       // A page for the admin's browser, not the API's OperationOutcome.
-      sendPageWithoutScripts(res, caseNotFoundPage(id), 404);
+      sendPageWithoutScripts(res, inConsole(caseNotFoundPage(id)), 404);
     }
   });
 }

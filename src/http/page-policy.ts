@@ -23,9 +23,10 @@ export const DASHBOARD_PAGE_POLICY =
   "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 /**
- * Bull Board: its scripts and styles come from the gateway, but its page links a stylesheet on fonts.googleapis.com,
- * a request from the admin's workstation to a third party naming the board's address (Referer). This policy refuses
- * it; the board draws in the browser's sans-serif font.
+ * Bull Board: its scripts and styles come from the gateway. Its page links a stylesheet on fonts.googleapis.com, a
+ * request from the admin's workstation to a third party naming the board's address (Referer): src/admin/queues-board.ts
+ * leaves the link out (no error in the browser's console), and this policy would refuse it; the board draws in the
+ * browser's sans-serif font.
  */
 export const QUEUES_BOARD =
   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'";

@@ -15,8 +15,9 @@ const overview: PageContent = {
   body: `<table id="ov"></table><h2 id="qh"></h2><table id="queues"></table>`,
   script: `$('qh').textContent = T['overview.queues'];
 api('/admin/api/overview').then((ov) => {
-  // Subscriptions per status as words ('aktiv: 3 · avstängd: 1'), not an object.
-  const value = (k, v) => k === 'subscriptions' && v && typeof v === 'object' ? Object.entries(v).map(([s, n]) => say('common.sub.', s) + ': ' + n).join(' · ') : v;
+  // Subscriptions per status as words ('aktiv: 3 · avstängd: 1'), not an object; a number of seconds as a span.
+  const value = (k, v) => k === 'subscriptions' && v && typeof v === 'object' ? Object.entries(v).map(([s, n]) => say('common.sub.', s) + ': ' + n).join(' · ')
+    : k.endsWith('Seconds') ? span(v) : v;
   const flat = Object.entries(ov).filter(([k]) => k !== 'queues').map(([k, v]) => ({ key: C[k] || k, value: value(k, v) }));
   table($('ov'), flat, ['key', 'value']);
   table($('queues'), ov.queues, ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed']);
@@ -139,7 +140,7 @@ document.addEventListener('click', async (e) => {
 load();`,
 };
 
-export const PAGES: Record<Exclude<PageId, 'hl7'>, PageContent> = {
+export const PAGES: Record<Exclude<PageId, 'hl7' | 'clients' | 'deadlines' | 'holidays'>, PageContent> = {
   overview,
   delivery,
   subscriptions,

@@ -1,13 +1,18 @@
 import { columnLabels, LANG_COOKIE, t, texts, type Lang, type TextKey } from './i18n';
 import { TIME_SCRIPT } from '../../http/time-format';
+import { DURATION_SCRIPT } from './duration';
 
-export type PageId = 'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'resources' | 'sessions';
+export type PageId =
+  'overview' | 'delivery' | 'hl7' | 'subscriptions' | 'clients' | 'deadlines' | 'holidays' | 'resources' | 'sessions';
 
 const NAV: readonly [PageId | 'queues' | 'dashboard' | 'metrics', string, TextKey][] = [
   ['overview', '/admin', 'nav.overview'],
   ['delivery', '/admin/delivery', 'nav.delivery'],
   ['hl7', '/admin/hl7', 'nav.hl7'],
   ['subscriptions', '/admin/subscriptions', 'nav.subscriptions'],
+  ['clients', '/admin/clients', 'nav.clients'],
+  ['deadlines', '/admin/deadlines', 'nav.deadlines'],
+  ['holidays', '/admin/holidays', 'nav.holidays'],
   ['resources', '/admin/resources', 'nav.resources'],
   ['queues', '/admin/queues/', 'nav.queues'],
   ['dashboard', '/admin/dashboard', 'nav.dashboard'],
@@ -29,23 +34,28 @@ nav .right{margin-left:auto;color:#cdd;display:flex;gap:.75rem;align-items:cente
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;
 text-align:left;vertical-align:top}th{background:#f4f4f4}.bad{color:#b00}.ok{color:#070}.muted{color:#777}
 tr[data-id]{cursor:pointer}tr[data-id]:hover{background:#f4f6ff}pre{background:#f6f6f6;padding:.75rem;white-space:pre-wrap;
-word-break:break-all}label{margin-right:.75rem}details{margin:.2rem 0}summary{cursor:pointer}.seg{font-family:monospace}`;
+word-break:break-all}label{margin-right:.75rem}details{margin:.2rem 0}summary{cursor:pointer}.seg{font-family:monospace}td button{white-space:nowrap}`;
 
 /**
  * Script helpers every page shares: `T` (texts), `api` (same-origin JSON with the CSRF header), `esc`, `table` (an
  * instant in a cell is shown in Swedish time with its offset: `when`, see src/http/time-format.ts) and `orgLabel`
  * (an organisation's name, or `okänd organisation (Organization/x)` when the directory has none).
  */
-const HELPERS = `${TIME_SCRIPT}
+const HELPERS = `${TIME_SCRIPT}${DURATION_SCRIPT}
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-const api = async (path, method = 'GET') => {
-  const r = await fetch(path, { method, credentials: 'same-origin', headers: { 'X-SVU-Admin': '1' } });
+const api = async (path, method = 'GET', json) => {
+  const headers = { 'X-SVU-Admin': '1', ...(json === undefined ? {} : { 'Content-Type': 'application/json' }) };
+  const r = await fetch(path, { method, credentials: 'same-origin', headers, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
   if (r.status === 401) { location.href = '/admin/login?next=' + encodeURIComponent(location.pathname + location.search); throw new Error('401'); }
   const body = await r.json().catch(() => ({}));
-  if (!r.ok && r.status !== 409) throw new Error(path + ': HTTP ' + r.status + ' ' + (body.error || body.reason || (body.issue && body.issue[0] && body.issue[0].diagnostics) || ''));
+  // An OperationOutcome's every issue (a refused registration names each rule it breaks).
+  const issues = (body.issue || []).map((i) => i.diagnostics).filter(Boolean).join('; ');
+  if (!r.ok && r.status !== 409) throw new Error(path + ': HTTP ' + r.status + ' ' + (body.error || body.reason || issues));
   return body;
 };
+// A number of seconds as a person reads it ('3 min 20 s', '1 dygn 4 h'): DURATION_SCRIPT's duration.
+const span = (s) => duration(s, T['common.day']);
 const cell = (v) => isInstant(v) ? '<time datetime="' + esc(v) + '">' + esc(when(v)) + '</time>' : esc(v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 const table = (el, rows, cols, extra, idOf) => {
   if (!rows.length) { el.innerHTML = '<tr><td class="muted">' + esc(T['common.none']) + '</td></tr>'; return; }
@@ -92,15 +102,22 @@ function navLinks(lang: Lang, active: string): string {
 }
 
 /**
- * The console's navigation bar for a page with styles of its own (the follow-up dashboard): the same links, styled
- * inline, without the language switch.
+ * The console's navigation bar for a page with styles of its own and Swedish text only (the follow-up dashboard, a
+ * case overview): the same links, styled inline (no script, so a page without scripts can carry it), always in
+ * Swedish like the page around it, without the language switch. `margin` places it (default: across a body with a
+ * 2rem margin).
  */
-export function consoleNavBar(lang: Lang, active: 'dashboard'): string {
+export function consoleNavBar(active: 'dashboard' | 'case', margin = '-2rem -2rem 1.5rem'): string {
   const links = NAV.map(
     ([id, href, key]) =>
-      `<a href="${href}" data-nav="${id}" style="color:#f1faee;text-decoration:none${id === active ? ';font-weight:bold;border-bottom:2px solid #f1faee' : ''}">${esc(t(lang, key))}</a>`,
+      `<a href="${href}" data-nav="${id}" style="color:#f1faee;text-decoration:none${id === active ? ';font-weight:bold;border-bottom:2px solid #f1faee' : ''}">${esc(t('sv', key))}</a>`,
   ).join('');
-  return `<nav id="consoleNav" style="background:#1d3557;padding:.5rem 2rem;margin:-2rem -2rem 1.5rem;display:flex;gap:1rem;flex-wrap:wrap">${links}</nav>`;
+  return `<nav id="consoleNav" lang="sv" style="background:#1d3557;padding:.5rem 2rem;margin:${margin};display:flex;gap:1rem;flex-wrap:wrap">${links}</nav>`;
+}
+
+/** `html` (a page of its own) with `consoleNavBar(active, margin)` first in its body. */
+export function withConsoleNav(html: string, active: 'dashboard' | 'case', margin?: string): string {
+  return html.replace(/<body\b[^>]*>/, (body) => body + consoleNavBar(active, margin));
 }
 
 /** One admin page: the navigation bar (all pages, language switch, logout), the heading and the body. */

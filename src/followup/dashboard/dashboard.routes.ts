@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { consoleNavBar } from '../../admin/pages/layout';
-import { langOf } from '../../admin/pages/i18n';
+import { withConsoleNav } from '../../admin/pages/layout';
 import { sendOutcome } from '../../http/errors';
 import type { Agreement } from '../../core/agreements/agreement.schema';
 import type { Db } from '../../store/db.port';
@@ -35,12 +34,9 @@ export function dashboardRoutes(d: { db: Db; now: () => Date; agreement: () => A
   // The page holds no data: behind the console's login at /admin, and open at /followup for municipal staff, whose
   // data calls carry their own client's token.
   for (const base of ['/admin', '/followup']) {
-    r.get(`${base}/dashboard`, (req, res) => {
+    r.get(`${base}/dashboard`, (_req, res) => {
       // In the console the page carries the console's navigation; for municipal staff (/followup) it stands alone.
-      const page =
-        base === '/admin'
-          ? DASHBOARD_PAGE.replace('<body>', `<body>${consoleNavBar(langOf(req), 'dashboard')}`)
-          : DASHBOARD_PAGE;
+      const page = base === '/admin' ? withConsoleNav(DASHBOARD_PAGE, 'dashboard') : DASHBOARD_PAGE;
       res.set('Content-Security-Policy', DASHBOARD_PAGE_POLICY).type('html').send(page);
     });
     r.get(`${base}/assets/uplot.iife.min.js`, (_req, res) => {
