@@ -169,9 +169,6 @@ export function indexRows(resource: Resource): IndexColumns {
   return cols;
 }
 
-/** Values of one path (reused: indexing runs synchronously, one path at a time). */
-const scratch: unknown[] = [];
-
 /**
  * `indexRows` added to the end of `cols` (which may already hold other versions' rows): the batch write collects
  * every version's rows in its own columns, without a set of columns and a row array per version.
@@ -181,34 +178,45 @@ export function appendIndexRows(resource: Resource, cols: IndexColumns): void {
   for (const def of SEARCH_PARAMS[resource.resourceType] ?? []) {
     if (def.indexAs) continue; // its values are the rows of the parameter it aliases
     const from = cols.param.length;
-    for (const path of def.paths) {
-      scratch.length = 0;
-      collect(resource, keysOf(path), 0, scratch);
-      for (const v of scratch) {
-        switch (def.type) {
-          case 'token':
-            tokenRows(def.name, v, cols);
-            break;
-          case 'string':
-            stringRows(def.name, v, cols);
-            break;
-          case 'date':
-            dateRows(def.name, v, cols);
-            break;
-          case 'reference':
-            referenceRows(def, v, cols);
-            break;
-          case 'uri':
-            if (typeof v === 'string') add(cols, def.name, null, v, null, null);
-            break;
-        }
-      }
-    }
+    for (const path of def.paths) visit(resource, keysOf(path), 0, def, cols);
     // duplicates can only come from one parameter's own values (most give one row)
     if (cols.param.length - from > 1) dropRepeats(cols, from);
   }
-  scratch.length = 0;
   if (resource.resourceType === 'Task') ownerStatusRows(cols, first);
+}
+
+/** `collect` that adds each value's rows of `def` to `cols` as it reaches it (no array of the values). */
+function visit(v: unknown, keys: readonly string[], i: number, def: ParamDef, cols: IndexColumns): void {
+  if (i === keys.length) {
+    rowsOf(def, v, cols);
+    return;
+  }
+  if (v == null || typeof v !== 'object') return;
+  const child = (v as Record<string, unknown>)[keys[i] as string];
+  if (child == null) return;
+  if (Array.isArray(child)) for (const c of child as unknown[]) visit(c, keys, i + 1, def, cols);
+  else visit(child, keys, i + 1, def, cols);
+}
+
+/** The rows of one value of `def`. */
+function rowsOf(def: ParamDef, v: unknown, cols: IndexColumns): void {
+  switch (def.type) {
+    case 'token':
+      tokenRows(def.name, v, cols);
+      break;
+    case 'string':
+      stringRows(def.name, v, cols);
+      break;
+    case 'date':
+      dateRows(def.name, v, cols);
+      break;
+    case 'reference':
+      referenceRows(def, v, cols);
+      break;
+    case 'uri':
+      if (typeof v === 'string') add(cols, def.name, null, v, null, null);
+      break;
+  }
 }
 
 /** Removes the rows from `from` on that repeat an earlier one of them (the first of each is kept, in order). */
