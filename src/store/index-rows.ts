@@ -12,24 +12,33 @@ export interface IndexColumns {
 
 const pathKeys = new Map<string, string[]>();
 
-/** Values at a dotted path; arrays are flattened at every step. */
-export function valuesAt(root: unknown, path: string): unknown[] {
+const keysOf = (path: string): string[] => {
   let keys = pathKeys.get(path);
   if (!keys) pathKeys.set(path, (keys = path.split('.')));
-  let cur: unknown[] = [root];
-  for (const key of keys) {
-    const next: unknown[] = [];
-    for (const v of cur) {
-      if (v == null || typeof v !== 'object') continue;
-      const child = (v as Record<string, unknown>)[key];
-      if (child == null) continue;
-      if (Array.isArray(child)) for (const c of child as unknown[]) next.push(c);
-      else next.push(child);
-    }
-    cur = next;
-    if (cur.length === 0) break;
+  return keys;
+};
+
+/** Values at a dotted path; arrays are flattened at every step. */
+export function valuesAt(root: unknown, path: string): unknown[] {
+  const out: unknown[] = [];
+  collect(root, keysOf(path), 0, out);
+  return out;
+}
+
+/**
+ * Adds to `out` the values at `keys[i..]` below `v`, depth first (the order a level-by-level walk gives), with no
+ * array per step: on the write path the per-step arrays were most of what indexing a version allocated.
+ */
+function collect(v: unknown, keys: readonly string[], i: number, out: unknown[]): void {
+  if (i === keys.length) {
+    out.push(v);
+    return;
   }
-  return cur;
+  if (v == null || typeof v !== 'object') return;
+  const child = (v as Record<string, unknown>)[keys[i] as string];
+  if (child == null) return;
+  if (Array.isArray(child)) for (const c of child as unknown[]) collect(c, keys, i + 1, out);
+  else collect(child, keys, i + 1, out);
 }
 
 const REF = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
@@ -91,107 +100,155 @@ export function dateRange(text: string): [string, string] | undefined {
   return r;
 }
 
-type Row = [param: string, system: string | null, value: string | null, lo: string | null, hi: string | null];
+/** Adds one row to the columns. */
+function add(
+  cols: IndexColumns,
+  param: string,
+  system: string | null,
+  value: string | null,
+  lo: string | null,
+  hi: string | null,
+): void {
+  cols.param.push(param);
+  cols.system.push(system);
+  cols.value.push(value);
+  cols.lo.push(lo);
+  cols.hi.push(hi);
+}
 
-function tokenRows(name: string, v: unknown, out: Row[]): void {
-  if (typeof v === 'string') out.push([name, null, v, null, null]);
-  else if (typeof v === 'boolean' || typeof v === 'number') out.push([name, null, String(v), null, null]);
+function tokenRows(name: string, v: unknown, out: IndexColumns): void {
+  if (typeof v === 'string') add(out, name, null, v, null, null);
+  else if (typeof v === 'boolean' || typeof v === 'number') add(out, name, null, String(v), null, null);
   else if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (Array.isArray(o.coding)) for (const c of o.coding as unknown[]) tokenRows(name, c, out);
     else if (typeof o.code === 'string')
-      out.push([name, typeof o.system === 'string' ? o.system : null, o.code, null, null]);
+      add(out, name, typeof o.system === 'string' ? o.system : null, o.code, null, null);
     else if (typeof o.value === 'string')
-      out.push([name, typeof o.system === 'string' ? o.system : null, o.value, null, null]);
+      add(out, name, typeof o.system === 'string' ? o.system : null, o.value, null, null);
   }
 }
 
-function stringRows(name: string, v: unknown, out: Row[]): void {
-  if (typeof v === 'string') out.push([name, null, normalizeString(v), null, null]);
+function stringRows(name: string, v: unknown, out: IndexColumns): void {
+  if (typeof v === 'string') add(out, name, null, normalizeString(v), null, null);
   else if (v && typeof v === 'object') {
     for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
       if (k === 'use' || k === 'type' || k === 'period' || k === 'extension' || k === 'id') continue;
-      if (typeof child === 'string') out.push([name, null, normalizeString(child), null, null]);
+      if (typeof child === 'string') add(out, name, null, normalizeString(child), null, null);
       else if (Array.isArray(child))
-        for (const c of child) if (typeof c === 'string') out.push([name, null, normalizeString(c), null, null]);
+        for (const c of child) if (typeof c === 'string') add(out, name, null, normalizeString(c), null, null);
     }
   }
 }
 
-function dateRows(name: string, v: unknown, out: Row[]): void {
+function dateRows(name: string, v: unknown, out: IndexColumns): void {
   if (typeof v === 'string') {
     const r = dateRange(v);
-    if (r) out.push([name, null, null, r[0], r[1]]);
+    if (r) add(out, name, null, null, r[0], r[1]);
   } else if (v && typeof v === 'object') {
     const { start, end } = v as { start?: string; end?: string };
     const lo = start ? dateRange(start)?.[0] : undefined;
     const hi = end ? dateRange(end)?.[1] : undefined;
-    if (lo || hi) out.push([name, null, null, lo ?? '-infinity', hi ?? 'infinity']);
+    if (lo || hi) add(out, name, null, null, lo ?? '-infinity', hi ?? 'infinity');
   }
 }
 
-function referenceRows(def: ParamDef, v: unknown, out: Row[]): void {
+function referenceRows(def: ParamDef, v: unknown, out: IndexColumns): void {
   const ref = (v as { reference?: unknown } | null)?.reference;
   if (typeof ref !== 'string') return;
   const parsed = parseReference(ref);
   if (!parsed) return;
   if (def.targets && !def.targets.includes(parsed[0])) return;
-  out.push([def.name, parsed[0], parsed[1], null, null]);
+  add(out, def.name, parsed[0], parsed[1], null, null);
 }
 
 /** Index rows for every supported search parameter of `resource`. */
 export function indexRows(resource: Resource): IndexColumns {
   const cols: IndexColumns = { param: [], system: [], value: [], lo: [], hi: [] };
-  const rows: Row[] = [];
-  for (const def of SEARCH_PARAMS[resource.resourceType] ?? []) {
-    if (def.indexAs) continue; // its values are the rows of the parameter it aliases
-    rows.length = 0;
-    for (const path of def.paths) {
-      for (const v of valuesAt(resource, path)) {
-        switch (def.type) {
-          case 'token':
-            tokenRows(def.name, v, rows);
-            break;
-          case 'string':
-            stringRows(def.name, v, rows);
-            break;
-          case 'date':
-            dateRows(def.name, v, rows);
-            break;
-          case 'reference':
-            referenceRows(def, v, rows);
-            break;
-          case 'uri':
-            if (typeof v === 'string') rows.push([def.name, null, v, null, null]);
-            break;
-        }
-      }
-    }
-    // duplicates can only come from one parameter's own values (most give one row)
-    const seen = rows.length > 1 ? new Set<string>() : undefined;
-    for (const r of rows) {
-      if (seen) {
-        const key = `${r[1] ?? ''}\u0000${r[2] ?? ''}\u0000${r[3] ?? ''}\u0000${r[4] ?? ''}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
-      cols.param.push(r[0]);
-      cols.system.push(r[1]);
-      cols.value.push(r[2]);
-      cols.lo.push(r[3]);
-      cols.hi.push(r[4]);
-    }
-  }
-  if (resource.resourceType === 'Task') ownerStatusRows(cols);
+  appendIndexRows(resource, cols);
   return cols;
 }
 
+/**
+ * `indexRows` added to the end of `cols` (which may already hold other versions' rows): the batch write collects
+ * every version's rows in its own columns, without a set of columns and a row array per version.
+ */
+export function appendIndexRows(resource: Resource, cols: IndexColumns): void {
+  const first = cols.param.length;
+  for (const def of SEARCH_PARAMS[resource.resourceType] ?? []) {
+    if (def.indexAs) continue; // its values are the rows of the parameter it aliases
+    const from = cols.param.length;
+    for (const path of def.paths) visit(resource, keysOf(path), 0, def, cols);
+    // duplicates can only come from one parameter's own values (most give one row)
+    if (cols.param.length - from > 1) dropRepeats(cols, from);
+  }
+  if (resource.resourceType === 'Task') ownerStatusRows(cols, first);
+}
+
+/** `collect` that adds each value's rows of `def` to `cols` as it reaches it (no array of the values). */
+function visit(v: unknown, keys: readonly string[], i: number, def: ParamDef, cols: IndexColumns): void {
+  if (i === keys.length) {
+    rowsOf(def, v, cols);
+    return;
+  }
+  if (v == null || typeof v !== 'object') return;
+  const child = (v as Record<string, unknown>)[keys[i] as string];
+  if (child == null) return;
+  if (Array.isArray(child)) for (const c of child as unknown[]) visit(c, keys, i + 1, def, cols);
+  else visit(child, keys, i + 1, def, cols);
+}
+
+/** The rows of one value of `def`. */
+function rowsOf(def: ParamDef, v: unknown, cols: IndexColumns): void {
+  switch (def.type) {
+    case 'token':
+      tokenRows(def.name, v, cols);
+      break;
+    case 'string':
+      stringRows(def.name, v, cols);
+      break;
+    case 'date':
+      dateRows(def.name, v, cols);
+      break;
+    case 'reference':
+      referenceRows(def, v, cols);
+      break;
+    case 'uri':
+      if (typeof v === 'string') add(cols, def.name, null, v, null, null);
+      break;
+  }
+}
+
+/** Removes the rows from `from` on that repeat an earlier one of them (the first of each is kept, in order). */
+function dropRepeats(cols: IndexColumns, from: number): void {
+  const seen = new Set<string>();
+  let to = from;
+  for (let r = from; r < cols.param.length; r++) {
+    const key = `${cols.system[r] ?? ''}\u0000${cols.value[r] ?? ''}\u0000${cols.lo[r] ?? ''}\u0000${cols.hi[r] ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (to !== r) {
+      cols.param[to] = cols.param[r] as string;
+      cols.system[to] = cols.system[r] ?? null;
+      cols.value[to] = cols.value[r] ?? null;
+      cols.lo[to] = cols.lo[r] ?? null;
+      cols.hi[to] = cols.hi[r] ?? null;
+    }
+    to++;
+  }
+  cols.param.length = to;
+  cols.system.length = to;
+  cols.value.length = to;
+  cols.lo.length = to;
+  cols.hi.length = to;
+}
+
 /** A Task's (owner, status) key (`OWNER_STATUS`), from its `owner` and `status` rows: one row, when it has both. */
-function ownerStatusRows(cols: IndexColumns): void {
+function ownerStatusRows(cols: IndexColumns, first: number): void {
   const n = cols.param.length;
-  for (let o = 0; o < n; o++) {
+  for (let o = first; o < n; o++) {
     if (cols.param[o] !== 'owner') continue;
-    for (let s = 0; s < n; s++) {
+    for (let s = first; s < n; s++) {
       if (cols.param[s] !== 'status' || cols.system[s] !== null) continue;
       cols.param.push(OWNER_STATUS);
       cols.system.push(cols.system[o] ?? null);

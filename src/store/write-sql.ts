@@ -4,7 +4,7 @@ import { LostRaceError } from '../platform/errors';
 import { yieldToEventLoop } from '../platform/yield';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
 import { OUTBOX_CHANNEL, runOrHold, sendBeforeNext, type Db } from './db.port';
-import { indexRows } from './index-rows';
+import { appendIndexRows } from './index-rows';
 import type { AccessScope, WriteOptions } from './repository.port';
 import { genericArrayParam, type ArrayElementType } from './packed-array';
 import { stayKeyOf } from './resource-util';
@@ -102,16 +102,10 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
     cols.stayKey.push(stayKeyOf(w.resource ?? w.before, w.type, w.id));
     cols.notify.push(!w.opts.silent);
     if (w.resource) {
-      const rows = indexRows(w.resource);
+      // the version's rows straight into the batch's columns, each with the version's ordinal
+      appendIndexRows(w.resource, idx);
       const ord = cols.type.length;
-      for (let r = 0; r < rows.param.length; r++) {
-        idx.ord.push(ord);
-        idx.param.push(rows.param[r] as string);
-        idx.system.push(rows.system[r] ?? null);
-        idx.value.push(rows.value[r] ?? null);
-        idx.lo.push(rows.lo[r] ?? null);
-        idx.hi.push(rows.hi[r] ?? null);
-      }
+      while (idx.ord.length < idx.param.length) idx.ord.push(ord);
     }
   }
   const p: unknown[] = [];

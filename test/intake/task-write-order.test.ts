@@ -1,11 +1,12 @@
 import type { Task } from '@medplum/fhirtypes';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { getAgreement, loadAgreements } from '../../src/agreements/load-agreements';
 import type { Agreement } from '../../src/core/agreements/agreement.schema';
 import { evaluateStay } from '../../src/core/engine/evaluate';
 import type { StayFact } from '../../src/core/stay/facts';
 import { readTaskKey } from '../../src/fhir/task';
 import { planTasks } from '../../src/intake/stay/reconcile-tasks';
+import { inOrderOfEvents } from '../../src/intake/stay/write-order';
 import * as b from '../core/engine/stay-builder';
 
 let lag: Agreement;
@@ -64,5 +65,19 @@ describe('the order of a stay Task writes (the order its notifications reach eac
     before(keys, close, `makulering:${close}`);
     before(keys, `makulering:${notice}`, close);
     before(keys, `makulering:${close}`, `beraknad-utskrivning-andrad@${MUNI}#${later.id}`);
+  });
+
+  it('when the specs are put in order, then each moment is read once per spec, not once per comparison', () => {
+    const d = b.discharged('2026-05-08T11:00:00+02:00');
+    const specs = evaluateStay([...base, change, d], lag).tasks;
+    const parse = vi.spyOn(Date, 'parse');
+    try {
+      const ordered = inOrderOfEvents(specs);
+      // one read of each spec's moment, and one of each withdrawn Task's makulering moment
+      expect(parse.mock.calls.length).toBeLessThanOrEqual(2 * specs.length);
+      expect(new Set(ordered)).toEqual(new Set(specs));
+    } finally {
+      parse.mockRestore();
+    }
   });
 });

@@ -1,6 +1,6 @@
-import type { Patient, Task } from '@medplum/fhirtypes';
+import type { Patient, Resource, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { dateRange, indexRows } from '../../src/store/index-rows';
+import { appendIndexRows, dateRange, indexRows, type IndexColumns } from '../../src/store/index-rows';
 
 const rowsOf = (r: ReturnType<typeof indexRows>) =>
   r.param.map((p, i) => [p, r.system[i], r.value[i], r.lo[i], r.hi[i]].join(' | ')).sort();
@@ -60,5 +60,30 @@ describe('search index rows', () => {
     expect(given).toEqual(['asa']);
     const family = rows.param.flatMap((p, i) => (p === 'family' ? [rows.value[i]] : []));
     expect(family).toEqual(['oberg']);
+  });
+
+  it("when a batch's versions are indexed into one set of columns, then it holds each version's own rows in turn, and a repeat or an (owner, status) key never pairs rows of two versions", () => {
+    const task = (owner: string, status: Task['status']): Task => ({
+      resourceType: 'Task',
+      status,
+      intent: 'order',
+      owner: { reference: `Organization/${owner}` },
+      identifier: [{ system: 'urn:x', value: 'k' }],
+    });
+    const patient: Patient = { resourceType: 'Patient', name: [{ family: 'Öberg', given: ['Åsa'] }] };
+    const versions: Resource[] = [task('o1', 'requested'), patient, task('o2', 'completed'), patient];
+    const batch: IndexColumns = { param: [], system: [], value: [], lo: [], hi: [] };
+    for (const v of versions) appendIndexRows(v, batch);
+    const each = versions.map((v) => indexRows(v));
+    const column = (k: keyof IndexColumns) => each.flatMap((c) => c[k]);
+    expect(batch).toEqual({
+      param: column('param'),
+      system: column('system'),
+      value: column('value'),
+      lo: column('lo'),
+      hi: column('hi'),
+    });
+    const keys = batch.value.filter((_, i) => batch.param[i] === 'owner+status');
+    expect(keys).toEqual(['o1|requested', 'o2|completed']);
   });
 });

@@ -35,8 +35,12 @@ export function inOrderOfEvents(specs: readonly TaskSpec[]): TaskSpec[] {
     return (focus ? rank(focus.code) : RULED_TASK_CODES.length) + 0.5;
   };
   const isDuty = (s: TaskSpec): number => (isDutyKey(s.key) ? 0 : 1);
-  return [...specs].sort(
+  // Each spec's sort keys made once, not in every comparison: parsing `authoredOn` in the comparator was ≈ 1.3 % of
+  // the gateway's CPU in the ingest bench (2026-12-07).
+  const keyed = specs.map((s) => ({ s, at: at(s), place: place(s), duty: isDuty(s) }));
+  keyed.sort(
     (a, b) =>
-      at(a) - at(b) || place(a) - place(b) || isDuty(a) - isDuty(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+      a.at - b.at || a.place - b.place || a.duty - b.duty || (a.s.key < b.s.key ? -1 : a.s.key > b.s.key ? 1 : 0),
   );
+  return keyed.map((k) => k.s);
 }
