@@ -1,4 +1,4 @@
-import type { Patient } from '@medplum/fhirtypes';
+import type { Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SE_SECURITY_LABEL_SYSTEM } from '../../src/fhir/constants';
 import type { ClosableDb, Db } from '../../src/store/db.port';
@@ -68,7 +68,7 @@ describe.each(testDatabases())('_total=estimate on %s', (kind) => {
   });
   afterAll(async () => db.close());
 
-  const searches: [string, SearchParams][] = [
+  const searches: [Resource['resourceType'], SearchParams][] = [
     ['Task', {}],
     ['Task', { status: 'requested' }],
     ['Encounter', {}],
