@@ -99,12 +99,7 @@ export async function searchCurrent<T extends Resource>(
   const page = rows.slice(0, plan.count);
   result.resources = page.map((row) => forScope(JSON.parse(row.content) as T, scope, row));
   if (rows.length > plan.count) result.next = nextPageQuery(params, plan.offset + plan.count);
-  if (plan.total === 'estimate')
-    // the last page (or the first, when it holds every match) tells the total exactly
-    result.total =
-      result.next === undefined && (page.length > 0 || plan.offset === 0)
-        ? plan.offset + page.length
-        : await estimatedTotal(db, scope, resourceType, params, plan, plan.offset + rows.length);
+  if (plan.total === 'estimate') result.total = await pagedEstimate(db, scope, resourceType, params, plan, rows.length);
   if ((plan.includes.length > 0 || plan.revIncludes.length > 0) && page.length > 0)
     await addIncluded(
       db,
@@ -165,6 +160,26 @@ export async function estimatedTotal(
     atLeast,
     Math.round(((await sampledCount(db, scope, resourceType, params, percent)) * 100) / percent),
   );
+}
+
+/**
+ * `_total=estimate` beside a page of `found` rows (the page and one more when there is a next page): the last page
+ * (or the first, when it holds every match) tells the total exactly; a page past the end says there are at most
+ * `offset` matches; a page with a next one, at least the rows found.
+ */
+async function pagedEstimate(
+  db: Db,
+  scope: AccessScope | undefined,
+  resourceType: string,
+  params: SearchParams,
+  plan: SearchPlan,
+  found: number,
+): Promise<number> {
+  if (found > plan.count || (found === 0 && plan.offset > 0)) {
+    if (found > 0) return estimatedTotal(db, scope, resourceType, params, plan, plan.offset + found);
+    return Math.min(plan.offset, await estimatedTotal(db, scope, resourceType, params, plan, 0));
+  }
+  return plan.offset + found;
 }
 
 /** The matches of the search among `percent` % of `fhir_resource`'s pages (the same ones each call). */

@@ -102,6 +102,9 @@ describe.each(testDatabases())('_total=estimate on %s', (kind) => {
     const last = await repo.search('Task', { _total: 'estimate', _count: '3', _offset: '6' });
     expect(last.resources).toHaveLength(2);
     expect(last.total).toBe(8);
+    // a page past the end: at most the offset, here counted
+    expect((await repo.search('Task', { _total: 'estimate', _offset: '100' })).total).toBe(8);
+    expect((await repo.search('Task', { _total: 'estimate', _summary: 'count' })).total).toBe(8);
   });
 
   it('when a store is larger than the sample, then the estimate counts a sample and no fewer than the page found', async () => {
