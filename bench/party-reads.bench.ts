@@ -3,7 +3,7 @@
  * it"): the admin console's pages and JSON APIs (HL7 message list with its filters and paging, queues, deliveries,
  * resource browser, case pages), the case overview (`$overview`, JSON and HTML), the follow-up views (dashboard,
  * indicators, deviations, liability, what-if, log review), and the parties' FHIR reads (the work list the party CLI
- * asks for, `_include`, `_revinclude`, `_total=accurate`, paging by `next` links, a person by identifier), each
+ * asks for, `_include`, `_revinclude`, `_total=accurate` and `=estimate`, paging by `next` links, a person by identifier), each
  * with the party's own token: an admin, two municipalities, a vårdcentral, the hospital.
  *
  * The composed gateway (every capability, as `main` mounts them, in this process) over HTTP on a database filled
@@ -165,8 +165,9 @@ const pnr = await one<{ system: string; value: string }>(
   `SELECT system, value FROM fhir_search WHERE resource_type = 'Patient' AND param = 'identifier' AND resource_id = $1`,
   [sala.patient],
 );
-const msg = await one<{ id: number; sender: string; stay_id: string; mid: number; visit: string }>(
+const msg = await one<{ id: number; sender: string; stay_id: string; mid: number; visit: string; midAt: Date }>(
   `SELECT m.id, m.sender, m.stay_id, (SELECT (max(id) / 2)::int FROM hl7_message) AS mid,
+          (SELECT min(received_at) + (max(received_at) - min(received_at)) / 2 FROM hl7_message) AS "midAt",
           substring(m.raw from 'PV1(?:\\|[^|\\r]*){18}\\|([^|^\\r]*)') AS visit
      FROM hl7_message m WHERE m.stay_id = $1 ORDER BY m.id LIMIT 1`,
   [sala.encounter],
@@ -195,6 +196,7 @@ const fhirReads = (party: string, me: string | undefined): Read[] => [
     : []),
   [party, 'Tasks, no parameters', '/fhir/Task'],
   [party, 'Tasks requested, _total=accurate', `/fhir/Task?${q({ status: 'requested', _total: 'accurate' })}`],
+  [party, 'Tasks requested, _total=estimate', `/fhir/Task?${q({ status: 'requested', _total: 'estimate' })}`],
   [party, 'Tasks, newest first', `/fhir/Task?${q({ _sort: '-_lastUpdated', _count: '50' })}`],
   [party, 'Tasks, page 2 by next link', `/fhir/Task?${q({ status: open, _count: '20' })}#next`],
   [party, 'Tasks, page 5 by next links', `/fhir/Task?${q({ status: open, _count: '20' })}#next4`],
@@ -210,6 +212,7 @@ const fhirReads = (party: string, me: string | undefined): Read[] => [
     `/fhir/Encounter?${q({ status: 'in-progress', _count: '20', _revinclude: 'Task:encounter' })}`,
   ],
   [party, 'Encounters, _total=accurate', `/fhir/Encounter?${q({ _total: 'accurate', _count: '20' })}`],
+  [party, 'Encounters, _total=estimate', `/fhir/Encounter?${q({ _total: 'estimate', _count: '20' })}`],
   [party, 'a person by personnummer', `/fhir/Patient?${q({ identifier: person })}`],
   [
     party,
@@ -254,6 +257,16 @@ const reads: Read[] = [
     'admin',
     'HL7 messages, a day in June',
     `/admin/api/hl7/messages?${q({ from: '2025-06-10T00:00:00Z', to: '2025-06-11T00:00:00Z' })}`,
+  ],
+  [
+    'admin',
+    'HL7 messages, a minute in the middle of the log',
+    `/admin/api/hl7/messages?${q({ from: msg.midAt.toISOString(), to: new Date(msg.midAt.getTime() + 60_000).toISOString() })}`,
+  ],
+  [
+    'admin',
+    'HL7 messages, since a day before the log',
+    `/admin/api/hl7/messages?${q({ from: new Date(msg.midAt.getTime() - 86_400_000).toISOString() })}`,
   ],
   ['admin', 'HL7 messages, raw text', '/admin/api/hl7/messages?include=raw'],
   ['admin', 'one HL7 message', `/admin/api/hl7/messages/${msg.id}`],

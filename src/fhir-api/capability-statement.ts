@@ -154,7 +154,7 @@ export function capabilityStatement(
       {
         mode: 'server',
         documentation:
-          'Search is strict: an unknown parameter is a 400 (with Prefer: handling=lenient it is ignored and an OperationOutcome entry names it). Paging with _count (default 20, max 1000) and the next link. _total=accurate counts. _elements and _summary (true, text, data, count) cut each match, on read too. Tenants see only their own data.',
+          'Search is strict: an unknown parameter is a 400 (with Prefer: handling=lenient it is ignored and an OperationOutcome entry names it). Paging with _count (default 20, max 1000) and the next link. _total=accurate counts every match; _total=estimate is exact on the last page, else estimated from a sample of the store (cheap, within a few percent on a large store). _elements and _summary (true, text, data, count) cut each match, on read too. Tenants see only their own data.',
         security: {
           cors: false,
           service: [

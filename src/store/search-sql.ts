@@ -151,7 +151,12 @@ export interface SearchPlan {
   params: SqlParams;
   count: number;
   offset: number;
-  total: boolean;
+  /**
+   * Whether the answer carries `total`, and how it is found: `accurate` counts every match (`_total=accurate`, or
+   * `_summary=count` without `_total=estimate`); `estimate` is known from the page when it is the last, else
+   * estimated from a sample of the store (read-sql.ts, `estimatedTotal`).
+   */
+  total: 'accurate' | 'estimate' | undefined;
   summaryCount: boolean;
   includes: IncludeSpec[];
   revIncludes: RevIncludeSpec[];
@@ -378,7 +383,8 @@ export function planSearch(
     params,
     count,
     offset,
-    total: totalMode === 'accurate' || totalMode === 'estimate' || summary === 'count',
+    total:
+      totalMode === 'estimate' ? 'estimate' : totalMode === 'accurate' || summary === 'count' ? 'accurate' : undefined,
     summaryCount: summary === 'count',
     includes: [
       ...parseIncludes(type, list(search._include)),
