@@ -2,13 +2,12 @@ import type { AuditEvent, Encounter, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRepository } from '../../src/compose';
-import { loadDemoRegion } from '../../src/demo/demo-region';
 import { upsertRegistry } from '../../src/subscriptions/registry.pg';
 import type { IntakeCapability } from '../../src/intake';
 import { adt, HOSPITAL, PNR_SALA, PNR_VASTERAS } from '../mapping/adt-builder';
-import { openShell, type Shell } from '../http/shell-fixture';
+import type { Shell } from '../http/shell-fixture';
 import { testDatabases } from '../support/db';
-import { uniquePrefix } from '../support/redis';
+import { openAdminShell } from './admin-shell';
 
 describe.each(testDatabases())('admin console API on %s', (kind) => {
   let shell: Shell;
@@ -17,13 +16,7 @@ describe.each(testDatabases())('admin console API on %s', (kind) => {
   const get = (path: string) => request(shell.gateway.app).get(path).set('Cookie', cookie);
 
   beforeAll(async () => {
-    shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
-    await loadDemoRegion(shell.db, systemRepository);
-    const res = await request(shell.gateway.app)
-      .post('/admin/login')
-      .type('form')
-      .send({ client_id: 'demo-admin', client_secret: 'demo-admin-secret' });
-    cookie = String(([] as string[]).concat(res.headers['set-cookie'] ?? [])[0]).split(';')[0]!;
+    ({ shell, cookie } = await openAdminShell(kind));
     for (const id of ['demo-vasteras', 'demo-sala', 'demo-vc-skultuna']) {
       const t = await request(shell.gateway.app)
         .post('/auth/token')

@@ -299,6 +299,21 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     }
   }, 60_000);
 
+  /** An active Subscription of Västerås stad's to a closed port (`http://127.0.0.1:9/<path>`), in the registry. */
+  const vasterasSubscription = (id: string, path: string) =>
+    upsertRegistry(
+      shell.db,
+      {
+        resourceType: 'Subscription',
+        id,
+        status: 'active',
+        reason: 'browser test',
+        criteria: 'Task?status=requested',
+        channel: { type: 'rest-hook', endpoint: `http://127.0.0.1:9/${path}`, payload: 'application/fhir+json' },
+      },
+      { clientId: 'demo-vasteras', organization: 'Organization/kommun-1980', role: 'municipality' },
+    );
+
   it('when a Subscription’s organisation has no name in the directory, then the delivery and subscription pages say it is unknown, with its reference, and statuses read as words', async () => {
     // A hospital's Subscription whose Organization the directory does not hold, and one failed delivery for it.
     const ghost = { clientId: 'ghost-ehr', organization: 'Organization/ghost-hospital', role: 'hospital' as const };
@@ -379,18 +394,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   }, 60_000);
 
   it('when the admin replays one dead letter and discards another, then the page says what was done and both leave the list', async () => {
-    await upsertRegistry(
-      shell.db,
-      {
-        resourceType: 'Subscription',
-        id: 'dl-sub',
-        status: 'active',
-        reason: 'browser test',
-        criteria: 'Task?status=requested',
-        channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/dl', payload: 'application/fhir+json' },
-      },
-      { clientId: 'demo-vasteras', organization: 'Organization/kommun-1980', role: 'municipality' },
-    );
+    await vasterasSubscription('dl-sub', 'dl');
     const ids: string[] = [];
     for (const n of [1, 2]) {
       await shell.db.query(
@@ -607,18 +611,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   }, 60_000);
 
   it('when a notification has waited more than a day, then the overview says how long in days and hours, not seconds', async () => {
-    await upsertRegistry(
-      shell.db,
-      {
-        resourceType: 'Subscription',
-        id: 'slow-sub',
-        status: 'active',
-        reason: 'browser test',
-        criteria: 'Task?status=requested',
-        channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/slow', payload: 'application/fhir+json' },
-      },
-      { clientId: 'demo-vasteras', organization: 'Organization/kommun-1980', role: 'municipality' },
-    );
+    await vasterasSubscription('slow-sub', 'slow');
     await shell.db.query(
       `INSERT INTO subscription_event (subscription_id, event_number, order_key, focus_type, focus_id, status, committed_at)
        VALUES ('slow-sub', 1, 'slow-1', 'Task', 'slow-task', 'waiting', now() - interval '1 day 4 hours')`,

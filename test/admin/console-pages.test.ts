@@ -1,12 +1,10 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemRepository } from '../../src/compose';
-import { loadDemoRegion } from '../../src/demo/demo-region';
 import { duration } from '../../src/admin/pages/duration';
 import { withoutExternalStylesheets } from '../../src/admin/queues-board';
-import { openShell, type Shell } from '../http/shell-fixture';
+import type { Shell } from '../http/shell-fixture';
 import { testDatabases } from '../support/db';
-import { uniquePrefix } from '../support/redis';
+import { openAdminShell } from './admin-shell';
 
 describe('a number of seconds as the console shows it', () => {
   it('when seconds are formatted, then the two largest units are shown, a unit that is 0 left out', () => {
@@ -38,13 +36,7 @@ describe.each(testDatabases())('admin console pages on %s', (kind) => {
   const get = (path: string) => request(shell.gateway.app).get(path).set('Cookie', cookie);
 
   beforeAll(async () => {
-    shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), MLLP_PORT: '0' } });
-    await loadDemoRegion(shell.db, systemRepository);
-    const res = await request(shell.gateway.app)
-      .post('/admin/login')
-      .type('form')
-      .send({ client_id: 'demo-admin', client_secret: 'demo-admin-secret' });
-    cookie = String(([] as string[]).concat(res.headers['set-cookie'] ?? [])[0]).split(';')[0]!;
+    ({ shell, cookie } = await openAdminShell(kind));
   });
   afterAll(async () => shell?.close());
 

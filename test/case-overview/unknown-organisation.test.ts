@@ -17,7 +17,8 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
     db = undefined;
   });
 
-  it('when an organisation of the stay is not in the directory, then the overview says it is unknown, with its reference', async () => {
+  /** A store with Västerås stad in the directory and one stay (`encounter` merged in), read as the system. */
+  async function stay(encounter: Partial<Encounter> = {}) {
     db = await openTestDb(kind);
     const sys = new PgRepository(db, { system: true }, undefined, {}, {});
     await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
@@ -25,6 +26,14 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
       resourceType: 'Encounter',
       status: 'in-progress',
       class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+      ...encounter,
+    });
+    const overview = async () => caseOverview(db!, sys, { system: true }, enc.id!, VASTMANLAND);
+    return { sys, enc, overview };
+  }
+
+  it('when an organisation of the stay is not in the directory, then the overview says it is unknown, with its reference', async () => {
+    const { sys, enc, overview } = await stay({
       period: { start: '2026-03-01T08:00:00Z' },
       serviceProvider: { reference: 'Organization/ghost-hospital' },
     });
@@ -37,7 +46,7 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
       requester: { reference: 'Organization/ghost-hospital' },
       code: { text: 'Inskrivningsmeddelande' },
     });
-    const o = await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND);
+    const o = await overview();
     const unknown = 'okänd organisation (Organization/ghost-hospital)';
     expect(o.encounter.hospital).toBe(unknown);
     expect(o.parties.map((p) => p.name)).toEqual(['Västerås stad']);
@@ -48,16 +57,8 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
   });
 
   it('when a Task stored earlier carries a bare reference as its owner display, then the overview names the organisation', async () => {
-    db = await openTestDb(kind);
-    const sys = new PgRepository(db, { system: true }, undefined, {}, {});
-    await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
+    const { sys, enc, overview } = await stay({ period: { start: '2026-03-01T08:00:00Z' } });
     await sys.update<Organization>({ resourceType: 'Organization', id: 'vc', name: 'Skultuna vårdcentral' });
-    const enc = await sys.create<Encounter>({
-      resourceType: 'Encounter',
-      status: 'in-progress',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
-      period: { start: '2026-03-01T08:00:00Z' },
-    });
     await sys.create<Task>({
       resourceType: 'Task',
       status: 'requested',
@@ -67,20 +68,13 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
       requester: { reference: 'Organization/vc', display: 'Organization/vc' },
       code: { text: 'Kallelse till SIP' },
     });
-    const o = await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND);
+    const o = await overview();
     expect(o.parties[0]?.tasks[0]).toMatchObject({ owner: 'Västerås stad', counterpart: 'Skultuna vårdcentral' });
     expect(overviewPage(o)).not.toMatch(/>Organization\//);
   });
 
   it('when a party has answered, then the page says what each answer answers, not only its value', async () => {
-    db = await openTestDb(kind);
-    const sys = new PgRepository(db, { system: true }, undefined, {}, {});
-    await sys.update<Organization>({ resourceType: 'Organization', id: 'vasteras', name: 'Västerås stad' });
-    const enc = await sys.create<Encounter>({
-      resourceType: 'Encounter',
-      status: 'in-progress',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
-    });
+    const { sys, enc, overview } = await stay();
     const answer = (code: string, valueString: string) => ({
       type: { coding: [{ system: CODE_SYSTEM.taskOutput, code }] },
       valueString,
@@ -94,7 +88,7 @@ describe.each(testDatabases())('case overview naming organisations on %s', (kind
       code: { text: 'Inskrivningsmeddelande' },
       output: [answer('aktuella-insatser', 'hemtjänst 2 ggr/dag'), answer('boende', 'eget boende')],
     });
-    const html = overviewPage(await caseOverview(db, sys, { system: true }, enc.id!, VASTMANLAND));
+    const html = overviewPage(await overview());
     expect(html).toContain(
       '<td>Aktuella insatser (SoL, HSL, LSS): hemtjänst 2 ggr/dag<br>Boendeform och tillgänglighet: eget boende</td>',
     );
