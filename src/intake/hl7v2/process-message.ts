@@ -1,4 +1,5 @@
-import { Hl7Message } from '@medplum/core';
+import type { Hl7Message } from '@medplum/core';
+import { parseHl7 } from '../../mapping/hl7-parse';
 import type { Clock } from '../../platform/clock';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
@@ -69,7 +70,7 @@ export function parseAndMap(
   let msg: Hl7Message | undefined;
   let header: MessageHeader | undefined;
   try {
-    msg = Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
+    msg = parseHl7(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
     header = readHeader(msg);
     const several = severalMessages(msg);
     if (several) return { ok: false, msg, header, error: several };
@@ -103,7 +104,7 @@ function severalMessages(msg: Hl7Message): AckError | undefined {
 function tooLarge(head: string, size: number): Parsed {
   const error: AckError = { code: 'too-large', reason: `message of ${size} bytes exceeds the limit` };
   try {
-    const msg = Hl7Message.parse(head.replace(/\r\n|\n/g, '\r').split('\r')[0] ?? '');
+    const msg = parseHl7(head.replace(/\r\n|\n/g, '\r').split('\r')[0] ?? '');
     return { ok: false, msg, header: readHeader(msg), error };
   } catch {
     return { ok: false, error };
