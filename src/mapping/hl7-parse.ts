@@ -18,14 +18,7 @@ export function parseHl7(text: string): Hl7Message {
     err.type = 'entity.parse.failed';
     throw err;
   }
-  const context = new Hl7Context(
-    '\r',
-    text.charAt(3),
-    text.charAt(4),
-    text.charAt(5),
-    text.charAt(6),
-    text.charAt(7),
-  );
+  const context = new Hl7Context('\r', text.charAt(3), text.charAt(4), text.charAt(5), text.charAt(6), text.charAt(7));
   const lines = text.split(/[\r\n]+/);
   const segments = new Array<Hl7Segment>(lines.length);
   for (let s = 0; s < lines.length; s++) {

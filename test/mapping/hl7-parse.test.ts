@@ -66,7 +66,7 @@ describe('parseHl7 (fields split on first read)', () => {
     const lazy = parseHl7(text);
     const eager = Hl7Message.parse(text);
     for (const m of [lazy, eager]) {
-      m.getSegment('PID')?.setComponent(5, 'Ny', 1, 2);
+      m.getSegment('PID')?.setComponent(5, 2, 'Ny', undefined, 1);
       m.getSegment('PV1')?.setField(3, 'X^Y');
     }
     expect(view(lazy)).toEqual(view(eager));
