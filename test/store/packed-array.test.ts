@@ -63,12 +63,9 @@ describe.each(testDatabases())('packed array parameters on %s', (kind) => {
   it('when numbers, booleans and instants are packed, then they arrive typed', async () => {
     expect((await roundTrip([1, 22, null], 'int')).a).toEqual([1, 22, null]);
     expect((await roundTrip([true, false], 'boolean')).a).toEqual([true, false]);
-    // hl7_message ids: past 2^31, as text from node-postgres and PGlite alike
-    expect((await roundTrip([2 ** 40 + 1, null, 7], 'bigint')).a?.map((v) => (v === null ? null : String(v)))).toEqual([
-      String(2 ** 40 + 1),
-      null,
-      '7',
-    ]);
+    // hl7_message ids: past 2^31 (bigint arrives as text, or as a number from PGlite)
+    const ids = (await roundTrip([2 ** 40 + 1, null, 7], 'bigint')).a as (string | number | null)[];
+    expect(ids.map((v) => (v === null ? null : Number(v)))).toEqual([2 ** 40 + 1, null, 7]);
     const at = (await roundTrip(['2026-01-15T09:30:00.000Z'], 'timestamptz')).a as Date[];
     expect(new Date(at[0] as Date).toISOString()).toBe('2026-01-15T09:30:00.000Z');
   });
