@@ -1,5 +1,4 @@
-import type { Hl7Message } from '@medplum/core';
-import { parseHl7 } from '../../mapping/hl7-parse';
+import { Hl7Message } from '@medplum/core';
 import type { Clock } from '../../platform/clock';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
@@ -70,7 +69,7 @@ export function parseAndMap(
   let msg: Hl7Message | undefined;
   let header: MessageHeader | undefined;
   try {
-    msg = parseHl7(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
+    msg = Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
     header = readHeader(msg);
     const several = severalMessages(msg);
     if (several) return { ok: false, msg, header, error: several };
@@ -104,7 +103,7 @@ function severalMessages(msg: Hl7Message): AckError | undefined {
 function tooLarge(head: string, size: number): Parsed {
   const error: AckError = { code: 'too-large', reason: `message of ${size} bytes exceeds the limit` };
   try {
-    const msg = parseHl7(head.replace(/\r\n|\n/g, '\r').split('\r')[0] ?? '');
+    const msg = Hl7Message.parse(head.replace(/\r\n|\n/g, '\r').split('\r')[0] ?? '');
     return { ok: false, msg, header: readHeader(msg), error };
   } catch {
     return { ok: false, error };
