@@ -17,7 +17,7 @@ import { planAsGeneric } from './db.port';
 const UNIT = '\u001f';
 const NULL_TEXT = '\u001e';
 
-export type ArrayElementType = 'text' | 'int' | 'boolean' | 'timestamptz' | 'jsonb';
+export type ArrayElementType = 'text' | 'int' | 'bigint' | 'boolean' | 'timestamptz' | 'jsonb';
 
 type Element = string | number | boolean | null;
 

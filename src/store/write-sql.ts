@@ -224,6 +224,12 @@ export async function writeVersions(tx: Db, writes: VersionWrite[]): Promise<voi
   );
 }
 
+/**
+ * `pg.escapeLiteral`, which builds its answer a character at a time (a string per character: ≈ 1 % of what the
+ * gateway allocated per HL7 message), without that for a key with no quote or backslash (the same text).
+ */
+const literal = (k: string): string => (k.includes("'") || k.includes('\\') ? pg.escapeLiteral(k) : `'${k}'`);
+
 /** The SQLSTATE `svu_all_written` raises when a version was not written (another transaction wrote it first). */
 const VERSION_CONFLICT = 'SVU01';
 
@@ -244,6 +250,6 @@ export async function lockQueries(tx: Db, keys: string[]): Promise<void> {
 
 /** One statement taking the transaction-scoped advisory locks on `keys`, hashed, in sorted order (literal keys). */
 export function advisoryLocksSql(keys: readonly string[]): string {
-  const literals = [...new Set(keys)].map((k) => pg.escapeLiteral(k)).join(', ');
+  const literals = [...new Set(keys)].map(literal).join(', ');
   return `SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(ARRAY[${literals}]::text[]) AS k ORDER BY 1) s`;
 }

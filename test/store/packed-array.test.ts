@@ -1,7 +1,9 @@
 import fc from 'fast-check';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableDb } from '../../src/store/db.port';
 import { arrayParam, type ArrayElementType } from '../../src/store/packed-array';
+import { advisoryLocksSql } from '../../src/store/write-sql';
 import { openTestDb, testDatabases } from '../support/db';
 
 describe.each(testDatabases())('packed array parameters on %s', (kind) => {
@@ -61,6 +63,9 @@ describe.each(testDatabases())('packed array parameters on %s', (kind) => {
   it('when numbers, booleans and instants are packed, then they arrive typed', async () => {
     expect((await roundTrip([1, 22, null], 'int')).a).toEqual([1, 22, null]);
     expect((await roundTrip([true, false], 'boolean')).a).toEqual([true, false]);
+    // hl7_message ids: past 2^31 (bigint arrives as text, or as a number from PGlite)
+    const ids = (await roundTrip([2 ** 40 + 1, null, 7], 'bigint')).a as (string | number | null)[];
+    expect(ids.map((v) => (v === null ? null : Number(v)))).toEqual([2 ** 40 + 1, null, 7]);
     const at = (await roundTrip(['2026-01-15T09:30:00.000Z'], 'timestamptz')).a as Date[];
     expect(new Date(at[0] as Date).toISOString()).toBe('2026-01-15T09:30:00.000Z');
   });
@@ -76,5 +81,12 @@ describe.each(testDatabases())('packed array parameters on %s', (kind) => {
       ),
       { numRuns: 80 },
     );
+  });
+});
+
+describe('advisory lock keys as SQL literals', () => {
+  it('when a key holds a quote, a backslash or neither, then it is quoted as pg.escapeLiteral quotes it', () => {
+    const keys = ['Task?identifier=x|1', "O'Brien", 'a\\b', "'\\'", 'Västerås 🏥', ''];
+    expect(advisoryLocksSql(keys)).toContain(`ARRAY[${keys.map((k) => pg.escapeLiteral(k)).join(', ')}]`);
   });
 });

@@ -1,5 +1,6 @@
 import { isConnectionError } from '../../platform/dependency-watch';
 import { isStalePlan, type Db } from '../../store/db.port';
+import { arrayParam } from '../../store/packed-array';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
@@ -108,24 +109,60 @@ function accepted(applied: AppliedMessage | undefined): ApplyOutcome {
   return out;
 }
 
-const MARK = `UPDATE hl7_message m SET status = u.status, stay_id = u.stay_id, error_code = u.error_code,
+/** The status update of a batch, its seven columns as `arrayParam` expressions (packed texts; see packed-array.ts). */
+const markSql = (
+  cols: string,
+) => `UPDATE hl7_message m SET status = u.status, stay_id = u.stay_id, error_code = u.error_code,
     error_reason = u.error_reason, ack_code = COALESCE(m.ack_code, u.ack_code), processed_at = now(),
     outcome = u.outcome::jsonb
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+  FROM unnest(${cols})
     AS u(id, status, stay_id, error_code, error_reason, ack_code, outcome)
   WHERE m.id = u.id`;
 
-async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Promise<void> {
+/** Stores each applied message's outcome (status, stay, error, ACK code, engine outcome) on its row. */
+export async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(MARK, [
-    rows.map((r) => r.id),
-    rows.map((r) => r.outcome.status),
-    rows.map((r) => r.outcome.stayId ?? null),
-    rows.map((r) => r.outcome.error?.code ?? null),
-    rows.map((r) => r.outcome.error?.reason ?? null),
-    rows.map((r) => r.outcome.ackCode),
-    rows.map((r) => (r.outcome.outcome ? JSON.stringify(r.outcome.outcome) : null)),
-  ]);
+  // packed, not array literals: pg quoted each outcome's JSON and escaped every `"` in it, in copies
+  const p: unknown[] = [];
+  const cols = [
+    arrayParam(
+      p,
+      rows.map((r) => r.id),
+      'bigint',
+    ),
+    arrayParam(
+      p,
+      rows.map((r) => r.outcome.status),
+      'text',
+    ),
+    arrayParam(
+      p,
+      rows.map((r) => r.outcome.stayId ?? null),
+      'text',
+    ),
+    arrayParam(
+      p,
+      rows.map((r) => r.outcome.error?.code ?? null),
+      'text',
+    ),
+    arrayParam(
+      p,
+      rows.map((r) => r.outcome.error?.reason ?? null),
+      'text',
+    ),
+    arrayParam(
+      p,
+      rows.map((r) => r.outcome.ackCode),
+      'text',
+    ),
+    arrayParam(
+      p,
+      rows.map((r) => (r.outcome.outcome ? JSON.stringify(r.outcome.outcome) : null)),
+      'text',
+      { json: true },
+    ),
+  ];
+  await db.query(markSql(cols.join(', ')), p);
 }
 
 /** A key's lane: FNV-1a over its UTF-16 code units (a stay always lands in the same lane; no digest object per message). */

@@ -1,4 +1,5 @@
 import type { Db } from '../../store/db.port';
+import { arrayParam } from '../../store/packed-array';
 import type { AckCode } from './ack';
 
 /** A received message's row in `hl7_message`. `pending` = stored, not applied yet. */
@@ -78,13 +79,28 @@ function withoutNul(e: LogEntry): LogEntry {
 
 const keyOf = (sender: string, controlId: string | null) => `${sender}\u0000${controlId ?? ''}`;
 
-const INSERT = `INSERT INTO hl7_message (sender, control_id, event, raw, channel, remote, status, error_code,
+/** The INSERT of a batch, its ten columns as `arrayParam` expressions (packed texts; see packed-array.ts). */
+const insertSql = (
+  cols: string,
+) => `INSERT INTO hl7_message (sender, control_id, event, raw, channel, remote, status, error_code,
     error_reason, ack_code, processed_at)
   SELECT s, c, e, r, ch, rm, st, ec, er, ac, CASE WHEN st = 'pending' THEN NULL ELSE now() END
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-    $9::text[], $10::text[]) AS t(s, c, e, r, ch, rm, st, ec, er, ac)
+  FROM unnest(${cols}) AS t(s, c, e, r, ch, rm, st, ec, er, ac)
   ON CONFLICT (sender, control_id) DO NOTHING
   RETURNING id, sender, control_id`;
+
+const LOG_COLUMNS = [
+  'sender',
+  'controlId',
+  'event',
+  'raw',
+  'channel',
+  'remote',
+  'status',
+  'errorCode',
+  'errorReason',
+  'ackCode',
+] as const satisfies readonly (keyof LogEntry)[];
 
 /**
  * Stores received messages with group commit: entries that arrive while a write is in flight are written
@@ -132,19 +148,19 @@ export class MessageLog {
   }
 
   private async write(entries: LogEntry[]): Promise<Logged[]> {
-    const col = <K extends keyof LogEntry>(k: K) => entries.map((e) => e[k]);
-    const ins = await this.db.query<{ id: number | string; sender: string; control_id: string | null }>(INSERT, [
-      col('sender'),
-      col('controlId'),
-      col('event'),
-      col('raw'),
-      col('channel'),
-      col('remote'),
-      col('status'),
-      col('errorCode'),
-      col('errorReason'),
-      col('ackCode'),
-    ]);
+    // packed, not array literals: pg quoted and escaped every raw message (MSH-2 holds a backslash) in copies
+    const params: unknown[] = [];
+    const cols = LOG_COLUMNS.map((k) =>
+      arrayParam(
+        params,
+        entries.map((e) => e[k]),
+        'text',
+      ),
+    ).join(', ');
+    const ins = await this.db.query<{ id: number | string; sender: string; control_id: string | null }>(
+      insertSql(cols),
+      params,
+    );
     // RETURNING has no order guarantee: match rows by key. Unreadable MSH-10 rows (null) never collide, and
     // nothing later needs their ids.
     const inserted = new Map<string, number>();
