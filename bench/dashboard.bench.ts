@@ -16,21 +16,17 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
 import puppeteer from 'puppeteer-core';
 import { getAgreement, loadAgreements } from '../src/agreements/load-agreements';
 import { saveClient } from '../src/auth/client-store';
 import { generateSigningKey } from '../src/auth/signing-key';
 import { buildGateway } from '../src/compose';
-import type { AppContext } from '../src/compose.types';
-import { loadConfig } from '../src/config/config';
 import { dashboardRoutes } from '../src/followup/dashboard/dashboard.routes';
 import { ownViewRoutes } from '../src/followup/dashboard/own-view.routes';
-import { createLogger } from '../src/platform/logger';
-import { systemClock } from '../src/platform/clock';
 import { openPostgres } from '../src/store/db.pg';
 import { migrate } from '../src/store/migrate';
 import { CHROMIUM } from '../test/support/chromium';
+import { benchContext } from './support/app-context';
 
 const URL_ = process.env.NATIONAL_DATABASE_URL ?? 'postgres://svu:svu@127.0.0.1:5432/svu_national';
 const LOADS = Number(process.env.BENCH_DASHBOARD_LOADS ?? 5);
@@ -53,18 +49,7 @@ if (stays < 1000) {
   );
   process.exit(1);
 }
-const ctx: AppContext = {
-  config: loadConfig({
-    NODE_ENV: 'test',
-    PUBLIC_BASE_URL: 'http://gateway.bench',
-    QUEUE_PREFIX: `bench-dash-${process.pid}`,
-  }),
-  db,
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  logger: createLogger('error'),
-  clock: systemClock,
-  metrics: new Registry(),
-};
+const ctx = benchContext(db, { QUEUE_PREFIX: `bench-dash-${process.pid}` });
 const agreements = await loadAgreements();
 const agreement = () => getAgreement(agreements, ctx.config.AGREEMENT);
 const dash = dashboardRoutes({ db, now: () => NOW, agreement });

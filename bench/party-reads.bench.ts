@@ -21,17 +21,13 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
 import { saveClient, type ClientRole } from '../src/auth/client-store';
 import { generateSigningKey } from '../src/auth/signing-key';
 import { buildGateway } from '../src/compose';
-import type { AppContext } from '../src/compose.types';
-import { loadConfig } from '../src/config/config';
 import { OPEN_TASK_STATUSES } from '../src/fhir/codes';
-import { systemClock } from '../src/platform/clock';
-import { createLogger } from '../src/platform/logger';
 import { openPostgres } from '../src/store/db.pg';
 import { pct, r1 } from './support/gateway';
+import { benchContext } from './support/app-context';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
@@ -104,19 +100,7 @@ const parties: [name: string, role: ClientRole, organization: string | undefined
   ['hospital', 'hospital', await org('SE2321000172-DEMO0001')],
 ];
 
-const ctx: AppContext = {
-  config: loadConfig({
-    NODE_ENV: 'test',
-    PUBLIC_BASE_URL: 'http://gateway.bench',
-    AGREEMENT: 'vastmanland',
-    QUEUE_PREFIX: `bench-reads-${process.pid}`,
-  }),
-  db,
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  logger: createLogger('error'),
-  clock: systemClock,
-  metrics: new Registry(),
-};
+const ctx = benchContext(db, { AGREEMENT: 'vastmanland', QUEUE_PREFIX: `bench-reads-${process.pid}` });
 const gateway = await buildGateway(ctx, { signingKey: await generateSigningKey() });
 const server: Server = gateway.app.listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));

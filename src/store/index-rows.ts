@@ -18,29 +18,6 @@ const keysOf = (path: string): string[] => {
   return keys;
 };
 
-/** Values at a dotted path; arrays are flattened at every step. */
-export function valuesAt(root: unknown, path: string): unknown[] {
-  const out: unknown[] = [];
-  collect(root, keysOf(path), 0, out);
-  return out;
-}
-
-/**
- * Adds to `out` the values at `keys[i..]` below `v`, depth first (the order a level-by-level walk gives), with no
- * array per step: on the write path the per-step arrays were most of what indexing a version allocated.
- */
-function collect(v: unknown, keys: readonly string[], i: number, out: unknown[]): void {
-  if (i === keys.length) {
-    out.push(v);
-    return;
-  }
-  if (v == null || typeof v !== 'object') return;
-  const child = (v as Record<string, unknown>)[keys[i] as string];
-  if (child == null) return;
-  if (Array.isArray(child)) for (const c of child as unknown[]) collect(c, keys, i + 1, out);
-  else collect(child, keys, i + 1, out);
-}
-
 const REF = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** `Patient/123`, `https://x/fhir/Patient/123`, `Patient/123/_history/2` → ['Patient', '123']. */
@@ -200,7 +177,10 @@ export function appendIndexRows(resource: Resource, cols: IndexColumns): void {
   if (resource.resourceType === 'Task') ownerStatusRows(cols, first);
 }
 
-/** `collect` that adds each value's rows of `def` to `cols` as it reaches it (no array of the values). */
+/**
+ * Adds the rows of `def` for each value at `keys[i..]` below `v` (arrays flattened at every step), as the walk
+ * reaches it, depth first: no array of the values or per step, which were most of what indexing a version allocated.
+ */
 function visit(v: unknown, keys: readonly string[], i: number, def: ParamDef, cols: IndexColumns): void {
   if (i === keys.length) {
     rowsOf(def, v, cols);

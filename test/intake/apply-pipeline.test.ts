@@ -11,7 +11,7 @@ import { GatewayError } from '../../src/platform/errors';
 import type { ClosableDb } from '../../src/store/db.port';
 import { adt, OBX } from '../mapping/adt-builder';
 import { openTestDb, testDatabases } from '../support/db';
-import { ackCode, codeOf, intakeHarness, type IntakeHarness } from './harness';
+import { ackCode, codeOf, intakeHarness, logEntry, type IntakeHarness } from './harness';
 
 const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 const profiles = loadProfiles();
@@ -22,18 +22,7 @@ function mapped(text: string): StayMessage {
   return p.mapped;
 }
 
-const entry = (text: string, controlId: string): LogEntry => ({
-  sender: 'EHR/TEST',
-  controlId,
-  event: 'A01',
-  raw: text,
-  channel: 'mllp',
-  remote: null,
-  status: 'pending',
-  errorCode: null,
-  errorReason: null,
-  ackCode: 'AA',
-});
+const entry = (text: string, controlId: string): LogEntry => logEntry(controlId, text);
 
 describe.each(testDatabases())('HL7 apply pipeline (message log and apply queue) on %s', (kind) => {
   let db: ClosableDb;

@@ -6,6 +6,7 @@ import type { AppContext } from '../../src/compose.types';
 import { loadConfig } from '../../src/config/config';
 import { createIntakeCapability, intakeHooks, type IntakeCapability } from '../../src/intake';
 import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
+import type { LogEntry } from '../../src/intake/hl7v2/message-log';
 import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logger';
 import type { ClosableDb } from '../../src/store/db.port';
@@ -123,3 +124,18 @@ export function hospitalApi(h: IntakeHarness): {
     EHR: { author: 'demo-ehr', authorOrganization: organization },
   };
 }
+
+/** A received A01's row for the message log (`MessageLog.store`), pending and acknowledged AA, `more` merged in. */
+export const logEntry = (controlId: string | null, raw: string, more: Partial<LogEntry> = {}): LogEntry => ({
+  sender: 'EHR/TEST',
+  controlId,
+  event: 'A01',
+  raw,
+  channel: 'mllp',
+  remote: null,
+  status: 'pending',
+  errorCode: null,
+  errorReason: null,
+  ackCode: 'AA',
+  ...more,
+});

@@ -3,6 +3,7 @@ import { mark, type ApplyOutcome } from '../../src/intake/hl7v2/apply-queue';
 import { MessageLog, type LogEntry } from '../../src/intake/hl7v2/message-log';
 import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb, testDatabases } from '../support/db';
+import { logEntry } from './harness';
 
 /**
  * The message log's batch INSERT and the apply queue's status update send their columns packed
@@ -15,19 +16,9 @@ describe.each(testDatabases())('hl7_message rows written in packed batches on %s
   });
   afterAll(async () => db.close());
 
-  const entry = (controlId: string | null, raw: string, more: Partial<LogEntry> = {}): LogEntry => ({
-    sender: 'EHR|SE2321000172-DEMO0001',
-    controlId,
-    event: 'A01',
-    raw,
-    channel: 'mllp',
-    remote: null,
-    status: 'pending',
-    errorCode: null,
-    errorReason: null,
-    ackCode: 'AA',
-    ...more,
-  });
+  // this test's own sender: its rows are read back by it
+  const entry = (controlId: string | null, raw: string, more: Partial<LogEntry> = {}): LogEntry =>
+    logEntry(controlId, raw, { sender: 'EHR|SE2321000172-DEMO0001', ...more });
 
   it('when a batch holds separators, quotes, backslashes, empty texts, nulls and multi-byte text, then each row keeps its own values', async () => {
     const log = new MessageLog(db);

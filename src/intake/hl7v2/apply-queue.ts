@@ -1,6 +1,6 @@
 import { isConnectionError } from '../../platform/dependency-watch';
 import { isStalePlan, type Db } from '../../store/db.port';
-import { arrayParam } from '../../store/packed-array';
+import { arrayParam, type ArrayElementType } from '../../store/packed-array';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import type { MappedAdt } from '../../mapping/adt-to-facts';
@@ -123,45 +123,17 @@ const markSql = (
 export async function mark(db: Db, rows: { id: number; outcome: ApplyOutcome }[]): Promise<void> {
   if (rows.length === 0) return;
   // packed, not array literals: pg quoted each outcome's JSON and escaped every `"` in it, in copies
-  const p: unknown[] = [];
-  const cols = [
-    arrayParam(
-      p,
-      rows.map((r) => r.id),
-      'bigint',
-    ),
-    arrayParam(
-      p,
-      rows.map((r) => r.outcome.status),
-      'text',
-    ),
-    arrayParam(
-      p,
-      rows.map((r) => r.outcome.stayId ?? null),
-      'text',
-    ),
-    arrayParam(
-      p,
-      rows.map((r) => r.outcome.error?.code ?? null),
-      'text',
-    ),
-    arrayParam(
-      p,
-      rows.map((r) => r.outcome.error?.reason ?? null),
-      'text',
-    ),
-    arrayParam(
-      p,
-      rows.map((r) => r.outcome.ackCode),
-      'text',
-    ),
-    arrayParam(
-      p,
-      rows.map((r) => (r.outcome.outcome ? JSON.stringify(r.outcome.outcome) : null)),
-      'text',
-      { json: true },
-    ),
+  const columns: [Parameters<typeof arrayParam>[1], ArrayElementType, { json?: boolean }?][] = [
+    [rows.map((r) => r.id), 'bigint'],
+    [rows.map((r) => r.outcome.status), 'text'],
+    [rows.map((r) => r.outcome.stayId ?? null), 'text'],
+    [rows.map((r) => r.outcome.error?.code ?? null), 'text'],
+    [rows.map((r) => r.outcome.error?.reason ?? null), 'text'],
+    [rows.map((r) => r.outcome.ackCode), 'text'],
+    [rows.map((r) => (r.outcome.outcome ? JSON.stringify(r.outcome.outcome) : null)), 'text', { json: true }],
   ];
+  const p: unknown[] = [];
+  const cols = columns.map(([values, type, opts]) => arrayParam(p, values, type, opts));
   await db.query(markSql(cols.join(', ')), p);
 }
 
