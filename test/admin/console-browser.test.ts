@@ -218,13 +218,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   it('when the admin searches with a bad personnummer, then searches again and processes a rejected message again, then the error goes, statuses read in Swedish and the outcome is shown', async () => {
     // An event no profile supports: rejected now, and again when processed again.
     await sendAsEhr(adt({ event: 'A99', visit: 'BROWSER-99', control: 'BROWSER-99' }));
-    await page.goto(`${base}/admin/hl7?lang=sv`);
-    if (new URL(page.url()).pathname === '/admin/login') {
-      await page.type('#client_id', 'demo-admin');
-      await page.type('#client_secret', 'demo-admin-secret');
-      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
-      await page.goto(`${base}/admin/hl7?lang=sv`);
-    }
+    await open('/admin/hl7?lang=sv');
     await page.waitForSelector('#list tr[data-id]');
     const shownError = () => page.$eval('#err', (e) => (e.hidden ? '' : (e.textContent ?? '')));
     await page.type('#pnr', '1938');
@@ -264,13 +258,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   }, 60_000);
 
   it('when the admin clicks Återkalla on their own session and then cancels, then nothing is revoked; when they confirm, they are logged out', async () => {
-    await page.goto(`${base}/admin/sessions?lang=sv`);
-    if (new URL(page.url()).pathname === '/admin/login') {
-      await page.type('#client_id', 'demo-admin');
-      await page.type('#client_secret', 'demo-admin-secret');
-      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
-      await page.goto(`${base}/admin/sessions?lang=sv`);
-    }
+    await open('/admin/sessions?lang=sv');
     await page.waitForSelector('button[data-own]');
     const asked: string[] = [];
     const posts: string[] = [];
@@ -335,13 +323,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
        VALUES ('ghost-sub', 1, 'event', $1, 1, 'failed', 503, 'unavailable', 12)`,
       [endpoint],
     );
-    await page.goto(`${base}/admin/delivery`);
-    if (new URL(page.url()).pathname === '/admin/login') {
-      await page.type('#client_id', 'demo-admin');
-      await page.type('#client_secret', 'demo-admin-secret');
-      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
-      await page.goto(`${base}/admin/delivery?lang=sv`);
-    }
+    await open('/admin/delivery?lang=sv');
     await page.waitForSelector('#rc tr td');
     const organisationOf = (table: string) =>
       page.$$eval(
@@ -408,13 +390,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
       );
       ids.push(String(r.rows[0]!.id));
     }
-    await page.goto(`${base}/admin/delivery?lang=sv`);
-    if (new URL(page.url()).pathname === '/admin/login') {
-      await page.type('#client_id', 'demo-admin');
-      await page.type('#client_secret', 'demo-admin-secret');
-      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
-      await page.goto(`${base}/admin/delivery?lang=sv`);
-    }
+    await open('/admin/delivery?lang=sv');
     const openIds = () =>
       page.$$eval('#dl button[data-a="replay"]', (bs) =>
         bs.map((b) => (b as unknown as { dataset: { id: string } }).dataset.id),
@@ -449,13 +425,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     });
     await repo.create(task('Namngiven ägare', 'Organization/kommun-1980'));
     await repo.create(task('Okänd ägare', 'Organization/ghost-owner'));
-    await page.goto(`${base}/admin/resources?type=Task&lang=sv`);
-    if (new URL(page.url()).pathname === '/admin/login') {
-      await page.type('#client_id', 'demo-admin');
-      await page.type('#client_secret', 'demo-admin-secret');
-      await Promise.all([page.waitForNavigation(), page.click('#submit')]);
-      await page.goto(`${base}/admin/resources?type=Task&lang=sv`);
-    }
+    await open('/admin/resources?type=Task&lang=sv');
     await page.waitForSelector('#list tr[data-id]');
     const summaries = await page.$$eval('#list tr', (trs) => {
       const cols = [...trs[0]!.querySelectorAll('th')].map((th) => th.dataset.col);
