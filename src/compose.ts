@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import type { Resource } from '@medplum/fhirtypes';
 import { Redis } from 'ioredis';
 import type { AppContext, Capability } from './compose.types';
 import type { Logger } from './platform/logger';
@@ -91,7 +92,16 @@ export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> 
 /** Runs several hooks in order inside the same write transaction (the first that throws aborts the write). */
 export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
   const after = all.map((h) => h.afterWrite?.bind(h)).filter((f) => f !== undefined);
+  const before = all.map((h) => h.beforeWrite?.bind(h)).filter((f) => f !== undefined);
   return {
+    // each hook fills in on what the ones before it returned
+    ...(before.length > 0 && {
+      async beforeWrite(tx, change, scope) {
+        let filled: Resource | undefined;
+        for (const f of before) filled = (await f(tx, filled ? { ...change, after: filled } : change, scope)) ?? filled;
+        return filled;
+      },
+    }),
     async afterWrite(tx, change, scope) {
       for (const f of after) await f(tx, change, scope);
     },

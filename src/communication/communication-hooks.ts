@@ -5,46 +5,51 @@
  *   organisations in the directory, with a category from the project's CodeSystem; after that the recipient may
  *   only acknowledge it (status `completed` and `received`), and the sender may only withdraw it (`entered-in-error`);
  * - a Task's `output` uses the svu-task-output codes, each with the value type its code asks for.
- * Delivery is the Subscriptions' (a Communication is matched like a Task; the tenant rules are re-checked).
+ * Delivery is the Subscriptions' (a Communication is matched like a Task; the tenant rules are re-checked). Before
+ * it is written, a comment gets the directory's names of its sender and recipients (src/communication/comment-names.ts),
+ * which are the gateway's: what a party may change of a sent comment is judged without them.
  */
-import type { Communication, Task } from '@medplum/fhirtypes';
+import type { Communication, Reference, Task } from '@medplum/fhirtypes';
 import { COMMUNICATION_CATEGORY_INFO, TASK_OUTPUT_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
 import type { Validator } from '../fhir/validator';
 import { GatewayError } from '../platform/errors';
+import { directoryEntries, ORGANISATION_REFERENCE, withOrganisationNames } from './comment-names';
 import { isUnrestricted } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { loadStayParties } from '../followup/deviations/stay-parties.pg';
 import { createRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
 
-const ORG = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
+/** A reference as what a party wrote: the organisations' names are the gateway's (src/communication/comment-names.ts). */
+const unnamed = (r: Reference | undefined): Reference | undefined => {
+  if (!r) return r;
+  const { display: _name, ...rest } = r;
+  return rest;
+};
 
 const without = (c: Communication, keys: (keyof Communication)[]): string => {
-  const copy: Record<string, unknown> = { ...c };
+  const copy: Record<string, unknown> = { ...c, sender: unnamed(c.sender), recipient: c.recipient?.map(unnamed) };
   for (const k of ['meta', 'text', ...keys]) delete copy[k];
   return JSON.stringify(copy);
 };
 
-/** A new comment goes to organisations in the directory: one sent to an unknown id would reach nobody, unseen. */
-/** The recipients' names by reference (422 naming any recipient that is not an organisation in the directory). */
+/**
+ * A new comment goes to organisations in the directory: one sent to an unknown id would reach nobody, unseen.
+ * The recipients' names by reference (422 naming any recipient that is not an organisation in the directory).
+ */
 async function checkRecipientsKnown(tx: Db, c: Communication): Promise<Map<string, string>> {
-  const ids = (c.recipient ?? []).map((r) => (r.reference ?? '').slice('Organization/'.length));
-  if (ids.length === 0)
+  const refs = (c.recipient ?? []).map((r) => r.reference ?? '');
+  if (refs.length === 0)
     throw new GatewayError('invalid-resource', 'A comment names its recipient (Communication.recipient)');
-  const { rows } = await tx.query<{ id: string; name: string | null }>(
-    `SELECT id, content::jsonb->>'name' AS name FROM fhir_resource
-     WHERE resource_type = 'Organization' AND id = ANY($1::text[]) AND NOT deleted`,
-    [ids],
-  );
-  const names = new Map(rows.map((r) => [`Organization/${r.id}`, r.name ?? `Organization/${r.id}`]));
-  const unknown = ids.filter((id) => !names.has(`Organization/${id}`));
+  const known = await directoryEntries(tx, refs);
+  const unknown = refs.filter((ref) => !known.has(ref));
   if (unknown.length > 0)
     throw new GatewayError(
       'invalid-resource',
-      `Communication.recipient ${unknown.map((id) => `Organization/${id}`).join(', ')} is not an organisation in the directory`,
+      `Communication.recipient ${unknown.join(', ')} is not an organisation in the directory`,
     );
-  return names;
+  return new Map(refs.map((ref) => [ref, known.get(ref) ?? ref]));
 }
 
 /**
@@ -78,7 +83,8 @@ async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, 
           'invalid-resource',
           `Communication.category '${x.code ?? ''}' is not one of ${Object.keys(COMMUNICATION_CATEGORY_INFO).join(', ')}`,
         );
-  if ((after.recipient ?? []).some((r) => !ORG.test(r.reference ?? '')) || !ORG.test(after.sender?.reference ?? ''))
+  const isOrg = (r: Reference | undefined) => ORGANISATION_REFERENCE.test(r?.reference ?? '');
+  if (!(after.recipient ?? []).every(isOrg) || !isOrg(after.sender))
     throw new GatewayError('invalid-resource', 'Communication.sender and .recipient reference Organization/<id>');
   if (isUnrestricted(scope)) return;
   const org = scope?.organization ?? '';
@@ -134,8 +140,15 @@ function checkOutputs(task: Task): void {
   });
 }
 
-export function communicationHooks(validator: Validator): RepositoryHooks {
+export function communicationHooks(
+  validator: Validator,
+): Required<Pick<RepositoryHooks, 'beforeWrite' | 'afterWrite'>> {
   return {
+    async beforeWrite(tx, change) {
+      return change.resourceType === 'Communication' && change.after
+        ? withOrganisationNames(tx, change.after as Communication)
+        : undefined;
+    },
     async afterWrite(tx, change, scope) {
       if (!change.after) return;
       if (change.resourceType === 'Communication') await checkCommunication(tx, validator, change, scope);

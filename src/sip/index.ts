@@ -17,10 +17,14 @@ export function sipDeps(ctx: AppContext, validator: Validator): SipDeps {
 }
 
 export function collaborationHooks(deps: SipDeps): RepositoryHooks {
-  const all = [sipHooks(deps), communicationHooks(deps.validator)];
+  const sip = sipHooks(deps);
+  const comments = communicationHooks(deps.validator);
   return {
+    // a comment is written with its organisations' names (src/communication)
+    beforeWrite: (tx, change, scope) => comments.beforeWrite(tx, change, scope),
     async afterWrite(tx, change, scope) {
-      for (const h of all) await h.afterWrite?.(tx, change, scope);
+      await sip.afterWrite?.(tx, change, scope);
+      await comments.afterWrite(tx, change, scope);
     },
   };
 }

@@ -290,6 +290,8 @@ export class PgRepository implements FhirRepository {
   }
 
   async commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void> {
+    const hooks = this.hooks;
+    if (hooks?.beforeWrite) for (const p of prepared) await this.fillIn(tx, p, hooks);
     const writes = prepared.flatMap((p) => (p.write ? [p.write] : []));
     await writeVersions(tx, writes);
     if (!this.hooks?.afterWrite) return;
@@ -302,6 +304,16 @@ export class PgRepository implements FhirRepository {
       // a hook wrote a later version of it (see ResourceChange.current): the writer is answered with what is stored
       if (change.current) p.resource = forScope(change.current, this.scope, p.holder);
     }
+  }
+
+  /** What a hook fills in before the write (`RepositoryHooks.beforeWrite`) becomes the version written and answered. */
+  private async fillIn(tx: Db, p: PreparedWrite<Resource>, hooks: RepositoryHooks): Promise<void> {
+    if (!p.write?.resource || !p.change?.after) return;
+    const filled = await hooks.beforeWrite?.(tx, p.change, this.scope);
+    if (!filled) return;
+    p.write.resource = filled;
+    p.change.after = filled;
+    p.resource = forScope(filled, this.scope, p.holder);
   }
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {

@@ -83,6 +83,17 @@ export interface ResourceChange {
  * A hook that throws aborts the write (and, in a transaction Bundle, the whole Bundle).
  */
 export interface RepositoryHooks {
+  /**
+   * Called before the versions are written, in the same transaction: returns the version to store instead of
+   * `change.after` (what the gateway fills in from what it knows, e.g. a Communication's organisation names), or
+   * undefined to store it as it is. The version returned is the one written, told to subscribers (its outbox row),
+   * answered to the writer and seen by `afterWrite`. Not called on delete.
+   */
+  beforeWrite?(
+    tx: import('./db.port').Db,
+    change: ResourceChange,
+    scope: AccessScope | undefined,
+  ): Promise<Resource | undefined>;
   afterWrite?(tx: import('./db.port').Db, change: ResourceChange, scope: AccessScope | undefined): Promise<void>;
 }
 

@@ -42,11 +42,40 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
       .flatMap((e) => (e.json.entry ?? []).map((x) => x.resource as unknown as { resourceType: string }))
       .filter((r) => r && pred(r as never));
 
+  const topic = `${CANONICAL_BASE}/SubscriptionTopic/comment-for-my-organisation`;
+  const listen = async (who: string): Promise<TestReceiver> => {
+    const r = await startReceiver();
+    const sub = {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'comments to us',
+      criteria: topic,
+      channel: {
+        type: 'rest-hook',
+        endpoint: r.url,
+        payload: 'application/fhir+json',
+        _payload: { extension: [{ url: EXT.payloadContent, valueCode: 'full-resource' }] },
+      },
+    };
+    const created = ok(await c[who]!.post('/fhir/Subscription', sub), 201) as Subscription;
+    await waitFor(
+      async () => ((await c[who]!.get(`/fhir/Subscription/${created.id}`)).body as Subscription).status === 'active',
+      15_000,
+      `${who}'s comment Subscription active`,
+    );
+    return r;
+  };
+  const comments = (r: TestReceiver) =>
+    r
+      .events()
+      .flatMap((e) => (e.json.entry ?? []).map((x) => x.resource as unknown as Communication | undefined))
+      .filter((x): x is Communication => x?.resourceType === 'Communication');
+
   beforeAll(async () => {
     shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'jonkoping' } });
     await loadDemoRegion(shell.db, systemRepository);
     for (const cap of shell.gateway.capabilities) await cap.start?.(new Set(['api', 'worker'] as const));
-    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-sala', 'demo-vc-skultuna'])
+    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-sala', 'demo-vc-skultuna', 'demo-admin'])
       c[id] = await partyClient(shell.gateway.app, id);
     validator = await createValidator();
     receiver = await startReceiver();
@@ -227,34 +256,6 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
   });
 
   it('when a party subscribes to the comment topic, then it hears the comments sent to it and no others', async () => {
-    const topic = `${CANONICAL_BASE}/SubscriptionTopic/comment-for-my-organisation`;
-    const listen = async (who: string): Promise<TestReceiver> => {
-      const r = await startReceiver();
-      const sub = {
-        resourceType: 'Subscription',
-        status: 'requested',
-        reason: 'comments to us',
-        criteria: topic,
-        channel: {
-          type: 'rest-hook',
-          endpoint: r.url,
-          payload: 'application/fhir+json',
-          _payload: { extension: [{ url: EXT.payloadContent, valueCode: 'full-resource' }] },
-        },
-      };
-      const created = ok(await c[who]!.post('/fhir/Subscription', sub), 201) as Subscription;
-      await waitFor(
-        async () => ((await c[who]!.get(`/fhir/Subscription/${created.id}`)).body as Subscription).status === 'active',
-        15_000,
-        `${who}'s comment Subscription active`,
-      );
-      return r;
-    };
-    const comments = (r: TestReceiver) =>
-      r
-        .events()
-        .flatMap((e) => (e.json.entry ?? []).map((x) => x.resource as unknown as Communication | undefined))
-        .filter((x): x is Communication => x?.resourceType === 'Communication');
     const skultuna = await listen('demo-vc-skultuna');
     const sala = await listen('demo-sala');
     try {
@@ -284,6 +285,67 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
     } finally {
       await skultuna.close();
       await sala.close();
+    }
+  });
+
+  it('when a party comments, then the comment as stored and as delivered names its sender and recipients', async () => {
+    const skultuna = await listen('demo-vc-skultuna');
+    try {
+      const note = (recipient: Communication['recipient'], text: string): Communication => ({
+        resourceType: 'Communication',
+        meta: { profile: [PROFILE.communication] },
+        status: 'in-progress',
+        category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'kontakt-onskas' }] }],
+        subject: encounter.subject!,
+        encounter: { reference: `Encounter/${encounter.id}` },
+        sent: '2026-11-30T13:00:00+01:00',
+        sender: { reference: VASTERAS, display: 'Kommunen' },
+        recipient,
+        payload: [{ contentString: text }],
+      });
+      // the municipality sends a bare recipient and a display of its own that is not the directory's name
+      const r = await c['demo-vasteras']!.post(
+        '/fhir/Communication',
+        note([{ reference: SKULTUNA }, { reference: HOSPITAL }], 'Vem blir fast vårdkontakt?'),
+      );
+      const sent = ok(r, 201) as Communication;
+      const named = {
+        sender: { reference: VASTERAS, display: 'Västerås stad' },
+        recipient: [
+          { reference: SKULTUNA, display: 'Skultuna vårdcentral' },
+          { reference: HOSPITAL, display: 'Västmanlands sjukhus Västerås' },
+        ],
+      };
+      expect(sent).toMatchObject(named);
+      expect(String(r.headers.warning)).toContain('organisation-name-replaced');
+      const stored = ok(await c['demo-vasteras']!.get(`/fhir/Communication/${sent.id}`)) as Communication;
+      expect(stored).toMatchObject(named);
+      expect(stored.meta?.versionId).toBe('1');
+      await waitFor(() => comments(skultuna).some((x) => x.id === sent.id), 15_000, 'the comment at Skultuna');
+      expect(comments(skultuna).find((x) => x.id === sent.id)).toMatchObject(named);
+      // the recipient acknowledges the comment it kept without the names: the names are the gateway's, not a change
+      const ack = await c['demo-vc-skultuna']!.put(`/fhir/Communication/${sent.id}`, {
+        ...sent,
+        sender: { reference: VASTERAS },
+        recipient: [{ reference: SKULTUNA }, { reference: HOSPITAL }],
+        status: 'completed',
+        received: '2026-11-30T13:05:00+01:00',
+      });
+      expect(ok(ack)).toMatchObject({ status: 'completed', ...named });
+      // an organisation the directory does not hold (an admin's write is not refused for it) is said, not refused
+      const odd = await c['demo-admin']!.post(
+        '/fhir/Communication',
+        note([{ reference: SKULTUNA }, { reference: 'Organization/no-such-unit', display: 'Okänd enhet' }], 'Test'),
+      );
+      expect(ok(odd, 201)).toMatchObject({
+        recipient: [
+          { reference: SKULTUNA, display: 'Skultuna vårdcentral' },
+          { reference: 'Organization/no-such-unit', display: 'Okänd enhet' },
+        ],
+      });
+      expect(String(odd.headers.warning)).toContain('organisation-name-unknown');
+    } finally {
+      await skultuna.close();
     }
   });
 
