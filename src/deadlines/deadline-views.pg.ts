@@ -36,13 +36,28 @@ function toDue(r: RawDue, now: Date): DueItem {
   };
 }
 
-/** Open Tasks of `owner` whose deadline falls before `until` (already overdue ones included), earliest first. */
-export async function dueSoon(db: Db, owner: string, now: Date, until: Date, limit = 1000): Promise<DueItem[]> {
-  const r = await db.query<RawDue>(
-    `SELECT task_id, code, owner, encounter, deadline, status, business_status FROM deadline_task
-     WHERE open AND owner = $1 AND deadline IS NOT NULL AND deadline <= $2 ORDER BY deadline, task_id LIMIT $3`,
-    [owner, until.toISOString(), limit],
-  );
+/**
+ * Open Tasks of `owner` (of every owner, the region's, when undefined) whose deadline falls before `until` (already
+ * overdue ones included), earliest first.
+ */
+export async function dueSoon(
+  db: Db,
+  owner: string | undefined,
+  now: Date,
+  until: Date,
+  limit = 1000,
+): Promise<DueItem[]> {
+  const columns = 'SELECT task_id, code, owner, encounter, deadline, status, business_status FROM deadline_task';
+  const r =
+    owner === undefined
+      ? await db.query<RawDue>(
+          `${columns} WHERE open AND deadline IS NOT NULL AND deadline <= $1 ORDER BY deadline, task_id LIMIT $2`,
+          [until.toISOString(), limit],
+        )
+      : await db.query<RawDue>(
+          `${columns} WHERE open AND owner = $1 AND deadline IS NOT NULL AND deadline <= $2 ORDER BY deadline, task_id LIMIT $3`,
+          [owner, until.toISOString(), limit],
+        );
   return r.rows.map((x) => toDue(x, now));
 }
 

@@ -8,7 +8,7 @@ import { GatewayError } from '../platform/errors';
 import { addDaysToDate, deadlinesOverHolidays, holidayPeriods, localDate, parseDuration } from '../core/calendar';
 import { deviationList } from '../followup/deviations/deviation-list.pg';
 import { addOffset, stockholmMidnight } from './ladder';
-import { dueBetween, dueSoon } from './deadline-views.pg';
+import { dueBetween, dueSoon, type DueItem } from './deadline-views.pg';
 import { organisationNames } from '../store/organisation-names.pg';
 
 export interface DeadlineRoutesOptions {
@@ -32,6 +32,38 @@ export function requireAdmin(res: Response): AuthContext {
   return auth;
 }
 
+/**
+ * The region's open Tasks due within `within`, read in one query (the console's "all organisations"), per owning
+ * organisation, each named (sorted by name; Tasks without an owner the gateway knows last, `organization: null`).
+ */
+async function regionDueSoon(o: DeadlineRoutesOptions, within: string) {
+  const now = o.clock.now();
+  const until = addOffset(now, within);
+  const [due, names] = await Promise.all([dueSoon(o.db, undefined, now, until, REGION_LIMIT), organisationNames(o.db)]);
+  const groups = new Map<string | null, (DueItem & { ownerName?: string })[]>();
+  for (const i of due) {
+    const list = groups.get(i.owner) ?? [];
+    list.push(i.owner ? { ...i, ownerName: names(i.owner) } : i);
+    groups.set(i.owner, list);
+  }
+  const organisations = [...groups]
+    .map(([organization, items]) => ({
+      organization,
+      name: organization ? names(organization) : null,
+      total: items.length,
+      items,
+    }))
+    .sort((a, b) => (a.name === null ? 1 : b.name === null ? -1 : a.name.localeCompare(b.name, 'sv')));
+  return {
+    now: now.toISOString(),
+    until: until.toISOString(),
+    total: due.length,
+    // the list stops at REGION_LIMIT Tasks: the rest fall due later than the last one shown
+    truncated: due.length === REGION_LIMIT,
+    organisations,
+  };
+}
+
 function one(v: unknown, name: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new GatewayError('bad-request', `${name} must be given once`);
@@ -49,16 +81,29 @@ function withinOf(v: unknown): string {
   return within;
 }
 
+/** How many Tasks the region's due-soon list holds at most (its answer says when more fell due). */
+const REGION_LIMIT = 5000;
+
 /**
  * Deadline views under `/admin/api`: the due-soon list of one organisation (also open to that organisation's
- * own client) and the deviations per party, kind of obligation and month. Runs after the auth middleware.
+ * own client) or, for an integration admin, of the whole region in one read, and the deviations per party, kind of
+ * obligation and month. Runs after the auth middleware.
  */
 export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): void {
   app.get('/admin/api/deadlines/due-soon', async (req, res) => {
     const auth = authOf(res);
     const organization = one(req.query.organization, 'organization');
-    if (!organization || !/^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(organization)) {
-      throw new GatewayError('bad-request', 'organization=Organization/<id> is required');
+    if (organization === undefined) {
+      if (!auth.admin)
+        throw new GatewayError(
+          'forbidden',
+          "the region's due-soon list is for integration admins: a client asks for its own organisation's with organization=Organization/<id>",
+        );
+      res.json(await regionDueSoon(o, withinOf(req.query.within)));
+      return;
+    }
+    if (!/^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(organization)) {
+      throw new GatewayError('bad-request', 'organization must be Organization/<id>');
     }
     if (!auth.admin && auth.access.organization !== organization) {
       throw new GatewayError('forbidden', 'a client may only see the due-soon list of its own organisation');

@@ -536,13 +536,14 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(await page.content()).not.toContain(secret);
   }, 60_000);
 
-  it('when the admin lists a municipality’s deadlines due soon and follows one to its case, then the list names organisations, shows Swedish time and the case page leads back', async () => {
+  it('when the admin lists a municipality’s deadlines due soon and follows one to its case, then the list names organisations, shows Swedish time, the case page leads back, and every organisation’s list is one read', async () => {
     const repo = systemRepository(shell.db);
     const enc = (await repo.search('Encounter', { _count: '1' })).resources[0]!;
     const deadline = new Date(Date.now() + 5 * 3_600_000).toISOString();
     await shell.db.query(
       `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, deadline, status, open)
-       VALUES ('browser-due-1', 'kallelse-sip', 'Organization/kommun-1980', 'Organization/vastmanlands-sjukhus-vasteras', $1, $2, 'requested', true)`,
+       VALUES ('browser-due-1', 'kallelse-sip', 'Organization/kommun-1980', 'Organization/vastmanlands-sjukhus-vasteras', $1, $2, 'requested', true),
+              ('browser-due-2', 'kallelse-sip', 'Organization/vastmanlands-sjukhus-vasteras', 'Organization/kommun-1980', $1, $2, 'requested', true)`,
       [`Encounter/${enc.id}`, deadline],
     );
     await open('/admin/deadlines?organization=Organization/kommun-1980&within=PT24H&lang=sv');
@@ -560,9 +561,21 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await Promise.all([page.waitForNavigation(), page.click('#g0 a[href^="/admin/cases/"]')]);
     expect(new URL(page.url()).pathname).toBe(`/admin/cases/${enc.id}`);
     expect(await heading()).toBe('Ärendeöversikt');
+    // every organisation's list (the page's default) comes from one read of the region's, one AuditEvent
+    const asked: string[] = [];
+    const count = (r: { url(): string }) => {
+      if (r.url().includes('/admin/api/deadlines/due-soon')) asked.push(r.url());
+    };
+    page.on('request', count);
     await Promise.all([page.waitForNavigation(), page.click('#consoleNav a[data-nav="deadlines"]')]);
     expect(new URL(page.url()).pathname).toBe('/admin/deadlines');
-    await shell.db.query(`DELETE FROM deadline_task WHERE task_id = 'browser-due-1'`);
+    await page.waitForSelector('#groups h2');
+    const groups = await page.$$eval('#groups h2', (hs) => hs.map((h) => h.textContent));
+    expect(groups).toEqual(expect.arrayContaining(['Västerås stad', 'Västmanlands sjukhus Västerås']));
+    page.off('request', count);
+    expect(asked).toHaveLength(1);
+    expect(new URL(asked[0]!).searchParams.has('organization')).toBe(false);
+    await shell.db.query(`DELETE FROM deadline_task WHERE task_id LIKE 'browser-due-%'`);
   }, 60_000);
 
   it('when the admin opens the holiday calendar of 2026, then it lists the holidays by weekday and the major holidays the deadlines count with', async () => {

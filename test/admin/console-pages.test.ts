@@ -1,9 +1,12 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '@medplum/fhirtypes';
+import { systemRepository } from '../../src/compose';
 import { duration } from '../../src/admin/pages/duration';
 import { withoutExternalStylesheets } from '../../src/admin/queues-board';
 import type { Shell } from '../http/shell-fixture';
 import { testDatabases } from '../support/db';
+import { partyClient } from '../sip/party-client';
 import { openAdminShell } from './admin-shell';
 
 describe('a number of seconds as the console shows it', () => {
@@ -70,6 +73,52 @@ describe.each(testDatabases())('admin console pages on %s', (kind) => {
     await get('/admin/api/holidays?year=abc').expect(400);
     // the JSON API stays behind the admin gate
     expect((await request(shell.gateway.app).get('/admin/api/organisations')).status).toBe(401);
+  });
+
+  it('when the admin asks for the region’s deadlines due soon, then one read answers for every organisation by name with one AuditEvent, and a municipality’s client gets none', async () => {
+    const soon = new Date(Date.now() + 3 * 3_600_000).toISOString();
+    const due = [
+      ['region-due-1', 'Organization/kommun-1980'],
+      ['region-due-2', 'Organization/vastmanlands-sjukhus-vasteras'],
+      ['region-due-3', 'Organization/kommun-1980'],
+    ];
+    for (const [task, owner] of due)
+      await shell.db.query(
+        `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, deadline, status, open)
+         VALUES ($1, 'kallelse-sip', $2, 'Organization/region-vastmanland', 'Encounter/region-due', $3, 'requested', true)`,
+        [task, owner, soon],
+      );
+    try {
+      const audited = async () => {
+        await shell.gateway.audit!.flush();
+        const events = await systemRepository(shell.db).search<AuditEvent>('AuditEvent', { _count: '1000' });
+        return events.resources.filter((e) => e.entity?.[0]?.description?.includes('/admin/api/deadlines/due-soon'))
+          .length;
+      };
+      const before = await audited();
+      const region = (await get('/admin/api/deadlines/due-soon?within=PT24H').expect(200)).body as {
+        total: number;
+        organisations: { organization: string; name: string; items: { task: string; ownerName: string }[] }[];
+      };
+      expect(await audited()).toBe(before + 1);
+      const mine = region.organisations
+        .map((g) => ({ ...g, items: g.items.filter((i) => i.task.startsWith('Task/region-due-')) }))
+        .filter((g) => g.items.length > 0);
+      expect(mine.map((g) => [g.name, g.items.map((i) => i.task)])).toEqual([
+        ['Västerås stad', ['Task/region-due-1', 'Task/region-due-3']],
+        ['Västmanlands sjukhus Västerås', ['Task/region-due-2']],
+      ]);
+      expect(mine[0]!.items[0]!.ownerName).toBe('Västerås stad');
+      // the per-organisation list stays, and a tenant never reads the region's
+      const one = (await get('/admin/api/deadlines/due-soon?organization=Organization/kommun-1980').expect(200)).body;
+      expect(one.items.map((i: { task: string }) => i.task)).toContain('Task/region-due-1');
+      const vasteras = await partyClient(shell.gateway.app, 'demo-vasteras');
+      const tenant = await vasteras.get('/admin/api/deadlines/due-soon', { within: 'PT24H' });
+      expect(tenant.status).toBe(403);
+      expect(JSON.stringify(tenant.body)).not.toContain('region-due-2');
+    } finally {
+      await shell.db.query(`DELETE FROM deadline_task WHERE task_id LIKE 'region-due-%'`);
+    }
   });
 
   it('when the dashboard is opened with English chosen, then its navigation is Swedish like the page', async () => {

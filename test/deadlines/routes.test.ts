@@ -79,6 +79,20 @@ describe('deadline views', () => {
     ]);
   });
 
+  it('when an admin asks for the due-soon list without an organisation, then one read gives the region’s, per organisation by name', async () => {
+    who = ADMIN;
+    const r = await request(app).get('/admin/api/deadlines/due-soon').query({ within: 'PT24H' });
+    expect(r.status).toBe(200);
+    const groups = r.body.organisations as { organization: string; name: string; items: { deadline: string }[] }[];
+    expect(groups.map((g) => [g.organization, g.name, g.items.map((i) => i.deadline)])).toEqual([
+      [orgs.municipality, 'Hemtjänst Västerås', ['2026-12-21T12:00:00.000Z', '2026-12-22T06:00:00.000Z']],
+      [orgs.hospital, 'Västmanlands sjukhus', ['2026-12-21T11:00:00.000Z']],
+    ]);
+    expect(r.body.total).toBe(3);
+    expect(r.body.truncated).toBe(false);
+    expect((await request(app).get('/admin/api/deadlines/due-soon').query({ within: 'soon' })).status).toBe(400);
+  });
+
   it("when an organisation's own client asks for its due-soon list, then it gets it, and another organisation's is forbidden", async () => {
     who = {
       clientId: 'kommun',
@@ -90,6 +104,10 @@ describe('deadline views', () => {
     expect(own.status).toBe(200);
     const other = await request(app).get('/admin/api/deadlines/due-soon').query({ organization: orgs.hospital });
     expect(other.status).toBe(403);
+    // the region's list (no organisation named) is the admin's only: no other tenant's deadline reaches a client
+    const region = await request(app).get('/admin/api/deadlines/due-soon').query({ within: 'P30D' });
+    expect(region.status).toBe(403);
+    expect(JSON.stringify(region.body)).not.toContain(orgs.hospital);
     const deviations = await request(app).get('/admin/api/deviations').query({ month: '2026-12' });
     expect(deviations.status).toBe(403);
     who = undefined;

@@ -12,8 +12,9 @@ const orgName = (ref) => { const o = orgs.find((x) => x.reference === ref); retu
 for (const el of document.querySelectorAll('[data-t]')) el.textContent = T[el.dataset.t];`;
 
 /**
- * Open Tasks whose deadline falls soon (`/admin/api/deadlines/due-soon`, one organisation a call): per organisation,
- * by name, each Task's kind, its deadline in Swedish time, its owner's name and a link to the stay's case page.
+ * Open Tasks whose deadline falls soon (`/admin/api/deadlines/due-soon`: one organisation's, or without `organization`
+ * the whole region's in one call and one AuditEvent): per organisation, by name, each Task's kind, its deadline in
+ * Swedish time, its owner's name and a link to the stay's case page.
  */
 export const DEADLINES_PAGE: PageContent = {
   title: 'deadlines.title',
@@ -33,11 +34,12 @@ async function show() {
     clearError();
     const org = $('org').value, within = $('within').value;
     history.replaceState(null, '', '?' + new URLSearchParams({ ...(org ? { organization: org } : {}), within }));
-    const refs = org ? [org] : orgs.map((o) => o.reference);
-    const lists = await Promise.all(refs.map((r) => api('/admin/api/deadlines/due-soon?' + new URLSearchParams({ organization: r, within }))));
-    const shown = lists.filter((l) => l.items.length > 0 || org);
-    $('total').textContent = T['deadlines.total'].replace('{n}', lists.reduce((n, l) => n + l.total, 0));
-    $('groups').innerHTML = shown.map((l, i) => '<h2>' + esc(orgLabel(l.name !== l.organization && l.name, l.organization)) + '</h2><table id="g' + i + '"></table>').join('') ||
+    const answer = await api('/admin/api/deadlines/due-soon?' + new URLSearchParams({ ...(org ? { organization: org } : {}), within }));
+    // one organisation's list, or the region's (one read) grouped by the organisation that owns each Task
+    const shown = org ? [answer] : answer.organisations;
+    $('total').textContent = T['deadlines.total'].replace('{n}', answer.total);
+    const heading = (l) => l.organization ? orgLabel(l.name !== l.organization && l.name, l.organization) : T['common.unknownOrg'];
+    $('groups').innerHTML = shown.map((l, i) => '<h2>' + esc(heading(l)) + '</h2><table id="g' + i + '"></table>').join('') ||
       '<p class="muted">' + esc(T['common.none']) + '</p>';
     shown.forEach((l, i) => table($('g' + i), l.items.map((x) => ({ task: TASKS[x.code] || x.code, deadline: x.deadline,
       owner: x.owner ? orgLabel(x.ownerName !== x.owner && x.ownerName, x.owner) : '', state: say('deadlines.state.', x.state), encounter: x.encounter })),
