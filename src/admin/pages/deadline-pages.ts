@@ -37,7 +37,8 @@ async function show() {
     const answer = await api('/admin/api/deadlines/due-soon?' + new URLSearchParams({ ...(org ? { organization: org } : {}), within }));
     // one organisation's list, or the region's (one read) grouped by the organisation that owns each Task
     const shown = org ? [answer] : answer.organisations;
-    $('total').textContent = T['deadlines.total'].replace('{n}', answer.total);
+    $('total').textContent = T['deadlines.total'].replace('{n}', answer.total) +
+      (answer.truncated ? ' ' + T['deadlines.truncated'].replace('{n}', answer.total) : '');
     const heading = (l) => l.organization ? orgLabel(l.name !== l.organization && l.name, l.organization) : T['common.unknownOrg'];
     $('groups').innerHTML = shown.map((l, i) => '<h2>' + esc(heading(l)) + '</h2><table id="g' + i + '"></table>').join('') ||
       '<p class="muted">' + esc(T['common.none']) + '</p>';

@@ -122,6 +122,8 @@ const sv = {
   'deadlines.show': 'Visa',
   'deadlines.case': 'Ärendeöversikt',
   'deadlines.total': 'Öppna uppgifter med tidsfrist inom perioden (försenade inräknade): {n}',
+  'deadlines.truncated':
+    'Listan visar de {n} tidigaste; fler uppgifter har frist senare inom perioden. Välj en organisation för att se dem.',
   'deadlines.state.due-soon': 'snart',
   'deadlines.state.overdue': 'försenad',
   'holidays.title': 'Helgdagskalender',
@@ -269,6 +271,8 @@ const en: Record<TextKey, string> = {
   'deadlines.show': 'Show',
   'deadlines.case': 'Case overview',
   'deadlines.total': 'Open tasks with a deadline within the period (overdue ones included): {n}',
+  'deadlines.truncated':
+    'The list shows the {n} earliest; more Tasks fall due later within the period. Choose an organisation to see them.',
   'deadlines.state.due-soon': 'soon',
   'deadlines.state.overdue': 'overdue',
   'holidays.title': 'Holiday calendar',
