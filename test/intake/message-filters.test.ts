@@ -145,6 +145,18 @@ describe.each(testDatabases())('the HL7 message list filters on %s', (kind) => {
     }
   });
 
+  it('when the SQL rule is planned, then below the cost that has PostgreSQL compile it (JIT) on each call', async () => {
+    const [{ body }] = (
+      await db.query<{ body: string }>(`SELECT prosrc AS body FROM pg_proc WHERE proname = 'hl7_search_keys'`)
+    ).rows as [{ body: string }];
+    const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${body.replace(/\braw\b/g, `'PID|1||1'::text`)}`);
+    const cost = Number(/cost=[\d.]+\.\.([\d.]+)/.exec(plan.rows[0]!['QUERY PLAN'])?.[1]);
+    const jitAbove = Number(
+      (await db.query<{ c: string }>(`SELECT current_setting('jit_above_cost') AS c`)).rows[0]!.c,
+    );
+    expect(cost).toBeLessThan(jitAbove / 100);
+  });
+
   it('when a stored message’s text is replaced, then its keys follow it', async () => {
     await db.query(`UPDATE hl7_message SET raw = $1 WHERE sender = 'SQL' AND control_id = 'empty'`, [
       [msh('x'), pid('19990101-0001'), pv1('NEW-1')].join('\r'),
