@@ -1,5 +1,6 @@
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
+import { searchKeys } from '../message-filters';
 import type { AckCode } from './ack';
 
 /** A received message's row in `hl7_message`. `pending` = stored, not applied yet. */
@@ -79,13 +80,16 @@ function withoutNul(e: LogEntry): LogEntry {
 
 const keyOf = (sender: string, controlId: string | null) => `${sender}\u0000${controlId ?? ''}`;
 
-/** The INSERT of a batch, its ten columns as `arrayParam` expressions (packed texts; see packed-array.ts). */
+/**
+ * The INSERT of a batch, its ten columns and each message's search keys (joined by spaces: a key holds none) as
+ * `arrayParam` expressions (packed texts; see packed-array.ts).
+ */
 const insertSql = (
   cols: string,
 ) => `INSERT INTO hl7_message (sender, control_id, event, raw, channel, remote, status, error_code,
-    error_reason, ack_code, processed_at)
-  SELECT s, c, e, r, ch, rm, st, ec, er, ac, CASE WHEN st = 'pending' THEN NULL ELSE now() END
-  FROM unnest(${cols}) AS t(s, c, e, r, ch, rm, st, ec, er, ac)
+    error_reason, ack_code, processed_at, search_keys)
+  SELECT s, c, e, r, ch, rm, st, ec, er, ac, CASE WHEN st = 'pending' THEN NULL ELSE now() END, string_to_array(k, ' ')
+  FROM unnest(${cols}) AS t(s, c, e, r, ch, rm, st, ec, er, ac, k)
   ON CONFLICT (sender, control_id) DO NOTHING
   RETURNING id, sender, control_id`;
 
@@ -150,13 +154,21 @@ export class MessageLog {
   private async write(entries: LogEntry[]): Promise<Logged[]> {
     // packed, not array literals: pg quoted and escaped every raw message (MSH-2 holds a backslash) in copies
     const params: unknown[] = [];
-    const cols = LOG_COLUMNS.map((k) =>
+    const cols = [
+      ...LOG_COLUMNS.map((k) =>
+        arrayParam(
+          params,
+          entries.map((e) => e[k]),
+          'text',
+        ),
+      ),
+      // the keys of the admin's visit and personnummer searches (message-filters.ts), with the message
       arrayParam(
         params,
-        entries.map((e) => e[k]),
+        entries.map((e) => searchKeys(e.raw).join(' ')),
         'text',
       ),
-    ).join(', ');
+    ].join(', ');
     const ins = await this.db.query<{ id: number | string; sender: string; control_id: string | null }>(
       insertSql(cols),
       params,
@@ -190,7 +202,8 @@ export class MessageLog {
         const row = rows.get(keyOf(e.sender, e.controlId));
         if (!row) throw new Error('hl7_message: a repeated message has no earlier row');
         if (row.status === 'error' && e.status === 'pending' && !retried.has(row.id)) {
-          // A resend of a message that failed while being applied: store it again and process it again.
+          // A resend of a message that failed while being applied: store it again and process it again (its
+          // search keys follow its text: trigger of migration 174).
           retried.add(row.id);
           await this.db.query(
             `UPDATE hl7_message SET status = 'pending', raw = $2, channel = $3, remote = $4, ack_code = $5,
