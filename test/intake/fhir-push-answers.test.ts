@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import type { Bundle, Encounter, OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
 import { EXTENSION } from '../../src/fhir/constants';
@@ -89,6 +89,20 @@ describe.each(testDatabases())('what the FHIR push answers the EHR on %s', (kind
     const e = await encounterOf(b);
     const notices = await c['demo-vasteras']!.tasks({ encounter: `Encounter/${e.id}` });
     expect(notices.map(codeOf)).toContain('inskrivningsmeddelande');
+  });
+
+  it('when the admission names neither municipality nor listed vårdcentral, then the answer names the FHIR elements to send, not only HL7 fields', async () => {
+    const bundle = admission('fhir-answers-4', '194112129871', '2026-12-07T09:30:00+01:00', needsCD());
+    const patient = bundle.entry![0]!.resource as Patient;
+    patient.address = [{ use: 'home', city: 'Okänd', country: 'SE' }];
+    delete patient.generalPractitioner;
+    const b = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
+    const said = warnings(b.entry?.[1]?.response?.outcome as OperationOutcome | undefined).join('\n');
+    // before the fix: "no municipality of registration (PID-11) …", "no listed primary-care unit (PD1-3) nor outpatient
+    // unit (oppenvardsenhet)": fields a FHIR sender does not have
+    expect(said).toContain('no municipality of registration (HL7 PID-11, FHIR Patient.address.district)');
+    expect(said).toContain('(HL7 PD1-3, FHIR Patient.generalPractitioner) nor outpatient unit');
+    expect(said).toContain('FHIR extension outpatient-unit');
   });
 
   it('when an update reports a readiness criterion by a misspelt code, then the answer says which value was left out', async () => {
