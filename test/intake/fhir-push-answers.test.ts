@@ -79,7 +79,7 @@ describe.each(testDatabases())('what the FHIR push answers the EHR on %s', (kind
 
   it('when the admission carries a consent code the gateway does not know, then the answer names it and the municipality is still notified', async () => {
     const b = await admit('fhir-answers-2', '195203121230', [{ url: EXTENSION.consent, valueCode: 'JA' }]);
-    const outcome = b.entry?.[1]?.response?.outcome as OperationOutcome | undefined;
+    const outcome = b.entry?.[1]?.response?.outcome;
     // before the fix: nothing (the value was dropped in silence)
     expect(warnings(outcome)).toContainEqual(
       expect.stringMatching(
@@ -97,7 +97,7 @@ describe.each(testDatabases())('what the FHIR push answers the EHR on %s', (kind
     patient.address = [{ use: 'home', city: 'Okänd', country: 'SE' }];
     delete patient.generalPractitioner;
     const b = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
-    const said = warnings(b.entry?.[1]?.response?.outcome as OperationOutcome | undefined).join('\n');
+    const said = warnings(b.entry?.[1]?.response?.outcome).join('\n');
     // before the fix: "no municipality of registration (PID-11) …", "no listed primary-care unit (PD1-3) nor outpatient
     // unit (oppenvardsenhet)": fields a FHIR sender does not have
     expect(said).toContain('no municipality of registration (HL7 PID-11, FHIR Patient.address.district)');
