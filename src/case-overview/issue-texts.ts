@@ -20,9 +20,9 @@ const SWEDISH: Record<string, string> = {
   'consent-refused':
     'Patienten har inte samtyckt till att informationen lämnas (samtycke nej): inget inskrivningsmeddelande skickas. Dokumentera menprövningen om en görs.',
   'no-municipality':
-    'Folkbokföringskommun (PID-11) eller placerande kommun saknas: ingen kommun kan underrättas förrän ett meddelande anger den.',
+    'Folkbokföringskommun (HL7 PID-11, i FHIR Patient.address.district) eller placerande kommun saknas: ingen kommun kan underrättas förrän ett meddelande anger den.',
   'no-primary-care':
-    'Listad vårdcentral (PD1-3) eller öppenvårdsenhet saknas: den regionfinansierade öppenvården kan inte underrättas förrän ett meddelande anger den.',
+    'Listad vårdcentral (HL7 PD1-3, i FHIR Patient.generalPractitioner) eller öppenvårdsenhet saknas: den regionfinansierade öppenvården kan inte underrättas förrän ett meddelande anger den.',
   'no-fvk-unit': 'Ingen enhet kan utse fast vårdkontakt: patienten saknar listad vårdcentral.',
   'no-estimated-discharge':
     'Beräknad tidpunkt för utskrivning saknas (HL7 PV2-9, i FHIR tillägget estimated-discharge-date): den ska finnas i inskrivningsmeddelandet och är en förutsättning för betalningsansvar.',

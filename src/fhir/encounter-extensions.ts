@@ -35,7 +35,8 @@ export interface StayExtensions {
 export const CRITERION_CODES: Readonly<Record<string, ReadinessCriterion>> = Object.fromEntries(
   READINESS_CRITERIA.map((c) => [c.code, c.id]),
 );
-const CONSENTS: readonly string[] = ['ja', 'nej', 'menprovning'];
+/** The codes of the `consent` extension. */
+export const CONSENTS: readonly string[] = ['ja', 'nej', 'menprovning'];
 
 const OURS: ReadonlySet<string> = new Set([
   EXTENSION.estimatedDischargeDate,

@@ -72,7 +72,7 @@ export async function checkSubscribeAllowed(
       const others = refusal.others.map((o) => d.label(o)).join(', ');
       throw new GatewayError(
         'forbidden',
-        `owner must be your own organisation, ${d.label(refusal.org)}, not ${others}`,
+        `owner must be your own organisation, ${d.label(refusal.org)}, not ${others}: use criteria Task?owner=${refusal.org}`,
       );
     }
     case 'own-tasks-only': {

@@ -26,7 +26,9 @@ describe('the case overview says the stay warnings in Swedish', () => {
       'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care';
     const v = issueView(detail);
     expect(v.code).toBe('no-primary-care');
-    expect(v.text).toMatch(/^Listad vårdcentral \(PD1-3\) eller öppenvårdsenhet saknas/);
+    expect(v.text).toMatch(
+      /^Listad vårdcentral \(HL7 PD1-3, i FHIR Patient\.generalPractitioner\) eller öppenvårdsenhet saknas/,
+    );
     expect(v.detail).toBe(detail);
     // a FHIR sender reads it too: the element it sends is named beside the HL7 field
     expect(

@@ -91,7 +91,7 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
     ).rejects.toMatchObject({
       code: 'forbidden',
       message:
-        'owner must be your own organisation, Västerås stad (Organization/vasteras), not Sala kommun (Organization/sala)',
+        'owner must be your own organisation, Västerås stad (Organization/vasteras), not Sala kommun (Organization/sala): use criteria Task?owner=Organization/vasteras',
     });
     await expect(
       repo.create(subscriptionFor(receiver.url, { criteria: 'Task?status=requested' })),
@@ -105,7 +105,7 @@ describe('subscriptions (rest-hook criteria and backport topics)', () => {
       repo.create(subscriptionFor(receiver.url, { criteria: 'Task?owner=Organization/nowhere' })),
     ).rejects.toMatchObject({
       message:
-        'owner must be your own organisation, Västerås stad (Organization/vasteras), not unknown organisation (Organization/nowhere)',
+        'owner must be your own organisation, Västerås stad (Organization/vasteras), not unknown organisation (Organization/nowhere): use criteria Task?owner=Organization/vasteras',
     });
   });
 

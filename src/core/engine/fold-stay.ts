@@ -28,6 +28,11 @@ function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof miss
   return missingCriteria(gatedCriteria(agreement), m.criteriaMet);
 }
 
+/** Why a ready notice is held back by the agreement's gate: the criteria it still waits for. */
+function heldBackReason(missing: ReturnType<typeof missingCriteria>): string {
+  return `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}`;
+}
+
 const ENDED: Partial<Record<StayState['status'], string>> = {
   cancelled: 'the admission was cancelled',
   deceased: 'the patient has died',
@@ -140,12 +145,19 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         for (const c of f.criteria) m.criteriaMet.add(c);
         if (f.criteria.includes('information-transferred')) m.informationTransferredBy ??= f.id;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
-        if (m.pendingReady && open && gateMissing(m, agreement).length === 0) {
+        if (m.pendingReady && open) {
           const held = m.pendingReady.factId;
-          // It went out after all: no longer reported as held back.
-          m.rejected = m.rejected.filter((r) => r.factId !== held);
-          m.ready.push({ factId: held, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
-          m.pendingReady = undefined;
+          const missing = gateMissing(m, agreement);
+          if (missing.length === 0) {
+            // It went out after all: no longer reported as held back.
+            m.rejected = m.rejected.filter((r) => r.factId !== held);
+            m.ready.push({ factId: held, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
+            m.pendingReady = undefined;
+          } else {
+            // Still held back: the reason names what it waits for now, not what was missing when it came (a FHIR
+            // version that reports the criteria with a ready notice dated before the write folds them after it).
+            for (const r of m.rejected) if (r.factId === held) r.reason = heldBackReason(missing);
+          }
         }
         break;
       case 'ready-for-discharge': {
@@ -156,10 +168,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           const missing = gateMissing(m, agreement);
           if (missing.length > 0) {
             m.pendingReady = { factId: f.id, at: ms };
-            reject(
-              f,
-              `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}`,
-            );
+            reject(f, heldBackReason(missing));
           } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
         }
         break;

@@ -11,9 +11,9 @@ import type { Party } from './types';
 const NO_CONSENT =
   'consent refused (samtycke nej): no admission notification is sent; record a harm assessment (menprovning) if one is made';
 const NO_MUNICIPALITY =
-  'no municipality of registration (PID-11) or placing municipality: cannot notify the municipality';
+  'no municipality of registration (HL7 PID-11, FHIR Patient.address.district) or placing municipality: cannot notify the municipality';
 const NO_PRIMARY_CARE =
-  'no listed primary-care unit (PD1-3) nor outpatient unit (oppenvardsenhet): cannot notify region-funded outpatient care';
+  'no listed primary-care unit (HL7 PD1-3, FHIR Patient.generalPractitioner) nor outpatient unit (HL7 OBX oppenvardsenhet, FHIR extension outpatient-unit): cannot notify region-funded outpatient care';
 
 /**
  * The recipients the stay's facts so far call for. Its warnings say who cannot be told *now*: each call replaces the

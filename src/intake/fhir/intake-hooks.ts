@@ -15,6 +15,7 @@ import {
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
 import { applyTaskFacts } from './task-facts';
+import { unknownStayCodes } from './unknown-codes';
 
 export { routingOfPatient };
 
@@ -133,6 +134,8 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
         ]);
         deps.issues?.(change.id, 'fhir', [{ code: NO_ADMISSION_TIME }]);
       }
+      // A code the intake does not read is left out, never silently: the answer names it (as an HL7 ERR W).
+      addWriteNotes(unknownStayCodes(after).map((n) => ({ ...n, about: `Encounter/${change.id}` })));
       if (drafts.length === 0) return;
       const stayId = change.id;
       await lockStays(tx, [stayId]);
