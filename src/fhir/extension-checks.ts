@@ -36,12 +36,23 @@ export function extensionRules(
   return rules;
 }
 
+/**
+ * An extension issue. `unknownCode`: a code outside the binding on an Encounter's own extension (the stay's needs,
+ * category, kind of care): not an error, since an unknown code never blocks a legally due notification; the intake
+ * leaves the value out and says so (src/intake/fhir/unknown-codes.ts).
+ */
+export interface ExtensionIssue {
+  path: string;
+  message: string;
+  unknownCode?: true;
+}
+
 export function extensionIssues(
   resource: Resource,
   rules: Map<string, ExtensionRule>,
   prefix: string = resource.resourceType,
-): { path: string; message: string }[] {
-  const issues: { path: string; message: string }[] = [];
+): ExtensionIssue[] {
+  const issues: ExtensionIssue[] = [];
   if (resource.resourceType === 'Bundle') {
     (resource.entry ?? []).forEach((e, i) => {
       if (e.resource) issues.push(...extensionIssues(e.resource, rules, `Bundle.entry[${i}].resource`));
@@ -65,6 +76,7 @@ export function extensionIssues(
         issues.push({
           path: `${path}.valueCoding`,
           message: `code must be from ${rule.codes.system}: ${[...rule.codes.codes].join(', ')}`,
+          ...(resource.resourceType === 'Encounter' && { unknownCode: true as const }),
         });
       }
     }

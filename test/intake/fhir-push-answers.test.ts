@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Bundle, Encounter, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
-import { EXTENSION } from '../../src/fhir/constants';
+import { CODE_SYSTEM, EXTENSION } from '../../src/fhir/constants';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
 import type { CaseOverview } from '../../src/case-overview/case-overview';
 import { uniquePrefix } from '../support/redis';
@@ -89,6 +89,35 @@ describe.each(testDatabases())('what the FHIR push answers the EHR on %s', (kind
     const e = await encounterOf(b);
     const notices = await c['demo-vasteras']!.tasks({ encounter: `Encounter/${e.id}` });
     expect(notices.map(codeOf)).toContain('inskrivningsmeddelande');
+  });
+
+  it('when the admission carries a need, a category and a kind of care by codes the gateway does not know, then it is stored, the answer names each, and the municipality is still notified', async () => {
+    const coding = (url: string, system: string, code: string) => ({ url, valueCoding: { system, code } });
+    const b = await admit('fhir-answers-5', '194203031234', [
+      coding(EXTENSION.needs, CODE_SYSTEM.needs, 'hemtjanst-x'),
+      coding(EXTENSION.patientCategory, CODE_SYSTEM.patientCategory, 'F'),
+      coding(EXTENSION.careKind, CODE_SYSTEM.careKind, 'geriatric'),
+    ]);
+    // before the fix: 422 (a code outside the required binding), nothing stored and no admission notice
+    const said = warnings(b.entry?.[1]?.response?.outcome).join('\n');
+    expect(said).toMatch(
+      /\(discharge-needs\): code "hemtjanst-x" is not one of .*socialtjanst.*; the value is left out/,
+    );
+    expect(said).toContain('(patient-category): code "F" is not one of');
+    expect(said).toContain('(care-kind): code "geriatric" is not one of');
+    const e = await encounterOf(b);
+    const notices = await c['demo-vasteras']!.tasks({ encounter: `Encounter/${e.id}` });
+    expect(notices.map(codeOf)).toContain('inskrivningsmeddelande');
+  });
+
+  it('when a need is sent as a value of the wrong type, then the admission is still refused, naming the extension', async () => {
+    const bundle = admission('fhir-answers-6', '194305051239', '2026-12-07T09:30:00+01:00', [
+      { url: EXTENSION.needs, valueString: 'socialtjanst' },
+    ]);
+    const r = await c['demo-ehr']!.post('/fhir', bundle);
+    // what cannot be understood is refused: only a code the gateway does not know is left out
+    expect(r.status).toBe(422);
+    expect(JSON.stringify(r.body)).toContain(`extension ${EXTENSION.needs} needs exactly one of valueCoding`);
   });
 
   it('when the admission names neither municipality nor listed vårdcentral, then the answer names the FHIR elements to send, not only HL7 fields', async () => {
