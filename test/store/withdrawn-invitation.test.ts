@@ -109,8 +109,8 @@ describe.each(testDatabases())('a cancelled SIP invitation does not open the sta
     await expect(vc.read('Patient', ids.p1!)).rejects.toMatchObject({ code: 'not-found' });
     expect((await vc.read('Encounter', ids.e4!)).id).toBe(ids.e4);
     expect((await vc.search('Encounter', { _id: ids.e1! })).resources).toEqual([]);
-    expect((await vc.read('Task', ids.t1!)).status).toBe('cancelled');
-    expect((await kommun.read('Task', ids.t1k!)).status).toBe('cancelled');
+    expect((await vc.read<Task>('Task', ids.t1!)).status).toBe('cancelled');
+    expect((await kommun.read<Task>('Task', ids.t1k!)).status).toBe('cancelled');
     const included = await vc.search('Task', { _include: 'Task:encounter', _count: '100' });
     expect(included.included.map((x) => x.id).sort()).toEqual(open(2, 3, 4).Encounter);
   });
