@@ -42,6 +42,21 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
       .flatMap((e) => (e.json.entry ?? []).map((x) => x.resource as unknown as { resourceType: string }))
       .filter((r) => r && pred(r as never));
 
+  /** A comment on the stay from Västerås stad (the fields a test changes given in `more`). */
+  const comment = (code: string, sent: string, text: string, more: Partial<Communication> = {}): Communication => ({
+    resourceType: 'Communication',
+    meta: { profile: [PROFILE.communication] },
+    status: 'in-progress',
+    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code }] }],
+    subject: encounter.subject!,
+    encounter: { reference: `Encounter/${encounter.id}` },
+    sent,
+    sender: { reference: VASTERAS },
+    recipient: [{ reference: HOSPITAL }],
+    payload: [{ contentString: text }],
+    ...more,
+  });
+
   const topic = `${CANONICAL_BASE}/SubscriptionTopic/comment-for-my-organisation`;
   const listen = async (who: string): Promise<TestReceiver> => {
     const r = await startReceiver();
@@ -196,18 +211,7 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
   });
 
   it('when the municipality comments to the hospital, then only the hospital sees it, is notified and acknowledges it', async () => {
-    const note: Communication = {
-      resourceType: 'Communication',
-      meta: { profile: [PROFILE.communication] },
-      status: 'in-progress',
-      category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'hemkomst' }] }],
-      subject: encounter.subject!,
-      encounter: { reference: `Encounter/${encounter.id}` },
-      sent: '2026-11-30T11:00:00+01:00',
-      sender: { reference: VASTERAS },
-      recipient: [{ reference: HOSPITAL }],
-      payload: [{ contentString: 'Hemtjänsten kan ta emot från kl. 14 i morgon.' }],
-    };
+    const note = comment('hemkomst', '2026-11-30T11:00:00+01:00', 'Hemtjänsten kan ta emot från kl. 14 i morgon.');
     expect(
       (
         await c['demo-sala']!.post('/fhir/Communication', {
@@ -259,18 +263,8 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
     const skultuna = await listen('demo-vc-skultuna');
     const sala = await listen('demo-sala');
     try {
-      const note = (to: string, text: string): Communication => ({
-        resourceType: 'Communication',
-        meta: { profile: [PROFILE.communication] },
-        status: 'in-progress',
-        category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'kontakt-onskas' }] }],
-        subject: encounter.subject!,
-        encounter: { reference: `Encounter/${encounter.id}` },
-        sent: '2026-11-30T12:00:00+01:00',
-        sender: { reference: VASTERAS },
-        recipient: [{ reference: to }],
-        payload: [{ contentString: text }],
-      });
+      const note = (to: string, text: string): Communication =>
+        comment('kontakt-onskas', '2026-11-30T12:00:00+01:00', text, { recipient: [{ reference: to }] });
       const toHospital = ok(
         await c['demo-vasteras']!.post('/fhir/Communication', note(HOSPITAL, 'Till sjukhuset')),
         201,
@@ -291,18 +285,11 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
   it('when a party comments, then the comment as stored and as delivered names its sender and recipients', async () => {
     const skultuna = await listen('demo-vc-skultuna');
     try {
-      const note = (recipient: Communication['recipient'], text: string): Communication => ({
-        resourceType: 'Communication',
-        meta: { profile: [PROFILE.communication] },
-        status: 'in-progress',
-        category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'kontakt-onskas' }] }],
-        subject: encounter.subject!,
-        encounter: { reference: `Encounter/${encounter.id}` },
-        sent: '2026-11-30T13:00:00+01:00',
-        sender: { reference: VASTERAS, display: 'Kommunen' },
-        recipient,
-        payload: [{ contentString: text }],
-      });
+      const note = (recipient: Communication['recipient'], text: string): Communication =>
+        comment('kontakt-onskas', '2026-11-30T13:00:00+01:00', text, {
+          sender: { reference: VASTERAS, display: 'Kommunen' },
+          recipient,
+        });
       // the municipality sends a bare recipient and a display of its own that is not the directory's name
       const r = await c['demo-vasteras']!.post(
         '/fhir/Communication',
