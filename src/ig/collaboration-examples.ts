@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type {
   CarePlan,
+  Communication,
   Encounter,
   Organization,
   Patient,
@@ -244,8 +245,9 @@ export function collaborationExamples(agreement: Agreement): Example[] {
     writtenPlanTask(plan, skultuna, new Date(Date.parse(meetingAt)).toISOString()),
   );
 
-  // A comment from the municipality to the vårdcentral about the homecoming.
-  const comment = withId(
+  // A comment from the municipality to the vårdcentral about the homecoming, as the gateway stores and delivers it:
+  // its organisations named from the directory (src/communication/comment-names.ts)
+  const sent = withId(
     'example-comment',
     commentResource({
       sender: vasteras.reference ?? '',
@@ -257,6 +259,7 @@ export function collaborationExamples(agreement: Agreement): Example[] {
       sent: '2026-01-20T15:10:00+01:00',
     }),
   );
+  const comment: Communication = { ...sent, sender: vasteras, recipient: [skultuna] };
 
   // Another stay: Sala is notified but the patient is not registered there; Sala rejects, the hospital must correct.
   const other = 'example-stay-sala';
