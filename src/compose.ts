@@ -1,5 +1,4 @@
 import type { Express } from 'express';
-import type { Resource } from '@medplum/fhirtypes';
 import { Redis } from 'ioredis';
 import type { AppContext, Capability } from './compose.types';
 import type { Logger } from './platform/logger';
@@ -22,6 +21,7 @@ import { createIntakeCapability, intakeHooks } from './intake';
 import { createFhirRouter } from './fhir-api/fhir.router';
 import { createValidator, type Validator } from './fhir/validator';
 import { collaborationHooks, createCollaborationCapability, sipDeps } from './sip';
+import { combineHooks } from './store/combine-hooks';
 import { createFollowupCapability } from './followup/followup.capability';
 
 /** The composed process: the express app, the capabilities in mount order, and what must be closed. */
@@ -87,25 +87,6 @@ export async function buildCapabilities(ctx: AppContext): Promise<Capability[]> 
       validator,
     ),
   ];
-}
-
-/** Runs several hooks in order inside the same write transaction (the first that throws aborts the write). */
-export function combineHooks(all: readonly RepositoryHooks[]): RepositoryHooks {
-  const after = all.map((h) => h.afterWrite?.bind(h)).filter((f) => f !== undefined);
-  const before = all.map((h) => h.beforeWrite?.bind(h)).filter((f) => f !== undefined);
-  return {
-    // each hook fills in on what the ones before it returned
-    ...(before.length > 0 && {
-      async beforeWrite(tx, change, scope) {
-        let filled: Resource | undefined;
-        for (const f of before) filled = (await f(tx, filled ? { ...change, after: filled } : change, scope)) ?? filled;
-        return filled;
-      },
-    }),
-    async afterWrite(tx, change, scope) {
-      for (const f of after) await f(tx, change, scope);
-    },
-  };
 }
 
 /** The FHIR R4 REST API at /fhir. */

@@ -46,6 +46,7 @@ export async function withOrganisationNames(tx: Db, c: Communication): Promise<C
   const names = await directoryEntries(tx, refs);
   const about = c.id ? { about: `Communication/${c.id}` } : {};
   const notes: WriteNote[] = [];
+  let changed = false;
   const named = (path: string, ref: Reference<Organization>): Reference<Organization> => {
     const r = ref.reference ?? '';
     if (!ORGANISATION_REFERENCE.test(r)) return ref; // refused after the write: sender and recipients are organisations
@@ -59,12 +60,14 @@ export async function withOrganisationNames(tx: Db, c: Communication): Promise<C
       });
       return ref;
     }
-    if (ref.display !== undefined && ref.display !== name)
+    if (ref.display === name) return ref;
+    if (ref.display !== undefined)
       notes.push({
         code: NAME_REPLACED,
         text: `Communication.${path}.display "${ref.display}" is not the directory's name of the organisation: stored as ${name}`,
         ...about,
       });
+    changed = true;
     return { ...ref, display: name };
   };
   const filled: Communication = {
@@ -75,5 +78,5 @@ export async function withOrganisationNames(tx: Db, c: Communication): Promise<C
       : {}),
   };
   addWriteNotes(notes);
-  return JSON.stringify(filled) === JSON.stringify(c) ? undefined : filled;
+  return changed ? filled : undefined;
 }

@@ -140,9 +140,7 @@ function checkOutputs(task: Task): void {
   });
 }
 
-export function communicationHooks(
-  validator: Validator,
-): Required<Pick<RepositoryHooks, 'beforeWrite' | 'afterWrite'>> {
+export function communicationHooks(validator: Validator): RepositoryHooks {
   return {
     async beforeWrite(tx, change) {
       return change.resourceType === 'Communication' && change.after

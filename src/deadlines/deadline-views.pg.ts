@@ -47,17 +47,14 @@ export async function dueSoon(
   until: Date,
   limit = 1000,
 ): Promise<DueItem[]> {
-  const columns = 'SELECT task_id, code, owner, encounter, deadline, status, business_status FROM deadline_task';
-  const r =
-    owner === undefined
-      ? await db.query<RawDue>(
-          `${columns} WHERE open AND deadline IS NOT NULL AND deadline <= $1 ORDER BY deadline, task_id LIMIT $2`,
-          [until.toISOString(), limit],
-        )
-      : await db.query<RawDue>(
-          `${columns} WHERE open AND owner = $1 AND deadline IS NOT NULL AND deadline <= $2 ORDER BY deadline, task_id LIMIT $3`,
-          [owner, until.toISOString(), limit],
-        );
+  // one owner's Tasks from the (owner, deadline) index, the region's from every open row
+  const params: unknown[] = [until.toISOString(), limit];
+  const ofOwner = owner === undefined ? '' : `owner = $${params.push(owner)} AND `;
+  const r = await db.query<RawDue>(
+    `SELECT task_id, code, owner, encounter, deadline, status, business_status FROM deadline_task
+     WHERE open AND ${ofOwner}deadline IS NOT NULL AND deadline <= $1 ORDER BY deadline, task_id LIMIT $2`,
+    params,
+  );
   return r.rows.map((x) => toDue(x, now));
 }
 

@@ -126,10 +126,15 @@ export function withEngineIssues(encounter: Encounter, issues: readonly string[]
   return next;
 }
 
-const NEEDS: readonly string[] = Object.keys(NEED_INFO);
-const CATEGORIES: readonly string[] = Object.keys(PATIENT_CATEGORY_INFO);
+/** The codes of the `discharge-needs`, `patient-category` and `care-kind` extensions that the intake reads. */
+export const NEEDS: readonly string[] = Object.keys(NEED_INFO);
+export const CATEGORIES: readonly string[] = Object.keys(PATIENT_CATEGORY_INFO);
+export const CARE_KINDS: readonly string[] = Object.keys(CARE_KIND_INFO);
 
-/** Read the gateway's extensions from an Encounter; unknown codes are ignored (the validator rejects them). */
+/**
+ * Read the gateway's extensions from an Encounter; unknown codes are ignored (the answer names each:
+ * src/intake/fhir/unknown-codes.ts).
+ */
 export function readStayExtensions(encounter: Encounter): StayExtensions {
   const out: StayExtensions = {};
   for (const e of encounter.extension ?? []) {
@@ -154,7 +159,7 @@ export function readStayExtensions(encounter: Encounter): StayExtensions {
         out.agreement = e.valueString ?? out.agreement;
         break;
       case EXTENSION.careKind:
-        if (e.valueCoding?.code === 'somatic' || e.valueCoding?.code === 'psychiatric') out.care = e.valueCoding.code;
+        if (e.valueCoding?.code && CARE_KINDS.includes(e.valueCoding.code)) out.care = e.valueCoding.code as CareKind;
         break;
       case EXTENSION.sipNeeded:
         out.sipNeeded = e.valueBoolean ?? out.sipNeeded;

@@ -6,6 +6,7 @@
 import type { AppContext, Capability } from '../compose.types';
 import type { Validator } from '../fhir/validator';
 import { intakeRepository, intakeServices } from '../intake';
+import { combineHooks } from '../store/combine-hooks';
 import type { RepositoryHooks } from '../store/repository.port';
 import { mountCaseOverviewRoutes } from '../case-overview/case-overview.routes';
 import { communicationHooks } from '../communication/communication-hooks';
@@ -16,17 +17,9 @@ export function sipDeps(ctx: AppContext, validator: Validator): SipDeps {
   return { stay: intakeServices(ctx).deps, validator, repository: intakeRepository };
 }
 
+/** The SIP's hooks, then the comments' and answers' (which also name a comment's organisations before the write). */
 export function collaborationHooks(deps: SipDeps): RepositoryHooks {
-  const sip = sipHooks(deps);
-  const comments = communicationHooks(deps.validator);
-  return {
-    // a comment is written with its organisations' names (src/communication)
-    beforeWrite: (tx, change, scope) => comments.beforeWrite(tx, change, scope),
-    async afterWrite(tx, change, scope) {
-      await sip.afterWrite?.(tx, change, scope);
-      await comments.afterWrite(tx, change, scope);
-    },
-  };
+  return combineHooks([sipHooks(deps), communicationHooks(deps.validator)]);
 }
 
 export function createCollaborationCapability(ctx: AppContext, deps: SipDeps): Capability {

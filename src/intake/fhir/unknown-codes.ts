@@ -1,7 +1,6 @@
 import type { Encounter } from '@medplum/fhirtypes';
-import { CARE_KIND_INFO, NEED_INFO, PATIENT_CATEGORY_INFO } from '../../fhir/codes';
 import { CODE_SYSTEM, EXTENSION } from '../../fhir/constants';
-import { CONSENTS, CRITERION_CODES } from '../../fhir/encounter-extensions';
+import { CARE_KINDS, CATEGORIES, CONSENTS, CRITERION_CODES, NEEDS } from '../../fhir/encounter-extensions';
 
 /**
  * The coded extensions of a stay that the intake reads, with the codes it knows: `valueCode` ones (no profile
@@ -11,14 +10,14 @@ import { CONSENTS, CRITERION_CODES } from '../../fhir/encounter-extensions';
 const CODES: readonly { url: string; name: string; codes: readonly string[]; system?: string }[] = [
   { url: EXTENSION.readinessCriteria, name: 'readiness-criteria', codes: Object.keys(CRITERION_CODES) },
   { url: EXTENSION.consent, name: 'consent', codes: CONSENTS },
-  { url: EXTENSION.needs, name: 'discharge-needs', codes: Object.keys(NEED_INFO), system: CODE_SYSTEM.needs },
+  { url: EXTENSION.needs, name: 'discharge-needs', codes: NEEDS, system: CODE_SYSTEM.needs },
   {
     url: EXTENSION.patientCategory,
     name: 'patient-category',
-    codes: Object.keys(PATIENT_CATEGORY_INFO),
+    codes: CATEGORIES,
     system: CODE_SYSTEM.patientCategory,
   },
-  { url: EXTENSION.careKind, name: 'care-kind', codes: Object.keys(CARE_KIND_INFO), system: CODE_SYSTEM.careKind },
+  { url: EXTENSION.careKind, name: 'care-kind', codes: CARE_KINDS, system: CODE_SYSTEM.careKind },
 ];
 
 /** The warning code, the same as the HL7 intake's for a code outside the sender profile's code map. */
