@@ -1,4 +1,6 @@
 import { Hl7Message } from '@medplum/core';
+import express from 'express';
+import { intakeAdminRoutes } from '../../src/intake/admin.routes';
 import { Hl7Client } from '@medplum/hl7';
 import type { Organization, Task } from '@medplum/fhirtypes';
 import { Registry } from 'prom-client';
@@ -9,7 +11,7 @@ import type { MessageOutcome } from '../../src/intake/hl7v2/message-outcome';
 import type { LogEntry } from '../../src/intake/hl7v2/message-log';
 import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logger';
-import type { ClosableDb } from '../../src/store/db.port';
+import type { ClosableDb, Db, QueryResult } from '../../src/store/db.port';
 import { createRepository } from '../../src/store/repository.pg';
 import type { FhirRepository } from '../../src/store/repository.port';
 import { openTestDb } from '../support/db';
@@ -139,3 +141,19 @@ export const logEntry = (controlId: string | null, raw: string, more: Partial<Lo
   ackCode: 'AA',
   ...more,
 });
+
+/**
+ * The admin's HL7 message routes on `db`, with every statement they send to `hl7_message` pushed onto `sent`
+ * (what the reads' tests look at: which statement, and its plan).
+ */
+export function messageRoutesRecording(db: Db, sent: string[]): express.Express {
+  const recording: Db = {
+    kind: db.kind,
+    query<R>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<R>> {
+      if (sql.includes('FROM hl7_message')) sent.push(sql);
+      return db.query<R>(sql, values);
+    },
+    transaction: (fn) => db.transaction(fn),
+  };
+  return express().use(intakeAdminRoutes(recording, []));
+}

@@ -1,13 +1,12 @@
-import express from 'express';
+import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intakeAdminRoutes } from '../../src/intake/admin.routes';
 import { MessageLog } from '../../src/intake/hl7v2/message-log';
 import { rawFilters, searchKeys } from '../../src/intake/message-filters';
-import type { ClosableDb, Db, QueryResult } from '../../src/store/db.port';
+import type { ClosableDb } from '../../src/store/db.port';
 import { migrate } from '../../src/store/migrate';
 import { openTestDb, testDatabases } from '../support/db';
-import { logEntry } from './harness';
+import { logEntry, messageRoutesRecording } from './harness';
 
 // What the visit and personnummer searches meant: the regular expression they ran on every message's text before
 // migration 174 (a repetition of PV1-19 or PID-3 starting with the value, then a separator or the segment's end).
@@ -191,15 +190,7 @@ describe.each(testDatabases())('the HL7 message searches on a filled log on %s',
       ),
     );
     await db.query('VACUUM ANALYZE hl7_message');
-    const listing: Db = {
-      kind: db.kind,
-      query<R>(text: string, values: readonly unknown[] = []): Promise<QueryResult<R>> {
-        if (text.includes('FROM hl7_message')) sent.push(text);
-        return db.query<R>(text, values);
-      },
-      transaction: (fn) => db.transaction(fn),
-    };
-    app = express().use(intakeAdminRoutes(listing, []));
+    app = messageRoutesRecording(db, sent);
   });
   afterAll(async () => db.close());
 

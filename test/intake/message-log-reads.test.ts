@@ -1,9 +1,9 @@
-import express from 'express';
+import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intakeAdminRoutes } from '../../src/intake/admin.routes';
-import type { ClosableDb, Db, QueryResult } from '../../src/store/db.port';
+import type { ClosableDb } from '../../src/store/db.port';
 import { openTestDb, testDatabases } from '../support/db';
+import { messageRoutesRecording } from './harness';
 
 /**
  * The admin's HL7 summary and time searches must not read every message of the log (issue 17): a day far back was
@@ -26,15 +26,7 @@ describe.each(testDatabases())('the HL7 log summary and time searches on %s', (k
          FROM generate_series(1, 3000) g`,
     );
     await db.query('VACUUM ANALYZE hl7_message');
-    const listing: Db = {
-      kind: db.kind,
-      query<R>(sql: string, values: readonly unknown[] = []): Promise<QueryResult<R>> {
-        if (sql.includes('FROM hl7_message')) sent.push(sql);
-        return db.query<R>(sql, values);
-      },
-      transaction: (fn) => db.transaction(fn),
-    };
-    app = express().use(intakeAdminRoutes(listing, []));
+    app = messageRoutesRecording(db, sent);
   });
   afterAll(async () => db.close());
 
