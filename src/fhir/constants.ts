@@ -79,6 +79,15 @@ export const CODE_SYSTEM = {
   taskStatusReason: cs('svu-task-status-reason'),
 } as const;
 
+/**
+ * `meta.tag` systems the gateway sets. `stayLeft`: on a Task whose owner the stay left (re-routed away, or it
+ * rejected the stay), coded with the owner's Organization id; such a Task no longer opens the stay's Encounter and
+ * Patient to its owner (`accessPredicate`), and only the gateway sets or removes it.
+ */
+export const TAG_SYSTEM = {
+  stayLeft: `${CANONICAL_BASE}/tag/stay-left`,
+} as const;
+
 export const VALUE_SET = {
   task: vs('svu-task'),
   taskBusinessStatus: vs('svu-task-business-status'),

@@ -5,7 +5,7 @@
 import type { Encounter, Group, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
 import { metLate } from '../core/engine/duties';
 import type { TaskSpec } from '../core/engine/types';
-import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, type TaskBusinessStatus } from './constants';
+import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, TAG_SYSTEM, type TaskBusinessStatus } from './constants';
 import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
 import { resolveParty, taskKeyValue, taskLogicalReference, type PartyResolver } from './references';
 
@@ -104,6 +104,7 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
     requester,
     owner,
   };
+  if (spec.partyLeft) task.meta = withStayLeft(task, true);
   if (spec.dutyKey) {
     // A message to a receiver: the deadline is the hospital's (its duty Task); the receiver acknowledges at once.
     task.basedOn = [refs.task?.(spec.dutyKey) ?? taskLogicalReference(refs.stayId, spec.dutyKey)];
@@ -145,12 +146,35 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
 export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
   const built = buildTask(spec, refs, options);
   const status = spec.status !== 'requested' || !OWNER_STATUSES.has(existing.status) ? spec.status : existing.status;
-  const next: Task = { ...built, id: existing.id, meta: { ...existing.meta, profile: built.meta?.profile }, status };
+  const meta = withStayLeft({ ...built, meta: { ...existing.meta, profile: built.meta?.profile } }, !!spec.partyLeft);
+  const next: Task = { ...built, id: existing.id, meta, status };
   if (status === 'cancelled' || (status === 'completed' && spec.status !== 'completed')) delete next.businessStatus;
   if (existing.output) next.output = existing.output;
   if (existing.note) next.note = existing.note;
   return next;
 }
+
+/**
+ * The Task's `meta`, with the `stay-left` tag (`TAG_SYSTEM.stayLeft`, coded with its owner's Organization id) when
+ * `left`, without it otherwise; other tags kept. An owner that is no Organization of the directory (a logical
+ * reference) has no client to read anything with, so it gets none.
+ */
+export function withStayLeft(task: Task, left: boolean): Task['meta'] {
+  const others = (task.meta?.tag ?? []).filter((t) => t.system !== TAG_SYSTEM.stayLeft);
+  const owner = /^Organization\/([^/]+)$/.exec(task.owner?.reference ?? '')?.[1];
+  const tag =
+    left && owner ? [...others, { system: TAG_SYSTEM.stayLeft, code: owner, display: STAY_LEFT_DISPLAY }] : others;
+  const { tag: _old, ...rest } = task.meta ?? {};
+  return tag.length > 0 ? { ...rest, tag } : rest;
+}
+
+/** Whether a stored Task carries the `stay-left` tag its spec asks for (`withStayLeft`). */
+export function hasStayLeft(task: Task): boolean {
+  return (task.meta?.tag ?? []).some((t) => t.system === TAG_SYSTEM.stayLeft);
+}
+
+const STAY_LEFT_DISPLAY =
+  'Vårdtillfället har lämnat ägaren: uppgiften finns kvar hos ägaren, men vårdtillfället och patienten visas inte längre för den';
 
 /** The task key of a stored Task (`<stayId>|<key>` → `{stayId, key}`), if it has one. */
 export function readTaskKey(task: Task): { stayId: string; key: string } | undefined {

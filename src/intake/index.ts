@@ -23,6 +23,7 @@ import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
 import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
+import { backfillStaysLeft } from './stay/stays-left-backfill';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
 import { localDate } from '../core/calendar';
 import { foreseeMessageIssues } from '../core/engine/foresee';
@@ -194,6 +195,9 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
     async start(roles: ReadonlySet<Role>) {
       if (!roles.has('mllp') && !roles.has('api')) return;
       await s.deps.agreement();
+      // Once per store: the stays re-routed before their left parties' Tasks were tagged (0.17.0) get their tags.
+      const left = await backfillStaysLeft(ctx.db, intakeRepository, s.deps);
+      if (left > 0) ctx.logger.info('stays a party left applied again: its Tasks tagged stay-left', { stays: left });
       // Messages acknowledged before a crash or restart but never applied.
       await recover(0);
       timer = setInterval(() => {

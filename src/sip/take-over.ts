@@ -82,7 +82,8 @@ function writeAs(auth: AuthContext): WriteOptions {
 
 /**
  * Reads the plan for a caller that may not be one of its parties yet: a plan of a stay the caller cannot read is
- * answered as unknown (404), the same as a plan that does not exist.
+ * answered as unknown (404), the same as a plan that does not exist; but a party that reads the plan (its author
+ * before the take-over) and no longer the stay, which left it, is told so (403), naming nobody the stay went to.
  */
 async function readPlanOfVisibleStay(deps: SipDeps, tx: Db, auth: AuthContext, id: string): Promise<CarePlan> {
   const unknown = new GatewayError('not-found', `CarePlan/${id} is not known (or not visible to you)`);
@@ -92,10 +93,19 @@ async function readPlanOfVisibleStay(deps: SipDeps, tx: Db, auth: AuthContext, i
   } catch {
     throw unknown;
   }
+  const caller = createRepository(tx, auth.access);
   try {
-    await createRepository(tx, auth.access).read<Encounter>('Encounter', stayIdOf(plan.encounter, 'CarePlan'));
+    await caller.read<Encounter>('Encounter', stayIdOf(plan.encounter, 'CarePlan'));
   } catch {
-    throw unknown;
+    const party = await caller.read<CarePlan>('CarePlan', id).then(
+      () => true,
+      () => false,
+    );
+    if (!party) throw unknown;
+    throw new GatewayError(
+      'forbidden',
+      `The stay of CarePlan/${id} has left your organisation (it was re-routed away from you): only the stay's named care contact takes its SIP over. You still sign your own part until then.`,
+    );
   }
   return plan;
 }

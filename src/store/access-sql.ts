@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM } from '../fhir/constants';
+import { IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM, TAG_SYSTEM } from '../fhir/constants';
 import { PROTECTED_IDENTITY_CODES } from '../fhir/protected-identity';
 import { readTaskKey } from '../fhir/task';
 import { ownerChangeIssues } from '../fhir/task-owner-change';
@@ -118,11 +118,13 @@ export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
 /**
  * Types a tenant sees when one of its Tasks points to them (for / encounter / focus). Not the CarePlan: a SIP is
  * read by its parties alone (`collaborationRules`), so the invitation Task of a party the plan no longer has (which
- * focuses the plan) does not open it. A cancelled SIP invitation does not open the stay either (`withdrawnInvitation`).
+ * focuses the plan) does not open it. A cancelled SIP invitation does not open the stay either (`withdrawnInvitation`),
+ * nor a Task of a party the stay left (`stayLeftSql`).
  */
 const TASK_TARGET_TYPES = ['Patient', 'Encounter'];
 
 const SIP_INVITATION = IDENTIFIER_SYSTEM.sipInvitation.replaceAll("'", "''");
+const STAY_LEFT = TAG_SYSTEM.stayLeft.replaceAll("'", "''");
 
 /** True when the scope sees everything (the gateway itself, or an integration admin). */
 export function isUnrestricted(scope: AccessScope | undefined): boolean {
@@ -218,10 +220,12 @@ export function accessPredicate(
     // hashed set for the statement (`NOT IN`: resource_id is never NULL), read from the invitations' own index
     // (migration 173), not two lookups for each Task reference (210 000 for a vårdcentral's Encounter count on the
     // 10 000-stay store) nor every cancelled Task of the region: docs/performance.md, "2026-12-07, afternoon"
+    // Nor does a Task of a party the stay left (re-routed away from it, or it rejected the stay: `stayLeftSql`), a set
+    // of the tenant's own such Tasks, read by their tag's value (fhir_search_value), however long the region's history
     const opens = (task: string) =>
       opts.perRow
-        ? `${owns(task)} AND NOT ${withdrawnInvitation(task)}`
-        : `${owns(task)} AND ${task} NOT IN (${withdrawnInvitationsSql()})`;
+        ? `${owns(task)} AND NOT ${withdrawnInvitation(task)} AND NOT EXISTS (${stayLeftSql(orgP, task)}${PER_ROW})`
+        : `${owns(task)} AND ${task} NOT IN (${withdrawnInvitationsSql()}) AND ${task} NOT IN (${stayLeftSql(orgP)})`;
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
         `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${opens('t.resource_id')}${end}))`,
@@ -251,6 +255,18 @@ function withdrawnInvitation(task: string): string {
  */
 function withdrawnInvitationsSql(): string {
   return `SELECT wi.resource_id FROM fhir_search wi WHERE wi.resource_type = 'Task' AND ${invitationRow('wi', false)} AND EXISTS (SELECT 1 FROM fhir_search ws WHERE ws.resource_type = 'Task' AND ws.resource_id = wi.resource_id AND ${cancelledRow('ws', true)}${PER_ROW})`;
+}
+
+/**
+ * SQL: the ids of the Tasks of the tenant `orgP` whose stay has left it: those the gateway tagged `stay-left` with its
+ * Organization id (`withStayLeft`), by the tag's index rows; with `task`, only whether that Task is one, looked up by
+ * its id (per row). Such a Task stays its owner's to read, but no longer shows it the stay's Encounter and Patient.
+ */
+function stayLeftSql(orgP: string, task?: string): string {
+  const row = `sl.resource_type = 'Task' AND ${eq(task !== undefined, 'sl.param', `'_tag'`)} AND sl.system = '${STAY_LEFT}' AND ${eq(task !== undefined, 'sl.value', orgP)}`;
+  return task === undefined
+    ? `SELECT sl.resource_id FROM fhir_search sl WHERE ${row}`
+    : `SELECT 1 FROM fhir_search sl WHERE sl.resource_id = ${task} AND ${row}`;
 }
 
 /** SQL: the index row `alias` is a Task's status `cancelled` (per row: the parameter compared as no index serves). */

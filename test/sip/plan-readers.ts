@@ -49,16 +49,18 @@ export async function expectReadsNothingOfPlan(
   stay: string,
   versions: readonly CarePlan[],
   own: readonly string[],
+  /** `left`: the stay left the organisation too (re-routed away), so it no longer reads the stay either. */
+  stayRead: 'reads' | 'left' = 'reads',
 ): Promise<void> {
   const read = await c.get(`/fhir/CarePlan/${id}`);
   const never = await c.get(`/fhir/CarePlan/${NEVER}`);
   expect([read.status, diagnostics(read, id)]).toEqual([404, diagnostics(never, NEVER)]);
   expect(plansIn(ok(await c.get('/fhir/CarePlan', { encounter: `Encounter/${stay}` })))).toEqual([]);
   expect(plansIn(ok(await c.get('/fhir/CarePlan', { _id: id })))).toEqual([]);
-  // from the stay it still reads (its Tasks point to it), and from the Tasks that focus the plan (a removed party's
-  // cancelled invitation)
+  // from the stay it still reads (its Tasks point to it; not one the stay left), and from the Tasks that focus the
+  // plan (a removed party's cancelled invitation)
   const rev = ok(await c.get('/fhir/Encounter', { _id: stay, _revinclude: 'CarePlan:encounter' }));
-  expect(resources(rev).map((r) => r.resourceType)).toEqual(['Encounter']);
+  expect(resources(rev).map((r) => r.resourceType)).toEqual(stayRead === 'reads' ? ['Encounter'] : []);
   const inc = ok(await c.get('/fhir/Task', { focus: `CarePlan/${id}`, _include: 'Task:focus' }));
   expect(plansIn(inc)).toEqual([]);
   // no version, neither from before nor from after it left
@@ -72,7 +74,7 @@ export async function expectReadsNothingOfPlan(
     );
   expect((await c.get(`/fhir/CarePlan/${id}/$print`)).status).toBe(404);
   const overview = await c.get(`/fhir/Encounter/${stay}/$overview`);
-  expect(overview.status).toBe(200);
+  expect(overview.status).toBe(stayRead === 'reads' ? 200 : 404);
   expect((overview.body as { sip?: unknown }).sip).toBeUndefined();
   // a write answers as for a plan it cannot see
   const latest = versions[0]!;

@@ -86,10 +86,11 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     expect(said).toContain(`/fhir/CarePlan/${plan.id}/$take-over`);
   });
 
-  it('when the unit the stay left tries to take the plan over, then it is refused, naming the named care contact', async () => {
+  it('when the unit the stay left tries to take the plan over, then it is refused, told the stay left it, naming nobody the stay went to', async () => {
     const r = await c['demo-vc-skultuna']!.post(`/fhir/CarePlan/${plan.id}/$take-over`);
     expect(r.status).toBe(403);
-    expect(JSON.stringify(r.body)).toContain('Sala vårdcentral');
+    expect(JSON.stringify(r.body)).toContain('has left your organisation');
+    expect(JSON.stringify(r.body)).not.toContain('Sala');
   });
 
   it('when the unit the stay left acts as the plan’s author before the take-over, then it is refused, naming the named care contact and the take-over; it still signs its own part', async () => {
@@ -285,7 +286,7 @@ describe.each(testDatabases())('the named care contact after a re-routing takes 
     const own = provenances.filter((p) => p.agent.some((a) => a.who?.reference === SKULTUNA)).map((p) => p.id ?? '');
     expect(own.length).toBeGreaterThanOrEqual(2);
     expect(provenances.length).toBeGreaterThan(own.length);
-    await expectReadsNothingOfPlan(c['demo-vc-skultuna']!, SKULTUNA, plan.id!, stay, versions, own);
+    await expectReadsNothingOfPlan(c['demo-vc-skultuna']!, SKULTUNA, plan.id!, stay, versions, own, 'left');
     for (const who of ['demo-vc-sala', 'demo-vasteras', 'demo-ehr', 'demo-admin'])
       await expectReadsPlan(c[who]!, plan.id!, stay, who);
   });

@@ -278,7 +278,7 @@ function fvkTasks(m: StayModel, agreement: Agreement, req: Requirements): TaskSp
       if (!fvkThen || partyKey(fvkThen.party) !== partyKey(party)) continue;
       keys.add(t.key);
       // Its invitation, if it sent one as the FVK, stays completed (not withdrawn); an open duty is withdrawn.
-      out.push(...withdrawnByRerouting(t, r, m, replacedAt));
+      out.push(...left(withdrawnByRerouting(t, r, m, replacedAt)));
     }
   }
   return out;
@@ -410,6 +410,17 @@ function withdrawnByRerouting(t: TaskSpec, r: Recipient, m: StayModel, replacedA
 }
 
 /**
+ * The Tasks of a party the stay left, each marked so (`partyLeft`): answered, withdrawn or the makulering telling it,
+ * they stay the party's own, but no longer show it the stay (its Encounter and Patient, which go on changing: the new
+ * address in the municipality the patient moved to). Where the party is still a recipient in another role (told for
+ * information), the Tasks of that role are not these, and still show it the stay.
+ */
+function left(tasks: TaskSpec[]): TaskSpec[] {
+  for (const t of tasks) t.partyLeft = true;
+  return tasks;
+}
+
+/**
  * All TaskSpecs for a folded stay. Withdrawn messages come back `cancelled` with a `makulering` beside them;
  * nothing that was sent disappears.
  */
@@ -420,7 +431,9 @@ export function deriveTasks(m: StayModel, agreement: Agreement): TaskSpec[] {
   for (const r of m.recipients) {
     const own = notifiedTasks(m, agreement, r, req);
     const replacedAt = r.replacedAt;
-    tasks.push(...(replacedAt === undefined ? own : own.flatMap((t) => withdrawnByRerouting(t, r, m, replacedAt))));
+    tasks.push(
+      ...(replacedAt === undefined ? own : left(own.flatMap((t) => withdrawnByRerouting(t, r, m, replacedAt)))),
+    );
   }
   tasks.push(...fvkTasks(m, agreement, req));
   tasks.push(...rejectionTasks(m));

@@ -80,6 +80,11 @@ export interface TaskSpec {
    * requester, so a missed step between two region units still reaches the municipality (001 §5.3).
    */
   principals?: Party[];
+  /**
+   * The owner is a party the stay left (re-routed away from it, or it rejected the stay): the Task stays the owner's
+   * to read, answered or withdrawn, but no longer opens the stay's Encounter and Patient to it (a `stay-left` tag).
+   */
+  partyLeft?: boolean;
 }
 
 /** What the engine knows about a stay after folding its facts. */

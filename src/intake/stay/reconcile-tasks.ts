@@ -5,7 +5,7 @@ import type { TaskSpec } from '../../core/engine/types';
 import { CLOSED_TASK_STATUSES, SVU_TASK_CODE_INFO } from '../../fhir/codes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../../fhir/constants';
 import { taskKeyValue } from '../../fhir/references';
-import { applyTaskSpec, buildTask, readTaskKey } from '../../fhir/task';
+import { applyTaskSpec, buildTask, hasStayLeft, readTaskKey, withStayLeft } from '../../fhir/task';
 import type { PartyResolver } from '../../fhir/references';
 import type { PreparedWrite } from '../../store/prepare-write';
 import type { Db } from '../../store/db.port';
@@ -100,8 +100,15 @@ export function planTasks(
       result.created++;
       continue;
     }
-    if (existing.status === 'completed') continue;
-    if (CLOSED_TASK_STATUSES.has(existing.status) && spec.status !== 'requested') continue;
+    if (existing.status === 'completed' || (CLOSED_TASK_STATUSES.has(existing.status) && spec.status !== 'requested')) {
+      // A Task its owner closed stays as it was, but for the tag that the stay left its owner: what the owner
+      // answered no longer opens the stay to it either
+      if (spec.partyLeft && !hasStayLeft(existing)) {
+        put(spec.key, { task: { ...existing, meta: withStayLeft(existing, true) }, replaces: existing });
+        result.updated++;
+      }
+      continue;
+    }
     const next = applyTaskSpec(existing, spec, refs, { now: input.now });
     // Keep the business status the deadline capability set, unless the deadline moved.
     if (

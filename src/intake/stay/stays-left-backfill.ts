@@ -1,0 +1,62 @@
+import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
+import type { Db } from '../../store/db.port';
+import type { PgRepository } from '../../store/repository.pg';
+import { applyStayFacts } from './apply-stay';
+import type { StayApplierDeps } from './applier-deps';
+import { lockStays } from './stay-rows.pg';
+
+/** The name this one-off is recorded under in `schema_migrations` (no SQL file has it: `migrate` never runs it). */
+export const STAYS_LEFT_BACKFILL = 'backfill:stay-left-tags';
+
+/**
+ * The stays a party was re-routed away from before the gateway tagged such a party's Tasks (`stay-left`, 0.17.0):
+ * each has a Task the re-routing withdrew (its description ends `(omdirigerat <time>)`) or a makulering telling a
+ * party the stay left it, and no Task tagged yet. Read once, at the first start after the upgrade.
+ */
+const STAYS_LEFT_SQL = `SELECT DISTINCT e.value AS stay FROM fhir_resource t
+  JOIN fhir_search e ON e.resource_type = 'Task' AND e.resource_id = t.id AND e.param = 'encounter' AND e.system = 'Encounter'
+  WHERE t.resource_type = 'Task' AND NOT t.deleted
+    AND (t.content::jsonb->>'description' LIKE '%(omdirigerat %'
+      OR t.content::jsonb->>'description' LIKE 'Vårdtillfället har omdirigerats%'
+      OR t.content::jsonb->>'description' LIKE 'Ni har avvisat vårdtillfället%'
+      OR t.content::jsonb->>'description' LIKE 'En placerande kommun ansvarar för patienten%'
+      OR t.content::jsonb->>'description' LIKE 'Er kommun ansvarar nu för patienten%')
+  ORDER BY 1`;
+
+/**
+ * Applies each stay a party left again (no new fact: the engine folds what the stay has and the Tasks follow), so the
+ * Tasks of the party the stay left get their tag and stop showing it the stay: without this, a stay re-routed
+ * before the upgrade would go on opening its Encounter and Patient to the party it left until its next message.
+ * Once per store (recorded in `schema_migrations`, under an advisory lock so two processes starting together do it
+ * once); a stay each in its own transaction with its stay lock, as any apply. Returns the number of stays applied.
+ */
+export async function backfillStaysLeft(
+  db: Db,
+  repository: (tx: Db) => PgRepository,
+  deps: StayApplierDeps,
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    if (tx.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(424243)');
+    const done = await tx.query('SELECT 1 FROM schema_migrations WHERE name = $1', [STAYS_LEFT_BACKFILL]);
+    if (done.rows.length > 0) return 0;
+    const stays = (await tx.query<{ stay: string }>(STAYS_LEFT_SQL)).rows.map((r) => r.stay);
+    for (const stayId of stays) {
+      await tx.transaction(async (sp) => {
+        await lockStays(sp, [stayId]);
+        const repo = repository(sp);
+        const encounter = await repo.read<Encounter>('Encounter', stayId).catch(() => undefined);
+        if (!encounter?.subject?.reference) return;
+        await applyStayFacts(sp, repo, deps, {
+          stayId,
+          facts: [],
+          source: 'hl7',
+          patient: encounter.subject as Reference<Patient>,
+          encounter: { reference: `Encounter/${stayId}` },
+          ...(encounter.serviceProvider?.reference ? { authorOrganization: encounter.serviceProvider.reference } : {}),
+        });
+      });
+    }
+    await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [STAYS_LEFT_BACKFILL]);
+    return stays.length;
+  });
+}
