@@ -84,4 +84,23 @@ describe('Encounter version diff → stay facts', () => {
     );
     expect(f[0]?.at).toBe('2026-01-20T13:00:00Z');
   });
+
+  it('when a criterion the Encounter holds is removed and given again, then the version that gives it again reports it (the information transfer after a re-routing)', () => {
+    const transferred = {
+      ...base,
+      extension: [ext(EXTENSION.readinessCriteria, { valueCode: 'informationsoverforing' })],
+    };
+    const removed = { ...base, meta: { versionId: '3', lastUpdated: '2026-01-16T10:00:00Z' } };
+    const again = { ...transferred, meta: { versionId: '4', lastUpdated: '2026-01-16T11:00:00Z' } };
+    expect(kinds(transferred, { ...transferred, meta: again.meta })).toEqual([]);
+    expect(kinds(transferred, removed)).toEqual([]);
+    expect(factsFromEncounterChange(removed, again, ctx)).toMatchObject([
+      {
+        id: 'fhir:Encounter/e1/_history/4#criteria',
+        at: '2026-01-16T11:00:00Z',
+        kind: 'readiness-criteria-met',
+        criteria: ['information-transferred'],
+      },
+    ]);
+  });
 });

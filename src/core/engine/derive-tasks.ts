@@ -85,6 +85,16 @@ const roundOf = (r: { round?: string }): string => (r.round === undefined ? '' :
 
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
 
+/**
+ * The report of the information transfer that meets `r`'s: the first made while `r` was a recipient (at or after the
+ * stay reached it, before it was re-routed away). The information goes to the units that got an admission
+ * notification (001 §3 "har överförts till de enheter som har fått ett inskrivningsmeddelande", 000 "överförd till
+ * berörda enheter"): one reported before the stay was re-routed to `r` went to the units it had then.
+ */
+function transferTo(m: StayModel, r: Recipient): string | undefined {
+  return m.informationTransfers.find((x) => x.at >= r.since && inWindow(r, x.at))?.factId;
+}
+
 /** Tasks owned by each notified unit (messages from the hospital, closing the case). */
 function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Requirements): TaskSpec[] {
   const out: TaskSpec[] = [];
@@ -178,7 +188,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       due: dueMs(m, info, r.since),
       deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
       description: info.description,
-      metAt: sent(m.informationTransferredBy),
+      metAt: sent(transferTo(m, r)),
     });
     // A cancelled discharge (or a withdrawn ready status) stops the deadline, not the duty: the hospital's duty stays,
     // so the receiver's Task keeps its link to it (`basedOn`), and the deadline runs again at the next discharge.

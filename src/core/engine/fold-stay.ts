@@ -107,6 +107,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     sentAt: new Map(),
     rejectedBy: new Map(),
     sipInvitedBy: new Map(),
+    informationTransfers: [],
   };
   const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
 
@@ -143,7 +144,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         break;
       case 'readiness-criteria-met':
         for (const c of f.criteria) m.criteriaMet.add(c);
-        if (f.criteria.includes('information-transferred')) m.informationTransferredBy ??= f.id;
+        if (f.criteria.includes('information-transferred')) m.informationTransfers.push({ factId: f.id, at: ms });
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open) {
           const held = m.pendingReady.factId;

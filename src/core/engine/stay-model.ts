@@ -90,8 +90,11 @@ export interface StayModel {
   sentAt: Map<string, number>;
   /** Receivers that rejected the stay (by party key): never routed to again; the hospital corrects the routing. */
   rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
-  /** The fact that reported the information transfer done (readiness criterion), if any. */
-  informationTransferredBy?: string;
+  /**
+   * Each report of the information transfer (readiness criterion 4), in fold order: a recipient's duty is met by the
+   * first one made while it was a recipient (`transferTo` in derive-tasks.ts), so every report is kept.
+   */
+  informationTransfers: { factId: string; at: number }[];
 }
 
 export function currentCategory(m: StayModel): PatientCategory {

@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getAgreement, loadAgreements } from '../../../src/agreements/load-agreements';
+import type { Agreement } from '../../../src/core/agreements/agreement.schema';
+import { evaluateStay } from '../../../src/core/engine/evaluate';
+import type { StayEvaluation, TaskSpec } from '../../../src/core/engine/types';
+import type { StayFact } from '../../../src/core/stay/facts';
+import * as b from './stay-builder';
+
+/**
+ * The information needed for further care is transferred "till de enheter som har fått ett inskrivningsmeddelande"
+ * (seed 001 §3, criterion 4; 000 "överförd till berörda enheter"): a transfer the hospital reported before the stay
+ * was re-routed to another municipality went to the one it had then. The new municipality's duty stays open (with
+ * the agreement's deadline) until the hospital reports the transfer again.
+ */
+let G: Agreement;
+let L: Agreement;
+beforeAll(async () => {
+  const all = await loadAgreements();
+  G = getAgreement(all, 'gavleborg');
+  L = getAgreement(all, 'lag');
+});
+const ADM = '2026-05-04T10:00:00+02:00';
+const READY = '2026-05-05T09:00:00+02:00';
+const TRANSFER = '2026-05-05T10:00:00+02:00';
+const MOVED = '2026-05-05T11:00:00+02:00';
+const AGAIN = '2026-05-05T14:00:00+02:00';
+const SALA = 'municipality:1981';
+const base: StayFact[] = [b.admitted(ADM), b.needs(ADM, ['socialtjanst']), b.estimate(ADM, '2026-05-12')];
+const moved = b.fact(MOVED, { kind: 'patient-updated', patient: { municipality: '1981' } });
+const transfer = (at: string): StayFact => b.criteria(at, ['information-transferred']);
+
+const task = (e: StayEvaluation, key: string): TaskSpec | undefined => e.tasks.find((t) => t.key === key);
+const info = (e: StayEvaluation, party: string): TaskSpec | undefined => task(e, `informationsoverforing@${party}`);
+const duty = (e: StayEvaluation, party: string): TaskSpec | undefined =>
+  task(e, `ansvar:informationsoverforing@${party}`);
+
+describe('the information transfer to a municipality the stay was re-routed to', () => {
+  it('when the transfer was reported before the re-routing, then the new municipality’s duty stays open with its deadline (Gävleborg: the day ready)', () => {
+    const e = evaluateStay([...base, b.ready(READY), transfer(TRANSFER), moved], G);
+    expect(info(e, SALA)?.status).toBe('requested');
+    expect(info(e, SALA)?.metAt).toBeUndefined();
+    expect(duty(e, SALA)).toMatchObject({ status: 'requested', due: '2026-05-05T21:59:59.999Z' });
+    expect(duty(e, SALA)?.metAt).toBeUndefined();
+    // The municipality it went to had it: its Task is withdrawn by the re-routing, its transfer stands.
+    expect(info(e, `municipality:${b.WESTERAS}`)).toMatchObject({
+      status: 'cancelled',
+      metAt: '2026-05-05T08:00:00.000Z',
+    });
+  });
+
+  it('when the hospital reports the transfer again after the re-routing, then the new municipality’s duty is met at that report', () => {
+    const e = evaluateStay([...base, b.ready(READY), transfer(TRANSFER), moved, transfer(AGAIN)], G);
+    expect(info(e, SALA)?.metAt).toBe('2026-05-05T12:00:00.000Z');
+    expect(duty(e, SALA)).toMatchObject({ status: 'completed', metAt: '2026-05-05T12:00:00.000Z' });
+    expect(info(e, `municipality:${b.WESTERAS}`)?.metAt).toBe('2026-05-05T08:00:00.000Z');
+  });
+
+  it('when the message that re-routes the stay reports the transfer itself, then the duty is met by it', () => {
+    const e = evaluateStay([...base, b.ready(READY), moved, transfer(MOVED)], G);
+    expect(duty(e, SALA)).toMatchObject({ status: 'completed', metAt: '2026-05-05T09:00:00.000Z' });
+  });
+
+  it('when the stay is discharged without a new transfer, then the duty is overdue from the discharge day (lag) while a unit that stayed keeps the transfer', () => {
+    const outpatient = b.fact(ADM, { kind: 'needs-assessed', needs: ['socialtjanst', 'kommunal-hsl'] });
+    const e = evaluateStay(
+      [b.admitted(ADM), outpatient, transfer(TRANSFER), moved, b.discharged('2026-05-06T10:00:00+02:00')],
+      L,
+    );
+    expect(duty(e, SALA)).toMatchObject({ status: 'requested', due: '2026-05-06T21:59:59.999Z' });
+    expect(duty(e, `primary-care:${b.VC}`)).toMatchObject({
+      status: 'completed',
+      metAt: '2026-05-05T08:00:00.000Z',
+    });
+  });
+});
