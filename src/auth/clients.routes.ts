@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../store/db.port';
+import { ORGANIZATION_REFERENCE } from '../fhir/references';
 import { GatewayError } from '../platform/errors';
 import { findClient, listClients, saveClient, type AuthClient } from './client-store';
 import { parseScope } from './scopes';
@@ -14,7 +15,7 @@ const registration = z
       .array(z.string())
       .min(1)
       .refine((a) => a.every((s) => parseScope(s)), 'every allowed scope must be a SMART resource scope'),
-    organization: z.string().regex(/^Organization\/[A-Za-z0-9.-]{1,64}$/, 'organization must be Organization/<id>'),
+    organization: z.string().regex(ORGANIZATION_REFERENCE, 'organization must be Organization/<id>'),
     role: z.enum(['hospital', 'municipality', 'primary-care', 'admin']),
     admin: z.boolean().optional(),
     protectedIdentity: z.boolean().optional(),

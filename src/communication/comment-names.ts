@@ -6,25 +6,28 @@
  * The directory is the authority, as on the Tasks: a display the writer sent that differs from the directory's name
  * is replaced, and the answer says so (an OperationOutcome warning and a `Warning` header, ADR 024). An organisation
  * the directory has no name for keeps what was sent, said the same way, and is never refused for it here (which
- * recipients a comment may have is checked after the write, src/communication/communication-hooks.ts).
+ * recipients a comment may have is checked after the write, src/communication/communication-hooks.ts, on the same
+ * directory read).
  */
 import type { Communication, Organization, Reference } from '@medplum/fhirtypes';
+import { ORGANIZATION_REFERENCE, organizationIdOf } from '../fhir/references';
 import { addWriteNotes, type WriteNote } from '../platform/write-notes';
 import type { Db } from '../store/db.port';
 import { organisationLabel } from '../store/organisation-names.pg';
-
-export const ORGANISATION_REFERENCE = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
 
 /** Write-note codes (the `Warning` header carries the code, the OperationOutcome the text). */
 export const NAME_REPLACED = 'organisation-name-replaced';
 export const NAME_UNKNOWN = 'organisation-name-unknown';
 
+/** The directory's organisations by reference (`Organization/<id>`), each with its name (undefined when it has none). */
+export type DirectoryEntries = Map<string, string | undefined>;
+
 /**
- * The organisations of the directory among `refs` (`Organization/<id>`), each with its name (undefined when it has
- * none); a reference the directory does not hold is absent. One query.
+ * The organisations of the directory among `refs` (`Organization/<id>`); a reference the directory does not hold is
+ * absent. One query (none when `refs` is empty).
  */
-export async function directoryEntries(tx: Db, refs: readonly string[]): Promise<Map<string, string | undefined>> {
-  const ids = [...new Set(refs.map((r) => r.slice('Organization/'.length)))];
+export async function directoryEntries(tx: Db, refs: readonly string[]): Promise<DirectoryEntries> {
+  const ids = [...new Set(refs.map(organizationIdOf))];
   if (ids.length === 0) return new Map();
   const { rows } = await tx.query<{ id: string; name: string | null }>(
     `SELECT id, content::jsonb->>'name' AS name FROM fhir_resource
@@ -34,22 +37,25 @@ export async function directoryEntries(tx: Db, refs: readonly string[]): Promise
   return new Map(rows.map((r) => [`Organization/${r.id}`, r.name || undefined]));
 }
 
-/**
- * The comment with the directory's names as display of its sender and recipients, or undefined when it has them
- * already (or names no organisation). What was replaced or could not be named is added to the write's notes.
- */
-export async function withOrganisationNames(tx: Db, c: Communication): Promise<Communication | undefined> {
-  const refs = [c.sender, ...(c.recipient ?? [])]
+/** The `Organization/<id>` references of a comment's sender and recipients (what `withOrganisationNames` names). */
+export function commentOrganisations(c: Communication): string[] {
+  return [c.sender, ...(c.recipient ?? [])]
     .map((r) => r?.reference ?? '')
-    .filter((r) => ORGANISATION_REFERENCE.test(r));
-  if (refs.length === 0) return undefined;
-  const names = await directoryEntries(tx, refs);
+    .filter((r) => ORGANIZATION_REFERENCE.test(r));
+}
+
+/**
+ * The comment with the directory's names (`names`: its `directoryEntries` for `commentOrganisations`) as display of
+ * its sender and recipients, or undefined when it has them already (or names no organisation). What was replaced or
+ * could not be named is added to the write's notes.
+ */
+export function withOrganisationNames(c: Communication, names: DirectoryEntries): Communication | undefined {
   const about = c.id ? { about: `Communication/${c.id}` } : {};
   const notes: WriteNote[] = [];
   let changed = false;
   const named = (path: string, ref: Reference<Organization>): Reference<Organization> => {
     const r = ref.reference ?? '';
-    if (!ORGANISATION_REFERENCE.test(r)) return ref; // refused after the write: sender and recipients are organisations
+    if (!ORGANIZATION_REFERENCE.test(r)) return ref; // refused after the write: sender and recipients are organisations
     const name = names.get(r);
     if (!name) {
       const kept = ref.display ? `the display "${ref.display}" is kept as sent` : 'it is stored without a name';

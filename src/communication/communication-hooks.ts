@@ -7,14 +7,16 @@
  * - a Task's `output` uses the svu-task-output codes, each with the value type its code asks for.
  * Delivery is the Subscriptions' (a Communication is matched like a Task; the tenant rules are re-checked). Before
  * it is written, a comment gets the directory's names of its sender and recipients (src/communication/comment-names.ts),
- * which are the gateway's: what a party may change of a sent comment is judged without them.
+ * which are the gateway's: what a party may change of a sent comment is judged without them. The directory is read
+ * once per write: the recipients are checked after the write on what was read to name them before it.
  */
 import type { Communication, Reference, Task } from '@medplum/fhirtypes';
 import { COMMUNICATION_CATEGORY_INFO, TASK_OUTPUT_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, PROFILE } from '../fhir/constants';
 import type { Validator } from '../fhir/validator';
 import { GatewayError } from '../platform/errors';
-import { directoryEntries, ORGANISATION_REFERENCE, withOrganisationNames } from './comment-names';
+import { ORGANIZATION_REFERENCE } from '../fhir/references';
+import { commentOrganisations, directoryEntries, withOrganisationNames, type DirectoryEntries } from './comment-names';
 import { isUnrestricted } from '../store/access-sql';
 import type { Db } from '../store/db.port';
 import { loadStayParties } from '../followup/deviations/stay-parties.pg';
@@ -37,12 +39,17 @@ const without = (c: Communication, keys: (keyof Communication)[]): string => {
 /**
  * A new comment goes to organisations in the directory: one sent to an unknown id would reach nobody, unseen.
  * The recipients' names by reference (422 naming any recipient that is not an organisation in the directory).
+ * `read`: the directory's entries read before the write for the comment's organisations, when there are.
  */
-async function checkRecipientsKnown(tx: Db, c: Communication): Promise<Map<string, string>> {
+async function checkRecipientsKnown(
+  tx: Db,
+  c: Communication,
+  read: DirectoryEntries | undefined,
+): Promise<Map<string, string>> {
   const refs = (c.recipient ?? []).map((r) => r.reference ?? '');
   if (refs.length === 0)
     throw new GatewayError('invalid-resource', 'A comment names its recipient (Communication.recipient)');
-  const known = await directoryEntries(tx, refs);
+  const known = read ?? (await directoryEntries(tx, refs));
   const unknown = refs.filter((ref) => !known.has(ref));
   if (unknown.length > 0)
     throw new GatewayError(
@@ -72,7 +79,13 @@ async function checkRecipientsParties(
   );
 }
 
-async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, scope: AccessScope | undefined) {
+async function checkCommunication(
+  tx: Db,
+  v: Validator,
+  change: ResourceChange,
+  scope: AccessScope | undefined,
+  read: DirectoryEntries | undefined,
+) {
   const after = change.after as Communication;
   const before = change.before as Communication | undefined;
   v.validate(after, PROFILE.communication);
@@ -83,7 +96,7 @@ async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, 
           'invalid-resource',
           `Communication.category '${x.code ?? ''}' is not one of ${Object.keys(COMMUNICATION_CATEGORY_INFO).join(', ')}`,
         );
-  const isOrg = (r: Reference | undefined) => ORGANISATION_REFERENCE.test(r?.reference ?? '');
+  const isOrg = (r: Reference | undefined) => ORGANIZATION_REFERENCE.test(r?.reference ?? '');
   if (!(after.recipient ?? []).every(isOrg) || !isOrg(after.sender))
     throw new GatewayError('invalid-resource', 'Communication.sender and .recipient reference Organization/<id>');
   if (isUnrestricted(scope)) return;
@@ -99,7 +112,7 @@ async function checkCommunication(tx: Db, v: Validator, change: ResourceChange, 
     }
     if (after.status !== 'in-progress' && after.status !== 'completed')
       throw new GatewayError('rule-violation', 'A sent comment has status in-progress (the recipient completes it)');
-    await checkRecipientsParties(tx, after, stay, await checkRecipientsKnown(tx, after));
+    await checkRecipientsParties(tx, after, stay, await checkRecipientsKnown(tx, after, read));
     return;
   }
   const isRecipient = (before.recipient ?? []).some((r) => r.reference === org);
@@ -141,16 +154,26 @@ function checkOutputs(task: Task): void {
 }
 
 export function communicationHooks(validator: Validator): RepositoryHooks {
+  /**
+   * What the directory said of a comment's organisations before its write, by the version written (the one
+   * `afterWrite` sees as `change.after`): the names and the recipients' check come from one read.
+   */
+  const readBefore = new WeakMap<Communication, DirectoryEntries>();
   return {
     async beforeWrite(tx, change) {
-      return change.resourceType === 'Communication' && change.after
-        ? withOrganisationNames(tx, change.after as Communication)
-        : undefined;
+      if (change.resourceType !== 'Communication' || !change.after) return undefined;
+      const c = change.after as Communication;
+      const read = await directoryEntries(tx, commentOrganisations(c));
+      const named = withOrganisationNames(c, read);
+      readBefore.set(named ?? c, read);
+      return named;
     },
     async afterWrite(tx, change, scope) {
       if (!change.after) return;
-      if (change.resourceType === 'Communication') await checkCommunication(tx, validator, change, scope);
-      else if (change.resourceType === 'Task') checkOutputs(change.after as Task);
+      if (change.resourceType === 'Communication') {
+        const read = readBefore.get(change.after as Communication);
+        await checkCommunication(tx, validator, change, scope, read);
+      } else if (change.resourceType === 'Task') checkOutputs(change.after as Task);
     },
   };
 }

@@ -5,6 +5,7 @@ import type { AccessScope, FhirRepository } from '../store/repository.port';
 import type { Db } from '../store/db.port';
 import type { Clock } from '../platform/clock';
 import { GatewayError } from '../platform/errors';
+import { ORGANIZATION_REFERENCE } from '../fhir/references';
 import { addDaysToDate, deadlinesOverHolidays, holidayPeriods, localDate, parseDuration } from '../core/calendar';
 import { deviationList } from '../followup/deviations/deviation-list.pg';
 import { addOffset, stockholmMidnight } from './ladder';
@@ -102,7 +103,7 @@ export function mountDeadlineRoutes(app: Express, o: DeadlineRoutesOptions): voi
       res.json(await regionDueSoon(o, withinOf(req.query.within)));
       return;
     }
-    if (!/^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(organization)) {
+    if (!ORGANIZATION_REFERENCE.test(organization)) {
       throw new GatewayError('bad-request', 'organization must be Organization/<id>');
     }
     if (!auth.admin && auth.access.organization !== organization) {

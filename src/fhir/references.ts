@@ -8,6 +8,15 @@ import type { Party } from '../core/engine/types';
 import { municipalityLabel } from '../core/municipalities/municipalities';
 import { IDENTIFIER_SYSTEM } from './constants';
 
+/**
+ * A literal reference to an Organization of the directory, `Organization/<id>` (the id as FHIR R4 allows it: 1–64 of
+ * A–Z, a–z, 0–9, `-` and `.`). What a client names an organisation by, wherever the gateway checks one.
+ */
+export const ORGANIZATION_REFERENCE = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
+
+/** The id of an `Organization/<id>` reference: what follows `Organization/`. */
+export const organizationIdOf = (reference: string): string => reference.slice('Organization/'.length);
+
 export type PartyResolver = (party: Party) => Reference<Organization> | undefined;
 
 /**

@@ -12,6 +12,7 @@ import { CLOSED_TASK_STATUSES, SVU_TASK_CODE_INFO } from '../fhir/codes';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE } from '../fhir/constants';
 import { businessStatusConcept } from '../fhir/task';
 import { readSipMeeting } from '../fhir/careplan';
+import { organizationIdOf } from '../fhir/references';
 import type { WriteOptions } from '../store/repository.port';
 import type { PgRepository } from '../store/repository.pg';
 import { unknownOrganisation } from '../store/organisation-names.pg';
@@ -38,7 +39,7 @@ export function placeText(place: string | undefined): string | undefined {
 export async function directoryName(repo: PgRepository, ref: string): Promise<string | undefined> {
   if (!ref.startsWith('Organization/')) return undefined;
   try {
-    const org = await repo.read<Organization>('Organization', ref.slice('Organization/'.length));
+    const org = await repo.read<Organization>('Organization', organizationIdOf(ref));
     return org.name || undefined;
   } catch {
     return undefined;
@@ -79,7 +80,7 @@ export function invitationTask(
   now: string,
   agreement: Agreement,
 ): Task {
-  const orgId = (owner.reference ?? '').slice('Organization/'.length);
+  const orgId = organizationIdOf(owner.reference ?? '');
   const task: Task = {
     resourceType: 'Task',
     meta: { profile: [PROFILE.task] },
@@ -125,7 +126,7 @@ export async function syncInvitations(
   const authorRef = await orgReference(repo, author);
   const out: Task[] = [];
   for (const party of invited) {
-    if (existing.has(party.slice('Organization/'.length))) continue;
+    if (existing.has(organizationIdOf(party))) continue;
     const owner = await orgReference(repo, party);
     out.push(await repo.create(invitationTask(plan, owner, authorRef, now, agreement), write));
   }

@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import type { CarePlan, CarePlanActivity, Provenance, Reference } from '@medplum/fhirtypes';
 import { CODE_SYSTEM, type SipSignatureKind } from '../fhir/constants';
+import { ORGANIZATION_REFERENCE } from '../fhir/references';
 
 /** `Organization/<id>` of a reference in that form, else undefined. */
 export function orgRef(ref: Reference | undefined): string | undefined {
   const r = ref?.reference;
-  return r && /^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(r) ? r : undefined;
+  return r && ORGANIZATION_REFERENCE.test(r) ? r : undefined;
 }
 
 /** The party whose part an activity is (its first performer). */

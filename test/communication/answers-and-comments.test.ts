@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Bundle, CarePlan, Communication, Encounter, Subscription, Task } from '@medplum/fhirtypes';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import { systemRepository } from '../../src/compose';
@@ -10,6 +10,7 @@ import { startReceiver, waitFor, type TestReceiver } from '../delivery/helpers';
 import { uniquePrefix } from '../support/redis';
 import { testDatabases } from '../support/db';
 import type { CaseOverview } from '../../src/case-overview/case-overview';
+import type { Db } from '../../src/store/db.port';
 import { openShell, type Shell } from '../http/shell-fixture';
 import {
   admission,
@@ -333,6 +334,89 @@ describe.each(testDatabases())('receivers’ answers and comments reach the hosp
       expect(String(odd.headers.warning)).toContain('organisation-name-unknown');
     } finally {
       await skultuna.close();
+    }
+  });
+
+  it('when a party comments, then its write reads the directory once, to name the organisations and check the recipients', async () => {
+    // the directory's query (comment-names' directoryEntries), counted in every transaction the gateway runs
+    const directoryReads: string[] = [];
+    const recording = (tx: Db): Db =>
+      new Proxy(tx, {
+        get(target, key) {
+          if (key === 'query')
+            return (sql: string, params?: readonly unknown[]) => {
+              if (sql.includes("resource_type = 'Organization' AND id = ANY")) directoryReads.push(sql);
+              return target.query(sql, params);
+            };
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const transaction = shell.db.transaction.bind(shell.db);
+    const spy = vi.spyOn(shell.db, 'transaction').mockImplementation((fn) => transaction((tx) => fn(recording(tx))));
+    try {
+      const note = comment('kontakt-onskas', '2026-11-30T14:00:00+01:00', 'Ring när ni vet tiden', {
+        recipient: [{ reference: HOSPITAL }],
+      });
+      ok(await c['demo-vasteras']!.post('/fhir/Communication', note), 201);
+      expect(directoryReads).toHaveLength(1);
+      // refused for its unknown recipient on the same read
+      directoryReads.length = 0;
+      const typo = await c['demo-vasteras']!.post('/fhir/Communication', {
+        ...note,
+        recipient: [{ reference: 'Organization/no-such-unit' }],
+      });
+      expect(typo.status, JSON.stringify(typo.body)).toBe(422);
+      expect(typo.body.issue[0].diagnostics).toBe(
+        'Communication.recipient Organization/no-such-unit is not an organisation in the directory',
+      );
+      expect(directoryReads).toHaveLength(1);
+      // in a Bundle, one read per comment: a transaction is refused whole for one unknown recipient, a batch entry alone
+      const entry = (text: string, to: string) => ({
+        resource: { ...note, payload: [{ contentString: text }], recipient: [{ reference: to }] },
+        request: { method: 'POST', url: 'Communication' },
+      });
+      const bundle = (type: 'transaction' | 'batch', ...entries: ReturnType<typeof entry>[]) => ({
+        resourceType: 'Bundle',
+        type,
+        entry: entries,
+      });
+      directoryReads.length = 0;
+      const both = await c['demo-vasteras']!.post(
+        '/fhir',
+        bundle('transaction', entry('Till sjukhuset i en transaktion', HOSPITAL), entry('Till vc', SKULTUNA)),
+      );
+      expect((ok(both) as Bundle).entry?.map((e) => e.response?.status)).toEqual(['201 Created', '201 Created']);
+      expect(directoryReads).toHaveLength(2);
+      directoryReads.length = 0;
+      const refused = await c['demo-vasteras']!.post(
+        '/fhir',
+        bundle('transaction', entry('Aldrig skriven', HOSPITAL), entry('Fel mottagare', 'Organization/no-such-unit')),
+      );
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect(JSON.stringify(refused.body)).toContain(
+        'Communication.recipient Organization/no-such-unit is not an organisation in the directory',
+      );
+      expect(directoryReads).toHaveLength(2);
+      directoryReads.length = 0;
+      const batch = ok(
+        await c['demo-vasteras']!.post(
+          '/fhir',
+          bundle('batch', entry('Skriven i en batch', HOSPITAL), entry('Fel mottagare', 'Organization/no-such-unit')),
+        ),
+      ) as Bundle;
+      expect(batch.entry?.map((e) => e.response?.status.slice(0, 3))).toEqual(['201', '422']);
+      expect(JSON.stringify(batch.entry?.[1]?.response?.outcome)).toContain(
+        'Communication.recipient Organization/no-such-unit is not an organisation in the directory',
+      );
+      expect(directoryReads).toHaveLength(2);
+      const texts = (
+        (ok(await c['demo-ehr']!.get('/fhir/Communication', { recipient: HOSPITAL })) as Bundle).entry ?? []
+      ).map((e) => (e.resource as Communication).payload?.[0]?.contentString);
+      expect(texts).toEqual(expect.arrayContaining(['Till sjukhuset i en transaktion', 'Skriven i en batch']));
+      expect(texts).not.toContain('Aldrig skriven');
+    } finally {
+      spy.mockRestore();
     }
   });
 

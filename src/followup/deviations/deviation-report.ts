@@ -13,6 +13,7 @@
 import type { Parameters, Reference, Task } from '@medplum/fhirtypes';
 import { SVU_TASK_CODE_INFO } from '../../fhir/codes';
 import { CANONICAL_BASE, CODE_SYSTEM } from '../../fhir/constants';
+import { ORGANIZATION_REFERENCE } from '../../fhir/references';
 import { GatewayError } from '../../platform/errors';
 
 export const DEVIATION_REPORT_SYSTEM = `${CANONICAL_BASE}/deviation-report`;
@@ -42,7 +43,7 @@ export function parseDeviationParameters(body: unknown): DeviationInput {
     );
   }
   const responsible = param(p, 'responsible')?.valueReference?.reference ?? '';
-  if (!/^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(responsible)) {
+  if (!ORGANIZATION_REFERENCE.test(responsible)) {
     throw new GatewayError(
       'bad-request',
       'responsible (valueReference Organization/<id>) is required: the party whose duty was not met',

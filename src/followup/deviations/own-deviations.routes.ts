@@ -7,13 +7,12 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { isMonth } from '../../core/calendar/month';
+import { ORGANIZATION_REFERENCE } from '../../fhir/references';
 import { authOf, requireScope } from '../../fhir-api/http-util';
 import { GatewayError } from '../../platform/errors';
 import type { Db } from '../../store/db.port';
 import { organisationNames } from '../../store/organisation-names.pg';
 import { deviationList } from './deviation-list.pg';
-
-const ORGANIZATION = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
 
 export function ownDeviationRoutes(d: { db: Db }): Router {
   const r = Router();
@@ -22,7 +21,7 @@ export function ownDeviationRoutes(d: { db: Db }): Router {
     const { month, organization: asked } = req.query;
     if (typeof month !== 'string' || !isMonth(month))
       throw new GatewayError('bad-request', 'month=YYYY-MM is required');
-    if (asked !== undefined && (typeof asked !== 'string' || !ORGANIZATION.test(asked)))
+    if (asked !== undefined && (typeof asked !== 'string' || !ORGANIZATION_REFERENCE.test(asked)))
       throw new GatewayError('bad-request', 'organization must be Organization/<id>');
     let owner: string | undefined;
     if (auth.admin) owner = asked;

@@ -1,10 +1,13 @@
 import type { Organization, Reference } from '@medplum/fhirtypes';
 import type { Party } from '../../core/engine/types';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../fhir/constants';
-import { municipalNurseLabel, type PartyResolver } from '../../fhir/references';
+import {
+  municipalNurseLabel,
+  ORGANIZATION_REFERENCE,
+  organizationIdOf,
+  type PartyResolver,
+} from '../../fhir/references';
 import type { FhirRepository } from '../../store/repository.port';
-
-const LITERAL_ORG = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
 
 function partyIdentifier(p: Party): { system: string; value: string } {
   switch (p.kind) {
@@ -38,7 +41,7 @@ export class OrganizationCache {
     const key = `${system}|${value}`;
     const hit = this.hits.get(key);
     if (hit && hit.until > nowMs) return hit.ref;
-    if (LITERAL_ORG.test(value)) return this.byId(repo, key, value, nowMs);
+    if (ORGANIZATION_REFERENCE.test(value)) return this.byId(repo, key, value, nowMs);
     const found = await repo.search<Organization>('Organization', { identifier: key, _count: '1' });
     const org = found.resources[0];
     if (!org?.id) {
@@ -58,7 +61,7 @@ export class OrganizationCache {
   private async byId(repo: FhirRepository, key: string, ref: string, nowMs: number) {
     let found: Reference<Organization> | undefined;
     try {
-      const org = await repo.read<Organization>('Organization', ref.slice('Organization/'.length));
+      const org = await repo.read<Organization>('Organization', organizationIdOf(ref));
       found = { reference: ref };
       const hsa = org.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.hsaId);
       if (hsa?.value) found.identifier = { system: IDENTIFIER_SYSTEM.hsaId, value: hsa.value };
