@@ -11,11 +11,13 @@ export const STAYS_LEFT_BACKFILL = 'backfill:stay-left-tags';
 /**
  * The stays a party was re-routed away from before the gateway tagged such a party's Tasks (`stay-left`, 0.17.0):
  * each has a Task the re-routing withdrew (its description ends `(omdirigerat <time>)`) or a makulering telling a
- * party the stay left it, and no Task tagged yet. Read once, at the first start after the upgrade.
+ * party the stay left it. Read once, at the first start after the upgrade, from the withdrawn Tasks and the makulering
+ * Tasks alone (by their index rows), not every Task of the store.
  */
-const STAYS_LEFT_SQL = `SELECT DISTINCT e.value AS stay FROM fhir_resource t
+const STAYS_LEFT_SQL = `SELECT DISTINCT e.value AS stay FROM fhir_search s
+  JOIN fhir_resource t ON t.resource_type = 'Task' AND t.id = s.resource_id AND NOT t.deleted
   JOIN fhir_search e ON e.resource_type = 'Task' AND e.resource_id = t.id AND e.param = 'encounter' AND e.system = 'Encounter'
-  WHERE t.resource_type = 'Task' AND NOT t.deleted
+  WHERE s.resource_type = 'Task' AND s.param IN ('status', 'code') AND s.value IN ('cancelled', 'makulering')
     AND (t.content::jsonb->>'description' LIKE '%(omdirigerat %'
       OR t.content::jsonb->>'description' LIKE 'Vårdtillfället har omdirigerats%'
       OR t.content::jsonb->>'description' LIKE 'Ni har avvisat vårdtillfället%'
