@@ -74,3 +74,60 @@ describe.each(testDatabases())('the information transfer to a municipality the s
     expect(again.own?.status).toBe('requested');
   });
 });
+
+/**
+ * Västmanland's readiness gate (001 §3) counts criterion 4 for the units the information reached: a ready notice not
+ * yet sent when an A08 moved the patient to Sala waits until the hospital reports the transfer again, then goes to
+ * Sala; the hospital is told what it waits for.
+ */
+describe.each(testDatabases())('the readiness gate after a re-routing, through HL7, on %s', (kind) => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await intakeHarness(kind, { env: { AGREEMENT: 'vastmanland' } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const visit = 'GATE-R';
+  const send = async (o: AdtOptions): Promise<void> => {
+    const ack = await h.send(adt({ visit, listedUnit: VC, ...o }));
+    expect(ackCode(ack), ack.toString()).toBe('AA');
+  };
+  const readyTo = async (org: string) =>
+    (await h.tasks(encounterIdFor(VISIT_SYSTEM, visit))).filter(
+      (t) => codeOf(t) === 'utskrivningsklar' && !isDuty(t) && t.owner?.reference === org && t.status === 'requested',
+    );
+  const all = OBX.criteria(
+    'lakarbedomning',
+    'skriftlig-information',
+    'fast-vardkontakt',
+    'informationsoverforing',
+    'hjalpmedel',
+    'lakemedelslista',
+  );
+
+  it('when the transfer was reported before the A08 that moved the patient to Sala, then the ready notice waits for the transfer to Sala, and goes out when it is reported again', async () => {
+    const sala = `Organization/${h.sala.id}`;
+    await send({ event: 'A01', municipality: '1980', expected: '20260125', obx: [...NEEDS, all] });
+    await send({ event: 'A08', municipality: '1981', evnTime: '20260116090000' });
+    await send({
+      event: 'A08',
+      municipality: '1981',
+      evnTime: '20260116100000',
+      control: 'GATE-R-READY',
+      obx: [OBX.ready('202601161000')],
+    });
+    expect(await readyTo(sala)).toEqual([]);
+    // the hospital is told what the notice waits for
+    const held = JSON.stringify(await h.outcome('GATE-R-READY'));
+    expect(held).toContain('informationsoverforing');
+
+    await send({
+      event: 'A08',
+      municipality: '1981',
+      evnTime: '20260116140000',
+      obx: [OBX.criteria('informationsoverforing')],
+    });
+    expect((await readyTo(sala)).length).toBe(1);
+  });
+});

@@ -1,6 +1,13 @@
 import type { Agreement, RuledTaskCode, TaskRule } from '../agreements/agreement.schema';
 import { fvkOwner, type FvkOwner } from './recipients';
-import { activeReady, currentCategory, type EstimateChange, type Recipient, type StayModel } from './stay-model';
+import {
+  activeReady,
+  currentCategory,
+  transferTo,
+  type EstimateChange,
+  type Recipient,
+  type StayModel,
+} from './stay-model';
 import { municipalityParty, partyKey } from './parties';
 import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
@@ -84,16 +91,6 @@ function admissionKey(m: StayModel, r: Recipient): string {
 const roundOf = (r: { round?: string }): string => (r.round === undefined ? '' : `#${r.round}`);
 
 const inWindow = (r: Recipient, t: number): boolean => r.replacedAt === undefined || t < r.replacedAt;
-
-/**
- * The report of the information transfer that meets `r`'s: the first made while `r` was a recipient (at or after the
- * stay reached it, before it was re-routed away). The information goes to the units that got an admission
- * notification (001 §3 "har överförts till de enheter som har fått ett inskrivningsmeddelande", 000 "överförd till
- * berörda enheter"): one reported before the stay was re-routed to `r` went to the units it had then.
- */
-function transferTo(m: StayModel, r: Recipient): string | undefined {
-  return m.informationTransfers.find((x) => x.at >= r.since && inWindow(r, x.at))?.factId;
-}
 
 /** Tasks owned by each notified unit (messages from the hospital, closing the case). */
 function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Requirements): TaskSpec[] {
@@ -188,7 +185,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
       due: dueMs(m, info, r.since),
       deadlineRule: ruleRef(agreement, 'informationsoverforing', info),
       description: info.description,
-      metAt: sent(transferTo(m, r)),
+      metAt: sent(transferTo(m, r)?.factId),
     });
     // A cancelled discharge (or a withdrawn ready status) stops the deadline, not the duty: the hospital's duty stays,
     // so the receiver's Task keeps its link to it (`basedOn`), and the deadline runs again at the next discharge.

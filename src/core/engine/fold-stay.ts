@@ -8,7 +8,7 @@ import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/rea
 import { partyKey } from './parties';
 import { fvkOwner, updateRecipients } from './recipients';
 import type { TimedFact } from './sort-facts';
-import { activeDischarge, activeReady, type StayModel } from './stay-model';
+import { activeDischarge, activeReady, transferTo, type Recipient, type StayModel } from './stay-model';
 import type { StayState } from './types';
 
 /**
@@ -281,8 +281,18 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
       const fvkAfter = fvkKey(m, agreement);
       if (fvkAfter !== undefined && fvkAfter !== fvkBefore) m.criteriaMet.delete('fvk-appointed');
     }
+    // Criterion 4 is the information transferred to the units that got an admission notification (001 §3): a unit the
+    // stay reaches after the transfer was reported (re-routed to it) has not had it, so the criterion waits for the
+    // hospital to report the transfer again, as the unit's own duty does (`transferTo`).
+    if (m.criteriaMet.has('information-transferred') && m.recipients.some((r) => r.factId === f.id && untold(m, r)))
+      m.criteriaMet.delete('information-transferred');
   }
   return m;
+}
+
+/** Whether `r`, a unit with an information transfer duty, has had no transfer reported while it was a recipient. */
+function untold(m: StayModel, r: Recipient): boolean {
+  return r.role !== 'registered-municipality' && r.replacedAt === undefined && !transferTo(m, r);
 }
 
 /** The party key of the unit of the named care contact now, if the stay has one. */

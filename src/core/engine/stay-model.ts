@@ -92,7 +92,7 @@ export interface StayModel {
   rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
   /**
    * Each report of the information transfer (readiness criterion 4), in fold order: a recipient's duty is met by the
-   * first one made while it was a recipient (`transferTo` in derive-tasks.ts), so every report is kept.
+   * first one made while it was a recipient (`transferTo`), so every report is kept.
    */
   informationTransfers: { factId: string; at: number }[];
 }
@@ -104,6 +104,23 @@ export function currentCategory(m: StayModel): PatientCategory {
 /** Target group per the agreement's category table, and only with consent (or a harm assessment). */
 export function inTargetGroup(m: StayModel, agreement: Agreement): boolean {
   return agreement.categories[currentCategory(m)].inTargetGroup && m.consent !== 'nej';
+}
+
+/**
+ * The first report of the information transfer that reached the recipient `r` (before it was re-routed away): one made
+ * while its unit was a recipient of the stay, in any of its roles or periods (a municipality told for information got
+ * an admission notice too: 001 §3 criterion 4, "till de enheter som har fått ett inskrivningsmeddelande"). One made
+ * before the stay reached a unit that replaced another of its role went to the unit the stay had then; the first unit
+ * of its role (the needs found after the report) is not such a re-routing, and any earlier report counts for it.
+ */
+export function transferTo(m: StayModel, r: Recipient): { factId: string; at: number } | undefined {
+  const replaced = m.recipients.some((x) => x.role === r.role && x.key !== r.key && x.since < r.since);
+  const periods = m.recipients.filter((x) => x.key === r.key);
+  return m.informationTransfers.find(
+    (x) =>
+      (r.replacedAt === undefined || x.at < r.replacedAt) &&
+      (!replaced || periods.some((p) => x.at >= p.since && (p.replacedAt === undefined || x.at < p.replacedAt))),
+  );
 }
 
 export function activeReady(m: StayModel): ReadyEpisode | undefined {

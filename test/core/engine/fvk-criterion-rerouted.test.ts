@@ -9,7 +9,8 @@ import * as b from './stay-builder';
  * Readiness criterion 3 (seed 001 §3, "fast vårdkontakt är utsedd i den landstingsfinansierade öppna vården") is met
  * by the unit of the named care contact. When the stay is re-routed to another unit (the patient listed elsewhere),
  * the contact the first unit appointed is no longer the patient's: under Västmanland's gate a ready notice waits for
- * the new unit's contact. Not when the stay is left without a unit: nobody could meet it again.
+ * the new unit's contact. Not when the stay is left without a unit: nobody could meet it again. Criterion 4 (the
+ * information transferred to the units that got an admission notice) likewise waits for a transfer to the new unit.
  */
 let vm: Agreement;
 beforeAll(async () => {
@@ -42,11 +43,12 @@ describe('the named care contact criterion follows the unit', () => {
     const held = evaluateStay(stay(relisted(MOVED, VC2), b.ready(READY)), vm);
     expect(held.state.readyAt).toBeUndefined();
     expect(held.state.readyHeldBackAt).toBe('2026-05-04T11:00:00.000Z');
-    expect(held.state.missingCriteria).toEqual(['fvk-appointed']);
+    // the information transfer went to the units the stay had then: the new unit waits for it too (criterion 4)
+    expect(held.state.missingCriteria).toEqual(['fvk-appointed', 'information-transferred']);
     expect(held.rejected.map((r) => r.reason).join(' ')).toContain('fast-vardkontakt');
 
     const released = evaluateStay(
-      stay(relisted(MOVED, VC2), b.ready(READY), b.criteria(APPOINTED, ['fvk-appointed'])),
+      stay(relisted(MOVED, VC2), b.ready(READY), b.criteria(APPOINTED, ['fvk-appointed', 'information-transferred'])),
       vm,
     );
     expect(released.state.readyAt).toBe('2026-05-04T13:00:00.000Z');
@@ -54,8 +56,43 @@ describe('the named care contact criterion follows the unit', () => {
   });
 
   it('when the message that re-routes the stay reports the criterion itself, then the notice goes out', () => {
-    const e = evaluateStay(stay(relisted(MOVED, VC2), b.criteria(MOVED, ['fvk-appointed']), b.ready(READY)), vm);
+    const e = evaluateStay(
+      stay(relisted(MOVED, VC2), b.criteria(MOVED, ['fvk-appointed', 'information-transferred']), b.ready(READY)),
+      vm,
+    );
     expect(e.state.readyAt).toBe('2026-05-04T11:00:00.000Z');
+  });
+
+  it('when the stay is re-routed after the information transfer was reported, then the notice waits until the transfer to the new unit is reported (criterion 4, 001 §3: to the units that got an admission notice)', () => {
+    const held = evaluateStay(stay(relisted(MOVED, VC2), b.criteria(MOVED, ['fvk-appointed']), b.ready(READY)), vm);
+    expect(held.state.readyAt).toBeUndefined();
+    expect(held.state.missingCriteria).toEqual(['information-transferred']);
+    const released = evaluateStay(
+      stay(
+        relisted(MOVED, VC2),
+        b.criteria(MOVED, ['fvk-appointed']),
+        b.ready(READY),
+        b.criteria(APPOINTED, ['information-transferred']),
+      ),
+      vm,
+    );
+    expect(released.state.readyAt).toBe('2026-05-04T13:00:00.000Z');
+    expect(released.state.missingCriteria).toEqual([]);
+  });
+
+  it('when the needs are found after the criteria were reported, then the first units reached are no re-routing: the transfer reported counts and the notice goes out', () => {
+    const e = evaluateStay(
+      [
+        b.admitted(ADM),
+        b.estimate(ADM, '2026-05-12'),
+        b.criteria(CRITERIA, allBut('physician-assessed')),
+        b.needs(MOVED, ['socialtjanst', 'kommunal-hsl']),
+        b.ready(READY),
+      ],
+      vm,
+    );
+    expect(e.state.missingCriteria).toEqual([]);
+    expect(e.state.readyAt).toBeDefined();
   });
 
   it('when the vårdcentral rejects the stay and it is left without a unit, then the criterion met before still counts', () => {
