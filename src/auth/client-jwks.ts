@@ -16,7 +16,7 @@ export function jwkProblem(key: Record<string, unknown>): string | undefined {
     return `holds private key material (${secret.join(', ')}): register the public key only; the private key stays with the client`;
   if (key.kty !== 'RSA' && key.kty !== 'EC') return 'kty must be RSA or EC (assertions are signed RS384 or ES384)';
   if (key.kty === 'EC' && key.crv !== 'P-384') return 'an EC key must be on the curve P-384 (ES384)';
-  if (key.alg !== undefined && !ASSERTION_ALGS.includes(String(key.alg)))
+  if (key.alg !== undefined && !(typeof key.alg === 'string' && ASSERTION_ALGS.includes(key.alg)))
     return `alg must be ${ASSERTION_ALGS.join(' or ')} when given`;
   if (key.use !== undefined && key.use !== 'sig') return 'use must be sig when given';
   try {
