@@ -3,14 +3,28 @@ import { z } from 'zod';
 import type { Db } from '../store/db.port';
 import { ORGANIZATION_REFERENCE } from '../fhir/references';
 import { GatewayError } from '../platform/errors';
+import { jwkProblem } from './client-jwks';
 import { findClient, listClients, saveClient, type AuthClient } from './client-store';
 import { parseScope } from './scopes';
 
-const jwk = z.object({ kty: z.string() }).catchall(z.unknown());
+const JWKS_SHAPE = 'jwks must be a JWK Set: {"keys": [public keys]}';
+const jwk = z
+  .object({ kty: z.string({ error: 'every key in jwks.keys needs a kty' }) }, { error: JWKS_SHAPE })
+  .catchall(z.unknown());
+// Public keys only: each key is checked (jwkProblem), the reason naming the key by its place in the set.
+const publicKeys = z
+  .array(jwk, { error: JWKS_SHAPE })
+  .min(1, 'jwks.keys must hold at least one key')
+  .superRefine((keys, ctx) =>
+    keys.forEach((key, i) => {
+      const problem = jwkProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', path: [i], message: `jwks.keys[${i}] ${problem}` });
+    }),
+  );
 const registration = z
   .object({
     secret: z.string().min(16, 'secret must be at least 16 characters').optional(),
-    jwks: z.object({ keys: z.array(jwk).min(1) }).optional(),
+    jwks: z.object({ keys: publicKeys }, { error: JWKS_SHAPE }).optional(),
     allowedScopes: z
       .array(z.string())
       .min(1)
@@ -44,7 +58,8 @@ function view(c: AuthClient) {
  * Client registration for integration admins (mounted under /admin, so admin rights are already checked):
  * `GET /admin/api/clients`, `GET|PUT /admin/api/clients/:id`. A PUT replaces the client's settings; the secret
  * is hashed (scrypt) and never returned, so a PUT without `secret` and `jwks` keeps the client's credentials (a new
- * secret in a PUT rotates it); `disabled: true` stops new tokens.
+ * secret or JWKS in a PUT replaces them: key rotation); `disabled: true` stops new tokens. A JWKS holds public keys
+ * only (see jwkProblem): a key with private key material is refused, never stored.
  */
 export function clientAdminRoutes(db: Db): Router {
   const r = Router();

@@ -1,14 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import type { IntakeCapability } from '../../src/intake';
 import { adt, OBX } from '../mapping/adt-builder';
-import { openShell, type Shell } from '../http/shell-fixture';
+import { openShell, TEST_BASE_URL, type Shell } from '../http/shell-fixture';
+import { saveClient } from '../../src/auth/client-store';
+import { CLIENT_ASSERTION_TYPE } from '../../src/auth/token.service';
 import { uniquePrefix } from '../support/redis';
 import { CHROMIUM, skipBrowser } from '../support/chromium';
 import { upsertRegistry } from '../../src/subscriptions/registry.pg';
@@ -534,6 +538,158 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await open('/admin/clients');
     await page.waitForSelector('#list tr td');
     expect(await page.content()).not.toContain(secret);
+  }, 60_000);
+
+  /** An ES384 key pair: the public JWK as an admin pastes it, the private key the client keeps. */
+  async function clientKey(kid: string) {
+    const kp = await generateKeyPair('ES384', { extractable: true });
+    return {
+      privateKey: kp.privateKey,
+      privateJwk: { ...(await exportJWK(kp.privateKey)), kid },
+      jwks: JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid, alg: 'ES384', use: 'sig' }] }, null, 2),
+    };
+  }
+  /** POST /auth/token as `clientId` with a client assertion signed by `key` (SMART Backend Services). */
+  const tokenByAssertion = async (clientId: string, key: { privateKey: CryptoKey; privateJwk: { kid: string } }) =>
+    request(shell.gateway.app)
+      .post('/auth/token')
+      .type('form')
+      .send({
+        grant_type: 'client_credentials',
+        client_assertion_type: CLIENT_ASSERTION_TYPE,
+        client_assertion: await new SignJWT({})
+          .setProtectedHeader({ alg: 'ES384', kid: key.privateJwk.kid })
+          .setIssuer(clientId)
+          .setSubject(clientId)
+          .setAudience(`${TEST_BASE_URL}/auth/token`)
+          .setExpirationTime('2m')
+          .setJti(randomUUID())
+          .sign(key.privateKey),
+      });
+  const fill = (selector: string, value: string) =>
+    page.$eval(selector, (e, v) => ((e as unknown as { value: string }).value = v), value);
+  const errorShown = async () => {
+    await page.waitForFunction('!document.getElementById("err").hidden');
+    return (await page.$eval('#err', (e) => e.textContent)) ?? '';
+  };
+
+  it('when the admin registers a client by pasting its public keys (after text that is no JSON and a private key are refused) and later replaces them, then it authenticates with private_key_jwt by the current key only', async () => {
+    const [first, second] = [await clientKey('browser-2026-a'), await clientKey('browser-2026-b')];
+    await open('/admin/clients?lang=sv');
+    await page.waitForSelector('#org option[value="Organization/kommun-1980"]');
+    await page.type('#cid', 'browser-jwt');
+    await page.select('#org', 'Organization/kommun-1980');
+    await page.select('#role', 'municipality');
+    await page.type('#scopes', 'system/Task.rs');
+    // Text that is no JSON: said by the page, nothing sent.
+    await fill('#jwks', '{"keys": [');
+    await page.click('#go');
+    expect(await errorShown()).toContain('Nycklarna är inte giltig JSON');
+    // A private key: the API's refusal as it says it; the key is not stored, nor shown back.
+    await fill('#jwks', JSON.stringify({ keys: [first.privateJwk] }));
+    await page.click('#go');
+    await page.waitForFunction('document.getElementById("err").textContent.includes("HTTP 400")');
+    expect(await errorShown()).toContain('jwks.keys[0] holds private key material (d)');
+    expect(await page.$eval('#err', (e) => e.textContent)).not.toContain(String(first.privateJwk.d));
+    const admin = (await tokenFor('demo-admin', 'demo-admin-secret')).body.access_token as string;
+    await request(shell.gateway.app).get('/admin/api/clients/browser-jwt').auth(admin, { type: 'bearer' }).expect(404);
+
+    await fill('#jwks', first.jwks);
+    await page.click('#go');
+    await page.waitForFunction('document.getElementById("done").textContent.includes("browser-jwt")');
+    expect(await page.$eval('#done', (e) => e.textContent)).toBe(
+      'Klienten browser-jwt är skapad med publika nycklar (private_key_jwt). Den loggar in med sin privata nyckel; ingen hemlighet finns.',
+    );
+    expect(await page.$eval('#secretBox', (e) => e.hidden)).toBe(true);
+    expect(await page.$eval('#err', (e) => e.hidden)).toBe(true);
+    await page.waitForSelector('#list button[data-keys="browser-jwt"]');
+    expect((await rowsOf('#list')).find((r) => r.clientId === 'browser-jwt')).toMatchObject({
+      organisation: 'Västerås stad',
+      authMethods: 'private_key_jwt',
+      enabled: 'ja',
+      protectedIdentity: '',
+    });
+    // only an admin client can hold the protected-identity right: no button for this one
+    expect(await page.$('#list button[data-pid="browser-jwt"]')).toBeNull();
+    await shot('10-client-jwks');
+    expect((await tokenByAssertion('browser-jwt', first)).status).toBe(200);
+
+    // Rotation: the new set replaces the old one.
+    await page.click('#list button[data-keys="browser-jwt"]');
+    await page.waitForSelector('#keys:not([hidden])');
+    expect(await page.$eval('#keysTitle', (e) => e.textContent)).toBe('Nya publika nycklar (JWKS) för browser-jwt');
+    await fill('#newJwks', JSON.stringify({ keys: [{ kty: 'RSA', n: 'AQAB' }] }));
+    await page.click('#saveKeys');
+    expect(await errorShown()).toContain('jwks.keys[0] is not a valid RSA public key');
+    expect((await tokenByAssertion('browser-jwt', first)).status).toBe(200);
+    await fill('#newJwks', second.jwks);
+    await page.click('#saveKeys');
+    await page.waitForFunction('document.getElementById("done").textContent.includes("nya nycklar")');
+    expect(await page.$eval('#keys', (e) => e.hidden)).toBe(true);
+    expect((await tokenByAssertion('browser-jwt', first)).status).toBe(401);
+    expect((await tokenByAssertion('browser-jwt', second)).status).toBe(200);
+    expect(await page.content()).not.toContain(String(second.privateJwk.d));
+  }, 60_000);
+
+  it('when the admin grants an admin client the protected-identity right after a warning and later withdraws it, then the list and the client’s tokens follow', async () => {
+    await saveClient(shell.db, {
+      clientId: 'browser-pid-admin',
+      secret: 'browser-pid-admin-secret',
+      allowedScopes: ['system/*.rs'],
+      organization: 'Organization/vastmanlands-sjukhus-vasteras',
+      role: 'admin',
+      admin: true,
+    });
+    const pidClaim = async () =>
+      decodeJwt((await tokenFor('browser-pid-admin', 'browser-pid-admin-secret')).body.access_token as string).pid;
+    await open('/admin/clients?lang=sv');
+    await page.waitForSelector('#list button[data-pid="browser-pid-admin"]');
+    expect(await page.$eval('#pidNote', (e) => e.textContent)).toContain(
+      'ser personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet',
+    );
+    expect((await rowsOf('#list')).find((r) => r.clientId === 'browser-pid-admin')?.protectedIdentity).toBe('nej');
+    expect(await pidClaim()).toBeFalsy();
+
+    const asked: string[] = [];
+    let answer = false;
+    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    };
+    page.on('dialog', onDialog);
+    try {
+      // The warning, declined: nothing changes.
+      await page.click('#list button[data-pid="browser-pid-admin"]');
+      await vi.waitFor(() => expect(asked).toHaveLength(1));
+      expect(asked[0]).toBe(
+        'Ge klienten browser-pid-admin rätten att se skyddad identitet? Den kommer att se personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet, även adress, telefon och kontaktpersoner.',
+      );
+      expect(await pidClaim()).toBeFalsy();
+      answer = true;
+      await page.click('#list button[data-pid="browser-pid-admin"]');
+      await page.waitForFunction('document.getElementById("done").textContent.includes("browser-pid-admin")');
+      expect(await page.$eval('#done', (e) => e.textContent)).toBe(
+        'Klienten browser-pid-admin ser nu skyddad identitet i sin helhet.',
+      );
+      await page.waitForFunction(
+        'document.querySelector("#list button[data-pid=\'browser-pid-admin\']")?.dataset.to === "withdraw"',
+      );
+      expect((await rowsOf('#list')).find((r) => r.clientId === 'browser-pid-admin')?.protectedIdentity).toBe('ja');
+      expect(await pidClaim()).toBe(true);
+      // Withdrawing takes rights away: no question asked.
+      await page.click('#list button[data-pid="browser-pid-admin"]');
+      await page.waitForFunction('document.getElementById("done").textContent.includes("inte längre")');
+      expect(asked).toHaveLength(2);
+    } finally {
+      page.off('dialog', onDialog);
+    }
+    await page.waitForFunction(
+      'document.querySelector("#list button[data-pid=\'browser-pid-admin\']")?.dataset.to === "grant"',
+    );
+    expect((await rowsOf('#list')).find((r) => r.clientId === 'browser-pid-admin')?.protectedIdentity).toBe('nej');
+    expect(await pidClaim()).toBeFalsy();
+    // its other settings and its secret are kept
+    expect((await tokenFor('browser-pid-admin', 'browser-pid-admin-secret')).status).toBe(200);
   }, 60_000);
 
   it('when the admin lists a municipality’s deadlines due soon and follows one to its case, then the list names organisations, shows Swedish time, the case page leads back, and every organisation’s list is one read', async () => {

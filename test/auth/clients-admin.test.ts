@@ -1,7 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import request from 'supertest';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { CLIENT_ASSERTION_TYPE } from '../../src/auth/token.service';
 import { saveClient } from '../../src/auth/client-store';
-import { openShell, type Shell } from '../http/shell-fixture';
+import { openShell, TEST_BASE_URL, type Shell } from '../http/shell-fixture';
 
 describe('client registration by admins', () => {
   let shell: Shell;
@@ -117,5 +120,79 @@ describe('client registration by admins', () => {
       .type('form')
       .send({ grant_type: 'client_credentials' });
     expect(tok.status).toBe(401);
+  });
+
+  it('when an admin registers a JWKS holding a private key, a symmetric key or a key that is no key, then 400 names the key and the reason, and nothing is stored or echoed', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+    const priv = { ...(await exportJWK(privateKey)), kid: 'k1' };
+    const pub = { ...(await exportJWK(publicKey)), kid: 'k1' };
+    const put = (jwks: unknown) =>
+      request(shell.gateway.app)
+        .put('/admin/api/clients/leaky')
+        .auth(adminToken, { type: 'bearer' })
+        .send({
+          jwks,
+          allowedScopes: ['system/Task.rus'],
+          organization: 'Organization/kommun-1980',
+          role: 'municipality',
+        });
+    const diagnostics = (res: request.Response) =>
+      (res.body.issue as { diagnostics: string }[]).map((i) => i.diagnostics).join('; ');
+    const cases: [unknown, string][] = [
+      [{ keys: [pub, priv] }, 'jwks.keys[1] holds private key material (d)'],
+      [{ keys: [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ' }] }, 'jwks.keys[0] holds private key material (k)'],
+      [{ keys: [{ kty: 'RSA', n: 'AQAB' }] }, 'jwks.keys[0] is not a valid RSA public key'],
+      [{ keys: [{ ...pub, x: 'AAAA' }] }, 'jwks.keys[0] is not a valid EC public key'],
+      [{ keys: [{ ...pub, alg: 'ES256' }] }, 'jwks.keys[0] alg must be RS384 or ES384 when given'],
+      [{ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA' }] }, 'jwks.keys[0] kty must be RSA or EC'],
+      [pub, 'jwks must be a JWK Set: {"keys": [public keys]}'],
+    ];
+    for (const [jwks, reason] of cases) {
+      const res = await put(jwks);
+      expect(res.status, reason).toBe(400);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(diagnostics(res)).toContain(reason);
+      expect(JSON.stringify(res.body)).not.toContain(String(priv.d));
+    }
+    await request(shell.gateway.app).get('/admin/api/clients/leaky').auth(adminToken, { type: 'bearer' }).expect(404);
+  });
+
+  it('when an admin registers a client with a public JWKS and later replaces it, then it gets tokens by a signed assertion with the current key only', async () => {
+    const keyPair = async (kid: string) => {
+      const kp = await generateKeyPair('ES384');
+      return { privateKey: kp.privateKey, jwk: { ...(await exportJWK(kp.publicKey)), kid, alg: 'ES384', use: 'sig' } };
+    };
+    const [first, second] = [await keyPair('2026-a'), await keyPair('2026-b')];
+    const put = (jwk: unknown) =>
+      request(shell.gateway.app)
+        .put('/admin/api/clients/backend-jwt')
+        .auth(adminToken, { type: 'bearer' })
+        .send({
+          jwks: { keys: [jwk] },
+          allowedScopes: ['system/Task.rus'],
+          organization: 'Organization/kommun-1980',
+          role: 'municipality',
+        });
+    const token = async (key: { privateKey: Parameters<SignJWT['sign']>[0]; jwk: { kid: string } }) =>
+      request(shell.gateway.app)
+        .post('/auth/token')
+        .type('form')
+        .send({
+          grant_type: 'client_credentials',
+          client_assertion_type: CLIENT_ASSERTION_TYPE,
+          client_assertion: await new SignJWT({})
+            .setProtectedHeader({ alg: 'ES384', kid: key.jwk.kid })
+            .setIssuer('backend-jwt')
+            .setSubject('backend-jwt')
+            .setAudience(`${TEST_BASE_URL}/auth/token`)
+            .setExpirationTime('2m')
+            .setJti(randomUUID())
+            .sign(key.privateKey),
+        });
+    expect((await put(first.jwk)).body).toMatchObject({ authMethods: ['private_key_jwt'] });
+    expect((await token(first)).status).toBe(200);
+    await put(second.jwk).expect(200);
+    expect((await token(first)).status).toBe(401);
+    expect((await token(second)).status).toBe(200);
   });
 });

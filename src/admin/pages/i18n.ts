@@ -107,6 +107,26 @@ const sv = {
   'clients.created': 'Klienten {id} är skapad. Hemligheten visas bara nu: spara den på ett säkert ställe.',
   'clients.done.disable': 'Klienten {id} är avstängd.',
   'clients.done.enable': 'Klienten {id} är påslagen.',
+  'clients.jwks':
+    'Publika nycklar (JWKS, JSON) för private_key_jwt; lämna tomt för att i stället få en hemlighet som visas en gång. Klistra aldrig in den privata nyckeln.',
+  'clients.createdKeys':
+    'Klienten {id} är skapad med publika nycklar (private_key_jwt). Den loggar in med sin privata nyckel; ingen hemlighet finns.',
+  'clients.badJson': 'Nycklarna är inte giltig JSON',
+  'clients.newKeys': 'Nya nycklar',
+  'clients.keysFor': 'Nya publika nycklar (JWKS) för {id}',
+  'clients.keysNote':
+    'De nya nycklarna ersätter klientens inloggningsuppgifter: tidigare nycklar och en eventuell hemlighet slutar gälla. Ta med den nuvarande nyckeln i mängden om den ska gälla under bytet. Klistra aldrig in den privata nyckeln.',
+  'clients.saveKeys': 'Spara nycklarna',
+  'clients.cancel': 'Avbryt',
+  'clients.done.keys': 'Klienten {id} har nya nycklar.',
+  'clients.grant': 'Ge rätt att se skyddad identitet',
+  'clients.withdraw': 'Ta bort rätten att se skyddad identitet',
+  'clients.pidNote':
+    'Rätten att se skyddad identitet kan bara en adminklient ha. En klient med rätten ser personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet, även adress, telefon och kontaktpersoner som andra mottagare inte får se. Ge den bara till en klient som behöver den, och ta bort den när behovet är över.',
+  'clients.confirmGrant':
+    'Ge klienten {id} rätten att se skyddad identitet? Den kommer att se personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet, även adress, telefon och kontaktpersoner.',
+  'clients.done.grant': 'Klienten {id} ser nu skyddad identitet i sin helhet.',
+  'clients.done.withdraw': 'Klienten {id} ser inte längre skyddad identitet i sin helhet.',
   'clients.role.hospital': 'sjukhus',
   'clients.role.municipality': 'kommun',
   'clients.role.primary-care': 'primärvård',
@@ -256,6 +276,26 @@ const en: Record<TextKey, string> = {
   'clients.created': 'The client {id} is created. The secret is shown only now: keep it somewhere safe.',
   'clients.done.disable': 'The client {id} is disabled.',
   'clients.done.enable': 'The client {id} is enabled.',
+  'clients.jwks':
+    'Public keys (JWKS, JSON) for private_key_jwt; leave empty to get a secret, shown once, instead. Never paste the private key.',
+  'clients.createdKeys':
+    'The client {id} is created with public keys (private_key_jwt). It signs in with its private key; it has no secret.',
+  'clients.badJson': 'The keys are not valid JSON',
+  'clients.newKeys': 'New keys',
+  'clients.keysFor': 'New public keys (JWKS) for {id}',
+  'clients.keysNote':
+    'The new keys replace the client’s credentials: its earlier keys and any secret stop working. Keep the current key in the set if it is to work during the change. Never paste the private key.',
+  'clients.saveKeys': 'Save the keys',
+  'clients.cancel': 'Cancel',
+  'clients.done.keys': 'The client {id} has new keys.',
+  'clients.grant': 'Grant the protected-identity right',
+  'clients.withdraw': 'Withdraw the protected-identity right',
+  'clients.pidNote':
+    'Only an admin client can hold the protected-identity right. A client with the right sees people with a protected identity (skyddad identitet: skyddad folkbokföring, sekretessmarkering) in full, including the address, phone numbers and contacts other recipients do not get. Grant it only to a client that needs it, and withdraw it when the need is over.',
+  'clients.confirmGrant':
+    'Grant the client {id} the protected-identity right? It will see people with a protected identity (skyddad identitet) in full, including address, phone numbers and contacts.',
+  'clients.done.grant': 'The client {id} now sees protected identities in full.',
+  'clients.done.withdraw': 'The client {id} no longer sees protected identities in full.',
   'clients.role.hospital': 'hospital',
   'clients.role.municipality': 'municipality',
   'clients.role.primary-care': 'primary care',
@@ -384,6 +424,7 @@ const COLUMNS: Record<Lang, Record<string, string>> = {
     allowedScopes: 'Tillåtna scopes',
     enabled: 'Påslagen',
     authMethods: 'Inloggningssätt',
+    protectedIdentity: 'Ser skyddad identitet',
     admin: 'Integrationsadmin',
     task: 'Uppgift',
     deadline: 'Tidsfrist',
@@ -460,6 +501,7 @@ const COLUMNS: Record<Lang, Record<string, string>> = {
     allowedScopes: 'Allowed scopes',
     enabled: 'Enabled',
     authMethods: 'Authentication',
+    protectedIdentity: 'Sees protected identity',
     admin: 'Integration admin',
     task: 'Task',
     deadline: 'Deadline',
