@@ -55,10 +55,20 @@ describe('delivery admin view', () => {
     await waitFor(() => receiver.events().length === 1, 10_000, 'delivery');
 
     const origin = new URL(receiver.url).origin;
-    const list = await request(app)
-      .get(`/admin/api/deliveries?endpoint=${encodeURIComponent(origin)}&status=delivered`)
-      .expect(200);
-    expect((list.body as { kind: string }[]).map((r) => r.kind).sort()).toEqual(['event', 'handshake']);
+    // the delivery's log row is written once the receiver answered: it may follow the receiver's count by a moment
+    const delivered = async () =>
+      (
+        (
+          await request(app)
+            .get(`/admin/api/deliveries?endpoint=${encodeURIComponent(origin)}&status=delivered`)
+            .expect(200)
+        ).body as { kind: string }[]
+      )
+        .map((r) => r.kind)
+        .sort();
+    let kinds: string[] = [];
+    await waitFor(async () => (kinds = await delivered()).length === 2, 10_000, 'delivery logged');
+    expect(kinds).toEqual(['event', 'handshake']);
     const none = await request(app).get('/admin/api/deliveries?status=dead').expect(200);
     expect(none.body).toEqual([]);
     const ov = await request(app).get('/admin/api/overview').expect(200);
