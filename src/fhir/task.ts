@@ -7,7 +7,14 @@ import { metLate } from '../core/engine/duties';
 import type { TaskSpec } from '../core/engine/types';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, TAG_SYSTEM, type TaskBusinessStatus } from './constants';
 import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
-import { resolveParty, taskKeyValue, taskLogicalReference, type PartyResolver } from './references';
+import {
+  ORGANIZATION_REFERENCE,
+  organizationIdOf,
+  resolveParty,
+  taskKeyValue,
+  taskLogicalReference,
+  type PartyResolver,
+} from './references';
 
 export interface TaskRefs {
   stayId: string;
@@ -161,7 +168,8 @@ export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, op
  */
 export function withStayLeft(task: Task, left: boolean): Task['meta'] {
   const others = (task.meta?.tag ?? []).filter((t) => t.system !== TAG_SYSTEM.stayLeft);
-  const owner = /^Organization\/([^/]+)$/.exec(task.owner?.reference ?? '')?.[1];
+  const ref = task.owner?.reference ?? '';
+  const owner = ORGANIZATION_REFERENCE.test(ref) ? organizationIdOf(ref) : undefined;
   const tag =
     left && owner ? [...others, { system: TAG_SYSTEM.stayLeft, code: owner, display: STAY_LEFT_DISPLAY }] : others;
   const { tag: _old, ...rest } = task.meta ?? {};
