@@ -120,7 +120,7 @@ describe.each(testDatabases())('the readiness gate after a re-routing, through H
     expect(await readyTo(sala)).toEqual([]);
     // the hospital is told what the notice waits for
     const held = JSON.stringify(await h.outcome('GATE-R-READY'));
-    expect(held).toContain('informationsoverforing');
+    expect(held).toContain('informationsoverforing was reported before the stay was re-routed');
 
     await send({
       event: 'A08',

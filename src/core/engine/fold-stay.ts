@@ -28,9 +28,16 @@ function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof miss
   return missingCriteria(gatedCriteria(agreement), m.criteriaMet);
 }
 
-/** Why a ready notice is held back by the agreement's gate: the criteria it still waits for. */
-function heldBackReason(missing: ReturnType<typeof missingCriteria>): string {
-  return `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}`;
+/**
+ * Why a ready notice is held back by the agreement's gate: the criteria it still waits for. An information transfer
+ * the hospital did report, but before the stay was re-routed, is said so: it must be reported again.
+ */
+function heldBackReason(m: StayModel, missing: ReturnType<typeof missingCriteria>): string {
+  const again =
+    missing.includes('information-transferred') && m.informationTransfers.length > 0
+      ? ' (informationsoverforing was reported before the stay was re-routed: the information went to the units it had then; report the transfer again)'
+      : '';
+  return `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}${again}`;
 }
 
 const ENDED: Partial<Record<StayState['status'], string>> = {
@@ -157,7 +164,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           } else {
             // Still held back: the reason names what it waits for now, not what was missing when it came (a FHIR
             // version that reports the criteria with a ready notice dated before the write folds them after it).
-            for (const r of m.rejected) if (r.factId === held) r.reason = heldBackReason(missing);
+            for (const r of m.rejected) if (r.factId === held) r.reason = heldBackReason(m, missing);
           }
         }
         break;
@@ -169,7 +176,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           const missing = gateMissing(m, agreement);
           if (missing.length > 0) {
             m.pendingReady = { factId: f.id, at: ms };
-            reject(f, heldBackReason(missing));
+            reject(f, heldBackReason(m, missing));
           } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
         }
         break;
