@@ -159,10 +159,12 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
 
   it('when a PUT is refused (400), then no AuditEvent is written', async () => {
     const before = (await eventsOf('koping-kommun')).length;
+    await put('koping-kommun', { allowedScopes: ['system/Task.rs'] }).expect(200);
+    expect(await eventsOf('koping-kommun')).toHaveLength(before + 1);
     await put('koping-kommun', { role: 'king' }).expect(400);
     await put('koping-kommun', { protectedIdentity: true }).expect(400); // only admin clients may hold it
     await put('arboga-kommun', {}).expect(400); // a new client without credentials
-    expect(await eventsOf('koping-kommun')).toHaveLength(before);
+    expect(await eventsOf('koping-kommun')).toHaveLength(before + 1);
     expect(await eventsOf('arboga-kommun')).toEqual([]);
   });
 
