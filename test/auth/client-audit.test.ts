@@ -7,7 +7,8 @@ import { createRepository } from '../../src/store/repository.pg';
 import { testDatabases } from '../support/db';
 import { openShell, type Shell } from '../http/shell-fixture';
 
-const SECRETS = ['the-first-long-secret', 'the-second-long-secret', 'root-secret-root'];
+const [FIRST, SECOND, ROOT] = ['the-first-long-secret', 'the-second-long-secret', 'root-secret-root'];
+const SECRETS = [FIRST, SECOND, ROOT];
 
 describe.each(testDatabases())('audit of client changes by admins on %s', (kind) => {
   let shell: Shell;
@@ -33,7 +34,7 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
   const eventsOf = async (clientId: string, bearer = adminToken) => {
     await shell.gateway.audit?.flush();
     const res = await request(shell.gateway.app)
-      .get(`/fhir/AuditEvent?entity-name=${clientId}&subtype=110137&_sort=date&_count=100`)
+      .get(`/fhir/AuditEvent?entity-name:exact=${clientId}&subtype=110137&_sort=date&_count=100`)
       .auth(bearer, { type: 'bearer' });
     expect(res.status).toBe(200);
     return ((res.body as Bundle<AuditEvent>).entry ?? []).map((e) => e.resource!);
@@ -60,7 +61,7 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
   afterAll(async () => shell.close());
 
   it('when an admin creates a client, then one AuditEvent names the admin, its organisation, the client and each setting', async () => {
-    await put('koping-kommun', { secret: SECRETS[0] }).expect(201);
+    await put('koping-kommun', { secret: FIRST }).expect(201);
     const [created, ...more] = await eventsOf('koping-kommun');
     expect(more).toEqual([]);
     expect(created).toMatchObject({
@@ -98,7 +99,7 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
     await put('koping-kommun', {
       allowedScopes: ['system/Task.rus', 'system/Patient.rs'],
       organization: org.arboga,
-      secret: SECRETS[1],
+      secret: SECOND,
     }).expect(200);
     const { publicKey } = await generateKeyPair('ES384', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: '2026-a', alg: 'ES384', use: 'sig' };
@@ -137,7 +138,7 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
 
   it('when an admin grants and withdraws the protected-identity right, then each event says so unmistakably', async () => {
     await put('granskare', {
-      secret: SECRETS[0],
+      secret: FIRST,
       role: 'admin',
       admin: true,
       allowedScopes: ['system/*.rs'],
@@ -171,12 +172,12 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
   it('when a tenant client with the AuditEvent search right searches them, then it finds none', async () => {
     await saveClient(shell.db, {
       clientId: 'reviewer',
-      secret: SECRETS[1],
+      secret: SECOND,
       allowedScopes: ['system/AuditEvent.rs'],
       organization: org.koping,
       role: 'municipality',
     });
-    expect(await eventsOf('koping-kommun', await token('reviewer', SECRETS[1]))).toEqual([]);
+    expect(await eventsOf('koping-kommun', await token('reviewer', SECOND))).toEqual([]);
     expect((await eventsOf('koping-kommun')).length).toBeGreaterThan(0);
   });
 });
