@@ -3,6 +3,9 @@ import { z } from 'zod';
 import type { Db } from '../store/db.port';
 import { ORGANIZATION_REFERENCE } from '../fhir/references';
 import { GatewayError } from '../platform/errors';
+import { organisationDirectory } from '../store/organisation-names.pg';
+import type { AuthContext } from './auth-context';
+import { auditClientChange, clientChanges, type ClientAuditOptions } from './client-audit';
 import { jwkProblem } from './client-jwks';
 import { findClient, listClients, saveClient, type AuthClient } from './client-store';
 import { parseScope } from './scopes';
@@ -59,9 +62,11 @@ function view(c: AuthClient) {
  * `GET /admin/api/clients`, `GET|PUT /admin/api/clients/:id`. A PUT replaces the client's settings; the secret
  * is hashed (scrypt) and never returned, so a PUT without `secret` and `jwks` keeps the client's credentials (a new
  * secret or JWKS in a PUT replaces them: key rotation); `disabled: true` stops new tokens. A JWKS holds public keys
- * only (see jwkProblem): a key with private key material is refused, never stored.
+ * only (see jwkProblem): a key with private key material is refused, never stored. Every PUT that stores the client
+ * is audited (src/auth/client-audit.ts: one AuditEvent naming the admin, the client and each setting changed, and a
+ * log line); a refused one (400) is not.
  */
-export function clientAdminRoutes(db: Db): Router {
+export function clientAdminRoutes(db: Db, audit: ClientAuditOptions): Router {
   const r = Router();
   r.get('/admin/api/clients', async (_req, res) => {
     res.json((await listClients(db)).map(view));
@@ -83,15 +88,28 @@ export function clientAdminRoutes(db: Db): Router {
         parsed.error.issues.map((i) => ({ path: i.path.join('.') || undefined, message: i.message })),
       );
     }
-    const existed = (await findClient(db, id)) !== undefined;
+    const before = await findClient(db, id);
     // A new client needs credentials; an existing one keeps its own when the PUT names none.
-    if (!existed && !parsed.data.secret && !parsed.data.jwks) {
+    if (!before && !parsed.data.secret && !parsed.data.jwks) {
       throw new GatewayError('bad-request', 'Invalid client registration', [
         { message: 'a client needs a secret or a jwks (private_key_jwt)' },
       ]);
     }
     await saveClient(db, { clientId: id, ...parsed.data, jwks: parsed.data.jwks });
-    res.status(existed ? 200 : 201).json(view((await findClient(db, id))!));
+    const after = (await findClient(db, id))!;
+    const admin = res.locals.auth as AuthContext;
+    const directory = await organisationDirectory(db);
+    const adminOrg = admin.access.organization && directory.name(admin.access.organization);
+    auditClientChange(audit, {
+      clientId: id,
+      created: !before,
+      changes: clientChanges(before, after, parsed.data, (ref) => directory.label(ref)),
+      admin,
+      ...(adminOrg && adminOrg !== admin.access.organization ? { adminOrganization: adminOrg } : {}),
+      ip: req.ip,
+      requestId: res.locals.requestId as string | undefined,
+    });
+    res.status(before ? 200 : 201).json(view(after));
   });
   return r;
 }

@@ -105,7 +105,14 @@ export function createApp(ctx: AppContext, capabilities: readonly Capability[], 
   app.use('/fhir', json);
   app.use('/admin', json);
 
-  app.use(clientAdminRoutes(ctx.db));
+  app.use(
+    clientAdminRoutes(ctx.db, {
+      logger: ctx.logger,
+      ...(deps.audit
+        ? { audit: { sink: deps.audit, clock: ctx.clock, canonicalBase: ctx.config.FHIR_CANONICAL_BASE } }
+        : {}),
+    }),
+  );
   app.use(consoleRoutes(ctx.db, deps.repositories, ctx.config.FHIR_CANONICAL_BASE));
   for (const c of capabilities) c.mountRoutes?.(app);
   // Each router mounted at the root is entered only for its own paths (src/http/route-gate.ts).

@@ -147,6 +147,7 @@ export const SEARCH_PARAMS: Record<string, ParamDef[]> = {
     p('date', 'date', 'recorded', 'When the event was recorded'),
     p('agent', 'reference', 'agent.who', 'Who took part'),
     p('entity', 'reference', 'entity.what', 'What was used'),
+    p('entity-name', 'string', 'entity.name', 'Name of what was used (an OAuth client id for a client change)'),
     alias(p('patient', 'reference', 'entity.what', 'Patient among the entities', ['Patient']), 'entity'),
     p('type', 'token', 'type', 'Event type'),
     p('subtype', 'token', 'subtype', 'Event subtype'),

@@ -62,11 +62,33 @@ describe.each(testDatabases())('admin console pages on %s', (kind) => {
 
   it('when the admin opens the clients page in Swedish or English, then it offers public keys (JWKS) for a new client and new keys for each, and warns that the protected-identity right shows protected identities in full', async () => {
     for (const [lang, words] of [
-      ['sv', ['Publika nycklar (JWKS, JSON) för private_key_jwt', 'i sin helhet', 'Ser skyddad identitet']],
-      ['en', ['Public keys (JWKS, JSON) for private_key_jwt', 'protected identity (skyddad identitet', 'in full']],
+      [
+        'sv',
+        [
+          'Publika nycklar (JWKS, JSON) för private_key_jwt',
+          'i sin helhet',
+          'Ser skyddad identitet',
+          'Varje ändring av en klient loggas',
+        ],
+      ],
+      [
+        'en',
+        [
+          'Public keys (JWKS, JSON) for private_key_jwt',
+          'protected identity (skyddad identitet',
+          'in full',
+          'Every change of a client is logged',
+        ],
+      ],
     ] as const) {
       const page = (await get(`/admin/clients?lang=${lang}`).expect(200)).text;
-      for (const el of ['<textarea id="jwks"', '<form id="keys" hidden>', '<textarea id="newJwks"', 'id="pidNote"'])
+      for (const el of [
+        '<textarea id="jwks"',
+        '<form id="keys" hidden>',
+        '<textarea id="newJwks"',
+        'id="pidNote"',
+        'id="auditedNote"',
+      ])
         expect(page, el).toContain(el);
       for (const w of words) expect(page, w).toContain(w);
     }

@@ -8,7 +8,8 @@ import type { PageContent } from './console-pages';
  * client (rotation). Every change is a PUT to `/admin/api/clients/<id>` (src/auth/clients.routes.ts), so the API's
  * rules are the only rules: what it refuses (a key with private key material, a key it cannot use, the right for a
  * client that is no admin) is shown as it says it. A PUT naming no secret and no JWKS keeps the client's credentials;
- * one naming a JWKS replaces them. Text that is no JSON is refused before anything is sent.
+ * one naming a JWKS replaces them. Text that is no JSON is refused before anything is sent. Every change is audited
+ * by the API (an AuditEvent per PUT, src/auth/client-audit.ts); the page says where to find them.
  * (In this template literal `\\` stands for one backslash in the page's script.)
  */
 export const CLIENTS_PAGE: PageContent = {
@@ -17,6 +18,7 @@ export const CLIENTS_PAGE: PageContent = {
   body: `<p id="done" class="ok" role="status"></p><div id="secretBox" hidden><p id="secretNote"></p><pre id="secret"></pre></div>
 <table id="list"></table>
 <p id="pidNote" class="bad" role="note" data-t="clients.pidNote"></p>
+<p id="auditedNote" role="note" data-t="clients.audited"></p>
 <form id="keys" hidden><h2 id="keysTitle"></h2><p data-t="clients.keysNote"></p>
 <p><textarea id="newJwks" rows="8" cols="90" spellcheck="false" placeholder='{"keys": [{"kty": "EC", "crv": "P-384", "x": "…", "y": "…", "kid": "…"}]}'></textarea></p>
 <p><button id="saveKeys" data-t="clients.saveKeys"></button> <button type="button" id="cancelKeys" data-t="clients.cancel"></button></p></form>

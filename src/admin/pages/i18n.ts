@@ -112,6 +112,8 @@ const sv = {
   'clients.createdKeys':
     'Klienten {id} är skapad med publika nycklar (private_key_jwt). Den loggar in med sin privata nyckel; ingen hemlighet finns.',
   'clients.badJson': 'Nycklarna är inte giltig JSON',
+  'clients.audited':
+    'Varje ändring av en klient loggas (AuditEvent): vem som ändrade, vilken klient och vad som ändrades, aldrig hemligheter eller nycklar. Sök en klients historik med GET /fhir/AuditEvent?entity-name:exact=<klient-id>&subtype=110137.',
   'clients.newKeys': 'Nya nycklar',
   'clients.keysFor': 'Nya publika nycklar (JWKS) för {id}',
   'clients.keysNote':
@@ -281,6 +283,8 @@ const en: Record<TextKey, string> = {
   'clients.createdKeys':
     'The client {id} is created with public keys (private_key_jwt). It signs in with its private key; it has no secret.',
   'clients.badJson': 'The keys are not valid JSON',
+  'clients.audited':
+    'Every change of a client is logged (AuditEvent): who changed it, which client and what changed, never secrets or keys. Search a client’s history with GET /fhir/AuditEvent?entity-name:exact=<client id>&subtype=110137.',
   'clients.newKeys': 'New keys',
   'clients.keysFor': 'New public keys (JWKS) for {id}',
   'clients.keysNote':
