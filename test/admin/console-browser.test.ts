@@ -1,20 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemRepository } from '../../src/compose';
 import { loadDemoRegion } from '../../src/demo/demo-region';
 import type { IntakeCapability } from '../../src/intake';
 import { adt, OBX } from '../mapping/adt-builder';
-import { openShell, TEST_BASE_URL, type Shell } from '../http/shell-fixture';
+import { openShell, type Shell } from '../http/shell-fixture';
 import { saveClient } from '../../src/auth/client-store';
-import { CLIENT_ASSERTION_TYPE } from '../../src/auth/token.service';
 import { uniquePrefix } from '../support/redis';
 import { CHROMIUM, skipBrowser } from '../support/chromium';
+import { tokenByAssertion } from '../support/client-assertion';
 import { upsertRegistry } from '../../src/subscriptions/registry.pg';
 import type { Task } from '@medplum/fhirtypes';
 
@@ -550,22 +549,8 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     };
   }
   /** POST /auth/token as `clientId` with a client assertion signed by `key` (SMART Backend Services). */
-  const tokenByAssertion = async (clientId: string, key: { privateKey: CryptoKey; privateJwk: { kid: string } }) =>
-    request(shell.gateway.app)
-      .post('/auth/token')
-      .type('form')
-      .send({
-        grant_type: 'client_credentials',
-        client_assertion_type: CLIENT_ASSERTION_TYPE,
-        client_assertion: await new SignJWT({})
-          .setProtectedHeader({ alg: 'ES384', kid: key.privateJwk.kid })
-          .setIssuer(clientId)
-          .setSubject(clientId)
-          .setAudience(`${TEST_BASE_URL}/auth/token`)
-          .setExpirationTime('2m')
-          .setJti(randomUUID())
-          .sign(key.privateKey),
-      });
+  const assertionToken = (clientId: string, key: { privateKey: CryptoKey; privateJwk: { kid: string } }) =>
+    tokenByAssertion(shell.gateway.app, clientId, key.privateKey, key.privateJwk.kid);
   const fill = (selector: string, value: string) =>
     page.$eval(selector, (e, v) => ((e as unknown as { value: string }).value = v), value);
   const errorShown = async () => {
@@ -612,7 +597,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     // only an admin client can hold the protected-identity right: no button for this one
     expect(await page.$('#list button[data-pid="browser-jwt"]')).toBeNull();
     await shot('10-client-jwks');
-    expect((await tokenByAssertion('browser-jwt', first)).status).toBe(200);
+    expect((await assertionToken('browser-jwt', first)).status).toBe(200);
 
     // Rotation: the new set replaces the old one.
     await page.click('#list button[data-keys="browser-jwt"]');
@@ -621,13 +606,13 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     await fill('#newJwks', JSON.stringify({ keys: [{ kty: 'RSA', n: 'AQAB' }] }));
     await page.click('#saveKeys');
     expect(await errorShown()).toContain('jwks.keys[0] is not a valid RSA public key');
-    expect((await tokenByAssertion('browser-jwt', first)).status).toBe(200);
+    expect((await assertionToken('browser-jwt', first)).status).toBe(200);
     await fill('#newJwks', second.jwks);
     await page.click('#saveKeys');
     await page.waitForFunction('document.getElementById("done").textContent.includes("nya nycklar")');
     expect(await page.$eval('#keys', (e) => e.hidden)).toBe(true);
-    expect((await tokenByAssertion('browser-jwt', first)).status).toBe(401);
-    expect((await tokenByAssertion('browser-jwt', second)).status).toBe(200);
+    expect((await assertionToken('browser-jwt', first)).status).toBe(401);
+    expect((await assertionToken('browser-jwt', second)).status).toBe(200);
     expect(await page.content()).not.toContain(String(second.privateJwk.d));
   }, 60_000);
 

@@ -1,10 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import request from 'supertest';
-import { randomUUID } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { CLIENT_ASSERTION_TYPE } from '../../src/auth/token.service';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { saveClient } from '../../src/auth/client-store';
-import { openShell, TEST_BASE_URL, type Shell } from '../http/shell-fixture';
+import { openShell, type Shell } from '../http/shell-fixture';
+import { tokenByAssertion } from '../support/client-assertion';
 
 describe('client registration by admins', () => {
   let shell: Shell;
@@ -173,22 +172,8 @@ describe('client registration by admins', () => {
           organization: 'Organization/kommun-1980',
           role: 'municipality',
         });
-    const token = async (key: { privateKey: Parameters<SignJWT['sign']>[0]; jwk: { kid: string } }) =>
-      request(shell.gateway.app)
-        .post('/auth/token')
-        .type('form')
-        .send({
-          grant_type: 'client_credentials',
-          client_assertion_type: CLIENT_ASSERTION_TYPE,
-          client_assertion: await new SignJWT({})
-            .setProtectedHeader({ alg: 'ES384', kid: key.jwk.kid })
-            .setIssuer('backend-jwt')
-            .setSubject('backend-jwt')
-            .setAudience(`${TEST_BASE_URL}/auth/token`)
-            .setExpirationTime('2m')
-            .setJti(randomUUID())
-            .sign(key.privateKey),
-        });
+    const token = (key: { privateKey: CryptoKey; jwk: { kid: string } }) =>
+      tokenByAssertion(shell.gateway.app, 'backend-jwt', key.privateKey, key.jwk.kid);
     expect((await put(first.jwk)).body).toMatchObject({ authMethods: ['private_key_jwt'] });
     expect((await token(first)).status).toBe(200);
     await put(second.jwk).expect(200);

@@ -1,7 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
-import { adt, OBX, type AdtOptions } from '../mapping/adt-builder';
+import { adt, ALL_CRITERIA_CODES, OBX, type AdtOptions } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
 import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
@@ -97,14 +97,7 @@ describe.each(testDatabases())('the readiness gate after a re-routing, through H
     (await h.tasks(encounterIdFor(VISIT_SYSTEM, visit))).filter(
       (t) => codeOf(t) === 'utskrivningsklar' && !isDuty(t) && t.owner?.reference === org && t.status === 'requested',
     );
-  const all = OBX.criteria(
-    'lakarbedomning',
-    'skriftlig-information',
-    'fast-vardkontakt',
-    'informationsoverforing',
-    'hjalpmedel',
-    'lakemedelslista',
-  );
+  const all = OBX.criteria(...ALL_CRITERIA_CODES);
 
   it('when the transfer was reported before the A08 that moved the patient to Sala, then the ready notice waits for the transfer to Sala, and goes out when it is reported again', async () => {
     const sala = `Organization/${h.sala.id}`;

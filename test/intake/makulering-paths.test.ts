@@ -4,7 +4,7 @@ import { CODE_SYSTEM } from '../../src/fhir/constants';
 import { intakeHooks } from '../../src/intake';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { createRepository } from '../../src/store/repository.pg';
-import { adt, died, OBX, type AdtOptions } from '../mapping/adt-builder';
+import { adt, ALL_CRITERIA_CODES, died, OBX, type AdtOptions } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
 import { ackCode, codeOf, intakeHarness, isDuty, type IntakeHarness } from './harness';
 
@@ -19,14 +19,7 @@ const VC_OLD = 'SE2321000172-VC01';
 const VC_NEW = 'SE2321000172-VC02';
 /** C+D: the municipality and the listed vårdcentral are notified; the vårdcentral appoints the FVK and invites to SIP. */
 const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl', 'oppenvard'), OBX.consent('ja')];
-const ALL_CRITERIA = OBX.criteria(
-  'lakarbedomning',
-  'skriftlig-information',
-  'fast-vardkontakt',
-  'informationsoverforing',
-  'hjalpmedel',
-  'lakemedelslista',
-);
+const ALL_CRITERIA = OBX.criteria(...ALL_CRITERIA_CODES);
 
 const ownerOf = (t: Task | undefined): string | undefined => t?.owner?.reference ?? t?.owner?.identifier?.value;
 

@@ -59,6 +59,16 @@ export function adt(o: AdtOptions): string {
   return segs.join('\r');
 }
 
+/** The six readiness criteria (seed 001 §3) by their HL7 codes. */
+export const ALL_CRITERIA_CODES = [
+  'lakarbedomning',
+  'skriftlig-information',
+  'fast-vardkontakt',
+  'informationsoverforing',
+  'hjalpmedel',
+  'lakemedelslista',
+];
+
 export const OBX = {
   needs: (...v: string[]) => `CWE|behov^Behov^SVU||${v.join('~')}`,
   consent: (v: string) => `CWE|samtycke^Samtycke^SVU||${v}`,
