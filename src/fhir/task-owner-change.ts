@@ -6,8 +6,10 @@
  * patient, to another organisation. Pure.
  */
 import type { Coding, Task } from '@medplum/fhirtypes';
+import { isInformationTransferDuty } from '../core/engine/duties';
 import type { ErrorIssue } from '../platform/errors';
 import { CODE_SYSTEM } from './constants';
+import { readTaskKey } from './task';
 
 /** Elements the owner may change (beyond these only the server-set `meta.versionId`/`meta.lastUpdated`). */
 export const OWNER_MAY_CHANGE: readonly string[] = [
@@ -32,6 +34,22 @@ export const OWNER_TRANSITIONS: Readonly<Record<string, readonly string[]>> = {
 };
 
 const TERMINAL = new Set(['completed', 'rejected', 'cancelled']);
+
+/**
+ * The statuses the owner of `task` may move it to from its status: `OWNER_TRANSITIONS`, and for the hospital's duty
+ * to transfer the information to a unit (`isInformationTransferDuty`) `completed` from any open status. Completing
+ * that duty is the hospital's report that the information reached the unit (readiness criterion 4, like the HL7
+ * criterion `informationsoverforing`); a duty has nothing to acknowledge, so it takes no `accepted` first. Every
+ * other duty is met by the hospital's message, not by a status.
+ */
+export function ownerTransitions(task: Task): readonly string[] {
+  const allowed = OWNER_TRANSITIONS[task.status] ?? [];
+  const key = readTaskKey(task)?.key;
+  if (TERMINAL.has(task.status) || allowed.includes('completed') || !key || !isInformationTransferDuty(key))
+    return allowed;
+  return [...allowed, 'completed'];
+}
+
 const SERVER_META = new Set(['versionId', 'lastUpdated']);
 
 function same(a: unknown, b: unknown): boolean {
@@ -73,10 +91,11 @@ export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
   }
   const from = before.status;
   const to = after.status;
-  if (from !== to && !(OWNER_TRANSITIONS[from] ?? []).includes(to))
+  const allowed = ownerTransitions(before);
+  if (from !== to && !allowed.includes(to))
     issues.push({
       path: 'Task.status',
-      message: `The owner may not move a Task from '${from}' to '${to}' (allowed from '${from}': ${(OWNER_TRANSITIONS[from] ?? []).join(', ') || 'none'})`,
+      message: `The owner may not move a Task from '${from}' to '${to}' (allowed from '${from}': ${allowed.join(', ') || 'none'})`,
     });
   const was = deadlineCoding(before);
   const now = deadlineCoding(after);

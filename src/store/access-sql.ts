@@ -137,6 +137,11 @@ function orgId(scope: AccessScope): string | undefined {
   return org.startsWith('Organization/') ? org.slice('Organization/'.length) : org;
 }
 
+/** The organisation a tenant's scope acts for, as a reference (`Organization/<id>`); undefined for none. */
+export function scopeOrganization(scope: AccessScope | undefined): string | undefined {
+  return scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
+}
+
 /**
  * Ends a per-row EXISTS subquery. Without it PostgreSQL may turn the correlated EXISTS under the predicate's OR into
  * a hashed subplan (an alternative it picks when it expects several outer rows, as for `id = ANY(ids)`), and build
@@ -394,7 +399,7 @@ export function assertOwnerMayChange(before: Resource, after: Resource, scope: A
     const message = `Task/${before.id ?? ''} is the gateway's, derived from the stay: its owner follows the stay's routing. Report the right municipality, placing municipality or listed unit (an HL7 A08, or an update of the Encounter or Patient) and the gateway withdraws it from the one and tells the other; nothing was changed`;
     throw new GatewayError('rule-violation', message, [{ path: 'Task.owner', message }]);
   }
-  const org = scope?.organization ? `Organization/${orgId(scope) ?? ''}` : undefined;
+  const org = scopeOrganization(scope);
   if (!org || before.owner?.reference !== org || before.requester?.reference === org) return;
   const issues = ownerChangeIssues(before, after);
   if (issues.length === 0) return;

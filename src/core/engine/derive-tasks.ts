@@ -174,7 +174,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
   }
 
   const info = rule('informationsoverforing');
-  const infoAt = info ? arisesAt(m, info, r.since) : undefined;
+  const infoAt = info ? earliest(arisesAt(m, info, r.since), readyReportedAt(m, agreement)) : undefined;
   if (info && infoAt !== undefined && inWindow(r, infoAt)) {
     const task = spec({
       owner: r.party,
@@ -445,4 +445,21 @@ export function deriveTasks(m: StayModel, agreement: Agreement): TaskSpec[] {
   tasks.push(...fvkTasks(m, agreement, req));
   tasks.push(...rejectionTasks(m));
   return tasks;
+}
+
+const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+
+/**
+ * When the information transfer is due before the ready notice: under a readiness gate that counts criterion 4 (001
+ * §3, "informationsöverföring har skett till de enheter som har fått ett inskrivningsmeddelande"), the first ready
+ * report, held back or sent. From then each unit has its information transfer Task and the hospital its duty,
+ * whatever moment the rule names (Västmanland's, from the law, is the discharge), so the hospital can report the
+ * transfer to a unit by completing its duty, and a notice held back for it shows whom it waits for. Undefined under
+ * any other agreement, and before a ready report.
+ */
+function readyReportedAt(m: StayModel, agreement: Agreement): number | undefined {
+  const { gate, criteria } = agreement.readiness;
+  if (!gate || !criteria.includes('information-transferred')) return undefined;
+  return earliest(m.pendingReady?.at, m.ready[0]?.at);
 }

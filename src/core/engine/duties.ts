@@ -9,6 +9,12 @@ export const dutyKeyOf = (key: string): string => `${DUTY}${key}`;
 export const isDutyKey = (key: string): boolean => key.startsWith(DUTY);
 
 /**
+ * Whether a task key is the hospital's duty to transfer the information to a unit (`ansvar:informationsoverforing@…`):
+ * the one duty its owner reports met by completing it (readiness criterion 4, 001 §3), as over HL7 by the criterion.
+ */
+export const isInformationTransferDuty = (key: string): boolean => key.startsWith(dutyKeyOf('informationsoverforing@'));
+
+/**
  * Ownership by duty (contract "Obligations, acknowledgements and answers"): each message the hospital must send
  * by a deadline is two Tasks. The receiver's Task (owner the receiver, `requested`) is met by its acknowledgement
  * and carries no deadline of its own; the hospital's duty is a Task `ansvar:<key of the receiver's Task>` owned

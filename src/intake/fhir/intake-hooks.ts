@@ -1,7 +1,7 @@
-import type { Encounter, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import { isUnrestricted } from '../../store/access-sql';
+import { isUnrestricted, scopeOrganization } from '../../store/access-sql';
 import type { AccessScope, FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
@@ -14,6 +14,7 @@ import {
 } from '../stay/patient-change';
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
+import { informationTransferDutyMet } from './information-transferred';
 import { applyTaskFacts } from './task-facts';
 import { unknownStayCodes } from './unknown-codes';
 
@@ -103,6 +104,17 @@ export const NO_ADMISSION_TIME = 'no-admission-time';
  */
 export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {
+    // the hospital's completion of its information transfer duty is stored met at the write time
+    async beforeWrite(_tx, change, scope) {
+      if (change.resourceType !== 'Task' || !change.after) return undefined;
+      const now = deps.clock.now().toISOString();
+      return informationTransferDutyMet(
+        change.before as Task | undefined,
+        change.after as Task,
+        scopeOrganization(scope),
+        now,
+      );
+    },
     async afterWrite(tx, change, scope) {
       if (change.author === INTAKE_AUTHOR || change.author === PROTECTION_AUTHOR || !change.after) return;
       if (change.resourceType === 'Patient') {
@@ -110,7 +122,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
         return;
       }
       if (change.resourceType === 'Task') {
-        await applyTaskFacts(tx, repository(tx), deps, change);
+        await applyTaskFacts(tx, repository(tx), deps, change, scopeOrganization(scope));
         return;
       }
       if (change.resourceType !== 'Encounter') return;

@@ -6,20 +6,30 @@ import type { ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
 import { fvkAppointedFact } from './fvk-appointed';
+import { informationTransferredFact } from './information-transferred';
 import { rejectionFact } from './rejection-hook';
 
 /**
  * What a party's write of one of the gateway's Tasks tells the stay: a receiver's rejection (re-routing and the
- * hospital's Task) or the outpatient unit's appointment of the named care contact (readiness criterion 3).
- * Applied in the write's transaction, so the stay's Tasks change with the answer or not at all.
+ * hospital's Task), the outpatient unit's appointment of the named care contact (readiness criterion 3) or the
+ * hospital's completion of its duty to transfer the information to a unit (criterion 4). `writer` is the writing
+ * tenant's organisation (`Organization/<id>`). Applied in the write's transaction, so the stay's Tasks change with
+ * the answer or not at all.
  */
-export async function applyTaskFacts(tx: Db, repo: PgRepository, deps: StayApplierDeps, change: ResourceChange) {
+export async function applyTaskFacts(
+  tx: Db,
+  repo: PgRepository,
+  deps: StayApplierDeps,
+  change: ResourceChange,
+  writer: string | undefined,
+) {
   const after = change.after as Task;
   const before = change.before as Task | undefined;
   const at = deps.clock.now().toISOString();
   const facts = [
     rejectionFact(before, after, after.meta?.versionId ?? '0', at),
     fvkAppointedFact(before, after, at),
+    informationTransferredFact(before, after, writer, at),
   ].filter((f): f is StayFact => f !== undefined);
   const stayId = facts[0]?.stayId;
   if (!stayId) return;
