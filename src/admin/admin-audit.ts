@@ -4,6 +4,7 @@ import type { AuditSink } from '../audit/audit-writer';
 import type { AuthContext } from '../auth/auth-context';
 import type { Clock } from '../platform/clock';
 import { redact } from '../platform/logger';
+import { clientAgent, DCM } from '../audit/audit-parts';
 
 /**
  * Admin paths (below /admin) that show personal data: messages, resources, notifications and their focus, a
@@ -42,7 +43,7 @@ export function buildAdminAuditEvent(
   const clientId = r.auth?.clientId ?? 'unauthenticated';
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110', display: 'Patient Record' },
+    type: { system: DCM, code: '110110', display: 'Patient Record' },
     subtype: [
       { system: 'http://hl7.org/fhir/restful-interaction', code: read ? (browsed ? 'read' : 'search-type') : 'update' },
     ],
@@ -51,12 +52,13 @@ export function buildAdminAuditEvent(
     outcome: r.status < 400 ? '0' : r.status < 500 ? '4' : '8',
     ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}` } : {}),
     agent: [
-      {
+      clientAgent({
+        canonicalBase,
+        clientId,
+        display: clientId,
         type: { text: 'integration admin (admin console)' },
-        who: { identifier: { system: `${canonicalBase}/sid/client-id`, value: clientId }, display: clientId },
-        requestor: true,
-        ...(r.ip ? { network: { address: r.ip, type: '2' as const } } : {}),
-      },
+        ip: r.ip,
+      }),
     ],
     source: { observer: { display: 'svu-gateway admin console' } },
     entity: [

@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
 import { redact } from '../platform/logger';
 import type { AuthContext } from '../auth/auth-context';
+import { APPLICATION_AGENT, clientAgent, gatewaySource, tenantAgent } from './audit-parts';
 
 /** What the audit middleware knows about one finished `/fhir` request. */
 export interface AuditedRequest {
@@ -197,25 +198,15 @@ export function buildAuditEvent(r: AuditedRequest, canonicalBase: string): Audit
   }
   const clientId = r.auth?.clientId;
   const agent: AuditEvent['agent'] = [
-    {
-      type: {
-        coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }],
-      },
-      who: {
-        identifier: { system: `${canonicalBase}/sid/client-id`, value: clientId ?? 'unauthenticated' },
-        display: clientId ?? 'unauthenticated caller',
-      },
-      requestor: true,
-      ...(r.ip ? { network: { address: r.ip, type: '2' as const } } : {}),
-    },
+    clientAgent({
+      canonicalBase,
+      clientId: clientId ?? 'unauthenticated',
+      display: clientId ?? 'unauthenticated caller',
+      type: APPLICATION_AGENT,
+      ip: r.ip,
+    }),
   ];
-  if (r.auth?.access.organization) {
-    agent.push({
-      type: { text: 'tenant organization' },
-      who: { reference: r.auth.access.organization },
-      requestor: false,
-    });
-  }
+  if (r.auth?.access.organization) agent.push(tenantAgent(r.auth.access.organization));
   return {
     resourceType: 'AuditEvent',
     type: TYPE_REST,
@@ -225,17 +216,7 @@ export function buildAuditEvent(r: AuditedRequest, canonicalBase: string): Audit
     outcome: outcomeOf(r.status),
     ...(r.status >= 400 ? { outcomeDesc: `HTTP ${r.status}${r.refused ? ` refused: ${r.refused}` : ''}` } : {}),
     agent,
-    source: {
-      site: r.requestId ? `request-id:${r.requestId}` : undefined,
-      observer: { display: 'svu-gateway' },
-      type: [
-        {
-          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
-          code: '4',
-          display: 'Application Server',
-        },
-      ],
-    },
+    source: gatewaySource(r.requestId),
     entity: [entity, ...patientEntities(r.patients)],
   };
 }

@@ -8,6 +8,7 @@ import type { AuthContext } from '../auth/auth-context';
 import { CANONICAL_BASE } from '../fhir/constants';
 import type { Db } from '../store/db.port';
 import { createRepository } from '../store/repository.pg';
+import { clientAgent, tenantAgent } from './audit-parts';
 
 /** The Patients of the stays (Encounter subjects), sorted and de-duplicated. */
 async function patientsOfStays(db: Db, stayIds: readonly string[]): Promise<string[]> {
@@ -51,13 +52,8 @@ export function rawHl7ViewEvent(
     outcome: '0',
     outcomeDesc: 'admin view of raw HL7 v2 messages',
     agent: [
-      {
-        who: { identifier: { system: `${CANONICAL_BASE}/sid/client-id`, value: who.clientId }, display: who.clientId },
-        requestor: true,
-      },
-      ...(who.organization
-        ? [{ type: { text: 'tenant organization' }, who: { reference: who.organization }, requestor: false }]
-        : []),
+      clientAgent({ canonicalBase: CANONICAL_BASE, clientId: who.clientId, display: who.clientId }),
+      ...(who.organization ? [tenantAgent(who.organization)] : []),
     ],
     source: { observer: { display: 'svu-gateway admin: HL7 messages' } },
     entity: [message, ...people],

@@ -1,12 +1,11 @@
 import type { AuditEvent, AuditEventEntityDetail } from '@medplum/fhirtypes';
 import type { JSONWebKeySet } from 'jose';
+import { clientAgent, DCM, gatewaySource, tenantAgent } from '../audit/audit-parts';
 import type { AuditSink } from '../audit/audit-writer';
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
 import type { AuthContext } from './auth-context';
 import type { AuthClient } from './client-store';
-
-const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 
 /** One setting of a client that a PUT set or changed, as the audit trail says it. */
 export interface ClientChange {
@@ -116,36 +115,16 @@ export function clientChangeAuditEvent(r: {
     outcome: '0',
     outcomeDesc: summary.slice(0, 1000),
     agent: [
-      {
+      clientAgent({
+        canonicalBase: r.canonicalBase,
+        clientId: r.admin.clientId,
+        display: r.admin.clientId,
         type: { text: 'integration admin' },
-        who: { identifier: { system: clientSystem, value: r.admin.clientId }, display: r.admin.clientId },
-        requestor: true,
-        ...(r.ip ? { network: { address: r.ip, type: '2' as const } } : {}),
-      },
-      ...(r.admin.access.organization
-        ? [
-            {
-              type: { text: 'tenant organization' },
-              who: {
-                reference: r.admin.access.organization,
-                ...(r.adminOrganization ? { display: r.adminOrganization } : {}),
-              },
-              requestor: false,
-            },
-          ]
-        : []),
+        ip: r.ip,
+      }),
+      ...(r.admin.access.organization ? [tenantAgent(r.admin.access.organization, r.adminOrganization)] : []),
     ],
-    source: {
-      ...(r.requestId ? { site: `request-id:${r.requestId}` } : {}),
-      observer: { display: 'svu-gateway client registration (PUT /admin/api/clients)' },
-      type: [
-        {
-          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
-          code: '4',
-          display: 'Application Server',
-        },
-      ],
-    },
+    source: gatewaySource(r.requestId, 'svu-gateway client registration (PUT /admin/api/clients)'),
     entity: [
       {
         what: { identifier: { system: clientSystem, value: r.clientId }, display: `client ${r.clientId}` },

@@ -1,5 +1,6 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { decodeJwt } from 'jose';
+import { APPLICATION_AGENT, clientAgent, DCM, gatewaySource } from '../audit/audit-parts';
 import type { LimitKey, Refusal } from './token-rate-limit';
 
 /**
@@ -53,8 +54,8 @@ export function rateLimitAuditEvent(r: {
   const what = r.refusal.key.kind === 'client' ? `client ${r.refusal.key.value}` : `address ${r.refusal.key.value}`;
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110114', display: 'User Authentication' },
-    subtype: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110122', display: 'Login' }],
+    type: { system: DCM, code: '110114', display: 'User Authentication' },
+    subtype: [{ system: DCM, code: '110122', display: 'Login' }],
     action: 'E',
     recorded: r.recorded.toISOString(),
     outcome: '4',
@@ -62,28 +63,14 @@ export function rateLimitAuditEvent(r: {
       `POST /auth/token refused with 429: ${r.refusal.limit} failed authentications of ${what} within ` +
       `${r.windowSeconds} s; retry after ${r.refusal.retryAfterSeconds} s`,
     agent: [
-      {
-        type: {
-          coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }],
-        },
-        who: {
-          identifier: { system: `${r.canonicalBase}/sid/client-id`, value: r.clientId ?? 'unknown' },
-          display: r.clientId ? `claimed client ${r.clientId}` : 'unidentified caller',
-        },
-        requestor: true,
-        ...(r.address ? { network: { address: r.address, type: '2' as const } } : {}),
-      },
+      clientAgent({
+        canonicalBase: r.canonicalBase,
+        clientId: r.clientId ?? 'unknown',
+        display: r.clientId ? `claimed client ${r.clientId}` : 'unidentified caller',
+        type: APPLICATION_AGENT,
+        ip: r.address,
+      }),
     ],
-    source: {
-      ...(r.requestId ? { site: `request-id:${r.requestId}` } : {}),
-      observer: { display: 'svu-gateway' },
-      type: [
-        {
-          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
-          code: '4',
-          display: 'Application Server',
-        },
-      ],
-    },
+    source: gatewaySource(r.requestId),
   };
 }

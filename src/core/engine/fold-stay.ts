@@ -297,7 +297,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
   return m;
 }
 
-/** Whether `r`, a unit with an information transfer duty, has had no transfer reported while it was a recipient. */
+/** Whether `r`, a unit with an information transfer duty, has had no transfer reported that reached it (`transferTo`). */
 function untold(m: StayModel, r: Recipient): boolean {
   return r.role !== 'registered-municipality' && r.replacedAt === undefined && !transferTo(m, r);
 }
