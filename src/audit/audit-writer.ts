@@ -10,6 +10,12 @@ export interface AuditSink {
   flush(): Promise<void>;
   /** Flushes, then stops the timer. Events recorded after close are written at once, one by one. */
   close(): Promise<void>;
+  /**
+   * Writes `event` now in the caller's transaction `tx`, the same write as a batch's (the repository, `silent`), so it
+   * commits or rolls back with the caller's writes: for an audit that must not be lost when the process stops (a
+   * client's security attributes changed). Its failure is the caller's: the transaction does not commit.
+   */
+  writeIn(tx: Db, event: AuditEvent): Promise<void>;
 }
 
 export interface AuditWriterOptions {
@@ -134,6 +140,10 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditSink {
     async close() {
       closed = true;
       await this.flush();
+    },
+    async writeIn(tx, event) {
+      await opts.repository(tx).create(event, { silent: true });
+      written.inc();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { JSONWebKeySet } from 'jose';
 import { clientAgent, DCM, gatewaySource, tenantAgent } from '../audit/audit-parts';
 import type { AuditSink } from '../audit/audit-writer';
 import type { Clock } from '../platform/clock';
+import type { Db } from '../store/db.port';
 import type { Logger } from '../platform/logger';
 import type { AuthContext } from './auth-context';
 import type { AuthClient } from './client-store';
@@ -17,7 +18,7 @@ export interface ClientChange {
   right?: 'granted' | 'withdrawn';
 }
 
-/** Where client changes are audited (the shell's audit sink; omitted in tests that do not look at it). */
+/** Where client changes are audited (the shell's audit sink; omitted in tests that do not look at it) and logged. */
 export interface ClientAuditOptions {
   logger: Logger;
   audit?: { sink: AuditSink; clock: Clock; canonicalBase: string };
@@ -80,6 +81,17 @@ function loggedAdmin(admin: AuthContext): string {
   return admin.clientId.startsWith('oidc:') ? 'oidc user' : admin.clientId;
 }
 
+/** One client create or change as the PUT saved it (`changes` from clientChanges). */
+export interface SavedClientChange {
+  clientId: string;
+  created: boolean;
+  changes: readonly ClientChange[];
+  admin: AuthContext;
+  adminOrganization?: string;
+  ip?: string;
+  requestId?: string;
+}
+
 /**
  * The AuditEvent of a client created or changed by an admin: DICOM "Security Alert" (110113) / "User Security
  * Attributes Changed" (110137), for an OAuth client is a system user and its role, tenant, scopes, rights,
@@ -88,24 +100,14 @@ function loggedAdmin(admin: AuthContext): string {
  * and `name`: `entity-name=<client id>` finds its history); each change is an `entity.detail` named by the
  * setting. The protected-identity right, granted or withdrawn, leads `outcomeDesc`.
  */
-export function clientChangeAuditEvent(r: {
-  clientId: string;
-  created: boolean;
-  changes: readonly ClientChange[];
-  admin: AuthContext;
-  adminOrganization?: string;
-  recorded: Date;
-  canonicalBase: string;
-  ip?: string;
-  requestId?: string;
-}): AuditEvent {
+export function clientChangeAuditEvent(r: SavedClientChange & { recorded: Date; canonicalBase: string }): AuditEvent {
   const clientSystem = `${r.canonicalBase}/sid/client-id`;
   const detail: AuditEventEntityDetail[] = r.changes.map((c) => ({ type: c.setting, valueString: c.change }));
   const right = r.changes.find((c) => c.right)?.right;
   const listed = r.changes.map((c) => `${c.setting}: ${c.change}`).join('; ');
   const summary =
     `${right ? `PROTECTED-IDENTITY RIGHT ${right.toUpperCase()}. ` : ''}` +
-    `client ${r.clientId} ${r.created ? 'created' : 'changed'} by ${r.admin.clientId}: ${listed || 'no setting changed'}`;
+    `client ${r.clientId} ${r.created ? 'created' : 'changed'} by ${r.admin.clientId}: ${listed}`;
   return {
     resourceType: 'AuditEvent',
     type: { system: DCM, code: '110113', display: 'Security Alert' },
@@ -139,40 +141,29 @@ export function clientChangeAuditEvent(r: {
           display: 'Security User Entity',
         },
         name: r.clientId,
-        description: `OAuth client ${r.created ? 'created' : 'changed'}: ${
-          r.changes.map((c) => c.setting).join(', ') || 'no setting changed'
-        }`,
-        ...(detail.length ? { detail } : {}),
+        description: `OAuth client ${r.created ? 'created' : 'changed'}: ${r.changes.map((c) => c.setting).join(', ')}`,
+        detail,
       },
     ],
   };
 }
 
-/** Audits one client create/change: the AuditEvent (when auditing is on) and a JSON log line with the same facts. */
-export function auditClientChange(
-  o: ClientAuditOptions,
-  r: {
-    clientId: string;
-    created: boolean;
-    changes: readonly ClientChange[];
-    admin: AuthContext;
-    adminOrganization?: string;
-    ip?: string;
-    requestId?: string;
-  },
-): void {
+/**
+ * Writes the AuditEvent of one client create/change (when auditing is on) in `tx`, the transaction that saves the
+ * client: both are stored or neither. Its failure is thrown, so the change is not saved either.
+ */
+export async function writeClientAudit(o: ClientAuditOptions, tx: Db, r: SavedClientChange): Promise<void> {
+  if (!o.audit) return;
+  const recorded = o.audit.clock.now();
+  await o.audit.sink.writeIn(tx, clientChangeAuditEvent({ ...r, recorded, canonicalBase: o.audit.canonicalBase }));
+}
+
+/** The log line of a committed client create/change: the same facts as its AuditEvent. */
+export function logClientChange(o: ClientAuditOptions, r: SavedClientChange): void {
   o.logger.info(r.created ? 'client created' : 'client changed', {
     clientId: r.clientId,
     by: loggedAdmin(r.admin),
     byOrganization: r.admin.access.organization,
     changes: r.changes.map((c) => `${c.setting}: ${c.change}`),
   });
-  if (!o.audit) return;
-  try {
-    o.audit.sink.record(
-      clientChangeAuditEvent({ ...r, recorded: o.audit.clock.now(), canonicalBase: o.audit.canonicalBase }),
-    );
-  } catch {
-    // an audit record must never break the response; the writer logs store failures
-  }
 }

@@ -63,14 +63,25 @@ function fromRow(r: ClientRow): AuthClient {
   };
 }
 
-export async function findClient(db: Db, clientId: string): Promise<AuthClient | undefined> {
-  const { rows } = await db.query<ClientRow>('SELECT * FROM auth_client WHERE client_id = $1', [clientId]);
+/** The client `clientId`; `forUpdate` (in a transaction) locks its row until the transaction ends. */
+export async function findClient(
+  db: Db,
+  clientId: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<AuthClient | undefined> {
+  const { rows } = await db.query<ClientRow>(
+    `SELECT * FROM auth_client WHERE client_id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
+    [clientId],
+  );
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
+const SETTING_COLUMNS = ['allowed_scopes', 'organization', 'role', 'is_admin', 'protected_identity', 'disabled'];
+
 /**
  * Registers a client, or replaces its settings when it exists (`onConflict: 'update'`), or leaves an existing
- * one untouched (`'keep'`, used by the idempotent demo loader). Returns whether a row was written.
+ * one untouched (`'keep'`, used by the idempotent demo loader). Returns whether a row was written: an update that
+ * names no credentials and would leave every setting as it is writes nothing.
  */
 export async function saveClient(
   db: Db,
@@ -84,12 +95,11 @@ export async function saveClient(
     reg.secret === undefined && reg.jwks === undefined
       ? ''
       : 'secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, ';
-  const conflict =
-    onConflict === 'keep'
-      ? 'DO NOTHING'
-      : `DO UPDATE SET ${credentials}allowed_scopes = EXCLUDED.allowed_scopes,
-         organization = EXCLUDED.organization, role = EXCLUDED.role, is_admin = EXCLUDED.is_admin,
-         protected_identity = EXCLUDED.protected_identity, disabled = EXCLUDED.disabled`;
+  const settings = SETTING_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+  // without new credentials, a row whose settings are all as sent is not written (nothing changed, nothing to audit)
+  const columns = (table: string) => SETTING_COLUMNS.map((c) => `${table}.${c}`).join(', ');
+  const changed = credentials ? '' : ` WHERE (${columns('auth_client')}) IS DISTINCT FROM (${columns('EXCLUDED')})`;
+  const conflict = onConflict === 'keep' ? 'DO NOTHING' : `DO UPDATE SET ${credentials}${settings}${changed}`;
   const r = await db.query(
     `INSERT INTO auth_client (client_id, secret_hash, jwks, allowed_scopes, organization, role, is_admin, disabled, protected_identity)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (client_id) ${conflict}`,

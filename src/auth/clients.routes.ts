@@ -5,7 +5,7 @@ import { ORGANIZATION_REFERENCE } from '../fhir/references';
 import { GatewayError } from '../platform/errors';
 import { organisationDirectory } from '../store/organisation-names.pg';
 import type { AuthContext } from './auth-context';
-import { auditClientChange, clientChanges, type ClientAuditOptions } from './client-audit';
+import { clientChanges, logClientChange, writeClientAudit, type ClientAuditOptions } from './client-audit';
 import { jwkProblem } from './client-jwks';
 import { findClient, listClients, saveClient, type AuthClient } from './client-store';
 import { parseScope } from './scopes';
@@ -62,9 +62,11 @@ function view(c: AuthClient) {
  * `GET /admin/api/clients`, `GET|PUT /admin/api/clients/:id`. A PUT replaces the client's settings; the secret
  * is hashed (scrypt) and never returned, so a PUT without `secret` and `jwks` keeps the client's credentials (a new
  * secret or JWKS in a PUT replaces them: key rotation); `disabled: true` stops new tokens. A JWKS holds public keys
- * only (see jwkProblem): a key with private key material is refused, never stored. Every PUT that stores the client
- * is audited (src/auth/client-audit.ts: one AuditEvent naming the admin, the client and each setting changed, and a
- * log line); a refused one (400) is not.
+ * only (see jwkProblem): a key with private key material is refused, never stored. Every PUT that changes the client
+ * is audited (src/auth/client-audit.ts): one AuditEvent naming the admin, the client and each setting changed,
+ * written in the transaction that saves the client (both are stored or neither), and a log line once committed. A
+ * PUT that changes nothing (no credentials, every setting as it is) writes nothing; a refused one (400) neither.
+ * The protected-identity right can be given at creation as by a later change (admin clients only).
  */
 export function clientAdminRoutes(db: Db, audit: ClientAuditOptions): Router {
   const r = Router();
@@ -88,27 +90,34 @@ export function clientAdminRoutes(db: Db, audit: ClientAuditOptions): Router {
         parsed.error.issues.map((i) => ({ path: i.path.join('.') || undefined, message: i.message })),
       );
     }
-    const before = await findClient(db, id);
-    // A new client needs credentials; an existing one keeps its own when the PUT names none.
-    if (!before && !parsed.data.secret && !parsed.data.jwks) {
-      throw new GatewayError('bad-request', 'Invalid client registration', [
-        { message: 'a client needs a secret or a jwks (private_key_jwt)' },
-      ]);
-    }
-    await saveClient(db, { clientId: id, ...parsed.data, jwks: parsed.data.jwks });
-    const after = (await findClient(db, id))!;
     const admin = res.locals.auth as AuthContext;
     const directory = await organisationDirectory(db);
     const adminOrg = admin.access.organization && directory.name(admin.access.organization);
-    auditClientChange(audit, {
-      clientId: id,
-      created: !before,
-      changes: clientChanges(before, after, parsed.data, (ref) => directory.label(ref)),
+    const who = {
       admin,
       ...(adminOrg && adminOrg !== admin.access.organization ? { adminOrganization: adminOrg } : {}),
       ip: req.ip,
       requestId: res.locals.requestId as string | undefined,
+    };
+    // The client and its AuditEvent in one transaction: both are stored or neither.
+    const { before, after, saved } = await db.transaction(async (tx) => {
+      const before = await findClient(tx, id, { forUpdate: true });
+      // A new client needs credentials; an existing one keeps its own when the PUT names none.
+      if (!before && !parsed.data.secret && !parsed.data.jwks) {
+        throw new GatewayError('bad-request', 'Invalid client registration', [
+          { message: 'a client needs a secret or a jwks (private_key_jwt)' },
+        ]);
+      }
+      // A PUT that changes nothing writes nothing: no row, no AuditEvent.
+      const written = await saveClient(tx, { clientId: id, ...parsed.data, jwks: parsed.data.jwks });
+      const after = (await findClient(tx, id))!;
+      if (!written) return { before, after, saved: undefined };
+      const changes = clientChanges(before, after, parsed.data, (ref) => directory.label(ref));
+      const saved = { clientId: id, created: !before, changes, ...who };
+      await writeClientAudit(audit, tx, saved);
+      return { before, after, saved };
     });
+    if (saved) logClientChange(audit, saved);
     res.status(before ? 200 : 201).json(view(after));
   });
   return r;

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { exportJWK, generateKeyPair } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import type { AuditEvent, Bundle, Organization } from '@medplum/fhirtypes';
-import { saveClient } from '../../src/auth/client-store';
+import { findClient, saveClient } from '../../src/auth/client-store';
 import { createRepository } from '../../src/store/repository.pg';
 import { testDatabases } from '../support/db';
 import { openShell, type Shell } from '../http/shell-fixture';
@@ -156,6 +156,86 @@ describe.each(testDatabases())('audit of client changes by admins on %s', (kind)
     expect(granted?.outcomeDesc).toMatch(/^PROTECTED-IDENTITY RIGHT GRANTED\. client granskare changed by root/);
     expect(details(withdrawn)).toEqual({ protectedIdentity: 'true → false (right WITHDRAWN)' });
     expect(withdrawn?.outcomeDesc).toMatch(/^PROTECTED-IDENTITY RIGHT WITHDRAWN\./);
+  });
+
+  it('when an admin creates an admin client with the protected-identity right, then its tokens carry it and the creation event leads with the grant', async () => {
+    const body = { role: 'admin', admin: true, allowedScopes: ['system/*.rs'], organization: org.region };
+    const res = await put('revisor', { ...body, secret: FIRST, protectedIdentity: true }).expect(201);
+    expect(res.body).toMatchObject({ clientId: 'revisor', role: 'admin', protectedIdentity: true });
+    expect(decodeJwt(await token('revisor', FIRST)).pid).toBe(true);
+    const [created, ...more] = await eventsOf('revisor');
+    expect(more).toEqual([]);
+    expect(created?.action).toBe('C');
+    expect(created?.outcomeDesc).toMatch(/^PROTECTED-IDENTITY RIGHT GRANTED\. client revisor created by root: /);
+    expect(details(created).protectedIdentity).toBe('true (right GRANTED: sees protected identities in full)');
+    // only admin clients may hold it, at creation as later: refused, nothing stored
+    await put('kommun-med-ratt', { secret: FIRST, protectedIdentity: true }).expect(400);
+    await put('admin-flag-only', { secret: FIRST, admin: true, protectedIdentity: true }).expect(400);
+    expect(await findClient(shell.db, 'kommun-med-ratt')).toBeUndefined();
+    expect(await findClient(shell.db, 'admin-flag-only')).toBeUndefined();
+  });
+
+  it('when a PUT changes nothing, then nothing is written: no AuditEvent, no log line, the row untouched', async () => {
+    const same = { role: 'admin', admin: true, allowedScopes: ['system/*.rs'], organization: org.region };
+    await put('oforandrad', { ...same, secret: FIRST }).expect(201);
+    const rowVersion = async () =>
+      (await shell.db.query<{ v: string }>(`SELECT xmin::text AS v FROM auth_client WHERE client_id = 'oforandrad'`))
+        .rows[0]?.v;
+    const version = await rowVersion();
+    info.mockClear();
+    const res = await put('oforandrad', same).expect(200);
+    expect(res.body).toMatchObject({ clientId: 'oforandrad', protectedIdentity: false, disabled: false });
+    await put('oforandrad', { ...same, protectedIdentity: false, disabled: false }).expect(200);
+    expect(await rowVersion()).toBe(version);
+    expect(await eventsOf('oforandrad')).toHaveLength(1);
+    expect(info).not.toHaveBeenCalledWith('client changed', expect.anything());
+    // the same settings with a new secret are a change
+    await put('oforandrad', { ...same, secret: SECOND }).expect(200);
+    expect(details((await eventsOf('oforandrad'))[1])).toEqual({ secret: 'secret replaced' });
+  });
+
+  it('when the AuditEvent of a client change cannot be stored, then the change is not saved either; when it can, it is stored with the change', async () => {
+    const body = { role: 'admin', admin: true, allowedScopes: ['system/*.rs'], organization: org.region };
+    await put('doomed-admin', { ...body, secret: FIRST }).expect(201);
+    /** The client's AuditEvents in the database now, without waiting for the batched writer. */
+    const stored = async (clientId: string) =>
+      Number(
+        (
+          await shell.db.query<{ n: string | number }>(
+            `SELECT count(*) AS n FROM fhir_resource WHERE resource_type = 'AuditEvent' AND content LIKE $1`,
+            [`%"name":"${clientId}"%`],
+          )
+        ).rows[0]?.n,
+      );
+    expect(await stored('doomed-admin')).toBe(1);
+    // The store refuses the AuditEvents of clients named doomed-*: an audit insert that fails.
+    await shell.db.query(`CREATE FUNCTION refuse_doomed_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'audit store refuses %', NEW.id; END $$`);
+    await shell.db.query(`CREATE TRIGGER refuse_doomed_audit BEFORE INSERT ON fhir_resource FOR EACH ROW
+      WHEN (NEW.resource_type = 'AuditEvent' AND NEW.content LIKE '%"name":"doomed-%') EXECUTE FUNCTION refuse_doomed_audit()`);
+    info.mockClear();
+    const error = vi.spyOn(shell.ctx.logger, 'error').mockImplementation(() => undefined);
+    try {
+      await put('doomed-new', { secret: FIRST }).expect(500);
+      expect(await findClient(shell.db, 'doomed-new')).toBeUndefined();
+      await put('doomed-admin', { ...body, protectedIdentity: true }).expect(500);
+      expect((await findClient(shell.db, 'doomed-admin'))?.protectedIdentity).toBe(false);
+      expect(decodeJwt(await token('doomed-admin', FIRST)).pid).toBeUndefined();
+      expect(info).not.toHaveBeenCalledWith('client changed', expect.anything());
+      expect(info).not.toHaveBeenCalledWith('client created', expect.anything());
+      expect(error).toHaveBeenCalledWith(
+        'unhandled error',
+        expect.objectContaining({ error: expect.stringMatching(/audit store refuses/) }),
+      );
+    } finally {
+      error.mockRestore();
+      await shell.db.query('DROP TRIGGER refuse_doomed_audit ON fhir_resource');
+    }
+    await put('doomed-admin', { ...body, protectedIdentity: true }).expect(200);
+    // stored when the PUT answers, not some milliseconds later
+    expect(await stored('doomed-admin')).toBe(2);
+    expect(await stored('doomed-new')).toBe(0);
+    expect(decodeJwt(await token('doomed-admin', FIRST)).pid).toBe(true);
   });
 
   it('when a PUT is refused (400), then no AuditEvent is written', async () => {
