@@ -677,6 +677,60 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect((await tokenFor('browser-pid-admin', 'browser-pid-admin-secret')).status).toBe(200);
   }, 60_000);
 
+  it('when the admin creates an admin client with the protected-identity right, then it is offered for admin clients only, asked after the grant’s warning, and the client’s tokens carry it', async () => {
+    await open('/admin/clients?lang=sv');
+    await page.waitForSelector('#org option[value="Organization/vastmanlands-sjukhus-vasteras"]');
+    await page.type('#cid', 'browser-pid-new');
+    await page.select('#org', 'Organization/vastmanlands-sjukhus-vasteras');
+    const offered = () => page.$eval('#pidBox', (e) => !e.hidden);
+    await page.select('#role', 'municipality');
+    expect(await offered()).toBe(false);
+    await page.select('#role', 'admin');
+    expect(await offered()).toBe(true);
+    expect(await page.$eval('#pidBox', (e) => e.textContent)).toBe(' Med rätt att se skyddad identitet');
+    await page.type('#scopes', 'system/*.rs');
+    await page.click('#admin');
+    await page.click('#pid');
+    const admin = (await tokenFor('demo-admin', 'demo-admin-secret')).body.access_token as string;
+
+    const asked: string[] = [];
+    let answer = false;
+    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    };
+    page.on('dialog', onDialog);
+    try {
+      // The grant's warning, declined: nothing is sent.
+      await page.click('#go');
+      await vi.waitFor(() => expect(asked).toHaveLength(1));
+      expect(asked[0]).toBe(
+        'Ge klienten browser-pid-new rätten att se skyddad identitet? Den kommer att se personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet, även adress, telefon och kontaktpersoner.',
+      );
+      await request(shell.gateway.app)
+        .get('/admin/api/clients/browser-pid-new')
+        .auth(admin, { type: 'bearer' })
+        .expect(404);
+      answer = true;
+      await page.click('#go');
+      await page.waitForSelector('#secretBox:not([hidden])');
+      expect(asked).toHaveLength(2);
+    } finally {
+      page.off('dialog', onDialog);
+    }
+    const secret = (await page.$eval('#secret', (e) => e.textContent)) ?? '';
+    expect(decodeJwt((await tokenFor('browser-pid-new', secret)).body.access_token as string).pid).toBe(true);
+    await page.waitForSelector('#list button[data-pid="browser-pid-new"][data-to="withdraw"]');
+    expect((await rowsOf('#list')).find((r) => r.clientId === 'browser-pid-new')).toMatchObject({
+      role: 'administration',
+      admin: 'ja',
+      protectedIdentity: 'ja',
+    });
+    // the form is empty again, the right no longer offered
+    expect(await offered()).toBe(false);
+    expect(await page.$eval('#pid', (e) => (e as unknown as { checked: boolean }).checked)).toBe(false);
+  }, 60_000);
+
   it('when the admin lists a municipality’s deadlines due soon and follows one to its case, then the list names organisations, shows Swedish time, the case page leads back, and every organisation’s list is one read', async () => {
     const repo = systemRepository(shell.db);
     const enc = (await repo.search('Encounter', { _count: '1' })).resources[0]!;

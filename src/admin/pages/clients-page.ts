@@ -3,7 +3,8 @@ import type { PageContent } from './console-pages';
 /**
  * The OAuth clients: each with its organisation's name, role, allowed scopes, how it authenticates, whether it may
  * get tokens and (admin clients) whether it sees protected identities in full; disable and enable; grant or withdraw
- * the protected-identity right (after a warning); a new client with either a secret made in the browser
+ * the protected-identity right (after a warning); a new client (an admin client with the right if asked, after the
+ * same warning) with either a secret made in the browser
  * (crypto.getRandomValues) and shown once, or public keys (a JWKS pasted as JSON, private_key_jwt); new keys for a
  * client (rotation). Every change is a PUT to `/admin/api/clients/<id>` (src/auth/clients.routes.ts), so the API's
  * rules are the only rules: what it refuses (a key with private key material, a key it cannot use, the right for a
@@ -30,7 +31,8 @@ export const CLIENTS_PAGE: PageContent = {
 <option value="municipality" data-t="clients.role.municipality"></option><option value="primary-care" data-t="clients.role.primary-care"></option>
 <option value="admin" data-t="clients.role.admin"></option></select></label></p><p>
 <label><span data-t="clients.scopes"></span> <input id="scopes" size="60" placeholder="system/Task.cruds system/Encounter.rs"></label>
-<label><input type="checkbox" id="admin"> <span data-t="clients.admin"></span></label></p>
+<label><input type="checkbox" id="admin"> <span data-t="clients.admin"></span></label>
+<label id="pidBox" hidden><input type="checkbox" id="pid"> <span data-t="clients.grantAtCreate"></span></label></p>
 <p><label for="jwks" data-t="clients.jwks"></label><br>
 <textarea id="jwks" rows="6" cols="90" spellcheck="false" placeholder='{"keys": [{"kty": "EC", "crv": "P-384", "x": "…", "y": "…", "kid": "…"}]}'></textarea></p>
 <p><button id="go" data-t="clients.create"></button></p></form>`,
@@ -92,6 +94,9 @@ $('keys').onsubmit = async (e) => {
   } catch (err) { fail(err); }
   load();
 };
+// The protected-identity right is offered for an admin client only (the only kind that can hold it).
+const offerPid = () => { $('pidBox').hidden = $('role').value !== 'admin'; if ($('pidBox').hidden) $('pid').checked = false; };
+$('role').onchange = offerPid;
 // 32 random bytes, base64url: the secret the API hashes and never shows again.
 const newSecret = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
 $('create').onsubmit = async (e) => {
@@ -104,9 +109,12 @@ $('create').onsubmit = async (e) => {
     // A PUT to an existing id would change that client: a new one only.
     await load();
     if (clients.some((c) => c.clientId === id)) throw new Error(T['clients.exists'].replace('{id}', id));
+    // The right at creation: the same warning as a grant; declined, nothing is sent.
+    const protectedIdentity = $('pid').checked;
+    if (protectedIdentity && !confirm(T['clients.confirmGrant'].replace('{id}', id))) return;
     const secret = keys ? undefined : newSecret();
     await api('/admin/api/clients/' + encodeURIComponent(id), 'PUT', { ...(keys || { secret }), organization: $('org').value, role: $('role').value,
-      allowedScopes: $('scopes').value.split(/\\s+/).filter(Boolean), admin: $('admin').checked });
+      allowedScopes: $('scopes').value.split(/\\s+/).filter(Boolean), admin: $('admin').checked, protectedIdentity });
     if (keys) done('clients.createdKeys', id);
     else {
       $('secretNote').textContent = T['clients.created'].replace('{id}', id);
@@ -114,6 +122,7 @@ $('create').onsubmit = async (e) => {
       $('secretBox').hidden = false;
     }
     $('create').reset();
+    offerPid();
   } catch (err) { fail(err); }
   load();
 };

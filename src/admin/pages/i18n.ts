@@ -122,6 +122,7 @@ const sv = {
   'clients.cancel': 'Avbryt',
   'clients.done.keys': 'Klienten {id} har nya nycklar.',
   'clients.grant': 'Ge rätt att se skyddad identitet',
+  'clients.grantAtCreate': 'Med rätt att se skyddad identitet',
   'clients.withdraw': 'Ta bort rätten att se skyddad identitet',
   'clients.pidNote':
     'Rätten att se skyddad identitet kan bara en adminklient ha. En klient med rätten ser personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet, även adress, telefon och kontaktpersoner som andra mottagare inte får se. Ge den bara till en klient som behöver den, och ta bort den när behovet är över.',
@@ -293,6 +294,7 @@ const en: Record<TextKey, string> = {
   'clients.cancel': 'Cancel',
   'clients.done.keys': 'The client {id} has new keys.',
   'clients.grant': 'Grant the protected-identity right',
+  'clients.grantAtCreate': 'With the protected-identity right',
   'clients.withdraw': 'Withdraw the protected-identity right',
   'clients.pidNote':
     'Only an admin client can hold the protected-identity right. A client with the right sees people with a protected identity (skyddad identitet: skyddad folkbokföring, sekretessmarkering) in full, including the address, phone numbers and contacts other recipients do not get. Grant it only to a client that needs it, and withdraw it when the need is over.',
