@@ -10,7 +10,8 @@ import type { PageContent } from './console-pages';
  * rules are the only rules: what it refuses (a key with private key material, a key it cannot use, the right for a
  * client that is no admin) is shown as it says it. A PUT naming no secret and no JWKS keeps the client's credentials;
  * one naming a JWKS replaces them. Text that is no JSON is refused before anything is sent. Every change is audited
- * by the API (an AuditEvent per PUT, src/auth/client-audit.ts); the page says where to find them.
+ * by the API (an AuditEvent per PUT that changes the client, src/auth/client-audit.ts); the page says where to find
+ * them.
  * (In this template literal `\\` stands for one backslash in the page's script.)
  */
 export const CLIENTS_PAGE: PageContent = {
