@@ -38,15 +38,12 @@ function likeEscape(s: string): string {
 const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
 
 /**
- * The condition that puts a parameter's rows in its partial index. A date parameter's rows all have a range and no
- * value, every other parameter's rows a value and no range (index-rows.ts); `fhir_search_date` holds only rows with a
- * range (WHERE lo IS NOT NULL, migration 003), `fhir_search_value` only rows with a value (WHERE value IS NOT NULL,
- * migration 175). PostgreSQL uses a partial index only for a query that implies its condition, so without it a date
- * compared by its end alone (`gt`, `ge`, `eb`, `ne`: conditions on `hi`), a `:missing` or a token's `system|` read
- * every row of the type.
+ * A date parameter's rows all have a range (index-rows.ts), and `fhir_search_date` holds only such rows (WHERE lo IS
+ * NOT NULL, migration 003). PostgreSQL uses a partial index only for a query that implies its condition, so a date
+ * compared by its end alone (`gt`, `ge`, `eb`, `ne`: conditions on `hi`) read every row of the type without it.
  */
-function indexedRows(def: ParamDef): string[] {
-  return def.type === 'date' ? ['s.lo IS NOT NULL'] : ['s.value IS NOT NULL'];
+function rangeRows(def: ParamDef): string[] {
+  return def.type === 'date' ? ['s.lo IS NOT NULL'] : [];
 }
 
 function dateCondition(raw: string, lo: string, hi: string, params: SqlParams, name: string): string {
@@ -189,7 +186,7 @@ export function paramCondition(
     const param = params.add(stored.param);
     const conds = [`s.resource_type = ${typeP}`, form === 'row' ? `s.param || '' = ${param}` : `s.param = ${param}`];
     if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
-    conds.push(...indexedRows(def));
+    conds.push(...rangeRows(def));
     if (cond) conds.push(cond);
     const where = conds.join(' AND ');
     if (form === 'row')
@@ -351,7 +348,7 @@ function visibleMatching(
   const stored = storedParam(def);
   const conds = [`s.resource_type = ${typeP}`, `s.param = ${params.add(stored.param)}`];
   if (stored.targets) conds.push(`s.system = ANY(${params.add(stored.targets)}::text[])`);
-  conds.push(...indexedRows(def), ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
+  conds.push(...rangeRows(def), ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
   const visible = [
     accessPredicate(scope, 'c', params, type, { perRow: true }),
     // a recipient's chain or _has on a protected identity's address never matches it (as a plain search)
