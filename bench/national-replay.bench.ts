@@ -130,6 +130,13 @@ const largest = (
       WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 10`,
   )
 ).rows.map((r) => ({ table: r.t, mb: Number(r.mb), kbPerStay: Number(((Number(r.mb) * 1024) / STAYS).toFixed(1)) }));
+// The search index's own indexes (their entries are most of what a write costs PostgreSQL), in MB.
+const searchIndexes = (
+  await db.query<{ i: string; mb: string }>(
+    `SELECT indexrelid::regclass::text AS i, round(pg_relation_size(indexrelid) / 1048576.0) AS mb FROM pg_index
+      WHERE indrelid = 'fhir_search'::regclass ORDER BY pg_relation_size(indexrelid) DESC`,
+  )
+).rows.map((r) => ({ index: r.i, mb: Number(r.mb), kbPerStay: Number(((Number(r.mb) * 1024) / STAYS).toFixed(1)) }));
 // What a stay writes: versions per resource type, and search-index rows per (type, parameter), per stay.
 const perStay = (n: string) => Number((Number(n) / STAYS).toFixed(2));
 const versions = (
@@ -173,6 +180,7 @@ await close();
 
 console.table(samples);
 console.table(largest);
+console.table(searchIndexes);
 console.table(versions);
 console.table(indexRowsPerStay.slice(0, 30));
 console.log('Rows written per message, by table:');
@@ -194,6 +202,6 @@ console.log(
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'national-replay.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, searchIndexes, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
 );
 process.exit(0);
