@@ -83,18 +83,19 @@ export async function upsertTaskRow(db: Db, row: TaskRow): Promise<void> {
 export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<void> {
   if (rows.length === 0) return;
   // completed_at: when the Task says the duty was met, else the first stored version with status `completed`
-  // (history, else the current version); once known it never changes (history is only added to).
+  // (history, else the current version); once known it never changes (history is only added to). An open Task met
+  // nothing yet, though completed (a hospital's duty closed by a status alone, `dutyClosedByStatusAlone`).
   await db.query(
     `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, agreement, deadline, status, open,
        business_status, version_id, first_code, authored_on, focus, reason_code, group_identifier, completed_at,
        updated_at)
      SELECT t.task_id, t.code, t.owner, t.requester, t.encounter, t.agreement, t.deadline, t.status, t.open,
        t.business_status, t.version_id, t.first_code, t.authored_on, t.focus, t.reason_code, t.group_identifier,
-       COALESCE(
+       CASE WHEN NOT t.open THEN COALESCE(
          t.met_at,
          (SELECT MIN(h.last_updated) FROM fhir_resource_history h
            WHERE h.resource_type = 'Task' AND h.id = t.task_id AND h.content::jsonb ->> 'status' = 'completed'),
-         t.completed_now_at), now()
+         t.completed_now_at) END, now()
      FROM jsonb_to_recordset($1::jsonb) AS t(task_id text, code text, owner text, requester text, encounter text,
        agreement text, deadline timestamptz, status text, open boolean, business_status text, version_id text,
        first_code text, authored_on text, focus text, reason_code text, group_identifier text,

@@ -3,6 +3,7 @@ import type { Db } from '../store/db.port';
 import type { FhirRepository } from '../store/repository.port';
 import { isGatewayError } from '../platform/errors';
 import { CLOSED_TASK_STATUSES } from '../fhir/codes';
+import { dutyClosedByStatusAlone } from '../fhir/task';
 import { planSteps, type LadderStepInput, type PlannedStep } from './ladder';
 import {
   applyPlans,
@@ -39,7 +40,8 @@ export function taskCode(task: Task): string | undefined {
 
 export function taskRowOf(task: Task, agreement: string): TaskRow {
   const end = task.restriction?.period?.end;
-  const closed = CLOSED_TASK_STATUSES.has(task.status);
+  // a hospital's duty closed by a status alone is not met: its deadline runs on (`dutyClosedByStatusAlone`)
+  const closed = CLOSED_TASK_STATUSES.has(task.status) && !dutyClosedByStatusAlone(task);
   // when the Task says its duty was met: completed, or done while still open (an acknowledged SIP invitation stays
   // `received`); a cancelled or rejected Task met nothing
   const metAt = !closed || task.status === 'completed' ? task.executionPeriod?.end : undefined;

@@ -6,7 +6,7 @@
  * patient, to another organisation. Pure.
  */
 import type { Coding, Task } from '@medplum/fhirtypes';
-import { isInformationTransferDuty } from '../core/engine/duties';
+import { isDutyKey, isInformationTransferDuty } from '../core/engine/duties';
 import type { ErrorIssue } from '../platform/errors';
 import { CODE_SYSTEM } from './constants';
 import { readTaskKey } from './task';
@@ -36,18 +36,41 @@ export const OWNER_TRANSITIONS: Readonly<Record<string, readonly string[]>> = {
 const TERMINAL = new Set(['completed', 'rejected', 'cancelled']);
 
 /**
- * The statuses the owner of `task` may move it to from its status: `OWNER_TRANSITIONS`, and for the hospital's duty
- * to transfer the information to a unit (`isInformationTransferDuty`) `completed` from any open status. Completing
- * that duty is the hospital's report that the information reached the unit (readiness criterion 4, like the HL7
- * criterion `informationsoverforing`); a duty has nothing to acknowledge, so it takes no `accepted` first. Every
- * other duty is met by the hospital's message, not by a status.
+ * The statuses the owner of `task` may move it to from its status: `OWNER_TRANSITIONS`, but for a hospital's duty
+ * (`ansvar:` key, `isDutyKey`). A duty is the hospital's by law: it may acknowledge it (`received`, `accepted`) and
+ * say it works on it (`in-progress`), never reject it, and complete only its duty to transfer the information to a
+ * unit (`isInformationTransferDuty`), from any open status: that completion is the hospital's report that the
+ * information reached the unit (readiness criterion 4, like the HL7 criterion `informationsoverforing`). Every other
+ * duty is met by the hospital's message, which the gateway records (`completed` at its send time), not by a status.
  */
 export function ownerTransitions(task: Task): readonly string[] {
   const allowed = OWNER_TRANSITIONS[task.status] ?? [];
   const key = readTaskKey(task)?.key;
-  if (TERMINAL.has(task.status) || allowed.includes('completed') || !key || !isInformationTransferDuty(key))
-    return allowed;
-  return [...allowed, 'completed'];
+  if (!key || !isDutyKey(key)) return allowed;
+  const open = allowed.filter((s) => s !== 'rejected' && s !== 'completed');
+  return isInformationTransferDuty(key) && !TERMINAL.has(task.status) ? [...open, 'completed'] : open;
+}
+
+/** The message that meets a duty, as a person reads it: its code's name (`Task.code`). */
+function messageOf(task: Task): string {
+  const coding = task.code?.coding?.find((c) => c.system === CODE_SYSTEM.task) ?? task.code?.coding?.[0];
+  const name = coding?.display ?? task.code?.text;
+  return name && coding?.code ? `${name} (${coding.code})` : (name ?? coding?.code ?? 'its message');
+}
+
+/**
+ * Why the owner may not move a duty to `to` (`completed` or `rejected`, which `ownerTransitions` leaves out for a duty),
+ * undefined for another move or Task: the deadline runs on until the message comes.
+ */
+function dutyRefusal(before: Task, to: string): string | undefined {
+  const key = readTaskKey(before)?.key;
+  if (!key || !isDutyKey(key) || TERMINAL.has(before.status)) return undefined;
+  const id = `Task/${before.id ?? ''}`;
+  if (to === 'rejected')
+    return `${id} is a duty the hospital has by law: it cannot be rejected. It stays open and its deadline runs until it is met`;
+  if (to === 'completed' && !isInformationTransferDuty(key))
+    return `${id} is met by the hospital's message ${messageOf(before)}, not by a status: the gateway completes it when that message reaches it (HL7 or FHIR). Until then it stays open and its deadline runs`;
+  return undefined;
 }
 
 const SERVER_META = new Set(['versionId', 'lastUpdated']);
@@ -95,7 +118,9 @@ export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
   if (from !== to && !allowed.includes(to))
     issues.push({
       path: 'Task.status',
-      message: `The owner may not move a Task from '${from}' to '${to}' (allowed from '${from}': ${allowed.join(', ') || 'none'})`,
+      message:
+        dutyRefusal(before, to) ??
+        `The owner may not move a Task from '${from}' to '${to}' (allowed from '${from}': ${allowed.join(', ') || 'none'})`,
     });
   const was = deadlineCoding(before);
   const now = deadlineCoding(after);
@@ -104,6 +129,28 @@ export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
     issues.push({
       path: 'Task.businessStatus',
       message: `The deadline status in Task.businessStatus (${CODE_SYSTEM.taskBusinessStatus}) is set by the gateway, not by the owner`,
+    });
+  return issues;
+}
+
+/**
+ * What the requester of a Task the gateway derived from the stay (one with a task key) may not change: the owner's
+ * answer. It may withdraw the Task (`cancelled`) but not move it to another status, and not write `output` (what the
+ * owner answers, e.g. the named care contact): a requester completing the owner's Task would make the owner's duty
+ * look met without the owner doing it, and stop its deadline. Each as an issue naming the element.
+ */
+export function requesterChangeIssues(before: Task, after: Task): ErrorIssue[] {
+  const issues: ErrorIssue[] = [];
+  const id = `Task/${before.id ?? ''}`;
+  if (before.status !== after.status && after.status !== 'cancelled')
+    issues.push({
+      path: 'Task.status',
+      message: `${id} is answered by its owner: as its requester you may withdraw it (cancelled), not move it to '${after.status}'`,
+    });
+  if (!same(before.output, after.output))
+    issues.push({
+      path: 'Task.output',
+      message: `Task.output of ${id} is its owner's answer: its requester may not write it`,
     });
   return issues;
 }

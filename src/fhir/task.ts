@@ -3,7 +3,7 @@
  * the business status from the deadline and the `now` passed in.
  */
 import type { Encounter, Group, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
-import { metLate } from '../core/engine/duties';
+import { isDutyKey, metLate } from '../core/engine/duties';
 import type { TaskSpec } from '../core/engine/types';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, TAG_SYSTEM, type TaskBusinessStatus } from './constants';
 import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
@@ -152,7 +152,9 @@ export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOpti
  */
 export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {
   const built = buildTask(spec, refs, options);
-  const status = spec.status !== 'requested' || !OWNER_STATUSES.has(existing.status) ? spec.status : existing.status;
+  // the owner's answer stands, but a duty's status alone does not meet it
+  const answered = OWNER_STATUSES.has(existing.status) && !dutyClosedByStatusAlone(existing);
+  const status = spec.status !== 'requested' || !answered ? spec.status : existing.status;
   const meta = withStayLeft({ ...built, meta: { ...existing.meta, profile: built.meta?.profile } }, !!spec.partyLeft);
   const next: Task = { ...built, id: existing.id, meta, status };
   if (status === 'cancelled' || (status === 'completed' && spec.status !== 'completed')) delete next.businessStatus;
@@ -190,4 +192,22 @@ export function readTaskKey(task: Task): { stayId: string; key: string } | undef
   const at = v?.indexOf('|') ?? -1;
   if (!v || at < 0) return undefined;
   return { stayId: v.slice(0, at), key: v.slice(at + 1) };
+}
+
+/**
+ * Whether a hospital's duty (`ansvar:` key) with a deadline was closed by a status alone: `completed` or `rejected`
+ * without the gateway's record of when it was met (`executionPeriod.end`: the send time of the message that met it,
+ * or the time of the hospital's report of the information transfer). Such a duty is not met: its deadline runs on
+ * (`taskRowOf`) and the stay's next apply gives it the engine's status again (`applyTaskSpec`, `planTasks`). No
+ * client can make that write (`ownerTransitions`); this holds for every other writer (an admin) too.
+ */
+export function dutyClosedByStatusAlone(task: Task): boolean {
+  const key = readTaskKey(task)?.key;
+  return (
+    key !== undefined &&
+    isDutyKey(key) &&
+    (task.status === 'completed' || task.status === 'rejected') &&
+    task.restriction?.period?.end !== undefined &&
+    task.executionPeriod?.end === undefined
+  );
 }

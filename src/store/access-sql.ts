@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { IDENTIFIER_SYSTEM, SE_SECURITY_LABEL_SYSTEM, TAG_SYSTEM } from '../fhir/constants';
 import { PROTECTED_IDENTITY_CODES } from '../fhir/protected-identity';
 import { readTaskKey } from '../fhir/task';
-import { ownerChangeIssues } from '../fhir/task-owner-change';
+import { ownerChangeIssues, requesterChangeIssues } from '../fhir/task-owner-change';
 import { GatewayError } from '../platform/errors';
 import type { AccessScope } from './repository.port';
 
@@ -386,22 +386,31 @@ export function assertMayWriteType(scope: AccessScope | undefined, resourceType:
 }
 
 /**
- * A tenant that owns a Task (and did not request it) may change only what `ownerChangeIssues` allows: 403 naming
- * each element otherwise. Requesters, the gateway and admins are not limited here, but for the owner of a Task the
- * gateway derived (422). A tenant that is neither owner nor requester never gets here: it does not read the Task
- * (`accessPredicate`), so its write is 404.
+ * A tenant that owns a Task (and did not request it) may change only what `ownerChangeIssues` allows, and the requester
+ * of a Task the gateway derived may not answer it for its owner (`requesterChangeIssues`): 403 naming each element
+ * otherwise. The gateway and admins are not limited here, nor the requester of a Task a client created, but for the
+ * owner of a Task the gateway derived (422). A tenant that is neither owner nor requester never gets here: it does not
+ * read the Task (`accessPredicate`), so its write is 404.
  */
 export function assertOwnerMayChange(before: Resource, after: Resource, scope: AccessScope | undefined): void {
   if (isUnrestricted(scope) || before.resourceType !== 'Task' || after.resourceType !== 'Task') return;
+  const derived = readTaskKey(before) !== undefined;
   // A Task the gateway derived from the stay (it carries a task key) goes to the party the stay is routed to: its
   // next apply would give it back silently, so no client hands it to another organisation, its requester neither
-  if (readTaskKey(before) && (after.owner?.reference ?? '') !== (before.owner?.reference ?? '')) {
+  if (derived && (after.owner?.reference ?? '') !== (before.owner?.reference ?? '')) {
     const message = `Task/${before.id ?? ''} is the gateway's, derived from the stay: its owner follows the stay's routing. Report the right municipality, placing municipality or listed unit (an HL7 A08, or an update of the Encounter or Patient) and the gateway withdraws it from the one and tells the other; nothing was changed`;
     throw new GatewayError('rule-violation', message, [{ path: 'Task.owner', message }]);
   }
   const org = scopeOrganization(scope);
-  if (!org || before.owner?.reference !== org || before.requester?.reference === org) return;
-  const issues = ownerChangeIssues(before, after);
+  if (!org) return;
+  const owns = before.owner?.reference === org;
+  const requests = before.requester?.reference === org;
+  const issues =
+    owns && !requests
+      ? ownerChangeIssues(before, after)
+      : requests && !owns && derived
+        ? requesterChangeIssues(before, after)
+        : [];
   if (issues.length === 0) return;
   // A body read from an older version differs where the requester or the gateway changed the Task since (a moved
   // deadline): that is a stale write, not an attempt to change those elements
@@ -417,6 +426,8 @@ export function assertOwnerMayChange(before: Resource, after: Resource, scope: A
   const message =
     issues.length === 1 && only
       ? only.message
-      : `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output, and move its status only as the process allows: ${issues.map((i) => i.path).join(', ')} refused`;
+      : owns
+        ? `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output, and move its status only as the process allows: ${issues.map((i) => i.path).join(', ')} refused`
+        : `As the requester of Task/${before.id ?? ''} you may withdraw it, not answer it for its owner: ${issues.map((i) => i.path).join(', ')} refused`;
   throw new GatewayError('forbidden', message, issues);
 }

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
-import { ownerChangeIssues } from '../../src/fhir/task-owner-change';
+import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
+import { ownerChangeIssues, requesterChangeIssues } from '../../src/fhir/task-owner-change';
+import { taskRowOf } from '../../src/deadlines/task-sync';
+import { fvkAppointedFact } from '../../src/intake/fhir/fvk-appointed';
 
 const duty = (key: string, status: Task['status']): Task => ({
   resourceType: 'Task',
   id: 't1',
   status,
   intent: 'order',
+  code: {
+    coding: [
+      { system: CODE_SYSTEM.task, code: key.replace(/^ansvar:/, '').split('@')[0], display: 'Inskrivningsmeddelande' },
+    ],
+  },
   identifier: [{ system: IDENTIFIER_SYSTEM.taskKey, value: `stay-1|${key}` }],
   owner: { reference: 'Organization/hospital' },
   requester: { reference: 'Organization/kommun-1981' },
@@ -34,5 +41,81 @@ describe('the owner completing a duty directly', () => {
     expect(ownerChangeIssues(duty(key, 'cancelled'), duty(key, 'completed')).map((i) => i.path)).toEqual([
       'Task.status',
     ]);
+  });
+});
+
+/** A duty met by the hospital's message: acknowledged, never completed or rejected by a status. */
+describe('the owner of a duty met by a message', () => {
+  const key = 'ansvar:inskrivningsmeddelande@municipality:1981';
+
+  it('when the hospital acknowledges it (received, accepted, in-progress), then nothing is refused', () => {
+    expect(ownerChangeIssues(duty(key, 'requested'), duty(key, 'received'))).toEqual([]);
+    expect(ownerChangeIssues(duty(key, 'received'), duty(key, 'accepted'))).toEqual([]);
+    expect(ownerChangeIssues(duty(key, 'accepted'), duty(key, 'in-progress'))).toEqual([]);
+  });
+
+  it('when the hospital completes it after accepting it, then the refusal names the message that meets it', () => {
+    for (const from of ['accepted', 'in-progress'] as const) {
+      const [issue, ...more] = ownerChangeIssues(duty(key, from), duty(key, 'completed'));
+      expect(more).toEqual([]);
+      expect(issue?.path).toBe('Task.status');
+      expect(issue?.message).toContain("met by the hospital's message Inskrivningsmeddelande (inskrivningsmeddelande)");
+      expect(issue?.message).toContain('not by a status');
+    }
+  });
+
+  it('when the hospital rejects a duty, the information transfer too, then it is refused', () => {
+    for (const k of [key, 'ansvar:informationsoverforing@municipality:1981']) {
+      const [issue] = ownerChangeIssues(duty(k, 'requested'), duty(k, 'rejected'));
+      expect(issue?.message).toContain('cannot be rejected');
+    }
+  });
+
+  it('when a duty with a deadline is completed by a status alone, then the deadline worker keeps it open; met by its message, it is closed', () => {
+    const due = { restriction: { period: { end: '2026-12-01T12:00:00Z' } } };
+    expect(taskRowOf({ ...duty(key, 'completed'), ...due }, 'vastmanland').open).toBe(true);
+    expect(taskRowOf({ ...duty(key, 'rejected'), ...due }, 'vastmanland').open).toBe(true);
+    const met = { ...duty(key, 'completed'), ...due, executionPeriod: { end: '2026-12-01T10:00:00Z' } };
+    expect(taskRowOf(met, 'vastmanland').open).toBe(false);
+    expect(taskRowOf({ ...duty(key, 'cancelled'), ...due }, 'vastmanland').open).toBe(false);
+    // a party's own Task is closed by its owner's answer
+    const own = { ...duty('kallelse-sip@vc:skultuna', 'completed'), ...due };
+    expect(taskRowOf(own, 'vastmanland').open).toBe(false);
+  });
+});
+
+/** The requester of a Task the gateway derived withdraws it; it does not answer it for the owner. */
+describe('the requester of a derived Task', () => {
+  const key = 'utse-fast-vardkontakt@vc:skultuna';
+  const who = [{ type: { coding: [{ system: CODE_SYSTEM.taskOutput, code: 'fast-vardkontakt' }] }, valueString: 'A' }];
+
+  it('when it cancels the Task, then nothing is refused; when it moves it to any answer or writes output, then it is', () => {
+    expect(requesterChangeIssues(duty(key, 'requested'), duty(key, 'cancelled'))).toEqual([]);
+    for (const to of ['received', 'accepted', 'in-progress', 'completed', 'rejected'] as const)
+      expect(requesterChangeIssues(duty(key, 'requested'), duty(key, to)).map((i) => i.path)).toEqual(['Task.status']);
+    expect(
+      requesterChangeIssues(duty(key, 'requested'), { ...duty(key, 'requested'), output: who }).map((i) => i.path),
+    ).toEqual(['Task.output']);
+  });
+
+  it('when anyone but the unit that owns the FVK Task appoints on it, then no criterion 3; the owner’s write gives it', () => {
+    const before = { ...duty(key, 'requested'), owner: { reference: 'Organization/vc-skultuna' } };
+    const after = { ...before, status: 'completed' as const };
+    const at = '2026-12-01T10:00:00Z';
+    expect(fvkAppointedFact(before, after, undefined, at)).toBeUndefined();
+    expect(fvkAppointedFact(before, after, 'Organization/hospital', at)).toBeUndefined();
+    expect(fvkAppointedFact(undefined, after, 'Organization/vc-skultuna', at)).toBeUndefined();
+    expect(fvkAppointedFact(before, after, 'Organization/vc-skultuna', at)).toMatchObject({
+      criteria: ['fvk-appointed'],
+    });
+    // named by an admin first: the unit's own naming still counts
+    const named = { ...before, output: who };
+    const renamed = { ...before, output: [{ ...who[0]!, valueString: 'B' }] };
+    expect(fvkAppointedFact(named, renamed, 'Organization/vc-skultuna', at)).toMatchObject({
+      criteria: ['fvk-appointed'],
+    });
+    expect(
+      fvkAppointedFact(named, { ...named, note: [{ text: 'x' }] }, 'Organization/vc-skultuna', at),
+    ).toBeUndefined();
   });
 });

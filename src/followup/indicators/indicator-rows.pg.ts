@@ -7,10 +7,12 @@
  */
 import type { Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../../core/agreements/agreement.schema';
+import { isDutyKey } from '../../core/engine/duties';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { indicatorStayOf, type IndicatorStay, type IndicatorTask } from '../../core/indicators/compute-indicators';
 import { localMonthWindow } from '../../core/indicators/deviations';
 import type { StayFact } from '../../core/stay/facts';
+import { readTaskKey } from '../../fhir/task';
 import type { Db } from '../../store/db.port';
 import { arrayParam } from '../../store/packed-array';
 import { deviationsBetween } from '../deviations/deviation-rows.pg';
@@ -74,10 +76,13 @@ function toIndicatorTask(task: Task, completedAt: Date | string | null): Indicat
   };
   if (task.restriction?.period?.end) out.deadline = task.restriction.period.end;
   // When the duty was met: the Task says so itself where it can (a hospital's duty is met when its message reached
-  // the gateway: its send time, not when the gateway stored it), else its first stored completed version
+  // the gateway: its send time, not when the gateway stored it), else its first stored completed version; a hospital's
+  // duty with a deadline only by what it says (a status alone met nothing: `dutyClosedByStatusAlone`)
   const metAt = task.status === 'completed' ? task.executionPeriod?.end : undefined;
+  const key = readTaskKey(task)?.key;
+  const saysItself = key !== undefined && isDutyKey(key) && out.deadline !== undefined;
   if (metAt) out.completedAt = new Date(metAt).toISOString();
-  else if (completedAt) out.completedAt = new Date(completedAt).toISOString();
+  else if (completedAt && !saysItself) out.completedAt = new Date(completedAt).toISOString();
   return out;
 }
 

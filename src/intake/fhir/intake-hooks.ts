@@ -93,6 +93,13 @@ async function patientChanged(
   });
 }
 
+/**
+ * The organisation a party's write is by (`Organization/<id>`): the tenant's; undefined for the gateway and admins,
+ * whose writes report nothing on a party's behalf (an admin client has an organisation of its own, the region's).
+ */
+const writerOf = (scope: AccessScope | undefined): string | undefined =>
+  isUnrestricted(scope) ? undefined : scopeOrganization(scope);
+
 /** The warning code of an inpatient Encounter that has begun without an admission time (no stay, nobody told). */
 export const NO_ADMISSION_TIME = 'no-admission-time';
 
@@ -108,12 +115,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
     async beforeWrite(_tx, change, scope) {
       if (change.resourceType !== 'Task' || !change.after) return undefined;
       const now = deps.clock.now().toISOString();
-      return informationTransferDutyMet(
-        change.before as Task | undefined,
-        change.after as Task,
-        scopeOrganization(scope),
-        now,
-      );
+      return informationTransferDutyMet(change.before as Task | undefined, change.after as Task, writerOf(scope), now);
     },
     async afterWrite(tx, change, scope) {
       if (change.author === INTAKE_AUTHOR || change.author === PROTECTION_AUTHOR || !change.after) return;
@@ -122,7 +124,7 @@ export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRep
         return;
       }
       if (change.resourceType === 'Task') {
-        await applyTaskFacts(tx, repository(tx), deps, change, scopeOrganization(scope));
+        await applyTaskFacts(tx, repository(tx), deps, change, writerOf(scope));
         return;
       }
       if (change.resourceType !== 'Encounter') return;

@@ -5,7 +5,14 @@ import type { TaskSpec } from '../../core/engine/types';
 import { CLOSED_TASK_STATUSES, SVU_TASK_CODE_INFO } from '../../fhir/codes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM, PROFILE } from '../../fhir/constants';
 import { taskKeyValue } from '../../fhir/references';
-import { applyTaskSpec, buildTask, hasStayLeft, readTaskKey, withStayLeft } from '../../fhir/task';
+import {
+  applyTaskSpec,
+  buildTask,
+  dutyClosedByStatusAlone,
+  hasStayLeft,
+  readTaskKey,
+  withStayLeft,
+} from '../../fhir/task';
 import type { PartyResolver } from '../../fhir/references';
 import type { PreparedWrite } from '../../store/prepare-write';
 import type { Db } from '../../store/db.port';
@@ -100,7 +107,10 @@ export function planTasks(
       result.created++;
       continue;
     }
-    if (existing.status === 'completed' || (CLOSED_TASK_STATUSES.has(existing.status) && spec.status !== 'requested')) {
+    const closed =
+      (existing.status === 'completed' || (CLOSED_TASK_STATUSES.has(existing.status) && spec.status !== 'requested')) &&
+      !dutyClosedByStatusAlone(existing);
+    if (closed) {
       // A Task its owner closed stays as it was, but for the tag that the stay left its owner: what the owner
       // answered no longer opens the stay to it either
       if (spec.partyLeft && !hasStayLeft(existing)) {
