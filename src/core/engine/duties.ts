@@ -8,11 +8,24 @@ export const dutyKeyOf = (key: string): string => `${DUTY}${key}`;
 /** Whether a task key is a hospital's duty (`ansvar:<key of the receiver's Task>`), not a party's own Task. */
 export const isDutyKey = (key: string): boolean => key.startsWith(DUTY);
 
+const INFORMATION_TRANSFER_DUTY = dutyKeyOf('informationsoverforing@');
+
 /**
  * Whether a task key is the hospital's duty to transfer the information to a unit (`ansvar:informationsoverforing@…`):
  * the one duty its owner reports met by completing it (readiness criterion 4, 001 §3), as over HL7 by the criterion.
  */
-export const isInformationTransferDuty = (key: string): boolean => key.startsWith(dutyKeyOf('informationsoverforing@'));
+export const isInformationTransferDuty = (key: string): boolean => key.startsWith(INFORMATION_TRANSFER_DUTY);
+
+/**
+ * The unit an information transfer duty is towards: the party key of the receiver in its key
+ * (`ansvar:informationsoverforing@primary-care:<hsa>#<round>` → `primary-care:<hsa>`, the recipient's `key`).
+ * Undefined for any other key.
+ */
+export function informationTransferUnit(key: string): string | undefined {
+  if (!isInformationTransferDuty(key)) return undefined;
+  const unit = key.slice(INFORMATION_TRANSFER_DUTY.length).split('#', 1)[0];
+  return unit || undefined;
+}
 
 /**
  * Ownership by duty (contract "Obligations, acknowledgements and answers"): each message the hospital must send

@@ -30,13 +30,17 @@ function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof miss
 
 /**
  * Why a ready notice is held back by the agreement's gate: the criteria it still waits for. An information transfer
- * the hospital did report, but before the stay was re-routed, is said so: it must be reported again.
+ * the hospital did report, but before the stay was re-routed or for some of the units only, is said so: it must be
+ * reported to the units left.
  */
 function heldBackReason(m: StayModel, missing: ReturnType<typeof missingCriteria>): string {
+  const reported = missing.includes('information-transferred') ? m.informationTransfers : [];
   const again =
-    missing.includes('information-transferred') && m.informationTransfers.length > 0
-      ? ' (informationsoverforing was reported before the stay was re-routed: the information went to the units it had then; report the transfer again)'
-      : '';
+    reported.length === 0
+      ? ''
+      : reported.some((x) => x.to)
+        ? ' (informationsoverforing was reported for some of the units only, or before the stay was re-routed: report the transfer to each unit that has not had it, by completing the duty towards it)'
+        : ' (informationsoverforing was reported before the stay was re-routed: the information went to the units it had then; report the transfer again)';
   return `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}${again}`;
 }
 
@@ -150,8 +154,12 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         else m.estimates.push({ factId: f.id, at: ms, date: f.date, hospital: m.hospital ?? '' });
         break;
       case 'readiness-criteria-met':
-        for (const c of f.criteria) m.criteriaMet.add(c);
-        if (f.criteria.includes('information-transferred')) m.informationTransfers.push({ factId: f.id, at: ms });
+        if (f.criteria.includes('information-transferred'))
+          m.informationTransfers.push(f.to ? { factId: f.id, at: ms, to: f.to } : { factId: f.id, at: ms });
+        // A transfer reported for some units meets criterion 4 once every unit with the duty has had one (001 §3: "till
+        // de enheter som har fått ett inskrivningsmeddelande"); one naming no unit is for all of them.
+        for (const c of f.criteria)
+          if (c !== 'information-transferred' || !f.to || !m.recipients.some((r) => untold(m, r))) m.criteriaMet.add(c);
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open) {
           const held = m.pendingReady.factId;

@@ -54,6 +54,13 @@ export interface EstimateChange {
   hospital: string;
 }
 
+/** A report of the information transfer: the fact, its time, and the units it was for (absent: all of them). */
+export interface InformationTransfer {
+  factId: string;
+  at: number;
+  to?: readonly string[];
+}
+
 /** Everything the engine learned from the facts, before tasks are derived. */
 export interface StayModel {
   stayId: string;
@@ -92,9 +99,10 @@ export interface StayModel {
   rejectedBy: Map<string, { factId: string; at: number; reason: string; role: Recipient['role'] }>;
   /**
    * Each report of the information transfer (readiness criterion 4), in fold order: a recipient's duty is met by the
-   * first one made while it was a recipient (`transferTo`), so every report is kept.
+   * first one made while it was a recipient and made for it (`transferTo`), so every report is kept. `to`: the units
+   * (party keys) it was made for; absent, every unit that was a recipient then.
    */
-  informationTransfers: { factId: string; at: number }[];
+  informationTransfers: InformationTransfer[];
 }
 
 export function currentCategory(m: StayModel): PatientCategory {
@@ -108,16 +116,18 @@ export function inTargetGroup(m: StayModel, agreement: Agreement): boolean {
 
 /**
  * The first report of the information transfer that reached the recipient `r` (before it was re-routed away): one made
- * while its unit was a recipient of the stay, in any of its roles or periods (a municipality told for information got
- * an admission notice too: 001 §3 criterion 4, "till de enheter som har fått ett inskrivningsmeddelande"). One made
- * before the stay reached a unit that replaced another of its role went to the unit the stay had then; the first unit
- * of its role (the needs found after the report) is not such a re-routing, and any earlier report counts for it.
+ * for its unit (a report naming no unit is for every unit), while its unit was a recipient of the stay, in any of its
+ * roles or periods (a municipality told for information got an admission notice too: 001 §3 criterion 4, "till de
+ * enheter som har fått ett inskrivningsmeddelande"). One made before the stay reached a unit that replaced another of
+ * its role went to the unit the stay had then; the first unit of its role (the needs found after the report) is not
+ * such a re-routing, and any earlier report counts for it.
  */
-export function transferTo(m: StayModel, r: Recipient): { factId: string; at: number } | undefined {
+export function transferTo(m: StayModel, r: Recipient): InformationTransfer | undefined {
   const replaced = m.recipients.some((x) => x.role === r.role && x.key !== r.key && x.since < r.since);
   const periods = m.recipients.filter((x) => x.key === r.key);
   return m.informationTransfers.find(
     (x) =>
+      (x.to === undefined || x.to.includes(r.key)) &&
       (r.replacedAt === undefined || x.at < r.replacedAt) &&
       (!replaced || periods.some((p) => x.at >= p.since && (p.replacedAt === undefined || x.at < p.replacedAt))),
   );

@@ -92,7 +92,17 @@ export type StayFact = FactBase &
         category?: PatientCategory;
       }
     | { kind: 'estimated-discharge-set'; /** `YYYY-MM-DD` or a full date-time */ date: string }
-    | { kind: 'readiness-criteria-met'; criteria: ReadinessCriterion[] }
+    | {
+        kind: 'readiness-criteria-met';
+        criteria: ReadinessCriterion[];
+        /**
+         * The units the information transfer (`information-transferred`) was reported for, by party key (the
+         * recipient's `municipality:1980`, `primary-care:<HSA id>`): the hospital completed its duty towards that unit
+         * over FHIR. Absent: every unit that is a recipient at the fact's time (the HL7 and Encounter criterion, which
+         * names no unit, and every fact stored before units were recorded, 2026-12-07).
+         */
+        to?: string[];
+      }
     | { kind: 'ready-for-discharge' }
     /** Avbrott i utskrivningsklar: the patient's condition changed; stops the payment clock and SIP deadline. */
     | { kind: 'ready-withdrawn' }

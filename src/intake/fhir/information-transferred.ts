@@ -1,5 +1,5 @@
 import type { Task } from '@medplum/fhirtypes';
-import { isInformationTransferDuty, metLate } from '../../core/engine/duties';
+import { informationTransferUnit, isInformationTransferDuty, metLate } from '../../core/engine/duties';
 import type { StayFact } from '../../core/stay/facts';
 import { businessStatusConcept, readTaskKey } from '../../fhir/task';
 
@@ -29,9 +29,10 @@ const writeTime = (after: Task, fallback: string): string => after.meta?.lastUpd
  * Readiness criterion 4 of a Task write (seed 001 §3: "informationsöverföring har skett till de enheter som har fått
  * ett inskrivningsmeddelande"): the hospital completes its duty to transfer the information to a unit. The FHIR
  * hospital's report of the transfer, as the HL7 criterion `informationsoverforing` in an A08, without removing and
- * giving again the Encounter's `readiness-criteria` code. The fact meets the duty of each unit that is a recipient
- * now (`transferTo`), and a ready notice held back by the agreement's gate for the criterion goes out. Undefined for
- * any other write. One fact per Task (the id names it), so a later write adds nothing. `at` is the write time.
+ * giving again the Encounter's `readiness-criteria` code. Unlike that criterion it names its unit (`to`: the unit in
+ * the duty's key), so it meets that unit's duty only (`transferTo`); a ready notice held back by the agreement's gate
+ * goes out once every unit with the duty has had its transfer reported. Undefined for any other write. One fact per
+ * Task (the id names it), so a later write adds nothing. `at` is the write time.
  */
 export function informationTransferredFact(
   before: Task | undefined,
@@ -40,13 +41,15 @@ export function informationTransferredFact(
   now: string,
 ): StayFact | undefined {
   const key = readTaskKey(after);
-  if (!key || !after.id || !completedByHospital(before, after, writer)) return undefined;
+  const unit = key && informationTransferUnit(key.key);
+  if (!key || !unit || !after.id || !completedByHospital(before, after, writer)) return undefined;
   return {
     id: `fhir:Task/${after.id}#information-transferred`,
     stayId: key.stayId,
     at: writeTime(after, now),
     kind: 'readiness-criteria-met',
     criteria: ['information-transferred'],
+    to: [unit],
   };
 }
 

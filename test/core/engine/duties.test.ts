@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getAgreement, loadAgreements } from '../../../src/agreements/load-agreements';
 import type { Agreement } from '../../../src/core/agreements/agreement.schema';
-import { metLate } from '../../../src/core/engine/duties';
+import { informationTransferUnit, metLate } from '../../../src/core/engine/duties';
 import { evaluateStay } from '../../../src/core/engine/evaluate';
 import type { StayEvaluation, TaskSpec } from '../../../src/core/engine/types';
 import type { StayFact } from '../../../src/core/stay/facts';
@@ -65,5 +65,20 @@ describe('the hospital owns its duties', () => {
       'lag',
     );
     expect(byKey(reported, `ansvar:informationsoverforing@${MUNI}`).status).toBe('completed');
+  });
+});
+
+describe('the unit an information transfer duty is towards', () => {
+  it('when the key is an information transfer duty, then its unit is the party key in it, without the round', () => {
+    expect(informationTransferUnit('ansvar:informationsoverforing@municipality:1981')).toBe('municipality:1981');
+    expect(informationTransferUnit('ansvar:informationsoverforing@primary-care:SE1#hl7:EHR:42#patient')).toBe(
+      'primary-care:SE1',
+    );
+  });
+
+  it('when the key is any other Task, then it names no unit', () => {
+    expect(informationTransferUnit('informationsoverforing@municipality:1981')).toBeUndefined();
+    expect(informationTransferUnit('ansvar:inskrivningsmeddelande@municipality:1981')).toBeUndefined();
+    expect(informationTransferUnit('ansvar:informationsoverforing@')).toBeUndefined();
   });
 });
