@@ -160,10 +160,15 @@ describe.each(testDatabases())('who may close a duty over FHIR on %s', (kind) =>
     const duty = await transferDuty(SKULTUNA);
     expect(duty.status).toBe('requested');
     expect(taskRowOf(duty, 'vastmanland').open).toBe(true);
-    // the hospital's own report of the transfer meets it (for every unit, like the HL7 criterion)
+    // the hospital's own report of the transfer to a unit meets that unit's duty only
     const d = await transferDuty(VASTERAS);
     ok(await c['demo-ehr']!.put(`/fhir/Task/${d.id}`, { ...d, status: 'completed' }));
     expect(await facts('%#information-transferred')).toBe(1);
+    expect((await transferDuty(SKULTUNA)).status).toBe('requested');
+    expect(await missing()).toEqual(['informationsoverforing']);
+    const s = await transferDuty(SKULTUNA);
+    ok(await c['demo-ehr']!.put(`/fhir/Task/${s.id}`, { ...s, status: 'completed' }));
+    expect(await facts('%#information-transferred')).toBe(2);
     const met = await transferDuty(SKULTUNA);
     expect(met.status).toBe('completed');
     expect(met.executionPeriod?.end).toBeDefined();
