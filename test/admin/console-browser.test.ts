@@ -20,6 +20,23 @@ import type { Task } from '@medplum/fhirtypes';
 /** Screenshots for a person to look at (not compared by the test). */
 const SHOTS = process.env.ADMIN_SCREENSHOTS ?? '/tmp/svu-admin-screenshots';
 
+/**
+ * Answers the page's confirm dialogs: each question is pushed to `asked`, dismissed until `answer` is set true, then
+ * accepted; `off` stops listening.
+ */
+function answerDialogs(page: Page, asked: string[]): { answer: boolean; off: () => void } {
+  const state = {
+    answer: false,
+    off: () => void page.off('dialog', onDialog),
+  };
+  const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
+    asked.push(d.message());
+    void (state.answer ? d.accept() : d.dismiss());
+  };
+  page.on('dialog', onDialog);
+  return state;
+}
+
 describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
   let shell: Shell;
   let server: Server;
@@ -269,23 +286,18 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
       if (r.method() === 'POST') posts.push(r.url());
     };
     page.on('request', onRequest);
-    let answer = false;
-    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
-      asked.push(d.message());
-      void (answer ? d.accept() : d.dismiss());
-    };
-    page.on('dialog', onDialog);
+    const dialogs = answerDialogs(page, asked);
     try {
       await page.click('button[data-own]');
       await new Promise((r) => setTimeout(r, 300));
       expect(asked).toEqual(['Det här är din egen session: du loggas ut. Återkalla den?']);
       expect(posts).toEqual([]);
-      answer = true;
+      dialogs.answer = true;
       await Promise.all([page.waitForNavigation(), page.click('button[data-own]')]);
       expect(posts).toHaveLength(1);
       expect(new URL(page.url()).pathname).toBe('/admin/login');
     } finally {
-      page.off('dialog', onDialog);
+      dialogs.off();
       page.off('request', onRequest);
     }
   }, 60_000);
@@ -636,12 +648,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     expect(await pidClaim()).toBeFalsy();
 
     const asked: string[] = [];
-    let answer = false;
-    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
-      asked.push(d.message());
-      void (answer ? d.accept() : d.dismiss());
-    };
-    page.on('dialog', onDialog);
+    const dialogs = answerDialogs(page, asked);
     try {
       // The warning, declined: nothing changes.
       await page.click('#list button[data-pid="browser-pid-admin"]');
@@ -650,7 +657,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
         'Ge klienten browser-pid-admin rätten att se skyddad identitet? Den kommer att se personer med skyddad identitet (skyddad folkbokföring, sekretessmarkering) i sin helhet, även adress, telefon och kontaktpersoner.',
       );
       expect(await pidClaim()).toBeFalsy();
-      answer = true;
+      dialogs.answer = true;
       await page.click('#list button[data-pid="browser-pid-admin"]');
       await page.waitForFunction('document.getElementById("done").textContent.includes("browser-pid-admin")');
       expect(await page.$eval('#done', (e) => e.textContent)).toBe(
@@ -666,7 +673,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
       await page.waitForFunction('document.getElementById("done").textContent.includes("inte längre")');
       expect(asked).toHaveLength(2);
     } finally {
-      page.off('dialog', onDialog);
+      dialogs.off();
     }
     await page.waitForFunction(
       'document.querySelector("#list button[data-pid=\'browser-pid-admin\']")?.dataset.to === "grant"',
@@ -694,12 +701,7 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
     const admin = (await tokenFor('demo-admin', 'demo-admin-secret')).body.access_token as string;
 
     const asked: string[] = [];
-    let answer = false;
-    const onDialog = (d: { message: () => string; accept: () => Promise<void>; dismiss: () => Promise<void> }) => {
-      asked.push(d.message());
-      void (answer ? d.accept() : d.dismiss());
-    };
-    page.on('dialog', onDialog);
+    const dialogs = answerDialogs(page, asked);
     try {
       // The grant's warning, declined: nothing is sent.
       await page.click('#go');
@@ -711,12 +713,12 @@ describe.skipIf(skipBrowser)('admin console in headless Chromium', () => {
         .get('/admin/api/clients/browser-pid-new')
         .auth(admin, { type: 'bearer' })
         .expect(404);
-      answer = true;
+      dialogs.answer = true;
       await page.click('#go');
       await page.waitForSelector('#secretBox:not([hidden])');
       expect(asked).toHaveLength(2);
     } finally {
-      page.off('dialog', onDialog);
+      dialogs.off();
     }
     const secret = (await page.$eval('#secret', (e) => e.textContent)) ?? '';
     expect(decodeJwt((await tokenFor('browser-pid-new', secret)).body.access_token as string).pid).toBe(true);
