@@ -124,7 +124,7 @@ export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
 export const TASK_TARGET_TYPES: readonly string[] = ['Patient', 'Encounter'];
 /**
  * The Task reference parameters through which a Task opens its targets. A tenant may write a Task pointing through
- * them only to what it reads already (`assertTaskTargetsReadable` in `task-targets.ts`): else writing a Task would
+ * them only to what it reads already (`assertTargetsReadable` in `write-targets.ts`): else writing a Task would
  * open another tenant's stay.
  */
 export const TASK_TARGET_PARAMS: readonly string[] = ['subject', 'encounter', 'focus'];

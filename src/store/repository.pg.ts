@@ -3,7 +3,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GatewayError, LostRaceError } from '../platform/errors';
 import { systemClock, type Clock } from '../platform/clock';
 import { assertMayChange, assertMayWriteType, type RecordHolder } from './access-sql';
-import { assertTaskTargetsReadable } from './task-targets';
+import { assertTargetsReadable } from './write-targets';
 import type { Db } from './db.port';
 import type {
   AccessScope,
@@ -299,7 +299,7 @@ export class PgRepository implements FhirRepository {
   async commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void> {
     const hooks = this.hooks;
     if (hooks?.beforeWrite) for (const p of prepared) await this.fillIn(tx, p, hooks);
-    await assertTaskTargetsReadable(tx, this.scope, prepared);
+    await assertTargetsReadable(tx, this.scope, prepared);
     const writes = prepared.flatMap((p) => (p.write ? [p.write] : []));
     await writeVersions(tx, writes);
     if (!this.hooks?.afterWrite) return;

@@ -149,7 +149,7 @@ describe.each(testDatabases())('tenant isolation in the repository on %s', (kind
     expect(new Set(h.map((e) => e.id))).toEqual(new Set([ids.t2]));
   });
 
-  it('when a tenant writes a Task pointing to a stay it cannot read, then it is refused and the stay stays hidden', async () => {
+  it('when a tenant writes a Task or stay pointing to a stay it cannot read, then it is refused and the stay stays hidden', async () => {
     // a Task a tenant owns (a hospital: or requested) opens the Patient and Encounter it points to, so a tenant must
     // not open another tenant's stay by writing such a Task itself: as a create, an update that creates (PUT with a
     // new id), or by pointing a Task of its own elsewhere
@@ -179,6 +179,8 @@ describe.each(testDatabases())('tenant isolation in the repository on %s', (kind
       requester: { reference: 'Organization/other-hosp' },
     });
     expect(await code(otherHospital.create(asked, otherW))).toBe('rule-violation');
+    // nor by writing a stay of that patient (the gateway would derive the stay's Tasks, requested by it)
+    expect(await code(otherHospital.create(encounter('E9', `Patient/${ids.p1}`), otherW))).toBe('rule-violation');
     expect(await code(otherHospital.read('Patient', ids.p1!))).toBe('not-found');
     // what it may read it may point to: a Task of the stay it reaches, and a hospital's Task of its own stay
     expect(await code(sala.create(task('ovrigt', own, `Patient/${ids.p2}`, `Encounter/${ids.e2}`), salaW))).toBe('ok');
