@@ -36,10 +36,12 @@ export function requireScope(auth: AuthContext, type: string, interaction: Inter
     );
 }
 
+/** The options of a client's write: who wrote it, and what its token lets it create (an update that creates too). */
 export function writeOptions(auth: AuthContext): WriteOptions {
   return {
     author: auth.clientId,
     ...(auth.access.organization ? { authorOrganization: auth.access.organization } : {}),
+    mayCreate: (type) => hasScope(auth.scopes, type, 'c'),
   };
 }
 

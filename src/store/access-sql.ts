@@ -121,7 +121,13 @@ export const DIRECTORY_TYPES: readonly string[] = ['Organization', 'Endpoint'];
  * focuses the plan) does not open it. A cancelled SIP invitation does not open the stay either (`withdrawnInvitation`),
  * nor a Task of a party the stay left (`stayLeftSql`).
  */
-const TASK_TARGET_TYPES = ['Patient', 'Encounter'];
+export const TASK_TARGET_TYPES: readonly string[] = ['Patient', 'Encounter'];
+/**
+ * The Task reference parameters through which a Task opens its targets. A tenant may write a Task pointing through
+ * them only to what it reads already (`assertTargetsReadable` in `write-targets.ts`): else writing a Task would
+ * open another tenant's stay.
+ */
+export const TASK_TARGET_PARAMS: readonly string[] = ['subject', 'encounter', 'focus'];
 
 const SIP_INVITATION = IDENTIFIER_SYSTEM.sipInvitation.replaceAll("'", "''");
 const STAY_LEFT = TAG_SYSTEM.stayLeft.replaceAll("'", "''");
@@ -233,7 +239,7 @@ export function accessPredicate(
         : `${owns(task)} AND ${task} NOT IN (${withdrawnInvitationsSql()}) AND ${task} NOT IN (${stayLeftSql(orgP)})`;
     if (!resourceType || TASK_TARGET_TYPES.includes(resourceType))
       parts.push(
-        `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ('subject', 'encounter', 'focus') AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${opens('t.resource_id')}${end}))`,
+        `(${alias}.resource_type IN ('Patient', 'Encounter') AND EXISTS (SELECT 1 FROM fhir_search t WHERE t.resource_type = 'Task' AND t.param IN ${sqlList(TASK_TARGET_PARAMS)} AND t.system = ${alias}.resource_type AND t.value = ${alias}.id AND ${opens('t.resource_id')}${end}))`,
       );
     parts.push(...collaborationRules(alias, params, org, resourceType, opts.perRow));
   }

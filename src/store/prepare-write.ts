@@ -46,6 +46,9 @@ export function prepareWrite<T extends Resource>(
 ): PreparedWrite<T> {
   const type = resource.resourceType;
   if (cur && !cur.visible) throw notFound(type, id);
+  // an update that would create, by a writer that may not create: answered as the update of a resource it cannot
+  // read is, so whether the id is free or taken by another tenant's resource stays unknown to it
+  if ((!cur || cur.deleted) && opts.mayCreate?.(type) === false) throw notFound(type, id);
   assertMayChange(type, !!cur, 'update');
   assertIfMatch(type, id, cur, opts.ifMatch);
   const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;

@@ -3,6 +3,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GatewayError, LostRaceError } from '../platform/errors';
 import { systemClock, type Clock } from '../platform/clock';
 import { assertMayChange, assertMayWriteType, type RecordHolder } from './access-sql';
+import { assertTargetsReadable } from './write-targets';
 import type { Db } from './db.port';
 import type {
   AccessScope,
@@ -221,6 +222,12 @@ export class PgRepository implements FhirRepository {
     opts: WriteOptions,
   ): Promise<{ resource: T; created: boolean }> {
     assertMayWriteType(this.scope, resource.resourceType);
+    // nothing the writer may read matches (the match is within its scope): no existence is told by refusing
+    if (!match && !resource.id && opts.mayCreate?.(resource.resourceType) === false)
+      throw new GatewayError(
+        'forbidden',
+        `No ${resource.resourceType} matches '${query}', and your token has no scope for create on ${resource.resourceType}: ask for system/${resource.resourceType}.c (or a wider scope) to create one`,
+      );
     if (match) {
       const id = match.resource.id ?? '';
       if (resource.id && resource.id !== id)
@@ -292,6 +299,7 @@ export class PgRepository implements FhirRepository {
   async commitPrepared(tx: Db, prepared: PreparedWrite<Resource>[]): Promise<void> {
     const hooks = this.hooks;
     if (hooks?.beforeWrite) for (const p of prepared) await this.fillIn(tx, p, hooks);
+    await assertTargetsReadable(tx, this.scope, prepared);
     const writes = prepared.flatMap((p) => (p.write ? [p.write] : []));
     await writeVersions(tx, writes);
     if (!this.hooks?.afterWrite) return;

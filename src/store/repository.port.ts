@@ -50,6 +50,11 @@ export interface WriteOptions {
   authorOrganization?: string;
   /** Write no outbox row (used for AuditEvents, which nobody subscribes to and which are written on every call). */
   silent?: boolean;
+  /**
+   * Whether the writer may create a resource of this type (the FHIR API: its token's create scope). An update that
+   * would create (a PUT of a new id, a conditional PUT that matches nothing) is refused without it; unset: may.
+   */
+  mayCreate?: (resourceType: string) => boolean;
 }
 
 /** One committed-to-be change, handed to hooks inside the writing transaction. */

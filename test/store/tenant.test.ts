@@ -148,4 +148,54 @@ describe.each(testDatabases())('tenant isolation in the repository on %s', (kind
     const h = await sala.history('Task');
     expect(new Set(h.map((e) => e.id))).toEqual(new Set([ids.t2]));
   });
+
+  it('when a tenant writes a Task or stay pointing to a stay it cannot read, then it is refused and the stay stays hidden', async () => {
+    // a Task a tenant owns (a hospital: or requested) opens the Patient and Encounter it points to, so a tenant must
+    // not open another tenant's stay by writing such a Task itself: as a create, an update that creates (PUT with a
+    // new id), or by pointing a Task of its own elsewhere
+    const salaW = { author: 'demo-sala', authorOrganization: `Organization/${ids.sala}` };
+    const own = `Organization/${ids.sala}`;
+    const smuggled = task('inskrivningsmeddelande', own, `Patient/${ids.p1}`, `Encounter/${ids.e1}`);
+    await expect(sala.create(smuggled, salaW)).rejects.toMatchObject({
+      code: 'rule-violation',
+      message: expect.stringContaining(`Patient/${ids.p1} is not known (or not visible to you)`),
+    });
+    expect(await code(sala.update({ ...smuggled, id: 'smuggled-1' }, salaW))).toBe('rule-violation');
+    expect(await code(sala.update({ ...smuggled, for: undefined, id: 'smuggled-2' }, salaW))).toBe('rule-violation');
+    expect(
+      await code(
+        sala.update(
+          { ...smuggled, encounter: undefined, focus: { reference: `Encounter/${ids.e1}` }, id: 'smuggled-3' },
+          salaW,
+        ),
+      ),
+    ).toBe('rule-violation');
+    expect(await code(sala.read('Patient', ids.p1!))).toBe('not-found');
+    expect(await code(sala.read('Encounter', ids.e1!))).toBe('not-found');
+    expect((await sala.search('Patient', {})).resources.map((p) => p.id)).toEqual([ids.p2]);
+    // another hospital neither, as the Task's requester
+    const otherW = { author: 'other-ehr', authorOrganization: 'Organization/other-hosp' };
+    const asked = task('kallelse-sip', own, `Patient/${ids.p1}`, `Encounter/${ids.e1}`, {
+      requester: { reference: 'Organization/other-hosp' },
+    });
+    expect(await code(otherHospital.create(asked, otherW))).toBe('rule-violation');
+    // nor by writing a stay of that patient (the gateway would derive the stay's Tasks, requested by it)
+    expect(await code(otherHospital.create(encounter('E9', `Patient/${ids.p1}`), otherW))).toBe('rule-violation');
+    expect(await code(otherHospital.read('Patient', ids.p1!))).toBe('not-found');
+    // what it may read it may point to: a Task of the stay it reaches, and a hospital's Task of its own stay
+    expect(await code(sala.create(task('ovrigt', own, `Patient/${ids.p2}`, `Encounter/${ids.e2}`), salaW))).toBe('ok');
+    const hospW = { author: 'demo-ehr', authorOrganization: 'Organization/hosp' };
+    const mine = await hospital.create(
+      task('kallelse-sip', own, `Patient/${ids.p1}`, `Encounter/${ids.e1}`, {
+        requester: { reference: 'Organization/hosp' },
+      }),
+      hospW,
+    );
+    // the hospital may not re-point its Task to a stay it does not hold either
+    const p3 = await otherHospital.create(patient('195505051234'), otherW);
+    expect(await code(hospital.update({ ...mine, for: { reference: `Patient/${p3.id}` } }, hospW))).toBe(
+      'rule-violation',
+    );
+    expect(await code(hospital.read('Patient', p3.id!))).toBe('not-found');
+  });
 });
