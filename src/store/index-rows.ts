@@ -178,6 +178,18 @@ export function appendIndexRows(resource: Resource, cols: IndexColumns): void {
 }
 
 /**
+ * The rows of the parameters named `names` of `resource` alone, as `indexRows` gives them (repeats left in): for a
+ * check that reads a few parameters of a version before the write indexes all of them (`write-targets.ts`).
+ */
+export function namedIndexRows(resource: Resource, names: readonly string[]): IndexColumns {
+  const cols: IndexColumns = { param: [], system: [], value: [], lo: [], hi: [] };
+  for (const def of SEARCH_PARAMS[resource.resourceType] ?? [])
+    if (!def.indexAs && names.includes(def.name))
+      for (const path of def.paths) visit(resource, keysOf(path), 0, def, cols);
+  return cols;
+}
+
+/**
  * Adds the rows of `def` for each value at `keys[i..]` below `v` (arrays flattened at every step), as the walk
  * reaches it, depth first: no array of the values or per step, which were most of what indexing a version allocated.
  */

@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { accessPredicate, isUnrestricted, SqlParams, TASK_TARGET_PARAMS, TASK_TARGET_TYPES } from './access-sql';
 import type { Db } from './db.port';
-import { indexRows } from './index-rows';
+import { namedIndexRows } from './index-rows';
 import type { AccessScope } from './repository.port';
 
 /** A decided write as far as `assertTargetsReadable` needs it (`PreparedWrite`): the version to store and the one it replaces. */
@@ -22,12 +22,11 @@ const OPENING: Readonly<Record<string, readonly string[]>> = { Task: TASK_TARGET
 function targetsOf(resource: Resource | undefined): string[] {
   const params = resource ? OPENING[resource.resourceType] : undefined;
   if (!resource || !params) return [];
-  const rows = indexRows(resource);
+  const rows = namedIndexRows(resource, params);
   const out: string[] = [];
-  rows.param.forEach((param, i) => {
-    const type = rows.system[i];
+  rows.system.forEach((type, i) => {
     const id = rows.value[i];
-    if (params.includes(param) && type && id && TASK_TARGET_TYPES.includes(type)) out.push(`${type}/${id}`);
+    if (type && id && TASK_TARGET_TYPES.includes(type)) out.push(`${type}/${id}`);
   });
   return out;
 }

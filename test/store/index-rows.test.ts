@@ -1,6 +1,6 @@
 import type { Patient, Resource, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { appendIndexRows, dateRange, indexRows, type IndexColumns } from '../../src/store/index-rows';
+import { appendIndexRows, dateRange, indexRows, namedIndexRows, type IndexColumns } from '../../src/store/index-rows';
 
 const rowsOf = (r: ReturnType<typeof indexRows>) =>
   r.param.map((p, i) => [p, r.system[i], r.value[i], r.lo[i], r.hi[i]].join(' | ')).sort();
@@ -85,5 +85,22 @@ describe('search index rows', () => {
     });
     const keys = batch.value.filter((_, i) => batch.param[i] === 'owner+status');
     expect(keys).toEqual(['o1|requested', 'o2|completed']);
+  });
+
+  it('when only some parameters are asked for, then their rows are exactly those indexRows gives them', () => {
+    const task: Task = {
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      for: { reference: 'Patient/p1' },
+      encounter: { reference: 'Encounter/e1' },
+      focus: { reference: 'Encounter/e1' },
+      owner: { reference: 'Organization/o1' },
+      authoredOn: '2026-12-07T10:00:00Z',
+    };
+    const names = ['subject', 'encounter', 'focus'];
+    const wanted = rowsOf(indexRows(task)).filter((r) => names.includes(r.split(' | ')[0] ?? ''));
+    expect(rowsOf(namedIndexRows(task, names))).toEqual(wanted);
+    expect(wanted).toHaveLength(3);
   });
 });
