@@ -19,6 +19,7 @@ import { engineIssuesOf, stayIssueTexts } from '../fhir/encounter-extensions';
 import type { StayEvaluation } from '../core/engine/types';
 import { OrganizationCache } from '../intake/stay/party-resolver';
 import { IDENTIFIER_SYSTEM } from '../fhir/constants';
+import { rejectionParties, withRejectionNames } from '../fhir/references';
 import { unconnectedOwners } from '../intake/stay/unconnected';
 import { issueView, type IssueView } from './issue-texts';
 import type { Agreement } from '../core/agreements/agreement.schema';
@@ -146,10 +147,10 @@ async function issuesOf(
   enc: Encounter,
   evaluation: StayEvaluation,
 ): Promise<IssueView[]> {
-  const parties = evaluation.tasks.map((t) => t.owner);
+  const parties = [...evaluation.tasks.map((t) => t.owner), ...rejectionParties(evaluation)];
   const party = await orgs.resolver(sys, parties, 0);
   const now = {
-    ...evaluation,
+    ...withRejectionNames(evaluation, party),
     warnings: [...(evaluation.warnings ?? []), ...unconnectedOwners(evaluation.tasks, party)],
   };
   return [...new Set([...engineIssuesOf(enc), ...stayIssueTexts(now)])].map(issueView);

@@ -4,7 +4,7 @@
  * Reference.identifier), so a builder never needs I/O.
  */
 import type { Organization, Reference, Task } from '@medplum/fhirtypes';
-import type { Party } from '../core/engine/types';
+import type { Party, PartyPhrase, StayEvaluation } from '../core/engine/types';
 import { municipalityLabel } from '../core/municipalities/municipalities';
 import { IDENTIFIER_SYSTEM } from './constants';
 
@@ -58,6 +58,32 @@ export function partyLogicalReference(party: Party, municipalityName?: string): 
 /** The resolver's answer, or the logical reference when it has none. */
 export function resolveParty(party: Party, resolver?: PartyResolver): Reference<Organization> {
   return resolver?.(party) ?? partyLogicalReference(party);
+}
+
+/**
+ * An engine text with each phrase that stands for a party (`named`) replaced by the party's name (every text a person
+ * reads names organisations, not references); without a name (an organisation the gateway does not know) the phrase
+ * stays.
+ */
+export function withPartyNames(text: string, named: readonly PartyPhrase[], resolver?: PartyResolver): string {
+  return named.reduce((out, { phrase, party }) => {
+    const name = resolveParty(party, resolver).display;
+    return name ? out.replace(phrase, () => name) : out;
+  }, text);
+}
+
+/** The parties the evaluation's rejected facts' reasons stand for (to look up with the Tasks' parties). */
+export const rejectionParties = (evaluation: StayEvaluation): Party[] =>
+  evaluation.rejected.flatMap((r) => (r.named ?? []).map((n) => n.party));
+
+/** The evaluation with the parties its rejected facts' reasons stand for named (`withPartyNames`). */
+export function withRejectionNames(evaluation: StayEvaluation, resolver: PartyResolver): StayEvaluation {
+  if (!evaluation.rejected.some((r) => r.named)) return evaluation;
+  const rejected = evaluation.rejected.map(({ factId, reason, named }) => ({
+    factId,
+    reason: named ? withPartyNames(reason, named, resolver) : reason,
+  }));
+  return { ...evaluation, rejected };
 }
 
 /** Task.identifier value: `<stayId>|<key>`. */

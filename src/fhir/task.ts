@@ -11,6 +11,7 @@ import {
   ORGANIZATION_REFERENCE,
   organizationIdOf,
   resolveParty,
+  withPartyNames,
   taskKeyValue,
   taskLogicalReference,
   type PartyResolver,
@@ -82,10 +83,7 @@ const OWNER_STATUSES: ReadonlySet<string> = new Set(['received', 'accepted', 're
  */
 function describe(spec: TaskSpec, fallback: string, party: PartyResolver | undefined): string {
   const text = spec.description ?? fallback;
-  if (!spec.named) return text;
-  const name = resolveParty(spec.named.party, party).display;
-  if (!name) return text;
-  return text.replace(spec.named.phrase, () => name);
+  return spec.named ? withPartyNames(text, [spec.named], party) : text;
 }
 
 export function buildTask(spec: TaskSpec, refs: TaskRefs, options: TaskBuildOptions = {}): Task {

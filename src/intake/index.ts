@@ -23,6 +23,7 @@ import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
 import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
+import { backfillInformationTransferred } from './stay/information-transferred-backfill';
 import { backfillStaysLeft } from './stay/stays-left-backfill';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
 import { localDate } from '../core/calendar';
@@ -198,6 +199,13 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
       // Once per store: the stays re-routed before their left parties' Tasks were tagged (0.17.0) get their tags.
       const left = await backfillStaysLeft(ctx.db, intakeRepository, s.deps);
       if (left > 0) ctx.logger.info('stays a party left applied again: its Tasks tagged stay-left', { stays: left });
+      // Once per store: the stays whose information transfer was reported per unit get the engine's time on the
+      // dashboard (migration 175).
+      const perUnit = await backfillInformationTransferred(ctx.db, intakeRepository, s.deps);
+      if (perUnit > 0)
+        ctx.logger.info('stays with a transfer reported per unit applied again: summary from the engine', {
+          stays: perUnit,
+        });
       // Messages acknowledged before a crash or restart but never applied.
       await recover(0);
       timer = setInterval(() => {

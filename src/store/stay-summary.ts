@@ -1,4 +1,5 @@
 import type { GatedCriterion } from '../core/engine/fold-stay';
+import type { StayFact } from '../core/stay/facts';
 
 /**
  * The column of the dashboard's `stay_summary` (migration 152) that holds when each readiness criterion was first
@@ -13,3 +14,19 @@ export const CRITERION_COLUMN: Readonly<Record<GatedCriterion, string>> = {
   'assistive-devices': 'assistive_devices_at',
   'medication-list': 'medication_list_at',
 };
+
+/**
+ * The facts (a `stay_fact` row) whose earliest time is when criterion `c` was first met: its reports. A report of the
+ * information transfer for some units only (`to`: the FHIR hospital completed its duty towards one unit) meets the
+ * criterion only once every unit with the duty has had one, which the engine judges, not SQL: the summary of a stay
+ * with such a report holds the engine's time (`StayState.informationTransferredAt`, written by the apply), and the
+ * reports SQL counts are those naming no unit (HL7, the Encounter's criterion), each for every unit (migration 175).
+ */
+export function criterionReports(c: GatedCriterion): string {
+  const report = `kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]'`;
+  return c === 'information-transferred' ? `${report} AND NOT body ? 'to'` : report;
+}
+
+/** Whether a fact reports the information transfer for some units only (the engine then keeps the summary's time). */
+export const isTransferToSomeUnits = (f: StayFact): boolean =>
+  f.kind === 'readiness-criteria-met' && f.to !== undefined && f.criteria.includes('information-transferred');

@@ -4,7 +4,8 @@
  * a withdrawn and renewed ready notice, a placing municipality named later, a late patient update older than the
  * admission, a resent fact, discharges cancelled (A13) and given again, admissions cancelled (A11) and deaths
  * (the first of each kept, arriving late too), readiness criteria reported in pieces (when each was first reported
- * met, arriving late too), in one batch or in several; the ready episode (migration 155: the first notice after the
+ * met, arriving late too; a report of the information transfer to one unit only is not counted, migration 175), in
+ * one batch or in several; the ready episode (migration 155: the first notice after the
  * last withdrawal, the first discharge after it, the first notice after that discharge's A13) with a second notice
  * and a withdrawal arriving after the notices it precedes; a placing municipality kept by an update that repeats only
  * the municipality of registration, withdrawn (`placingMunicipality: null`) and given again, arriving out of order
@@ -105,6 +106,18 @@ const batches: StayFact[][] = [
     fact('j', 6, 'ready-for-discharge', '2023-03-02T10:00:00Z'),
   ],
   [criteria('j', 7, '2023-03-08T10:00:00Z', ['medication-list', 'fvk-appointed'])],
+  // j: an earlier report of the information transfer to one unit only (a FHIR hospital's completed duty): the engine,
+  // not SQL, says when every unit is told, so it does not count here (migration 175).
+  [
+    {
+      id: 'j#8',
+      stayId: 'j',
+      kind: 'readiness-criteria-met',
+      at: '2023-03-02T12:00:00Z',
+      criteria: ['information-transferred'],
+      to: ['municipality:1980'],
+    },
+  ],
   // k: two notices, a discharge, its A13 and a renewed notice, then a withdrawal between the two notices arriving
   // last: the second notice becomes the first after the withdrawal (migration 155).
   [
@@ -255,7 +268,8 @@ describe.each(testDatabases())('stay summaries on %s', (kind) => {
         municipality_at: '2023-03-01T08:00:00.000Z',
         admission_cancelled_at: null,
         died_at: null,
-        // Each criterion when it was first reported met, whatever order the reports came in.
+        // Each criterion when it was first reported met, whatever order the reports came in; the information transfer
+        // by its reports naming no unit.
         written_information_at: '2023-03-04T10:00:00.000Z',
         fvk_appointed_at: '2023-03-03T10:00:00.000Z',
         information_transferred_at: '2023-03-03T10:00:00.000Z',

@@ -97,6 +97,7 @@ function toState(m: StayModel, agreement: Agreement): StayState {
   if (est) state.estimatedDischarge = est.date;
   if (ready) state.readyAt = iso(ready.at);
   if (m.pendingReady) state.readyHeldBackAt = iso(m.pendingReady.at);
+  if (m.informationTransferredAt !== undefined) state.informationTransferredAt = iso(m.informationTransferredAt);
   if (discharge) state.dischargedAt = iso(discharge.at);
   if (m.sipMeetingAt !== undefined) state.sipMeetingAt = iso(m.sipMeetingAt);
   if (m.sipInvitedAt !== undefined) state.sipInvitedAt = iso(m.sipInvitedAt);

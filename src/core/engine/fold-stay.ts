@@ -8,8 +8,9 @@ import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/rea
 import { partyKey } from './parties';
 import { fvkOwner, updateRecipients } from './recipients';
 import type { TimedFact } from './sort-facts';
+import { municipalityLabel } from '../municipalities/municipalities';
 import { activeDischarge, activeReady, transferTo, type Recipient, type StayModel } from './stay-model';
-import type { StayState } from './types';
+import type { Party, PartyPhrase, RejectedFact, StayState } from './types';
 
 /**
  * The criteria the agreement's gate waits for besides the ready notice, which is itself the physician's assessment
@@ -28,20 +29,44 @@ function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof miss
   return missingCriteria(gatedCriteria(agreement), m.criteriaMet);
 }
 
+/** How an engine text names a unit before the directory's name replaces it (`PartyPhrase`). */
+function unitPhrase(p: Party): string {
+  switch (p.kind) {
+    case 'municipality':
+      return municipalityLabel(p.code);
+    case 'municipal-nurse':
+      return `the municipal nurse of ${municipalityLabel(p.municipality)}`;
+    case 'primary-care':
+    case 'hospital':
+      return `unit ${p.hsaId}`;
+  }
+}
+
+/** The units with the information transfer duty that have had no transfer reported (`untold`), each once. */
+function untoldUnits(m: StayModel): PartyPhrase[] {
+  const out = new Map<string, PartyPhrase>();
+  for (const r of m.recipients) if (untold(m, r)) out.set(r.key, { phrase: unitPhrase(r.party), party: r.party });
+  return [...out.values()];
+}
+
 /**
  * Why a ready notice is held back by the agreement's gate: the criteria it still waits for. An information transfer
  * the hospital did report, but before the stay was re-routed or for some of the units only, is said so: it must be
- * reported to the units left.
+ * reported to the units left, which the reason names (`named`: the directory's names replace the phrases).
  */
-function heldBackReason(m: StayModel, missing: ReturnType<typeof missingCriteria>): string {
+function heldBack(m: StayModel, missing: ReturnType<typeof missingCriteria>): Omit<RejectedFact, 'factId'> {
   const reported = missing.includes('information-transferred') ? m.informationTransfers : [];
+  const perUnit = reported.some((x) => x.to);
+  const left = perUnit ? untoldUnits(m) : [];
+  const to = left.length > 0 ? left.map((u) => u.phrase).join(' and ') : 'each unit that has not had it';
   const again =
     reported.length === 0
       ? ''
-      : reported.some((x) => x.to)
-        ? ' (informationsoverforing was reported for some of the units only, or before the stay was re-routed: report the transfer to each unit that has not had it, by completing the duty towards it)'
+      : perUnit
+        ? ` (informationsoverforing was reported for some of the units only, or before the stay was re-routed: report the transfer to ${to}, by completing the duty towards ${left.length > 1 ? 'each' : 'it'})`
         : ' (informationsoverforing was reported before the stay was re-routed: the information went to the units it had then; report the transfer again)';
-  return `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}${again}`;
+  const reason = `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}${again}`;
+  return left.length > 0 ? { reason, named: left } : { reason };
 }
 
 const ENDED: Partial<Record<StayState['status'], string>> = {
@@ -120,7 +145,8 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     sipInvitedBy: new Map(),
     informationTransfers: [],
   };
-  const reject = (f: StayFact, reason: string): void => void m.rejected.push({ factId: f.id, reason });
+  const reject = (f: StayFact, reason: string | Omit<RejectedFact, 'factId'>): void =>
+    void m.rejected.push(typeof reason === 'string' ? { factId: f.id, reason } : { factId: f.id, ...reason });
 
   for (const { fact: f, ms } of ordered) {
     const sent = f.sentAt === undefined ? Number.NaN : Date.parse(f.sentAt);
@@ -160,6 +186,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         // de enheter som har fått ett inskrivningsmeddelande"); one naming no unit is for all of them.
         for (const c of f.criteria)
           if (c !== 'information-transferred' || !f.to || !m.recipients.some((r) => untold(m, r))) m.criteriaMet.add(c);
+        if (m.criteriaMet.has('information-transferred')) m.informationTransferredAt ??= ms;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open) {
           const held = m.pendingReady.factId;
@@ -172,7 +199,8 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           } else {
             // Still held back: the reason names what it waits for now, not what was missing when it came (a FHIR
             // version that reports the criteria with a ready notice dated before the write folds them after it).
-            for (const r of m.rejected) if (r.factId === held) r.reason = heldBackReason(m, missing);
+            const now = heldBack(m, missing);
+            m.rejected = m.rejected.map((r) => (r.factId === held ? { factId: held, ...now } : r));
           }
         }
         break;
@@ -184,7 +212,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           const missing = gateMissing(m, agreement);
           if (missing.length > 0) {
             m.pendingReady = { factId: f.id, at: ms };
-            reject(f, heldBackReason(m, missing));
+            reject(f, heldBack(m, missing));
           } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
         }
         break;

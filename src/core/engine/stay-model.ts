@@ -5,7 +5,7 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { CareKind, Consent, Need, PatientCategory, PatientRouting, ReadinessCriterion } from '../stay/facts';
 import { categorize } from '../triage/categories';
-import type { Party, StayState } from './types';
+import type { Party, RejectedFact, StayState } from './types';
 
 /** A unit that got (or must get) the admission notification. */
 export interface Recipient {
@@ -91,7 +91,7 @@ export interface StayModel {
   pendingReady?: { factId: string; at: number };
   compulsoryOutpatientCare: boolean;
   outpatientServicesUnavailable: boolean;
-  rejected: { factId: string; reason: string }[];
+  rejected: RejectedFact[];
   warnings: Set<string>;
   /** Send time (ms) of each fact, by id (`sentAt`, else `at`). */
   sentAt: Map<string, number>;
@@ -103,6 +103,8 @@ export interface StayModel {
    * (party keys) it was made for; absent, every unit that was a recipient then.
    */
   informationTransfers: InformationTransfer[];
+  /** When readiness criterion 4 was first met (`StayState.informationTransferredAt`), if it has been. */
+  informationTransferredAt?: number;
 }
 
 export function currentCategory(m: StayModel): PatientCategory {

@@ -27,6 +27,22 @@ export type Party =
   /** The municipal nurse responsible for home health care in a municipality (Gävleborg's FVK rule). */
   | { kind: 'municipal-nurse'; municipality: string };
 
+/**
+ * A phrase of an engine text that stands for a party: the engine knows parties, not their names, so the text a person
+ * reads gets the party's name from the directory in the phrase's place (src/fhir/references.ts `withPartyNames`).
+ */
+export interface PartyPhrase {
+  phrase: string;
+  party: Party;
+}
+
+/** A fact the engine did not apply (or holds back), with the reason; `named`: the parties its reason names. */
+export interface RejectedFact {
+  factId: string;
+  reason: string;
+  named?: PartyPhrase[];
+}
+
 /** A reference into an agreement: which rule produced a value, and where the rule comes from. */
 export interface RuleRef {
   agreement: string;
@@ -63,7 +79,7 @@ export interface TaskSpec {
    * A phrase of `description` that stands for a party: the engine knows parties, not their names, so the Task's text
    * gets the party's name in its place when the Task is built (a text a person reads names organisations).
    */
-  named?: { phrase: string; party: Party };
+  named?: PartyPhrase;
   /**
    * The party that must meet the deadline when it is not the owner (e.g. the hospital must make the
    * information transfer available to the owner). Informational: the FHIR Task and the deadline ladder
@@ -112,6 +128,12 @@ export interface StayState {
   readyAt?: string;
   /** When a ready notice came that the agreement's readiness gate holds back (until `missingCriteria` are met). */
   readyHeldBackAt?: string;
+  /**
+   * When readiness criterion 4 (the information transfer, 001 §3) was first met for the stay: the first report after
+   * which no unit with the duty was left untold (a report naming no unit is for every unit). The dashboard's summary
+   * keeps it (`stay_summary.information_transferred_at`) for a stay whose transfer was reported per unit.
+   */
+  informationTransferredAt?: string;
   dischargedAt?: string;
   compulsoryOutpatientCare: boolean;
   outpatientServicesUnavailable: boolean;
@@ -133,7 +155,7 @@ export interface StayEvaluation {
   state: StayState;
   tasks: TaskSpec[];
   /** Facts that were rejected (e.g. ready notice before all six criteria hold) with the reason. */
-  rejected: { factId: string; reason: string }[];
+  rejected: RejectedFact[];
   /** Things a person should look at that are not errors in a fact (e.g. no listed vårdcentral to notify). */
   warnings?: string[];
 }

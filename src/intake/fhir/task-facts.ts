@@ -4,6 +4,7 @@ import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, type StayApplierDeps } from '../stay/apply-stay';
+import { encounterIssueRefresh } from '../stay/issue-refresh';
 import { lockStays } from '../stay/stay-rows.pg';
 import { fvkAppointedFact } from './fvk-appointed';
 import { informationTransferredFact } from './information-transferred';
@@ -34,11 +35,14 @@ export async function applyTaskFacts(
   const stayId = facts[0]?.stayId;
   if (!stayId) return;
   await lockStays(tx, [stayId]);
+  // the Encounter the gateway built from HL7 says what the engine says after the write (units left to be told)
+  const refresh = await encounterIssueRefresh(tx, repo, stayId);
   await applyStayFacts(tx, repo, deps, {
     stayId,
     facts,
     source: 'fhir',
     patient: { ...(after.for as Reference<Patient> | undefined) },
     encounter: { reference: `Encounter/${stayId}` },
+    ...refresh,
   });
 }

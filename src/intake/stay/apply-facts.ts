@@ -4,6 +4,7 @@ import { evaluateStay } from '../../core/engine/evaluate';
 import { engineIssues, type EngineIssue } from '../../core/engine/issues';
 import type { StayEvaluation } from '../../core/engine/types';
 import type { StayFact } from '../../core/stay/facts';
+import { rejectionParties, withRejectionNames } from '../../fhir/references';
 import { taskSubject } from '../../fhir/task';
 import { yieldToEventLoop } from '../../platform/yield';
 import type { Db } from '../../store/db.port';
@@ -11,7 +12,8 @@ import type { PreparedWrite } from '../../store/prepare-write';
 import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';
 import type { StayApplierDeps } from './applier-deps';
-import { storeAndLoadFactsOfStays } from './fact-store';
+import { isTransferToSomeUnits } from '../../store/stay-summary';
+import { storeAndLoadFactsOfStays, storeInformationTransferred } from './fact-store';
 import { planTasks, prepareTaskWrites, type ReconcileResult, type TaskPlan } from './reconcile-tasks';
 import { unconnectedOwners } from './unconnected';
 import { contentOf, type StayRow } from './stay-rows.pg';
@@ -96,6 +98,8 @@ export async function applyFactsToStays(
 
   const prepared: PreparedWrite<Resource>[] = [...(opts.before ?? [])];
   const out: StayFactsApplied[] = [];
+  // the dashboard's time of criterion 4 for the stays whose transfer was reported per unit: the engine's
+  const transferred: { stayId: string; at: string | undefined }[] = [];
   let n = 0;
   for (const stay of stays) {
     if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
@@ -103,12 +107,17 @@ export async function applyFactsToStays(
     let evaluation = evaluateStay(loaded?.all ?? [], agreement);
     const party = await deps.orgs.resolver(
       repo,
-      evaluation.tasks.flatMap((t) => [t.owner, t.requester, ...(t.principals ?? [])]),
+      [
+        ...evaluation.tasks.flatMap((t) => [t.owner, t.requester, ...(t.principals ?? [])]),
+        ...rejectionParties(evaluation),
+      ],
       nowDate.getTime(),
     );
     const unconnected = unconnectedOwners(evaluation.tasks, party);
     if (unconnected.length > 0)
       evaluation = { ...evaluation, warnings: [...(evaluation.warnings ?? []), ...unconnected] };
+    // what the hospital reads (the answer, the Encounter's issues) names the units, not their references
+    evaluation = withRejectionNames(evaluation, party);
     const issues = engineIssues(evaluation, stay.facts);
     if (stay.stateWrites) prepared.push(...stay.stateWrites(evaluation));
     const storedTasks = stay.storedTasks ?? readTasks.get(stay.stayId) ?? [];
@@ -127,8 +136,11 @@ export async function applyFactsToStays(
     );
     prepared.push(...prepareTaskWrites(repo, plan, storedTasks, stay.write));
     out.push({ stayId: stay.stayId, evaluation, newFacts: loaded?.added ?? 0, plan, tasks: plan.result, issues });
+    if (loaded?.all.some(isTransferToSomeUnits))
+      transferred.push({ stayId: stay.stayId, at: evaluation.state.informationTransferredAt });
   }
   await repo.commitPrepared(tx, prepared);
+  await storeInformationTransferred(tx, transferred);
   for (const a of out) if (a.issues.length > 0) deps.issues?.(a.stayId, source, a.issues);
   return out;
 }

@@ -1,7 +1,8 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
-import { CRITERION_COLUMN } from '../../store/stay-summary';
+import type { GatedCriterion } from '../../core/engine/fold-stay';
+import { CRITERION_COLUMN, criterionReports } from '../../store/stay-summary';
 import { addStayRow, tasksOfStaysSql, type StayRow } from './stay-rows.pg';
 
 /** The facts to insert, first of each fact id only (as when inserting them one by one). */
@@ -17,8 +18,9 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
  * force: the last discharge when it is later than the last cancellation (A13), else NULL (a discharge this batch
  * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices), and
  * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay), and
- * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`; a criterion is never
- * unmet again). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
+ * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`, `criterionReports`; a
+ * criterion is never unmet again; the information transfer reported for some units only is the engine's to time:
+ * `storeInformationTransferred`). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
  * `ready_discharged_at`, `ready_again_at`) cannot be kept from the new rows alone (a late withdrawal makes a later
  * notice the first): for a stay whose batch brings a notice, withdrawal, discharge or A13 it is made again by
  * `svu_ready_episode` from those facts of the stay, stored and new (`EPISODE`). `svu_rebuild_stay_summary()`
@@ -28,7 +30,7 @@ const DISCHARGED = `max(at) FILTER (WHERE kind = 'discharged')`;
 const CANCELLED = `max(at) FILTER (WHERE kind = 'discharge-cancelled')`;
 const LAST_DISCHARGE = 'GREATEST(s.discharged_at, excluded.discharged_at)';
 const LAST_CANCEL = 'GREATEST(s.discharge_cancelled_at, excluded.discharge_cancelled_at)';
-const CRITERIA = Object.entries(CRITERION_COLUMN);
+const CRITERIA = Object.entries(CRITERION_COLUMN) as [GatedCriterion, string][];
 const EPISODE_KIND_LIST: readonly string[] = [
   'ready-for-discharge',
   'ready-withdrawn',
@@ -85,7 +87,7 @@ const summaryUpsertText = (episode: boolean): string => `INSERT INTO stay_summar
     max(at) FILTER (WHERE ${GIVES_PLACING}),
     min(at) FILTER (WHERE kind = 'admission-cancelled'),
     min(at) FILTER (WHERE kind = 'died'),
-    ${CRITERIA.map(([c]) => `min(at) FILTER (WHERE kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]')`).join(', ')}
+    ${CRITERIA.map(([c]) => `min(at) FILTER (WHERE ${criterionReports(c)})`).join(', ')}
   FROM ins${episode ? ' LEFT JOIN episode e USING (stay_id)' : ''}
   WHERE kind IN ('discharged', 'discharge-cancelled', 'ready-for-discharge', 'ready-withdrawn', 'admitted',
     'patient-updated', 'admission-cancelled', 'died', 'readiness-criteria-met')
@@ -239,4 +241,22 @@ export async function storeAndLoadFacts(
   const byStay = (await storeAndLoadFactsOfStays(tx, [stayId], facts, source)).facts;
   const added = [...byStay.values()].reduce((n, s) => n + s.added, 0);
   return { added, all: byStay.get(stayId)?.all ?? [] };
+}
+
+/**
+ * The summary's `information_transferred_at` of stays whose information transfer was reported for some units only
+ * (`isTransferToSomeUnits`): when the engine first had readiness criterion 4 met (`StayState.informationTransferredAt`,
+ * NULL while it has not), which `criterionReports` leaves to it. In the apply's transaction, after its facts.
+ */
+export async function storeInformationTransferred(
+  tx: Db,
+  stays: readonly { stayId: string; at: string | undefined }[],
+): Promise<void> {
+  if (stays.length === 0) return;
+  await tx.query(
+    `UPDATE stay_summary s SET information_transferred_at = u.at::timestamptz
+     FROM unnest($1::text[], $2::text[]) AS u(stay_id, at)
+     WHERE s.stay_id = u.stay_id AND s.information_transferred_at IS DISTINCT FROM u.at::timestamptz`,
+    [stays.map((s) => s.stayId), stays.map((s) => s.at ?? null)],
+  );
 }

@@ -28,18 +28,9 @@ import { hasProtectedIdentity, isProtectedIdentityLabel } from '../../fhir/prote
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { FhirRepository, WriteOptions } from '../../store/repository.port';
-import type { StayEvaluation } from '../../core/engine/types';
-import { engineIssuesOf, stayIssueTexts, withEngineIssues } from '../../fhir/encounter-extensions';
-import type { PreparedWrite } from '../../store/prepare-write';
-import { applyStayFacts, INTAKE_AUTHOR, writeOptions, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
-import {
-  contentOf,
-  lockStays,
-  readPersonRecords,
-  readStayEncounter,
-  readStaysOfPatient,
-  type StayRow,
-} from './stay-rows.pg';
+import { applyStayFacts, type ApplyStayResult, type StayApplierDeps } from './apply-stay';
+import { encounterIssueRefresh } from './issue-refresh';
+import { lockStays, readPersonRecords, readStaysOfPatient } from './stay-rows.pg';
 
 async function readOrganization(repo: FhirRepository, id: string): Promise<Organization | undefined> {
   try {
@@ -215,8 +206,7 @@ export async function applyPatientChange(
     const stayId = enc.id;
     const facts = patientChangeFacts(change, { was, is }, stayId);
     await lockStays(tx, [stayId]);
-    const stored = await readStayEncounter(tx, stayId);
-    const refresh = stored?.author === INTAKE_AUTHOR ? { stateWrites: issueRefresh(repo, stored, stamp) } : {};
+    const refresh = await encounterIssueRefresh(tx, repo, stayId, stamp);
     const result = await applyStayFacts(tx, repo, deps, {
       ...refresh,
       stayId,
@@ -230,26 +220,6 @@ export async function applyPatientChange(
     out.push({ stayId, facts, result });
   }
   return out;
-}
-
-/**
- * The stay's Encounter with its `engine-issue` extensions replaced by the stay's issues after the change (as a
- * message of the stay replaces them, ADR 024), written only when they changed. Only for an Encounter the gateway
- * built (its current version is intake's): a client-written Encounter is the client's (ADR 024).
- */
-function issueRefresh(
-  repo: PgRepository,
-  stored: StayRow,
-  stamp: string | undefined,
-): (evaluation: StayEvaluation) => PreparedWrite<Encounter>[] {
-  return (evaluation) => {
-    const encounter = contentOf<Encounter>(stored);
-    if (!encounter) return [];
-    const issues = stayIssueTexts(evaluation);
-    const was = engineIssuesOf(encounter);
-    if (was.length === issues.length && was.every((t, i) => t === issues[i])) return [];
-    return [repo.prepare(withEngineIssues(encounter, issues), stored.id, stored.row, 'PUT', writeOptions(stamp))];
-  };
 }
 
 const PERSON_SYSTEMS = [PERSONNUMMER_SYSTEM, PERSONNUMMER_OID, SAMORDNINGSNUMMER_SYSTEM, SAMORDNINGSNUMMER_OID];

@@ -1,9 +1,7 @@
-import type { Encounter, Patient, Reference } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import { applyStayFacts } from './apply-stay';
 import type { StayApplierDeps } from './applier-deps';
-import { lockStays } from './stay-rows.pg';
+import { reapplyStaysOnce } from './reapply-once';
 
 /** The name this one-off is recorded under in `schema_migrations` (no SQL file has it: `migrate` never runs it). */
 export const STAYS_LEFT_BACKFILL = 'backfill:stay-left-tags';
@@ -29,36 +27,10 @@ const STAYS_LEFT_SQL = `SELECT DISTINCT e.value AS stay FROM fhir_search s
  * Applies each stay a party left again (no new fact: the engine folds what the stay has and the Tasks follow), so the
  * Tasks of the party the stay left get their tag and stop showing it the stay: without this, a stay re-routed
  * before the upgrade would go on opening its Encounter and Patient to the party it left until its next message.
- * Once per store (recorded in `schema_migrations`, under an advisory lock so two processes starting together do it
- * once); a stay each in its own transaction with its stay lock, as any apply. Returns the number of stays applied.
+ * Once per store (`reapplyStaysOnce`). Returns the number of stays applied.
  */
-export async function backfillStaysLeft(
+export const backfillStaysLeft = (
   db: Db,
   repository: (tx: Db) => PgRepository,
   deps: StayApplierDeps,
-): Promise<number> {
-  return db.transaction(async (tx) => {
-    if (tx.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(424243)');
-    const done = await tx.query('SELECT 1 FROM schema_migrations WHERE name = $1', [STAYS_LEFT_BACKFILL]);
-    if (done.rows.length > 0) return 0;
-    const stays = (await tx.query<{ stay: string }>(STAYS_LEFT_SQL)).rows.map((r) => r.stay);
-    for (const stayId of stays) {
-      await tx.transaction(async (sp) => {
-        await lockStays(sp, [stayId]);
-        const repo = repository(sp);
-        const encounter = await repo.read<Encounter>('Encounter', stayId).catch(() => undefined);
-        if (!encounter?.subject?.reference) return;
-        await applyStayFacts(sp, repo, deps, {
-          stayId,
-          facts: [],
-          source: 'hl7',
-          patient: encounter.subject as Reference<Patient>,
-          encounter: { reference: `Encounter/${stayId}` },
-          ...(encounter.serviceProvider?.reference ? { authorOrganization: encounter.serviceProvider.reference } : {}),
-        });
-      });
-    }
-    await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [STAYS_LEFT_BACKFILL]);
-    return stays.length;
-  });
-}
+): Promise<number> => reapplyStaysOnce(db, repository, deps, STAYS_LEFT_BACKFILL, STAYS_LEFT_SQL);

@@ -61,6 +61,21 @@ describe('the information transfer reported for one unit (Västmanland, gate per
     expect(e.state.criteriaMet).not.toContain('information-transferred');
     expect(readyNotices(e)).toEqual([]);
     expect(e.rejected.map((r) => r.reason).join(' ')).toContain('for some of the units only');
+    expect(e.state.informationTransferredAt).toBeUndefined();
+  });
+
+  it('when the hospital reports the transfer to the municipality only, then the held-back notice names the vårdcentral left, for the directory’s name to replace', () => {
+    const e = evaluateStay(stay(b.ready(READY), transferTo(TO_MUNICIPALITY, MUNICIPALITY)), vm);
+    const [held, ...more] = e.rejected;
+    expect(more).toEqual([]);
+    expect(held?.reason).toContain(`report the transfer to unit ${b.VC}, by completing the duty towards it)`);
+    expect(held?.named).toEqual([{ phrase: `unit ${b.VC}`, party: { kind: 'primary-care', hsaId: b.VC } }]);
+  });
+
+  it('when no unit has had its transfer reported yet, then the held-back notice names none', () => {
+    const e = evaluateStay(stay(b.ready(READY)), vm);
+    expect(e.rejected.map((r) => r.named)).toEqual([undefined]);
+    expect(e.rejected[0]?.reason).not.toContain('report the transfer to');
   });
 
   it('when the hospital then reports the transfer to the vårdcentral, then the notice goes out to both at that report', () => {
@@ -70,6 +85,8 @@ describe('the information transfer reported for one unit (Västmanland, gate per
     // the held-back notice goes out at the report of the last unit's transfer
     expect(e.state.readyAt).toBe('2026-05-04T13:00:00.000Z');
     expect(e.state.missingCriteria).toEqual([]);
+    // criterion 4 is met at the report of the last unit's transfer, as the summary keeps it
+    expect(e.state.informationTransferredAt).toBe('2026-05-04T13:00:00.000Z');
     expect(readyNotices(e).map((t) => t.owner)).toEqual(
       expect.arrayContaining([
         { kind: 'municipality', code: b.WESTERAS },
@@ -102,6 +119,7 @@ describe('the information transfer reported for one unit (Västmanland, gate per
     expect(duty(e, VC)?.metAt).toBe('2026-05-04T12:00:00.000Z');
     expect(duty(e, MUNICIPALITY)?.metAt).toBe('2026-05-04T12:00:00.000Z');
     expect(e.state.readyAt).toBe('2026-05-04T12:00:00.000Z');
+    expect(e.state.informationTransferredAt).toBe('2026-05-04T12:00:00.000Z');
   });
 });
 
