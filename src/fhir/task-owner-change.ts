@@ -72,7 +72,7 @@ function dutyRefusal(before: Task, to: string): string | undefined {
   const id = `Task/${before.id ?? ''}`;
   if (isSipInvitationDutyKey(key))
     return to === 'completed'
-      ? `${id} is met by the SIP invitation, not by a status: as the named care contact create the stay's SIP (POST /fhir/CarePlan with CarePlan.author your organisation and the invited parties in CarePlan.contributor; npm run party -- invite), and the gateway completes this Task when the invitation is sent. Until then it stays open and its deadline runs`
+      ? `${id} is met by the SIP invitation, not by a status: as the named care contact create the stay's SIP (POST /fhir/CarePlan with CarePlan.author your organisation and the invited parties in CarePlan.contributor), and the gateway completes this Task when the invitation is sent. Until then it stays open and its deadline runs`
       : undefined;
   if (!isDutyKey(key)) return undefined;
   if (to === 'rejected')
