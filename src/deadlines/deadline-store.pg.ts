@@ -84,7 +84,7 @@ export async function upsertTaskRows(db: Db, rows: readonly TaskRow[]): Promise<
   if (rows.length === 0) return;
   // completed_at: when the Task says the duty was met, else the first stored version with status `completed`
   // (history, else the current version); once known it never changes (history is only added to). An open Task met
-  // nothing yet, though completed (a hospital's duty closed by a status alone, `dutyClosedByStatusAlone`).
+  // nothing yet, though completed (a duty closed by a status alone, `dutyClosedByStatusAlone`).
   await db.query(
     `INSERT INTO deadline_task (task_id, code, owner, requester, encounter, agreement, deadline, status, open,
        business_status, version_id, first_code, authored_on, focus, reason_code, group_identifier, completed_at,

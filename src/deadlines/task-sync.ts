@@ -40,7 +40,7 @@ export function taskCode(task: Task): string | undefined {
 
 export function taskRowOf(task: Task, agreement: string): TaskRow {
   const end = task.restriction?.period?.end;
-  // a hospital's duty closed by a status alone is not met: its deadline runs on (`dutyClosedByStatusAlone`)
+  // a duty closed by a status alone is not met: its deadline runs on (`dutyClosedByStatusAlone`)
   const closed = CLOSED_TASK_STATUSES.has(task.status) && !dutyClosedByStatusAlone(task);
   // when the Task says its duty was met: completed, or done while still open (an acknowledged SIP invitation stays
   // `received`); a cancelled or rejected Task met nothing

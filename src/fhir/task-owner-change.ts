@@ -6,7 +6,7 @@
  * patient, to another organisation. Pure.
  */
 import type { Coding, Task } from '@medplum/fhirtypes';
-import { isDutyKey, isInformationTransferDuty } from '../core/engine/duties';
+import { isDutyKey, isInformationTransferDuty, isSipInvitationDutyKey } from '../core/engine/duties';
 import type { ErrorIssue } from '../platform/errors';
 import { CODE_SYSTEM } from './constants';
 import { readTaskKey } from './task';
@@ -46,6 +46,9 @@ const TERMINAL = new Set(['completed', 'rejected', 'cancelled']);
 export function ownerTransitions(task: Task): readonly string[] {
   const allowed = OWNER_TRANSITIONS[task.status] ?? [];
   const key = readTaskKey(task)?.key;
+  // The named care contact's duty to invite to the SIP is met by its invitation, not by `completed`; it may acknowledge
+  // it, and reject it as any receiver's Task (a coded reason re-routes the stay: the patient is not listed there)
+  if (key && isSipInvitationDutyKey(key)) return allowed.filter((s) => s !== 'completed');
   if (!key || !isDutyKey(key)) return allowed;
   const open = allowed.filter((s) => s !== 'rejected' && s !== 'completed');
   return isInformationTransferDuty(key) && !TERMINAL.has(task.status) ? [...open, 'completed'] : open;
@@ -59,13 +62,19 @@ function messageOf(task: Task): string {
 }
 
 /**
- * Why the owner may not move a duty to `to` (`completed` or `rejected`, which `ownerTransitions` leaves out for a duty),
- * undefined for another move or Task: the deadline runs on until the message comes.
+ * Why the owner may not move a duty to `to` (`completed` or `rejected`, which `ownerTransitions` leaves out for a duty;
+ * `completed` for the named care contact's SIP invitation duty), undefined for another move or Task: the deadline runs
+ * on until the message or the invitation comes.
  */
 function dutyRefusal(before: Task, to: string): string | undefined {
   const key = readTaskKey(before)?.key;
-  if (!key || !isDutyKey(key) || TERMINAL.has(before.status)) return undefined;
+  if (!key || TERMINAL.has(before.status)) return undefined;
   const id = `Task/${before.id ?? ''}`;
+  if (isSipInvitationDutyKey(key))
+    return to === 'completed'
+      ? `${id} is met by the SIP invitation, not by a status: as the named care contact create the stay's SIP (POST /fhir/CarePlan with CarePlan.author your organisation and the invited parties in CarePlan.contributor), and the gateway completes this Task when the invitation is sent. Until then it stays open and its deadline runs`
+      : undefined;
+  if (!isDutyKey(key)) return undefined;
   if (to === 'rejected')
     return `${id} is a duty the hospital has by law: it cannot be rejected. It stays open and its deadline runs until it is met`;
   if (to === 'completed' && !isInformationTransferDuty(key))
@@ -96,22 +105,26 @@ function deadlineCoding(t: Task): Coding | undefined {
   return t.businessStatus?.coding?.find((c) => c.system === CODE_SYSTEM.taskBusinessStatus);
 }
 
-/** The elements of `after` the owner may not have changed from `before`, each as an issue naming it. */
-export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
-  const issues: ErrorIssue[] = [];
+/**
+ * The elements of the Task changed from `before` to `after` other than `mayChange` (and `resourceType`, `id`, the
+ * server's `meta.versionId`/`meta.lastUpdated`), in name order.
+ */
+function changedBeyond(before: Task, after: Task, mayChange: readonly string[]): string[] {
   const b = before as unknown as Record<string, unknown>;
   const a = after as unknown as Record<string, unknown>;
   const keys = new Set([...Object.keys(b), ...Object.keys(a)]);
-  for (const k of [...keys].sort()) {
-    if (OWNER_MAY_CHANGE.includes(k) || k === 'resourceType' || k === 'id') continue;
-    const changed =
-      k === 'meta' ? !same(withoutServerMeta(before.meta), withoutServerMeta(after.meta)) : !same(b[k], a[k]);
-    if (changed)
-      issues.push({
-        path: `Task.${k}`,
-        message: `The owner may not change Task.${k}; it may change only ${OWNER_MAY_CHANGE.join(', ')}`,
-      });
-  }
+  return [...keys].sort().filter((k) => {
+    if (mayChange.includes(k) || k === 'resourceType' || k === 'id') return false;
+    return k === 'meta' ? !same(withoutServerMeta(before.meta), withoutServerMeta(after.meta)) : !same(b[k], a[k]);
+  });
+}
+
+/** The elements of `after` the owner may not have changed from `before`, each as an issue naming it. */
+export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
+  const issues: ErrorIssue[] = changedBeyond(before, after, OWNER_MAY_CHANGE).map((k) => ({
+    path: `Task.${k}`,
+    message: `The owner may not change Task.${k}; it may change only ${OWNER_MAY_CHANGE.join(', ')}`,
+  }));
   const from = before.status;
   const to = after.status;
   const allowed = ownerTransitions(before);
@@ -134,23 +147,36 @@ export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
 }
 
 /**
- * What the requester of a Task the gateway derived from the stay (one with a task key) may not change: the owner's
- * answer. It may withdraw the Task (`cancelled`) but not move it to another status, and not write `output` (what the
- * owner answers, e.g. the named care contact): a requester completing the owner's Task would make the owner's duty
- * look met without the owner doing it, and stop its deadline. Each as an issue naming the element.
+ * What the requester of a Task the gateway derived from the stay (one with a task key) may change: withdraw it
+ * (`status` to `cancelled`, with its `statusReason`), write a `note` (and `lastModified`). Its other elements are the
+ * stay's (the next apply of the stay writes them again: owner, for, code, description, restriction, input, …) or its
+ * owner's answer (`output`, the owner's statuses).
+ */
+export const REQUESTER_MAY_CHANGE: readonly string[] = ['status', 'statusReason', 'note', 'lastModified'];
+
+/**
+ * What the requester of a Task the gateway derived may not change, each as an issue naming the element: it may
+ * withdraw the Task, not move it to another status (a requester completing the owner's Task would make the owner's duty
+ * look met without the owner doing it, and stop its deadline), not write `output` (what the owner answers, e.g. the
+ * named care contact), and not change what the stay says (the owner would read a deadline, text or patient the stay's
+ * next update writes back). Dropping `businessStatus` with the withdrawal is the gateway's own way and allowed.
  */
 export function requesterChangeIssues(before: Task, after: Task): ErrorIssue[] {
-  const issues: ErrorIssue[] = [];
   const id = `Task/${before.id ?? ''}`;
-  if (before.status !== after.status && after.status !== 'cancelled')
-    issues.push({
+  const withdrawn = after.status === 'cancelled';
+  const issues: ErrorIssue[] = changedBeyond(before, after, REQUESTER_MAY_CHANGE)
+    .filter((k) => !(k === 'businessStatus' && withdrawn && after.businessStatus === undefined))
+    .map((k) => ({
+      path: `Task.${k}`,
+      message:
+        k === 'output'
+          ? `Task.output of ${id} is its owner's answer: its requester may not write it`
+          : `Task.${k} of ${id} is the gateway's, from the stay: as its requester you may only withdraw it (status cancelled, statusReason) and write a note`,
+    }));
+  if (before.status !== after.status && !withdrawn)
+    issues.unshift({
       path: 'Task.status',
       message: `${id} is answered by its owner: as its requester you may withdraw it (cancelled), not move it to '${after.status}'`,
-    });
-  if (!same(before.output, after.output))
-    issues.push({
-      path: 'Task.output',
-      message: `Task.output of ${id} is its owner's answer: its requester may not write it`,
     });
   return issues;
 }

@@ -3,7 +3,7 @@
  * the business status from the deadline and the `now` passed in.
  */
 import type { Encounter, Group, Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
-import { isDutyKey, metLate } from '../core/engine/duties';
+import { isDutyKey, isMetByRecordedAct, metLate } from '../core/engine/duties';
 import type { TaskSpec } from '../core/engine/types';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, TAG_SYSTEM, type TaskBusinessStatus } from './constants';
 import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
@@ -184,6 +184,15 @@ export function hasStayLeft(task: Task): boolean {
 const STAY_LEFT_DISPLAY =
   'Vårdtillfället har lämnat ägaren: uppgiften finns kvar hos ägaren, men vårdtillfället och patienten visas inte längre för den';
 
+/**
+ * Whether a Task write is its owner's own: `writer` (the writing tenant's organisation, `writerOf`; undefined for the
+ * gateway and admins) owns the Task before and after. A party's act through its Task (a receiver's rejection, the
+ * unit's named care contact, the hospital's report of the information transfer) counts only so.
+ */
+export function writtenByOwner(before: Task | undefined, after: Task, writer: string | undefined): boolean {
+  return writer !== undefined && before?.owner?.reference === writer && after.owner?.reference === writer;
+}
+
 /** The task key of a stored Task (`<stayId>|<key>` → `{stayId, key}`), if it has one. */
 export function readTaskKey(task: Task): { stayId: string; key: string } | undefined {
   const v = task.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.taskKey)?.value;
@@ -193,19 +202,18 @@ export function readTaskKey(task: Task): { stayId: string; key: string } | undef
 }
 
 /**
- * Whether a hospital's duty (`ansvar:` key) with a deadline was closed by a status alone: `completed` or `rejected`
- * without the gateway's record of when it was met (`executionPeriod.end`: the send time of the message that met it,
- * or the time of the hospital's report of the information transfer). Such a duty is not met: its deadline runs on
- * (`taskRowOf`) and the stay's next apply gives it the engine's status again (`applyTaskSpec`, `planTasks`). No
- * client can make that write (`ownerTransitions`); this holds for every other writer (an admin) too.
+ * Whether a duty met by an act the gateway records (`isMetByRecordedAct`: a hospital's duty, `ansvar:` key, or the
+ * named care contact's SIP invitation duty, `kallelse-sip@…`) with a deadline was closed by a status alone: `completed`
+ * (a hospital's duty also `rejected`) without the gateway's record of when it was met (`executionPeriod.end`: the send
+ * time of the message that met it, the time of the hospital's report of the information transfer, or when the SIP
+ * invitation was sent). Such a duty is not met: its deadline runs on (`taskRowOf`), the follow-up does not count it met,
+ * and the stay's next apply gives it the engine's status again (`applyTaskSpec`, `planTasks`). No client can make that
+ * write (`ownerTransitions`, `requesterChangeIssues`); this holds for every other writer (an admin) too. The unit may
+ * reject its SIP invitation duty (a coded reason re-routes the stay): that is its answer, not a status alone.
  */
 export function dutyClosedByStatusAlone(task: Task): boolean {
   const key = readTaskKey(task)?.key;
-  return (
-    key !== undefined &&
-    isDutyKey(key) &&
-    (task.status === 'completed' || task.status === 'rejected') &&
-    task.restriction?.period?.end !== undefined &&
-    task.executionPeriod?.end === undefined
-  );
+  if (key === undefined || !isMetByRecordedAct(key)) return false;
+  const closed = task.status === 'completed' || (task.status === 'rejected' && isDutyKey(key));
+  return closed && task.restriction?.period?.end !== undefined && task.executionPeriod?.end === undefined;
 }

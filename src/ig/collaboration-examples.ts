@@ -291,7 +291,8 @@ export function collaborationExamples(agreement: Agreement): Example[] {
       ],
     },
   };
-  const rejection = rejectionFact(salaNotice, rejected, '2', '2026-01-15T13:00:00+01:00');
+  // Sala's own write: only the owner's rejection re-routes the stay
+  const rejection = rejectionFact(salaNotice, rejected, salaNotice.owner?.reference, '2', '2026-01-15T13:00:00+01:00');
   if (!rejection) throw new Error('the gateway does not read the example rejection as one');
   const afterRejection = evaluateStay([...salaFacts, rejection], agreement);
   const correct = task(

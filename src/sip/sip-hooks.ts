@@ -25,7 +25,7 @@ import { GatewayError } from '../platform/errors';
 import type { Db } from '../store/db.port';
 import { createRepository, type PgRepository } from '../store/repository.pg';
 import type { AccessScope, RepositoryHooks, ResourceChange } from '../store/repository.port';
-import { isUnrestricted } from '../store/access-sql';
+import { isUnrestricted, writerOf } from '../store/access-sql';
 import { organisationLabel } from '../store/organisation-names.pg';
 import { formerAuthorRefusal, isFormerAuthor } from './former-author';
 import { directoryName, invitationAcknowledged, syncInvitations } from './invitations';
@@ -78,10 +78,6 @@ async function sipCreatorText(repo: PgRepository, ctx: StayContext, may: readonl
 
 export const hasTriage = (plan: CarePlan): boolean =>
   (plan.category ?? []).some((c) => c.coding?.some((x) => x.system === CODE_SYSTEM.sipTriage));
-
-/** The writing organisation of a party's write; undefined for the gateway's own (unrestricted) writes. */
-const writerOf = (scope: AccessScope | undefined): string | undefined =>
-  isUnrestricted(scope) ? undefined : (scope?.organization ?? '');
 
 async function onCreate(tx: Db, deps: SipDeps, change: ResourceChange, scope: AccessScope | undefined) {
   const plan = change.after as CarePlan;

@@ -149,6 +149,16 @@ export function scopeOrganization(scope: AccessScope | undefined): string | unde
 }
 
 /**
+ * The organisation a party's write is by (`Organization/<id>`), for the hooks that count a party's act only when the
+ * party itself wrote it (readiness criteria 3 and 4, a receiver's rejection, a SIP invitation): undefined for the
+ * gateway and admins, whose writes report nothing on a party's behalf (an admin client has an organisation of its own,
+ * the region's); `''` for a tenant without one, which is nobody's.
+ */
+export function writerOf(scope: AccessScope | undefined): string | undefined {
+  return isUnrestricted(scope) ? undefined : (scopeOrganization(scope) ?? '');
+}
+
+/**
  * Ends a per-row EXISTS subquery. Without it PostgreSQL may turn the correlated EXISTS under the predicate's OR into
  * a hashed subplan (an alternative it picks when it expects several outer rows, as for `id = ANY(ids)`), and build
  * the hash from every Task the organisation owns, or every Task reference to the type, for each statement: 673
@@ -434,6 +444,6 @@ export function assertOwnerMayChange(before: Resource, after: Resource, scope: A
       ? only.message
       : owns
         ? `As the owner of Task/${before.id ?? ''} you may change only its status, statusReason, businessStatus, note and output, and move its status only as the process allows: ${issues.map((i) => i.path).join(', ')} refused`
-        : `As the requester of Task/${before.id ?? ''} you may withdraw it, not answer it for its owner: ${issues.map((i) => i.path).join(', ')} refused`;
+        : `As the requester of Task/${before.id ?? ''} you may only withdraw it (status cancelled, statusReason) and write a note, not answer it for its owner nor change what the stay says: ${issues.map((i) => i.path).join(', ')} refused`;
   throw new GatewayError('forbidden', message, issues);
 }

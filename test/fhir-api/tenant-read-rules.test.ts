@@ -326,8 +326,11 @@ describe.each(testDatabases())('read rules, Task owner rules and the audit trail
     expect(named(r.body)).toEqual(['Task.owner']);
     expect(JSON.stringify(r.body)).toMatch(/follows the stay's routing/);
     expect(((await get('admin', url)).body as Task).owner?.reference).toBe(`Organization/${ids.vasteras}`);
-    // its other elements stay the requester's to change
-    expect((await send('otherEhr', 'put', url, { ...derived, description: 'Ändrad' })).status).toBe(200);
+    // nor changes what the stay says: its requester withdraws it or writes a note, nothing else
+    const described = await send('otherEhr', 'put', url, { ...derived, description: 'Ändrad' });
+    expect(described.status).toBe(403);
+    expect(named(described.body)).toEqual(['Task.description']);
+    expect((await send('otherEhr', 'put', url, { ...derived, note: [{ text: 'Ring först' }] })).status).toBe(200);
   });
 
   it('when the owner hands the Task over inside a transaction Bundle, then the whole Bundle is refused', async () => {

@@ -78,9 +78,38 @@ describe('the owner of a duty met by a message', () => {
     const met = { ...duty(key, 'completed'), ...due, executionPeriod: { end: '2026-12-01T10:00:00Z' } };
     expect(taskRowOf(met, 'vastmanland').open).toBe(false);
     expect(taskRowOf({ ...duty(key, 'cancelled'), ...due }, 'vastmanland').open).toBe(false);
-    // a party's own Task is closed by its owner's answer
-    const own = { ...duty('kallelse-sip@vc:skultuna', 'completed'), ...due };
+    // a party's own Task is closed by its owner's answer (not its SIP invitation duty: below)
+    const own = { ...duty('utse-fast-vardkontakt@vc:skultuna', 'completed'), ...due };
     expect(taskRowOf(own, 'vastmanland').open).toBe(false);
+  });
+});
+
+/** The named care contact's duty to invite to the SIP is met by its invitation, not by a status. */
+describe('the owner of the SIP invitation duty', () => {
+  const key = 'kallelse-sip@primary-care:SE2321000172-DEMO0101';
+  const due = { restriction: { period: { end: '2026-12-04T22:59:59.999Z' } } };
+
+  it('when the unit acknowledges or rejects it, then nothing is refused; when it completes it, then the refusal says the SIP invitation meets it', () => {
+    expect(ownerChangeIssues(duty(key, 'requested'), duty(key, 'accepted'))).toEqual([]);
+    expect(ownerChangeIssues(duty(key, 'accepted'), duty(key, 'in-progress'))).toEqual([]);
+    expect(ownerChangeIssues(duty(key, 'requested'), duty(key, 'rejected'))).toEqual([]);
+    for (const from of ['accepted', 'in-progress'] as const) {
+      const [issue, ...more] = ownerChangeIssues(duty(key, from), duty(key, 'completed'));
+      expect(more).toEqual([]);
+      expect(issue?.path).toBe('Task.status');
+      expect(issue?.message).toContain('is met by the SIP invitation, not by a status');
+    }
+  });
+
+  it('when it is completed by a status alone, then its deadline runs on; completed with the invitation’s time, or rejected by the unit, it is closed', () => {
+    expect(taskRowOf({ ...duty(key, 'completed'), ...due }, 'vastmanland').open).toBe(true);
+    const met = { ...duty(key, 'completed'), ...due, executionPeriod: { end: '2026-12-02T10:00:00Z' } };
+    expect(taskRowOf(met, 'vastmanland').open).toBe(false);
+    expect(taskRowOf({ ...duty(key, 'rejected'), ...due }, 'vastmanland').open).toBe(false);
+    // another unit's Task completed by its owner is its answer
+    expect(taskRowOf({ ...duty('sip-uppfoljning@primary-care:x', 'completed'), ...due }, 'vastmanland').open).toBe(
+      false,
+    );
   });
 });
 
@@ -96,6 +125,48 @@ describe('the requester of a derived Task', () => {
     expect(
       requesterChangeIssues(duty(key, 'requested'), { ...duty(key, 'requested'), output: who }).map((i) => i.path),
     ).toEqual(['Task.output']);
+  });
+
+  it('when it changes what the stay says (description, restriction, for, code, input, meta), then each element is refused; a note, a reason with the withdrawal and dropping the deadline status with it are not', () => {
+    const before: Task = {
+      ...duty(key, 'requested'),
+      description: 'Utse fast vårdkontakt',
+      restriction: { period: { end: '2026-12-03T12:00:00Z' } },
+      for: { reference: 'Patient/p1' },
+      businessStatus: { coding: [{ system: CODE_SYSTEM.taskBusinessStatus, code: 'on-time' }] },
+      meta: { versionId: '2', lastUpdated: '2026-12-01T10:00:00Z' },
+    };
+    const after: Task = {
+      ...before,
+      description: 'Annat',
+      restriction: { period: { end: '2026-12-09T12:00:00Z' } },
+      for: { reference: 'Patient/p2' },
+      code: { text: 'Annat' },
+      input: [{ type: { text: 'x' }, valueString: 'y' }],
+      meta: { versionId: '2', lastUpdated: '2026-12-01T10:00:00Z', tag: [{ code: 'x' }] },
+    };
+    expect(requesterChangeIssues(before, after).map((i) => i.path)).toEqual([
+      'Task.code',
+      'Task.description',
+      'Task.for',
+      'Task.input',
+      'Task.meta',
+      'Task.restriction',
+    ]);
+    const { businessStatus: _gone, ...withoutDeadline } = before;
+    const withdrawn: Task = {
+      ...withoutDeadline,
+      status: 'cancelled',
+      statusReason: { text: 'Fel mottagare' },
+      note: [{ text: 'Ny kommer' }],
+      lastModified: '2026-12-01T11:00:00Z',
+      meta: { versionId: '2', lastUpdated: '2026-12-01T11:00:00Z' },
+    };
+    expect(requesterChangeIssues(before, withdrawn)).toEqual([]);
+    expect(requesterChangeIssues(before, { ...before, note: [{ text: 'En rad' }] })).toEqual([]);
+    // the deadline status is the gateway's while the Task is open
+    const { businessStatus: _dropped, ...open } = before;
+    expect(requesterChangeIssues(before, open).map((i) => i.path)).toEqual(['Task.businessStatus']);
   });
 
   it('when anyone but the unit that owns the FVK Task appoints on it, then no criterion 3; the owner’s write gives it', () => {

@@ -1,27 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bundle, Encounter, OperationOutcome, Task } from '@medplum/fhirtypes';
-import { saveClient } from '../../src/auth/client-store';
+import type { Encounter, Task } from '@medplum/fhirtypes';
 import type { CaseOverview } from '../../src/case-overview/case-overview';
-import { systemRepository } from '../../src/compose';
 import { taskRowOf } from '../../src/deadlines/task-sync';
-import { loadDemoRegion } from '../../src/demo/demo-region';
 import { CODE_SYSTEM, EXTENSION } from '../../src/fhir/constants';
 import { stayExtensions } from '../../src/fhir/encounter-extensions';
-import { uniquePrefix } from '../support/redis';
 import { testDatabases } from '../support/db';
-import { openShell, type Shell } from '../http/shell-fixture';
-import {
-  admission,
-  codeOf,
-  HOSPITAL,
-  needsCD,
-  ok,
-  partyClient,
-  SKULTUNA,
-  VASTERAS,
-  withExtensions,
-  type PartyClient,
-} from '../sip/party-client';
+import { codeOf, HOSPITAL, ok, SKULTUNA, VASTERAS, withExtensions } from '../sip/party-client';
+import { diagnostics, openDutyWrites, refused, type DutyWrites } from './duty-writes-fixture';
 import { isDuty } from './harness';
 
 /**
@@ -31,8 +16,8 @@ import { isDuty } from './harness';
  * the unit's own write alone, not from the hospital's or an admin's. A duty closed by a status alone keeps its deadline.
  */
 describe.each(testDatabases())('who may close a duty over FHIR on %s', (kind) => {
-  let shell: Shell;
-  const c: Record<string, PartyClient> = {};
+  let w: DutyWrites;
+  let c: DutyWrites['c'];
   let encounter: Encounter;
 
   const tasks = () => c['demo-ehr']!.tasks({ encounter: `Encounter/${encounter.id}` });
@@ -51,40 +36,17 @@ describe.each(testDatabases())('who may close a duty over FHIR on %s', (kind) =>
     const o = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${encounter.id}/$overview`)) as unknown as CaseOverview;
     return o.readiness.missing.map((x) => x.code).sort();
   };
-  const facts = async (like: string): Promise<number> =>
-    (
-      await shell.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM stay_fact WHERE stay_id = $1 AND fact_id LIKE $2`,
-        [encounter.id, like],
-      )
-    ).rows[0]!.n;
-  const refusal = (r: { status: number; body: unknown }): string => {
-    expect(r.status).toBe(403);
-    return ((r.body as OperationOutcome).issue ?? []).map((i) => i.diagnostics ?? '').join(' | ');
-  };
+  const facts = (like: string): Promise<number> => w.facts(encounter.id ?? '', like);
+  const refusal = (r: { status: number; body: unknown }): string => diagnostics(refused(r));
   const who = {
     type: { coding: [{ system: CODE_SYSTEM.taskOutput, code: 'fast-vardkontakt' }] },
     valueString: 'Anna Berg, distriktssköterska, 021-10 20 30',
   };
 
   beforeAll(async () => {
-    shell = await openShell({ kind, full: true, env: { QUEUE_PREFIX: uniquePrefix(), AGREEMENT: 'vastmanland' } });
-    await loadDemoRegion(shell.db, systemRepository);
-    await saveClient(shell.db, {
-      clientId: 'duty-admin',
-      secret: 'duty-admin-secret',
-      admin: true,
-      allowedScopes: ['system/*.cruds'],
-      organization: 'Organization/region',
-      role: 'admin',
-    });
-    for (const id of ['demo-ehr', 'demo-vasteras', 'demo-vc-skultuna', 'duty-admin'])
-      c[id] = await partyClient(shell.gateway.app, id);
-    const admitted = new Date(Date.now() - 2 * 86_400_000).toISOString();
-    const bundle = admission('duty-status-1', '194001011230', admitted, needsCD());
-    const r = ok(await c['demo-ehr']!.post('/fhir', bundle)) as Bundle;
-    const id = /Encounter\/([^/]+)/.exec(r.entry?.[1]?.response?.location ?? '')?.[1] ?? '';
-    encounter = ok(await c['demo-ehr']!.get(`/fhir/Encounter/${id}`)) as Encounter;
+    w = await openDutyWrites(kind, 'duty-admin');
+    c = w.c;
+    encounter = await w.admit('duty-status-1', '194001011230', new Date(Date.now() - 2 * 86_400_000).toISOString());
     // ready, but for the named care contact and the information transfer: Västmanland's gate holds the notice back
     const criteria = ['lakarbedomning', 'skriftlig-information', 'hjalpmedel', 'lakemedelslista'];
     const ready = [
@@ -100,7 +62,7 @@ describe.each(testDatabases())('who may close a duty over FHIR on %s', (kind) =>
     encounter = ok(await c['demo-ehr']!.put(`/fhir/Encounter/${encounter.id}`, discharged)) as Encounter;
   });
   afterAll(async () => {
-    await shell?.close();
+    await w?.shell.close();
   });
 
   it('when the hospital rejects its information transfer duty, then it is refused: the duty stays open and its deadline runs', async () => {

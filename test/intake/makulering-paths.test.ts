@@ -182,7 +182,8 @@ describe.each(testDatabases())('every withdrawn Task is told to its owner as a m
     await send({ event: 'A08', visit: 'MK-J', municipality: '1981', evnTime: '20260116090000', expected: '20260127' });
     const notice = (await h.tasks(stay)).find((t) => codeOf(t) === 'inskrivningsmeddelande' && !isDuty(t)) as Task;
     h.clock.set('2026-01-16T10:00:00Z'); // Sala answers after the estimate change reached it
-    await createRepository(h.db, { system: true }, intakeHooks(h.ctx)).update<Task>({
+    const sala = { organization: `Organization/${h.sala.id}`, role: 'municipality' as const };
+    await createRepository(h.db, sala, intakeHooks(h.ctx)).update<Task>({
       ...notice,
       status: 'rejected',
       statusReason: { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: 'ej-folkbokford' }] },

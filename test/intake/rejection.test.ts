@@ -25,7 +25,12 @@ describe.each(testDatabases())('rejection re-routing on %s', (kind) => {
     await h.send(adt({ event: 'A01', visit: 'RJ-1', municipality: '1981', obx: [OBX.needs('socialtjanst')] }));
     const notice = receiverTask(await h.tasks(stay), 'inskrivningsmeddelande');
     expect(notice?.owner?.reference).toBe(`Organization/${h.sala.id}`);
-    const client = createRepository(h.db, { system: true }, intakeHooks(h.ctx));
+    // Sala's own client: only the owner's rejection re-routes the stay
+    const client = createRepository(
+      h.db,
+      { organization: `Organization/${h.sala.id}`, role: 'municipality' },
+      intakeHooks(h.ctx),
+    );
     await client.update<Task>({
       ...(notice as Task),
       status: 'rejected',

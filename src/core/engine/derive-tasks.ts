@@ -331,21 +331,24 @@ function fvkTasksOf(m: StayModel, agreement: Agreement, codes: readonly FvkCode[
     if (code === 'kallelse-sip' && due === undefined && m.ready.length > 0) {
       description = `${description} (tidsfristen vilar: avbrott i utskrivningsklar)`;
     }
-    out.push(
-      spec({
-        key: `${code}@${key}${roundOf(owner)}`,
-        code,
-        owner: owner.party,
-        hospital: owner.hospital,
-        authoredOn: Math.max(at, owner.since),
-        due,
-        deadlineRule,
-        description,
-        // The FVK's invitation duty is met by its own invitation (a SIP CarePlan with invited parties): one sent by
-        // an earlier FVK of the stay does not meet the duty of a unit the stay was re-routed to.
-        ...(code === 'kallelse-sip' && m.sipInvitedBy.has(key) ? { status: 'completed' as const } : {}),
-      }),
-    );
+    const t = spec({
+      key: `${code}@${key}${roundOf(owner)}`,
+      code,
+      owner: owner.party,
+      hospital: owner.hospital,
+      authoredOn: Math.max(at, owner.since),
+      due,
+      deadlineRule,
+      description,
+    });
+    // The FVK's invitation duty is met by its own invitation (a SIP CarePlan with invited parties), at the time it was
+    // sent: one sent by an earlier FVK of the stay does not meet the duty of a unit the stay was re-routed to.
+    const invitedAt = code === 'kallelse-sip' ? m.sipInvitedBy.get(key) : undefined;
+    if (invitedAt !== undefined) {
+      t.status = 'completed';
+      t.metAt = iso(invitedAt);
+    }
+    out.push(t);
   }
   return out;
 }

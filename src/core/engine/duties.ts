@@ -17,6 +17,21 @@ const INFORMATION_TRANSFER_DUTY = dutyKeyOf('informationsoverforing@');
 export const isInformationTransferDuty = (key: string): boolean => key.startsWith(INFORMATION_TRANSFER_DUTY);
 
 /**
+ * Whether a task key is the named care contact's duty to invite to the SIP (`kallelse-sip@<unit>`, derived by the
+ * engine; the invitations an author's SIP sends each party carry no task key). The unit meets it by its invitation, a
+ * SIP CarePlan of its own that invites the parties (the stay fact `sip-invitation-sent` by it, 001 §5.2.2), which the
+ * gateway records: not by a status.
+ */
+export const isSipInvitationDutyKey = (key: string): boolean => key.startsWith('kallelse-sip@');
+
+/**
+ * Whether a task key is a duty its owner meets by an act the gateway records (`executionPeriod.end`), never by a
+ * status alone: a hospital's duty (its message, or its report of the information transfer) and the named care
+ * contact's duty to invite to the SIP (its invitation).
+ */
+export const isMetByRecordedAct = (key: string): boolean => isDutyKey(key) || isSipInvitationDutyKey(key);
+
+/**
  * The unit an information transfer duty is towards: the party key of the receiver in its key
  * (`ansvar:informationsoverforing@primary-care:<hsa>#<round>` → `primary-care:<hsa>`, the recipient's `key`).
  * Undefined for any other key.

@@ -86,7 +86,10 @@ export interface TaskSpec {
    * currently address the owner.
    */
   responsible?: Party;
-  /** When the responsible party met the duty (the send time of the hospital's message), if it has. */
+  /**
+   * When the duty was met, if it was: the send time of the hospital's message (for its duty), or when the named care
+   * contact sent its SIP invitation (its `kallelse-sip`, `completed`).
+   */
   metAt?: string;
   /** For a message to a receiver: the key of the hospital's duty Task it meets (`ansvar:<key>`). */
   dutyKey?: string;

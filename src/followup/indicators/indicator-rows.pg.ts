@@ -7,7 +7,7 @@
  */
 import type { Task } from '@medplum/fhirtypes';
 import type { Agreement } from '../../core/agreements/agreement.schema';
-import { isDutyKey } from '../../core/engine/duties';
+import { isMetByRecordedAct } from '../../core/engine/duties';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { indicatorStayOf, type IndicatorStay, type IndicatorTask } from '../../core/indicators/compute-indicators';
 import { localMonthWindow } from '../../core/indicators/deviations';
@@ -76,11 +76,12 @@ function toIndicatorTask(task: Task, completedAt: Date | string | null): Indicat
   };
   if (task.restriction?.period?.end) out.deadline = task.restriction.period.end;
   // When the duty was met: the Task says so itself where it can (a hospital's duty is met when its message reached
-  // the gateway: its send time, not when the gateway stored it), else its first stored completed version; a hospital's
-  // duty with a deadline only by what it says (a status alone met nothing: `dutyClosedByStatusAlone`)
+  // the gateway: its send time, not when the gateway stored it), else its first stored completed version; a duty met
+  // by an act the gateway records (a hospital's, the named care contact's SIP invitation) with a deadline only by what
+  // it says (a status alone met nothing: `dutyClosedByStatusAlone`)
   const metAt = task.status === 'completed' ? task.executionPeriod?.end : undefined;
   const key = readTaskKey(task)?.key;
-  const saysItself = key !== undefined && isDutyKey(key) && out.deadline !== undefined;
+  const saysItself = key !== undefined && isMetByRecordedAct(key) && out.deadline !== undefined;
   if (metAt) out.completedAt = new Date(metAt).toISOString();
   else if (completedAt && !saysItself) out.completedAt = new Date(completedAt).toISOString();
   return out;

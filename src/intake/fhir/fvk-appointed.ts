@@ -1,7 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { StayFact } from '../../core/stay/facts';
 import { CODE_SYSTEM } from '../../fhir/constants';
-import { readTaskKey } from '../../fhir/task';
+import { readTaskKey, writtenByOwner } from '../../fhir/task';
 
 const FVK_TASK = 'utse-fast-vardkontakt@';
 
@@ -44,7 +44,7 @@ export function fvkAppointedFact(
 ): StayFact | undefined {
   const key = readTaskKey(after);
   if (!key?.key.startsWith(FVK_TASK) || !after.id || !before || !appoints(before, after)) return undefined;
-  if (writer === undefined || before.owner?.reference !== writer || after.owner?.reference !== writer) return undefined;
+  if (!writtenByOwner(before, after, writer)) return undefined;
   return {
     id: `fhir:Task/${after.id}#fvk-appointed`,
     stayId: key.stayId,

@@ -1,7 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import { informationTransferUnit, isInformationTransferDuty, metLate } from '../../core/engine/duties';
 import type { StayFact } from '../../core/stay/facts';
-import { businessStatusConcept, readTaskKey } from '../../fhir/task';
+import { businessStatusConcept, readTaskKey, writtenByOwner } from '../../fhir/task';
 
 /**
  * Whether the write is the hospital completing its duty to transfer the information to a unit: the Task is that duty
@@ -14,8 +14,8 @@ function completedByHospital(before: Task | undefined, after: Task, writer: stri
   return (
     key !== undefined &&
     isInformationTransferDuty(key) &&
-    writer !== undefined &&
-    before?.owner?.reference === writer &&
+    before !== undefined &&
+    writtenByOwner(before, after, writer) &&
     after.status === 'completed' &&
     before.status !== 'completed' &&
     before.status !== 'cancelled'

@@ -1,7 +1,7 @@
 import type { Encounter, Organization, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
-import { isUnrestricted, scopeOrganization } from '../../store/access-sql';
+import { isUnrestricted, writerOf } from '../../store/access-sql';
 import type { AccessScope, FhirRepository, RepositoryHooks, ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, INTAKE_AUTHOR, type StayApplierDeps } from '../stay/apply-stay';
 import { lockStays } from '../stay/stay-rows.pg';
@@ -92,13 +92,6 @@ async function patientChanged(
       : await holderOf(repo, change.authorOrganization ?? scope?.organization),
   });
 }
-
-/**
- * The organisation a party's write is by (`Organization/<id>`): the tenant's; undefined for the gateway and admins,
- * whose writes report nothing on a party's behalf (an admin client has an organisation of its own, the region's).
- */
-const writerOf = (scope: AccessScope | undefined): string | undefined =>
-  isUnrestricted(scope) ? undefined : scopeOrganization(scope);
 
 /** The warning code of an inpatient Encounter that has begun without an admission time (no stay, nobody told). */
 export const NO_ADMISSION_TIME = 'no-admission-time';

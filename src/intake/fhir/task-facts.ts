@@ -13,8 +13,8 @@ import { rejectionFact } from './rejection-hook';
 /**
  * What a party's write of one of the gateway's Tasks tells the stay: a receiver's rejection (re-routing and the
  * hospital's Task), the outpatient unit's appointment of the named care contact (readiness criterion 3) or the
- * hospital's completion of its duty to transfer the information to a unit (criterion 4), the criteria only by the Task's
- * owner. `writer` is the writing tenant's organisation (`Organization/<id>`), undefined for the gateway and admins.
+ * hospital's completion of its duty to transfer the information to a unit (criterion 4), each only by the Task's owner
+ * (`writtenByOwner`). `writer` is the writing tenant's organisation (`Organization/<id>`), undefined for the gateway and admins.
  * Applied in the write's transaction, so the stay's Tasks change with the answer or not at all.
  */
 export async function applyTaskFacts(
@@ -28,7 +28,7 @@ export async function applyTaskFacts(
   const before = change.before as Task | undefined;
   const at = deps.clock.now().toISOString();
   const facts = [
-    rejectionFact(before, after, after.meta?.versionId ?? '0', at),
+    rejectionFact(before, after, writer, after.meta?.versionId ?? '0', at),
     fvkAppointedFact(before, after, writer, at),
     informationTransferredFact(before, after, writer, at),
   ].filter((f): f is StayFact => f !== undefined);
