@@ -24,6 +24,7 @@ import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import { backfillInformationTransferred } from './stay/information-transferred-backfill';
+import { backfillSipInvitationMet } from './stay/sip-invitation-met-backfill';
 import { backfillStaysLeft } from './stay/stays-left-backfill';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
 import { localDate } from '../core/calendar';
@@ -169,6 +170,18 @@ export interface IntakeCapability extends Capability {
 const RECOVER_EVERY_MS = 30_000;
 
 /** Ingestion: `POST /hl7v2`, the admin message view, the MLLP listener (role `mllp`). */
+/**
+ * The one-off re-applies at the first start after an upgrade (`reapplyStaysOnce`), with their log line: the stays
+ * re-routed before their left parties' Tasks were tagged (0.17.0), the stays whose information transfer was reported
+ * per unit (the dashboard's time from the engine, migration 175), and the stays whose SIP invitation duty was
+ * completed before it carried the invitation's time.
+ */
+const ONE_OFF_REAPPLIES = [
+  [backfillStaysLeft, 'stays a party left applied again: its Tasks tagged stay-left'],
+  [backfillInformationTransferred, 'stays with a transfer reported per unit applied again: summary from the engine'],
+  [backfillSipInvitationMet, 'stays with a SIP invitation met before 0.19.0 applied again: the duty has its time'],
+] as const;
+
 export function createIntakeCapability(ctx: AppContext): IntakeCapability {
   const s = intakeServices(ctx);
   let server: MllpServer | undefined;
@@ -196,16 +209,11 @@ export function createIntakeCapability(ctx: AppContext): IntakeCapability {
     async start(roles: ReadonlySet<Role>) {
       if (!roles.has('mllp') && !roles.has('api')) return;
       await s.deps.agreement();
-      // Once per store: the stays re-routed before their left parties' Tasks were tagged (0.17.0) get their tags.
-      const left = await backfillStaysLeft(ctx.db, intakeRepository, s.deps);
-      if (left > 0) ctx.logger.info('stays a party left applied again: its Tasks tagged stay-left', { stays: left });
-      // Once per store: the stays whose information transfer was reported per unit get the engine's time on the
-      // dashboard (migration 175).
-      const perUnit = await backfillInformationTransferred(ctx.db, intakeRepository, s.deps);
-      if (perUnit > 0)
-        ctx.logger.info('stays with a transfer reported per unit applied again: summary from the engine', {
-          stays: perUnit,
-        });
+      // Once per store, after an upgrade: stays applied again so what the engine now writes reaches them.
+      for (const [backfill, message] of ONE_OFF_REAPPLIES) {
+        const stays = await backfill(ctx.db, intakeRepository, s.deps);
+        if (stays > 0) ctx.logger.info(message, { stays });
+      }
       // Messages acknowledged before a crash or restart but never applied.
       await recover(0);
       timer = setInterval(() => {

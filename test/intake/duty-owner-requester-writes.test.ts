@@ -8,6 +8,11 @@ import { testDatabases } from '../support/db';
 import { codeOf, HOSPITAL, ok, sipDraft, SKULTUNA, VASTERAS, withExtensions } from '../sip/party-client';
 import { diagnostics as text, openDutyWrites, refused, type DutyWrites } from './duty-writes-fixture';
 import { isDuty } from './harness';
+import { intakeRepository, intakeServices } from '../../src/intake';
+import {
+  backfillSipInvitationMet,
+  SIP_INVITATION_MET_BACKFILL,
+} from '../../src/intake/stay/sip-invitation-met-backfill';
 
 /**
  * The party that must act owns the duty, played through the FHIR API with Västmanland's agreement: the vårdcentral's
@@ -15,6 +20,16 @@ import { isDuty } from './harness';
  * (an admin's) meets nothing; the hospital, requester of the units' Tasks, may withdraw them and write a note, nothing
  * else; and only the receiver's own `rejected` re-routes the stay, not an admin's.
  */
+/** Skultuna's own SIP invitation duty among the stay's Tasks (`kallelse-sip` focused on the Encounter). */
+async function invitationDutyOf(tasks: () => Promise<Task[]>): Promise<Task> {
+  const found = (await tasks()).find(
+    (t) =>
+      codeOf(t) === 'kallelse-sip' && t.owner?.reference === SKULTUNA && t.focus?.reference?.startsWith('Encounter/'),
+  );
+  if (!found) throw new Error('no kallelse-sip duty of Skultuna');
+  return found;
+}
+
 describe.each(testDatabases())('owner and requester writes of the stay’s Tasks on %s', (kind) => {
   let w: DutyWrites;
   let c: DutyWrites['c'];
@@ -141,14 +156,31 @@ describe.each(testDatabases())('owner and requester writes of the stay’s Tasks
 
   it('when the vårdcentral invites to its SIP, then its invitation duty is completed at the invitation’s time and its deadline ends', async () => {
     ok(await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS])), 201) as CarePlan;
-    const met = (await tasks()).find(
-      (t) =>
-        codeOf(t) === 'kallelse-sip' && t.owner?.reference === SKULTUNA && t.focus?.reference?.startsWith('Encounter/'),
-    );
+    const met = await invitationDutyOf(tasks);
     expect(met?.status).toBe('completed');
     expect(met?.executionPeriod?.end).toBeDefined();
     expect(met?.businessStatus?.coding?.[0]?.code).toBe('on-time');
     expect(taskRowOf(met!, 'vastmanland').open).toBe(false);
+  });
+
+  it('when a store from before kept the invitation duty completed without its time, then the one-off re-apply writes it once', async () => {
+    const met = await invitationDutyOf(tasks);
+    const at = met.executionPeriod?.end;
+    expect(at).toBeDefined();
+    // what 0.18.0 stored: the engine's completed, without the invitation's time
+    await w.shell.db.query(
+      `UPDATE fhir_resource SET content = (content::jsonb - 'executionPeriod')::text
+        WHERE resource_type = 'Task' AND id = $1`,
+      [met.id],
+    );
+    expect((await invitationDutyOf(tasks)).executionPeriod).toBeUndefined();
+    await w.shell.db.query('DELETE FROM schema_migrations WHERE name = $1', [SIP_INVITATION_MET_BACKFILL]);
+    const deps = intakeServices(w.shell.ctx).deps;
+    expect(await backfillSipInvitationMet(w.shell.db, intakeRepository, deps)).toBe(1);
+    const again = await invitationDutyOf(tasks);
+    expect(again.status).toBe('completed');
+    expect(again.executionPeriod?.end).toBe(at);
+    expect(await backfillSipInvitationMet(w.shell.db, intakeRepository, deps)).toBe(0);
   });
 
   it('when an admin rejects the municipality’s notice with a coded reason, then nothing is re-routed; the municipality’s own rejection is', async () => {
