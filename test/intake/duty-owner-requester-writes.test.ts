@@ -157,10 +157,10 @@ describe.each(testDatabases())('owner and requester writes of the stay’s Tasks
   it('when the vårdcentral invites to its SIP, then its invitation duty is completed at the invitation’s time and its deadline ends', async () => {
     ok(await c['demo-vc-skultuna']!.post('/fhir/CarePlan', sipDraft(encounter, SKULTUNA, [VASTERAS])), 201) as CarePlan;
     const met = await invitationDutyOf(tasks);
-    expect(met?.status).toBe('completed');
-    expect(met?.executionPeriod?.end).toBeDefined();
-    expect(met?.businessStatus?.coding?.[0]?.code).toBe('on-time');
-    expect(taskRowOf(met!, 'vastmanland').open).toBe(false);
+    expect(met.status).toBe('completed');
+    expect(met.executionPeriod?.end).toBeDefined();
+    expect(met.businessStatus?.coding?.[0]?.code).toBe('on-time');
+    expect(taskRowOf(met, 'vastmanland').open).toBe(false);
   });
 
   it('when a store from before kept the invitation duty completed without its time, then the one-off re-apply writes it once', async () => {
