@@ -5,7 +5,7 @@
  */
 import type { Organization, Reference, Task } from '@medplum/fhirtypes';
 import type { Party, PartyPhrase, StayEvaluation } from '../core/engine/types';
-import { municipalityLabel } from '../core/municipalities/municipalities';
+import { municipalityLabel, municipalNurseLabel } from '../core/municipalities/municipalities';
 import { IDENTIFIER_SYSTEM } from './constants';
 
 /**
@@ -18,16 +18,6 @@ export const ORGANIZATION_REFERENCE = /^Organization\/[A-Za-z0-9\-.]{1,64}$/;
 export const organizationIdOf = (reference: string): string => reference.slice('Organization/'.length);
 
 export type PartyResolver = (party: Party) => Reference<Organization> | undefined;
-
-/**
- * What a person reads for a municipality's home health care (the municipal nurse's duties): the municipality by its
- * name, `Kommunal hälso- och sjukvård, Västerås stad`, which the adapter passes in from the directory (builders never
- * look anything up); when the directory has no name for it, by SCB's name with its kommunkod,
- * `Kommunal hälso- och sjukvård, Stockholm (kommun 0180)`, and by the kommunkod alone for a code SCB does not list.
- */
-export function municipalNurseLabel(kommunkod: string, municipalityName?: string): string {
-  return `Kommunal hälso- och sjukvård, ${municipalityName ?? municipalityLabel(kommunkod)}`;
-}
 
 /**
  * A logical reference to the Organization that stands for a party; `municipalityName` (from the adapter's directory)

@@ -5,12 +5,11 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { PatientRouting, ReadinessCriterion, StayFact } from '../stay/facts';
 import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/readiness';
-import { partyKey } from './parties';
+import { partyKey, partyLabel } from './parties';
 import { fvkOwner, updateRecipients } from './recipients';
 import type { TimedFact } from './sort-facts';
-import { municipalityLabel } from '../municipalities/municipalities';
 import { activeDischarge, activeReady, transferTo, type Recipient, type StayModel } from './stay-model';
-import type { Party, PartyPhrase, RejectedFact, StayState } from './types';
+import type { PartyPhrase, RejectedFact, StayState } from './types';
 
 /**
  * The criteria the agreement's gate waits for besides the ready notice, which is itself the physician's assessment
@@ -29,23 +28,10 @@ function gateMissing(m: StayModel, agreement: Agreement): ReturnType<typeof miss
   return missingCriteria(gatedCriteria(agreement), m.criteriaMet);
 }
 
-/** How an engine text names a unit before the directory's name replaces it (`PartyPhrase`). */
-function unitPhrase(p: Party): string {
-  switch (p.kind) {
-    case 'municipality':
-      return municipalityLabel(p.code);
-    case 'municipal-nurse':
-      return `the municipal nurse of ${municipalityLabel(p.municipality)}`;
-    case 'primary-care':
-    case 'hospital':
-      return `unit ${p.hsaId}`;
-  }
-}
-
 /** The units with the information transfer duty that have had no transfer reported (`untold`), each once. */
 function untoldUnits(m: StayModel): PartyPhrase[] {
   const out = new Map<string, PartyPhrase>();
-  for (const r of m.recipients) if (untold(m, r)) out.set(r.key, { phrase: unitPhrase(r.party), party: r.party });
+  for (const r of m.recipients) if (untold(m, r)) out.set(r.key, { phrase: partyLabel(r.party), party: r.party });
   return [...out.values()];
 }
 

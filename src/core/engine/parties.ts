@@ -1,3 +1,4 @@
+import { municipalityLabel, municipalNurseLabel } from '../municipalities/municipalities';
 import type { Party } from './types';
 
 /** A stable text form of a party, used in TaskSpec keys: `municipality:1980`, `primary-care:SE...`. */
@@ -11,6 +12,23 @@ export function partyKey(p: Party): string {
       return `hospital:${p.hsaId}`;
     case 'municipal-nurse':
       return `municipal-nurse:${p.municipality}`;
+  }
+}
+
+/**
+ * How a text a person reads names a party when the directory gives no name for it (the adapters put the directory's
+ * name in its place where there is one): a municipality by SCB's name and code, its home health care likewise, a unit
+ * by its HSA-id.
+ */
+export function partyLabel(p: Party): string {
+  switch (p.kind) {
+    case 'municipality':
+      return municipalityLabel(p.code);
+    case 'municipal-nurse':
+      return municipalNurseLabel(p.municipality);
+    case 'primary-care':
+    case 'hospital':
+      return `unit ${p.hsaId}`;
   }
 }
 

@@ -344,3 +344,13 @@ export function municipalityLabel(kommunkod: string, unknown = `kommun ${kommunk
   const name = municipalityName(kommunkod);
   return name ? `${name} (kommun ${kommunkod})` : unknown;
 }
+
+/**
+ * What a person reads for a municipality's home health care (the municipal nurse's duties): the municipality by its
+ * name, `Kommunal hälso- och sjukvård, Västerås stad`, which the adapter passes in from the directory (builders never
+ * look anything up); when the directory has no name for it, by SCB's name with its kommunkod,
+ * `Kommunal hälso- och sjukvård, Stockholm (kommun 0180)`, and by the kommunkod alone for a code SCB does not list.
+ */
+export function municipalNurseLabel(kommunkod: string, municipalityName?: string): string {
+  return `Kommunal hälso- och sjukvård, ${municipalityName ?? municipalityLabel(kommunkod)}`;
+}

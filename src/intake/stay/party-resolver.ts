@@ -1,12 +1,8 @@
 import type { Organization, Reference } from '@medplum/fhirtypes';
 import type { Party } from '../../core/engine/types';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../fhir/constants';
-import {
-  municipalNurseLabel,
-  ORGANIZATION_REFERENCE,
-  organizationIdOf,
-  type PartyResolver,
-} from '../../fhir/references';
+import { municipalNurseLabel } from '../../core/municipalities/municipalities';
+import { ORGANIZATION_REFERENCE, organizationIdOf, type PartyResolver } from '../../fhir/references';
 import type { FhirRepository } from '../../store/repository.port';
 
 function partyIdentifier(p: Party): { system: string; value: string } {

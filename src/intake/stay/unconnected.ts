@@ -5,25 +5,12 @@
  * `/admin/hl7`, the log, the Encounter's engine-issue extension and a FHIR write's OperationOutcome like the
  * engine's own (nothing held back in silence).
  */
-import { partyKey } from '../../core/engine/parties';
+import { partyKey, partyLabel } from '../../core/engine/parties';
 import type { Party, TaskSpec } from '../../core/engine/types';
-import { municipalityLabel } from '../../core/municipalities/municipalities';
-import { municipalNurseLabel, type PartyResolver } from '../../fhir/references';
+import type { PartyResolver } from '../../fhir/references';
 
 /** The start of every such warning (`warningCode` maps it to `recipient-not-connected`). */
 export const NOT_CONNECTED = 'recipient not connected';
-
-function partyText(p: Party): string {
-  switch (p.kind) {
-    case 'municipality':
-      return municipalityLabel(p.code);
-    case 'municipal-nurse':
-      return municipalNurseLabel(p.municipality);
-    case 'primary-care':
-    case 'hospital':
-      return `unit ${p.hsaId}`;
-  }
-}
 
 /** One warning per requested-but-unreachable owner, naming what it would have received. */
 export function unconnectedOwners(specs: readonly TaskSpec[], party: PartyResolver): string[] {
@@ -38,7 +25,7 @@ export function unconnectedOwners(specs: readonly TaskSpec[], party: PartyResolv
   }
   return [...byOwner.values()].map(
     (e) =>
-      `${NOT_CONNECTED}: ${partyText(e.owner)} is not in the gateway's directory, so nobody can receive its ${[...e.codes].join(', ')}; tell it another way`,
+      `${NOT_CONNECTED}: ${partyLabel(e.owner)} is not in the gateway's directory, so nobody can receive its ${[...e.codes].join(', ')}; tell it another way`,
   );
 }
 
