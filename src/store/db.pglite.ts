@@ -41,15 +41,37 @@ class PgliteTx implements Db {
  */
 const SHARED_BUFFERS = '32MB';
 
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`];
+
 /**
- * Embedded PostgreSQL (PGlite, WASM) in `dataDir`, or in memory when `dataDir` is undefined.
+ * Embedded PostgreSQL (PGlite, WASM) in `dataDir`, or in memory when `dataDir` is undefined; in memory, `image`
+ * (from `pgliteImage`) is the cluster it starts from instead of a new one.
  * PGlite has one connection: it queues statements and transactions itself, so concurrent callers are safe.
  */
-export async function openPglite(dataDir?: string): Promise<ClosableDb> {
+export async function openPglite(dataDir?: string, opts: { image?: Blob } = {}): Promise<ClosableDb> {
   if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION'))) await createPgliteDirInChild(dataDir);
-  const options = { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`] };
+  const options = { startParams: START_PARAMS, ...(opts.image ? { loadDataDir: opts.image } : {}) };
   const pg = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
   await pg.waitReady;
+  return adapter(pg);
+}
+
+/**
+ * An in-memory cluster after `prepare` (e.g. the migrations), as an image `openPglite` starts from: a new database
+ * opened from it skips initdb and `prepare` (the tests open hundreds of migrated databases).
+ */
+export async function pgliteImage(prepare: (db: Db) => Promise<unknown>): Promise<Blob> {
+  const pg = new PGlite({ startParams: START_PARAMS });
+  await pg.waitReady;
+  try {
+    await prepare(adapter(pg));
+    return await pg.dumpDataDir('none');
+  } finally {
+    await pg.close();
+  }
+}
+
+function adapter(pg: PGlite): ClosableDb {
   return {
     kind: 'pglite',
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
