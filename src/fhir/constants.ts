@@ -82,10 +82,13 @@ export const CODE_SYSTEM = {
 /**
  * `meta.tag` systems the gateway sets. `stayLeft`: on a Task whose owner the stay left (re-routed away, or it
  * rejected the stay), coded with the owner's Organization id; such a Task no longer opens the stay's Encounter and
- * Patient to its owner (`accessPredicate`), and only the gateway sets or removes it.
+ * Patient to its owner (`accessPredicate`), and only the gateway sets or removes it. `rejectedByAnother`: on a
+ * receiver's Task `rejected` by another than its owner (an admin), which re-routes nothing; it goes when the owner
+ * rejects the Task itself (which then re-routes the stay) or the Task leaves `rejected` (`rejectionMark`).
  */
 export const TAG_SYSTEM = {
   stayLeft: `${CANONICAL_BASE}/tag/stay-left`,
+  rejectedByAnother: `${CANONICAL_BASE}/tag/rejected-by-another`,
 } as const;
 
 export const VALUE_SET = {

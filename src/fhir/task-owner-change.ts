@@ -8,8 +8,9 @@
 import type { Coding, Task } from '@medplum/fhirtypes';
 import { isDutyKey, isInformationTransferDuty, isSipInvitationDutyKey } from '../core/engine/duties';
 import type { ErrorIssue } from '../platform/errors';
-import { CODE_SYSTEM } from './constants';
-import { readTaskKey } from './task';
+import { TASK_STATUS_REASON_INFO } from './codes';
+import { CODE_SYSTEM, TAG_SYSTEM } from './constants';
+import { readTaskKey, rejectionReasonOf } from './task';
 
 /** Elements the owner may change (beyond these only the server-set `meta.versionId`/`meta.lastUpdated`). */
 export const OWNER_MAY_CHANGE: readonly string[] = [
@@ -47,7 +48,8 @@ export function ownerTransitions(task: Task): readonly string[] {
   const allowed = OWNER_TRANSITIONS[task.status] ?? [];
   const key = readTaskKey(task)?.key;
   // The named care contact's duty to invite to the SIP is met by its invitation, not by `completed`; it may acknowledge
-  // it, and reject it as any receiver's Task (a coded reason re-routes the stay: the patient is not listed there)
+  // it, and reject it with a coded reason, which re-routes the stay (the patient is not listed there;
+  // `invitationRejectionRefusal`)
   if (key && isSipInvitationDutyKey(key)) return allowed.filter((s) => s !== 'completed');
   if (!key || !isDutyKey(key)) return allowed;
   const open = allowed.filter((s) => s !== 'rejected' && s !== 'completed');
@@ -82,6 +84,24 @@ function dutyRefusal(before: Task, to: string): string | undefined {
   return undefined;
 }
 
+/** The codes of `svu-task-status-reason` as a person reads them: `ej-folkbokford` (Patienten är inte folkbokförd …). */
+const REASON_CODES = Object.entries(TASK_STATUS_REASON_INFO)
+  .map(([code, text]) => `${code} (${text})`)
+  .join(', ');
+
+/**
+ * Why the owner may not reject the named care contact's SIP invitation duty as it does (`after`), undefined when it may:
+ * only a rejection with a coded reason (`rejectionReasonOf`) is the unit's answer, which re-routes the stay (the patient
+ * is not this unit's); one without would close the duty, and stop its deadline, without the invitation.
+ */
+function invitationRejectionRefusal(before: Task, after: Task): string | undefined {
+  const key = readTaskKey(before)?.key;
+  if (after.status !== 'rejected' || before.status === 'rejected' || !key || !isSipInvitationDutyKey(key))
+    return undefined;
+  if (rejectionReasonOf(after) !== undefined) return undefined;
+  return `Task/${before.id ?? ''} is the named care contact's duty to invite to the SIP: it is met by the invitation, and rejected only with a reason that re-routes the stay. If the patient is not this unit's, reject it with a Task.statusReason coded from ${CODE_SYSTEM.taskStatusReason} (${REASON_CODES}): the hospital is then asked to correct the routing. Else create the stay's SIP (POST /fhir/CarePlan with CarePlan.author your organisation and the invited parties in CarePlan.contributor), which meets it. Until then it stays open and its deadline runs`;
+}
+
 const SERVER_META = new Set(['versionId', 'lastUpdated']);
 
 function same(a: unknown, b: unknown): boolean {
@@ -95,9 +115,15 @@ function same(a: unknown, b: unknown): boolean {
   return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+/**
+ * `meta` but what the server keeps whatever a client sends: `versionId`, `lastUpdated` and the `rejected-by-another`
+ * tag (`rejectionMark` sets it from who rejected the Task, so its owner may send it or not).
+ */
 function withoutServerMeta(meta: Task['meta']): Record<string, unknown> | undefined {
   if (!meta) return undefined;
-  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !SERVER_META.has(k)));
+  const tag = meta.tag?.filter((t) => t.system !== TAG_SYSTEM.rejectedByAnother);
+  const kept = { ...meta, tag: tag && tag.length > 0 ? tag : undefined };
+  const rest = Object.fromEntries(Object.entries(kept).filter(([k, v]) => !SERVER_META.has(k) && v !== undefined));
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
@@ -135,6 +161,8 @@ export function ownerChangeIssues(before: Task, after: Task): ErrorIssue[] {
         dutyRefusal(before, to) ??
         `The owner may not move a Task from '${from}' to '${to}' (allowed from '${from}': ${allowed.join(', ') || 'none'})`,
     });
+  const rejection = invitationRejectionRefusal(before, after);
+  if (rejection) issues.push({ path: 'Task.statusReason', message: rejection });
   const was = deadlineCoding(before);
   const now = deadlineCoding(after);
   const dropped = now === undefined && TERMINAL.has(to);

@@ -6,7 +6,7 @@ import type { Encounter, Group, Organization, Patient, Reference, Task } from '@
 import { isDutyKey, isMetByRecordedAct, metLate } from '../core/engine/duties';
 import type { TaskSpec } from '../core/engine/types';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, TAG_SYSTEM, type TaskBusinessStatus } from './constants';
-import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO } from './codes';
+import { SVU_TASK_CODE_INFO, TASK_BUSINESS_STATUS_INFO, TASK_STATUS_REASON_INFO, type TaskStatusReason } from './codes';
 import {
   ORGANIZATION_REFERENCE,
   organizationIdOf,
@@ -153,7 +153,9 @@ export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, op
   // the owner's answer stands, but a duty's status alone does not meet it
   const answered = OWNER_STATUSES.has(existing.status) && !dutyClosedByStatusAlone(existing);
   const status = spec.status !== 'requested' || !answered ? spec.status : existing.status;
-  const meta = withStayLeft({ ...built, meta: { ...existing.meta, profile: built.meta?.profile } }, !!spec.partyLeft);
+  const left = withStayLeft({ ...built, meta: { ...existing.meta, profile: built.meta?.profile } }, !!spec.partyLeft);
+  // another's rejection the engine's status replaces (a duty's) is no longer the Task's
+  const meta = withRejectedByAnother({ ...built, meta: left }, status === 'rejected' && hasRejectedByAnother(existing));
   const next: Task = { ...built, id: existing.id, meta, status };
   if (status === 'cancelled' || (status === 'completed' && spec.status !== 'completed')) delete next.businessStatus;
   if (existing.output) next.output = existing.output;
@@ -176,6 +178,39 @@ export function withStayLeft(task: Task, left: boolean): Task['meta'] {
   return tag.length > 0 ? { ...rest, tag } : rest;
 }
 
+/** Whether a Task was rejected by another than its owner (an admin): the `rejected-by-another` tag (`rejectionMark`). */
+export function hasRejectedByAnother(task: Task): boolean {
+  return (task.meta?.tag ?? []).some((t) => t.system === TAG_SYSTEM.rejectedByAnother);
+}
+
+/** The Task's `meta` with the `rejected-by-another` tag when `rejected`, without it otherwise; other tags kept. */
+export function withRejectedByAnother(task: Task, rejected: boolean): Task['meta'] {
+  const others = (task.meta?.tag ?? []).filter((t) => t.system !== TAG_SYSTEM.rejectedByAnother);
+  const tag = rejected
+    ? [...others, { system: TAG_SYSTEM.rejectedByAnother, code: 'rejected-by-another', display: REJECTED_BY_ANOTHER }]
+    : others;
+  const { tag: _old, ...rest } = task.meta ?? {};
+  return tag.length > 0 ? { ...rest, tag } : rest;
+}
+
+const REJECTED_BY_ANOTHER =
+  'Avvisad av annan än ägaren: vårdtillfället har inte styrts om; det gör bara ägarens egen avvisning med kodad orsak';
+
+/**
+ * Whether a write of a Task is its owner's own coded `rejected` (`rejectionReasonOf`) of a Task another rejected
+ * before it (`hasRejectedByAnother`): the same content is then the owner's answer, which the other's rejection did not
+ * give (it re-routes nothing), so it is stored as a version of its own, without the tag, and counts (`rejectionFact`).
+ */
+export function ownerRejectsAfterAnother(before: Task, after: Task, writer: string | undefined): boolean {
+  return (
+    before.status === 'rejected' &&
+    hasRejectedByAnother(before) &&
+    after.status === 'rejected' &&
+    rejectionReasonOf(after) !== undefined &&
+    writtenByOwner(before, after, writer)
+  );
+}
+
 /** Whether a stored Task carries the `stay-left` tag its spec asks for (`withStayLeft`). */
 export function hasStayLeft(task: Task): boolean {
   return (task.meta?.tag ?? []).some((t) => t.system === TAG_SYSTEM.stayLeft);
@@ -193,6 +228,17 @@ export function writtenByOwner(before: Task | undefined, after: Task, writer: st
   return writer !== undefined && before?.owner?.reference === writer && after.owner?.reference === writer;
 }
 
+const REASONS: ReadonlySet<string> = new Set(Object.keys(TASK_STATUS_REASON_INFO));
+
+/**
+ * The coded reason of a rejection: the first code of `svu-task-status-reason` (`TASK_STATUS_REASON_INFO`) in
+ * `Task.statusReason`, if any. Only a rejection with one re-routes the stay (`rejectionFact`).
+ */
+export function rejectionReasonOf(task: Task): TaskStatusReason | undefined {
+  const code = task.statusReason?.coding?.find((c) => c.code && REASONS.has(c.code))?.code;
+  return code as TaskStatusReason | undefined;
+}
+
 /** The task key of a stored Task (`<stayId>|<key>` → `{stayId, key}`), if it has one. */
 export function readTaskKey(task: Task): { stayId: string; key: string } | undefined {
   const v = task.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM.taskKey)?.value;
@@ -204,16 +250,20 @@ export function readTaskKey(task: Task): { stayId: string; key: string } | undef
 /**
  * Whether a duty met by an act the gateway records (`isMetByRecordedAct`: a hospital's duty, `ansvar:` key, or the
  * named care contact's SIP invitation duty, `kallelse-sip@…`) with a deadline was closed by a status alone: `completed`
- * (a hospital's duty also `rejected`) without the gateway's record of when it was met (`executionPeriod.end`: the send
- * time of the message that met it, the time of the hospital's report of the information transfer, or when the SIP
- * invitation was sent). Such a duty is not met: its deadline runs on (`taskRowOf`), the follow-up does not count it met,
- * and the stay's next apply gives it the engine's status again (`applyTaskSpec`, `planTasks`). No client can make that
- * write (`ownerTransitions`, `requesterChangeIssues`); this holds for every other writer (an admin) too. The unit may
- * reject its SIP invitation duty (a coded reason re-routes the stay): that is its answer, not a status alone.
+ * (a hospital's duty also `rejected`; the SIP invitation duty `rejected` without a coded reason, or by another than its
+ * owner, `hasRejectedByAnother`) without the gateway's record of when it was met (`executionPeriod.end`: the send time
+ * of the message that met it, the time of the hospital's report of the information transfer, or when the SIP
+ * invitation was sent). Such a duty is not met: its deadline runs on (`taskRowOf`), the follow-up does not count it
+ * met, and the stay's next apply gives it the engine's status again (`applyTaskSpec`, `planTasks`). No client can make
+ * that write (`ownerTransitions`, `invitationRejectionRefusal`, `requesterChangeIssues`); this holds for every other
+ * writer (an admin) too. The unit may reject its SIP invitation duty with a coded reason (`rejectionReasonOf`, which
+ * re-routes the stay): that is its answer, not a status alone.
  */
 export function dutyClosedByStatusAlone(task: Task): boolean {
   const key = readTaskKey(task)?.key;
   if (key === undefined || !isMetByRecordedAct(key)) return false;
-  const closed = task.status === 'completed' || (task.status === 'rejected' && isDutyKey(key));
+  const byStatus = isDutyKey(key) || rejectionReasonOf(task) === undefined || hasRejectedByAnother(task);
+  const rejected = task.status === 'rejected' && byStatus;
+  const closed = task.status === 'completed' || rejected;
   return closed && task.restriction?.period?.end !== undefined && task.executionPeriod?.end === undefined;
 }

@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { ownerRejectsAfterAnother as ownerRejects } from '../fhir/task';
 import { GatewayError } from '../platform/errors';
-import { assertMayChange, assertOwnerMayChange, type RecordHolder } from './access-sql';
+import { assertMayChange, assertOwnerMayChange, writerOf, type RecordHolder } from './access-sql';
 import { notFound } from './read-sql';
 import type { AccessScope, ResourceChange, WriteOptions } from './repository.port';
 import { forScope, parseVersion, sameContent } from './resource-util';
@@ -31,6 +32,12 @@ export function assertIfMatch(
     );
 }
 
+/** `ownerRejectsAfterAnother` for a Task write by `scope`. */
+function ownerRejectsAfterAnother(before: Resource, after: Resource, scope: AccessScope | undefined): boolean {
+  if (before.resourceType !== 'Task' || after.resourceType !== 'Task') return false;
+  return ownerRejects(before, after, writerOf(scope));
+}
+
 /**
  * Decides a write of `resource` with `id` over `cur` (the current row, if any) without touching the
  * database: not-found / If-Match checks, the no-change case, the new version. `PgRepository.commitPrepared`
@@ -53,7 +60,8 @@ export function prepareWrite<T extends Resource>(
   assertIfMatch(type, id, cur, opts.ifMatch);
   const before = cur && !cur.deleted && cur.content ? (JSON.parse(cur.content) as T) : undefined;
   if (before) assertOwnerMayChange(before, { ...resource, id }, at.scope);
-  if (before && sameContent(before, { ...resource, id }))
+  // the same content is no new version, but for a Task's owner's own rejection of one another rejected
+  if (before && sameContent(before, { ...resource, id }) && !ownerRejectsAfterAnother(before, resource, at.scope))
     return { resource: forScope(before, at.scope, cur), created: false };
   const version = (cur?.version_id ?? 0) + 1;
   const lastUpdated = at.now.toISOString();

@@ -3,6 +3,7 @@ import type { Task } from '@medplum/fhirtypes';
 import { CODE_SYSTEM, IDENTIFIER_SYSTEM } from '../../src/fhir/constants';
 import { ownerChangeIssues, requesterChangeIssues } from '../../src/fhir/task-owner-change';
 import { taskRowOf } from '../../src/deadlines/task-sync';
+import { withRejectedByAnother } from '../../src/fhir/task';
 import { fvkAppointedFact } from '../../src/intake/fhir/fvk-appointed';
 
 const duty = (key: string, status: Task['status']): Task => ({
@@ -87,12 +88,23 @@ describe('the owner of a duty met by a message', () => {
 /** The named care contact's duty to invite to the SIP is met by its invitation, not by a status. */
 describe('the owner of the SIP invitation duty', () => {
   const key = 'kallelse-sip@primary-care:SE2321000172-DEMO0101';
+  const rejected = (t: Task): Task => ({
+    ...t,
+    statusReason: { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: 'ej-folkbokford' }] },
+  });
   const due = { restriction: { period: { end: '2026-12-04T22:59:59.999Z' } } };
 
-  it('when the unit acknowledges or rejects it, then nothing is refused; when it completes it, then the refusal says the SIP invitation meets it', () => {
+  it('when the unit acknowledges it or rejects it with a coded reason, then nothing is refused; rejected without one, or completed, the refusal says what meets it', () => {
     expect(ownerChangeIssues(duty(key, 'requested'), duty(key, 'accepted'))).toEqual([]);
     expect(ownerChangeIssues(duty(key, 'accepted'), duty(key, 'in-progress'))).toEqual([]);
-    expect(ownerChangeIssues(duty(key, 'requested'), duty(key, 'rejected'))).toEqual([]);
+    expect(ownerChangeIssues(duty(key, 'requested'), rejected(duty(key, 'rejected')))).toEqual([]);
+    for (const statusReason of [undefined, { text: 'Inte vår patient' }]) {
+      const [issue, ...more] = ownerChangeIssues(duty(key, 'requested'), { ...duty(key, 'rejected'), statusReason });
+      expect(more).toEqual([]);
+      expect(issue?.path).toBe('Task.statusReason');
+      expect(issue?.message).toContain(`coded from ${CODE_SYSTEM.taskStatusReason} (ej-folkbokford`);
+      expect(issue?.message).toContain('POST /fhir/CarePlan');
+    }
     for (const from of ['accepted', 'in-progress'] as const) {
       const [issue, ...more] = ownerChangeIssues(duty(key, from), duty(key, 'completed'));
       expect(more).toEqual([]);
@@ -101,11 +113,16 @@ describe('the owner of the SIP invitation duty', () => {
     }
   });
 
-  it('when it is completed by a status alone, then its deadline runs on; completed with the invitation’s time, or rejected by the unit, it is closed', () => {
+  it('when it is completed or rejected without a coded reason by a status alone, then its deadline runs on; completed with the invitation’s time, or rejected with a coded reason, it is closed', () => {
     expect(taskRowOf({ ...duty(key, 'completed'), ...due }, 'vastmanland').open).toBe(true);
+    expect(taskRowOf({ ...duty(key, 'rejected'), ...due }, 'vastmanland').open).toBe(true);
     const met = { ...duty(key, 'completed'), ...due, executionPeriod: { end: '2026-12-02T10:00:00Z' } };
     expect(taskRowOf(met, 'vastmanland').open).toBe(false);
-    expect(taskRowOf({ ...duty(key, 'rejected'), ...due }, 'vastmanland').open).toBe(false);
+    expect(taskRowOf({ ...rejected(duty(key, 'rejected')), ...due }, 'vastmanland').open).toBe(false);
+    // rejected by another than the unit (an admin), even with a coded reason: its deadline runs on
+    const byAnother = rejected(duty(key, 'rejected'));
+    byAnother.meta = withRejectedByAnother(byAnother, true);
+    expect(taskRowOf({ ...byAnother, ...due }, 'vastmanland').open).toBe(true);
     // another unit's Task completed by its owner is its answer
     expect(taskRowOf({ ...duty('sip-uppfoljning@primary-care:x', 'completed'), ...due }, 'vastmanland').open).toBe(
       false,

@@ -1,4 +1,5 @@
-import type { Task } from '@medplum/fhirtypes';
+import type { Encounter, Task } from '@medplum/fhirtypes';
+import { engineIssuesOf } from '../../src/fhir/encounter-extensions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import { adt, ALL_CRITERIA_CODES, OBX, type AdtOptions } from '../mapping/adt-builder';
@@ -78,7 +79,7 @@ describe.each(testDatabases())('the information transfer to a municipality the s
 /**
  * Västmanland's readiness gate (001 §3) counts criterion 4 for the units the information reached: a ready notice not
  * yet sent when an A08 moved the patient to Sala waits until the hospital reports the transfer again, then goes to
- * Sala; the hospital is told what it waits for.
+ * Sala; the hospital is told what it waits for, and to which unit, by its name.
  */
 describe.each(testDatabases())('the readiness gate after a re-routing, through HL7, on %s', (kind) => {
   let h: IntakeHarness;
@@ -114,6 +115,14 @@ describe.each(testDatabases())('the readiness gate after a re-routing, through H
     // the hospital is told what the notice waits for
     const held = JSON.stringify(await h.outcome('GATE-R-READY'));
     expect(held).toContain('informationsoverforing was reported before the stay was re-routed');
+    // and to which unit it must report it: Sala, by its name in the directory, in the ACK and on the Encounter
+    const toSala = 'report the transfer to Sala kommun, by the criterion again or by completing the duty towards it';
+    expect(held).toContain(toSala);
+    const issue = engineIssuesOf(await h.repo.read<Encounter>('Encounter', encounterIdFor(VISIT_SYSTEM, visit))).find(
+      (x) => x.startsWith('ready:'),
+    );
+    expect(issue).toContain(toSala);
+    expect(issue).not.toContain('kommun 1981');
 
     await send({
       event: 'A08',

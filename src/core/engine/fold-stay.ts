@@ -38,19 +38,20 @@ function untoldUnits(m: StayModel): PartyPhrase[] {
 /**
  * Why a ready notice is held back by the agreement's gate: the criteria it still waits for. An information transfer
  * the hospital did report, but before the stay was re-routed or for some of the units only, is said so: it must be
- * reported to the units left, which the reason names (`named`: the directory's names replace the phrases).
+ * reported to the units left, which the reason names either way (`named`: the directory's names replace the phrases).
  */
 function heldBack(m: StayModel, missing: ReturnType<typeof missingCriteria>): Omit<RejectedFact, 'factId'> {
   const reported = missing.includes('information-transferred') ? m.informationTransfers : [];
   const perUnit = reported.some((x) => x.to);
-  const left = perUnit ? untoldUnits(m) : [];
+  const left = reported.length > 0 ? untoldUnits(m) : [];
   const to = left.length > 0 ? left.map((u) => u.phrase).join(' and ') : 'each unit that has not had it';
+  const towards = left.length > 1 ? 'each' : 'it';
   const again =
     reported.length === 0
       ? ''
       : perUnit
-        ? ` (informationsoverforing was reported for some of the units only, or before the stay was re-routed: report the transfer to ${to}, by completing the duty towards ${left.length > 1 ? 'each' : 'it'})`
-        : ' (informationsoverforing was reported before the stay was re-routed: the information went to the units it had then; report the transfer again)';
+        ? ` (informationsoverforing was reported for some of the units only, or before the stay was re-routed: report the transfer to ${to}, by completing the duty towards ${towards})`
+        : ` (informationsoverforing was reported before the stay was re-routed: the information went to the units it had then; report the transfer to ${to}, by the criterion again or by completing the duty towards ${towards})`;
   const reason = `utskrivningsklar not activated: criteria not met (001 §3): ${criterionCodes(missing).join(', ')}; it activates when they are${fvkCriterionNote(missing)}${again}`;
   return left.length > 0 ? { reason, named: left } : { reason };
 }

@@ -15,6 +15,7 @@ import {
 import { addWriteNotes } from '../../platform/write-notes';
 import { begunWithoutAdmissionTime, factsFromEncounterChange } from './encounter-diff';
 import { informationTransferDutyMet } from './information-transferred';
+import { rejectionMark } from './rejection-hook';
 import { applyTaskFacts } from './task-facts';
 import { unknownStayCodes } from './unknown-codes';
 
@@ -104,11 +105,15 @@ export const NO_ADMISSION_TIME = 'no-admission-time';
  */
 export function intakeHooks(deps: StayApplierDeps, repository: (tx: Db) => PgRepository): RepositoryHooks {
   return {
-    // the hospital's completion of its information transfer duty is stored met at the write time
+    // the hospital's completion of its information transfer duty is stored met at the write time; a receiver's Task
+    // rejected by another than its owner is marked so
     async beforeWrite(_tx, change, scope) {
       if (change.resourceType !== 'Task' || !change.after) return undefined;
       const now = deps.clock.now().toISOString();
-      return informationTransferDutyMet(change.before as Task | undefined, change.after as Task, writerOf(scope), now);
+      const before = change.before as Task | undefined;
+      const writer = writerOf(scope);
+      const met = informationTransferDutyMet(before, change.after as Task, writer, now);
+      return rejectionMark(before, met ?? (change.after as Task), writer) ?? met;
     },
     async afterWrite(tx, change, scope) {
       if (change.author === INTAKE_AUTHOR || change.author === PROTECTION_AUTHOR || !change.after) return;

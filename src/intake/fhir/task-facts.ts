@@ -1,6 +1,11 @@
-import type { Patient, Reference, Task } from '@medplum/fhirtypes';
+import type { Organization, Patient, Reference, Task } from '@medplum/fhirtypes';
 import type { StayFact } from '../../core/stay/facts';
+import { ORGANIZATION_REFERENCE, organizationIdOf } from '../../fhir/references';
+import { readTaskKey } from '../../fhir/task';
+import { CODE_SYSTEM } from '../../fhir/constants';
+import { addWriteNotes } from '../../platform/write-notes';
 import type { Db } from '../../store/db.port';
+import { organisationLabel } from '../../store/organisation-names.pg';
 import type { PgRepository } from '../../store/repository.pg';
 import type { ResourceChange } from '../../store/repository.port';
 import { applyStayFacts, type StayApplierDeps } from '../stay/apply-stay';
@@ -8,14 +13,46 @@ import { encounterIssueRefresh } from '../stay/issue-refresh';
 import { lockStays } from '../stay/stay-rows.pg';
 import { fvkAppointedFact } from './fvk-appointed';
 import { informationTransferredFact } from './information-transferred';
-import { rejectionFact } from './rejection-hook';
+import { rejectedByAnother, rejectionFact } from './rejection-hook';
+
+/** The write-note and log code of a receiver's Task rejected by another than its owner (`rejectedByAnother`). */
+export const REJECTED_BY_ANOTHER = 'rejection-not-by-owner';
+
+/** The directory's name of the Task's owner; else the name the Task gives it, or its reference. */
+async function ownerName(repo: PgRepository, task: Task): Promise<string> {
+  const ref = task.owner?.reference ?? '';
+  if (ORGANIZATION_REFERENCE.test(ref)) {
+    const org = await repo.read<Organization>('Organization', organizationIdOf(ref)).catch(() => undefined);
+    if (org?.name) return org.name;
+  }
+  return task.owner?.display ?? organisationLabel(undefined, ref);
+}
+
+/**
+ * A receiver's Task rejected by another than its owner (an admin) is stored, but re-routes nothing: said in the write's
+ * answer (an OperationOutcome warning and a `Warning` header, ADR 024) and a log line, naming the owner, whose own
+ * rejection would re-route the stay and which may still give it.
+ */
+async function sayRejectedByAnother(repo: PgRepository, deps: StayApplierDeps, task: Task): Promise<void> {
+  const owner = await ownerName(repo, task);
+  addWriteNotes([
+    {
+      code: REJECTED_BY_ANOTHER,
+      text: `Task/${task.id ?? ''} was rejected by another than its owner ${owner}: only ${owner}'s own rejection (status rejected with a statusReason from ${CODE_SYSTEM.taskStatusReason}) re-routes the stay, so the stay is not re-routed. ${owner} may still reject it itself; to re-route the stay now, report the right municipality or unit (an HL7 A08, or an update of the Encounter or Patient)`,
+      about: `Task/${task.id ?? ''}`,
+    },
+  ]);
+  const stayId = readTaskKey(task)?.stayId;
+  if (stayId) deps.issues?.(stayId, 'fhir', [{ code: REJECTED_BY_ANOTHER }]);
+}
 
 /**
  * What a party's write of one of the gateway's Tasks tells the stay: a receiver's rejection (re-routing and the
  * hospital's Task), the outpatient unit's appointment of the named care contact (readiness criterion 3) or the
  * hospital's completion of its duty to transfer the information to a unit (criterion 4), each only by the Task's owner
  * (`writtenByOwner`). `writer` is the writing tenant's organisation (`Organization/<id>`), undefined for the gateway and admins.
- * Applied in the write's transaction, so the stay's Tasks change with the answer or not at all.
+ * Applied in the write's transaction, so the stay's Tasks change with the answer or not at all. A rejection by another
+ * than the owner is said (`sayRejectedByAnother`).
  */
 export async function applyTaskFacts(
   tx: Db,
@@ -27,6 +64,7 @@ export async function applyTaskFacts(
   const after = change.after as Task;
   const before = change.before as Task | undefined;
   const at = deps.clock.now().toISOString();
+  if (rejectedByAnother(before, after, writer)) await sayRejectedByAnother(repo, deps, after);
   const facts = [
     rejectionFact(before, after, writer, after.meta?.versionId ?? '0', at),
     fvkAppointedFact(before, after, writer, at),

@@ -120,8 +120,12 @@ export function planTasks(
       continue;
     }
     const next = applyTaskSpec(existing, spec, refs, { now: input.now });
-    // Keep the business status the deadline capability set, unless the deadline moved.
+    // Keep the business status the deadline capability set, unless the deadline moved or the Task is met now: a duty
+    // the engine completes at the time it was met (`executionPeriod.end`) is `on-time` or `overdue` for good, as late
+    // as it was, whatever step of the ladder it had reached (`buildTask`)
+    const metNow = next.status === 'completed' && next.executionPeriod?.end !== undefined;
     if (
+      !metNow &&
       existing.businessStatus &&
       next.businessStatus &&
       existing.restriction?.period?.end === next.restriction?.period?.end
