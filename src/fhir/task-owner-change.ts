@@ -84,10 +84,10 @@ function dutyRefusal(before: Task, to: string): string | undefined {
   return undefined;
 }
 
-/** The codes of `svu-task-status-reason` as a person reads them: `ej-folkbokford` (Patienten är inte folkbokförd …). */
+/** The codes of `svu-task-status-reason` as a person reads them: `ej-folkbokford: Patienten är inte folkbokförd …`. */
 const REASON_CODES = Object.entries(TASK_STATUS_REASON_INFO)
-  .map(([code, text]) => `${code} (${text})`)
-  .join(', ');
+  .map(([code, text]) => `${code}: ${text}`)
+  .join('; ');
 
 /**
  * Why the owner may not reject the named care contact's SIP invitation duty as it does (`after`), undefined when it may:

@@ -102,7 +102,7 @@ describe('the owner of the SIP invitation duty', () => {
       const [issue, ...more] = ownerChangeIssues(duty(key, 'requested'), { ...duty(key, 'rejected'), statusReason });
       expect(more).toEqual([]);
       expect(issue?.path).toBe('Task.statusReason');
-      expect(issue?.message).toContain(`coded from ${CODE_SYSTEM.taskStatusReason} (ej-folkbokford`);
+      expect(issue?.message).toContain(`coded from ${CODE_SYSTEM.taskStatusReason} (ej-folkbokford: Patienten`);
       expect(issue?.message).toContain('POST /fhir/CarePlan');
     }
     for (const from of ['accepted', 'in-progress'] as const) {

@@ -38,7 +38,7 @@ async function sayRejectedByAnother(repo: PgRepository, deps: StayApplierDeps, t
   addWriteNotes([
     {
       code: REJECTED_BY_ANOTHER,
-      text: `Task/${task.id ?? ''} was rejected by another than its owner ${owner}: only ${owner}'s own rejection (status rejected with a statusReason from ${CODE_SYSTEM.taskStatusReason}) re-routes the stay, so the stay is not re-routed. ${owner} may still reject it itself; to re-route the stay now, report the right municipality or unit (an HL7 A08, or an update of the Encounter or Patient)`,
+      text: `Task/${task.id ?? ''} was rejected by someone other than its owner, ${owner}: only ${owner}'s own rejection (status rejected with a statusReason from ${CODE_SYSTEM.taskStatusReason}) re-routes the stay, so the stay is not re-routed. ${owner} may still reject it itself; to re-route the stay now, report the right municipality or unit (an HL7 A08, or an update of the Encounter or Patient)`,
       about: `Task/${task.id ?? ''}`,
     },
   ]);
