@@ -161,7 +161,7 @@ describe.each(testDatabases())('a SIP invitation sent after the deadline on %s',
     const now = gw.clock.now();
     await writeStepEffects(
       createRepository(gw.shell.db),
-      duty,
+      await invitationDuty(),
       { taskId: duty.id ?? '', stepId: 'escalation', dueAt: now, kind: 'escalation', recipient: 'owner', seq: 3 },
       undefined,
       now,
