@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/each-file.ts'],
     environment: 'node',
     pool: 'forks',
     // Most files wait on I/O (PostgreSQL, Redis, child processes), so on a 2-core machine three forks finish the

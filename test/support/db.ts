@@ -20,7 +20,7 @@ export function testDatabases(): ('pglite' | 'postgres')[] {
  */
 let migratedImage: Promise<Blob> | undefined;
 
-function migratedPglite(): Promise<Blob> {
+export function migratedPglite(): Promise<Blob> {
   migratedImage ??= pgliteImage((db) => migrate(db)).catch((err: unknown) => {
     migratedImage = undefined;
     throw err;
