@@ -12,6 +12,7 @@ import { codeOf, HOSPITAL, ok, sipDraft, SKULTUNA, VASTERAS, withExtensions } fr
 import { diagnostics as text, openDutyWrites, refused, type DutyWrites } from './duty-writes-fixture';
 import { isDuty } from './harness';
 import { rerouting } from '../sip/rerouting';
+import { waitFor } from '../delivery/helpers';
 
 /**
  * The party that must act owns the duty, played through the FHIR API with Västmanland's agreement and the demo region:
@@ -153,7 +154,13 @@ describe.each(testDatabases())('a SIP invitation sent after the deadline on %s',
       if (!found) throw new Error('no kallelse-sip duty of Skultuna');
       return found;
     };
-    const duty = await invitationDuty();
+    // the A08 that starts the duty's deadline (the ready notice) is applied after its ACK: wait for the deadline
+    let duty = await invitationDuty();
+    await waitFor(
+      async () => (duty = await invitationDuty()).restriction?.period?.end !== undefined,
+      10_000,
+      'the deadline',
+    );
     const due = duty.restriction?.period?.end ?? '';
     // three days on: the ladder has escalated the duty (as the deadline worker writes it)
     await at('2026-01-22T10:00:00Z');
