@@ -481,7 +481,8 @@ export const codeSystems: CodeSystemDef[] = [
     valueSet: `${CODE_SYSTEM.taskStatusReason.replace('/CodeSystem/', '/ValueSet/')}`,
     name: 'SvuTaskStatusReason',
     title: 'Why a receiver rejected a Task',
-    description: 'Task.statusReason of a rejected Task; ej-folkbokford comes back to the hospital as a Task to correct the routing.',
+    description:
+      'Task.statusReason of a rejected Task: the patient is not the receiver’s (ej-folkbokford: a municipality’s, the patient is not registered there; ej-listad: a vårdcentral’s, the patient is not listed there). Either re-routes the stay and comes back to the hospital as a Task to correct the routing.',
     concepts: concepts(TASK_STATUS_REASON_INFO),
   },
   {

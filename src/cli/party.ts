@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Patient, Reference } from '@medplum/fhirtypes';
-import { OPEN_TASK_STATUSES } from '../fhir/codes';
+import { OPEN_TASK_STATUSES, type TaskStatusReason } from '../fhir/codes';
 import { CODE_SYSTEM } from '../fhir/constants';
 import { commentResource, sipDraft, taskAnswerOf } from './party-resources';
 
@@ -39,8 +39,10 @@ const COMMANDS = `Commands (ids without the type prefix; times ISO 8601):
                                                    adl=..., kan-komma-hem=2026-12-01T14:00:00+01:00,
                                                    fast-vardkontakt="name, title, phone" (utse-fast-vardkontakt)
   complete <taskId>                                status completed (e.g. avsluta-arende: close the case)
-  reject <taskId> [reason]                         status rejected with a coded reason (default ej-folkbokford:
-                                                   "not registered here"); the hospital gets korrigera-mottagare
+  reject <taskId> [reason]                         status rejected with a coded reason: the patient is not the
+                                                   party's (default by the client's role: a municipality
+                                                   ej-folkbokford, "not registered here"; a vårdcentral ej-listad,
+                                                   "not listed here"); the hospital gets korrigera-mottagare
   invite <encounterId> <Organization/id>... [--at time] [--place home|ward]   create the SIP as author
   sign <carePlanId> [--text "services"] [--contact "name, phone"]            write and sign the own part
   approve <carePlanId>                             the hospital approves
@@ -189,7 +191,12 @@ async function print(a: Args, bearer: string, id: string): Promise<undefined> {
   return undefined;
 }
 
-async function run(a: Args, call: Call, me: string, bearer: string): Promise<unknown> {
+/** The reason `reject` gives by default: the code of the client's role (`role` of its token), the patient is not its. */
+function defaultRejection(role: unknown): TaskStatusReason {
+  return role === 'primary-care' ? 'ej-listad' : 'ej-folkbokford';
+}
+
+async function run(a: Args, call: Call, me: string, bearer: string, role: unknown): Promise<unknown> {
   const [first = '', ...more] = a.rest;
   const task = async () => call('GET', `Task/${first}`);
   switch (a.command) {
@@ -226,7 +233,7 @@ async function run(a: Args, call: Call, me: string, bearer: string): Promise<unk
       return t;
     }
     case 'reject': {
-      const reason = more[0] ?? 'ej-folkbokford';
+      const reason = more[0] ?? defaultRejection(role);
       if (!/^[a-z-]+$/.test(reason)) usage(`reject: the reason must be a code of ${CODE_SYSTEM.taskStatusReason}`);
       return call('PUT', `Task/${first}`, {
         ...(await task()),
@@ -296,7 +303,7 @@ async function main(): Promise<void> {
   const claims = JSON.parse(Buffer.from(bearer.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
   const me = typeof claims.tenant === 'string' ? claims.tenant : '';
   if (!me.startsWith('Organization/')) usage(`the token of ${a.client} names no Organization`);
-  const out = await run(a, caller(a, bearer), me, bearer);
+  const out = await run(a, caller(a, bearer), me, bearer, claims.role);
   if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 

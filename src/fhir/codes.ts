@@ -69,9 +69,15 @@ export const SVU_TASK_CODE_INFO: Record<SvuTaskCode, { display: string; definiti
   },
 };
 
-/** Codes of `svu-task-status-reason`: why a receiver rejected a Task (contract "Obligations"). */
+/**
+ * Codes of `svu-task-status-reason`: why a receiver rejected a Task (contract "Obligations"), each saying the patient
+ * is not the receiver's: a municipality's (not registered there) and a vårdcentral's (not listed there, HL7 PD1-3 /
+ * Patient.generalPractitioner). Either re-routes the stay whoever sends it; the hospital's Task to correct the routing
+ * gives the code as sent and the advice of the rejecting party's role (`rejectionTasks`).
+ */
 export const TASK_STATUS_REASON_INFO = {
   'ej-folkbokford': 'Patienten är inte folkbokförd i kommunen (ej folkbokförd här)',
+  'ej-listad': 'Patienten är inte listad på vårdcentralen (ej listad här)',
 } as const;
 export type TaskStatusReason = keyof typeof TASK_STATUS_REASON_INFO;
 

@@ -368,7 +368,7 @@ export function collaborationExamples(agreement: Agreement): Example[] {
       id: 'task-rejected',
       title: 'A receiver rejects a notice: not registered here (SvuTask, statusReason)',
       description:
-        'Set by the owner: status rejected and statusReason ej-folkbokford (svu-task-status-reason). The gateway re-routes the stay and gives the hospital the Task below.',
+        'Set by the owner: status rejected and statusReason ej-folkbokford (svu-task-status-reason; a vårdcentral the patient is not listed at gives ej-listad). The gateway re-routes the stay and gives the hospital the Task below, which names the unit and the code and says what to correct.',
       resource: rejected,
     },
     {

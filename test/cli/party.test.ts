@@ -276,4 +276,22 @@ describe('npm run party (a party’s own client as a child process): print, answ
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('take-over needs <carePlanId>');
   }, 60_000);
+
+  it('when a vårdcentral rejects its admission notification with the CLI, then the reason by default is its own, ej-listad, and the hospital’s korrigera-mottagare names it', async () => {
+    const [duty] = (
+      await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'inskrivningsmeddelande' })
+    ).filter((t) => t.owner?.reference === VC_SALA && t.status === 'requested');
+    expect(duty, 'the admission notification of Sala vårdcentral').toBeDefined();
+    const r = await party('demo-vc-sala', ['reject', duty!.id!]);
+    expect(r.code, r.stderr).toBe(0);
+    const task = JSON.parse(Buffer.from(r.stdout, 'latin1').toString('utf8')) as Task;
+    expect(task.status).toBe('rejected');
+    expect(task.statusReason?.coding?.[0]?.code).toBe('ej-listad');
+    const fix = (await c['demo-ehr']!.tasks({ encounter: `Encounter/${stay}`, code: 'korrigera-mottagare' })).find(
+      (t) => t.requester?.reference === VC_SALA,
+    );
+    expect(fix?.description).toMatch(
+      /^Sala vårdcentral har avvisat vårdtillfället \(ej-listad\): rätta patientens listade vårdcentral/,
+    );
+  }, 60_000);
 });

@@ -86,10 +86,12 @@ describe.skipIf(skipBrowser)('implementation guide (npm run ig)', () => {
       system: CODE_SYSTEM.taskStatusReason,
       code: 'ej-folkbokford',
     });
-    // The hospital's Task names the unit that rejected as requester.
+    // The hospital's Task names the unit that rejected as requester, and in its text with the code and what to correct.
     expect(example<Task>('task-correct-routing')).toMatchObject({
       owner: { reference: 'Organization/vastmanlands-sjukhus-vasteras' },
       requester: { reference: 'Organization/kommun-1981' },
+      description:
+        'Sala kommun har avvisat vårdtillfället (ej-folkbokford): rätta folkbokföringskommun eller placerande kommun så att meddelandena går till rätt mottagare',
     });
     // One month after the meeting (2026-01-21 13:00 Stockholm), the agreement's rule.
     expect(example<Task>('task-sip-follow-up').restriction?.period?.end).toBe('2026-02-21T12:00:00.000Z');

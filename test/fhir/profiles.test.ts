@@ -102,6 +102,16 @@ describe('profiles/ conformance resources', () => {
     }
   });
 
+  it('when the CodeSystem svu-task-status-reason is read, then it has the municipality’s and the vårdcentral’s reason, with their Swedish texts', () => {
+    const cs = JSON.parse(readFileSync(path.join(dir, 'CodeSystem-svu-task-status-reason.json'), 'utf8')) as CodeSystem;
+    expect(cs.url).toBe(CODE_SYSTEM.taskStatusReason);
+    expect(cs.count).toBe(2);
+    expect(cs.concept).toEqual([
+      { code: 'ej-folkbokford', display: 'Patienten är inte folkbokförd i kommunen (ej folkbokförd här)' },
+      { code: 'ej-listad', display: 'Patienten är inte listad på vårdcentralen (ej listad här)' },
+    ]);
+  });
+
   it('when every conformance resource is validated as R4, then none has a structural error', () => {
     for (const name of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
       expect(v.check(JSON.parse(readFileSync(path.join(dir, name), 'utf8'))), name).toEqual([]);

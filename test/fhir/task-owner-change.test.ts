@@ -88,9 +88,9 @@ describe('the owner of a duty met by a message', () => {
 /** The named care contact's duty to invite to the SIP is met by its invitation, not by a status. */
 describe('the owner of the SIP invitation duty', () => {
   const key = 'kallelse-sip@primary-care:SE2321000172-DEMO0101';
-  const rejected = (t: Task): Task => ({
+  const rejected = (t: Task, code = 'ej-listad'): Task => ({
     ...t,
-    statusReason: { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: 'ej-folkbokford' }] },
+    statusReason: { coding: [{ system: CODE_SYSTEM.taskStatusReason, code }] },
   });
   const due = { restriction: { period: { end: '2026-12-04T22:59:59.999Z' } } };
 
@@ -98,11 +98,15 @@ describe('the owner of the SIP invitation duty', () => {
     expect(ownerChangeIssues(duty(key, 'requested'), duty(key, 'accepted'))).toEqual([]);
     expect(ownerChangeIssues(duty(key, 'accepted'), duty(key, 'in-progress'))).toEqual([]);
     expect(ownerChangeIssues(duty(key, 'requested'), rejected(duty(key, 'rejected')))).toEqual([]);
+    // the municipality's code says as well that the patient is not the unit's
+    expect(ownerChangeIssues(duty(key, 'requested'), rejected(duty(key, 'rejected'), 'ej-folkbokford'))).toEqual([]);
     for (const statusReason of [undefined, { text: 'Inte vår patient' }]) {
       const [issue, ...more] = ownerChangeIssues(duty(key, 'requested'), { ...duty(key, 'rejected'), statusReason });
       expect(more).toEqual([]);
       expect(issue?.path).toBe('Task.statusReason');
-      expect(issue?.message).toContain(`coded from ${CODE_SYSTEM.taskStatusReason} (ej-folkbokford: Patienten`);
+      expect(issue?.message).toContain(
+        `coded from ${CODE_SYSTEM.taskStatusReason} (ej-folkbokford: Patienten är inte folkbokförd i kommunen (ej folkbokförd här); ej-listad: Patienten är inte listad på vårdcentralen (ej listad här))`,
+      );
       expect(issue?.message).toContain('POST /fhir/CarePlan');
     }
     for (const from of ['accepted', 'in-progress'] as const) {

@@ -111,7 +111,9 @@ describe.each(testDatabases())('rejections by the owner and a late SIP invitatio
       );
       expect((o.issue ?? []).flatMap((i) => i.expression ?? [])).toEqual(['Task.statusReason']);
       expect(text(o)).toContain(CODE_SYSTEM.taskStatusReason);
-      expect(text(o)).toContain('ej-folkbokford');
+      // both codes, each with its text: the municipality's and the vårdcentral's
+      expect(text(o)).toContain('ej-folkbokford: Patienten är inte folkbokförd i kommunen');
+      expect(text(o)).toContain('ej-listad: Patienten är inte listad på vårdcentralen');
       expect(text(o)).toContain('POST /fhir/CarePlan');
     }
     const stored = await one(stay, 'kallelse-sip', SKULTUNA);
@@ -134,9 +136,58 @@ describe.each(testDatabases())('rejections by the owner and a late SIP invitatio
     expect(tagged(own)).toBe(false);
     expect(taskRowOf(own, 'vastmanland').open).toBe(false);
     expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(1);
+    // the vårdcentral's code would fit it better; the municipality's says as well that the patient is not its
     expect(await corrections(stay)).toMatchObject([
-      { owner: { reference: HOSPITAL }, requester: { reference: SKULTUNA } },
+      {
+        owner: { reference: HOSPITAL },
+        requester: { reference: SKULTUNA },
+        description: expect.stringMatching(
+          /^Skultuna vårdcentral har avvisat vårdtillfället \(ej-folkbokford\): rätta patientens listade vårdcentral/,
+        ),
+      },
     ]);
+  });
+
+  it('when the vårdcentral rejects its admission notification as ej-listad, then the stay is re-routed from it and the hospital’s korrigera-mottagare names Skultuna vårdcentral and the code; a municipality’s ej-listad re-routes too', async () => {
+    const stay = await readyStay('rejections-3', '194005061231');
+    const notice = await one(stay, 'inskrivningsmeddelande', SKULTUNA);
+    const notListed = { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: 'ej-listad' }] };
+    const own = ok(
+      await c['demo-vc-skultuna']!.put(`/fhir/Task/${notice.id}`, {
+        ...notice,
+        status: 'rejected',
+        statusReason: notListed,
+      }),
+    ) as Task;
+    expect(own.status).toBe('rejected');
+    expect(tagged(own)).toBe(false);
+    expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(1);
+    const [fix] = await corrections(stay);
+    expect(fix).toMatchObject({
+      owner: { reference: HOSPITAL },
+      requester: { reference: SKULTUNA },
+      status: 'requested',
+    });
+    expect(fix?.description).toBe(
+      'Skultuna vårdcentral har avvisat vårdtillfället (ej-listad): rätta patientens listade vårdcentral så att meddelandena går till rätt mottagare',
+    );
+    // re-routed: the unit's SIP invitation duty, still wanted before, is withdrawn from it
+    expect((await one(stay, 'kallelse-sip', SKULTUNA)).status).toBe('cancelled');
+
+    // Västerås stad gives the vårdcentral's code: not its own code, but it says the patient is not Västerås stad's
+    const municipal = await one(stay, 'inskrivningsmeddelande', VASTERAS);
+    ok(
+      await c['demo-vasteras']!.put(`/fhir/Task/${municipal.id}`, {
+        ...municipal,
+        status: 'rejected',
+        statusReason: notListed,
+      }),
+    );
+    expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(2);
+    const byVasteras = (await corrections(stay)).find((t) => t.requester?.reference === VASTERAS);
+    expect(byVasteras?.description).toMatch(
+      /^Västerås stad har avvisat vårdtillfället \(ej-listad\): rätta folkbokföringskommun eller placerande kommun/,
+    );
   });
 });
 

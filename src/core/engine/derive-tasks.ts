@@ -354,6 +354,18 @@ function fvkTasksOf(m: StayModel, agreement: Agreement, codes: readonly FvkCode[
 }
 
 /**
+ * What the hospital corrects when a unit of `role` rejects the stay: what routed the stay to it. By the role, not by the
+ * code the unit gave (`svu-task-status-reason`): a municipality's `ej-listad` or a vårdcentral's `ej-folkbokford` also
+ * says the patient is not its own.
+ */
+const CORRECTION_ADVICE: Record<Recipient['role'], string> = {
+  municipality: 'rätta folkbokföringskommun eller placerande kommun',
+  'registered-municipality': 'rätta folkbokföringskommunen',
+  'primary-care': 'rätta patientens listade vårdcentral',
+  'outpatient-unit': 'rätta patientens öppenvårdsenhet',
+};
+
+/**
  * A receiver's rejection comes back to the hospital as its Task to correct the routing (contract "Obligations"):
  * owned by the hospital, requested by the rejecting unit, completed when a later message routes the stay to
  * another unit of the same role (at that message's send time).
@@ -372,7 +384,7 @@ function rejectionTasks(m: StayModel): TaskSpec[] {
       hospital: rejecter.hospital,
       authoredOn: rej.at,
       status: next ? 'completed' : 'requested',
-      description: `Mottagaren har avvisat vårdtillfället (${rej.reason}): rätta folkbokföringskommun, placerande kommun eller vårdcentral så att meddelandena går till rätt mottagare`,
+      description: `Mottagaren har avvisat vårdtillfället (${rej.reason}): ${CORRECTION_ADVICE[rej.role]} så att meddelandena går till rätt mottagare`,
     });
     t.requester = rejecter.party;
     t.named = { phrase: 'Mottagaren', party: rejecter.party };

@@ -35,6 +35,31 @@ describe('a receiver rejects the stay', () => {
     expect(keys(e).filter((k) => k.includes(SALA) && k.includes('utskrivningsmeddelande'))).toEqual([]);
   });
 
+  it('when the vårdcentral rejects as ej-listad, then the hospital is asked to correct the listed vårdcentral', () => {
+    const unit = `primary-care:${b.VC}`;
+    const byUnit = b.fact('2026-05-04T13:00:00+02:00', { kind: 'receiver-rejected', party: unit, reason: 'ej-listad' });
+    const withUnit = [b.admitted(ADM, { municipality: '1981' }), b.needs(ADM, ['socialtjanst', 'oppenvard'])];
+    const e = evaluateStay([...withUnit, byUnit], A);
+    expect(e.tasks.filter((t) => t.code === 'korrigera-mottagare')).toMatchObject([
+      {
+        key: `korrigera-mottagare@${unit}`,
+        requester: { kind: 'primary-care', hsaId: b.VC },
+        description:
+          'Mottagaren har avvisat vårdtillfället (ej-listad): rätta patientens listade vårdcentral så att meddelandena går till rätt mottagare',
+      },
+    ]);
+  });
+
+  it('when Sala gives the vårdcentral’s code, then the stay is re-routed all the same and the hospital is asked to correct the municipality', () => {
+    const byCode = b.fact(rejected.at, { kind: 'receiver-rejected', party: SALA, reason: 'ej-listad' });
+    const e = evaluateStay([...base, byCode], A);
+    expect(e.tasks.find((t) => t.code === 'korrigera-mottagare')?.description).toMatch(
+      /^Mottagaren har avvisat vårdtillfället \(ej-listad\): rätta folkbokföringskommun eller placerande kommun/,
+    );
+    // the same Tasks as after its own code: re-routed as the code does not matter
+    expect(keys(e)).toEqual(keys(evaluateStay([...base, rejected], A)));
+  });
+
   it('when a later update gives Västerås as the municipality, then Västerås is notified and the hospital Task is completed', () => {
     const fixed = b.fact('2026-05-05T09:00:00+02:00', { kind: 'patient-updated', patient: { municipality: '1980' } });
     const e = evaluateStay([...base, rejected, fixed], A);
