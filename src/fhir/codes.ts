@@ -81,6 +81,11 @@ export const TASK_STATUS_REASON_INFO = {
 } as const;
 export type TaskStatusReason = keyof typeof TASK_STATUS_REASON_INFO;
 
+/** The codes of `svu-task-status-reason` as a person reads them: `ej-folkbokford: Patienten är inte folkbokförd …; …`. */
+export const TASK_STATUS_REASONS_TEXT = Object.entries(TASK_STATUS_REASON_INFO)
+  .map(([code, text]) => `${code}: ${text}`)
+  .join('; ');
+
 export const TASK_BUSINESS_STATUS_INFO: Record<TaskBusinessStatus, string> = {
   'on-time': 'I tid',
   'due-soon': 'Tidsfristen närmar sig',

@@ -8,7 +8,7 @@
 import type { Coding, Task } from '@medplum/fhirtypes';
 import { isDutyKey, isInformationTransferDuty, isSipInvitationDutyKey } from '../core/engine/duties';
 import type { ErrorIssue } from '../platform/errors';
-import { TASK_STATUS_REASON_INFO } from './codes';
+import { TASK_STATUS_REASONS_TEXT } from './codes';
 import { CODE_SYSTEM, TAG_SYSTEM } from './constants';
 import { readTaskKey, rejectionReasonOf } from './task';
 
@@ -84,11 +84,6 @@ function dutyRefusal(before: Task, to: string): string | undefined {
   return undefined;
 }
 
-/** The codes of `svu-task-status-reason` as a person reads them: `ej-folkbokford: Patienten är inte folkbokförd …`. */
-const REASON_CODES = Object.entries(TASK_STATUS_REASON_INFO)
-  .map(([code, text]) => `${code}: ${text}`)
-  .join('; ');
-
 /**
  * Why the owner may not reject the named care contact's SIP invitation duty as it does (`after`), undefined when it may:
  * only a rejection with a coded reason (`rejectionReasonOf`) is the unit's answer, which re-routes the stay (the patient
@@ -99,7 +94,7 @@ function invitationRejectionRefusal(before: Task, after: Task): string | undefin
   if (after.status !== 'rejected' || before.status === 'rejected' || !key || !isSipInvitationDutyKey(key))
     return undefined;
   if (rejectionReasonOf(after) !== undefined) return undefined;
-  return `Task/${before.id ?? ''} is the named care contact's duty to invite to the SIP: it is met by the invitation, and rejected only with a reason that re-routes the stay. If the patient is not this unit's, reject it with a Task.statusReason coded from ${CODE_SYSTEM.taskStatusReason} (${REASON_CODES}): the hospital is then asked to correct the routing. Else create the stay's SIP (POST /fhir/CarePlan with CarePlan.author your organisation and the invited parties in CarePlan.contributor), which meets it. Until then it stays open and its deadline runs`;
+  return `Task/${before.id ?? ''} is the named care contact's duty to invite to the SIP: it is met by the invitation, and rejected only with a reason that re-routes the stay. If the patient is not this unit's, reject it with a Task.statusReason coded from ${CODE_SYSTEM.taskStatusReason} (${TASK_STATUS_REASONS_TEXT}): the hospital is then asked to correct the routing. Else create the stay's SIP (POST /fhir/CarePlan with CarePlan.author your organisation and the invited parties in CarePlan.contributor), which meets it. Until then it stays open and its deadline runs`;
 }
 
 const SERVER_META = new Set(['versionId', 'lastUpdated']);

@@ -101,6 +101,34 @@ describe.each(testDatabases())('rejections by the owner and a late SIP invitatio
     expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(1);
   });
 
+  it('when Västerås stad rejects its notice with a reason code the gateway does not know, then the answer says the stay is not re-routed and lists the codes; its coded rejection afterwards re-routes it, once', async () => {
+    const stay = await readyStay('rejections-4', '194006071239');
+    const notice = await one(stay, 'inskrivningsmeddelande', VASTERAS);
+    const unknown = { coding: [{ system: CODE_SYSTEM.taskStatusReason, code: 'flyttat' }] };
+    const res = await putForOutcome('demo-vasteras', { ...notice, status: 'rejected', statusReason: unknown });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.warning).toContain('199 svu-gateway "rejection-without-reason"');
+    const warned = (res.body as OperationOutcome).issue?.find((i) => i.severity === 'warning');
+    expect(warned?.diagnostics).toContain('with the reason code flyttat, which the gateway does not know');
+    expect(warned?.diagnostics).toContain('the stay is not re-routed');
+    expect(warned?.diagnostics).toContain('ej-folkbokford: ');
+    expect(warned?.diagnostics).toContain('ej-listad: ');
+    expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(0);
+    expect(await corrections(stay)).toEqual([]);
+
+    // the Task is rejected already; the municipality gives the code the warning named
+    const stored = ok(await c['demo-vasteras']!.get(`/fhir/Task/${notice.id}`)) as Task;
+    expect(stored.status).toBe('rejected');
+    ok(await c['demo-vasteras']!.put(`/fhir/Task/${notice.id}`, { ...stored, statusReason: coded }));
+    expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(1);
+    expect(await corrections(stay)).toMatchObject([
+      { owner: { reference: HOSPITAL }, requester: { reference: VASTERAS } },
+    ]);
+    const now = ok(await c['demo-vasteras']!.get(`/fhir/Task/${notice.id}`)) as Task;
+    ok(await c['demo-vasteras']!.put(`/fhir/Task/${notice.id}`, { ...now, note: [{ text: 'Flyttat till Sala' }] }));
+    expect(await w.facts(stay.id ?? '', '%#rejected')).toBe(1);
+  });
+
   it('when the vårdcentral rejects its SIP invitation duty without a coded reason, then 403 says to reject with a code of the CodeSystem or create the SIP, and the duty stays open; an admin’s rejection keeps it open, the unit’s own coded one re-routes the stay', async () => {
     const stay = await readyStay('rejections-2', '194003041235');
     const duty = await one(stay, 'kallelse-sip', SKULTUNA);

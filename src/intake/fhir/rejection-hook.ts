@@ -20,12 +20,18 @@ function receiverOf(task: Task): { stayId: string; party: string } | undefined {
   return party && !party.startsWith('hospital:') ? { stayId: key.stayId, party } : undefined;
 }
 
+/** Whether a stored Task's rejection already counted: `rejected` by its owner with a reason code (`rejectionFact`). */
+function counted(task: Task): boolean {
+  return task.status === 'rejected' && !hasRejectedByAnother(task) && rejectionReasonOf(task) !== undefined;
+}
+
 /**
  * The receiver-rejected fact of a Task write: a receiver's Task set to `rejected` with a coded `statusReason`
  * (`rejectionReasonOf`, e.g. `ej-folkbokford`) by its owner's own write (`writer`, the writing tenant's organisation:
  * undefined for the gateway and admins, whose `rejected` re-routes nothing; the requester cannot write it,
- * `requesterChangeIssues`). A Task already `rejected` counts only when another rejected it (`hasRejectedByAnother`):
- * the owner's own write of the rejection is then its answer. Undefined for any other write. The party is read from the
+ * `requesterChangeIssues`). A Task already `rejected` counts only when that rejection did not (`counted`): another
+ * rejected it (`hasRejectedByAnother`), or its owner without a reason code; the owner's coded rejection is then its
+ * answer. Undefined for any other write. The party is read from the
  * Task key (`receiverOf`). `at` is the gateway's clock.
  */
 export function rejectionFact(
@@ -35,7 +41,7 @@ export function rejectionFact(
   version: string,
   at: string,
 ): StayFact | undefined {
-  if (after.status !== 'rejected' || (before?.status === 'rejected' && !hasRejectedByAnother(before))) return undefined;
+  if (after.status !== 'rejected' || (before && counted(before))) return undefined;
   if (!writtenByOwner(before, after, writer)) return undefined;
   const reason = rejectionReasonOf(after);
   const receiver = receiverOf(after);
@@ -59,6 +65,21 @@ export function rejectedByAnother(before: Task | undefined, after: Task, writer:
     after.status === 'rejected' &&
     before?.status !== 'rejected' &&
     !writtenByOwner(before, after, writer) &&
+    receiverOf(after) !== undefined
+  );
+}
+
+/**
+ * Whether a Task write is its owner's rejection of a receiver's Task (`receiverOf`) without a reason code of
+ * `svu-task-status-reason` (`rejectionReasonOf`): stored as written, but the gateway cannot tell why, so it re-routes
+ * nothing, and the write's answer says so (an unknown code is not refused, ADR 054).
+ */
+export function rejectedWithoutReason(before: Task | undefined, after: Task, writer: string | undefined): boolean {
+  return (
+    after.status === 'rejected' &&
+    before?.status !== 'rejected' &&
+    writtenByOwner(before, after, writer) &&
+    rejectionReasonOf(after) === undefined &&
     receiverOf(after) !== undefined
   );
 }

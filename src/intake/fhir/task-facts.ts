@@ -2,6 +2,7 @@ import type { Organization, Patient, Reference, Task } from '@medplum/fhirtypes'
 import type { StayFact } from '../../core/stay/facts';
 import { ORGANIZATION_REFERENCE, organizationIdOf } from '../../fhir/references';
 import { readTaskKey } from '../../fhir/task';
+import { TASK_STATUS_REASONS_TEXT } from '../../fhir/codes';
 import { CODE_SYSTEM } from '../../fhir/constants';
 import { addWriteNotes } from '../../platform/write-notes';
 import type { Db } from '../../store/db.port';
@@ -13,10 +14,12 @@ import { encounterIssueRefresh } from '../stay/issue-refresh';
 import { lockStays } from '../stay/stay-rows.pg';
 import { fvkAppointedFact } from './fvk-appointed';
 import { informationTransferredFact } from './information-transferred';
-import { rejectedByAnother, rejectionFact } from './rejection-hook';
+import { rejectedByAnother, rejectedWithoutReason, rejectionFact } from './rejection-hook';
 
 /** The write-note and log code of a receiver's Task rejected by another than its owner (`rejectedByAnother`). */
 export const REJECTED_BY_ANOTHER = 'rejection-not-by-owner';
+/** The write-note and log code of a receiver's own rejection without a known reason code (`rejectedWithoutReason`). */
+export const REJECTED_WITHOUT_REASON = 'rejection-without-reason';
 
 /** The directory's name of the Task's owner; else the name the Task gives it, or its reference. */
 async function ownerName(repo: PgRepository, task: Task): Promise<string> {
@@ -47,12 +50,33 @@ async function sayRejectedByAnother(repo: PgRepository, deps: StayApplierDeps, t
 }
 
 /**
+ * A receiver's own rejection without a reason code the gateway knows is stored, but re-routes nothing: said in the
+ * write's answer and a log line, with the codes that would (an unknown code is not refused, it cannot be acted on).
+ */
+function sayRejectedWithoutReason(deps: StayApplierDeps, task: Task): void {
+  const sent = task.statusReason?.coding?.map((c) => c.code).filter(Boolean) ?? [];
+  const given =
+    sent.length > 0
+      ? `with the reason code ${sent.join(', ')}, which the gateway does not know`
+      : 'without a reason code';
+  addWriteNotes([
+    {
+      code: REJECTED_WITHOUT_REASON,
+      text: `Task/${task.id ?? ''} was rejected ${given}: it is stored, but the stay is not re-routed. If the patient is not yours, reject it with a Task.statusReason coded from ${CODE_SYSTEM.taskStatusReason} (${TASK_STATUS_REASONS_TEXT}): the hospital is then asked to correct the routing`,
+      about: `Task/${task.id ?? ''}`,
+    },
+  ]);
+  const stayId = readTaskKey(task)?.stayId;
+  if (stayId) deps.issues?.(stayId, 'fhir', [{ code: REJECTED_WITHOUT_REASON }]);
+}
+
+/**
  * What a party's write of one of the gateway's Tasks tells the stay: a receiver's rejection (re-routing and the
  * hospital's Task), the outpatient unit's appointment of the named care contact (readiness criterion 3) or the
  * hospital's completion of its duty to transfer the information to a unit (criterion 4), each only by the Task's owner
  * (`writtenByOwner`). `writer` is the writing tenant's organisation (`Organization/<id>`), undefined for the gateway and admins.
  * Applied in the write's transaction, so the stay's Tasks change with the answer or not at all. A rejection by another
- * than the owner is said (`sayRejectedByAnother`).
+ * than the owner, or without a reason code, is said (`sayRejectedByAnother`, `sayRejectedWithoutReason`).
  */
 export async function applyTaskFacts(
   tx: Db,
@@ -65,6 +89,7 @@ export async function applyTaskFacts(
   const before = change.before as Task | undefined;
   const at = deps.clock.now().toISOString();
   if (rejectedByAnother(before, after, writer)) await sayRejectedByAnother(repo, deps, after);
+  if (rejectedWithoutReason(before, after, writer)) sayRejectedWithoutReason(deps, after);
   const facts = [
     rejectionFact(before, after, writer, after.meta?.versionId ?? '0', at),
     fvkAppointedFact(before, after, writer, at),
