@@ -169,28 +169,33 @@ export function applyTaskSpec(existing: Task, spec: TaskSpec, refs: TaskRefs, op
  * reference) has no client to read anything with, so it gets none.
  */
 export function withStayLeft(task: Task, left: boolean): Task['meta'] {
-  const others = (task.meta?.tag ?? []).filter((t) => t.system !== TAG_SYSTEM.stayLeft);
   const ref = task.owner?.reference ?? '';
   const owner = ORGANIZATION_REFERENCE.test(ref) ? organizationIdOf(ref) : undefined;
-  const tag =
-    left && owner ? [...others, { system: TAG_SYSTEM.stayLeft, code: owner, display: STAY_LEFT_DISPLAY }] : others;
-  const { tag: _old, ...rest } = task.meta ?? {};
-  return tag.length > 0 ? { ...rest, tag } : rest;
+  return withTag(task, TAG_SYSTEM.stayLeft, left && owner ? { code: owner, display: STAY_LEFT_DISPLAY } : undefined);
 }
 
 /** Whether a Task was rejected by another than its owner (an admin): the `rejected-by-another` tag (`rejectionMark`). */
 export function hasRejectedByAnother(task: Task): boolean {
-  return (task.meta?.tag ?? []).some((t) => t.system === TAG_SYSTEM.rejectedByAnother);
+  return hasTag(task, TAG_SYSTEM.rejectedByAnother);
 }
 
 /** The Task's `meta` with the `rejected-by-another` tag when `rejected`, without it otherwise; other tags kept. */
 export function withRejectedByAnother(task: Task, rejected: boolean): Task['meta'] {
-  const others = (task.meta?.tag ?? []).filter((t) => t.system !== TAG_SYSTEM.rejectedByAnother);
-  const tag = rejected
-    ? [...others, { system: TAG_SYSTEM.rejectedByAnother, code: 'rejected-by-another', display: REJECTED_BY_ANOTHER }]
-    : others;
+  const tag = rejected ? { code: 'rejected-by-another', display: REJECTED_BY_ANOTHER } : undefined;
+  return withTag(task, TAG_SYSTEM.rejectedByAnother, tag);
+}
+
+/** Whether the Task's `meta.tag` has a tag of `system`. */
+function hasTag(task: Task, system: string): boolean {
+  return (task.meta?.tag ?? []).some((t) => t.system === system);
+}
+
+/** The Task's `meta` with `tag` as its one tag of `system` (none when undefined); other tags kept, no empty `tag`. */
+function withTag(task: Task, system: string, tag: { code: string; display: string } | undefined): Task['meta'] {
+  const others = (task.meta?.tag ?? []).filter((t) => t.system !== system);
+  const tags = tag ? [...others, { system, ...tag }] : others;
   const { tag: _old, ...rest } = task.meta ?? {};
-  return tag.length > 0 ? { ...rest, tag } : rest;
+  return tags.length > 0 ? { ...rest, tag: tags } : rest;
 }
 
 const REJECTED_BY_ANOTHER =
@@ -213,7 +218,7 @@ export function ownerRejectsAfterAnother(before: Task, after: Task, writer: stri
 
 /** Whether a stored Task carries the `stay-left` tag its spec asks for (`withStayLeft`). */
 export function hasStayLeft(task: Task): boolean {
-  return (task.meta?.tag ?? []).some((t) => t.system === TAG_SYSTEM.stayLeft);
+  return hasTag(task, TAG_SYSTEM.stayLeft);
 }
 
 const STAY_LEFT_DISPLAY =

@@ -38,15 +38,12 @@ async function ownerName(repo: PgRepository, task: Task): Promise<string> {
  */
 async function sayRejectedByAnother(repo: PgRepository, deps: StayApplierDeps, task: Task): Promise<void> {
   const owner = await ownerName(repo, task);
-  addWriteNotes([
-    {
-      code: REJECTED_BY_ANOTHER,
-      text: `Task/${task.id ?? ''} was rejected by someone other than its owner, ${owner}: only ${owner}'s own rejection (status rejected with a statusReason from ${CODE_SYSTEM.taskStatusReason}) re-routes the stay, so the stay is not re-routed. ${owner} may still reject it itself; to re-route the stay now, report the right municipality or unit (an HL7 A08, or an update of the Encounter or Patient)`,
-      about: `Task/${task.id ?? ''}`,
-    },
-  ]);
-  const stayId = readTaskKey(task)?.stayId;
-  if (stayId) deps.issues?.(stayId, 'fhir', [{ code: REJECTED_BY_ANOTHER }]);
+  sayOfTask(
+    deps,
+    task,
+    REJECTED_BY_ANOTHER,
+    `Task/${task.id ?? ''} was rejected by someone other than its owner, ${owner}: only ${owner}'s own rejection (status rejected with a statusReason from ${CODE_SYSTEM.taskStatusReason}) re-routes the stay, so the stay is not re-routed. ${owner} may still reject it itself; to re-route the stay now, report the right municipality or unit (an HL7 A08, or an update of the Encounter or Patient)`,
+  );
 }
 
 /**
@@ -59,15 +56,19 @@ function sayRejectedWithoutReason(deps: StayApplierDeps, task: Task): void {
     sent.length > 0
       ? `with the reason code ${sent.join(', ')}, which the gateway does not know`
       : 'without a reason code';
-  addWriteNotes([
-    {
-      code: REJECTED_WITHOUT_REASON,
-      text: `Task/${task.id ?? ''} was rejected ${given}: it is stored, but the stay is not re-routed. If the patient is not yours, reject it with a Task.statusReason coded from ${CODE_SYSTEM.taskStatusReason} (${TASK_STATUS_REASONS_TEXT}): the hospital is then asked to correct the routing`,
-      about: `Task/${task.id ?? ''}`,
-    },
-  ]);
+  sayOfTask(
+    deps,
+    task,
+    REJECTED_WITHOUT_REASON,
+    `Task/${task.id ?? ''} was rejected ${given}: it is stored, but the stay is not re-routed. If the patient is not yours, reject it with a Task.statusReason coded from ${CODE_SYSTEM.taskStatusReason} (${TASK_STATUS_REASONS_TEXT}): the hospital is then asked to correct the routing`,
+  );
+}
+
+/** A write's note about `task` (its answer's warning, ADR 024) and the stay's log line under the same `code`. */
+function sayOfTask(deps: StayApplierDeps, task: Task, code: string, text: string): void {
+  addWriteNotes([{ code, text, about: `Task/${task.id ?? ''}` }]);
   const stayId = readTaskKey(task)?.stayId;
-  if (stayId) deps.issues?.(stayId, 'fhir', [{ code: REJECTED_WITHOUT_REASON }]);
+  if (stayId) deps.issues?.(stayId, 'fhir', [{ code }]);
 }
 
 /**
