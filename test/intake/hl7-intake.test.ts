@@ -131,6 +131,32 @@ describe.each(testDatabases())('HL7 v2 ADT over MLLP on %s', (kind) => {
     expect(row).toEqual({ status: 'rejected', error_code: 'invalid-personnummer' });
   });
 
+  it('when a refused message is corrected and sent again under its MSH-10, then it is applied, the refused row stays, and a repeat of the correction changes nothing', async () => {
+    const refused = adt({ event: 'A01', visit: 'V-109', control: 'FIX-1', pnr: '193803129829' });
+    expect(ackCode(await h.send(refused))).toBe('AE');
+    // the same refused message again is a repeat: the same answer
+    expect(ackCode(await h.send(refused))).toBe('AE');
+    const corrected = adt({
+      event: 'A01',
+      visit: 'V-109',
+      control: 'FIX-1',
+      pnr: '193803129828',
+      obx: [OBX.needs('socialtjanst')],
+    });
+    expect(ackCode(await h.send(corrected))).toBe('AA');
+    const enc = await h.repo.read<Encounter>('Encounter', stayId('V-109'));
+    expect(receiverTask(await h.tasks(stayId('V-109')), 'inskrivningsmeddelande')?.status).toBe('requested');
+    expect(ackCode(await h.send(corrected))).toBe('AA');
+    expect((await h.repo.read<Encounter>('Encounter', stayId('V-109'))).meta?.versionId).toBe(enc.meta?.versionId);
+    const rows = await h.db.query<{ control_id: string | null; status: string; error_code: string | null }>(
+      `SELECT control_id, status, error_code FROM hl7_message WHERE raw LIKE '%|FIX-1|%' ORDER BY id`,
+    );
+    expect(rows.rows).toEqual([
+      { control_id: null, status: 'rejected', error_code: 'invalid-personnummer' },
+      { control_id: 'FIX-1', status: 'accepted', error_code: null },
+    ]);
+  });
+
   it('when PD1-12 flags protected identity, then the Patient carries the HL7 Sweden security label', async () => {
     expect(ackCode(await h.send(adt({ event: 'A01', visit: 'V-107', pnr: '196604149861', protection: 'Y' })))).toBe(
       'AA',

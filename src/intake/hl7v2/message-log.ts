@@ -36,7 +36,9 @@ export interface ExistingRow {
  * Where an entry ended up: a new row, or the earlier row of the same (sender, MSH-10). `differs`: the earlier row's
  * message is not this one (other segments or values, MSH-7 aside): the MSH-10 was used again for another message.
  */
-export type Logged = { id: number; repeatOf?: undefined } | { id: number; repeatOf: ExistingRow; differs: boolean };
+export type Logged =
+  | { id: number; repeatOf?: undefined; /** The refused message this one corrects (same MSH-10). */ corrects?: number }
+  | { id: number; repeatOf: ExistingRow; differs: boolean; corrects?: undefined };
 
 /** A message's text for "is this the same message again?": segments trimmed, MSH-7 (when it was sent) left out. */
 export function sameMessageKey(raw: string): string {
@@ -110,7 +112,8 @@ const LOG_COLUMNS = [
  * Stores received messages with group commit: entries that arrive while a write is in flight are written
  * together by the next one (one multi-row INSERT, one commit), so many connections share each fsync. A
  * promise resolves only after its row is committed. A repeat of (sender, MSH-10) returns the earlier row; a
- * repeat of one that ended in `error` is stored again as `pending` (the resend is processed again).
+ * repeat of one that ended in `error` is stored again as `pending` (the resend is processed again), and another
+ * message under the MSH-10 of a refused one (`rejected`: a corrected resend) gets the MSH-10 and a row of its own.
  */
 export class MessageLog {
   private waiting: Waiting[] = [];
@@ -151,7 +154,8 @@ export class MessageLog {
     }
   }
 
-  private async write(entries: LogEntry[]): Promise<Logged[]> {
+  /** One multi-row INSERT of `entries`; a (sender, MSH-10) already stored inserts nothing. The new rows' ids by key. */
+  private async insert(entries: LogEntry[]): Promise<Map<string, number>> {
     // packed, not array literals: pg quoted and escaped every raw message (MSH-2 holds a backslash) in copies
     const params: unknown[] = [];
     const cols = [
@@ -177,6 +181,11 @@ export class MessageLog {
     // nothing later needs their ids.
     const inserted = new Map<string, number>();
     for (const r of ins.rows) if (r.control_id !== null) inserted.set(keyOf(r.sender, r.control_id), Number(r.id));
+    return inserted;
+  }
+
+  private async write(entries: LogEntry[]): Promise<Logged[]> {
+    const inserted = await this.insert(entries);
     const out: (Logged | undefined)[] = entries.map((e) => {
       if (e.controlId === null) return { id: 0 };
       const k = keyOf(e.sender, e.controlId);
@@ -211,6 +220,22 @@ export class MessageLog {
             [row.id, e.raw, e.channel, e.remote, e.ackCode],
           );
           out[i] = { id: row.id };
+        } else if (
+          row.status === 'rejected' &&
+          !retried.has(row.id) &&
+          sameMessageKey(row.raw) !== sameMessageKey(e.raw)
+        ) {
+          // A corrected resend of a message the gateway refused (nothing of it was applied, so nothing can be applied
+          // twice): the MSH-10 moves to the new message, which is processed as any other. The refused row stays, its
+          // text holding the MSH-10, for the admin view.
+          retried.add(row.id);
+          await this.db.query(`UPDATE hl7_message SET control_id = NULL WHERE id = $1 AND status = 'rejected'`, [
+            row.id,
+          ]);
+          const id = (await this.insert([e])).get(keyOf(e.sender, e.controlId));
+          if (id === undefined)
+            throw new Error('hl7_message: the corrected resend of a refused message was not stored');
+          out[i] = { id, corrects: row.id };
         } else {
           const { raw, ...earlier } = row;
           out[i] = { id: row.id, repeatOf: earlier, differs: sameMessageKey(raw) !== sameMessageKey(e.raw) };

@@ -209,6 +209,13 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       const error: AckError = { code: 'unavailable', reason: 'the gateway could not store the message; resend later' };
       return { ack: ack('AE', error), ackCode: 'AE', status: 'error', duplicate: false, error };
     }
+    if (logged.corrects !== undefined)
+      logger.info('hl7 message corrects a refused one under the same control id', {
+        sender,
+        controlId: controlId ?? undefined,
+        message: logged.id,
+        earlierMessage: logged.corrects,
+      });
     if (logged.repeatOf && logged.differs) {
       // The MSH-10 was used before for another message: answering as the repeat would say "stored" for something
       // never applied. Refused, kept as its own row for the admin view, and logged.
