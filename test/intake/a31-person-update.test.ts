@@ -51,7 +51,9 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
 
   it('when an A31 marks the patient protected, then AA and the municipality no longer reads the address', async () => {
     const pnr = '196604149861';
-    expect(await send(adt({ event: 'A01', visit: 'A31-PROT', pnr, obx: NEEDS, listedUnit: LISTED }))).toBe('AA');
+    expect(
+      await send(adt({ event: 'A01', visit: 'A31-PROT', pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED })),
+    ).toBe('AA');
     const before = await patientOf(pnr);
     expect((await asVasteras(before?.id ?? '')).address?.[0]?.line).toEqual(['Vasagatan 12']);
 
@@ -75,7 +77,9 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
   it('when an A31 gives a new municipality, then the open stay is re-routed as an A08 would', async () => {
     const pnr = '195207089839';
     const visit = 'A31-MOVE';
-    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS, listedUnit: LISTED }))).toBe('AA');
+    expect(await send(adt({ event: 'A01', visit, pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED }))).toBe(
+      'AA',
+    );
     const stayId = encounterIdFor(VISIT_SYSTEM, visit);
     const notice = (tasks: Task[], org: string) =>
       tasks.find((t) => codeOf(t) === 'inskrivningsmeddelande' && t.owner?.reference === `Organization/${org}`);
@@ -111,7 +115,9 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
         period: { start: '2026-01-01T08:00:00+01:00', end: '2026-01-01T09:00:00+01:00' },
       });
     }
-    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS, listedUnit: LISTED }))).toBe('AA');
+    expect(await send(adt({ event: 'A01', visit, pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED }))).toBe(
+      'AA',
+    );
     const stayId = encounterIdFor(VISIT_SYSTEM, visit);
     expect((await h.repo.read<Encounter>('Encounter', stayId)).subject?.reference).toBe(`Patient/${patientId}`);
 
@@ -125,9 +131,11 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
   it('when an A31 gives the municipality a stay was admitted without, then the Encounter the hospital reads no longer warns of it', async () => {
     const pnr = '195503129875';
     const visit = 'A31-ISSUE';
-    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS, listedUnit: LISTED, municipality: '' }))).toMatch(
-      /^AA/,
-    );
+    expect(
+      await send(
+        adt({ event: 'A01', visit, pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED, municipality: '' }),
+      ),
+    ).toMatch(/^AA/);
     const stayId = encounterIdFor(VISIT_SYSTEM, visit);
     const asHospital = createRepository(h.db, {
       clientId: 'c-hospital',
@@ -156,7 +164,11 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
     const pnr = '194107086995';
     const visit = 'A31-OTHER';
     const other = 'SE2321000999-OTHER1';
-    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS, listedUnit: LISTED, facility: other }))).toBe('AA');
+    expect(
+      await send(
+        adt({ event: 'A01', visit, pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED, facility: other }),
+      ),
+    ).toBe('AA');
     expect(await send(a31({ pnr, municipality: '1981', control: 'A31-O1' }))).toBe('AA');
     expect((await patientOf(pnr))?.address?.[0]?.district).toBe('1981');
     const system = VISIT_SYSTEM.replace('DEMO0001', 'OTHER1').replace('SE2321000172', 'SE2321000999');
@@ -169,7 +181,9 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
 
   it('when an A31 gives a new listed vårdcentral, then the Patient names it', async () => {
     const pnr = '194910130832';
-    expect(await send(adt({ event: 'A01', visit: 'A31-VC', pnr, obx: NEEDS, listedUnit: LISTED }))).toBe('AA');
+    expect(
+      await send(adt({ event: 'A01', visit: 'A31-VC', pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED })),
+    ).toBe('AA');
     expect(await send(a31({ pnr, listedUnit: 'SE2321000172-VC0042', control: 'A31-VC1' }))).toBe('AA');
     expect((await patientOf(pnr))?.generalPractitioner?.[0]?.identifier?.value).toBe('SE2321000172-VC0042');
   });
@@ -191,7 +205,9 @@ describe.each(testDatabases())('HL7 v2 A31 update person information on %s', (ki
   it('when an A31 records a death (PID-29/30), then the open stay ends as a death', async () => {
     const pnr = '193803129828';
     const visit = 'A31-DIED';
-    expect(await send(adt({ event: 'A01', visit, pnr, obx: NEEDS, listedUnit: LISTED }))).toBe('AA');
+    expect(await send(adt({ event: 'A01', visit, pnr, expected: '20260122', obx: NEEDS, listedUnit: LISTED }))).toBe(
+      'AA',
+    );
     const text = withField(withField(a31({ pnr, control: 'A31-D1' }), 'PID', 29, '20260115120000'), 'PID', 30, 'Y');
     expect(await send(text)).toBe('AA');
     const kinds = await h.db.query<{ kind: string }>('SELECT kind FROM stay_fact WHERE stay_id = $1', [

@@ -39,6 +39,7 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       adt({
         event: 'A01',
         visit: 'AS-2',
+        expected: '20260122',
         municipality: '',
         listedUnit: 'SE2321000172-VC01',
         obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')],
@@ -50,7 +51,7 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
 
   it('when an admission calls for the vårdcentral to be told and names none (no PD1-3), then AA with ERR W no-primary-care', async () => {
     const none = await h.send(
-      adt({ event: 'A01', visit: 'AS-PC1', obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')] }),
+      adt({ event: 'A01', visit: 'AS-PC1', expected: '20260122', obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')] }),
     );
     expect(ackCode(none)).toBe('AA');
     expect(warnings(none)).toEqual([{ code: 'no-primary-care', severity: 'W' }]);
@@ -58,6 +59,7 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       adt({
         event: 'A01',
         visit: 'AS-PC2',
+        expected: '20260122',
         listedUnit: 'SE2321000172-VC01',
         obx: [OBX.needs('kommunal-hsl'), OBX.consent('ja')],
       }),
@@ -71,6 +73,7 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       adt({
         event: 'A01',
         visit: 'AS-NC1',
+        expected: '20260122',
         control,
         municipality: '0180',
         listedUnit: 'SE2321000172-VC9999',
@@ -114,6 +117,7 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
       adt({
         event: 'A01',
         visit: 'AS-NC2',
+        expected: '20260122',
         listedUnit: 'SE2321000172-VC01',
         obx: [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')],
       }),
@@ -122,7 +126,9 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
   });
 
   it('when a Västmanland ready notice comes without the six criteria, then ERR W ready-criteria-unconfirmed; with them, none', async () => {
-    await h.send(adt({ event: 'A01', visit: 'AS-3', obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] }));
+    await h.send(
+      adt({ event: 'A01', visit: 'AS-3', expected: '20260122', obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] }),
+    );
     const held = await h.send(adt({ event: 'A08', visit: 'AS-3', obx: [OBX.ready('20260116120000')] }));
     expect(warnings(held)).toEqual([{ code: 'ready-criteria-unconfirmed', severity: 'W' }]);
     const full = await h.send(
@@ -146,8 +152,33 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
   });
 
   it('when an ordinary admission arrives, then a plain AA without ERR', async () => {
-    const ack = await h.send(adt({ event: 'A01', visit: 'AS-4', obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] }));
+    const ack = await h.send(
+      adt({
+        event: 'A01',
+        visit: 'AS-4',
+        expected: '20260122',
+        obx: [OBX.needs('socialtjanst'), OBX.consent('ja')],
+      }),
+    );
     expect(ackCode(ack)).toBe('AA');
     expect(warnings(ack)).toEqual([]);
+  });
+
+  it('when an admission whose needs call for a notice carries no estimated discharge date (PV2-9), then AA with ERR W no-estimated-discharge, as the apply says', async () => {
+    const control = 'AS-EDD1';
+    const ack = await h.send(
+      adt({ event: 'A01', visit: 'AS-EDD1', control, obx: [OBX.needs('socialtjanst'), OBX.consent('ja')] }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    expect(warnings(ack)).toEqual([{ code: 'no-estimated-discharge', severity: 'W' }]);
+    expect(ack.getSegment('ERR')?.toString()).toContain('PV2^1^9');
+    expect(ack.toString()).toContain('a precondition of payment');
+    const outcome = await h.outcome(control);
+    expect(outcome.warnings.map((w) => w.text)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^no estimated discharge date/)]),
+    );
+    // an update without PV2-9 is not an admission: not a word (the date may have come before)
+    const update = await h.send(adt({ event: 'A08', visit: 'AS-EDD1', obx: [OBX.needs('socialtjanst')] }));
+    expect(warnings(update)).toEqual([]);
   });
 });

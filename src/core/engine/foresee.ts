@@ -29,6 +29,8 @@ const MUNICIPAL_NEEDS = new Set(['socialtjanst', 'kommunal-hsl']);
  *   agreement, and the message names no listed vårdcentral (PD1-3) nor outpatient unit.
  * - `recipient-not-connected`: the municipality or unit such needs call for is one `connected` (the adapter's look-up
  *   in the directory) says no Organization stands for: nobody can receive its notices through the gateway.
+ * - `no-estimated-discharge`: an admission whose needs call for someone to be told carries no estimated discharge
+ *   date (mandatory content of the admission notification, a precondition of payment).
  * - `ready-criteria-unconfirmed`: a ready notice under an agreement whose criteria gate it, and the message does
  *   not itself report every criterion: it is held back unless earlier messages of the stay reported the rest.
  * The engine's definitive outcome follows with the apply (`/admin/hl7`, the log, the Encounter's engine-issue
@@ -99,6 +101,18 @@ export function foreseeMessageIssues(
     [routing?.outpatientUnit, 'OBX-5 (oppenvardsenhet)', 'the outpatient unit'],
   ] as const) {
     if (outpatientDue && unit && !connected(primaryCareParty(unit))) notConnected(path, `${what} ${unit}`);
+  }
+  // The engine's `no-estimated-discharge`, as far as the admission itself shows it: a notice goes out without it.
+  if (
+    told.length > 0 &&
+    facts.some((f) => f.kind === 'admitted') &&
+    !facts.some((f) => f.kind === 'estimated-discharge-set')
+  ) {
+    out.push({
+      code: 'no-estimated-discharge',
+      path: 'PV2-9',
+      text: 'the admission carries no estimated discharge date (PV2-9): it is mandatory content of the admission notification and a precondition of payment; send it (A08) as soon as it is known',
+    });
   }
   if (facts.some((f) => f.kind === 'ready-for-discharge') && agreement.readiness.gate) {
     const reported = facts.flatMap((f) => (f.kind === 'readiness-criteria-met' ? f.criteria : []));

@@ -62,14 +62,19 @@ describe('foreseeMessageIssues', () => {
       patient: { municipality: '1980' },
     };
     const both: MessageFact = { id: 'm#needs', at, kind: 'needs-assessed', needs: ['socialtjanst', 'kommunal-hsl'] };
-    const issues = foreseeMessageIssues([admitted, both], { municipality: '1980' }, vastmanland);
+    const edd: MessageFact = { id: 'm#edd', at, kind: 'estimated-discharge-set', date: '2026-01-22' };
+    const issues = foreseeMessageIssues([admitted, both, edd], { municipality: '1980' }, vastmanland);
     expect(issues).toEqual([expect.objectContaining({ code: 'no-primary-care', path: 'PD1-3' })]);
     expect(
-      codes([admitted, both], { municipality: '1980', primaryCareUnit: 'SE2321000172-DEMO0101' }, vastmanland),
+      codes([admitted, both, edd], { municipality: '1980', primaryCareUnit: 'SE2321000172-DEMO0101' }, vastmanland),
     ).toEqual([]);
     expect(
-      codes([admitted, both], { municipality: '1980', outpatientUnit: 'SE2321000172-DEMO0201' }, vastmanland),
+      codes([admitted, both, edd], { municipality: '1980', outpatientUnit: 'SE2321000172-DEMO0201' }, vastmanland),
     ).toEqual([]);
+    // without its estimated discharge date the admission's notices go out without mandatory content
+    expect(
+      codes([admitted, both], { municipality: '1980', primaryCareUnit: 'SE2321000172-DEMO0101' }, vastmanland),
+    ).toEqual(['no-estimated-discharge']);
     // an update without PD1 says nothing of the unit (no change): only the admission is judged
     expect(codes([both], { municipality: '1980' }, vastmanland)).toEqual([]);
     // consent refused: nobody is told, so no unit is missing
