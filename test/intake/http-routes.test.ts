@@ -135,6 +135,34 @@ describe('POST /hl7v2 and the admin message view', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('when a refused message was corrected under its MSH-10, then the refused one is not processed again (409 naming the correction)', async () => {
+    const refused = await post(
+      adt({ event: 'A01', visit: 'HTTP-FIX', control: 'H-FIX', pnr: '193803129829' }),
+      'system/Encounter.cu',
+    );
+    expect(refused.text).toContain('MSA|AE|H-FIX');
+    const corrected = await post(
+      adt({
+        event: 'A01',
+        visit: 'HTTP-FIX',
+        control: 'H-FIX',
+        expected: '20260122',
+        obx: [OBX.needs('socialtjanst')],
+      }),
+      'system/Encounter.cu',
+    );
+    expect(corrected.text).toContain('MSA|AA|H-FIX');
+    await h.intake.settled();
+    const list = await request(app).get('/admin/api/hl7/messages?status=rejected').set('x-test-scopes', 'admin');
+    const old = (
+      list.body as { messages: { id: number; visitNumber: string | null; controlId: string | null }[] }
+    ).messages.find((m) => m.controlId === null && m.visitNumber === 'HTTP-FIX');
+    expect(old).toBeDefined();
+    const again = await request(app).post(`/admin/api/hl7/messages/${old?.id}/reprocess`).set('x-test-scopes', 'admin');
+    expect(again.status).toBe(409);
+    expect(JSON.stringify(again.body)).toMatch(/was corrected by message \d+, sent later under the same MSH-10 H-FIX/);
+  });
+
   it('when messages were processed, then /metrics counters show them by status and ACK', async () => {
     const text = await h.ctx.metrics.metrics();
     // Acknowledged once stored (`pending`), then applied.

@@ -92,8 +92,8 @@ export async function reprocessMessage(
   id: number,
 ): Promise<ReprocessResult> {
   const row = (
-    await db.query<PendingRow & { status: string }>(
-      'SELECT id, raw, channel, remote, status FROM hl7_message WHERE id = $1',
+    await db.query<PendingRow & { status: string; sender: string; control_id: string | null }>(
+      'SELECT id, raw, channel, remote, status, sender, control_id FROM hl7_message WHERE id = $1',
       [id],
     )
   ).rows[0];
@@ -104,9 +104,44 @@ export async function reprocessMessage(
       reason: `HL7 message ${id} is ${row.status}: only rejected or failed messages are processed again`,
     };
   }
+  const corrected = row.control_id === null ? await correctedBy(db, row.sender, row.raw, id) : undefined;
+  if (corrected) {
+    return {
+      status: 'not-reprocessable',
+      reason: `HL7 message ${id} was corrected by message ${corrected.id}, sent later under the same MSH-10 ${corrected.controlId}: that one is the sender's message now`,
+    };
+  }
   const { status, reason } = await handOver(db, queue, profiles, today, row, row.status);
   if (status === 'unchanged') {
     return { status: 'not-reprocessable', reason: `HL7 message ${id} changed meanwhile: read it again` };
   }
   return { status, ...(reason ? { reason } : {}) };
+}
+
+/** MSH-10 of a message's text, if it has an MSH segment with one (the separator is MSH-1, the segment's 4th character). */
+function controlIdOf(raw: string): string | undefined {
+  const msh = raw.split(/\r\n|\r|\n/).find((seg) => seg.startsWith('MSH'));
+  const sep = msh?.charAt(3);
+  const id = sep ? msh?.split(sep)[9]?.trim() : undefined;
+  return id || undefined;
+}
+
+/**
+ * The later message of the same sender that holds this refused message's MSH-10 (a corrected resend, ADR 055), if
+ * any: processing the refused one again would apply the message its sender replaced.
+ */
+async function correctedBy(
+  db: Db,
+  sender: string,
+  raw: string,
+  id: number,
+): Promise<{ id: number; controlId: string } | undefined> {
+  const controlId = controlIdOf(raw);
+  if (controlId === undefined) return undefined;
+  const later = await db.query<{ id: number | string }>(
+    'SELECT id FROM hl7_message WHERE sender = $1 AND control_id = $2 AND id > $3',
+    [sender, controlId, id],
+  );
+  const first = later.rows[0];
+  return first ? { id: Number(first.id), controlId } : undefined;
 }
