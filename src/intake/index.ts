@@ -27,6 +27,7 @@ import {
   backfillInformationTransferred,
   backfillInformationTransferRerouted,
 } from './stay/information-transferred-backfill';
+import { backfillRejectedByAnother } from './fhir/rejected-by-another-backfill';
 import { backfillSipInvitationMet } from './stay/sip-invitation-met-backfill';
 import { backfillStaysLeft } from './stay/stays-left-backfill';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
@@ -178,7 +179,8 @@ const RECOVER_EVERY_MS = 30_000;
  * re-routed before their left parties' Tasks were tagged (0.17.0), the stays whose information transfer was reported
  * per unit (the dashboard's time from the engine, migration 175), the stays whose SIP invitation duty was
  * completed before it carried the invitation's time, and the stays re-routed after a report of the information
- * transfer (the dashboard's time from the engine when the re-routing dropped criterion 4, migration 176).
+ * transfer (the dashboard's time from the engine when the re-routing dropped criterion 4, migration 176). And one that
+ * applies no stay: the Tasks an admin rejected before 0.20.0, tagged `rejected-by-another` (ADR 053).
  */
 const ONE_OFF_REAPPLIES = [
   [backfillStaysLeft, 'stays a party left applied again: its Tasks tagged stay-left'],
@@ -188,6 +190,7 @@ const ONE_OFF_REAPPLIES = [
     backfillInformationTransferRerouted,
     'stays re-routed after an information transfer applied again: summary from the engine',
   ],
+  [backfillRejectedByAnother, 'Tasks another than their owner rejected before 0.20.0 tagged rejected-by-another'],
 ] as const;
 
 export function createIntakeCapability(ctx: AppContext): IntakeCapability {
