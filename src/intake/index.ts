@@ -23,7 +23,11 @@ import { createHl7Processor, type Hl7Processor } from './hl7v2/process-message';
 import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
-import { backfillInformationTransferred } from './stay/information-transferred-backfill';
+import {
+  backfillInformationTransferred,
+  backfillInformationTransferRerouted,
+} from './stay/information-transferred-backfill';
+import { backfillRejectedByAnother } from './fhir/rejected-by-another-backfill';
 import { backfillSipInvitationMet } from './stay/sip-invitation-met-backfill';
 import { backfillStaysLeft } from './stay/stays-left-backfill';
 import { applyMetrics, engineIssueReporter, intakeMetrics } from './intake-metrics';
@@ -173,13 +177,20 @@ const RECOVER_EVERY_MS = 30_000;
 /**
  * The one-off re-applies at the first start after an upgrade (`reapplyStaysOnce`), with their log line: the stays
  * re-routed before their left parties' Tasks were tagged (0.17.0), the stays whose information transfer was reported
- * per unit (the dashboard's time from the engine, migration 175), and the stays whose SIP invitation duty was
- * completed before it carried the invitation's time.
+ * per unit (the dashboard's time from the engine, migration 175), the stays whose SIP invitation duty was
+ * completed before it carried the invitation's time, and the stays re-routed after a report of the information
+ * transfer (the dashboard's time from the engine when the re-routing dropped criterion 4, migration 176). And one that
+ * applies no stay: the Tasks an admin rejected before 0.20.0, tagged `rejected-by-another` (ADR 053).
  */
 const ONE_OFF_REAPPLIES = [
   [backfillStaysLeft, 'stays a party left applied again: its Tasks tagged stay-left'],
   [backfillInformationTransferred, 'stays with a transfer reported per unit applied again: summary from the engine'],
   [backfillSipInvitationMet, 'stays with a SIP invitation met before 0.19.0 applied again: the duty has its time'],
+  [
+    backfillInformationTransferRerouted,
+    'stays re-routed after an information transfer applied again: summary from the engine',
+  ],
+  [backfillRejectedByAnother, 'Tasks another than their owner rejected before 0.20.0 tagged rejected-by-another'],
 ] as const;
 
 export function createIntakeCapability(ctx: AppContext): IntakeCapability {

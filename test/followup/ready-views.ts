@@ -37,10 +37,12 @@ export function views(agreementId: string, kind: 'pglite' | 'postgres') {
       const ack = await v.h.send(adt(o));
       expect(ackCode(ack), ack.toString()).toBe('AA');
     },
-    /** The drill-down's row of the stay: [ready at, ready days], or undefined when it is not counted. */
-    async dashboard(visit: string) {
+    /** The drill-down's row of the stay in `municipality`: [ready at, ready days], or undefined when not counted. */
+    async dashboard(visit: string, municipality = '1980') {
       const stayId = encounterIdFor(VISIT_SYSTEM, visit);
-      const rows = (await dashboardStays(v.h.db, agreement, '1980', '2026-01')).filter((s) => s.stayId === stayId);
+      const rows = (await dashboardStays(v.h.db, agreement, municipality, '2026-01')).filter(
+        (s) => s.stayId === stayId,
+      );
       expect(rows.length).toBeLessThanOrEqual(1);
       return rows[0] && [rows[0].readyAt, rows[0].readyDays];
     },

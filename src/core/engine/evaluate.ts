@@ -97,7 +97,9 @@ function toState(m: StayModel, agreement: Agreement): StayState {
   if (est) state.estimatedDischarge = est.date;
   if (ready) state.readyAt = iso(ready.at);
   if (m.pendingReady) state.readyHeldBackAt = iso(m.pendingReady.at);
-  if (m.informationTransferredAt !== undefined) state.informationTransferredAt = iso(m.informationTransferredAt);
+  const informed = ready?.informationTransferSince ?? m.informationTransferSince;
+  if (informed !== undefined) state.informationTransferredAt = iso(informed);
+  if (m.informationTransferDropped) state.informationTransferDropped = true;
   if (discharge) state.dischargedAt = iso(discharge.at);
   if (m.sipMeetingAt !== undefined) state.sipMeetingAt = iso(m.sipMeetingAt);
   if (m.sipInvitedAt !== undefined) state.sipInvitedAt = iso(m.sipInvitedAt);

@@ -8,7 +8,14 @@ import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/rea
 import { partyKey, partyLabel } from './parties';
 import { fvkOwner, updateRecipients } from './recipients';
 import type { TimedFact } from './sort-facts';
-import { activeDischarge, activeReady, transferTo, type Recipient, type StayModel } from './stay-model';
+import {
+  activeDischarge,
+  activeReady,
+  transferTo,
+  type ReadyEpisode,
+  type Recipient,
+  type StayModel,
+} from './stay-model';
 import type { PartyPhrase, RejectedFact, StayState } from './types';
 
 /**
@@ -173,7 +180,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         // de enheter som har fått ett inskrivningsmeddelande"); one naming no unit is for all of them.
         for (const c of f.criteria)
           if (c !== 'information-transferred' || !f.to || !m.recipients.some((r) => untold(m, r))) m.criteriaMet.add(c);
-        if (m.criteriaMet.has('information-transferred')) m.informationTransferredAt ??= ms;
+        if (m.criteriaMet.has('information-transferred')) m.informationTransferSince ??= ms;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open) {
           const held = m.pendingReady.factId;
@@ -181,7 +188,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           if (missing.length === 0) {
             // It went out after all: no longer reported as held back.
             m.rejected = m.rejected.filter((r) => r.factId !== held);
-            m.ready.push({ factId: held, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
+            m.ready.push(readyEpisode(m, held, f.id, ms));
             m.pendingReady = undefined;
           } else {
             // Still held back: the reason names what it waits for now, not what was missing when it came (a FHIR
@@ -200,7 +207,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
           if (missing.length > 0) {
             m.pendingReady = { factId: f.id, at: ms };
             reject(f, heldBack(m, missing));
-          } else m.ready.push({ factId: f.id, sentBy: f.id, at: ms, hospital: m.hospital ?? '' });
+          } else m.ready.push(readyEpisode(m, f.id, f.id, ms));
         }
         break;
       }
@@ -314,10 +321,23 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     // Criterion 4 is the information transferred to the units that got an admission notification (001 §3): a unit the
     // stay reaches after the transfer was reported (re-routed to it) has not had it, so the criterion waits for the
     // hospital to report the transfer again, as the unit's own duty does (`transferTo`).
-    if (m.criteriaMet.has('information-transferred') && m.recipients.some((r) => r.factId === f.id && untold(m, r)))
+    if (m.criteriaMet.has('information-transferred') && m.recipients.some((r) => r.factId === f.id && untold(m, r))) {
       m.criteriaMet.delete('information-transferred');
+      m.informationTransferSince = undefined;
+      m.informationTransferDropped = true;
+    }
   }
   return m;
+}
+
+/**
+ * A ready notice going out at `ms`, with the time readiness criterion 4 had been met since then (a re-routing after
+ * it does not move the stay's ready time: `StayState.informationTransferredAt`).
+ */
+function readyEpisode(m: StayModel, factId: string, sentBy: string, ms: number): ReadyEpisode {
+  const r: ReadyEpisode = { factId, sentBy, at: ms, hospital: m.hospital ?? '' };
+  if (m.informationTransferSince !== undefined) r.informationTransferSince = m.informationTransferSince;
+  return r;
 }
 
 /** Whether `r`, a unit with an information transfer duty, has had no transfer reported that reached it (`transferTo`). */

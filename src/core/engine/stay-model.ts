@@ -36,6 +36,8 @@ export interface ReadyEpisode {
   at: number;
   hospital: string;
   withdrawnAt?: number;
+  /** When readiness criterion 4 had been met since, when the notice went out; absent if it was not met then. */
+  informationTransferSince?: number;
 }
 
 export interface DischargeEpisode {
@@ -103,8 +105,13 @@ export interface StayModel {
    * (party keys) it was made for; absent, every unit that was a recipient then.
    */
   informationTransfers: InformationTransfer[];
-  /** When readiness criterion 4 was first met (`StayState.informationTransferredAt`), if it has been. */
-  informationTransferredAt?: number;
+  /**
+   * When readiness criterion 4 was last met, while it is met: a re-routing to a unit that has not had the transfer
+   * drops it (absent), the report that meets it again sets it anew (`StayState.informationTransferredAt`).
+   */
+  informationTransferSince?: number;
+  /** Whether a re-routing dropped criterion 4 after it was met (`StayState.informationTransferDropped`). */
+  informationTransferDropped?: true;
 }
 
 export function currentCategory(m: StayModel): PatientCategory {

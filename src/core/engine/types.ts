@@ -132,11 +132,18 @@ export interface StayState {
   /** When a ready notice came that the agreement's readiness gate holds back (until `missingCriteria` are met). */
   readyHeldBackAt?: string;
   /**
-   * When readiness criterion 4 (the information transfer, 001 §3) was first met for the stay: the first report after
-   * which no unit with the duty was left untold (a report naming no unit is for every unit). The dashboard's summary
-   * keeps it (`stay_summary.information_transferred_at`) for a stay whose transfer was reported per unit.
+   * Since when readiness criterion 4 (the information transfer, 001 §3) has been met for the stay's ready time: the
+   * report after which no unit with the duty was left untold (a report naming no unit is for every unit). A re-routing
+   * to a unit that has not had the transfer drops the criterion and the report that meets it again sets the time anew
+   * (absent while it is dropped), except under a ready notice that went out while it was met: "när ovanstående sex
+   * kriterier är uppfyllda så aktiveras utskrivningsklar", and a re-routing after that does not move the ready time,
+   * so the time is the one the criterion had then. The dashboard's summary keeps it
+   * (`stay_summary.information_transferred_at`) for a stay whose transfer was reported per unit or whose criterion was
+   * dropped (`informationTransferDropped`); it counts a stay ready from the later of the notice and its criteria.
    */
   informationTransferredAt?: string;
+  /** A re-routing dropped criterion 4 after it was met: the summary's time is the engine's, not the first report's. */
+  informationTransferDropped?: true;
   dischargedAt?: string;
   compulsoryOutpatientCare: boolean;
   outpatientServicesUnavailable: boolean;

@@ -13,7 +13,7 @@ import {
  * The party key a receiver's Task stands for (`<code>@<party>[#…]`), whose own rejection re-routes the stay: not a
  * hospital's duty nor a hospital's Task, and only the gateway's own message Tasks (with a task key).
  */
-function receiverOf(task: Task): { stayId: string; party: string } | undefined {
+export function receiverOf(task: Task): { stayId: string; party: string } | undefined {
   const key = readTaskKey(task);
   if (!key || isDutyKey(key.key) || !key.key.includes('@')) return undefined;
   const party = key.key.slice(key.key.indexOf('@') + 1).split('#')[0] ?? '';

@@ -98,7 +98,8 @@ export async function applyFactsToStays(
 
   const prepared: PreparedWrite<Resource>[] = [...(opts.before ?? [])];
   const out: StayFactsApplied[] = [];
-  // the dashboard's time of criterion 4 for the stays whose transfer was reported per unit: the engine's
+  // the dashboard's time of criterion 4 for the stays whose transfer was reported per unit or whose criterion 4 a
+  // re-routing dropped: the engine's
   const transferred: { stayId: string; at: string | undefined }[] = [];
   let n = 0;
   for (const stay of stays) {
@@ -136,7 +137,7 @@ export async function applyFactsToStays(
     );
     prepared.push(...prepareTaskWrites(repo, plan, storedTasks, stay.write));
     out.push({ stayId: stay.stayId, evaluation, newFacts: loaded?.added ?? 0, plan, tasks: plan.result, issues });
-    if (loaded?.all.some(isTransferToSomeUnits))
+    if (evaluation.state.informationTransferDropped || loaded?.all.some(isTransferToSomeUnits))
       transferred.push({ stayId: stay.stayId, at: evaluation.state.informationTransferredAt });
   }
   await repo.commitPrepared(tx, prepared);

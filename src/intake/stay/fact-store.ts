@@ -18,8 +18,8 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
  * force: the last discharge when it is later than the last cancellation (A13), else NULL (a discharge this batch
  * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices), and
  * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay), and
- * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`, `criterionReports`; a
- * criterion is never unmet again; the information transfer reported for some units only is the engine's to time:
+ * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`, `criterionReports`;
+ * the information transfer reported for some units only, or dropped by a re-routing, is the engine's to time:
  * `storeInformationTransferred`). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
  * `ready_discharged_at`, `ready_again_at`) cannot be kept from the new rows alone (a late withdrawal makes a later
  * notice the first): for a stay whose batch brings a notice, withdrawal, discharge or A13 it is made again by
@@ -245,8 +245,10 @@ export async function storeAndLoadFacts(
 
 /**
  * The summary's `information_transferred_at` of stays whose information transfer was reported for some units only
- * (`isTransferToSomeUnits`): when the engine first had readiness criterion 4 met (`StayState.informationTransferredAt`,
- * NULL while it has not), which `criterionReports` leaves to it. In the apply's transaction, after its facts.
+ * (`isTransferToSomeUnits`) or whose readiness criterion 4 a re-routing dropped (`informationTransferDropped`): since
+ * when the engine has had it met for the stay's ready time (`StayState.informationTransferredAt`, NULL while it is
+ * not), which `criterionReports` leaves to it; the row is marked so the rebuild keeps it (migration 176). In the
+ * apply's transaction, after its facts.
  */
 export async function storeInformationTransferred(
   tx: Db,
@@ -254,9 +256,10 @@ export async function storeInformationTransferred(
 ): Promise<void> {
   if (stays.length === 0) return;
   await tx.query(
-    `UPDATE stay_summary s SET information_transferred_at = u.at::timestamptz
+    `UPDATE stay_summary s SET information_transferred_at = u.at::timestamptz, information_transferred_by_engine = true
      FROM unnest($1::text[], $2::text[]) AS u(stay_id, at)
-     WHERE s.stay_id = u.stay_id AND s.information_transferred_at IS DISTINCT FROM u.at::timestamptz`,
+     WHERE s.stay_id = u.stay_id
+       AND (s.information_transferred_at IS DISTINCT FROM u.at::timestamptz OR NOT s.information_transferred_by_engine)`,
     [stays.map((s) => s.stayId), stays.map((s) => s.at ?? null)],
   );
 }

@@ -73,3 +73,39 @@ describe('the information transfer to a municipality the stay was re-routed to',
     });
   });
 });
+
+/**
+ * Since when criterion 4 has been met for the stay's ready time (`StayState.informationTransferredAt`, the dashboard's
+ * time under Västmanland's gate, 001 §3): a re-routing drops it, the report that meets it again sets it anew, and a
+ * ready notice that went out while it was met keeps the time it had then ("när ovanstående sex kriterier är uppfyllda
+ * så aktiveras utskrivningsklar").
+ */
+describe('the time of criterion 4 after a re-routing', () => {
+  let V: Agreement;
+  beforeAll(async () => {
+    V = getAgreement(await loadAgreements(), 'vastmanland');
+  });
+  const others = (at: string): StayFact =>
+    b.criteria(at, ['written-information', 'fvk-appointed', 'assistive-devices', 'medication-list']);
+
+  it('when the stay is re-routed after the transfer, then the criterion has no time; reported again, the time of that report', () => {
+    const dropped = evaluateStay([...base, others(ADM), transfer(TRANSFER), moved], V).state;
+    expect(dropped.informationTransferredAt).toBeUndefined();
+    expect(dropped.informationTransferDropped).toBe(true);
+    const again = evaluateStay([...base, others(ADM), transfer(TRANSFER), moved, b.ready(AGAIN), transfer(AGAIN)], V);
+    expect(again.state.informationTransferredAt).toBe('2026-05-05T12:00:00.000Z');
+    expect(again.state.readyAt).toBe('2026-05-05T12:00:00.000Z');
+  });
+
+  it('when the ready notice went out before the re-routing, then the criterion keeps the time it had then, as the ready notice keeps its own', () => {
+    const e = evaluateStay([...base, others(ADM), transfer(TRANSFER), b.ready(TRANSFER), moved, transfer(AGAIN)], V);
+    expect(e.state.readyAt).toBe('2026-05-05T08:00:00.000Z');
+    expect(e.state.informationTransferredAt).toBe('2026-05-05T08:00:00.000Z');
+  });
+
+  it('when no re-routing drops it, then the criterion has the time of its first report and the stay is not marked', () => {
+    const e = evaluateStay([...base, others(ADM), transfer(TRANSFER), transfer(AGAIN)], V).state;
+    expect(e.informationTransferredAt).toBe('2026-05-05T08:00:00.000Z');
+    expect(e.informationTransferDropped).toBeUndefined();
+  });
+});
