@@ -24,6 +24,7 @@ import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import {
+  backfillFvkAppointedRerouted,
   backfillInformationTransferred,
   backfillInformationTransferRerouted,
 } from './stay/information-transferred-backfill';
@@ -179,7 +180,8 @@ const RECOVER_EVERY_MS = 30_000;
  * re-routed before their left parties' Tasks were tagged (0.17.0), the stays whose information transfer was reported
  * per unit (the dashboard's time from the engine, migration 175), the stays whose SIP invitation duty was
  * completed before it carried the invitation's time, and the stays re-routed after a report of the information
- * transfer (the dashboard's time from the engine when the re-routing dropped criterion 4, migration 176). And one that
+ * transfer or of the named care contact (the dashboard's time from the engine when the re-routing dropped criterion 4,
+ * migration 176, or criterion 3, migration 177). And one that
  * applies no stay: the Tasks an admin rejected before 0.20.0, tagged `rejected-by-another` (ADR 053).
  */
 const ONE_OFF_REAPPLIES = [
@@ -190,6 +192,7 @@ const ONE_OFF_REAPPLIES = [
     backfillInformationTransferRerouted,
     'stays re-routed after an information transfer applied again: summary from the engine',
   ],
+  [backfillFvkAppointedRerouted, 'stays re-routed after a named care contact applied again: summary from the engine'],
   [backfillRejectedByAnother, 'Tasks another than their owner rejected before 0.20.0 tagged rejected-by-another'],
 ] as const;
 

@@ -21,8 +21,9 @@ export const CRITERION_COLUMN: Readonly<Record<GatedCriterion, string>> = {
  * criterion only once every unit with the duty has had one, which the engine judges, not SQL: the summary of a stay
  * with such a report holds the engine's time (`StayState.informationTransferredAt`, written by the apply), and the
  * reports SQL counts are those naming no unit (HL7, the Encounter's criterion), each for every unit (migration 175).
- * So does the summary of a stay whose criterion 4 a re-routing dropped until the transfer was reported again to the
- * new unit (`StayState.informationTransferDropped`, migration 176).
+ * So does the summary of a stay whose criterion 3 or 4 a re-routing dropped until it was reported again for the new
+ * unit (`StayState.criteriaDropped`), for both criteria: the named care contact's time too (`fvkAppointedAt`,
+ * migrations 176, 177).
  */
 export function criterionReports(c: GatedCriterion): string {
   const report = `kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]'`;

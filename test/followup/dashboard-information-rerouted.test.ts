@@ -9,7 +9,6 @@
  * store from before (the first report's time in the summary) the engine's.
  */
 import { describe, expect, it } from 'vitest';
-import { encounterIdFor } from '../../src/intake/hl7v2/apply-adt';
 import {
   backfillInformationTransferRerouted,
   INFORMATION_TRANSFER_REROUTED_BACKFILL,
@@ -17,7 +16,7 @@ import {
 import { intakeRepository, intakeServices } from '../../src/intake';
 import { OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { ALL, NEEDS, VISIT_SYSTEM, views } from './ready-views';
+import { ALL, NEEDS, views } from './ready-views';
 
 describe.each(testDatabases())('dashboard and the information transfer after a re-routing on %s', (kind) => {
   const v = views('vastmanland', kind);
@@ -33,14 +32,7 @@ describe.each(testDatabases())('dashboard and the information transfer after a r
   const transferAgain = (visit: string) => inSala(visit, [OBX.criteria('informationsoverforing')], '20260119103000');
   const discharge = (visit: string) =>
     v.send({ event: 'A03', visit, municipality: '1981', discharge: '20260120140000', evnTime: '20260120140500' });
-  const summaryTime = async (visit: string): Promise<string | null> => {
-    const r = await v.h.db.query<{ at: string | Date | null }>(
-      'SELECT information_transferred_at AS at FROM stay_summary WHERE stay_id = $1',
-      [encounterIdFor(VISIT_SYSTEM, visit)],
-    );
-    const at = r.rows[0]?.at;
-    return at ? new Date(at).toISOString() : null;
-  };
+  const summaryTime = (visit: string) => v.summaryTime(visit, 'information_transferred_at');
 
   it('when the ready notice waits for the transfer to Sala and it is reported again, then the stay is ready from that report, as the engine and the liability', async () => {
     const visit = 'I-AGAIN';
@@ -86,7 +78,7 @@ describe.each(testDatabases())('dashboard and the information transfer after a r
 
   it('when a store from before kept the first report’s time, then the one-off re-apply gives the engine’s', async () => {
     await v.h.db.query(
-      `UPDATE stay_summary SET information_transferred_by_engine = false, information_transferred_at = (SELECT min(at)
+      `UPDATE stay_summary SET criteria_by_engine = false, information_transferred_at = (SELECT min(at)
          FROM stay_fact f WHERE f.stay_id = stay_summary.stay_id AND f.kind = 'readiness-criteria-met'
            AND f.body -> 'criteria' @> '["information-transferred"]')`,
     );

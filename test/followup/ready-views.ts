@@ -59,6 +59,15 @@ export function views(agreementId: string, kind: 'pglite' | 'postgres') {
         ? undefined
         : [state.readyAt, readyDaysAt(Date.parse(state.readyAt), Date.parse(state.dischargedAt ?? ''))];
     },
+    /** The time the stay's summary holds in `column` (a criterion's: `CRITERION_COLUMN`), or null. */
+    async summaryTime(visit: string, column: string): Promise<string | null> {
+      const r = await v.h.db.query<{ at: string | Date | null }>(
+        `SELECT ${column} AS at FROM stay_summary WHERE stay_id = $1`,
+        [encounterIdFor(VISIT_SYSTEM, visit)],
+      );
+      const at = r.rows[0]?.at;
+      return at ? new Date(at).toISOString() : null;
+    },
     /** The days the payment liability counts for the stay in January. */
     async liabilityDays(visit: string) {
       const stayId = encounterIdFor(VISIT_SYSTEM, visit);

@@ -9,7 +9,14 @@ import { hospitalParty, municipalityParty } from './parties';
 import { orderFacts } from './sort-facts';
 import { iso, makulering } from './task-context';
 import { missingCriteria } from '../triage/readiness';
-import type { StayEvaluation, StayState, SvuTaskCode, TaskSpec } from './types';
+import {
+  REROUTED_CRITERIA,
+  type ReroutedCriterion,
+  type StayEvaluation,
+  type StayState,
+  type SvuTaskCode,
+  type TaskSpec,
+} from './types';
 
 /** Obligations that lapse when the patient dies (the case is closed instead). */
 const LAPSE_ON_DEATH = new Set<SvuTaskCode>([
@@ -97,9 +104,13 @@ function toState(m: StayModel, agreement: Agreement): StayState {
   if (est) state.estimatedDischarge = est.date;
   if (ready) state.readyAt = iso(ready.at);
   if (m.pendingReady) state.readyHeldBackAt = iso(m.pendingReady.at);
-  const informed = ready?.informationTransferSince ?? m.informationTransferSince;
+  // a ready notice in force keeps the times its criteria had when it went out (ADR 056)
+  const since = (c: ReroutedCriterion): number | undefined => ready?.metSince?.[c] ?? m.metSince[c];
+  const informed = since('information-transferred');
   if (informed !== undefined) state.informationTransferredAt = iso(informed);
-  if (m.informationTransferDropped) state.informationTransferDropped = true;
+  const appointed = since('fvk-appointed');
+  if (appointed !== undefined) state.fvkAppointedAt = iso(appointed);
+  if (m.criteriaDropped) state.criteriaDropped = REROUTED_CRITERIA.filter((c) => m.criteriaDropped?.has(c));
   if (discharge) state.dischargedAt = iso(discharge.at);
   if (m.sipMeetingAt !== undefined) state.sipMeetingAt = iso(m.sipMeetingAt);
   if (m.sipInvitedAt !== undefined) state.sipInvitedAt = iso(m.sipInvitedAt);

@@ -16,7 +16,13 @@ import {
   type Recipient,
   type StayModel,
 } from './stay-model';
-import type { PartyPhrase, RejectedFact, StayState } from './types';
+import {
+  REROUTED_CRITERIA,
+  type PartyPhrase,
+  type RejectedFact,
+  type ReroutedCriterion,
+  type StayState,
+} from './types';
 
 /**
  * The criteria the agreement's gate waits for besides the ready notice, which is itself the physician's assessment
@@ -138,6 +144,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     rejectedBy: new Map(),
     sipInvitedBy: new Map(),
     informationTransfers: [],
+    metSince: {},
   };
   const reject = (f: StayFact, reason: string | Omit<RejectedFact, 'factId'>): void =>
     void m.rejected.push(typeof reason === 'string' ? { factId: f.id, reason } : { factId: f.id, ...reason });
@@ -180,7 +187,7 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
         // de enheter som har fått ett inskrivningsmeddelande"); one naming no unit is for all of them.
         for (const c of f.criteria)
           if (c !== 'information-transferred' || !f.to || !m.recipients.some((r) => untold(m, r))) m.criteriaMet.add(c);
-        if (m.criteriaMet.has('information-transferred')) m.informationTransferSince ??= ms;
+        for (const c of REROUTED_CRITERIA) if (m.criteriaMet.has(c)) m.metSince[c] ??= ms;
         // A ready notice held back by the gate activates once the last criterion is met (001 §3).
         if (m.pendingReady && open) {
           const held = m.pendingReady.factId;
@@ -316,27 +323,31 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     updateRecipients(m, agreement, ms, f.id);
     if (fvkBefore !== undefined) {
       const fvkAfter = fvkKey(m, agreement);
-      if (fvkAfter !== undefined && fvkAfter !== fvkBefore) m.criteriaMet.delete('fvk-appointed');
+      if (fvkAfter !== undefined && fvkAfter !== fvkBefore) dropCriterion(m, 'fvk-appointed');
     }
     // Criterion 4 is the information transferred to the units that got an admission notification (001 §3): a unit the
     // stay reaches after the transfer was reported (re-routed to it) has not had it, so the criterion waits for the
     // hospital to report the transfer again, as the unit's own duty does (`transferTo`).
-    if (m.criteriaMet.has('information-transferred') && m.recipients.some((r) => r.factId === f.id && untold(m, r))) {
-      m.criteriaMet.delete('information-transferred');
-      m.informationTransferSince = undefined;
-      m.informationTransferDropped = true;
-    }
+    if (m.criteriaMet.has('information-transferred') && m.recipients.some((r) => r.factId === f.id && untold(m, r)))
+      dropCriterion(m, 'information-transferred');
   }
   return m;
 }
 
+/** A re-routing drops criterion `c` (3 or 4) until it is reported met again: it has no time meanwhile. */
+function dropCriterion(m: StayModel, c: ReroutedCriterion): void {
+  m.criteriaMet.delete(c);
+  m.metSince[c] = undefined;
+  (m.criteriaDropped ??= new Set()).add(c);
+}
+
 /**
- * A ready notice going out at `ms`, with the time readiness criterion 4 had been met since then (a re-routing after
- * it does not move the stay's ready time: `StayState.informationTransferredAt`).
+ * A ready notice going out at `ms`, with the times readiness criteria 3 and 4 had been met since then (a re-routing
+ * after it does not move the stay's ready time: `StayState.fvkAppointedAt`, `StayState.informationTransferredAt`).
  */
 function readyEpisode(m: StayModel, factId: string, sentBy: string, ms: number): ReadyEpisode {
   const r: ReadyEpisode = { factId, sentBy, at: ms, hospital: m.hospital ?? '' };
-  if (m.informationTransferSince !== undefined) r.informationTransferSince = m.informationTransferSince;
+  if (REROUTED_CRITERIA.some((c) => m.metSince[c] !== undefined)) r.metSince = { ...m.metSince };
   return r;
 }
 

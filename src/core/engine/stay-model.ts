@@ -5,7 +5,7 @@
 import type { Agreement } from '../agreements/agreement.schema';
 import type { CareKind, Consent, Need, PatientCategory, PatientRouting, ReadinessCriterion } from '../stay/facts';
 import { categorize } from '../triage/categories';
-import type { Party, RejectedFact, StayState } from './types';
+import type { Party, RejectedFact, ReroutedCriterion, StayState } from './types';
 
 /** A unit that got (or must get) the admission notification. */
 export interface Recipient {
@@ -36,8 +36,8 @@ export interface ReadyEpisode {
   at: number;
   hospital: string;
   withdrawnAt?: number;
-  /** When readiness criterion 4 had been met since, when the notice went out; absent if it was not met then. */
-  informationTransferSince?: number;
+  /** Since when criteria 3 and 4 had been met when the notice went out (`StayModel.metSince`). */
+  metSince?: Partial<Record<ReroutedCriterion, number>>;
 }
 
 export interface DischargeEpisode {
@@ -106,12 +106,13 @@ export interface StayModel {
    */
   informationTransfers: InformationTransfer[];
   /**
-   * When readiness criterion 4 was last met, while it is met: a re-routing to a unit that has not had the transfer
-   * drops it (absent), the report that meets it again sets it anew (`StayState.informationTransferredAt`).
+   * When readiness criteria 3 and 4 were last met, while they are met: a re-routing that changes the named care
+   * contact's unit, or reaches a unit that has not had the transfer, drops the criterion (absent), the report that
+   * meets it again sets it anew (`StayState.fvkAppointedAt`, `StayState.informationTransferredAt`).
    */
-  informationTransferSince?: number;
-  /** Whether a re-routing dropped criterion 4 after it was met (`StayState.informationTransferDropped`). */
-  informationTransferDropped?: true;
+  metSince: Partial<Record<ReroutedCriterion, number>>;
+  /** The criteria a re-routing dropped after they were met (`StayState.criteriaDropped`). */
+  criteriaDropped?: Set<ReroutedCriterion>;
 }
 
 export function currentCategory(m: StayModel): PatientCategory {

@@ -1,5 +1,12 @@
 import type { CareKind, Need, PatientCategory, ReadinessCriterion } from '../stay/facts';
 
+/**
+ * The readiness criteria a re-routing can drop after they were met (001 §3): the named care contact (3), appointed by
+ * the unit the stay is routed to, and the information transfer (4), made to the units that got an admission notice.
+ */
+export const REROUTED_CRITERIA = ['fvk-appointed', 'information-transferred'] as const;
+export type ReroutedCriterion = (typeof REROUTED_CRITERIA)[number];
+
 /** Codes of `https://svu-gateway.dev/fhir/CodeSystem/svu-task` (contract). */
 export const SVU_TASK_CODES = [
   'inskrivningsmeddelande',
@@ -138,12 +145,23 @@ export interface StayState {
    * (absent while it is dropped), except under a ready notice that went out while it was met: "när ovanstående sex
    * kriterier är uppfyllda så aktiveras utskrivningsklar", and a re-routing after that does not move the ready time,
    * so the time is the one the criterion had then. The dashboard's summary keeps it
-   * (`stay_summary.information_transferred_at`) for a stay whose transfer was reported per unit or whose criterion was
-   * dropped (`informationTransferDropped`); it counts a stay ready from the later of the notice and its criteria.
+   * (`stay_summary.information_transferred_at`) for a stay whose transfer was reported per unit or whose criterion 3
+   * or 4 was dropped (`criteriaDropped`); it counts a stay ready from the later of the notice and its criteria.
    */
   informationTransferredAt?: string;
-  /** A re-routing dropped criterion 4 after it was met: the summary's time is the engine's, not the first report's. */
-  informationTransferDropped?: true;
+  /**
+   * Since when readiness criterion 3 (the named care contact, "Fast vårdkontakt har utsetts i den
+   * landstingsfinansierade öppna vården", 001 §3) has been met for the stay's ready time, as `informationTransferredAt`:
+   * a re-routing that changes the contact's unit drops it (absent while dropped), the report that meets it again sets
+   * it anew, and a ready notice that went out while it was met keeps the time it had then
+   * (`stay_summary.fvk_appointed_at` for the same stays).
+   */
+  fvkAppointedAt?: string;
+  /**
+   * The criteria a re-routing dropped after they were met (3, the named care contact; 4, the information transfer):
+   * the summary's times of both are the engine's, not the first reports'.
+   */
+  criteriaDropped?: ReroutedCriterion[];
   dischargedAt?: string;
   compulsoryOutpatientCare: boolean;
   outpatientServicesUnavailable: boolean;

@@ -2,7 +2,7 @@ import { newResourceId } from '../../store/resource-id';
 import type { Encounter, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { evaluateStay } from '../../core/engine/evaluate';
 import { engineIssues, type EngineIssue } from '../../core/engine/issues';
-import type { StayEvaluation } from '../../core/engine/types';
+import type { StayEvaluation, StayState } from '../../core/engine/types';
 import type { StayFact } from '../../core/stay/facts';
 import { rejectionParties, withRejectionNames } from '../../fhir/references';
 import { taskSubject } from '../../fhir/task';
@@ -13,7 +13,7 @@ import type { PgRepository } from '../../store/repository.pg';
 import type { WriteOptions } from '../../store/repository.port';
 import type { StayApplierDeps } from './applier-deps';
 import { isTransferToSomeUnits } from '../../store/stay-summary';
-import { storeAndLoadFactsOfStays, storeInformationTransferred } from './fact-store';
+import { storeAndLoadFactsOfStays, storeCriteriaByEngine } from './fact-store';
 import { planTasks, prepareTaskWrites, type ReconcileResult, type TaskPlan } from './reconcile-tasks';
 import { unconnectedOwners } from './unconnected';
 import { contentOf, type StayRow } from './stay-rows.pg';
@@ -98,9 +98,9 @@ export async function applyFactsToStays(
 
   const prepared: PreparedWrite<Resource>[] = [...(opts.before ?? [])];
   const out: StayFactsApplied[] = [];
-  // the dashboard's time of criterion 4 for the stays whose transfer was reported per unit or whose criterion 4 a
-  // re-routing dropped: the engine's
-  const transferred: { stayId: string; at: string | undefined }[] = [];
+  // the dashboard's times of criteria 3 and 4 for the stays whose transfer was reported per unit or whose criterion 3
+  // or 4 a re-routing dropped: the engine's
+  const byEngine: { stayId: string; state: StayState }[] = [];
   let n = 0;
   for (const stay of stays) {
     if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
@@ -137,11 +137,11 @@ export async function applyFactsToStays(
     );
     prepared.push(...prepareTaskWrites(repo, plan, storedTasks, stay.write));
     out.push({ stayId: stay.stayId, evaluation, newFacts: loaded?.added ?? 0, plan, tasks: plan.result, issues });
-    if (evaluation.state.informationTransferDropped || loaded?.all.some(isTransferToSomeUnits))
-      transferred.push({ stayId: stay.stayId, at: evaluation.state.informationTransferredAt });
+    if (evaluation.state.criteriaDropped || loaded?.all.some(isTransferToSomeUnits))
+      byEngine.push({ stayId: stay.stayId, state: evaluation.state });
   }
   await repo.commitPrepared(tx, prepared);
-  await storeInformationTransferred(tx, transferred);
+  await storeCriteriaByEngine(tx, byEngine);
   for (const a of out) if (a.issues.length > 0) deps.issues?.(a.stayId, source, a.issues);
   return out;
 }

@@ -1,4 +1,5 @@
 import type { StayFact } from '../../core/stay/facts';
+import type { StayState } from '../../core/engine/types';
 import type { Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
 import type { GatedCriterion } from '../../core/engine/fold-stay';
@@ -19,8 +20,8 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
  * cancels itself can never be later than the cancellations, so the batch's own discharge in force suffices), and
  * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay), and
  * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`, `criterionReports`;
- * the information transfer reported for some units only, or dropped by a re-routing, is the engine's to time:
- * `storeInformationTransferred`). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
+ * the information transfer reported for some units only, and the named care contact and the information transfer of a
+ * stay a re-routing dropped them for, are the engine's to time: `storeCriteriaByEngine`). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
  * `ready_discharged_at`, `ready_again_at`) cannot be kept from the new rows alone (a late withdrawal makes a later
  * notice the first): for a stay whose batch brings a notice, withdrawal, discharge or A13 it is made again by
  * `svu_ready_episode` from those facts of the stay, stored and new (`EPISODE`). `svu_rebuild_stay_summary()`
@@ -244,22 +245,28 @@ export async function storeAndLoadFacts(
 }
 
 /**
- * The summary's `information_transferred_at` of stays whose information transfer was reported for some units only
- * (`isTransferToSomeUnits`) or whose readiness criterion 4 a re-routing dropped (`informationTransferDropped`): since
- * when the engine has had it met for the stay's ready time (`StayState.informationTransferredAt`, NULL while it is
- * not), which `criterionReports` leaves to it; the row is marked so the rebuild keeps it (migration 176). In the
- * apply's transaction, after its facts.
+ * The summary's `fvk_appointed_at` and `information_transferred_at` of the stays whose readiness criterion 3 or 4 a
+ * re-routing dropped (`StayState.criteriaDropped`) or whose information transfer was reported for some units only
+ * (`isTransferToSomeUnits`): since when the engine has had each met for the stay's ready time
+ * (`StayState.fvkAppointedAt`, `StayState.informationTransferredAt`, NULL while it is not), which `criterionReports`
+ * cannot tell; the row is marked so the rebuild keeps them (`criteria_by_engine`, migrations 176, 177). In the apply's
+ * transaction, after its facts.
  */
-export async function storeInformationTransferred(
+export async function storeCriteriaByEngine(
   tx: Db,
-  stays: readonly { stayId: string; at: string | undefined }[],
+  stays: readonly { stayId: string; state: Pick<StayState, 'fvkAppointedAt' | 'informationTransferredAt'> }[],
 ): Promise<void> {
   if (stays.length === 0) return;
   await tx.query(
-    `UPDATE stay_summary s SET information_transferred_at = u.at::timestamptz, information_transferred_by_engine = true
-     FROM unnest($1::text[], $2::text[]) AS u(stay_id, at)
-     WHERE s.stay_id = u.stay_id
-       AND (s.information_transferred_at IS DISTINCT FROM u.at::timestamptz OR NOT s.information_transferred_by_engine)`,
-    [stays.map((s) => s.stayId), stays.map((s) => s.at ?? null)],
+    `UPDATE stay_summary s SET fvk_appointed_at = u.fvk::timestamptz,
+       information_transferred_at = u.transferred::timestamptz, criteria_by_engine = true
+     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(stay_id, fvk, transferred)
+     WHERE s.stay_id = u.stay_id AND (NOT s.criteria_by_engine OR s.fvk_appointed_at IS DISTINCT FROM u.fvk::timestamptz
+       OR s.information_transferred_at IS DISTINCT FROM u.transferred::timestamptz)`,
+    [
+      stays.map((s) => s.stayId),
+      stays.map((s) => s.state.fvkAppointedAt ?? null),
+      stays.map((s) => s.state.informationTransferredAt ?? null),
+    ],
   );
 }

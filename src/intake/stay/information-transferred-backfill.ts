@@ -1,3 +1,4 @@
+import type { ReroutedCriterion } from '../../core/engine/types';
 import type { Db } from '../../store/db.port';
 import type { PgRepository } from '../../store/repository.pg';
 import type { StayApplierDeps } from './applier-deps';
@@ -25,20 +26,22 @@ export const backfillInformationTransferred = (
 export const INFORMATION_TRANSFER_REROUTED_BACKFILL = 'backfill:information-transferred-rerouted';
 
 /**
- * The stays whose routing changed after a report of the information transfer (a municipality, listed vårdcentral or
- * outpatient unit given, by an admission or a patient update, other than the one it had; a placing municipality
- * given, corrected or withdrawn): those whose readiness criterion 4 a re-routing may have dropped. The engine says
- * which it did (`informationTransferDropped`).
+ * The stays whose routing changed after a report of `criterion` (a municipality, listed vårdcentral, outpatient unit
+ * or home health care given, by an admission or a patient update, other than the one it had; a placing municipality
+ * given, corrected or withdrawn; the needs or category assessed anew, which choose the units told): those whose
+ * readiness criterion a re-routing may have dropped. The engine says which it did (`StayState.criteriaDropped`).
  */
-const REROUTED_SQL = `WITH routing AS (
+const reroutedAfter = (criterion: ReroutedCriterion): string => `WITH routing AS (
     SELECT stay_id, at, key, value, lag(value) OVER (PARTITION BY stay_id, key ORDER BY at, fact_id) AS before
     FROM (SELECT f.stay_id, f.at, f.fact_id, p.key, p.value FROM stay_fact f, jsonb_each(f.body -> 'patient') p
       WHERE f.kind IN ('admitted', 'patient-updated')
-        AND p.key IN ('municipality', 'placingMunicipality', 'primaryCareUnit', 'outpatientUnit')) g)
+        AND p.key IN ('municipality', 'placingMunicipality', 'primaryCareUnit', 'outpatientUnit', 'homeHealthCare')
+      UNION ALL SELECT stay_id, at, fact_id, 'needs', jsonb_build_array(body -> 'needs', body -> 'category')
+      FROM stay_fact WHERE kind = 'needs-assessed') g)
   SELECT DISTINCT r.stay_id AS stay FROM routing r
   WHERE r.value IS DISTINCT FROM r.before AND (r.before IS NOT NULL OR r.key = 'placingMunicipality')
     AND EXISTS (SELECT 1 FROM stay_fact t WHERE t.stay_id = r.stay_id AND t.kind = 'readiness-criteria-met'
-      AND t.body -> 'criteria' @> '["information-transferred"]' AND t.at <= r.at)
+      AND t.body -> 'criteria' @> '["${criterion}"]' AND t.at <= r.at)
   ORDER BY 1`;
 
 /**
@@ -50,4 +53,26 @@ export const backfillInformationTransferRerouted = (
   db: Db,
   repository: (tx: Db) => PgRepository,
   deps: StayApplierDeps,
-): Promise<number> => reapplyStaysOnce(db, repository, deps, INFORMATION_TRANSFER_REROUTED_BACKFILL, REROUTED_SQL);
+): Promise<number> =>
+  reapplyStaysOnce(
+    db,
+    repository,
+    deps,
+    INFORMATION_TRANSFER_REROUTED_BACKFILL,
+    reroutedAfter('information-transferred'),
+  );
+
+/** The name the one-off for the stays re-routed after a report of the named care contact is recorded under. */
+export const FVK_APPOINTED_REROUTED_BACKFILL = 'backfill:fvk-appointed-rerouted';
+
+/**
+ * The stays whose readiness criterion 3 (the named care contact) a re-routing dropped before the summary took the
+ * engine's time for them (migration 177: it kept the first report's) are applied again once, so their summary's
+ * `fvk_appointed_at` is since when the criterion has been met for the stay's ready time. Returns the stays applied.
+ */
+export const backfillFvkAppointedRerouted = (
+  db: Db,
+  repository: (tx: Db) => PgRepository,
+  deps: StayApplierDeps,
+): Promise<number> =>
+  reapplyStaysOnce(db, repository, deps, FVK_APPOINTED_REROUTED_BACKFILL, reroutedAfter('fvk-appointed'));

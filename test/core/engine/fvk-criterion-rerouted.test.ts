@@ -108,3 +108,49 @@ describe('the named care contact criterion follows the unit', () => {
     expect(e.tasks.filter((t) => t.code === 'utskrivningsklar' && t.status !== 'cancelled').length).toBeGreaterThan(0);
   });
 });
+
+/**
+ * Since when criterion 3 has been met for the stay's ready time (`StayState.fvkAppointedAt`, the dashboard's time under
+ * Västmanland's gate, 001 §3), as criterion 4's (ADR 056): a re-routing to another vårdcentral drops it, the report
+ * of the new unit's contact sets it anew, and a ready notice that went out while it was met keeps the time it had then
+ * ("när ovanstående sex kriterier är uppfyllda så aktiveras utskrivningsklar").
+ */
+describe('the time of criterion 3 after a re-routing', () => {
+  const transferAgain = b.criteria(MOVED, ['information-transferred']);
+
+  it('when the stay is re-routed to another vårdcentral, then the criterion has no time; the new contact reported, the time of that report', () => {
+    const dropped = evaluateStay(stay(relisted(MOVED, VC2), transferAgain, b.ready(READY)), vm).state;
+    expect(dropped.fvkAppointedAt).toBeUndefined();
+    expect(dropped.criteriaDropped).toEqual(['fvk-appointed', 'information-transferred']);
+    expect(dropped.informationTransferredAt).toBe('2026-05-04T10:00:00.000Z');
+    const again = evaluateStay(
+      stay(relisted(MOVED, VC2), transferAgain, b.ready(READY), b.criteria(APPOINTED, ['fvk-appointed'])),
+      vm,
+    ).state;
+    expect(again.fvkAppointedAt).toBe('2026-05-04T13:00:00.000Z');
+    expect(again.readyAt).toBe('2026-05-04T13:00:00.000Z');
+  });
+
+  it('when the ready notice went out before the re-routing, then the criterion keeps the time it had then, as the ready notice keeps its own', () => {
+    const e = evaluateStay(
+      stay(
+        b.ready(READY),
+        relisted(APPOINTED, VC2),
+        b.criteria(APPOINTED, ['fvk-appointed', 'information-transferred']),
+      ),
+      vm,
+    ).state;
+    expect(e.readyAt).toBe('2026-05-04T11:00:00.000Z');
+    expect(e.fvkAppointedAt).toBe('2026-05-04T09:00:00.000Z');
+    expect(e.criteriaDropped).toEqual(['fvk-appointed', 'information-transferred']);
+  });
+
+  it('when the stay is left without a unit, or no re-routing changes the unit, then the criterion keeps its first report’s time and the stay is not marked', () => {
+    const rejected = b.fact(MOVED, { kind: 'receiver-rejected', party: `primary-care:${b.VC}`, reason: 'ej-listad' });
+    for (const more of [[rejected], [b.criteria(APPOINTED, ['fvk-appointed'])]]) {
+      const e = evaluateStay(stay(...more, b.ready(READY)), vm).state;
+      expect(e.fvkAppointedAt).toBe('2026-05-04T09:00:00.000Z');
+      expect(e.criteriaDropped).toBeUndefined();
+    }
+  });
+});

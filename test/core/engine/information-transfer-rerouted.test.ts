@@ -91,7 +91,7 @@ describe('the time of criterion 4 after a re-routing', () => {
   it('when the stay is re-routed after the transfer, then the criterion has no time; reported again, the time of that report', () => {
     const dropped = evaluateStay([...base, others(ADM), transfer(TRANSFER), moved], V).state;
     expect(dropped.informationTransferredAt).toBeUndefined();
-    expect(dropped.informationTransferDropped).toBe(true);
+    expect(dropped.criteriaDropped).toEqual(['information-transferred']);
     const again = evaluateStay([...base, others(ADM), transfer(TRANSFER), moved, b.ready(AGAIN), transfer(AGAIN)], V);
     expect(again.state.informationTransferredAt).toBe('2026-05-05T12:00:00.000Z');
     expect(again.state.readyAt).toBe('2026-05-05T12:00:00.000Z');
@@ -106,6 +106,6 @@ describe('the time of criterion 4 after a re-routing', () => {
   it('when no re-routing drops it, then the criterion has the time of its first report and the stay is not marked', () => {
     const e = evaluateStay([...base, others(ADM), transfer(TRANSFER), transfer(AGAIN)], V).state;
     expect(e.informationTransferredAt).toBe('2026-05-05T08:00:00.000Z');
-    expect(e.informationTransferDropped).toBeUndefined();
+    expect(e.criteriaDropped).toBeUndefined();
   });
 });
