@@ -1,6 +1,6 @@
 /**
  * API benchmark: Patient + Encounter transaction Bundles through the real HTTP API of a gateway child process
- * (the compiled `main.js http`, as `npm start` builds it: HTTP API only, demo region loaded), with a bearer token from POST /auth/token.
+ * (the compiled `main.js http`, as `npm start` builds and runs it: its environment and node flags, HTTP API only, demo region loaded), with a bearer token from POST /auth/token.
  *   Phase 1 (closed loop): N Bundles at C in flight → throughput, p50/p99 latency.
  *   Phase 2 (open loop): a fixed 200 Bundles/s for D seconds → p50/p99 measured from each request's scheduled
  *   start (no coordinated omission).
@@ -31,7 +31,7 @@ import { systemClock } from '../src/platform/clock';
 import { openDb } from '../src/store/open-db';
 import { loadDemoRegion } from '../src/demo/demo-region';
 import { dropDatabase, openTestDb } from '../test/support/db';
-import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
+import { GATEWAY_NODE_FLAGS, withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
 import { buildGateway as compileGateway, cpuSeconds, trackPostgresCpu } from './support/gateway';
 import { openPostgres } from '../src/store/db.pg';
 import type { ClosableDb, Db } from '../src/store/db.port';
@@ -240,7 +240,13 @@ async function runAgainst(store: 'pglite' | 'postgres', redisUrl: string) {
   else delete env.DATABASE_URL;
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(built.dir, 'main.js'), 'http'],
+    // npm start's node flags, then BENCH_NODE_ARGS (a later flag wins, so these can override them)
+    [
+      ...GATEWAY_NODE_FLAGS,
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      join(built.dir, 'main.js'),
+      'http',
+    ],
     {
       cwd: root,
       env,

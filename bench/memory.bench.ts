@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgres } from '../src/store/db.pg';
-import { withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
+import { GATEWAY_NODE_FLAGS, withGatewayRuntimeEnv } from '../scripts/runtime-env.mjs';
 import { dropDatabase } from '../test/support/db';
 
 const root = join(import.meta.dirname, '..');
@@ -51,7 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function measure(name: string, mode: string, env: Record<string, string>) {
   const port = await freePort();
   const mllpPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js', mode], {
+  const child: ChildProcess = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, 'dist/main.js', mode], {
     cwd: root,
     env: withGatewayRuntimeEnv({
       PATH: process.env.PATH,

@@ -5,7 +5,8 @@
 //      registry mirror here lacks some other platforms' optional packages, which `npm ci` insists on);
 //   2. no REDIS_URL and no redis-server → install it with apt-get when root (or passwordless sudo), else say how;
 //   3. dist/main.js missing or older than a file in src/ → `npm run build` (esbuild, about a second);
-//   4. run `node dist/main.js [mode]` (compiled JavaScript, no tsx at run time; environment from runtime-env.mjs)
+//   4. run `node dist/main.js [mode]` (compiled JavaScript, no tsx at run time; environment and node flags from
+//      runtime-env.mjs)
 //      and forward signals. Without a mode the gateway picks its layout: API and worker as two processes on
 //      PostgreSQL, one process on PGlite (src/main.ts). Over an IPC channel, so the gateway stops when this script ends in any way.
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureRedisServer, hasRedisServer } from './ensure-redis.mjs';
-import { withGatewayRuntimeEnv } from './runtime-env.mjs';
+import { GATEWAY_NODE_FLAGS, withGatewayRuntimeEnv } from './runtime-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2];
@@ -56,7 +57,7 @@ if (!existsSync(dist) || statSync(dist).mtimeMs < sources) {
   if (r.status !== 0) fail(`npm run build failed (exit ${r.status}); fix the error above and run npm start again`);
 }
 
-const child = spawn(process.execPath, ['--enable-source-maps', dist, ...(mode ? [mode] : [])], {
+const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, dist, ...(mode ? [mode] : [])], {
   cwd: root,
   env: withGatewayRuntimeEnv(process.env),
   stdio: ['inherit', 'inherit', 'inherit', 'ipc'],

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Db } from '../../src/store/db.port';
-import { withGatewayRuntimeEnv } from '../../scripts/runtime-env.mjs';
+import { GATEWAY_NODE_FLAGS, withGatewayRuntimeEnv } from '../../scripts/runtime-env.mjs';
 import { freePort } from '../../src/platform/redis-server';
 import { verifySignature } from '../../src/delivery/signature';
 import { SECRET_EXTENSION } from '../../src/subscriptions/subscription-model';
@@ -268,7 +268,7 @@ export async function startGateway(opts: {
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(
     process.execPath,
-    ['--enable-source-maps', ...(opts.nodeArgs ?? []), join(opts.build, 'main.js'), opts.layout],
+    [...GATEWAY_NODE_FLAGS, ...(opts.nodeArgs ?? []), join(opts.build, 'main.js'), opts.layout],
     {
       cwd: opts.root,
       env: withGatewayRuntimeEnv({

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { dropDatabase } from '../support/db';
+import { createEmptyDb, dropDatabase } from '../support/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -56,13 +56,7 @@ describe.skipIf(!process.env.DATABASE_URL)('split process layout (API and worker
   beforeAll(async () => {
     const built = spawnSync(process.execPath, ['scripts/build.mjs', '--outdir', out], { cwd: root, encoding: 'utf8' });
     expect(built.status, built.stderr).toBe(0);
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(process.env.DATABASE_URL!);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
+    databaseUrl = await createEmptyDb(process.env.DATABASE_URL!, name);
   }, 60_000);
 
   afterAll(async () => {

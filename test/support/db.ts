@@ -79,6 +79,19 @@ export async function openTestDb(
   };
 }
 
+/** Creates an empty database `name` on `url`'s server and returns its URL. */
+export async function createEmptyDb(url: string, name: string): Promise<string> {
+  const admin = openPostgres(url, { max: 1 });
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.close();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 /** A migrated PostgreSQL database at `url`'s server for the run's test databases to copy; returns its drop. */
 export async function createTemplateDb(url: string): Promise<() => Promise<void>> {
   const name = `svu_tmpl_${randomBytes(6).toString('hex')}`;
