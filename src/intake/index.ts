@@ -181,7 +181,7 @@ const RECOVER_EVERY_MS = 30_000;
  * per unit (the dashboard's time from the engine, migration 175), the stays whose SIP invitation duty was
  * completed before it carried the invitation's time, and the stays re-routed after a report of the information
  * transfer or of the named care contact (the dashboard's time from the engine when the re-routing dropped criterion 4,
- * migration 176, or criterion 3, migration 177). And one that
+ * or criterion 3, migration 176). And one that
  * applies no stay: the Tasks an admin rejected before 0.20.0, tagged `rejected-by-another` (ADR 053).
  */
 const ONE_OFF_REAPPLIES = [

@@ -67,7 +67,7 @@ export const FVK_APPOINTED_REROUTED_BACKFILL = 'backfill:fvk-appointed-rerouted'
 
 /**
  * The stays whose readiness criterion 3 (the named care contact) a re-routing dropped before the summary took the
- * engine's time for them (migration 177: it kept the first report's) are applied again once, so their summary's
+ * engine's time for them (migration 176: it kept the first report's) are applied again once, so their summary's
  * `fvk_appointed_at` is since when the criterion has been met for the stay's ready time. Returns the stays applied.
  */
 export const backfillFvkAppointedRerouted = (

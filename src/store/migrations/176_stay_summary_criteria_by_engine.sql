@@ -1,17 +1,20 @@
--- A re-routing that changes the unit of the named care contact drops readiness criterion 3 (001 §3: "Fast
--- vårdkontakt har utsetts i den landstingsfinansierade öppna vården") until the new unit's contact is reported
--- appointed, as a re-routing to a unit that has not had the information transfer drops criterion 4 (migration 176).
--- The summary kept the first report's time of criterion 3, so the dashboard counted a stay whose ready notice waited
--- for the new unit's contact as ready from the notice (or ready at all when it never came), earlier than the engine,
--- the indicators and the liability. The engine says since when the criterion has been met for the stay's ready time
--- (`StayState.fvkAppointedAt`); the apply writes it with criterion 4's for a stay whose criterion 3 or 4 a re-routing
--- dropped, or whose transfer was reported for some units (src/intake/stay/apply-facts.ts), and marks the row. One
--- mark for both criteria: `information_transferred_by_engine` (migration 176) becomes `criteria_by_engine`, and the
--- rebuild keeps the engine's times of both criteria of a marked row. The rows marked before hold the first report's
--- time of criterion 3, the engine's unless a re-routing dropped it; the stays re-routed after a report of criterion 3
--- get the engine's times from the one-off re-apply at the next start
--- (src/intake/stay/information-transferred-backfill.ts).
-ALTER TABLE stay_summary RENAME COLUMN information_transferred_by_engine TO criteria_by_engine;
+-- A re-routing drops readiness criteria 3 and 4 (001 §3) after they were met: one that changes the unit of the named
+-- care contact drops criterion 3 ("Fast vårdkontakt har utsetts i den landstingsfinansierade öppna vården") until the
+-- new unit's contact is reported appointed; one to a unit that has not had the information transfer drops criterion 4
+-- ("till de enheter som har fått ett inskrivningsmeddelande") until the hospital reports the transfer again. The
+-- summary kept the first report's times, so the dashboard counted a stay whose ready notice waited for either as ready
+-- from the notice (or ready at all when it never came), earlier than the engine, the indicators and the liability.
+-- The engine says since when each criterion has been met for the stay's ready time (`StayState.fvkAppointedAt`,
+-- `StayState.informationTransferredAt`); the apply writes both for a stay whose criterion 3 or 4 a re-routing dropped,
+-- or whose transfer was reported for some units (src/intake/stay/apply-facts.ts, migration 175), and marks the row
+-- (`criteria_by_engine`). The rebuild keeps the engine's times of a marked row: which stays had a criterion dropped is
+-- the engine's to say, not SQL's. The rows of stays with a report for some units are marked here (their criterion 3
+-- time is the first report's, the engine's unless a re-routing dropped it); the stays re-routed after a report get
+-- the engine's times from the one-off re-applies at the next start (src/intake/stay/information-transferred-backfill.ts).
+ALTER TABLE stay_summary ADD COLUMN criteria_by_engine boolean NOT NULL DEFAULT false;
+UPDATE stay_summary s SET criteria_by_engine = true
+  WHERE EXISTS (SELECT 1 FROM stay_fact f WHERE f.stay_id = s.stay_id AND f.kind = 'readiness-criteria-met'
+    AND f.body ? 'to');
 CREATE OR REPLACE FUNCTION svu_rebuild_stay_summary() RETURNS void LANGUAGE sql AS $$
   INSERT INTO stay_summary (stay_id, discharged_at, discharge_cancelled_at, ready_at, ready_discharged_at,
     ready_again_at, withdrawn_at, municipality, municipality_at, registered_municipality, placing_municipality,
