@@ -213,7 +213,7 @@ export function createHl7Processor(deps: Hl7ProcessorDeps) {
       logger.info('hl7 message corrects a refused one under the same control id', {
         sender,
         controlId: controlId ?? undefined,
-        message: logged.id,
+        messageId: logged.id,
         earlierMessage: logged.corrects,
       });
     if (logged.repeatOf && logged.differs) {
