@@ -23,7 +23,7 @@ export const CRITERION_COLUMN: Readonly<Record<GatedCriterion, string>> = {
  * reports SQL counts are those naming no unit (HL7, the Encounter's criterion), each for every unit (migration 175).
  * So does the summary of a stay whose criterion 3 or 4 a re-routing dropped until it was reported again for the new
  * unit (`StayState.criteriaDropped`), for both criteria: the named care contact's time too (`fvkAppointedAt`,
- * migrations 176, 177).
+ * migration 176).
  */
 export function criterionReports(c: GatedCriterion): string {
   const report = `kind = 'readiness-criteria-met' AND body -> 'criteria' @> '["${c}"]'`;

@@ -249,7 +249,7 @@ export async function storeAndLoadFacts(
  * re-routing dropped (`StayState.criteriaDropped`) or whose information transfer was reported for some units only
  * (`isTransferToSomeUnits`): since when the engine has had each met for the stay's ready time
  * (`StayState.fvkAppointedAt`, `StayState.informationTransferredAt`, NULL while it is not), which `criterionReports`
- * cannot tell; the row is marked so the rebuild keeps them (`criteria_by_engine`, migrations 176, 177). In the apply's
+ * cannot tell; the row is marked so the rebuild keeps them (`criteria_by_engine`, migration 176). In the apply's
  * transaction, after its facts.
  */
 export async function storeCriteriaByEngine(
