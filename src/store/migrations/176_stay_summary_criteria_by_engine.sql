@@ -11,7 +11,8 @@
 -- the engine's to say, not SQL's. The rows of stays with a report for some units are marked here (their criterion 3
 -- time is the first report's, the engine's unless a re-routing dropped it); the stays re-routed after a report get
 -- the engine's times from the one-off re-applies at the next start (src/intake/stay/information-transferred-backfill.ts).
-ALTER TABLE stay_summary ADD COLUMN criteria_by_engine boolean NOT NULL DEFAULT false;
+-- IF NOT EXISTS: a development store that ran this migration's two unreleased drafts has the column already.
+ALTER TABLE stay_summary ADD COLUMN IF NOT EXISTS criteria_by_engine boolean NOT NULL DEFAULT false;
 UPDATE stay_summary s SET criteria_by_engine = true
   WHERE EXISTS (SELECT 1 FROM stay_fact f WHERE f.stay_id = s.stay_id AND f.kind = 'readiness-criteria-met'
     AND f.body ? 'to');
