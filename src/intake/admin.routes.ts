@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { auditRawHl7View } from '../audit/raw-hl7-audit';
 import type { AuthContext } from '../auth/auth-context';
 import type { Db } from '../store/db.port';
-import type { ReprocessResult } from './hl7v2/recover-pending';
+import { correctedBy, type ReprocessResult } from './hl7v2/recover-pending';
 import { rawFilters } from './message-filters';
 import { MESSAGE_STATUSES } from './hl7v2/message-log';
 import type { MessageOutcome } from './hl7v2/message-outcome';
@@ -171,7 +171,12 @@ export function intakeAdminRoutes(
       return;
     }
     await auditRawHl7View(db, res.locals.auth as AuthContext | undefined, [{ id: row.id, stayId: row.stay_id }]);
-    res.json((await labelled([row], true))[0]);
+    // a refused message its sender corrected under the same MSH-10 (ADR 055) names the message that replaced it
+    const corrected =
+      row.status === 'rejected' && row.control_id === null && row.raw !== undefined
+        ? await correctedBy(db, row.sender, row.raw, row.id)
+        : undefined;
+    res.json({ ...(await labelled([row], true))[0], ...(corrected ? { correctedBy: corrected.id } : {}) });
   });
   r.get('/admin/api/hl7/summary', async (_req, res) => {
     const rows = (await db.query<{ status: string; n: number; last: string | Date }>(SUMMARY, [[...MESSAGE_STATUSES]]))

@@ -161,6 +161,16 @@ describe('POST /hl7v2 and the admin message view', () => {
     const again = await request(app).post(`/admin/api/hl7/messages/${old?.id}/reprocess`).set('x-test-scopes', 'admin');
     expect(again.status).toBe(409);
     expect(JSON.stringify(again.body)).toMatch(/was corrected by message \d+, sent later under the same MSH-10 H-FIX/);
+    // the refused message names the one that corrected it, for the console
+    const fixed = (list.body as { messages: { id: number; controlId: string | null }[] }).messages;
+    const one = await request(app).get(`/admin/api/hl7/messages/${old?.id}`).set('x-test-scopes', 'admin');
+    const accepted = await request(app).get('/admin/api/hl7/messages?status=accepted').set('x-test-scopes', 'admin');
+    const newer = (accepted.body as { messages: { id: number; controlId: string | null }[] }).messages.find(
+      (m) => m.controlId === 'H-FIX',
+    );
+    expect(fixed.some((m) => m.controlId === 'H-FIX')).toBe(false);
+    expect(newer).toBeDefined();
+    expect((one.body as { correctedBy?: number }).correctedBy).toBe(newer?.id);
   });
 
   it('when messages were processed, then /metrics counters show them by status and ACK', async () => {

@@ -84,10 +84,11 @@ async function show(id) {
   try {
     clearError();
     const m = await api('/admin/api/hl7/messages/' + encodeURIComponent(id));
-    const again = m.status === 'rejected' || m.status === 'error';
+    const again = (m.status === 'rejected' || m.status === 'error') && !m.correctedBy;
     $('one').innerHTML = '<h2>#' + esc(m.id) + ' · ' + esc(m.event) + ' · ' + esc(statusText(m.status)) + '</h2>' +
       '<p id="sentBy">' + esc(m.senderName || m.sender) + ' · ' + esc(when(m.receivedAt)) + (m.visitNumber ? ' · PV1-19 ' + esc(m.visitNumber) : '') + '</p>' +
       (m.errorReason ? '<p class="bad">' + esc(m.errorCode) + ': ' + esc(m.errorReason) + '</p>' : '') +
+      (m.correctedBy ? '<p id="correctedBy">' + esc(T['hl7.correctedBy']) + ' <a href="#" data-show="' + esc(m.correctedBy) + '">#' + esc(m.correctedBy) + '</a></p>' : '') +
       (again ? '<p><button id="again" data-id="' + esc(m.id) + '">' + esc(T['hl7.reprocess']) + '</button></p>' : '') +
       '<p id="againResult" role="status"></p>' +
       '<h3>' + esc(T['hl7.produced']) + '</h3>' + produced(m.outcome) +
@@ -97,6 +98,8 @@ async function show(id) {
 document.addEventListener('click', async (e) => {
   const tr = e.target.closest('tr[data-id]');
   if (tr) return show(tr.dataset.id);
+  const to = e.target.closest('a[data-show]');
+  if (to) { e.preventDefault(); return show(to.dataset.show); }
   const b = e.target.closest('#again');
   if (!b) return;
   const id = b.dataset.id;

@@ -128,9 +128,10 @@ function controlIdOf(raw: string): string | undefined {
 
 /**
  * The later message of the same sender that holds this refused message's MSH-10 (a corrected resend, ADR 055), if
- * any: processing the refused one again would apply the message its sender replaced.
+ * any: processing the refused one again would apply the message its sender replaced. Only a refused row that gave up
+ * its MSH-10 can have one (`control_id` null); the caller checks that.
  */
-async function correctedBy(
+export async function correctedBy(
   db: Db,
   sender: string,
   raw: string,
