@@ -1,5 +1,5 @@
-import { Hl7Message } from '@medplum/core';
-import { readFirst, readPath } from '../mapping/hl7-read';
+import type { Hl7Message } from '@medplum/core';
+import { parseHl7Text, readFirst, readPath } from '../mapping/hl7-read';
 import { selectProfile, type SenderProfile } from '../mapping/profile';
 import type { OrganisationDirectory } from '../store/organisation-names.pg';
 
@@ -24,7 +24,7 @@ const NONE: MessageLabels = { senderName: null, senderOrganization: null, visitN
 export function messageLabels(raw: string, profiles: SenderProfile[], dir: OrganisationDirectory): MessageLabels {
   let msg: Hl7Message;
   try {
-    msg = Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
+    msg = parseHl7Text(raw);
     if (msg.segments[0]?.name !== 'MSH') return NONE;
   } catch {
     return NONE;

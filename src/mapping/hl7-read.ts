@@ -1,4 +1,12 @@
-import type { Hl7Message, Hl7Segment } from '@medplum/core';
+import { Hl7Message, type Hl7Segment } from '@medplum/core';
+
+/**
+ * A received or stored message's text as the gateway parses it: any line ending is HL7's segment separator (`\r`),
+ * trailing separators dropped. Throws what `Hl7Message.parse` throws.
+ */
+export function parseHl7Text(raw: string): Hl7Message {
+  return Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
+}
 
 /**
  * Safe reading of HL7 v2 values by path (`SEG-field[.component[.subcomponent]]`, 1-based). Never throws:

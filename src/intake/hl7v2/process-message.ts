@@ -3,6 +3,7 @@ import type { Clock } from '../../platform/clock';
 import type { Logger } from '../../platform/logger';
 import { isGatewayError, type ErrorCode } from '../../platform/errors';
 import { mapAdt, readHeader, type MappedAdt, type MessageHeader } from '../../mapping/adt-to-facts';
+import { parseHl7Text } from '../../mapping/hl7-read';
 import type { SenderProfile } from '../../mapping/profile';
 import { ackCodeFor, buildAckText, type AckCode, type AckError, type AckWarning } from './ack';
 import type { ApplicableMessage, ApplyOutcome, ApplyQueue, ReceiveMeta, StayMessage } from './apply-queue';
@@ -69,7 +70,7 @@ export function parseAndMap(
   let msg: Hl7Message | undefined;
   let header: MessageHeader | undefined;
   try {
-    msg = Hl7Message.parse(raw.replace(/\r\n|\n/g, '\r').replace(/\r+$/, ''));
+    msg = parseHl7Text(raw);
     header = readHeader(msg);
     const several = severalMessages(msg);
     if (several) return { ok: false, msg, header, error: several };

@@ -1,3 +1,4 @@
+import { parseHl7Text, readPath } from '../../mapping/hl7-read';
 import type { SenderProfile } from '../../mapping/profile';
 import type { Db } from '../../store/db.port';
 import { ackCodeFor } from './ack';
@@ -118,12 +119,13 @@ export async function reprocessMessage(
   return { status, ...(reason ? { reason } : {}) };
 }
 
-/** MSH-10 of a message's text, if it has an MSH segment with one (the separator is MSH-1, the segment's 4th character). */
+/** MSH-10 of a stored message's text, read as the intake reads it (`readHeader`); undefined when it cannot be parsed. */
 function controlIdOf(raw: string): string | undefined {
-  const msh = raw.split(/\r\n|\r|\n/).find((seg) => seg.startsWith('MSH'));
-  const sep = msh?.charAt(3);
-  const id = sep ? msh?.split(sep)[9]?.trim() : undefined;
-  return id || undefined;
+  try {
+    return readPath(parseHl7Text(raw), 'MSH-10') || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
