@@ -18,6 +18,10 @@ import {
   type TaskSpec,
 } from './types';
 
+/** Why a missing estimated discharge date is said (the engine's warning and the ACK's, `foreseeMessageIssues`). */
+export const ESTIMATE_IS_MANDATORY =
+  'it is mandatory content of the admission notification and a precondition of payment';
+
 /** Obligations that lapse when the patient dies (the case is closed instead). */
 const LAPSE_ON_DEATH = new Set<SvuTaskCode>([
   'utse-fast-vardkontakt',
@@ -141,7 +145,7 @@ export function evaluateStay(facts: readonly StayFact[], agreement: Agreement): 
   const derived = applyEndings(m, deriveTasks(m, agreement));
   if (m.recipients.length > 0 && m.estimates.length === 0 && (m.status === 'in-progress' || m.status === 'on-leave')) {
     m.warnings.add(
-      'no estimated discharge date (PV2-9 or the estimated-discharge-date extension): it is mandatory content of the admission notification and a precondition of payment',
+      `no estimated discharge date (PV2-9 or the estimated-discharge-date extension): ${ESTIMATE_IS_MANDATORY}`,
     );
   }
   derived.push(...hospitalDuties(derived));

@@ -4,6 +4,7 @@ import { municipalityLabel } from '../municipalities/municipalities';
 import { categorize } from '../triage/categories';
 import { municipalityParty, primaryCareParty } from './parties';
 import type { Party } from './types';
+import { ESTIMATE_IS_MANDATORY } from './evaluate';
 import { criterionCodes, fvkCriterionNote, missingCriteria } from '../triage/readiness';
 
 /** A fact of one message, before it is bound to a stay. */
@@ -80,16 +81,12 @@ export function foreseeMessageIssues(
           told.at(-1)?.category,
         )
       : undefined;
+  const admission = facts.some((f) => f.kind === 'admitted');
   const outpatientDue =
     category !== undefined &&
     agreement.categories[category].inTargetGroup &&
     agreement.categories[category].notify.includes('primary-care');
-  if (
-    outpatientDue &&
-    facts.some((f) => f.kind === 'admitted') &&
-    !routing?.primaryCareUnit &&
-    !routing?.outpatientUnit
-  ) {
+  if (outpatientDue && admission && !routing?.primaryCareUnit && !routing?.outpatientUnit) {
     out.push({
       code: 'no-primary-care',
       path: 'PD1-3',
@@ -103,15 +100,11 @@ export function foreseeMessageIssues(
     if (outpatientDue && unit && !connected(primaryCareParty(unit))) notConnected(path, `${what} ${unit}`);
   }
   // The engine's `no-estimated-discharge`, as far as the admission itself shows it: a notice goes out without it.
-  if (
-    told.length > 0 &&
-    facts.some((f) => f.kind === 'admitted') &&
-    !facts.some((f) => f.kind === 'estimated-discharge-set')
-  ) {
+  if (told.length > 0 && admission && !facts.some((f) => f.kind === 'estimated-discharge-set')) {
     out.push({
       code: 'no-estimated-discharge',
       path: 'PV2-9',
-      text: 'the admission carries no estimated discharge date (PV2-9): it is mandatory content of the admission notification and a precondition of payment; send it (A08) as soon as it is known',
+      text: `the admission carries no estimated discharge date (PV2-9): ${ESTIMATE_IS_MANDATORY}; send it (A08) as soon as it is known`,
     });
   }
   if (facts.some((f) => f.kind === 'ready-for-discharge') && agreement.readiness.gate) {
