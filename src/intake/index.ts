@@ -24,6 +24,7 @@ import { recoverPending, reprocessMessage } from './hl7v2/recover-pending';
 import type { StayApplierDeps } from './stay/apply-stay';
 import { OrganizationCache } from './stay/party-resolver';
 import {
+  backfillCriteriaByEngine,
   backfillFvkAppointedRerouted,
   backfillInformationTransferred,
   backfillInformationTransferRerouted,
@@ -181,7 +182,8 @@ const RECOVER_EVERY_MS = 30_000;
  * per unit (the dashboard's time from the engine, migration 175), the stays whose SIP invitation duty was
  * completed before it carried the invitation's time, and the stays re-routed after a report of the information
  * transfer or of the named care contact (the dashboard's time from the engine when the re-routing dropped criterion 4,
- * or criterion 3, migration 176). And one that
+ * or criterion 3, migration 176), and the stays whose summary holds the engine's times (its mark cleared where late
+ * facts showed no criterion dropped, ADR 056). And one that
  * applies no stay: the Tasks an admin rejected before 0.20.0, tagged `rejected-by-another` (ADR 053).
  */
 const ONE_OFF_REAPPLIES = [
@@ -193,6 +195,7 @@ const ONE_OFF_REAPPLIES = [
     'stays re-routed after an information transfer applied again: summary from the engine',
   ],
   [backfillFvkAppointedRerouted, 'stays re-routed after a named care contact applied again: summary from the engine'],
+  [backfillCriteriaByEngine, 'stays with the engine’s criteria times applied again: marked only while one is dropped'],
   [backfillRejectedByAnother, 'Tasks another than their owner rejected before 0.20.0 tagged rejected-by-another'],
 ] as const;
 

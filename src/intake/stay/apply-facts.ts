@@ -85,7 +85,11 @@ export async function applyFactsToStays(
   opts: ApplyFactsOptions = {},
 ): Promise<StayFactsApplied[]> {
   const newId = opts.newId ?? newResourceId;
-  const { facts: factsOf, tasks: readTasks } = await storeAndLoadFactsOfStays(
+  const {
+    facts: factsOf,
+    tasks: readTasks,
+    criteriaByEngine,
+  } = await storeAndLoadFactsOfStays(
     tx,
     stays.map((s) => s.stayId),
     stays.flatMap((s) => s.facts),
@@ -99,8 +103,8 @@ export async function applyFactsToStays(
   const prepared: PreparedWrite<Resource>[] = [...(opts.before ?? [])];
   const out: StayFactsApplied[] = [];
   // the dashboard's times of criteria 3 and 4 for the stays whose transfer was reported per unit or whose criterion 3
-  // or 4 a re-routing dropped: the engine's
-  const byEngine: { stayId: string; state: StayState }[] = [];
+  // or 4 a re-routing dropped: the engine's; and for a stay whose summary had them and no longer needs them
+  const byEngine: { stayId: string; state: StayState; byEngine: boolean }[] = [];
   let n = 0;
   for (const stay of stays) {
     if (++n % 4 === 0) await yieldToEventLoop(); // keep ACKs flowing while a large batch is built
@@ -137,8 +141,9 @@ export async function applyFactsToStays(
     );
     prepared.push(...prepareTaskWrites(repo, plan, storedTasks, stay.write));
     out.push({ stayId: stay.stayId, evaluation, newFacts: loaded?.added ?? 0, plan, tasks: plan.result, issues });
-    if (evaluation.state.criteriaDropped || loaded?.all.some(isTransferToSomeUnits))
-      byEngine.push({ stayId: stay.stayId, state: evaluation.state });
+    const engineTimes = evaluation.state.criteriaDropped !== undefined || !!loaded?.all.some(isTransferToSomeUnits);
+    if (engineTimes || criteriaByEngine.has(stay.stayId))
+      byEngine.push({ stayId: stay.stayId, state: evaluation.state, byEngine: engineTimes });
   }
   await repo.commitPrepared(tx, prepared);
   await storeCriteriaByEngine(tx, byEngine);

@@ -175,6 +175,8 @@ export interface StayFactsLoaded {
   facts: Map<string, { added: number; all: StayFact[] }>;
   /** The current Tasks of the stays in `tasksOf`, by stay id (no entry for a stay without Tasks). */
   tasks: Map<string, StayRow[]>;
+  /** The stays whose summary holds the engine's times of criteria 3 and 4 (`storeCriteriaByEngine`). */
+  criteriaByEngine: Set<string>;
 }
 
 /**
@@ -197,7 +199,7 @@ export async function storeAndLoadFactsOfStays(
   const stays = genericArrayParam(params, ids, 'text');
   const taskStays = genericArrayParam(params, tasksOf, 'text');
   const r = await tx.query<{
-    kind: 'F' | 'T';
+    kind: 'F' | 'T' | 'M';
     k: string;
     id: string;
     version_id: number | null;
@@ -212,14 +214,22 @@ export async function storeAndLoadFactsOfStays(
      ) f
      UNION ALL
      SELECT 'T', k, id, version_id, content, false, NULL FROM task
+     UNION ALL
+     SELECT 'M', stay_id, '', NULL, NULL, false, NULL FROM stay_summary
+     WHERE stay_id = ANY(${stays}) AND criteria_by_engine
      ORDER BY kind, k, at, id`,
     params,
   );
   const out: StayFactsLoaded = {
     facts: new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }])),
     tasks: new Map(),
+    criteriaByEngine: new Set(),
   };
   for (const row of r.rows) {
+    if (row.kind === 'M') {
+      out.criteriaByEngine.add(row.k);
+      continue;
+    }
     if (row.kind === 'T') {
       addStayRow(out.tasks, row);
       continue;
@@ -249,24 +259,32 @@ export async function storeAndLoadFacts(
  * re-routing dropped (`StayState.criteriaDropped`) or whose information transfer was reported for some units only
  * (`isTransferToSomeUnits`): since when the engine has had each met for the stay's ready time
  * (`StayState.fvkAppointedAt`, `StayState.informationTransferredAt`, NULL while it is not), which `criterionReports`
- * cannot tell; the row is marked so the rebuild keeps them (`criteria_by_engine`, migration 176). In the apply's
- * transaction, after its facts.
+ * cannot tell; the row is marked so the rebuild keeps them (`criteria_by_engine`, migration 176). A marked stay that
+ * no longer has either (late facts, dated earlier, showed the re-routing came before the report) is given the
+ * engine's times, which are then the reports' as `criterionReports` counts them, and unmarked (`byEngine` false).
+ * In the apply's transaction, after its facts.
  */
 export async function storeCriteriaByEngine(
   tx: Db,
-  stays: readonly { stayId: string; state: Pick<StayState, 'fvkAppointedAt' | 'informationTransferredAt'> }[],
+  stays: readonly {
+    stayId: string;
+    state: Pick<StayState, 'fvkAppointedAt' | 'informationTransferredAt'>;
+    byEngine: boolean;
+  }[],
 ): Promise<void> {
   if (stays.length === 0) return;
   await tx.query(
     `UPDATE stay_summary s SET fvk_appointed_at = u.fvk::timestamptz,
-       information_transferred_at = u.transferred::timestamptz, criteria_by_engine = true
-     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(stay_id, fvk, transferred)
-     WHERE s.stay_id = u.stay_id AND (NOT s.criteria_by_engine OR s.fvk_appointed_at IS DISTINCT FROM u.fvk::timestamptz
+       information_transferred_at = u.transferred::timestamptz, criteria_by_engine = u.by_engine
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) AS u(stay_id, fvk, transferred, by_engine)
+     WHERE s.stay_id = u.stay_id AND (s.criteria_by_engine IS DISTINCT FROM u.by_engine
+       OR s.fvk_appointed_at IS DISTINCT FROM u.fvk::timestamptz
        OR s.information_transferred_at IS DISTINCT FROM u.transferred::timestamptz)`,
     [
       stays.map((s) => s.stayId),
       stays.map((s) => s.state.fvkAppointedAt ?? null),
       stays.map((s) => s.state.informationTransferredAt ?? null),
+      stays.map((s) => s.byEngine),
     ],
   );
 }

@@ -4,6 +4,12 @@ import type { PgRepository } from '../../store/repository.pg';
 import type { StayApplierDeps } from './applier-deps';
 import { reapplyStaysOnce } from './reapply-once';
 
+/** A one-off recorded under `name` that applies again once the stays `sql` selects (`reapplyStaysOnce`). */
+const reapplyingOnce =
+  (name: string, sql: string) =>
+  (db: Db, repository: (tx: Db) => PgRepository, deps: StayApplierDeps): Promise<number> =>
+    reapplyStaysOnce(db, repository, deps, name, sql);
+
 /** The name this one-off is recorded under in `schema_migrations`. */
 export const INFORMATION_TRANSFERRED_BACKFILL = 'backfill:information-transferred-per-unit';
 
@@ -16,11 +22,7 @@ const PER_UNIT_SQL = `SELECT DISTINCT stay_id AS stay FROM stay_fact
  * criterion 4 (migration 175) are applied again once, so their summary's `information_transferred_at` (the dashboard's
  * ready time) is the engine's, and their Encounter's engine issue names the units left. Returns the stays applied.
  */
-export const backfillInformationTransferred = (
-  db: Db,
-  repository: (tx: Db) => PgRepository,
-  deps: StayApplierDeps,
-): Promise<number> => reapplyStaysOnce(db, repository, deps, INFORMATION_TRANSFERRED_BACKFILL, PER_UNIT_SQL);
+export const backfillInformationTransferred = reapplyingOnce(INFORMATION_TRANSFERRED_BACKFILL, PER_UNIT_SQL);
 
 /** The name the one-off for the stays re-routed after a report of the information transfer is recorded under. */
 export const INFORMATION_TRANSFER_REROUTED_BACKFILL = 'backfill:information-transferred-rerouted';
@@ -49,18 +51,10 @@ const reroutedAfter = (criterion: ReroutedCriterion): string => `WITH routing AS
  * (migration 176: it kept the first report's) are applied again once, so their summary's `information_transferred_at`
  * is since when the criterion has been met for the stay's ready time. Returns the stays applied.
  */
-export const backfillInformationTransferRerouted = (
-  db: Db,
-  repository: (tx: Db) => PgRepository,
-  deps: StayApplierDeps,
-): Promise<number> =>
-  reapplyStaysOnce(
-    db,
-    repository,
-    deps,
-    INFORMATION_TRANSFER_REROUTED_BACKFILL,
-    reroutedAfter('information-transferred'),
-  );
+export const backfillInformationTransferRerouted = reapplyingOnce(
+  INFORMATION_TRANSFER_REROUTED_BACKFILL,
+  reroutedAfter('information-transferred'),
+);
 
 /** The name the one-off for the stays re-routed after a report of the named care contact is recorded under. */
 export const FVK_APPOINTED_REROUTED_BACKFILL = 'backfill:fvk-appointed-rerouted';
@@ -70,9 +64,21 @@ export const FVK_APPOINTED_REROUTED_BACKFILL = 'backfill:fvk-appointed-rerouted'
  * engine's time for them (migration 176: it kept the first report's) are applied again once, so their summary's
  * `fvk_appointed_at` is since when the criterion has been met for the stay's ready time. Returns the stays applied.
  */
-export const backfillFvkAppointedRerouted = (
-  db: Db,
-  repository: (tx: Db) => PgRepository,
-  deps: StayApplierDeps,
-): Promise<number> =>
-  reapplyStaysOnce(db, repository, deps, FVK_APPOINTED_REROUTED_BACKFILL, reroutedAfter('fvk-appointed'));
+export const backfillFvkAppointedRerouted = reapplyingOnce(
+  FVK_APPOINTED_REROUTED_BACKFILL,
+  reroutedAfter('fvk-appointed'),
+);
+
+/** The name the one-off for the stays whose summary holds the engine's criteria times is recorded under. */
+export const CRITERIA_BY_ENGINE_BACKFILL = 'backfill:criteria-by-engine-marked';
+
+/**
+ * The stays whose summary holds the engine's times of criteria 3 and 4 (`criteria_by_engine`) are applied again once:
+ * before 0.22.0 a stay that late facts showed had no criterion dropped kept the mark and the time it had while the
+ * criterion was dropped (ADR 056); the apply now gives it the reports' times and clears the mark. Returns the stays
+ * applied.
+ */
+export const backfillCriteriaByEngine = reapplyingOnce(
+  CRITERIA_BY_ENGINE_BACKFILL,
+  'SELECT stay_id AS stay FROM stay_summary WHERE criteria_by_engine ORDER BY 1',
+);
