@@ -8,6 +8,7 @@ import {
   type Recipient,
   type StayModel,
 } from './stay-model';
+import { formatDate, parseInstant, toLocalParts } from '../calendar/stockholm-time';
 import { municipalityParty, partyKey } from './parties';
 import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
@@ -49,8 +50,29 @@ function toldWithNotification(m: StayModel, r: Recipient, e: EstimateChange): bo
 function withEstimate(text: string, m: StayModel, r: Recipient): string {
   let date: string | undefined;
   for (const e of m.estimates) if (toldWithNotification(m, r, e)) date = e.date;
-  return date ? `${text}: ${date}` : text;
+  return date ? `${text}: ${estimateText(date)}` : text;
 }
+
+/**
+ * An estimated discharge as a person reads it in a Task's text: a date as given (`2026-01-20`, HL7's PV2-9), a time
+ * in Swedish time to the minute (`2026-01-20 12:00 svensk tid`, from a FHIR `valueDateTime` with any offset, as the
+ * SIP invitation's times; a time without an offset is taken as Swedish time), anything else as written. The Task's
+ * data keeps the value as sent.
+ */
+export function estimateText(date: string): string {
+  const m = DATE_TIME.exec(date);
+  if (!m) return date;
+  const two = (n: number) => String(n).padStart(2, '0');
+  let [day, hour, minute] = [m[1]!, +m[2]!, +m[3]!];
+  if (m[4]) {
+    const ms = parseInstant(date);
+    if (Number.isNaN(ms)) return date;
+    const t = toLocalParts(ms);
+    [day, hour, minute] = [formatDate(t.year, t.month, t.day), t.hour, t.minute];
+  }
+  return `${day} ${two(hour)}:${two(minute)} svensk tid`;
+}
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/;
 
 /**
  * The admission notification to the municipality of registration while a placing municipality is responsible:
@@ -141,7 +163,7 @@ function notifiedTasks(m: StayModel, agreement: Agreement, r: Recipient, req: Re
           authoredOn: e.at,
           due: changed.deadline ? deadlineFrom(changed.deadline, e.at) : undefined,
           deadlineRule: ruleRef(agreement, 'beraknad-utskrivning-andrad', changed),
-          description: `${changed.description}: ${e.date}${first}`,
+          description: `${changed.description}: ${estimateText(e.date)}${first}`,
           metAt: sent(e.factId),
         }),
       );

@@ -56,6 +56,23 @@ describe('admission notification (step 1)', () => {
     expect(e.tasks.some((t) => t.code === 'beraknad-utskrivning-andrad')).toBe(false);
   });
 
+  it('when a FHIR sender gives the estimated discharge as a time with an offset, then the texts a person reads say it in Swedish time to the minute, as the SIP invitation does', () => {
+    const e = ev([
+      b.admitted(ADM),
+      b.needs(ADM, ['socialtjanst']),
+      b.estimate(ADM, '2026-05-08T10:00:00Z'),
+      b.estimate('2026-05-05T09:00:00+02:00', '2026-05-09T12:00:00+02:00'),
+    ]);
+    expect(task(e, `inskrivningsmeddelande@${MUNI}`).description).toMatch(
+      /beräknad tidpunkt för utskrivning: 2026-05-08 12:00 svensk tid$/,
+    );
+    const changed = e.tasks.filter((t) => t.code === 'beraknad-utskrivning-andrad' && t.owner.kind === 'municipality');
+    expect(changed.map((t) => t.description)).toEqual([
+      expect.stringMatching(/: 2026-05-09 12:00 svensk tid$/) as unknown as string,
+    ]);
+    expect(e.state.estimatedDischarge).toBe('2026-05-09T12:00:00+02:00');
+  });
+
   it('when the physician finds the need only later, then the 24 h run from that assessment (001 §5.2.1)', () => {
     const e = ev([b.admitted(ADM), b.needs(ADM, ['ingen']), b.needs('2026-05-06T15:30:00+02:00', ['socialtjanst'])]);
     expect(task(e, `inskrivningsmeddelande@${MUNI}`)).toMatchObject({
