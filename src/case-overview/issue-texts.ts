@@ -28,6 +28,8 @@ const SWEDISH: Record<string, string> = {
     'Beräknad tidpunkt för utskrivning saknas (HL7 PV2-9, i FHIR tillägget estimated-discharge-date): den ska finnas i inskrivningsmeddelandet och är en förutsättning för betalningsansvar.',
   'cancel-before-admission':
     'En makulering av inskrivningen kom innan någon inskrivning var känd: kontrollera vårdtillfällets nummer (PV1-19).',
+  'no-admission':
+    'Ingen inskrivning är känd för vårdtillfället: uppgifterna sparas och meddelandena väntar på inskrivningen (HL7 A01, eller A04 med PV1-2 I; i FHIR vårdtillfället pågående med period.start). Kontrollera vårdtillfällets nummer (PV1-19) om en inskrivning har skickats.',
 };
 
 const OTHER = 'Gatewayen kunde inte tillämpa en uppgift i meddelandena (se den tekniska texten).';

@@ -34,6 +34,36 @@ describe.each(testDatabases())('warnings in the ACK sent on store on %s', (kind)
     expect(warnings(ack)).toEqual([{ code: 'consent-refused', severity: 'W' }]);
   });
 
+  it('when an A08 comes for a visit with no admission known, then AA, and its outcome and the case overview say the stay waits for its admission; the late A01 clears it', async () => {
+    const obx = [OBX.needs('socialtjanst'), OBX.consent('ja')];
+    const ack = await h.send(
+      adt({ event: 'A08', visit: 'AS-NOADM', control: 'AS-NOADM-1', expected: '20260122', obx }),
+    );
+    expect(ackCode(ack)).toBe('AA');
+    const outcome = await h.outcome('AS-NOADM-1');
+    expect(outcome.tasks.created).toEqual([]);
+    expect(outcome.warnings).toEqual([
+      expect.objectContaining({
+        code: 'engine-warning',
+        text: expect.stringMatching(/^no admission known for the stay/),
+      }),
+    ]);
+    const agreement = getAgreement(await loadAgreements(), 'vastmanland');
+    const admin: AccessScope = { role: 'admin', clientId: 'admin' };
+    const sys = new PgRepository(h.db, { system: true }, undefined, {}, {});
+    const overview = await caseOverview(h.db, sys, admin, outcome.encounter?.id ?? '', agreement);
+    expect(overview.issues.map((i) => [i.code, i.text.slice(0, 40)])).toEqual([
+      ['no-admission', 'Ingen inskrivning är känd för vårdtillfä'],
+    ]);
+    const a01 = await h.send(
+      adt({ event: 'A01', visit: 'AS-NOADM', control: 'AS-NOADM-2', expected: '20260122', obx }),
+    );
+    expect(ackCode(a01)).toBe('AA');
+    const after = await h.outcome('AS-NOADM-2');
+    expect(after.tasks.created.length).toBeGreaterThan(0);
+    expect(after.warnings.map((w) => w.text)).not.toContainEqual(expect.stringMatching(/^no admission known/));
+  });
+
   it('when municipal needs come without a municipality, then AA with ERR W no-municipality', async () => {
     const ack = await h.send(
       adt({

@@ -331,8 +331,28 @@ export function foldStay(stayId: string, ordered: readonly TimedFact[], agreemen
     if (m.criteriaMet.has('information-transferred') && m.recipients.some((r) => r.factId === f.id && untold(m, r)))
       dropCriterion(m, 'information-transferred');
   }
+  // Facts of a stay whose admission never came (an A08 or A02 of a visit whose A01 is lost, late, or was refused, or
+  // a wrong visit number) are kept, and every notice waits for the admission: said, not held back in silence. Only
+  // for facts of a stay under way: an A05's or a planned FHIR Encounter's content facts come before an admission by
+  // design; a discharge or ready notice before it is rejected with its own reason.
+  if (m.admittedAt === undefined && !m.cancelled && ordered.some(({ fact }) => UNDER_WAY.has(fact.kind)))
+    m.warnings.add(NO_ADMISSION);
   return m;
 }
+
+/** Fact kinds of a stay under way (an update, a transfer, a leave, a discharge cancelled), never of a planned one. */
+const UNDER_WAY: ReadonlySet<StayFact['kind']> = new Set([
+  'patient-updated',
+  'transferred',
+  'leave-started',
+  'leave-ended',
+  'discharge-cancelled',
+]);
+
+/** The warning of a stay with facts and no admission (`issues.ts`: `no-admission`). */
+export const NO_ADMISSION =
+  'no admission known for the stay: its facts are kept and its notifications wait for the admission (HL7 A01, or ' +
+  'A04 with PV1-2 I; FHIR: the Encounter in progress with period.start); if one was sent, check its visit number (PV1-19)';
 
 /** A re-routing drops criterion `c` (3 or 4) until it is reported met again: it has no time meanwhile. */
 function dropCriterion(m: StayModel, c: ReroutedCriterion): void {

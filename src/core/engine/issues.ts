@@ -16,6 +16,7 @@ const WARNING_CODES: readonly (readonly [RegExp, string])[] = [
   [/^no unit to appoint a named care contact/, 'no-fvk-unit'],
   [/^no estimated discharge date/, 'no-estimated-discharge'],
   [/^admission cancelled before any admission/, 'cancel-before-admission'],
+  [/^no admission known/, 'no-admission'],
   [/^recipient not connected/, 'recipient-not-connected'],
 ];
 

@@ -173,6 +173,23 @@ describe('cancellation of the admission (A11)', () => {
   });
 });
 
+describe('facts of a stay whose admission never came', () => {
+  it('when an A08 of a visit arrives with its needs and no admission is known, then the facts are kept, nothing is sent, and a warning says the stay waits for its admission', () => {
+    const update = b.fact('2026-05-04T12:00:00+02:00', { kind: 'patient-updated', patient: b.routing() });
+    const e = ev([update, b.needs('2026-05-04T12:00:00+02:00', ['socialtjanst']), b.estimate(ADM, '2026-05-08')]);
+    expect(e.tasks).toEqual([]);
+    expect((e.warnings ?? []).map(warningCode)).toContain('no-admission');
+    expect(e.warnings).toContainEqual(expect.stringMatching(/^no admission known for the stay: .*PV1-19/));
+    // the A01 arrives late: the notices go out and the warning is gone
+    const admittedLate = ev([update, b.admitted(ADM), b.needs(ADM, ['socialtjanst'])]);
+    expect(admittedLate.tasks.map((t) => t.key)).toContain(`inskrivningsmeddelande@${MUNI}`);
+    expect((admittedLate.warnings ?? []).map(warningCode)).not.toContain('no-admission');
+    // a cancellation of a visit never admitted says so with its own warning only
+    const cancelled = ev([update, b.fact('2026-05-06T12:00:00+02:00', { kind: 'admission-cancelled' })]);
+    expect((cancelled.warnings ?? []).map(warningCode)).toEqual(['cancel-before-admission']);
+  });
+});
+
 describe('leave, transfer, death, psychiatric care', () => {
   it('when the patient is on leave, then the status says so, deadlines keep running and discharge from leave works', () => {
     const e1 = ev([...base, b.fact('2026-05-05T10:00:00+02:00', { kind: 'leave-started' })]);
