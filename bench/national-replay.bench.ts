@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { r1 } from './support/gateway';
 import { trackPostgresCpu } from './support/gateway';
 import { sendStays, startIntake } from './support/intake-harness';
+import { serverSettings, walCounters, walPerMessage } from './support/pg-server';
 import { countWrites } from './support/write-counts';
 
 const NATIONAL_STAYS = 1_380_000;
@@ -62,6 +63,9 @@ interface Sample {
 }
 const samples: Sample[] = [];
 const writes = await countWrites(db);
+const server = await serverSettings(db);
+// WAL and checkpoints are the cluster's: on a cluster others write to, theirs are counted too.
+const wal0 = await walCounters(db);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const pgCpu = (await trackPostgresCpu(db))!;
@@ -111,6 +115,7 @@ const messages = report.ackMs.length;
 const c = process.cpuUsage(cpu0);
 pgCpu.stop();
 const pg1 = pgCpu.seconds();
+const wal = walPerMessage(wal0, await walCounters(db), messages);
 
 const written = await writes.finish(messages);
 
@@ -169,6 +174,7 @@ const result = {
   gatewayCpuMsPerMsg: Number(((c.user + c.system) / 1000 / messages).toFixed(2)),
   postgresCpuMsPerMsg: Number(((pg1 * 1000) / messages).toFixed(2)),
   senderCpuMsPerMsg: Number((report.cpuMs / messages).toFixed(2)),
+  ...wal,
   peakRssMb: mb(peakRss),
   ...stored,
   admissionTasks: admissionTasks.total ?? 0,
@@ -194,6 +200,7 @@ console.log(
     `(statements sent together count once; the bench's CPU sampling adds one a second)`,
 );
 console.log(`search-index rows per stay: ${r1(indexRowsPerStay.reduce((a, r) => a + r.rowsPerStay, 0))}`);
+console.log(`PostgreSQL: ${JSON.stringify(server)}`);
 console.table([result]);
 console.log(
   `A national year (${NATIONAL_STAYS} stays, ${NATIONAL_STAYS * MESSAGES_PER_STAY} messages) at ${result.steadyAppliedPerSecond} messages/s: ` +
@@ -202,6 +209,6 @@ console.log(
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'national-replay.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, searchIndexes, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', server, result, largest, searchIndexes, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
 );
 process.exit(0);
