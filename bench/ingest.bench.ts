@@ -11,7 +11,8 @@
  * A last run on PostgreSQL offers a fixed rate (BENCH_RATE, default 300 msg/s; latencies from each message's
  * scheduled time). BENCH_QUICK=1 for a small run; BENCH_N (stays), BENCH_CONNECTIONS, BENCH_MODES (e.g. `stored`),
  * BENCH_STORES (e.g. `postgres`) override. Each store first gets a warm-up run (BENCH_WARMUP stays, default 500; 0 for
- * none) whose figures are printed but not kept.
+ * none) whose figures are printed but not kept. On PostgreSQL a row also has the cluster's WAL and full-page images a
+ * message and the checkpoints of the run, and the result the server's settings (bench/support/pg-server.ts).
  *   npx tsx bench/ingest.bench.ts
  */
 import { randomBytes } from 'node:crypto';

@@ -14,6 +14,8 @@
  * After the run it prints what was written per message (bench/support/write-counts.ts: rows per table, transactions,
  * round trips, versions, replaced versions); with HL7_APPLY_BATCH=1 HL7_APPLY_LINGER_MS=0 each message is applied
  * in its own transaction, as when a stay's messages arrive hours apart (the senders send a stay's five at once).
+ * The result has the cluster's WAL and full-page images a message, the checkpoints of the run and the server's
+ * settings (bench/support/pg-server.ts): figures on PostgreSQL as installed and as tuned differ in these.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
