@@ -11,7 +11,8 @@
  * A last run on PostgreSQL offers a fixed rate (BENCH_RATE, default 300 msg/s; latencies from each message's
  * scheduled time). BENCH_QUICK=1 for a small run; BENCH_N (stays), BENCH_CONNECTIONS, BENCH_MODES (e.g. `stored`),
  * BENCH_STORES (e.g. `postgres`) override. Each store first gets a warm-up run (BENCH_WARMUP stays, default 500; 0 for
- * none) whose figures are printed but not kept.
+ * none) whose figures are printed but not kept. On PostgreSQL a row also has the cluster's WAL and full-page images a
+ * message and the checkpoints of the run, and the result the server's settings (bench/support/pg-server.ts).
  *   npx tsx bench/ingest.bench.ts
  */
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '@medplum/fhirtypes';
 import { trackPostgresCpu } from './support/gateway';
+import { serverSettings, walCounters, walPerMessage, type ServerSettings } from './support/pg-server';
 import { sendStays, startIntake } from './support/intake-harness';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -33,6 +35,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runId = randomBytes(3).toString('hex');
 
+/** The PostgreSQL server's settings, read in the first run on it (the figures are labelled with them). */
+let server: ServerSettings | undefined;
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0) : 0;
@@ -44,6 +49,9 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
   // CPU seconds spent by this process (the gateway) and by the database's backends, from here to the end.
   const cpu0 = process.cpuUsage();
   const pgCpu = await trackPostgresCpu(db);
+  // WAL and checkpoints are the cluster's: on a cluster others write to, theirs are counted too.
+  const wal0 = kind === 'postgres' ? await walCounters(db) : undefined;
+  if (kind === 'postgres') server ??= await serverSettings(db);
   // Senders in a child process (hospitals are other machines); the gateway's apply is observed here.
   const a01Applied = new Map<string, number>();
   let applied = 0;
@@ -73,6 +81,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
     const at = a01Applied.get(control);
     return at === undefined ? [] : [at - sent];
   });
+  const wal = wal0 ? walPerMessage(wal0, await walCounters(db), acked) : undefined;
   const tasks = await repo.search<Task>('Task', { code: 'inskrivningsmeddelande', _count: '1', _total: 'accurate' });
   await close();
   return {
@@ -91,6 +100,7 @@ async function run(kind: 'pglite' | 'postgres', ackAfter: 'stored' | 'applied', 
       ? {}
       : { postgresCpuMsPerMsg: Number(postgresCpuMsPerMessage.toFixed(2)) }),
     senderCpuMsPerMsg: Number((report.cpuMs / acked).toFixed(2)),
+    ...wal,
     ackP50Ms: Number(pct(ackMs, 50).toFixed(1)),
     ackP99Ms: Number(pct(ackMs, 99).toFixed(1)),
     a01ToTaskP50Ms: Number(pct(a01Ms, 50).toFixed(1)),
@@ -116,10 +126,11 @@ for (const kind of stores) {
 if (fixedRate > 0 && stores.includes('postgres') && modes.includes('stored')) {
   rows.push(await run('postgres', 'stored', fixedRate));
 }
+if (server) console.log(`PostgreSQL: ${JSON.stringify(server)}`);
 console.table(rows);
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'ingest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, stays: STAYS, warmUpStays: WARMUP, rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, stays: STAYS, warmUpStays: WARMUP, server, rows }, null, 2)}\n`,
 );
 process.exit(0);

@@ -14,6 +14,8 @@
  * After the run it prints what was written per message (bench/support/write-counts.ts: rows per table, transactions,
  * round trips, versions, replaced versions); with HL7_APPLY_BATCH=1 HL7_APPLY_LINGER_MS=0 each message is applied
  * in its own transaction, as when a stay's messages arrive hours apart (the senders send a stay's five at once).
+ * The result has the cluster's WAL and full-page images a message, the checkpoints of the run and the server's
+ * settings (bench/support/pg-server.ts): figures on PostgreSQL as installed and as tuned differ in these.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { r1 } from './support/gateway';
 import { trackPostgresCpu } from './support/gateway';
 import { sendStays, startIntake } from './support/intake-harness';
+import { serverSettings, walCounters, walPerMessage } from './support/pg-server';
 import { countWrites } from './support/write-counts';
 
 const NATIONAL_STAYS = 1_380_000;
@@ -62,6 +65,9 @@ interface Sample {
 }
 const samples: Sample[] = [];
 const writes = await countWrites(db);
+const server = await serverSettings(db);
+// WAL and checkpoints are the cluster's: on a cluster others write to, theirs are counted too.
+const wal0 = await walCounters(db);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const pgCpu = (await trackPostgresCpu(db))!;
@@ -111,6 +117,7 @@ const messages = report.ackMs.length;
 const c = process.cpuUsage(cpu0);
 pgCpu.stop();
 const pg1 = pgCpu.seconds();
+const wal = walPerMessage(wal0, await walCounters(db), messages);
 
 const written = await writes.finish(messages);
 
@@ -169,6 +176,7 @@ const result = {
   gatewayCpuMsPerMsg: Number(((c.user + c.system) / 1000 / messages).toFixed(2)),
   postgresCpuMsPerMsg: Number(((pg1 * 1000) / messages).toFixed(2)),
   senderCpuMsPerMsg: Number((report.cpuMs / messages).toFixed(2)),
+  ...wal,
   peakRssMb: mb(peakRss),
   ...stored,
   admissionTasks: admissionTasks.total ?? 0,
@@ -194,6 +202,7 @@ console.log(
     `(statements sent together count once; the bench's CPU sampling adds one a second)`,
 );
 console.log(`search-index rows per stay: ${r1(indexRowsPerStay.reduce((a, r) => a + r.rowsPerStay, 0))}`);
+console.log(`PostgreSQL: ${JSON.stringify(server)}`);
 console.table([result]);
 console.log(
   `A national year (${NATIONAL_STAYS} stays, ${NATIONAL_STAYS * MESSAGES_PER_STAY} messages) at ${result.steadyAppliedPerSecond} messages/s: ` +
@@ -202,6 +211,6 @@ console.log(
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(root, 'bench', 'results', 'national-replay.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', result, largest, searchIndexes, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, connections: CONNECTIONS, preparedStatements: process.env.PG_PREPARED_STATEMENTS !== 'false', server, result, largest, searchIndexes, versions, indexRowsPerStay, written, samples }, null, 2)}\n`,
 );
 process.exit(0);
