@@ -59,6 +59,28 @@ export async function sendBeforeNext(tx: Db, sql: string): Promise<void> {
   else await tx.query(sql);
 }
 
+/**
+ * Runs `statement` (one statement on `tx`) with planner settings for it alone on a PostgreSQL transaction handle:
+ * `SET LOCAL <name> = <value>` travels in the statement's own message and `SET LOCAL <name> = DEFAULT` with the next
+ * statement, so no round trip is added and the statements before and after it plan as before. Elsewhere (PGlite,
+ * which plans every statement afresh; a handle outside a transaction) it just runs the statement. For statements
+ * whose plan must not depend on PostgreSQL's choice between plans (docs/performance.md, "The admission's match
+ * planned on every call").
+ */
+export async function withPlannerSettings<T>(
+  tx: Db,
+  settings: Readonly<Record<string, string>>,
+  statement: () => Promise<T>,
+): Promise<T> {
+  const send = tx.kind === 'postgres' ? tx.sendWithNext?.bind(tx) : undefined;
+  if (!send) return statement();
+  const names = Object.keys(settings);
+  for (const name of names) send(`SET LOCAL ${name} = ${settings[name]}`);
+  const out = await statement();
+  for (const name of names) send(`SET LOCAL ${name} = DEFAULT`);
+  return out;
+}
+
 /** `tx.holdUntilNext(...)` where the handle has it, else runs the statement now (errors through `mapError`). */
 export async function runOrHold(
   tx: Db,

@@ -1,6 +1,6 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { StayState } from '../../core/engine/types';
-import type { Db } from '../../store/db.port';
+import { withPlannerSettings, type Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
 import type { GatedCriterion } from '../../core/engine/fold-stay';
 import { CRITERION_COLUMN, criterionReports } from '../../store/stay-summary';
@@ -170,6 +170,16 @@ function insertFacts(params: unknown[], facts: readonly StayFact[], source: stri
 )`;
 }
 
+/**
+ * The facts statement reads every table by a key (a stay's facts by `stay_fact_stay`, the summary and the facts by
+ * their primary keys, the Tasks through the index rows), and its arrays are hidden from the planner, so PostgreSQL
+ * reuses one generic plan per connection. Made while `stay_fact` was small, that plan read the whole table (a
+ * sequential scan, 8 672 rows for one stay in the `api` bench) for as long as no ANALYZE replaced it; without
+ * sequential scans the plan is the index's at any size. The generic plan is then also taken every time: left to
+ * choose, PostgreSQL planned the statement again on half the calls or more (≈ 0.9 ms each) on a growing store.
+ */
+const KEYED_STATEMENT = { enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' };
+
 /** What `storeAndLoadFactsOfStays` found: per stay every fact and how many were new, and the Tasks asked for. */
 export interface StayFactsLoaded {
   facts: Map<string, { added: number; all: StayFact[] }>;
@@ -196,15 +206,16 @@ export async function storeAndLoadFactsOfStays(
   const insert = insertFacts(params, unique, source);
   const stays = genericArrayParam(params, ids, 'text');
   const taskStays = genericArrayParam(params, tasksOf, 'text');
-  const r = await tx.query<{
-    kind: 'F' | 'T';
-    k: string;
-    id: string;
-    version_id: number | null;
-    content: string;
-    added: boolean;
-  }>(
-    `${insert}, task AS (${tasksOfStaysSql(taskStays)})
+  const r = await withPlannerSettings(tx, KEYED_STATEMENT, () =>
+    tx.query<{
+      kind: 'F' | 'T';
+      k: string;
+      id: string;
+      version_id: number | null;
+      content: string;
+      added: boolean;
+    }>(
+      `${insert}, task AS (${tasksOfStaysSql(taskStays)})
      SELECT 'F' AS kind, stay_id AS k, fact_id AS id, NULL::int AS version_id, body::text AS content, added, at FROM (
        SELECT stay_id, body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = ANY(${stays})
        UNION ALL
@@ -213,7 +224,8 @@ export async function storeAndLoadFactsOfStays(
      UNION ALL
      SELECT 'T', k, id, version_id, content, false, NULL FROM task
      ORDER BY kind, k, at, id`,
-    params,
+      params,
+    ),
   );
   const out: StayFactsLoaded = {
     facts: new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }])),
