@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
-import { withPlannerSettings, type Db } from './db.port';
+import { KEYED_LOOKUP_PLAN, withPlannerSettings, type Db } from './db.port';
 import type { AccessScope } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
 import { isResultParameter, planSearch } from './search-sql';
@@ -77,11 +77,10 @@ function keyedTargets(items: readonly ({ type: string; query: string } | { type:
  * Conditional items need `lockQueries` first in the same transaction.
  *
  * On PostgreSQL, when every target is keyed (`keyedTargets`: a transaction Bundle's `identifier=` matches), the
- * statement runs with its generic plan (`withPlannerSettings`). Left to choose, PostgreSQL planned it again on
- * nearly every call on a growing store (2 660 plans in 3 024 calls, ≈ 2.5–3 ms of planning for 0.1–0.2 ms of work:
- * its access predicates and the protected-identity holder are many subqueries), since the average cost of its past
- * custom plans, made on a smaller store, stays below the generic plan's (docs/performance.md, "The admission's match
- * planned on every call").
+ * statement runs with its generic plan and without sequential scans (`KEYED_LOOKUP_PLAN`). Left to choose,
+ * PostgreSQL planned it again on nearly every call on a growing store (2 660 plans in 3 024 calls, ≈ 2.5–3 ms of
+ * planning for 0.1–0.2 ms of work: its access predicates and the protected-identity holder are many subqueries),
+ * since the average cost of its past custom plans, made on a smaller store, stays below the generic plan's.
  */
 export async function matchTargets(
   tx: Db,
@@ -101,7 +100,7 @@ export async function matchTargets(
     const visible = accessPredicate(scope, 'r', params, it.type, { perRow: true }) ?? 'true';
     return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type, scope, params)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
   });
-  const r = await withPlannerSettings(tx, keyedTargets(items) ? { plan_cache_mode: 'force_generic_plan' } : {}, () =>
+  const r = await withPlannerSettings(tx, keyedTargets(items) ? KEYED_LOOKUP_PLAN : {}, () =>
     tx.query<CurrentRow & { id: string; k: number }>(
       `WITH ${ctes.join(', ')} ${items.map((_, k) => `SELECT * FROM m${k}`).join(' UNION ALL ')}`,
       params.values,

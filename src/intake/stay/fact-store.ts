@@ -1,6 +1,6 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { StayState } from '../../core/engine/types';
-import { withPlannerSettings, type Db } from '../../store/db.port';
+import { KEYED_LOOKUP_PLAN, withPlannerSettings, type Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
 import type { GatedCriterion } from '../../core/engine/fold-stay';
 import { CRITERION_COLUMN, criterionReports } from '../../store/stay-summary';
@@ -170,16 +170,6 @@ function insertFacts(params: unknown[], facts: readonly StayFact[], source: stri
 )`;
 }
 
-/**
- * The facts statement reads every table by a key (a stay's facts by `stay_fact_stay`, the summary and the facts by
- * their primary keys, the Tasks through the index rows), and its arrays are hidden from the planner, so PostgreSQL
- * reuses one generic plan per connection. Made while `stay_fact` was small, that plan read the whole table (a
- * sequential scan, 8 672 rows for one stay in the `api` bench) for as long as no ANALYZE replaced it; without
- * sequential scans the plan is the index's at any size. The generic plan is then also taken every time: left to
- * choose, PostgreSQL planned the statement again on half the calls or more (≈ 0.9 ms each) on a growing store.
- */
-const KEYED_STATEMENT = { enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' };
-
 /** What `storeAndLoadFactsOfStays` found: per stay every fact and how many were new, and the Tasks asked for. */
 export interface StayFactsLoaded {
   facts: Map<string, { added: number; all: StayFact[] }>;
@@ -191,7 +181,9 @@ export interface StayFactsLoaded {
  * Stores facts (a fact id seen before is ignored), loads every fact of several stays and the current Tasks of the
  * stays in `tasksOf`, in one round trip: the new rows come from the INSERT's RETURNING (a statement does not see
  * its own inserts), the earlier ones from the table. Call it after the stays' locks (a separate statement, so this
- * statement's snapshot sees everything committed before they were granted). Facts come ordered by time.
+ * statement's snapshot sees everything committed before they were granted). Facts come ordered by time. Every table
+ * is read by a key, so on PostgreSQL the statement runs with `KEYED_LOOKUP_PLAN`: its generic plan made while
+ * `stay_fact` was small read the whole table on every call (8 672 facts for one stay in the `api` bench).
  */
 export async function storeAndLoadFactsOfStays(
   tx: Db,
@@ -206,7 +198,7 @@ export async function storeAndLoadFactsOfStays(
   const insert = insertFacts(params, unique, source);
   const stays = genericArrayParam(params, ids, 'text');
   const taskStays = genericArrayParam(params, tasksOf, 'text');
-  const r = await withPlannerSettings(tx, KEYED_STATEMENT, () =>
+  const r = await withPlannerSettings(tx, KEYED_LOOKUP_PLAN, () =>
     tx.query<{
       kind: 'F' | 'T';
       k: string;
