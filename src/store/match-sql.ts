@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { GatewayError } from '../platform/errors';
 import { accessPredicate, holderColumns, SqlParams } from './access-sql';
-import { KEYED_LOOKUP_PLAN, withPlannerSettings, type Db } from './db.port';
+import type { Db } from './db.port';
 import type { AccessScope } from './repository.port';
 import { assertSupportedType, forScope } from './resource-util';
 import { isResultParameter, planSearch } from './search-sql';
@@ -58,29 +58,9 @@ export async function matchConditional<T extends Resource>(
 }
 
 /**
- * Whether every target is found by a key: by type and id, or by a conditional query of `identifier` alone (its
- * index rows' key, `system|value` or a value). The best plan for such a statement does not depend on the values.
- */
-function keyedTargets(items: readonly ({ type: string; query: string } | { type: string; id: string })[]): boolean {
-  return items.every(
-    (it) =>
-      !('query' in it) ||
-      groupQuery(it.query)
-        .filter(([k]) => !isResultParameter(k))
-        .every(([k, v]) => k === 'identifier' && typeof v === 'string'),
-  );
-}
-
-/**
  * Current rows for several targets in one statement, each row-locked: a conditional query (up to 2 matches,
  * in the scope) or a type and id (with its visibility). Returns the rows per item, in item order.
  * Conditional items need `lockQueries` first in the same transaction.
- *
- * On PostgreSQL, when every target is keyed (`keyedTargets`: a transaction Bundle's `identifier=` matches), the
- * statement runs with its generic plan and without sequential scans (`KEYED_LOOKUP_PLAN`). Left to choose,
- * PostgreSQL planned it again on nearly every call on a growing store (2 660 plans in 3 024 calls, ≈ 2.5–3 ms of
- * planning for 0.1–0.2 ms of work: its access predicates and the protected-identity holder are many subqueries),
- * since the average cost of its past custom plans, made on a smaller store, stays below the generic plan's.
  */
 export async function matchTargets(
   tx: Db,
@@ -100,11 +80,9 @@ export async function matchTargets(
     const visible = accessPredicate(scope, 'r', params, it.type, { perRow: true }) ?? 'true';
     return `m${k} AS (SELECT ${k} AS k, r.id, r.version_id, r.deleted, r.content, ${holderColumns('r', it.type, scope, params)}, ${visible} AS visible FROM fhir_resource r WHERE r.resource_type = ${t} AND r.id = ${i} FOR UPDATE OF r)`;
   });
-  const r = await withPlannerSettings(tx, keyedTargets(items) ? KEYED_LOOKUP_PLAN : {}, () =>
-    tx.query<CurrentRow & { id: string; k: number }>(
-      `WITH ${ctes.join(', ')} ${items.map((_, k) => `SELECT * FROM m${k}`).join(' UNION ALL ')}`,
-      params.values,
-    ),
+  const r = await tx.query<CurrentRow & { id: string; k: number }>(
+    `WITH ${ctes.join(', ')} ${items.map((_, k) => `SELECT * FROM m${k}`).join(' UNION ALL ')}`,
+    params.values,
   );
   const out: (CurrentRow & { id: string })[][] = items.map(() => []);
   for (const row of r.rows) out[row.k]?.push(row);
