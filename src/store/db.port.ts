@@ -59,6 +59,42 @@ export async function sendBeforeNext(tx: Db, sql: string): Promise<void> {
   else await tx.query(sql);
 }
 
+/**
+ * Planner settings for a statement that reads every table by a key whose plan does not depend on the values: its
+ * generic plan, made once per connection, and no sequential scans. Both are needed: left to choose, PostgreSQL
+ * planned such statements again on most calls on a growing store, and a generic plan made while the tables were
+ * small scanned them whole (the facts statement read 8 672 facts for one stay), for as long as no ANALYZE replaced
+ * it. Without sequential scans the plan is the indexes' at any size (docs/performance.md, "The admission's match
+ * planned on every call"). Not for statements whose join order the statistics decide: the admission's match made
+ * this way ran 4.2 ms a call in one bench run (ADR 058).
+ */
+export const KEYED_LOOKUP_PLAN: Readonly<Record<string, string>> = {
+  plan_cache_mode: 'force_generic_plan',
+  enable_seqscan: 'off',
+};
+
+/**
+ * Runs `statement` (one statement on `tx`) with planner settings for it alone on a PostgreSQL transaction handle:
+ * `SET LOCAL <name> = <value>` travels in the statement's own message and `SET LOCAL <name> = DEFAULT` with the next
+ * statement, so no round trip is added and the statements before and after it plan as before. Elsewhere (PGlite,
+ * which plans every statement afresh; a handle outside a transaction) it just runs the statement. For statements
+ * whose plan must not depend on PostgreSQL's choice between plans (docs/performance.md, "The admission's match
+ * planned on every call").
+ */
+export async function withPlannerSettings<T>(
+  tx: Db,
+  settings: Readonly<Record<string, string>>,
+  statement: () => Promise<T>,
+): Promise<T> {
+  const send = tx.kind === 'postgres' ? tx.sendWithNext?.bind(tx) : undefined;
+  if (!send) return statement();
+  const names = Object.keys(settings);
+  for (const name of names) send(`SET LOCAL ${name} = ${settings[name]}`);
+  const out = await statement();
+  for (const name of names) send(`SET LOCAL ${name} = DEFAULT`);
+  return out;
+}
+
 /** `tx.holdUntilNext(...)` where the handle has it, else runs the statement now (errors through `mapError`). */
 export async function runOrHold(
   tx: Db,

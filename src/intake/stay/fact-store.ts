@@ -1,6 +1,6 @@
 import type { StayFact } from '../../core/stay/facts';
 import type { StayState } from '../../core/engine/types';
-import type { Db } from '../../store/db.port';
+import { KEYED_LOOKUP_PLAN, withPlannerSettings, type Db } from '../../store/db.port';
 import { genericArrayParam } from '../../store/packed-array';
 import type { GatedCriterion } from '../../core/engine/fold-stay';
 import { CRITERION_COLUMN, criterionReports } from '../../store/stay-summary';
@@ -183,7 +183,9 @@ export interface StayFactsLoaded {
  * Stores facts (a fact id seen before is ignored), loads every fact of several stays and the current Tasks of the
  * stays in `tasksOf`, in one round trip: the new rows come from the INSERT's RETURNING (a statement does not see
  * its own inserts), the earlier ones from the table. Call it after the stays' locks (a separate statement, so this
- * statement's snapshot sees everything committed before they were granted). Facts come ordered by time.
+ * statement's snapshot sees everything committed before they were granted). Facts come ordered by time. Every table
+ * is read by a key, so on PostgreSQL the statement runs with `KEYED_LOOKUP_PLAN`: its generic plan made while
+ * `stay_fact` was small read the whole table on every call (8 672 facts for one stay in the `api` bench).
  */
 export async function storeAndLoadFactsOfStays(
   tx: Db,
@@ -198,15 +200,16 @@ export async function storeAndLoadFactsOfStays(
   const insert = insertFacts(params, unique, source);
   const stays = genericArrayParam(params, ids, 'text');
   const taskStays = genericArrayParam(params, tasksOf, 'text');
-  const r = await tx.query<{
-    kind: 'F' | 'T' | 'M';
-    k: string;
-    id: string;
-    version_id: number | null;
-    content: string;
-    added: boolean;
-  }>(
-    `${insert}, task AS (${tasksOfStaysSql(taskStays)})
+  const r = await withPlannerSettings(tx, KEYED_LOOKUP_PLAN, () =>
+    tx.query<{
+      kind: 'F' | 'T' | 'M';
+      k: string;
+      id: string;
+      version_id: number | null;
+      content: string;
+      added: boolean;
+    }>(
+      `${insert}, task AS (${tasksOfStaysSql(taskStays)})
      SELECT 'F' AS kind, stay_id AS k, fact_id AS id, NULL::int AS version_id, body::text AS content, added, at FROM (
        SELECT stay_id, body, at, fact_id, false AS added FROM stay_fact WHERE stay_id = ANY(${stays})
        UNION ALL
@@ -218,7 +221,8 @@ export async function storeAndLoadFactsOfStays(
      SELECT 'M', stay_id, '', NULL, NULL, false, NULL FROM stay_summary
      WHERE stay_id = ANY(${stays}) AND criteria_by_engine
      ORDER BY kind, k, at, id`,
-    params,
+      params,
+    ),
   );
   const out: StayFactsLoaded = {
     facts: new Map(ids.map((id) => [id, { added: 0, all: [] as StayFact[] }])),
