@@ -15,11 +15,8 @@ import {
 } from '../../src/intake/stay/information-transferred-backfill';
 import { OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { ALL, VISIT_SYSTEM, views } from './ready-views';
+import { ALL, NEEDS_WITH_HSL, VC1, VC2, VISIT_SYSTEM, views } from './ready-views';
 
-const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')];
-const VC1 = 'SE2321000172-VC01';
-const VC2 = 'SE2321000172-VC02';
 const ALL_BUT_TWO = ALL.filter((c) => c !== 'fast-vardkontakt' && c !== 'informationsoverforing');
 
 describe.each(testDatabases())('the named care contact no longer dropped after a late message on %s', (kind) => {
@@ -35,9 +32,14 @@ describe.each(testDatabases())('the named care contact no longer dropped after a
   it('when a late A08 dated before the contact’s report lists the new vårdcentral, then the summary has the report’s time again, as the engine', async () => {
     const visit = 'U-LATE';
     // 15 January 10:30: admitted, listed at VC01, every criterion but the named care contact and the information transfer
-    await v.send({ event: 'A01', visit, listedUnit: VC1, obx: [...NEEDS, OBX.criteria(...ALL_BUT_TWO)] });
+    await v.send({ event: 'A01', visit, listedUnit: VC1, obx: [...NEEDS_WITH_HSL, OBX.criteria(...ALL_BUT_TWO)] });
     // 15 January 12:00: the contact appointed (no listing in the message: the stay is still at VC01 as far as known)
-    await v.send({ event: 'A08', visit, obx: [...NEEDS, OBX.criteria('fast-vardkontakt')], evnTime: '20260115120000' });
+    await v.send({
+      event: 'A08',
+      visit,
+      obx: [...NEEDS_WITH_HSL, OBX.criteria('fast-vardkontakt')],
+      evnTime: '20260115120000',
+    });
     expect(await v.summaryTime(visit, 'fvk_appointed_at')).toBe('2026-01-15T11:00:00.000Z');
     // 16 January: listed at VC02 (the information transferred to it), after the contact VC01 appointed: criterion 3
     // is dropped
@@ -45,20 +47,20 @@ describe.each(testDatabases())('the named care contact no longer dropped after a
       event: 'A08',
       visit,
       listedUnit: VC2,
-      obx: [...NEEDS, OBX.criteria('informationsoverforing')],
+      obx: [...NEEDS_WITH_HSL, OBX.criteria('informationsoverforing')],
       evnTime: '20260116090000',
     });
     expect(await v.summaryTime(visit, 'fvk_appointed_at')).toBeNull();
     expect(await marked(visit)).toBe(true);
     // late, dated 15 January 11:00: the patient was listed at VC02 before the contact was appointed, so VC02 appointed it
-    await v.send({ event: 'A08', visit, listedUnit: VC2, obx: NEEDS, evnTime: '20260115110000' });
+    await v.send({ event: 'A08', visit, listedUnit: VC2, obx: NEEDS_WITH_HSL, evnTime: '20260115110000' });
     expect(await v.summaryTime(visit, 'fvk_appointed_at')).toBe('2026-01-15T11:00:00.000Z');
     expect(await marked(visit)).toBe(false);
     await v.send({
       event: 'A08',
       visit,
       listedUnit: VC2,
-      obx: [...NEEDS, OBX.ready('202601170900')],
+      obx: [...NEEDS_WITH_HSL, OBX.ready('202601170900')],
       evnTime: '20260117091500',
     });
     await v.send({ event: 'A03', visit, listedUnit: VC2, discharge: '20260120140000', evnTime: '20260120140500' });

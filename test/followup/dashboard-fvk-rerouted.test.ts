@@ -17,24 +17,21 @@ import {
 import { intakeRepository, intakeServices } from '../../src/intake';
 import { OBX } from '../mapping/adt-builder';
 import { testDatabases } from '../support/db';
-import { ALL, views } from './ready-views';
+import { ALL, NEEDS_WITH_HSL, VC1, VC2, views } from './ready-views';
 
-const NEEDS = [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')];
-const VC1 = 'SE2321000172-VC01';
-const VC2 = 'SE2321000172-VC02';
 const ALL_BUT_TRANSFER = ALL.filter((c) => c !== 'informationsoverforing');
 
 describe.each(testDatabases())('dashboard and the named care contact after a re-routing on %s', (kind) => {
   const v = views('vastmanland', kind);
   /** An A08 of the stay listed at `listedUnit` carrying `obx` at `evnTime`. */
   const update = (visit: string, listedUnit: string, obx: string[], evnTime: string) =>
-    v.send({ event: 'A08', visit, listedUnit, obx: [...NEEDS, ...obx], evnTime });
+    v.send({ event: 'A08', visit, listedUnit, obx: [...NEEDS_WITH_HSL, ...obx], evnTime });
   /**
    * A01 listed at VC01 with every criterion but the information transfer (15 January 10:30), and the A08 listing the
    * patient at VC02 with the transfer reported (16 January): the named care contact VC01 appointed is not VC02's.
    */
   const admittedThenRelisted = async (visit: string): Promise<void> => {
-    await v.send({ event: 'A01', visit, listedUnit: VC1, obx: [...NEEDS, OBX.criteria(...ALL_BUT_TRANSFER)] });
+    await v.send({ event: 'A01', visit, listedUnit: VC1, obx: [...NEEDS_WITH_HSL, OBX.criteria(...ALL_BUT_TRANSFER)] });
     await update(visit, VC2, [OBX.criteria('informationsoverforing')], '20260116090000');
   };
   const ready = (visit: string) => update(visit, VC2, [OBX.ready('202601170900')], '20260117091500');
@@ -77,7 +74,7 @@ describe.each(testDatabases())('dashboard and the named care contact after a re-
 
   it('when the ready notice went out before the re-routing, then it keeps its time, and the criterion the time it had then', async () => {
     const visit = 'F-OUT';
-    await v.send({ event: 'A01', visit, listedUnit: VC1, obx: [...NEEDS, OBX.criteria(...ALL)] });
+    await v.send({ event: 'A01', visit, listedUnit: VC1, obx: [...NEEDS_WITH_HSL, OBX.criteria(...ALL)] });
     await update(visit, VC1, [OBX.ready('202601170900')], '20260117091500');
     await update(visit, VC2, [OBX.criteria('informationsoverforing')], '20260118090000');
     await appointedAgain(visit);

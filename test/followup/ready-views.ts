@@ -17,6 +17,11 @@ import { ackCode, intakeHarness, type IntakeHarness } from '../intake/harness';
 
 export const VISIT_SYSTEM = 'https://svu-gateway.dev/fhir/NamingSystem/hl7v2-visit/EHR-SE2321000172-DEMO0001';
 export const NEEDS = [OBX.needs('socialtjanst'), OBX.consent('ja')];
+/** Needs that call for the vårdcentral too (municipal home health care), for the tests that re-route between two. */
+export const NEEDS_WITH_HSL = [OBX.needs('socialtjanst', 'kommunal-hsl'), OBX.consent('ja')];
+/** Two vårdcentraler of the demo region's sender, to re-route a stay between. */
+export const VC1 = 'SE2321000172-VC01';
+export const VC2 = 'SE2321000172-VC02';
 /** All five criteria besides the physician's assessment (the ready notice itself). */
 export const ALL = [
   'skriftlig-information',

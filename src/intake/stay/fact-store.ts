@@ -21,7 +21,8 @@ function uniqueFacts(facts: readonly StayFact[]): StayFact[] {
  * the cancellation of the admission (A11) and the death, which keep the first (the first of each ends the stay), and
  * each readiness criterion, which keeps when it was first reported met (`CRITERION_COLUMN`, `criterionReports`;
  * the information transfer reported for some units only, and the named care contact and the information transfer of a
- * stay a re-routing dropped them for, are the engine's to time: `storeCriteriaByEngine`). The ready episode (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
+ * stay a re-routing dropped them for, are the engine's to time: `storeCriteriaByEngine`). The ready episode
+ * (`ready_at`, the first notice after the last withdrawal, as the engine keeps it;
  * `ready_discharged_at`, `ready_again_at`) cannot be kept from the new rows alone (a late withdrawal makes a later
  * notice the first): for a stay whose batch brings a notice, withdrawal, discharge or A13 it is made again by
  * `svu_ready_episode` from those facts of the stay, stored and new (`EPISODE`). `svu_rebuild_stay_summary()`
