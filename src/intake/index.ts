@@ -180,22 +180,24 @@ const RECOVER_EVERY_MS = 30_000;
  * The one-off re-applies at the first start after an upgrade (`reapplyStaysOnce`), with their log line: the stays
  * re-routed before their left parties' Tasks were tagged (0.17.0), the stays whose information transfer was reported
  * per unit (the dashboard's time from the engine, migration 175), the stays whose SIP invitation duty was
- * completed before it carried the invitation's time, and the stays re-routed after a report of the information
- * transfer or of the named care contact (the dashboard's time from the engine when the re-routing dropped criterion 4,
- * or criterion 3, migration 176), and the stays whose summary holds the engine's times (its mark cleared where late
- * facts showed no criterion dropped, ADR 056). And one that
+ * completed before it carried the invitation's time, the stays whose summary holds the engine's times (its mark
+ * cleared where late facts showed no criterion dropped, ADR 056), and the stays re-routed after a report of the
+ * information transfer or of the named care contact (the dashboard's time from the engine when the re-routing dropped
+ * criterion 4, or criterion 3, migration 176). And one that
  * applies no stay: the Tasks an admin rejected before 0.20.0, tagged `rejected-by-another` (ADR 053).
  */
 const ONE_OFF_REAPPLIES = [
   [backfillStaysLeft, 'stays a party left applied again: its Tasks tagged stay-left'],
   [backfillInformationTransferred, 'stays with a transfer reported per unit applied again: summary from the engine'],
   [backfillSipInvitationMet, 'stays with a SIP invitation met before 0.19.0 applied again: the duty has its time'],
+  // before the two re-routed one-offs: on a store older than 0.21.0 they apply (and mark or not) their stays with
+  // this version's code, so it would only apply those stays a second time
+  [backfillCriteriaByEngine, 'stays with the engine’s criteria times applied again: marked only while one is dropped'],
   [
     backfillInformationTransferRerouted,
     'stays re-routed after an information transfer applied again: summary from the engine',
   ],
   [backfillFvkAppointedRerouted, 'stays re-routed after a named care contact applied again: summary from the engine'],
-  [backfillCriteriaByEngine, 'stays with the engine’s criteria times applied again: marked only while one is dropped'],
   [backfillRejectedByAnother, 'Tasks another than their owner rejected before 0.20.0 tagged rejected-by-another'],
 ] as const;
 
