@@ -23,9 +23,11 @@ import { invitedParties } from './sip-plan';
 /**
  * Times in the texts a person reads (the invitation, the printed plan) are Swedish time to the minute,
  * `2026-05-08 13:00` (`swedishMinute`, the admin console's formatter without seconds and offset), and the text says
- * this once.
+ * this once (`SWEDISH_TIME`, the core's, as a Task's estimated discharge says it).
  */
-export const SWEDISH_TIME = 'svensk tid';
+import { SWEDISH_TIME } from '../core/calendar/stockholm-time';
+
+export { SWEDISH_TIME };
 
 /** The meeting place in Swedish (`home` → i bostaden, `ward` → på avdelningen, else as written). */
 export function placeText(place: string | undefined): string | undefined {

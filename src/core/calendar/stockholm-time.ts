@@ -63,6 +63,18 @@ export function localDate(utcMs: number): string {
   return formatDate(p.year, p.month, p.day);
 }
 
+/** The Stockholm wall-clock time of an instant to the minute, `YYYY-MM-DD HH:MM` (say once that it is `SWEDISH_TIME`). */
+export function localMinute(utcMs: number): string {
+  const p = toLocalParts(utcMs);
+  return `${formatDate(p.year, p.month, p.day)} ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
+}
+
+/**
+ * What a text a person reads says once of its times (the SIP invitation, the printed plan, a Task's estimated
+ * discharge): Swedish time to the minute.
+ */
+export const SWEDISH_TIME = 'svensk tid';
+
 export function formatDate(year: number, month: number, day: number): string {
   return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }

@@ -8,7 +8,7 @@ import {
   type Recipient,
   type StayModel,
 } from './stay-model';
-import { formatDate, parseInstant, toLocalParts } from '../calendar/stockholm-time';
+import { localMinute, parseInstant, SWEDISH_TIME } from '../calendar/stockholm-time';
 import { municipalityParty, partyKey } from './parties';
 import { anchorMs, arisesAt, deadlineFrom, dueMs, iso, makulering, ruleRef, spec } from './task-context';
 import type { Party, TaskSpec } from './types';
@@ -62,15 +62,9 @@ function withEstimate(text: string, m: StayModel, r: Recipient): string {
 export function estimateText(date: string): string {
   const m = DATE_TIME.exec(date);
   if (!m) return date;
-  const two = (n: number) => String(n).padStart(2, '0');
-  let [day, hour, minute] = [m[1]!, +m[2]!, +m[3]!];
-  if (m[4]) {
-    const ms = parseInstant(date);
-    if (Number.isNaN(ms)) return date;
-    const t = toLocalParts(ms);
-    [day, hour, minute] = [formatDate(t.year, t.month, t.day), t.hour, t.minute];
-  }
-  return `${day} ${two(hour)}:${two(minute)} svensk tid`;
+  if (!m[4]) return `${m[1]} ${m[2]}:${m[3]} ${SWEDISH_TIME}`;
+  const ms = parseInstant(date);
+  return Number.isNaN(ms) ? date : `${localMinute(ms)} ${SWEDISH_TIME}`;
 }
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/;
 
